@@ -1,0 +1,124 @@
+"""Readers: training logs of many tools -> :class:`~lrdoctor.run.Run`.
+
+``read(path)`` sniffs the format from the file name and its first bytes; pass
+``format=`` to override. Formats, most common in public repositories first:
+
+========================  ==================================================
+format                    files
+========================  ==================================================
+``yolo``                  Ultralytics ``results.csv`` (v5, v8+)
+``text``                  ``training.log``, ``train_log.txt``, captured stdout
+``lightning``/``csv``     Lightning CSVLogger ``metrics.csv``, generic CSV
+``sb3``                   stable-baselines3 ``progress.csv``
+``hf``                    HF ``trainer_state.json``
+``jsonl``                 LLaMA-Factory ``trainer_log.jsonl``, JSON Lines
+``keras``                 Keras ``history.json``
+``tsv``                   tab-separated tables
+``tensorboard``           event files or a log directory
+========================  ==================================================
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from lrdoctor.errors import LogFormatError
+from lrdoctor.io import csv as _csv
+from lrdoctor.io import hf, jsonl, keras, tensorboard, textlog, yolo
+from lrdoctor.io._json import load_json
+from lrdoctor.io.config import load_config
+from lrdoctor.run import Run
+
+__all__ = ["read", "detect_format", "FORMATS", "load_config"]
+
+
+def _read_json(path: Path) -> Run:
+    obj = load_json(path)
+    if hf.is_trainer_state(obj):
+        return hf.read_trainer_state(path, obj)
+    if keras.is_keras_history(obj):
+        return keras.read_keras_history(path, obj)
+    if isinstance(obj, list) and obj and all(isinstance(r, dict) for r in obj):
+        from lrdoctor.io.records import records_to_run
+        from lrdoctor.run import RunMeta
+
+        return records_to_run(obj, RunMeta(source=str(path), format="json-records"))
+    raise LogFormatError(path, "JSON file is neither a trainer_state.json, a Keras history nor a list of records")
+
+
+FORMATS: dict[str, Callable[[Path], Run]] = {
+    "yolo": yolo.read_yolo,
+    "text": textlog.read_textlog,
+    "csv": _csv.read_csv,
+    "lightning": _csv.read_csv,
+    "sb3": _csv.read_csv,
+    "tsv": lambda p: _csv.read_csv(p, sep="\t"),
+    "hf": hf.read_trainer_state,
+    "json": _read_json,
+    "keras": keras.read_keras_history,
+    "jsonl": jsonl.read_jsonl,
+    "tensorboard": tensorboard.read_tensorboard,
+}
+
+
+def _head(path: Path, n: int = 4096) -> str:
+    with open(path, "rb") as fh:
+        return fh.read(n).decode("utf-8", errors="replace")
+
+
+def detect_format(path: Path) -> str:
+    """The reader for ``path``, from its name and first bytes."""
+    if path.is_dir():
+        if tensorboard.event_files(path):
+            return "tensorboard"
+        raise LogFormatError(path, "directory holds no TensorBoard event files; pass a log file")
+    if tensorboard.EVENT_MARK in path.name:
+        return "tensorboard"
+    head = _head(path)
+    if not head.strip():
+        raise LogFormatError(path, "file is empty")
+    if "\x00" in head[:1024]:
+        raise LogFormatError(path, "unknown format: binary file that is not a TensorBoard event file")
+    suffix = path.suffix.lower()
+    first = next((ln for ln in head.splitlines() if ln.strip()), "")
+    stripped = head.lstrip()
+    if suffix == ".jsonl" or (stripped.startswith("{") and first.strip().endswith("}") and suffix != ".json"):
+        return "jsonl"
+    if suffix == ".json" or stripped.startswith(("{", "[")):
+        return "json"
+    if suffix == ".tsv" or (first.count("\t") >= 1 and first.count(",") == 0):
+        return "tsv"
+    lines = [ln for ln in head.splitlines() if ln.strip()]
+    second = lines[1] if len(lines) > 1 else ""
+    if first.count(",") >= 1 and (not second or second.count(",") == first.count(",")) and "(" not in first:
+        header = [h.strip() for h in first.split(",")]
+        if yolo.is_yolo_header(header):
+            return "yolo"
+        return "csv"
+    return "text"
+
+
+def read(path: str | Path, format: str | None = None, config: Mapping[str, Any] | str | Path | None = None) -> Run:
+    """Read a training log into a :class:`Run`.
+
+    ``format`` overrides detection (one of :data:`FORMATS`). ``config`` is a mapping or a
+    YAML/JSON file of the run's hyperparameters; it is merged over any config the log
+    itself carries (an argparse ``Namespace`` line, trainer_state fields).
+    """
+    p = Path(path)
+    if not p.exists():
+        raise LogFormatError(p, "no such file or directory")
+    fmt = format or detect_format(p)
+    if fmt not in FORMATS:
+        raise LogFormatError(p, f"unknown format {fmt!r}; valid formats: {', '.join(FORMATS)}")
+    try:
+        run = FORMATS[fmt](p)
+    except LogFormatError:
+        raise
+    except (OSError, UnicodeDecodeError) as err:
+        raise LogFormatError(p, f"cannot read ({err})") from None
+    if config is not None:
+        cfg = load_config(config) if isinstance(config, (str, Path)) else dict(config)
+        run.config.update(cfg)
+    return run

@@ -1,0 +1,144 @@
+"""Shared plumbing for tabular readers: a pandas frame -> :class:`~lrdoctor.run.Run`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from lrdoctor.errors import LogFormatError
+from lrdoctor.run import Run, RunMeta, build_run
+
+__all__ = ["STEP_COLUMNS", "read_frame", "frame_to_run", "numeric_columns"]
+
+#: Columns that index a run, in order of preference, with the unit of one step.
+STEP_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("step", "step"),
+    ("global_step", "step"),
+    ("current_steps", "step"),
+    ("time/total_timesteps", "timestep"),
+    ("total_timesteps", "timestep"),
+    ("iteration", "step"),
+    ("iter", "step"),
+    ("it", "step"),
+    ("train/n_updates", "update"),
+    ("update", "update"),
+    ("updates", "update"),
+    ("episode", "episode"),
+    ("epoch", "epoch"),
+)
+
+
+def read_frame(path: Path, sep: str | None = None) -> pd.DataFrame:
+    """Read a delimited file so that empty cells (not logged) stay apart from ``nan`` text (logged NaN).
+
+    Empty cells become NaN in float columns; a column holding ``nan``/``inf`` text or other
+    words comes back as text and is sorted out by :func:`numeric_columns`.
+    """
+    try:
+        df = pd.read_csv(
+            path,
+            sep=sep if sep is not None else ",",
+            skipinitialspace=True,
+            keep_default_na=False,
+            na_values=[""],
+            on_bad_lines="warn",
+            engine="c",
+            low_memory=False,
+        )
+    except pd.errors.EmptyDataError:
+        raise LogFormatError(path, "file is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
+        raise LogFormatError(path, f"not a readable CSV ({str(err).splitlines()[0]})") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    return df
+
+
+_NONFINITE_TOKENS = {"nan", "-nan", "+nan", "inf", "+inf", "-inf", "infinity", "-infinity", "+infinity", "none", "null"}
+
+
+def numeric_columns(
+    df: pd.DataFrame, path: Path, meta: RunMeta, header_lines: int = 1
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Split a frame into numeric columns (values + logged masks) and text columns.
+
+    A mostly-numeric column with stray words keeps its numbers; the words are reported once
+    as a warning naming the column and the first line, and read as not logged.
+    """
+    cols: dict[str, np.ndarray] = {}
+    masks: dict[str, np.ndarray] = {}
+    for name in df.columns:
+        s = df[name]
+        if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+            vals = s.to_numpy(dtype=np.float64, na_value=np.nan)
+            cols[name], masks[name] = vals, ~np.isnan(vals)
+            continue
+        text = s.astype("string").str.strip()
+        empty = text.isna() | (text == "")
+        nums = pd.to_numeric(text.where(~empty), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        tokens = text.str.lower().isin(_NONFINITE_TOKENS).fillna(False).to_numpy(bool)
+        empty_np = empty.to_numpy(bool)
+        bad = np.isnan(nums) & ~tokens & ~empty_np
+        n_present = int((~empty_np).sum())
+        if n_present == 0:
+            continue
+        if bad.sum() > 0.5 * n_present:
+            meta.text_columns.append(name)
+            continue
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0]) + header_lines + 1
+            meta.warnings.append(
+                f"{path.name}:{first}: column {name!r} has {int(bad.sum())} non-numeric value(s) "
+                f"(first {str(text.iloc[first - header_lines - 1])!r}); read as not logged"
+            )
+        nums = np.where(tokens, _token_value(text, tokens), nums)
+        cols[name], masks[name] = nums, ~empty_np & ~bad
+    return cols, masks
+
+
+def _token_value(text: pd.Series, tokens: np.ndarray) -> np.ndarray:
+    low = text.str.lower().fillna("").to_numpy(dtype=object)
+    out = np.full(low.size, np.nan)
+    out[tokens & np.array([t.lstrip("+").startswith("inf") for t in low])] = np.inf
+    out[tokens & np.array([t.startswith("-inf") for t in low])] = -np.inf
+    return out
+
+
+def pick_step(cols: dict[str, np.ndarray], masks: dict[str, np.ndarray], prefer: Sequence[str] = ()) -> tuple[str | None, str]:
+    """The step column and its unit; ``(None, 'row')`` when the file has none."""
+    lower = {c.lower(): c for c in cols}
+    candidates = [(p, u) for p, u in STEP_COLUMNS if p in prefer] + list(STEP_COLUMNS)
+    for cand, unit in candidates:
+        raw = lower.get(cand)
+        if raw is not None and masks[raw].mean() > 0.5:
+            return raw, unit
+    return None, "row"
+
+
+def frame_to_run(
+    df: pd.DataFrame,
+    path: Path,
+    fmt: str,
+    *,
+    prefer_step: Sequence[str] = (),
+    config: dict | None = None,
+) -> Run:
+    """Build a run from a frame: numeric columns as metrics, the best step column as the axis."""
+    meta = RunMeta(source=str(path), format=fmt)
+    if len(df) == 0:
+        raise LogFormatError(path, "has a header but no rows")
+    cols, masks = numeric_columns(df, path, meta)
+    if not cols:
+        raise LogFormatError(path, "no numeric columns found")
+    step_col, unit = pick_step(cols, masks, prefer_step)
+    meta.step_unit = unit
+    if step_col is None:
+        steps = np.arange(len(df), dtype=np.float64)
+    else:
+        steps = np.where(masks[step_col], cols[step_col], np.nan)
+        missing = int((~masks[step_col]).sum())
+        if missing:
+            meta.warnings.append(f"{missing} row(s) without a {step_col!r} value were dropped")
+    return build_run(steps, cols, masks, meta=meta, config=config)

@@ -1,0 +1,54 @@
+"""Keras ``History.history`` dumps: ``{"loss": [...], "val_loss": [...]}``, optionally
+wrapped as ``{"epochs": [...], "metrics": {...}}``. One value per epoch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lrdoctor.errors import LogFormatError
+from lrdoctor.io._json import load_json, number
+from lrdoctor.run import Run, RunMeta, build_run
+
+__all__ = ["read_keras_history", "is_keras_history"]
+
+
+def _series_dict(obj: Any) -> dict[str, list] | None:
+    if not isinstance(obj, dict):
+        return None
+    if isinstance(obj.get("metrics"), dict):
+        obj = obj["metrics"]
+    lists = {k: v for k, v in obj.items() if isinstance(v, list) and v and all(number(x) is not None or x is None for x in v)}
+    return lists or None
+
+
+def is_keras_history(obj: Any) -> bool:
+    s = _series_dict(obj)
+    return s is not None and any(k in s for k in ("loss", "val_loss", "accuracy", "acc"))
+
+
+def read_keras_history(path: Path, obj: Any | None = None) -> Run:
+    obj = load_json(path) if obj is None else obj
+    series = _series_dict(obj)
+    if series is None:
+        raise LogFormatError(path, "no per-epoch metric lists found")
+    n = max(len(v) for v in series.values())
+    meta = RunMeta(source=str(path), format="keras-history", step_unit="epoch")
+    epochs = obj.get("epochs") if isinstance(obj, dict) else None
+    if isinstance(epochs, list) and len(epochs) == n and all(number(e) is not None for e in epochs):
+        steps = np.asarray(epochs, dtype=float)
+    else:
+        steps = np.arange(n, dtype=float)
+    cols, masks = {}, {}
+    for k, v in series.items():
+        if len(v) != n:
+            meta.warnings.append(f"metric {k!r} has {len(v)} values for {n} epochs; aligned to the first epochs")
+        arr = np.full(n, np.nan)
+        m = np.zeros(n, dtype=bool)
+        for i, x in enumerate(v):
+            if x is not None:
+                arr[i], m[i] = float(x), True
+        cols[k], masks[k] = arr, m
+    return build_run(steps, cols, masks, meta=meta)

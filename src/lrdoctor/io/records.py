@@ -1,0 +1,59 @@
+"""Lists of per-step records (dicts) -> Run. Shared by HF, JSON Lines and text-log readers."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from lrdoctor.io._json import number
+from lrdoctor.run import Run, RunMeta, build_run
+
+__all__ = ["records_to_run"]
+
+_STEP_KEYS: tuple[tuple[str, str], ...] = (
+    ("step", "step"), ("global_step", "step"), ("current_steps", "step"), ("iteration", "step"),
+    ("iter", "step"), ("time/total_timesteps", "timestep"), ("total_timesteps", "timestep"),
+    ("update", "update"), ("episode", "episode"), ("epoch", "epoch"),
+)
+
+
+def records_to_run(
+    records: Sequence[Mapping[str, Any]],
+    meta: RunMeta,
+    *,
+    config: Mapping[str, Any] | None = None,
+    step_keys: Iterable[tuple[str, str]] = _STEP_KEYS,
+) -> Run:
+    """Each record is one logging event; numeric fields become metrics, others are ignored."""
+    keys = list(step_keys)
+    present = {k for r in records for k in r}
+    step_key, unit = next(((k, u) for k, u in keys if k in present), (None, "record"))
+    meta.step_unit = unit
+    names: dict[str, None] = {}
+    for r in records:
+        for k, v in r.items():
+            if k not in names and number(v) is not None:
+                names[k] = None
+    n = len(records)
+    cols = {k: np.full(n, np.nan) for k in names}
+    masks = {k: np.zeros(n, dtype=bool) for k in names}
+    steps = np.full(n, np.nan)
+    for i, r in enumerate(records):
+        for k, v in r.items():
+            x = number(v)
+            if x is not None and k in cols:
+                cols[k][i] = x
+                masks[k][i] = True
+        s = number(r.get(step_key)) if step_key else float(i)
+        steps[i] = np.nan if s is None else s
+    if step_key and np.isnan(steps).any():
+        # carry the last known step forward (e.g. text lines without their own counter)
+        idx = np.where(np.isnan(steps), 0, np.arange(n))
+        np.maximum.accumulate(idx, out=idx)
+        filled = steps[idx]
+        lost = int(np.isnan(filled).sum())
+        if lost:
+            meta.warnings.append(f"{lost} record(s) before the first {step_key!r} were dropped")
+        steps = filled
+    return build_run(steps, cols, masks, meta=meta, config=config)

@@ -1,0 +1,87 @@
+"""TensorBoard event files (or a directory of them), read with tensorboard's own reader.
+
+Scalars written as ``simple_value`` (torch's SummaryWriter, HF, SB3, Ultralytics) and as
+rank-0 tensors (TF2 ``tf.summary.scalar``) are both read. Several event files in one
+directory (a resumed run) are merged; later values win at a shared step.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from lrdoctor.errors import LogFormatError
+from lrdoctor.run import Run, RunMeta, build_run
+
+__all__ = ["read_tensorboard", "event_files"]
+
+EVENT_MARK = "tfevents"
+
+
+def event_files(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    return sorted(p for p in path.rglob(f"*{EVENT_MARK}*") if p.is_file())
+
+
+def _load(file: Path) -> dict[str, tuple[list[float], list[float]]]:
+    # Imported here: tensorboard's import costs ~0.5 s and most runs are not event files.
+    from tensorboard.backend.event_processing import event_accumulator as ea
+    from tensorboard.util import tensor_util
+
+    logging.getLogger("tensorboard").setLevel(logging.ERROR)
+    acc = ea.EventAccumulator(str(file), size_guidance={ea.SCALARS: 0, ea.TENSORS: 0})
+    try:
+        acc.Reload()
+    except Exception as err:  # tensorboard raises several types for corrupt records
+        raise LogFormatError(file, f"corrupt TensorBoard event file ({type(err).__name__}: {err})") from None
+    out: dict[str, tuple[list[float], list[float]]] = {}
+    tags = acc.Tags()
+    for tag in tags.get(ea.SCALARS, []):
+        evs = acc.Scalars(tag)
+        out[tag] = ([e.step for e in evs], [e.value for e in evs])
+    for tag in tags.get(ea.TENSORS, []):
+        steps, vals = [], []
+        for e in acc.Tensors(tag):
+            arr = tensor_util.make_ndarray(e.tensor_proto)
+            if arr.size == 1 and np.issubdtype(arr.dtype, np.number):
+                steps.append(e.step)
+                vals.append(float(arr.reshape(())))
+        if steps:
+            out.setdefault(tag, (steps, vals))
+    return out
+
+
+def read_tensorboard(path: Path) -> Run:
+    files = event_files(path)
+    if not files:
+        raise LogFormatError(path, "no TensorBoard event files (*tfevents*) found")
+    meta = RunMeta(source=str(path), format="tensorboard", step_unit="step")
+    tags: dict[str, tuple[list[float], list[float]]] = {}
+    for f in files:
+        for tag, (s, v) in _load(f).items():
+            old = tags.get(tag, ([], []))
+            tags[tag] = (old[0] + list(s), old[1] + list(v))
+    if not tags:
+        if path.is_file() and path.stat().st_size > 0:
+            raise LogFormatError(path, "no scalar summaries in this event file (corrupt or not a scalar log)")
+        raise LogFormatError(path, "TensorBoard log holds no scalars")
+    if any(t.startswith(("rollout/", "time/")) for t in tags):
+        meta.format, meta.step_unit = "tensorboard-sb3", "timestep"
+    # One row per (tag, point): build_run merges rows by step.
+    names = list(tags)
+    lengths = [len(tags[t][0]) for t in names]
+    total = sum(lengths)
+    steps = np.empty(total)
+    cols = {t: np.full(total, np.nan) for t in names}
+    masks = {t: np.zeros(total, dtype=bool) for t in names}
+    pos = 0
+    for t, n in zip(names, lengths):
+        s, v = tags[t]
+        steps[pos : pos + n] = s
+        cols[t][pos : pos + n] = v
+        masks[t][pos : pos + n] = True
+        pos += n
+    return build_run(steps, cols, masks, meta=meta, rows_in_order=False)

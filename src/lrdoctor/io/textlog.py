@@ -1,0 +1,222 @@
+"""Free-text training logs (``training.log``, ``train_log.txt``, captured stdout).
+
+A pattern-driven parser: each :class:`LineRule` turns one line into a record of numbers
+(or returns None); the first rule that matches a line wins. Rules for the common shapes:
+
+* nanoGPT: ``iter 100: loss 2.3456, time 12.3ms`` and ``step 500: train loss 2.1, val loss 2.2``
+* modded-nanogpt: ``step:125/5100 val_loss:4.9493 train_time:20289ms step_avg:176.43ms``
+* pytorch/examples: ``| epoch   1 |   200/ 2983 batches | lr 20.00 | ... | loss  9.09 | ppl ...``
+  and ``| end of epoch   1 | time: 36.96s | valid loss  5.60 | valid ppl   271.23``
+* stable-baselines3's ASCII tables (``| rollout/ | |`` sections, ``|    ep_rew_mean | 22.2 |``)
+* anything with ``key=value`` or ``key: value`` pairs
+
+An argparse ``Namespace(lr=20, clip=0.25, ...)`` line is read as the run's config (with
+``ast.literal_eval``: the text is never executed). Add a rule with :func:`register_rule`.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from lrdoctor.errors import LogFormatError
+from lrdoctor.io.records import records_to_run
+from lrdoctor.run import Run, RunMeta
+
+__all__ = ["LineRule", "register_rule", "read_textlog", "parse_lines", "RULES"]
+
+NUM = r"[-+]?(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|inf(?:inity)?)"
+_NUM_RE = re.compile(NUM, re.IGNORECASE)
+
+#: Keys whose value carries a time unit: timing fields, kept but never judged as metrics.
+_UNIT = r"(?P<unit>ms|s|sec|%|it/s)?"
+
+
+def _num(text: str) -> float:
+    return float(text)
+
+
+@dataclass(frozen=True)
+class LineRule:
+    """One line shape: a name (for error messages) and a parser returning a record or None."""
+
+    name: str
+    parse: Callable[[str, dict], dict | None]
+
+
+# -- rules --------------------------------------------------------------------------------
+
+_NANOGPT_ITER = re.compile(rf"^\s*iter\s+(?P<step>\d+):\s*loss\s+(?P<loss>{NUM})", re.I)
+_NANOGPT_EVAL = re.compile(rf"^\s*step\s+(?P<step>\d+):\s*train loss\s+(?P<tl>{NUM}),\s*val loss\s+(?P<vl>{NUM})", re.I)
+
+
+def _nanogpt(line: str, state: dict) -> dict | None:
+    m = _NANOGPT_ITER.match(line)
+    if m:
+        rec = {"step": int(m["step"]), "loss": _num(m["loss"])}
+        t = re.search(rf"time\s+({NUM})\s*ms", line)
+        if t:
+            rec["time_ms"] = _num(t[1])
+        return rec
+    m = _NANOGPT_EVAL.match(line)
+    if m:
+        return {"step": int(m["step"]), "train_loss_eval": _num(m["tl"]), "val_loss": _num(m["vl"])}
+    return None
+
+
+_BATCHES = re.compile(r"^(?P<b>\d+)\s*/\s*(?P<t>\d+)\s+batches$", re.I)
+_CELL = re.compile(rf"^(?P<key>[A-Za-z][A-Za-z _/.\-]*?)\s*:?\s+(?P<val>{NUM}){_UNIT}$", re.I)
+
+
+def _pipe_table(line: str, state: dict) -> dict | None:
+    """pytorch/examples style ``| key value | key value |`` lines."""
+    s = line.strip()
+    if not (s.startswith("|") and s.count("|") >= 3):
+        return None
+    rec: dict = {}
+    batch = total = None
+    end_of_epoch = False
+    for cell in (c.strip() for c in s.strip("|").split("|")):
+        if not cell:
+            continue
+        m = _BATCHES.match(cell)
+        if m:
+            batch, total = int(m["b"]), int(m["t"])
+            continue
+        m = _CELL.match(cell)
+        if not m:
+            continue
+        key = m["key"].strip().lower()
+        if key == "end of epoch":
+            key, end_of_epoch = "epoch", True
+        if m["unit"] in ("ms", "s", "sec") and "time" not in key:
+            key = f"{key}_{m['unit']}"
+        rec[key.replace(" ", "_")] = _num(m["val"])
+    if not rec:
+        return None
+    if total:
+        state["batches_per_epoch"] = total
+    per = state.get("batches_per_epoch")
+    epoch = rec.get("epoch")
+    if epoch is not None and per:
+        if batch is not None:
+            rec["step"] = int((epoch - 1) * per + batch)
+        elif end_of_epoch:
+            rec["step"] = int(epoch * per)
+    return rec
+
+
+_SB3_SECTION = re.compile(r"^\|\s*(?P<sec>[\w\-]+/)\s*\|\s*\|\s*$")
+_SB3_ROW = re.compile(rf"^\|\s+(?P<key>[\w\-.]+)\s*\|\s*(?P<val>{NUM})\s*\|\s*$", re.I)
+
+
+def _sb3_table(line: str, state: dict) -> dict | None:
+    """SB3's ASCII dump; records are emitted when the closing ``-----`` line arrives."""
+    s = line.rstrip()
+    m = _SB3_SECTION.match(s)
+    if m:
+        state["sb3_section"] = m["sec"]
+        state.setdefault("sb3_rec", {})
+        return {}
+    m = _SB3_ROW.match(s)
+    if m and "sb3_section" in state:
+        state["sb3_rec"][state["sb3_section"] + m["key"]] = _num(m["val"])
+        return {}
+    if s.startswith("---") and state.get("sb3_rec"):
+        rec = state.pop("sb3_rec")
+        state.pop("sb3_section", None)
+        return rec
+    return None
+
+
+_KV = re.compile(rf"(?P<key>[A-Za-z_][\w/.\-]*(?:\s[A-Za-z_][\w/.\-]*)?)\s*(?:=|:)\s*(?P<val>{NUM}){_UNIT}(?![\w.])", re.I)
+_STEPLIKE = re.compile(r"^(step|iter|iteration|it|global_step|epoch|update)$", re.I)
+
+
+def _key_values(line: str, state: dict) -> dict | None:
+    """``key=value`` / ``key: value`` pairs (``step:N/M`` keeps N)."""
+    rec: dict = {}
+    for m in _KV.finditer(line):
+        key = m["key"].strip().lower().replace(" ", "_")
+        if m["unit"] in ("ms", "s", "sec"):
+            key = key if ("time" in key or key.endswith("avg")) else f"{key}_{m['unit']}"
+        rec.setdefault(key, _num(m["val"]))
+    # "Step 10: loss ..." / "Epoch 3 ..." without a separator
+    m = re.match(r"^\s*\[?(step|iter|iteration|epoch)\s*\[?\s*(\d+)", line, re.I)
+    if m and m[1].lower() not in rec:
+        rec[m[1].lower()] = float(m[2])
+    if not rec or all(_STEPLIKE.match(k) for k in rec):
+        return None
+    return rec
+
+
+RULES: list[LineRule] = [
+    LineRule("sb3-table", _sb3_table),
+    LineRule("nanogpt", _nanogpt),
+    LineRule("pipe-table", _pipe_table),
+    LineRule("key-value", _key_values),
+]
+
+
+def register_rule(rule: LineRule, first: bool = True) -> None:
+    """Add a line rule; by default it is tried before the built-in ones."""
+    RULES.insert(0 if first else len(RULES), rule)
+
+
+_NAMESPACE = re.compile(r"Namespace\((?P<body>.*)\)\s*$")
+_NS_ITEM = re.compile(r"(\w+)=('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\[[^\]]*\]|[^,()]+)")
+
+
+def _namespace_config(line: str) -> dict | None:
+    m = _NAMESPACE.search(line)
+    if not m:
+        return None
+    cfg = {}
+    for key, raw in _NS_ITEM.findall(m["body"]):
+        try:
+            cfg[key] = ast.literal_eval(raw.strip())
+        except (ValueError, SyntaxError):
+            cfg[key] = raw.strip()
+    return cfg
+
+
+def parse_lines(lines, source: str = "<text>") -> tuple[list[dict], dict]:
+    """Records and config found in an iterable of lines."""
+    records: list[dict] = []
+    config: dict = {}
+    state: dict = {}
+    for line in lines:
+        if "Namespace(" in line:
+            cfg = _namespace_config(line)
+            if cfg:
+                config.update(cfg)
+                continue
+        for rule in RULES:
+            rec = rule.parse(line, state)
+            if rec is None:
+                continue
+            if rec:
+                records.append(rec)
+            break
+    return records, config
+
+
+def read_textlog(path: Path) -> Run:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            records, config = parse_lines(fh, str(path))
+    except OSError as err:
+        raise LogFormatError(path, f"cannot read ({err.strerror})") from None
+    if not records:
+        if path.stat().st_size == 0:
+            raise LogFormatError(path, "file is empty")
+        raise LogFormatError(path, "unknown format: no line looks like a training log (no 'loss', 'step', key=value ...)")
+    meta = RunMeta(source=str(path), format="text-log")
+    if any("time/total_timesteps" in r for r in records):
+        steps = [("time/total_timesteps", "timestep")]
+    else:
+        steps = [("step", "step"), ("iter", "step"), ("iteration", "step"), ("global_step", "step"), ("epoch", "epoch")]
+    return records_to_run(records, meta, config=config, step_keys=steps)

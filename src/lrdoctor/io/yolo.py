@@ -1,0 +1,46 @@
+"""Ultralytics YOLO ``results.csv`` (v5 and v8+): space-padded headers, one row per epoch.
+
+YOLO logs its loss in components (box, obj/cls, dfl). The canonical ``loss`` and
+``eval_loss`` are their sums, which is the total YOLO itself optimises and prints.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from lrdoctor.io._table import numeric_columns, read_frame
+from lrdoctor.run import Run, RunMeta, build_run
+
+__all__ = ["read_yolo", "is_yolo_header"]
+
+
+def is_yolo_header(header: list[str]) -> bool:
+    low = [h.strip().lower() for h in header]
+    return any(h.startswith("train/") and h.endswith("_loss") for h in low) and any(
+        h.startswith("metrics/") for h in low
+    )
+
+
+def read_yolo(path: Path) -> Run:
+    df = read_frame(path)
+    meta = RunMeta(source=str(path), format="yolo-results", step_unit="epoch")
+    cols, masks = numeric_columns(df, path, meta)
+    for prefix, canon in (("train/", "loss"), ("val/", "eval_loss")):
+        parts = [c for c in cols if c.lower().startswith(prefix) and c.lower().endswith("_loss")]
+        if parts:
+            total = np.sum([cols[c] for c in parts], axis=0)
+            logged = np.logical_and.reduce([masks[c] for c in parts])
+            cols[canon], masks[canon] = total, logged
+            meta.aliases[canon] = " + ".join(parts)
+    if "epoch" not in cols:
+        steps = np.arange(len(df), dtype=float)
+    else:
+        steps = cols["epoch"]
+    aliases = dict(meta.aliases)
+    run = build_run(steps, cols, masks, meta=meta)
+    for canon, raw in aliases.items():
+        if canon in run:
+            run.meta.aliases[canon] = raw
+    return run

@@ -1,0 +1,215 @@
+"""The Run: a training run as step-indexed metric series, plus its config and metadata.
+
+Every reader produces a :class:`Run`; every detector reads one. Metrics are numpy arrays
+aligned on one sorted, unique ``steps`` array, with NaN where a metric was not logged at a
+step. Because a logged value may itself be NaN or inf (that is what ``nonfinite`` looks
+for), each metric also carries a ``logged`` mask that tells the two apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+from lrdoctor.names import RL_MARKERS, resolve_aliases
+
+__all__ = ["Run", "RunMeta", "Series", "build_run"]
+
+
+@dataclass(frozen=True)
+class Series:
+    """One metric's logged points: ``steps`` and ``values`` of equal length (values may be non-finite)."""
+
+    name: str
+    steps: np.ndarray
+    values: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.steps.size)
+
+    def finite(self) -> "Series":
+        """The points whose value is finite."""
+        ok = np.isfinite(self.values)
+        return Series(self.name, self.steps[ok], self.values[ok])
+
+    def at_or_after(self, step: float) -> "Series":
+        ok = self.steps >= step
+        return Series(self.name, self.steps[ok], self.values[ok])
+
+
+@dataclass
+class RunMeta:
+    """Where a run came from and what the reader noticed while reading it."""
+
+    source: str = ""
+    format: str = "unknown"
+    #: what one step counts: "step", "epoch", "timestep", "episode", "update", "row"
+    step_unit: str = "step"
+    #: canonical name -> raw column it was taken from
+    aliases: dict[str, str] = field(default_factory=dict)
+    #: usable-data problems the reader worked around (one line each)
+    warnings: list[str] = field(default_factory=list)
+    #: columns that held no numbers (dates, comments) and were not kept as metrics
+    text_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Run:
+    """A training run: metric series on a shared step axis, the config, and metadata."""
+
+    steps: np.ndarray
+    metrics: dict[str, np.ndarray]
+    logged: dict[str, np.ndarray]
+    config: dict[str, Any] = field(default_factory=dict)
+    meta: RunMeta = field(default_factory=RunMeta)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.metrics and bool(self.logged[name].any())
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.metrics)
+
+    def series(self, name: str) -> Series | None:
+        """The logged points of ``name`` (canonical or raw), or None if it was never logged."""
+        if name not in self:
+            return None
+        mask = self.logged[name]
+        return Series(name, self.steps[mask], self.metrics[name][mask])
+
+    @property
+    def is_rl(self) -> bool:
+        """True for reinforcement-learning runs (returns, KL, Q-values logged)."""
+        return any(m in self for m in RL_MARKERS)
+
+    @property
+    def n_steps(self) -> int:
+        return int(self.steps.size)
+
+    def summary(self) -> dict[str, Any]:
+        """The ``run`` object of the JSON report."""
+        return {
+            "source": self.meta.source,
+            "format": self.meta.format,
+            "step_unit": self.meta.step_unit,
+            "steps": self.n_steps,
+            "first_step": int(self.steps[0]) if self.n_steps else None,
+            "last_step": int(self.steps[-1]) if self.n_steps else None,
+            "metrics": sorted(self.metrics),
+            "aliases": dict(self.meta.aliases),
+            "warnings": list(self.meta.warnings),
+            "config": _jsonable(self.config),
+        }
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    return str(obj)
+
+
+def build_run(
+    steps: np.ndarray,
+    columns: Mapping[str, np.ndarray],
+    logged: Mapping[str, np.ndarray] | None = None,
+    *,
+    meta: RunMeta | None = None,
+    config: Mapping[str, Any] | None = None,
+    rows_in_order: bool = True,
+) -> Run:
+    """Turn raw rows (possibly unsorted, duplicated, sparse) into a :class:`Run`.
+
+    ``steps`` and each column are row-aligned. Rows that share a step are merged, each
+    metric keeping the last value logged at that step (resumed runs re-log steps; Lightning
+    writes step and epoch rows at the same step). Canonical names from the alias table are
+    added beside the raw columns, which are all kept.
+    """
+    meta = meta or RunMeta()
+    steps = np.asarray(steps, dtype=np.float64)
+    finite_step = np.isfinite(steps)
+    if not finite_step.all():
+        meta.warnings.append(f"{int((~finite_step).sum())} rows without a step were dropped")
+    if rows_in_order and steps.size > 1:
+        back = np.flatnonzero(np.diff(steps[finite_step]) < 0)
+        if back.size:
+            first = steps[finite_step][back[0] + 1]
+            meta.warnings.append(
+                f"steps go backwards {back.size} time(s) (first at step {first:g}): "
+                "treated as a resumed run, later rows win"
+            )
+    order = np.argsort(steps, kind="stable")
+    order = order[finite_step[order]]
+    sorted_steps = steps[order]
+    uniq = np.unique(sorted_steps)
+    n_rows = sorted_steps.size
+    if n_rows and uniq.size < n_rows and not meta.warnings:
+        pass  # merging rows at the same step is normal (sparse logs); not a warning by itself
+    metrics: dict[str, np.ndarray] = {}
+    masks: dict[str, np.ndarray] = {}
+    for name, col in columns.items():
+        col = np.asarray(col, dtype=np.float64)
+        m = np.ones(col.size, dtype=bool) if logged is None or name not in logged else np.asarray(logged[name], bool)
+        col_s, m_s = col[order], m[order]
+        if uniq.size == n_rows:
+            vals = np.where(m_s, col_s, np.nan)
+            metrics[name], masks[name] = vals, m_s.copy()
+            continue
+        idx = np.flatnonzero(m_s)
+        s = sorted_steps[idx]
+        last = np.r_[s[1:] != s[:-1], True] if s.size else np.zeros(0, bool)
+        pos = np.searchsorted(uniq, s[last])
+        vals = np.full(uniq.size, np.nan)
+        mk = np.zeros(uniq.size, dtype=bool)
+        vals[pos] = col_s[idx[last]]
+        mk[pos] = True
+        metrics[name], masks[name] = vals, mk
+    # Canonical names
+    for canon, (raw, scale) in resolve_aliases(list(metrics)).items():
+        if canon in metrics:
+            continue
+        if not masks[raw].any():
+            continue
+        metrics[canon] = metrics[raw] * scale if scale != 1.0 else metrics[raw]
+        masks[canon] = masks[raw]
+        meta.aliases[canon] = raw
+    # A column that is NaN in every logged row was never really computed (e.g. YOLOv8's
+    # val losses when validation ran without loss): keep it, but as not logged.
+    train_ok = "loss" in metrics and bool(np.isfinite(metrics["loss"][masks["loss"]]).any())
+    for name, vals in metrics.items():
+        mk = masks[name]
+        if train_ok and mk.any() and not np.isfinite(vals[mk]).any() and _is_never_computed(name, vals[mk]):
+            masks[name] = np.zeros_like(mk)
+            meta.warnings.append(f"column {name!r} is NaN in every row: treated as never computed")
+    for canon in list(meta.aliases):
+        if not masks[canon].any():
+            del meta.aliases[canon]
+    return Run(
+        steps=uniq.astype(np.int64) if np.all(uniq == np.round(uniq)) else uniq,
+        metrics=metrics,
+        logged=masks,
+        config=dict(config or {}),
+        meta=meta,
+    )
+
+
+_EVAL_HINT = ("val", "eval", "test")
+
+
+def _is_never_computed(name: str, values: np.ndarray) -> bool:
+    """An evaluation column that is NaN (not inf) in every row was never computed.
+
+    Only asked when the training loss is finite somewhere; when it is NaN too, the NaN
+    evaluation is part of the same blow-up.
+
+    Only evaluation metrics get this benefit of the doubt (YOLOv8 writes ``nan`` val losses
+    when validation skipped the loss); a training loss that is NaN everywhere is a real
+    blow-up from the first logged step (pytorch/examples word LM, RNN_RELU at lr 20).
+    """
+    low = name.lower()
+    return values.size > 1 and bool(np.isnan(values).all()) and any(h in low for h in _EVAL_HINT)
