@@ -91,7 +91,7 @@ def detect_format(path: Path) -> str:
         return "tsv"
     lines = [ln for ln in head.splitlines() if ln.strip()]
     second = lines[1] if len(lines) > 1 else ""
-    if first.count(",") >= 1 and (not second or second.count(",") == first.count(",")) and "(" not in first:
+    if first.count(",") >= 1 and (not second or second.count(",") == first.count(",")) and not first.lstrip().startswith("Namespace("):
         header = [h.strip() for h in first.split(",")]
         if yolo.is_yolo_header(header):
             return "yolo"

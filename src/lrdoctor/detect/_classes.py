@@ -1,0 +1,33 @@
+"""Number of classes and label smoothing from a run's config."""
+
+from __future__ import annotations
+
+from lrdoctor.io.config import lookup
+from lrdoctor.run import Run
+
+__all__ = ["num_classes", "label_smoothing"]
+
+CLASS_KEYS = ("num_classes", "n_classes", "num_labels", "nclasses", "classes", "ntokens", "vocab_size")
+SMOOTHING_KEYS = ("label_smoothing", "label_smoothing_factor", "smoothing", "ls")
+
+
+def num_classes(run: Run) -> tuple[str, int] | None:
+    hit = lookup(run.config, CLASS_KEYS)
+    if hit is None:
+        return None
+    try:
+        k = int(hit[1]) if not isinstance(hit[1], (list, tuple)) else len(hit[1])
+    except (TypeError, ValueError):
+        return None
+    return (hit[0], k) if k >= 2 else None
+
+
+def label_smoothing(run: Run) -> tuple[str, float] | None:
+    hit = lookup(run.config, SMOOTHING_KEYS)
+    if hit is None:
+        return None
+    try:
+        e = float(hit[1])
+    except (TypeError, ValueError):
+        return None
+    return (hit[0], e) if 0 < e < 1 else None

@@ -1,0 +1,38 @@
+"""The loss trend every loss-family detector starts from (computed once per series)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lrdoctor.detect._stats import Curve, curve, robust_sigma, rolling_median
+from lrdoctor.run import Series
+
+__all__ = ["Trend", "trend", "TREND_BINS_PER_WINDOW"]
+
+#: The smoothing window is 1/25 of the run (at least 5 points): long enough to ignore
+#: minibatch noise, short enough that a rise lasting 5% of the run shows.
+TREND_BINS_PER_WINDOW = 25
+
+
+@dataclass(frozen=True)
+class Trend:
+    c: Curve
+    smooth: np.ndarray
+    sigma: float
+    window: int
+
+    @property
+    def n(self) -> int:
+        return len(self.c)
+
+
+def trend(s: Series) -> Trend | None:
+    c = curve(s)
+    n = len(c)
+    if n < 5:
+        return None
+    w = max(5, n // TREND_BINS_PER_WINDOW) | 1
+    sm = rolling_median(c.mid, w)
+    return Trend(c, sm, robust_sigma(c.mid - sm), w)

@@ -1,0 +1,49 @@
+"""``clipping_saturated``: the pre-clip gradient norm is at or above ``max_grad_norm`` on
+most steps, so clipping rescales nearly every update and the LR is no longer the step size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lrdoctor.detect._common import fmt
+from lrdoctor.detect._grad import max_grad_norm
+from lrdoctor.finding import Finding, Severity
+from lrdoctor.run import Run
+
+__all__ = ["ClippingThresholds", "detect"]
+
+
+@dataclass(frozen=True)
+class ClippingThresholds:
+    share: float = 0.8
+    """Share of steps clipped that counts as saturated. Source: the LoRA/RAFT post-mortem
+    (#3) reads clipping frequency against max_grad_norm; clipping is meant for outliers, so
+    clipping most steps means the threshold or the LR is wrong."""
+    skip_fraction: float = 0.1
+    """The first 10% of the run (large early gradients) are not counted."""
+
+
+DEFAULTS = ClippingThresholds()
+
+
+def detect(run: Run, th: ClippingThresholds = DEFAULTS) -> list[Finding]:
+    g, clip = run.series("grad_norm"), max_grad_norm(run)
+    if g is None or clip is None:
+        return []
+    f = g.finite()
+    if f.values.size < 10:
+        return []
+    f = f.at_or_after(f.steps[0] + th.skip_fraction * (f.steps[-1] - f.steps[0]))
+    clipped = f.values >= clip[1]
+    share = float(clipped.mean())
+    if share < th.share:
+        return []
+    med = float(np.median(f.values))
+    ev = {"max_grad_norm": clip[1], "config_key": clip[0], "clipped_share": share,
+          "median_pre_clip_norm": med, "steps_counted": int(f.values.size)}
+    summary = f"{share:.0%} of steps were clipped at max_grad_norm={fmt(clip[1])} (median pre-clip norm {fmt(med)})"
+    cause = ("Clipping acts on almost every step: updates are normalised gradient steps of size lr x max_grad_norm, "
+             "which hides how large the LR really is and slows learning.")
+    return [Finding("clipping_saturated", Severity.WARNING, float(f.steps[0]), float(f.steps[-1]), summary, ev, cause)]

@@ -1,0 +1,53 @@
+"""``grad_vanishing``: the gradient norm collapses by orders of magnitude while the loss
+is not improving (small gradients at a converged loss are normal and not reported)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lrdoctor.detect._common import fmt, objective
+from lrdoctor.detect._grad import grad_curve
+from lrdoctor.detect._stats import value_at
+from lrdoctor.finding import Finding, Severity
+from lrdoctor.run import Run
+
+__all__ = ["GradVanishingThresholds", "detect"]
+
+
+@dataclass(frozen=True)
+class GradVanishingThresholds:
+    factor: float = 1e-3
+    """Late trend below this share of the early level (three orders of magnitude: the
+    attenuation Hochreiter 1991 / Bengio et al. 1994 describe for deep sigmoid/RNN stacks)."""
+    absolute: float = 1e-7
+    """Or below this absolute norm: float32 updates of that size no longer move weights ~1."""
+    stalled: float = 0.05
+    """The loss trend improved less than 5% over the vanishing stretch."""
+
+
+DEFAULTS = GradVanishingThresholds()
+
+
+def detect(run: Run, th: GradVanishingThresholds = DEFAULTS) -> list[Finding]:
+    got = grad_curve(run)
+    if got is None:
+        return []
+    c, sm = got
+    k = max(1, len(c) // 10)
+    early, late = float(np.median(c.mid[:k])), float(np.median(c.mid[-k:]))
+    if not (late - early < np.log10(th.factor) or late < np.log10(th.absolute)):
+        return []
+    i = int(np.flatnonzero(sm - early < np.log10(th.factor) / 2)[0]) if (sm - early < np.log10(th.factor) / 2).any() else len(c) - k
+    start = float(c.first[i])
+    loss = objective(run)
+    a, b = value_at(loss, start), value_at(loss, float(c.step[-1]))
+    if a is not None and b is not None and a != 0 and (a - b) / abs(a) > th.stalled:
+        return []
+    ev = {"early_grad_norm": 10 ** early, "late_grad_norm": 10 ** late, "from_step": start,
+          "loss_at_start": a, "loss_at_end": b}
+    summary = f"gradient norm fell from {fmt(10 ** early)} to {fmt(10 ** late)} while the loss stopped improving"
+    cause = ("Gradients vanish before reaching the weights: saturating activations, a too-deep stack without "
+             "residuals/normalisation, or an LR so high that the model fell into a dead region (dead ReLUs).")
+    return [Finding("grad_vanishing", Severity.WARNING, start, float(c.step[-1]), summary, ev, cause)]

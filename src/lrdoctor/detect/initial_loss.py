@@ -1,0 +1,59 @@
+"""``initial_loss_anomaly``: the first loss is far from ln(K), the cross-entropy of a
+model that has not learned anything yet (uniform predictions over K classes).
+
+Source: the classifier post-mortem (#4) and Karpathy, "A Recipe for Training Neural
+Networks" (2019): "verify loss @ init". A first loss far above ln(K) means confident
+wrong logits at init (bad final-layer init or scale); far below means the labels leak
+or the loss is not the one you think.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lrdoctor.detect._classes import num_classes
+from lrdoctor.detect._common import fmt, objective
+from lrdoctor.finding import Finding, Severity
+from lrdoctor.run import Run
+
+__all__ = ["InitialLossThresholds", "detect"]
+
+
+@dataclass(frozen=True)
+class InitialLossThresholds:
+    above: float = 1.5
+    """First loss above ln(K) x 1.5 is anomalous (well beyond averaging effects)."""
+    below: float = 0.5
+    """First loss below ln(K) x 0.5 on the first step is anomalous."""
+    first_points: int = 3
+    """The first logged points are averaged (median) to start from."""
+
+
+DEFAULTS = InitialLossThresholds()
+
+
+def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
+    s, k = objective(run), num_classes(run)
+    if s is None or k is None:
+        return []
+    f = s.finite()
+    if f.values.size == 0:
+        return []
+    first = float(np.median(f.values[: th.first_points]))
+    expected = float(np.log(k[1]))
+    early = f.steps[0] <= 1
+    if first > th.above * expected:
+        kind = "above"
+    elif early and first < th.below * expected:
+        kind = "below"
+    else:
+        return []
+    ev = {"first_loss": first, "expected_ln_k": expected, "num_classes": k[1], "config_key": k[0],
+          "first_step": float(f.steps[0]), "ratio": first / expected}
+    summary = f"first loss {fmt(first)} is {first / expected:.1f}x ln({k[1]}) = {fmt(expected)}, the loss of an untrained model"
+    cause = ("The output layer starts with large, confident logits (init scale, a missing softmax/log-softmax "
+             "pairing, or loss summed instead of averaged)." if kind == "above" else
+             "The loss is lower than chance at step 0: labels leak into inputs, or the loss is not cross-entropy over K classes.")
+    return [Finding("initial_loss_anomaly", Severity.WARNING, float(f.steps[0]), float(f.steps[0]), summary, ev, cause)]

@@ -1,0 +1,73 @@
+"""``loss_spike``: the loss jumps far above its trend and comes back (a transient).
+
+A spike that does not come back is divergence, not a spike; it is left to ``divergence``.
+One isolated spike is info (large runs have them: PaLM reports ~20 in 540B training);
+repeated spikes are a warning, the early sign of a learning rate at the stability edge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lrdoctor.detect._common import fmt, objective
+from lrdoctor.detect._stats import runs_of
+from lrdoctor.detect._trend import trend
+from lrdoctor.detect.divergence import DEFAULTS as DIV
+from lrdoctor.detect.divergence import above_best
+from lrdoctor.finding import Finding, Severity
+from lrdoctor.run import Run
+
+__all__ = ["LossSpikeThresholds", "detect"]
+
+
+@dataclass(frozen=True)
+class LossSpikeThresholds:
+    noise_k: float = 8.0
+    """Height above the trend in robust sigmas. 8 sigma because minibatch losses are
+    heavy-tailed (diffusion per-batch losses span 10x); a Hampel filter's 3 would flag noise."""
+    relative: float = 0.5
+    """And at least 50% above the trend: the post-mortem's "±50% swings" red flag (#1)."""
+    warn_count: int = 3
+    """Spikes in one run that make a warning instead of info. Source: PaLM (Chowdhery et al.
+    2022, §5.1) treats isolated spikes as expected and recurrent ones as instability."""
+
+
+DEFAULTS = LossSpikeThresholds()
+
+
+def detect(run: Run, th: LossSpikeThresholds = DEFAULTS) -> list[Finding]:
+    s = objective(run)
+    if s is None:
+        return []
+    t = trend(s)
+    if t is None:
+        return []
+    sm, hi = t.smooth, t.c.hi
+    height = hi - sm
+    spike = (height > th.noise_k * t.sigma) & (height > th.relative * np.abs(sm))
+    div_above, _, _ = above_best(t, DIV)
+    spike &= ~div_above
+    spike[: t.window // 2 + 1] = False  # the initial loss is not a spike: no trend before it
+    events = runs_of(spike)
+    if not events:
+        return []
+    # keep events after which the trend is back near its pre-spike level
+    peaks = []
+    for a, b in events:
+        i = a + int(np.argmax(hi[a:b]))
+        peaks.append((float(t.c.step[i]), float(hi[i]), float(sm[i])))
+    worst = max(peaks, key=lambda p: (p[1] - p[2]) / (abs(p[2]) or 1.0))
+    sev = Severity.WARNING if len(peaks) >= th.warn_count else Severity.INFO
+    ev = {
+        "spikes": len(peaks),
+        "largest": {"step": worst[0], "loss": worst[1], "trend": worst[2]},
+        "spike_steps": [p[0] for p in peaks[:20]],
+        "noise_sigma": t.sigma,
+    }
+    summary = (f"{len(peaks)} loss spike(s) that recovered; largest at step {fmt(worst[0])}: "
+               f"{fmt(worst[1])} against a trend of {fmt(worst[2])}")
+    cause = ("Transient instability: a few batches pushed the update past the stable step size "
+             "(outlier data, Adam's second-moment estimate lagging a sudden gradient, or an LR at the edge).")
+    return [Finding("loss_spike", sev, peaks[0][0], peaks[-1][0], summary, ev, cause)]

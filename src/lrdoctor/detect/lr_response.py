@@ -1,0 +1,65 @@
+"""``lr_beyond_stability`` read from a log: the loss went nowhere at the initial LR and
+dropped as soon as the LR was cut.
+
+A healthy step-decay run also drops at a cut (ResNet's famous steps), but only after it
+had already learned; here nothing was learned before the cut. Source: the RNN_TANH
+word-LM run at lr 20 (loss ~18 for three epochs, 8.4 right after the cut to 5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lrdoctor.detect._common import fmt, objective
+from lrdoctor.finding import Finding, Severity
+from lrdoctor.run import Run
+
+__all__ = ["LrResponseThresholds", "detect"]
+
+
+@dataclass(frozen=True)
+class LrResponseThresholds:
+    cut_factor: float = 2.0
+    """An LR cut is a drop by at least this factor between logged values (step decay, annealing)."""
+    no_progress: float = 0.05
+    """Before the cut the loss trend stayed within 5% of its first value (nothing learned)."""
+    drop_after: float = 0.2
+    """After the cut the loss fell at least 20% below its pre-cut level."""
+
+
+DEFAULTS = LrResponseThresholds()
+
+
+def detect(run: Run, th: LrResponseThresholds = DEFAULTS) -> list[Finding]:
+    s, lr = objective(run), run.series("lr")
+    if s is None or lr is None:
+        return []
+    f, l = s.finite(), lr.finite()
+    if f.values.size < 10 or l.values.size < 2:
+        return []
+    cuts = np.flatnonzero((l.values[1:] > 0) & (l.values[:-1] >= th.cut_factor * l.values[1:]))
+    if cuts.size == 0:
+        return []
+    i = int(cuts[0])
+    cut_step = float(l.steps[i + 1])
+    before = f.values[f.steps < cut_step]
+    after = f.values[f.steps >= cut_step]
+    if before.size < 5 or after.size < 3:
+        return []
+    q = max(1, before.size // 5)
+    first, last_before = float(np.median(before[:q])), float(np.median(before[-q:]))
+    first_after = float(np.median(after[: max(3, q)]))
+    progress = (first - last_before) / abs(first) if first else 0.0
+    drop = (last_before - first_after) / abs(last_before) if last_before else 0.0
+    if progress > th.no_progress or drop < th.drop_after:
+        return []
+    ev = {"lr_before": float(l.values[i]), "lr_after": float(l.values[i + 1]), "cut_step": cut_step,
+          "loss_first": first, "loss_before_cut": last_before, "loss_after_cut": first_after,
+          "progress_before_cut": progress, "drop_after_cut": drop}
+    sev = Severity.ERROR if progress < 0 else Severity.WARNING
+    summary = (f"no progress at lr {fmt(ev['lr_before'])} (loss {fmt(first)} -> {fmt(last_before)}), "
+               f"then {drop:.0%} lower right after the cut to {fmt(ev['lr_after'])} at step {fmt(cut_step)}")
+    cause = "The initial learning rate was beyond the stable range: the run only started learning once the LR came down."
+    return [Finding("lr_beyond_stability", sev, float(f.steps[0]), cut_step, summary, ev, cause)]

@@ -1,0 +1,113 @@
+"""``nonfinite``: the first NaN/inf in the loss, evaluation loss or gradient norm.
+
+Not every non-finite value is a blow-up. A non-finite ``grad_norm`` on a step where the
+learning rate did not move (or is 0) is a step the mixed-precision GradScaler skipped
+(HF logs it before the skip); it is counted in the evidence of nothing and left alone.
+An evaluation loss that is NaN once and finite again is a transient (YOLOv5, epoch 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lrdoctor.detect._common import fmt
+from lrdoctor.finding import Finding, Severity
+from lrdoctor.run import Run, Series
+
+__all__ = ["NonfiniteThresholds", "detect", "amp_skipped_steps"]
+
+
+@dataclass(frozen=True)
+class NonfiniteThresholds:
+    persistent_points: int = 3
+    """Consecutive non-finite logged points (or the end of the run) that make a blow-up
+    rather than a transient. Source: HF Trainer and torch.amp.GradScaler skip at most a few
+    consecutive steps while the loss scale backs off (scale halves each time)."""
+
+
+DEFAULTS = NonfiniteThresholds()
+_METRICS = ("loss", "eval_loss", "grad_norm")
+
+
+def amp_skipped_steps(run: Run) -> np.ndarray:
+    """Steps where grad_norm is non-finite but the LR did not move: AMP-skipped steps."""
+    g, lr = run.series("grad_norm"), run.series("lr")
+    if g is None:
+        return np.zeros(0)
+    bad = ~np.isfinite(g.values)
+    if not bad.any():
+        return np.zeros(0)
+    if lr is None:
+        return np.zeros(0)
+    idx = np.clip(np.searchsorted(lr.steps, g.steps, side="right") - 1, 0, lr.steps.size - 1)
+    cur = lr.values[idx]
+    prev = lr.values[np.maximum(idx - 1, 0)]
+    still = (cur == 0) | (cur == prev) | (idx == 0)
+    loss = run.series("loss")
+    loss_ok = np.ones(g.steps.size, bool)
+    if loss is not None:
+        li = np.clip(np.searchsorted(loss.steps, g.steps), 0, loss.steps.size - 1)
+        loss_ok = np.isfinite(loss.values[li])
+    return g.steps[bad & still & loss_ok]
+
+
+def _first_bad(s: Series, ignore: np.ndarray, th: NonfiniteThresholds) -> tuple[int, bool, int] | None:
+    bad = ~np.isfinite(s.values)
+    if ignore.size:
+        bad &= ~np.isin(s.steps, ignore)
+    if not bad.any():
+        return None
+    first = int(np.flatnonzero(bad)[0])
+    last_good = np.flatnonzero(~bad)
+    to_end = not (last_good.size and last_good[-1] > first)
+    # longest consecutive stretch
+    d = np.diff(np.r_[0, bad.astype(np.int8), 0])
+    longest = int((np.flatnonzero(d == -1) - np.flatnonzero(d == 1)).max())
+    return first, to_end or longest >= th.persistent_points, int(bad.sum())
+
+
+def detect(run: Run, th: NonfiniteThresholds = DEFAULTS) -> list[Finding]:
+    skipped = amp_skipped_steps(run)
+    out: list[Finding] = []
+    for name in _METRICS:
+        s = run.series(name)
+        if s is None:
+            continue
+        hit = _first_bad(s, skipped if name == "grad_norm" else np.zeros(0), th)
+        if hit is None:
+            continue
+        i, persistent, count = hit
+        value = s.values[i]
+        prev = s.values[:i][np.isfinite(s.values[:i])]
+        evidence = {
+            "metric": name,
+            "first_step": s.steps[i],
+            "value": value,
+            "nonfinite_points": count,
+            "logged_points": len(s),
+            "last_finite_value": prev[-1] if prev.size else None,
+            "last_finite_step": s.steps[:i][np.isfinite(s.values[:i])][-1] if prev.size else None,
+        }
+        if name == "grad_norm" and skipped.size:
+            evidence["amp_skipped_steps_ignored"] = skipped[:20].tolist()
+        if persistent:
+            sev = Severity.ERROR if name != "eval_loss" or run.series("loss") is None else Severity.WARNING
+            summary = f"{name} became {value} at step {fmt(s.steps[i])} and stayed non-finite ({count} of {len(s)} points)"
+            cause = ("Numerical blow-up: the update overshot until activations or gradients overflowed. "
+                     "Usually the learning rate is beyond the stable range, with no or too loose gradient clipping.")
+        else:
+            sev = Severity.INFO if name == "eval_loss" else Severity.WARNING
+            summary = f"{name} was non-finite at step {fmt(s.steps[i])} ({count} point(s)) and finite again afterwards"
+            cause = ("A transient non-finite value: a bad batch, an fp16 overflow the scaler absorbed, or an "
+                     "evaluation pass that produced no loss. Training continued.")
+        end = s.steps[-1] if persistent else s.steps[i]
+        out.append(Finding("nonfinite", sev, s.steps[i], end, summary, evidence, cause))
+    # One blow-up shows in several metrics: keep the earliest error, demote the others' duplicates.
+    errors = [f for f in out if f.severity is Severity.ERROR]
+    if len(errors) > 1:
+        keep = min(errors, key=lambda f: f.start_step)
+        out = [f for f in out if f.severity is not Severity.ERROR or f is keep]
+        keep.evidence["also_nonfinite"] = [e.evidence["metric"] for e in errors if e is not keep]
+    return out

@@ -1,0 +1,86 @@
+"""``oscillation``: the loss swings ±50% around its trend for a sustained stretch.
+
+Single spikes are ``loss_spike``; here most points of a window are far off the trend,
+in both directions. Source of ±50%: the transformer post-mortem's red flag (#1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from lrdoctor.detect._common import fmt, lr_at, objective
+from lrdoctor.detect._stats import rolling_median, runs_of
+from lrdoctor.detect._trend import trend
+from lrdoctor.finding import Finding, Severity
+from lrdoctor.run import Run
+
+__all__ = ["OscillationThresholds", "detect"]
+
+
+@dataclass(frozen=True)
+class OscillationThresholds:
+    swing: float = 0.5
+    """Relative distance from the trend that counts as a swing (post-mortem #1: ±50%)."""
+    share: float = 0.3
+    """Share of a window's points that must swing, each way at least ``share/3``."""
+    window: int = 10
+    """Window, in logged points, over which the share is counted."""
+    min_fraction: float = 0.05
+    """Shortest oscillating stretch as a share of the run."""
+    structure: float = 0.4
+    """|lag-1 autocorrelation| of the deviations in the stretch. Overshooting is structured
+    (slow swings: > 0; period-2 bouncing: < 0); per-batch noise, however wide (diffusion
+    losses span 10x), is not (improved-diffusion lr 1e-4: 0.25)."""
+
+
+DEFAULTS = OscillationThresholds()
+
+
+def detect(run: Run, th: OscillationThresholds = DEFAULTS) -> list[Finding]:
+    s = objective(run)
+    if s is None:
+        return []
+    t = trend(s)
+    if t is None or t.n < 2 * th.window:
+        return []
+    base = rolling_median(t.c.mid, 3 * t.window)
+    scale = np.abs(base)
+    scale[scale == 0] = np.inf
+    d = (t.c.mid - base) / scale
+    up = sliding_window_view(d > th.swing, th.window).mean(axis=1)
+    down = sliding_window_view(d < -th.swing / (1 + th.swing), th.window).mean(axis=1)
+    hot = ((up + down) >= th.share) & (up >= th.share / 3) & (down >= th.share / 3)
+    stretches = [(a, b + th.window - 1) for a, b in runs_of(hot)]
+    need = max(th.window, int(th.min_fraction * t.n))
+    stretches = [(a, b) for a, b in stretches if b - a >= need]
+    if not stretches:
+        return []
+    stretches = [(a, b) for a, b in stretches if abs(_acf1(d[a:b])) >= th.structure]
+    if not stretches:
+        return []
+    a, b = max(stretches, key=lambda r: r[1] - r[0])
+    seg = d[a:b]
+    ev = {
+        "from_step": float(t.c.first[a]), "to_step": float(t.c.step[b - 1]),
+        "swing_share": float(np.mean(np.abs(seg) > th.swing / (1 + th.swing))),
+        "max_above_trend": float(seg.max()), "max_below_trend": float(seg.min()),
+        "stretches": len(stretches), "lag1_autocorrelation": _acf1(seg),
+    }
+    lr = lr_at(run, ev["from_step"])
+    if lr is not None:
+        ev["lr"] = lr
+    summary = (f"loss oscillates ±{th.swing:.0%} around its trend from step {fmt(ev['from_step'])} "
+               f"to {fmt(ev['to_step'])} ({ev['swing_share']:.0%} of points off the trend)")
+    cause = "The step size is near the edge of stability: updates overshoot the minimum back and forth (LR too high, or batch too small for this LR)."
+    return [Finding("oscillation", Severity.WARNING, ev["from_step"], ev["to_step"], summary, ev, cause)]
+
+
+def _acf1(x: np.ndarray) -> float:
+    x = x[np.isfinite(x)]
+    if x.size < 4 or np.std(x) == 0:
+        return 0.0
+    x = x - x.mean()
+    return float(np.dot(x[:-1], x[1:]) / np.dot(x, x))

@@ -1,0 +1,56 @@
+"""``overfitting``: the training loss keeps falling while the evaluation loss rises from
+its minimum. Reports the evaluation minimum's step: where early stopping would have stopped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lrdoctor.detect._common import fmt
+from lrdoctor.detect._stats import robust_sigma, value_at
+from lrdoctor.finding import Finding, Severity
+from lrdoctor.run import Run
+
+__all__ = ["OverfittingThresholds", "detect"]
+
+
+@dataclass(frozen=True)
+class OverfittingThresholds:
+    generalization_loss: float = 0.05
+    """Eval loss above its minimum by this share at the end: Prechelt's GL_5 criterion
+    ("Early Stopping — But When?", 1998)."""
+    min_after: int = 3
+    """Evaluation points after the minimum, all above it (a single bad eval is noise)."""
+    noise_k: float = 3.0
+    """And the rise exceeds 3 robust sigmas of eval-to-eval noise."""
+
+
+DEFAULTS = OverfittingThresholds()
+
+
+def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
+    ev_s, tr = run.series("eval_loss"), run.series("loss")
+    if ev_s is None or tr is None or run.is_rl:
+        return []
+    e = ev_s.finite()
+    if e.values.size < th.min_after + 2:
+        return []
+    i = int(np.argmin(e.values))
+    after = e.values[i + 1:]
+    if after.size < th.min_after:
+        return []
+    emin, elast = float(e.values[i]), float(np.median(e.values[-th.min_after:]))
+    gl = (elast - emin) / abs(emin) if emin else np.inf
+    noise = robust_sigma(np.diff(e.values)) / np.sqrt(2)
+    if gl < th.generalization_loss or elast - emin < th.noise_k * noise or (after <= emin).any():
+        return []
+    t_at_min, t_end = value_at(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))
+    if t_at_min is None or t_end is None or t_end >= t_at_min:
+        return []  # train loss not falling: that is divergence, not overfitting
+    ev = {"eval_min_step": float(e.steps[i]), "eval_min": emin, "eval_last": elast,
+          "generalization_loss": gl, "train_at_eval_min": t_at_min, "train_last": t_end}
+    summary = (f"eval loss rose {gl:.0%} above its minimum {fmt(emin)} (step {fmt(ev['eval_min_step'])}) "
+               f"while training loss fell {fmt(t_at_min)} -> {fmt(t_end)}")
+    cause = "The model memorises the training data after the eval minimum: too many steps for the data, too little regularisation, or an LR that stays high."
+    return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, cause)]

@@ -1,0 +1,77 @@
+"""``schedule_overridden``: something rewrites the LR the scheduler set.
+
+The classifier post-mortem (#4): a per-step warmup wrote ``group['lr'] = base * min(1,
+step/warmup)`` every step, overwriting the epoch scheduler's decay, so the decay never
+happened. Two signatures in a log:
+
+* a ``scheduled_lr`` column (what the scheduler asked for) that disagrees with ``lr``
+  (what the optimizer used): certain, reported at the first disagreeing step;
+* the logged LR dropping and snapping back to its previous value at the next point,
+  again and again (a decay undone right away). Warm restarts jump back only after a
+  long decay, so they do not match.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lrdoctor.detect._common import fmt
+from lrdoctor.finding import Finding, Severity
+from lrdoctor.run import Run
+
+__all__ = ["ScheduleOverriddenThresholds", "detect"]
+
+
+@dataclass(frozen=True)
+class ScheduleOverriddenThresholds:
+    tolerance: float = 0.01
+    """Relative LR difference that counts as a disagreement (float32 LR logging rounds ~1e-7)."""
+    min_disagree: int = 2
+    """Logged points where scheduled and applied LR disagree before it is reported."""
+    min_snapbacks: int = 2
+    """Drop-then-snap-back events in the logged LR before it is reported."""
+
+
+DEFAULTS = ScheduleOverriddenThresholds()
+
+
+def detect(run: Run, th: ScheduleOverriddenThresholds = DEFAULTS) -> list[Finding]:
+    lr = run.series("lr")
+    if lr is None:
+        return []
+    sched = run.series("scheduled_lr")
+    if sched is not None:
+        both = np.intersect1d(lr.steps, sched.steps)
+        a = lr.values[np.searchsorted(lr.steps, both)]
+        b = sched.values[np.searchsorted(sched.steps, both)]
+        ok = np.isfinite(a) & np.isfinite(b)
+        off = ok & (np.abs(a - b) > th.tolerance * np.maximum(np.abs(b), 1e-30))
+        if off.sum() >= th.min_disagree:
+            i = int(np.flatnonzero(off)[0])
+            j = int(np.flatnonzero(off)[-1])
+            ev = {"first_step": float(both[i]), "applied_lr": float(a[i]), "scheduled_lr": float(b[i]),
+                  "disagreeing_points": int(off.sum()), "compared_points": int(ok.sum()),
+                  "last_applied_lr": float(a[j]), "last_scheduled_lr": float(b[j])}
+            summary = (f"from step {fmt(ev['first_step'])} the optimizer used lr {fmt(ev['applied_lr'])} while the "
+                       f"scheduler set {fmt(ev['scheduled_lr'])} ({ev['disagreeing_points']} of {ev['compared_points']} points)")
+            cause = ("Code outside the scheduler writes param_group['lr'] (typically a manual per-step warmup), "
+                     "overwriting the scheduler's value, so the planned decay never reaches the optimizer.")
+            return [Finding("schedule_overridden", Severity.ERROR, ev["first_step"], float(both[j]), summary, ev, cause)]
+    f = lr.finite()
+    v = f.values
+    if v.size < 3:
+        return []
+    dropped = v[1:-1] < v[:-2] * (1 - th.tolerance)
+    back = np.abs(v[2:] - v[:-2]) <= th.tolerance * np.abs(v[:-2])
+    idx = np.flatnonzero(dropped & back) + 1
+    if idx.size < th.min_snapbacks:
+        return []
+    ev = {"snapbacks": int(idx.size), "first_step": float(f.steps[idx[0]]), "lr_before": float(v[idx[0] - 1]),
+          "lr_dropped_to": float(v[idx[0]]), "lr_after": float(v[idx[0] + 1]),
+          "snapback_steps": f.steps[idx[:20]].tolist()}
+    summary = (f"logged LR dropped to {fmt(ev['lr_dropped_to'])} and snapped back to {fmt(ev['lr_after'])} "
+               f"{idx.size} times (first at step {fmt(ev['first_step'])})")
+    cause = "A scheduler decays the LR and other code sets it back at the next step (e.g. a warmup that assigns instead of multiplying)."
+    return [Finding("schedule_overridden", Severity.WARNING, ev["first_step"], float(f.steps[idx[-1]]), summary, ev, cause)]

@@ -1,0 +1,63 @@
+"""``warmup_missing``: no LR warmup although the config names an architecture or optimizer
+that needs one.
+
+Sources: the GRU PPO post-mortem (#2: warmup for every recurrent/attention/SSM model; the
+run collapsed at a constant LR from step 0); Vaswani et al. 2017 and Xiong et al. 2020 for
+transformers; Liu et al. 2020 (RAdam) for Adam's early-variance problem. Only reported when
+the config says what the model is; a logged LR that ramps up counts as warmup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lrdoctor.detect._common import fmt
+from lrdoctor.finding import Finding, Severity
+from lrdoctor.io.config import lookup
+from lrdoctor.run import Run
+
+__all__ = ["WarmupThresholds", "detect", "NEEDS_WARMUP"]
+
+#: Substrings of architecture names that need warmup.
+NEEDS_WARMUP = ("transformer", "gpt", "bert", "t5", "llama", "mistral", "vit", "attention", "gru", "lstm",
+                "rnn", "mamba", "ssm", "s4", "recurrent")
+ARCH_KEYS = ("model", "arch", "architecture", "model_type", "model_name", "rnn_type", "cell", "policy", "backbone")
+WARMUP_KEYS = ("warmup_steps", "warmup_ratio", "warmup_epochs", "warmup_iters", "lr_warmup_steps", "num_warmup_steps", "warmup")
+
+
+@dataclass(frozen=True)
+class WarmupThresholds:
+    start_share: float = 0.5
+    """The first logged LR at or above this share of the peak means no ramp happened."""
+
+
+DEFAULTS = WarmupThresholds()
+
+
+def detect(run: Run, th: WarmupThresholds = DEFAULTS) -> list[Finding]:
+    arch = lookup(run.config, ARCH_KEYS)
+    if arch is None or not isinstance(arch[1], str):
+        return []
+    name = arch[1].lower()
+    needs = next((a for a in NEEDS_WARMUP if a in name), None)
+    if needs is None:
+        return []
+    w = lookup(run.config, WARMUP_KEYS)
+    if w is not None and isinstance(w[1], (int, float)) and w[1] > 0:
+        return []
+    ev = {"architecture": arch[1], "config_key": arch[0], "warmup_config": None if w is None else w[1]}
+    lr = run.series("lr")
+    start_step = float(run.steps[0]) if run.n_steps else None
+    if lr is not None:
+        f = lr.finite()
+        if f.values.size and f.values.max() > 0:
+            share = float(f.values[0] / f.values.max())
+            if share < th.start_share:
+                return []  # the log shows a ramp
+            ev.update(first_lr=float(f.values[0]), peak_lr=float(f.values.max()), first_step=float(f.steps[0]))
+            start_step = float(f.steps[0])
+    summary = (f"{arch[1]} trained without LR warmup" +
+               (f": the LR was {fmt(ev['first_lr'])} from the first logged step" if "first_lr" in ev else ""))
+    cause = (f"{needs} models are unstable at full LR on the first steps (large, badly-scaled early updates; "
+             "Adam's second-moment estimate is still noisy), which can collapse the run early.")
+    return [Finding("warmup_missing", Severity.WARNING, start_step, start_step, summary, ev, cause)]

@@ -1,0 +1,98 @@
+"""Findings: what a detector reports, with evidence, cause, fixes and a watch list.
+
+The kind vocabulary is fixed (see DESIGN.md); it is extended only by adding names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+import numpy as np
+
+__all__ = ["KINDS", "Severity", "Fix", "Watch", "Finding"]
+
+KINDS: tuple[str, ...] = (
+    "divergence", "oscillation", "slow_progress", "plateau", "nonfinite", "loss_spike",
+    "grad_explosion", "grad_vanishing", "clipping_saturated", "grad_norm_unstable",
+    "update_ratio_high", "overfitting", "initial_loss_anomaly", "label_smoothing_floor",
+    "schedule_overridden", "warmup_missing", "lr_beyond_stability", "q_divergence",
+    "kl_exceeded", "entropy_collapse", "value_collapse", "objective_mismatch",
+    "performance_reversal", "reward_instability", "cycle_degradation",
+)
+
+
+class Severity(str, Enum):
+    """info: worth knowing; warning: likely hurting the run; error: the run is broken."""
+
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        return {"info": 0, "warning": 1, "error": 2}[self.value]
+
+
+@dataclass(frozen=True)
+class Fix:
+    """One row of a fix table. ``old`` is None when neither config nor log says it."""
+
+    parameter: str
+    old: Any
+    new: Any
+    reason: str
+
+
+@dataclass(frozen=True)
+class Watch:
+    """What to watch in the next run: the metric, its healthy range, and what crossing it means."""
+
+    metric: str
+    healthy: str
+    meaning: str
+
+
+@dataclass
+class Finding:
+    kind: str
+    severity: Severity
+    start_step: float | None
+    end_step: float | None
+    summary: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    cause: str = ""
+    fixes: list[Fix] = field(default_factory=list)
+    watch: list[Watch] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown finding kind {self.kind!r}; valid kinds: {', '.join(KINDS)}")
+        self.severity = Severity(self.severity)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["severity"] = self.severity.value
+        d["start_step"] = _plain(self.start_step)
+        d["end_step"] = _plain(self.end_step)
+        d["evidence"] = _plain(self.evidence)
+        d["fixes"] = [_plain(asdict(f)) for f in self.fixes]
+        d["watch"] = [asdict(w) for w in self.watch]
+        return d
+
+
+def _plain(x: Any) -> Any:
+    """JSON-safe: numpy scalars to Python, non-finite floats to strings ("nan", "inf")."""
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple, np.ndarray)):
+        return [_plain(v) for v in x]
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        f = float(x)
+        if not np.isfinite(f):
+            return "nan" if np.isnan(f) else ("inf" if f > 0 else "-inf")
+        return int(f) if f.is_integer() and abs(f) < 2**53 else f
+    return x
