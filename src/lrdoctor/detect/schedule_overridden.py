@@ -54,8 +54,15 @@ def detect(run: Run, th: ScheduleOverriddenThresholds = DEFAULTS) -> list[Findin
             ev = {"first_step": float(both[i]), "applied_lr": float(a[i]), "scheduled_lr": float(b[i]),
                   "disagreeing_points": int(off.sum()), "compared_points": int(ok.sum()),
                   "last_applied_lr": float(a[j]), "last_scheduled_lr": float(b[j])}
+            above = np.flatnonzero(off & (a > b))
+            if above.size:  # the step where a decay was undone: the post-mortem's symptom
+                k = int(above[0])
+                ev.update(first_decay_undone_step=float(both[k]), applied_lr_there=float(a[k]), scheduled_lr_there=float(b[k]))
             summary = (f"from step {fmt(ev['first_step'])} the optimizer used lr {fmt(ev['applied_lr'])} while the "
                        f"scheduler set {fmt(ev['scheduled_lr'])} ({ev['disagreeing_points']} of {ev['compared_points']} points)")
+            if "first_decay_undone_step" in ev:
+                summary += (f"; the decay was undone from step {fmt(ev['first_decay_undone_step'])} "
+                            f"(used {fmt(ev['applied_lr_there'])}, scheduled {fmt(ev['scheduled_lr_there'])})")
             cause = ("Code outside the scheduler writes param_group['lr'] (typically a manual per-step warmup), "
                      "overwriting the scheduler's value, so the planned decay never reaches the optimizer.")
             return [Finding("schedule_overridden", Severity.ERROR, ev["first_step"], float(both[j]), summary, ev, cause)]

@@ -1,0 +1,17 @@
+"""lrdoctor: a learning-rate and training-stability doctor for PyTorch.
+
+>>> import lrdoctor
+>>> run = lrdoctor.read("runs/exp7/trainer_state.json")      # doctest: +SKIP
+>>> report = lrdoctor.diagnose(run, config="train.yaml")     # doctest: +SKIP
+>>> [f.kind for f in report.findings]                         # doctest: +SKIP
+"""
+
+from lrdoctor.diagnosis import Report, diagnose
+from lrdoctor.errors import InputError, LogFormatError
+from lrdoctor.finding import KINDS, Finding, Fix, Severity, Watch
+from lrdoctor.io import read
+from lrdoctor.run import Run, Series
+
+__all__ = ["read", "diagnose", "Report", "Run", "Series", "Finding", "Fix", "Watch", "Severity", "KINDS",
+           "InputError", "LogFormatError"]
+__version__ = "0.1.0"

@@ -1,0 +1,27 @@
+"""The ``lrdoctor`` command: a thin shell over the library, one module per subcommand."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from lrdoctor.cli import demo as _demo
+from lrdoctor.cli import diagnose as _diagnose
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Learning-rate and training-stability doctor for PyTorch.")
+app.command("diagnose")(_diagnose.diagnose_cmd)
+app.command("demo")(_demo.demo_cmd)
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=True)
+    except Exception as err:  # never a traceback for users; LRDOCTOR_DEBUG=1 shows it
+        if os.environ.get("LRDOCTOR_DEBUG"):
+            raise
+        print(f"lrdoctor: internal error: {type(err).__name__}: {err}", file=sys.stderr)
+        sys.exit(2)
