@@ -46,7 +46,6 @@ def read_frame(path: Path, sep: str | None = None) -> pd.DataFrame:
             na_values=[""],
             on_bad_lines="warn",
             engine="c",
-            low_memory=False,
         )
     except pd.errors.EmptyDataError:
         raise LogFormatError(path, "file is empty") from None
