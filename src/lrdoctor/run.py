@@ -64,6 +64,8 @@ class Run:
     logged: dict[str, np.ndarray]
     config: dict[str, Any] = field(default_factory=dict)
     meta: RunMeta = field(default_factory=RunMeta)
+    #: derived values detectors share (e.g. the loss trend), computed once per run
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __contains__(self, name: str) -> bool:
         return name in self.metrics and bool(self.logged[name].any())
@@ -148,8 +150,6 @@ def build_run(
     sorted_steps = steps[order]
     uniq = np.unique(sorted_steps)
     n_rows = sorted_steps.size
-    if n_rows and uniq.size < n_rows and not meta.warnings:
-        pass  # merging rows at the same step is normal (sparse logs); not a warning by itself
     metrics: dict[str, np.ndarray] = {}
     masks: dict[str, np.ndarray] = {}
     for name, col in columns.items():

@@ -20,7 +20,7 @@ def demo_cmd(
     from lrdoctor.report.text import print_report
 
     con = Console()
-    con.print(f"[bold]lrdoctor demo[/]: training a 2-layer MLP on a synthetic 10-class task, twice (CPU)…")
+    con.print("[bold]lrdoctor demo[/]: training a 2-layer MLP on a synthetic 10-class task, twice (CPU)…")
     con.print("  healthy: Adam lr 1e-3, warmup that multiplies a step decay")
     con.print("  broken:  Adam lr 3e-2, a hand-written per-step warmup that overwrites StepLR (post-mortem #4)")
     healthy, broken = run_demo(out)

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.detect._stats import Curve, curve, robust_sigma, rolling_median
-from lrdoctor.run import Series
+from lrdoctor.run import Run, Series
 
-__all__ = ["Trend", "trend", "TREND_BINS_PER_WINDOW"]
+__all__ = ["Trend", "trend", "objective_trend", "TREND_BINS_PER_WINDOW"]
 
 #: The smoothing window is 1/25 of the run (at least 5 points): long enough to ignore
 #: minibatch noise, short enough that a rise lasting 5% of the run shows.
@@ -36,3 +36,14 @@ def trend(s: Series) -> Trend | None:
     w = max(5, n // TREND_BINS_PER_WINDOW) | 1
     sm = rolling_median(c.mid, w)
     return Trend(c, sm, robust_sigma(c.mid - sm), w)
+
+
+def objective_trend(run: Run) -> Trend | None:
+    """The trend of the run's objective (see ``_common.objective``), computed once per run
+    and shared by every loss-family detector."""
+    if "objective_trend" not in run.derived:
+        from lrdoctor.detect._common import objective
+
+        s = objective(run)
+        run.derived["objective_trend"] = None if s is None else trend(s)
+    return run.derived["objective_trend"]

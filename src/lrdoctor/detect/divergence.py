@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrdoctor.detect._common import fmt, lr_at, objective
+from lrdoctor.detect._common import fmt, lr_at
 from lrdoctor.detect._stats import runs_of
-from lrdoctor.detect._trend import Trend, trend
+from lrdoctor.detect._trend import Trend, objective_trend
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.run import Run
 
@@ -63,10 +63,7 @@ def above_best(t: Trend, th: DivergenceThresholds = DEFAULTS) -> tuple[np.ndarra
 
 
 def detect(run: Run, th: DivergenceThresholds = DEFAULTS) -> list[Finding]:
-    s = objective(run)
-    if s is None:
-        return []
-    t = trend(s)
+    t = objective_trend(run)
     if t is None:
         return []
     above, rise, thr = above_best(t, th)

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrdoctor.detect._common import fmt, objective
+from lrdoctor.detect._common import fmt
 from lrdoctor.detect._stats import runs_of
-from lrdoctor.detect._trend import trend
+from lrdoctor.detect._trend import objective_trend
 from lrdoctor.detect.divergence import DEFAULTS as DIV
 from lrdoctor.detect.divergence import above_best
 from lrdoctor.finding import Finding, Severity
@@ -38,10 +38,7 @@ DEFAULTS = LossSpikeThresholds()
 
 
 def detect(run: Run, th: LossSpikeThresholds = DEFAULTS) -> list[Finding]:
-    s = objective(run)
-    if s is None:
-        return []
-    t = trend(s)
+    t = objective_trend(run)
     if t is None:
         return []
     sm, hi = t.smooth, t.c.hi

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from lrdoctor.detect._common import fmt, lr_at, objective
+from lrdoctor.detect._common import fmt, lr_at
 from lrdoctor.detect._stats import rolling_median, runs_of
-from lrdoctor.detect._trend import trend
+from lrdoctor.detect._trend import objective_trend
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.run import Run
 
@@ -40,10 +40,7 @@ DEFAULTS = OscillationThresholds()
 
 
 def detect(run: Run, th: OscillationThresholds = DEFAULTS) -> list[Finding]:
-    s = objective(run)
-    if s is None:
-        return []
-    t = trend(s)
+    t = objective_trend(run)
     if t is None or t.n < 2 * th.window:
         return []
     base = rolling_median(t.c.mid, 3 * t.window)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrdoctor.detect._common import fmt, objective
-from lrdoctor.detect._trend import trend
+from lrdoctor.detect._common import fmt
+from lrdoctor.detect._trend import objective_trend
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.run import Run
 
@@ -60,10 +60,9 @@ def _lr_share(run: Run, a: float, b: float) -> float | None:
 
 
 def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
-    s = objective(run)
-    if s is None or run.meta.step_unit not in ("step", "timestep"):
+    if run.meta.step_unit not in ("step", "timestep"):
         return []
-    t = trend(s)
+    t = objective_trend(run)
     if t is None:
         return []
     steps, sm = t.c.step, t.smooth
@@ -97,10 +96,7 @@ def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Fi
 
 
 def detect_plateau(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
-    s = objective(run)
-    if s is None:
-        return []
-    t = trend(s)
+    t = objective_trend(run)
     if t is None or t.n < 20:
         return []
     sm, steps = t.smooth, t.c.step

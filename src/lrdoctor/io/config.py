@@ -15,7 +15,7 @@ import yaml
 
 from lrdoctor.errors import ConfigError
 
-__all__ = ["load_config", "lookup"]
+__all__ = ["load_config", "lookup", "config_value"]
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
@@ -58,3 +58,9 @@ def lookup(config: Mapping[str, Any], names: Iterable[str]) -> tuple[str, Any] |
                         return (prefix + str(k), v)
         level = [(f"{p}{k}.", v) for p, m in level for k, v in m.items() if isinstance(v, Mapping)]
     return None
+
+
+def config_value(config: Mapping[str, Any], names: Iterable[str]) -> Any:
+    """The value of the first of ``names`` found by :func:`lookup`, or None."""
+    hit = lookup(config, names)
+    return None if hit is None else hit[1]

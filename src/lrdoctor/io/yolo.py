@@ -38,9 +38,4 @@ def read_yolo(path: Path) -> Run:
         steps = np.arange(len(df), dtype=float)
     else:
         steps = cols["epoch"]
-    aliases = dict(meta.aliases)
-    run = build_run(steps, cols, masks, meta=meta)
-    for canon, raw in aliases.items():
-        if canon in run:
-            run.meta.aliases[canon] = raw
-    return run
+    return build_run(steps, cols, masks, meta=meta)

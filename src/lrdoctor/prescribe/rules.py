@@ -8,7 +8,7 @@ from lrdoctor.detect._common import fmt, lr_at
 from lrdoctor.detect._grad import max_grad_norm
 from lrdoctor.detect.warmup_missing import WARMUP_KEYS
 from lrdoctor.finding import Finding, Fix, Watch
-from lrdoctor.io.config import lookup
+from lrdoctor.io.config import config_value, lookup
 from lrdoctor.run import Run
 
 __all__ = ["prescribe", "RULES", "LR_KEYS", "current_lr"]
@@ -73,8 +73,7 @@ def _nonfinite(run: Run, f: Finding) -> tuple[list[Fix], list[Watch]]:
 
 
 def _warmup(run: Run):
-    w = lookup(run.config, WARMUP_KEYS)
-    return None if w is None else w[1]
+    return config_value(run.config, WARMUP_KEYS)
 
 
 def _lr_beyond(run: Run, f: Finding) -> tuple[list[Fix], list[Watch]]:
@@ -97,8 +96,7 @@ def _spike(run: Run, f: Finding) -> tuple[list[Fix], list[Watch]]:
 
 def _oscillation(run: Run, f: Finding) -> tuple[list[Fix], list[Watch]]:
     return ([_lr_fix(run, f, SOFT_LR_CUT, "swings of ±50% around the trend: the step overshoots; halve the LR"),
-             Fix("batch_size", lookup(run.config, ("batch_size", "per_device_train_batch_size", "train_batch_size")) and
-                 lookup(run.config, ("batch_size", "per_device_train_batch_size", "train_batch_size"))[1],
+             Fix("batch_size", config_value(run.config, ("batch_size", "per_device_train_batch_size", "train_batch_size")),
                  "2x", "or keep the LR and double the batch (less gradient noise per step)")],
             [Watch("loss", "within ±50% of its trend", "swings mean the step size is still at the edge")])
 
@@ -109,8 +107,7 @@ def _slow(run: Run, f: Finding) -> tuple[list[Fix], list[Watch]]:
 
 
 def _plateau(run: Run, f: Finding) -> tuple[list[Fix], list[Watch]]:
-    return ([Fix("lr_scheduler", lookup(run.config, ("lr_scheduler_type", "scheduler", "lr_scheduler")) and
-                 lookup(run.config, ("lr_scheduler_type", "scheduler", "lr_scheduler"))[1],
+    return ([Fix("lr_scheduler", config_value(run.config, ("lr_scheduler_type", "scheduler", "lr_scheduler")),
                  "cosine to 1% of peak (or ReduceLROnPlateau factor 0.1)",
                  f"no new best since step {fmt(f.evidence.get('last_improvement_step'))} at a high LR: decay it")],
             [WATCH_LOSS])
@@ -145,7 +142,7 @@ def _grad_unstable(run: Run, f: Finding) -> tuple[list[Fix], list[Watch]]:
 def _overfitting(run: Run, f: Finding) -> tuple[list[Fix], list[Watch]]:
     ev = f.evidence
     return ([Fix("max_steps", None, f"stop at step {fmt(ev['eval_min_step'])} (early stopping, patience 3 evals)", "the eval minimum"),
-             Fix("weight_decay", lookup(run.config, ("weight_decay", "wd")) and lookup(run.config, ("weight_decay", "wd"))[1],
+             Fix("weight_decay", config_value(run.config, ("weight_decay", "wd")),
                  "0.01-0.1 (AdamW)", "regularise instead of memorising")],
             [Watch("eval_loss", f"stays within 5% of its minimum {fmt(ev['eval_min'])}", "a rise while train falls is overfitting")])
 
