@@ -151,3 +151,29 @@ def test_config_errors_name_the_file(tmp_path):
     cfg.write_text("lr: [1, 2\n")
     r = cli("diagnose", log, "--config", cfg)
     assert r.returncode == 2 and "c.yaml" in r.stderr and "invalid YAML" in r.stderr
+
+
+def test_csv_rows_with_extra_fields_are_skipped_and_reported(tmp_path):
+    p = tmp_path / "metrics.csv"
+    p.write_text("step,loss,lr\n1,2.0,0.1\n2,1.9,0.1,7\n3,1.8,0.1\n4,1,1,1,1\n5,1.7,0.1\n")
+    run = lrdoctor.read(p)
+    assert run.steps.tolist() == [1, 3, 5]
+    assert any("2 malformed row(s)" in w and "line 3" in w for w in run.meta.warnings), run.meta.warnings
+
+
+def test_space_padded_header_only_where_padded(tmp_path):
+    """YOLO pads its header and cells with spaces; a plain CSV keeps a leading space in text."""
+    p = tmp_path / "results.csv"
+    p.write_text("step,   loss,     lr\n1,   2.0,   0.1\n2,   1.5,   0.1\n")
+    run = lrdoctor.read(p)
+    assert run.series("loss").values.tolist() == [2.0, 1.5]
+
+
+def test_unsorted_and_sorted_steps_agree(tmp_path):
+    rows = [(s, 3.0 - 0.01 * s) for s in range(1, 60)]
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("step,loss\n" + "".join(f"{s},{v}\n" for s, v in rows))
+    b.write_text("step,loss\n" + "".join(f"{s},{v}\n" for s, v in rows[::-1]))
+    ra, rb = lrdoctor.read(a), lrdoctor.read(b)
+    assert ra.steps.tolist() == rb.steps.tolist() == list(range(1, 60))
+    np.testing.assert_array_equal(ra.series("loss").values, rb.series("loss").values)

@@ -30,9 +30,13 @@ class Series:
         return int(self.steps.size)
 
     def finite(self) -> "Series":
-        """The points whose value is finite."""
-        ok = np.isfinite(self.values)
-        return Series(self.name, self.steps[ok], self.values[ok])
+        """The points whose value is finite (computed once; the series itself when all are)."""
+        cached = self.__dict__.get("_finite")
+        if cached is None:
+            ok = np.isfinite(self.values)
+            cached = self if ok.all() else Series(self.name, self.steps[ok], self.values[ok])
+            object.__setattr__(self, "_finite", cached)
+        return cached
 
     def at_or_after(self, step: float) -> "Series":
         ok = self.steps >= step
@@ -64,8 +68,9 @@ class Run:
     logged: dict[str, np.ndarray]
     config: dict[str, Any] = field(default_factory=dict)
     meta: RunMeta = field(default_factory=RunMeta)
-    #: derived values detectors share (e.g. the loss trend), computed once per run
-    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: derived values detectors share (series, the loss trend), computed once per run; a
+    #: run is treated as immutable once built, so nothing here is ever invalidated
+    derived: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __contains__(self, name: str) -> bool:
         return name in self.metrics and bool(self.logged[name].any())
@@ -76,10 +81,18 @@ class Run:
 
     def series(self, name: str) -> Series | None:
         """The logged points of ``name`` (canonical or raw), or None if it was never logged."""
-        if name not in self:
-            return None
-        mask = self.logged[name]
-        return Series(name, self.steps[mask], self.metrics[name][mask])
+        key = ("series", name)
+        if key in self.derived:
+            return self.derived[key]
+        out = None
+        if name in self:
+            mask = self.logged[name]
+            if mask.all():  # views, no copy: the common case of a dense log
+                out = Series(name, self.steps, self.metrics[name])
+            else:
+                out = Series(name, self.steps[mask], self.metrics[name][mask])
+        self.derived[key] = out
+        return out
 
     @property
     def is_rl(self) -> bool:
@@ -145,20 +158,26 @@ def build_run(
                 f"steps go backwards {back.size} time(s) (first at step {first:g}): "
                 "treated as a resumed run, later rows win"
             )
-    order = np.argsort(steps, kind="stable")
-    order = order[finite_step[order]]
-    sorted_steps = steps[order]
-    uniq = np.unique(sorted_steps)
+    # Most logs are already one row per step, in order: then no sort and no gather is needed.
+    in_order = bool(finite_step.all()) and (steps.size < 2 or bool((steps[1:] > steps[:-1]).all()))
+    if in_order:
+        order = None
+        sorted_steps = uniq = steps
+    else:
+        order = np.argsort(steps, kind="stable")
+        order = order[finite_step[order]]
+        sorted_steps = steps[order]
+        uniq = np.unique(sorted_steps)
     n_rows = sorted_steps.size
     metrics: dict[str, np.ndarray] = {}
     masks: dict[str, np.ndarray] = {}
     for name, col in columns.items():
         col = np.asarray(col, dtype=np.float64)
         m = np.ones(col.size, dtype=bool) if logged is None or name not in logged else np.asarray(logged[name], bool)
-        col_s, m_s = col[order], m[order]
+        col_s, m_s = (col, m) if order is None else (col[order], m[order])
         if uniq.size == n_rows:
-            vals = np.where(m_s, col_s, np.nan)
-            metrics[name], masks[name] = vals, m_s.copy()
+            vals = col_s if m_s.all() else np.where(m_s, col_s, np.nan)
+            metrics[name], masks[name] = vals, m_s
             continue
         idx = np.flatnonzero(m_s)
         s = sorted_steps[idx]
@@ -180,10 +199,11 @@ def build_run(
         meta.aliases[canon] = raw
     # A column that is NaN in every logged row was never really computed (e.g. YOLOv8's
     # val losses when validation ran without loss): keep it, but as not logged.
-    train_ok = "loss" in metrics and bool(np.isfinite(metrics["loss"][masks["loss"]]).any())
+    # (values are NaN wherever not logged, so "finite somewhere" needs no masking)
+    train_ok = "loss" in metrics and bool(np.isfinite(metrics["loss"]).any())
     for name, vals in metrics.items():
         mk = masks[name]
-        if train_ok and mk.any() and not np.isfinite(vals[mk]).any() and _is_never_computed(name, vals[mk]):
+        if train_ok and mk.any() and not np.isfinite(vals).any() and _is_never_computed(name, vals[mk]):
             masks[name] = np.zeros_like(mk)
             meta.warnings.append(f"column {name!r} is NaN in every row: treated as never computed")
     for canon in list(meta.aliases):

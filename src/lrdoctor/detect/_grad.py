@@ -6,7 +6,7 @@ import numpy as np
 
 from lrdoctor.detect._stats import Curve, curve, rolling_median
 from lrdoctor.io.config import lookup
-from lrdoctor.run import Run
+from lrdoctor.run import Run, Series
 
 __all__ = ["grad_curve", "max_grad_norm", "CLIP_KEYS"]
 
@@ -15,7 +15,13 @@ CLIP_KEYS = ("max_grad_norm", "gradient_clip_val", "clip_grad_norm", "grad_clip"
 
 
 def grad_curve(run: Run) -> tuple[Curve, np.ndarray] | None:
-    """(curve of log10 grad norm, rolling median of it) or None."""
+    """(curve of log10 grad norm, rolling median of it) or None; computed once per run."""
+    if "grad_curve" not in run.derived:
+        run.derived["grad_curve"] = _grad_curve(run)
+    return run.derived["grad_curve"]
+
+
+def _grad_curve(run: Run) -> tuple[Curve, np.ndarray] | None:
     g = run.series("grad_norm")
     if g is None:
         return None
@@ -23,9 +29,8 @@ def grad_curve(run: Run) -> tuple[Curve, np.ndarray] | None:
     ok = f.values > 0
     if ok.sum() < 10:
         return None
-    from lrdoctor.run import Series
-
-    c = curve(Series("grad_norm", f.steps[ok], np.log10(f.values[ok])))
+    pos = f if ok.all() else Series(f.name, f.steps[ok], f.values[ok])
+    c = curve(Series("grad_norm", pos.steps, np.log10(pos.values)))
     w = max(5, len(c) // 25) | 1
     return c, rolling_median(c.mid, w)
 

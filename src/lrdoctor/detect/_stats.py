@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from lrdoctor.run import Series
+from lrdoctor.run import Run, Series
 
-__all__ = ["MAX_POINTS", "Curve", "curve", "rolling_median", "robust_sigma", "runs_of", "value_at"]
+__all__ = ["MAX_POINTS", "Curve", "curve", "rolling_median", "robust_sigma", "run_curve", "runs_of", "value_at"]
 
 #: Bins a long series is reduced to before the rules run. 4000 keeps any stretch longer than
 #: 0.025% of the run visible while making every rule O(bins).
@@ -67,11 +67,28 @@ def rolling_median(x: np.ndarray, window: int) -> np.ndarray:
     return np.r_[np.full(h, med[0]), med, np.full(n - med.size - h, med[-1])]
 
 
+#: Above this many points :func:`robust_sigma` uses an evenly strided sample of this size:
+#: the MAD of 10^6 points is already within ~0.1% of the full one, at a tenth of the cost on
+#: a 10M-step log.
+MAD_SAMPLE = 1_000_000
+
+
 def robust_sigma(x: np.ndarray) -> float:
     """1.4826 x MAD: the standard deviation of Gaussian data, unmoved by outliers."""
     if x.size == 0:
         return 0.0
+    if x.size > MAD_SAMPLE:
+        x = x[:: -(-x.size // MAD_SAMPLE)]
     return float(1.4826 * np.median(np.abs(x - np.median(x))))
+
+
+def run_curve(run: Run, name: str) -> Curve | None:
+    """The binned curve of metric ``name`` of ``run`` (None if never logged), computed once per run."""
+    key = ("curve", name)
+    if key not in run.derived:
+        s = run.series(name)
+        run.derived[key] = None if s is None or s.finite().values.size == 0 else curve(s)
+    return run.derived[key]
 
 
 def runs_of(mask: np.ndarray) -> list[tuple[int, int]]:

@@ -42,8 +42,10 @@ def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
         return []
     emin, elast = float(e.values[i]), float(np.median(e.values[-th.min_after:]))
     gl = (elast - emin) / abs(emin) if emin else np.inf
+    if gl < th.generalization_loss or (after <= emin).any():
+        return []
     noise = robust_sigma(np.diff(e.values)) / np.sqrt(2)
-    if gl < th.generalization_loss or elast - emin < th.noise_k * noise or (after <= emin).any():
+    if elast - emin < th.noise_k * noise:
         return []
     t_at_min, t_end = value_at(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))
     if t_at_min is None or t_end is None or t_end >= t_at_min:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.detect._common import fmt
+from lrdoctor.detect._stats import run_curve
 from lrdoctor.detect._trend import objective_trend
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.run import Run
@@ -48,15 +49,12 @@ DEFAULTS = ProgressThresholds()
 
 
 def _lr_share(run: Run, a: float, b: float) -> float | None:
-    lr = run.series("lr")
-    if lr is None:
+    c = run_curve(run, "lr")  # bin medians: an LR share needs no per-step precision
+    if c is None or c.hi.max() <= 0:
         return None
-    f = lr.finite()
-    if f.values.size == 0 or f.values.max() <= 0:
-        return None
-    m = (f.steps >= a) & (f.steps <= b)
-    vals = f.values[m] if m.any() else f.values
-    return float(np.median(vals) / f.values.max())
+    m = (c.step >= a) & (c.first <= b)
+    vals = c.mid[m] if m.any() else c.mid
+    return float(np.median(vals) / c.hi.max())
 
 
 def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
