@@ -40,7 +40,17 @@ UNHEALTHY = {
     "pytorch-wordlm-rnn-lr20/RNN_RELU_2layer_12ep.log": {"nonfinite"},
     "pytorch-wordlm-rnn-lr20/RNN_TANH_2layer_12ep.log": {"divergence", "lr_beyond_stability"},
     "pytorch-wordlm-rnn-lr20/GRU_2layer_10ep.log": {"divergence"},
+    "ppo-kl-blowup-preypredator/log_training_20240404-210735.csv": {"kl_exceeded"},
+    "sb3-chess-ppo-tb/PPO_5_events.out.tfevents.1675731804.Nikhil-3080.24064.0": {"entropy_collapse"},
 }
+
+#: healthy RL runs (noisy returns are normal): no RL finding above info
+HEALTHY_RL = [
+    "sb3-acrobot-ppo-tb/events.out.tfevents.1748824807.kangs-MacBook-Pro-6.local.45380.0",
+    "sb3-chess-ppo-tb/PPO_1_events.out.tfevents.1675730338.Nikhil-3080.34092.0",
+    "sb3-flappybird/PPO_MLP_std_2Mio_progress.csv",
+    "sb3-flappybird/DQN_MLP_rew100_2Mio_progress.csv",
+]
 
 
 def all_files():
@@ -135,6 +145,48 @@ def test_cli_json_contract_on_real_file(reallogs):
     obj = json.loads(p.stdout)
     assert set(obj) == {"run", "findings"}
     f = obj["findings"][0]
-    assert set(f) == {"kind", "severity", "start_step", "end_step", "summary", "evidence", "cause", "fixes", "watch"}
+    assert set(f) == {"kind", "severity", "start_step", "end_step", "summary", "evidence", "cause", "fixes", "watch", "recheck"}
     assert f["kind"] == "nonfinite" and f["severity"] == "error"
     assert {"parameter", "old", "new", "reason"} <= set(f["fixes"][0])
+
+
+@pytest.mark.parametrize("rel", HEALTHY_RL)
+def test_healthy_rl_runs_get_no_warning(reallogs, rel):
+    report = lrdoctor.diagnose(reallogs / rel)
+    loud = [f"{f.kind} {f.severity.value}: {f.summary}" for f in report.findings if f.severity.value != "info"]
+    assert loud == []
+
+
+def test_ppo_kl_blowup_at_episode_2100_then_return_crash_and_frozen_policy(reallogs):
+    report = lrdoctor.diagnose(reallogs / "ppo-kl-blowup-preypredator/log_training_20240404-210735.csv")
+    f = next(f for f in report.findings if f.kind == "kl_exceeded")
+    assert f.severity.value == "error" and f.start_step == 2100  # manifest: Approx_KL 89.2 at Episode 2100
+    assert f.evidence["peak_kl"] == pytest.approx(89.2, abs=0.05)
+    assert f.evidence["return_crash"]["worst_after"] < -100  # manifest: returns crash to -160
+    assert f.evidence["policy_frozen"]["kl_median_after"] < 1e-3  # manifest: clip fraction 0 afterwards
+    assert "value_collapse" in {g.kind for g in report.findings}  # manifest: explained variance ~0 throughout
+    assert any(x.parameter == "target_kl" for x in f.fixes)
+
+
+def test_acrobot_single_kl_spike_is_info_not_blowup(reallogs):
+    report = lrdoctor.diagnose(reallogs / "sb3-acrobot-ppo-tb/events.out.tfevents.1748824807.kangs-MacBook-Pro-6.local.45380.0")
+    kl = [f for f in report.findings if f.kind == "kl_exceeded"]
+    assert [f.severity.value for f in kl] == ["info"]
+    assert kl[0].evidence["peak_kl"] == pytest.approx(1.07, abs=0.01)
+
+
+def test_chess_entropy_collapse_with_flat_return(reallogs):
+    f = next(f for f in lrdoctor.diagnose(reallogs / "sb3-chess-ppo-tb/PPO_5_events.out.tfevents.1675731804.Nikhil-3080.24064.0").findings
+             if f.kind == "entropy_collapse")
+    assert f.evidence["reference"] == pytest.approx(7.49, abs=0.01)  # manifest: -7.49 -> -0.03
+    assert f.evidence["collapsed_level"] == pytest.approx(0.03, abs=0.005)
+    assert f.evidence["task_flat"]["end"] == -100
+    assert any(x.parameter == "environment" for x in f.fixes)  # manifest: buggy env
+
+
+def test_flappybird_a2c_entropy_collapse_and_reward_swings(reallogs):
+    report = lrdoctor.diagnose(reallogs / "sb3-flappybird/A2C_MLP_rew100_2Mio_progress.csv")
+    kinds = {f.kind: f for f in report.findings}
+    assert "entropy_collapse" in kinds and "reward_instability" in kinds
+    assert kinds["entropy_collapse"].evidence["min_entropy"] < 1e-8  # manifest: ~1e-8..1e-15
+    assert len(kinds["reward_instability"].evidence["swings"]) >= 3  # manifest: 20 <-> 150

@@ -10,8 +10,9 @@ from lrdoctor.diagnosis import Report, diagnose
 from lrdoctor.errors import InputError, LogFormatError
 from lrdoctor.finding import KINDS, Finding, Fix, Severity, Watch
 from lrdoctor.io import read
+from lrdoctor.prescribe import calc
 from lrdoctor.run import Run, Series
 
 __all__ = ["read", "diagnose", "Report", "Run", "Series", "Finding", "Fix", "Watch", "Severity", "KINDS",
-           "InputError", "LogFormatError"]
+           "InputError", "LogFormatError", "calc"]
 __version__ = "0.1.0"

@@ -52,6 +52,8 @@ class Watch:
     metric: str
     healthy: str
     meaning: str
+    #: the threshold that means continued trouble ("" when ``meaning`` says it all)
+    trouble: str = ""
 
 
 @dataclass
@@ -65,6 +67,8 @@ class Finding:
     cause: str = ""
     fixes: list[Fix] = field(default_factory=list)
     watch: list[Watch] = field(default_factory=list)
+    #: when to look at the run again (e.g. "after 2M more frames"); "" when not applicable
+    recheck: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -68,13 +68,22 @@ ALIASES: dict[str, tuple[Alias, ...]] = {
         "train_return", "episodic_return", "return", "reward",
     ),
     "eval_return": _a("eval/mean_reward", "test_return", "eval_return", "eval/episodic_return"),
-    "q_values": _a("q_values", "losses/q_values", "train/q_values", "q_mean", "q_max"),
+    "q_values": _a("q_values", "losses/q_values", "train/q_values", "q_mean", "train/q_mean", "mean_q"),
+    "q_max": _a("q_max", "train/q_max", "losses/q_max", "max_q", "qmax"),
+    "q_min": _a("q_min", "train/q_min", "losses/q_min", "min_q", "qmin"),
+    "q_range": _a("q_range", "train/q_range", "losses/q_range", "q_spread"),
+    "success_rate": _a("success_rate", "rollout/success_rate", "eval/success_rate", "charts/success_rate"),
+    "eval_accuracy": _a(
+        "eval_accuracy", "val_acc", "val_accuracy", "eval/accuracy", "val/acc", "valid_acc",
+        "test_acc", "test_accuracy", "eval_acc",
+    ),
+    "cycle": _a("cycle", "generation", "round", "raft_cycle", "iteration_cycle"),
 }
 
 #: Canonical names whose presence marks a reinforcement-learning run. Supervised loss
 #: detectors do not judge an RL run's ``loss``: a TD or PPO loss may rise while the agent
 #: improves (its targets move with the returns).
-RL_MARKERS = ("ep_return", "eval_return", "approx_kl", "q_values", "explained_variance")
+RL_MARKERS = ("ep_return", "eval_return", "approx_kl", "q_values", "q_max", "q_range", "explained_variance")
 
 _SEP = re.compile(r"[\s\-]+")
 

@@ -14,6 +14,7 @@ from lrdoctor.detect import (
     initial_loss, label_smoothing, loss_spike, lr_response, nonfinite, oscillation, overfitting,
     progress, schedule_overridden, warmup_missing,
 )
+from lrdoctor.detect.rl import cycles, entropy, kl, q_values, returns, value
 from lrdoctor.finding import Finding
 from lrdoctor.run import Run
 
@@ -37,6 +38,15 @@ DETECTORS: dict[str, tuple[Callable[..., list[Finding]], Any]] = {
     "label_smoothing_floor": (label_smoothing.detect, label_smoothing.DEFAULTS),
     "schedule_overridden": (schedule_overridden.detect, schedule_overridden.DEFAULTS),
     "warmup_missing": (warmup_missing.detect, warmup_missing.DEFAULTS),
+    # reinforcement learning and iterative fine-tuning (detect/rl/)
+    "q_divergence": (q_values.detect, q_values.DEFAULTS),
+    "kl_exceeded": (kl.detect, kl.DEFAULTS),
+    "entropy_collapse": (entropy.detect, entropy.DEFAULTS),
+    "value_collapse": (value.detect, value.DEFAULTS),
+    "objective_mismatch": (returns.detect_mismatch, returns.DEFAULTS),
+    "performance_reversal": (returns.detect_reversal, returns.DEFAULTS),
+    "reward_instability": (returns.detect_instability, returns.DEFAULTS),
+    "cycle_degradation": (cycles.detect, cycles.DEFAULTS),
 }
 
 THRESHOLDS = {k: v[1] for k, v in DETECTORS.items()}

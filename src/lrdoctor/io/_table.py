@@ -29,6 +29,8 @@ STEP_COLUMNS: tuple[tuple[str, str], ...] = (
     ("updates", "update"),
     ("episode", "episode"),
     ("epoch", "epoch"),
+    ("cycle", "cycle"),
+    ("generation", "cycle"),
 )
 
 

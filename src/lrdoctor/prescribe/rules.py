@@ -9,6 +9,7 @@ from lrdoctor.detect._grad import max_grad_norm
 from lrdoctor.detect.warmup_missing import WARMUP_KEYS
 from lrdoctor.finding import Finding, Fix, Watch
 from lrdoctor.io.config import config_value, lookup
+from lrdoctor.prescribe.rl import RL_RULES
 from lrdoctor.run import Run
 
 __all__ = ["prescribe", "RULES", "LR_KEYS", "current_lr"]
@@ -180,6 +181,7 @@ RULES: dict[str, Callable[[Run, Finding], tuple[list[Fix], list[Watch]]]] = {
     "grad_explosion": _grad_explosion, "grad_vanishing": _grad_vanishing, "clipping_saturated": _clipping,
     "grad_norm_unstable": _grad_unstable, "overfitting": _overfitting, "initial_loss_anomaly": _initial,
     "label_smoothing_floor": _smoothing, "schedule_overridden": _overridden, "warmup_missing": _warmup_missing,
+    **RL_RULES,
 }
 
 

@@ -29,12 +29,19 @@ def _val(x: Any) -> str:
     return str(x)
 
 
+#: Curves shown under the summary, in order, at most six: the supervised basics, then RL.
+_CURVES = (("loss", False), ("eval_loss", False), ("lr", False), ("grad_norm", True), ("ep_return", False),
+           ("approx_kl", True), ("entropy", False), ("q_range", False), ("q_max", False))
+
+
 def _curves(report: "Report") -> Table:
     t = Table.grid(padding=(0, 1))
-    for name, log in (("loss", False), ("eval_loss", False), ("lr", False), ("grad_norm", True)):
+    shown = 0
+    for name, log in _CURVES:
         s = report.run.series(name)
-        if s is None or len(s) < 2:
+        if s is None or len(s) < 2 or shown >= 6:
             continue
+        shown += 1
         fin = s.finite().values
         rng = f"{fmt(float(fin[0]))} → {fmt(float(fin[-1]))}" if fin.size else "no finite values"
         t.add_row(Text(name, style="bold"), Text(sparkline(s.values, 50, log=log)), Text(rng, style="dim"))
@@ -53,8 +60,15 @@ def _finding_block(f) -> Panel:
         for x in f.fixes:
             t.add_row(x.parameter, _val(x.old), _val(x.new), x.reason)
         parts.append(t)
-    if f.watch:
+    if any(w.trouble for w in f.watch):
+        t = Table("watch", "signs of recovery", "signs of continued trouble", show_edge=False, header_style="bold", expand=True)
+        for w in f.watch:
+            t.add_row(w.metric, w.healthy, w.trouble or w.meaning)
+        parts.append(t)
+    elif f.watch:
         parts.append(Text.assemble(("watch: ", "bold"), "; ".join(f"{w.metric}: {w.healthy}" for w in f.watch)))
+    if f.recheck:
+        parts.append(Text.assemble(("look again: ", "bold"), f.recheck))
     where = f"steps {fmt(f.start_step)}–{fmt(f.end_step)}" if f.start_step is not None else ""
     title = Text.assemble((f"{f.severity.value.upper()} ", _STYLE[f.severity.value]), (f.kind, "bold"), f"  {where}")
     return Panel(Group(*parts), title=title, title_align="left", border_style=_STYLE[f.severity.value])

@@ -1,0 +1,166 @@
+"""``kl_exceeded``: PPO's approximate KL above its target for a stretch, or a blow-up.
+
+Three shapes, three severities:
+
+* a sustained stretch where the rolling median KL is above 1.5x the target (stable-baselines3
+  stops a PPO epoch early at exactly that multiple) -- warning, the GRU post-mortem (#2:
+  KL 0.0334 against 0.02 before the policy collapsed);
+* one update far above the target (``spike_factor`` x) followed by a collapse -- the return
+  drops far below its level before, or the policy freezes (KL falls 10x and stays there
+  while the LR did not decay) -- error: the PreyPredator log's KL of 89 at episode 2100;
+* an isolated spike with no such consequence -- info: sb3 Acrobot's single 1.07 (its
+  return kept improving). A single KL spike is not a blow-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lrdoctor.detect._common import fmt, lr_at
+from lrdoctor.detect._stats import robust_sigma, rolling_median, run_curve, runs_of
+from lrdoctor.detect.rl._common import task_curve
+from lrdoctor.finding import Finding, Severity
+from lrdoctor.io.config import lookup
+from lrdoctor.run import Run
+
+__all__ = ["KLThresholds", "detect", "TARGET_KL_KEYS"]
+
+#: Config names of the KL target (SB3 ``target_kl``, CleanRL ``--target-kl``, RLlib ``kl_target``).
+TARGET_KL_KEYS = ("target_kl", "kl_target", "desired_kl")
+
+
+@dataclass(frozen=True)
+class KLThresholds:
+    target: float = 0.02
+    """KL target when the config names none: the GRU post-mortem's (#2) target, in the
+    0.01-0.03 range rl-zoo tunes PPO's ``target_kl`` to."""
+    early_stop_factor: float = 1.5
+    """A stretch counts as above target at this multiple: stable-baselines3 PPO stops an
+    epoch early when ``approx_kl > 1.5 * target_kl``."""
+    window: int = 9
+    """Rolling-median window, in logged updates, that makes a stretch "sustained"."""
+    min_updates: int = 10
+    """Shortest sustained stretch, in logged updates."""
+    spike_factor: float = 10.0
+    """One update at 10x the target is a spike (typical PPO KL is 1e-4..2e-2)."""
+    collapse_sigma: float = 3.0
+    """Return drop after a spike, in robust sigmas of the return before it, that counts as a crash."""
+    freeze_ratio: float = 0.1
+    """Median KL after the spike below this share of before, with the LR not decayed: the policy froze."""
+    after_points: int = 10
+    """Logged points after the spike in which a return crash is looked for."""
+
+
+DEFAULTS = KLThresholds()
+
+
+def _target(run: Run, th: KLThresholds) -> tuple[float, str]:
+    hit = lookup(run.config, TARGET_KL_KEYS)
+    if hit is not None:
+        try:
+            v = float(hit[1])
+            if v > 0:
+                return v, f"config {hit[0]}"
+        except (TypeError, ValueError):
+            pass
+    return th.target, "default"
+
+
+def _return_crash(run: Run, step: float, th: KLThresholds) -> dict | None:
+    t = task_curve(run)
+    if t is None:
+        return None
+    s = run.series(t.name).finite()  # raw points: a crash lasts a few updates, bins would blur it
+    i = int(np.searchsorted(s.steps, step, side="left"))
+    before, after = s.values[max(0, i - 5 * th.after_points): i], s.values[i: i + th.after_points]
+    if before.size < th.after_points or after.size < 3:
+        return None
+    lvl_b, lvl_a = float(np.median(before)), float(np.median(after))
+    sigma = robust_sigma(before - np.median(before))
+    if sigma > 0 and lvl_b - lvl_a > th.collapse_sigma * sigma:
+        return {"metric": t.name, "before": lvl_b, "after": lvl_a, "sigma_before": sigma,
+                "worst_after": float(after.min())}
+    return None
+
+
+def _frozen(run: Run, kl_steps: np.ndarray, kl: np.ndarray, i: int, th: KLThresholds) -> dict | None:
+    before, after = kl[:i], kl[i + 1:]
+    if before.size < th.min_updates or after.size < 5 * th.min_updates:
+        return None
+    mb, ma = float(np.median(before)), float(np.median(after))
+    if mb <= 0 or ma >= th.freeze_ratio * mb:
+        return None
+    lr_b, lr_a = lr_at(run, float(kl_steps[i - 1])), lr_at(run, float(kl_steps[-1]))
+    if lr_b and lr_a is not None and lr_a < 0.5 * lr_b:
+        return None  # a decaying LR shrinks the updates on purpose
+    return {"kl_median_before": mb, "kl_median_after": ma}
+
+
+def _exact_peak(run: Run, first: float, last: float) -> float:
+    """The logged step of the largest KL within one bin (bins hide which step it was)."""
+    s = run.series("approx_kl").finite()
+    a, b = np.searchsorted(s.steps, [first, last], side="left")
+    b = max(b + 1, a + 1)
+    return float(s.steps[a + int(np.argmax(s.values[a:b]))])
+
+
+def detect(run: Run, th: KLThresholds = DEFAULTS) -> list[Finding]:
+    c = run_curve(run, "approx_kl")
+    if c is None or len(c) < th.min_updates:
+        return []
+    target, src = _target(run, th)
+    kl_steps, kl_mid, kl_hi = c.step, c.mid, c.hi
+    out: list[Finding] = []
+
+    # 1. Spikes (single updates far above the target), judged by what followed.
+    spikes = np.flatnonzero(kl_hi >= th.spike_factor * target)
+    if spikes.size:
+        i = int(spikes[np.argmax(kl_hi[spikes])])
+        step, peak = _exact_peak(run, float(c.first[i]), float(kl_steps[i])), float(kl_hi[i])
+        crash = _return_crash(run, step, th)
+        frozen = _frozen(run, kl_steps, kl_mid, i, th)
+        ev = {"target": target, "target_source": src, "peak_kl": peak, "peak_step": step,
+              "peak_over_target": peak / target, "spikes": int(spikes.size),
+              "spike_steps": [float(s) for s in kl_steps[spikes][:20]]}
+        if crash or frozen:
+            ev.update({"return_crash": crash, "policy_frozen": frozen})
+            what = []
+            if crash:
+                what.append(f"{crash['metric']} fell {fmt(crash['before'])} -> {fmt(crash['after'])} (worst {fmt(crash['worst_after'])})")
+            if frozen:
+                what.append(f"the policy then stopped moving (median KL {fmt(frozen['kl_median_before'])} -> {fmt(frozen['kl_median_after'])})")
+            out.append(Finding(
+                "kl_exceeded", Severity.ERROR, step, float(kl_steps[-1]),
+                f"KL blow-up: approx_kl {fmt(peak)} at step {fmt(step)} ({peak / target:.0f}x the target {fmt(target)}); "
+                + "; ".join(what), ev,
+                "One policy update moved far outside the trust region: the LR (or the number of epochs/minibatches "
+                "per rollout) is too large for this policy, and nothing stopped the update early.",
+            ))
+        else:
+            out.append(Finding(
+                "kl_exceeded", Severity.INFO, step, step,
+                f"{spikes.size} isolated approx_kl spike(s), largest {fmt(peak)} at step {fmt(step)} "
+                f"({peak / target:.0f}x the target {fmt(target)}); the return did not crash afterwards", ev,
+                "An occasional large update (an unusual rollout); harmless while it stays isolated.",
+            ))
+
+    # 2. Sustained stretches above the early-stop level.
+    roll = rolling_median(kl_mid, th.window)
+    above = roll > th.early_stop_factor * target
+    runs = [(a, b) for a, b in runs_of(above) if b - a >= th.min_updates]
+    if runs and not any(f.severity is Severity.ERROR for f in out):
+        a, b = max(runs, key=lambda r: r[1] - r[0])
+        share = float(sum(b_ - a_ for a_, b_ in runs) / len(c))
+        med = float(np.median(kl_mid[a:b]))
+        ev = {"target": target, "target_source": src, "median_kl": med, "over_target": med / target,
+              "share_of_run": share, "stretches": len(runs)}
+        out.append(Finding(
+            "kl_exceeded", Severity.WARNING, float(kl_steps[a]), float(kl_steps[b - 1]),
+            f"approx_kl stayed above {th.early_stop_factor:g}x the target {fmt(target)} for {b - a} logged updates "
+            f"(median {fmt(med)}, {med / target:.1f}x; {share:.0%} of the run)", ev,
+            "Policy updates are consistently too large: the LR is too high for this stage, or too many "
+            "epochs per rollout; the GRU post-mortem's collapse started this way (KL 0.0334 vs 0.02).",
+        ))
+    return out

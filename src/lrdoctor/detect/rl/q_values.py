@@ -1,0 +1,126 @@
+"""``q_divergence``: the Q-values' range (or magnitude) blows up while the return does not
+follow, and often collapses afterwards.
+
+The DQN post-mortem (#5): the Q-range went 324 -> 1999 -> 16 while the TD loss kept falling
+and the return slope turned from +1.13 to -0.19 per million frames. Q-values grow on their
+own while an agent learns (they track the return), so growth alone is not divergence: the
+rule asks for growth the task metric does not justify. Evidence is the Q table by step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from lrdoctor.detect._common import fmt
+from lrdoctor.detect._stats import curve, rolling_median
+from lrdoctor.detect.rl._common import task_curve
+from lrdoctor.finding import Finding, Severity
+from lrdoctor.run import Run, Series
+
+__all__ = ["QThresholds", "detect", "q_magnitude"]
+
+
+@dataclass(frozen=True)
+class QThresholds:
+    growth: float = 5.0
+    """Growth of the Q level within ``window_share`` of the run that counts as an explosion.
+    Post-mortem #5's Q-range grew 6.2x (324 -> 1999); 5x catches it with a margin, an order of
+    magnitude (10x) is an error on its own."""
+    error_growth: float = 10.0
+    """Growth that is an error even without a collapse after it."""
+    window_share: float = 0.25
+    """Window over which growth is measured, as a share of the run."""
+    collapse: float = 0.1
+    """After the peak, a level below 10% of it is the collapse (post-mortem #5: 1999 -> 16)."""
+    skip_share: float = 0.05
+    """The first 5% of the run is not a baseline: Q starts near its initialisation (~0)."""
+    justified: float = 0.5
+    """Growth is justified when the task metric rose by at least half as many times over the
+    same window (returns up 4x explain Q up 8x); below that it is divergence."""
+
+
+DEFAULTS = QThresholds()
+
+
+def q_magnitude(run: Run) -> Series | None:
+    """The Q statistic to judge: the logged range, else max - min, else |max|, else |mean|."""
+    if "q_range" in run:
+        return run.series("q_range")
+    if "q_max" in run and "q_min" in run:
+        both = run.logged["q_max"] & run.logged["q_min"]
+        if both.any():
+            return Series("q_range", run.steps[both], run.metrics["q_max"][both] - run.metrics["q_min"][both])
+    for name in ("q_max", "q_values"):
+        s = run.series(name)
+        if s is not None:
+            return Series(f"|{name}|", s.steps, np.abs(s.values))
+    return None
+
+
+def _task_growth(run: Run, a: float, b: float) -> float | None:
+    t = task_curve(run)
+    if t is None:
+        return None
+    va = float(np.interp(a, t.c.step, t.smooth))
+    vb = float(np.interp(b, t.c.step, t.smooth))
+    if va <= 0 or vb <= 0:  # negative returns: a growth factor means nothing; use the sign
+        return np.inf if vb - va > 3 * t.sigma else 1.0
+    return vb / va
+
+
+def _table(steps: np.ndarray, level: np.ndarray, rows: int = 8) -> list[dict]:
+    idx = np.unique(np.r_[np.linspace(0, level.size - 1, rows).astype(int), np.argmax(level)])
+    return [{"step": float(steps[i]), "q": float(level[i])} for i in idx]
+
+
+def detect(run: Run, th: QThresholds = DEFAULTS) -> list[Finding]:
+    s = q_magnitude(run)
+    if s is None:
+        return []
+    f = s.finite()
+    if f.values.size < 20:
+        return []
+    c = curve(f)
+    w = max(3, len(c) // 25) | 1
+    level = np.maximum(rolling_median(c.mid, w), 0.0)
+    n = level.size
+    lag = max(1, int(n * th.window_share))
+    start = max(1, int(n * th.skip_share))
+    if n - start <= lag:
+        return []
+    # growth of each point over the lowest level in the window before it
+    lows = sliding_window_view(level[start:], lag + 1).min(axis=1)
+    now = level[start + lag:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(lows > 0, now / np.where(lows > 0, lows, 1.0), 0.0)
+    j = int(np.argmax(ratio))
+    g = float(ratio[j])
+    if g < th.growth:
+        return []
+    p = start + lag + j  # where the growth over its window was largest
+    peak_i = p + int(np.argmax(level[p: p + lag + 1]))  # the top of that climb
+    base_i = start + j + int(np.argmin(level[start + j: p + 1]))
+    a_step, p_step = float(c.step[base_i]), float(c.step[peak_i])
+    tg = _task_growth(run, a_step, p_step)
+    if tg is not None and tg >= th.justified * g:
+        return []  # the return grew along with Q: values are tracking real progress
+    after = level[peak_i:]
+    collapsed = bool(after.size > 1 and after.min() < th.collapse * level[peak_i])
+    sev = Severity.ERROR if collapsed or g >= th.error_growth else Severity.WARNING
+    ev = {"statistic": s.name, "base": float(level[base_i]), "base_step": a_step, "peak": float(level[peak_i]),
+          "peak_step": p_step, "growth": g, "task_growth": tg, "collapsed": collapsed,
+          "after_min": float(after.min()) if after.size else None, "table": _table(c.step, level)}
+    tail = f", then collapsed to {fmt(float(after.min()))}" if collapsed else ""
+    task = "" if tg is None else (" while the return did not follow" if not np.isfinite(tg) or tg < 1.5
+                                   else f" while the return grew only {tg:.1f}x")
+    return [Finding(
+        "q_divergence", sev, a_step, float(c.step[-1]) if collapsed else p_step,
+        f"Q {s.name} grew {g:.1f}x ({fmt(ev['base'])} at step {fmt(a_step)} -> {fmt(ev['peak'])} at step {fmt(p_step)})"
+        f"{task}{tail}", ev,
+        "Bootstrapped targets feed on their own overestimates: LR too high for the TD update, the target "
+        "network follows the online one too fast (large soft-update tau or frequent hard updates), or a "
+        "long n-step return adds variance (the deadly triad: function approximation + bootstrapping + off-policy).",
+    )]

@@ -1,0 +1,165 @@
+"""Task-metric detectors: the return (or eval accuracy) tells a different story than the loss.
+
+* ``objective_mismatch``: the training loss falls while the task metric falls (post-mortem
+  #5: the DQN's TD loss kept falling as its return turned down). Also for supervised runs
+  with an eval accuracy: loss down, accuracy down.
+* ``performance_reversal``: the task metric's slope turns from clearly positive to negative
+  after a peak; both slopes are reported in the post-mortem's unit (per million frames, or
+  per 1k updates) with the peak step as the checkpoint to keep.
+* ``reward_instability``: the smoothed return swings up and down by large amounts again and
+  again. Noisy returns are normal in RL; this asks for swings of a quarter of the whole
+  range, several times, on a curve already smoothed over 5% of the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lrdoctor.detect._common import fmt
+from lrdoctor.detect._stats import rolling_median, run_curve
+from lrdoctor.detect.rl._common import TaskCurve, fit_slope, slope_unit, task_curve
+from lrdoctor.finding import Finding, Severity
+from lrdoctor.run import Run
+
+__all__ = ["ReturnThresholds", "detect_mismatch", "detect_reversal", "detect_instability"]
+
+
+@dataclass(frozen=True)
+class ReturnThresholds:
+    noise_k: float = 3.0
+    """A change counts when it exceeds 3 robust sigmas of the metric's noise around its trend."""
+    min_gain_share: float = 0.2
+    """Reversal: the drop since the peak is at least 20% of what was gained up to it."""
+    peak_before: float = 0.9
+    """Reversal: the peak lies before 90% of the run (a late peak is just noise at the top)."""
+    loss_drop: float = 0.1
+    """Mismatch: the loss fell at least 10% (relative) over the stretch."""
+    window_share: float = 0.25
+    """Mismatch: stretches of a quarter of the run, sliding by an eighth."""
+    min_range_share: float = 0.1
+    """Mismatch: the task metric's fall is at least 10% of its range over the run, so a
+    nearly constant return (a flat -97.5 -> -98) is not a fall however small its noise."""
+    swing_share: float = 0.5
+    """Instability: a swing is a move of the smoothed metric by half its total range (the
+    post-mortems' ±50% red flag, #1). sb3 FlappyBird A2C swings 70-85% of its range; the
+    healthy PPO on the same task at most 40%."""
+    min_swings: int = 3
+    """Instability: three alternating swings (up, down, up) -- one turn is a reversal."""
+    segments: int = 20
+    """Instability: the run is cut into 20 segments and each one's change is a move."""
+
+
+DEFAULTS = ReturnThresholds()
+
+
+def _level(t: TaskCurve, a: int, b: int) -> float:
+    return float(np.median(t.smooth[a:b])) if b > a else float(t.smooth[a])
+
+
+def detect_reversal(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
+    t = task_curve(run)
+    if t is None or t.n < 20:
+        return []
+    sm, steps = t.smooth, t.c.step
+    p = int(np.argmax(sm))
+    if p >= th.peak_before * t.n or p < 0.1 * t.n:
+        return []
+    edge = max(1, t.n // 20)
+    start, peak, end = _level(t, 0, edge), float(sm[p]), _level(t, t.n - edge, t.n)
+    gain, drop = peak - start, peak - end
+    if gain <= th.noise_k * t.sigma or drop <= th.noise_k * t.sigma or drop < th.min_gain_share * gain:
+        return []
+    per, unit = slope_unit(run)
+    up = fit_slope(steps[: p + 1], t.c.mid[: p + 1]) * per
+    down = fit_slope(steps[p:], t.c.mid[p:]) * per
+    if up <= 0 or down >= 0:
+        return []
+    ev = {"metric": t.name, "peak_step": float(steps[p]), "peak": peak, "start": start, "end": end,
+          "slope_before": up, "slope_after": down, "slope_unit": unit, "drop_share_of_gain": drop / gain}
+    return [Finding(
+        "performance_reversal", Severity.WARNING, float(steps[p]), float(steps[-1]),
+        f"{t.name} peaked at {fmt(peak)} (step {fmt(float(steps[p]))}) and fell to {fmt(end)}: slope "
+        f"{up:+.3g} -> {down:+.3g} {unit}", ev,
+        "Learning turned into unlearning: the LR (or target-update rate) that helped early is too large "
+        "late, the replay/rollout distribution shifted, or value estimates diverged. The peak checkpoint "
+        "is the one to keep.",
+    )]
+
+
+def detect_instability(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
+    t = task_curve(run)
+    if t is None or t.n < 2 * th.segments:
+        return []
+    rng = float(np.ptp(t.smooth))
+    if rng <= th.noise_k * t.sigma:
+        return []
+    edges = np.linspace(0, t.n - 1, th.segments + 1).astype(int)
+    moves = np.diff(t.smooth[edges])
+    # merge consecutive moves of one sign into swings, keep the large ones
+    swings: list[tuple[int, float]] = []
+    for i, m in enumerate(moves):
+        if swings and np.sign(m) == np.sign(swings[-1][1]):
+            swings[-1] = (swings[-1][0], swings[-1][1] + m)
+        elif m != 0:
+            swings.append((i, float(m)))
+    big = [(i, m) for i, m in swings if abs(m) >= th.swing_share * rng and abs(m) > th.noise_k * t.sigma]
+    alternating = [big[0]] if big else []
+    for s in big[1:]:
+        if np.sign(s[1]) != np.sign(alternating[-1][1]):
+            alternating.append(s)
+    if len(alternating) < th.min_swings:
+        return []
+    first, last = alternating[0][0], alternating[-1][0]
+    ev = {"metric": t.name, "swings": [{"step": float(t.c.step[edges[i]]), "change": m} for i, m in alternating],
+          "range": rng, "noise_sigma": t.sigma}
+    return [Finding(
+        "reward_instability", Severity.WARNING, float(t.c.step[edges[first]]), float(t.c.step[edges[last + 1]]),
+        f"{t.name} swung {len(alternating)} times by >= {th.swing_share:.0%} of its range ({fmt(rng)}) "
+        "without settling", ev,
+        "The policy keeps learning and unlearning: updates too large (LR, or a collapsed entropy that makes "
+        "every update flip the greedy action), or a critic whose errors swing with it.",
+    )]
+
+
+def detect_mismatch(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
+    t = task_curve(run)
+    lc = run_curve(run, "loss")
+    if t is None or lc is None or len(lc) < 20 or t.n < 20:
+        return []
+    w = max(5, len(lc) // 25) | 1
+    loss = rolling_median(lc.mid, w)
+    lo, hi = float(max(lc.step[0], t.c.step[0])), float(min(lc.step[-1], t.c.step[-1]))
+    if hi <= lo:
+        return []
+    span = hi - lo
+    rng = float(np.ptp(t.smooth))
+    win, hop = th.window_share * span, th.window_share * span / 2
+    found = None
+    a = lo
+    while a + win <= hi + 1e-9:
+        b = a + win
+        l_a, l_b = np.interp([a, b], lc.step, loss)
+        r_a, r_b = np.interp([a, b], t.c.step, t.smooth)
+        falls = l_a > 0 and (l_a - l_b) / l_a >= th.loss_drop
+        worse = r_a - r_b > max(th.noise_k * t.sigma, th.min_range_share * rng)
+        if falls and worse:
+            found = (a, b, float(l_a), float(l_b), float(r_a), float(r_b)) if found is None else (
+                found[0], b, found[2], float(l_b), found[4], float(r_b))
+        elif found is not None:
+            break
+        a += hop
+    if found is None:
+        return []
+    a, b, l_a, l_b, r_a, r_b = found
+    ev = {"metric": t.name, "loss_start": l_a, "loss_end": l_b, "task_start": r_a, "task_end": r_b,
+          "noise_sigma": t.sigma}
+    return [Finding(
+        "objective_mismatch", Severity.WARNING, a, b,
+        f"loss fell {fmt(l_a)} -> {fmt(l_b)} while {t.name} fell {fmt(r_a)} -> {fmt(r_b)} "
+        f"(steps {fmt(a)}-{fmt(b)})", ev,
+        "The loss being minimised no longer measures the task: a TD loss falls when the targets themselves "
+        "drift (diverging Q-values make consistent but wrong targets), a policy loss when the policy stops "
+        "exploring; in supervised runs, the model fits the training set at the eval set's expense.",
+    )]

@@ -1,0 +1,66 @@
+"""``value_collapse``: the critic explains none of the returns for a long stretch.
+
+Explained variance 1 - Var(returns - values) / Var(returns) near or below 0 means the value
+predictions are no better than a constant (post-mortem #1's red flag: "constant value
+predictions"). A NaN explained variance is stable-baselines3's answer when the returns have
+zero variance, not a blow-up: it is ignored, and so is a run whose task metric never
+varies (then no critic can explain anything and the real problem is elsewhere).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lrdoctor.detect._common import fmt
+from lrdoctor.detect._stats import rolling_median, run_curve, runs_of
+from lrdoctor.detect.rl._common import task_curve
+from lrdoctor.finding import Finding, Severity
+from lrdoctor.run import Run
+
+__all__ = ["ValueThresholds", "detect"]
+
+
+@dataclass(frozen=True)
+class ValueThresholds:
+    ev_floor: float = 0.05
+    """Rolling-median explained variance at or below this explains nothing. SB3's own docs
+    read EV <= 0 as "worse than predicting nothing"; 0.05 tolerates float jitter around 0."""
+    min_share: float = 0.5
+    """The stretch must cover at least half of the logged points: critics start near 0
+    and need some updates (sb3 Acrobot: EV ~0 for its first 20%, then 0.7-0.8)."""
+    window: int = 9
+    """Rolling-median window, in logged points."""
+    min_points: int = 20
+    """Fewer finite EV points than this: nothing is said."""
+
+
+DEFAULTS = ValueThresholds()
+
+
+def detect(run: Run, th: ValueThresholds = DEFAULTS) -> list[Finding]:
+    c = run_curve(run, "explained_variance")
+    if c is None or len(c) < th.min_points:
+        return []
+    t = task_curve(run)
+    if t is not None and np.ptp(t.c.mid) == 0:
+        return []  # constant returns: EV is undefined, the critic is not to blame
+    ev = rolling_median(c.mid, th.window)
+    runs = [(a, b) for a, b in runs_of(ev <= th.ev_floor) if (b - a) / len(c) >= th.min_share]
+    if not runs:
+        return []
+    a, b = runs[0]
+    med = float(np.median(c.mid[a:b]))
+    share = (b - a) / len(c)
+    vl = run_curve(run, "value_loss")
+    evidence = {"median_explained_variance": med, "share_of_run": share, "ev_floor": th.ev_floor,
+                "value_loss_peak": None if vl is None else float(vl.hi.max())}
+    return [Finding(
+        "value_collapse", Severity.WARNING, float(c.first[a]), float(c.step[b - 1]),
+        f"explained variance stayed at {fmt(med)} (<= {th.ev_floor:g}) for {share:.0%} of the run: "
+        "the value function predicts nothing about the returns", evidence,
+        "The critic is not learning: value LR too high (value loss swings) or too low, value loss "
+        "coefficient too small, unnormalised returns of a large scale, or a critic that shares a "
+        "collapsed trunk with the policy.",
+    )]
