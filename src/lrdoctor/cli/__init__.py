@@ -7,6 +7,7 @@ import sys
 
 import typer
 
+from lrdoctor.cli import calc as _calc
 from lrdoctor.cli import demo as _demo
 from lrdoctor.cli import diagnose as _diagnose
 
@@ -15,6 +16,7 @@ __all__ = ["app", "main"]
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Learning-rate and training-stability doctor for PyTorch.")
 app.command("diagnose")(_diagnose.diagnose_cmd)
 app.command("demo")(_demo.demo_cmd)
+app.add_typer(_calc.app, name="calc")
 
 
 def main() -> None:

@@ -30,6 +30,10 @@ class OscillationThresholds:
     """Window, in logged points, over which the share is counted."""
     min_fraction: float = 0.05
     """Shortest oscillating stretch as a share of the run."""
+    near_zero_share: float = 0.05
+    """Deviations are relative to max(|trend|, 5% of the trend's total range): a loss that has
+    converged near 0 swings far beyond ±50% on minibatch noise alone (clean-label digits
+    fine-tuning, lrdoctor.corpus.cycles: trend 0.015 after 2.18, batches 0.0025-0.15)."""
     structure: float = 0.4
     """|lag-1 autocorrelation| of the deviations in the stretch. Overshooting is structured
     (slow swings: > 0; period-2 bouncing: < 0); per-batch noise, however wide (diffusion
@@ -44,7 +48,8 @@ def detect(run: Run, th: OscillationThresholds = DEFAULTS) -> list[Finding]:
     if t is None or t.n < 2 * th.window:
         return []
     base = rolling_median(t.c.mid, 3 * t.window)
-    scale = np.abs(base)
+    drop = float(np.max(t.smooth) - np.min(t.smooth))
+    scale = np.maximum(np.abs(base), th.near_zero_share * drop)
     scale[scale == 0] = np.inf
     d = (t.c.mid - base) / scale
     up = sliding_window_view(d > th.swing, th.window).mean(axis=1)

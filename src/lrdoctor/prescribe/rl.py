@@ -86,12 +86,12 @@ def _q_divergence(run: Run, f: Finding) -> tuple[list[Fix], list[Watch]]:
     ev = f.evidence
     fixes = [_lr(run, RL_LR_CUT, "the TD update overshoots and bootstraps on its own error: cut the LR 3x")]
     tau, tau_key = _num(run, TAU_KEYS)
-    if tau is not None and tau < 1.0:
-        now = soft_update(tau, 100).replaced
-        new_tau = float(f"{tau_for_share(TARGET_SHARE_100, 100):.2g}")
+    new_tau = float(f"{tau_for_share(TARGET_SHARE_100, 100):.2g}")
+    if tau is not None and 0 < tau <= 1.0:
         if new_tau < tau:
+            now = soft_update(tau, 100).replaced
             fixes.append(Fix(tau_key, tau, new_tau,
-                             f"tau {fmt(tau)} replaces {now:.0%} of the target in 100 steps; {fmt(new_tau)} replaces "
+                             f"tau {fmt(tau)} replaces {now:.1%} of the target in 100 steps; {fmt(new_tau)} replaces "
                              f"{soft_update(new_tau, 100).replaced:.0%}: a slower target stops the feedback loop"))
     else:
         hard, hard_key = _num(run, HARD_UPDATE_KEYS)

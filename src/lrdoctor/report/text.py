@@ -58,12 +58,12 @@ def _finding_block(f) -> Panel:
     if f.fixes:
         t = Table("parameter", "old", "new", "reason", show_edge=False, header_style="bold", expand=True)
         for x in f.fixes:
-            t.add_row(x.parameter, _val(x.old), _val(x.new), x.reason)
+            t.add_row(*(Text(v) for v in (x.parameter, _val(x.old), _val(x.new), x.reason)))  # no markup: "[a, b]" is text
         parts.append(t)
     if any(w.trouble for w in f.watch):
         t = Table("watch", "signs of recovery", "signs of continued trouble", show_edge=False, header_style="bold", expand=True)
         for w in f.watch:
-            t.add_row(w.metric, w.healthy, w.trouble or w.meaning)
+            t.add_row(Text(w.metric), Text(w.healthy), Text(w.trouble or w.meaning))
         parts.append(t)
     elif f.watch:
         parts.append(Text.assemble(("watch: ", "bold"), "; ".join(f"{w.metric}: {w.healthy}" for w in f.watch)))

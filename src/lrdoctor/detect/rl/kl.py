@@ -114,53 +114,54 @@ def detect(run: Run, th: KLThresholds = DEFAULTS) -> list[Finding]:
     kl_steps, kl_mid, kl_hi = c.step, c.mid, c.hi
     out: list[Finding] = []
 
-    # 1. Spikes (single updates far above the target), judged by what followed.
+    # Spikes (single updates far above the target), judged by what followed.
     spikes = np.flatnonzero(kl_hi >= th.spike_factor * target)
+    spike_ev: dict = {}
     if spikes.size:
         i = int(spikes[np.argmax(kl_hi[spikes])])
         step, peak = _exact_peak(run, float(c.first[i]), float(kl_steps[i])), float(kl_hi[i])
+        spike_ev = {"peak_kl": peak, "peak_step": step, "peak_over_target": peak / target, "spikes": int(spikes.size),
+                    "spike_steps": [float(s) for s in kl_steps[spikes][:20]]}
         crash = _return_crash(run, step, th)
         frozen = _frozen(run, kl_steps, kl_mid, i, th)
-        ev = {"target": target, "target_source": src, "peak_kl": peak, "peak_step": step,
-              "peak_over_target": peak / target, "spikes": int(spikes.size),
-              "spike_steps": [float(s) for s in kl_steps[spikes][:20]]}
         if crash or frozen:
-            ev.update({"return_crash": crash, "policy_frozen": frozen})
+            ev = {"target": target, "target_source": src, **spike_ev, "return_crash": crash, "policy_frozen": frozen}
             what = []
             if crash:
                 what.append(f"{crash['metric']} fell {fmt(crash['before'])} -> {fmt(crash['after'])} (worst {fmt(crash['worst_after'])})")
             if frozen:
                 what.append(f"the policy then stopped moving (median KL {fmt(frozen['kl_median_before'])} -> {fmt(frozen['kl_median_after'])})")
-            out.append(Finding(
+            return [Finding(
                 "kl_exceeded", Severity.ERROR, step, float(kl_steps[-1]),
                 f"KL blow-up: approx_kl {fmt(peak)} at step {fmt(step)} ({peak / target:.0f}x the target {fmt(target)}); "
                 + "; ".join(what), ev,
                 "One policy update moved far outside the trust region: the LR (or the number of epochs/minibatches "
                 "per rollout) is too large for this policy, and nothing stopped the update early.",
-            ))
-        else:
-            out.append(Finding(
-                "kl_exceeded", Severity.INFO, step, step,
-                f"{spikes.size} isolated approx_kl spike(s), largest {fmt(peak)} at step {fmt(step)} "
-                f"({peak / target:.0f}x the target {fmt(target)}); the return did not crash afterwards", ev,
-                "An occasional large update (an unusual rollout); harmless while it stays isolated.",
-            ))
+            )]
 
-    # 2. Sustained stretches above the early-stop level.
+    # Sustained stretches above the early-stop level.
     roll = rolling_median(kl_mid, th.window)
-    above = roll > th.early_stop_factor * target
-    runs = [(a, b) for a, b in runs_of(above) if b - a >= th.min_updates]
-    if runs and not any(f.severity is Severity.ERROR for f in out):
+    runs = [(a, b) for a, b in runs_of(roll > th.early_stop_factor * target) if b - a >= th.min_updates]
+    if runs:
         a, b = max(runs, key=lambda r: r[1] - r[0])
         share = float(sum(b_ - a_ for a_, b_ in runs) / len(c))
         med = float(np.median(kl_mid[a:b]))
         ev = {"target": target, "target_source": src, "median_kl": med, "over_target": med / target,
-              "share_of_run": share, "stretches": len(runs)}
-        out.append(Finding(
+              "share_of_run": share, "stretches": len(runs), **spike_ev}
+        return [Finding(
             "kl_exceeded", Severity.WARNING, float(kl_steps[a]), float(kl_steps[b - 1]),
             f"approx_kl stayed above {th.early_stop_factor:g}x the target {fmt(target)} for {b - a} logged updates "
             f"(median {fmt(med)}, {med / target:.1f}x; {share:.0%} of the run)", ev,
             "Policy updates are consistently too large: the LR is too high for this stage, or too many "
             "epochs per rollout; the GRU post-mortem's collapse started this way (KL 0.0334 vs 0.02).",
-        ))
-    return out
+        )]
+    if spike_ev:
+        step, peak = spike_ev["peak_step"], spike_ev["peak_kl"]
+        return [Finding(
+            "kl_exceeded", Severity.INFO, step, step,
+            f"{spikes.size} isolated approx_kl spike(s), largest {fmt(peak)} at step {fmt(step)} "
+            f"({peak / target:.0f}x the target {fmt(target)}); the return did not crash afterwards",
+            {"target": target, "target_source": src, **spike_ev},
+            "An occasional large update (an unusual rollout); harmless while it stays isolated.",
+        )]
+    return []

@@ -38,9 +38,10 @@ class ReturnThresholds:
     """Mismatch: the loss fell at least 10% (relative) over the stretch."""
     window_share: float = 0.25
     """Mismatch: stretches of a quarter of the run, sliding by an eighth."""
-    min_range_share: float = 0.1
-    """Mismatch: the task metric's fall is at least 10% of its range over the run, so a
-    nearly constant return (a flat -97.5 -> -98) is not a fall however small its noise."""
+    material: float = 0.03
+    """Mismatch: the task metric's fall is at least 3% of max(|its level|, its range over the
+    run) -- the cycle detector's materiality (about 4 binomial SEs of an accuracy near 0.9
+    on 1,500 examples) -- so a flat -97.5 -> -98 return is not a fall however small its noise."""
     swing_share: float = 0.5
     """Instability: a swing is a move of the smoothed metric by half its total range (the
     post-mortems' ±50% red flag, #1). sb3 FlappyBird A2C swings 70-85% of its range; the
@@ -143,7 +144,7 @@ def detect_mismatch(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
         l_a, l_b = np.interp([a, b], lc.step, loss)
         r_a, r_b = np.interp([a, b], t.c.step, t.smooth)
         falls = l_a > 0 and (l_a - l_b) / l_a >= th.loss_drop
-        worse = r_a - r_b > max(th.noise_k * t.sigma, th.min_range_share * rng)
+        worse = r_a - r_b > max(th.noise_k * t.sigma, th.material * max(abs(r_a), rng))
         if falls and worse:
             found = (a, b, float(l_a), float(l_b), float(r_a), float(r_b)) if found is None else (
                 found[0], b, found[2], float(l_b), found[4], float(r_b))
