@@ -145,3 +145,37 @@ def test_converged_near_zero_loss_noise_is_not_oscillation(tmp_path):
     report = lrdoctor.diagnose(tmp_path / "steps.csv")
     assert report.run.series("loss").values[-20:].max() < 0.5  # converged near zero ...
     assert "oscillation" not in {f.kind for f in report.findings}  # ... and its noise is not a swing
+
+
+def test_cleanrl_hyperparameter_text_in_tensorboard_becomes_the_config(tmp_path, dqn_runs):
+    """CleanRL writes its args as a |param|value| text summary; the fix table's old values come from it."""
+    import pandas as pd
+    from torch.utils.tensorboard import SummaryWriter
+
+    log, _ = dqn_runs["broken"]
+    df = pd.read_csv(log)
+    w = SummaryWriter(str(tmp_path))
+    args = {"learning_rate": 0.01, "tau": 1.0, "n_step": 8, "gamma": 0.99, "env_id": "CartPole-v1"}
+    w.add_text("hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(f"|{k}|{v}|" for k, v in args.items()))
+    for row in df.itertuples():
+        w.add_scalar("charts/episodic_return", row.ep_return, row.step)
+        w.add_scalar("losses/q_max", row.q_max, row.step)
+        w.add_scalar("losses/td_loss", row.loss, row.step)
+    w.close()
+    run = lrdoctor.read(tmp_path)
+    assert run.config["tau"] == 1.0 and run.config["env_id"] == "CartPole-v1"
+    f = next(f for f in lrdoctor.diagnose(run).findings if f.kind == "q_divergence")
+    fixes = {x.parameter: x.old for x in f.fixes}
+    assert fixes["learning_rate"] == 0.01 and fixes["tau"] == 1.0 and fixes["n_step"] == 8
+
+
+def test_rl_zoo_yaml_nested_under_env_id(tmp_path, dqn_runs):
+    log, _ = dqn_runs["broken"]
+    cfg = tmp_path / "dqn.yml"
+    cfg.write_text("CartPole-v1:\n  n_timesteps: !!float 5e4\n  policy: 'MlpPolicy'\n  learning_rate: !!float 1e-2\n"
+                   "  tau: 1.0\n  gradient_steps: 128\n  train_freq: 256\n  gamma: 0.99\n")
+    f = next(f for f in lrdoctor.diagnose(log, config=cfg).findings if f.kind == "q_divergence")
+    fixes = {x.parameter: x for x in f.fixes}
+    # the parameter names the YAML path to edit
+    assert fixes["CartPole-v1.learning_rate"].old == 0.01 and fixes["CartPole-v1.tau"].old == 1.0
+    assert fixes["CartPole-v1.gradient_steps"].old == 128 and fixes["CartPole-v1.gradient_steps"].new == 64

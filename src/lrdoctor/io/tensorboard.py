@@ -2,11 +2,13 @@
 
 Scalars written as ``simple_value`` (torch's SummaryWriter, HF, SB3, Ultralytics) and as
 rank-0 tensors (TF2 ``tf.summary.scalar``) are both read. Several event files in one
-directory (a resumed run) are merged; later values win at a shared step.
+directory (a resumed run) are merged; later values win at a shared step. A text summary
+holding a ``|param|value|`` table (CleanRL's hyperparameters) becomes the run's config.
 """
 
 from __future__ import annotations
 
+import ast
 import logging
 from pathlib import Path
 
@@ -26,7 +28,22 @@ def event_files(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob(f"*{EVENT_MARK}*") if p.is_file())
 
 
-def _load(file: Path) -> dict[str, tuple[list[float], list[float]]]:
+def _table_config(text: str) -> dict[str, object]:
+    """``|param|value|`` markdown rows (CleanRL's ``writer.add_text("hyperparameters", ...)``)
+    -> a config dict; values read with ``ast.literal_eval`` where they are literals."""
+    out: dict[str, object] = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 2 or not cells[0] or set(cells[0]) <= set("-: ") or cells[0] == "param":
+            continue
+        try:
+            out[cells[0]] = ast.literal_eval(cells[1])
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            out[cells[0]] = cells[1]
+    return out
+
+
+def _load(file: Path, config: dict[str, object]) -> dict[str, tuple[list[float], list[float]]]:
     # Imported here: tensorboard's import costs ~0.5 s and most runs are not event files.
     from tensorboard.backend.event_processing import event_accumulator as ea
     from tensorboard.util import tensor_util
@@ -46,6 +63,10 @@ def _load(file: Path) -> dict[str, tuple[list[float], list[float]]]:
         steps, vals = [], []
         for e in acc.Tensors(tag):
             arr = tensor_util.make_ndarray(e.tensor_proto)
+            if arr.dtype == object and arr.size == 1:  # a text summary: maybe a hyperparameter table
+                raw = arr.reshape(()).item()
+                config.update(_table_config(raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)))
+                continue
             if arr.size == 1 and np.issubdtype(arr.dtype, np.number):
                 steps.append(e.step)
                 vals.append(float(arr.reshape(())))
@@ -60,8 +81,9 @@ def read_tensorboard(path: Path) -> Run:
         raise LogFormatError(path, "no TensorBoard event files (*tfevents*) found")
     meta = RunMeta(source=str(path), format="tensorboard", step_unit="step")
     tags: dict[str, tuple[list[float], list[float]]] = {}
+    config: dict[str, object] = {}
     for f in files:
-        for tag, (s, v) in _load(f).items():
+        for tag, (s, v) in _load(f, config).items():
             old = tags.get(tag, ([], []))
             tags[tag] = (old[0] + list(s), old[1] + list(v))
     if not tags:
@@ -84,4 +106,4 @@ def read_tensorboard(path: Path) -> Run:
         cols[t][pos : pos + n] = v
         masks[t][pos : pos + n] = True
         pos += n
-    return build_run(steps, cols, masks, meta=meta, rows_in_order=False)
+    return build_run(steps, cols, masks, meta=meta, config=config, rows_in_order=False)

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from lrdoctor.detect._common import fmt
 from lrdoctor.finding import Finding, Fix, Watch
-from lrdoctor.io.config import config_value, lookup
+from lrdoctor.io.config import lookup
 from lrdoctor.prescribe.calc import nstep, soft_update, tau_for_share
 from lrdoctor.run import Run
 
@@ -58,12 +58,13 @@ def _num(run: Run, keys: tuple[str, ...]) -> tuple[float | None, str]:
 
 def _lr(run: Run, factor: float, reason: str) -> Fix:
     old, key = _num(run, LR_KEYS)
+    param = key if old is not None else "learning_rate"  # the config's own name (and YAML path)
     if old is None:
         s = run.series("lr")
         if s is not None and s.finite().values.size:
             old, key = float(s.finite().values.max()), "peak logged lr"
     new: Any = float(f"{old * factor:.3g}") if old is not None else f"{factor:.2g} x current lr"
-    return Fix("learning_rate", old, new, f"{reason} (old value: {key or 'unknown'})")
+    return Fix(param, old, new, f"{reason} (old value: {key or 'unknown'})")
 
 
 def _lr_shape(run: Run) -> str | None:
@@ -100,7 +101,7 @@ def _q_divergence(run: Run, f: Finding) -> tuple[list[Fix], list[Watch]]:
     n, n_key = _num(run, NSTEP_KEYS)
     gamma, _ = _num(run, GAMMA_KEYS)
     if n is not None and n > MAX_NSTEP:
-        why = f"shorter bootstrapped returns carry less variance"
+        why = "shorter bootstrapped returns carry less variance"
         if gamma is not None and 0 < gamma < 1:
             why += f" (gamma^{int(n)} = {nstep(gamma, int(n)).gamma_n:.3f} -> gamma^{MAX_NSTEP} = {nstep(gamma, MAX_NSTEP).gamma_n:.3f})"
         fixes.append(Fix(n_key, int(n), MAX_NSTEP, why))

@@ -112,7 +112,6 @@ def detect(run: Run, th: KLThresholds = DEFAULTS) -> list[Finding]:
         return []
     target, src = _target(run, th)
     kl_steps, kl_mid, kl_hi = c.step, c.mid, c.hi
-    out: list[Finding] = []
 
     # Spikes (single updates far above the target), judged by what followed.
     spikes = np.flatnonzero(kl_hi >= th.spike_factor * target)
