@@ -10,12 +10,14 @@ import typer
 from lrdoctor.cli import calc as _calc
 from lrdoctor.cli import demo as _demo
 from lrdoctor.cli import diagnose as _diagnose
+from lrdoctor.cli import schedule as _schedule
 
 __all__ = ["app", "main"]
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Learning-rate and training-stability doctor for PyTorch.")
 app.command("diagnose")(_diagnose.diagnose_cmd)
 app.command("demo")(_demo.demo_cmd)
+app.command("schedule")(_schedule.schedule_cmd)
 app.add_typer(_calc.app, name="calc")
 
 

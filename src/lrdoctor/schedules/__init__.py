@@ -1,0 +1,28 @@
+"""LR schedules as pure functions of the step (optax's model), composed by small combinators.
+
+A schedule ``s`` returns the *multiplier* of each param group's base LR: ``s(step)`` for one
+step, ``s(np.arange(n))`` for many. ``s1 * s2`` is the product -- the way a warmup combines
+with a decay (it multiplies, never overwrites: the bug of post-mortem #4).
+
+>>> from lrdoctor import schedules
+>>> s = schedules.warmup(100) * schedules.cosine(1000, min_ratio=0.1, start_step=100)
+>>> s(50), s(100), round(s(1000), 6)
+(0.5, 1.0, 0.1)
+"""
+
+from lrdoctor.schedules import cycles
+from lrdoctor.schedules._core import Phase, Schedule, join, product, repeat, scale
+from lrdoctor.schedules.adapter import ScheduleLR, to_torch
+from lrdoctor.schedules.convert import from_hf, from_torch
+from lrdoctor.schedules.family import (
+    constant, cosine, cosine_restarts, exponential, inverse_sqrt, linear_decay, multistep, one_cycle, polynomial,
+    step_decay, three_phase, warmup, wsd,
+)
+from lrdoctor.schedules.spec import SpecError, from_spec, load_spec
+
+__all__ = [
+    "Schedule", "Phase", "product", "join", "scale", "repeat",
+    "constant", "warmup", "linear_decay", "cosine", "cosine_restarts", "step_decay", "multistep", "exponential",
+    "polynomial", "inverse_sqrt", "one_cycle", "wsd", "three_phase",
+    "cycles", "to_torch", "ScheduleLR", "from_hf", "from_torch", "from_spec", "load_spec", "SpecError",
+]
