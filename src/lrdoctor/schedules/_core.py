@@ -8,6 +8,7 @@ numpy for an array of steps (a million steps in milliseconds).
 
 from __future__ import annotations
 
+import bisect
 import math
 from typing import Callable, Sequence, Union
 
@@ -20,18 +21,14 @@ Steps = Union[int, float]
 
 
 class _MathNS:
-    """The subset of numpy's API the formulas use, on Python floats (no numpy scalar overhead)."""
+    """The subset of numpy's API the formulas use, on Python floats (no numpy scalar overhead;
+    builtins where they exist, since this path runs on every training step)."""
 
     pi = math.pi
     cos, exp, sqrt, log, floor = math.cos, math.exp, math.sqrt, math.log, math.floor
-
-    @staticmethod
-    def minimum(a: float, b: float) -> float:
-        return a if a < b else b
-
-    @staticmethod
-    def maximum(a: float, b: float) -> float:
-        return a if a > b else b
+    minimum = staticmethod(min)
+    maximum = staticmethod(max)
+    power = staticmethod(pow)
 
     @staticmethod
     def where(c: bool, a: float, b: float) -> float:
@@ -42,13 +39,7 @@ class _MathNS:
         return lo if x < lo else (hi if x > hi else x)
 
     @staticmethod
-    def power(a: float, b: float) -> float:
-        return a ** b
-
-    @staticmethod
     def searchsorted(edges: Sequence[float], x: float) -> int:
-        import bisect
-
         return bisect.bisect_right(edges, x)
 
 
@@ -89,9 +80,9 @@ class Schedule:
         self.total_steps = total_steps
 
     def __call__(self, step):
-        if isinstance(step, (int, float, np.integer, np.floating)):
+        if type(step) is int or type(step) is float or isinstance(step, (np.integer, np.floating)):
             t = float(step)
-            return float(self._f(t if t > 0 else 0.0, _MATH))
+            return self._f(t if t > 0 else 0.0, _MATH)  # math-only formulas return floats
         t = np.maximum(np.asarray(step, dtype=np.float64), 0.0)
         return np.asarray(self._f(t, _NP), dtype=np.float64) * np.ones_like(t)
 
@@ -114,12 +105,17 @@ def product(*schedules: Schedule) -> Schedule:
     if not schedules:
         raise ValueError("product() needs at least one schedule")
     fs = [s._f for s in schedules]
+    if len(fs) == 2:  # warmup x decay, the common case: no loop on the per-step path
+        fa, fb = fs
 
-    def f(t, xp):
-        out = fs[0](t, xp)
-        for g in fs[1:]:
-            out = out * g(t, xp)
-        return out
+        def f(t, xp):
+            return fa(t, xp) * fb(t, xp)
+    else:
+        def f(t, xp):
+            out = fs[0](t, xp)
+            for g in fs[1:]:
+                out = out * g(t, xp)
+            return out
 
     totals = [s.total_steps for s in schedules if s.total_steps is not None]
     phases = sorted((p for s in schedules for p in s.phases), key=lambda p: p.start)

@@ -9,12 +9,19 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy as np
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
 from lrdoctor.schedules._core import Schedule
 
-__all__ = ["ScheduleLR", "to_torch"]
+__all__ = ["ScheduleLR", "to_torch", "CHUNK"]
+
+#: Steps evaluated at once (vectorised) by the adapter; a step then costs one list lookup,
+#: cheaper than calling even a plain Python lambda (bench/schedule_overhead.py).
+CHUNK = 4096
+#: Attributes that are not scheduler state: rebuilt from the schedules, never saved.
+_NOT_STATE = ("optimizer", "schedules", "_shared", "_tables")
 
 
 class ScheduleLR(LRScheduler):
@@ -33,21 +40,40 @@ class ScheduleLR(LRScheduler):
             if not isinstance(s, Schedule):
                 raise TypeError(f"expected an lrdoctor Schedule, got {type(s).__name__}")
         self.schedules = scheds
+        # one schedule for every group (the usual case): evaluate it once per step
+        self._shared = scheds[0] if all(s is scheds[0] for s in scheds) else None
+        self._tables: list[tuple[int, list[float]]] = [(-1, [])] * n
         super().__init__(optimizer, last_epoch)
 
+    def _m(self, i: int, t: int) -> float:
+        """schedules[i](t), read from a table evaluated with numpy for a block of CHUNK steps.
+
+        Blocks are aligned to absolute steps (block k covers [k*CHUNK, (k+1)*CHUNK)), so a run
+        resumed at any step reads values computed exactly as the uninterrupted run's were.
+        """
+        k = t // CHUNK
+        block, table = self._tables[i]
+        if block != k:
+            table = self.schedules[i](np.arange(k * CHUNK, (k + 1) * CHUNK)).tolist()
+            self._tables[i] = (k, table)
+        return table[t - k * CHUNK]
+
     def get_lr(self) -> list[float]:
-        t = self.last_epoch
-        return [base * s(t) for base, s in zip(self.base_lrs, self.schedules)]
+        t = max(int(self.last_epoch), 0)
+        if self._shared is not None:
+            m = self._m(0, t)
+            return [base * m for base in self.base_lrs]
+        return [base * self._m(i, t) for i, base in enumerate(self.base_lrs)]
 
     def _get_closed_form_lr(self) -> list[float]:
         return self.get_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """Everything but the optimizer and the schedules (pure functions, rebuilt by the caller)."""
-        return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "schedules")}
+        return {k: v for k, v in self.__dict__.items() if k not in _NOT_STATE}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.__dict__.update({k: v for k, v in state_dict.items() if k not in ("optimizer", "schedules")})
+        self.__dict__.update({k: v for k, v in state_dict.items() if k not in _NOT_STATE})
 
 
 def to_torch(optimizer: Optimizer, schedule: Schedule | Sequence[Schedule], last_epoch: int = -1) -> ScheduleLR:

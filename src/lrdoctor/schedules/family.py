@@ -69,8 +69,8 @@ def warmup(steps: Steps, start: float = 0.0, shape: str = "linear", total_steps:
 
 
 def _progress(t, xp, a: float, b: float):
-    """Share of [a, b] done at t, clipped to [0, 1]."""
-    return xp.clip((t - a) / (b - a), 0.0, 1.0) if b > a else xp.where(t >= a, 1.0, 0.0)
+    """Share of [a, b] done at t, clipped to [0, 1] (min/max are builtins on the scalar path)."""
+    return xp.minimum(xp.maximum((t - a) / (b - a), 0.0), 1.0) if b > a else xp.where(t >= a, 1.0, 0.0)
 
 
 def linear_decay(total_steps: int, final: float = 0.0, start_step: Steps = 0) -> Schedule:

@@ -1,0 +1,289 @@
+"""Schedules: the post-mortems' numbers, step-by-step equivalence with torch and transformers,
+the torch adapter (resume, param groups, plain loop), specs and the CLI."""
+
+import doctest
+import importlib
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from lrdoctor import schedules as S
+
+torch.set_num_threads(1)
+
+
+@pytest.mark.parametrize("mod", ["_core", "family", "cycles", "adapter", "convert", "spec"])
+def test_doctests(mod):
+    m = importlib.import_module(f"lrdoctor.schedules.{mod}")
+    assert doctest.testmod(m).failed == 0
+
+
+# --- the post-mortems' numbers -------------------------------------------------------------
+
+def test_three_phase_of_the_gru_post_mortem():
+    s = S.three_phase(10_000, final_ratio=0.01)
+    # 0.01x -> 0.1x over the first 2.5%, 0.1x -> 1x until 25%, then linear decay to 0.01x
+    assert s(0) == pytest.approx(0.01) and s(250) == pytest.approx(0.1) and s(2500) == pytest.approx(1.0)
+    assert s(10_000) == pytest.approx(0.01)
+    assert s(125) == pytest.approx(0.055) and s(1375) == pytest.approx(0.55)  # midpoints are linear
+    assert S.three_phase(10_000, final_ratio=0.1)(10_000) == pytest.approx(0.1)  # "1e-4 -> 1e-5" reading
+
+
+def test_cross_cycle_exponential_numbers():
+    got = [S.cycles.exponential(5e-5, 0.85)(c) for c in range(1, 7)]
+    assert [f"{x:.2e}" for x in got] == ["5.00e-05", "4.25e-05", "3.61e-05", "3.07e-05", "2.61e-05", "2.22e-05"]
+    with pytest.raises(ValueError, match="counted from 1"):
+        S.cycles.exponential(5e-5, 0.85)(0)
+
+
+def test_cycle_plan_warns_when_warmup_eats_a_short_cycle():
+    p = S.cycles.plan(256, batch=4, accumulation=4, warmup_steps=5)
+    assert p.optimizer_steps == 16 and p.warmup_share == pytest.approx(5 / 16)
+    assert any("5 of 16" in w for w in p.warnings)
+    assert S.cycles.plan(10_000, batch=8, warmup_steps=20).warnings == ()
+
+
+def test_performance_based_state_round_trips():
+    s = S.cycles.PerformanceBased(lr=1e-4, factor=0.5, threshold=0.01)
+    for m in (0.5, 0.6, 0.601):
+        s.update(m)
+    t = S.cycles.PerformanceBased.from_dict(s.to_dict())
+    assert t == s and t.update(0.59) == s.update(0.59) == 2.5e-5
+
+
+# --- equivalence with torch ----------------------------------------------------------------
+
+def _torch_lrs(make, n, lr=0.1):
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr)
+    sched = make(opt)
+    out = []
+    for _ in range(n):
+        out.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return np.array(out)
+
+
+L = torch.optim.lr_scheduler
+TORCH_CASES = [
+    ("StepLR", dict(step_size=7, gamma=0.5)),
+    ("MultiStepLR", dict(milestones=[10, 25, 40], gamma=0.3)),
+    ("ExponentialLR", dict(gamma=0.97)),
+    ("CosineAnnealingLR", dict(T_max=50, eta_min=0.001)),
+    ("CosineAnnealingWarmRestarts", dict(T_0=10, T_mult=1, eta_min=0.0)),
+    ("CosineAnnealingWarmRestarts", dict(T_0=5, T_mult=2, eta_min=0.002)),
+    ("LinearLR", dict(start_factor=0.1, end_factor=1.0, total_iters=20)),
+    ("ConstantLR", dict(factor=0.25, total_iters=8)),
+    ("PolynomialLR", dict(total_iters=40, power=2.0)),
+    ("OneCycleLR", dict(max_lr=0.1, total_steps=60)),
+    ("OneCycleLR", dict(max_lr=0.1, total_steps=60, anneal_strategy="linear", pct_start=0.25)),
+    ("OneCycleLR", dict(max_lr=0.1, total_steps=60, three_phase=True)),
+]
+
+
+@pytest.mark.parametrize("name,kw", TORCH_CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(TORCH_CASES)])
+def test_matches_torch_step_by_step(name, kw):
+    # torch's cosine is periodic past T_max (ours stays at the floor): compare up to T_max
+    n = kw.get("total_steps", kw.get("T_max", 59) + 1)
+    theirs = _torch_lrs(lambda o: getattr(L, name)(o, **kw), n)
+    ours_kw = {k: v for k, v in kw.items() if k != "max_lr"}
+    ours = 0.1 * S.from_torch(name, lr=0.1, **ours_kw)(np.arange(n))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
+
+
+# --- equivalence with transformers ---------------------------------------------------------
+
+HF_CASES = [
+    ("linear", {}), ("cosine", {}), ("cosine_with_min_lr", {"min_lr_rate": 0.05}),
+    ("cosine_with_restarts", {"num_cycles": 3}), ("polynomial", {"power": 2.0, "lr_end": 1e-4}),
+    ("constant", {}), ("constant_with_warmup", {}), ("inverse_sqrt", {}),
+    ("warmup_stable_decay", {"num_decay_steps": 30, "min_lr_ratio": 0.1}),
+    ("warmup_stable_decay", {"num_decay_steps": 30, "decay_type": "linear", "warmup_type": "cosine"}),
+]
+
+
+@pytest.mark.parametrize("name,kw", HF_CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(HF_CASES)])
+def test_matches_transformers_step_by_step(name, kw):
+    transformers = pytest.importorskip("transformers")
+    w, T, lr = 10, 100, 0.1
+    theirs = _torch_lrs(lambda o: transformers.get_scheduler(name, o, num_warmup_steps=w, num_training_steps=T,
+                                                            scheduler_specific_kwargs=kw), T, lr)
+    extra = {"lr": lr} if name == "polynomial" else {}
+    ours = lr * S.from_hf(name, w, T, **kw, **extra)(np.arange(T))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
+
+
+# --- torch adapter -------------------------------------------------------------------------
+
+def _train(k_stop=None, n=60, seed=0):
+    """Tiny regression with Adam and warmup x cosine; optionally checkpoint at k_stop and resume."""
+    torch.manual_seed(seed)
+    x, y = torch.randn(64, 4), torch.randn(64, 1)
+
+    def fresh():
+        model = torch.nn.Linear(4, 1)
+        opt = torch.optim.Adam([{"params": [model.weight], "lr": 1e-2}, {"params": [model.bias], "lr": 3e-3}])
+        return model, opt, S.to_torch(opt, S.warmup(10) * S.cosine(n, min_ratio=0.1, start_step=10))
+
+    model, opt, sched = fresh()
+    lrs = []
+    for step in range(n):
+        if step == k_stop:
+            state = {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict()}
+            state = torch.load(_roundtrip(state), weights_only=True)
+            model, opt, sched = fresh()
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["opt"])
+            sched.load_state_dict(state["sched"])
+        lrs.append([g["lr"] for g in opt.param_groups])
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+    return np.array(lrs), torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+def _roundtrip(state):
+    import io
+
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    buf.seek(0)
+    return buf
+
+
+def test_adapter_respects_param_groups_and_warns_nothing():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lrs, _ = _train()
+    s = S.warmup(10) * S.cosine(60, min_ratio=0.1, start_step=10)
+    np.testing.assert_allclose(lrs[:, 0], 1e-2 * s(np.arange(60)), rtol=1e-12)
+    np.testing.assert_allclose(lrs[:, 1], 3e-3 * s(np.arange(60)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("k", [1, 9, 10, 37])
+def test_adapter_resume_is_bit_identical(k):
+    lrs_a, params_a = _train()
+    lrs_b, params_b = _train(k_stop=k)
+    assert np.array_equal(lrs_a, lrs_b)
+    assert torch.equal(params_a, params_b)
+
+
+def test_adapter_per_group_schedules():
+    opt = torch.optim.SGD([{"params": [torch.zeros(1, requires_grad=True)], "lr": 1.0},
+                           {"params": [torch.zeros(1, requires_grad=True)], "lr": 2.0}], lr=1.0)
+    sched = S.to_torch(opt, [S.constant(1.0), S.step_decay(2, 0.5)])
+    for _ in range(4):
+        opt.step()
+        sched.step()
+    assert [g["lr"] for g in opt.param_groups] == [1.0, 0.5]
+    with pytest.raises(ValueError, match="2 param groups"):
+        S.to_torch(opt, [S.constant(1.0)])
+
+
+def test_adapter_in_hf_trainer(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    pytest.importorskip("accelerate")
+
+    class Tiny(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(4, 1)
+
+        def forward(self, x, labels=None):
+            out = self.lin(x)
+            return {"loss": torch.nn.functional.mse_loss(out, labels), "logits": out}
+
+    g = torch.Generator().manual_seed(0)
+    data = [{"x": torch.randn(4, generator=g), "labels": torch.randn(1, generator=g)} for _ in range(64)]
+    model = Tiny()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    s = S.warmup(5) * S.cosine(20, start_step=5)
+    args = transformers.TrainingArguments(output_dir=str(tmp_path), max_steps=20, per_device_train_batch_size=8,
+                                          logging_steps=1, report_to=[], use_cpu=True, save_strategy="no",
+                                          disable_tqdm=True)
+    trainer = transformers.Trainer(model=model, args=args, train_dataset=data, optimizers=(opt, S.to_torch(opt, s)))
+    trainer.train()
+    logged = [h["learning_rate"] for h in trainer.state.log_history if "learning_rate" in h]
+    assert len(logged) == 20
+    # HF logs the LR each optimizer step used: step i (from 0) ran at base * s(i)
+    np.testing.assert_allclose(logged, 1e-2 * s(np.arange(20)), rtol=1e-6)
+
+
+def test_adapter_in_lightning(tmp_path):
+    pl = pytest.importorskip("lightning.pytorch")
+    s = S.warmup(4) * S.linear_decay(16, final=0.1, start_step=4)
+    seen = []
+
+    class M(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(4, 1)
+
+        def training_step(self, batch, i):
+            seen.append(self.optimizers().param_groups[0]["lr"])
+            x, y = batch
+            return torch.nn.functional.mse_loss(self.lin(x), y)
+
+        def configure_optimizers(self):
+            opt = torch.optim.SGD(self.parameters(), lr=0.05)
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": S.to_torch(opt, s), "interval": "step"}}
+
+    ds = torch.utils.data.TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+    trainer = pl.Trainer(max_steps=16, accelerator="cpu", logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False, default_root_dir=str(tmp_path))
+    trainer.fit(M(), torch.utils.data.DataLoader(ds, batch_size=4))
+    np.testing.assert_allclose(seen, 0.05 * s(np.arange(16)), rtol=1e-12)
+
+
+# --- specs and CLI -------------------------------------------------------------------------
+
+def test_spec_warmup_times_base_equals_the_code():
+    a = S.from_spec({"warmup": 0.02, "base": {"cosine": {"min_ratio": 0.01}}}, total_steps=1000)
+    b = S.warmup(20) * S.cosine(1000, min_ratio=0.01, start_step=20)
+    t = np.arange(1001)
+    np.testing.assert_array_equal(a(t), b(t))
+
+
+@pytest.mark.parametrize("spec,needle", [
+    ({"cosine": {"min_ratio": "low"}}, "cosine.min_ratio"),
+    ({"cosin": {}}, "valid: constant, warmup"),
+    ({"warmup": -3, "base": "cosine"}, "warmup"),
+    ({"wsd": {"warmup": 0.6, "decay": 0.6}}, "exceed total_steps"),
+    ({"join": {"schedules": ["constant"], "boundaries": [10]}}, "one boundary fewer"),
+    ("cosine", None),
+])
+def test_spec_errors_name_the_field(spec, needle):
+    if needle is None:
+        with pytest.raises(S.SpecError, match="needs total_steps"):
+            S.from_spec(spec)
+        return
+    with pytest.raises(S.SpecError, match=needle):
+        S.from_spec(spec, total_steps=100)
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "lrdoctor", "schedule", *map(str, args)], capture_output=True, text=True,
+                          env={"COLUMNS": "120"})
+
+
+def test_cli_schedule_table_plot_png(tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text("warmup: 0.05\nbase:\n  cosine: {min_ratio: 0.1}\n")
+    png = tmp_path / "s.png"
+    p = cli(spec, "--steps", 1000, "--base-lr", 3e-4, "--plot", png)
+    assert p.returncode == 0, p.stderr
+    assert "decay start" in p.stdout and "0.0003" in p.stdout and "3e-05" in p.stdout  # peak and floor
+    assert "█" in p.stdout
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_schedule_bad_spec_one_line_exit_2():
+    p = cli("{cosine: {min_ratio: 2}}", "--steps", 100)
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert "cosine.min_ratio" in p.stderr and "Got 2" in p.stderr
