@@ -287,3 +287,15 @@ def test_cli_schedule_bad_spec_one_line_exit_2():
     p = cli("{cosine: {min_ratio: 2}}", "--steps", 100)
     assert p.returncode == 2 and "Traceback" not in p.stderr
     assert "cosine.min_ratio" in p.stderr and "Got 2" in p.stderr
+
+
+def test_join_matches_torch_sequential_lr():
+    """SequentialLR restarts the next scheduler's clock at each milestone: that is ``join``."""
+    w, T = 10, 60
+    theirs = _torch_lrs(lambda o: L.SequentialLR(o, [L.LinearLR(o, start_factor=0.01, total_iters=w),
+                                                     L.CosineAnnealingLR(o, T_max=T - w)], milestones=[w]), T)
+    ours = 0.1 * S.join([S.from_torch("LinearLR", start_factor=0.01, total_iters=w), S.cosine(T - w)], [w])(np.arange(T))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-9)
+    # the product form is NOT the same curve: the cosine's clock starts at 0, not at the milestone
+    prod = 0.1 * (S.warmup(w, start=0.01) * S.cosine(T - w))(np.arange(T))
+    assert not np.allclose(prod, theirs)
