@@ -14,5 +14,14 @@ from lrdoctor.prescribe import calc
 from lrdoctor.run import Run, Series
 
 __all__ = ["read", "diagnose", "Report", "Run", "Series", "Finding", "Fix", "Watch", "Severity", "KINDS",
-           "InputError", "LogFormatError", "calc"]
+           "InputError", "LogFormatError", "calc", "Monitor", "Guard"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # Monitor and Guard need torch; `lrdoctor diagnose` on a CSV should not pay for importing it.
+    if name in ("Monitor", "Guard"):
+        from lrdoctor import monitor
+
+        return getattr(monitor, name)
+    raise AttributeError(f"module 'lrdoctor' has no attribute {name!r}")

@@ -59,7 +59,21 @@ FORMATS: dict[str, Callable[[Path], Run]] = {
     "keras": keras.read_keras_history,
     "jsonl": jsonl.read_jsonl,
     "tensorboard": tensorboard.read_tensorboard,
+    "monitor": lambda p: _read_monitor_dir(p),
 }
+
+#: What ``lrdoctor.Monitor(log_to=DIR)`` writes in DIR (see lrdoctor.monitor.log).
+MONITOR_LOG, MONITOR_CONFIG = "lrdoctor.jsonl", "lrdoctor-config.json"
+
+
+def _read_monitor_dir(path: Path) -> Run:
+    d = path if path.is_dir() else path.parent
+    run = jsonl.read_jsonl(d / MONITOR_LOG)
+    run.meta.format = "monitor"
+    cfg = d / MONITOR_CONFIG
+    if cfg.is_file():
+        run.config.update(load_config(cfg))
+    return run
 
 
 def _head(path: Path, n: int = 4096) -> str:
@@ -70,9 +84,11 @@ def _head(path: Path, n: int = 4096) -> str:
 def detect_format(path: Path) -> str:
     """The reader for ``path``, from its name and first bytes."""
     if path.is_dir():
+        if (path / MONITOR_LOG).is_file():
+            return "monitor"
         if tensorboard.event_files(path):
             return "tensorboard"
-        raise LogFormatError(path, "directory holds no TensorBoard event files; pass a log file")
+        raise LogFormatError(path, f"directory holds no {MONITOR_LOG} and no TensorBoard event files; pass a log file")
     if tensorboard.EVENT_MARK in path.name:
         return "tensorboard"
     head = _head(path)

@@ -1,0 +1,117 @@
+"""Quantities gathered inside the training loop, from hooks on the optimizer (Cockpit's split:
+quantities are computed here; detectors and reports read them later).
+
+Everything stays on the device as tensors until the Monitor flushes a batch of steps (one
+host sync per flush, not per step). Expensive quantities declare when they run
+(:class:`Every`), and none runs every step by default.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+
+__all__ = ["Every", "LogSpaced", "grad_norm", "clip_capture", "ClipCapture"]
+
+
+@dataclass(frozen=True)
+class Every:
+    """Due at steps ``start, start + k, start + 2k, ...`` (``k = 0``: never)."""
+
+    k: int
+    start: int = 0
+
+    def __call__(self, step: int) -> bool:
+        return self.k > 0 and step >= self.start and (step - self.start) % self.k == 0
+
+
+@dataclass(frozen=True)
+class LogSpaced:
+    """Due at ~``per_decade`` log-spaced steps per decade (dense early, sparse late), and at
+    least every ``max_gap`` steps."""
+
+    per_decade: int = 10
+    max_gap: int = 1000
+
+    def __call__(self, step: int) -> bool:
+        if step < self.per_decade:
+            return True
+        if step % self.max_gap == 0:
+            return True
+        a = math.floor(math.log10(step) * self.per_decade)
+        b = math.floor(math.log10(step + 1) * self.per_decade)
+        return b > a
+
+
+def grad_norm(params: list[torch.Tensor]) -> torch.Tensor | None:
+    """Total L2 norm of the gradients in one fused pass (``torch._foreach_norm``), on the device."""
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return None
+    if hasattr(torch, "_foreach_norm"):
+        norms = torch._foreach_norm(grads)
+        return torch.linalg.vector_norm(torch.stack([n.to(norms[0].device) for n in norms]))
+    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+
+
+class ClipCapture:
+    """Records the total norm ``clip_grad_norm_`` returns (the pre-clip norm), so the Monitor
+    reuses it instead of a second pass over the gradients.
+
+    While at least one Monitor is open, ``torch.nn.utils.clip_grad_norm_`` is wrapped; code that
+    imported the function before the Monitor existed keeps the original, and the Monitor then
+    computes the norm itself (post-clip) and says so in the log.
+    """
+
+    def __init__(self) -> None:
+        self.listeners: list[Callable[[torch.Tensor, float], None]] = []
+        self._orig: dict[str, Any] = {}
+
+    def add(self, fn: Callable[[torch.Tensor, float], None]) -> None:
+        if not self.listeners:
+            self._install()
+        self.listeners.append(fn)
+
+    def remove(self, fn: Callable[[torch.Tensor, float], None]) -> None:
+        if fn in self.listeners:
+            self.listeners.remove(fn)
+        if not self.listeners:
+            self._uninstall()
+
+    def _install(self) -> None:
+        import torch.nn.utils as U
+        import torch.nn.utils.clip_grad as CG
+
+        orig = CG.clip_grad_norm_
+        self._orig = {"utils": U.clip_grad_norm_, "clip_grad": orig}
+
+        def wrapped(parameters, max_norm, *args, **kwargs):
+            total = orig(parameters, max_norm, *args, **kwargs)
+            for fn in list(self.listeners):
+                try:
+                    fn(total, float(max_norm))
+                except Exception:  # a listener must never break the user's clipping
+                    pass
+            return total
+
+        wrapped.__wrapped__ = orig  # type: ignore[attr-defined]
+        wrapped.__doc__ = orig.__doc__
+        U.clip_grad_norm_ = wrapped
+        CG.clip_grad_norm_ = wrapped
+
+    def _uninstall(self) -> None:
+        if not self._orig:
+            return
+        import torch.nn.utils as U
+        import torch.nn.utils.clip_grad as CG
+
+        U.clip_grad_norm_ = self._orig["utils"]
+        CG.clip_grad_norm_ = self._orig["clip_grad"]
+        self._orig = {}
+
+
+#: The process-wide capture all Monitors share.
+clip_capture = ClipCapture()

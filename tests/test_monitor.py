@@ -1,0 +1,146 @@
+"""The Monitor inside real training loops: the seed bug caught at its first overwritten step,
+healthy loops stay quiet, the written log is what `lrdoctor diagnose` reads, the Monitor
+never breaks the loop, the Guard rewinds bit-identically and rescues a too-high LR."""
+
+import json
+import logging
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import lrdoctor
+from lrdoctor import schedules as S
+
+torch.set_num_threads(1)
+
+
+def data(seed=0, n=2000, classes=10):
+    g = torch.Generator().manual_seed(seed)
+    centers = torch.randn(classes, 32, generator=g) * 2
+    y = torch.randint(0, classes, (n,), generator=g)
+    x = centers[y] + torch.randn(n, 32, generator=g)
+    return x, y
+
+
+def mlp(seed=0):
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Linear(32, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
+
+
+def buggy_loop(mon_kwargs, epochs=6, spe=25, lr=3e-3, warmup=40, overwrite=True):
+    """Post-mortem #4: a per-step warmup that assigns param_group['lr'], beside an epoch StepLR."""
+    x, y = data()
+    model = mlp()
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    mon = lrdoctor.Monitor(opt, model=model, scheduler=sched, **mon_kwargs)
+    step = 0
+    for epoch in range(epochs):
+        for i in range(spe):
+            if overwrite:
+                for g in opt.param_groups:
+                    g["lr"] = lr * min(1.0, (step + 1) / warmup)  # the bug
+            idx = torch.randint(0, len(y), (64,))
+            loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            mon.step(loss)
+            step += 1
+        sched.step()
+    return mon
+
+
+def test_seed_bug_reported_at_first_overwritten_step(tmp_path):
+    mon = buggy_loop({"log_to": tmp_path})
+    f = next(f for f in mon.findings if f.kind == "schedule_overridden")
+    ev = f.evidence
+    assert ev["first_overwritten_step"] == 0  # the warmup assigned 3e-3/40 while StepLR said 3e-3
+    assert ev["param_group"] == 0
+    assert ev["scheduled_lr"] == pytest.approx(3e-3) and ev["applied_lr"] == pytest.approx(3e-3 / 40)
+    # StepLR decays after epoch 2 (step 50); the warmup writes 3e-3 back at the next step
+    assert ev["first_decay_undone_step"] == 50
+    assert ev["scheduled_lr_then"] == pytest.approx(1.5e-3) and ev["applied_lr_then"] == pytest.approx(3e-3)
+    assert f.severity.value == "error"
+    assert "multiplies" in f.fixes[0].new
+    mon.close()
+    # the log it wrote is diagnosed offline to the same conclusion
+    report = lrdoctor.diagnose(tmp_path)
+    assert report.run.meta.format == "monitor"
+    assert "schedule_overridden" in {g.kind for g in report.findings}
+
+
+def test_healthy_loop_with_multiplying_warmup_is_quiet(tmp_path):
+    x, y = data()
+    model = mlp()
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    sched = S.to_torch(opt, S.warmup(40) * S.cosine(300, min_ratio=0.1, start_step=40))
+    seen = []
+    with lrdoctor.Monitor(opt, model=model, scheduler=sched, log_to=tmp_path, on_finding=seen.append) as mon:
+        for _ in range(300):
+            idx = torch.randint(0, len(y), (64,))
+            loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            mon.step(loss)
+        loud = [f"{f.kind}: {f.summary}" for f in mon.findings if f.severity.value != "info"]
+    assert loud == [] and [f for f in seen if f.severity.value != "info"] == []
+    rows = [json.loads(line) for line in (tmp_path / "lrdoctor.jsonl").read_text().splitlines()]
+    assert len(rows) == 300 and rows[-1]["step"] == 299
+    assert {"loss", "lr", "scheduled_lr", "grad_norm", "max_grad_norm"} <= set(rows[10])
+    assert rows[10]["max_grad_norm"] == 1.0  # the norm was taken from clip_grad_norm_, not recomputed
+    assert any("update_ratio" in r for r in rows)
+    np.testing.assert_allclose([r["lr"] for r in rows], 3e-3 * sched.schedules[0](np.arange(300)), rtol=1e-12)
+
+
+def test_grad_norm_equals_clip_grad_norm_and_fused_pass():
+    x, y = data()
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    mon = lrdoctor.Monitor(opt, model=model)
+    ref = []
+    for i in range(20):
+        loss = torch.nn.functional.cross_entropy(model(x[:64]), y[:64])
+        opt.zero_grad()
+        loss.backward()
+        ref.append(float(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in model.parameters()]))))
+        opt.step()
+        mon.step(loss)
+    run = mon.run()
+    np.testing.assert_allclose(run.series("grad_norm").values, ref, rtol=1e-5)
+    mon.close()
+
+
+def test_monitor_never_breaks_the_loop(caplog):
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+
+    def boom(f):
+        raise RuntimeError("user callback bug")
+
+    mon = lrdoctor.Monitor(opt, model=model, on_finding=boom)
+    x, y = data()
+    with caplog.at_level(logging.WARNING, logger="lrdoctor"):
+        for i in range(30):
+            loss = torch.nn.functional.cross_entropy(model(x[:64]), y[:64]) * (float("nan") if i > 20 else 1.0)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            mon.step(loss, weird_metric=object(), other=torch.tensor([1.0, 2.0]))  # junk metrics
+        assert mon.findings is not None
+    assert any("training continues" in r.message for r in caplog.records)
+
+
+def test_report_prints_like_diagnose(tmp_path):
+    mon = buggy_loop({"log_to": tmp_path}, epochs=4)
+    text = str(mon.report())
+    assert "schedule_overridden" in text and "multiplies" in text
+    mon.close()
+    p = subprocess.run([sys.executable, "-m", "lrdoctor", "diagnose", str(tmp_path)], capture_output=True, text=True)
+    assert p.returncode == 1 and "schedule_overridden" in p.stdout
