@@ -144,3 +144,101 @@ def test_report_prints_like_diagnose(tmp_path):
     mon.close()
     p = subprocess.run([sys.executable, "-m", "lrdoctor", "diagnose", str(tmp_path)], capture_output=True, text=True)
     assert p.returncode == 1 and "schedule_overridden" in p.stdout
+
+
+# --- Guard -----------------------------------------------------------------------------------
+
+class TinyTransformer(torch.nn.Module):
+    """A 2-layer stand-in for post-mortem #1's 6-layer transformer (same block, smaller)."""
+
+    def __init__(self, vocab=16, d=32, layers=2, classes=4, length=8):
+        super().__init__()
+        self.emb = torch.nn.Embedding(vocab, d)
+        self.pos = torch.nn.Parameter(torch.randn(length, d) * 0.02)
+        block = torch.nn.TransformerEncoderLayer(d, 4, 2 * d, dropout=0.0, batch_first=True)
+        self.enc = torch.nn.TransformerEncoder(block, layers, enable_nested_tensor=False)
+        self.head = torch.nn.Linear(d, classes)
+
+    def forward(self, x):
+        return self.head(self.enc(self.emb(x) + self.pos).mean(1))
+
+
+def seq_task(seed, n, noise=0.2):
+    """Predict the first token mod 4, with 20% random labels (a loss floor near 0.6, so a 10%
+    comparison of final losses is meaningful)."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, 16, (n, 8), generator=g)
+    y = x[:, 0] % 4
+    flip = torch.rand(n, generator=g) < noise
+    y[flip] = torch.randint(0, 4, (int(flip.sum()),), generator=g)
+    return x, y
+
+
+def train_transformer(lr, guard=None, steps=400):
+    torch.manual_seed(0)
+    x, y = seq_task(0, 4096)
+    xe, ye = seq_task(1, 2048)
+    model = TinyTransformer()
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    mon = lrdoctor.Monitor(opt, model=model, guard=guard)
+    for _ in range(steps):
+        idx = torch.randint(0, len(y), (64,))
+        loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        mon.step(loss)
+    with torch.no_grad():
+        return torch.nn.functional.cross_entropy(model(xe), ye).item(), mon
+
+
+def test_guard_rescues_a_transformer_at_10x_its_good_lr():
+    tuned, _ = train_transformer(0.1)
+    wild, _ = train_transformer(1.0)
+    guard = lrdoctor.Guard(every=20)
+    rescued, mon = train_transformer(1.0, guard=guard)
+    assert not np.isfinite(wild)  # unguarded, 10x the LR blows up
+    assert tuned < 0.7 and abs(rescued - tuned) <= 0.1 * tuned
+    rewinds = sorted((f for f in mon.report().findings if "guard_rewind" in f.evidence),
+                     key=lambda f: f.evidence["guard_rewind"])
+    assert len(rewinds) == guard.rewinds >= 1
+    lrs = [f.evidence["lr_after"][0] for f in rewinds]
+    assert lrs == sorted(lrs, reverse=True) and lrs[-1] < 1.0  # each rewind cut the LR further
+    assert all(f.fixes[0].parameter == "lr" for f in rewinds)
+
+
+@pytest.mark.parametrize("on_disk", [False, True])
+def test_guard_restores_bit_identical_state(tmp_path, on_disk):
+    x, y = data()
+    model = mlp()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    sched = S.to_torch(opt, S.warmup(10) * S.cosine(100, start_step=10))
+    guard = lrdoctor.Guard(every=5, directory=str(tmp_path) if on_disk else None)
+    mon = lrdoctor.Monitor(opt, model=model, scheduler=sched, guard=guard)
+
+    def train(k):
+        for _ in range(k):
+            idx = torch.randint(0, len(y), (32,))
+            loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            mon.step(loss)
+
+    train(12)
+    guard._save(mon, level=1.0)
+    saved_model = {k: v.clone() for k, v in model.state_dict().items()}
+    saved_opt = opt.state_dict()
+    saved_opt = {k: {i: {n: t.clone() for n, t in s.items()} for i, s in v.items()} if k == "state" else v
+                 for k, v in saved_opt.items()}
+    saved_rng, saved_np = torch.get_rng_state(), np.random.get_state()[1].copy()
+    saved_epoch = sched.last_epoch
+    train(7)
+    guard._rewind(mon, "divergence", 9.0, 1.0)
+    assert all(torch.equal(v, saved_model[k]) for k, v in model.state_dict().items())
+    for i, st in opt.state_dict()["state"].items():
+        assert all(torch.equal(t, saved_opt["state"][i][n]) for n, t in st.items())
+    assert torch.equal(torch.get_rng_state(), saved_rng) and np.array_equal(np.random.get_state()[1], saved_np)
+    assert sched.last_epoch == saved_epoch and mon.steps == 12
+    assert opt.param_groups[0]["lr"] == pytest.approx(1e-3 * sched.schedules[0](saved_epoch) * 0.5)

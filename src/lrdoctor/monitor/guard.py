@@ -58,7 +58,8 @@ class Guard:
     """Steps after a rewind during which ``Monitor.step`` keeps returning True, so the loop can
     skip the batches that caused the blow-up."""
     directory: str | None = None
-    """Keep snapshots on disk here instead of in memory (torch.save / torch.load(weights_only=False) of our own files)."""
+    """Keep snapshots on disk here instead of in memory (tensors, lists and numbers only:
+    loaded back with ``torch.load(weights_only=True)``)."""
     findings: list[Finding] = field(default_factory=list)
     rewinds: int = 0
 
@@ -69,6 +70,8 @@ class Guard:
             raise ValueError("The 'every' and 'keep' parameters of Guard must be >= 1.")
         self._snaps: deque[Snapshot] = deque(maxlen=self.keep)
         self._skip = 0
+        self._scale = 1.0  # product of all LR cuts so far
+        self._since_rewind_no_save = False
         self._mon: "Monitor | None" = None
 
     # ---- called by the Monitor -----------------------------------------------------------
@@ -104,7 +107,7 @@ class Guard:
         st: dict[str, Any] = {
             "optimizer": copy.deepcopy(mon.optimizer.state_dict()),
             "rng_torch": torch.get_rng_state(),
-            "rng_numpy": np.random.get_state(),
+            "rng_numpy": _np_state_out(np.random.get_state()),
             "rng_python": random.getstate(),
         }
         if torch.cuda.is_available() and torch.cuda.is_initialized():
@@ -133,14 +136,17 @@ class Guard:
         else:
             snap.state = st
         self._snaps.append(snap)
+        self._since_rewind_no_save = False
 
     def _load(self, snap: Snapshot) -> dict[str, Any]:
         if snap.state is not None:
             return snap.state
-        # our own file, written by _save above: it holds RNG tuples, so weights_only cannot load it
-        return torch.load(io.BytesIO(Path(snap.path).read_bytes()), weights_only=False)
+        return torch.load(io.BytesIO(Path(snap.path).read_bytes()), weights_only=True)
 
     def _rewind(self, mon: "Monitor", kind: str, level: float, ref: float) -> None:
+        # Trouble again before a new snapshot: the restored state was not good enough; go one further back.
+        if self._since_rewind_no_save and len(self._snaps) > 1:
+            self._snaps.pop()
         snap = self._snaps[-1]
         st = self._load(snap)
         at = mon.steps
@@ -152,20 +158,23 @@ class Guard:
         if mon.scaler is not None and "scaler" in st:
             mon.scaler.load_state_dict(st["scaler"])
         torch.set_rng_state(st["rng_torch"])
-        np.random.set_state(st["rng_numpy"])
+        np.random.set_state(_np_state_in(st["rng_numpy"]))
         random.setstate(st["rng_python"])
         if "rng_cuda" in st:
             torch.cuda.set_rng_state_all(st["rng_cuda"])
-        old_lrs = [float(g["lr"]) for g in mon.optimizer.param_groups]
+        # The restored optimizer/scheduler carry the LRs of snapshot time; every cut so far applies.
+        old_lrs = [float(g["lr"]) * self._scale for g in mon.optimizer.param_groups]
+        self._scale *= self.factor
         for g in mon.optimizer.param_groups:
-            g["lr"] = g["lr"] * self.factor
+            g["lr"] = g["lr"] * self._scale
             if "initial_lr" in g:
-                g["initial_lr"] = g["initial_lr"] * self.factor
+                g["initial_lr"] = g["initial_lr"] * self._scale
         sch = mon.scheduler
         if sch is not None and hasattr(sch, "base_lrs"):
-            sch.base_lrs = [b * self.factor for b in sch.base_lrs]
+            sch.base_lrs = [b * self._scale for b in sch.base_lrs]
             if hasattr(sch, "_last_lr"):
                 sch._last_lr = [float(g["lr"]) for g in mon.optimizer.param_groups]
+        self._since_rewind_no_save = True
         # the Monitor's history goes back to the snapshot, as the model did
         n = st["history_len"]
         del mon._steps[n:]
@@ -191,3 +200,14 @@ class Guard:
         )
         self.findings.append(f)
         # an older snapshot may still be good; the one restored stays (it is known-good)
+
+
+def _np_state_out(st: tuple) -> tuple:
+    """numpy's RNG state with its key array as a tensor (loadable with weights_only=True)."""
+    name, keys, pos, has_gauss, cached = st
+    return (name, torch.from_numpy(np.asarray(keys, dtype=np.int64)), int(pos), int(has_gauss), float(cached))
+
+
+def _np_state_in(st: tuple) -> tuple:
+    name, keys, pos, has_gauss, cached = st
+    return (name, keys.numpy().astype(np.uint32), pos, has_gauss, cached)
