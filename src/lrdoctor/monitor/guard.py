@@ -85,7 +85,7 @@ class Guard:
             self._skip -= 1
             return True
         loss = mon._hist.get("loss", [])
-        recent = [x for x in loss[-mon.guard.flush_every:]]
+        recent = [x for x in loss[-self.flush_every:] if x is not None]
         if not recent:
             return False
         bad_nan = any(not math.isfinite(x) for x in recent)

@@ -86,6 +86,8 @@ class Monitor:
         self.config = dict(config or {})
         self.rank = _rank() if rank is None else rank
         self.guard = guard
+        #: what one step counts ("step"; the SB3 callback sets "timestep")
+        self.step_unit = "step"
         self._failed: set[str] = set()
         self._step = 0
         self._cur: dict[str, Any] = {}
@@ -135,7 +137,7 @@ class Monitor:
             if self._clip is not None:
                 self._cur["grad_norm"], self._cur["max_grad_norm"] = self._clip
                 self._clip = None
-            else:
+            elif "grad_norm" not in self._cur:
                 n = grad_norm(self._params())
                 if n is not None:
                     self._cur["grad_norm"] = n.detach()
@@ -182,9 +184,41 @@ class Monitor:
     _last_sched: list[float] | None = None
 
     # ---- the user's call ----------------------------------------------------------------
-    def step(self, loss: Any = None, **metrics: Any) -> bool:
-        """Record one optimizer step. Returns True when the Guard rewound the run (the caller may
-        skip to its next batch)."""
+    def measure_gradients(self) -> None:
+        """Take the gradient norm now (one fused pass). For loops whose optimizer runs the backward
+        inside ``step(closure)`` (Lightning, LBFGS): the pre-step hook fires before the closure,
+        when there are no gradients yet, so call this once they exist."""
+        try:
+            n = grad_norm(self._params())
+            if n is not None:
+                self._cur["grad_norm"] = n.detach()
+        except Exception as err:
+            self._fail("measure_gradients", err)
+
+    def annotate(self, **metrics: Any) -> None:
+        """Add metrics to the last recorded step (a trainer's logged loss or grad norm arrives
+        after the step, in its own callback)."""
+        try:
+            vals = {k: (v.detach() if isinstance(v, torch.Tensor) else v) for k, v in metrics.items()}
+            if self._pending:
+                self._pending[-1].update(vals)
+            elif self._steps:
+                n = len(self._steps)
+                for k, v in vals.items():
+                    if isinstance(v, torch.Tensor):
+                        v = float(v.reshape(()).item())
+                    if not isinstance(v, (int, float)):
+                        continue
+                    col = self._hist.setdefault(k, [])
+                    col.extend([None] * (n - len(col)))
+                    col[n - 1] = float(v)
+        except Exception as err:
+            self._fail("annotate", err)
+
+    def step(self, loss: Any = None, *, at: int | None = None, **metrics: Any) -> bool:
+        """Record one optimizer step (``at``: its x-axis value, e.g. environment timesteps; by
+        default the count of calls). Returns True when the Guard rewound the run (the caller
+        may skip to its next batch)."""
         try:
             row = self._cur
             self._cur = {}
@@ -197,7 +231,7 @@ class Monitor:
                 row["loss"] = loss.detach() if isinstance(loss, torch.Tensor) else float(loss)
             for k, v in metrics.items():
                 row[k] = v.detach() if isinstance(v, torch.Tensor) else v
-            row["step"] = self._step
+            row["step"] = self._step if at is None else int(at)
             self._pending.append(row)
             self._step += 1
             if self._override is not None and "schedule_overridden" not in self._active and self._override_undone is None \
@@ -233,7 +267,7 @@ class Monitor:
                     continue
                 col = self._hist.setdefault(k, [])
                 if len(col) < n - 1:
-                    col.extend([math.nan] * (n - 1 - len(col)))
+                    col.extend([None] * (n - 1 - len(col)))  # None: not logged at that step
                 col.append(float(v))
         if self._log is not None:
             self._log.write([{k: v for k, v in r.items() if isinstance(v, (int, float))} for r in rows])
@@ -244,13 +278,12 @@ class Monitor:
         n = len(self._steps)
         cols, masks = {}, {}
         for k, col in self._hist.items():
+            logged = np.zeros(n, bool)
+            logged[: len(col)] = [v is not None for v in col]
             arr = np.full(n, np.nan)
-            arr[: len(col)] = col
-            cols[k] = arr
-            masks[k] = np.zeros(n, bool)
-            masks[k][: len(col)] = True
-            masks[k] &= ~np.isnan(arr) | (k in ("loss", "grad_norm"))  # a logged NaN loss is a finding
-        meta = RunMeta(source="lrdoctor.Monitor", format="monitor")
+            arr[: len(col)] = [math.nan if v is None else v for v in col]
+            cols[k], masks[k] = arr, logged  # a logged NaN stays logged: nonfinite looks for it
+        meta = RunMeta(source="lrdoctor.Monitor", format="monitor", step_unit=self.step_unit)
         return build_run(np.asarray(self._steps, float), cols, masks, meta=meta, config=self.config)
 
     def _check(self) -> None:
