@@ -13,6 +13,7 @@ import torch
 
 import lrdoctor
 from lrdoctor import schedules as S
+from lrdoctor.monitor import Every, MonitorConfig
 
 torch.set_num_threads(1)
 
@@ -99,11 +100,12 @@ def test_healthy_loop_with_multiplying_warmup_is_quiet(tmp_path):
     np.testing.assert_allclose([r["lr"] for r in rows], 3e-3 * sched.schedules[0](np.arange(300)), rtol=1e-12)
 
 
-def test_grad_norm_equals_clip_grad_norm_and_fused_pass():
+def test_grad_norm_fused_pass_every_step_or_sampled():
     x, y = data()
     model = mlp()
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
-    mon = lrdoctor.Monitor(opt, model=model)
+    mon = lrdoctor.Monitor(opt, model=model, settings=MonitorConfig(grad_norm=Every(1)))
+    default = lrdoctor.Monitor(opt, model=model)  # without clip_grad_norm_ to reuse: every 4th step
     ref = []
     for i in range(20):
         loss = torch.nn.functional.cross_entropy(model(x[:64]), y[:64])
@@ -112,9 +114,14 @@ def test_grad_norm_equals_clip_grad_norm_and_fused_pass():
         ref.append(float(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in model.parameters()]))))
         opt.step()
         mon.step(loss)
+        default.step(loss)
     run = mon.run()
     np.testing.assert_allclose(run.series("grad_norm").values, ref, rtol=1e-5)
+    sampled = default.run().series("grad_norm")
+    assert sampled.steps.tolist() == [0, 4, 8, 12, 16]
+    np.testing.assert_allclose(sampled.values, ref[::4], rtol=1e-5)
     mon.close()
+    default.close()
 
 
 def test_monitor_never_breaks_the_loop(caplog):

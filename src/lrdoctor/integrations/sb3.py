@@ -9,7 +9,7 @@ The RL detectors (kl_exceeded, entropy_collapse, ...) judge it while it trains.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 from stable_baselines3.common.callbacks import BaseCallback
 

@@ -44,6 +44,11 @@ class MonitorConfig:
     check_every: int = 200
     """Detectors run at least this many steps apart, and at most ~20 times per decade of
     steps (every max(check_every, 5% of the steps so far)), so checking stays O(n log n)."""
+    grad_norm: Every = field(default_factory=lambda: Every(4))
+    """When the Monitor takes the gradient norm itself (one fused pass) if the loop does not call
+    ``clip_grad_norm_`` (whose norm is reused for free on every step). A pass over 4.8M gradients
+    costs 2.3-2.8 ms on a 2-core CPU, 1.1-1.3% of post-mortem #1's 210 ms step: every 4th step keeps
+    it near 0.3%, and a blow-up still shows in the loss on every step (bench/monitor_overhead.py)."""
     update_ratio: Every = field(default_factory=lambda: Every(100))
     """When the update-to-weight ratio ||dw|| / ||w|| is measured (a parameter copy on those steps)."""
     lr_tolerance: float = 1e-6
@@ -137,7 +142,7 @@ class Monitor:
             if self._clip is not None:
                 self._cur["grad_norm"], self._cur["max_grad_norm"] = self._clip
                 self._clip = None
-            elif "grad_norm" not in self._cur:
+            elif "grad_norm" not in self._cur and self.settings.grad_norm(self._step):
                 n = grad_norm(self._params())
                 if n is not None:
                     self._cur["grad_norm"] = n.detach()
