@@ -249,3 +249,29 @@ def test_guard_restores_bit_identical_state(tmp_path, on_disk):
     assert torch.equal(torch.get_rng_state(), saved_rng) and np.array_equal(np.random.get_state()[1], saved_np)
     assert sched.last_epoch == saved_epoch and mon.steps == 12
     assert opt.param_groups[0]["lr"] == pytest.approx(1e-3 * sched.schedules[0](saved_epoch) * 0.5)
+
+
+def test_amp_skipped_steps_are_recorded_not_called_explosions():
+    x, y = data()
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0 ** 8)
+    mon = lrdoctor.Monitor(opt, model=model, scaler=scaler)
+    for i in range(60):
+        idx = torch.randint(0, len(y), (64,))
+        loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
+        opt.zero_grad()
+        scaled = scaler.scale(loss)
+        if i in (10, 30):
+            scaled = scaled * float("inf")  # an overflow, as fp16 produces: the scaler skips the step
+        scaled.backward()
+        scaler.step(opt)
+        scaler.update()
+        mon.step(loss)
+    run = mon.run()
+    skipped = run.series("amp_skipped")
+    assert skipped.steps.tolist() == [10, 30]
+    scale = run.series("amp_scale")
+    assert scale.values[11] == scale.values[9] / 2  # the scaler backed off after the overflow
+    assert not [f for f in mon.findings if f.kind in ("nonfinite", "grad_explosion")]
+    mon.close()

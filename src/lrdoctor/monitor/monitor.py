@@ -301,8 +301,8 @@ class Monitor:
             found = [f for f in found if f.kind not in _EXPLAINED_BY_ERROR]
         kinds = {f.kind for f in found}
         for f in found:
+            prescribe(run, f)
             if f.kind not in self._active:
-                prescribe(run, f)
                 self._emit(f)
         # an episode ends when its kind is no longer found; it may warn again later
         self._active = (self._active & (kinds | {f.kind for f in self._runtime})) | kinds
