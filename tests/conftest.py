@@ -14,3 +14,21 @@ def reallogs() -> Path:
     if not REALLOGS.is_dir():
         pytest.skip(f"real-log corpus not found at {REALLOGS} (set LRDOCTOR_REALLOGS)")
     return REALLOGS
+
+
+class TinyRegressor(torch.nn.Module):
+    """The smallest model HF Trainer accepts: returns {"loss", "logits"} from (x, labels)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(4, 1)
+
+    def forward(self, x, labels=None):
+        out = self.lin(x)
+        return {"loss": torch.nn.functional.mse_loss(out, labels), "logits": out}
+
+
+def tiny_regression_data(n=64, seed=0):
+    """A list of {"x", "labels"} examples, the dataset shape HF Trainer's default collator takes."""
+    g = torch.Generator().manual_seed(seed)
+    return [{"x": torch.randn(4, generator=g), "labels": torch.randn(1, generator=g)} for _ in range(n)]

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import lrdoctor
+from tests.conftest import TinyRegressor, tiny_regression_data
 from lrdoctor import schedules as S
 
 torch.set_num_threads(1)
@@ -21,22 +22,12 @@ def test_hf_trainer_callback(tmp_path):
     pytest.importorskip("accelerate")
     from lrdoctor.integrations.hf import LRDoctorCallback
 
-    class Tiny(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.lin = torch.nn.Linear(4, 1)
-
-        def forward(self, x, labels=None):
-            out = self.lin(x)
-            return {"loss": torch.nn.functional.mse_loss(out, labels), "logits": out}
-
-    g = torch.Generator().manual_seed(0)
-    data = [{"x": torch.randn(4, generator=g), "labels": torch.randn(1, generator=g)} for _ in range(64)]
+    data = tiny_regression_data()
     args = transformers.TrainingArguments(output_dir=str(tmp_path / "out"), max_steps=30, per_device_train_batch_size=8,
                                           logging_steps=5, report_to=[], use_cpu=True, save_strategy="no",
                                           disable_tqdm=True, learning_rate=1e-2, warmup_steps=5, max_grad_norm=1.0)
     cb = LRDoctorCallback(str(tmp_path / "lrd"))
-    transformers.Trainer(model=Tiny(), args=args, train_dataset=data, callbacks=[cb]).train()
+    transformers.Trainer(model=TinyRegressor(), args=args, train_dataset=data, callbacks=[cb]).train()
     r = rows(tmp_path / "lrd")
     assert [x["step"] for x in r] == list(range(30))
     # the applied LR per step is HF's own linear warmup/decay

@@ -6,7 +6,6 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 
 import lrdoctor
 from lrdoctor.errors import LogFormatError

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from lrdoctor import schedules as S
+from tests.conftest import TinyRegressor, tiny_regression_data
 
 torch.set_num_threads(1)
 
@@ -190,18 +191,8 @@ def test_adapter_in_hf_trainer(tmp_path):
     transformers = pytest.importorskip("transformers")
     pytest.importorskip("accelerate")
 
-    class Tiny(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.lin = torch.nn.Linear(4, 1)
-
-        def forward(self, x, labels=None):
-            out = self.lin(x)
-            return {"loss": torch.nn.functional.mse_loss(out, labels), "logits": out}
-
-    g = torch.Generator().manual_seed(0)
-    data = [{"x": torch.randn(4, generator=g), "labels": torch.randn(1, generator=g)} for _ in range(64)]
-    model = Tiny()
+    data = tiny_regression_data()
+    model = TinyRegressor()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
     s = S.warmup(5) * S.cosine(20, start_step=5)
     args = transformers.TrainingArguments(output_dir=str(tmp_path), max_steps=20, per_device_train_batch_size=8,
