@@ -90,3 +90,18 @@ def test_sb3_callback_feeds_rl_detectors(tmp_path):
     assert cfg["n_epochs"] == 10 and cfg["n_actions"] == 2
     offline = lrdoctor.diagnose(tmp_path / "lrd")
     assert "kl_exceeded" in {f.kind for f in offline.findings}
+
+
+def test_sb3_callback_policy_that_never_moves_is_entropy_at_uniform(tmp_path):
+    """lr 1e-9: the policy stays uniform over CartPole's 2 actions; the callback knows K = 2."""
+    pytest.importorskip("stable_baselines3")
+    from stable_baselines3 import PPO
+
+    from lrdoctor.integrations.sb3 import LRDoctorCallback
+
+    cb = LRDoctorCallback(str(tmp_path / "lrd"))
+    PPO("MlpPolicy", "CartPole-v1", n_steps=128, seed=0, verbose=0, device="cpu", learning_rate=1e-9,
+        n_epochs=2).learn(128 * 24, callback=cb)
+    f = [f for f in cb.monitor.findings if f.kind == "entropy_collapse"]
+    assert [x.evidence["direction"] for x in f] == ["to_uniform"]
+    assert f[0].evidence["n_actions"] == 2 and f[0].evidence["level"] > 0.98 * np.log(2)

@@ -275,3 +275,25 @@ def test_amp_skipped_steps_are_recorded_not_called_explosions():
     assert scale.values[11] == scale.values[9] / 2  # the scaler backed off after the overflow
     assert not [f for f in mon.findings if f.kind in ("nonfinite", "grad_explosion")]
     mon.close()
+
+
+def test_update_ratio_high_at_a_too_high_adam_lr_and_quiet_at_a_good_one():
+    x, y = data()
+    found = {}
+    for lr in (1e-3, 1e-1):
+        model = mlp()
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        mon = lrdoctor.Monitor(opt, model=model, settings=MonitorConfig(update_ratio=Every(10)))
+        for _ in range(300):
+            idx = torch.randint(0, len(y), (64,))
+            loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            mon.step(loss)
+        found[lr] = [f for f in mon.findings if f.kind == "update_ratio_high"]
+        mon.close()
+    assert found[1e-3] == []
+    f = found[1e-1][0]
+    assert f.evidence["median_ratio"] > 1e-2
+    assert f.fixes[0].old == 0.1 and f.fixes[0].new <= 0.05  # lr cut toward a ~1e-3 ratio

@@ -51,6 +51,7 @@ ALIASES: dict[str, tuple[Alias, ...]] = {
         "avg_grad_norm", "grad_norm/total", "train/gradient_norm", "norm",
     ),
     "epoch": _a("epoch", "train/epoch", "epochs"),
+    "update_ratio": _a("update_ratio", "update_to_weight", "update/weight", "train/update_ratio"),
     # Reinforcement learning (stable-baselines3, CleanRL and look-alikes).
     "approx_kl": _a("approx_kl", "train/approx_kl", "losses/approx_kl"),
     "clip_fraction": _a("clip_fraction", "train/clip_fraction", "losses/clipfrac", "clipfrac"),

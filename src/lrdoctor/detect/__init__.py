@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping
 from lrdoctor.detect import (
     clipping_saturated, divergence, grad_explosion, grad_norm_unstable, grad_vanishing,
     initial_loss, label_smoothing, loss_spike, lr_response, nonfinite, oscillation, overfitting,
-    progress, schedule_overridden, warmup_missing,
+    progress, schedule_overridden, update_ratio, warmup_missing,
 )
 from lrdoctor.detect.rl import cycles, entropy, kl, q_values, returns, value
 from lrdoctor.finding import Finding
@@ -38,6 +38,7 @@ DETECTORS: dict[str, tuple[Callable[..., list[Finding]], Any]] = {
     "label_smoothing_floor": (label_smoothing.detect, label_smoothing.DEFAULTS),
     "schedule_overridden": (schedule_overridden.detect, schedule_overridden.DEFAULTS),
     "warmup_missing": (warmup_missing.detect, warmup_missing.DEFAULTS),
+    "update_ratio_high": (update_ratio.detect, update_ratio.DEFAULTS),
     # reinforcement learning and iterative fine-tuning (detect/rl/)
     "q_divergence": (q_values.detect, q_values.DEFAULTS),
     "kl_exceeded": (kl.detect, kl.DEFAULTS),

@@ -175,12 +175,19 @@ def _warmup_missing(run: Run, f: Finding) -> tuple[list[Fix], list[Watch]]:
             [Watch("loss", "no spike in the first 5% of steps", "early spikes mean the warmup is too short")])
 
 
+def _update_ratio(run: Run, f: Finding) -> tuple[list[Fix], list[Watch]]:
+    k = f.evidence["suggested_lr_factor"]
+    return ([_lr_fix(run, f, k, f"bring the update-to-weight ratio from {fmt(f.evidence['median_ratio'])} toward 1e-3")],
+            [Watch("update_ratio", "1e-4 .. 1e-2 (about 1e-3)", "above 1e-2 the step rewrites too much of the weights")])
+
+
 RULES: dict[str, Callable[[Run, Finding], tuple[list[Fix], list[Watch]]]] = {
     "divergence": _divergence, "nonfinite": _nonfinite, "lr_beyond_stability": _lr_beyond,
     "loss_spike": _spike, "oscillation": _oscillation, "slow_progress": _slow, "plateau": _plateau,
     "grad_explosion": _grad_explosion, "grad_vanishing": _grad_vanishing, "clipping_saturated": _clipping,
     "grad_norm_unstable": _grad_unstable, "overfitting": _overfitting, "initial_loss_anomaly": _initial,
     "label_smoothing_floor": _smoothing, "schedule_overridden": _overridden, "warmup_missing": _warmup_missing,
+    "update_ratio_high": _update_ratio,
     **RL_RULES,
 }
 
