@@ -31,6 +31,22 @@ def mlp(seed=0):
     return torch.nn.Sequential(torch.nn.Linear(32, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
 
 
+def fit(model, opt, mon, steps, sched=None, clip=None):
+    """A plain classification loop with the Monitor's one added line."""
+    x, y = data()
+    for _ in range(steps):
+        idx = torch.randint(0, len(y), (64,))
+        loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
+        opt.zero_grad()
+        loss.backward()
+        if clip is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        opt.step()
+        if sched is not None:
+            sched.step()
+        mon.step(loss)
+
+
 def buggy_loop(mon_kwargs, epochs=6, spe=25, lr=3e-3, warmup=40, overwrite=True):
     """Post-mortem #4: a per-step warmup that assigns param_group['lr'], beside an epoch StepLR."""
     x, y = data()
@@ -75,21 +91,12 @@ def test_seed_bug_reported_at_first_overwritten_step(tmp_path):
 
 
 def test_healthy_loop_with_multiplying_warmup_is_quiet(tmp_path):
-    x, y = data()
     model = mlp()
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     sched = S.to_torch(opt, S.warmup(40) * S.cosine(300, min_ratio=0.1, start_step=40))
     seen = []
     with lrdoctor.Monitor(opt, model=model, scheduler=sched, log_to=tmp_path, on_finding=seen.append) as mon:
-        for _ in range(300):
-            idx = torch.randint(0, len(y), (64,))
-            loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            mon.step(loss)
+        fit(model, opt, mon, 300, sched=sched, clip=1.0)
         loud = [f"{f.kind}: {f.summary}" for f in mon.findings if f.severity.value != "info"]
     assert loud == [] and [f for f in seen if f.severity.value != "info"] == []
     rows = [json.loads(line) for line in (tmp_path / "lrdoctor.jsonl").read_text().splitlines()]
@@ -278,19 +285,12 @@ def test_amp_skipped_steps_are_recorded_not_called_explosions():
 
 
 def test_update_ratio_high_at_a_too_high_adam_lr_and_quiet_at_a_good_one():
-    x, y = data()
     found = {}
     for lr in (1e-3, 1e-1):
         model = mlp()
         opt = torch.optim.Adam(model.parameters(), lr=lr)
         mon = lrdoctor.Monitor(opt, model=model, settings=MonitorConfig(update_ratio=Every(10)))
-        for _ in range(300):
-            idx = torch.randint(0, len(y), (64,))
-            loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            mon.step(loss)
+        fit(model, opt, mon, 300)
         found[lr] = [f for f in mon.findings if f.kind == "update_ratio_high"]
         mon.close()
     assert found[1e-3] == []
