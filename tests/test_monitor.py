@@ -112,7 +112,7 @@ def test_grad_norm_fused_pass_every_step_or_sampled():
     model = mlp()
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     mon = lrdoctor.Monitor(opt, model=model, settings=MonitorConfig(grad_norm=Every(1)))
-    default = lrdoctor.Monitor(opt, model=model)  # without clip_grad_norm_ to reuse: every 4th step
+    default = lrdoctor.Monitor(opt)  # no clip_grad_norm_ to reuse, no model for layer norms: every 4th step
     ref = []
     for i in range(20):
         loss = torch.nn.functional.cross_entropy(model(x[:64]), y[:64])
@@ -297,3 +297,39 @@ def test_update_ratio_high_at_a_too_high_adam_lr_and_quiet_at_a_good_one():
     f = found[1e-1][0]
     assert f.evidence["median_ratio"] > 1e-2
     assert f.fixes[0].old == 0.1 and f.fixes[0].new <= 0.05  # lr cut toward a ~1e-3 ratio
+
+
+def test_per_layer_gradient_norms_on_log_spaced_steps():
+    x, y = data()
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    mon = lrdoctor.Monitor(opt, model=model, settings=MonitorConfig(grad_norm=Every(0), top_layers=2))
+    ref = []
+    for i in range(40):
+        loss = torch.nn.functional.cross_entropy(model(x[:64]), y[:64])
+        opt.zero_grad()
+        loss.backward()
+        ref.append({name: float(torch.sqrt(sum(p.grad.norm() ** 2 for p in layer.parameters())))
+                    for name, layer in (("0", model[0]), ("2", model[2]))})
+        opt.step()
+        mon.step(loss)
+    run = mon.run()
+    s0, s2 = run.series("grad_norm/0"), run.series("grad_norm/2")
+    assert s0.steps.tolist()[:5] == [0, 1, 2, 3, 4] and s0.steps.size < 40  # log-spaced, not every step
+    for k, v in zip(s0.steps.astype(int), s0.values):
+        assert v == pytest.approx(ref[k]["0"], rel=1e-5)
+    for k, v in zip(s2.steps.astype(int), s2.values):
+        assert v == pytest.approx(ref[k]["2"], rel=1e-5)
+    # on those steps the same pass gave the total norm (grad_norm sampling is off here)
+    g = run.series("grad_norm")
+    assert g.steps.tolist() == s0.steps.tolist()
+    assert g.values[0] == pytest.approx((ref[0]["0"] ** 2 + ref[0]["2"] ** 2) ** 0.5, rel=1e-5)
+    mon.close()
+
+
+def test_grad_explosion_names_the_layer():
+    _, mon = train_transformer(1.0, steps=60)
+    f = next(f for f in mon.findings if f.kind == "grad_explosion")
+    layers = f.evidence["largest_layers"]
+    assert layers and "layer " + layers[0]["layer"] in f.summary
+    assert layers[0]["grad_norm"] >= layers[-1]["grad_norm"]

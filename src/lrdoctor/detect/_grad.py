@@ -8,7 +8,7 @@ from lrdoctor.detect._stats import Curve, curve, rolling_median
 from lrdoctor.io.config import lookup
 from lrdoctor.run import Run, Series
 
-__all__ = ["grad_curve", "max_grad_norm", "CLIP_KEYS"]
+__all__ = ["grad_curve", "max_grad_norm", "CLIP_KEYS", "top_layers"]
 
 #: Config names of the gradient-clipping threshold in HF, Lightning, argparse scripts.
 CLIP_KEYS = ("max_grad_norm", "gradient_clip_val", "clip_grad_norm", "grad_clip", "clip", "max_norm", "clip_grad")
@@ -44,3 +44,21 @@ def max_grad_norm(run: Run) -> tuple[str, float] | None:
     except (TypeError, ValueError):
         return None
     return (hit[0], v) if v > 0 else None
+
+
+def top_layers(run: Run, step: float, k: int = 3) -> list[dict] | None:
+    """The layers with the largest gradient norm at the measurement nearest ``step`` at or after
+    it (``grad_norm/<layer>`` columns, written by the Monitor), largest first."""
+    cols = [n for n in run.names if n.startswith("grad_norm/") and n in run]
+    if not cols:
+        return None
+    logged = np.zeros(run.n_steps, bool)
+    for n in cols:
+        logged |= run.logged[n]
+    idx = np.flatnonzero(logged & (run.steps >= step))
+    if idx.size == 0:
+        idx = np.flatnonzero(logged)[-1:]
+    i = int(idx[0])
+    vals = [(n[len("grad_norm/"):], float(run.metrics[n][i])) for n in cols if run.logged[n][i]]
+    vals.sort(key=lambda t: -t[1])
+    return [{"layer": n, "grad_norm": v, "step": float(run.steps[i])} for n, v in vals[:k]]

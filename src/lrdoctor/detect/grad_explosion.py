@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.detect._common import fmt
-from lrdoctor.detect._grad import grad_curve, max_grad_norm
+from lrdoctor.detect._grad import grad_curve, max_grad_norm, top_layers
 from lrdoctor.detect._stats import runs_of
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.run import Run
@@ -47,8 +47,13 @@ def detect(run: Run, th: GradExplosionThresholds = DEFAULTS) -> list[Finding]:
     clip = max_grad_norm(run)
     if clip:
         ev["max_grad_norm"] = clip[1]
+    layers = top_layers(run, ev["onset_step"])
+    if layers:
+        ev["largest_layers"] = layers
     sev = Severity.ERROR if b == len(c) else Severity.WARNING
     summary = (f"gradient norm rose {ev['ratio']:.0f}x above its level of {fmt(ev['baseline_grad_norm'])} "
                f"from step {fmt(ev['onset_step'])} (peak {fmt(ev['peak_grad_norm'])})")
+    if layers:
+        summary += f"; largest gradient in layer {layers[0]['layer']} ({fmt(layers[0]['grad_norm'])})"
     cause = "Updates are feeding on themselves: the LR is too high for the curvature the model has reached, or clipping is missing."
     return [Finding("grad_explosion", sev, ev["onset_step"], float(c.step[b - 1]), summary, ev, cause)]

@@ -28,7 +28,7 @@ from lrdoctor.detect import detect_all
 from lrdoctor.diagnosis import Report, _EXPLAINED_BY_ERROR
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.monitor.log import JsonlLog
-from lrdoctor.monitor.signals import Every, clip_capture, grad_norm
+from lrdoctor.monitor.signals import Every, LogSpaced, clip_capture, grad_norm, layer_grad_norms
 from lrdoctor.prescribe import prescribe
 from lrdoctor.run import Run, RunMeta, build_run
 
@@ -50,6 +50,11 @@ class MonitorConfig:
     costs 2.3-2.8 ms on a 2-core CPU, 1.1-1.3% of post-mortem #1's 210 ms step: every 4th step keeps
     it near 0.3%, and a blow-up still shows in the loss on every step (bench/monitor_overhead.py)."""
     update_ratio: Every = field(default_factory=lambda: Every(100))
+    layer_norms: LogSpaced = field(default_factory=lambda: LogSpaced(per_decade=5, max_gap=500))
+    """When per-layer gradient norms are taken (log-spaced: dense early, then every 500 steps);
+    needs ``model``. The same pass gives the total norm, so those steps cost no extra pass."""
+    top_layers: int = 3
+    """Layers kept per measurement (the largest gradients), as ``grad_norm/<layer>`` columns."""
     """When the update-to-weight ratio ||dw|| / ||w|| is measured (a parameter copy on those steps)."""
     lr_tolerance: float = 1e-6
     """Relative difference between the scheduler's LR and the applied LR that counts as an overwrite."""
@@ -139,6 +144,13 @@ class Monitor:
                 sched = self.scheduler.get_last_lr()
                 self._cur["scheduled_lr"] = _float(sched[0])
                 self._check_override(groups, sched)
+            if self.model is not None and self.settings.layer_norms(self._step):
+                got = layer_grad_norms(list(self.model.named_parameters()), self.settings.top_layers)
+                if got is not None:
+                    total, layers = got
+                    self._cur.update(layers)
+                    if self._clip is None and "grad_norm" not in self._cur:
+                        self._cur["grad_norm"] = total
             if self._clip is not None:
                 self._cur["grad_norm"], self._cur["max_grad_norm"] = self._clip
                 self._clip = None

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import torch
 
-__all__ = ["Every", "LogSpaced", "grad_norm", "clip_capture", "ClipCapture"]
+__all__ = ["Every", "LogSpaced", "grad_norm", "layer_grad_norms", "clip_capture", "ClipCapture"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,26 @@ def grad_norm(params: list[torch.Tensor]) -> torch.Tensor | None:
         norms = torch._foreach_norm(grads)
         return torch.linalg.vector_norm(torch.stack([n.to(norms[0].device) for n in norms]))
     return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+
+
+def layer_grad_norms(named: list[tuple[str, torch.Tensor]], top: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]] | None:
+    """(total norm, {layer: norm} of the ``top`` largest layers) from ONE fused pass: the
+    per-parameter norms give both. A layer is a parameter's name without its last part
+    (``encoder.layers.3.linear1.weight`` -> ``encoder.layers.3.linear1``)."""
+    with_grad = [(n, p.grad) for n, p in named if p.grad is not None]
+    if not with_grad:
+        return None
+    norms = torch._foreach_norm([g for _, g in with_grad])
+    sq = torch.stack([x.to(norms[0].device).float() for x in norms]) ** 2
+    layers: dict[str, list[int]] = {}
+    for i, (n, _) in enumerate(with_grad):
+        layers.setdefault(n.rsplit(".", 1)[0] if "." in n else n, []).append(i)
+    names = list(layers)
+    per_layer = torch.stack([sq[idx].sum() for idx in layers.values()]).sqrt()
+    k = min(top, len(names))
+    vals, idx = torch.topk(per_layer, k)
+    # topk indices are needed on the host to name the layers: a sync, on these scheduled steps only
+    return sq.sum().sqrt(), {f"grad_norm/{names[i]}": v for i, v in zip(idx.tolist(), vals)}
 
 
 class ClipCapture:
