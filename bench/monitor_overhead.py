@@ -6,8 +6,9 @@ d_model 256, 8 heads, feed-forward 1024, 256-feature state tokens, a 52-way poli
 value head, Adam, batch of 32 sequences of 16 tokens on the CPU. The plain loop and the loop
 with ``lrdoctor.Monitor`` (default signals: per-step LR and gradient norm, update ratio every
 100 steps, detectors every 200+ steps) run in alternating blocks of ``--block`` steps, each
-with its own model, so machine noise hits both alike. Prints median and mean step time and the
-overhead in percent. ``--peers`` adds Cockpit's cheapest configuration and ``wandb.watch`` (offline)
+with its own model, so machine noise hits both alike; a second plain model is the A/A control
+(the difference between two plain models is the noise floor of the end-to-end numbers). Prints
+median and mean step time, the overhead in percent, and the Monitor's own time measured directly. ``--peers`` adds Cockpit's cheapest configuration and ``wandb.watch`` (offline)
 where they are installed.
 """
 
@@ -76,6 +77,8 @@ def main() -> None:
 
     m, o = make()
     conds["plain loop"] = (step_fn(m, o, args.batch), lambda loss: None)
+    m, o = make(2)  # an A/A control: a second plain model shows the instance-to-instance noise
+    conds["plain loop (2nd model)"] = (step_fn(m, o, args.batch), lambda loss: None)
     m, o = make()
     mon = lrdoctor.Monitor(o, model=m, log_to=os.path.join(tmp, "lrd"))
     conds["lrdoctor.Monitor"] = (step_fn(m, o, args.batch), mon.step)
