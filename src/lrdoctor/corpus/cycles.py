@@ -9,12 +9,13 @@ falls -- the shape of the LoRA post-mortem (#3). With clean labels it plateaus.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import yaml
+
+from lrdoctor.corpus._io import write_csv
 
 __all__ = ["CycleConfig", "finetune_cycles"]
 
@@ -78,13 +79,7 @@ def finetune_cycles(out: Path, cfg: CycleConfig = CycleConfig()) -> Path:
             train_loss = float(nn.functional.cross_entropy(model(xt), yt))
             acc = float((model(xe).argmax(1) == ye).float().mean())
         rows.append({"cycle": c, "loss": train_loss, "eval_accuracy": acc, "lr": lr})
-    with open(out / "cycles.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    with open(out / "steps.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(steps[0]))
-        w.writeheader()
-        w.writerows(steps)
+    write_csv(out / "cycles.csv", rows)
+    write_csv(out / "steps.csv", steps)
     (out / "config.yaml").write_text(yaml.safe_dump({**asdict(cfg), "learning_rate": cfg.learning_rate}, sort_keys=False))
     return out / "cycles.csv"

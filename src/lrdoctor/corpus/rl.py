@@ -13,12 +13,13 @@ Each writes a CSV log (and a YAML config) that ``lrdoctor diagnose`` reads.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import yaml
+
+from lrdoctor.corpus._io import write_csv
 
 __all__ = ["BairdConfig", "baird", "DQNConfig", "dqn_cartpole"]
 
@@ -171,8 +172,5 @@ def dqn_cartpole(out: Path, cfg: DQNConfig = DQNConfig()) -> Path:
 
 
 def _write(out: Path, rows: list[dict], config: dict) -> None:
-    with open(out / "log.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_csv(out / "log.csv", rows)
     (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))

@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from lrdoctor.detect._common import fmt
+from lrdoctor.detect._grad import CLIP_KEYS
+from lrdoctor.detect.rl.kl import TARGET_KL_KEYS
 from lrdoctor.finding import Finding, Fix, Watch
 from lrdoctor.io.config import lookup
 from lrdoctor.prescribe.calc import nstep, soft_update, tau_for_share
@@ -27,8 +29,6 @@ GAMMA_KEYS = ("gamma", "discount", "discount_factor")
 ACCUM_KEYS = ("gradient_accumulation_steps", "grad_accum", "accumulation_steps", "gradient_accumulation")
 GRAD_STEPS_KEYS = ("gradient_steps", "updates_per_step", "replay_ratio", "utd_ratio")
 TRAIN_FREQ_KEYS = ("train_freq", "train_frequency", "update_every")
-CLIP_KEYS = ("max_grad_norm", "grad_clip", "clip_grad_norm")
-TARGET_KL_KEYS = ("target_kl", "kl_target")
 ENT_KEYS = ("ent_coef", "entropy_coef", "entropy_coeff", "ent_coeff")
 EPOCH_KEYS = ("n_epochs", "update_epochs", "ppo_epochs", "num_epochs")
 VF_KEYS = ("vf_coef", "value_coef", "value_loss_coef")
