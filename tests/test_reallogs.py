@@ -143,7 +143,9 @@ def test_cli_json_contract_on_real_file(reallogs):
                         "--format", "json"], capture_output=True, text=True)
     assert p.returncode == 1, p.stderr
     obj = json.loads(p.stdout)
-    assert set(obj) == {"run", "findings"}
+    assert set(obj) == {"run", "findings", "coverage"}
+    assert "nonfinite" in obj["coverage"]["ran"] and "divergence" in obj["coverage"]["ran"]
+    assert "q_divergence" in obj["coverage"]["skipped"]  # a supervised PINN log has no Q values
     f = obj["findings"][0]
     assert set(f) == {"kind", "severity", "start_step", "end_step", "summary", "evidence", "cause", "fixes", "watch", "recheck"}
     assert f["kind"] == "nonfinite" and f["severity"] == "error"

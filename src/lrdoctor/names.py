@@ -1,22 +1,34 @@
-"""Canonical metric names and the aliases real tools write for them.
+"""Canonical metric names (roles) and how raw column names are matched to them.
 
-Readers keep every column under its own name; :func:`canonical_name` decides which raw
-column stands for a canonical metric. The table is ordered: when a log has several
-candidates (Lightning's ``train_loss_step`` and ``train_loss_epoch``), the first listed
-wins and the others stay available under their raw names.
+Readers keep every column under its own name; :func:`resolve_aliases` decides which raw
+column plays each role. Two passes:
+
+1. **Aliases**: an ordered table of the names real tools write (HF, Lightning, Keras,
+   YOLO, SB3, baselines, CleanRL, keras-rl, RLlib, fairseq, MLX, nanoGPT, TensorBoard tags).
+   Matching ignores case and separators (``Loss/train`` = ``loss_train`` = ``loss.train``).
+   When several candidates are present the first listed wins.
+2. **Inference** for the roles still unfilled: token rules (:data:`ROLE_RULES`) on the
+   split name, e.g. any ``*loss*`` column without an evaluation word is a training-loss
+   candidate. Candidates with fewer extra words win (``loss`` over ``box_loss``).
+
+A user overrides either pass with ``roles={"loss": "my_col"}`` (``--metric loss=my_col``).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable, Iterable
 
-__all__ = ["ALIASES", "Alias", "normalize", "resolve_aliases", "RL_MARKERS"]
+__all__ = [
+    "ALIASES", "Alias", "normalize", "tokens", "resolve_aliases", "RL_MARKERS", "ROLES", "ROLE_RULES",
+    "TRAINING_ROLES", "STEP_NAMES",
+]
 
 
 @dataclass(frozen=True)
 class Alias:
-    """A raw metric name (normalised) and the factor that turns it into the canonical one.
+    """A raw metric name and the factor that turns it into the canonical one.
 
     ``scale=-1`` is for stable-baselines3's ``train/entropy_loss``, which is minus the
     policy entropy.
@@ -30,85 +42,207 @@ def _a(*names: str) -> tuple[Alias, ...]:
     return tuple(Alias(n) for n in names)
 
 
-#: canonical name -> aliases in order of preference (normalised spelling, see normalize()).
+#: canonical name -> aliases in order of preference (any spelling: compared after normalize()).
 ALIASES: dict[str, tuple[Alias, ...]] = {
     "loss": _a(
         "loss", "train_loss", "train/loss", "training_loss", "train_loss_step", "train/loss_step",
         "loss_step", "train/loss_epoch", "train_loss_epoch", "total_loss", "train/total_loss",
-        "mean_loss", "objective", "loss_end",
+        "Loss/train", "Train/Loss", "loss/total", "losses/total_loss", "mean_loss", "avg_loss", "average_loss",
+        "objective", "loss_end", "train/loss_total", "lm_loss", "train/lm_loss", "nll_loss", "train_nll",
+        "losses/td_loss", "td_loss", "train/td_loss", "train/loss_avg", "running_loss", "batch_loss",
     ),
     "eval_loss": _a(
         "eval_loss", "val_loss", "eval/loss", "val/loss", "valid_loss", "validation_loss",
-        "val_loss_epoch", "validation/loss",
+        "val_loss_epoch", "validation/loss", "Loss/val", "Loss/valid", "Loss/test", "Val/Loss", "test_loss",
+        "valid/loss", "dev_loss", "eval/lm_loss", "val/lm_loss",
     ),
     "lr": _a(
         "lr", "learning_rate", "train/learning_rate", "train/lr", "lr-adamw", "lr-adam", "lr-sgd",
-        "lr/pg1", "x/lr1", "lr/pg0", "x/lr0", "optimizer/lr", "lr_0",
+        "lr/pg1", "x/lr1", "lr/pg0", "x/lr0", "optimizer/lr", "lr_0", "learning rate", "charts/learning_rate",
+        "train/lr_0", "lr/group0", "lr-AdamW", "info/learner/default_policy/learner_stats/cur_lr", "cur_lr",
     ),
     "scheduled_lr": _a("scheduled_lr", "sched_lr", "scheduler_lr", "lr_scheduled"),
     "grad_norm": _a(
-        "grad_norm", "train/grad_norm", "gradient_norm", "grad_norm_total", "total_norm",
-        "avg_grad_norm", "grad_norm/total", "train/gradient_norm", "norm",
+        "grad_norm", "train/grad_norm", "gradient_norm", "grad_norm_total", "total_norm", "gnorm",
+        "avg_grad_norm", "grad_norm/total", "train/gradient_norm", "train/gnorm", "grad-norm", "norm",
+        "info/learner/default_policy/learner_stats/grad_gnorm", "grad_gnorm",
     ),
+    "max_grad_norm": _a("max_grad_norm", "grad_clip", "clip_grad_norm", "gradient_clip_val", "clip_norm"),
+    "clip_coef": _a("clip_coef", "grad_clip_coef", "clip_coefficient", "clip_scale"),
+    "grad_clip_fraction": _a("grad_clip_fraction", "clipped_fraction", "grad_clipped", "clip_rate", "grad_clip_rate"),
     "epoch": _a("epoch", "train/epoch", "epochs"),
     "update_ratio": _a("update_ratio", "update_to_weight", "update/weight", "train/update_ratio"),
-    # Reinforcement learning (stable-baselines3, CleanRL and look-alikes).
-    "approx_kl": _a("approx_kl", "train/approx_kl", "losses/approx_kl"),
-    "clip_fraction": _a("clip_fraction", "train/clip_fraction", "losses/clipfrac", "clipfrac"),
+    # Reinforcement learning (stable-baselines3, baselines, CleanRL, keras-rl, RLlib, look-alikes).
+    "approx_kl": _a(
+        "approx_kl", "train/approx_kl", "losses/approx_kl", "approxkl", "loss/approxkl",
+        "info/learner/default_policy/learner_stats/kl", "learner_stats/kl", "approx_kl_div", "mean_kl",
+    ),
+    "clip_fraction": _a("clip_fraction", "train/clip_fraction", "losses/clipfrac", "clipfrac", "loss/clipfrac"),
     "entropy": (
-        Alias("entropy"), Alias("losses/entropy"), Alias("train/entropy"),
+        Alias("entropy"), Alias("losses/entropy"), Alias("train/entropy"), Alias("policy_entropy"),
+        Alias("loss/policy_entropy"), Alias("info/learner/default_policy/learner_stats/entropy"),
         Alias("train/entropy_loss", -1.0), Alias("entropy_loss", -1.0),
     ),
-    "value_loss": _a("value_loss", "train/value_loss", "losses/value_loss"),
-    "policy_loss": _a("policy_loss", "train/policy_loss", "losses/policy_loss", "train/policy_gradient_loss"),
+    "value_loss": _a(
+        "value_loss", "train/value_loss", "losses/value_loss", "vf_loss", "loss/value_loss",
+        "info/learner/default_policy/learner_stats/vf_loss",
+    ),
+    "policy_loss": _a(
+        "policy_loss", "train/policy_loss", "losses/policy_loss", "train/policy_gradient_loss", "pg_loss",
+        "loss/policy_loss", "info/learner/default_policy/learner_stats/policy_loss",
+    ),
     "explained_variance": _a(
-        "explained_variance", "train/explained_variance", "losses/explained_variance",
+        "explained_variance", "train/explained_variance", "losses/explained_variance", "vf_explained_var",
+        "info/learner/default_policy/learner_stats/vf_explained_var",
     ),
     "ep_return": _a(
-        "rollout/ep_rew_mean", "charts/episodic_return", "episode_reward", "ep_rew_mean",
-        "train_return", "episodic_return", "return", "reward",
+        "rollout/ep_rew_mean", "charts/episodic_return", "episode_reward", "ep_rew_mean", "eprewmean",
+        "episode_reward_mean", "train_return", "episodic_return", "return", "reward", "mean_reward",
+        "ep_reward", "episode_return", "avg_reward", "average_reward", "total_reward",
+        "env_runners/episode_return_mean", "Train/Reward", "Reward/train",
     ),
-    "eval_return": _a("eval/mean_reward", "test_return", "eval_return", "eval/episodic_return"),
-    "q_values": _a("q_values", "losses/q_values", "train/q_values", "q_mean", "train/q_mean", "mean_q"),
-    "q_max": _a("q_max", "train/q_max", "losses/q_max", "max_q", "qmax"),
-    "q_min": _a("q_min", "train/q_min", "losses/q_min", "min_q", "qmin"),
+    "eval_return": _a(
+        "eval/mean_reward", "test_return", "eval_return", "eval/episodic_return", "eval/true_reward",
+        "eval_reward", "evaluation/episode_reward_mean", "test_reward", "eval/episode_reward", "Test/Reward",
+    ),
+    "q_values": _a(
+        "q_values", "losses/q_values", "train/q_values", "q_mean", "train/q_mean", "mean_q", "avg_q",
+        "average_q", "q_value", "mean_q_value", "avg_q_value", "qvalue", "q_val", "mean_qvalue",
+    ),
+    "q_max": _a("q_max", "train/q_max", "losses/q_max", "max_q", "qmax", "max_q_value"),
+    "q_min": _a("q_min", "train/q_min", "losses/q_min", "min_q", "qmin", "min_q_value"),
     "q_range": _a("q_range", "train/q_range", "losses/q_range", "q_spread"),
     "success_rate": _a("success_rate", "rollout/success_rate", "eval/success_rate", "charts/success_rate"),
     "eval_accuracy": _a(
         "eval_accuracy", "val_acc", "val_accuracy", "eval/accuracy", "val/acc", "valid_acc",
-        "test_acc", "test_accuracy", "eval_acc",
+        "test_acc", "test_accuracy", "eval_acc", "Accuracy/val", "Accuracy/test", "val/accuracy",
+        "metrics/mAP50-95(B)", "metrics/mAP_0.5:0.95", "metrics/mAP50(B)", "metrics/mAP_0.5",
+        "metrics/accuracy_top1",
     ),
+    "task_metric": _a("task_metric", "accuracy", "acc", "train_acc", "train_accuracy", "Accuracy/train", "f1", "map"),
     "cycle": _a("cycle", "generation", "round", "raft_cycle", "iteration_cycle"),
 }
+
+#: Every role a column can play (the keys of :data:`ALIASES` plus ``step``).
+ROLES: tuple[str, ...] = ("step", *ALIASES)
+
+#: Roles that hold a training signal; a log with none of them cannot be diagnosed.
+TRAINING_ROLES = (
+    "loss", "eval_loss", "grad_norm", "ep_return", "eval_return", "approx_kl", "q_values", "q_max",
+    "q_range", "entropy", "value_loss", "policy_loss", "eval_accuracy", "task_metric", "success_rate",
+    "explained_variance",
+)
 
 #: Canonical names whose presence marks a reinforcement-learning run. Supervised loss
 #: detectors do not judge an RL run's ``loss``: a TD or PPO loss may rise while the agent
 #: improves (its targets move with the returns).
 RL_MARKERS = ("ep_return", "eval_return", "approx_kl", "q_values", "q_max", "q_range", "explained_variance")
 
-_SEP = re.compile(r"[\s\-]+")
+#: Step-axis column names (normalised), most specific first, with the unit of one step.
+STEP_NAMES: tuple[tuple[str, str], ...] = (
+    ("step", "step"), ("global_step", "step"), ("current_steps", "step"), ("train/global_step", "step"),
+    ("trainer/global_step", "step"), ("time/total_timesteps", "timestep"), ("total_timesteps", "timestep"),
+    ("timesteps_total", "timestep"), ("num_timesteps", "timestep"), ("timesteps", "timestep"),
+    ("global_timestep", "timestep"), ("frames", "timestep"), ("total_frames", "timestep"),
+    ("env_steps", "timestep"), ("nb_steps", "timestep"), ("num_env_steps_sampled", "timestep"),
+    ("iteration", "step"), ("iter", "step"), ("it", "step"), ("iters", "step"), ("num_updates", "update"),
+    ("train/n_updates", "update"), ("update", "update"), ("updates", "update"), ("nupdates", "update"),
+    ("training_iteration", "update"), ("batch", "step"), ("episode", "episode"), ("episodes", "episode"),
+    ("epoch", "epoch"), ("cycle", "cycle"), ("generation", "cycle"),
+)
+
+_SEP = re.compile(r"[\s\-_/.:]+")
 
 
 def normalize(name: str) -> str:
-    """Lower-case, trimmed, spaces and dashes as ``_`` (``'Approx_KL'`` -> ``'approx_kl'``)."""
-    n = _SEP.sub("_", name.strip().lower())
-    return n.replace("lr_adamw", "lr-adamw").replace("lr_adam", "lr-adam").replace("lr_sgd", "lr-sgd")
+    """Case- and separator-blind spelling: ``'Loss/train'``, ``'loss-train'``, ``'LOSS.train'`` -> ``'loss_train'``."""
+    return _SEP.sub("_", name.strip().lower()).strip("_")
 
 
-def resolve_aliases(raw_names: list[str]) -> dict[str, tuple[str, float]]:
-    """Map canonical names to ``(raw column, scale)`` for the raw columns present.
+def tokens(name: str) -> list[str]:
+    """The words of a column name (``'train/box_loss'`` -> ``['train', 'box', 'loss']``); camelCase is split too."""
+    spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name.strip())
+    return [t for t in normalize(spaced).split("_") if t]
 
-    >>> resolve_aliases(["Step", "train/loss", "train/learning_rate"])["lr"]
-    ('train/learning_rate', 1.0)
+
+_EVAL = {"val", "valid", "validation", "eval", "evaluation", "test", "dev", "holdout"}
+_RL_LOSS = {"policy", "value", "vf", "pg", "entropy", "actor", "critic", "alpha", "kl", "q", "qf", "temperature"}
+_AUX = {"box", "cls", "dfl", "obj", "seg", "aux", "reg", "mask", "rpn", "l1", "giou", "bbox", "kd", "z", "moe",
+        "router", "balance", "contrastive", "recon", "reconstruction", "kld", "perceptual", "gen", "disc", "g", "d"}
+_TIME = {"time", "ms", "sec", "secs", "seconds", "speed", "throughput", "elapsed", "eta", "mem", "memory", "tflops",
+         "mfu", "tokens", "samples", "per", "s"}
+
+
+@dataclass(frozen=True)
+class RoleRule:
+    """Infer ``role`` for a column whose words satisfy ``match`` (only when no alias filled it)."""
+
+    role: str
+    match: Callable[[list[str]], bool]
+
+
+def _has(ts: list[str], *words: str) -> bool:
+    return any(w in ts for w in words)
+
+
+#: Token rules, tried for each role still unfilled after the alias pass.
+ROLE_RULES: tuple[RoleRule, ...] = (
+    RoleRule("eval_loss", lambda t: _has(t, "loss", "nll", "xent") and bool(_EVAL & set(t)) and not (_RL_LOSS & set(t))),
+    RoleRule("loss", lambda t: _has(t, "loss", "nll", "xent") and not (_EVAL | _RL_LOSS | _AUX | _TIME) & set(t)),
+    RoleRule("lr", lambda t: (_has(t, "lr") or ("learning" in t and "rate" in t)) and not _has(t, "scheduled", "sched", "max", "min", "init", "base", "peak")),
+    RoleRule("grad_norm", lambda t: (_has(t, "grad", "gradient", "grads") and _has(t, "norm", "l2")) and not _has(t, "max", "clip", "clipped")),
+    RoleRule("approx_kl", lambda t: _has(t, "approxkl") or ("approx" in t and "kl" in t)),
+    RoleRule("q_values", lambda t: (_has(t, "q", "qvalue", "qvalues", "qval") and _has(t, "mean", "avg", "average", "values", "value", "estimate")) or t == ["q"]),
+    RoleRule("eval_return", lambda t: _has(t, "reward", "return", "rew", "returns", "rewards") and bool(_EVAL & set(t)) and not _has(t, "std", "min", "max")),
+    RoleRule("ep_return", lambda t: _has(t, "reward", "return", "rew", "eprewmean", "returns", "rewards") and not (_EVAL | {"std", "min", "max", "discounted", "normalized"}) & set(t)),
+    RoleRule("eval_accuracy", lambda t: _has(t, "acc", "accuracy", "top1", "map", "map50", "f1", "auc", "iou", "miou") and bool(_EVAL & set(t) or "metrics" in t)),
+    RoleRule("task_metric", lambda t: _has(t, "acc", "accuracy", "top1", "map", "map50", "f1", "success", "auc", "miou")),
+)
+
+
+def _is_time(ts: list[str]) -> bool:
+    return bool(_TIME & set(ts))
+
+
+def resolve_aliases(raw_names: Iterable[str], explicit: dict[str, str] | None = None) -> dict[str, tuple[str, float]]:
+    """Map roles to ``(raw column, scale)`` for the raw columns present.
+
+    ``explicit`` (role -> raw column) is applied first and always wins. Then the alias
+    table, then :data:`ROLE_RULES` for roles still unfilled.
+
+    >>> resolve_aliases(["Step", "Loss/train", "train/learning_rate"])["loss"]
+    ('Loss/train', 1.0)
     """
+    raw_names = list(raw_names)
     by_norm: dict[str, str] = {}
     for raw in raw_names:
         by_norm.setdefault(normalize(raw), raw)
     out: dict[str, tuple[str, float]] = {}
+    for role, raw in (explicit or {}).items():
+        if role != "step":
+            out[role] = (raw, 1.0)
+    used = {raw for raw, _ in out.values()}
     for canon, aliases in ALIASES.items():
+        if canon in out:
+            continue
         for alias in aliases:
-            raw = by_norm.get(alias.raw)
-            if raw is not None:
+            raw = by_norm.get(normalize(alias.raw))
+            if raw is not None and raw not in used:
                 out[canon] = (raw, alias.scale)
+                used.add(raw)
                 break
+    step_norms = {n for n, _ in STEP_NAMES}
+    words = {raw: tokens(raw) for raw in raw_names}
+    for rule in ROLE_RULES:
+        if rule.role in out:
+            continue
+        cands = [raw for raw in raw_names if raw not in used and normalize(raw) not in step_norms
+                 and rule.match(words[raw]) and not (rule.role != "loss" and _is_time(words[raw]))]
+        if cands:
+            best = min(cands, key=lambda r: (len(words[r]), raw_names.index(r)))
+            out[rule.role] = (best, 1.0)
+            used.add(best)
+    # a bare "kl" (VAE, distillation) is only PPO's approximate KL beside other RL signals
+    if "approx_kl" not in out and "kl" in by_norm and any(r in out for r in ("ep_return", "entropy", "policy_loss", "value_loss", "clip_fraction")):
+        out["approx_kl"] = (by_norm["kl"], 1.0)
     return out

@@ -13,9 +13,10 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from lrdoctor.names import RL_MARKERS, resolve_aliases
+from lrdoctor.errors import InputError
+from lrdoctor.names import RL_MARKERS, ROLES, STEP_NAMES, normalize, resolve_aliases
 
-__all__ = ["Run", "RunMeta", "Series", "build_run"]
+__all__ = ["Run", "RunMeta", "Series", "build_run", "apply_roles"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,15 @@ class RunMeta:
     warnings: list[str] = field(default_factory=list)
     #: columns that held no numbers (dates, comments) and were not kept as metrics
     text_columns: list[str] = field(default_factory=list)
+    #: role -> raw column for every role filled (``loss`` -> ``Loss/train``; identity when the
+    #: column already has the role's name); the report lists it
+    roles: dict[str, str] = field(default_factory=dict)
+    #: roles the user named (``roles=`` / ``--metric``), which inference never overrides
+    explicit_roles: dict[str, str] = field(default_factory=dict)
+    #: canonical columns the alias pass added beside the raw ones (dropped on a rebuild)
+    added: list[str] = field(default_factory=list)
+    #: the raw column the step axis came from (None: row order)
+    step_column: str | None = None
 
 
 @dataclass
@@ -114,6 +124,8 @@ class Run:
             "last_step": int(self.steps[-1]) if self.n_steps else None,
             "metrics": sorted(self.metrics),
             "aliases": dict(self.meta.aliases),
+            "roles": dict(self.meta.roles),
+            "step_column": self.meta.step_column,
             "warnings": list(self.meta.warnings),
             "config": _jsonable(self.config),
         }
@@ -137,6 +149,7 @@ def build_run(
     meta: RunMeta | None = None,
     config: Mapping[str, Any] | None = None,
     rows_in_order: bool = True,
+    roles: Mapping[str, str] | None = None,
 ) -> Run:
     """Turn raw rows (possibly unsorted, duplicated, sparse) into a :class:`Run`.
 
@@ -188,15 +201,29 @@ def build_run(
         vals[pos] = col_s[idx[last]]
         mk[pos] = True
         metrics[name], masks[name] = vals, mk
-    # Canonical names
-    for canon, (raw, scale) in resolve_aliases(list(metrics)).items():
-        if canon in metrics:
+    # Canonical names (roles): explicit ones first, then aliases, then inference
+    explicit = {k: v for k, v in (roles or meta.explicit_roles or {}).items() if k != "step"}
+    meta.explicit_roles.update(explicit)
+    for canon, (raw, scale) in resolve_aliases(list(metrics), explicit).items():
+        if raw not in metrics:
             continue
-        if not masks[raw].any():
+        if canon in metrics and canon not in explicit:
+            if canon == raw or canon in meta.aliases:
+                meta.roles.setdefault(canon, meta.aliases.get(canon, raw))
+            continue
+        if not masks[raw].any() and canon not in explicit:
+            continue
+        if canon == raw:
+            meta.roles[canon] = raw
             continue
         metrics[canon] = metrics[raw] * scale if scale != 1.0 else metrics[raw]
         masks[canon] = masks[raw]
         meta.aliases[canon] = raw
+        meta.roles[canon] = raw
+        meta.added.append(canon)
+    for canon in ALIAS_SELF:
+        if canon in metrics and canon not in meta.roles and masks[canon].any():
+            meta.roles[canon] = canon
     # A column that is NaN in every logged row was never really computed (e.g. YOLOv8's
     # val losses when validation ran without loss): keep it, but as not logged.
     # (values are NaN wherever not logged, so "finite somewhere" needs no masking)
@@ -209,6 +236,9 @@ def build_run(
     for canon in list(meta.aliases):
         if not masks[canon].any():
             del meta.aliases[canon]
+    for canon in list(meta.roles):
+        if canon not in explicit and not masks[canon].any():
+            del meta.roles[canon]
     return Run(
         steps=uniq.astype(np.int64) if np.all(uniq == np.round(uniq)) else uniq,
         metrics=metrics,
@@ -217,6 +247,9 @@ def build_run(
         meta=meta,
     )
 
+
+#: roles a column can hold under its own name (``loss`` is the loss without any alias)
+ALIAS_SELF = tuple(r for r in ROLES if r != "step")
 
 _EVAL_HINT = ("val", "eval", "test")
 
@@ -233,3 +266,38 @@ def _is_never_computed(name: str, values: np.ndarray) -> bool:
     """
     low = name.lower()
     return values.size > 1 and bool(np.isnan(values).all()) and any(h in low for h in _EVAL_HINT)
+
+
+def step_unit_of(column: str) -> str:
+    """The unit of one step for a step column's name (``timesteps`` -> ``timestep``)."""
+    n = normalize(column)
+    return next((u for name, u in STEP_NAMES if normalize(name) == n), "step")
+
+
+def apply_roles(run: Run, roles: Mapping[str, str]) -> Run:
+    """The run rebuilt with the user's ``role -> column`` choices (``step`` re-indexes it).
+
+    Raises :class:`~lrdoctor.errors.InputError` naming the column when a role or a column
+    does not exist, listing what does.
+    """
+    if not roles:
+        return run
+    raw = [n for n in run.metrics if n not in run.meta.added]
+    for role, col in roles.items():
+        if role not in ROLES:
+            raise InputError(run.meta.source, f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+        if col not in run.metrics:
+            raise InputError(run.meta.source, f"--metric {role}={col}: no column {col!r}; columns: {', '.join(raw)}")
+    meta = RunMeta(source=run.meta.source, format=run.meta.format, step_unit=run.meta.step_unit,
+                   warnings=list(run.meta.warnings), text_columns=list(run.meta.text_columns),
+                   explicit_roles=dict(run.meta.explicit_roles), step_column=run.meta.step_column)
+    meta.explicit_roles.update(roles)
+    meta.aliases = {k: v for k, v in run.meta.aliases.items() if k not in run.meta.added}
+    steps = run.steps.astype(np.float64)
+    cols = {n: run.metrics[n] for n in raw}
+    logged = {n: run.logged[n] for n in raw}
+    if "step" in roles:
+        col = roles["step"]
+        steps = np.where(run.logged[col], run.metrics[col], np.nan)
+        meta.step_unit, meta.step_column = step_unit_of(col), col
+    return build_run(steps, cols, logged, meta=meta, config=run.config, roles=meta.explicit_roles)

@@ -15,10 +15,11 @@ from lrdoctor.detect import (
     progress, schedule_overridden, update_ratio, warmup_missing,
 )
 from lrdoctor.detect.rl import cycles, entropy, kl, q_values, returns, value
-from lrdoctor.finding import Finding
+from lrdoctor.detect.coverage import Coverage, coverage
+from lrdoctor.finding import Finding, Severity
 from lrdoctor.run import Run
 
-__all__ = ["DETECTORS", "THRESHOLDS", "detect_all"]
+__all__ = ["DETECTORS", "THRESHOLDS", "detect_all", "check", "Coverage", "EXPLAINED_BY_ERROR"]
 
 #: kind -> (detector, its default thresholds)
 DETECTORS: dict[str, tuple[Callable[..., list[Finding]], Any]] = {
@@ -52,12 +53,37 @@ DETECTORS: dict[str, tuple[Callable[..., list[Finding]], Any]] = {
 
 THRESHOLDS = {k: v[1] for k, v in DETECTORS.items()}
 
+#: Findings a confirmed blow-up explains: once the loss diverged or went non-finite,
+#: "slow progress" or a plateau over the same run adds nothing.
+EXPLAINED_BY_ERROR = frozenset({"slow_progress", "plateau"})
+#: The error kinds that explain them.
+BLOWUP_KINDS = frozenset({"divergence", "nonfinite", "lr_beyond_stability"})
+
+
+def _check_thresholds(thresholds: Mapping[str, Any]) -> None:
+    for kind, th in thresholds.items():
+        if kind not in DETECTORS:
+            raise ValueError(f"thresholds for unknown kind {kind!r}; kinds: {', '.join(DETECTORS)}")
+        want = type(DETECTORS[kind][1])
+        if not isinstance(th, want):
+            raise TypeError(f"thresholds[{kind!r}] must be a {want.__name__}, got {type(th).__name__}")
+
 
 def detect_all(run: Run, thresholds: Mapping[str, Any] | None = None) -> list[Finding]:
-    """Run every detector; a finished blow-up (persistent nonfinite) silences the
-    curve-shape detectors after its onset would otherwise repeat it."""
+    """Run every detector whose needs the run meets (see :mod:`lrdoctor.detect.coverage`)."""
+    return check(run, thresholds)[0]
+
+
+def check(run: Run, thresholds: Mapping[str, Any] | None = None) -> tuple[list[Finding], Coverage]:
+    """Findings and coverage: each kind runs when the run has what it needs, else it is
+    listed as skipped with the reason. Findings a blow-up explains are dropped."""
     thresholds = thresholds or {}
+    _check_thresholds(thresholds)
+    cov = coverage(run, list(DETECTORS))
     out: list[Finding] = []
-    for kind, (fn, default) in DETECTORS.items():
+    for kind in cov.ran:
+        fn, default = DETECTORS[kind]
         out.extend(fn(run, thresholds.get(kind, default)))
-    return out
+    if any(f.severity is Severity.ERROR and f.kind in BLOWUP_KINDS for f in out):
+        out = [f for f in out if f.kind not in EXPLAINED_BY_ERROR]
+    return out, cov

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from lrdoctor.detect._stats import Curve, curve, rolling_median
 from lrdoctor.io.config import lookup
 from lrdoctor.run import Run, Series
 
-__all__ = ["grad_curve", "max_grad_norm", "CLIP_KEYS", "top_layers"]
+__all__ = ["grad_curve", "max_grad_norm", "CLIP_KEYS", "top_layers", "clip_signal", "ClipSignal"]
 
 #: Config names of the gradient-clipping threshold in HF, Lightning, argparse scripts.
 CLIP_KEYS = ("max_grad_norm", "gradient_clip_val", "clip_grad_norm", "grad_clip", "clip", "max_norm", "clip_grad")
@@ -44,6 +46,28 @@ def max_grad_norm(run: Run) -> tuple[str, float] | None:
     except (TypeError, ValueError):
         return None
     return (hit[0], v) if v > 0 else None
+
+
+@dataclass(frozen=True)
+class ClipSignal:
+    """How a run tells us clipping happened: a threshold (config key or logged column), a
+    logged clip coefficient (``min(1, max_norm / norm)``, 1 = not clipped) or a logged
+    share of clipped steps. ``source`` names the key or column."""
+
+    kind: str  # "threshold" | "coef" | "fraction"
+    source: str
+    value: float | None = None  # the threshold, for kind == "threshold" from the config
+
+
+def clip_signal(run: Run) -> ClipSignal | None:
+    """The first clipping signal a run carries, or None."""
+    hit = max_grad_norm(run)
+    if hit is not None:
+        return ClipSignal("threshold", hit[0], hit[1])
+    for name, kind in (("max_grad_norm", "threshold"), ("clip_coef", "coef"), ("grad_clip_fraction", "fraction")):
+        if name in run:
+            return ClipSignal(kind, run.meta.roles.get(name, name))
+    return None
 
 
 def top_layers(run: Run, step: float, k: int = 3) -> list[dict] | None:

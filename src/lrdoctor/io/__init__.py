@@ -20,6 +20,7 @@ format                    files
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -28,9 +29,10 @@ from lrdoctor.io import csv as _csv
 from lrdoctor.io import hf, jsonl, keras, tensorboard, textlog, yolo
 from lrdoctor.io._json import load_json
 from lrdoctor.io.config import load_config
+from lrdoctor.names import TRAINING_ROLES
 from lrdoctor.run import Run
 
-__all__ = ["read", "detect_format", "FORMATS", "load_config"]
+__all__ = ["read", "detect_format", "FORMATS", "load_config", "training_roles"]
 
 
 def _read_json(path: Path) -> Run:
@@ -81,6 +83,10 @@ def _head(path: Path, n: int = 4096) -> str:
         return fh.read(n).decode("utf-8", errors="replace")
 
 
+#: A line that carries ``key=number`` or ``key: number``: a text log, whatever its commas.
+_TEXT_RECORD = re.compile(r"[A-Za-z_)\]]\s*(?:=|:)\s*[-+]?(?:\d|\.\d|nan|inf)", re.I)
+
+
 def detect_format(path: Path) -> str:
     """The reader for ``path``, from its name and first bytes."""
     if path.is_dir():
@@ -107,6 +113,8 @@ def detect_format(path: Path) -> str:
         return "tsv"
     lines = [ln for ln in head.splitlines() if ln.strip()]
     second = lines[1] if len(lines) > 1 else ""
+    if _TEXT_RECORD.search(first):
+        return "text"  # "iter 0: loss 4.2, time 30ms" has commas but is no CSV header
     if first.count(",") >= 1 and (not second or second.count(",") == first.count(",")) and not first.lstrip().startswith("Namespace("):
         header = [h.strip() for h in first.split(",")]
         if yolo.is_yolo_header(header):
@@ -129,12 +137,32 @@ def read(path: str | Path, format: str | None = None, config: Mapping[str, Any] 
     if fmt not in FORMATS:
         raise LogFormatError(p, f"unknown format {fmt!r}; valid formats: {', '.join(FORMATS)}")
     try:
-        run = FORMATS[fmt](p)
-    except LogFormatError:
-        raise
+        try:
+            run = FORMATS[fmt](p)
+        except LogFormatError:
+            if format is not None or fmt != "csv":
+                raise
+            # a sniffed CSV that pandas cannot use may still be a text log with commas
+            try:
+                run = textlog.read_textlog(p)
+            except LogFormatError:
+                pass
+            else:
+                if training_roles(run):
+                    return _with_config(run, config)
+            raise
     except (OSError, UnicodeDecodeError) as err:
         raise LogFormatError(p, f"cannot read ({err})") from None
+    return _with_config(run, config)
+
+
+def _with_config(run: Run, config: Mapping[str, Any] | str | Path | None) -> Run:
     if config is not None:
         cfg = load_config(config) if isinstance(config, (str, Path)) else dict(config)
         run.config.update(cfg)
     return run
+
+
+def training_roles(run: Run) -> list[str]:
+    """The training-signal roles (:data:`~lrdoctor.names.TRAINING_ROLES`) the run has logged."""
+    return [r for r in TRAINING_ROLES if r in run]

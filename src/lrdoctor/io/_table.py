@@ -10,28 +10,14 @@ import numpy as np
 import pandas as pd
 
 from lrdoctor.errors import LogFormatError
+from lrdoctor.names import STEP_NAMES, normalize
 from lrdoctor.run import Run, RunMeta, build_run
 
 __all__ = ["STEP_COLUMNS", "read_frame", "frame_to_run", "numeric_columns"]
 
-#: Columns that index a run, in order of preference, with the unit of one step.
-STEP_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("step", "step"),
-    ("global_step", "step"),
-    ("current_steps", "step"),
-    ("time/total_timesteps", "timestep"),
-    ("total_timesteps", "timestep"),
-    ("iteration", "step"),
-    ("iter", "step"),
-    ("it", "step"),
-    ("train/n_updates", "update"),
-    ("update", "update"),
-    ("updates", "update"),
-    ("episode", "episode"),
-    ("epoch", "epoch"),
-    ("cycle", "cycle"),
-    ("generation", "cycle"),
-)
+#: Columns that index a run, in order of preference, with the unit of one step
+#: (matched case- and separator-blind; the table lives in :mod:`lrdoctor.names`).
+STEP_COLUMNS: tuple[tuple[str, str], ...] = STEP_NAMES
 
 
 def read_frame(path: Path, sep: str | None = None) -> pd.DataFrame:
@@ -133,13 +119,29 @@ def _token_value(text: pd.Series, tokens: np.ndarray) -> np.ndarray:
 
 def pick_step(cols: dict[str, np.ndarray], masks: dict[str, np.ndarray], prefer: Sequence[str] = ()) -> tuple[str | None, str]:
     """The step column and its unit; ``(None, 'row')`` when the file has none."""
-    lower = {c.lower(): c for c in cols}
+    lower: dict[str, str] = {}
+    for c in cols:
+        lower.setdefault(normalize(c), c)
     candidates = [(p, u) for p, u in STEP_COLUMNS if p in prefer] + list(STEP_COLUMNS)
     for cand, unit in candidates:
-        raw = lower.get(cand)
-        if raw is not None and masks[raw].mean() > 0.5:
+        raw = lower.get(normalize(cand))
+        if raw is not None and masks[raw].mean() > 0.5 and _non_decreasing_mostly(cols[raw], masks[raw]):
             return raw, unit
     return None, "row"
+
+
+def _non_decreasing_mostly(vals: np.ndarray, mask: np.ndarray) -> bool:
+    """A step axis goes forward: it goes back at most twice, or on at most 10% of its
+    changes (a resumed run goes back a few times; a per-epoch batch counter that restarts
+    does it every epoch)."""
+    v = vals[mask & np.isfinite(vals)]
+    if v.size < 3:
+        return True
+    back = int((np.diff(v) < 0).sum())
+    if back <= max(2, 0.1 * (v.size - 1)):
+        return True
+    # rows merely out of order (or reversed) keep unique steps; a restarting counter repeats them
+    return np.unique(v).size >= 0.9 * v.size
 
 
 def frame_to_run(
@@ -160,6 +162,7 @@ def frame_to_run(
         raise LogFormatError(path, "no numeric columns found")
     step_col, unit = pick_step(cols, masks, prefer_step)
     meta.step_unit = unit
+    meta.step_column = step_col
     if step_col is None:
         steps = np.arange(len(df), dtype=np.float64)
     else:

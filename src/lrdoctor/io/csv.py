@@ -6,9 +6,11 @@ step (SB3 counts environment timesteps, Lightning steps, CleanRL-like files epis
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from lrdoctor.io._table import frame_to_run, read_frame
+from lrdoctor.names import normalize
 from lrdoctor.run import Run
 
 __all__ = ["read_csv", "flavour"]
@@ -24,8 +26,29 @@ def flavour(header: list[str]) -> str:
     return "csv"
 
 
+_TB_EXPORT = {"wall_time", "step", "value"}
+_TB_TAG = re.compile(r"(?:^|[-_])tag[-_](?P<tag>.+)$", re.I)
+
+
+def tensorboard_export_tag(path: Path, header: list[str]) -> str | None:
+    """The scalar tag of a TensorBoard CSV export (header ``Wall time,Step,Value``), from its
+    file name (``run-PPO_1-tag-rollout_ep_rew_mean.csv`` -> ``rollout_ep_rew_mean``); None
+    when the file is not one. Without a ``tag`` in the name, the file's stem is the tag."""
+    if {normalize(h) for h in header} != _TB_EXPORT:
+        return None
+    m = _TB_TAG.search(path.stem)
+    return m["tag"] if m else path.stem
+
+
 def read_csv(path: Path, sep: str | None = None) -> Run:
     df = read_frame(path, sep)
+    tag = tensorboard_export_tag(path, list(df.columns))
+    if tag is not None:
+        value = next(c for c in df.columns if normalize(c) == "value")
+        df = df.rename(columns={value: tag})
+        run = frame_to_run(df, path, "tensorboard-csv")
+        run.meta.warnings.append(f"TensorBoard CSV export: column 'Value' read as tag {tag!r} (from the file name)")
+        return run
     fmt = flavour(list(df.columns))
     prefer = ("time/total_timesteps",) if fmt == "sb3-progress" else ()
     return frame_to_run(df, path, fmt if sep != "\t" else "tsv", prefer_step=prefer)

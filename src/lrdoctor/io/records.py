@@ -7,15 +7,12 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from lrdoctor.io._json import number
+from lrdoctor.names import STEP_NAMES, normalize
 from lrdoctor.run import Run, RunMeta, build_run
 
 __all__ = ["records_to_run"]
 
-_STEP_KEYS: tuple[tuple[str, str], ...] = (
-    ("step", "step"), ("global_step", "step"), ("current_steps", "step"), ("iteration", "step"),
-    ("iter", "step"), ("time/total_timesteps", "timestep"), ("total_timesteps", "timestep"),
-    ("update", "update"), ("episode", "episode"), ("epoch", "epoch"),
-)
+_STEP_KEYS: tuple[tuple[str, str], ...] = STEP_NAMES
 
 
 def records_to_run(
@@ -27,9 +24,13 @@ def records_to_run(
 ) -> Run:
     """Each record is one logging event; numeric fields become metrics, others are ignored."""
     keys = list(step_keys)
-    present = {k for r in records for k in r}
-    step_key, unit = next(((k, u) for k, u in keys if k in present), (None, "record"))
+    present: dict[str, str] = {}
+    for r in records:
+        for k in r:
+            present.setdefault(normalize(str(k)), k)
+    step_key, unit = next(((present[normalize(k)], u) for k, u in keys if normalize(k) in present), (None, "record"))
     meta.step_unit = unit
+    meta.step_column = step_key
     names: dict[str, None] = {}
     for r in records:
         for k, v in r.items():

@@ -28,7 +28,8 @@ from lrdoctor.run import Run, RunMeta
 
 __all__ = ["LineRule", "register_rule", "read_textlog", "parse_lines", "RULES"]
 
-NUM = r"[-+]?(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|inf(?:inity)?)"
+#: A number as logs print it: ``1e-4``, ``.5``, ``nan``, ``inf`` and thousands separators (``12,345.6``).
+NUM = r"[-+]?(?:\d{1,3}(?:,\d{3})+(?![\d])(?:\.\d*)?|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|inf(?:inity)?)"
 _NUM_RE = re.compile(NUM, re.IGNORECASE)
 
 #: Keys whose value carries a time unit: timing fields, kept but never judged as metrics.
@@ -36,7 +37,7 @@ _UNIT = r"(?P<unit>ms|s|sec|%|it/s)?"
 
 
 def _num(text: str) -> float:
-    return float(text)
+    return float(text.replace(",", ""))
 
 
 @dataclass(frozen=True)
@@ -148,8 +149,10 @@ def _key_values(line: str, state: dict) -> dict | None:
     m = re.match(r"^\s*\[?(step|iter|iteration|epoch)\s*\[?\s*(\d+)", line, re.I)
     if m and m[1].lower() not in rec:
         rec[m[1].lower()] = float(m[2])
-    if not rec or all(_STEPLIKE.match(k) for k in rec):
+    if not rec:
         return None
+    # a line holding only a step ("Epoch 3/10", "step: 1,000") starts a block: the metric
+    # lines that follow are filed under it (multi-line key=value blocks, Keras stdout)
     return rec
 
 
@@ -216,7 +219,5 @@ def read_textlog(path: Path) -> Run:
         raise LogFormatError(path, "unknown format: no line looks like a training log (no 'loss', 'step', key=value ...)")
     meta = RunMeta(source=str(path), format="text-log")
     if any("time/total_timesteps" in r for r in records):
-        steps = [("time/total_timesteps", "timestep")]
-    else:
-        steps = [("step", "step"), ("iter", "step"), ("iteration", "step"), ("global_step", "step"), ("epoch", "epoch")]
-    return records_to_run(records, meta, config=config, step_keys=steps)
+        return records_to_run(records, meta, config=config, step_keys=[("time/total_timesteps", "timestep")])
+    return records_to_run(records, meta, config=config)

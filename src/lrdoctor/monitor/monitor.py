@@ -24,8 +24,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import torch
 
-from lrdoctor.detect import detect_all
-from lrdoctor.diagnosis import Report, _EXPLAINED_BY_ERROR
+from lrdoctor.detect import Coverage, check
+from lrdoctor.diagnosis import Report, sort_findings
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.monitor.log import JsonlLog
 from lrdoctor.monitor.signals import Every, LogSpaced, clip_capture, grad_norm, layer_grad_norms
@@ -105,6 +105,7 @@ class Monitor:
         self._hist: dict[str, list[float]] = {}
         self._steps: list[int] = []
         self._findings: list[Finding] = []
+        self._coverage = Coverage()
         self._runtime: list[Finding] = []
         self._active: set[str] = set()
         self._next_check = settings.check_every
@@ -308,9 +309,7 @@ class Monitor:
         run = self.run()
         if run.n_steps < 2:
             return
-        found = detect_all(run)
-        if any(f.severity is Severity.ERROR and f.kind in ("divergence", "nonfinite") for f in found):
-            found = [f for f in found if f.kind not in _EXPLAINED_BY_ERROR]
+        found, self._coverage = check(run)
         kinds = {f.kind for f in found}
         for f in found:
             prescribe(run, f)
@@ -367,9 +366,8 @@ class Monitor:
 
     def report(self) -> Report:
         """The same report ``lrdoctor diagnose`` gives on the written log, plus runtime findings."""
-        found = self.findings
-        found.sort(key=lambda f: (-f.severity.rank, f.start_step if f.start_step is not None else 0))
-        return Report(self.run(), found)
+        found = sort_findings(self.findings)
+        return Report(self.run(), found, self._coverage)
 
     def close(self) -> None:
         """Flush, remove the hooks, close the log. Safe to call twice."""

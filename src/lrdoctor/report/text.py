@@ -80,13 +80,37 @@ def _renderables(report: "Report") -> list[Any]:
     head = Text.assemble(
         ("lrdoctor ", "bold"), f"{run.meta.source}  ", (f"[{run.meta.format}, {run.n_steps} {run.meta.step_unit}s]", "dim"),
     )
-    verdict = ("healthy: no findings" if not report.findings else
+    verdict = (f"no findings in the {len(report.coverage.ran)} checks that ran" if not report.findings else
                f"{n['error']} error(s), {n['warning']} warning(s), {n['info']} info")
     style = "bold red" if n["error"] else ("yellow" if n["warning"] else "green")
     out: list[Any] = [head, Text(verdict, style=style), _curves(report)]
+    out.append(_roles_line(report))
     for w in run.meta.warnings:
         out.append(Text(f"note: {w}", style="dim"))
     out.extend(_finding_block(f) for f in report.findings)
+    out.extend(_coverage_lines(report))
+    return out
+
+
+def _roles_line(report: "Report") -> Text:
+    """Which column played which role (the user can override any with --metric ROLE=COLUMN)."""
+    run = report.run
+    parts = [f"step={run.meta.step_column or 'row order'}"]
+    parts += [f"{role}={col}" for role, col in run.meta.roles.items()]
+    return Text.assemble(("roles: ", "bold"), (", ".join(parts), "dim"))
+
+
+def _coverage_lines(report: "Report") -> list[Text]:
+    """What was checked, and what could not be and why, grouped by reason."""
+    cov = report.coverage
+    if not cov.ran and not cov.skipped:
+        return []
+    out = [Text.assemble(("checked: ", "bold"), (", ".join(cov.ran) or "nothing", "dim"))]
+    by_reason: dict[str, list[str]] = {}
+    for kind, why in cov.skipped.items():
+        by_reason.setdefault(why, []).append(kind)
+    for why, kinds in by_reason.items():
+        out.append(Text.assemble(("not checked: ", "bold"), f"{', '.join(kinds)}", (f" ({why})", "dim")))
     return out
 
 
