@@ -242,6 +242,15 @@ def resolve_aliases(raw_names: Iterable[str], explicit: dict[str, str] | None = 
             best = min(cands, key=lambda r: (len(words[r]), raw_names.index(r)))
             out[rule.role] = (best, 1.0)
             used.add(best)
+    # an episode-indexed log with no named return: its average/score column is the return
+    # ("Episode 100  Avg: -20.24  BestAvg: -19.8", "episode 12 score 150")
+    if not any(r in out for r in ("ep_return", "eval_return", "loss")) and any(
+            normalize(r) in ("episode", "episodes", "ep") for r in raw_names):
+        for cand in ("avg", "average", "avg_score", "average_score", "mean_score", "score", "avg_reward", "mean"):
+            if cand in by_norm and by_norm[cand] not in used:
+                out["ep_return"] = (by_norm[cand], 1.0)
+                used.add(by_norm[cand])
+                break
     # a bare "kl" (VAE, distillation) is only PPO's approximate KL beside other RL signals
     if "approx_kl" not in out and "kl" in by_norm and any(r in out for r in ("ep_return", "entropy", "policy_loss", "value_loss", "clip_fraction")):
         out["approx_kl"] = (by_norm["kl"], 1.0)

@@ -26,7 +26,7 @@ from typing import Any, Callable, Mapping
 
 from lrdoctor.errors import LogFormatError
 from lrdoctor.io import csv as _csv
-from lrdoctor.io import hf, jsonl, keras, tensorboard, textlog, yolo
+from lrdoctor.io import hf, jsonl, keras, monitor_csv, tensorboard, textlog, yolo
 from lrdoctor.io._json import load_json
 from lrdoctor.io.config import load_config
 from lrdoctor.names import TRAINING_ROLES
@@ -62,6 +62,7 @@ FORMATS: dict[str, Callable[[Path], Run]] = {
     "jsonl": jsonl.read_jsonl,
     "tensorboard": tensorboard.read_tensorboard,
     "monitor": lambda p: _read_monitor_dir(p),
+    "monitor-csv": monitor_csv.read_monitor_csv,
 }
 
 #: What ``lrdoctor.Monitor(log_to=DIR)`` writes in DIR (see lrdoctor.monitor.log).
@@ -97,6 +98,8 @@ def detect_format(path: Path) -> str:
         raise LogFormatError(path, f"directory holds no {MONITOR_LOG} and no TensorBoard event files; pass a log file")
     if tensorboard.EVENT_MARK in path.name:
         return "tensorboard"
+    if path.name.endswith("monitor.csv"):
+        return "monitor-csv"
     head = _head(path)
     if not head.strip():
         raise LogFormatError(path, "file is empty")
@@ -140,9 +143,10 @@ def read(path: str | Path, format: str | None = None, config: Mapping[str, Any] 
         try:
             run = FORMATS[fmt](p)
         except LogFormatError:
-            if format is not None or fmt != "csv":
+            if format is not None or fmt not in ("csv", "json", "jsonl"):
                 raise
-            # a sniffed CSV that pandas cannot use may still be a text log with commas
+            # a sniffed CSV/JSON that does not parse may still be a text log: commas in
+            # "loss 2.3, time 30ms", "[2018-11-26 INFO] Step ...", HF's {'loss': 2.1} lines
             try:
                 run = textlog.read_textlog(p)
             except LogFormatError:

@@ -123,8 +123,8 @@ def _sb3_table(line: str, state: dict) -> dict | None:
         state.setdefault("sb3_rec", {})
         return {}
     m = _SB3_ROW.match(s)
-    if m and "sb3_section" in state:
-        state["sb3_rec"][state["sb3_section"] + m["key"]] = _num(m["val"])
+    if m:  # baselines' logger writes the same rows without "rollout/" sections
+        state.setdefault("sb3_rec", {})[state.get("sb3_section", "") + m["key"]] = _num(m["val"])
         return {}
     if s.startswith("---") and state.get("sb3_rec"):
         rec = state.pop("sb3_rec")
@@ -140,11 +140,13 @@ _STEPLIKE = re.compile(r"^(step|iter|iteration|it|global_step|epoch|update)$", r
 def _key_values(line: str, state: dict) -> dict | None:
     """``key=value`` / ``key: value`` pairs (``step:N/M`` keeps N)."""
     rec: dict = {}
+    for k, v in _segments(line).items():  # "Train loss 1.59" (no separator) and friends
+        rec[k] = v
     for m in _KV.finditer(line):
         key = m["key"].strip().lower().replace(" ", "_")
         if m["unit"] in ("ms", "s", "sec"):
             key = key if ("time" in key or key.endswith("avg")) else f"{key}_{m['unit']}"
-        rec.setdefault(key, _num(m["val"]))
+        rec[key] = _num(m["val"])
     # "Step 10: loss ..." / "Epoch 3 ..." without a separator
     m = re.match(r"^\s*\[?(step|iter|iteration|epoch)\s*\[?\s*(\d+)", line, re.I)
     if m and m[1].lower() not in rec:
@@ -156,9 +158,74 @@ def _key_values(line: str, state: dict) -> dict | None:
     return rec
 
 
+def _python_dict(line: str, state: dict) -> dict | None:
+    """HF Trainer's stdout: ``{'loss': 2.119, 'grad_norm': 37.6, 'learning_rate': 4.6e-05, 'epoch': 0.25}``
+    (read with ``ast.literal_eval``: a literal, never executed)."""
+    t = line.strip()
+    if not (t.startswith("{") and t.endswith("}")) or len(t) > 10_000:
+        return None
+    try:
+        obj = ast.literal_eval(t.replace("nan", "None").replace("inf", "None")) if "'" in t else None
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if not isinstance(obj, dict):
+        return None
+    rec = {}
+    for k, v in obj.items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            rec[str(k)] = float(v)
+    for m in re.finditer(r"'(?P<k>[^']+)':\s*(?P<v>-?(?:nan|inf))", t, re.I):  # NaN/inf survive as such
+        rec[m["k"]] = float(m["v"])
+    return rec or None
+
+
+_HEADER_CELL = re.compile(r"^[A-Za-z_][\w/.\-]*$")
+
+
+def _header_table(line: str, state: dict) -> dict | None:
+    """A ``|``-separated header of names followed by rows of numbers (baselines PPO1's
+    ``pol_surr | vf_loss | kl | ent`` optimisation table)."""
+    s = line.strip()
+    if "|" not in s:
+        return None
+    cells = [c.strip() for c in s.strip("|").split("|")]
+    if len(cells) >= 2 and all(_HEADER_CELL.match(c) for c in cells):
+        state["pipe_header"] = [c.lower() for c in cells]
+        return {}
+    head = state.get("pipe_header")
+    if head and len(cells) == len(head) and all(_NUM_FULL.match(c) for c in cells):
+        return {k: _num(c) for k, c in zip(head, cells)}
+    return None
+
+
+_NUM_FULL = re.compile(rf"^{NUM}$", re.I)
+_SEGMENT_SPLIT = re.compile(r"\s*[,;|\t]\s*|\s+-\s+|(?<=\d):\s+|(?<=\d)\s{2,}(?=[A-Za-z])")
+_SEGMENT = re.compile(
+    rf"^(?P<key>[A-Za-z][A-Za-z0-9_/.()\-]*(?:\s[A-Za-z][A-Za-z0-9_/.()\-]*){{0,3}})\s*(?:[:=]\s*|\s+)"
+    rf"(?P<val>{NUM})(?:\s*/\s*\d+)?\s*(?P<unit>ms|s|sec|secs|%|it/s|GB|MB)?$", re.I)
+
+
+def _segments(line: str) -> dict:
+    """``key value`` pairs in separated segments: ``Iter 25: Train loss 1.593, Learning Rate 7e-05``
+    (MLX), ``Step 5350/50000; acc: 51.25; ppl: 8.43; xent: 2.13`` (OpenNMT), Keras' ``- loss: 0.5``."""
+    rec: dict = {}
+    for seg in _SEGMENT_SPLIT.split(line.strip()):
+        m = _SEGMENT.match(seg.strip().strip("[]()"))
+        if not m:
+            continue
+        key = m["key"].strip().lower().replace(" ", "_")
+        unit = (m["unit"] or "").lower()
+        if unit in ("ms", "s", "sec", "secs") and "time" not in key and "took" not in key:
+            key = f"{key}_{unit}"
+        rec.setdefault(key, _num(m["val"]))
+    return rec
+
+
 RULES: list[LineRule] = [
     LineRule("sb3-table", _sb3_table),
+    LineRule("python-dict", _python_dict),
     LineRule("nanogpt", _nanogpt),
+    LineRule("header-table", _header_table),
     LineRule("pipe-table", _pipe_table),
     LineRule("key-value", _key_values),
 ]
@@ -186,12 +253,27 @@ def _namespace_config(line: str) -> dict | None:
     return cfg
 
 
+#: What precedes the record on a line and is not part of it: quote markers of a pasted
+#: log ("> "), timestamps ("[2018-11-26 14:47:26,759 INFO]", "2023-03-22 09:30:39"),
+#: log levels and tqdm progress bars (" 10%|###  | 31/312 [06:29<55:54, 11.94s/it]").
+_PREFIX = re.compile(
+    r"^(?:\s*>+\s?)*"
+    r"(?:\s*\[?\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:\s*(?:INFO|DEBUG|WARNING|WARN|ERROR))?\]?[\s:,-]*)?"
+    r"(?:\s*(?:INFO|DEBUG|WARNING|WARN|ERROR)\b[\s:\-]*(?:\w+:)?)?"
+    r"(?:\s*\d{1,3}%\|[^|]*\|[^\]]*\])?")
+
+
+def _strip_prefix(line: str) -> str:
+    return _PREFIX.sub("", line, count=1)
+
+
 def parse_lines(lines, source: str = "<text>") -> tuple[list[dict], dict]:
     """Records and config found in an iterable of lines."""
     records: list[dict] = []
     config: dict = {}
     state: dict = {}
     for line in lines:
+        line = _strip_prefix(line)
         if "Namespace(" in line:
             cfg = _namespace_config(line)
             if cfg:

@@ -1,0 +1,230 @@
+"""Detection quality on real public logs that no test was tuned on, against a naive baseline.
+
+    python bench/detection_quality.py                 # tuning + held-out summary
+    python bench/detection_quality.py --details       # per-log lines for the tuning slice
+    python bench/detection_quality.py --slice holdout --details   # only after tuning is frozen
+
+The logs and their labels are in ``bench/detection_logs/manifest_*.yaml``: each log was
+labelled by reading its numbers before lrdoctor ever ran on it (source, commit, licence and
+the evidence are in the manifest). A quarter of them, the ``holdout`` slice, is never looked
+at while thresholds are tuned; its figures are reported separately.
+
+A finding counts when it is a warning or an error. A labelled kind is found when lrdoctor
+reports that kind or one of its :data:`EQUIVALENT` kinds (e.g. a loss labelled "diverged"
+that lrdoctor calls ``lr_beyond_stability``). Per kind: precision, recall and the detection
+delay (finding start - labelled onset, as a share of the log's span). The naive baseline
+reads the same Run and applies fixed thresholds: loss > best + 0.5 at the end (divergence),
+any NaN/inf loss (nonfinite), approx KL > 0.02 (kl_exceeded), |Q| at the end > 5x its start
+(q_divergence), final loss > 0.9 x first loss (slow_progress).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+import lrdoctor
+from lrdoctor.errors import InputError
+
+HERE = Path(__file__).resolve().parent / "detection_logs"
+
+#: labelled kind -> lrdoctor kinds that count as finding it
+EQUIVALENT: dict[str, set[str]] = {
+    "divergence": {"divergence", "lr_beyond_stability"},
+    "grad_explosion": {"grad_explosion", "grad_norm_unstable"},
+    "oscillation": {"oscillation", "loss_spike"},
+    "loss_spike": {"loss_spike", "oscillation"},
+    "reward_instability": {"reward_instability", "oscillation"},
+}
+#: config keys a manifest entry may carry (what a user would pass with --config)
+CONFIG_KEYS = ("num_classes", "n_actions", "target_kl")
+
+
+@dataclass
+class Case:
+    id: str
+    file: Path
+    slice: str
+    label: str
+    kinds: dict[str, float | None]
+    config: dict
+    span: float = 1.0
+
+
+@dataclass
+class Outcome:
+    predicted: dict[str, float | None] = field(default_factory=dict)  # kind -> start step (warning+)
+    errors: set[str] = field(default_factory=set)  # kinds at error severity
+    failed: str = ""
+
+
+def load_cases() -> list[Case]:
+    cases = []
+    for m in sorted(HERE.glob("manifest_*.yaml")):
+        for e in yaml.safe_load(m.read_text()) or []:
+            kinds = {k["kind"]: (float(k["onset"]) if k.get("onset") is not None else None) for k in e.get("kinds") or []}
+            cfg = {k: e[k] for k in CONFIG_KEYS if e.get(k) is not None}
+            cases.append(Case(e["id"], HERE / e["file"], e.get("slice", "tuning"), e["label"], kinds, cfg))
+    return cases
+
+
+def run_lrdoctor(case: Case) -> Outcome:
+    out = Outcome()
+    try:
+        run = lrdoctor.read(case.file, config=case.config)
+        case.span = float(run.steps[-1] - run.steps[0]) if run.n_steps > 1 else 1.0
+        report = lrdoctor.diagnose(run)
+    except InputError as err:
+        out.failed = str(err)
+        return out
+    for f in report.findings:
+        if f.severity.rank >= 1:
+            out.predicted.setdefault(f.kind, f.start_step)
+        if f.severity.rank >= 2:
+            out.errors.add(f.kind)
+    return out
+
+
+def run_naive(case: Case) -> Outcome:
+    """Fixed thresholds a practitioner might script in five minutes."""
+    out = Outcome()
+    try:
+        run = lrdoctor.read(case.file, config=case.config)
+    except InputError as err:
+        out.failed = str(err)
+        return out
+    loss = run.series("loss")
+    if loss is not None and len(loss) >= 2:
+        v, s = loss.values, loss.steps
+        bad = ~np.isfinite(v)
+        if bad.any():
+            out.predicted["nonfinite"] = float(s[np.argmax(bad)])
+        f = loss.finite()
+        if f.values.size >= 2:
+            best = np.minimum.accumulate(f.values)
+            if f.values[-1] > best[-1] + 0.5:
+                over = np.flatnonzero(f.values > best + 0.5)
+                out.predicted["divergence"] = float(f.steps[over[0]])
+            if f.values[-1] > 0.9 * f.values[0] and not run.is_rl:
+                out.predicted["slow_progress"] = float(f.steps[0])
+    kl = run.series("approx_kl")
+    if kl is not None and (kl.finite().values > 0.02).any():
+        k = kl.finite()
+        out.predicted["kl_exceeded"] = float(k.steps[np.argmax(k.values > 0.02)])
+    for name in ("q_values", "q_max"):
+        q = run.series(name)
+        if q is not None and q.finite().values.size >= 2:
+            qv = np.abs(q.finite().values)
+            if qv[0] > 0 and qv[-1] > 5 * qv[0]:
+                out.predicted["q_divergence"] = float(q.finite().steps[0])
+            break
+    out.errors = set(out.predicted)
+    return out
+
+
+def _found(label_kind: str, predicted: dict) -> str | None:
+    for k in EQUIVALENT.get(label_kind, {label_kind}):
+        if k in predicted:
+            return k
+    return None
+
+
+def score(cases: list[Case], outcomes: list[Outcome]) -> dict:
+    tp = defaultdict(int)
+    fp = defaultdict(int)
+    fn = defaultdict(int)
+    delays = defaultdict(list)
+    passed = healthy_errors = unreadable = 0
+    for case, out in zip(cases, outcomes):
+        if out.failed:
+            unreadable += 1
+        matched_pred: set[str] = set()
+        ok = True
+        for kind, onset in case.kinds.items():
+            hit = _found(kind, out.predicted)
+            if hit is None:
+                fn[kind] += 1
+                ok = False
+                continue
+            tp[kind] += 1
+            matched_pred.add(hit)
+            start = out.predicted[hit]
+            if onset is not None and start is not None:
+                delays[kind].append((start - onset) / max(case.span, 1e-12))
+        for kind in out.predicted:
+            if kind not in matched_pred:
+                fp[kind] += 1
+                ok = False
+        passed += ok and not out.failed
+        if case.label in ("healthy", "edge") and out.errors:
+            healthy_errors += 1
+    kinds = sorted(set(tp) | set(fp) | set(fn))
+    per = {}
+    for k in kinds:
+        p = tp[k] / (tp[k] + fp[k]) if tp[k] + fp[k] else float("nan")
+        r = tp[k] / (tp[k] + fn[k]) if tp[k] + fn[k] else float("nan")
+        d = float(np.median(delays[k])) if delays[k] else float("nan")
+        per[k] = (tp[k], fp[k], fn[k], p, r, d)
+    TP, FP, FN = sum(tp.values()), sum(fp.values()), sum(fn.values())
+    return {
+        "per": per, "n": len(cases), "passed": passed, "healthy_errors": healthy_errors, "unreadable": unreadable,
+        "precision": TP / (TP + FP) if TP + FP else float("nan"),
+        "recall": TP / (TP + FN) if TP + FN else float("nan"),
+        "healthy": sum(c.label in ("healthy", "edge") for c in cases),
+    }
+
+
+def _table(name: str, s: dict) -> str:
+    lines = [f"### {name}: {s['n']} logs ({s['healthy']} healthy/edge)",
+             f"precision {s['precision']:.2f}  recall {s['recall']:.2f}  cases passed {s['passed']}/{s['n']}  "
+             f"healthy/edge runs with an error finding {s['healthy_errors']}  unreadable {s['unreadable']}",
+             "| kind | TP | FP | FN | precision | recall | median delay (share of run) |", "|---|---|---|---|---|---|---|"]
+    for k, (tp, fp, fn, p, r, d) in s["per"].items():
+        lines.append(f"| {k} | {tp} | {fp} | {fn} | {p:.2f} | {r:.2f} | {d:+.2f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--details", action="store_true", help="per-log lines (tuning slice unless --slice holdout)")
+    ap.add_argument("--slice", choices=("tuning", "holdout", "all"), default="all")
+    args = ap.parse_args(argv)
+    cases = load_cases()
+    if args.slice != "all":
+        cases = [c for c in cases if c.slice == args.slice]
+    t0 = time.perf_counter()
+    ours = [run_lrdoctor(c) for c in cases]
+    t1 = time.perf_counter()
+    naive = [run_naive(c) for c in cases]
+    print(f"{len(cases)} logs, lrdoctor {t1 - t0:.1f} s\n")
+    for sl in ("tuning", "holdout"):
+        idx = [i for i, c in enumerate(cases) if c.slice == sl]
+        if not idx:
+            continue
+        sub = [cases[i] for i in idx]
+        print(_table(f"lrdoctor, {sl}", score(sub, [ours[i] for i in idx])), "\n")
+        print(_table(f"naive baseline, {sl}", score(sub, [naive[i] for i in idx])), "\n")
+    print(_table("lrdoctor, all", score(cases, ours)), "\n")
+    print(_table("naive baseline, all", score(cases, naive)), "\n")
+    if args.details:
+        show = "holdout" if args.slice == "holdout" else "tuning"
+        for c, o in zip(cases, ours):
+            if c.slice != show:
+                continue
+            want = ",".join(c.kinds) or "-"
+            got = ",".join(f"{k}{'!' if k in o.errors else ''}" for k in o.predicted) or "-"
+            mark = "ok " if set(c.kinds) == {k for k in c.kinds if _found(k, o.predicted)} and all(
+                any(k in EQUIVALENT.get(w, {w}) for w in c.kinds) for k in o.predicted) else "BAD"
+            print(f"{mark} {c.id:48s} {c.label:9s} want {want:30s} got {got} {o.failed}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""Gym/stable-baselines3 ``Monitor`` files (``*.monitor.csv``): one row per finished episode.
+
+The first line is a ``#{json}`` header (start time, env id); the columns are ``r`` (the
+episode's return), ``l`` (its length) and ``t`` (seconds since start). The step axis is the
+cumulative number of environment steps, so slopes read per frame as in SB3's own logs; the
+per-episode return becomes ``ep_return`` (RL Zoo's committed training logs are these files).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from lrdoctor.errors import LogFormatError
+from lrdoctor.io._table import numeric_columns, read_frame
+from lrdoctor.run import Run, RunMeta, build_run
+
+__all__ = ["read_monitor_csv"]
+
+
+def read_monitor_csv(path: Path) -> Run:
+    meta = RunMeta(source=str(path), format="gym-monitor", step_unit="timestep")
+    config: dict = {}
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        first = fh.readline()
+    skip = 0
+    if first.startswith("#"):
+        skip = 1
+        try:
+            head = json.loads(first[1:])
+            if isinstance(head, dict) and "env_id" in head:
+                config["env_id"] = head["env_id"]
+        except json.JSONDecodeError:
+            meta.warnings.append(f"{path.name}:1: header is not JSON; ignored")
+    import pandas as pd
+
+    try:
+        df = pd.read_csv(path, skiprows=skip)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise LogFormatError(path, f"not a readable Monitor CSV ({str(err).splitlines()[0]})") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    if not {"r", "l"} <= set(df.columns):
+        df = read_frame(path)  # a file merely named *monitor.csv: read it as a plain CSV
+        from lrdoctor.io._table import frame_to_run
+
+        return frame_to_run(df, path, "csv")
+    cols, masks = numeric_columns(df, path, meta, header_lines=1 + skip)
+    steps = np.cumsum(np.nan_to_num(cols["l"]))
+    cols = {"episode_return": cols["r"], "episode_length": cols["l"], **{k: v for k, v in cols.items() if k not in ("r", "l")}}
+    masks = {"episode_return": masks["r"], "episode_length": masks["l"], **{k: v for k, v in masks.items() if k not in ("r", "l")}}
+    meta.step_column = "cumsum(l)"
+    return build_run(steps, cols, masks, meta=meta, config=config)
