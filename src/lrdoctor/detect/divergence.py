@@ -42,6 +42,16 @@ class DivergenceThresholds:
     """Shortest sustained rise, as a share of the run (shorter ones are loss spikes)."""
     min_points: int = 3
     """Shortest sustained rise in logged points."""
+    few_points: int = 50
+    """Logs with at most this many loss points (epoch logs, pasted excerpts) also get the
+    few-point rule below: a rolling trend of 5+ points is most of such a log."""
+    few_factor: float = 2.0
+    """Few-point rule: every point from the onset to the end stays at least this multiple of
+    the best loss before it (log domain, so it is scale-free). A loss that doubles from its
+    best and never comes back is the fine-tuning failure of the LoRA post-mortem (#3: a loss
+    that tripled at a constant LR); minibatch noise of a logged *average* is far below 2x."""
+    few_after: int = 2
+    """Few-point rule: points at or above the factor, to the end (one high report is a spike)."""
 
 
 DEFAULTS = DivergenceThresholds()
@@ -62,7 +72,64 @@ def above_best(t: Trend, th: DivergenceThresholds = DEFAULTS) -> tuple[np.ndarra
     return rise > thr, rise, thr
 
 
+def few_point_rise(values: np.ndarray, factor: float, after: int) -> tuple[int, int] | None:
+    """(index of the best point, index of the onset) when every point from the onset to the
+    end is at least ``factor`` x the best point before it, for at least ``after`` points;
+    positive values only (log domain). None otherwise."""
+    x = values
+    if x.size < after + 1 or (x <= 0).any():
+        return None
+    best = np.minimum.accumulate(x)
+    high = x >= factor * best
+    if not high[-1]:
+        return None
+    # the stretch of high points that reaches the end
+    low = np.flatnonzero(~high)
+    onset = int(low[-1]) + 1 if low.size else 0
+    if x.size - onset < after or onset == 0:
+        return None
+    ib = int(np.argmin(x[:onset]))
+    return ib, onset
+
+
+def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
+    from lrdoctor.detect._common import objective
+
+    s = objective(run)
+    if s is None:
+        return []
+    f = s.finite()
+    if f.values.size > th.few_points:
+        return []
+    got = few_point_rise(f.values, th.few_factor, th.few_after)
+    if got is None:
+        return []
+    ib, onset = got
+    x, st = f.values, f.steps
+    ev = {"best_loss": float(x[ib]), "best_step": float(st[ib]), "onset_step": float(st[onset]),
+          "loss_at_onset": float(x[onset]), "peak_loss": float(x[onset:].max()), "final_loss": float(x[-1]),
+          "ratio_to_best": float(x[onset:].min() / x[ib]), "points_above": int(x.size - onset),
+          "rule": f"few-point: every point from the onset on >= {th.few_factor:g}x the best"}
+    lr = lr_at(run, float(st[onset]))
+    if lr is not None:
+        ev["lr_at_onset"] = lr
+    summary = (f"loss diverged from step {fmt(ev['onset_step'])}: from best {fmt(ev['best_loss'])} (step "
+               f"{fmt(ev['best_step'])}) to {fmt(ev['loss_at_onset'])}, and every later report stayed at least "
+               f"{ev['ratio_to_best']:.1f}x the best (final {fmt(ev['final_loss'])})")
+    cause = ("The learning rate is above what this model and batch size tolerate (the loss left its best and "
+             "never came back), or the LR schedule never decays.")
+    return [Finding("divergence", Severity.ERROR, ev["onset_step"], float(st[-1]), summary, ev, cause)]
+
+
 def detect(run: Run, th: DivergenceThresholds = DEFAULTS) -> list[Finding]:
+    few = _few_point(run, th)
+    out = _trend_rule(run, th)
+    if few and not any(f.severity is Severity.ERROR for f in out):
+        out = [f for f in out if f.start_step is None or f.start_step >= few[0].start_step] + few
+    return out
+
+
+def _trend_rule(run: Run, th: DivergenceThresholds) -> list[Finding]:
     t = objective_trend(run)
     if t is None:
         return []

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.detect._common import fmt
-from lrdoctor.detect._stats import runs_of
+from lrdoctor.detect._stats import robust_sigma, runs_of
 from lrdoctor.detect._trend import objective_trend
 from lrdoctor.detect.divergence import DEFAULTS as DIV
 from lrdoctor.detect.divergence import above_best
@@ -29,6 +29,9 @@ class LossSpikeThresholds:
     heavy-tailed (diffusion per-batch losses span 10x); a Hampel filter's 3 would flag noise."""
     relative: float = 0.5
     """And at least 50% above the trend: the post-mortem's "±50% swings" red flag (#1)."""
+    quanta: float = 3.0
+    """And more than 3 steps of the log's printing resolution (HF rounds losses to 4
+    decimals: 0.0001 -> 0.0002 is one rounding step, not a spike)."""
     warn_count: int = 3
     """Spikes in one run that make a warning instead of info. Source: PaLM (Chowdhery et al.
     2022, §5.1) treats isolated spikes as expected and recurrent ones as instability."""
@@ -37,13 +40,29 @@ class LossSpikeThresholds:
 DEFAULTS = LossSpikeThresholds()
 
 
+def _resolution(x: np.ndarray) -> float:
+    """The smallest gap between distinct logged values: the printing resolution."""
+    u = np.unique(x[np.isfinite(x)])
+    if u.size < 2:
+        return 0.0
+    return float(np.diff(u).min())
+
+
 def detect(run: Run, th: LossSpikeThresholds = DEFAULTS) -> list[Finding]:
     t = objective_trend(run)
     if t is None:
         return []
     sm, hi = t.smooth, t.c.hi
     height = hi - sm
-    spike = (height > th.noise_k * t.sigma) & (height > th.relative * np.abs(sm))
+    if (t.c.lo > 0).all() and (sm > 0).all():
+        # a positive loss is judged on the log scale: a 1e-4 loss that jumps to 1e-2 is a
+        # spike even though the early noise of a loss that started at 3 dwarfs it
+        lhi, lsm = np.log(hi), np.log(sm)
+        lsigma = robust_sigma(np.log(t.c.mid) - lsm)
+        noisy = (lhi - lsm) > th.noise_k * lsigma
+    else:
+        noisy = height > th.noise_k * t.sigma
+    spike = noisy & (height > th.relative * np.abs(sm)) & (height > th.quanta * _resolution(t.c.mid))
     div_above, _, _ = above_best(t, DIV)
     spike &= ~div_above
     spike[: t.window // 2 + 1] = False  # the initial loss is not a spike: no trend before it
