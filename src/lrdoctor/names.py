@@ -195,7 +195,7 @@ ROLE_RULES: tuple[RoleRule, ...] = (
     RoleRule("q_values", lambda t: (_has(t, "q", "qvalue", "qvalues", "qval") and _has(t, "mean", "avg", "average", "values", "value", "estimate")) or t == ["q"]),
     RoleRule("eval_return", lambda t: _has(t, "reward", "return", "rew", "returns", "rewards") and bool(_EVAL & set(t)) and not _has(t, "std", "min", "max")),
     RoleRule("ep_return", lambda t: _has(t, "reward", "return", "rew", "eprewmean", "returns", "rewards") and not (_EVAL | {"std", "min", "max", "discounted", "normalized"}) & set(t)),
-    RoleRule("eval_accuracy", lambda t: _has(t, "acc", "accuracy", "top1", "map", "map50", "f1", "auc", "iou", "miou") and bool(_EVAL & set(t) or "metrics" in t)),
+    RoleRule("eval_accuracy", lambda t: _has(t, "acc", "ac", "accuracy", "top1", "map", "map50", "f1", "auc", "iou", "miou") and bool(_EVAL & set(t) or "metrics" in t)),
     RoleRule("task_metric", lambda t: _has(t, "acc", "accuracy", "top1", "map", "map50", "f1", "success", "auc", "miou")),
 )
 

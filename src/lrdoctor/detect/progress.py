@@ -43,6 +43,25 @@ class ProgressThresholds:
     (ReduceLROnPlateau ``threshold`` is 1e-4 relative; we ask 1% of progress to beat noise)."""
     min_plateau_lr: float = 0.3
     """Plateau is only reported while the LR is still at least this share of its peak."""
+    min_plateau_points: int = 20
+    """Plateau needs this many logged points: on fewer, 30% of the run is a handful of reports."""
+    plateau_min_budget: float = 0.5
+    """Plateau is reported only when the flat stretch is at least this share of the run: the
+    run spent half its budget without progress at a high LR, a cost worth a note. A run
+    that converged late (a shorter flat tail) is not a finding."""
+    chance_tol: float = 0.05
+    """Stuck at chance: the loss stays within 5% of ln K (K classes; Karpathy 2019, "verify
+    loss @ init": an untrained classifier's cross-entropy is ln K)."""
+    chance_infer_tol: float = 0.02
+    """Without K in the config, K is inferred only when the flat loss is within 0.02 nats of
+    ln K for some K in 2..10 (the spacing of ln K is 1/K, so larger K would match by chance)."""
+    chance_flat: float = 0.1
+    """...and the loss never went more than 10% below ln K (it never learned)."""
+    chance_acc_margin: float = 0.1
+    """When an accuracy is logged it must also sit within 0.1 (or 10 points) of 1/K."""
+    pinned_points: int = 5
+    """A task metric (accuracy, mAP) that takes one single value over at least this many
+    evaluations below 90% of its scale never changed its predictions: a constant predictor."""
 
 
 DEFAULTS = ProgressThresholds()
@@ -57,7 +76,86 @@ def _lr_share(run: Run, a: float, b: float) -> float | None:
     return float(np.median(vals) / c.hi.max())
 
 
+_CHANCE_CAUSE = ("The model never learned: its predictions carry no information about the labels. Usual causes: "
+                 "an LR far too high or too low, labels that do not match the inputs (shuffled, wrong class ids, "
+                 "a class-count mismatch), a frozen or detached model, or a loss applied to the wrong outputs.")
+
+
+def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
+    from lrdoctor.detect._classes import num_classes
+    from lrdoctor.detect._common import objective
+
+    s = objective(run)
+    if s is None:
+        return None
+    f = s.finite()
+    x = f.values
+    if x.size < 3 or (x <= 0).any():
+        return None
+    late = float(np.median(x[x.size // 2:]))
+    given = num_classes(run)
+    if given is not None:
+        k, source = given[1], f"config {given[0]}"
+        if abs(late - np.log(k)) > th.chance_tol * np.log(k):
+            return None
+    else:
+        if not 0.5 < late < 2.5:  # ln 2 .. ln 10
+            return None
+        k = int(round(float(np.exp(late))))
+        if not 2 <= k <= 10 or abs(late - np.log(k)) > th.chance_infer_tol:
+            return None
+        source = "inferred: the loss sits at ln K"
+    ln_k = float(np.log(k))
+    if x.min() < (1 - th.chance_flat) * ln_k:
+        return None  # it did learn at some point
+    ev = {"num_classes": k, "num_classes_source": source, "ln_k": ln_k, "loss_median_late": late,
+          "loss_min": float(x.min()), "points": int(x.size)}
+    for name in ("eval_accuracy", "task_metric"):
+        acc = run.series(name)
+        if acc is None or acc.finite().values.size == 0:
+            continue
+        a = float(np.median(acc.finite().values))
+        scale = 100.0 if acc.finite().values.max() > 1.0 else 1.0
+        if abs(a / scale - 1.0 / k) > th.chance_acc_margin:
+            return None  # accuracy says it learned (or the loss is not K-way cross-entropy)
+        ev.update(accuracy_metric=run.meta.roles.get(name, name), accuracy_median=a)
+        break
+    summary = (f"stuck at chance: the loss stayed at ln {k} = {fmt(ln_k)} (median {fmt(late)}, lowest "
+               f"{fmt(ev['loss_min'])}) over all {x.size} points" +
+               (f"; {ev['accuracy_metric']} {fmt(ev['accuracy_median'])} ~ 1/{k}" if "accuracy_metric" in ev else ""))
+    return Finding("slow_progress", Severity.ERROR, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
+
+
+def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
+    """Accuracy or mAP that never left 0, or that never changed at all (below its ceiling)."""
+    for name in ("eval_accuracy", "task_metric", "success_rate"):
+        s = run.series(name)
+        if s is None:
+            continue
+        v = s.finite().values
+        if v.size < 3 or v.min() < 0:
+            continue
+        scale = 100.0 if v.max() > 1.0 else 1.0
+        at_zero = bool(v.max() <= 1e-3 * scale)
+        constant = v.size >= th.pinned_points and float(np.ptp(v)) == 0.0 and v[0] < 0.9 * scale
+        if not (at_zero or constant):
+            continue
+        col = run.meta.roles.get(name, name)
+        ev = {"metric": col, "value": float(v[0]) if constant else float(v.max()), "points": int(v.size),
+              "rule": "never left 0" if at_zero else "one single value over the whole run"}
+        summary = (f"{col} never left {fmt(ev['value'])} over {v.size} evaluations: the model never learned the task"
+                   if at_zero else
+                   f"{col} was exactly {fmt(ev['value'])} at every one of {v.size} evaluations: the predictions never changed")
+        return Finding("slow_progress", Severity.ERROR, float(s.steps[0]), float(s.steps[-1]), summary, ev, _CHANCE_CAUSE)
+    return None
+
+
 def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
+    if not run.is_rl:
+        for rule in (_stuck_at_chance, _pinned_task_metric):
+            got = rule(run, th)
+            if got is not None:
+                return [got]
     if run.meta.step_unit not in ("step", "timestep"):
         return []
     t = objective_trend(run)
@@ -95,17 +193,22 @@ def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Fi
 
 def detect_plateau(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
     t = objective_trend(run)
-    if t is None or t.n < 20:
+    if t is None or t.n < th.min_plateau_points:
         return []
     sm, steps = t.smooth, t.c.step
     total = sm.max() - sm.min()
     if total <= 0 or (sm[0] - sm.min()) < 0.1 * abs(sm[0]):
         return []
     target = np.minimum.accumulate(sm)
-    improved = np.r_[True, target[1:] < target[:-1] - th.new_best * total]
-    last = int(np.flatnonzero(improved)[-1])
+    # a new best beats the best *as of the last improvement* by new_best x total: a loss
+    # that creeps down a little at every point keeps improving (9.0 -> 6.0 at a constant LR)
+    eps = th.new_best * total
+    last, ref = 0, float(sm[0])
+    for i in range(1, t.n):
+        if sm[i] < ref - eps:
+            last, ref = i, float(sm[i])
     flat = t.n - 1 - last
-    if flat < th.patience_fraction * t.n:
+    if flat < max(th.patience_fraction, th.plateau_min_budget) * t.n:
         return []
     share = _lr_share(run, steps[last], steps[-1])
     if share is None or share < th.min_plateau_lr:

@@ -185,15 +185,17 @@ _HEADER_CELL = re.compile(r"^[A-Za-z_][\w/.\-]*$")
 def _header_table(line: str, state: dict) -> dict | None:
     """A ``|``-separated header of names followed by rows of numbers (baselines PPO1's
     ``pol_surr | vf_loss | kl | ent`` optimisation table)."""
-    s = line.strip()
-    if "|" not in s:
-        return None
-    cells = [c.strip() for c in s.strip("|").split("|")]
-    if len(cells) >= 2 and all(_HEADER_CELL.match(c) for c in cells):
+    s = line.strip().strip("*#=").strip()
+    sep = "|" if "|" in s else ("\t" if "\t" in s else ",")
+    cells = [c.strip() for c in s.strip("|").split(sep)]
+    if len(cells) >= 2 and all(_HEADER_CELL.match(c) for c in cells) and any(not _NUM_FULL.match(c) for c in cells):
         state["pipe_header"] = [c.lower() for c in cells]
         return {}
     head = state.get("pipe_header")
-    if head and len(cells) == len(head) and all(_NUM_FULL.match(c) for c in cells):
+    if not head:
+        return None
+    cells = [c for c in re.split(r"[|,\s]+", s.strip("|")) if c]
+    if len(cells) == len(head) and all(_NUM_FULL.match(c) for c in cells):
         return {k: _num(c) for k, c in zip(head, cells)}
     return None
 
