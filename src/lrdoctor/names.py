@@ -69,7 +69,7 @@ ALIASES: dict[str, tuple[Alias, ...]] = {
     ),
     "max_grad_norm": _a("max_grad_norm", "grad_clip", "clip_grad_norm", "gradient_clip_val", "clip_norm"),
     "clip_coef": _a("clip_coef", "grad_clip_coef", "clip_coefficient", "clip_scale"),
-    "grad_clip_fraction": _a("grad_clip_fraction", "clipped_fraction", "grad_clipped", "clip_rate", "grad_clip_rate"),
+    "grad_clip_fraction": _a("grad_clip_fraction", "clipped_fraction", "grad_clipped", "clip_rate", "grad_clip_rate", "clip_pct"),
     "epoch": _a("epoch", "train/epoch", "epochs"),
     "update_ratio": _a("update_ratio", "update_to_weight", "update/weight", "train/update_ratio"),
     # Reinforcement learning (stable-baselines3, baselines, CleanRL, keras-rl, RLlib, look-alikes).

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.detect._common import fmt
-from lrdoctor.detect._grad import max_grad_norm
+from lrdoctor.detect._grad import clip_signal, max_grad_norm
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.run import Run
 
@@ -28,9 +28,48 @@ class ClippingThresholds:
 DEFAULTS = ClippingThresholds()
 
 
+def _from_columns(run: Run, th: ClippingThresholds) -> list[Finding]:
+    """Clipping logged per step: a clip coefficient (``min(1, max_norm/norm)``, < 1 when
+    clipped), a share of clipped steps (fairseq's ``clip=100%``), or the threshold as a column."""
+    sig = clip_signal(run)
+    if sig is None or sig.kind == "threshold" and sig.value is not None:
+        return []
+    if sig.kind == "threshold":
+        g, t = run.series("grad_norm"), run.series("max_grad_norm")
+        if g is None or t is None:
+            return []
+        gs, ts = g.finite(), t.finite()
+        thr = np.interp(gs.steps, ts.steps, ts.values) if ts.values.size else None
+        if thr is None or gs.values.size < 5:
+            return []
+        clipped, steps = gs.values >= thr, gs.steps
+    else:
+        name = "clip_coef" if sig.kind == "coef" else "grad_clip_fraction"
+        s = run.series(name).finite()
+        if s.values.size < 3:
+            return []
+        if sig.kind == "coef":
+            clipped = s.values < 1.0 - 1e-6
+        else:
+            frac = s.values / (100.0 if s.values.max() > 1.0 else 1.0)
+            clipped = frac >= th.share
+        steps = s.steps
+    keep = steps >= steps[0] + th.skip_fraction * (steps[-1] - steps[0])
+    share = float(clipped[keep].mean()) if keep.any() else float(clipped.mean())
+    if share < th.share:
+        return []
+    ev = {"clip_signal": sig.kind, "column": sig.source, "clipped_share": share, "points": int(keep.sum())}
+    summary = f"clipping acted on {share:.0%} of the logged steps (from column {sig.source!r})"
+    cause = ("Clipping acts on almost every step: updates are normalised gradient steps of size lr x max_grad_norm, "
+             "which hides how large the LR really is and slows learning.")
+    return [Finding("clipping_saturated", Severity.WARNING, float(steps[0]), float(steps[-1]), summary, ev, cause)]
+
+
 def detect(run: Run, th: ClippingThresholds = DEFAULTS) -> list[Finding]:
     g, clip = run.series("grad_norm"), max_grad_norm(run)
-    if g is None or clip is None:
+    if clip is None:
+        return _from_columns(run, th)
+    if g is None:
         return []
     f = g.finite()
     if f.values.size < 10:

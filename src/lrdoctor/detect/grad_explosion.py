@@ -23,12 +23,106 @@ class GradExplosionThresholds:
     "grad norm > 10 despite clipping" (with clip 1.0, i.e. 10x the clipped norm)."""
     min_fraction: float = 0.05
     """Shortest sustained stretch, as a share of the logged points."""
+    cliff_factor: float = 100.0
+    """A single step at least this multiple of the running median gradient norm is a
+    cliff (Pascanu et al. 2013, "On the difficulty of training RNNs", fig. 6: one step off a
+    cliff in the loss surface), reported when the loss reacts."""
+    cliff_window: int = 20
+    """Logged points before the step whose median is the reference level."""
+    loss_reaction: float = 0.1
+    """The loss after the cliff (next 3 logged points) rises at least 10% above its level
+    just before: the step did harm, it was not a harmless outlier batch."""
+    few_points: int = 50
+    """With at most this many grad-norm points, a jump of ``factor`` x that stays to the end
+    (at least 2 points) is reported even though it is shorter than 3 points of trend."""
 
 
 DEFAULTS = GradExplosionThresholds()
 
 
+def _cliff(run: Run, th: GradExplosionThresholds) -> list[Finding]:
+    g = run.series("grad_norm")
+    if g is None:
+        return []
+    f = g.finite()
+    v, st = f.values, f.steps
+    if v.size < 4:
+        return []
+    # running median of the preceding points (strided so a 10M-step log stays cheap)
+    idx = np.arange(1, v.size)
+    if v.size > 20000:
+        idx = np.unique(np.r_[idx[:: max(1, v.size // 20000)], np.argsort(v)[-50:]])
+        idx = idx[idx > 0]
+    loss = run.series("loss")
+    for i in idx[np.argsort(-v[idx])][:50]:
+        ref = float(np.median(v[max(0, i - th.cliff_window): i]))
+        if ref <= 0 or v[i] < th.cliff_factor * ref:
+            continue
+        reaction = _loss_reaction(loss, float(st[i]), th)
+        if reaction is None:
+            continue
+        ev = {"cliff_step": float(st[i]), "grad_norm": float(v[i]), "running_median": ref,
+              "ratio": float(v[i] / ref), "loss_before": reaction[0], "loss_after": reaction[1],
+              "rule": f"single step >= {th.cliff_factor:g}x the running median, loss reacted"}
+        summary = (f"gradient norm jumped to {fmt(ev['grad_norm'])} at step {fmt(ev['cliff_step'])}, {ev['ratio']:.0f}x "
+                   f"its running median {fmt(ref)}, and the loss rose {fmt(reaction[0])} -> {fmt(reaction[1])}")
+        cause = ("One update stepped off a cliff of the loss surface (Pascanu et al. 2013): an outlier batch or "
+                 "a sharp region met an LR with no gradient clipping (or a clip threshold far above the usual norm).")
+        return [Finding("grad_explosion", Severity.ERROR, ev["cliff_step"], ev["cliff_step"], summary, ev, cause)]
+    return []
+
+
+def _loss_reaction(loss, step: float, th: GradExplosionThresholds) -> tuple[float, float] | None:
+    if loss is None:
+        return None
+    lf = loss.finite()
+    i = int(np.searchsorted(lf.steps, step, side="left"))
+    before = lf.values[max(0, i - 5): i]
+    after = loss.values[np.searchsorted(loss.steps, step, side="left"):][:4]
+    if before.size == 0 or after.size == 0:
+        return None
+    b = float(np.median(before))
+    if not np.isfinite(after).all():
+        return b, float("nan")
+    a = float(np.max(after))
+    if a - b > th.loss_reaction * abs(b):
+        return b, a
+    return None
+
+
+def _few_points(run: Run, th: GradExplosionThresholds) -> list[Finding]:
+    from lrdoctor.detect.divergence import few_point_rise
+
+    g = run.series("grad_norm")
+    if g is None:
+        return []
+    f = g.finite()
+    if f.values.size > th.few_points:
+        return []
+    got = few_point_rise(f.values, th.factor, 2)
+    if got is None:
+        return []
+    ib, onset = got
+    v, st = f.values, f.steps
+    ev = {"baseline_grad_norm": float(v[ib]), "baseline_step": float(st[ib]), "onset_step": float(st[onset]),
+          "peak_grad_norm": float(v[onset:].max()), "ratio": float(v[onset:].min() / v[ib]),
+          "rule": f"few-point: every point from the onset on >= {th.factor:g}x the lowest before"}
+    summary = (f"gradient norm jumped from {fmt(ev['baseline_grad_norm'])} to {fmt(float(v[onset]))} at step "
+               f"{fmt(ev['onset_step'])} and stayed at least {ev['ratio']:.0f}x above it to the end")
+    cause = "Updates are feeding on themselves: the LR is too high for the curvature the model has reached, or clipping is missing."
+    return [Finding("grad_explosion", Severity.ERROR, ev["onset_step"], float(st[-1]), summary, ev, cause)]
+
+
 def detect(run: Run, th: GradExplosionThresholds = DEFAULTS) -> list[Finding]:
+    out = _trend(run, th)
+    if not out:
+        out = _few_points(run, th)
+    if not out:
+        out = _cliff(run, th)
+    return out
+
+
+def _trend(run: Run, th: GradExplosionThresholds) -> list[Finding]:
     got = grad_curve(run)
     if got is None:
         return []

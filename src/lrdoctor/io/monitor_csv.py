@@ -17,7 +17,10 @@ from lrdoctor.errors import LogFormatError
 from lrdoctor.io._table import numeric_columns, read_frame
 from lrdoctor.run import Run, RunMeta, build_run
 
-__all__ = ["read_monitor_csv"]
+__all__ = ["read_monitor_csv", "EP_INFO_BUFFER"]
+
+#: Episodes averaged into ``ep_rew_mean``: stable-baselines3's ``ep_info_buffer`` (maxlen 100).
+EP_INFO_BUFFER = 100
 
 
 def read_monitor_csv(path: Path) -> Run:
@@ -50,5 +53,9 @@ def read_monitor_csv(path: Path) -> Run:
     steps = np.cumsum(np.nan_to_num(cols["l"]))
     cols = {"episode_return": cols["r"], "episode_length": cols["l"], **{k: v for k, v in cols.items() if k not in ("r", "l")}}
     masks = {"episode_return": masks["r"], "episode_length": masks["l"], **{k: v for k, v in masks.items() if k not in ("r", "l")}}
+    # SB3 logs rollout/ep_rew_mean as the mean of the last 100 episodes (its ep_info_buffer);
+    # the same view of these raw per-episode returns is what its detectors were built on
+    r = pd.Series(cols["episode_return"]).rolling(EP_INFO_BUFFER, min_periods=1).mean().to_numpy()
+    cols["ep_rew_mean"], masks["ep_rew_mean"] = r, masks["episode_return"].copy()
     meta.step_column = "cumsum(l)"
     return build_run(steps, cols, masks, meta=meta, config=config)

@@ -146,6 +146,8 @@ def _key_values(line: str, state: dict) -> dict | None:
         key = m["key"].strip().lower().replace(" ", "_")
         if m["unit"] in ("ms", "s", "sec"):
             key = key if ("time" in key or key.endswith("avg")) else f"{key}_{m['unit']}"
+        elif m["unit"] == "%" and key == "clip":
+            key = "clip_pct"  # fairseq's share of clipped updates, not a threshold
         rec[key] = _num(m["val"])
     # "Step 10: loss ..." / "Epoch 3 ..." without a separator
     m = re.match(r"^\s*\[?(step|iter|iteration|epoch)\s*\[?\s*(\d+)", line, re.I)
@@ -219,6 +221,8 @@ def _segments(line: str) -> dict:
         unit = (m["unit"] or "").lower()
         if unit in ("ms", "s", "sec", "secs") and "time" not in key and "took" not in key:
             key = f"{key}_{unit}"
+        elif unit == "%" and key == "clip":
+            key = "clip_pct"
         rec.setdefault(key, _num(m["val"]))
     return rec
 

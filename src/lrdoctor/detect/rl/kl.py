@@ -106,10 +106,44 @@ def _exact_peak(run: Run, first: float, last: float) -> float:
     return float(s.steps[a + int(np.argmax(s.values[a:b]))])
 
 
+def _few_updates(run: Run, th: KLThresholds) -> list[Finding]:
+    """Few-point rule (fewer than ``min_updates`` logged updates, e.g. a pasted excerpt): the
+    KL reaches ``spike_factor`` x the target and stays there to the end, over at least two
+    updates. One high update followed by normal ones is left alone (Acrobot's 1.07)."""
+    s = run.series("approx_kl")
+    if s is None:
+        return []
+    f = s.finite()
+    v = f.values
+    if v.size < 2:
+        return []
+    target, src = _target(run, th)
+    high = v >= th.spike_factor * target
+    if not high[-1]:
+        return []
+    low = np.flatnonzero(~high)
+    onset = int(low[-1]) + 1 if low.size else 0
+    if v.size - onset < 2:
+        return []
+    ev = {"target": target, "target_source": src, "onset_step": float(f.steps[onset]), "kl_at_onset": float(v[onset]),
+          "peak_kl": float(v[onset:].max()), "final_kl": float(v[-1]), "peak_over_target": float(v[onset:].max() / target),
+          "updates_above": int(v.size - onset), "rule": f"few-point: KL >= {th.spike_factor:g}x target to the end"}
+    if onset > 0:
+        ev["kl_before"] = float(v[onset - 1])
+    summary = (f"approx KL jumped to {fmt(ev['kl_at_onset'])} at step {fmt(ev['onset_step'])} "
+               f"({ev['kl_at_onset'] / target:.0f}x the target {fmt(target)}) and stayed above "
+               f"{th.spike_factor:g}x the target for all {ev['updates_above']} remaining updates (peak {fmt(ev['peak_kl'])})")
+    cause = ("Each update moves the policy far more than the trust region allows: LR too high, too many "
+             "epochs or minibatches per rollout, or no KL early stop; the policy is being destroyed.")
+    return [Finding("kl_exceeded", Severity.ERROR, ev["onset_step"], float(f.steps[-1]), summary, ev, cause)]
+
+
 def detect(run: Run, th: KLThresholds = DEFAULTS) -> list[Finding]:
     c = run_curve(run, "approx_kl")
-    if c is None or len(c) < th.min_updates:
+    if c is None:
         return []
+    if len(c) < th.min_updates:
+        return _few_updates(run, th)
     target, src = _target(run, th)
     kl_steps, kl_mid, kl_hi = c.step, c.mid, c.hi
 

@@ -81,13 +81,50 @@ def _table(steps: np.ndarray, level: np.ndarray, rows: int = 8) -> list[dict]:
     return [{"step": float(steps[i]), "q": float(level[i])} for i in idx]
 
 
+def _few_points(run: Run, s: Series, th: QThresholds) -> list[Finding]:
+    """Few-point rule (fewer than 20 reports): |Q| multiplies by ``growth`` from its lowest
+    point to the end within the excerpt, and ends above the largest |episode return| logged
+    (a Q estimate is an expected return: it cannot exceed every return the agent ever got).
+    Without a logged return, the growth must reach ``error_growth``."""
+    f = s.finite()
+    v = np.abs(f.values)
+    if v.size < 3 or v.min() <= 0:
+        return []
+    i0 = int(np.argmin(v[:-1]))
+    g = float(v[-1] / v[i0])
+    if g < th.growth or v[-1] < v[i0:].max() * 0.5:
+        return []
+    ret = None
+    for name in ("ep_return", "eval_return"):
+        r = run.series(name)
+        if r is not None and r.finite().values.size:
+            ret = float(np.abs(r.finite().values).max())
+            break
+    if ret is None and g < th.error_growth:
+        return []
+    if ret is not None and v[-1] <= ret:
+        return []  # still within the returns it estimates
+    ev = {"statistic": s.name, "base": float(v[i0]), "base_step": float(f.steps[i0]), "peak": float(v[-1]),
+          "peak_step": float(f.steps[-1]), "growth": g, "max_abs_return": ret,
+          "table": [{"step": float(a), "q": float(b)} for a, b in zip(f.steps[i0:], v[i0:])][:10],
+          "rule": "few-point: |Q| grew >= growth x and exceeds every logged |return|"}
+    tail = f", above every |episode return| logged (max {fmt(ret)})" if ret is not None else ""
+    return [Finding(
+        "q_divergence", Severity.ERROR, ev["base_step"], ev["peak_step"],
+        f"{s.name} grew {g:.1f}x in {v.size - i0} reports ({fmt(ev['base'])} at step {fmt(ev['base_step'])} -> "
+        f"{fmt(ev['peak'])} at step {fmt(ev['peak_step'])}){tail}", ev,
+        "Bootstrapped targets feed on their own overestimates: LR too high for the TD update, the target "
+        "network follows the online one too fast, or a long n-step return adds variance.",
+    )]
+
+
 def detect(run: Run, th: QThresholds = DEFAULTS) -> list[Finding]:
     s = q_magnitude(run)
     if s is None:
         return []
     f = s.finite()
     if f.values.size < 20:
-        return []
+        return _few_points(run, s, th)
     c = curve(f)
     w = max(3, len(c) // 25) | 1
     level = np.maximum(rolling_median(c.mid, w), 0.0)
