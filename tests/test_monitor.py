@@ -75,9 +75,12 @@ def test_seed_bug_reported_at_first_overwritten_step(tmp_path):
     mon = buggy_loop({"log_to": tmp_path})
     f = next(f for f in mon.findings if f.kind == "schedule_overridden")
     ev = f.evidence
-    assert ev["first_overwritten_step"] == 0  # the warmup assigned 3e-3/40 while StepLR said 3e-3
+    # steps 0-39 are the warmup ramp (rising): correct so far. StepLR (recursive) adopted the
+    # ramp's 3e-3 * 25/40 at the end of epoch 1; from step 40 the ramp is over and the code
+    # still writes 3e-3 over the scheduler's value: the first overwrite outside the window
+    assert ev["first_overwritten_step"] == 40
     assert ev["param_group"] == 0
-    assert ev["scheduled_lr"] == pytest.approx(3e-3) and ev["applied_lr"] == pytest.approx(3e-3 / 40)
+    assert ev["scheduled_lr"] == pytest.approx(3e-3 * 25 / 40) and ev["applied_lr"] == pytest.approx(3e-3)
     # StepLR decays after epoch 2 (step 50); the warmup writes 3e-3 back at the next step
     assert ev["first_decay_undone_step"] == 50
     assert ev["scheduled_lr_then"] == pytest.approx(1.5e-3) and ev["applied_lr_then"] == pytest.approx(3e-3)

@@ -21,7 +21,7 @@ from lrdoctor.detect._common import fmt
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.run import Run
 
-__all__ = ["ScheduleOverriddenThresholds", "detect"]
+__all__ = ["ScheduleOverriddenThresholds", "detect", "warmup_window"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,30 @@ class ScheduleOverriddenThresholds:
 DEFAULTS = ScheduleOverriddenThresholds()
 
 
+def warmup_window(applied: np.ndarray, scheduled: np.ndarray, tol: float) -> int:
+    """Points at the start that belong to an LR warmup: the applied LR rises step after step
+    (a ramp may overshoot a schedule that already decays), or sits below the scheduler's
+    value without falling. The window closes at the first point where neither holds. Every correct spelling of a
+    hand-written warmup stays inside it: ``lr = base * step / W`` while ``step < W`` (then
+    the scheduler alone), ``lr = sched.get_last_lr()[0] * min(1, step / W)``, a
+    LambdaLR-style factor. The post-mortem's overwrite leaves it: after the ramp the applied
+    LR sits above the decaying scheduled one."""
+    n = min(applied.size, scheduled.size)
+    for i in range(n):
+        a, b = applied[i], scheduled[i]
+        if not (np.isfinite(a) and np.isfinite(b)):
+            return i
+        if i == 0:
+            if a < b * (1 - tol):
+                continue
+            return 0
+        climbing = a > applied[i - 1] * (1 + tol)
+        below = a < b * (1 - tol) and a >= applied[i - 1] * (1 - tol)
+        if not (climbing or below):
+            return i
+    return n
+
+
 def detect(run: Run, th: ScheduleOverriddenThresholds = DEFAULTS) -> list[Finding]:
     lr = run.series("lr")
     if lr is None:
@@ -47,6 +71,8 @@ def detect(run: Run, th: ScheduleOverriddenThresholds = DEFAULTS) -> list[Findin
         a = lr.values[np.searchsorted(lr.steps, both)]
         b = sched.values[np.searchsorted(sched.steps, both)]
         ok = np.isfinite(a) & np.isfinite(b)
+        w = warmup_window(a, b, th.tolerance)
+        ok[:w] = False  # a warmup ramp below the schedule is correct code, not an overwrite
         off = ok & (np.abs(a - b) > th.tolerance * np.maximum(np.abs(b), 1e-30))
         if off.sum() >= th.min_disagree:
             i = int(np.flatnonzero(off)[0])

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from lrdoctor.detect._common import fmt
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.io.config import lookup
@@ -29,6 +31,11 @@ WARMUP_KEYS = ("warmup_steps", "warmup_ratio", "warmup_epochs", "warmup_iters", 
 class WarmupThresholds:
     start_share: float = 0.5
     """The first logged LR at or above this share of the peak means no ramp happened."""
+    early_share: float = 0.1
+    """The early part of the run where missing warmup does its damage (first 10%)."""
+    early_rise: float = 1.5
+    """An early loss that rises 1.5x above its first value (and ends the window above it) is
+    early instability: the warning then stands; otherwise the finding is info."""
 
 
 DEFAULTS = WarmupThresholds()
@@ -60,4 +67,24 @@ def detect(run: Run, th: WarmupThresholds = DEFAULTS) -> list[Finding]:
                (f": the LR was {fmt(ev['first_lr'])} from the first logged step" if "first_lr" in ev else ""))
     cause = (f"{needs} models are unstable at full LR on the first steps (large, badly-scaled early updates; "
              "Adam's second-moment estimate is still noisy), which can collapse the run early.")
-    return [Finding("warmup_missing", Severity.WARNING, start_step, start_step, summary, ev, cause)]
+    sev = Severity.WARNING if _early_instability(run, th) else Severity.INFO
+    ev["early_instability"] = sev is Severity.WARNING
+    if sev is Severity.INFO:
+        summary += "; the early loss shows no instability, so this is advice for the next run"
+    return [Finding("warmup_missing", sev, start_step, start_step, summary, ev, cause)]
+
+
+def _early_instability(run: Run, th: WarmupThresholds) -> bool:
+    """Did the run suffer early? A non-finite or rising loss in the first ``early_share`` of
+    the run (the GRU PPO post-mortem collapsed within its first updates). Without that,
+    missing warmup is preventive advice (info), not a warning on a run that trained fine."""
+    s = run.series("loss")
+    if s is None or len(s) < 3:
+        return False
+    cut = s.steps[0] + th.early_share * (s.steps[-1] - s.steps[0])
+    v = s.values[s.steps <= cut]
+    if v.size < 2:
+        v = s.values[:3]
+    if not np.isfinite(v).all():
+        return True
+    return bool(v.max() > th.early_rise * v[0]) and bool(v[-1] > v[0])

@@ -110,6 +110,7 @@ class Monitor:
         self._active: set[str] = set()
         self._next_check = settings.check_every
         self._override: _Override | None = None
+        self._warmup_open = True  # still inside a (possibly hand-written) LR warmup ramp
         self._override_undone: _Override | None = None
         self._clip: tuple[torch.Tensor, float] | None = None
         self._snap: list[torch.Tensor] | None = None
@@ -183,6 +184,16 @@ class Monitor:
         last, last_s = self._last_applied, self._last_sched
         for i, (g, s) in enumerate(zip(groups, sched)):
             a, s = _float(g["lr"]), _float(s)
+            if self._warmup_open:
+                # A hand-written warmup sets the LR below the scheduler's and raises it until it
+                # meets it; that ramp is correct code, not an overwrite (warmup window, see
+                # detect.schedule_overridden.warmup_window).
+                prev = None if last is None or i >= len(last) else last[i]
+                climbing = prev is not None and a > prev * (1 + tol)
+                below = a < s * (1 - tol) and (prev is None or a >= prev * (1 - tol))
+                if climbing or below:
+                    continue
+                self._warmup_open = False
             if abs(a - s) > tol * max(abs(s), 1e-30):
                 o = _Override(self._step, i, s, a)
                 if self._override is None:

@@ -1,0 +1,296 @@
+"""Diagnoses on anyone's logs (issue 9): short logs, any metric names, no false alarms on
+correct code, gradient cliffs, relative spikes, stuck-at-chance, coverage. Each failure
+class has a really trained curve (or a real public log from bench/detection_logs/tuning)
+and a healthy twin."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import lrdoctor
+from lrdoctor.errors import InputError
+
+torch.set_num_threads(1)
+TUNING = Path(__file__).resolve().parents[1] / "bench" / "detection_logs" / "tuning"
+
+
+def loud(report):
+    return {f.kind: f for f in report.findings if f.severity.value != "info"}
+
+
+def digits(n=600):
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = torch.tensor(d.data[:n] / 16.0, dtype=torch.float32)
+    y = torch.tensor(d.target[:n])
+    return x, y
+
+
+def train_epochs(lr, epochs=8, opt="sgd", shuffle_labels=False, seed=0, zero_inputs=False):
+    """A small MLP on scikit-learn digits, one loss/accuracy row per epoch (a Keras-like log)."""
+    torch.manual_seed(seed)
+    x, y = digits()
+    if shuffle_labels:
+        y = y[torch.randperm(len(y))]
+    if zero_inputs:
+        x = torch.zeros_like(x)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    o = torch.optim.SGD(model.parameters(), lr=lr) if opt == "sgd" else torch.optim.Adam(model.parameters(), lr=lr)
+    rows = []
+    for ep in range(epochs):
+        tot, acc = 0.0, 0.0
+        for i in range(0, len(y), 50):
+            xb, yb = x[i:i + 50], y[i:i + 50]
+            out = model(xb)
+            loss = torch.nn.functional.cross_entropy(out, yb)
+            o.zero_grad()
+            loss.backward()
+            o.step()
+            tot += float(loss.detach()) * len(yb)
+            acc += float((out.argmax(1) == yb).sum())
+        rows.append((ep, tot / len(y), acc / len(y)))
+    return rows
+
+
+def write_csv(path, header, rows):
+    path.write_text(header + "\n" + "".join(",".join(f"{v:.6g}" for v in r) + "\n" for r in rows))
+    return path
+
+
+# -- 1. short logs ------------------------------------------------------------------------
+
+def test_eight_epoch_log_at_a_fatal_lr_is_an_error_and_its_healthy_twin_is_quiet(tmp_path):
+    bad = train_epochs(lr=3.0, opt="sgd")  # the first epoch blows up, then the ReLUs are dead
+    good = train_epochs(lr=0.1, opt="sgd")
+    assert bad[-1][1] > 2.2 and good[-1][1] < 0.7 * good[0][1]
+    rb = lrdoctor.diagnose(write_csv(tmp_path / "bad.csv", "epoch,Loss/train,acc", bad))
+    rg = lrdoctor.diagnose(write_csv(tmp_path / "good.csv", "epoch,Loss/train,acc", good))
+    assert rb.run.meta.roles["loss"] == "Loss/train"
+    f = next(f for f in rb.findings if f.kind in ("divergence", "nonfinite", "slow_progress"))
+    assert f.severity.value == "error", [(g.kind, g.summary) for g in rb.findings]
+    assert loud(rg) == {}
+
+
+def test_pasted_fine_tuning_excerpt_that_quadruples_is_divergence():
+    """mlx-examples issue 620 (MIT): LoRA loss 1.41 -> 3.32 -> 6.44 at a constant LR."""
+    r = lrdoctor.diagnose(TUNING / "text-mlx-examples-issue620-lora-jump" / "issue620_log.txt")
+    f = loud(r)["divergence"]
+    assert f.severity.value == "error" and f.evidence["onset_step"] == 75
+    assert f.evidence["best_loss"] == pytest.approx(1.406)
+
+
+def test_few_update_kl_blowup_and_few_episode_q_explosion():
+    kl = lrdoctor.diagnose(TUNING / "baselines-issue975-ppo1-kl-blowup" / "issue975_log.txt")
+    assert kl.run.meta.roles["approx_kl"] == "kl"
+    assert loud(kl)["kl_exceeded"].severity.value == "error"
+    q = lrdoctor.diagnose(TUNING / "kerasrl-issue28-cdqn-q-explosion" / "issue28_log.txt")
+    f = loud(q)["q_divergence"]
+    assert f.evidence["growth"] > 5 and f.evidence["peak"] > f.evidence["max_abs_return"]
+
+
+def test_q_growing_towards_the_returns_it_estimates_is_not_divergence():
+    """keras-rl issue 37: mean_q -32 -> -199 while episode returns are ~-1400: Q still below them."""
+    r = lrdoctor.diagnose(TUNING / "kerasrl-issue37-cdqn-pendulum-flat" / "issue37_log.txt")
+    assert "q_divergence" not in loud(r)
+
+
+# -- 2. names and coverage ----------------------------------------------------------------
+
+def test_roles_across_separators_and_explicit_override(tmp_path):
+    rows = train_epochs(lr=0.1, epochs=6)
+    p = write_csv(tmp_path / "m.csv", "iteration,my_objective,hits", rows)
+    run = lrdoctor.read(p)
+    assert run.meta.step_column == "iteration"
+    with pytest.raises(InputError, match="no training metric"):
+        lrdoctor.diagnose(run)  # "my_objective" is no name a tool writes: refused, not "healthy"
+    acc = write_csv(tmp_path / "a.csv", "Iteration,train-loss,Accuracy/val", rows)
+    roles = lrdoctor.read(acc).meta.roles
+    assert roles["loss"] == "train-loss" and roles["eval_accuracy"] == "Accuracy/val"
+    rep = lrdoctor.diagnose(p, roles={"loss": "my_objective"})
+    assert rep.run.meta.roles["loss"] == "my_objective" and "divergence" in rep.coverage.ran
+    with pytest.raises(InputError, match="no column 'nope'"):
+        lrdoctor.diagnose(p, roles={"loss": "nope"})
+
+
+def test_cli_metric_option_coverage_json_and_refusals(tmp_path):
+    rows = train_epochs(lr=0.1, epochs=6)
+    p = write_csv(tmp_path / "m.csv", "frames,td_err,other", rows)
+    cmd = [sys.executable, "-m", "lrdoctor", "diagnose"]
+    r = subprocess.run(cmd + [str(p), "--metric", "loss=td_err", "--metric", "step=frames", "--format", "json"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    obj = json.loads(r.stdout)
+    assert obj["run"]["roles"]["loss"] == "td_err" and obj["run"]["step_column"] == "frames"
+    assert "divergence" in obj["coverage"]["ran"]
+    assert "gradient-norm" in obj["coverage"]["skipped"]["grad_explosion"]
+    text = subprocess.run(cmd + [str(p), "--metric", "loss=td_err"], capture_output=True, text=True).stdout
+    assert "not checked:" in text and "roles:" in text and "loss=td_err" in text
+    for bad in (Path(lrdoctor.__file__), Path(__file__).resolve().parents[1] / "README.md"):
+        r = subprocess.run(cmd + [str(bad)], capture_output=True, text=True)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr, r.stderr
+    r = subprocess.run(cmd + [str(p), "--metric", "loss"], capture_output=True, text=True)
+    assert r.returncode == 2 and "ROLE=COLUMN" in r.stderr
+
+
+def test_nanogpt_and_multiline_key_value_blocks(tmp_path):
+    nano = tmp_path / "train.log"
+    nano.write_text("".join(f"iter {i * 10}: loss {4.2 - 0.1 * i:.4f}, time 97.2ms, mfu 10.1%\n" for i in range(12)))
+    run = lrdoctor.read(nano)
+    assert run.meta.format == "text-log" and run.series("loss").values[0] == pytest.approx(4.2)
+    blocks = tmp_path / "llm.log"
+    blocks.write_text("".join(f"step: {s:,}\n  loss = {3 - s / 1e4:.3f}\n  tokens = {s * 2048:,}\n" for s in range(1000, 9000, 1000)))
+    run = lrdoctor.read(blocks)
+    assert run.steps.tolist() == list(range(1000, 9000, 1000))
+    assert run.series("tokens").values[-1] == 8000 * 2048
+
+
+# -- 3. correct warmup code is not an overwrite --------------------------------------------
+
+def _warmup_loop(tmp_path, spelling):
+    from tests.test_monitor import data, mlp
+
+    x, y = data()
+    model = mlp()
+    base, warm = 3e-3, 40
+    opt = torch.optim.Adam(model.parameters(), lr=base)
+    # closed-form schedule (LambdaLR): a recursive one (CosineAnnealingLR) would adopt the
+    # warmup's writes as its own and compound a multiplying warmup
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * min(s, 300) / 300)))
+    mon = lrdoctor.Monitor(opt, model=model, scheduler=sched, log_to=tmp_path)
+    for step in range(300):
+        if spelling == "window" and step < warm:
+            for g in opt.param_groups:
+                g["lr"] = base * (step + 1) / warm
+        elif spelling == "multiply":
+            for g in opt.param_groups:
+                g["lr"] = sched.get_last_lr()[0] * min(1.0, (step + 1) / warm)
+        elif spelling == "bug":
+            for g in opt.param_groups:
+                g["lr"] = base * min(1.0, (step + 1) / warm)
+        idx = torch.randint(0, len(y), (64,))
+        loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        mon.step(loss)
+    found = {f.kind: f for f in mon.findings}
+    mon.close()
+    return found, {f.kind: f for f in lrdoctor.diagnose(tmp_path).findings}
+
+
+@pytest.mark.parametrize("spelling", ["window", "multiply"])
+def test_hand_written_warmups_are_never_schedule_overridden(tmp_path, spelling):
+    live, offline = _warmup_loop(tmp_path, spelling)
+    assert "schedule_overridden" not in live and "schedule_overridden" not in offline
+
+
+def test_the_overwrite_bug_is_flagged_after_the_warmup_window(tmp_path):
+    live, offline = _warmup_loop(tmp_path, "bug")
+    f = offline["schedule_overridden"]
+    assert f.severity.value == "error" and f.start_step >= 39  # not inside the warmup ramp
+    assert f.evidence["applied_lr"] > f.evidence["scheduled_lr"]
+    assert "schedule_overridden" in live
+
+
+# -- 4. gradient cliffs, logged clipping, relative spikes -----------------------------------
+
+def _regression_run(cliff_at=None, steps=300, spikes_every=None):
+    torch.manual_seed(0)
+    w_true = torch.randn(8, 1)
+    model = torch.nn.Linear(8, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    rows = []
+    for s in range(steps):
+        xb = torch.randn(32, 8)
+        yb = xb @ w_true
+        if cliff_at is not None and s == cliff_at:
+            xb = xb * 300.0  # one outlier batch: the cliff
+        if spikes_every and s > 100 and s % spikes_every == 0:
+            yb = yb + 0.1 * torch.randn_like(yb)  # a few noisy labels: a 10-100x spike of a tiny loss
+        loss = torch.nn.functional.mse_loss(model(xb), yb)
+        opt.zero_grad()
+        loss.backward()
+        gn = float(torch.nn.utils.clip_grad_norm_(model.parameters(), float("inf")))
+        opt.step()
+        rows.append((s, float(loss), gn))
+    return rows
+
+
+def test_single_catastrophic_gradient_step_is_grad_explosion(tmp_path):
+    bad = write_csv(tmp_path / "bad.csv", "step,loss,grad_norm", _regression_run(cliff_at=150))
+    good = write_csv(tmp_path / "good.csv", "step,loss,grad_norm", _regression_run())
+    f = loud(lrdoctor.diagnose(bad))["grad_explosion"]
+    assert f.start_step == 150 and f.evidence["ratio"] >= 100
+    assert "grad_explosion" not in loud(lrdoctor.diagnose(good))
+
+
+def test_clipping_on_every_step_from_a_logged_clip_share():
+    """fairseq issue 311 (MIT): clip=100% on every logged update."""
+    r = lrdoctor.diagnose(TUNING / "text-fairseq-issue311-clip100" / "issue311_log.txt")
+    f = loud(r)["clipping_saturated"]
+    assert f.evidence["clipped_share"] == 1.0 and f.evidence["clip_signal"] == "fraction"
+
+
+def test_recurring_spikes_of_a_tiny_loss_are_seen_on_the_log_scale(tmp_path):
+    rows = _regression_run(spikes_every=25, steps=400)
+    assert min(r[1] for r in rows[100:]) < 1e-4  # the loss really is tiny between spikes
+    f = loud(lrdoctor.diagnose(write_csv(tmp_path / "s.csv", "step,loss,grad_norm", rows)))["loss_spike"]
+    assert f.evidence["spikes"] >= 3
+    assert "loss_spike" not in {g.kind for g in lrdoctor.diagnose(
+        write_csv(tmp_path / "q.csv", "step,loss,grad_norm", _regression_run(steps=400))).findings}
+
+
+def test_rounded_loss_is_not_spiking():
+    """HF rounds losses to 4 decimals: 0.0001 -> 0.0002 is one rounding step (whisper ja, Apache-2.0)."""
+    r = lrdoctor.diagnose(TUNING / "hf-whisper-ja-5k-overfit" / "trainer_state.json")
+    assert "loss_spike" not in loud(r) and "overfitting" in loud(r)
+
+
+# -- 5. severity calibration and stuck-at-chance --------------------------------------------
+
+def test_loss_falling_every_step_at_a_constant_lr_is_no_plateau(tmp_path):
+    steps = np.arange(1000)
+    p = write_csv(tmp_path / "f.csv", "step,loss,lr", [(s, 9.0 - 3.0 * s / 999, 1e-3) for s in steps])
+    assert "plateau" not in {f.kind for f in lrdoctor.diagnose(p).findings}
+
+
+def test_stuck_at_chance_is_an_error_with_k_and_the_learning_twin_is_not(tmp_path):
+    stuck = train_epochs(lr=0.05, epochs=10, zero_inputs=True)
+    good = train_epochs(lr=0.1, epochs=10)
+    r = lrdoctor.diagnose(write_csv(tmp_path / "stuck.csv", "epoch,loss,accuracy", stuck))
+    f = loud(r)["slow_progress"]
+    assert f.severity.value == "error" and f.evidence["num_classes"] == 10
+    assert "slow_progress" not in loud(lrdoctor.diagnose(write_csv(tmp_path / "good.csv", "epoch,loss,accuracy", good)))
+
+
+def test_task_metric_pinned_at_zero_on_a_real_yolo_log():
+    """spot-cv train9 (MIT): mAP exactly 0 for 50 epochs, box loss 0: nothing ever matched."""
+    r = lrdoctor.diagnose(TUNING / "yolov8-spot-cv-train9" / "results.csv")
+    f = loud(r)["slow_progress"]
+    assert f.severity.value == "error" and f.evidence["rule"] == "never left 0"
+
+
+def test_missing_warmup_on_an_lstm_that_trained_fine_is_info(tmp_path):
+    torch.manual_seed(0)
+    lstm, head = torch.nn.LSTM(4, 16, batch_first=True), torch.nn.Linear(16, 1)
+    opt = torch.optim.Adam([*lstm.parameters(), *head.parameters()], lr=3e-3)
+    rows = []
+    for s in range(200):
+        x = torch.randn(32, 10, 4)
+        y = x.sum(dim=(1, 2)).unsqueeze(1) / 10
+        out, _ = lstm(x)
+        loss = torch.nn.functional.mse_loss(head(out[:, -1]), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        rows.append((s, float(loss), 3e-3))
+    r = lrdoctor.diagnose(write_csv(tmp_path / "l.csv", "step,loss,lr", rows), config={"model": "lstm"})
+    f = next(f for f in r.findings if f.kind == "warmup_missing")
+    assert f.severity.value == "info" and f.evidence["early_instability"] is False
