@@ -56,6 +56,7 @@ class Case:
     kinds: dict[str, float | None]
     config: dict
     span: float = 1.0
+    first: float = 0.0
 
 
 @dataclass
@@ -80,6 +81,7 @@ def run_lrdoctor(case: Case) -> Outcome:
     try:
         run = lrdoctor.read(case.file, config=case.config)
         case.span = float(run.steps[-1] - run.steps[0]) if run.n_steps > 1 else 1.0
+        case.first = float(run.steps[0]) if run.n_steps else 0.0
         report = lrdoctor.diagnose(run)
     except InputError as err:
         out.failed = str(err)
@@ -156,7 +158,8 @@ def score(cases: list[Case], outcomes: list[Outcome]) -> dict:
             tp[kind] += 1
             matched_pred.add(hit)
             start = out.predicted[hit]
-            if onset is not None and start is not None:
+            # the delay means something only where the label's onset is on the log's own axis
+            if onset is not None and start is not None and case.first <= onset <= case.first + case.span:
                 delays[kind].append((start - onset) / max(case.span, 1e-12))
         for kind in out.predicted:
             if kind not in matched_pred:
