@@ -12,7 +12,6 @@ with a decay (it multiplies, never overwrites: the bug of post-mortem #4).
 
 from lrdoctor.schedules import cycles
 from lrdoctor.schedules._core import Phase, Schedule, join, product, repeat, scale
-from lrdoctor.schedules.adapter import ScheduleLR, to_torch
 from lrdoctor.schedules.convert import from_hf, from_torch
 from lrdoctor.schedules.family import (
     constant, cosine, cosine_restarts, exponential, inverse_sqrt, linear_decay, multistep, one_cycle, polynomial,
@@ -26,3 +25,13 @@ __all__ = [
     "polynomial", "inverse_sqrt", "one_cycle", "wsd", "three_phase",
     "cycles", "to_torch", "ScheduleLR", "from_hf", "from_torch", "from_spec", "load_spec", "SpecError",
 ]
+
+
+def __getattr__(name: str):
+    # The torch adapter imports torch (seconds); `lrdoctor schedule` and `lrdoctor diagnose`
+    # must not pay for it, so it loads on first use of ScheduleLR / to_torch.
+    if name in ("ScheduleLR", "to_torch"):
+        from lrdoctor.schedules import adapter
+
+        return getattr(adapter, name)
+    raise AttributeError(f"module 'lrdoctor.schedules' has no attribute {name!r}")
