@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -13,42 +11,13 @@ from lrdoctor.finding import Finding, Severity
 from lrdoctor.io import read, training_roles
 from lrdoctor.io.config import load_config
 from lrdoctor.prescribe import prescribe
+from lrdoctor.report.model import Report
 from lrdoctor.run import Run, apply_roles
 
 __all__ = ["Report", "diagnose"]
 
 #: Kept for callers of the first release; the set lives in :mod:`lrdoctor.detect`.
 _EXPLAINED_BY_ERROR = EXPLAINED_BY_ERROR
-
-
-@dataclass
-class Report:
-    run: Run
-    findings: list[Finding] = field(default_factory=list)
-    #: which checks ran and which could not (with what they needed)
-    coverage: Coverage = field(default_factory=Coverage)
-
-    @property
-    def worst(self) -> Severity | None:
-        return max((f.severity for f in self.findings), key=lambda s: s.rank, default=None)
-
-    def fails(self, fail_on: str) -> bool:
-        """True when a finding reaches ``fail_on`` ("error", "warning", "info" or "never")."""
-        if fail_on == "never" or self.worst is None:
-            return False
-        return self.worst.rank >= Severity(fail_on).rank
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"run": self.run.summary(), "findings": [f.to_dict() for f in self.findings],
-                "coverage": self.coverage.to_dict()}
-
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
-
-    def __str__(self) -> str:
-        from lrdoctor.report.text import render_text
-
-        return render_text(self)
 
 
 def require_training_metric(run: Run) -> None:

@@ -8,7 +8,7 @@ from typing import Callable, Optional
 import typer
 from rich.console import Console
 
-from lrdoctor.detect._common import fmt
+from lrdoctor.fmt import fmt
 from lrdoctor.prescribe import calc as C
 
 __all__ = ["app"]

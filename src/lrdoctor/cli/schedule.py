@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lrdoctor.detect._common import fmt
+from lrdoctor.fmt import fmt
 from lrdoctor.schedules import Schedule, SpecError, from_spec, load_spec
 
 __all__ = ["schedule_cmd", "key_steps", "terminal_plot"]

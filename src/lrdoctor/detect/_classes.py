@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lrdoctor.io.config import lookup
+from lrdoctor.config import lookup
 from lrdoctor.run import Run
 
 __all__ = ["num_classes", "label_smoothing"]

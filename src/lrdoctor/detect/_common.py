@@ -1,12 +1,13 @@
-"""Helpers detectors share: which series is the objective, step formatting, LR lookup."""
+"""Helpers detectors share: which series is the objective, the LR at a step."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from lrdoctor.fmt import fmt  # noqa: F401  (kept importable here for old callers)
 from lrdoctor.run import Run, Series
 
-__all__ = ["objective", "lr_at", "fmt"]
+__all__ = ["objective", "lr_at"]
 
 
 def objective(run: Run) -> Series | None:
@@ -28,11 +29,3 @@ def lr_at(run: Run, step: float) -> float | None:
         return None
     i = int(np.clip(np.searchsorted(f.steps, step, side="right") - 1, 0, f.steps.size - 1))
     return float(f.values[i])
-
-
-def fmt(x: float | None) -> str:
-    if x is None:
-        return "?"
-    if x == 0 or (1e-3 <= abs(x) < 1e5):
-        return f"{x:.4g}"
-    return f"{x:.3g}"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.detect._stats import Curve, curve, rolling_median
-from lrdoctor.io.config import lookup
+from lrdoctor.config import lookup
 from lrdoctor.run import Run, Series
 
 __all__ = ["grad_curve", "max_grad_norm", "CLIP_KEYS", "top_layers", "clip_signal", "ClipSignal"]

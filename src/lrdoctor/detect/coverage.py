@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 
 from lrdoctor.detect._classes import label_smoothing, num_classes
-from lrdoctor.io.config import lookup
+from lrdoctor.config import lookup
 from lrdoctor.run import Run
 
 __all__ = ["Coverage", "REQUIREMENTS", "coverage", "MIN_LOSS_POINTS", "MIN_TASK_POINTS"]

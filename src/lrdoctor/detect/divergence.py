@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrdoctor.detect._common import fmt, lr_at
+from lrdoctor.detect._common import lr_at
+from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import runs_of
 from lrdoctor.detect._trend import Trend, objective_trend
 from lrdoctor.finding import Finding, Severity

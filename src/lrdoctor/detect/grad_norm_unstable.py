@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrdoctor.detect._common import fmt
+from lrdoctor.fmt import fmt
 from lrdoctor.detect._grad import grad_curve
 from lrdoctor.detect._stats import runs_of
 from lrdoctor.finding import Finding, Severity

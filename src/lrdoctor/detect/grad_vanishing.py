@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrdoctor.detect._common import fmt, objective
+from lrdoctor.detect._common import objective
+from lrdoctor.fmt import fmt
 from lrdoctor.detect._grad import grad_curve
 from lrdoctor.detect._stats import value_at
 from lrdoctor.finding import Finding, Severity

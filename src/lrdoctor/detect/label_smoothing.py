@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.detect._classes import label_smoothing, num_classes
-from lrdoctor.detect._common import fmt, objective
+from lrdoctor.detect._common import objective
+from lrdoctor.fmt import fmt
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.run import Run
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrdoctor.detect._common import fmt
+from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import robust_sigma, runs_of
 from lrdoctor.detect._trend import objective_trend
 from lrdoctor.detect.divergence import DEFAULTS as DIV

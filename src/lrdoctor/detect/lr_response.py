@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrdoctor.detect._common import fmt, objective
+from lrdoctor.detect._common import objective
+from lrdoctor.fmt import fmt
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.run import Run
 

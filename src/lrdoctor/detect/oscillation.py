@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from lrdoctor.detect._common import fmt, lr_at
+from lrdoctor.detect._common import lr_at
+from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import rolling_median, runs_of
 from lrdoctor.detect._trend import objective_trend
 from lrdoctor.finding import Finding, Severity

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrdoctor.detect._common import fmt
+from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import robust_sigma, value_at
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.run import Run

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrdoctor.detect._common import fmt
+from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import run_curve
 from lrdoctor.detect._trend import objective_trend
 from lrdoctor.finding import Finding, Severity

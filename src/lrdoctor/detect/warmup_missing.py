@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrdoctor.detect._common import fmt
+from lrdoctor.fmt import fmt
 from lrdoctor.finding import Finding, Severity
-from lrdoctor.io.config import lookup
+from lrdoctor.config import lookup
 from lrdoctor.run import Run
 
 __all__ = ["WarmupThresholds", "detect", "NEEDS_WARMUP"]

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
+from lrdoctor.config import config_value, lookup  # re-exported: the lookups live in the leaf module
 from lrdoctor.errors import ConfigError
 
 __all__ = ["load_config", "lookup", "config_value"]
@@ -45,22 +46,3 @@ def load_config(path: str | Path) -> dict[str, Any]:
     return obj
 
 
-def lookup(config: Mapping[str, Any], names: Iterable[str]) -> tuple[str, Any] | None:
-    """The first of ``names`` found in ``config`` (searched breadth-first through nested
-    mappings), as ``(dotted.path, value)``; None when absent."""
-    wanted = [n.lower() for n in names]
-    level: list[tuple[str, Mapping[str, Any]]] = [("", config)]
-    while level:
-        for name in wanted:
-            for prefix, m in level:
-                for k, v in m.items():
-                    if str(k).lower() == name and not isinstance(v, Mapping):
-                        return (prefix + str(k), v)
-        level = [(f"{p}{k}.", v) for p, m in level for k, v in m.items() if isinstance(v, Mapping)]
-    return None
-
-
-def config_value(config: Mapping[str, Any], names: Iterable[str]) -> Any:
-    """The value of the first of ``names`` found by :func:`lookup`, or None."""
-    hit = lookup(config, names)
-    return None if hit is None else hit[1]

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from lrdoctor.detect._common import fmt
+from lrdoctor.fmt import fmt
 from lrdoctor.detect._grad import CLIP_KEYS
 from lrdoctor.detect.rl.kl import TARGET_KL_KEYS
 from lrdoctor.finding import Finding, Fix, Watch
-from lrdoctor.io.config import lookup
+from lrdoctor.config import lookup
 from lrdoctor.prescribe.calc import nstep, soft_update, tau_for_share
 from lrdoctor.run import Run
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Callable
 
-from lrdoctor.detect._common import fmt, lr_at
+from lrdoctor.detect._common import lr_at
+from lrdoctor.fmt import fmt
 from lrdoctor.detect._grad import max_grad_norm
 from lrdoctor.detect.warmup_missing import WARMUP_KEYS
 from lrdoctor.finding import Finding, Fix, Watch
-from lrdoctor.io.config import config_value, lookup
+from lrdoctor.config import config_value, lookup
 from lrdoctor.prescribe.rl import RL_RULES
 from lrdoctor.run import Run
 

@@ -10,11 +10,11 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from lrdoctor.detect._common import fmt
+from lrdoctor.fmt import fmt
 from lrdoctor.report.sparkline import sparkline
 
 if TYPE_CHECKING:
-    from lrdoctor.diagnosis import Report
+    from lrdoctor.report.model import Report
 
 __all__ = ["render_text", "print_report"]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrdoctor.detect._common import fmt
+from lrdoctor.fmt import fmt
 from lrdoctor.detect.rl._common import TASK_METRICS
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.run import Run

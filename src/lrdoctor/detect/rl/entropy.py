@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrdoctor.detect._common import fmt
+from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import rolling_median, run_curve, runs_of
 from lrdoctor.detect.rl._common import task_curve
 from lrdoctor.finding import Finding, Severity
-from lrdoctor.io.config import lookup
+from lrdoctor.config import lookup
 from lrdoctor.run import Run
 
 __all__ = ["EntropyThresholds", "detect", "ACTION_KEYS"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrdoctor.detect._common import fmt
+from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import curve, rolling_median
 from lrdoctor.detect.rl._common import task_curve
 from lrdoctor.finding import Finding, Severity
