@@ -1,0 +1,95 @@
+"""In-process and process-pool backends (``concurrent.futures``, spawn context)."""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Callable, Iterator, Sequence
+
+from lrdoctor.backends.base import Outcome, available_cpus, describe_error, limit_threads
+
+__all__ = ["SerialBackend", "LocalPool", "RETRIES"]
+
+#: Extra attempts for a task that raised (or whose worker died) before it is reported as
+#: failed. One, as the issue asks: a transient failure (a killed worker) gets a second
+#: chance, a deterministic bug does not cost more than twice its time.
+RETRIES = 1
+
+
+class SerialBackend:
+    """Every task in this process, one after another: the baseline, and the easiest to debug."""
+
+    name = "serial"
+
+    def run(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Outcome]:
+        for i, item in enumerate(items):
+            err = None
+            for attempt in range(1, RETRIES + 2):
+                try:
+                    yield Outcome(i, fn(item), attempts=attempt)
+                    break
+                except Exception as e:  # reported, never raised: the other tasks still run
+                    err = describe_error(e)
+            else:
+                yield Outcome(i, error=err, attempts=RETRIES + 1)
+
+
+class LocalPool:
+    """A ``ProcessPoolExecutor`` over the usable cores, spawn context (safe with torch and threads).
+
+    ``workers`` processes (default: the usable cores), each limited to
+    ``threads_per_worker`` torch/BLAS threads (default: cores // workers, at least 1), so the
+    pool never runs more threads than the machine has cores.
+    """
+
+    name = "local"
+
+    def __init__(self, workers: int | None = None, threads_per_worker: int | None = None) -> None:
+        cpus = available_cpus()
+        self.workers = max(1, workers or cpus)
+        self.threads_per_worker = max(1, threads_per_worker or cpus // self.workers)
+
+    def _pool(self, n: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=min(self.workers, max(1, n)),
+                                   mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=limit_threads, initargs=(self.threads_per_worker,))
+
+    def run(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Outcome]:
+        attempts = [0] * len(items)
+        todo = list(range(len(items)))
+        while todo:  # one pass per pool; a pool is rebuilt only when a worker died
+            pool = self._pool(len(todo))
+            running: dict[Future, int] = {}
+            retry: list[int] = []
+
+            def submit(i: int) -> None:
+                attempts[i] += 1
+                running[pool.submit(fn, items[i])] = i
+
+            try:
+                for i in todo:
+                    submit(i)
+                while running:
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        i = running.pop(fut)
+                        try:
+                            value = fut.result()
+                        except Exception as e:
+                            if attempts[i] > RETRIES:
+                                yield Outcome(i, error=describe_error(e), attempts=attempts[i])
+                            elif isinstance(e, BrokenProcessPool):
+                                # a worker died (killed, out of memory) and took the pool with it:
+                                # every pending task lands here; rerun them on a fresh pool
+                                retry.append(i)
+                            else:
+                                try:
+                                    submit(i)
+                                except BrokenProcessPool:
+                                    retry.append(i)
+                            continue
+                        yield Outcome(i, value, attempts=attempts[i])
+            finally:
+                pool.shutdown(wait=not retry, cancel_futures=True)
+            todo = retry
