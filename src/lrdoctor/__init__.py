@@ -15,6 +15,10 @@ from lrdoctor.run import Run, Series
 
 __all__ = ["read", "diagnose", "Report", "Run", "Series", "Finding", "Fix", "Watch", "Severity", "KINDS",
            "InputError", "LogFormatError", "calc", "Monitor", "Guard"]
+# instruments (issue 13): need torch, loaded on first use by __getattr__ below
+_INSTRUMENTS = {"sharpness": "lrdoctor.experiments.sharpness", "find_lr": "lrdoctor.experiments.range_test",
+                "noise_scale": "lrdoctor.experiments.noise_scale", "SharpnessProbe": "lrdoctor.experiments.sharpness_probe"}
+__all__ += list(_INSTRUMENTS)
 __version__ = "0.1.0"
 
 
@@ -24,4 +28,8 @@ def __getattr__(name: str):
         from lrdoctor import monitor
 
         return getattr(monitor, name)
+    if name in _INSTRUMENTS:
+        import importlib
+
+        return getattr(importlib.import_module(_INSTRUMENTS[name]), name)
     raise AttributeError(f"module 'lrdoctor' has no attribute {name!r}")

@@ -16,6 +16,14 @@ _EXPORTS = {
     "SweepResult": "lrdoctor.experiments.sweep",
     "final_below": "lrdoctor.experiments.sweep_summary",
     "final_below_initial": "lrdoctor.experiments.sweep_summary",
+    # sharpness, range test, noise scale (issue 13). The functions ``sharpness`` and
+    # ``noise_scale`` share their module's name, so they are public as lrdoctor.sharpness /
+    # lrdoctor.noise_scale only (an imported submodule would shadow a package attribute).
+    "SharpnessResult": "lrdoctor.experiments.sharpness",
+    "SharpnessProbe": "lrdoctor.experiments.sharpness_probe",
+    "find_lr": "lrdoctor.experiments.range_test",
+    "RangeTestResult": "lrdoctor.experiments.range_test",
+    "NoiseScaleResult": "lrdoctor.experiments.noise_scale",
 }
 
 __all__ = list(_EXPORTS)
