@@ -19,6 +19,9 @@ __all__ = ["read", "diagnose", "Report", "Run", "Series", "Finding", "Fix", "Wat
 _INSTRUMENTS = {"sharpness": "lrdoctor.experiments.sharpness", "find_lr": "lrdoctor.experiments.range_test",
                 "noise_scale": "lrdoctor.experiments.noise_scale", "SharpnessProbe": "lrdoctor.experiments.sharpness_probe"}
 __all__ += list(_INSTRUMENTS)
+# LR x seed sweeps (issue 12): lrdoctor.sweep(task, lrs, seeds, steps, backend="local")
+_INSTRUMENTS["sweep"] = "lrdoctor.experiments.sweep"
+__all__ += ["sweep"]
 __version__ = "0.1.0"
 
 

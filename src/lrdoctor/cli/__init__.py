@@ -11,6 +11,8 @@ from lrdoctor.cli import calc as _calc
 from lrdoctor.cli import demo as _demo
 from lrdoctor.cli import diagnose as _diagnose
 from lrdoctor.cli import schedule as _schedule
+from lrdoctor.cli import experiments as _experiments
+from lrdoctor.cli import sweep as _sweep
 
 __all__ = ["app", "main"]
 
@@ -18,6 +20,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Learning-rat
 app.command("diagnose")(_diagnose.diagnose_cmd)
 app.command("demo")(_demo.demo_cmd)
 app.command("schedule")(_schedule.schedule_cmd)
+app.command("sweep")(_sweep.sweep_cmd)
+app.command("experiments")(_experiments.experiments_cmd)
 app.add_typer(_calc.app, name="calc")
 
 

@@ -25,7 +25,7 @@ from lrdoctor.experiments.sweep_store import SweepPlan, SweepStore
 from lrdoctor.experiments.sweep_summary import (Criterion, LrSummary, Recommendation, SeedSensitivity, final_below,
                                           final_below_initial, recommend, seed_sensitivity, summarize_lr)
 
-__all__ = ["sweep", "resume_sweep", "SweepResult", "DEFAULT_LOSS_STEPS", "THRESHOLD_FRACTION", "task_ref"]
+__all__ = ["sweep", "resume_sweep", "SweepResult", "Placement", "DEFAULT_LOSS_STEPS", "THRESHOLD_FRACTION", "task_ref"]
 
 DEFAULT_LOSS_STEPS = (0, 20, 100)
 """Steps whose loss the table shows: the ones post-mortem #1 compared across LRs."""
@@ -161,6 +161,7 @@ def sweep(
     threshold: float | None = None,
     success_below: float | None = None,
     success: Criterion | None = None,
+    static_batches: int | None = None,
     workers: int | None = None,
     address: str | None = None,
     num_cpus: float = 1,
@@ -180,7 +181,7 @@ def sweep(
                      task_kwargs=dict(task_kwargs or {}),
                      loss_steps=[int(s) for s in (loss_steps if loss_steps is not None else DEFAULT_LOSS_STEPS)
                                  if 0 <= int(s) < steps],
-                     threshold=threshold, success_below=success_below)
+                     threshold=threshold, success_below=success_below, static_batches=static_batches)
     from lrdoctor.experiments.task import load_factory
 
     load_factory(plan.task)  # fail here, once, with one line, rather than in every worker
@@ -188,11 +189,12 @@ def sweep(
     store = SweepStore(directory)
     if (directory / "sweep.json").exists():
         old = store.load_plan()
-        if (old.task, old.steps, old.task_kwargs) != (plan.task, plan.steps, plan.task_kwargs):
+        if (old.task, old.steps, old.task_kwargs, old.static_batches) != \
+                (plan.task, plan.steps, plan.task_kwargs, plan.static_batches):
             raise InputError(directory, "holds a different sweep (task, steps or task arguments differ); "
                                         "use --resume to continue it or choose another --out")
     store.save_plan(plan)
-    return _execute(plan, store, backend, success, workers, address, num_cpus, num_gpus, progress)
+    return _execute(plan, store, Placement(backend, workers, address, num_cpus, num_gpus), success, progress)
 
 
 def resume_sweep(directory: str | Path, backend: str = "local", *, success: Criterion | None = None,
@@ -201,11 +203,21 @@ def resume_sweep(directory: str | Path, backend: str = "local", *, success: Crit
     """Continue the sweep saved in ``directory``: cells already finished are not run again."""
     store = SweepStore(directory)
     plan = store.load_plan()
-    return _execute(plan, store, backend, success, workers, address, num_cpus, num_gpus, progress)
+    return _execute(plan, store, Placement(backend, workers, address, num_cpus, num_gpus), success, progress)
 
 
-def _execute(plan: SweepPlan, store: SweepStore, backend_name: str, success: Criterion | None,
-             workers: int | None, address: str | None, num_cpus: float, num_gpus: float,
+@dataclass(frozen=True)
+class Placement:
+    """Where cells run: the backend's name and its options (see :func:`lrdoctor.backends.get_backend`)."""
+
+    backend: str = "local"
+    workers: int | None = None
+    address: str | None = None
+    num_cpus: float = 1
+    num_gpus: float = 0
+
+
+def _execute(plan: SweepPlan, store: SweepStore, where: Placement, success: Criterion | None,
              progress: bool) -> SweepResult:
     from lrdoctor.backends import get_backend
     from lrdoctor.experiments.sweep_progress import SweepProgress
@@ -214,9 +226,10 @@ def _execute(plan: SweepPlan, store: SweepStore, backend_name: str, success: Cri
     done = {k: c for k, c in store.load_cells().items() if not c.error}
     wanted = {cell_name(lr, s) for lr, s in plan.cells()}
     specs = [CellSpec(task=plan.task, lr=lr, seed=s, steps=plan.steps, log_dir=str(store.log_dir(lr, s).resolve()),
-                      task_kwargs=plan.task_kwargs)
+                      task_kwargs=plan.task_kwargs, static_batches=plan.static_batches)
              for lr, s in plan.cells() if cell_name(lr, s) not in done]
-    backend = get_backend(backend_name, workers=workers, address=address, num_cpus=num_cpus, num_gpus=num_gpus)
+    backend = get_backend(where.backend, workers=where.workers, address=where.address,
+                          num_cpus=where.num_cpus, num_gpus=where.num_gpus)
     fresh: list[CellResult] = []
     with SweepProgress(total=len(wanted), done=len(wanted & set(done)), enabled=progress) as bar:
         for outcome in backend.run(run_cell, specs):

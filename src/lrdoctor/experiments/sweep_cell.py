@@ -26,6 +26,8 @@ class CellSpec:
     task_kwargs: Mapping[str, Any] = field(default_factory=dict)
     #: stop a run at its first non-finite loss: every later step is NaN too, and costs time
     stop_on_nonfinite: bool = True
+    #: cycle only the first N batches of the task's data (static data); None: the task's own data
+    static_batches: int | None = None
 
 
 @dataclass
@@ -117,6 +119,9 @@ def run_cell(spec: CellSpec) -> dict[str, Any]:
     losses: list[float] = []
     evals: dict[str, dict[str, float]] = {}
     data = iter(task.stream(spec.seed))
+    if spec.static_batches:
+        fixed = [next(data) for _ in range(spec.static_batches)]
+        data = (fixed[i % len(fixed)] for i in range(spec.steps))
     try:
         for step in range(spec.steps):
             batch = next(data)
@@ -146,8 +151,8 @@ def run_cell(spec: CellSpec) -> dict[str, Any]:
     findings: list[dict[str, Any]] = []
     try:
         report = lrdoctor.diagnose(lrdoctor.read(log_dir))
-        findings = [{"kind": f.kind, "severity": f.severity.value, "start_step": f.start_step,
-                     "summary": f.summary} for f in report.findings]
+        findings = [{"kind": f.kind, "severity": f.severity.value, "start_step": None if f.start_step is None else int(f.start_step),
+                     "summary": str(f.summary)} for f in report.findings]
     except lrdoctor.InputError as err:  # e.g. a run that stopped before its first flush
         findings = [{"kind": "unreadable_log", "severity": "info", "start_step": None, "summary": str(err)}]
     return CellResult(lr=spec.lr, seed=spec.seed, steps=spec.steps, losses=losses, evals=evals,

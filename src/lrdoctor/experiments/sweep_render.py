@@ -37,7 +37,8 @@ def render_sweep(result: "SweepResult") -> str:
              ["final", "min (step)", f"steps to {fmt(result.threshold)}", "findings (seeds)", "failures: seed first->last"]
     body = []
     for r in rows:
-        fails = ", ".join(f"{f.seed}: {fmt(f.first)}->{fmt(f.last)}" + (f" {f.finding}" if f.finding else "")
+        fails = ", ".join(f"{f.seed}: errored" if f.finding == "errored" else
+                          f"{f.seed}: {fmt(f.first)}->{fmt(f.last)}" + (f" {f.finding}" if f.finding else "")
                           for f in r.failures[:MAX_FAILURE_EXAMPLES])
         if len(r.failures) > MAX_FAILURE_EXAMPLES:
             fails += f" (+{len(r.failures) - MAX_FAILURE_EXAMPLES})"
@@ -52,7 +53,9 @@ def render_sweep(result: "SweepResult") -> str:
     out = [f"sweep {p.task}: {len(p.lrs)} LRs x {len(p.seeds)} seeds, {p.steps} steps "
            f"(losses: median over seeds; a diverged seed counts as +inf)", format_table(header, body)]
     rec = result.recommendation
-    if rec is not None:
+    if rec is None:
+        out.append("\nno recommended lr: no LR succeeded on any seed (try smaller LRs, more steps, or check the task)")
+    else:
         out.append(f"\nrecommended lr: {rec.lr:g} -- {rec.reason}")
         s = result.seed_sensitivity(rec.lr)
         if s is not None:

@@ -36,6 +36,8 @@ class SweepPlan:
     threshold: float | None = None
     #: success when final loss < this (None: final loss < initial loss)
     success_below: float | None = None
+    #: cycle only the first N batches of a streaming task (post-mortem: "long runs on static data")
+    static_batches: int | None = None
 
     def cells(self) -> list[tuple[float, int]]:
         return [(lr, s) for lr in self.lrs for s in self.seeds]
@@ -67,7 +69,7 @@ class SweepStore:
         return self.logs_dir / cell_name(lr, seed)
 
     def save_cell(self, data: dict[str, Any]) -> None:
-        _atomic_write(self.cells_dir / f"{cell_name(data['lr'], data['seed'])}.json", json.dumps(data))
+        _atomic_write(self.cells_dir / f"{cell_name(data['lr'], data['seed'])}.json", json.dumps(data, allow_nan=False))
 
     def load_cells(self) -> dict[str, CellResult]:
         """Finished cells by name; a file that is not a cell result is an input error."""

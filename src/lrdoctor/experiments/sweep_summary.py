@@ -155,7 +155,7 @@ def summarize_lr(lr: float, cells: Sequence[CellResult], steps: int, criterion: 
     for c in cells:
         kinds.update({f["kind"] for f in c.findings if f.get("severity") in ("warning", "error")})
     failures = [Failure(c.seed, c.losses[0] if c.losses else math.nan, c.losses[-1] if c.losses else math.nan,
-                        _worst_finding(c)) for c, good in zip(cells, ok) if not good]
+                        "errored" if c.error else _worst_finding(c)) for c, good in zip(cells, ok) if not good]
     return LrSummary(
         lr=lr, n=len(cells), n_success=sum(ok),
         loss_at={s: float(med[s]) for s in loss_steps if s < steps},
@@ -174,8 +174,8 @@ def recommend(rows: Sequence[LrSummary]) -> Recommendation | None:
     """The most reliable LR (highest success rate), ties broken by the lowest median final
     loss, then by the larger LR (faster, at equal reliability and loss)."""
     rows = [r for r in rows if r.n]
-    if not rows:
-        return None
+    if not rows or not any(r.n_success for r in rows):
+        return None  # no LR worked on any seed: nothing to recommend
     best = min(rows, key=lambda r: (-r.success_rate, r.final if math.isfinite(r.final) else math.inf, -r.lr))
     tied = [r for r in rows if r.success_rate == best.success_rate and r is not best]
     others = sorted((r for r in rows if r is not best), key=lambda r: r.lr)

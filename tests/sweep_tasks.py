@@ -1,0 +1,56 @@
+"""Task factories for tests/test_sweep.py (imported by path in the workers: not a test module)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from lrdoctor.experiments import Task
+
+
+def _regression_data(n_batches: int = 4, batch: int = 32):
+    g = torch.Generator().manual_seed(0)
+    w = torch.randn(8, 1, generator=g)
+    out = []
+    for _ in range(n_batches):
+        x = torch.randn(batch, 8, generator=g)
+        out.append((x, x @ w + 0.1 * torch.randn(batch, 1, generator=g)))
+    return out
+
+
+def mlp() -> Task:
+    """A small MLP on a linear-regression problem with SGD: converges at 0.01-0.05, diverges to
+    NaN at 1.0 (the loss's curvature makes SGD unstable above ~0.2)."""
+    return Task(model_fn=lambda: nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 1)),
+                optimizer_fn=lambda params, lr: torch.optim.SGD(params, lr=lr),
+                batches=_regression_data(),
+                loss_fn=lambda model, b: F.mse_loss(model(b[0]), b[1]),
+                eval_fn=lambda model: F.mse_loss(model(_regression_data()[0][0]), _regression_data()[0][1]))
+
+
+def slow_mlp(delay: float = 0.05) -> Task:
+    """``mlp`` with a sleep per step, so a sweep is long enough to be killed mid-way."""
+    task = mlp()
+    inner = task.loss_fn
+
+    def loss_fn(model, b):
+        time.sleep(delay)
+        return inner(model, b)
+
+    task.loss_fn = loss_fn
+    return task
+
+
+def broken() -> Task:
+    """A task whose loss raises: the cell is retried once and then reported as errored."""
+    task = mlp()
+
+    def loss_fn(model, b):
+        raise RuntimeError(f"broken loss in pid {os.getpid()}")
+
+    task.loss_fn = loss_fn
+    return task
