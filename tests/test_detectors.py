@@ -6,7 +6,7 @@ import pytest
 import lrdoctor
 from lrdoctor.corpus import CASES, train_mlp
 from lrdoctor.demo import DemoConfig, train_classifier
-from lrdoctor.detect.label_smoothing import smoothing_floor
+from lrdoctor.detect.label_smoothing_floor import smoothing_floor
 from lrdoctor.report.sparkline import sparkline
 from lrdoctor.run import RunMeta, build_run
 

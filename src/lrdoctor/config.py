@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Generic, Iterable, Mapping, TypeVar
 
-__all__ = ["Found", "lookup", "config_value", "get_float", "get_int", "get_bool", "LR_KEYS", "CLIP_KEYS"]
+__all__ = ["Found", "lookup", "config_value", "get_float", "get_int", "get_bool", "LR_KEYS"]
 
 T = TypeVar("T")
 
@@ -22,10 +22,6 @@ T = TypeVar("T")
 #: then YOLO's ``lr0`` and the schedulers' ``base_lr``/``max_lr``, then RL actor/critic LRs.
 LR_KEYS: tuple[str, ...] = ("lr", "learning_rate", "learning-rate", "lr0", "base_lr", "max_lr", "peak_lr",
                             "init_lr", "q_lr", "policy_lr", "actor_lr", "critic_lr")
-#: Config names of the gradient-clipping threshold (HF, Lightning, fairseq, SB3).
-CLIP_KEYS: tuple[str, ...] = ("max_grad_norm", "gradient_clip_val", "clip_grad_norm", "clip_grad", "clip_norm",
-                              "grad_clip", "clip-norm", "max_norm")
-
 
 @dataclass(frozen=True)
 class Found(Generic[T]):

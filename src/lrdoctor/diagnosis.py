@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -54,10 +55,10 @@ def diagnose(
     if roles:
         run = apply_roles(run, dict(roles))
     if config is not None:
-        run.config.update(load_config(config) if isinstance(config, (str, Path)) else dict(config))
+        extra = load_config(config) if isinstance(config, (str, Path)) else dict(config)
+        # a new Run object: the caller's run (and its config dict) is never mutated
+        run = dataclasses.replace(run, config={**run.config, **extra}, derived={})
     require_training_metric(run)
     findings, cov = check(run, thresholds)
-    findings = sort_findings(findings)
-    for f in findings:
-        prescribe(run, f)
+    findings = [prescribe(run, f) for f in sort_findings(findings)]
     return Report(run, findings, cov)

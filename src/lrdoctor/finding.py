@@ -9,9 +9,14 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
 
+import re
+
 import numpy as np
 
 __all__ = ["KINDS", "Severity", "Fix", "Watch", "Finding"]
+
+#: a config key path: names joined by dots (``optimizer.lr``, ``CartPole-v1.learning_rate``)
+_KEY = re.compile(r"[A-Za-z_][\w\-]*(\.[\w\-]+)*")
 
 KINDS: tuple[str, ...] = (
     "divergence", "oscillation", "slow_progress", "plateau", "nonfinite", "loss_spike",
@@ -37,12 +42,28 @@ class Severity(str, Enum):
 
 @dataclass(frozen=True)
 class Fix:
-    """One row of a fix table. ``old`` is None when neither config nor log says it."""
+    """One row of a fix table.
+
+    ``parameter`` is machine-readable: the config's own key path when the old value came
+    from the config (``optimizer.lr``, ``CartPole-v1.learning_rate``), else the canonical
+    name (``lr``, ``max_grad_norm``). ``old`` and ``new`` are values; ``old`` is None when
+    neither the config nor the log says it, ``new`` is None when the change is not one value
+    (then ``note`` says what to do). ``reason`` says why. A row a CI can apply by setting
+    ``parameter`` to ``new`` is :attr:`applicable`.
+    """
 
     parameter: str
     old: Any
     new: Any
     reason: str
+    #: human guidance when the change is not a single value ("2-5% of the steps", "clamp TD targets ...")
+    note: str = ""
+
+    @property
+    def applicable(self) -> bool:
+        """True when ``new`` is a plain value for a config-like key: a CI can write it."""
+        value_ok = isinstance(self.new, (bool, int, float)) and not (isinstance(self.new, float) and self.new != self.new)
+        return value_ok and _KEY.fullmatch(self.parameter) is not None
 
 
 @dataclass(frozen=True)
@@ -81,7 +102,7 @@ class Finding:
         d["start_step"] = _plain(self.start_step)
         d["end_step"] = _plain(self.end_step)
         d["evidence"] = _plain(self.evidence)
-        d["fixes"] = [_plain(asdict(f)) for f in self.fixes]
+        d["fixes"] = [_plain({**asdict(f), "applicable": f.applicable}) for f in self.fixes]
         d["watch"] = [asdict(w) for w in self.watch]
         return d
 

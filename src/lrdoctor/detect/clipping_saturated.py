@@ -9,14 +9,18 @@ import numpy as np
 
 from lrdoctor.fmt import fmt
 from lrdoctor.detect._grad import clip_signal, max_grad_norm
-from lrdoctor.finding import Finding, Severity
+from lrdoctor.detect import needs
+from lrdoctor.detect._fixes import SOFT_LR_CUT, lr_fix
+from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
+from lrdoctor.detect._grad import max_grad_norm
+from lrdoctor.finding import Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
 __all__ = ["ClippingThresholds", "detect"]
 
 
 @dataclass(frozen=True)
-class ClippingThresholds:
+class ClippingThresholds(Thresholds):
     share: float = 0.8
     """Share of steps clipped that counts as saturated. Source: the LoRA/RAFT post-mortem
     (#3) reads clipping frequency against max_grad_norm; clipping is meant for outliers, so
@@ -65,6 +69,7 @@ def _from_columns(run: Run, th: ClippingThresholds) -> list[Finding]:
     return [Finding("clipping_saturated", Severity.WARNING, float(steps[0]), float(steps[-1]), summary, ev, cause)]
 
 
+@detector("clipping_saturated", thresholds=DEFAULTS, needs=needs.clipping)
 def detect(run: Run, th: ClippingThresholds = DEFAULTS) -> list[Finding]:
     g, clip = run.series("grad_norm"), max_grad_norm(run)
     if clip is None:
@@ -86,3 +91,16 @@ def detect(run: Run, th: ClippingThresholds = DEFAULTS) -> list[Finding]:
     cause = ("Clipping acts on almost every step: updates are normalised gradient steps of size lr x max_grad_norm, "
              "which hides how large the LR really is and slows learning.")
     return [Finding("clipping_saturated", Severity.WARNING, float(f.steps[0]), float(f.steps[-1]), summary, ev, cause)]
+
+
+@fix_rule("clipping_saturated")
+def fix_clipping_saturated(run: Run, f: Finding) -> Prescription:
+    ev = f.evidence
+    if "median_pre_clip_norm" in ev:
+        clip = Fix("max_grad_norm", ev["max_grad_norm"], float(f"{ev['median_pre_clip_norm']:.2g}"),
+                   "set the clip near the median pre-clip norm so it catches outliers only")
+    else:  # clipping seen through a logged clip share or coefficient: no pre-clip norm to quote
+        clip = Fix("max_grad_norm", None, "the median pre-clip grad norm (log it)",
+                   "a clip that catches only outliers; the log shows clipping on nearly every step")
+    return Prescription([clip,
+             lr_fix(run, f, SOFT_LR_CUT, "with the clip loosened, the raw LR sets the step: halve it to keep the same step size")], [Watch("clip share", "< 20% of steps clipped", "clipping most steps hides the effective LR")])

@@ -21,14 +21,18 @@ from lrdoctor.detect._common import lr_at
 from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import runs_of
 from lrdoctor.detect._trend import Trend, objective_trend
-from lrdoctor.finding import Finding, Severity
+from lrdoctor.detect import needs
+from lrdoctor.detect._fixes import DIVERGENCE_LR_CUT, WATCH_LOSS, WATCH_GRAD, lr_fix
+from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
+from lrdoctor.detect._grad import max_grad_norm
+from lrdoctor.finding import Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
 __all__ = ["DivergenceThresholds", "detect", "above_best"]
 
 
 @dataclass(frozen=True)
-class DivergenceThresholds:
+class DivergenceThresholds(Thresholds):
     rise_fraction: float = 0.25
     """Rise above the best trend value, as a share of the progress made so far (start level
     minus best). Source: the GRU word-LM run at lr 20 (pytorch/examples) rose 0.33 of its
@@ -122,6 +126,7 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
     return [Finding("divergence", Severity.ERROR, ev["onset_step"], float(st[-1]), summary, ev, cause)]
 
 
+@detector("divergence", thresholds=DEFAULTS, needs=needs.loss)
 def detect(run: Run, th: DivergenceThresholds = DEFAULTS) -> list[Finding]:
     few = _few_point(run, th)
     out = _trend_rule(run, th)
@@ -166,3 +171,13 @@ def _trend_rule(run: Run, th: DivergenceThresholds) -> list[Finding]:
                  "(sustained rise, not a one-batch spike), or the LR schedule never decays.")
         out.append(Finding("divergence", sev, onset, float(c.step[b - 1]), summary, ev, cause))
     return out
+
+
+@fix_rule("divergence")
+def fix_divergence(run: Run, f: Finding) -> Prescription:
+    fixes = [lr_fix(run, f, DIVERGENCE_LR_CUT, "sustained rise above the best loss: cut the LR 3x")]
+    clip = max_grad_norm(run)
+    if clip is None:
+        fixes.append(Fix("max_grad_norm", None, 1.0, "clip the global gradient norm (HF/Lightning default 1.0) so one bad step cannot push the run off"))
+    fixes.append(Fix("checkpoint", None, f"keep the one at step {fmt(f.evidence.get('best_step'))}", "the best loss was reached there"))
+    return Prescription(fixes, [WATCH_LOSS, WATCH_GRAD])

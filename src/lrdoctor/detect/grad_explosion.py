@@ -10,14 +10,18 @@ import numpy as np
 from lrdoctor.fmt import fmt
 from lrdoctor.detect._grad import grad_curve, max_grad_norm, top_layers
 from lrdoctor.detect._stats import runs_of
-from lrdoctor.finding import Finding, Severity
+from lrdoctor.detect import needs
+from lrdoctor.detect._fixes import DIVERGENCE_LR_CUT, WATCH_GRAD, lr_fix
+from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
+from lrdoctor.detect._grad import max_grad_norm
+from lrdoctor.finding import Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
 __all__ = ["GradExplosionThresholds", "detect"]
 
 
 @dataclass(frozen=True)
-class GradExplosionThresholds:
+class GradExplosionThresholds(Thresholds):
     factor: float = 10.0
     """Trend above this multiple of its running minimum. Source: post-mortem #1 red flag
     "grad norm > 10 despite clipping" (with clip 1.0, i.e. 10x the clipped norm)."""
@@ -113,6 +117,7 @@ def _few_points(run: Run, th: GradExplosionThresholds) -> list[Finding]:
     return [Finding("grad_explosion", Severity.ERROR, ev["onset_step"], float(st[-1]), summary, ev, cause)]
 
 
+@detector("grad_explosion", thresholds=DEFAULTS, needs=needs.grad)
 def detect(run: Run, th: GradExplosionThresholds = DEFAULTS) -> list[Finding]:
     out = _trend(run, th)
     if not out:
@@ -151,3 +156,10 @@ def _trend(run: Run, th: GradExplosionThresholds) -> list[Finding]:
         summary += f"; largest gradient in layer {layers[0]['layer']} ({fmt(layers[0]['grad_norm'])})"
     cause = "Updates are feeding on themselves: the LR is too high for the curvature the model has reached, or clipping is missing."
     return [Finding("grad_explosion", sev, ev["onset_step"], float(c.step[b - 1]), summary, ev, cause)]
+
+
+@fix_rule("grad_explosion")
+def fix_grad_explosion(run: Run, f: Finding) -> Prescription:
+    clip = max_grad_norm(run)
+    return Prescription([Fix("max_grad_norm", clip[1] if clip else None, 1.0, "clip the global norm (the post-mortems' red flag is grad norm > 10)"),
+             lr_fix(run, f, DIVERGENCE_LR_CUT, "the gradient grew 10x: cut the LR 3x")], [WATCH_GRAD])

@@ -14,14 +14,17 @@ import numpy as np
 from lrdoctor.fmt import fmt
 from lrdoctor.detect._grad import grad_curve
 from lrdoctor.detect._stats import runs_of
-from lrdoctor.finding import Finding, Severity
+from lrdoctor.detect import needs
+from lrdoctor.detect._fixes import SOFT_LR_CUT, WATCH_GRAD, lr_fix
+from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
+from lrdoctor.finding import Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
 __all__ = ["GradUnstableThresholds", "detect"]
 
 
 @dataclass(frozen=True)
-class GradUnstableThresholds:
+class GradUnstableThresholds(Thresholds):
     spike_factor: float = 10.0
     """A spike is a point 10x above the rolling median (one order of magnitude)."""
     min_spikes: int = 3
@@ -33,6 +36,7 @@ class GradUnstableThresholds:
 DEFAULTS = GradUnstableThresholds()
 
 
+@detector("grad_norm_unstable", thresholds=DEFAULTS, needs=needs.grad)
 def detect(run: Run, th: GradUnstableThresholds = DEFAULTS) -> list[Finding]:
     got = grad_curve(run)
     if got is None:
@@ -48,3 +52,9 @@ def detect(run: Run, th: GradUnstableThresholds = DEFAULTS) -> list[Finding]:
                f"(median {fmt(ev['median_grad_norm'])}, max {fmt(ev['max_grad_norm_seen'])})")
     cause = "The optimiser is at the edge of stability: rare large gradients (outlier batches, Adam with a small epsilon/beta2 lag) jolt the weights."
     return [Finding("grad_norm_unstable", Severity.WARNING, steps[0], steps[-1], summary, ev, cause)]
+
+
+@fix_rule("grad_norm_unstable")
+def fix_grad_norm_unstable(run: Run, f: Finding) -> Prescription:
+    return Prescription([lr_fix(run, f, SOFT_LR_CUT, "frequent 10x gradient spikes: halve the LR"),
+             Fix("adam_epsilon", None, 1e-6, "a larger epsilon damps updates of parameters with tiny second moments")], [WATCH_GRAD])

@@ -11,14 +11,16 @@ from lrdoctor.detect._common import objective
 from lrdoctor.fmt import fmt
 from lrdoctor.detect._grad import grad_curve
 from lrdoctor.detect._stats import value_at
-from lrdoctor.finding import Finding, Severity
+from lrdoctor.detect import needs
+from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
+from lrdoctor.finding import Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
 __all__ = ["GradVanishingThresholds", "detect"]
 
 
 @dataclass(frozen=True)
-class GradVanishingThresholds:
+class GradVanishingThresholds(Thresholds):
     factor: float = 1e-3
     """Late trend below this share of the early level (three orders of magnitude: the
     attenuation Hochreiter 1991 / Bengio et al. 1994 describe for deep sigmoid/RNN stacks)."""
@@ -31,6 +33,7 @@ class GradVanishingThresholds:
 DEFAULTS = GradVanishingThresholds()
 
 
+@detector("grad_vanishing", thresholds=DEFAULTS, needs=needs.grad)
 def detect(run: Run, th: GradVanishingThresholds = DEFAULTS) -> list[Finding]:
     got = grad_curve(run)
     if got is None:
@@ -52,3 +55,9 @@ def detect(run: Run, th: GradVanishingThresholds = DEFAULTS) -> list[Finding]:
     cause = ("Gradients vanish before reaching the weights: saturating activations, a too-deep stack without "
              "residuals/normalisation, or an LR so high that the model fell into a dead region (dead ReLUs).")
     return [Finding("grad_vanishing", Severity.WARNING, start, float(c.step[-1]), summary, ev, cause)]
+
+
+@fix_rule("grad_vanishing")
+def fix_grad_vanishing(run: Run, f: Finding) -> Prescription:
+    return Prescription([Fix("architecture", None, "residual connections + LayerNorm/BatchNorm", "let gradients reach early layers"),
+             Fix("activation", None, "ReLU/GELU instead of sigmoid/tanh", "saturating activations attenuate gradients")], [Watch("grad_norm", "no drop of 1000x while the loss is flat", "a collapse means the signal no longer reaches the weights")])

@@ -16,14 +16,16 @@ import numpy as np
 from lrdoctor.detect._classes import num_classes
 from lrdoctor.detect._common import objective
 from lrdoctor.fmt import fmt
-from lrdoctor.finding import Finding, Severity
+from lrdoctor.detect import needs
+from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
+from lrdoctor.finding import Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
 __all__ = ["InitialLossThresholds", "detect"]
 
 
 @dataclass(frozen=True)
-class InitialLossThresholds:
+class InitialLossThresholds(Thresholds):
     above: float = 1.5
     """First loss above ln(K) x 1.5 is anomalous (well beyond averaging effects)."""
     below: float = 0.5
@@ -35,6 +37,7 @@ class InitialLossThresholds:
 DEFAULTS = InitialLossThresholds()
 
 
+@detector("initial_loss_anomaly", thresholds=DEFAULTS, needs=needs.num_classes_and_loss)
 def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
     s, k = objective(run), num_classes(run)
     if s is None or k is None:
@@ -58,3 +61,9 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
              "pairing, or loss summed instead of averaged)." if kind == "above" else
              "The loss is lower than chance at step 0: labels leak into inputs, or the loss is not cross-entropy over K classes.")
     return [Finding("initial_loss_anomaly", Severity.WARNING, float(f.steps[0]), float(f.steps[0]), summary, ev, cause)]
+
+
+@fix_rule("initial_loss_anomaly")
+def fix_initial_loss_anomaly(run: Run, f: Finding) -> Prescription:
+    return Prescription([Fix("final layer init", None, "zero or small (std 0.01) weights, zero bias", f"start at loss ln(K) = {fmt(f.evidence['expected_ln_k'])}"),
+             Fix("loss reduction", None, "mean", "a summed loss scales with the batch and looks like a wrong start")], [Watch("loss at step 0", f"about {fmt(f.evidence['expected_ln_k'])}", "far off means the init or the loss is wrong")])

@@ -16,14 +16,16 @@ import numpy as np
 from lrdoctor.detect._classes import label_smoothing, num_classes
 from lrdoctor.detect._common import objective
 from lrdoctor.fmt import fmt
-from lrdoctor.finding import Finding, Severity
+from lrdoctor.detect import needs
+from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
+from lrdoctor.finding import Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
 __all__ = ["LabelSmoothingThresholds", "detect", "smoothing_floor"]
 
 
 @dataclass(frozen=True)
-class LabelSmoothingThresholds:
+class LabelSmoothingThresholds(Thresholds):
     near: float = 0.15
     """Late loss within 15% of the floor (relative) counts as at the floor."""
     tail_fraction: float = 0.1
@@ -44,6 +46,7 @@ def smoothing_floor(eps: float, k: int) -> float:
     return float(-hi * np.log(hi) - (k - 1) * lo * np.log(lo))
 
 
+@detector("label_smoothing_floor", thresholds=DEFAULTS, needs=needs.label_smoothing_and_loss)
 def detect(run: Run, th: LabelSmoothingThresholds = DEFAULTS) -> list[Finding]:
     s, k, e = objective(run), num_classes(run), label_smoothing(run)
     if s is None or k is None or e is None:
@@ -65,3 +68,10 @@ def detect(run: Run, th: LabelSmoothingThresholds = DEFAULTS) -> list[Finding]:
         cause = "Not a stall: label smoothing puts a floor under the loss. Watch accuracy; if smoothing ran from step 0 it also slowed the start."
         return [Finding("label_smoothing_floor", Severity.INFO, float(f.steps[0]), float(f.steps[-1]), summary, ev, cause)]
     return []
+
+
+@fix_rule("label_smoothing_floor")
+def fix_label_smoothing_floor(run: Run, f: Finding) -> Prescription:
+    ev = f.evidence
+    fixes = [Fix("label_smoothing_start", None, "after warmup (epoch 1+)", "post-mortem #4: smoothing from step 0 slowed the start")]
+    return Prescription(fixes, [Watch("accuracy", "still rising", f"the loss cannot show progress below its floor {fmt(ev['floor'])}")])

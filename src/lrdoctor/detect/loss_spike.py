@@ -16,14 +16,18 @@ from lrdoctor.detect._stats import robust_sigma, runs_of
 from lrdoctor.detect._trend import objective_trend
 from lrdoctor.detect.divergence import DEFAULTS as DIV
 from lrdoctor.detect.divergence import above_best
-from lrdoctor.finding import Finding, Severity
+from lrdoctor.detect import needs
+from lrdoctor.detect._fixes import SOFT_LR_CUT, WATCH_LOSS, WATCH_GRAD, lr_fix
+from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
+from lrdoctor.detect._grad import max_grad_norm
+from lrdoctor.finding import Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
 __all__ = ["LossSpikeThresholds", "detect"]
 
 
 @dataclass(frozen=True)
-class LossSpikeThresholds:
+class LossSpikeThresholds(Thresholds):
     noise_k: float = 8.0
     """Height above the trend in robust sigmas. 8 sigma because minibatch losses are
     heavy-tailed (diffusion per-batch losses span 10x); a Hampel filter's 3 would flag noise."""
@@ -48,6 +52,7 @@ def _resolution(x: np.ndarray) -> float:
     return float(np.diff(u).min())
 
 
+@detector("loss_spike", thresholds=DEFAULTS, needs=needs.loss)
 def detect(run: Run, th: LossSpikeThresholds = DEFAULTS) -> list[Finding]:
     t = objective_trend(run)
     if t is None:
@@ -87,3 +92,14 @@ def detect(run: Run, th: LossSpikeThresholds = DEFAULTS) -> list[Finding]:
     cause = ("Transient instability: a few batches pushed the update past the stable step size "
              "(outlier data, Adam's second-moment estimate lagging a sudden gradient, or an LR at the edge).")
     return [Finding("loss_spike", sev, peaks[0][0], peaks[-1][0], summary, ev, cause)]
+
+
+@fix_rule("loss_spike")
+def fix_loss_spike(run: Run, f: Finding) -> Prescription:
+    if f.severity.value == "info":
+        return Prescription([], [Watch("loss", "spikes rare and recovering within a few steps", "more frequent spikes mean the LR is at the stability edge")])
+    fixes = [lr_fix(run, f, SOFT_LR_CUT, "repeated spikes: halve the LR")]
+    clip = max_grad_norm(run)
+    fixes.append(Fix("max_grad_norm", clip[1] if clip else None, 1.0, "clip the outlier updates that cause spikes"))
+    fixes.append(Fix("adam_beta2", None, 0.95, "a shorter second-moment memory reacts to sudden gradients (used for large-model runs, e.g. PaLM/LLaMA)"))
+    return Prescription(fixes, [WATCH_LOSS, WATCH_GRAD])

@@ -14,14 +14,19 @@ import numpy as np
 
 from lrdoctor.detect._common import objective
 from lrdoctor.fmt import fmt
-from lrdoctor.finding import Finding, Severity
+from lrdoctor.detect import needs
+from lrdoctor.detect._fixes import WATCH_LOSS, current_lr
+from lrdoctor.config import config_value
+from lrdoctor.detect.warmup_missing import WARMUP_KEYS
+from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
+from lrdoctor.finding import Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
 __all__ = ["LrResponseThresholds", "detect"]
 
 
 @dataclass(frozen=True)
-class LrResponseThresholds:
+class LrResponseThresholds(Thresholds):
     cut_factor: float = 2.0
     """An LR cut is a drop by at least this factor between logged values (step decay, annealing)."""
     no_progress: float = 0.05
@@ -33,6 +38,7 @@ class LrResponseThresholds:
 DEFAULTS = LrResponseThresholds()
 
 
+@detector("lr_beyond_stability", thresholds=DEFAULTS, needs=needs.lr_and_loss)
 def detect(run: Run, th: LrResponseThresholds = DEFAULTS) -> list[Finding]:
     s, lr = objective(run), run.series("lr")
     if s is None or lr is None:
@@ -64,3 +70,11 @@ def detect(run: Run, th: LrResponseThresholds = DEFAULTS) -> list[Finding]:
                f"then {drop:.0%} lower right after the cut to {fmt(ev['lr_after'])} at step {fmt(cut_step)}")
     cause = "The initial learning rate was beyond the stable range: the run only started learning once the LR came down."
     return [Finding("lr_beyond_stability", sev, float(f.steps[0]), cut_step, summary, ev, cause)]
+
+
+@fix_rule("lr_beyond_stability")
+def fix_lr_beyond_stability(run: Run, f: Finding) -> Prescription:
+    after = f.evidence.get("lr_after")
+    old, src = current_lr(run, f.start_step)
+    return Prescription([Fix("lr", old, after, f"the run only learned once the LR was {fmt(after)}: start there (old value: {src})"),
+             Fix("warmup_steps", config_value(run.config, WARMUP_KEYS), "2-5% of the steps", "ramp up instead of starting at the peak")], [WATCH_LOSS])

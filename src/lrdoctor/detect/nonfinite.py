@@ -13,14 +13,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.fmt import fmt
-from lrdoctor.finding import Finding, Severity
+from lrdoctor.detect import needs
+from lrdoctor.detect._fixes import NONFINITE_LR_CUT, WATCH_GRAD, lr_fix
+from lrdoctor.config import config_value
+from lrdoctor.detect.warmup_missing import WARMUP_KEYS
+from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
+from lrdoctor.detect._grad import max_grad_norm
+from lrdoctor.finding import Finding, Fix, Severity, Watch
 from lrdoctor.run import Run, Series
 
 __all__ = ["NonfiniteThresholds", "detect", "amp_skipped_steps"]
 
 
 @dataclass(frozen=True)
-class NonfiniteThresholds:
+class NonfiniteThresholds(Thresholds):
     persistent_points: int = 3
     """Consecutive non-finite logged points (or the end of the run) that make a blow-up
     rather than a transient. Source: HF Trainer and torch.amp.GradScaler skip at most a few
@@ -68,6 +74,7 @@ def _first_bad(s: Series, ignore: np.ndarray, th: NonfiniteThresholds) -> tuple[
     return first, to_end or longest >= th.persistent_points, int(bad.sum())
 
 
+@detector("nonfinite", thresholds=DEFAULTS, needs=needs.any_loss_or_grad)
 def detect(run: Run, th: NonfiniteThresholds = DEFAULTS) -> list[Finding]:
     skipped = amp_skipped_steps(run)
     out: list[Finding] = []
@@ -111,3 +118,15 @@ def detect(run: Run, th: NonfiniteThresholds = DEFAULTS) -> list[Finding]:
         out = [f for f in out if f.severity is not Severity.ERROR or f is keep]
         keep.evidence["also_nonfinite"] = [e.evidence["metric"] for e in errors if e is not keep]
     return out
+
+
+@fix_rule("nonfinite")
+def fix_nonfinite(run: Run, f: Finding) -> Prescription:
+    if f.severity.value != "error":
+        return Prescription([], [Watch(f.evidence["metric"], "finite", "repeated non-finite values mean a real blow-up")])
+    fixes = [lr_fix(run, f, NONFINITE_LR_CUT, "the run overflowed: cut the LR 10x, then raise it back in 2x steps")]
+    clip = max_grad_norm(run)
+    fixes.append(Fix("max_grad_norm", clip[1] if clip else None, 1.0 if not clip or clip[1] > 1.0 else clip[1],
+                     "clip gradients before the step" if not clip else "keep clipping; the blow-up came through it, so the LR is the lever"))
+    fixes.append(Fix("warmup_steps", config_value(run.config, WARMUP_KEYS), "2-5% of the steps", "ramp the LR from ~0 so the first large gradients do not overflow"))
+    return Prescription(fixes, [Watch(f.evidence["metric"], "finite on every step", "the first NaN marks the step to rewind to"), WATCH_GRAD])

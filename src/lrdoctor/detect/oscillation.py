@@ -15,14 +15,18 @@ from lrdoctor.detect._common import lr_at
 from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import rolling_median, runs_of
 from lrdoctor.detect._trend import objective_trend
-from lrdoctor.finding import Finding, Severity
+from lrdoctor.detect import needs
+from lrdoctor.detect._fixes import SOFT_LR_CUT, lr_fix
+from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
+from lrdoctor.config import config_value
+from lrdoctor.finding import Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
 __all__ = ["OscillationThresholds", "detect"]
 
 
 @dataclass(frozen=True)
-class OscillationThresholds:
+class OscillationThresholds(Thresholds):
     swing: float = 0.5
     """Relative distance from the trend that counts as a swing (post-mortem #1: ±50%)."""
     share: float = 0.3
@@ -47,6 +51,7 @@ class OscillationThresholds:
 DEFAULTS = OscillationThresholds()
 
 
+@detector("oscillation", thresholds=DEFAULTS, needs=needs.loss)
 def detect(run: Run, th: OscillationThresholds = DEFAULTS) -> list[Finding]:
     t = objective_trend(run)
     if t is None or t.n < 2 * th.window:
@@ -90,3 +95,10 @@ def _acf1(x: np.ndarray) -> float:
         return 0.0
     x = x - x.mean()
     return float(np.dot(x[:-1], x[1:]) / np.dot(x, x))
+
+
+@fix_rule("oscillation")
+def fix_oscillation(run: Run, f: Finding) -> Prescription:
+    return Prescription([lr_fix(run, f, SOFT_LR_CUT, "swings of ±50% around the trend: the step overshoots; halve the LR"),
+             Fix("batch_size", config_value(run.config, ("batch_size", "per_device_train_batch_size", "train_batch_size")),
+                 "2x", "or keep the LR and double the batch (less gradient noise per step)")], [Watch("loss", "within ±50% of its trend", "swings mean the step size is still at the edge")])

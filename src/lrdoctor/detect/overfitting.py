@@ -9,14 +9,17 @@ import numpy as np
 
 from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import robust_sigma, value_at
-from lrdoctor.finding import Finding, Severity
+from lrdoctor.detect import needs
+from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
+from lrdoctor.config import config_value
+from lrdoctor.finding import Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
 __all__ = ["OverfittingThresholds", "detect"]
 
 
 @dataclass(frozen=True)
-class OverfittingThresholds:
+class OverfittingThresholds(Thresholds):
     generalization_loss: float = 0.05
     """Eval loss above its minimum by this share at the end: Prechelt's GL_5 criterion
     ("Early Stopping — But When?", 1998)."""
@@ -29,6 +32,7 @@ class OverfittingThresholds:
 DEFAULTS = OverfittingThresholds()
 
 
+@detector("overfitting", thresholds=DEFAULTS, needs=needs.eval_and_train_loss)
 def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
     ev_s, tr = run.series("eval_loss"), run.series("loss")
     if ev_s is None or tr is None or run.is_rl:
@@ -56,3 +60,11 @@ def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
                f"while training loss fell {fmt(t_at_min)} -> {fmt(t_end)}")
     cause = "The model memorises the training data after the eval minimum: too many steps for the data, too little regularisation, or an LR that stays high."
     return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, cause)]
+
+
+@fix_rule("overfitting")
+def fix_overfitting(run: Run, f: Finding) -> Prescription:
+    ev = f.evidence
+    return Prescription([Fix("max_steps", None, f"stop at step {fmt(ev['eval_min_step'])} (early stopping, patience 3 evals)", "the eval minimum"),
+             Fix("weight_decay", config_value(run.config, ("weight_decay", "wd")),
+                 "0.01-0.1 (AdamW)", "regularise instead of memorising")], [Watch("eval_loss", f"stays within 5% of its minimum {fmt(ev['eval_min'])}", "a rise while train falls is overfitting")])

@@ -15,14 +15,18 @@ import numpy as np
 from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import run_curve
 from lrdoctor.detect._trend import objective_trend
-from lrdoctor.finding import Finding, Severity
+from lrdoctor.detect import needs
+from lrdoctor.detect._fixes import SLOW_LR_RAISE, WATCH_LOSS, lr_fix
+from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
+from lrdoctor.config import config_value
+from lrdoctor.finding import Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
 __all__ = ["ProgressThresholds", "detect_slow_progress", "detect_plateau"]
 
 
 @dataclass(frozen=True)
-class ProgressThresholds:
+class ProgressThresholds(Thresholds):
     min_drop_per_100: float = 0.01
     """Relative loss drop per 100 steps below which progress is slow (post-mortem #1, yellow flag: < 1% per 100 steps)."""
     max_total_drop: float = 0.5
@@ -154,6 +158,7 @@ def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
     return None
 
 
+@detector("slow_progress", thresholds=DEFAULTS, needs=needs.loss)
 def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
     if not run.is_rl:
         for rule in (_stuck_at_chance, _pinned_task_metric):
@@ -195,6 +200,7 @@ def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Fi
     return [Finding("slow_progress", Severity.WARNING, float(steps[0]), float(steps[-1]), summary, ev, cause)]
 
 
+@detector("plateau", thresholds=DEFAULTS, needs=needs.loss)
 def detect_plateau(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
     t = objective_trend(run)
     if t is None or t.n < th.min_plateau_points:
@@ -223,3 +229,15 @@ def detect_plateau(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]
                f"while the LR stayed at {share:.0%} of its peak")
     cause = "The LR is too high to settle into a lower loss; a decay (cosine, step, or on plateau) would let it."
     return [Finding("plateau", Severity.INFO, float(steps[last]), float(steps[-1]), summary, ev, cause)]
+
+
+@fix_rule("slow_progress")
+def fix_slow_progress(run: Run, f: Finding) -> Prescription:
+    return Prescription([lr_fix(run, f, SLOW_LR_RAISE, "< 1% loss drop per 100 steps: raise the LR 3x; confirm with an LR range test")], [Watch("loss", "> 1% drop per 100 steps early in the run", "still slower means the LR is not the limit: check data and frozen layers")])
+
+
+@fix_rule("plateau")
+def fix_plateau(run: Run, f: Finding) -> Prescription:
+    return Prescription([Fix("lr_scheduler", config_value(run.config, ("lr_scheduler_type", "scheduler", "lr_scheduler")),
+                 "cosine to 1% of peak (or ReduceLROnPlateau factor 0.1)",
+                 f"no new best since step {fmt(f.evidence.get('last_improvement_step'))} at a high LR: decay it")], [WATCH_LOSS])

@@ -18,14 +18,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.fmt import fmt
-from lrdoctor.finding import Finding, Severity
+from lrdoctor.detect import needs
+from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
+from lrdoctor.finding import Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
 __all__ = ["ScheduleOverriddenThresholds", "detect", "warmup_window"]
 
 
 @dataclass(frozen=True)
-class ScheduleOverriddenThresholds:
+class ScheduleOverriddenThresholds(Thresholds):
     tolerance: float = 0.01
     """Relative LR difference that counts as a disagreement (float32 LR logging rounds ~1e-7)."""
     min_disagree: int = 2
@@ -61,6 +63,7 @@ def warmup_window(applied: np.ndarray, scheduled: np.ndarray, tol: float) -> int
     return n
 
 
+@detector("schedule_overridden", thresholds=DEFAULTS, needs=needs.lr)
 def detect(run: Run, th: ScheduleOverriddenThresholds = DEFAULTS) -> list[Finding]:
     lr = run.series("lr")
     if lr is None:
@@ -108,3 +111,11 @@ def detect(run: Run, th: ScheduleOverriddenThresholds = DEFAULTS) -> list[Findin
                f"{idx.size} times (first at step {fmt(ev['first_step'])})")
     cause = "A scheduler decays the LR and other code sets it back at the next step (e.g. a warmup that assigns instead of multiplying)."
     return [Finding("schedule_overridden", Severity.WARNING, ev["first_step"], float(f.steps[idx[-1]]), summary, ev, cause)]
+
+
+@fix_rule("schedule_overridden")
+def fix_schedule_overridden(run: Run, f: Finding) -> Prescription:
+    return Prescription([Fix("warmup", "assigns param_group['lr'] = base * warmup(step)",
+                 "multiplies the scheduler's LR: LambdaLR(opt, lambda s: min(1, (s + 1) / warmup) * decay(s)) "
+                 "or SequentialLR([LinearLR(...), scheduler])",
+                 "a warmup must multiply the scheduled LR, never overwrite it; otherwise the decay never happens")], [Watch("lr", "logged lr == scheduler.get_last_lr() every step", "any difference means something else writes the LR")])

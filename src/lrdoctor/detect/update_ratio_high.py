@@ -13,14 +13,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.fmt import fmt
-from lrdoctor.finding import Finding, Severity
+from lrdoctor.detect import needs
+from lrdoctor.detect._fixes import lr_fix
+from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
+from lrdoctor.finding import Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
 __all__ = ["UpdateRatioThresholds", "detect"]
 
 
 @dataclass(frozen=True)
-class UpdateRatioThresholds:
+class UpdateRatioThresholds(Thresholds):
     high: float = 1e-2
     """Ratio above 10x CS231n's ~1e-3 rule of thumb."""
     share: float = 0.5
@@ -35,6 +38,7 @@ class UpdateRatioThresholds:
 DEFAULTS = UpdateRatioThresholds()
 
 
+@detector("update_ratio_high", thresholds=DEFAULTS, needs=needs.column("update_ratio", what="update-ratio (||dw||/||w||; the Monitor measures it)"))
 def detect(run: Run, th: UpdateRatioThresholds = DEFAULTS) -> list[Finding]:
     s = run.series("update_ratio")
     if s is None:
@@ -59,3 +63,9 @@ def detect(run: Run, th: UpdateRatioThresholds = DEFAULTS) -> list[Finding]:
         "The learning rate is high for this model's weight scale: each step rewrites a large share of the "
         "weights, which shows as noisy or stalled loss before it shows as divergence.",
     )]
+
+
+@fix_rule("update_ratio_high")
+def fix_update_ratio_high(run: Run, f: Finding) -> Prescription:
+    k = f.evidence["suggested_lr_factor"]
+    return Prescription([lr_fix(run, f, k, f"bring the update-to-weight ratio from {fmt(f.evidence['median_ratio'])} toward 1e-3")], [Watch("update_ratio", "1e-4 .. 1e-2 (about 1e-3)", "above 1e-2 the step rewrites too much of the weights")])

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.fmt import fmt
-from lrdoctor.finding import Finding, Severity
+from lrdoctor.detect import needs
+from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
+from lrdoctor.finding import Finding, Fix, Severity, Watch
 from lrdoctor.config import lookup
 from lrdoctor.run import Run
 
@@ -28,7 +30,7 @@ WARMUP_KEYS = ("warmup_steps", "warmup_ratio", "warmup_epochs", "warmup_iters", 
 
 
 @dataclass(frozen=True)
-class WarmupThresholds:
+class WarmupThresholds(Thresholds):
     start_share: float = 0.5
     """The first logged LR at or above this share of the peak means no ramp happened."""
     early_share: float = 0.1
@@ -41,6 +43,7 @@ class WarmupThresholds:
 DEFAULTS = WarmupThresholds()
 
 
+@detector("warmup_missing", thresholds=DEFAULTS, needs=needs.architecture)
 def detect(run: Run, th: WarmupThresholds = DEFAULTS) -> list[Finding]:
     arch = lookup(run.config, ARCH_KEYS)
     if arch is None or not isinstance(arch[1], str):
@@ -88,3 +91,10 @@ def _early_instability(run: Run, th: WarmupThresholds) -> bool:
     if not np.isfinite(v).all():
         return True
     return bool(v.max() > th.early_rise * v[0]) and bool(v[-1] > v[0])
+
+
+@fix_rule("warmup_missing")
+def fix_warmup_missing(run: Run, f: Finding) -> Prescription:
+    return Prescription([Fix("warmup_steps", f.evidence.get("warmup_config"), "2.5-5% of the steps (or the three-phase schedule: "
+                 "0.01x->0.1x over 2.5%, 0.1x->1x to 25%, then linear decay)",
+                 "post-mortem #2: the recurrent agent collapsed at a constant LR from step 0")], [Watch("loss", "no spike in the first 5% of steps", "early spikes mean the warmup is too short")])

@@ -7,6 +7,10 @@ metrics (KL, entropy, explained variance, Q statistics, returns) and have the sa
 as the supervised ones: ``Run -> list[Finding]`` with named, sourced thresholds.
 """
 
-from lrdoctor.detect.rl import cycles, entropy, kl, q_values, returns, value
+from lrdoctor.detect.rl import cycle_degradation, entropy_collapse, kl_exceeded, q_divergence, returns, value_collapse
 
-__all__ = ["cycles", "entropy", "kl", "q_values", "returns", "value"]
+# the first release's module names
+cycles, entropy, kl, q_values, value = cycle_degradation, entropy_collapse, kl_exceeded, q_divergence, value_collapse
+
+__all__ = ["cycle_degradation", "entropy_collapse", "kl_exceeded", "q_divergence", "returns", "value_collapse",
+           "cycles", "entropy", "kl", "q_values", "value"]

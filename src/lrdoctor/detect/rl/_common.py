@@ -11,6 +11,21 @@ from lrdoctor.run import Run
 
 __all__ = ["TASK_METRICS", "TaskCurve", "task_curve", "slope_unit", "fit_slope"]
 
+# Config names the RL fix rules read (stable-baselines3 / rl-zoo YAML, CleanRL argument dumps).
+TAU_KEYS = ("tau", "polyak", "target_tau", "soft_update_tau")
+HARD_UPDATE_KEYS = ("target_update_interval", "target_network_frequency", "target_update_freq", "target_update")
+NSTEP_KEYS = ("n_step", "multi_step", "n_step_return", "nstep", "n_steps_return")
+GAMMA_KEYS = ("gamma", "discount", "discount_factor")
+ACCUM_KEYS = ("gradient_accumulation_steps", "grad_accum", "accumulation_steps", "gradient_accumulation")
+GRAD_STEPS_KEYS = ("gradient_steps", "updates_per_step", "replay_ratio", "utd_ratio")
+TRAIN_FREQ_KEYS = ("train_freq", "train_frequency", "update_every")
+ENT_KEYS = ("ent_coef", "entropy_coef", "entropy_coeff", "ent_coeff")
+EPOCH_KEYS = ("n_epochs", "update_epochs", "ppo_epochs", "num_epochs")
+VF_KEYS = ("vf_coef", "value_coef", "value_loss_coef")
+#: Share of the target a soft update may replace in 100 steps after a Q divergence or a
+#: reversal: post-mortem #5 moved tau 0.012 (70%) -> 0.005 (40%).
+TARGET_SHARE_100 = 0.4
+
 #: Higher-is-better metrics that say how well the task is done, in order of preference.
 #: The training return comes first: SB3 and CleanRL average it over the last 100 episodes
 #: and log it every update, while evaluation is a few deterministic episodes every N steps

@@ -16,14 +16,18 @@ import numpy as np
 
 from lrdoctor.fmt import fmt
 from lrdoctor.detect.rl._common import TASK_METRICS
-from lrdoctor.finding import Finding, Severity
+from lrdoctor.detect import needs
+from lrdoctor.detect._fixes import value_and_key
+from lrdoctor.config import LR_KEYS
+from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
+from lrdoctor.finding import Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
 __all__ = ["CycleThresholds", "detect", "per_cycle"]
 
 
 @dataclass(frozen=True)
-class CycleThresholds:
+class CycleThresholds(Thresholds):
     min_cycles: int = 4
     """Fewer cycles than this tell nothing about a trend."""
     min_after: int = 2
@@ -62,6 +66,7 @@ def per_cycle(run: Run) -> tuple[str, bool, np.ndarray, np.ndarray] | None:
     return None
 
 
+@detector("cycle_degradation", thresholds=DEFAULTS, needs=needs.cycles)
 def detect(run: Run, th: CycleThresholds = DEFAULTS) -> list[Finding]:
     got = per_cycle(run)
     if got is None:
@@ -90,3 +95,21 @@ def detect(run: Run, th: CycleThresholds = DEFAULTS) -> list[Finding]:
         "taken, a constant LR over-fits each cycle's narrowing distribution (post-mortem #3: constant 5e-5, "
         "peak at cycle 6). Decay the LR across cycles.",
     )]
+
+
+#: Cross-cycle LR decay after cycle degradation: post-mortem #3's exponential 0.85 per cycle.
+CYCLE_DECAY = 0.85
+
+
+@fix_rule("cycle_degradation")
+def fix_cycle_degradation(run: Run, f: Finding) -> Prescription:
+    ev = f.evidence
+    best = int(ev["best_cycle"])
+    old, key = value_and_key(run, LR_KEYS)
+    sched = (", ".join(f"{old * CYCLE_DECAY ** (c - 1):.3g}" for c in range(1, 7)) if old else None)
+    fixes = [Fix("cycles", int(ev["last_cycle"]), best, f"stop at the best cycle ({ev['metric']} {fmt(ev['best'])})"),
+             Fix("cross-cycle lr", f"constant {fmt(old)}" if old else "constant",
+                 f"exponential decay 0.85^(cycle-1): {sched}" if sched else "lr x 0.85^(cycle-1)",
+                 "post-mortem #3: constant 5e-5 peaked at cycle 6; decaying across cycles keeps later cycles from over-fitting their own samples")]
+    return Prescription(fixes, [Watch(ev["metric"], "each cycle at least as good as the best so far", "cycles still help",
+                         trouble="two cycles in a row below the best")])

@@ -18,7 +18,11 @@ import numpy as np
 from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import rolling_median, run_curve, runs_of
 from lrdoctor.detect.rl._common import task_curve
-from lrdoctor.finding import Finding, Severity
+from lrdoctor.detect import needs
+from lrdoctor.detect._fixes import value_and_key, RL_LR_CUT, lr_fix, recheck_after
+from lrdoctor.detect.rl._common import ENT_KEYS
+from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
+from lrdoctor.finding import Finding, Fix, Severity, Watch
 from lrdoctor.config import lookup
 from lrdoctor.run import Run
 
@@ -29,7 +33,7 @@ ACTION_KEYS = ("n_actions", "num_actions", "action_dim", "action_space_n", "n_ac
 
 
 @dataclass(frozen=True)
-class EntropyThresholds:
+class EntropyThresholds(Thresholds):
     collapse_ratio: float = 0.01
     """Entropy below 1% of its starting level (or of ln K) is collapsed: two orders of
     magnitude, far below the 5-10% a healthy converged discrete PPO policy keeps (sb3
@@ -74,6 +78,7 @@ def _flat_task(run: Run) -> dict | None:
     return None
 
 
+@detector("entropy_collapse", thresholds=DEFAULTS, needs=needs.column("entropy", what="policy-entropy"))
 def detect(run: Run, th: EntropyThresholds = DEFAULTS) -> list[Finding]:
     c = run_curve(run, "entropy")
     if c is None or len(c) < 2 * th.window:
@@ -121,3 +126,24 @@ def detect(run: Run, th: EntropyThresholds = DEFAULTS) -> list[Finding]:
                 "dominates the objective, or rewards that do not depend on the actions.",
             ))
     return out
+
+
+@fix_rule("entropy_collapse")
+def fix_entropy_collapse(run: Run, f: Finding) -> Prescription:
+    ev = f.evidence
+    ent, ent_key = value_and_key(run, ENT_KEYS)
+    if ev.get("direction") == "to_uniform":
+        return Prescription([lr_fix(run, f, 3.0, "the policy does not move: raise the LR 3x"),
+                 Fix(ent_key or "ent_coef", ent, "10x smaller" if ent else 0.0, "an entropy bonus that dominates keeps the policy uniform")], [Watch("entropy", f"falls below {fmt(0.9 * ev['max_entropy'])} within 10% of the run", "the policy forms preferences",
+                       trouble="stays at ln(K)")])
+    new_ent = float(f"{ent * 10:.2g}") if ent else 0.01
+    fixes = [Fix(ent_key or "ent_coef", ent, new_ent, "an entropy bonus keeps exploring (0.01 is the common PPO/A2C value, e.g. CleanRL)"),
+             lr_fix(run, f, RL_LR_CUT, "large updates make the policy deterministic before it learns: cut the LR 3x")]
+    if ev.get("task_flat"):
+        fixes.append(Fix("environment", None, "check rewards and termination (a constant return since the start)",
+                         "entropy collapsed while the return never moved: a reward or env-step bug makes one action always best"))
+    ref = ev.get("reference", 0.0)
+    watch = [Watch("entropy", f"above {fmt(0.1 * ref)} (10% of its start) until the return plateaus", "the policy still explores",
+                   trouble=f"below {fmt(0.01 * ref)} (1% of its start)"),
+             Watch("ep_return", "rising while entropy falls", "entropy is being spent on learning", trouble="flat while entropy falls")]
+    return Prescription(fixes, watch, recheck_after(run))

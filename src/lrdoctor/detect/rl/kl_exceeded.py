@@ -22,7 +22,12 @@ from lrdoctor.detect._common import lr_at
 from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import robust_sigma, rolling_median, run_curve, runs_of
 from lrdoctor.detect.rl._common import task_curve
-from lrdoctor.finding import Finding, Severity
+from lrdoctor.detect import needs
+from lrdoctor.detect._fixes import value_and_key, RL_LR_CUT, lr_fix, recheck_after
+from lrdoctor.detect.rl._common import EPOCH_KEYS
+from lrdoctor.detect._grad import CLIP_KEYS
+from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
+from lrdoctor.finding import Finding, Fix, Severity, Watch
 from lrdoctor.config import lookup
 from lrdoctor.run import Run
 
@@ -33,7 +38,7 @@ TARGET_KL_KEYS = ("target_kl", "kl_target", "desired_kl")
 
 
 @dataclass(frozen=True)
-class KLThresholds:
+class KLThresholds(Thresholds):
     target: float = 0.02
     """KL target when the config names none: the GRU post-mortem's (#2) target, in the
     0.01-0.03 range rl-zoo tunes PPO's ``target_kl`` to."""
@@ -139,6 +144,7 @@ def _few_updates(run: Run, th: KLThresholds) -> list[Finding]:
     return [Finding("kl_exceeded", Severity.ERROR, ev["onset_step"], float(f.steps[-1]), summary, ev, cause)]
 
 
+@detector("kl_exceeded", thresholds=DEFAULTS, needs=needs.column("approx_kl", what="approximate-KL (approx_kl, approxkl, ...)"))
 def detect(run: Run, th: KLThresholds = DEFAULTS) -> list[Finding]:
     c = run_curve(run, "approx_kl")
     if c is None:
@@ -199,3 +205,37 @@ def detect(run: Run, th: KLThresholds = DEFAULTS) -> list[Finding]:
             "An occasional large update (an unusual rollout); harmless while it stays isolated.",
         )]
     return []
+
+
+def _lr_shape(run: Run) -> str | None:
+    """'constant' when the logged LR never moved, None when unknown."""
+    s = run.series("lr")
+    if s is None or s.finite().values.size < 2:
+        return None
+    v = s.finite().values
+    return "constant" if v.max() <= v.min() * 1.001 else "varies (see lr curve)"
+
+
+@fix_rule("kl_exceeded")
+def fix_kl_exceeded(run: Run, f: Finding) -> Prescription:
+    ev = f.evidence
+    target = ev.get("target", 0.02)
+    if f.severity.value == "info":
+        return Prescription([], [Watch("approx_kl", f"isolated spikes, median below {fmt(target)}", "harmless while isolated",
+                          trouble=f"above {fmt(1.5 * target)} for 10+ updates in a row")])
+    fixes = [lr_fix(run, f, RL_LR_CUT, f"approx_kl {ev.get('peak_over_target', ev.get('over_target', 0)):.1f}x the target: cut the LR 3x")]
+    tkl, tkl_key = value_and_key(run, TARGET_KL_KEYS)
+    if tkl is None:
+        fixes.append(Fix("target_kl", None, target, "stop the epoch early when KL > 1.5 x target_kl (stable-baselines3 PPO): a blow-up cannot run a whole epoch"))
+    ep, ep_key = value_and_key(run, EPOCH_KEYS)
+    if ep is not None and ep > 4:
+        fixes.append(Fix(ep_key, int(ep), max(3, int(ep // 2)), "fewer passes over each rollout keep the policy inside the trust region"))
+    fixes.append(Fix("lr schedule", _lr_shape(run), "three-phase: 0.01x -> 0.1x over 2.5%, 0.1x -> 1x to 25%, then linear decay",
+                     "post-mortem #2: the recurrent PPO agent collapsed at constant 3e-4; warmup and decay kept KL under target"))
+    clip, _ = value_and_key(run, CLIP_KEYS)
+    if clip is None:
+        fixes.append(Fix("max_grad_norm", None, 0.5, "stable-baselines3 PPO's default gradient clip"))
+    watch = [Watch("approx_kl", f"median below {fmt(target)}", "updates stay in the trust region",
+                   trouble=f"above {fmt(1.5 * target)} for 10+ updates, or any update above {fmt(10 * target)}"),
+             Watch("clip_fraction", "0.05-0.3", "the clip is active but not saturated", trouble="above 0.3, or stuck at 0 (frozen policy)")]
+    return Prescription(fixes, watch, recheck_after(run))

@@ -16,14 +16,20 @@ import numpy as np
 from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import curve, rolling_median
 from lrdoctor.detect.rl._common import task_curve
-from lrdoctor.finding import Finding, Severity
+from lrdoctor.detect import needs
+from lrdoctor.detect._fixes import value_and_key, RL_LR_CUT, lr_fix, recheck_after
+from lrdoctor.detect.rl._common import TAU_KEYS, HARD_UPDATE_KEYS, NSTEP_KEYS, GAMMA_KEYS, ACCUM_KEYS, GRAD_STEPS_KEYS, TRAIN_FREQ_KEYS, TARGET_SHARE_100
+from lrdoctor.detect._grad import CLIP_KEYS
+from lrdoctor.prescribe.calc import tau_for_share, soft_update, nstep
+from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
+from lrdoctor.finding import Finding, Fix, Severity, Watch
 from lrdoctor.run import Run, Series
 
 __all__ = ["QThresholds", "detect", "q_magnitude"]
 
 
 @dataclass(frozen=True)
-class QThresholds:
+class QThresholds(Thresholds):
     growth: float = 5.0
     """Growth of the Q level within ``window_share`` of the run that counts as an explosion.
     Post-mortem #5's Q-range grew 6.2x (324 -> 1999); 5x catches it with a margin, an order of
@@ -118,6 +124,7 @@ def _few_points(run: Run, s: Series, th: QThresholds) -> list[Finding]:
     )]
 
 
+@detector("q_divergence", thresholds=DEFAULTS, needs=needs.column("q_values", "q_max", "q_min", "q_range", what="Q-value (q_values, mean_q, max_q, ...)"))
 def detect(run: Run, th: QThresholds = DEFAULTS) -> list[Finding]:
     s = q_magnitude(run)
     if s is None:
@@ -167,3 +174,55 @@ def detect(run: Run, th: QThresholds = DEFAULTS) -> list[Finding]:
         "network follows the online one too fast (large soft-update tau or frequent hard updates), or a "
         "long n-step return adds variance (the deadly triad: function approximation + bootstrapping + off-policy).",
     )]
+
+
+#: Longest n-step return after a Q divergence: post-mortem #5 cut 8 -> 5 (gamma^5 = 0.975 at 0.995).
+MAX_NSTEP = 5
+
+
+@fix_rule("q_divergence")
+def fix_q_divergence(run: Run, f: Finding) -> Prescription:
+    ev = f.evidence
+    fixes = [lr_fix(run, f, RL_LR_CUT, "the TD update overshoots and bootstraps on its own error: cut the LR 3x")]
+    tau, tau_key = value_and_key(run, TAU_KEYS)
+    new_tau = float(f"{tau_for_share(TARGET_SHARE_100, 100):.2g}")
+    if tau is not None and 0 < tau <= 1.0:
+        if new_tau < tau:
+            now = soft_update(tau, 100).replaced
+            fixes.append(Fix(tau_key, tau, new_tau,
+                             f"tau {fmt(tau)} replaces {now:.1%} of the target in 100 steps; {fmt(new_tau)} replaces "
+                             f"{soft_update(new_tau, 100).replaced:.0%}: a slower target stops the feedback loop"))
+    else:
+        hard, hard_key = value_and_key(run, HARD_UPDATE_KEYS)
+        fixes.append(Fix(hard_key or "target_update_interval", hard, 2 * hard if hard else "2x",
+                         "update the target network half as often, or switch to soft updates with tau 0.005"))
+    n, n_key = value_and_key(run, NSTEP_KEYS)
+    gamma, _ = value_and_key(run, GAMMA_KEYS)
+    if n is not None and n > MAX_NSTEP:
+        why = "shorter bootstrapped returns carry less variance"
+        if gamma is not None and 0 < gamma < 1:
+            why += f" (gamma^{int(n)} = {nstep(gamma, int(n)).gamma_n:.3f} -> gamma^{MAX_NSTEP} = {nstep(gamma, MAX_NSTEP).gamma_n:.3f})"
+        fixes.append(Fix(n_key, int(n), MAX_NSTEP, why))
+    acc, acc_key = value_and_key(run, ACCUM_KEYS)
+    fixes.append(Fix(acc_key or "gradient_accumulation_steps", int(acc) if acc else None, int(2 * acc) if acc else 2,
+                     "average twice the samples per update: half the gradient noise at the same LR"))
+    gsteps, g_key = value_and_key(run, GRAD_STEPS_KEYS)
+    if gsteps is not None and gsteps > 1:
+        freq, _ = value_and_key(run, TRAIN_FREQ_KEYS)
+        ratio = f" ({fmt(gsteps)} updates per {fmt(freq)} env steps)" if freq else ""
+        fixes.append(Fix(g_key, gsteps, max(1, int(gsteps // 2)), f"fewer training steps per sample{ratio}: less over-fitting of the replay buffer"))
+    fixes.append(Fix("target clamp", None, "clamp TD targets to [r_min, r_max] / (1 - gamma)",
+                     "no true Q-value lies outside that range; clamping cuts the runaway at its source"))
+    clip, clip_key = value_and_key(run, CLIP_KEYS)
+    if clip is None:
+        fixes.append(Fix("max_grad_norm", None, 10.0, "clip the TD gradient (stable-baselines3 DQN's default 10)"))
+    base, peak = ev.get("base"), ev.get("peak")
+    watch = [
+        Watch(ev.get("statistic", "q"), f"stays within 2x of {fmt(base)} (its level before the explosion)",
+              "the Q-values are bounded again", trouble=f"above {fmt(5 * base if base else None)} (5x), or above the last peak {fmt(peak)}"),
+        Watch("return slope", "positive per 1M frames" if run.meta.step_unit == "timestep" else "positive",
+              "the agent improves again", trouble="negative over the recheck window"),
+        Watch("loss", "may rise at first (targets move back to true values)", "a falling TD loss alone proves nothing",
+              trouble="falling while the return falls (objective_mismatch)"),
+    ]
+    return Prescription(fixes, watch, recheck_after(run))

@@ -20,14 +20,20 @@ import numpy as np
 from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import rolling_median, run_curve
 from lrdoctor.detect.rl._common import TaskCurve, fit_slope, slope_unit, task_curve
-from lrdoctor.finding import Finding, Severity
+from lrdoctor.detect import needs
+from lrdoctor.detect._fixes import value_and_key, RL_LR_CUT, lr_fix, recheck_after
+from lrdoctor.detect.rl._common import TAU_KEYS, TARGET_SHARE_100
+from lrdoctor.detect._grad import CLIP_KEYS
+from lrdoctor.prescribe.calc import tau_for_share, soft_update
+from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
+from lrdoctor.finding import Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
 __all__ = ["ReturnThresholds", "detect_mismatch", "detect_reversal", "detect_instability"]
 
 
 @dataclass(frozen=True)
-class ReturnThresholds:
+class ReturnThresholds(Thresholds):
     noise_k: float = 3.0
     """A change counts when it exceeds 3 robust sigmas of the metric's noise around its trend."""
     min_gain_share: float = 0.2
@@ -59,6 +65,7 @@ def _level(t: TaskCurve, a: int, b: int) -> float:
     return float(np.median(t.smooth[a:b])) if b > a else float(t.smooth[a])
 
 
+@detector("performance_reversal", thresholds=DEFAULTS, needs=needs.task_metric)
 def detect_reversal(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
     t = task_curve(run)
     if t is None or t.n < 20:
@@ -89,6 +96,7 @@ def detect_reversal(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
     )]
 
 
+@detector("reward_instability", thresholds=DEFAULTS, needs=needs.task_metric)
 def detect_instability(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
     t = task_curve(run)
     if t is None or t.n < 2 * th.segments:
@@ -124,6 +132,7 @@ def detect_instability(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Findin
     )]
 
 
+@detector("objective_mismatch", thresholds=DEFAULTS, needs=needs.task_metric)
 def detect_mismatch(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
     t = task_curve(run)
     lc = run_curve(run, "loss")
@@ -164,3 +173,36 @@ def detect_mismatch(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
         "drift (diverging Q-values make consistent but wrong targets), a policy loss when the policy stops "
         "exploring; in supervised runs, the model fits the training set at the eval set's expense.",
     )]
+
+
+@fix_rule("objective_mismatch")
+def fix_objective_mismatch(run: Run, f: Finding) -> Prescription:
+    ev = f.evidence
+    fixes = [Fix("checkpoint", None, f"keep the one before step {fmt(f.start_step)}", f"{ev['metric']} was higher there"),
+             Fix("selection metric", "loss", ev["metric"], "select and early-stop on the task metric, not the training loss")]
+    if run.is_rl:
+        fixes.insert(0, lr_fix(run, f, RL_LR_CUT, "the loss falls toward drifting targets: cut the LR 3x"))
+    return Prescription(fixes, [Watch(ev["metric"], "rises or holds while the loss falls", "the loss measures the task",
+                         trouble="falls while the loss falls")])
+
+
+@fix_rule("performance_reversal")
+def fix_performance_reversal(run: Run, f: Finding) -> Prescription:
+    ev = f.evidence
+    fixes = [Fix("checkpoint", None, f"keep step {fmt(ev['peak_step'])} (peak {fmt(ev['peak'])})", "the best policy of the run"),
+             lr_fix(run, f, RL_LR_CUT, "learning turned into unlearning: decay the LR (linear to 0.1x) or cut it 3x from the peak on")]
+    tau, tau_key = value_and_key(run, TAU_KEYS)
+    if tau is not None and tau < 1.0 and soft_update(tau, 100).replaced > TARGET_SHARE_100 + 0.05:
+        fixes.append(Fix(tau_key, tau, float(f"{tau_for_share(TARGET_SHARE_100, 100):.2g}"), "a slower target network"))
+    return Prescription(fixes, [Watch(f"{ev['metric']} slope", f"> 0 {ev['slope_unit']}", "learning",
+                         trouble=f"< 0 {ev['slope_unit']} (it was {ev['slope_after']:+.3g})")]
+, recheck_after(run))
+
+
+@fix_rule("reward_instability")
+def fix_reward_instability(run: Run, f: Finding) -> Prescription:
+    ev = f.evidence
+    return Prescription([lr_fix(run, f, RL_LR_CUT, "the return swings by half its range again and again: smaller updates"),
+             Fix("n_envs x n_steps (rollout size)", None, "2x", "more samples per update average out the policy-gradient noise"),
+             Fix("max_grad_norm", value_and_key(run, CLIP_KEYS)[0], 0.5, "clip the updates (SB3 PPO/A2C default 0.5)")], [Watch(ev["metric"], f"smoothed swings below {fmt(0.25 * ev['range'])}", "the policy consolidates",
+                   trouble=f"swings of {fmt(0.5 * ev['range'])} or more")])

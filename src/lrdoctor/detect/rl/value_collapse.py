@@ -16,14 +16,18 @@ import numpy as np
 from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import rolling_median, run_curve, runs_of
 from lrdoctor.detect.rl._common import task_curve
-from lrdoctor.finding import Finding, Severity
+from lrdoctor.detect import needs
+from lrdoctor.detect._fixes import value_and_key, RL_LR_CUT, lr_fix
+from lrdoctor.detect.rl._common import VF_KEYS
+from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
+from lrdoctor.finding import Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
 __all__ = ["ValueThresholds", "detect"]
 
 
 @dataclass(frozen=True)
-class ValueThresholds:
+class ValueThresholds(Thresholds):
     ev_floor: float = 0.05
     """Rolling-median explained variance at or below this explains nothing. SB3's own docs
     read EV <= 0 as "worse than predicting nothing"; 0.05 tolerates float jitter around 0."""
@@ -39,6 +43,7 @@ class ValueThresholds:
 DEFAULTS = ValueThresholds()
 
 
+@detector("value_collapse", thresholds=DEFAULTS, needs=needs.column("explained_variance", what="explained-variance"))
 def detect(run: Run, th: ValueThresholds = DEFAULTS) -> list[Finding]:
     c = run_curve(run, "explained_variance")
     if c is None or len(c) < th.min_points:
@@ -64,3 +69,13 @@ def detect(run: Run, th: ValueThresholds = DEFAULTS) -> list[Finding]:
         "coefficient too small, unnormalised returns of a large scale, or a critic that shares a "
         "collapsed trunk with the policy.",
     )]
+
+
+@fix_rule("value_collapse")
+def fix_value_collapse(run: Run, f: Finding) -> Prescription:
+    vf, vf_key = value_and_key(run, VF_KEYS)
+    return Prescription([Fix(vf_key or "vf_coef", vf, float(f"{vf * 2:.2g}") if vf else 0.5, "weight the value loss enough to train the critic (SB3 default 0.5)"),
+             Fix("normalize_advantage / reward scaling", None, "on (VecNormalize(norm_reward=True) in SB3)",
+                 "returns of a large scale make the value regression ill-conditioned"),
+             lr_fix(run, f, RL_LR_CUT, "a value loss that swings by orders of magnitude means the critic's steps overshoot")], [Watch("explained_variance", "above 0.3 after the first 20% of the run", "the critic tracks returns",
+                   trouble="at or below 0 for most updates")])

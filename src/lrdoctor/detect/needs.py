@@ -1,0 +1,129 @@
+"""What each check needs from a run: functions ``Run -> str | None`` (None: it can run).
+
+A kind's module names one of these when it registers its detector
+(``@detector("divergence", thresholds=..., needs=needs.loss)``). The returned text is the
+reason the report prints under "not checked", so it names the roles and how to supply them
+(``--metric ROLE=COLUMN``, a config key, or the Monitor). Silence must mean "checked and
+healthy", never "could not check".
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from lrdoctor.config import lookup
+from lrdoctor.detect._classes import label_smoothing as _smoothing_value
+from lrdoctor.detect._classes import num_classes as _num_classes
+from lrdoctor.run import Run
+
+__all__ = ["MIN_LOSS_POINTS", "MIN_TASK_POINTS", "MIN_GRAD_POINTS", "points", "loss", "any_loss_or_grad", "grad",
+           "clipping", "eval_and_train_loss", "num_classes_and_loss", "label_smoothing_and_loss", "lr", "lr_and_loss",
+           "architecture", "column", "task_metric", "cycles"]
+
+#: The fewest finite loss points a loss-shape check judges: three points make one rise
+#: after one fall; fewer cannot separate a trend from a single noisy report.
+MIN_LOSS_POINTS = 3
+#: The fewest task-metric points (returns, accuracy) the return-shape checks judge: they
+#: compare a peak with what came before and after, each a few points long.
+MIN_TASK_POINTS = 10
+#: The fewest gradient-norm points the gradient checks judge (a median needs a few).
+MIN_GRAD_POINTS = 5
+
+
+def points(run: Run, name: str) -> int:
+    s = run.series(name)
+    return 0 if s is None else int(np.isfinite(s.values).sum())
+
+
+def loss(run: Run) -> str | None:
+    if run.is_rl:
+        return "RL run: its TD/PPO loss may rise while the agent learns, so the RL checks judge it"
+    n = points(run, "loss")
+    if n == 0:
+        return "no training-loss column (loss, train_loss, Loss/train, ...); name one with --metric loss=COLUMN"
+    if n < MIN_LOSS_POINTS:
+        return f"only {n} finite loss point(s); needs {MIN_LOSS_POINTS}"
+    return None
+
+
+def any_loss_or_grad(run: Run) -> str | None:
+    if not any(n in run for n in ("loss", "eval_loss", "grad_norm", "value_loss", "policy_loss", "q_values")):
+        return "no loss or gradient-norm column"
+    return None
+
+
+def grad(run: Run) -> str | None:
+    n = points(run, "grad_norm")
+    if n == 0:
+        return "no gradient-norm column (grad_norm, gnorm, ...); log it or use lrdoctor.Monitor"
+    if n < MIN_GRAD_POINTS:
+        return f"only {n} gradient-norm point(s); needs {MIN_GRAD_POINTS}"
+    return None
+
+
+def clipping(run: Run) -> str | None:
+    why = grad(run)
+    if why:
+        return why
+    from lrdoctor.detect._grad import clip_signal
+
+    if clip_signal(run) is None:
+        return "no clipping threshold (config max_grad_norm/clip, or a max_grad_norm, clip_coef or clip-fraction column)"
+    return None
+
+
+def eval_and_train_loss(run: Run) -> str | None:
+    if run.is_rl:
+        return "RL run"
+    if "eval_loss" not in run:
+        return "no evaluation-loss column (val_loss, eval_loss, Loss/val, ...)"
+    if "loss" not in run:
+        return "no training-loss column to compare the evaluation loss with"
+    if points(run, "eval_loss") < 5:
+        return f"only {points(run, 'eval_loss')} evaluation point(s); needs 5"
+    return None
+
+
+def num_classes_and_loss(run: Run) -> str | None:
+    return loss(run) or (None if _num_classes(run) else "needs the number of classes in the config (num_classes, vocab_size, ...)")
+
+
+def label_smoothing_and_loss(run: Run) -> str | None:
+    return num_classes_and_loss(run) or (None if _smoothing_value(run) else "no label_smoothing in the config")
+
+
+def lr(run: Run) -> str | None:
+    return None if "lr" in run else "no learning-rate column (lr, learning_rate, ...)"
+
+
+def lr_and_loss(run: Run) -> str | None:
+    return loss(run) or lr(run)
+
+
+def architecture(run: Run) -> str | None:
+    from lrdoctor.detect.warmup_missing import ARCH_KEYS
+
+    return None if lookup(run.config, ARCH_KEYS) else "no architecture in the config (model, arch, model_type, ...)"
+
+
+def column(*names: str, what: str) -> Callable[[Run], str | None]:
+    def need(run: Run) -> str | None:
+        return None if any(n in run for n in names) else f"no {what} column"
+    return need
+
+
+def task_metric(run: Run) -> str | None:
+    from lrdoctor.detect.rl._common import TASK_METRICS
+
+    n = max((points(run, m) for m in TASK_METRICS), default=0)
+    if n == 0:
+        return "no task-metric column (return, reward, accuracy, success rate, ...); name one with --metric task_metric=COLUMN"
+    if n < MIN_TASK_POINTS:
+        return f"only {n} task-metric point(s); needs {MIN_TASK_POINTS}"
+    return None
+
+
+def cycles(run: Run) -> str | None:
+    return None if (run.meta.step_unit == "cycle" or "cycle" in run) else "no cycle/generation column"

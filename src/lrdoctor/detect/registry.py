@@ -1,0 +1,135 @@
+"""The registry: the one place a finding kind is defined.
+
+A kind lives in one module of ``detect/`` (named after the kind, or after the family when
+several kinds share one computation, like ``progress``: ``slow_progress`` and ``plateau``).
+The module declares, next to each other:
+
+* its thresholds: a frozen dataclass derived from :class:`Thresholds`, each field with a
+  docstring citing the source of its default (validated on construction);
+* its detector, registered with :func:`detector` together with the default thresholds and
+  what the check needs from a run (a function from :mod:`lrdoctor.detect.needs`);
+* its fix rule, registered with :func:`fix_rule` for the same kind.
+
+``lrdoctor.detect`` imports every module of the package, so a new module is picked up
+without touching any other file; ``tests/test_conformance.py`` walks the registry and checks
+that kinds, detectors, fix rules and docs agree. Nothing here is torch-dependent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Callable, Generic, TypeVar
+
+from lrdoctor.finding import KINDS, Finding, Fix, Watch
+from lrdoctor.run import Run
+
+__all__ = ["Thresholds", "KindSpec", "Prescription", "detector", "fix_rule", "SPECS", "FIX_RULES"]
+
+T = TypeVar("T", bound="Thresholds")
+Need = Callable[[Run], "str | None"]
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Base of every kind's thresholds: checks each field's type and range on construction.
+
+    A field may declare its valid range in its metadata, e.g.
+    ``field(default=0.25, metadata={"range": (0, None)})`` for "> 0"; the default range for
+    numbers is "finite and >= 0", which fits every threshold in lrdoctor (ratios, counts,
+    shares, sigmas). Errors speak scikit-learn's voice: they name the parameter, the class,
+    what is valid and what was given.
+    """
+
+    def __post_init__(self) -> None:
+        hints = typing.get_type_hints(type(self))
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            want = hints.get(f.name)
+            _check_field(type(self).__name__, f, want, value)
+
+
+def _check_field(owner: str, f: dataclasses.Field, want: Any, value: Any) -> None:
+    def bad(what: str) -> ValueError:
+        return ValueError(f"The {f.name!r} parameter of {owner} must be {what}. Got {value!r} instead.")
+
+    if want is bool:
+        if not isinstance(value, bool):
+            raise bad("a bool")
+        return
+    if want is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad("an int")
+    elif want is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad("a float")
+    else:  # tuples, strings, optional values: the module's own docstring says what they mean
+        return
+    lo, hi = f.metadata.get("range", (0, None))
+    if not math.isfinite(float(value)):
+        raise bad("a finite number")
+    if lo is not None and value < lo:
+        raise bad(f"a number >= {lo}")
+    if hi is not None and value > hi:
+        raise bad(f"a number <= {hi}")
+
+
+@dataclass(frozen=True)
+class Prescription:
+    """What a fix rule returns: the fix table, the watch list and when to look again."""
+
+    fixes: list[Fix] = field(default_factory=list)
+    watch: list[Watch] = field(default_factory=list)
+    #: when to look at the run again (e.g. "after 2M more frames"); "" when not applicable
+    recheck: str = ""
+
+
+FixRule = Callable[[Run, Finding], Prescription]
+
+
+@dataclass(frozen=True)
+class KindSpec(Generic[T]):
+    """A registered kind: its detector, default thresholds, needs, and home module."""
+
+    kind: str
+    detect: Callable[[Run, T], list[Finding]]
+    defaults: T
+    needs: Need
+    module: str
+
+
+#: kind -> its spec, in registration order (``lrdoctor.detect`` orders them as ``KINDS``)
+SPECS: dict[str, KindSpec] = {}
+#: kind -> its fix rule
+FIX_RULES: dict[str, FixRule] = {}
+
+
+def detector(kind: str, *, thresholds: Thresholds, needs: Need) -> Callable[[Callable], Callable]:
+    """Register the decorated ``detect(run, thresholds) -> list[Finding]`` as the detector of ``kind``."""
+    if kind not in KINDS:
+        raise ValueError(f"The 'kind' parameter of detector must be one of KINDS ({', '.join(KINDS)}). Got {kind!r} instead.")
+    if not isinstance(thresholds, Thresholds):
+        raise TypeError(f"The 'thresholds' parameter of detector({kind!r}) must be a Thresholds dataclass. "
+                        f"Got {type(thresholds).__name__} instead.")
+
+    def register(fn: Callable) -> Callable:
+        if kind in SPECS and SPECS[kind].module != fn.__module__:
+            raise ValueError(f"kind {kind!r} is already registered by {SPECS[kind].module}")
+        SPECS[kind] = KindSpec(kind, fn, thresholds, needs, fn.__module__)
+        return fn
+
+    return register
+
+
+def fix_rule(kind: str) -> Callable[[FixRule], FixRule]:
+    """Register the decorated ``rule(run, finding) -> Prescription`` as the fix rule of ``kind``."""
+    if kind not in KINDS:
+        raise ValueError(f"The 'kind' parameter of fix_rule must be one of KINDS. Got {kind!r} instead.")
+
+    def register(fn: FixRule) -> FixRule:
+        FIX_RULES[kind] = fn
+        return fn
+
+    return register
