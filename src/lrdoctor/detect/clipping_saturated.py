@@ -100,7 +100,7 @@ def fix_clipping_saturated(run: Run, f: Finding) -> Prescription:
         clip = Fix("max_grad_norm", ev["max_grad_norm"], float(f"{ev['median_pre_clip_norm']:.2g}"),
                    "set the clip near the median pre-clip norm so it catches outliers only")
     else:  # clipping seen through a logged clip share or coefficient: no pre-clip norm to quote
-        clip = Fix("max_grad_norm", None, "the median pre-clip grad norm (log it)",
-                   "a clip that catches only outliers; the log shows clipping on nearly every step")
+        clip = Fix("max_grad_norm", None, None, "a clip that catches only outliers; the log shows clipping on nearly every step",
+                   note="the median pre-clip grad norm (log it)")
     return Prescription([clip,
              lr_fix(run, f, SOFT_LR_CUT, "with the clip loosened, the raw LR sets the step: halve it to keep the same step size")], [Watch("clip share", "< 20% of steps clipped", "clipping most steps hides the effective LR")])

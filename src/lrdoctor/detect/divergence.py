@@ -179,5 +179,6 @@ def fix_divergence(run: Run, f: Finding) -> Prescription:
     clip = max_grad_norm(run)
     if clip is None:
         fixes.append(Fix("max_grad_norm", None, 1.0, "clip the global gradient norm (HF/Lightning default 1.0) so one bad step cannot push the run off"))
-    fixes.append(Fix("checkpoint", None, f"keep the one at step {fmt(f.evidence.get('best_step'))}", "the best loss was reached there"))
+    fixes.append(Fix("checkpoint", None, None, "the best loss was reached there",
+                     note=f"keep the one at step {fmt(f.evidence.get('best_step'))}"))
     return Prescription(fixes, [WATCH_LOSS, WATCH_GRAD])

@@ -59,5 +59,7 @@ def detect(run: Run, th: GradVanishingThresholds = DEFAULTS) -> list[Finding]:
 
 @fix_rule("grad_vanishing")
 def fix_grad_vanishing(run: Run, f: Finding) -> Prescription:
-    return Prescription([Fix("architecture", None, "residual connections + LayerNorm/BatchNorm", "let gradients reach early layers"),
-             Fix("activation", None, "ReLU/GELU instead of sigmoid/tanh", "saturating activations attenuate gradients")], [Watch("grad_norm", "no drop of 1000x while the loss is flat", "a collapse means the signal no longer reaches the weights")])
+    return Prescription([Fix("architecture", None, None, "let gradients reach early layers",
+                             note="residual connections + LayerNorm/BatchNorm"),
+             Fix("activation", None, None, "saturating activations attenuate gradients",
+                 note="ReLU/GELU instead of sigmoid/tanh")], [Watch("grad_norm", "no drop of 1000x while the loss is flat", "a collapse means the signal no longer reaches the weights")])

@@ -65,5 +65,7 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
 
 @fix_rule("initial_loss_anomaly")
 def fix_initial_loss_anomaly(run: Run, f: Finding) -> Prescription:
-    return Prescription([Fix("final layer init", None, "zero or small (std 0.01) weights, zero bias", f"start at loss ln(K) = {fmt(f.evidence['expected_ln_k'])}"),
-             Fix("loss reduction", None, "mean", "a summed loss scales with the batch and looks like a wrong start")], [Watch("loss at step 0", f"about {fmt(f.evidence['expected_ln_k'])}", "far off means the init or the loss is wrong")])
+    return Prescription([Fix("final layer init", None, None, f"start at loss ln(K) = {fmt(f.evidence['expected_ln_k'])}",
+                             note="zero or small (std 0.01) weights, zero bias"),
+             Fix("loss reduction", None, None, "a summed loss scales with the batch and looks like a wrong start",
+                 note="mean")], [Watch("loss at step 0", f"about {fmt(f.evidence['expected_ln_k'])}", "far off means the init or the loss is wrong")])

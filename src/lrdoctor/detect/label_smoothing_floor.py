@@ -73,5 +73,6 @@ def detect(run: Run, th: LabelSmoothingThresholds = DEFAULTS) -> list[Finding]:
 @fix_rule("label_smoothing_floor")
 def fix_label_smoothing_floor(run: Run, f: Finding) -> Prescription:
     ev = f.evidence
-    fixes = [Fix("label_smoothing_start", None, "after warmup (epoch 1+)", "post-mortem #4: smoothing from step 0 slowed the start")]
+    fixes = [Fix("label_smoothing_start", None, None, "post-mortem #4: smoothing from step 0 slowed the start",
+                 note="after warmup (epoch 1+)")]
     return Prescription(fixes, [Watch("accuracy", "still rising", f"the loss cannot show progress below its floor {fmt(ev['floor'])}")])

@@ -77,4 +77,5 @@ def fix_lr_beyond_stability(run: Run, f: Finding) -> Prescription:
     after = f.evidence.get("lr_after")
     old, src = current_lr(run, f.start_step)
     return Prescription([Fix("lr", old, after, f"the run only learned once the LR was {fmt(after)}: start there (old value: {src})"),
-             Fix("warmup_steps", config_value(run.config, WARMUP_KEYS), "2-5% of the steps", "ramp up instead of starting at the peak")], [WATCH_LOSS])
+             Fix("warmup_steps", config_value(run.config, WARMUP_KEYS), None, "ramp up instead of starting at the peak",
+                 note="2-5% of the steps")], [WATCH_LOSS])

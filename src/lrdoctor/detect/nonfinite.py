@@ -128,5 +128,6 @@ def fix_nonfinite(run: Run, f: Finding) -> Prescription:
     clip = max_grad_norm(run)
     fixes.append(Fix("max_grad_norm", clip[1] if clip else None, 1.0 if not clip or clip[1] > 1.0 else clip[1],
                      "clip gradients before the step" if not clip else "keep clipping; the blow-up came through it, so the LR is the lever"))
-    fixes.append(Fix("warmup_steps", config_value(run.config, WARMUP_KEYS), "2-5% of the steps", "ramp the LR from ~0 so the first large gradients do not overflow"))
+    fixes.append(Fix("warmup_steps", config_value(run.config, WARMUP_KEYS), None, "ramp the LR from ~0 so the first large gradients do not overflow",
+                     note="2-5% of the steps"))
     return Prescription(fixes, [Watch(f.evidence["metric"], "finite on every step", "the first NaN marks the step to rewind to"), WATCH_GRAD])

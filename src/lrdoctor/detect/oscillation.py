@@ -100,5 +100,5 @@ def _acf1(x: np.ndarray) -> float:
 @fix_rule("oscillation")
 def fix_oscillation(run: Run, f: Finding) -> Prescription:
     return Prescription([lr_fix(run, f, SOFT_LR_CUT, "swings of ±50% around the trend: the step overshoots; halve the LR"),
-             Fix("batch_size", config_value(run.config, ("batch_size", "per_device_train_batch_size", "train_batch_size")),
-                 "2x", "or keep the LR and double the batch (less gradient noise per step)")], [Watch("loss", "within ±50% of its trend", "swings mean the step size is still at the edge")])
+             Fix("batch_size", config_value(run.config, ("batch_size", "per_device_train_batch_size", "train_batch_size")), None, "or keep the LR and double the batch (less gradient noise per step)",
+                 note="2x")], [Watch("loss", "within ±50% of its trend", "swings mean the step size is still at the edge")])

@@ -65,6 +65,7 @@ def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
 @fix_rule("overfitting")
 def fix_overfitting(run: Run, f: Finding) -> Prescription:
     ev = f.evidence
-    return Prescription([Fix("max_steps", None, f"stop at step {fmt(ev['eval_min_step'])} (early stopping, patience 3 evals)", "the eval minimum"),
-             Fix("weight_decay", config_value(run.config, ("weight_decay", "wd")),
-                 "0.01-0.1 (AdamW)", "regularise instead of memorising")], [Watch("eval_loss", f"stays within 5% of its minimum {fmt(ev['eval_min'])}", "a rise while train falls is overfitting")])
+    return Prescription([Fix("max_steps", None, None, "the eval minimum",
+                             note=f"stop at step {fmt(ev['eval_min_step'])} (early stopping, patience 3 evals)"),
+             Fix("weight_decay", config_value(run.config, ("weight_decay", "wd")), None, "regularise instead of memorising",
+                 note="0.01-0.1 (AdamW)")], [Watch("eval_loss", f"stays within 5% of its minimum {fmt(ev['eval_min'])}", "a rise while train falls is overfitting")])

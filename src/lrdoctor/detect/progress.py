@@ -238,6 +238,5 @@ def fix_slow_progress(run: Run, f: Finding) -> Prescription:
 
 @fix_rule("plateau")
 def fix_plateau(run: Run, f: Finding) -> Prescription:
-    return Prescription([Fix("lr_scheduler", config_value(run.config, ("lr_scheduler_type", "scheduler", "lr_scheduler")),
-                 "cosine to 1% of peak (or ReduceLROnPlateau factor 0.1)",
-                 f"no new best since step {fmt(f.evidence.get('last_improvement_step'))} at a high LR: decay it")], [WATCH_LOSS])
+    return Prescription([Fix("lr_scheduler", config_value(run.config, ("lr_scheduler_type", "scheduler", "lr_scheduler")), None, f"no new best since step {fmt(f.evidence.get('last_improvement_step'))} at a high LR: decay it",
+                             note="cosine to 1% of peak (or ReduceLROnPlateau factor 0.1)")], [WATCH_LOSS])

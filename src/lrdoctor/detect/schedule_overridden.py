@@ -115,7 +115,6 @@ def detect(run: Run, th: ScheduleOverriddenThresholds = DEFAULTS) -> list[Findin
 
 @fix_rule("schedule_overridden")
 def fix_schedule_overridden(run: Run, f: Finding) -> Prescription:
-    return Prescription([Fix("warmup", "assigns param_group['lr'] = base * warmup(step)",
-                 "multiplies the scheduler's LR: LambdaLR(opt, lambda s: min(1, (s + 1) / warmup) * decay(s)) "
-                 "or SequentialLR([LinearLR(...), scheduler])",
-                 "a warmup must multiply the scheduled LR, never overwrite it; otherwise the decay never happens")], [Watch("lr", "logged lr == scheduler.get_last_lr() every step", "any difference means something else writes the LR")])
+    return Prescription([Fix("warmup", "assigns param_group['lr'] = base * warmup(step)", None, "a warmup must multiply the scheduled LR, never overwrite it; otherwise the decay never happens",
+                             note="multiplies the scheduler's LR: LambdaLR(opt, lambda s: min(1, (s + 1) / warmup) * decay(s)) "
+                 "or SequentialLR([LinearLR(...), scheduler])")], [Watch("lr", "logged lr == scheduler.get_last_lr() every step", "any difference means something else writes the LR")])

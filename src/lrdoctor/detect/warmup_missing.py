@@ -95,6 +95,6 @@ def _early_instability(run: Run, th: WarmupThresholds) -> bool:
 
 @fix_rule("warmup_missing")
 def fix_warmup_missing(run: Run, f: Finding) -> Prescription:
-    return Prescription([Fix("warmup_steps", f.evidence.get("warmup_config"), "2.5-5% of the steps (or the three-phase schedule: "
-                 "0.01x->0.1x over 2.5%, 0.1x->1x to 25%, then linear decay)",
-                 "post-mortem #2: the recurrent agent collapsed at a constant LR from step 0")], [Watch("loss", "no spike in the first 5% of steps", "early spikes mean the warmup is too short")])
+    return Prescription([Fix("warmup_steps", f.evidence.get("warmup_config"), None, "post-mortem #2: the recurrent agent collapsed at a constant LR from step 0",
+                             note="2.5-5% of the steps (or the three-phase schedule: "
+                 "0.01x->0.1x over 2.5%, 0.1x->1x to 25%, then linear decay)")], [Watch("loss", "no spike in the first 5% of steps", "early spikes mean the warmup is too short")])

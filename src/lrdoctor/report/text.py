@@ -58,7 +58,8 @@ def _finding_block(f) -> Panel:
     if f.fixes:
         t = Table("parameter", "old", "new", "reason", show_edge=False, header_style="bold", expand=True)
         for x in f.fixes:
-            t.add_row(*(Text(v) for v in (x.parameter, _val(x.old), _val(x.new), x.reason)))  # no markup: "[a, b]" is text
+            new = _val(x.new) if x.new is not None or not x.note else x.note
+            t.add_row(*(Text(v) for v in (x.parameter, _val(x.old), new, x.reason)))  # no markup: "[a, b]" is text
         parts.append(t)
     if any(w.trouble for w in f.watch):
         t = Table("watch", "signs of recovery", "signs of continued trouble", show_edge=False, header_style="bold", expand=True)

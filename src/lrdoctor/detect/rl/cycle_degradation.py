@@ -108,8 +108,8 @@ def fix_cycle_degradation(run: Run, f: Finding) -> Prescription:
     old, key = value_and_key(run, LR_KEYS)
     sched = (", ".join(f"{old * CYCLE_DECAY ** (c - 1):.3g}" for c in range(1, 7)) if old else None)
     fixes = [Fix("cycles", int(ev["last_cycle"]), best, f"stop at the best cycle ({ev['metric']} {fmt(ev['best'])})"),
-             Fix("cross-cycle lr", f"constant {fmt(old)}" if old else "constant",
-                 f"exponential decay 0.85^(cycle-1): {sched}" if sched else "lr x 0.85^(cycle-1)",
-                 "post-mortem #3: constant 5e-5 peaked at cycle 6; decaying across cycles keeps later cycles from over-fitting their own samples")]
+             Fix("cross-cycle lr", f"constant {fmt(old)}" if old else "constant", None,
+                 "post-mortem #3: constant 5e-5 peaked at cycle 6; decaying across cycles keeps later cycles from over-fitting their own samples",
+                 note=f"exponential decay 0.85^(cycle-1): {sched}" if sched else "lr x 0.85^(cycle-1)")]
     return Prescription(fixes, [Watch(ev["metric"], "each cycle at least as good as the best so far", "cycles still help",
                          trouble="two cycles in a row below the best")])

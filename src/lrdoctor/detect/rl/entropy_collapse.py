@@ -134,14 +134,14 @@ def fix_entropy_collapse(run: Run, f: Finding) -> Prescription:
     ent, ent_key = value_and_key(run, ENT_KEYS)
     if ev.get("direction") == "to_uniform":
         return Prescription([lr_fix(run, f, 3.0, "the policy does not move: raise the LR 3x"),
-                 Fix(ent_key or "ent_coef", ent, "10x smaller" if ent else 0.0, "an entropy bonus that dominates keeps the policy uniform")], [Watch("entropy", f"falls below {fmt(0.9 * ev['max_entropy'])} within 10% of the run", "the policy forms preferences",
+                 Fix(ent_key or "ent_coef", ent, float(f"{ent / 10:.2g}") if ent else 0.0, "an entropy bonus that dominates keeps the policy uniform: 10x smaller")], [Watch("entropy", f"falls below {fmt(0.9 * ev['max_entropy'])} within 10% of the run", "the policy forms preferences",
                        trouble="stays at ln(K)")])
     new_ent = float(f"{ent * 10:.2g}") if ent else 0.01
     fixes = [Fix(ent_key or "ent_coef", ent, new_ent, "an entropy bonus keeps exploring (0.01 is the common PPO/A2C value, e.g. CleanRL)"),
              lr_fix(run, f, RL_LR_CUT, "large updates make the policy deterministic before it learns: cut the LR 3x")]
     if ev.get("task_flat"):
-        fixes.append(Fix("environment", None, "check rewards and termination (a constant return since the start)",
-                         "entropy collapsed while the return never moved: a reward or env-step bug makes one action always best"))
+        fixes.append(Fix("environment", None, None, "entropy collapsed while the return never moved: a reward or env-step bug makes one action always best",
+                         note="check rewards and termination (a constant return since the start)"))
     ref = ev.get("reference", 0.0)
     watch = [Watch("entropy", f"above {fmt(0.1 * ref)} (10% of its start) until the return plateaus", "the policy still explores",
                    trouble=f"below {fmt(0.01 * ref)} (1% of its start)"),

@@ -230,8 +230,8 @@ def fix_kl_exceeded(run: Run, f: Finding) -> Prescription:
     ep, ep_key = value_and_key(run, EPOCH_KEYS)
     if ep is not None and ep > 4:
         fixes.append(Fix(ep_key, int(ep), max(3, int(ep // 2)), "fewer passes over each rollout keep the policy inside the trust region"))
-    fixes.append(Fix("lr schedule", _lr_shape(run), "three-phase: 0.01x -> 0.1x over 2.5%, 0.1x -> 1x to 25%, then linear decay",
-                     "post-mortem #2: the recurrent PPO agent collapsed at constant 3e-4; warmup and decay kept KL under target"))
+    fixes.append(Fix("lr schedule", _lr_shape(run), None, "post-mortem #2: the recurrent PPO agent collapsed at constant 3e-4; warmup and decay kept KL under target",
+                     note="three-phase: 0.01x -> 0.1x over 2.5%, 0.1x -> 1x to 25%, then linear decay"))
     clip, _ = value_and_key(run, CLIP_KEYS)
     if clip is None:
         fixes.append(Fix("max_grad_norm", None, 0.5, "stable-baselines3 PPO's default gradient clip"))

@@ -194,8 +194,9 @@ def fix_q_divergence(run: Run, f: Finding) -> Prescription:
                              f"{soft_update(new_tau, 100).replaced:.0%}: a slower target stops the feedback loop"))
     else:
         hard, hard_key = value_and_key(run, HARD_UPDATE_KEYS)
-        fixes.append(Fix(hard_key or "target_update_interval", hard, 2 * hard if hard else "2x",
-                         "update the target network half as often, or switch to soft updates with tau 0.005"))
+        fixes.append(Fix(hard_key or "target_update_interval", hard, 2 * hard if hard else None,
+                         "update the target network half as often, or switch to soft updates with tau 0.005",
+                         note="" if hard else "2x the current interval"))
     n, n_key = value_and_key(run, NSTEP_KEYS)
     gamma, _ = value_and_key(run, GAMMA_KEYS)
     if n is not None and n > MAX_NSTEP:
@@ -211,8 +212,8 @@ def fix_q_divergence(run: Run, f: Finding) -> Prescription:
         freq, _ = value_and_key(run, TRAIN_FREQ_KEYS)
         ratio = f" ({fmt(gsteps)} updates per {fmt(freq)} env steps)" if freq else ""
         fixes.append(Fix(g_key, gsteps, max(1, int(gsteps // 2)), f"fewer training steps per sample{ratio}: less over-fitting of the replay buffer"))
-    fixes.append(Fix("target clamp", None, "clamp TD targets to [r_min, r_max] / (1 - gamma)",
-                     "no true Q-value lies outside that range; clamping cuts the runaway at its source"))
+    fixes.append(Fix("target clamp", None, None, "no true Q-value lies outside that range; clamping cuts the runaway at its source",
+                     note="clamp TD targets to [r_min, r_max] / (1 - gamma)"))
     clip, clip_key = value_and_key(run, CLIP_KEYS)
     if clip is None:
         fixes.append(Fix("max_grad_norm", None, 10.0, "clip the TD gradient (stable-baselines3 DQN's default 10)"))

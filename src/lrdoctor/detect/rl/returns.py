@@ -178,7 +178,8 @@ def detect_mismatch(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
 @fix_rule("objective_mismatch")
 def fix_objective_mismatch(run: Run, f: Finding) -> Prescription:
     ev = f.evidence
-    fixes = [Fix("checkpoint", None, f"keep the one before step {fmt(f.start_step)}", f"{ev['metric']} was higher there"),
+    fixes = [Fix("checkpoint", None, None, f"{ev['metric']} was higher there",
+                 note=f"keep the one before step {fmt(f.start_step)}"),
              Fix("selection metric", "loss", ev["metric"], "select and early-stop on the task metric, not the training loss")]
     if run.is_rl:
         fixes.insert(0, lr_fix(run, f, RL_LR_CUT, "the loss falls toward drifting targets: cut the LR 3x"))
@@ -189,7 +190,8 @@ def fix_objective_mismatch(run: Run, f: Finding) -> Prescription:
 @fix_rule("performance_reversal")
 def fix_performance_reversal(run: Run, f: Finding) -> Prescription:
     ev = f.evidence
-    fixes = [Fix("checkpoint", None, f"keep step {fmt(ev['peak_step'])} (peak {fmt(ev['peak'])})", "the best policy of the run"),
+    fixes = [Fix("checkpoint", None, None, "the best policy of the run",
+                 note=f"keep step {fmt(ev['peak_step'])} (peak {fmt(ev['peak'])})"),
              lr_fix(run, f, RL_LR_CUT, "learning turned into unlearning: decay the LR (linear to 0.1x) or cut it 3x from the peak on")]
     tau, tau_key = value_and_key(run, TAU_KEYS)
     if tau is not None and tau < 1.0 and soft_update(tau, 100).replaced > TARGET_SHARE_100 + 0.05:
@@ -203,6 +205,7 @@ def fix_performance_reversal(run: Run, f: Finding) -> Prescription:
 def fix_reward_instability(run: Run, f: Finding) -> Prescription:
     ev = f.evidence
     return Prescription([lr_fix(run, f, RL_LR_CUT, "the return swings by half its range again and again: smaller updates"),
-             Fix("n_envs x n_steps (rollout size)", None, "2x", "more samples per update average out the policy-gradient noise"),
+             Fix("n_envs x n_steps (rollout size)", None, None, "more samples per update average out the policy-gradient noise",
+                 note="2x"),
              Fix("max_grad_norm", value_and_key(run, CLIP_KEYS)[0], 0.5, "clip the updates (SB3 PPO/A2C default 0.5)")], [Watch(ev["metric"], f"smoothed swings below {fmt(0.25 * ev['range'])}", "the policy consolidates",
                    trouble=f"swings of {fmt(0.5 * ev['range'])} or more")])

@@ -75,7 +75,7 @@ def detect(run: Run, th: ValueThresholds = DEFAULTS) -> list[Finding]:
 def fix_value_collapse(run: Run, f: Finding) -> Prescription:
     vf, vf_key = value_and_key(run, VF_KEYS)
     return Prescription([Fix(vf_key or "vf_coef", vf, float(f"{vf * 2:.2g}") if vf else 0.5, "weight the value loss enough to train the critic (SB3 default 0.5)"),
-             Fix("normalize_advantage / reward scaling", None, "on (VecNormalize(norm_reward=True) in SB3)",
-                 "returns of a large scale make the value regression ill-conditioned"),
+             Fix("normalize_advantage / reward scaling", None, None, "returns of a large scale make the value regression ill-conditioned",
+                 note="on (VecNormalize(norm_reward=True) in SB3)"),
              lr_fix(run, f, RL_LR_CUT, "a value loss that swings by orders of magnitude means the critic's steps overshoot")], [Watch("explained_variance", "above 0.3 after the first 20% of the run", "the critic tracks returns",
                    trouble="at or below 0 for most updates")])
