@@ -3,17 +3,28 @@
 ``lr_group = base_lr_group * schedule(step)``, in closed form, so a scheduler restored from
 ``state_dict()`` at step k continues bit-identically. Works as the scheduler of a plain loop,
 HF ``Trainer(optimizers=(opt, sched))`` and Lightning's ``configure_optimizers``.
+
+The schedule is an lrdoctor :class:`~lrdoctor.schedules.Schedule` or any callable
+``step -> multiplier`` (what torch's ``LambdaLR`` takes). Both go through
+:func:`~lrdoctor.schedules.evaluate`; a Schedule is evaluated for a block of steps at once,
+a plain callable one step at a time (it may not accept arrays, nor steps past the run's end).
+
+This module imports torch: ``lrdoctor.schedules`` loads it on first use of ``to_torch`` /
+``ScheduleLR`` only, so ``import lrdoctor.schedules`` and the CLI stay torch-free.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence, Union
 
 import numpy as np
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
-from lrdoctor.schedules._core import Schedule
+from lrdoctor.schedules._core import Schedule, evaluate
+
+#: What the adapter drives: a Schedule, or any pure function ``step -> multiplier``.
+StepFn = Union[Schedule, Callable[[int], float]]
 
 __all__ = ["ScheduleLR", "to_torch", "CHUNK"]
 
@@ -31,14 +42,16 @@ class ScheduleLR(LRScheduler):
     epochs). One schedule for all groups, or one per group; each group keeps its own base LR.
     """
 
-    def __init__(self, optimizer: Optimizer, schedule: Schedule | Sequence[Schedule], last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Optimizer, schedule: StepFn | Sequence[StepFn], last_epoch: int = -1) -> None:
         n = len(optimizer.param_groups)
         scheds = list(schedule) if isinstance(schedule, (list, tuple)) else [schedule] * n
         if len(scheds) != n:
             raise ValueError(f"got {len(scheds)} schedules for {n} param groups")
         for s in scheds:
-            if not isinstance(s, Schedule):
-                raise TypeError(f"expected an lrdoctor Schedule, got {type(s).__name__}")
+            if not callable(s):
+                raise TypeError(f"The 'schedule' parameter of to_torch must be a callable step -> multiplier (an "
+                                f"lrdoctor Schedule or any function), or a list of them, one per param group. "
+                                f"Got {type(s).__name__} instead.")
         self.schedules = scheds
         # one schedule for every group (the usual case): evaluate it once per step
         self._shared = scheds[0] if all(s is scheds[0] for s in scheds) else None
@@ -46,15 +59,19 @@ class ScheduleLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def _m(self, i: int, t: int) -> float:
-        """schedules[i](t), read from a table evaluated with numpy for a block of CHUNK steps.
+        """schedules[i](t). A Schedule is read from a table evaluated for a block of CHUNK steps;
+        any other callable is called at this step only (as LambdaLR does).
 
         Blocks are aligned to absolute steps (block k covers [k*CHUNK, (k+1)*CHUNK)), so a run
         resumed at any step reads values computed exactly as the uninterrupted run's were.
         """
+        s = self.schedules[i]
+        if not isinstance(s, Schedule):
+            return evaluate(s, t)
         k = t // CHUNK
         block, table = self._tables[i]
         if block != k:
-            table = self.schedules[i](np.arange(k * CHUNK, (k + 1) * CHUNK)).tolist()
+            table = evaluate(s, np.arange(k * CHUNK, (k + 1) * CHUNK)).tolist()
             self._tables[i] = (k, table)
         return table[t - k * CHUNK]
 
@@ -76,8 +93,9 @@ class ScheduleLR(LRScheduler):
         self.__dict__.update({k: v for k, v in state_dict.items() if k not in _NOT_STATE})
 
 
-def to_torch(optimizer: Optimizer, schedule: Schedule | Sequence[Schedule], last_epoch: int = -1) -> ScheduleLR:
-    """The ``LRScheduler`` that applies ``schedule`` to ``optimizer``.
+def to_torch(optimizer: Optimizer, schedule: StepFn | Sequence[StepFn], last_epoch: int = -1) -> ScheduleLR:
+    """The ``LRScheduler`` that applies ``schedule`` (a Schedule or any callable ``step -> multiplier``,
+    or one per param group) to ``optimizer``.
 
     >>> import torch
     >>> from lrdoctor import schedules
@@ -87,5 +105,9 @@ def to_torch(optimizer: Optimizer, schedule: Schedule | Sequence[Schedule], last
     ...     opt.step(); sched.step()
     >>> round(opt.param_groups[0]["lr"], 6)
     0.05
+    >>> sched = schedules.to_torch(opt, lambda step: 0.5 ** step)   # any callable step -> multiplier
+    >>> opt.step(); sched.step(); opt.step(); sched.step()
+    >>> opt.param_groups[0]["lr"]
+    0.025
     """
     return ScheduleLR(optimizer, schedule, last_epoch)

@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from lrdoctor.schedules import family as F
-from lrdoctor.schedules._core import Schedule
+from lrdoctor.schedules import presets
+from lrdoctor.schedules._core import Schedule, join
 
 __all__ = ["from_hf", "from_torch", "HF_NAMES", "TORCH_NAMES"]
 
@@ -46,8 +47,6 @@ def _hf_hard_restarts(w, T, num_cycles: int = 1, **kw):
 
 
 def _delay(s: Schedule, w: int, T: int) -> Schedule:
-    from lrdoctor.schedules._core import join
-
     return join([F.constant(1.0), s, F.constant(0.0)], [w, T]) if w > 0 else join([s, F.constant(0.0)], [T])
 
 
@@ -74,7 +73,7 @@ def _hf_wsd(w, T, num_decay_steps: int | None = None, num_stable_steps: int | No
     if num_decay_steps is None:
         raise ValueError("from_hf('warmup_stable_decay') needs num_decay_steps")
     total = T if num_stable_steps is None else w + num_stable_steps + num_decay_steps
-    return F.wsd(total, warmup=w, decay=num_decay_steps, final=min_lr_ratio, decay_shape=decay_type, warmup_shape=warmup_type)
+    return presets.wsd(total, warmup=w, decay=num_decay_steps, final=min_lr_ratio, decay_shape=decay_type, warmup_shape=warmup_type)
 
 
 HF_NAMES = {
@@ -123,12 +122,12 @@ def _t_restarts(T_0: int, T_mult: int = 1, eta_min: float = 0.0, lr: float | Non
 
 def _t_linear(start_factor: float = 1 / 3, end_factor: float = 1.0, total_iters: int = 5, **kw):
     s, e, n = float(start_factor), float(end_factor), int(total_iters)
-    return Schedule(lambda t, xp: s + (e - s) * xp.minimum(t / n, 1.0), f"LinearLR({s:g}->{e:g}, {n})")
+    return F.linear(s, e, n).relabel(f"LinearLR({s:g}->{e:g}, {n})")
 
 
 def _t_constant(factor: float = 1 / 3, total_iters: int = 5, **kw):
     k, n = float(factor), int(total_iters)
-    return Schedule(lambda t, xp: xp.where(t < n, k, 1.0), f"ConstantLR({k:g}, {n})")
+    return join([F.constant(k), F.constant(1.0)], [n]).relabel(f"ConstantLR({k:g}, {n})")
 
 
 def _t_polynomial(total_iters: int = 5, power: float = 1.0, **kw):
@@ -139,7 +138,7 @@ def _t_onecycle(total_steps: int | None = None, epochs: int | None = None, steps
                 pct_start: float = 0.3, anneal_strategy: str = "cos", div_factor: float = 25.0,
                 final_div_factor: float = 1e4, three_phase: bool = False, **kw):
     T = total_steps if total_steps is not None else (epochs or 0) * (steps_per_epoch or 0)
-    return F.one_cycle(int(T), pct_start, div_factor, final_div_factor, anneal_strategy, three_phase)
+    return presets.one_cycle(int(T), pct_start, div_factor, final_div_factor, anneal_strategy, three_phase)
 
 
 TORCH_NAMES = {

@@ -28,6 +28,7 @@ from lrdoctor.schedules._core import Schedule, as_steps, join, product, repeat, 
 
 __all__ = ["from_spec", "load_spec", "SpecError", "NAMES"]
 
+#: Every factory a spec can name: the family and its presets.
 NAMES = {name: getattr(F, name) for name in F.__all__}
 COMBINATORS = ("product", "join", "scale", "repeat")
 
