@@ -22,7 +22,7 @@ __all__ = ["DETECTORS", "THRESHOLDS", "SPECS", "FIX_RULES", "KindSpec", "Thresho
            "Coverage", "EXPLAINED_BY_ERROR", "BLOWUP_KINDS", "filter_findings"]
 
 #: modules of this package that hold no kind
-_INFRA = {"registry", "needs", "coverage"}
+_INFRA = {"registry", "needs", "coverage", "reference"}
 
 
 def _import_kind_modules() -> None:
