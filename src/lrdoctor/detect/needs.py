@@ -115,7 +115,7 @@ def column(*names: str, what: str) -> Callable[[Run], str | None]:
 
 
 def task_metric(run: Run) -> str | None:
-    from lrdoctor.detect.rl._common import TASK_METRICS
+    from lrdoctor.detect.rl import TASK_METRICS
 
     n = max((points(run, m) for m in TASK_METRICS), default=0)
     if n == 0:
