@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from lrdoctor.errors import LogFormatError
+from lrdoctor.errors import LogFormatError, printable
+from lrdoctor.io.guard import bounded_lines, text_encoding
+from lrdoctor.io.limits import MAX_LINE_CHARS
 from lrdoctor.io.records import records_to_run
 from lrdoctor.run import Run, RunMeta
 
@@ -69,7 +71,25 @@ def _nanogpt(line: str, state: dict) -> dict | None:
 
 
 _BATCHES = re.compile(r"^(?P<b>\d+)\s*/\s*(?P<t>\d+)\s+batches$", re.I)
-_CELL = re.compile(rf"^(?P<key>[A-Za-z][A-Za-z _/.\-]*?)\s*:?\s+(?P<val>{NUM}){_UNIT}$", re.I)
+_CELL_KEY = re.compile(r"[A-Za-z][A-Za-z _/.\-]*")
+_CELL_VAL = re.compile(rf"(?P<val>{NUM}){_UNIT}", re.I)
+
+
+def _cell(cell: str) -> tuple[str, str, str | None] | None:
+    """``key value`` / ``key: value`` of one table cell as (key, number, unit), or None.
+
+    Split at the last whitespace run instead of one regular expression with a lazy key
+    followed by ``\\s*:?\\s+`` (quadratic in the length of a run of spaces)."""
+    parts = cell.rsplit(None, 1)
+    if len(parts) != 2:
+        return None
+    key, val = parts[0].rstrip(), parts[1]
+    if key.endswith(":"):
+        key = key[:-1].rstrip()
+    m = _CELL_VAL.fullmatch(val)
+    if not key or m is None or _CELL_KEY.fullmatch(key) is None:
+        return None
+    return key, m["val"], m["unit"]
 
 
 def _pipe_table(line: str, state: dict) -> dict | None:
@@ -87,15 +107,15 @@ def _pipe_table(line: str, state: dict) -> dict | None:
         if m:
             batch, total = int(m["b"]), int(m["t"])
             continue
-        m = _CELL.match(cell)
-        if not m:
+        kv = _cell(cell)
+        if kv is None:
             continue
-        key = m["key"].strip().lower()
+        key, val, unit = kv[0].strip().lower(), kv[1], kv[2]
         if key == "end of epoch":
             key, end_of_epoch = "epoch", True
-        if m["unit"] in ("ms", "s", "sec") and "time" not in key:
-            key = f"{key}_{m['unit']}"
-        rec[key.replace(" ", "_")] = _num(m["val"])
+        if unit in ("ms", "s", "sec") and "time" not in key:
+            key = f"{key}_{unit}"
+        rec[key.replace(" ", "_")] = _num(val)
     if not rec:
         return None
     if total:
@@ -133,7 +153,11 @@ def _sb3_table(line: str, state: dict) -> dict | None:
     return None
 
 
-_KV = re.compile(rf"(?P<key>[A-Za-z_][\w/.\-]*(?:\s[A-Za-z_][\w/.\-]*)?)\s*(?:=|:)\s*(?P<val>{NUM}){_UNIT}(?![\w.])", re.I)
+#: ``key=value`` / ``key: value``. A key starts only at the start of a run of key characters
+#: (digits before its first letter are skipped inside the match): otherwise every position
+#: of a long word would start a scan to the end of that word, quadratic in its length.
+_KV = re.compile(rf"(?<![\w/.\-])(?:[^\W_A-Za-z]|[/.\-])*(?P<key>[A-Za-z_][\w/.\-]*(?:\s[A-Za-z_][\w/.\-]*)?)\s*(?:=|:)\s*(?P<val>{NUM}){_UNIT}(?![\w.])", re.I)
+_STEP_WORD = re.compile(r"^\s*\[?(step|iter|iteration|epoch)\s*(?:\[\s*)?(\d+)", re.I)
 _STEPLIKE = re.compile(r"^(step|iter|iteration|it|global_step|epoch|update)$", re.I)
 
 
@@ -150,7 +174,7 @@ def _key_values(line: str, state: dict) -> dict | None:
             key = "clip_pct"  # fairseq's share of clipped updates, not a threshold
         rec[key] = _num(m["val"])
     # "Step 10: loss ..." / "Epoch 3 ..." without a separator
-    m = re.match(r"^\s*\[?(step|iter|iteration|epoch)\s*\[?\s*(\d+)", line, re.I)
+    m = _STEP_WORD.match(line)
     if m and m[1].lower() not in rec:
         rec[m[1].lower()] = float(m[2])
     if not rec:
@@ -203,9 +227,11 @@ def _header_table(line: str, state: dict) -> dict | None:
 
 
 _NUM_FULL = re.compile(rf"^{NUM}$", re.I)
-_SEGMENT_SPLIT = re.compile(r"\s*[,;|\t]\s*|\s+-\s+|(?<=\d):\s+|(?<=\d)\s{2,}(?=[A-Za-z])")
+#: Segment separators; the whitespace-led ones start only at the start of a whitespace run
+#: (a run of n spaces would otherwise be rescanned from each of its n positions).
+_SEGMENT_SPLIT = re.compile(r"(?<!\s)(?:\s*[,;|\t]\s*|\s+-\s+)|(?<=\d):\s+|(?<=\d)\s{2,}(?=[A-Za-z])")
 _SEGMENT = re.compile(
-    rf"^(?P<key>[A-Za-z][A-Za-z0-9_/.()\-]*(?:\s[A-Za-z][A-Za-z0-9_/.()\-]*){{0,3}})\s*(?:[:=]\s*|\s+)"
+    rf"^(?P<key>[A-Za-z][A-Za-z0-9_/.()\-]*(?:\s[A-Za-z][A-Za-z0-9_/.()\-]*){{0,3}})(?:\s*[:=]\s*|\s+)"
     rf"(?P<val>{NUM})(?:\s*/\s*\d+)?\s*(?P<unit>ms|s|sec|secs|%|it/s|GB|MB)?$", re.I)
 
 
@@ -242,16 +268,23 @@ def register_rule(rule: LineRule, first: bool = True) -> None:
     RULES.insert(0 if first else len(RULES), rule)
 
 
-_NAMESPACE = re.compile(r"Namespace\((?P<body>.*)\)\s*$")
-_NS_ITEM = re.compile(r"(\w+)=('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\[[^\]]*\]|[^,()]+)")
+#: Namespace(...) lines read as config, and the longest body read: a log prints its argparse
+#: Namespace once (real ones: < 2,000 characters); the bounds keep the quoted-value scan of
+#: a hostile file from costing O(length^2) on every line.
+MAX_NAMESPACE_LINES, MAX_NAMESPACE_CHARS = 16, 8192
+_NS_ITEM = re.compile(r"(?<!\w)(\w+)=('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\[[^\]]*\]|[^,()]+)")
 
 
 def _namespace_config(line: str) -> dict | None:
-    m = _NAMESPACE.search(line)
-    if not m:
+    start = line.find("Namespace(")
+    end = line.rstrip().rfind(")")
+    if start < 0 or end < start or end != len(line.rstrip()) - 1:
+        return None
+    body = line[start + len("Namespace("): end]
+    if len(body) > MAX_NAMESPACE_CHARS:
         return None
     cfg = {}
-    for key, raw in _NS_ITEM.findall(m["body"]):
+    for key, raw in _NS_ITEM.findall(body):
         try:
             cfg[key] = ast.literal_eval(raw.strip())
         except (ValueError, SyntaxError):
@@ -273,16 +306,26 @@ def _strip_prefix(line: str) -> str:
     return _PREFIX.sub("", line, count=1)
 
 
-def parse_lines(lines, source: str = "<text>") -> tuple[list[dict], dict]:
-    """Records and config found in an iterable of lines."""
+def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None) -> tuple[list[dict], dict]:
+    """Records and config found in an iterable of lines.
+
+    Lines longer than :data:`~lrdoctor.io.limits.MAX_LINE_CHARS` are not parsed; their
+    1-based numbers are appended to ``skipped`` when given.
+    """
     records: list[dict] = []
     config: dict = {}
     state: dict = {}
-    for line in lines:
+    namespaces = 0
+    for lineno, line in enumerate(lines, 1):
+        if line is None or len(line) > MAX_LINE_CHARS + 1:
+            if skipped is not None:
+                skipped.append(lineno)
+            continue
         line = _strip_prefix(line)
-        if "Namespace(" in line:
+        if "Namespace(" in line and namespaces < MAX_NAMESPACE_LINES:
             cfg = _namespace_config(line)
             if cfg:
+                namespaces += 1
                 config.update(cfg)
                 continue
         for rule in RULES:
@@ -296,16 +339,26 @@ def parse_lines(lines, source: str = "<text>") -> tuple[list[dict], dict]:
 
 
 def read_textlog(path: Path) -> Run:
+    skipped: list[int] = []
     try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            records, config = parse_lines(fh, str(path))
+        with open(path, encoding=text_encoding(path), errors="replace") as fh:
+            lines = (line for _, line in bounded_lines(fh, MAX_LINE_CHARS))
+            records, config = parse_lines(lines, str(path), skipped)
     except OSError as err:
         raise LogFormatError(path, f"cannot read ({err.strerror})") from None
+    except UnicodeError as err:
+        raise LogFormatError(path, f"cannot decode the text ({err})") from None
     if not records:
         if path.stat().st_size == 0:
             raise LogFormatError(path, "file is empty")
+        if skipped:
+            raise LogFormatError(path, f"no readable line: {len(skipped)} line(s) are longer than "
+                                       f"{MAX_LINE_CHARS} characters (not a text log?)", line=skipped[0])
         raise LogFormatError(path, "unknown format: no line looks like a training log (no 'loss', 'step', key=value ...)")
     meta = RunMeta(source=str(path), format="text-log")
+    if skipped:
+        meta.warnings.append(f"{printable(path.name)}:{skipped[0]}: {len(skipped)} line(s) longer than "
+                             f"{MAX_LINE_CHARS} characters were not read")
     if any("time/total_timesteps" in r for r in records):
         return records_to_run(records, meta, config=config, step_keys=[("time/total_timesteps", "timestep")])
     return records_to_run(records, meta, config=config)
