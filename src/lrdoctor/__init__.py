@@ -14,7 +14,7 @@ from lrdoctor.prescribe import calc
 from lrdoctor.run import Run, Series
 
 __all__ = ["read", "diagnose", "Report", "Run", "Series", "Finding", "Fix", "Watch", "Severity", "KINDS",
-           "InputError", "LogFormatError", "calc", "Monitor", "Guard"]
+           "InputError", "LogFormatError", "calc", "Monitor", "Guard", "recommend", "Recommendation"]
 # instruments (issue 13): need torch, loaded on first use by __getattr__ below
 _INSTRUMENTS = {"sharpness": "lrdoctor.experiments.sharpness", "find_lr": "lrdoctor.experiments.range_test",
                 "noise_scale": "lrdoctor.experiments.noise_scale", "SharpnessProbe": "lrdoctor.experiments.sharpness_probe"}
@@ -31,6 +31,10 @@ def __getattr__(name: str):
         from lrdoctor import monitor
 
         return getattr(monitor, name)
+    if name in ("recommend", "Recommendation"):  # the package is `recommender`: a `recommend` module would shadow the function
+        from lrdoctor import recommender as _rec
+
+        return getattr(_rec, name)
     if name in _INSTRUMENTS:
         import importlib
 

@@ -10,6 +10,8 @@ import typer
 from lrdoctor.cli import calc as _calc
 from lrdoctor.cli import demo as _demo
 from lrdoctor.cli import diagnose as _diagnose
+from lrdoctor.cli import lint as _lint
+from lrdoctor.cli import recommend as _recommend
 from lrdoctor.cli import schedule as _schedule
 from lrdoctor.cli import experiments as _experiments
 from lrdoctor.cli import sweep as _sweep
@@ -20,6 +22,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Learning-rat
 app.command("diagnose")(_diagnose.diagnose_cmd)
 app.command("demo")(_demo.demo_cmd)
 app.command("schedule")(_schedule.schedule_cmd)
+app.command("lint")(_lint.lint_cmd)
+app.command("recommend")(_recommend.recommend_cmd)
 app.command("sweep")(_sweep.sweep_cmd)
 app.command("experiments")(_experiments.experiments_cmd)
 app.add_typer(_calc.app, name="calc")

@@ -1,0 +1,210 @@
+"""Run the rules over paths: find files, parse each once, apply the rules, drop suppressed hits.
+
+Unparseable files do not stop the run: each becomes a ``parse-error`` finding (severity
+error, with the line and column the parser gave) so CI shows it like any other; the CLI
+exits 2 only when no file at all could be checked (see docs/lint.md).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from lrdoctor.finding import Severity
+from lrdoctor.lint.config import ConfigError, ConfigFile, read_config
+from lrdoctor.lint.model import LintFinding
+from lrdoctor.lint.pyfacts import ScriptFacts, dotted, parse_script
+from lrdoctor.lint.registry import Rule, rules_for
+from lrdoctor.lint.suppress import suppressed
+
+__all__ = ["LintResult", "lint_paths", "lint_source", "PARSE_ERROR", "collect_files"]
+
+PARSE_ERROR = "parse-error"
+PY_SUFFIXES = (".py",)
+CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
+#: directories never walked into (virtual environments, caches, VCS metadata, node packages)
+SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".venv", "venv", "env", ".env", "node_modules",
+                       ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".nox", "build", "dist",
+                       "site-packages", ".ipynb_checkpoints", ".eggs"})
+#: LR parameter names whose defaults define "the project's default LR" for the test rule
+LR_PARAM_NAMES = frozenset({"lr", "learning_rate", "base_lr", "init_lr", "initial_lr", "max_lr"})
+
+
+@dataclass
+class LintResult:
+    findings: list[LintFinding] = field(default_factory=list)
+    files: int = 0
+    """Files checked (parsed and linted)."""
+    unparsed: int = 0
+
+
+def collect_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    """Python and config files under ``paths`` (explicit files are kept whatever their suffix)."""
+    out: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_file():
+            out.append(p)
+            continue
+        if not p.is_dir():
+            raise FileNotFoundError(f"{p}: no such file or directory")
+        for root, dirs, files in os.walk(p):
+            dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
+            for name in sorted(files):
+                if name.endswith(PY_SUFFIXES + CONFIG_SUFFIXES):
+                    out.append(Path(root) / name)
+    return out
+
+
+def _is_test_file(path: Path) -> bool:
+    name = path.name
+    return name.startswith("test_") or name.endswith("_test.py") or "tests" in path.parts or name == "conftest.py"
+
+
+def _lr_defaults(facts: ScriptFacts) -> list[tuple[float, str]]:
+    """LR defaults a non-test file declares: ``def train(..., lr=1e-3)`` and ``add_argument('--lr', default=...)``."""
+    out = []
+    for f in facts.functions.values():
+        node = f.node
+        args = node.args  # type: ignore[attr-defined]
+        pos = args.posonlyargs + args.args
+        for a, d in zip(pos[len(pos) - len(args.defaults):], args.defaults):
+            if a.arg in LR_PARAM_NAMES:
+                v = facts.number(d)
+                if v is not None and v > 0:
+                    out.append((v, f"{facts.path}:{d.lineno} ({f.qualname}({a.arg}=...))"))
+        for a, d in zip(args.kwonlyargs, args.kw_defaults):
+            if d is not None and a.arg in LR_PARAM_NAMES:
+                v = facts.number(d)
+                if v is not None and v > 0:
+                    out.append((v, f"{facts.path}:{d.lineno} ({f.qualname}({a.arg}=...))"))
+    for c in facts.calls:
+        if c.attr == "add_argument" and c.node.args and isinstance(c.node.args[0], ast.Constant):
+            flag = str(c.node.args[0].value).lstrip("-").replace("-", "_")
+            if flag in LR_PARAM_NAMES:
+                for kw in c.node.keywords:
+                    if kw.arg == "default":
+                        v = facts.number(kw.value)
+                        if v is not None and v > 0:
+                            out.append((v, f"{facts.path}:{kw.value.lineno} (--{flag} default)"))
+    return out
+
+
+SEED_CALLS = frozenset({"manual_seed", "seed", "seed_everything", "set_seed", "manual_seed_all", "set_random_seed",
+                        "enable_full_determinism", "PRNGKey", "default_rng", "RandomState", "use_deterministic_algorithms"})
+
+
+def seeds_anything(facts: ScriptFacts) -> bool:
+    return any(c.attr in SEED_CALLS for c in facts.calls)
+
+
+def _conftest_seeds(path: Path, cache: dict[Path, bool]) -> bool:
+    d = path.resolve().parent
+    for _ in range(6):
+        if d not in cache:
+            cf = d / "conftest.py"
+            seeded = False
+            if cf.is_file():
+                try:
+                    seeded = seeds_anything(parse_script(str(cf), cf.read_text(encoding="utf-8", errors="replace")))
+                except SyntaxError:
+                    seeded = False
+            cache[d] = seeded
+        if cache[d]:
+            return True
+        if d.parent == d:
+            break
+        d = d.parent
+    return False
+
+
+def _finding(rule: Rule, path: str, hit, lines: list[str]) -> LintFinding | None:
+    text = lines[hit.line - 1] if 0 < hit.line <= len(lines) else ""
+    if suppressed(text, rule.id):
+        return None
+    return LintFinding(rule.id, path, hit.line, hit.col, hit.message, hit.severity or rule.severity,
+                       hit.fix or rule.fix, rule.source)
+
+
+def _run(rules: list[Rule], facts, path: str, lines: list[str], select: set[str] | None) -> list[LintFinding]:
+    out = []
+    for rule in rules:
+        if select is not None and rule.id not in select:
+            continue
+        for hit in rule.check(facts):
+            f = _finding(rule, path, hit, lines)
+            if f is not None:
+                out.append(f)
+    return out
+
+
+def lint_source(source: str, path: str = "<string>", *, project_lr_defaults: list[tuple[float, str]] | None = None,
+                select: Iterable[str] | None = None) -> list[LintFinding]:
+    """Lint one Python or config source text (the kind is chosen by ``path``'s suffix).
+
+    Raises SyntaxError / :class:`ConfigError` when it cannot be parsed.
+    """
+    sel = set(select) if select is not None else None
+    if path.endswith(CONFIG_SUFFIXES):
+        cfg = read_config(path, source)
+        return _run(list(rules_for("config")), cfg, path, cfg.lines, sel)
+    facts = parse_script(path, source)
+    facts.project_lr_defaults = project_lr_defaults or []
+    return _run(list(rules_for("python")), facts, path, facts.lines, sel)
+
+
+def _parse_error(path: str, line: int, col: int, msg: str) -> LintFinding:
+    return LintFinding(PARSE_ERROR, path, max(1, line), max(1, col), msg, Severity.ERROR,
+                       "Fix the syntax so the file can be checked (nothing in it was linted).",
+                       "the file's parser (Python ast / YAML safe loader / JSON)")
+
+
+def lint_paths(paths: Iterable[str | os.PathLike], *, select: Iterable[str] | None = None,
+               ignore: Iterable[str] = ()) -> LintResult:
+    """Lint every Python and config file under ``paths``; see the module docstring for parse errors."""
+    files = collect_files(paths)
+    sel = set(select) if select is not None else None
+    skip = set(ignore)
+    py_rules = [r for r in rules_for("python") if r.id not in skip]
+    cfg_rules = [r for r in rules_for("config") if r.id not in skip]
+    result = LintResult()
+    parsed: list[tuple[Path, str, object]] = []
+    for p in files:
+        shown = str(p)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            result.unparsed += 1
+            result.findings.append(_parse_error(shown, 1, 1, f"cannot read: {err}"))
+            continue
+        try:
+            if p.suffix.lower() in CONFIG_SUFFIXES:
+                parsed.append((p, shown, read_config(shown, text)))
+            else:
+                parsed.append((p, shown, parse_script(shown, text)))
+        except SyntaxError as err:
+            result.unparsed += 1
+            result.findings.append(_parse_error(shown, err.lineno or 1, err.offset or 1, f"cannot parse Python: {err.msg}"))
+        except ConfigError as err:
+            result.unparsed += 1
+            result.findings.append(_parse_error(shown, err.line, err.col, str(err)))
+        except (ValueError, RecursionError, MemoryError) as err:
+            result.unparsed += 1
+            result.findings.append(_parse_error(shown, 1, 1, f"cannot parse: {err}"))
+    defaults = [d for p, _, f in parsed if isinstance(f, ScriptFacts) and not _is_test_file(p) for d in _lr_defaults(f)]
+    conftest_cache: dict[Path, bool] = {}
+    for p, shown, facts in parsed:
+        result.files += 1
+        if isinstance(facts, ConfigFile):
+            result.findings.extend(_run(cfg_rules, facts, shown, facts.lines, sel))
+        else:
+            assert isinstance(facts, ScriptFacts)
+            facts.project_lr_defaults = defaults
+            if _is_test_file(p):
+                facts.conftest_seeds = _conftest_seeds(p, conftest_cache)
+            result.findings.extend(_run(py_rules, facts, shown, facts.lines, sel))
+    result.findings.sort(key=lambda f: (f.path, f.line, f.col, f.rule))
+    return result
