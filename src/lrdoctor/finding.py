@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 
-__all__ = ["KINDS", "Severity", "Fix", "Watch", "Finding"]
+__all__ = ["KINDS", "all_kinds", "register_kind", "Severity", "Fix", "Watch", "Finding"]
 
 #: a config key path: names joined by dots (``optimizer.lr``, ``CartPole-v1.learning_rate``)
 _KEY = re.compile(r"[A-Za-z_][\w\-]*(\.[\w\-]+)*")
@@ -26,6 +26,27 @@ KINDS: tuple[str, ...] = (
     "kl_exceeded", "entropy_collapse", "value_collapse", "objective_mismatch",
     "performance_reversal", "reward_instability", "cycle_degradation",
 )
+
+
+#: kinds added after the first release by their home modules (see :func:`register_kind`)
+_ADDED: list[str] = []
+
+
+def register_kind(name: str) -> None:
+    """Add a kind to the vocabulary (called by ``lrdoctor.detect.registry.detector``).
+
+    The vocabulary is extended only by adding: names are lowercase identifiers and never
+    reuse an existing one, so users' CI rules keyed on a kind keep their meaning.
+    """
+    if not name.isidentifier() or name != name.lower():
+        raise ValueError(f"The 'name' parameter of register_kind must be a lowercase identifier. Got {name!r} instead.")
+    if name not in KINDS and name not in _ADDED:
+        _ADDED.append(name)
+
+
+def all_kinds() -> tuple[str, ...]:
+    """Every kind: the first release's :data:`KINDS`, then those added since."""
+    return KINDS + tuple(_ADDED)
 
 
 class Severity(str, Enum):
@@ -92,8 +113,8 @@ class Finding:
     recheck: str = ""
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"unknown finding kind {self.kind!r}; valid kinds: {', '.join(KINDS)}")
+        if self.kind not in KINDS and self.kind not in _ADDED:
+            raise ValueError(f"unknown finding kind {self.kind!r}; valid kinds: {', '.join(all_kinds())}")
         self.severity = Severity(self.severity)
 
     def to_dict(self) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping
 
 from lrdoctor.detect.coverage import Coverage, coverage
 from lrdoctor.detect.registry import FIX_RULES, SPECS, KindSpec, Thresholds
-from lrdoctor.finding import KINDS, Finding, Severity
+from lrdoctor.finding import Finding, Severity, all_kinds
 from lrdoctor.run import Run
 
 __all__ = ["DETECTORS", "THRESHOLDS", "SPECS", "FIX_RULES", "KindSpec", "Thresholds", "detect_all", "check",
@@ -34,10 +34,10 @@ def _import_kind_modules() -> None:
 
 _import_kind_modules()
 
-#: kind -> (detector, its default thresholds), in the order of ``KINDS`` (kept for callers of
+#: kind -> (detector, its default thresholds), in the order of ``all_kinds()`` (kept for callers of
 #: the first release; :data:`SPECS` is the registry itself)
 DETECTORS: dict[str, tuple[Callable[..., list[Finding]], Any]] = {
-    k: (SPECS[k].detect, SPECS[k].defaults) for k in KINDS if k in SPECS
+    k: (SPECS[k].detect, SPECS[k].defaults) for k in all_kinds() if k in SPECS
 }
 THRESHOLDS = {k: v[1] for k, v in DETECTORS.items()}
 
@@ -75,7 +75,8 @@ def check(run: Run, thresholds: Mapping[str, Any] | None = None) -> tuple[list[F
     listed as skipped with the reason. Findings a blow-up explains are dropped."""
     thresholds = thresholds or {}
     _check_thresholds(thresholds)
-    cov = coverage(run, {k: SPECS[k].needs for k in DETECTORS})
+    # the registry at call time: a kind module imported after lrdoctor (a plugin) runs too
+    cov = coverage(run, {k: SPECS[k].needs for k in all_kinds() if k in SPECS})
     out: list[Finding] = []
     for kind in cov.ran:
         spec = SPECS[kind]

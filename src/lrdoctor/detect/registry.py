@@ -23,7 +23,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, TypeVar
 
-from lrdoctor.finding import KINDS, Finding, Fix, Watch
+from lrdoctor.finding import Finding, Fix, Watch, all_kinds, register_kind
 from lrdoctor.run import Run
 
 __all__ = ["Thresholds", "KindSpec", "Prescription", "detector", "fix_rule", "SPECS", "FIX_RULES"]
@@ -108,8 +108,7 @@ FIX_RULES: dict[str, FixRule] = {}
 
 def detector(kind: str, *, thresholds: Thresholds, needs: Need) -> Callable[[Callable], Callable]:
     """Register the decorated ``detect(run, thresholds) -> list[Finding]`` as the detector of ``kind``."""
-    if kind not in KINDS:
-        raise ValueError(f"The 'kind' parameter of detector must be one of KINDS ({', '.join(KINDS)}). Got {kind!r} instead.")
+    register_kind(kind)  # a new kind joins the vocabulary; an existing one keeps its name
     if not isinstance(thresholds, Thresholds):
         raise TypeError(f"The 'thresholds' parameter of detector({kind!r}) must be a Thresholds dataclass. "
                         f"Got {type(thresholds).__name__} instead.")
@@ -125,8 +124,9 @@ def detector(kind: str, *, thresholds: Thresholds, needs: Need) -> Callable[[Cal
 
 def fix_rule(kind: str) -> Callable[[FixRule], FixRule]:
     """Register the decorated ``rule(run, finding) -> Prescription`` as the fix rule of ``kind``."""
-    if kind not in KINDS:
-        raise ValueError(f"The 'kind' parameter of fix_rule must be one of KINDS. Got {kind!r} instead.")
+    if kind not in all_kinds():
+        raise ValueError(f"The 'kind' parameter of fix_rule must be a kind registered by a detector "
+                         f"(register the detector first). Got {kind!r} instead.")
 
     def register(fn: FixRule) -> FixRule:
         FIX_RULES[kind] = fn
