@@ -9,6 +9,7 @@ host sync per flush, not per step). Expensive quantities declare when they run
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -78,28 +79,49 @@ def layer_grad_norms(named: list[tuple[str, torch.Tensor]], top: int) -> tuple[t
 
 
 class ClipCapture:
-    """Records the total norm ``clip_grad_norm_`` returns (the pre-clip norm), so the Monitor
+    """Records the total norm ``clip_grad_norm_`` returns (the pre-clip norm), so a Monitor
     reuses it instead of a second pass over the gradients.
 
-    While at least one Monitor is open, ``torch.nn.utils.clip_grad_norm_`` is wrapped; code that
-    imported the function before the Monitor existed keeps the original, and the Monitor then
-    computes the norm itself (post-clip) and says so in the log.
+    Each capture is tied to the parameters that were clipped: a listener receives the ids of
+    those parameters and keeps the norm only when they cover its own optimizer's parameters.
+    With two optimizers (a GAN whose discriminator alone is clipped) the generator's Monitor
+    therefore never logs the discriminator's norm.
+
+    Listeners are held weakly (:class:`weakref.WeakMethod`): a Monitor nobody references is
+    collected, and its listener disappears with it. While at least one listener is alive,
+    ``torch.nn.utils.clip_grad_norm_`` is wrapped; code that imported the function before the
+    Monitor existed keeps the original, and the Monitor then computes the norm itself.
     """
 
     def __init__(self) -> None:
-        self.listeners: list[Callable[[torch.Tensor, float], None]] = []
+        self.listeners: list[weakref.WeakMethod] = []
         self._orig: dict[str, Any] = {}
 
-    def add(self, fn: Callable[[torch.Tensor, float], None]) -> None:
+    def add(self, fn: Callable[[torch.Tensor, float, frozenset[int]], None]) -> None:
+        """Register a bound method ``fn(total_norm, max_norm, clipped_param_ids)``."""
+        self._prune()
         if not self.listeners:
             self._install()
-        self.listeners.append(fn)
+        self.listeners.append(weakref.WeakMethod(fn))
 
-    def remove(self, fn: Callable[[torch.Tensor, float], None]) -> None:
-        if fn in self.listeners:
-            self.listeners.remove(fn)
+    def remove(self, fn: Callable[..., None] | None = None) -> None:
+        """Drop ``fn`` (and every listener whose owner is gone); unwrap when none is left."""
+        self.listeners = [w for w in self.listeners if w() is not None and (fn is None or w() != fn)]
         if not self.listeners:
             self._uninstall()
+
+    def _prune(self) -> None:
+        self.listeners = [w for w in self.listeners if w() is not None]
+
+    def notify(self, total: torch.Tensor, max_norm: float, ids: frozenset[int]) -> None:
+        for w in list(self.listeners):
+            fn = w()
+            if fn is None:
+                continue
+            try:
+                fn(total, max_norm, ids)
+            except Exception:  # a listener must never break the user's clipping
+                pass
 
     def _install(self) -> None:
         import torch.nn.utils as U
@@ -107,14 +129,16 @@ class ClipCapture:
 
         orig = CG.clip_grad_norm_
         self._orig = {"utils": U.clip_grad_norm_, "clip_grad": orig}
+        capture = self
 
         def wrapped(parameters, max_norm, *args, **kwargs):
+            if isinstance(parameters, torch.Tensor):
+                parameters = [parameters]
+            else:
+                parameters = list(parameters)  # a generator is consumed once: keep it for the ids
             total = orig(parameters, max_norm, *args, **kwargs)
-            for fn in list(self.listeners):
-                try:
-                    fn(total, float(max_norm))
-                except Exception:  # a listener must never break the user's clipping
-                    pass
+            if capture.listeners:
+                capture.notify(total, float(max_norm), frozenset(id(p) for p in parameters))
             return total
 
         wrapped.__wrapped__ = orig  # type: ignore[attr-defined]
