@@ -3,6 +3,7 @@ the torch adapter (resume, param groups, plain loop), specs and the CLI."""
 
 import doctest
 import importlib
+import pkgutil
 import subprocess
 import sys
 import warnings
@@ -17,10 +18,22 @@ from tests.conftest import TinyRegressor, tiny_regression_data
 torch.set_num_threads(1)
 
 
-@pytest.mark.parametrize("mod", ["_core", "family", "cycles", "adapter", "convert", "spec"])
+SCHEDULE_MODULES = ["lrdoctor.schedules"] + [f"lrdoctor.schedules.{m.name}" for m in pkgutil.iter_modules(S.__path__)]
+
+
+@pytest.mark.parametrize("mod", SCHEDULE_MODULES)
 def test_doctests(mod):
-    m = importlib.import_module(f"lrdoctor.schedules.{mod}")
-    assert doctest.testmod(m).failed == 0
+    """``--doctest-modules`` for src/lrdoctor/schedules only (pytest's testpaths are tests and
+    examples): every module of the package, found by walking it, runs its doctests, and has some
+    (the formulas sit in the docstrings with an example that runs)."""
+    m = importlib.import_module(mod)
+    result = doctest.testmod(m, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
+    assert result.attempted > 0, f"{mod} has no doctest"
+
+
+def test_doctests_cover_the_presets_and_the_adapter():
+    assert {"lrdoctor.schedules.presets", "lrdoctor.schedules.family", "lrdoctor.schedules.adapter"} <= set(SCHEDULE_MODULES)
 
 
 # --- the post-mortems' numbers -------------------------------------------------------------
@@ -99,6 +112,7 @@ def test_matches_torch_step_by_step(name, kw):
 # --- equivalence with transformers ---------------------------------------------------------
 
 HF_CASES = [
+    ("warmup_stable_decay", {"num_decay_steps": 40, "min_lr_ratio": 0.05, "decay_type": "1-sqrt", "warmup_type": "1-sqrt"}),
     ("linear", {}), ("cosine", {}), ("cosine_with_min_lr", {"min_lr_rate": 0.05}),
     ("cosine_with_restarts", {"num_cycles": 3}), ("polynomial", {"power": 2.0, "lr_end": 1e-4}),
     ("constant", {}), ("constant_with_warmup", {}), ("inverse_sqrt", {}),
@@ -290,3 +304,88 @@ def test_join_matches_torch_sequential_lr():
     # the product form is NOT the same curve: the cosine's clock starts at 0, not at the milestone
     prod = 0.1 * (S.warmup(w, start=0.01) * S.cosine(T - w))(np.arange(T))
     assert not np.allclose(prod, theirs)
+
+
+# --- one model: evaluate, any callable, validation once ------------------------------------
+
+def test_evaluate_is_the_one_path_for_scalars_and_arrays():
+    s = S.warmup(10) * S.cosine(100, start_step=10)
+    assert type(s(5)) is float and type(S.evaluate(s, np.int64(5))) is float
+    assert s(5) == S.evaluate(s, 5) == s(np.array([5]))[0] == 0.5
+    assert s(-3) == s(0) == 0.0  # before the start is step 0
+    assert S.evaluate(s, np.arange(12).reshape(3, 4)).shape == (3, 4)
+    assert S.constant(0.3)(np.arange(4)).tolist() == [0.3] * 4  # a constant broadcasts to the steps
+    seen = []
+    assert S.evaluate(lambda t: seen.append(t) or 0.5 ** t, [0, 1, 2]).tolist() == [1.0, 0.5, 0.25]
+    assert seen == [0, 1, 2] and all(type(t) is int for t in seen)  # plain callables get int steps, as LambdaLR
+
+
+def test_to_torch_with_a_plain_lambda_matches_lambdalr():
+    lam = lambda step: min(1.0, (step + 1) / 10) * 0.5 ** (step // 25)  # noqa: E731  (no numpy: scalars only)
+    theirs = _torch_lrs(lambda o: L.LambdaLR(o, lam), 80)
+    ours = _torch_lrs(lambda o: S.to_torch(o, lam), 80)
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def test_to_torch_mixes_schedules_and_callables_per_group_and_refuses_the_rest():
+    opt = torch.optim.SGD([{"params": [torch.zeros(1, requires_grad=True)], "lr": 1.0},
+                           {"params": [torch.zeros(1, requires_grad=True)], "lr": 2.0}], lr=1.0)
+    sched = S.to_torch(opt, [S.step_decay(2, 0.5), lambda t: 1.0 / (1 + t)])
+    for _ in range(4):
+        opt.step()
+        sched.step()
+    assert [g["lr"] for g in opt.param_groups] == [0.25, 2.0 / 5]
+    with pytest.raises(TypeError, match="The 'schedule' parameter of to_torch must be a callable"):
+        S.to_torch(opt, 0.5)
+
+
+@pytest.mark.parametrize("make,needle", [
+    (lambda: S.cosine(100, min_ratio=1.5), "The 'min_ratio' parameter of cosine must be a number in [0, 1]. Got 1.5 instead."),
+    (lambda: S.linear_decay(0), "The 'total_steps' parameter of linear_decay must be a number of steps > 0. Got 0"),
+    (lambda: S.linear(1.0, 0.0, -5), "The 'steps' parameter of linear must be a number of steps >= 0. Got -5"),
+    (lambda: S.warmup(10, shape="cubic"), "The 'shape' parameter of warmup must be one of"),
+    (lambda: S.wsd(100, decay_shape="exp"), "The 'decay_shape' parameter of wsd must be one of ['1-sqrt', 'cosine', 'linear']"),
+    (lambda: S.one_cycle(100, anneal="cosine"), "The 'anneal' parameter of one_cycle must be one of ['cos', 'linear']"),
+    (lambda: S.one_cycle(100, div_factor=0), "The 'div_factor' parameter of one_cycle must be a finite number > 0"),
+    (lambda: S.three_phase(100, phase1=0.5, phase2=0.4), "The 'phase1' parameter of three_phase must be below phase2"),
+    (lambda: S.step_decay(2.5), "The 'step_size' parameter of step_decay must be an integer >= 1. Got 2.5"),
+    (lambda: S.join([S.constant(1.0)] * 3, [10, 5]), "The 'boundaries' parameter of join must be non-decreasing"),
+    (lambda: S.scale(S.constant(1.0), -1), "The 'factor' parameter of scale must be a finite number >= 0"),
+])
+def test_factories_validate_once_in_scikit_learns_voice(make, needle):
+    with pytest.raises(ValueError) as err:
+        make()
+    assert needle in str(err.value)
+
+
+def test_presets_are_joins_of_family_members():
+    """Each preset equals the composition its docstring writes out, built here from public parts."""
+    T, t = 1000, np.arange(0, 1300)
+    tp = S.join([S.linear(0.01, 0.1, 25), S.linear(0.1, 1.0, 225), S.linear(1.0, 0.01, 750)], [25, 250])
+    np.testing.assert_array_equal(S.three_phase(T)(t), tp(t))
+    w = S.join([S.cosine_anneal(0.1, 1.0, 50), S.constant(1.0), S.sqrt_anneal(1.0, 0.1, 300)], [50, 700])
+    np.testing.assert_array_equal(S.wsd(T, warmup=50, decay=300, final=0.1, warmup_shape="cosine",
+                                        decay_shape="1-sqrt")(t), w(t))
+    oc = S.join([S.cosine_anneal(0.04, 1.0, 299), S.cosine_anneal(1.0, 0.04 / 1e4, 700)], [299])
+    np.testing.assert_array_equal(S.one_cycle(T)(t), oc(t))
+    seq = S.sequence((S.linear(0.01, 0.1, 25), 25), (S.linear(0.1, 1.0, 225), 225), (S.linear(1.0, 0.01, 750), 750))
+    np.testing.assert_array_equal(seq(t), tp(t))
+    assert seq.total_steps == 1000
+
+
+def test_join_allows_a_zero_length_part():
+    s = S.join([S.constant(0.1), S.constant(0.5), S.constant(1.0)], [10, 10])
+    assert (s(9), s(10), s(11)) == (0.1, 1.0, 1.0)
+
+
+def test_spec_names_the_new_family_members():
+    s = S.from_spec({"join": {"schedules": [{"linear": {"init_value": 0.0, "end_value": 1.0, "steps": 10}},
+                                            {"sqrt_decay": {"final": 0.1, "total_steps": 100}}], "boundaries": [10]}},
+                    total_steps=110)
+    assert (s(5), s(10), s(35)) == (0.5, 1.0, pytest.approx(1 - 0.9 * 0.5))
+
+
+def test_import_does_not_load_torch():
+    code = "import lrdoctor.schedules, lrdoctor.cli, sys; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

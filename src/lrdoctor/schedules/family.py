@@ -86,8 +86,9 @@ def _one_of(fn: str, name: str, v: object, options: Sequence[str]) -> str:
 
 
 def _progress(n: float) -> Callable[[np.ndarray], np.ndarray]:
-    """``p(t) = min(t / n, 1)``: the share of a ``n``-step stretch done (``n > 0``)."""
-    return lambda t: np.minimum(t / n, 1.0)
+    """``p(t) = min(t / n, 1)``: the share of a ``n``-step stretch done (``n > 0``; written
+    ``min(t, n) / n``, which cannot overflow for a tiny ``n``)."""
+    return lambda t: np.minimum(t, n) / n
 
 
 # --- building blocks: plain lengths, free end values ----------------------------------------

@@ -83,7 +83,8 @@ def wsd(total_steps: int, warmup: Steps = 0.0, decay: Steps = 0.2, final: float 
     up, down = RAMPS[_one_of("wsd", "warmup_shape", warmup_shape, list(RAMPS))], \
         RAMPS[_one_of("wsd", "decay_shape", decay_shape, list(RAMPS))]
     d0 = T - d
-    s = join([up(fin, 1.0, w), constant(1.0), down(1.0, fin, d)], [w, d0])
+    # the decay lasts T - d0 (not d): equal in exact arithmetic, and it makes p(T) exactly 1
+    s = join([up(fin, 1.0, w), constant(1.0), down(1.0, fin, T - d0)], [w, d0])
     return s.relabel(f"wsd({T:g}, warmup={w:g}, decay={d:g})",
                      [Phase("warmup", 0, w), Phase("stable", w, d0), Phase("decay", d0, T)], T)
 
