@@ -6,9 +6,9 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Mapping
 
-from lrdoctor.detect import EXPLAINED_BY_ERROR, Coverage, check
+from lrdoctor.detect import EXPLAINED_BY_ERROR, check
 from lrdoctor.errors import InputError
-from lrdoctor.finding import Finding, Severity
+from lrdoctor.finding import Finding
 from lrdoctor.io import read, training_roles
 from lrdoctor.io.config import load_config
 from lrdoctor.prescribe import prescribe

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lrdoctor.config import lookup
+from lrdoctor.config import get_float, lookup
 from lrdoctor.run import Run
 
 __all__ = ["num_classes", "label_smoothing"]
@@ -23,11 +23,6 @@ def num_classes(run: Run) -> tuple[str, int] | None:
 
 
 def label_smoothing(run: Run) -> tuple[str, float] | None:
-    hit = lookup(run.config, SMOOTHING_KEYS)
-    if hit is None:
-        return None
-    try:
-        e = float(hit[1])
-    except (TypeError, ValueError):
-        return None
-    return (hit[0], e) if 0 < e < 1 else None
+    """``(key, epsilon)`` when the config sets label smoothing in (0, 1)."""
+    hit = get_float(run.config, SMOOTHING_KEYS, finite=True)
+    return (hit.key, hit.value) if hit is not None and 0 < hit.value < 1 else None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from lrdoctor.fmt import fmt  # noqa: F401  (kept importable here for old callers)
 from lrdoctor.run import Run, Series
 
 __all__ = ["objective", "lr_at"]

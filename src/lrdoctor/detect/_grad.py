@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.detect._stats import Curve, curve, rolling_median
-from lrdoctor.config import lookup
+from lrdoctor.config import get_float
 from lrdoctor.run import Run, Series
 
 __all__ = ["grad_curve", "max_grad_norm", "CLIP_KEYS", "top_layers", "clip_signal", "ClipSignal"]
@@ -38,14 +38,9 @@ def _grad_curve(run: Run) -> tuple[Curve, np.ndarray] | None:
 
 
 def max_grad_norm(run: Run) -> tuple[str, float] | None:
-    hit = lookup(run.config, CLIP_KEYS)
-    if hit is None:
-        return None
-    try:
-        v = float(hit[1])
-    except (TypeError, ValueError):
-        return None
-    return (hit[0], v) if v > 0 else None
+    """``(key, threshold)`` of a finite, positive clipping threshold in the config."""
+    hit = get_float(run.config, CLIP_KEYS, finite=True)
+    return (hit.key, hit.value) if hit is not None and hit.value > 0 else None
 
 
 @dataclass(frozen=True)

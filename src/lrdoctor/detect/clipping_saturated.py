@@ -12,7 +12,6 @@ from lrdoctor.detect._grad import clip_signal, max_grad_norm
 from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import SOFT_LR_CUT, lr_fix
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
-from lrdoctor.detect._grad import max_grad_norm
 from lrdoctor.finding import Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 

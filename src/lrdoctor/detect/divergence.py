@@ -25,7 +25,7 @@ from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import DIVERGENCE_LR_CUT, WATCH_LOSS, WATCH_GRAD, lr_fix
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
 from lrdoctor.detect._grad import max_grad_norm
-from lrdoctor.finding import Finding, Fix, Severity, Watch
+from lrdoctor.finding import Finding, Fix, Severity
 from lrdoctor.run import Run
 
 __all__ = ["DivergenceThresholds", "detect", "above_best"]

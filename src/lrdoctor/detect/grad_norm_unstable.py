@@ -17,7 +17,7 @@ from lrdoctor.detect._stats import runs_of
 from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import SOFT_LR_CUT, WATCH_GRAD, lr_fix
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
-from lrdoctor.finding import Finding, Fix, Severity, Watch
+from lrdoctor.finding import Finding, Fix, Severity
 from lrdoctor.run import Run
 
 __all__ = ["GradUnstableThresholds", "detect"]

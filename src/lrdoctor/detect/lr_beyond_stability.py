@@ -19,7 +19,7 @@ from lrdoctor.detect._fixes import WATCH_LOSS, current_lr
 from lrdoctor.config import config_value
 from lrdoctor.detect.warmup_missing import WARMUP_KEYS
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
-from lrdoctor.finding import Finding, Fix, Severity, Watch
+from lrdoctor.finding import Finding, Fix, Severity
 from lrdoctor.run import Run
 
 __all__ = ["LrResponseThresholds", "detect"]

@@ -16,7 +16,7 @@ from lrdoctor.fmt import fmt
 from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import lr_fix
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
-from lrdoctor.finding import Finding, Fix, Severity, Watch
+from lrdoctor.finding import Finding, Severity, Watch
 from lrdoctor.run import Run
 
 __all__ = ["UpdateRatioThresholds", "detect"]

@@ -23,7 +23,7 @@ from lrdoctor.detect._fixes import value_and_key, RL_LR_CUT, lr_fix, recheck_aft
 from lrdoctor.detect.rl._common import ENT_KEYS
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
 from lrdoctor.finding import Finding, Fix, Severity, Watch
-from lrdoctor.config import lookup
+from lrdoctor.config import get_int
 from lrdoctor.run import Run
 
 __all__ = ["EntropyThresholds", "detect", "ACTION_KEYS"]
@@ -57,14 +57,9 @@ def _pct(x: float) -> str:
 
 
 def _n_actions(run: Run) -> tuple[int, str] | None:
-    hit = lookup(run.config, ACTION_KEYS)
-    if hit is None:
-        return None
-    try:
-        k = int(hit[1])
-    except (TypeError, ValueError):
-        return None
-    return (k, hit[0]) if k >= 2 else None
+    """``(K, key)``: the number of discrete actions from the config, when at least 2."""
+    hit = get_int(run.config, ACTION_KEYS)
+    return (hit.value, hit.key) if hit is not None and hit.value >= 2 else None
 
 
 def _flat_task(run: Run) -> dict | None:
