@@ -20,15 +20,18 @@ format                    files
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from lrdoctor.errors import LogFormatError
+from lrdoctor.errors import InputError, LogFormatError, printable
 from lrdoctor.io import csv as _csv
 from lrdoctor.io import hf, jsonl, keras, monitor_csv, tensorboard, textlog, yolo
 from lrdoctor.io._json import load_json
 from lrdoctor.io.config import load_config
+from lrdoctor.io.config_types import config_type_warnings
+from lrdoctor.io.guard import require_regular, sniff_encoding
 from lrdoctor.names import TRAINING_ROLES
 from lrdoctor.run import Run
 
@@ -70,18 +73,28 @@ MONITOR_LOG, MONITOR_CONFIG = "lrdoctor.jsonl", "lrdoctor-config.json"
 
 
 def _read_monitor_dir(path: Path) -> Run:
+    """A Monitor's log directory. Its config is context, not data: a config torn by a
+    ``kill -9`` (or otherwise unreadable) is a warning, never a reason to refuse the log."""
     d = path if path.is_dir() else path.parent
     run = jsonl.read_jsonl(d / MONITOR_LOG)
     run.meta.format = "monitor"
     cfg = d / MONITOR_CONFIG
     if cfg.is_file():
-        run.config.update(load_config(cfg))
+        try:
+            run.config.update(load_config(cfg))
+        except InputError as err:
+            run.meta.warnings.append(f"{err}; the log was read without its config")
     return run
 
 
 def _head(path: Path, n: int = 4096) -> str:
     with open(path, "rb") as fh:
-        return fh.read(n).decode("utf-8", errors="replace")
+        raw = fh.read(n)
+    enc = sniff_encoding(raw)
+    if enc != "utf-8":
+        # an encoding whose code units are wider than a byte may be cut mid-character
+        return raw.decode(enc, errors="replace")
+    return raw.decode("utf-8", errors="replace")
 
 
 #: A line that carries ``key=number`` or ``key: number``: a text log, whatever its commas.
@@ -105,6 +118,8 @@ def detect_format(path: Path) -> str:
         raise LogFormatError(path, "file is empty")
     if "\x00" in head[:1024]:
         raise LogFormatError(path, "unknown format: binary file that is not a TensorBoard event file")
+    if sum(not (c.isprintable() or c.isspace()) for c in head[:1024]) > 0.3 * min(len(head), 1024):
+        raise LogFormatError(path, "unknown format: binary file (mostly non-text bytes) that is not a TensorBoard event file")
     suffix = path.suffix.lower()
     first = next((ln for ln in head.splitlines() if ln.strip()), "")
     stripped = head.lstrip()
@@ -126,16 +141,44 @@ def detect_format(path: Path) -> str:
     return "text"
 
 
-def read(path: str | Path, format: str | None = None, config: Mapping[str, Any] | str | Path | None = None) -> Run:
+def read(
+    path: str | Path,
+    format: str | None = None,
+    config: Mapping[str, Any] | str | Path | None = None,
+    *,
+    allow_special: bool = False,
+) -> Run:
     """Read a training log into a :class:`Run`.
 
     ``format`` overrides detection (one of :data:`FORMATS`). ``config`` is a mapping or a
     YAML/JSON file of the run's hyperparameters; it is merged over any config the log
     itself carries (an argparse ``Namespace`` line, trainer_state fields).
+
+    Anything but a regular file or a directory (a named pipe, a device) is refused unless
+    ``allow_special=True``: reading one may block forever. Every failure is an
+    :class:`~lrdoctor.errors.InputError` whose message names the file and the problem.
     """
     p = Path(path)
-    if not p.exists():
+    if not os.path.lexists(p):
         raise LogFormatError(p, "no such file or directory")
+    if not p.exists():
+        raise LogFormatError(p, "is a broken symbolic link")
+    require_regular(p, allow_special)
+    try:
+        return _read(p, format, config)
+    except InputError:
+        raise
+    except RecursionError:
+        raise LogFormatError(p, "nested too deeply to read (JSON/YAML nesting beyond Python's recursion limit)") from None
+    except MemoryError:
+        raise LogFormatError(p, "too large to read in the available memory") from None
+    except Exception as err:  # the reader boundary: one named line, never a traceback
+        if os.environ.get("LRDOCTOR_DEBUG"):
+            raise
+        raise LogFormatError(p, f"cannot read ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else 'no detail'})") from None
+
+
+def _read(p: Path, format: str | None, config: Mapping[str, Any] | str | Path | None) -> Run:
     fmt = format or detect_format(p)
     if fmt not in FORMATS:
         raise LogFormatError(p, f"unknown format {fmt!r}; valid formats: {', '.join(FORMATS)}")
@@ -164,6 +207,8 @@ def _with_config(run: Run, config: Mapping[str, Any] | str | Path | None) -> Run
     if config is not None:
         cfg = load_config(config) if isinstance(config, (str, Path)) else dict(config)
         run.config.update(cfg)
+    source = printable(Path(str(config)).name) if isinstance(config, (str, Path)) else "config"
+    run.meta.warnings.extend(config_type_warnings(run.config, source))
     return run
 
 

@@ -9,7 +9,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from lrdoctor.errors import LogFormatError
+from lrdoctor.errors import LogFormatError, printable
+from lrdoctor.io.guard import text_encoding
+from lrdoctor.io.limits import MAX_COLUMNS, MAX_HEADER_CHARS
 from lrdoctor.names import STEP_NAMES, normalize
 from lrdoctor.run import Run, RunMeta, build_run
 
@@ -27,11 +29,19 @@ def read_frame(path: Path, sep: str | None = None) -> pd.DataFrame:
     words comes back as text and is sorted out by :func:`numeric_columns`.
     """
     sep = sep if sep is not None else ","
+    encoding = text_encoding(path)
+    header = _first_line(path, encoding)
+    if len(header) > MAX_HEADER_CHARS:
+        raise LogFormatError(path, f"first line is longer than {MAX_HEADER_CHARS:,} characters: no CSV header "
+                                   "of a training log (a one-line file?)", line=1)
+    if header.count(sep) + 1 > MAX_COLUMNS:
+        raise LogFormatError(path, f"header has {header.count(sep) + 1:,} columns; more than {MAX_COLUMNS} are refused", line=1)
     # Two options cost real time on big files, so they are used only where needed:
     # skipinitialspace (+30%) only when the header is space-padded (YOLO), and tolerant
     # bad-line handling (2x slower in pandas) only after a strict read failed.
     padded = _header_is_padded(path, sep)
-    opts = dict(sep=sep, skipinitialspace=padded, keep_default_na=False, na_values=[""], engine="c")
+    opts = dict(sep=sep, skipinitialspace=padded, keep_default_na=False, na_values=[""], engine="c",
+                encoding=encoding, encoding_errors="replace")
     try:
         try:
             df = pd.read_csv(path, **opts)
@@ -48,13 +58,63 @@ def read_frame(path: Path, sep: str | None = None) -> pd.DataFrame:
             ]
             if skipped:
                 first = skipped[0].rstrip(".")
-                df.attrs["warnings"] = [f"{path.name}: {len(skipped)} malformed row(s) skipped ({first})"]
+                df.attrs["warnings"] = [f"{printable(path.name)}: {len(skipped)} malformed row(s) skipped ({first})"]
     except pd.errors.EmptyDataError:
         raise LogFormatError(path, "file is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
         raise LogFormatError(path, f"not a readable CSV ({str(err).splitlines()[0]})") from None
-    df.columns = [str(c).strip() for c in df.columns]
+    df.columns = [printable(str(c).strip()) for c in df.columns]
+    if len(df) and not _ends_with_newline(path):
+        df.attrs.setdefault("warnings", []).append(
+            f"{printable(path.name)}: the last row has no line end (cut short while being written?); read as it is")
+    torn = _short_rows(path, sep, encoding, len(df.columns))
+    if torn:
+        df.attrs.setdefault("warnings", []).append(
+            f"{printable(path.name)}:{torn[0]}: {len(torn)} row(s) have fewer fields than the header "
+            "(torn rows, e.g. a run killed while writing); their missing cells read as not logged")
     return df
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        fh.seek(0, 2)
+        if fh.tell() == 0:
+            return True
+        fh.seek(-1, 2)
+        return fh.read(1) in (b"\n", b"\r", b"\x00")
+
+
+def _first_line(path: Path, encoding: str) -> str:
+    """The first line, read at most :data:`MAX_HEADER_CHARS` + 1 characters far."""
+    with open(path, encoding=encoding, errors="replace") as fh:
+        return fh.readline(MAX_HEADER_CHARS + 1).rstrip("\r\n")
+
+
+def _short_rows(path: Path, sep: str, encoding: str, n_columns: int) -> list[int]:
+    """1-based line numbers of non-blank rows with fewer separators than the header.
+
+    pandas fills the missing trailing cells of such a row with NaN, without a word, so a
+    row torn by a killed writer would read as "metric not logged". Counted with numpy on the
+    raw bytes (about 1 s per 100 MB); skipped for files with quoted fields (a separator or a
+    newline inside quotes is not one) and for multi-byte encodings.
+    """
+    if encoding not in ("utf-8", "utf-8-sig") or len(sep) != 1 or n_columns < 2:
+        return []
+    buf = np.fromfile(path, dtype=np.uint8)
+    if buf.size == 0 or (buf == ord('"')).any():
+        return []
+    ends = np.flatnonzero(buf == ord("\n"))
+    if ends.size == 0 or ends[-1] != buf.size - 1:
+        ends = np.r_[ends, buf.size]
+        buf = np.r_[buf, np.uint8(ord("\n"))]
+    starts = np.r_[0, ends[:-1] + 1]
+    is_sep = buf == ord(sep)
+    counts = np.add.reduceat(is_sep, starts, dtype=np.int64) if starts.size else np.zeros(0, np.int64)
+    length = ends - starts
+    blank = length - (buf[np.maximum(ends - 1, 0)] == ord("\r")) <= 0
+    short = np.flatnonzero((counts < n_columns - 1) & ~blank)
+    short = short[short > 0]  # the header itself sets n_columns
+    return (short + 1).tolist()
 
 
 def _header_is_padded(path: Path, sep: str) -> bool:
@@ -170,4 +230,49 @@ def frame_to_run(
         missing = int((~masks[step_col]).sum())
         if missing:
             meta.warnings.append(f"{missing} row(s) without a {step_col!r} value were dropped")
+        dup = duplicate_steps(steps, cols, masks, skip=step_col)
+        if dup is not None:
+            row, n, step, col = dup
+            meta.warnings.append(
+                f"{printable(path.name)}:{row + 2}: step {step:g} is logged again with a different {col!r} "
+                f"({n} such repeated step(s)); the last row at each step wins")
     return build_run(steps, cols, masks, meta=meta, config=config)
+
+
+def duplicate_steps(
+    steps: np.ndarray, cols: dict[str, np.ndarray], masks: dict[str, np.ndarray], skip: str | None = None
+) -> tuple[int, int, float, str] | None:
+    """The first row that repeats the previous row's step with a different value of a metric
+    logged on both, as ``(row index, number of such rows, step, column)``; None when there is none.
+
+    Only for a step axis that never goes back: a resumed run (steps going back) is already
+    reported as such when the run is built. Rows that share a step but log different metrics
+    (Lightning's step and epoch rows) merge without loss and are not reported.
+    """
+    ok = np.isfinite(steps)
+    s = steps[ok]
+    if s.size < 2 or (np.diff(s) < 0).any():
+        return None
+    rows = np.flatnonzero(ok)
+    same = s[1:] == s[:-1]
+    if not same.any():
+        return None
+    conflict = np.zeros(s.size - 1, dtype=bool)
+    first_col: dict[int, str] = {}
+    for name, vals in cols.items():
+        if name == skip:
+            continue
+        v, m = vals[ok], masks[name][ok]
+        both = same & m[1:] & m[:-1]
+        if not both.any():
+            continue
+        a, b = v[1:], v[:-1]
+        differ = both & ~((a == b) | (np.isnan(a) & np.isnan(b)))
+        if differ.any():
+            first = int(np.flatnonzero(differ)[0])
+            first_col.setdefault(first, name)
+            conflict |= differ
+    if not conflict.any():
+        return None
+    i = int(np.flatnonzero(conflict)[0])
+    return int(rows[i + 1]), int(conflict.sum()), float(s[i + 1]), first_col.get(i, next(iter(first_col.values())))

@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lrdoctor.errors import LogFormatError
+from lrdoctor.errors import LogFormatError, printable
+from lrdoctor.io.guard import bounded_lines, text_encoding
+from lrdoctor.io.limits import MAX_JSONL_LINE_CHARS
 from lrdoctor.io.records import records_to_run
 from lrdoctor.run import Run, RunMeta
 
@@ -19,27 +21,40 @@ __all__ = ["read_jsonl"]
 def read_jsonl(path: Path) -> Run:
     meta = RunMeta(source=str(path), format="jsonl")
     records: list[dict] = []
+    linenos: list[int] = []
     bad: list[int] = []
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        for lineno, line in enumerate(fh, 1):
+    long: list[int] = []
+    with open(path, encoding=text_encoding(path), errors="replace") as fh:
+        for lineno, line in bounded_lines(fh, MAX_JSONL_LINE_CHARS):
+            if line is None:
+                long.append(lineno)
+                continue
             line = line.strip()
             if not line:
                 continue
             try:
                 obj = json.loads(line)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # JSONDecodeError, too deep, too many digits
                 bad.append(lineno)
                 continue
             if isinstance(obj, dict):
                 records.append(obj)
+                linenos.append(lineno)
             else:
                 bad.append(lineno)
+    name = printable(path.name)
     if not records:
+        if long:
+            raise LogFormatError(path, f"no readable record: {len(long)} line(s) are longer than "
+                                       f"{MAX_JSONL_LINE_CHARS} characters", line=long[0])
         if bad:
             raise LogFormatError(path, "no line is a JSON object", line=bad[0])
         raise LogFormatError(path, "file is empty")
     if bad:
-        meta.warnings.append(f"{path.name}:{bad[0]}: {len(bad)} line(s) are not JSON objects and were skipped")
+        meta.warnings.append(f"{name}:{bad[0]}: {len(bad)} line(s) are not JSON objects and were skipped")
+    if long:
+        meta.warnings.append(f"{name}:{long[0]}: {len(long)} line(s) longer than {MAX_JSONL_LINE_CHARS} "
+                             "characters were skipped")
     if "current_steps" in records[0]:
         meta.format = "llamafactory-jsonl"
-    return records_to_run(records, meta)
+    return records_to_run(records, meta, check_duplicates=True, lines=linenos)

@@ -6,7 +6,9 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from lrdoctor.errors import printable
 from lrdoctor.io._json import number
+from lrdoctor.io._table import duplicate_steps
 from lrdoctor.names import STEP_NAMES, normalize
 from lrdoctor.run import Run, RunMeta, build_run
 
@@ -21,8 +23,16 @@ def records_to_run(
     *,
     config: Mapping[str, Any] | None = None,
     step_keys: Iterable[tuple[str, str]] = _STEP_KEYS,
+    check_duplicates: bool = False,
+    lines: Sequence[int] | None = None,
 ) -> Run:
-    """Each record is one logging event; numeric fields become metrics, others are ignored."""
+    """Each record is one logging event; numeric fields become metrics, others are ignored.
+
+    Field names are shown through :func:`~lrdoctor.errors.printable` (no escape codes reach a
+    terminal). ``check_duplicates`` reports a record that repeats the previous record's
+    step with a different value (JSON Lines loggers write one record per step; text logs
+    carry steps forward and legitimately repeat them).
+    """
     keys = list(step_keys)
     present: dict[str, str] = {}
     first_at: dict[str, int] = {}
@@ -58,6 +68,13 @@ def records_to_run(
                 masks[k][i] = True
         s = number(r.get(step_key)) if step_key else float(i)
         steps[i] = np.nan if s is None else s
+    if check_duplicates and step_key:
+        dup = duplicate_steps(steps, cols, masks, skip=step_key)
+        if dup is not None:
+            row, count, step, col = dup
+            where = f"{printable(meta.source.rsplit('/', 1)[-1])}:{lines[row]}" if lines else f"record {row + 1}"
+            meta.warnings.append(f"{where}: step {step:g} is logged again with a different {col!r} "
+                                 f"({count} such repeated step(s)); the last record at each step wins")
     if step_key and np.isnan(steps).any():
         # carry the last known step forward (e.g. text lines without their own counter)
         idx = np.where(np.isnan(steps), 0, np.arange(n))
@@ -67,4 +84,8 @@ def records_to_run(
         if lost:
             meta.warnings.append(f"{lost} record(s) before the first {step_key!r} were dropped")
         steps = filled
+    shown = {k: printable(str(k)) for k in cols}
+    if any(k != v for k, v in shown.items()):
+        cols = {shown[k]: v for k, v in cols.items()}
+        masks = {shown[k]: v for k, v in masks.items()}
     return build_run(steps, cols, masks, meta=meta, config=config)

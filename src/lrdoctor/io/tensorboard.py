@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import ast
 import logging
+import struct
 from pathlib import Path
 
 import numpy as np
 
-from lrdoctor.errors import LogFormatError
+from lrdoctor.errors import LogFormatError, printable
 from lrdoctor.run import Run, RunMeta, build_run
 
 __all__ = ["read_tensorboard", "event_files"]
@@ -43,17 +44,60 @@ def _table_config(text: str) -> dict[str, object]:
     return out
 
 
-def _load(file: Path, config: dict[str, object]) -> dict[str, tuple[list[float], list[float]]]:
+class _DataLoss(logging.Handler):
+    """Catches the loader's "Truncated record" message: tensorboard stops reading a file at
+    a truncated or corrupt record (a CRC mismatch) and says so only at DEBUG level."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        if "Truncated record" in msg or "DataLoss" in msg:
+            self.messages.append(msg)
+
+
+def record_framing(file: Path) -> tuple[int, int | None]:
+    """``(records, torn_at)``: how many whole TFRecord frames the file holds, walking only
+    their 12-byte headers (8-byte length + CRC), and the byte offset where the file ends
+    mid-record (None when it ends on a record boundary)."""
+    size = file.stat().st_size
+    n, pos = 0, 0
+    with open(file, "rb") as fh:
+        while pos < size:
+            head = fh.read(12)
+            if len(head) < 12:
+                return n, pos
+            (length,) = struct.unpack("<Q", head[:8])
+            end = pos + 12 + length + 4
+            if end > size:
+                return n, pos
+            n, pos = n + 1, end
+            fh.seek(pos)
+    return n, None
+
+
+def _load(file: Path, config: dict[str, object], warnings: list[str]) -> dict[str, tuple[list[float], list[float]]]:
     # Imported here: tensorboard's import costs ~0.5 s and most runs are not event files.
     from tensorboard.backend.event_processing import event_accumulator as ea
     from tensorboard.util import tensor_util
 
-    logging.getLogger("tensorboard").setLevel(logging.ERROR)
+    tb_log = logging.getLogger("tensorboard")
+    catcher = _DataLoss()
+    old_level, old_propagate = tb_log.level, tb_log.propagate
+    tb_log.setLevel(logging.DEBUG)
+    tb_log.propagate = False  # the DEBUG chatter goes to our catcher only
+    tb_log.addHandler(catcher)
     acc = ea.EventAccumulator(str(file), size_guidance={ea.SCALARS: 0, ea.TENSORS: 0})
     try:
         acc.Reload()
     except Exception as err:  # tensorboard raises several types for corrupt records
         raise LogFormatError(file, f"corrupt TensorBoard event file ({type(err).__name__}: {err})") from None
+    finally:
+        tb_log.removeHandler(catcher)
+        tb_log.setLevel(max(old_level, logging.ERROR) if old_level else logging.ERROR)
+        tb_log.propagate = old_propagate
     out: dict[str, tuple[list[float], list[float]]] = {}
     tags = acc.Tags()
     for tag in tags.get(ea.SCALARS, []):
@@ -72,6 +116,13 @@ def _load(file: Path, config: dict[str, object]) -> dict[str, tuple[list[float],
                 vals.append(float(arr.reshape(())))
         if steps:
             out.setdefault(tag, (steps, vals))
+    frames, torn_at = record_framing(file)
+    if catcher.messages or torn_at is not None:
+        last = max((max(s) for s, _ in out.values() if s), default=None)
+        upto = f"after step {last:g}" if last is not None else "before any scalar"
+        why = (f"the file ends mid-record at byte {torn_at:,} of {file.stat().st_size:,} (a run killed while writing?)"
+               if torn_at is not None else f"a record is corrupt (CRC mismatch) among its {frames:,} records")
+        warnings.append(f"{printable(file.name)}: reading stopped {upto}: {why}; the scalars after it are missing")
     return out
 
 
@@ -83,7 +134,8 @@ def read_tensorboard(path: Path) -> Run:
     tags: dict[str, tuple[list[float], list[float]]] = {}
     config: dict[str, object] = {}
     for f in files:
-        for tag, (s, v) in _load(f, config).items():
+        for tag, (s, v) in _load(f, config, meta.warnings).items():
+            tag = printable(tag)
             old = tags.get(tag, ([], []))
             tags[tag] = (old[0] + list(s), old[1] + list(v))
     if not tags:
