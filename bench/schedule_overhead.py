@@ -2,9 +2,12 @@
 
     python bench/schedule_overhead.py [--steps 20000]
 
-Same optimizer (SGD, 4 param groups), same schedule (linear warmup x cosine), timed
+Same optimizer (SGD, 1 and 4 param groups), same schedule (linear warmup x cosine), timed
 interleaved in one run: ``scheduler.step()`` only (the optimizer step is outside the timer).
-Also: evaluating 1M steps of the schedule as one numpy array.
+``to_torch`` is timed with the Schedule (block-evaluated) and with the plain lambda (any
+callable ``step -> multiplier``, called per step). Also: one scalar evaluation ``s(step)``
+against the plain lambda (the cost of the single numpy path for one step), and 1M steps of
+the schedule as one numpy array against a Python loop over the lambda.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ def main() -> None:
 
     makers = {
         "lrdoctor to_torch": lambda o: S.to_torch(o, ours),
+        "to_torch(plain lambda)": lambda o: S.to_torch(o, lam),
         "torch LambdaLR": lambda o: torch.optim.lr_scheduler.LambdaLR(o, lam),
     }
     try:
@@ -71,6 +75,18 @@ def main() -> None:
         for k, v in res.items():
             m = statistics.median(v)
             print(f"  {k:24s} {m:7.2f} us/step   ratio vs LambdaLR {m / base:.2f}")
+    k = np.arange(10_000) % T
+    scal = {}
+    for name, fn in (("s(step)", ours), ("lambda(step)", lam)):
+        runs = []
+        for _ in range(5):
+            t = time.perf_counter()
+            for i in k.tolist():
+                fn(i)
+            runs.append((time.perf_counter() - t) / k.size * 1e6)
+        scal[name] = statistics.median(runs)
+    print(f"one scalar evaluation: lrdoctor s(step) {scal['s(step)']:.2f} us, plain lambda {scal['lambda(step)']:.2f} us "
+          f"(ratio {scal['s(step)'] / scal['lambda(step)']:.1f})")
     x = np.arange(1_000_000)
     t = time.perf_counter()
     ours(x)

@@ -75,6 +75,8 @@ def evaluate(schedule: "Schedule | Callable[[int], float]", steps):
     if not callable(schedule):
         raise TypeError(f"The 'schedule' parameter of evaluate must be a callable step -> multiplier. "
                         f"Got {schedule!r} instead.")
+    if type(steps) is int:  # the torch adapter's per-step call of a plain callable: nothing to convert
+        return float(schedule(steps))
     t = np.asarray(steps)
     as_step = (lambda k: int(k) if float(k).is_integer() else float(k))
     if t.ndim == 0:
