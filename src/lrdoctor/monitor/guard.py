@@ -6,7 +6,7 @@ The Guard does it inside the loop: every ``every`` steps it snapshots model, opt
 scheduler, RNG and AMP scaler (on the device, or on disk); when the flushed losses show a
 non-finite value or a sustained blow-up above the snapshot's level, it restores the newest
 snapshot taken before the trouble, multiplies every LR by ``factor`` (``factor ** k`` after ``k``
-rewinds, whichever snapshot was restored), records it in the Monitor's history and log, calls
+rewinds, whichever snapshot was restored), records it in the Monitor's history, log and events file, calls
 ``on_rewind`` and records the intervention as a finding. Restored state is bit-identical to the saved one.
 """
 
@@ -232,6 +232,9 @@ class Guard:
             [Watch("guard rewinds", "0 in the next run", "any rewind means the LR is still at the edge")],
         )
         self.findings.append(f)
+        mon.log_event({"event": "guard_rewind", "step": at, "rewind": self.rewinds, "restored_step": snap.step,
+                       "kind": kind, "lr_before": lr_before, "lr_after": lr_after, "lr_scale": self._scale,
+                       "loss_level": level, "reference_level": ref})
         log.warning("lrdoctor Guard: %s", f.summary)
         if self.on_rewind is not None:
             try:

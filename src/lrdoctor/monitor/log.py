@@ -21,13 +21,16 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-__all__ = ["LOG_NAME", "CONFIG_NAME", "JsonlLog", "write_atomic"]
+__all__ = ["LOG_NAME", "CONFIG_NAME", "EVENTS_NAME", "JsonlLog", "write_atomic"]
 
 log = logging.getLogger("lrdoctor")
 
 #: File names inside ``log_to``; ``lrdoctor diagnose DIR`` looks for them.
 LOG_NAME = "lrdoctor.jsonl"
 CONFIG_NAME = "lrdoctor-config.json"
+#: Interventions (the Guard's rewinds), one JSON object a line, append-only: the main log is
+#: cut back to the restored step at a rewind, so the record of the rewind itself lives here.
+EVENTS_NAME = "lrdoctor-events.jsonl"
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -75,6 +78,7 @@ class JsonlLog:
         self._warned: set[str] = set()
         self._closed = False
         self._rewrite = False  # the backlog is the whole file, to be written atomically
+        self._config_due = True  # this run's config replaces an older one in the same directory
         self._drain()  # creates the directory and the file now, when it can
 
     # ---- public ------------------------------------------------------------------------------
@@ -97,6 +101,15 @@ class JsonlLog:
             except Exception as err:
                 self._warn("tensorboard", f"the TensorBoard mirror failed ({type(err).__name__}: {err}); it is off")
                 self.tb = None
+
+    def event(self, row: Mapping[str, Any]) -> None:
+        """Append one line to :data:`EVENTS_NAME` (rare: opened and closed each time). Never raises."""
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            with open(self.dir / EVENTS_NAME, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(dict(row), default=str) + "\n")
+        except Exception as err:
+            self._warn("event", f"cannot write {self.dir / EVENTS_NAME} ({type(err).__name__}: {err})")
 
     def rewrite(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Replace the whole file with ``rows``, atomically (the Guard went back to a snapshot:
@@ -166,8 +179,9 @@ class JsonlLog:
             self._backlog = bytearray(_encode(self.backfill()))
             self._warn("lost", f"{self.path} disappeared mid-run; recreated it from the Monitor's history")
         self._written = 0 if fresh else st.st_size
-        if self.config and (fresh or not (self.dir / CONFIG_NAME).exists()):
+        if self.config and (self._config_due or fresh or not (self.dir / CONFIG_NAME).exists()):
             write_atomic(self.dir / CONFIG_NAME, json.dumps(self.config, default=str, indent=1))
+            self._config_due = False
 
     def _drain(self) -> None:
         try:

@@ -241,6 +241,11 @@ class Monitor:
         if self._log is not None and rows:
             self._log.write(rows)
 
+    def log_event(self, row: Mapping[str, Any]) -> None:
+        """Record an intervention (the Guard's rewinds) in ``lrdoctor-events.jsonl`` beside the log."""
+        if self._log is not None:
+            self._log.event(row)
+
     def rewind(self, step: int, rows: int, note: Mapping[str, float] | None = None) -> None:
         """Go back to ``step`` with the first ``rows`` flushed rows (the Guard restored a
         snapshot taken then): later rows and unflushed values are dropped, from the history and
