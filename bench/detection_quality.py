@@ -3,6 +3,11 @@
     python bench/detection_quality.py                 # tuning + held-out summary
     python bench/detection_quality.py --details       # per-log lines for the tuning slice
     python bench/detection_quality.py --slice holdout --details   # only after tuning is frozen
+    python bench/detection_quality.py --slice tuning  # while tuning: never print the others
+
+Slices: ``tuning`` (may be looked at), ``holdout`` (a quarter of the first gathering, never
+looked at while tuning) and ``fresh`` (a second gathering, labelled blind by a session that
+never ran lrdoctor, added after the first round of tuning; reported on its own).
 
 The logs and their labels are in ``bench/detection_logs/manifest_*.yaml``: each log was
 labelled by reading its numbers before lrdoctor ever ran on it (source, commit, licence and
@@ -196,8 +201,8 @@ def _table(name: str, s: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--details", action="store_true", help="per-log lines (tuning slice unless --slice holdout)")
-    ap.add_argument("--slice", choices=("tuning", "holdout", "all"), default="all")
+    ap.add_argument("--details", action="store_true", help="per-log lines (of --slice; tuning when all)")
+    ap.add_argument("--slice", choices=("tuning", "holdout", "fresh", "all"), default="all")
     args = ap.parse_args(argv)
     cases = load_cases()
     if args.slice != "all":
@@ -207,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     t1 = time.perf_counter()
     naive = [run_naive(c) for c in cases]
     print(f"{len(cases)} logs, lrdoctor {t1 - t0:.1f} s\n")
-    for sl in ("tuning", "holdout"):
+    for sl in ("tuning", "holdout", "fresh"):
         idx = [i for i, c in enumerate(cases) if c.slice == sl]
         if not idx:
             continue
@@ -217,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     print(_table("lrdoctor, all", score(cases, ours)), "\n")
     print(_table("naive baseline, all", score(cases, naive)), "\n")
     if args.details:
-        show = "holdout" if args.slice == "holdout" else "tuning"
+        show = args.slice if args.slice != "all" else "tuning"
         for c, o in zip(cases, ours):
             if c.slice != show:
                 continue

@@ -42,6 +42,15 @@ class OscillationThresholds(Thresholds):
     the ±50% swing this asks a swing to undo at least 10% of the progress the run made:
     smaller ones leave the run where it was (a memorising fine-tune bouncing 0.005-0.16 after
     falling from 1.5 is noise, not overshoot)."""
+    progress_share: float = 0.25
+    """The typical swing in the stretch (median |loss - trend|, in the loss's own units) must be
+    at least this share of the progress the run had made (the median of its first window
+    minus the trend there): the same bar ``divergence.rise_fraction`` sets for a sustained
+    rise, since a swing is a rise that comes back. Smaller swings leave the run where it
+    was, however wide they are in relative terms: a memorising fine-tune bouncing 0.005-0.16
+    after falling from 0.75 (Whisper on CGN, per-interval averages that are log-normal) is
+    noise, not overshoot. The post-mortem's (#1) +-50% swings around a loss of 1.5 that had
+    fallen from ln(52) = 3.95 are about 30% of the progress."""
     structure: float = 0.4
     """|lag-1 autocorrelation| of the deviations in the stretch. Overshooting is structured
     (slow swings: > 0; period-2 bouncing: < 0); per-batch noise, however wide (diffusion
@@ -70,6 +79,8 @@ def detect(run: Run, th: OscillationThresholds = DEFAULTS) -> list[Finding]:
     if not stretches:
         return []
     stretches = [(a, b) for a, b in stretches if abs(_acf1(d[a:b])) >= th.structure]
+    head = float(np.median(t.c.mid[: th.window]))
+    stretches = [(a, b) for a, b in stretches if _amplitude(t.c.mid[a:b], base[a:b]) >= th.progress_share * _progress(head, base[a:b])]
     if not stretches:
         return []
     a, b = max(stretches, key=lambda r: r[1] - r[0])
@@ -87,6 +98,16 @@ def detect(run: Run, th: OscillationThresholds = DEFAULTS) -> list[Finding]:
                f"to {fmt(ev['to_step'])} ({ev['swing_share']:.0%} of points off the trend)")
     cause = "The step size is near the edge of stability: updates overshoot the minimum back and forth (LR too high, or batch too small for this LR)."
     return [Finding("oscillation", Severity.WARNING, ev["from_step"], ev["to_step"], summary, ev, cause)]
+
+
+def _amplitude(x: np.ndarray, base: np.ndarray) -> float:
+    """Typical swing: the median absolute distance from the trend, in the loss's units."""
+    return float(np.median(np.abs(x - base)))
+
+
+def _progress(head: float, base: np.ndarray) -> float:
+    """How far the trend in the stretch is below the run's first level (0 when it is not)."""
+    return max(head - float(np.median(base)), 0.0)
 
 
 def _acf1(x: np.ndarray) -> float:
