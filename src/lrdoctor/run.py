@@ -136,6 +136,10 @@ def _jsonable(obj: Any) -> Any:
         return {str(k): _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_jsonable(v) for v in obj]
+    if isinstance(obj, float) and obj != obj:  # JSON has no NaN/inf: strings, as documented
+        return "nan"
+    if isinstance(obj, float) and obj in (float("inf"), float("-inf")):
+        return "inf" if obj > 0 else "-inf"
     if isinstance(obj, (str, int, float, bool)) or obj is None:
         return obj
     return str(obj)

@@ -5,8 +5,8 @@
 anything walks it (a config lookup, a JSON dump), and ``&a [*a]`` is a cycle that never
 ends. :func:`load_yaml` composes the node graph first (aliases are shared nodes there,
 nothing is expanded), counts the nodes it would expand to and its depth, and refuses the
-document before constructing anything when a bound of :mod:`lrdoctor.io.limits` is
-passed. Only then does the safe constructor build plain dicts, lists and scalars.
+document before constructing anything when a bound below is passed. A leaf module (yaml
+only), so that schedule specs and configs share it without importing the readers. Only then does the safe constructor build plain dicts, lists and scalars.
 """
 
 from __future__ import annotations
@@ -15,9 +15,24 @@ from typing import Any
 
 import yaml
 
-from lrdoctor.io.limits import MAX_YAML_ALIASES, MAX_YAML_DEPTH, MAX_YAML_NODES
+__all__ = ["load_yaml", "YamlLimitError", "MAX_YAML_CHARS", "MAX_YAML_ALIASES", "MAX_YAML_DEPTH", "MAX_YAML_NODES"]
 
-__all__ = ["load_yaml", "YamlLimitError"]
+#: Longest YAML text parsed (characters). Real configs are a few KB (an HF
+#: TrainingArguments dump: ~6 KB); 4 MiB is 700x that and parses in about a second.
+MAX_YAML_CHARS = 4 << 20
+
+#: Most YAML aliases (``*name``) in one document. Real configs use a handful of anchors
+#: for shared defaults; the billion-laughs attack needs ~90.
+MAX_YAML_ALIASES = 64
+
+#: Deepest nesting (mappings in lists in mappings ...). Real configs nest 3-5 levels
+#: (Hydra/OmegaConf groups); 64 is far beyond that and far below Python's recursion limit.
+MAX_YAML_DEPTH = 64
+
+#: Most nodes a document may expand to once every alias is followed. Counted on the
+#: composed graph before anything is constructed, so a billion-laughs document is refused
+#: after visiting ~this many nodes instead of expanding to 10^9. A 6 KB config has ~500.
+MAX_YAML_NODES = 100_000
 
 
 class YamlLimitError(ValueError):
@@ -83,9 +98,10 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 
 
 def load_yaml(text: str) -> Any:
-    """Like ``yaml.safe_load(text)`` for one document, within the bounds of
-    :mod:`lrdoctor.io.limits`. Raises :class:`YamlLimitError` past a bound and
-    ``yaml.YAMLError`` for invalid YAML."""
+    """Like ``yaml.safe_load(text)`` for one document, within the bounds above.
+    Raises :class:`YamlLimitError` past a bound and ``yaml.YAMLError`` for invalid YAML."""
+    if len(text) > MAX_YAML_CHARS:
+        raise YamlLimitError(f"text is {len(text):,} characters; more than {MAX_YAML_CHARS:,} are refused")
     loader = _CountingLoader(text)
     try:
         root = loader.get_single_node()

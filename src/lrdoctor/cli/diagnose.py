@@ -37,27 +37,82 @@ def parse_metric_options(items: list[str]) -> dict[str, str]:
     return out
 
 
+#: Most bytes read from standard input (``lrdoctor diagnose -``): 1 GiB, ten times the
+#: largest log benchmarked in docs/benchmarks.md; a stream that goes on is refused there.
+MAX_STDIN_BYTES = 1 << 30
+
+
+def _stdin_to_file(folder: Path) -> Path:
+    """Standard input copied to a file (readers sniff and may re-read), at most
+    :data:`MAX_STDIN_BYTES`."""
+    out = folder / "stdin"
+    total = 0
+    with open(out, "wb") as fh:
+        while True:
+            chunk = sys.stdin.buffer.read(1 << 20)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > MAX_STDIN_BYTES:
+                raise InputError("<stdin>", f"more than {MAX_STDIN_BYTES >> 20} MiB on standard input; save the log to a file")
+            fh.write(chunk)
+    return out
+
+
+def _printable_run(run) -> None:  # type: ignore[no-untyped-def]
+    """Make what the text report prints from the input safe for a terminal: the source, the
+    reader's warnings and config strings (column names are made printable by the readers)."""
+    from lrdoctor.errors import printable
+
+    run.meta.source = printable(run.meta.source)
+    run.meta.warnings[:] = [printable(w) for w in run.meta.warnings]
+
+    def clean(v, depth=0):  # type: ignore[no-untyped-def]
+        if isinstance(v, str):
+            return printable(v)
+        if isinstance(v, dict) and depth < 64:
+            return {printable(k) if isinstance(k, str) else k: clean(x, depth + 1) for k, x in v.items()}
+        if isinstance(v, list) and depth < 64:
+            return [clean(x, depth + 1) for x in v]
+        return v
+
+    run.config = clean(run.config)
+
+
 def diagnose_cmd(
-    path: Path = typer.Argument(..., help="Log file or TensorBoard directory."),
+    path: Path = typer.Argument(..., help="Log file or TensorBoard directory ('-' reads standard input)."),
     config: Optional[Path] = typer.Option(None, "--config", help="Run config (YAML/JSON) for old values and context."),
-    format: OutFormat = typer.Option(OutFormat.text, "--format", help="text or json."),
+    format: OutFormat = typer.Option(OutFormat.text, "--format", help="text or json (non-finite numbers appear as the strings \"inf\", \"-inf\", \"nan\")."),
     fail_on: FailOn = typer.Option(FailOn.error, "--fail-on", help="Exit 1 when a finding reaches this severity."),
     log_format: Optional[str] = typer.Option(None, "--log-format", help="Force a reader (yolo, text, csv, hf, jsonl, keras, tensorboard, ...)."),
     metric: list[str] = typer.Option([], "--metric", help="ROLE=COLUMN: which column plays a role (loss, eval_loss, lr, grad_norm, step, task_metric, approx_kl, q_values, ...). Repeatable."),
 ) -> None:
     """Diagnose a finished run from its log: findings, evidence, fixes, watch list."""
+    import tempfile
+
     from lrdoctor.diagnosis import diagnose
     from lrdoctor.io import read
+    from lrdoctor.io._json import dumps_safe
 
-    try:
-        roles = parse_metric_options(metric)
-        run = read(path, format=log_format, config=config)
-        report = diagnose(run, roles=roles)
-    except InputError as err:
-        typer.echo(f"lrdoctor: {err}", err=True)
-        raise typer.Exit(2)
+    with tempfile.TemporaryDirectory(prefix="lrdoctor-") as tmp:
+        try:
+            roles = parse_metric_options(metric)
+            if str(path) == "-":
+                src = _stdin_to_file(Path(tmp))
+                try:
+                    run = read(src, format=log_format, config=config)
+                except InputError as err:
+                    raise InputError("<stdin>", err.problem, err.line) from None
+                run.meta.source = "<stdin>"
+            else:
+                run = read(path, format=log_format, config=config)
+            _printable_run(run)
+            report = diagnose(run, roles=roles)
+        except InputError as err:
+            typer.echo(f"lrdoctor: {err}", err=True)
+            raise typer.Exit(2)
     if format is OutFormat.json:
-        sys.stdout.write(report.to_json() + "\n")
+        sys.stdout.write(dumps_safe(report.to_dict()) + "\n")
     else:
         from lrdoctor.report.text import print_report
 

@@ -1,7 +1,7 @@
 """Run configurations (YAML or JSON): hyperparameters that prescriptions quote as old values.
 
 YAML is read with a bounded ``yaml.SafeLoader`` (no object construction; aliases, depth and
-expanded size capped, :mod:`lrdoctor.io.safe_yaml`). Nested sections are
+expanded size capped, :mod:`lrdoctor.safe_yaml`). Nested sections are
 flattened on demand by :func:`lookup`, which finds ``lr`` whether it sits at the top or
 under ``optimizer:``.
 """
@@ -18,7 +18,7 @@ from lrdoctor.config import config_value, lookup  # re-exported: the lookups liv
 from lrdoctor.errors import ConfigError
 from lrdoctor.io.guard import sniff_encoding
 from lrdoctor.io.limits import MAX_CONFIG_BYTES
-from lrdoctor.io.safe_yaml import YamlLimitError, load_yaml
+from lrdoctor.safe_yaml import YamlLimitError, load_yaml
 
 __all__ = ["load_config", "lookup", "config_value"]
 
@@ -28,7 +28,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
 
     Raises :class:`~lrdoctor.errors.ConfigError` naming the file (and line) for a missing,
     unreadable, oversized, invalid or non-mapping config; YAML aliases, depth and expanded
-    size are capped before anything is expanded (:func:`~lrdoctor.io.safe_yaml.load_yaml`).
+    size are capped before anything is expanded (:func:`~lrdoctor.safe_yaml.load_yaml`).
     """
     path = Path(path)
     if not path.exists():
@@ -59,7 +59,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
         try:
             obj = load_yaml(text)
         except YamlLimitError as err:
-            raise ConfigError(path, f"YAML {err}") from None
+            raise ConfigError(path, f"YAML refused: {err}") from None
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)
             problem = getattr(err, "problem", None) or str(err).splitlines()[0]

@@ -51,16 +51,6 @@ MAX_JSON_CONTAINERS = 10_000_000
 #: ~6 KB); 4 MiB is 700x that and parses in well under a second.
 MAX_CONFIG_BYTES = 4 << 20
 
-#: Most YAML aliases (``*name``) in one config or schedule spec. Real configs use a handful
-#: of anchors for shared defaults; the billion-laughs attack needs ~90.
-MAX_YAML_ALIASES = 64
-
-#: Deepest nesting of a YAML/JSON config (mappings in lists in mappings ...). Real configs
-#: nest 3-5 levels (Hydra/OmegaConf groups); 64 is far beyond that and far below Python's
-#: recursion limit.
-MAX_YAML_DEPTH = 64
-
-#: Most nodes a YAML document may expand to once every alias is followed. Counted on the
-#: composed graph before anything is constructed, so a billion-laughs document is refused
-#: after visiting ~this many nodes instead of expanding to 10^9. A 6 KB config has ~500.
-MAX_YAML_NODES = 100_000
+#: The YAML bounds live in the leaf module :mod:`lrdoctor.safe_yaml` (schedule specs use
+#: them too, without importing the readers).
+from lrdoctor.safe_yaml import MAX_YAML_ALIASES, MAX_YAML_DEPTH, MAX_YAML_NODES  # noqa: E402

@@ -23,6 +23,8 @@ from typing import Any, Mapping
 
 import yaml
 
+from lrdoctor.safe_yaml import YamlLimitError, load_yaml
+
 from lrdoctor.schedules import family as F
 from lrdoctor.schedules._core import Schedule, as_steps, join, product, repeat, scale
 
@@ -136,13 +138,13 @@ def load_spec(text_or_path: str | Path) -> Any:
     except OSError:
         is_file = False
     text = p.read_text() if is_file else str(text_or_path)
-    try:
-        return json.loads(text) if text.lstrip().startswith("{") and p.suffix != ".yaml" else yaml.safe_load(text)
-    except json.JSONDecodeError:
+    try:  # bounded YAML: aliases, depth and expanded size capped before expanding (billion laughs)
+        return json.loads(text) if text.lstrip().startswith("{") and p.suffix != ".yaml" else load_yaml(text)
+    except (json.JSONDecodeError, RecursionError):
         try:
-            return yaml.safe_load(text)
-        except yaml.YAMLError as err:
+            return load_yaml(text)
+        except (yaml.YAMLError, YamlLimitError) as err:
             raise SpecError(f"schedule spec: not valid YAML/JSON ({str(err).splitlines()[0]})") from None
-    except yaml.YAMLError as err:
+    except (yaml.YAMLError, YamlLimitError) as err:
         where = f"{p}: " if is_file else ""
         raise SpecError(f"schedule spec: {where}not valid YAML ({str(err).splitlines()[0]})") from None
