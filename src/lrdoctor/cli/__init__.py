@@ -15,6 +15,8 @@ from lrdoctor.cli import recommend as _recommend
 from lrdoctor.cli import schedule as _schedule
 from lrdoctor.cli import experiments as _experiments
 from lrdoctor.cli import sweep as _sweep
+from lrdoctor.cli import find_lr as _find_lr
+from lrdoctor.cli import sharpness as _sharpness
 
 __all__ = ["app", "main"]
 
@@ -26,6 +28,8 @@ app.command("lint")(_lint.lint_cmd)
 app.command("recommend")(_recommend.recommend_cmd)
 app.command("sweep")(_sweep.sweep_cmd)
 app.command("experiments")(_experiments.experiments_cmd)
+app.command("find-lr")(_find_lr.find_lr_cmd)
+app.command("sharpness")(_sharpness.sharpness_cmd)
 app.add_typer(_calc.app, name="calc")
 
 

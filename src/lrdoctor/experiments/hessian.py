@@ -40,27 +40,47 @@ def trainable_parameters(model: nn.Module, optimizer: torch.optim.Optimizer | No
     return [p for p in model.parameters() if p.requires_grad]
 
 
+class _BatchLoss(nn.Module):
+    """``forward(batch) = fn(model, batch)``: lets functional_call swap the parameters of
+    ``model`` underneath any loss code (the sweep Task's ``loss_fn(model, batch)``)."""
+
+    def __init__(self, model: nn.Module, fn: Callable[[nn.Module, object], torch.Tensor]) -> None:
+        super().__init__()
+        self.model = model
+        self.fn = fn
+
+    def forward(self, batch):  # noqa: D401
+        return self.fn(self.model, batch)
+
+
 class HessianOperator:
     """``v -> H v`` for ``loss_fn(model(inputs), targets)`` over ``params``, on flat vectors.
 
     ``hvps`` counts the products computed so far (the cost unit of every sharpness figure).
     """
 
-    def __init__(self, model: nn.Module, loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-                 batch: Sequence[torch.Tensor], params: Sequence[nn.Parameter] | None = None,
-                 method: HVPMethod = "double_backward") -> None:
+    def __init__(self, model: nn.Module, loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None,
+                 batch, params: Sequence[nn.Parameter] | None = None,
+                 method: HVPMethod = "double_backward",
+                 batch_loss: Callable[[nn.Module, object], torch.Tensor] | None = None) -> None:
+        """``loss_fn(model(inputs), targets)`` with ``batch = (inputs, targets)``; or, instead
+        of ``loss_fn``, ``batch_loss(model, batch)`` for any batch structure."""
         if method not in _METHODS:
             raise ValueError(f"The 'method' parameter of HessianOperator must be one of {_METHODS}. Got {method!r} instead.")
-        if not isinstance(batch, (tuple, list)) or len(batch) != 2:
-            raise ValueError("The 'batch' parameter must be a pair (inputs, targets). "
-                             f"Got {type(batch).__name__} instead.")
-        self.model, self.loss_fn, self.method = model, loss_fn, method
-        self.inputs, self.targets = batch
+        if batch_loss is None:
+            if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+                raise ValueError("The 'batch' parameter must be a pair (inputs, targets). "
+                                 f"Got {type(batch).__name__} instead.")
+            if loss_fn is None:
+                raise ValueError("give loss_fn (with batch = (inputs, targets)) or batch_loss")
+            batch_loss = lambda m, b: loss_fn(m(b[0]), b[1])  # noqa: E731
+        self.model, self.method, self.batch = model, method, batch
+        self._wrapped = _BatchLoss(model, batch_loss)
         params = list(params) if params is not None else trainable_parameters(model)
         if not params:
             raise ValueError("the model has no trainable parameters")
         chosen = {id(p) for p in params}
-        name_of = {id(p): n for n, p in model.named_parameters()}
+        name_of = {id(p): "model." + n for n, p in model.named_parameters()}
         missing = [i for i, p in enumerate(params) if id(p) not in name_of]
         if missing:
             raise ValueError(f"parameters {missing} given to HessianOperator are not parameters of the model")
@@ -71,8 +91,8 @@ class HessianOperator:
         self.dtype = params[0].dtype
         self.device = params[0].device
         self._primals = tuple(p.detach() for p in params)
-        self._fixed = {n: p.detach() for n, p in model.named_parameters() if id(p) not in chosen}
-        self._buffers = {n: b.detach().clone() for n, b in model.named_buffers()}
+        self._fixed = {"model." + n: p.detach() for n, p in model.named_parameters() if id(p) not in chosen}
+        self._buffers = {"model." + n: b.detach().clone() for n, b in model.named_buffers()}
         self.hvps = 0
         self.loss: float = float("nan")
         self._grads: tuple[torch.Tensor, ...] | None = None
@@ -93,8 +113,7 @@ class HessianOperator:
         state = dict(self._fixed)
         state.update(zip(self.names, ps))
         state.update(self._buffers)
-        out = torch.func.functional_call(self.model, state, (self.inputs,))
-        return self.loss_fn(out, self.targets)
+        return torch.func.functional_call(self._wrapped, state, (self.batch,))
 
     def gradient(self) -> torch.Tensor:
         """The flat gradient of the loss on this batch (no Hessian product counted)."""

@@ -92,20 +92,21 @@ def sharpness(model: nn.Module, loss_fn: Callable[[torch.Tensor, torch.Tensor], 
               batch: Sequence[torch.Tensor], optimizer: torch.optim.Optimizer | None = None, *,
               lr: float | None = None, tol: float = DEFAULT_TOL, max_iter: int = DEFAULT_MAX_ITER,
               init: torch.Tensor | None = None, init_preconditioned: torch.Tensor | None = None,
-              method: HVPMethod = "double_backward",
-              seed: int = 0) -> SharpnessResult:
+              method: HVPMethod = "double_backward", seed: int = 0,
+              batch_loss: Callable[[nn.Module, object], torch.Tensor] | None = None) -> SharpnessResult:
     """Top Hessian eigenvalue of ``loss_fn(model(inputs), targets)`` and the largest stable LR.
 
     ``batch`` is ``(inputs, targets)``; for full-batch GD pass the whole training set.
     ``optimizer`` selects the update rule and the parameters (and, for Adam, the
     preconditioner); without it the bound is plain GD's ``2/lambda`` at ``lr`` (if given).
     ``init`` warm-starts Lanczos (the previous result's ``eigenvector``); otherwise a
-    Gaussian vector from ``seed``. Costs ``hvps`` Hessian-vector products: one Lanczos run,
+    Gaussian vector from ``seed``. ``batch_loss(model, batch)`` replaces ``loss_fn`` for
+    batches that are not ``(inputs, targets)`` (the sweep Task's ``loss_fn``). Costs ``hvps`` Hessian-vector products: one Lanczos run,
     two with Adam's preconditioner (raw and preconditioned).
     """
     rule = describe_optimizer(optimizer, lr)
     params = trainable_parameters(model, optimizer)
-    op = HessianOperator(model, loss_fn, batch, params, method=method)
+    op = HessianOperator(model, loss_fn, batch, params, method=method, batch_loss=batch_loss)
     notes: list[str] = []
     gen = torch.Generator().manual_seed(seed)
 

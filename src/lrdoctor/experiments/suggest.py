@@ -1,0 +1,285 @@
+"""LR suggestion rules of the range test: pure functions of ``(lrs, losses)``.
+
+Every rule takes the *raw* per-step training losses and the LRs actually applied, and does
+its own smoothing exactly as its source does, so that the rules are compared on the same
+run (bench/finder_accuracy.py). Sources, reimplemented (fastai does not install beside
+torch 2.13 here; Lightning's rule lives in a private class):
+
+* torch-lr-finder 0.2.2, ``torch_lr_finder/lr_finder.py``: ``range_test`` smooths with
+  ``loss = 0.05 * loss + 0.95 * previous`` (no bias correction); ``plot(suggest_lr=True)``
+  drops 10 points at the start and 5 at the end and takes the argmin of
+  ``np.gradient(losses)`` (per index, i.e. per log-LR step).
+* fastai, ``fastai/callback/schedule.py`` at commit 0a049e8a90b86d70860f68072698245a1ee787ca:
+  the recorder keeps ``smooth_loss`` (debiased EMA, beta 0.98, ``fastai/learner.py``
+  ``AvgSmoothLoss``); ``lr_find`` keeps ``[num_it//10 : -5]`` up to the first NaN, then
+  ``valley`` (the longest decreasing run, at ``start + int(len/3) + int(len/6)``,
+  about half-way along it), ``slide`` (interval slide, ``lr_diff=15``,
+  ``thresh=0.005``), ``minimum`` (argmin / 10) and ``steep`` (argmin of the slope in log-LR).
+* Lightning 2.6.6, ``lightning/pytorch/tuner/lr_finder.py``: ``_LRCallback`` logs the
+  debiased EMA (beta 0.98); ``_LRFinder.suggestion(skip_begin=10, skip_end=1)`` takes the
+  argmin of ``torch.gradient(losses, spacing=[lrs])`` (slope per unit LR, not log-LR).
+* ``min/10``: the LR at the smoothed minimum, divided by 10 (Smith 2017 / fastai's
+  ``minimum``, here on the same debiased EMA).
+* ``lrdoctor`` (ours): :func:`lrdoctor_rule`, documented there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+__all__ = ["Suggestion", "RULES", "OURS", "ema_debiased", "ema_torch_lr_finder", "steepest_torch_lr_finder",
+           "fastai_valley", "fastai_slide", "fastai_minimum", "fastai_steep", "lightning_steepest", "min_over_10",
+           "lrdoctor_rule", "suggest_all", "FASTAI_BETA", "TLRF_SMOOTH_F", "OURS_WINDOW_DECADES",
+           "OURS_NOISE_K", "OURS_MARGIN_DECADES"]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One rule's answer: the LR (None when the curve does not allow one) and the point of
+    the curve it marks on the plot (``marker_lr``, ``marker_loss``), with a note why."""
+
+    rule: str
+    lr: float | None
+    marker_lr: float | None = None
+    marker_loss: float | None = None
+    note: str = ""
+
+
+#: fastai's and Lightning's loss smoothing (debiased EMA), ``AvgSmoothLoss(beta=0.98)`` and
+#: ``_LRCallback(beta=0.98)``.
+FASTAI_BETA: float = 0.98
+#: torch-lr-finder's ``range_test(smooth_f=0.05)`` default.
+TLRF_SMOOTH_F: float = 0.05
+
+
+def _clean(lrs, losses) -> tuple[np.ndarray, np.ndarray]:
+    lrs = np.asarray(lrs, dtype=float).reshape(-1)
+    losses = np.asarray(losses, dtype=float).reshape(-1)
+    if lrs.shape != losses.shape:
+        raise ValueError(f"lrs and losses must have the same length. Got {lrs.size} and {losses.size} instead.")
+    return lrs, losses
+
+
+def ema_debiased(losses, beta: float = FASTAI_BETA) -> np.ndarray:
+    """``avg = beta*avg + (1-beta)*x; out = avg / (1 - beta**(i+1))`` (fastai, Lightning)."""
+    out = np.empty(len(losses))
+    avg = 0.0
+    for i, x in enumerate(np.asarray(losses, dtype=float)):
+        avg = beta * avg + (1 - beta) * x
+        out[i] = avg / (1 - beta ** (i + 1))
+    return out
+
+
+def ema_torch_lr_finder(losses, smooth_f: float = TLRF_SMOOTH_F) -> np.ndarray:
+    """torch-lr-finder's smoothing: the first loss raw, then ``f*x + (1-f)*previous``."""
+    out = np.empty(len(losses))
+    for i, x in enumerate(np.asarray(losses, dtype=float)):
+        out[i] = x if i == 0 else smooth_f * x + (1 - smooth_f) * out[i - 1]
+    return out
+
+
+def _fastai_window(lrs, losses) -> tuple[np.ndarray, np.ndarray]:
+    """fastai ``lr_find``: smoothed losses, ``[num_it//10 : -5]``, cut at the first NaN."""
+    sm = ema_debiased(losses)
+    n = len(sm)
+    lo, hi = n // 10, n - 5
+    l, s = lrs[lo:hi], sm[lo:hi]
+    bad = np.flatnonzero(~np.isfinite(s))
+    if bad.size:
+        l, s = l[: bad[0]], s[: bad[0]]
+    return l, s
+
+
+def steepest_torch_lr_finder(lrs, losses) -> Suggestion:
+    """torch-lr-finder 0.2.2 ``plot(suggest_lr=True)``: steepest descent per index."""
+    lrs, losses = _clean(lrs, losses)
+    sm = ema_torch_lr_finder(losses)
+    l, s = lrs[10:-5], sm[10:-5]
+    if l.size < 2:
+        return Suggestion("steepest", None, note="fewer than 17 points")
+    i = int(np.gradient(s).argmin())
+    return Suggestion("steepest", float(l[i]), float(l[i]), float(s[i]))
+
+
+def fastai_valley(lrs, losses) -> Suggestion:
+    """fastai ``valley``: the longest strictly decreasing subsequence; a point 1/2 of the
+    way along it (``start + int(len/3) + int(len/6)``)."""
+    lrs, losses = _clean(lrs, losses)
+    l, s = _fastai_window(lrs, losses)
+    n = len(s)
+    if n < 2:
+        return Suggestion("fastai_valley", None, note="too few points")
+    max_start, max_end = 0, 0
+    lds = [1] * n
+    for i in range(1, n):
+        for j in range(0, i):
+            if s[i] < s[j] and lds[i] < lds[j] + 1:
+                lds[i] = lds[j] + 1
+            if lds[max_end] < lds[i]:
+                max_end = i
+                max_start = max_end - lds[max_end]
+    sections = (max_end - max_start) / 3
+    idx = max_start + int(sections) + int(sections / 2)
+    return Suggestion("fastai_valley", float(l[idx]), float(l[idx]), float(s[idx]))
+
+
+def fastai_slide(lrs, losses, lr_diff: int = 15, thresh: float = 0.005, adjust_value: float = 1.0) -> Suggestion:
+    """fastai ``slide``: walk left from the end until the slope difference over ``lr_diff``
+    points is within ``thresh``."""
+    lrs, losses = _clean(lrs, losses)
+    l, s = _fastai_window(lrs, losses)
+    if len(s) <= lr_diff:
+        return Suggestion("fastai_slide", None, note=f"needs more than {lr_diff} points")
+    g = np.gradient(s)
+    r_idx = -1
+    l_idx = r_idx - lr_diff
+    local_min_lr = l[l_idx]
+    while l_idx >= -len(s) and abs(g[r_idx] - g[l_idx]) > thresh:
+        local_min_lr = l[l_idx]
+        r_idx -= 1
+        l_idx -= 1
+    lr = float(local_min_lr) * adjust_value
+    return Suggestion("fastai_slide", lr, lr, float(np.interp(np.log10(lr), np.log10(l), s)))
+
+
+def fastai_minimum(lrs, losses) -> Suggestion:
+    """fastai ``minimum``: the LR at the smoothed minimum, over 10 (fastai's window)."""
+    lrs, losses = _clean(lrs, losses)
+    l, s = _fastai_window(lrs, losses)
+    if len(s) == 0:
+        return Suggestion("fastai_minimum", None, note="too few points")
+    i = int(np.argmin(s))
+    return Suggestion("fastai_minimum", float(l[i]) / 10, float(l[i]), float(s[i]))
+
+
+def fastai_steep(lrs, losses) -> Suggestion:
+    """fastai ``steep``: the steepest slope per log-LR."""
+    lrs, losses = _clean(lrs, losses)
+    l, s = _fastai_window(lrs, losses)
+    if len(s) < 2:
+        return Suggestion("fastai_steep", None, note="too few points")
+    grads = (s[1:] - s[:-1]) / (np.log(l[1:]) - np.log(l[:-1]))
+    i = int(np.argmin(grads))
+    return Suggestion("fastai_steep", float(l[i]), float(l[i]), float(s[i]))
+
+
+def lightning_steepest(lrs, losses, skip_begin: int = 10, skip_end: int = 1) -> Suggestion:
+    """Lightning ``_LRFinder.suggestion``: steepest slope per unit LR (linear spacing)."""
+    lrs, losses = _clean(lrs, losses)
+    sm = ema_debiased(losses)
+    l, s = lrs[skip_begin:-skip_end], sm[skip_begin:-skip_end]
+    ok = np.isfinite(s)
+    l, s = l[ok], s[ok]
+    if len(s) < 2:
+        return Suggestion("lightning", None, note="fewer than 2 finite points")
+    i = int(np.argmin(np.gradient(s, l)))
+    return Suggestion("lightning", float(l[i]), float(l[i]), float(s[i]))
+
+
+def min_over_10(lrs, losses) -> Suggestion:
+    """The LR at the minimum of the debiased-EMA loss over the whole run, divided by 10."""
+    lrs, losses = _clean(lrs, losses)
+    s = ema_debiased(losses)
+    ok = np.isfinite(s)
+    if not ok.any():
+        return Suggestion("min/10", None, note="no finite loss")
+    i = int(np.nanargmin(np.where(ok, s, np.nan)))
+    return Suggestion("min/10", float(lrs[i]) / 10, float(lrs[i]), float(s[i]))
+
+
+# ---- ours ------------------------------------------------------------------------------
+
+#: Half-width, in decades of LR, of the centred local-linear smoother of our rule. 0.15
+#: decade = ~5 points of a 100-step ramp over 8 decades: wide enough to average batch
+#: noise, narrow enough not to shift the minimum (a centred smoother has no EMA lag).
+OURS_WINDOW_DECADES: float = 0.15
+#: Noise margin in units of the estimated per-step noise (robust MAD of raw minus smoothed
+#: loss): the valley floor is where the smoothed loss is within ``k * sigma`` of its minimum.
+#: 2 sigma: a point one noise-sd above the minimum is indistinguishable from it.
+OURS_NOISE_K: float = 2.0
+#: How far below the valley floor's upper edge (the last LR still on the floor before the
+#: loss rises) the suggestion sits, in decades. Chosen on the design subset of
+#: bench/finder_accuracy.py (see docs/benchmarks.md).
+OURS_MARGIN_DECADES: float = 1.0
+
+
+def _local_linear(x: np.ndarray, y: np.ndarray, half_width: float) -> np.ndarray:
+    """Centred, tricube-weighted local-linear regression of ``y`` on ``x`` (LOWESS, one pass)."""
+    out = np.empty_like(y)
+    for i, x0 in enumerate(x):
+        d = np.abs(x - x0) / half_width
+        w = np.where(d < 1, (1 - d ** 3) ** 3, 0.0)
+        if (w > 0).sum() < 3:
+            out[i] = y[i]
+            continue
+        sw = w.sum()
+        mx, my = (w * x).sum() / sw, (w * y).sum() / sw
+        vx = (w * (x - mx) ** 2).sum()
+        b = (w * (x - mx) * (y - my)).sum() / vx if vx > 0 else 0.0
+        out[i] = my + b * (x0 - mx)
+    return out
+
+
+def lrdoctor_rule(lrs, losses, *, window_decades: float = OURS_WINDOW_DECADES, noise_k: float = OURS_NOISE_K,
+                  margin_decades: float = OURS_MARGIN_DECADES) -> Suggestion:
+    """Our rule: the upper edge of the noise-aware valley floor, minus a margin.
+
+    1. Cut the run at divergence: at the first non-finite loss, and after the smoothed loss
+       first exceeds its starting value once past its minimum (the loop may stop later).
+    2. Smooth ``log(loss)`` against ``log10(lr)`` with a centred local-linear smoother
+       (:data:`OURS_WINDOW_DECADES`): unlike an EMA it has no lag, so the curve's features
+       stay at the LR that caused them. The log makes the margin scale-free.
+    3. Estimate the per-step noise ``sigma`` as 1.4826 x the MAD of raw minus smoothed.
+    4. The valley floor: the LRs where the smoothed curve is within ``noise_k * sigma`` of
+       its minimum; its upper edge ``lr_edge`` is the largest such LR before the curve
+       rises above the floor for good. This is where a noisy curve's minimum really is:
+       the argmin of a flat, noisy floor jumps around, its upper edge does not.
+    5. Suggest ``lr_edge / 10**margin_decades`` (:data:`OURS_MARGIN_DECADES`).
+    """
+    lrs, losses = _clean(lrs, losses)
+    ok = np.isfinite(losses) & (lrs > 0)
+    if not ok.all():
+        first_bad = int(np.flatnonzero(~ok)[0])
+        lrs, losses = lrs[:first_bad], losses[:first_bad]
+    if lrs.size < 8:
+        return Suggestion("lrdoctor", None, note="fewer than 8 finite points before divergence")
+    x = np.log10(lrs)
+    y = np.log(np.maximum(losses, 1e-12))
+    sm = _local_linear(x, y, window_decades)
+    i_min = int(np.argmin(sm))
+    after = np.flatnonzero(sm[i_min:] > sm[0])
+    end = i_min + int(after[0]) if after.size else len(sm)
+    x, y, sm = x[:end], y[:end], sm[:end]
+    resid = y - sm
+    sigma = 1.4826 * float(np.median(np.abs(resid - np.median(resid))))
+    floor = sm <= sm.min() + noise_k * sigma
+    i_min = int(np.argmin(sm))
+    j = i_min
+    while j + 1 < len(sm) and floor[j + 1]:
+        j += 1
+    edge = float(10 ** x[j])
+    lr = edge / 10 ** margin_decades
+    return Suggestion("lrdoctor", lr, edge, float(np.exp(sm[j])),
+                      note=f"valley floor edge {edge:.3g} (noise sd {sigma:.3g} in log-loss), minus {margin_decades:g} decade")
+
+
+#: rule name -> function. ``OURS`` is the one ``RangeTestResult.suggestion`` reports.
+RULES: dict[str, Callable[..., Suggestion]] = {
+    "lrdoctor": lrdoctor_rule,
+    "steepest": steepest_torch_lr_finder,
+    "fastai_valley": fastai_valley,
+    "fastai_slide": fastai_slide,
+    "fastai_minimum": fastai_minimum,
+    "fastai_steep": fastai_steep,
+    "lightning": lightning_steepest,
+    "min/10": min_over_10,
+}
+OURS: str = "lrdoctor"
+
+
+def suggest_all(lrs, losses) -> dict[str, Suggestion]:
+    """Every rule of :data:`RULES` on the same curve."""
+    return {name: fn(lrs, losses) for name, fn in RULES.items()}
