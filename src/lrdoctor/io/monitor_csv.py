@@ -13,8 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from lrdoctor.errors import LogFormatError
+from lrdoctor.errors import LogFormatError, printable
 from lrdoctor.io._table import numeric_columns, read_frame
+from lrdoctor.io.guard import text_encoding
+from lrdoctor.io.limits import MAX_HEADER_CHARS
 from lrdoctor.run import Run, RunMeta, build_run
 
 __all__ = ["read_monitor_csv", "EP_INFO_BUFFER"]
@@ -26,8 +28,13 @@ EP_INFO_BUFFER = 100
 def read_monitor_csv(path: Path) -> Run:
     meta = RunMeta(source=str(path), format="gym-monitor", step_unit="timestep")
     config: dict = {}
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        first = fh.readline()
+    encoding = text_encoding(path)
+    with open(path, encoding=encoding, errors="replace") as fh:
+        first = fh.readline(MAX_HEADER_CHARS + 1)
+        second = fh.readline(MAX_HEADER_CHARS + 1)
+    for i, line in enumerate((first, second), 1):
+        if len(line) > MAX_HEADER_CHARS:
+            raise LogFormatError(path, f"line {i} is longer than {MAX_HEADER_CHARS:,} characters: not a Monitor CSV header", line=i)
     skip = 0
     if first.startswith("#"):
         skip = 1
@@ -36,12 +43,12 @@ def read_monitor_csv(path: Path) -> Run:
             if isinstance(head, dict) and "env_id" in head:
                 config["env_id"] = head["env_id"]
         except json.JSONDecodeError:
-            meta.warnings.append(f"{path.name}:1: header is not JSON; ignored")
+            meta.warnings.append(f"{printable(path.name)}:1: header is not JSON; ignored")
     import pandas as pd
 
     try:
-        df = pd.read_csv(path, skiprows=skip)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        df = pd.read_csv(path, skiprows=skip, encoding=encoding, encoding_errors="replace")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as err:
         raise LogFormatError(path, f"not a readable Monitor CSV ({str(err).splitlines()[0]})") from None
     df.columns = [str(c).strip() for c in df.columns]
     if not {"r", "l"} <= set(df.columns):
