@@ -294,3 +294,42 @@ def test_missing_warmup_on_an_lstm_that_trained_fine_is_info(tmp_path):
     r = lrdoctor.diagnose(write_csv(tmp_path / "l.csv", "step,loss,lr", rows), config={"model": "lstm"})
     f = next(f for f in r.findings if f.kind == "warmup_missing")
     assert f.severity.value == "info" and f.evidence["early_instability"] is False
+
+
+def _digits_steps(jump_at=None, steps=300, every=10, lr=0.1, seed=0):
+    """A digits MLP, SGD; the mean loss of every ``every`` steps. At ``jump_at`` the LR is set
+    1e4x higher (a bad manual override), which blows the loss up at once."""
+    torch.manual_seed(seed)
+    x, y = digits()
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    o = torch.optim.SGD(model.parameters(), lr=lr)
+    rows, acc = [], []
+    for step in range(steps):
+        if jump_at is not None and step == jump_at:
+            for g in o.param_groups:
+                g["lr"] = lr * 1e4
+        i = (step * 50) % (len(y) - 50)
+        loss = torch.nn.functional.cross_entropy(model(x[i:i + 50]), y[i:i + 50])
+        o.zero_grad()
+        loss.backward()
+        o.step()
+        acc.append(float(loss.detach()))
+        if (step + 1) % every == 0:
+            rows.append((step + 1, float(np.mean(acc))))
+            acc = []
+    return rows
+
+
+def test_a_blow_up_at_the_last_report_is_divergence_and_the_twin_is_quiet(tmp_path):
+    bad = _digits_steps(jump_at=295)
+    good = _digits_steps()
+    assert bad[-1][1] > 1000 * min(r[1] for r in bad[:-1])  # the pathology really happened
+    r_bad = lrdoctor.diagnose(write_csv(tmp_path / "bad.csv", "step,loss", bad))
+    r_good = lrdoctor.diagnose(write_csv(tmp_path / "good.csv", "step,loss", good))
+    div = loud(r_bad).get("divergence")
+    assert div is not None and div.severity.value == "error" and div.start_step == 300
+    assert "final blow-up" in div.evidence["rule"]
+    assert "divergence" not in loud(r_good)
+    # a real public log with the same shape: PFNL's video SR run, 0.01 for 30k steps, then 1.5e6
+    pfnl = lrdoctor.diagnose(TUNING / "text-pfnl-collapse" / "issue2.log")
+    assert loud(pfnl)["divergence"].start_step == 30220

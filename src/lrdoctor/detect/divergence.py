@@ -57,6 +57,11 @@ class DivergenceThresholds(Thresholds):
     that tripled at a constant LR); minibatch noise of a logged *average* is far below 2x."""
     few_after: int = 2
     """Few-point rule: points at or above the factor, to the end (one high report is a spike)."""
+    final_jump: float = 1000.0
+    """Blow-up at the end: a *last* report at least this multiple of the best loss counts even
+    alone, at any log length. Three decades is far beyond any minibatch noise of a logged
+    average, and with no later point the log ends on weights whose loss is 1000x worse
+    (PFNL's video SR run: 0.01 for 30k steps, then 1.5e6 at the last report)."""
 
 
 DEFAULTS = DivergenceThresholds()
@@ -104,17 +109,19 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
     if s is None:
         return []
     f = s.finite()
-    if f.values.size > th.few_points:
-        return []
-    got = few_point_rise(f.values, th.few_factor, th.few_after)
+    x, st = f.values, f.steps
+    got = few_point_rise(x, th.few_factor, th.few_after) if x.size <= th.few_points else None
+    jump = got is None and x.size >= 3 and bool((x > 0).all()) and x[-1] >= th.final_jump * x[:-1].min()
+    if jump:
+        got = (int(np.argmin(x[:-1])), x.size - 1)
     if got is None:
         return []
     ib, onset = got
-    x, st = f.values, f.steps
     ev = {"best_loss": float(x[ib]), "best_step": float(st[ib]), "onset_step": float(st[onset]),
           "loss_at_onset": float(x[onset]), "peak_loss": float(x[onset:].max()), "final_loss": float(x[-1]),
           "ratio_to_best": float(x[onset:].min() / x[ib]), "points_above": int(x.size - onset),
-          "rule": f"few-point: every point from the onset on >= {th.few_factor:g}x the best"}
+          "rule": (f"final blow-up: the last report >= {th.final_jump:g}x the best" if jump
+                   else f"few-point: every point from the onset on >= {th.few_factor:g}x the best")}
     lr = lr_at(run, float(st[onset]))
     if lr is not None:
         ev["lr_at_onset"] = lr
