@@ -1,6 +1,7 @@
 """Benchmark: per-step cost of lrdoctor's torch adapter vs torch's LambdaLR and HF's schedule.
 
     python bench/schedule_overhead.py [--steps 20000]
+    PYTHONPATH=/tmp/old/src python bench/schedule_overhead.py    # the same bench on an older tree
 
 Same optimizer (SGD, 1 and 4 param groups), same schedule (linear warmup x cosine), timed
 interleaved in one run: ``scheduler.step()`` only (the optimizer step is outside the timer).
@@ -51,9 +52,13 @@ def main() -> None:
 
     makers = {
         "lrdoctor to_torch": lambda o: S.to_torch(o, ours),
-        "to_torch(plain lambda)": lambda o: S.to_torch(o, lam),
         "torch LambdaLR": lambda o: torch.optim.lr_scheduler.LambdaLR(o, lam),
     }
+    try:  # any callable: since issue 11; the bench also runs on older trees (PYTHONPATH=<old>/src)
+        S.to_torch(make_opt(1), lam)
+        makers["to_torch(plain lambda)"] = lambda o: S.to_torch(o, lam)
+    except TypeError:
+        print("(this lrdoctor's to_torch takes Schedules only: no plain-lambda row)")
     try:
         import transformers
 
@@ -88,13 +93,16 @@ def main() -> None:
     print(f"one scalar evaluation: lrdoctor s(step) {scal['s(step)']:.2f} us, plain lambda {scal['lambda(step)']:.2f} us "
           f"(ratio {scal['s(step)'] / scal['lambda(step)']:.1f})")
     x = np.arange(1_000_000)
-    t = time.perf_counter()
-    ours(x)
-    arr = time.perf_counter() - t
+    runs = []
+    for _ in range(5):
+        t = time.perf_counter()
+        ours(x)
+        runs.append(time.perf_counter() - t)
+    arr = statistics.median(runs)
     t = time.perf_counter()
     [lam(i) for i in range(1_000_000)]
     loop = time.perf_counter() - t
-    print(f"1M-step array evaluation: lrdoctor {arr * 1e3:.1f} ms; python loop over the lambda {loop * 1e3:.0f} ms "
+    print(f"1M-step array evaluation (median of 5): lrdoctor {arr * 1e3:.1f} ms; python loop over the lambda {loop * 1e3:.0f} ms "
           f"({loop / arr:.0f}x)")
 
 

@@ -389,3 +389,24 @@ def test_import_does_not_load_torch():
     code = "import lrdoctor.schedules, lrdoctor.cli, sys; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_the_contributors_example_preset_runs():
+    """The worked example of "Adding a schedule" (docs/contributing_schedule.md, or CONTRIBUTING.md
+    once merged there) is a working preset: built from presets.py's own imports, its doctest passes."""
+    import re
+    from pathlib import Path
+
+    from lrdoctor.schedules import presets
+
+    root = Path(__file__).resolve().parents[1]
+    texts = [p.read_text() for p in (root / "docs" / "contributing_schedule.md", root / "CONTRIBUTING.md") if p.exists()]
+    section = next(t[t.index("## Adding a schedule"):] for t in texts if "## Adding a schedule" in t)
+    ns = dict(vars(presets))
+    exec(re.search(r"```python\n(.*?)```", section, re.S).group(1), ns)
+    runner = doctest.DocTestRunner()
+    for test in doctest.DocTestFinder().find(ns["warmup_hold_cosine"], "warmup_hold_cosine", globs=ns):
+        runner.run(test)
+    assert runner.summarize(verbose=False).attempted > 0 and runner.failures == 0
+    s = ns["warmup_hold_cosine"](100, warmup=10, hold=20, min_ratio=0.1)
+    assert (s(10), s(30), s(65), s(100)) == (1.0, 1.0, pytest.approx(0.55), pytest.approx(0.1))
