@@ -54,3 +54,26 @@ def broken() -> Task:
 
     task.loss_fn = loss_fn
     return task
+
+
+def probe(item: tuple) -> object:
+    """Backend test function: ("threads",) -> torch threads of the worker; ("fail_once", path)
+    -> raises on the first attempt (creates ``path``), returns "second try" on the next;
+    ("always_fail",) -> raises every time."""
+    what = item[0]
+    if what == "threads":
+        return torch.get_num_threads()
+    if what == "fail_once":
+        if not os.path.exists(item[1]):
+            open(item[1], "w").close()
+            raise RuntimeError("first attempt fails")
+        return "second try"
+    raise ValueError("always fails")
+
+
+def fail_once(marker: str) -> Task:
+    """The first call (in any process) raises; later calls return ``mlp()``: a transient failure."""
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        raise RuntimeError("transient failure on the first attempt")
+    return mlp()

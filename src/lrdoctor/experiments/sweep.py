@@ -72,7 +72,7 @@ class SweepResult:
 
     def rows(self) -> list[LrSummary]:
         """One summary per LR, in increasing LR."""
-        loss_steps = self.plan.loss_steps or [s for s in DEFAULT_LOSS_STEPS if s < self.plan.steps]
+        loss_steps = self.plan.loss_steps or [s for s in DEFAULT_LOSS_STEPS if s <= self.plan.steps]
         return [summarize_lr(lr, [c for c in self.cells if c.lr == lr], self.plan.steps, self.criterion,
                              loss_steps, self.threshold) for lr in sorted(set(self.plan.lrs))]
 
@@ -106,7 +106,7 @@ class SweepResult:
             return pd.DataFrame([{
                 "lr": c.lr, "seed": c.seed, "success": bool(not c.error and c.losses and self.criterion(c.losses)),
                 "first_loss": c.losses[0] if c.losses else math.nan,
-                "final_loss": final_loss(c.losses, self.plan.steps),
+                "final_loss": final_loss(c.losses, self.plan.steps + 1),
                 "min_loss": float(np.nanmin(c.losses)) if c.losses and np.isfinite(c.losses).any() else math.nan,
                 "steps_run": len(c.losses), "findings": ",".join(f["kind"] for f in c.findings),
                 "error": c.error, "seconds": c.seconds, "log_dir": c.log_dir,
@@ -180,11 +180,12 @@ def sweep(
     plan = SweepPlan(task=task_ref(task), lrs=_check_lrs(lrs), seeds=_seeds(seeds), steps=int(steps),
                      task_kwargs=dict(task_kwargs or {}),
                      loss_steps=[int(s) for s in (loss_steps if loss_steps is not None else DEFAULT_LOSS_STEPS)
-                                 if 0 <= int(s) < steps],
+                                 if 0 <= int(s) <= steps],
                      threshold=threshold, success_below=success_below, static_batches=static_batches)
-    from lrdoctor.experiments.task import load_factory
+    from lrdoctor.experiments.task import check_task_kwargs, load_factory
 
-    load_factory(plan.task)  # fail here, once, with one line, rather than in every worker
+    # fail here, once, with one line, rather than in every worker
+    check_task_kwargs(load_factory(plan.task), plan.task_kwargs, plan.task)
     directory = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="lrdoctor-sweep-"))
     store = SweepStore(directory)
     if (directory / "sweep.json").exists():

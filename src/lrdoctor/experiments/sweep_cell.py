@@ -3,6 +3,7 @@ diagnosed from that log. Runs inside a worker; returns plain JSON-able data."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import shutil
@@ -37,7 +38,8 @@ class CellResult:
     lr: float
     seed: int
     steps: int
-    #: the training loss at steps 0, 1, ... (shorter than ``steps`` when stopped at a NaN)
+    #: the training loss at steps 0 .. ``steps``: the loss before each update, then the loss
+    #: after the last one (``steps + 1`` values; fewer when the run stopped at a NaN)
     losses: list[float]
     #: eval step -> {metric: value}, from ``Task.eval_fn``
     evals: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -121,7 +123,7 @@ def run_cell(spec: CellSpec) -> dict[str, Any]:
     data = iter(task.stream(spec.seed))
     if spec.static_batches:
         fixed = [next(data) for _ in range(spec.static_batches)]
-        data = (fixed[i % len(fixed)] for i in range(spec.steps))
+        data = (fixed[i % len(fixed)] for i in itertools.count())
     try:
         for step in range(spec.steps):
             batch = next(data)
@@ -146,6 +148,11 @@ def run_cell(spec: CellSpec) -> dict[str, Any]:
                 metrics = _evaluate(task, model)
                 evals[str(step)] = metrics
             mon.step(loss, **metrics)
+        else:
+            # the loss after the last update ("loss at step 100" of a 100-step run): one more
+            # forward pass on the next batch, no update, not a Monitor step
+            with torch.no_grad():
+                losses.append(float(task.loss_fn(model, next(data))))
     finally:
         mon.close()
     findings: list[dict[str, Any]] = []

@@ -22,7 +22,7 @@ def plot_sweep(result: "SweepResult", path: str | Path | None = None) -> Any:
 
     rows = result.rows()
     fig, (ax_loss, ax_ok) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [2, 1]})
-    steps = result.plan.steps
+    steps = result.plan.steps + 1  # losses at steps 0 .. steps
     for i, r in enumerate(rows):
         cells = [c for c in result.cells if c.lr == r.lr and c.losses]
         if not cells:

@@ -29,9 +29,10 @@ WILSON_Z = 1.96
 Criterion = Callable[[Sequence[float]], bool]
 
 
-def final_loss(losses: Sequence[float], steps: int | None = None) -> float:
-    """Mean of the last FINAL_WINDOW losses; NaN when the run did not finish or is not finite."""
-    if not losses or (steps is not None and len(losses) < steps):
+def final_loss(losses: Sequence[float], points: int | None = None) -> float:
+    """Mean of the last FINAL_WINDOW losses; NaN when the run did not finish (fewer than
+    ``points`` losses) or is not finite."""
+    if not losses or (points is not None and len(losses) < points):
         return math.nan
     tail = np.asarray(losses[-FINAL_WINDOW:], dtype=float)
     return float(tail.mean()) if np.isfinite(tail).all() else math.nan
@@ -138,7 +139,9 @@ def _worst_finding(cell: CellResult) -> str:
 
 def summarize_lr(lr: float, cells: Sequence[CellResult], steps: int, criterion: Criterion,
                  loss_steps: Sequence[int], threshold: float) -> LrSummary:
-    """The table row of one LR from its cells (one per seed)."""
+    """The table row of one LR from its cells (one per seed); ``steps``: updates per run (each
+    complete run has ``steps + 1`` losses, the last one after the last update)."""
+    steps = steps + 1
     cells = sorted(cells, key=lambda c: c.seed)
     ok = [not c.error and len(c.losses) > 0 and criterion(c.losses) for c in cells]
     m = _curve_matrix(cells, steps) if cells else np.full((0, steps), np.inf)
@@ -192,8 +195,9 @@ def recommend(rows: Sequence[LrSummary]) -> Recommendation | None:
 
 
 def seed_sensitivity(lr: float, cells: Sequence[CellResult], steps: int, criterion: Criterion) -> SeedSensitivity:
-    """Spread of the outcome over seeds at ``lr``."""
+    """Spread of the outcome over seeds at ``lr`` (``steps``: updates per run)."""
     cells = [c for c in cells if c.lr == lr]
+    steps = steps + 1
     finals = {c.seed: final_loss(c.losses, steps) for c in cells}
     k = sum(1 for c in cells if not c.error and c.losses and criterion(c.losses))
     fin = {s: v for s, v in finals.items() if math.isfinite(v)}

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, Union
 
 from lrdoctor.errors import InputError
 
-__all__ = ["Task", "load_factory", "make_task", "parse_task_ref"]
+__all__ = ["Task", "load_factory", "make_task", "parse_task_ref", "check_task_kwargs"]
 
 #: A batch is whatever ``loss_fn`` takes: a tensor, a tuple, a dict of tensors.
 Batch = Any
@@ -121,17 +121,23 @@ def load_factory(ref: str) -> Callable[..., Task]:
     return factory
 
 
+def check_task_kwargs(factory: Callable[..., Any], kwargs: Mapping[str, Any], ref: str) -> None:
+    """One line naming the arguments the factory does not take (before any worker starts)."""
+    if not kwargs:
+        return
+    params = inspect.signature(factory).parameters
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    unknown = [k for k in kwargs if k not in params and not takes_any]
+    if unknown:
+        raise InputError(ref, f"the task factory takes no argument {', '.join(map(repr, unknown))} "
+                              f"(it takes: {', '.join(params) or 'none'})")
+
+
 def make_task(ref: str, kwargs: Mapping[str, Any] | None = None) -> Task:
     """Call the factory ``ref`` with ``kwargs`` and check that it returned a Task."""
     factory = load_factory(ref)
     kwargs = dict(kwargs or {})
-    if kwargs:
-        params = inspect.signature(factory).parameters
-        takes_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
-        unknown = [k for k in kwargs if k not in params and not takes_any]
-        if unknown:
-            raise InputError(ref, f"the task factory takes no argument {', '.join(map(repr, unknown))} "
-                                  f"(it takes: {', '.join(params) or 'none'})")
+    check_task_kwargs(factory, kwargs, ref)
     task = factory(**kwargs)
     if not isinstance(task, Task):
         raise InputError(ref, f"the factory must return lrdoctor.experiments.Task, got {type(task).__name__}")
