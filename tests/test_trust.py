@@ -333,3 +333,24 @@ def test_a_blow_up_at_the_last_report_is_divergence_and_the_twin_is_quiet(tmp_pa
     # a real public log with the same shape: PFNL's video SR run, 0.01 for 30k steps, then 1.5e6
     pfnl = lrdoctor.diagnose(TUNING / "text-pfnl-collapse" / "issue2.log")
     assert loud(pfnl)["divergence"].start_step == 30220
+
+
+def test_few_update_value_collapse_on_a_real_ppo1_log_and_healthy_starts_are_quiet(tmp_path):
+    r = lrdoctor.diagnose(next((TUNING / "baselines-simple-ppo1-selfplay").iterdir()))
+    assert r.run.meta.roles["explained_variance"] == "ev_tdlam_before"
+    assert loud(r)["value_collapse"].evidence["points"] == 18
+    # healthy twins: the first 15 updates of a real SB3 PPO log, and a really trained SB3 PPO
+    # CartPole run of 15 updates (its critic starts near 0: a slow start, not a collapse)
+    lines = (TUNING / "sb3-rl-job-shop-ppo" / "progress.csv").read_text().splitlines()
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "progress.csv").write_text("\n".join(lines[:16]) + "\n")
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.logger import configure
+
+    model = PPO("MlpPolicy", "CartPole-v1", n_steps=256, seed=0, verbose=0, device="cpu")
+    model.set_logger(configure(str(tmp_path / "trained"), ["csv"]))
+    model.learn(256 * 15)
+    for path in (tmp_path / "real" / "progress.csv", tmp_path / "trained" / "progress.csv"):
+        rr = lrdoctor.diagnose(path)
+        assert "explained_variance" in rr.run.meta.roles
+        assert "value_collapse" not in loud(rr), path

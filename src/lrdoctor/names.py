@@ -76,24 +76,27 @@ ALIASES: dict[str, tuple[Alias, ...]] = {
     "approx_kl": _a(
         "approx_kl", "train/approx_kl", "losses/approx_kl", "approxkl", "loss/approxkl",
         "info/learner/default_policy/learner_stats/kl", "learner_stats/kl", "approx_kl_div", "mean_kl",
+        "loss_kl",  # OpenAI baselines PPO1 (pposgd_simple): mean KL(old || new) of the update
     ),
     "clip_fraction": _a("clip_fraction", "train/clip_fraction", "losses/clipfrac", "clipfrac", "loss/clipfrac"),
     "entropy": (
         Alias("entropy"), Alias("losses/entropy"), Alias("train/entropy"), Alias("policy_entropy"),
         Alias("loss/policy_entropy"), Alias("info/learner/default_policy/learner_stats/entropy"),
         Alias("train/entropy_loss", -1.0), Alias("entropy_loss", -1.0),
+        Alias("loss_ent"),  # baselines PPO1 logs the mean entropy itself under loss_ent
     ),
     "value_loss": _a(
         "value_loss", "train/value_loss", "losses/value_loss", "vf_loss", "loss/value_loss",
-        "info/learner/default_policy/learner_stats/vf_loss",
+        "info/learner/default_policy/learner_stats/vf_loss", "loss_vf_loss",
     ),
     "policy_loss": _a(
         "policy_loss", "train/policy_loss", "losses/policy_loss", "train/policy_gradient_loss", "pg_loss",
-        "loss/policy_loss", "info/learner/default_policy/learner_stats/policy_loss",
+        "loss/policy_loss", "info/learner/default_policy/learner_stats/policy_loss", "loss_pol_surr",
     ),
     "explained_variance": _a(
         "explained_variance", "train/explained_variance", "losses/explained_variance", "vf_explained_var",
         "info/learner/default_policy/learner_stats/vf_explained_var",
+        "ev_tdlam_before",  # baselines PPO1/TRPO: explained variance of the TD(lambda) returns
     ),
     "ep_return": _a(
         "rollout/ep_rew_mean", "charts/episodic_return", "episode_reward", "ep_rew_mean", "eprewmean",
@@ -144,7 +147,7 @@ STEP_NAMES: tuple[tuple[str, str], ...] = (
     ("trainer/global_step", "step"), ("time/total_timesteps", "timestep"), ("total_timesteps", "timestep"),
     ("timesteps_total", "timestep"), ("num_timesteps", "timestep"), ("timesteps", "timestep"),
     ("global_timestep", "timestep"), ("frames", "timestep"), ("total_frames", "timestep"),
-    ("env_steps", "timestep"), ("nb_steps", "timestep"), ("num_env_steps_sampled", "timestep"),
+    ("env_steps", "timestep"), ("timestepssofar", "timestep"), ("nb_steps", "timestep"), ("num_env_steps_sampled", "timestep"),
     ("iteration", "step"), ("iter", "step"), ("it", "step"), ("iters", "step"), ("num_updates", "update"),
     ("train/n_updates", "update"), ("update", "update"), ("updates", "update"), ("nupdates", "update"),
     ("training_iteration", "update"), ("batch", "step"), ("episode", "episode"), ("episodes", "episode"),
