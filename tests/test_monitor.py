@@ -85,7 +85,7 @@ def test_seed_bug_reported_at_first_overwritten_step(tmp_path):
     assert ev["first_decay_undone_step"] == 50
     assert ev["scheduled_lr_then"] == pytest.approx(1.5e-3) and ev["applied_lr_then"] == pytest.approx(3e-3)
     assert f.severity.value == "error"
-    assert "multiplies" in f.fixes[0].new
+    assert "multiplies" in f.fixes[0].note  # typed fixes (issue 11): the prose is in the note
     mon.close()
     # the log it wrote is diagnosed offline to the same conclusion
     report = lrdoctor.diagnose(tmp_path)

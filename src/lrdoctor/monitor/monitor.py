@@ -311,8 +311,7 @@ class Monitor:
         if self.overwrite is not None:
             f = self.overwrite.finding()
             if f is not None:
-                _prescribe(f)
-                out.append(f)
+                out.append(_prescribe(f))
         return out
 
     def _combined(self) -> list[Finding]:
@@ -338,7 +337,7 @@ class Monitor:
     def _raise_overwrite(self) -> None:
         f = self.overwrite.finding() if self.overwrite is not None else None
         if f is not None:
-            _prescribe(f)
+            f = _prescribe(f)
             self._active.discard(OVERWRITE)
             self._emit(f)
 
@@ -416,17 +415,20 @@ def _finalize(handles: list[Any], history: History, jlog: JsonlLog | None) -> No
         jlog.close()
 
 
-def _prescribe(f: Finding) -> None:
-    """Fixes for a runtime finding: the overwrite's fix needs nothing from the run, so the rule
-    registered for its kind is applied to an empty run (public ``lrdoctor.prescribe``)."""
+def _prescribe(f: Finding) -> Finding:
+    """``f`` with fixes: the overwrite's fix needs nothing from the run, so the rule registered
+    for its kind is applied to an empty run (public ``lrdoctor.prescribe.prescribe``, which
+    returns a filled copy; older versions filled ``f`` in place)."""
     if f.fixes:
-        return
+        return f
     try:
         from lrdoctor.prescribe import prescribe
 
-        prescribe(_empty_run(), f)
+        out = prescribe(_empty_run(), f)
+        return out if isinstance(out, Finding) else f
     except Exception as err:  # a fix table is a nicety; the finding stands without it
         log.debug("lrdoctor Monitor: no fixes for %s (%s)", f.kind, err)
+        return f
 
 
 def _empty_run() -> lrdoctor.Run:
