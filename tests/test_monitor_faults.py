@@ -460,3 +460,50 @@ def test_kill_9_leaves_log_and_config_readable(tmp_path):
         json.loads((d / "lrdoctor-config.json").read_text())  # never torn
         got = cli_json(d)
         assert got["run"]["steps"] >= 1
+
+
+# --- 8. probes: a custom one logs its column; a failing one is switched off alone ------------
+
+def test_custom_probe_and_a_failing_probe(tmp_path, caplog):
+    from dataclasses import dataclass, field
+
+    from lrdoctor.monitor import Probe
+
+    @dataclass
+    class WeightNorm(Probe):  # the worked example of docs/contributing_probe.md
+        when: object = field(default_factory=lambda: Every(50))
+        name: str = "weight_norm"
+        cost: str = "one fused norm pass over the weights on its steps"
+
+        def after(self, ctx, row):
+            if self.when(ctx.step):
+                ws = [p.detach() for p in ctx.params()]
+                row["weight_norm"] = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(ws)))
+
+    class Broken(Probe):
+        name, cost = "broken", "none"
+
+        def before(self, ctx, row):
+            raise ZeroDivisionError("probe bug")
+
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    mon = lrdoctor.Monitor(opt, model=model, log_to=tmp_path)
+    mon.probes += [Broken(), WeightNorm()]
+    ref = {}
+    x, y = data()
+    with caplog.at_level(logging.WARNING, logger="lrdoctor"):
+        for i in range(60):
+            idx = torch.randint(0, len(y), (32,))
+            loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            mon.step(loss)
+            ref[i] = float(torch.sqrt(sum((p.detach() ** 2).sum() for p in model.parameters())))
+        mon.close()
+    s = mon.run().series("weight_norm")
+    assert s.steps.tolist() == [0, 50]
+    assert s.values.tolist() == pytest.approx([ref[0], ref[50]], rel=1e-5)
+    assert len(warnings_with(caplog, "broken failed")) == 1
+    assert len(rows_of(tmp_path)) == 60 and all("lr" in r for r in rows_of(tmp_path))
