@@ -54,7 +54,11 @@ CASE_BUDGET_S = 3.0
 #: Address-space limit of a CLI subprocess fed a big input (the issue's 2 GB bound).
 MEMORY_BUDGET = 2 << 30
 
-FUZZ = settings(derandomize=True, deadline=None, database=None, max_examples=60,
+#: Examples per hypothesis test in CI; ``LRDOCTOR_FUZZ_EXAMPLES=5000`` runs a longer campaign.
+EXAMPLES = int(os.environ.get("LRDOCTOR_FUZZ_EXAMPLES", "60"))
+
+FUZZ = settings(derandomize=not os.environ.get("LRDOCTOR_FUZZ_EXAMPLES"), deadline=None, database=None,
+                max_examples=EXAMPLES,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                        HealthCheck.data_too_large])
 
