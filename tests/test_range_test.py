@@ -104,7 +104,12 @@ def test_our_rule_on_a_noisy_synthetic_valley():
         s = S.lrdoctor_rule(lrs, noisy)
         # the floor's upper edge is where the rise leaves the 2-sigma band: near 10^-1
         assert -1.5 < np.log10(s.marker_lr) < -0.5, s
-        assert s.lr == pytest.approx(s.marker_lr / 10 ** S.OURS_MARGIN_DECADES)
+        valley = S.fastai_valley(lrs, noisy).lr
+        w = S.OURS_EDGE_WEIGHT
+        expected = w * (np.log10(s.marker_lr) - S.OURS_MARGIN_DECADES) + (1 - w) * np.log10(valley)
+        assert np.log10(s.lr) == pytest.approx(expected)
+        edge_only = S.lrdoctor_rule(lrs, noisy, edge_weight=1.0)
+        assert edge_only.lr == pytest.approx(s.marker_lr / 10 ** S.OURS_MARGIN_DECADES)
 
 
 def test_steepest_matches_the_torch_lr_finder_package():

@@ -1,0 +1,355 @@
+"""Benchmark: how good is each LR range-test rule at finding the grid-optimal LR?
+
+    python bench/finder_accuracy.py [--out finder.json] [--tasks a,b] [--reuse finder.json]
+
+Seven small real tasks (synthetic classification and regression MLPs, a CNN on
+scikit-learn digits, a character-level transformer and a GRU on a synthetic arithmetic
+text; AdamW and SGD with momentum). For each task and seed (3 seeds):
+
+* the grid: 22 LRs at 0.2-decade spacing, each trained for the task's step budget at a
+  constant LR from the same initialisation with the same data order (the seed fixes both);
+  the final loss is the validation loss after training (inf if it went non-finite);
+* the range test (lrdoctor.find_lr, 1e-7 -> 10 over 100 steps, same init and data order)
+  and every rule's suggestion on that one curve; each suggested LR is then trained like a
+  grid arm, so its regret is measured, not interpolated;
+* torch-lr-finder's real package (``LRFinder.range_test`` + ``plot(suggest_lr=True)``),
+  on its own run from the same init and data order.
+
+Per task, the grid-optimal LR is the argmin of the seed-averaged final loss, and the band
+is the contiguous LR interval (interpolated in log-LR) around it where the seed-averaged
+loss is within 5% of the best. Per task x seed case and rule: decades from the optimum,
+regret = loss(suggested) / min over the grid for that seed - 1, in band or not, diverged
+or not; per rule: seed spread (std of log10 suggestion over seeds, averaged over tasks)
+and compute as a share of the grid's optimizer steps.
+
+Our rule was designed on the DESIGN tasks only; the others are reported separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from lrdoctor.experiments.range_test import find_lr
+from lrdoctor.experiments.suggest import RULES
+
+SEEDS = (0, 1, 2)
+DESIGN = ("cls_mlp_adamw", "reg_mlp_sgd", "cnn_digits_sgd")
+BAND = 0.05
+
+
+@dataclass
+class Task:
+    name: str
+    make_model: Callable[[], nn.Module]
+    opt: str  # "adamw" | "sgd"
+    data: tuple  # x_train, y_train, x_val, y_val
+    loss_fn: Callable
+    batch: int
+    steps: int
+    grid: np.ndarray
+
+
+def make_opt(kind, params, lr):
+    if kind == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    return torch.optim.SGD(params, lr=lr, momentum=0.9)
+
+
+def grid_from(lo_exp: float, n: int = 22) -> np.ndarray:
+    return 10.0 ** (lo_exp + 0.2 * np.arange(n))
+
+
+def loader(task: Task, seed: int):
+    x, y = task.data[0], task.data[1]
+    ds = torch.utils.data.TensorDataset(x, y)
+    return torch.utils.data.DataLoader(ds, batch_size=task.batch, shuffle=True, drop_last=True,
+                                       generator=torch.Generator().manual_seed(1000 + seed))
+
+
+def init_model(task: Task, seed: int) -> nn.Module:
+    torch.manual_seed(seed)
+    return task.make_model()
+
+
+def train(task: Task, seed: int, lr: float) -> float:
+    model = init_model(task, seed)
+    opt = make_opt(task.opt, model.parameters(), lr)
+    n = 0
+    dl = loader(task, seed)  # one generator per run: every epoch reshuffles, identically in every arm
+    while n < task.steps:
+        for xb, yb in dl:
+            loss = task.loss_fn(model(xb), yb)
+            if not torch.isfinite(loss):
+                return math.inf
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            n += 1
+            if n >= task.steps:
+                break
+    with torch.no_grad():
+        v = float(task.loss_fn(model(task.data[2]), task.data[3]))
+    return v if math.isfinite(v) else math.inf
+
+
+# ---- tasks ---------------------------------------------------------------------------
+def _cls_data():
+    g = torch.Generator().manual_seed(7)
+    x = torch.randn(2400, 20, generator=g)
+    w = torch.randn(20, 5, generator=g)
+    y = (torch.tanh(x @ w) + 0.3 * torch.randn(2400, 5, generator=g)).argmax(1)
+    return x[:2000], y[:2000], x[2000:], y[2000:]
+
+
+def _reg_data():
+    g = torch.Generator().manual_seed(8)
+    x = torch.randn(2400, 10, generator=g)
+    y = torch.sin(x[:, :3].sum(1, keepdim=True)) + 0.5 * x[:, 3:4] * x[:, 4:5] + 0.1 * torch.randn(2400, 1, generator=g)
+    return x[:2000], y[:2000], x[2000:], y[2000:]
+
+
+def _digits():
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = torch.tensor(d.data / 16.0, dtype=torch.float32).reshape(-1, 1, 8, 8)
+    y = torch.tensor(d.target)
+    return x[:1500], y[:1500], x[1500:], y[1500:]
+
+
+VOCAB = "0123456789+=;"
+
+
+def _arith_text(seed=9, n=12000):
+    rng = np.random.default_rng(seed)
+    parts = []
+    while sum(map(len, parts)) < n:
+        a, b = rng.integers(0, 50, 2)
+        parts.append(f"{a}+{b}={a + b};")
+    s = "".join(parts)[:n]
+    ids = torch.tensor([VOCAB.index(c) for c in s])
+    ctx = 24
+    xs = ids.unfold(0, ctx + 1, 3)
+    x, y = xs[:, :-1], xs[:, 1:]
+    k = int(0.85 * len(x))
+    return x[:k], y[:k], x[k:], y[k:]
+
+
+def _seq_ce(out, y):
+    return nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1))
+
+
+class CharTransformer(nn.Module):
+    def __init__(self, d=32, ctx=24):
+        super().__init__()
+        self.emb = nn.Embedding(len(VOCAB), d)
+        self.pos = nn.Parameter(torch.randn(ctx, d) * 0.02)
+        layer = nn.TransformerEncoderLayer(d, 2, 64, dropout=0.0, batch_first=True)
+        self.enc = nn.TransformerEncoder(layer, 1, enable_nested_tensor=False)
+        self.head = nn.Linear(d, len(VOCAB))
+        self.register_buffer("mask", nn.Transformer.generate_square_subsequent_mask(ctx))
+
+    def forward(self, x):
+        h = self.emb(x) + self.pos[: x.shape[1]]
+        return self.head(self.enc(h, mask=self.mask[: x.shape[1], : x.shape[1]], is_causal=True))
+
+
+class CharGRU(nn.Module):
+    def __init__(self, d=32):
+        super().__init__()
+        self.emb = nn.Embedding(len(VOCAB), d)
+        self.gru = nn.GRU(d, 48, batch_first=True)
+        self.head = nn.Linear(48, len(VOCAB))
+
+    def forward(self, x):
+        return self.head(self.gru(self.emb(x))[0])
+
+
+def tasks() -> list[Task]:
+    cls, reg, dig, txt = _cls_data(), _reg_data(), _digits(), _arith_text()
+    mlp = lambda i, o: (lambda: nn.Sequential(nn.Linear(i, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, o)))
+    cnn = lambda: nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=1),
+                                nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64, 10))
+    ce, mse = nn.functional.cross_entropy, nn.functional.mse_loss
+    return [
+        Task("cls_mlp_adamw", mlp(20, 5), "adamw", cls, ce, 32, 300, grid_from(-4.4)),
+        Task("cls_mlp_sgd", mlp(20, 5), "sgd", cls, ce, 32, 300, grid_from(-3.6)),
+        Task("reg_mlp_adamw", mlp(10, 1), "adamw", reg, mse, 32, 300, grid_from(-4.4)),
+        Task("reg_mlp_sgd", mlp(10, 1), "sgd", reg, mse, 32, 300, grid_from(-3.6)),
+        Task("cnn_digits_sgd", cnn, "sgd", dig, ce, 32, 200, grid_from(-3.6)),
+        Task("char_transformer_adamw", CharTransformer, "adamw", txt, _seq_ce, 16, 200, grid_from(-4.4)),
+        Task("gru_adamw", CharGRU, "adamw", txt, _seq_ce, 16, 200, grid_from(-4.4)),
+    ]
+
+
+# ---- runs ----------------------------------------------------------------------------
+def range_curve(task: Task, seed: int):
+    model = init_model(task, seed)
+    opt = make_opt(task.opt, model.parameters(), 1e-3)
+    res = find_lr(model, opt, task.loss_fn, loader(task, seed))
+    return res.lrs.tolist(), [x if math.isfinite(x) else None for x in res.losses.tolist()]
+
+
+def torch_lr_finder_suggestion(task: Task, seed: int):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        from torch_lr_finder import LRFinder
+    except ImportError:
+        return None
+    model = init_model(task, seed)
+    opt = make_opt(task.opt, model.parameters(), 1e-7)
+    finder = LRFinder(model, opt, task.loss_fn, device="cpu")
+    finder.range_test(loader(task, seed), start_lr=1e-7, end_lr=10, num_iter=100)
+    import contextlib, io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            ax, lr = finder.plot(suggest_lr=True)
+        except Exception:
+            return None
+    plt.close("all")
+    return float(lr) if lr is not None else None
+
+
+def run_all(selected, log) -> dict:
+    out = {}
+    for task in selected:
+        t0 = time.perf_counter()
+        grid = {seed: [train(task, seed, float(lr)) for lr in task.grid] for seed in SEEDS}
+        curves = {seed: range_curve(task, seed) for seed in SEEDS}
+        tlrf = {seed: torch_lr_finder_suggestion(task, seed) for seed in SEEDS}
+        out[task.name] = {"grid_lrs": task.grid.tolist(), "grid": {str(s): v for s, v in grid.items()},
+                          "curves": {str(s): c for s, c in curves.items()},
+                          "torch_lr_finder": {str(s): v for s, v in tlrf.items()},
+                          "steps": task.steps, "range_steps": 100}
+        log(f"{task.name}: grid + range tests in {time.perf_counter() - t0:.0f}s")
+    return out
+
+
+def evaluate(data: dict, selected, log) -> dict:
+    """Suggestions of every rule, trained at the exact suggested LR; metrics per rule."""
+    by_name = {t.name: t for t in selected}
+    rows = {}
+    for name, d in data.items():
+        task = by_name[name]
+        lrs = np.array(d["grid_lrs"])
+        G = np.array([d["grid"][str(s)] for s in SEEDS])  # seeds x lrs
+        mean = G.mean(0)
+        ib = int(np.argmin(mean))
+        best, lr_star = mean[ib], lrs[ib]
+        lo = hi = ib
+        while lo > 0 and mean[lo - 1] <= (1 + BAND) * best:
+            lo -= 1
+        while hi + 1 < len(lrs) and mean[hi + 1] <= (1 + BAND) * best:
+            hi += 1
+
+        def edge(i_in, i_out):  # log-linear interpolation of the band edge between grid points
+            if i_out < 0 or i_out >= len(lrs) or not np.isfinite(mean[i_out]):
+                return float(np.log10(lrs[i_in]))
+            a, b = mean[i_in], mean[i_out]
+            t = ((1 + BAND) * best - a) / (b - a) if b != a else 0.0
+            return float(np.log10(lrs[i_in]) + t * (np.log10(lrs[i_out]) - np.log10(lrs[i_in])))
+
+        band = (edge(lo, lo - 1), edge(hi, hi + 1))
+        cache = d.setdefault("trained", {})
+        per_rule = {}
+        for seed in SEEDS:
+            lr_c, loss_c = d["curves"][str(seed)]
+            loss_c = [np.nan if v is None else v for v in loss_c]
+            sugg = {k: fn(lr_c, loss_c).lr for k, fn in RULES.items()}
+            sugg["torch-lr-finder (package)"] = d["torch_lr_finder"][str(seed)]
+            best_seed = float(G[SEEDS.index(seed)].min())
+            for rule, lr in sugg.items():
+                r = per_rule.setdefault(rule, [])
+                if lr is None or not np.isfinite(lr) or lr <= 0:
+                    r.append(dict(seed=seed, lr=None, dec=np.nan, regret=np.inf, band=False, div=False))
+                    continue
+                key = f"{seed}:{lr:.6e}"
+                if key not in cache:
+                    cache[key] = train(task, seed, lr)
+                loss = cache[key]
+                r.append(dict(seed=seed, lr=lr, dec=abs(np.log10(lr / lr_star)), regret=loss / best_seed - 1,
+                              band=band[0] - 1e-9 <= np.log10(lr) <= band[1] + 1e-9, div=not np.isfinite(loss)))
+        rows[name] = dict(lr_star=float(lr_star), best=float(best), band=band, per_rule=per_rule,
+                          grid_steps=len(lrs) * d["steps"], range_steps=d["range_steps"])
+        log(f"{name}: lr* {lr_star:.3g}, band 10^[{band[0]:.2f}, {band[1]:.2f}]")
+    return rows
+
+
+def table(rows: dict, names, title: str) -> str:
+    rules = list(next(iter(rows.values()))["per_rule"])
+    lines = [f"**{title}** ({len(names)} tasks x {len(SEEDS)} seeds = {len(names) * len(SEEDS)} cases)", "",
+             "| rule | median decades from best | median regret | in 5% band | divergences | seed spread (decades) | compute / grid |",
+             "|---|---|---|---|---|---|---|"]
+    stats = []
+    for rule in rules:
+        cases = [c for n in names for c in rows[n]["per_rule"][rule]]
+        dec = np.array([c["dec"] for c in cases])
+        reg = np.array([c["regret"] for c in cases])
+        inb = np.mean([c["band"] for c in cases])
+        div = sum(c["div"] for c in cases)
+        spreads = []
+        for n in names:
+            l = [np.log10(c["lr"]) for c in rows[n]["per_rule"][rule] if c["lr"]]
+            if len(l) > 1:
+                spreads.append(np.std(l))
+        comp = np.mean([rows[n]["range_steps"] / (rows[n]["grid_steps"] * len(SEEDS)) for n in names])
+        stats.append((rule, np.nanmedian(dec) if np.isfinite(dec).any() else np.nan, np.median(reg), inb, div,
+                      np.mean(spreads) if spreads else np.nan, comp))
+    for rule, dec, reg, inb, div, spr, comp in sorted(stats, key=lambda s: (-s[3], s[2])):
+        lines.append(f"| {rule} | {dec:.2f} | {reg:.1%} | {inb:.0%} | {div} | {spr:.2f} | {comp:.2%} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default="finder_accuracy.json")
+    ap.add_argument("--reuse", default=None, help="a previous --out: skip the grid and range tests")
+    ap.add_argument("--tasks", default=None, help="comma-separated task names (default: all)")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    t0 = time.perf_counter()
+    log = lambda m: print(f"[{time.perf_counter() - t0:6.0f}s] {m}", flush=True)
+    selected = [t for t in tasks() if args.tasks is None or t.name in args.tasks.split(",")]
+    if args.reuse:
+        with open(args.reuse) as f:
+            data = json.load(f)
+        data = {k: v for k, v in data.items() if k in {t.name for t in selected}}
+    else:
+        data = run_all(selected, log)
+    rows = evaluate(data, selected, log)
+    with open(args.out, "w") as f:
+        json.dump(data, f)
+    names = list(rows)
+    design = [n for n in names if n in DESIGN]
+    held = [n for n in names if n not in DESIGN]
+    print()
+    for n in names:
+        r = rows[n]
+        print(f"{n}: grid-optimal lr {r['lr_star']:.3g} (loss {r['best']:.4f}), 5% band 10^[{r['band'][0]:.2f}, {r['band'][1]:.2f}]; "
+              + ", ".join(f"{k} {np.median([c['lr'] or np.nan for c in v]):.2g}" for k, v in r["per_rule"].items()))
+    print()
+    if design:
+        print(table(rows, design, "design tasks (our rule's constants were chosen on these)"))
+        print()
+    if held:
+        print(table(rows, held, "held-out tasks"))
+        print()
+    print(table(rows, names, "all tasks"))
+    log("done")
+
+
+if __name__ == "__main__":
+    main()
