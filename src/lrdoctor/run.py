@@ -244,7 +244,8 @@ def build_run(
         if canon not in explicit and not masks[canon].any():
             del meta.roles[canon]
     return Run(
-        steps=uniq.astype(np.int64) if np.all(uniq == np.round(uniq)) else uniq,
+        # whole steps become ints, unless one is too big for int64 to hold exactly (a fuzzed 1e300)
+        steps=uniq.astype(np.int64) if np.all(uniq == np.round(uniq)) and (uniq.size == 0 or np.abs(uniq).max() < 2.0**53) else uniq,
         metrics=metrics,
         logged=masks,
         config=dict(config or {}),
