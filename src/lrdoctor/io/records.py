@@ -37,12 +37,32 @@ def records_to_run(
     present: dict[str, str] = {}
     first_at: dict[str, int] = {}
     count: dict[str, int] = {}
+    norm: dict[Any, str] = {}
+    # one pass: key statistics and, per numeric key, the rows and values it was logged at
+    rows_of: dict[Any, list[int]] = {}
+    vals_of: dict[Any, list[float]] = {}
     for i, r in enumerate(records):
-        for k in r:
-            n = normalize(str(k))
-            present.setdefault(n, k)
-            first_at.setdefault(n, i)
-            count[n] = count.get(n, 0) + 1
+        for k, v in r.items():
+            nk = norm.get(k)
+            if nk is None:
+                nk = norm[k] = normalize(str(k))
+            if nk in count:
+                count[nk] += 1
+            else:
+                present[nk], first_at[nk], count[nk] = k, i, 1
+            t = type(v)
+            if t is float or t is int:
+                x = float(v)
+            else:
+                x = number(v)
+                if x is None:
+                    continue
+            rows = rows_of.get(k)
+            if rows is None:
+                rows_of[k], vals_of[k] = [i], [x]
+            else:
+                rows.append(i)
+                vals_of[k].append(x)
     # a step key must index the run: present from early on, or on most records (a test
     # phase's "Episode 1: reward ..." lines at the end of a log index nothing before them)
     n_rec = max(1, len(records))
@@ -51,30 +71,29 @@ def records_to_run(
     step_key, unit = usable[0] if usable else (None, "record")
     meta.step_unit = unit
     meta.step_column = step_key
-    names: dict[str, None] = {}
-    for r in records:
-        for k, v in r.items():
-            if k not in names and number(v) is not None:
-                names[k] = None
     n = len(records)
-    cols = {k: np.full(n, np.nan) for k in names}
-    masks = {k: np.zeros(n, dtype=bool) for k in names}
-    steps = np.full(n, np.nan)
-    for i, r in enumerate(records):
-        for k, v in r.items():
-            x = number(v)
-            if x is not None and k in cols:
-                cols[k][i] = x
-                masks[k][i] = True
-        s = number(r.get(step_key)) if step_key else float(i)
-        steps[i] = np.nan if s is None else s
+    cols: dict[Any, np.ndarray] = {}
+    masks: dict[Any, np.ndarray] = {}
+    for k, rows in rows_of.items():
+        idx = np.asarray(rows, dtype=np.int64)
+        col = np.full(n, np.nan)
+        col[idx] = vals_of[k]
+        mk = np.zeros(n, dtype=bool)
+        mk[idx] = True
+        cols[k], masks[k] = col, mk
+    if step_key is None:
+        steps = np.arange(n, dtype=np.float64)
+    elif step_key in cols:
+        steps = cols[step_key].copy()
+    else:
+        steps = np.full(n, np.nan)
     if check_duplicates and step_key:
         dup = duplicate_steps(steps, cols, masks, skip=step_key)
         if dup is not None:
-            row, count, step, col = dup
+            row, repeats, step, col = dup
             where = f"{printable(meta.source.rsplit('/', 1)[-1])}:{lines[row]}" if lines else f"record {row + 1}"
             meta.warnings.append(f"{where}: step {step:g} is logged again with a different {col!r} "
-                                 f"({count} such repeated step(s)); the last record at each step wins")
+                                 f"({repeats} such repeated step(s)); the last record at each step wins")
     if step_key and np.isnan(steps).any():
         # carry the last known step forward (e.g. text lines without their own counter)
         idx = np.where(np.isnan(steps), 0, np.arange(n))
