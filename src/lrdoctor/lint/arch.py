@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lrdoctor.lint.pyfacts import CallSite, ScriptFacts
+from pathlib import Path
 
-__all__ = ["ArchEvidence", "detect_arch", "RECURRENT_LAYERS", "ATTENTION_LAYERS", "SSM_LAYERS"]
+from lrdoctor.lint.pyfacts import CallSite, Ctx, ScriptFacts
+
+__all__ = ["ArchEvidence", "detect_arch", "linked", "is_test_path", "RECURRENT_LAYERS", "ATTENTION_LAYERS", "SSM_LAYERS"]
 
 RECURRENT_LAYERS = frozenset({"LSTM", "GRU", "RNN", "LSTMCell", "GRUCell", "RNNCell"})
 ATTENTION_LAYERS = frozenset({"TransformerEncoder", "TransformerEncoderLayer", "TransformerDecoder",
@@ -52,3 +54,18 @@ def detect_arch(facts: ScriptFacts) -> list[ArchEvidence]:
         if fam and fam not in seen:
             seen[fam] = ArchEvidence(fam, c)
     return list(seen.values())
+
+
+def linked(a: Ctx, b: Ctx) -> bool:
+    """Two calls that build parts of the same model/training setup: same function, or methods of
+    one class (a LightningModule's ``__init__`` and ``configure_optimizers``)."""
+    if a.func is b.func:
+        return True
+    return a.func.cls is not None and a.func.cls == b.func.cls
+
+
+def is_test_path(path: str) -> bool:
+    """pytest's file naming: ``test_*.py`` or ``*_test.py``. Hyperparameter rules skip tests
+    (they set odd LRs on purpose); the test rules look only at them."""
+    name = Path(path).name
+    return name.startswith("test_") or name.endswith("_test.py")

@@ -195,7 +195,10 @@ def read_config(path: str, text: str) -> ConfigFile:
         if envs and len(envs) == len(top.value):
             scopes = []
             for k, v in envs:
-                scopes.append(ConfigScope(str(k.value), list(_walk(v, (str(k.value),))), k.start_mark.line + 1))
+                # entries reached through a YAML alias (*defaults) or merge (<<: *defaults) sit at the
+                # anchor's lines, above this key: they belong to (and are reported in) the anchor's scope
+                own = [e for e in _walk(v, (str(k.value),)) if e.line >= k.start_mark.line + 1]
+                scopes.append(ConfigScope(str(k.value), own, k.start_mark.line + 1))
             return ConfigFile(path, "rlzoo", scopes, RL_ALGOS.get(stem, ""), text)
     kind = "hf" if {"per_device_train_batch_size", "lr_scheduler_type"} & keys else "generic"
     return ConfigFile(path, kind, [ConfigScope("", entries)], RL_ALGOS.get(stem, ""), text)

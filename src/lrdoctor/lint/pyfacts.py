@@ -405,10 +405,15 @@ class ScriptFacts:
                 yield name, value, ctx
 
     def optimizer_builds(self) -> Iterator[tuple[str, ast.Call]]:
+        for name, call, _ in self.optimizer_builds_ctx():
+            yield name, call
+
+    def optimizer_builds_ctx(self) -> Iterator[tuple[str, ast.Call, Ctx]]:
+        """(callee, call, context) of each torch/third-party optimizer construction."""
         for c in self.calls:
             if c.attr in OPTIMIZER_CALLS and (c.receiver in ("", "optim", "torch.optim", "bnb.optim", "transformers")
                                              or c.receiver.endswith("optim") or c.receiver.endswith("optimizers")):
-                yield c.name, c.node
+                yield c.name, c.node, c.ctx
 
     # --- call graph ---------------------------------------------------------------------
     def resolve(self, call: CallSite) -> FuncInfo | None:

@@ -37,6 +37,9 @@ LORA_LR = 2e-4
 """Dettmers et al. 2023 (QLoRA) and common PEFT recipes: 2e-4 at alpha/r = 2."""
 LORA_REF_SCALE = 2.0
 """The alpha/r at which LORA_LR is quoted (alpha 16, r 8)."""
+RL_RANGES: dict[str, tuple[float, float]] = {"ppo": (1e-4, 1e-3), "dqn": (3e-5, 1e-3)}
+"""Sweep ranges for the RL defaults: rl-zoo's tuned PPO agents span 1e-4..1e-3 (lin_ schedules),
+its classic-control DQNs use 6.3e-4..4e-3 (tuned per environment, small networks), Atari DQNs 1e-4."""
 RAFT_DIVISOR = 4
 """Post-mortem #3's rule of thumb: RAFT/RLVR cycle LR = SFT LR / 4 (a hypothesis from one run)."""
 RANGE_FACTOR = 3.0
@@ -243,6 +246,11 @@ def decide(d: Description) -> Recommendation:
         reasons.append(Reason("architecture unknown", "no --arch / model given: family-specific rules were not applied",
                               "lrdoctor: the family rules (depth, warmup need) require the architecture"))
     f = RANGE_FACTOR_LOW if conf == "low" else RANGE_FACTOR
-    return Recommendation(lr=float(f"{lr:.3g}"), range=(float(f"{lr / f:.2g}"), float(f"{lr * f:.2g}")),
+    rng = (float(f"{lr / f:.2g}"), float(f"{lr * f:.2g}"))
+    if d.regime in RL_RANGES and d.ref_lr is None:
+        rng = RL_RANGES[d.regime]
+        reasons.append(Reason("RL range", f"sweep {rng[0]:g}..{rng[1]:g}: the range rl-zoo's tuned agents span",
+                              "rl-baselines3-zoo hyperparams (ppo.yml, dqn.yml)"))
+    return Recommendation(lr=float(f"{lr:.3g}"), range=rng,
                           warmup=_warmup(d), schedule=_schedule(d), reasons=tuple(reasons), confidence=conf,
                           confidence_note=_CONF_NOTE[conf], sweep=_sweep(lr), description=d)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from lrdoctor.finding import Severity
-from lrdoctor.lint.arch import detect_arch
+from lrdoctor.lint.arch import detect_arch, is_test_path, linked
 from lrdoctor.lint.config import ConfigFile
 from lrdoctor.lint.pyfacts import ScriptFacts
 from lrdoctor.lint.registry import Hit, register
@@ -35,13 +35,17 @@ def check(facts) -> Iterator[Hit]:
         yield from _config(facts)
         return
     assert isinstance(facts, ScriptFacts)
-    archs = [a for a in detect_arch(facts)]
+    if is_test_path(facts.path):
+        return  # tests set odd LRs on purpose; test-lr-override judges them against the project
+    archs = detect_arch(facts)
     if not archs:
         return
-    ev = archs[0]
-    for name, call in facts.optimizer_builds():
+    for name, call, ctx in facts.optimizer_builds_ctx():
         cls = name.rsplit(".", 1)[-1]
         if cls not in _OPT:
+            continue
+        ev = next((a for a in archs if linked(a.call.ctx, ctx)), None)
+        if ev is None:
             continue
         lr_node = next((k.value for k in call.keywords if k.arg == "lr"), call.args[1] if len(call.args) > 1 else None)
         lr = facts.number(lr_node)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from lrdoctor.finding import Severity
+from lrdoctor.lint.arch import is_test_path
 from lrdoctor.lint.config import ConfigFile
 from lrdoctor.lint.pyfacts import ScriptFacts
 from lrdoctor.lint.registry import Hit, register
@@ -21,7 +22,12 @@ WINDOW_UPDATES: int = 100
 MAX_SHARE: float = 0.6
 INTERVAL_KEYS = ("target_update_interval", "target_network_frequency", "target_update_freq",
                  "target_update_period", "policy_delay", "target_update_frequency")
-RL_CALLEES = ("DQN", "SAC", "TD3", "DDPG", "QRDQN", "TQC", "CrossQ", "Agent", "Polyak")
+#: the rule is judged for value-based agents (DQN family), where hard target copies are the norm and
+#: post-mortem #5's soft tau hurt; actor-critic methods (SAC/TD3/DDPG/HER) publish 0.005-0.05 as tuned
+#: values, and without the update rate a "few seconds" cannot be established for them
+DQN_CALLEES = ("DQN", "QRDQN", "C51", "Rainbow", "IQN")
+DQN_KEYS = ("exploration_fraction", "exploration_final_eps", "exploration_initial_eps", "double_q", "dueling")
+DQN_WORDS = ("qnetwork", "q_network", "qnet", "dqn", "target_q", "q_values", "q_net")
 
 
 def _share(tau: float, interval: float) -> float:
@@ -40,13 +46,15 @@ FIX_T = "Lower tau so the target keeps about half its weights over ~100 updates:
 
 
 @register("soft-target-tau", targets=("python", "config"), severity=Severity.WARNING,
-          summary="soft target update tau replaces most of the target within ~100 updates",
+          summary="DQN-family soft target update tau replaces most of the target within ~100 updates",
           fix=FIX_T,
           source="post-mortem #5 (tau 0.012 at 48 steps/s: 70% replaced in 100 updates); Lillicrap et al. 2016 "
                  "(DDPG tau 0.001); Fujimoto et al. 2018 and SB3 defaults (tau 0.005)")
 def check(facts) -> Iterator[Hit]:
     if isinstance(facts, ConfigFile):
         for s in facts.scopes:
+            if facts.algo != "dqn" and not any(s.get(k) for k in DQN_KEYS):
+                continue
             got = s.number("tau", "polyak_tau", "soft_update_tau", "target_tau")
             if not got or not (0 < got[0] < 1):
                 continue
@@ -58,16 +66,18 @@ def check(facts) -> Iterator[Hit]:
                 yield Hit(got[1].line, got[1].col, prefix + _msg(got[0], interval, share))
         return
     assert isinstance(facts, ScriptFacts)
-    rl_file = any("target" in i.lower() for i in facts.identifiers)
+    rl_file = any(any(w in i.lower() for w in DQN_WORDS) for i in facts.identifiers)
     intervals = [v.value for v in named_values(facts, set(INTERVAL_KEYS)) if v.value >= 1]
     interval = max(intervals) if intervals else 1.0
     for v in named_values(facts, {"tau", "polyak_tau", "soft_update_tau", "target_tau"}):
         if not (0 < v.value < 1):
             continue
-        if v.how == "keyword" and not (v.call and any(k in v.call.attr for k in RL_CALLEES)) and v.name == "tau":
-            continue  # tau= of gumbel_softmax, of a loss, ... is a temperature
-        if v.how in ("assign", "argparse", "default") and not rl_file:
-            continue
+        if v.how == "keyword" and not (v.call and any(k in v.call.attr for k in DQN_CALLEES)):
+            continue  # tau= of SAC/TD3, of gumbel_softmax (a temperature), ...
+        if v.how in ("assign", "argparse", "default") and (not rl_file or is_test_path(facts.path)):
+            continue  # a test poking model.tau / polyak_update(tau) checks mechanics, not a config
+        if v.how == "assign" and v.line and "." in facts.line_text(v.line).split("=")[0]:
+            continue  # obj.tau = ... mutates an object; configs are names, Args fields and argparse
         share = _share(v.value, interval)
         if share > MAX_SHARE:
             yield Hit(v.line, v.col, _msg(v.value, interval, share))

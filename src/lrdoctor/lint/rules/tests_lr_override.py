@@ -8,7 +8,8 @@ from typing import Iterator
 from lrdoctor.finding import Severity
 from lrdoctor.lint.pyfacts import ScriptFacts
 from lrdoctor.lint.registry import Hit, register
-from lrdoctor.lint.rules.tests_unseeded import is_test_path
+from lrdoctor.lint.arch import is_test_path
+from lrdoctor.lint.rules.tests_unseeded import asserts_outcome
 from lrdoctor.lint.values import named_values
 
 #: a test LR this many times the project's default is "far above" (post-mortem #1: 10x was flaky;
@@ -18,7 +19,7 @@ LR_NAMES = {"lr", "learning_rate"}
 
 
 @register("test-lr-override", targets=("python",), severity=Severity.WARNING,
-          summary="a test overrides the LR far above the project's default",
+          summary="a test that asserts on training outcome overrides the LR far above the project's default",
           fix="Use the project's default LR in tests (or shorten the test some other way), and assert "
               "convergence over several seeds.",
           source="post-mortem #1 (tests at lr 0.01 vs default 1e-3: 60% vs 100% of seeds converged)")
@@ -27,8 +28,11 @@ def check(facts: ScriptFacts) -> Iterator[Hit]:
         return
     default, where = max(facts.project_lr_defaults)
     for v in named_values(facts, LR_NAMES):
-        if v.how != "keyword":
+        if v.how != "keyword" or v.call is None:
             continue
+        if not (v.call.ctx.func.name.startswith("test") or v.call.ctx.func is facts.module) or \
+                not asserts_outcome(facts, v.call.ctx.func):
+            continue  # only tests whose verdict depends on how training went
         if v.value >= FAR_ABOVE * default:
             yield Hit(v.line, v.col, f"test uses {v.name}={v.value:g}, {v.value / default:.0f}x the project's "
                       f"default {default:g} ({where}): tests at a far higher LR converge on only some seeds")

@@ -4,21 +4,72 @@ draw from the seed distribution; post-mortem #1's tests passed on 60% of seeds a
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 from typing import Iterator
 
 from lrdoctor.finding import Severity
+from lrdoctor.lint.arch import is_test_path
 from lrdoctor.lint.engine import SEED_CALLS
-from lrdoctor.lint.pyfacts import FuncInfo, ScriptFacts
+from lrdoctor.lint.pyfacts import FuncInfo, ScriptFacts, dotted
 from lrdoctor.lint.registry import Hit, register
 
-#: calls that mean "this function trains something"
-TRAIN_CALLS = frozenset({"backward", "learn", "fit", "train_model", "train_epoch"})
 
 
-def is_test_path(path: str) -> bool:
-    p = Path(path)
-    return p.name.startswith("test_") or p.name.endswith("_test.py")
+#: names that make an assertion about a training outcome (what a seed changes)
+OUTCOME_WORDS: tuple[str, ...] = ("loss", "reward", "return", "acc", "score", "success", "converg", "perf",
+                                  "error", "mse", "metric", "ppl", "perplexity", "entropy")
+SEED_KEYWORDS = frozenset({"seed", "random_state", "generator", "rng"})
+
+
+#: parts of a dotted name that make it bookkeeping, not an outcome (``replay_buffer.rewards``)
+NOT_OUTCOME: tuple[str, ...] = ("buffer", "maxlen", "shape", "dtype", "device", "len", "size", "warn")
+
+
+def _mentions_outcome(node: ast.AST) -> bool:
+    for n in ast.walk(node):
+        if isinstance(n, (ast.Name, ast.Attribute)):
+            chain = dotted(n).lower()
+            if chain and any(w in chain for w in OUTCOME_WORDS) and not any(b in chain for b in NOT_OUTCOME):
+                return True
+    return False
+
+
+def _outcome_assert(facts: ScriptFacts, c) -> bool:
+    node = c.node
+    if any(k.arg == "reward_threshold" for k in node.keywords):
+        return True
+    is_assert = c.attr.lower().startswith("assert") or c.attr in ("approx", "allclose", "isclose")
+    return is_assert and any(_mentions_outcome(a) for a in list(node.args) + [k.value for k in node.keywords])
+
+
+def asserts_outcome(facts: ScriptFacts, f: FuncInfo) -> bool:
+    """The test (or a helper it calls) asserts on a training outcome (loss, reward, accuracy...)."""
+    for g in [f] + _helpers(facts, f):
+        for n in ast.walk(g.node):
+            if isinstance(n, ast.Assert) and _mentions_outcome(n.test):
+                return True
+    return _reach(facts, f, lambda c: _outcome_assert(facts, c))
+
+
+def _helpers(facts: ScriptFacts, f: FuncInfo, depth: int = 2) -> list[FuncInfo]:
+    out: list[FuncInfo] = []
+    frontier = [f]
+    for _ in range(depth):
+        nxt = []
+        for g in frontier:
+            for c in facts.calls_by_func.get(g.qualname, []):
+                h = facts.resolve(c)
+                if h is not None and h not in out and h is not f:
+                    out.append(h)
+                    nxt.append(h)
+        frontier = nxt
+    return out
+
+
+def _seeds(c) -> bool:
+    if c.attr in SEED_CALLS or "seed" in c.attr.lower():
+        return True
+    return any(k.arg in SEED_KEYWORDS and not (isinstance(k.value, ast.Constant) and k.value.value is None)
+               for k in c.node.keywords)
 
 
 def _reach(facts: ScriptFacts, f: FuncInfo, want, depth: int = 3) -> bool:
@@ -40,22 +91,22 @@ def _reach(facts: ScriptFacts, f: FuncInfo, want, depth: int = 3) -> bool:
 
 
 def _trains(facts: ScriptFacts, c) -> bool:
-    if c.attr == "backward":
-        return True
+    """An update of parameters: an optimizer step, ``model.learn()`` or ``trainer.fit()`` (a bare
+    ``backward()`` computes gradients without training anything)."""
     if c.attr == "step" and facts.is_optimizer(c.receiver):
         return True
     return c.attr in ("learn",) or (c.attr == "fit" and "trainer" in c.receiver.lower())
 
 
 @register("test-unseeded", targets=("python",), severity=Severity.WARNING,
-          summary="a test trains a model without seeding (its result is one draw of a random outcome)",
+          summary="a test trains a model without seeding and asserts on the outcome (one draw of a random result)",
           fix="Seed at the top of the test (torch.manual_seed / lightning.seed_everything / transformers.set_seed), "
               "or assert over several seeds (success rate), as post-mortem #1 did.",
           source="post-mortem #1 (flaky tests: 60% of seeds converged at the tests' LR)")
 def check(facts: ScriptFacts) -> Iterator[Hit]:
     if not is_test_path(facts.path) or facts.conftest_seeds:
         return
-    module_seeds = any(c.attr in SEED_CALLS and c.ctx.func is facts.module for c in facts.calls)
+    module_seeds = any(_seeds(c) and c.ctx.func is facts.module for c in facts.calls)
     if module_seeds:
         return
     # fixtures/helpers that seed (a fixture named *seed*, or any function that seeds)
@@ -68,8 +119,10 @@ def check(facts: ScriptFacts) -> Iterator[Hit]:
             continue
         if not _reach(facts, f, lambda c: _trains(facts, c)):
             continue
-        if _reach(facts, f, lambda c: c.attr in SEED_CALLS or "seed" in c.attr.lower()):
+        if _reach(facts, f, _seeds):
             continue
+        if not asserts_outcome(facts, f):
+            continue  # a smoke test: its pass/fail does not depend on how well training went
         node = f.node
         yield Hit(node.lineno, node.col_offset + 1, f"{f.qualname} trains a model without seeding any RNG: "
                   f"its pass/fail is one draw from the seed distribution")

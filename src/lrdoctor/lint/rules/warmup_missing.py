@@ -11,7 +11,7 @@ import ast
 from typing import Iterator
 
 from lrdoctor.finding import Severity
-from lrdoctor.lint.arch import detect_arch
+from lrdoctor.lint.arch import detect_arch, is_test_path, linked
 from lrdoctor.lint.config import ConfigFile
 from lrdoctor.lint.pyfacts import ADAM_FAMILY, ScriptFacts
 from lrdoctor.lint.registry import Hit, register
@@ -70,15 +70,19 @@ def check(facts) -> Iterator[Hit]:
         yield from _config(facts)
         return
     assert isinstance(facts, ScriptFacts)
+    if is_test_path(facts.path):
+        return
     archs = detect_arch(facts)
     if not archs or _has_warmup(facts) or not _trains_here(facts):
         return
-    for name, call in facts.optimizer_builds():
+    for name, call, ctx in facts.optimizer_builds_ctx():
         cls = name.rsplit(".", 1)[-1]
         if cls not in ADAM_FAMILY:
             continue
+        ev = next((a for a in archs if linked(a.call.ctx, ctx)), None)
+        if ev is None:
+            continue  # the optimizer and the attention/recurrent layers belong to different code
         b2 = _beta2(call)
-        ev = archs[0]
         yield Hit(call.lineno, call.col_offset + 1,
                   f"{cls} on a {ev.family} model ({ev.what}) with no warmup in this file: Adam's early "
                   f"updates are oversized for ~{warmup_steps_for(b2)} steps (2/(1-beta2), beta2={b2:g})")
@@ -99,12 +103,15 @@ def _config(cfg: ConfigFile) -> Iterator[Hit]:
                       f"a transformer trained without warmup (Adam needs ~{warmup_steps_for(0.999)} steps at "
                       "beta2=0.999)", fix="Set warmup_ratio (e.g. 0.03-0.1) or warmup_steps.")
     elif cfg.kind == "rlzoo":
+        hits = []
         for s in cfg.scopes:
-            pol = s.get("policy")
-            if pol and "lstm" in str(pol.value).lower() and s.get("learning_rate") is not None:
-                lr = s.get("learning_rate")
-                if "warm" not in str(lr.value).lower():
-                    yield Hit(lr.line, lr.col, f"{s.name}: recurrent policy {pol.value} trained with Adam at a "
-                              f"learning_rate without warmup (post-mortem #2's GRU agent collapsed this way)",
-                              fix="Pass a callable learning_rate schedule that ramps up over the first ~2.5% "
-                                  "of training (post-mortem #2's three-phase schedule).")
+            pol, lr = s.get("policy"), s.get("learning_rate")
+            if pol and lr is not None and "lstm" in str(pol.value).lower() and "warm" not in str(lr.value).lower():
+                hits.append((s, pol, lr))
+        if hits:  # one finding per file: it is one choice (SB3's recurrent PPO has no warmup option)
+            s, pol, lr = hits[0]
+            more = f" (and {len(hits) - 1} more environments in this file)" if len(hits) > 1 else ""
+            yield Hit(lr.line, lr.col, f"{s.name}: recurrent policy {pol.value} trained with Adam at a constant or "
+                      f"decaying learning_rate without warmup{more} (post-mortem #2's GRU agent collapsed this way)",
+                      fix="Pass a callable learning_rate schedule that ramps up over the first ~2.5% of training "
+                          "(post-mortem #2's three-phase schedule).")

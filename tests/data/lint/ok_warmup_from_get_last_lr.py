@@ -1,0 +1,25 @@
+"""Correct multiplicative warmup (1): the written LR is the scheduler's own LR times the ramp."""
+
+import torch
+
+import lrdoctor
+from _common import batches, data, mlp
+
+
+def main(steps=80, base_lr=3e-3, warmup_steps=10):
+    x, y = data()
+    model = mlp()
+    opt = torch.optim.Adam(model.parameters(), lr=base_lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.97 ** s)
+    mon = lrdoctor.Monitor(opt, model=model, scheduler=sched)
+    for step, (xb, yb) in enumerate(batches(x, y, steps)):
+        ramp = min(1.0, (step + 1) / warmup_steps)
+        for group, scheduled in zip(opt.param_groups, sched.get_last_lr()):
+            group["lr"] = scheduled * ramp
+        loss = torch.nn.functional.cross_entropy(model(xb), yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        mon.step(loss)
+    return mon
