@@ -3,6 +3,7 @@ the torch adapter (resume, param groups, plain loop), specs and the CLI."""
 
 import doctest
 import importlib
+import math
 import pkgutil
 import subprocess
 import sys
@@ -366,7 +367,8 @@ def test_presets_are_joins_of_family_members():
     w = S.join([S.cosine_anneal(0.1, 1.0, 50), S.constant(1.0), S.sqrt_anneal(1.0, 0.1, 300)], [50, 700])
     np.testing.assert_array_equal(S.wsd(T, warmup=50, decay=300, final=0.1, warmup_shape="cosine",
                                         decay_shape="1-sqrt")(t), w(t))
-    oc = S.join([S.cosine_anneal(0.04, 1.0, 299), S.cosine_anneal(1.0, 0.04 / 1e4, 700)], [299])
+    e1 = math.nextafter(299.0, math.inf)  # torch's phase end 299 is inclusive: the anneal starts just after it
+    oc = S.join([S.cosine_anneal(0.04, 1.0, 299), S.cosine_anneal(1.0, 0.04 / 1e4, 999 - e1)], [e1])
     np.testing.assert_array_equal(S.one_cycle(T)(t), oc(t))
     seq = S.sequence((S.linear(0.01, 0.1, 25), 25), (S.linear(0.1, 1.0, 225), 225), (S.linear(1.0, 0.01, 750), 750))
     np.testing.assert_array_equal(seq(t), tp(t))

@@ -37,6 +37,7 @@ Steps = Union[int, float]
 #: The body of a schedule: float64 steps (>= 0, any shape) -> multipliers (same shape, or a
 #: number that broadcasts to it). Written with numpy operations only.
 ArrayFn = Callable[[np.ndarray], "np.ndarray | float"]
+Formula = ArrayFn  # the name before issue 11, when a formula also took a math namespace ``xp``
 
 
 class Phase:

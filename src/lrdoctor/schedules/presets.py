@@ -95,11 +95,12 @@ def one_cycle(total_steps: int, pct_start: float = 0.3, div_factor: float = 25.0
     from ``1/div_factor`` up to 1 over ``pct_start`` of the run, then down to
     ``1/(div_factor * final_div_factor)``; ``three_phase`` goes back to ``1/div_factor`` first.
     Phase ends follow torch exactly (``e1 = pct_start * T - 1``, ``T - 1``; three phases:
-    ``e1``, ``e2 = 2 * pct_start * T - 2``, ``T - 1``). With ``A`` = :func:`cosine_anneal`
+    ``e1``, ``e2 = 2 * pct_start * T - 2``, ``T - 1``), inclusive as torch's: the joins' boundaries
+    sit just after each end (``e1+`` below). With ``A`` = :func:`cosine_anneal`
     (``anneal="cos"``) or :func:`linear`, ``init = 1/div_factor``, ``low = init/final_div_factor``::
 
-        join([A(init, 1, e1), A(1, low, T - 1 - e1)], [e1])
-        join([A(init, 1, e1), A(1, init, e2 - e1), A(init, low, T - 1 - e2)], [e1, e2])   # three_phase
+        join([A(init, 1, e1), A(1, low, T - 1 - e1)], [e1+])
+        join([A(init, 1, e1), A(1, init, e2 - e1), A(init, low, T - 1 - e2)], [e1+, e2+])   # three_phase
 
     >>> s = one_cycle(100); round(s(0), 6), round(s(29), 6), round(s(99), 8)
     (0.04, 1.0, 4e-06)
@@ -112,7 +113,7 @@ def one_cycle(total_steps: int, pct_start: float = 0.3, div_factor: float = 25.0
             raise ValueError(f"The {name!r} parameter of one_cycle must be a finite number > 0. Got {v!r} instead.")
     init, low = 1.0 / div_factor, 1.0 / (div_factor * final_div_factor)
     if three_phase:
-        if pct * T < 1:
+        if pct * T < 1:  # the phase ends would decrease (torch divides by zero or goes backwards here)
             raise ValueError(f"The 'pct_start' parameter of one_cycle with three_phase=True must give the warmup at "
                              f"least one step (pct_start * total_steps >= 1). Got {pct_start!r} instead.")
         ends = [pct * T - 1, 2 * pct * T - 2, T - 1.0]
@@ -123,6 +124,10 @@ def one_cycle(total_steps: int, pct_start: float = 0.3, div_factor: float = 25.0
         levels = [(init, 1.0), (1.0, low)]
         names = ["up", "anneal"]
     starts = [0.0] + ends[:-1]
-    parts = [A(a, b, max(e - s, 0.0)) for (a, b), s, e in zip(levels, starts, ends)]
-    return join(parts, ends[:-1]).relabel(f"one_cycle({T:g}, pct_start={pct:g})",
+    # torch's phase ends are inclusive (step e belongs to the phase that ends at e): each next
+    # part starts just after e, so a zero-length phase never shows and the value at e is the
+    # ending phase's own end value, as in torch
+    after = [math.nextafter(e, math.inf) for e in ends[:-1]]
+    parts = [A(a, b, max(e - s, 0.0)) for (a, b), s, e in zip(levels, [0.0] + after, ends)]
+    return join(parts, after).relabel(f"one_cycle({T:g}, pct_start={pct:g})",
                                           [Phase(n, a, e) for n, a, e in zip(names, starts, ends)], T)
