@@ -75,6 +75,9 @@ def test_adam_preconditioned_sharpness_matches_dense():
     H = _dense_hessian(model, loss_fn, x, y)
     A = H / P.sqrt()[:, None] / P.sqrt()[None, :]
     top_pre = torch.linalg.eigvalsh(A)[-1].item()
+    fresh = torch.optim.Adam(model.parameters(), lr=1e-2)
+    early = lrdoctor.sharpness(model, loss_fn, (x, y), optimizer=fresh)  # no step yet: no preconditioner, no bound
+    assert early.max_stable_lr is None and early.preconditioned_lambda_max is None and early.notes
     before = copy.deepcopy(opt.state_dict())
     res = lrdoctor.sharpness(model, loss_fn, (x, y), optimizer=opt)
     assert abs(res.preconditioned_lambda_max - top_pre) <= 1e-4 * top_pre

@@ -123,7 +123,8 @@ def sharpness(model: nn.Module, loss_fn: Callable[[torch.Tensor, torch.Tensor], 
     if rule.kind == "adam" and optimizer is not None:
         p = adam_preconditioner(optimizer, params)
         if p is None:
-            notes.append(f"{rule.name} has taken no step yet: no preconditioner, the bound uses the raw sharpness")
+            notes.append(f"{rule.name} has taken no step yet: it has no preconditioner, so there is no bound "
+                         "(measure after the first step)")
         else:
             d = op.flatten(p).to(torch.float64).cpu().rsqrt()
             pre = run(lambda v: op.matvec((d * v.cpu()).to(op.device)).to(torch.float64).cpu() * d, init_preconditioned)
@@ -132,7 +133,7 @@ def sharpness(model: nn.Module, loss_fn: Callable[[torch.Tensor, torch.Tensor], 
     if rule.kind == "unmodelled":
         notes.append(f"{rule.name}'s update rule is not modelled: no stability bound")
     lam = pre_lam if pre_lam is not None else raw.eigenvalue
-    bound = max_stable_lr(lam, rule)
+    bound = None if (rule.kind == "adam" and pre_lam is None) else max_stable_lr(lam, rule)
     c = stability_constant(rule)
     threshold = c / rule.lr if (c is not None and rule.lr) else None
     return SharpnessResult(
