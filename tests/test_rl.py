@@ -85,7 +85,7 @@ def test_cycles_peak_then_decline_and_the_decayed_twin_does_not(tmp_path):
     assert 1 < f.evidence["best_cycle"] < 10 and f.evidence["decline"] >= 0.03
     fixes = {x.parameter: x for x in f.fixes}
     assert fixes["cycles"].new == f.evidence["best_cycle"]
-    assert "0.85" in fixes["cross-cycle lr"].new and fixes["cross-cycle lr"].old == "constant 0.001"
+    assert "0.85" in fixes["cross-cycle lr"].note and fixes["cross-cycle lr"].old == "constant 0.001"
     assert "cycle_degradation" not in {g.kind for g in decay.findings}
     assert "cycle_degradation" not in {g.kind for g in clean.findings}
 
@@ -111,7 +111,11 @@ def test_sb3_ppo_healthy_quiet_and_too_large_updates_exceed_kl(tmp_path):
     assert loud(r_ok) == []
     r_bad = lrdoctor.diagnose(bad / "progress.csv")
     kl = [f for f in r_bad.findings if f.kind == "kl_exceeded" and f.severity.value != "info"]
-    assert kl and kl[0].evidence["median_kl"] > 1.5 * 0.02
+    # an RL trajectory differs between CPUs, so the too-large updates show either as a sustained
+    # stretch above the early-stop level, or as a blow-up followed by a return crash or a frozen policy
+    assert kl
+    ev = kl[0].evidence
+    assert ev.get("median_kl", 0) > 1.5 * 0.02 or (ev["peak_over_target"] >= 10 and (ev["return_crash"] or ev["policy_frozen"]))
     # the TensorBoard events of the same run give the same finding
     r_tb = lrdoctor.diagnose(bad)
     assert "kl_exceeded" in {f.kind for f in r_tb.findings if f.severity.value != "info"}
@@ -128,7 +132,7 @@ def test_dqn_that_unlearns_gets_performance_reversal_with_both_slopes(tmp_path):
     assert ev["slope_before"] > 0 > ev["slope_after"]
     ret = report.run.series("ep_return")
     assert ev["peak"] > ret.values[-1] + 30  # the return really fell
-    assert any(x.parameter == "checkpoint" and str(int(ev["peak_step"])) in str(x.new) for x in f.fixes)
+    assert any(x.parameter == "checkpoint" and str(int(ev["peak_step"])) in f"{x.new} {x.note}" for x in f.fixes)
 
 
 def test_loss_falls_while_heldout_accuracy_falls_is_objective_mismatch(tmp_path):

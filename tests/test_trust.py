@@ -354,3 +354,13 @@ def test_few_update_value_collapse_on_a_real_ppo1_log_and_healthy_starts_are_qui
         rr = lrdoctor.diagnose(path)
         assert "explained_variance" in rr.run.meta.roles
         assert "value_collapse" not in loud(rr), path
+
+
+def test_rl_td_loss_beyond_any_return_is_divergence_and_a_bounded_rise_is_not():
+    bad = lrdoctor.diagnose(next((TUNING / "kerasrl-issue28-cdqn-q-explosion").iterdir()))
+    div = loud(bad)["divergence"]
+    assert div.severity.value == "error" and div.evidence["max_abs_return"] < 1000 and div.evidence["best_loss"] > 1e20
+    # its twin: a TD loss that rises 5 -> 200 while |Q| grows toward returns of -1400 is bounded
+    # (really trained DQN twins are in tests/test_rl.py: test_healthy_dqn_stays_quiet, Baird on-policy)
+    twin = lrdoctor.diagnose(next((TUNING / "kerasrl-issue37-cdqn-pendulum-flat").iterdir()))
+    assert "divergence" in twin.coverage.ran and "divergence" not in loud(twin)

@@ -64,7 +64,26 @@ class DivergenceThresholds(Thresholds):
     (PFNL's video SR run: 0.01 for 30k steps, then 1.5e6 at the last report)."""
 
 
+    rl_bound_factor: float = 100.0
+    """RL runs: their TD/value loss may rise while the agent learns, so only a loss beyond
+    anything a sane critic can produce counts. The root of an MSE loss is the typical TD
+    error, and no true value exceeds the largest |return| logged: a loss whose root stays
+    above 100x that bound (two decades of margin for reward scaling and n-step sums) while
+    it keeps at least ``few_factor`` x its best is a diverging critic (keras-rl CDQN: TD
+    loss 3.6e23 -> 1.2e26 with episode returns of at most 752)."""
+
+
 DEFAULTS = DivergenceThresholds()
+
+
+def _needs(run: Run) -> str | None:
+    """A supervised training loss, or an RL run with a loss and a task metric to bound it."""
+    if run.is_rl:
+        if not any(n in run for n in ("loss", "value_loss")):
+            return "RL run with no TD/value loss column"
+        return None if any(n in run for n in ("ep_return", "eval_return")) else \
+            "RL run: its TD/value loss is judged against the returns, and none is logged"
+    return needs.loss(run)
 
 
 def above_best(t: Trend, th: DivergenceThresholds = DEFAULTS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -133,8 +152,39 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
     return [Finding("divergence", Severity.ERROR, ev["onset_step"], float(st[-1]), summary, ev, cause)]
 
 
-@detector("divergence", thresholds=DEFAULTS, needs=needs.loss)
+def _rl_bound(run: Run, th: DivergenceThresholds) -> list[Finding]:
+    loss = next((run.series(n) for n in ("loss", "value_loss") if n in run), None)
+    ret = next((run.series(n) for n in ("ep_return", "eval_return") if n in run), None)
+    if loss is None or ret is None:
+        return []
+    f, r = loss.finite(), ret.finite()
+    if f.values.size < th.few_after + 1 or r.values.size == 0 or (f.values <= 0).any():
+        return []
+    bound = float(np.abs(r.values).max())
+    if bound <= 0:
+        return []
+    x, st = f.values, f.steps
+    got = few_point_rise(x, th.few_factor, th.few_after)
+    if got is None:
+        return []
+    ib, onset = got
+    if not (np.sqrt(x[onset:]) >= th.rl_bound_factor * bound).all():
+        return []
+    ev = {"best_loss": float(x[ib]), "best_step": float(st[ib]), "onset_step": float(st[onset]),
+          "loss_at_onset": float(x[onset]), "peak_loss": float(x[onset:].max()), "final_loss": float(x[-1]),
+          "ratio_to_best": float(x[onset:].min() / x[ib]), "max_abs_return": bound, "metric": f.name,
+          "rule": f"RL: sqrt(loss) >= {th.rl_bound_factor:g}x the largest |return|, and >= {th.few_factor:g}x its best to the end"}
+    summary = (f"{f.name} diverged from step {fmt(ev['onset_step'])}: {fmt(ev['best_loss'])} -> {fmt(ev['peak_loss'])}, "
+               f"a typical TD error of {fmt(float(np.sqrt(x[onset:].min())))} against returns of at most {fmt(bound)}")
+    cause = ("The critic's targets feed on their own errors: LR too high for the TD update, a target network "
+             "that follows too fast, or unclipped gradients; no true value is that large.")
+    return [Finding("divergence", Severity.ERROR, ev["onset_step"], float(st[-1]), summary, ev, cause)]
+
+
+@detector("divergence", thresholds=DEFAULTS, needs=_needs)
 def detect(run: Run, th: DivergenceThresholds = DEFAULTS) -> list[Finding]:
+    if run.is_rl:
+        return _rl_bound(run, th)
     few = _few_point(run, th)
     out = _trend_rule(run, th)
     if few and not any(f.severity is Severity.ERROR for f in out):
