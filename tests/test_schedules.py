@@ -322,7 +322,8 @@ def test_evaluate_is_the_one_path_for_scalars_and_arrays():
 
 
 def test_to_torch_with_a_plain_lambda_matches_lambdalr():
-    lam = lambda step: min(1.0, (step + 1) / 10) * 0.5 ** (step // 25)  # noqa: E731  (no numpy: scalars only)
+    def lam(step):  # plain Python: scalars only, as a LambdaLR user writes it
+        return min(1.0, (step + 1) / 10) * 0.5 ** (step // 25)
     theirs = _torch_lrs(lambda o: L.LambdaLR(o, lam), 80)
     ours = _torch_lrs(lambda o: S.to_torch(o, lam), 80)
     np.testing.assert_array_equal(ours, theirs)
@@ -405,7 +406,7 @@ def test_the_contributors_example_preset_runs():
     texts = [p.read_text() for p in (root / "docs" / "contributing_schedule.md", root / "CONTRIBUTING.md") if p.exists()]
     section = next(t[t.index("## Adding a schedule"):] for t in texts if "## Adding a schedule" in t)
     ns = dict(vars(presets))
-    exec(re.search(r"```python\n(.*?)```", section, re.S).group(1), ns)
+    exec(re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1), ns)
     runner = doctest.DocTestRunner()
     for test in doctest.DocTestFinder().find(ns["warmup_hold_cosine"], "warmup_hold_cosine", globs=ns):
         runner.run(test)

@@ -21,9 +21,10 @@ build new closures from old ones; presets are compositions of them (``presets.py
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from functools import reduce
 from itertools import accumulate
-from typing import Callable, Sequence, Union
+from typing import Union
 
 import numpy as np
 
@@ -51,11 +52,11 @@ class Phase:
     def __repr__(self) -> str:
         return f"Phase({self.name!r}, {self.start:g}, {self.end})"
 
-    def shifted(self, by: float) -> "Phase":
+    def shifted(self, by: float) -> Phase:
         return Phase(self.name, self.start + by, None if self.end is None else self.end + by)
 
 
-def evaluate(schedule: "Schedule | Callable[[int], float]", steps):
+def evaluate(schedule: Schedule | Callable[[int], float], steps):
     """The multiplier(s) of ``schedule`` at ``steps``: a float for one step, a float64 array for many.
 
     The one evaluation path. For a :class:`Schedule`, steps become a float64 array clipped at
@@ -112,13 +113,13 @@ class Schedule:
         return evaluate(self, step)
 
     def relabel(self, name: str | None = None, phases: Sequence[Phase] | None = None,
-                total_steps: "float | None | object" = _KEEP) -> "Schedule":
+                total_steps: float | None | object = _KEEP) -> Schedule:
         """The same function under another name / phases / end (``total_steps=None``: no end);
         how factories and presets name what they composed."""
         return Schedule(self.fn, self.name if name is None else name, self.phases if phases is None else phases,
                         self.total_steps if total_steps is _KEEP else total_steps)
 
-    def __mul__(self, other: "Schedule | Number") -> "Schedule":
+    def __mul__(self, other: Schedule | Number) -> Schedule:
         if isinstance(other, Schedule):
             return product(self, other)
         if isinstance(other, (int, float)) and not isinstance(other, bool):

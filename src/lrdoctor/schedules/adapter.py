@@ -15,7 +15,8 @@ This module imports torch: ``lrdoctor.schedules`` loads it on first use of ``to_
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence, Union
+from collections.abc import Callable, Sequence
+from typing import Any, Union
 
 import numpy as np
 from torch.optim import Optimizer

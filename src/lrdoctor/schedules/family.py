@@ -23,7 +23,7 @@ The presets (``three_phase``, ``wsd``, ``one_cycle``) are compositions of these,
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -157,10 +157,13 @@ def sqrt_anneal(init_value: float, end_value: float, steps: float) -> Schedule:
     if n == 0:
         return Schedule(lambda t: b, f"sqrt_anneal({a:g}->{b:g}, 0)")
     p = _progress(n)
-    if b <= a:
-        fn = lambda t: b + (a - b) * (1.0 - np.sqrt(p(t)))  # noqa: E731
-    else:
-        fn = lambda t: a + (b - a) * (1.0 - np.sqrt(1.0 - p(t)))  # noqa: E731
+    def down(t):
+        return b + (a - b) * (1.0 - np.sqrt(p(t)))
+
+    def up(t):
+        return a + (b - a) * (1.0 - np.sqrt(1.0 - p(t)))
+
+    fn = down if b <= a else up
     return Schedule(fn, f"sqrt_anneal({a:g}->{b:g}, {n:g})", [Phase("anneal", 0, n)], n)
 
 

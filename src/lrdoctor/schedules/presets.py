@@ -12,7 +12,7 @@ composition (a regression snapshot and a reference implementation).
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 from lrdoctor.schedules._core import Phase, Schedule, Steps, as_steps, join
 from lrdoctor.schedules.family import _number, _one_of, _total, constant, cosine_anneal, linear, sqrt_anneal
