@@ -434,9 +434,9 @@ CHILD = textwrap.dedent("""
     config = {"lr": 0.05, "notes": "x" * 200_000, "layers": list(range(20_000))}  # a large file: slow to write
     x, y = torch.randn(512, 16), torch.randint(0, 4, (512,))
     print("ready", flush=True)
-    for run in range(10_000):  # a new Monitor (and config write) every 20 steps: kills land mid-write
+    for run in range(10_000):  # a new Monitor (and config write) every 5 steps: kills land mid-write
         mon = lrdoctor.Monitor(opt, model=model, log_to=out, config=config, settings=MonitorConfig(flush_every=5))
-        for i in range(20):
+        for i in range(5):
             loss = torch.nn.functional.cross_entropy(model(x), y)
             opt.zero_grad(); loss.backward(); opt.step()
             mon.step(loss)
@@ -507,3 +507,41 @@ def test_custom_probe_and_a_failing_probe(tmp_path, caplog):
     assert s.values.tolist() == pytest.approx([ref[0], ref[50]], rel=1e-5)
     assert len(warnings_with(caplog, "broken failed")) == 1
     assert len(rows_of(tmp_path)) == 60 and all("lr" in r for r in rows_of(tmp_path))
+
+
+CUT = textwrap.dedent("""
+    import os, resource, signal, sys, torch, lrdoctor
+    torch.set_num_threads(1)
+    out = sys.argv[1]
+    model = torch.nn.Linear(8, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    x, y = torch.randn(64, 8), torch.randint(0, 2, (64,))
+
+    def run(config):
+        mon = lrdoctor.Monitor(opt, model=model, log_to=out, config=config)
+        for _ in range(10):
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+            opt.zero_grad(); loss.backward(); opt.step()
+            mon.step(loss)
+        return mon
+
+    run({"lr": 0.05}).close()
+    # from here no file may grow past 64 kB: the next config write is cut mid-way (EFBIG),
+    # deterministically, where a kill -9 would land only by chance
+    resource.setrlimit(resource.RLIMIT_FSIZE, (64_000, 64_000))
+    mon = run({"lr": 0.1, "notes": "x" * 200_000})
+    mon.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+""")
+
+
+def test_config_write_cut_mid_way_never_tears_the_config_nor_blocks_the_log(tmp_path):
+    script = tmp_path / "cut.py"
+    script.write_text(CUT)
+    d = tmp_path / "run"
+    p = subprocess.run([sys.executable, str(script), str(d)], capture_output=True, text=True, timeout=60)
+    assert p.returncode == -signal.SIGKILL, p.stderr
+    assert json.loads((d / "lrdoctor-config.json").read_text()) == {"lr": 0.05}  # the old one, whole
+    assert "cannot write" in p.stderr and "lrdoctor-config.json" in p.stderr
+    assert [r["step"] for r in rows_of(d)] == list(range(10)) * 2  # the second run's rows were still logged
+    assert cli_json(d)["run"]["steps"] == 10

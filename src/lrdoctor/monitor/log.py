@@ -171,6 +171,13 @@ class JsonlLog:
     def _open(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         fresh = not self.path.exists()
+        if self.config and (self._config_due or fresh or not (self.dir / CONFIG_NAME).exists()):
+            # before the log file: whoever finds the log finds its config
+            self._config_due = False
+            try:
+                write_atomic(self.dir / CONFIG_NAME, json.dumps(self.config, default=str, indent=1))
+            except Exception as err:  # a config that cannot be written never blocks the log
+                self._warn("config", f"cannot write {self.dir / CONFIG_NAME} ({type(err).__name__}: {err})")
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         st = os.fstat(fd)
         self._fd, self._ino = fd, (st.st_dev, st.st_ino)
@@ -179,9 +186,6 @@ class JsonlLog:
             self._backlog = bytearray(_encode(self.backfill()))
             self._warn("lost", f"{self.path} disappeared mid-run; recreated it from the Monitor's history")
         self._written = 0 if fresh else st.st_size
-        if self.config and (self._config_due or fresh or not (self.dir / CONFIG_NAME).exists()):
-            write_atomic(self.dir / CONFIG_NAME, json.dumps(self.config, default=str, indent=1))
-            self._config_due = False
 
     def _drain(self) -> None:
         try:
