@@ -32,3 +32,13 @@ def tiny_regression_data(n=64, seed=0):
     """A list of {"x", "labels"} examples, the dataset shape HF Trainer's default collator takes."""
     g = torch.Generator().manual_seed(seed)
     return [{"x": torch.randn(4, generator=g), "labels": torch.randn(1, generator=g)} for _ in range(n)]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Every finding produced in any test (detectors, Monitor, Guard, instruments) must fit its
+    kind's declared evidence schema (lrdoctor.finding.Evidence)."""
+    from lrdoctor.finding import SEEN_PROBLEMS
+
+    if SEEN_PROBLEMS:
+        print("\nevidence schema problems:\n  " + "\n  ".join(SEEN_PROBLEMS))
+        session.exitstatus = 1

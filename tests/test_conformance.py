@@ -108,6 +108,9 @@ def test_detector_is_pure_deterministic_and_findings_are_its_own(kind, real_runs
         for f in first:
             produced += 1
             assert f.kind == kind and f.evidence, f"{kind}: finding without its kind or evidence on {run.meta.source}"
+            assert type(f.evidence) is spec.evidence and spec.evidence.schema, f"{kind}: no declared evidence schema"
+            assert not f.evidence.problems, f.evidence.problems
+            assert set(f.to_dict()["evidence"]) == set(f.evidence)  # the JSON keeps every key
             filled = prescribe(run, f)
             assert filled is not f and not f.fixes and (filled.fixes or filled.watch)
     # kinds no tuning log triggers are still exercised for crashes on every log they can run on

@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 
-__all__ = ["KINDS", "all_kinds", "register_kind", "Severity", "Fix", "Watch", "Finding"]
+__all__ = ["KINDS", "all_kinds", "register_kind", "register_evidence", "Evidence", "Severity", "Fix", "Watch", "Finding"]
 
 #: a config key path: names joined by dots (``optimizer.lr``, ``CartPole-v1.learning_rate``)
 _KEY = re.compile(r"[A-Za-z_][\w\-]*(\.[\w\-]+)*")
@@ -47,6 +47,76 @@ def register_kind(name: str) -> None:
 def all_kinds() -> tuple[str, ...]:
     """Every kind: the first release's :data:`KINDS`, then those added since."""
     return KINDS + tuple(_ADDED)
+
+
+class Evidence(dict):
+    """The numbers that prove a finding, with a declared schema per kind.
+
+    A kind's module declares its evidence as a subclass whose class annotations name every
+    key it may write and its type (``best_loss: float``); the registry ties the class to the
+    kind, and every producer (the detector, the Monitor, the Guard, the instruments) goes
+    through it: a plain dict given to :class:`Finding` is converted. It *is* a dict, so the
+    JSON contract and readers (``f.evidence["best_loss"]``) are unchanged; keys that were not
+    set are absent, not null. Keys outside the schema or values of the wrong type never
+    raise inside a training loop: they are recorded in :attr:`problems`, which the
+    conformance test requires to be empty.
+    """
+
+    #: key -> type, collected from the class annotations of the subclass and its bases
+    schema: dict[str, Any] = {}
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        merged: dict[str, Any] = {}
+        for base in reversed(cls.__mro__):
+            merged.update({k: v for k, v in vars(base).get("__annotations__", {}).items() if k not in ("schema", "problems")})
+        cls.schema = merged
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.problems: list[str] = [p for k, v in self.items() for p in self._check(k, v)]
+        _note(self.problems)
+
+    def _check(self, key: str, value: Any) -> list[str]:
+        if not self.schema:
+            return []
+        if key not in self.schema:
+            return [f"{type(self).__name__}: undeclared key {key!r}"]
+        want = _TYPES.get(str(self.schema[key]).replace(" ", ""))
+        if want is not None and value is not None and not isinstance(value, want):
+            return [f"{type(self).__name__}.{key}: expected {self.schema[key]}, got {type(value).__name__}"]
+        return []
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        new = self._check(key, value)
+        self.problems.extend(new)
+        _note(new)
+        super().__setitem__(key, value)
+
+
+#: schema problems seen in this process (the first 100), for the test suite's final check
+SEEN_PROBLEMS: list[str] = []
+
+
+def _note(problems: list[str]) -> None:
+    if problems and len(SEEN_PROBLEMS) < 100:
+        SEEN_PROBLEMS.extend(p for p in problems if p not in SEEN_PROBLEMS)
+
+
+#: annotation text -> the isinstance check of a value (numpy scalars count as numbers)
+_TYPES: dict[str, tuple[type, ...]] = {
+    "float": (float, int, np.floating, np.integer), "int": (int, np.integer), "str": (str,), "bool": (bool, np.bool_),
+    "list": (list, tuple), "dict": (dict,), "float|None": (float, int, np.floating, np.integer),
+    "dict|None": (dict,), "str|None": (str,), "int|None": (int, np.integer), "bool|None": (bool, np.bool_),
+}
+
+#: kind -> its Evidence class (filled by :func:`register_evidence`)
+_EVIDENCE: dict[str, type[Evidence]] = {}
+
+
+def register_evidence(kind: str, cls: type[Evidence]) -> None:
+    """Tie ``kind`` to its evidence schema (called by ``lrdoctor.detect.registry.detector``)."""
+    _EVIDENCE[kind] = cls
 
 
 class Severity(str, Enum):
@@ -116,6 +186,9 @@ class Finding:
         if self.kind not in KINDS and self.kind not in _ADDED:
             raise ValueError(f"unknown finding kind {self.kind!r}; valid kinds: {', '.join(all_kinds())}")
         self.severity = Severity(self.severity)
+        cls = _EVIDENCE.get(self.kind)
+        if cls is not None and type(self.evidence) is not cls:
+            self.evidence = cls(self.evidence)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

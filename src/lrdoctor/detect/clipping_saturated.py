@@ -12,7 +12,7 @@ from lrdoctor.detect._grad import clip_signal, max_grad_norm
 from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import SOFT_LR_CUT, lr_fix
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
-from lrdoctor.finding import Finding, Fix, Severity, Watch
+from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
 __all__ = ["ClippingThresholds", "detect"]
@@ -68,7 +68,20 @@ def _from_columns(run: Run, th: ClippingThresholds) -> list[Finding]:
     return [Finding("clipping_saturated", Severity.WARNING, float(steps[0]), float(steps[-1]), summary, ev, cause)]
 
 
-@detector("clipping_saturated", thresholds=DEFAULTS, needs=needs.clipping)
+class ClippingSaturatedEvidence(Evidence):
+    """What a ``clipping_saturated`` finding proves itself with (keys absent when not measured)."""
+
+    clip_signal: str
+    column: str
+    clipped_share: float
+    points: int
+    max_grad_norm: float
+    config_key: str
+    median_pre_clip_norm: float
+    steps_counted: int
+
+
+@detector("clipping_saturated", thresholds=DEFAULTS, evidence=ClippingSaturatedEvidence, needs=needs.clipping)
 def detect(run: Run, th: ClippingThresholds = DEFAULTS) -> list[Finding]:
     g, clip = run.series("grad_norm"), max_grad_norm(run)
     if clip is None:

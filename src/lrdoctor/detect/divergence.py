@@ -25,7 +25,7 @@ from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import DIVERGENCE_LR_CUT, WATCH_LOSS, WATCH_GRAD, lr_fix
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
 from lrdoctor.detect._grad import max_grad_norm
-from lrdoctor.finding import Finding, Fix, Severity
+from lrdoctor.finding import Evidence, Finding, Fix, Severity
 from lrdoctor.run import Run
 
 __all__ = ["DivergenceThresholds", "detect", "above_best"]
@@ -181,7 +181,37 @@ def _rl_bound(run: Run, th: DivergenceThresholds) -> list[Finding]:
     return [Finding("divergence", Severity.ERROR, ev["onset_step"], float(st[-1]), summary, ev, cause)]
 
 
-@detector("divergence", thresholds=DEFAULTS, needs=_needs)
+class DivergenceEvidence(Evidence):
+    """What a ``divergence`` finding proves itself with (keys absent when not measured)."""
+
+    best_loss: float
+    best_step: float
+    onset_step: float
+    loss_at_onset: float
+    peak_loss: float
+    final_loss: float
+    ratio_to_best: float
+    points_above: int
+    rule: str
+    lr_at_onset: float
+    max_abs_return: float
+    metric: str
+    rise_over_best: float
+    threshold: float
+    noise_sigma: float
+    sustained_points: int
+    guard_rewind: int
+    detected_at_step: float
+    restored_step: float
+    lr_before: list
+    lr_after: list
+    lr_at_start: list
+    lr_scale: float
+    loss_level: float
+    reference_level: float
+
+
+@detector("divergence", thresholds=DEFAULTS, evidence=DivergenceEvidence, needs=_needs)
 def detect(run: Run, th: DivergenceThresholds = DEFAULTS) -> list[Finding]:
     if run.is_rl:
         return _rl_bound(run, th)

@@ -13,7 +13,7 @@ from lrdoctor.detect._stats import runs_of
 from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import DIVERGENCE_LR_CUT, WATCH_GRAD, lr_fix
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
-from lrdoctor.finding import Finding, Fix, Severity
+from lrdoctor.finding import Evidence, Finding, Fix, Severity
 from lrdoctor.run import Run
 
 __all__ = ["GradExplosionThresholds", "detect"]
@@ -116,7 +116,25 @@ def _few_points(run: Run, th: GradExplosionThresholds) -> list[Finding]:
     return [Finding("grad_explosion", Severity.ERROR, ev["onset_step"], float(st[-1]), summary, ev, cause)]
 
 
-@detector("grad_explosion", thresholds=DEFAULTS, needs=needs.grad)
+class GradExplosionEvidence(Evidence):
+    """What a ``grad_explosion`` finding proves itself with (keys absent when not measured)."""
+
+    cliff_step: float
+    grad_norm: float
+    running_median: float
+    ratio: float
+    loss_before: float
+    loss_after: float
+    rule: str
+    baseline_grad_norm: float
+    baseline_step: float
+    onset_step: float
+    peak_grad_norm: float
+    max_grad_norm: float
+    largest_layers: list
+
+
+@detector("grad_explosion", thresholds=DEFAULTS, evidence=GradExplosionEvidence, needs=needs.grad)
 def detect(run: Run, th: GradExplosionThresholds = DEFAULTS) -> list[Finding]:
     out = _trend(run, th)
     if not out:

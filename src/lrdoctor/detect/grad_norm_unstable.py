@@ -17,7 +17,7 @@ from lrdoctor.detect._stats import runs_of
 from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import SOFT_LR_CUT, WATCH_GRAD, lr_fix
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
-from lrdoctor.finding import Finding, Fix, Severity
+from lrdoctor.finding import Evidence, Finding, Fix, Severity
 from lrdoctor.run import Run
 
 __all__ = ["GradUnstableThresholds", "detect"]
@@ -36,7 +36,16 @@ class GradUnstableThresholds(Thresholds):
 DEFAULTS = GradUnstableThresholds()
 
 
-@detector("grad_norm_unstable", thresholds=DEFAULTS, needs=needs.grad)
+class GradNormUnstableEvidence(Evidence):
+    """What a ``grad_norm_unstable`` finding proves itself with (keys absent when not measured)."""
+
+    spikes: int
+    spike_steps: list
+    median_grad_norm: float
+    max_grad_norm_seen: float
+
+
+@detector("grad_norm_unstable", thresholds=DEFAULTS, evidence=GradNormUnstableEvidence, needs=needs.grad)
 def detect(run: Run, th: GradUnstableThresholds = DEFAULTS) -> list[Finding]:
     got = grad_curve(run)
     if got is None:

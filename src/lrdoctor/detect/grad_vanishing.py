@@ -13,7 +13,7 @@ from lrdoctor.detect._grad import grad_curve
 from lrdoctor.detect._stats import value_at
 from lrdoctor.detect import needs
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
-from lrdoctor.finding import Finding, Fix, Severity, Watch
+from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
 __all__ = ["GradVanishingThresholds", "detect"]
@@ -33,7 +33,17 @@ class GradVanishingThresholds(Thresholds):
 DEFAULTS = GradVanishingThresholds()
 
 
-@detector("grad_vanishing", thresholds=DEFAULTS, needs=needs.grad)
+class GradVanishingEvidence(Evidence):
+    """What a ``grad_vanishing`` finding proves itself with (keys absent when not measured)."""
+
+    early_grad_norm: float
+    late_grad_norm: float
+    from_step: float
+    loss_at_start: float
+    loss_at_end: float
+
+
+@detector("grad_vanishing", thresholds=DEFAULTS, evidence=GradVanishingEvidence, needs=needs.grad)
 def detect(run: Run, th: GradVanishingThresholds = DEFAULTS) -> list[Finding]:
     got = grad_curve(run)
     if got is None:

@@ -18,7 +18,7 @@ from lrdoctor.detect._common import objective
 from lrdoctor.fmt import fmt
 from lrdoctor.detect import needs
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
-from lrdoctor.finding import Finding, Fix, Severity, Watch
+from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
 __all__ = ["InitialLossThresholds", "detect"]
@@ -37,7 +37,18 @@ class InitialLossThresholds(Thresholds):
 DEFAULTS = InitialLossThresholds()
 
 
-@detector("initial_loss_anomaly", thresholds=DEFAULTS, needs=needs.num_classes_and_loss)
+class InitialLossAnomalyEvidence(Evidence):
+    """What a ``initial_loss_anomaly`` finding proves itself with (keys absent when not measured)."""
+
+    first_loss: float
+    expected_ln_k: float
+    num_classes: float
+    config_key: str
+    first_step: float
+    ratio: float
+
+
+@detector("initial_loss_anomaly", thresholds=DEFAULTS, evidence=InitialLossAnomalyEvidence, needs=needs.num_classes_and_loss)
 def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
     s, k = objective(run), num_classes(run)
     if s is None or k is None:

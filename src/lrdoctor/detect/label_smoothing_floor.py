@@ -18,7 +18,7 @@ from lrdoctor.detect._common import objective
 from lrdoctor.fmt import fmt
 from lrdoctor.detect import needs
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
-from lrdoctor.finding import Finding, Fix, Severity, Watch
+from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
 __all__ = ["LabelSmoothingThresholds", "detect", "smoothing_floor"]
@@ -46,7 +46,16 @@ def smoothing_floor(eps: float, k: int) -> float:
     return float(-hi * np.log(hi) - (k - 1) * lo * np.log(lo))
 
 
-@detector("label_smoothing_floor", thresholds=DEFAULTS, needs=needs.label_smoothing_and_loss)
+class LabelSmoothingFloorEvidence(Evidence):
+    """What a ``label_smoothing_floor`` finding proves itself with (keys absent when not measured)."""
+
+    floor: float
+    late_loss: float
+    label_smoothing: float
+    num_classes: float
+
+
+@detector("label_smoothing_floor", thresholds=DEFAULTS, evidence=LabelSmoothingFloorEvidence, needs=needs.label_smoothing_and_loss)
 def detect(run: Run, th: LabelSmoothingThresholds = DEFAULTS) -> list[Finding]:
     s, k, e = objective(run), num_classes(run), label_smoothing(run)
     if s is None or k is None or e is None:

@@ -20,7 +20,7 @@ from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import SOFT_LR_CUT, WATCH_LOSS, WATCH_GRAD, lr_fix
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
 from lrdoctor.detect._grad import max_grad_norm
-from lrdoctor.finding import Finding, Fix, Severity, Watch
+from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
 __all__ = ["LossSpikeThresholds", "detect"]
@@ -52,7 +52,16 @@ def _resolution(x: np.ndarray) -> float:
     return float(np.diff(u).min())
 
 
-@detector("loss_spike", thresholds=DEFAULTS, needs=needs.loss)
+class LossSpikeEvidence(Evidence):
+    """What a ``loss_spike`` finding proves itself with (keys absent when not measured)."""
+
+    spikes: int
+    largest: dict
+    spike_steps: list
+    noise_sigma: float
+
+
+@detector("loss_spike", thresholds=DEFAULTS, evidence=LossSpikeEvidence, needs=needs.loss)
 def detect(run: Run, th: LossSpikeThresholds = DEFAULTS) -> list[Finding]:
     t = objective_trend(run)
     if t is None:

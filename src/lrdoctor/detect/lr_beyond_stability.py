@@ -19,7 +19,7 @@ from lrdoctor.detect._fixes import WATCH_LOSS, current_lr
 from lrdoctor.config import config_value
 from lrdoctor.detect.warmup_missing import WARMUP_KEYS
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
-from lrdoctor.finding import Finding, Fix, Severity
+from lrdoctor.finding import Evidence, Finding, Fix, Severity
 from lrdoctor.run import Run
 
 __all__ = ["LrResponseThresholds", "detect"]
@@ -38,7 +38,30 @@ class LrResponseThresholds(Thresholds):
 DEFAULTS = LrResponseThresholds()
 
 
-@detector("lr_beyond_stability", thresholds=DEFAULTS, needs=needs.lr_and_loss)
+class LrBeyondStabilityEvidence(Evidence):
+    """What a ``lr_beyond_stability`` finding proves itself with (keys absent when not measured)."""
+
+    lr_before: float
+    lr_after: float
+    cut_step: float
+    loss_first: float
+    loss_before_cut: float
+    loss_after_cut: float
+    progress_before_cut: float
+    drop_after_cut: float
+    lambda_max: float
+    preconditioned_lambda_max: float | None
+    lr: float
+    max_stable_lr: float
+    lr_over_max_stable_lr: float
+    stability_constant: float
+    update_rule: str
+    hvps: int
+    relative_error_estimate: float
+    loss: float
+
+
+@detector("lr_beyond_stability", thresholds=DEFAULTS, evidence=LrBeyondStabilityEvidence, needs=needs.lr_and_loss)
 def detect(run: Run, th: LrResponseThresholds = DEFAULTS) -> list[Finding]:
     s, lr = objective(run), run.series("lr")
     if s is None or lr is None:

@@ -19,7 +19,7 @@ from lrdoctor.config import config_value
 from lrdoctor.detect.warmup_missing import WARMUP_KEYS
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
 from lrdoctor.detect._grad import max_grad_norm
-from lrdoctor.finding import Finding, Fix, Severity, Watch
+from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run, Series
 
 __all__ = ["NonfiniteThresholds", "detect", "amp_skipped_steps"]
@@ -74,7 +74,30 @@ def _first_bad(s: Series, ignore: np.ndarray, th: NonfiniteThresholds) -> tuple[
     return first, to_end or longest >= th.persistent_points, int(bad.sum())
 
 
-@detector("nonfinite", thresholds=DEFAULTS, needs=needs.any_loss_or_grad)
+class NonfiniteEvidence(Evidence):
+    """What a ``nonfinite`` finding proves itself with (keys absent when not measured)."""
+
+    metric: str
+    first_step: float
+    value: float
+    nonfinite_points: int
+    logged_points: int
+    last_finite_value: float
+    last_finite_step: float
+    amp_skipped_steps_ignored: list
+    also_nonfinite: list
+    guard_rewind: int
+    detected_at_step: float
+    restored_step: float
+    lr_before: list
+    lr_after: list
+    lr_at_start: list
+    lr_scale: float
+    loss_level: float
+    reference_level: float
+
+
+@detector("nonfinite", thresholds=DEFAULTS, evidence=NonfiniteEvidence, needs=needs.any_loss_or_grad)
 def detect(run: Run, th: NonfiniteThresholds = DEFAULTS) -> list[Finding]:
     skipped = amp_skipped_steps(run)
     out: list[Finding] = []

@@ -19,7 +19,7 @@ from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import SOFT_LR_CUT, lr_fix
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
 from lrdoctor.config import config_value
-from lrdoctor.finding import Finding, Fix, Severity, Watch
+from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
 __all__ = ["OscillationThresholds", "detect"]
@@ -60,7 +60,20 @@ class OscillationThresholds(Thresholds):
 DEFAULTS = OscillationThresholds()
 
 
-@detector("oscillation", thresholds=DEFAULTS, needs=needs.loss)
+class OscillationEvidence(Evidence):
+    """What a ``oscillation`` finding proves itself with (keys absent when not measured)."""
+
+    from_step: float
+    to_step: float
+    swing_share: float
+    max_above_trend: float
+    max_below_trend: float
+    stretches: int
+    lag1_autocorrelation: float
+    lr: float
+
+
+@detector("oscillation", thresholds=DEFAULTS, evidence=OscillationEvidence, needs=needs.loss)
 def detect(run: Run, th: OscillationThresholds = DEFAULTS) -> list[Finding]:
     t = objective_trend(run)
     if t is None or t.n < 2 * th.window:

@@ -12,7 +12,7 @@ from lrdoctor.detect._stats import robust_sigma, value_at
 from lrdoctor.detect import needs
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
 from lrdoctor.config import config_value
-from lrdoctor.finding import Finding, Fix, Severity, Watch
+from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
 __all__ = ["OverfittingThresholds", "detect"]
@@ -32,7 +32,18 @@ class OverfittingThresholds(Thresholds):
 DEFAULTS = OverfittingThresholds()
 
 
-@detector("overfitting", thresholds=DEFAULTS, needs=needs.eval_and_train_loss)
+class OverfittingEvidence(Evidence):
+    """What a ``overfitting`` finding proves itself with (keys absent when not measured)."""
+
+    eval_min_step: float
+    eval_min: float
+    eval_last: float
+    generalization_loss: float
+    train_at_eval_min: float
+    train_last: float
+
+
+@detector("overfitting", thresholds=DEFAULTS, evidence=OverfittingEvidence, needs=needs.eval_and_train_loss)
 def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
     ev_s, tr = run.series("eval_loss"), run.series("loss")
     if ev_s is None or tr is None or run.is_rl:

@@ -19,7 +19,7 @@ from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import SLOW_LR_RAISE, WATCH_LOSS, lr_fix
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
 from lrdoctor.config import config_value
-from lrdoctor.finding import Finding, Fix, Severity, Watch
+from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
 __all__ = ["ProgressThresholds", "detect_slow_progress", "detect_plateau"]
@@ -158,7 +158,31 @@ def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
     return None
 
 
-@detector("slow_progress", thresholds=DEFAULTS, needs=needs.loss)
+class SlowProgressEvidence(Evidence):
+    """What a ``slow_progress`` finding proves itself with (keys absent when not measured)."""
+
+    num_classes: float
+    num_classes_source: str
+    ln_k: float
+    loss_median_late: float
+    loss_min: float
+    points: int
+    metric: str
+    value: float
+    rule: str
+    loss_start: float
+    loss_mid: float
+    loss_end: float
+    drop_per_100_steps: float
+    total_drop: float
+    first_quarter_share_of_drop: float
+    steps: float
+    lr_median_share_of_peak: float
+    accuracy_metric: str
+    accuracy_median: float
+
+
+@detector("slow_progress", thresholds=DEFAULTS, evidence=SlowProgressEvidence, needs=needs.loss)
 def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
     if not run.is_rl:
         for rule in (_stuck_at_chance, _pinned_task_metric):
@@ -200,7 +224,16 @@ def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Fi
     return [Finding("slow_progress", Severity.WARNING, float(steps[0]), float(steps[-1]), summary, ev, cause)]
 
 
-@detector("plateau", thresholds=DEFAULTS, needs=needs.loss)
+class PlateauEvidence(Evidence):
+    """What a ``plateau`` finding proves itself with (keys absent when not measured)."""
+
+    last_improvement_step: float
+    best_loss: float
+    plateau_steps: float
+    lr_share_of_peak: float
+
+
+@detector("plateau", thresholds=DEFAULTS, evidence=PlateauEvidence, needs=needs.loss)
 def detect_plateau(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
     t = objective_trend(run)
     if t is None or t.n < th.min_plateau_points:

@@ -50,6 +50,9 @@ def _section(spec: KindSpec, shared: dict[str, list[str]]) -> str:
     lines += ["| threshold | default | meaning and source |", "|---|---|---|"]
     for f in dataclasses.fields(spec.defaults):
         lines.append(f"| `{f.name}` | `{getattr(spec.defaults, f.name)!r}` | {_one_line(docs.get(f.name, ''))} |")
+    schema = spec.evidence.schema
+    if schema:
+        lines += ["", "Evidence (`" + spec.evidence.__name__ + "`): " + ", ".join(f"`{k}` ({str(t).replace('|', 'or')})" for k, t in schema.items())]
     need = spec.needs
     lines += ["", f"Needs: `{getattr(need, '__qualname__', repr(need)).replace('.<locals>', '')}`"
               + (f" — {_one_line(inspect.getdoc(need) or '')}" if inspect.getdoc(need) else ""), ""]

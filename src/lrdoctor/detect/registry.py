@@ -23,7 +23,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, TypeVar
 
-from lrdoctor.finding import Finding, Fix, Watch, all_kinds, register_kind
+from lrdoctor.finding import Evidence, Finding, Fix, Watch, all_kinds, register_evidence, register_kind
 from lrdoctor.run import Run
 
 __all__ = ["Thresholds", "KindSpec", "Prescription", "detector", "fix_rule", "SPECS", "FIX_RULES"]
@@ -98,6 +98,8 @@ class KindSpec(Generic[T]):
     defaults: T
     needs: Need
     module: str
+    #: the declared evidence schema of the kind's findings
+    evidence: type[Evidence] = Evidence
 
 
 #: kind -> its spec, in registration order (``lrdoctor.detect`` orders them as ``KINDS``)
@@ -106,8 +108,12 @@ SPECS: dict[str, KindSpec] = {}
 FIX_RULES: dict[str, FixRule] = {}
 
 
-def detector(kind: str, *, thresholds: Thresholds, needs: Need) -> Callable[[Callable], Callable]:
-    """Register the decorated ``detect(run, thresholds) -> list[Finding]`` as the detector of ``kind``."""
+def detector(kind: str, *, thresholds: Thresholds, needs: Need,
+             evidence: type[Evidence] = Evidence) -> Callable[[Callable], Callable]:
+    """Register the decorated ``detect(run, thresholds) -> list[Finding]`` as the detector of ``kind``.
+
+    ``evidence`` is the kind's :class:`~lrdoctor.finding.Evidence` subclass: every finding of
+    the kind, whoever produces it (detector, Monitor, Guard, instruments), carries it."""
     register_kind(kind)  # a new kind joins the vocabulary; an existing one keeps its name
     if not isinstance(thresholds, Thresholds):
         raise TypeError(f"The 'thresholds' parameter of detector({kind!r}) must be a Thresholds dataclass. "
@@ -116,7 +122,8 @@ def detector(kind: str, *, thresholds: Thresholds, needs: Need) -> Callable[[Cal
     def register(fn: Callable) -> Callable:
         if kind in SPECS and SPECS[kind].module != fn.__module__:
             raise ValueError(f"kind {kind!r} is already registered by {SPECS[kind].module}")
-        SPECS[kind] = KindSpec(kind, fn, thresholds, needs, fn.__module__)
+        SPECS[kind] = KindSpec(kind, fn, thresholds, needs, fn.__module__, evidence)
+        register_evidence(kind, evidence)
         return fn
 
     return register

@@ -20,7 +20,7 @@ import numpy as np
 from lrdoctor.fmt import fmt
 from lrdoctor.detect import needs
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
-from lrdoctor.finding import Finding, Fix, Severity, Watch
+from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
 __all__ = ["ScheduleOverriddenThresholds", "detect", "warmup_window"]
@@ -63,7 +63,31 @@ def warmup_window(applied: np.ndarray, scheduled: np.ndarray, tol: float) -> int
     return n
 
 
-@detector("schedule_overridden", thresholds=DEFAULTS, needs=needs.lr)
+class ScheduleOverriddenEvidence(Evidence):
+    """What a ``schedule_overridden`` finding proves itself with (keys absent when not measured)."""
+
+    snapbacks: int
+    first_step: float
+    lr_before: float
+    lr_dropped_to: float
+    lr_after: float
+    snapback_steps: list
+    applied_lr: float
+    scheduled_lr: float
+    disagreeing_points: int
+    compared_points: int
+    last_applied_lr: float
+    last_scheduled_lr: float
+    first_overwritten_step: float
+    param_group: int
+    first_decay_undone_step: float
+    applied_lr_there: float
+    scheduled_lr_there: float
+    scheduled_lr_then: float
+    applied_lr_then: float
+
+
+@detector("schedule_overridden", thresholds=DEFAULTS, evidence=ScheduleOverriddenEvidence, needs=needs.lr)
 def detect(run: Run, th: ScheduleOverriddenThresholds = DEFAULTS) -> list[Finding]:
     lr = run.series("lr")
     if lr is None:

@@ -16,7 +16,7 @@ from lrdoctor.fmt import fmt
 from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import lr_fix
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
-from lrdoctor.finding import Finding, Severity, Watch
+from lrdoctor.finding import Evidence, Finding, Severity, Watch
 from lrdoctor.run import Run
 
 __all__ = ["UpdateRatioThresholds", "detect"]
@@ -38,7 +38,17 @@ class UpdateRatioThresholds(Thresholds):
 DEFAULTS = UpdateRatioThresholds()
 
 
-@detector("update_ratio_high", thresholds=DEFAULTS, needs=needs.column("update_ratio", what="update-ratio (||dw||/||w||; the Monitor measures it)"))
+class UpdateRatioHighEvidence(Evidence):
+    """What a ``update_ratio_high`` finding proves itself with (keys absent when not measured)."""
+
+    median_ratio: float
+    share_above: float
+    threshold: float
+    points: int
+    suggested_lr_factor: float
+
+
+@detector("update_ratio_high", thresholds=DEFAULTS, evidence=UpdateRatioHighEvidence, needs=needs.column("update_ratio", what="update-ratio (||dw||/||w||; the Monitor measures it)"))
 def detect(run: Run, th: UpdateRatioThresholds = DEFAULTS) -> list[Finding]:
     s = run.series("update_ratio")
     if s is None:

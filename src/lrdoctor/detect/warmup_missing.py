@@ -9,6 +9,8 @@ the config says what the model is; a logged LR that ramps up counts as warmup.
 
 from __future__ import annotations
 
+from typing import Any
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +18,7 @@ import numpy as np
 from lrdoctor.fmt import fmt
 from lrdoctor.detect import needs
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
-from lrdoctor.finding import Finding, Fix, Severity, Watch
+from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.config import lookup
 from lrdoctor.run import Run
 
@@ -43,7 +45,19 @@ class WarmupThresholds(Thresholds):
 DEFAULTS = WarmupThresholds()
 
 
-@detector("warmup_missing", thresholds=DEFAULTS, needs=needs.architecture)
+class WarmupMissingEvidence(Evidence):
+    """What a ``warmup_missing`` finding proves itself with (keys absent when not measured)."""
+
+    architecture: str
+    config_key: str
+    warmup_config: Any
+    early_instability: bool
+    first_lr: float
+    peak_lr: float
+    first_step: float
+
+
+@detector("warmup_missing", thresholds=DEFAULTS, evidence=WarmupMissingEvidence, needs=needs.architecture)
 def detect(run: Run, th: WarmupThresholds = DEFAULTS) -> list[Finding]:
     arch = lookup(run.config, ARCH_KEYS)
     if arch is None or not isinstance(arch[1], str):

@@ -20,7 +20,7 @@ from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import value_and_key
 from lrdoctor.config import LR_KEYS
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
-from lrdoctor.finding import Finding, Fix, Severity, Watch
+from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
 __all__ = ["CycleThresholds", "detect", "per_cycle"]
@@ -66,7 +66,19 @@ def per_cycle(run: Run) -> tuple[str, bool, np.ndarray, np.ndarray] | None:
     return None
 
 
-@detector("cycle_degradation", thresholds=DEFAULTS, needs=needs.cycles)
+class CycleDegradationEvidence(Evidence):
+    """What a ``cycle_degradation`` finding proves itself with (keys absent when not measured)."""
+
+    metric: str
+    best_cycle: float
+    best: float
+    last_cycle: float
+    last: float
+    decline: float
+    per_cycle: list
+
+
+@detector("cycle_degradation", thresholds=DEFAULTS, evidence=CycleDegradationEvidence, needs=needs.cycles)
 def detect(run: Run, th: CycleThresholds = DEFAULTS) -> list[Finding]:
     got = per_cycle(run)
     if got is None:

@@ -22,7 +22,7 @@ from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import value_and_key, RL_LR_CUT, lr_fix, recheck_after
 from lrdoctor.detect.rl._common import ENT_KEYS
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
-from lrdoctor.finding import Finding, Fix, Severity, Watch
+from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.config import get_int
 from lrdoctor.run import Run
 
@@ -73,7 +73,24 @@ def _flat_task(run: Run) -> dict | None:
     return None
 
 
-@detector("entropy_collapse", thresholds=DEFAULTS, needs=needs.column("entropy", what="policy-entropy"))
+class EntropyCollapseEvidence(Evidence):
+    """What a ``entropy_collapse`` finding proves itself with (keys absent when not measured)."""
+
+    direction: str
+    reference: float
+    reference_source: str
+    collapsed_level: float
+    ratio: float
+    collapse_step: float
+    share_of_run: float
+    min_entropy: float
+    task_flat: dict | None
+    level: float
+    max_entropy: float
+    n_actions: float
+
+
+@detector("entropy_collapse", thresholds=DEFAULTS, evidence=EntropyCollapseEvidence, needs=needs.column("entropy", what="policy-entropy"))
 def detect(run: Run, th: EntropyThresholds = DEFAULTS) -> list[Finding]:
     c = run_curve(run, "entropy")
     if c is None or len(c) < 2 * th.window:

@@ -27,7 +27,7 @@ from lrdoctor.detect._fixes import value_and_key, RL_LR_CUT, lr_fix, recheck_aft
 from lrdoctor.detect.rl._common import EPOCH_KEYS
 from lrdoctor.detect._grad import CLIP_KEYS
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
-from lrdoctor.finding import Finding, Fix, Severity, Watch
+from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.config import lookup
 from lrdoctor.run import Run
 
@@ -155,7 +155,31 @@ def _few_updates(run: Run, th: KLThresholds) -> list[Finding]:
     return [Finding("kl_exceeded", Severity.ERROR, ev["onset_step"], float(f.steps[-1]), summary, ev, cause)]
 
 
-@detector("kl_exceeded", thresholds=DEFAULTS, needs=needs.column("approx_kl", what="approximate-KL (approx_kl, approxkl, ...)"))
+class KlExceededEvidence(Evidence):
+    """What a ``kl_exceeded`` finding proves itself with (keys absent when not measured)."""
+
+    target: float
+    target_source: str
+    onset_step: float
+    kl_at_onset: float
+    peak_kl: float
+    final_kl: float
+    peak_over_target: float
+    updates_above: int
+    rule: str
+    kl_before: float
+    peak_step: float
+    spikes: int
+    spike_steps: list
+    median_kl: float
+    over_target: float
+    share_of_run: float
+    stretches: int
+    return_crash: dict | None
+    policy_frozen: dict | None
+
+
+@detector("kl_exceeded", thresholds=DEFAULTS, evidence=KlExceededEvidence, needs=needs.column("approx_kl", what="approximate-KL (approx_kl, approxkl, ...)"))
 def detect(run: Run, th: KLThresholds = DEFAULTS) -> list[Finding]:
     c = run_curve(run, "approx_kl")
     if c is None:

@@ -22,7 +22,7 @@ from lrdoctor.detect.rl._common import TAU_KEYS, HARD_UPDATE_KEYS, NSTEP_KEYS, G
 from lrdoctor.detect._grad import CLIP_KEYS
 from lrdoctor.prescribe.calc import tau_for_share, soft_update, nstep
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
-from lrdoctor.finding import Finding, Fix, Severity, Watch
+from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run, Series
 
 __all__ = ["QThresholds", "detect", "q_magnitude"]
@@ -124,7 +124,24 @@ def _few_points(run: Run, s: Series, th: QThresholds) -> list[Finding]:
     )]
 
 
-@detector("q_divergence", thresholds=DEFAULTS, needs=needs.column("q_values", "q_max", "q_min", "q_range", what="Q-value (q_values, mean_q, max_q, ...)"))
+class QDivergenceEvidence(Evidence):
+    """What a ``q_divergence`` finding proves itself with (keys absent when not measured)."""
+
+    statistic: str
+    base: float
+    base_step: float
+    peak: float
+    peak_step: float
+    growth: float
+    max_abs_return: float
+    table: list
+    rule: str
+    task_growth: float
+    collapsed: bool
+    after_min: float
+
+
+@detector("q_divergence", thresholds=DEFAULTS, evidence=QDivergenceEvidence, needs=needs.column("q_values", "q_max", "q_min", "q_range", what="Q-value (q_values, mean_q, max_q, ...)"))
 def detect(run: Run, th: QThresholds = DEFAULTS) -> list[Finding]:
     s = q_magnitude(run)
     if s is None:

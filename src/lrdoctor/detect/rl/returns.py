@@ -26,7 +26,7 @@ from lrdoctor.detect.rl._common import TAU_KEYS, TARGET_SHARE_100
 from lrdoctor.detect._grad import CLIP_KEYS
 from lrdoctor.prescribe.calc import tau_for_share, soft_update
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
-from lrdoctor.finding import Finding, Fix, Severity, Watch
+from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
 __all__ = ["ReturnThresholds", "detect_mismatch", "detect_reversal", "detect_instability"]
@@ -65,7 +65,21 @@ def _level(t: TaskCurve, a: int, b: int) -> float:
     return float(np.median(t.smooth[a:b])) if b > a else float(t.smooth[a])
 
 
-@detector("performance_reversal", thresholds=DEFAULTS, needs=needs.task_metric)
+class PerformanceReversalEvidence(Evidence):
+    """What a ``performance_reversal`` finding proves itself with (keys absent when not measured)."""
+
+    metric: str
+    peak_step: float
+    peak: float
+    start: float
+    end: float
+    slope_before: float
+    slope_after: float
+    slope_unit: str
+    drop_share_of_gain: float
+
+
+@detector("performance_reversal", thresholds=DEFAULTS, evidence=PerformanceReversalEvidence, needs=needs.task_metric)
 def detect_reversal(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
     t = task_curve(run)
     if t is None or t.n < 20:
@@ -96,7 +110,16 @@ def detect_reversal(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
     )]
 
 
-@detector("reward_instability", thresholds=DEFAULTS, needs=needs.task_metric)
+class RewardInstabilityEvidence(Evidence):
+    """What a ``reward_instability`` finding proves itself with (keys absent when not measured)."""
+
+    metric: str
+    swings: list
+    range: float
+    noise_sigma: float
+
+
+@detector("reward_instability", thresholds=DEFAULTS, evidence=RewardInstabilityEvidence, needs=needs.task_metric)
 def detect_instability(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
     t = task_curve(run)
     if t is None or t.n < 2 * th.segments:
@@ -132,7 +155,17 @@ def detect_instability(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Findin
     )]
 
 
-@detector("objective_mismatch", thresholds=DEFAULTS, needs=needs.task_metric)
+class ObjectiveMismatchEvidence(Evidence):
+    """What a ``objective_mismatch`` finding proves itself with (keys absent when not measured)."""
+
+    metric: str
+    loss_start: float
+    loss_end: float
+    task_start: float
+    task_end: float
+
+
+@detector("objective_mismatch", thresholds=DEFAULTS, evidence=ObjectiveMismatchEvidence, needs=needs.task_metric)
 def detect_mismatch(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
     t = task_curve(run)
     lc = run_curve(run, "loss")

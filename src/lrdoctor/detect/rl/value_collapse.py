@@ -20,7 +20,7 @@ from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import value_and_key, RL_LR_CUT, lr_fix
 from lrdoctor.detect.rl._common import VF_KEYS
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
-from lrdoctor.finding import Finding, Fix, Severity, Watch
+from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
 __all__ = ["ValueThresholds", "detect"]
@@ -51,7 +51,19 @@ class ValueThresholds(Thresholds):
 DEFAULTS = ValueThresholds()
 
 
-@detector("value_collapse", thresholds=DEFAULTS, needs=needs.column("explained_variance", what="explained-variance"))
+class ValueCollapseEvidence(Evidence):
+    """What a ``value_collapse`` finding proves itself with (keys absent when not measured)."""
+
+    median_explained_variance: float
+    share_of_run: float
+    ev_floor: float
+    value_loss_peak: float | None
+    points: int
+    worst_explained_variance: float
+    rule: str
+
+
+@detector("value_collapse", thresholds=DEFAULTS, evidence=ValueCollapseEvidence, needs=needs.column("explained_variance", what="explained-variance"))
 def detect(run: Run, th: ValueThresholds = DEFAULTS) -> list[Finding]:
     c = run_curve(run, "explained_variance")
     if c is None:
