@@ -77,3 +77,10 @@ def fail_once(marker: str) -> Task:
         open(marker, "w").close()
         raise RuntimeError("transient failure on the first attempt")
     return mlp()
+
+
+def threads() -> Task:
+    """``mlp`` whose eval reports the worker's torch threads (``eval_threads``)."""
+    task = mlp()
+    task.eval_fn = lambda model: {"threads": float(torch.get_num_threads())}
+    return task

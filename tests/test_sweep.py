@@ -71,46 +71,53 @@ def test_serial_sweep_table_recommendation_and_files(tmp_path):
     assert (tmp_path / "sweep.png").stat().st_size > 10_000
 
 
-def test_local_pool_is_deterministic_limits_threads_and_retries(tmp_path):
-    import sweep_tasks  # tests/ is on sys.path under pytest, and spawn passes sys.path to workers
+def _specs(tmp_path, marker):
+    """Four real training cells (two LRs x two seeds), a cell whose task fails on its first
+    attempt only, a cell whose loss always raises, and a cell that reports its torch threads."""
+    from lrdoctor.experiments.sweep_cell import CellSpec
 
+    cell = lambda task, lr, seed, **kw: CellSpec(task=f"{TASKS}:{task}", lr=lr, seed=seed, steps=30,
+                                                 log_dir=str(tmp_path / f"{task}-{lr}-{seed}"), **kw)
+    return [cell("mlp", lr, s) for lr in (0.05, 1.0) for s in (0, 1)] + \
+        [cell("fail_once", 0.05, 0, task_kwargs={"marker": str(marker)}), cell("broken", 0.05, 0), cell("threads", 0.05, 0)]
+
+
+def _check_backend_outcomes(got, specs, marker, tmp_path):
+    from lrdoctor.experiments.sweep_cell import run_cell
+
+    for i in range(4):  # bit-identical to the same cell run in this process: seeding is per cell
+        again = run_cell(specs[i].__class__(**{**specs[i].__dict__, "log_dir": str(tmp_path / f"again{i}")}))
+        assert got[i].ok and got[i].value["losses"] == again["losses"]
+    assert marker.exists() and got[4].ok and len(got[4].value["losses"]) == 31  # failed once, retried once
+    assert got[5].error.startswith("RuntimeError: broken loss") and got[5].attempts == 2  # then reported
+
+
+def test_local_pool_deterministic_threads_retry(tmp_path):
     pool = LocalPool(workers=2)
-    cpus = len(os.sched_getaffinity(0))
-    assert pool.threads_per_worker == max(1, cpus // 2)
+    assert pool.threads_per_worker == max(1, len(os.sched_getaffinity(0)) // 2)
     marker = tmp_path / "attempted"
-    items = [("threads",), ("fail_once", str(marker)), ("always_fail",)]
-    got = {o.index: o for o in pool.run(sweep_tasks.probe, items)}
-    assert got[0].value == pool.threads_per_worker  # torch threads inside the worker
-    assert marker.exists() and got[1].value == "second try" and got[1].attempts == 2  # retried once
-    assert got[2].error == "ValueError: always fails" and got[2].attempts == 2  # then reported
-    # the same cells on the pool and in this process give bit-identical losses (seeded per cell)
-    pooled = lrdoctor.sweep(f"{TASKS}:mlp", [0.05, 1.0], 2, 30, backend="local", workers=2,
-                            out=tmp_path / "pool", progress=False)
-    serial = lrdoctor.sweep(f"{TASKS}:mlp", [0.05, 1.0], 2, 30, backend="serial", out=tmp_path / "serial", progress=False)
-    key = lambda c: (c.lr, c.seed)
-    assert [(key(c), c.losses[:5]) for c in sorted(pooled.cells, key=key)] == \
-        [(key(c), c.losses[:5]) for c in sorted(serial.cells, key=key)]
-    assert pooled.recommended_lr == serial.recommended_lr == 0.05
+    specs = _specs(tmp_path, marker)
+    from lrdoctor.experiments.sweep_cell import run_cell
+
+    got = {o.index: o for o in pool.run(run_cell, specs)}  # one pool, seven cells
+    _check_backend_outcomes(got, specs, marker, tmp_path)
+    assert got[6].value["evals"]["29"]["eval_threads"] == pool.threads_per_worker  # no oversubscription
 
 
 def test_ray_backend_sweep_retry_and_failure_report(tmp_path):
     ray = pytest.importorskip("ray")  # the dev extra installs it; CI runs this test
-    from lrdoctor.experiments.sweep_cell import CellSpec, run_cell
+    from lrdoctor.experiments.sweep_cell import run_cell
 
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        res = lrdoctor.sweep(f"{TASKS}:mlp", [0.05, 1.0], 2, 30, backend="ray", out=tmp_path / "ray", progress=False)
-        serial = lrdoctor.sweep(f"{TASKS}:mlp", [0.05, 1.0], 2, 30, backend="serial", out=tmp_path / "s", progress=False)
-        key = lambda c: (c.lr, c.seed)
-        assert [c.losses for c in sorted(res.cells, key=key)] == [c.losses for c in sorted(serial.cells, key=key)]
-        assert res.recommended_lr == 0.05 and len(list((tmp_path / "ray" / "cells").glob("*.json"))) == 4
         marker = tmp_path / "attempted"
-        specs = [CellSpec(task=f"{TASKS}:fail_once", lr=0.05, seed=0, steps=5, log_dir=str(tmp_path / "l0"),
-                          task_kwargs={"marker": str(marker)}),
-                 CellSpec(task=f"{TASKS}:broken", lr=0.05, seed=0, steps=5, log_dir=str(tmp_path / "l1"))]
-        got = {o.index: o for o in get_backend("ray").run(run_cell, specs)}
-        assert marker.exists() and got[0].ok and len(got[0].value["losses"]) == 6  # failed once, retried by Ray
-        assert got[1].error.startswith("RuntimeError: broken loss") and got[1].attempts == 2
+        specs = _specs(tmp_path, marker)
+        got = {o.index: o for o in get_backend("ray", num_cpus=1).run(run_cell, specs)}
+        _check_backend_outcomes(got, specs, marker, tmp_path)
+        assert got[6].value["evals"]["29"]["eval_threads"] == 1  # the task's num_cpus
+        res = lrdoctor.sweep(f"{TASKS}:mlp", [0.05, 1.0], 2, 30, backend="ray", out=tmp_path / "ray", progress=False)
+        assert res.recommended_lr == 0.05 and len(list((tmp_path / "ray" / "cells").glob("*.json"))) == 4
+        assert {c.seed: c.losses for c in res.cells if c.lr == 0.05}[1] == got[1].value["losses"]
     finally:
         ray.shutdown()
 
@@ -123,7 +130,7 @@ def _cli(*args, **kw):
 def test_cli_sweep_killed_mid_way_resumes_without_redoing_cells(tmp_path):
     out = tmp_path / "sw"
     cmd = [sys.executable, "-m", "lrdoctor", "sweep", f"{TASKS}:slow_mlp", "--lrs", "0.01,0.1", "--seeds", "4",
-           "--steps", "20", "--backend", "serial", "--out", str(out), "--task-arg", "delay=0.03"]
+           "--steps", "20", "--backend", "serial", "--out", str(out), "--task-arg", "delay=0.02"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, cwd=ROOT,
                             start_new_session=True)
     deadline = time.time() + 60
@@ -144,19 +151,27 @@ def test_cli_sweep_killed_mid_way_resumes_without_redoing_cells(tmp_path):
 def test_cli_sweep_bad_input_is_one_line_exit_2(tmp_path):
     for args, needle in [(["sweep", "nosuch.py:make", "--lrs", "1e-3"], "task file not found"),
                          (["sweep", f"{TASKS}:mlp", "--lrs", "1e-3,abc"], "--lrs"),
-                         (["sweep", f"{TASKS}:mlp", "--lrs", "log:1e-1:1e-3:4"], "LO < HI"),
-                         (["sweep", "--resume", str(tmp_path)], "not a sweep directory"),
-                         (["sweep", f"{TASKS}:mlp", "--lrs", "1e-3", "--task-arg", "width=3"], "takes no argument 'width'")]:
+                         (["sweep", "--resume", str(tmp_path)], "not a sweep directory")]:
         p = _cli(*args, "--backend", "serial", "--out", str(tmp_path / "o"))
         assert p.returncode == 2 and needle in p.stderr and len(p.stderr.strip().splitlines()) == 1, (args, p.stderr)
         assert "Traceback" not in p.stderr
 
 
-def test_lrs_grammar():
+def test_input_checks_before_any_worker_starts(tmp_path):
     from lrdoctor.cli.sweep import parse_lrs
 
     assert parse_lrs("log:1e-5:1e-1:5") == [1e-5, 1e-4, 1e-3, 1e-2, 1e-1]
     assert parse_lrs("1e-4, 5e-4") == [1e-4, 5e-4]
+    for bad in ("log:1e-1:1e-3:4", "0,1e-3", "log:1e-3:1e-1"):
+        with pytest.raises(lrdoctor.InputError, match="--lrs"):
+            parse_lrs(bad)
+    with pytest.raises(lrdoctor.InputError, match="takes no argument 'width'"):
+        lrdoctor.sweep(f"{TASKS}:mlp", [1e-3], 1, 5, backend="serial", out=tmp_path / "a", task_kwargs={"width": 3})
+    with pytest.raises(lrdoctor.InputError, match="seeds"):
+        lrdoctor.sweep(f"{TASKS}:mlp", [1e-3], 0, 5, backend="serial", out=tmp_path / "b")
+    lrdoctor.sweep(f"{TASKS}:mlp", [1e-3], 1, 5, backend="serial", out=tmp_path / "c", progress=False)
+    with pytest.raises(lrdoctor.InputError, match="different sweep"):
+        lrdoctor.sweep(f"{TASKS}:mlp", [1e-3], 1, 7, backend="serial", out=tmp_path / "c")
 
 
 # --- BlobNet: post-mortem #1's network --------------------------------------------------------
@@ -180,19 +195,19 @@ def test_blobnet_parameter_breakdown_matches_the_post_mortem():
 
 
 def test_blobnet_four_experiments_reduced(tmp_path):
-    """REDUCED for CI: d_model 32, 2 layers, 3 seeds, 20/40 steps (the full run: docs/reproductions/blobnet.md)."""
+    """REDUCED for CI: d_model 32, 2 layers, 2 seeds, 20/30 steps (the full run: docs/reproductions/blobnet.md)."""
     js = tmp_path / "exp.json"
-    p = _cli("experiments", "examples/blobnet.py:make_reduced", "--lrs", "1e-3,1e-2", "--seeds", "3", "--steps", "20",
-             "--long-steps", "40", "--long-seeds", "1", "--sensitivity-seeds", "4", "--backend", "serial",
+    p = _cli("experiments", "examples/blobnet.py:make_reduced", "--lrs", "1e-3,1e-2", "--seeds", "2", "--steps", "20",
+             "--long-steps", "30", "--long-seeds", "1", "--sensitivity-seeds", "3", "--backend", "serial",
              "--out", str(tmp_path / "x"), "--json", str(js), "--no-progress")
     assert p.returncode == 0, p.stderr
-    for title in ("1. success rate over 3 seeds", "2. loss at steps 0/20", "3. long runs on static data",
+    for title in ("1. success rate over 2 seeds", "2. loss at steps 0/20", "3. long runs on static data",
                   "4. seed sensitivity at lr"):
         assert title in p.stdout
     got = json.loads(js.read_text())
     assert set(got["success_rate"]) == {"0.001", "0.01"} and set(got["loss_at"]["0.001"]) >= {"0", "20", "min_step"}
-    assert got["seed_sensitivity"]["n"] == 4 and got["seed_sensitivity"]["lr"] == got["recommended_lr"]
-    # experiment 4 reused experiment 1's cells at the chosen LR: only seed 3 was trained again
+    assert got["seed_sensitivity"]["n"] == 3 and got["seed_sensitivity"]["lr"] == got["recommended_lr"]
+    # experiment 4 reused experiment 1's cells at the chosen LR: only seed 2 was trained again
     lr = got["recommended_lr"]
     reused = json.loads((tmp_path / "x" / "seeds" / "cells" / f"lr={lr:g}_seed=0.json").read_text())
     assert "/grid/" in reused["log_dir"]
