@@ -300,9 +300,9 @@ class Monitor:
     def report(self) -> "lrdoctor.Report":
         """The report ``lrdoctor diagnose`` gives on the written log, plus the runtime findings."""
         found = self.check()
-        run = self.history.to_run(step_unit=self.step_unit, config=self.config)
-        cov = self._report.coverage if self._report is not None else None
-        return lrdoctor.Report(run, found, cov) if cov is not None else lrdoctor.Report(run, found)
+        if self._report is None:  # fewer than 2 steps, or no training metric yet
+            return lrdoctor.Report(self.history.to_run(step_unit=self.step_unit, config=self.config), found)
+        return lrdoctor.Report(self._report.run, found, self._report.coverage)
 
     def _runtime(self) -> list[Finding]:
         out = []
