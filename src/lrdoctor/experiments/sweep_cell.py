@@ -4,6 +4,7 @@ diagnosed from that log. Runs inside a worker; returns plain JSON-able data."""
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 import random
 import shutil
@@ -101,6 +102,28 @@ def _evaluate(task: Any, model: Any) -> dict[str, float]:
 
 def run_cell(spec: CellSpec) -> dict[str, Any]:
     """Train one run and diagnose its Monitor log. Returns :meth:`CellResult.to_json`."""
+    quiet = logging.getLogger("lrdoctor")  # the findings go to the table, not to the terminal of
+    level = quiet.level                    # every worker (they would garble the progress bar)
+    quiet.setLevel(logging.ERROR)
+    try:
+        return _train_and_diagnose(spec)
+    finally:
+        quiet.setLevel(level)
+
+
+def _to(batch: Any, device: str) -> Any:
+    import torch
+
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device)
+    if isinstance(batch, Mapping):
+        return {k: _to(v, device) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(_to(v, device) for v in batch)
+    return batch
+
+
+def _train_and_diagnose(spec: CellSpec) -> dict[str, Any]:
     import torch
 
     import lrdoctor
@@ -112,6 +135,8 @@ def run_cell(spec: CellSpec) -> dict[str, Any]:
     seed_everything(spec.seed)
     task = make_task(spec.task, spec.task_kwargs)
     model = task.model_fn()
+    if task.device:
+        model = model.to(task.device)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     opt = task.optimizer_fn(params, spec.lr)
@@ -121,6 +146,8 @@ def run_cell(spec: CellSpec) -> dict[str, Any]:
     losses: list[float] = []
     evals: dict[str, dict[str, float]] = {}
     data = iter(task.stream(spec.seed))
+    if task.device:
+        data = (_to(b, task.device) for b in data)
     if spec.static_batches:
         fixed = [next(data) for _ in range(spec.static_batches)]
         data = (fixed[i % len(fixed)] for i in itertools.count())

@@ -45,6 +45,8 @@ class Task:
       every ``eval_every`` steps (0: at the end only) and at the end.
     - ``scheduler_fn(optimizer, steps)`` (optional) builds an LR scheduler stepped every step.
     - ``max_grad_norm`` (optional) clips the total gradient norm before each step.
+    - ``device`` (optional, e.g. "cuda"): the model and every tensor in each batch are moved
+      there (a Ray task with ``--num-gpus 1`` sees its GPU as "cuda").
     """
 
     model_fn: Callable[[], Any]
@@ -55,6 +57,7 @@ class Task:
     eval_every: int = 0
     scheduler_fn: Callable[[Any, int], Any] | None = None
     max_grad_norm: float | None = None
+    device: str | None = None
 
     def stream(self, seed: int) -> Iterable[Batch]:
         """The batches of one run: the data cycled for as long as the run asks."""
