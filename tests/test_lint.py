@@ -631,6 +631,27 @@ def test_lr_above_recommended(tmp_path):
 
 
 # ------------------------------------------------------------------------- every rule is tested
+def test_text_prefilter_and_workers_never_drop_a_finding(tmp_path):
+    """lint_paths skips parsing files no rule's trigger words occur in, and uses worker
+    processes for large trees; both must give exactly what every rule on every file gives."""
+    srcs = list(OVERWRITE_BUGGY.values()) + list(OVERWRITE_CLEAN.values()) + [UNSEEDED]
+    expected = []
+    for i, src in enumerate(srcs):
+        p = tmp_path / f"s{i:02d}.py"
+        p.write_text(textwrap.dedent(src))
+        expected += [(str(p), f.line, f.rule) for f in lint_source(p.read_text(), str(p))]
+    for p in sorted(DATA.glob("*.py")):
+        expected += [(str(p), f.line, f.rule) for f in lint_source(p.read_text(), str(p))]
+    got = lint_paths([tmp_path, DATA], jobs=1).findings
+    assert sorted((f.path, f.line, f.rule) for f in got) == sorted(expected) and expected
+    many = tmp_path / "many"
+    for i in range(210):  # above PARALLEL_MIN_FILES: two worker processes
+        (many / f"d{i % 7}").mkdir(parents=True, exist_ok=True)
+        (many / f"d{i % 7}" / f"f{i}.py").write_text(textwrap.dedent(srcs[i % len(srcs)]))
+    serial = [(f.path, f.line, f.rule) for f in lint_paths([many], jobs=1).findings]
+    assert serial and [(f.path, f.line, f.rule) for f in lint_paths([many], jobs=2).findings] == serial
+
+
 def test_every_rule_is_covered_here():
     src = Path(__file__).read_text()
     for r in all_rules():
@@ -703,7 +724,7 @@ def test_inline_suppressions(tmp_path):
 
 def test_parse_errors(tmp_path):
     bad = tmp_path / "broken.py"
-    bad.write_text("for step in range(10)\n    opt.step()\n")
+    bad.write_text("for step in range(10)\n    opt.step()\n    scheduler.step()\n")
     r = cli_subprocess(bad)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert re.search(rf"{re.escape(str(bad))}:1:\d+: cannot parse Python", r.stderr)
@@ -720,6 +741,10 @@ def test_parse_errors(tmp_path):
     j.write_text('{"a": 1,\n "b": }\n')
     r = cli(j)
     assert r.returncode == 2 and "c.json:2:7: cannot parse JSON" in r.stderr
+    # a file none of the rules' trigger words occur in is not parsed at all (not a syntax checker)
+    (tmp_path / "other.py").write_text("def f(:\n")
+    listed = [f["path"] for f in json.loads(cli(tmp_path, "--format", "json").stdout)]
+    assert str(bad) in listed and str(tmp_path / "other.py") not in listed
     r = cli(tmp_path / "missing.py")
     assert r.returncode == 2 and "no such file" in r.stderr
     r = cli(bad, "--format", "xml")

@@ -25,6 +25,7 @@ def lint_cmd(
     select: Optional[List[str]] = typer.Option(None, "--select", help="Only these rule ids (repeatable)."),
     ignore: Optional[List[str]] = typer.Option(None, "--ignore", help="Skip these rule ids (repeatable)."),
     list_rules: bool = typer.Option(False, "--rules", help="List the rules (id, severity, summary, source) and exit."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Worker processes for large trees (default: CPU count)."),
 ) -> None:
     """Check training scripts (AST only, never executed) and configs for the known LR bugs."""
     from lrdoctor.lint import all_rules, lint_paths
@@ -49,7 +50,7 @@ def lint_cmd(
             typer.echo(f"lrdoctor lint: unknown rule id {rid!r}; `lrdoctor lint --rules` lists them.", err=True)
             raise typer.Exit(2)
     try:
-        result = lint_paths(paths, select=select or None, ignore=ignore or ())
+        result = lint_paths(paths, select=select or None, ignore=ignore or (), jobs=jobs)
     except FileNotFoundError as err:
         typer.echo(f"lrdoctor lint: {err}", err=True)
         raise typer.Exit(2) from None

@@ -8,7 +8,9 @@ exits 2 only when no file at all could be checked (see docs/lint.md).
 from __future__ import annotations
 
 import ast
+import multiprocessing
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -162,49 +164,128 @@ def _parse_error(path: str, line: int, col: int, msg: str) -> LintFinding:
                        "the file's parser (Python ast / YAML safe loader / JSON)")
 
 
+#: a non-test file is parsed for the project's LR defaults only if its text can declare one
+_DEFAULT_HINT = re.compile(r"(?:lr|learning_rate)\s*(?::\s*float\s*)?=[^=]|add_argument\(\s*['\"]--(?:lr|learning[-_]rate)")
+#: files that mark a project root (LR defaults are shared within one project only)
+ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
+#: below this many files one process is faster than starting workers
+PARALLEL_MIN_FILES = 200
+
+
+@dataclass
+class _Job:
+    path: Path
+    shown: str
+    test: bool
+    root: str
+    defaults: list[tuple[float, str]] = field(default_factory=list)
+    conftest_seeds: bool = False
+
+
+@dataclass
+class _Done:
+    findings: list[LintFinding]
+    defaults: list[tuple[float, str]]
+    unparsed: bool
+    root: str
+
+
+_SETUP: dict = {}
+
+
+def _lint_one(job: _Job) -> _Done:
+    """Read, pre-filter, parse and lint one file (runs in a worker process for large trees)."""
+    sel, py_rules, cfg_rules, want_defaults = _SETUP["sel"], _SETUP["py"], _SETUP["cfg"], _SETUP["defaults"]
+    shown = job.shown
+    try:
+        text = job.path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        return _Done([_parse_error(shown, 1, 1, f"cannot read: {err}")], [], True, job.root)
+    is_config = job.path.suffix.lower() in CONFIG_SUFFIXES
+    try:
+        if is_config:
+            cfg = read_config(shown, text)
+            return _Done(_run(cfg_rules, cfg, shown, cfg.lines, sel), [], False, job.root)
+        rules = [r for r in py_rules if r.may_fire(text, shown)]
+        need_defaults = want_defaults and not job.test and _DEFAULT_HINT.search(text) is not None
+        if not rules and not need_defaults:
+            return _Done([], [], False, job.root)  # no rule can fire: not even parsed
+        facts = parse_script(shown, text)
+    except SyntaxError as err:
+        return _Done([_parse_error(shown, err.lineno or 1, err.offset or 1, f"cannot parse Python: {err.msg}")],
+                     [], True, job.root)
+    except ConfigError as err:
+        return _Done([_parse_error(shown, err.line, err.col, str(err))], [], True, job.root)
+    except (ValueError, RecursionError, MemoryError) as err:
+        return _Done([_parse_error(shown, 1, 1, f"cannot parse: {err}")], [], True, job.root)
+    facts.project_lr_defaults = job.defaults
+    facts.conftest_seeds = job.conftest_seeds
+    defaults = _lr_defaults(facts) if need_defaults else []
+    return _Done(_run(rules, facts, shown, facts.lines, sel), defaults, False, job.root)
+
+
+def _project_root(path: Path, cache: dict[Path, str]) -> str:
+    d = path.resolve().parent
+    seen = []
+    while True:
+        if d in cache:
+            root = cache[d]
+            break
+        seen.append(d)
+        if any((d / m).exists() for m in ROOT_MARKERS):
+            root = str(d)
+            break
+        if d.parent == d:
+            root = ""
+            break
+        d = d.parent
+    for s in seen:
+        cache[s] = root
+    return root
+
+
+def _map(jobs: list[_Job], workers: int) -> list[_Done]:
+    if workers <= 1 or len(jobs) < PARALLEL_MIN_FILES:
+        return [_lint_one(j) for j in jobs]
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(workers) as pool:
+        return pool.map(_lint_one, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
+
+
 def lint_paths(paths: Iterable[str | os.PathLike], *, select: Iterable[str] | None = None,
-               ignore: Iterable[str] = ()) -> LintResult:
-    """Lint every Python and config file under ``paths``; see the module docstring for parse errors."""
+               ignore: Iterable[str] = (), jobs: int | None = None) -> LintResult:
+    """Lint every Python and config file under ``paths``; see the module docstring for parse errors.
+
+    ``jobs``: worker processes for large trees (default: the CPU count; 1 = in this process).
+    Test files are linted after the others, with the LR defaults their project declares.
+    """
     files = collect_files(paths)
-    sel = set(select) if select is not None else None
     skip = set(ignore)
-    py_rules = [r for r in rules_for("python") if r.id not in skip]
-    cfg_rules = [r for r in rules_for("config") if r.id not in skip]
+    _SETUP["sel"] = set(select) if select is not None else None
+    _SETUP["py"] = [r for r in rules_for("python") if r.id not in skip]
+    _SETUP["cfg"] = [r for r in rules_for("config") if r.id not in skip]
+    roots: dict[Path, str] = {}
+    all_jobs = [_Job(p, str(p), _is_test_file(p), _project_root(p, roots)) for p in files]
+    tests = [j for j in all_jobs if j.test]
+    others = [j for j in all_jobs if not j.test]
+    override = next((r for r in _SETUP["py"] if r.id == "test-lr-override"), None)
+    _SETUP["defaults"] = bool(tests) and override is not None and (_SETUP["sel"] is None or override.id in _SETUP["sel"])
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    if "fork" not in multiprocessing.get_all_start_methods():
+        workers = 1
     result = LintResult()
-    parsed: list[tuple[Path, str, object]] = []
-    for p in files:
-        shown = str(p)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            result.unparsed += 1
-            result.findings.append(_parse_error(shown, 1, 1, f"cannot read: {err}"))
-            continue
-        try:
-            if p.suffix.lower() in CONFIG_SUFFIXES:
-                parsed.append((p, shown, read_config(shown, text)))
-            else:
-                parsed.append((p, shown, parse_script(shown, text)))
-        except SyntaxError as err:
-            result.unparsed += 1
-            result.findings.append(_parse_error(shown, err.lineno or 1, err.offset or 1, f"cannot parse Python: {err.msg}"))
-        except ConfigError as err:
-            result.unparsed += 1
-            result.findings.append(_parse_error(shown, err.line, err.col, str(err)))
-        except (ValueError, RecursionError, MemoryError) as err:
-            result.unparsed += 1
-            result.findings.append(_parse_error(shown, 1, 1, f"cannot parse: {err}"))
-    defaults = [d for p, _, f in parsed if isinstance(f, ScriptFacts) and not _is_test_file(p) for d in _lr_defaults(f)]
+    done = _map(others, workers)
+    by_root: dict[str, list[tuple[float, str]]] = {}
+    for d in done:
+        by_root.setdefault(d.root, []).extend(d.defaults)
     conftest_cache: dict[Path, bool] = {}
-    for p, shown, facts in parsed:
-        result.files += 1
-        if isinstance(facts, ConfigFile):
-            result.findings.extend(_run(cfg_rules, facts, shown, facts.lines, sel))
-        else:
-            assert isinstance(facts, ScriptFacts)
-            facts.project_lr_defaults = defaults
-            if _is_test_file(p):
-                facts.conftest_seeds = _conftest_seeds(p, conftest_cache)
-            result.findings.extend(_run(py_rules, facts, shown, facts.lines, sel))
+    for j in tests:
+        j.defaults = by_root.get(j.root, [])
+        j.conftest_seeds = _conftest_seeds(j.path, conftest_cache)
+    done += _map(tests, workers)
+    for d in done:
+        result.findings.extend(d.findings)
+        result.unparsed += d.unparsed
+        result.files += not d.unparsed
     result.findings.sort(key=lambda f: (f.path, f.line, f.col, f.rule))
     return result

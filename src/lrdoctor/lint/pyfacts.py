@@ -102,14 +102,14 @@ class CallSite:
     ctx: Ctx
     name: str
     """Dotted callee, e.g. ``torch.optim.lr_scheduler.StepLR`` or ``self.scheduler.step``."""
+    attr: str = ""
+    """Last component of ``name`` (``step``)."""
+    receiver: str = ""
+    """``name`` without its last component (``self.scheduler``), '' for a bare function."""
 
-    @property
-    def attr(self) -> str:
-        return last(self.name)
-
-    @property
-    def receiver(self) -> str:
-        return self.name.rsplit(".", 1)[0] if "." in self.name else ""
+    @staticmethod
+    def of(node: ast.Call, ctx: Ctx, name: str) -> "CallSite":
+        return CallSite(node, ctx, name, last(name), name.rsplit(".", 1)[0] if "." in name else "")
 
     @property
     def line(self) -> int:
@@ -168,6 +168,36 @@ class _Visitor(ast.NodeVisitor):
 
     def ctx(self) -> Ctx:
         return Ctx(self.func, self.loops, self.ifs)
+
+    # --- dispatch (cached per node class: NodeVisitor's getattr per node is the hot path) --
+    _dispatch: dict[type, object] = {}
+
+    def visit(self, node: ast.AST) -> None:
+        cls = node.__class__
+        fn = self._dispatch.get(cls)
+        if fn is None:
+            fn = getattr(type(self), "visit_" + cls.__name__, None) or _Visitor.generic_visit
+            self._dispatch[cls] = fn
+        fn(self, node)  # type: ignore[operator]
+
+    def generic_visit(self, node: ast.AST) -> None:
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        self.visit(item)
+            elif isinstance(value, ast.AST):
+                self.visit(value)
+
+    def visit_Expr(self, node: ast.Expr) -> None:
+        if not (isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
+            self.visit(node.value)  # docstrings and bare strings: nothing to learn
+
+    def visit_Load(self, node: ast.AST) -> None:
+        pass
+
+    visit_Store = visit_Del = visit_Load
 
     # --- scopes -------------------------------------------------------------------
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
@@ -247,7 +277,7 @@ class _Visitor(ast.NodeVisitor):
     def visit_Call(self, node: ast.Call) -> None:
         name = dotted(node.func)
         if name:
-            self.f.calls.append(CallSite(node, self.ctx(), name))
+            self.f.calls.append(CallSite.of(node, self.ctx(), name))
         self.generic_visit(node)
 
     def _bind(self, target: ast.AST, value: ast.expr) -> None:

@@ -43,19 +43,29 @@ class Rule:
     fix: str
     source: str
     check: Callable[..., Iterable[Hit]] = field(repr=False, compare=False)
+    triggers: tuple[tuple[str, ...], ...] | Callable[[str, str], bool] = ()
+    """Text pre-filter for Python files: the rule can only fire when, for every group, one of
+    its substrings occurs in the file, or when the callable ``(text, path) -> bool`` says so
+    (a file no rule can fire on is never parsed). It must never reject a file the rule
+    would flag: tests/test_lint.py compares pre-filtered and unfiltered runs."""
+
+    def may_fire(self, text: str, path: str = "") -> bool:
+        if callable(self.triggers):
+            return self.triggers(text, path)
+        return all(any(t in text for t in group) for group in self.triggers)
 
 
 _RULES: dict[str, Rule] = {}
 
 
 def register(id: str, *, targets: tuple[Target, ...], severity: Severity, summary: str, fix: str,
-             source: str) -> Callable[[Callable[..., Iterable[Hit]]], Callable[..., Iterable[Hit]]]:
+             source: str, triggers: tuple[tuple[str, ...], ...] | Callable[[str, str], bool] = ()) -> Callable[[Callable[..., Iterable[Hit]]], Callable[..., Iterable[Hit]]]:
     """Decorator: register ``check(facts) -> Iterable[Hit]`` as rule ``id``."""
 
     def deco(fn: Callable[..., Iterable[Hit]]) -> Callable[..., Iterable[Hit]]:
         if id in _RULES:
             raise ValueError(f"lint rule {id!r} is registered twice")
-        _RULES[id] = Rule(id, targets, severity, summary, fix, source, fn)
+        _RULES[id] = Rule(id, targets, severity, summary, fix, source, fn, triggers)
         return fn
 
     return deco

@@ -45,7 +45,8 @@ def _message(eps: float, k: int | None) -> str:
 @register("label-smoothing-from-start", targets=("python", "config"), severity=Severity.INFO,
           summary="label smoothing > 0 from the first step (info: the loss floor it implies)",
           fix="Expect the loss floor in the message (not a plateau), or enable smoothing after the first epochs.",
-          source="post-mortem #4 (label smoothing from step 0 hid progress); Szegedy et al. 2016; Muller et al. 2019")
+          source="post-mortem #4 (label smoothing from step 0 hid progress); Szegedy et al. 2016; Muller et al. 2019",
+          triggers=(("smoothing",),))
 def check(facts) -> Iterator[Hit]:
     if isinstance(facts, ConfigFile):
         for scope in facts.scopes:

@@ -29,7 +29,8 @@ def _msg(lr: float, rec, what: str) -> str:
           summary="LR more than 10x above the recommended range for the detected model and regime",
           fix="Start near the recommended LR and confirm with a sweep over seeds (`lrdoctor recommend ...` prints the command).",
           source="lrdoctor.recommender's decision tree (post-mortem #1; SB3/CleanRL defaults; Brown et al. 2020); "
-                 "post-mortem #5 (3e-3 DQN diverged)")
+                 "post-mortem #5 (3e-3 DQN diverged)",
+          triggers=(("LSTM", "GRU", "RNN", "Transformer", "MultiheadAttention", "attention", "from_pretrained", "Mamba", "S4", "S5"), ("Adam", "SGD")))
 def check(facts) -> Iterator[Hit]:
     if isinstance(facts, ConfigFile):
         yield from _config(facts)

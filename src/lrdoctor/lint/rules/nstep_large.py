@@ -4,6 +4,7 @@ target grows with n; Rainbow uses n=3, post-mortem #5 cut 8 to 5."""
 
 from __future__ import annotations
 
+import re
 from typing import Iterator
 
 from lrdoctor.finding import Severity
@@ -21,6 +22,15 @@ OFF_POLICY = ("dqn", "sac", "td3", "ddpg")
 OFF_POLICY_CALLEES = frozenset({"DQN", "QRDQN", "SAC", "TD3", "DDPG", "TQC", "CrossQ"})
 
 
+_NAMED = re.compile(r"\bn_step\b|nstep|multi_step|n_step_return|n_steps_return|num_step_returns")
+
+
+def _may_fire(text: str, path: str) -> bool:
+    if _NAMED.search(text):
+        return True
+    return "n_steps" in text and any(c in text for c in OFF_POLICY_CALLEES)
+
+
 def _msg(n: int, gamma: float | None) -> str:
     extra = ""
     if gamma is not None and 0 < gamma < 1:
@@ -33,7 +43,8 @@ def _msg(n: int, gamma: float | None) -> str:
 @register("nstep-large", targets=("python", "config"), severity=Severity.WARNING,
           summary="n-step returns with a large n",
           fix=f"Use n <= {MAX_N} (3 is Rainbow's choice); raise gamma's horizon instead if you need longer credit assignment.",
-          source="post-mortem #5 (n-step 8 -> 5); Hessel et al. 2018 (Rainbow, n=3); Sutton & Barto 2018 ch. 7")
+          source="post-mortem #5 (n-step 8 -> 5); Hessel et al. 2018 (Rainbow, n=3); Sutton & Barto 2018 ch. 7",
+          triggers=_may_fire)
 def check(facts) -> Iterator[Hit]:
     if isinstance(facts, ConfigFile):
         for s in facts.scopes:

@@ -20,7 +20,8 @@ def _clips(facts: ScriptFacts) -> bool:
           summary="a recurrent model is trained without gradient clipping",
           fix="Clip the global gradient norm before optimizer.step(): torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0) "
               "(0.5 is SB3's PPO default).",
-          source="Pascanu et al. 2013 (exploding gradients in RNNs, norm clipping); post-mortem #2 (GRU PPO agent)")
+          source="Pascanu et al. 2013 (exploding gradients in RNNs, norm clipping); post-mortem #2 (GRU PPO agent)",
+          triggers=(("LSTM", "GRU", "RNN"), ("backward",)))
 def check(facts: ScriptFacts) -> Iterator[Hit]:
     if is_test_path(facts.path):
         return

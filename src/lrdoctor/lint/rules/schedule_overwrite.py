@@ -16,6 +16,7 @@ scheduler step, or when the write *is* a scheduler's own ``step()``.
 from __future__ import annotations
 
 import ast
+import re
 from typing import Iterator
 
 from lrdoctor.finding import Severity
@@ -27,6 +28,14 @@ from lrdoctor.lint.registry import Hit, register
 RULE_ID = "schedule-overwrite"
 #: how many call levels above the write are searched for the loop that steps the scheduler
 MAX_CALL_DEPTH: int = 4
+#: an assignment of the 'lr' key (``g['lr'] = ...``): files without one cannot have the bug
+_LR_WRITE = re.compile(r"""\[\s*['"]lr['"]\s*\]\s*=[^=]""")
+
+
+def _may_fire(text: str, path: str) -> bool:
+    return "param_groups" in text and _LR_WRITE.search(text) is not None
+
+
 FIX = ("Make the warmup multiply the scheduler's LR instead of replacing it: either fold it into "
        "the scheduler (LambdaLR(lambda s: warmup(s) * decay(s)), SequentialLR(LinearLR, ...), "
        "lrdoctor.schedules warmup(n) * cosine(...)), or write g['lr'] = sched.get_last_lr()[i] * "
@@ -104,7 +113,8 @@ def _search(facts: ScriptFacts, w: LrWrite) -> tuple[CallSite | None, list[CallS
           summary="LR written into param_groups inside the training loop while an LR scheduler is also stepped",
           fix=FIX,
           source="post-mortem #4 (manual per-step warmup overwrote the epoch scheduler; loss 0.60 -> 0.74); "
-                 "torch.optim.lr_scheduler recomputes or reads group['lr'] at every step()")
+                 "torch.optim.lr_scheduler recomputes or reads group['lr'] at every step()",
+          triggers=_may_fire)
 def check(facts: ScriptFacts) -> Iterator[Hit]:
     reported: set[int] = set()
     for w in facts.lr_writes:

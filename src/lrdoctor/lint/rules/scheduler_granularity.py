@@ -61,7 +61,8 @@ def _epoch_loop(loop: ast.AST) -> bool:
           fix="Step the scheduler in the loop its arguments count in: per epoch for T_max/step_size in epochs, "
               "per optimizer step for num_training_steps/total_steps (or rescale the arguments by steps per epoch).",
           source="torch.optim.lr_scheduler docs (the horizon counts calls to step()); post-mortem #4 "
-                 "(epoch scheduler and per-step warmup in one loop)")
+                 "(epoch scheduler and per-step warmup in one loop)",
+          triggers=(("sched", "Sched", "_schedule"), (".step(",)))
 def check(facts: ScriptFacts) -> Iterator[Hit]:
     units: dict[str, str] = {}
     for name, call, _ in facts.scheduler_builds():

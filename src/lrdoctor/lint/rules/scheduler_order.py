@@ -17,7 +17,8 @@ from lrdoctor.lint.rules.schedule_overwrite import _sched_optimizer
           summary="lr_scheduler.step() is called before optimizer.step() in the loop",
           fix="Call optimizer.step() first, then scheduler.step() (once per step or per epoch, as the scheduler's arguments count).",
           source="PyTorch docs, 'How to adjust learning rate' (order changed in 1.1.0; "
-                 "'Detected call of lr_scheduler.step() before optimizer.step()')")
+                 "'Detected call of lr_scheduler.step() before optimizer.step()')",
+          triggers=(("sched", "Sched"), (".step(",)))
 def check(facts: ScriptFacts) -> Iterator[Hit]:
     opt_steps = facts.optimizer_steps()
     for s in facts.scheduler_steps():

@@ -30,6 +30,13 @@ DQN_KEYS = ("exploration_fraction", "exploration_final_eps", "exploration_initia
 DQN_WORDS = ("qnetwork", "q_network", "qnet", "dqn", "target_q", "q_values", "q_net")
 
 
+def _may_fire(text: str, path: str) -> bool:
+    if "tau" not in text:
+        return False
+    low = text.lower()
+    return any(w in low for w in DQN_WORDS) or any(c.lower() in low for c in DQN_CALLEES)
+
+
 def _share(tau: float, interval: float) -> float:
     return calc.soft_update(tau, max(1, int(WINDOW_UPDATES / max(interval, 1.0)))).replaced
 
@@ -49,7 +56,8 @@ FIX_T = "Lower tau so the target keeps about half its weights over ~100 updates:
           summary="DQN-family soft target update tau replaces most of the target within ~100 updates",
           fix=FIX_T,
           source="post-mortem #5 (tau 0.012 at 48 steps/s: 70% replaced in 100 updates); Lillicrap et al. 2016 "
-                 "(DDPG tau 0.001); Fujimoto et al. 2018 and SB3 defaults (tau 0.005)")
+                 "(DDPG tau 0.001); Fujimoto et al. 2018 and SB3 defaults (tau 0.005)",
+          triggers=_may_fire)
 def check(facts) -> Iterator[Hit]:
     if isinstance(facts, ConfigFile):
         for s in facts.scopes:

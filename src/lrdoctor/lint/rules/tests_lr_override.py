@@ -18,11 +18,16 @@ FAR_ABOVE: float = 5.0
 LR_NAMES = {"lr", "learning_rate"}
 
 
+def _may_fire(text: str, path: str) -> bool:
+    return is_test_path(path) and "def test" in text and ("lr" in text or "learning_rate" in text)
+
+
 @register("test-lr-override", targets=("python",), severity=Severity.WARNING,
           summary="a test that asserts on training outcome overrides the LR far above the project's default",
           fix="Use the project's default LR in tests (or shorten the test some other way), and assert "
               "convergence over several seeds.",
-          source="post-mortem #1 (tests at lr 0.01 vs default 1e-3: 60% vs 100% of seeds converged)")
+          source="post-mortem #1 (tests at lr 0.01 vs default 1e-3: 60% vs 100% of seeds converged)",
+          triggers=_may_fire)
 def check(facts: ScriptFacts) -> Iterator[Hit]:
     if not is_test_path(facts.path) or not facts.project_lr_defaults:
         return

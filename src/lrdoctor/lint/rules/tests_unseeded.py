@@ -98,11 +98,16 @@ def _trains(facts: ScriptFacts, c) -> bool:
     return c.attr in ("learn",) or (c.attr == "fit" and "trainer" in c.receiver.lower())
 
 
+def _may_fire(text: str, path: str) -> bool:
+    return is_test_path(path) and "def test" in text
+
+
 @register("test-unseeded", targets=("python",), severity=Severity.WARNING,
           summary="a test trains a model without seeding and asserts on the outcome (one draw of a random result)",
           fix="Seed at the top of the test (torch.manual_seed / lightning.seed_everything / transformers.set_seed), "
               "or assert over several seeds (success rate), as post-mortem #1 did.",
-          source="post-mortem #1 (flaky tests: 60% of seeds converged at the tests' LR)")
+          source="post-mortem #1 (flaky tests: 60% of seeds converged at the tests' LR)",
+          triggers=_may_fire)
 def check(facts: ScriptFacts) -> Iterator[Hit]:
     if not is_test_path(facts.path) or facts.conftest_seeds:
         return

@@ -64,7 +64,8 @@ FIX = ("Add a linear warmup of about 2/(1-beta2) optimizer steps (2000 at beta2=
           summary="Adam-family optimizer on a transformer/recurrent/SSM model without warmup",
           fix=FIX,
           source="Ma & Yarats 2021 (warmup 2/(1-beta2) steps for Adam); post-mortem #2 (warmup for every "
-                 "recurrent/attention/SSM architecture); Vaswani et al. 2017; Liu et al. 2020 (RAdam)")
+                 "recurrent/attention/SSM architecture); Vaswani et al. 2017; Liu et al. 2020 (RAdam)",
+          triggers=(("LSTM", "GRU", "RNN", "Transformer", "MultiheadAttention", "attention", "from_pretrained", "Mamba", "S4", "S5"), ("Adam", "adam", "Lamb", "LAMB")))
 def check(facts) -> Iterator[Hit]:
     if isinstance(facts, ConfigFile):
         yield from _config(facts)

@@ -18,6 +18,11 @@ MAX_SHARE: float = 0.5
 SAMPLE_KEYS = ("num_samples", "n_samples", "train_samples", "num_train_samples", "dataset_size", "samples_per_cycle")
 
 
+def _may_fire(text: str, path: str) -> bool:
+    return "with_warmup" in text or (("num_warmup_steps" in text or "warmup_steps" in text)
+                                     and ("num_training_steps" in text or "max_steps" in text))
+
+
 def _total_steps(s: ConfigScope) -> tuple[float, str] | None:
     ms = s.number("max_steps", "total_steps", "num_training_steps", "train_steps")
     if ms and ms[0] > 0:
@@ -41,7 +46,8 @@ def _total_steps(s: ConfigScope) -> tuple[float, str] | None:
           summary="warmup longer than half the run (effective optimizer steps from samples, batch, accumulation)",
           fix="Size warmup from the real optimizer-step count (samples / (batch x accumulation x world)): "
               "a few percent of it, and at most ~2/(1-beta2) steps.",
-          source="post-mortem #3 (within-cycle warmup vs tiny step counts); Ma & Yarats 2021")
+          source="post-mortem #3 (within-cycle warmup vs tiny step counts); Ma & Yarats 2021",
+          triggers=_may_fire)
 def check(facts) -> Iterator[Hit]:
     if isinstance(facts, ConfigFile):
         for s in facts.scopes:
