@@ -348,3 +348,55 @@ def test_cli_200mb_one_line_within_time_and_memory(tmp_path, kind):
     took = time.perf_counter() - t
     assert r.returncode == 2 and took < 20, (took, r.stderr)
     assert b"longer than" in r.stderr
+
+
+# -- the text parser's shape cache never changes a result -----------------------------------
+
+def _parse_both(lines):
+    from lrdoctor.io import textlog as tl
+
+    on = tl.parse_lines(lines)
+    saved = tl._BUILTIN_PARSERS
+    tl._BUILTIN_PARSERS = []  # not the registered rules: the shape cache is off
+    try:
+        off = tl.parse_lines(lines)
+    finally:
+        tl._BUILTIN_PARSERS = saved
+    return on, off
+
+
+def _same(a, b):
+    """Same records (values equal as floats, NaN equal to NaN; -0.0 equals 0.0) and config."""
+    def eq(x, y):
+        x, y = float(x), float(y)
+        return x == y or (x != x and y != y)
+
+    return len(a[0]) == len(b[0]) and a[1] == b[1] and all(
+        ra.keys() == rb.keys() and all(eq(ra[k], rb[k]) for k in ra) for ra, rb in zip(a[0], b[0]))
+
+
+def test_shape_cache_gives_the_same_records_on_every_real_text_log():
+    files = [p for p in (ROOT / "bench" / "detection_logs").rglob("*")
+             if p.is_file() and p.suffix in (".log", ".txt", ".md", ".csv", ".jsonl")]
+    assert len(files) > 40
+    for p in files:
+        lines = p.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+        on, off = _parse_both(lines)
+        assert _same(on, off), p
+
+
+NUM_FORMS = st.one_of(st.integers(-10**6, 10**9).map(str),
+                      st.floats(allow_nan=True, allow_infinity=True, width=32).map(lambda x: f"{x:.4g}"),
+                      st.floats(min_value=0, max_value=1e6).map(lambda x: f"{x:,.2f}"),
+                      st.sampled_from(["nan", "inf", "-inf", "1e-4", "3.", ".5", "1,000", "1,00", "007"]))
+TEMPLATES = ["step {}: loss={} lr={}", "iter {}: loss {}, time {}ms", "{{'loss': {}, 'grad_norm': {}, 'epoch': {}}}",
+             "Epoch {} - loss: {} - acc: {}", "step:{}/{} val_loss:{}", "| epoch {} | lr {} | loss {} |",
+             "top{}_acc={} loss={}", "[{}] loss={} {}"]
+
+
+@FUZZ
+@given(rows=st.lists(st.tuples(st.sampled_from(TEMPLATES), NUM_FORMS, NUM_FORMS, NUM_FORMS), min_size=1, max_size=40))
+def test_shape_cache_gives_the_same_records_on_generated_lines(rows):
+    lines = [t.format(a, b, c) + "\n" for t, a, b, c in rows]
+    on, off = _parse_both(lines)
+    assert _same(on, off), lines

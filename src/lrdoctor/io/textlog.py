@@ -263,6 +263,9 @@ RULES: list[LineRule] = [
 ]
 
 
+_BUILTIN_PARSERS = [r.parse for r in RULES]
+
+
 def register_rule(rule: LineRule, first: bool = True) -> None:
     """Add a line rule; by default it is tried before the built-in ones."""
     RULES.insert(0 if first else len(RULES), rule)
@@ -306,16 +309,54 @@ def _strip_prefix(line: str) -> str:
     return _PREFIX.sub("", line, count=1)
 
 
+#: Rules whose result depends only on the form of a line, not on earlier lines or on the
+#: digits of its numbers: their results are reused for lines of the same shape.
+_SHAPE_RULES = frozenset({"python-dict", "nanogpt", "key-value"})
+#: Every digit as "9": two lines with the same translation differ only in the values of
+#: their digits, never in where numbers start and end or which pattern matches them.
+_DIGITS_AS_9 = str.maketrans("012345678", "999999999")
+#: Line shapes remembered per log (a log prints a few dozen shapes; a hostile one cannot
+#: grow the cache past this), and the longest line whose shape is remembered.
+MAX_SHAPES, MAX_SHAPE_LINE = 4096, 4000
+_NOTHING = ()  # a shape on which every rule returns None
+
+
+def _slots(rec: dict, line: str) -> tuple[tuple[str, int, int], ...] | None:
+    """Where in the line each field of ``rec`` was read: ``((key, start, end), ...)``, the
+    span of the one number equal to its value; None when a key holds a digit (its shape
+    hides which digit) or a value equals no number of the line, or more than one."""
+    spans = [(m.start(), m.end(), _num(m.group())) for m in _NUM_RE.finditer(line)]
+    slots = []
+    for k, v in rec.items():
+        if any(c.isdigit() for c in k):
+            return None
+        hits = [(a, b) for a, b, x in spans if x == v or (x != x and v != v)]
+        if len(hits) != 1:
+            return None
+        slots.append((k, *hits[0]))
+    return tuple(slots)
+
+
 def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None) -> tuple[list[dict], dict]:
     """Records and config found in an iterable of lines.
 
     Lines longer than :data:`~lrdoctor.io.limits.MAX_LINE_CHARS` are not parsed; their
     1-based numbers are appended to ``skipped`` when given.
+
+    Speed: a log repeats a few line shapes millions of times. When no table is open (no
+    rule state) and only the built-in rules are registered, the result of a shape-only
+    rule (:data:`_SHAPE_RULES`) is remembered as "field -> character span of its number",
+    once that mapping is unambiguous, and reused for every later line of the same shape
+    (the same characters, digits aside: :data:`_DIGITS_AS_9`). Any line that does not fit
+    is parsed in full; tests check both paths give the same records on every real log.
     """
     records: list[dict] = []
     config: dict = {}
     state: dict = {}
     namespaces = 0
+    shapes: dict[str, tuple] = {}
+    tries: dict[str, int] = {}
+    use_shapes = [r.parse for r in RULES] == _BUILTIN_PARSERS
     for lineno, line in enumerate(lines, 1):
         if line is None or len(line) > MAX_LINE_CHARS + 1:
             if skipped is not None:
@@ -328,13 +369,31 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None)
                 namespaces += 1
                 config.update(cfg)
                 continue
+        shape = None
+        if use_shapes and not state and len(line) <= MAX_SHAPE_LINE:
+            shape = line.translate(_DIGITS_AS_9)
+            hit = shapes.get(shape)
+            if hit is not None:
+                if hit:
+                    records.append({k: _num(line[i:j]) for k, i, j in hit})
+                continue
         for rule in RULES:
             rec = rule.parse(line, state)
             if rec is None:
                 continue
             if rec:
                 records.append(rec)
+            if shape is not None and not state and rec and rule.name in _SHAPE_RULES and len(shapes) < MAX_SHAPES:
+                slots = _slots(rec, line)
+                if slots is not None:
+                    shapes[shape] = slots
             break
+        else:
+            if shape is not None and not state and len(shapes) < MAX_SHAPES:
+                n = tries.get(shape, 0) + 1  # remember "no record" after two agreeing lines
+                tries[shape] = n
+                if n >= 2:
+                    shapes[shape] = _NOTHING
     return records, config
 
 
