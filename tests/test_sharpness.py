@@ -112,7 +112,7 @@ def test_max_stable_lr_is_where_training_a_quadratic_diverges(make_opt):
             loss = loss_fn(m(x), y)
             loss.backward()
             opt.step()
-        return float(loss_fn(m(x), y))
+        return float(loss_fn(m(x), y).detach())
 
     start = float(loss_fn(model(x), y).detach())
     assert final_loss(0.95) < start

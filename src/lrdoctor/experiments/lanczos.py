@@ -80,19 +80,22 @@ def lanczos_top(
         q = torch.randn(n, dtype=torch.float64, device=v0.device)
         nrm = float(q.norm())
     q = q / nrm
-    basis: list[torch.Tensor] = [q]
+    # the basis lives in one growing buffer (capacity doubles), so reorthogonalising against
+    # it is a view, never a copy of all the vectors
+    Qbuf = torch.empty((min(max_iter, 16), n), dtype=torch.float64, device=q.device)
+    Qbuf[0] = q
     alphas: list[float] = []
     betas: list[float] = []
     theta, s, evals = 0.0, np.ones(1), np.zeros(1)
     resid = err = float("inf")
     converged = False
     for k in range(max_iter):
-        w = matvec(basis[k]).detach().reshape(-1).to(torch.float64)
-        alpha = float(torch.dot(w, basis[k]))
+        w = matvec(Qbuf[k]).detach().reshape(-1).to(torch.float64)
+        alpha = float(torch.dot(w, Qbuf[k]))
         alphas.append(alpha)
-        Q = torch.stack(basis)
+        Q = Qbuf[: k + 1]
         for _ in range(2):  # classical Gram-Schmidt twice ("twice is enough", Kahan/Parlett)
-            w = w - Q.T @ (Q @ w)
+            w -= Q.T @ (Q @ w)
         beta = float(w.norm())
         if not (np.isfinite(alpha) and np.isfinite(beta)):
             raise FloatingPointError(f"non-finite operator product at Lanczos step {k + 1} "
@@ -114,8 +117,12 @@ def lanczos_top(
                 err = resid = 0.0 if k + 1 == n or beta == 0.0 else resid
             break
         betas.append(beta)
-        basis.append(w / beta)
-    Q = torch.stack(basis[: len(alphas)])
+        if k + 1 == Qbuf.shape[0]:
+            grown = torch.empty((min(max_iter, 2 * Qbuf.shape[0]), n), dtype=torch.float64, device=q.device)
+            grown[: k + 1] = Qbuf
+            Qbuf = grown
+        Qbuf[k + 1] = w / beta
+    Q = Qbuf[: len(alphas)]
     vec = Q.T @ torch.as_tensor(s, dtype=torch.float64, device=Q.device)
     vec = vec / vec.norm()
     return LanczosResult(eigenvalue=theta, eigenvector=vec, iterations=len(alphas), residual=float(resid),
