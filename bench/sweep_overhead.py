@@ -56,32 +56,41 @@ def main() -> None:
             res = lrdoctor.sweep(task, lrs, seeds, 1, backend=backend, out=d, progress=False, **kw)
             assert len(res.cells) == n and all(not c.error for c in res.cells)
 
-    consume = lambda b: (lambda: sum(1 for o in b.run(noop, items) if o.ok) == n or sys.exit("lost cells"))
-    rows = []
+    def consume(b, k=n):
+        return lambda: sum(1 for o in b.run(noop, items[:k]) if o.ok) == k or sys.exit("lost cells")
+
     t_loop = timed(lambda: [noop(i) for i in items])
-    t_serial = timed(consume(SerialBackend()))
-    t_pool = timed(consume(LocalPool(workers=args.workers)))
+    pool = LocalPool(workers=args.workers)
+    t_pool_cold = timed(consume(pool))  # starts the workers
+    t_pool1, t_pool = timed(consume(pool, 1)), timed(consume(pool))
+    pool.close()
     t_init = timed(lambda: ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False))
     rb = RayBackend(num_cpus=1)
     t_ray_cold = timed(consume(rb))
-    t_ray = timed(consume(rb))
-    rows.append(("noop", t_loop, t_serial, t_pool, t_ray_cold, t_ray))
+    t_ray1, t_ray = timed(consume(rb, 1)), timed(consume(rb))
+    run_sweep("serial")  # warm-up: first-use imports of the Monitor, readers and detectors
     s_serial = timed(lambda: run_sweep("serial"))
     s_pool = timed(lambda: run_sweep("local", workers=args.workers))
+    with LocalPool(workers=args.workers) as warm:
+        run_sweep(warm)
+        s_pool2 = timed(lambda: run_sweep(warm))
     s_ray = timed(lambda: run_sweep("ray"))
-    rows.append(("sweep", s_serial, s_serial, s_pool, s_ray, s_ray))
+    s_ray2 = timed(lambda: run_sweep("ray"))
     ray.shutdown()
 
     print(f"{n} cells, {args.workers} workers, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
-    print(f"ray.init (local instance): {t_init:.2f} s")
-    print(f"{'cell':6} {'plain loop':>11} {'serial':>9} {'pool':>9} {'ray cold':>9} {'ray warm':>9}  per-cell overhead vs loop: pool / ray warm")
-    for name, loop, serial, pool, ray_cold, ray_warm in rows:
-        print(f"{name:6} {loop:10.3f}s {serial:8.3f}s {pool:8.3f}s {ray_cold:8.3f}s {ray_warm:8.3f}s  "
-              f"{(pool - loop) / n * 1e3:7.1f} ms / {(ray_warm - loop) / n * 1e3:6.1f} ms  "
-              f"(ratio pool/loop {pool / loop:,.0f}x, ray/loop {ray_warm / loop:,.0f}x)")
-    print("sweep row: 'plain loop' = the serial backend (cells run in this process, one after another);"
-          " 'ray cold' = 'ray warm' = one run on the started instance")
-
+    print(f"noop cells (pure scheduling): plain loop {t_loop * 1e3:.3f} ms for {n}")
+    print(f"  local pool: first {n} cells {t_pool_cold:.2f} s (spawning {args.workers} workers); warm: {t_pool:.3f} s for {n} = "
+          f"{t_pool1 * 1e3:.1f} ms for 1 + {(t_pool - t_pool1) / (n - 1) * 1e3:.2f} ms per extra cell "
+          f"({t_pool / t_loop:,.0f}x the plain loop)")
+    print(f"  ray: init {t_init:.2f} s; first {n} cells {t_ray_cold:.2f} s (worker start); warm: {t_ray:.3f} s for {n} = "
+          f"{t_ray1 * 1e3:.1f} ms for 1 + {(t_ray - t_ray1) / (n - 1) * 1e3:.2f} ms per extra cell "
+          f"({t_ray / t_loop:,.0f}x the plain loop)")
+    print(f"sweep cells (1-step MLP run + Monitor log + diagnose + JSON), {n} cells:")
+    print(f"  serial (plain loop, this process, warm): {s_serial:.2f} s = {s_serial / n * 1e3:.1f} ms per cell")
+    print(f"  local pool: {s_pool:.2f} s new pool (spawning {args.workers} workers that import torch), "
+          f"{s_pool2:.2f} s warm pool ({s_pool2 / s_serial:.1f}x serial)")
+    print(f"  ray: {s_ray:.2f} s first sweep, {s_ray2:.2f} s second ({s_ray2 / s_serial:.1f}x serial)")
 
 if __name__ == "__main__":
     main()

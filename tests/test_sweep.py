@@ -93,15 +93,19 @@ def _check_backend_outcomes(got, specs, marker, tmp_path):
 
 
 def test_local_pool_deterministic_threads_retry(tmp_path):
-    pool = LocalPool(workers=2)
-    assert pool.threads_per_worker == max(1, len(os.sched_getaffinity(0)) // 2)
-    marker = tmp_path / "attempted"
-    specs = _specs(tmp_path, marker)
     from lrdoctor.experiments.sweep_cell import run_cell
 
-    got = {o.index: o for o in pool.run(run_cell, specs)}  # one pool, seven cells
+    marker = tmp_path / "attempted"
+    specs = _specs(tmp_path, marker)
+    with LocalPool(workers=2) as pool:
+        assert pool.threads_per_worker == max(1, len(os.sched_getaffinity(0)) // 2)
+        got = {o.index: o for o in pool.run(run_cell, specs)}  # one pool, seven cells
+        # the pool's workers are kept: a sweep on it reuses them
+        res = lrdoctor.sweep(f"{TASKS}:mlp", [0.05, 1.0], 2, 30, backend=pool, out=tmp_path / "pool", progress=False)
+        assert pool._executor is not None
     _check_backend_outcomes(got, specs, marker, tmp_path)
     assert got[6].value["evals"]["29"]["eval_threads"] == pool.threads_per_worker  # no oversubscription
+    assert res.recommended_lr == 0.05 and {c.seed: c.losses for c in res.cells if c.lr == 0.05}[1] == got[1].value["losses"]
 
 
 def test_ray_backend_sweep_retry_and_failure_report(tmp_path):

@@ -36,6 +36,9 @@ class Backend(Protocol):
 
     def run(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Outcome]: ...
 
+    def close(self) -> None:
+        """Release the workers this backend started (a pool's processes); safe to call twice."""
+
 
 def available_cpus() -> int:
     """Cores this process may use (its CPU affinity, which containers and taskset narrow)."""

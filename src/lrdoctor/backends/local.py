@@ -22,6 +22,9 @@ class SerialBackend:
 
     name = "serial"
 
+    def close(self) -> None:
+        pass
+
     def run(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Outcome]:
         for i, item in enumerate(items):
             err = None
@@ -40,7 +43,8 @@ class LocalPool:
 
     ``workers`` processes (default: the usable cores), each limited to
     ``threads_per_worker`` torch/BLAS threads (default: cores // workers, at least 1), so the
-    pool never runs more threads than the machine has cores.
+    pool never runs more threads than the machine has cores. The processes start on the first
+    ``run`` and are kept for the next ones (their imports are paid once) until :meth:`close`.
     """
 
     name = "local"
@@ -49,17 +53,32 @@ class LocalPool:
         cpus = available_cpus()
         self.workers = max(1, workers or cpus)
         self.threads_per_worker = max(1, threads_per_worker or cpus // self.workers)
+        self._executor: ProcessPoolExecutor | None = None
 
-    def _pool(self, n: int) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=min(self.workers, max(1, n)),
-                                   mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=limit_threads, initargs=(self.threads_per_worker,))
+    def _pool(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(max_workers=self.workers,
+                                                 mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=limit_threads, initargs=(self.threads_per_worker,))
+        return self._executor
+
+    def close(self) -> None:
+        """Stop the worker processes (cancelling what has not started)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def __enter__(self) -> "LocalPool":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
     def run(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Outcome]:
         attempts = [0] * len(items)
         todo = list(range(len(items)))
-        while todo:  # one pass per pool; a pool is rebuilt only when a worker died
-            pool = self._pool(len(todo))
+        while todo:  # one pass per pool; a new pool only when a worker died and broke this one
+            pool = self._pool()
             running: dict[Future, int] = {}
             retry: list[int] = []
 
@@ -90,6 +109,12 @@ class LocalPool:
                                     retry.append(i)
                             continue
                         yield Outcome(i, value, attempts=attempts[i])
+            except BaseException:
+                for fut in running:  # the caller stopped early (an interrupt): do not leave work queued
+                    fut.cancel()
+                raise
             finally:
-                pool.shutdown(wait=not retry, cancel_futures=True)
+                if retry:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    self._executor = None
             todo = retry

@@ -38,6 +38,9 @@ class RayBackend:
             raise InputError("--backend ray", "Ray is not installed: pip install 'lrdoctor[ray]'") from err
         self.address, self.num_cpus, self.num_gpus, self.local_cpus = address, num_cpus, num_gpus, local_cpus
 
+    def close(self) -> None:
+        """Nothing to stop: the Ray instance outlives a sweep (``ray.shutdown()`` is the owner's call)."""
+
     def _init(self) -> None:
         import ray
 

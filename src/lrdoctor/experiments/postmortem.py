@@ -114,13 +114,22 @@ class ExperimentsResult:
 
 def run_experiments(plan: ExperimentsPlan, out: str | Path, where: Placement = Placement(),
                     progress: bool = True) -> ExperimentsResult:
+    """Run the experiments of ``plan`` (all four by default) into ``out`` on ``where``."""
+    from lrdoctor.backends import get_backend
+
+    backend = get_backend(where.backend, workers=where.workers, address=where.address,
+                          num_cpus=where.num_cpus, num_gpus=where.num_gpus)
+    try:  # one backend for the three sweeps: a pool's workers (and their imports) start once
+        return _run(plan, Path(out), backend, progress)
+    finally:
+        backend.close()
+
+
+def _run(plan: ExperimentsPlan, out: Path, backend: Any, progress: bool) -> ExperimentsResult:
     import time
 
-    out = Path(out)
     res = ExperimentsResult(plan=plan, out_dir=out)
-    common = dict(backend=where.backend, workers=where.workers, address=where.address,
-                  num_cpus=where.num_cpus, num_gpus=where.num_gpus, progress=progress,
-                  task_kwargs=plan.task_kwargs)
+    common = dict(backend=backend, progress=progress, task_kwargs=plan.task_kwargs)
     only = set(plan.only)
     needs_grid = bool(only & {Experiment.success, Experiment.losses}) or \
         (Experiment.seeds in only and plan.chosen_lr is None)

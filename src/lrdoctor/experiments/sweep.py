@@ -153,7 +153,7 @@ def sweep(
     lrs: Iterable[float],
     seeds: int | Iterable[int],
     steps: int,
-    backend: str = "local",
+    backend: Any = "local",
     *,
     out: str | Path | None = None,
     task_kwargs: Mapping[str, Any] | None = None,
@@ -169,7 +169,8 @@ def sweep(
     progress: bool = True,
 ) -> SweepResult:
     """Train ``task`` at every LR in ``lrs`` with every seed (``seeds``: a count or a list), for
-    ``steps`` steps each, on ``backend`` ("local" pool, "ray", or "serial" in this process).
+    ``steps`` steps each, on ``backend`` ("local" pool, "ray", or "serial" in this process; or a
+    backend object from :func:`lrdoctor.backends.get_backend`, reused across sweeps and left open).
 
     ``out``: the sweep directory (plan, one JSON per cell, the Monitor logs); default a new
     temporary directory. ``success``: a criterion ``losses -> bool`` (default: final loss <
@@ -211,7 +212,8 @@ def resume_sweep(directory: str | Path, backend: str = "local", *, success: Crit
 class Placement:
     """Where cells run: the backend's name and its options (see :func:`lrdoctor.backends.get_backend`)."""
 
-    backend: str = "local"
+    #: "local", "ray", "serial", or a backend object (kept open: its owner closes it)
+    backend: Any = "local"
     workers: int | None = None
     address: str | None = None
     num_cpus: float = 1
@@ -229,20 +231,31 @@ def _execute(plan: SweepPlan, store: SweepStore, where: Placement, success: Crit
     specs = [CellSpec(task=plan.task, lr=lr, seed=s, steps=plan.steps, log_dir=str(store.log_dir(lr, s).resolve()),
                       task_kwargs=plan.task_kwargs, static_batches=plan.static_batches)
              for lr, s in plan.cells() if cell_name(lr, s) not in done]
-    backend = get_backend(where.backend, workers=where.workers, address=where.address,
-                          num_cpus=where.num_cpus, num_gpus=where.num_gpus)
+    owned = isinstance(where.backend, str)  # a backend object passed in stays open for its owner
+    backend = get_backend(where.backend, workers=where.workers, address=where.address, num_cpus=where.num_cpus,
+                          num_gpus=where.num_gpus) if owned else where.backend
     fresh: list[CellResult] = []
-    with SweepProgress(total=len(wanted), done=len(wanted & set(done)), enabled=progress) as bar:
-        for outcome in backend.run(run_cell, specs):
-            spec = specs[outcome.index]
-            if outcome.ok:
-                data = outcome.value
-            else:
-                data = CellResult(lr=spec.lr, seed=spec.seed, steps=spec.steps, losses=[],
-                                  error=outcome.error, log_dir=spec.log_dir).to_json()
-            store.save_cell(data)
-            cell = CellResult.from_json(data)
-            fresh.append(cell)
-            bar.advance(failed=bool(cell.error) or not (cell.losses and criterion(cell.losses)))
+    try:
+        with SweepProgress(total=len(wanted), done=len(wanted & set(done)), enabled=progress) as bar:
+            _collect(backend.run(run_cell, specs), specs, store, criterion, bar, fresh)
+    finally:
+        if owned:
+            backend.close()
     cells = [c for k, c in done.items() if k in wanted] + fresh
     return SweepResult(plan=plan, cells=cells, out_dir=store.dir, criterion=criterion)
+
+
+def _collect(outcomes: Iterable[Any], specs: list[CellSpec], store: SweepStore, criterion: Criterion,
+             bar: Any, fresh: list[CellResult]) -> None:
+    """Persist each cell the moment it finishes and advance the bar."""
+    for outcome in outcomes:
+        spec = specs[outcome.index]
+        if outcome.ok:
+            data = outcome.value
+        else:
+            data = CellResult(lr=spec.lr, seed=spec.seed, steps=spec.steps, losses=[],
+                              error=outcome.error, log_dir=spec.log_dir).to_json()
+        store.save_cell(data)
+        cell = CellResult.from_json(data)
+        fresh.append(cell)
+        bar.advance(failed=bool(cell.error) or not (cell.losses and criterion(cell.losses)))
