@@ -42,7 +42,7 @@ def read_monitor_csv(path: Path) -> Run:
             head = json.loads(first[1:])
             if isinstance(head, dict) and "env_id" in head:
                 config["env_id"] = head["env_id"]
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # invalid, too deep, or an over-long integer
             meta.warnings.append(f"{printable(path.name)}:1: header is not JSON; ignored")
     import pandas as pd
 
