@@ -120,6 +120,8 @@ class Monitor:
             if scheduler is not None and hasattr(scheduler, "get_last_lr") else None
         self.log_dir = Path(log_to) if log_to else None
         self._validator = MetricValidator()
+        self._probe_key: tuple[int, ...] = ()
+        self._by_moment: dict[str, list[Probe]] = {}
         self._failed: set[str] = set()
         self._step = 0
         self._row: dict[str, Any] = {}
@@ -156,23 +158,27 @@ class Monitor:
         if self._param_ids <= ids:
             self._ctx.clip = (total.detach(), max_norm)
 
-    def _run_probes(self, moment: Callable[[Probe, StepContext, dict[str, Any]], None], row: dict[str, Any],
-                    *, scheduled: bool = True) -> None:
-        """Call ``moment`` (:func:`_before`, :func:`_after` or :func:`_record`) on each live probe
-        that is due (``scheduled=False``: on every live probe); a failing probe is switched off."""
-        for p in self.probes:
+    def _run_probes(self, moment: str, row: dict[str, Any], *, scheduled: bool = True) -> None:
+        """Call the probes that implement ``moment`` ("before", "after" or "record") and are due
+        (``scheduled=False``: whether due or not); a failing probe is switched off."""
+        key = tuple(map(id, self.probes))
+        if key != self._probe_key:  # the list changed (a probe appended): regroup, once
+            self._probe_key = key
+            self._by_moment = {m: [p for p in self.probes if getattr(type(p), m) is not getattr(Probe, m)]
+                               for m in ("before", "after", "record")}
+        for p in self._by_moment[moment]:
             if p.name in self._failed:
                 continue
             try:
                 if not scheduled or p.due(self._ctx):
-                    moment(p, self._ctx, row)
+                    getattr(p, moment)(self._ctx, row)
             except Exception as err:
                 self._fail(p.name, err)
 
     def _pre_step(self, opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
         try:
             self._ctx.step = self._step
-            self._run_probes(_before, self._row)
+            self._run_probes("before", self._row)
             self._ctx.stepped = True
             if self.overwrite is not None and OVERWRITE not in self._failed:
                 applied = [as_float(g["lr"]) for g in opt.param_groups]
@@ -183,7 +189,7 @@ class Monitor:
             self._fail("optimizer pre-step hook", err)
 
     def _post_step(self, opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
-        self._run_probes(_after, self._row, scheduled=False)  # finishes what before() started
+        self._run_probes("after", self._row, scheduled=False)  # finishes what before() started
 
     # ---- the user's calls ---------------------------------------------------------------------
     def measure_gradients(self) -> None:
@@ -213,7 +219,7 @@ class Monitor:
         try:
             row, self._row = self._row, {}
             self._ctx.step = self._step
-            self._run_probes(_record, row)
+            self._run_probes("record", row)
             for k, v in (("loss", loss), *metrics.items()):
                 x = self._validator.coerce(k, v)
                 if x is not None:
@@ -378,18 +384,6 @@ class Monitor:
     @property
     def steps(self) -> int:
         return self._step
-
-
-def _before(p: Probe, ctx: StepContext, row: dict[str, Any]) -> None:
-    p.before(ctx, row)
-
-
-def _after(p: Probe, ctx: StepContext, row: dict[str, Any]) -> None:
-    p.after(ctx, row)
-
-
-def _record(p: Probe, ctx: StepContext, row: dict[str, Any]) -> None:
-    p.record(ctx, row)
 
 
 def _weak_hook(ref: "weakref.ref[Monitor]", name: str) -> Callable[..., None]:
