@@ -66,10 +66,18 @@ def _is_test_file(path: Path) -> bool:
     return name.startswith("test_") or name.endswith("_test.py") or "tests" in path.parts or name == "conftest.py"
 
 
+def _tool_class(facts: ScriptFacts, cls: str) -> bool:
+    info = facts.classes.get(cls)
+    names = [cls] + (list(info.bases) if info else [])
+    return any(w in n for n in names for w in ("Optim", "optim", "Sched", "sched", "LR", "Adam", "SGD"))
+
+
 def _lr_defaults(facts: ScriptFacts) -> list[tuple[float, str]]:
     """LR defaults a non-test file declares: ``def train(..., lr=1e-3)`` and ``add_argument('--lr', default=...)``."""
     out = []
     for f in facts.functions.values():
+        if f.cls is not None and _tool_class(facts, f.cls):
+            continue  # an optimizer's or scheduler's own default is not the project's training LR
         node = f.node
         args = node.args  # type: ignore[attr-defined]
         pos = args.posonlyargs + args.args

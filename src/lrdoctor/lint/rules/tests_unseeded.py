@@ -15,7 +15,7 @@ from lrdoctor.lint.registry import Hit, register
 
 
 #: names that make an assertion about a training outcome (what a seed changes)
-OUTCOME_WORDS: tuple[str, ...] = ("loss", "reward", "return", "acc", "score", "success", "converg", "perf",
+OUTCOME_WORDS: tuple[str, ...] = ("loss", "reward", "return", "acc", "success", "converg", "perf",
                                   "error", "mse", "metric", "ppl", "perplexity", "entropy")
 SEED_KEYWORDS = frozenset({"seed", "random_state", "generator", "rng"})
 
@@ -33,19 +33,37 @@ def _mentions_outcome(node: ast.AST) -> bool:
     return False
 
 
+#: assertion helpers that compare a value with a threshold or a reference within a tolerance
+THRESHOLD_ASSERTS = ("assertless", "assertgreater", "assertalmostequal", "assert_allclose", "assert_close",
+                     "approx", "allclose", "isclose")
+
+
+def _ordering_on_outcome(test: ast.AST) -> bool:
+    """``loss < 0.1``, ``mean_reward >= 90``: an ordering comparison with an outcome on one side
+    (a finiteness or ``is not None`` check does not depend on how well training went)."""
+    for n in ast.walk(test):
+        if isinstance(n, ast.Compare) and any(isinstance(op, (ast.Lt, ast.LtE, ast.Gt, ast.GtE)) for op in n.ops):
+            if any(_mentions_outcome(side) for side in [n.left, *n.comparators]):
+                return True
+    return False
+
+
 def _outcome_assert(facts: ScriptFacts, c) -> bool:
     node = c.node
-    if any(k.arg == "reward_threshold" for k in node.keywords):
-        return True
-    is_assert = c.attr.lower().startswith("assert") or c.attr in ("approx", "allclose", "isclose")
-    return is_assert and any(_mentions_outcome(a) for a in list(node.args) + [k.value for k in node.keywords])
+    if c.attr == "evaluate_policy" and any(k.arg == "reward_threshold" for k in node.keywords):
+        return True  # SB3's evaluate_policy asserts the threshold itself
+    a = c.attr.lower()
+    if not any(a.startswith(t) or a == t for t in THRESHOLD_ASSERTS):
+        return False
+    return any(_mentions_outcome(x) for x in list(node.args) + [k.value for k in node.keywords])
 
 
 def asserts_outcome(facts: ScriptFacts, f: FuncInfo) -> bool:
-    """The test (or a helper it calls) asserts on a training outcome (loss, reward, accuracy...)."""
+    """The test (or a helper it calls) asserts on a training outcome: an ordering comparison
+    on a loss/reward/accuracy, a tolerance check of one, or SB3's ``reward_threshold``."""
     for g in [f] + _helpers(facts, f):
         for n in ast.walk(g.node):
-            if isinstance(n, ast.Assert) and _mentions_outcome(n.test):
+            if isinstance(n, ast.Assert) and _ordering_on_outcome(n.test):
                 return True
     return _reach(facts, f, lambda c: _outcome_assert(facts, c))
 
