@@ -142,7 +142,11 @@ class Monitor:
         _LIVE.setdefault(optimizer, []).append(ref)
         self._finalizer = weakref.finalize(self, _finalize, handles, self.history, self._log)
         if guard is not None:
-            guard.attach(self)
+            try:
+                guard.attach(self)
+            except Exception as err:  # a Guard that cannot snapshot must not stop the run; say so loudly
+                self._fail("Guard (no snapshot could be taken; it is off)", err)
+                self.guard = None
 
     # ---- hooks: never raise ------------------------------------------------------------
     def _fail(self, where: str, err: BaseException) -> None:
