@@ -630,6 +630,23 @@ def test_lr_above_recommended(tmp_path):
     assert [f for f in lint_paths([dqn]).findings if f.rule == "lr-above-recommended"] == []
 
 
+# ---------------------------------------------------------------------------- constant-lr-cycles
+def test_constant_lr_cycles(tmp_path):
+    y = tmp_path / "raft.yaml"
+    y.write_text("sft:\n  learning_rate: 2.0e-4\nraft:\n  num_cycles: 8\n  learning_rate: 5.0e-5\n")
+    found = [f for f in lint_paths([y]).findings if f.rule == "constant-lr-cycles"]
+    assert [f.line for f in found] == [4] and "8 fine-tuning cycles" in found[0].message
+    y.write_text("sft:\n  learning_rate: 2.0e-4\nraft:\n  num_cycles: 8\n  learning_rate: 5.0e-5\n  cycle_lr_decay: 0.8\n")
+    assert [f for f in lint_paths([y]).findings if f.rule == "constant-lr-cycles"] == []
+    y.write_text("sft_lr: 1.0e-4\nraft:\n  cycles: 3\n  cycle_lr: 2.0e-4\n")
+    found = [f for f in lint_paths([y]).findings if f.rule == "constant-lr-cycles"]
+    assert [f.line for f in found] == [4] and "SFT/4 = 2.5e-05" in found[0].message
+    hf = tmp_path / "args.json"  # HF cosine-with-restarts: num_cycles is not fine-tuning cycles
+    hf.write_text(json.dumps({"learning_rate": 5e-5, "lr_scheduler_type": "cosine_with_restarts",
+                              "lr_scheduler_kwargs": {"num_cycles": 5}, "warmup_ratio": 0.1}))
+    assert [f for f in lint_paths([hf]).findings if f.rule == "constant-lr-cycles"] == []
+
+
 # ------------------------------------------------------------------------- every rule is tested
 def test_text_prefilter_and_workers_never_drop_a_finding(tmp_path):
     """lint_paths skips parsing files no rule's trigger words occur in, and uses worker
