@@ -400,3 +400,53 @@ def test_shape_cache_gives_the_same_records_on_generated_lines(rows):
     lines = [t.format(a, b, c) + "\n" for t, a, b, c in rows]
     on, off = _parse_both(lines)
     assert _same(on, off), lines
+
+
+# -- the fast event-file reader agrees with tensorboard's EventAccumulator --------------------
+
+def _both_readers(path: Path):
+    from lrdoctor.io import tensorboard as tb
+
+    cfg_fast, cfg_ref, w1, w2 = {}, {}, [], []
+    fast = tb._load(path, cfg_fast, w1)
+    ref = tb._load_accumulator(path, cfg_ref, w2)
+    return fast, ref, cfg_fast, cfg_ref
+
+
+def _assert_same_scalars(fast, ref):
+    import numpy as np
+
+    assert fast.keys() == ref.keys()
+    for tag in ref:
+        assert list(fast[tag][0]) == list(ref[tag][0]), tag
+        assert np.allclose(fast[tag][1], ref[tag][1], equal_nan=True), tag
+
+
+def test_fast_event_reader_matches_the_accumulator(tmp_path, event_file):
+    from torch.utils.tensorboard import SummaryWriter
+
+    d = tmp_path / "tb"
+    w = SummaryWriter(str(d))
+    for s in range(50):
+        w.add_scalar("train/loss", 1.0 / (s + 1), s)
+        if s % 10 == 0:
+            w.add_scalar("eval/loss", float("nan") if s == 20 else 2.0 / (s + 1), s)
+    w.add_text("hyperparameters", "|param|value|\n|-|-|\n|learning_rate|0.0003|\n|gamma|0.99|")
+    for s in range(30, 60):  # a resumed run re-logging steps
+        w.add_scalar("train/loss", 0.5 / (s + 1), s)
+    w.close()
+    files = [next(d.glob("*tfevents*")), event_file]
+    for f in files:
+        fast, ref, cfg_fast, cfg_ref = _both_readers(f)
+        _assert_same_scalars(fast, ref)
+        assert cfg_fast == cfg_ref
+    assert cfg_fast == {} and _both_readers(files[0])[2] == {"learning_rate": 0.0003, "gamma": 0.99}
+
+
+def test_fast_event_reader_matches_the_accumulator_on_real_files(reallogs):
+    files = sorted(reallogs.rglob("*tfevents*"))
+    assert files
+    for f in files:
+        fast, ref, cfg_fast, cfg_ref = _both_readers(f)
+        _assert_same_scalars(fast, ref)
+        assert cfg_fast == cfg_ref, f
