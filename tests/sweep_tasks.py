@@ -84,3 +84,12 @@ def threads() -> Task:
     task = mlp()
     task.eval_fn = lambda model: {"threads": float(torch.get_num_threads())}
     return task
+
+
+def die_once(marker: str) -> Task:
+    """The first call kills its worker process outright (as the OOM killer would); later calls
+    return ``mlp()``. On the pool this breaks the pool: every pending cell reruns on a new one."""
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        os._exit(3)
+    return mlp()

@@ -43,6 +43,12 @@ def test_serial_sweep_table_recommendation_and_files(tmp_path):
     assert res.recommended_lr == 0.1 and rows[0.1].final < rows[0.01].final
     assert "3/3 seeds succeed at 0.1" in res.recommendation.reason
     assert rows[0.1].steps_to_threshold < rows[0.01].steps_to_threshold
+    # a user-defined success (final loss < 0.1) judges the same cells differently
+    from lrdoctor.experiments import SweepResult, final_below
+    strict = SweepResult(res.plan, res.cells, res.out_dir, criterion=final_below(0.1))
+    by_lr = {r.lr: r.n_success for r in strict.rows()}
+    finals = {c.seed: sum(c.losses[-5:]) / 5 for c in res.cells if c.lr == 0.1}
+    assert by_lr == {0.01: 0, 0.1: sum(f < 0.1 for f in finals.values()), 1.0: 0}
     # step 0 is the loss before any update: the same number a hand-written loop computes
     torch.manual_seed(0)
     import importlib.util
@@ -73,13 +79,15 @@ def test_serial_sweep_table_recommendation_and_files(tmp_path):
 
 def _specs(tmp_path, marker):
     """Four real training cells (two LRs x two seeds), a cell whose task fails on its first
-    attempt only, a cell whose loss always raises, and a cell that reports its torch threads."""
+    attempt only, a cell whose loss always raises, a cell that reports its torch threads, and
+    a cell that kills its worker process on its first attempt."""
     from lrdoctor.experiments.sweep_cell import CellSpec
 
     cell = lambda task, lr, seed, **kw: CellSpec(task=f"{TASKS}:{task}", lr=lr, seed=seed, steps=30,
                                                  log_dir=str(tmp_path / f"{task}-{lr}-{seed}"), **kw)
     return [cell("mlp", lr, s) for lr in (0.05, 1.0) for s in (0, 1)] + \
-        [cell("fail_once", 0.05, 0, task_kwargs={"marker": str(marker)}), cell("broken", 0.05, 0), cell("threads", 0.05, 0)]
+        [cell("fail_once", 0.05, 0, task_kwargs={"marker": str(marker)}), cell("broken", 0.05, 0), cell("threads", 0.05, 0),
+         cell("die_once", 0.05, 0, task_kwargs={"marker": str(marker) + ".died"})]
 
 
 def _check_backend_outcomes(got, specs, marker, tmp_path):
@@ -89,7 +97,11 @@ def _check_backend_outcomes(got, specs, marker, tmp_path):
         again = run_cell(specs[i].__class__(**{**specs[i].__dict__, "log_dir": str(tmp_path / f"again{i}")}))
         assert got[i].ok and got[i].value["losses"] == again["losses"]
     assert marker.exists() and got[4].ok and len(got[4].value["losses"]) == 31  # failed once, retried once
-    assert got[5].error.startswith("RuntimeError: broken loss") and got[5].attempts == 2  # then reported
+    # then reported (a third run when one of its attempts was lost to the killed worker, on the pool)
+    assert got[5].error.startswith("RuntimeError: broken loss") and got[5].attempts in (2, 3)
+    # a worker killed mid-cell: the cell (and, on the pool, every cell the dead pool held) reruns once
+    assert Path(str(marker) + ".died").exists() and got[7].ok and len(got[7].value["losses"]) == 31
+    assert len(got) == len(specs)
 
 
 def test_local_pool_deterministic_threads_retry(tmp_path):

@@ -76,6 +76,9 @@ class LocalPool:
 
     def run(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Outcome]:
         attempts = [0] * len(items)
+        raised = [0] * len(items)  # attempts that raised in the task itself
+        broken = [0] * len(items)  # attempts lost to a dead worker (which task killed it is unknown,
+        # so every task the dead pool held is charged one, separately from its own exceptions)
         todo = list(range(len(items)))
         while todo:  # one pass per pool; a new pool only when a worker died and broke this one
             pool = self._pool()
@@ -95,17 +98,22 @@ class LocalPool:
                         i = running.pop(fut)
                         try:
                             value = fut.result()
-                        except Exception as e:
-                            if attempts[i] > RETRIES:
+                        except BrokenProcessPool as e:
+                            broken[i] += 1
+                            if broken[i] > RETRIES:
                                 yield Outcome(i, error=describe_error(e), attempts=attempts[i])
-                            elif isinstance(e, BrokenProcessPool):
-                                # a worker died (killed, out of memory) and took the pool with it:
-                                # every pending task lands here; rerun them on a fresh pool
+                            else:  # rerun on a fresh pool
                                 retry.append(i)
+                            continue
+                        except Exception as e:
+                            raised[i] += 1
+                            if raised[i] > RETRIES:
+                                yield Outcome(i, error=describe_error(e), attempts=attempts[i])
                             else:
                                 try:
                                     submit(i)
                                 except BrokenProcessPool:
+                                    attempts[i] -= 1
                                     retry.append(i)
                             continue
                         yield Outcome(i, value, attempts=attempts[i])

@@ -58,4 +58,4 @@ def experiments_cmd(
         raise typer.Exit(2)
     typer.echo(render_experiments(res))
     if json_out is not None:
-        json_out.write_text(json.dumps(res.to_json(), indent=1))
+        json_out.write_text(json.dumps(res.to_json(), indent=1, allow_nan=False))

@@ -109,7 +109,20 @@ class ExperimentsResult:
             d["seed_sensitivity"] = {"lr": s.lr, "n": s.n, "success_rate": s.success_rate,
                                      "interval": list(s.success_interval), "final_median": s.final_median,
                                      "final_min": s.final_min, "final_max": s.final_max, "cv": s.final_cv}
-        return json.loads(json.dumps(d, default=str).replace("Infinity", "null").replace("NaN", "null"))
+        return _strict(d)
+
+
+def _strict(obj: Any) -> Any:
+    """JSON-ready: non-finite floats become None (strict JSON has no NaN/Infinity)."""
+    if isinstance(obj, dict):
+        return {str(k): _strict(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_strict(v) for v in obj]
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if obj is None or isinstance(obj, (str, int, bool)):
+        return obj
+    return str(obj)
 
 
 def run_experiments(plan: ExperimentsPlan, out: str | Path, where: Placement = Placement(),
