@@ -51,7 +51,7 @@ def experiments_cmd(
                                long_seeds=long_seeds, sensitivity_seeds=sensitivity_seeds, chosen_lr=lr,
                                task_kwargs=parse_task_args(task_arg),
                                only=tuple(Experiment(o) for o in only) or tuple(Experiment))
-        res = run_experiments(plan, out or default_out_dir().with_name(default_out_dir().name.replace("sweep", "experiments")),
+        res = run_experiments(plan, out or default_out_dir("experiments"),
                               Placement(backend, workers, address), progress=progress)
     except InputError as err:
         typer.echo(f"lrdoctor: {err}", err=True)

@@ -51,10 +51,11 @@ def parse_task_args(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def default_out_dir() -> Path:
+def default_out_dir(kind: str = "sweep") -> Path:
+    """``runs/<kind>-DATE-TIME`` under the working directory."""
     import time
 
-    return Path("runs") / time.strftime("sweep-%Y%m%d-%H%M%S")
+    return Path("runs") / time.strftime(f"{kind}-%Y%m%d-%H%M%S")
 
 
 def sweep_cmd(
