@@ -330,23 +330,10 @@ class _Visitor(ast.NodeVisitor):
         self._bind(node.target, node.value)
 
     def visit_Name(self, node: ast.Name) -> None:
-        self.f.identifiers.add(node.id)
-
-    def visit_Attribute(self, node: ast.Attribute) -> None:
-        self.f.identifiers.add(node.attr)
-        self.visit(node.value)
-
-    def visit_keyword(self, node: ast.keyword) -> None:
-        if node.arg:
-            self.f.identifiers.add(node.arg)
-        self.visit(node.value)
-
-    def visit_arg(self, node: ast.arg) -> None:
-        self.f.identifiers.add(node.arg)
+        pass
 
     def visit_Constant(self, node: ast.Constant) -> None:
-        if isinstance(node.value, str) and len(node.value) < 64:
-            self.f.strings.add(node.value)
+        pass
 
 
 @dataclass
@@ -365,8 +352,6 @@ class ScriptFacts:
     loops: list[tuple[ast.AST, Ctx]] = field(default_factory=list)
     assigned: dict[str, list[ast.expr]] = field(default_factory=dict)
     assign_sites: list[tuple[str, ast.expr, Ctx, ast.AST]] = field(default_factory=list)
-    identifiers: set[str] = field(default_factory=set)
-    strings: set[str] = field(default_factory=set)
     #: LR defaults found in the other (non-test) files linted with this one; filled by the engine
     project_lr_defaults: list[tuple[float, str]] = field(default_factory=list)
     #: seeding calls found in conftest.py files above this file; filled by the engine
@@ -548,6 +533,12 @@ class ScriptFacts:
     @cached_property
     def lines(self) -> list[str]:
         return self.source.splitlines()
+
+    @cached_property
+    def lower(self) -> str:
+        """The source in lower case, for word checks ("is warmup mentioned anywhere?"); comments
+        count too, which can only make the rules that use it quieter."""
+        return self.source.lower()
 
 
 def parse_script(path: str, source: str) -> ScriptFacts:

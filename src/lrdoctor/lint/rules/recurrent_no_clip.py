@@ -13,7 +13,7 @@ from lrdoctor.lint.registry import Hit, register
 
 
 def _clips(facts: ScriptFacts) -> bool:
-    return any("clip" in i.lower() for i in facts.identifiers) or any("clip" in s.lower() for s in facts.strings)
+    return "clip" in facts.lower
 
 
 @register("recurrent-no-clip", targets=("python",), severity=Severity.WARNING,

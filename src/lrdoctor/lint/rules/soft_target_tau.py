@@ -74,7 +74,7 @@ def check(facts) -> Iterator[Hit]:
                 yield Hit(got[1].line, got[1].col, prefix + _msg(got[0], interval, share))
         return
     assert isinstance(facts, ScriptFacts)
-    rl_file = any(any(w in i.lower() for w in DQN_WORDS) for i in facts.identifiers)
+    rl_file = any(w in facts.lower for w in DQN_WORDS)
     intervals = [v.value for v in named_values(facts, set(INTERVAL_KEYS)) if v.value >= 1]
     interval = max(intervals) if intervals else 1.0
     for v in named_values(facts, {"tau", "polyak_tau", "soft_update_tau", "target_tau"}):

@@ -32,7 +32,7 @@ def warmup_steps_for(beta2: float) -> int:
 
 
 def _has_warmup(facts: ScriptFacts) -> bool:
-    if any("warm" in i.lower() for i in facts.identifiers) or any("warm" in s.lower() for s in facts.strings):
+    if "warm" in facts.lower:
         return True
     return any(c.attr in ("OneCycleLR", "LinearLR", "SequentialLR", "get_inverse_sqrt_schedule") for c in facts.calls)
 
