@@ -146,13 +146,13 @@ def _cli(*args, **kw):
 def test_cli_sweep_killed_mid_way_resumes_without_redoing_cells(tmp_path):
     out = tmp_path / "sw"
     cmd = [sys.executable, "-m", "lrdoctor", "sweep", f"{TASKS}:slow_mlp", "--lrs", "0.01,0.1", "--seeds", "4",
-           "--steps", "20", "--backend", "serial", "--out", str(out), "--task-arg", "delay=0.02"]
+           "--steps", "20", "--backend", "local", "--workers", "2", "--out", str(out), "--task-arg", "delay=0.02"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, cwd=ROOT,
                             start_new_session=True)
     deadline = time.time() + 60
     while len(list((out / "cells").glob("*.json"))) < 3 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)  # the CLI and its pool's workers
     proc.wait()
     before = {p.name: p.stat().st_mtime_ns for p in (out / "cells").glob("*.json")}
     assert 3 <= len(before) < 8, "the sweep was not killed mid-way"
@@ -162,6 +162,9 @@ def test_cli_sweep_killed_mid_way_resumes_without_redoing_cells(tmp_path):
     assert len(after) == 8 and all(after[n] == t for n, t in before.items())  # finished cells not rerun
     assert "4/4 (100%)" in p.stdout and "recommended lr: 0.1" in p.stdout
     assert "8/8 cells" in p.stderr and "0 failed" in p.stderr  # the progress bar (stderr)
+    # a cell cut off by the kill left a partial Monitor log: the rerun replaced it, not appended to it
+    logs = [len((d / "lrdoctor.jsonl").read_text().splitlines()) for d in (out / "logs").iterdir()]
+    assert logs == [20] * 8
 
 
 def test_cli_sweep_bad_input_is_one_line_exit_2(tmp_path):
