@@ -199,3 +199,16 @@ def test_lanczos_resolves_near_tie_where_power_iteration_stalls():
         v = A @ v
         v = v / v.norm()
     assert abs(float(v @ A @ v) - 1.0) > 1e-5  # the same number of power steps is still far off
+
+
+def test_probe_follows_its_declared_schedule_and_counts_its_cost():
+    model = _mlp(torch.float32)
+    x, y = torch.randn(32, 6), torch.randn(32, 3)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    probe = SharpnessProbe(torch.nn.functional.mse_loss, (x, y), schedule=lambda step: step in (0, 5))
+    got = [probe(model, opt, step) is not None for step in range(7)]
+    assert got == [True, False, False, False, False, True, False]
+    assert [r.step for r in probe.records] == [0, 5]
+    assert probe.total_hvps == sum(r.hvps for r in probe.records) > 0
+    assert probe.records[1].hvps <= probe.records[0].hvps  # warm start: the same point, fewer products
+    assert probe.findings() == []  # lr 0.01 is far within 2/lambda

@@ -33,10 +33,11 @@ def find_lr_cmd(
             raise InputError("--start-lr/--end-lr", f"need 0 < start < end, got {start_lr:g} and {end_lr:g}")
         if steps < 10:
             raise InputError("--steps", f"need at least 10 steps, got {steps}")
-        from lrdoctor.experiments.instrument_task import find_lr_task
         from lrdoctor.experiments.task import make_task
 
-        t = make_task(task, parse_task_args(task_arg))
+        t = make_task(task, parse_task_args(task_arg))  # a bad TASK fails here, before torch loads
+        from lrdoctor.experiments.instrument_task import find_lr_task
+
         res = find_lr_task(t, seed=seed, start_lr=start_lr, end_lr=end_lr, num_steps=steps, progress=progress)
     except InputError as err:
         typer.echo(f"lrdoctor: {err}", err=True)

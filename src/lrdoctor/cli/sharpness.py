@@ -30,10 +30,11 @@ def sharpness_cmd(
             raise InputError("--lr", f"must be > 0, got {lr:g}")
         if fmt not in ("text", "json"):
             raise InputError("--format", f"must be text or json, got {fmt!r}")
-        from lrdoctor.experiments.instrument_task import sharpness_task
         from lrdoctor.experiments.task import make_task
 
-        t = make_task(task, parse_task_args(task_arg))
+        t = make_task(task, parse_task_args(task_arg))  # a bad TASK fails here, before torch loads
+        from lrdoctor.experiments.instrument_task import sharpness_task
+
         res = sharpness_task(t, lr=lr, seed=seed, train_steps=train_steps, tol=tol)
     except InputError as err:
         typer.echo(f"lrdoctor: {err}", err=True)
