@@ -159,6 +159,8 @@ def _sb3_table(line: str, state: dict) -> dict | None:
 _KV = re.compile(rf"(?<![\w/.\-])(?:[^\W_A-Za-z]|[/.\-])*(?P<key>[A-Za-z_][\w/.\-]*(?:\s[A-Za-z_][\w/.\-]*)?)\s*(?:=|:)\s*(?P<val>{NUM}){_UNIT}(?![\w.])", re.I)
 _STEP_WORD = re.compile(r"^\s*\[?(step|iter|iteration|epoch)\s*(?:\[\s*)?(\d+)", re.I)
 _STEPLIKE = re.compile(r"^(step|iter|iteration|it|global_step|epoch|update)$", re.I)
+#: OpenNMT-py's "Epoch  1, 12850/37527; acc: ..." (batch i of T within the epoch)
+_EPOCH_BATCH = re.compile(r"^\s*epoch\s+(\d+)\s*,\s*(\d+)\s*/\s*(\d+)\s*;", re.I)
 
 
 def _key_values(line: str, state: dict) -> dict | None:
@@ -173,6 +175,11 @@ def _key_values(line: str, state: dict) -> dict | None:
         elif m["unit"] == "%" and key == "clip":
             key = "clip_pct"  # fairseq's share of clipped updates, not a threshold
         rec[key] = _num(m["val"])
+    # "Epoch 1, 12850/37527; ...": the step is the batch counted across epochs
+    eb = _EPOCH_BATCH.match(line)
+    if eb:
+        ep, i, total = int(eb[1]), int(eb[2]), int(eb[3])
+        rec["epoch"], rec["step"] = float(ep), float((ep - 1) * total + i)
     # "Step 10: loss ..." / "Epoch 3 ..." without a separator
     m = _STEP_WORD.match(line)
     if m and m[1].lower() not in rec:

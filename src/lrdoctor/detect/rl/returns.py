@@ -163,6 +163,7 @@ class ObjectiveMismatchEvidence(Evidence):
     loss_end: float
     task_start: float
     task_end: float
+    noise_sigma: float
 
 
 @detector("objective_mismatch", thresholds=DEFAULTS, evidence=ObjectiveMismatchEvidence, needs=needs.task_metric)
