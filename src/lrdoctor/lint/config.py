@@ -12,6 +12,7 @@ Three shapes are recognised:
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from dataclasses import dataclass, field
@@ -153,6 +154,36 @@ def _json_entries(obj: Any, path: tuple[str, ...]) -> Iterator[ConfigEntry]:
             yield from _json_entries(v, path + (str(i),))
 
 
+_JSON_KEY = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:')
+
+
+def _positions(text: str, entries: list[ConfigEntry]) -> list[ConfigEntry]:
+    """Line and column of each JSON key: the keys occur in the text in the order a depth-first
+    walk of the parsed object yields them, so one forward scan places them all (C-speed
+    regex, where composing the JSON as YAML would be pure Python and slow on large files)."""
+    starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    out = []
+    pos = 0
+    for e in entries:
+        line, col = 1, 1
+        p = pos
+        while True:
+            m = _JSON_KEY.search(text, p)
+            if m is None:
+                break  # not found: keep the scan position for the next key
+            try:
+                key = json.loads(f'"{m.group(1)}"')
+            except json.JSONDecodeError:
+                key = m.group(1)
+            if key == e.key:
+                ln = bisect.bisect_right(starts, m.start())
+                line, col, pos = ln, m.start() - starts[ln - 1] + 1, m.end()
+                break
+            p = m.end()
+        out.append(ConfigEntry(e.keypath, e.value, line, col))
+    return out
+
+
 def _compose(text: str, path: str) -> list[yaml.Node]:
     try:
         return [n for n in yaml.compose_all(text, Loader=yaml.SafeLoader) if n is not None]
@@ -176,12 +207,9 @@ def read_config(path: str, text: str) -> ConfigFile:
             obj = json.loads(text)
         except json.JSONDecodeError as err:
             raise ConfigError(f"cannot parse JSON: {err.msg}", err.lineno, err.colno) from None
-        try:  # JSON is YAML: composing it gives each key's line; fall back to no positions
-            nodes = _compose(text, path)
-        except ConfigError:
-            nodes = []
-        entries = [e for n in nodes for e in _walk(n, ())] if nodes else list(_json_entries(obj, ()))
-        top = nodes[0] if nodes else None
+        entries = _positions(text, list(_json_entries(obj, ())))
+        kind = "hf" if isinstance(obj, dict) and {"per_device_train_batch_size", "lr_scheduler_type"} & set(obj) else "generic"
+        return ConfigFile(path, kind, [ConfigScope("", entries)], RL_ALGOS.get(Path(path).stem.lower(), ""), text)
     else:
         nodes = _compose(text, path)
         entries = [e for n in nodes for e in _walk(n, ())]

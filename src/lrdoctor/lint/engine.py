@@ -176,6 +176,8 @@ def _parse_error(path: str, line: int, col: int, msg: str) -> LintFinding:
 _DEFAULT_HINT = re.compile(r"(?:lr|learning_rate)\s*(?::\s*float\s*)?=[^=]|add_argument\(\s*['\"]--(?:lr|learning[-_]rate)")
 #: files that mark a project root (LR defaults are shared within one project only)
 ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
+#: YAML/JSON files larger than this are data (logs, datasets), not hyperparameter configs: skipped
+CONFIG_MAX_BYTES = 2_000_000
 #: below this many files one process is faster than starting workers
 PARALLEL_MIN_FILES = 200
 
@@ -212,6 +214,8 @@ def _lint_one(job: _Job) -> _Done:
     is_config = job.path.suffix.lower() in CONFIG_SUFFIXES
     try:
         if is_config:
+            if len(text) > CONFIG_MAX_BYTES:
+                return _Done([], [], False, job.root)
             cfg = read_config(shown, text)
             return _Done(_run(cfg_rules, cfg, shown, cfg.lines, sel), [], False, job.root)
         rules = [r for r in py_rules if r.may_fire(text, shown)]
