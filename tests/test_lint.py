@@ -538,6 +538,20 @@ def test_test_lr_override(tmp_path):
     assert "10x" in found[0].message and "train.py" in found[0].message
 
 
+def test_lr_defaults_stay_within_their_project(tmp_path):
+    for name, default in (("a", 1e-3), ("b", 0.1)):
+        proj = tmp_path / name
+        (proj / "tests").mkdir(parents=True)
+        (proj / "pyproject.toml").write_text(f"[project]\nname='{name}'\n")
+        (proj / "train.py").write_text(f"def train(model, lr={default}):\n    ...\n")
+        (proj / "tests" / "test_train.py").write_text(
+            "import torch\n\ndef test_converges():\n    torch.manual_seed(0)\n"
+            "    losses = train(Net(), lr=0.05)\n    assert losses[-1] < losses[0]\n")
+    found = [f for f in lint_paths([tmp_path]).findings if f.rule == "test-lr-override"]
+    # 0.05 is 50x project a's 1e-3 but below project b's 0.1: only a's test is flagged
+    assert [Path(f.path).parts[-3] for f in found] == ["a"]
+
+
 # -------------------------------------------------------------------- soft-target-tau, nstep-large
 def test_soft_target_tau(tmp_path):
     zoo = tmp_path / "dqn.yml"

@@ -8,6 +8,7 @@ exits 2 only when no file at all could be checked (see docs/lint.md).
 from __future__ import annotations
 
 import ast
+import functools
 import multiprocessing
 import os
 import re
@@ -200,12 +201,21 @@ class _Done:
     root: str
 
 
-_SETUP: dict = {}
+@dataclass(frozen=True)
+class _Setup:
+    """What every file's check needs to know about the run (sent once to each worker)."""
+
+    select: frozenset[str] | None
+    py_rules: tuple[Rule, ...]
+    cfg_rules: tuple[Rule, ...]
+    want_defaults: bool
+    """Some test file may override the LR: collect the project's LR defaults."""
 
 
-def _lint_one(job: _Job) -> _Done:
+def _lint_one(setup: _Setup, job: _Job) -> _Done:
     """Read, pre-filter, parse and lint one file (runs in a worker process for large trees)."""
-    sel, py_rules, cfg_rules, want_defaults = _SETUP["sel"], _SETUP["py"], _SETUP["cfg"], _SETUP["defaults"]
+    sel, py_rules, cfg_rules, want_defaults = (set(setup.select) if setup.select is not None else None,
+                                               list(setup.py_rules), list(setup.cfg_rules), setup.want_defaults)
     shown = job.shown
     try:
         text = job.path.read_text(encoding="utf-8")
@@ -256,12 +266,12 @@ def _project_root(path: Path, cache: dict[Path, str]) -> str:
     return root
 
 
-def _map(jobs: list[_Job], workers: int) -> list[_Done]:
+def _map(setup: _Setup, jobs: list[_Job], workers: int) -> list[_Done]:
     if workers <= 1 or len(jobs) < PARALLEL_MIN_FILES:
-        return [_lint_one(j) for j in jobs]
+        return [_lint_one(setup, j) for j in jobs]
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(workers) as pool:
-        return pool.map(_lint_one, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
+        return pool.map(functools.partial(_lint_one, setup), jobs, chunksize=max(1, len(jobs) // (workers * 8)))
 
 
 def lint_paths(paths: Iterable[str | os.PathLike], *, select: Iterable[str] | None = None,
@@ -273,20 +283,19 @@ def lint_paths(paths: Iterable[str | os.PathLike], *, select: Iterable[str] | No
     """
     files = collect_files(paths)
     skip = set(ignore)
-    _SETUP["sel"] = set(select) if select is not None else None
-    _SETUP["py"] = [r for r in rules_for("python") if r.id not in skip]
-    _SETUP["cfg"] = [r for r in rules_for("config") if r.id not in skip]
+    sel = frozenset(select) if select is not None else None
+    py_rules = tuple(r for r in rules_for("python") if r.id not in skip)
     roots: dict[Path, str] = {}
     all_jobs = [_Job(p, str(p), _is_test_file(p), _project_root(p, roots)) for p in files]
     tests = [j for j in all_jobs if j.test]
     others = [j for j in all_jobs if not j.test]
-    override = next((r for r in _SETUP["py"] if r.id == "test-lr-override"), None)
-    _SETUP["defaults"] = bool(tests) and override is not None and (_SETUP["sel"] is None or override.id in _SETUP["sel"])
+    want = bool(tests) and any(r.id == "test-lr-override" for r in py_rules) and (sel is None or "test-lr-override" in sel)
+    setup = _Setup(sel, py_rules, tuple(r for r in rules_for("config") if r.id not in skip), want)
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     if "fork" not in multiprocessing.get_all_start_methods():
         workers = 1
     result = LintResult()
-    done = _map(others, workers)
+    done = _map(setup, others, workers)
     by_root: dict[str, list[tuple[float, str]]] = {}
     for d in done:
         by_root.setdefault(d.root, []).extend(d.defaults)
@@ -294,7 +303,7 @@ def lint_paths(paths: Iterable[str | os.PathLike], *, select: Iterable[str] | No
     for j in tests:
         j.defaults = by_root.get(j.root, [])
         j.conftest_seeds = _conftest_seeds(j.path, conftest_cache)
-    done += _map(tests, workers)
+    done += _map(setup, tests, workers)
     for d in done:
         result.findings.extend(d.findings)
         result.unparsed += d.unparsed
