@@ -126,6 +126,13 @@ OVERWRITE_BUGGY = {
                 opt = torch.optim.AdamW(self.parameters(), lr=self.hparams.lr)
                 return {"optimizer": opt, "lr_scheduler": torch.optim.lr_scheduler.CosineAnnealingLR(opt, 100)}
     """,
+    "hf_trainer_subclass": """
+        class WarmupTrainer(Trainer):
+            def training_step(self, model, inputs, num_items_in_batch=None):
+                for g in self.optimizer.param_groups:
+                    g["lr"] = self.args.learning_rate * min(1.0, self.state.global_step / 100)
+                return super().training_step(model, inputs, num_items_in_batch)
+    """,
 }
 
 OVERWRITE_CLEAN = {

@@ -32,6 +32,10 @@ LIGHTNING_STEP_HOOKS: frozenset[str] = frozenset({
 })
 
 
+#: HF Trainer classes whose subclasses' training_step runs every step with the Trainer's own scheduler
+HF_TRAINERS: frozenset[str] = frozenset({"Trainer", "Seq2SeqTrainer", "SFTTrainer", "DPOTrainer", "RewardTrainer"})
+
+
 def _names(expr: ast.AST) -> list[str]:
     out = []
     for n in ast.walk(expr):
@@ -214,7 +218,6 @@ def framework_step_hook(facts: ScriptFacts, func: FuncInfo) -> str | None:
     if func.name in LIGHTNING_STEP_HOOKS and _configures_scheduler(facts, func.cls):
         return "Lightning (configure_optimizers returns a scheduler that Lightning steps)"
     info = facts.classes.get(func.cls)
-    if info is not None and func.name == "training_step" and any(last(b).endswith("Trainer") and last(b) != "Trainer" or last(b) == "Trainer" for b in info.bases):
-        if any(last(b) in ("Trainer", "Seq2SeqTrainer", "SFTTrainer") for b in info.bases):
-            return "the HF Trainer (it steps its lr_scheduler after every optimizer step)"
+    if info is not None and func.name == "training_step" and any(last(b) in HF_TRAINERS for b in info.bases):
+        return "the HF Trainer (it steps its lr_scheduler after every optimizer step)"
     return None
