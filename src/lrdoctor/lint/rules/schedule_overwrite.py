@@ -43,13 +43,17 @@ FIX = ("Make the warmup multiply the scheduler's LR instead of replacing it: eit
 
 
 def _is_scheduler_class(facts: ScriptFacts, func: FuncInfo) -> bool:
-    """The write is a scheduler's own mechanism (a custom scheduler class's step/update)."""
+    """The write is a scheduler's own mechanism: a method of a class named or derived like a
+    scheduler (``*Scheduler*``, ``*LR``, ``LRScheduler``), or of a ``*Warmup*`` class that has
+    a ``step``/``get_lr`` method (a warmup *trainer* is not a scheduler)."""
     if func.cls is None:
         return False
     info = facts.classes.get(func.cls)
     names = [func.cls] + (list(info.bases) if info else [])
-    return any(("sched" in last(n).lower() or last(n).endswith("LR") or "warmup" in last(n).lower()
-                or "schedule" in last(n).lower()) for n in names)
+    if any("sched" in last(n).lower() or last(n).endswith("LR") or last(n).endswith("Lr") for n in names):
+        return True
+    methods = info.methods if info else {}
+    return "warmup" in func.cls.lower() and ("step" in methods or "get_lr" in methods)
 
 
 def _sched_optimizer(facts: ScriptFacts, sched: str) -> str:
