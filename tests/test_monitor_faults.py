@@ -278,6 +278,25 @@ def test_guard_lr_cuts_follow_the_documentation_and_report_the_start_lr(tmp_path
     assert marks and all(guard.findings[k - 1].evidence["restored_step"] == s for s, k in marks.items())
 
 
+def test_guard_skip_batches_means_steps():
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    mon = lrdoctor.Monitor(opt, model=model, guard=lrdoctor.Guard(every=20, skip_batches=3))
+    x, y = data()
+    answers = []
+    for i in range(40):
+        if i == 25:
+            blow_up(model)
+        loss = torch.nn.functional.cross_entropy(model(x[:32]), y[:32])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        answers.append(mon.step(loss))
+    # the rewind at the flush of step 30 (call 30), then the next 3 calls: as documented, in steps
+    assert [i for i, a in enumerate(answers) if a] == [29, 30, 31, 32]
+    mon.close()
+
+
 def test_guard_without_model_restores_the_optimizers_parameters():
     model = mlp()
     opt = torch.optim.SGD(model.parameters(), lr=0.05)

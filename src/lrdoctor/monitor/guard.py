@@ -105,9 +105,6 @@ class Guard:
 
     def check(self, mon: "Monitor") -> bool:
         """After each flush: rewind if the new losses show trouble; snapshot if due and healthy."""
-        if self._skip > 0:
-            self._skip -= 1
-            return True
         recent = mon.history.recent("loss", self.flush_every)
         if not recent:
             return False
@@ -124,6 +121,13 @@ class Guard:
         if snap is None or mon.steps - snap.step >= self.every:
             if not bad_nan and not blown:
                 self._save(mon, level)
+        return False
+
+    def skip_step(self) -> bool:
+        """True on each of the ``skip_batches`` steps that follow a rewind (asked once per step)."""
+        if self._skip > 0:
+            self._skip -= 1
+            return True
         return False
 
     # ---- state ------------------------------------------------------------------------------

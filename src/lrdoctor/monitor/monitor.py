@@ -238,6 +238,8 @@ class Monitor:
                     return True
             if self._step >= self._next_check:
                 self.check()
+            if self.guard is not None and self.guard.skip_step():
+                return True
         except Exception as err:
             self._fail("step", err)
         return False
