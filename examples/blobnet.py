@@ -68,11 +68,18 @@ def dummy_batches(n_batches: int = 8, batch: int = 32, state: int = STATE, actio
     return out
 
 
-def loss_fn(model: BlobNet, batch) -> torch.Tensor:
-    """AlphaZero loss: policy cross-entropy against the target distribution + value MSE."""
+def loss_fn(model: BlobNet, batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """AlphaZero loss: policy cross-entropy against the target distribution + value MSE; also
+    logs the post-mortem's red-flag signals: the policy's entropy (-> 0 or -> ln 52) and the
+    value head's explained variance (<= 0: constant value predictions)."""
     x, pi, v = batch
     logits, value = model(x)
-    return -(pi * F.log_softmax(logits, dim=-1)).sum(-1).mean() + F.mse_loss(value, v)
+    logp = F.log_softmax(logits, dim=-1)
+    loss = -(pi * logp).sum(-1).mean() + F.mse_loss(value, v)
+    with torch.no_grad():
+        entropy = -(logp.exp() * logp).sum(-1).mean()
+        explained = 1 - (v - value).var() / v.var().clamp_min(1e-12)
+    return loss, {"entropy": entropy, "explained_variance": explained}
 
 
 def make(d_model: int = 256, layers: int = 6, heads: int = 8, ff: int = 1024, batch: int = 32,
@@ -81,7 +88,7 @@ def make(d_model: int = 256, layers: int = 6, heads: int = 8, ff: int = 1024, ba
     data = dummy_batches(n_batches, batch)
     return Task(model_fn=lambda: BlobNet(d_model=d_model, layers=layers, heads=heads, ff=ff),
                 optimizer_fn=lambda params, lr: torch.optim.Adam(params, lr=lr),
-                batches=data, loss_fn=loss_fn)
+                batches=data, loss_fn=loss_fn, config={"n_actions": ACTIONS})
 
 
 def make_reduced() -> Task:

@@ -111,6 +111,13 @@ def run_cell(spec: CellSpec) -> dict[str, Any]:
         quiet.setLevel(level)
 
 
+def _split(out: Any) -> tuple[Any, Mapping[str, Any]]:
+    """``loss`` or ``(loss, {name: value})`` -> (loss, metrics); tensors detached."""
+    if isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], Mapping):
+        return out[0], {k: (v.detach() if hasattr(v, "detach") else v) for k, v in out[1].items()}
+    return out, {}
+
+
 def _to(batch: Any, device: str) -> Any:
     import torch
 
@@ -142,7 +149,7 @@ def _train_and_diagnose(spec: CellSpec) -> dict[str, Any]:
     opt = task.optimizer_fn(params, spec.lr)
     sched = task.scheduler_fn(opt, spec.steps) if task.scheduler_fn else None
     mon = lrdoctor.Monitor(opt, model=model, scheduler=sched, log_to=str(log_dir),
-                           config={"lr": spec.lr, "seed": spec.seed, "steps": spec.steps, "task": spec.task})
+                           config={**task.config, "lr": spec.lr, "seed": spec.seed, "steps": spec.steps, "task": spec.task})
     losses: list[float] = []
     evals: dict[str, dict[str, float]] = {}
     data = iter(task.stream(spec.seed))
@@ -155,7 +162,7 @@ def _train_and_diagnose(spec: CellSpec) -> dict[str, Any]:
         for step in range(spec.steps):
             batch = next(data)
             opt.zero_grad(set_to_none=True)
-            loss = task.loss_fn(model, batch)
+            loss, extra = _split(task.loss_fn(model, batch))
             value = float(loss.detach())
             losses.append(value)
             if not math.isfinite(value):
@@ -169,17 +176,17 @@ def _train_and_diagnose(spec: CellSpec) -> dict[str, Any]:
             opt.step()
             if sched is not None:
                 sched.step()
-            metrics: dict[str, float] = {}
+            metrics: dict[str, Any] = dict(extra)
             last = step == spec.steps - 1
             if task.eval_fn is not None and (last or (task.eval_every and (step + 1) % task.eval_every == 0)):
-                metrics = _evaluate(task, model)
-                evals[str(step)] = metrics
+                evals[str(step)] = _evaluate(task, model)
+                metrics.update(evals[str(step)])
             mon.step(loss, **metrics)
         else:
             # the loss after the last update ("loss at step 100" of a 100-step run): one more
             # forward pass on the next batch, no update, not a Monitor step
             with torch.no_grad():
-                losses.append(float(task.loss_fn(model, next(data))))
+                losses.append(float(_split(task.loss_fn(model, next(data)))[0]))
     finally:
         mon.close()
     findings: list[dict[str, Any]] = []

@@ -19,7 +19,7 @@ import importlib
 import importlib.util
 import inspect
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence, Union
 
@@ -40,13 +40,17 @@ class Task:
     - ``optimizer_fn(params, lr)`` builds the optimizer at the LR under test.
     - ``batches``: a sequence of batches, cycled when the run is longer (static data), or a
       function ``seed -> iterable`` (a fresh stream per seed; cycled if it ends).
-    - ``loss_fn(model, batch)`` returns the scalar loss tensor of one step.
+    - ``loss_fn(model, batch)`` returns the scalar loss tensor of one step, or ``(loss,
+      {name: value})`` to log more signals for the detectors (``entropy`` of a policy,
+      ``explained_variance`` of a value head, ``accuracy``...).
     - ``eval_fn(model)`` (optional) returns a float or a dict of floats, logged as ``eval_*``
       every ``eval_every`` steps (0: at the end only) and at the end.
     - ``scheduler_fn(optimizer, steps)`` (optional) builds an LR scheduler stepped every step.
     - ``max_grad_norm`` (optional) clips the total gradient norm before each step.
     - ``device`` (optional, e.g. "cuda"): the model and every tensor in each batch are moved
       there (a Ray task with ``--num-gpus 1`` sees its GPU as "cuda").
+    - ``config`` (optional): the run's config for the detectors and prescriptions (e.g.
+      ``{"n_actions": 52}`` lets ``entropy_collapse`` compare the entropy with ln 52).
     """
 
     model_fn: Callable[[], Any]
@@ -58,6 +62,7 @@ class Task:
     scheduler_fn: Callable[[Any, int], Any] | None = None
     max_grad_norm: float | None = None
     device: str | None = None
+    config: Mapping[str, Any] = field(default_factory=dict)
 
     def stream(self, seed: int) -> Iterable[Batch]:
         """The batches of one run: the data cycled for as long as the run asks."""
