@@ -45,7 +45,7 @@ def main() -> None:
     import ray
 
     import lrdoctor
-    from lrdoctor.backends import LocalPool, RayBackend, SerialBackend
+    from lrdoctor.backends import LocalPool, RayBackend
 
     n, items = args.cells, list(range(args.cells))
     task = f"{ROOT / 'tests' / 'sweep_tasks.py'}:mlp"

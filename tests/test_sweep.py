@@ -17,7 +17,6 @@ import torch
 
 import lrdoctor
 from lrdoctor.backends import LocalPool, get_backend
-from lrdoctor.experiments import Task
 
 torch.set_num_threads(1)
 

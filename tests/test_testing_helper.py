@@ -9,7 +9,6 @@ import random
 import subprocess
 import sys
 from importlib.metadata import entry_points
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -31,7 +31,7 @@ class RayBackend:
     def __init__(self, address: str | None = None, num_cpus: float = 1, num_gpus: float = 0,
                  local_cpus: int | None = None) -> None:
         try:
-            import ray  # noqa: F401
+            import ray  # noqa: F401  (only: is it installed?)
         except ImportError as err:
             from lrdoctor.errors import InputError
 

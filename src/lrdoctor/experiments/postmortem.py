@@ -11,7 +11,6 @@ in its own subdirectory of ``out``, so rerunning the command resumes instead of 
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
 from dataclasses import dataclass, field
