@@ -182,7 +182,12 @@ def main() -> None:
     for size in args.sizes:
         for kind in args.kinds:
             with tempfile.TemporaryDirectory(prefix="lrd-scale-") as tmp:
-                p = make(kind, size, Path(tmp))
+                # generated in a child process: a forked child's peak RSS counts the
+                # parent's pages, so the parent must stay small
+                subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+                                f"import reader_scaling as r; from pathlib import Path; print(r.make({kind!r}, {size}, Path({tmp!r})))"],
+                               check=True, stdout=subprocess.PIPE)
+                p = next(q for q in Path(tmp).iterdir() if q.is_file())
                 real_mb = p.stat().st_size / MB
                 floor, *_ = measure([sys.executable, "-c", f"open({str(p)!r}, 'rb').read()"])
                 took, cpu, rss, code, last = measure([sys.executable, "-m", "lrdoctor", "diagnose", str(p), "--format", "json"])
