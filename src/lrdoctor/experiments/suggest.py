@@ -33,7 +33,7 @@ import numpy as np
 __all__ = ["Suggestion", "RULES", "OURS", "ema_debiased", "ema_torch_lr_finder", "steepest_torch_lr_finder",
            "fastai_valley", "fastai_slide", "fastai_minimum", "fastai_steep", "lightning_steepest", "min_over_10",
            "lrdoctor_rule", "suggest_all", "FASTAI_BETA", "TLRF_SMOOTH_F", "OURS_WINDOW_DECADES",
-           "OURS_NOISE_K", "OURS_MARGIN_DECADES", "OURS_EDGE_WEIGHT"]
+           "OURS_NOISE_K", "OURS_MARGIN_DECADES"]
 
 
 @dataclass(frozen=True)
@@ -192,24 +192,20 @@ def min_over_10(lrs, losses) -> Suggestion:
 
 # ---- ours ------------------------------------------------------------------------------
 
-#: Half-width, in decades of LR, of the centred local-linear smoother of our rule. 0.25
-#: decade = ~3 points either side on a 100-step ramp over 8 decades: wide enough to average
-#: batch noise, narrow enough not to shift the minimum (a centred smoother has no EMA lag).
-#: Chosen on the design tasks of bench/finder_accuracy.py among 0.1, 0.15, 0.25, 0.4, 0.6.
-OURS_WINDOW_DECADES: float = 0.25
-#: Noise margin in units of the estimated per-step noise (robust MAD of raw minus smoothed
-#: log-loss): the valley floor is where the smoothed curve is within ``k * sigma`` of its
-#: minimum. 2 sigma: a point two noise-sds above the minimum is hard to tell from it
-#: (chosen among 1, 2, 3 on the design tasks; 2 and 3 tie).
-OURS_NOISE_K: float = 2.0
-#: How far below the valley floor's upper edge the edge estimate sits, in decades (chosen
-#: among 0.3-1.1 on the design tasks; the grid optimum of a few-hundred-step run sits
-#: about a decade below the LR where the range test's loss stops falling).
+#: Half-width, in decades of LR, of the centred local-linear smoother of our rule. 0.6
+#: decade = about 7 points either side on a 100-step ramp over 8 decades (tricube weights,
+#: so the effective width is smaller): it averages batch noise, and a centred smoother has
+#: no EMA lag to shift the curve right. Chosen among 0.1-0.6 on the design tasks of
+#: bench/finder_accuracy.py (narrower windows let a noise dip become "the minimum").
+OURS_WINDOW_DECADES: float = 0.6
+#: Noise margin in units of the estimated per-step noise (1.4826 x MAD of raw minus
+#: smoothed log-loss): the valley floor is where the smoothed curve is within
+#: ``k * sigma`` of its minimum. Chosen among 1, 2, 3 on the design tasks.
+OURS_NOISE_K: float = 1.0
+#: How far below the valley floor's right end the suggestion sits, in decades (chosen among
+#: 0.5-1.1 on the design tasks): the grid optimum of a few-hundred-step run sits about a
+#: decade below the largest LR at which the range test's loss is still at its floor.
 OURS_MARGIN_DECADES: float = 0.9
-#: Weight of the edge estimate in the geometric blend with fastai's valley (1 - weight).
-#: The two fail differently: the edge is pulled low by a noisy floor, the valley high by
-#: its EMA lag; blending in log-LR averages the errors (chosen among 0, 0.25, 0.5, 0.75, 1).
-OURS_EDGE_WEIGHT: float = 0.75
 
 
 def _local_linear(x: np.ndarray, y: np.ndarray, half_width: float) -> np.ndarray:
@@ -230,7 +226,7 @@ def _local_linear(x: np.ndarray, y: np.ndarray, half_width: float) -> np.ndarray
 
 
 def _valley_floor_edge(lrs: np.ndarray, losses: np.ndarray, window_decades: float, noise_k: float):
-    """``(edge_lr, edge_loss, sigma)``: the upper edge of the noise-aware valley floor, or None."""
+    """``(edge_lr, edge_loss, sigma)``: the largest LR on the noise-aware valley floor, or None."""
     ok = np.isfinite(losses) & (lrs > 0)
     if not ok.all():
         first_bad = int(np.flatnonzero(~ok)[0])
@@ -246,17 +242,13 @@ def _valley_floor_edge(lrs: np.ndarray, losses: np.ndarray, window_decades: floa
     x, y, sm = x[:end], y[:end], sm[:end]
     resid = y - sm
     sigma = 1.4826 * float(np.median(np.abs(resid - np.median(resid))))
-    floor = sm <= sm.min() + noise_k * sigma
-    j = int(np.argmin(sm))
-    while j + 1 < len(sm) and floor[j + 1]:
-        j += 1
+    j = int(np.flatnonzero(sm <= sm.min() + noise_k * sigma)[-1])
     return float(10 ** x[j]), float(np.exp(sm[j])), sigma
 
 
 def lrdoctor_rule(lrs, losses, *, window_decades: float = OURS_WINDOW_DECADES, noise_k: float = OURS_NOISE_K,
-                  margin_decades: float = OURS_MARGIN_DECADES, edge_weight: float = OURS_EDGE_WEIGHT) -> Suggestion:
-    """Our rule: the upper edge of the noise-aware valley floor minus a margin, blended
-    with fastai's valley.
+                  margin_decades: float = OURS_MARGIN_DECADES) -> Suggestion:
+    """Our rule: the largest LR still on the noise-aware valley floor, less a margin.
 
     1. Cut the run at divergence: at the first non-finite loss, and where the smoothed loss
        first climbs back above its starting value after its minimum.
@@ -264,11 +256,11 @@ def lrdoctor_rule(lrs, losses, *, window_decades: float = OURS_WINDOW_DECADES, n
        smoother (:data:`OURS_WINDOW_DECADES`): unlike an EMA it has no lag, so the curve's
        features stay at the LR that caused them; the log makes the margin scale-free.
     3. Estimate the per-step noise ``sigma`` as 1.4826 x the MAD of raw minus smoothed.
-    4. The valley floor is where the smoothed curve is within ``noise_k * sigma`` of its
-       minimum; its upper edge ``lr_edge`` is the last LR still on the floor before the
-       curve rises. The argmin of a flat, noisy floor jumps around; its edge much less.
-    5. ``lr = lr_edge / 10**margin_decades`` blended geometrically with fastai's valley:
-       ``log lr = w log(lr_edge / 10**m) + (1 - w) log(valley)`` (:data:`OURS_EDGE_WEIGHT`).
+    4. The valley floor is every LR where the smoothed curve is within ``noise_k * sigma``
+       of its minimum; ``lr_edge`` is the largest of them: the largest LR that still reaches
+       the best loss within the noise. Where the argmin of a flat, noisy floor jumps around
+       (or lands on an early noise dip), the right end of the floor stays put.
+    5. Suggest ``lr_edge / 10**margin_decades`` (:data:`OURS_MARGIN_DECADES`).
 
     The constants were chosen on three design tasks of bench/finder_accuracy.py and are
     reported there separately from the held-out tasks.
@@ -278,14 +270,9 @@ def lrdoctor_rule(lrs, losses, *, window_decades: float = OURS_WINDOW_DECADES, n
     if found is None:
         return Suggestion("lrdoctor", None, note="fewer than 8 finite points before divergence")
     edge, edge_loss, sigma = found
-    log_lr = np.log10(edge) - margin_decades
-    valley = fastai_valley(lrs, losses).lr
-    if valley is not None and valley > 0 and edge_weight < 1:
-        log_lr = edge_weight * log_lr + (1 - edge_weight) * np.log10(valley)
-    lr = float(10 ** log_lr)
+    lr = edge / 10 ** margin_decades
     return Suggestion("lrdoctor", lr, edge, edge_loss,
-                      note=f"valley-floor edge {edge:.3g} (noise sd {sigma:.3g} in log-loss) less {margin_decades:g} "
-                           f"decade, blended with fastai's valley {valley if valley is None else f'{valley:.3g}'}")
+                      note=f"valley floor ends at {edge:.3g} (noise sd {sigma:.3g} in log-loss); {margin_decades:g} decade below")
 
 
 #: rule name -> function. ``OURS`` is the one ``RangeTestResult.suggestion`` reports.
