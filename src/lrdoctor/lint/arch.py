@@ -8,7 +8,7 @@ from pathlib import Path
 
 from lrdoctor.lint.pyfacts import CallSite, Ctx, ScriptFacts
 
-__all__ = ["ArchEvidence", "detect_arch", "linked", "is_test_path", "RECURRENT_LAYERS", "ATTENTION_LAYERS", "SSM_LAYERS"]
+__all__ = ["ArchEvidence", "detect_arch", "linked", "is_test_path", "is_test_code", "RECURRENT_LAYERS", "ATTENTION_LAYERS", "SSM_LAYERS"]
 
 RECURRENT_LAYERS = frozenset({"LSTM", "GRU", "RNN", "LSTMCell", "GRUCell", "RNNCell"})
 ATTENTION_LAYERS = frozenset({"TransformerEncoder", "TransformerEncoderLayer", "TransformerDecoder",
@@ -69,3 +69,12 @@ def is_test_path(path: str) -> bool:
     (they set odd LRs on purpose); the test rules look only at them."""
     name = Path(path).name
     return name.startswith("test_") or name.endswith("_test.py")
+
+
+#: directories that hold test helpers rather than training code (``torch/testing/_internal``)
+TEST_DIRS = frozenset({"tests", "test", "testing"})
+
+
+def is_test_code(path: str) -> bool:
+    """A test file, or a helper module inside a test directory: not a training script."""
+    return is_test_path(path) or any(part in TEST_DIRS for part in Path(path).parts[:-1])

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Iterable
 
 from lrdoctor.finding import Severity
-from lrdoctor.lint.config import ConfigError, ConfigFile, read_config
+from lrdoctor.lint.config import ConfigError, read_config
 from lrdoctor.lint.model import LintFinding
-from lrdoctor.lint.pyfacts import ScriptFacts, dotted, parse_script
+from lrdoctor.lint.pyfacts import ScriptFacts, parse_script
 from lrdoctor.lint.registry import Rule, rules_for
 from lrdoctor.lint.suppress import suppressed
 

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from functools import lru_cache
 
-from lrdoctor.lint.pyfacts import LR_SCHEDULER_CALLS, CallSite, Ctx, FuncInfo, ScriptFacts, dotted, last
+from lrdoctor.lint.pyfacts import LR_SCHEDULER_CALLS, CallSite, FuncInfo, ScriptFacts, dotted, last
 
 __all__ = ["in_warmup_window", "exclusive", "derived_from_scheduler", "stepping_functions",
            "scheduler_steps_in_loop", "framework_step_hook", "StepEvent", "STEP_WORDS"]

@@ -16,7 +16,6 @@ The code is parsed, never imported or executed. The visitor records, with their 
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Iterator

@@ -8,7 +8,7 @@ import math
 from typing import Iterator
 
 from lrdoctor.finding import Severity
-from lrdoctor.lint.arch import is_test_path
+from lrdoctor.lint.arch import is_test_code
 from lrdoctor.lint.config import ConfigFile
 from lrdoctor.lint.pyfacts import ScriptFacts
 from lrdoctor.lint.registry import Hit, register
@@ -57,7 +57,7 @@ def check(facts) -> Iterator[Hit]:
                 yield Hit(got[1].line, got[1].col, _message(got[0], int(k[0]) if k else None))
         return
     assert isinstance(facts, ScriptFacts)
-    if is_test_path(facts.path):
+    if is_test_code(facts.path):
         return  # a unit test of a loss is not a training run
     ks = [int(v.value) for v in named_values(facts, CLASS_KEYS) if v.value >= 2 and v.value == int(v.value)]
     k = ks[0] if len(set(ks)) == 1 else None

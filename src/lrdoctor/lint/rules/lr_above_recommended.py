@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from lrdoctor.finding import Severity
-from lrdoctor.lint.arch import detect_arch, is_test_path, linked
+from lrdoctor.lint.arch import detect_arch, is_test_code, linked
 from lrdoctor.lint.config import ConfigFile
 from lrdoctor.lint.pyfacts import ScriptFacts
 from lrdoctor.lint.registry import Hit, register
@@ -36,7 +36,7 @@ def check(facts) -> Iterator[Hit]:
         yield from _config(facts)
         return
     assert isinstance(facts, ScriptFacts)
-    if is_test_path(facts.path):
+    if is_test_code(facts.path):
         return  # tests set odd LRs on purpose; test-lr-override judges them against the project
     archs = detect_arch(facts)
     if not archs:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from lrdoctor.finding import Severity
-from lrdoctor.lint.arch import detect_arch, is_test_path, linked
+from lrdoctor.lint.arch import detect_arch, is_test_code
 from lrdoctor.lint.pyfacts import ScriptFacts
 from lrdoctor.lint.registry import Hit, register
 
@@ -23,7 +23,7 @@ def _clips(facts: ScriptFacts) -> bool:
           source="Pascanu et al. 2013 (exploding gradients in RNNs, norm clipping); post-mortem #2 (GRU PPO agent)",
           triggers=(("LSTM", "GRU", "RNN"), ("backward",)))
 def check(facts: ScriptFacts) -> Iterator[Hit]:
-    if is_test_path(facts.path):
+    if is_test_code(facts.path):
         return
     rec = [a for a in detect_arch(facts) if a.family == "recurrent"]
     if not rec or _clips(facts):

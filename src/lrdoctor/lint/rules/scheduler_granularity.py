@@ -8,7 +8,7 @@ import ast
 from typing import Iterator
 
 from lrdoctor.finding import Severity
-from lrdoctor.lint.pyfacts import PER_STEP_SCHEDULER_CALLS, Ctx, ScriptFacts, dotted, last
+from lrdoctor.lint.pyfacts import PER_STEP_SCHEDULER_CALLS, ScriptFacts, dotted, last
 from lrdoctor.lint.registry import Hit, register
 
 #: scheduler arguments that set its horizon, in the unit it is stepped in

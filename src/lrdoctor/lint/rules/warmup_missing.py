@@ -11,7 +11,7 @@ import ast
 from typing import Iterator
 
 from lrdoctor.finding import Severity
-from lrdoctor.lint.arch import detect_arch, is_test_path, linked
+from lrdoctor.lint.arch import detect_arch, is_test_code, linked
 from lrdoctor.lint.config import ConfigFile
 from lrdoctor.lint.pyfacts import ADAM_FAMILY, ScriptFacts
 from lrdoctor.lint.registry import Hit, register
@@ -71,7 +71,7 @@ def check(facts) -> Iterator[Hit]:
         yield from _config(facts)
         return
     assert isinstance(facts, ScriptFacts)
-    if is_test_path(facts.path):
+    if is_test_code(facts.path):
         return
     archs = detect_arch(facts)
     if not archs or _has_warmup(facts) or not _trains_here(facts):

@@ -8,7 +8,7 @@ import math
 from typing import Iterator
 
 from lrdoctor.finding import Severity
-from lrdoctor.lint.arch import is_test_path
+from lrdoctor.lint.arch import is_test_code
 from lrdoctor.lint.config import ConfigFile, ConfigScope
 from lrdoctor.lint.pyfacts import ScriptFacts
 from lrdoctor.lint.registry import Hit, register
@@ -67,7 +67,7 @@ def check(facts) -> Iterator[Hit]:
                           f"{math.ceil(total[0])}-step run ({total[1]}){never}", severity=sev)
         return
     assert isinstance(facts, ScriptFacts)
-    if is_test_path(facts.path):
+    if is_test_code(facts.path):
         return  # a 3-step smoke test with 2 warmup steps is not a training run
     for c in facts.calls:
         kws = {k.arg: k.value for k in c.node.keywords if k.arg}
