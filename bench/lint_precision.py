@@ -8,7 +8,11 @@ rule examined (its text trigger matched and the file was parsed) - so a quiet ru
 how much real code it stayed quiet on. The project's own deliberate reproductions of the
 post-mortem bugs are linted too, as a recall check.
 
-    python bench/lint_precision.py
+    python bench/lint_precision.py [--site-packages]
+
+``--site-packages`` also lints the installed transformers, lightning, accelerate,
+stable_baselines3, torch.optim and torch.testing._internal (3,404 files at the pinned
+versions): a wider check that no rule fires falsely on code it was not developed on.
 
 Exit 1 when a finding has no verdict or a rule's precision is below 90% (issue 14).
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import sys
+import sysconfig
 from collections import Counter
 from pathlib import Path
 
@@ -34,6 +39,7 @@ REPRODUCTIONS = {
     "tests/test_rl.py": "nstep-large",
 }
 MIN_PRECISION = 0.9
+SITE_PACKAGES = ("transformers", "lightning", "accelerate", "stable_baselines3", "torch/optim", "torch/testing/_internal")
 
 
 def main() -> int:
@@ -52,6 +58,13 @@ def main() -> int:
         res = lint_paths([SHARED_CONFIGS], jobs=1)
         n_files += res.files
         found += [(str(Path(f.path).relative_to(SHARED_CONFIGS.parent)), f.line, f.rule) for f in res.findings]
+    if "--site-packages" in sys.argv:
+        sp = Path(sysconfig.get_paths()["purelib"])
+        targets = [sp / t for t in SITE_PACKAGES if (sp / t).exists()]
+        res = lint_paths(targets)
+        print(f"site-packages: {res.files} files checked ({', '.join(SITE_PACKAGES)})")
+        n_files += res.files
+        found += [("site-packages/" + str(Path(f.path).relative_to(sp)), f.line, f.rule) for f in res.findings]
     examined = Counter()
     files = [p for f in folders for p in collect_files([f]) if p.suffix == ".py"]
     rules = all_rules()

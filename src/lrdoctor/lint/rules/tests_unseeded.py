@@ -43,13 +43,18 @@ def _ordering_on_outcome(test: ast.AST) -> bool:
     (a finiteness or ``is not None`` check does not depend on how well training went)."""
     for n in ast.walk(test):
         if isinstance(n, ast.Compare) and any(isinstance(op, (ast.Lt, ast.LtE, ast.Gt, ast.GtE)) for op in n.ops):
-            if any(_mentions_outcome(side) for side in [n.left, *n.comparators]):
+            sides = [n.left, *n.comparators]
+            if any(isinstance(x, ast.Constant) and x.value == 0 for x in sides):
+                continue  # `reward > 0`, `loss > 0`: a sanity bound, not how well training went
+            if any(_mentions_outcome(side) for side in sides):
                 return True
     return False
 
 
 def _outcome_assert(facts: ScriptFacts, c) -> bool:
     node = c.node
+    if any(isinstance(a, ast.Constant) and a.value == 0 for a in node.args[1:2]):
+        return False  # assertGreater(reward, 0): a sanity bound
     if c.attr == "evaluate_policy" and any(k.arg == "reward_threshold" for k in node.keywords):
         return True  # SB3's evaluate_policy asserts the threshold itself
     a = c.attr.lower()
