@@ -740,6 +740,11 @@ def test_sarif_validates_against_the_official_schema(tmp_path, monkeypatch):
     assert loc["artifactLocation"]["uri"] == "train.py" and loc["region"] == {"startLine": 5, "startColumn": 5}
     rules_meta = log["runs"][0]["tool"]["driver"]["rules"]
     assert rules_meta[res[0]["ruleIndex"]]["id"] == "schedule-overwrite"
+    # a file that does not parse is a result too, with its own rule entry
+    (tmp_path / "broken.py").write_text("for s in range(3)\n    scheduler.step()\n")
+    both = json.loads(cli(tmp_path, "--format", "sarif").stdout)
+    jsonschema.Draft4Validator(schema).validate(both)
+    assert "parse-error" in [x["ruleId"] for x in both["runs"][0]["results"]]
     # the validator does reject a broken log (the test would catch a malformed one)
     log["runs"][0]["results"][0]["level"] = "fatal"
     with pytest.raises(jsonschema.ValidationError):
