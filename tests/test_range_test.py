@@ -134,8 +134,13 @@ def test_lightning_rule_matches_lightning():
     rng = np.random.default_rng(1)
     lrs = np.geomspace(1e-7, 1, 100)
     raw = 2.0 - np.tanh(np.log10(lrs) + 3) + rng.normal(0, 0.05, 100)
+    # Lightning's _LRCallback.on_train_batch_end, written out: global_step is 1 at the first loss
+    avg, logged = 0.0, []
+    for step, x in enumerate(raw, start=1):
+        avg = 0.98 * avg + 0.02 * x
+        logged.append(avg / (1 - 0.98 ** (step + 1)))
     finder = _LRFinder("exponential", 1e-7, 1.0, 100)
-    finder.results = {"lr": lrs.tolist(), "loss": S.ema_debiased(raw).tolist()}
+    finder.results = {"lr": lrs.tolist(), "loss": logged}
     assert S.lightning_steepest(lrs, raw).lr == pytest.approx(finder.suggestion(), rel=1e-12)
 
 

@@ -15,9 +15,11 @@ torch 2.13 here; Lightning's rule lives in a private class):
   ``valley`` (the longest decreasing run, at ``start + int(len/3) + int(len/6)``,
   about half-way along it), ``slide`` (interval slide, ``lr_diff=15``,
   ``thresh=0.005``), ``minimum`` (argmin / 10) and ``steep`` (argmin of the slope in log-LR).
-* Lightning 2.6.6, ``lightning/pytorch/tuner/lr_finder.py``: ``_LRCallback`` logs the
-  debiased EMA (beta 0.98); ``_LRFinder.suggestion(skip_begin=10, skip_end=1)`` takes the
-  argmin of ``torch.gradient(losses, spacing=[lrs])`` (slope per unit LR, not log-LR).
+* Lightning 2.6.6, ``src/lightning/pytorch/tuner/lr_finder.py`` (Lightning-AI/pytorch-lightning
+  at commit 001278272e8e91c85a74dd17449e4eafc489e25f): ``_LRCallback`` logs the EMA (beta
+  0.98) debiased with its off-by-one power (:func:`ema_debiased`); ``_LRFinder.suggestion(
+  skip_begin=10, skip_end=1)`` takes the argmin of ``torch.gradient(losses, spacing=[lrs])``
+  (slope per unit LR, not per log-LR).
 * ``min/10``: the LR at the smoothed minimum, divided by 10 (Smith 2017 / fastai's
   ``minimum``, here on the same debiased EMA).
 * ``lrdoctor`` (ours): :func:`lrdoctor_rule`, documented there.
@@ -63,13 +65,17 @@ def _clean(lrs, losses) -> tuple[np.ndarray, np.ndarray]:
     return lrs, losses
 
 
-def ema_debiased(losses, beta: float = FASTAI_BETA) -> np.ndarray:
-    """``avg = beta*avg + (1-beta)*x; out = avg / (1 - beta**(i+1))`` (fastai, Lightning)."""
+def ema_debiased(losses, beta: float = FASTAI_BETA, first_power: int = 1) -> np.ndarray:
+    """``avg = beta*avg + (1-beta)*x; out_i = avg / (1 - beta**(i + first_power))``.
+
+    fastai's ``AvgSmoothLoss`` debiases with ``first_power=1`` (exact). Lightning's
+    ``_LRCallback`` divides by ``1 - beta**(global_step + 1)`` with ``global_step`` already 1
+    at the first logged loss, i.e. ``first_power=2`` (its first value is about half the loss)."""
     out = np.empty(len(losses))
     avg = 0.0
     for i, x in enumerate(np.asarray(losses, dtype=float)):
         avg = beta * avg + (1 - beta) * x
-        out[i] = avg / (1 - beta ** (i + 1))
+        out[i] = avg / (1 - beta ** (i + first_power))
     return out
 
 
@@ -169,7 +175,7 @@ def fastai_steep(lrs, losses) -> Suggestion:
 def lightning_steepest(lrs, losses, skip_begin: int = 10, skip_end: int = 1) -> Suggestion:
     """Lightning ``_LRFinder.suggestion``: steepest slope per unit LR (linear spacing)."""
     lrs, losses = _clean(lrs, losses)
-    sm = ema_debiased(losses)
+    sm = ema_debiased(losses, first_power=2)
     l, s = lrs[skip_begin:-skip_end], sm[skip_begin:-skip_end]
     ok = np.isfinite(s)
     l, s = l[ok], s[ok]
