@@ -11,8 +11,9 @@ post-mortem bugs are linted too, as a recall check.
     python bench/lint_precision.py [--site-packages]
 
 ``--site-packages`` also lints the installed transformers, lightning, accelerate,
-stable_baselines3, torch.optim and torch.testing._internal (3,404 files at the pinned
-versions): a wider check that no rule fires falsely on code it was not developed on.
+stable_baselines3, torch.optim, torch.testing._internal, ray's rllib/train/tune examples,
+torch_lr_finder and pyhessian (4,277 files at the pinned versions): a wider check that no
+rule fires falsely on code it was not developed on.
 
 Exit 1 when a finding has no verdict or a rule's precision is below 90% (issue 14).
 """
@@ -39,7 +40,8 @@ REPRODUCTIONS = {
     "tests/test_rl.py": "nstep-large",
 }
 MIN_PRECISION = 0.9
-SITE_PACKAGES = ("transformers", "lightning", "accelerate", "stable_baselines3", "torch/optim", "torch/testing/_internal")
+SITE_PACKAGES = ("transformers", "lightning", "accelerate", "stable_baselines3", "torch/optim", "torch/testing/_internal",
+                 "ray/rllib", "ray/train", "ray/tune/examples", "torch_lr_finder", "pyhessian")
 
 
 def main() -> int:
