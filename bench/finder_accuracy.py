@@ -39,7 +39,7 @@ import torch
 from torch import nn
 
 from lrdoctor.experiments.range_test import find_lr
-from lrdoctor.experiments.suggest import RULES
+from lrdoctor.experiments.suggest import suggest_all
 
 SEEDS = (0, 1, 2)
 DESIGN = ("cls_mlp_adamw", "reg_mlp_sgd", "cnn_digits_sgd")
@@ -268,7 +268,7 @@ def evaluate(data: dict, selected, log) -> dict:
         for seed in SEEDS:
             lr_c, loss_c = d["curves"][str(seed)]
             loss_c = [np.nan if v is None else v for v in loss_c]
-            sugg = {k: fn(lr_c, loss_c).lr for k, fn in RULES.items()}
+            sugg = {k: v.lr for k, v in suggest_all(lr_c, loss_c, d["range_steps"]).items()}
             sugg["torch-lr-finder (package)"] = d["torch_lr_finder"][str(seed)]
             best_seed = float(G[SEEDS.index(seed)].min())
             for rule, lr in sugg.items():

@@ -194,4 +194,4 @@ def find_lr(model: nn.Module, optimizer: torch.optim.Optimizer,
         notes.append(f"only {len(lrs)} steps before the loop stopped ({stopped}); suggestions are unreliable: "
                      "lower start_lr or end_lr")
     return RangeTestResult(lrs=lr_arr, losses=loss_arr, smoothed=ema_debiased(loss_arr), stopped=stopped,
-                           suggestions=suggest_all(lr_arr, loss_arr), num_steps=num_steps, notes=notes)
+                           suggestions=suggest_all(lr_arr, loss_arr, num_steps), num_steps=num_steps, notes=notes)

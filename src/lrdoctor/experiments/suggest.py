@@ -87,11 +87,13 @@ def ema_torch_lr_finder(losses, smooth_f: float = TLRF_SMOOTH_F) -> np.ndarray:
     return out
 
 
-def _fastai_window(lrs, losses) -> tuple[np.ndarray, np.ndarray]:
-    """fastai ``lr_find``: smoothed losses, ``[num_it//10 : -5]``, cut at the first NaN."""
+def _fastai_window(lrs, losses, num_it: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """fastai ``lr_find``: smoothed losses, ``[num_it//10 : -5]``, cut at the first NaN.
+    ``num_it`` is the ramp length asked for (fastai's, not the steps run before an early
+    stop); it defaults to the length of the curve."""
     sm = ema_debiased(losses)
     n = len(sm)
-    lo, hi = n // 10, n - 5
+    lo, hi = (n if num_it is None else num_it) // 10, n - 5
     l, s = lrs[lo:hi], sm[lo:hi]
     bad = np.flatnonzero(~np.isfinite(s))
     if bad.size:
@@ -110,11 +112,11 @@ def steepest_torch_lr_finder(lrs, losses) -> Suggestion:
     return Suggestion("steepest", float(l[i]), float(l[i]), float(s[i]))
 
 
-def fastai_valley(lrs, losses) -> Suggestion:
+def fastai_valley(lrs, losses, num_it: int | None = None) -> Suggestion:
     """fastai ``valley``: the longest strictly decreasing subsequence; a point 1/2 of the
     way along it (``start + int(len/3) + int(len/6)``)."""
     lrs, losses = _clean(lrs, losses)
-    l, s = _fastai_window(lrs, losses)
+    l, s = _fastai_window(lrs, losses, num_it)
     n = len(s)
     if n < 2:
         return Suggestion("fastai_valley", None, note="too few points")
@@ -132,11 +134,12 @@ def fastai_valley(lrs, losses) -> Suggestion:
     return Suggestion("fastai_valley", float(l[idx]), float(l[idx]), float(s[idx]))
 
 
-def fastai_slide(lrs, losses, lr_diff: int = 15, thresh: float = 0.005, adjust_value: float = 1.0) -> Suggestion:
+def fastai_slide(lrs, losses, num_it: int | None = None, lr_diff: int = 15, thresh: float = 0.005,
+                 adjust_value: float = 1.0) -> Suggestion:
     """fastai ``slide``: walk left from the end until the slope difference over ``lr_diff``
     points is within ``thresh``."""
     lrs, losses = _clean(lrs, losses)
-    l, s = _fastai_window(lrs, losses)
+    l, s = _fastai_window(lrs, losses, num_it)
     if len(s) <= lr_diff:
         return Suggestion("fastai_slide", None, note=f"needs more than {lr_diff} points")
     g = np.gradient(s)
@@ -151,20 +154,20 @@ def fastai_slide(lrs, losses, lr_diff: int = 15, thresh: float = 0.005, adjust_v
     return Suggestion("fastai_slide", lr, lr, float(np.interp(np.log10(lr), np.log10(l), s)))
 
 
-def fastai_minimum(lrs, losses) -> Suggestion:
+def fastai_minimum(lrs, losses, num_it: int | None = None) -> Suggestion:
     """fastai ``minimum``: the LR at the smoothed minimum, over 10 (fastai's window)."""
     lrs, losses = _clean(lrs, losses)
-    l, s = _fastai_window(lrs, losses)
+    l, s = _fastai_window(lrs, losses, num_it)
     if len(s) == 0:
         return Suggestion("fastai_minimum", None, note="too few points")
     i = int(np.argmin(s))
     return Suggestion("fastai_minimum", float(l[i]) / 10, float(l[i]), float(s[i]))
 
 
-def fastai_steep(lrs, losses) -> Suggestion:
+def fastai_steep(lrs, losses, num_it: int | None = None) -> Suggestion:
     """fastai ``steep``: the steepest slope per log-LR."""
     lrs, losses = _clean(lrs, losses)
-    l, s = _fastai_window(lrs, losses)
+    l, s = _fastai_window(lrs, losses, num_it)
     if len(s) < 2:
         return Suggestion("fastai_steep", None, note="too few points")
     grads = (s[1:] - s[:-1]) / (np.log(l[1:]) - np.log(l[:-1]))
@@ -295,6 +298,12 @@ RULES: dict[str, Callable[..., Suggestion]] = {
 OURS: str = "lrdoctor"
 
 
-def suggest_all(lrs, losses) -> dict[str, Suggestion]:
-    """Every rule of :data:`RULES` on the same curve."""
-    return {name: fn(lrs, losses) for name, fn in RULES.items()}
+#: the rules whose window depends on the ramp length asked for (fastai's ``num_it``)
+_TAKES_NUM_IT = {"fastai_valley", "fastai_slide", "fastai_minimum", "fastai_steep"}
+
+
+def suggest_all(lrs, losses, num_steps: int | None = None) -> dict[str, Suggestion]:
+    """Every rule of :data:`RULES` on the same curve; ``num_steps`` is the ramp length asked
+    for (it differs from ``len(lrs)`` after an early stop)."""
+    return {name: fn(lrs, losses, num_it=num_steps) if name in _TAKES_NUM_IT else fn(lrs, losses)
+            for name, fn in RULES.items()}
