@@ -179,6 +179,8 @@ _DEFAULT_HINT = re.compile(r"(?:lr|learning_rate)\s*(?::\s*float\s*)?=[^=]|add_a
 ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 #: YAML/JSON files larger than this are data (logs, datasets), not hyperparameter configs: skipped
 CONFIG_MAX_BYTES = 2_000_000
+#: default cap on worker processes (parsing is CPU-bound; more workers than this mostly add start-up)
+MAX_DEFAULT_WORKERS = 8
 #: below this many files one process is faster than starting workers
 PARALLEL_MIN_FILES = 200
 
@@ -278,7 +280,7 @@ def lint_paths(paths: Iterable[str | os.PathLike], *, select: Iterable[str] | No
                ignore: Iterable[str] = (), jobs: int | None = None) -> LintResult:
     """Lint every Python and config file under ``paths``; see the module docstring for parse errors.
 
-    ``jobs``: worker processes for large trees (default: the CPU count; 1 = in this process).
+    ``jobs``: worker processes for large trees (default: the CPU count, at most 8; 1 = in this process).
     Test files are linted after the others, with the LR defaults their project declares.
     """
     files = collect_files(paths)
@@ -291,7 +293,7 @@ def lint_paths(paths: Iterable[str | os.PathLike], *, select: Iterable[str] | No
     others = [j for j in all_jobs if not j.test]
     want = bool(tests) and any(r.id == "test-lr-override" for r in py_rules) and (sel is None or "test-lr-override" in sel)
     setup = _Setup(sel, py_rules, tuple(r for r in rules_for("config") if r.id not in skip), want)
-    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    workers = jobs if jobs is not None else min(os.cpu_count() or 1, MAX_DEFAULT_WORKERS)
     if "fork" not in multiprocessing.get_all_start_methods():
         workers = 1
     result = LintResult()
