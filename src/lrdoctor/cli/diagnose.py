@@ -79,6 +79,23 @@ def _printable_run(run) -> None:  # type: ignore[no-untyped-def]
     run.config = clean(run.config)
 
 
+def _diagnose_named(diagnose, run, roles):  # type: ignore[no-untyped-def]
+    """``diagnose(run)``, where a failure inside a check (a bug, not bad input) still gives
+    one line naming the log instead of a bare "internal error" (LRDOCTOR_DEBUG=1 re-raises)."""
+    import os
+
+    try:
+        return diagnose(run, roles=roles)
+    except InputError:
+        raise
+    except Exception as err:
+        if os.environ.get("LRDOCTOR_DEBUG"):
+            raise
+        detail = str(err).splitlines()[0] if str(err) else "no detail"
+        raise InputError(run.meta.source, f"internal error while checking this log ({type(err).__name__}: "
+                                          f"{detail}); please report it with the log") from None
+
+
 def diagnose_cmd(
     path: Path = typer.Argument(..., help="Log file or TensorBoard directory ('-' reads standard input)."),
     config: Optional[Path] = typer.Option(None, "--config", help="Run config (YAML/JSON) for old values and context."),
@@ -107,7 +124,7 @@ def diagnose_cmd(
             else:
                 run = read(path, format=log_format, config=config)
             _printable_run(run)
-            report = diagnose(run, roles=roles)
+            report = _diagnose_named(diagnose, run, roles)
         except InputError as err:
             typer.echo(f"lrdoctor: {err}", err=True)
             raise typer.Exit(2)
