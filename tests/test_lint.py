@@ -285,6 +285,48 @@ def test_lint_and_monitor_agree(script, monkeypatch):
         assert "schedule_overridden" not in caught, script
 
 
+# --------------------------------------------------------------------------- warmup-compounds
+COMPOUNDING = """
+    opt = torch.optim.SGD(params, lr=1.0)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=100, gamma=0.5)
+    for step in range(5):
+        for g, base in zip(opt.param_groups, sched.get_last_lr()):
+            g["lr"] = base * min(1.0, (step + 1) / 10)
+        opt.step()
+        sched.step()
+"""
+
+
+def test_warmup_compounds_with_a_chainable_scheduler():
+    (f,) = hits(COMPOUNDING, "warmup-compounds")
+    assert f.severity.value == "error" and "StepLR" in f.message
+    assert hits(COMPOUNDING, "schedule-overwrite") == []  # the issue's "derived from get_last_lr" exemption
+    closed_form = COMPOUNDING.replace("StepLR(opt, step_size=100, gamma=0.5)", "LambdaLR(opt, lambda s: 0.5 ** (s // 100))")
+    assert hits(closed_form, "warmup-compounds") == []
+    identity = COMPOUNDING.replace("base * min(1.0, (step + 1) / 10)", "base")
+    assert hits(identity, "warmup-compounds") == []
+    assert [f.rule for f in lint_paths([DATA / "ok_warmup_from_get_last_lr.py"]).findings] == []
+
+
+def test_the_compounding_is_real():
+    """Run the flagged spelling and its closed-form twin with torch: the rule's premise."""
+    def run(make_sched):
+        p = [torch.nn.Parameter(torch.zeros(1))]
+        opt = torch.optim.SGD(p, lr=1.0)
+        sched = make_sched(opt)
+        for step in range(5):
+            for g, base in zip(opt.param_groups, sched.get_last_lr()):
+                g["lr"] = base * min(1.0, (step + 1) / 10)
+            opt.step()
+            sched.step()
+        return opt.param_groups[0]["lr"]
+
+    chained = run(lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=100, gamma=0.5))
+    closed = run(lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda s: 0.5 ** (s // 100)))
+    assert closed == pytest.approx(1.0)  # LambdaLR recomputes from base_lrs: the ramp does not stick
+    assert chained == pytest.approx(0.1 * 0.2 * 0.3 * 0.4 * 0.5)  # StepLR keeps every factor: 0.0012
+
+
 # ------------------------------------------------------------------ scheduler-before-optimizer
 def test_scheduler_before_optimizer():
     buggy = [

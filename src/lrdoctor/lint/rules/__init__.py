@@ -13,3 +13,4 @@ from lrdoctor.lint.rules import recurrent_no_clip  # noqa: F401
 from lrdoctor.lint.rules import warmup_too_long  # noqa: F401
 from lrdoctor.lint.rules import lr_above_recommended  # noqa: F401
 from lrdoctor.lint.rules import constant_lr_cycles  # noqa: F401
+from lrdoctor.lint.rules import warmup_compounds  # noqa: F401
