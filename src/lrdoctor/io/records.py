@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -39,8 +40,9 @@ def records_to_run(
     count: dict[str, int] = {}
     norm: dict[Any, str] = {}
     # one pass: key statistics and, per numeric key, the rows and values it was logged at
-    rows_of: dict[Any, list[int]] = {}
-    vals_of: dict[Any, list[float]] = {}
+    # typed arrays: 16 bytes per logged value instead of ~60 for Python ints and floats
+    rows_of: dict[Any, array] = {}
+    vals_of: dict[Any, array] = {}
     for i, r in enumerate(records):
         for k, v in r.items():
             nk = norm.get(k)
@@ -59,7 +61,7 @@ def records_to_run(
                     continue
             rows = rows_of.get(k)
             if rows is None:
-                rows_of[k], vals_of[k] = [i], [x]
+                rows_of[k], vals_of[k] = array("q", (i,)), array("d", (x,))
             else:
                 rows.append(i)
                 vals_of[k].append(x)
@@ -75,9 +77,9 @@ def records_to_run(
     cols: dict[Any, np.ndarray] = {}
     masks: dict[Any, np.ndarray] = {}
     for k, rows in rows_of.items():
-        idx = np.asarray(rows, dtype=np.int64)
+        idx = np.frombuffer(rows, dtype=np.int64)
         col = np.full(n, np.nan)
-        col[idx] = vals_of[k]
+        col[idx] = np.frombuffer(vals_of[k], dtype=np.float64)
         mk = np.zeros(n, dtype=bool)
         mk[idx] = True
         cols[k], masks[k] = col, mk
