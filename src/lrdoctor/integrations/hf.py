@@ -45,7 +45,8 @@ class LRDoctorCallback(TrainerCallback):
     def on_log(self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any) -> None:
         if self.monitor is None or not logs:
             return
-        vals = {k: v for k, v in logs.items() if k in ("loss", "grad_norm", "eval_loss") and isinstance(v, (int, float))}
+        # numpy scalars and tensors too: the Monitor validates each value (and says so once if it cannot)
+        vals = {k: v for k, v in logs.items() if k in ("loss", "grad_norm", "eval_loss") and v is not None}
         if vals:
             self.monitor.annotate(**vals)
 
