@@ -599,6 +599,14 @@ def test_lr_defaults_stay_within_their_project(tmp_path):
     found = [f for f in lint_paths([tmp_path]).findings if f.rule == "test-lr-override"]
     # 0.05 is 50x project a's 1e-3 but below project b's 0.1: only a's test is flagged
     assert [Path(f.path).parts[-3] for f in found] == ["a"]
+    # a project whose default lives in its training config
+    c = tmp_path / "c"
+    (c / "tests").mkdir(parents=True)
+    (c / "setup.py").write_text("")
+    (c / "config.yaml").write_text("model:\n  layers: 6\noptimizer:\n  lr: 1.0e-3\n")
+    (c / "tests" / "test_train.py").write_text((tmp_path / "a" / "tests" / "test_train.py").read_text())
+    (f,) = [f for f in lint_paths([c]).findings if f.rule == "test-lr-override"]
+    assert "config.yaml:4" in f.message
 
 
 # -------------------------------------------------------------------- soft-target-tau, nstep-large

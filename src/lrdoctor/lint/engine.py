@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterable
 
 from lrdoctor.finding import Severity
-from lrdoctor.lint.config import ConfigError, read_config
+from lrdoctor.lint.config import ConfigError, ConfigFile, as_number, read_config
 from lrdoctor.lint.model import LintFinding
 from lrdoctor.lint.pyfacts import ScriptFacts, parse_script
 from lrdoctor.lint.registry import Rule, rules_for
@@ -65,6 +65,18 @@ def collect_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
 def _is_test_file(path: Path) -> bool:
     name = path.name
     return name.startswith("test_") or name.endswith("_test.py") or "tests" in path.parts or name == "conftest.py"
+
+
+def _config_lr_defaults(cfg: ConfigFile) -> list[tuple[float, str]]:
+    """The LR a project's own training config sets (``lr:``/``learning_rate:``, any nesting)."""
+    out = []
+    for scope in cfg.scopes:
+        for e in scope.entries:
+            if e.key.lower() in LR_PARAM_NAMES:
+                v = as_number(e.value)
+                if v is not None and v > 0:
+                    out.append((v, f"{cfg.path}:{e.line} ({'.'.join(e.keypath)})"))
+    return out
 
 
 def _tool_class(facts: ScriptFacts, cls: str) -> bool:
@@ -229,7 +241,8 @@ def _lint_one(setup: _Setup, job: _Job) -> _Done:
             if len(text) > CONFIG_MAX_BYTES:
                 return _Done([], [], False, job.root)
             cfg = read_config(shown, text)
-            return _Done(_run(cfg_rules, cfg, shown, cfg.lines, sel), [], False, job.root)
+            defaults = _config_lr_defaults(cfg) if want_defaults else []
+            return _Done(_run(cfg_rules, cfg, shown, cfg.lines, sel), defaults, False, job.root)
         rules = [r for r in py_rules if r.may_fire(text, shown)]
         need_defaults = want_defaults and not job.test and _DEFAULT_HINT.search(text) is not None
         if not rules and not need_defaults:

@@ -17,7 +17,7 @@ from typing import Iterator
 
 from lrdoctor.finding import Severity
 from lrdoctor.lint.flow import scheduler_steps_in_loop
-from lrdoctor.lint.pyfacts import ScriptFacts, dotted, last
+from lrdoctor.lint.pyfacts import ScriptFacts, dotted
 from lrdoctor.lint.registry import Hit, register
 from lrdoctor.lint.rules.schedule_overwrite import _may_fire
 
