@@ -467,7 +467,7 @@ def test_kill_9_leaves_log_and_config_readable(tmp_path):
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     rng = random.Random(0)
-    for k in range(3):
+    for k in range(2):  # random points; the deterministic cut is the next test
         d = tmp_path / f"run{k}"
         child = subprocess.Popen([sys.executable, str(script), str(d)], stdout=subprocess.PIPE, text=True)
         assert child.stdout.readline().strip() == "ready"
