@@ -38,10 +38,13 @@ LR_PARAM_NAMES = frozenset({"lr", "learning_rate", "base_lr", "init_lr", "initia
 
 @dataclass
 class LintResult:
+    """The findings of a run, sorted by path, line, column and rule."""
+
     findings: list[LintFinding] = field(default_factory=list)
     files: int = 0
-    """Files checked (parsed and linted)."""
+    """Files checked: linted, or skipped by the text pre-filter because no rule could fire."""
     unparsed: int = 0
+    """Files that could not be read or parsed (each is also a ``parse-error`` finding)."""
 
 
 def collect_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
