@@ -12,7 +12,7 @@ from pathlib import Path
 from lrdoctor.errors import LogFormatError, printable
 from lrdoctor.io.guard import bounded_lines, text_encoding
 from lrdoctor.io.limits import MAX_JSONL_LINE_CHARS
-from lrdoctor.io.records import records_to_run
+from lrdoctor.io.records import RecordColumns, records_to_run
 from lrdoctor.run import Run, RunMeta
 
 __all__ = ["read_jsonl"]
@@ -20,7 +20,8 @@ __all__ = ["read_jsonl"]
 
 def read_jsonl(path: Path) -> Run:
     meta = RunMeta(source=str(path), format="jsonl")
-    records: list[dict] = []
+    records = RecordColumns()  # columns as records arrive: no list of dicts
+    first: dict | None = None
     linenos: list[int] = []
     bad: list[int] = []
     long: list[int] = []
@@ -39,6 +40,7 @@ def read_jsonl(path: Path) -> Run:
                 continue
             if isinstance(obj, dict):
                 records.append(obj)
+                first = obj if first is None else first
                 linenos.append(lineno)
             else:
                 bad.append(lineno)
@@ -55,6 +57,6 @@ def read_jsonl(path: Path) -> Run:
     if long:
         meta.warnings.append(f"{name}:{long[0]}: {len(long)} line(s) longer than {MAX_JSONL_LINE_CHARS} "
                              "characters were skipped")
-    if "current_steps" in records[0]:
+    if first is not None and "current_steps" in first:
         meta.format = "llamafactory-jsonl"
     return records_to_run(records, meta, check_duplicates=True, lines=linenos)

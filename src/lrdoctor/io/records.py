@@ -1,4 +1,4 @@
-"""Lists of per-step records (dicts) -> Run. Shared by HF, JSON Lines and text-log readers."""
+"""Per-step records (dicts) -> Run. Shared by HF, JSON Lines and text-log readers."""
 
 from __future__ import annotations
 
@@ -13,13 +13,75 @@ from lrdoctor.io._table import duplicate_steps
 from lrdoctor.names import STEP_NAMES, normalize
 from lrdoctor.run import Run, RunMeta, build_run
 
-__all__ = ["records_to_run"]
+__all__ = ["records_to_run", "RecordColumns"]
 
 _STEP_KEYS: tuple[tuple[str, str], ...] = STEP_NAMES
 
 
+class RecordColumns:
+    """Records (dicts) turned into columns as they arrive, so that a reader never holds a
+    list of millions of dicts: per numeric key, the rows and values it was logged at in
+    typed arrays (16 bytes per value), plus the key statistics that choose the step key.
+    :func:`records_to_run` is ``add`` for each record, then :meth:`to_run`."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.present: dict[str, Any] = {}
+        self.first_at: dict[str, int] = {}
+        self.count: dict[str, int] = {}
+        self._norm: dict[Any, str] = {}
+        self.rows_of: dict[Any, array] = {}
+        self.vals_of: dict[Any, array] = {}
+
+    def __len__(self) -> int:
+        return self.n
+
+    def append(self, r: Mapping[str, Any]) -> None:
+        """Add one record (named ``append`` so a reader can fill it like a list)."""
+        i = self.n
+        self.n += 1
+        norm, count, rows_of, vals_of = self._norm, self.count, self.rows_of, self.vals_of
+        for k, v in r.items():
+            nk = norm.get(k)
+            if nk is None:
+                nk = norm[k] = normalize(str(k))
+            if nk in count:
+                count[nk] += 1
+            else:
+                self.present[nk], self.first_at[nk], count[nk] = k, i, 1
+            t = type(v)
+            if t is float or t is int:
+                x = float(v)
+            else:
+                x = number(v)
+                if x is None:
+                    continue
+            rows = rows_of.get(k)
+            if rows is None:
+                rows_of[k], vals_of[k] = array("q", (i,)), array("d", (x,))
+            else:
+                rows.append(i)
+                vals_of[k].append(x)
+
+    def has_raw_key(self, key: str) -> bool:
+        """True when some record had exactly this field name."""
+        return key in self._norm
+
+    def to_run(
+        self,
+        meta: RunMeta,
+        *,
+        config: Mapping[str, Any] | None = None,
+        step_keys: Iterable[tuple[str, str]] = _STEP_KEYS,
+        check_duplicates: bool = False,
+        lines: Sequence[int] | None = None,
+    ) -> Run:
+        """The run; see :func:`records_to_run` for the arguments."""
+        return _columns_to_run(self, meta, config, list(step_keys), check_duplicates, lines)
+
+
 def records_to_run(
-    records: Sequence[Mapping[str, Any]],
+    records: Iterable[Mapping[str, Any]],
     meta: RunMeta,
     *,
     config: Mapping[str, Any] | None = None,
@@ -34,46 +96,27 @@ def records_to_run(
     step with a different value (JSON Lines loggers write one record per step; text logs
     carry steps forward and legitimately repeat them).
     """
-    keys = list(step_keys)
-    present: dict[str, str] = {}
-    first_at: dict[str, int] = {}
-    count: dict[str, int] = {}
-    norm: dict[Any, str] = {}
-    # one pass: key statistics and, per numeric key, the rows and values it was logged at
-    # typed arrays: 16 bytes per logged value instead of ~60 for Python ints and floats
-    rows_of: dict[Any, array] = {}
-    vals_of: dict[Any, array] = {}
-    for i, r in enumerate(records):
-        for k, v in r.items():
-            nk = norm.get(k)
-            if nk is None:
-                nk = norm[k] = normalize(str(k))
-            if nk in count:
-                count[nk] += 1
-            else:
-                present[nk], first_at[nk], count[nk] = k, i, 1
-            t = type(v)
-            if t is float or t is int:
-                x = float(v)
-            else:
-                x = number(v)
-                if x is None:
-                    continue
-            rows = rows_of.get(k)
-            if rows is None:
-                rows_of[k], vals_of[k] = array("q", (i,)), array("d", (x,))
-            else:
-                rows.append(i)
-                vals_of[k].append(x)
+    if isinstance(records, RecordColumns):
+        acc = records
+    else:
+        acc = RecordColumns()
+        for r in records:
+            acc.append(r)
+    return acc.to_run(meta, config=config, step_keys=step_keys, check_duplicates=check_duplicates, lines=lines)
+
+
+def _columns_to_run(acc: RecordColumns, meta: RunMeta, config: Mapping[str, Any] | None,
+                    keys: list[tuple[str, str]], check_duplicates: bool, lines: Sequence[int] | None) -> Run:
+    present, first_at, count, rows_of, vals_of = acc.present, acc.first_at, acc.count, acc.rows_of, acc.vals_of
     # a step key must index the run: present from early on, or on most records (a test
     # phase's "Episode 1: reward ..." lines at the end of a log index nothing before them)
-    n_rec = max(1, len(records))
+    n_rec = max(1, acc.n)
     usable = [(present[normalize(k)], u) for k, u in keys if normalize(k) in present
               and (first_at[normalize(k)] <= 0.2 * n_rec or count[normalize(k)] >= 0.5 * n_rec)]
     step_key, unit = usable[0] if usable else (None, "record")
     meta.step_unit = unit
     meta.step_column = step_key
-    n = len(records)
+    n = acc.n
     cols: dict[Any, np.ndarray] = {}
     masks: dict[Any, np.ndarray] = {}
     for k, rows in rows_of.items():

@@ -25,7 +25,7 @@ from typing import Callable
 from lrdoctor.errors import LogFormatError, printable
 from lrdoctor.io.guard import bounded_lines, text_encoding
 from lrdoctor.io.limits import MAX_LINE_CHARS
-from lrdoctor.io.records import records_to_run
+from lrdoctor.io.records import RecordColumns, records_to_run
 from lrdoctor.run import Run, RunMeta
 
 __all__ = ["LineRule", "register_rule", "read_textlog", "parse_lines", "RULES"]
@@ -344,11 +344,12 @@ def _slots(rec: dict, line: str) -> tuple[tuple[str, int, int], ...] | None:
     return tuple(slots)
 
 
-def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None) -> tuple[list[dict], dict]:
+def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None, records=None) -> tuple[list[dict], dict]:
     """Records and config found in an iterable of lines.
 
     Lines longer than :data:`~lrdoctor.io.limits.MAX_LINE_CHARS` are not parsed; their
-    1-based numbers are appended to ``skipped`` when given.
+    1-based numbers are appended to ``skipped`` when given. ``records`` is where records
+    go (a list by default; the reader passes a :class:`~lrdoctor.io.records.RecordColumns`).
 
     Speed: a log repeats a few line shapes millions of times. When no table is open (no
     rule state) and only the built-in rules are registered, the result of a shape-only
@@ -357,7 +358,7 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None)
     (the same characters, digits aside: :data:`_DIGITS_AS_9`). Any line that does not fit
     is parsed in full; tests check both paths give the same records on every real log.
     """
-    records: list[dict] = []
+    records = [] if records is None else records  # any sink with append(), e.g. RecordColumns
     config: dict = {}
     state: dict = {}
     namespaces = 0
@@ -409,7 +410,7 @@ def read_textlog(path: Path) -> Run:
     try:
         with open(path, encoding=text_encoding(path), errors="replace") as fh:
             lines = (line for _, line in bounded_lines(fh, MAX_LINE_CHARS))
-            records, config = parse_lines(lines, str(path), skipped)
+            records, config = parse_lines(lines, str(path), skipped, RecordColumns())
     except OSError as err:
         raise LogFormatError(path, f"cannot read ({err.strerror})") from None
     except UnicodeError as err:
@@ -425,6 +426,6 @@ def read_textlog(path: Path) -> Run:
     if skipped:
         meta.warnings.append(f"{printable(path.name)}:{skipped[0]}: {len(skipped)} line(s) longer than "
                              f"{MAX_LINE_CHARS} characters were not read")
-    if any("time/total_timesteps" in r for r in records):
+    if records.has_raw_key("time/total_timesteps"):
         return records_to_run(records, meta, config=config, step_keys=[("time/total_timesteps", "timestep")])
     return records_to_run(records, meta, config=config)
