@@ -39,8 +39,14 @@ TaskLike = Union[str, Callable[..., Any]]
 
 
 def task_ref(task: TaskLike) -> str:
-    """A task factory as the ``module:function`` string workers import."""
+    """A task factory as the ``module:function`` string workers import (a file path made
+    absolute, so ``--resume`` works from any directory)."""
     if isinstance(task, str):
+        from lrdoctor.experiments.task import parse_task_ref
+
+        target, func = parse_task_ref(task)
+        if target.endswith(".py") or "/" in target or "\\" in target:
+            return f"{Path(target).resolve()}:{func}"
         return task
     name = getattr(task, "__qualname__", "")
     module = getattr(task, "__module__", "")
