@@ -8,7 +8,8 @@ printed at the end of training when ``print_report`` is set.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from transformers import TrainerCallback
 

@@ -6,9 +6,33 @@ the LR)."""
 from lrdoctor.monitor.guard import Guard
 from lrdoctor.monitor.history import History
 from lrdoctor.monitor.monitor import Monitor, MonitorConfig
-from lrdoctor.monitor.probes import (ALWAYS, AmpScale, AppliedLR, GradNorm, LayerNorms, Probe, ScheduledLR,
-                                     StepContext, UpdateRatio)
+from lrdoctor.monitor.probes import (
+                                     ALWAYS,
+                                     AmpScale,
+                                     AppliedLR,
+                                     GradNorm,
+                                     LayerNorms,
+                                     Probe,
+                                     ScheduledLR,
+                                     StepContext,
+                                     UpdateRatio,
+)
 from lrdoctor.monitor.signals import Every, LogSpaced
 
-__all__ = ["Monitor", "MonitorConfig", "Guard", "History", "Every", "LogSpaced", "Probe", "StepContext", "ALWAYS",
-           "AppliedLR", "ScheduledLR", "GradNorm", "LayerNorms", "UpdateRatio", "AmpScale"]
+__all__ = [
+                                     "ALWAYS",
+                                     "AmpScale",
+                                     "AppliedLR",
+                                     "Every",
+                                     "GradNorm",
+                                     "Guard",
+                                     "History",
+                                     "LayerNorms",
+                                     "LogSpaced",
+                                     "Monitor",
+                                     "MonitorConfig",
+                                     "Probe",
+                                     "ScheduledLR",
+                                     "StepContext",
+                                     "UpdateRatio",
+]

@@ -19,9 +19,10 @@ import math
 import random
 import weakref
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -87,7 +88,7 @@ class Guard:
         self._scale = 1.0  # product of all LR cuts so far: factor ** rewinds
         self._since_rewind_no_save = False
         self._start_lrs: list[float] = []
-        self._mon: "weakref.ref[Monitor] | None" = None
+        self._mon: weakref.ref[Monitor] | None = None
 
     @property
     def lr_scale(self) -> float:
@@ -95,7 +96,7 @@ class Guard:
         return self._scale
 
     # ---- called by the Monitor -----------------------------------------------------------
-    def attach(self, mon: "Monitor") -> None:
+    def attach(self, mon: Monitor) -> None:
         self._mon = weakref.ref(mon)  # the Monitor holds the Guard; no cycle back
         self._start_lrs = [float(g["lr"]) for g in mon.optimizer.param_groups]
         if mon.model is None:
@@ -103,7 +104,7 @@ class Guard:
                      "(module buffers such as BatchNorm statistics are not restored)")
         self._save(mon, level=math.inf)
 
-    def check(self, mon: "Monitor") -> bool:
+    def check(self, mon: Monitor) -> bool:
         """After each flush: rewind if the new losses show trouble; snapshot if due and healthy."""
         recent = mon.history.recent("loss", self.flush_every)
         if not recent:
@@ -131,7 +132,7 @@ class Guard:
         return False
 
     # ---- state ------------------------------------------------------------------------------
-    def _state(self, mon: "Monitor") -> dict[str, Any]:
+    def _state(self, mon: Monitor) -> dict[str, Any]:
         st: dict[str, Any] = {
             "optimizer": copy.deepcopy(mon.optimizer.state_dict()),
             "rng_torch": torch.get_rng_state(),
@@ -150,7 +151,7 @@ class Guard:
             st["scaler"] = copy.deepcopy(mon.scaler.state_dict())
         return st
 
-    def _save(self, mon: "Monitor", level: float) -> None:
+    def _save(self, mon: Monitor, level: float) -> None:
         mon.flush()
         snap = Snapshot(mon.steps, level, self._scale)
         st = self._state(mon)
@@ -173,7 +174,7 @@ class Guard:
             return snap.state
         return torch.load(io.BytesIO(Path(snap.path).read_bytes()), weights_only=True)
 
-    def _rewind(self, mon: "Monitor", kind: str, level: float, ref: float, first_bad: float = math.nan) -> None:
+    def _rewind(self, mon: Monitor, kind: str, level: float, ref: float, first_bad: float = math.nan) -> None:
         # Trouble again before a new snapshot: the restored state was not good enough; go one further back.
         if self._since_rewind_no_save and len(self._snaps) > 1:
             self._snaps.pop()

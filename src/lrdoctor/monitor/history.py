@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import numpy as np
 import torch
 
 from lrdoctor.run import Run, RunMeta, build_run
 
-__all__ = ["History", "STEP"]
+__all__ = ["STEP", "History"]
 
 log = logging.getLogger("lrdoctor")
 

@@ -18,10 +18,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
-__all__ = ["LOG_NAME", "CONFIG_NAME", "EVENTS_NAME", "JsonlLog", "write_atomic"]
+__all__ = ["CONFIG_NAME", "EVENTS_NAME", "LOG_NAME", "JsonlLog", "write_atomic"]
 
 log = logging.getLogger("lrdoctor")
 

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import logging
 import weakref
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import torch
 
@@ -34,8 +35,15 @@ from lrdoctor.errors import InputError
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.monitor.history import STEP, History
 from lrdoctor.monitor.log import JsonlLog
-from lrdoctor.monitor.overwrite import KIND as OVERWRITE, ScheduleOverwriteCheck
-from lrdoctor.monitor.probes import GradNorm, Probe, StepContext, as_float, default_probes
+from lrdoctor.monitor.overwrite import KIND as OVERWRITE
+from lrdoctor.monitor.overwrite import ScheduleOverwriteCheck
+from lrdoctor.monitor.probes import (
+    GradNorm,
+    Probe,
+    StepContext,
+    as_float,
+    default_probes,
+)
 from lrdoctor.monitor.signals import Every, LogSpaced, clip_capture
 from lrdoctor.monitor.values import MetricValidator
 
@@ -75,7 +83,7 @@ class MonitorConfig:
 
 
 #: optimizer -> its live Monitors (weakly held on both sides), to replace one that logs to the same place
-_LIVE: "weakref.WeakKeyDictionary[torch.optim.Optimizer, list[weakref.ref]]" = weakref.WeakKeyDictionary()
+_LIVE: weakref.WeakKeyDictionary[torch.optim.Optimizer, list[weakref.ref]] = weakref.WeakKeyDictionary()
 
 
 class Monitor:
@@ -309,7 +317,7 @@ class Monitor:
             return self.check()
         return self._combined()
 
-    def report(self) -> "lrdoctor.Report":
+    def report(self) -> lrdoctor.Report:
         """The report ``lrdoctor diagnose`` gives on the written log, plus the runtime findings."""
         found = self.check()
         if self._report is None:  # fewer than 2 steps, or no training metric yet
@@ -381,10 +389,10 @@ class Monitor:
         except Exception as err:
             self._fail("close", err)
 
-    def __enter__(self) -> "Monitor":
+    def __enter__(self) -> Monitor:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     @property
@@ -392,7 +400,7 @@ class Monitor:
         return self._step
 
 
-def _weak_hook(ref: "weakref.ref[Monitor]", name: str) -> Callable[..., None]:
+def _weak_hook(ref: weakref.ref[Monitor], name: str) -> Callable[..., None]:
     """An optimizer hook that holds its Monitor weakly, so the optimizer never keeps it alive."""
 
     def hook(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from lrdoctor.finding import Finding, Severity
 
-__all__ = ["ScheduleOverwriteCheck", "Overwrite"]
+__all__ = ["Overwrite", "ScheduleOverwriteCheck"]
 
 KIND = "schedule_overridden"
 

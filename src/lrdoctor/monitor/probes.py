@@ -17,15 +17,26 @@ never raises into the loop: the Monitor switches a failing probe off and says so
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
 from lrdoctor.monitor.signals import Every, LogSpaced, grad_norm, layer_grad_norms
 
-__all__ = ["ALWAYS", "StepContext", "Probe", "AppliedLR", "ScheduledLR", "LayerNorms", "GradNorm",
-           "UpdateRatio", "AmpScale", "default_probes"]
+__all__ = [
+    "ALWAYS",
+    "AmpScale",
+    "AppliedLR",
+    "GradNorm",
+    "LayerNorms",
+    "Probe",
+    "ScheduledLR",
+    "StepContext",
+    "UpdateRatio",
+    "default_probes",
+]
 
 Schedule = Callable[[int], bool]
 

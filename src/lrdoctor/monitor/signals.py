@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
-__all__ = ["Every", "LogSpaced", "grad_norm", "layer_grad_norms", "clip_capture", "ClipCapture"]
+__all__ = ["ClipCapture", "Every", "LogSpaced", "clip_capture", "grad_norm", "layer_grad_norms"]
 
 
 @dataclass(frozen=True)
