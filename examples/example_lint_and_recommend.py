@@ -27,8 +27,23 @@ SCRIPT = textwrap.dedent("""
             step += 1
         scheduler.step()
 """)
-# the fix: the warmup multiplies the scheduler's own LR
-FIXED = SCRIPT.replace('g["lr"] = 3e-3 * min', 'g["lr"] = scheduler.get_last_lr()[0] * min')
+# a tempting fix that is still wrong with StepLR: StepLR is chainable, so it continues from
+# the written value and the ramp factors multiply step after step (warmup-compounds)
+NAIVE_FIX = SCRIPT.replace('g["lr"] = 3e-3 * min', 'g["lr"] = scheduler.get_last_lr()[0] * min')
+# the fix: one closed-form schedule carries both the warmup and the decay, stepped every batch
+FIXED = textwrap.dedent("""
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    steps_per_epoch = len(train_loader)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min(1.0, (s + 1) / 500) * 0.5 ** (s // (2 * steps_per_epoch)))
+    for epoch in range(10):
+        for x, y in train_loader:
+            loss = criterion(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+""")
 
 
 def main() -> dict:
@@ -41,15 +56,19 @@ def main() -> dict:
     for f in found:
         print(f.text())
         print("    fix:", f.fix)
+    naive = lint_source(NAIVE_FIX, "train.py")
+    for f in naive:
+        print(f.text())
     fixed = lint_source(FIXED, "train.py")
     print(f"fixed script: {len(fixed)} findings")
-    return {"recommendation": rec, "found": found, "fixed": fixed}
+    return {"recommendation": rec, "found": found, "naive": naive, "fixed": fixed}
 
 
 def test_example_lint_and_recommend():
     out = main()
     assert out["recommendation"].lr == 1e-3 and all(r.source for r in out["recommendation"].reasons)
     assert [f.rule for f in out["found"]] == ["schedule-overwrite"]
+    assert [f.rule for f in out["naive"]] == ["warmup-compounds"]
     assert out["fixed"] == []
 
 

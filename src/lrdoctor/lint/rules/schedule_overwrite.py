@@ -36,10 +36,11 @@ def _may_fire(text: str, path: str) -> bool:
     return "param_groups" in text and _LR_WRITE.search(text) is not None
 
 
-FIX = ("Make the warmup multiply the scheduler's LR instead of replacing it: either fold it into "
-       "the scheduler (LambdaLR(lambda s: warmup(s) * decay(s)), SequentialLR(LinearLR, ...), "
-       "lrdoctor.schedules warmup(n) * cosine(...)), or write g['lr'] = sched.get_last_lr()[i] * "
-       "warmup_factor, or confine the writes to `if step < warmup_steps:`.")
+FIX = ("Make the warmup multiply the scheduler's LR instead of replacing it: fold it into one closed-form "
+       "schedule (LambdaLR(lambda s: warmup(s) * decay(s)), SequentialLR(LinearLR, ...), lrdoctor.schedules "
+       "warmup(n) * cosine(...)), or confine the writes to `if step < warmup_steps:`; writing "
+       "g['lr'] = sched.get_last_lr()[i] * warmup_factor is right only with a closed-form scheduler such as "
+       "LambdaLR (with StepLR/ExponentialLR the factors compound: warmup-compounds).")
 
 
 def _is_scheduler_class(facts: ScriptFacts, func: FuncInfo) -> bool:
