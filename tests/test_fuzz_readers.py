@@ -450,3 +450,27 @@ def test_fast_event_reader_matches_the_accumulator_on_real_files(reallogs):
         fast, ref, cfg_fast, cfg_ref = _both_readers(f)
         _assert_same_scalars(fast, ref)
         assert cfg_fast == cfg_ref, f
+
+
+# -- configs: random YAML/JSON through --config -------------------------------------------------
+
+YAML_PIECES = st.sampled_from(["a: 1\n", "lr: .inf\n", "- x\n", "&a [1, 2]\n", "*a\n", "b: &b {c: *b}\n", "{", "[", "}\n",
+                               "num_classes: ten\n", "? complex\n", "!!python/object:os.system x\n", "!!binary AAAA\n",
+                               "k: !!float nan\n", "'unterminated\n", "\t\n", "x: " + "9" * 5000 + "\n", "<<: *a\n",
+                               "opt: {lr: 0.1, nested: {deep: [1, {e: 2}]}}\n", "\x00", "\ufeff", "%YAML 1.1\n---\n"])
+
+
+@FUZZ
+@given(pieces=st.lists(YAML_PIECES, max_size=12), suffix=st.sampled_from([".yaml", ".json", ".yml"]))
+def test_random_configs(tmp_path, pieces, suffix):
+    log = tmp_path / "m.csv"
+    log.write_text("step,loss\n1,2.0\n2,1.5\n3,1.2\n")
+    cfg = tmp_path / f"config{suffix}"
+    cfg.write_text("".join(pieces))
+    try:
+        with time_budget(CASE_BUDGET_S):
+            run = lrdoctor.read(log, config=cfg)
+    except InputError as err:
+        assert "\n" not in str(err) and "config" in str(err), str(err)
+        return
+    json.dumps(run.summary(), allow_nan=False)  # non-finite config values become strings
