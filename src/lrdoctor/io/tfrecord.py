@@ -25,6 +25,12 @@ __all__ = ["EventScan", "scan_events", "crc32c_masked"]
 #: images and graphs are long and never hold scalars); they are still parsed.
 MAX_CHECKED_RECORD = 1 << 16
 
+#: Byte positions the bulk CRC may step through per file (each step is one numpy operation
+#: over all records of one length). Scalar logs need ~1,000 (a dozen record lengths of
+#: ~60 bytes); a hostile file with thousands of distinct lengths would need one step per
+#: byte. Lengths past the budget (the rarest first) are parsed without a CRC check.
+MAX_CRC_STEPS = 200_000
+
 _POLY = 0x82F63B78  # CRC-32C (Castagnoli), reflected
 
 
@@ -98,8 +104,11 @@ def _bad_payload(data: bytes, frames: list[tuple[int, int]]) -> int | None:
     offs = np.fromiter((o for o, _ in frames), dtype=np.int64, count=len(frames))
     lens = np.fromiter((n for _, n in frames), dtype=np.int64, count=len(frames))
     first_bad: int | None = None
-    for n in np.unique(lens):
-        if n > MAX_CHECKED_RECORD:
+    uniq, counts = np.unique(lens, return_counts=True)
+    steps = 0
+    for n in uniq[np.argsort(-counts, kind="stable")]:  # most common lengths first
+        steps += int(n)
+        if n > MAX_CHECKED_RECORD or steps > MAX_CRC_STEPS:
             continue
         idx = np.flatnonzero(lens == n)
         rows = buf[offs[idx][:, None] + np.arange(n)] if n else np.zeros((idx.size, 0), np.uint8)
