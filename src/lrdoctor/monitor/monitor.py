@@ -9,8 +9,8 @@
 The Monitor only wires its parts together:
 
     optimizer hooks -> probes (probes.py) -> History (history.py) -> log (log.py)
-                                                    \\-> checks: lrdoctor.diagnose + the live
-                                                        schedule-overwrite check (overwrite.py)
+                                                    \\-> Checks (checks.py): lrdoctor.diagnose + the
+                                                        live schedule-overwrite check (overwrite.py)
 
 Probes measure on their declared schedules and keep values on the device; the History reads
 them back once per ``flush_every`` steps (no host sync per step); ``check()`` runs
@@ -31,9 +31,10 @@ from typing import Any
 import torch
 
 import lrdoctor
-from lrdoctor.errors import InputError
-from lrdoctor.finding import Finding, Severity
+from lrdoctor.finding import Finding
+from lrdoctor.monitor.checks import Checks
 from lrdoctor.monitor.history import STEP, History
+from lrdoctor.monitor.lifetime import finalize, live, weak_hook
 from lrdoctor.monitor.log import JsonlLog
 from lrdoctor.monitor.overwrite import KIND as OVERWRITE
 from lrdoctor.monitor.overwrite import ScheduleOverwriteCheck
@@ -82,10 +83,6 @@ class MonitorConfig:
     overwrite (both are read as Python floats, so only real writes differ by more)."""
 
 
-#: optimizer -> its live Monitors (weakly held on both sides), to replace one that logs to the same place
-_LIVE: weakref.WeakKeyDictionary[torch.optim.Optimizer, list[weakref.ref]] = weakref.WeakKeyDictionary()
-
-
 class Monitor:
     """Watch a live run. ``step(loss, **metrics)`` once per optimizer step, after ``optimizer.step()``.
 
@@ -116,7 +113,6 @@ class Monitor:
     ) -> None:
         self.optimizer, self.model, self.scheduler, self.scaler = optimizer, model, scheduler, scaler
         self.settings = settings
-        self.on_finding = on_finding
         self.config = dict(config or {})
         self.rank = _rank() if rank is None else rank
         self.guard = guard
@@ -135,20 +131,19 @@ class Monitor:
         self._row: dict[str, Any] = {}
         self._ctx = StepContext(optimizer, model, scheduler, scaler)
         self._param_ids: frozenset[int] | None = None
-        self._report: Any = None  # the latest lrdoctor.Report of check()
+        self.checks = Checks(self.overwrite, on_finding, self.rank)
         self._checked_rows = -1
-        self._active: set[str] = set()
         self._next_check = settings.check_every
         self._log: JsonlLog | None = None
-        self._replace_same_log(optimizer)
+        live.replace(optimizer, self.log_dir)
         if self.log_dir is not None and self.rank == 0:
             self._log = JsonlLog(self.log_dir, self.config, tensorboard, backfill=self.history.rows)
         ref = weakref.ref(self)
-        handles = [optimizer.register_step_pre_hook(_weak_hook(ref, "_pre_step")),
-                   optimizer.register_step_post_hook(_weak_hook(ref, "_post_step"))]
+        handles = [optimizer.register_step_pre_hook(weak_hook(ref, "_pre_step")),
+                   optimizer.register_step_post_hook(weak_hook(ref, "_post_step"))]
         clip_capture.add(self._on_clip)
-        _LIVE.setdefault(optimizer, []).append(ref)
-        self._finalizer = weakref.finalize(self, _finalize, handles, self.history, self._log)
+        live.add(optimizer, ref)
+        self._finalizer = weakref.finalize(self, finalize, handles, self.history, self._log)
         if guard is not None:
             try:
                 guard.attach(self)
@@ -196,7 +191,7 @@ class Monitor:
                 applied = [as_float(g["lr"]) for g in opt.param_groups]
                 scheduled = [as_float(x) for x in self.scheduler.get_last_lr()]
                 if self.overwrite.observe(self._step, applied, scheduled):
-                    self._raise_overwrite()
+                    self.checks.overwrite_changed()
         except Exception as err:
             self._fail("optimizer pre-step hook", err)
 
@@ -289,25 +284,10 @@ class Monitor:
             self._next_check = self._step + max(self.settings.check_every, int(0.05 * self._step))
             run = self.run()
             self._checked_rows = len(self.history)
-            report = None
-            if run.n_steps >= 2:
-                try:
-                    report = lrdoctor.diagnose(run)
-                except InputError:
-                    report = None  # no training metric logged yet (loss arrives later, e.g. via annotate)
-            self._report = report
-            found = list(report.findings) if report is not None else []
-            runtime = self._runtime()
-            for f in found:
-                if f.kind not in self._active and f.kind not in {r.kind for r in runtime}:
-                    self._emit(f)
-            # an episode ends when its kind is no longer found; it may warn again later
-            kinds = {f.kind for f in found} | {r.kind for r in runtime}
-            self._active &= kinds
-            self._active |= kinds
+            return self.checks.check(run, self._guard_findings())
         except Exception as err:
             self._fail("check", err)
-        return self._combined()
+            return self.checks.findings(self._guard_findings())
 
     @property
     def findings(self) -> list[Finding]:
@@ -315,69 +295,29 @@ class Monitor:
         the first release: it runs :meth:`check` only when steps arrived since the last one."""
         if self._checked_rows != len(self.history) + self.history.pending:
             return self.check()
-        return self._combined()
+        return self.checks.findings(self._guard_findings())
 
     def report(self) -> lrdoctor.Report:
         """The report ``lrdoctor diagnose`` gives on the written log, plus the runtime findings."""
         found = self.check()
-        if self._report is None:  # fewer than 2 steps, or no training metric yet
+        diagnosed = self.checks.report
+        if diagnosed is None:  # fewer than 2 steps, or no training metric yet
             return lrdoctor.Report(self.history.to_run(step_unit=self.step_unit, config=self.config), found)
-        return lrdoctor.Report(self._report.run, found, self._report.coverage)
+        return lrdoctor.Report(diagnosed.run, found, diagnosed.coverage)
 
-    def _runtime(self) -> list[Finding]:
-        out = []
-        if self.overwrite is not None:
-            f = self.overwrite.finding()
-            if f is not None:
-                out.append(_prescribe(f))
-        return out
+    @property
+    def on_finding(self) -> Callable[[Finding], None] | None:
+        """Called with each finding as its episode starts (errors in it are logged, not raised)."""
+        return self.checks.on_finding
 
-    def _combined(self) -> list[Finding]:
-        runtime = self._runtime()
-        kinds = {r.kind for r in runtime}
-        found = [f for f in (self._report.findings if self._report is not None else []) if f.kind not in kinds]
-        guard = list(self.guard.findings) if self.guard is not None else []
-        return sorted(runtime + found + guard,
-                      key=lambda f: (-f.severity.rank, f.start_step if f.start_step is not None else 0))
+    @on_finding.setter
+    def on_finding(self, fn: Callable[[Finding], None] | None) -> None:
+        self.checks.on_finding = fn
 
-    def _emit(self, f: Finding) -> None:
-        self._active.add(f.kind)
-        if self.rank != 0:
-            return
-        lvl = logging.ERROR if f.severity is Severity.ERROR else logging.WARNING
-        log.log(lvl, "lrdoctor: %s %s at step %s: %s", f.severity.value, f.kind, f.start_step, f.summary)
-        if self.on_finding is not None:
-            try:
-                self.on_finding(f)
-            except Exception as err:
-                self._fail("on_finding callback", err)
+    def _guard_findings(self) -> list[Finding]:
+        return list(self.guard.findings) if self.guard is not None else []
 
-    def _raise_overwrite(self) -> None:
-        f = self.overwrite.finding() if self.overwrite is not None else None
-        if f is not None:
-            f = _prescribe(f)
-            self._active.discard(OVERWRITE)
-            self._emit(f)
-
-    # ---- lifetime -----------------------------------------------------------------------------
-    def _replace_same_log(self, optimizer: torch.optim.Optimizer) -> None:
-        """A new Monitor over the same optimizer and log directory replaces the old one (a notebook
-        cell run twice): the old one is closed, so its hooks go and its rows are flushed."""
-        refs = _LIVE.get(optimizer, [])
-        alive = []
-        for r in refs:
-            old = r()
-            if old is None or old._finalizer.alive is False:
-                continue
-            if self.log_dir is not None and old.log_dir is not None and _same(old.log_dir, self.log_dir):
-                log.info("lrdoctor Monitor: a new Monitor logs to %s over the same optimizer; closing the old one",
-                         self.log_dir)
-                old.close()
-                continue
-            alive.append(r)
-        if optimizer in _LIVE:
-            _LIVE[optimizer] = alive
-
+    # ---- lifetime (lifetime.py) ---------------------------------------------------------------
     def close(self) -> None:
         """Flush, remove the hooks, close the log. Never raises; safe to call twice."""
         try:
@@ -399,65 +339,10 @@ class Monitor:
     def steps(self) -> int:
         return self._step
 
-
-def _weak_hook(ref: weakref.ref[Monitor], name: str) -> Callable[..., None]:
-    """An optimizer hook that holds its Monitor weakly, so the optimizer never keeps it alive."""
-
-    def hook(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
-        mon = ref()
-        if mon is not None:
-            try:
-                getattr(mon, name)(opt, args, kwargs)
-            except Exception:
-                pass
-
-    return hook
-
-
-def _finalize(handles: list[Any], history: History, jlog: JsonlLog | None) -> None:
-    """Run by ``close()`` or when the Monitor is collected: remove the hooks, write what is left."""
-    for h in handles:
-        try:
-            h.remove()
-        except Exception:
-            pass
-    try:
-        clip_capture.remove()
-    except Exception:
-        pass
-    if jlog is not None:
-        try:
-            jlog.write(history.flush())
-        except Exception:
-            pass
-        jlog.close()
-
-
-def _prescribe(f: Finding) -> Finding:
-    """``f`` with fixes: the overwrite's fix needs nothing from the run, so the rule registered
-    for its kind is applied to an empty run (public ``lrdoctor.prescribe.prescribe``, which
-    returns a filled copy; older versions filled ``f`` in place)."""
-    if f.fixes:
-        return f
-    try:
-        from lrdoctor.prescribe import prescribe
-
-        out = prescribe(_empty_run(), f)
-        return out if isinstance(out, Finding) else f
-    except Exception as err:  # a fix table is a nicety; the finding stands without it
-        log.debug("lrdoctor Monitor: no fixes for %s (%s)", f.kind, err)
-        return f
-
-
-def _empty_run() -> lrdoctor.Run:
-    return History().to_run()
-
-
-def _same(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve()
-    except OSError:
-        return str(a) == str(b)
+    @property
+    def is_open(self) -> bool:
+        """False once closed (or collected): the hooks are gone."""
+        return self._finalizer.alive
 
 
 def _rank() -> int:
