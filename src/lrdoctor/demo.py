@@ -70,7 +70,7 @@ def train_classifier(cfg: DemoConfig, out_csv: Path) -> None:
             for i in range(spe):
                 if cfg.overwrite_warmup:  # the bug: assigns, so StepLR's decay is lost at the next step
                     for group in opt.param_groups:
-                        group["lr"] = cfg.lr * min(1.0, (step + 1) / cfg.warmup_steps)
+                        group["lr"] = cfg.lr * min(1.0, (step + 1) / cfg.warmup_steps)  # lrdoctor: ignore[schedule-overwrite]
                 idx = perm[i * bs:(i + 1) * bs]
                 loss = loss_fn(model(xtr[idx]), ytr[idx])
                 opt.zero_grad()

@@ -44,8 +44,9 @@ def warmup_window(applied: np.ndarray, scheduled: np.ndarray, tol: float) -> int
     (a ramp may overshoot a schedule that already decays), or sits below the scheduler's
     value without falling. The window closes at the first point where neither holds. Every correct spelling of a
     hand-written warmup stays inside it: ``lr = base * step / W`` while ``step < W`` (then
-    the scheduler alone), ``lr = sched.get_last_lr()[0] * min(1, step / W)``, a
-    LambdaLR-style factor. The post-mortem's overwrite leaves it: after the ramp the applied
+    the scheduler alone), ``lr = sched.get_last_lr()[0] * min(1, step / W)`` with a
+    closed-form scheduler (LambdaLR; a chainable one such as StepLR compounds that factor,
+    which ``lrdoctor lint`` flags as ``warmup-compounds``), a LambdaLR-style factor. The post-mortem's overwrite leaves it: after the ramp the applied
     LR sits above the decaying scheduled one."""
     n = min(applied.size, scheduled.size)
     for i in range(n):
