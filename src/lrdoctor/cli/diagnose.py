@@ -109,7 +109,6 @@ def diagnose_cmd(
 
     from lrdoctor.diagnosis import diagnose
     from lrdoctor.io import read
-    from lrdoctor.io._json import dumps_safe
 
     with tempfile.TemporaryDirectory(prefix="lrdoctor-") as tmp:
         try:
@@ -129,7 +128,7 @@ def diagnose_cmd(
             typer.echo(f"lrdoctor: {err}", err=True)
             raise typer.Exit(2)
     if format is OutFormat.json:
-        sys.stdout.write(dumps_safe(report.to_dict()) + "\n")
+        sys.stdout.write(report.to_json() + "\n")
     else:
         from lrdoctor.report.text import print_report
 

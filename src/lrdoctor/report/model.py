@@ -6,12 +6,12 @@ It lives in ``report/`` beside its renderers, so ``diagnosis`` (which builds rep
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from lrdoctor.detect.coverage import Coverage
 from lrdoctor.finding import Finding, Severity
+from lrdoctor.jsonsafe import dumps_safe
 from lrdoctor.run import Run
 
 __all__ = ["Report"]
@@ -39,7 +39,7 @@ class Report:
                 "coverage": self.coverage.to_dict()}
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+        return dumps_safe(self.to_dict(), indent=indent)
 
     def __str__(self) -> str:
         from lrdoctor.report.text import render_text
