@@ -494,10 +494,9 @@ def test_custom_probe_and_a_failing_probe(tmp_path, caplog):
         name: str = "weight_norm"
         cost: str = "one fused norm pass over the weights on its steps"
 
-        def after(self, ctx, row):
-            if self.when(ctx.step):
-                ws = [p.detach() for p in ctx.params()]
-                row["weight_norm"] = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(ws)))
+        def after(self, ctx, row):  # called on the steps `when` selects
+            ws = [p.detach() for p in ctx.params()]
+            row["weight_norm"] = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(ws)))
 
     class Broken(Probe):
         name, cost = "broken", "none"

@@ -42,8 +42,9 @@ class History:
 
     # ---- writing ----------------------------------------------------------------------------
     def append(self, row: Mapping[str, Any]) -> None:
-        """Add one row (values: 0-d tensors or floats; ``row["step"]`` is required)."""
-        self._pending.append(dict(row))
+        """Add one row (values: 0-d tensors or floats; ``row["step"]`` is required). A ``dict`` is
+        taken over as it is (the Monitor hands over a fresh one each step), anything else copied."""
+        self._pending.append(row if type(row) is dict else dict(row))
 
     def annotate(self, values: Mapping[str, Any]) -> None:
         """Add values to the newest row, pending or already flushed (a trainer's logged loss
@@ -142,7 +143,9 @@ class History:
             arr = np.full(n, np.nan)
             arr[: len(col)] = [math.nan if v is None else v for v in col]
             cols[k], masks[k] = arr, logged  # a logged NaN stays logged: nonfinite looks for it
-        meta = RunMeta(source="lrdoctor.Monitor", format="monitor", step_unit=step_unit)
+        # the steps are the loop's own counter (or ``at=``), never row numbers: say so, as the
+        # JSONL reader does for the written log
+        meta = RunMeta(source="lrdoctor.Monitor", format="monitor", step_unit=step_unit, step_column=STEP)
         return build_run(np.asarray(self._steps, float), cols, masks, meta=meta, config=dict(config or {}))
 
 

@@ -124,8 +124,9 @@ class Monitor:
             if scheduler is not None and hasattr(scheduler, "get_last_lr") else None
         self.log_dir = Path(log_to) if log_to else None
         self._validator = MetricValidator()
-        self._probe_key: tuple[int, ...] = ()
+        self._n_probes = -1
         self._by_moment: dict[str, list[Probe]] = {}
+        self._after: list[Probe] = []  # probes due in the post-step hook of the current step
         self._failed: set[str] = set()
         self._step = 0
         self._row: dict[str, Any] = {}
@@ -165,27 +166,39 @@ class Monitor:
         if self._param_ids <= ids:
             self._ctx.clip = (total.detach(), max_norm)
 
-    def _run_probes(self, moment: str, row: dict[str, Any], *, scheduled: bool = True) -> None:
-        """Call the probes that implement ``moment`` ("before", "after" or "record") and are due
-        (``scheduled=False``: whether due or not); a failing probe is switched off."""
-        key = tuple(map(id, self.probes))
-        if key != self._probe_key:  # the list changed (a probe appended): regroup, once
-            self._probe_key = key
+    def _group_probes(self) -> None:
+        """Which probes implement which moment; redone when ``probes`` grows or shrinks."""
+        if len(self.probes) != self._n_probes:
+            self._n_probes = len(self.probes)
             self._by_moment = {m: [p for p in self.probes if getattr(type(p), m) is not getattr(Probe, m)]
                                for m in ("before", "after", "record")}
-        for p in self._by_moment[moment]:
+
+    def _call(self, moment: str, probes: list[Probe], row: dict[str, Any]) -> None:
+        """``probe.<moment>(ctx, row)`` for each live probe; a failing probe is switched off."""
+        for p in probes:
             if p.name in self._failed:
                 continue
             try:
-                if not scheduled or p.due(self._ctx):
-                    getattr(p, moment)(self._ctx, row)
+                getattr(p, moment)(self._ctx, row)
             except Exception as err:
                 self._fail(p.name, err)
+
+    def _due(self, moment: str) -> list[Probe]:
+        out = []
+        for p in self._by_moment[moment]:
+            try:
+                if p.due(self._ctx):
+                    out.append(p)
+            except Exception as err:
+                self._fail(p.name, err)
+        return out
 
     def _pre_step(self, opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
         try:
             self._ctx.step = self._step
-            self._run_probes("before", self._row)
+            self._group_probes()
+            self._call("before", self._due("before"), self._row)
+            self._after = self._due("after")  # decided now, on the same step: usually none
             self._ctx.stepped = True
             if self.overwrite is not None and OVERWRITE not in self._failed:
                 applied = [as_float(g["lr"]) for g in opt.param_groups]
@@ -196,7 +209,9 @@ class Monitor:
             self._fail("optimizer pre-step hook", err)
 
     def _post_step(self, opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
-        self._run_probes("after", self._row, scheduled=False)  # finishes what before() started
+        if self._after:
+            self._call("after", self._after, self._row)
+            self._after = []
 
     # ---- the user's calls ---------------------------------------------------------------------
     def measure_gradients(self) -> None:
@@ -225,8 +240,10 @@ class Monitor:
         may skip to its next batch). Never raises."""
         try:
             row, self._row = self._row, {}
+            self._after = []  # an optimizer step that raised never reached its post-step hook
             self._ctx.step = self._step
-            self._run_probes("record", row)
+            self._group_probes()
+            self._call("record", self._due("record"), row)
             for k, v in (("loss", loss), *metrics.items()):
                 x = self._validator.coerce(k, v)
                 if x is not None:

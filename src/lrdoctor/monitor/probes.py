@@ -10,8 +10,9 @@ Each probe declares
   price of a default is visible where it is set;
 
 and writes 0-d tensors (kept on the device: no host sync) or floats into the step's row at
-one of three moments: ``before`` (the optimizer's pre-step hook: gradients exist, weights
-not yet updated), ``after`` (the post-step hook) and ``record`` (``Monitor.step``). A probe
+one of three moments, each on the steps the probe is due: ``before`` (the optimizer's pre-step
+hook: gradients exist, weights not yet updated), ``after`` (the post-step hook) and ``record``
+(``Monitor.step``). A probe
 never raises into the loop: the Monitor switches a failing probe off and says so once.
 """
 
@@ -95,7 +96,8 @@ class Probe:
         """In the optimizer's pre-step hook."""
 
     def after(self, ctx: StepContext, row: dict[str, Any]) -> None:
-        """In the optimizer's post-step hook."""
+        """In the optimizer's post-step hook, on the steps the probe is due (decided before the
+        update, so ``before`` and ``after`` of one step always pair up)."""
 
     def record(self, ctx: StepContext, row: dict[str, Any]) -> None:
         """In ``Monitor.step``, after the optimizer step (or after a skipped one)."""

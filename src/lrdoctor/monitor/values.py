@@ -45,6 +45,8 @@ class MetricValidator:
         if value is None:
             return None
         if isinstance(value, torch.Tensor):
+            if value.dim() == 0 and value.is_floating_point():  # the common case (a loss): no more checks
+                return value.detach()
             return self._tensor(name, value.detach())
         if isinstance(value, (bool, np.bool_)):
             return float(value)
