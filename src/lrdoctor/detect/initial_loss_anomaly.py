@@ -48,7 +48,30 @@ class InitialLossAnomalyEvidence(Evidence):
     ratio: float
 
 
-@detector("initial_loss_anomaly", thresholds=DEFAULTS, evidence=InitialLossAnomalyEvidence, needs=needs.num_classes_and_loss)
+#: formats whose rows always begin with the first epoch of the run (they are written by it)
+_FROM_START_FORMATS = frozenset({"yolo-results", "keras"})
+
+
+def starts_at_the_start(run: Run) -> bool:
+    """True when the log's first row is the start of training: a real step column (not row
+    numbers) whose first value is 0 or 1, or a format written from the first epoch on. A
+    pasted excerpt (epochs 320-334, steps 30020-...) has no initial loss to judge."""
+    if run.n_steps == 0:
+        return False
+    if run.meta.step_column is None:
+        return run.meta.format in _FROM_START_FORMATS
+    return float(run.steps[0]) <= 1
+
+
+def _needs(run: Run) -> str | None:
+    why = needs.num_classes_and_loss(run)
+    if why is None and not starts_at_the_start(run):
+        why = ("the log does not start at step 0/1 (or its steps are row numbers): "
+               "its first loss may not be the initial one")
+    return why
+
+
+@detector("initial_loss_anomaly", thresholds=DEFAULTS, evidence=InitialLossAnomalyEvidence, needs=_needs)
 def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
     s, k = objective(run), num_classes(run)
     if s is None or k is None:
@@ -58,7 +81,8 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
         return []
     first = float(np.median(f.values[: th.first_points]))
     expected = float(np.log(k[1]))
-    early = f.steps[0] <= 1
+    # an epoch's mean loss falls below ln(K) within the epoch; only a per-step first loss is judged low
+    early = f.steps[0] <= 1 and run.meta.step_unit != "epoch"
     if first > th.above * expected:
         kind = "above"
     elif early and first < th.below * expected:

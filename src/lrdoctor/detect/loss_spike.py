@@ -39,6 +39,12 @@ class LossSpikeThresholds(Thresholds):
     warn_count: int = 3
     """Spikes in one run that make a warning instead of info. Source: PaLM (Chowdhery et al.
     2022, §5.1) treats isolated spikes as expected and recurrent ones as instability."""
+    warn_undo: float = 0.5
+    """A single spike is also a warning when it undoes at least half of the progress made so
+    far (peak - best >= 0.5 x (first level - best)): the run lost most of what it had
+    learned, if only for a while (a Keras classifier at 0.67 jumping to 6.0 after starting
+    at 9.5, its accuracy 0.82 -> 0.40). PaLM's tolerated spikes are small against the
+    progress of the run."""
 
 
 DEFAULTS = LossSpikeThresholds()
@@ -59,6 +65,7 @@ class LossSpikeEvidence(Evidence):
     largest: dict
     spike_steps: list
     noise_sigma: float
+    progress_undone: float
 
 
 @detector("loss_spike", thresholds=DEFAULTS, evidence=LossSpikeEvidence, needs=needs.loss)
@@ -80,21 +87,27 @@ def detect(run: Run, th: LossSpikeThresholds = DEFAULTS) -> list[Finding]:
     div_above, _, _ = above_best(t, DIV)
     spike &= ~div_above
     spike[: t.window // 2 + 1] = False  # the initial loss is not a spike: no trend before it
+    spike[-1] = False  # a rise at the last report has no later point to show it recovered
     events = runs_of(spike)
     if not events:
         return []
     # keep events after which the trend is back near its pre-spike level
     peaks = []
+    head = float(np.median(t.c.mid[: t.window]))
+    undo = 0.0
     for a, b in events:
         i = a + int(np.argmax(hi[a:b]))
         peaks.append((float(t.c.step[i]), float(hi[i]), float(sm[i])))
+        best = float(np.min(sm[: i + 1]))
+        if head > best:
+            undo = max(undo, (float(hi[i]) - best) / (head - best))
     worst = max(peaks, key=lambda p: (p[1] - p[2]) / (abs(p[2]) or 1.0))
-    sev = Severity.WARNING if len(peaks) >= th.warn_count else Severity.INFO
+    sev = Severity.WARNING if len(peaks) >= th.warn_count or undo >= th.warn_undo else Severity.INFO
     ev = {
         "spikes": len(peaks),
         "largest": {"step": worst[0], "loss": worst[1], "trend": worst[2]},
         "spike_steps": [p[0] for p in peaks[:20]],
-        "noise_sigma": t.sigma,
+        "noise_sigma": t.sigma, "progress_undone": undo,
     }
     summary = (f"{len(peaks)} loss spike(s) that recovered; largest at step {fmt(worst[0])}: "
                f"{fmt(worst[1])} against a trend of {fmt(worst[2])}")

@@ -37,8 +37,12 @@ DEFAULTS = NonfiniteThresholds()
 _METRICS = ("loss", "eval_loss", "grad_norm")
 
 
-def amp_skipped_steps(run: Run) -> np.ndarray:
-    """Steps where grad_norm is non-finite but the LR did not move: AMP-skipped steps."""
+def amp_skipped_steps(run: Run, persistent_points: int = DEFAULTS.persistent_points) -> np.ndarray:
+    """Steps where grad_norm is non-finite but the LR did not move and the loss is finite:
+    AMP-skipped steps. Only stretches shorter than ``persistent_points`` logged points count:
+    the GradScaler halves its scale on every skip, so skips end within a few steps; a grad
+    norm that stays non-finite over several logged rows (Time-MoE: NaN on all 10 rows, the
+    loss logged as 0.0) is a blow-up, not loss-scale calibration."""
     g, lr = run.series("grad_norm"), run.series("lr")
     if g is None:
         return np.zeros(0)
@@ -56,7 +60,12 @@ def amp_skipped_steps(run: Run) -> np.ndarray:
     if loss is not None:
         li = np.clip(np.searchsorted(loss.steps, g.steps), 0, loss.steps.size - 1)
         loss_ok = np.isfinite(loss.values[li])
-    return g.steps[bad & still & loss_ok]
+    skip = bad & still & loss_ok
+    d = np.diff(np.r_[0, skip.astype(np.int8), 0])
+    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
+        if b - a >= persistent_points:
+            skip[a:b] = False
+    return g.steps[skip]
 
 
 def _first_bad(s: Series, ignore: np.ndarray, th: NonfiniteThresholds) -> tuple[int, bool, int] | None:
@@ -99,7 +108,7 @@ class NonfiniteEvidence(Evidence):
 
 @detector("nonfinite", thresholds=DEFAULTS, evidence=NonfiniteEvidence, needs=needs.any_loss_or_grad)
 def detect(run: Run, th: NonfiniteThresholds = DEFAULTS) -> list[Finding]:
-    skipped = amp_skipped_steps(run)
+    skipped = amp_skipped_steps(run, th.persistent_points)
     out: list[Finding] = []
     for name in _METRICS:
         s = run.series(name)

@@ -65,6 +65,25 @@ class ProgressThresholds(Thresholds):
     """...and the loss never went more than 10% below ln K (it never learned)."""
     chance_acc_margin: float = 0.1
     """When an accuracy is logged it must also sit within 0.1 (or 10 points) of 1/K."""
+    frozen_points: int = 3
+    """Frozen loss: the last this-many reports print exactly the same loss. A logged loss is
+    an average over batches, so while any weight moves its printed value changes at 3+
+    significant digits; three identical reports in a row mean the updates no longer change
+    the model (a saturated output, dead units, an LR of 0). Keras issue 2392: 5.7257 on
+    three epochs in a row at Adagrad lr 1.0."""
+    frozen_digits: int = 3
+    """...printed with at least this many significant digits (2-digit logs repeat by rounding)."""
+    frozen_floor: float = 0.01
+    """...and at least this share of the log's largest loss (a loss converged to its floor
+    prints the same value for a reason)."""
+    finished_lr: float = 0.01
+    """No gain over a finished schedule: the LR ended below this share of its peak (the
+    schedule ran its course)..."""
+    finished_band: float = 2.0
+    """...and the task metric never left a band this many times the spread of its first
+    third (the run's whole range within twice its early noise), its best coming in that
+    first third: the run spent its schedule without learning (LLaMA-Factory PPO: reward
+    0.12-0.14 from step 10 to 1260 while the LR decayed 1e-5 -> 1e-8)."""
     pinned_points: int = 5
     """A task metric (accuracy, mAP) that takes one single value over at least this many
     evaluations below 90% of its scale never changed its predictions: a constant predictor."""
@@ -92,8 +111,8 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
     from lrdoctor.detect._common import objective
 
     s = objective(run)
-    if s is None:
-        return None
+    if s is None or _lr_is_zero(run, th):
+        return None  # at LR 0 (a warmup's first steps) nothing can be learned yet
     f = s.finite()
     x = f.values
     if x.size < 3 or (x <= 0).any():
@@ -132,6 +151,85 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
                f"{fmt(ev['loss_min'])}) over all {x.size} points" +
                (f"; {ev['accuracy_metric']} {fmt(ev['accuracy_median'])} ~ 1/{k}" if "accuracy_metric" in ev else ""))
     return Finding("slow_progress", Severity.ERROR, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
+
+
+def _lr_is_zero(run: Run, th: ProgressThresholds) -> bool:
+    """True when an LR is logged and is 0 on most points: nothing could be learned yet."""
+    lr = run.series("lr")
+    if lr is None or lr.finite().values.size == 0:
+        return False
+    v = lr.finite().values
+    return bool(np.mean(v <= 0) > 0.5)
+
+
+def _sig_digits(x: float) -> int:
+    """Significant digits of the shortest repr of ``x`` (5.7257 -> 5, 0.12 -> 2)."""
+    mant = repr(abs(float(x))).split("e")[0].replace(".", "").lstrip("0")
+    return len(mant.rstrip("0")) or 1
+
+
+def _frozen_loss(run: Run, th: ProgressThresholds) -> Finding | None:
+    from lrdoctor.detect._common import objective
+
+    s = objective(run)
+    if s is None or _lr_is_zero(run, th):
+        return None
+    f = s.finite()
+    x = f.values
+    k = th.frozen_points
+    if x.size < k or not np.all(x[-k:] == x[-1]):
+        return None
+    v = float(x[-1])
+    if _sig_digits(v) < th.frozen_digits or abs(v) < th.frozen_floor * float(np.abs(x).max()):
+        return None
+    run_len = int(np.flatnonzero(x != v)[-1] + 1) if (x != v).any() else 0
+    ev = {"metric": run.meta.roles.get("loss", "loss"), "value": v, "points": int(x.size - run_len),
+          "rule": f"frozen: the last {x.size - run_len} reports print exactly {v!r}"}
+    summary = (f"the loss is frozen at {fmt(v)}: the last {x.size - run_len} reports print exactly the same value, "
+               "so the updates no longer change the model")
+    cause = ("Training is dead: saturated outputs or dead units give zero gradients, the LR is 0 or far too "
+             "high (a blow-up into a saturated regime), or the optimizer is not connected to the model's parameters.")
+    return Finding("slow_progress", Severity.ERROR, float(f.steps[run_len]), float(f.steps[-1]), summary, ev, cause)
+
+
+def _no_gain_over_finished_schedule(run: Run, th: ProgressThresholds) -> Finding | None:
+    lr = run.series("lr")
+    if lr is None:
+        return None
+    lv = lr.finite().values
+    if lv.size < 2 or lv.max() <= 0 or lv[-1] > th.finished_lr * lv.max():
+        return None
+    for name in ("ep_return", "eval_return", "task_metric", "eval_accuracy"):
+        s = run.series(name)
+        if s is None:
+            continue
+        v = s.finite().values
+        if v.size < 4:
+            continue
+        third = max(2, v.size // 3)
+        early = v[:third]
+        spread = float(np.ptp(early))
+        if spread == 0 or float(np.ptp(v)) > th.finished_band * spread or int(np.argmax(v)) >= third:
+            continue
+        col = run.meta.roles.get(name, name)
+        ev = {"metric": col, "value": float(v[-1]), "points": int(v.size), "lr_median_share_of_peak": float(lv[-1] / lv.max()),
+              "rule": f"no gain over a finished schedule: {col} stayed within {th.finished_band:g}x its early spread"}
+        summary = (f"{col} never improved: it stayed between {fmt(float(v.min()))} and {fmt(float(v.max()))} (best in the "
+                   f"first third) while the LR schedule ran to {lv[-1] / lv.max():.1%} of its peak")
+        cause = ("The run used its whole schedule without learning: the LR is too low for this model, the reward or "
+                 "labels carry no signal, or the trained parameters do not reach the output.")
+        return Finding("slow_progress", Severity.WARNING, float(s.steps[0]), float(s.steps[-1]), summary, ev, cause)
+    return None
+
+
+def _needs(run: Run) -> str | None:
+    """A training loss, or (RL runs too) a task metric with a logged LR for the finished-schedule rule."""
+    why = needs.loss(run)
+    if why is None:
+        return None
+    if "lr" in run and any(n in run for n in ("ep_return", "eval_return", "task_metric", "eval_accuracy")):
+        return None
+    return why
 
 
 def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
@@ -182,13 +280,16 @@ class SlowProgressEvidence(Evidence):
     accuracy_median: float
 
 
-@detector("slow_progress", thresholds=DEFAULTS, evidence=SlowProgressEvidence, needs=needs.loss)
+@detector("slow_progress", thresholds=DEFAULTS, evidence=SlowProgressEvidence, needs=_needs)
 def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
-    if not run.is_rl:
-        for rule in (_stuck_at_chance, _pinned_task_metric):
-            got = rule(run, th)
-            if got is not None:
-                return [got]
+    rules = (_stuck_at_chance, _frozen_loss, _pinned_task_metric, _no_gain_over_finished_schedule) if not run.is_rl \
+        else (_no_gain_over_finished_schedule,)
+    for rule in rules:
+        got = rule(run, th)
+        if got is not None:
+            return [got]
+    if run.is_rl or needs.loss(run) is not None:
+        return []
     if run.meta.step_unit not in ("step", "timestep"):
         return []
     t = objective_trend(run)

@@ -105,6 +105,16 @@ def records_to_run(
     return acc.to_run(meta, config=config, step_keys=step_keys, check_duplicates=check_duplicates, lines=lines)
 
 
+def _constant(acc: "RecordColumns", key: str) -> bool:
+    """A key holding one value on three or more records (HF's ``epoch: 0.0`` on every row of a
+    run shorter than an epoch's first hundredth) indexes nothing: rows stay in log order."""
+    vals = acc.vals_of.get(key)
+    if vals is None:
+        return False
+    v = np.frombuffer(vals, dtype=np.float64)
+    return v.size >= 3 and bool(np.all(v == v[0]))
+
+
 def _columns_to_run(acc: RecordColumns, meta: RunMeta, config: Mapping[str, Any] | None,
                     keys: list[tuple[str, str]], check_duplicates: bool, lines: Sequence[int] | None) -> Run:
     present, first_at, count, rows_of, vals_of = acc.present, acc.first_at, acc.count, acc.rows_of, acc.vals_of
@@ -112,7 +122,8 @@ def _columns_to_run(acc: RecordColumns, meta: RunMeta, config: Mapping[str, Any]
     # phase's "Episode 1: reward ..." lines at the end of a log index nothing before them)
     n_rec = max(1, acc.n)
     usable = [(present[normalize(k)], u) for k, u in keys if normalize(k) in present
-              and (first_at[normalize(k)] <= 0.2 * n_rec or count[normalize(k)] >= 0.5 * n_rec)]
+              and (first_at[normalize(k)] <= 0.2 * n_rec or count[normalize(k)] >= 0.5 * n_rec)
+              and not _constant(acc, present[normalize(k)])]
     step_key, unit = usable[0] if usable else (None, "record")
     meta.step_unit = unit
     meta.step_column = step_key

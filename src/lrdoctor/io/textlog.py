@@ -156,7 +156,7 @@ def _sb3_table(line: str, state: dict) -> dict | None:
 #: ``key=value`` / ``key: value``. A key starts only at the start of a run of key characters
 #: (digits before its first letter are skipped inside the match): otherwise every position
 #: of a long word would start a scan to the end of that word, quadratic in its length.
-_KV = re.compile(rf"(?<![\w/.\-])(?:[^\W_A-Za-z]|[/.\-])*(?P<key>[A-Za-z_][\w/.\-]*(?:\s[A-Za-z_][\w/.\-]*)?)\s*(?:=|:)\s*(?P<val>{NUM}){_UNIT}(?![\w.])", re.I)
+_KV = re.compile(rf"(?<![\w/.\-])(?:[^\W_A-Za-z]|[/.\-])*(?P<key>[A-Za-z_][\w/.\-]*(?:\s[A-Za-z_][\w/.\-]*)?)\s*(?:=|:)\s*(?P<val>{NUM}){_UNIT}(?!\w|\.\w)", re.I)
 _STEP_WORD = re.compile(r"^\s*\[?(step|iter|iteration|epoch)\s*(?:\[\s*)?(\d+)", re.I)
 _STEPLIKE = re.compile(r"^(step|iter|iteration|it|global_step|epoch|update)$", re.I)
 #: OpenNMT-py's "Epoch  1, 12850/37527; acc: ..." (batch i of T within the epoch)

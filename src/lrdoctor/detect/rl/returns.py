@@ -56,6 +56,12 @@ class ReturnThresholds(Thresholds):
     """Instability: three alternating swings (up, down, up) -- one turn is a reversal."""
     segments: int = 20
     """Instability: the run is cut into 20 segments and each one's change is a move."""
+    few_falls: int = 3
+    """Reversal on a short log (fewer points than the trend rule needs): after a peak that is
+    not the first report, the metric falls at every one of at least this many reports to the
+    end and ends below where it started. Under noise alone a peak followed by three falls in a
+    row that also end below the start is rare (1/4! for the falls alone); ML-Agents issue 805:
+    1.18, 1.32, then -3.6, -3.9, -31.7, -88.3."""
 
 
 DEFAULTS = ReturnThresholds()
@@ -79,11 +85,55 @@ class PerformanceReversalEvidence(Evidence):
     drop_share_of_gain: float
 
 
-@detector("performance_reversal", thresholds=DEFAULTS, evidence=PerformanceReversalEvidence, needs=needs.task_metric)
+def _reversal_needs(run: Run) -> str | None:
+    """A task metric with at least ``few_falls + 2`` points (the short-log rule), else the usual need."""
+    why = needs.task_metric(run)
+    if why is None:
+        return None
+    from lrdoctor.detect.rl._common import TASK_METRICS
+
+    n = max((needs.points(run, m) for m in TASK_METRICS), default=0)
+    return None if n >= DEFAULTS.few_falls + 2 else why
+
+
+def _few_point_reversal(run: Run, th: ReturnThresholds) -> list[Finding]:
+    from lrdoctor.detect.rl._common import TASK_METRICS
+
+    for name in TASK_METRICS:
+        s = run.series(name)
+        if s is None:
+            continue
+        f = s.finite()
+        v, st = f.values, f.steps
+        if v.size < th.few_falls + 2:
+            continue
+        p = int(np.argmax(v))
+        falls = v.size - 1 - p
+        if p == 0 or falls < th.few_falls or not (np.diff(v[p:]) < 0).all() or v[-1] >= v[0]:
+            continue
+        per, unit = slope_unit(run)
+        up = (v[p] - v[0]) / max(float(st[p] - st[0]), 1e-12) * per
+        down = (v[-1] - v[p]) / max(float(st[-1] - st[p]), 1e-12) * per
+        col = run.meta.roles.get(name, name)
+        gain = float(v[p] - v[0])
+        ev = {"metric": col, "peak_step": float(st[p]), "peak": float(v[p]), "start": float(v[0]), "end": float(v[-1]),
+              "slope_before": up, "slope_after": down, "slope_unit": unit,
+              "drop_share_of_gain": float(v[p] - v[-1]) / gain if gain > 0 else float("inf")}
+        return [Finding(
+            "performance_reversal", Severity.WARNING, float(st[p]), float(st[-1]),
+            f"{col} peaked at {fmt(float(v[p]))} (step {fmt(float(st[p]))}) and fell at every one of the {falls} later "
+            f"reports to {fmt(float(v[-1]))}, below its start {fmt(float(v[0]))}", ev,
+            "Learning turned into unlearning: the LR (or target-update rate) that helped early is too large "
+            "late, or value estimates diverged. The peak checkpoint is the one to keep.",
+        )]
+    return []
+
+
+@detector("performance_reversal", thresholds=DEFAULTS, evidence=PerformanceReversalEvidence, needs=_reversal_needs)
 def detect_reversal(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
     t = task_curve(run)
-    if t is None or t.n < 20:
-        return []
+    if t is None or t.n < 20:  # too short for the trend rule
+        return _few_point_reversal(run, th)
     sm, steps = t.smooth, t.c.step
     p = int(np.argmax(sm))
     if p >= th.peak_before * t.n or p < 0.1 * t.n:
