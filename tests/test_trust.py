@@ -364,3 +364,130 @@ def test_rl_td_loss_beyond_any_return_is_divergence_and_a_bounded_rise_is_not():
     # (really trained DQN twins are in tests/test_rl.py: test_healthy_dqn_stays_quiet, Baird on-policy)
     twin = lrdoctor.diagnose(next((TUNING / "kerasrl-issue37-cdqn-pendulum-flat").iterdir()))
     assert "divergence" in twin.coverage.ran and "divergence" not in loud(twin)
+
+
+# -- rules added after the blind `fresh` measurement (each with its healthy twin) ---------------
+
+FRESH = TUNING.parent / "fresh"
+
+
+def _digits_epochs(lr, epochs=12, schedule=None, spike_epoch=None, dead=False, seed=0, spike_factor=50.0, linear=False):
+    """Digits MLP, SGD, one row per epoch: (epoch, mean loss, accuracy, lr). ``schedule``:
+    'cosine' anneals to 0 over the run; ``spike_epoch`` runs that epoch at 50x the LR;
+    ``dead`` puts a ReLU with a -100 bias before a BCE head, so no gradient ever flows."""
+    torch.manual_seed(seed)
+    x, y = digits()
+    if dead:
+        model = torch.nn.Sequential(torch.nn.Linear(64, 1), torch.nn.ReLU())
+        with torch.no_grad():
+            model[0].bias.fill_(-100.0)
+        target = (y % 2).float()
+    elif linear:  # softmax regression: convex, so a bad step is recovered from
+        model = torch.nn.Sequential(torch.nn.Linear(64, 10))
+    else:
+        model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    o = torch.optim.SGD(model.parameters(), lr=lr)
+    rows = []
+    for ep in range(epochs):
+        cur = lr * 0.5 * (1 + np.cos(np.pi * (ep + 1) / epochs)) if schedule == "cosine" else lr
+        if spike_epoch is not None and ep == spike_epoch:
+            cur = lr * spike_factor
+        for g in o.param_groups:
+            g["lr"] = cur
+        tot, acc = 0.0, 0.0
+        for i in range(0, len(y), 50):
+            xb = x[i:i + 50]
+            if dead:
+                out = model(xb).squeeze(1) - 20.0
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(out, target[i:i + 50])
+                hit = ((out > 0).float() == target[i:i + 50]).sum()
+            else:
+                out = model(xb)
+                loss = torch.nn.functional.cross_entropy(out, y[i:i + 50])
+                hit = (out.argmax(1) == y[i:i + 50]).sum()
+            o.zero_grad()
+            loss.backward()
+            o.step()
+            tot += float(loss.detach()) * len(xb)
+            acc += float(hit)
+        rows.append((ep + 1, round(tot / len(y), 4), acc / len(y), cur))
+    return rows
+
+
+def test_a_dead_network_has_a_frozen_loss_and_the_learning_twin_does_not(tmp_path):
+    dead = _digits_epochs(0.1, epochs=6, dead=True)
+    assert len({r[1] for r in dead[-3:]}) == 1  # the pathology: the printed loss never changes
+    r = lrdoctor.diagnose(write_csv(tmp_path / "dead.csv", "epoch,loss,accuracy,lr", dead))
+    f = loud(r)["slow_progress"]
+    assert f.severity.value == "error" and f.evidence["rule"].startswith("frozen")
+    good = lrdoctor.diagnose(write_csv(tmp_path / "good.csv", "epoch,loss,accuracy,lr", _digits_epochs(0.1, epochs=6)))
+    assert "slow_progress" not in loud(good)
+    # a real one: Keras issue 2392 (5.7257 on three epochs in a row)
+    keras = lrdoctor.diagnose(next((FRESH / "keras-keras-issue2392-stuck").iterdir()), config={"num_classes": 2})
+    assert loud(keras)["slow_progress"].evidence["rule"].startswith("frozen")
+
+
+def test_no_gain_over_a_finished_schedule_and_the_learning_twin(tmp_path):
+    stuck = _digits_epochs(1e-5, schedule="cosine")
+    learns = _digits_epochs(0.1, schedule="cosine")
+    assert max(r[2] for r in stuck) < 0.2 < min(r[2] for r in learns[3:])  # the pathology happened
+    rs = lrdoctor.diagnose(write_csv(tmp_path / "stuck.csv", "epoch,loss,accuracy,lr", stuck))
+    rl = lrdoctor.diagnose(write_csv(tmp_path / "learns.csv", "epoch,loss,accuracy,lr", learns))
+    assert "slow_progress" in loud(rs)
+    assert "slow_progress" not in loud(rl)
+    # a real RLHF run: LLaMA-Factory PPO, reward 0.12-0.14 while the LR decayed 1e-5 -> 1e-8
+    ppo = lrdoctor.diagnose(next((FRESH / "hf-llamafactory-issue856-ppo-flat").iterdir()))
+    assert loud(ppo)["slow_progress"].evidence["rule"].startswith("no gain")
+
+
+def test_a_spike_that_undoes_most_progress_is_a_warning_and_noise_is_not(tmp_path):
+    # softmax regression (convex: it recovers) with one epoch at 20x the LR; a Keras-style log
+    spiky = [r[:3] for r in _digits_epochs(0.2, epochs=16, spike_epoch=10, spike_factor=20, linear=True)]
+    calm = [r[:3] for r in _digits_epochs(0.2, epochs=16, linear=True)]
+    assert spiky[10][1] > 2 * spiky[9][1] and spiky[-1][1] < spiky[9][1]  # spiked, then recovered
+    r = lrdoctor.diagnose(write_csv(tmp_path / "spiky.csv", "epoch,loss,accuracy", spiky))
+    assert loud(r)["loss_spike"].evidence["progress_undone"] >= 0.5
+    assert not loud(lrdoctor.diagnose(write_csv(tmp_path / "calm.csv", "epoch,loss,accuracy", calm)))
+    # the real one: a Keras classifier at 0.67 that jumped to 6.0 and came back
+    keras = lrdoctor.diagnose(next((FRESH / "keras-piaic-pr15-spike").iterdir()))
+    assert loud(keras)["loss_spike"].severity.value == "warning"
+
+
+def test_initial_loss_is_judged_only_at_the_start_of_training(tmp_path):
+    rows = _digits_epochs(0.1, epochs=12)
+    # an excerpt of the same run from epoch 6 on, steps as row numbers: its first loss is not an initial loss
+    excerpt = write_csv(tmp_path / "excerpt.csv", "loss,accuracy", [(r[1], r[2]) for r in rows[5:]])
+    r = lrdoctor.diagnose(excerpt, config={"num_classes": 10})
+    assert "initial_loss_anomaly" not in {f.kind for f in r.findings}
+    assert "initial_loss_anomaly" in r.coverage.skipped
+    # a run that really starts far above ln K (output layer scaled 30x at init) is still caught
+    torch.manual_seed(0)
+    x, y = digits()
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    with torch.no_grad():
+        model[2].weight.mul_(30.0)
+    o = torch.optim.SGD(model.parameters(), lr=0.01)
+    log = []
+    for step in range(30):
+        i = (step * 50) % 550
+        loss = torch.nn.functional.cross_entropy(model(x[i:i + 50]), y[i:i + 50])
+        o.zero_grad()
+        loss.backward()
+        o.step()
+        log.append((step, float(loss.detach())))
+    hot = lrdoctor.diagnose(write_csv(tmp_path / "hot.csv", "step,loss", log), config={"num_classes": 10})
+    assert hot.findings and "initial_loss_anomaly" in {f.kind for f in hot.findings}
+
+
+def test_persistent_nan_grad_norm_is_a_blow_up_and_isolated_ones_are_amp_skips():
+    broken = lrdoctor.diagnose(next((FRESH / "hf-timemoe-issue31-nan").iterdir()))
+    assert loud(broken)["nonfinite"].evidence["metric"] == "grad_norm"
+    skips = lrdoctor.diagnose(next((FRESH / "hf-timemoe-issue71-ampnan").iterdir()))
+    assert "nonfinite" not in loud(skips)
+
+
+def test_short_reward_log_that_falls_at_every_report_is_a_reversal_and_a_flat_one_is_not():
+    drop = lrdoctor.diagnose(next((FRESH / "text-mlagents-issue805-reward-drop").iterdir()))
+    assert loud(drop)["performance_reversal"].evidence["peak_step"] == 4000
+    flat = lrdoctor.diagnose(next((FRESH / "text-mlagents-issue182-tennis-early").iterdir()))
+    assert flat.run.meta.roles.get("ep_return") == "mean_reward" and "performance_reversal" not in loud(flat)
