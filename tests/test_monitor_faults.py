@@ -489,7 +489,7 @@ def test_custom_probe_and_a_failing_probe(tmp_path, caplog):
     from lrdoctor.monitor import Probe
 
     @dataclass
-    class WeightNorm(Probe):  # the worked example of docs/contributing_probe.md
+    class WeightNorm(Probe):  # the worked example of CONTRIBUTING.md ("Adding a probe")
         when: object = field(default_factory=lambda: Every(50))
         name: str = "weight_norm"
         cost: str = "one fused norm pass over the weights on its steps"

@@ -88,7 +88,7 @@ class Monitor:
 
     ``guard`` (a :class:`lrdoctor.Guard`) rewinds and cuts the LR when the run blows up;
     ``scaler`` (a ``torch.amp.GradScaler``) lets AMP-skipped steps be told apart from explosions.
-    Probes are in :attr:`probes` (append your own, see docs/contributing_probe.md), the record
+    Probes are in :attr:`probes` (append your own, see CONTRIBUTING.md, "Adding a probe"), the record
     in :attr:`history`.
 
     A Monitor holds its optimizer hooks weakly: one that is no longer referenced is flushed and
