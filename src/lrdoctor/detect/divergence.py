@@ -23,6 +23,7 @@ from lrdoctor.detect._stats import runs_of
 from lrdoctor.detect._trend import Trend, objective_trend
 from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import DIVERGENCE_LR_CUT, WATCH_LOSS, WATCH_GRAD, lr_fix
+from lrdoctor.detect._guard_evidence import GuardRewindEvidence
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
 from lrdoctor.detect._grad import max_grad_norm
 from lrdoctor.finding import Evidence, Finding, Fix, Severity
@@ -181,7 +182,7 @@ def _rl_bound(run: Run, th: DivergenceThresholds) -> list[Finding]:
     return [Finding("divergence", Severity.ERROR, ev["onset_step"], float(st[-1]), summary, ev, cause)]
 
 
-class DivergenceEvidence(Evidence):
+class DivergenceEvidence(GuardRewindEvidence):
     """What a ``divergence`` finding proves itself with (keys absent when not measured)."""
 
     best_loss: float
@@ -200,15 +201,6 @@ class DivergenceEvidence(Evidence):
     threshold: float
     noise_sigma: float
     sustained_points: int
-    guard_rewind: int
-    detected_at_step: float
-    restored_step: float
-    lr_before: list
-    lr_after: list
-    lr_at_start: list
-    lr_scale: float
-    loss_level: float
-    reference_level: float
 
 
 @detector("divergence", thresholds=DEFAULTS, evidence=DivergenceEvidence, needs=_needs)

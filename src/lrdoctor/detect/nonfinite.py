@@ -17,6 +17,7 @@ from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import NONFINITE_LR_CUT, WATCH_GRAD, lr_fix
 from lrdoctor.config import config_value
 from lrdoctor.detect.warmup_missing import WARMUP_KEYS
+from lrdoctor.detect._guard_evidence import GuardRewindEvidence
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
 from lrdoctor.detect._grad import max_grad_norm
 from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
@@ -83,7 +84,7 @@ def _first_bad(s: Series, ignore: np.ndarray, th: NonfiniteThresholds) -> tuple[
     return first, to_end or longest >= th.persistent_points, int(bad.sum())
 
 
-class NonfiniteEvidence(Evidence):
+class NonfiniteEvidence(GuardRewindEvidence):
     """What a ``nonfinite`` finding proves itself with (keys absent when not measured)."""
 
     metric: str
@@ -95,15 +96,6 @@ class NonfiniteEvidence(Evidence):
     last_finite_step: float
     amp_skipped_steps_ignored: list
     also_nonfinite: list
-    guard_rewind: int
-    detected_at_step: float
-    restored_step: float
-    lr_before: list
-    lr_after: list
-    lr_at_start: list
-    lr_scale: float
-    loss_level: float
-    reference_level: float
 
 
 @detector("nonfinite", thresholds=DEFAULTS, evidence=NonfiniteEvidence, needs=needs.any_loss_or_grad)
