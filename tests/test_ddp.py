@@ -40,6 +40,10 @@ def _worker(rank, world, port, out):
     mon.close()
     with open(os.path.join(out, f"rank{rank}.json"), "w") as fh:
         json.dump({"norms": norms, "rank_seen": mon.rank}, fh)
+    # both ranks finish their work before either tears gloo down: a rank that destroys its
+    # group while the other still holds a connection can abort it ("terminate called without
+    # an active exception", SIGABRT) when pytest runs this after other torch-heavy tests
+    dist.barrier()
     dist.destroy_process_group()
 
 
