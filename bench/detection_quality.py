@@ -8,7 +8,8 @@
 Slices: ``tuning`` (may be looked at), ``holdout`` (a quarter of the first gathering, never
 looked at while tuning) and ``fresh`` (a second gathering, labelled blind by a session that
 never ran lrdoctor, added after the first round of tuning; reported on its own) and ``fresh2``
-(a third blind gathering, made once ``fresh`` had been measured and then studied).
+(a third blind gathering, made once ``fresh`` had been measured and then studied) and
+``fresh3`` (gathered while ``fresh2`` was being studied).
 
 The logs and their labels are in ``bench/detection_logs/manifest_*.yaml``: each log was
 labelled by reading its numbers before lrdoctor ever ran on it (source, commit, licence and
@@ -203,7 +204,7 @@ def _table(name: str, s: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--details", action="store_true", help="per-log lines (of --slice; tuning when all)")
-    ap.add_argument("--slice", choices=("tuning", "holdout", "fresh", "fresh2", "all"), default="all")
+    ap.add_argument("--slice", choices=("tuning", "holdout", "fresh", "fresh2", "fresh3", "all"), default="all")
     args = ap.parse_args(argv)
     cases = load_cases()
     if args.slice != "all":
@@ -213,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     t1 = time.perf_counter()
     naive = [run_naive(c) for c in cases]
     print(f"{len(cases)} logs, lrdoctor {t1 - t0:.1f} s\n")
-    for sl in ("tuning", "holdout", "fresh", "fresh2"):
+    for sl in ("tuning", "holdout", "fresh", "fresh2", "fresh3"):
         idx = [i for i, c in enumerate(cases) if c.slice == sl]
         if not idx:
             continue
