@@ -491,3 +491,43 @@ def test_short_reward_log_that_falls_at_every_report_is_a_reversal_and_a_flat_on
     assert loud(drop)["performance_reversal"].evidence["peak_step"] == 4000
     flat = lrdoctor.diagnose(next((FRESH / "text-mlagents-issue182-tennis-early").iterdir()))
     assert flat.run.meta.roles.get("ep_return") == "mean_reward" and "performance_reversal" not in loud(flat)
+
+
+# -- after studying the second blind slice (fresh2) --------------------------------------------
+
+FRESH2 = TUNING.parent / "fresh2"
+
+
+def test_nan_grad_norms_with_a_finite_loss_after_them_were_skipped_updates():
+    # xtuner/mmengine: the LR moves every iteration, two NaN grad norms at the end, the loss
+    # keeps falling: the updates were skipped (an applied NaN gradient would make the loss NaN)
+    skipped = lrdoctor.diagnose(next((FRESH2 / "text-xtuner-issue187-gradnan").iterdir()))
+    assert "nonfinite" not in {f.kind for f in skipped.findings}
+    # the twin: HF logs the NaN losses of a broken run as exactly 0.0, which is not a healthy loss
+    broken = lrdoctor.diagnose(next((FRESH / "hf-timemoe-issue31-nan").iterdir()))
+    assert loud(broken)["nonfinite"].severity.value == "error"
+
+
+def test_an_accuracy_pinned_at_zero_beside_a_loss_that_learned_is_not_this_tasks_metric():
+    # R keras on a regression target: loss 0.158 -> 0.029 while "acc" stays 0
+    r = lrdoctor.diagnose(next((FRESH2 / "keras-rkeras-issue296-acc-zero").iterdir()))
+    assert "slow_progress" not in loud(r)
+    # the twin: YOLO's mAP pinned at 0 while its loss did not halve is still an error
+    yolo = lrdoctor.diagnose(TUNING / "yolov8-spot-cv-train11" / "results.csv")
+    assert loud(yolo)["slow_progress"].evidence["rule"] == "never left 0"
+
+
+def test_glog_prefixes_prose_metrics_and_tutorial_names_are_read(tmp_path):
+    tf = lrdoctor.read(next((FRESH2 / "text-tfod-tannergilbert-issue6-warmup-rise").iterdir()))
+    assert tf.meta.roles == {"loss": "loss"} and tf.meta.step_column == "step"
+    assert list(tf.series("loss").values[:2]) == [1.396, 1.192]  # "0.813s loss=1.396": no "s_loss"
+    bigdl = lrdoctor.read(next((FRESH2 / "text-bigdl-issue1486-inf").iterdir()))
+    assert bigdl.meta.step_column == "iteration" and bigdl.series("lr") is not None
+    assert np.isinf(bigdl.series("loss").values[-1])  # "Loss is Infinity"
+    morvan = lrdoctor.read(next((FRESH2 / "text-morvan-issue88-dqn-flat").iterdir()))
+    assert morvan.meta.roles.get("ep_return") == "ep_r"
+    # a throughput "is" line adds no column
+    p = tmp_path / "prose.log"
+    p.write_text("".join(f"[Iteration {i}] Throughput is 400.5 records/second. Loss is {1.0 / i:.4f}.\n" for i in range(1, 6)))
+    run = lrdoctor.read(p)
+    assert "loss" in run and not any("throughput" in n for n in run.metrics)

@@ -100,6 +100,7 @@ ALIASES: dict[str, tuple[Alias, ...]] = {
     ),
     "ep_return": _a(
         "rollout/ep_rew_mean", "charts/episodic_return", "episode_reward", "ep_rew_mean", "eprewmean",
+        "ep_r",  # MorvanZhou's RL tutorials print "Ep: 12 | Ep_r: -153.2"
         "episode_reward_mean", "train_return", "episodic_return", "return", "reward", "mean_reward",
         "ep_reward", "episode_return", "avg_reward", "average_reward", "total_reward",
         "env_runners/episode_return_mean", "Train/Reward", "Reward/train",

@@ -39,29 +39,41 @@ _METRICS = ("loss", "eval_loss", "grad_norm")
 
 
 def amp_skipped_steps(run: Run, persistent_points: int = DEFAULTS.persistent_points) -> np.ndarray:
-    """Steps where grad_norm is non-finite but the LR did not move and the loss is finite:
-    AMP-skipped steps. Only stretches shorter than ``persistent_points`` logged points count:
-    the GradScaler halves its scale on every skip, so skips end within a few steps; a grad
-    norm that stays non-finite over several logged rows (Time-MoE: NaN on all 10 rows, the
-    loss logged as 0.0) is a blow-up, not loss-scale calibration."""
+    """Steps where grad_norm is non-finite but the update was evidently skipped (AMP's
+    GradScaler, or a NaN guard): the LR did not move (HF Trainer does not step its scheduler
+    on a skipped step), or the loss at that report and at every later one up to the next
+    finite grad norm is finite and non-zero (a NaN gradient that was *applied* makes every
+    weight NaN, and the loss right after it; HF logs a NaN loss as exactly 0.0, so 0.0 does
+    not count as finite here). Only stretches shorter than ``persistent_points`` logged
+    points count: the scaler halves its scale on every skip, so skips end within a few
+    steps; a grad norm that stays non-finite over several logged rows (Time-MoE: NaN on all
+    10 rows, the loss logged as 0.0) is a blow-up, not loss-scale calibration."""
     g, lr = run.series("grad_norm"), run.series("lr")
     if g is None:
         return np.zeros(0)
     bad = ~np.isfinite(g.values)
     if not bad.any():
         return np.zeros(0)
-    if lr is None:
-        return np.zeros(0)
-    idx = np.clip(np.searchsorted(lr.steps, g.steps, side="right") - 1, 0, lr.steps.size - 1)
-    cur = lr.values[idx]
-    prev = lr.values[np.maximum(idx - 1, 0)]
-    still = (cur == 0) | (cur == prev) | (idx == 0)
+    still = np.zeros(g.steps.size, bool)
+    if lr is not None and lr.steps.size:
+        idx = np.clip(np.searchsorted(lr.steps, g.steps, side="right") - 1, 0, lr.steps.size - 1)
+        cur = lr.values[idx]
+        prev = lr.values[np.maximum(idx - 1, 0)]
+        still = (cur == 0) | (cur == prev) | (idx == 0)
     loss = run.series("loss")
-    loss_ok = np.ones(g.steps.size, bool)
-    if loss is not None:
+    loss_ok = np.zeros(g.steps.size, bool)
+    healthy_after = np.zeros(g.steps.size, bool)
+    if loss is not None and loss.steps.size:
         li = np.clip(np.searchsorted(loss.steps, g.steps), 0, loss.steps.size - 1)
-        loss_ok = np.isfinite(loss.values[li])
-    skip = bad & still & loss_ok
+        lv = loss.values
+        loss_ok = np.isfinite(lv[li])
+        good_grad = np.flatnonzero(~bad)
+        for j in np.flatnonzero(bad):
+            nxt = good_grad[good_grad > j]
+            end = g.steps[nxt[0]] if nxt.size else np.inf
+            window = lv[(loss.steps >= g.steps[j]) & (loss.steps < end)]
+            healthy_after[j] = window.size > 0 and bool(np.all(np.isfinite(window) & (window != 0)))
+    skip = bad & ((still & loss_ok) | healthy_after)
     d = np.diff(np.r_[0, skip.astype(np.int8), 0])
     for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
         if b - a >= persistent_points:

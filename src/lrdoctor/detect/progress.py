@@ -232,8 +232,26 @@ def _needs(run: Run) -> str | None:
     return why
 
 
+def _loss_learned(run: Run, th: ProgressThresholds) -> bool:
+    """True when the training loss fell by more than ``max_total_drop`` of its first level:
+    then a task metric pinned at 0 measures something this model does not do (an accuracy
+    logged for a regression: R keras issue 296, loss 0.158 -> 0.029 with acc 0.0000)."""
+    from lrdoctor.detect._common import objective
+
+    s = objective(run)
+    if s is None:
+        return False
+    v = s.finite().values
+    if v.size < 3 or v[0] <= 0:
+        return False
+    return bool((v[0] - float(np.median(v[-3:]))) / v[0] > th.max_total_drop)
+
+
 def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
-    """Accuracy or mAP that never left 0, or that never changed at all (below its ceiling)."""
+    """Accuracy or mAP that never left 0, or that never changed at all (below its ceiling),
+    while the training loss did not fall by more than half (then the metric is not this task's)."""
+    if _loss_learned(run, th):
+        return None
     for name in ("eval_accuracy", "task_metric", "success_rate"):
         s = run.series(name)
         if s is None:

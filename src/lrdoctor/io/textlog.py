@@ -159,6 +159,13 @@ def _sb3_table(line: str, state: dict) -> dict | None:
 _KV = re.compile(rf"(?<![\w/.\-])(?:[^\W_A-Za-z]|[/.\-])*(?P<key>[A-Za-z_][\w/.\-]*(?:\s[A-Za-z_][\w/.\-]*)?)\s*(?:=|:)\s*(?P<val>{NUM}){_UNIT}(?!\w|\.\w)", re.I)
 _STEP_WORD = re.compile(r"^\s*\[?(step|iter|iteration|epoch)\s*(?:\[\s*)?(\d+)", re.I)
 _STEPLIKE = re.compile(r"^(step|iter|iteration|it|global_step|epoch|update)$", re.I)
+#: units that trail a value and may be read as the first word of the next key
+_UNIT_WORDS = frozenset({"s", "ms", "sec", "secs", "min", "h", "it"})
+#: prose logs: "Loss is 1.2645824. Current learning rate is 0.0463" (BigDL, Analytics Zoo);
+#: only well-known metric words, so "Throughput is 408" adds no column
+_IS = re.compile(rf"(?<![\w])(?P<key>loss|learning rate|lr|accuracy|reward)\s+is\s+(?P<val>{NUM})", re.I)
+#: "[Iteration 45457]": the global iteration counter of the same logs
+_ITER_BRACKET = re.compile(r"\[iteration\s+(\d+)\]", re.I)
 #: OpenNMT-py's "Epoch  1, 12850/37527; acc: ..." (batch i of T within the epoch)
 _EPOCH_BATCH = re.compile(r"^\s*epoch\s+(\d+)\s*,\s*(\d+)\s*/\s*(\d+)\s*;", re.I)
 
@@ -170,11 +177,20 @@ def _key_values(line: str, state: dict) -> dict | None:
         rec[k] = v
     for m in _KV.finditer(line):
         key = m["key"].strip().lower().replace(" ", "_")
+        head, _, rest = key.partition("_")
+        if rest and head in _UNIT_WORDS and m["key"].strip()[0].islower():
+            key = rest  # "0.831s loss=1.19": the unit of the previous value is not part of the key
         if m["unit"] in ("ms", "s", "sec"):
             key = key if ("time" in key or key.endswith("avg")) else f"{key}_{m['unit']}"
         elif m["unit"] == "%" and key == "clip":
             key = "clip_pct"  # fairseq's share of clipped updates, not a threshold
         rec[key] = _num(m["val"])
+    for m in _IS.finditer(line):
+        key = m["key"].lower().replace(" ", "_")
+        rec["lr" if key == "learning_rate" else key] = _num(m["val"])
+    ib = _ITER_BRACKET.search(line)
+    if ib and rec:
+        rec["iteration"] = float(ib[1])
     # "Epoch 1, 12850/37527; ...": the step is the batch counted across epochs
     eb = _EPOCH_BATCH.match(line)
     if eb:
@@ -251,6 +267,9 @@ def _segments(line: str) -> dict:
         if not m:
             continue
         key = m["key"].strip().lower().replace(" ", "_")
+        head, _, rest = key.partition("_")
+        if rest and head in _UNIT_WORDS and m["key"].strip()[0].islower():
+            key = rest  # "0.831s loss=1.19": the unit of the previous value is not part of the key
         unit = (m["unit"] or "").lower()
         if unit in ("ms", "s", "sec", "secs") and "time" not in key and "took" not in key:
             key = f"{key}_{unit}"
@@ -307,6 +326,8 @@ def _namespace_config(line: str) -> dict | None:
 #: log levels and tqdm progress bars (" 10%|###  | 31/312 [06:29<55:54, 11.94s/it]").
 _PREFIX = re.compile(
     r"^(?:\s*>+\s?)*"
+    # glog/absl (TensorFlow, JAX): "I0912 11:40:27.956218 139735407601536 model_lib_v2.py:652] "
+    r"(?:[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+\s+[\w.\-]+:\d+\]\s*)?"
     r"(?:\s*\[?\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:\s*(?:INFO|DEBUG|WARNING|WARN|ERROR))?\]?[\s:,-]*)?"
     r"(?:\s*(?:INFO|DEBUG|WARNING|WARN|ERROR)\b[\s:\-]*(?:\w+:)?)?"
     r"(?:\s*\d{1,3}%\|[^|]*\|[^\]]*\])?")
