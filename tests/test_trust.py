@@ -531,3 +531,33 @@ def test_glog_prefixes_prose_metrics_and_tutorial_names_are_read(tmp_path):
     p.write_text("".join(f"[Iteration {i}] Throughput is 400.5 records/second. Loss is {1.0 / i:.4f}.\n" for i in range(1, 6)))
     run = lrdoctor.read(p)
     assert "loss" in run and not any("throughput" in n for n in run.metrics)
+
+
+# -- after studying the third blind slice (fresh3) ---------------------------------------------
+
+FRESH3 = TUNING.parent / "fresh3"
+
+
+def test_more_real_formats_are_read():
+    nb = lrdoctor.read(next((FRESH3 / "text-transformers-issue10884-wav2vec2-flat").iterdir()))
+    assert nb.meta.roles["loss"] == "training_loss" and nb.meta.roles["eval_loss"] == "validation_loss"  # HF notebook table
+    fs = lrdoctor.read(next((FRESH3 / "text-fairseq-issue2570-wer-stuck").iterdir()))
+    assert list(fs.series("eval_loss").values) == [898.216, 893.164, 885.232]  # JSON with numbers as strings
+    im = lrdoctor.read(next((FRESH3 / "text-rtm3d-issue4-finite-before-nan").iterdir()))
+    assert im.series("loss").values[0] == 2.1274 and im.steps[0] == 127 * 464 + 35  # "Epoch: [127/300][ 35/464] ... Loss 2.1274e+00 (1.5406e+00)"
+    tabbed = lrdoctor.read(next((FRESH3 / "text-udacity-dlv2-issue341-mnist-flat-val").iterdir()))
+    assert "loss" in tabbed and "eval_loss" in tabbed  # tab-separated "Epoch: 1 \tTraining Loss: ..." is text, not TSV
+    sb2 = lrdoctor.read(next((FRESH3 / "text-sb2-issue121-ep-rewmean-nan").iterdir()))
+    assert "approx_kl" in sb2 and "explained_variance" in sb2  # an SB table pasted with a leading space
+    hosts = lrdoctor.read(next((FRESH2 / "hf-llamafactory-issue813-multinode").iterdir()))
+    assert list(hosts.series("loss").values) == [1.8673, 0.7744, 0.6309, 0.5621]  # 4 hosts printed each row
+
+
+def test_an_error_rate_pinned_at_100_percent_is_stuck_and_a_falling_one_is_not(tmp_path):
+    stuck = lrdoctor.diagnose(next((FRESH3 / "text-transformers-issue10884-wav2vec2-flat").iterdir()))
+    assert loud(stuck)["slow_progress"].evidence["rule"] == "error rate pinned at 100%"
+    only_eval = lrdoctor.diagnose(next((FRESH3 / "text-fairseq-issue2570-wer-stuck").iterdir()))
+    assert loud(only_eval)["slow_progress"].evidence["metric"] == "valid_wer"
+    twin = tmp_path / "wer.csv"
+    twin.write_text("step,loss,wer\n" + "".join(f"{s},{3.0 / (1 + s / 400)},{max(0.2, 1.0 - s / 2000)}\n" for s in range(400, 2400, 400)))
+    assert "slow_progress" not in loud(lrdoctor.diagnose(twin))

@@ -229,6 +229,8 @@ def _needs(run: Run) -> str | None:
         return None
     if "lr" in run and any(n in run for n in ("ep_return", "eval_return", "task_metric", "eval_accuracy")):
         return None
+    if any(n.lower().replace("-", "_").split("/")[-1].endswith(_ERROR_RATES) for n in run.metrics):
+        return None  # an error rate (WER, CER) is judged on its own
     return why
 
 
@@ -247,9 +249,36 @@ def _loss_learned(run: Run, th: ProgressThresholds) -> bool:
     return bool((v[0] - float(np.median(v[-3:]))) / v[0] > th.max_total_drop)
 
 
+#: word/character/unit error rates (speech, OCR): 1.0 (or 100%) means nothing recognised
+_ERROR_RATES = ("wer", "cer", "uer", "ter")
+
+
+def _error_rate_at_max(run: Run, th: ProgressThresholds | None = None) -> Finding | None:
+    """An error rate (WER, CER) that is exactly 100% at every evaluation (at least 3): the
+    model outputs nothing right, typically empty transcripts (wav2vec2 fine-tunes whose CTC
+    head collapsed to blanks: WER 1.000000 at every step)."""
+    for name in run.metrics:
+        low = name.lower().replace("-", "_").split("/")[-1]
+        if not any(low == r or low.endswith("_" + r) for r in _ERROR_RATES) or name not in run:
+            continue
+        v = run.series(name).finite().values
+        if v.size < 3 or not (np.all(v == 1.0) or np.all(v == 100.0)):
+            continue
+        ev = {"metric": name, "value": float(v[0]), "points": int(v.size), "rule": "error rate pinned at 100%"}
+        s = run.series(name).finite()
+        return Finding("slow_progress", Severity.ERROR, float(s.steps[0]), float(s.steps[-1]),
+                       f"{name} was {fmt(float(v[0]))} (100% errors) at every one of {v.size} evaluations: "
+                       "the model recognises nothing", ev, _CHANCE_CAUSE)
+    return None
+
+
 def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
     """Accuracy or mAP that never left 0, or that never changed at all (below its ceiling),
-    while the training loss did not fall by more than half (then the metric is not this task's)."""
+    while the training loss did not fall by more than half (then the metric is not this task's);
+    or an error rate pinned at 100%."""
+    got = _error_rate_at_max(run)
+    if got is not None:
+        return got
     if _loss_learned(run, th):
         return None
     for name in ("eval_accuracy", "task_metric", "success_rate"):
@@ -302,6 +331,8 @@ class SlowProgressEvidence(Evidence):
 def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
     rules = (_stuck_at_chance, _frozen_loss, _pinned_task_metric, _no_gain_over_finished_schedule) if not run.is_rl \
         else (_no_gain_over_finished_schedule,)
+    if needs.loss(run) is not None and not run.is_rl:
+        rules = (_error_rate_at_max, _no_gain_over_finished_schedule)  # no training loss: only these can judge
     for rule in rules:
         got = rule(run, th)
         if got is not None:

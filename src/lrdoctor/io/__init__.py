@@ -186,7 +186,7 @@ def _read(p: Path, format: str | None, config: Mapping[str, Any] | str | Path | 
         try:
             run = FORMATS[fmt](p)
         except LogFormatError:
-            if format is not None or fmt not in ("csv", "json", "jsonl"):
+            if format is not None or fmt not in ("csv", "tsv", "json", "jsonl"):
                 raise
             # a sniffed CSV/JSON that does not parse may still be a text log: commas in
             # "loss 2.3, time 30ms", "[2018-11-26 INFO] Step ...", HF's {'loss': 2.1} lines

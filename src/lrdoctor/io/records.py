@@ -138,6 +138,20 @@ def _columns_to_run(acc: RecordColumns, meta: RunMeta, config: Mapping[str, Any]
         mk[idx] = True
         cols[k], masks[k] = col, mk
     if step_key is None:
+        # with rows as steps, a row identical to the one before it in every column is the same
+        # report printed again (every host of a multi-node job prints it): keep one
+        if n > 1 and cols:
+            same = np.ones(n - 1, dtype=bool)
+            for k in cols:
+                c, mk = cols[k], masks[k]
+                same &= (mk[1:] == mk[:-1]) & ((c[1:] == c[:-1]) | (np.isnan(c[1:]) & np.isnan(c[:-1])) | ~mk[1:])
+            if same.any():
+                keep = np.r_[True, ~same]
+                meta.warnings.append(f"{int(same.sum())} row(s) repeat the row before them exactly "
+                                     "(a report printed by several processes): kept once")
+                cols = {k: v[keep] for k, v in cols.items()}
+                masks = {k: v[keep] for k, v in masks.items()}
+                n = int(keep.sum())
         steps = np.arange(n, dtype=np.float64)
     elif step_key in cols:
         steps = cols[step_key].copy()

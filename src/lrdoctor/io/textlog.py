@@ -17,6 +17,7 @@ An argparse ``Namespace(lr=20, clip=0.25, ...)`` line is read as the run's confi
 from __future__ import annotations
 
 import ast
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,8 +136,9 @@ _SB3_ROW = re.compile(rf"^\|\s+(?P<key>[\w\-.]+)\s*\|\s*(?P<val>{NUM})\s*\|\s*$"
 
 
 def _sb3_table(line: str, state: dict) -> dict | None:
-    """SB3's ASCII dump; records are emitted when the closing ``-----`` line arrives."""
-    s = line.rstrip()
+    """SB3's ASCII dump; records are emitted when the closing ``-----`` line arrives
+    (pasted tables often carry a leading space on every line)."""
+    s = line.strip()
     m = _SB3_SECTION.match(s)
     if m:
         state["sb3_section"] = m["sec"]
@@ -166,6 +168,8 @@ _UNIT_WORDS = frozenset({"s", "ms", "sec", "secs", "min", "h", "it"})
 _IS = re.compile(rf"(?<![\w])(?P<key>loss|learning rate|lr|accuracy|reward)\s+is\s+(?P<val>{NUM})", re.I)
 #: "[Iteration 45457]": the global iteration counter of the same logs
 _ITER_BRACKET = re.compile(r"\[iteration\s+(\d+)\]", re.I)
+#: pytorch/examples ImageNet's "Epoch: [127][ 35/464]" (or "[127/300][ 35/464]"): batch i of T in epoch e
+_EPOCH_BRACKETS = re.compile(r"epoch:?\s*\[\s*(\d+)(?:\s*/\s*\d+)?\s*\]\s*\[\s*(\d+)\s*/\s*(\d+)\s*\]", re.I)
 #: OpenNMT-py's "Epoch  1, 12850/37527; acc: ..." (batch i of T within the epoch)
 _EPOCH_BATCH = re.compile(r"^\s*epoch\s+(\d+)\s*,\s*(\d+)\s*/\s*(\d+)\s*;", re.I)
 
@@ -191,6 +195,10 @@ def _key_values(line: str, state: dict) -> dict | None:
     ib = _ITER_BRACKET.search(line)
     if ib and rec:
         rec["iteration"] = float(ib[1])
+    ebr = _EPOCH_BRACKETS.search(line)
+    if ebr and rec:
+        ep, i, total = int(ebr[1]), int(ebr[2]), int(ebr[3])
+        rec["epoch"], rec["step"] = float(ep), float(ep * total + i)
     # "Epoch 1, 12850/37527; ...": the step is the batch counted across epochs
     eb = _EPOCH_BATCH.match(line)
     if eb:
@@ -211,10 +219,18 @@ def _python_dict(line: str, state: dict) -> dict | None:
     """HF Trainer's stdout: ``{'loss': 2.119, 'grad_norm': 37.6, 'learning_rate': 4.6e-05, 'epoch': 0.25}``
     (read with ``ast.literal_eval``: a literal, never executed)."""
     t = line.strip()
-    if not (t.startswith("{") and t.endswith("}")) or len(t) > 10_000:
+    if not t.endswith("}") or len(t) > 10_000:
         return None
+    a = t.find("{")
+    if a < 0:
+        return None
+    t = t[a:]  # fairseq: "2021-01-25 | INFO | valid | {"epoch": 4, "valid_loss": "898.216", ...}"
+    obj = None
     try:
-        obj = ast.literal_eval(t.replace("nan", "None").replace("inf", "None")) if "'" in t else None
+        if "'" in t:
+            obj = ast.literal_eval(t.replace("nan", "None").replace("inf", "None"))
+        elif '"' in t:
+            obj = json.loads(t)
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         return None
     if not isinstance(obj, dict):
@@ -223,12 +239,16 @@ def _python_dict(line: str, state: dict) -> dict | None:
     for k, v in obj.items():
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             rec[str(k)] = float(v)
+        elif isinstance(v, str) and _NUM_FULL.match(v.strip()):  # fairseq writes numbers as strings
+            rec[str(k)] = _num(v.strip())
     for m in re.finditer(r"'(?P<k>[^']+)':\s*(?P<v>-?(?:nan|inf))", t, re.I):  # NaN/inf survive as such
         rec[m["k"]] = float(m["v"])
     return rec or None
 
 
 _HEADER_CELL = re.compile(r"^[A-Za-z_][\w/.\-]*$")
+#: a markdown/notebook table header cell may hold words with spaces ("Training Loss"), never digits
+_SPACED_CELL = re.compile(r"^[A-Za-z_][A-Za-z_/.\- ]*$")
 
 
 def _header_table(line: str, state: dict) -> dict | None:
@@ -237,8 +257,10 @@ def _header_table(line: str, state: dict) -> dict | None:
     s = line.strip().strip("*#=").strip()
     sep = "|" if "|" in s else ("\t" if "\t" in s else ",")
     cells = [c.strip() for c in s.strip("|").split(sep)]
-    if len(cells) >= 2 and all(_HEADER_CELL.match(c) for c in cells) and any(not _NUM_FULL.match(c) for c in cells):
-        state["pipe_header"] = [c.lower() for c in cells]
+    spaced = sep == "|" and all(_SPACED_CELL.match(c) for c in cells) and any(" " in c for c in cells)
+    if len(cells) >= 2 and (spaced or all(_HEADER_CELL.match(c) for c in cells)) and any(not _NUM_FULL.match(c) for c in cells):
+        # (HF notebooks print "Step | Training Loss | Validation Loss | Wer")
+        state["pipe_header"] = [re.sub(r"\s+", "_", c.lower()) for c in cells]
         return {}
     head = state.get("pipe_header")
     if not head:
@@ -255,7 +277,9 @@ _NUM_FULL = re.compile(rf"^{NUM}$", re.I)
 _SEGMENT_SPLIT = re.compile(r"(?<!\s)(?:\s*[,;|\t]\s*|\s+-\s+)|(?<=\d):\s+|(?<=\d)\s{2,}(?=[A-Za-z])")
 _SEGMENT = re.compile(
     rf"^(?P<key>[A-Za-z][A-Za-z0-9_/.()\-]*(?:\s[A-Za-z][A-Za-z0-9_/.()\-]*){{0,3}})(?:\s*[:=]\s*|\s+)"
-    rf"(?P<val>{NUM})(?:\s*/\s*\d+)?\s*(?P<unit>ms|s|sec|secs|%|it/s|GB|MB)?$", re.I)
+    rf"(?P<val>{NUM})(?:\s*/\s*\d+)?\s*(?P<unit>ms|s|sec|secs|%|it/s|GB|MB)?"
+    # pytorch/examples' AverageMeter prints "Loss 2.1274e+00 (1.5406e+00)": the value, then its running average
+    rf"(?:\s*\(\s*{NUM}\s*\)?)?$", re.I)  # (the segment's closing parenthesis may be stripped)
 
 
 def _segments(line: str) -> dict:
