@@ -561,3 +561,12 @@ def test_an_error_rate_pinned_at_100_percent_is_stuck_and_a_falling_one_is_not(t
     twin = tmp_path / "wer.csv"
     twin.write_text("step,loss,wer\n" + "".join(f"{s},{3.0 / (1 + s / 400)},{max(0.2, 1.0 - s / 2000)}\n" for s in range(400, 2400, 400)))
     assert "slow_progress" not in loud(lrdoctor.diagnose(twin))
+
+
+def test_zero_accuracy_beside_a_cross_entropy_that_puts_mass_on_the_truth_is_a_broken_metric():
+    # MLPerf ResNet: cross-entropy 1.4-2.0 (e^-CE ~ 0.2 on the true class) and train_accuracy 0 on every row
+    r = lrdoctor.diagnose(next((FRESH3 / "text-mlperf-training-issue124-acc-zero").iterdir()))
+    assert "slow_progress" not in loud(r)
+    # the twin, where the loss never got below ln 10 either: YOLO mAP pinned at 0 stays an error
+    yolo = lrdoctor.diagnose(TUNING / "yolov8-spot-cv-train11" / "results.csv")
+    assert loud(yolo)["slow_progress"].evidence["rule"] == "never left 0"

@@ -84,6 +84,10 @@ class ProgressThresholds(Thresholds):
     third (the run's whole range within twice its early noise), its best coming in that
     first third: the run spent its schedule without learning (LLaMA-Factory PPO: reward
     0.12-0.14 from step 10 to 1260 while the LR decayed 1e-5 -> 1e-8)."""
+    zero_acc_max_loss: float = 2.302585
+    """An accuracy that never left 0 is not judged when the median training loss is below
+    ln 10: read as a cross-entropy, the true class then gets e^-CE >= 10% of the probability
+    on average, and some argmax would be right (see ``_loss_says_some_right``)."""
     pinned_points: int = 5
     """A task metric (accuracy, mAP) that takes one single value over at least this many
     evaluations below 90% of its scale never changed its predictions: a constant predictor."""
@@ -272,6 +276,19 @@ def _error_rate_at_max(run: Run, th: ProgressThresholds | None = None) -> Findin
     return None
 
 
+def _loss_says_some_right(run: Run, th: ProgressThresholds) -> bool:
+    """True when the training loss, read as a cross-entropy, puts on average at least 10% on
+    the true class (e^-CE >= 0.1 by Jensen, i.e. a median loss below ln 10): an accuracy of
+    exactly 0 beside it is a broken metric, not a model that learned nothing (MLPerf ResNet:
+    cross-entropy 1.4-2.0 with train_accuracy 0 on every row)."""
+    from lrdoctor.detect._common import objective
+
+    s = objective(run)
+    if s is None or s.finite().values.size == 0:
+        return False
+    return float(np.median(s.finite().values)) < th.zero_acc_max_loss
+
+
 def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
     """Accuracy or mAP that never left 0, or that never changed at all (below its ceiling),
     while the training loss did not fall by more than half (then the metric is not this task's);
@@ -289,7 +306,7 @@ def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
         if v.size < 3 or v.min() < 0:
             continue
         scale = 100.0 if v.max() > 1.0 else 1.0
-        at_zero = bool(v.max() <= 1e-3 * scale)
+        at_zero = bool(v.max() <= 1e-3 * scale) and not _loss_says_some_right(run, th)
         constant = v.size >= th.pinned_points and float(np.ptp(v)) == 0.0 and v[0] < 0.9 * scale
         if not (at_zero or constant):
             continue
