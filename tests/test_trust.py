@@ -570,3 +570,12 @@ def test_zero_accuracy_beside_a_cross_entropy_that_puts_mass_on_the_truth_is_a_b
     # the twin, where the loss never got below ln 10 either: YOLO mAP pinned at 0 stays an error
     yolo = lrdoctor.diagnose(TUNING / "yolov8-spot-cv-train11" / "results.csv")
     assert loud(yolo)["slow_progress"].evidence["rule"] == "never left 0"
+
+
+def test_overfitting_uses_prechelts_gl_at_the_last_evaluation():
+    # val loss 1.0602 at its minimum, then 1.0646, 1.0732, 1.2143 (GL 14.5% at the last) while training falls
+    r = lrdoctor.diagnose(next((FRESH3 / "keras-owncnn-issue7-overfit").iterdir()))
+    assert loud(r)["overfitting"].evidence["eval_min_step"] == 6
+    # the twin: a noisy eval loss whose last points sit inside its own noise band is not overfitting
+    noisy = lrdoctor.diagnose(next((TUNING / "hf-whisper-flemish-cgn-noisy-eval").iterdir()))
+    assert "overfitting" not in loud(noisy)

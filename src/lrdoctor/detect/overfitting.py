@@ -55,7 +55,9 @@ def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
     after = e.values[i + 1:]
     if after.size < th.min_after:
         return []
-    emin, elast = float(e.values[i]), float(np.median(e.values[-th.min_after:]))
+    # Prechelt's GL(t) = E_va(t) / E_opt(t) - 1 at the current (last) evaluation; noise is
+    # guarded by every point after the minimum being above it and by ``noise_k``
+    emin, elast = float(e.values[i]), float(e.values[-1])
     gl = (elast - emin) / abs(emin) if emin else np.inf
     if gl < th.generalization_loss or (after <= emin).any():
         return []
