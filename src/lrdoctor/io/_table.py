@@ -108,8 +108,10 @@ def _short_rows(path: Path, sep: str, encoding: str, n_columns: int) -> list[int
         ends = np.r_[ends, buf.size]
         buf = np.r_[buf, np.uint8(ord("\n"))]
     starts = np.r_[0, ends[:-1] + 1]
-    is_sep = buf == ord(sep)
-    counts = np.add.reduceat(is_sep, starts, dtype=np.int64) if starts.size else np.zeros(0, np.int64)
+    # separators per line from their positions (no int64 copy of the whole file: that was
+    # 8 bytes per input byte, 320 MB for a 40 MB CSV)
+    sep_pos = np.flatnonzero(buf == ord(sep))
+    counts = np.searchsorted(sep_pos, ends) - np.searchsorted(sep_pos, starts)
     length = ends - starts
     blank = length - (buf[np.maximum(ends - 1, 0)] == ord("\r")) <= 0
     short = np.flatnonzero((counts < n_columns - 1) & ~blank)
