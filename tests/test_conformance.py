@@ -96,7 +96,6 @@ def real_runs():
 @pytest.mark.parametrize("kind", KIND_LIST)
 def test_detector_is_pure_deterministic_and_findings_are_its_own(kind, real_runs):
     spec = SPECS[kind]
-    produced = 0
     for run in real_runs:
         if spec.needs(run) is not None:
             continue
@@ -106,15 +105,12 @@ def test_detector_is_pure_deterministic_and_findings_are_its_own(kind, real_runs
         assert _same(before, _snapshot(run)), f"{kind} changed the run {run.meta.source}"
         assert [f.to_dict() for f in first] == [f.to_dict() for f in second]
         for f in first:
-            produced += 1
             assert f.kind == kind and f.evidence, f"{kind}: finding without its kind or evidence on {run.meta.source}"
             assert type(f.evidence) is spec.evidence and spec.evidence.schema, f"{kind}: no declared evidence schema"
             assert not f.evidence.problems, f.evidence.problems
             assert set(f.to_dict()["evidence"]) == set(f.evidence)  # the JSON keeps every key
             filled = prescribe(run, f)
             assert filled is not f and not f.fixes and (filled.fixes or filled.watch)
-    # kinds no tuning log triggers are still exercised for crashes on every log they can run on
-    assert produced >= 0
 
 
 @pytest.mark.parametrize("kind", KIND_LIST)

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Generic, Iterable, Mapping, TypeVar
 
-__all__ = ["Found", "lookup", "config_value", "get_float", "get_int", "get_bool", "LR_KEYS"]
+__all__ = ["Found", "lookup", "config_value", "get_float", "get_int", "LR_KEYS"]
 
 T = TypeVar("T")
 
@@ -85,20 +85,3 @@ def get_int(config: Mapping[str, Any], names: Iterable[str]) -> Found[int] | Non
     if got is None or not float(got.value).is_integer():
         return None
     return Found(got.key, int(got.value))
-
-
-def get_bool(config: Mapping[str, Any], names: Iterable[str]) -> Found[bool] | None:
-    """A flag: true/false, yes/no, 1/0 (YAML and argparse spellings); others are skipped."""
-    for name in names:
-        hit = lookup(config, (name,))
-        if hit is None:
-            continue
-        v = hit[1]
-        if isinstance(v, bool):
-            return Found(hit[0], v)
-        text = str(v).strip().lower()
-        if text in ("true", "yes", "on", "1"):
-            return Found(hit[0], True)
-        if text in ("false", "no", "off", "0", "none"):
-            return Found(hit[0], False)
-    return None

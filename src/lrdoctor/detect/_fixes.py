@@ -8,14 +8,14 @@ CI can apply it.
 
 from __future__ import annotations
 
-from lrdoctor.config import LR_KEYS, Found, get_float
+from lrdoctor.config import LR_KEYS, get_float
 from lrdoctor.detect._common import lr_at
 from lrdoctor.finding import Finding, Fix, Watch
 from lrdoctor.fmt import fmt
 from lrdoctor.run import Run
 
 __all__ = ["DIVERGENCE_LR_CUT", "NONFINITE_LR_CUT", "SOFT_LR_CUT", "SLOW_LR_RAISE", "RL_LR_CUT", "RECHECK_FRAMES",
-           "WATCH_LOSS", "WATCH_GRAD", "current_lr", "lr_fix", "number", "value_and_key", "recheck_after"]
+           "WATCH_LOSS", "WATCH_GRAD", "current_lr", "lr_fix", "value_and_key", "recheck_after"]
 
 #: Factor an LR is cut by after divergence: the post-mortems' 3e-4 -> 1e-4 and 3e-3 -> 1e-3 (DQN, #5).
 DIVERGENCE_LR_CUT = 1 / 3
@@ -32,11 +32,6 @@ RECHECK_FRAMES = 2_000_000
 
 WATCH_LOSS = Watch("loss", "trend falls, no rise above best for > 5% of the run", "a sustained rise means the LR is still too high")
 WATCH_GRAD = Watch("grad_norm", "within 10x of its early level, no NaN", "a 10x jump precedes loss spikes and divergence")
-
-
-def number(run: Run, keys: tuple[str, ...]) -> Found[float] | None:
-    """A numeric config value by any of ``keys`` (with the key path it was found at)."""
-    return get_float(run.config, keys)
 
 
 def current_lr(run: Run, step: float | None = None) -> tuple[float | None, str]:

@@ -26,7 +26,7 @@ from lrdoctor.detect._fixes import DIVERGENCE_LR_CUT, WATCH_LOSS, WATCH_GRAD, lr
 from lrdoctor.detect._guard_evidence import GuardRewindEvidence
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
 from lrdoctor.detect._grad import max_grad_norm
-from lrdoctor.finding import Evidence, Finding, Fix, Severity
+from lrdoctor.finding import Finding, Fix, Severity
 from lrdoctor.run import Run
 
 __all__ = ["DivergenceThresholds", "detect", "above_best"]
@@ -122,6 +122,13 @@ def few_point_rise(values: np.ndarray, factor: float, after: int) -> tuple[int, 
     return ib, onset
 
 
+def _rise(x: np.ndarray, st: np.ndarray, ib: int, onset: int) -> dict:
+    """The evidence every point-wise divergence rule gives: best, onset, peak, end, ratio."""
+    return {"best_loss": float(x[ib]), "best_step": float(st[ib]), "onset_step": float(st[onset]),
+            "loss_at_onset": float(x[onset]), "peak_loss": float(x[onset:].max()), "final_loss": float(x[-1]),
+            "ratio_to_best": float(x[onset:].min() / x[ib])}
+
+
 def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
     from lrdoctor.detect._common import objective
 
@@ -137,9 +144,7 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
     if got is None:
         return []
     ib, onset = got
-    ev = {"best_loss": float(x[ib]), "best_step": float(st[ib]), "onset_step": float(st[onset]),
-          "loss_at_onset": float(x[onset]), "peak_loss": float(x[onset:].max()), "final_loss": float(x[-1]),
-          "ratio_to_best": float(x[onset:].min() / x[ib]), "points_above": int(x.size - onset),
+    ev = {**_rise(x, st, ib, onset), "points_above": int(x.size - onset),
           "rule": (f"final blow-up: the last report >= {th.final_jump:g}x the best" if jump
                    else f"few-point: every point from the onset on >= {th.few_factor:g}x the best")}
     lr = lr_at(run, float(st[onset]))
@@ -171,9 +176,7 @@ def _rl_bound(run: Run, th: DivergenceThresholds) -> list[Finding]:
     ib, onset = got
     if not (np.sqrt(x[onset:]) >= th.rl_bound_factor * bound).all():
         return []
-    ev = {"best_loss": float(x[ib]), "best_step": float(st[ib]), "onset_step": float(st[onset]),
-          "loss_at_onset": float(x[onset]), "peak_loss": float(x[onset:].max()), "final_loss": float(x[-1]),
-          "ratio_to_best": float(x[onset:].min() / x[ib]), "max_abs_return": bound, "metric": f.name,
+    ev = {**_rise(x, st, ib, onset), "max_abs_return": bound, "metric": f.name,
           "rule": f"RL: sqrt(loss) >= {th.rl_bound_factor:g}x the largest |return|, and >= {th.few_factor:g}x its best to the end"}
     summary = (f"{f.name} diverged from step {fmt(ev['onset_step'])}: {fmt(ev['best_loss'])} -> {fmt(ev['peak_loss'])}, "
                f"a typical TD error of {fmt(float(np.sqrt(x[onset:].min())))} against returns of at most {fmt(bound)}")

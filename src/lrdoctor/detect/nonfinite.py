@@ -20,7 +20,7 @@ from lrdoctor.detect.warmup_missing import WARMUP_KEYS
 from lrdoctor.detect._guard_evidence import GuardRewindEvidence
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
 from lrdoctor.detect._grad import max_grad_norm
-from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
+from lrdoctor.finding import Finding, Fix, Severity, Watch
 from lrdoctor.run import Run, Series
 
 __all__ = ["NonfiniteThresholds", "detect", "amp_skipped_steps"]
@@ -67,12 +67,15 @@ def amp_skipped_steps(run: Run, persistent_points: int = DEFAULTS.persistent_poi
         li = np.clip(np.searchsorted(loss.steps, g.steps), 0, loss.steps.size - 1)
         lv = loss.values
         loss_ok = np.isfinite(lv[li])
-        good_grad = np.flatnonzero(~bad)
-        for j in np.flatnonzero(bad):
-            nxt = good_grad[good_grad > j]
-            end = g.steps[nxt[0]] if nxt.size else np.inf
-            window = lv[(loss.steps >= g.steps[j]) & (loss.steps < end)]
-            healthy_after[j] = window.size > 0 and bool(np.all(np.isfinite(window) & (window != 0)))
+        # for each bad grad norm, the loss points from its step up to the next finite grad
+        # norm's step, all judged at once (sorted steps + a running count of unhealthy losses)
+        bad_i = np.flatnonzero(bad)
+        good_i = np.flatnonzero(~bad)
+        end = np.r_[g.steps[good_i].astype(np.float64), np.inf][np.searchsorted(good_i, bad_i)]
+        lo = np.searchsorted(loss.steps, g.steps[bad_i], side="left")
+        hi = np.searchsorted(loss.steps, end, side="left")
+        unhealthy = np.r_[0, np.cumsum(~np.isfinite(lv) | (lv == 0))]
+        healthy_after[bad_i] = (hi > lo) & (unhealthy[hi] - unhealthy[lo] == 0)
     skip = bad & ((still & loss_ok) | healthy_after)
     d = np.diff(np.r_[0, skip.astype(np.int8), 0])
     for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):

@@ -115,7 +115,7 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
     from lrdoctor.detect._common import objective
 
     s = objective(run)
-    if s is None or _lr_is_zero(run, th):
+    if s is None or _lr_is_zero(run):
         return None  # at LR 0 (a warmup's first steps) nothing can be learned yet
     f = s.finite()
     x = f.values
@@ -157,7 +157,7 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
     return Finding("slow_progress", Severity.ERROR, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
 
 
-def _lr_is_zero(run: Run, th: ProgressThresholds) -> bool:
+def _lr_is_zero(run: Run) -> bool:
     """True when an LR is logged and is 0 on most points: nothing could be learned yet."""
     lr = run.series("lr")
     if lr is None or lr.finite().values.size == 0:
@@ -176,7 +176,7 @@ def _frozen_loss(run: Run, th: ProgressThresholds) -> Finding | None:
     from lrdoctor.detect._common import objective
 
     s = objective(run)
-    if s is None or _lr_is_zero(run, th):
+    if s is None or _lr_is_zero(run):
         return None
     f = s.finite()
     x = f.values
@@ -233,7 +233,7 @@ def _needs(run: Run) -> str | None:
         return None
     if "lr" in run and any(n in run for n in ("ep_return", "eval_return", "task_metric", "eval_accuracy")):
         return None
-    if any(n.lower().replace("-", "_").split("/")[-1].endswith(_ERROR_RATES) for n in run.metrics):
+    if any(_is_error_rate(n) for n in run.metrics):
         return None  # an error rate (WER, CER) is judged on its own
     return why
 
@@ -257,13 +257,18 @@ def _loss_learned(run: Run, th: ProgressThresholds) -> bool:
 _ERROR_RATES = ("wer", "cer", "uer", "ter")
 
 
+def _is_error_rate(name: str) -> bool:
+    """``wer``, ``valid_wer``, ``eval/cer``: an error-rate column (not ``power``, not ``answer``)."""
+    low = name.lower().replace("-", "_").split("/")[-1]
+    return any(low == r or low.endswith("_" + r) for r in _ERROR_RATES)
+
+
 def _error_rate_at_max(run: Run, th: ProgressThresholds | None = None) -> Finding | None:
     """An error rate (WER, CER) that is exactly 100% at every evaluation (at least 3): the
     model outputs nothing right, typically empty transcripts (wav2vec2 fine-tunes whose CTC
     head collapsed to blanks: WER 1.000000 at every step)."""
     for name in run.metrics:
-        low = name.lower().replace("-", "_").split("/")[-1]
-        if not any(low == r or low.endswith("_" + r) for r in _ERROR_RATES) or name not in run:
+        if not _is_error_rate(name) or name not in run:
             continue
         v = run.series(name).finite().values
         if v.size < 3 or not (np.all(v == 1.0) or np.all(v == 100.0)):
@@ -292,10 +297,7 @@ def _loss_says_some_right(run: Run, th: ProgressThresholds) -> bool:
 def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
     """Accuracy or mAP that never left 0, or that never changed at all (below its ceiling),
     while the training loss did not fall by more than half (then the metric is not this task's);
-    or an error rate pinned at 100%."""
-    got = _error_rate_at_max(run)
-    if got is not None:
-        return got
+    (Error rates are judged by :func:`_error_rate_at_max`.)"""
     if _loss_learned(run, th):
         return None
     for name in ("eval_accuracy", "task_metric", "success_rate"):
@@ -346,7 +348,7 @@ class SlowProgressEvidence(Evidence):
 
 @detector("slow_progress", thresholds=DEFAULTS, evidence=SlowProgressEvidence, needs=_needs)
 def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
-    rules = (_stuck_at_chance, _frozen_loss, _pinned_task_metric, _no_gain_over_finished_schedule) if not run.is_rl \
+    rules = (_stuck_at_chance, _frozen_loss, _error_rate_at_max, _pinned_task_metric, _no_gain_over_finished_schedule) if not run.is_rl \
         else (_no_gain_over_finished_schedule,)
     if needs.loss(run) is not None and not run.is_rl:
         rules = (_error_rate_at_max, _no_gain_over_finished_schedule)  # no training loss: only these can judge

@@ -163,6 +163,14 @@ _STEP_WORD = re.compile(r"^\s*\[?(step|iter|iteration|epoch)\s*(?:\[\s*)?(\d+)",
 _STEPLIKE = re.compile(r"^(step|iter|iteration|it|global_step|epoch|update)$", re.I)
 #: units that trail a value and may be read as the first word of the next key
 _UNIT_WORDS = frozenset({"s", "ms", "sec", "secs", "min", "h", "it"})
+
+
+def _key_name(raw: str) -> str:
+    """snake_case key; a leading lower-case unit word belongs to the previous value, not to the
+    key ("0.831s loss=1.19" is "loss", not "s_loss")."""
+    key = raw.strip().lower().replace(" ", "_")
+    head, _, rest = key.partition("_")
+    return rest if rest and head in _UNIT_WORDS and raw.strip()[0].islower() else key
 #: prose logs: "Loss is 1.2645824. Current learning rate is 0.0463" (BigDL, Analytics Zoo);
 #: only well-known metric words, so "Throughput is 408" adds no column
 _IS = re.compile(rf"(?<![\w])(?P<key>loss|learning rate|lr|accuracy|reward)\s+is\s+(?P<val>{NUM})", re.I)
@@ -180,10 +188,7 @@ def _key_values(line: str, state: dict) -> dict | None:
     for k, v in _segments(line).items():  # "Train loss 1.59" (no separator) and friends
         rec[k] = v
     for m in _KV.finditer(line):
-        key = m["key"].strip().lower().replace(" ", "_")
-        head, _, rest = key.partition("_")
-        if rest and head in _UNIT_WORDS and m["key"].strip()[0].islower():
-            key = rest  # "0.831s loss=1.19": the unit of the previous value is not part of the key
+        key = _key_name(m["key"])
         if m["unit"] in ("ms", "s", "sec"):
             key = key if ("time" in key or key.endswith("avg")) else f"{key}_{m['unit']}"
         elif m["unit"] == "%" and key == "clip":
@@ -290,10 +295,7 @@ def _segments(line: str) -> dict:
         m = _SEGMENT.match(seg.strip().strip("[]()"))
         if not m:
             continue
-        key = m["key"].strip().lower().replace(" ", "_")
-        head, _, rest = key.partition("_")
-        if rest and head in _UNIT_WORDS and m["key"].strip()[0].islower():
-            key = rest  # "0.831s loss=1.19": the unit of the previous value is not part of the key
+        key = _key_name(m["key"])
         unit = (m["unit"] or "").lower()
         if unit in ("ms", "s", "sec", "secs") and "time" not in key and "took" not in key:
             key = f"{key}_{unit}"
