@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,7 +88,8 @@ class Monitor:
 
     ``guard`` (a :class:`lrdoctor.Guard`) rewinds and cuts the LR when the run blows up;
     ``scaler`` (a ``torch.amp.GradScaler``) lets AMP-skipped steps be told apart from explosions.
-    Probes are in :attr:`probes` (append your own, see CONTRIBUTING.md, "Adding a probe"), the record
+    Probes are in :attr:`probes` (pass extra ones as ``probes=[...]``, e.g. ``lrdoctor.SharpnessProbe``,
+    or append your own, see CONTRIBUTING.md, "Adding a probe"), the record
     in :attr:`history`.
 
     A Monitor holds its optimizer hooks weakly: one that is no longer referenced is flushed and
@@ -110,6 +111,7 @@ class Monitor:
         on_finding: Callable[[Finding], None] | None = None,
         tensorboard: Any = None,
         rank: int | None = None,
+        probes: Sequence[Probe] = (),
     ) -> None:
         self.optimizer, self.model, self.scheduler, self.scaler = optimizer, model, scheduler, scaler
         self.settings = settings
@@ -120,6 +122,7 @@ class Monitor:
         self.step_unit = "step"
         self.history = History()
         self.probes: list[Probe] = default_probes(settings, model=model, scheduler=scheduler, scaler=scaler)
+        self.probes.extend(probes)  # the user's (e.g. lrdoctor.SharpnessProbe), after the defaults
         self.overwrite = ScheduleOverwriteCheck(settings.lr_tolerance) \
             if scheduler is not None and hasattr(scheduler, "get_last_lr") else None
         self.log_dir = Path(log_to) if log_to else None
@@ -332,7 +335,15 @@ class Monitor:
         self.checks.on_finding = fn
 
     def _guard_findings(self) -> list[Finding]:
-        return list(self.guard.findings) if self.guard is not None else []
+        """Findings kept outside the log: the Guard's rewinds and the probes' own (Probe.findings)."""
+        found = list(self.guard.findings) if self.guard is not None else []
+        for p in self.probes:
+            if p.name not in self._failed:
+                try:
+                    found.extend(p.findings())
+                except Exception as err:
+                    self._fail(p.name, err)
+        return found
 
     # ---- lifetime (lifetime.py) ---------------------------------------------------------------
     def close(self) -> None:

@@ -14,6 +14,10 @@ one of three moments, each on the steps the probe is due: ``before`` (the optimi
 hook: gradients exist, weights not yet updated), ``after`` (the post-step hook) and ``record``
 (``Monitor.step``). A probe
 never raises into the loop: the Monitor switches a failing probe off and says so once.
+A probe may also report findings of its own (:meth:`Probe.findings`), which the Monitor adds
+to its report. Probes beyond the defaults are passed as ``Monitor(..., probes=[...])``:
+``lrdoctor.SharpnessProbe`` (the stability bound) and
+:class:`lrdoctor.monitor.probe_noise_scale.NoiseScaleProbe` (the gradient noise scale).
 """
 
 from __future__ import annotations
@@ -101,6 +105,11 @@ class Probe:
 
     def record(self, ctx: StepContext, row: dict[str, Any]) -> None:
         """In ``Monitor.step``, after the optimizer step (or after a skipped one)."""
+
+    def findings(self) -> list[Any]:
+        """Runtime findings only this probe can make (a measurement no log holds, e.g. the
+        sharpness bound); the Monitor adds them to its report. Default: none."""
+        return []
 
 
 def as_float(x: Any) -> float:
