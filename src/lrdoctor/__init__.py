@@ -17,7 +17,8 @@ __all__ = ["read", "diagnose", "Report", "Run", "Series", "Finding", "Fix", "Wat
            "InputError", "LogFormatError", "calc", "Monitor", "Guard", "recommend", "Recommendation"]
 # instruments (issue 13): need torch, loaded on first use by __getattr__ below
 _INSTRUMENTS = {"sharpness": "lrdoctor.experiments.sharpness", "find_lr": "lrdoctor.experiments.range_test",
-                "noise_scale": "lrdoctor.experiments.noise_scale", "SharpnessProbe": "lrdoctor.experiments.sharpness_probe"}
+                "noise_scale": "lrdoctor.experiments.noise_scale", "SharpnessProbe": "lrdoctor.experiments.sharpness_probe",
+                "NoiseScaleProbe": "lrdoctor.monitor.probe_noise_scale"}
 __all__ += list(_INSTRUMENTS)
 # LR x seed sweeps (issue 12): lrdoctor.sweep(task, lrs, seeds, steps, backend="local")
 _INSTRUMENTS["sweep"] = "lrdoctor.experiments.sweep"
