@@ -109,6 +109,33 @@ def test_our_rule_on_a_noisy_synthetic_valley():
         assert s.lr == pytest.approx(s.marker_lr / 10 ** S.OURS_MARGIN_DECADES)
 
 
+def test_our_rule_on_a_flat_noisy_curve_reads_the_divergence_not_a_first_point_dip():
+    """A ramp too short to train the model: log-loss flat within noise until it blows up at
+    ~10^-0.3 (bench/finder_accuracy.py's reg_mlp_sgd, seed 0). The first version took the
+    smoother's end point as the minimum and suggested 10^-7.9; the floor must instead run up
+    to the divergence."""
+    rng = np.random.default_rng(3)
+    lrs = np.geomspace(1e-7, 10, 100)
+    x = np.log10(lrs)
+    clean = np.where(x > -0.3, np.exp((x + 0.3) * 6), 1.0) * 0.7
+    for trial in range(5):
+        noisy = clean * np.exp(rng.normal(0, 0.25, lrs.size))
+        noisy[0] *= 0.4  # a low first point: the one-sided fit there is the least certain
+        s = S.lrdoctor_rule(lrs, noisy)
+        assert -1.6 < np.log10(s.marker_lr) < 0.0, s
+        assert s.lr == pytest.approx(s.marker_lr / 10 ** S.OURS_MARGIN_DECADES)
+
+
+def test_local_linear_standard_error_matches_simulation():
+    """The smoother's equivalent-kernel norm times sigma is the sd of its fit under white noise."""
+    rng = np.random.default_rng(0)
+    x = np.linspace(-7, 1, 100)
+    fits = np.array([S._local_linear(x, rng.normal(0, 0.3, x.size), 0.6)[0] for _ in range(2000)])
+    norm = S._local_linear(x, np.zeros_like(x), 0.6)[1]
+    assert np.allclose(fits.std(0), 0.3 * norm, rtol=0.08)
+    assert norm[0] > 1.5 * norm[50]  # the one-sided ends are the least certain
+
+
 def test_steepest_matches_the_torch_lr_finder_package():
     from torch_lr_finder import LRFinder
 

@@ -110,3 +110,33 @@ def test_probe_without_the_model_is_switched_off_not_raised(caplog):
         mon.step(loss.detach())
     assert "sharpness" not in mon.run().names
     assert "sharpness failed" in caplog.text and "model" in caplog.text
+
+
+def test_adam_first_steps_are_logged_but_not_a_finding():
+    """After AdamW's first step v_hat is one squared gradient: the preconditioned sharpness is
+    huge there (frozen-preconditioner model invalid); a healthy AdamW run must stay quiet."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = torch.tensor(d.data[:512] / 16.0, dtype=torch.float32)
+    y = torch.tensor(d.target[:512])
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 200), torch.nn.Tanh(), torch.nn.Linear(200, 200), torch.nn.Tanh(),
+                                torch.nn.Linear(200, 10))
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    ce = torch.nn.functional.cross_entropy
+    probe = lrdoctor.SharpnessProbe(ce, (x, y), schedule=lambda s: s in (0, 10, 30))
+    mon = lrdoctor.Monitor(opt, model=model, probes=[probe])
+    g = torch.Generator().manual_seed(0)
+    for step in range(31):
+        idx = torch.randint(0, 512, (64,), generator=g)
+        loss = ce(model(x[idx]), y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        mon.step(loss.detach())
+    ratios = {r.step: r.lr_ratio for r in probe.records}
+    assert set(ratios) == {0, 10, 30}
+    assert ratios[0] > 1.0  # the raw bound after one step would cry wolf ...
+    assert max(ratios[10], ratios[30]) < 0.5  # ... on a run that is far within it once v has averaged
+    assert not [f for f in mon.report().findings if f.kind == "lr_beyond_stability"]

@@ -36,6 +36,7 @@ from torch import nn
 
 from lrdoctor.experiments.lanczos import DEFAULT_MAX_ITER
 from lrdoctor.experiments.sharpness import SharpnessResult, sharpness
+from lrdoctor.experiments.stability import preconditioner_settled
 from lrdoctor.monitor.probes import Probe, StepContext
 
 __all__ = ["SharpnessProbe", "SharpnessRecord", "PROBE_TOL", "PROBE_EVERY", "COLUMNS"]
@@ -90,6 +91,8 @@ class SharpnessProbe(Probe):
     ``Monitor.step``, after the optimizer step, at the weights and LR the next step uses; the
     Monitor's step counter is its ``step``. It writes :data:`COLUMNS` into the log and adds an
     ``lr_beyond_stability`` finding to the Monitor's report when the LR exceeded the bound.
+    With Adam, measurements within its first ``1/(1 - beta1)`` steps are logged but never
+    count as beyond the bound (:func:`~lrdoctor.experiments.stability.preconditioner_settled`).
     """
 
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -134,6 +137,8 @@ class SharpnessProbe(Probe):
         self.records.append(SharpnessRecord(step, res.lambda_max, res.preconditioned_lambda_max, res.lr,
                                             res.max_stable_lr, res.hvps, res.loss))
         ratio = res.lr_ratio
+        if not preconditioner_settled(optimizer, res.rule):
+            ratio = None  # Adam's first steps: the frozen-preconditioner bound does not apply yet
         if ratio is not None and ratio > 1.0:
             if not self._beyond:
                 log.warning("lrdoctor: lr %.3g is %.2fx the stability bound %.3g at step %s (sharpness %.4g)",
