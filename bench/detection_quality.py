@@ -9,7 +9,8 @@ Slices: ``tuning`` (may be looked at), ``holdout`` (a quarter of the first gathe
 looked at while tuning) and ``fresh`` (a second gathering, labelled blind by a session that
 never ran lrdoctor, added after the first round of tuning; reported on its own) and ``fresh2``
 (a third blind gathering, made once ``fresh`` had been measured and then studied) and
-``fresh3`` (gathered while ``fresh2`` was being studied).
+``fresh3`` (gathered while ``fresh2`` was being studied) and ``fresh4`` (gathered while
+``fresh3`` was being studied).
 
 The logs and their labels are in ``bench/detection_logs/manifest_*.yaml``: each log was
 labelled by reading its numbers before lrdoctor ever ran on it (source, commit, licence and
@@ -50,6 +51,8 @@ EQUIVALENT: dict[str, set[str]] = {
     "loss_spike": {"loss_spike", "oscillation"},
     "reward_instability": {"reward_instability", "oscillation"},
 }
+#: the benchmark's slices, in the order they were gathered
+SLICES = ("tuning", "holdout", "fresh", "fresh2", "fresh3", "fresh4")
 #: config keys a manifest entry may carry (what a user would pass with --config)
 CONFIG_KEYS = ("num_classes", "n_actions", "target_kl")
 
@@ -204,9 +207,11 @@ def _table(name: str, s: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--details", action="store_true", help="per-log lines (of --slice; tuning when all)")
-    ap.add_argument("--slice", choices=("tuning", "holdout", "fresh", "fresh2", "fresh3", "all"), default="all")
+    ap.add_argument("--slice", choices=(*SLICES, "all"), default="all")
+    ap.add_argument("--exclude", action="append", default=[], choices=SLICES,
+                    help="leave a slice out (a blind slice while the others are being studied)")
     args = ap.parse_args(argv)
-    cases = load_cases()
+    cases = [c for c in load_cases() if c.slice not in args.exclude]
     if args.slice != "all":
         cases = [c for c in cases if c.slice == args.slice]
     t0 = time.perf_counter()
@@ -214,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     t1 = time.perf_counter()
     naive = [run_naive(c) for c in cases]
     print(f"{len(cases)} logs, lrdoctor {t1 - t0:.1f} s\n")
-    for sl in ("tuning", "holdout", "fresh", "fresh2", "fresh3"):
+    for sl in SLICES:
         idx = [i for i, c in enumerate(cases) if c.slice == sl]
         if not idx:
             continue

@@ -579,3 +579,95 @@ def test_overfitting_uses_prechelts_gl_at_the_last_evaluation():
     # the twin: a noisy eval loss whose last points sit inside its own noise band is not overfitting
     noisy = lrdoctor.diagnose(next((TUNING / "hf-whisper-flemish-cgn-noisy-eval").iterdir()))
     assert "overfitting" not in loud(noisy)
+
+
+# -- rules added after studying fresh3 (each with a healthy twin) ---------------------------
+
+def test_a_loss_that_climbs_at_every_report_to_the_end_is_a_divergence_warning(tmp_path):
+    # Keras cifar10_cnn on TF: 1.093 at epoch 4, then 1.104, 1.140, 1.186, 1.214, 1.237
+    r = lrdoctor.diagnose(FRESH3 / "keras-keras-issue5239-cifar10-rising" / "issue5239.log")
+    f = loud(r)["divergence"]
+    assert f.severity.value == "warning" and f.start_step == 5 and f.evidence["best_step"] == 4
+    # the twin: the same model family's healthy cifar10 log, which also has small rises, is quiet
+    twin = lrdoctor.diagnose(next((FRESH3 / "keras-keras-issue2937-cifar10-healthy").iterdir()))
+    assert "divergence" not in loud(twin)
+    # a really trained twin: the digits MLP at a sane LR, epoch means falling
+    good = write_csv(tmp_path / "good.csv", "epoch,loss,accuracy,lr", _digits_epochs(0.1, epochs=8))
+    assert "divergence" not in loud(lrdoctor.diagnose(good))
+
+
+def test_a_jump_to_a_new_level_that_never_comes_back_is_divergence_and_noise_is_not():
+    # DisCo: valid loss 5.99, then 12.41, 11.67, 9.24, ... 8.75, 11.79 - never back near 5.99
+    r = lrdoctor.diagnose(FRESH / "text-disco-issue1-valid-blowup" / "issue1.log")
+    assert loud(r)["divergence"].severity.value == "error"
+    # twins: per-batch losses swinging 0.7-3.3 (DeepLab), and a converged 2e-6 loss with one blip
+    for noisy in ("text-deeplab-issue5-noisy-steps", "text-pid-issue22-converged"):
+        rep = lrdoctor.diagnose(next((FRESH2 / noisy).iterdir()))
+        assert "divergence" not in loud(rep), noisy
+
+
+def _running_sum_log(tmp_path, reset):
+    """A digits MLP trained for 400 steps, logging every 50 steps the way tutorials do:
+    ``running_loss += loss.item()``, printed - and reset to 0 only when ``reset``."""
+    torch.manual_seed(0)
+    x, y = digits()
+    model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
+    o = torch.optim.SGD(model.parameters(), lr=0.05)
+    running, lines = 0.0, []
+    for step in range(1, 401):
+        i = (step * 25) % (len(y) - 25)
+        loss = torch.nn.functional.cross_entropy(model(x[i:i + 25]), y[i:i + 25])
+        o.zero_grad()
+        loss.backward()
+        o.step()
+        running += loss.item()
+        if step % 50 == 0:
+            lines.append(f"Iter: {step} loss: {running / (50 if reset else 1):.4f}")
+            if reset:
+                running = 0.0
+    p = tmp_path / f"sum{reset}.log"
+    p.write_text("\n".join(lines) + "\n")
+    return p
+
+
+def test_a_running_sum_that_is_never_reset_is_not_judged_as_a_loss(tmp_path):
+    # Lightweight OpenPose: 7.67, 15.29, 22.35, 29.96 at iterations 100-400 - no divergence error
+    real = lrdoctor.diagnose(next((FRESH3 / "text-lwpose-issue276-linear-growth").iterdir()))
+    assert "divergence" not in loud(real)
+    assert any("running sum" in why for why in real.coverage.skipped.values())
+    summed = lrdoctor.diagnose(_running_sum_log(tmp_path, reset=False))
+    assert "divergence" not in loud(summed) and "divergence" in summed.coverage.skipped
+    averaged = lrdoctor.diagnose(_running_sum_log(tmp_path, reset=True))
+    assert "divergence" in averaged.coverage.ran and not loud(averaged)
+
+
+def test_a_loss_falling_through_ln_k_is_not_stuck_at_chance():
+    # Keras issue 12707: training loss 2.31 -> 1.72, passing ln 6 = 1.79 on the way down
+    r = lrdoctor.diagnose(next((FRESH3 / "keras-keras-issue12707-val-at-chance").iterdir()))
+    assert "slow_progress" not in loud(r)
+    # the twin: Keras issue 2392's loss frozen at 5.7257 stays an error
+    stuck = lrdoctor.diagnose(next((FRESH / "keras-keras-issue2392-stuck").iterdir()))
+    assert loud(stuck)["slow_progress"].severity.value == "error"
+
+
+def test_a_return_that_turns_nan_is_nonfinite_and_one_never_computed_is_not(tmp_path):
+    # keras-rl DDPG: episode_reward -1339, -648, -340, -132, then nan (the actor's outputs went NaN)
+    r = lrdoctor.diagnose(TUNING.parent / "holdout" / "kerasrl-issue36-ddpg-pendulum-nan" / "issue36_log.txt")
+    assert loud(r)["nonfinite"].evidence["metric"] == "ep_return"
+    twin = tmp_path / "progress.csv"  # SB3 logs ep_rew_mean as empty until the first episode ends
+    twin.write_text("time/total_timesteps,rollout/ep_rew_mean,train/loss\n" +
+                    "".join(f"{t},{'' if t < 300 else -200 + t / 10},{1.0 / (1 + t / 500)}\n" for t in range(100, 2100, 100)))
+    assert "nonfinite" not in loud(lrdoctor.diagnose(twin))
+
+
+def test_an_accuracy_that_starts_at_its_best_and_collapses_is_a_reversal(tmp_path):
+    # Keras issue 14707: test_accuracy 1.0 for 18 epochs, then down to 0.51 while test_loss falls
+    r = lrdoctor.diagnose(next((FRESH3 / "text-keras-issue14707-acc-collapse").iterdir()))
+    f = loud(r)["performance_reversal"]
+    assert f.evidence["peak"] == 1.0 and 15 <= f.start_step <= 40
+    # twin: an accuracy that starts high and holds it (a fine-tune from a good checkpoint)
+    p = tmp_path / "ft.csv"
+    rng = np.random.default_rng(0)
+    p.write_text("epoch,loss,val_accuracy\n" + "".join(
+        f"{e},{0.3 / (1 + e / 10):.4f},{0.93 + 0.005 * rng.standard_normal():.4f}\n" for e in range(1, 41)))
+    assert "performance_reversal" not in loud(lrdoctor.diagnose(p))

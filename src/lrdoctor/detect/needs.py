@@ -18,7 +18,7 @@ from lrdoctor.detect._classes import label_smoothing as _smoothing_value
 from lrdoctor.detect._classes import num_classes as _num_classes
 from lrdoctor.run import Run
 
-__all__ = ["MIN_LOSS_POINTS", "MIN_TASK_POINTS", "MIN_GRAD_POINTS", "points", "loss", "any_loss_or_grad", "grad",
+__all__ = ["MIN_LOSS_POINTS", "MIN_TASK_POINTS", "MIN_GRAD_POINTS", "points", "loss", "cumulative", "any_loss_or_grad", "grad",
            "clipping", "eval_and_train_loss", "num_classes_and_loss", "label_smoothing_and_loss", "lr", "lr_and_loss",
            "architecture", "column", "task_metric", "cycles"]
 
@@ -30,6 +30,17 @@ MIN_LOSS_POINTS = 3
 MIN_TASK_POINTS = 10
 #: The fewest gradient-norm points the gradient checks judge (a median needs a few).
 MIN_GRAD_POINTS = 5
+
+
+#: A "loss" that rises at every report, at least doubles, and grows like a sum from step 0
+#: (the per-step rate implied by each interval, starting with value/step at the first
+#: report, never rises by more than this share) is a running sum that is never reset
+#: (``running_loss += loss.item()`` with no ``running_loss = 0``), not a loss: summing a
+#: per-step loss that falls or stays flat gives exactly that concave curve through the
+#: origin, while a real divergence leaves a trained level and accelerates. Lightweight
+#: OpenPose issue 276: 7.67, 15.29, 22.35, 29.96 at iterations 100-400 (0.0767, 0.0763,
+#: 0.0706, 0.0760 per step). 10% leaves room for minibatch noise in each interval's mean.
+CUMULATIVE_TOL = 0.1
 
 
 def points(run: Run, name: str) -> int:
@@ -45,7 +56,26 @@ def loss(run: Run) -> str | None:
         return "no training-loss column (loss, train_loss, Loss/train, ...); name one with --metric loss=COLUMN"
     if n < MIN_LOSS_POINTS:
         return f"only {n} finite loss point(s); needs {MIN_LOSS_POINTS}"
-    return None
+    return cumulative(run, "loss")
+
+
+def cumulative(run: Run, name: str) -> str | None:
+    """Why ``name`` is not judged as a loss when it grows like a running sum from step 0
+    (see :data:`CUMULATIVE_TOL`), else None."""
+    s = run.series(name)
+    if s is None:
+        return None
+    f = s.finite()
+    x, st = f.values, f.steps
+    if x.size < MIN_LOSS_POINTS or (x <= 0).any() or (st <= 0).any() or not (np.diff(x) > 0).all() or x[-1] < 2 * x[0]:
+        return None
+    rate = np.r_[x[0] / st[0], np.diff(x) / np.diff(st)]
+    if (rate[1:] > (1 + CUMULATIVE_TOL) * rate[:-1]).any():
+        return None
+    col = run.meta.roles.get(name, name)
+    return (f"{col} rises at every report and grows like a sum from step 0 ({rate[0]:.3g} per step at first, "
+            f"{rate[-1]:.3g} in the last interval): a running sum that is never reset? Log the per-step "
+            f"(or per-interval) average")
 
 
 def any_loss_or_grad(run: Run) -> str | None:

@@ -36,6 +36,11 @@ class NonfiniteThresholds(Thresholds):
 
 DEFAULTS = NonfiniteThresholds()
 _METRICS = ("loss", "eval_loss", "grad_norm")
+#: Metrics computed *from* the model's outputs (returns, Q estimates, accuracy): when one
+#: that was finite turns non-finite and stays so, the network's outputs went NaN (a NaN
+#: action gives a NaN reward), the same blow-up seen one step downstream. A column that was
+#: never finite was never computed, and is not a blow-up.
+_OUTPUT_METRICS = ("ep_return", "eval_return", "q_values", "eval_accuracy")
 
 
 def amp_skipped_steps(run: Run, persistent_points: int = DEFAULTS.persistent_points) -> np.ndarray:
@@ -117,7 +122,7 @@ class NonfiniteEvidence(GuardRewindEvidence):
 def detect(run: Run, th: NonfiniteThresholds = DEFAULTS) -> list[Finding]:
     skipped = amp_skipped_steps(run, th.persistent_points)
     out: list[Finding] = []
-    for name in _METRICS:
+    for name in _METRICS + _OUTPUT_METRICS:
         s = run.series(name)
         if s is None:
             continue
@@ -125,6 +130,8 @@ def detect(run: Run, th: NonfiniteThresholds = DEFAULTS) -> list[Finding]:
         if hit is None:
             continue
         i, persistent, count = hit
+        if name in _OUTPUT_METRICS and (i == 0 or not persistent):
+            continue  # never computed, or a transient (an episode cut short): not a blow-up
         value = s.values[i]
         prev = s.values[:i][np.isfinite(s.values[:i])]
         evidence = {
@@ -140,7 +147,7 @@ def detect(run: Run, th: NonfiniteThresholds = DEFAULTS) -> list[Finding]:
             evidence["amp_skipped_steps_ignored"] = skipped[:20].tolist()
         if persistent:
             sev = Severity.ERROR if name != "eval_loss" or run.series("loss") is None else Severity.WARNING
-            summary = f"{name} became {value} at step {fmt(s.steps[i])} and stayed non-finite ({count} of {len(s)} points)"
+            summary = f"{run.meta.roles.get(name, name)} became {value} at step {fmt(s.steps[i])} and stayed non-finite ({count} of {len(s)} points)"
             cause = ("Numerical blow-up: the update overshot until activations or gradients overflowed. "
                      "Usually the learning rate is beyond the stable range, with no or too loose gradient clipping.")
         else:

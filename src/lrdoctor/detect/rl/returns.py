@@ -66,6 +66,11 @@ class ReturnThresholds(Thresholds):
 
 DEFAULTS = ReturnThresholds()
 
+#: Task metrics on a ratio scale with 0 as "nothing right" (accuracy, success rate): a fall
+#: from a best reached at the very start can be measured against the level itself. Returns
+#: are on an interval scale (any offset), so for them a reversal needs a gain first.
+RATIO_SCALE = ("eval_accuracy", "success_rate")
+
 
 def _level(t: TaskCurve, a: int, b: int) -> float:
     return float(np.median(t.smooth[a:b])) if b > a else float(t.smooth[a])
@@ -136,24 +141,39 @@ def detect_reversal(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
         return _few_point_reversal(run, th)
     sm, steps = t.smooth, t.c.step
     p = int(np.argmax(sm))
-    if p >= th.peak_before * t.n or p < 0.1 * t.n:
+    if p >= th.peak_before * t.n:
         return []
     edge = max(1, t.n // 20)
     start, peak, end = _level(t, 0, edge), float(sm[p]), _level(t, t.n - edge, t.n)
     gain, drop = peak - start, peak - end
-    if gain <= th.noise_k * t.sigma or drop <= th.noise_k * t.sigma or drop < th.min_gain_share * gain:
+    if p < 0.1 * t.n:
+        # best at the start: only a ratio-scale metric can be judged, against its own level
+        # (a fine-tune that starts from a good checkpoint and unlearns it)
+        if t.name not in RATIO_SCALE or peak <= 0 or drop <= th.noise_k * t.sigma or drop < th.min_gain_share * peak:
+            return []
+        gain = peak
+    elif gain <= th.noise_k * t.sigma or drop <= th.noise_k * t.sigma or drop < th.min_gain_share * gain:
         return []
     per, unit = slope_unit(run)
-    up = fit_slope(steps[: p + 1], t.c.mid[: p + 1]) * per
+    up = fit_slope(steps[: p + 1], t.c.mid[: p + 1]) * per if p > 0 else 0.0
     down = fit_slope(steps[p:], t.c.mid[p:]) * per
-    if up <= 0 or down >= 0:
+    if (up <= 0 and p >= 0.1 * t.n) or down >= 0:
         return []
     ev = {"metric": t.name, "peak_step": float(steps[p]), "peak": peak, "start": start, "end": end,
           "slope_before": up, "slope_after": down, "slope_unit": unit, "drop_share_of_gain": drop / gain}
+    onset = float(steps[p])
+    if p < 0.1 * t.n:  # held its start level for a while: the fall begins where it leaves for good
+        near = np.flatnonzero(sm >= peak - th.noise_k * t.sigma)
+        onset = float(steps[min(int(near[-1]) + 1, t.n - 1)])
+    col = run.meta.roles.get(t.name, t.name)
+    if p < 0.1 * t.n:
+        text = (f"{col} was at its best ({fmt(peak)}) from the start and fell from step {fmt(onset)} to {fmt(end)}, "
+                f"{drop / peak:.0%} of its level: slope {down:+.3g} {unit}")
+    else:
+        text = (f"{col} peaked at {fmt(peak)} (step {fmt(float(steps[p]))}) and fell to {fmt(end)}: slope "
+                f"{up:+.3g} -> {down:+.3g} {unit}")
     return [Finding(
-        "performance_reversal", Severity.WARNING, float(steps[p]), float(steps[-1]),
-        f"{t.name} peaked at {fmt(peak)} (step {fmt(float(steps[p]))}) and fell to {fmt(end)}: slope "
-        f"{up:+.3g} -> {down:+.3g} {unit}", ev,
+        "performance_reversal", Severity.WARNING, onset, float(steps[-1]), text, ev,
         "Learning turned into unlearning: the LR (or target-update rate) that helped early is too large "
         "late, the replay/rollout distribution shifted, or value estimates diverged. The peak checkpoint "
         "is the one to keep.",
