@@ -20,7 +20,10 @@ ones, i.e. about ``2 x draws`` training steps' worth of forward/backward passes 
 batch equals the training batch (40 with the defaults), plus one copy of the parameters'
 gradient per gradient (flattened in float64). Nothing in the model, its ``.grad`` or the
 optimizer is changed. With the default schedule (every :data:`NOISE_SCALE_EVERY` steps) that is
-~4% extra compute (measured overhead: docs/instruments.md).
+~4% extra compute on a compute-bound model; on a tiny one, where every gradient call costs
+about a training step, a measurement cost ~140 steps (docs/benchmarks.md, "Instrument probes in
+the Monitor"). The estimate is precise while ``B_noise`` is within a few times the probe batch
+(docs/instruments.md).
 """
 
 from __future__ import annotations
