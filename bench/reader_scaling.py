@@ -9,10 +9,14 @@ process; wall time and the child's peak RSS (``os.wait4``) are measured. The rat
 is CPU time / budget (budget: 10 s per 100 MB, at least 2 s for the interpreter start;
 CPU time, user + system, because wall time on a shared machine measures the neighbours) and
 peak RSS / 2 GiB; both must be <= 1. Wall time is printed beside it. The floor column is ``python -c 'read the bytes'`` in the
-same conditions, the least any reader could cost.
+same conditions, the least any reader could cost. The ``est MB`` column is the CLI's
+up-front estimate of the peak (:mod:`lrdoctor.io.budget`); ``meas/est`` must stay <= 1 for
+the refusal to keep its promise (a file the estimate lets through stays within the limit).
+An input whose estimate is over the limit (2048 MB by default) is refused before reading.
 
-    python bench/reader_scaling.py            # 10 MB and 100 MB
-    python bench/reader_scaling.py --sizes 10 # quick
+    python bench/reader_scaling.py                       # 10 MB and 100 MB
+    python bench/reader_scaling.py --sizes 10            # quick
+    python bench/reader_scaling.py --sizes 100 500 1000  # the sizes where the limit bites
 """
 
 from __future__ import annotations
@@ -168,6 +172,16 @@ def measure(cmd: list[str]) -> tuple[float, float, int, int, str]:
     return took, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, proc.returncode, (lines[-1] if lines else "")
 
 
+def _estimate(p: Path) -> int:
+    """The CLI's up-front peak estimate (bytes), computed in a child like everything else
+    (0 when the sniffer refuses the file: the CLI refuses it too)."""
+    code = ("import sys; from pathlib import Path; from lrdoctor.io import detect_format; "
+            "from lrdoctor.io.budget import estimate_peak; p = Path(sys.argv[1]); "
+            "print(estimate_peak(p, detect_format(p)).bytes)")
+    out = subprocess.run([sys.executable, "-c", code, str(p)], capture_output=True, text=True)
+    return int(out.stdout) if out.returncode == 0 and out.stdout.strip() else 0
+
+
 KINDS = ["csv", "tsv", "yolo", "text", "jsonl", "hf", "keras", "monitor", "tensorboard",
          "csv-one-line", "text-one-line", "jsonl-one-line", "json-brackets"]
 
@@ -177,7 +191,8 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10, 100])
     ap.add_argument("--kinds", nargs="+", default=KINDS)
     args = ap.parse_args()
-    print(f"{'input':<15}{'MB':>6}{'floor s':>9}{'wall s':>8}{'cpu s':>7}{'cpu/budget':>11}{'peak MB':>9}{'/2GiB':>7}  exit  outcome")
+    print(f"{'input':<15}{'MB':>6}{'floor s':>9}{'wall s':>8}{'cpu s':>7}{'cpu/budget':>11}{'peak MB':>9}{'/2GiB':>7}"
+          f"{'est MB':>8}{'meas/est':>9}  exit  outcome")
     worst = 0.0
     for size in args.sizes:
         for kind in args.kinds:
@@ -190,13 +205,15 @@ def main() -> None:
                 p = next(q for q in Path(tmp).iterdir() if q.is_file())
                 real_mb = p.stat().st_size / MB
                 floor, *_ = measure([sys.executable, "-c", f"open({str(p)!r}, 'rb').read()"])
+                est = _estimate(p)
                 took, cpu, rss, code, last = measure([sys.executable, "-m", "lrdoctor", "diagnose", str(p), "--format", "json"])
                 budget = max(MIN_BUDGET_S, SECONDS_PER_100MB * real_mb / 100)
                 r_t, r_m = cpu / budget, rss / MEMORY_BUDGET
                 worst = max(worst, r_t, r_m)
                 outcome = "read" if code in (0, 1) else ("refused: " + last[:70])
-                print(f"{kind:<15}{real_mb:>6.0f}{floor:>9.2f}{took:>8.2f}{cpu:>7.2f}{r_t:>11.2f}{rss / MB:>9.0f}{r_m:>7.2f}  {code:>4}  {outcome}",
-                      flush=True)
+                ratio = f"{rss / est:>9.2f}" if est and code in (0, 1) else f"{'':>9}"
+                print(f"{kind:<15}{real_mb:>6.0f}{floor:>9.2f}{took:>8.2f}{cpu:>7.2f}{r_t:>11.2f}{rss / MB:>9.0f}{r_m:>7.2f}"
+                      f"{est / MB:>8.0f}{ratio}  {code:>4}  {outcome}", flush=True)
     print(f"worst ratio against the bounds: {worst:.2f} ({'within' if worst <= 1 else 'OVER'} the bounds)")
 
 

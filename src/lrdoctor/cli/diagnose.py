@@ -96,6 +96,31 @@ def _diagnose_named(diagnose, run, roles):  # type: ignore[no-untyped-def]
                                           f"{detail}); please report it with the log") from None
 
 
+#: How the refusal says to raise the limit ({mb}: a limit that lets the file through).
+RAISE_LIMIT_HINT = "pass --max-memory-mb {mb} (or set LRDOCTOR_MAX_MEMORY_MB; 0 turns the check off)"
+
+
+def _check_memory(path: Path, log_format: str | None, limit_mb: float) -> None:
+    """Refuse, before reading, a log whose estimated peak memory is over the limit
+    (issue 10: every input is read within 2 GB or refused in one line). Files that do
+    not exist or cannot be sniffed are left to the reader, which names the problem."""
+    import os
+
+    from lrdoctor.io import FORMATS, detect_format
+    from lrdoctor.io.budget import check_budget
+
+    # only regular files and directories: sniffing a named pipe would block (the reader
+    # refuses those in one line)
+    if limit_mb <= 0 or not (os.path.isfile(path) or os.path.isdir(path)):
+        return
+    try:
+        fmt = log_format or detect_format(path)
+    except (InputError, OSError):
+        return
+    if fmt in FORMATS:
+        check_budget(path, fmt, limit_mb, RAISE_LIMIT_HINT)
+
+
 def diagnose_cmd(
     path: Path = typer.Argument(..., help="Log file or TensorBoard directory ('-' reads standard input)."),
     config: Optional[Path] = typer.Option(None, "--config", help="Run config (YAML/JSON) for old values and context."),
@@ -103,24 +128,29 @@ def diagnose_cmd(
     fail_on: FailOn = typer.Option(FailOn.error, "--fail-on", help="Exit 1 when a finding reaches this severity."),
     log_format: Optional[str] = typer.Option(None, "--log-format", help="Force a reader (yolo, text, csv, hf, jsonl, keras, tensorboard, ...)."),
     metric: list[str] = typer.Option([], "--metric", help="ROLE=COLUMN: which column plays a role (loss, eval_loss, lr, grad_norm, step, task_metric, approx_kl, q_values, ...). Repeatable."),
+    max_memory_mb: Optional[float] = typer.Option(None, "--max-memory-mb", help="Refuse a log whose estimated peak memory is over this many MB (default 2048, or LRDOCTOR_MAX_MEMORY_MB; 0: no limit)."),
 ) -> None:
     """Diagnose a finished run from its log: findings, evidence, fixes, watch list."""
     import tempfile
 
     from lrdoctor.diagnosis import diagnose
     from lrdoctor.io import read
+    from lrdoctor.io.budget import memory_limit_mb
 
     with tempfile.TemporaryDirectory(prefix="lrdoctor-") as tmp:
         try:
             roles = parse_metric_options(metric)
+            limit = memory_limit_mb(max_memory_mb)
             if str(path) == "-":
                 src = _stdin_to_file(Path(tmp))
                 try:
+                    _check_memory(src, log_format, limit)
                     run = read(src, format=log_format, config=config)
                 except InputError as err:
                     raise InputError("<stdin>", err.problem, err.line) from None
                 run.meta.source = "<stdin>"
             else:
+                _check_memory(path, log_format, limit)
                 run = read(path, format=log_format, config=config)
             _printable_run(run)
             report = _diagnose_named(diagnose, run, roles)

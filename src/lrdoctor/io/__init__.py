@@ -29,6 +29,7 @@ from lrdoctor.errors import InputError, LogFormatError, printable
 from lrdoctor.io import csv as _csv
 from lrdoctor.io import hf, jsonl, keras, monitor_csv, tensorboard, textlog, yolo
 from lrdoctor.io._json import load_json
+from lrdoctor.io.records import RecordColumns
 from lrdoctor.io.config import load_config
 from lrdoctor.io.config_types import config_type_warnings
 from lrdoctor.io.guard import require_regular, sniff_encoding
@@ -39,9 +40,13 @@ __all__ = ["read", "detect_format", "FORMATS", "load_config", "training_roles"]
 
 
 def _read_json(path: Path) -> Run:
-    obj = load_json(path)
+    # the parts of a JSON log that grow with the run are never held as Python objects: a
+    # trainer_state.json's log_history is streamed into columns while parsing, a Keras
+    # history's lists become float arrays as each is parsed
+    history = RecordColumns()
+    obj = load_json(path, stream={"log_history": hf.history_sink(history)}, compact=True)
     if hf.is_trainer_state(obj):
-        return hf.read_trainer_state(path, obj)
+        return hf.read_trainer_state(path, obj, history)
     if keras.is_keras_history(obj):
         return keras.read_keras_history(path, obj)
     if isinstance(obj, list) and obj and all(isinstance(r, dict) for r in obj):

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Mapping
+
+import numpy as np
 
 from lrdoctor.errors import LogFormatError
 from lrdoctor.jsonsafe import dumps_safe, json_safe  # noqa: F401  (re-exported)
 from lrdoctor.io.guard import sniff_encoding
 from lrdoctor.io.limits import MAX_JSON_CONTAINERS
 
-__all__ = ["load_json", "number", "json_safe", "dumps_safe"]
+__all__ = ["load_json", "STREAMED", "NumberArray", "number_array", "number", "json_safe", "dumps_safe"]
 
 
-def load_json(path: Path) -> Any:
-    """A JSON document, decoded from UTF-8 or UTF-16/32 (byte-order mark or zero-byte
-    pattern), refused in one line when it is empty, invalid, nested beyond Python's
-    recursion limit or holds more than :data:`~lrdoctor.io.limits.MAX_JSON_CONTAINERS`
-    arrays and objects (counted on the raw bytes, before anything is built)."""
+def _json_text(path: Path) -> str:
+    """The file decoded from UTF-8 or UTF-16/32, refused in one line when empty or holding
+    more than :data:`~lrdoctor.io.limits.MAX_JSON_CONTAINERS` arrays and objects."""
     raw = path.read_bytes()
     enc = sniff_encoding(raw[:4096])
     try:
@@ -32,7 +34,30 @@ def load_json(path: Path) -> Any:
     if containers > MAX_JSON_CONTAINERS:
         raise LogFormatError(path, f"JSON holds up to {containers:,} arrays/objects; more than "
                                    f"{MAX_JSON_CONTAINERS:,} are refused (memory bound)")
+    return text
+
+
+def load_json(path: Path, stream: Mapping[str, Callable[[Any], None]] | None = None,
+              compact: bool = False) -> Any:
+    """A JSON document, decoded from UTF-8 or UTF-16/32 (byte-order mark or zero-byte
+    pattern), refused in one line when it is empty, invalid, nested beyond Python's
+    recursion limit or holds more than :data:`~lrdoctor.io.limits.MAX_JSON_CONTAINERS`
+    arrays and objects (counted on the raw bytes, before anything is built).
+
+    ``stream`` maps top-level keys to callbacks: when the document is an object and such a
+    key holds an array, each element is handed to the callback as soon as it is parsed and
+    not kept (the key then maps to :data:`STREAMED`). A trainer_state.json's
+    ``log_history`` of a million entries is thus never a list of a million dicts (~400
+    bytes each), only the reader's columns. ``compact``: each top-level array of numbers
+    (and nulls) becomes a :class:`NumberArray` as soon as it is parsed (a Keras history's
+    per-epoch lists: 9 bytes an element instead of a Python float's 32).
+    """
+    text = _json_text(path)
     try:
+        if stream or compact:
+            members = _members(text, stream or {}, compact)
+            if members is not None:
+                return members
         return json.loads(text)
     except json.JSONDecodeError as err:
         raise LogFormatError(path, f"invalid JSON ({err.msg})", line=err.lineno) from None
@@ -40,6 +65,105 @@ def load_json(path: Path) -> Any:
         raise LogFormatError(path, "JSON nested too deeply to read (beyond Python's recursion limit)") from None
     except ValueError as err:  # an integer literal with more digits than Python converts
         raise LogFormatError(path, f"invalid JSON value ({str(err).splitlines()[0]})") from None
+
+
+class _Streamed:
+    """The value left at a streamed key: its elements went to the callback."""
+
+    def __repr__(self) -> str:
+        return "STREAMED"
+
+
+#: Marks a top-level key whose array was streamed (see :func:`load_json`).
+STREAMED = _Streamed()
+
+_WS = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+
+
+def _members(text: str, stream: Mapping[str, Callable[[Any], None]], compact: bool = False) -> dict[str, Any] | None:
+    """The members of a top-level object, streaming the arrays of the keys in ``stream``;
+    None when the document is not an object. Same grammar and errors as ``json.loads``
+    (the values themselves are parsed by its C scanner)."""
+    ws = _WS.match
+    decode = _DECODER.raw_decode
+    i = ws(text, 0).end()
+    if not text.startswith("{", i):
+        return None
+    members: dict[str, Any] = {}
+    i = ws(text, i + 1).end()
+    if text.startswith("}", i):
+        return members if not text[ws(text, i + 1).end():] else _extra(text, i + 1)
+    while True:
+        if not text.startswith('"', i):
+            raise json.JSONDecodeError("Expecting property name enclosed in double quotes", text, i)
+        key, i = decode(text, i)
+        i = ws(text, i).end()
+        if not text.startswith(":", i):
+            raise json.JSONDecodeError("Expecting ':' delimiter", text, i)
+        i = ws(text, i + 1).end()
+        sink = stream.get(key)
+        if sink is not None and text.startswith("[", i):
+            i = _stream_array(text, ws(text, i + 1).end(), sink)
+            members[key] = STREAMED
+        else:
+            members[key], i = decode(text, i)
+            if compact and type(members[key]) is list:
+                members[key] = number_array(members[key])
+        i = ws(text, i).end()
+        if text.startswith("}", i):
+            break
+        if not text.startswith(",", i):
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, i)
+        i = ws(text, i + 1).end()
+    end = ws(text, i + 1).end()
+    return members if end == len(text) else _extra(text, end)
+
+
+def _stream_array(text: str, i: int, sink: Callable[[Any], None]) -> int:
+    """Hand each element of the array whose first element starts at ``i`` to ``sink``;
+    the index after its closing bracket."""
+    ws, decode = _WS.match, _DECODER.raw_decode
+    if text.startswith("]", i):
+        return i + 1
+    while True:
+        item, i = decode(text, i)
+        sink(item)
+        i = ws(text, i).end()
+        if text.startswith("]", i):
+            return i + 1
+        if not text.startswith(",", i):
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, i)
+        i = ws(text, i + 1).end()
+
+
+@dataclass
+class NumberArray:
+    """A JSON array of numbers and nulls as float64 ``values`` (null: NaN) and a
+    ``present`` mask (False where null)."""
+
+    values: np.ndarray
+    present: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.values.size)
+
+
+def number_array(items: list) -> Any:
+    """``items`` as a :class:`NumberArray` when every element is a number (not a bool) or
+    null and there is at least one; otherwise ``items`` unchanged."""
+    if not items or not all(type(x) is float or type(x) is int or x is None for x in items):
+        return items
+    try:
+        values = np.array(items, dtype=np.float64)  # None -> NaN
+    except (OverflowError, ValueError):  # an integer beyond float range
+        return items
+    present = np.fromiter((x is not None for x in items), dtype=bool, count=len(items))
+    return NumberArray(values, present)
+
+
+def _extra(text: str, i: int) -> dict[str, Any]:
+    raise json.JSONDecodeError("Extra data", text, i)
 
 
 def number(value: Any) -> float | None:

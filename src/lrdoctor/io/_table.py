@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -15,40 +16,86 @@ from lrdoctor.io.limits import MAX_COLUMNS, MAX_HEADER_CHARS
 from lrdoctor.names import STEP_NAMES, normalize
 from lrdoctor.run import Run, RunMeta, build_run
 
-__all__ = ["STEP_COLUMNS", "read_frame", "frame_to_run", "numeric_columns"]
+__all__ = ["STEP_COLUMNS", "Table", "read_table", "table_to_run", "CHUNK_CELLS"]
 
 #: Columns that index a run, in order of preference, with the unit of one step
 #: (matched case- and separator-blind; the table lives in :mod:`lrdoctor.names`).
 STEP_COLUMNS: tuple[tuple[str, str], ...] = STEP_NAMES
 
 
-def read_frame(path: Path, sep: str | None = None) -> pd.DataFrame:
-    """Read a delimited file so that empty cells (not logged) stay apart from ``nan`` text (logged NaN).
+#: Cells (rows x columns) pandas parses per chunk: 4M cells are ~32 MB of float64, so a
+#: table's transient memory stays that size whatever the file's length (the whole-file
+#: ``pd.read_csv`` held ~3x the numeric payload at its peak: 416 MB for a 76 MB CSV;
+#: chunked, 230 MB: docs/benchmarks.md, reader scaling).
+CHUNK_CELLS = 1 << 22
+#: Fewest rows per chunk (a table with thousands of columns still reads in sizeable chunks).
+MIN_CHUNK_ROWS = 1024
 
-    Empty cells become NaN in float columns; a column holding ``nan``/``inf`` text or other
-    words comes back as text and is sorted out by :func:`numeric_columns`.
+#: Bytes of the file examined at once by the torn-row count (a few arrays of this size).
+TORN_BLOCK_BYTES = 16 << 20
+
+
+@dataclass
+class Table:
+    """A delimited file's numeric content, column by column: float64 values and "logged"
+    masks of ``n_rows`` each (empty cells are not logged; ``nan``/``inf`` text is a logged
+    non-finite value). Columns mostly of words are not kept: they are named in
+    ``text_columns``. ``warnings`` come first from reading (malformed, torn, unterminated
+    rows), then from the columns (stray words)."""
+
+    columns: list[str]
+    cols: dict[str, np.ndarray]
+    masks: dict[str, np.ndarray]
+    n_rows: int
+    warnings: list[str] = field(default_factory=list)
+    text_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _ColumnAcc:
+    """One column's chunks and counts, until the whole file is read."""
+
+    vals: list[np.ndarray] = field(default_factory=list)
+    masks: list[np.ndarray] = field(default_factory=list)
+    present: int = 0
+    bad: int = 0
+    first_bad: tuple[int, str] | None = None  # (row index in the file, the text)
+    #: every chunk came out of pandas as numbers: such a column is kept even when it is
+    #: all empty (as the whole-file reader kept it); a text column of only blanks is not
+    numeric_dtype: bool = True
+
+
+def read_table(path: Path, sep: str | None = None, skiprows: int = 0) -> Table:
+    """Read a delimited file chunk by chunk into numeric columns (see :class:`Table`).
+
+    Memory: the numeric payload (9 bytes per cell) plus one chunk (:data:`CHUNK_CELLS`),
+    never a whole-file frame of Python objects. ``skiprows`` lines before the header are
+    skipped (a gym Monitor file's ``#{json}`` line).
     """
     sep = sep if sep is not None else ","
     encoding = text_encoding(path)
-    header = _first_line(path, encoding)
+    header = _first_line(path, encoding, skiprows)
     if len(header) > MAX_HEADER_CHARS:
         raise LogFormatError(path, f"first line is longer than {MAX_HEADER_CHARS:,} characters: no CSV header "
-                                   "of a training log (a one-line file?)", line=1)
+                                   "of a training log (a one-line file?)", line=1 + skiprows)
     if header.count(sep) + 1 > MAX_COLUMNS:
-        raise LogFormatError(path, f"header has {header.count(sep) + 1:,} columns; more than {MAX_COLUMNS} are refused", line=1)
+        raise LogFormatError(path, f"header has {header.count(sep) + 1:,} columns; more than {MAX_COLUMNS} are refused",
+                             line=1 + skiprows)
     # Two options cost real time on big files, so they are used only where needed:
     # skipinitialspace (+30%) only when the header is space-padded (YOLO), and tolerant
     # bad-line handling (2x slower in pandas) only after a strict read failed.
-    padded = _header_is_padded(path, sep)
+    padded = _header_is_padded(path, sep, skiprows)
     opts = dict(sep=sep, skipinitialspace=padded, keep_default_na=False, na_values=[""], engine="c",
-                encoding=encoding, encoding_errors="replace")
+                encoding=encoding, encoding_errors="replace", skiprows=skiprows,
+                chunksize=max(MIN_CHUNK_ROWS, CHUNK_CELLS // (header.count(sep) + 1)))
+    warns: list[str] = []
     try:
         try:
-            df = pd.read_csv(path, **opts)
+            columns, accs, n_rows = _read_chunks(path, opts)
         except pd.errors.ParserError:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", pd.errors.ParserWarning)
-                df = pd.read_csv(path, on_bad_lines="warn", **opts)
+                columns, accs, n_rows = _read_chunks(path, dict(opts, on_bad_lines="warn"))
             skipped = [
                 line.strip()
                 for w in caught
@@ -58,21 +105,90 @@ def read_frame(path: Path, sep: str | None = None) -> pd.DataFrame:
             ]
             if skipped:
                 first = skipped[0].rstrip(".")
-                df.attrs["warnings"] = [f"{printable(path.name)}: {len(skipped)} malformed row(s) skipped ({first})"]
+                warns.append(f"{printable(path.name)}: {len(skipped)} malformed row(s) skipped ({first})")
     except pd.errors.EmptyDataError:
         raise LogFormatError(path, "file is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
         raise LogFormatError(path, f"not a readable CSV ({str(err).splitlines()[0]})") from None
-    df.columns = [printable(str(c).strip()) for c in df.columns]
-    if len(df) and not _ends_with_newline(path):
-        df.attrs.setdefault("warnings", []).append(
-            f"{printable(path.name)}: the last row has no line end (cut short while being written?); read as it is")
-    torn = _short_rows(path, sep, encoding, len(df.columns))
+    if n_rows and not _ends_with_newline(path):
+        warns.append(f"{printable(path.name)}: the last row has no line end (cut short while being written?); read as it is")
+    torn = _short_rows(path, sep, encoding, len(columns), skiprows)
     if torn:
-        df.attrs.setdefault("warnings", []).append(
-            f"{printable(path.name)}:{torn[0]}: {len(torn)} row(s) have fewer fields than the header "
-            "(torn rows, e.g. a run killed while writing); their missing cells read as not logged")
-    return df
+        warns.append(f"{printable(path.name)}:{torn[0]}: {len(torn)} row(s) have fewer fields than the header "
+                     "(torn rows, e.g. a run killed while writing); their missing cells read as not logged")
+    table = Table(columns, {}, {}, n_rows, warns)
+    for name, acc in accs.items():
+        _finish_column(table, name, acc, path, header_lines=1 + skiprows)
+    return table
+
+
+def _read_chunks(path: Path, opts: dict) -> tuple[list[str], dict[str, _ColumnAcc], int]:
+    """Every chunk's columns converted to numbers as it arrives; the column names, their
+    accumulators and the number of rows."""
+    accs: dict[str, _ColumnAcc] = {}
+    columns: list[str] = []
+    n_rows = 0
+    with pd.read_csv(path, **opts) as reader:
+        for chunk in reader:
+            if not columns:
+                columns = [printable(str(c).strip()) for c in chunk.columns]
+                accs = {name: _ColumnAcc() for name in dict.fromkeys(columns)}
+            for name, (_, s) in zip(columns, chunk.items()):
+                _add_chunk(accs[name], s, n_rows)
+            n_rows += len(chunk)
+    if not columns:  # a header and no rows: pandas yields no chunk
+        head = pd.read_csv(path, **{k: v for k, v in opts.items() if k != "chunksize"}, nrows=0)
+        columns = [printable(str(c).strip()) for c in head.columns]
+    return columns, accs, n_rows
+
+
+def _add_chunk(acc: _ColumnAcc, s: pd.Series, offset: int) -> None:
+    """One chunk of one column: numbers, the logged mask and the stray words counted.
+    (A later column of the same name replaces an earlier one, as a dict of columns would.)"""
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        vals = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        mask = ~np.isnan(vals)
+        acc.vals.append(vals)
+        acc.masks.append(mask)
+        acc.present += int(mask.sum())
+        return
+    acc.numeric_dtype = False
+    text = s.astype("string").str.strip()
+    empty = text.isna() | (text == "")
+    nums = pd.to_numeric(text.where(~empty), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    tokens = text.str.lower().isin(_NONFINITE_TOKENS).fillna(False).to_numpy(bool)
+    empty_np = empty.to_numpy(bool)
+    bad = np.isnan(nums) & ~tokens & ~empty_np
+    n_bad = int(bad.sum())
+    if n_bad and acc.first_bad is None:
+        i = int(np.flatnonzero(bad)[0])
+        acc.first_bad = (offset + i, str(text.iloc[i]))
+    if tokens.any():
+        nums = np.where(tokens, _token_value(text, tokens), nums)
+    acc.vals.append(nums)
+    acc.masks.append(~empty_np & ~bad)
+    acc.present += int((~empty_np).sum())
+    acc.bad += n_bad
+
+
+def _finish_column(table: Table, name: str, acc: _ColumnAcc, path: Path, header_lines: int) -> None:
+    """Join a column's chunks (freeing them as it goes) or name it a text column."""
+    if acc.present == 0 and not acc.numeric_dtype:
+        return
+    if acc.bad > 0.5 * acc.present:
+        table.text_columns.append(name)
+        return
+    if acc.first_bad is not None:
+        row, text = acc.first_bad
+        table.warnings.append(
+            f"{path.name}:{row + header_lines + 1}: column {name!r} has {acc.bad} non-numeric value(s) "
+            f"(first {text!r}); read as not logged"
+        )
+    vals = acc.vals[0] if len(acc.vals) == 1 else np.concatenate(acc.vals)
+    acc.vals.clear()
+    masks = acc.masks[0] if len(acc.masks) == 1 else np.concatenate(acc.masks)
+    acc.masks.clear()
+    table.cols[name], table.masks[name] = vals, masks
 
 
 def _ends_with_newline(path: Path) -> bool:
@@ -84,45 +200,75 @@ def _ends_with_newline(path: Path) -> bool:
         return fh.read(1) in (b"\n", b"\r", b"\x00")
 
 
-def _first_line(path: Path, encoding: str) -> str:
-    """The first line, read at most :data:`MAX_HEADER_CHARS` + 1 characters far."""
+def _first_line(path: Path, encoding: str, skiprows: int = 0) -> str:
+    """The header line (after ``skiprows`` lines), read at most :data:`MAX_HEADER_CHARS` + 1 characters far."""
     with open(path, encoding=encoding, errors="replace") as fh:
+        for _ in range(skiprows):
+            fh.readline(MAX_HEADER_CHARS + 1)
         return fh.readline(MAX_HEADER_CHARS + 1).rstrip("\r\n")
 
 
-def _short_rows(path: Path, sep: str, encoding: str, n_columns: int) -> list[int]:
+def _short_rows(path: Path, sep: str, encoding: str, n_columns: int, skiprows: int = 0) -> list[int]:
     """1-based line numbers of non-blank rows with fewer separators than the header.
 
     pandas fills the missing trailing cells of such a row with NaN, without a word, so a
     row torn by a killed writer would read as "metric not logged". Counted with numpy on the
-    raw bytes (about 1 s per 100 MB); skipped for files with quoted fields (a separator or a
-    newline inside quotes is not one) and for multi-byte encodings.
+    raw bytes, :data:`TORN_BLOCK_BYTES` at a time (about 1 s per 100 MB); skipped for files
+    with quoted fields (a separator or a newline inside quotes is not one) and for
+    multi-byte encodings.
     """
     if encoding not in ("utf-8", "utf-8-sig") or len(sep) != 1 or n_columns < 2:
         return []
-    buf = np.fromfile(path, dtype=np.uint8)
-    if buf.size == 0 or (buf == ord('"')).any():
-        return []
-    ends = np.flatnonzero(buf == ord("\n"))
-    if ends.size == 0 or ends[-1] != buf.size - 1:
-        ends = np.r_[ends, buf.size]
-        buf = np.r_[buf, np.uint8(ord("\n"))]
-    starts = np.r_[0, ends[:-1] + 1]
-    # separators per line from their positions (no int64 copy of the whole file: that was
-    # 8 bytes per input byte, 320 MB for a 40 MB CSV)
-    sep_pos = np.flatnonzero(buf == ord(sep))
-    counts = np.searchsorted(sep_pos, ends) - np.searchsorted(sep_pos, starts)
-    length = ends - starts
-    blank = length - (buf[np.maximum(ends - 1, 0)] == ord("\r")) <= 0
-    short = np.flatnonzero((counts < n_columns - 1) & ~blank)
-    short = short[short > 0]  # the header itself sets n_columns
+    short_lines: list[np.ndarray] = []
+    lines_before = 0
+    carry = b""
+    with open(path, "rb") as fh:
+        while True:
+            block = fh.read(TORN_BLOCK_BYTES)
+            last = not block
+            data = carry + block
+            if not last:
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    carry = data
+                    continue
+                data, carry = data[: cut + 1], data[cut + 1:]
+            if data:
+                buf = np.frombuffer(data, dtype=np.uint8)
+                if (buf == ord('"')).any():
+                    return []
+                found, n_lines = _short_in_block(buf, sep, n_columns)
+                short_lines.append(found + lines_before)
+                lines_before += n_lines
+            if last:
+                break
+    short = np.concatenate(short_lines) if short_lines else np.zeros(0, np.int64)
+    short = short[short > skiprows]  # the header itself (and lines before it) set n_columns
     return (short + 1).tolist()
 
 
-def _header_is_padded(path: Path, sep: str) -> bool:
-    """True when the first line has a space right after a separator (``epoch,   train/box_loss``)."""
+def _short_in_block(buf: np.ndarray, sep: str, n_columns: int) -> tuple[np.ndarray, int]:
+    """0-based indices (within the block) of non-blank lines with fewer than
+    ``n_columns - 1`` separators, and how many lines the block holds."""
+    ends = np.flatnonzero(buf == ord("\n"))
+    if ends.size == 0 or ends[-1] != buf.size - 1:
+        ends = np.r_[ends, buf.size]
+    starts = np.r_[0, ends[:-1] + 1]
+    # separators per line from their positions (no int64 copy of the block)
+    sep_pos = np.flatnonzero(buf == ord(sep))
+    counts = np.searchsorted(sep_pos, ends) - np.searchsorted(sep_pos, starts)
+    length = ends - starts
+    last_char = buf[np.clip(ends - 1, 0, buf.size - 1)]
+    blank = length - (last_char == ord("\r")) <= 0
+    return np.flatnonzero((counts < n_columns - 1) & ~blank), int(ends.size)
+
+
+def _header_is_padded(path: Path, sep: str, skiprows: int = 0) -> bool:
+    """True when the header line has a space right after a separator (``epoch,   train/box_loss``)."""
     try:
         with open(path, "rb") as fh:
+            for _ in range(skiprows):
+                fh.readline(1 << 16)
             head = fh.readline(1 << 16)
     except OSError:
         return True
@@ -130,45 +276,6 @@ def _header_is_padded(path: Path, sep: str) -> bool:
 
 
 _NONFINITE_TOKENS = {"nan", "-nan", "+nan", "inf", "+inf", "-inf", "infinity", "-infinity", "+infinity", "none", "null"}
-
-
-def numeric_columns(
-    df: pd.DataFrame, path: Path, meta: RunMeta, header_lines: int = 1
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Split a frame into numeric columns (values + logged masks) and text columns.
-
-    A mostly-numeric column with stray words keeps its numbers; the words are reported once
-    as a warning naming the column and the first line, and read as not logged.
-    """
-    cols: dict[str, np.ndarray] = {}
-    masks: dict[str, np.ndarray] = {}
-    for name in df.columns:
-        s = df[name]
-        if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-            vals = s.to_numpy(dtype=np.float64, na_value=np.nan)
-            cols[name], masks[name] = vals, ~np.isnan(vals)
-            continue
-        text = s.astype("string").str.strip()
-        empty = text.isna() | (text == "")
-        nums = pd.to_numeric(text.where(~empty), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-        tokens = text.str.lower().isin(_NONFINITE_TOKENS).fillna(False).to_numpy(bool)
-        empty_np = empty.to_numpy(bool)
-        bad = np.isnan(nums) & ~tokens & ~empty_np
-        n_present = int((~empty_np).sum())
-        if n_present == 0:
-            continue
-        if bad.sum() > 0.5 * n_present:
-            meta.text_columns.append(name)
-            continue
-        if bad.any():
-            first = int(np.flatnonzero(bad)[0]) + header_lines + 1
-            meta.warnings.append(
-                f"{path.name}:{first}: column {name!r} has {int(bad.sum())} non-numeric value(s) "
-                f"(first {str(text.iloc[first - header_lines - 1])!r}); read as not logged"
-            )
-        nums = np.where(tokens, _token_value(text, tokens), nums)
-        cols[name], masks[name] = nums, ~empty_np & ~bad
-    return cols, masks
 
 
 def _token_value(text: pd.Series, tokens: np.ndarray) -> np.ndarray:
@@ -206,29 +313,37 @@ def _non_decreasing_mostly(vals: np.ndarray, mask: np.ndarray) -> bool:
     return np.unique(v).size >= 0.9 * v.size
 
 
-def frame_to_run(
-    df: pd.DataFrame,
+def table_meta(table: Table, path: Path, fmt: str, **kw: object) -> RunMeta:
+    """A run's metadata carrying the table's warnings and text columns."""
+    meta = RunMeta(source=str(path), format=fmt, **kw)  # type: ignore[arg-type]
+    meta.warnings.extend(table.warnings)
+    meta.text_columns.extend(table.text_columns)
+    return meta
+
+
+def table_to_run(
+    table: Table,
     path: Path,
     fmt: str,
     *,
     prefer_step: Sequence[str] = (),
     config: dict | None = None,
 ) -> Run:
-    """Build a run from a frame: numeric columns as metrics, the best step column as the axis."""
-    meta = RunMeta(source=str(path), format=fmt)
-    meta.warnings.extend(df.attrs.get("warnings", []))
-    if len(df) == 0:
+    """Build a run from a table: numeric columns as metrics, the best step column as the axis."""
+    if table.n_rows == 0:
         raise LogFormatError(path, "has a header but no rows")
-    cols, masks = numeric_columns(df, path, meta)
+    meta = table_meta(table, path, fmt)
+    cols, masks = table.cols, table.masks
     if not cols:
         raise LogFormatError(path, "no numeric columns found")
     step_col, unit = pick_step(cols, masks, prefer_step)
     meta.step_unit = unit
     meta.step_column = step_col
     if step_col is None:
-        steps = np.arange(len(df), dtype=np.float64)
+        steps = np.arange(table.n_rows, dtype=np.float64)
     else:
-        steps = np.where(masks[step_col], cols[step_col], np.nan)
+        m = masks[step_col]
+        steps = cols[step_col] if m.all() else np.where(m, cols[step_col], np.nan)
         missing = int((~masks[step_col]).sum())
         if missing:
             meta.warnings.append(f"{missing} row(s) without a {step_col!r} value were dropped")

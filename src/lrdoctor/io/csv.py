@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from lrdoctor.io._table import frame_to_run, read_frame
+from lrdoctor.io._table import read_table, table_to_run
 from lrdoctor.names import normalize
 from lrdoctor.run import Run
 
@@ -41,14 +41,16 @@ def tensorboard_export_tag(path: Path, header: list[str]) -> str | None:
 
 
 def read_csv(path: Path, sep: str | None = None) -> Run:
-    df = read_frame(path, sep)
-    tag = tensorboard_export_tag(path, list(df.columns))
+    table = read_table(path, sep)
+    tag = tensorboard_export_tag(path, table.columns)
     if tag is not None:
-        value = next(c for c in df.columns if normalize(c) == "value")
-        df = df.rename(columns={value: tag})
-        run = frame_to_run(df, path, "tensorboard-csv")
+        value = next(c for c in table.columns if normalize(c) == "value")
+        table.columns = [tag if c == value else c for c in table.columns]
+        table.cols = {tag if c == value else c: v for c, v in table.cols.items()}
+        table.masks = {tag if c == value else c: v for c, v in table.masks.items()}
+        run = table_to_run(table, path, "tensorboard-csv")
         run.meta.warnings.append(f"TensorBoard CSV export: column 'Value' read as tag {tag!r} (from the file name)")
         return run
-    fmt = flavour(list(df.columns))
+    fmt = flavour(table.columns)
     prefer = ("time/total_timesteps",) if fmt == "sb3-progress" else ()
-    return frame_to_run(df, path, fmt if sep != "\t" else "tsv", prefer_step=prefer)
+    return table_to_run(table, path, fmt if sep != "\t" else "tsv", prefer_step=prefer)

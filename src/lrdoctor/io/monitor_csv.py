@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from lrdoctor.errors import LogFormatError, printable
-from lrdoctor.io._table import numeric_columns, read_frame
+from lrdoctor.io._table import read_table, table_to_run
 from lrdoctor.io.guard import text_encoding
 from lrdoctor.io.limits import MAX_HEADER_CHARS
 from lrdoctor.run import Run, RunMeta, build_run
@@ -44,24 +44,24 @@ def read_monitor_csv(path: Path) -> Run:
                 config["env_id"] = head["env_id"]
         except (ValueError, RecursionError):  # invalid, too deep, or an over-long integer
             meta.warnings.append(f"{printable(path.name)}:1: header is not JSON; ignored")
-    import pandas as pd
-
-    try:
-        df = pd.read_csv(path, skiprows=skip, encoding=encoding, encoding_errors="replace")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as err:
-        raise LogFormatError(path, f"not a readable Monitor CSV ({str(err).splitlines()[0]})") from None
-    df.columns = [str(c).strip() for c in df.columns]
-    if not {"r", "l"} <= set(df.columns):
-        df = read_frame(path)  # a file merely named *monitor.csv: read it as a plain CSV
-        from lrdoctor.io._table import frame_to_run
-
-        return frame_to_run(df, path, "csv")
-    cols, masks = numeric_columns(df, path, meta, header_lines=1 + skip)
+    table = read_table(path, skiprows=skip)
+    if not {"r", "l"} <= set(table.columns):
+        return table_to_run(read_table(path), path, "csv")  # merely named *monitor.csv: a plain CSV
+    if table.n_rows == 0:
+        raise LogFormatError(path, "has a header but no rows")
+    missing = [c for c in ("r", "l") if c not in table.cols]
+    if missing:
+        raise LogFormatError(path, f"column {missing[0]!r} holds no numbers: not a Monitor CSV", line=1 + skip)
+    meta.warnings.extend(table.warnings)
+    meta.text_columns.extend(table.text_columns)
+    cols, masks = table.cols, table.masks
     steps = np.cumsum(np.nan_to_num(cols["l"]))
     cols = {"episode_return": cols["r"], "episode_length": cols["l"], **{k: v for k, v in cols.items() if k not in ("r", "l")}}
     masks = {"episode_return": masks["r"], "episode_length": masks["l"], **{k: v for k, v in masks.items() if k not in ("r", "l")}}
     # SB3 logs rollout/ep_rew_mean as the mean of the last 100 episodes (its ep_info_buffer);
     # the same view of these raw per-episode returns is what its detectors were built on
+    import pandas as pd
+
     r = pd.Series(cols["episode_return"]).rolling(EP_INFO_BUFFER, min_periods=1).mean().to_numpy()
     cols["ep_rew_mean"], masks["ep_rew_mean"] = r, masks["episode_return"].copy()
     meta.step_column = "cumsum(l)"

@@ -130,12 +130,21 @@ def _columns_to_run(acc: RecordColumns, meta: RunMeta, config: Mapping[str, Any]
     n = acc.n
     cols: dict[Any, np.ndarray] = {}
     masks: dict[Any, np.ndarray] = {}
-    for k, rows in rows_of.items():
+    # each key's typed arrays are released as soon as its column is built, so the peak is
+    # the columns plus one key's arrays, not the columns plus all of them (the accumulator
+    # is spent: a run is built from it once)
+    for k in list(rows_of):
+        rows, vals = rows_of.pop(k), vals_of.pop(k)
         idx = np.frombuffer(rows, dtype=np.int64)
-        col = np.full(n, np.nan)
-        col[idx] = np.frombuffer(vals_of[k], dtype=np.float64)
-        mk = np.zeros(n, dtype=bool)
-        mk[idx] = True
+        if idx.size == n:  # logged on every record: rows are 0..n-1 in order
+            col = np.frombuffer(vals, dtype=np.float64).copy()
+            mk = np.ones(n, dtype=bool)
+        else:
+            col = np.full(n, np.nan)
+            col[idx] = np.frombuffer(vals, dtype=np.float64)
+            mk = np.zeros(n, dtype=bool)
+            mk[idx] = True
+        del idx, rows, vals
         cols[k], masks[k] = col, mk
     if step_key is None:
         # with rows as steps, a row identical to the one before it in every column is the same

@@ -12,6 +12,7 @@ import ast
 import logging
 import struct
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -79,7 +80,7 @@ def record_framing(file: Path) -> tuple[int, int | None]:
     return n, None
 
 
-def _load(file: Path, config: dict[str, object], warnings: list[str]) -> dict[str, tuple[list[float], list[float]]]:
+def _load(file: Path, config: dict[str, object], warnings: list[str]) -> dict[str, tuple[Sequence[float], Sequence[float]]]:
     """The scalars of one event file, with a warning when reading stopped early.
 
     The fast reader (:mod:`lrdoctor.io.tfrecord`, 5x faster, same results on real files)
@@ -153,13 +154,13 @@ def read_tensorboard(path: Path) -> Run:
     if not files:
         raise LogFormatError(path, "no TensorBoard event files (*tfevents*) found")
     meta = RunMeta(source=str(path), format="tensorboard", step_unit="step")
-    tags: dict[str, tuple[list[float], list[float]]] = {}
+    # per tag, the (steps, values) of each file in order: joined once below, never by
+    # list concatenation (a copy of every point per file)
+    tags: dict[str, list[tuple[Sequence[float], Sequence[float]]]] = {}
     config: dict[str, object] = {}
     for f in files:
         for tag, (s, v) in _load(f, config, meta.warnings).items():
-            tag = printable(tag)
-            old = tags.get(tag, ([], []))
-            tags[tag] = (old[0] + list(s), old[1] + list(v))
+            tags.setdefault(printable(tag), []).append((s, v))
     if not tags:
         if path.is_file() and path.stat().st_size > 0:
             raise LogFormatError(path, "no scalar summaries in this event file (corrupt or not a scalar log)")
@@ -168,16 +169,17 @@ def read_tensorboard(path: Path) -> Run:
         meta.format, meta.step_unit = "tensorboard-sb3", "timestep"
     # One row per (tag, point): build_run merges rows by step.
     names = list(tags)
-    lengths = [len(tags[t][0]) for t in names]
+    lengths = [sum(len(s) for s, _ in tags[t]) for t in names]
     total = sum(lengths)
     steps = np.empty(total)
     cols = {t: np.full(total, np.nan) for t in names}
     masks = {t: np.zeros(total, dtype=bool) for t in names}
     pos = 0
-    for t, n in zip(names, lengths):
-        s, v = tags[t]
-        steps[pos : pos + n] = s
-        cols[t][pos : pos + n] = v
-        masks[t][pos : pos + n] = True
-        pos += n
+    for t in names:
+        for s, v in tags.pop(t):
+            n = len(s)
+            steps[pos : pos + n] = s
+            cols[t][pos : pos + n] = v
+            masks[t][pos : pos + n] = True
+            pos += n
     return build_run(steps, cols, masks, meta=meta, config=config, rows_in_order=False)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lrdoctor.io._table import numeric_columns, read_frame
-from lrdoctor.run import Run, RunMeta, build_run
+from lrdoctor.io._table import read_table, table_meta
+from lrdoctor.run import Run, build_run
 
 __all__ = ["read_yolo", "is_yolo_header"]
 
@@ -24,9 +24,9 @@ def is_yolo_header(header: list[str]) -> bool:
 
 
 def read_yolo(path: Path) -> Run:
-    df = read_frame(path)
-    meta = RunMeta(source=str(path), format="yolo-results", step_unit="epoch")
-    cols, masks = numeric_columns(df, path, meta)
+    table = read_table(path)
+    meta = table_meta(table, path, "yolo-results", step_unit="epoch")
+    cols, masks = table.cols, table.masks
     for prefix, canon in (("train/", "loss"), ("val/", "eval_loss")):
         parts = [c for c in cols if c.lower().startswith(prefix) and c.lower().endswith("_loss")]
         if parts:
@@ -35,7 +35,7 @@ def read_yolo(path: Path) -> Run:
             cols[canon], masks[canon] = total, logged
             meta.aliases[canon] = " + ".join(parts)
     if "epoch" not in cols:
-        steps = np.arange(len(df), dtype=float)
+        steps = np.arange(table.n_rows, dtype=float)
     else:
         steps = cols["epoch"]
     return build_run(steps, cols, masks, meta=meta)
