@@ -671,3 +671,54 @@ def test_an_accuracy_that_starts_at_its_best_and_collapses_is_a_reversal(tmp_pat
     p.write_text("epoch,loss,val_accuracy\n" + "".join(
         f"{e},{0.3 / (1 + e / 10):.4f},{0.93 + 0.005 * rng.standard_normal():.4f}\n" for e in range(1, 41)))
     assert "performance_reversal" not in loud(lrdoctor.diagnose(p))
+
+
+FRESH4 = TUNING.parent / "fresh4"
+
+
+def test_the_few_point_trend_test_is_mann_kendall_as_pymannkendall_computes_it():
+    import pymannkendall as mk
+
+    from lrdoctor.detect._stats import trend_p_down
+
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        n = int(rng.integers(4, 30))
+        x = np.round(rng.normal(size=n) + rng.normal() * 0.1 * np.arange(n), 1)  # rounded: ties too
+        ref = mk.original_test(x)
+        one_sided_down = ref.p / 2 if ref.z < 0 else 1 - ref.p / 2
+        assert trend_p_down(x) == pytest.approx(one_sided_down, abs=1e-12)
+
+
+def test_an_accuracy_trending_down_over_a_short_log_is_a_reversal_and_a_noisy_flat_one_is_not(tmp_path):
+    # domain adaptation: target_val_acc 55.16 -> 51.77, 52.34, 45.78, 44.37, 45.69, 47.54, 46.31, 42.71
+    r = lrdoctor.diagnose(FRESH4 / "text-tlfd-issue5-target-acc-decline" / "issue5.log")
+    assert "Mann-Kendall" in loud(r)["performance_reversal"].summary
+    # the twin (arithmetic of the rule): an accuracy that only wobbles around 0.92 over 9 epochs
+    flat = tmp_path / "flat.csv"
+    flat.write_text("epoch,loss,val_acc\n" + "".join(f"{e},{0.5 - 0.01 * e:.4f},{a}\n" for e, a in
+                    enumerate([0.91, 0.93, 0.92, 0.90, 0.93, 0.91, 0.92, 0.90, 0.92], 1)))
+    assert "performance_reversal" not in loud(lrdoctor.diagnose(flat))
+
+
+def test_training_and_eval_loss_jumping_together_at_the_last_report_is_divergence(tmp_path):
+    # nnU-Net: train 0.36, 0.12, 0.60 and val 0.33, 0.48, 3.64 - the weights themselves got worse
+    r = lrdoctor.diagnose(FRESH4 / "text-nnunet-issue2290-2d-blowup" / "issue2290.log")
+    assert loud(r)["divergence"].evidence["eval_final"] == pytest.approx(3.6355)
+    # the twin: a spike of the training loss alone at the last report (one bad batch) is not
+    one = tmp_path / "one.csv"
+    one.write_text("epoch,loss,val_loss\n1,0.36,0.33\n2,0.12,0.30\n3,0.60,0.29\n")
+    assert "divergence" not in loud(lrdoctor.diagnose(one))
+
+
+def test_quoted_keys_metric_logger_rows_and_tabbed_blocks_are_read():
+    # PaddleOCR: "epoch: 0, iter: 2760, lr: 0.001000, 'loss': 18201.227, 'acc': 0.0, time: 57.479"
+    ocr = lrdoctor.read(FRESH4 / "text-paddleocr-issue1138-acc-zero" / "issue1138.log")
+    assert ocr.series("loss").values[0] == 18201.227 and ocr.meta.roles["task_metric"] == "acc"
+    # Swin: "Train: [3/300][370/1251] ... time 0.6068 (0.6098)    loss 6.3568 (6.1324)    grad_norm 2.0382 (inf)"
+    swin = lrdoctor.read(TUNING.parent / "holdout" / "text-swin-issue50-gradnorm-avg-inf" / "issue50_log.txt")
+    assert swin.series("loss").values[0] == 6.3568 and swin.series("grad_norm").values[0] == 2.0382
+    assert swin.steps[0] == 3 * 1251 + 370
+    # DeepRM: "Iteration: \t 0" / "Loss:     \t 0.1269" / "MeanRew: \t -257.4 +- 63.2" blocks (tabs, not a TSV)
+    rm = lrdoctor.read(FRESH3 / "text-deeprm-issue10-pg-early" / "issue10.log")
+    assert rm.meta.roles["ep_return"] == "meanrew" and rm.series("loss").values[0] == pytest.approx(0.1269063800573349)

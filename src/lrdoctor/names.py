@@ -104,6 +104,7 @@ ALIASES: dict[str, tuple[Alias, ...]] = {
         "episode_reward_mean", "train_return", "episodic_return", "return", "reward", "mean_reward",
         "ep_reward", "episode_return", "avg_reward", "average_reward", "total_reward",
         "env_runners/episode_return_mean", "Train/Reward", "Reward/train",
+        "meanrew", "avgrew",  # camelCase "MeanRew" once a text log's keys are lower-cased (DeepRM)
     ),
     "eval_return": _a(
         "eval/mean_reward", "test_return", "eval_return", "eval/episodic_return", "eval/true_reward",

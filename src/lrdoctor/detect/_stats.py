@@ -14,7 +14,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from lrdoctor.run import Run, Series
 
-__all__ = ["MAX_POINTS", "Curve", "curve", "rolling_median", "robust_sigma", "run_curve", "runs_of", "value_at"]
+__all__ = ["MAX_POINTS", "Curve", "curve", "rolling_median", "robust_sigma", "run_curve", "runs_of", "value_at", "trend_p_down"]
 
 #: Bins a long series is reduced to before the rules run. 4000 keeps any stretch longer than
 #: 0.025% of the run visible while making every rule O(bins).
@@ -106,3 +106,24 @@ def value_at(s: Series | None, step: float) -> float | None:
     f = s.finite()
     i = int(np.searchsorted(f.steps, step, side="right")) - 1
     return float(f.values[i]) if i >= 0 else None
+
+
+def trend_p_down(x: np.ndarray) -> float:
+    """One-sided p-value that ``x`` has a downward monotone trend: the Mann-Kendall test
+    (Mann 1945; Kendall 1975) with the tie-corrected variance and a continuity correction,
+    as in ``pymannkendall.original_test``. Rank-based, so it is scale-free and does not
+    care about outliers; made for the few points of an epoch log (n >= 4)."""
+    import math
+
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    n = x.size
+    if n < 4:
+        return 1.0
+    s = float(np.sign(x[None, :] - x[:, None])[np.triu_indices(n, 1)].sum())
+    _, counts = np.unique(x, return_counts=True)
+    var = (n * (n - 1) * (2 * n + 5) - float((counts * (counts - 1) * (2 * counts + 5)).sum())) / 18.0
+    if var <= 0:
+        return 1.0
+    z = (s + 1) / math.sqrt(var) if s < 0 else (s - 1) / math.sqrt(var) if s > 0 else 0.0
+    return 0.5 * math.erfc(-z / math.sqrt(2))  # P(Z <= z)

@@ -167,6 +167,30 @@ def rising_tail(values: np.ndarray, rises: int, floor: float) -> tuple[int, int]
     return ib, start + 1
 
 
+def joint_last_jump(run: Run, factor: float) -> tuple[int, int] | None:
+    """(index of the best training loss, index of the last) when the last report of the
+    training loss *and* the evaluation loss at that same report are each at least
+    ``factor`` x their best before it. One bad batch can spike a training loss, but the
+    evaluation loss is measured on the weights as they stand: both jumping together means
+    the weights themselves got worse (nnU-Net issue 2290: train 0.12 -> 0.60, val 0.48 ->
+    3.64 at epoch 2, NaN after). None otherwise."""
+    from lrdoctor.detect._common import objective
+
+    s, e = objective(run), run.series("eval_loss")
+    if s is None or e is None:
+        return None
+    f, g = s.finite(), e.finite()
+    x, ev = f.values, g.values
+    if x.size < 3 or ev.size < 2 or (x <= 0).any() or (ev <= 0).any():
+        return None
+    gap = float(f.steps[-1] - f.steps[-2])
+    if abs(float(g.steps[-1] - f.steps[-1])) > gap:
+        return None  # the last evaluation is not of the last report's weights
+    if x[-1] >= factor * x[:-1].min() and ev[-1] >= factor * ev[:-1].min():
+        return int(np.argmin(x[:-1])), x.size - 1
+    return None
+
+
 def _rise(x: np.ndarray, st: np.ndarray, ib: int, onset: int) -> dict:
     """The evidence every point-wise divergence rule gives: best, onset, peak, end, ratio."""
     return {"best_loss": float(x[ib]), "best_step": float(st[ib]), "onset_step": float(st[onset]),
@@ -199,6 +223,9 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
             if got is not None:
                 rule, sev = text, level
                 break
+    if got is None and x.size <= th.few_points:
+        got = joint_last_jump(run, th.few_factor)
+        rule = f"the last report: training and evaluation loss both >= {th.few_factor:g}x their best"
     if got is None and x.size >= 3 and bool((x > 0).all()) and x[-1] >= th.final_jump * x[:-1].min():
         got, rule, sev = (int(np.argmin(x[:-1])), x.size - 1), f"final blow-up: the last report >= {th.final_jump:g}x the best", Severity.ERROR
     if got is None:
@@ -208,7 +235,14 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
     lr = lr_at(run, float(st[onset]))
     if lr is not None:
         ev["lr_at_onset"] = lr
-    if sev is Severity.WARNING:
+    if rule.startswith("the last report"):
+        e = run.series("eval_loss").finite().values
+        ev.update(eval_best=float(e[:-1].min()), eval_final=float(e[-1]))
+        summary = (f"at the last report (step {fmt(ev['onset_step'])}) the training loss jumped to "
+                   f"{fmt(ev['final_loss'])} ({ev['ratio_to_best']:.2g}x its best {fmt(ev['best_loss'])}) and the "
+                   f"evaluation loss to {fmt(ev['eval_final'])} ({ev['eval_final'] / ev['eval_best']:.2g}x its best): "
+                   f"the weights themselves got worse")
+    elif sev is Severity.WARNING:
         summary = (f"loss is climbing: from best {fmt(ev['best_loss'])} (step {fmt(ev['best_step'])}) it rose at "
                    f"every one of the last {ev['points_above']} reports, to {fmt(ev['final_loss'])} "
                    f"({ev['final_loss'] / ev['best_loss']:.2g}x the best)")
@@ -267,6 +301,8 @@ class DivergenceEvidence(GuardRewindEvidence):
     threshold: float
     noise_sigma: float
     sustained_points: int
+    eval_best: float
+    eval_final: float
 
 
 @detector("divergence", thresholds=DEFAULTS, evidence=DivergenceEvidence, needs=_needs)

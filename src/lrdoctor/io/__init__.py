@@ -205,6 +205,16 @@ def _read(p: Path, format: str | None, config: Mapping[str, Any] | str | Path | 
             raise
     except (OSError, UnicodeDecodeError) as err:
         raise LogFormatError(p, f"cannot read ({err})") from None
+    if format is None and fmt in ("csv", "tsv") and not training_roles(run):
+        # a "table" with no training column may be a text log whose lines hold a tab or a
+        # comma ("Loss: \t 0.127" blocks); keep the table unless the text reading finds one
+        try:
+            text = textlog.read_textlog(p)
+        except (LogFormatError, OSError, UnicodeDecodeError):
+            pass
+        else:
+            if training_roles(text):
+                return _with_config(text, config)
     return _with_config(run, config)
 
 

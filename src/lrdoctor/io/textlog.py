@@ -158,7 +158,7 @@ def _sb3_table(line: str, state: dict) -> dict | None:
 #: ``key=value`` / ``key: value``. A key starts only at the start of a run of key characters
 #: (digits before its first letter are skipped inside the match): otherwise every position
 #: of a long word would start a scan to the end of that word, quadratic in its length.
-_KV = re.compile(rf"(?<![\w/.\-])(?:[^\W_A-Za-z]|[/.\-])*(?P<key>[A-Za-z_][\w/.\-]*(?:\s[A-Za-z_][\w/.\-]*)?)\s*(?:=|:)\s*(?P<val>{NUM}){_UNIT}(?!\w|\.\w)", re.I)
+_KV = re.compile(rf"(?<![\w/.\-])(?:[^\W_A-Za-z]|[/.\-])*(?P<key>[A-Za-z_][\w/.\-]*(?:\s[A-Za-z_][\w/.\-]*)?)[\x27\x22]?\s*(?:=|:)\s*(?P<val>{NUM}){_UNIT}(?!\w|\.\w)", re.I)
 _STEP_WORD = re.compile(r"^\s*\[?(step|iter|iteration|epoch)\s*(?:\[\s*)?(\d+)", re.I)
 _STEPLIKE = re.compile(r"^(step|iter|iteration|it|global_step|epoch|update)$", re.I)
 #: units that trail a value and may be read as the first word of the next key
@@ -177,7 +177,7 @@ _IS = re.compile(rf"(?<![\w])(?P<key>loss|learning rate|lr|accuracy|reward)\s+is
 #: "[Iteration 45457]": the global iteration counter of the same logs
 _ITER_BRACKET = re.compile(r"\[iteration\s+(\d+)\]", re.I)
 #: pytorch/examples ImageNet's "Epoch: [127][ 35/464]" (or "[127/300][ 35/464]"): batch i of T in epoch e
-_EPOCH_BRACKETS = re.compile(r"epoch:?\s*\[\s*(\d+)(?:\s*/\s*\d+)?\s*\]\s*\[\s*(\d+)\s*/\s*(\d+)\s*\]", re.I)
+_EPOCH_BRACKETS = re.compile(r"(?:epoch|train):?\s*\[\s*(\d+)(?:\s*/\s*\d+)?\s*\]\s*\[\s*(\d+)\s*/\s*(\d+)\s*\]", re.I)
 #: OpenNMT-py's "Epoch  1, 12850/37527; acc: ..." (batch i of T within the epoch)
 _EPOCH_BATCH = re.compile(r"^\s*epoch\s+(\d+)\s*,\s*(\d+)\s*/\s*(\d+)\s*;", re.I)
 
@@ -278,8 +278,10 @@ def _header_table(line: str, state: dict) -> dict | None:
 
 _NUM_FULL = re.compile(rf"^{NUM}$", re.I)
 #: Segment separators; the whitespace-led ones start only at the start of a whitespace run
-#: (a run of n spaces would otherwise be rescanned from each of its n positions).
-_SEGMENT_SPLIT = re.compile(r"(?<!\s)(?:\s*[,;|\t]\s*|\s+-\s+)|(?<=\d):\s+|(?<=\d)\s{2,}(?=[A-Za-z])")
+#: (a run of n spaces would otherwise be rescanned from each of its n positions). Two or
+#: more spaces after a number or after a running average's ")" start a new segment (Swin's
+#: ``time 0.6068 (0.6098)    loss 6.3568 (6.1324)    grad_norm 2.0382 (inf)``).
+_SEGMENT_SPLIT = re.compile(r"(?<!\s)(?:\s*[,;|\t]\s*|\s+-\s+)|(?<=\d):\s+|(?<=[\d)])\s{2,}(?=[A-Za-z])")
 _SEGMENT = re.compile(
     rf"^(?P<key>[A-Za-z][A-Za-z0-9_/.()\-]*(?:\s[A-Za-z][A-Za-z0-9_/.()\-]*){{0,3}})(?:\s*[:=]\s*|\s+)"
     rf"(?P<val>{NUM})(?:\s*/\s*\d+)?\s*(?P<unit>ms|s|sec|secs|%|it/s|GB|MB)?"

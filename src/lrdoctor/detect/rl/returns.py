@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.fmt import fmt
-from lrdoctor.detect._stats import rolling_median, run_curve
+from lrdoctor.detect._stats import rolling_median, run_curve, trend_p_down
 from lrdoctor.detect.rl._common import TaskCurve, fit_slope, slope_unit, task_curve
 from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import value_and_key, RL_LR_CUT, lr_fix, recheck_after
@@ -62,6 +62,12 @@ class ReturnThresholds(Thresholds):
     end and ends below where it started. Under noise alone a peak followed by three falls in a
     row that also end below the start is rare (1/4! for the falls alone); ML-Agents issue 805:
     1.18, 1.32, then -3.6, -3.9, -31.7, -88.3."""
+    few_trend_p: float = 0.05
+    """Reversal on a short log of a ratio-scale metric (accuracy, success rate), whose falls
+    need not come at every report: a Mann-Kendall test for a downward trend over the log at
+    this one-sided level, the usual 5% (and in line with the 1/4! = 4% of ``few_falls``),
+    with a fall from the best to the last report of at least ``min_gain_share`` of the
+    best's level (ratio scale: 0 is nothing right)."""
 
 
 DEFAULTS = ReturnThresholds()
@@ -114,7 +120,10 @@ def _few_point_reversal(run: Run, th: ReturnThresholds) -> list[Finding]:
             continue
         p = int(np.argmax(v))
         falls = v.size - 1 - p
-        if p == 0 or falls < th.few_falls or not (np.diff(v[p:]) < 0).all() or v[-1] >= v[0]:
+        monotone = p > 0 and falls >= th.few_falls and (np.diff(v[p:]) < 0).all() and v[-1] < v[0]
+        trend = (name in RATIO_SCALE and v[p] > 0 and v[p] - v[-1] >= th.min_gain_share * v[p]
+                 and trend_p_down(v[p:]) < th.few_trend_p and falls >= th.few_falls)
+        if not (monotone or trend):
             continue
         per, unit = slope_unit(run)
         up = (v[p] - v[0]) / max(float(st[p] - st[0]), 1e-12) * per
@@ -126,8 +135,10 @@ def _few_point_reversal(run: Run, th: ReturnThresholds) -> list[Finding]:
               "drop_share_of_gain": float(v[p] - v[-1]) / gain if gain > 0 else float("inf")}
         return [Finding(
             "performance_reversal", Severity.WARNING, float(st[p]), float(st[-1]),
-            f"{col} peaked at {fmt(float(v[p]))} (step {fmt(float(st[p]))}) and fell at every one of the {falls} later "
-            f"reports to {fmt(float(v[-1]))}, below its start {fmt(float(v[0]))}", ev,
+            (f"{col} peaked at {fmt(float(v[p]))} (step {fmt(float(st[p]))}) and fell at every one of the {falls} later "
+             f"reports to {fmt(float(v[-1]))}, below its start {fmt(float(v[0]))}") if monotone else
+            (f"{col} fell from {fmt(float(v[p]))} (step {fmt(float(st[p]))}) to {fmt(float(v[-1]))} over the next "
+             f"{falls} reports, a downward trend (Mann-Kendall p = {trend_p_down(v[p:]):.2g})"), ev,
             "Learning turned into unlearning: the LR (or target-update rate) that helped early is too large "
             "late, or value estimates diverged. The peak checkpoint is the one to keep.",
         )]
