@@ -130,9 +130,10 @@ def test_local_linear_standard_error_matches_simulation():
     """The smoother's equivalent-kernel norm times sigma is the sd of its fit under white noise."""
     rng = np.random.default_rng(0)
     x = np.linspace(-7, 1, 100)
-    fits = np.array([S._local_linear(x, rng.normal(0, 0.3, x.size), 0.6)[0] for _ in range(2000)])
+    fits = np.array([S._local_linear(x, rng.normal(0, 0.3, x.size), 0.6)[0] for _ in range(500)])
     norm = S._local_linear(x, np.zeros_like(x), 0.6)[1]
-    assert np.allclose(fits.std(0), 0.3 * norm, rtol=0.08)
+    ratio = fits.std(0) / (0.3 * norm)  # each point's sd from 500 draws: ~3% sampling error
+    assert abs(ratio.mean() - 1) < 0.02 and np.all(np.abs(ratio - 1) < 0.15)
     assert norm[0] > 1.5 * norm[50]  # the one-sided ends are the least certain
 
 
