@@ -28,8 +28,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -39,7 +40,7 @@ from lrdoctor.experiments.sharpness import SharpnessResult, sharpness
 from lrdoctor.experiments.stability import preconditioner_settled
 from lrdoctor.monitor.probes import Probe, StepContext
 
-__all__ = ["SharpnessProbe", "SharpnessRecord", "PROBE_TOL", "PROBE_EVERY", "COLUMNS"]
+__all__ = ["COLUMNS", "PROBE_EVERY", "PROBE_TOL", "SharpnessProbe", "SharpnessRecord"]
 
 log = logging.getLogger("lrdoctor")
 

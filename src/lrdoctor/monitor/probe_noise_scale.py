@@ -34,11 +34,16 @@ from typing import Any
 
 import torch
 
-from lrdoctor.experiments.noise_scale import DEFAULT_CHUNKS, DEFAULT_DRAWS, NoiseScaleResult, noise_scale
+from lrdoctor.experiments.noise_scale import (
+    DEFAULT_CHUNKS,
+    DEFAULT_DRAWS,
+    NoiseScaleResult,
+    noise_scale,
+)
 from lrdoctor.monitor.probes import Probe, Schedule, StepContext
 from lrdoctor.monitor.signals import Every
 
-__all__ = ["NoiseScaleProbe", "NOISE_SCALE_EVERY", "COLUMNS"]
+__all__ = ["COLUMNS", "NOISE_SCALE_EVERY", "NoiseScaleProbe"]
 
 #: Default period in steps. One measurement costs ~``2 x draws`` = 40 training steps with the
 #: defaults, so every 1000 steps keeps the overhead near 4%; ``B_noise`` changes on the
