@@ -28,6 +28,7 @@ the Monitor"). The estimate is precise while ``B_noise`` is within a few times t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -105,4 +106,6 @@ class NoiseScaleProbe(Probe):
                           optimizer=ctx.optimizer)
         self.results.append((ctx.step, res))
         for attr, col in COLUMNS.items():
-            row[col] = float(getattr(res, attr))
+            v = float(getattr(res, attr))
+            if math.isfinite(v):  # B_simple is inf when the |G|^2 estimate is not positive (res.notes)
+                row[col] = v
