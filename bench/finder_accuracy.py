@@ -2,9 +2,10 @@
 
     python bench/finder_accuracy.py [--out finder.json] [--tasks a,b] [--reuse finder.json]
 
-Seven small real tasks (synthetic classification and regression MLPs, a CNN on
-scikit-learn digits, a character-level transformer and a GRU on a synthetic arithmetic
-text; AdamW and SGD with momentum). For each task and seed (3 seeds):
+Eleven small real tasks (synthetic classification and regression MLPs, a deeper MLP
+classifier, a tanh MLP on Friedman #1, an MLP and a CNN on scikit-learn digits, a
+character-level transformer and a GRU on a synthetic arithmetic text; AdamW and SGD with
+momentum). For each task and seed (3 seeds):
 
 * the grid: 22 LRs at 0.2-decade spacing, each trained for the task's step budget at a
   constant LR from the same initialisation with the same data order (the seed fixes both);
