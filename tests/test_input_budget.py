@@ -241,7 +241,10 @@ def test_chunked_tables_give_the_whole_file_runs_on_every_real_csv(monkeypatch):
                 _read_chunked(monkeypatch, p, 1, 7)
             assert str(chunked.value) == str(err)
             continue
-        for rows, block in ((1, 7), (3, 64), (50, 1000)):
+        n = p.read_bytes().count(b"\n")
+        # about 7 and 3 chunks per file; a chunk per row for the small ones
+        plans = [(max(1, n // 7), 97), (max(3, n // 3), 4096)] + ([(1, 7)] if n < 300 else [])
+        for rows, block in plans:
             _same_run(_read_chunked(monkeypatch, p, rows, block), whole)
 
 
@@ -294,3 +297,18 @@ def test_streamed_json_keeps_json_errors_and_other_documents(tmp_path):
     keras.write_text(json.dumps({"loss": [3.0, 2.0, 1.5], "val_loss": [3.1, 2.2, None]}))
     run = lrdoctor.read(keras)
     assert run.meta.format == "keras-history" and run.metrics["loss"].tolist() == [3.0, 2.0, 1.5]
+
+
+def test_rows_beyond_the_counted_lines_grow_the_columns(tmp_path, monkeypatch):
+    """Columns are allocated for the file's count of line ends; lines ended by a lone CR
+    (old Mac files) are rows pandas reads but that count misses: the columns grow."""
+    p = tmp_path / "cr.csv"
+    p.write_bytes(("step,loss\r" + "".join(f"{i},{1 / (i + 1):.6f}\r" for i in range(500))).encode())
+    for rows in (1_000, 7, 1):
+        with monkeypatch.context() as m:
+            m.setattr(_table, "CHUNK_CELLS", 1)
+            m.setattr(_table, "MIN_CHUNK_ROWS", rows)
+            run = lrdoctor.read(p)
+        assert run.steps.tolist() == list(range(500))
+        assert run.metrics["loss"].tolist() == [float(f"{1 / (i + 1):.6f}") for i in range(500)]
+        assert run.logged["loss"].all()

@@ -32,6 +32,7 @@ from lrdoctor.io._json import load_json
 from lrdoctor.io.records import RecordColumns
 from lrdoctor.io.config import load_config
 from lrdoctor.io.config_types import config_type_warnings
+from lrdoctor.io.budget import release_freed_memory
 from lrdoctor.io.guard import require_regular, sniff_encoding
 from lrdoctor.names import TRAINING_ROLES
 from lrdoctor.run import Run
@@ -170,7 +171,9 @@ def read(
         raise LogFormatError(p, "is a broken symbolic link")
     require_regular(p, allow_special)
     try:
-        return _read(p, format, config)
+        run = _read(p, format, config)
+        release_freed_memory()
+        return run
     except InputError:
         raise
     except RecursionError:

@@ -53,16 +53,32 @@ class Table:
 
 @dataclass
 class _ColumnAcc:
-    """One column's chunks and counts, until the whole file is read."""
+    """One column's values and counts, until the whole file is read. The arrays are
+    allocated once for the file's line count (an upper bound of its rows, counted before
+    parsing), so a column is never joined from its chunks (a second copy of it)."""
 
-    vals: list[np.ndarray] = field(default_factory=list)
-    masks: list[np.ndarray] = field(default_factory=list)
+    vals: np.ndarray | None = None
+    masks: np.ndarray | None = None
     present: int = 0
     bad: int = 0
     first_bad: tuple[int, str] | None = None  # (row index in the file, the text)
     #: every chunk came out of pandas as numbers: such a column is kept even when it is
     #: all empty (as the whole-file reader kept it); a text column of only blanks is not
     numeric_dtype: bool = True
+
+    def put(self, offset: int, vals: np.ndarray, mask: np.ndarray, capacity: int) -> None:
+        """Store a chunk's values at rows ``offset``...; grows (by half) only when the
+        rows outnumber the counted lines (lines ended by a lone ``\\r``)."""
+        end = offset + vals.size
+        if self.vals is None:
+            self.vals, self.masks = np.empty(max(capacity, end)), np.empty(max(capacity, end), dtype=bool)
+        elif end > self.vals.size:
+            size = max(end, self.vals.size + self.vals.size // 2)
+            grown, grown_m = np.empty(size), np.empty(size, dtype=bool)
+            grown[:offset], grown_m[:offset] = self.vals[:offset], self.masks[:offset]  # type: ignore[index]
+            self.vals, self.masks = grown, grown_m
+        self.vals[offset:end] = vals
+        self.masks[offset:end] = mask  # type: ignore[index]
 
 
 def read_table(path: Path, sep: str | None = None, skiprows: int = 0) -> Table:
@@ -89,13 +105,15 @@ def read_table(path: Path, sep: str | None = None, skiprows: int = 0) -> Table:
                 encoding=encoding, encoding_errors="replace", skiprows=skiprows,
                 chunksize=max(MIN_CHUNK_ROWS, CHUNK_CELLS // (header.count(sep) + 1)))
     warns: list[str] = []
+    n_lines, torn = _scan_lines(path, sep, encoding, header.count(sep) + 1, skiprows)
+    capacity = max(1, n_lines - skiprows - 1)
     try:
         try:
-            columns, accs, n_rows = _read_chunks(path, opts)
+            columns, accs, n_rows = _read_chunks(path, opts, capacity)
         except pd.errors.ParserError:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", pd.errors.ParserWarning)
-                columns, accs, n_rows = _read_chunks(path, dict(opts, on_bad_lines="warn"))
+                columns, accs, n_rows = _read_chunks(path, dict(opts, on_bad_lines="warn"), capacity)
             skipped = [
                 line.strip()
                 for w in caught
@@ -112,29 +130,33 @@ def read_table(path: Path, sep: str | None = None, skiprows: int = 0) -> Table:
         raise LogFormatError(path, f"not a readable CSV ({str(err).splitlines()[0]})") from None
     if n_rows and not _ends_with_newline(path):
         warns.append(f"{printable(path.name)}: the last row has no line end (cut short while being written?); read as it is")
-    torn = _short_rows(path, sep, encoding, len(columns), skiprows)
     if torn:
         warns.append(f"{printable(path.name)}:{torn[0]}: {len(torn)} row(s) have fewer fields than the header "
                      "(torn rows, e.g. a run killed while writing); their missing cells read as not logged")
     table = Table(columns, {}, {}, n_rows, warns)
-    for name, acc in accs.items():
-        _finish_column(table, name, acc, path, header_lines=1 + skiprows)
+    for name in list(accs):
+        _finish_column(table, name, accs.pop(name), path, 1 + skiprows, n_rows)
     return table
 
 
-def _read_chunks(path: Path, opts: dict) -> tuple[list[str], dict[str, _ColumnAcc], int]:
+def _read_chunks(path: Path, opts: dict, capacity: int) -> tuple[list[str], dict[str, _ColumnAcc], int]:
     """Every chunk's columns converted to numbers as it arrives; the column names, their
-    accumulators and the number of rows."""
+    accumulators and the number of rows. Of columns whose names are equal once stripped,
+    the last one is kept (as a dict of columns keeps it)."""
     accs: dict[str, _ColumnAcc] = {}
     columns: list[str] = []
+    keep: list[bool] = []
     n_rows = 0
     with pd.read_csv(path, **opts) as reader:
         for chunk in reader:
             if not columns:
                 columns = [printable(str(c).strip()) for c in chunk.columns]
-                accs = {name: _ColumnAcc() for name in dict.fromkeys(columns)}
-            for name, (_, s) in zip(columns, chunk.items()):
-                _add_chunk(accs[name], s, n_rows)
+                last = {name: i for i, name in enumerate(columns)}
+                keep = [last[name] == i for i, name in enumerate(columns)]
+                accs = {name: _ColumnAcc() for name in last}
+            for name, use, (_, s) in zip(columns, keep, chunk.items()):
+                if use:
+                    _add_chunk(accs[name], s, n_rows, capacity)
             n_rows += len(chunk)
     if not columns:  # a header and no rows: pandas yields no chunk
         head = pd.read_csv(path, **{k: v for k, v in opts.items() if k != "chunksize"}, nrows=0)
@@ -142,14 +164,12 @@ def _read_chunks(path: Path, opts: dict) -> tuple[list[str], dict[str, _ColumnAc
     return columns, accs, n_rows
 
 
-def _add_chunk(acc: _ColumnAcc, s: pd.Series, offset: int) -> None:
-    """One chunk of one column: numbers, the logged mask and the stray words counted.
-    (A later column of the same name replaces an earlier one, as a dict of columns would.)"""
+def _add_chunk(acc: _ColumnAcc, s: pd.Series, offset: int, capacity: int) -> None:
+    """One chunk of one column: numbers, the logged mask and the stray words counted."""
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
         vals = s.to_numpy(dtype=np.float64, na_value=np.nan)
         mask = ~np.isnan(vals)
-        acc.vals.append(vals)
-        acc.masks.append(mask)
+        acc.put(offset, vals, mask, capacity)
         acc.present += int(mask.sum())
         return
     acc.numeric_dtype = False
@@ -165,14 +185,14 @@ def _add_chunk(acc: _ColumnAcc, s: pd.Series, offset: int) -> None:
         acc.first_bad = (offset + i, str(text.iloc[i]))
     if tokens.any():
         nums = np.where(tokens, _token_value(text, tokens), nums)
-    acc.vals.append(nums)
-    acc.masks.append(~empty_np & ~bad)
+    acc.put(offset, nums, ~empty_np & ~bad, capacity)
     acc.present += int((~empty_np).sum())
     acc.bad += n_bad
 
 
-def _finish_column(table: Table, name: str, acc: _ColumnAcc, path: Path, header_lines: int) -> None:
-    """Join a column's chunks (freeing them as it goes) or name it a text column."""
+def _finish_column(table: Table, name: str, acc: _ColumnAcc, path: Path, header_lines: int, n_rows: int) -> None:
+    """Keep a column's first ``n_rows`` values (a view: the unused tail of its arrays was
+    never written, so it holds no memory) or name it a text column."""
     if acc.present == 0 and not acc.numeric_dtype:
         return
     if acc.bad > 0.5 * acc.present:
@@ -184,11 +204,10 @@ def _finish_column(table: Table, name: str, acc: _ColumnAcc, path: Path, header_
             f"{path.name}:{row + header_lines + 1}: column {name!r} has {acc.bad} non-numeric value(s) "
             f"(first {text!r}); read as not logged"
         )
-    vals = acc.vals[0] if len(acc.vals) == 1 else np.concatenate(acc.vals)
-    acc.vals.clear()
-    masks = acc.masks[0] if len(acc.masks) == 1 else np.concatenate(acc.masks)
-    acc.masks.clear()
-    table.cols[name], table.masks[name] = vals, masks
+    if acc.vals is None or acc.masks is None:  # no rows
+        table.cols[name], table.masks[name] = np.zeros(0), np.zeros(0, dtype=bool)
+        return
+    table.cols[name], table.masks[name] = acc.vals[:n_rows], acc.masks[:n_rows]
 
 
 def _ends_with_newline(path: Path) -> bool:
@@ -208,17 +227,18 @@ def _first_line(path: Path, encoding: str, skiprows: int = 0) -> str:
         return fh.readline(MAX_HEADER_CHARS + 1).rstrip("\r\n")
 
 
-def _short_rows(path: Path, sep: str, encoding: str, n_columns: int, skiprows: int = 0) -> list[int]:
-    """1-based line numbers of non-blank rows with fewer separators than the header.
+def _scan_lines(path: Path, sep: str, encoding: str, n_columns: int, skiprows: int = 0) -> tuple[int, list[int]]:
+    """``(lines, torn)``: the number of line ends + 1 (an upper bound of the rows, for
+    :class:`_ColumnAcc`), and the 1-based line numbers of non-blank rows with fewer
+    separators than the header.
 
     pandas fills the missing trailing cells of such a row with NaN, without a word, so a
     row torn by a killed writer would read as "metric not logged". Counted with numpy on the
-    raw bytes, :data:`TORN_BLOCK_BYTES` at a time (about 1 s per 100 MB); skipped for files
-    with quoted fields (a separator or a newline inside quotes is not one) and for
-    multi-byte encodings.
+    raw bytes, :data:`TORN_BLOCK_BYTES` at a time (about 1 s per 100 MB); not counted for
+    files with quoted fields (a separator or a newline inside quotes is not one) and for
+    multi-byte encodings (their line ends are still counted: each is one 0x0A byte).
     """
-    if encoding not in ("utf-8", "utf-8-sig") or len(sep) != 1 or n_columns < 2:
-        return []
+    check = encoding in ("utf-8", "utf-8-sig") and len(sep) == 1 and n_columns >= 2
     short_lines: list[np.ndarray] = []
     lines_before = 0
     carry = b""
@@ -226,6 +246,11 @@ def _short_rows(path: Path, sep: str, encoding: str, n_columns: int, skiprows: i
         while True:
             block = fh.read(TORN_BLOCK_BYTES)
             last = not block
+            if not check:
+                if last:
+                    break
+                lines_before += block.count(b"\n")
+                continue
             data = carry + block
             if not last:
                 cut = data.rfind(b"\n")
@@ -236,15 +261,19 @@ def _short_rows(path: Path, sep: str, encoding: str, n_columns: int, skiprows: i
             if data:
                 buf = np.frombuffer(data, dtype=np.uint8)
                 if (buf == ord('"')).any():
-                    return []
-                found, n_lines = _short_in_block(buf, sep, n_columns)
+                    check, short_lines = False, []
+                    lines_before += data.count(b"\n")
+                    continue
+                found, _ = _short_in_block(buf, sep, n_columns)
                 short_lines.append(found + lines_before)
-                lines_before += n_lines
+                lines_before += data.count(b"\n")
             if last:
                 break
+    if not check:
+        return lines_before + 1, []
     short = np.concatenate(short_lines) if short_lines else np.zeros(0, np.int64)
     short = short[short > skiprows]  # the header itself (and lines before it) set n_columns
-    return (short + 1).tolist()
+    return lines_before + 1, (short + 1).tolist()
 
 
 def _short_in_block(buf: np.ndarray, sep: str, n_columns: int) -> tuple[np.ndarray, int]:
