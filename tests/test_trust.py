@@ -722,3 +722,17 @@ def test_quoted_keys_metric_logger_rows_and_tabbed_blocks_are_read():
     # DeepRM: "Iteration: \t 0" / "Loss:     \t 0.1269" / "MeanRew: \t -257.4 +- 63.2" blocks (tabs, not a TSV)
     rm = lrdoctor.read(FRESH3 / "text-deeprm-issue10-pg-early" / "issue10.log")
     assert rm.meta.roles["ep_return"] == "meanrew" and rm.series("loss").values[0] == pytest.approx(0.1269063800573349)
+
+
+def test_console_tables_with_progress_bars_are_read(tmp_path):
+    # Ultralytics YOLO console: "Epoch GPU_mem box_loss cls_loss dfl_loss Instances Size" then
+    # "44/1000 6.73G 1.145 0.5266 1.11 6 640: 100%|###| 16/16 [...]", and a validation table
+    yolo = lrdoctor.read(FRESH4 / "text-ultralytics-issue7653-converged-console" / "issue7653.log")
+    assert list(yolo.steps) == [44, 45, 46]
+    assert yolo.series("loss").values[0] == pytest.approx(1.145 + 0.5266 + 1.11)  # the parts, summed as results.csv
+    assert list(yolo.series("eval_accuracy").values) == [0.994, 0.995, 0.958]  # mAP50 of the "all" row
+    # prose with a metric word followed by numbers is no table
+    p = tmp_path / "prose.log"
+    p.write_text("Training the loss now\n1 2 3 4\nstep 1 loss=0.5\nstep 2 loss=0.4\nstep 3 loss=0.3\n")
+    r = lrdoctor.read(p)
+    assert "the" not in r and list(r.series("loss").values) == [0.5, 0.4, 0.3]

@@ -307,7 +307,70 @@ def _segments(line: str) -> dict:
     return rec
 
 
+#: a console-table header cell ("Epoch", "GPU_mem", "box_loss", "Box(P", "mAP50-95)")
+_CONSOLE_NAME = re.compile(r"^[A-Za-z_(][\w/.\-()]*$")
+#: a console-table value: a number, "44/1000" (the epoch of E), or "6.73G" (memory)
+_CONSOLE_CELL = re.compile(rf"^(?P<v>{NUM})(?:/\d+)?(?:[KMGT]i?B?)?$", re.I)
+
+
+def _without_progress_tail(line: str) -> str:
+    """``line`` cut before the tqdm bar it ends in (``: 100%|#####| 16/16 [00:06<00:00, ...]``);
+    found with ``str.find`` so that no pattern rescans a long run of spaces."""
+    i = line.find("%|")
+    if i < 0:
+        return line
+    head = line[:i].rstrip("0123456789")
+    return head.rstrip().rstrip(":")
+#: a console-table header holds a metric identifier (``box_loss``, ``mAP50``), which prose
+#: ("Training the loss now") does not
+_CONSOLE_METRIC = re.compile(r"_loss$|^(?:box\(|mask\()?map", re.I)
+
+
+def _console_key(cell: str, validation: bool) -> str:
+    key = cell.lower().removeprefix("box(").removeprefix("mask(").strip("()")
+    return f"metrics/{key}" if validation and key != "class" else key
+
+
+def _console_table(line: str, state: dict) -> dict | None:
+    """Whitespace-aligned console tables: a header of names, then rows of values, each row
+    often ending in a tqdm bar. Ultralytics YOLO prints ``Epoch GPU_mem box_loss cls_loss
+    dfl_loss Instances Size`` / ``44/1000 6.73G 1.145 0.5266 1.11 6 640: 100%|...`` and a
+    validation table ``Class Images Instances Box(P R mAP50 mAP50-95)`` / ``all 722 1444
+    0.992 ...`` whose metrics are read as ``metrics/...`` at the epoch of the row above it
+    (YOLOv6 prints the same shape)."""
+    s = _without_progress_tail(line).strip()
+    if not s or any(c in s for c in "|,\t=;"):
+        return None
+    cells = s.split()
+    if len(cells) >= 3 and all(_CONSOLE_NAME.match(c) for c in cells) and \
+            any(_CONSOLE_METRIC.search(c) for c in cells):
+        validation = cells[0].lower() == "class"
+        state["console_header"] = [_console_key(c, validation) for c in cells]
+        return {}
+    head = state.get("console_header")
+    if not head or len(cells) != len(head):
+        return None
+    rec: dict = {}
+    for key, cell in zip(head, cells):
+        m = _CONSOLE_CELL.match(cell)
+        if m is None:
+            if key == "class":
+                continue  # the "all" row of a validation table
+            return None
+        if key != "class":
+            rec[key] = _num(m["v"])
+    parts = [k for k in rec if k.endswith("_loss")]
+    if len(parts) >= 2 and "loss" not in rec:
+        rec["loss"] = float(sum(rec[k] for k in parts))  # YOLO optimises (and results.csv sums) the parts
+    if "epoch" in rec:
+        state["console_epoch"] = rec["epoch"]
+    elif "console_epoch" in state:
+        rec["epoch"] = state["console_epoch"]
+    return rec
+
+
 RULES: list[LineRule] = [
+    LineRule("console-table", _console_table),
     LineRule("sb3-table", _sb3_table),
     LineRule("python-dict", _python_dict),
     LineRule("nanogpt", _nanogpt),
