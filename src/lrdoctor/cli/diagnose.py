@@ -122,7 +122,7 @@ def _check_memory(path: Path, log_format: str | None, limit_mb: float) -> None:
 
 
 def diagnose_cmd(
-    path: Path = typer.Argument(..., help="Log file or TensorBoard directory ('-' reads standard input)."),
+    path: Path = typer.Argument(..., help="Log file, TensorBoard directory, MLflow/W&B run folder, folder of runs (one row each), mlflow://HOST:PORT/RUN_ID or wandb://ENTITY/PROJECT/RUN_ID ('-' reads standard input)."),
     config: Optional[Path] = typer.Option(None, "--config", help="Run config (YAML/JSON) for old values and context."),
     format: OutFormat = typer.Option(OutFormat.text, "--format", help="text or json (non-finite numbers appear as the strings \"inf\", \"-inf\", \"nan\")."),
     fail_on: FailOn = typer.Option(FailOn.error, "--fail-on", help="Exit 1 when a finding reaches this severity."),
@@ -131,6 +131,13 @@ def diagnose_cmd(
     max_memory_mb: Optional[float] = typer.Option(None, "--max-memory-mb", help="Refuse a log whose estimated peak memory is over this many MB (default 2048, or LRDOCTOR_MAX_MEMORY_MB; 0: no limit)."),
 ) -> None:
     """Diagnose a finished run from its log: findings, evidence, fixes, watch list."""
+    if str(path) != "-" and path.is_dir():  # several runs in a folder: one row each (cli/diagnose_folder.py)
+        from lrdoctor.cli.diagnose_folder import diagnose_folder
+
+        code = diagnose_folder(path, config=config, json_out=format is OutFormat.json, fail_on=fail_on.value,
+                               log_format=log_format, metric=metric, max_memory_mb=max_memory_mb)
+        if code is not None:
+            raise typer.Exit(code)
     import tempfile
 
     from lrdoctor.diagnosis import diagnose

@@ -15,7 +15,13 @@ format                    files
 ``keras``                 Keras ``history.json``
 ``tsv``                   tab-separated tables
 ``tensorboard``           event files or a log directory
+``mlflow``                an MLflow ``mlruns/`` run (or store/experiment holding one)
+``wandb``                 a W&B run folder (``wandb/offline-run-*``) or ``.wandb`` file
+``folder``                a folder holding exactly one run (one log file)
 ========================  ==================================================
+
+Tracker URIs: ``mlflow://HOST:PORT/RUN_ID``, ``mlflow:///RUN_ID``, ``wandb://ENTITY/PROJECT/RUN_ID``
+(:mod:`lrdoctor.io.trackers`).
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ from typing import Any, Callable, Mapping
 from lrdoctor.errors import InputError, LogFormatError, printable
 from lrdoctor.io import csv as _csv
 from lrdoctor.io import hf, jsonl, keras, monitor_csv, tensorboard, textlog, yolo
+from lrdoctor.io import mlflow_store, wandb_run  # tracker run folders; no tracker client is imported
+from lrdoctor.io.trackers import parse_tracker_uri, read_tracker_uri
 from lrdoctor.io._json import load_json
 from lrdoctor.io.records import RecordColumns
 from lrdoctor.io.config import load_config
@@ -72,6 +80,10 @@ FORMATS: dict[str, Callable[[Path], Run]] = {
     "tensorboard": tensorboard.read_tensorboard,
     "monitor": lambda p: _read_monitor_dir(p),
     "monitor-csv": monitor_csv.read_monitor_csv,
+    # MLflow file-store runs, W&B run folders, a folder holding one run (docs/reading-logs.md)
+    "mlflow": mlflow_store.read_mlflow_run_dir,
+    "wandb": wandb_run.read_wandb_run,
+    "folder": lambda p: _read_folder(p),
 }
 
 #: What ``lrdoctor.Monitor(log_to=DIR)`` writes in DIR (see lrdoctor.monitor.log).
@@ -93,6 +105,13 @@ def _read_monitor_dir(path: Path) -> Run:
     return run
 
 
+def _read_folder(path: Path) -> Run:
+    """A folder holding exactly one run (one log file, one run subfolder): io/folders.py."""
+    from lrdoctor.io.folders import read_single_run
+
+    return read_single_run(path)
+
+
 def _head(path: Path, n: int = 4096) -> str:
     with open(path, "rb") as fh:
         raw = fh.read(n)
@@ -112,9 +131,15 @@ def detect_format(path: Path) -> str:
     if path.is_dir():
         if (path / MONITOR_LOG).is_file():
             return "monitor"
+        if mlflow_store.is_run_dir(path) or mlflow_store.is_experiment_dir(path) or mlflow_store.is_store(path):
+            return "mlflow"
+        if wandb_run.is_run_dir(path):
+            return "wandb"
         if tensorboard.event_files(path):
             return "tensorboard"
-        raise LogFormatError(path, f"directory holds no {MONITOR_LOG} and no TensorBoard event files; pass a log file")
+        return "folder"  # one log file or one run below it; none or several is refused there
+    if path.suffix == ".wandb":
+        return "wandb"
     if tensorboard.EVENT_MARK in path.name:
         return "tensorboard"
     if path.name.endswith("monitor.csv"):
@@ -165,6 +190,8 @@ def read(
     :class:`~lrdoctor.errors.InputError` whose message names the file and the problem.
     """
     p = Path(path)
+    if not os.path.lexists(p) and parse_tracker_uri(str(path)) is not None:  # mlflow://, wandb:// (io/trackers.py)
+        return _with_config(read_tracker_uri(str(path)), config)
     if not os.path.lexists(p):
         raise LogFormatError(p, "no such file or directory")
     if not p.exists():
