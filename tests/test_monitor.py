@@ -336,3 +336,39 @@ def test_grad_explosion_names_the_layer():
     layers = f.evidence["largest_layers"]
     assert layers and "layer " + layers[0]["layer"] in f.summary
     assert layers[0]["grad_norm"] >= layers[-1]["grad_norm"]
+
+
+def _gaussian_nll_run(lr, steps=300, guard=None):
+    """A heteroscedastic regression net trained on a Gaussian negative log-likelihood: a healthy
+    run's loss goes below 0 (the model becomes confident), which a ratio rule misreads."""
+    torch.manual_seed(0)
+    x = torch.linspace(-2, 2, 512).unsqueeze(1)
+    y = torch.sin(2 * x) + 0.05 * torch.randn_like(x)
+    model = torch.nn.Sequential(torch.nn.Linear(1, 32), torch.nn.Tanh(), torch.nn.Linear(32, 2))
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    mon = lrdoctor.Monitor(opt, model=model, guard=guard)
+    losses = []
+    for _ in range(steps):
+        idx = torch.randint(0, 512, (64,))
+        mean, log_var = model(x[idx]).unbind(1)
+        loss = torch.nn.functional.gaussian_nll_loss(mean, y[idx].squeeze(1), log_var.exp())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        mon.step(loss)
+        losses.append(loss.item())
+    return losses, mon
+
+
+def test_guard_judges_a_negative_loss_by_its_rise_not_its_ratio():
+    from lrdoctor.monitor.guard import blown_up
+
+    losses, _ = _gaussian_nll_run(3e-3)
+    assert min(losses[-50:]) < -1.0  # the healthy run's likelihood loss is negative
+    guard = lrdoctor.Guard(every=20)
+    _, mon = _gaussian_nll_run(3e-3, guard=guard)
+    assert guard.rewinds == 0  # -2.1 > 3 x -2.0 would have rewound at every flush
+    # the rule's arithmetic: the same relative rise for either sign, and no scale at 0
+    assert blown_up(3.5, 1.0, 3.0) and not blown_up(2.5, 1.0, 3.0)
+    assert blown_up(0.5, -1.0, 3.0) is False and blown_up(1.5, -0.5, 3.0) is True
+    assert not blown_up(0.5, 0.0, 3.0)

@@ -37,6 +37,16 @@ __all__ = ["Guard", "Snapshot", "scaled_scheduler_state"]
 log = logging.getLogger("lrdoctor")
 
 
+def blown_up(level: float, ref: float, blowup: float) -> bool:
+    """True when ``level`` rose above ``ref`` by more than ``(blowup - 1) x |ref|``: for a positive
+    loss that is ``level > blowup x ref``; for a negative one (a Gaussian NLL at -5) it is a rise
+    of ``(blowup - 1)`` times its magnitude, where ``level > blowup x ref`` would hold for every
+    healthy value. A reference of 0 (a loss at its floor) has no scale to be relative to."""
+    if not (math.isfinite(ref) and math.isfinite(level)) or ref == 0:
+        return False
+    return level - ref > (blowup - 1.0) * abs(ref)
+
+
 @dataclass
 class Snapshot:
     step: int
@@ -62,7 +72,10 @@ class Guard:
     """Snapshots kept: the newest may already hold the start of the trouble."""
     blowup: float = 3.0
     """Trouble: the median loss of a flushed batch above ``blowup`` x the loss level when the
-    snapshot was taken (a spike that does not come back within one flush), or any non-finite loss."""
+    snapshot was taken (a spike that does not come back within one flush), or any non-finite loss.
+    Measured as a rise of ``(blowup - 1) x |level|``, so a negative loss (a likelihood, an ELBO)
+    is judged the same way; a level of exactly 0 gives no scale and only non-finite losses count
+    there (see :func:`blown_up`)."""
     flush_every: int = 10
     """With a Guard the Monitor reads losses back every 10 steps (trouble is seen within 10 steps)."""
     skip_batches: int = 0
@@ -114,7 +127,7 @@ class Guard:
         level = float(np.median(finite)) if finite else math.inf
         snap = self._snaps[-1] if self._snaps else None
         ref = next((s.loss_level for s in reversed(self._snaps) if math.isfinite(s.loss_level)), math.inf)
-        blown = math.isfinite(ref) and level > self.blowup * ref
+        blown = blown_up(level, ref, self.blowup)
         if (bad_nan or blown) and self.rewinds < self.max_rewinds and snap is not None:
             first_bad = next((x for x in recent if not math.isfinite(x)), level)
             self._rewind(mon, "nonfinite" if bad_nan else "divergence", level, ref, first_bad)
