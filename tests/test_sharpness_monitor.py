@@ -49,7 +49,8 @@ def _train(lr_over_bound: float, log_dir):
     lr = lr_over_bound * 2.0 / _dense_top_eigenvalue(model, x, y)  # GD's bound at initialisation
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     probe = lrdoctor.SharpnessProbe(_loss, (x, y), every=EVERY)
-    mon = lrdoctor.Monitor(opt, model=model, log_to=log_dir, probes=[probe])
+    heard = []
+    mon = lrdoctor.Monitor(opt, model=model, log_to=log_dir, probes=[probe], on_finding=heard.append)
     dense = {}
     for step in range(STEPS):
         loss = _loss(model(x), y)
@@ -63,6 +64,7 @@ def _train(lr_over_bound: float, log_dir):
     mon.close()
     rows = [json.loads(line) for line in (log_dir / "lrdoctor.jsonl").read_text().splitlines()]
     rows = [r for r in rows if "sharpness" in r]
+    _train.heard = [f.kind for f in heard]  # what the live on_finding callback was told
     return lr, probe, report, rows, dense
 
 
@@ -86,6 +88,7 @@ def test_lr_past_the_bound_gives_lr_beyond_stability_with_dense_hessian_evidence
     assert (f.start_step, f.end_step) == (beyond[0], beyond[-1])
     assert f.fixes and f.fixes[0].new == pytest.approx(2.0 / dense[worst["step"]], rel=1e-3)
     assert probe.total_hvps == sum(r["sharpness_hvps"] for r in rows)
+    assert _train.heard.count("lr_beyond_stability") == 1  # the live callback heard it, once
 
 
 def test_healthy_twin_below_the_bound_has_no_finding(tmp_path):
@@ -94,6 +97,7 @@ def test_healthy_twin_below_the_bound_has_no_finding(tmp_path):
     assert all(lr * dense[r["step"]] / 2.0 < 1.0 for r in rows)  # truly below the bound all along
     assert all(r["lr_over_max_stable_lr"] < 1.0 for r in rows)
     assert not [f for f in report.findings if f.kind == "lr_beyond_stability"]
+    assert "lr_beyond_stability" not in _train.heard
     # warm starts: after the first (cold) measurement the top direction moves little
     assert all(r.hvps <= probe.records[0].hvps for r in probe.records[1:])
 

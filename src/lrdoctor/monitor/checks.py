@@ -44,6 +44,8 @@ class Checks:
         #: the latest ``lrdoctor.diagnose`` report (None before 2 steps or without a training metric)
         self.report: lrdoctor.Report | None = None
         self._active: set[str] = set()
+        #: extra findings (the Guard's rewinds, the probes' own) already handed to on_finding
+        self._told: set[tuple] = set()
 
     def check(self, run: lrdoctor.Run, extra: list[Finding]) -> list[Finding]:
         report = None
@@ -62,6 +64,11 @@ class Checks:
         # an episode ends when its kind is no longer found; it may warn again later
         kinds = {f.kind for f in found} | live
         self._active = (self._active & kinds) | kinds
+        for f in extra:  # the Guard and the probes log their own line; the callback hears them here
+            key = (f.kind, f.start_step, f.summary)
+            if key not in self._told:
+                self._told.add(key)
+                self._emit(f, log_it=False)
         return self.findings(extra)
 
     def findings(self, extra: list[Finding]) -> list[Finding]:
@@ -82,11 +89,18 @@ class Checks:
             self.notify(with_fixes(f))
 
     def notify(self, f: Finding) -> None:
+        """Start an episode of ``f``'s kind and hand it to the user."""
         self._active.add(f.kind)
+        self._emit(f)
+
+    def _emit(self, f: Finding, log_it: bool = True) -> None:
+        """A ``logging`` line (unless the finding's source logged one already) and the
+        ``on_finding`` callback, on rank 0 only."""
         if self.rank != 0:
             return
-        lvl = logging.ERROR if f.severity is Severity.ERROR else logging.WARNING
-        log.log(lvl, "lrdoctor: %s %s at step %s: %s", f.severity.value, f.kind, f.start_step, f.summary)
+        if log_it:
+            lvl = logging.ERROR if f.severity is Severity.ERROR else logging.WARNING
+            log.log(lvl, "lrdoctor: %s %s at step %s: %s", f.severity.value, f.kind, f.start_step, f.summary)
         if self.on_finding is not None:
             try:
                 self.on_finding(f)
