@@ -18,7 +18,7 @@ try:
     lrdoctor.cli.main()
 except SystemExit as e:
     code = e.code
-heavy = sorted(m for m in ("torch", "ray", "matplotlib", "transformers", "lightning") if m in sys.modules)
+heavy = sorted(m for m in ("torch", "ray", "matplotlib", "transformers", "lightning", "mlflow", "wandb") if m in sys.modules)
 print("HEAVY", heavy, file=sys.stderr)
 """
 

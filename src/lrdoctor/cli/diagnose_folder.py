@@ -38,7 +38,10 @@ class RunRow:
 
     name: str
     report: Any = None  # lrdoctor.Report (imported lazily)
+    #: the one-line reason (file: problem) when the run could not be read
     error: str | None = None
+    #: the problem alone, for the table, whose row already names the run
+    problem: str | None = None
 
     @property
     def worst(self) -> str:
@@ -79,7 +82,7 @@ def _table(folder: Path, rows: list[RunRow], truncated: str | None) -> str:
     body = []
     for r in rows:
         if r.error is not None:
-            kinds, first = "-", r.error
+            kinds, first = "-", r.problem or r.error
         else:
             fs = r.report.findings
             kinds = ", ".join(dict.fromkeys(f.kind for f in fs)) or "-"
@@ -120,7 +123,8 @@ def diagnose_folder(folder: Path, *, config: Path | None, json_out: bool, fail_o
         try:
             rows.append(RunRow(loc.name, report=_diagnose_one(loc.path, log_format, config, roles, limit)))
         except InputError as err:
-            rows.append(RunRow(loc.name, error=str(err)))
+            where = f"line {err.line}: " if err.line is not None else ""
+            rows.append(RunRow(loc.name, error=str(err), problem=where + err.problem))
     if json_out:
         from lrdoctor.jsonsafe import dumps_safe
 
