@@ -736,3 +736,22 @@ def test_console_tables_with_progress_bars_are_read(tmp_path):
     p.write_text("Training the loss now\n1 2 3 4\nstep 1 loss=0.5\nstep 2 loss=0.4\nstep 3 loss=0.3\n")
     r = lrdoctor.read(p)
     assert "the" not in r and list(r.series("loss").values) == [0.5, 0.4, 0.3]
+
+
+FRESH5 = TUNING.parent / "fresh5"
+
+
+def test_coarse_epochs_do_not_merge_trainer_rows_and_yolov7_consoles_are_read():
+    # HF Trainer dicts with no step key and the epoch rounded to 2 decimals (0.17 on four rows):
+    # every row is kept, and the gradient norm's rise from 0.27 to 17-23 is a grad_explosion
+    r = lrdoctor.diagnose(FRESH5 / "hf-crystaltextllm-issue6-gradnorm-rise" / "issue6.log")
+    assert r.run.n_steps == 10 and "grad_explosion" in loud(r)
+    # the twin: a Keras history whose epochs are distinct keeps its epoch axis
+    keras = lrdoctor.read(FRESH3 / "keras-keras-issue5239-cifar10-rising" / "issue5239.log")
+    assert keras.meta.step_column == "epoch" and list(keras.steps) == list(range(1, 10))
+    # YOLOv7: "Epoch gpu_mem box obj cls total labels img_size" and a nan total
+    y7 = lrdoctor.diagnose(FRESH5 / "yolo-yolov7-issue613-box-nan" / "issue613.log")
+    assert loud(y7)["nonfinite"].evidence["metric"] == "loss"
+    # "Ep 1 (Step 000000): Train loss 9.781, Val loss 9.933" (LLMs-from-scratch)
+    ch5 = lrdoctor.read(FRESH5 / "text-llmsfromscratch-ch05-pretrain-overfit" / "ch05_train_output.log")
+    assert ch5.series("loss").values[0] == 9.781 and ch5.series("eval_loss").values[0] == 9.933

@@ -28,40 +28,62 @@ class RecordColumns:
         self.n = 0
         self.present: dict[str, Any] = {}
         self.first_at: dict[str, int] = {}
-        self.count: dict[str, int] = {}
         self._norm: dict[Any, str] = {}
         self.rows_of: dict[Any, array] = {}
         self.vals_of: dict[Any, array] = {}
+        #: per raw key: [records that had it, its rows' append, its values' append]; one
+        #: dict lookup per field is the whole per-field cost (the parser's hot loop)
+        self._slots: dict[Any, list] = {}
 
     def __len__(self) -> int:
         return self.n
 
+    @property
+    def count(self) -> dict[str, int]:
+        """Records that had each normalized key."""
+        out: dict[str, int] = {}
+        for k, slot in self._slots.items():
+            nk = self._norm[k]
+            out[nk] = out.get(nk, 0) + slot[0]
+        return out
+
     def append(self, r: Mapping[str, Any]) -> None:
         """Add one record (named ``append`` so a reader can fill it like a list)."""
         i = self.n
-        self.n += 1
-        norm, count, rows_of, vals_of = self._norm, self.count, self.rows_of, self.vals_of
+        self.n = i + 1
+        slots = self._slots
         for k, v in r.items():
-            nk = norm.get(k)
-            if nk is None:
-                nk = norm[k] = normalize(str(k))
-            if nk in count:
-                count[nk] += 1
-            else:
-                self.present[nk], self.first_at[nk], count[nk] = k, i, 1
+            slot = slots.get(k)
+            if slot is None:
+                slot = self._new_key(k, i)
+            slot[0] += 1
             t = type(v)
-            if t is float or t is int:
+            if t is float:
+                x = v
+            elif t is int:
                 x = float(v)
             else:
                 x = number(v)
                 if x is None:
                     continue
-            rows = rows_of.get(k)
-            if rows is None:
-                rows_of[k], vals_of[k] = array("q", (i,)), array("d", (x,))
-            else:
-                rows.append(i)
-                vals_of[k].append(x)
+            if slot[1] is None:
+                rows, vals = self.rows_of[k], self.vals_of[k] = array("q"), array("d")
+                slot[1], slot[2] = rows.append, vals.append
+            slot[1](i)
+            slot[2](x)
+
+    def _new_key(self, k: Any, i: int) -> list:
+        nk = self._norm[k] = normalize(str(k))
+        if nk not in self.present:
+            self.present[nk], self.first_at[nk] = k, i
+        slot = self._slots[k] = [0, None, None]
+        return slot
+
+    def release(self) -> None:
+        """Drop the appenders (they hold the arrays), so that each array is freed as soon
+        as its column is built."""
+        for slot in self._slots.values():
+            slot[1] = slot[2] = None
 
     def has_raw_key(self, key: str) -> bool:
         """True when some record had exactly this field name."""
@@ -115,15 +137,36 @@ def _constant(acc: "RecordColumns", key: str) -> bool:
     return v.size >= 3 and bool(np.all(v == v[0]))
 
 
+def _coarse(acc: "RecordColumns", key: str, unit: str) -> bool:
+    """An epoch key that repeats on consecutive records of the same metric (HF Trainer's
+    ``{'loss': 0.66, ..., 'epoch': 0.17}`` printed for four steps in a row, the epoch rounded
+    to two decimals) is too coarse to index them: merging those records would keep one loss
+    in four. Rows stay in log order. Only for epoch keys: a true step key repeated is a
+    duplicate to warn about (``check_duplicates``), not a coarse axis."""
+    if unit != "epoch" or key not in acc.rows_of:
+        return False
+    steps = np.full(acc.n, np.nan)
+    steps[np.frombuffer(acc.rows_of[key], dtype=np.int64)] = np.frombuffer(acc.vals_of[key], dtype=np.float64)
+    for other, rows in acc.rows_of.items():
+        if other == key or len(rows) < 3:
+            continue
+        at = steps[np.frombuffer(rows, dtype=np.int64)]
+        at = at[~np.isnan(at)]
+        if at.size >= 3 and bool((at[1:] == at[:-1]).any()):
+            return True
+    return False
+
+
 def _columns_to_run(acc: RecordColumns, meta: RunMeta, config: Mapping[str, Any] | None,
                     keys: list[tuple[str, str]], check_duplicates: bool, lines: Sequence[int] | None) -> Run:
     present, first_at, count, rows_of, vals_of = acc.present, acc.first_at, acc.count, acc.rows_of, acc.vals_of
+    acc.release()
     # a step key must index the run: present from early on, or on most records (a test
     # phase's "Episode 1: reward ..." lines at the end of a log index nothing before them)
     n_rec = max(1, acc.n)
     usable = [(present[normalize(k)], u) for k, u in keys if normalize(k) in present
               and (first_at[normalize(k)] <= 0.2 * n_rec or count[normalize(k)] >= 0.5 * n_rec)
-              and not _constant(acc, present[normalize(k)])]
+              and not _constant(acc, present[normalize(k)]) and not _coarse(acc, present[normalize(k)], u)]
     step_key, unit = usable[0] if usable else (None, "record")
     meta.step_unit = unit
     meta.step_column = step_key

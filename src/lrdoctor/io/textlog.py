@@ -281,7 +281,7 @@ _NUM_FULL = re.compile(rf"^{NUM}$", re.I)
 #: (a run of n spaces would otherwise be rescanned from each of its n positions). Two or
 #: more spaces after a number or after a running average's ")" start a new segment (Swin's
 #: ``time 0.6068 (0.6098)    loss 6.3568 (6.1324)    grad_norm 2.0382 (inf)``).
-_SEGMENT_SPLIT = re.compile(r"(?<!\s)(?:\s*[,;|\t]\s*|\s+-\s+)|(?<=\d):\s+|(?<=[\d)])\s{2,}(?=[A-Za-z])")
+_SEGMENT_SPLIT = re.compile(r"(?<!\s)(?:\s*[,;|\t]\s*|\s+-\s+)|(?<=[\d)]):\s+|(?<=[\d)])\s{2,}(?=[A-Za-z])")
 _SEGMENT = re.compile(
     rf"^(?P<key>[A-Za-z][A-Za-z0-9_/.()\-]*(?:\s[A-Za-z][A-Za-z0-9_/.()\-]*){{0,3}})(?:\s*[:=]\s*|\s+)"
     rf"(?P<val>{NUM})(?:\s*/\s*\d+)?\s*(?P<unit>ms|s|sec|secs|%|it/s|GB|MB)?"
@@ -308,7 +308,7 @@ def _segments(line: str) -> dict:
 
 
 #: a console-table header cell ("Epoch", "GPU_mem", "box_loss", "Box(P", "mAP50-95)")
-_CONSOLE_NAME = re.compile(r"^[A-Za-z_(][\w/.\-()]*$")
+_CONSOLE_NAME = re.compile(r"^[A-Za-z_(][\w/.\-()@:]*$")
 #: a console-table value: a number, "44/1000" (the epoch of E), or "6.73G" (memory)
 _CONSOLE_CELL = re.compile(rf"^(?P<v>{NUM})(?:/\d+)?(?:[KMGT]i?B?)?$", re.I)
 
@@ -322,12 +322,15 @@ def _without_progress_tail(line: str) -> str:
     head = line[:i].rstrip("0123456789")
     return head.rstrip().rstrip(":")
 #: a console-table header holds a metric identifier (``box_loss``, ``mAP50``), which prose
-#: ("Training the loss now") does not
+#: ("Training the loss now") does not, or starts with ``Epoch`` (YOLOv5/v7: ``Epoch gpu_mem
+#: box obj cls total labels img_size``)
 _CONSOLE_METRIC = re.compile(r"_loss$|^(?:box\(|mask\()?map", re.I)
 
 
-def _console_key(cell: str, validation: bool) -> str:
+def _console_key(cell: str, validation: bool, epoch_table: bool) -> str:
     key = cell.lower().removeprefix("box(").removeprefix("mask(").strip("()")
+    if epoch_table and key == "total":
+        return "loss"  # YOLOv5/v7 print the components and their total
     return f"metrics/{key}" if validation and key != "class" else key
 
 
@@ -343,9 +346,9 @@ def _console_table(line: str, state: dict) -> dict | None:
         return None
     cells = s.split()
     if len(cells) >= 3 and all(_CONSOLE_NAME.match(c) for c in cells) and \
-            any(_CONSOLE_METRIC.search(c) for c in cells):
-        validation = cells[0].lower() == "class"
-        state["console_header"] = [_console_key(c, validation) for c in cells]
+            (cells[0].lower() == "epoch" or any(_CONSOLE_METRIC.search(c) for c in cells)):
+        validation, epoch_table = cells[0].lower() == "class", cells[0].lower() == "epoch"
+        state["console_header"] = [_console_key(c, validation, epoch_table) for c in cells]
         return {}
     head = state.get("console_header")
     if not head or len(cells) != len(head):
