@@ -87,7 +87,8 @@ def points_to_run(points: Mapping[str, MetricPoints], meta: RunMeta, config: Map
         uniq, first = np.unique(rev_steps, return_index=True)
         per_metric[key] = (uniq, rev_vals[first].astype(np.float64))
     if not per_metric:
-        raise LogFormatError(meta.source, "the MLflow run has no logged metric points")
+        why = f" ({meta.warnings[0]})" if meta.warnings else ""
+        raise LogFormatError(meta.source, f"the MLflow run has no logged metric points{why}")
     axis = np.unique(np.concatenate([s for s, _ in per_metric.values()]))
     columns: dict[str, np.ndarray] = {}
     logged: dict[str, np.ndarray] = {}

@@ -34,6 +34,7 @@ HISTORY_FILE = "files/wandb-history.jsonl"
 RUN_DIR_NAME = re.compile(r"^(offline-)?run-\d{8}_\d{6}-[A-Za-z0-9]+$")
 #: History keys that are W&B's bookkeeping, not metrics (``_step`` is kept: it is the step).
 _BOOKKEEPING = ("_timestamp", "_runtime")
+_NESTED_BOOKKEEPING = tuple((k,) for k in _BOOKKEEPING)
 _STEP_KEYS = (("_step", "step"),) + STEP_NAMES
 
 
@@ -84,10 +85,19 @@ def _history_jsonl(file: Path, acc: RecordColumns, warnings: list[str]) -> None:
         warnings.append(f"{HISTORY_FILE}: {bad} line(s) are not JSON records and were skipped")
 
 
-def _value(item: Any) -> tuple[str, Any]:
+def _value(item: Any, numeric: bool = False) -> tuple[str, Any]:
+    """``(key, value)`` of a history/config item. ``numeric``: a history value, which only
+    matters as a float: ``float()`` reads numbers (and W&B's NaN / Infinity) 3x faster than
+    json; config values keep their JSON types (32 stays an int)."""
     key = item.key or ".".join(item.nested_key)
+    text = item.value_json
+    if numeric:
+        try:
+            return key, float(text)
+        except ValueError:
+            pass
     try:
-        return key, json.loads(item.value_json)  # W&B writes NaN / Infinity as JSON does in JS
+        return key, json.loads(text)
     except (ValueError, RecursionError):
         return key, None
 
@@ -113,9 +123,8 @@ def _transaction_log(file: Path, acc: RecordColumns, config: dict[str, Any], war
             continue
         kind = rec.WhichOneof("record_type")
         if kind == "history":
-            row = dict(_value(i) for i in rec.history.item)
-            for k in _BOOKKEEPING:
-                row.pop(k, None)
+            row = dict(_value(i, numeric=True) for i in rec.history.item if i.key not in _BOOKKEEPING
+                       and tuple(i.nested_key) not in _NESTED_BOOKKEEPING)
             if "_step" not in row and rec.history.HasField("step"):
                 row["_step"] = rec.history.step.num
             acc.append(row)
