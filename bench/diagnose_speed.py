@@ -2,7 +2,10 @@
 
     python bench/diagnose_speed.py [--steps 10000000]
 
-Prints both times (median of 3, interleaved) and the ratio diagnose / read_csv.
+Prints both times (median of 3, interleaved) and the ratio diagnose / read_csv, and the
+memory ``lrdoctor diagnose FILE`` (the CLI) estimates for this file before reading it: the
+CLI refuses a log whose estimate is over its limit (2048 MB, ``--max-memory-mb``); this
+file's estimate is under it, so the CLI reads it too (docs/large-logs.md).
 """
 
 from __future__ import annotations
@@ -48,6 +51,11 @@ def main() -> None:
     print(f"pandas.read_csv   median {a:.2f} s")
     print(f"lrdoctor.diagnose median {b:.2f} s  ({len(r.findings)} findings)")
     print(f"ratio diagnose / read_csv = {b / a:.2f}")
+    from lrdoctor.io.budget import DEFAULT_MAX_MEMORY_MB, estimate_peak
+
+    est = estimate_peak(path, "csv")
+    verdict = "reads it" if est.bytes <= DEFAULT_MAX_MEMORY_MB << 20 else "refuses it (use --max-memory-mb)"
+    print(f"CLI memory estimate {est.bytes / 2**20:.0f} MB ({est.basis}); limit {DEFAULT_MAX_MEMORY_MB} MB: the CLI {verdict}")
 
 
 if __name__ == "__main__":

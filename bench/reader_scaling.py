@@ -17,6 +17,7 @@ An input whose estimate is over the limit (2048 MB by default) is refused before
     python bench/reader_scaling.py                       # 10 MB and 100 MB
     python bench/reader_scaling.py --sizes 10            # quick
     python bench/reader_scaling.py --sizes 100 500 1000  # the sizes where the limit bites
+    python bench/reader_scaling.py --sizes 1000 --kinds csv --max-memory-mb 0  # the cost of a refused one
 """
 
 from __future__ import annotations
@@ -190,7 +191,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[10, 100])
     ap.add_argument("--kinds", nargs="+", default=KINDS)
+    ap.add_argument("--max-memory-mb", type=float, default=None,
+                    help="passed to the CLI (0: no limit, to measure what a refused input would have cost)")
     args = ap.parse_args()
+    limit = [] if args.max_memory_mb is None else ["--max-memory-mb", f"{args.max_memory_mb:g}"]
     print(f"{'input':<15}{'MB':>6}{'floor s':>9}{'wall s':>8}{'cpu s':>7}{'cpu/budget':>11}{'peak MB':>9}{'/2GiB':>7}"
           f"{'est MB':>8}{'meas/est':>9}  exit  outcome")
     worst = 0.0
@@ -206,7 +210,7 @@ def main() -> None:
                 real_mb = p.stat().st_size / MB
                 floor, *_ = measure([sys.executable, "-c", f"open({str(p)!r}, 'rb').read()"])
                 est = _estimate(p)
-                took, cpu, rss, code, last = measure([sys.executable, "-m", "lrdoctor", "diagnose", str(p), "--format", "json"])
+                took, cpu, rss, code, last = measure([sys.executable, "-m", "lrdoctor", "diagnose", str(p), "--format", "json", *limit])
                 budget = max(MIN_BUDGET_S, SECONDS_PER_100MB * real_mb / 100)
                 r_t, r_m = cpu / budget, rss / MEMORY_BUDGET
                 worst = max(worst, r_t, r_m)

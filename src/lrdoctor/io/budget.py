@@ -66,14 +66,14 @@ SAMPLE_BYTES = 1 << 20
 BASE_BYTES = 160 * MB
 
 #: Bytes of peak memory per table cell (CSV family): the float64 and the flag each cell
-#: becomes (9 B), pandas' chunk and the join of each column's chunks. Measured with
-#: ``bench/reader_scaling.py`` (CLI peak RSS less the 86 MB base, 2026-12-01): a 389 MB
-#: CSV of 57 M cells, 18.6 B/cell; a 492 MB YOLO results.csv of 22 M cells, 17.2 B/cell;
-#: +10%.
-TABLE_CELL_BYTES = 20.5
+#: becomes (9 B), pandas' chunk, and the detectors' work. Measured with
+#: ``bench/reader_scaling.py`` (CLI peak RSS less the 160 MB base, 2026-12-01): a 389 MB
+#: CSV of 57 M cells, 15.5 B/cell; a 492 MB YOLO results.csv of 22 M cells, 15.6 B/cell;
+#: +13%.
+TABLE_CELL_BYTES = 17.5
 #: The gym Monitor reader adds columns (cumulative steps, the 100-episode mean): a 369 MB
-#: file of 73 M cells, 23.6 B/cell; +10%.
-MONITOR_CELL_BYTES = 26.0
+#: file of 73 M cells, 19.6 B/cell; +12%.
+MONITOR_CELL_BYTES = 22.0
 
 #: Bytes per value collected by the record parsers (text logs, JSON Lines: 16 B in typed
 #: arrays, released key by key) and per cell of the columns they become (8 B value + 1 B
