@@ -136,8 +136,9 @@ def diagnose_cmd(
 
         code = diagnose_folder(path, config=config, json_out=format is OutFormat.json, fail_on=fail_on.value,
                                log_format=log_format, metric=metric, max_memory_mb=max_memory_mb)
-        if code is not None:
+        if isinstance(code, int):
             raise typer.Exit(code)
+        path = code or path  # the folder's one run (its log file, run folder) is read below
     import tempfile
 
     from lrdoctor.diagnosis import diagnose

@@ -15,15 +15,16 @@ but does not turn the code into 2: the code answers "did any run fail the check"
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import typer
 
 from lrdoctor.errors import InputError, printable
 
-__all__ = ["RunRow", "diagnose_folder", "folder_exit_code", "SUMMARY_CHARS", "NAME_CHARS"]
+__all__ = ["NAME_CHARS", "SUMMARY_CHARS", "RunRow", "diagnose_folder", "folder_exit_code"]
 
 #: Widest first-finding summary shown in a table row (characters); the full text is in the
 #: one-run report (``lrdoctor diagnose RUN``) and in ``--format json``.
@@ -100,18 +101,20 @@ def _table(folder: Path, rows: list[RunRow], truncated: str | None) -> str:
 
 
 def diagnose_folder(folder: Path, *, config: Path | None, json_out: bool, fail_on: str,
-                    log_format: str | None, metric: list[str], max_memory_mb: float | None) -> int | None:
+                    log_format: str | None, metric: list[str], max_memory_mb: float | None) -> int | Path | None:
     """Diagnose every run of ``folder`` and print the table (or JSON list); the exit code.
 
-    None when the folder holds at most one run: the caller reads it as one run, so
-    ``lrdoctor diagnose DIR`` on a folder with one ``train.log`` prints the full report."""
+    A folder holding one run gives that run's path instead (its log file, its run folder),
+    which the caller diagnoses as one run: ``lrdoctor diagnose DIR`` on a folder with one
+    ``train.log`` prints that log's full report, its memory budget checked on the file.
+    None when the folder holds no run: the caller's reader says so in one line."""
     from lrdoctor.cli.diagnose import parse_metric_options
     from lrdoctor.io.budget import memory_limit_mb
     from lrdoctor.io.folders import find_runs
 
     scan = find_runs(folder)
     if len(scan.runs) <= 1:
-        return None
+        return scan.runs[0].path if scan.runs else None
     try:
         roles = parse_metric_options(metric)
         limit = memory_limit_mb(max_memory_mb)

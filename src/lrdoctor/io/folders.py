@@ -25,8 +25,17 @@ from lrdoctor.io import mlflow_store, tensorboard, wandb_run
 from lrdoctor.run import Run
 
 __all__ = [
-    "RunLocation", "FolderScan", "find_runs", "read_single_run",
-    "MAX_DEPTH", "MAX_DIRS", "MAX_RUNS", "RUN_FILES", "LOG_SUFFIXES", "NOT_LOG_WORDS", "SPLIT_DIRS",
+    "LOG_SUFFIXES",
+    "MAX_DEPTH",
+    "MAX_DIRS",
+    "MAX_RUNS",
+    "NOT_LOG_WORDS",
+    "RUN_FILES",
+    "SPLIT_DIRS",
+    "FolderScan",
+    "RunLocation",
+    "find_runs",
+    "read_single_run",
 ]
 
 #: How deep below the given folder runs are looked for. ``project/mlruns/<exp>/<run>`` is 3

@@ -13,10 +13,15 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from lrdoctor.errors import LogFormatError
-from lrdoctor.io.mlflow_store import MAX_METRIC_FILES, MetricPoints, parse_param, points_to_run
+from lrdoctor.io.mlflow_store import (
+    MAX_METRIC_FILES,
+    MetricPoints,
+    parse_param,
+    points_to_run,
+)
 from lrdoctor.run import Run, RunMeta
 
-__all__ = ["read_mlflow_server", "CONNECT_TIMEOUT_S"]
+__all__ = ["CONNECT_TIMEOUT_S", "read_mlflow_server"]
 
 #: Seconds to wait for the tracking server to accept a connection before refusing in one
 #: line. mlflow's client retries a refused connection with backoff for minutes

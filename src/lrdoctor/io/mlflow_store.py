@@ -10,9 +10,10 @@ reader (:mod:`lrdoctor.io.mlflow_server`), so both give the same run for the sam
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -20,8 +21,17 @@ from lrdoctor.errors import LogFormatError, printable
 from lrdoctor.run import Run, RunMeta, build_run
 
 __all__ = [
-    "MetricPoints", "points_to_run", "parse_param", "is_run_dir", "is_experiment_dir", "is_store",
-    "run_dirs", "run_name", "read_mlflow_run_dir", "MAX_METRIC_FILES", "MAX_METRIC_FILE_BYTES",
+    "MAX_METRIC_FILES",
+    "MAX_METRIC_FILE_BYTES",
+    "MetricPoints",
+    "is_experiment_dir",
+    "is_run_dir",
+    "is_store",
+    "parse_param",
+    "points_to_run",
+    "read_mlflow_run_dir",
+    "run_dirs",
+    "run_name",
 ]
 
 #: Most metric files read from one run. Real runs log tens of keys; per-layer statistics of a

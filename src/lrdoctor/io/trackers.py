@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from lrdoctor.errors import InputError, LogFormatError
 from lrdoctor.run import Run
 
-__all__ = ["TrackerURI", "parse_tracker_uri", "read_tracker_uri", "SCHEMES"]
+__all__ = ["SCHEMES", "TrackerURI", "parse_tracker_uri", "read_tracker_uri"]
 
 #: The URI schemes :func:`read_tracker_uri` understands.
 SCHEMES = ("mlflow", "wandb")

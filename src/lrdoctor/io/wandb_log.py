@@ -23,7 +23,7 @@ from pathlib import Path
 
 from lrdoctor.errors import LogFormatError
 
-__all__ = ["Scan", "scan_records", "BLOCK_BYTES", "MAX_RECORDS"]
+__all__ = ["BLOCK_BYTES", "MAX_RECORDS", "Scan", "scan_records"]
 
 #: LevelDB's block size, which W&B keeps (``LEVELDBLOG_BLOCK_LEN``).
 BLOCK_BYTES = 32768

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from lrdoctor.errors import ConfigError, LogFormatError, printable
 from lrdoctor.io.guard import bounded_lines
@@ -26,7 +27,7 @@ from lrdoctor.io.records import RecordColumns
 from lrdoctor.names import STEP_NAMES
 from lrdoctor.run import Run, RunMeta
 
-__all__ = ["is_run_dir", "read_wandb_run", "unwrap_config", "transaction_log", "HISTORY_FILE", "RUN_DIR_NAME"]
+__all__ = ["HISTORY_FILE", "RUN_DIR_NAME", "is_run_dir", "read_wandb_run", "transaction_log", "unwrap_config"]
 
 #: The history file older SDKs (< 0.10, and synced runs of some later ones) wrote.
 HISTORY_FILE = "files/wandb-history.jsonl"
