@@ -755,3 +755,36 @@ def test_coarse_epochs_do_not_merge_trainer_rows_and_yolov7_consoles_are_read():
     # "Ep 1 (Step 000000): Train loss 9.781, Val loss 9.933" (LLMs-from-scratch)
     ch5 = lrdoctor.read(FRESH5 / "text-llmsfromscratch-ch05-pretrain-overfit" / "ch05_train_output.log")
     assert ch5.series("loss").values[0] == 9.781 and ch5.series("eval_loss").values[0] == 9.933
+
+
+def _cycling_loop(tmp_path, steps_the_optimizer):
+    """A digits MLP over 8 fixed batches in a cycle, the loss printed to 4 decimals as litgpt
+    does; with ``steps_the_optimizer=False`` the loop forgets ``optimizer.step()`` (the DDP /
+    accumulation bug): the weights never change."""
+    torch.manual_seed(0)
+    x, y = digits(256)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    lines = []
+    for it in range(40):
+        b = (it % 8) * 32
+        loss = torch.nn.functional.cross_entropy(model(x[b:b + 32]), y[b:b + 32])
+        opt.zero_grad()
+        loss.backward()
+        if steps_the_optimizer:
+            opt.step()
+        lines.append(f"iter {it} step {it}: loss {loss.item():.4f}, iter time: 100.00ms")
+    p = tmp_path / f"lora{steps_the_optimizer}.log"
+    p.write_text("\n".join(lines) + "\n")
+    return p
+
+
+def test_losses_that_recur_exactly_mean_the_weights_do_not_change(tmp_path):
+    # litgpt issue 834 (DDP): 3.5073 six times and four more values 2-3 times in 22 iterations
+    r = lrdoctor.diagnose(FRESH5 / "text-litgpt-issue834-lora-ddp-repeating-loss" / "issue834.log")
+    assert loud(r)["slow_progress"].evidence["repeated_pairs"] >= 10
+    stuck = lrdoctor.diagnose(_cycling_loop(tmp_path, steps_the_optimizer=False))
+    f = loud(stuck)["slow_progress"]
+    assert f.severity.value == "error" and f.evidence["expected_pairs"] < 1
+    learning = lrdoctor.diagnose(_cycling_loop(tmp_path, steps_the_optimizer=True))
+    assert "slow_progress" not in loud(learning)

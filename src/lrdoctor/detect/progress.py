@@ -81,6 +81,19 @@ class ProgressThresholds(Thresholds):
     frozen_floor: float = 0.01
     """...and at least this share of the log's largest loss (a loss converged to its floor
     prints the same value for a reason)."""
+    recur_window: int = 50
+    """Recurring losses: judged on the last 50 reports, a window in which a learning model's
+    batch losses keep changing."""
+    recur_p: float = 1e-3
+    """Recurring losses: the model is not changing when exact repeats of printed loss values are
+    far more frequent than noise at the printed resolution allows: the pairs of equal values
+    have a Poisson tail probability below 1e-3 against the pairs expected when the values
+    spread like a normal of the window's robust sigma over bins of the printed resolution
+    (sqrt(2 pi e) sigma / resolution equally likely bins: the normal's entropy). The same batch
+    through the same weights gives the same loss: litgpt issue 834 (DDP) printed 3.5073 six
+    times and four other values 2-3 times in 22 iterations, where noise predicts 0.03 pairs."""
+    recur_min_pairs: int = 3
+    """...and at least 3 such pairs (one or two coincidences prove nothing)."""
     finished_lr: float = 0.01
     """No gain over a finished schedule: the LR ended below this share of its peak (the
     schedule ran its course)..."""
@@ -203,6 +216,64 @@ def _frozen_loss(run: Run, th: ProgressThresholds) -> Finding | None:
     cause = ("Training is dead: saturated outputs or dead units give zero gradients, the LR is 0 or far too "
              "high (a blow-up into a saturated regime), or the optimizer is not connected to the model's parameters.")
     return Finding("slow_progress", Severity.ERROR, float(f.steps[run_len]), float(f.steps[-1]), summary, ev, cause)
+
+
+def _resolution(x: np.ndarray) -> float:
+    """The finest printing step among the values: 3.5073 -> 1e-4, 1.25e-05 -> 1e-7."""
+    out = np.inf
+    for v in x:
+        if v == 0:
+            continue
+        out = min(out, 10.0 ** (np.floor(np.log10(abs(v))) - _sig_digits(float(v)) + 1))
+    return float(out)
+
+
+def _poisson_tail(k: int, lam: float) -> float:
+    """P(X >= k) for X ~ Poisson(lam)."""
+    import math
+
+    if k <= 0:
+        return 1.0
+    term, cdf = math.exp(-lam), 0.0
+    for i in range(k):
+        cdf += term
+        term *= lam / (i + 1)
+    return max(0.0, 1.0 - cdf)
+
+
+def _recurring_loss(run: Run, th: ProgressThresholds) -> Finding | None:
+    from lrdoctor.detect._common import objective
+    from lrdoctor.detect._stats import robust_sigma
+
+    s = objective(run)
+    if s is None or _lr_is_zero(run):
+        return None
+    f = s.finite()
+    x = f.values[-th.recur_window:]
+    x = x[x != 0]  # HF logs a NaN loss as 0.0
+    if x.size < 10:
+        return None
+    sigma = robust_sigma(x - np.median(x))
+    q = _resolution(x)
+    if not (sigma > 0 and np.isfinite(q) and q > 0):
+        return None  # all equal: the frozen-loss rule's case
+    bins = np.sqrt(2 * np.pi * np.e) * sigma / q
+    expected = x.size * (x.size - 1) / 2 / bins
+    _, counts = np.unique(x, return_counts=True)
+    pairs = int((counts * (counts - 1) // 2).sum())
+    if pairs < th.recur_min_pairs or _poisson_tail(pairs, expected) >= th.recur_p:
+        return None
+    top = float(np.unique(x)[np.argmax(counts)])
+    ev = {"metric": run.meta.roles.get("loss", "loss"), "value": top, "points": int(x.size),
+          "repeated_pairs": pairs, "expected_pairs": float(expected),
+          "rule": "recurring: exact repeats of printed losses far beyond noise at the printed resolution"}
+    summary = (f"the same loss values recur exactly: {pairs} pairs of equal values among the last {x.size} reports "
+               f"({fmt(top)} {int(counts.max())} times), where noise at the printed resolution gives "
+               f"{expected:.2g}; the same batches through unchanged weights give the same losses")
+    cause = ("The weights are not being updated: the optimizer is not stepping (a DDP/accumulation "
+             "setup that never calls step, an LR of 0, parameters not handed to the optimizer or frozen), "
+             "and the data loader cycles through the same batches.")
+    return Finding("slow_progress", Severity.ERROR, float(f.steps[-x.size]), float(f.steps[-1]), summary, ev, cause)
 
 
 def _no_gain_over_finished_schedule(run: Run, th: ProgressThresholds) -> Finding | None:
@@ -353,11 +424,13 @@ class SlowProgressEvidence(Evidence):
     lr_median_share_of_peak: float
     accuracy_metric: str
     accuracy_median: float
+    repeated_pairs: int
+    expected_pairs: float
 
 
 @detector("slow_progress", thresholds=DEFAULTS, evidence=SlowProgressEvidence, needs=_needs)
 def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
-    rules = (_stuck_at_chance, _frozen_loss, _error_rate_at_max, _pinned_task_metric, _no_gain_over_finished_schedule) if not run.is_rl \
+    rules = (_stuck_at_chance, _frozen_loss, _recurring_loss, _error_rate_at_max, _pinned_task_metric, _no_gain_over_finished_schedule) if not run.is_rl \
         else (_no_gain_over_finished_schedule,)
     if needs.loss(run) is not None and not run.is_rl:
         rules = (_error_rate_at_max, _no_gain_over_finished_schedule)  # no training loss: only these can judge
