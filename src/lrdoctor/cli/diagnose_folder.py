@@ -7,6 +7,11 @@ worst severity, kinds found, the first finding's summary); ``--format json`` is 
 with one object per run: ``{"source": NAME, "report": {...}}`` (the object ``lrdoctor
 diagnose RUN --format json`` prints) or ``{"source": NAME, "error": "one-line reason"}``.
 
+The runs are independent tasks on :mod:`lrdoctor.backends`, run in this process
+(``SerialBackend``): measured on 2 cores (bench/folder_diagnose.py, docs/benchmarks.md), the
+local process pool was 5-50x slower, its workers' start (spawn, lrdoctor's imports and the
+pool initializer's ``import torch``) costing ~4.5 s against ~12-250 ms per run.
+
 Exit code: 2 when no run could be read; otherwise 1 when a readable run has a finding that
 reaches ``--fail-on`` and 0 when none does. An unreadable run among readable ones is listed
 but does not turn the code into 2: the code answers "did any run fail the check".
@@ -15,8 +20,7 @@ but does not turn the code into 2: the code answers "did any run fail the check"
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +28,8 @@ import typer
 
 from lrdoctor.errors import InputError, printable
 
-__all__ = ["NAME_CHARS", "SUMMARY_CHARS", "RunRow", "diagnose_folder", "folder_exit_code"]
+__all__ = ["NAME_CHARS", "SUMMARY_CHARS", "RunRow", "RunTask", "diagnose_folder",
+           "diagnose_run", "folder_exit_code"]
 
 #: Widest first-finding summary shown in a table row (characters); the full text is in the
 #: one-run report (``lrdoctor diagnose RUN``) and in ``--format json``.
@@ -33,43 +38,65 @@ SUMMARY_CHARS = 90
 NAME_CHARS = 48
 
 
+@dataclass(frozen=True)
+class RunTask:
+    """What one worker needs to diagnose one run (plain values: it crosses processes)."""
+
+    path: str
+    name: str
+    log_format: str | None
+    config: str | None
+    roles: tuple[tuple[str, str], ...]
+    limit_mb: float
+    fail_on: str
+
+
 @dataclass
 class RunRow:
-    """One run of the folder: its report, or the reason it could not be read."""
+    """One run of the folder: its report's row and JSON, or the reason it could not be read."""
 
     name: str
-    report: Any = None  # lrdoctor.Report (imported lazily)
+    #: the run's JSON report (``Report.to_dict()``); None when it could not be read
+    report: dict[str, Any] | None = None
+    worst: str = "unreadable"
+    kinds: list[str] = field(default_factory=list)
+    first: str = "-"
+    fails: bool = False
     #: the one-line reason (file: problem) when the run could not be read
     error: str | None = None
     #: the problem alone, for the table, whose row already names the run
     problem: str | None = None
 
-    @property
-    def worst(self) -> str:
-        if self.error is not None:
-            return "unreadable"
-        w = self.report.worst
-        return w.value if w is not None else "ok"
 
-
-def _diagnose_one(path: Path, log_format: str | None, config: Path | None,
-                  roles: Mapping[str, str], limit_mb: float) -> Any:
+def diagnose_run(task: RunTask) -> RunRow:
+    """Read and diagnose one run as ``lrdoctor diagnose RUN`` does; a backend task (importable,
+    never raises for bad input: an :class:`InputError` is the row's reason)."""
     from lrdoctor.cli.diagnose import _check_memory, _diagnose_named, _printable_run
     from lrdoctor.diagnosis import diagnose
     from lrdoctor.io import read
 
-    _check_memory(path, log_format, limit_mb)
-    run = read(path, format=log_format, config=config)
-    _printable_run(run)
-    return _diagnose_named(diagnose, run, roles)
+    path = Path(task.path)
+    try:
+        _check_memory(path, task.log_format, task.limit_mb)
+        run = read(path, format=task.log_format, config=task.config)
+        _printable_run(run)
+        report = _diagnose_named(diagnose, run, dict(task.roles))
+    except InputError as err:
+        where = f"line {err.line}: " if err.line is not None else ""
+        return RunRow(task.name, error=str(err), problem=where + err.problem)
+    fs = report.findings
+    return RunRow(task.name, report=report.to_dict(),
+                  worst=report.worst.value if report.worst is not None else "ok",
+                  kinds=list(dict.fromkeys(f.kind for f in fs)), first=fs[0].summary if fs else "-",
+                  fails=report.fails(task.fail_on))
 
 
-def folder_exit_code(rows: list[RunRow], fail_on: str) -> int:
-    """2 when no run was readable, else 1 when one fails ``fail_on``, else 0."""
-    reports = [r.report for r in rows if r.error is None]
-    if not reports:
+def folder_exit_code(rows: list[RunRow]) -> int:
+    """2 when no run was readable, else 1 when one fails ``--fail-on``, else 0."""
+    readable = [r for r in rows if r.error is None]
+    if not readable:
         return 2
-    return 1 if any(rep.fails(fail_on) for rep in reports) else 0
+    return 1 if any(r.fails for r in readable) else 0
 
 
 def _clip(text: str, width: int, keep_end: bool = False) -> str:
@@ -82,22 +109,31 @@ def _table(folder: Path, rows: list[RunRow], truncated: str | None) -> str:
     head = ("run", "worst", "kinds", "first finding")
     body = []
     for r in rows:
-        if r.error is not None:
-            kinds, first = "-", r.problem or r.error
-        else:
-            fs = r.report.findings
-            kinds = ", ".join(dict.fromkeys(f.kind for f in fs)) or "-"
-            first = fs[0].summary if fs else "-"
+        first = (r.problem or r.error or "") if r.error is not None else r.first
+        kinds = ", ".join(r.kinds) or "-"
         body.append((_clip(r.name, NAME_CHARS, keep_end=True), r.worst, kinds, _clip(printable(first), SUMMARY_CHARS)))
     widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head[:3])]
-    lines = []
     unreadable = sum(r.error is not None for r in rows)
-    lines.append(f"{printable(folder)}: {len(rows)} runs" + (f" ({unreadable} unreadable)" if unreadable else ""))
+    lines = [f"{printable(folder)}: {len(rows)} runs" + (f" ({unreadable} unreadable)" if unreadable else "")]
     for cells in (head, *body):
         lines.append("  ".join(c.ljust(w) for c, w in zip(cells[:3], widths)) + "  " + cells[3])
     if truncated:
         lines.append(f"note: {truncated}")
     return "\n".join(lines)
+
+
+def _run_all(tasks: list[RunTask]) -> list[RunRow]:
+    from lrdoctor.backends import SerialBackend
+
+    backend = SerialBackend()
+    rows: list[RunRow | None] = [None] * len(tasks)
+    try:
+        for out in backend.run(diagnose_run, tasks):
+            # a task that raised anyway (a bug, a worker killed) is still a row, never a traceback
+            rows[out.index] = out.value if out.ok else RunRow(tasks[out.index].name, error=out.error, problem=out.error)
+    finally:
+        backend.close()
+    return [r for r in rows if r is not None]
 
 
 def diagnose_folder(folder: Path, *, config: Path | None, json_out: bool, fail_on: str,
@@ -121,19 +157,15 @@ def diagnose_folder(folder: Path, *, config: Path | None, json_out: bool, fail_o
     except InputError as err:
         typer.echo(f"lrdoctor: {err}", err=True)
         return 2
-    rows: list[RunRow] = []
-    for loc in scan.runs:
-        try:
-            rows.append(RunRow(loc.name, report=_diagnose_one(loc.path, log_format, config, roles, limit)))
-        except InputError as err:
-            where = f"line {err.line}: " if err.line is not None else ""
-            rows.append(RunRow(loc.name, error=str(err), problem=where + err.problem))
+    tasks = [RunTask(str(loc.path), loc.name, log_format, str(config) if config is not None else None,
+                     tuple(roles.items()), limit, fail_on) for loc in scan.runs]
+    rows = _run_all(tasks)
     if json_out:
         from lrdoctor.jsonsafe import dumps_safe
 
         items = [{"source": r.name, "error": r.error} if r.error is not None
-                 else {"source": r.name, "report": r.report.to_dict()} for r in rows]
+                 else {"source": r.name, "report": r.report} for r in rows]
         sys.stdout.write(dumps_safe(items, indent=2) + "\n")
     else:
         typer.echo(_table(folder, rows, scan.truncated))
-    return folder_exit_code(rows, fail_on)
+    return folder_exit_code(rows)
