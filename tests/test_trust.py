@@ -788,3 +788,25 @@ def test_losses_that_recur_exactly_mean_the_weights_do_not_change(tmp_path):
     assert f.severity.value == "error" and f.evidence["expected_pairs"] < 1
     learning = lrdoctor.diagnose(_cycling_loop(tmp_path, steps_the_optimizer=True))
     assert "slow_progress" not in loud(learning)
+
+
+
+def test_a_full_batch_fit_converged_to_its_floor_is_not_recurring_losses(tmp_path):
+    # deterministic full-batch Adam on a linear regression: the loss settles at ~1e-4 and then
+    # prints the same value again and again, for the right reason
+    torch.manual_seed(0)
+    x = torch.randn(512, 8)
+    y = x @ torch.randn(8, 1) + 1.0 + 0.01 * torch.randn(512, 1)
+    model = torch.nn.Linear(8, 1)
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    rows = []
+    for step in range(1, 601):
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % 20 == 0 or step == 1:
+            rows.append((step, loss.item()))
+    assert len({r[1] for r in rows[-10:]}) < 10  # the converged loss does repeat
+    r = lrdoctor.diagnose(write_csv(tmp_path / "fit.csv", "step,loss", rows))
+    assert "slow_progress" not in loud(r)

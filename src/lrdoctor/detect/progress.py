@@ -250,7 +250,9 @@ def _recurring_loss(run: Run, th: ProgressThresholds) -> Finding | None:
         return None
     f = s.finite()
     x = f.values[-th.recur_window:]
-    x = x[x != 0]  # HF logs a NaN loss as 0.0
+    # HF logs a NaN loss as 0.0; and a loss converged to its floor (a deterministic full-batch
+    # fit) repeats for a reason: like the frozen rule, only values >= frozen_floor x the largest
+    x = x[(x != 0) & (np.abs(x) >= th.frozen_floor * float(np.abs(f.values).max()))]
     if x.size < 10:
         return None
     sigma = robust_sigma(x - np.median(x))
