@@ -341,3 +341,52 @@ def test_folder_with_one_log_reads_it(tmp_path, trainings):
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
     assert report["run"]["source"].endswith("train.log") and report["run"]["steps"] == STEPS
+
+
+# --- the walk's layouts and bounds, the file store's odd lines (unit tests on small files) ------
+
+def _events(folder: Path, values) -> None:
+    from torch.utils.tensorboard import SummaryWriter
+
+    w = SummaryWriter(str(folder))
+    for step, v in enumerate(values):
+        w.add_scalar("loss", v, step)
+    w.close()
+
+
+def test_walk_keeps_split_and_checkpoint_layouts_whole_and_is_bounded(tmp_path, monkeypatch):
+    from lrdoctor.io import folders
+
+    keras = tmp_path / "keras_run"
+    _events(keras / "train", [1.0, 0.8, 0.6])
+    _events(keras / "validation", [1.1, 0.9, 0.8])
+    hf = tmp_path / "hf_run"
+    for n in (500, 1500, 1000):
+        (hf / f"checkpoint-{n}").mkdir(parents=True)
+        (hf / f"checkpoint-{n}" / "trainer_state.json").write_text('{"log_history": []}')
+    (tmp_path / "loop").symlink_to(tmp_path, target_is_directory=True)  # a link that loops: not followed
+    deep = tmp_path / "a" / "b" / "c" / "d" / "e"
+    deep.mkdir(parents=True)
+    (deep / "train.log").write_text("step 1: loss 1.0\n")  # 5 levels down: past MAX_DEPTH
+    (tmp_path / "config.json").write_text("{}")  # a config is no run
+    scan = folders.find_runs(tmp_path)
+    assert [(r.name, r.kind) for r in scan.runs] == [("hf_run/checkpoint-1500", "file"), ("keras_run", "tensorboard")]
+    assert scan.runs[0].path == hf / "checkpoint-1500" / "trainer_state.json"
+    assert scan.truncated is None
+    monkeypatch.setattr(folders, "MAX_RUNS", 1)
+    scan = folders.find_runs(tmp_path)
+    assert len(scan.runs) == 1 and "more than 1 runs" in scan.truncated
+
+
+def test_mlflow_metric_logged_without_steps_and_torn_lines(tmp_path):
+    run_dir = tmp_path / "mlruns" / "0" / "abc"
+    (run_dir / "metrics").mkdir(parents=True)
+    (run_dir / "meta.yaml").write_text("run_id: abc\nrun_name: r\n")
+    (tmp_path / "mlruns" / "0" / "meta.yaml").write_text("experiment_id: '0'\nname: Default\n")
+    # three points at step 0 (MLflow's default), logged in this order; then a torn last line
+    (run_dir / "metrics" / "loss").write_text("1000 3.0 0\n1001 2.0 0\n1002 1.0 0\n1003 0.")
+    run = lrdoctor.read(tmp_path / "mlruns")
+    np.testing.assert_array_equal(run.series("loss").values, [3.0, 2.0, 1.0])
+    np.testing.assert_array_equal(run.steps, [0, 1, 2])
+    assert any("logged without steps" in w for w in run.meta.warnings)
+    assert any("metrics/loss:4" in w for w in run.meta.warnings)

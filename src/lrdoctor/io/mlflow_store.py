@@ -168,10 +168,15 @@ def _read_metric_file(file: Path, key: str, warnings: list[str]) -> MetricPoints
     vals: list[float] = []
     steps: list[float] = []
     bad: list[int] = []
+    fields = 0  # the file's line width, from its first line: a shorter line was torn
     with open(file, encoding="utf-8", errors="replace") as fh:
         for lineno, line in enumerate(fh, 1):
             parts = line.split()
             if not parts:
+                continue
+            fields = fields or len(parts)
+            if len(parts) < fields:
+                bad.append(lineno)
                 continue
             try:
                 # "timestamp value step" (MLflow >= 1.0); "timestamp value" before it
