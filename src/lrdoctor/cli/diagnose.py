@@ -17,6 +17,7 @@ __all__ = ["diagnose_cmd"]
 class OutFormat(str, Enum):
     text = "text"
     json = "json"
+    html = "html"  # one self-contained page (report/html.py); needs matplotlib
 
 
 class FailOn(str, Enum):
@@ -124,7 +125,7 @@ def _check_memory(path: Path, log_format: str | None, limit_mb: float) -> None:
 def diagnose_cmd(
     path: Path = typer.Argument(..., help="Log file, TensorBoard directory, MLflow/W&B run folder, folder of runs (one row each), mlflow://HOST:PORT/RUN_ID or wandb://ENTITY/PROJECT/RUN_ID ('-' reads standard input)."),
     config: Optional[Path] = typer.Option(None, "--config", help="Run config (YAML/JSON) for old values and context."),
-    format: OutFormat = typer.Option(OutFormat.text, "--format", help="text or json (non-finite numbers appear as the strings \"inf\", \"-inf\", \"nan\")."),
+    format: OutFormat = typer.Option(OutFormat.text, "--format", help="text, json (non-finite numbers appear as the strings \"inf\", \"-inf\", \"nan\") or html (a self-contained page: lrdoctor diagnose LOG --format html > report.html)."),
     fail_on: FailOn = typer.Option(FailOn.error, "--fail-on", help="Exit 1 when a finding reaches this severity."),
     log_format: Optional[str] = typer.Option(None, "--log-format", help="Force a reader (yolo, text, csv, hf, jsonl, keras, tensorboard, ...)."),
     metric: list[str] = typer.Option([], "--metric", help="ROLE=COLUMN: which column plays a role (loss, eval_loss, lr, grad_norm, step, task_metric, approx_kl, q_values, ...). Repeatable."),
@@ -167,6 +168,15 @@ def diagnose_cmd(
             raise typer.Exit(2)
     if format is OutFormat.json:
         sys.stdout.write(report.to_json() + "\n")
+    elif format is OutFormat.html:  # UTF-8 bytes whatever the locale: the page declares charset utf-8
+        try:
+            page = report.to_html()
+        except ImportError as err:  # matplotlib missing: one line, no traceback
+            typer.echo(f"lrdoctor: {err}", err=True)
+            raise typer.Exit(2)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(page.encode("utf-8"))
+        sys.stdout.buffer.flush()
     else:
         from lrdoctor.report.text import print_report
 

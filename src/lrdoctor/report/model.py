@@ -41,6 +41,12 @@ class Report:
     def to_json(self, indent: int | None = 2) -> str:
         return dumps_safe(self.to_dict(), indent=indent)
 
+    def to_html(self) -> str:
+        """A self-contained HTML page (inline SVG curves, no script); see :mod:`lrdoctor.report.html`."""
+        from lrdoctor.report.html import render
+
+        return render(self)
+
     def __str__(self) -> str:
         from lrdoctor.report.text import render_text
 
