@@ -264,6 +264,13 @@ def test_wandb_transaction_log_cut_mid_record(wandb_runs, trainings, tmp_path):
     loss = run.series("loss")
     assert 0 < len(loss) < STEPS
     np.testing.assert_allclose(loss.values, _losses(trainings["healthy"][1])[: len(loss)], rtol=1e-12)
+    # a flipped byte in the middle: the crc stops the scan there, the rows before it are kept
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0xFF
+    (cut / "run-cut00001.wandb").write_bytes(bytes(flipped))
+    run = lrdoctor.read(cut)
+    assert any("crc mismatch" in w for w in run.meta.warnings), run.meta.warnings
+    assert 0 < len(run.series("loss")) < STEPS
 
 
 def test_wandb_history_jsonl_and_nested_config_yaml(tmp_path, trainings):

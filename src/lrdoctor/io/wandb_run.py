@@ -104,18 +104,16 @@ def _value(item: Any, numeric: bool = False) -> tuple[str, Any]:
 
 
 def _transaction_log(file: Path, acc: RecordColumns, config: dict[str, Any], warnings: list[str]) -> None:
-    from lrdoctor.io.wandb_log import scan_records
+    from lrdoctor.io.wandb_log import Scan, iter_records
 
     try:
         from wandb.proto import wandb_internal_pb2 as pb
     except ImportError:
         raise LogFormatError(file, "reading a W&B transaction log needs the wandb SDK's record "
                                    "format: pip install 'lrdoctor[wandb]'") from None
-    scan = scan_records(file)
-    if scan.stopped:
-        warnings.append(f"{printable(file.name)}: reading stopped early: {scan.stopped}; later history is missing")
+    scan = Scan()
     bad = 0
-    for raw in scan.records:
+    for raw in iter_records(file, scan):
         rec = pb.Record()
         try:
             rec.ParseFromString(raw)
@@ -135,6 +133,8 @@ def _transaction_log(file: Path, acc: RecordColumns, config: dict[str, Any], war
             config.update(dict(_value(i) for i in rec.config.update))
             for i in rec.config.remove:
                 config.pop(i.key or ".".join(i.nested_key), None)
+    if scan.stopped:
+        warnings.append(f"{printable(file.name)}: reading stopped early: {scan.stopped}; later history is missing")
     if bad:
         warnings.append(f"{printable(file.name)}: {bad} record(s) could not be parsed and were skipped")
 
