@@ -397,3 +397,17 @@ def test_mlflow_metric_logged_without_steps_and_torn_lines(tmp_path):
     np.testing.assert_array_equal(run.steps, [0, 1, 2])
     assert any("logged without steps" in w for w in run.meta.warnings)
     assert any("metrics/loss:4" in w for w in run.meta.warnings)
+
+
+def test_tracker_uris_are_parsed_or_refused_in_one_line():
+    from lrdoctor.io.trackers import parse_tracker_uri
+
+    for text in ("mlflow://127.0.0.1:5000/abc", "mlflow:/127.0.0.1:5000/abc"):  # the second: after pathlib.Path
+        uri = parse_tracker_uri(text)
+        assert (uri.host, uri.parts, uri.text) == ("127.0.0.1:5000", ("abc",), "mlflow://127.0.0.1:5000/abc")
+    assert parse_tracker_uri("mlflow:///abc").host is None
+    assert parse_tracker_uri("wandb:/ent/proj/abc").text == "wandb://ent/proj/abc"
+    assert parse_tracker_uri("runs/mlflow.csv") is None
+    for bad in ("mlflow://host/a/b", "wandb://ent/abc"):
+        with pytest.raises(InputError, match="URI is"):
+            parse_tracker_uri(bad)

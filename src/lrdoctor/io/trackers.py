@@ -36,7 +36,8 @@ _URI = re.compile(r"^(mlflow|wandb):(/.*)$")
 
 @dataclass(frozen=True)
 class TrackerURI:
-    """A parsed tracker URI: ``host`` (None: the tracker's default) and the run's path parts."""
+    """A parsed tracker URI: ``host`` (None: the tracker's default), the run's path parts and
+    ``text``, the URI spelled canonically (``//`` restored after a :class:`~pathlib.Path`)."""
 
     scheme: str
     host: str | None
@@ -54,13 +55,13 @@ def parse_tracker_uri(text: str) -> TrackerURI | None:
     parts = tuple(p for p in rest.split("/") if p)
     if scheme == "mlflow":
         if default and len(parts) == 1:
-            return TrackerURI(scheme, None, parts, text)
+            return TrackerURI(scheme, None, parts, f"mlflow:///{parts[0]}")
         if len(parts) == 2:
-            return TrackerURI(scheme, parts[0], parts[1:], text)
+            return TrackerURI(scheme, parts[0], parts[1:], f"mlflow://{parts[0]}/{parts[1]}")
         raise LogFormatError(text, "an MLflow URI is mlflow://HOST:PORT/RUN_ID (or mlflow:///RUN_ID "
                                    "for the tracking URI in MLFLOW_TRACKING_URI)")
     if len(parts) == 3:
-        return TrackerURI(scheme, None, parts, text)
+        return TrackerURI(scheme, None, parts, "wandb://" + "/".join(parts))
     raise LogFormatError(text, "a W&B URI is wandb://ENTITY/PROJECT/RUN_ID")
 
 
@@ -69,6 +70,7 @@ def read_tracker_uri(text: str) -> Run:
     uri = parse_tracker_uri(text)
     if uri is None:
         raise LogFormatError(text, f"not a tracker URI (schemes: {', '.join(SCHEMES)})")
+    text = uri.text
     try:
         return _read(uri)
     except InputError:
