@@ -19,7 +19,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from lrdoctor.fmt import fmt
-from lrdoctor.report.html_plots import Plot, plan_plots, spans_for, svg_plot
+from lrdoctor.report.html_plots import Plot, plan_plots, spans_for, svg_plot, use_log_scale
 
 if TYPE_CHECKING:
     from lrdoctor.finding import Finding
@@ -233,9 +233,12 @@ def _plots(report: "Report", plots: list[Plot], left_out: list[str]) -> str:
         col = f' <span class="muted">(column: {_e(p.column)})</span>' if p.role is not None and p.column != p.role else ""
         kinds = sorted({sp.kind for sp in p.spans})
         shaded = f' <span class="muted">· shaded: {_e(", ".join(kinds))}</span>' if kinds else ""
-        out.append(f'<figure class="plot" id="plot-{i}" data-metric="{_e(p.name)}" data-role="{_e(what)}">'
-                   f"<figcaption>{_e(p.name if p.role is None else p.role)}{col}{shaded}</figcaption>"
-                   f"{svg_plot(series, p, i, run.meta.step_unit)}</figure>")
+        log = use_log_scale(series.values)
+        scale = ' <span class="muted">· log scale</span>' if log else ""
+        out.append(f'<figure class="plot" id="plot-{i}" data-metric="{_e(p.name)}" data-role="{_e(what)}" '
+                   f'data-yscale="{"log" if log else "linear"}">'
+                   f"<figcaption>{_e(p.name if p.role is None else p.role)}{col}{scale}{shaded}</figcaption>"
+                   f"{svg_plot(series, p, i, run.meta.step_unit, log=log)}</figure>")
     if left_out:
         out.append(f'<p class="muted">Not plotted (at most {len(plots)} curves): {_e(", ".join(left_out))}</p>')
     out.append("</section>")

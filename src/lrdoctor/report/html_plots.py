@@ -206,10 +206,10 @@ _SVG_START = re.compile(r"<svg\b")
 _METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
 
 
-def svg_plot(series: "Series", plot: Plot, index: int, step_unit: str) -> str:
+def svg_plot(series: "Series", plot: Plot, index: int, step_unit: str, log: bool = False) -> str:
     """One curve as an inline ``<svg>`` element (no XML prolog, no metadata, nothing
     external): finite points as a line (markers for short series), non-finite points as
-    red crosses along the top edge, each span shaded in its severity's colour with the SVG
+    red crosses along the top edge, a log y-axis when ``log`` (see :func:`use_log_scale`), each span shaded in its severity's colour with the SVG
     group id ``span-<finding>-<plot>``. Text stays text (``svg.fonttype: none``) and
     matplotlib escapes it; ``index`` salts the clip-path ids so several plots in one page
     never share an id."""
@@ -225,7 +225,7 @@ def svg_plot(series: "Series", plot: Plot, index: int, step_unit: str) -> str:
     xs, ys = thin(steps[ok], values[ok])
     marker = "o" if ok.sum() <= MARKER_MAX_POINTS else None
     ax.plot(xs, ys, color="#263238", linewidth=1.2, marker=marker, markersize=3.5, gid=f"curve-{index}")
-    if use_log_scale(values):
+    if log and ok.any():
         ax.set_yscale("log")
     bad = steps[~ok]
     if bad.size:
