@@ -6,7 +6,7 @@ The log (CSV: step, loss, eval_loss every 100 steps, lr, grad_norm, tokens, thro
 diverges at 60% of the run and turns NaN at 80%, so the page has findings, shaded spans,
 non-finite markers and a log axis. Prints the median time (interleaved runs) of
 ``render_text`` (the peer: what ``--format text`` does) and ``render_html``, their ratio, the
-page size, and, for one curve, what the thinning to MAX_PLOT_POINTS saves against drawing
+page size, the CLI end to end in both formats, and, for one curve, what the thinning to MAX_PLOT_POINTS saves against drawing
 all points (the floor it is measured against is the same curve, unthinned).
 """
 
@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -93,6 +95,15 @@ def main() -> None:
         finally:
             html_plots.thin = orig
             html_plots.MAX_PLOT_POINTS = keep
+        # end to end, as a user runs it: the CLI in a fresh process (imports, read, diagnose, render)
+        cli = {}
+        for fmt in ("text", "html", "text", "html"):
+            t = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "lrdoctor", "diagnose", str(path), "--format", fmt],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+            cli.setdefault(fmt, []).append(time.perf_counter() - t)
+        ct, ch = min(cli["text"]), min(cli["html"])
+        print(f"CLI end to end (best of 2): --format text {ct:.2f} s, --format html {ch:.2f} s (ratio {ch / ct:.2f})")
         print(f"one curve ({len(series)} points): thinned to {keep}: {t_thin * 1000:.0f} ms, {size_thin / 1e3:.0f} kB; "
               f"all points: {t_all * 1000:.0f} ms, {size_all / 1e3:.0f} kB ({t_all / t_thin:.1f}x time, {size_all / size_thin:.0f}x size)")
 
