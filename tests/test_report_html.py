@@ -106,6 +106,22 @@ def test_overfitting_is_shaded_on_loss_and_eval_loss():
     assert figs["loss"].attrs["data-yscale"] == "log" and figs["eval_loss"].attrs["data-yscale"] == "linear"
 
 
+def test_a_finding_is_shaded_on_the_column_its_evidence_names():
+    """The Keras log turns NaN in loss and val_loss from epoch 2: two nonfinite findings, each
+    shaded on its own curve only (not both on the loss)."""
+    log = "keras-cnn-sentence-nan/issue7.log"
+    report = lrdoctor.diagnose(lrdoctor.read(TUNING / log))
+    figs = check_page(report.to_html(), report, REAL[log])["figs"]
+    curve_of = {"loss": "loss", "val_loss": "eval_loss", "eval_loss": "eval_loss"}  # raw or canonical -> curve
+    seen = set()
+    for i, f in enumerate(report.findings):
+        if f.kind == "nonfinite":
+            on = [m for m, fig in figs.items() if any(s.startswith(f"span-{i}-") for s in span_ids(fig))]
+            assert on == [curve_of[f.evidence["metric"]]], (f.evidence["metric"], on)
+            seen.add(curve_of[f.evidence["metric"]])
+    assert seen == {"loss", "eval_loss"}
+
+
 def test_torch_model_at_too_high_lr_through_the_cli(tmp_path):
     log = train_to_csv(tmp_path / "lr0.5.csv", lr=0.5)
     out = subprocess.run([sys.executable, "-m", "lrdoctor", "diagnose", str(log), "--format", "html"],

@@ -61,9 +61,9 @@ MAX_NONFINITE_MARKERS = 200
 #: 1-3 points (epoch logs, pasted excerpts) shows its points rather than an empty line.
 MARKER_MAX_POINTS = 60
 
-#: Finding kind -> the metrics (roles) whose plots its step span is shaded on. A finding's
-#: own evidence (``metric``, ``column``, ``accuracy_metric``, ``also_nonfinite``) adds the
-#: column it measured. Source: the metric each kind's detector reads (detect/<kind>.py);
+#: Finding kind -> the metrics (roles) whose plots its step span is shaded on, used when the
+#: finding's own evidence (``metric``, ``column``, ``accuracy_metric``, ``also_nonfinite``)
+#: names no drawn column. Source: the metric each kind's detector reads (detect/<kind>.py);
 #: a kind missing here (added later) is shaded on the loss.
 KIND_METRICS: dict[str, tuple[str, ...]] = {
     "divergence": ("loss",), "oscillation": ("loss",), "slow_progress": ("loss",), "plateau": ("loss",),
@@ -132,10 +132,10 @@ def plan_plots(run: "Run") -> tuple[list[Plot], list[str]]:
     return plots[:MAX_PLOTS], [p.column for p in plots[MAX_PLOTS:]]
 
 
-def _concerned(finding: "Finding", run: "Run") -> list[str]:
-    """The roles and columns ``finding`` concerns: its kind's metrics, then the columns its
-    evidence names (raw names are mapped back to the role they play)."""
-    out = list(KIND_METRICS.get(finding.kind, ("loss",)))
+def _evidence_columns(finding: "Finding", run: "Run") -> list[str]:
+    """The columns ``finding``'s evidence names (``metric``, ``column``, ...), raw names
+    mapped back to the role they play."""
+    out: list[str] = []
     by_column = {col: role for role, col in run.meta.roles.items()}
     for key in _EVIDENCE_METRIC_KEYS:
         v = finding.evidence.get(key)
@@ -146,8 +146,9 @@ def _concerned(finding: "Finding", run: "Run") -> list[str]:
 
 
 def spans_for(findings: list["Finding"], plots: list[Plot], run: "Run") -> dict[int, list[str]]:
-    """Attach each finding's step span to the plots it concerns (``plot.spans``); returns
-    finding index -> the columns it was shaded on. A finding whose metrics are not plotted
+    """Attach each finding's step span to the plots it concerns (``plot.spans``): the drawn
+    columns its evidence names, else its kind's :data:`KIND_METRICS`; returns finding
+    index -> the columns it was shaded on. A finding whose metrics are not plotted
     is shaded on the first plot (the loss when there is one) rather than nowhere; a finding
     without a step span is shaded nowhere."""
     where: dict[int, list[str]] = {}
@@ -163,10 +164,15 @@ def spans_for(findings: list["Finding"], plots: list[Plot], run: "Run") -> dict[
         start = float(f.start_step)
         end = float(f.end_step) if f.end_step is not None and np.isfinite(float(f.end_step)) else start
         targets: list[Plot] = []
-        for key in _concerned(f, run):
-            p = by_key.get(key)
-            if p is not None and p not in targets:
-                targets.append(p)
+        # the columns the evidence names when they are drawn (a NaN finding on val_loss is
+        # shaded on val_loss only), else the curves the kind reads
+        for keys in (_evidence_columns(f, run), KIND_METRICS.get(f.kind, ("loss",))):
+            for key in keys:
+                p = by_key.get(key)
+                if p is not None and p not in targets:
+                    targets.append(p)
+            if targets:
+                break
         if not targets and plots:
             targets = [plots[0]]
         for p in targets:
