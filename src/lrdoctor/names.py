@@ -50,6 +50,7 @@ ALIASES: dict[str, tuple[Alias, ...]] = {
         "Loss/train", "Train/Loss", "loss/total", "losses/total_loss", "mean_loss", "avg_loss", "average_loss",
         "objective", "loss_end", "train/loss_total", "lm_loss", "train/lm_loss", "nll_loss", "train_nll",
         "losses/td_loss", "td_loss", "train/td_loss", "train/loss_avg", "running_loss", "batch_loss",
+        "closs",  # LLaMA2-Accessory's MetricLogger: the causal-LM loss
     ),
     "eval_loss": _a(
         "eval_loss", "val_loss", "eval/loss", "val/loss", "valid_loss", "validation_loss",
@@ -123,6 +124,8 @@ ALIASES: dict[str, tuple[Alias, ...]] = {
         "test_acc", "test_accuracy", "eval_acc", "Accuracy/val", "Accuracy/test", "val/accuracy",
         "metrics/mAP50-95(B)", "metrics/mAP_0.5:0.95", "metrics/mAP50(B)", "metrics/mAP_0.5",
         "metrics/accuracy_top1",
+        "coco/bbox_mAP", "bbox_mAP", "coco/segm_mAP", "segm_mAP",  # mmdetection/mmengine "Epoch(val)" lines
+        "pseudo_dice", "average_global_foreground_dice",  # nnU-Net v2 / v1: validation Dice, per epoch
     ),
     "task_metric": _a("task_metric", "accuracy", "acc", "train_acc", "train_accuracy", "Accuracy/train", "f1", "map"),
     "cycle": _a("cycle", "generation", "round", "raft_cycle", "iteration_cycle"),

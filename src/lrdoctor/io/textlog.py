@@ -177,18 +177,95 @@ _IS = re.compile(rf"(?<![\w])(?P<key>loss|learning rate|lr|accuracy|reward)\s+is
 #: "[Iteration 45457]": the global iteration counter of the same logs
 _ITER_BRACKET = re.compile(r"\[iteration\s+(\d+)\]", re.I)
 #: pytorch/examples ImageNet's "Epoch: [127][ 35/464]" (or "[127/300][ 35/464]"): batch i of T in epoch e
-_EPOCH_BRACKETS = re.compile(r"(?:epoch|train):?\s*\[\s*(\d+)(?:\s*/\s*\d+)?\s*\]\s*\[\s*(\d+)\s*/\s*(\d+)\s*\]", re.I)
+#: also mmengine's "Epoch(train) [1][10/90]" (an "Epoch(val)" line files its metrics at the epoch,
+#: not at a step computed from the validation loader) and "Epoch:[0/19](100/24681)" (minimind)
+_EPOCH_BRACKETS = re.compile(
+    r"(?:epoch|train)(?P<mode>\((?:train|val|test)\))?:?\s*\[\s*(?P<ep>\d+)(?:\s*/\s*\d+)?\s*\]\s*"
+    r"(?:\[\s*(?P<i>\d+)\s*/\s*(?P<n>\d+)\s*\]|\(\s*(?P<pi>\d+)\s*/\s*(?P<pn>\d+)\s*\))", re.I)
+#: timm's "Train: 3 [ 100/1251 (  8%)]" (and OpenPCDet's "Train:    1/3 ( 33%) [  49/323 ( 15%)]"):
+#: batch i of N in epoch e
+_TIMM_TRAIN = re.compile(r"(?<![\w])train\s*:\s*(\d+)(?:\s*/\s*\d+\s*\(\s*\d+%\s*\))?\s*\[\s*(\d+)\s*/\s*(\d+)\s*\(\s*\d+%\s*\)\s*\]", re.I)
+#: ESPnet2's "7epoch:train:7126-7500batch:" and "7epoch results:": the epoch (its batch counter
+#: restarts every epoch, so rows stay in log order)
+_ESPNET_EPOCH = re.compile(r"(?<![\w])(\d+)epoch(?::(?:train|valid):\d+-\d+batch:| results:)")
+#: "best" among the words just before a key ("Yayy! New best EMA pseudo Dice: 0.8196")
+_BEST_BEFORE = re.compile(r"(?<![\w])best(?: [A-Za-z]\w{0,20}){0,3} ?$", re.I)
+#: two more numbers after a value, separated by blanks only: the value opens a vector
+_VECTOR_TAIL = re.compile(rf"[ \t]+{NUM}[ \t]+{NUM}", re.I)
+#: Python logging's "(module:lineno)" ("(trainer:486) INFO:"), which is no metric
+_LOG_ORIGIN = re.compile(r"\(\w{1,60}:\d{1,7}\)")
+#: A lower-case section marker inside a key=value line: ESPnet2's "[train] loss=1.61, ...
+#: [valid] loss=1.85": the keys after "[valid]" are the validation's ("valid_loss")
+_SECTION = re.compile(r"\[([a-z][a-z_]{0,30})\]\s")
+#: a key qualified by a parenthesis before its colon: LitGPT's "loss train (curr): 1.657"
+_QUALIFIED = re.compile(rf"(?<![\w/.\-])(?P<key>[A-Za-z_]\w{{0,40}}(?: [A-Za-z_]\w{{0,40}}){{0,2}}) \([A-Za-z][\w ]{{0,30}}\):\s*(?P<val>{NUM})(?![\w.])")
+#: a bracketed list of numbers: nnU-Net's "Pseudo dice [0.0, 0.1611, 0.0]", DeepSpeed's
+#: "lr=[5e-05]"; plain numbers only (no thousands separators, which would make the split of
+#: "1,234,567" ambiguous), so a failed match stops at the first other character
+_LIST_NUM = r"[-+]?(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|inf)"
+_NUM_LIST = re.compile(rf"\[\s*({_LIST_NUM}(?:\s*,\s*{_LIST_NUM})*)\s*\]", re.I)
+#: the key just before a list (read in the 80 characters before it)
+_LIST_KEY = re.compile(r"(?<![\w/.\-])([A-Za-z_][\w/.\-]{0,40}(?: [A-Za-z_][\w/.\-]{0,40}){0,3})\s*[:=]?\s*$")
 #: OpenNMT-py's "Epoch  1, 12850/37527; acc: ..." (batch i of T within the epoch)
 _EPOCH_BATCH = re.compile(r"^\s*epoch\s+(\d+)\s*,\s*(\d+)\s*/\s*(\d+)\s*;", re.I)
+
+
+def _blank(line: str, spans: list[tuple[int, int]]) -> str:
+    """``line`` with each span replaced by spaces: no rule reads it, and every other
+    character keeps its position."""
+    for a, b in spans:
+        line = line[:a] + " " * (b - a) + line[b:]
+    return line
+
+
+def _list_values(line: str, rec: dict, state: dict) -> None:
+    """``key [a, b, c]`` / ``key: [a]`` / ``key=[a, b]``: a learning rate per parameter group
+    is the first group's (what HF and Lightning report); any other list is a per-class
+    score (nnU-Net's Dice per class) and is read as its mean over the finite values.
+    Lists are read beside scalar fields or alone on their line; a line of several lists and
+    nothing else (PFNL's "Eval PSNR: [30.5], MSE: [0.0011]" before its first step) is an
+    evaluation dump that would otherwise open the log with step-less records."""
+    lists = list(_NUM_LIST.finditer(line))
+    if not rec and len(lists) > 1:
+        return
+    for m in lists:
+        km = _LIST_KEY.search(line[max(0, m.start() - 80): m.start()])
+        if km is None:
+            continue
+        key = _key_name(km[1])
+        if key in rec or _STEPLIKE.match(key):
+            continue
+        vals = [_num(v) for v in re.split(r"\s*,\s*", m[1].strip())]
+        finite = [v for v in vals if v == v and abs(v) != float("inf")]
+        if "lr" in key.split("_") or "learning_rate" in key:
+            rec[key] = vals[0]
+        elif finite:
+            rec[key] = sum(finite) / len(finite)
+            if len(vals) > 1:
+                # a mean is no number of the line: a line of the same shape must be parsed
+                # again, not read through the shape cache (which maps fields to spans)
+                state["lists"] = True
 
 
 def _key_values(line: str, state: dict) -> dict | None:
     """``key=value`` / ``key: value`` pairs (``step:N/M`` keeps N)."""
     rec: dict = {}
+    esp = _ESPNET_EPOCH.search(line)
+    hidden = [m.span() for m in _LOG_ORIGIN.finditer(line)] + ([esp.span()] if esp else [])
+    if hidden:
+        line = _blank(line, hidden)
     for k, v in _segments(line).items():  # "Train loss 1.59" (no separator) and friends
         rec[k] = v
+    sections = [(m.end(), m[1]) for m in _SECTION.finditer(line)]
     for m in _KV.finditer(line):
         key = _key_name(m["key"])
+        if _VECTOR_TAIL.match(line, m.end()):
+            continue  # mmdet's "bbox_mAP_copypaste: 0.751 0.987 0.876 ...": a vector, no scalar
+        sec = next((name for end, name in reversed(sections) if end <= m.start()), None)
+        if sec and sec not in ("train", "training"):
+            key = f"{sec}_{key}"
+        if _BEST_BEFORE.search(line, max(0, m.start() - 40), m.start()):
+            key = f"best_{key}"  # nnU-Net's "New best EMA pseudo Dice: 0.82": a best so far, not this value
         if m["unit"] in ("ms", "s", "sec"):
             key = key if ("time" in key or key.endswith("avg")) else f"{key}_{m['unit']}"
         elif m["unit"] == "%" and key == "clip":
@@ -197,12 +274,25 @@ def _key_values(line: str, state: dict) -> dict | None:
     for m in _IS.finditer(line):
         key = m["key"].lower().replace(" ", "_")
         rec["lr" if key == "learning_rate" else key] = _num(m["val"])
+    for m in _QUALIFIED.finditer(line):
+        rec.setdefault(_key_name(m["key"]), _num(m["val"]))
+    if "[" in line:
+        _list_values(line, rec, state)
+    if esp and rec:
+        rec["epoch"] = float(esp[1])
     ib = _ITER_BRACKET.search(line)
     if ib and rec:
         rec["iteration"] = float(ib[1])
     ebr = _EPOCH_BRACKETS.search(line)
     if ebr and rec:
-        ep, i, total = int(ebr[1]), int(ebr[2]), int(ebr[3])
+        ep = int(ebr["ep"])
+        rec["epoch"] = float(ep)
+        if (ebr["mode"] or "").lower() not in ("(val)", "(test)"):
+            i, total = int(ebr["i"] or ebr["pi"]), int(ebr["n"] or ebr["pn"])
+            rec["step"] = float(ep * total + i)
+    tm = _TIMM_TRAIN.search(line)
+    if tm and rec:
+        ep, i, total = int(tm[1]), int(tm[2]), int(tm[3])
         rec["epoch"], rec["step"] = float(ep), float(ep * total + i)
     # "Epoch 1, 12850/37527; ...": the step is the batch counted across epochs
     eb = _EPOCH_BATCH.match(line)
@@ -329,6 +419,8 @@ _CONSOLE_METRIC = re.compile(r"_loss$|^(?:box\(|mask\()?map", re.I)
 
 def _console_key(cell: str, validation: bool, epoch_table: bool) -> str:
     key = cell.lower().removeprefix("box(").removeprefix("mask(").strip("()")
+    # YOLOv5's console "mAP@.5  mAP@.5:.95" is results.csv's "mAP_0.5", "mAP_0.5:0.95"
+    key = key.replace("@.", "_0.").replace(":.", ":0.")
     if epoch_table and key == "total":
         return "loss"  # YOLOv5/v7 print the components and their total
     return f"metrics/{key}" if validation and key != "class" else key
@@ -372,8 +464,41 @@ def _console_table(line: str, state: dict) -> dict | None:
     return rec
 
 
+#: a tqdm bar: "Epoch 3:  22%|##2       | 4/18 [00:17<01:02,  4.47s/it, loss=9.93, v_num=7]"
+#: (PyTorch Lightning, NeMo); the bar's text is bounded so that no line is rescanned
+_TQDM = re.compile(r"\d{1,3}%\|[^|\n]{0,300}\|\s*(?P<n>\d+)/(?P<total>\d+)\s*\[(?P<post>[^\]]{0,2000})\]")
+_BAR_EPOCH = re.compile(r"^\s*epoch\s+(\d+)\s*:?\s*$", re.I)
+_POSTFIX_KEY = re.compile(r"^[A-Za-z_][\w/.\-]{0,80}$")
+#: postfix fields that are no metric: Lightning's logger version
+_POSTFIX_SKIP = frozenset({"v_num"})
+
+
+def _tqdm_bar(line: str, state: dict) -> dict | None:
+    """A progress bar: its postfix ``key=value`` fields are the record; a bar led by
+    ``Epoch E:`` files them at step ``E * total + n`` (Lightning's total counts the
+    validation batches too: still one increasing axis). A bar with no field (a validation
+    bar, a bare "Training: 0%|") is consumed without a record."""
+    m = _TQDM.search(line)
+    if m is None:
+        return None
+    rec: dict = {}
+    for item in m["post"].split(","):
+        key, eq, val = item.partition("=")
+        key, val = key.strip(), val.strip()
+        if eq and key not in _POSTFIX_SKIP and _POSTFIX_KEY.match(key) and _NUM_FULL.match(val):
+            rec[key] = _num(val)
+    if not rec:
+        return {} if not line[m.end():].strip() else None  # text after a bare bar is another record
+    ep = _BAR_EPOCH.match(line[:m.start()])
+    if ep:
+        rec["epoch"] = float(ep[1])
+        rec["step"] = float(int(ep[1]) * int(m["total"]) + int(m["n"]))
+    return rec
+
+
 RULES: list[LineRule] = [
     LineRule("console-table", _console_table),
+    LineRule("tqdm-bar", _tqdm_bar),
     LineRule("sb3-table", _sb3_table),
     LineRule("python-dict", _python_dict),
     LineRule("nanogpt", _nanogpt),
