@@ -218,6 +218,15 @@ _METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
 
 
 def svg_plot(series: "Series", plot: Plot, index: int, step_unit: str, log: bool = False) -> str:
+    """One curve as an inline ``<svg>`` element; see :func:`_svg_plot`. Warnings from the
+    drawing (overflow at 1e300, a missing glyph of a CJK column name) are the log's, not
+    the user's code's: they are silenced here."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return _svg_plot(series, plot, index, step_unit, log)
+
+
+def _svg_plot(series: "Series", plot: Plot, index: int, step_unit: str, log: bool) -> str:
     """One curve as an inline ``<svg>`` element (no XML prolog, no metadata, nothing
     external): finite points as a line (markers for short series), non-finite points as
     red crosses along the top edge, a log y-axis when ``log`` (see :func:`use_log_scale`), each span shaded in its severity's colour with the SVG
@@ -273,8 +282,7 @@ def svg_plot(series: "Series", plot: Plot, index: int, step_unit: str, log: bool
     # fixed margins (room for 8-character tick labels) instead of tight_layout, which draws the figure twice
     fig.subplots_adjust(left=0.1, right=0.985, top=0.95, bottom=0.2)
     buf = io.StringIO()
-    with warnings.catch_warnings(), matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": f"lrdoctor-{index}"}):
-        warnings.simplefilter("ignore")  # missing glyphs of a CJK column name, tight_layout on a tiny axis
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": f"lrdoctor-{index}"}):
         fig.savefig(buf, format="svg", metadata={"Date": None})
     svg = buf.getvalue()
     m = _SVG_START.search(svg)
