@@ -18,6 +18,8 @@ import json
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from lrdoctor.fmt import fmt
 from lrdoctor.report.html_plots import Plot, plan_plots, spans_for, svg_plot, use_log_scale
 
@@ -77,17 +79,12 @@ def _e(x: Any) -> str:
 
 
 def _num(x: Any) -> str:
-    if isinstance(x, bool):
-        return str(x).lower()
-    if isinstance(x, (int, float)) and not isinstance(x, bool):
-        return fmt(float(x)) if isinstance(x, float) or abs(x) >= 1e5 else str(x)
-    try:  # numpy scalars
-        import numpy as np
-
-        if isinstance(x, np.generic) and np.issubdtype(type(x), np.number):
-            return fmt(float(x))
-    except Exception:  # pragma: no cover - numpy is a dependency
-        pass
+    """A scalar as the terminal report prints it: floats (numpy's too) through :func:`fmt`,
+    integers in full, booleans lowercase."""
+    if isinstance(x, (bool, np.bool_)):
+        return str(bool(x)).lower()
+    if isinstance(x, (float, np.floating)):
+        return fmt(float(x))
     return str(x)
 
 
@@ -238,11 +235,17 @@ def _plots(report: "Report", plots: list[Plot], left_out: list[str]) -> str:
         out.append(f'<figure class="plot" id="plot-{i}" data-metric="{_e(p.name)}" data-role="{_e(what)}" '
                    f'data-yscale="{"log" if log else "linear"}">'
                    f"<figcaption>{_e(p.name if p.role is None else p.role)}{col}{scale}{shaded}</figcaption>"
-                   f"{svg_plot(series, p, i, run.meta.step_unit, log=log)}</figure>")
+                   f"{_labelled(svg_plot(series, p, i, run.meta.step_unit, log=log), p)}</figure>")
     if left_out:
         out.append(f'<p class="muted">Not plotted (at most {len(plots)} curves): {_e(", ".join(left_out))}</p>')
     out.append("</section>")
     return "\n".join(out)
+
+
+def _labelled(svg: str, plot: Plot) -> str:
+    """The SVG announced as one image named after its curve (screen readers)."""
+    label = f"{plot.role or 'logged'} curve of column {plot.column}"
+    return svg.replace("<svg ", f'<svg role="img" aria-label="{_e(label)}" ', 1)
 
 
 def render(report: "Report") -> str:
