@@ -44,6 +44,11 @@ class Expect:
 
 
 ZOO: dict[str, Expect] = {
+    "axolotl/issue592_eval_and_train_dicts.log": Expect(
+        # HF dicts between bare tqdm bars (blank lines between them)
+        roles={"loss": "loss", "eval_loss": "eval_loss", "lr": "learning_rate"},
+        values={"loss": [1.8218], "eval_loss": [1.7152758836746216], "lr": [0.00019606025492468137]},
+        step_column="epoch", steps=(0.07, 0.1)),
     "caffe/lcnn_issue11_solver.log": Expect(
         roles={"loss": "loss", "lr": "lr", "task_metric": "accuracy"},
         values={"loss": [0.667568, 0.609652], "lr": [0.000174348], "task_metric": [0.78125, 0.84375]},
@@ -175,6 +180,11 @@ ZOO: dict[str, Expect] = {
     "paddleocr/openocr_issue9_openrec.log": Expect(
         roles={"loss": "loss", "lr": "lr"}, values={"loss": [69.376022, 63.990349], "lr": [0.000005]},
         step_column="global_step", steps=(100, 110, 120)),
+    "pyg/dgl_pr6992_ogbn_products_sage.log": Expect(
+        # "Train: 0.5455, Val: 0.5342, Test: 0.4670" are the three splits' accuracies
+        roles={"loss": "loss", "eval_accuracy": "val_acc", "task_metric": "train_acc"},
+        values={"loss": [2.1922, 2.2190], "eval_accuracy": [0.5342, 0.5406], "task_metric": [0.5455, 0.5429]},
+        step_column="epoch", steps=(0, 1)),
     "rllib/ray_pr27093_result_block.log": Expect(
         roles={"loss": "total_loss", "lr": "cur_lr", "ep_return": "episode_reward_mean", "approx_kl": "kl",
                "value_loss": "vf_loss", "policy_loss": "policy_loss", "entropy": "entropy"},

@@ -190,6 +190,10 @@ _TIMM_TRAIN = re.compile(r"(?<![\w])train\s*:\s*(\d+)(?:\s*/\s*\d+\s*\(\s*\d+%\s
 _ESPNET_EPOCH = re.compile(r"(?<![\w])(\d+)epoch(?::(?:train|valid):\d+-\d+batch:| results:)")
 #: "best" among the words just before a key ("Yayy! New best EMA pseudo Dice: 0.8196")
 _BEST_BEFORE = re.compile(r"(?<![\w])best(?: [A-Za-z]\w{0,20}){0,3} ?$", re.I)
+#: Bare split names as keys; two or more on one line are that split's accuracy (PyG and DGL
+#: examples print "Train: 0.5455, Val: 0.5342, Test: 0.4670"). Decided on the keys alone, never
+#: on the values, so that lines of one shape are read alike (the shape cache relies on it).
+_SPLIT_NAMES = frozenset({"train", "val", "valid", "test"})
 #: two more numbers after a value, separated by blanks only: the value opens a vector
 _VECTOR_TAIL = re.compile(rf"[ \t]+{NUM}[ \t]+{NUM}", re.I)
 #: Python logging's "(module:lineno)" ("(trainer:486) INFO:"), which is no metric
@@ -280,6 +284,10 @@ def _key_values(line: str, state: dict) -> dict | None:
         _list_values(line, rec, state)
     if esp and rec:
         rec["epoch"] = float(esp[1])
+    splits = [k for k in rec if k in _SPLIT_NAMES]
+    if len(splits) >= 2:  # PyG/DGL examples: "Train: 0.5455, Val: 0.5342, Test: 0.4670" are accuracies
+        for k in splits:
+            rec[f"{k}_acc"] = rec.pop(k)
     ib = _ITER_BRACKET.search(line)
     if ib and rec:
         rec["iteration"] = float(ib[1])
