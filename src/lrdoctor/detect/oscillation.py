@@ -83,6 +83,11 @@ def detect(run: Run, th: OscillationThresholds = DEFAULTS) -> list[Finding]:
     scale = np.maximum(np.abs(base), th.near_zero_share * drop)
     scale[scale == 0] = np.inf
     d = (t.c.mid - base) / scale
+    # the first half-window has no centred trend (the rolling median extends its first full
+    # window backwards), and it is where a run falls fastest: its deviations measure the
+    # smoother's lag, not swings of the loss (a healthy digits MLP, 35 per-batch reports:
+    # 0.94, 0.64 against a flat 0.23 "trend")
+    d[: min(d.size, (3 * t.window) // 2)] = 0.0
     up = sliding_window_view(d > th.swing, th.window).mean(axis=1)
     down = sliding_window_view(d < -th.swing / (1 + th.swing), th.window).mean(axis=1)
     hot = ((up + down) >= th.share) & (up >= th.share / 3) & (down >= th.share / 3)
