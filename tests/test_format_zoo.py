@@ -53,6 +53,13 @@ ZOO: dict[str, Expect] = {
         roles={"loss": "loss", "lr": "lr", "task_metric": "accuracy"},
         values={"loss": [0.667568, 0.609652], "lr": [0.000174348], "task_metric": [0.78125, 0.84375]},
         step_column="iteration", steps=(1853400, 1853500, 1853600, 1853700)),
+    "catalyst/issue290_epoch_train_valid.log": Expect(
+        # "0/2 * Epoch 0 (train): ... loss=2.2828" then "(valid): ... loss=2.1173": the second is the eval loss
+        roles={"loss": "loss", "eval_loss": "valid_loss"},
+        values={"loss": [2.2828, 1.9457], "eval_loss": [2.1173, 1.6803]}, step_column="epoch", steps=(0, 1)),
+    "catalyst/issue60_epoch_metrics.log": Expect(
+        roles={"loss": "loss", "eval_loss": "valid_loss", "lr": "lr"},
+        values={"loss": [1.58647, 1.28700], "eval_loss": [1.37917], "lr": [0.001]}, step_column="epoch", steps=(0, 1)),
     "cleanrl/issue11_global_step.log": Expect(
         roles={"ep_return": "episode_reward"}, values={"ep_return": [15.527101137763129, 23.907788285943155]},
         step_column="global_step", steps=(3442, 3456, 3472)),
@@ -140,7 +147,7 @@ ZOO: dict[str, Expect] = {
     "mmengine/yolo_world_issue359_val_then_train.log": Expect(
         # "Epoch(val) [119][416/416]  coco/bbox_mAP: 0.7510" then "Epoch(train) [120][50/61] ... loss: 14.8006";
         # the bbox_mAP_copypaste vector is no metric
-        roles={"loss": "loss", "lr": "lr", "grad_norm": "grad_norm", "eval_accuracy": "coco/bbox_map"},
+        roles={"loss": "loss", "lr": "lr", "grad_norm": "grad_norm", "eval_accuracy": "val_coco/bbox_map"},
         values={"loss": [14.8006], "lr": [4.4240e-05], "grad_norm": [87.5206], "eval_accuracy": [0.7510]},
         absent=("bbox_map_copypaste",)),
     "nanogpt/issue110_iters.log": Expect(
@@ -207,6 +214,14 @@ ZOO: dict[str, Expect] = {
     "torchtune/pr1358_step_lines.log": Expect(
         roles={"loss": "loss", "lr": "lr"}, values={"loss": [2.085338592529297, 1.8718312978744507], "lr": [2e-05]},
         step_column="step", steps=(1, 2, 3)),
+    "tqdm_custom/gsoc_deeplense_ft_md.log": Expect(
+        # "Epoch 1/50 [FT]: 100%|...| 157/157 [..., loss=0.919]" then "Epoch 1/50 - Train Loss: 0.9780, ...
+        # Validation Loss: 1.3758, Validation Accuracy: 33.73%": one row per epoch (at the bar's last batch)
+        roles={"loss": "loss", "eval_loss": "validation_loss", "eval_accuracy": "validation_accuracy",
+               "task_metric": "train_accuracy"},
+        values={"loss": [0.919, 0.796, 0.787, 0.671], "eval_loss": [1.3758, 0.9801, 0.9628, 2.0815],
+                "eval_accuracy": [33.73, 52.49, 53.99, 36.68], "task_metric": [50.15, 59.49]},
+        step_column="step", steps=(157 + 157, 2 * 157 + 157, 3 * 157 + 157, 4 * 157 + 157)),
     "ultralytics/issue2023_multi_gpu.log": Expect(
         # results.csv's loss is the sum of the parts: 0.4635 + 0.2344 + 0.805
         values={"loss": [0.4635 + 0.2344 + 0.805], "eval_accuracy": [0.941]}, step_column="epoch", steps=(151, 152, 153)),

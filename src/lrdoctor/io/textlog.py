@@ -190,6 +190,10 @@ _TIMM_TRAIN = re.compile(r"(?<![\w])train\s*:\s*(\d+)(?:\s*/\s*\d+\s*\(\s*\d+%\s
 _ESPNET_EPOCH = re.compile(r"(?<![\w])(\d+)epoch(?::(?:train|valid):\d+-\d+batch:| results:)")
 #: "best" among the words just before a key ("Yayy! New best EMA pseudo Dice: 0.8196")
 _BEST_BEFORE = re.compile(r"(?<![\w])best(?: [A-Za-z]\w{0,20}){0,3} ?$", re.I)
+#: Catalyst's "0/2 * Epoch 0 (train): ..." and "0 * Epoch (valid) metrics: ...": the epoch
+_CATALYST_EPOCH = re.compile(r"^\s*(\d+)(?:/\d+)?\s*\*\s*Epoch\s*(\d+)?\s*\(", re.I)
+#: an evaluation mode right after "Epoch" at the start of a line: "Epoch 0 (valid):", "Epoch(val)"
+_EVAL_MODE = re.compile(r"(?<![\w])epoch\b[ \d]{0,12}\((?P<mode>valid|val|validation|eval|test)\)", re.I)
 #: Bare split names as keys; two or more on one line are that split's accuracy (PyG and DGL
 #: examples print "Train: 0.5455, Val: 0.5342, Test: 0.4670"). Decided on the keys alone, never
 #: on the values, so that lines of one shape are read alike (the shape cache relies on it).
@@ -284,6 +288,16 @@ def _key_values(line: str, state: dict) -> dict | None:
         _list_values(line, rec, state)
     if esp and rec:
         rec["epoch"] = float(esp[1])
+    cat = _CATALYST_EPOCH.match(line)
+    if cat and rec:
+        rec["epoch"] = float(cat[2] or cat[1])
+    mode = _EVAL_MODE.search(line, 0, 80)
+    if mode and rec:
+        # Catalyst's "0/2 * Epoch 0 (valid): ... loss=2.1173", mmdet's "Epoch(val) [1][37]": every
+        # field of the line is the validation's (its lr and timers too: a field shared with the
+        # training lines would repeat an epoch on consecutive records and cost the epoch axis)
+        pre = mode["mode"].lower()
+        rec = {(k if _STEPLIKE.match(k) or k.startswith(pre + "_") else f"{pre}_{k}"): v for k, v in rec.items()}
     splits = [k for k in rec if k in _SPLIT_NAMES]
     if len(splits) >= 2:  # PyG/DGL examples: "Train: 0.5455, Val: 0.5342, Test: 0.4670" are accuracies
         for k in splits:
@@ -475,7 +489,8 @@ def _console_table(line: str, state: dict) -> dict | None:
 #: a tqdm bar: "Epoch 3:  22%|##2       | 4/18 [00:17<01:02,  4.47s/it, loss=9.93, v_num=7]"
 #: (PyTorch Lightning, NeMo); the bar's text is bounded so that no line is rescanned
 _TQDM = re.compile(r"\d{1,3}%\|[^|\n]{0,300}\|\s*(?P<n>\d+)/(?P<total>\d+)\s*\[(?P<post>[^\]]{0,2000})\]")
-_BAR_EPOCH = re.compile(r"^\s*epoch\s+(\d+)\s*:?\s*$", re.I)
+#: "Epoch 3:" before a bar, also "Epoch 3/50 [FT]:" (a custom loop's description)
+_BAR_EPOCH = re.compile(r"^\s*epoch\s+(\d+)(?:\s*/\s*\d+)?(?:\s*\[[^\]]{0,40}\])?\s*:?\s*$", re.I)
 _POSTFIX_KEY = re.compile(r"^[A-Za-z_][\w/.\-]{0,80}$")
 #: postfix fields that are no metric: Lightning's logger version
 _POSTFIX_SKIP = frozenset({"v_num"})
