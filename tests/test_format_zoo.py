@@ -84,6 +84,10 @@ ZOO: dict[str, Expect] = {
         roles={"loss": "loss", "eval_loss": "valid_loss", "lr": "lr", "grad_norm": "gnorm"},
         values={"loss": [11.521, 11.346, 11.186], "eval_loss": [8.11425], "lr": [8.90889e-05], "grad_norm": [1.543, 1.507]},
         step_column="num_updates", steps=(445, 495, 545, 595)),
+    "fairseq/issue2493_wav2vec2_hydra_json.log": Expect(
+        # wav2vec2 fine-tuning, fairseq's JSON records behind "| INFO | train_inner |" (numbers as strings)
+        roles={"loss": "loss", "lr": "lr", "grad_norm": "gnorm"},
+        values={"loss": [609.299], "lr": [5e-05], "grad_norm": [112.028]}, step_column="num_updates", steps=(1400,)),
     "fastai/tsai_issue639_tabbed_table.log": Expect(
         roles={"loss": "train_loss", "eval_loss": "valid_loss", "task_metric": "accuracy"},
         values={"loss": [math.nan, math.nan], "eval_loss": [math.nan], "task_metric": [0.958595]},
@@ -222,9 +226,20 @@ ZOO: dict[str, Expect] = {
         values={"loss": [0.919, 0.796, 0.787, 0.671], "eval_loss": [1.3758, 0.9801, 0.9628, 2.0815],
                 "eval_accuracy": [33.73, 52.49, 53.99, 36.68], "task_metric": [50.15, 59.49]},
         step_column="step", steps=(157 + 157, 2 * 157 + 157, 3 * 157 + 157, 4 * 157 + 157)),
+    "tqdm_custom/gtsrb_outputs_md.log": Expect(
+        # "Epoch 1 of 20" ... "Train Loss: 0.0068, Train Acc: 35.43" / "Val Loss: 0.0030, Val Acc: 64.70";
+        # a torch warning's "functional.py:3289:" is no metric
+        roles={"loss": "train_loss", "eval_loss": "val_loss", "eval_accuracy": "val_acc", "task_metric": "train_acc"},
+        values={"loss": [0.0068, 0.0021, 0.0012], "eval_loss": [0.0030, 0.0016, 0.0010], "eval_accuracy": [64.70, 81.69, 89.57]},
+        step_column="epoch", steps=(1, 2, 3), absent=("usr/local/lib/python3.6/dist-packages/torch/nn/functional.py",)),
     "ultralytics/issue2023_multi_gpu.log": Expect(
         # results.csv's loss is the sum of the parts: 0.4635 + 0.2344 + 0.805
         values={"loss": [0.4635 + 0.2344 + 0.805], "eval_accuracy": [0.941]}, step_column="epoch", steps=(151, 152, 153)),
+    "wav2vec2/transformers_issue21103_eval_wer.log": Expect(
+        roles={"loss": "loss", "eval_loss": "eval_loss", "lr": "learning_rate"},
+        values={"loss": [142.6154, 116.9755, 105.4153], "eval_loss": [80.37191009521484, 73.21361541748047],
+                "lr": [0.00028539729505169863]},
+        step_column="epoch", steps=(0, 1, 2, 3, 4)),
     "yolov5/issue5050_epoch_block.log": Expect(
         # "mAP@.5  mAP@.5:.95" of the "all" row are results.csv's metrics/mAP_0.5 and metrics/mAP_0.5:0.95
         values={"loss": [0.09476]}, roles={"loss": "loss", "eval_accuracy": "metrics/map_0.5:0.95", "task_metric": "metrics/map_0.5"},
@@ -334,6 +349,8 @@ def test_every_zoo_excerpt_parses_the_same_with_and_without_the_shape_cache():
     "Train: 1 [ " * 90_000,
     "bbox_mAP_copypaste: " + "0.5 " * 250_000,                   # a vector after a key
     "New best " * 110_000 + "dice: 0.5",
+    "a.py:1:" * 150_000,                                         # source locations
+    "x" * 20_000 + ".py:12: loss=1",
 ])
 def test_new_rules_stay_linear_on_long_hostile_lines(line):
     line = line[:MAX_LINE_CHARS]

@@ -221,9 +221,37 @@ _EPOCH_BATCH = re.compile(r"^\s*epoch\s+(\d+)\s*,\s*(\d+)\s*/\s*(\d+)\s*;", re.I
 def _blank(line: str, spans: list[tuple[int, int]]) -> str:
     """``line`` with each span replaced by spaces: no rule reads it, and every other
     character keeps its position."""
-    for a, b in spans:
-        line = line[:a] + " " * (b - a) + line[b:]
-    return line
+    out, at = [], 0
+    for a, b in sorted(spans):
+        a = max(a, at)
+        if b > a:
+            out += [line[at:a], " " * (b - a)]
+            at = b
+    out.append(line[at:])
+    return "".join(out)
+
+
+#: the longest path read back from a ".py:" (longer ones are no source location a log prints)
+_MAX_PATH = 300
+_LINENO = re.compile(r"\d{1,7}(?::|,| in )")
+
+
+def _source_locations(line: str) -> list[tuple[int, int]]:
+    """Spans of Python source locations, "/usr/lib/python3.6/.../functional.py:3289:" (a
+    warning) or 'File "x.py", line 3' (no number here, but the path is no key): found with
+    ``str.find`` and a bounded look-back, so a line of many ".py:" stays linear."""
+    spans = []
+    i = line.find(".py:")
+    while i >= 0:
+        end = i + 4
+        m = _LINENO.match(line, end)
+        if m:
+            start = max(line.rfind(" ", max(0, i - _MAX_PATH), i), line.rfind("\t", max(0, i - _MAX_PATH), i)) + 1
+            if start == 0 and i > _MAX_PATH:
+                start = i - _MAX_PATH
+            spans.append((start, m.end()))
+        i = line.find(".py:", end)
+    return spans
 
 
 def _list_values(line: str, rec: dict, state: dict) -> None:
@@ -260,6 +288,8 @@ def _key_values(line: str, state: dict) -> dict | None:
     rec: dict = {}
     esp = _ESPNET_EPOCH.search(line)
     hidden = [m.span() for m in _LOG_ORIGIN.finditer(line)] + ([esp.span()] if esp else [])
+    if ".py:" in line:
+        hidden += _source_locations(line)
     if hidden:
         line = _blank(line, hidden)
     for k, v in _segments(line).items():  # "Train loss 1.59" (no separator) and friends
