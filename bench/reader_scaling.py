@@ -173,6 +173,12 @@ def measure(cmd: list[str]) -> tuple[float, float, int, int, str]:
     return took, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, proc.returncode, (lines[-1] if lines else "")
 
 
+def _reason(line: str, p: Path) -> str:
+    """The refusal without its ``lrdoctor: PATH:`` prefix; the memory budget's as one phrase."""
+    reason = line.split(f"{p}", 1)[-1].lstrip(":0123456789 ")
+    return "before reading, estimated peak over the limit" if "would need about" in reason else reason
+
+
 def _estimate(p: Path) -> int:
     """The CLI's up-front peak estimate (bytes), computed in a child like everything else
     (0 when the sniffer refuses the file: the CLI refuses it too)."""
@@ -214,7 +220,7 @@ def main() -> None:
                 budget = max(MIN_BUDGET_S, SECONDS_PER_100MB * real_mb / 100)
                 r_t, r_m = cpu / budget, rss / MEMORY_BUDGET
                 worst = max(worst, r_t, r_m)
-                outcome = "read" if code in (0, 1) else ("refused: " + last[:70])
+                outcome = "read" if code in (0, 1) else "refused: " + _reason(last, p)[:70]
                 ratio = f"{rss / est:>9.2f}" if est and code in (0, 1) else f"{'':>9}"
                 print(f"{kind:<15}{real_mb:>6.0f}{floor:>9.2f}{took:>8.2f}{cpu:>7.2f}{r_t:>11.2f}{rss / MB:>9.0f}{r_m:>7.2f}"
                       f"{est / MB:>8.0f}{ratio}  {code:>4}  {outcome}", flush=True)

@@ -312,3 +312,32 @@ def test_rows_beyond_the_counted_lines_grow_the_columns(tmp_path, monkeypatch):
         assert run.steps.tolist() == list(range(500))
         assert run.metrics["loss"].tolist() == [float(f"{1 / (i + 1):.6f}") for i in range(500)]
         assert run.logged["loss"].all()
+
+
+def test_a_streamed_log_history_is_not_held_to_the_container_bound(tmp_path, monkeypatch):
+    """The bound on arrays/objects in one JSON document (MAX_JSON_CONTAINERS, 10 M) is for
+    what json.loads would build; a trainer_state.json's log_history entries are streamed
+    and dropped, so a 1 GB one (11 M entries) is read, not refused and then re-read as a
+    text log (2.8 GB). Everything outside the streamed array stays bounded. (The bound is
+    lowered to 50 so that the files stay small.)"""
+    import lrdoctor.io._json as json_io
+
+    monkeypatch.setattr(json_io, "MAX_JSON_CONTAINERS", 50)
+    hist = [{"loss": 1 / (i + 1), "step": i} for i in range(300)]
+    ok = tmp_path / "trainer_state.json"
+    ok.write_text(json.dumps({"global_step": 300, "log_history": hist, "max_steps": 300}))
+    run = lrdoctor.read(ok)
+    assert run.meta.format == "hf-trainer-state" and run.steps.size == 300 and run.config == {"max_steps": 300}
+    hostile = {
+        "member.json": {"log_history": hist[:3], "x": [[] for _ in range(20_000)]},  # a large other member
+        "element.json": {"log_history": [[[] for _ in range(5_000)]] + hist},  # one large entry
+    }
+    for name, doc in hostile.items():
+        p = tmp_path / name
+        p.write_text(json.dumps(doc))
+        with pytest.raises(InputError, match=r"arrays/objects; more than 50 are refused \(memory bound\)"):
+            lrdoctor.read(p)  # sniffed: refused, not handed to the text reader
+    records = tmp_path / "records.json"
+    records.write_text(json.dumps(hist))
+    with pytest.raises(InputError, match="more than 50 are refused"):
+        lrdoctor.read(records)

@@ -42,6 +42,7 @@ from lrdoctor.io.config import load_config
 from lrdoctor.io.config_types import config_type_warnings
 from lrdoctor.io.budget import release_freed_memory
 from lrdoctor.io.guard import require_regular, sniff_encoding
+from lrdoctor.io.limits import BoundExceeded
 from lrdoctor.names import TRAINING_ROLES
 from lrdoctor.run import Run
 
@@ -220,8 +221,8 @@ def _read(p: Path, format: str | None, config: Mapping[str, Any] | str | Path | 
     try:
         try:
             run = FORMATS[fmt](p)
-        except LogFormatError:
-            if format is not None or fmt not in ("csv", "tsv", "json", "jsonl"):
+        except LogFormatError as err:
+            if format is not None or fmt not in ("csv", "tsv", "json", "jsonl") or isinstance(err, BoundExceeded):
                 raise
             # a sniffed CSV/JSON that does not parse may still be a text log: commas in
             # "loss 2.3, time 30ms", "[2018-11-26 INFO] Step ...", HF's {'loss': 2.1} lines

@@ -13,14 +13,14 @@ import numpy as np
 from lrdoctor.errors import LogFormatError
 from lrdoctor.jsonsafe import dumps_safe, json_safe  # noqa: F401  (re-exported)
 from lrdoctor.io.guard import sniff_encoding
-from lrdoctor.io.limits import MAX_JSON_CONTAINERS
+from lrdoctor.io.limits import MAX_JSON_CONTAINERS, BoundExceeded
 
 __all__ = ["load_json", "STREAMED", "NumberArray", "number_array", "number", "json_safe", "dumps_safe"]
 
 
-def _json_text(path: Path) -> str:
-    """The file decoded from UTF-8 or UTF-16/32, refused in one line when empty or holding
-    more than :data:`~lrdoctor.io.limits.MAX_JSON_CONTAINERS` arrays and objects."""
+def _json_text(path: Path) -> tuple[str, int]:
+    """The file decoded from UTF-8 or UTF-16/32, refused in one line when empty; and the
+    number of arrays and objects it holds at most (``[`` and ``{`` counted)."""
     raw = path.read_bytes()
     enc = sniff_encoding(raw[:4096])
     try:
@@ -30,11 +30,11 @@ def _json_text(path: Path) -> str:
     del raw
     if not text.strip():
         raise LogFormatError(path, "file is empty")
-    containers = text.count("[") + text.count("{")
-    if containers > MAX_JSON_CONTAINERS:
-        raise LogFormatError(path, f"JSON holds up to {containers:,} arrays/objects; more than "
-                                   f"{MAX_JSON_CONTAINERS:,} are refused (memory bound)")
-    return text
+    return text, text.count("[") + text.count("{")
+
+
+class _TooManyContainers(Exception):
+    """A document over the container bound whose excess is not in a streamed array."""
 
 
 def load_json(path: Path, stream: Mapping[str, Callable[[Any], None]] | None = None,
@@ -42,29 +42,48 @@ def load_json(path: Path, stream: Mapping[str, Callable[[Any], None]] | None = N
     """A JSON document, decoded from UTF-8 or UTF-16/32 (byte-order mark or zero-byte
     pattern), refused in one line when it is empty, invalid, nested beyond Python's
     recursion limit or holds more than :data:`~lrdoctor.io.limits.MAX_JSON_CONTAINERS`
-    arrays and objects (counted on the raw bytes, before anything is built).
+    arrays and objects (counted on the raw bytes, before anything is built) outside a
+    streamed array.
 
     ``stream`` maps top-level keys to callbacks: when the document is an object and such a
     key holds an array, each element is handed to the callback as soon as it is parsed and
     not kept (the key then maps to :data:`STREAMED`). A trainer_state.json's
     ``log_history`` of a million entries is thus never a list of a million dicts (~400
-    bytes each), only the reader's columns. ``compact``: each top-level array of numbers
-    (and nulls) becomes a :class:`NumberArray` as soon as it is parsed (a Keras history's
-    per-epoch lists: 9 bytes an element instead of a Python float's 32).
+    bytes each), only the reader's columns; its entries do not count against the bound
+    (a 1 GB trainer_state.json holds 11 M). When the document is over the bound, every
+    other top-level member must fit in :data:`MAX_SIDE_MEMBER_CHARS` and every streamed
+    element in :data:`MAX_ELEMENT_CONTAINERS` containers, so nothing large is built.
+    ``compact``: each top-level array of numbers (and nulls) becomes a
+    :class:`NumberArray` as soon as it is parsed (a Keras history's per-epoch lists: 9
+    bytes an element instead of a Python float's 32).
     """
-    text = _json_text(path)
+    text, containers = _json_text(path)
+    over = containers > MAX_JSON_CONTAINERS
     try:
         if stream or compact:
-            members = _members(text, stream or {}, compact)
+            members = _members(text, stream or {}, compact, bounded=over)
             if members is not None:
                 return members
+        if over:
+            raise _TooManyContainers
         return json.loads(text)
+    except _TooManyContainers:
+        raise BoundExceeded(path, f"JSON holds up to {containers:,} arrays/objects; more than "
+                                  f"{MAX_JSON_CONTAINERS:,} are refused (memory bound)") from None
     except json.JSONDecodeError as err:
         raise LogFormatError(path, f"invalid JSON ({err.msg})", line=err.lineno) from None
     except RecursionError:
         raise LogFormatError(path, "JSON nested too deeply to read (beyond Python's recursion limit)") from None
     except ValueError as err:  # an integer literal with more digits than Python converts
         raise LogFormatError(path, f"invalid JSON value ({str(err).splitlines()[0]})") from None
+
+
+#: When a document is over :data:`~lrdoctor.io.limits.MAX_JSON_CONTAINERS`: the longest
+#: top-level member outside a streamed array (a trainer_state.json's other members are a
+#: few hundred characters), and the most containers in one streamed element (an HF
+#: log_history entry is one flat object).
+MAX_SIDE_MEMBER_CHARS = 1 << 16
+MAX_ELEMENT_CONTAINERS = 1000
 
 
 class _Streamed:
@@ -81,10 +100,12 @@ _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
 
 
-def _members(text: str, stream: Mapping[str, Callable[[Any], None]], compact: bool = False) -> dict[str, Any] | None:
+def _members(text: str, stream: Mapping[str, Callable[[Any], None]], compact: bool = False,
+             bounded: bool = False) -> dict[str, Any] | None:
     """The members of a top-level object, streaming the arrays of the keys in ``stream``;
     None when the document is not an object. Same grammar and errors as ``json.loads``
-    (the values themselves are parsed by its C scanner)."""
+    (the values themselves are parsed by its C scanner). ``bounded``: the document is over
+    the container bound, so only streamed arrays may be large (see :func:`load_json`)."""
     ws = _WS.match
     decode = _DECODER.raw_decode
     i = ws(text, 0).end()
@@ -104,10 +125,10 @@ def _members(text: str, stream: Mapping[str, Callable[[Any], None]], compact: bo
         i = ws(text, i + 1).end()
         sink = stream.get(key)
         if sink is not None and text.startswith("[", i):
-            i = _stream_array(text, ws(text, i + 1).end(), sink)
+            i = _stream_array(text, ws(text, i + 1).end(), sink, bounded)
             members[key] = STREAMED
         else:
-            members[key], i = decode(text, i)
+            members[key], i = _decode_small(text, i) if bounded else decode(text, i)
             if compact and type(members[key]) is list:
                 members[key] = number_array(members[key])
         i = ws(text, i).end()
@@ -120,14 +141,37 @@ def _members(text: str, stream: Mapping[str, Callable[[Any], None]], compact: bo
     return members if end == len(text) else _extra(text, end)
 
 
-def _stream_array(text: str, i: int, sink: Callable[[Any], None]) -> int:
+def _decode_small(text: str, i: int) -> tuple[Any, int]:
+    """The value at ``i``, parsed from a slice of :data:`MAX_SIDE_MEMBER_CHARS`, so that
+    a larger one is refused before anything of it is built."""
+    piece = text[i: i + MAX_SIDE_MEMBER_CHARS]
+    whole = i + len(piece) >= len(text)
+    try:
+        value, end = _DECODER.raw_decode(piece, 0)
+    except json.JSONDecodeError:
+        if whole:
+            return _DECODER.raw_decode(text, i)  # the real error, at its real position
+        raise _TooManyContainers from None
+    if end == len(piece) and not whole:  # (a number may go on past the slice)
+        raise _TooManyContainers
+    return value, i + end
+
+
+def _stream_array(text: str, i: int, sink: Callable[[Any], None], bounded: bool = False) -> int:
     """Hand each element of the array whose first element starts at ``i`` to ``sink``;
-    the index after its closing bracket."""
+    the index after its closing bracket. ``bounded``: an element holding more than
+    :data:`MAX_ELEMENT_CONTAINERS` containers is refused (checked after it is parsed:
+    one element at most is built)."""
     ws, decode = _WS.match, _DECODER.raw_decode
     if text.startswith("]", i):
         return i + 1
     while True:
+        start = i
         item, i = decode(text, i)
+        # (an element of up to 2 characters per container cannot hold too many)
+        if bounded and i - start > 2 * MAX_ELEMENT_CONTAINERS:
+            if text.count("[", start, i) + text.count("{", start, i) > MAX_ELEMENT_CONTAINERS:
+                raise _TooManyContainers
         sink(item)
         i = ws(text, i).end()
         if text.startswith("]", i):

@@ -9,7 +9,17 @@ them with the tests that hold them.
 
 from __future__ import annotations
 
+from lrdoctor.errors import LogFormatError
+
+
+class BoundExceeded(LogFormatError):
+    """An input refused because it is past one of these bounds. It is final: the reader
+    that refused it does not hand the file to another reader (a JSON document past the
+    container bound is not then parsed as a text log, which has no such bound)."""
+
+
 __all__ = [
+    "BoundExceeded",
     "MAX_LINE_CHARS",
     "MAX_JSONL_LINE_CHARS",
     "MAX_HEADER_CHARS",
