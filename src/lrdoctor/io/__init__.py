@@ -214,6 +214,13 @@ def read(
         raise LogFormatError(p, f"cannot read ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else 'no detail'})") from None
 
 
+#: Largest sniffed table with no training column that is re-read as a text log (below).
+#: The re-read holds the table's run and the text reader's records at once, about 2.5x
+#: the memory the CLI's budget (:mod:`lrdoctor.io.budget`) estimated for the table; the
+#: text logs this catches ("Loss: \t 0.127" blocks) are console captures of a few MB.
+MAX_REREAD_BYTES = 64 << 20
+
+
 def _read(p: Path, format: str | None, config: Mapping[str, Any] | str | Path | None) -> Run:
     fmt = format or detect_format(p)
     if fmt not in FORMATS:
@@ -236,7 +243,7 @@ def _read(p: Path, format: str | None, config: Mapping[str, Any] | str | Path | 
             raise
     except (OSError, UnicodeDecodeError) as err:
         raise LogFormatError(p, f"cannot read ({err})") from None
-    if format is None and fmt in ("csv", "tsv") and not training_roles(run):
+    if format is None and fmt in ("csv", "tsv") and not training_roles(run) and p.stat().st_size <= MAX_REREAD_BYTES:
         # a "table" with no training column may be a text log whose lines hold a tab or a
         # comma ("Loss: \t 0.127" blocks); keep the table unless the text reading finds one
         try:
