@@ -96,6 +96,11 @@ ZOO: dict[str, Expect] = {
         roles={"loss": "loss", "lr": "learning_rate", "grad_norm": "grad_norm"},
         values={"loss": [0.1474, 0.1549, 0.1864], "grad_norm": [math.nan, 0.1899697184562683], "lr": [0.0001]},
         step_column="epoch", steps=(0.04, 0.08, 0.12)),
+    "hf_trainer/soxan_issue9_notebook_markdown_table.log": Expect(
+        # the notebook's "Step | Training Loss | Validation Loss | Accuracy" table pasted as markdown
+        roles={"loss": "training_loss", "eval_loss": "validation_loss", "task_metric": "accuracy"},
+        values={"loss": [0.6984, 0.3947], "eval_loss": [0.497485, 0.291701], "task_metric": [0.813416]},
+        step_column="step", steps=(10, 20, 30, 40, 50, 60)),
     "hf_trainer/tinyllama_issue153_metrics_block.log": Expect(
         roles={"loss": "train_loss", "eval_loss": "eval_loss"}, values={"loss": [0.0063], "eval_loss": [math.nan]},
         step_column="epoch", steps=(5.0,)),
@@ -106,6 +111,16 @@ ZOO: dict[str, Expect] = {
         step_column="epoch", steps=(2, 3, 4, 5, 6)),
     "keras/keras_complex_issue22_verbose2.log": Expect(
         roles={"loss": "loss"}, values={"loss": [0.2431, 0.2135, 0.2003, 0.2163]}, step_column="epoch", steps=(1, 2, 3, 4, 5, 6)),
+    "keras/ssd_keras_issue344_callbacks.log": Expect(
+        # callbacks' prose: "setting learning rate to 0.001" is the LR; "val_loss did not improve from
+        # 3.22992" is the best so far, not this epoch's val_loss
+        roles={"loss": "loss", "eval_loss": "val_loss", "lr": "lr"},
+        values={"loss": [3.6317, 3.6136, 3.6122], "eval_loss": [3.3623, 3.3704, 3.3643], "lr": [0.001, 0.001, 0.001]},
+        step_column="epoch", steps=(25, 26, 27, 28)),
+    "keras/issue12707_indented.log": Expect(
+        roles={"loss": "loss", "eval_loss": "val_loss", "eval_accuracy": "val_acc", "task_metric": "acc"},
+        values={"loss": [2.3118, 2.0468], "eval_loss": [1.7989, 1.8605], "eval_accuracy": [0.1587], "task_metric": [0.1406]},
+        step_column="epoch", steps=(1, 2, 3, 4)),
     "kerasrl/issue51_episode_logger.log": Expect(
         roles={"loss": "loss", "ep_return": "episode_reward", "q_values": "mean_q"},
         values={"loss": [0.045398, 0.033347], "ep_return": [-1.0], "q_values": [-0.510456, -0.598909]},

@@ -174,6 +174,9 @@ def _key_name(raw: str) -> str:
 #: prose logs: "Loss is 1.2645824. Current learning rate is 0.0463" (BigDL, Analytics Zoo);
 #: only well-known metric words, so "Throughput is 408" adds no column
 _IS = re.compile(rf"(?<![\w])(?P<key>loss|learning rate|lr|accuracy|reward)\s+is\s+(?P<val>{NUM})", re.I)
+#: a scheduler's prose: Keras' "LearningRateScheduler setting learning rate to 0.001.",
+#: "ReduceLROnPlateau reducing learning rate to 1e-4.", OpenNMT's "Decaying learning rate to 0.0156"
+_LR_TO = re.compile(rf"(?<![\w])(?:learning rate|lr) to ({NUM})(?!\w|\.\d)", re.I)
 #: "[Iteration 45457]": the global iteration counter of the same logs
 _ITER_BRACKET = re.compile(r"\[iteration\s+(\d+)\]", re.I)
 #: pytorch/examples ImageNet's "Epoch: [127][ 35/464]" (or "[127/300][ 35/464]"): batch i of T in epoch e
@@ -312,6 +315,9 @@ def _key_values(line: str, state: dict) -> dict | None:
     for m in _IS.finditer(line):
         key = m["key"].lower().replace(" ", "_")
         rec["lr" if key == "learning_rate" else key] = _num(m["val"])
+    lr_to = _LR_TO.search(line)
+    if lr_to:
+        rec.setdefault("lr", _num(lr_to[1]))
     for m in _QUALIFIED.finditer(line):
         rec.setdefault(_key_name(m["key"]), _num(m["val"]))
     if "[" in line:
