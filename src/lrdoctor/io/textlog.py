@@ -536,7 +536,8 @@ def _tqdm_bar(line: str, state: dict) -> dict | None:
     """A progress bar: its postfix ``key=value`` fields are the record; a bar led by
     ``Epoch E:`` files them at step ``E * total + n`` (Lightning's total counts the
     validation batches too: still one increasing axis). A bar with no field (a validation
-    bar, a bare "Training: 0%|") is consumed without a record."""
+    bar, a bare "Training: 0%|") or with the fields of the bar drawn before it is consumed
+    without a record."""
     m = _TQDM.search(line)
     if m is None:
         return None
@@ -548,6 +549,12 @@ def _tqdm_bar(line: str, state: dict) -> dict | None:
             rec[key] = _num(val)
     if not rec:
         return {} if not line[m.end():].strip() else None  # text after a bare bar is another record
+    # a bar redrawn with the postfix it already showed carries no new measurement (Lightning
+    # redraws every batch but refreshes the running loss less often; each batch is drawn twice)
+    shown = tuple(rec.items())
+    if state.get("bar_postfix") == shown:
+        return {}
+    state["bar_postfix"] = shown
     ep = _BAR_EPOCH.match(line[:m.start()])
     if ep:
         rec["epoch"] = float(ep[1])
