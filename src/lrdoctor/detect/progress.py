@@ -334,7 +334,8 @@ def _loss_learned(run: Run, th: ProgressThresholds) -> bool:
     v = s.finite().values
     if v.size < 3 or v[0] <= 0:
         return False
-    return bool((v[0] - float(np.median(v[-3:]))) / v[0] > th.max_total_drop)
+    with np.errstate(over="ignore", invalid="ignore"):  # losses near 1e300 overflow harmlessly to inf
+        return bool(1.0 - float(np.median(v[-3:])) / v[0] > th.max_total_drop)
 
 
 #: word/character/unit error rates (speech, OCR): 1.0 (or 100%) means nothing recognised
