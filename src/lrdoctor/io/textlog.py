@@ -289,23 +289,28 @@ def _list_values(line: str, rec: dict, state: dict) -> None:
 def _key_values(line: str, state: dict) -> dict | None:
     """``key=value`` / ``key: value`` pairs (``step:N/M`` keeps N)."""
     rec: dict = {}
-    esp = _ESPNET_EPOCH.search(line)
-    hidden = [m.span() for m in _LOG_ORIGIN.finditer(line)] + ([esp.span()] if esp else [])
+    # (each pattern below runs only when a substring it needs is in the line: most lines of a
+    # long log match none of them, and the checks are C-speed scans)
+    esp = _ESPNET_EPOCH.search(line) if "epoch" in line else None
+    hidden = [m.span() for m in _LOG_ORIGIN.finditer(line)] if "(" in line else []
+    if esp:
+        hidden.append(esp.span())
     if ".py:" in line:
         hidden += _source_locations(line)
     if hidden:
         line = _blank(line, hidden)
     for k, v in _segments(line).items():  # "Train loss 1.59" (no separator) and friends
         rec[k] = v
-    sections = [(m.end(), m[1]) for m in _SECTION.finditer(line)]
+    sections = [(m.end(), m[1]) for m in _SECTION.finditer(line)] if "] " in line else []
+    best = "best" in line or "Best" in line
     for m in _KV.finditer(line):
         key = _key_name(m["key"])
         if _VECTOR_TAIL.match(line, m.end()):
             continue  # mmdet's "bbox_mAP_copypaste: 0.751 0.987 0.876 ...": a vector, no scalar
-        sec = next((name for end, name in reversed(sections) if end <= m.start()), None)
+        sec = next((name for end, name in reversed(sections) if end <= m.start()), None) if sections else None
         if sec and sec not in ("train", "training"):
             key = f"{sec}_{key}"
-        if _BEST_BEFORE.search(line, max(0, m.start() - 40), m.start()):
+        if best and _BEST_BEFORE.search(line, max(0, m.start() - 40), m.start()):
             key = f"best_{key}"  # nnU-Net's "New best EMA pseudo Dice: 0.82": a best so far, not this value
         if m["unit"] in ("ms", "s", "sec"):
             key = key if ("time" in key or key.endswith("avg")) else f"{key}_{m['unit']}"
@@ -315,19 +320,19 @@ def _key_values(line: str, state: dict) -> dict | None:
     for m in _IS.finditer(line):
         key = m["key"].lower().replace(" ", "_")
         rec["lr" if key == "learning_rate" else key] = _num(m["val"])
-    lr_to = _LR_TO.search(line)
+    lr_to = _LR_TO.search(line) if " to " in line else None
     if lr_to:
         rec.setdefault("lr", _num(lr_to[1]))
-    for m in _QUALIFIED.finditer(line):
+    for m in (_QUALIFIED.finditer(line) if "): " in line else ()):
         rec.setdefault(_key_name(m["key"]), _num(m["val"]))
     if "[" in line:
         _list_values(line, rec, state)
     if esp and rec:
         rec["epoch"] = float(esp[1])
-    cat = _CATALYST_EPOCH.match(line)
+    cat = _CATALYST_EPOCH.match(line) if "*" in line else None
     if cat and rec:
         rec["epoch"] = float(cat[2] or cat[1])
-    mode = _EVAL_MODE.search(line, 0, 80)
+    mode = _EVAL_MODE.search(line, 0, 80) if "(" in line[:80] else None
     if mode and rec:
         # Catalyst's "0/2 * Epoch 0 (valid): ... loss=2.1173", mmdet's "Epoch(val) [1][37]": every
         # field of the line is the validation's (its lr and timers too: a field shared with the
@@ -348,7 +353,7 @@ def _key_values(line: str, state: dict) -> dict | None:
         if (ebr["mode"] or "").lower() not in ("(val)", "(test)"):
             i, total = int(ebr["i"] or ebr["pi"]), int(ebr["n"] or ebr["pn"])
             rec["step"] = float(ep * total + i)
-    tm = _TIMM_TRAIN.search(line)
+    tm = _TIMM_TRAIN.search(line) if "%)" in line else None
     if tm and rec:
         ep, i, total = int(tm[1]), int(tm[2]), int(tm[3])
         rec["epoch"], rec["step"] = float(ep), float(ep * total + i)
@@ -538,7 +543,7 @@ def _tqdm_bar(line: str, state: dict) -> dict | None:
     validation batches too: still one increasing axis). A bar with no field (a validation
     bar, a bare "Training: 0%|") or with the fields of the bar drawn before it is consumed
     without a record."""
-    m = _TQDM.search(line)
+    m = _TQDM.search(line) if "%|" in line else None
     if m is None:
         return None
     rec: dict = {}
