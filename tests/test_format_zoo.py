@@ -88,6 +88,12 @@ ZOO: dict[str, Expect] = {
         # wav2vec2 fine-tuning, fairseq's JSON records behind "| INFO | train_inner |" (numbers as strings)
         roles={"loss": "loss", "lr": "lr", "grad_norm": "gnorm"},
         values={"loss": [609.299], "lr": [5e-05], "grad_norm": [112.028]}, step_column="num_updates", steps=(1400,)),
+    "fastai/eagerai_readme_space_table.log": Expect(
+        # the console table fastai prints: "epoch  train_loss  valid_loss  accuracy  time" (the time
+        # "00:04" is no metric, and train_loss + valid_loss are no parts of one summed loss)
+        roles={"loss": "train_loss", "eval_loss": "valid_loss", "task_metric": "accuracy"},
+        values={"loss": [0.360149, 0.352106, 0.368743], "eval_loss": [0.329587, 0.345761], "task_metric": [0.846702]},
+        step_column="epoch", steps=(0, 1, 2, 3, 4)),
     "fastai/tsai_issue639_tabbed_table.log": Expect(
         roles={"loss": "train_loss", "eval_loss": "valid_loss", "task_metric": "accuracy"},
         values={"loss": [math.nan, math.nan], "eval_loss": [math.nan], "task_metric": [0.958595]},

@@ -466,6 +466,12 @@ _CONSOLE_NAME = re.compile(r"^[A-Za-z_(][\w/.\-()@:]*$")
 _CONSOLE_CELL = re.compile(rf"^(?P<v>{NUM})(?:/\d+)?(?:[KMGT]i?B?)?$", re.I)
 
 
+#: "_loss" columns that are no component of a summed loss: a whole loss of one split
+_NOT_PARTS = ("train_", "training_", "val_", "valid_", "validation_", "eval_", "test_", "metrics/")
+#: a wall-clock duration cell: "00:02", "47:41", "1:30:29"
+_CLOCK = re.compile(r"^\d{1,3}:\d\d(?::\d\d)?$")
+
+
 def _without_progress_tail(line: str) -> str:
     """``line`` cut before the tqdm bar it ends in (``: 100%|#####| 16/16 [00:06<00:00, ...]``);
     found with ``str.find`` so that no pattern rescans a long run of spaces."""
@@ -514,10 +520,13 @@ def _console_table(line: str, state: dict) -> dict | None:
         if m is None:
             if key == "class":
                 continue  # the "all" row of a validation table
+            if _CLOCK.match(cell):
+                continue  # fastai's "time" column ("00:02", "1:30:29"): a duration, no metric
             return None
         if key != "class":
             rec[key] = _num(m["v"])
-    parts = [k for k in rec if k.endswith("_loss")]
+    # (the parts of one loss: not fastai's "train_loss valid_loss", a loss and an eval loss)
+    parts = [k for k in rec if k.endswith("_loss") and not k.startswith(_NOT_PARTS)]
     if len(parts) >= 2 and "loss" not in rec:
         rec["loss"] = float(sum(rec[k] for k in parts))  # YOLO optimises (and results.csv sums) the parts
     if "epoch" in rec:
