@@ -213,6 +213,12 @@ ZOO: dict[str, Expect] = {
     "paddleocr/openocr_issue9_openrec.log": Expect(
         roles={"loss": "loss", "lr": "lr"}, values={"loss": [69.376022, 63.990349], "lr": [0.000005]},
         step_column="global_step", steps=(100, 110, 120)),
+    "pytorch_examples/gotorch_pr265_mnist_python.log": Expect(
+        # pytorch/examples' MNIST prints: "Train Epoch: 0, Loss: 0.139567" and "Test set: Average loss:
+        # 0.2848, Accuracy: 9166/10000 (92%)": the test set's loss and accuracy (92 %, not a count)
+        roles={"loss": "loss", "eval_loss": "test_average_loss", "eval_accuracy": "test_accuracy"},
+        values={"loss": [0.139567, 0.068877], "eval_loss": [0.2848, 0.2322], "eval_accuracy": [92.0, 93.0, 94.0]},
+        step_column="epoch", steps=(0, 1, 2, 3, 4)),
     "pyg/dgl_pr6992_ogbn_products_sage.log": Expect(
         # "Train: 0.5455, Val: 0.5342, Test: 0.4670" are the three splits' accuracies
         roles={"loss": "loss", "eval_accuracy": "val_acc", "task_metric": "train_acc"},

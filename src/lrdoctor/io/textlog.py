@@ -186,8 +186,8 @@ _EPOCH_BRACKETS = re.compile(
     r"(?:epoch|train)(?P<mode>\((?:train|val|test)\))?:?\s*\[\s*(?P<ep>\d+)(?:\s*/\s*\d+)?\s*\]\s*"
     r"(?:\[\s*(?P<i>\d+)\s*/\s*(?P<n>\d+)\s*\]|\(\s*(?P<pi>\d+)\s*/\s*(?P<pn>\d+)\s*\))", re.I)
 #: timm's "Train: 3 [ 100/1251 (  8%)]" (and OpenPCDet's "Train:    1/3 ( 33%) [  49/323 ( 15%)]"):
-#: batch i of N in epoch e
-_TIMM_TRAIN = re.compile(r"(?<![\w])train\s*:\s*(\d+)(?:\s*/\s*\d+\s*\(\s*\d+%\s*\))?\s*\[\s*(\d+)\s*/\s*(\d+)\s*\(\s*\d+%\s*\)\s*\]", re.I)
+#: batch i of N in epoch e; pytorch/examples' "Train Epoch: 1 [640/60000 (1%)]" counts samples
+_TIMM_TRAIN = re.compile(r"(?<![\w])train(?: epoch)?\s*:\s*(\d+)(?:\s*/\s*\d+\s*\(\s*\d+%\s*\))?\s*\[\s*(\d+)\s*/\s*(\d+)\s*\(\s*\d+%\s*\)\s*\]", re.I)
 #: ESPnet2's "7epoch:train:7126-7500batch:" and "7epoch results:": the epoch (its batch counter
 #: restarts every epoch, so rows stay in log order)
 _ESPNET_EPOCH = re.compile(r"(?<![\w])(\d+)epoch(?::(?:train|valid):\d+-\d+batch:| results:)")
@@ -197,6 +197,10 @@ _BEST_BEFORE = re.compile(r"(?<![\w])best(?: [A-Za-z]\w{0,20}){0,3} ?$", re.I)
 _CATALYST_EPOCH = re.compile(r"^\s*(\d+)(?:/\d+)?\s*\*\s*Epoch\s*(\d+)?\s*\(", re.I)
 #: an evaluation mode right after "Epoch" at the start of a line: "Epoch 0 (valid):", "Epoch(val)"
 _EVAL_MODE = re.compile(r"(?<![\w])epoch\b[ \d]{0,12}\((?P<mode>valid|val|validation|eval|test)\)", re.I)
+#: "key: a/b (p%)": a count of a in b and its percentage, the figure a person reads
+_FRACTION_PCT = re.compile(rf"(?<![\w/.\-])(?P<key>[A-Za-z_][A-Za-z_ ]{{0,30}}?)\s*:\s*\d+\s*/\s*\d+\s*\(\s*(?P<pct>{NUM})\s*%\s*\)", re.I)
+#: a line led by an evaluation split's name: "Test set: ...", "Validation set: ...", "Eval: ..."
+_SPLIT_LINE = re.compile(r"^\s*(test|val|valid|validation|eval|evaluation|dev)(?: set)?\s*:", re.I)
 #: Bare split names as keys; two or more on one line are that split's accuracy (PyG and DGL
 #: examples print "Train: 0.5455, Val: 0.5342, Test: 0.4670"). Decided on the keys alone, never
 #: on the values, so that lines of one shape are read alike (the shape cache relies on it).
@@ -339,6 +343,20 @@ def _key_values(line: str, state: dict) -> dict | None:
         # training lines would repeat an epoch on consecutive records and cost the epoch axis)
         pre = mode["mode"].lower()
         rec = {(k if _STEPLIKE.match(k) or k.startswith(pre + "_") else f"{pre}_{k}"): v for k, v in rec.items()}
+    if "%)" in line:  # "Accuracy: 9166/10000 (92%)" is 92 (%), not a count of 9166
+        for fm in _FRACTION_PCT.finditer(line):
+            key = _key_name(fm["key"])
+            if not _STEPLIKE.match(key):
+                rec[key] = _num(fm["pct"])
+    for alias in ("train_epoch", "training_epoch"):  # "Train Epoch: 3", NeMo's "Training epoch 0,"
+        if alias in rec and "epoch" not in rec:
+            rec["epoch"] = rec.pop(alias)
+    split = _SPLIT_LINE.match(line)
+    if split and rec:
+        # pytorch/examples' "Test set: Average loss: 0.2848, Accuracy: 9166/10000 (92%)": the
+        # line's fields are that split's
+        pre = split[1].lower()
+        rec = {(k if _STEPLIKE.match(k) or k.startswith(pre) else f"{pre}_{k}"): v for k, v in rec.items()}
     splits = [k for k in rec if k in _SPLIT_NAMES]
     if len(splits) >= 2:  # PyG/DGL examples: "Train: 0.5455, Val: 0.5342, Test: 0.4670" are accuracies
         for k in splits:
