@@ -378,6 +378,10 @@ def test_every_zoo_excerpt_parses_the_same_with_and_without_the_shape_cache():
     "bbox_mAP_copypaste: " + "0.5 " * 250_000,                   # a vector after a key
     "New best " * 110_000 + "dice: 0.5",
     "a.py:1:" * 150_000,                                         # source locations
+    "Test set: " + "acc: 1/2 (" * 150_000,                        # fractions that never close
+    "acc" + " " * 16_000 + ": 1/2 (3%)",
+    "learning rate to " * 100_000,
+    "Epoch 1 " + "(valid) " * 100_000,
     "x" * 20_000 + ".py:12: loss=1",
 ])
 def test_new_rules_stay_linear_on_long_hostile_lines(line):
