@@ -199,6 +199,8 @@ _CATALYST_EPOCH = re.compile(r"^\s*(\d+)(?:/\d+)?\s*\*\s*Epoch\s*(\d+)?\s*\(", r
 _EVAL_MODE = re.compile(r"(?<![\w])epoch\b[ \d]{0,12}\((?P<mode>valid|val|validation|eval|test)\)", re.I)
 #: "key: a/b (p%)": a count of a in b and its percentage, the figure a person reads
 _FRACTION_PCT = re.compile(rf"(?<![\w/.\-])(?P<key>[A-Za-z_][A-Za-z_ ]{{0,30}}?)\s*:\s*\d+\s*/\s*\d+\s*\(\s*(?P<pct>{NUM})\s*%\s*\)", re.I)
+#: words of a score whose "a/b (p%)" is read as p
+_SCORE_WORD = re.compile(r"acc|correct|precision|recall|top\d|f1|success|dice|iou|map", re.I)
 #: a line led by an evaluation split's name: "Test set: ...", "Validation set: ...", "Eval: ..."
 _SPLIT_LINE = re.compile(r"^\s*(test|val|valid|validation|eval|evaluation|dev)(?: set)?\s*:", re.I)
 #: Bare split names as keys; two or more on one line are that split's accuracy (PyG and DGL
@@ -346,7 +348,7 @@ def _key_values(line: str, state: dict) -> dict | None:
     if "%)" in line:  # "Accuracy: 9166/10000 (92%)" is 92 (%), not a count of 9166
         for fm in _FRACTION_PCT.finditer(line):
             key = _key_name(fm["key"])
-            if not _STEPLIKE.match(key):
+            if _SCORE_WORD.search(key):  # a score; "Batch: 640/60000 (1%)" stays a counter
                 rec[key] = _num(fm["pct"])
     for alias in ("train_epoch", "training_epoch"):  # "Train Epoch: 3", NeMo's "Training epoch 0,"
         if alias in rec and "epoch" not in rec:
