@@ -389,3 +389,18 @@ def test_new_rules_stay_linear_on_long_hostile_lines(line):
     t = time.perf_counter()
     textlog.parse_lines([line, line + "=1"])
     assert time.perf_counter() - t < 1.0
+
+
+def test_rules_keep_to_their_shapes(tmp_path):
+    """Twins of the new rules: a counter's "a/b (p%)" stays the counter, a bare split name alone is
+    no accuracy, an "Epoch N (train)" line keeps its keys, a list of several evaluation
+    numbers alone on a line opens no step-less record, and a bar without a postfix adds no row."""
+    p = tmp_path / "twins.log"
+    p.write_text("Eval PSNR: [30.5], MSE: [0.0011]\n"
+                 + "".join(f"Batch: {640 * i}/60000 ({i}%) loss: {1 / i:.3f}\n" for i in range(1, 6))
+                 + "Epoch 1:  50%|#####     | 5/10 [00:01<00:01, 4.00it/s]\n"
+                 + "Train: 0.91\n")
+    run = lrdoctor.read(p)
+    assert run.meta.step_column == "batch" and [float(s) for s in run.steps[:2]] == [640.0, 1280.0]
+    assert "train_acc" not in run.metrics and "eval_psnr" not in run.metrics
+    assert [float(v) for v in run.series("loss").values] == [1.0, 0.5, 0.333, 0.25, 0.2]
