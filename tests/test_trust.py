@@ -597,13 +597,18 @@ def test_a_loss_that_climbs_at_every_report_to_the_end_is_a_divergence_warning(t
 
 
 def test_a_jump_to_a_new_level_that_never_comes_back_is_divergence_and_noise_is_not():
-    # DisCo: valid loss 5.99, then 12.41, 11.67, 9.24, ... 8.75, 11.79 - never back near 5.99
-    r = lrdoctor.diagnose(FRESH / "text-disco-issue1-valid-blowup" / "issue1.log")
-    assert loud(r)["divergence"].severity.value == "error"
-    # twins: per-batch losses swinging 0.7-3.3 (DeepLab), and a converged 2e-6 loss with one blip
-    for noisy in ("text-deeplab-issue5-noisy-steps", "text-pid-issue22-converged"):
-        rep = lrdoctor.diagnose(next((FRESH2 / noisy).iterdir()))
-        assert "divergence" not in loud(rep), noisy
+    from lrdoctor.detect.divergence import jump_and_stay
+
+    # the rule's arithmetic: an old level seen at least twice, a 2x jump, never back among it
+    assert jump_and_stay(np.array([6.1, 5.99, 12.4, 11.7, 9.2, 8.9, 8.8]), 2.0, 2) == (1, 2)
+    # one report is no level (DisCo's valid loss 5.99, then 12.4 ... 8.75 is not judged by it)
+    assert jump_and_stay(np.array([5.99, 12.4, 11.7, 9.2, 8.9]), 2.0, 2) is None
+    # twins on real logs: per-batch losses swinging 0.7-3.3 (DeepLab), a converged 2e-6 loss
+    # with one blip, and a DQN's TD loss 0.009 then 0.023-0.085 during exploration
+    for noisy in (FRESH2 / "text-deeplab-issue5-noisy-steps", FRESH2 / "text-pid-issue22-converged",
+                  TUNING.parent / "fresh6" / "text-deepqlearningjl-issue15-early-exploration"):
+        rep = lrdoctor.diagnose(next(noisy.iterdir()))
+        assert "divergence" not in loud(rep), noisy.name
 
 
 def _running_sum_log(tmp_path, reset):
@@ -810,3 +815,30 @@ def test_a_full_batch_fit_converged_to_its_floor_is_not_recurring_losses(tmp_pat
     assert len({r[1] for r in rows[-10:]}) < 10  # the converged loss does repeat
     r = lrdoctor.diagnose(write_csv(tmp_path / "fit.csv", "step,loss", rows))
     assert "slow_progress" not in loud(r)
+
+
+FRESH6 = TUNING.parent / "fresh6"
+
+
+def test_more_formats_after_fresh6():
+    # baselines deepq: "| mean 100 episode reward | -21 |" (spaced keys)
+    pong = lrdoctor.read(FRESH6 / "text-baselines-issue697-pong-dqn-stuck-21" / "issue697.log")
+    assert pong.meta.roles["ep_return"] == "mean_100_episode_reward" and pong.meta.step_column == "episodes"
+    # loguru: "trainers.base_trainer:train_epochs:256 - ... [Loss] 51566519.44 | [step]    89"
+    lion = lrdoctor.read(FRESH6 / "text-lion-issue9-loss-5e7-then-nan" / "issue9.log")
+    assert lion.series("loss").values[0] == 51566519.44 and lion.steps[0] == 89 and "train_epochs" not in lion
+    # "Reward moyen (100 ep): 22.6": a key qualified by a count
+    fr = lrdoctor.read(FRESH6 / "text-coursia-pr2368-a2c-cartpole-decline" / "pr2368.log")
+    assert fr.series("ep_return").values[0] == 22.6
+    # a regression run that names its objective by the error: train_mae / val_mae
+    mae = lrdoctor.read(FRESH6 / "text-dcrnn-issue60-train-mae-creep" / "issue60.log")
+    assert mae.meta.roles["loss"] == "train_mae" and mae.meta.roles["eval_loss"] == "val_mae"
+
+
+def test_eval_rising_while_training_sits_at_its_floor_is_overfitting_not_divergence():
+    # tf-keras 120: train 0.0036-0.0122 (noise at its floor), val 0.113 -> 0.226
+    r = lrdoctor.diagnose(FRESH6 / "keras-tfkeras-issue120-late-val-rise" / "issue120.log")
+    assert "overfitting" in loud(r) and "divergence" not in loud(r)
+    # the twin: nnU-Net, where the training loss itself jumped 5x at the last report
+    nn = lrdoctor.diagnose(FRESH4 / "text-nnunet-issue2290-2d-blowup" / "issue2290.log")
+    assert "divergence" in loud(nn) and "overfitting" not in loud(nn)

@@ -105,7 +105,7 @@ ALIASES: dict[str, tuple[Alias, ...]] = {
         "episode_reward_mean", "train_return", "episodic_return", "return", "reward", "mean_reward",
         "ep_reward", "episode_return", "avg_reward", "average_reward", "total_reward",
         "env_runners/episode_return_mean", "Train/Reward", "Reward/train",
-        "meanrew", "avgrew",  # camelCase "MeanRew" once a text log's keys are lower-cased (DeepRM)
+        "meanrew", "avgrew", "avgr",  # camelCase "MeanRew", "avgR" once a text log's keys are lower-cased (DeepRM, DeepQLearning.jl)
     ),
     "eval_return": _a(
         "eval/mean_reward", "test_return", "eval_return", "eval/episodic_return", "eval/true_reward",
@@ -197,6 +197,10 @@ def _has(ts: list[str], *words: str) -> bool:
 ROLE_RULES: tuple[RoleRule, ...] = (
     RoleRule("eval_loss", lambda t: _has(t, "loss", "nll", "xent") and bool(_EVAL & set(t)) and not (_RL_LOSS & set(t))),
     RoleRule("loss", lambda t: _has(t, "loss", "nll", "xent") and not (_EVAL | _RL_LOSS | _AUX | _TIME) & set(t)),
+    # a regression run that logs no "loss" names its objective by the error (DCRNN: train_mae,
+    # val_mae); only when no *loss* column filled the role
+    RoleRule("eval_loss", lambda t: _has(t, "mae", "mse", "rmse") and bool(_EVAL & set(t))),
+    RoleRule("loss", lambda t: _has(t, "mae", "mse", "rmse") and not (_EVAL | _TIME) & set(t)),
     RoleRule("lr", lambda t: (_has(t, "lr") or ("learning" in t and "rate" in t)) and not _has(t, "scheduled", "sched", "max", "min", "init", "base", "peak")),
     RoleRule("grad_norm", lambda t: (_has(t, "grad", "gradient", "grads") and _has(t, "norm", "l2")) and not _has(t, "max", "clip", "clipped")),
     RoleRule("approx_kl", lambda t: _has(t, "approxkl") or ("approx" in t and "kl" in t)),

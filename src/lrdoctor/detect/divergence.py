@@ -152,15 +152,16 @@ def jump_and_stay(values: np.ndarray, factor: float, after: int) -> tuple[int, i
     """(index of the best point, index of the jump) when one report jumps to at least
     ``factor`` x the best before it and every report from the jump on stays above every
     report before it (a new level, not noise around the old one: on a noisy log the old
-    range already holds the highs), with at least ``after`` points from the jump on;
-    positive values only. The last such jump wins. None otherwise."""
+    range already holds the highs), with at least ``after`` points from the jump on and at
+    least 2 before it (one report is no level: a DQN's TD loss 0.009 then 0.023-0.085 is
+    noise); positive values only. The last such jump wins. None otherwise."""
     x = values
     if x.size < after + 1 or (x <= 0).any():
         return None
     best = np.minimum.accumulate(x)
     high = np.maximum.accumulate(x)
     low_after = np.minimum.accumulate(x[::-1])[::-1]
-    for j in range(x.size - after, 0, -1):
+    for j in range(x.size - after, 1, -1):  # the old level seen at least twice
         if x[j] >= factor * best[j - 1] and low_after[j] > high[j - 1]:
             return int(np.argmin(x[:j])), j
     return None
@@ -185,13 +186,15 @@ def rising_tail(values: np.ndarray, rises: int, floor: float) -> tuple[int, int]
     return ib, start + 1
 
 
-def joint_last_jump(run: Run, factor: float) -> tuple[int, int] | None:
+def joint_last_jump(run: Run, factor: float, noise_k: float = 0.0) -> tuple[int, int] | None:
     """(index of the best training loss, index of the last) when the last report of the
     training loss *and* the evaluation loss at that same report are each at least
     ``factor`` x their best before it. One bad batch can spike a training loss, but the
     evaluation loss is measured on the weights as they stand: both jumping together means
     the weights themselves got worse (nnU-Net issue 2290: train 0.12 -> 0.60, val 0.48 ->
-    3.64 at epoch 2, NaN after). None otherwise."""
+    3.64 at epoch 2, NaN after). With ``noise_k`` the training loss's jump must also beat that
+    many sigmas of its log-domain scatter before (a converged Keras loss bouncing 0.0036-0.012
+    is not 2x worse at 0.0085). None otherwise."""
     from lrdoctor.detect._common import objective
 
     s, e = objective(run), run.series("eval_loss")
@@ -204,7 +207,8 @@ def joint_last_jump(run: Run, factor: float) -> tuple[int, int] | None:
     gap = float(f.steps[-1] - f.steps[-2])
     if abs(float(g.steps[-1] - f.steps[-1])) > gap:
         return None  # the last evaluation is not of the last report's weights
-    if x[-1] >= factor * x[:-1].min() and ev[-1] >= factor * ev[:-1].min():
+    if x[-1] >= factor * x[:-1].min() and ev[-1] >= factor * ev[:-1].min() and \
+            np.log(x[-1] / x[:-1].min()) >= noise_k * log_noise(x[:-1]):
         return int(np.argmin(x[:-1])), x.size - 1
     return None
 
@@ -242,7 +246,7 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
                 rule, sev = text, level
                 break
     if got is None and x.size <= th.few_points:
-        got = joint_last_jump(run, th.few_factor)
+        got = joint_last_jump(run, th.few_factor, th.noise_k)
         rule = f"the last report: training and evaluation loss both >= {th.few_factor:g}x their best"
     if got is None and x.size >= 3 and bool((x > 0).all()) and x[-1] >= th.final_jump * x[:-1].min():
         got, rule, sev = (int(np.argmin(x[:-1])), x.size - 1), f"final blow-up: the last report >= {th.final_jump:g}x the best", Severity.ERROR

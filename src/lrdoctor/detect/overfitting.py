@@ -65,12 +65,20 @@ def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
     if elast - emin < th.noise_k * noise:
         return []
     t_at_min, t_end = value_at(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))
-    if t_at_min is None or t_end is None or t_end >= t_at_min:
-        return []  # train loss not falling: that is divergence, not overfitting
+    if t_at_min is None or t_end is None:
+        return []
+    tv = tr.finite()
+    since = tv.values[tv.steps >= float(e.steps[i])]
+    t_noise = robust_sigma(np.diff(since)) / np.sqrt(2) if since.size >= 4 else 0.0
+    if t_end - t_at_min > max(th.noise_k * t_noise, th.generalization_loss * abs(t_at_min)):
+        return []  # the training loss rose too: that is divergence, not overfitting
+    # (a training loss that fell, or sits at its floor within its noise, is memorising:
+    # a Keras MLP at 0.004-0.012 while val_loss doubles 0.113 -> 0.226)
     ev = {"eval_min_step": float(e.steps[i]), "eval_min": emin, "eval_last": elast,
           "generalization_loss": gl, "train_at_eval_min": t_at_min, "train_last": t_end}
+    trend = "fell" if t_end < t_at_min else "stayed near its floor,"
     summary = (f"eval loss rose {gl:.0%} above its minimum {fmt(emin)} (step {fmt(ev['eval_min_step'])}) "
-               f"while training loss fell {fmt(t_at_min)} -> {fmt(t_end)}")
+               f"while training loss {trend} {fmt(t_at_min)} -> {fmt(t_end)}")
     cause = "The model memorises the training data after the eval minimum: too many steps for the data, too little regularisation, or an LR that stays high."
     return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, cause)]
 

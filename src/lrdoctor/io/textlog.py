@@ -132,7 +132,8 @@ def _pipe_table(line: str, state: dict) -> dict | None:
 
 
 _SB3_SECTION = re.compile(r"^\|\s*(?P<sec>[\w\-]+/)\s*\|\s*\|\s*$")
-_SB3_ROW = re.compile(rf"^\|\s+(?P<key>[\w\-.]+)\s*\|\s*(?P<val>{NUM})\s*\|\s*$", re.I)
+#: (baselines' deepq logger writes spaced keys: ``| mean 100 episode reward | -21 |``)
+_SB3_ROW = re.compile(rf"^\|\s+(?P<key>[\w\-.%]+(?: [\w\-.%]+)*)\s*\|\s*(?P<val>{NUM})\s*\|\s*$", re.I)
 
 
 def _sb3_table(line: str, state: dict) -> dict | None:
@@ -146,7 +147,7 @@ def _sb3_table(line: str, state: dict) -> dict | None:
         return {}
     m = _SB3_ROW.match(s)
     if m:  # baselines' logger writes the same rows without "rollout/" sections
-        state.setdefault("sb3_rec", {})[state.get("sb3_section", "") + m["key"]] = _num(m["val"])
+        state.setdefault("sb3_rec", {})[state.get("sb3_section", "") + m["key"].replace(" ", "_")] = _num(m["val"])
         return {}
     if s.startswith("---") and state.get("sb3_rec"):
         rec = state.pop("sb3_rec")
@@ -215,7 +216,13 @@ _LOG_ORIGIN = re.compile(r"\(\w{1,60}:\d{1,7}\)")
 #: [valid] loss=1.85": the keys after "[valid]" are the validation's ("valid_loss")
 _SECTION = re.compile(r"\[([a-z][a-z_]{0,30})\]\s")
 #: a key qualified by a parenthesis before its colon: LitGPT's "loss train (curr): 1.657"
-_QUALIFIED = re.compile(rf"(?<![\w/.\-])(?P<key>[A-Za-z_]\w{{0,40}}(?: [A-Za-z_]\w{{0,40}}){{0,2}}) \([A-Za-z][\w ]{{0,30}}\):\s*(?P<val>{NUM})(?![\w.])")
+#: (or by a count: "Reward moyen (100 ep): 22.6", a mean over the last 100 episodes)
+_QUALIFIED = re.compile(rf"(?<![\w/.\-])(?P<key>[A-Za-z_]\w{{0,40}}(?: [A-Za-z_]\w{{0,40}}){{0,2}}) \([A-Za-z0-9][\w ]{{0,30}}\):\s*(?P<val>{NUM})(?![\w.])")
+#: "[Loss] 51566519.44 | [step]    89": a bracketed name followed by its number (LION's
+#: trainer); a bracketed lower-case name followed by more keys stays a section (``_SECTION``)
+_BRACKET_KEY = re.compile(rf"\[(?P<key>[A-Za-z][A-Za-z_ ]{{0,24}})\][ \t]{{0,16}}(?P<val>{NUM})(?![\w.])")
+#: loguru's "{name}:{function}:{line} - " origin ("trainers.base_trainer:train_epochs:256 - ")
+_LOGURU_ORIGIN = re.compile(r"(?<![\w.])[A-Za-z_][\w.]{0,80}:[A-Za-z_]\w{0,60}:\d{1,6}(?= - )")
 #: a bracketed list of numbers: nnU-Net's "Pseudo dice [0.0, 0.1611, 0.0]", DeepSpeed's
 #: "lr=[5e-05]"; plain numbers only (no thousands separators, which would make the split of
 #: "1,234,567" ambiguous), so a failed match stops at the first other character
@@ -303,6 +310,8 @@ def _key_values(line: str, state: dict) -> dict | None:
         hidden.append(esp.span())
     if ".py:" in line:
         hidden += _source_locations(line)
+    if " - " in line:
+        hidden += [m.span() for m in _LOGURU_ORIGIN.finditer(line)]
     if hidden:
         line = _blank(line, hidden)
     for k, v in _segments(line).items():  # "Train loss 1.59" (no separator) and friends
@@ -323,6 +332,9 @@ def _key_values(line: str, state: dict) -> dict | None:
         elif m["unit"] == "%" and key == "clip":
             key = "clip_pct"  # fairseq's share of clipped updates, not a threshold
         rec[key] = _num(m["val"])
+    if "]" in line:
+        for m in _BRACKET_KEY.finditer(line):
+            rec.setdefault(_key_name(m["key"]), _num(m["val"]))
     for m in _IS.finditer(line):
         key = m["key"].lower().replace(" ", "_")
         rec["lr" if key == "learning_rate" else key] = _num(m["val"])
