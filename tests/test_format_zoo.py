@@ -272,18 +272,14 @@ ZOO: dict[str, Expect] = {
         # "mAP@.5  mAP@.5:.95" of the "all" row are results.csv's metrics/mAP_0.5 and metrics/mAP_0.5:0.95
         values={"loss": [0.09476]}, roles={"loss": "loss", "eval_accuracy": "metrics/map_0.5:0.95", "task_metric": "metrics/map_0.5"},
         step_column="epoch", steps=(14,)),
+    # (read right since the JSON reader takes numeric strings and a "[2022-..." head is text)
+    "fairseq/issue233_json.log": Expect(roles={"loss": "loss", "eval_loss": "valid_loss", "grad_norm": "gnorm"},
+                                        values={"loss": [3.097, 3.095, 3.092]}),
+    "deepspeed/issue1825_log_dist.log": Expect(values={"lr": [5e-05, 5e-05]}, step_column="step", steps=(40, 50)),
 }
 
 #: Excerpts lrdoctor still misreads, with what a person expects and why it fails today.
 STILL_MISREAD: dict[str, tuple[Expect, str]] = {
-    "fairseq/issue233_json.log": (
-        Expect(roles={"loss": "loss", "eval_loss": "valid_loss", "grad_norm": "gnorm"}, values={"loss": [3.097, 3.095, 3.092]}),
-        "the JSON Lines reader drops numbers written as strings (fairseq writes \"loss\": \"3.097\"); "
-        "the text reader reads them, but a file of JSON lines goes to the JSON Lines reader"),
-    "deepspeed/issue1825_log_dist.log": (
-        Expect(values={"lr": [5e-05, 5e-05]}, step_column="step", steps=(40, 50)),
-        "a log whose first line starts with '[2022-...' is sniffed as JSON; the text fallback keeps "
-        "the text reading only when it finds a training metric, and this excerpt has only step and lr"),
     "litgpt/pr1055_finetune_lora.log": (
         Expect(roles={"loss": "loss_train"}, values={"loss": [1.657, 1.506, 1.610]}, step_column="iter",
                steps=tuple(range(1, 10))),

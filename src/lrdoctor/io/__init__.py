@@ -127,6 +127,11 @@ def _head(path: Path, n: int = 4096) -> str:
 _TEXT_RECORD = re.compile(r"[A-Za-z_)\]]\s*(?:=|:)\s*[-+]?(?:\d|\.\d|nan|inf)", re.I)
 
 
+#: A head that opens a JSON array: ``[`` then a value. ``[2022-05-01 10:00:00,123] [INFO]``
+#: (DeepSpeed, many loggers) opens a text line, not an array.
+_JSON_ARRAY_HEAD = re.compile(r'\[\s*(?:[\[{"\]]|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\s*[,\]]|true\b|false\b|null\b)')
+
+
 def detect_format(path: Path) -> str:
     """The reader for ``path``, from its name and first bytes."""
     if path.is_dir():
@@ -157,7 +162,7 @@ def detect_format(path: Path) -> str:
     stripped = head.lstrip()
     if suffix == ".jsonl" or (stripped.startswith("{") and first.strip().endswith("}") and suffix != ".json"):
         return "jsonl"
-    if suffix == ".json" or stripped.startswith(("{", "[")):
+    if suffix == ".json" or stripped.startswith("{") or _JSON_ARRAY_HEAD.match(stripped):
         return "json"
     if suffix == ".tsv" or (first.count("\t") >= 1 and first.count(",") == 0):
         return "tsv"

@@ -210,8 +210,16 @@ def _extra(text: str, i: int) -> dict[str, Any]:
     raise json.JSONDecodeError("Extra data", text, i)
 
 
+#: a JSON string that is wholly a number: fairseq's ``--log-format json`` writes
+#: ``{"epoch": 1, "loss": "6.543", ...}``
+_NUMERIC_STRING = re.compile(r"^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$|^\s*[-+]?(?:nan|inf|infinity)\s*$", re.I)
+
+
 def number(value: Any) -> float | None:
-    """A JSON value as a float, or None when it is not a number (strings, lists, bools)."""
+    """A JSON value as a float, or None when it is not a number (lists, bools, words). A
+    string that is wholly a number counts (at most 64 characters: an id is no metric)."""
+    if isinstance(value, str):
+        return float(value) if len(value) <= 64 and _NUMERIC_STRING.match(value) else None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value)
