@@ -341,3 +341,17 @@ def test_a_streamed_log_history_is_not_held_to_the_container_bound(tmp_path, mon
     records.write_text(json.dumps(hist))
     with pytest.raises(InputError, match="more than 50 are refused"):
         lrdoctor.read(records)
+
+
+@pytest.mark.parametrize("name", ["keys.log", "keys.jsonl"])
+def test_a_small_log_of_distinct_keys_is_refused_before_it_is_read(tmp_path, name):
+    """Every field of a text log or JSON Lines file becomes a column as long as the run, so
+    200,000 lines each with a new key (3 MB) would need 200,000 x 200,000 cells (~360 GB).
+    The estimate counts fields x records in the first MiB and refuses it at once."""
+    p = tmp_path / name
+    with open(p, "w") as fh:
+        for i in range(200_000):
+            fh.write(f'{{"key{i:07d}": 1.5}}\n' if name.endswith(".jsonl") else f"key{i:07d}x=1.5\n")
+    r = _cli(str(p))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert name in r.stderr and "of memory to read" in r.stderr and "2,048 MB limit" in r.stderr
