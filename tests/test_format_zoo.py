@@ -276,15 +276,12 @@ ZOO: dict[str, Expect] = {
     "fairseq/issue233_json.log": Expect(roles={"loss": "loss", "eval_loss": "valid_loss", "grad_norm": "gnorm"},
                                         values={"loss": [3.097, 3.095, 3.092]}),
     "deepspeed/issue1825_log_dist.log": Expect(values={"lr": [5e-05, 5e-05]}, step_column="step", steps=(40, 50)),
+    "litgpt/pr1055_finetune_lora.log": Expect(roles={"loss": "loss_train"}, values={"loss": [1.657, 1.506, 1.610]},
+                                              step_column="iter", steps=tuple(range(1, 10))),
 }
 
 #: Excerpts lrdoctor still misreads, with what a person expects and why it fails today.
 STILL_MISREAD: dict[str, tuple[Expect, str]] = {
-    "litgpt/pr1055_finetune_lora.log": (
-        Expect(roles={"loss": "loss_train"}, values={"loss": [1.657, 1.506, 1.610]}, step_column="iter",
-               steps=tuple(range(1, 10))),
-        "'step' (the optimizer step, repeated over 4 micro-batches) is preferred to 'iter' as the axis, "
-        "so the 9 micro-batch losses merge into 2 rows"),
     "ultralytics/issue7531_batch_rows.log": (
         Expect(values={"loss": [0.8296 + 1.756 + 1.274]}),
         "batch rows pasted without the 'Epoch GPU_mem box_loss ...' header: nothing names the columns"),

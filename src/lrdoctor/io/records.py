@@ -137,13 +137,10 @@ def _constant(acc: "RecordColumns", key: str) -> bool:
     return v.size >= 3 and bool(np.all(v == v[0]))
 
 
-def _coarse(acc: "RecordColumns", key: str, unit: str) -> bool:
-    """An epoch key that repeats on consecutive records of the same metric (HF Trainer's
-    ``{'loss': 0.66, ..., 'epoch': 0.17}`` printed for four steps in a row, the epoch rounded
-    to two decimals) is too coarse to index them: merging those records would keep one loss
-    in four. Rows stay in log order. Only for epoch keys: a true step key repeated is a
-    duplicate to warn about (``check_duplicates``), not a coarse axis."""
-    if unit != "epoch" or key not in acc.rows_of:
+def _repeats(acc: "RecordColumns", key: str) -> bool:
+    """True when ``key`` holds the same value on consecutive records of one metric (other
+    than the step keys themselves): it does not tell those records apart."""
+    if key not in acc.rows_of:
         return False
     steps = np.full(acc.n, np.nan)
     steps[np.frombuffer(acc.rows_of[key], dtype=np.int64)] = np.frombuffer(acc.vals_of[key], dtype=np.float64)
@@ -157,6 +154,22 @@ def _coarse(acc: "RecordColumns", key: str, unit: str) -> bool:
     return False
 
 
+def _pick_step(acc: "RecordColumns", usable: list[tuple[Any, str]]) -> tuple[Any, str] | None:
+    """The step key among ``usable`` (in order of preference). A key that repeats on
+    consecutive records of one metric is too coarse to index them when another one does not
+    (LitGPT prints ``iter`` per micro-batch and ``step`` per optimizer step: ``step`` would
+    merge four losses into one row). An epoch key that repeats with no finer key beside it
+    (HF Trainer's dicts with the epoch rounded to two decimals, four rows at 0.17) indexes
+    nothing: rows stay in log order. Any other repeated key is a duplicate to warn about
+    (``check_duplicates``), not a coarse axis."""
+    if not usable:
+        return None
+    fine = [(k, u) for k, u in usable if not _repeats(acc, k)] if len(usable) > 1 or usable[0][1] == "epoch" else usable
+    if fine:
+        return fine[0]
+    return None if usable[0][1] == "epoch" else usable[0]
+
+
 def _columns_to_run(acc: RecordColumns, meta: RunMeta, config: Mapping[str, Any] | None,
                     keys: list[tuple[str, str]], check_duplicates: bool, lines: Sequence[int] | None) -> Run:
     present, first_at, count, rows_of, vals_of = acc.present, acc.first_at, acc.count, acc.rows_of, acc.vals_of
@@ -166,8 +179,8 @@ def _columns_to_run(acc: RecordColumns, meta: RunMeta, config: Mapping[str, Any]
     n_rec = max(1, acc.n)
     usable = [(present[normalize(k)], u) for k, u in keys if normalize(k) in present
               and (first_at[normalize(k)] <= 0.2 * n_rec or count[normalize(k)] >= 0.5 * n_rec)
-              and not _constant(acc, present[normalize(k)]) and not _coarse(acc, present[normalize(k)], u)]
-    step_key, unit = usable[0] if usable else (None, "record")
+              and not _constant(acc, present[normalize(k)])]
+    step_key, unit = _pick_step(acc, usable) or (None, "record")
     meta.step_unit = unit
     meta.step_column = step_key
     n = acc.n
