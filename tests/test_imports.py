@@ -58,3 +58,14 @@ def test_no_module_imports_a_private_name_of_another_package():
                         bad.append(f"{path.relative_to(SRC)}:{line} imports {name}")
                     break
     assert not bad, "\n".join(bad)
+
+
+def test_import_lrdoctor_does_not_import_pandas():
+    # pandas (and pyarrow, which pandas 3 imports when installed) is loaded only where a table
+    # is read: `import lrdoctor` and the diagnosis of a text or JSON log stay light
+    code = ("import sys, lrdoctor, lrdoctor.cli; import json, pathlib, tempfile; "
+            "p = pathlib.Path(tempfile.mkdtemp()) / 'm.jsonl'; "
+            "p.write_text(''.join(json.dumps({'step': i, 'loss': 1 / (1 + i)}) + '\\n' for i in range(50))); "
+            "lrdoctor.diagnose(p); print(sorted(m for m in ('pandas', 'pyarrow') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr[-2000:]

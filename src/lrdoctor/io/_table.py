@@ -5,10 +5,12 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported where a table is read: `import lrdoctor` stays light
+    import pandas as pd
 
 from lrdoctor.errors import LogFormatError, printable
 from lrdoctor.io.guard import text_encoding
@@ -88,6 +90,8 @@ def read_table(path: Path, sep: str | None = None, skiprows: int = 0) -> Table:
     never a whole-file frame of Python objects. ``skiprows`` lines before the header are
     skipped (a gym Monitor file's ``#{json}`` line).
     """
+    import pandas as pd
+
     sep = sep if sep is not None else ","
     encoding = text_encoding(path)
     header = _first_line(path, encoding, skiprows)
@@ -143,6 +147,8 @@ def _read_chunks(path: Path, opts: dict, capacity: int) -> tuple[list[str], dict
     """Every chunk's columns converted to numbers as it arrives; the column names, their
     accumulators and the number of rows. Of columns whose names are equal once stripped,
     the last one is kept (as a dict of columns keeps it)."""
+    import pandas as pd
+
     accs: dict[str, _ColumnAcc] = {}
     columns: list[str] = []
     keep: list[bool] = []
@@ -166,6 +172,8 @@ def _read_chunks(path: Path, opts: dict, capacity: int) -> tuple[list[str], dict
 
 def _add_chunk(acc: _ColumnAcc, s: pd.Series, offset: int, capacity: int) -> None:
     """One chunk of one column: numbers, the logged mask and the stray words counted."""
+    import pandas as pd
+
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
         vals = s.to_numpy(dtype=np.float64, na_value=np.nan)
         mask = ~np.isnan(vals)
@@ -308,6 +316,8 @@ _NONFINITE_TOKENS = {"nan", "-nan", "+nan", "inf", "+inf", "-inf", "infinity", "
 
 
 def _token_value(text: pd.Series, tokens: np.ndarray) -> np.ndarray:
+    import pandas as pd
+
     low = text.str.lower().fillna("").to_numpy(dtype=object)
     out = np.full(low.size, np.nan)
     out[tokens & np.array([t.lstrip("+").startswith("inf") for t in low])] = np.inf

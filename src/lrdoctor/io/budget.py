@@ -37,6 +37,8 @@ __all__ = [
     "MAX_MEMORY_ENV",
     "SAMPLE_BYTES",
     "BASE_BYTES",
+    "BASE_BYTES_NO_PANDAS",
+    "base_bytes",
     "Estimate",
     "estimate_peak",
     "check_budget",
@@ -64,6 +66,17 @@ SAMPLE_BYTES = 1 << 20
 #: pandas chunk of :data:`~lrdoctor.io._table.CHUNK_CELLS`, a 16 MB torn-row block) bring
 #: a 6 MB CSV to 160 MB (Python 3.11, pandas 3.1, 2026-12-01).
 BASE_BYTES = 160 * MB
+
+#: The same for the readers that do not use pandas (text logs, JSON, JSON Lines, Keras,
+#: TensorBoard): pandas is imported only where a table is read, so ``lrdoctor diagnose`` of a
+#: 3-row JSON Lines file peaks at 54 MB (2026-12-01); 80 MB leaves the same ~25 MB for the
+#: readers' fixed buffers as the table base does.
+BASE_BYTES_NO_PANDAS = 80 * MB
+
+
+def base_bytes(fmt: str) -> int:
+    """The fixed part of the estimate for a reader of format ``fmt``."""
+    return BASE_BYTES if fmt in _TABLE_FORMATS else BASE_BYTES_NO_PANDAS
 
 #: Bytes of peak memory per table cell (CSV family): the float64 and the flag each cell
 #: becomes (9 B), pandas' chunk, and the detectors' work. Measured with
@@ -167,7 +180,7 @@ def estimate_peak(path: Path, fmt: str) -> Estimate:
         extra, basis = _payload(sample, size, fmt)
     except Exception:  # a sample the format's parser rejects: the reader will say why
         extra, basis = FALLBACK_PER_BYTE * size, "file size, unrecognised content"
-    return Estimate(int(BASE_BYTES + extra), size, basis)
+    return Estimate(int(base_bytes(fmt) + extra), size, basis)
 
 
 def _estimate_dir(path: Path, fmt: str) -> Estimate:
@@ -176,8 +189,9 @@ def _estimate_dir(path: Path, fmt: str) -> Estimate:
 
     files = [path / MONITOR_LOG] if fmt == "monitor" else event_files(path)
     parts = [estimate_peak(f, "jsonl" if fmt == "monitor" else "tensorboard") for f in files if f.is_file()]
-    total = sum(p.bytes - BASE_BYTES for p in parts)
-    return Estimate(int(BASE_BYTES + total), sum(p.file_bytes for p in parts), f"{len(parts)} file(s)")
+    inner = "jsonl" if fmt == "monitor" else "tensorboard"
+    total = sum(p.bytes - base_bytes(inner) for p in parts)
+    return Estimate(int(base_bytes(inner) + total), sum(p.file_bytes for p in parts), f"{len(parts)} file(s)")
 
 
 def _scale(sample: bytes, size: int) -> float:
