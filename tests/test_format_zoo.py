@@ -278,6 +278,7 @@ ZOO: dict[str, Expect] = {
     "deepspeed/issue1825_log_dist.log": Expect(values={"lr": [5e-05, 5e-05]}, step_column="step", steps=(40, 50)),
     "litgpt/pr1055_finetune_lora.log": Expect(roles={"loss": "loss_train"}, values={"loss": [1.657, 1.506, 1.610]},
                                               step_column="iter", steps=tuple(range(1, 10))),
+    "yolov5/issue2552_results_rows.log": Expect(values={"loss": [0.123, 0.08027]}, step_column="epoch", steps=(0, 1, 2)),
 }
 
 #: Excerpts lrdoctor still misreads, with what a person expects and why it fails today.
@@ -285,9 +286,6 @@ STILL_MISREAD: dict[str, tuple[Expect, str]] = {
     "ultralytics/issue7531_batch_rows.log": (
         Expect(values={"loss": [0.8296 + 1.756 + 1.274]}),
         "batch rows pasted without the 'Epoch GPU_mem box_loss ...' header: nothing names the columns"),
-    "yolov5/issue2552_results_rows.log": (
-        Expect(values={"loss": [0.123, 0.08027]}),
-        "YOLOv5 results.txt rows without a header: nothing names the columns"),
 }
 
 

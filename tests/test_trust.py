@@ -842,3 +842,11 @@ def test_eval_rising_while_training_sits_at_its_floor_is_overfitting_not_diverge
     # the twin: nnU-Net, where the training loss itself jumped 5x at the last report
     nn = lrdoctor.diagnose(FRESH4 / "text-nnunet-issue2290-2d-blowup" / "issue2290.log")
     assert "divergence" in loud(nn) and "overfitting" not in loud(nn)
+
+
+def test_yolov5_results_txt_rows_are_read_without_a_header():
+    # "0/89 5.61G 0.07745 0.0277 0.01785 0.123 7 640 0.7966 0.3577 0.3942 0.1884 0.04524 0.01313 0.004035"
+    r = lrdoctor.read(FRESH6 / "yolo-yolov5-issue2552-first-epochs" / "issue2552.txt")
+    assert list(r.steps[:3]) == [0, 1, 2] and r.series("loss").values[0] == 0.123
+    assert r.series("eval_loss").values[0] == pytest.approx(0.04524 + 0.01313 + 0.004035)
+    assert r.meta.roles["eval_accuracy"] == "metrics/map_0.5:0.95"

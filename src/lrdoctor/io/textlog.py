@@ -608,7 +608,31 @@ def _tqdm_bar(line: str, state: dict) -> dict | None:
     return rec
 
 
+#: YOLOv5's results.txt (and its console's epoch rows pasted without their header): 15
+#: whitespace-separated fields, the first "epoch/epochs", the second the GPU memory "5.61G".
+#: Columns as YOLOv5 (utils/plots.py, plot_results) names them.
+_YOLOV5_ROW = re.compile(rf"^\s*(\d+)/(\d+)\s+({NUM})G((?:\s+{NUM}){{13}})\s*$", re.I)
+_YOLOV5_COLUMNS = ("box_loss", "obj_loss", "cls_loss", "loss", "labels", "img_size", "metrics/precision",
+                   "metrics/recall", "metrics/map_0.5", "metrics/map_0.5:0.95", "val/box_loss", "val/obj_loss",
+                   "val/cls_loss")
+
+
+def _yolov5_results(line: str, state: dict) -> dict | None:
+    """A YOLOv5 results.txt row: ``0/89 5.61G 0.07745 0.0277 0.01785 0.123 7 640 0.7966 ...``;
+    the validation loss is the sum of its parts, as the results.csv reader makes it."""
+    if "G " not in line:
+        return None
+    m = _YOLOV5_ROW.match(line)
+    if m is None:
+        return None
+    vals = [_num(v) for v in m[4].split()]
+    rec = {"epoch": float(m[1]), "gpu_mem": _num(m[3]), **dict(zip(_YOLOV5_COLUMNS, vals))}
+    rec["val_loss"] = rec["val/box_loss"] + rec["val/obj_loss"] + rec["val/cls_loss"]
+    return rec
+
+
 RULES: list[LineRule] = [
+    LineRule("yolov5-results", _yolov5_results),
     LineRule("console-table", _console_table),
     LineRule("tqdm-bar", _tqdm_bar),
     LineRule("sb3-table", _sb3_table),
