@@ -52,7 +52,7 @@ EQUIVALENT: dict[str, set[str]] = {
     "reward_instability": {"reward_instability", "oscillation"},
 }
 #: the benchmark's slices, in the order they were gathered
-SLICES = ("tuning", "holdout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6")
+SLICES = ("tuning", "holdout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7")
 #: config keys a manifest entry may carry (what a user would pass with --config)
 CONFIG_KEYS = ("num_classes", "n_actions", "target_kl")
 
