@@ -850,3 +850,44 @@ def test_yolov5_results_txt_rows_are_read_without_a_header():
     assert list(r.steps[:3]) == [0, 1, 2] and r.series("loss").values[0] == 0.123
     assert r.series("eval_loss").values[0] == pytest.approx(0.04524 + 0.01313 + 0.004035)
     assert r.meta.roles["eval_accuracy"] == "metrics/map_0.5:0.95"
+
+
+def _eval_each_epoch(tmp_path, stale):
+    """A digits MLP trained 8 epochs; the validation accuracy on 297 held-out digits is taken
+    each epoch from the live model, or (``stale``) from a copy made before training - the
+    bug of evaluating the wrong object: its predictions never change."""
+    import copy
+
+    torch.manual_seed(0)
+    x, y = digits(1500)
+    xv, yv = x[1200:1497], y[1200:1497]
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    evaluated = copy.deepcopy(model) if stale else model
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    rows = []
+    for ep in range(1, 9):
+        tot = 0.0
+        for i in range(0, 1200, 50):
+            loss = torch.nn.functional.cross_entropy(model(x[i:i + 50]), y[i:i + 50])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            tot += float(loss.detach()) * 50
+        with torch.no_grad():
+            acc = float((evaluated(xv).argmax(1) == yv).float().mean())
+        rows.append((ep, tot / 1200, acc))
+    return write_csv(tmp_path / f"eval{stale}.csv", "epoch,loss,val_acc", rows)
+
+
+def test_an_accuracy_frozen_to_many_digits_while_the_loss_falls_is_no_learning(tmp_path):
+    # LSTM-HAR: test accuracy 0.18052256107330322 on 15 iterations while the loss fell 3x
+    r = lrdoctor.diagnose(FRESH6 / "text-lstmhar-issue8-test-acc-frozen" / "issue8.log")
+    assert loud(r)["slow_progress"].evidence["rule"] == "one single value over the whole run"
+    stale = lrdoctor.diagnose(_eval_each_epoch(tmp_path, stale=True))
+    assert loud(stale)["slow_progress"].severity.value == "error"
+    live = lrdoctor.diagnose(_eval_each_epoch(tmp_path, stale=False))
+    assert "slow_progress" not in loud(live)
+    # arithmetic: an accuracy of 0.8 (4/5: a tiny evaluation set) repeating while the loss falls is no finding
+    tiny = tmp_path / "tiny.csv"
+    tiny.write_text("epoch,loss,val_acc\n" + "".join(f"{e},{2.0 / e:.4f},0.8\n" for e in range(1, 9)))
+    assert "slow_progress" not in loud(lrdoctor.diagnose(tiny))

@@ -109,6 +109,11 @@ class ProgressThresholds(Thresholds):
     pinned_points: int = 5
     """A task metric (accuracy, mAP) that takes one single value over at least this many
     evaluations below 90% of its scale never changed its predictions: a constant predictor."""
+    pinned_denominator: int = 50
+    """...judged even while the training loss falls when the value is a fraction of at least
+    50 (an evaluation set of 50+ examples whose every prediction stayed put: LSTM-HAR's test
+    accuracy 0.18052256107330322 on 15 iterations while its loss fell 3x); a value like 0.8
+    (4/5) repeats on a tiny evaluation set for no reason."""
 
 
 DEFAULTS = ProgressThresholds()
@@ -379,12 +384,20 @@ def _loss_says_some_right(run: Run, th: ProgressThresholds) -> bool:
     return float(np.median(s.finite().values)) < th.zero_acc_max_loss
 
 
+def _granularity(share: float) -> int:
+    """The smallest denominator of a fraction within 1e-9 of ``share`` (0.8 -> 5, 76/421 ->
+    421): a lower bound on the evaluation set's size."""
+    from fractions import Fraction
+
+    f = Fraction(share).limit_denominator(100_000)
+    return f.denominator if abs(float(f) - share) <= 1e-9 else 100_000
+
+
 def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
     """Accuracy or mAP that never left 0, or that never changed at all (below its ceiling),
     while the training loss did not fall by more than half (then the metric is not this task's);
     (Error rates are judged by :func:`_error_rate_at_max`.)"""
-    if _loss_learned(run, th):
-        return None
+    learned = _loss_learned(run, th)
     for name in ("eval_accuracy", "task_metric", "success_rate"):
         s = run.series(name)
         if s is None:
@@ -395,6 +408,8 @@ def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
         scale = 100.0 if v.max() > 1.0 else 1.0
         at_zero = bool(v.max() <= 1e-3 * scale) and not _loss_says_some_right(run, th)
         constant = v.size >= th.pinned_points and float(np.ptp(v)) == 0.0 and v[0] < 0.9 * scale
+        if learned and not (constant and _granularity(float(v[0]) / scale) >= th.pinned_denominator):
+            continue  # the loss fell by half: this metric is not the task's (or its eval set is tiny)
         if not (at_zero or constant):
             continue
         col = run.meta.roles.get(name, name)
