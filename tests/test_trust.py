@@ -891,3 +891,37 @@ def test_an_accuracy_frozen_to_many_digits_while_the_loss_falls_is_no_learning(t
     tiny = tmp_path / "tiny.csv"
     tiny.write_text("epoch,loss,val_acc\n" + "".join(f"{e},{2.0 / e:.4f},0.8\n" for e in range(1, 9)))
     assert "slow_progress" not in loud(lrdoctor.diagnose(tiny))
+
+
+def _three_reports(tmp_path, blow_up):
+    """A digits MLP, 30 SGD steps, three reports of (loss, grad_norm) as a pasted excerpt
+    shows them; with ``blow_up`` the LR is set 3000x at step 28 (a bad manual override)."""
+    torch.manual_seed(0)
+    x, y = digits()
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    o = torch.optim.SGD(model.parameters(), lr=0.05)
+    rows = []
+    for step in range(1, 31):
+        if blow_up and step == 28:
+            for g in o.param_groups:
+                g["lr"] = 150.0
+        i = (step * 50) % (len(y) - 50)
+        loss = torch.nn.functional.cross_entropy(model(x[i:i + 50]), y[i:i + 50])
+        o.zero_grad()
+        loss.backward()
+        gn = float(torch.nn.utils.clip_grad_norm_(model.parameters(), float("inf")))
+        o.step()
+        if step % 10 == 0:
+            rows.append((step, float(loss.detach()), gn))
+    return write_csv(tmp_path / f"three{blow_up}.csv", "step,loss,grad_norm", rows)
+
+
+def test_a_three_decade_gradient_jump_in_a_pair_of_rows_is_a_cliff(tmp_path):
+    # mmdet issue 11708: two rows, grad_norm 3.46 -> 3.1e7 while the loss went 1.50 -> 63.1
+    r = lrdoctor.diagnose(FRESH6 / "text-mmdet-issue11708-gradnorm-3e7" / "issue11708.log")
+    assert loud(r)["grad_explosion"].evidence["ratio"] > 1e6
+    bad = _three_reports(tmp_path, blow_up=True)
+    rows = [ln.split(",") for ln in bad.read_text().splitlines()[1:]]
+    assert float(rows[-1][2]) > 1000 * float(rows[0][2])  # the pathology really happened
+    assert "grad_explosion" in loud(lrdoctor.diagnose(bad))
+    assert "grad_explosion" not in loud(lrdoctor.diagnose(_three_reports(tmp_path, blow_up=False)))

@@ -38,6 +38,12 @@ class GradExplosionThresholds(Thresholds):
     few_points: int = 50
     """With at most this many grad-norm points, a jump of ``factor`` x that stays to the end
     (at least 2 points) is reported even though it is shorter than 3 points of trend."""
+    tiny_factor: float = 1000.0
+    """With fewer grad-norm points than the other gradient checks need (2-4: a pasted pair of
+    rows), only a report at least this multiple of every one before it, with the loss at that
+    report at least ``2`` x its level before, counts: three decades, the bar of
+    ``divergence.final_jump``, is beyond any noise (mmdet issue 11708: grad_norm 3.46 ->
+    3.1e7 while the loss went 1.50 -> 63.1)."""
 
 
 DEFAULTS = GradExplosionThresholds()
@@ -134,8 +140,41 @@ class GradExplosionEvidence(Evidence):
     largest_layers: list
 
 
-@detector("grad_explosion", thresholds=DEFAULTS, evidence=GradExplosionEvidence, needs=needs.grad)
+def _needs(run: Run) -> str | None:
+    """Two gradient-norm points (the tiny-log rule); the usual need otherwise."""
+    n = needs.points(run, "grad_norm")
+    return None if n >= 2 else needs.grad(run)
+
+
+def _tiny(run: Run, th: GradExplosionThresholds) -> list[Finding]:
+    g, loss = run.series("grad_norm"), run.series("loss")
+    if g is None or loss is None:
+        return []
+    f = g.finite()
+    v, st = f.values, f.steps
+    if (v <= 0).any():
+        return []
+    i = int(np.argmax(v))
+    if i == 0 or v[i] < th.tiny_factor * float(v[:i].max()):
+        return []
+    lf = loss.finite()
+    before, at = lf.values[lf.steps < st[i]], lf.values[lf.steps == st[i]]
+    if before.size == 0 or at.size == 0 or float(at[-1]) < 2.0 * float(before.max()):
+        return []
+    ev = {"cliff_step": float(st[i]), "grad_norm": float(v[i]), "running_median": float(np.median(v[:i])),
+          "ratio": float(v[i] / np.median(v[:i])), "loss_before": float(before[-1]), "loss_after": float(at[-1]),
+          "rule": f"few points: one report >= {th.tiny_factor:g}x every earlier grad norm, the loss at least doubled"}
+    summary = (f"gradient norm jumped to {fmt(ev['grad_norm'])} at step {fmt(ev['cliff_step'])}, {ev['ratio']:.2g}x "
+               f"the reports before it, and the loss rose {fmt(ev['loss_before'])} -> {fmt(ev['loss_after'])}")
+    cause = ("One update stepped off a cliff of the loss surface (Pascanu et al. 2013): an outlier batch or "
+             "a sharp region met an LR with no gradient clipping (or a clip threshold far above the usual norm).")
+    return [Finding("grad_explosion", Severity.ERROR, ev["cliff_step"], ev["cliff_step"], summary, ev, cause)]
+
+
+@detector("grad_explosion", thresholds=DEFAULTS, evidence=GradExplosionEvidence, needs=_needs)
 def detect(run: Run, th: GradExplosionThresholds = DEFAULTS) -> list[Finding]:
+    if needs.grad(run) is not None:  # 2-4 points: only the three-decade cliff
+        return _tiny(run, th)
     out = _trend(run, th)
     if not out:
         out = _few_points(run, th)
