@@ -925,3 +925,16 @@ def test_a_three_decade_gradient_jump_in_a_pair_of_rows_is_a_cliff(tmp_path):
     assert float(rows[-1][2]) > 1000 * float(rows[0][2])  # the pathology really happened
     assert "grad_explosion" in loud(lrdoctor.diagnose(bad))
     assert "grad_explosion" not in loud(lrdoctor.diagnose(_three_reports(tmp_path, blow_up=False)))
+
+
+FRESH7 = TUNING.parent / "fresh7"
+
+
+def test_quoted_nan_in_dict_lines_and_an_rl_value_loss_of_inf_are_nonfinite():
+    # the DPO reference trainer: {'loss/train': 'nan', 'grad_norm': 'nan', ...}
+    dpo = lrdoctor.diagnose(next((FRESH7 / "text-dpo-issue89-train-stats-nan").iterdir()))
+    assert loud(dpo)["nonfinite"].severity.value == "error"
+    # rsl_rl: "Mean value_function loss: inf" (and "Mean surrogate loss" is the policy loss)
+    rsl = lrdoctor.diagnose(next((FRESH7 / "text-unitree-issue107-value-loss-inf").iterdir()))
+    assert loud(rsl)["nonfinite"].evidence["metric"] == "value_loss"
+    assert rsl.run.meta.roles["policy_loss"] == "surrogate_loss"

@@ -89,10 +89,12 @@ ALIASES: dict[str, tuple[Alias, ...]] = {
     "value_loss": _a(
         "value_loss", "train/value_loss", "losses/value_loss", "vf_loss", "loss/value_loss",
         "info/learner/default_policy/learner_stats/vf_loss", "loss_vf_loss",
+        "value_function_loss", "mean_value_function_loss",  # rsl_rl: "Mean value_function loss: 0.01"
     ),
     "policy_loss": _a(
         "policy_loss", "train/policy_loss", "losses/policy_loss", "train/policy_gradient_loss", "pg_loss",
         "loss/policy_loss", "info/learner/default_policy/learner_stats/policy_loss", "loss_pol_surr",
+        "surrogate_loss", "mean_surrogate_loss",  # rsl_rl: "Mean surrogate loss: -0.01"
     ),
     "explained_variance": _a(
         "explained_variance", "train/explained_variance", "losses/explained_variance", "vf_explained_var",

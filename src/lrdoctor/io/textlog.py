@@ -431,7 +431,8 @@ def _python_dict(line: str, state: dict) -> dict | None:
             rec[str(k)] = float(v)
         elif isinstance(v, str) and _NUM_FULL.match(v.strip()):  # fairseq writes numbers as strings
             rec[str(k)] = _num(v.strip())
-    for m in re.finditer(r"'(?P<k>[^']+)':\s*(?P<v>-?(?:nan|inf))", t, re.I):  # NaN/inf survive as such
+    # NaN/inf survive as such, bare or quoted (the DPO reference trainer prints 'loss/train': 'nan')
+    for m in re.finditer(r"'(?P<k>[^']+)':\s*'?(?P<v>-?(?:nan|inf))'?(?=\s*[,}])", t, re.I):
         rec[m["k"]] = float(m["v"])
     return rec or None
 
