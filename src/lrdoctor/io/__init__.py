@@ -142,7 +142,11 @@ def detect_format(path: Path) -> str:
         if wandb_run.is_run_dir(path):
             return "wandb"
         if tensorboard.event_files(path):
-            return "tensorboard"
+            from lrdoctor.io.folders import find_runs
+
+            # event files of several runs (run1/, run2/) are not one run to merge; a Keras
+            # train/ + validation/ pair is one run (io/folders.py tells them apart)
+            return "tensorboard" if len(find_runs(path).runs) <= 1 else "folder"
         return "folder"  # one log file or one run below it; none or several is refused there
     if path.suffix == ".wandb":
         return "wandb"

@@ -158,9 +158,15 @@ def read_tensorboard(path: Path) -> Run:
     # list concatenation (a copy of every point per file)
     tags: dict[str, list[tuple[Sequence[float], Sequence[float]]]] = {}
     config: dict[str, object] = {}
+    # Event files in several subfolders of one run (Keras' TensorBoard callback writes train/
+    # and validation/, both with "epoch_loss"): each tag is named by its subfolder, so the
+    # validation curve is not merged into the training one
+    dirs = {f.parent for f in files}
+    split = path.is_dir() and len(dirs) > 1
     for f in files:
+        prefix = f"{f.parent.relative_to(path).as_posix()}/" if split and f.parent != path else ""
         for tag, (s, v) in _load(f, config, meta.warnings).items():
-            tags.setdefault(printable(tag), []).append((s, v))
+            tags.setdefault(printable(prefix + tag), []).append((s, v))
     if not tags:
         if path.is_file() and path.stat().st_size > 0:
             raise LogFormatError(path, "no scalar summaries in this event file (corrupt or not a scalar log)")
