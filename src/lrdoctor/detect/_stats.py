@@ -14,7 +14,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from lrdoctor.run import Run, Series
 
-__all__ = ["MAX_POINTS", "Curve", "curve", "rolling_median", "robust_sigma", "run_curve", "runs_of", "value_at", "trend_p_down"]
+__all__ = ["MAX_POINTS", "Curve", "curve", "rolling_median", "robust_sigma", "run_curve", "runs_of", "value_at", "trend_p_down", "diff_sigma"]
 
 #: Bins a long series is reduced to before the rules run. 4000 keeps any stretch longer than
 #: 0.025% of the run visible while making every rule O(bins).
@@ -80,6 +80,14 @@ def robust_sigma(x: np.ndarray) -> float:
     if x.size > MAD_SAMPLE:
         x = x[:: -(-x.size // MAD_SAMPLE)]
     return float(1.4826 * np.median(np.abs(x - np.median(x))))
+
+
+def diff_sigma(x: np.ndarray) -> float:
+    """Noise sigma from successive differences: the robust sigma of ``diff(x)`` over sqrt(2)
+    (each difference carries two points' noise). A slow trend barely moves it, and unlike
+    residuals around a short rolling median it is not pulled to 0 where the median is the
+    point itself."""
+    return robust_sigma(np.diff(np.asarray(x, dtype=float))) / float(np.sqrt(2))
 
 
 def run_curve(run: Run, name: str) -> Curve | None:

@@ -115,12 +115,9 @@ def log_noise(x: np.ndarray) -> float:
     """Per-point scatter of a positive series in the log domain: the robust sigma of its
     successive log-ratios over sqrt(2) (each ratio carries two points' noise); 0 with fewer
     than 4 points (no evidence of noise)."""
-    from lrdoctor.detect._stats import robust_sigma
+    from lrdoctor.detect._stats import diff_sigma
 
-    if x.size < 4:
-        return 0.0
-    d = np.diff(np.log(x))
-    return float(robust_sigma(d - np.median(d)) / np.sqrt(2))
+    return diff_sigma(np.log(x)) if x.size >= 4 else 0.0
 
 
 def few_point_rise(values: np.ndarray, factor: float, after: int, noise_k: float = 0.0) -> tuple[int, int] | None:
@@ -228,28 +225,27 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
         return []
     f = s.finite()
     x, st = f.values, f.steps
-    got, rule, sev = None, "", Severity.ERROR
-    if x.size <= th.few_points:
-        rules = (
-            (lambda: few_point_rise(x, th.few_factor, th.few_after, th.noise_k), Severity.ERROR,
-             f"few-point: every point from the onset on >= {th.few_factor:g}x the best"),
-            (lambda: jump_and_stay(x, th.few_factor, th.few_after), Severity.ERROR,
-             f"few-point: a jump to >= {th.few_factor:g}x the best, every later report above all earlier ones"),
-            # a climb of tens of percent that is still going: a warning, it has not blown up yet
-            (lambda: rising_tail(x, th.few_rises, th.relative_floor), Severity.WARNING,
-             f"few-point: the loss rose at each of the last {th.few_rises}+ reports, ending more than "
-             f"{th.relative_floor:.0%} above the best"),
-        )
-        for find, level, text in rules:
-            got = find()
-            if got is not None:
-                rule, sev = text, level
-                break
-    if got is None and x.size <= th.few_points:
-        got = joint_last_jump(run, th.few_factor, th.noise_k)
-        rule = f"the last report: training and evaluation loss both >= {th.few_factor:g}x their best"
+    # (name, finder, severity, rule text), tried in order; the name picks the summary below
+    rules = (
+        ("rise", lambda: few_point_rise(x, th.few_factor, th.few_after, th.noise_k), Severity.ERROR,
+         f"few-point: every point from the onset on >= {th.few_factor:g}x the best"),
+        ("jump", lambda: jump_and_stay(x, th.few_factor, th.few_after), Severity.ERROR,
+         f"few-point: a jump to >= {th.few_factor:g}x the best, every later report above all earlier ones"),
+        # a climb of tens of percent that is still going: a warning, it has not blown up yet
+        ("tail", lambda: rising_tail(x, th.few_rises, th.relative_floor), Severity.WARNING,
+         f"few-point: the loss rose at each of the last {th.few_rises}+ reports, ending more than "
+         f"{th.relative_floor:.0%} above the best"),
+        ("joint", lambda: joint_last_jump(run, th.few_factor, th.noise_k), Severity.ERROR,
+         f"the last report: training and evaluation loss both >= {th.few_factor:g}x their best"),
+    ) if x.size <= th.few_points else ()
+    got = None
+    for name, find, sev, rule in rules:
+        got = find()
+        if got is not None:
+            break
     if got is None and x.size >= 3 and bool((x > 0).all()) and x[-1] >= th.final_jump * x[:-1].min():
-        got, rule, sev = (int(np.argmin(x[:-1])), x.size - 1), f"final blow-up: the last report >= {th.final_jump:g}x the best", Severity.ERROR
+        got, name, sev = (int(np.argmin(x[:-1])), x.size - 1), "final", Severity.ERROR
+        rule = f"final blow-up: the last report >= {th.final_jump:g}x the best"
     if got is None:
         return []
     ib, onset = got
@@ -257,14 +253,14 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
     lr = lr_at(run, float(st[onset]))
     if lr is not None:
         ev["lr_at_onset"] = lr
-    if rule.startswith("the last report"):
+    if name == "joint":
         e = run.series("eval_loss").finite().values
         ev.update(eval_best=float(e[:-1].min()), eval_final=float(e[-1]))
         summary = (f"at the last report (step {fmt(ev['onset_step'])}) the training loss jumped to "
                    f"{fmt(ev['final_loss'])} ({ev['ratio_to_best']:.2g}x its best {fmt(ev['best_loss'])}) and the "
                    f"evaluation loss to {fmt(ev['eval_final'])} ({ev['eval_final'] / ev['eval_best']:.2g}x its best): "
                    f"the weights themselves got worse")
-    elif sev is Severity.WARNING:
+    elif name == "tail":
         summary = (f"loss is climbing: from best {fmt(ev['best_loss'])} (step {fmt(ev['best_step'])}) it rose at "
                    f"every one of the last {ev['points_above']} reports, to {fmt(ev['final_loss'])} "
                    f"({ev['final_loss'] / ev['best_loss']:.2g}x the best)")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.fmt import fmt
-from lrdoctor.detect._stats import robust_sigma, runs_of
+from lrdoctor.detect._stats import diff_sigma, robust_sigma, runs_of
 from lrdoctor.detect._trend import objective_trend
 from lrdoctor.detect.divergence import DEFAULTS as DIV
 from lrdoctor.detect.divergence import above_best
@@ -70,8 +70,7 @@ def _noise_sigma(x: np.ndarray, residuals: np.ndarray) -> float:
     epoch curve both are small, as they should be."""
     if x.size < 4:
         return robust_sigma(residuals)
-    d = np.diff(x)
-    return max(robust_sigma(residuals), float(robust_sigma(d - np.median(d)) / np.sqrt(2)))
+    return max(robust_sigma(residuals), diff_sigma(x))
 
 
 class LossSpikeEvidence(Evidence):

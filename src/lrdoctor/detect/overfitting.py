@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.fmt import fmt
-from lrdoctor.detect._stats import robust_sigma, value_at
+from lrdoctor.detect._stats import diff_sigma, value_at
 from lrdoctor.detect import needs
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
 from lrdoctor.config import config_value
@@ -61,7 +61,7 @@ def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
     gl = (elast - emin) / abs(emin) if emin else np.inf
     if gl < th.generalization_loss or (after <= emin).any():
         return []
-    noise = robust_sigma(np.diff(e.values)) / np.sqrt(2)
+    noise = diff_sigma(e.values)
     if elast - emin < th.noise_k * noise:
         return []
     t_at_min, t_end = value_at(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))
@@ -69,7 +69,7 @@ def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
         return []
     tv = tr.finite()
     since = tv.values[tv.steps >= float(e.steps[i])]
-    t_noise = robust_sigma(np.diff(since)) / np.sqrt(2) if since.size >= 4 else 0.0
+    t_noise = diff_sigma(since) if since.size >= 4 else 0.0
     if t_end - t_at_min > max(th.noise_k * t_noise, th.generalization_loss * abs(t_at_min)):
         return []  # the training loss rose too: that is divergence, not overfitting
     # (a training loss that fell, or sits at its floor within its noise, is memorising:

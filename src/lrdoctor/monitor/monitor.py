@@ -304,10 +304,10 @@ class Monitor:
             self._next_check = self._step + max(self.settings.check_every, int(0.05 * self._step))
             run = self.run()
             self._checked_rows = len(self.history)
-            return self.checks.check(run, self._guard_findings())
+            return self.checks.check(run, self._extra_findings())
         except Exception as err:
             self._fail("check", err)
-            return self.checks.findings(self._guard_findings())
+            return self.checks.findings(self._extra_findings())
 
     @property
     def findings(self) -> list[Finding]:
@@ -315,7 +315,7 @@ class Monitor:
         the first release: it runs :meth:`check` only when steps arrived since the last one."""
         if self._checked_rows != len(self.history) + self.history.pending:
             return self.check()
-        return self.checks.findings(self._guard_findings())
+        return self.checks.findings(self._extra_findings())
 
     def report(self) -> lrdoctor.Report:
         """The report ``lrdoctor diagnose`` gives on the written log, plus the runtime findings."""
@@ -334,7 +334,7 @@ class Monitor:
     def on_finding(self, fn: Callable[[Finding], None] | None) -> None:
         self.checks.on_finding = fn
 
-    def _guard_findings(self) -> list[Finding]:
+    def _extra_findings(self) -> list[Finding]:
         """Findings kept outside the log: the Guard's rewinds and the probes' own (Probe.findings)."""
         found = list(self.guard.findings) if self.guard is not None else []
         for p in self.probes:

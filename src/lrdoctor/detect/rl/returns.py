@@ -121,8 +121,9 @@ def _few_point_reversal(run: Run, th: ReturnThresholds) -> list[Finding]:
         p = int(np.argmax(v))
         falls = v.size - 1 - p
         monotone = p > 0 and falls >= th.few_falls and (np.diff(v[p:]) < 0).all() and v[-1] < v[0]
-        trend = (name in RATIO_SCALE and v[p] > 0 and v[p] - v[-1] >= th.min_gain_share * v[p]
-                 and trend_p_down(v[p:]) < th.few_trend_p and falls >= th.few_falls)
+        ratio_fall = name in RATIO_SCALE and v[p] > 0 and v[p] - v[-1] >= th.min_gain_share * v[p] and falls >= th.few_falls
+        p_down = trend_p_down(v[p:]) if ratio_fall else 1.0
+        trend = p_down < th.few_trend_p
         if not (monotone or trend):
             continue
         per, unit = slope_unit(run)
@@ -138,7 +139,7 @@ def _few_point_reversal(run: Run, th: ReturnThresholds) -> list[Finding]:
             (f"{col} peaked at {fmt(float(v[p]))} (step {fmt(float(st[p]))}) and fell at every one of the {falls} later "
              f"reports to {fmt(float(v[-1]))}, below its start {fmt(float(v[0]))}") if monotone else
             (f"{col} fell from {fmt(float(v[p]))} (step {fmt(float(st[p]))}) to {fmt(float(v[-1]))} over the next "
-             f"{falls} reports, a downward trend (Mann-Kendall p = {trend_p_down(v[p:]):.2g})"), ev,
+             f"{falls} reports, a downward trend (Mann-Kendall p = {p_down:.2g})"), ev,
             "Learning turned into unlearning: the LR (or target-update rate) that helped early is too large "
             "late, or value estimates diverged. The peak checkpoint is the one to keep.",
         )]
