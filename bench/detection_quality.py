@@ -4,13 +4,22 @@
     python bench/detection_quality.py --details       # per-log lines for the tuning slice
     python bench/detection_quality.py --slice holdout --details   # only after tuning is frozen
     python bench/detection_quality.py --slice tuning  # while tuning: never print the others
+    python bench/detection_quality.py --unshipped /work/unshipped_logs   # also the logs not shipped
+
 
 Slices: ``tuning`` (may be looked at), ``holdout`` (a quarter of the first gathering, never
 looked at while tuning) and ``fresh`` (a second gathering, labelled blind by a session that
 never ran lrdoctor, added after the first round of tuning; reported on its own) and ``fresh2``
 (a third blind gathering, made once ``fresh`` had been measured and then studied) and
 ``fresh3`` (gathered while ``fresh2`` was being studied) and ``fresh4`` (gathered while
-``fresh3`` was being studied).
+``fresh3`` was being studied) and so on to ``fresh8``.
+
+Licences: only logs whose licence allows redistribution are in the repository. An entry
+marked ``shipped: false`` (no licence found, or a non-commercial one; the reason is in
+``unshipped_reason``) keeps its source, label and evidence, so anyone can fetch it again; it is
+measured only when ``--unshipped DIR`` (or the environment variable
+:data:`UNSHIPPED_ENV`) names a folder that holds it at the same path relative to
+``bench/detection_logs``. The figures print, per slice, how many logs were skipped that way.
 
 The logs and their labels are in ``bench/detection_logs/manifest_*.yaml``: each log was
 labelled by reading its numbers before lrdoctor ever ran on it (source, commit, licence and
@@ -29,6 +38,7 @@ any NaN/inf loss (nonfinite), approx KL > 0.02 (kl_exceeded), |Q| at the end > 5
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections import defaultdict
@@ -52,7 +62,9 @@ EQUIVALENT: dict[str, set[str]] = {
     "reward_instability": {"reward_instability", "oscillation"},
 }
 #: the benchmark's slices, in the order they were gathered
-SLICES = ("tuning", "holdout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7")
+SLICES = ("tuning", "holdout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8")
+#: environment variable naming the folder of logs that are not shipped (same as ``--unshipped``)
+UNSHIPPED_ENV = "LRDOCTOR_BENCH_UNSHIPPED"
 #: config keys a manifest entry may carry (what a user would pass with --config)
 CONFIG_KEYS = ("num_classes", "n_actions", "target_kl")
 
@@ -76,14 +88,36 @@ class Outcome:
     failed: str = ""
 
 
-def load_cases() -> list[Case]:
-    cases = []
+@dataclass
+class Loaded:
+    """The cases to measure, and per slice how many entries were left out for their licence."""
+
+    cases: list[Case]
+    unshipped: dict[str, int] = field(default_factory=dict)  # slice -> entries skipped (shipped: false)
+
+
+def load_cases(exclude: tuple[str, ...] = (), unshipped: Path | None = None) -> Loaded:
+    """Read every manifest but those of excluded slices (``manifest_<slice>.yaml`` is not even
+    opened, so a blind slice stays unread). An entry with ``shipped: false`` is taken from
+    ``unshipped`` (same relative path) when that folder holds it, and counted as skipped otherwise."""
+    out = Loaded([])
     for m in sorted(HERE.glob("manifest_*.yaml")):
+        if m.stem.removeprefix("manifest_") in exclude:
+            continue
         for e in yaml.safe_load(m.read_text()) or []:
+            sl = e.get("slice", "tuning")
+            if sl in exclude:
+                continue
+            file = HERE / e["file"]
+            if e.get("shipped", True) is False:
+                file = unshipped / e["file"] if unshipped is not None else None
+                if file is None or not file.exists():
+                    out.unshipped[sl] = out.unshipped.get(sl, 0) + 1
+                    continue
             kinds = {k["kind"]: (float(k["onset"]) if k.get("onset") is not None else None) for k in e.get("kinds") or []}
             cfg = {k: e[k] for k in CONFIG_KEYS if e.get(k) is not None}
-            cases.append(Case(e["id"], HERE / e["file"], e.get("slice", "tuning"), e["label"], kinds, cfg))
-    return cases
+            out.cases.append(Case(e["id"], file, sl, e["label"], kinds, cfg))
+    return out
 
 
 def run_lrdoctor(case: Case) -> Outcome:
@@ -210,17 +244,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--slice", choices=(*SLICES, "all"), default="all")
     ap.add_argument("--exclude", action="append", default=[], choices=SLICES,
                     help="leave a slice out (a blind slice while the others are being studied)")
+    ap.add_argument("--unshipped", type=Path, default=os.environ.get(UNSHIPPED_ENV) or None, metavar="DIR",
+                    help="folder holding the logs marked 'shipped: false' (not redistributable) at their "
+                         f"manifest paths; default ${UNSHIPPED_ENV}; without it they are skipped")
     args = ap.parse_args(argv)
-    cases = [c for c in load_cases() if c.slice not in args.exclude]
-    if args.slice != "all":
-        cases = [c for c in cases if c.slice == args.slice]
+    if args.unshipped is not None and not args.unshipped.is_dir():
+        print(f"--unshipped {args.unshipped}: not a folder", file=sys.stderr)
+        return 2
+    exclude = tuple(args.exclude) + (tuple(s for s in SLICES if s != args.slice) if args.slice != "all" else ())
+    loaded = load_cases(exclude, args.unshipped)
+    cases = loaded.cases
     t0 = time.perf_counter()
     ours = [run_lrdoctor(c) for c in cases]
     t1 = time.perf_counter()
     naive = [run_naive(c) for c in cases]
-    print(f"{len(cases)} logs, lrdoctor {t1 - t0:.1f} s\n")
+    skipped = sum(loaded.unshipped.values())
+    print(f"{len(cases)} logs, lrdoctor {t1 - t0:.1f} s; {skipped} skipped for their licence "
+          f"(shipped: false{'' if args.unshipped else '; --unshipped DIR measures them'})\n")
     for sl in SLICES:
         idx = [i for i, c in enumerate(cases) if c.slice == sl]
+        if loaded.unshipped.get(sl):
+            print(f"{sl}: {loaded.unshipped[sl]} logs skipped for their licence (shipped: false)")
         if not idx:
             continue
         sub = [cases[i] for i in idx]
