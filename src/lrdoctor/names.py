@@ -268,4 +268,9 @@ def resolve_aliases(raw_names: Iterable[str], explicit: dict[str, str] | None = 
     # a bare "kl" (VAE, distillation) is only PPO's approximate KL beside other RL signals
     if "approx_kl" not in out and "kl" in by_norm and any(r in out for r in ("ep_return", "entropy", "policy_loss", "value_loss", "clip_fraction")):
         out["approx_kl"] = (by_norm["kl"], 1.0)
+    # a bare "clip" beside "gnorm" is fairseq's meter pair: the share of updates clipped
+    # ("| clip 100% | gnorm 918.19"); alone, "clip" may be a threshold or PPO's clip range
+    if ("grad_clip_fraction" not in out and "clip" in by_norm and "gnorm" in by_norm
+            and by_norm["clip"] not in used):
+        out["grad_clip_fraction"] = (by_norm["clip"], 1.0)
     return out

@@ -14,7 +14,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from lrdoctor.run import Run, Series
 
-__all__ = ["MAX_POINTS", "Curve", "curve", "rolling_median", "robust_sigma", "run_curve", "runs_of", "value_at", "trend_p_down", "diff_sigma"]
+__all__ = ["MAX_POINTS", "Curve", "curve", "rolling_median", "robust_sigma", "run_curve", "runs_of", "value_at", "trend_p_down", "diff_sigma", "diff2_sigma"]
 
 #: Bins a long series is reduced to before the rules run. 4000 keeps any stretch longer than
 #: 0.025% of the run visible while making every rule O(bins).
@@ -88,6 +88,15 @@ def diff_sigma(x: np.ndarray) -> float:
     residuals around a short rolling median it is not pulled to 0 where the median is the
     point itself."""
     return robust_sigma(np.diff(np.asarray(x, dtype=float))) / float(np.sqrt(2))
+
+
+def diff2_sigma(x: np.ndarray) -> float:
+    """Noise sigma from second differences: the robust sigma of ``diff(x, 2)`` over sqrt(6)
+    (each carries 1 + 4 + 1 points' noise variance). A linear trend cancels and a smooth
+    bend adds a near-constant that the MAD's median removes, so on a short curve that turns
+    smoothly (an eval loss that falls, flattens and rises) it measures the scatter alone,
+    where first differences would count the turn itself as noise."""
+    return robust_sigma(np.diff(np.asarray(x, dtype=float), 2)) / float(np.sqrt(6))
 
 
 def run_curve(run: Run, name: str) -> Curve | None:

@@ -19,7 +19,7 @@ from lrdoctor.detect._classes import num_classes as _num_classes
 from lrdoctor.run import Run
 
 __all__ = ["MIN_LOSS_POINTS", "MIN_TASK_POINTS", "MIN_GRAD_POINTS", "points", "loss", "cumulative", "any_loss_or_grad", "grad",
-           "clipping", "eval_and_train_loss", "num_classes_and_loss", "label_smoothing_and_loss", "lr", "lr_and_loss",
+           "clipping", "eval_and_train_loss", "overfitting", "num_classes_and_loss", "label_smoothing_and_loss", "lr", "lr_and_loss",
            "architecture", "column", "task_metric", "cycles"]
 
 #: The fewest finite loss points a loss-shape check judges: three points make one rise
@@ -94,14 +94,16 @@ def grad(run: Run) -> str | None:
 
 
 def clipping(run: Run) -> str | None:
-    why = grad(run)
-    if why:
-        return why
     from lrdoctor.detect._grad import clip_signal
 
-    if clip_signal(run) is None:
-        return "no clipping threshold (config max_grad_norm/clip, or a max_grad_norm, clip_coef or clip-fraction column)"
-    return None
+    sig = clip_signal(run)
+    if sig is None:
+        return grad(run) or "no clipping threshold (config max_grad_norm/clip, or a max_grad_norm, clip_coef or clip-fraction column)"
+    if sig.kind in ("coef", "fraction"):  # clipping logged itself: no gradient norm needed
+        name = "clip_coef" if sig.kind == "coef" else "grad_clip_fraction"
+        n = points(run, name)
+        return None if n >= 3 else f"only {n} clip-share point(s); needs 3"
+    return grad(run)
 
 
 def eval_and_train_loss(run: Run) -> str | None:
@@ -111,9 +113,19 @@ def eval_and_train_loss(run: Run) -> str | None:
         return "no evaluation-loss column (val_loss, eval_loss, Loss/val, ...)"
     if "loss" not in run:
         return "no training-loss column to compare the evaluation loss with"
-    if points(run, "eval_loss") < 5:
-        return f"only {points(run, 'eval_loss')} evaluation point(s); needs 5"
+    if points(run, "eval_loss") < 3:
+        return f"only {points(run, 'eval_loss')} evaluation point(s); needs 3"
     return None
+
+
+def overfitting(run: Run) -> str | None:
+    """Train and eval losses, or failing them a train and an eval accuracy."""
+    why = eval_and_train_loss(run)
+    if why is None or run.is_rl or "eval_loss" in run:
+        return why
+    if "eval_accuracy" in run and "task_metric" in run and points(run, "eval_accuracy") >= 3:
+        return None
+    return why
 
 
 def num_classes_and_loss(run: Run) -> str | None:

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.fmt import fmt
-from lrdoctor.detect._stats import diff_sigma, value_at
+from lrdoctor.detect._stats import diff2_sigma, diff_sigma, value_at
 from lrdoctor.detect import needs
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
 from lrdoctor.config import config_value
 from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
-from lrdoctor.run import Run
+from lrdoctor.run import Run, Series
 
 __all__ = ["OverfittingThresholds", "detect"]
 
@@ -27,6 +27,17 @@ class OverfittingThresholds(Thresholds):
     """Evaluation points after the minimum, all above it (a single bad eval is noise)."""
     noise_k: float = 3.0
     """And the rise exceeds 3 robust sigmas of eval-to-eval noise."""
+    up_strips: int = 3
+    """Few-point rule: the eval loss rose at each of the last 3 evaluations while the training
+    loss fell: Prechelt's UP_3 criterion ("stop when the generalization error increased in s
+    successive strips", 1998). Under exchangeable noise 4 values rise in a row with p = 1/24."""
+    up_noise_points: int = 6
+    """The UP rule also asks its rise to beat ``noise_k`` sigmas of the eval curve's scatter
+    (from second differences, so the turn itself is not counted as noise) once the curve has
+    6 points, 4 second differences to estimate it from; on fewer it stands on the ordering."""
+    up_strips_with_gl: int = 2
+    """...or at each of the last 2 evaluations with GL above ``generalization_loss``: UP_2 and
+    GL_5 at once (3 ordered values: p = 1/6, and a 5% excess on top of it)."""
 
 
 DEFAULTS = OverfittingThresholds()
@@ -41,26 +52,31 @@ class OverfittingEvidence(Evidence):
     generalization_loss: float
     train_at_eval_min: float
     train_last: float
+    successive_rises: int
+    eval_best: float
+    metric: str
 
 
-@detector("overfitting", thresholds=DEFAULTS, evidence=OverfittingEvidence, needs=needs.eval_and_train_loss)
+@detector("overfitting", thresholds=DEFAULTS, evidence=OverfittingEvidence, needs=needs.overfitting)
 def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
-    ev_s, tr = run.series("eval_loss"), run.series("loss")
-    if ev_s is None or tr is None or run.is_rl:
+    if run.is_rl:
         return []
+    ev_s, tr = run.series("eval_loss"), run.series("loss")
+    if ev_s is None or tr is None:
+        return _accuracy_rises(run, th)
     e = ev_s.finite()
     if e.values.size < th.min_after + 2:
-        return []
+        return _loss_rises(run, e, tr, th)
     i = int(np.argmin(e.values))
     after = e.values[i + 1:]
     if after.size < th.min_after:
-        return []
+        return _loss_rises(run, e, tr, th)
     # Prechelt's GL(t) = E_va(t) / E_opt(t) - 1 at the current (last) evaluation; noise is
     # guarded by every point after the minimum being above it and by ``noise_k``
     emin, elast = float(e.values[i]), float(e.values[-1])
     gl = (elast - emin) / abs(emin) if emin else np.inf
     if gl < th.generalization_loss or (after <= emin).any():
-        return []
+        return _loss_rises(run, e, tr, th)
     noise = diff_sigma(e.values)
     if elast - emin < th.noise_k * noise:
         return []
@@ -83,10 +99,97 @@ def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
     return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, cause)]
 
 
+_UP_CAUSE = ("The model starts to memorise the training data: too many steps for the data, too little "
+             "regularisation, or an LR that stays high.")
+
+
+@dataclass(frozen=True)
+class _Rise:
+    """Where an evaluation curve worsened at each of its last ``strips`` evaluations."""
+
+    strips: int
+    start: int  # index of the evaluation the worsening starts from
+    best: int  # index of the best evaluation before it
+    gl: float  # Prechelt's generalisation loss at the last evaluation
+
+
+def _successive_rises(worse: np.ndarray, th: OverfittingThresholds) -> _Rise | None:
+    """Prechelt's UP criteria on ``worse`` (larger is worse): it rose at each of the last
+    ``up_strips`` evaluations, or at each of the last ``up_strips_with_gl`` with GL_5."""
+    for s, need_gl in ((th.up_strips, 0.0), (th.up_strips_with_gl, th.generalization_loss)):
+        if worse.size < s + 1 or not (np.diff(worse[-s - 1:]) > 0).all():
+            continue
+        start = worse.size - s - 1
+        i = int(np.argmin(worse[:start + 1]))
+        best, last = float(worse[i]), float(worse[-1])
+        gl = (last - best) / abs(best) if best else np.inf
+        if gl <= need_gl:
+            continue
+        if worse.size >= th.up_noise_points and last - float(worse[start]) <= th.noise_k * diff2_sigma(worse):
+            continue  # a rise within the curve's own eval-to-eval scatter
+        return _Rise(s, start, i, gl)
+    return None
+
+
+def _still_improving(run: Run, name: str) -> bool:
+    """True when a higher-is-better eval metric sets a new best at its last evaluation: a
+    rising eval loss with an improving eval accuracy is growing over-confidence, not lost
+    generalisation (Guo et al. 2017: NLL overfits while accuracy still improves)."""
+    acc = run.series(name)
+    if acc is None:
+        return False
+    v = acc.finite().values
+    return v.size >= 2 and float(v[-1]) > float(v[:-1].max())
+
+
+def _loss_rises(run: Run, e: Series, tr: Series, th: OverfittingThresholds) -> list[Finding]:
+    """The UP rule on the eval loss while the training loss falls. Catches the 3-10 epoch logs
+    where GL_5's three points after the minimum are not there yet, and slow smooth turns
+    (+0.6% over three epochs) below GL_5."""
+    r = _successive_rises(e.values, th)
+    if r is None or _still_improving(run, "eval_accuracy"):
+        return []
+    t_start, t_end = value_at(tr, float(e.steps[r.start])), value_at(tr, float(e.steps[-1]))
+    if t_start is None or t_end is None or not t_end < t_start:
+        return []  # the training loss must fall while the eval loss rises
+    v, t_best = e.values, value_at(tr, float(e.steps[r.best]))
+    ev = {"eval_min_step": float(e.steps[r.best]), "eval_min": float(v[r.best]), "eval_last": float(v[-1]),
+          "generalization_loss": r.gl, "train_at_eval_min": t_best if t_best is not None else t_start,
+          "train_last": t_end, "successive_rises": r.strips}
+    summary = (f"eval loss rose at each of the last {r.strips} evaluations, {fmt(float(v[r.start]))} -> {fmt(float(v[-1]))} "
+               f"({r.gl:.1%} above its minimum {fmt(float(v[r.best]))}), while training loss fell {fmt(t_start)} -> {fmt(t_end)}")
+    return [Finding("overfitting", Severity.WARNING, float(e.steps[r.start]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
+
+
+def _accuracy_rises(run: Run, th: OverfittingThresholds) -> list[Finding]:
+    """The UP rule on an eval accuracy that falls while the training accuracy rises (logs with
+    accuracies and no losses: MXNet's ``Train-accuracy`` / ``Validation-accuracy``)."""
+    ea, ta = run.series("eval_accuracy"), run.series("task_metric")
+    if ea is None or ta is None:
+        return []
+    e = ea.finite()
+    r = _successive_rises(-e.values, th)
+    if r is None:
+        return []
+    t_start, t_end = value_at(ta, float(e.steps[r.start])), value_at(ta, float(e.steps[-1]))
+    if t_start is None or t_end is None or not t_end > t_start:
+        return []  # the training accuracy must rise while the eval accuracy falls
+    v = e.values
+    col, tcol = run.meta.roles.get("eval_accuracy", "eval_accuracy"), run.meta.roles.get("task_metric", "task_metric")
+    ev = {"eval_min_step": float(e.steps[r.best]), "eval_best": float(v[r.best]), "eval_last": float(v[-1]),
+          "generalization_loss": r.gl, "train_last": t_end, "successive_rises": r.strips, "metric": col}
+    summary = (f"{col} fell at each of the last {r.strips} evaluations, {fmt(float(v[r.start]))} -> {fmt(float(v[-1]))} "
+               f"(best {fmt(float(v[r.best]))}), while {tcol} rose {fmt(t_start)} -> {fmt(t_end)}")
+    return [Finding("overfitting", Severity.WARNING, float(e.steps[r.start]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
+
+
 @fix_rule("overfitting")
 def fix_overfitting(run: Run, f: Finding) -> Prescription:
     ev = f.evidence
     return Prescription([Fix("max_steps", None, None, "the eval minimum",
                              note=f"stop at step {fmt(ev['eval_min_step'])} (early stopping, patience 3 evals)"),
              Fix("weight_decay", config_value(run.config, ("weight_decay", "wd")), None, "regularise instead of memorising",
-                 note="0.01-0.1 (AdamW)")], [Watch("eval_loss", f"stays within 5% of its minimum {fmt(ev['eval_min'])}", "a rise while train falls is overfitting")])
+                 note="0.01-0.1 (AdamW)")], [Watch("eval_loss", f"stays within 5% of its minimum {fmt(ev['eval_min'])}", "a rise while train falls is overfitting")
+              if "eval_min" in ev else
+              Watch(str(ev.get("metric", "eval accuracy")), f"stays within 5% of its best {fmt(ev['eval_best'])}",
+                    "a fall while the training accuracy rises is overfitting")])

@@ -32,7 +32,9 @@ class ProgressThresholds(Thresholds):
     max_total_drop: float = 0.5
     """A run whose loss fell by more than half overall is learning, whatever its late rate."""
     min_steps: int = 500
-    """Steps the first half must span before a rate per 100 steps means anything."""
+    """Steps the first half must span before a rate per 100 steps means anything; also the
+    updates a from-the-start log must span before "never below its first report" is judged
+    (DistDepth's first 275 batches of a 230-hour run are too early to call a stall)."""
     max_front_share: float = 0.4
     """Share of the total drop made in the first quarter of the run below which the curve
     is still a straight line. A run at a workable LR front-loads its progress (power-law
@@ -109,6 +111,16 @@ class ProgressThresholds(Thresholds):
     pinned_points: int = 5
     """A task metric (accuracy, mAP) that takes one single value over at least this many
     evaluations below 90% of its scale never changed its predictions: a constant predictor."""
+    start_points: int = 10
+    """No learning from the start: a log that begins at the start of training (step or epoch
+    0/1) and whose loss never falls below its first report over at least 10 reports. A
+    model that learns anything lowers its loss below its initial value within a few updates;
+    for a loss that only wanders (no learning), the first of n exchangeable reports is the
+    lowest with p = 1/n, so 10 reports make the rule a 1-in-10 test of a flat run and a
+    near-impossible event for a learning one (DINO issue 246: 10.38 -> 11.00 over 12 epochs)."""
+    start_max_step: float = 1.0
+    """...the first logged step/epoch must be at most 1: an excerpt from the middle of training
+    starts at its floor and proves nothing."""
     pinned_denominator: int = 50
     """...judged even while the training loss falls when the value is a fraction of at least
     50 (an evaluation set of 50+ examples whose every prediction stayed put: LSTM-HAR's test
@@ -182,6 +194,29 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
                f"{fmt(ev['loss_min'])}) over all {x.size} points" +
                (f"; {ev['accuracy_metric']} {fmt(ev['accuracy_median'])} ~ 1/{k}" if "accuracy_metric" in ev else ""))
     return Finding("slow_progress", Severity.ERROR, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
+
+
+def _never_below_start(run: Run, th: ProgressThresholds) -> Finding | None:
+    """The loss never fell below its first report, on a log that starts at the start of training."""
+    from lrdoctor.detect._common import objective
+
+    s = objective(run)
+    if s is None or _lr_is_zero(run):
+        return None
+    f = s.finite()
+    x = f.values
+    if x.size < th.start_points or f.steps[0] > th.start_max_step or not (x[1:] >= x[0]).all():
+        return None
+    if run.meta.step_unit != "epoch" and f.steps[-1] - f.steps[0] < th.min_steps:
+        return None  # a few hundred updates from the start are too early to call a stall
+    ev = {"metric": run.meta.roles.get("loss", "loss"), "first": float(x[0]), "lowest_after": float(x[1:].min()),
+          "last": float(x[-1]), "points": int(x.size), "rule": "never below its first report"}
+    share = _lr_share(run, float(f.steps[0]), float(f.steps[-1]))
+    if share is not None:
+        ev["lr_median_share_of_peak"] = share
+    summary = (f"no learning: over {x.size} reports from the start of training the loss never fell below "
+               f"its first value {fmt(float(x[0]))} (lowest later {fmt(ev['lowest_after'])}, last {fmt(float(x[-1]))})")
+    return Finding("slow_progress", Severity.WARNING, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
 
 
 def _lr_is_zero(run: Run) -> bool:
@@ -446,11 +481,15 @@ class SlowProgressEvidence(Evidence):
     accuracy_median: float
     repeated_pairs: int
     expected_pairs: float
+    first: float
+    lowest_after: float
+    last: float
 
 
 @detector("slow_progress", thresholds=DEFAULTS, evidence=SlowProgressEvidence, needs=_needs)
 def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
-    rules = (_stuck_at_chance, _frozen_loss, _recurring_loss, _error_rate_at_max, _pinned_task_metric, _no_gain_over_finished_schedule) if not run.is_rl \
+    rules = (_stuck_at_chance, _frozen_loss, _recurring_loss, _error_rate_at_max, _pinned_task_metric, _never_below_start,
+             _no_gain_over_finished_schedule) if not run.is_rl \
         else (_no_gain_over_finished_schedule,)
     if needs.loss(run) is not None and not run.is_rl:
         rules = (_error_rate_at_max, _no_gain_over_finished_schedule)  # no training loss: only these can judge

@@ -145,8 +145,8 @@ def _repeats(acc: "RecordColumns", key: str) -> bool:
     steps = np.full(acc.n, np.nan)
     steps[np.frombuffer(acc.rows_of[key], dtype=np.int64)] = np.frombuffer(acc.vals_of[key], dtype=np.float64)
     for other, rows in acc.rows_of.items():
-        if other == key or len(rows) < 3:
-            continue
+        if other == key or len(rows) < 3 or _constant(acc, other):
+            continue  # a constant column (MXNet's ``Node[0]`` on every line) tells no records apart
         at = steps[np.frombuffer(rows, dtype=np.int64)]
         at = at[~np.isnan(at)]
         if at.size >= 3 and bool((at[1:] == at[:-1]).any()):

@@ -188,6 +188,9 @@ _EPOCH_BRACKETS = re.compile(
     r"(?:\[\s*(?P<i>\d+)\s*/\s*(?P<n>\d+)\s*\]|\(\s*(?P<pi>\d+)\s*/\s*(?P<pn>\d+)\s*\))", re.I)
 #: timm's "Train: 3 [ 100/1251 (  8%)]" (and OpenPCDet's "Train:    1/3 ( 33%) [  49/323 ( 15%)]"):
 #: batch i of N in epoch e; pytorch/examples' "Train Epoch: 1 [640/60000 (1%)]" counts samples
+#: MXNet's ``Epoch[4] Train-accuracy=0.5488`` / ``Epoch[4] Batch [100]``: the index in brackets
+#: anywhere on the line (the line starts with a timestamp and ``Node[0]``)
+_WORD_INDEX = re.compile(r"(?<![\w\[])(epoch|iter|iteration)\[(\d+)\](?!\s*\[?\s*\d+\s*/)", re.I)
 _TIMM_TRAIN = re.compile(r"(?<![\w])train(?: epoch)?\s*:\s*(\d+)(?:\s*/\s*\d+\s*\(\s*\d+%\s*\))?\s*\[\s*(\d+)\s*/\s*(\d+)\s*\(\s*\d+%\s*\)\s*\]", re.I)
 #: ESPnet2's "7epoch:train:7126-7500batch:" and "7epoch results:": the epoch (its batch counter
 #: restarts every epoch, so rows stay in log order)
@@ -398,6 +401,9 @@ def _key_values(line: str, state: dict) -> dict | None:
     m = _STEP_WORD.match(line)
     if m and m[1].lower() not in rec:
         rec[m[1].lower()] = float(m[2])
+    wi = _WORD_INDEX.search(line) if rec and "[" in line else None
+    if wi and wi[1].lower() not in rec:
+        rec[wi[1].lower()] = float(wi[2])
     if not rec:
         return None
     # a line holding only a step ("Epoch 3/10", "step: 1,000") starts a block: the metric
