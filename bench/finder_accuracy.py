@@ -341,10 +341,11 @@ def run_all(selected, log) -> dict:
 # ---- the band ----------------------------------------------------------------------------
 #: The four readings of "the band of LRs within 5% of the best loss" reported side by side:
 #: (band of the seed-averaged loss per task | each seed's own band) x (edges interpolated in
-#: log-LR between grid points | grid points only). "task, interpolated" is the primary one:
-#: the issue defines one grid-optimal LR and one band *per task* from the grid x 3 seeds,
-#: and a band of LRs (a suggestion is off-grid) between grid points is best estimated by
-#: interpolation.
+#: log-LR between grid points | grid points only: the suggestion counts as in the band when
+#: the grid LR nearest to it, in log-LR, is in the band). "task, interp." is the primary
+#: one: the issue defines one grid-optimal LR and one band *per task* from the grid x 3
+#: seeds, and a band of LRs (a suggestion is off-grid) between grid points is best
+#: estimated by interpolation.
 READINGS = ("task, interp.", "task, grid pts", "seed, interp.", "seed, grid pts")
 
 
@@ -372,6 +373,13 @@ def band_of(lrs: np.ndarray, loss: np.ndarray, interpolate: bool) -> tuple[float
 
 def _inside(lr: float, band: tuple[float, float]) -> bool:
     return band[0] - 1e-9 <= np.log10(lr) <= band[1] + 1e-9
+
+
+def _nearest_inside(lr: float, lrs: np.ndarray, band: tuple[float, float]) -> bool:
+    """The grid-points reading: the grid LR nearest to ``lr`` in log-LR lies in ``band``
+    (a band of grid points, from ``band_of(..., interpolate=False)``)."""
+    x = np.log10(lrs)
+    return _inside(float(lrs[int(np.argmin(np.abs(x - np.log10(lr))))]), band)
 
 
 def evaluate(data: dict, selected, log) -> dict:
@@ -413,11 +421,17 @@ def evaluate(data: dict, selected, log) -> dict:
                     if key not in cache:
                         cache[key] = train(task, seed, lr)
                     loss = cache[key]
-                    bands = {"task, interp.": _inside(lr, task_bands[True]), "task, grid pts": _inside(lr, task_bands[False]),
-                             "seed, interp.": _inside(lr, seed_bands[True]), "seed, grid pts": _inside(lr, seed_bands[False])}
+                    bands = {"task, interp.": _inside(lr, task_bands[True]),
+                             "task, grid pts": _nearest_inside(lr, lrs, task_bands[False]),
+                             "seed, interp.": _inside(lr, seed_bands[True]),
+                             "seed, grid pts": _nearest_inside(lr, lrs, seed_bands[False])}
                     r.append(dict(seed=seed, lr=lr, dec=abs(np.log10(lr / lr_star)), regret=loss / best_seed - 1,
                                   bands=bands, div=not np.isfinite(loss)))
-        rows[name] = dict(lr_star=float(lr_star), best=float(best), band=band, grid_band=task_bands[False],
+        # a ceiling, not a rule: each seed's own grid-optimal LR, judged like a suggestion
+        # (task readings only: under the seed readings it is in its own band by construction)
+        oracle = [(_inside(float(lrs[np.argmin(G[i])]), task_bands[True]),
+                   _nearest_inside(float(lrs[np.argmin(G[i])]), lrs, task_bands[False])) for i in range(len(SEEDS))]
+        rows[name] = dict(lr_star=float(lr_star), best=float(best), band=band, grid_band=task_bands[False], oracle=oracle,
                           per_rule=per_rule, grid_steps=len(lrs) * d["steps"], compute=compute)
         log(f"{name}: lr* {lr_star:.3g}, band 10^[{band[0]:.2f}, {band[1]:.2f}]")
     return rows
@@ -451,6 +465,9 @@ def table(rows: dict, names, title: str) -> str:
                      + " | ".join(f"{s['bands'][k]:.0%}" for k in READINGS)
                      + f" | {s['within']:.0%} | {s['div']} | {s['spread']:.2f} | {s['compute']:.2%} |")
     lines.append("")
+    orc = np.array([o for n in names for o in rows[n]["oracle"]])
+    lines.append(f"- ceiling (not a rule): each seed's own grid-optimal LR lands in the task band in {orc[:, 0].mean():.0%} "
+                 f"(task, interp.) / {orc[:, 1].mean():.0%} (task, grid pts) of the cases")
     for label in VARIANTS:
         ours = f"{OURS}{label}"
         if ours not in dict(stats):
