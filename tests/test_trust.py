@@ -4,6 +4,7 @@ class has a really trained curve (or a real public log from bench/detection_logs
 and a healthy twin."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -1186,3 +1187,51 @@ def test_quoted_nan_in_dict_lines_and_an_rl_value_loss_of_inf_are_nonfinite(tmp_
     assert np.isfinite(calm).all()
     rsl_good = lrdoctor.diagnose(tmp_path / "rsl_good.log")
     assert "nonfinite" not in loud(rsl_good) and rsl_good.run.meta.roles["policy_loss"] == "surrogate_loss"
+
+
+# -- the benchmark ships only what may be redistributed (issue 9) -----------------------------
+
+#: licences that allow redistribution (SPDX id at the start of a manifest's ``licence``)
+REDISTRIBUTABLE = ("MIT", "Apache-2.0", "BSD", "ISC", "MPL", "GPL", "LGPL", "AGPL", "CC-BY", "CC0", "Unlicense")
+
+
+def _manifest_entries():
+    import yaml
+
+    for m in sorted(TUNING.parent.glob("manifest_*.yaml")):
+        for e in yaml.safe_load(m.read_text()) or []:
+            yield m.name, e
+
+
+def test_every_shipped_log_has_a_redistributable_licence_and_unshipped_ones_are_not_in_the_tree():
+    shipped = unshipped = 0
+    for manifest, e in _manifest_entries():
+        lic = str(e.get("licence", ""))
+        where = f"{manifest}: {e['id']}"
+        if e.get("shipped", True) is False:
+            unshipped += 1
+            assert e.get("unshipped_reason"), where
+            assert not (TUNING.parent / e["file"]).exists(), where
+            continue
+        shipped += 1
+        assert lic.startswith(REDISTRIBUTABLE) and "NC" not in lic.split("(")[0] \
+            and "non-commercial" not in lic, f"{where}: {lic}"
+        assert (TUNING.parent / e["file"]).is_file(), where
+    assert shipped >= 40 and unshipped >= 77
+
+
+def test_the_benchmark_skips_unshipped_logs_and_measures_them_from_a_folder(tmp_path):
+    bench = [sys.executable, str(TUNING.parents[1] / "detection_quality.py"), "--slice", "fresh7"]
+    env = {**os.environ, "LRDOCTOR_BENCH_UNSHIPPED": ""}
+    out = subprocess.run(bench, capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    skipped = [e for _, e in _manifest_entries() if e.get("slice") == "fresh7" and e.get("shipped", True) is False]
+    assert f"fresh7: {len(skipped)} logs skipped for their licence" in out.stdout
+    # a folder holding one of them (here a really trained NaN run in its place) brings it back
+    held = tmp_path / skipped[0]["file"]
+    held.parent.mkdir(parents=True)
+    _train_stats(held, lr=20.0)
+    out = subprocess.run(bench + ["--unshipped", str(tmp_path)], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0 and f"fresh7: {len(skipped) - 1} logs skipped" in out.stdout
+    bad = subprocess.run(bench + ["--unshipped", str(tmp_path / "nowhere")], capture_output=True, text=True, env=env)
+    assert bad.returncode == 2 and "not a folder" in bad.stderr
