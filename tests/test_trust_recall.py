@@ -228,3 +228,169 @@ def test_fairseq_clip_100_percent_real_log_and_steady_twin():
     assert kinds(r)["clipping_saturated"].evidence["column"] == "clip"
     steady = lrdoctor.diagnose(LOGS / "fresh" / "text-fairseq-issue514-steady" / "issue514.log")
     assert "clipping_saturated" not in kinds(steady, "info")
+
+
+# -- after measuring fresh8 blind (P 0.67 R 0.57): each rule with a trained or real curve ------------
+
+def _digits_sgd(lr: float, epochs: int, seed: int = 0):
+    """Per-epoch (epoch, mean loss, mean accuracy) of a digits MLP under plain SGD."""
+    torch.manual_seed(seed)
+    x, y = _digits()
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    rows = []
+    for ep in range(1, epochs + 1):
+        tl = ta = 0.0
+        for i in range(0, 600, 50):
+            out = model(x[i:i + 50])
+            loss = torch.nn.functional.cross_entropy(out, y[i:i + 50])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            tl += float(loss.detach()) / 12
+            ta += float((out.argmax(1) == y[i:i + 50]).float().mean()) / 12
+        rows.append((ep, tl, ta))
+    return rows
+
+
+def test_a_loss_above_chance_with_accuracy_at_chance_is_stuck(tmp_path):
+    # SGD at lr 30 blows up in epoch 1, then sits at 5.8-6.5 nats (2.5x ln 10) with 8% accuracy
+    rows = _digits_sgd(30.0, 6)[1:]  # an excerpt from epoch 2 on: no initial loss to judge
+    assert all(r[1] > 1.5 * np.log(10) and r[2] < 0.15 for r in rows)
+    cfg = {"num_classes": 10}
+    bad = lrdoctor.diagnose(write_csv(tmp_path / "hot.csv", ["epoch", "loss", "accuracy"], rows), config=cfg)
+    f = kinds(bad, "error")["slow_progress"]
+    assert "at or above ln 10" in f.summary and f.evidence["accuracy_median"] < 0.15
+    ok = lrdoctor.diagnose(write_csv(tmp_path / "ok.csv", ["epoch", "loss", "accuracy"], _digits_sgd(0.1, 6)[1:]), config=cfg)
+    assert "slow_progress" in ok.coverage.ran and "slow_progress" not in kinds(ok, "info")
+    # without an accuracy a loss above ln K proves nothing (a detector's box + class loss)
+    blind = lrdoctor.diagnose(write_csv(tmp_path / "noacc.csv", ["epoch", "loss"], [r[:2] for r in rows]), config=cfg)
+    assert all("ln 10" not in f.summary for f in blind.findings)
+
+
+def test_vit_imagenet_excerpt_above_chance_and_the_first_imagenet_batches_twin(tmp_path):
+    cfg = tmp_path / "k.yaml"
+    cfg.write_text("num_classes: 1000\n")
+    vit = lrdoctor.diagnose(LOGS / "fresh8" / "text-vitpytorch-issue35-imagenet-unstable" / "issue35.log", config=str(cfg))
+    assert kinds(vit, "error")["slow_progress"].evidence["ln_k"] == pytest.approx(np.log(1000))
+    # the first 121 batches of an ImageNet run sit near ln 1000 while falling: too early to call
+    start = lrdoctor.diagnose(LOGS / "fresh8" / "text-rocm-pytorch-issue1147-imagenet-start" / "issue1147.log", config=str(cfg))
+    assert "slow_progress" not in kinds(start, "info")
+
+
+def test_chance_accuracy_of_top_k():
+    from lrdoctor.detect.progress import _chance_accuracy
+
+    assert _chance_accuracy("metrics/accuracy_top5", 2) == 1.0  # top-5 of 2 classes is always right
+    assert _chance_accuracy("Acc@5", 1000) == pytest.approx(0.005)
+    assert _chance_accuracy("val_accuracy", 10) == pytest.approx(0.1)
+
+
+def two_epochs(second_lr: float):
+    """Epoch-average training loss and the held-out loss after each of two epochs of a digits
+    MLP: the first at lr 0.1, the second at ``second_lr``."""
+    torch.manual_seed(0)
+    x, y = _digits()
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    rows = []
+    for ep, lr in ((1, 0.1), (2, second_lr)):
+        for g in opt.param_groups:
+            g["lr"] = lr
+        tl = 0.0
+        for i in range(0, 600, 50):
+            loss = torch.nn.functional.cross_entropy(model(x[i:i + 50]), y[i:i + 50])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            tl += float(loss.detach()) / 12
+        with torch.no_grad():
+            rows.append((ep, tl, float(torch.nn.functional.cross_entropy(model(x[1000:1400]), y[1000:1400]))))
+    return rows
+
+
+def test_two_reports_of_both_losses_doubling_are_divergence(tmp_path):
+    hot = two_epochs(30.0)
+    assert hot[1][1] > 2 * hot[0][1] and hot[1][2] > 2 * hot[0][2]
+    r = lrdoctor.diagnose(write_csv(tmp_path / "hot.csv", ["epoch", "train_loss", "valid_loss"], hot))
+    assert kinds(r, "error")["divergence"].start_step == 2
+    calm = lrdoctor.diagnose(write_csv(tmp_path / "calm.csv", ["epoch", "train_loss", "valid_loss"], two_epochs(0.1)))
+    assert "divergence" in calm.coverage.ran and "divergence" not in kinds(calm, "info")
+    # a training loss alone on two reports is still too short to judge
+    one = lrdoctor.diagnose(write_csv(tmp_path / "one.csv", ["epoch", "train_loss"], [r_[:2] for r_ in hot]))
+    assert "divergence" in one.coverage.skipped
+    fx = lrdoctor.diagnose(LOGS / "fresh8" / "text-fastai-issue1736-transformerxl-diverge" / "issue1736.log")
+    assert kinds(fx, "error")["divergence"].evidence["eval_final"] == pytest.approx(6.220452)
+
+
+def frozen_model_epochs(epochs=5, constant=0.0):
+    """Epoch losses of a model whose optimizer holds *another* model's parameters (the model is
+    never updated): each epoch sums the same batch losses in a new shuffled order in float32,
+    so the printed mean differs only in its 7th-8th digit. ``constant`` adds a fixed penalty
+    term to the logged total while a second, really trained model's loss is logged beside it."""
+    torch.manual_seed(0)
+    x, y = _digits()
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    other = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    opt = torch.optim.SGD(other.parameters(), lr=0.1)  # the bug: not the model's parameters
+    live = torch.nn.Sequential(torch.nn.Linear(64, 10))
+    lopt = torch.optim.SGD(live.parameters(), lr=0.1)
+    rows = []
+    for ep in range(1, epochs + 1):
+        order = torch.randperm(12)
+        losses, parts = [], []
+        for b in order.tolist():
+            xb, yb = x[b * 50:(b + 1) * 50], y[b * 50:(b + 1) * 50]
+            loss = torch.nn.functional.cross_entropy(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.detach())
+            part = torch.nn.functional.cross_entropy(live(xb), yb)
+            lopt.zero_grad()
+            part.backward()
+            lopt.step()
+            parts.append(float(part.detach()))
+        mean = float(torch.stack(losses).mean())
+        rows.append((ep, mean + constant, float(np.mean(parts))))
+    return rows
+
+
+def test_a_loss_frozen_to_float32_noise_is_frozen_unless_another_loss_moves(tmp_path):
+    rows = frozen_model_epochs()
+    v = np.array([r[1] for r in rows])
+    assert np.ptp(v) < 1e-6 * v.max()  # identical up to float32 summation order
+    r = lrdoctor.diagnose(write_csv(tmp_path / "frozen.csv", ["epoch", "loss"], [r_[:2] for r_ in rows]))
+    assert kinds(r, "error")["slow_progress"].evidence["rule"].startswith("frozen")
+    # twin: a total pinned by a 1e6 constant term while the model's other loss falls
+    pinned = frozen_model_epochs(constant=1e6)
+    t = lrdoctor.diagnose(write_csv(tmp_path / "pinned.csv", ["epoch", "loss", "cls_loss"], pinned))
+    assert pinned[-1][2] < 0.9 * pinned[0][2]
+    assert "slow_progress" not in kinds(t, "info")
+
+
+def test_dmrgcn_frozen_loss_and_its_validation_line_kept_apart():
+    r = lrdoctor.read(LOGS / "fresh8" / "text-dmrgcn-issue1-val-nan-frozen" / "issue1.log")
+    assert "valid_loss" in r.names and r.meta.roles["loss"] == "loss"  # "Valid Epoch: 16 Loss: nan" is the validation's
+    assert "min_val_loss" not in r.meta.roles.values()  # a running best is not the eval loss
+    assert np.isfinite(r.series("loss").values).all()
+    d = lrdoctor.diagnose(r)
+    assert kinds(d, "error")["slow_progress"].evidence["rule"].startswith("frozen")
+
+
+def test_trend_rule_does_not_count_edge_padding_as_a_sustained_rise(tmp_path):
+    """Arithmetic of the long-log rule: the last window//2 trend points are copies of the last
+    full window's median, so two high reports at the end of a 60-point log are not three
+    sustained points (a rise at the end of real logs is judged by the few-point rules)."""
+    from lrdoctor.detect.divergence import DEFAULTS as DIV, _trend_rule
+
+    rng = np.random.default_rng(0)
+    base = 1.0 + 0.02 * rng.standard_normal(60)
+    two = base.copy()
+    two[-2:] = 3.0
+    eight = base.copy()
+    eight[-8:] = 3.0
+    for arr, expect in ((two, False), (eight, True)):
+        run = lrdoctor.read(write_csv(tmp_path / f"t{expect}.csv", ["step", "loss"], list(zip(range(60), arr))))
+        got = [f for f in _trend_rule(run, DIV) if f.severity.value == "error"]
+        assert bool(got) is expect

@@ -93,7 +93,10 @@ def _needs(run: Run) -> str | None:
             return "RL run with no TD/value loss column"
         return None if any(n in run for n in ("ep_return", "eval_return")) else \
             "RL run: its TD/value loss is judged against the returns, and none is logged"
-    return needs.loss(run)
+    why = needs.loss(run)
+    if why and needs.points(run, "loss") >= 2 and needs.points(run, "eval_loss") >= 2:
+        return None  # two reports of both losses: the joint last-report rule can judge them
+    return why
 
 
 def above_best(t: Trend, th: DivergenceThresholds = DEFAULTS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -199,8 +202,8 @@ def joint_last_jump(run: Run, factor: float, noise_k: float = 0.0) -> tuple[int,
         return None
     f, g = s.finite(), e.finite()
     x, ev = f.values, g.values
-    if x.size < 3 or ev.size < 2 or (x <= 0).any() or (ev <= 0).any():
-        return None
+    if x.size < 2 or ev.size < 2 or (x <= 0).any() or (ev <= 0).any():
+        return None  # (two reports suffice: the evaluation confirms the training loss's jump)
     gap = float(f.steps[-1] - f.steps[-2])
     if abs(float(g.steps[-1] - f.steps[-1])) > gap:
         return None  # the last evaluation is not of the last report's weights
@@ -342,11 +345,13 @@ def _trend_rule(run: Run, th: DivergenceThresholds) -> list[Finding]:
     need = max(th.min_points, int(np.ceil(th.min_fraction * t.n)))
     out = []
     for a, b in runs_of(above):
-        if b - a < need:
+        to_end = b == t.n
+        # the last window//2 trend points copy the last full window's median (edge padding):
+        # they are one piece of evidence, not window//2 more points of a sustained rise
+        if (b - a) - (t.window // 2 if to_end else 0) < need:
             continue
         c = t.c
         ib = int(np.argmin(t.smooth[:a])) if a else 0
-        to_end = b == t.n
         onset = float(c.first[a])
         ev = {
             "best_loss": float(t.smooth[ib]), "best_step": float(c.step[ib]),

@@ -8,6 +8,7 @@ the last ``patience_fraction`` of the run while the LR stayed high (it needs dec
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +21,7 @@ from lrdoctor.detect._fixes import SLOW_LR_RAISE, WATCH_LOSS, lr_fix
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
 from lrdoctor.config import config_value
 from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
-from lrdoctor.run import Run
+from lrdoctor.run import Run, Series
 
 __all__ = ["ProgressThresholds", "detect_slow_progress", "detect_plateau"]
 
@@ -80,6 +81,15 @@ class ProgressThresholds(Thresholds):
     three epochs in a row at Adagrad lr 1.0."""
     frozen_digits: int = 3
     """...printed with at least this many significant digits (2-digit logs repeat by rounding)."""
+    frozen_rel_spread: float = 1e-6
+    """...or the last reports agree to 6 significant digits (max - min below 1e-6 of the
+    value) when printed with more: a learning model's average loss moves in its 3rd-4th digit
+    between reports (DMRGCN: 0.35977894 on five epochs, then 0.35977891)."""
+    frozen_other_moves: float = 1e-3
+    """...unless another loss column of the run (a loss part or the eval loss) moves by more than
+    0.1% of its level over the same reports: the model is changing, and the total is pinned by
+    a huge constant term (a CapsNet whose 1e9-weighted reconstruction term keeps the total at
+    564007.87 +- 0.01 while its capsule loss falls 0.41 -> 0.21)."""
     frozen_floor: float = 0.01
     """...and at least this share of the log's largest loss (a loss converged to its floor
     prints the same value for a reason)."""
@@ -156,11 +166,17 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
     x = f.values
     if x.size < 3 or (x <= 0).any():
         return None
+    if _too_early(run, f, th):
+        return None  # ImageNet's first 121 batches sit near ln 1000 while the loss is already falling
     late = float(np.median(x[x.size // 2:]))
     given = num_classes(run)
+    above = False
     if given is not None:
         k, source = given[1], f"config {given[0]}"
-        if abs(late - np.log(k)) > th.chance_tol * np.log(k):
+        # at ln K, or above it with an accuracy at chance (confirmed below): worse than a
+        # uniform guess and never better (ViT on ImageNet: 27.8 -> 6.94 at iteration 6527, acc 0-1 of 192)
+        above = late > (1 + th.chance_tol) * np.log(k) and x[-1] >= (1 - th.chance_tol) * np.log(k)
+        if abs(late - np.log(k)) > th.chance_tol * np.log(k) and not above:
             return None
     else:
         if not 0.5 < late < 2.5:  # ln 2 .. ln 10
@@ -174,7 +190,7 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
         return None  # it did learn at some point
     half = x[x.size // 2:]
     ends = max(1, half.size // 3)
-    if float(np.median(half[:ends]) - np.median(half[-ends:])) > th.chance_drift * ln_k:
+    if not above and float(np.median(half[:ends]) - np.median(half[-ends:])) > th.chance_drift * ln_k:
         return None  # still falling through ln K
     ev = {"num_classes": k, "num_classes_source": source, "ln_k": ln_k, "loss_median_late": late,
           "loss_min": float(x.min()), "points": int(x.size)}
@@ -184,13 +200,15 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
             continue
         a = float(np.median(acc.finite().values))
         scale = 100.0 if acc.finite().values.max() > 1.0 else 1.0
-        if abs(a / scale - 1.0 / k) > th.chance_acc_margin:
+        if abs(a / scale - _chance_accuracy(run.meta.roles.get(name, name), k)) > th.chance_acc_margin:
             return None  # accuracy says it learned (or the loss is not K-way cross-entropy)
-        ev.update(accuracy_metric=run.meta.roles.get(name, name), accuracy_median=a)
-        break
-    if given is None and "accuracy_metric" not in ev:
-        return None  # a flat loss near ln K by coincidence (a fine-tune at its floor: T5 at 1.78 ~ ln 6)
-    summary = (f"stuck at chance: the loss stayed at ln {k} = {fmt(ln_k)} (median {fmt(late)}, lowest "
+        if "accuracy_metric" not in ev:  # every logged accuracy must be at chance; the first is quoted
+            ev.update(accuracy_metric=run.meta.roles.get(name, name), accuracy_median=a)
+    if (given is None or above) and "accuracy_metric" not in ev:
+        return None  # a flat loss near ln K by coincidence (a fine-tune at its floor: T5 at 1.78 ~ ln 6),
+        # or a loss above ln K that may hold other terms (a detector's box + class loss)
+    where = "at or above" if above else "at"
+    summary = (f"stuck at chance: the loss stayed {where} ln {k} = {fmt(ln_k)} (median {fmt(late)}, lowest "
                f"{fmt(ev['loss_min'])}) over all {x.size} points" +
                (f"; {ev['accuracy_metric']} {fmt(ev['accuracy_median'])} ~ 1/{k}" if "accuracy_metric" in ev else ""))
     return Finding("slow_progress", Severity.ERROR, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
@@ -207,8 +225,8 @@ def _never_below_start(run: Run, th: ProgressThresholds) -> Finding | None:
     x = f.values
     if x.size < th.start_points or f.steps[0] > th.start_max_step or not (x[1:] >= x[0]).all():
         return None
-    if run.meta.step_unit != "epoch" and f.steps[-1] - f.steps[0] < th.min_steps:
-        return None  # a few hundred updates from the start are too early to call a stall
+    if _too_early(run, f, th):
+        return None
     ev = {"metric": run.meta.roles.get("loss", "loss"), "first": float(x[0]), "lowest_after": float(x[1:].min()),
           "last": float(x[-1]), "points": int(x.size), "rule": "never below its first report"}
     share = _lr_share(run, float(f.steps[0]), float(f.steps[-1]))
@@ -217,6 +235,24 @@ def _never_below_start(run: Run, th: ProgressThresholds) -> Finding | None:
     summary = (f"no learning: over {x.size} reports from the start of training the loss never fell below "
                f"its first value {fmt(float(x[0]))} (lowest later {fmt(ev['lowest_after'])}, last {fmt(float(x[-1]))})")
     return Finding("slow_progress", Severity.WARNING, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
+
+
+def _too_early(run: Run, f: Series, th: ProgressThresholds) -> bool:
+    """True when a log that starts at the start of training spans fewer than ``min_steps``
+    updates: too early to call a stall (epochs are many updates each, so epoch logs pass)."""
+    return (run.meta.step_unit != "epoch" and float(f.steps[0]) <= th.start_max_step
+            and float(f.steps[-1] - f.steps[0]) < th.min_steps)
+
+
+_TOP_K = re.compile(r"(?:top|acc@|@)[_\-]?(\d+)", re.I)
+
+
+def _chance_accuracy(column: str, k: int) -> float:
+    """The accuracy of a uniform guess over ``k`` classes: 1/k, or min(1, n/k) for a top-n
+    accuracy (``accuracy_top5``, ``Acc@5``: with 2 classes top-5 is always 1)."""
+    m = _TOP_K.search(column)
+    n = int(m[1]) if m else 1
+    return min(1.0, max(1, n) / k)
 
 
 def _lr_is_zero(run: Run) -> bool:
@@ -243,19 +279,38 @@ def _frozen_loss(run: Run, th: ProgressThresholds) -> Finding | None:
     f = s.finite()
     x = f.values
     k = th.frozen_points
-    if x.size < k or not np.all(x[-k:] == x[-1]):
-        return None
     v = float(x[-1])
+    same = np.abs(x - v) <= th.frozen_rel_spread * abs(v)
+    if x.size < k or not same[-k:].all():
+        return None
     if _sig_digits(v) < th.frozen_digits or abs(v) < th.frozen_floor * float(np.abs(x).max()):
         return None
-    run_len = int(np.flatnonzero(x != v)[-1] + 1) if (x != v).any() else 0
+    run_len = int(np.flatnonzero(~same)[-1] + 1) if (~same).any() else 0
+    if _another_loss_moves(run, s.name, float(f.steps[run_len]), th):
+        return None  # the model changes: the total is pinned by a huge constant term (CapsNet's 5.6e5)
     ev = {"metric": run.meta.roles.get("loss", "loss"), "value": v, "points": int(x.size - run_len),
-          "rule": f"frozen: the last {x.size - run_len} reports print exactly {v!r}"}
-    summary = (f"the loss is frozen at {fmt(v)}: the last {x.size - run_len} reports print exactly the same value, "
+          "rule": f"frozen: the last {x.size - run_len} reports print {v!r} (to 6 significant digits)"}
+    summary = (f"the loss is frozen at {fmt(v)}: the last {x.size - run_len} reports print the same value, "
                "so the updates no longer change the model")
     cause = ("Training is dead: saturated outputs or dead units give zero gradients, the LR is 0 or far too "
              "high (a blow-up into a saturated regime), or the optimizer is not connected to the model's parameters.")
     return Finding("slow_progress", Severity.ERROR, float(f.steps[run_len]), float(f.steps[-1]), summary, ev, cause)
+
+
+def _another_loss_moves(run: Run, objective_name: str, since: float, th: ProgressThresholds) -> bool:
+    """True when another loss column of the run (a loss part, an eval loss) changes by more
+    than ``frozen_other_moves`` of its level over the reports from ``since`` on: the model is
+    still changing, so a total that prints the same value is pinned by a constant term."""
+    for name in run.names:
+        if name == objective_name or "loss" not in name.lower() or name in ("loss",):
+            continue
+        o = run.series(name)
+        if o is None:
+            continue
+        v = o.finite().at_or_after(since).values
+        if v.size >= 2 and float(np.ptp(v)) > th.frozen_other_moves * float(np.abs(v).max()):
+            return True
+    return False
 
 
 def _resolution(x: np.ndarray) -> float:

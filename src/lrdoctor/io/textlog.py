@@ -368,6 +368,12 @@ def _key_values(line: str, state: dict) -> dict | None:
     for alias in ("train_epoch", "training_epoch"):  # "Train Epoch: 3", NeMo's "Training epoch 0,"
         if alias in rec and "epoch" not in rec:
             rec["epoch"] = rec.pop(alias)
+    for pre in ("valid", "val", "validation", "eval", "test"):
+        # "Valid Epoch: 16 Loss: nan: 100% 660/660": the line's fields are the validation's
+        if f"{pre}_epoch" in rec and "epoch" not in rec:
+            rec["epoch"] = rec.pop(f"{pre}_epoch")
+            rec = {(k if _STEPLIKE.match(k) or k.startswith(pre) else f"{pre}_{k}"): v for k, v in rec.items()}
+            break
     split = _SPLIT_LINE.match(line)
     if split and rec:
         # pytorch/examples' "Test set: Average loss: 0.2848, Accuracy: 9166/10000 (92%)": the
