@@ -394,3 +394,64 @@ def test_trend_rule_does_not_count_edge_padding_as_a_sustained_rise(tmp_path):
         run = lrdoctor.read(write_csv(tmp_path / f"t{expect}.csv", ["step", "loss"], list(zip(range(60), arr))))
         got = [f for f in _trend_rule(run, DIV) if f.severity.value == "error"]
         assert bool(got) is expect
+
+
+# -- NVIDIA speech-trainer prints and evaluation-only logs -----------------------------------------
+
+def _speech_style_run(tmp_path: Path, blow_up_at: int | None) -> Path:
+    """A digits MLP trained for 60 iterations, printed exactly as NVIDIA's tacotron2 train.py
+    prints (``Train loss {} {:.6f} Grad Norm {:.6f} {:.2f}s/it`` every iteration and
+    ``Validation loss {}: {:9f}  `` every 10); from ``blow_up_at`` on the LR is 50x."""
+    torch.manual_seed(0)
+    x, y = _digits()
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    lines = []
+    for it in range(60):
+        if blow_up_at is not None and it == blow_up_at:
+            for g in opt.param_groups:
+                g["lr"] = 50.0
+        i = (it * 50) % 900
+        loss = torch.nn.functional.cross_entropy(model(x[i:i + 50]), y[i:i + 50])
+        opt.zero_grad()
+        loss.backward()
+        gn = float(torch.nn.utils.clip_grad_norm_(model.parameters(), 1e9))
+        opt.step()
+        lines.append("Train loss {} {:.6f} Grad Norm {:.6f} {:.2f}s/it".format(it, float(loss.detach()), gn, 0.01))
+        if it % 10 == 9:
+            with torch.no_grad():
+                val = float(torch.nn.functional.cross_entropy(model(x[1000:1400]), y[1000:1400]))
+            lines.append("Validation loss {}: {:9f}  ".format(it, val))
+            lines.append("Saving model and optimizer state at iteration {} to checkpoint_{}".format(it, it))
+    path = tmp_path / f"tacotron_{blow_up_at}.log"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_tacotron2_prints_are_read_and_an_eval_only_excerpt_is_judged(tmp_path):
+    path = _speech_style_run(tmp_path, None)
+    run = lrdoctor.read(path)
+    assert run.meta.roles["loss"] == "loss" and run.meta.roles["grad_norm"] == "grad_norm"
+    assert run.meta.roles["eval_loss"] == "val_loss" and run.meta.step_column == "iteration"
+    assert run.series("eval_loss").steps.tolist() == [9, 19, 29, 39, 49, 59]
+    # evaluation lines alone (an excerpt pasted from the validation prints): the last eval jumps
+    for blow, expect in ((55, True), (None, False)):
+        lines = [ln for ln in _speech_style_run(tmp_path, blow).read_text().splitlines() if ln.startswith("Validation")]
+        only = tmp_path / f"val_{blow}.log"
+        only.write_text("\n".join(lines) + "\n")
+        r = lrdoctor.diagnose(only)
+        assert "divergence" in r.coverage.ran
+        assert ("divergence" in kinds(r, "error")) is expect
+    apex = lrdoctor.diagnose(LOGS / "fresh6" / "text-apex-issue493-overflow-val-jump" / "issue493.log")
+    f = kinds(apex, "error")["divergence"]
+    assert f.start_step == 8416 and f.evidence["metric"] == "val_loss"
+
+
+def test_waveglow_iteration_tab_loss_lines(tmp_path):
+    """WaveGlow's ``print("{}:\\t{:.9f}".format(iteration, reduced_loss))`` from a real run."""
+    rows = memorise(epochs=4, steps=5)
+    path = tmp_path / "waveglow.log"
+    path.write_text("".join("{}:\t{:.9f}\n".format(i, r[1]) for i, r in enumerate(rows)))
+    run = lrdoctor.read(path)
+    assert run.series("loss").values == pytest.approx([round(r[1], 9) for r in rows])
+    assert run.steps.tolist() == [0, 1, 2, 3]

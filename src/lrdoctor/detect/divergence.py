@@ -67,6 +67,10 @@ class DivergenceThresholds(Thresholds):
     still; a logged average that climbs at every report to the end is the optimiser moving
     away from its minimum (Keras cifar10_cnn on TF: 1.093 at epoch 4, then 1.104, 1.140,
     1.186, 1.214, 1.237)."""
+    eval_noise_points: int = 4
+    """Logs with an evaluation loss and no training loss: the last evaluation's jump is judged
+    against the log scatter of at least 4 evaluations before it (``log_noise`` needs 4 points
+    to measure any scatter; with fewer the 5-sigma guard would be empty)."""
     final_jump: float = 1000.0
     """Blow-up at the end: a *last* report at least this multiple of the best loss counts even
     alone, at any log length. Three decades is far beyond any minibatch noise of a logged
@@ -96,6 +100,8 @@ def _needs(run: Run) -> str | None:
     why = needs.loss(run)
     if why and needs.points(run, "loss") >= 2 and needs.points(run, "eval_loss") >= 2:
         return None  # two reports of both losses: the joint last-report rule can judge them
+    if why and "loss" not in run and needs.points(run, "eval_loss") >= needs.MIN_LOSS_POINTS:
+        return None  # evaluations only: the few-point rules judge the eval loss
     return why
 
 
@@ -213,6 +219,22 @@ def joint_last_jump(run: Run, factor: float, noise_k: float = 0.0) -> tuple[int,
     return None
 
 
+def last_eval_jump(values: np.ndarray, factor: float, noise_k: float, min_before: int) -> tuple[int, int] | None:
+    """(index of the best evaluation, index of the last) when the last evaluation loss is at
+    least ``factor`` x the best before it and its log-ratio beats ``noise_k`` sigmas of the
+    log scatter of the ``min_before``+ evaluations before it. An evaluation is of the weights
+    as they stand, not of one batch: a converged eval loss at 0.147-0.150 that reads 0.712 at
+    the next evaluation means the weights got worse (apex AMP issue 493, after eight gradient
+    overflows). Positive values only; None otherwise."""
+    x = values
+    if x.size < min_before + 1 or (x <= 0).any():
+        return None
+    best = float(x[:-1].min())
+    if x[-1] < factor * best or np.log(x[-1] / best) < noise_k * log_noise(x[:-1]):
+        return None
+    return int(np.argmin(x[:-1])), x.size - 1
+
+
 def _rise(x: np.ndarray, st: np.ndarray, ib: int, onset: int) -> dict:
     """The evidence every point-wise divergence rule gives: best, onset, peak, end, ratio."""
     return {"best_loss": float(x[ib]), "best_step": float(st[ib]), "onset_step": float(st[onset]),
@@ -224,6 +246,9 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
     from lrdoctor.detect._common import objective
 
     s = objective(run)
+    eval_only = s is None and not run.is_rl and run.series("eval_loss") is not None
+    if eval_only:  # only evaluations logged: the same few-point rules judge the eval loss
+        s = run.series("eval_loss")
     if s is None:
         return []
     f = s.finite()
@@ -240,6 +265,8 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
          f"{th.relative_floor:.0%} above the best"),
         ("joint", lambda: joint_last_jump(run, th.few_factor, th.noise_k), Severity.ERROR,
          f"the last report: training and evaluation loss both >= {th.few_factor:g}x their best"),
+        ("eval_last", lambda: last_eval_jump(x, th.few_factor, th.noise_k, th.eval_noise_points) if eval_only else None,
+         Severity.ERROR, f"the last evaluation >= {th.few_factor:g}x the best, beyond {th.noise_k:g} sigma of the evaluations' scatter"),
     ) if x.size <= th.few_points else ()
     got = None
     for name, find, sev, rule in rules:
@@ -253,6 +280,11 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
         return []
     ib, onset = got
     ev = {**_rise(x, st, ib, onset), "points_above": int(x.size - onset), "rule": rule}
+    if eval_only:
+        ev["metric"] = run.meta.roles.get("eval_loss", "eval_loss")
+        summary_prefix = "evaluation "
+    else:
+        summary_prefix = ""
     lr = lr_at(run, float(st[onset]))
     if lr is not None:
         ev["lr_at_onset"] = lr
@@ -262,6 +294,10 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
         summary = (f"at the last report (step {fmt(ev['onset_step'])}) the training loss jumped to "
                    f"{fmt(ev['final_loss'])} ({ev['ratio_to_best']:.2g}x its best {fmt(ev['best_loss'])}) and the "
                    f"evaluation loss to {fmt(ev['eval_final'])} ({ev['eval_final'] / ev['eval_best']:.2g}x its best): "
+                   f"the weights themselves got worse")
+    elif name == "eval_last":
+        summary = (f"the last evaluation (step {fmt(ev['onset_step'])}) jumped to {fmt(ev['final_loss'])}, "
+                   f"{ev['ratio_to_best']:.2g}x the best evaluation {fmt(ev['best_loss'])} (step {fmt(ev['best_step'])}): "
                    f"the weights themselves got worse")
     elif name == "tail":
         summary = (f"loss is climbing: from best {fmt(ev['best_loss'])} (step {fmt(ev['best_step'])}) it rose at "
@@ -273,6 +309,8 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
                    f"{ev['ratio_to_best']:.2g}x the best (final {fmt(ev['final_loss'])})")
     cause = ("The learning rate is above what this model and batch size tolerate (the loss left its best and "
              "never came back), or the LR schedule never decays.")
+    if summary_prefix and summary.startswith("loss"):
+        summary = summary_prefix + summary
     return [Finding("divergence", sev, ev["onset_step"], float(st[-1]), summary, ev, cause)]
 
 

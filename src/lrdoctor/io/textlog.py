@@ -71,6 +71,31 @@ def _nanogpt(line: str, state: dict) -> dict | None:
     return None
 
 
+#: NVIDIA's speech trainers (tacotron2, flowtron, mellotron and their many forks):
+#: ``"Train loss {} {:.6f} Grad Norm {:.6f} {:.2f}s/it".format(iteration, loss, grad_norm, dt)``
+#: and ``"Validation loss {}: {:9f}  ".format(iteration, val_loss)``; WaveGlow / nv-wavenet print
+#: ``"{}:\t{:.9f}".format(iteration, loss)`` (a bare iteration, a tab, a 9-decimal loss).
+_NV_TRAIN = re.compile(rf"^\s*Train loss\s+(?P<it>\d+)\s+(?P<loss>{NUM})\s+Grad Norm\s+(?P<g>{NUM})(?:\s+(?P<dt>{NUM})s/it)?", re.I)
+_NV_VAL = re.compile(rf"^\s*Validation loss\s+(?P<it>\d+):\s+(?P<loss>{NUM})\s*$", re.I)
+_WAVEGLOW = re.compile(r"^\s*(?P<it>\d+):\t(?P<loss>-?(?:\d+\.\d{4,}|nan|inf))\s*$", re.I)
+
+
+def _nvidia_speech(line: str, state: dict) -> dict | None:
+    m = _NV_TRAIN.match(line)
+    if m:
+        rec = {"iteration": int(m["it"]), "loss": _num(m["loss"]), "grad_norm": _num(m["g"])}
+        if m["dt"]:
+            rec["sec_per_it"] = _num(m["dt"])
+        return rec
+    m = _NV_VAL.match(line) or None
+    if m:
+        return {"iteration": int(m["it"]), "val_loss": _num(m["loss"])}
+    m = _WAVEGLOW.match(line) if "\t" in line else None
+    if m:
+        return {"iteration": int(m["it"]), "loss": _num(m["loss"])}
+    return None
+
+
 _BATCHES = re.compile(r"^(?P<b>\d+)\s*/\s*(?P<t>\d+)\s+batches$", re.I)
 _CELL_KEY = re.compile(r"[A-Za-z][A-Za-z _/.\-]*")
 _CELL_VAL = re.compile(rf"(?P<val>{NUM}){_UNIT}", re.I)
@@ -651,6 +676,7 @@ RULES: list[LineRule] = [
     LineRule("sb3-table", _sb3_table),
     LineRule("python-dict", _python_dict),
     LineRule("nanogpt", _nanogpt),
+    LineRule("nvidia-speech", _nvidia_speech),
     LineRule("header-table", _header_table),
     LineRule("pipe-table", _pipe_table),
     LineRule("key-value", _key_values),
