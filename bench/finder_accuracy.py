@@ -41,7 +41,7 @@ import torch
 from torch import nn
 
 from lrdoctor.experiments.range_test import find_lr
-from lrdoctor.experiments.suggest import OURS, suggest_all
+from lrdoctor.experiments.suggest import OURS, fastai_minimum, fastai_valley, lrdoctor_rule, suggest_all
 
 SEEDS = (0, 1, 2)
 #: development tasks: our rule is designed on these only. The first three since the first
@@ -89,6 +89,12 @@ def init_model(task: Task, seed: int) -> nn.Module:
     return task.make_model()
 
 
+#: which loss the grid and the suggestions are judged on: "val" (the held-out rows; the
+#: default and the published tables) or "train" (the whole training set after training;
+#: a diagnostic: the range test only ever sees training loss). Set by --final-loss.
+FINAL_LOSS: str = "val"
+
+
 def train(task: Task, seed: int, lr: float) -> float:
     model = init_model(task, seed)
     opt = make_opt(task.opt, model.parameters(), lr)
@@ -105,8 +111,9 @@ def train(task: Task, seed: int, lr: float) -> float:
             n += 1
             if n >= task.steps:
                 break
+    x, y = (task.data[2], task.data[3]) if FINAL_LOSS == "val" else (task.data[0], task.data[1])
     with torch.no_grad():
-        v = float(task.loss_fn(model(task.data[2]), task.data[3]))
+        v = float(task.loss_fn(model(x), y))
     return v if math.isfinite(v) else math.inf
 
 
@@ -333,7 +340,7 @@ def run_all(selected, log) -> dict:
         out[task.name] = {"grid_lrs": task.grid.tolist(), "grid": {str(s): v for s, v in grid.items()},
                           "curves": variants[""], "variants": variants,
                           "torch_lr_finder": {str(s): v for s, v in tlrf.items()},
-                          "steps": task.steps, "range_steps": 100}
+                          "steps": task.steps, "range_steps": 100, "final_loss": FINAL_LOSS}
         log(f"{task.name}: grid + range tests in {time.perf_counter() - t0:.0f}s")
     return out
 
@@ -482,6 +489,41 @@ def table(rows: dict, names, title: str) -> str:
     return "\n".join(lines)
 
 
+#: anchors read off a curve (log10 LR) for the hindsight check: our floor's right end (our
+#: rule without its margin), the debiased-EMA minimum (fastai_minimum x 10), fastai's valley
+HINDSIGHT_ANCHORS: dict[str, Callable] = {
+    "our floor edge": lambda l, y, n: lrdoctor_rule(l, y, margin_decades=0.0).lr,
+    "EMA minimum": lambda l, y, n: (fastai_minimum(l, y, num_it=n).lr or math.nan) * 10,
+    "fastai valley": lambda l, y, n: fastai_valley(l, y, num_it=n).lr,
+}
+
+
+def hindsight(data: dict, names, title: str) -> str:
+    """A ceiling for 'anchor + constant offset' rules: per curve variant and anchor, the one
+    offset (0.05-decade steps, -2..+3 decades) that puts the most of these cases in the task
+    band (interp.), chosen with hindsight on the very cases it is scored on."""
+    lines = [f"hindsight, {title}: the best single offset from each anchor, chosen on these cases"]
+    for label, (ramps, steps) in VARIANTS.items():
+        for anchor, fn in HINDSIGHT_ANCHORS.items():
+            pts = []
+            for n in names:
+                d = data[n]
+                lrs = np.array(d["grid_lrs"])
+                band = band_of(lrs, np.array([d["grid"][str(s)] for s in SEEDS]).mean(0), True)
+                for s in SEEDS:
+                    l, y = d.get("variants", {"": d["curves"]}).get(label, {}).get(str(s), (None, None))
+                    if l is None:
+                        continue
+                    a = fn(np.array(l), np.array([np.nan if v is None else v for v in y]), steps)
+                    pts.append((np.log10(a) if a and np.isfinite(a) and a > 0 else np.nan, band))
+            if not pts:
+                continue
+            share, off = max((np.mean([b[0] - 1e-9 <= a - m <= b[1] + 1e-9 for a, b in pts]), m)
+                             for m in np.round(np.arange(-2, 3.001, 0.05), 2))
+            lines.append(f"- {anchor}{label}: offset {off:+.2f} decade -> {share:.0%} in band ({len(pts)} cases)")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="finder_accuracy.json")
@@ -490,8 +532,14 @@ def main() -> None:
     ap.add_argument("--split", default=None, choices=("design", "held-out", "new"),
                     help="only the design tasks, the held-out ones, or the new held-out ones")
     ap.add_argument("--collect-only", action="store_true", help="run the grid and range tests, save, score nothing")
+    ap.add_argument("--hindsight", action="store_true",
+                    help="also print the best offset from each anchor chosen with hindsight (a ceiling, not a rule)")
+    ap.add_argument("--final-loss", default="val", choices=("val", "train"),
+                    help="judge the grid and suggestions on validation (default) or training loss")
     args = ap.parse_args()
     torch.set_num_threads(1)
+    global FINAL_LOSS
+    FINAL_LOSS = args.final_loss
     t0 = time.perf_counter()
     log = lambda m: print(f"[{time.perf_counter() - t0:6.0f}s] {m}", flush=True)
     split = {"design": lambda n: n in DESIGN, "held-out": lambda n: n not in DESIGN, "new": lambda n: n in HELD_OUT_NEW,
@@ -500,6 +548,8 @@ def main() -> None:
     if args.reuse:
         with open(args.reuse) as f:
             data = json.load(f)
+        if any(d.get("final_loss", "val") != FINAL_LOSS for d in data.values()):
+            raise SystemExit(f"{args.reuse}: its grid was judged on another final loss than --final-loss {FINAL_LOSS}")
         data = {k: v for k, v in data.items() if k in {t.name for t in selected}}
         missing = [t for t in selected if t.name not in data]
         if missing:
@@ -537,6 +587,12 @@ def main() -> None:
         print(table(rows, held, "held-out tasks"))
         print()
     print(table(rows, names, "all tasks"))
+    if args.hindsight:
+        print()
+        for part, title in ((design, "design tasks"), (held, "held-out tasks"), (names, "all tasks")):
+            if part:
+                print(hindsight(data, part, title))
+                print()
     log("done")
 
 
