@@ -455,3 +455,152 @@ def test_waveglow_iteration_tab_loss_lines(tmp_path):
     run = lrdoctor.read(path)
     assert run.series("loss").values == pytest.approx([round(r[1], 9) for r in rows])
     assert run.steps.tolist() == [0, 1, 2, 3]
+
+
+# -- after measuring fresh9 blind (P 0.57 R 0.33, naive 0.24/0.50) ---------------------------------
+
+FRESH9 = LOGS / "fresh9"
+
+
+def _trained_lines(lr_of_step, steps=40, fmt_line=None, freeze=False):
+    """A digits MLP trained for ``steps`` SGD steps with the LR ``lr_of_step(step)``; each step
+    printed with ``fmt_line(step, loss, lr, grad_norm)``. ``freeze`` turns requires_grad off on
+    every parameter but the optimizer still steps (the detached-model bug)."""
+    torch.manual_seed(0)
+    x, y = _digits()
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    if freeze:
+        for p in model.parameters():
+            p.requires_grad_(False)
+    lines = []
+    for step in range(steps):
+        lr = lr_of_step(step)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        i = (step * 50) % 900
+        out = model(x[i:i + 50])
+        loss = torch.nn.functional.cross_entropy(out, y[i:i + 50])
+        opt.zero_grad()
+        if loss.requires_grad:
+            loss.backward()
+        gn = float(torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.grad is not None], 1e9)) \
+            if any(p.grad is not None for p in model.parameters()) else 0.0
+        opt.step()
+        lines.append(fmt_line(step, float(loss.detach()), lr, gn))
+    return lines
+
+
+def _paddlespeech(step, loss, lr, gn):
+    return (f"[INFO 2021/06/19 16:01:34 model.py:61] Train: Rank: 0, epoch: 1, step: {5000 + step}, batch : "
+            f"{step}/1876, lr: {lr:.8f}, data time: 0.000s, train time: 3.019s, batch size: 64, train_loss: {loss:.6f}")
+
+
+def test_an_lr_printed_as_zero_mid_run_is_no_learning(tmp_path):
+    path = tmp_path / "zero.log"
+    path.write_text("\n".join(_trained_lines(lambda s: 0.0, fmt_line=_paddlespeech)) + "\n")
+    r = lrdoctor.diagnose(path)
+    assert r.run.meta.printed_decimals["lr"] == 8
+    assert kinds(r, "error")["slow_progress"].evidence["rule"] == "the LR is 0 on every report"
+    # twin: an LR of 2e-5 printed with 4 decimals reads "0.0000": too coarse to call it 0
+    coarse = tmp_path / "coarse.log"
+    coarse.write_text("\n".join(ln.replace("lr: 0.00002000", "lr: 0.0000") for ln in
+                                _trained_lines(lambda s: 2e-5, fmt_line=_paddlespeech)) + "\n")
+    c = lrdoctor.diagnose(coarse)
+    assert all(f.evidence.get("rule") != "the LR is 0 on every report" for f in c.findings)
+    live = tmp_path / "live.log"
+    live.write_text("\n".join(_trained_lines(lambda s: 0.1, fmt_line=_paddlespeech)) + "\n")
+    assert "slow_progress" not in kinds(lrdoctor.diagnose(live), "info")
+    real = lrdoctor.diagnose(FRESH9 / "text-paddlespeech-issue675-lr-zero" / "issue675.log")
+    assert kinds(real, "error")["slow_progress"].start_step == 5310
+
+
+def test_a_gradient_norm_of_exactly_zero_is_no_gradient(tmp_path):
+    fmt_ = lambda s, loss, lr, gn: f"step {s + 1} loss: {loss:.4f} lr: {lr:g} grad_norm: {gn:.4f}"  # noqa: E731
+    dead = tmp_path / "dead.log"
+    dead.write_text("\n".join(_trained_lines(lambda s: 0.1, steps=12, fmt_line=fmt_, freeze=True)) + "\n")
+    r = lrdoctor.diagnose(dead)
+    f = kinds(r)["grad_vanishing"]
+    assert f.evidence["zero_reports"] == 12
+    live = tmp_path / "live.log"
+    live.write_text("\n".join(_trained_lines(lambda s: 0.1, steps=12, fmt_line=fmt_)) + "\n")
+    assert "grad_vanishing" not in kinds(lrdoctor.diagnose(live), "info")
+    # one zero among live reports (a skipped step) proves nothing
+    one = tmp_path / "one.log"
+    ls = _trained_lines(lambda s: 0.1, steps=12, fmt_line=fmt_)
+    ls[5] = ls[5].rsplit("grad_norm:", 1)[0] + "grad_norm: 0.0000"
+    one.write_text("\n".join(ls) + "\n")
+    assert "grad_vanishing" not in kinds(lrdoctor.diagnose(one), "info")
+    swift = lrdoctor.diagnose(FRESH9 / "jsonl-msswift-issue5890-grpo-zero-grad" / "issue5890.jsonl")
+    assert kinds(swift)["grad_vanishing"].evidence["zero_reports"] == 2
+
+
+def test_paddleocr_x_padded_nan_is_nan(tmp_path):
+    # PaddleOCR formats values with "{:x<6f}": a NaN prints "nanxxx"
+    assert "{:x<6f}".format(float("nan")) == "nanxxx"
+    lines = [f"[2023/10/06 13:31:29] ppocr INFO: epoch: [2/500], global_step: {s}, lr: 0.000243, "
+             f"loss: {'{:x<6f}'.format(v)}, avg_reader_cost: 0.00015 s" for s, v in
+             ((10, 1.5), (20, 1.2), (30, float("nan")), (40, float("nan")), (50, float("nan")))]
+    path = tmp_path / "ocr.log"
+    path.write_text("\n".join(lines) + "\n")
+    r = lrdoctor.diagnose(path)
+    assert kinds(r, "error")["nonfinite"].start_step == 30
+    real = lrdoctor.diagnose(FRESH9 / "text-paddleocr-issue11054-nanxxx" / "issue11054.log")
+    assert kinds(real, "error")["nonfinite"].start_step == 920
+
+
+def test_more_formats_after_fresh9():
+    # PaddleClas: 1-based epochs and iterations; "lr(PiecewiseDecay): 0.001"; running averages
+    pc = lrdoctor.read(FRESH9 / "text-paddleclas-issue3203-ep24" / "issue3203.log")
+    assert pc.steps.tolist()[:2] == [23 * 304, 23 * 304 + 10] and pc.series("lr").values[0] == 0.001
+    # DeepSpeedExamples ViT: "val[ 0/40] ... Loss x" lines are the validation's, not the training loss
+    vit = lrdoctor.read(FRESH9 / "text-deepspeedexamples-vit-cifar-randomltd" / "training.log")
+    assert vit.series("loss").values[0] == pytest.approx(3.436) and vit.series("eval_loss").values[0] == pytest.approx(3.6274)
+    # DeepSpeed-Chat: "Epoch 1/3 with loss 0.67" and "acc (higher is better) : 0.486"
+    ds = lrdoctor.read(FRESH9 / "text-deepspeedchat-issue322-rm-epochs" / "issue322.log")
+    assert ds.series("loss").values.tolist()[:2] == pytest.approx([0.6737638572528841, 0.6125241196086786])
+    assert "acc" in ds.names
+
+
+def test_a_running_average_from_its_first_batch_is_no_rise_but_a_real_jump_is(tmp_path):
+    """Per-epoch running averages (PaddleClas prints AverageMeter.avg) start at one batch and
+    climb to the epoch's mean: the first report is no level to diverge from. A real jump from a
+    single earlier report must clear factor^2 (LitGPT: 1.70 -> 10.0-12.2)."""
+    # a really trained digits model in its 4th epoch, printed as PaddleClas does (the epoch's
+    # running average of per-batch losses, reset each epoch), for several seeds
+    x, y = _digits()
+    for seed in range(4):
+        torch.manual_seed(seed)
+        model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        lines = []
+        for ep in range(1, 5):
+            total = 0.0
+            for it, i in enumerate(range(0, 900, 30)):
+                loss = torch.nn.functional.cross_entropy(model(x[i:i + 30]), y[i:i + 30])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total += float(loss.detach())
+                if ep == 4 and it % 5 == 0:
+                    lines.append(f"[2024/07/31 20:24:32] ppcls INFO: [Train][Epoch {ep}/120][Iter: {it}/30]"
+                                 f"lr(PiecewiseDecay): 0.10000000, CELoss: {total / (it + 1):.5f}, loss: {total / (it + 1):.5f}")
+        path = tmp_path / f"avg{seed}.log"
+        path.write_text("\n".join(lines) + "\n")
+        assert "divergence" not in kinds(lrdoctor.diagnose(path), "info")
+    pc = lrdoctor.diagnose(FRESH9 / "text-paddleclas-issue3203-ep24" / "issue3203.log")
+    assert "divergence" not in kinds(pc, "info")
+    lit = lrdoctor.diagnose(next((LOGS / "tuning" / "text-litgpt-issue628-codellama-jump").iterdir())
+                            if (LOGS / "tuning" / "text-litgpt-issue628-codellama-jump").exists() else
+                            next(next(LOGS.glob("*/text-litgpt-issue628-codellama-jump")).iterdir()))
+    assert kinds(lit, "error")["divergence"].evidence["best_loss"] == pytest.approx(1.7019)
+
+
+def test_printed_decimals_are_kept_for_trailing_zeros(tmp_path):
+    path = tmp_path / "p.log"
+    path.write_text("".join(f"step {s}: loss: 4.600, lr: 0.00100000\n" for s in range(1, 6)))
+    run = lrdoctor.read(path)
+    assert run.meta.printed_decimals == {"loss": 3, "lr": 8}
+    from lrdoctor.detect.progress import _printed_digits
+
+    assert _printed_digits(run, "loss", 4.6) == 4

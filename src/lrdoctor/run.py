@@ -67,6 +67,10 @@ class RunMeta:
     added: list[str] = field(default_factory=list)
     #: the raw column the step axis came from (None: row order)
     step_column: str | None = None
+    #: raw column -> most decimals printed, for text-log columns whose printed values lost
+    #: trailing zeros as floats ("4.600" reads as 4.6; "lr: 0.00000000" as 0.0): the
+    #: printed resolution the "frozen" and "LR is 0" rules judge
+    printed_decimals: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -295,7 +299,8 @@ def apply_roles(run: Run, roles: Mapping[str, str]) -> Run:
             raise InputError(run.meta.source, f"--metric {role}={col}: no column {col!r}; columns: {', '.join(raw)}")
     meta = RunMeta(source=run.meta.source, format=run.meta.format, step_unit=run.meta.step_unit,
                    warnings=list(run.meta.warnings), text_columns=list(run.meta.text_columns),
-                   explicit_roles=dict(run.meta.explicit_roles), step_column=run.meta.step_column)
+                   explicit_roles=dict(run.meta.explicit_roles), step_column=run.meta.step_column,
+                   printed_decimals=dict(run.meta.printed_decimals))
     meta.explicit_roles.update(roles)
     meta.aliases = {k: v for k, v in run.meta.aliases.items() if k not in run.meta.added}
     steps = run.steps.astype(np.float64)

@@ -148,10 +148,23 @@ def few_point_rise(values: np.ndarray, factor: float, after: int, noise_k: float
     onset = int(low[-1]) + 1 if low.size else 0
     if x.size - onset < after or onset == 0:
         return None
+    if x[onset:].min() < _needed_factor(x[:onset], factor) * x[:onset].min():
+        return None
     ib = int(np.argmin(x[:onset]))
     if noise_k and np.log(x[onset:].min() / x[ib]) < noise_k * log_noise(x[:onset]):
         return None
     return ib, onset
+
+
+def _needed_factor(before: np.ndarray, factor: float) -> float:
+    """The multiple of the best a rise must clear, given the reports ``before`` it. The old level
+    is the reports within ``factor`` of the best; seen at least twice it is a level and
+    ``factor`` suffices. Seen once, the best may be one lucky report (a running average's
+    first batch: PaddleClas 0.0176, then epoch averages of 0.05-0.07), so the rise must clear
+    it twice over, ``factor**2`` (LitGPT's 1.70 -> 10.0-12.2 does; a first batch 3x below
+    the epoch's average does not)."""
+    level = int((before < factor * before.min()).sum())
+    return factor if level >= 2 else factor * factor
 
 
 def jump_and_stay(values: np.ndarray, factor: float, after: int) -> tuple[int, int] | None:
@@ -167,8 +180,8 @@ def jump_and_stay(values: np.ndarray, factor: float, after: int) -> tuple[int, i
     best = np.minimum.accumulate(x)
     high = np.maximum.accumulate(x)
     low_after = np.minimum.accumulate(x[::-1])[::-1]
-    for j in range(x.size - after, 1, -1):  # the old level seen at least twice
-        if x[j] >= factor * best[j - 1] and low_after[j] > high[j - 1]:
+    for j in range(x.size - after, 1, -1):  # at least 2 reports before the jump
+        if x[j] >= _needed_factor(x[:j], factor) * best[j - 1] and low_after[j] > high[j - 1]:
             return int(np.argmin(x[:j])), j
     return None
 
@@ -185,6 +198,9 @@ def rising_tail(values: np.ndarray, rises: int, floor: float) -> tuple[int, int]
     start = x.size - 1
     while start > 0 and d[start - 1]:
         start -= 1
+    if start == 0:
+        return None  # the log opens with the climb: its first report is no level to climb from
+        # (a running average from its first batch, PaddleClas: 0.0176, 0.051, 0.053, 0.064, 0.067)
     ib = int(np.argmin(x[: start + 1]))
     b = float(x[ib])
     if x[-1] - b <= floor * abs(b):

@@ -28,6 +28,11 @@ class GradVanishingThresholds(Thresholds):
     """Or below this absolute norm: float32 updates of that size no longer move weights ~1."""
     stalled: float = 0.05
     """The loss trend improved less than 5% over the vanishing stretch."""
+    zero_points: int = 2
+    """A gradient norm printed as exactly 0 on at least 2 reports, and on at least half of
+    them, with a non-zero LR: no gradient reaches the parameters at all (frozen or detached
+    parameters, a loss not connected to the model) or the norm is not computed (a reporting
+    artefact of some sharded setups). One zero proves nothing: a skipped step logs 0."""
 
 
 DEFAULTS = GradVanishingThresholds()
@@ -41,10 +46,44 @@ class GradVanishingEvidence(Evidence):
     from_step: float
     loss_at_start: float
     loss_at_end: float
+    zero_reports: int
+    reports: int
 
 
-@detector("grad_vanishing", thresholds=DEFAULTS, evidence=GradVanishingEvidence, needs=needs.grad)
+def _needs(run: Run) -> str | None:
+    """Five gradient-norm points for the trend rule, or two for the exactly-zero rule."""
+    why = needs.grad(run)
+    if why and needs.points(run, "grad_norm") >= DEFAULTS.zero_points:
+        return None
+    return why
+
+
+def _zero_gradient(run: Run, th: GradVanishingThresholds) -> list[Finding]:
+    g = run.series("grad_norm")
+    if g is None:
+        return []
+    f = g.finite()
+    zero = f.values == 0
+    if int(zero.sum()) < th.zero_points or zero.mean() < 0.5:
+        return []
+    lr = run.series("lr")
+    if lr is not None and lr.finite().values.size and (lr.finite().values <= 0).all():
+        return []  # at LR 0 a zero update is expected (the LR rule says why)
+    i = int(np.flatnonzero(zero)[0])
+    ev = {"zero_reports": int(zero.sum()), "reports": int(zero.size), "from_step": float(f.steps[i])}
+    summary = (f"the gradient norm is exactly 0 on {int(zero.sum())} of {zero.size} reports (from step "
+               f"{fmt(float(f.steps[i]))}): no gradient reaches the parameters")
+    cause = ("Nothing is being trained: the parameters are frozen or detached from the loss (requires_grad "
+             "off, a no_grad block, a loss built from detached tensors, an adapter that is not attached), or "
+             "the norm is not computed in this setup (some sharded/offloaded runs report 0).")
+    return [Finding("grad_vanishing", Severity.WARNING, float(f.steps[i]), float(f.steps[-1]), summary, ev, cause)]
+
+
+@detector("grad_vanishing", thresholds=DEFAULTS, evidence=GradVanishingEvidence, needs=_needs)
 def detect(run: Run, th: GradVanishingThresholds = DEFAULTS) -> list[Finding]:
+    zero = _zero_gradient(run, th)
+    if zero:
+        return zero
     got = grad_curve(run)
     if got is None:
         return []

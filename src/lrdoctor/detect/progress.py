@@ -90,6 +90,10 @@ class ProgressThresholds(Thresholds):
     0.1% of its level over the same reports: the model is changing, and the total is pinned by
     a huge constant term (a CapsNet whose 1e9-weighted reconstruction term keeps the total at
     564007.87 +- 0.01 while its capsule loss falls 0.41 -> 0.21)."""
+    lr_zero_decimals: int = 8
+    """An LR read from a text log counts as 0 only when printed with at least 8 decimals
+    (below 5e-9: three decades under the smallest fine-tuning LRs in use, ~1e-6); "lr: 0.0000"
+    may be a rounded 2e-5."""
     frozen_floor: float = 0.01
     """...and at least this share of the log's largest loss (a loss converged to its floor
     prints the same value for a reason)."""
@@ -270,6 +274,39 @@ def _sig_digits(x: float) -> int:
     return len(mant.rstrip("0")) or 1
 
 
+def _printed_digits(run: Run, name: str, v: float) -> int:
+    """Significant digits ``v`` was printed with: those of its shortest repr, or more when a
+    text reader saw trailing zeros (Lightning's ``train_loss=4.600`` has 4, not the 2 of 4.6)."""
+    raw = run.meta.roles.get(name, name)
+    dec = run.meta.printed_decimals.get(raw)
+    digits = _sig_digits(v)
+    if dec is not None and v != 0:
+        digits = max(digits, dec + int(np.floor(np.log10(abs(v)))) + 1)
+    return digits
+
+
+def _lr_stays_zero(run: Run, th: ProgressThresholds) -> Finding | None:
+    """The LR is exactly 0 on every report of a log that does not start at the start of training:
+    no update can change the model. Text logs must print it with ``lr_zero_decimals``+ decimals
+    (PaddleSpeech's ``lr: 0.00000000``); a coarser "0.0000" may hide a real 2e-5."""
+    lr = run.series("lr")
+    if lr is None:
+        return None
+    f = lr.finite()
+    v = f.values
+    if v.size < th.frozen_points or (v != 0).any() or float(f.steps[0]) <= th.start_max_step:
+        return None
+    dec = run.meta.printed_decimals.get(run.meta.roles.get("lr", "lr"))
+    if run.meta.format == "text-log" and (dec is None or dec < th.lr_zero_decimals):
+        return None
+    ev = {"metric": run.meta.roles.get("lr", "lr"), "value": 0.0, "points": int(v.size), "rule": "the LR is 0 on every report"}
+    summary = (f"the learning rate is 0 on all {v.size} reports (steps {fmt(float(f.steps[0]))}-{fmt(float(f.steps[-1]))}): "
+               "no update changes the model, so nothing is learned")
+    cause = ("The schedule reached 0 (or was configured with a 0 peak, or a scheduler bug zeroed it) while "
+             "training continues: the remaining steps are spent without learning.")
+    return Finding("slow_progress", Severity.ERROR, float(f.steps[0]), float(f.steps[-1]), summary, ev, cause)
+
+
 def _frozen_loss(run: Run, th: ProgressThresholds) -> Finding | None:
     from lrdoctor.detect._common import objective
 
@@ -283,7 +320,7 @@ def _frozen_loss(run: Run, th: ProgressThresholds) -> Finding | None:
     same = np.abs(x - v) <= th.frozen_rel_spread * abs(v)
     if x.size < k or not same[-k:].all():
         return None
-    if _sig_digits(v) < th.frozen_digits or abs(v) < th.frozen_floor * float(np.abs(x).max()):
+    if _printed_digits(run, s.name, v) < th.frozen_digits or abs(v) < th.frozen_floor * float(np.abs(x).max()):
         return None
     run_len = int(np.flatnonzero(~same)[-1] + 1) if (~same).any() else 0
     if _another_loss_moves(run, s.name, float(f.steps[run_len]), th):
@@ -414,6 +451,8 @@ def _needs(run: Run) -> str | None:
         return None
     if any(_is_error_rate(n) for n in run.metrics):
         return None  # an error rate (WER, CER) is judged on its own
+    if needs.points(run, "lr") >= DEFAULTS.frozen_points:
+        return None  # an LR alone can show that nothing is learned (it stays 0)
     return why
 
 
@@ -543,11 +582,11 @@ class SlowProgressEvidence(Evidence):
 
 @detector("slow_progress", thresholds=DEFAULTS, evidence=SlowProgressEvidence, needs=_needs)
 def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
-    rules = (_stuck_at_chance, _frozen_loss, _recurring_loss, _error_rate_at_max, _pinned_task_metric, _never_below_start,
+    rules = (_lr_stays_zero, _stuck_at_chance, _frozen_loss, _recurring_loss, _error_rate_at_max, _pinned_task_metric, _never_below_start,
              _no_gain_over_finished_schedule) if not run.is_rl \
-        else (_no_gain_over_finished_schedule,)
+        else (_lr_stays_zero, _no_gain_over_finished_schedule)
     if needs.loss(run) is not None and not run.is_rl:
-        rules = (_error_rate_at_max, _no_gain_over_finished_schedule)  # no training loss: only these can judge
+        rules = (_lr_stays_zero, _error_rate_at_max, _no_gain_over_finished_schedule)  # no training loss: only these can judge
     for rule in rules:
         got = rule(run, th)
         if got is not None:

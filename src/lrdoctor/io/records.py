@@ -9,6 +9,7 @@ import numpy as np
 
 from lrdoctor.errors import printable
 from lrdoctor.io._json import number
+from lrdoctor.io._printed import Printed
 from lrdoctor.io._table import duplicate_steps
 from lrdoctor.names import STEP_NAMES, normalize
 from lrdoctor.run import Run, RunMeta, build_run
@@ -34,6 +35,8 @@ class RecordColumns:
         #: per raw key: [records that had it, its rows' append, its values' append]; one
         #: dict lookup per field is the whole per-field cost (the parser's hot loop)
         self._slots: dict[Any, list] = {}
+        #: raw key -> most decimals a text reader saw printed (``Printed`` values only)
+        self.decimals: dict[Any, int] = {}
 
     def __len__(self) -> int:
         return self.n
@@ -62,6 +65,10 @@ class RecordColumns:
                 x = v
             elif t is int:
                 x = float(v)
+            elif t is Printed:
+                x = float(v)
+                if v.decimals > self.decimals.get(k, -1):
+                    self.decimals[k] = v.decimals
             else:
                 x = number(v)
                 if x is None:
@@ -183,6 +190,7 @@ def _columns_to_run(acc: RecordColumns, meta: RunMeta, config: Mapping[str, Any]
     step_key, unit = _pick_step(acc, usable) or (None, "record")
     meta.step_unit = unit
     meta.step_column = step_key
+    meta.printed_decimals.update({str(k): d for k, d in acc.decimals.items()})
     n = acc.n
     cols: dict[Any, np.ndarray] = {}
     masks: dict[Any, np.ndarray] = {}

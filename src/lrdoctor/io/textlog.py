@@ -26,13 +26,14 @@ from typing import Callable
 from lrdoctor.errors import LogFormatError, printable
 from lrdoctor.io.guard import bounded_lines, text_encoding
 from lrdoctor.io.limits import MAX_LINE_CHARS
+from lrdoctor.io._printed import Printed
 from lrdoctor.io.records import RecordColumns, records_to_run
 from lrdoctor.run import Run, RunMeta
 
 __all__ = ["LineRule", "register_rule", "read_textlog", "parse_lines", "RULES"]
 
 #: A number as logs print it: ``1e-4``, ``.5``, ``nan``, ``inf`` and thousands separators (``12,345.6``).
-NUM = r"[-+]?(?:\d{1,3}(?:,\d{3})+(?![\d])(?:\.\d*)?|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|inf(?:inity)?)"
+NUM = r"[-+]?(?:\d{1,3}(?:,\d{3})+(?![\d])(?:\.\d*)?|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan(?:xxx)?|inf(?:inity|xxx)?)"
 _NUM_RE = re.compile(NUM, re.IGNORECASE)
 
 #: Keys whose value carries a time unit: timing fields, kept but never judged as metrics.
@@ -40,7 +41,15 @@ _UNIT = r"(?P<unit>ms|s|sec|%|it/s)?"
 
 
 def _num(text: str) -> float:
-    return float(text.replace(",", ""))
+    text = text.replace(",", "")
+    if text[-3:] == "xxx":  # PaddleOCR's "{:x<6f}": nan and inf padded with x to width 6
+        text = text[:-3]
+    v = float(text)
+    if text[-1:] == "0" and "." in text and "e" not in text and "E" not in text:
+        p = Printed(v)
+        p.decimals = len(text) - text.index(".") - 1
+        return p
+    return v
 
 
 @dataclass(frozen=True)
@@ -200,6 +209,8 @@ def _key_name(raw: str) -> str:
 #: prose logs: "Loss is 1.2645824. Current learning rate is 0.0463" (BigDL, Analytics Zoo);
 #: only well-known metric words, so "Throughput is 408" adds no column
 _IS = re.compile(rf"(?<![\w])(?P<key>loss|learning rate|lr|accuracy|reward)\s+is\s+(?P<val>{NUM})", re.I)
+#: DeepSpeed-Chat's "Epoch 1/3 with loss 0.6737638572528841"
+_WITH = re.compile(rf"(?<![\w])with (?P<key>loss|train loss|training loss)\s+(?P<val>{NUM})(?![\w.])", re.I)
 #: a scheduler's prose: Keras' "LearningRateScheduler setting learning rate to 0.001.",
 #: "ReduceLROnPlateau reducing learning rate to 1e-4.", OpenNMT's "Decaying learning rate to 0.0156"
 _LR_TO = re.compile(rf"(?<![\w])(?:learning rate|lr) to ({NUM})(?!\w|\.\d)", re.I)
@@ -213,6 +224,11 @@ _EPOCH_BRACKETS = re.compile(
     r"(?:\[\s*(?P<i>\d+)\s*/\s*(?P<n>\d+)\s*\]|\(\s*(?P<pi>\d+)\s*/\s*(?P<pn>\d+)\s*\))", re.I)
 #: timm's "Train: 3 [ 100/1251 (  8%)]" (and OpenPCDet's "Train:    1/3 ( 33%) [  49/323 ( 15%)]"):
 #: batch i of N in epoch e; pytorch/examples' "Train Epoch: 1 [640/60000 (1%)]" counts samples
+#: PaddleClas: ``[Train][Epoch 24/120][Iter: 0/304]lr(...): 0.001, top1: 0.97, CELoss: 0.0176``
+#: (1-based epochs: its eta counts ``(epochs - epoch + 1) * iters``); ``[Eval][Epoch 24][Iter: 0/50]``
+#: lines hold the evaluation's fields
+_PADDLECLAS = re.compile(r"\[(?P<mode>Train|Eval)\]\[Epoch (?P<ep>\d+)(?:/\d+)?\]\[Iter: (?P<i>\d+)/(?P<n>\d+)\]", re.I)
+_LR_NAMED = re.compile(rf"(?<![\w])lr\([A-Za-z]\w{{0,40}}\):\s*({NUM})", re.I)
 #: MXNet's ``Epoch[4] Train-accuracy=0.5488`` / ``Epoch[4] Batch [100]``: the index in brackets
 #: anywhere on the line (the line starts with a timestamp and ``Node[0]``)
 _WORD_INDEX = re.compile(r"(?<![\w\[])(epoch|iter|iteration)\[(\d+)\](?!\s*\[?\s*\d+\s*/)", re.I)
@@ -231,7 +247,7 @@ _FRACTION_PCT = re.compile(rf"(?<![\w/.\-])(?P<key>[A-Za-z_][A-Za-z_ ]{{0,30}}?)
 #: words of a score whose "a/b (p%)" is read as p
 _SCORE_WORD = re.compile(r"acc|correct|precision|recall|top\d|f1|success|dice|iou|map", re.I)
 #: a line led by an evaluation split's name: "Test set: ...", "Validation set: ...", "Eval: ..."
-_SPLIT_LINE = re.compile(r"^\s*(test|val|valid|validation|eval|evaluation|dev)(?: set)?\s*:", re.I)
+_SPLIT_LINE = re.compile(r"^\s*(test|val|valid|validation|eval|evaluation|dev)(?: set)?\s*(?::|\[\s*\d+\s*/\s*\d+\s*\])", re.I)
 #: Bare split names as keys; two or more on one line are that split's accuracy (PyG and DGL
 #: examples print "Train: 0.5455, Val: 0.5342, Test: 0.4670"). Decided on the keys alone, never
 #: on the values, so that lines of one shape are read alike (the shape cache relies on it).
@@ -245,7 +261,7 @@ _LOG_ORIGIN = re.compile(r"\(\w{1,60}:\d{1,7}\)")
 _SECTION = re.compile(r"\[([a-z][a-z_]{0,30})\]\s")
 #: a key qualified by a parenthesis before its colon: LitGPT's "loss train (curr): 1.657"
 #: (or by a count: "Reward moyen (100 ep): 22.6", a mean over the last 100 episodes)
-_QUALIFIED = re.compile(rf"(?<![\w/.\-])(?P<key>[A-Za-z_]\w{{0,40}}(?: [A-Za-z_]\w{{0,40}}){{0,2}}) \([A-Za-z0-9][\w ]{{0,30}}\):\s*(?P<val>{NUM})(?![\w.])")
+_QUALIFIED = re.compile(rf"(?<![\w/.\-])(?P<key>[A-Za-z_]\w{{0,40}}(?: [A-Za-z_]\w{{0,40}}){{0,2}}) \([A-Za-z0-9][\w ]{{0,30}}\) ?:\s*(?P<val>{NUM})(?![\w.])")
 #: "[Loss] 51566519.44 | [step]    89": a bracketed name followed by its number (LION's
 #: trainer); a bracketed lower-case name followed by more keys stays a section (``_SECTION``)
 _BRACKET_KEY = re.compile(rf"\[(?P<key>[A-Za-z][A-Za-z_ ]{{0,24}})\][ \t]{{0,16}}(?P<val>{NUM})(?![\w.])")
@@ -369,7 +385,10 @@ def _key_values(line: str, state: dict) -> dict | None:
     lr_to = _LR_TO.search(line) if " to " in line else None
     if lr_to:
         rec.setdefault("lr", _num(lr_to[1]))
-    for m in (_QUALIFIED.finditer(line) if "): " in line else ()):
+    wl = _WITH.search(line) if "with " in line else None
+    if wl:
+        rec.setdefault("loss", _num(wl["val"]))
+    for m in (_QUALIFIED.finditer(line) if "): " in line or ") : " in line else ()):
         rec.setdefault(_key_name(m["key"]), _num(m["val"]))
     if "[" in line:
         _list_values(line, rec, state)
@@ -432,6 +451,18 @@ def _key_values(line: str, state: dict) -> dict | None:
     m = _STEP_WORD.match(line)
     if m and m[1].lower() not in rec:
         rec[m[1].lower()] = float(m[2])
+    if "lr(" in line:  # PaddleClas's "lr(PiecewiseDecay): 0.00100000"
+        lm = _LR_NAMED.search(line)
+        if lm:
+            rec["lr"] = _num(lm[1])
+    pc = _PADDLECLAS.search(line) if rec and "][Iter:" in line else None
+    if pc:
+        ep, i, total = int(pc["ep"]), int(pc["i"]), int(pc["n"])
+        if pc["mode"].lower() == "eval":
+            rec = {(k if _STEPLIKE.match(k) else f"eval_{k}"): v for k, v in rec.items()}
+            rec["epoch"] = float(ep)
+        else:
+            rec["epoch"], rec["step"] = float(ep), float((ep - 1) * total + i)
     wi = _WORD_INDEX.search(line) if rec and "[" in line else None
     if wi and wi[1].lower() not in rec:
         rec[wi[1].lower()] = float(wi[2])
