@@ -604,3 +604,81 @@ def test_printed_decimals_are_kept_for_trailing_zeros(tmp_path):
     from lrdoctor.detect.progress import _printed_digits
 
     assert _printed_digits(run, "loss", 4.6) == 4
+
+
+# -- after measuring fresh11 blind (P 1.00 R 0.38, naive 0.24/0.24) --------------------------------
+
+FRESH11 = LOGS / "fresh11"
+
+
+def test_an_error_rate_past_100_percent_after_learning_is_a_reversal():
+    ecapa = lrdoctor.diagnose(FRESH11 / "speechbrain-issue980-ecapa-valid-zero" / "issue980.log")
+    f = kinds(ecapa)["performance_reversal"]
+    assert f.evidence["peak"] == pytest.approx(0.0174) and f.evidence["end"] == 1.0
+    crdnn = lrdoctor.diagnose(FRESH11 / "speechbrain-pr2216-crdnn-wer-jump" / "pr2216.log")
+    assert kinds(crdnn)["performance_reversal"].evidence["end"] == pytest.approx(154.0)
+    # twin: WER above 100% that was never below 50% never learned: no reversal from it
+    w2l = lrdoctor.diagnose(FRESH11 / "wav2letter-issue728-libri1k-wer-over100" / "issue728.log")
+    assert "performance_reversal" not in kinds(w2l, "info")
+
+
+def _wenet_lines(rank_count: int, bump_at: int | None = None):
+    """A digits MLP trained for 30 steps, printed as WeNet's executor prints (``TRAIN Batch e/i
+    loss x loss_att y lr z rank r``), the same step once per rank as multi-process runs do."""
+    rows = _trained_lines(lambda s: 0.1 if bump_at is None or s < bump_at else 5.0, steps=30,
+                          fmt_line=lambda s, loss, lr, gn: (s, loss, lr))
+    out = []
+    for s, loss, lr in rows:
+        for r in range(rank_count):
+            out.append(f"2023-01-30 18:47:07,107 DEBUG TRAIN Batch 0/{s * 100} loss {loss * (1 + 0.1 * r):.6f} "
+                       f"loss_att {0.7 * loss:.6f} lr {lr:.8f} rank {r}")
+    return out
+
+
+def test_bare_key_value_pairs_and_interleaved_ranks(tmp_path):
+    path = tmp_path / "wenet.log"
+    path.write_text("\n".join(_wenet_lines(3)) + "\n")
+    run = lrdoctor.read(path)
+    assert run.meta.roles["loss"] == "loss" and run.series("loss").values.size == 30  # rank 0's only
+    assert any("ranks interleave" in w for w in run.meta.warnings)
+    # prose with numbers is not read as pairs
+    prose = tmp_path / "prose.log"
+    prose.write_text("The loss went down by 5 percent in 3 epochs\nWe used 8 GPUs for 2 days\n")
+    with pytest.raises(lrdoctor.errors.InputError):
+        lrdoctor.read(prose)
+    cv = lrdoctor.read(FRESH11 / "wenet-issue846-librispeech-cv-plateau" / "issue846.log")
+    assert cv.meta.roles["eval_loss"] == "cv_loss" and cv.series("eval_loss").values[0] == pytest.approx(7.627509962902044)
+    multi = lrdoctor.read(FRESH11 / "wenet-issue941-multirank-batches" / "issue941.log")
+    assert multi.series("loss").values.tolist()[:2] == pytest.approx([12.646465, 25.618004])  # rank 0's two batches
+
+
+def test_lightning_checkpoint_lines_and_espnet_clip_share():
+    ag = lrdoctor.read(FRESH11 / "autogluon-issue5179-patchtst-val-loss" / "issue5179.log")
+    assert ag.series("eval_loss").values.tolist() == pytest.approx([3.79987, 3.74870, 3.54525])
+    assert ag.steps.tolist()[:3] == [50, 100, 150]
+    esp = lrdoctor.diagnose(FRESH11 / "espnet-issue5633-asr2-epoch1" / "issue5633.log")
+    assert kinds(esp)["clipping_saturated"].evidence["column"] == "clip"
+
+
+def test_a_bar_whose_description_holds_the_loss_and_a_step_that_restarts_each_epoch(tmp_path):
+    """TRACE prints ``Epoch e, Step s, Loss: x:  3%|...| 4/144 [...]``; its step restarts every
+    epoch, so epoch 2's losses must not be filed over epoch 1's (a frozen model repeats them)."""
+    x, y = _digits()
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    other = torch.nn.Linear(2, 2)
+    opt = torch.optim.SGD(other.parameters(), lr=0.1)  # the bug: the model is never stepped
+    lines, n = [], 0
+    for ep in (1, 2):
+        for s in range(8):
+            loss = torch.nn.functional.cross_entropy(model(x[s * 40:(s + 1) * 40]), y[s * 40:(s + 1) * 40])
+            opt.step()
+            n += 1
+            lines.append(f"Epoch {ep}, Step {s}, Loss: {float(loss):.4f}:   {n}%|▏         | {n}/144 [00:02<02:20,  1.01it/s]")
+    path = tmp_path / "trace.log"
+    path.write_text("\n".join(lines) + "\n")
+    r = lrdoctor.diagnose(path)
+    assert r.run.series("loss").values.size == 16
+    assert kinds(r, "error")["slow_progress"].evidence["repeated_pairs"] >= 6
+    real = lrdoctor.diagnose(FRESH11 / "trace-issue5-lora-loss-repeats" / "issue5.log")
+    assert kinds(real, "error")["slow_progress"].evidence["repeated_pairs"] == 6

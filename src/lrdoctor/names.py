@@ -175,7 +175,7 @@ def tokens(name: str) -> list[str]:
     return [t for t in normalize(spaced).split("_") if t]
 
 
-_EVAL = {"val", "valid", "validation", "eval", "evaluation", "test", "dev", "holdout"}
+_EVAL = {"val", "valid", "validation", "eval", "evaluation", "test", "dev", "holdout", "cv"}  # cv: speech recipes' cross-validation set
 #: tokens of a running best, not a current value
 _BEST = {"min", "best", "lowest", "minimum"}
 _RL_LOSS = {"policy", "value", "vf", "pg", "entropy", "actor", "critic", "alpha", "kl", "q", "qf", "temperature"}
@@ -271,9 +271,11 @@ def resolve_aliases(raw_names: Iterable[str], explicit: dict[str, str] | None = 
     # a bare "kl" (VAE, distillation) is only PPO's approximate KL beside other RL signals
     if "approx_kl" not in out and "kl" in by_norm and any(r in out for r in ("ep_return", "entropy", "policy_loss", "value_loss", "clip_fraction")):
         out["approx_kl"] = (by_norm["kl"], 1.0)
-    # a bare "clip" beside "gnorm" is fairseq's meter pair: the share of updates clipped
-    # ("| clip 100% | gnorm 918.19"); alone, "clip" may be a threshold or PPO's clip range
-    if ("grad_clip_fraction" not in out and "clip" in by_norm and "gnorm" in by_norm
-            and by_norm["clip"] not in used):
+    # a bare "clip" beside a gradient norm is the share of updates clipped, in percent:
+    # fairseq's meter pair ("| clip 100% | gnorm 918.19") and ESPnet2's reporter
+    # ("grad_norm=54.606, clip=100.000": 100 when clipped, 0 when not, averaged); alone,
+    # "clip" may be a threshold or PPO's clip range
+    if ("grad_clip_fraction" not in out and "clip" in by_norm and by_norm["clip"] not in used
+            and ("gnorm" in by_norm or "grad_norm" in by_norm)):
         out["grad_clip_fraction"] = (by_norm["clip"], 1.0)
     return out

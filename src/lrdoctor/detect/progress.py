@@ -16,6 +16,7 @@ import numpy as np
 from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import run_curve
 from lrdoctor.detect._trend import objective_trend
+from lrdoctor.detect._common import is_error_rate
 from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import SLOW_LR_RAISE, WATCH_LOSS, lr_fix
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
@@ -472,14 +473,7 @@ def _loss_learned(run: Run, th: ProgressThresholds) -> bool:
         return bool(1.0 - float(np.median(v[-3:])) / v[0] > th.max_total_drop)
 
 
-#: word/character/unit error rates (speech, OCR): 1.0 (or 100%) means nothing recognised
-_ERROR_RATES = ("wer", "cer", "uer", "ter")
-
-
-def _is_error_rate(name: str) -> bool:
-    """``wer``, ``valid_wer``, ``eval/cer``: an error-rate column (not ``power``, not ``answer``)."""
-    low = name.lower().replace("-", "_").split("/")[-1]
-    return any(low == r or low.endswith("_" + r) for r in _ERROR_RATES)
+_is_error_rate = is_error_rate
 
 
 def _error_rate_at_max(run: Run, th: ProgressThresholds | None = None) -> Finding | None:

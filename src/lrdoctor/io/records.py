@@ -161,6 +161,22 @@ def _repeats(acc: "RecordColumns", key: str) -> bool:
     return False
 
 
+def _restarts_with_epoch(acc: "RecordColumns", key: Any, epoch_key: Any) -> bool:
+    """True when ``key`` goes back only where the epoch key goes forward: a counter within the
+    epoch ("Epoch 2, Step 0"), which as the axis would file epoch 2's reports over epoch 1's."""
+    if key == epoch_key or key not in acc.rows_of or epoch_key not in acc.rows_of:
+        return False
+    n = acc.n
+    st = np.full(n, np.nan)
+    st[np.frombuffer(acc.rows_of[key], dtype=np.int64)] = np.frombuffer(acc.vals_of[key], dtype=np.float64)
+    ep = np.full(n, np.nan)
+    ep[np.frombuffer(acc.rows_of[epoch_key], dtype=np.int64)] = np.frombuffer(acc.vals_of[epoch_key], dtype=np.float64)
+    both = np.isfinite(st) & np.isfinite(ep)
+    s, e = st[both], ep[both]
+    back = np.flatnonzero(np.diff(s) < 0)
+    return back.size > 0 and bool((e[back + 1] > e[back]).all())
+
+
 def _pick_step(acc: "RecordColumns", usable: list[tuple[Any, str]]) -> tuple[Any, str] | None:
     """The step key among ``usable`` (in order of preference). A key that repeats on
     consecutive records of one metric is too coarse to index them when another one does not
@@ -187,6 +203,9 @@ def _columns_to_run(acc: RecordColumns, meta: RunMeta, config: Mapping[str, Any]
     usable = [(present[normalize(k)], u) for k, u in keys if normalize(k) in present
               and (first_at[normalize(k)] <= 0.2 * n_rec or count[normalize(k)] >= 0.5 * n_rec)
               and not _constant(acc, present[normalize(k)])]
+    epoch_key = present.get("epoch")
+    if epoch_key is not None:
+        usable = [(k, u) for k, u in usable if u == "epoch" or not _restarts_with_epoch(acc, k, epoch_key)]
     step_key, unit = _pick_step(acc, usable) or (None, "record")
     meta.step_unit = unit
     meta.step_column = step_key
@@ -210,6 +229,21 @@ def _columns_to_run(acc: RecordColumns, meta: RunMeta, config: Mapping[str, Any]
             mk[idx] = True
         del idx, rows, vals
         cols[k], masks[k] = col, mk
+    rank_key = next((k for k in cols if normalize(str(k)) in ("rank", "local_rank", "global_rank")), None)
+    if rank_key is not None:
+        r, rm = cols[rank_key], masks[rank_key]
+        ranks = np.unique(r[rm & np.isfinite(r)])
+        if ranks.size >= 2:
+            # several processes print the same report (WeNet's "... rank 0" / "rank 1" lines):
+            # keep the lowest rank's records (the one that logs), and records with no rank
+            keep = ~rm | (r == ranks[0])
+            meta.warnings.append(f"records of {ranks.size} ranks interleave: kept rank {ranks[0]:g}'s "
+                                 f"({int((~keep).sum())} other-rank record(s) dropped)")
+            cols = {k: v[keep] for k, v in cols.items()}
+            masks = {k: v[keep] for k, v in masks.items()}
+            n = int(keep.sum())
+            if step_key in cols and masks[step_key].sum() == 0:
+                step_key = None
     if step_key is None:
         # with rows as steps, a row identical to the one before it in every column is the same
         # report printed again (every host of a multi-node job prints it): keep one

@@ -107,6 +107,54 @@ def _nvidia_speech(line: str, state: dict) -> dict | None:
     return None
 
 
+#: Lightning's ModelCheckpoint (verbose): "Epoch 2, global step 150: 'val_loss' reached 3.54525
+#: (best 3.54525), saving model to ..." ("was not in top 1" lines carry no value)
+_CKPT_REACHED = re.compile(rf"^\s*Epoch (?P<ep>\d+), global step (?P<step>\d+): '(?P<key>[\w/.\-]+)' reached (?P<val>{NUM})", re.I)
+
+
+def _lightning_checkpoint(line: str, state: dict) -> dict | None:
+    m = _CKPT_REACHED.match(line) if "reached" in line else None
+    if m is None:
+        return None
+    return {"epoch": int(m["ep"]), "global_step": int(m["step"]), m["key"]: _num(m["val"])}
+
+
+#: Bare "key value" pairs with no ':' or '=' (WeNet's "TRAIN Batch 4/203700 loss 12.646465
+#: loss_att 10.92 lr 0.00032621 rank 0", "Epoch 74 CV info cv_loss 7.6275", TF NMT-style
+#: "global step 6000 learning rate 0.1937 step-time 0.67 perplexity 13.56"): read only when
+#: at least two pairs are found and one key names a metric, so prose is not read as numbers.
+_BARE_TOKEN = re.compile(rf"^{NUM}(?:s|ms)?$", re.I)
+_BARE_KEY = re.compile(r"^[A-Za-z_][\w\-]{0,40}$")
+_BARE_METRIC = re.compile(r"loss|^lr$|^ppl$|perplexity|^acc|accuracy|reward|^wer$|^cer$|^bleu$", re.I)
+_BARE_TWO_WORD = {("learning", "rate"): "lr", ("global", "step"): "global_step"}
+_BARE_EVAL_LEAD = frozenset({"cv", "dev", "valid", "val", "eval", "test"})
+
+
+def _bare_pairs(line: str, state: dict) -> dict | None:
+    if any(c in line for c in ":=|\t(%") or not _BARE_METRIC.search(line):
+        return None  # separators, tables and "value (avg)" segments are the other rules' shapes
+    toks = line.split()
+    rec: dict = {}
+    i = 0
+    while i < len(toks) - 1:
+        two = (toks[i].lower(), toks[i + 1].lower())
+        if two in _BARE_TWO_WORD and i + 2 < len(toks) and _BARE_TOKEN.match(toks[i + 2]):
+            rec.setdefault(_BARE_TWO_WORD[two], _num(toks[i + 2].rstrip("ms")))
+            i += 3
+            continue
+        if _BARE_KEY.match(toks[i]) and _BARE_TOKEN.match(toks[i + 1]):
+            rec.setdefault(toks[i].lower().replace("-", "_"), _num(toks[i + 1].rstrip("ms")))
+            i += 2
+            continue
+        i += 1
+    if len(rec) < 2 or not any(_BARE_METRIC.search(k) for k in rec):
+        return None
+    lead = next((t.lower() for t in toks[:3] if t.lower() in _BARE_EVAL_LEAD), None)
+    if lead is not None:  # "CV Batch 4/0 loss 28.5": the line's fields are the evaluation's
+        rec = {(k if _STEPLIKE.match(k) or k == "rank" or k.startswith(lead) else f"{lead}_{k}"): v for k, v in rec.items()}
+    return rec
+
+
 _BATCHES = re.compile(r"^(?P<b>\d+)\s*/\s*(?P<t>\d+)\s+batches$", re.I)
 _CELL_KEY = re.compile(r"[A-Za-z][A-Za-z _/.\-]*")
 _CELL_VAL = re.compile(rf"(?P<val>{NUM}){_UNIT}", re.I)
@@ -665,6 +713,10 @@ def _tqdm_bar(line: str, state: dict) -> dict | None:
         if eq and key not in _POSTFIX_SKIP and _POSTFIX_KEY.match(key) and _NUM_FULL.match(val):
             rec[key] = _num(val)
     if not rec:
+        # a bar whose description holds the metrics ("Epoch 1, Step 0, Loss: 0.9741:  1%|...")
+        desc = _key_values(line[:m.start()].rstrip(": \t"), {}) if ":" in line[:m.start()] else None
+        if desc and any(not _STEPLIKE.match(k) for k in desc):
+            return desc
         return {} if not line[m.end():].strip() else None  # text after a bare bar is another record
     # a bar redrawn with the postfix it already showed carries no new measurement (Lightning
     # redraws every batch but refreshes the running loss less often; each batch is drawn twice)
@@ -710,6 +762,8 @@ RULES: list[LineRule] = [
     LineRule("python-dict", _python_dict),
     LineRule("nanogpt", _nanogpt),
     LineRule("nvidia-speech", _nvidia_speech),
+    LineRule("lightning-checkpoint", _lightning_checkpoint),
+    LineRule("bare-pairs", _bare_pairs),
     LineRule("header-table", _header_table),
     LineRule("pipe-table", _pipe_table),
     LineRule("key-value", _key_values),

@@ -21,6 +21,7 @@ from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import rolling_median, run_curve, trend_p_down
 from lrdoctor.detect.rl._common import TaskCurve, fit_slope, slope_unit, task_curve
 from lrdoctor.detect import needs
+from lrdoctor.detect._common import is_error_rate
 from lrdoctor.detect._fixes import value_and_key, RL_LR_CUT, lr_fix, recheck_after
 from lrdoctor.detect.rl._common import TAU_KEYS, TARGET_SHARE_100
 from lrdoctor.detect._grad import CLIP_KEYS
@@ -62,6 +63,11 @@ class ReturnThresholds(Thresholds):
     end and ends below where it started. Under noise alone a peak followed by three falls in a
     row that also end below the start is rare (1/4! for the falls alone); ML-Agents issue 805:
     1.18, 1.32, then -3.6, -3.9, -31.7, -88.3."""
+    error_collapse_best: float = 0.5
+    """An error rate (WER, CER, ErrorRate) whose last evaluation is at or above 100% after a
+    best below 50%: worse than an empty output (which scores exactly 100% WER), so the model
+    that had learned the task lost it. The evaluation is deterministic: one such report is a
+    collapse, not noise (SpeechBrain: ErrorRate 1.7% -> 100%, WER 39% -> 154%)."""
     few_trend_p: float = 0.05
     """Reversal on a short log of a ratio-scale metric (accuracy, success rate), whose falls
     need not come at every report: a Mann-Kendall test for a downward trend over the log at
@@ -104,7 +110,34 @@ def _reversal_needs(run: Run) -> str | None:
     from lrdoctor.detect.rl._common import TASK_METRICS
 
     n = max((needs.points(run, m) for m in TASK_METRICS), default=0)
-    return None if n >= DEFAULTS.few_falls + 2 else why
+    if n >= DEFAULTS.few_falls + 2 or any(is_error_rate(c) and needs.points(run, c) >= 2 for c in run.names):
+        return None  # (an error rate is judged from two evaluations: see _error_rate_collapse)
+    return why
+
+
+def _error_rate_collapse(run: Run, th: ReturnThresholds) -> list[Finding]:
+    """The last evaluation's error rate is at or above 100% after a best below ``error_collapse_best``."""
+    for name in run.names:
+        if not is_error_rate(name):
+            continue
+        f = run.series(name).finite()
+        v, st = f.values, f.steps
+        if v.size < 2:
+            continue
+        scale = 100.0 if v.max() > 1.5 else 1.0  # percent (WER can pass 100) or a fraction
+        b = int(np.argmin(v[:-1]))
+        if v[-1] < scale or v[b] >= th.error_collapse_best * scale:
+            continue
+        ev = {"metric": name, "peak_step": float(st[b]), "peak": float(v[b]), "start": float(v[0]), "end": float(v[-1])}
+        return [Finding(
+            "performance_reversal", Severity.WARNING, float(st[b]), float(st[-1]),
+            f"{name} went from its best {fmt(float(v[b]))} (step {fmt(float(st[b]))}) to {fmt(float(v[-1]))} at the last "
+            f"evaluation: at or above 100%, worse than an empty output", ev,
+            "The model lost what it had learned: a blow-up (check the loss for NaN or a jump), an LR or schedule "
+            "restart too large for the trained weights, or a decoding/evaluation setup that changed. Keep the "
+            "best checkpoint.",
+        )]
+    return []
 
 
 def _few_point_reversal(run: Run, th: ReturnThresholds) -> list[Finding]:
@@ -148,6 +181,9 @@ def _few_point_reversal(run: Run, th: ReturnThresholds) -> list[Finding]:
 
 @detector("performance_reversal", thresholds=DEFAULTS, evidence=PerformanceReversalEvidence, needs=_reversal_needs)
 def detect_reversal(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
+    collapse = _error_rate_collapse(run, th)
+    if collapse:
+        return collapse
     t = task_curve(run)
     if t is None or t.n < 20:  # too short for the trend rule
         return _few_point_reversal(run, th)
@@ -312,9 +348,13 @@ def fix_performance_reversal(run: Run, f: Finding) -> Prescription:
     tau, tau_key = value_and_key(run, TAU_KEYS)
     if tau is not None and tau < 1.0 and soft_update(tau, 100).replaced > TARGET_SHARE_100 + 0.05:
         fixes.append(Fix(tau_key, tau, float(f"{tau_for_share(TARGET_SHARE_100, 100):.2g}"), "a slower target network"))
-    return Prescription(fixes, [Watch(f"{ev['metric']} slope", f"> 0 {ev['slope_unit']}", "learning",
-                         trouble=f"< 0 {ev['slope_unit']} (it was {ev['slope_after']:+.3g})")]
-, recheck_after(run))
+    if "slope_unit" not in ev:  # an error rate that collapsed past 100%
+        watch = Watch(str(ev["metric"]), f"stays near its best {fmt(ev['peak'])}", "the model keeps what it learned",
+                      trouble=f">= 100% (it reached {fmt(ev['end'])})")
+    else:
+        watch = Watch(f"{ev['metric']} slope", f"> 0 {ev['slope_unit']}", "learning",
+                      trouble=f"< 0 {ev['slope_unit']} (it was {ev['slope_after']:+.3g})")
+    return Prescription(fixes, [watch], recheck_after(run))
 
 
 @fix_rule("reward_instability")
