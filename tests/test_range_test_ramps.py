@@ -89,6 +89,16 @@ def test_users_model_and_optimizer_untouched_by_several_ramps():
     assert torch.equal(torch.get_rng_state(), rng)
 
 
+def test_plot_of_several_ramps(tmp_path):
+    model = _model()
+    res = lrdoctor.find_lr(model, torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
+                           torch.nn.functional.cross_entropy, _batches(), num_steps=40, ramps=2)
+    ax = res.plot(tmp_path / "ramps.png")
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert "2 ramps (raw)" in labels and "mean of the ramps (raw)" in labels
+    assert (tmp_path / "ramps.png").stat().st_size > 10_000
+
+
 def test_ramps_must_be_positive():
     model = _model()
     with pytest.raises(ValueError, match="'ramps'"):

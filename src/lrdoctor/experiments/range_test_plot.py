@@ -17,7 +17,12 @@ def plot_range_test(result, path=None, ax=None):
 
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4))
-    ax.plot(result.lrs, result.losses, color="0.75", lw=0.8, label="loss (raw)")
+    ramps = result.ramp_losses
+    if ramps is not None and len(ramps) > 1:  # each ramp faintly, their mean as the raw curve
+        for k, curve in enumerate(ramps):
+            ax.plot(result.lrs, curve, color="0.88", lw=0.6, label=f"{len(ramps)} ramps (raw)" if k == 0 else None)
+    ax.plot(result.lrs, result.losses, color="0.75", lw=0.8,
+            label="loss (raw)" if ramps is None or len(ramps) == 1 else "mean of the ramps (raw)")
     ax.plot(result.lrs, result.smoothed, color="k", lw=1.5, label="loss (debiased EMA 0.98)")
     ax.set_xscale("log")
     ax.set_xlabel("learning rate")
