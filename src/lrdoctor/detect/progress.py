@@ -16,7 +16,7 @@ import numpy as np
 from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import run_curve
 from lrdoctor.detect._trend import objective_trend
-from lrdoctor.detect._common import is_error_rate
+from lrdoctor.detect._common import is_error_rate, objective
 from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import SLOW_LR_RAISE, WATCH_LOSS, lr_fix
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
@@ -162,12 +162,10 @@ _CHANCE_CAUSE = ("The model never learned: its predictions carry no information 
 
 def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
     from lrdoctor.detect._classes import num_classes
-    from lrdoctor.detect._common import objective
 
-    s = objective(run)
-    if s is None or _lr_is_zero(run):
-        return None  # at LR 0 (a warmup's first steps) nothing can be learned yet
-    f = s.finite()
+    f = _live_loss(run)
+    if f is None:
+        return None
     x = f.values
     if x.size < 3 or (x <= 0).any():
         return None
@@ -221,12 +219,9 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
 
 def _never_below_start(run: Run, th: ProgressThresholds) -> Finding | None:
     """The loss never fell below its first report, on a log that starts at the start of training."""
-    from lrdoctor.detect._common import objective
-
-    s = objective(run)
-    if s is None or _lr_is_zero(run):
+    f = _live_loss(run)
+    if f is None:
         return None
-    f = s.finite()
     x = f.values
     if x.size < th.start_points or f.steps[0] > th.start_max_step or not (x[1:] >= x[0]).all():
         return None
@@ -258,6 +253,15 @@ def _chance_accuracy(column: str, k: int) -> float:
     m = _TOP_K.search(column)
     n = int(m[1]) if m else 1
     return min(1.0, max(1, n) / k)
+
+
+def _live_loss(run: Run) -> Series | None:
+    """The finite training loss the no-learning rules judge, or None when there is none or the
+    logged LR is 0 (a warmup's first steps: nothing can be learned yet)."""
+    s = objective(run)
+    if s is None or _lr_is_zero(run):
+        return None
+    return s.finite()
 
 
 def _lr_is_zero(run: Run) -> bool:
@@ -309,22 +313,19 @@ def _lr_stays_zero(run: Run, th: ProgressThresholds) -> Finding | None:
 
 
 def _frozen_loss(run: Run, th: ProgressThresholds) -> Finding | None:
-    from lrdoctor.detect._common import objective
-
-    s = objective(run)
-    if s is None or _lr_is_zero(run):
+    f = _live_loss(run)
+    if f is None:
         return None
-    f = s.finite()
     x = f.values
     k = th.frozen_points
     v = float(x[-1])
     same = np.abs(x - v) <= th.frozen_rel_spread * abs(v)
     if x.size < k or not same[-k:].all():
         return None
-    if _printed_digits(run, s.name, v) < th.frozen_digits or abs(v) < th.frozen_floor * float(np.abs(x).max()):
+    if _printed_digits(run, f.name, v) < th.frozen_digits or abs(v) < th.frozen_floor * float(np.abs(x).max()):
         return None
     run_len = int(np.flatnonzero(~same)[-1] + 1) if (~same).any() else 0
-    if _another_loss_moves(run, s.name, float(f.steps[run_len]), th):
+    if _another_loss_moves(run, f.name, float(f.steps[run_len]), th):
         return None  # the model changes: the total is pinned by a huge constant term (CapsNet's 5.6e5)
     ev = {"metric": run.meta.roles.get("loss", "loss"), "value": v, "points": int(x.size - run_len),
           "rule": f"frozen: the last {x.size - run_len} reports print {v!r} (to 6 significant digits)"}
@@ -461,8 +462,6 @@ def _loss_learned(run: Run, th: ProgressThresholds) -> bool:
     """True when the training loss fell by more than ``max_total_drop`` of its first level:
     then a task metric pinned at 0 measures something this model does not do (an accuracy
     logged for a regression: R keras issue 296, loss 0.158 -> 0.029 with acc 0.0000)."""
-    from lrdoctor.detect._common import objective
-
     s = objective(run)
     if s is None:
         return False
@@ -499,8 +498,6 @@ def _loss_says_some_right(run: Run, th: ProgressThresholds) -> bool:
     the true class (e^-CE >= 0.1 by Jensen, i.e. a median loss below ln 10): an accuracy of
     exactly 0 beside it is a broken metric, not a model that learned nothing (MLPerf ResNet:
     cross-entropy 1.4-2.0 with train_accuracy 0 on every row)."""
-    from lrdoctor.detect._common import objective
-
     s = objective(run)
     if s is None or s.finite().values.size == 0:
         return False

@@ -316,7 +316,6 @@ _NONFINITE_TOKENS = {"nan", "-nan", "+nan", "inf", "+inf", "-inf", "infinity", "
 
 
 def _token_value(text: pd.Series, tokens: np.ndarray) -> np.ndarray:
-    import pandas as pd
 
     low = text.str.lower().fillna("").to_numpy(dtype=object)
     out = np.full(low.size, np.nan)
