@@ -122,8 +122,10 @@ ALIASES: dict[str, tuple[Alias, ...]] = {
     "q_range": _a("q_range", "train/q_range", "losses/q_range", "q_spread"),
     "success_rate": _a("success_rate", "rollout/success_rate", "eval/success_rate", "charts/success_rate"),
     "eval_accuracy": _a(
-        "eval_accuracy", "val_acc", "val_accuracy", "eval/accuracy", "val/acc", "valid_acc",
-        "test_acc", "test_accuracy", "eval_acc", "Accuracy/val", "Accuracy/test", "val/accuracy",
+        "eval_accuracy", "val_acc", "val_accuracy", "eval/accuracy", "val/acc", "valid_acc", "valid_accuracy",
+        "validation_accuracy", "eval_acc", "Accuracy/val", "val/accuracy",
+        # a test figure yields to a validation curve (rasbt prints "valid accuracy" per epoch, "test accuracy" once)
+        "test_acc", "test_accuracy", "Accuracy/test",
         "metrics/mAP50-95(B)", "metrics/mAP_0.5:0.95", "metrics/mAP50(B)", "metrics/mAP_0.5",
         "metrics/accuracy_top1",
         "coco/bbox_mAP", "bbox_mAP", "coco/segm_mAP", "segm_mAP",  # mmdetection/mmengine "Epoch(val)" lines
@@ -180,7 +182,8 @@ _EVAL = {"val", "valid", "validation", "eval", "evaluation", "test", "dev", "hol
 _BEST = {"min", "best", "lowest", "minimum"}
 _RL_LOSS = {"policy", "value", "vf", "pg", "entropy", "actor", "critic", "alpha", "kl", "q", "qf", "temperature"}
 _AUX = {"box", "cls", "dfl", "obj", "seg", "aux", "reg", "mask", "rpn", "l1", "giou", "bbox", "kd", "z", "moe",
-        "router", "balance", "contrastive", "recon", "reconstruction", "kld", "perceptual", "gen", "disc", "g", "d"}
+        "router", "balance", "contrastive", "recon", "reconstruction", "kld", "perceptual", "gen", "disc", "g", "d",
+        "generator", "discriminator", "adv", "adversarial", "gan"}
 _TIME = {"time", "ms", "sec", "secs", "seconds", "speed", "throughput", "elapsed", "eta", "mem", "memory", "tflops",
          "mfu", "tokens", "samples", "per", "s"}
 
@@ -200,8 +203,8 @@ def _has(ts: list[str], *words: str) -> bool:
 #: Token rules, tried for each role still unfilled after the alias pass.
 ROLE_RULES: tuple[RoleRule, ...] = (
     # a running best ("Min_val_loss: 1e10", best_loss) is not the loss of the current weights
-    RoleRule("eval_loss", lambda t: _has(t, "loss", "nll", "xent") and bool(_EVAL & set(t)) and not ((_RL_LOSS | _BEST) & set(t))),
-    RoleRule("loss", lambda t: _has(t, "loss", "nll", "xent") and not (_EVAL | _RL_LOSS | _AUX | _TIME | _BEST) & set(t)),
+    RoleRule("eval_loss", lambda t: _has(t, "loss", "nll", "xent", "cost") and bool(_EVAL & set(t)) and not ((_RL_LOSS | _BEST) & set(t))),
+    RoleRule("loss", lambda t: _has(t, "loss", "nll", "xent", "cost") and not (_EVAL | _RL_LOSS | _AUX | _TIME | _BEST) & set(t)),
     # a regression run that logs no "loss" names its objective by the error (DCRNN: train_mae,
     # val_mae); only when no *loss* column filled the role
     RoleRule("eval_loss", lambda t: _has(t, "mae", "mse", "rmse") and bool(_EVAL & set(t))),
@@ -256,7 +259,10 @@ def resolve_aliases(raw_names: Iterable[str], explicit: dict[str, str] | None = 
         cands = [raw for raw in raw_names if raw not in used and normalize(raw) not in step_norms
                  and rule.match(words[raw]) and not (rule.role != "loss" and _is_time(words[raw]))]
         if cands:
-            best = min(cands, key=lambda r: (len(words[r]), raw_names.index(r)))
+            # fewer extra words win; for an evaluation role a "test" column (often one final
+            # figure) yields to a validation one ("valid accuracy" per epoch, "test accuracy" once)
+            best = min(cands, key=lambda r: (rule.role.startswith("eval") and "test" in words[r],
+                                             len(words[r]), raw_names.index(r)))
             out[rule.role] = (best, 1.0)
             used.add(best)
     # an episode-indexed log with no named return: its average/score column is the return

@@ -199,8 +199,13 @@ def rising_tail(values: np.ndarray, rises: int, floor: float) -> tuple[int, int]
     while start > 0 and d[start - 1]:
         start -= 1
     if start == 0:
-        return None  # the log opens with the climb: its first report is no level to climb from
-        # (a running average from its first batch, PaddleClas: 0.0176, 0.051, 0.053, 0.064, 0.067)
+        # the log opens with the climb: its first report is no level to climb from. A running
+        # average from its first batch also climbs, but its steps shrink like 1/n (PaddleClas:
+        # 0.0176, 0.051, 0.053, 0.064, 0.067); a divergence accelerates (BigScience tr8-104B:
+        # 6.37, 6.60, 7.31, 9.12, 10.24). Judged only when the last step up beats the first.
+        d = np.diff(x)
+        if not d[-1] > d[0]:
+            return None
     ib = int(np.argmin(x[: start + 1]))
     b = float(x[ib])
     if x[-1] - b <= floor * abs(b):

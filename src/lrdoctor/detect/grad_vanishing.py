@@ -28,6 +28,9 @@ class GradVanishingThresholds(Thresholds):
     """Or below this absolute norm: float32 updates of that size no longer move weights ~1."""
     stalled: float = 0.05
     """The loss trend improved less than 5% over the vanishing stretch."""
+    zero_decimals: int = 8
+    """A text log's printed zero counts only with 8+ decimals: Megatron prints "grad norm:
+    0.000" on every line when it does not compute the norm, and any norm below 5e-4 prints so."""
     zero_points: int = 2
     """A gradient norm printed as exactly 0 on at least 2 reports, and on at least half of
     them, with a non-zero LR: no gradient reaches the parameters at all (frozen or detached
@@ -66,6 +69,9 @@ def _zero_gradient(run: Run, th: GradVanishingThresholds) -> list[Finding]:
     zero = f.values == 0
     if int(zero.sum()) < th.zero_points or zero.mean() < 0.5:
         return []
+    dec = run.meta.printed_decimals.get(run.meta.roles.get("grad_norm", "grad_norm"))
+    if dec is not None and dec < th.zero_decimals:
+        return []  # a coarse printed 0 may be any small norm, or one that was not computed
     lr = run.series("lr")
     if lr is not None and lr.finite().values.size and (lr.finite().values <= 0).all():
         return []  # at LR 0 a zero update is expected (the LR rule says why)

@@ -19,6 +19,7 @@ from lrdoctor.fmt import fmt
 from lrdoctor.detect import needs
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
 from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
+from lrdoctor.names import normalize
 from lrdoctor.run import Run
 
 __all__ = ["InitialLossThresholds", "detect"]
@@ -31,7 +32,8 @@ class InitialLossThresholds(Thresholds):
     below: float = 0.5
     """First loss below ln(K) x 0.5 on the first step is anomalous."""
     first_points: int = 3
-    """The first logged points are averaged (median) to start from."""
+    """The first logged points are averaged (median) to start from, as far as they fall within
+    the first 3 steps: a later report is no longer the loss at initialisation."""
 
 
 DEFAULTS = InitialLossThresholds()
@@ -71,6 +73,12 @@ def _needs(run: Run) -> str | None:
     return why
 
 
+def _logs_regression_error(run: Run) -> bool:
+    """True when the run logs an MSE/MAE: its loss is then likely a regression error (rasbt's
+    one-hot MSE on MNIST starts at 0.25), which sits below ln K for reasons of its own."""
+    return any({"mse", "mae", "rmse"} & set(normalize(n).split("_")) for n in run.names)
+
+
 @detector("initial_loss_anomaly", thresholds=DEFAULTS, evidence=InitialLossAnomalyEvidence, needs=_needs)
 def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
     s, k = objective(run), num_classes(run)
@@ -79,13 +87,16 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
     f = s.finite()
     if f.values.size == 0:
         return []
-    first = float(np.median(f.values[: th.first_points]))
+    # the first updates only: on a log written every 50 steps the 2nd report is long after init
+    # (rasbt's softmax regression: 2.3026 at step 0 = ln 10, then 0.794 at step 50)
+    init = f.values[: th.first_points][f.steps[: th.first_points] < f.steps[0] + th.first_points]
+    first = float(np.median(init))
     expected = float(np.log(k[1]))
     # an epoch's mean loss falls below ln(K) within the epoch; only a per-step first loss is judged low
     early = f.steps[0] <= 1 and run.meta.step_unit != "epoch"
     if first > th.above * expected:
         kind = "above"
-    elif early and first < th.below * expected:
+    elif early and first < th.below * expected and not _logs_regression_error(run):
         kind = "below"
     else:
         return []

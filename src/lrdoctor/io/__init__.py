@@ -33,7 +33,7 @@ from typing import Any, Callable, Mapping
 
 from lrdoctor.errors import InputError, LogFormatError, printable
 from lrdoctor.io import csv as _csv
-from lrdoctor.io import hf, jsonl, keras, monitor_csv, tensorboard, textlog, yolo
+from lrdoctor.io import hf, jsonl, keras, metric_series, monitor_csv, tensorboard, textlog, yolo
 from lrdoctor.io import mlflow_store, wandb_run  # tracker run folders; no tracker client is imported
 from lrdoctor.io.trackers import parse_tracker_uri, read_tracker_uri
 from lrdoctor.io._json import load_json
@@ -59,12 +59,15 @@ def _read_json(path: Path) -> Run:
         return hf.read_trainer_state(path, obj, history)
     if keras.is_keras_history(obj):
         return keras.read_keras_history(path, obj)
+    if metric_series.is_metric_series(obj):
+        return metric_series.read_metric_series(path, obj)
     if isinstance(obj, list) and obj and all(isinstance(r, dict) for r in obj):
         from lrdoctor.io.records import records_to_run
         from lrdoctor.run import RunMeta
 
         return records_to_run(obj, RunMeta(source=str(path), format="json-records"))
-    raise LogFormatError(path, "JSON file is neither a trainer_state.json, a Keras history nor a list of records")
+    raise LogFormatError(path, "JSON file is neither a trainer_state.json, a Keras history, per-metric series "
+                               "objects nor a list of records")
 
 
 FORMATS: dict[str, Callable[[Path], Run]] = {

@@ -91,6 +91,19 @@ _NV_VAL = re.compile(rf"^\s*Validation loss\s+(?P<it>\d+):\s+(?P<loss>{NUM})\s*$
 _WAVEGLOW = re.compile(r"^\s*(?P<it>\d+):\t(?P<loss>-?(?:\d+\.\d{4,}|nan|inf))\s*$", re.I)
 
 
+#: karpathy's makemore / "Neural Networks: Zero to Hero": ``print(f'{i:7d}/{max_steps:7d}: {loss.item():.4f}')``
+_STEP_OF_MAX_LOSS = re.compile(rf"^\s*(?P<i>\d+)\s*/\s*(?P<n>\d+):\s+(?P<loss>{NUM})\s*$", re.I)
+#: rasbt's deeplearning-models: ``Epoch: 001/020 | Batch 0150/0176 | Cost: 1.5725``
+_EPOCH_BATCH_OF = re.compile(r"^\s*Epoch:\s*(?P<ep>\d+)/\d+\s*\|\s*Batch\s+(?P<i>\d+)/(?P<n>\d+)\s*\|", re.I)
+
+
+def _step_of_max(line: str, state: dict) -> dict | None:
+    m = _STEP_OF_MAX_LOSS.match(line) if ":" in line else None
+    if m is None or int(m["i"]) > int(m["n"]):
+        return None
+    return {"step": int(m["i"]), "loss": _num(m["loss"])}
+
+
 def _nvidia_speech(line: str, state: dict) -> dict | None:
     m = _NV_TRAIN.match(line)
     if m:
@@ -505,6 +518,11 @@ def _key_values(line: str, state: dict) -> dict | None:
         lm = _LR_NAMED.search(line)
         if lm:
             rec["lr"] = _num(lm[1])
+    eb_ = _EPOCH_BATCH_OF.match(line) if rec and "Batch" in line else None
+    if eb_:
+        ep, i, total = int(eb_["ep"]), int(eb_["i"]), int(eb_["n"])
+        rec["epoch"], rec["step"] = float(ep), float((ep - 1) * total + i)
+        rec.pop("batch", None)
     pc = _PADDLECLAS.search(line) if rec and "][Iter:" in line else None
     if pc:
         ep, i, total = int(pc["ep"]), int(pc["i"]), int(pc["n"])
@@ -643,6 +661,8 @@ def _console_key(cell: str, validation: bool, epoch_table: bool) -> str:
     key = key.replace("@.", "_0.").replace(":.", ":0.")
     if epoch_table and key == "total":
         return "loss"  # YOLOv5/v7 print the components and their total
+    if epoch_table and key in ("box", "obj", "cls", "dfl", "seg"):
+        return f"{key}_loss"  # YOLOv5 before v6 names the loss parts bare ("box obj cls")
     return f"metrics/{key}" if validation and key != "class" else key
 
 
@@ -762,6 +782,7 @@ RULES: list[LineRule] = [
     LineRule("python-dict", _python_dict),
     LineRule("nanogpt", _nanogpt),
     LineRule("nvidia-speech", _nvidia_speech),
+    LineRule("step-of-max", _step_of_max),
     LineRule("lightning-checkpoint", _lightning_checkpoint),
     LineRule("bare-pairs", _bare_pairs),
     LineRule("header-table", _header_table),
@@ -833,7 +854,11 @@ _NOTHING = ()  # a shape on which every rule returns None
 def _slots(rec: dict, line: str) -> tuple[tuple[str, int, int], ...] | None:
     """Where in the line each field of ``rec`` was read: ``((key, start, end), ...)``, the
     span of the one number equal to its value; None when a key holds a digit (its shape
-    hides which digit) or a value equals no number of the line, or more than one."""
+    hides which digit) or a value equals no number of the line, or more than one, or the
+    record holds both a step and an epoch."""
+    if "step" in rec and "epoch" in rec:
+        return None  # the step may be computed from the epoch ("Epoch: 001/020 | Batch 0150/0176":
+        # (epoch - 1) * 176 + 150); a reused span would read the batch as the step on later epochs
     spans = [(m.start(), m.end(), _num(m.group())) for m in _NUM_RE.finditer(line)]
     slots = []
     for k, v in rec.items():
