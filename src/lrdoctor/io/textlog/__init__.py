@@ -1,0 +1,220 @@
+"""Free-text training logs (``training.log``, ``train_log.txt``, captured stdout).
+
+A pattern-driven parser: each :class:`LineRule` turns one line into a record of numbers
+(or returns None); the first rule that matches a line wins. Rules for the common shapes:
+
+* nanoGPT: ``iter 100: loss 2.3456, time 12.3ms`` and ``step 500: train loss 2.1, val loss 2.2``
+* modded-nanogpt: ``step:125/5100 val_loss:4.9493 train_time:20289ms step_avg:176.43ms``
+* pytorch/examples: ``| epoch   1 |   200/ 2983 batches | lr 20.00 | ... | loss  9.09 | ppl ...``
+  and ``| end of epoch   1 | time: 36.96s | valid loss  5.60 | valid ppl   271.23``
+* stable-baselines3's ASCII tables (``| rollout/ | |`` sections, ``|    ep_rew_mean | 22.2 |``)
+* anything with ``key=value`` or ``key: value`` pairs
+
+An argparse ``Namespace(lr=20, clip=0.25, ...)`` line is read as the run's config (with
+``ast.literal_eval``: the text is never executed). Add a rule with :func:`register_rule`.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+from lrdoctor.errors import LogFormatError, printable
+from lrdoctor.io.guard import bounded_lines, text_encoding
+from lrdoctor.io.limits import MAX_LINE_CHARS
+from lrdoctor.io.records import RecordColumns, records_to_run
+from lrdoctor.io.textlog._base import LineRule, _NUM_RE, _num
+from lrdoctor.io.textlog.bars import _tqdm_bar
+from lrdoctor.io.textlog.key_value import _key_values, _python_dict
+from lrdoctor.io.textlog.named import _bare_pairs, _lightning_checkpoint, _nanogpt, _nvidia_speech, _step_of_max, _yolov5_results
+from lrdoctor.io.textlog.tables import _console_table, _header_table, _pipe_table, _sb3_table
+from lrdoctor.run import Run, RunMeta
+
+__all__ = ["LineRule", "register_rule", "read_textlog", "parse_lines", "RULES"]
+
+RULES: list[LineRule] = [
+    LineRule("yolov5-results", _yolov5_results),
+    LineRule("console-table", _console_table),
+    LineRule("tqdm-bar", _tqdm_bar),
+    LineRule("sb3-table", _sb3_table),
+    LineRule("python-dict", _python_dict),
+    LineRule("nanogpt", _nanogpt),
+    LineRule("nvidia-speech", _nvidia_speech),
+    LineRule("step-of-max", _step_of_max),
+    LineRule("lightning-checkpoint", _lightning_checkpoint),
+    LineRule("bare-pairs", _bare_pairs),
+    LineRule("header-table", _header_table),
+    LineRule("pipe-table", _pipe_table),
+    LineRule("key-value", _key_values),
+]
+
+_BUILTIN_PARSERS = [r.parse for r in RULES]
+
+
+def register_rule(rule: LineRule, first: bool = True) -> None:
+    """Add a line rule; by default it is tried before the built-in ones."""
+    RULES.insert(0 if first else len(RULES), rule)
+
+
+#: Namespace(...) lines read as config, and the longest body read: a log prints its argparse
+#: Namespace once (real ones: < 2,000 characters); the bounds keep the quoted-value scan of
+#: a hostile file from costing O(length^2) on every line.
+MAX_NAMESPACE_LINES, MAX_NAMESPACE_CHARS = 16, 8192
+
+_NS_ITEM = re.compile(r"(?<!\w)(\w+)=('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\[[^\]]*\]|[^,()]+)")
+
+
+def _namespace_config(line: str) -> dict | None:
+    start = line.find("Namespace(")
+    end = line.rstrip().rfind(")")
+    if start < 0 or end < start or end != len(line.rstrip()) - 1:
+        return None
+    body = line[start + len("Namespace("): end]
+    if len(body) > MAX_NAMESPACE_CHARS:
+        return None
+    cfg = {}
+    for key, raw in _NS_ITEM.findall(body):
+        try:
+            cfg[key] = ast.literal_eval(raw.strip())
+        except (ValueError, SyntaxError):
+            cfg[key] = raw.strip()
+    return cfg
+
+
+#: What precedes the record on a line and is not part of it: quote markers of a pasted
+#: log ("> "), timestamps ("[2018-11-26 14:47:26,759 INFO]", "2023-03-22 09:30:39"),
+#: log levels and tqdm progress bars (" 10%|###  | 31/312 [06:29<55:54, 11.94s/it]").
+_PREFIX = re.compile(
+    r"^(?:\s*>+\s?)*"
+    # glog/absl (TensorFlow, JAX): "I0912 11:40:27.956218 139735407601536 model_lib_v2.py:652] "
+    r"(?:[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+\s+[\w.\-]+:\d+\]\s*)?"
+    r"(?:\s*\[?\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:\s*(?:INFO|DEBUG|WARNING|WARN|ERROR))?\]?[\s:,-]*)?"
+    r"(?:\s*(?:INFO|DEBUG|WARNING|WARN|ERROR)\b[\s:\-]*(?:\w+:)?)?"
+    r"(?:\s*\d{1,3}%\|[^|]*\|[^\]]*\])?")
+
+
+def _strip_prefix(line: str) -> str:
+    return _PREFIX.sub("", line, count=1)
+
+
+#: Rules whose result depends only on the form of a line, not on earlier lines or on the
+#: digits of its numbers: their results are reused for lines of the same shape.
+_SHAPE_RULES = frozenset({"python-dict", "nanogpt", "key-value"})
+
+#: Every digit as "9": two lines with the same translation differ only in the values of
+#: their digits, never in where numbers start and end or which pattern matches them.
+_DIGITS_AS_9 = str.maketrans("012345678", "999999999")
+
+#: Line shapes remembered per log (a log prints a few dozen shapes; a hostile one cannot
+#: grow the cache past this), and the longest line whose shape is remembered.
+MAX_SHAPES, MAX_SHAPE_LINE = 4096, 4000
+
+_NOTHING = ()  # a shape on which every rule returns None
+
+
+def _slots(rec: dict, line: str) -> tuple[tuple[str, int, int], ...] | None:
+    """Where in the line each field of ``rec`` was read: ``((key, start, end), ...)``, the
+    span of the one number equal to its value; None when a key holds a digit (its shape
+    hides which digit) or a value equals no number of the line, or more than one, or the
+    record holds both a step and an epoch."""
+    if "step" in rec and "epoch" in rec:
+        return None  # the step may be computed from the epoch ("Epoch: 001/020 | Batch 0150/0176":
+        # (epoch - 1) * 176 + 150); a reused span would read the batch as the step on later epochs
+    spans = [(m.start(), m.end(), _num(m.group())) for m in _NUM_RE.finditer(line)]
+    slots = []
+    for k, v in rec.items():
+        if any(c.isdigit() for c in k):
+            return None
+        hits = [(a, b) for a, b, x in spans if x == v or (x != x and v != v)]
+        if len(hits) != 1:
+            return None
+        slots.append((k, *hits[0]))
+    return tuple(slots)
+
+
+def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None, records=None) -> tuple[list[dict], dict]:
+    """Records and config found in an iterable of lines.
+
+    Lines longer than :data:`~lrdoctor.io.limits.MAX_LINE_CHARS` are not parsed; their
+    1-based numbers are appended to ``skipped`` when given. ``records`` is where records
+    go (a list by default; the reader passes a :class:`~lrdoctor.io.records.RecordColumns`).
+
+    Speed: a log repeats a few line shapes millions of times. When no table is open (no
+    rule state) and only the built-in rules are registered, the result of a shape-only
+    rule (:data:`_SHAPE_RULES`) is remembered as "field -> character span of its number",
+    once that mapping is unambiguous, and reused for every later line of the same shape
+    (the same characters, digits aside: :data:`_DIGITS_AS_9`). Any line that does not fit
+    is parsed in full; tests check both paths give the same records on every real log.
+    """
+    records = [] if records is None else records  # any sink with append(), e.g. RecordColumns
+    config: dict = {}
+    state: dict = {}
+    namespaces = 0
+    shapes: dict[str, tuple] = {}
+    tries: dict[str, int] = {}
+    use_shapes = [r.parse for r in RULES] == _BUILTIN_PARSERS
+    for lineno, line in enumerate(lines, 1):
+        if line is None or len(line) > MAX_LINE_CHARS + 1:
+            if skipped is not None:
+                skipped.append(lineno)
+            continue
+        line = _strip_prefix(line)
+        if "Namespace(" in line and namespaces < MAX_NAMESPACE_LINES:
+            cfg = _namespace_config(line)
+            if cfg:
+                namespaces += 1
+                config.update(cfg)
+                continue
+        shape = None
+        if use_shapes and not state and len(line) <= MAX_SHAPE_LINE:
+            shape = line.translate(_DIGITS_AS_9)
+            hit = shapes.get(shape)
+            if hit is not None:
+                if hit:
+                    records.append({k: _num(line[i:j]) for k, i, j in hit})
+                continue
+        for rule in RULES:
+            rec = rule.parse(line, state)
+            if rec is None:
+                continue
+            if rec:
+                records.append(rec)
+            if shape is not None and not state and rec and rule.name in _SHAPE_RULES and len(shapes) < MAX_SHAPES:
+                slots = _slots(rec, line)
+                if slots is not None:
+                    shapes[shape] = slots
+            break
+        else:
+            if shape is not None and not state and len(shapes) < MAX_SHAPES:
+                n = tries.get(shape, 0) + 1  # remember "no record" after two agreeing lines
+                tries[shape] = n
+                if n >= 2:
+                    shapes[shape] = _NOTHING
+    return records, config
+
+
+def read_textlog(path: Path) -> Run:
+    skipped: list[int] = []
+    try:
+        with open(path, encoding=text_encoding(path), errors="replace") as fh:
+            lines = (line for _, line in bounded_lines(fh, MAX_LINE_CHARS))
+            records, config = parse_lines(lines, str(path), skipped, RecordColumns())
+    except OSError as err:
+        raise LogFormatError(path, f"cannot read ({err.strerror})") from None
+    except UnicodeError as err:
+        raise LogFormatError(path, f"cannot decode the text ({err})") from None
+    if not records:
+        if path.stat().st_size == 0:
+            raise LogFormatError(path, "file is empty")
+        if skipped:
+            raise LogFormatError(path, f"no readable line: {len(skipped)} line(s) are longer than "
+                                       f"{MAX_LINE_CHARS} characters (not a text log?)", line=skipped[0])
+        raise LogFormatError(path, "unknown format: no line looks like a training log (no 'loss', 'step', key=value ...)")
+    meta = RunMeta(source=str(path), format="text-log")
+    if skipped:
+        meta.warnings.append(f"{printable(path.name)}:{skipped[0]}: {len(skipped)} line(s) longer than "
+                             f"{MAX_LINE_CHARS} characters were not read")
+    if records.has_raw_key("time/total_timesteps"):
+        return records_to_run(records, meta, config=config, step_keys=[("time/total_timesteps", "timestep")])
+    return records_to_run(records, meta, config=config)

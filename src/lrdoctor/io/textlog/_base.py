@@ -1,0 +1,46 @@
+"""What every text-log line rule shares: the number pattern (thousands separators, nan/inf,
+PaddleOCR's x padding), reading a number while keeping its printed decimals, the step-like
+key names, and the :class:`LineRule` type."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from lrdoctor.io._printed import Printed
+
+#: A number as logs print it: ``1e-4``, ``.5``, ``nan``, ``inf`` and thousands separators (``12,345.6``).
+NUM = r"[-+]?(?:\d{1,3}(?:,\d{3})+(?![\d])(?:\.\d*)?|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan(?:xxx)?|inf(?:inity|xxx)?)"
+
+_NUM_RE = re.compile(NUM, re.IGNORECASE)
+
+#: Keys whose value carries a time unit: timing fields, kept but never judged as metrics.
+_UNIT = r"(?P<unit>ms|s|sec|%|it/s)?"
+
+
+def _num(text: str) -> float:
+    if "," in text:
+        text = text.replace(",", "")
+    c = text[-1]
+    if c == "0":  # trailing zeros a float forgets: keep the printed decimals ("4.600")
+        if "." in text and "e" not in text and "E" not in text:
+            p = Printed(text)
+            p.decimals = len(text) - text.index(".") - 1
+            return p
+    elif c == "x":  # PaddleOCR's "{:x<6f}": nan and inf padded with x to width 6 ("nanxxx")
+        text = text[:-3]
+    return float(text)
+
+
+@dataclass(frozen=True)
+class LineRule:
+    """One line shape: a name (for error messages) and a parser returning a record or None."""
+
+    name: str
+    parse: Callable[[str, dict], dict | None]
+
+
+_STEPLIKE = re.compile(r"^(step|iter|iteration|it|global_step|epoch|update)$", re.I)
+
+_NUM_FULL = re.compile(rf"^{NUM}$", re.I)

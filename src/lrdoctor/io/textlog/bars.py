@@ -1,0 +1,55 @@
+"""The tqdm progress-bar rule: a bar's postfix fields (Lightning, custom loops), or the
+metrics in its description when the postfix holds none."""
+
+from __future__ import annotations
+
+import re
+
+from lrdoctor.io.textlog._base import _NUM_FULL, _STEPLIKE, _num
+from lrdoctor.io.textlog.key_value import _key_values
+
+#: a tqdm bar: "Epoch 3:  22%|##2       | 4/18 [00:17<01:02,  4.47s/it, loss=9.93, v_num=7]"
+#: (PyTorch Lightning, NeMo); the bar's text is bounded so that no line is rescanned
+_TQDM = re.compile(r"\d{1,3}%\|[^|\n]{0,300}\|\s*(?P<n>\d+)/(?P<total>\d+)\s*\[(?P<post>[^\]]{0,2000})\]")
+
+#: "Epoch 3:" before a bar, also "Epoch 3/50 [FT]:" (a custom loop's description)
+_BAR_EPOCH = re.compile(r"^\s*epoch\s+(\d+)(?:\s*/\s*\d+)?(?:\s*\[[^\]]{0,40}\])?\s*:?\s*$", re.I)
+
+_POSTFIX_KEY = re.compile(r"^[A-Za-z_][\w/.\-]{0,80}$")
+
+#: postfix fields that are no metric: Lightning's logger version
+_POSTFIX_SKIP = frozenset({"v_num"})
+
+
+def _tqdm_bar(line: str, state: dict) -> dict | None:
+    """A progress bar: its postfix ``key=value`` fields are the record; a bar led by
+    ``Epoch E:`` files them at step ``E * total + n`` (Lightning's total counts the
+    validation batches too: still one increasing axis). A bar with no field (a validation
+    bar, a bare "Training: 0%|") or with the fields of the bar drawn before it is consumed
+    without a record."""
+    m = _TQDM.search(line) if "%|" in line else None
+    if m is None:
+        return None
+    rec: dict = {}
+    for item in m["post"].split(","):
+        key, eq, val = item.partition("=")
+        key, val = key.strip(), val.strip()
+        if eq and key not in _POSTFIX_SKIP and _POSTFIX_KEY.match(key) and _NUM_FULL.match(val):
+            rec[key] = _num(val)
+    if not rec:
+        # a bar whose description holds the metrics ("Epoch 1, Step 0, Loss: 0.9741:  1%|...")
+        desc = _key_values(line[:m.start()].rstrip(": \t"), {}) if ":" in line[:m.start()] else None
+        if desc and any(not _STEPLIKE.match(k) for k in desc):
+            return desc
+        return {} if not line[m.end():].strip() else None  # text after a bare bar is another record
+    # a bar redrawn with the postfix it already showed carries no new measurement (Lightning
+    # redraws every batch but refreshes the running loss less often; each batch is drawn twice)
+    shown = tuple(rec.items())
+    if state.get("bar_postfix") == shown:
+        return {}
+    state["bar_postfix"] = shown
+    ep = _BAR_EPOCH.match(line[:m.start()])
+    if ep:
+        rec["epoch"] = float(ep[1])
+        rec["step"] = float(int(ep[1]) * int(m["total"]) + int(m["n"]))
+    return rec

@@ -1,0 +1,395 @@
+"""The general rule: ``key=value`` / ``key: value`` pairs anywhere on a line, with the step
+words, brackets, split prefixes and framework idioms (MetricLogger "value (avg)", mmengine
+``Epoch(val)``, PaddleClas, MXNet, timm, ESPnet, Catalyst) that decide which step and which
+split the values belong to; Python dict lines; "name value" segments."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+
+from lrdoctor.io.textlog._base import NUM, _NUM_FULL, _STEPLIKE, _UNIT, _num
+
+#: rasbt's deeplearning-models: ``Epoch: 001/020 | Batch 0150/0176 | Cost: 1.5725``
+_EPOCH_BATCH_OF = re.compile(r"^\s*Epoch:\s*(?P<ep>\d+)/\d+\s*\|\s*Batch\s+(?P<i>\d+)/(?P<n>\d+)\s*\|", re.I)
+
+#: ``key=value`` / ``key: value``. A key starts only at the start of a run of key characters
+#: (digits before its first letter are skipped inside the match): otherwise every position
+#: of a long word would start a scan to the end of that word, quadratic in its length.
+_KV = re.compile(rf"(?<![\w/.\-])(?:[^\W_A-Za-z]|[/.\-])*(?P<key>[A-Za-z_][\w/.\-]*(?:\s[A-Za-z_][\w/.\-]*)?)[\x27\x22]?\s*(?:=|:)\s*(?P<val>{NUM}){_UNIT}(?!\w|\.\w)", re.I)
+
+_STEP_WORD = re.compile(r"^\s*\[?(step|iter|iteration|epoch)\s*(?:\[\s*)?(\d+)", re.I)
+
+#: units that trail a value and may be read as the first word of the next key
+_UNIT_WORDS = frozenset({"s", "ms", "sec", "secs", "min", "h", "it"})
+
+
+def _key_name(raw: str) -> str:
+    """snake_case key; a leading lower-case unit word belongs to the previous value, not to the
+    key ("0.831s loss=1.19" is "loss", not "s_loss")."""
+    key = raw.strip().lower().replace(" ", "_")
+    head, _, rest = key.partition("_")
+    return rest if rest and head in _UNIT_WORDS and raw.strip()[0].islower() else key
+
+
+#: prose logs: "Loss is 1.2645824. Current learning rate is 0.0463" (BigDL, Analytics Zoo);
+#: only well-known metric words, so "Throughput is 408" adds no column
+_IS = re.compile(rf"(?<![\w])(?P<key>loss|learning rate|lr|accuracy|reward)\s+is\s+(?P<val>{NUM})", re.I)
+
+#: DeepSpeed-Chat's "Epoch 1/3 with loss 0.6737638572528841"
+_WITH = re.compile(rf"(?<![\w])with (?P<key>loss|train loss|training loss)\s+(?P<val>{NUM})(?![\w.])", re.I)
+
+#: a scheduler's prose: Keras' "LearningRateScheduler setting learning rate to 0.001.",
+#: "ReduceLROnPlateau reducing learning rate to 1e-4.", OpenNMT's "Decaying learning rate to 0.0156"
+_LR_TO = re.compile(rf"(?<![\w])(?:learning rate|lr) to ({NUM})(?!\w|\.\d)", re.I)
+
+#: "[Iteration 45457]": the global iteration counter of the same logs
+_ITER_BRACKET = re.compile(r"\[iteration\s+(\d+)\]", re.I)
+
+#: pytorch/examples ImageNet's "Epoch: [127][ 35/464]" (or "[127/300][ 35/464]"): batch i of T in epoch e
+#: also mmengine's "Epoch(train) [1][10/90]" (an "Epoch(val)" line files its metrics at the epoch,
+#: not at a step computed from the validation loader) and "Epoch:[0/19](100/24681)" (minimind)
+_EPOCH_BRACKETS = re.compile(
+    r"(?:epoch|train)(?P<mode>\((?:train|val|test)\))?:?\s*\[\s*(?P<ep>\d+)(?:\s*/\s*\d+)?\s*\]\s*"
+    r"(?:\[\s*(?P<i>\d+)\s*/\s*(?P<n>\d+)\s*\]|\(\s*(?P<pi>\d+)\s*/\s*(?P<pn>\d+)\s*\))", re.I)
+
+#: timm's "Train: 3 [ 100/1251 (  8%)]" (and OpenPCDet's "Train:    1/3 ( 33%) [  49/323 ( 15%)]"):
+#: batch i of N in epoch e; pytorch/examples' "Train Epoch: 1 [640/60000 (1%)]" counts samples
+#: PaddleClas: ``[Train][Epoch 24/120][Iter: 0/304]lr(...): 0.001, top1: 0.97, CELoss: 0.0176``
+#: (1-based epochs: its eta counts ``(epochs - epoch + 1) * iters``); ``[Eval][Epoch 24][Iter: 0/50]``
+#: lines hold the evaluation's fields
+_PADDLECLAS = re.compile(r"\[(?P<mode>Train|Eval)\]\[Epoch (?P<ep>\d+)(?:/\d+)?\]\[Iter: (?P<i>\d+)/(?P<n>\d+)\]", re.I)
+
+_LR_NAMED = re.compile(rf"(?<![\w])lr\([A-Za-z]\w{{0,40}}\):\s*({NUM})", re.I)
+
+#: MXNet's ``Epoch[4] Train-accuracy=0.5488`` / ``Epoch[4] Batch [100]``: the index in brackets
+#: anywhere on the line (the line starts with a timestamp and ``Node[0]``)
+_WORD_INDEX = re.compile(r"(?<![\w\[])(epoch|iter|iteration)\[(\d+)\](?!\s*\[?\s*\d+\s*/)", re.I)
+
+_TIMM_TRAIN = re.compile(r"(?<![\w])train(?: epoch)?\s*:\s*(\d+)(?:\s*/\s*\d+\s*\(\s*\d+%\s*\))?\s*\[\s*(\d+)\s*/\s*(\d+)\s*\(\s*\d+%\s*\)\s*\]", re.I)
+
+#: ESPnet2's "7epoch:train:7126-7500batch:" and "7epoch results:": the epoch (its batch counter
+#: restarts every epoch, so rows stay in log order)
+_ESPNET_EPOCH = re.compile(r"(?<![\w])(\d+)epoch(?::(?:train|valid):\d+-\d+batch:| results:)")
+
+#: "best" among the words just before a key ("Yayy! New best EMA pseudo Dice: 0.8196")
+_BEST_BEFORE = re.compile(r"(?<![\w])best(?: [A-Za-z]\w{0,20}){0,3} ?$", re.I)
+
+#: Catalyst's "0/2 * Epoch 0 (train): ..." and "0 * Epoch (valid) metrics: ...": the epoch
+_CATALYST_EPOCH = re.compile(r"^\s*(\d+)(?:/\d+)?\s*\*\s*Epoch\s*(\d+)?\s*\(", re.I)
+
+#: an evaluation mode right after "Epoch" at the start of a line: "Epoch 0 (valid):", "Epoch(val)"
+_EVAL_MODE = re.compile(r"(?<![\w])epoch\b[ \d]{0,12}\((?P<mode>valid|val|validation|eval|test)\)", re.I)
+
+#: "key: a/b (p%)": a count of a in b and its percentage, the figure a person reads
+_FRACTION_PCT = re.compile(rf"(?<![\w/.\-])(?P<key>[A-Za-z_][A-Za-z_ ]{{0,30}}?)\s*:\s*\d+\s*/\s*\d+\s*\(\s*(?P<pct>{NUM})\s*%\s*\)", re.I)
+
+#: words of a score whose "a/b (p%)" is read as p
+_SCORE_WORD = re.compile(r"acc|correct|precision|recall|top\d|f1|success|dice|iou|map", re.I)
+
+#: a line led by an evaluation split's name: "Test set: ...", "Validation set: ...", "Eval: ..."
+_SPLIT_LINE = re.compile(r"^\s*(test|val|valid|validation|eval|evaluation|dev)(?: set)?\s*(?::|\[\s*\d+\s*/\s*\d+\s*\])", re.I)
+
+#: Bare split names as keys; two or more on one line are that split's accuracy (PyG and DGL
+#: examples print "Train: 0.5455, Val: 0.5342, Test: 0.4670"). Decided on the keys alone, never
+#: on the values, so that lines of one shape are read alike (the shape cache relies on it).
+_SPLIT_NAMES = frozenset({"train", "val", "valid", "test"})
+
+#: two more numbers after a value, separated by blanks only: the value opens a vector
+_VECTOR_TAIL = re.compile(rf"[ \t]+{NUM}[ \t]+{NUM}", re.I)
+
+#: Python logging's "(module:lineno)" ("(trainer:486) INFO:"), which is no metric
+_LOG_ORIGIN = re.compile(r"\(\w{1,60}:\d{1,7}\)")
+
+#: A lower-case section marker inside a key=value line: ESPnet2's "[train] loss=1.61, ...
+#: [valid] loss=1.85": the keys after "[valid]" are the validation's ("valid_loss")
+_SECTION = re.compile(r"\[([a-z][a-z_]{0,30})\]\s")
+
+#: a key qualified by a parenthesis before its colon: LitGPT's "loss train (curr): 1.657"
+#: (or by a count: "Reward moyen (100 ep): 22.6", a mean over the last 100 episodes)
+_QUALIFIED = re.compile(rf"(?<![\w/.\-])(?P<key>[A-Za-z_]\w{{0,40}}(?: [A-Za-z_]\w{{0,40}}){{0,2}}) \([A-Za-z0-9][\w ]{{0,30}}\) ?:\s*(?P<val>{NUM})(?![\w.])")
+
+#: "[Loss] 51566519.44 | [step]    89": a bracketed name followed by its number (LION's
+#: trainer); a bracketed lower-case name followed by more keys stays a section (``_SECTION``)
+_BRACKET_KEY = re.compile(rf"\[(?P<key>[A-Za-z][A-Za-z_ ]{{0,24}})\][ \t]{{0,16}}(?P<val>{NUM})(?![\w.])")
+
+#: loguru's "{name}:{function}:{line} - " origin ("trainers.base_trainer:train_epochs:256 - ")
+_LOGURU_ORIGIN = re.compile(r"(?<![\w.])[A-Za-z_][\w.]{0,80}:[A-Za-z_]\w{0,60}:\d{1,6}(?= - )")
+
+#: a bracketed list of numbers: nnU-Net's "Pseudo dice [0.0, 0.1611, 0.0]", DeepSpeed's
+#: "lr=[5e-05]"; plain numbers only (no thousands separators, which would make the split of
+#: "1,234,567" ambiguous), so a failed match stops at the first other character
+_LIST_NUM = r"[-+]?(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|inf)"
+
+_NUM_LIST = re.compile(rf"\[\s*({_LIST_NUM}(?:\s*,\s*{_LIST_NUM})*)\s*\]", re.I)
+
+#: the key just before a list (read in the 80 characters before it)
+_LIST_KEY = re.compile(r"(?<![\w/.\-])([A-Za-z_][\w/.\-]{0,40}(?: [A-Za-z_][\w/.\-]{0,40}){0,3})\s*[:=]?\s*$")
+
+#: OpenNMT-py's "Epoch  1, 12850/37527; acc: ..." (batch i of T within the epoch)
+_EPOCH_BATCH = re.compile(r"^\s*epoch\s+(\d+)\s*,\s*(\d+)\s*/\s*(\d+)\s*;", re.I)
+
+
+def _blank(line: str, spans: list[tuple[int, int]]) -> str:
+    """``line`` with each span replaced by spaces: no rule reads it, and every other
+    character keeps its position."""
+    out, at = [], 0
+    for a, b in sorted(spans):
+        a = max(a, at)
+        if b > a:
+            out += [line[at:a], " " * (b - a)]
+            at = b
+    out.append(line[at:])
+    return "".join(out)
+
+
+#: the longest path read back from a ".py:" (longer ones are no source location a log prints)
+_MAX_PATH = 300
+
+_LINENO = re.compile(r"\d{1,7}(?::|,| in )")
+
+
+def _source_locations(line: str) -> list[tuple[int, int]]:
+    """Spans of Python source locations, "/usr/lib/python3.6/.../functional.py:3289:" (a
+    warning) or 'File "x.py", line 3' (no number here, but the path is no key): found with
+    ``str.find`` and a bounded look-back, so a line of many ".py:" stays linear."""
+    spans = []
+    i = line.find(".py:")
+    while i >= 0:
+        end = i + 4
+        m = _LINENO.match(line, end)
+        if m:
+            start = max(line.rfind(" ", max(0, i - _MAX_PATH), i), line.rfind("\t", max(0, i - _MAX_PATH), i)) + 1
+            if start == 0 and i > _MAX_PATH:
+                start = i - _MAX_PATH
+            spans.append((start, m.end()))
+        i = line.find(".py:", end)
+    return spans
+
+
+def _list_values(line: str, rec: dict, state: dict) -> None:
+    """``key [a, b, c]`` / ``key: [a]`` / ``key=[a, b]``: a learning rate per parameter group
+    is the first group's (what HF and Lightning report); any other list is a per-class
+    score (nnU-Net's Dice per class) and is read as its mean over the finite values.
+    Lists are read beside scalar fields or alone on their line; a line of several lists and
+    nothing else (PFNL's "Eval PSNR: [30.5], MSE: [0.0011]" before its first step) is an
+    evaluation dump that would otherwise open the log with step-less records."""
+    lists = list(_NUM_LIST.finditer(line))
+    if not rec and len(lists) > 1:
+        return
+    for m in lists:
+        km = _LIST_KEY.search(line[max(0, m.start() - 80): m.start()])
+        if km is None:
+            continue
+        key = _key_name(km[1])
+        if key in rec or _STEPLIKE.match(key):
+            continue
+        vals = [_num(v) for v in re.split(r"\s*,\s*", m[1].strip())]
+        finite = [v for v in vals if v == v and abs(v) != float("inf")]
+        if "lr" in key.split("_") or "learning_rate" in key:
+            rec[key] = vals[0]
+        elif finite:
+            rec[key] = sum(finite) / len(finite)
+            if len(vals) > 1:
+                # a mean is no number of the line: a line of the same shape must be parsed
+                # again, not read through the shape cache (which maps fields to spans)
+                state["lists"] = True
+
+
+def _key_values(line: str, state: dict) -> dict | None:
+    """``key=value`` / ``key: value`` pairs (``step:N/M`` keeps N)."""
+    rec: dict = {}
+    # (each pattern below runs only when a substring it needs is in the line: most lines of a
+    # long log match none of them, and the checks are C-speed scans)
+    esp = _ESPNET_EPOCH.search(line) if "epoch" in line else None
+    hidden = [m.span() for m in _LOG_ORIGIN.finditer(line)] if "(" in line else []
+    if esp:
+        hidden.append(esp.span())
+    if ".py:" in line:
+        hidden += _source_locations(line)
+    if " - " in line:
+        hidden += [m.span() for m in _LOGURU_ORIGIN.finditer(line)]
+    if hidden:
+        line = _blank(line, hidden)
+    for k, v in _segments(line).items():  # "Train loss 1.59" (no separator) and friends
+        rec[k] = v
+    sections = [(m.end(), m[1]) for m in _SECTION.finditer(line)] if "] " in line else []
+    best = "best" in line or "Best" in line
+    for m in _KV.finditer(line):
+        key = _key_name(m["key"])
+        if _VECTOR_TAIL.match(line, m.end()):
+            continue  # mmdet's "bbox_mAP_copypaste: 0.751 0.987 0.876 ...": a vector, no scalar
+        sec = next((name for end, name in reversed(sections) if end <= m.start()), None) if sections else None
+        if sec and sec not in ("train", "training"):
+            key = f"{sec}_{key}"
+        if best and _BEST_BEFORE.search(line, max(0, m.start() - 40), m.start()):
+            key = f"best_{key}"  # nnU-Net's "New best EMA pseudo Dice: 0.82": a best so far, not this value
+        if m["unit"] in ("ms", "s", "sec"):
+            key = key if ("time" in key or key.endswith("avg")) else f"{key}_{m['unit']}"
+        elif m["unit"] == "%" and key == "clip":
+            key = "clip_pct"  # fairseq's share of clipped updates, not a threshold
+        rec[key] = _num(m["val"])
+    if "]" in line:
+        for m in _BRACKET_KEY.finditer(line):
+            rec.setdefault(_key_name(m["key"]), _num(m["val"]))
+    for m in _IS.finditer(line):
+        key = m["key"].lower().replace(" ", "_")
+        rec["lr" if key == "learning_rate" else key] = _num(m["val"])
+    lr_to = _LR_TO.search(line) if " to " in line else None
+    if lr_to:
+        rec.setdefault("lr", _num(lr_to[1]))
+    wl = _WITH.search(line) if "with " in line else None
+    if wl:
+        rec.setdefault("loss", _num(wl["val"]))
+    for m in (_QUALIFIED.finditer(line) if "): " in line or ") : " in line else ()):
+        rec.setdefault(_key_name(m["key"]), _num(m["val"]))
+    if "[" in line:
+        _list_values(line, rec, state)
+    if esp and rec:
+        rec["epoch"] = float(esp[1])
+    cat = _CATALYST_EPOCH.match(line) if "*" in line else None
+    if cat and rec:
+        rec["epoch"] = float(cat[2] or cat[1])
+    mode = _EVAL_MODE.search(line, 0, 80) if "(" in line[:80] else None
+    if mode and rec:
+        # Catalyst's "0/2 * Epoch 0 (valid): ... loss=2.1173", mmdet's "Epoch(val) [1][37]": every
+        # field of the line is the validation's (its lr and timers too: a field shared with the
+        # training lines would repeat an epoch on consecutive records and cost the epoch axis)
+        pre = mode["mode"].lower()
+        rec = {(k if _STEPLIKE.match(k) or k.startswith(pre + "_") else f"{pre}_{k}"): v for k, v in rec.items()}
+    if "%)" in line:  # "Accuracy: 9166/10000 (92%)" is 92 (%), not a count of 9166
+        for fm in _FRACTION_PCT.finditer(line):
+            key = _key_name(fm["key"])
+            if _SCORE_WORD.search(key):  # a score; "Batch: 640/60000 (1%)" stays a counter
+                rec[key] = _num(fm["pct"])
+    for alias in ("train_epoch", "training_epoch"):  # "Train Epoch: 3", NeMo's "Training epoch 0,"
+        if alias in rec and "epoch" not in rec:
+            rec["epoch"] = rec.pop(alias)
+    for pre in ("valid", "val", "validation", "eval", "test"):
+        # "Valid Epoch: 16 Loss: nan: 100% 660/660": the line's fields are the validation's
+        if f"{pre}_epoch" in rec and "epoch" not in rec:
+            rec["epoch"] = rec.pop(f"{pre}_epoch")
+            rec = {(k if _STEPLIKE.match(k) or k.startswith(pre) else f"{pre}_{k}"): v for k, v in rec.items()}
+            break
+    split = _SPLIT_LINE.match(line)
+    if split and rec:
+        # pytorch/examples' "Test set: Average loss: 0.2848, Accuracy: 9166/10000 (92%)": the
+        # line's fields are that split's
+        pre = split[1].lower()
+        rec = {(k if _STEPLIKE.match(k) or k.startswith(pre) else f"{pre}_{k}"): v for k, v in rec.items()}
+    splits = [k for k in rec if k in _SPLIT_NAMES]
+    if len(splits) >= 2:  # PyG/DGL examples: "Train: 0.5455, Val: 0.5342, Test: 0.4670" are accuracies
+        for k in splits:
+            rec[f"{k}_acc"] = rec.pop(k)
+    ib = _ITER_BRACKET.search(line)
+    if ib and rec:
+        rec["iteration"] = float(ib[1])
+    ebr = _EPOCH_BRACKETS.search(line)
+    if ebr and rec:
+        ep = int(ebr["ep"])
+        rec["epoch"] = float(ep)
+        if (ebr["mode"] or "").lower() not in ("(val)", "(test)"):
+            i, total = int(ebr["i"] or ebr["pi"]), int(ebr["n"] or ebr["pn"])
+            rec["step"] = float(ep * total + i)
+    tm = _TIMM_TRAIN.search(line) if "%)" in line else None
+    if tm and rec:
+        ep, i, total = int(tm[1]), int(tm[2]), int(tm[3])
+        rec["epoch"], rec["step"] = float(ep), float(ep * total + i)
+    # "Epoch 1, 12850/37527; ...": the step is the batch counted across epochs
+    eb = _EPOCH_BATCH.match(line)
+    if eb:
+        ep, i, total = int(eb[1]), int(eb[2]), int(eb[3])
+        rec["epoch"], rec["step"] = float(ep), float((ep - 1) * total + i)
+    # "Step 10: loss ..." / "Epoch 3 ..." without a separator
+    m = _STEP_WORD.match(line)
+    if m and m[1].lower() not in rec:
+        rec[m[1].lower()] = float(m[2])
+    if "lr(" in line:  # PaddleClas's "lr(PiecewiseDecay): 0.00100000"
+        lm = _LR_NAMED.search(line)
+        if lm:
+            rec["lr"] = _num(lm[1])
+    eb_ = _EPOCH_BATCH_OF.match(line) if rec and "Batch" in line else None
+    if eb_:
+        ep, i, total = int(eb_["ep"]), int(eb_["i"]), int(eb_["n"])
+        rec["epoch"], rec["step"] = float(ep), float((ep - 1) * total + i)
+        rec.pop("batch", None)
+    pc = _PADDLECLAS.search(line) if rec and "][Iter:" in line else None
+    if pc:
+        ep, i, total = int(pc["ep"]), int(pc["i"]), int(pc["n"])
+        if pc["mode"].lower() == "eval":
+            rec = {(k if _STEPLIKE.match(k) else f"eval_{k}"): v for k, v in rec.items()}
+            rec["epoch"] = float(ep)
+        else:
+            rec["epoch"], rec["step"] = float(ep), float((ep - 1) * total + i)
+    wi = _WORD_INDEX.search(line) if rec and "[" in line else None
+    if wi and wi[1].lower() not in rec:
+        rec[wi[1].lower()] = float(wi[2])
+    if not rec:
+        return None
+    # a line holding only a step ("Epoch 3/10", "step: 1,000") starts a block: the metric
+    # lines that follow are filed under it (multi-line key=value blocks, Keras stdout)
+    return rec
+
+
+def _python_dict(line: str, state: dict) -> dict | None:
+    """HF Trainer's stdout: ``{'loss': 2.119, 'grad_norm': 37.6, 'learning_rate': 4.6e-05, 'epoch': 0.25}``
+    (read with ``ast.literal_eval``: a literal, never executed)."""
+    t = line.strip()
+    if not t.endswith("}") or len(t) > 10_000:
+        return None
+    a = t.find("{")
+    if a < 0:
+        return None
+    t = t[a:]  # fairseq: "2021-01-25 | INFO | valid | {"epoch": 4, "valid_loss": "898.216", ...}"
+    obj = None
+    try:
+        if "'" in t:
+            obj = ast.literal_eval(t.replace("nan", "None").replace("inf", "None"))
+        elif '"' in t:
+            obj = json.loads(t)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if not isinstance(obj, dict):
+        return None
+    rec = {}
+    for k, v in obj.items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            rec[str(k)] = float(v)
+        elif isinstance(v, str) and _NUM_FULL.match(v.strip()):  # fairseq writes numbers as strings
+            rec[str(k)] = _num(v.strip())
+    # NaN/inf survive as such, bare or quoted (the DPO reference trainer prints 'loss/train': 'nan')
+    for m in re.finditer(r"'(?P<k>[^']+)':\s*'?(?P<v>-?(?:nan|inf))'?(?=\s*[,}])", t, re.I):
+        rec[m["k"]] = float(m["v"])
+    return rec or None
+
+
+#: Segment separators; the whitespace-led ones start only at the start of a whitespace run
+#: (a run of n spaces would otherwise be rescanned from each of its n positions). Two or
+#: more spaces after a number or after a running average's ")" start a new segment (Swin's
+#: ``time 0.6068 (0.6098)    loss 6.3568 (6.1324)    grad_norm 2.0382 (inf)``).
+_SEGMENT_SPLIT = re.compile(r"(?<!\s)(?:\s*[,;|\t]\s*|\s+-\s+)|(?<=[\d)]):\s+|(?<=[\d)])\s{2,}(?=[A-Za-z])")
+
+_SEGMENT = re.compile(
+    rf"^(?P<key>[A-Za-z][A-Za-z0-9_/.()\-]*(?:\s[A-Za-z][A-Za-z0-9_/.()\-]*){{0,3}})(?:\s*[:=]\s*|\s+)"
+    rf"(?P<val>{NUM})(?:\s*/\s*\d+)?\s*(?P<unit>ms|s|sec|secs|%|it/s|GB|MB)?"
+    # pytorch/examples' AverageMeter prints "Loss 2.1274e+00 (1.5406e+00)": the value, then its running average
+    rf"(?:\s*\(\s*{NUM}\s*\)?)?$", re.I)  # (the segment's closing parenthesis may be stripped)
+
+
+def _segments(line: str) -> dict:
+    """``key value`` pairs in separated segments: ``Iter 25: Train loss 1.593, Learning Rate 7e-05``
+    (MLX), ``Step 5350/50000; acc: 51.25; ppl: 8.43; xent: 2.13`` (OpenNMT), Keras' ``- loss: 0.5``."""
+    rec: dict = {}
+    for seg in _SEGMENT_SPLIT.split(line.strip()):
+        m = _SEGMENT.match(seg.strip().strip("[]()"))
+        if not m:
+            continue
+        key = _key_name(m["key"])
+        unit = (m["unit"] or "").lower()
+        if unit in ("ms", "s", "sec", "secs") and "time" not in key and "took" not in key:
+            key = f"{key}_{unit}"
+        elif unit == "%" and key == "clip":
+            key = "clip_pct"
+        rec.setdefault(key, _num(m["val"]))
+    return rec

@@ -1,0 +1,140 @@
+"""Line rules for one trainer's print format each: nanoGPT, NVIDIA's speech trainers and
+WaveGlow, karpathy's makemore, Lightning's ModelCheckpoint lines, WeNet-style bare
+``key value`` pairs and YOLOv5's results.txt rows."""
+
+from __future__ import annotations
+
+import re
+
+from lrdoctor.io.textlog._base import NUM, _STEPLIKE, _num
+
+_NANOGPT_ITER = re.compile(rf"^\s*iter\s+(?P<step>\d+):\s*loss\s+(?P<loss>{NUM})", re.I)
+
+_NANOGPT_EVAL = re.compile(rf"^\s*step\s+(?P<step>\d+):\s*train loss\s+(?P<tl>{NUM}),\s*val loss\s+(?P<vl>{NUM})", re.I)
+
+
+def _nanogpt(line: str, state: dict) -> dict | None:
+    m = _NANOGPT_ITER.match(line)
+    if m:
+        rec = {"step": int(m["step"]), "loss": _num(m["loss"])}
+        t = re.search(rf"time\s+({NUM})\s*ms", line)
+        if t:
+            rec["time_ms"] = _num(t[1])
+        return rec
+    m = _NANOGPT_EVAL.match(line)
+    if m:
+        return {"step": int(m["step"]), "train_loss_eval": _num(m["tl"]), "val_loss": _num(m["vl"])}
+    return None
+
+
+#: NVIDIA's speech trainers (tacotron2, flowtron, mellotron and their many forks):
+#: ``"Train loss {} {:.6f} Grad Norm {:.6f} {:.2f}s/it".format(iteration, loss, grad_norm, dt)``
+#: and ``"Validation loss {}: {:9f}  ".format(iteration, val_loss)``; WaveGlow / nv-wavenet print
+#: ``"{}:\t{:.9f}".format(iteration, loss)`` (a bare iteration, a tab, a 9-decimal loss).
+_NV_TRAIN = re.compile(rf"^\s*Train loss\s+(?P<it>\d+)\s+(?P<loss>{NUM})\s+Grad Norm\s+(?P<g>{NUM})(?:\s+(?P<dt>{NUM})s/it)?", re.I)
+
+_NV_VAL = re.compile(rf"^\s*Validation loss\s+(?P<it>\d+):\s+(?P<loss>{NUM})\s*$", re.I)
+
+_WAVEGLOW = re.compile(r"^\s*(?P<it>\d+):\t(?P<loss>-?(?:\d+\.\d{4,}|nan|inf))\s*$", re.I)
+
+#: karpathy's makemore / "Neural Networks: Zero to Hero": ``print(f'{i:7d}/{max_steps:7d}: {loss.item():.4f}')``
+_STEP_OF_MAX_LOSS = re.compile(rf"^\s*(?P<i>\d+)\s*/\s*(?P<n>\d+):\s+(?P<loss>{NUM})\s*$", re.I)
+
+
+def _step_of_max(line: str, state: dict) -> dict | None:
+    m = _STEP_OF_MAX_LOSS.match(line) if ":" in line else None
+    if m is None or int(m["i"]) > int(m["n"]):
+        return None
+    return {"step": int(m["i"]), "loss": _num(m["loss"])}
+
+
+def _nvidia_speech(line: str, state: dict) -> dict | None:
+    m = _NV_TRAIN.match(line)
+    if m:
+        rec = {"iteration": int(m["it"]), "loss": _num(m["loss"]), "grad_norm": _num(m["g"])}
+        if m["dt"]:
+            rec["sec_per_it"] = _num(m["dt"])
+        return rec
+    m = _NV_VAL.match(line) or None
+    if m:
+        return {"iteration": int(m["it"]), "val_loss": _num(m["loss"])}
+    m = _WAVEGLOW.match(line) if "\t" in line else None
+    if m:
+        return {"iteration": int(m["it"]), "loss": _num(m["loss"])}
+    return None
+
+
+#: Lightning's ModelCheckpoint (verbose): "Epoch 2, global step 150: 'val_loss' reached 3.54525
+#: (best 3.54525), saving model to ..." ("was not in top 1" lines carry no value)
+_CKPT_REACHED = re.compile(rf"^\s*Epoch (?P<ep>\d+), global step (?P<step>\d+): '(?P<key>[\w/.\-]+)' reached (?P<val>{NUM})", re.I)
+
+
+def _lightning_checkpoint(line: str, state: dict) -> dict | None:
+    m = _CKPT_REACHED.match(line) if "reached" in line else None
+    if m is None:
+        return None
+    return {"epoch": int(m["ep"]), "global_step": int(m["step"]), m["key"]: _num(m["val"])}
+
+
+#: Bare "key value" pairs with no ':' or '=' (WeNet's "TRAIN Batch 4/203700 loss 12.646465
+#: loss_att 10.92 lr 0.00032621 rank 0", "Epoch 74 CV info cv_loss 7.6275", TF NMT-style
+#: "global step 6000 learning rate 0.1937 step-time 0.67 perplexity 13.56"): read only when
+#: at least two pairs are found and one key names a metric, so prose is not read as numbers.
+_BARE_TOKEN = re.compile(rf"^{NUM}(?:s|ms)?$", re.I)
+
+_BARE_KEY = re.compile(r"^[A-Za-z_][\w\-]{0,40}$")
+
+_BARE_METRIC = re.compile(r"loss|^lr$|^ppl$|perplexity|^acc|accuracy|reward|^wer$|^cer$|^bleu$", re.I)
+
+_BARE_TWO_WORD = {("learning", "rate"): "lr", ("global", "step"): "global_step"}
+
+_BARE_EVAL_LEAD = frozenset({"cv", "dev", "valid", "val", "eval", "test"})
+
+
+def _bare_pairs(line: str, state: dict) -> dict | None:
+    if any(c in line for c in ":=|\t(%") or not _BARE_METRIC.search(line):
+        return None  # separators, tables and "value (avg)" segments are the other rules' shapes
+    toks = line.split()
+    rec: dict = {}
+    i = 0
+    while i < len(toks) - 1:
+        two = (toks[i].lower(), toks[i + 1].lower())
+        if two in _BARE_TWO_WORD and i + 2 < len(toks) and _BARE_TOKEN.match(toks[i + 2]):
+            rec.setdefault(_BARE_TWO_WORD[two], _num(toks[i + 2].rstrip("ms")))
+            i += 3
+            continue
+        if _BARE_KEY.match(toks[i]) and _BARE_TOKEN.match(toks[i + 1]):
+            rec.setdefault(toks[i].lower().replace("-", "_"), _num(toks[i + 1].rstrip("ms")))
+            i += 2
+            continue
+        i += 1
+    if len(rec) < 2 or not any(_BARE_METRIC.search(k) for k in rec):
+        return None
+    lead = next((t.lower() for t in toks[:3] if t.lower() in _BARE_EVAL_LEAD), None)
+    if lead is not None:  # "CV Batch 4/0 loss 28.5": the line's fields are the evaluation's
+        rec = {(k if _STEPLIKE.match(k) or k == "rank" or k.startswith(lead) else f"{lead}_{k}"): v for k, v in rec.items()}
+    return rec
+
+
+#: YOLOv5's results.txt (and its console's epoch rows pasted without their header): 15
+#: whitespace-separated fields, the first "epoch/epochs", the second the GPU memory "5.61G".
+#: Columns as YOLOv5 (utils/plots.py, plot_results) names them.
+_YOLOV5_ROW = re.compile(rf"^\s*(\d+)/(\d+)\s+({NUM})G((?:\s+{NUM}){{13}})\s*$", re.I)
+
+_YOLOV5_COLUMNS = ("box_loss", "obj_loss", "cls_loss", "loss", "labels", "img_size", "metrics/precision",
+                   "metrics/recall", "metrics/map_0.5", "metrics/map_0.5:0.95", "val/box_loss", "val/obj_loss",
+                   "val/cls_loss")
+
+
+def _yolov5_results(line: str, state: dict) -> dict | None:
+    """A YOLOv5 results.txt row: ``0/89 5.61G 0.07745 0.0277 0.01785 0.123 7 640 0.7966 ...``;
+    the validation loss is the sum of its parts, as the results.csv reader makes it."""
+    if "G " not in line:
+        return None
+    m = _YOLOV5_ROW.match(line)
+    if m is None:
+        return None
+    vals = [_num(v) for v in m[4].split()]
+    rec = {"epoch": float(m[1]), "gpu_mem": _num(m[3]), **dict(zip(_YOLOV5_COLUMNS, vals))}
+    rec["val_loss"] = rec["val/box_loss"] + rec["val/obj_loss"] + rec["val/cls_loss"]
+    return rec

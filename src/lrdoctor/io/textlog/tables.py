@@ -1,0 +1,203 @@
+"""Line rules for tables printed one row per line: pytorch/examples' ``| key value |`` cells,
+stable-baselines' ASCII tables, header-then-rows logs and whitespace-aligned console tables
+(Ultralytics YOLO, fastai)."""
+
+from __future__ import annotations
+
+import re
+
+from lrdoctor.io.textlog._base import NUM, _NUM_FULL, _UNIT, _num
+
+_BATCHES = re.compile(r"^(?P<b>\d+)\s*/\s*(?P<t>\d+)\s+batches$", re.I)
+
+_CELL_KEY = re.compile(r"[A-Za-z][A-Za-z _/.\-]*")
+
+_CELL_VAL = re.compile(rf"(?P<val>{NUM}){_UNIT}", re.I)
+
+
+def _cell(cell: str) -> tuple[str, str, str | None] | None:
+    """``key value`` / ``key: value`` of one table cell as (key, number, unit), or None.
+
+    Split at the last whitespace run instead of one regular expression with a lazy key
+    followed by ``\\s*:?\\s+`` (quadratic in the length of a run of spaces)."""
+    parts = cell.rsplit(None, 1)
+    if len(parts) != 2:
+        return None
+    key, val = parts[0].rstrip(), parts[1]
+    if key.endswith(":"):
+        key = key[:-1].rstrip()
+    m = _CELL_VAL.fullmatch(val)
+    if not key or m is None or _CELL_KEY.fullmatch(key) is None:
+        return None
+    return key, m["val"], m["unit"]
+
+
+def _pipe_table(line: str, state: dict) -> dict | None:
+    """pytorch/examples style ``| key value | key value |`` lines."""
+    s = line.strip()
+    if not (s.startswith("|") and s.count("|") >= 3):
+        return None
+    rec: dict = {}
+    batch = total = None
+    end_of_epoch = False
+    for cell in (c.strip() for c in s.strip("|").split("|")):
+        if not cell:
+            continue
+        m = _BATCHES.match(cell)
+        if m:
+            batch, total = int(m["b"]), int(m["t"])
+            continue
+        kv = _cell(cell)
+        if kv is None:
+            continue
+        key, val, unit = kv[0].strip().lower(), kv[1], kv[2]
+        if key == "end of epoch":
+            key, end_of_epoch = "epoch", True
+        if unit in ("ms", "s", "sec") and "time" not in key:
+            key = f"{key}_{unit}"
+        rec[key.replace(" ", "_")] = _num(val)
+    if not rec:
+        return None
+    if total:
+        state["batches_per_epoch"] = total
+    per = state.get("batches_per_epoch")
+    epoch = rec.get("epoch")
+    if epoch is not None and per:
+        if batch is not None:
+            rec["step"] = int((epoch - 1) * per + batch)
+        elif end_of_epoch:
+            rec["step"] = int(epoch * per)
+    return rec
+
+
+_SB3_SECTION = re.compile(r"^\|\s*(?P<sec>[\w\-]+/)\s*\|\s*\|\s*$")
+
+#: (baselines' deepq logger writes spaced keys: ``| mean 100 episode reward | -21 |``)
+_SB3_ROW = re.compile(rf"^\|\s+(?P<key>[\w\-.%]+(?: [\w\-.%]+)*)\s*\|\s*(?P<val>{NUM})\s*\|\s*$", re.I)
+
+
+def _sb3_table(line: str, state: dict) -> dict | None:
+    """SB3's ASCII dump; records are emitted when the closing ``-----`` line arrives
+    (pasted tables often carry a leading space on every line)."""
+    s = line.strip()
+    m = _SB3_SECTION.match(s)
+    if m:
+        state["sb3_section"] = m["sec"]
+        state.setdefault("sb3_rec", {})
+        return {}
+    m = _SB3_ROW.match(s)
+    if m:  # baselines' logger writes the same rows without "rollout/" sections
+        state.setdefault("sb3_rec", {})[state.get("sb3_section", "") + m["key"].replace(" ", "_")] = _num(m["val"])
+        return {}
+    if s.startswith("---") and state.get("sb3_rec"):
+        rec = state.pop("sb3_rec")
+        state.pop("sb3_section", None)
+        return rec
+    return None
+
+
+_HEADER_CELL = re.compile(r"^[A-Za-z_][\w/.\-]*$")
+
+#: a markdown/notebook table header cell may hold words with spaces ("Training Loss"), never digits
+_SPACED_CELL = re.compile(r"^[A-Za-z_][A-Za-z_/.\- ]*$")
+
+
+def _header_table(line: str, state: dict) -> dict | None:
+    """A ``|``-separated header of names followed by rows of numbers (baselines PPO1's
+    ``pol_surr | vf_loss | kl | ent`` optimisation table)."""
+    s = line.strip().strip("*#=").strip()
+    sep = "|" if "|" in s else ("\t" if "\t" in s else ",")
+    cells = [c.strip() for c in s.strip("|").split(sep)]
+    spaced = sep == "|" and all(_SPACED_CELL.match(c) for c in cells) and any(" " in c for c in cells)
+    if len(cells) >= 2 and (spaced or all(_HEADER_CELL.match(c) for c in cells)) and any(not _NUM_FULL.match(c) for c in cells):
+        # (HF notebooks print "Step | Training Loss | Validation Loss | Wer")
+        state["pipe_header"] = [re.sub(r"\s+", "_", c.lower()) for c in cells]
+        return {}
+    head = state.get("pipe_header")
+    if not head:
+        return None
+    cells = [c for c in re.split(r"[|,\s]+", s.strip("|")) if c]
+    if len(cells) == len(head) and all(_NUM_FULL.match(c) for c in cells):
+        return {k: _num(c) for k, c in zip(head, cells)}
+    return None
+
+
+#: a console-table header cell ("Epoch", "GPU_mem", "box_loss", "Box(P", "mAP50-95)")
+_CONSOLE_NAME = re.compile(r"^[A-Za-z_(][\w/.\-()@:]*$")
+
+#: a console-table value: a number, "44/1000" (the epoch of E), or "6.73G" (memory)
+_CONSOLE_CELL = re.compile(rf"^(?P<v>{NUM})(?:/\d+)?(?:[KMGT]i?B?)?$", re.I)
+
+#: "_loss" columns that are no component of a summed loss: a whole loss of one split
+_NOT_PARTS = ("train_", "training_", "val_", "valid_", "validation_", "eval_", "test_", "metrics/")
+
+#: a wall-clock duration cell: "00:02", "47:41", "1:30:29"
+_CLOCK = re.compile(r"^\d{1,3}:\d\d(?::\d\d)?$")
+
+
+def _without_progress_tail(line: str) -> str:
+    """``line`` cut before the tqdm bar it ends in (``: 100%|#####| 16/16 [00:06<00:00, ...]``);
+    found with ``str.find`` so that no pattern rescans a long run of spaces."""
+    i = line.find("%|")
+    if i < 0:
+        return line
+    head = line[:i].rstrip("0123456789")
+    return head.rstrip().rstrip(":")
+
+
+#: a console-table header holds a metric identifier (``box_loss``, ``mAP50``), which prose
+#: ("Training the loss now") does not, or starts with ``Epoch`` (YOLOv5/v7: ``Epoch gpu_mem
+#: box obj cls total labels img_size``)
+_CONSOLE_METRIC = re.compile(r"_loss$|^(?:box\(|mask\()?map", re.I)
+
+
+def _console_key(cell: str, validation: bool, epoch_table: bool) -> str:
+    key = cell.lower().removeprefix("box(").removeprefix("mask(").strip("()")
+    # YOLOv5's console "mAP@.5  mAP@.5:.95" is results.csv's "mAP_0.5", "mAP_0.5:0.95"
+    key = key.replace("@.", "_0.").replace(":.", ":0.")
+    if epoch_table and key == "total":
+        return "loss"  # YOLOv5/v7 print the components and their total
+    if epoch_table and key in ("box", "obj", "cls", "dfl", "seg"):
+        return f"{key}_loss"  # YOLOv5 before v6 names the loss parts bare ("box obj cls")
+    return f"metrics/{key}" if validation and key != "class" else key
+
+
+def _console_table(line: str, state: dict) -> dict | None:
+    """Whitespace-aligned console tables: a header of names, then rows of values, each row
+    often ending in a tqdm bar. Ultralytics YOLO prints ``Epoch GPU_mem box_loss cls_loss
+    dfl_loss Instances Size`` / ``44/1000 6.73G 1.145 0.5266 1.11 6 640: 100%|...`` and a
+    validation table ``Class Images Instances Box(P R mAP50 mAP50-95)`` / ``all 722 1444
+    0.992 ...`` whose metrics are read as ``metrics/...`` at the epoch of the row above it
+    (YOLOv6 prints the same shape)."""
+    s = _without_progress_tail(line).strip()
+    if not s or any(c in s for c in "|,\t=;"):
+        return None
+    cells = s.split()
+    if len(cells) >= 3 and all(_CONSOLE_NAME.match(c) for c in cells) and \
+            (cells[0].lower() == "epoch" or any(_CONSOLE_METRIC.search(c) for c in cells)):
+        validation, epoch_table = cells[0].lower() == "class", cells[0].lower() == "epoch"
+        state["console_header"] = [_console_key(c, validation, epoch_table) for c in cells]
+        return {}
+    head = state.get("console_header")
+    if not head or len(cells) != len(head):
+        return None
+    rec: dict = {}
+    for key, cell in zip(head, cells):
+        m = _CONSOLE_CELL.match(cell)
+        if m is None:
+            if key == "class":
+                continue  # the "all" row of a validation table
+            if _CLOCK.match(cell):
+                continue  # fastai's "time" column ("00:02", "1:30:29"): a duration, no metric
+            return None
+        if key != "class":
+            rec[key] = _num(m["v"])
+    # (the parts of one loss: not fastai's "train_loss valid_loss", a loss and an eval loss)
+    parts = [k for k in rec if k.endswith("_loss") and not k.startswith(_NOT_PARTS)]
+    if len(parts) >= 2 and "loss" not in rec:
+        rec["loss"] = float(sum(rec[k] for k in parts))  # YOLO optimises (and results.csv sums) the parts
+    if "epoch" in rec:
+        state["console_epoch"] = rec["epoch"]
+    elif "console_epoch" in state:
+        rec["epoch"] = state["console_epoch"]
+    return rec
