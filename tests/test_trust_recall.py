@@ -743,3 +743,24 @@ def test_yolov5_bare_part_names_gan_names_and_an_accelerating_first_climb():
         lrdoctor.diagnose(FRESH10 / "keras-io-conditional-gan-mnist" / "fit.log")  # discriminator/generator losses
     tr8 = lrdoctor.diagnose(FRESH10 / "megatron-bigscience-tr8-104b-exp2-glitch" / "train.log")
     assert kinds(tr8)["divergence"].evidence["final_loss"] == pytest.approx(10.239, abs=1e-3)
+
+
+def test_a_log_of_perplexity_only_is_judged_on_its_logarithm(tmp_path):
+    """TF NMT-style prints carry perplexity, not loss: ln(ppl) is the cross-entropy."""
+    def printed(blow_up_at):
+        rows = _trained_lines(lambda s: 0.1 if blow_up_at is None or s < blow_up_at else 60.0, steps=40,
+                              fmt_line=lambda s, loss, lr, gn: (s, loss, lr))
+        return [f"global step {100 * (s + 1)} lr {lr:g} step-time 0.67 ppl {np.exp(min(loss, 50.0)):.4f}" for s, loss, lr in rows], rows
+    lines, rows = printed(None)
+    path = tmp_path / "nmt.log"
+    path.write_text("\n".join(lines) + "\n")
+    r = lrdoctor.diagnose(path)
+    assert r.run.meta.roles["loss"] == "ln_ppl"
+    assert r.run.series("loss").values[:3] == pytest.approx([row[1] for row in rows[:3]], abs=1e-3)
+    assert "divergence" not in kinds(r, "info")
+    bad_lines, _ = printed(25)
+    bad = tmp_path / "nmt_bad.log"
+    bad.write_text("\n".join(bad_lines) + "\n")
+    assert "divergence" in kinds(lrdoctor.diagnose(bad), "error") or "nonfinite" in kinds(lrdoctor.diagnose(bad), "error")
+    dlcm = lrdoctor.read(FRESH9 / "text-dlcm-issue4-perplexity" / "issue4.log")
+    assert dlcm.series("loss").values[0] == pytest.approx(np.log(13.56), abs=1e-4)

@@ -224,6 +224,19 @@ def _is_time(ts: list[str]) -> bool:
     return bool(_TIME & set(ts))
 
 
+def perplexity_column(raw_names: Iterable[str], evaluation: bool) -> str | None:
+    """A perplexity column (``ppl``, ``train_perplexity``; ``val_ppl``, ``eval_perplexity`` when
+    ``evaluation``), the exponential of a cross-entropy: a log that prints only perplexity
+    (TF NMT, WeNet-style LM prints) is judged on its logarithm, the loss it exponentiates."""
+    for raw in raw_names:
+        t = tokens(raw)
+        if not _has(t, "ppl", "perplexity") or _has(t, "best", "min", "max") or (_RL_LOSS | _TIME) & set(t):
+            continue
+        if bool(_EVAL & set(t)) == evaluation:
+            return raw
+    return None
+
+
 def resolve_aliases(raw_names: Iterable[str], explicit: dict[str, str] | None = None) -> dict[str, tuple[str, float]]:
     """Map roles to ``(raw column, scale)`` for the raw columns present.
 

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from lrdoctor.errors import InputError
-from lrdoctor.names import RL_MARKERS, ROLES, STEP_NAMES, normalize, resolve_aliases
+from lrdoctor.names import RL_MARKERS, ROLES, STEP_NAMES, normalize, perplexity_column, resolve_aliases
 
 __all__ = ["Run", "RunMeta", "Series", "build_run", "apply_roles"]
 
@@ -229,6 +229,20 @@ def build_run(
         meta.aliases[canon] = raw
         meta.roles[canon] = raw
         meta.added.append(canon)
+    # a log printing only perplexity: its logarithm is the cross-entropy it exponentiates
+    for canon, evaluation in (("loss", False), ("eval_loss", True)):
+        if canon in metrics or canon in meta.roles:
+            continue
+        ppl = perplexity_column([n for n in metrics if n not in meta.added], evaluation)
+        if ppl is None or not masks[ppl].any():
+            continue
+        derived = f"ln_{normalize(ppl)}"
+        with np.errstate(divide="ignore", invalid="ignore"):
+            metrics[derived] = np.log(metrics[ppl])
+        masks[derived] = masks[ppl].copy()
+        metrics[canon], masks[canon] = metrics[derived], masks[derived]
+        meta.aliases[canon] = meta.roles[canon] = derived
+        meta.added.extend([derived, canon])
     for canon in ALIAS_SELF:
         if canon in metrics and canon not in meta.roles and masks[canon].any():
             meta.roles[canon] = canon

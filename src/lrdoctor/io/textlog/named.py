@@ -92,9 +92,11 @@ _BARE_EVAL_LEAD = frozenset({"cv", "dev", "valid", "val", "eval", "test"})
 
 
 def _bare_pairs(line: str, state: dict) -> dict | None:
-    if any(c in line for c in ":=|\t(%") or not _BARE_METRIC.search(line):
+    if any(c in line for c in ":=|\t(%"):
         return None  # separators, tables and "value (avg)" segments are the other rules' shapes
     toks = line.split()
+    if not any(_BARE_METRIC.search(t) for t in toks):
+        return None
     rec: dict = {}
     i = 0
     while i < len(toks) - 1:
