@@ -133,6 +133,29 @@ def _slots(rec: dict, line: str) -> tuple[tuple[str, int, int], ...] | None:
     return tuple(slots)
 
 
+def _plain(text: str) -> float:
+    """A number from a span the shape cache found: plain ``float`` on the hot path (the
+    shape's printed decimals were noted once, see :func:`_note_decimals`)."""
+    try:
+        return float(text)
+    except ValueError:  # "1,000", PaddleOCR's "nanxxx"
+        return float(_num(text))
+
+
+def _note_decimals(records, slots: tuple[tuple[str, int, int], ...], line: str) -> None:
+    """Every line of one shape prints each field with the same decimals: note them once for
+    the sink (``RecordColumns.decimals``), so that the hot path can read plain floats."""
+    decimals = getattr(records, "decimals", None)
+    if decimals is None:
+        return
+    for k, i, j in slots:
+        span = line[i:j]
+        if "." in span and "e" not in span and "E" not in span:
+            d = len(span) - span.index(".") - 1
+            if d > decimals.get(k, -1):
+                decimals[k] = d
+
+
 def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None, records=None) -> tuple[list[dict], dict]:
     """Records and config found in an iterable of lines.
 
@@ -172,7 +195,7 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
             hit = shapes.get(shape)
             if hit is not None:
                 if hit:
-                    records.append({k: _num(line[i:j]) for k, i, j in hit})
+                    records.append({k: _plain(line[i:j]) for k, i, j in hit})
                 continue
         for rule in RULES:
             rec = rule.parse(line, state)
@@ -183,6 +206,7 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
             if shape is not None and not state and rec and rule.name in _SHAPE_RULES and len(shapes) < MAX_SHAPES:
                 slots = _slots(rec, line)
                 if slots is not None:
+                    _note_decimals(records, slots, line)
                     shapes[shape] = slots
             break
         else:

@@ -20,17 +20,21 @@ _UNIT = r"(?P<unit>ms|s|sec|%|it/s)?"
 
 
 def _num(text: str) -> float:
-    if "," in text:
-        text = text.replace(",", "")
-    c = text[-1]
-    if c == "0":  # trailing zeros a float forgets: keep the printed decimals ("4.600")
-        if "." in text and "e" not in text and "E" not in text:
-            p = Printed(text)
-            p.decimals = len(text) - text.index(".") - 1
-            return p
-    elif c == "x":  # PaddleOCR's "{:x<6f}": nan and inf padded with x to width 6 ("nanxxx")
-        text = text[:-3]
-    return float(text)
+    """A printed number as a float; a :class:`Printed` one when it ends in zeros after the
+    point (the decimals a float forgets: "4.600", "0.00000000")."""
+    try:
+        v = float(text)
+    except ValueError:
+        if "," in text:
+            text = text.replace(",", "")
+        elif text[-3:] == "xxx":  # PaddleOCR's "{:x<6f}": nan and inf padded with x to width 6
+            text = text[:-3]
+        v = float(text)
+    if text[-1] == "0" and "." in text and "e" not in text and "E" not in text:
+        p = Printed(v)
+        p.decimals = len(text) - text.index(".") - 1
+        return p
+    return v
 
 
 @dataclass(frozen=True)
