@@ -451,7 +451,7 @@ def _needs(run: Run) -> str | None:
         return None
     if "lr" in run and any(n in run for n in ("ep_return", "eval_return", "task_metric", "eval_accuracy")):
         return None
-    if any(_is_error_rate(n) for n in run.metrics):
+    if any(is_error_rate(n) for n in run.metrics):
         return None  # an error rate (WER, CER) is judged on its own
     if needs.points(run, "lr") >= DEFAULTS.frozen_points:
         return None  # an LR alone can show that nothing is learned (it stays 0)
@@ -472,15 +472,12 @@ def _loss_learned(run: Run, th: ProgressThresholds) -> bool:
         return bool(1.0 - float(np.median(v[-3:])) / v[0] > th.max_total_drop)
 
 
-_is_error_rate = is_error_rate
-
-
 def _error_rate_at_max(run: Run, th: ProgressThresholds | None = None) -> Finding | None:
     """An error rate (WER, CER) that is exactly 100% at every evaluation (at least 3): the
     model outputs nothing right, typically empty transcripts (wav2vec2 fine-tunes whose CTC
     head collapsed to blanks: WER 1.000000 at every step)."""
     for name in run.metrics:
-        if not _is_error_rate(name) or name not in run:
+        if not is_error_rate(name) or name not in run:
             continue
         v = run.series(name).finite().values
         if v.size < 3 or not (np.all(v == 1.0) or np.all(v == 100.0)):
