@@ -51,6 +51,11 @@ def _digits():
     return torch.tensor(d.data / 16.0, dtype=torch.float32), torch.tensor(d.target)
 
 
+def _mlp() -> torch.nn.Module:
+    """The small digits MLP most tests train (64 -> 64 -> 10); seed before calling."""
+    return torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+
+
 def memorise(n_train=40, epochs=8, steps=25, seed=0):
     """Full-batch Adam on 40 digits with a wide MLP: the training loss falls towards 0 while the
     held-out loss bottoms out around epoch 5 and then creeps up (a real, smooth memorisation).
@@ -128,7 +133,7 @@ def test_accuracy_only_overfitting_real_log_and_trained_healthy_twin(tmp_path):
     # twin: accuracies of a real run that generalises (600 training digits) both rise
     torch.manual_seed(0)
     x, y = _digits()
-    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    model = _mlp()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     rows = []
     for ep in range(6):
@@ -151,7 +156,7 @@ def ascent_run(sign: float, epochs=12, lr=0.002):
     "maximising instead of minimising" bug; the logged loss is the true one."""
     torch.manual_seed(0)
     x, y = _digits()
-    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    model = _mlp()
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     rows = []
     for ep in range(epochs):
@@ -192,7 +197,7 @@ def clipped_run(max_norm: float, epochs=5):
     whose pre-clip norm exceeded max_norm), from a real digits run clipped by clip_grad_norm_."""
     torch.manual_seed(0)
     x, y = _digits()
-    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    model = _mlp()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     rows = []
     for ep in range(1, epochs + 1):
@@ -236,7 +241,7 @@ def _digits_sgd(lr: float, epochs: int, seed: int = 0):
     """Per-epoch (epoch, mean loss, mean accuracy) of a digits MLP under plain SGD."""
     torch.manual_seed(seed)
     x, y = _digits()
-    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    model = _mlp()
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     rows = []
     for ep in range(1, epochs + 1):
@@ -291,7 +296,7 @@ def two_epochs(second_lr: float):
     MLP: the first at lr 0.1, the second at ``second_lr``."""
     torch.manual_seed(0)
     x, y = _digits()
-    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    model = _mlp()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     rows = []
     for ep, lr in ((1, 0.1), (2, second_lr)):
@@ -330,8 +335,8 @@ def frozen_model_epochs(epochs=5, constant=0.0):
     term to the logged total while a second, really trained model's loss is logged beside it."""
     torch.manual_seed(0)
     x, y = _digits()
-    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
-    other = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    model = _mlp()
+    other = _mlp()
     opt = torch.optim.SGD(other.parameters(), lr=0.1)  # the bug: not the model's parameters
     live = torch.nn.Sequential(torch.nn.Linear(64, 10))
     lopt = torch.optim.SGD(live.parameters(), lr=0.1)
@@ -404,7 +409,7 @@ def _speech_style_run(tmp_path: Path, blow_up_at: int | None) -> Path:
     ``Validation loss {}: {:9f}  `` every 10); from ``blow_up_at`` on the LR is 50x."""
     torch.manual_seed(0)
     x, y = _digits()
-    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    model = _mlp()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     lines = []
     for it in range(60):
@@ -468,7 +473,7 @@ def _trained_lines(lr_of_step, steps=40, fmt_line=None, freeze=False):
     every parameter but the optimizer still steps (the detached-model bug)."""
     torch.manual_seed(0)
     x, y = _digits()
-    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    model = _mlp()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     if freeze:
         for p in model.parameters():
@@ -579,7 +584,7 @@ def test_a_running_average_from_its_first_batch_is_no_rise_but_a_real_jump_is(tm
     x, y = _digits()
     for seed in range(4):
         torch.manual_seed(seed)
-        model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+        model = _mlp()
         opt = torch.optim.SGD(model.parameters(), lr=0.1)
         lines = []
         for ep in range(1, 5):
@@ -673,7 +678,7 @@ def test_a_bar_whose_description_holds_the_loss_and_a_step_that_restarts_each_ep
     epoch, so epoch 2's losses must not be filed over epoch 1's (a frozen model repeats them)."""
     x, y = _digits()
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    model = _mlp()
     other = torch.nn.Linear(2, 2)
     opt = torch.optim.SGD(other.parameters(), lr=0.1)  # the bug: the model is never stepped
     lines, n = [], 0

@@ -6,7 +6,7 @@ import numpy as np
 
 from lrdoctor.run import Run, Series
 
-__all__ = ["objective", "lr_at", "is_error_rate", "ERROR_RATES"]
+__all__ = ["objective", "lr_at", "is_error_rate", "ERROR_RATES", "zero_is_exact"]
 
 
 def objective(run: Run) -> Series | None:
@@ -40,3 +40,14 @@ def is_error_rate(name: str) -> bool:
     ``power``, not ``answer``)."""
     low = name.lower().replace("-", "_").split("/")[-1]
     return any(low == r or low.endswith("_" + r) for r in ERROR_RATES)
+
+
+def zero_is_exact(run: Run, role: str, min_decimals: int) -> bool:
+    """Whether a 0 read for ``role`` is exactly 0. Machine-written formats (CSV, JSON, event
+    files) store the float itself; a text log only printed it, so its 0 counts only when
+    printed with at least ``min_decimals`` decimals ("0.000" may be any value below 5e-4, or
+    a norm the trainer did not compute: Megatron prints "grad norm: 0.000" then)."""
+    if run.meta.format != "text-log":
+        return True
+    dec = run.meta.printed_decimals.get(run.meta.roles.get(role, role))
+    return dec is not None and dec >= min_decimals

@@ -301,11 +301,9 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
         return []
     ib, onset = got
     ev = {**_rise(x, st, ib, onset), "points_above": int(x.size - onset), "rule": rule}
+    noun = "evaluation loss" if eval_only else "loss"
     if eval_only:
         ev["metric"] = run.meta.roles.get("eval_loss", "eval_loss")
-        summary_prefix = "evaluation "
-    else:
-        summary_prefix = ""
     lr = lr_at(run, float(st[onset]))
     if lr is not None:
         ev["lr_at_onset"] = lr
@@ -321,17 +319,15 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
                    f"{ev['ratio_to_best']:.2g}x the best evaluation {fmt(ev['best_loss'])} (step {fmt(ev['best_step'])}): "
                    f"the weights themselves got worse")
     elif name == "tail":
-        summary = (f"loss is climbing: from best {fmt(ev['best_loss'])} (step {fmt(ev['best_step'])}) it rose at "
+        summary = (f"{noun} is climbing: from best {fmt(ev['best_loss'])} (step {fmt(ev['best_step'])}) it rose at "
                    f"every one of the last {ev['points_above']} reports, to {fmt(ev['final_loss'])} "
                    f"({ev['final_loss'] / ev['best_loss']:.2g}x the best)")
     else:
-        summary = (f"loss diverged from step {fmt(ev['onset_step'])}: from best {fmt(ev['best_loss'])} (step "
+        summary = (f"{noun} diverged from step {fmt(ev['onset_step'])}: from best {fmt(ev['best_loss'])} (step "
                    f"{fmt(ev['best_step'])}) to {fmt(ev['loss_at_onset'])}, and every later report stayed at least "
                    f"{ev['ratio_to_best']:.2g}x the best (final {fmt(ev['final_loss'])})")
     cause = ("The learning rate is above what this model and batch size tolerate (the loss left its best and "
              "never came back), or the LR schedule never decays.")
-    if summary_prefix and summary.startswith("loss"):
-        summary = summary_prefix + summary
     return [Finding("divergence", sev, ev["onset_step"], float(st[-1]), summary, ev, cause)]
 
 

@@ -48,6 +48,9 @@ class GradExplosionThresholds(Thresholds):
 
 DEFAULTS = GradExplosionThresholds()
 
+_CLIFF_CAUSE = ("One update stepped off a cliff of the loss surface (Pascanu et al. 2013): an outlier batch or "
+                "a sharp region met an LR with no gradient clipping (or a clip threshold far above the usual norm).")
+
 
 def _cliff(run: Run, th: GradExplosionThresholds) -> list[Finding]:
     g = run.series("grad_norm")
@@ -75,9 +78,7 @@ def _cliff(run: Run, th: GradExplosionThresholds) -> list[Finding]:
               "rule": f"single step >= {th.cliff_factor:g}x the running median, loss reacted"}
         summary = (f"gradient norm jumped to {fmt(ev['grad_norm'])} at step {fmt(ev['cliff_step'])}, {ev['ratio']:.0f}x "
                    f"its running median {fmt(ref)}, and the loss rose {fmt(reaction[0])} -> {fmt(reaction[1])}")
-        cause = ("One update stepped off a cliff of the loss surface (Pascanu et al. 2013): an outlier batch or "
-                 "a sharp region met an LR with no gradient clipping (or a clip threshold far above the usual norm).")
-        return [Finding("grad_explosion", Severity.ERROR, ev["cliff_step"], ev["cliff_step"], summary, ev, cause)]
+        return [Finding("grad_explosion", Severity.ERROR, ev["cliff_step"], ev["cliff_step"], summary, ev, _CLIFF_CAUSE)]
     return []
 
 
@@ -166,9 +167,7 @@ def _tiny(run: Run, th: GradExplosionThresholds) -> list[Finding]:
           "rule": f"few points: one report >= {th.tiny_factor:g}x every earlier grad norm, the loss at least doubled"}
     summary = (f"gradient norm jumped to {fmt(ev['grad_norm'])} at step {fmt(ev['cliff_step'])}, {ev['ratio']:.2g}x "
                f"the reports before it, and the loss rose {fmt(ev['loss_before'])} -> {fmt(ev['loss_after'])}")
-    cause = ("One update stepped off a cliff of the loss surface (Pascanu et al. 2013): an outlier batch or "
-             "a sharp region met an LR with no gradient clipping (or a clip threshold far above the usual norm).")
-    return [Finding("grad_explosion", Severity.ERROR, ev["cliff_step"], ev["cliff_step"], summary, ev, cause)]
+    return [Finding("grad_explosion", Severity.ERROR, ev["cliff_step"], ev["cliff_step"], summary, ev, _CLIFF_CAUSE)]
 
 
 @detector("grad_explosion", thresholds=DEFAULTS, evidence=GradExplosionEvidence, needs=_needs)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrdoctor.detect._common import objective
+from lrdoctor.detect._common import objective, zero_is_exact
 from lrdoctor.fmt import fmt
 from lrdoctor.detect._grad import grad_curve
 from lrdoctor.detect._stats import value_at
@@ -69,8 +69,7 @@ def _zero_gradient(run: Run, th: GradVanishingThresholds) -> list[Finding]:
     zero = f.values == 0
     if int(zero.sum()) < th.zero_points or zero.mean() < 0.5:
         return []
-    dec = run.meta.printed_decimals.get(run.meta.roles.get("grad_norm", "grad_norm"))
-    if dec is not None and dec < th.zero_decimals:
+    if not zero_is_exact(run, "grad_norm", th.zero_decimals):
         return []  # a coarse printed 0 may be any small norm, or one that was not computed
     lr = run.series("lr")
     if lr is not None and lr.finite().values.size and (lr.finite().values <= 0).all():

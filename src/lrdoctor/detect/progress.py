@@ -16,7 +16,7 @@ import numpy as np
 from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import run_curve
 from lrdoctor.detect._trend import objective_trend
-from lrdoctor.detect._common import is_error_rate, objective
+from lrdoctor.detect._common import is_error_rate, objective, zero_is_exact
 from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import SLOW_LR_RAISE, WATCH_LOSS, lr_fix
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
@@ -301,8 +301,7 @@ def _lr_stays_zero(run: Run, th: ProgressThresholds) -> Finding | None:
     v = f.values
     if v.size < th.frozen_points or (v != 0).any() or float(f.steps[0]) <= th.start_max_step:
         return None
-    dec = run.meta.printed_decimals.get(run.meta.roles.get("lr", "lr"))
-    if run.meta.format == "text-log" and (dec is None or dec < th.lr_zero_decimals):
+    if not zero_is_exact(run, "lr", th.lr_zero_decimals):
         return None
     ev = {"metric": run.meta.roles.get("lr", "lr"), "value": 0.0, "points": int(v.size), "rule": "the LR is 0 on every report"}
     summary = (f"the learning rate is 0 on all {v.size} reports (steps {fmt(float(f.steps[0]))}-{fmt(float(f.steps[-1]))}): "
@@ -340,8 +339,9 @@ def _another_loss_moves(run: Run, objective_name: str, since: float, th: Progres
     """True when another loss column of the run (a loss part, an eval loss) changes by more
     than ``frozen_other_moves`` of its level over the reports from ``since`` on: the model is
     still changing, so a total that prints the same value is pinned by a constant term."""
+    same = {objective_name, "loss", run.meta.roles.get("loss")}  # the loss and its raw column
     for name in run.names:
-        if name == objective_name or "loss" not in name.lower() or name in ("loss",):
+        if name in same or "loss" not in name.lower():
             continue
         o = run.series(name)
         if o is None:
