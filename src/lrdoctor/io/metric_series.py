@@ -25,8 +25,7 @@ def _series(spec: Any) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     vals = spec["values"]
     if isinstance(vals, dict):
-        pairs = [(number(k), number(v) if not (isinstance(v, str) and v.lower() in ("nan", "inf", "-inf")) else float(v))
-                 for k, v in vals.items()]
+        pairs = [(number(k), number(v)) for k, v in vals.items()]  # (number() reads "nan" strings too)
         pairs = [(s, v) for s, v in pairs if s is not None and v is not None]
         if not pairs:
             return None
@@ -35,8 +34,7 @@ def _series(spec: Any) -> tuple[np.ndarray, np.ndarray] | None:
     if isinstance(vals, NumberArray):
         v = np.where(vals.present, vals.values, np.nan)
     elif isinstance(vals, list) and vals:
-        v = np.asarray([float(x) if isinstance(x, str) and x.lower() in ("nan", "inf", "-inf") else
-                        (number(x) if number(x) is not None else np.nan) for x in vals], dtype=np.float64)
+        v = np.asarray([np.nan if (n := number(x)) is None else n for x in vals], dtype=np.float64)
     else:
         return None
     start, every = number(spec.get("start_step", 0)) or 0.0, number(spec.get("step_interval", 1)) or 1.0
