@@ -67,9 +67,9 @@ class RunMeta:
     added: list[str] = field(default_factory=list)
     #: the raw column the step axis came from (None: row order)
     step_column: str | None = None
-    #: raw column -> most decimals printed, for text-log columns whose printed values lost
-    #: trailing zeros as floats ("4.600" reads as 4.6; "lr: 0.00000000" as 0.0): the
-    #: printed resolution the "frozen" and "LR is 0" rules judge
+    #: raw column -> most decimals printed, for text-log columns (a float forgets trailing
+    #: zeros: "4.600" reads as 4.6, "lr: 0.00000000" as 0.0): the printed resolution the
+    #: "frozen", "LR is 0" and "zero gradient" rules judge
     printed_decimals: dict[str, int] = field(default_factory=dict)
 
 

@@ -35,7 +35,8 @@ class RecordColumns:
         #: per raw key: [records that had it, its rows' append, its values' append]; one
         #: dict lookup per field is the whole per-field cost (the parser's hot loop)
         self._slots: dict[Any, list] = {}
-        #: raw key -> most decimals a text reader saw printed (``Printed`` values only)
+        #: raw key -> most decimals a text reader saw printed (from ``Printed`` values, and
+        #: noted once per line shape by the text reader's cache)
         self.decimals: dict[Any, int] = {}
 
     def __len__(self) -> int:
@@ -149,8 +150,7 @@ def _repeats(acc: "RecordColumns", key: str) -> bool:
     than the step keys themselves): it does not tell those records apart."""
     if key not in acc.rows_of:
         return False
-    steps = np.full(acc.n, np.nan)
-    steps[np.frombuffer(acc.rows_of[key], dtype=np.int64)] = np.frombuffer(acc.vals_of[key], dtype=np.float64)
+    steps = _dense(acc, key)
     for other, rows in acc.rows_of.items():
         if other == key or len(rows) < 3 or _constant(acc, other):
             continue  # a constant column (MXNet's ``Node[0]`` on every line) tells no records apart
@@ -161,16 +161,19 @@ def _repeats(acc: "RecordColumns", key: str) -> bool:
     return False
 
 
+def _dense(acc: "RecordColumns", key: Any) -> np.ndarray:
+    """``key``'s values on every record (NaN where a record lacks it)."""
+    out = np.full(acc.n, np.nan)
+    out[np.frombuffer(acc.rows_of[key], dtype=np.int64)] = np.frombuffer(acc.vals_of[key], dtype=np.float64)
+    return out
+
+
 def _restarts_with_epoch(acc: "RecordColumns", key: Any, epoch_key: Any) -> bool:
     """True when ``key`` goes back only where the epoch key goes forward: a counter within the
     epoch ("Epoch 2, Step 0"), which as the axis would file epoch 2's reports over epoch 1's."""
     if key == epoch_key or key not in acc.rows_of or epoch_key not in acc.rows_of:
         return False
-    n = acc.n
-    st = np.full(n, np.nan)
-    st[np.frombuffer(acc.rows_of[key], dtype=np.int64)] = np.frombuffer(acc.vals_of[key], dtype=np.float64)
-    ep = np.full(n, np.nan)
-    ep[np.frombuffer(acc.rows_of[epoch_key], dtype=np.int64)] = np.frombuffer(acc.vals_of[epoch_key], dtype=np.float64)
+    st, ep = _dense(acc, key), _dense(acc, epoch_key)
     both = np.isfinite(st) & np.isfinite(ep)
     s, e = st[both], ep[both]
     back = np.flatnonzero(np.diff(s) < 0)
