@@ -769,3 +769,56 @@ def test_a_log_of_perplexity_only_is_judged_on_its_logarithm(tmp_path):
     assert "divergence" in kinds(lrdoctor.diagnose(bad), "error") or "nonfinite" in kinds(lrdoctor.diagnose(bad), "error")
     dlcm = lrdoctor.read(FRESH9 / "text-dlcm-issue4-perplexity" / "issue4.log")
     assert dlcm.series("loss").values[0] == pytest.approx(np.log(13.56), abs=1e-4)
+
+
+def outlier_batch_run(outlier_at: int | None, reports=12, every=20, seed=0):
+    """Adam on digits minibatches, printing the current batch's loss every ``every`` steps (the
+    ``if step % 20 == 0: print(loss.item())`` of many scripts). With ``outlier_at``, the batch
+    at that report is unnormalised (inputs 10x) with shifted labels (a broken shard): a real single-batch
+    spike that the next report has come back from. Rows: step, loss."""
+    torch.manual_seed(seed)
+    x, y = _digits()
+    model = _mlp()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    rows = []
+    for step in range(reports * every):
+        i = torch.randint(0, 1500, (64,))
+        bad = outlier_at is not None and step == outlier_at * every
+        xb, yb = (x[i] * 10.0, (y[i] + 1) % 10) if bad else (x[i], y[i])
+        loss = torch.nn.functional.cross_entropy(model(xb), yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % every == 0:
+            rows.append((step, loss.item()))
+    return rows
+
+
+def test_a_single_batch_spike_on_a_short_log_and_its_clean_twin(tmp_path):
+    spiky = outlier_batch_run(outlier_at=7)
+    assert spiky[7][1] > 2 * max(spiky[6][1], spiky[8][1])  # the data bug made a real spike
+    f = kinds(lrdoctor.diagnose(write_csv(tmp_path / "spiky.csv", ["step", "loss"], spiky)))
+    assert "loss_spike" in f and f["loss_spike"].start_step == spiky[7][0]
+    assert f["loss_spike"].severity.value == "warning"  # it more than doubled the loss
+    clean = write_csv(tmp_path / "clean.csv", ["step", "loss"], outlier_batch_run(outlier_at=None))
+    assert not kinds(lrdoctor.diagnose(clean), "info")
+
+
+def test_llava_lora_single_spike_excerpt():
+    """LLaVA LoRA fine-tune, 6 HF loss dicts: 0.66, 0.80, 4.27, 0.77, 0.56, 0.82."""
+    f = kinds(lrdoctor.diagnose(LOGS / "fresh4" / "hf-llava-issue918-lora-single-spike" / "issue918.log"))
+    assert set(f) == {"loss_spike"} and f["loss_spike"].evidence["spikes"] == 1
+
+
+def test_few_point_spike_arithmetic():
+    from lrdoctor.detect.loss_spike import few_point_spikes
+
+    base = np.array([1.0, 0.9, 0.95, 0.85, 0.9, 0.88, 0.8])
+    assert few_point_spikes(base) == []
+    up = base.copy()
+    up[3] = 4.0
+    (i, ratio), = few_point_spikes(up)
+    assert i == 3 and ratio == pytest.approx(4.0 / 0.95)
+    stays = base.copy()
+    stays[3:] = 4.0  # a jump that stays up is no spike (divergence judges it)
+    assert few_point_spikes(stays) == []

@@ -1,8 +1,15 @@
 """``loss_spike``: the loss jumps far above its trend and comes back (a transient).
 
 A spike that does not come back is divergence, not a spike; it is left to ``divergence``.
-One isolated spike is info (large runs have them: PaLM reports ~20 in 540B training);
-repeated spikes are a warning, the early sign of a learning rate at the stability edge.
+One isolated small spike is info (large runs have them: PaLM reports ~20 in 540B training);
+repeated spikes, and one that doubles the loss, are a warning, the early sign of a learning
+rate at the stability edge.
+
+Two rules find spikes. On any log, a point far above the rolling-median trend (long logs). On
+a log of at most ``few_points`` reports (an excerpt pasted into an issue, an epoch log), where
+a rolling median of 5+ points is most of the log, a point far above *both its neighbours*:
+the same height thresholds, measured against the higher neighbour, so the next report's
+return is part of the test.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from lrdoctor.detect._grad import max_grad_norm
 from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
-__all__ = ["LossSpikeThresholds", "detect"]
+__all__ = ["LossSpikeThresholds", "detect", "few_point_spikes"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,14 @@ class LossSpikeThresholds(Thresholds):
     warn_count: int = 3
     """Spikes in one run that make a warning instead of info. Source: PaLM (Chowdhery et al.
     2022, §5.1) treats isolated spikes as expected and recurrent ones as instability."""
+    warn_ratio: float = 2.0
+    """A single spike is a warning when it at least doubles the loss (peak >= 2x the trend, or
+    the higher neighbour on a few-point log). PaLM (Chowdhery et al. 2022, §5.1) rolled back
+    to a checkpoint and skipped the batches for each of its spikes rather than ride them out;
+    a doubling is twice the post-mortem's "±50% swings" red flag (#1)."""
+    few_points: int = 50
+    """Logs with at most this many loss reports also get the neighbour rule (the same bound as
+    ``divergence``'s few-point rules)."""
     warn_undo: float = 0.5
     """A single spike is also a warning when it undoes at least half of the progress made so
     far (peak - best >= 0.5 x (first level - best)): the run lost most of what it had
@@ -83,6 +98,24 @@ class LossSpikeEvidence(Evidence):
     progress_undone: float
 
 
+def few_point_spikes(x: np.ndarray, th: LossSpikeThresholds = DEFAULTS) -> list[tuple[int, float]]:
+    """(index, height ratio) of each interior point of a positive series that stands above
+    *both* neighbours by more than ``relative`` and by more than ``noise_k`` sigmas of the
+    scatter of the other points (log domain, successive differences). The height is taken
+    against the higher neighbour, so a point counts only if the next report came back down."""
+    if x.size < 5 or not (x > 0).all():
+        return []
+    lx = np.log(x)
+    out = []
+    for i in range(1, x.size - 1):
+        h = lx[i] - max(lx[i - 1], lx[i + 1])
+        if h <= np.log1p(th.relative):
+            continue
+        if h > th.noise_k * diff_sigma(np.delete(lx, i)) and x[i] - max(x[i - 1], x[i + 1]) > th.quanta * _resolution(x):
+            out.append((i, float(np.exp(h))))
+    return out
+
+
 @detector("loss_spike", thresholds=DEFAULTS, evidence=LossSpikeEvidence, needs=needs.loss)
 def detect(run: Run, th: LossSpikeThresholds = DEFAULTS) -> list[Finding]:
     t = objective_trend(run)
@@ -104,21 +137,25 @@ def detect(run: Run, th: LossSpikeThresholds = DEFAULTS) -> list[Finding]:
     spike &= ~div_above
     spike[: t.window // 2 + 1] = False  # the initial loss is not a spike: no trend before it
     spike[-1] = False  # a rise at the last report has no later point to show it recovered
-    events = runs_of(spike)
-    if not events:
+    # (peak index, level it stands above): the trend, or on a few-point log the higher neighbour
+    at = {a + int(np.argmax(hi[a:b])): float(sm[a + int(np.argmax(hi[a:b]))]) for a, b in runs_of(spike)}
+    if len(t.c) <= th.few_points:
+        x = t.c.mid
+        for i, ratio in few_point_spikes(x, th):
+            at.setdefault(i, float(x[i] / ratio))
+    if not at:
         return []
-    # keep events after which the trend is back near its pre-spike level
     peaks = []
     head = float(np.median(t.c.mid[: t.window]))
     undo = 0.0
-    for a, b in events:
-        i = a + int(np.argmax(hi[a:b]))
-        peaks.append((float(t.c.step[i]), float(hi[i]), float(sm[i])))
+    for i in sorted(at):
+        peaks.append((float(t.c.step[i]), float(hi[i]), at[i]))
         best = float(np.min(sm[: i + 1]))
         if head > best:
             undo = max(undo, (float(hi[i]) - best) / (head - best))
     worst = max(peaks, key=lambda p: (p[1] - p[2]) / (abs(p[2]) or 1.0))
-    sev = Severity.WARNING if len(peaks) >= th.warn_count or undo >= th.warn_undo else Severity.INFO
+    doubled = any(p[2] > 0 and p[1] >= th.warn_ratio * p[2] for p in peaks)
+    sev = Severity.WARNING if len(peaks) >= th.warn_count or undo >= th.warn_undo or doubled else Severity.INFO
     ev = {
         "spikes": len(peaks),
         "largest": {"step": worst[0], "loss": worst[1], "trend": worst[2]},
