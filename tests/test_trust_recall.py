@@ -822,3 +822,68 @@ def test_few_point_spike_arithmetic():
     stays = base.copy()
     stays[3:] = 4.0  # a jump that stays up is no spike (divergence judges it)
     assert few_point_spikes(stays) == []
+
+
+def _digits_losses(epochs=6, seed=0):
+    """(train loss, held-out loss, held-out accuracy) per epoch of the digits MLP (SGD)."""
+    torch.manual_seed(seed)
+    x, y = _digits()
+    model = _mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    out = []
+    for _ in range(epochs):
+        for i in range(0, 1200, 64):
+            loss = torch.nn.functional.cross_entropy(model(x[i:i + 64]), y[i:i + 64])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            ov = model(x[1200:])
+            out.append((loss.item(), float(torch.nn.functional.cross_entropy(ov, y[1200:])),
+                        float((ov.argmax(1) == y[1200:]).float().mean())))
+    return out
+
+
+def test_bare_split_names_are_losses_when_they_fall_and_accuracies_when_they_rise(tmp_path):
+    """LLMs-from-scratch prints "Ep 1, Step 000015, Train: 6.201, Val: 6.152" (losses); PyG
+    examples print "Train: 0.5455, Val: 0.5342, Test: 0.4670" (accuracies)."""
+    runs = _digits_losses()
+    losses = tmp_path / "llmsfs.log"
+    losses.write_text("".join(f"Ep {e + 1}, Step {e * 19:06d}, Train: {tl:.3f}, Val: {vl:.3f}, Step tok/sec: 12545\n"
+                              for e, (tl, vl, _) in enumerate(runs)))
+    run = lrdoctor.read(losses)
+    assert run.meta.roles["loss"] == "train_loss" and run.meta.roles["eval_loss"] == "val_loss"
+    assert run.series("eval_loss").values[-1] == pytest.approx(runs[-1][1], abs=1e-3)
+    accs = tmp_path / "pyg.log"
+    accs.write_text("".join(f"Epoch: {e + 1:03d}, Train: {1 - tl / 3:.4f}, Val: {va:.4f}, Test: {va:.4f}\n"
+                            for e, (tl, _, va) in enumerate(runs)))
+    run = lrdoctor.read(accs)
+    assert "eval_loss" not in run.meta.roles and run.meta.roles["eval_accuracy"] == "val_acc"
+
+
+def test_a_split_after_a_train_key_is_that_keys_split(tmp_path):
+    """"[Ep. 1/10] Loss train: 0.52, val: 0.61; OA train: 0.80, val: 0.77": the first val is the
+    val *loss*, the second the val OA."""
+    runs = _digits_losses()
+    p = tmp_path / "ep.log"
+    p.write_text("".join(f"[Ep. {e + 1}/6] Loss train: {tl:.4f}, val: {vl:.4f}; OA train: 0.9, val: {va:.4f}\n"
+                         for e, (tl, vl, va) in enumerate(runs)))
+    run = lrdoctor.read(p)
+    assert run.meta.roles["eval_loss"] == "loss_val"
+    assert list(np.round(run.series("eval_loss").values, 4)) == [round(vl, 4) for _, vl, _ in runs]
+
+
+def test_terminal_colour_codes_are_not_part_of_the_keys(tmp_path):
+    """torchtitan colours its step lines ("\\x1b[31mstep:  1  \\x1b[32mloss: 12.2365 ..."), and a
+    log redirected from a terminal keeps the codes."""
+    runs = _digits_losses()
+    line = "[rank0]:[titan] 2025-01-01 10:00:00,000 - root - INFO - {c}step: {s:2d}  {g}loss: {l:7.4f}  {y}memory: 30.91GiB(39.06%)  {b}tps: 1,103{r}\n"
+    plain = tmp_path / "plain.log"
+    plain.write_text("".join(line.format(c="", g="", y="", b="", r="", s=e + 1, l=tl) for e, (tl, _, _) in enumerate(runs)))
+    coloured = tmp_path / "titan.log"
+    coloured.write_text("".join(line.format(c="\x1b[31m", g="\x1b[32m", y="\x1b[33m", b="\x1b[34m", r="\x1b[39m", s=e + 1, l=tl)
+                                for e, (tl, _, _) in enumerate(runs)))
+    a, b = lrdoctor.read(plain), lrdoctor.read(coloured)
+    assert b.meta.roles["loss"] == "loss" and b.meta.step_column == "step"
+    assert np.array_equal(a.series("loss").values, b.series("loss").values)
+    assert list(b.steps) == [1, 2, 3, 4, 5, 6]

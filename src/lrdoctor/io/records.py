@@ -196,6 +196,30 @@ def _pick_step(acc: "RecordColumns", usable: list[tuple[Any, str]]) -> tuple[Any
     return None if usable[0][1] == "epoch" else usable[0]
 
 
+#: column names that are only a split's name ("Train: 0.5455, Val: 0.5342")
+BARE_SPLITS = ("train", "val", "valid", "test")
+
+
+def resolve_bare_splits(cols: dict, masks: dict) -> None:
+    """Name columns that a log printed under a split's name alone, in place. Two or more such
+    columns are one metric per split: accuracies when the training one rises over the run
+    (PyG and DGL examples: "Train: 0.5455, Val: 0.5342, Test: 0.4670"), losses when it falls
+    (LLMs-from-scratch: "Train: 9.535, Val: 9.609"). The direction compares the medians of
+    the first and last thirds; with fewer than 3 values it stays an accuracy (the PyG case,
+    which this reader knew first)."""
+    bare = [k for k in cols if isinstance(k, str) and k.lower() in BARE_SPLITS]
+    if len(bare) < 2:
+        return
+    lead = next((k for k in bare if k.lower() == "train"), bare[0])
+    x = cols[lead][masks[lead]]
+    x = x[np.isfinite(x)]
+    third = x.size // 3
+    falls = third >= 1 and float(np.median(x[-third:])) < float(np.median(x[:third]))
+    suffix = "_loss" if falls else "_acc"
+    for k in bare:
+        cols[k + suffix], masks[k + suffix] = cols.pop(k), masks.pop(k)
+
+
 def _columns_to_run(acc: RecordColumns, meta: RunMeta, config: Mapping[str, Any] | None,
                     keys: list[tuple[str, str]], check_duplicates: bool, lines: Sequence[int] | None) -> Run:
     present, first_at, count, rows_of, vals_of = acc.present, acc.first_at, acc.count, acc.rows_of, acc.vals_of
@@ -283,6 +307,7 @@ def _columns_to_run(acc: RecordColumns, meta: RunMeta, config: Mapping[str, Any]
         if lost:
             meta.warnings.append(f"{lost} record(s) before the first {step_key!r} were dropped")
         steps = filled
+    resolve_bare_splits(cols, masks)
     shown = {k: printable(str(k)) for k in cols}
     if any(k != v for k, v in shown.items()):
         cols = {shown[k]: v for k, v in cols.items()}

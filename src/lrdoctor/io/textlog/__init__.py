@@ -94,6 +94,13 @@ _PREFIX = re.compile(
     r"(?:\s*\d{1,3}%\|[^|]*\|[^\]]*\])?")
 
 
+#: Terminal escape sequences: colour/cursor codes (CSI ``ESC [ ... letter``) and titles/links
+#: (OSC ``ESC ] ... BEL`` or ``ESC \\``). Loggers that colour their output (torchtitan,
+#: loguru, rich, tqdm's cursor moves) write them into files redirected from a terminal;
+#: "\x1b[32mloss: 2.1" must read as "loss: 2.1".
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+
+
 def _strip_prefix(line: str) -> str:
     return _PREFIX.sub("", line, count=1)
 
@@ -182,6 +189,8 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
             if skipped is not None:
                 skipped.append(lineno)
             continue
+        if "\x1b" in line:
+            line = _ANSI.sub("", line)
         line = _strip_prefix(line)
         if "Namespace(" in line and namespaces < MAX_NAMESPACE_LINES:
             cfg = _namespace_config(line)

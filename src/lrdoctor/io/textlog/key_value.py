@@ -91,9 +91,10 @@ _SCORE_WORD = re.compile(r"acc|correct|precision|recall|top\d|f1|success|dice|io
 #: a line led by an evaluation split's name: "Test set: ...", "Validation set: ...", "Eval: ..."
 _SPLIT_LINE = re.compile(r"^\s*(test|val|valid|validation|eval|evaluation|dev)(?: set)?\s*(?::|\[\s*\d+\s*/\s*\d+\s*\])", re.I)
 
-#: Bare split names as keys; two or more on one line are that split's accuracy (PyG and DGL
-#: examples print "Train: 0.5455, Val: 0.5342, Test: 0.4670"). Decided on the keys alone, never
-#: on the values, so that lines of one shape are read alike (the shape cache relies on it).
+#: Bare split names as keys: "Train: 0.5455, Val: 0.5342" (PyG and DGL examples: accuracies),
+#: "Train: 9.535, Val: 9.609" (LLMs-from-scratch: losses), "Loss train: 0.5, val: 0.6" (the
+#: val of the key before it). The line parser never decides on values, so that lines of one
+#: shape are read alike (the shape cache relies on it).
 _SPLIT_NAMES = frozenset({"train", "val", "valid", "test"})
 
 #: two more numbers after a value, separated by blanks only: the value opens a vector
@@ -216,8 +217,14 @@ def _key_values(line: str, state: dict) -> dict | None:
         rec[k] = v
     sections = [(m.end(), m[1]) for m in _SECTION.finditer(line)] if "] " in line else []
     best = "best" in line or "Best" in line
+    prev = ""
     for m in _KV.finditer(line):
         key = _key_name(m["key"])
+        if key in _SPLIT_NAMES and prev.endswith("_train"):
+            if rec.get(key) == _num(m["val"]):
+                del rec[key]  # the same pair, read bare by the segment rule
+            key = prev[: -len("train")] + key  # "Loss train: 0.52, val: 0.61": the val *loss*
+        prev = key
         if _VECTOR_TAIL.match(line, m.end()):
             continue  # mmdet's "bbox_mAP_copypaste: 0.751 0.987 0.876 ...": a vector, no scalar
         sec = next((name for end, name in reversed(sections) if end <= m.start()), None) if sections else None
@@ -278,10 +285,9 @@ def _key_values(line: str, state: dict) -> dict | None:
         # line's fields are that split's
         pre = split[1].lower()
         rec = {(k if _STEPLIKE.match(k) or k.startswith(pre) else f"{pre}_{k}"): v for k, v in rec.items()}
-    splits = [k for k in rec if k in _SPLIT_NAMES]
-    if len(splits) >= 2:  # PyG/DGL examples: "Train: 0.5455, Val: 0.5342, Test: 0.4670" are accuracies
-        for k in splits:
-            rec[f"{k}_acc"] = rec.pop(k)
+    # bare split names ("Train: 0.5455, Val: 0.5342, Test: 0.4670") stay bare here: whether
+    # they are accuracies (PyG/DGL examples) or losses (LLMs-from-scratch's "Train: 9.535,
+    # Val: 9.609") shows only in their direction over the run (``records.resolve_bare_splits``)
     ib = _ITER_BRACKET.search(line)
     if ib and rec:
         rec["iteration"] = float(ib[1])
