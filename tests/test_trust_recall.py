@@ -887,3 +887,24 @@ def test_terminal_colour_codes_are_not_part_of_the_keys(tmp_path):
     assert b.meta.roles["loss"] == "loss" and b.meta.step_column == "step"
     assert np.array_equal(a.series("loss").values, b.series("loss").values)
     assert list(b.steps) == [1, 2, 3, 4, 5, 6]
+
+
+@pytest.mark.parametrize("template, step_column, role, column", [
+    # ML-Agents' summary line (issue threads of Unity-Technologies/ml-agents)
+    ("INFO:mlagents.trainers: PPOTest-0: NewLearner: Step: {s}000. Mean Reward: {v:.3f}. Std of Reward: 0.000. Training.",
+     "step", "ep_return", "mean_reward"),
+    ("[INFO] 3DBall. Step: {s}000. Time Elapsed: 20.000 s. Mean Reward: {v:.3f}. Std of Reward: 0.100. Training.",
+     "step", "ep_return", "mean_reward"),
+    # JAX/Flax examples' absl lines and MaxText's step line
+    ("I0101 10:00:00.000000 140000 train.py:100] train step: {s}00, loss: {v:.4f}, accuracy: 0.50",
+     "train_step", "loss", "loss"),
+    ("completed step: {s}, seconds: 1.234, TFLOP/s/device: 100.000, Tokens/s/device: 5000.000, total_weights: 100000, loss: {v:.3f}",
+     "completed_step", "loss", "loss"),
+])
+def test_step_words_of_more_trainers(tmp_path, template, step_column, role, column):
+    values = [tl for tl, _, _ in _digits_losses()]
+    p = tmp_path / "run.log"
+    p.write_text("".join(template.format(s=i + 1, v=v) + "\n" for i, v in enumerate(values)))
+    run = lrdoctor.read(p)
+    assert run.meta.step_column == step_column and run.meta.roles[role] == column
+    assert run.n_steps == len(values) and run.steps[1] > run.steps[0] > 0

@@ -157,6 +157,7 @@ STEP_NAMES: tuple[tuple[str, str], ...] = (
     ("timesteps_total", "timestep"), ("num_timesteps", "timestep"), ("timesteps", "timestep"),
     ("global_timestep", "timestep"), ("frames", "timestep"), ("total_frames", "timestep"),
     ("env_steps", "timestep"), ("timestepssofar", "timestep"), ("nb_steps", "timestep"), ("num_env_steps_sampled", "timestep"),
+    ("train_step", "step"), ("training_step", "step"), ("completed_step", "step"), ("global_steps", "step"),
     ("iteration", "step"), ("iter", "step"), ("it", "step"), ("iters", "step"), ("num_updates", "update"),
     ("train/n_updates", "update"), ("update", "update"), ("updates", "update"), ("nupdates", "update"),
     ("training_iteration", "update"), ("batch", "step"), ("episode", "episode"), ("episodes", "episode"),

@@ -28,6 +28,8 @@ _UNIT_WORDS = frozenset({"s", "ms", "sec", "secs", "min", "h", "it"})
 def _key_name(raw: str) -> str:
     """snake_case key; a leading lower-case unit word belongs to the previous value, not to the
     key ("0.831s loss=1.19" is "loss", not "s_loss")."""
+    if ". " in raw:  # a sentence ends inside the two-word key: ML-Agents' "3DBall. Step: 10000."
+        raw = raw.rsplit(". ", 1)[1]
     key = raw.strip().lower().replace(" ", "_")
     head, _, rest = key.partition("_")
     return rest if rest and head in _UNIT_WORDS and raw.strip()[0].islower() else key
