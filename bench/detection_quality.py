@@ -139,12 +139,17 @@ def run_lrdoctor(case: Case) -> Outcome:
 
 
 def run_naive(case: Case) -> Outcome:
-    """Fixed thresholds a practitioner might script in five minutes."""
+    """Fixed thresholds a practitioner might script in five minutes. A log in which it finds
+    none of the series it judges (loss, approx_kl, Q) counts as unreadable for it, as a log
+    lrdoctor refuses ("no training metric recognised") does for lrdoctor: both gave no judgement."""
     out = Outcome()
     try:
         run = lrdoctor.read(case.file, config=case.config)
     except InputError as err:
         out.failed = str(err)
+        return out
+    if not any(run.series(n) is not None for n in ("loss", "approx_kl", "q_values", "q_max")):
+        out.failed = "no series the baseline judges (loss, approx_kl, Q)"
         return out
     loss = run.series("loss")
     if loss is not None and len(loss) >= 2:
