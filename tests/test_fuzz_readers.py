@@ -376,8 +376,9 @@ def _same(a, b):
 
 
 def test_shape_cache_gives_the_same_records_on_every_real_text_log():
-    files = [p for p in (ROOT / "bench" / "detection_logs").rglob("*")
-             if p.is_file() and p.suffix in (".log", ".txt", ".md", ".csv", ".jsonl")]
+    from bench_logs import benchmark_files
+
+    files = [p for p in benchmark_files() if p.suffix in (".log", ".txt", ".md", ".csv", ".jsonl")]
     assert len(files) > 40
     for p in files:
         lines = p.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)

@@ -199,8 +199,9 @@ def test_measured_peak_stays_under_the_estimate(tmp_path, kind):
 
 
 def _real_files(pattern: str) -> list[Path]:
-    roots = [LOGS] + ([REALLOGS] if REALLOGS.is_dir() else [])
-    return sorted(p for r in roots for p in r.rglob(pattern) if p.is_file())
+    from bench_logs import benchmark_files
+
+    return benchmark_files(pattern) + (sorted(p for p in REALLOGS.rglob(pattern) if p.is_file()) if REALLOGS.is_dir() else [])
 
 
 def _same_run(a: lrdoctor.Run, b: lrdoctor.Run) -> None:

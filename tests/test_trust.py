@@ -1198,7 +1198,9 @@ REDISTRIBUTABLE = ("MIT", "Apache-2.0", "BSD", "ISC", "MPL", "GPL", "LGPL", "AGP
 def _manifest_entries():
     import yaml
 
-    for m in sorted(TUNING.parent.glob("manifest_*.yaml")):
+    from bench_logs import manifests
+
+    for m in manifests():
         for e in yaml.safe_load(m.read_text()) or []:
             yield m.name, e
 
