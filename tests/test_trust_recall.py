@@ -908,3 +908,28 @@ def test_step_words_of_more_trainers(tmp_path, template, step_column, role, colu
     run = lrdoctor.read(p)
     assert run.meta.step_column == step_column and run.meta.roles[role] == column
     assert run.n_steps == len(values) and run.steps[1] > run.steps[0] > 0
+
+
+def test_mmcv_iter_based_runner_lines_and_a_never_computed_loss_term(tmp_path):
+    """mmseg's IterBasedRunner prints "Iter [50/40000]\\tlr: ..., decode.loss_seg: 2.68, ...": the
+    iteration is the step. DAFormer's ``src.loss_imnet_feat_dist: nan`` on every row, beside
+    finite loss terms, is a term that was never computed, not a blow-up of the objective."""
+    runs = _digits_losses()
+    line = ("2022-02-19 08:15:52,120 - mmseg - INFO - Iter [{i}/40000]\tlr: 1.958e-06, eta: 1 day, 2:59:33, "
+            "time: 2.432, data_time: 0.081, memory: 9808, decode.loss_seg: {l:.4f}, decode.acc_seg: {a:.4f}, "
+            "src.loss_imnet_feat_dist: {f}\n")
+    alive = tmp_path / "daformer.log"
+    alive.write_text("".join(line.format(i=50 * (k + 1), l=tl, a=100 * va, f="nan") for k, (tl, _, va) in enumerate(runs)))
+    run = lrdoctor.read(alive)
+    assert run.meta.step_column == "iter" and list(run.steps) == [50, 100, 150, 200, 250, 300]
+    assert run.meta.roles.get("loss") != "src.loss_imnet_feat_dist"
+    assert "nonfinite" not in kinds(lrdoctor.diagnose(run))
+    # every loss term NaN: the blow-up is the finding
+    dead = tmp_path / "dead.log"
+    dead.write_text("".join(line.format(i=50 * (k + 1), l=float("nan"), a=100 * va, f="nan") for k, (_, _, va) in enumerate(runs)))
+    assert "nonfinite" in kinds(lrdoctor.diagnose(dead), "error")
+    # an evaluation line carries forward the step and is named as the evaluation's
+    ev = "2022-02-19 09:00:00,000 - mmseg - INFO - Iter(val) [300]\taAcc: 0.9000, mIoU: {m:.4f}, mAcc: 0.6000\n"
+    both = tmp_path / "both.log"
+    both.write_text(alive.read_text() + ev.format(m=runs[-1][2]))
+    assert lrdoctor.read(both).series("val_miou").values[-1] == pytest.approx(runs[-1][2], abs=1e-4)

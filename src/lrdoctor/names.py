@@ -197,6 +197,10 @@ class RoleRule:
     match: Callable[[list[str]], bool]
 
 
+#: words that make a column a loss term
+_LOSS_WORDS = ("loss", "nll", "xent", "cost")
+
+
 def _has(ts: list[str], *words: str) -> bool:
     return any(w in ts for w in words)
 
@@ -238,11 +242,17 @@ def perplexity_column(raw_names: Iterable[str], evaluation: bool) -> str | None:
     return None
 
 
-def resolve_aliases(raw_names: Iterable[str], explicit: dict[str, str] | None = None) -> dict[str, tuple[str, float]]:
+def resolve_aliases(raw_names: Iterable[str], explicit: dict[str, str] | None = None,
+                    never_finite: Iterable[str] = ()) -> dict[str, tuple[str, float]]:
     """Map roles to ``(raw column, scale)`` for the raw columns present.
 
     ``explicit`` (role -> raw column) is applied first and always wins. Then the alias
-    table, then :data:`ROLE_RULES` for roles still unfilled.
+    table, then :data:`ROLE_RULES` for roles still unfilled. A column in ``never_finite``
+    (NaN on every row it was logged) is no candidate of the word rules for a loss role when
+    another column with a loss word is finite: a guessed loss that was never computed, beside
+    terms that were, is a term the run does not train on (DAFormer's
+    ``src.loss_imnet_feat_dist: nan`` beside a falling ``decode.loss_seg``). The alias table
+    still names a NaN ``loss`` or ``total_loss``: that is the objective, and it blew up.
 
     >>> resolve_aliases(["Step", "Loss/train", "train/learning_rate"])["loss"]
     ('Loss/train', 1.0)
@@ -267,11 +277,15 @@ def resolve_aliases(raw_names: Iterable[str], explicit: dict[str, str] | None = 
                 break
     step_norms = {n for n, _ in STEP_NAMES}
     words = {raw: tokens(raw) for raw in raw_names}
+    dead = set(never_finite)
+    if not any(raw not in dead and _has(words[raw], *_LOSS_WORDS) for raw in raw_names):
+        dead = set()  # every loss term is NaN: the blow-up is the finding
     for rule in ROLE_RULES:
         if rule.role in out:
             continue
         cands = [raw for raw in raw_names if raw not in used and normalize(raw) not in step_norms
-                 and rule.match(words[raw]) and not (rule.role != "loss" and _is_time(words[raw]))]
+                 and rule.match(words[raw]) and not (rule.role != "loss" and _is_time(words[raw]))
+                 and not (rule.role in ("loss", "eval_loss") and raw in dead)]
         if cands:
             # fewer extra words win; for an evaluation role a "test" column (often one final
             # figure) yields to a validation one ("valid accuracy" per epoch, "test accuracy" once)

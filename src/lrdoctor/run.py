@@ -212,7 +212,8 @@ def build_run(
     # Canonical names (roles): explicit ones first, then aliases, then inference
     explicit = {k: v for k, v in (roles or meta.explicit_roles or {}).items() if k != "step"}
     meta.explicit_roles.update(explicit)
-    for canon, (raw, scale) in resolve_aliases(list(metrics), explicit).items():
+    never_finite = [n for n in metrics if masks[n].any() and not np.isfinite(metrics[n][masks[n]]).any()]
+    for canon, (raw, scale) in resolve_aliases(list(metrics), explicit, never_finite).items():
         if raw not in metrics:
             continue
         if canon in metrics and canon not in explicit:

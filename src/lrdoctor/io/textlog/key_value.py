@@ -69,6 +69,11 @@ _LR_NAMED = re.compile(rf"(?<![\w])lr\([A-Za-z]\w{{0,40}}\):\s*({NUM})", re.I)
 #: anywhere on the line (the line starts with a timestamp and ``Node[0]``)
 _WORD_INDEX = re.compile(r"(?<![\w\[])(epoch|iter|iteration)\[(\d+)\](?!\s*\[?\s*\d+\s*/)", re.I)
 
+#: mmcv's IterBasedRunner "Iter [50/40000]\tlr: ..." and mmengine's "Iter(train) [  50/40000]":
+#: the global iteration; "Iter(val) [500]" / "Iter(val) [500/500]" lines hold an evaluation
+#: (their number is the evaluated iteration or the validation loader's batch, not a step)
+_ITER_BRACKETS = re.compile(r"(?<![\w])iter(?P<mode>\((?:train|val|test)\))?\s*\[\s*(?P<i>\d+)(?:\s*/\s*\d+)?\s*\]", re.I)
+
 _TIMM_TRAIN = re.compile(r"(?<![\w])train(?: epoch)?\s*:\s*(\d+)(?:\s*/\s*\d+\s*\(\s*\d+%\s*\))?\s*\[\s*(\d+)\s*/\s*(\d+)\s*\(\s*\d+%\s*\)\s*\]", re.I)
 
 #: ESPnet2's "7epoch:train:7126-7500batch:" and "7epoch results:": the epoch (its batch counter
@@ -330,6 +335,14 @@ def _key_values(line: str, state: dict) -> dict | None:
             rec["epoch"] = float(ep)
         else:
             rec["epoch"], rec["step"] = float(ep), float((ep - 1) * total + i)
+    itb = _ITER_BRACKETS.search(line) if rec and "ter" in line and "[" in line else None
+    if itb and "step" not in rec and "epoch" not in rec:
+        mode = (itb["mode"] or "").lower()
+        if mode in ("(val)", "(test)"):
+            pre = mode[1:-1]
+            rec = {(k if _STEPLIKE.match(k) or k.startswith(pre) else f"{pre}_{k}"): v for k, v in rec.items()}
+        else:
+            rec["iter"] = float(itb["i"])
     wi = _WORD_INDEX.search(line) if rec and "[" in line else None
     if wi and wi[1].lower() not in rec:
         rec[wi[1].lower()] = float(wi[2])
