@@ -933,3 +933,22 @@ def test_mmcv_iter_based_runner_lines_and_a_never_computed_loss_term(tmp_path):
     both = tmp_path / "both.log"
     both.write_text(alive.read_text() + ev.format(m=runs[-1][2]))
     assert lrdoctor.read(both).series("val_miou").values[-1] == pytest.approx(runs[-1][2], abs=1e-4)
+
+
+@pytest.mark.parametrize("bar", ["[==============================] -", "━━━━━━━━━━━━━━━━━━━━"])
+def test_a_keras_evaluate_line_after_fit_is_not_the_last_epochs_training_loss(tmp_path, bar):
+    """keras-io's antirectifier example ends its fit output with ``model.evaluate``'s line
+    ("313/313 [===] - 0s 731us/step - loss: 0.2002 - ..."): the test loss, not a training loss
+    that jumped at the last epoch (which hid the overfitting and read as divergence)."""
+    runs = _digits_losses()
+    text = ""
+    for e, (tl, vl, va) in enumerate(runs):
+        text += (f"Epoch {e + 1}/{len(runs)}\n399/399 {bar} 2s 5ms/step - loss: {tl:.4f} - accuracy: 0.9900 "
+                 f"- val_loss: {vl:.4f} - val_accuracy: {va:.4f}\n")
+    text += f"313/313 {bar} 0s 731us/step - loss: {runs[-1][1] * 1.05:.4f} - accuracy: {runs[-1][2]:.4f}\n"
+    p = tmp_path / "fit.log"
+    p.write_text(text)
+    run = lrdoctor.read(p)
+    assert run.series("loss").values[-1] == pytest.approx(runs[-1][0], abs=1e-4)
+    assert run.series("test_loss").values[-1] == pytest.approx(runs[-1][1] * 1.05, abs=1e-4)
+    assert not kinds(lrdoctor.diagnose(run))

@@ -24,7 +24,7 @@ from lrdoctor.errors import LogFormatError, printable
 from lrdoctor.io.guard import bounded_lines, text_encoding
 from lrdoctor.io.limits import MAX_LINE_CHARS
 from lrdoctor.io.records import RecordColumns, records_to_run
-from lrdoctor.io.textlog._base import LineRule, _NUM_RE, _num
+from lrdoctor.io.textlog._base import LineRule, _NUM_RE, _STEPLIKE, _num
 from lrdoctor.io.textlog.bars import _tqdm_bar
 from lrdoctor.io.textlog.key_value import _key_values, _python_dict
 from lrdoctor.io.textlog.named import _bare_pairs, _lightning_checkpoint, _nanogpt, _nvidia_speech, _step_of_max, _yolov5_results
@@ -99,6 +99,28 @@ _PREFIX = re.compile(
 #: loguru, rich, tqdm's cursor moves) write them into files redirected from a terminal;
 #: "\x1b[32mloss: 2.1" must read as "loss: 2.1".
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+
+
+#: A Keras progress line: "399/399 [=====] - 2s 5ms/step - loss: ..." (Keras 2) or
+#: "399/399 ━━━━━━ 2s 5ms/step - loss: ..." (Keras 3); group 1 is the loop's batch count.
+_KERAS_BAR = re.compile(r"^\s*\d+/(\d+)\s+(?:\[[=>.]*\]|━+)")
+
+
+def _keras_evaluate(rec: dict, line: str, seen: dict) -> dict:
+    """A Keras ``evaluate()`` after ``fit()`` prints a progress line like fit's, with its own
+    batch count and no ``val_`` fields; filed under the last epoch, its ``loss`` would replace
+    that epoch's training loss (a test loss of 0.2002 read as a training loss that jumped from
+    0.0503). ``seen["fit"]`` holds the batch count of the last fit line that carried ``val_``
+    fields; a later line with another count and no ``val_`` field is the evaluation's."""
+    m = _KERAS_BAR.match(line)
+    if m is None:
+        return rec
+    total = int(m[1])
+    if any(k.startswith("val_") for k in rec):
+        seen["fit"] = total
+    elif seen.get("fit") not in (None, total):
+        return {(k if _STEPLIKE.match(k) else f"test_{k}"): v for k, v in rec.items()}
+    return rec
 
 
 def _strip_prefix(line: str) -> str:
@@ -181,6 +203,7 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
     config: dict = {}
     state: dict = {}
     namespaces = 0
+    keras: dict = {}  # _keras_evaluate's memory (kept apart from the rules' state: the shape cache stays on)
     shapes: dict[str, tuple] = {}
     tries: dict[str, int] = {}
     use_shapes = [r.parse for r in RULES] == _BUILTIN_PARSERS
@@ -204,14 +227,15 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
             hit = shapes.get(shape)
             if hit is not None:
                 if hit:
-                    records.append({k: _plain(line[i:j]) for k, i, j in hit})
+                    rec = {k: _plain(line[i:j]) for k, i, j in hit}
+                    records.append(_keras_evaluate(rec, line, keras) if "/step" in line else rec)
                 continue
         for rule in RULES:
             rec = rule.parse(line, state)
             if rec is None:
                 continue
             if rec:
-                records.append(rec)
+                records.append(_keras_evaluate(rec, line, keras) if "/step" in line else rec)
             if shape is not None and not state and rec and rule.name in _SHAPE_RULES and len(shapes) < MAX_SHAPES:
                 slots = _slots(rec, line)
                 if slots is not None:
