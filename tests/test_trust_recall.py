@@ -952,3 +952,35 @@ def test_a_keras_evaluate_line_after_fit_is_not_the_last_epochs_training_loss(tm
     assert run.series("loss").values[-1] == pytest.approx(runs[-1][0], abs=1e-4)
     assert run.series("test_loss").values[-1] == pytest.approx(runs[-1][1] * 1.05, abs=1e-4)
     assert not kinds(lrdoctor.diagnose(run))
+
+
+def test_theano_style_cost_lines_and_an_announced_nan(tmp_path):
+    """visual-semantic-embedding prints "Epoch  2 Update  520 Cost  118.96719 UD  0.6955" and, when
+    the cost blows up, a bare "NaN detected" line: the cost is the loss and the NaN is its last value."""
+    runs = _digits_losses()
+    text = "".join(f"Epoch  1 Update  {510 + 10 * k} Cost  {tl * 100:.5f} UD  0.764338970184\n" for k, (tl, _, _) in enumerate(runs))
+    p = tmp_path / "vse.log"
+    p.write_text(text)
+    run = lrdoctor.read(p)
+    assert run.meta.roles["loss"] == "cost" and run.meta.step_column == "update"
+    assert "nonfinite" not in kinds(lrdoctor.diagnose(run))
+    p.write_text(text + "NaN detected\n")
+    f = kinds(lrdoctor.diagnose(p), "error")
+    assert f["nonfinite"].start_step == 510 + 10 * (len(runs) - 1) and f["nonfinite"].evidence["metric"] == "loss"
+
+
+def test_flashy_summaries_with_colour_codes_that_lost_their_escape(tmp_path):
+    """audiocraft/encodec (flashy) print "Train Summary | Epoch 25 | lr=5.67E-02 | ce=0.090 | ppl=1.095"
+    and "Valid Summary | Epoch 25 | ce=0.089 | ppl=1.093"; pasted into an issue, the colour codes
+    lose their ESC byte ("[[36m05-07 13:05:33[0m]")."""
+    runs = _digits_losses()
+    pre = "[[36m05-07 13:05:33[0m][[34mflashy.solver[0m][[32mINFO[0m] - [1m"
+    text = "".join(f"{pre}Train Summary | Epoch {e + 1} | lr=5.67E-02 | grad_norm=3.381E-01 | ppl={np.exp(tl):.3f} | duration=1327.496[0m\n"
+                   f"{pre}Valid Summary | Epoch {e + 1} | ppl={np.exp(vl):.3f} | duration=22.617[0m\n" for e, (tl, vl, _) in enumerate(runs))
+    p = tmp_path / "flashy.log"
+    p.write_text(text)
+    run = lrdoctor.read(p)
+    assert run.meta.step_column == "epoch" and list(run.steps) == [1, 2, 3, 4, 5, 6]
+    assert run.series("eval_loss").values[-1] == pytest.approx(runs[-1][1], abs=2e-3)
+    assert run.series("loss").values[-1] == pytest.approx(runs[-1][0], abs=2e-3)
+    assert run.meta.roles["grad_norm"] == "grad_norm"

@@ -26,7 +26,7 @@ from lrdoctor.io.limits import MAX_LINE_CHARS
 from lrdoctor.io.records import RecordColumns, records_to_run
 from lrdoctor.io.textlog._base import LineRule, _NUM_RE, _STEPLIKE, _num
 from lrdoctor.io.textlog.bars import _tqdm_bar
-from lrdoctor.io.textlog.key_value import _key_values, _python_dict
+from lrdoctor.io.textlog.key_value import NAN_EVENT, _key_values, _python_dict
 from lrdoctor.io.textlog.named import _bare_pairs, _lightning_checkpoint, _nanogpt, _nvidia_speech, _step_of_max, _yolov5_results
 from lrdoctor.io.textlog.tables import _console_table, _header_table, _pipe_table, _sb3_table
 from lrdoctor.run import Run, RunMeta
@@ -123,6 +123,15 @@ def _keras_evaluate(rec: dict, line: str, seen: dict) -> dict:
     return rec
 
 
+#: Colour codes whose ESC byte a paste dropped ("[[36m05-07 13:05:33[0m]"): judged only on a
+#: line holding the reset code "[0m" that every coloured span ends with
+_ORPHAN_SGR = re.compile(r"\[(?:\d{1,3}(?:;\d{1,3})*)?m")
+
+
+#: a training-loss key of a record (not an evaluation's)
+_LOSS_KEY = re.compile(r"^(?!val|valid|eval|test|dev)\w*(?:loss|cost|nll|xent)", re.I)
+
+
 def _strip_prefix(line: str) -> str:
     return _PREFIX.sub("", line, count=1)
 
@@ -203,6 +212,7 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
     config: dict = {}
     state: dict = {}
     namespaces = 0
+    last: dict = {}  # the record before (where an announced NaN is filed)
     keras: dict = {}  # _keras_evaluate's memory (kept apart from the rules' state: the shape cache stays on)
     shapes: dict[str, tuple] = {}
     tries: dict[str, int] = {}
@@ -214,6 +224,8 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
             continue
         if "\x1b" in line:
             line = _ANSI.sub("", line)
+        elif "[0m" in line:  # the same codes pasted where the ESC byte was lost (GitHub issues)
+            line = _ORPHAN_SGR.sub("", line)
         line = _strip_prefix(line)
         if "Namespace(" in line and namespaces < MAX_NAMESPACE_LINES:
             cfg = _namespace_config(line)
@@ -229,13 +241,17 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
                 if hit:
                     rec = {k: _plain(line[i:j]) for k, i, j in hit}
                     records.append(_keras_evaluate(rec, line, keras) if "/step" in line else rec)
+                    last = rec
                 continue
         for rule in RULES:
             rec = rule.parse(line, state)
             if rec is None:
                 continue
             if rec:
+                if NAN_EVENT in rec:
+                    rec = {next((k for k in last if _LOSS_KEY.search(k)), "loss"): rec[NAN_EVENT]}
                 records.append(_keras_evaluate(rec, line, keras) if "/step" in line else rec)
+                last = rec
             if shape is not None and not state and rec and rule.name in _SHAPE_RULES and len(shapes) < MAX_SHAPES:
                 slots = _slots(rec, line)
                 if slots is not None:

@@ -39,6 +39,14 @@ def _key_name(raw: str) -> str:
 #: only well-known metric words, so "Throughput is 408" adds no column
 _IS = re.compile(rf"(?<![\w])(?P<key>loss|learning rate|lr|accuracy|reward)\s+is\s+(?P<val>{NUM})", re.I)
 
+#: a training script announcing a non-finite loss in words, with no number: "NaN detected"
+#: (visual-semantic-embedding), "Detected NaN", "NaN encountered": the loss at that step is NaN
+_NAN_WORDS = re.compile(r"^\W*(?:(?:nan|inf)s? (?:detected|encountered)|(?:detected|encountered) (?:a )?(?:nan|inf))\b", re.I)
+
+#: the key of such an announcement; the reader files its NaN under the loss column of the
+#: record before it (``parse_lines``), "Cost" in "Epoch 2 Update 550 Cost 25.9 ... NaN detected"
+NAN_EVENT = "nonfinite_announced"
+
 #: DeepSpeed-Chat's "Epoch 1/3 with loss 0.6737638572528841"
 _WITH = re.compile(rf"(?<![\w])with (?P<key>loss|train loss|training loss)\s+(?P<val>{NUM})(?![\w.])", re.I)
 
@@ -73,6 +81,10 @@ _WORD_INDEX = re.compile(r"(?<![\w\[])(epoch|iter|iteration)\[(\d+)\](?!\s*\[?\s
 #: the global iteration; "Iter(val) [500]" / "Iter(val) [500/500]" lines hold an evaluation
 #: (their number is the evaluated iteration or the validation loader's batch, not a step)
 _ITER_BRACKETS = re.compile(r"(?<![\w])iter(?P<mode>\((?:train|val|test)\))?\s*\[\s*(?P<i>\d+)(?:\s*/\s*\d+)?\s*\]", re.I)
+
+#: flashy's (audiocraft, encodec) "Train Summary | Epoch 25 | lr=5.67E-02 | ce=0.090 | ...":
+#: the epoch, and whose summary the fields are (Valid, Evaluate, Generate are not training's)
+_FLASHY_SUMMARY = re.compile(r"(?<![\w])(?P<stage>train|valid|evaluate|generate|test)\s+summary\s*\|\s*epoch\s+(?P<ep>\d+)", re.I)
 
 _TIMM_TRAIN = re.compile(r"(?<![\w])train(?: epoch)?\s*:\s*(\d+)(?:\s*/\s*\d+\s*\(\s*\d+%\s*\))?\s*\[\s*(\d+)\s*/\s*(\d+)\s*\(\s*\d+%\s*\)\s*\]", re.I)
 
@@ -335,6 +347,12 @@ def _key_values(line: str, state: dict) -> dict | None:
             rec["epoch"] = float(ep)
         else:
             rec["epoch"], rec["step"] = float(ep), float((ep - 1) * total + i)
+    fl = _FLASHY_SUMMARY.search(line) if rec and "ummary" in line else None
+    if fl:
+        stage = fl["stage"].lower()
+        if stage != "train":
+            rec = {(k if _STEPLIKE.match(k) or k.startswith(stage) else f"{stage}_{k}"): v for k, v in rec.items()}
+        rec["epoch"] = float(fl["ep"])
     itb = _ITER_BRACKETS.search(line) if rec and "ter" in line and "[" in line else None
     if itb and "step" not in rec and "epoch" not in rec:
         mode = (itb["mode"] or "").lower()
@@ -346,6 +364,8 @@ def _key_values(line: str, state: dict) -> dict | None:
     wi = _WORD_INDEX.search(line) if rec and "[" in line else None
     if wi and wi[1].lower() not in rec:
         rec[wi[1].lower()] = float(wi[2])
+    if not rec and ("nan" in line or "NaN" in line or "NAN" in line or "inf" in line) and _NAN_WORDS.match(line):
+        return {NAN_EVENT: float("nan")}
     if not rec:
         return None
     # a line holding only a step ("Epoch 3/10", "step: 1,000") starts a block: the metric

@@ -84,7 +84,7 @@ _BARE_TOKEN = re.compile(rf"^{NUM}(?:s|ms)?$", re.I)
 
 _BARE_KEY = re.compile(r"^[A-Za-z_][\w\-]{0,40}$")
 
-_BARE_METRIC = re.compile(r"loss|^lr$|^ppl$|perplexity|^acc|accuracy|reward|^wer$|^cer$|^bleu$", re.I)
+_BARE_METRIC = re.compile(r"loss|^cost$|^lr$|^ppl$|perplexity|^acc|accuracy|reward|^wer$|^cer$|^bleu$", re.I)
 
 _BARE_TWO_WORD = {("learning", "rate"): "lr", ("global", "step"): "global_step"}
 
