@@ -984,3 +984,20 @@ def test_flashy_summaries_with_colour_codes_that_lost_their_escape(tmp_path):
     assert run.series("eval_loss").values[-1] == pytest.approx(runs[-1][1], abs=2e-3)
     assert run.series("loss").values[-1] == pytest.approx(runs[-1][0], abs=2e-3)
     assert run.meta.roles["grad_norm"] == "grad_norm"
+
+
+def test_a_vits_kl_term_is_no_policy_kl(tmp_path):
+    """VITS/RVC print "loss_disc=3.859, loss_gen=3.076, loss_fm=10.436,loss_mel=21.974, loss_kl=1.270":
+    the VAE's KL term, not PPO's approximate KL (baselines PPO1 also names that one loss_kl, beside
+    its RL columns)."""
+    runs = _digits_losses()
+    p = tmp_path / "rvc.log"
+    p.write_text("".join(f"INFO:exp:====> Epoch: {e + 1}\nINFO:exp:loss_disc=3.859, loss_gen=3.076, loss_fm={10 * tl:.3f},"
+                         f"loss_mel={20 * vl:.3f}, loss_kl={1.27 + e:.3f}\n" for e, (tl, vl, _) in enumerate(runs)))
+    run = lrdoctor.read(p)
+    assert "approx_kl" not in run.meta.roles
+    assert "kl_exceeded" not in kinds(lrdoctor.diagnose(run), "info")
+    ppo1 = tmp_path / "ppo1.csv"
+    write_csv(ppo1, ["TimestepsSoFar", "EpRewMean", "loss_pol_surr", "loss_vf_loss", "loss_ent", "loss_kl"],
+              [(2048 * (e + 1), 10.0 * e, -0.01, tl, 0.6, 0.01) for e, (tl, _, _) in enumerate(runs)])
+    assert lrdoctor.read(ppo1).meta.roles["approx_kl"] == "loss_kl"

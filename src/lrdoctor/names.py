@@ -77,7 +77,6 @@ ALIASES: dict[str, tuple[Alias, ...]] = {
     "approx_kl": _a(
         "approx_kl", "train/approx_kl", "losses/approx_kl", "approxkl", "loss/approxkl",
         "info/learner/default_policy/learner_stats/kl", "learner_stats/kl", "approx_kl_div", "mean_kl",
-        "loss_kl",  # OpenAI baselines PPO1 (pposgd_simple): mean KL(old || new) of the update
     ),
     "clip_fraction": _a("clip_fraction", "train/clip_fraction", "losses/clipfrac", "clipfrac", "loss/clipfrac"),
     "entropy": (
@@ -302,9 +301,14 @@ def resolve_aliases(raw_names: Iterable[str], explicit: dict[str, str] | None = 
                 out["ep_return"] = (by_norm[cand], 1.0)
                 used.add(by_norm[cand])
                 break
-    # a bare "kl" (VAE, distillation) is only PPO's approximate KL beside other RL signals
-    if "approx_kl" not in out and "kl" in by_norm and any(r in out for r in ("ep_return", "entropy", "policy_loss", "value_loss", "clip_fraction")):
-        out["approx_kl"] = (by_norm["kl"], 1.0)
+    # a bare "kl" (VAE, distillation) or "loss_kl" (VITS, RVC: the VAE's KL term; OpenAI
+    # baselines PPO1's pposgd_simple: the update's mean KL(old || new)) is only PPO's
+    # approximate KL beside other RL signals
+    if "approx_kl" not in out and any(r in out for r in ("ep_return", "entropy", "policy_loss", "value_loss", "clip_fraction")):
+        for bare in ("kl", "loss_kl"):
+            if bare in by_norm and by_norm[bare] not in used:
+                out["approx_kl"] = (by_norm[bare], 1.0)
+                break
     # a bare "clip" beside a gradient norm is the share of updates clipped, in percent:
     # fairseq's meter pair ("| clip 100% | gnorm 918.19") and ESPnet2's reporter
     # ("grad_norm=54.606, clip=100.000": 100 when clipped, 0 when not, averaged); alone,
