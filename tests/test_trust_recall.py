@@ -1001,3 +1001,40 @@ def test_a_vits_kl_term_is_no_policy_kl(tmp_path):
     write_csv(ppo1, ["TimestepsSoFar", "EpRewMean", "loss_pol_surr", "loss_vf_loss", "loss_ent", "loss_kl"],
               [(2048 * (e + 1), 10.0 * e, -0.01, tl, 0.6, 0.01) for e, (tl, _, _) in enumerate(runs)])
     assert lrdoctor.read(ppo1).meta.roles["approx_kl"] == "loss_kl"
+
+
+def _hf_lines(frozen: bool, steps=12):
+    """HF Trainer's log dicts (``print(logs)``) of a digits MLP; ``frozen`` detaches the
+    loss from the parameters (an adapter that is not attached), so no gradient reaches them."""
+    torch.manual_seed(0)
+    x, y = _digits()
+    model = _mlp()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    out = []
+    for s in range(steps):
+        xb, yb = x[64 * s:64 * s + 64], y[64 * s:64 * s + 64]
+        logits = model(xb)
+        if frozen:
+            logits = logits.detach().requires_grad_()
+        loss = torch.nn.functional.cross_entropy(logits, yb)
+        opt.zero_grad()
+        loss.backward()
+        gn = torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.grad is not None], 1.0)
+        opt.step()
+        out.append(repr({"loss": round(loss.item(), 4), "grad_norm": float(gn), "learning_rate": 1e-3, "epoch": round((s + 1) / steps, 2)}))
+    return out
+
+
+def test_a_python_repr_zero_gradient_norm_is_exact(tmp_path):
+    """axolotl/HF print ``{'loss': 0.0, 'grad_norm': 0.0, ...}``: a repr shows a float's own digits,
+    so 0.0 is exactly 0 (unlike Megatron's fixed-format "grad norm: 0.000")."""
+    frozen = tmp_path / "frozen.log"
+    frozen.write_text("\n".join(_hf_lines(frozen=True)) + "\n")
+    assert "'grad_norm': 0.0" in frozen.read_text()
+    assert "grad_vanishing" in kinds(lrdoctor.diagnose(frozen))
+    live = tmp_path / "live.log"
+    live.write_text("\n".join(_hf_lines(frozen=False)) + "\n")
+    assert "grad_vanishing" not in kinds(lrdoctor.diagnose(live), "info")
+    fixed = tmp_path / "fixed.log"  # the same zeros in a fixed 1-decimal print: no proof
+    fixed.write_text("".join(f"step {s}: loss={0.5:.4f} grad_norm={0.0:.1f}\n" for s in range(1, 13)))
+    assert "grad_vanishing" not in kinds(lrdoctor.diagnose(fixed), "info")

@@ -71,6 +71,9 @@ class RunMeta:
     #: zeros: "4.600" reads as 4.6, "lr: 0.00000000" as 0.0): the printed resolution the
     #: "frozen", "LR is 0" and "zero gradient" rules judge
     printed_decimals: dict[str, int] = field(default_factory=dict)
+    #: raw text-log columns read from a Python repr (HF Trainer's ``{'grad_norm': 0.0, ...}``):
+    #: a repr shows a float's own digits, not a fixed number of decimals, so its 0.0 is 0
+    repr_fields: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -315,7 +318,7 @@ def apply_roles(run: Run, roles: Mapping[str, str]) -> Run:
     meta = RunMeta(source=run.meta.source, format=run.meta.format, step_unit=run.meta.step_unit,
                    warnings=list(run.meta.warnings), text_columns=list(run.meta.text_columns),
                    explicit_roles=dict(run.meta.explicit_roles), step_column=run.meta.step_column,
-                   printed_decimals=dict(run.meta.printed_decimals))
+                   printed_decimals=dict(run.meta.printed_decimals), repr_fields=list(run.meta.repr_fields))
     meta.explicit_roles.update(roles)
     meta.aliases = {k: v for k, v in run.meta.aliases.items() if k not in run.meta.added}
     steps = run.steps.astype(np.float64)

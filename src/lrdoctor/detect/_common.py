@@ -46,8 +46,12 @@ def zero_is_exact(run: Run, role: str, min_decimals: int) -> bool:
     """Whether a 0 read for ``role`` is exactly 0. Machine-written formats (CSV, JSON, event
     files) store the float itself; a text log only printed it, so its 0 counts only when
     printed with at least ``min_decimals`` decimals ("0.000" may be any value below 5e-4, or
-    a norm the trainer did not compute: Megatron prints "grad norm: 0.000" then)."""
+    a norm the trainer did not compute: Megatron prints "grad norm: 0.000" then), or read from
+    a Python repr (HF Trainer's ``{'grad_norm': 0.0, ...}`` lines)."""
     if run.meta.format != "text-log":
         return True
-    dec = run.meta.printed_decimals.get(run.meta.roles.get(role, role))
+    col = run.meta.roles.get(role, role)
+    if col in run.meta.repr_fields:
+        return True  # a Python repr prints a float's own digits: its 0.0 is exactly 0
+    dec = run.meta.printed_decimals.get(col)
     return dec is not None and dec >= min_decimals

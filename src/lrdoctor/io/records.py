@@ -38,6 +38,8 @@ class RecordColumns:
         #: raw key -> most decimals a text reader saw printed (from ``Printed`` values, and
         #: noted once per line shape by the text reader's cache)
         self.decimals: dict[Any, int] = {}
+        #: raw keys a text reader read from a Python repr (exact values: ``RunMeta.repr_fields``)
+        self.repr_keys: set[Any] = set()
 
     def __len__(self) -> int:
         return self.n
@@ -237,6 +239,7 @@ def _columns_to_run(acc: RecordColumns, meta: RunMeta, config: Mapping[str, Any]
     meta.step_unit = unit
     meta.step_column = step_key
     meta.printed_decimals.update({str(k): d for k, d in acc.decimals.items()})
+    meta.repr_fields.extend(sorted(str(k) for k in acc.repr_keys))
     n = acc.n
     cols: dict[Any, np.ndarray] = {}
     masks: dict[Any, np.ndarray] = {}

@@ -248,6 +248,8 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
             if rec is None:
                 continue
             if rec:
+                if rule.name == "python-dict" and hasattr(records, "repr_keys"):
+                    records.repr_keys.update(rec)
                 if NAN_EVENT in rec:
                     rec = {next((k for k in last if _LOSS_KEY.search(k)), "loss"): rec[NAN_EVENT]}
                 records.append(_keras_evaluate(rec, line, keras) if "/step" in line else rec)
