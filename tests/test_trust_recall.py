@@ -1038,3 +1038,48 @@ def test_a_python_repr_zero_gradient_norm_is_exact(tmp_path):
     fixed = tmp_path / "fixed.log"  # the same zeros in a fixed 1-decimal print: no proof
     fixed.write_text("".join(f"step {s}: loss={0.5:.4f} grad_norm={0.0:.1f}\n" for s in range(1, 13)))
     assert "grad_vanishing" not in kinds(lrdoctor.diagnose(fixed), "info")
+
+
+def _boosting_curves(depth: int, rounds=60):
+    """(train log loss, eval log loss) per round of scikit-learn's gradient boosting on digits
+    (0 vs 8): deep trees and a high learning rate memorise 200 samples, stumps do not."""
+    from sklearn.datasets import load_digits
+    from sklearn.ensemble import GradientBoostingClassifier
+    from sklearn.metrics import log_loss
+
+    d = load_digits()
+    keep = (d.target == 0) | (d.target == 8)
+    x, y = d.data[keep], (d.target[keep] == 8).astype(int)
+    xt, yt, xv, yv = x[:100], y[:100], x[100:], y[100:]
+    gb = GradientBoostingClassifier(n_estimators=rounds, max_depth=depth, learning_rate=0.5 if depth > 2 else 0.05,
+                                    subsample=1.0 if depth > 2 else 0.8, random_state=0).fit(xt, yt)
+    tr = [log_loss(yt, p, labels=[0, 1]) for p in gb.staged_predict_proba(xt)]
+    ev = [log_loss(yv, p, labels=[0, 1]) for p in gb.staged_predict_proba(xv)]
+    return tr, ev
+
+
+@pytest.mark.parametrize("fmt", [
+    "[{r}]\ttrain-logloss:{t:.6f}\teval-logloss:{e:.6f}",  # XGBoost
+    "[{r}]\ttraining's binary_logloss: {t:.6f}\tvalid_1's binary_logloss: {e:.6f}",  # LightGBM (python)
+    "{r}:\tlearn: {t:.7f}\ttest: {e:.7f}\tbest: 0.1000000 (1)\ttotal: 17.2ms\tremaining: 1m 26s",  # CatBoost
+])
+def test_gradient_boosting_logs_are_read_by_round(tmp_path, fmt):
+    tr, ev = _boosting_curves(depth=1)
+    p = tmp_path / "boost.log"
+    p.write_text("".join(fmt.format(r=r, t=t, e=e) + "\n" for r, (t, e) in enumerate(zip(tr, ev))))
+    run = lrdoctor.read(p)
+    assert run.meta.step_unit == "round" and run.n_steps == len(tr)
+    assert run.series("loss").values[-1] == pytest.approx(tr[-1], abs=1e-5)
+    assert run.series("eval_loss").values[-1] == pytest.approx(ev[-1], abs=1e-5)
+
+
+def test_an_overfitting_booster_and_its_shallow_twin(tmp_path):
+    deep_tr, deep_ev = _boosting_curves(depth=6)
+    assert deep_ev[-1] > 1.2 * min(deep_ev) and deep_tr[-1] < deep_tr[10]  # it really memorised
+    p = tmp_path / "deep.log"
+    p.write_text("".join(f"[{r}]\ttrain-logloss:{t:.6f}\teval-logloss:{e:.6f}\n" for r, (t, e) in enumerate(zip(deep_tr, deep_ev))))
+    assert "overfitting" in kinds(lrdoctor.diagnose(p))
+    tr, ev = _boosting_curves(depth=1)
+    q = tmp_path / "stumps.log"
+    q.write_text("".join(f"[{r}]\ttrain-logloss:{t:.6f}\teval-logloss:{e:.6f}\n" for r, (t, e) in enumerate(zip(tr, ev))))
+    assert not kinds(lrdoctor.diagnose(q))

@@ -161,6 +161,7 @@ STEP_NAMES: tuple[tuple[str, str], ...] = (
     ("train/n_updates", "update"), ("update", "update"), ("updates", "update"), ("nupdates", "update"),
     ("training_iteration", "update"), ("batch", "step"), ("episode", "episode"), ("episodes", "episode"),
     ("epoch", "epoch"), ("cycle", "cycle"), ("generation", "cycle"),
+    ("boosting_round", "round"),  # gradient boosting (XGBoost, LightGBM, CatBoost)
 )
 
 _SEP = re.compile(r"[\s\-_/.:]+")
@@ -197,7 +198,7 @@ class RoleRule:
 
 
 #: words that make a column a loss term
-_LOSS_WORDS = ("loss", "nll", "xent", "cost")
+_LOSS_WORDS = ("loss", "nll", "xent", "cost", "logloss", "mlogloss")
 
 
 def _has(ts: list[str], *words: str) -> bool:
@@ -207,8 +208,8 @@ def _has(ts: list[str], *words: str) -> bool:
 #: Token rules, tried for each role still unfilled after the alias pass.
 ROLE_RULES: tuple[RoleRule, ...] = (
     # a running best ("Min_val_loss: 1e10", best_loss) is not the loss of the current weights
-    RoleRule("eval_loss", lambda t: _has(t, "loss", "nll", "xent", "cost") and bool(_EVAL & set(t)) and not ((_RL_LOSS | _BEST) & set(t))),
-    RoleRule("loss", lambda t: _has(t, "loss", "nll", "xent", "cost") and not (_EVAL | _RL_LOSS | _AUX | _TIME | _BEST) & set(t)),
+    RoleRule("eval_loss", lambda t: _has(t, *_LOSS_WORDS) and bool(_EVAL & set(t)) and not ((_RL_LOSS | _BEST) & set(t))),
+    RoleRule("loss", lambda t: _has(t, *_LOSS_WORDS) and not (_EVAL | _RL_LOSS | _AUX | _TIME | _BEST) & set(t)),
     # a regression run that logs no "loss" names its objective by the error (DCRNN: train_mae,
     # val_mae); only when no *loss* column filled the role
     RoleRule("eval_loss", lambda t: _has(t, "mae", "mse", "rmse") and bool(_EVAL & set(t))),

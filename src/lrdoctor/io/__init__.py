@@ -135,6 +135,11 @@ _TEXT_RECORD = re.compile(r"[A-Za-z_)\]]\s*(?:=|:)\s*[-+]?(?:\d|\.\d|nan|inf)", 
 _JSON_ARRAY_HEAD = re.compile(r'\[\s*(?:[\[{"\]]|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\s*[,\]]|true\b|false\b|null\b)')
 
 
+#: A line opened by a bracketed counter and words: XGBoost's "[0]\ttrain-rmse:17.1" and many
+#: "[step] loss ..." prints; "[0]" alone would read as a JSON array
+_COUNTER_LINE = re.compile(r"^\s*\[\d+\]\s+[A-Za-z_]")
+
+
 def detect_format(path: Path) -> str:
     """The reader for ``path``, from its name and first bytes."""
     if path.is_dir():
@@ -169,7 +174,7 @@ def detect_format(path: Path) -> str:
     stripped = head.lstrip()
     if suffix == ".jsonl" or (stripped.startswith("{") and first.strip().endswith("}") and suffix != ".json"):
         return "jsonl"
-    if suffix == ".json" or stripped.startswith("{") or _JSON_ARRAY_HEAD.match(stripped):
+    if suffix == ".json" or stripped.startswith("{") or (_JSON_ARRAY_HEAD.match(stripped) and not _COUNTER_LINE.match(first)):
         return "json"
     if suffix == ".tsv" or (first.count("\t") >= 1 and first.count(",") == 0):
         return "tsv"

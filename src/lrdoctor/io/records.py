@@ -199,20 +199,20 @@ def _pick_step(acc: "RecordColumns", usable: list[tuple[Any, str]]) -> tuple[Any
 
 
 #: column names that are only a split's name ("Train: 0.5455, Val: 0.5342")
-BARE_SPLITS = ("train", "val", "valid", "test")
+BARE_SPLITS = ("train", "learn", "val", "valid", "test")
 
 
 def resolve_bare_splits(cols: dict, masks: dict) -> None:
     """Name columns that a log printed under a split's name alone, in place. Two or more such
     columns are one metric per split: accuracies when the training one rises over the run
     (PyG and DGL examples: "Train: 0.5455, Val: 0.5342, Test: 0.4670"), losses when it falls
-    (LLMs-from-scratch: "Train: 9.535, Val: 9.609"). The direction compares the medians of
+    (LLMs-from-scratch: "Train: 9.535, Val: 9.609"; CatBoost: "learn: 0.68  test: 0.69"). The direction compares the medians of
     the first and last thirds; with fewer than 3 values it stays an accuracy (the PyG case,
     which this reader knew first)."""
     bare = [k for k in cols if isinstance(k, str) and k.lower() in BARE_SPLITS]
     if len(bare) < 2:
         return
-    lead = next((k for k in bare if k.lower() == "train"), bare[0])
+    lead = next((k for k in bare if k.lower() in ("train", "learn")), bare[0])  # CatBoost says "learn"
     x = cols[lead][masks[lead]]
     x = x[np.isfinite(x)]
     third = x.size // 3

@@ -86,6 +86,10 @@ _ITER_BRACKETS = re.compile(r"(?<![\w])iter(?P<mode>\((?:train|val|test)\))?\s*\
 #: the epoch, and whose summary the fields are (Valid, Evaluate, Generate are not training's)
 _FLASHY_SUMMARY = re.compile(r"(?<![\w])(?P<stage>train|valid|evaluate|generate|test)\s+summary\s*\|\s*epoch\s+(?P<ep>\d+)", re.I)
 
+#: gradient-boosting libraries' round counters: XGBoost's "[12]\ttrain-rmse:17.1\teval-rmse:17.9"
+#: and LightGBM's "[12]\ttraining's l2: 0.5\tvalid_1's l2: 0.6"; CatBoost's "12:\tlearn: 0.68\ttest: 0.69"
+_BOOST_ROUND = re.compile(r"^\s*(?:\[(\d+)\]\s|(\d+):\s+learn\b)")
+
 _TIMM_TRAIN = re.compile(r"(?<![\w])train(?: epoch)?\s*:\s*(\d+)(?:\s*/\s*\d+\s*\(\s*\d+%\s*\))?\s*\[\s*(\d+)\s*/\s*(\d+)\s*\(\s*\d+%\s*\)\s*\]", re.I)
 
 #: ESPnet2's "7epoch:train:7126-7500batch:" and "7epoch results:": the epoch (its batch counter
@@ -232,6 +236,8 @@ def _key_values(line: str, state: dict) -> dict | None:
         hidden += [m.span() for m in _LOGURU_ORIGIN.finditer(line)]
     if hidden:
         line = _blank(line, hidden)
+    if "'s " in line:  # LightGBM's "training's binary_logloss: 0.5": the training set's
+        line = line.replace("'s ", "_")
     for k, v in _segments(line).items():  # "Train loss 1.59" (no separator) and friends
         rec[k] = v
     sections = [(m.end(), m[1]) for m in _SECTION.finditer(line)] if "] " in line else []
@@ -353,6 +359,9 @@ def _key_values(line: str, state: dict) -> dict | None:
         if stage != "train":
             rec = {(k if _STEPLIKE.match(k) or k.startswith(stage) else f"{stage}_{k}"): v for k, v in rec.items()}
         rec["epoch"] = float(fl["ep"])
+    br = _BOOST_ROUND.match(line) if rec and ("]" in line[:12] or "learn" in line) else None
+    if br and "boosting_round" not in rec:
+        rec["boosting_round"] = float(br[1] or br[2])
     itb = _ITER_BRACKETS.search(line) if rec and "ter" in line and "[" in line else None
     if itb and "step" not in rec and "epoch" not in rec:
         mode = (itb["mode"] or "").lower()
