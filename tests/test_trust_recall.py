@@ -1083,3 +1083,22 @@ def test_an_overfitting_booster_and_its_shallow_twin(tmp_path):
     q = tmp_path / "stumps.log"
     q.write_text("".join(f"[{r}]\ttrain-logloss:{t:.6f}\teval-logloss:{e:.6f}\n" for r, (t, e) in enumerate(zip(tr, ev))))
     assert not kinds(lrdoctor.diagnose(q))
+
+
+def test_bordered_tables_whose_cells_carry_units_and_dl4j_score_lines(tmp_path):
+    """Turi Create prints "| 1 | 5.2557 | 1.36s |" under "| Iteration | Loss | Elapsed Time |";
+    Deeplearning4j's ScoreIterationListener prints "Score at iteration 60 is 2.3456"."""
+    runs = _digits_losses()
+    rule = "+--------------+--------------+--------------+\n"
+    table = tmp_path / "turi.log"
+    table.write_text(rule + "| Iteration    | Loss         | Elapsed Time |\n" + rule
+                     + "".join(f"| {i + 1:<12} | {tl:<12.6f} | {1.36 * (i + 1):.2f}s{'':<7}|\n" for i, (tl, _, _) in enumerate(runs)) + rule)
+    run = lrdoctor.read(table)
+    assert run.meta.step_column == "iteration" and run.meta.roles["loss"] == "loss"
+    assert run.series("loss").values[-1] == pytest.approx(runs[-1][0], abs=1e-6)
+    dl4j = tmp_path / "dl4j.log"
+    lines = [f"09:54:{10 + i}.023 [main] INFO  o.d.o.l.ScoreIterationListener - Score at iteration {20 * i} is {tl}" for i, (tl, _, _) in enumerate(runs)]
+    dl4j.write_text("\n".join(lines) + "\n")
+    assert not kinds(lrdoctor.diagnose(dl4j))
+    dl4j.write_text("\n".join(lines + [f"09:55:{i}.000 [main] INFO  o.d.o.l.ScoreIterationListener - Score at iteration {20 * (len(runs) + i)} is NaN" for i in range(3)]) + "\n")
+    assert "nonfinite" in kinds(lrdoctor.diagnose(dl4j), "error")

@@ -47,6 +47,10 @@ _NAN_WORDS = re.compile(r"^\W*(?:(?:nan|inf)s? (?:detected|encountered)|(?:detec
 #: record before it (``parse_lines``), "Cost" in "Epoch 2 Update 550 Cost 25.9 ... NaN detected"
 NAN_EVENT = "nonfinite_announced"
 
+#: Deeplearning4j's ScoreIterationListener: "Score at iteration 60 is 2.3456" (the score is the
+#: network's loss)
+_DL4J_SCORE = re.compile(rf"score at iteration (\d+) is ({NUM})", re.I)
+
 #: DeepSpeed-Chat's "Epoch 1/3 with loss 0.6737638572528841"
 _WITH = re.compile(rf"(?<![\w])with (?P<key>loss|train loss|training loss)\s+(?P<val>{NUM})(?![\w.])", re.I)
 
@@ -271,6 +275,9 @@ def _key_values(line: str, state: dict) -> dict | None:
     lr_to = _LR_TO.search(line) if " to " in line else None
     if lr_to:
         rec.setdefault("lr", _num(lr_to[1]))
+    sc = _DL4J_SCORE.search(line) if "core at iteration" in line else None
+    if sc:
+        rec["iteration"], rec["loss"] = float(sc[1]), _num(sc[2])
     wl = _WITH.search(line) if "with " in line else None
     if wl:
         rec.setdefault("loss", _num(wl["val"]))

@@ -99,6 +99,9 @@ def _sb3_table(line: str, state: dict) -> dict | None:
 _HEADER_CELL = re.compile(r"^[A-Za-z_][\w/.\-]*$")
 
 #: a markdown/notebook table header cell may hold words with spaces ("Training Loss"), never digits
+#: a table cell holding a number and its unit ("1.36s", "12%", "340ms")
+_UNIT_CELL = re.compile(rf"^({NUM})\s*(?:s|ms|sec|%)?$", re.I)
+
 _SPACED_CELL = re.compile(r"^[A-Za-z_][A-Za-z_/.\- ]*$")
 
 
@@ -119,6 +122,11 @@ def _header_table(line: str, state: dict) -> dict | None:
     cells = [c for c in re.split(r"[|,\s]+", s.strip("|")) if c]
     if len(cells) == len(head) and all(_NUM_FULL.match(c) for c in cells):
         return {k: _num(c) for k, c in zip(head, cells)}
+    if "|" in s:  # a bordered table whose cells carry units: Turi Create's "| 1 | 5.2557 | 1.36s |"
+        cells = [c.strip() for c in s.strip("|").split("|")]
+        hits = [_UNIT_CELL.match(c) for c in cells]
+        if len(cells) == len(head) and all(hits):
+            return {k: _num(m[1]) for k, m in zip(head, hits)}
     return None
 
 
