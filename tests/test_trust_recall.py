@@ -1102,3 +1102,22 @@ def test_bordered_tables_whose_cells_carry_units_and_dl4j_score_lines(tmp_path):
     assert not kinds(lrdoctor.diagnose(dl4j))
     dl4j.write_text("\n".join(lines + [f"09:55:{i}.000 [main] INFO  o.d.o.l.ScoreIterationListener - Score at iteration {20 * (len(runs) + i)} is NaN" for i in range(3)]) + "\n")
     assert "nonfinite" in kinds(lrdoctor.diagnose(dl4j), "error")
+
+
+def test_a_last_sb3_table_cut_before_its_closing_line_and_sacs_critic_loss(tmp_path):
+    """A pasted (or crashed) SB3 log may end inside its last table; SAC's table has no
+    train/loss, its critic loss is the TD regression and ent_coef_loss is no objective."""
+    runs = _digits_losses()
+    dash = "-" * 34 + "\n"
+    tables = []
+    for i, (tl, _, _) in enumerate(runs):
+        tables.append(dash + "| time/              |           |\n"
+                      f"|    total_timesteps | {1000 * (i + 1):<9} |\n| train/             |           |\n"
+                      f"|    actor_loss      | {-10 * tl:<9.3g} |\n|    critic_loss     | {tl:<9.3g} |\n"
+                      f"|    ent_coef        | 0.1       |\n|    ent_coef_loss   | {-1750 * (i + 1):<9.3g} |\n"
+                      f"|    learning_rate   | 0.001     |\n")
+    p = tmp_path / "sac.log"
+    p.write_text("".join(t + dash for t in tables[:-1]) + tables[-1])  # the last one is cut
+    run = lrdoctor.read(p)
+    assert run.n_steps == len(runs) and run.steps[-1] == 1000 * len(runs)
+    assert run.meta.roles["loss"] == "train/critic_loss"

@@ -51,6 +51,8 @@ ALIASES: dict[str, tuple[Alias, ...]] = {
         "objective", "loss_end", "train/loss_total", "lm_loss", "train/lm_loss", "nll_loss", "train_nll",
         "losses/td_loss", "td_loss", "train/td_loss", "train/loss_avg", "running_loss", "batch_loss",
         "closs",  # LLaMA2-Accessory's MetricLogger: the causal-LM loss
+        # an actor-critic's critic regression (its TD loss): SB3 SAC/TD3, CleanRL SAC, Acme
+        "train/critic_loss", "critic_loss", "losses/qf_loss", "qf_loss",
     ),
     "eval_loss": _a(
         "eval_loss", "val_loss", "eval/loss", "val/loss", "valid_loss", "validation_loss",
@@ -181,7 +183,7 @@ def tokens(name: str) -> list[str]:
 _EVAL = {"val", "valid", "validation", "eval", "evaluation", "test", "dev", "holdout", "cv"}  # cv: speech recipes' cross-validation set
 #: tokens of a running best, not a current value
 _BEST = {"min", "best", "lowest", "minimum"}
-_RL_LOSS = {"policy", "value", "vf", "pg", "entropy", "actor", "critic", "alpha", "kl", "q", "qf", "temperature"}
+_RL_LOSS = {"policy", "value", "vf", "pg", "entropy", "ent", "coef", "actor", "critic", "alpha", "kl", "q", "qf", "temperature"}
 _AUX = {"box", "cls", "dfl", "obj", "seg", "aux", "reg", "mask", "rpn", "l1", "giou", "bbox", "kd", "z", "moe",
         "router", "balance", "contrastive", "recon", "reconstruction", "kld", "perceptual", "gen", "disc", "g", "d",
         "generator", "discriminator", "adv", "adversarial", "gan"}

@@ -266,6 +266,8 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
                 tries[shape] = n
                 if n >= 2:
                     shapes[shape] = _NOTHING
+    if state.get("sb3_rec"):  # a last SB3 table cut before its closing dashes (a crash, a paste)
+        records.append(state.pop("sb3_rec"))
     return records, config
 
 

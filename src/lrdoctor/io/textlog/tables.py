@@ -78,7 +78,8 @@ _SB3_ROW = re.compile(rf"^\|\s+(?P<key>[\w\-.%]+(?: [\w\-.%]+)*)\s*\|\s*(?P<val>
 
 def _sb3_table(line: str, state: dict) -> dict | None:
     """SB3's ASCII dump; records are emitted when the closing ``-----`` line arrives
-    (pasted tables often carry a leading space on every line)."""
+    (pasted tables often carry a leading space on every line), or at the end of the log for
+    a last table cut before its closing line (``parse_lines`` flushes ``state["sb3_rec"]``)."""
     s = line.strip()
     m = _SB3_SECTION.match(s)
     if m:
@@ -98,10 +99,10 @@ def _sb3_table(line: str, state: dict) -> dict | None:
 
 _HEADER_CELL = re.compile(r"^[A-Za-z_][\w/.\-]*$")
 
-#: a markdown/notebook table header cell may hold words with spaces ("Training Loss"), never digits
 #: a table cell holding a number and its unit ("1.36s", "12%", "340ms")
 _UNIT_CELL = re.compile(rf"^({NUM})\s*(?:s|ms|sec|%)?$", re.I)
 
+#: a markdown/notebook table header cell may hold words with spaces ("Training Loss"), never digits
 _SPACED_CELL = re.compile(r"^[A-Za-z_][A-Za-z_/.\- ]*$")
 
 
