@@ -1121,3 +1121,26 @@ def test_a_last_sb3_table_cut_before_its_closing_line_and_sacs_critic_loss(tmp_p
     run = lrdoctor.read(p)
     assert run.n_steps == len(runs) and run.steps[-1] == 1000 * len(runs)
     assert run.meta.roles["loss"] == "train/critic_loss"
+
+
+def test_camel_case_keys_and_cross_entropy_are_losses(tmp_path):
+    """CNTK prints "Finished Epoch[ 1 of 30]: [Training Set] TrainLossPerSample = 5.5450029;
+    ... AvgLearningRatePerSample = 0.0046875002" and "Minibatch 0: CrossEntropy loss = 2.29";
+    rasbt's TF1 notebooks "AvgCost: 0.472". "mAP" and "mIoU" stay whole words."""
+    from lrdoctor.names import tokens
+
+    assert tokens("cross_entropy_loss") == ["xent", "loss"] and tokens("entropy") == ["entropy"]
+    runs = _digits_losses()
+    cntk = tmp_path / "cntk.log"
+    cntk.write_text("".join(f"Finished Epoch[ {e + 1} of 30]: [Training Set] TrainLossPerSample = {tl:.7f}; "
+                            f"TotalSamplesSeen = {50000 * (e + 1)}; EvalErrPerSample = {1 - va:.7f}; "
+                            f"AvgLearningRatePerSample = 0.0046875002; EpochTime=43.08\n" for e, (tl, _, va) in enumerate(runs)))
+    run = lrdoctor.read(cntk)
+    assert run.meta.roles["loss"] == "train_loss_per_sample" and run.meta.roles["lr"] == "avg_learning_rate_per_sample"
+    mb = tmp_path / "minibatch.log"
+    mb.write_text("".join(f"Minibatch {60 * e}: CrossEntropy loss = {tl:.7f}, Evaluation criterion = {1 - va:.6f}\n"
+                          for e, (tl, _, va) in enumerate(runs)))
+    assert lrdoctor.read(mb).meta.roles["loss"] == "cross_entropy_loss"
+    det = tmp_path / "det.log"
+    det.write_text("".join(f"Epoch {e + 1}: loss: {tl:.4f}, mAP: {va:.4f}, mIoU: {va:.4f}\n" for e, (tl, _, va) in enumerate(runs)))
+    assert {"map", "miou"} <= set(lrdoctor.read(det).metrics)

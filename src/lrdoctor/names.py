@@ -177,7 +177,12 @@ def normalize(name: str) -> str:
 def tokens(name: str) -> list[str]:
     """The words of a column name (``'train/box_loss'`` -> ``['train', 'box', 'loss']``); camelCase is split too."""
     spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name.strip())
-    return [t for t in normalize(spaced).split("_") if t]
+    ts = [t for t in normalize(spaced).split("_") if t]
+    for i in range(len(ts) - 1):
+        if ts[i] == "cross" and ts[i + 1] == "entropy":  # CNTK's "CrossEntropy loss": a loss, not a policy entropy
+            ts[i:i + 2] = ["xent"]
+            break
+    return ts
 
 
 _EVAL = {"val", "valid", "validation", "eval", "evaluation", "test", "dev", "holdout", "cv"}  # cv: speech recipes' cross-validation set
@@ -187,8 +192,10 @@ _RL_LOSS = {"policy", "value", "vf", "pg", "entropy", "ent", "coef", "actor", "c
 _AUX = {"box", "cls", "dfl", "obj", "seg", "aux", "reg", "mask", "rpn", "l1", "giou", "bbox", "kd", "z", "moe",
         "router", "balance", "contrastive", "recon", "reconstruction", "kld", "perceptual", "gen", "disc", "g", "d",
         "generator", "discriminator", "adv", "adversarial", "gan"}
+#: timer/throughput words ("per" is none: CNTK's TrainLossPerSample, AvgLearningRatePerSample;
+#: "samples_per_second" is caught by its other words)
 _TIME = {"time", "ms", "sec", "secs", "seconds", "speed", "throughput", "elapsed", "eta", "mem", "memory", "tflops",
-         "mfu", "tokens", "samples", "per", "s"}
+         "mfu", "tokens", "samples", "s"}
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,17 @@ _STEP_WORD = re.compile(r"^\s*\[?(step|iter|iteration|epoch)\s*(?:\[\s*)?(\d+)",
 _UNIT_WORDS = frozenset({"s", "ms", "sec", "secs", "min", "h", "it"})
 
 
+#: a word boundary inside camelCase: an upper-case letter after two or more lower-case ones
+_CAMEL = re.compile(r"(?<=[a-z]{2})(?=[A-Z])")
+
+
 def _key_name(raw: str) -> str:
     """snake_case key; a leading lower-case unit word belongs to the previous value, not to the
     key ("0.831s loss=1.19" is "loss", not "s_loss")."""
     if ". " in raw:  # a sentence ends inside the two-word key: ML-Agents' "3DBall. Step: 10000."
         raw = raw.rsplit(". ", 1)[1]
+    if not raw.islower():  # CNTK's "TrainLossPerSample" -> train_loss_per_sample ("mAP", "mIoU" stay whole)
+        raw = _CAMEL.sub("_", raw)
     key = raw.strip().lower().replace(" ", "_")
     head, _, rest = key.partition("_")
     return rest if rest and head in _UNIT_WORDS and raw.strip()[0].islower() else key
