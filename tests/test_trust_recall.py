@@ -1144,3 +1144,38 @@ def test_camel_case_keys_and_cross_entropy_are_losses(tmp_path):
     det = tmp_path / "det.log"
     det.write_text("".join(f"Epoch {e + 1}: loss: {tl:.4f}, mAP: {va:.4f}, mIoU: {va:.4f}\n" for e, (tl, _, va) in enumerate(runs)))
     assert {"map", "miou"} <= set(lrdoctor.read(det).metrics)
+
+
+def _masked_label_run(mask_from: int | None, steps=14, lr=1e-3):
+    """HF-style log dicts of the digits MLP trained with a summed cross-entropy; from step
+    ``mask_from`` on, a broken collator masks every label (-100), so the loss is exactly 0.
+    Losses rounded to 4 decimals, as HF's Trainer logs them."""
+    torch.manual_seed(0)
+    x, y = _digits()
+    model = _mlp()
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    out = []
+    for s in range(steps):
+        xb, yb = x[64 * s:64 * s + 64], y[64 * s:64 * s + 64].clone()
+        if mask_from is not None and s >= mask_from:
+            yb[:] = -100
+        loss = torch.nn.functional.cross_entropy(model(xb), yb, ignore_index=-100, reduction="sum") / 64
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        out.append(repr({"loss": round(loss.item(), 4), "learning_rate": lr, "epoch": round((s + 1) / steps, 2)}))
+    return "\n".join(out) + "\n"
+
+
+def test_a_loss_that_collapses_to_exactly_zero_is_no_learning(tmp_path):
+    p = tmp_path / "masked.log"
+    p.write_text(_masked_label_run(mask_from=8))
+    f = kinds(lrdoctor.diagnose(p), "error")
+    assert "slow_progress" in f and "exactly 0" in f["slow_progress"].summary
+    clean = tmp_path / "clean.log"
+    clean.write_text(_masked_label_run(mask_from=None))
+    assert "slow_progress" not in kinds(lrdoctor.diagnose(clean), "info")
+    # a fit that converges towards 0 and rounds to it at 4 decimals is no collapse
+    fit = tmp_path / "fit.log"
+    fit.write_text("".join(repr({"loss": round(2.3 * 0.3 ** s, 4), "learning_rate": 1e-3, "epoch": s}) + "\n" for s in range(14)))
+    assert "slow_progress" not in kinds(lrdoctor.diagnose(fit), "info")

@@ -95,6 +95,12 @@ class ProgressThresholds(Thresholds):
     """An LR read from a text log counts as 0 only when printed with at least 8 decimals
     (below 5e-9: three decades under the smallest fine-tuning LRs in use, ~1e-6); "lr: 0.0000"
     may be a rounded 2e-5."""
+    zero_loss_points: int = 3
+    """Collapse to zero: a training loss that drops to exactly 0 and stays there on this many
+    reports (the frozen rule's ``frozen_points``), from a report at least ``frozen_floor`` of its
+    largest value. A cross-entropy cannot reach float 0 by learning, and a loss of exactly 0
+    sends no gradient: the sudden collapse is a numeric failure (fp16 overflow, every label
+    masked), not convergence (Transformers4Rec under fp16: 12.6, then 0.0 on every report)."""
     frozen_floor: float = 0.01
     """...and at least this share of the log's largest loss (a loss converged to its floor
     prints the same value for a reason)."""
@@ -338,6 +344,26 @@ def _frozen_loss(run: Run, th: ProgressThresholds) -> Finding | None:
     return Finding("slow_progress", Severity.ERROR, float(f.steps[run_len]), float(f.steps[-1]), summary, ev, cause)
 
 
+def _collapsed_to_zero(run: Run, th: ProgressThresholds) -> Finding | None:
+    f = _live_loss(run)
+    if f is None:
+        return None
+    x = f.values
+    k = th.zero_loss_points
+    if x.size < k + 1 or (x[-k:] != 0).any() or not (x != 0).any() or not zero_is_exact(run, "loss", th.lr_zero_decimals):
+        return None
+    i = int(np.flatnonzero(x != 0)[-1]) + 1
+    if abs(float(x[i - 1])) < th.frozen_floor * float(np.abs(x).max()):
+        return None  # a loss that converged towards 0 and now rounds to it is a fit, not a collapse
+    ev = {"metric": run.meta.roles.get("loss", "loss"), "value": 0.0, "points": int(x.size - i),
+          "rule": f"collapsed: the loss fell from {float(x[i - 1])!r} to exactly 0 in one report and stayed there"}
+    summary = (f"the loss dropped from {fmt(float(x[i - 1]))} to exactly 0 at step {fmt(float(f.steps[i]))} and stayed "
+               f"there ({x.size - i} reports): a zero loss sends no gradient, so nothing is learned")
+    cause = ("A numeric collapse, not learning: fp16 overflow or underflow in the loss, every label of the batch "
+             "masked (-100), or a loss whose inputs were zeroed.")
+    return Finding("slow_progress", Severity.ERROR, float(f.steps[i]), float(f.steps[-1]), summary, ev, cause)
+
+
 def _another_loss_moves(run: Run, objective_name: str, since: float, th: ProgressThresholds) -> bool:
     """True when another loss column of the run (a loss part, an eval loss) changes by more
     than ``frozen_other_moves`` of its level over the reports from ``since`` on: the model is
@@ -573,7 +599,7 @@ class SlowProgressEvidence(Evidence):
 
 @detector("slow_progress", thresholds=DEFAULTS, evidence=SlowProgressEvidence, needs=_needs)
 def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
-    rules = (_lr_stays_zero, _stuck_at_chance, _frozen_loss, _recurring_loss, _error_rate_at_max, _pinned_task_metric, _never_below_start,
+    rules = (_lr_stays_zero, _stuck_at_chance, _collapsed_to_zero, _frozen_loss, _recurring_loss, _error_rate_at_max, _pinned_task_metric, _never_below_start,
              _no_gain_over_finished_schedule) if not run.is_rl \
         else (_lr_stays_zero, _no_gain_over_finished_schedule)
     if needs.loss(run) is not None and not run.is_rl:
