@@ -1179,3 +1179,52 @@ def test_a_loss_that_collapses_to_exactly_zero_is_no_learning(tmp_path):
     fit = tmp_path / "fit.log"
     fit.write_text("".join(repr({"loss": round(2.3 * 0.3 ** s, 4), "learning_rate": 1e-3, "epoch": s}) + "\n" for s in range(14)))
     assert "slow_progress" not in kinds(lrdoctor.diagnose(fit), "info")
+
+
+def _weighted_epochs(class_weight: float, init_scale: float, epochs=4):
+    """Epoch rows (epoch, loss, val_loss) of the digits MLP whose training loss is weighted by
+    ``class_weight`` (Keras' class_weight) while the validation loss is plain; ``init_scale``
+    multiplies the last layer's initial weights (a bad init)."""
+    torch.manual_seed(0)
+    x, y = _digits()
+    model = _mlp()
+    with torch.no_grad():
+        model[2].weight.mul_(init_scale)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    w = torch.full((10,), class_weight)
+    rows = []
+    for ep in range(epochs):
+        tot = 0.0
+        for i in range(0, 1200, 100):
+            loss = torch.nn.functional.cross_entropy(model(x[i:i + 100]), y[i:i + 100], weight=w) * class_weight
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            tot += loss.item() / 12
+        with torch.no_grad():
+            rows.append((ep + 1, tot, float(torch.nn.functional.cross_entropy(model(x[1200:]), y[1200:]))))
+    return rows
+
+
+def test_a_weighted_training_loss_beside_a_normal_eval_loss_is_no_initial_anomaly(tmp_path):
+    weighted = write_csv(tmp_path / "weighted.csv", ["epoch", "loss", "val_loss"], _weighted_epochs(8.0, 1.0))
+    assert lrdoctor.read(weighted).series("loss").values[0] > 3 * np.log(10)  # far above ln 10 by its weight
+    cfg = {"num_classes": 10}
+    assert "initial_loss_anomaly" not in kinds(lrdoctor.diagnose(lrdoctor.read(weighted, config=cfg)), "info")
+    # a bad init in a per-step log with the same weighting of both losses: still an anomaly
+    torch.manual_seed(0)
+    x, y = _digits()
+    model = _mlp()
+    with torch.no_grad():
+        model[2].weight.mul_(60.0)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    rows = []
+    for s in range(20):
+        loss = torch.nn.functional.cross_entropy(model(x[64 * s:64 * s + 64]), y[64 * s:64 * s + 64])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            rows.append((s, loss.item(), float(torch.nn.functional.cross_entropy(model(x[1300:]), y[1300:]))))
+    bad_init = write_csv(tmp_path / "bad_init.csv", ["step", "loss", "val_loss"], rows)
+    assert "initial_loss_anomaly" in kinds(lrdoctor.diagnose(lrdoctor.read(bad_init, config=cfg)))

@@ -79,6 +79,23 @@ def _logs_regression_error(run: Run) -> bool:
     return any({"mse", "mae", "rmse"} & set(normalize(n).split("_")) for n in run.names)
 
 
+def _other_scale(run: Run, th: InitialLossThresholds) -> bool:
+    """True when the training loss sits more than ``above`` x the evaluation loss at *every*
+    report both were logged (two or more): a constant factor between the two losses of one
+    model is a weighting or an extra term of the training loss (Keras class_weight: 10.6 beside
+    1.38, then 6.34 beside 1.14 for 7 classes), not an initialisation, whose excess is gone
+    within an epoch or two."""
+    e, t = run.series("eval_loss"), run.series("loss")
+    if e is None or t is None:
+        return False
+    ef, tf = e.finite(), t.finite()
+    shared, ei, ti = np.intersect1d(ef.steps, tf.steps, return_indices=True)
+    if shared.size < 2:
+        return False
+    ev, tv = ef.values[ei], tf.values[ti]
+    return bool((ev > 0).all() and (tv > th.above * ev).all())
+
+
 @detector("initial_loss_anomaly", thresholds=DEFAULTS, evidence=InitialLossAnomalyEvidence, needs=_needs)
 def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
     s, k = objective(run), num_classes(run)
@@ -94,6 +111,8 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
     expected = float(np.log(k[1]))
     # an epoch's mean loss falls below ln(K) within the epoch; only a per-step first loss is judged low
     early = f.steps[0] <= 1 and run.meta.step_unit != "epoch"
+    if first > th.above * expected and _other_scale(run, th):
+        return []  # the training loss is weighted or carries extra terms: its scale is not ln K's
     if first > th.above * expected:
         kind = "above"
     elif early and first < th.below * expected and not _logs_regression_error(run):
