@@ -1228,3 +1228,37 @@ def test_a_weighted_training_loss_beside_a_normal_eval_loss_is_no_initial_anomal
             rows.append((s, loss.item(), float(torch.nn.functional.cross_entropy(model(x[1300:]), y[1300:]))))
     bad_init = write_csv(tmp_path / "bad_init.csv", ["step", "loss", "val_loss"], rows)
     assert "initial_loss_anomaly" in kinds(lrdoctor.diagnose(lrdoctor.read(bad_init, config=cfg)))
+
+
+def _val_accuracy_lines(dead: bool, epochs=8):
+    """MXNet's "Epoch[k] Validation-accuracy=..." lines of the digits MLP; ``dead`` zeroes the
+    hidden layer's bias to -100 (every ReLU dead: the output is the constant last-layer bias)."""
+    torch.manual_seed(0)
+    x, y = _digits()
+    model = _mlp()
+    if dead:
+        with torch.no_grad():
+            model[0].bias.fill_(-100.0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    out = []
+    for ep in range(epochs):
+        for i in range(0, 1200, 100):
+            loss = torch.nn.functional.cross_entropy(model(x[i:i + 100]), y[i:i + 100])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            acc = float((model(x[1200:]).argmax(1) == y[1200:]).float().mean())
+        out.append(f"2016-12-15 12:15:{ep:02d},447 Node[0] Epoch[{ep}] Validation-accuracy={acc:.6f}")
+    return "\n".join(out) + "\n"
+
+
+def test_an_evaluation_accuracy_alone_that_never_changes_is_no_learning(tmp_path):
+    dead = tmp_path / "dead.log"
+    dead.write_text(_val_accuracy_lines(dead=True))
+    assert len({line.rsplit("=", 1)[1] for line in dead.read_text().splitlines()}) == 1  # really frozen
+    f = kinds(lrdoctor.diagnose(dead), "error")
+    assert "slow_progress" in f and "every one of 8 evaluations" in f["slow_progress"].summary
+    live = tmp_path / "live.log"
+    live.write_text(_val_accuracy_lines(dead=False))
+    assert "slow_progress" not in kinds(lrdoctor.diagnose(live), "info")

@@ -474,7 +474,8 @@ def _no_gain_over_finished_schedule(run: Run, th: ProgressThresholds) -> Finding
 
 
 def _needs(run: Run) -> str | None:
-    """A training loss, or (RL runs too) a task metric with a logged LR for the finished-schedule rule."""
+    """A training loss, or (RL runs too) a task metric with a logged LR for the finished-schedule rule,
+    or ``pinned_points`` evaluations of a task metric for the pinned-metric rule."""
     why = needs.loss(run)
     if why is None:
         return None
@@ -484,6 +485,8 @@ def _needs(run: Run) -> str | None:
         return None  # an error rate (WER, CER) is judged on its own
     if needs.points(run, "lr") >= DEFAULTS.frozen_points:
         return None  # an LR alone can show that nothing is learned (it stays 0)
+    if not run.is_rl and any(needs.points(run, n) >= DEFAULTS.pinned_points for n in ("eval_accuracy", "task_metric", "success_rate")):
+        return None  # a task metric alone can show it never changed (MXNet's Validation-accuracy greps)
     return why
 
 
@@ -603,7 +606,7 @@ def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Fi
              _no_gain_over_finished_schedule) if not run.is_rl \
         else (_lr_stays_zero, _no_gain_over_finished_schedule)
     if needs.loss(run) is not None and not run.is_rl:
-        rules = (_lr_stays_zero, _error_rate_at_max, _no_gain_over_finished_schedule)  # no training loss: only these can judge
+        rules = (_lr_stays_zero, _error_rate_at_max, _pinned_task_metric, _no_gain_over_finished_schedule)  # no training loss: only these can judge
     for rule in rules:
         got = rule(run, th)
         if got is not None:
