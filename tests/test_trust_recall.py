@@ -1262,3 +1262,41 @@ def test_an_evaluation_accuracy_alone_that_never_changes_is_no_learning(tmp_path
     live = tmp_path / "live.log"
     live.write_text(_val_accuracy_lines(dead=False))
     assert "slow_progress" not in kinds(lrdoctor.diagnose(live), "info")
+
+
+def _running_average_prints(shuffled: bool, batches=640, every=40):
+    """A custom loop's "Epoch 1 - Batch i/N - Training Acc. a - Training Loss l" running averages
+    (BERT run_classifier-style prints) of the digits MLP; ``shuffled`` permutes the labels, so
+    nothing can be learned (accuracy at 1/10, loss at ln 10)."""
+    torch.manual_seed(0)
+    x, y = _digits()
+    if shuffled:
+        y = y[torch.randperm(y.numel())]
+    model = _mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    tot_l = tot_a = 0.0
+    out = []
+    for b in range(1, batches + 1):
+        i = torch.randint(0, 1797, (32,))
+        logits = model(x[i])
+        loss = torch.nn.functional.cross_entropy(logits, y[i])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        tot_l += loss.item()
+        tot_a += float((logits.argmax(1) == y[i]).float().mean())
+        if b % every == 0:
+            out.append(f"Epoch 1 - Batch {b}/{batches} - Training Acc. {tot_a / b:.6f} - Training Loss {tot_l / b:.6f}")
+    return "\n".join(out) + "\n"
+
+
+def test_batch_of_counters_and_a_run_stuck_at_chance_without_a_class_count(tmp_path):
+    stuck = tmp_path / "stuck.log"
+    stuck.write_text(_running_average_prints(shuffled=True))
+    run = lrdoctor.read(stuck)
+    assert run.meta.step_column == "batch" and run.meta.roles["task_metric"] == "acc"
+    f = kinds(lrdoctor.diagnose(run), "error")
+    assert "slow_progress" in f and f["slow_progress"].evidence["num_classes"] == 10
+    learning = tmp_path / "learning.log"
+    learning.write_text(_running_average_prints(shuffled=False))
+    assert "slow_progress" not in kinds(lrdoctor.diagnose(learning), "info")

@@ -96,6 +96,9 @@ _ITER_BRACKETS = re.compile(r"(?<![\w])iter(?P<mode>\((?:train|val|test)\))?\s*\
 #: the epoch, and whose summary the fields are (Valid, Evaluate, Generate are not training's)
 _FLASHY_SUMMARY = re.compile(r"(?<![\w])(?P<stage>train|valid|evaluate|generate|test)\s+summary\s*\|\s*epoch\s+(?P<ep>\d+)", re.I)
 
+#: "Epoch 1 - Batch 1600/287417 - Training Loss 2.29": batch i of N (a counter without a colon)
+_BATCH_OF = re.compile(r"(?<![\w])batch\s+(\d+)\s*/\s*\d+(?![\w.])", re.I)
+
 #: gradient-boosting libraries' round counters: XGBoost's "[12]\ttrain-rmse:17.1\teval-rmse:17.9"
 #: and LightGBM's "[12]\ttraining's l2: 0.5\tvalid_1's l2: 0.6"; CatBoost's "12:\tlearn: 0.68\ttest: 0.69"
 _BOOST_ROUND = re.compile(r"^\s*(?:\[(\d+)\]\s|(\d+):\s+learn\b)")
@@ -372,6 +375,9 @@ def _key_values(line: str, state: dict) -> dict | None:
         if stage != "train":
             rec = {(k if _STEPLIKE.match(k) or k.startswith(stage) else f"{stage}_{k}"): v for k, v in rec.items()}
         rec["epoch"] = float(fl["ep"])
+    bo = _BATCH_OF.search(line) if rec and "atch " in line and "batch" not in rec and "step" not in rec else None
+    if bo:
+        rec["batch"] = float(bo[1])
     br = _BOOST_ROUND.match(line) if rec and ("]" in line[:12] or "learn" in line) else None
     if br and "boosting_round" not in rec:
         rec["boosting_round"] = float(br[1] or br[2])

@@ -84,6 +84,9 @@ _BARE_TOKEN = re.compile(rf"^{NUM}(?:s|ms)?$", re.I)
 
 _BARE_KEY = re.compile(r"^[A-Za-z_][\w\-]{0,40}$")
 
+#: "1600/287417": a counter i of N
+_COUNT_OF = re.compile(r"^(\d+)/\d+$")
+
 _BARE_METRIC = re.compile(r"loss|^cost$|^lr$|^ppl$|perplexity|^acc|accuracy|reward|^wer$|^cer$|^bleu$", re.I)
 
 _BARE_TWO_WORD = {("learning", "rate"): "lr", ("global", "step"): "global_step"}
@@ -105,8 +108,14 @@ def _bare_pairs(line: str, state: dict) -> dict | None:
             rec.setdefault(_BARE_TWO_WORD[two], _num(toks[i + 2].rstrip("ms")))
             i += 3
             continue
-        if _BARE_KEY.match(toks[i]) and _BARE_TOKEN.match(toks[i + 1]):
-            rec.setdefault(toks[i].lower().replace("-", "_"), _num(toks[i + 1].rstrip("ms")))
+        key = toks[i].rstrip(".")  # "Training Acc. 0.1062": an abbreviation's full stop
+        if _BARE_KEY.match(key) and _BARE_TOKEN.match(toks[i + 1]):
+            rec.setdefault(key.lower().replace("-", "_"), _num(toks[i + 1].rstrip("ms")))
+            i += 2
+            continue
+        of = _COUNT_OF.match(toks[i + 1])
+        if of and key.lower() in ("batch", "iter", "iteration", "step"):
+            rec.setdefault(key.lower(), float(of[1]))  # "Batch 1600/287417": batch i of N
             i += 2
             continue
         i += 1
