@@ -1300,3 +1300,30 @@ def test_batch_of_counters_and_a_run_stuck_at_chance_without_a_class_count(tmp_p
     learning = tmp_path / "learning.log"
     learning.write_text(_running_average_prints(shuffled=False))
     assert "slow_progress" not in kinds(lrdoctor.diagnose(learning), "info")
+
+
+def test_a_batch_counter_that_restarts_each_epoch_and_the_epoch_make_one_axis(tmp_path):
+    """MONAI's tutorials print "epoch 2/10" then "{step}/{epoch_len}, train_loss: {loss:.4f}": filed
+    under the epoch alone, all but the last report of each epoch would be lost."""
+    torch.manual_seed(0)
+    x, y = _digits()
+    model = _mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    lines, losses = [], []
+    for ep in range(3):
+        lines += ["----------", f"epoch {ep + 1}/3"]
+        for b in range(1, 21):
+            i = torch.randint(0, 1797, (32,))
+            loss = torch.nn.functional.cross_entropy(model(x[i]), y[i])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            lines.append(f"{b}/20, train_loss: {loss.item():.4f}")
+            losses.append(round(loss.item(), 4))
+        lines.append(f"epoch {ep + 1} average loss: {np.mean(losses[-20:]):.4f}")
+    p = tmp_path / "monai.log"
+    p.write_text("\n".join(lines) + "\n")
+    run = lrdoctor.read(p)
+    loss = run.series("loss")
+    assert list(loss.finite().values) == losses  # every batch's report, none filed over another
+    assert run.meta.step_unit == "step" and list(loss.steps[:3]) == [1, 2, 3] and list(loss.steps[-2:]) == [59, 60]

@@ -176,10 +176,31 @@ def _restarts_with_epoch(acc: "RecordColumns", key: Any, epoch_key: Any) -> bool
     if key == epoch_key or key not in acc.rows_of or epoch_key not in acc.rows_of:
         return False
     st, ep = _dense(acc, key), _dense(acc, epoch_key)
+    idx = np.where(np.isfinite(ep), np.arange(ep.size), 0)
+    np.maximum.accumulate(idx, out=idx)
+    ep = ep[idx]  # an epoch printed on a header line ("epoch 2/10") holds for the lines below it
     both = np.isfinite(st) & np.isfinite(ep)
     s, e = st[both], ep[both]
     back = np.flatnonzero(np.diff(s) < 0)
     return back.size > 0 and bool((e[back + 1] > e[back]).all())
+
+
+def _epoch_and_counter(acc: "RecordColumns", epoch_key: Any, within: Any) -> np.ndarray | None:
+    """One step axis from an epoch and a counter that restarts with it: (epoch - first epoch) x
+    N + counter, N the counter's largest value (+1 when it counts from 0). Filed under the epoch
+    alone, every report of an epoch would fall on one step and all but its last be lost (MONAI's
+    "1/243, train_loss: 0.9906" lines under "epoch 1/10"). Records without the counter get NaN
+    (the step is carried forward to them)."""
+    e, b = _dense(acc, epoch_key), _dense(acc, within)
+    if not np.isfinite(b).any() or not np.isfinite(e).any():
+        return None
+    idx = np.where(np.isfinite(e), np.arange(e.size), 0)
+    np.maximum.accumulate(idx, out=idx)
+    e = e[idx]  # the epoch carried forward from its header line
+    lo, hi = float(np.nanmin(b)), float(np.nanmax(b))
+    n = hi + (1.0 if lo == 0 else 0.0)
+    out = (e - float(np.nanmin(e))) * n + b
+    return out if np.isfinite(out).any() else None
 
 
 def _pick_step(acc: "RecordColumns", usable: list[tuple[Any, str]]) -> tuple[Any, str] | None:
@@ -233,9 +254,15 @@ def _columns_to_run(acc: RecordColumns, meta: RunMeta, config: Mapping[str, Any]
               and (first_at[normalize(k)] <= 0.2 * n_rec or count[normalize(k)] >= 0.5 * n_rec)
               and not _constant(acc, present[normalize(k)])]
     epoch_key = present.get("epoch")
+    within = None  # a counter that restarts with each epoch ("epoch 2/10" then "1/243, train_loss: ...")
     if epoch_key is not None:
-        usable = [(k, u) for k, u in usable if u == "epoch" or not _restarts_with_epoch(acc, k, epoch_key)]
+        restarting = [(k, u) for k, u in usable if u != "epoch" and _restarts_with_epoch(acc, k, epoch_key)]
+        usable = [(k, u) for k, u in usable if (k, u) not in restarting]
+        within = restarting[0][0] if restarting else None
     step_key, unit = _pick_step(acc, usable) or (None, "record")
+    combined = _epoch_and_counter(acc, epoch_key, within) if within is not None and step_key in (epoch_key, None) else None
+    if combined is not None:
+        step_key, unit = f"{epoch_key}+{within}", "step"
     meta.step_unit = unit
     meta.step_column = step_key
     meta.printed_decimals.update({str(k): d for k, d in acc.decimals.items()})
@@ -259,6 +286,8 @@ def _columns_to_run(acc: RecordColumns, meta: RunMeta, config: Mapping[str, Any]
             mk[idx] = True
         del idx, rows, vals
         cols[k], masks[k] = col, mk
+    if combined is not None:
+        cols[step_key], masks[step_key] = combined, np.isfinite(combined)
     rank_key = next((k for k in cols if normalize(str(k)) in ("rank", "local_rank", "global_rank")), None)
     if rank_key is not None:
         r, rm = cols[rank_key], masks[rank_key]

@@ -99,6 +99,9 @@ _FLASHY_SUMMARY = re.compile(r"(?<![\w])(?P<stage>train|valid|evaluate|generate|
 #: "Epoch 1 - Batch 1600/287417 - Training Loss 2.29": batch i of N (a counter without a colon)
 _BATCH_OF = re.compile(r"(?<![\w])batch\s+(\d+)\s*/\s*\d+(?![\w.])", re.I)
 
+#: MONAI's tutorials: "{step}/{epoch_len}, train_loss: {loss:.4f}" under an "epoch 1/10" line
+_LEADING_COUNT = re.compile(r"^\s*(\d+)/\d+,\s+[A-Za-z]")
+
 #: gradient-boosting libraries' round counters: XGBoost's "[12]\ttrain-rmse:17.1\teval-rmse:17.9"
 #: and LightGBM's "[12]\ttraining's l2: 0.5\tvalid_1's l2: 0.6"; CatBoost's "12:\tlearn: 0.68\ttest: 0.69"
 _BOOST_ROUND = re.compile(r"^\s*(?:\[(\d+)\]\s|(\d+):\s+learn\b)")
@@ -375,6 +378,9 @@ def _key_values(line: str, state: dict) -> dict | None:
         if stage != "train":
             rec = {(k if _STEPLIKE.match(k) or k.startswith(stage) else f"{stage}_{k}"): v for k, v in rec.items()}
         rec["epoch"] = float(fl["ep"])
+    lc = _LEADING_COUNT.match(line) if rec and "/" in line[:16] and "batch" not in rec and "step" not in rec else None
+    if lc:
+        rec["batch"] = float(lc[1])
     bo = _BATCH_OF.search(line) if rec and "atch " in line and "batch" not in rec and "step" not in rec else None
     if bo:
         rec["batch"] = float(bo[1])
