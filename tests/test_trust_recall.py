@@ -1327,3 +1327,17 @@ def test_a_batch_counter_that_restarts_each_epoch_and_the_epoch_make_one_axis(tm
     loss = run.series("loss")
     assert list(loss.finite().values) == losses  # every batch's report, none filed over another
     assert run.meta.step_unit == "step" and list(loss.steps[:3]) == [1, 2, 3] and list(loss.steps[-2:]) == [59, 60]
+
+
+def test_ctr_gcn_style_blocks_name_the_test_loss(tmp_path):
+    """CTR-GCN-style loggers print "Mean test loss of 8 batches: 0.358." under "Eval epoch: 15":
+    the batch count is no part of the key."""
+    runs = _digits_losses()
+    p = tmp_path / "log.txt"
+    p.write_text("".join(f"[ Fri Apr 14 14:59:26 2023 ] Training epoch: {e + 1}\n"
+                         f"[ Fri Apr 14 15:01:22 2023 ] \tMean training loss: {tl:.4f}.  Mean training acc: 91.75%.\n"
+                         f"[ Fri Apr 14 15:01:22 2023 ] Eval epoch: {e + 1}\n"
+                         f"[ Fri Apr 14 15:01:29 2023 ] \tMean test loss of 8 batches: {vl!r}.\n" for e, (tl, vl, _) in enumerate(runs)))
+    run = lrdoctor.read(p)
+    assert run.meta.roles["eval_loss"] == "test_loss"
+    assert run.series("eval_loss").values[-1] == pytest.approx(runs[-1][1])

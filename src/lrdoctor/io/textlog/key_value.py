@@ -99,6 +99,9 @@ _FLASHY_SUMMARY = re.compile(r"(?<![\w])(?P<stage>train|valid|evaluate|generate|
 #: "Epoch 1 - Batch 1600/287417 - Training Loss 2.29": batch i of N (a counter without a colon)
 _BATCH_OF = re.compile(r"(?<![\w])batch\s+(\d+)\s*/\s*\d+(?![\w.])", re.I)
 
+#: " of 8 batches" before a key's colon
+_OF_COUNT = re.compile(r"\s+of\s+\d+\s+[A-Za-z]+(?=\s*:)")
+
 #: MONAI's tutorials: "{step}/{epoch_len}, train_loss: {loss:.4f}" under an "epoch 1/10" line
 _LEADING_COUNT = re.compile(r"^\s*(\d+)/\d+,\s+[A-Za-z]")
 
@@ -254,6 +257,8 @@ def _key_values(line: str, state: dict) -> dict | None:
         line = _blank(line, hidden)
     if "'s " in line:  # LightGBM's "training's binary_logloss: 0.5": the training set's
         line = line.replace("'s ", "_")
+    if " of " in line:  # CTR-GCN's "Mean test loss of 8 batches: 0.358": the count is no part of the key
+        line = _OF_COUNT.sub("", line)
     for k, v in _segments(line).items():  # "Train loss 1.59" (no separator) and friends
         rec[k] = v
     sections = [(m.end(), m[1]) for m in _SECTION.finditer(line)] if "] " in line else []
