@@ -1341,3 +1341,16 @@ def test_ctr_gcn_style_blocks_name_the_test_loss(tmp_path):
     run = lrdoctor.read(p)
     assert run.meta.roles["eval_loss"] == "test_loss"
     assert run.series("eval_loss").values[-1] == pytest.approx(runs[-1][1])
+
+
+def test_verl_step_lines_name_the_policy_kl():
+    """verl prints "step:10 - actor/entropy:0.512 - actor/pg_loss:0.013 - actor/ppo_kl:0.0004 - ...":
+    actor/ppo_kl is the update's approximate KL."""
+    from lrdoctor.io.textlog import parse_lines
+    from lrdoctor.names import resolve_aliases
+
+    recs, _ = parse_lines(["step:10 - actor/entropy:0.512 - actor/pg_loss:0.013 - actor/ppo_kl:0.0004 - "
+                           "actor/grad_norm:0.31 - actor/lr:1e-06 - critic/rewards/mean:0.45"])
+    assert recs[0]["step"] == 10 and recs[0]["actor/ppo_kl"] == 0.0004
+    roles = resolve_aliases(list(recs[0]))
+    assert roles["approx_kl"][0] == "actor/ppo_kl" and roles["grad_norm"][0] == "actor/grad_norm"

@@ -79,6 +79,7 @@ ALIASES: dict[str, tuple[Alias, ...]] = {
     "approx_kl": _a(
         "approx_kl", "train/approx_kl", "losses/approx_kl", "approxkl", "loss/approxkl",
         "info/learner/default_policy/learner_stats/kl", "learner_stats/kl", "approx_kl_div", "mean_kl",
+        "actor/ppo_kl", "ppo_kl",  # verl (PPO/GRPO for LLMs): the update's approximate KL
     ),
     "clip_fraction": _a("clip_fraction", "train/clip_fraction", "losses/clipfrac", "clipfrac", "loss/clipfrac"),
     "entropy": (
