@@ -964,6 +964,8 @@ def test_theano_style_cost_lines_and_an_announced_nan(tmp_path):
     run = lrdoctor.read(p)
     assert run.meta.roles["loss"] == "cost" and run.meta.step_column == "update"
     assert "nonfinite" not in kinds(lrdoctor.diagnose(run))
+    p.write_text(text + "NaN detected in gradients, skipping step\n")  # an AMP skip's sentence: no loss value
+    assert "nonfinite" not in kinds(lrdoctor.diagnose(p), "info")
     p.write_text(text + "NaN detected\n")
     f = kinds(lrdoctor.diagnose(p), "error")
     assert f["nonfinite"].start_step == 510 + 10 * (len(runs) - 1) and f["nonfinite"].evidence["metric"] == "loss"

@@ -45,9 +45,10 @@ def _key_name(raw: str) -> str:
 #: only well-known metric words, so "Throughput is 408" adds no column
 _IS = re.compile(rf"(?<![\w])(?P<key>loss|learning rate|lr|accuracy|reward)\s+is\s+(?P<val>{NUM})", re.I)
 
-#: a training script announcing a non-finite loss in words, with no number: "NaN detected"
-#: (visual-semantic-embedding), "Detected NaN", "NaN encountered": the loss at that step is NaN
-_NAN_WORDS = re.compile(r"^\W*(?:(?:nan|inf)s? (?:detected|encountered)|(?:detected|encountered) (?:a )?(?:nan|inf))\b", re.I)
+#: a training script announcing a non-finite loss in words, with no number, as the whole line:
+#: "NaN detected" (visual-semantic-embedding), "Detected NaN", "NaN encountered in loss"; not
+#: an AMP skip ("NaN detected in gradients, skipping step") or any other sentence
+_NAN_WORDS = re.compile(r"^\W*(?:nans? (?:detected|encountered)|(?:detected|encountered) (?:a )?nan)(?: in (?:the )?(?:loss|cost))?\W*$", re.I)
 
 #: the key of such an announcement; the reader files its NaN under the loss column of the
 #: record before it (``parse_lines``), "Cost" in "Epoch 2 Update 550 Cost 25.9 ... NaN detected"
@@ -403,7 +404,7 @@ def _key_values(line: str, state: dict) -> dict | None:
     wi = _WORD_INDEX.search(line) if rec and "[" in line else None
     if wi and wi[1].lower() not in rec:
         rec[wi[1].lower()] = float(wi[2])
-    if not rec and ("nan" in line or "NaN" in line or "NAN" in line or "inf" in line) and _NAN_WORDS.match(line):
+    if not rec and ("nan" in line or "NaN" in line or "NAN" in line) and _NAN_WORDS.match(line):
         return {NAN_EVENT: float("nan")}
     if not rec:
         return None
