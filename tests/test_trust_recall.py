@@ -1356,3 +1356,38 @@ def test_verl_step_lines_name_the_policy_kl():
     assert recs[0]["step"] == 10 and recs[0]["actor/ppo_kl"] == 0.0004
     roles = resolve_aliases(list(recs[0]))
     assert roles["approx_kl"][0] == "actor/ppo_kl" and roles["grad_norm"][0] == "actor/grad_norm"
+
+
+def test_an_lr_decayed_below_float32_resolution_is_no_learning(tmp_path):
+    """An ExponentialLR(gamma=0.01) left running: after a few hundred epochs the LR is ~1e-20, far
+    below any weight's float32 resolution; an excerpt from there on learns nothing."""
+    torch.manual_seed(0)
+    x, y = _digits()
+    model = _mlp()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.01)
+    rows = []
+    for ep in range(1, 16):
+        loss = torch.nn.functional.cross_entropy(model(x[:256]), y[:256])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        rows.append((1000 + ep, loss.item(), sched.get_last_lr()[0]))
+    excerpt = write_csv(tmp_path / "late.csv", ["step", "loss", "lr"], rows[7:])  # lr 1e-19 .. 1e-33
+    assert max(r[2] for r in rows[7:]) < 1e-12
+    f = kinds(lrdoctor.diagnose(excerpt), "error")
+    assert "below 1e-12" in f["slow_progress"].evidence["rule"]
+    assert len({round(l, 6) for _, l, _ in rows[7:]}) == 1  # the weights really stopped changing
+    torch.manual_seed(0)
+    model = _mlp()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    live = []
+    for ep in range(1, 16):
+        loss = torch.nn.functional.cross_entropy(model(x[:256]), y[:256])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        live.append((1000 + ep, loss.item(), 1e-3))
+    early = write_csv(tmp_path / "constant.csv", ["step", "loss", "lr"], live[7:])
+    assert "slow_progress" not in kinds(lrdoctor.diagnose(early), "info")

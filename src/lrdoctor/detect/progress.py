@@ -95,6 +95,11 @@ class ProgressThresholds(Thresholds):
     """An LR read from a text log counts as 0 only when printed with at least 8 decimals
     (below 5e-9: three decades under the smallest fine-tuning LRs in use, ~1e-6); "lr: 0.0000"
     may be a rounded 2e-5."""
+    lr_nil: float = 1e-12
+    """An LR below this is 0 for every purpose: an Adam-style update is about the LR itself, and
+    1e-12 is under float32's resolution (2^-24 ~ 6e-8 relative) of any weight larger than 2e-5,
+    so no weight can change (Coqui-TTS's generator LR decayed to 7.05e-111; a Time-Series-Library
+    LR halved every epoch down to 1.1e-24)."""
     zero_loss_points: int = 3
     """Collapse to zero: a training loss that drops to exactly 0 and stays there on this many
     reports (the frozen rule's ``frozen_points``), from a report at least ``frozen_floor`` of its
@@ -297,20 +302,23 @@ def _printed_digits(run: Run, name: str, v: float) -> int:
 
 
 def _lr_stays_zero(run: Run, th: ProgressThresholds) -> Finding | None:
-    """The LR is exactly 0 on every report of a log that does not start at the start of training:
-    no update can change the model. Text logs must print it with ``lr_zero_decimals``+ decimals
+    """The LR is 0 (or below ``lr_nil``) on every report of a log that does not start at the start
+    of training: no update can change the model. Text logs must print it with ``lr_zero_decimals``+ decimals
     (PaddleSpeech's ``lr: 0.00000000``); a coarser "0.0000" may hide a real 2e-5."""
     lr = run.series("lr")
     if lr is None:
         return None
     f = lr.finite()
     v = f.values
-    if v.size < th.frozen_points or (v != 0).any() or float(f.steps[0]) <= th.start_max_step:
+    if v.size < th.frozen_points or (np.abs(v) >= th.lr_nil).any() or float(f.steps[0]) <= th.start_max_step:
         return None
-    if not zero_is_exact(run, "lr", th.lr_zero_decimals):
+    if (v == 0).all() and not zero_is_exact(run, "lr", th.lr_zero_decimals):
         return None
-    ev = {"metric": run.meta.roles.get("lr", "lr"), "value": 0.0, "points": int(v.size), "rule": "the LR is 0 on every report"}
-    summary = (f"the learning rate is 0 on all {v.size} reports (steps {fmt(float(f.steps[0]))}-{fmt(float(f.steps[-1]))}): "
+    top = float(np.abs(v).max())
+    ev = {"metric": run.meta.roles.get("lr", "lr"), "value": top, "points": int(v.size),
+          "rule": "the LR is 0 on every report" if top == 0 else f"the LR is below {th.lr_nil:g} on every report"}
+    what = "0" if top == 0 else f"at most {fmt(top)} (below float32's resolution of any weight)"
+    summary = (f"the learning rate is {what} on all {v.size} reports (steps {fmt(float(f.steps[0]))}-{fmt(float(f.steps[-1]))}): "
                "no update changes the model, so nothing is learned")
     cause = ("The schedule reached 0 (or was configured with a 0 peak, or a scheduler bug zeroed it) while "
              "training continues: the remaining steps are spent without learning.")
