@@ -824,16 +824,17 @@ def test_few_point_spike_arithmetic():
     assert few_point_spikes(stays) == []
 
 
-def _digits_losses(epochs=6, seed=0):
-    """(train loss, held-out loss, held-out accuracy) per epoch of the digits MLP (SGD)."""
+def _digits_losses(epochs=6, seed=0, lr=0.1, batch=64, model=None):
+    """(train loss, held-out loss, held-out accuracy) per epoch of the digits MLP (SGD), or of
+    ``model`` when given."""
     torch.manual_seed(seed)
     x, y = _digits()
-    model = _mlp()
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    model = _mlp() if model is None else model
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
     out = []
     for _ in range(epochs):
-        for i in range(0, 1200, 64):
-            loss = torch.nn.functional.cross_entropy(model(x[i:i + 64]), y[i:i + 64])
+        for i in range(0, 1200, batch):
+            loss = torch.nn.functional.cross_entropy(model(x[i:i + batch]), y[i:i + batch])
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -1233,26 +1234,16 @@ def test_a_weighted_training_loss_beside_a_normal_eval_loss_is_no_initial_anomal
 
 
 def _val_accuracy_lines(dead: bool, epochs=8):
-    """MXNet's "Epoch[k] Validation-accuracy=..." lines of the digits MLP; ``dead`` zeroes the
+    """MXNet's "Epoch[k] Validation-accuracy=..." lines of the digits MLP; ``dead`` sets the
     hidden layer's bias to -100 (every ReLU dead: the output is the constant last-layer bias)."""
     torch.manual_seed(0)
-    x, y = _digits()
     model = _mlp()
     if dead:
         with torch.no_grad():
             model[0].bias.fill_(-100.0)
-    opt = torch.optim.SGD(model.parameters(), lr=0.05)
-    out = []
-    for ep in range(epochs):
-        for i in range(0, 1200, 100):
-            loss = torch.nn.functional.cross_entropy(model(x[i:i + 100]), y[i:i + 100])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        with torch.no_grad():
-            acc = float((model(x[1200:]).argmax(1) == y[1200:]).float().mean())
-        out.append(f"2016-12-15 12:15:{ep:02d},447 Node[0] Epoch[{ep}] Validation-accuracy={acc:.6f}")
-    return "\n".join(out) + "\n"
+    runs = _digits_losses(epochs, lr=0.05, batch=100, model=model)
+    return "".join(f"2016-12-15 12:15:{ep:02d},447 Node[0] Epoch[{ep}] Validation-accuracy={acc:.6f}\n"
+                   for ep, (_, _, acc) in enumerate(runs))
 
 
 def test_an_evaluation_accuracy_alone_that_never_changes_is_no_learning(tmp_path):
