@@ -241,6 +241,13 @@ def _list_values(line: str, rec: dict, state: dict) -> None:
                 state["lists"] = True
 
 
+def _as_split(rec: dict, split: str, mark: str | None = None) -> dict:
+    """``rec``'s fields as the ``split``'s (``valid_loss``): step keys stay, and a key that already
+    starts with ``mark`` (the split's name by default) is not prefixed again."""
+    mark = split if mark is None else mark
+    return {(k if _STEPLIKE.match(k) or k.startswith(mark) else f"{split}_{k}"): v for k, v in rec.items()}
+
+
 def _key_values(line: str, state: dict) -> dict | None:
     """``key=value`` / ``key: value`` pairs (``step:N/M`` keeps N)."""
     rec: dict = {}
@@ -314,7 +321,7 @@ def _key_values(line: str, state: dict) -> dict | None:
         # field of the line is the validation's (its lr and timers too: a field shared with the
         # training lines would repeat an epoch on consecutive records and cost the epoch axis)
         pre = mode["mode"].lower()
-        rec = {(k if _STEPLIKE.match(k) or k.startswith(pre + "_") else f"{pre}_{k}"): v for k, v in rec.items()}
+        rec = _as_split(rec, pre, pre + "_")
     if "%)" in line:  # "Accuracy: 9166/10000 (92%)" is 92 (%), not a count of 9166
         for fm in _FRACTION_PCT.finditer(line):
             key = _key_name(fm["key"])
@@ -327,14 +334,14 @@ def _key_values(line: str, state: dict) -> dict | None:
         # "Valid Epoch: 16 Loss: nan: 100% 660/660": the line's fields are the validation's
         if f"{pre}_epoch" in rec and "epoch" not in rec:
             rec["epoch"] = rec.pop(f"{pre}_epoch")
-            rec = {(k if _STEPLIKE.match(k) or k.startswith(pre) else f"{pre}_{k}"): v for k, v in rec.items()}
+            rec = _as_split(rec, pre)
             break
     split = _SPLIT_LINE.match(line)
     if split and rec:
         # pytorch/examples' "Test set: Average loss: 0.2848, Accuracy: 9166/10000 (92%)": the
         # line's fields are that split's
         pre = split[1].lower()
-        rec = {(k if _STEPLIKE.match(k) or k.startswith(pre) else f"{pre}_{k}"): v for k, v in rec.items()}
+        rec = _as_split(rec, pre)
     # bare split names ("Train: 0.5455, Val: 0.5342, Test: 0.4670") stay bare here: whether
     # they are accuracies (PyG/DGL examples) or losses (LLMs-from-scratch's "Train: 9.535,
     # Val: 9.609") shows only in their direction over the run (``records.resolve_bare_splits``)
@@ -382,7 +389,7 @@ def _key_values(line: str, state: dict) -> dict | None:
     if fl:
         stage = fl["stage"].lower()
         if stage != "train":
-            rec = {(k if _STEPLIKE.match(k) or k.startswith(stage) else f"{stage}_{k}"): v for k, v in rec.items()}
+            rec = _as_split(rec, stage)
         rec["epoch"] = float(fl["ep"])
     lc = _LEADING_COUNT.match(line) if rec and "/" in line[:16] and "batch" not in rec and "step" not in rec else None
     if lc:
@@ -398,7 +405,7 @@ def _key_values(line: str, state: dict) -> dict | None:
         mode = (itb["mode"] or "").lower()
         if mode in ("(val)", "(test)"):
             pre = mode[1:-1]
-            rec = {(k if _STEPLIKE.match(k) or k.startswith(pre) else f"{pre}_{k}"): v for k, v in rec.items()}
+            rec = _as_split(rec, pre)
         else:
             rec["iter"] = float(itb["i"])
     wi = _WORD_INDEX.search(line) if rec and "[" in line else None
