@@ -865,7 +865,7 @@ def test_quoted_keys_metric_logger_rows_and_tabbed_blocks_are_read(tmp_path):
                               f"MeanRew: \t {r.mean()} +- {r.std()}\nMeanEntropy \t {ent}\n-----------------\n"
                               for i, (loss, r, ent, _) in enumerate(pg)))
     rm = lrdoctor.read(blocks)
-    assert rm.meta.roles["ep_return"] == "meanrew" and rm.series("loss").values[0] == pytest.approx(pg[0][0])
+    assert rm.meta.roles["ep_return"] == "mean_rew" and rm.series("loss").values[0] == pytest.approx(pg[0][0])
     assert list(rm.series("ep_return").values) == pytest.approx([float(r.mean()) for _, r, _, _ in pg])
 
 

@@ -1382,3 +1382,22 @@ def test_an_lr_decayed_below_float32_resolution_is_no_learning(tmp_path):
         live.append((1000 + ep, loss.item(), 1e-3))
     early = write_csv(tmp_path / "constant.csv", ["step", "loss", "lr"], live[7:])
     assert "slow_progress" not in kinds(lrdoctor.diagnose(early), "info")
+
+
+def test_a_log_whose_epochs_restart_from_the_first_holds_several_runs(tmp_path):
+    """A Keras log of a 10-epoch training followed by a 4-epoch fine-tune restarting at "Epoch 1/4"
+    (kanji CNN log): overlaid with "later rows win", epochs 5-10 of the first phase would sit
+    after the fine-tune's 4 and read as a jump back up. The last run is judged."""
+    first = _digits_losses(epochs=10, lr=0.05)
+    torch.manual_seed(0)
+    model = _mlp()
+    _digits_losses(epochs=10, lr=0.05, model=model)  # the same first phase, on this model
+    second = _digits_losses(epochs=4, lr=0.01, model=model)
+    text = "".join(f"Epoch {e + 1}/10\n - 2s - loss: {tl:.4f} - val_loss: {vl:.4f}\n" for e, (tl, vl, _) in enumerate(first))
+    text += "".join(f"Epoch {e + 1}/4\n - 2s - loss: {tl:.4f} - val_loss: {vl:.4f}\n" for e, (tl, vl, _) in enumerate(second))
+    p = tmp_path / "phases.log"
+    p.write_text(text)
+    run = lrdoctor.read(p)
+    assert any("2 runs" in w for w in run.meta.warnings)
+    assert run.series("loss").values.tolist() == [round(tl, 4) for tl, _, _ in second]
+    assert not kinds(lrdoctor.diagnose(run))

@@ -175,6 +175,26 @@ def build_run(
     if not finite_step.all():
         meta.warnings.append(f"{int((~finite_step).sum())} rows without a step were dropped")
     if rows_in_order and steps.size > 1:
+        fs = steps[finite_step]
+        backs = np.flatnonzero(np.diff(fs) < 0)
+        seg = np.diff(np.r_[-1, backs, fs.size - 1])  # rows per ascending stretch
+        # a restart: back to the log's first step, between two stretches of 2+ rows each (a
+        # file written in reverse, or one stray row, is no new run)
+        restarts = np.array([b for j, b in enumerate(backs) if fs[b + 1] <= fs[0] and seg[j] >= 2 and seg[j + 1] >= 2], dtype=int)
+        if restarts.size:
+            # the axis went back to where the log began: not a resume from a checkpoint (that
+            # goes back part of the way) but a new run in the same file (a second training
+            # phase, the next fold). Overlaid, "later rows win" would splice the runs into one
+            # curve that none of them drew (a 19-epoch phase under a 5-epoch one reads as a
+            # jump at epoch 6); the last run is judged, and the report says so.
+            cut = int(np.flatnonzero(finite_step)[restarts[-1] + 1])
+            meta.warnings.append(
+                f"the steps restart from {fs[0]:g} {restarts.size} time(s): the log holds {restarts.size + 1} runs "
+                f"(training phases or folds); the last one (from row {cut + 1}) is judged")
+            steps, finite_step = steps[cut:], finite_step[cut:]
+            columns = {k: np.asarray(v)[cut:] for k, v in columns.items()}
+            if logged is not None:
+                logged = {k: np.asarray(v)[cut:] for k, v in logged.items()}
         back = np.flatnonzero(np.diff(steps[finite_step]) < 0)
         if back.size:
             first = steps[finite_step][back[0] + 1]
