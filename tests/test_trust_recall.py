@@ -1178,6 +1178,10 @@ def test_a_loss_that_collapses_to_exactly_zero_is_no_learning(tmp_path):
     clean = tmp_path / "clean.log"
     clean.write_text(_masked_label_run(mask_from=None))
     assert "slow_progress" not in kinds(lrdoctor.diagnose(clean), "info")
+    # the arithmetic of "zero at float32 resolution": Caffe's DetectNet printed 317.7, then -6.43825e-20
+    near = write_csv(tmp_path / "near.csv", ["step", "loss", "lr"],
+                     [(s, v, 1e-3) for s, v in enumerate([330.1, 317.7] + [-6.43825e-20] * 4)])
+    assert "slow_progress" in kinds(lrdoctor.diagnose(near), "error")
     # a fit that converges towards 0 and rounds to it at 4 decimals is no collapse
     fit = tmp_path / "fit.log"
     fit.write_text("".join(repr({"loss": round(2.3 * 0.3 ** s, 4), "learning_rate": 1e-3, "epoch": s}) + "\n" for s in range(14)))

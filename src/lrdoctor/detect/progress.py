@@ -358,14 +358,19 @@ def _collapsed_to_zero(run: Run, th: ProgressThresholds) -> Finding | None:
         return None
     x = f.values
     k = th.zero_loss_points
-    if x.size < k + 1 or (x[-k:] != 0).any() or not (x != 0).any() or not zero_is_exact(run, "loss", th.lr_zero_decimals):
+    # zero at float32's resolution of the loss's own scale (Caffe's DetectNet: 317.7, then
+    # -6.43825e-20 on every report)
+    zero = np.abs(x) <= float(np.finfo(np.float32).eps) * float(np.abs(x).max())
+    if x.size < k + 1 or not zero[-k:].all() or zero.all():
         return None
-    i = int(np.flatnonzero(x != 0)[-1]) + 1
+    if (x[-k:] == 0).all() and not zero_is_exact(run, "loss", th.lr_zero_decimals):
+        return None
+    i = int(np.flatnonzero(~zero)[-1]) + 1
     if abs(float(x[i - 1])) < th.frozen_floor * float(np.abs(x).max()):
         return None  # a loss that converged towards 0 and now rounds to it is a fit, not a collapse
-    ev = {"metric": run.meta.roles.get("loss", "loss"), "value": 0.0, "points": int(x.size - i),
-          "rule": f"collapsed: the loss fell from {float(x[i - 1])!r} to exactly 0 in one report and stayed there"}
-    summary = (f"the loss dropped from {fmt(float(x[i - 1]))} to exactly 0 at step {fmt(float(f.steps[i]))} and stayed "
+    ev = {"metric": run.meta.roles.get("loss", "loss"), "value": float(x[-1]), "points": int(x.size - i),
+          "rule": f"collapsed: the loss fell from {float(x[i - 1])!r} to 0 (at float32 resolution) in one report and stayed there"}
+    summary = (f"the loss dropped from {fmt(float(x[i - 1]))} to {'exactly ' if x[-1] == 0 else ''}0 at step {fmt(float(f.steps[i]))} and stayed "
                f"there ({x.size - i} reports): a zero loss sends no gradient, so nothing is learned")
     cause = ("A numeric collapse, not learning: fp16 overflow or underflow in the loss, every label of the batch "
              "masked (-100), or a loss whose inputs were zeroed.")
