@@ -161,15 +161,15 @@ ZOO: dict[str, Expect] = {
         roles={"loss": "loss", "lr": "lr"}, values={"loss": [8.863, 5.251, 4.716], "lr": [0.0002]},
         step_column="step", steps=(0, 100, 200, 300)),
     "mmdetection/issue2672_v1_epoch_lines.log": Expect(
-        # "Epoch [1][2400/7517]": the formula epoch * 7517 + 2400 counts mmdet's 1-based epoch as
-        # 0-based (an offset of one epoch, the same on every row): the steps are 50 apart
+        # "Epoch [1][2400/7517]": mmcv counts epochs from 1 (no colon after "Epoch"), so the
+        # step is (1 - 1) * 7517 + 2400
         roles={"loss": "loss", "lr": "lr", "task_metric": "acc"},
         values={"loss": [0.4890, 0.4794, 0.4704], "lr": [0.00125], "task_metric": [93.4961]},
-        step_column="step", steps=(7517 + 2400, 7517 + 2450, 7517 + 2500)),
+        step_column="step", steps=(2400, 2450, 2500)),
     "mmengine/pr155_epoch_train.log": Expect(
-        # "Epoch(train) [1][10/90]"
+        # "Epoch(train) [1][10/90]": epochs from 1, so the first epoch's batches are steps 10, 20, 30
         roles={"loss": "loss", "lr": "lr"}, values={"loss": [11.4723, 1.5616, -6.0185], "lr": [0.01]},
-        step_column="step", steps=(90 + 10, 90 + 20, 90 + 30)),
+        step_column="step", steps=(10, 20, 30)),
     "mmengine/yolo_world_issue359_val_then_train.log": Expect(
         # "Epoch(val) [119][416/416]  coco/bbox_mAP: 0.7510" then "Epoch(train) [120][50/61] ... loss: 14.8006";
         # the bbox_mAP_copypaste vector is no metric

@@ -68,11 +68,12 @@ _LR_TO = re.compile(rf"(?<![\w])(?:learning rate|lr) to ({NUM})(?!\w|\.\d)", re.
 #: "[Iteration 45457]": the global iteration counter of the same logs
 _ITER_BRACKET = re.compile(r"\[iteration\s+(\d+)\]", re.I)
 
-#: pytorch/examples ImageNet's "Epoch: [127][ 35/464]" (or "[127/300][ 35/464]"): batch i of T in epoch e
+#: pytorch/examples ImageNet's "Epoch: [127][ 35/464]" (or "[127/300][ 35/464]"): batch i of T in epoch e;
+#: mmcv's "Epoch [1][50/7330]" (epochs from 1: no colon)
 #: also mmengine's "Epoch(train) [1][10/90]" (an "Epoch(val)" line files its metrics at the epoch,
 #: not at a step computed from the validation loader) and "Epoch:[0/19](100/24681)" (minimind)
 _EPOCH_BRACKETS = re.compile(
-    r"(?:epoch|train)(?P<mode>\((?:train|val|test)\))?:?\s*\[\s*(?P<ep>\d+)(?:\s*/\s*\d+)?\s*\]\s*"
+    r"(?:epoch|train)(?P<mode>\((?:train|val|test)\))?(?P<colon>:?)\s*\[\s*(?P<ep>\d+)(?:\s*/\s*\d+)?\s*\]\s*"
     r"(?:\[\s*(?P<i>\d+)\s*/\s*(?P<n>\d+)\s*\]|\(\s*(?P<pi>\d+)\s*/\s*(?P<pn>\d+)\s*\))", re.I)
 
 #: timm's "Train: 3 [ 100/1251 (  8%)]" (and OpenPCDet's "Train:    1/3 ( 33%) [  49/323 ( 15%)]"):
@@ -354,7 +355,10 @@ def _key_values(line: str, state: dict) -> dict | None:
         rec["epoch"] = float(ep)
         if (ebr["mode"] or "").lower() not in ("(val)", "(test)"):
             i, total = int(ebr["i"] or ebr["pi"]), int(ebr["n"] or ebr["pn"])
-            rec["step"] = float(ep * total + i)
+            # "Epoch: [0]" (pytorch/examples, MetricLogger, minimind, Swin's "Train: [0/300]")
+            # counts epochs from 0; mmcv's "Epoch [1]" and mmengine's "Epoch(train) [1]" from 1
+            base = 0 if ebr["colon"] else min(ep, 1)
+            rec["step"] = float((ep - base) * total + i)
     tm = _TIMM_TRAIN.search(line) if "%)" in line else None
     if tm and rec:
         ep, i, total = int(tm[1]), int(tm[2]), int(tm[3])
