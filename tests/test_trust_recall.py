@@ -1405,3 +1405,29 @@ def test_a_log_whose_epochs_restart_from_the_first_holds_several_runs(tmp_path):
     assert any("2 runs" in w for w in run.meta.warnings)
     assert run.series("loss").values.tolist() == [round(tl, 4) for tl, _, _ in second]
     assert not kinds(lrdoctor.diagnose(run))
+
+
+def test_keras_io_custom_loop_prints(tmp_path):
+    """keras-io's "writing a training loop from scratch": "Start of epoch 0", then
+    "Training loss (for one batch) at step 100: 3.1449"; the step restarts each epoch."""
+    torch.manual_seed(0)
+    x, y = _digits()
+    model = _mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    lines, losses = [], []
+    for ep in range(2):
+        lines.append(f"Start of epoch {ep}")
+        for step in range(0, 20):
+            i = torch.randint(0, 1797, (32,))
+            loss = torch.nn.functional.cross_entropy(model(x[i]), y[i])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if step % 5 == 0:
+                lines += [f"Training loss (for one batch) at step {step}: {loss.item():.4f}", f"Seen so far: {(step + 1) * 32} samples"]
+                losses.append(round(loss.item(), 4))
+    p = tmp_path / "loop.log"
+    p.write_text("\n".join(lines) + "\n")
+    run = lrdoctor.read(p)
+    assert run.meta.roles["loss"] == "training_loss"
+    assert list(run.series("loss").values) == losses  # both epochs, in order

@@ -58,6 +58,13 @@ NAN_EVENT = "nonfinite_announced"
 #: network's loss)
 _DL4J_SCORE = re.compile(rf"score at iteration (\d+) is ({NUM})", re.I)
 
+#: keras-io's "writing a training loop from scratch" (and the loops copied from it):
+#: "Training loss (for one batch) at step 100: 3.1449"
+_AT_STEP = re.compile(rf"^\s*(?P<key>[A-Za-z][\w ]{{0,40}}?)\s*(?:\([^)]{{0,40}}\))?\s+at step (?P<step>\d+)\s*:\s*(?P<val>{NUM})", re.I)
+
+#: "Start of epoch 0": the epoch whose lines follow
+_START_OF_EPOCH = re.compile(r"^\s*start of epoch (\d+)\s*$", re.I)
+
 #: DeepSpeed-Chat's "Epoch 1/3 with loss 0.6737638572528841"
 _WITH = re.compile(rf"(?<![\w])with (?P<key>loss|train loss|training loss)\s+(?P<val>{NUM})(?![\w.])", re.I)
 
@@ -264,6 +271,14 @@ def _key_values(line: str, state: dict) -> dict | None:
         hidden += [m.span() for m in _LOGURU_ORIGIN.finditer(line)]
     if hidden:
         line = _blank(line, hidden)
+    if " at step " in line:
+        at = _AT_STEP.match(line)
+        if at:
+            return {_key_name(at["key"]): _num(at["val"]), "step": float(at["step"])}
+    if "tart of epoch" in line:
+        se = _START_OF_EPOCH.match(line)
+        if se:
+            return {"epoch": float(se[1])}
     if "'s " in line:  # LightGBM's "training's binary_logloss: 0.5": the training set's
         line = line.replace("'s ", "_")
     if " of " in line:  # CTR-GCN's "Mean test loss of 8 batches: 0.358": the count is no part of the key
