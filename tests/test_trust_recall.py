@@ -1431,3 +1431,22 @@ def test_keras_io_custom_loop_prints(tmp_path):
     run = lrdoctor.read(p)
     assert run.meta.roles["loss"] == "training_loss"
     assert list(run.series("loss").values) == losses  # both epochs, in order
+
+
+@pytest.mark.parametrize("template, step_column, role, column", [
+    # LLMs-from-scratch: "Ep 1 (Step 000100): Train loss 6.672, Val loss 6.683"
+    ("Ep 1 (Step {s:06d}): Train loss {v:.3f}, Val loss {v:.3f}", "step", "loss", "train_loss"),
+    # char-rnn: "982/9500 (epoch 5.168), train_loss = 1.59889682, grad/param norm = 2.9411e-02"
+    ("{s}/9500 (epoch 5.168), train_loss = {v:.8f}, grad/param norm = 2.9411e-02, time/batch = 0.1697s", "batch", "loss", "train_loss"),
+    # DeepSpeech 0.x: "Training of Epoch 18 - loss: 10.782960"
+    ("Training of Epoch {s} - loss: {v:.6f}", "epoch", "loss", "loss"),
+    # PEFT notebooks: "epoch 0: {'accuracy': 0.68, 'f1': 0.81}"
+    ("epoch {s}: {{'accuracy': {v:.6f}, 'f1': 0.81}}", "epoch", "task_metric", "accuracy"),
+])
+def test_step_words_inside_lines(tmp_path, template, step_column, role, column):
+    values = [tl for tl, _, _ in _digits_losses()]
+    p = tmp_path / "run.log"
+    p.write_text("".join(template.format(s=100 * (i + 1), v=v) + "\n" for i, v in enumerate(values)))
+    run = lrdoctor.read(p)
+    assert run.meta.step_column == step_column and run.meta.roles[role] == column
+    assert list(run.steps) == [100 * (i + 1) for i in range(len(values))]

@@ -111,8 +111,16 @@ _BATCH_OF = re.compile(r"(?<![\w])batch\s+(\d+)\s*/\s*\d+(?![\w.])", re.I)
 #: " of 8 batches" before a key's colon
 _OF_COUNT = re.compile(r"\s+of\s+\d+\s+[A-Za-z]+(?=\s*:)")
 
-#: MONAI's tutorials: "{step}/{epoch_len}, train_loss: {loss:.4f}" under an "epoch 1/10" line
-_LEADING_COUNT = re.compile(r"^\s*(\d+)/\d+,\s+[A-Za-z]")
+#: MONAI's tutorials: "{step}/{epoch_len}, train_loss: {loss:.4f}" under an "epoch 1/10" line;
+#: char-rnn's "982/9500 (epoch 5.168), train_loss = 1.5989"
+_LEADING_COUNT = re.compile(r"^\s*(\d+)/\d+(?:\s*\([^)]{0,40}\))?,\s+[A-Za-z]")
+
+#: LLMs-from-scratch's "Ep 1 (Step 000100): Train loss 6.672, Val loss 6.683"
+_PAREN_STEP = re.compile(r"\(\s*step\s+(\d+)\s*\)", re.I)
+
+#: "Training of Epoch 18 - loss: 10.78" (DeepSpeech), "Epoch 3 - loss ...": an epoch word and
+#: number inside the line, read when nothing else gave the line a step or an epoch
+_EPOCH_INSIDE = re.compile(r"(?<![\w/])epoch\s+(\d+)(?![\w.]|\s*[/:=])", re.I)
 
 #: gradient-boosting libraries' round counters: XGBoost's "[12]\ttrain-rmse:17.1\teval-rmse:17.9"
 #: and LightGBM's "[12]\ttraining's l2: 0.5\tvalid_1's l2: 0.6"; CatBoost's "12:\tlearn: 0.68\ttest: 0.69"
@@ -413,6 +421,14 @@ def _key_values(line: str, state: dict) -> dict | None:
     lc = _LEADING_COUNT.match(line) if rec and "/" in line[:16] and "batch" not in rec and "step" not in rec else None
     if lc:
         rec["batch"] = float(lc[1])
+    ps = _PAREN_STEP.search(line) if rec and "tep" in line and "step" not in rec else None
+    if ps:
+        rec["step"] = float(ps[1])
+    if rec and "poch " in line and not any(_STEPLIKE.match(k) for k in rec):
+        ei = _EPOCH_INSIDE.search(line)
+        if ei:
+            rec = {k: v for k, v in rec.items() if not k.endswith("_epoch") or v != float(ei[1])}
+            rec["epoch"] = float(ei[1])
     bo = _BATCH_OF.search(line) if rec and "atch " in line and "batch" not in rec and "step" not in rec else None
     if bo:
         rec["batch"] = float(bo[1])
@@ -468,7 +484,15 @@ def _python_dict(line: str, state: dict) -> dict | None:
     # NaN/inf survive as such, bare or quoted (the DPO reference trainer prints 'loss/train': 'nan')
     for m in re.finditer(r"'(?P<k>[^']+)':\s*'?(?P<v>-?(?:nan|inf))'?(?=\s*[,}])", t, re.I):
         rec[m["k"]] = float(m["v"])
+    if rec and a > 0 and not any(_STEPLIKE.match(k) for k in rec):
+        lead = _DICT_LEAD.match(line)  # PEFT's notebooks: "epoch 0: {'accuracy': 0.68, 'f1': 0.81}"
+        if lead:
+            rec[lead[1].lower()] = float(lead[2])
     return rec or None
+
+
+#: a step word and number before a dict: "epoch 0: {...}", "step 100 {...}"
+_DICT_LEAD = re.compile(r"^\s*(epoch|step|iter|iteration)\s*[:=]?\s*(\d+)\s*[:,]?\s*\{", re.I)
 
 
 #: Segment separators; the whitespace-led ones start only at the start of a whitespace run
