@@ -161,7 +161,8 @@ STEP_NAMES: tuple[tuple[str, str], ...] = (
     ("env_steps", "timestep"), ("timestepssofar", "timestep"), ("nb_steps", "timestep"), ("num_env_steps_sampled", "timestep"),
     ("train_step", "step"), ("training_step", "step"), ("completed_step", "step"), ("global_steps", "step"),
     ("iteration", "step"), ("iter", "step"), ("it", "step"), ("iters", "step"), ("num_updates", "update"),
-    ("train/n_updates", "update"), ("learning_iteration", "update"),  # rsl_rl's "Learning iteration 8391/10000" ("update", "update"), ("updates", "update"), ("nupdates", "update"),
+    ("train/n_updates", "update"), ("update", "update"), ("updates", "update"), ("nupdates", "update"),
+    ("learning_iteration", "update"),  # rsl_rl's "Learning iteration 8391/10000"
     ("training_iteration", "update"), ("batch", "step"), ("episode", "episode"), ("episodes", "episode"),
     ("epoch", "epoch"), ("cycle", "cycle"), ("generation", "cycle"),
     ("boosting_round", "round"),  # gradient boosting (XGBoost, LightGBM, CatBoost)
