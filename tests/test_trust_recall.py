@@ -1440,6 +1440,8 @@ def test_keras_io_custom_loop_prints(tmp_path):
     ("{s}/9500 (epoch 5.168), train_loss = {v:.8f}, grad/param norm = 2.9411e-02, time/batch = 0.1697s", "batch", "loss", "train_loss"),
     # DeepSpeech 0.x: "Training of Epoch 18 - loss: 10.782960"
     ("Training of Epoch {s} - loss: {v:.6f}", "epoch", "loss", "loss"),
+    # LitGPT: "Epoch 1 | iter 46 step 1 | loss train: 3.724, val: n/a | iter time: 45.73 ms"
+    ("Epoch 1 | iter {s} step 1 | loss train: {v:.3f}, val: n/a | iter time: 45.73 ms", "iter", "loss", "loss_train"),
     # PEFT notebooks: "epoch 0: {'accuracy': 0.68, 'f1': 0.81}"
     ("epoch {s}: {{'accuracy': {v:.6f}, 'f1': 0.81}}", "epoch", "task_metric", "accuracy"),
 ])

@@ -115,6 +115,10 @@ _OF_COUNT = re.compile(r"\s+of\s+\d+\s+[A-Za-z]+(?=\s*:)")
 #: char-rnn's "982/9500 (epoch 5.168), train_loss = 1.5989"
 _LEADING_COUNT = re.compile(r"^\s*(\d+)/\d+(?:\s*\([^)]{0,40}\))?,\s+[A-Za-z]")
 
+#: LitGPT's "Epoch 1 | iter 46 step 1 | loss train: 3.724, val: n/a": the micro-batch and the
+#: optimizer step
+_ITER_STEP = re.compile(r"(?<![\w])iter\s+(\d+)\s+step\s+(\d+)(?![\w.])", re.I)
+
 #: LLMs-from-scratch's "Ep 1 (Step 000100): Train loss 6.672, Val loss 6.683"
 _PAREN_STEP = re.compile(r"\(\s*step\s+(\d+)\s*\)", re.I)
 
@@ -421,6 +425,9 @@ def _key_values(line: str, state: dict) -> dict | None:
     lc = _LEADING_COUNT.match(line) if rec and "/" in line[:16] and "batch" not in rec and "step" not in rec else None
     if lc:
         rec["batch"] = float(lc[1])
+    its = _ITER_STEP.search(line) if rec and "iter " in line and "step" not in rec else None
+    if its:
+        rec["iter"], rec["step"] = float(its[1]), float(its[2])
     ps = _PAREN_STEP.search(line) if rec and "tep" in line and "step" not in rec else None
     if ps:
         rec["step"] = float(ps[1])
