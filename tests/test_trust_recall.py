@@ -1460,3 +1460,13 @@ def test_step_words_inside_lines(tmp_path, template, step_column, role, column):
     run = lrdoctor.read(p)
     assert run.meta.step_column == step_column and run.meta.roles[role] == column
     assert list(run.steps / run.steps[0]) == [i + 1.0 for i in range(len(values))]  # one row per line, in order
+
+
+def test_an_fp16_loss_scale_is_no_loss():
+    """DeepSpeed/Megatron print "loss scale: 65536.0" beside (or without) the loss: the scale
+    multiplies the loss for fp16 and is no training metric; PPO1's entropy penalty is an RL term."""
+    from lrdoctor.names import resolve_aliases
+
+    assert "loss" not in resolve_aliases(["step", "deepspeed_loss_scale", "lr"])
+    assert resolve_aliases(["iteration", "loss_scale", "lm_loss"])["loss"][0] == "lm_loss"
+    assert "loss" not in resolve_aliases(["loss_pol_entpen", "EpRewMean"])

@@ -190,7 +190,10 @@ def tokens(name: str) -> list[str]:
 _EVAL = {"val", "valid", "validation", "eval", "evaluation", "test", "dev", "holdout", "cv"}  # cv: speech recipes' cross-validation set
 #: tokens of a running best, not a current value
 _BEST = {"min", "best", "lowest", "minimum"}
-_RL_LOSS = {"policy", "value", "vf", "pg", "entropy", "ent", "coef", "actor", "critic", "alpha", "kl", "q", "qf", "temperature"}
+_RL_LOSS = {"policy", "pol", "entpen", "value", "vf", "pg", "entropy", "ent", "coef", "actor", "critic", "alpha", "kl", "q", "qf", "temperature"}
+#: words of a quantity named after the loss that is no loss: the fp16 loss scale (DeepSpeed's
+#: "loss scale", Megatron's "loss_scale") multiplies the loss; it is not one
+_NOT_A_LOSS = {"scale", "scaler"}
 _AUX = {"box", "cls", "dfl", "obj", "seg", "aux", "reg", "mask", "rpn", "l1", "giou", "bbox", "kd", "z", "moe",
         "router", "balance", "contrastive", "recon", "reconstruction", "kld", "perceptual", "gen", "disc", "g", "d",
         "generator", "discriminator", "adv", "adversarial", "gan"}
@@ -219,8 +222,8 @@ def _has(ts: list[str], *words: str) -> bool:
 #: Token rules, tried for each role still unfilled after the alias pass.
 ROLE_RULES: tuple[RoleRule, ...] = (
     # a running best ("Min_val_loss: 1e10", best_loss) is not the loss of the current weights
-    RoleRule("eval_loss", lambda t: _has(t, *_LOSS_WORDS) and bool(_EVAL & set(t)) and not ((_RL_LOSS | _BEST) & set(t))),
-    RoleRule("loss", lambda t: _has(t, *_LOSS_WORDS) and not (_EVAL | _RL_LOSS | _AUX | _TIME | _BEST) & set(t)),
+    RoleRule("eval_loss", lambda t: _has(t, *_LOSS_WORDS) and bool(_EVAL & set(t)) and not ((_RL_LOSS | _BEST | _NOT_A_LOSS) & set(t))),
+    RoleRule("loss", lambda t: _has(t, *_LOSS_WORDS) and not (_EVAL | _RL_LOSS | _AUX | _TIME | _BEST | _NOT_A_LOSS) & set(t)),
     # a regression run that logs no "loss" names its objective by the error (DCRNN: train_mae,
     # val_mae); only when no *loss* column filled the role
     RoleRule("eval_loss", lambda t: _has(t, "mae", "mse", "rmse") and bool(_EVAL & set(t))),
