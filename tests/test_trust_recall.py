@@ -1470,3 +1470,15 @@ def test_an_fp16_loss_scale_is_no_loss():
     assert "loss" not in resolve_aliases(["step", "deepspeed_loss_scale", "lr"])
     assert resolve_aliases(["iteration", "loss_scale", "lm_loss"])["loss"][0] == "lm_loss"
     assert "loss" not in resolve_aliases(["loss_pol_entpen", "EpRewMean"])
+
+
+def test_sample_factory_reports():
+    """Sample Factory prints "[ts][pid] Fps is (...). Total num frames: 241664. ..." and
+    "[ts][pid] Avg episode reward: [(0, '-1.416')]"; the bracketed process id is no boosting round."""
+    from lrdoctor.io.textlog import parse_lines
+
+    recs, _ = parse_lines(["[2022-03-02 23:05:46,460][18482] Fps is (10 sec: 20404.3, 60 sec: 20404.3, 300 sec: 20404.3). "
+                           "Total num frames: 241664. Throughput: 0: 3098.6. Samples: 54300. Policy #0 lag: (min: 52.0, avg: 52.0, max: 52.0)",
+                           "[2022-03-02 23:05:46,460][18482] Avg episode reward: [(0, '-1.416')]"])
+    assert recs[0]["num_frames"] == 241664 and "boosting_round" not in recs[0]
+    assert recs[1] == {"avg_episode_reward": -1.416}

@@ -65,6 +65,9 @@ _AT_STEP = re.compile(rf"^\s*(?P<key>[A-Za-z][\w ]{{0,40}}?)\s*(?:\([^)]{{0,40}}
 #: "Start of epoch 0": the epoch whose lines follow
 _START_OF_EPOCH = re.compile(r"^\s*start of epoch (\d+)\s*$", re.I)
 
+#: Sample Factory's "Avg episode reward: [(0, '-1.416')]": policy 0's mean return, quoted
+_SF_REWARD = re.compile(rf"avg episode reward:\s*\[\(\s*0\s*,\s*'({NUM})'\s*\)", re.I)
+
 #: DeepSpeed-Chat's "Epoch 1/3 with loss 0.6737638572528841"
 _WITH = re.compile(rf"(?<![\w])with (?P<key>loss|train loss|training loss)\s+(?P<val>{NUM})(?![\w.])", re.I)
 
@@ -133,7 +136,7 @@ _COUNTER_INSIDE = re.compile(r"(?<![\w])(?:train(?:ing)?\s+)?(step|iter|iteratio
 
 #: gradient-boosting libraries' round counters: XGBoost's "[12]\ttrain-rmse:17.1\teval-rmse:17.9"
 #: and LightGBM's "[12]\ttraining's l2: 0.5\tvalid_1's l2: 0.6"; CatBoost's "12:\tlearn: 0.68\ttest: 0.69"
-_BOOST_ROUND = re.compile(r"^\s*(?:\[(\d+)\]\s|(\d+):\s+learn\b)")
+_BOOST_ROUND = re.compile(r"^\s*(?:\[(\d+)\]\t|(\d+):\s+learn\b)")  # (a tab: "[18482] Fps is" is a process id)
 
 _TIMM_TRAIN = re.compile(r"(?<![\w])train(?: epoch)?\s*:\s*(\d+)(?:\s*/\s*\d+\s*\(\s*\d+%\s*\))?\s*\[\s*(\d+)\s*/\s*(\d+)\s*\(\s*\d+%\s*\)\s*\]", re.I)
 
@@ -289,6 +292,10 @@ def _key_values(line: str, state: dict) -> dict | None:
         hidden += [m.span() for m in _LOGURU_ORIGIN.finditer(line)]
     if hidden:
         line = _blank(line, hidden)
+    if "episode reward: [(" in line:
+        sf = _SF_REWARD.search(line)
+        if sf:
+            return {"avg_episode_reward": _num(sf[1])}
     if " at step " in line:
         at = _AT_STEP.match(line)
         if at:
