@@ -1482,3 +1482,21 @@ def test_sample_factory_reports():
                            "[2022-03-02 23:05:46,460][18482] Avg episode reward: [(0, '-1.416')]"])
     assert recs[0]["num_frames"] == 241664 and "boosting_round" not in recs[0]
     assert recs[1] == {"avg_episode_reward": -1.416}
+
+
+def test_a_table_cut_above_its_header_does_not_hide_the_next_tables_loss(tmp_path):
+    """A pasted SB3 log that starts inside a table ("|    loss  | 0.0541 |" with no "train/" header
+    and no step) leaves a bare, stepless "loss" column; it must not block "train/loss" of the full
+    tables below from the loss role."""
+    runs = _digits_losses()
+    dash = "-" * 41 + "\n"
+    head = "|    entropy_loss         | -1.36       |\n|    loss                 | 0.0541      |\n" + dash
+    tables = "".join(dash + "| time/                   |           |\n"
+                     f"|    total_timesteps      | {4096 * (i + 1):<9} |\n| train/                  |           |\n"
+                     f"|    loss                 | {tl:<9.4g} |\n|    value_loss           | {vl:<9.4g} |\n" + dash
+                     for i, (tl, vl, _) in enumerate(runs))
+    p = tmp_path / "sb3.log"
+    p.write_text(head + tables)
+    run = lrdoctor.read(p)
+    assert run.meta.roles["loss"] == "train/loss" and run.meta.roles["value_loss"] == "train/value_loss"
+    assert run.series("loss").values[-1] == pytest.approx(runs[-1][0], rel=1e-3)

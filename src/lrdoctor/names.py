@@ -257,7 +257,7 @@ def perplexity_column(raw_names: Iterable[str], evaluation: bool) -> str | None:
 
 
 def resolve_aliases(raw_names: Iterable[str], explicit: dict[str, str] | None = None,
-                    never_finite: Iterable[str] = ()) -> dict[str, tuple[str, float]]:
+                    never_finite: Iterable[str] = (), empty: Iterable[str] = ()) -> dict[str, tuple[str, float]]:
     """Map roles to ``(raw column, scale)`` for the raw columns present.
 
     ``explicit`` (role -> raw column) is applied first and always wins. Then the alias
@@ -266,12 +266,15 @@ def resolve_aliases(raw_names: Iterable[str], explicit: dict[str, str] | None = 
     another column with a loss word is finite: a guessed loss that was never computed, beside
     terms that were, is a term the run does not train on (DAFormer's
     ``src.loss_imnet_feat_dist: nan`` beside a falling ``decode.loss_seg``). The alias table
-    still names a NaN ``loss`` or ``total_loss``: that is the objective, and it blew up.
+    still names a NaN ``loss`` or ``total_loss``: that is the objective, and it blew up. A column
+    in ``empty`` (no row kept: its rows had no step) plays no role, so the next alias can (an SB3
+    table cut above its ``train/`` header leaves a bare ``loss`` that the cut dropped).
 
     >>> resolve_aliases(["Step", "Loss/train", "train/learning_rate"])["loss"]
     ('Loss/train', 1.0)
     """
-    raw_names = list(raw_names)
+    empty = set(empty)
+    raw_names = [r for r in raw_names if r not in empty]
     by_norm: dict[str, str] = {}
     for raw in raw_names:
         by_norm.setdefault(normalize(raw), raw)

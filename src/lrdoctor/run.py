@@ -236,10 +236,12 @@ def build_run(
     explicit = {k: v for k, v in (roles or meta.explicit_roles or {}).items() if k != "step"}
     meta.explicit_roles.update(explicit)
     never_finite = [n for n in metrics if masks[n].any() and not np.isfinite(metrics[n][masks[n]]).any()]
-    for canon, (raw, scale) in resolve_aliases(list(metrics), explicit, never_finite).items():
+    empty = [n for n in metrics if not masks[n].any() and n not in explicit.values()]
+    for canon, (raw, scale) in resolve_aliases(list(metrics), explicit, never_finite, empty).items():
         if raw not in metrics:
             continue
-        if canon in metrics and canon not in explicit:
+        if canon in metrics and canon not in explicit and (masks[canon].any() or canon == raw):
+            # (a raw column under the canonical name with no row kept yields to the alias)
             if canon == raw or canon in meta.aliases:
                 meta.roles.setdefault(canon, meta.aliases.get(canon, raw))
             continue
