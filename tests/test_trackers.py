@@ -255,6 +255,26 @@ def test_wandb_offline_run_folders(wandb_runs, trainings):
     assert len(items) == 2 and all("report" in i for i in items)
 
 
+def _payload_byte_near(data: bytes, target: int) -> int:
+    """The middle byte of the payload of the first chunk of a ``.wandb`` log (LevelDB-style:
+    7-byte file header, 32 KiB blocks, chunks of a 7-byte header ``<crc32, length, type>`` and a
+    payload) that ends after ``target``."""
+    import struct
+
+    block, head = 32768, struct.Struct("<IHB")
+    pos = 7
+    while pos < len(data):
+        left = block - pos % block
+        if left < head.size:
+            pos += left
+            continue
+        _, length, _ = head.unpack_from(data, pos)
+        if length and pos + head.size + length > target:
+            return pos + head.size + length // 2
+        pos += head.size + (length or left - head.size)
+    raise AssertionError("no chunk reaches the target byte")
+
+
 def test_wandb_transaction_log_cut_mid_record(wandb_runs, trainings, tmp_path):
     _, folders = wandb_runs
     src = next(folders["healthy"].glob("*.wandb"))
@@ -267,9 +287,11 @@ def test_wandb_transaction_log_cut_mid_record(wandb_runs, trainings, tmp_path):
     loss = run.series("loss")
     assert 0 < len(loss) < STEPS
     np.testing.assert_allclose(loss.values, _losses(trainings["healthy"][1])[: len(loss)], rtol=1e-12)
-    # a flipped byte in the middle: the crc stops the scan there, the rows before it are kept
+    # a flipped byte inside a record's payload near the middle: the crc stops the scan there, the
+    # rows before it are kept (the byte is found by walking the chunk headers as the format lays
+    # them out: a flip that lands on a header would be an unknown chunk type instead)
     flipped = bytearray(data)
-    flipped[len(data) // 2] ^= 0xFF
+    flipped[_payload_byte_near(data, len(data) // 2)] ^= 0xFF
     (cut / "run-cut00001.wandb").write_bytes(bytes(flipped))
     run = lrdoctor.read(cut)
     assert any("crc mismatch" in w for w in run.meta.warnings), run.meta.warnings
