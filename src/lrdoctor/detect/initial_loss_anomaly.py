@@ -111,9 +111,9 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
     expected = float(np.log(k[1]))
     # an epoch's mean loss falls below ln(K) within the epoch; only a per-step first loss is judged low
     early = f.steps[0] <= 1 and run.meta.step_unit != "epoch"
-    if first > th.above * expected and _other_scale(run, th):
-        return []  # the training loss is weighted or carries extra terms: its scale is not ln K's
     if first > th.above * expected:
+        if _other_scale(run, th):
+            return []  # the training loss is weighted or carries extra terms: its scale is not ln K's
         kind = "above"
     elif early and first < th.below * expected and not _logs_regression_error(run):
         kind = "below"

@@ -2,8 +2,8 @@
 
 A spike that does not come back is divergence, not a spike; it is left to ``divergence``.
 One isolated small spike is info (large runs have them: PaLM reports ~20 in 540B training);
-repeated spikes, and one that doubles the loss, are a warning, the early sign of a learning
-rate at the stability edge.
+repeated spikes, and one that triples the loss (``warn_ratio``), are a warning, the early sign
+of a learning rate at the stability edge.
 
 Two rules find spikes. On any log, a point far above the rolling-median trend (long logs). On
 a log of at most ``few_points`` reports (an excerpt pasted into an issue, an epoch log), where
@@ -155,8 +155,8 @@ def detect(run: Run, th: LossSpikeThresholds = DEFAULTS) -> list[Finding]:
         if head > best:
             undo = max(undo, (float(hi[i]) - best) / (head - best))
     worst = max(peaks, key=lambda p: (p[1] - p[2]) / (abs(p[2]) or 1.0))
-    doubled = any(p[2] > 0 and p[1] >= th.warn_ratio * p[2] for p in peaks)
-    sev = Severity.WARNING if len(peaks) >= th.warn_count or undo >= th.warn_undo or doubled else Severity.INFO
+    tall = any(p[2] > 0 and p[1] >= th.warn_ratio * p[2] for p in peaks)
+    sev = Severity.WARNING if len(peaks) >= th.warn_count or undo >= th.warn_undo or tall else Severity.INFO
     ev = {
         "spikes": len(peaks),
         "largest": {"step": worst[0], "loss": worst[1], "trend": worst[2]},

@@ -163,6 +163,13 @@ def _repeats(acc: "RecordColumns", key: str) -> bool:
     return False
 
 
+def _carried(x: np.ndarray) -> np.ndarray:
+    """``x`` with each NaN replaced by the last value before it (NaN where there is none)."""
+    idx = np.where(np.isnan(x), 0, np.arange(x.size))
+    np.maximum.accumulate(idx, out=idx)
+    return x[idx]
+
+
 def _dense(acc: "RecordColumns", key: Any) -> np.ndarray:
     """``key``'s values on every record (NaN where a record lacks it)."""
     out = np.full(acc.n, np.nan)
@@ -175,10 +182,8 @@ def _restarts_with_epoch(acc: "RecordColumns", key: Any, epoch_key: Any) -> bool
     epoch ("Epoch 2, Step 0"), which as the axis would file epoch 2's reports over epoch 1's."""
     if key == epoch_key or key not in acc.rows_of or epoch_key not in acc.rows_of:
         return False
-    st, ep = _dense(acc, key), _dense(acc, epoch_key)
-    idx = np.where(np.isfinite(ep), np.arange(ep.size), 0)
-    np.maximum.accumulate(idx, out=idx)
-    ep = ep[idx]  # an epoch printed on a header line ("epoch 2/10") holds for the lines below it
+    st = _dense(acc, key)
+    ep = _carried(_dense(acc, epoch_key))  # an epoch on a header line ("epoch 2/10") holds for the lines below it
     both = np.isfinite(st) & np.isfinite(ep)
     s, e = st[both], ep[both]
     back = np.flatnonzero(np.diff(s) < 0)
@@ -194,9 +199,7 @@ def _epoch_and_counter(acc: "RecordColumns", epoch_key: Any, within: Any) -> np.
     e, b = _dense(acc, epoch_key), _dense(acc, within)
     if not np.isfinite(b).any() or not np.isfinite(e).any():
         return None
-    idx = np.where(np.isfinite(e), np.arange(e.size), 0)
-    np.maximum.accumulate(idx, out=idx)
-    e = e[idx]  # the epoch carried forward from its header line
+    e = _carried(e)  # the epoch carried forward from its header line
     lo, hi = float(np.nanmin(b)), float(np.nanmax(b))
     n = hi + (1.0 if lo == 0 else 0.0)
     out = (e - float(np.nanmin(e))) * n + b
@@ -332,9 +335,7 @@ def _columns_to_run(acc: RecordColumns, meta: RunMeta, config: Mapping[str, Any]
                                  f"({repeats} such repeated step(s)); the last record at each step wins")
     if step_key and np.isnan(steps).any():
         # carry the last known step forward (e.g. text lines without their own counter)
-        idx = np.where(np.isnan(steps), 0, np.arange(n))
-        np.maximum.accumulate(idx, out=idx)
-        filled = steps[idx]
+        filled = _carried(steps)
         lost = int(np.isnan(filled).sum())
         if lost:
             meta.warnings.append(f"{lost} record(s) before the first {step_key!r} were dropped")

@@ -24,9 +24,9 @@ from lrdoctor.errors import LogFormatError, printable
 from lrdoctor.io.guard import bounded_lines, text_encoding
 from lrdoctor.io.limits import MAX_LINE_CHARS
 from lrdoctor.io.records import RecordColumns, records_to_run
-from lrdoctor.io.textlog._base import LineRule, _NUM_RE, _STEPLIKE, _num
+from lrdoctor.io.textlog._base import LineRule, _NUM_RE, _num
 from lrdoctor.io.textlog.bars import _tqdm_bar
-from lrdoctor.io.textlog.key_value import NAN_EVENT, _key_values, _python_dict
+from lrdoctor.io.textlog.key_value import NAN_EVENT, _as_split, _key_values, _python_dict
 from lrdoctor.io.textlog.named import _bare_pairs, _lightning_checkpoint, _nanogpt, _nvidia_speech, _step_of_max, _yolov5_results
 from lrdoctor.io.textlog.tables import _console_table, _header_table, _pipe_table, _sb3_table
 from lrdoctor.run import Run, RunMeta
@@ -119,7 +119,7 @@ def _keras_evaluate(rec: dict, line: str, seen: dict) -> dict:
     if any(k.startswith("val_") for k in rec):
         seen["fit"] = total
     elif seen.get("fit") not in (None, total):
-        return {(k if _STEPLIKE.match(k) else f"test_{k}"): v for k, v in rec.items()}
+        return _as_split(rec, "test")
     return rec
 
 

@@ -108,9 +108,6 @@ _ITER_BRACKETS = re.compile(r"(?<![\w])iter(?P<mode>\((?:train|val|test)\))?\s*\
 #: the epoch, and whose summary the fields are (Valid, Evaluate, Generate are not training's)
 _FLASHY_SUMMARY = re.compile(r"(?<![\w])(?P<stage>train|valid|evaluate|generate|test)\s+summary\s*\|\s*epoch\s+(?P<ep>\d+)", re.I)
 
-#: "Epoch 1 - Batch 1600/287417 - Training Loss 2.29": batch i of N (a counter without a colon)
-_BATCH_OF = re.compile(r"(?<![\w])batch\s+(\d+)\s*/\s*\d+(?![\w.])", re.I)
-
 #: " of 8 batches" before a key's colon
 _OF_COUNT = re.compile(r"\s+of\s+\d+\s+[A-Za-z]+(?=\s*:)")
 
@@ -131,8 +128,10 @@ _PAREN_STEP = re.compile(r"\(\s*step\s+(\d+)\s*\)", re.I)
 _EPOCH_INSIDE = re.compile(r"(?<![\w/])epoch\s*(?:#\s*|\[\s*|\s)(\d+)(?:\s*/\s*\d+)?(?![\w.])", re.I)
 
 #: a counter of the step kind inside the line: yunjey's pytorch-tutorial "Epoch [1/75], Step
-#: [110/464], Loss: 0.31" (and the many loops copied from it), "Train step 1040 -- Loss: 11.17"
-_COUNTER_INSIDE = re.compile(r"(?<![\w])(?:train(?:ing)?\s+)?(step|iter|iteration|batch)\s*(?:\[\s*(\d+)\s*/\s*\d+\s*\]|\s(\d+)(?=\s*(?:--|\||,|$)))", re.I)
+#: [110/464], Loss: 0.31" (and the many loops copied from it), "Epoch 1 - Batch 1600/287417 -
+#: Training Loss 2.29", "Train step 1040 -- Loss: 11.17"
+_COUNTER_INSIDE = re.compile(r"(?<![\w])(?:train(?:ing)?\s+)?(step|iter|iteration|batch)\s*"
+                             r"(?:\[\s*(\d+)\s*/\s*\d+\s*\]|\s(\d+)\s*/\s*\d+(?![\w.])|\s(\d+)(?=\s*(?:--|\||,|$)))", re.I)
 
 #: gradient-boosting libraries' round counters: XGBoost's "[12]\ttrain-rmse:17.1\teval-rmse:17.9"
 #: and LightGBM's "[12]\ttraining's l2: 0.5\tvalid_1's l2: 0.6"; CatBoost's "12:\tlearn: 0.68\ttest: 0.69"
@@ -425,7 +424,7 @@ def _key_values(line: str, state: dict) -> dict | None:
     if pc:
         ep, i, total = int(pc["ep"]), int(pc["i"]), int(pc["n"])
         if pc["mode"].lower() == "eval":
-            rec = {(k if _STEPLIKE.match(k) else f"eval_{k}"): v for k, v in rec.items()}
+            rec = _as_split(rec, "eval")
             rec["epoch"] = float(ep)
         else:
             rec["epoch"], rec["step"] = float(ep), float((ep - 1) * total + i)
@@ -452,10 +451,7 @@ def _key_values(line: str, state: dict) -> dict | None:
     if rec and not any(_STEPLIKE.match(k) or k == "batch" for k in rec if k != "epoch"):
         ci = _COUNTER_INSIDE.search(line) if ("tep" in line or "ter" in line or "atch" in line) else None
         if ci:
-            rec[ci[1].lower()] = float(ci[2] or ci[3])
-    bo = _BATCH_OF.search(line) if rec and "atch " in line and "batch" not in rec and "step" not in rec else None
-    if bo:
-        rec["batch"] = float(bo[1])
+            rec[ci[1].lower()] = float(ci[2] or ci[3] or ci[4])
     br = _BOOST_ROUND.match(line) if rec and ("]" in line[:12] or "learn" in line) else None
     if br and "boosting_round" not in rec:
         rec["boosting_round"] = float(br[1] or br[2])
