@@ -22,7 +22,7 @@ from typing import Callable, Iterable
 
 __all__ = [
     "ALIASES", "Alias", "normalize", "tokens", "resolve_aliases", "RL_MARKERS", "ROLES", "ROLE_RULES",
-    "TRAINING_ROLES", "STEP_NAMES",
+    "TRAINING_ROLES", "STEP_NAMES", "GAN_ROLES",
 ]
 
 
@@ -135,6 +135,10 @@ ALIASES: dict[str, tuple[Alias, ...]] = {
     ),
     "task_metric": _a("task_metric", "accuracy", "acc", "train_acc", "train_accuracy", "Accuracy/train", "f1", "map"),
     "cycle": _a("cycle", "generation", "round", "raft_cycle", "iteration_cycle"),
+    # GANs: the two players' losses (Keras GAN examples, DCGAN/CycleGAN/pix2pix loggers)
+    "d_loss": _a("d_loss", "loss_d", "discriminator_loss", "dis_loss", "disc_loss", "loss_dis", "loss_disc",
+                 "errD", "train/d_loss", "loss/d", "d/loss"),
+    "g_loss": _a("g_loss", "loss_g", "generator_loss", "gen_loss", "loss_gen", "errG", "train/g_loss", "loss/g", "g/loss"),
 }
 
 #: Every role a column can play (the keys of :data:`ALIASES` plus ``step``).
@@ -144,8 +148,11 @@ ROLES: tuple[str, ...] = ("step", *ALIASES)
 TRAINING_ROLES = (
     "loss", "eval_loss", "grad_norm", "ep_return", "eval_return", "approx_kl", "q_values", "q_max",
     "q_range", "entropy", "value_loss", "policy_loss", "eval_accuracy", "task_metric", "success_rate",
-    "explained_variance",
+    "explained_variance", "d_loss", "g_loss",
 )
+
+#: Roles of a GAN's two players; a run that logs both is adversarial (:attr:`Run.is_gan`).
+GAN_ROLES = ("d_loss", "g_loss")
 
 #: Canonical names whose presence marks a reinforcement-learning run. Supervised loss
 #: detectors do not judge an RL run's ``loss``: a TD or PPO loss may rise while the agent
@@ -219,6 +226,21 @@ def _has(ts: list[str], *words: str) -> bool:
     return any(w in ts for w in words)
 
 
+_DISC = {"d", "dis", "disc", "discriminator", "netd"}
+_GEN = {"g", "gen", "generator", "netg"}
+
+
+def _gan_player(t: list[str], player: set[str], parts: set[str]) -> bool:
+    """A GAN player's loss: a loss word with the player's word (``loss_D``, ``Dis Loss``), or
+    the player's letter with one of its parts and nothing else (CycleGAN's ``D_A``/``G_B``,
+    pix2pix's ``D_real``/``G_GAN``)."""
+    if _EVAL & set(t) or (_DISC & set(t) and _GEN & set(t)):
+        return False  # an evaluation figure, or a pair under one name ("gen/dis_loss")
+    if _has(t, *_LOSS_WORDS):
+        return bool(player & set(t)) and len(t) <= 3
+    return len(t) == 2 and t[0] in player and t[1] in parts
+
+
 #: Token rules, tried for each role still unfilled after the alias pass.
 ROLE_RULES: tuple[RoleRule, ...] = (
     # a running best ("Min_val_loss: 1e10", best_loss) is not the loss of the current weights
@@ -236,6 +258,8 @@ ROLE_RULES: tuple[RoleRule, ...] = (
     RoleRule("ep_return", lambda t: _has(t, "reward", "return", "rew", "eprewmean", "returns", "rewards") and not (_EVAL | {"std", "min", "max", "discounted", "normalized"}) & set(t)),
     RoleRule("eval_accuracy", lambda t: _has(t, "acc", "ac", "accuracy", "top1", "map", "map50", "f1", "auc", "iou", "miou") and bool(_EVAL & set(t) or "metrics" in t)),
     RoleRule("task_metric", lambda t: _has(t, "acc", "accuracy", "top1", "map", "map50", "f1", "success", "auc", "miou")),
+    RoleRule("d_loss", lambda t: _gan_player(t, _DISC, {"a", "b", "real", "fake", "x", "y"})),
+    RoleRule("g_loss", lambda t: _gan_player(t, _GEN, {"a", "b", "gan", "adv", "x", "y"})),
 )
 
 

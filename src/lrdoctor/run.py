@@ -14,7 +14,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from lrdoctor.errors import InputError
-from lrdoctor.names import RL_MARKERS, ROLES, STEP_NAMES, normalize, perplexity_column, resolve_aliases
+from lrdoctor.names import GAN_ROLES, RL_MARKERS, ROLES, STEP_NAMES, normalize, perplexity_column, resolve_aliases
 
 __all__ = ["Run", "RunMeta", "Series", "build_run", "apply_roles"]
 
@@ -115,6 +115,12 @@ class Run:
     def is_rl(self) -> bool:
         """True for reinforcement-learning runs (returns, KL, Q-values logged)."""
         return any(m in self for m in RL_MARKERS)
+
+    @property
+    def is_gan(self) -> bool:
+        """True for a GAN run that logs both players' losses and no objective of its own: its
+        losses are a game (each rises when the other player gains), not curves to minimise."""
+        return all(r in self for r in GAN_ROLES) and "loss" not in self
 
     @property
     def n_steps(self) -> int:

@@ -8,7 +8,9 @@ and against its own noise, so it works for a 1e13 PINN loss and a negative likel
 * a point is *above* when ``trend - best > max(rise_fraction x progress, noise_k x sigma,
   relative_floor x |best|)``;
 * divergence = an above-stretch that lasts at least ``min_fraction`` of the run and is
-  still above at the end (error), or lasts that long and comes back (warning: recovered).
+  still above at the end (error). One that lasts that long and comes back is a transient:
+  ``loss_spike`` reports it (PaLM's and OPT's "loss spikes" last hundreds of steps and
+  recover; a run that regains its best has not diverged).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from lrdoctor.detect._grad import max_grad_norm
 from lrdoctor.finding import Finding, Fix, Severity
 from lrdoctor.run import Run
 
-__all__ = ["DivergenceThresholds", "detect", "above_best"]
+__all__ = ["DivergenceThresholds", "detect", "above_best", "sustained_rises"]
 
 
 @dataclass(frozen=True)
@@ -392,19 +394,30 @@ def detect(run: Run, th: DivergenceThresholds = DEFAULTS) -> list[Finding]:
     return out
 
 
+def sustained_rises(t: Trend, th: DivergenceThresholds = DEFAULTS) -> list[tuple[int, int]]:
+    """(start, end) trend-index ranges where the trend stays above its best (``above_best``)
+    for at least ``min_points`` and ``min_fraction`` of the run; shared with ``loss_spike``,
+    which reports those that end before the log does (they recovered)."""
+    above, _, _ = above_best(t, th)
+    need = max(th.min_points, int(np.ceil(th.min_fraction * t.n)))
+    out = []
+    for a, b in runs_of(above):
+        # the last window//2 trend points copy the last full window's median (edge padding):
+        # they are one piece of evidence, not window//2 more points of a sustained rise
+        if (b - a) - (t.window // 2 if b == t.n else 0) >= need:
+            out.append((a, b))
+    return out
+
+
 def _trend_rule(run: Run, th: DivergenceThresholds) -> list[Finding]:
     t = objective_trend(run)
     if t is None:
         return []
-    above, rise, thr = above_best(t, th)
-    need = max(th.min_points, int(np.ceil(th.min_fraction * t.n)))
+    _, rise, thr = above_best(t, th)
     out = []
-    for a, b in runs_of(above):
-        to_end = b == t.n
-        # the last window//2 trend points copy the last full window's median (edge padding):
-        # they are one piece of evidence, not window//2 more points of a sustained rise
-        if (b - a) - (t.window // 2 if to_end else 0) < need:
-            continue
+    for a, b in sustained_rises(t, th):
+        if b != t.n:
+            continue  # it came back: a transient, reported by loss_spike
         c = t.c
         ib = int(np.argmin(t.smooth[:a])) if a else 0
         onset = float(c.first[a])
@@ -418,17 +431,11 @@ def _trend_rule(run: Run, th: DivergenceThresholds) -> list[Finding]:
         lr = lr_at(run, onset)
         if lr is not None:
             ev["lr_at_onset"] = lr
-        if to_end:
-            sev = Severity.ERROR
-            summary = (f"loss diverged from step {fmt(onset)}: trend rose from best {fmt(ev['best_loss'])} "
-                       f"(step {fmt(ev['best_step'])}) to {fmt(ev['peak_loss'])} and did not recover")
-        else:
-            sev = Severity.WARNING
-            summary = (f"loss rose from best {fmt(ev['best_loss'])} to {fmt(ev['peak_loss'])} between steps "
-                       f"{fmt(onset)} and {fmt(float(c.step[b - 1]))}, then recovered")
+        summary = (f"loss diverged from step {fmt(onset)}: trend rose from best {fmt(ev['best_loss'])} "
+                   f"(step {fmt(ev['best_step'])}) to {fmt(ev['peak_loss'])} and did not recover")
         cause = ("The learning rate is above what this model and batch size tolerate "
                  "(sustained rise, not a one-batch spike), or the LR schedule never decays.")
-        out.append(Finding("divergence", sev, onset, float(c.step[b - 1]), summary, ev, cause))
+        out.append(Finding("divergence", Severity.ERROR, onset, float(c.step[b - 1]), summary, ev, cause))
     return out
 
 

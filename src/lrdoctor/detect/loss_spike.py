@@ -5,7 +5,10 @@ One isolated small spike is info (large runs have them: PaLM reports ~20 in 540B
 repeated spikes, and one that triples the loss (``warn_ratio``), are a warning, the early sign
 of a learning rate at the stability edge.
 
-Two rules find spikes. On any log, a point far above the rolling-median trend (long logs). On
+Three rules find spikes. On any log, a point far above the rolling-median trend (long logs),
+and a *sustained* rise that meets ``divergence``'s thresholds for its minimum length and then
+comes back below them (PaLM's and OPT's spikes lasted hundreds of steps and recovered; such a
+transient is always a warning: the run lost its progress for a stretch of its budget). On
 a log of at most ``few_points`` reports (an excerpt pasted into an issue, an epoch log), where
 a rolling median of 5+ points is most of the log, a point far above *both its neighbours*:
 the same height thresholds, measured against the higher neighbour, so the next report's
@@ -22,7 +25,7 @@ from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import diff_sigma, robust_sigma, runs_of
 from lrdoctor.detect._trend import objective_trend
 from lrdoctor.detect.divergence import DEFAULTS as DIV
-from lrdoctor.detect.divergence import above_best
+from lrdoctor.detect.divergence import above_best, sustained_rises
 from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import SOFT_LR_CUT, WATCH_LOSS, WATCH_GRAD, lr_fix
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
@@ -97,6 +100,7 @@ class LossSpikeEvidence(Evidence):
     spike_steps: list
     noise_sigma: float
     progress_undone: float
+    sustained: int
 
 
 def few_point_spikes(x: np.ndarray, th: LossSpikeThresholds = DEFAULTS) -> list[tuple[int, float]]:
@@ -140,6 +144,12 @@ def detect(run: Run, th: LossSpikeThresholds = DEFAULTS) -> list[Finding]:
     spike[-1] = False  # a rise at the last report has no later point to show it recovered
     # (peak index, level it stands above): the trend, or on a few-point log the higher neighbour
     at = {a + int(np.argmax(hi[a:b])): float(sm[a + int(np.argmax(hi[a:b]))]) for a, b in runs_of(spike)}
+    sustained = [(a, b) for a, b in sustained_rises(t, DIV) if b < t.n]
+    onsets = {}  # a sustained rise starts before its peak
+    for a, b in sustained:
+        i = a + int(np.argmax(hi[a:b]))
+        at[i] = float(np.min(sm[:a])) if a else float(sm[0])
+        onsets[i] = float(t.c.first[a])
     if len(t.c) <= th.few_points:
         x = t.c.mid
         for i, ratio in few_point_spikes(x, th):
@@ -156,18 +166,22 @@ def detect(run: Run, th: LossSpikeThresholds = DEFAULTS) -> list[Finding]:
             undo = max(undo, (float(hi[i]) - best) / (head - best))
     worst = max(peaks, key=lambda p: (p[1] - p[2]) / (abs(p[2]) or 1.0))
     tall = any(p[2] > 0 and p[1] >= th.warn_ratio * p[2] for p in peaks)
-    sev = Severity.WARNING if len(peaks) >= th.warn_count or undo >= th.warn_undo or tall else Severity.INFO
+    sev = (Severity.WARNING if len(peaks) >= th.warn_count or undo >= th.warn_undo or tall or sustained
+           else Severity.INFO)
     ev = {
         "spikes": len(peaks),
         "largest": {"step": worst[0], "loss": worst[1], "trend": worst[2]},
         "spike_steps": [p[0] for p in peaks[:20]],
         "noise_sigma": t.sigma, "progress_undone": undo,
     }
+    if sustained:
+        ev["sustained"] = len(sustained)
     summary = (f"{len(peaks)} loss spike(s) that recovered; largest at step {fmt(worst[0])}: "
                f"{fmt(worst[1])} against a trend of {fmt(worst[2])}")
     cause = ("Transient instability: a few batches pushed the update past the stable step size "
              "(outlier data, Adam's second-moment estimate lagging a sudden gradient, or an LR at the edge).")
-    return [Finding("loss_spike", sev, peaks[0][0], peaks[-1][0], summary, ev, cause)]
+    start = min(onsets.get(i, float(t.c.step[i])) for i in at)
+    return [Finding("loss_spike", sev, start, peaks[-1][0], summary, ev, cause)]
 
 
 @fix_rule("loss_spike")

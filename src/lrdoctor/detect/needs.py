@@ -52,6 +52,10 @@ def loss(run: Run) -> str | None:
     if run.is_rl:
         return "RL run: its TD/PPO loss may rise while the agent learns, so the RL checks judge it"
     n = points(run, "loss")
+    if n == 0 and run.is_gan:
+        return ("GAN run: the discriminator and generator losses are a game (each rises when the other "
+                "player gains), not an objective with a trend to judge; name a reconstruction or other "
+                "objective term with --metric loss=COLUMN")
     if n == 0:
         return "no training-loss column (loss, train_loss, Loss/train, ...); name one with --metric loss=COLUMN"
     if n < MIN_LOSS_POINTS:
@@ -79,7 +83,7 @@ def cumulative(run: Run, name: str) -> str | None:
 
 
 def any_loss_or_grad(run: Run) -> str | None:
-    if not any(n in run for n in ("loss", "eval_loss", "grad_norm", "value_loss", "policy_loss", "q_values")):
+    if not any(n in run for n in ("loss", "eval_loss", "grad_norm", "value_loss", "policy_loss", "q_values", "d_loss", "g_loss")):
         return "no loss or gradient-norm column"
     return None
 

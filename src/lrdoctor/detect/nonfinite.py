@@ -35,7 +35,7 @@ class NonfiniteThresholds(Thresholds):
 
 
 DEFAULTS = NonfiniteThresholds()
-_METRICS = ("loss", "eval_loss", "grad_norm", "value_loss")  # (an RL critic's loss too: rsl_rl's "Mean value_function loss: inf")
+_METRICS = ("loss", "eval_loss", "grad_norm", "value_loss", "d_loss", "g_loss")  # (an RL critic's loss too: rsl_rl's "Mean value_function loss: inf"; a GAN's players)
 #: Metrics computed *from* the model's outputs (returns, Q estimates, accuracy): when one
 #: that was finite turns non-finite and stays so, the network's outputs went NaN (a NaN
 #: action gives a NaN reward), the same blow-up seen one step downstream. A column that was

@@ -352,6 +352,39 @@ def _frozen_loss(run: Run, th: ProgressThresholds) -> Finding | None:
     return Finding("slow_progress", Severity.ERROR, float(f.steps[run_len]), float(f.steps[-1]), summary, ev, cause)
 
 
+def _frozen_game(run: Run, th: ProgressThresholds) -> Finding | None:
+    """A GAN whose two players' losses both print the same values on the last
+    ``frozen_points`` reports (one of them with ``frozen_digits``+ digits): neither network
+    changes, so the game is dead (StudioGAN's DCGAN: Gen_loss -0.0 and Dis_loss 13.82 from
+    step 100 on). A living GAN's losses move at every report, whichever player is winning."""
+    k = th.frozen_points
+    tails = []
+    for name in ("d_loss", "g_loss"):
+        s = run.series(name)
+        if s is None or s.finite().values.size < k:
+            return None
+        x = s.finite().values
+        if np.ptp(x[-k:]) > th.frozen_rel_spread * abs(float(x[-1])):
+            return None
+        tails.append((name, s.finite()))
+    if max(_printed_digits(run, n, float(f.values[-1])) for n, f in tails) < th.frozen_digits:
+        return None
+    runs = []
+    for _, f in tails:
+        same = np.abs(f.values - f.values[-1]) <= th.frozen_rel_spread * abs(float(f.values[-1]))
+        runs.append(float(f.steps[int(np.flatnonzero(~same)[-1] + 1)]) if (~same).any() else float(f.steps[0]))
+    since = max(runs)
+    (dn, d), (gn, g) = tails
+    dcol, gcol = run.meta.roles.get(dn, dn), run.meta.roles.get(gn, gn)
+    ev = {"metric": f"{dcol}, {gcol}", "value": float(d.values[-1]), "points": int((d.steps >= since).sum()),
+          "rule": "frozen game: both GAN losses print the same values"}
+    summary = (f"the GAN is frozen: {dcol} = {fmt(float(d.values[-1]))} and {gcol} = {fmt(float(g.values[-1]))} on every "
+               f"report since step {fmt(since)}, so neither network changes")
+    cause = ("Training is dead: a saturated discriminator output (its loss at a constant like 13.8 = -log of a "
+             "clamped probability) passes no gradient, an LR of 0, or optimizers not connected to the networks.")
+    return Finding("slow_progress", Severity.ERROR, since, float(d.steps[-1]), summary, ev, cause)
+
+
 def _collapsed_to_zero(run: Run, th: ProgressThresholds) -> Finding | None:
     f = _live_loss(run)
     if f is None:
@@ -490,8 +523,8 @@ def _needs(run: Run) -> str | None:
     """A training loss, or (RL runs too) a task metric with a logged LR for the finished-schedule rule,
     or ``pinned_points`` evaluations of a task metric for the pinned-metric rule."""
     why = needs.loss(run)
-    if why is None:
-        return None
+    if why is None or run.is_gan:
+        return None  # (a GAN: its frozen-game rule judges the two players' losses)
     if "lr" in run and any(n in run for n in ("ep_return", "eval_return", "task_metric", "eval_accuracy")):
         return None
     if any(is_error_rate(n) for n in run.metrics):
@@ -618,7 +651,9 @@ def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Fi
     rules = (_lr_stays_zero, _stuck_at_chance, _collapsed_to_zero, _frozen_loss, _recurring_loss, _error_rate_at_max, _pinned_task_metric, _never_below_start,
              _no_gain_over_finished_schedule) if not run.is_rl \
         else (_lr_stays_zero, _no_gain_over_finished_schedule)
-    if needs.loss(run) is not None and not run.is_rl:
+    if run.is_gan:
+        rules = (_lr_stays_zero, _frozen_game)
+    elif needs.loss(run) is not None and not run.is_rl:
         rules = (_lr_stays_zero, _error_rate_at_max, _pinned_task_metric, _no_gain_over_finished_schedule)  # no training loss: only these can judge
     for rule in rules:
         got = rule(run, th)

@@ -276,6 +276,11 @@ def _as_split(rec: dict, split: str, mark: str | None = None) -> dict:
     return {(k if _STEPLIKE.match(k) or k.startswith(mark) else f"{split}_{k}"): v for k, v in rec.items()}
 
 
+#: "Gen/Dis Loss: 0.6576/0.7134" (rasbt's GAN notebooks): two quantities named by one key, their
+#: values in the same order; read as "gen_loss" and "dis_loss", not one column holding the first
+_SLASH_PAIR = re.compile(rf"(?<![\w/])(?P<a>[A-Za-z]+)\s*/\s*(?P<b>[A-Za-z]+)\s+(?P<what>[A-Za-z]+)\s*:\s*(?P<x>{NUM})\s*/\s*(?P<y>{NUM})(?![\w.])")
+
+
 def _key_values(line: str, state: dict) -> dict | None:
     """``key=value`` / ``key: value`` pairs (``step:N/M`` keeps N)."""
     rec: dict = {}
@@ -305,6 +310,12 @@ def _key_values(line: str, state: dict) -> dict | None:
             return {"epoch": float(se[1])}
     if "'s " in line:  # LightGBM's "training's binary_logloss: 0.5": the training set's
         line = line.replace("'s ", "_")
+    if "/" in line:
+        for m in _SLASH_PAIR.finditer(line):
+            rec[_key_name(f"{m['a']}_{m['what']}")] = _num(m["x"])
+            rec[_key_name(f"{m['b']}_{m['what']}")] = _num(m["y"])
+        if rec:
+            line = _blank(line, [m.span() for m in _SLASH_PAIR.finditer(line)])
     if " of " in line:  # CTR-GCN's "Mean test loss of 8 batches: 0.358": the count is no part of the key
         line = _OF_COUNT.sub("", line)
     for k, v in _segments(line).items():  # "Train loss 1.59" (no separator) and friends
