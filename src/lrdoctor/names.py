@@ -51,6 +51,7 @@ ALIASES: dict[str, tuple[Alias, ...]] = {
         "objective", "loss_end", "train/loss_total", "lm_loss", "train/lm_loss", "nll_loss", "train_nll",
         "losses/td_loss", "td_loss", "train/td_loss", "train/loss_avg", "running_loss", "batch_loss",
         "closs",  # LLaMA2-Accessory's MetricLogger: the causal-LM loss
+        "all_loss", "loss_all", "overall_loss",  # the sum of a detector's parts (DFace's MTCNN trainer)
         # an actor-critic's critic regression (its TD loss): SB3 SAC/TD3, CleanRL SAC, Acme
         "train/critic_loss", "critic_loss", "losses/qf_loss", "qf_loss",
     ),
@@ -203,7 +204,7 @@ _RL_LOSS = {"policy", "pol", "entpen", "value", "vf", "pg", "entropy", "ent", "c
 _NOT_A_LOSS = {"scale", "scaler"}
 _AUX = {"box", "cls", "dfl", "obj", "seg", "aux", "reg", "mask", "rpn", "l1", "giou", "bbox", "kd", "z", "moe",
         "router", "balance", "contrastive", "recon", "reconstruction", "kld", "perceptual", "gen", "disc", "g", "d",
-        "generator", "discriminator", "adv", "adversarial", "gan"}
+        "generator", "discriminator", "adv", "adversarial", "gan", "dg"}
 #: timer/throughput words ("per" is none: CNTK's TrainLossPerSample, AvgLearningRatePerSample;
 #: "samples_per_second" is caught by its other words)
 _TIME = {"time", "ms", "sec", "secs", "seconds", "speed", "throughput", "elapsed", "eta", "mem", "memory", "tflops",
@@ -227,7 +228,7 @@ def _has(ts: list[str], *words: str) -> bool:
 
 
 _DISC = {"d", "dis", "disc", "discriminator", "netd"}
-_GEN = {"g", "gen", "generator", "netg"}
+_GEN = {"g", "gen", "generator", "netg", "dg"}  # dg: PaddlePaddle's DCGAN "DG-Loss", the loss of D(G(z))
 
 
 def _gan_player(t: list[str], player: set[str], parts: set[str]) -> bool:
@@ -256,8 +257,9 @@ ROLE_RULES: tuple[RoleRule, ...] = (
     RoleRule("q_values", lambda t: (_has(t, "q", "qvalue", "qvalues", "qval") and _has(t, "mean", "avg", "average", "values", "value", "estimate")) or t == ["q"]),
     RoleRule("eval_return", lambda t: _has(t, "reward", "return", "rew", "returns", "rewards") and bool(_EVAL & set(t)) and not _has(t, "std", "min", "max")),
     RoleRule("ep_return", lambda t: _has(t, "reward", "return", "rew", "eprewmean", "returns", "rewards") and not (_EVAL | {"std", "min", "max", "discounted", "normalized"}) & set(t)),
-    RoleRule("eval_accuracy", lambda t: _has(t, "acc", "ac", "accuracy", "top1", "map", "map50", "f1", "auc", "iou", "miou") and bool(_EVAL & set(t) or "metrics" in t)),
-    RoleRule("task_metric", lambda t: _has(t, "acc", "accuracy", "top1", "map", "map50", "f1", "success", "auc", "miou")),
+    # prec1/prec5: timm's and pytorch/examples' summary.csv "eval_prec1" (precision@1 = top-1 accuracy)
+    RoleRule("eval_accuracy", lambda t: _has(t, "acc", "ac", "accuracy", "top1", "prec1", "map", "map50", "f1", "auc", "iou", "miou") and bool(_EVAL & set(t) or "metrics" in t)),
+    RoleRule("task_metric", lambda t: _has(t, "acc", "accuracy", "top1", "prec1", "map", "map50", "f1", "success", "auc", "miou")),
     RoleRule("d_loss", lambda t: _gan_player(t, _DISC, {"a", "b", "real", "fake", "x", "y"})),
     RoleRule("g_loss", lambda t: _gan_player(t, _GEN, {"a", "b", "gan", "adv", "x", "y"})),
 )

@@ -61,6 +61,12 @@ class LossSpikeThresholds(Thresholds):
     few_points: int = 50
     """Logs with at most this many loss reports also get the neighbour rule (the same bound as
     ``divergence``'s few-point rules)."""
+    huge_ratio: float = 100.0
+    """On a log of 3-4 reports, too few to measure any noise, a point at least this multiple of
+    *both* neighbours is a spike: two orders of magnitude above the reports on either side is
+    beyond any batch-to-batch scatter of a logged loss (the issue's "growth by orders of
+    magnitude"; the same 100x ``grad_explosion`` asks of one gradient step against its median).
+    MMDetection issue 2061: 0.2586, 3.2e14, 0.2525 at iterations 700, 50, 100 of two epochs."""
     warn_undo: float = 0.5
     """A single spike is also a warning when it undoes at least half of the progress made so
     far (peak - best >= 0.5 x (first level - best)): the run lost most of what it had
@@ -107,9 +113,13 @@ def few_point_spikes(x: np.ndarray, th: LossSpikeThresholds = DEFAULTS) -> list[
     """(index, height ratio) of each interior point of a positive series that stands above
     *both* neighbours by more than ``relative`` and by more than ``noise_k`` sigmas of the
     scatter of the other points (log domain, successive differences). The height is taken
-    against the higher neighbour, so a point counts only if the next report came back down."""
-    if x.size < 5 or not (x > 0).all():
+    against the higher neighbour, so a point counts only if the next report came back down.
+    On 3-4 points, where no scatter can be measured, the point must be ``huge_ratio`` x both."""
+    if x.size < 3 or not (x > 0).all():
         return []
+    if x.size < 5:  # no scatter to measure: only a jump of orders of magnitude counts
+        return [(i, float(x[i] / max(x[i - 1], x[i + 1]))) for i in range(1, x.size - 1)
+                if x[i] >= th.huge_ratio * max(x[i - 1], x[i + 1])]
     lx = np.log(x)
     out = []
     for i in range(1, x.size - 1):
@@ -125,7 +135,7 @@ def few_point_spikes(x: np.ndarray, th: LossSpikeThresholds = DEFAULTS) -> list[
 def detect(run: Run, th: LossSpikeThresholds = DEFAULTS) -> list[Finding]:
     t = objective_trend(run)
     if t is None:
-        return []
+        return _too_short_for_a_trend(run, th)
     sm, hi = t.smooth, t.c.hi
     height = hi - sm
     if (t.c.lo > 0).all() and (sm > 0).all():
@@ -182,6 +192,29 @@ def detect(run: Run, th: LossSpikeThresholds = DEFAULTS) -> list[Finding]:
              "(outlier data, Adam's second-moment estimate lagging a sudden gradient, or an LR at the edge).")
     start = min(onsets.get(i, float(t.c.step[i])) for i in at)
     return [Finding("loss_spike", sev, start, peaks[-1][0], summary, ev, cause)]
+
+
+def _too_short_for_a_trend(run: Run, th: LossSpikeThresholds) -> list[Finding]:
+    """A log of 3-4 reports has no trend (a rolling median needs 5): only the orders-of-magnitude
+    rule of :func:`few_point_spikes` can judge it."""
+    from lrdoctor.detect._common import objective
+
+    s = objective(run)
+    if s is None:
+        return []
+    f = s.finite()
+    got = few_point_spikes(f.values, th)
+    if not got:
+        return []
+    i, ratio = max(got, key=lambda p: p[1])
+    step, peak = float(f.steps[i]), float(f.values[i])
+    ev = {"spikes": len(got), "largest": {"step": step, "loss": peak, "trend": peak / ratio},
+          "spike_steps": [float(f.steps[j]) for j, _ in got]}
+    summary = (f"{len(got)} loss spike(s) that recovered; largest at step {fmt(step)}: {fmt(peak)}, "
+               f"{ratio:.3g}x the higher of its neighbours")
+    cause = ("A transient blow-up: one batch (or a few) pushed the update far past the stable step size "
+             "(outlier data, a mixed-precision overflow, or an LR at the edge), and the next report came back.")
+    return [Finding("loss_spike", Severity.WARNING, float(f.steps[got[0][0]]), step, summary, ev, cause)]
 
 
 @fix_rule("loss_spike")

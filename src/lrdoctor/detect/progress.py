@@ -37,6 +37,12 @@ class ProgressThresholds(Thresholds):
     """Steps the first half must span before a rate per 100 steps means anything; also the
     updates a from-the-start log must span before "never below its first report" is judged
     (DistDepth's first 275 batches of a 230-hour run are too early to call a stall)."""
+    rate_min_points: int = 20
+    """The rate rule needs this many reports: below 50 its start and end levels are single
+    reports (``n // 50`` rounds to 1) and its half-way level a rolling median of 5, so one noisy
+    report sets the rate (DFace: a 7-report excerpt whose middle report spiked 15x read as a
+    loss that "fell only -3% per 100 steps"). 20 reports give the half-way trend at least two
+    independent 5-point windows on each half."""
     max_front_share: float = 0.4
     """Share of the total drop made in the first quarter of the run below which the curve
     is still a straight line. A run at a workable LR front-loads its progress (power-law
@@ -669,7 +675,7 @@ def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Fi
     steps, sm = t.c.step, t.smooth
     span = steps[-1] - steps[0]
     half = int(np.searchsorted(steps, steps[0] + span / 2))
-    if half < 3 or steps[half] - steps[0] < th.min_steps:
+    if half < 3 or steps[half] - steps[0] < th.min_steps or t.n < th.rate_min_points:
         return []
     head = max(1, t.n // 50)
     start = float(np.median(t.c.mid[:head]))

@@ -100,6 +100,10 @@ _PREFIX = re.compile(
 #: "\x1b[32mloss: 2.1" must read as "loss: 2.1".
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 
+#: Typographic quotes that a paste through a rich-text editor (a blog, a chat, some issue
+#: forms) puts in place of ASCII ones: "{‘loss’: 1.45}" is HF's "{'loss': 1.45}".
+_CURLY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+
 
 #: A Keras progress line: "399/399 [=====] - 2s 5ms/step - loss: ..." (Keras 2) or
 #: "399/399 ━━━━━━ 2s 5ms/step - loss: ..." (Keras 3); group 1 is the loop's batch count.
@@ -226,6 +230,8 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
             line = _ANSI.sub("", line)
         elif "[0m" in line:  # the same codes pasted where the ESC byte was lost (GitHub issues)
             line = _ORPHAN_SGR.sub("", line)
+        if not line.isascii():
+            line = line.translate(_CURLY)
         line = _strip_prefix(line)
         if "Namespace(" in line and namespaces < MAX_NAMESPACE_LINES:
             cfg = _namespace_config(line)
