@@ -35,6 +35,13 @@ class OverfittingThresholds(Thresholds):
     """The UP rule also asks its rise to beat ``noise_k`` sigmas of the eval curve's scatter
     (from second differences, so the turn itself is not counted as noise) once the curve has
     6 points, 4 second differences to estimate it from; on fewer it stands on the ordering."""
+    doubled: float = 2.0
+    """Two-evaluation rule: the last evaluation loss at least doubles the best before it while
+    the training loss at that report is at most half what it was at the best. An evaluation
+    loss is an average over a held-out set, and one that doubles is far beyond its noise (the
+    same 2x as ``divergence``'s few-point factor); a training loss that halves meanwhile is
+    being fitted. Judges logs that print only the first and last epochs (bert-sentiment issue 1:
+    train 0.048 -> 0.001, val 0.038 -> 0.092 between epochs 1 and 29)."""
     up_strips_with_gl: int = 2
     """...or at each of the last 2 evaluations with GL above ``generalization_loss``: UP_2 and
     GL_5 at once (3 ordered values: p = 1/6, and a 5% excess on top of it)."""
@@ -147,7 +154,9 @@ def _loss_rises(run: Run, e: Series, tr: Series, th: OverfittingThresholds) -> l
     where GL_5's three points after the minimum are not there yet, and slow smooth turns
     (+0.6% over three epochs) below GL_5."""
     r = _successive_rises(e.values, th)
-    if r is None or _still_improving(run, "eval_accuracy"):
+    if r is None:
+        return _doubled(e, tr, th)
+    if _still_improving(run, "eval_accuracy"):
         return []
     t_start, t_end = value_at(tr, float(e.steps[r.start])), value_at(tr, float(e.steps[-1]))
     if t_start is None or t_end is None or not t_end < t_start:
@@ -159,6 +168,24 @@ def _loss_rises(run: Run, e: Series, tr: Series, th: OverfittingThresholds) -> l
     summary = (f"eval loss rose at each of the last {r.strips} evaluations, {fmt(float(v[r.start]))} -> {fmt(float(v[-1]))} "
                f"({r.gl:.1%} above its minimum {fmt(float(v[r.best]))}), while training loss fell {fmt(t_start)} -> {fmt(t_end)}")
     return [Finding("overfitting", Severity.WARNING, float(e.steps[r.start]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
+
+
+def _doubled(e: Series, tr: Series, th: OverfittingThresholds) -> list[Finding]:
+    """The two-evaluation rule (see ``OverfittingThresholds.doubled``); positive losses only."""
+    v = e.values
+    if v.size < 2 or (v <= 0).any():
+        return []
+    b = int(np.argmin(v[:-1]))
+    if v[-1] < th.doubled * v[b]:
+        return []
+    t_best, t_end = value_at(tr, float(e.steps[b])), value_at(tr, float(e.steps[-1]))
+    if t_best is None or t_end is None or t_best <= 0 or t_end > t_best / th.doubled:
+        return []
+    ev = {"eval_min_step": float(e.steps[b]), "eval_min": float(v[b]), "eval_last": float(v[-1]),
+          "generalization_loss": float(v[-1] / v[b] - 1), "train_at_eval_min": t_best, "train_last": t_end}
+    summary = (f"eval loss went from {fmt(float(v[b]))} (step {fmt(float(e.steps[b]))}) to {fmt(float(v[-1]))} "
+               f"({v[-1] / v[b]:.2g}x) while training loss fell {fmt(t_best)} -> {fmt(t_end)}")
+    return [Finding("overfitting", Severity.WARNING, float(e.steps[b]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
 
 
 def _accuracy_rises(run: Run, th: OverfittingThresholds) -> list[Finding]:

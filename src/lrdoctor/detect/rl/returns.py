@@ -73,7 +73,10 @@ class ReturnThresholds(Thresholds):
     need not come at every report: a Mann-Kendall test for a downward trend over the log at
     this one-sided level, the usual 5% (and in line with the 1/4! = 4% of ``few_falls``),
     with a fall from the best to the last report of at least ``min_gain_share`` of the
-    best's level (ratio scale: 0 is nothing right)."""
+    best's level (ratio scale: 0 is nothing right). A return (interval scale: its zero means
+    nothing) gets the same test on the more than ``few_falls`` reports *after* its peak, with a
+    fall of at least ``min_gain_share`` of what it gained up to the peak (angela's hill climber
+    on LunarLander: -133.6 -> -20.6 at episode 400, then -56 ... -181 over 11 reports)."""
 
 
 DEFAULTS = ReturnThresholds()
@@ -156,6 +159,12 @@ def _few_point_reversal(run: Run, th: ReturnThresholds) -> list[Finding]:
         monotone = p > 0 and falls >= th.few_falls and (np.diff(v[p:]) < 0).all() and v[-1] < v[0]
         ratio_fall = name in RATIO_SCALE and v[p] > 0 and v[p] - v[-1] >= th.min_gain_share * v[p] and falls >= th.few_falls
         p_down = trend_p_down(v[p:]) if ratio_fall else 1.0
+        gain = float(v[p] - v[0])
+        if name in ("ep_return", "eval_return") and p > 0 and gain > 0 and v[p] - v[-1] >= th.min_gain_share * gain \
+                and falls > th.few_falls:
+            # an interval-scale metric (a return): the drop is judged against the gain, and the
+            # trend on the reports *after* the peak (the peak itself is above them by choice)
+            p_down = trend_p_down(v[p + 1:])
         trend = p_down < th.few_trend_p
         if not (monotone or trend):
             continue
