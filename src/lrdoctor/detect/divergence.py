@@ -236,7 +236,7 @@ def mann_kendall_p(x: np.ndarray) -> float:
     d = np.sign(x[None, :] - x[:, None])
     s = float(np.triu(d, 1).sum())
     var = n * (n - 1) * (2 * n + 5) / 18.0
-    z = (s - 1.0) / np.sqrt(var) if s > 0 else 0.0
+    z = (s - 1.0) / np.sqrt(var) if s > 0 else (s + 1.0) / np.sqrt(var) if s < 0 else 0.0
     return 0.5 * math.erfc(z / math.sqrt(2.0))
 
 
