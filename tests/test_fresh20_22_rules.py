@@ -289,3 +289,19 @@ def test_a_frozen_metric_beside_a_falling_eval_loss_is_no_finding(tmp_path):
 def test_real_unet_with_a_broken_accuracy_column_is_healthy():
     r = lrdoctor.diagnose(_real("fresh21/mri-unet-10epochs/2-train_10_epochs.md"))
     assert not [f for f in r.findings if f.severity.rank >= 1]
+
+
+def test_climb_from_a_lucky_single_batch_low_is_no_divergence(tmp_path):
+    """A healthy digits run that prints one batch per report (bench/false_alarms.py, seed 63):
+    after a lucky 0.023 its batch losses read 0.05-0.075, a Mann-Kendall climb, but within the
+    scatter of single-batch losses; the climb rule must beat 5 sigma of the log's scatter."""
+    import csv
+    import sys
+
+    sys.path.insert(0, str(LOGS.parents[1] / "bench"))
+    import false_alarms
+
+    path = false_alarms.train(63, tmp_path)
+    loss = np.array([float(r["loss"]) for r in csv.DictReader(path.open())])
+    assert loss[-1] > 3 * loss.min() and int(np.argmin(loss)) < loss.size - 6  # the climb is there
+    assert "divergence" not in _warned(lrdoctor.diagnose(path))

@@ -240,10 +240,13 @@ def mann_kendall_p(x: np.ndarray) -> float:
     return 0.5 * math.erfc(z / math.sqrt(2.0))
 
 
-def climb_after_best(values: np.ndarray, p: float, points: int, floor: float) -> tuple[int, int] | None:
+def climb_after_best(values: np.ndarray, p: float, points: int, floor: float, noise_k: float = 0.0) -> tuple[int, int] | None:
     """(index of the best point, index of the first report after it) when the reports after the
     best climb with a Mann-Kendall trend of one-sided p below ``p`` over at least ``points``
-    reports and the last one ends more than ``floor`` (a share of |best|) above the best.
+    reports and the last one ends more than ``floor`` (a share of |best|) above the best, and,
+    with ``noise_k``, more than that many sigmas of the log's scatter (single-batch losses: the
+    best is a lucky low draw, and a climb from it can be the noise band's upper half; a healthy
+    digits run printing one batch per report went 0.023 -> 0.05-0.075 at a decaying LR).
     Positive values only. None otherwise."""
     x = values
     if x.size < points + 1 or (x <= 0).any():
@@ -251,6 +254,8 @@ def climb_after_best(values: np.ndarray, p: float, points: int, floor: float) ->
     ib = int(np.argmin(x))
     after = x[ib + 1:]
     if after.size < points or x[-1] - x[ib] <= floor * abs(float(x[ib])):
+        return None
+    if noise_k and np.log(x[-1] / x[ib]) <= noise_k * log_noise(x):
         return None
     if mann_kendall_p(after) >= p:
         return None
@@ -328,9 +333,9 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
         ("tail", lambda: rising_tail(x, th.few_rises, th.relative_floor), Severity.WARNING,
          f"few-point: the loss rose at each of the last {th.few_rises}+ reports, ending more than "
          f"{th.relative_floor:.0%} above the best"),
-        ("climb", lambda: None if eval_only else climb_after_best(x, th.climb_p, th.climb_points, th.relative_floor),
+        ("climb", lambda: None if eval_only else climb_after_best(x, th.climb_p, th.climb_points, th.relative_floor, th.noise_k),
          Severity.WARNING, f"few-point: after its best the loss climbs (Mann-Kendall p < {th.climb_p:g} over "
-         f"{th.climb_points}+ reports), ending more than {th.relative_floor:.0%} above the best"),
+         f"{th.climb_points}+ reports), ending more than {th.relative_floor:.0%} and {th.noise_k:g} sigma of its log scatter above the best"),
         ("joint", lambda: joint_last_jump(run, th.few_factor, th.noise_k), Severity.ERROR,
          f"the last report: training and evaluation loss both >= {th.few_factor:g}x their best"),
         ("eval_last", lambda: last_eval_jump(x, th.few_factor, th.noise_k, th.eval_noise_points) if eval_only else None,
