@@ -305,3 +305,38 @@ def test_climb_from_a_lucky_single_batch_low_is_no_divergence(tmp_path):
     loss = np.array([float(r["loss"]) for r in csv.DictReader(path.open())])
     assert loss[-1] > 3 * loss.min() and int(np.argmin(loss)) < loss.size - 6  # the climb is there
     assert "divergence" not in _warned(lrdoctor.diagnose(path))
+
+
+def _masked_run(mask_all: bool) -> str:
+    """A digits classifier whose collator masks every label (-100) when ``mask_all``: the loss,
+    a sum over unmasked targets divided by their count (or 1), is exactly 0.0 at every step.
+    Logged as HF Trainer prints its dicts."""
+    x, y = _digits()
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
+    g = torch.Generator().manual_seed(0)
+    lines = []
+    for step in range(1, 201):
+        idx = torch.randint(0, len(x), (32,), generator=g)
+        target = torch.full((32,), -100) if mask_all else y[idx]
+        n = int((target != -100).sum())
+        loss = torch.nn.functional.cross_entropy(net(x[idx]), target, ignore_index=-100, reduction="sum") / max(1, n)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % 20 == 0:
+            lines.append(f"{{'loss': {round(loss.item(), 4)}, 'learning_rate': 0.001, 'epoch': {step / 200:.2f}}}")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_loss_that_is_exactly_zero_throughout_is_no_learning(tmp_path):
+    bad = tmp_path / "masked.log"
+    bad.write_text(_masked_run(mask_all=True))
+    assert set(lrdoctor.read(bad).series("loss").values) == {0.0}
+    assert _warned(lrdoctor.diagnose(bad))["slow_progress"].severity.value == "error"
+    good = tmp_path / "unmasked.log"
+    good.write_text(_masked_run(mask_all=False))
+    assert "slow_progress" not in _warned(lrdoctor.diagnose(good))
+    real = lrdoctor.diagnose(_real("fresh23/llamafactory-qwen15-14b-full-loss-zero/train.log"))
+    assert "exactly 0" in _warned(real)["slow_progress"].summary

@@ -419,6 +419,27 @@ def _collapsed_to_zero(run: Run, th: ProgressThresholds) -> Finding | None:
     return Finding("slow_progress", Severity.ERROR, float(f.steps[i]), float(f.steps[-1]), summary, ev, cause)
 
 
+def _zero_throughout(run: Run, th: ProgressThresholds) -> Finding | None:
+    """The training loss is exactly 0 on every one of at least ``zero_loss_points`` reports. A
+    cross-entropy cannot be 0 by learning and a zero loss sends no gradient, so whichever it
+    is, a loss whose targets are all masked or a NaN the logger wrote as 0.0 (HF Trainer does),
+    nothing is being learned (LLaMA-Factory SFT of Qwen1.5-14B: 'loss': 0.0 on seven logs in
+    a row at lr 1e-5)."""
+    f = _live_loss(run)
+    if f is None:
+        return None
+    x = f.values
+    if x.size < th.zero_loss_points or (x != 0).any() or not zero_is_exact(run, "loss", th.lr_zero_decimals):
+        return None
+    ev = {"metric": run.meta.roles.get("loss", "loss"), "value": 0.0, "points": int(x.size),
+          "rule": "the loss is exactly 0 on every report"}
+    summary = (f"the loss is exactly 0 on all {x.size} reports: a zero loss sends no gradient (or the logger "
+               "wrote a NaN as 0.0), so nothing is learned")
+    cause = ("Every label of the batch is masked (-100), the loss is computed on an empty selection, or it "
+             "is NaN and logged as 0.0 (HF Trainer); check the data collator and the loss inputs.")
+    return Finding("slow_progress", Severity.ERROR, float(f.steps[0]), float(f.steps[-1]), summary, ev, cause)
+
+
 def _another_loss_moves(run: Run, objective_name: str, since: float, th: ProgressThresholds) -> bool:
     """True when another loss column of the run (a loss part, an eval loss) changes by more
     than ``frozen_other_moves`` of its level over the reports from ``since`` on: the model is
@@ -672,7 +693,7 @@ class SlowProgressEvidence(Evidence):
 
 @detector("slow_progress", thresholds=DEFAULTS, evidence=SlowProgressEvidence, needs=_needs)
 def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
-    rules = (_lr_stays_zero, _stuck_at_chance, _collapsed_to_zero, _frozen_loss, _recurring_loss, _error_rate_at_max, _pinned_task_metric, _never_below_start,
+    rules = (_lr_stays_zero, _stuck_at_chance, _collapsed_to_zero, _zero_throughout, _frozen_loss, _recurring_loss, _error_rate_at_max, _pinned_task_metric, _never_below_start,
              _no_gain_over_finished_schedule) if not run.is_rl \
         else (_lr_stays_zero, _no_gain_over_finished_schedule)
     if run.is_gan:
