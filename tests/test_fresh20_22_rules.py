@@ -340,3 +340,42 @@ def test_a_loss_that_is_exactly_zero_throughout_is_no_learning(tmp_path):
     assert "slow_progress" not in _warned(lrdoctor.diagnose(good))
     real = lrdoctor.diagnose(_real("fresh23/llamafactory-qwen15-14b-full-loss-zero/train.log"))
     assert "exactly 0" in _warned(real)["slow_progress"].summary
+
+
+def test_a_fit_that_leaves_the_chance_band_by_its_last_report_is_not_stuck():
+    r = lrdoctor.diagnose(_real("fresh24/skorch-doctor-tiny-fit/history.txt"), config={"num_classes": 2})
+    assert "slow_progress" not in _warned(r)  # 0.691 ... 0.650: its last report is 6% under ln 2
+
+
+def test_stuck_at_chance_to_the_end_is_still_found(tmp_path):
+    rows = _three_class_epochs(shuffled=True)
+    assert abs(rows[-1][1] - np.log(3)) < 0.05 * np.log(3)  # still in the band at the end
+    path = tmp_path / "chance_end.log"
+    path.write_text(_epoch_lines(rows))
+    assert "slow_progress" in _warned(lrdoctor.diagnose(path, config={"num_classes": 3}))
+
+
+def test_rate_rule_judges_only_logs_from_the_start(tmp_path):
+    rows = _train(None, steps=6000, every=100)  # a healthy run, logged every 100 steps
+    late = tmp_path / "late.log"  # the last third only: a converged window deep into training
+    late.write_text("".join(f"step {s} loss {v:.4f}\n" for s, v in rows[40:]))
+    assert "slow_progress" not in _warned(lrdoctor.diagnose(late))
+    real = lrdoctor.diagnose(_real("fresh24/pytorch-tutorials-speechcommand-m5/train.log"))
+    assert "slow_progress" not in _warned(real)
+
+
+def test_borderless_baselines_tables_are_one_record_each_and_a_nan_kl_is_nonfinite(tmp_path):
+    rows = _train(None, steps=500, every=100)
+    text = "".join(f"Iteration {i}\n\n| loss      | {v:.5f} |\n| KL        | {0.001 * (i + 1):.5f} |\n\n"
+                   for i, (_, v) in enumerate(rows))
+    path = tmp_path / "acktr.log"
+    path.write_text(text)
+    run = lrdoctor.read(path)
+    assert list(run.series("loss").values) == [round(v, 5) for _, v in rows]  # one value per iteration
+    assert list(run.series("KL").steps) == list(range(len(rows)))
+    bad = tmp_path / "acktr_nan.log"
+    bad.write_text(text + f"Iteration {len(rows)}\n\n| loss      | nan |\n| KL        | 0.1 |\n")
+    found = _warned(lrdoctor.diagnose(bad))
+    assert found["nonfinite"].start_step == len(rows)  # the last table's own iteration
+    real = _warned(lrdoctor.diagnose(_real("fresh25/baselines-issue127-acktr-nan/acktr_console.log")))
+    assert real["nonfinite"].start_step == 3027

@@ -40,7 +40,8 @@ _METRICS = ("loss", "eval_loss", "grad_norm", "value_loss", "d_loss", "g_loss") 
 #: that was finite turns non-finite and stays so, the network's outputs went NaN (a NaN
 #: action gives a NaN reward), the same blow-up seen one step downstream. A column that was
 #: never finite was never computed, and is not a blow-up.
-_OUTPUT_METRICS = ("ep_return", "eval_return", "q_values", "eval_accuracy")
+_OUTPUT_METRICS = ("ep_return", "eval_return", "q_values", "eval_accuracy",
+                   "approx_kl")  # (a policy update's KL, from the new and old outputs: baselines ACKTR's "KL | nan")
 
 
 def amp_skipped_steps(run: Run, persistent_points: int = DEFAULTS.persistent_points) -> np.ndarray:

@@ -28,7 +28,7 @@ from lrdoctor.io.textlog._base import LineRule, _NUM_RE, _num
 from lrdoctor.io.textlog.bars import _tqdm_bar
 from lrdoctor.io.textlog.key_value import NAN_EVENT, _as_split, _key_values, _python_dict
 from lrdoctor.io.textlog.named import _bare_pairs, _lightning_checkpoint, _nanogpt, _nvidia_speech, _step_of_max, _yolov5_results
-from lrdoctor.io.textlog.tables import _console_table, _header_table, _pipe_table, _sb3_table
+from lrdoctor.io.textlog.tables import _console_table, _header_table, _pipe_table, _sb3_table, sb3_table_goes_on
 from lrdoctor.run import Run, RunMeta
 
 __all__ = ["LineRule", "register_rule", "read_textlog", "parse_lines", "RULES"]
@@ -239,6 +239,9 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
                 namespaces += 1
                 config.update(cfg)
                 continue
+        if "sb3_rec" in state and state["sb3_rec"] and not sb3_table_goes_on(line):
+            records.append(state.pop("sb3_rec"))  # a borderless table ends where other lines begin
+            state.pop("sb3_section", None)
         shape = None
         if use_shapes and not state and len(line) <= MAX_SHAPE_LINE:
             shape = line.translate(_DIGITS_AS_9)

@@ -97,6 +97,14 @@ def _sb3_table(line: str, state: dict) -> dict | None:
     return None
 
 
+def sb3_table_goes_on(line: str) -> bool:
+    """Whether ``line`` belongs to an SB3/baselines table (a section, a row, a border). A pending
+    table is complete at the first line that does not: baselines tables pasted without their
+    dashed borders run one into the next ("Iteration 3025", rows, "Iteration 3026", rows)."""
+    s = line.strip()
+    return not s or s.startswith("---") or bool(_SB3_SECTION.match(s) or _SB3_ROW.match(s))
+
+
 _HEADER_CELL = re.compile(r"^[A-Za-z_][\w/.\-]*$")
 
 #: a table cell holding a number and its unit ("1.36s", "12%", "340ms")
