@@ -379,3 +379,32 @@ def test_borderless_baselines_tables_are_one_record_each_and_a_nan_kl_is_nonfini
     assert found["nonfinite"].start_step == len(rows)  # the last table's own iteration
     real = _warned(lrdoctor.diagnose(_real("fresh25/baselines-issue127-acktr-nan/acktr_console.log")))
     assert real["nonfinite"].start_step == 3027
+
+
+def test_a_jump_at_the_last_report_is_said_not_silenced(tmp_path):
+    x, y = _digits()
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    rows = []
+    for step in range(1, 1001):
+        # the last update is on an outlier batch (inputs 30x too large, labels shifted): a blow-up
+        xb, yb = (x[:512], y[:512]) if step < 1000 else (30 * x[:512], (y[:512] + 1) % 10)
+        loss = torch.nn.functional.cross_entropy(net(xb), yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % 50 == 0 and step >= 300:  # an excerpt from step 300 on
+            with torch.no_grad():
+                rows.append((step, torch.nn.functional.cross_entropy(net(x[:512]), y[:512]).item()))
+    vals = np.array([v for _, v in rows])
+    assert 3 * vals[:-1].max() <= vals[-1] < 1000 * vals[:-1].min()  # the run's own last report jumped
+    path = tmp_path / "last.log"
+    path.write_text("".join(f"step {s} loss {v:.4f}\n" for s, v in rows))
+    spike = _warned(lrdoctor.diagnose(path))["loss_spike"]
+    assert spike.evidence["last_report"] and spike.start_step == 1000
+    healthy = tmp_path / "healthy.log"
+    healthy.write_text("".join(f"step {s} loss {v:.4f}\n" for s, v in rows[:-1]))
+    assert "loss_spike" not in _warned(lrdoctor.diagnose(healthy))
+    real = _warned(lrdoctor.diagnose(_real("fresh23/flagembedding-reranker-gradnorm-erratic/train.log")))
+    assert real["loss_spike"].evidence["last_report"]

@@ -107,6 +107,7 @@ class LossSpikeEvidence(Evidence):
     noise_sigma: float
     progress_undone: float
     sustained: int
+    last_report: bool
 
 
 def few_point_spikes(x: np.ndarray, th: LossSpikeThresholds = DEFAULTS) -> list[tuple[int, float]]:
@@ -134,8 +135,9 @@ def few_point_spikes(x: np.ndarray, th: LossSpikeThresholds = DEFAULTS) -> list[
 @detector("loss_spike", thresholds=DEFAULTS, evidence=LossSpikeEvidence, needs=needs.loss)
 def detect(run: Run, th: LossSpikeThresholds = DEFAULTS) -> list[Finding]:
     t = objective_trend(run)
+    last = _last_report_jump(run, th)
     if t is None:
-        return _too_short_for_a_trend(run, th)
+        return _too_short_for_a_trend(run, th) or last
     sm, hi = t.smooth, t.c.hi
     height = hi - sm
     if (t.c.lo > 0).all() and (sm > 0).all():
@@ -165,7 +167,7 @@ def detect(run: Run, th: LossSpikeThresholds = DEFAULTS) -> list[Finding]:
         for i, ratio in few_point_spikes(x, th):
             at.setdefault(i, float(x[i] / ratio))
     if not at:
-        return []
+        return [] if div_above[:-1].any() else last
     peaks = []
     head = float(np.median(t.c.mid[: t.window]))
     undo = 0.0
@@ -192,6 +194,29 @@ def detect(run: Run, th: LossSpikeThresholds = DEFAULTS) -> list[Finding]:
              "(outlier data, Adam's second-moment estimate lagging a sudden gradient, or an LR at the edge).")
     start = min(onsets.get(i, float(t.c.step[i])) for i in at)
     return [Finding("loss_spike", sev, start, peaks[-1][0], summary, ev, cause)]
+
+
+def _last_report_jump(run: Run, th: LossSpikeThresholds) -> list[Finding]:
+    """The last report at least ``warn_ratio`` x every earlier report (and below divergence's
+    ``final_jump`` x the best, its blow-up rule): a jump no later report can confirm as a spike or
+    as divergence. Said rather than left silent, as a warning to watch the next reports."""
+    from lrdoctor.detect._common import objective
+
+    s = objective(run)
+    if s is None:
+        return []
+    f = s.finite()
+    x = f.values
+    if x.size < 3 or (x <= 0).any() or x[-1] < th.warn_ratio * x[:-1].max() or x[-1] >= DIV.final_jump * x[:-1].min():
+        return []
+    ratio = float(x[-1] / x[:-1].max())
+    ev = {"spikes": 1, "largest": {"step": float(f.steps[-1]), "loss": float(x[-1]), "trend": float(x[:-1].max())},
+          "spike_steps": [float(f.steps[-1])], "last_report": True}
+    summary = (f"the last report jumped to {fmt(float(x[-1]))}, {ratio:.3g}x every earlier report: no later report "
+               "shows whether it recovers (a spike) or stays (divergence)")
+    cause = ("A blow-up in progress or a transient: outlier data, a mixed-precision overflow, or an LR at the edge. "
+             "Watch the next reports, or resume from the last checkpoint before it.")
+    return [Finding("loss_spike", Severity.WARNING, float(f.steps[-1]), float(f.steps[-1]), summary, ev, cause)]
 
 
 def _too_short_for_a_trend(run: Run, th: LossSpikeThresholds) -> list[Finding]:
