@@ -408,3 +408,76 @@ def test_a_jump_at_the_last_report_is_said_not_silenced(tmp_path):
     assert "loss_spike" not in _warned(lrdoctor.diagnose(healthy))
     real = _warned(lrdoctor.diagnose(_real("fresh23/flagembedding-reranker-gradnorm-erratic/train.log")))
     assert real["loss_spike"].evidence["last_report"]
+
+
+def _epochs_with_eval(stale_eval: bool, frozen_head: bool, epochs: int = 8) -> str:
+    """A digits MLP with two heads (a 10-way classifier and an auxiliary parity head), Keras-style
+    epoch lines. ``stale_eval``: the validation loss is computed on a copy of the initial model
+    (a stale checkpoint); ``frozen_head``: the parity head is dead (its parameters frozen and its
+    input features all zero, as behind dead ReLUs), so its loss is a constant."""
+    import copy
+
+    x, y = _digits()
+    torch.manual_seed(0)
+    body = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU())
+    cls, par = torch.nn.Linear(32, 10), torch.nn.Linear(32, 2)
+    if frozen_head:
+        par.requires_grad_(False)
+    params = [p for m in (body, cls, par) for p in m.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=3e-3)
+    stale = copy.deepcopy((body, cls))
+    lines = []
+    for ep in range(1, epochs + 1):
+        tot = part = 0.0
+        for i in range(0, 1000, 100):
+            h = body(x[i:i + 100])
+            lc = torch.nn.functional.cross_entropy(cls(h), y[i:i + 100])
+            lp = torch.nn.functional.cross_entropy(par(h.detach() * 0), y[i:i + 100] % 2) if frozen_head else \
+                torch.nn.functional.cross_entropy(par(h), y[i:i + 100] % 2)
+            opt.zero_grad()
+            (lc + lp).backward()
+            opt.step()
+            tot += (lc + lp).item() / 10
+            part += lp.item() / 10
+        with torch.no_grad():
+            b, c = stale if stale_eval else (body, cls)
+            val = torch.nn.functional.cross_entropy(c(b(x[1000:])), y[1000:]).item()
+        lines.append(f"Epoch {ep}/{epochs}\n10/10 - 0s - loss: {tot:.4f} - aux_loss: {part:.4f} - val_loss: {val:.4f}")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_frozen_evaluation_loss_is_a_model_that_does_not_change(tmp_path):
+    stale = tmp_path / "stale.log"
+    stale.write_text(_epochs_with_eval(stale_eval=True, frozen_head=False))
+    run = lrdoctor.read(stale)
+    assert len(set(run.series("eval_loss").values)) == 1 and len(set(run.series("loss").values)) > 1
+    assert "frozen" in _warned(lrdoctor.diagnose(stale))["slow_progress"].summary
+    live = tmp_path / "live.log"
+    live.write_text(_epochs_with_eval(stale_eval=False, frozen_head=False))
+    assert "slow_progress" not in _warned(lrdoctor.diagnose(live))
+
+
+def test_a_frozen_loss_term_is_a_dead_head(tmp_path):
+    dead = tmp_path / "dead_head.log"
+    dead.write_text(_epochs_with_eval(stale_eval=False, frozen_head=True))
+    run = lrdoctor.read(dead)
+    assert len(set(run.series("aux_loss").values)) == 1  # the head's loss never moves
+    found = _warned(lrdoctor.diagnose(dead))["slow_progress"]
+    assert found.evidence["metric"] == "aux_loss" and found.severity.value == "warning"
+    real = _warned(lrdoctor.diagnose(_real("fresh20/centernet-issue342-frozenhm/issue342.log")))
+    assert real["slow_progress"].evidence["metric"] == "hm_loss"
+
+
+def test_an_evaluation_that_stops_moving_at_the_end_of_a_decay_is_no_frozen_model(tmp_path):
+    """bench/false_alarms.py seed 71: a cosine schedule to ~0; the last 3 epochs print val_loss
+    0.3472 at 0.6% of the peak LR. A finished decay explains it."""
+    import csv
+    import sys
+
+    sys.path.insert(0, str(LOGS.parents[1] / "bench"))
+    import false_alarms
+
+    path = false_alarms.train(71, tmp_path)
+    rows = list(csv.DictReader(path.open()))
+    assert len({r["val_loss"] for r in rows[-3:]}) == 1  # frozen at the printed resolution
+    assert "slow_progress" not in _warned(lrdoctor.diagnose(path))

@@ -22,7 +22,7 @@ from typing import Callable, Iterable
 
 __all__ = [
     "ALIASES", "Alias", "normalize", "tokens", "resolve_aliases", "RL_MARKERS", "ROLES", "ROLE_RULES",
-    "TRAINING_ROLES", "STEP_NAMES", "GAN_ROLES",
+    "TRAINING_ROLES", "STEP_NAMES", "GAN_ROLES", "loss_term_kind",
 ]
 
 
@@ -263,6 +263,16 @@ ROLE_RULES: tuple[RoleRule, ...] = (
     RoleRule("d_loss", lambda t: _gan_player(t, _DISC, {"a", "b", "real", "fake", "x", "y"})),
     RoleRule("g_loss", lambda t: _gan_player(t, _GEN, {"a", "b", "gan", "adv", "x", "y"})),
 )
+
+
+def loss_term_kind(raw: str) -> str | None:
+    """``"train"`` for a training loss term, ``"eval"`` for an evaluation loss, None for anything
+    else, a running best (``best_loss``, ``min_val_loss``), an fp16 loss scale, an RL term or a
+    timer included (the same words the role rules use)."""
+    t = tokens(raw)
+    if not _has(t, *_LOSS_WORDS) or (_RL_LOSS | _BEST | _NOT_A_LOSS | _TIME) & set(t):
+        return None
+    return "eval" if _EVAL & set(t) else "train"
 
 
 def _is_time(ts: list[str]) -> bool:

@@ -17,6 +17,7 @@ from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import run_curve
 from lrdoctor.detect._trend import objective_trend
 from lrdoctor.detect._common import is_error_rate, objective, zero_is_exact
+from lrdoctor.names import loss_term_kind
 from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import SLOW_LR_RAISE, WATCH_LOSS, lr_fix
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
@@ -342,6 +343,27 @@ def _lr_stays_zero(run: Run, th: ProgressThresholds) -> Finding | None:
     return Finding("slow_progress", Severity.ERROR, float(f.steps[0]), float(f.steps[-1]), summary, ev, cause)
 
 
+def _frozen_tail(run: Run, name: str, f: Series, th: ProgressThresholds, exact: bool = False) -> int | None:
+    """Index of the first of the last reports of ``f`` that all print the same value (to
+    ``frozen_rel_spread``, or exactly with ``exact``), when they are at least ``frozen_points``,
+    printed with ``frozen_digits``+ significant digits and at least ``frozen_floor`` of the
+    series' largest |value|; None otherwise."""
+    x = f.values
+    if x.size < th.frozen_points:
+        return None
+    v = float(x[-1])
+    same = x == v if exact else np.abs(x - v) <= th.frozen_rel_spread * abs(v)
+    if not same[-th.frozen_points:].all():
+        return None
+    if _printed_digits(run, name, v) < th.frozen_digits or abs(v) < th.frozen_floor * float(np.abs(x).max()):
+        return None
+    return int(np.flatnonzero(~same)[-1] + 1) if (~same).any() else 0
+
+
+_FROZEN_CAUSE = ("Training is dead: saturated outputs or dead units give zero gradients, the LR is 0 or far too "
+                 "high (a blow-up into a saturated regime), or the optimizer is not connected to the model's parameters.")
+
+
 def _frozen_loss(run: Run, th: ProgressThresholds) -> Finding | None:
     if run.meta.step_unit == "round":
         return None  # a booster whose training loss stops changing has converged: later rounds
@@ -349,24 +371,83 @@ def _frozen_loss(run: Run, th: ProgressThresholds) -> Finding | None:
     f = _live_loss(run)
     if f is None:
         return None
-    x = f.values
-    k = th.frozen_points
-    v = float(x[-1])
-    same = np.abs(x - v) <= th.frozen_rel_spread * abs(v)
-    if x.size < k or not same[-k:].all():
+    run_len = _frozen_tail(run, f.name, f, th)
+    if run_len is None:
         return None
-    if _printed_digits(run, f.name, v) < th.frozen_digits or abs(v) < th.frozen_floor * float(np.abs(x).max()):
-        return None
-    run_len = int(np.flatnonzero(~same)[-1] + 1) if (~same).any() else 0
     if _another_loss_moves(run, f.name, float(f.steps[run_len]), th):
         return None  # the model changes: the total is pinned by a huge constant term (CapsNet's 5.6e5)
+    x, v = f.values, float(f.values[-1])
     ev = {"metric": run.meta.roles.get("loss", "loss"), "value": v, "points": int(x.size - run_len),
           "rule": f"frozen: the last {x.size - run_len} reports print {v!r} (to 6 significant digits)"}
     summary = (f"the loss is frozen at {fmt(v)}: the last {x.size - run_len} reports print the same value, "
                "so the updates no longer change the model")
-    cause = ("Training is dead: saturated outputs or dead units give zero gradients, the LR is 0 or far too "
-             "high (a blow-up into a saturated regime), or the optimizer is not connected to the model's parameters.")
-    return Finding("slow_progress", Severity.ERROR, float(f.steps[run_len]), float(f.steps[-1]), summary, ev, cause)
+    return Finding("slow_progress", Severity.ERROR, float(f.steps[run_len]), float(f.steps[-1]), summary, ev, _FROZEN_CAUSE)
+
+
+def _frozen_eval(run: Run, th: ProgressThresholds) -> Finding | None:
+    """The evaluation loss prints the same value at its last ``frozen_points``+ evaluations. An
+    evaluation of the same data through changed weights changes in its 3rd-4th digit; one that
+    does not evaluates an unchanged (or saturated) model (Keras binary classifier: val_loss
+    3.6992 from epoch 6 to 50; Chainer CIFAR: validation loss 2.30259 = ln 10 at every epoch).
+    Not when another evaluation loss column moves (a total pinned by a huge constant term)."""
+    e = run.series("eval_loss")
+    if e is None or run.meta.step_unit == "round":
+        return None
+    f = e.finite()
+    run_len = _frozen_tail(run, "eval_loss", f, th)
+    if run_len is None:
+        return None
+    since, raw = float(f.steps[run_len]), run.meta.roles.get("eval_loss", "eval_loss")
+    if raw in run.meta.added:
+        return None  # derived (the log of a printed perplexity): it has the source's resolution, not its own
+    share = _lr_share(run, since, float(f.steps[-1]))
+    if share is not None and share < th.lr_zero:
+        return None  # a finished decay: at ~0 LR a converged model's evaluation stops moving at the
+        # printed resolution (a cosine to 0: val_loss 0.3472 on the last 3 epochs at 0.6% of the peak LR)
+    if run.meta.step_unit != "epoch" and f.values.size >= needs.points(run, "loss"):
+        return None  # an evaluation on every training report is the last one carried along
+        # (LitGPT prints the latest "val loss" on each iteration line)
+    for name in run.metrics:
+        if name not in (raw, "eval_loss") and loss_term_kind(name) == "eval":
+            o = run.series(name).finite().at_or_after(since).values
+            if o.size >= 2 and float(np.ptp(o)) > th.frozen_other_moves * float(np.abs(o).max()):
+                return None
+    v, n = float(f.values[-1]), int(f.values.size - run_len)
+    ev = {"metric": raw, "value": v, "points": n, "rule": f"frozen evaluation: the last {n} evaluations print {v!r}"}
+    summary = (f"the evaluation loss is frozen at {fmt(v)}: the last {n} evaluations print the same value, so the "
+               "evaluated model does not change")
+    return Finding("slow_progress", Severity.ERROR, since, float(f.steps[-1]), summary, ev,
+                   _FROZEN_CAUSE + " Or the evaluation loads a stale checkpoint.")
+
+
+def _frozen_term(run: Run, th: ProgressThresholds) -> Finding | None:
+    """A training loss term other than the objective prints exactly the same value at the last
+    ``frozen_points``+ reports while the objective still moves: the head that produces it no
+    longer changes (CenterNet's hm_loss 9.208497 at every epoch from 2 on while wh_loss moved;
+    YOLO-World's loss_dfl 66.5625). Exact equality, not 6 digits: a huge constant-weighted term
+    moves only in its 9th digit (a CapsNet's 1.128e9 reconstruction term) and is no dead head."""
+    obj = objective(run)
+    if obj is None:
+        return None
+    raw_obj = run.meta.roles.get("loss", "loss")
+    for name in run.metrics:
+        if name in (raw_obj, "loss") or name in run.meta.roles.values() or loss_term_kind(name) != "train":
+            continue
+        f = run.series(name).finite()
+        run_len = _frozen_tail(run, name, f, th, exact=True)
+        if run_len is None:
+            continue
+        o = obj.finite().at_or_after(float(f.steps[run_len])).values
+        if o.size < 2 or float(np.ptp(o)) <= th.frozen_other_moves * float(np.abs(o).max()):
+            continue  # the objective is frozen too: the frozen-loss rule's case
+        v, n = float(f.values[-1]), int(f.values.size - run_len)
+        ev = {"metric": name, "value": v, "points": n, "rule": f"frozen term: the last {n} reports print {v!r} exactly"}
+        summary = (f"the loss term {name} is frozen at {fmt(v)} on the last {n} reports while the total moves: "
+                   "the part of the model that produces it no longer learns")
+        cause = ("A dead head: its outputs saturated (a sigmoid/focal heatmap pinned at 0 or 1), its parameters are "
+                 "frozen or detached, or its targets are empty so its loss is a constant.")
+        return Finding("slow_progress", Severity.WARNING, float(f.steps[run_len]), float(f.steps[-1]), summary, ev, cause)
+    return None
 
 
 def _frozen_game(run: Run, th: ProgressThresholds) -> Finding | None:
@@ -569,6 +650,8 @@ def _needs(run: Run) -> str | None:
         return None  # an error rate (WER, CER) is judged on its own
     if needs.points(run, "lr") >= DEFAULTS.frozen_points:
         return None  # an LR alone can show that nothing is learned (it stays 0)
+    if needs.points(run, "eval_loss") >= DEFAULTS.frozen_points:
+        return None  # evaluations alone can show that the evaluated model never changes
     if not run.is_rl and any(needs.points(run, n) >= DEFAULTS.pinned_points for n in ("eval_accuracy", "task_metric", "success_rate")):
         return None  # a task metric alone can show it never changed (MXNet's Validation-accuracy greps)
     return why
@@ -701,13 +784,13 @@ class SlowProgressEvidence(Evidence):
 
 @detector("slow_progress", thresholds=DEFAULTS, evidence=SlowProgressEvidence, needs=_needs)
 def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
-    rules = (_lr_stays_zero, _stuck_at_chance, _collapsed_to_zero, _zero_throughout, _frozen_loss, _recurring_loss, _error_rate_at_max, _pinned_task_metric, _never_below_start,
+    rules = (_lr_stays_zero, _stuck_at_chance, _collapsed_to_zero, _zero_throughout, _frozen_loss, _frozen_eval, _frozen_term, _recurring_loss, _error_rate_at_max, _pinned_task_metric, _never_below_start,
              _no_gain_over_finished_schedule) if not run.is_rl \
         else (_lr_stays_zero, _no_gain_over_finished_schedule)
     if run.is_gan:
         rules = (_lr_stays_zero, _frozen_game)
     elif needs.loss(run) is not None and not run.is_rl:
-        rules = (_lr_stays_zero, _error_rate_at_max, _pinned_task_metric, _no_gain_over_finished_schedule)  # no training loss: only these can judge
+        rules = (_lr_stays_zero, _error_rate_at_max, _pinned_task_metric, _frozen_eval, _no_gain_over_finished_schedule)  # no training loss: only these can judge
     for rule in rules:
         got = rule(run, th)
         if got is not None:
