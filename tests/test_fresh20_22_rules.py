@@ -481,3 +481,9 @@ def test_an_evaluation_that_stops_moving_at_the_end_of_a_decay_is_no_frozen_mode
     rows = list(csv.DictReader(path.open()))
     assert len({r["val_loss"] for r in rows[-3:]}) == 1  # frozen at the printed resolution
     assert "slow_progress" not in _warned(lrdoctor.diagnose(path))
+
+
+def test_elegantrl_early_console_reads_its_smoothed_return():
+    run = lrdoctor.read(_real("fresh25/elegantrl-history-ddpg/terminal_log.txt"))
+    assert run.meta.roles["ep_return"] == "smo_r"
+    assert run.series("ep_return").values[:3].tolist() == [-106, -105, -107]  # "SmoR: -106" ...

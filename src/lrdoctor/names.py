@@ -111,6 +111,7 @@ ALIASES: dict[str, tuple[Alias, ...]] = {
         "ep_reward", "episode_return", "avg_reward", "average_reward", "total_reward",
         "env_runners/episode_return_mean", "Train/Reward", "Reward/train",
         "meanrew", "avgrew", "avgr",  # camelCase "MeanRew", "avgR" once a text log's keys are lower-cased (DeepRM, DeepQLearning.jl)
+        "smo_r", "epi_r", "smor", "epir",  # ElegantRL's early console: "SmoR: -106  EpiR -120" (smoothed, then episode return)
     ),
     "eval_return": _a(
         "eval/mean_reward", "test_return", "eval_return", "eval/episodic_return", "eval/true_reward",
