@@ -487,3 +487,22 @@ def test_elegantrl_early_console_reads_its_smoothed_return():
     run = lrdoctor.read(_real("fresh25/elegantrl-history-ddpg/terminal_log.txt"))
     assert run.meta.roles["ep_return"] == "smo_r"
     assert run.series("ep_return").values[:3].tolist() == [-106, -105, -107]  # "SmoR: -106" ...
+
+
+def test_a_run_that_learns_nothing_is_not_told_to_raise_its_lr(tmp_path):
+    dead = tmp_path / "dead_head.log"
+    dead.write_text(_epochs_with_eval(stale_eval=False, frozen_head=True))
+    f = _warned(lrdoctor.diagnose(dead))["slow_progress"]
+    params = [fx.parameter for fx in f.fixes]
+    assert "lr" not in params and "trainable parameters" in params
+    masked = tmp_path / "masked.log"
+    masked.write_text(_masked_run(mask_all=True))
+    assert "labels / loss inputs" in [fx.parameter for fx in _warned(lrdoctor.diagnose(masked))["slow_progress"].fixes]
+
+
+def test_an_lr_decayed_to_zero_is_told_to_floor_its_schedule(tmp_path):
+    rows = _train(None, steps=1200, every=100)  # a real run; the log shows it from step 500 at lr 0
+    path = tmp_path / "lr0.log"
+    path.write_text("".join(f"step {s} loss {v:.4f} lr {0.0:.8f}\n" for s, v in rows if s >= 500))
+    f = _warned(lrdoctor.diagnose(path))["slow_progress"]
+    assert [fx.parameter for fx in f.fixes] == ["min_lr"]

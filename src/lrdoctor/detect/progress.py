@@ -876,7 +876,26 @@ def detect_plateau(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]
 
 @fix_rule("slow_progress")
 def fix_slow_progress(run: Run, f: Finding) -> Prescription:
-    return Prescription([lr_fix(run, f, SLOW_LR_RAISE, "< 1% loss drop per 100 steps: raise the LR 3x; confirm with an LR range test")], [Watch("loss", "> 1% drop per 100 steps early in the run", "still slower means the LR is not the limit: check data and frozen layers")])
+    """Only the rate rule (a loss that falls, slowly) is cured by a larger LR. An LR that reached
+    0 needs its schedule's floor; a run that learns nothing at all (frozen, collapsed, stuck at
+    chance, pinned) needs its data, loss and trainable parameters checked first: a 3x LR on a
+    model whose gradients are 0 changes nothing."""
+    ev = f.evidence
+    if "drop_per_100_steps" in ev:
+        return Prescription([lr_fix(run, f, SLOW_LR_RAISE, "< 1% loss drop per 100 steps: raise the LR 3x; confirm with an LR range test")], [Watch("loss", "> 1% drop per 100 steps early in the run", "still slower means the LR is not the limit: check data and frozen layers")])
+    if ev.get("metric") == run.meta.roles.get("lr", "lr") and "lr" in run:
+        return Prescription([Fix("min_lr", config_value(run.config, ("min_lr", "eta_min", "lr_end", "end_lr")), None,
+                                 "the schedule decayed the LR to ~0 while training goes on",
+                                 note="stop training where the schedule ends, or give the decay a floor (eta_min / min_lr ~ 1% of the peak)")],
+                            [Watch("lr", "above 1% of its peak while training continues", "an LR of ~0 spends steps without learning")])
+    return Prescription([
+        Fix("labels / loss inputs", None, None, "a loss that cannot move has no signal in it",
+            note="check that targets are not all masked (-100), match the outputs (class ids, shapes), and that the loss is computed on the model's outputs"),
+        Fix("trainable parameters", None, None, "no gradient reaches weights that are frozen, detached or missing from the optimizer",
+            note="count parameters with requires_grad and in optimizer.param_groups; check for .detach() / no_grad in the forward"),
+        Fix("output saturation", None, None, "saturated sigmoids/softmaxes and dead ReLUs pass no gradient",
+            note="check the output layer's init and scale, and the fraction of dead units"),
+    ], [Watch(str(ev.get("metric", "loss")), "changes from report to report from the first steps", "a value that does not move means nothing is learned")])
 
 
 @fix_rule("plateau")
