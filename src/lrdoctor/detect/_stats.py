@@ -14,7 +14,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from lrdoctor.run import Run, Series
 
-__all__ = ["MAX_POINTS", "Curve", "curve", "rolling_median", "robust_sigma", "run_curve", "runs_of", "value_at", "trend_p_down", "diff_sigma", "diff2_sigma"]
+__all__ = ["MAX_POINTS", "Curve", "curve", "rolling_median", "robust_sigma", "run_curve", "runs_of", "value_at", "trend_p_down", "trend_p_up", "diff_sigma", "diff2_sigma"]
 
 #: Bins a long series is reduced to before the rules run. 4000 keeps any stretch longer than
 #: 0.025% of the run visible while making every rule O(bins).
@@ -144,3 +144,8 @@ def trend_p_down(x: np.ndarray) -> float:
         return 1.0
     z = (s + 1) / math.sqrt(var) if s < 0 else (s - 1) / math.sqrt(var) if s > 0 else 0.0
     return 0.5 * math.erfc(-z / math.sqrt(2))  # P(Z <= z)
+
+
+def trend_p_up(x: np.ndarray) -> float:
+    """One-sided p-value that ``x`` has an upward monotone trend (:func:`trend_p_down` of ``-x``)."""
+    return trend_p_down(-np.asarray(x, dtype=float))

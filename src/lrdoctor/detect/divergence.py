@@ -15,14 +15,13 @@ and against its own noise, so it works for a 1e13 PINN loss and a negative likel
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from lrdoctor.detect._common import lr_at
 from lrdoctor.fmt import fmt
-from lrdoctor.detect._stats import runs_of
+from lrdoctor.detect._stats import runs_of, trend_p_up
 from lrdoctor.detect._trend import Trend, objective_trend
 from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import DIVERGENCE_LR_CUT, WATCH_LOSS, WATCH_GRAD, lr_fix
@@ -227,19 +226,6 @@ def rising_tail(values: np.ndarray, rises: int, floor: float) -> tuple[int, int]
     return ib, start + 1
 
 
-def mann_kendall_p(x: np.ndarray) -> float:
-    """One-sided p-value that ``x`` has an increasing trend (Mann-Kendall, normal approximation
-    with continuity correction, no tie correction: logged losses rarely tie)."""
-    n = x.size
-    if n < 3:
-        return 1.0
-    d = np.sign(x[None, :] - x[:, None])
-    s = float(np.triu(d, 1).sum())
-    var = n * (n - 1) * (2 * n + 5) / 18.0
-    z = (s - 1.0) / np.sqrt(var) if s > 0 else (s + 1.0) / np.sqrt(var) if s < 0 else 0.0
-    return 0.5 * math.erfc(z / math.sqrt(2.0))
-
-
 def climb_after_best(values: np.ndarray, p: float, points: int, floor: float, noise_k: float = 0.0) -> tuple[int, int] | None:
     """(index of the best point, index of the first report after it) when the reports after the
     best climb with a Mann-Kendall trend of one-sided p below ``p`` over at least ``points``
@@ -257,7 +243,7 @@ def climb_after_best(values: np.ndarray, p: float, points: int, floor: float, no
         return None
     if noise_k and np.log(x[-1] / x[ib]) <= noise_k * log_noise(x):
         return None
-    if mann_kendall_p(after) >= p:
+    if trend_p_up(after) >= p:
         return None
     return ib, ib + 1
 
@@ -448,11 +434,13 @@ def detect(run: Run, th: DivergenceThresholds = DEFAULTS) -> list[Finding]:
     return out
 
 
-def sustained_rises(t: Trend, th: DivergenceThresholds = DEFAULTS) -> list[tuple[int, int]]:
-    """(start, end) trend-index ranges where the trend stays above its best (``above_best``)
-    for at least ``min_points`` and ``min_fraction`` of the run; shared with ``loss_spike``,
-    which reports those that end before the log does (they recovered)."""
-    above, _, _ = above_best(t, th)
+def sustained_rises(t: Trend, th: DivergenceThresholds = DEFAULTS, above: np.ndarray | None = None) -> list[tuple[int, int]]:
+    """(start, end) trend-index ranges where the trend stays above its best (``above_best``,
+    or its mask ``above`` when the caller has it) for at least ``min_points`` and
+    ``min_fraction`` of the run; shared with ``loss_spike``, which reports those that end
+    before the log does (they recovered)."""
+    if above is None:
+        above, _, _ = above_best(t, th)
     need = max(th.min_points, int(np.ceil(th.min_fraction * t.n)))
     out = []
     for a, b in runs_of(above):
@@ -467,9 +455,9 @@ def _trend_rule(run: Run, th: DivergenceThresholds) -> list[Finding]:
     t = objective_trend(run)
     if t is None:
         return []
-    _, rise, thr = above_best(t, th)
+    above, rise, thr = above_best(t, th)
     out = []
-    for a, b in sustained_rises(t, th):
+    for a, b in sustained_rises(t, th, above):
         if b != t.n:
             continue  # it came back: a transient, reported by loss_spike
         c = t.c

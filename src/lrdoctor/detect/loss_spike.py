@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.fmt import fmt
+from lrdoctor.detect._common import objective
 from lrdoctor.detect._stats import diff_sigma, robust_sigma, runs_of
 from lrdoctor.detect._trend import objective_trend
 from lrdoctor.detect.divergence import DEFAULTS as DIV
@@ -135,9 +136,8 @@ def few_point_spikes(x: np.ndarray, th: LossSpikeThresholds = DEFAULTS) -> list[
 @detector("loss_spike", thresholds=DEFAULTS, evidence=LossSpikeEvidence, needs=needs.loss)
 def detect(run: Run, th: LossSpikeThresholds = DEFAULTS) -> list[Finding]:
     t = objective_trend(run)
-    last = _last_report_jump(run, th)
     if t is None:
-        return _too_short_for_a_trend(run, th) or last
+        return _too_short_for_a_trend(run, th) or _last_report_jump(run, th)
     sm, hi = t.smooth, t.c.hi
     height = hi - sm
     if (t.c.lo > 0).all() and (sm > 0).all():
@@ -156,7 +156,7 @@ def detect(run: Run, th: LossSpikeThresholds = DEFAULTS) -> list[Finding]:
     spike[-1] = False  # a rise at the last report has no later point to show it recovered
     # (peak index, level it stands above): the trend, or on a few-point log the higher neighbour
     at = {a + int(np.argmax(hi[a:b])): float(sm[a + int(np.argmax(hi[a:b]))]) for a, b in runs_of(spike)}
-    sustained = [(a, b) for a, b in sustained_rises(t, DIV) if b < t.n]
+    sustained = [(a, b) for a, b in sustained_rises(t, DIV, div_above) if b < t.n]
     onsets = {}  # a sustained rise starts before its peak
     for a, b in sustained:
         i = a + int(np.argmax(hi[a:b]))
@@ -167,7 +167,7 @@ def detect(run: Run, th: LossSpikeThresholds = DEFAULTS) -> list[Finding]:
         for i, ratio in few_point_spikes(x, th):
             at.setdefault(i, float(x[i] / ratio))
     if not at:
-        return [] if div_above[:-1].any() else last
+        return [] if div_above[:-1].any() else _last_report_jump(run, th)
     peaks = []
     head = float(np.median(t.c.mid[: t.window]))
     undo = 0.0
@@ -200,8 +200,6 @@ def _last_report_jump(run: Run, th: LossSpikeThresholds) -> list[Finding]:
     """The last report at least ``warn_ratio`` x every earlier report (and below divergence's
     ``final_jump`` x the best, its blow-up rule): a jump no later report can confirm as a spike or
     as divergence. Said rather than left silent, as a warning to watch the next reports."""
-    from lrdoctor.detect._common import objective
-
     s = objective(run)
     if s is None:
         return []
@@ -222,8 +220,6 @@ def _last_report_jump(run: Run, th: LossSpikeThresholds) -> list[Finding]:
 def _too_short_for_a_trend(run: Run, th: LossSpikeThresholds) -> list[Finding]:
     """A log of 3-4 reports has no trend (a rolling median needs 5): only the orders-of-magnitude
     rule of :func:`few_point_spikes` can judge it."""
-    from lrdoctor.detect._common import objective
-
     s = objective(run)
     if s is None:
         return []

@@ -343,21 +343,30 @@ def _lr_stays_zero(run: Run, th: ProgressThresholds) -> Finding | None:
     return Finding("slow_progress", Severity.ERROR, float(f.steps[0]), float(f.steps[-1]), summary, ev, cause)
 
 
-def _frozen_tail(run: Run, name: str, f: Series, th: ProgressThresholds, exact: bool = False) -> int | None:
-    """Index of the first of the last reports of ``f`` that all print the same value (to
-    ``frozen_rel_spread``, or exactly with ``exact``), when they are at least ``frozen_points``,
-    printed with ``frozen_digits``+ significant digits and at least ``frozen_floor`` of the
-    series' largest |value|; None otherwise."""
-    x = f.values
+def _same_tail(x: np.ndarray, th: ProgressThresholds, exact: bool = False) -> int | None:
+    """Index of the first of the last values of ``x`` that all equal the last one (to
+    ``frozen_rel_spread``, or exactly with ``exact``), when they are at least ``frozen_points``;
+    None otherwise."""
     if x.size < th.frozen_points:
         return None
     v = float(x[-1])
     same = x == v if exact else np.abs(x - v) <= th.frozen_rel_spread * abs(v)
     if not same[-th.frozen_points:].all():
         return None
+    return int(np.flatnonzero(~same)[-1] + 1) if (~same).any() else 0
+
+
+def _frozen_tail(run: Run, name: str, f: Series, th: ProgressThresholds, exact: bool = False) -> int | None:
+    """:func:`_same_tail` of ``f``, printed with ``frozen_digits``+ significant digits and at
+    least ``frozen_floor`` of the series' largest |value|; None otherwise."""
+    x = f.values
+    start = _same_tail(x, th, exact)
+    if start is None:
+        return None
+    v = float(x[-1])
     if _printed_digits(run, name, v) < th.frozen_digits or abs(v) < th.frozen_floor * float(np.abs(x).max()):
         return None
-    return int(np.flatnonzero(~same)[-1] + 1) if (~same).any() else 0
+    return start
 
 
 _FROZEN_CAUSE = ("Training is dead: saturated outputs or dead units give zero gradients, the LR is 0 or far too "
@@ -407,11 +416,8 @@ def _frozen_eval(run: Run, th: ProgressThresholds) -> Finding | None:
     if run.meta.step_unit != "epoch" and f.values.size >= needs.points(run, "loss"):
         return None  # an evaluation on every training report is the last one carried along
         # (LitGPT prints the latest "val loss" on each iteration line)
-    for name in run.metrics:
-        if name not in (raw, "eval_loss") and loss_term_kind(name) == "eval":
-            o = run.series(name).finite().at_or_after(since).values
-            if o.size >= 2 and float(np.ptp(o)) > th.frozen_other_moves * float(np.abs(o).max()):
-                return None
+    if _another_loss_moves(run, raw, since, th, role="eval_loss", kind="eval"):
+        return None
     v, n = float(f.values[-1]), int(f.values.size - run_len)
     ev = {"metric": raw, "value": v, "points": n, "rule": f"frozen evaluation: the last {n} evaluations print {v!r}"}
     summary = (f"the evaluation loss is frozen at {fmt(v)}: the last {n} evaluations print the same value, so the "
@@ -455,24 +461,18 @@ def _frozen_game(run: Run, th: ProgressThresholds) -> Finding | None:
     ``frozen_points`` reports (one of them with ``frozen_digits``+ digits): neither network
     changes, so the game is dead (StudioGAN's DCGAN: Gen_loss -0.0 and Dis_loss 13.82 from
     step 100 on). A living GAN's losses move at every report, whichever player is winning."""
-    k = th.frozen_points
     tails = []
     for name in ("d_loss", "g_loss"):
         s = run.series(name)
-        if s is None or s.finite().values.size < k:
+        f = s.finite() if s is not None else None
+        start = None if f is None else _same_tail(f.values, th)
+        if start is None:
             return None
-        x = s.finite().values
-        if np.ptp(x[-k:]) > th.frozen_rel_spread * abs(float(x[-1])):
-            return None
-        tails.append((name, s.finite()))
-    if max(_printed_digits(run, n, float(f.values[-1])) for n, f in tails) < th.frozen_digits:
+        tails.append((name, f, float(f.steps[start])))
+    if max(_printed_digits(run, n, float(f.values[-1])) for n, f, _ in tails) < th.frozen_digits:
         return None
-    runs = []
-    for _, f in tails:
-        same = np.abs(f.values - f.values[-1]) <= th.frozen_rel_spread * abs(float(f.values[-1]))
-        runs.append(float(f.steps[int(np.flatnonzero(~same)[-1] + 1)]) if (~same).any() else float(f.steps[0]))
-    since = max(runs)
-    (dn, d), (gn, g) = tails
+    since = max(t[2] for t in tails)
+    (dn, d, _), (gn, g, _) = tails
     dcol, gcol = run.meta.roles.get(dn, dn), run.meta.roles.get(gn, gn)
     ev = {"metric": f"{dcol}, {gcol}", "value": float(d.values[-1]), "points": int((d.steps >= since).sum()),
           "rule": "frozen game: both GAN losses print the same values"}
@@ -529,13 +529,15 @@ def _zero_throughout(run: Run, th: ProgressThresholds) -> Finding | None:
     return Finding("slow_progress", Severity.ERROR, float(f.steps[0]), float(f.steps[-1]), summary, ev, cause)
 
 
-def _another_loss_moves(run: Run, objective_name: str, since: float, th: ProgressThresholds) -> bool:
-    """True when another loss column of the run (a loss part, an eval loss) changes by more
-    than ``frozen_other_moves`` of its level over the reports from ``since`` on: the model is
-    still changing, so a total that prints the same value is pinned by a constant term."""
-    same = {objective_name, "loss", run.meta.roles.get("loss")}  # the loss and its raw column
+def _another_loss_moves(run: Run, objective_name: str, since: float, th: ProgressThresholds,
+                        role: str = "loss", kind: str | None = None) -> bool:
+    """True when another loss column of the run (a loss part, an eval loss; with ``kind``, only
+    those :func:`~lrdoctor.names.loss_term_kind` calls so) changes by more than
+    ``frozen_other_moves`` of its level over the reports from ``since`` on: the model is still
+    changing, so a ``role`` that prints the same value is pinned by a constant term."""
+    same = {objective_name, role, run.meta.roles.get(role)}  # the role and its raw column
     for name in run.names:
-        if name in same or "loss" not in name.lower():
+        if name in same or "loss" not in name.lower() or (kind is not None and loss_term_kind(name) != kind):
             continue
         o = run.series(name)
         if o is None:

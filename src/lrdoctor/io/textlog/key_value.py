@@ -310,12 +310,12 @@ def _key_values(line: str, state: dict) -> dict | None:
             return {"epoch": float(se[1])}
     if "'s " in line:  # LightGBM's "training's binary_logloss: 0.5": the training set's
         line = line.replace("'s ", "_")
-    if "/" in line:
-        for m in _SLASH_PAIR.finditer(line):
-            rec[_key_name(f"{m['a']}_{m['what']}")] = _num(m["x"])
-            rec[_key_name(f"{m['b']}_{m['what']}")] = _num(m["y"])
-        if rec:
-            line = _blank(line, [m.span() for m in _SLASH_PAIR.finditer(line)])
+    pairs = list(_SLASH_PAIR.finditer(line)) if "/" in line else []
+    for m in pairs:
+        rec[_key_name(f"{m['a']}_{m['what']}")] = _num(m["x"])
+        rec[_key_name(f"{m['b']}_{m['what']}")] = _num(m["y"])
+    if pairs:
+        line = _blank(line, [m.span() for m in pairs])
     if " of " in line:  # CTR-GCN's "Mean test loss of 8 batches: 0.358": the count is no part of the key
         line = _OF_COUNT.sub("", line)
     for k, v in _segments(line).items():  # "Train loss 1.59" (no separator) and friends
