@@ -52,6 +52,7 @@ ALIASES: dict[str, tuple[Alias, ...]] = {
         "losses/td_loss", "td_loss", "train/td_loss", "train/loss_avg", "running_loss", "batch_loss",
         "closs",  # LLaMA2-Accessory's MetricLogger: the causal-LM loss
         "all_loss", "loss_all", "overall_loss",  # the sum of a detector's parts (DFace's MTCNN trainer)
+        "l_pix",  # BasicSR/NAFNet super-resolution and restoration: the pixel (L1/L2) loss, the main objective
         # an actor-critic's critic regression (its TD loss): SB3 SAC/TD3, CleanRL SAC, Acme
         "train/critic_loss", "critic_loss", "losses/qf_loss", "qf_loss",
     ),
@@ -260,7 +261,12 @@ ROLE_RULES: tuple[RoleRule, ...] = (
     RoleRule("ep_return", lambda t: _has(t, "reward", "return", "rew", "eprewmean", "returns", "rewards") and not (_EVAL | {"std", "min", "max", "discounted", "normalized"}) & set(t)),
     # prec1/prec5: timm's and pytorch/examples' summary.csv "eval_prec1" (precision@1 = top-1 accuracy)
     RoleRule("eval_accuracy", lambda t: _has(t, "acc", "ac", "accuracy", "top1", "prec1", "map", "map50", "f1", "auc", "iou", "miou") and bool(_EVAL & set(t) or "metrics" in t)),
-    RoleRule("task_metric", lambda t: _has(t, "acc", "accuracy", "top1", "prec1", "map", "map50", "f1", "success", "auc", "miou")),
+    # image restoration's PSNR/SSIM and segmentation's Dice are higher-is-better evaluation figures
+    # (BasicSR/NAFNet print "# psnr: 25.42  # ssim: 0.78" after each validation): an evaluation
+    # unless named as a training figure; never a column with a loss word (a "dice_loss")
+    RoleRule("eval_accuracy", lambda t: _has(t, "psnr", "ssim", "dice") and "train" not in t and not _has(t, *_LOSS_WORDS)),
+    RoleRule("task_metric", lambda t: _has(t, "acc", "accuracy", "top1", "prec1", "map", "map50", "f1", "success", "auc", "miou")
+             or (_has(t, "psnr", "ssim", "dice") and not _has(t, *_LOSS_WORDS))),
     RoleRule("d_loss", lambda t: _gan_player(t, _DISC, {"a", "b", "real", "fake", "x", "y"})),
     RoleRule("g_loss", lambda t: _gan_player(t, _GEN, {"a", "b", "gan", "adv", "x", "y"})),
 )
