@@ -3,6 +3,8 @@ or a really trained run:
 
 - image restoration's PSNR/SSIM and segmentation's Dice are higher-is-better evaluation figures,
   and BasicSR's ``l_pix`` is its training loss (BasicSR and NAFNet logs were refused before);
+- a return frozen at a negative value, its lowest, on the last 5+ reports is an agent stuck at the
+  reward's floor (``slow_progress`` warning); a frozen positive return (a solved task) is not.
 """
 
 import numpy as np
@@ -78,3 +80,40 @@ def test_real_basicsr_and_nafnet_logs_are_read():
     naf = lrdoctor.read(_real("fresh20/nafnet-issue64-psnrdrop/issue64.log"))
     assert naf.meta.roles.get("eval_accuracy") == "psnr"
     assert naf.series("eval_accuracy").finite().values.tolist() == pytest.approx([25.4206, 23.9232, 24.7066, 23.6631])
+
+
+def _sb3_monitor(tmp_path, env_id: str, steps: int):
+    """An SB3 PPO run whose Monitor writes one row per episode (monitor.csv)."""
+    pytest.importorskip("stable_baselines3", reason="the rl extra (pip install -e '.[rl]') is not installed")
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    env = make_vec_env(env_id, n_envs=1, seed=0, monitor_dir=str(tmp_path))
+    PPO("MlpPolicy", env, n_steps=256, seed=0, verbose=0, device="cpu").learn(steps)
+    return next(tmp_path.glob("*monitor.csv"))
+
+
+def test_an_agent_that_never_leaves_the_reward_floor_is_slow_progress(tmp_path):
+    # MountainCar pays -1 per step until the goal: a fresh PPO never reaches it in 2k steps,
+    # so every episode times out at -200
+    stuck = lrdoctor.diagnose(_sb3_monitor(tmp_path / "mc", "MountainCar-v0", 2048))
+    assert set(stuck.run.series("ep_return").finite().values.tolist()) == {-200.0}
+    f = _warned(stuck)["slow_progress"]
+    assert f.evidence["value"] == -200.0 and f.evidence["points"] >= 5
+    # CartPole pays +1 per step: its returns vary and rise, no floor
+    learner = lrdoctor.diagnose(_sb3_monitor(tmp_path / "cp", "CartPole-v1", 2048))
+    assert "slow_progress" not in _warned(learner)
+
+
+def test_a_return_frozen_at_a_positive_ceiling_or_above_its_lowest_is_not_the_floor(tmp_path):
+    solved = tmp_path / "solved.csv"
+    solved.write_text("episode,reward\n" + "".join(f"{i},{r}\n" for i, r in enumerate([150, 320, 500, 500, 500, 500, 500, 500])))
+    assert "slow_progress" not in _warned(lrdoctor.diagnose(solved))
+    settled = tmp_path / "settled.csv"  # a goal task at -12 each episode after a worse start: solved, not stuck
+    settled.write_text("episode,reward\n" + "".join(f"{i},{r}\n" for i, r in enumerate([-50, -50, -31, -12, -12, -12, -12, -12, -12])))
+    assert "slow_progress" not in _warned(lrdoctor.diagnose(settled))
+
+
+def test_real_baselines_pong_stuck_at_minus_21():
+    f = _warned(lrdoctor.diagnose(_real("fresh6/text-baselines-issue697-pong-dqn-stuck-21/issue697.log")))["slow_progress"]
+    assert f.evidence["value"] == -21.0 and f.start_step == 7600

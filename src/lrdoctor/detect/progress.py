@@ -160,6 +160,15 @@ class ProgressThresholds(Thresholds):
     start_max_step: float = 1.0
     """...the first logged step/epoch must be at most 1: an excerpt from the middle of training
     starts at its floor and proves nothing."""
+    return_floor_points: int = 5
+    """A return (RL) that prints exactly the same negative value at its last 5+ reports, the
+    lowest value of the log: every episode in those reports ended the same way, at the floor
+    of a sparse or time-out reward, and nothing better came after (baselines deepq on Pong:
+    "mean 100 episode reward" -21, every point lost, in five tables after 6M steps; a
+    MountainCar agent at -200 never reaches the goal). Five, not the frozen rule's three: a
+    per-episode return repeats by chance when a sparse-reward task fails a few times in a row.
+    Only a negative value: a frozen positive return is the ceiling of a solved task
+    (CartPole's 200 or 500), and 0 is success in goal-reaching tasks that pay -1 per step."""
     pinned_denominator: int = 50
     """...judged even while the training loss falls when the value is a fraction of at least
     50 (an evaluation set of 50+ examples whose every prediction stayed put: LSTM-HAR's test
@@ -640,6 +649,31 @@ def _no_gain_over_finished_schedule(run: Run, th: ProgressThresholds) -> Finding
     return None
 
 
+def _return_at_floor(run: Run, th: ProgressThresholds) -> Finding | None:
+    """See ``ProgressThresholds.return_floor_points``."""
+    for name in ("ep_return", "eval_return"):
+        s = run.series(name)
+        if s is None:
+            continue
+        f = s.finite()
+        v = f.values
+        start = _same_tail(v, th, exact=True)
+        if start is None or v.size - start < th.return_floor_points or v[-1] >= 0 or v[-1] > v.min():
+            continue
+        col = run.meta.roles.get(name, name)
+        n = v.size - start
+        ev = {"metric": col, "value": float(v[-1]), "points": int(n),
+              "rule": f"the return is the same negative value, its lowest, at the last {n} reports"}
+        summary = (f"{col} is exactly {fmt(float(v[-1]))} at each of the last {n} reports (from step "
+                   f"{fmt(float(f.steps[start]))}), the lowest value of the run: every episode ends the same way, at the "
+                   "floor of the reward")
+        cause = ("The agent is stuck at the reward's floor: exploration never reaches a reward (a sparse or time-out "
+                 "reward), the policy collapsed to one action, or the learning signal is broken (reward scale, done "
+                 "handling, an LR of ~0).")
+        return Finding("slow_progress", Severity.WARNING, float(f.steps[start]), float(f.steps[-1]), summary, ev, cause)
+    return None
+
+
 def _needs(run: Run) -> str | None:
     """A training loss, or (RL runs too) a task metric with a logged LR for the finished-schedule rule,
     or ``pinned_points`` evaluations of a task metric for the pinned-metric rule."""
@@ -650,6 +684,8 @@ def _needs(run: Run) -> str | None:
         return None
     if any(is_error_rate(n) for n in run.metrics):
         return None  # an error rate (WER, CER) is judged on its own
+    if run.is_rl and any(needs.points(run, n) >= DEFAULTS.return_floor_points for n in ("ep_return", "eval_return")):
+        return None  # a return alone can show the agent stuck at the reward's floor
     if needs.points(run, "lr") >= DEFAULTS.frozen_points:
         return None  # an LR alone can show that nothing is learned (it stays 0)
     if needs.points(run, "eval_loss") >= DEFAULTS.frozen_points:
@@ -788,7 +824,7 @@ class SlowProgressEvidence(Evidence):
 def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
     rules = (_lr_stays_zero, _stuck_at_chance, _collapsed_to_zero, _zero_throughout, _frozen_loss, _frozen_eval, _frozen_term, _recurring_loss, _error_rate_at_max, _pinned_task_metric, _never_below_start,
              _no_gain_over_finished_schedule) if not run.is_rl \
-        else (_lr_stays_zero, _no_gain_over_finished_schedule)
+        else (_lr_stays_zero, _return_at_floor, _no_gain_over_finished_schedule)
     if run.is_gan:
         rules = (_lr_stays_zero, _frozen_game)
     elif needs.loss(run) is not None and not run.is_rl:
