@@ -4,7 +4,10 @@ or a really trained run:
 - image restoration's PSNR/SSIM and segmentation's Dice are higher-is-better evaluation figures,
   and BasicSR's ``l_pix`` is its training loss (BasicSR and NAFNet logs were refused before);
 - a return frozen at a negative value, its lowest, on the last 5+ reports is an agent stuck at the
-  reward's floor (``slow_progress`` warning); a frozen positive return (a solved task) is not.
+  reward's floor (``slow_progress`` warning); a frozen positive return (a solved task) is not;
+- HF Trainer's results table (model cards, notebooks) carries the last logged training loss onto
+  every evaluation row and writes "No log" before the first: the carried repeats are one
+  measurement, not a frozen loss, and a "No log" row still holds its evaluation.
 """
 
 import numpy as np
@@ -117,3 +120,58 @@ def test_a_return_frozen_at_a_positive_ceiling_or_above_its_lowest_is_not_the_fl
 def test_real_baselines_pong_stuck_at_minus_21():
     f = _warned(lrdoctor.diagnose(_real("fresh6/text-baselines-issue697-pong-dqn-stuck-21/issue697.log")))["slow_progress"]
     assert f.evidence["value"] == -21.0 and f.start_step == 7600
+
+
+def _hf_card_table(tmp_path, logging_steps: int, lr: float = 1e-3):
+    """A real HF Trainer run (a small MLP on digits), evaluated every 10 steps, and the results
+    table its model card would print (``transformers.modelcard``'s own functions)."""
+    pytest.importorskip("transformers", reason="the hf extra is not installed")
+    from sklearn.datasets import load_digits
+    from transformers import Trainer, TrainingArguments
+    from transformers.modelcard import make_markdown_table, parse_log_history
+
+    d = load_digits()
+    data = [{"x": torch.tensor(a / 16.0, dtype=torch.float32), "labels": int(t)} for a, t in zip(d.data, d.target)]
+
+    class MLP(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
+
+        def forward(self, x, labels=None):
+            logits = self.net(x)
+            return {"loss": torch.nn.functional.cross_entropy(logits, labels), "logits": logits}
+
+    torch.manual_seed(0)
+    args = TrainingArguments(output_dir=str(tmp_path / "out"), max_steps=150, per_device_train_batch_size=32,
+                             learning_rate=lr, eval_strategy="steps", eval_steps=10, logging_steps=logging_steps,
+                             save_strategy="no", report_to=[], use_cpu=True, disable_tqdm=True, seed=0)
+    trainer = Trainer(model=MLP(), args=args, train_dataset=data[:1400], eval_dataset=data[1400:])
+    trainer.train()
+    _, lines, _ = parse_log_history(trainer.state.log_history)
+    path = tmp_path / "README.md"
+    path.write_text("### Training results\n\n" + make_markdown_table(lines) + "\n")
+    return path, lines
+
+
+def test_hf_results_table_carries_the_training_loss_and_it_is_not_frozen(tmp_path):
+    path, lines = _hf_card_table(tmp_path, logging_steps=50)
+    assert lines[0]["Training Loss"] == "No log" and lines[4]["Training Loss"] == lines[8]["Training Loss"] != lines[9]["Training Loss"]
+    run = lrdoctor.read(path)
+    logged = [v for v in run.series("loss").finite().values]
+    assert logged == pytest.approx([lines[i]["Training Loss"] for i in (4, 9, 14)], abs=1e-4)  # steps 50, 100, 150 (printed to 4 decimals)
+    assert run.series("eval_loss").finite().values.size == len(lines)  # "No log" rows keep their evaluation
+    assert "slow_progress" not in _warned(lrdoctor.diagnose(run))
+
+
+def test_hf_results_table_logged_at_every_evaluation_keeps_every_row(tmp_path):
+    path, lines = _hf_card_table(tmp_path, logging_steps=10)
+    run = lrdoctor.read(path)
+    assert run.series("loss").finite().values.size == len(lines)
+
+
+def test_real_hf_card_with_no_log_rows_and_a_carried_loss_is_healthy():
+    rep = lrdoctor.diagnose(_real("fresh29/hfcard-xlsr53-turkish-demo-1ucky40nc3/README.md"))
+    assert rep.run.series("loss").finite().values.tolist() == [3.1829, 0.2215, 0.1009]
+    assert rep.run.series("eval_loss").finite().values[0] == 3.5932  # the first "No log" row
+    assert not [f for f in rep.findings if f.severity.rank >= 2]

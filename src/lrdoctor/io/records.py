@@ -246,6 +246,45 @@ def resolve_bare_splits(cols: dict, masks: dict) -> None:
         cols[k + suffix], masks[k + suffix] = cols.pop(k), masks.pop(k)
 
 
+def _runs(x: np.ndarray) -> list[int]:
+    """Lengths of the runs of exactly equal consecutive values of ``x``."""
+    cut = np.flatnonzero(x[1:] != x[:-1]) + 1
+    return np.diff(np.r_[0, cut, x.size]).tolist()
+
+
+def drop_carried(cols: dict, masks: dict, meta: RunMeta) -> None:
+    """Keep a loss column only where it changed, when it repeats in runs of one regular length:
+    a loss logged every L reports and printed on every report in between, as HF Trainer's
+    results table does when ``logging_steps`` exceeds ``eval_steps`` ("3.1829" on five rows,
+    then "0.2215" on five). The repeats are one measurement carried along, not the same loss
+    measured again, and read as measurements they make a learning model look frozen. Judged
+    on the logged values: at least three runs, every run but the first and last exactly L >= 2
+    long, the first and last at most L (cut by the log's ends). A loss frozen for the whole log
+    is one run and stays as it is; repeats by coarse rounding come in runs of irregular length."""
+    from lrdoctor.names import loss_term_kind
+
+    for k in list(cols):
+        if loss_term_kind(str(k)) is None:
+            continue
+        rows = np.flatnonzero(masks[k] & np.isfinite(cols[k]))
+        x = cols[k][rows]
+        if x.size < 4:
+            continue
+        runs = _runs(x)
+        if len(runs) < 3:
+            continue
+        period = runs[1]
+        if period < 2 or any(r != period for r in runs[1:-1]) or runs[0] > period or runs[-1] > period:
+            continue
+        starts = np.r_[0, np.cumsum(runs)[:-1]]
+        keep = np.zeros_like(masks[k])
+        keep[rows[starts]] = True
+        masks[k] = masks[k] & keep
+        cols[k] = np.where(keep, cols[k], np.nan)
+        meta.warnings.append(f"{printable(str(k))!r} repeats each value on {period} consecutive reports: read as "
+                             f"logged once every {period} reports and carried along ({x.size - len(runs)} repeat(s) dropped)")
+
+
 def _columns_to_run(acc: RecordColumns, meta: RunMeta, config: Mapping[str, Any] | None,
                     keys: list[tuple[str, str]], check_duplicates: bool, lines: Sequence[int] | None) -> Run:
     present, first_at, count, rows_of, vals_of = acc.present, acc.first_at, acc.count, acc.rows_of, acc.vals_of
@@ -341,6 +380,7 @@ def _columns_to_run(acc: RecordColumns, meta: RunMeta, config: Mapping[str, Any]
             meta.warnings.append(f"{lost} record(s) before the first {step_key!r} were dropped")
         steps = filled
     resolve_bare_splits(cols, masks)
+    drop_carried(cols, masks, meta)
     shown = {k: printable(str(k)) for k in cols}
     if any(k != v for k, v in shown.items()):
         cols = {shown[k]: v for k, v in cols.items()}

@@ -110,6 +110,10 @@ _HEADER_CELL = re.compile(r"^[A-Za-z_][\w/.\-]*$")
 #: a table cell holding a number and its unit ("1.36s", "12%", "340ms")
 _UNIT_CELL = re.compile(rf"^({NUM})\s*(?:s|ms|sec|%)?$", re.I)
 
+#: a table cell that says it holds no value: HF Trainer's results table writes "No log" under
+#: "Training Loss" until the first logged training loss; "-", "n/a" and "None" elsewhere
+_NO_VALUE = re.compile(r"^(?:no log|n/?a|none|-+|—)$", re.I)
+
 #: a markdown/notebook table header cell may hold words with spaces ("Training Loss"), never digits
 _SPACED_CELL = re.compile(r"^[A-Za-z_][A-Za-z_/.\- ]*$")
 
@@ -134,8 +138,10 @@ def _header_table(line: str, state: dict) -> dict | None:
     if "|" in s:  # a bordered table whose cells carry units: Turi Create's "| 1 | 5.2557 | 1.36s |"
         cells = [c.strip() for c in s.strip("|").split("|")]
         hits = [_UNIT_CELL.match(c) for c in cells]
-        if len(cells) == len(head) and all(hits):
-            return {k: _num(m[1]) for k, m in zip(head, hits)}
+        if len(cells) == len(head) and all(h or _NO_VALUE.match(c) for h, c in zip(hits, cells)) and any(hits):
+            # a cell that says it holds no value ("No log": HF's results table before the first
+            # logged training loss) is a missing value, not the end of the table
+            return {k: _num(m[1]) for k, m in zip(head, hits) if m}
     return None
 
 
