@@ -171,7 +171,7 @@ def test_hf_results_table_logged_at_every_evaluation_keeps_every_row(tmp_path):
 
 
 def test_real_hf_card_with_no_log_rows_and_a_carried_loss_is_healthy():
-    rep = lrdoctor.diagnose(_real("fresh29/hfcard-xlsr53-turkish-demo-1ucky40nc3/README.md"))
+    rep = lrdoctor.diagnose(_real("fresh29/hfcard-xlsr53-turkish-demo-1ucky40nc3/training_results.md"))
     assert rep.run.series("loss").finite().values.tolist() == [3.1829, 0.2215, 0.1009]
     assert rep.run.series("eval_loss").finite().values[0] == 3.5932  # the first "No log" row
     assert not [f for f in rep.findings if f.severity.rank >= 2]
