@@ -19,7 +19,7 @@ from lrdoctor.fmt import fmt
 from lrdoctor.detect import needs
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
 from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
-from lrdoctor.names import normalize
+from lrdoctor.names import normalize, perplexity_column
 from lrdoctor.run import Run
 
 __all__ = ["InitialLossThresholds", "detect"]
@@ -31,6 +31,15 @@ class InitialLossThresholds(Thresholds):
     """First loss above ln(K) x 1.5 is anomalous (well beyond averaging effects)."""
     below: float = 0.5
     """First loss below ln(K) x 0.5 on the first step is anomalous."""
+    lm_vocab_max: int = 262_144
+    """Without K in the config, a loss the log itself shows to be a per-token cross-entropy (it
+    prints a perplexity equal to exp(loss), or only the perplexity) is judged against ln of the
+    largest vocabulary in common use, 2^18 (Gemma's 256k; Llama 3 128k, GPT-2 50k): ln 262144 =
+    12.48. A first loss above 1.5x that (18.7 nats) is worse than a uniform guess over *any*
+    vocabulary (PEFT prefix tuning of bloomz: train_epoch_loss 21.33 with train_ppl 1.83e9 at
+    epoch 0). Only the "above" side: with the vocabulary unknown, no first loss is too low."""
+    ppl_match: float = 0.01
+    """...where a perplexity column equals exp(loss) within 1% at every report both hold."""
     first_points: int = 3
     """The first logged points are averaged (median) to start from, as far as they fall within
     the first 3 steps: a later report is no longer the loss at initialisation."""
@@ -65,8 +74,30 @@ def starts_at_the_start(run: Run) -> bool:
     return float(run.steps[0]) <= 1
 
 
+def _cross_entropy_shown(run: Run, th: InitialLossThresholds = DEFAULTS) -> str | None:
+    """The column that shows the training loss to be a per-token cross-entropy: a perplexity the
+    loss was derived from, or one equal to exp(loss) within ``ppl_match`` at every shared report."""
+    loss_col = run.meta.roles.get("loss")
+    if loss_col is None:
+        return None
+    if loss_col in run.meta.added and run.meta.aliases.get("loss", "").startswith("ln_"):
+        return loss_col
+    ppl = perplexity_column([n for n in run.metrics if n not in run.meta.added], evaluation=False)
+    if ppl is None or ppl == loss_col:
+        return None
+    a, b = run.series("loss").finite(), run.series(ppl).finite()
+    shared, ia, ib = np.intersect1d(a.steps, b.steps, return_indices=True)
+    if shared.size == 0 or (b.values[ib] <= 0).any():
+        return None
+    with np.errstate(over="ignore"):
+        ok = np.abs(np.exp(a.values[ia]) / b.values[ib] - 1.0) <= th.ppl_match
+    return ppl if bool(ok.all()) else None
+
+
 def _needs(run: Run) -> str | None:
     why = needs.num_classes_and_loss(run)
+    if why is not None and needs.loss(run) is None and _cross_entropy_shown(run) is not None:
+        why = None  # a per-token cross-entropy is judged against the largest vocabulary
     if why is None and not starts_at_the_start(run):
         why = ("the log does not start at step 0/1 (or its steps are row numbers): "
                "its first loss may not be the initial one")
@@ -99,7 +130,13 @@ def _other_scale(run: Run, th: InitialLossThresholds) -> bool:
 @detector("initial_loss_anomaly", thresholds=DEFAULTS, evidence=InitialLossAnomalyEvidence, needs=_needs)
 def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
     s, k = objective(run), num_classes(run)
-    if s is None or k is None:
+    lm_bound = None
+    if k is None:
+        lm_bound = _cross_entropy_shown(run, th)
+        if lm_bound is None:
+            return []
+        k = (f"largest vocabulary in use (the loss is a cross-entropy: {lm_bound})", th.lm_vocab_max)
+    if s is None:
         return []
     f = s.finite()
     if f.values.size == 0:
@@ -107,6 +144,8 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
     # the first updates only: on a log written every 50 steps the 2nd report is long after init
     # (rasbt's softmax regression: 2.3026 at step 0 = ln 10, then 0.794 at step 50)
     init = f.values[: th.first_points][f.steps[: th.first_points] < f.steps[0] + th.first_points]
+    if run.meta.step_unit == "epoch":
+        init = f.values[:1]  # each report averages a whole epoch: the first one is the nearest to init
     first = float(np.median(init))
     expected = float(np.log(k[1]))
     # an epoch's mean loss falls below ln(K) within the epoch; only a per-step first loss is judged low
@@ -115,13 +154,16 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
         if _other_scale(run, th):
             return []  # the training loss is weighted or carries extra terms: its scale is not ln K's
         kind = "above"
-    elif early and first < th.below * expected and not _logs_regression_error(run):
+    elif lm_bound is None and early and first < th.below * expected and not _logs_regression_error(run):
         kind = "below"
     else:
         return []
     ev = {"first_loss": first, "expected_ln_k": expected, "num_classes": k[1], "config_key": k[0],
           "first_step": float(f.steps[0]), "ratio": first / expected}
     summary = f"first loss {fmt(first)} is {first / expected:.1f}x ln({k[1]}) = {fmt(expected)}, the loss of an untrained model"
+    if lm_bound is not None:
+        summary = (f"first loss {fmt(first)} is a per-token cross-entropy ({lm_bound} = exp(loss)) {first / expected:.1f}x "
+                   f"ln({k[1]}) = {fmt(expected)}: worse than a uniform guess over any vocabulary in use")
     cause = ("The output layer starts with large, confident logits (init scale, a missing softmax/log-softmax "
              "pairing, or loss summed instead of averaged)." if kind == "above" else
              "The loss is lower than chance at step 0: labels leak into inputs, or the loss is not cross-entropy over K classes.")

@@ -24,7 +24,7 @@ from lrdoctor.errors import LogFormatError, printable
 from lrdoctor.io.guard import bounded_lines, text_encoding
 from lrdoctor.io.limits import MAX_LINE_CHARS
 from lrdoctor.io.records import RecordColumns, records_to_run
-from lrdoctor.io.textlog._base import LineRule, _NUM_RE, _num
+from lrdoctor.io.textlog._base import NUM, LineRule, _NUM_RE, _num
 from lrdoctor.io.textlog.bars import _tqdm_bar
 from lrdoctor.io.textlog.key_value import NAN_EVENT, _as_split, _key_values, _python_dict
 from lrdoctor.io.textlog.named import _bare_pairs, _lightning_checkpoint, _nanogpt, _nvidia_speech, _step_of_max, _yolov5_results
@@ -104,6 +104,11 @@ _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@
 #: forms) puts in place of ASCII ones: "{‘loss’: 1.45}" is HF's "{'loss': 1.45}".
 _CURLY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
 
+
+#: A printed torch scalar: "train_epoch_loss=tensor(21.3289, device='cuda:0')" (PEFT's example
+#: loops, any loop that prints ``loss`` without ``.item()``) is the number 21.3289; the device,
+#: dtype and grad_fn after it are no values
+_TENSOR = re.compile(r"\btensor\(\s*(" + NUM + r")\s*(?:,[^()]*(?:\([^()]*\)[^()]*)*)?\)", re.I)
 
 #: A Keras progress line: "399/399 [=====] - 2s 5ms/step - loss: ..." (Keras 2) or
 #: "399/399 ━━━━━━ 2s 5ms/step - loss: ..." (Keras 3); group 1 is the loop's batch count.
@@ -232,6 +237,8 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
             line = _ORPHAN_SGR.sub("", line)
         if not line.isascii():
             line = line.translate(_CURLY)
+        if "tensor(" in line:
+            line = _TENSOR.sub(r"\1", line)
         line = _strip_prefix(line)
         if "Namespace(" in line and namespaces < MAX_NAMESPACE_LINES:
             cfg = _namespace_config(line)

@@ -59,8 +59,9 @@ NAN_EVENT = "nonfinite_announced"
 _DL4J_SCORE = re.compile(rf"score at iteration (\d+) is ({NUM})", re.I)
 
 #: keras-io's "writing a training loop from scratch" (and the loops copied from it):
-#: "Training loss (for one batch) at step 100: 3.1449"
-_AT_STEP = re.compile(rf"^\s*(?P<key>[A-Za-z][\w ]{{0,40}}?)\s*(?:\([^)]{{0,40}}\))?\s+at step (?P<step>\d+)\s*:\s*(?P<val>{NUM})", re.I)
+#: "Training loss (for one batch) at step 100: 3.1449"; also "loss at batch 5 = 17.4767" (a
+#: loop that prints its loss tensor per batch)
+_AT_STEP = re.compile(rf"^\s*(?P<key>[A-Za-z][\w ]{{0,40}}?)\s*(?:\([^)]{{0,40}}\))?\s+at (?:step|batch|iteration|iter) (?P<step>\d+)\s*[:=]\s*(?P<val>{NUM})", re.I)
 
 #: "Start of epoch 0": the epoch whose lines follow
 _START_OF_EPOCH = re.compile(r"^\s*start of epoch (\d+)\s*$", re.I)
@@ -300,7 +301,7 @@ def _key_values(line: str, state: dict) -> dict | None:
         sf = _SF_REWARD.search(line)
         if sf:
             return {"avg_episode_reward": _num(sf[1])}
-    if " at step " in line:
+    if " at step " in line or " at batch " in line or " at iter" in line:
         at = _AT_STEP.match(line)
         if at:
             return {_key_name(at["key"]): _num(at["val"]), "step": float(at["step"])}

@@ -124,7 +124,9 @@ def _header_table(line: str, state: dict) -> dict | None:
     s = line.strip().strip("*#=").strip()
     sep = "|" if "|" in s else ("\t" if "\t" in s else ",")
     cells = [c.strip() for c in s.strip("|").split(sep)]
-    spaced = sep == "|" and all(_SPACED_CELL.match(c) for c in cells) and any(" " in c for c in cells)
+    # names with spaces only between bars or tabs (a Jupyter table copied as text is tab-separated:
+    # "Step<TAB>Training Loss")
+    spaced = sep in "|\t" and all(_SPACED_CELL.match(c) for c in cells) and any(" " in c for c in cells)
     if len(cells) >= 2 and (spaced or all(_HEADER_CELL.match(c) for c in cells)) and any(not _NUM_FULL.match(c) for c in cells):
         # (HF notebooks print "Step | Training Loss | Validation Loss | Wer")
         state["pipe_header"] = [re.sub(r"\s+", "_", c.lower()) for c in cells]
