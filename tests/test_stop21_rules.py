@@ -7,7 +7,11 @@ or a really trained run:
   reward's floor (``slow_progress`` warning); a frozen positive return (a solved task) is not;
 - HF Trainer's results table (model cards, notebooks) carries the last logged training loss onto
   every evaluation row and writes "No log" before the first: the carried repeats are one
-  measurement, not a frozen loss, and a "No log" row still holds its evaluation.
+  measurement, not a frozen loss, and a "No log" row still holds its evaluation;
+- printed torch scalars (``train_epoch_loss=tensor(21.3289, device='cuda:0')``, PEFT's example
+  loops) are numbers, and a loss the log shows to be a per-token cross-entropy (a perplexity equal
+  to exp(loss)) gets ``initial_loss_anomaly`` above 1.5 ln(2^18) without a vocabulary size;
+- a Jupyter table copied as text (tab-separated, "Step<TAB>Training Loss") is read.
 """
 
 import numpy as np
@@ -175,3 +179,89 @@ def test_real_hf_card_with_no_log_rows_and_a_carried_loss_is_healthy():
     assert rep.run.series("loss").finite().values.tolist() == [3.1829, 0.2215, 0.1009]
     assert rep.run.series("eval_loss").finite().values[0] == 3.5932  # the first "No log" row
     assert not [f for f in rep.findings if f.severity.rank >= 2]
+
+
+def _bigram_lm(tmp_path, name: str, init_scale: float, print_batches: bool = False):
+    """A bigram LM (vocabulary 64) trained on a random Markov chain, printing per epoch as PEFT's
+    examples do (``f"{epoch=}: {train_ppl=} {train_epoch_loss=}"``: tensors printed by repr).
+    ``init_scale`` multiplies the output layer's initial weights: large logits at init."""
+    g = torch.Generator().manual_seed(0)
+    vocab = 64
+    trans = torch.softmax(torch.randn(vocab, vocab, generator=g) * 3, dim=1)
+    seq = [0]
+    for _ in range(6000):
+        seq.append(int(torch.multinomial(trans[seq[-1]], 1, generator=g)))
+    x, y = torch.tensor(seq[:-1]), torch.tensor(seq[1:])
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Embedding(vocab, 16), torch.nn.Linear(16, vocab))
+    with torch.no_grad():
+        model[1].weight.mul_(init_scale)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    lines = []
+    for epoch in range(8):
+        tot, n = 0.0, 0
+        for b, i in enumerate(range(0, x.numel() - 1100, 100)):
+            loss = torch.nn.functional.cross_entropy(model(x[i:i + 100]), y[i:i + 100])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if print_batches and epoch == 0 and b % 5 == 0:
+                lines.append(f"loss at batch {b} = {loss!r}")
+            tot, n = tot + loss.detach(), n + 1
+        train_epoch_loss = tot / n
+        with torch.no_grad():
+            eval_epoch_loss = torch.nn.functional.cross_entropy(model(x[-1000:]), y[-1000:])
+        train_ppl, eval_ppl = torch.exp(train_epoch_loss), torch.exp(eval_epoch_loss)
+        if not print_batches:
+            lines.append(f"{epoch=}: {train_ppl=} {train_epoch_loss=} {eval_ppl=} {eval_epoch_loss=}")
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_printed_tensors_are_read_and_a_cross_entropy_above_any_vocabulary_is_an_initial_anomaly(tmp_path):
+    bad = _bigram_lm(tmp_path, "bad_init.log", init_scale=40.0)
+    assert "tensor(" in bad.read_text()
+    rep = lrdoctor.diagnose(bad)
+    first = rep.run.series("loss").finite().values[0]
+    assert first > 1.5 * np.log(2 ** 18)  # the first epoch's mean cross-entropy: worse than any uniform guess
+    f = _warned(rep)["initial_loss_anomaly"]
+    assert f.evidence["first_loss"] == pytest.approx(first) and f.evidence["num_classes"] == 2 ** 18
+    ok = lrdoctor.diagnose(_bigram_lm(tmp_path, "ok_init.log", init_scale=1.0))
+    assert ok.run.series("loss").finite().values[0] < np.log(64) and "initial_loss_anomaly" not in _warned(ok)
+
+
+def test_a_loss_without_a_perplexity_is_not_judged_against_a_vocabulary(tmp_path):
+    bad = _bigram_lm(tmp_path, "bad_init.log", init_scale=40.0)
+    no_ppl = tmp_path / "no_ppl.log"
+    no_ppl.write_text("".join(line.split(" train_ppl=")[0] + " train_epoch_loss=" + line.split("train_epoch_loss=")[1].split(" eval_ppl")[0] + "\n"
+                              for line in bad.read_text().splitlines()))
+    rep = lrdoctor.diagnose(no_ppl)
+    assert rep.run.series("loss").finite().values.size == 8
+    assert "initial_loss_anomaly" in rep.coverage.skipped  # a summed or regression loss may start anywhere
+
+
+def test_loss_at_batch_lines_with_printed_tensors(tmp_path):
+    path = _bigram_lm(tmp_path, "batches.log", init_scale=1.0, print_batches=True)
+    assert "grad_fn=<NllLossBackward0>" in path.read_text()
+    run = lrdoctor.read(path)
+    assert run.steps[:3].tolist() == [0, 5, 10]
+    assert run.series("loss").finite().values.size == len(path.read_text().splitlines())
+
+
+def test_a_jupyter_table_copied_as_tab_separated_text(tmp_path):
+    _, lines = _hf_card_table(tmp_path, logging_steps=10)
+    table = tmp_path / "copied.txt"
+    # as pasted from a notebook: the Trainer's banner, then the HTML table copied as text
+    table.write_text("***** Running training *****\n  Num examples = 1400\n  Num Epochs = 4\n"
+                     "Step\tTraining Loss\tValidation Loss\n" + "".join(
+        f"{r['Step']}\t{r['Training Loss']:.6f}\t{r['Validation Loss']:.6f}\n" for r in lines))
+    run = lrdoctor.read(table)
+    assert run.meta.roles.get("loss") == "training_loss" and run.meta.roles.get("eval_loss") == "validation_loss"
+    assert run.steps.tolist() == [r["Step"] for r in lines]
+
+
+def test_real_peft_prefix_tuning_log_with_tensors():
+    rep = lrdoctor.diagnose(_real("fresh26/peft-prefix-clm-bloomz/prefix_tuning_clm.log"))
+    assert rep.run.series("loss").finite().values[0] == pytest.approx(21.3289)
+    assert "initial_loss_anomaly" in _warned(rep)
