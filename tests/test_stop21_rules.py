@@ -11,7 +11,11 @@ or a really trained run:
 - printed torch scalars (``train_epoch_loss=tensor(21.3289, device='cuda:0')``, PEFT's example
   loops) are numbers, and a loss the log shows to be a per-token cross-entropy (a perplexity equal
   to exp(loss)) gets ``initial_loss_anomaly`` above 1.5 ln(2^18) without a vocabulary size;
-- a Jupyter table copied as text (tab-separated, "Step<TAB>Training Loss") is read.
+- a Jupyter table copied as text (tab-separated, "Step<TAB>Training Loss") is read;
+- overfitting from accuracies alone (rasbt's notebooks print no validation loss): the training
+  accuracy still rises over the second half while the validation accuracy has stopped, 10+ points
+  below it; PyTorch-Ignite's "Validation Results - Epoch: 1  Avg accuracy: ..." lines are the
+  validation's.
 """
 
 import numpy as np
@@ -265,3 +269,58 @@ def test_real_peft_prefix_tuning_log_with_tensors():
     rep = lrdoctor.diagnose(_real("fresh26/peft-prefix-clm-bloomz/prefix_tuning_clm.log"))
     assert rep.run.series("loss").finite().values[0] == pytest.approx(21.3289)
     assert "initial_loss_anomaly" in _warned(rep)
+
+
+def _rasbt_style_run(tmp_path, name: str, n_train: int, input_noise: float, epochs: int = 30):
+    """An MLP on digits printed as rasbt's deeplearning-models notebooks print (cost per batch,
+    then "Train ACC: .. | Validation ACC: .." per epoch, no validation loss). ``input_noise``
+    adds fixed Gaussian noise to every image: a task the model can memorise but not generalise."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    g = torch.Generator().manual_seed(0)
+    perm = torch.randperm(len(d.target), generator=g)
+    x = torch.tensor(d.data / 16.0, dtype=torch.float32)[perm]
+    y = torch.tensor(d.target)[perm]
+    x = x + input_noise * torch.randn(x.shape, generator=g)
+    xt, yt, xv, yv = x[:n_train], y[:n_train], x[1400:], y[1400:]
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 512), torch.nn.ReLU(), torch.nn.Linear(512, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    lines = []
+    for ep in range(1, epochs + 1):
+        for b in range(0, n_train, 32):
+            loss = torch.nn.functional.cross_entropy(model(xt[b:b + 32]), yt[b:b + 32])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if b == 0:
+                lines.append(f"Epoch: {ep:03d}/{epochs:03d} | Batch 000/{n_train // 32:03d} | Cost: {loss.item():.4f}")
+        with torch.no_grad():
+            tr = (model(xt).argmax(1) == yt).float().mean().item() * 100
+            va = (model(xv).argmax(1) == yv).float().mean().item() * 100
+        lines += [f"Epoch: {ep:03d}/{epochs:03d}", f"Train ACC: {tr:.2f} | Validation ACC: {va:.2f}"]
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_training_accuracy_that_keeps_rising_over_a_stalled_validation_is_overfitting(tmp_path):
+    rep = lrdoctor.diagnose(_rasbt_style_run(tmp_path, "memorise.log", n_train=600, input_noise=0.6))
+    assert rep.run.series("eval_loss") is None  # accuracies only
+    f = _warned(rep)["overfitting"]
+    assert f.evidence["accuracy_gap"] >= 0.1 and f.evidence["train_last"] > 95
+    clean = lrdoctor.diagnose(_rasbt_style_run(tmp_path, "clean.log", n_train=1400, input_noise=0.0))
+    assert "overfitting" not in _warned(clean)
+
+
+def test_real_rasbt_alexnet_accuracy_gap():
+    f = _warned(lrdoctor.diagnose(_real("fresh27/rasbt-alexnet-cifar10-constbatch/train_log.txt")))["overfitting"]
+    assert f.evidence["accuracy_gap"] > 0.2
+
+
+def test_ignite_results_lines_are_split_by_their_lead():
+    rep = lrdoctor.diagnose(_real("fresh27/ignite-textcnn-imdb/train_log.txt"))
+    assert rep.run.meta.roles["eval_loss"] == "validation_avg_loss"
+    assert rep.run.series("eval_loss").finite().values[:3].tolist() == [0.35, 0.30, 0.30]
+    assert "overfitting" in _warned(rep)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.fmt import fmt
-from lrdoctor.detect._stats import diff2_sigma, diff_sigma, value_at
+from lrdoctor.detect._stats import diff2_sigma, diff_sigma, trend_p_up, value_at
 from lrdoctor.detect import needs
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
 from lrdoctor.config import config_value
@@ -42,6 +42,26 @@ class OverfittingThresholds(Thresholds):
     same 2x as ``divergence``'s few-point factor); a training loss that halves meanwhile is
     being fitted. Judges logs that print only the first and last epochs (bert-sentiment issue 1:
     train 0.048 -> 0.001, val 0.038 -> 0.092 between epochs 1 and 29)."""
+    gap_train_p: float = 0.01
+    """Generalisation-gap rule (accuracies, no evaluation loss): over the second half of the
+    evaluations the training accuracy still rises with a Mann-Kendall trend at this one-sided
+    level (the same 1% as divergence's climb rule)..."""
+    gap_eval_p: float = 0.05
+    """...while the evaluation accuracy shows no rise at the usual 5% level: training still
+    improves, validation has stopped. This is the accuracy form of the textbook picture of
+    overfitting (Goodfellow, Bengio and Courville 2016, fig. 7.3: the training curve keeps
+    improving after the validation curve turned): Prechelt's criteria need an evaluation
+    loss, and notebooks that print only accuracies (rasbt's deeplearning-models: train 96.7%,
+    valid 72% after 40 epochs) have none."""
+    gap_share: float = 0.1
+    """...and at the end the training accuracy exceeds the evaluation accuracy by at least a
+    tenth of the scale (10 points): a gap of that size is no sampling noise of an evaluation
+    set of a few hundred examples or more (a binomial SE at 0.75 on 500 examples is 2 points),
+    and a tenth of the examples the model gets right in training it gets wrong on new data."""
+    gap_points: int = 12
+    """...judged on at least 12 shared evaluations: 6 in the second half, the fewest on which a
+    Mann-Kendall test can reach 1% (n = 5 gives at best 1/120 > 1% once ties are counted;
+    n = 6, 1/720)."""
     up_strips_with_gl: int = 2
     """...or at each of the last 2 evaluations with GL above ``generalization_loss``: UP_2 and
     GL_5 at once (3 ordered values: p = 1/6, and a 5% excess on top of it)."""
@@ -62,6 +82,7 @@ class OverfittingEvidence(Evidence):
     successive_rises: int
     eval_best: float
     metric: str
+    accuracy_gap: float
 
 
 @detector("overfitting", thresholds=DEFAULTS, evidence=OverfittingEvidence, needs=needs.overfitting)
@@ -188,16 +209,43 @@ def _doubled(e: Series, tr: Series, th: OverfittingThresholds) -> list[Finding]:
     return [Finding("overfitting", Severity.WARNING, float(e.steps[b]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
 
 
+def _accuracy_gap(run: Run, th: OverfittingThresholds) -> list[Finding]:
+    """The generalisation-gap rule (see ``OverfittingThresholds.gap_train_p``)."""
+    a, b = run.series("eval_accuracy").finite(), run.series("task_metric").finite()
+    shared, ia, ib = np.intersect1d(a.steps, b.steps, return_indices=True)
+    if shared.size < th.gap_points:
+        return []
+    v, t = a.values[ia], b.values[ib]
+    if (v.max() > 1.5) != (t.max() > 1.5) or min(v.min(), t.min()) < 0:
+        return []  # one in percent and one as a fraction, or not accuracies
+    scale = 100.0 if v.max() > 1.5 else 1.0
+    half = shared.size // 2
+    p_train, p_eval = trend_p_up(t[half:]), trend_p_up(v[half:])
+    q = max(2, shared.size // 4)
+    gap = float(np.median(t[-q:]) - np.median(v[-q:])) / scale
+    if p_train >= th.gap_train_p or p_eval < th.gap_eval_p or gap < th.gap_share:
+        return []
+    col, tcol = run.meta.roles.get("eval_accuracy", "eval_accuracy"), run.meta.roles.get("task_metric", "task_metric")
+    best = int(np.argmax(v))
+    ev = {"eval_min_step": float(shared[best]), "eval_best": float(v[best]), "eval_last": float(v[-1]),
+          "train_last": float(t[-1]), "metric": col, "accuracy_gap": gap}
+    summary = (f"{tcol} kept rising over the second half ({fmt(float(t[half]))} -> {fmt(float(t[-1]))}, Mann-Kendall "
+               f"p = {p_train:.2g}) while {col} stopped ({fmt(float(v[half]))} -> {fmt(float(v[-1]))}, best "
+               f"{fmt(float(v[best]))}): the training accuracy ends {gap * scale:.3g} points above it")
+    return [Finding("overfitting", Severity.WARNING, float(shared[half]), float(shared[-1]), summary, ev, _UP_CAUSE)]
+
+
 def _accuracy_rises(run: Run, th: OverfittingThresholds) -> list[Finding]:
     """The UP rule on an eval accuracy that falls while the training accuracy rises (logs with
-    accuracies and no losses: MXNet's ``Train-accuracy`` / ``Validation-accuracy``)."""
+    accuracies and no losses: MXNet's ``Train-accuracy`` / ``Validation-accuracy``); else the
+    generalisation-gap rule."""
     ea, ta = run.series("eval_accuracy"), run.series("task_metric")
     if ea is None or ta is None:
         return []
     e = ea.finite()
     r = _successive_rises(-e.values, th)
     if r is None:
-        return []
+        return _accuracy_gap(run, th)
     t_start, t_end = value_at(ta, float(e.steps[r.start])), value_at(ta, float(e.steps[-1]))
     if t_start is None or t_end is None or not t_end > t_start:
         return []  # the training accuracy must rise while the eval accuracy falls
