@@ -15,7 +15,11 @@ or a really trained run:
 - overfitting from accuracies alone (rasbt's notebooks print no validation loss): the training
   accuracy still rises over the second half while the validation accuracy has stopped, 10+ points
   below it; PyTorch-Ignite's "Validation Results - Epoch: 1  Avg accuracy: ..." lines are the
-  validation's.
+  validation's;
+- a loss spike that rises above the first report of a log that starts at step 1 is a warning:
+  the update made the model worse than at initialisation (Megatron's T5-11B test);
+- a segment holding several "name value" pairs with no separator ("episode reward -1074.58 actor
+  loss 0.00") is read pair by pair.
 """
 
 import numpy as np
@@ -324,3 +328,49 @@ def test_ignite_results_lines_are_split_by_their_lead():
     assert rep.run.meta.roles["eval_loss"] == "validation_avg_loss"
     assert rep.run.series("eval_loss").finite().values[:3].tolist() == [0.35, 0.30, 0.30]
     assert "overfitting" in _warned(rep)
+
+
+def _full_batch_adam(tmp_path, name: str, lr: float):
+    """A digits MLP trained full-batch with Adam, the loss printed at every step from step 1."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x, y = torch.tensor(d.data / 16.0, dtype=torch.float32), torch.tensor(d.target)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    lines = []
+    for step in range(1, 121):
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        lines.append(f"step {step} loss {loss.item():.4f}")
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_an_early_spike_above_the_initial_loss_is_a_warning(tmp_path):
+    # Adam at lr 0.1 overshoots in its first steps: 2.31 at step 1, ~7.5 at step 4, then it learns
+    rep = lrdoctor.diagnose(_full_batch_adam(tmp_path, "hot.log", lr=0.1))
+    x = rep.run.series("loss").finite().values
+    assert x[:6].max() > 2 * x[0] and x[-1] < 0.1 * x[0]
+    f = _warned(rep)["loss_spike"]
+    assert f.evidence["above_initial"] == pytest.approx(x[0]) and f.evidence["largest"]["loss"] < 3 * f.evidence["largest"]["trend"]
+    assert "loss_spike" not in _warned(lrdoctor.diagnose(_full_batch_adam(tmp_path, "calm.log", lr=0.02)))
+
+
+def test_real_megatron_t5_early_spike_is_a_warning():
+    f = _warned(lrdoctor.diagnose(_real("fresh15/megatron-t5-11b-early-spike/golden_values_dev_dgx_h100.json")))["loss_spike"]
+    assert f.evidence["above_initial"] == pytest.approx(10.74903)
+
+
+def test_name_value_pairs_without_separators(tmp_path):
+    path = tmp_path / "ddpg.log"
+    path.write_text("".join(f"Epoch {e}: episode reward {r} actor loss {a:.2f}, critic loss {c}\n"
+                            for e, (r, a, c) in enumerate([(-1074.58, 0.0, 44.02), (-1740.12, 0.01, 44.02), (-1327.09, 0.02, 44.01)])))
+    run = lrdoctor.read(path)
+    assert run.series("ep_return").finite().values.tolist() == [-1074.58, -1740.12, -1327.09]
+    assert run.series("actor_loss").finite().values.tolist() == [0.0, 0.01, 0.02]
+    assert run.is_rl

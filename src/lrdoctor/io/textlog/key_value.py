@@ -542,6 +542,12 @@ _SEGMENT = re.compile(
     rf"(?:\s*\(\s*{NUM}\s*\)?)?$", re.I)  # (the segment's closing parenthesis may be stripped)
 
 
+#: one ``name value`` pair inside a segment that holds several, with no separator between them:
+#: TorchRL's issue print "Epoch 0: episode reward -1074.58 actor loss 0.00, critic loss 44.02"
+_PAIR = re.compile(rf"(?P<key>[A-Za-z][A-Za-z_]*(?:\s[A-Za-z][A-Za-z_]*){{0,2}})\s+(?P<val>{NUM})(?=\s|$)")
+_PAIRS_FULL = re.compile(rf"^(?:[A-Za-z][A-Za-z_]*(?:\s[A-Za-z][A-Za-z_]*){{0,2}}\s+{NUM}(?:\s+|$)){{2,}}$")
+
+
 def _segments(line: str) -> dict:
     """``key value`` pairs in separated segments: ``Iter 25: Train loss 1.593, Learning Rate 7e-05``
     (MLX), ``Step 5350/50000; acc: 51.25; ppl: 8.43; xent: 2.13`` (OpenNMT), Keras' ``- loss: 0.5``."""
@@ -549,6 +555,9 @@ def _segments(line: str) -> dict:
     for seg in _SEGMENT_SPLIT.split(line.strip()):
         m = _SEGMENT.match(seg.strip().strip("[]()"))
         if not m:
+            if _PAIRS_FULL.match(seg.strip()):  # "episode reward -1074.58 actor loss 0.00": every word run names the number after it
+                for pm in _PAIR.finditer(seg.strip()):
+                    rec.setdefault(_key_name(pm["key"]), _num(pm["val"]))
             continue
         key = _key_name(m["key"])
         unit = (m["unit"] or "").lower()
