@@ -19,7 +19,10 @@ or a really trained run:
 - a loss spike that rises above the first report of a log that starts at step 1 is a warning:
   the update made the model worse than at initialisation (Megatron's T5-11B test);
 - a segment holding several "name value" pairs with no separator ("episode reward -1074.58 actor
-  loss 0.00") is read pair by pair.
+  loss 0.00") is read pair by pair;
+- a return logged from step 0 (the untrained policy) whose every later report is below it is a
+  ``performance_reversal``: training made the policy worse than untrained (Tianshou's DDPG on
+  Ant); Tianshou's ``env_step`` is the step axis.
 """
 
 import numpy as np
@@ -374,3 +377,54 @@ def test_name_value_pairs_without_separators(tmp_path):
     assert run.series("ep_return").finite().values.tolist() == [-1074.58, -1740.12, -1327.09]
     assert run.series("actor_loss").finite().values.tolist() == [0.0, 0.01, 0.02]
     assert run.is_rl
+
+
+def _cartpole_evals(tmp_path, name: str, negate_reward: bool):
+    """SB3 PPO on CartPole, its deterministic policy evaluated on the true reward at step 0 and
+    every 512 steps, written as Tianshou's benchmark CSVs are (``env_step,rew``). With
+    ``negate_reward`` the agent is trained on -1 per step: it learns to fall at once."""
+    pytest.importorskip("stable_baselines3", reason="the rl extra (pip install -e '.[rl]') is not installed")
+    import gymnasium as gym
+    from stable_baselines3 import PPO
+
+    class Negated(gym.RewardWrapper):
+        def reward(self, r):
+            return -r
+
+    def evaluate(model) -> float:
+        env, total = gym.make("CartPole-v1"), []
+        for i in range(5):
+            obs, _ = env.reset(seed=100 + i)
+            done, ret = False, 0.0
+            while not done:
+                action, _ = model.predict(obs, deterministic=True)
+                obs, r, term, trunc, _ = env.step(action)
+                ret, done = ret + r, term or trunc
+            total.append(ret)
+        return float(np.mean(total))
+
+    env = gym.make("CartPole-v1")
+    model = PPO("MlpPolicy", Negated(env) if negate_reward else env, n_steps=256, seed=0, verbose=0, device="cpu")
+    rows = [(0, evaluate(model))]
+    for k in range(1, 9):
+        model.learn(512, reset_num_timesteps=False)
+        rows.append((k * 512, evaluate(model)))
+    path = tmp_path / name
+    path.write_text("env_step,rew\n" + "".join(f"{st},{r}\n" for st, r in rows))
+    return path
+
+
+def test_a_policy_worse_than_untrained_at_every_later_evaluation_is_a_reversal(tmp_path):
+    rep = lrdoctor.diagnose(_cartpole_evals(tmp_path, "negated.csv", negate_reward=True))
+    assert rep.run.meta.step_column == "env_step" and rep.run.steps[1] == 512
+    v = rep.run.series("ep_return").finite().values
+    assert v[1:].max() < v[0]
+    f = _warned(rep)["performance_reversal"]
+    assert f.evidence["peak_step"] == 0 and f.start_step == 512
+    learner = lrdoctor.diagnose(_cartpole_evals(tmp_path, "true.csv", negate_reward=False))
+    assert "performance_reversal" not in _warned(learner)
+
+
+def test_real_tianshou_ant_ddpg_worse_than_untrained():
+    f = _warned(lrdoctor.diagnose(_real("fresh28/tianshou-ant-ddpg-10seeds/test_rew_10seeds.csv")))["performance_reversal"]
+    assert f.evidence["peak"] == pytest.approx(990.3775)

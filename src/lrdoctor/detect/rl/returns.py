@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.fmt import fmt
-from lrdoctor.detect._stats import rolling_median, run_curve, trend_p_down
+from lrdoctor.detect._stats import robust_sigma, rolling_median, run_curve, trend_p_down
 from lrdoctor.detect.rl._common import TaskCurve, fit_slope, slope_unit, task_curve
 from lrdoctor.detect import needs
 from lrdoctor.detect._common import is_error_rate
@@ -77,6 +77,14 @@ class ReturnThresholds(Thresholds):
     nothing) gets the same test on the more than ``few_falls`` reports *after* its peak, with a
     fall of at least ``min_gain_share`` of what it gained up to the peak (angela's hill climber
     on LunarLander: -133.6 -> -20.6 at episode 400, then -56 ... -181 over 11 reports)."""
+    untrained_points: int = 5
+    """Worse than untrained: a return log whose first report is at step 0 (the untrained policy's
+    evaluation, as Tianshou's and SB3's evaluation callbacks print) and whose every later report,
+    at least 5 of them, lies below it by more than ``noise_k`` robust sigmas of those later
+    reports. Training made the policy worse than its random initialisation, which no learning
+    agent does (Tianshou's DDPG benchmark on Ant: 990 at step 0, then -102 to -440 on every one
+    of 50 evaluations; on Humanoid: 177, then 107-110). A return is on an interval scale, so the
+    size of the fall is judged against the noise of the later reports, not against its level."""
 
 
 DEFAULTS = ReturnThresholds()
@@ -188,9 +196,39 @@ def _few_point_reversal(run: Run, th: ReturnThresholds) -> list[Finding]:
     return []
 
 
+def _worse_than_untrained(run: Run, th: ReturnThresholds) -> list[Finding]:
+    """See ``ReturnThresholds.untrained_points``."""
+    for name in ("eval_return", "ep_return"):
+        s = run.series(name)
+        if s is None:
+            continue
+        f = s.finite()
+        v, st = f.values, f.steps
+        if v.size < th.untrained_points + 1 or st[0] != 0 or run.meta.step_column is None:
+            continue  # (row numbers start at 0 too: only a logged step 0 is the untrained policy)
+        later = v[1:]
+        margin = th.noise_k * robust_sigma(later)
+        if not (later.max() < v[0] and v[0] - np.median(later) > margin and v[0] - later.max() > 0):
+            continue
+        col = run.meta.roles.get(name, name)
+        best_later = int(np.argmax(later)) + 1
+        ev = {"metric": col, "peak_step": 0.0, "peak": float(v[0]), "start": float(v[0]), "end": float(v[-1]),
+              "drop_share_of_gain": float("inf")}
+        return [Finding(
+            "performance_reversal", Severity.WARNING, float(st[1]), float(st[-1]),
+            f"{col} of the untrained policy (step 0) was {fmt(float(v[0]))}; after training began it never came back: "
+            f"every one of the {later.size} later reports is below it (best {fmt(float(v[best_later]))} at step "
+            f"{fmt(float(st[best_later]))}, median {fmt(float(np.median(later)))})", ev,
+            "Training made the policy worse than its random initialisation: updates too large from the first "
+            "step (LR, no warmup), a reward or done signal the update reads wrongly, or a critic that diverged "
+            "at once.",
+        )]
+    return []
+
+
 @detector("performance_reversal", thresholds=DEFAULTS, evidence=PerformanceReversalEvidence, needs=_reversal_needs)
 def detect_reversal(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
-    collapse = _error_rate_collapse(run, th)
+    collapse = _error_rate_collapse(run, th) or _worse_than_untrained(run, th)
     if collapse:
         return collapse
     t = task_curve(run)
