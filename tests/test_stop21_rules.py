@@ -22,7 +22,9 @@ or a really trained run:
   loss 0.00") is read pair by pair;
 - a return logged from step 0 (the untrained policy) whose every later report is below it is a
   ``performance_reversal``: training made the policy worse than untrained (Tianshou's DDPG on
-  Ant); Tianshou's ``env_step`` is the step axis.
+  Ant); Tianshou's ``env_step`` is the step axis;
+- "Epoch: 001/040 | Valid. Acc.: 33.3% | Loss: 1.714" (a split leading the metrics after the step
+  fields) is the validation's loss; "Epoch 3 | loss 0.5 | val_acc 0.8" keeps its training loss.
 """
 
 import numpy as np
@@ -428,3 +430,22 @@ def test_a_policy_worse_than_untrained_at_every_later_evaluation_is_a_reversal(t
 def test_real_tianshou_ant_ddpg_worse_than_untrained():
     f = _warned(lrdoctor.diagnose(_real("fresh28/tianshou-ant-ddpg-10seeds/test_rew_10seeds.csv")))["performance_reversal"]
     assert f.evidence["peak_step"] == 0 and f.evidence["peak"] > 980 and f.evidence["end"] < 0  # (seed 0: 982.5 at step 0)
+
+
+def test_a_split_leading_the_metrics_after_the_epoch_scopes_the_line(tmp_path):
+    path = tmp_path / "rasbt.log"
+    path.write_text("".join(f"***Epoch: {e:03d}/003 | Train. Acc.: {ta}% | Loss: {tl}\n***Epoch: {e:03d}/003 | Valid. Acc.: {va}% | Loss: {vl}\n"
+                            for e, ta, tl, va, vl in [(1, 32.4, 1.743, 33.3, 1.714), (2, 41.4, 1.555, 42.1, 1.538), (3, 48.2, 1.380, 49.0, 1.373)]))
+    run = lrdoctor.read(path)
+    assert run.series("loss").finite().values.tolist() == [1.743, 1.555, 1.380]
+    assert run.series("eval_loss").finite().values.tolist() == [1.714, 1.538, 1.373]
+    keras_like = tmp_path / "custom.log"
+    keras_like.write_text("Epoch 1 | loss 0.9 | val_acc 0.61\nEpoch 2 | loss 0.7 | val_acc 0.66\nEpoch 3 | loss 0.5 | val_acc 0.70\n")
+    run = lrdoctor.read(keras_like)
+    assert run.series("loss").finite().values.tolist() == [0.9, 0.7, 0.5] and run.series("eval_loss") is None
+
+
+def test_real_rasbt_grouped_alexnet_reads_its_validation_loss():
+    rep = lrdoctor.diagnose(_real("fresh27/rasbt-alexnet-grouped-cifar10/train_log.txt"))
+    assert rep.run.series("eval_loss").finite().values[-1] == pytest.approx(0.997)
+    assert "overfitting" in _warned(rep)

@@ -164,6 +164,12 @@ _SCORE_WORD = re.compile(r"acc|correct|precision|recall|top\d|f1|success|dice|io
 #: - Epoch: 1  Avg accuracy: 0.85 Avg loss: 0.35"
 _SPLIT_LINE = re.compile(r"^\s*(test|val|valid|validation|eval|evaluation|dev)(?: set| results)?\s*(?::|-\s|\[\s*\d+\s*/\s*\d+\s*\]|\s+of\s+epoch\b)", re.I)
 
+#: a split's name leading the metrics after the step fields: rasbt's deeplearning-models print
+#: "***Epoch: 001/040 | Train. Acc.: 32.408% | Loss: 1.743" and then "***Epoch: 001/040 | Valid.
+#: Acc.: 33.340% | Loss: 1.714": the second line's Loss is the validation's. Only when the split
+#: leads: in "Epoch 3 | loss 0.5 | val_acc 0.8" the plain loss comes first and is the training one
+_SPLIT_AFTER_STEP = re.compile(r"^\W*(?:epoch|step|iter|iteration)\s*:?\s*\d+(?:\s*/\s*\d+)?\s*\|\s*(test|val|valid|validation|eval)\b", re.I)
+
 #: Bare split names as keys: "Train: 0.5455, Val: 0.5342" (PyG and DGL examples: accuracies),
 #: "Train: 9.535, Val: 9.609" (LLMs-from-scratch: losses), "Loss train: 0.5, val: 0.6" (the
 #: val of the key before it). The line parser never decides on values, so that lines of one
@@ -389,7 +395,7 @@ def _key_values(line: str, state: dict) -> dict | None:
             rec["epoch"] = rec.pop(f"{pre}_epoch")
             rec = _as_split(rec, pre)
             break
-    split = _SPLIT_LINE.match(line)
+    split = _SPLIT_LINE.match(line) or (_SPLIT_AFTER_STEP.match(line) if "|" in line[:40] else None)
     if split and rec:
         # pytorch/examples' "Test set: Average loss: 0.2848, Accuracy: 9166/10000 (92%)": the
         # line's fields are that split's
