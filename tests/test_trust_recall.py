@@ -1450,7 +1450,8 @@ def test_keras_io_custom_loop_prints(tmp_path):
     # "[Epoch 19/30] [Train loss: 0.0225349416] [Eval loss: 0.0131721767]"
     ("[trainer.py:240 train()] -> [Epoch {s}/900] [Train loss: {v:.10f}] [Eval loss: 0.0131721767]", "epoch", "loss", "train_loss"),
     # tianshou: "Epoch #1: 50001it [00:40, 1244.54it/s, env_step=50000, len=200, loss=-0.562, rew=200.00]"
-    ("Epoch #{s}: 50001it [00:40, 1244.54it/s, env_step={s}000, len=200, loss={v:.3f}, rew=200.00]", "epoch", "ep_return", "rew"),
+    # (env_step, the environment steps, is Tianshou's own x-axis: finer than the epoch)
+    ("Epoch #{s}: 50001it [00:40, 1244.54it/s, env_step={s}000, len=200, loss={v:.3f}, rew=200.00]", "env_step", "ep_return", "rew"),
     # PEFT notebooks: "epoch 0: {'accuracy': 0.68, 'f1': 0.81}"
     ("epoch {s}: {{'accuracy': {v:.6f}, 'f1': 0.81}}", "epoch", "task_metric", "accuracy"),
 ])
