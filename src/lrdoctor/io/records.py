@@ -246,10 +246,10 @@ def resolve_bare_splits(cols: dict, masks: dict) -> None:
         cols[k + suffix], masks[k + suffix] = cols.pop(k), masks.pop(k)
 
 
-def _runs(x: np.ndarray) -> list[int]:
+def _runs(x: np.ndarray) -> np.ndarray:
     """Lengths of the runs of exactly equal consecutive values of ``x``."""
     cut = np.flatnonzero(x[1:] != x[:-1]) + 1
-    return np.diff(np.r_[0, cut, x.size]).tolist()
+    return np.diff(np.r_[0, cut, x.size])
 
 
 def drop_carried(cols: dict, masks: dict, meta: RunMeta) -> None:
@@ -268,13 +268,13 @@ def drop_carried(cols: dict, masks: dict, meta: RunMeta) -> None:
             continue
         rows = np.flatnonzero(masks[k] & np.isfinite(cols[k]))
         x = cols[k][rows]
-        if x.size < 4:
-            continue
+        if x.size < 4 or not bool((x[1:] == x[:-1]).any()):
+            continue  # (the usual case: no value repeats on the next report)
         runs = _runs(x)
-        if len(runs) < 3:
+        if runs.size < 3:
             continue
-        period = runs[1]
-        if period < 2 or any(r != period for r in runs[1:-1]) or runs[0] > period or runs[-1] > period:
+        period = int(runs[1])
+        if period < 2 or bool((runs[1:-1] != period).any()) or runs[0] > period or runs[-1] > period:
             continue
         starts = np.r_[0, np.cumsum(runs)[:-1]]
         keep = np.zeros_like(masks[k])
@@ -282,7 +282,7 @@ def drop_carried(cols: dict, masks: dict, meta: RunMeta) -> None:
         masks[k] = masks[k] & keep
         cols[k] = np.where(keep, cols[k], np.nan)
         meta.warnings.append(f"{printable(str(k))!r} repeats each value on {period} consecutive reports: read as "
-                             f"logged once every {period} reports and carried along ({x.size - len(runs)} repeat(s) dropped)")
+                             f"logged once every {period} reports and carried along ({x.size - runs.size} repeat(s) dropped)")
 
 
 def _columns_to_run(acc: RecordColumns, meta: RunMeta, config: Mapping[str, Any] | None,
