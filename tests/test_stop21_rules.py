@@ -24,7 +24,9 @@ or a really trained run:
   ``performance_reversal``: training made the policy worse than untrained (Tianshou's DDPG on
   Ant); Tianshou's ``env_step`` is the step axis;
 - "Epoch: 001/040 | Valid. Acc.: 33.3% | Loss: 1.714" (a split leading the metrics after the step
-  fields) is the validation's loss; "Epoch 3 | loss 0.5 | val_acc 0.8" keeps its training loss.
+  fields) is the validation's loss; "Epoch 3 | loss 0.5 | val_acc 0.8" keeps its training loss;
+- a loss computed in bfloat16 repeats on its coarse grid while the model learns: equal prints are
+  no frozen model; skorch's checkpoint column ("cp", "+" or blank) is a marker.
 """
 
 import numpy as np
@@ -449,3 +451,46 @@ def test_real_rasbt_grouped_alexnet_reads_its_validation_loss():
     rep = lrdoctor.diagnose(_real("fresh27/rasbt-alexnet-grouped-cifar10/train_log.txt"))
     assert rep.run.series("eval_loss").finite().values[-1] == pytest.approx(0.997)
     assert "overfitting" in _warned(rep)
+
+
+def _digits_full_batch(tmp_path, name: str, dtype, lr: float):
+    """A digits MLP trained full-batch with SGD in ``dtype``, its loss printed to 4 decimals."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x, y = torch.tensor(d.data / 16.0, dtype=torch.float32), torch.tensor(d.target)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10)).to(dtype)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    lines = []
+    for step in range(1, 41):
+        loss = torch.nn.functional.cross_entropy(model(x.to(dtype)), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        lines.append(f"step {step} loss {loss.item():.4f}")
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_bfloat16_loss_that_repeats_on_its_grid_is_not_frozen(tmp_path):
+    run = lrdoctor.read(_digits_full_batch(tmp_path, "bf16.log", torch.bfloat16, lr=0.05))
+    x = run.series("loss").finite().values
+    assert x[-1] < x[0] and (x[-3:] == x[-1]).all()  # learning, yet the last prints are equal
+    assert "slow_progress" not in _warned(lrdoctor.diagnose(run))
+    frozen = lrdoctor.diagnose(_digits_full_batch(tmp_path, "lr0.log", torch.float32, lr=0.0))
+    assert _warned(frozen)["slow_progress"].severity.rank >= 2  # a float32 loss that never moves is frozen
+
+
+def test_skorch_checkpoint_column(tmp_path):
+    path = tmp_path / "history.txt"
+    path.write_text("  epoch    train_loss    valid_acc    valid_loss    cp     dur\n"
+                    "-------  ------------  -----------  ------------  ----  ------\n"
+                    "      1        0.8220       0.9150        0.2294     +  1.7953\n"
+                    "      2        0.4949       0.9346        0.2116     +  0.9276\n"
+                    "      3        0.4873       0.8105        0.4593        0.9309\n"
+                    "      4        0.5291       0.9477        0.1725     +  0.9292\n")
+    run = lrdoctor.read(path)
+    assert run.series("eval_loss").finite().values.tolist() == [0.2294, 0.2116, 0.4593, 0.1725]
+    assert "cp" not in run.metrics

@@ -375,6 +375,8 @@ def _frozen_tail(run: Run, name: str, f: Series, th: ProgressThresholds, exact: 
     v = float(x[-1])
     if _printed_digits(run, name, v) < th.frozen_digits or abs(v) < th.frozen_floor * float(np.abs(x).max()):
         return None
+    if _bf16_step(x, run.meta.printed_decimals.get(run.meta.roles.get(name, name))) is not None:
+        return None  # bfloat16 values: under 3 significant digits, equal prints prove nothing
     return start
 
 
@@ -567,6 +569,37 @@ def _resolution(x: np.ndarray) -> float:
     return float(out)
 
 
+def _decimals(x: float) -> int:
+    """Decimals of the shortest repr of ``x`` (2.2188 -> 4, 1e-05 -> 5)."""
+    r = repr(abs(float(x)))
+    if "e" in r:
+        mant, exp = r.split("e")
+        return max(0, len(mant.split(".")[1].rstrip("0")) if "." in mant else 0) - int(exp)
+    return len(r.split(".")[1].rstrip("0")) if "." in r else 0
+
+
+def _bf16_step(x: np.ndarray, decimals: int | None = None) -> float | None:
+    """The spacing of bfloat16 numbers around the series' median when every value of ``x`` (4+
+    distinct ones) is a bfloat16 number as printed: within half a printed decimal of one, on a
+    bfloat16 grid at least twice as coarse as the printing (else the test has no power). A loss
+    computed in bfloat16 has an 8-bit mantissa: 2.4 significant digits however many decimals are
+    printed (2.21875 printed "2.2188", then 2.234375 as "2.2344": steps of 1/64 at 2.2), so equal
+    prints are no evidence of an unchanged model (a bf16 model at a slow LR prints one value 6
+    times in a row while it learns). None otherwise."""
+    v = np.asarray(x, dtype=np.float64)
+    v = v[np.isfinite(v) & (v != 0)]
+    if np.unique(v).size < 4:
+        return None
+    dec = decimals if decimals is not None else max(_decimals(float(a)) for a in v)
+    half = 0.5 * 10.0 ** (-dec) + 1e-12
+    step = 2.0 ** (np.floor(np.log2(np.abs(v))) - 7)  # bf16 spacing at each value
+    if float(np.min(step)) <= 2 * 2 * half:
+        return None  # the bfloat16 grid is as fine as the printing: no test
+    if (np.abs(v - np.round(v / step) * step) > half).any():
+        return None
+    return float(2.0 ** (np.floor(np.log2(abs(float(np.median(v))))) - 7))
+
+
 def _poisson_tail(k: int, lam: float) -> float:
     """P(X >= k) for X ~ Poisson(lam)."""
     import math
@@ -595,7 +628,7 @@ def _recurring_loss(run: Run, th: ProgressThresholds) -> Finding | None:
     if x.size < 10:
         return None
     sigma = robust_sigma(x - np.median(x))
-    q = _resolution(x)
+    q = max(_resolution(x), _bf16_step(x, run.meta.printed_decimals.get(run.meta.roles.get("loss", "loss"))) or 0.0)  # bfloat16 values repeat on its coarse grid
     if not (sigma > 0 and np.isfinite(q) and q > 0):
         return None  # all equal: the frozen-loss rule's case
     bins = np.sqrt(2 * np.pi * np.e) * sigma / q

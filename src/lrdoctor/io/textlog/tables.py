@@ -204,6 +204,14 @@ def _console_table(line: str, state: dict) -> dict | None:
         state["console_header"] = [_console_key(c, validation, epoch_table) for c in cells]
         return {}
     head = state.get("console_header")
+    if head and "cp" in head and len(cells) in (len(head), len(head) - 1):
+        # skorch's checkpoint column ("cp") holds "+" on the epochs it saved and nothing on the
+        # others: a marker, no metric, and a blank cell that shifts the row
+        i = head.index("cp")
+        if len(cells) == len(head) and cells[i] == "+":
+            cells = cells[:i] + cells[i + 1:]
+        if len(cells) == len(head) - 1:
+            head = head[:i] + head[i + 1:]
     if not head or len(cells) != len(head):
         return None
     rec: dict = {}
