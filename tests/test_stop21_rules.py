@@ -26,7 +26,10 @@ or a really trained run:
 - "Epoch: 001/040 | Valid. Acc.: 33.3% | Loss: 1.714" (a split leading the metrics after the step
   fields) is the validation's loss; "Epoch 3 | loss 0.5 | val_acc 0.8" keeps its training loss;
 - a loss computed in bfloat16 repeats on its coarse grid while the model learns: equal prints are
-  no frozen model; skorch's checkpoint column ("cp", "+" or blank) is a marker.
+  no frozen model; skorch's checkpoint column ("cp", "+" or blank) is a marker;
+- an HF card's "- learning_rate: 2e-05" bullets are the run's config (they made short results tables
+  lose their step axis), and a table header may mix spaced names with identifiers holding digits
+  ("Rouge1", "F1"); YOLOv3's "0/299|7.17G|..." results rows are read.
 """
 
 import numpy as np
@@ -494,3 +497,30 @@ def test_skorch_checkpoint_column(tmp_path):
     run = lrdoctor.read(path)
     assert run.series("eval_loss").finite().values.tolist() == [0.2294, 0.2116, 0.4593, 0.1725]
     assert "cp" not in run.metrics
+
+
+def test_card_bullets_are_config_and_short_tables_keep_their_steps(tmp_path):
+    _, lines = _hf_card_table(tmp_path, logging_steps=50)
+    rows = lines[-4:]  # a short table: four evaluations
+    card = tmp_path / "card.md"
+    card.write_text("### Training hyperparameters\n\nThe following hyperparameters were used during training:\n"
+                    "- learning_rate: 0.001\n- train_batch_size: 32\n- seed: 0\n- lr_scheduler_type: linear\n- training_steps: 150\n\n"
+                    "### Training results\n\n| Training Loss | Epoch | Step | Validation Loss | F1 |\n|:---:|:---:|:---:|:---:|:---:|\n"
+                    + "".join(f"| {r['Training Loss']:.4f} | {r['Epoch']} | {r['Step']} | {r['Validation Loss']:.4f} | 0.5 |\n" for r in rows))
+    run = lrdoctor.read(card)
+    assert run.meta.step_column == "step" and run.steps.tolist() == [r["Step"] for r in rows]
+    assert run.config["learning_rate"] == 0.001 and run.config["lr_scheduler_type"] == "linear"
+    assert "lr" not in run.meta.roles  # a setting is no LR series
+    assert run.series("eval_loss").finite().values.size == 4
+
+
+def test_real_cards_with_rouge_and_f1_columns():
+    run = lrdoctor.read(_real("fresh32/hfcard-bert-0505-2-valloss-rise/training_results.md"))
+    assert run.series("eval_loss").finite().values.tolist() == [0.3634, 0.3648, 0.3978, 0.4277]
+    rep = lrdoctor.diagnose(_real("fresh32/hfcard-t5small-giga-nan/training_results.md"))
+    assert _warned(rep)["nonfinite"].start_step == 11791
+
+
+def test_real_yolov3_results_table():
+    run = lrdoctor.read(_real("fresh30/yolov3-issue1211-results-table/results_table.md"))
+    assert run.series("task_metric").finite().values[:3].tolist() == [0.623, 0.647, 0.629]

@@ -82,6 +82,19 @@ def _namespace_config(line: str) -> dict | None:
     return cfg
 
 
+#: "- learning_rate: 5e-05": one setting per markdown bullet (the value runs to the end of the line)
+_BULLET_SETTING = re.compile(r"^\s*[-*]\s+([A-Za-z_][\w.]{0,80})\s*:\s*(\S[^:]{0,200})$")
+
+
+def _setting_value(raw: str):
+    """A bullet's value: a number when it reads as one, else the text."""
+    raw = raw.strip()
+    try:
+        return _num(raw) if _NUM_RE.fullmatch(raw) else raw
+    except ValueError:
+        return raw
+
+
 #: What precedes the record on a line and is not part of it: quote markers of a pasted
 #: log ("> "), timestamps ("[2018-11-26 14:47:26,759 INFO]", "2023-03-22 09:30:39"),
 #: log levels and tqdm progress bars (" 10%|###  | 31/312 [06:29<55:54, 11.94s/it]").
@@ -240,6 +253,13 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
         if "tensor(" in line:
             line = _TENSOR.sub(r"\1", line)
         line = _strip_prefix(line)
+        if line.lstrip()[:2] in ("- ", "* ") and ":" in line:
+            bullet = _BULLET_SETTING.match(line)
+            if bullet:
+                # a markdown list of settings (HF model cards' "Training hyperparameters": "- learning_rate:
+                # 5e-05", "- num_epochs: 3") is the run's config, not a record of metrics at a step
+                config[bullet[1]] = _setting_value(bullet[2])
+                continue
         if "Namespace(" in line and namespaces < MAX_NAMESPACE_LINES:
             cfg = _namespace_config(line)
             if cfg:

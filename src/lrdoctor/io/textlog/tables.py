@@ -126,7 +126,8 @@ def _header_table(line: str, state: dict) -> dict | None:
     cells = [c.strip() for c in s.strip("|").split(sep)]
     # names with spaces only between bars or tabs (a Jupyter table copied as text is tab-separated:
     # "Step<TAB>Training Loss")
-    spaced = sep in "|\t" and all(_SPACED_CELL.match(c) for c in cells) and any(" " in c for c in cells)
+    spaced = sep in "|\t" and all(_SPACED_CELL.match(c) or _HEADER_CELL.match(c) for c in cells) and any(" " in c for c in cells)
+    # (an identifier may hold digits beside spaced names: HF's "| Validation Loss | Rouge1 | F1 |")
     if len(cells) >= 2 and (spaced or all(_HEADER_CELL.match(c) for c in cells)) and any(not _NUM_FULL.match(c) for c in cells):
         # (HF notebooks print "Step | Training Loss | Validation Loss | Wer")
         state["pipe_header"] = [re.sub(r"\s+", "_", c.lower()) for c in cells]
@@ -139,7 +140,7 @@ def _header_table(line: str, state: dict) -> dict | None:
         return {k: _num(c) for k, c in zip(head, cells)}
     if "|" in s:  # a bordered table whose cells carry units: Turi Create's "| 1 | 5.2557 | 1.36s |"
         cells = [c.strip() for c in s.strip("|").split("|")]
-        hits = [_UNIT_CELL.match(c) for c in cells]
+        hits = [_UNIT_CELL.match(c) or _CONSOLE_CELL.match(c) for c in cells]  # (also "0/299", "7.17G": YOLOv3's results table)
         if len(cells) == len(head) and all(h or _NO_VALUE.match(c) for h, c in zip(hits, cells)) and any(hits):
             # a cell that says it holds no value ("No log": HF's results table before the first
             # logged training loss) is a missing value, not the end of the table
