@@ -29,7 +29,10 @@ or a really trained run:
   no frozen model; skorch's checkpoint column ("cp", "+" or blank) is a marker;
 - an HF card's "- learning_rate: 2e-05" bullets are the run's config (they made short results tables
   lose their step axis), and a table header may mix spaced names with identifiers holding digits
-  ("Rouge1", "F1"); YOLOv3's "0/299|7.17G|..." results rows are read.
+  ("Rouge1", "F1"); YOLOv3's "0/299|7.17G|..." results rows are read;
+- a non-finite gradient norm at the last report is reported: its row's loss was computed before the
+  update, so nothing shows the step was skipped (ms-swift); an earlier NaN of the same final run of
+  NaNs followed by a finite loss shows the scaler skipping (xtuner).
 """
 
 import numpy as np
@@ -524,3 +527,46 @@ def test_real_cards_with_rouge_and_f1_columns():
 def test_real_yolov3_results_table():
     run = lrdoctor.read(_real("fresh30/yolov3-issue1211-results-table/results_table.md"))
     assert run.series("task_metric").finite().values[:3].tolist() == [0.623, 0.647, 0.629]
+
+
+def _poisoned_run(tmp_path, name: str, poison_at: tuple, skip_nonfinite: bool, steps: int):
+    """A digits MLP whose batches at ``poison_at`` carry an inf input (a NaN gradient); with
+    ``skip_nonfinite`` the step is skipped as AMP's GradScaler skips it. Each row logs the batch's
+    loss (computed before the update) and the gradient norm."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x, y = torch.tensor(d.data / 16.0, dtype=torch.float32), torch.tensor(d.target)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    lines = []
+    for step in range(1, steps + 1):
+        xb, yb = x[(step * 64) % 1700:(step * 64) % 1700 + 64].clone(), y[(step * 64) % 1700:(step * 64) % 1700 + 64]
+        if step in poison_at:
+            xb[0, 0] = float("inf")
+        out = model(xb)
+        loss = torch.nn.functional.cross_entropy(out[1:], yb[1:]) + 0.0 * out[0].sum()
+        opt.zero_grad()
+        loss.backward()
+        gn = torch.nn.utils.clip_grad_norm_(model.parameters(), float("inf"))
+        if not (skip_nonfinite and not torch.isfinite(gn)):
+            opt.step()
+        shown = loss.item() if torch.isfinite(loss) else float(torch.nn.functional.cross_entropy(out[1:], yb[1:]))
+        lines.append(f"step {step} loss {shown:.4f} grad_norm {gn.item():.4f}")
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_nan_gradient_norm_at_the_last_report_is_reported(tmp_path):
+    rep = lrdoctor.diagnose(_poisoned_run(tmp_path, "last.log", (30,), skip_nonfinite=False, steps=30))
+    g = rep.run.series("grad_norm").values
+    assert not np.isfinite(g[-1]) and np.isfinite(g[:-1]).all() and np.isfinite(rep.run.series("loss").values).all()
+    assert _warned(rep)["nonfinite"].evidence["first_step"] == 30
+    # skipped NaNs with training going on after them: AMP's loss-scale calibration, no finding
+    skipped = lrdoctor.diagnose(_poisoned_run(tmp_path, "skipped.log", (12, 20), skip_nonfinite=True, steps=30))
+    assert "nonfinite" not in _warned(skipped)
+    # two NaNs at the end, the loss finite after the first: the scaler is skipping, no finding
+    tail = lrdoctor.diagnose(_poisoned_run(tmp_path, "tail.log", (29, 30), skip_nonfinite=True, steps=30))
+    assert "nonfinite" not in _warned(tail)

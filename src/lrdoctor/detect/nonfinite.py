@@ -81,7 +81,16 @@ def amp_skipped_steps(run: Run, persistent_points: int = DEFAULTS.persistent_poi
         lo = np.searchsorted(loss.steps, g.steps[bad_i], side="left")
         hi = np.searchsorted(loss.steps, end, side="left")
         unhealthy = np.r_[0, np.cumsum(~np.isfinite(lv) | (lv == 0))]
-        healthy_after[bad_i] = (hi > lo) & (unhealthy[hi] - unhealthy[lo] == 0)
+        # a later finite grad norm shows the NaN was not applied (an applied NaN makes every weight
+        # NaN); a NaN at the last report needs a later loss to show it: its own row's loss was
+        # computed before the update (ms-swift: grad_norm NaN at the last row, the loss 1.39 -> 2.23)
+        later = np.isfinite(end) | (np.searchsorted(loss.steps, g.steps[bad_i], side="right") < loss.steps.size)
+        ok = (hi > lo) & (unhealthy[hi] - unhealthy[lo] == 0)
+        # ...unless an earlier NaN of the same run of NaNs to the end was shown skipped: the scaler is
+        # still skipping (xtuner: NaN at iterations 240 and 250, the loss 2.51 -> 2.46 between them)
+        stretch = np.cumsum(np.r_[1, np.diff(bad_i) != 1])
+        shown = {int(k) for k in stretch[ok & later]}
+        healthy_after[bad_i] = ok & (later | np.isin(stretch, list(shown)))
     skip = bad & ((still & loss_ok) | healthy_after)
     d = np.diff(np.r_[0, skip.astype(np.int8), 0])
     for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
