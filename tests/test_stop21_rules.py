@@ -32,7 +32,9 @@ or a really trained run:
   ("Rouge1", "F1"); YOLOv3's "0/299|7.17G|..." results rows are read;
 - a non-finite gradient norm at the last report is reported: its row's loss was computed before the
   update, so nothing shows the step was skipped (ms-swift); an earlier NaN of the same final run of
-  NaNs followed by a finite loss shows the scaler skipping (xtuner).
+  NaNs followed by a finite loss shows the scaler skipping (xtuner);
+- YOLO consoles saved from notebooks, whose progress bars lost their blocks (": 100% 8/8 [00:08<...]"),
+  and CenterTrack's "tot" total loss are read.
 """
 
 import numpy as np
@@ -570,3 +572,27 @@ def test_a_nan_gradient_norm_at_the_last_report_is_reported(tmp_path):
     # two NaNs at the end, the loss finite after the first: the scaler is skipping, no finding
     tail = lrdoctor.diagnose(_poisoned_run(tmp_path, "tail.log", (29, 30), skip_nonfinite=True, steps=30))
     assert "nonfinite" not in _warned(tail)
+
+
+def test_yolo_console_from_a_notebook_without_bar_blocks(tmp_path):
+    path = tmp_path / "train_output.txt"
+    path.write_text(
+        "      Epoch    GPU_mem   box_loss   cls_loss   dfl_loss  Instances       Size\n"
+        "        1/3      4.31G      1.221      1.429      1.241        196        640: 100% 8/8 [00:08<00:00,  1.04s/it]\n"
+        "                 Class     Images  Instances      Box(P          R      mAP50  mAP50-95): 100% 4/4 [00:02<00:00,  1.48it/s]\n"
+        "                   all        128        929      0.645      0.539      0.617      0.454\n\n"
+        "      Epoch    GPU_mem   box_loss   cls_loss   dfl_loss  Instances       Size\n"
+        "        2/3      5.31G      1.186      1.306      1.255        287        640: 100% 8/8 [00:06<00:00,  1.17it/s]\n"
+        "                 Class     Images  Instances      Box(P          R      mAP50  mAP50-95): 100% 4/4 [00:02<00:00,  1.37it/s]\n"
+        "                   all        128        929      0.654      0.601      0.643      0.474\n")
+    run = lrdoctor.read(path)
+    assert run.series("loss").finite().values.tolist() == pytest.approx([1.221 + 1.429 + 1.241, 1.186 + 1.306 + 1.255])
+    assert run.series("task_metric").finite().values.tolist() == [0.454, 0.474]
+
+
+def test_real_notebook_yolo_consoles_and_centertrack():
+    for rel in ("fresh34/yolov8-tutorial-coco128-3ep/train_output.txt", "fresh34/yolov5-tutorial-coco128-3ep/train_output.txt"):
+        run = lrdoctor.read(_real(rel))
+        assert run.series("loss").finite().values.size == 3 and run.series("task_metric").finite().values.size == 3
+    run = lrdoctor.read(_real("fresh34/centertrack-i198-cocopose/log.txt"))
+    assert run.meta.roles["loss"] == "tot" and run.series("loss").finite().values[0] == pytest.approx(8.034233)

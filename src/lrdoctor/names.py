@@ -52,7 +52,8 @@ ALIASES: dict[str, tuple[Alias, ...]] = {
         "losses/td_loss", "td_loss", "train/td_loss", "train/loss_avg", "running_loss", "batch_loss",
         "closs",  # LLaMA2-Accessory's MetricLogger: the causal-LM loss
         "all_loss", "loss_all", "overall_loss",  # the sum of a detector's parts (DFace's MTCNN trainer)
-        "l_pix",  # BasicSR/NAFNet super-resolution and restoration: the pixel (L1/L2) loss, the main objective
+        "l_pix", "l_g_pix",  # BasicSR/NAFNet (and ESRGAN's generator): the pixel (L1/L2) loss, the main objective
+        "tot",  # CenterTrack's log.txt: "epoch: 1 |tot 8.034233 | hm 0.780280 | ..." (the total of its heads)
         # an actor-critic's critic regression (its TD loss): SB3 SAC/TD3, CleanRL SAC, Acme
         "train/critic_loss", "critic_loss", "losses/qf_loss", "qf_loss",
     ),

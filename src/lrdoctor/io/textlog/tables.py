@@ -161,12 +161,21 @@ _NOT_PARTS = ("train_", "training_", "val_", "valid_", "validation_", "eval_", "
 _CLOCK = re.compile(r"^\d{1,3}:\d\d(?::\d\d)?$")
 
 
+#: a tqdm bar rendered without its bar, as notebook outputs keep it: ": 100% 8/8 [00:08<00:00, 1.04s/it]"
+_BARLESS = re.compile(r":?\s\d{1,3}% \d+/\d+ \[")
+
+
 def _without_progress_tail(line: str) -> str:
-    """``line`` cut before the tqdm bar it ends in (``: 100%|#####| 16/16 [00:06<00:00, ...]``);
-    found with ``str.find`` so that no pattern rescans a long run of spaces."""
+    """``line`` cut before the tqdm bar it ends in (``: 100%|#####| 16/16 [00:06<00:00, ...]``,
+    or ``: 100% 8/8 [00:08<00:00, ...]`` where a notebook dropped the bar's blocks); found with
+    ``str.find`` so that no pattern rescans a long run of spaces."""
     i = line.find("%|")
     if i < 0:
-        return line
+        j = line.find("% ")
+        if j < 0:
+            return line
+        m = _BARLESS.search(line, max(0, j - 6))
+        return line[:m.start()].rstrip() if m else line
     head = line[:i].rstrip("0123456789")
     return head.rstrip().rstrip(":")
 
