@@ -34,7 +34,10 @@ or a really trained run:
   update, so nothing shows the step was skipped (ms-swift); an earlier NaN of the same final run of
   NaNs followed by a finite loss shows the scaler skipping (xtuner);
 - YOLO consoles saved from notebooks, whose progress bars lost their blocks (": 100% 8/8 [00:08<...]"),
-  and CenterTrack's "tot" total loss are read.
+  and CenterTrack's "tot" total loss are read;
+- a loss printed to 3 digits that repeats while the perplexity printed beside it moves is rounded,
+  not frozen (GluonNLP's AWD-LSTM); "[Epoch 44 Batch 200/372] current loss 5.54, ppl 254.05" and a
+  full-width comma are read; fastai's tab-separated table with its "00:03" time cells is read.
 """
 
 import numpy as np
@@ -596,3 +599,55 @@ def test_real_notebook_yolo_consoles_and_centertrack():
         assert run.series("loss").finite().values.size == 3 and run.series("task_metric").finite().values.size == 3
     run = lrdoctor.read(_real("fresh34/centertrack-i198-cocopose/log.txt"))
     assert run.meta.roles["loss"] == "tot" and run.series("loss").finite().values[0] == pytest.approx(8.034233)
+
+
+def _lm_late_epochs(tmp_path, name: str, lr: float, decimals: int):
+    """The bigram LM trained for 30 epochs, printed as GluonNLP's word-LM script prints (a batch
+    line, then the epoch's validation loss and perplexity, with a full-width comma); the losses
+    with ``decimals`` decimals, the perplexities with 2."""
+    g = torch.Generator().manual_seed(0)
+    vocab = 64
+    trans = torch.softmax(torch.randn(vocab, vocab, generator=g) * 3, dim=1)
+    seq = [0]
+    for _ in range(6000):
+        seq.append(int(torch.multinomial(trans[seq[-1]], 1, generator=g)))
+    x, y = torch.tensor(seq[:-1]), torch.tensor(seq[1:])
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Embedding(vocab, 16), torch.nn.Linear(16, vocab))
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    lines = []
+    for epoch in range(30):
+        for i in range(0, 4900, 100):
+            loss = torch.nn.functional.cross_entropy(model(x[i:i + 100]), y[i:i + 100])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            tr = float(torch.nn.functional.cross_entropy(model(x[:4900]), y[:4900]))
+            va = float(torch.nn.functional.cross_entropy(model(x[-1000:]), y[-1000:]))
+        lines.append(f"[Epoch {epoch} Batch 49/49] current loss {tr:.{decimals}f}, ppl {np.exp(tr):.2f}, throughput 61.38 samples/s, lr {lr:.2f}")
+        lines.append(f"[Epoch {epoch}] time cost 5.18s, valid loss {va:.{decimals}f}, valid ppl {np.exp(va):.2f}\uff0clr {lr:.2f}")
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_loss_rounded_to_three_digits_beside_a_moving_perplexity_is_not_frozen(tmp_path):
+    rep = lrdoctor.diagnose(_lm_late_epochs(tmp_path, "awd.log", lr=1.0, decimals=2))
+    assert rep.run.meta.roles["loss"] == "current_loss" and rep.run.meta.roles["eval_loss"] == "valid_loss"
+    e = rep.run.series("eval_loss").finite().values
+    assert (e[-3:] == e[-1]).all() and np.ptp(rep.run.series("valid_ppl").finite().values[-3:]) > 0
+    assert "slow_progress" not in _warned(rep)
+    # the same prints without the perplexities: the frozen-evaluation rule has nothing else to go on
+    bare = tmp_path / "bare.log"
+    bare.write_text("".join(line.split(", ppl")[0].split(", valid ppl")[0] + "\n" for line in (tmp_path / "awd.log").read_text(encoding="utf-8").splitlines()))
+    assert "slow_progress" in _warned(lrdoctor.diagnose(bare))
+
+
+def test_fastai_tab_separated_table_with_time_cells(tmp_path):
+    path = tmp_path / "fit.txt"
+    path.write_text(" 16.00% [4/25 00:13<01:10]\nepoch\ttrain_loss\tvalid_loss\taccuracy\ttime\n"
+                    "0\t0.912\t0.854\t0.61\t00:03\n1\t0.701\t0.688\t0.72\t00:03\n2\tnan\tnan\t0.10\t00:03\n")
+    run = lrdoctor.read(path)
+    assert run.series("eval_loss").values[:2].tolist() == [0.854, 0.688] and "time" not in run.metrics
+    assert _warned(lrdoctor.diagnose(run))["nonfinite"].start_step == 2

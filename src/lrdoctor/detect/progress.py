@@ -377,7 +377,28 @@ def _frozen_tail(run: Run, name: str, f: Series, th: ProgressThresholds, exact: 
         return None
     if _bf16_step(x, run.meta.printed_decimals.get(run.meta.roles.get(name, name))) is not None:
         return None  # bfloat16 values: under 3 significant digits, equal prints prove nothing
+    if _perplexity_moves(run, name, float(f.steps[start]), float(f.steps[-1])):
+        return None
     return start
+
+
+def _perplexity_moves(run: Run, name: str, a: float, b: float) -> bool:
+    """True when the perplexity printed beside a loss (the same split's) moves over steps
+    ``a``..``b``: exp(loss) shows changes below the loss's printed resolution, so a loss that
+    prints the same value there is rounded, not frozen (GluonNLP's AWD-LSTM: valid loss 5.27 on
+    four epochs while valid ppl went 195.06 -> 194.62 -> ...)."""
+    from lrdoctor.names import perplexity_column
+
+    raw = run.meta.roles.get(name, name)
+    if raw in run.meta.added:
+        return False  # the loss was derived from that perplexity
+    ppl = perplexity_column([n for n in run.metrics if n not in run.meta.added], evaluation=(name == "eval_loss"))
+    if ppl is None:
+        return False
+    p = run.series(ppl).finite()
+    v = p.values[(p.steps >= a) & (p.steps <= b)]
+    # (more than float noise: ``frozen_rel_spread`` of its level)
+    return bool(v.size >= 2 and np.ptp(v) > DEFAULTS.frozen_rel_spread * float(np.abs(v).max()))
 
 
 _FROZEN_CAUSE = ("Training is dead: saturated outputs or dead units give zero gradients, the LR is 0 or far too "

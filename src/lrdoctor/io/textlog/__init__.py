@@ -115,7 +115,11 @@ _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@
 
 #: Typographic quotes that a paste through a rich-text editor (a blog, a chat, some issue
 #: forms) puts in place of ASCII ones: "{‘loss’: 1.45}" is HF's "{'loss': 1.45}".
-_CURLY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+_CURLY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
+                        # a full-width comma of a CJK-locale print ("valid ppl 195.52，lr 30.00"); a
+                        # full-width colon stays: it joins a key in the local script to its value
+                        # ("训练次数：100"), which no ASCII key rule reads either way
+                        "\uff0c": ", "})
 
 
 #: A printed torch scalar: "train_epoch_loss=tensor(21.3289, device='cuda:0')" (PEFT's example

@@ -539,7 +539,7 @@ _DICT_LEAD = re.compile(r"^\s*(epoch|step|iter|iteration)\s*[:=]?\s*(\d+)\s*[:,]
 #: more spaces after a number (NaN and inf included) or after a running average's ")" start a
 #: new segment (Swin's ``time 0.6068 (0.6098)    loss 6.3568 (6.1324)    grad_norm 2.0382 (inf)``),
 #: and so do three or more after anything (arcface_torch's ``2178.40 samples/sec   Loss nan``).
-_SEGMENT_SPLIT = re.compile(r"(?<!\s)(?:\s*[,;|\t]\s*|\s+-\s+|\s{3,}(?=[A-Za-z])(?![nN][aA][nN]\b|[iI][nN][fF]))|(?<=[\d)]):\s+|(?:(?<=[\d)])|(?<=[nN]a[nN])|(?<=[iI]nf))\s{2,}(?=[A-Za-z])")
+_SEGMENT_SPLIT = re.compile(r"(?<!\s)(?:\s*[,;|\t]\s*|\s+-\s+|\s{3,}(?=[A-Za-z])(?![nN][aA][nN]\b|[iI][nN][fF]))|(?<=[\d)]):\s+|(?:(?<=[\d)])|(?<=[nN]a[nN])|(?<=[iI]nf))\s{2,}(?=[A-Za-z])|(?<=\])\s+(?=[A-Za-z])")
 
 _SEGMENT = re.compile(
     rf"^(?P<key>[A-Za-z][A-Za-z0-9_/.()\-]*(?:\s[A-Za-z][A-Za-z0-9_/.()\-]*){{0,3}})(?:\s*[:=]\s*|\s+)"

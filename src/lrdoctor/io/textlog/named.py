@@ -95,8 +95,8 @@ _BARE_EVAL_LEAD = frozenset({"cv", "dev", "valid", "val", "eval", "test"})
 
 
 def _bare_pairs(line: str, state: dict) -> dict | None:
-    if any(c in line for c in ":=|\t(%"):
-        return None  # separators, tables and "value (avg)" segments are the other rules' shapes
+    if any(c in line for c in ":=|\t(%") or ", " in line:
+        return None  # separators (a comma too: "current loss 5.54, ppl 254.05"), tables and "value (avg)" segments are the other rules' shapes
     toks = line.split()
     if not any(_BARE_METRIC.search(t) for t in toks):
         return None

@@ -136,8 +136,9 @@ def _header_table(line: str, state: dict) -> dict | None:
     if not head:
         return None
     cells = [c for c in re.split(r"[|,\s]+", s.strip("|")) if c]
-    if len(cells) == len(head) and all(_NUM_FULL.match(c) for c in cells):
-        return {k: _num(c) for k, c in zip(head, cells)}
+    if len(cells) == len(head) and all(_NUM_FULL.match(c) or _CLOCK.match(c) for c in cells) and not all(_CLOCK.match(c) for c in cells):
+        # (fastai's tab-separated table ends each row with its "time" cell, "00:03": a duration, no metric)
+        return {k: _num(c) for k, c in zip(head, cells) if not _CLOCK.match(c)}
     if "|" in s:  # a bordered table whose cells carry units: Turi Create's "| 1 | 5.2557 | 1.36s |"
         cells = [c.strip() for c in s.strip("|").split("|")]
         hits = [_UNIT_CELL.match(c) or _CONSOLE_CELL.match(c) for c in cells]  # (also "0/299", "7.17G": YOLOv3's results table)
