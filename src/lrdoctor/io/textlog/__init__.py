@@ -257,7 +257,8 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
         if "tensor(" in line:
             line = _TENSOR.sub(r"\1", line)
         line = _strip_prefix(line)
-        if line.lstrip()[:2] in ("- ", "* ") and ":" in line:
+        first = line.lstrip(" ")[:1] if line[:1] == " " else line[:1]  # (no copy of most lines)
+        if first in ("-", "*") and ":" in line:
             bullet = _BULLET_SETTING.match(line)
             if bullet:
                 # a markdown list of settings (HF model cards' "Training hyperparameters": "- learning_rate:
