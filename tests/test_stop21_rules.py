@@ -207,17 +207,21 @@ def test_real_hf_card_with_no_log_rows_and_a_carried_loss_is_healthy():
     assert not [f for f in rep.findings if f.severity.rank >= 2]
 
 
+def _markov_text(vocab: int = 64, length: int = 6000):
+    """Token ids drawn from a fixed random Markov chain: (inputs, next tokens, vocabulary size)."""
+    g = torch.Generator().manual_seed(0)
+    trans = torch.softmax(torch.randn(vocab, vocab, generator=g) * 3, dim=1)
+    seq = [0]
+    for _ in range(length):
+        seq.append(int(torch.multinomial(trans[seq[-1]], 1, generator=g)))
+    return torch.tensor(seq[:-1]), torch.tensor(seq[1:]), vocab
+
+
 def _bigram_lm(tmp_path, name: str, init_scale: float, print_batches: bool = False):
     """A bigram LM (vocabulary 64) trained on a random Markov chain, printing per epoch as PEFT's
     examples do (``f"{epoch=}: {train_ppl=} {train_epoch_loss=}"``: tensors printed by repr).
     ``init_scale`` multiplies the output layer's initial weights: large logits at init."""
-    g = torch.Generator().manual_seed(0)
-    vocab = 64
-    trans = torch.softmax(torch.randn(vocab, vocab, generator=g) * 3, dim=1)
-    seq = [0]
-    for _ in range(6000):
-        seq.append(int(torch.multinomial(trans[seq[-1]], 1, generator=g)))
-    x, y = torch.tensor(seq[:-1]), torch.tensor(seq[1:])
+    x, y, vocab = _markov_text()
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Embedding(vocab, 16), torch.nn.Linear(16, vocab))
     with torch.no_grad():
@@ -348,18 +352,20 @@ def test_ignite_results_lines_are_split_by_their_lead():
     assert "overfitting" in _warned(rep)
 
 
-def _full_batch_adam(tmp_path, name: str, lr: float):
-    """A digits MLP trained full-batch with Adam, the loss printed at every step from step 1."""
+def _digits_full_batch(tmp_path, name: str, lr: float, *, adam: bool = False, dtype=torch.float32,
+                       hidden: int = 64, steps: int = 40):
+    """A digits MLP trained full-batch (SGD, or Adam) in ``dtype``, the loss printed to 4 decimals
+    at every step from step 1."""
     from sklearn.datasets import load_digits
 
     d = load_digits()
     x, y = torch.tensor(d.data / 16.0, dtype=torch.float32), torch.tensor(d.target)
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    model = torch.nn.Sequential(torch.nn.Linear(64, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 10)).to(dtype)
+    opt = (torch.optim.Adam if adam else torch.optim.SGD)(model.parameters(), lr=lr)
     lines = []
-    for step in range(1, 121):
-        loss = torch.nn.functional.cross_entropy(model(x), y)
+    for step in range(1, steps + 1):
+        loss = torch.nn.functional.cross_entropy(model(x.to(dtype)), y)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -371,12 +377,12 @@ def _full_batch_adam(tmp_path, name: str, lr: float):
 
 def test_an_early_spike_above_the_initial_loss_is_a_warning(tmp_path):
     # Adam at lr 0.1 overshoots in its first steps: 2.31 at step 1, ~7.5 at step 4, then it learns
-    rep = lrdoctor.diagnose(_full_batch_adam(tmp_path, "hot.log", lr=0.1))
+    rep = lrdoctor.diagnose(_digits_full_batch(tmp_path, "hot.log", lr=0.1, adam=True, hidden=128, steps=120))
     x = rep.run.series("loss").finite().values
     assert x[:6].max() > 2 * x[0] and x[-1] < 0.1 * x[0]
     f = _warned(rep)["loss_spike"]
     assert f.evidence["above_initial"] == pytest.approx(x[0]) and f.evidence["largest"]["loss"] < 3 * f.evidence["largest"]["trend"]
-    assert "loss_spike" not in _warned(lrdoctor.diagnose(_full_batch_adam(tmp_path, "calm.log", lr=0.02)))
+    assert "loss_spike" not in _warned(lrdoctor.diagnose(_digits_full_batch(tmp_path, "calm.log", lr=0.02, adam=True, hidden=128, steps=120)))
 
 
 def test_real_megatron_t5_early_spike_is_a_warning():
@@ -464,33 +470,12 @@ def test_real_rasbt_grouped_alexnet_reads_its_validation_loss():
     assert "overfitting" in _warned(rep)
 
 
-def _digits_full_batch(tmp_path, name: str, dtype, lr: float):
-    """A digits MLP trained full-batch with SGD in ``dtype``, its loss printed to 4 decimals."""
-    from sklearn.datasets import load_digits
-
-    d = load_digits()
-    x, y = torch.tensor(d.data / 16.0, dtype=torch.float32), torch.tensor(d.target)
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10)).to(dtype)
-    opt = torch.optim.SGD(model.parameters(), lr=lr)
-    lines = []
-    for step in range(1, 41):
-        loss = torch.nn.functional.cross_entropy(model(x.to(dtype)), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        lines.append(f"step {step} loss {loss.item():.4f}")
-    path = tmp_path / name
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
 def test_a_bfloat16_loss_that_repeats_on_its_grid_is_not_frozen(tmp_path):
-    run = lrdoctor.read(_digits_full_batch(tmp_path, "bf16.log", torch.bfloat16, lr=0.05))
+    run = lrdoctor.read(_digits_full_batch(tmp_path, "bf16.log", lr=0.05, dtype=torch.bfloat16))
     x = run.series("loss").finite().values
     assert x[-1] < x[0] and (x[-3:] == x[-1]).all()  # learning, yet the last prints are equal
     assert "slow_progress" not in _warned(lrdoctor.diagnose(run))
-    frozen = lrdoctor.diagnose(_digits_full_batch(tmp_path, "lr0.log", torch.float32, lr=0.0))
+    frozen = lrdoctor.diagnose(_digits_full_batch(tmp_path, "lr0.log", lr=0.0))
     assert _warned(frozen)["slow_progress"].severity.rank >= 2  # a float32 loss that never moves is frozen
 
 
@@ -605,13 +590,7 @@ def _lm_late_epochs(tmp_path, name: str, lr: float, decimals: int):
     """The bigram LM trained for 30 epochs, printed as GluonNLP's word-LM script prints (a batch
     line, then the epoch's validation loss and perplexity, with a full-width comma); the losses
     with ``decimals`` decimals, the perplexities with 2."""
-    g = torch.Generator().manual_seed(0)
-    vocab = 64
-    trans = torch.softmax(torch.randn(vocab, vocab, generator=g) * 3, dim=1)
-    seq = [0]
-    for _ in range(6000):
-        seq.append(int(torch.multinomial(trans[seq[-1]], 1, generator=g)))
-    x, y = torch.tensor(seq[:-1]), torch.tensor(seq[1:])
+    x, y, vocab = _markov_text()
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Embedding(vocab, 16), torch.nn.Linear(16, vocab))
     opt = torch.optim.SGD(model.parameters(), lr=lr)
