@@ -259,8 +259,10 @@ ROLE_RULES: tuple[RoleRule, ...] = (
     RoleRule("grad_norm", lambda t: (_has(t, "grad", "gradient", "grads") and _has(t, "norm", "l2")) and not _has(t, "max", "clip", "clipped")),
     RoleRule("approx_kl", lambda t: _has(t, "approxkl") or ("approx" in t and "kl" in t)),
     RoleRule("q_values", lambda t: (_has(t, "q", "qvalue", "qvalues", "qval") and _has(t, "mean", "avg", "average", "values", "value", "estimate")) or t == ["q"]),
-    RoleRule("eval_return", lambda t: _has(t, "reward", "return", "rew", "returns", "rewards") and bool(_EVAL & set(t)) and not _has(t, "std", "min", "max")),
-    RoleRule("ep_return", lambda t: _has(t, "reward", "return", "rew", "eprewmean", "returns", "rewards") and not (_EVAL | {"std", "min", "max", "discounted", "normalized"}) & set(t)),
+    # (not one seed's replicate: Tianshou's benchmark CSVs hold "rew", the mean over seeds, beside
+    # "rew:seed_0_..._test_rew.csv" for each seed)
+    RoleRule("eval_return", lambda t: _has(t, "reward", "return", "rew", "returns", "rewards") and bool(_EVAL & set(t)) and not _has(t, "std", "min", "max", "seed")),
+    RoleRule("ep_return", lambda t: _has(t, "reward", "return", "rew", "eprewmean", "returns", "rewards") and not (_EVAL | {"std", "min", "max", "discounted", "normalized", "seed"}) & set(t)),
     # prec1/prec5: timm's and pytorch/examples' summary.csv "eval_prec1" (precision@1 = top-1 accuracy)
     RoleRule("eval_accuracy", lambda t: _has(t, "acc", "ac", "accuracy", "top1", "prec1", "map", "map50", "f1", "auc", "iou", "miou") and bool(_EVAL & set(t) or "metrics" in t)),
     # image restoration's PSNR/SSIM and segmentation's Dice are higher-is-better evaluation figures
