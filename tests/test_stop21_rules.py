@@ -636,3 +636,17 @@ def test_one_seeds_replicate_is_no_return_role():
     roles = resolve_aliases(["env_step", "rew", "rew:shaded", "rew:seed_0_1230_204314-Ant_v3_ddpg/test_rew.csv",
                              "rew:seed_1_1230_204316-Ant_v3_ddpg/test_rew.csv"])
     assert roles["ep_return"][0] == "rew" and "eval_return" not in roles
+
+
+def test_preference_tuning_rewards_are_no_rl_returns():
+    # TRL's DPO metrics: implicit rewards of the chosen/rejected answers and the preference accuracy
+    roles = resolve_aliases(["step", "loss", "rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins",
+                             "logps/chosen", "eval_loss"])
+    assert not {"ep_return", "eval_return"} & set(roles) and roles["task_metric"][0] == "rewards/accuracies"
+    assert resolve_aliases(["episode", "reward"])["ep_return"][0] == "reward"  # a plain reward still is one
+
+
+def test_real_zephyr_dpo_card_overfits_and_is_no_rl_run():
+    rep = lrdoctor.diagnose(_real("fresh32/zephyr-7b-beta-dpo-card/training_results.md"))
+    assert not rep.run.is_rl
+    assert _warned(rep)["overfitting"].evidence["eval_min"] == pytest.approx(0.4957)

@@ -246,6 +246,11 @@ def _gan_player(t: list[str], player: set[str], parts: set[str]) -> bool:
     return len(t) == 2 and t[0] in player and t[1] in parts
 
 
+#: words of a preference-tuning statistic (TRL's DPO family: "rewards/chosen", "rewards/margins",
+#: "rewards/accuracies"), never an RL return
+_PREFERENCE = frozenset({"chosen", "rejected", "margins", "margin", "accuracies"})
+
+
 #: Token rules, tried for each role still unfilled after the alias pass.
 ROLE_RULES: tuple[RoleRule, ...] = (
     # a running best ("Min_val_loss: 1e10", best_loss) is not the loss of the current weights
@@ -261,15 +266,17 @@ ROLE_RULES: tuple[RoleRule, ...] = (
     RoleRule("q_values", lambda t: (_has(t, "q", "qvalue", "qvalues", "qval") and _has(t, "mean", "avg", "average", "values", "value", "estimate")) or t == ["q"]),
     # (not one seed's replicate: Tianshou's benchmark CSVs hold "rew", the mean over seeds, beside
     # "rew:seed_0_..._test_rew.csv" for each seed)
-    RoleRule("eval_return", lambda t: _has(t, "reward", "return", "rew", "returns", "rewards") and bool(_EVAL & set(t)) and not _has(t, "std", "min", "max", "seed")),
-    RoleRule("ep_return", lambda t: _has(t, "reward", "return", "rew", "eprewmean", "returns", "rewards") and not (_EVAL | {"std", "min", "max", "discounted", "normalized", "seed"}) & set(t)),
+    # ...nor a preference-tuning statistic: TRL's DPO/KTO/ORPO "rewards/chosen", "rewards/rejected",
+    # "rewards/margins" are the implicit rewards of the chosen and rejected answers, no episode return
+    RoleRule("eval_return", lambda t: _has(t, "reward", "return", "rew", "returns", "rewards") and bool(_EVAL & set(t)) and not _has(t, "std", "min", "max", "seed", *_PREFERENCE)),
+    RoleRule("ep_return", lambda t: _has(t, "reward", "return", "rew", "eprewmean", "returns", "rewards") and not (_EVAL | {"std", "min", "max", "discounted", "normalized", "seed"} | _PREFERENCE) & set(t)),
     # prec1/prec5: timm's and pytorch/examples' summary.csv "eval_prec1" (precision@1 = top-1 accuracy)
     RoleRule("eval_accuracy", lambda t: _has(t, "acc", "ac", "accuracy", "top1", "prec1", "map", "map50", "f1", "auc", "iou", "miou") and bool(_EVAL & set(t) or "metrics" in t)),
     # image restoration's PSNR/SSIM and segmentation's Dice are higher-is-better evaluation figures
     # (BasicSR/NAFNet print "# psnr: 25.42  # ssim: 0.78" after each validation): an evaluation
     # unless named as a training figure; never a column with a loss word (a "dice_loss")
     RoleRule("eval_accuracy", lambda t: _has(t, "psnr", "ssim", "dice") and "train" not in t and not _has(t, *_LOSS_WORDS)),
-    RoleRule("task_metric", lambda t: _has(t, "acc", "accuracy", "top1", "prec1", "map", "map50", "f1", "success", "auc", "miou")
+    RoleRule("task_metric", lambda t: _has(t, "acc", "accuracy", "accuracies", "top1", "prec1", "map", "map50", "f1", "success", "auc", "miou")
              or (_has(t, "psnr", "ssim", "dice") and not _has(t, *_LOSS_WORDS))),
     RoleRule("d_loss", lambda t: _gan_player(t, _DISC, {"a", "b", "real", "fake", "x", "y"})),
     RoleRule("g_loss", lambda t: _gan_player(t, _GEN, {"a", "b", "gan", "adv", "x", "y"})),
