@@ -6,7 +6,7 @@ import numpy as np
 
 from lrdoctor.run import Run, Series
 
-__all__ = ["objective", "lr_at", "is_error_rate", "ERROR_RATES", "zero_is_exact"]
+__all__ = ["objective", "lr_at", "is_error_rate", "ERROR_RATES", "zero_is_exact", "perplexity_beside"]
 
 
 def objective(run: Run) -> Series | None:
@@ -55,3 +55,15 @@ def zero_is_exact(run: Run, role: str, min_decimals: int) -> bool:
         return True  # a Python repr prints a float's own digits: its 0.0 is exactly 0
     dec = run.meta.printed_decimals.get(col)
     return dec is not None and dec >= min_decimals
+
+
+def perplexity_beside(run: Run, role: str) -> str | None:
+    """The perplexity column printed beside the ``role`` loss ("loss" or "eval_loss"; the same
+    split's), or None: when there is none, or when the loss was derived from it (then it shows
+    nothing the loss does not)."""
+    from lrdoctor.names import perplexity_column
+
+    raw = run.meta.roles.get(role)
+    if role not in ("loss", "eval_loss") or raw is None or raw in run.meta.added:
+        return None
+    return perplexity_column([n for n in run.metrics if n not in run.meta.added], evaluation=role == "eval_loss")

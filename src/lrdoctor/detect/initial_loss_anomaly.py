@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.detect._classes import num_classes
-from lrdoctor.detect._common import objective
+from lrdoctor.detect._common import objective, perplexity_beside
 from lrdoctor.fmt import fmt
 from lrdoctor.detect import needs
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
 from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
-from lrdoctor.names import normalize, perplexity_column
+from lrdoctor.names import normalize
 from lrdoctor.run import Run
 
 __all__ = ["InitialLossThresholds", "detect"]
@@ -82,8 +82,8 @@ def _cross_entropy_shown(run: Run, th: InitialLossThresholds = DEFAULTS) -> str 
         return None
     if loss_col in run.meta.added and run.meta.aliases.get("loss", "").startswith("ln_"):
         return loss_col
-    ppl = perplexity_column([n for n in run.metrics if n not in run.meta.added], evaluation=False)
-    if ppl is None or ppl == loss_col:
+    ppl = perplexity_beside(run, "loss")
+    if ppl is None:
         return None
     a, b = run.series("loss").finite(), run.series(ppl).finite()
     shared, ia, ib = np.intersect1d(a.steps, b.steps, return_indices=True)

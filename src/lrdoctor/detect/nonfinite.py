@@ -89,8 +89,7 @@ def amp_skipped_steps(run: Run, persistent_points: int = DEFAULTS.persistent_poi
         # ...unless an earlier NaN of the same run of NaNs to the end was shown skipped: the scaler is
         # still skipping (xtuner: NaN at iterations 240 and 250, the loss 2.51 -> 2.46 between them)
         stretch = np.cumsum(np.r_[1, np.diff(bad_i) != 1])
-        shown = {int(k) for k in stretch[ok & later]}
-        healthy_after[bad_i] = ok & (later | np.isin(stretch, list(shown)))
+        healthy_after[bad_i] = ok & (later | np.isin(stretch, stretch[ok & later]))
     skip = bad & ((still & loss_ok) | healthy_after)
     d = np.diff(np.r_[0, skip.astype(np.int8), 0])
     for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):

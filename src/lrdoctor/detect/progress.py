@@ -16,7 +16,7 @@ import numpy as np
 from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import run_curve
 from lrdoctor.detect._trend import objective_trend
-from lrdoctor.detect._common import is_error_rate, objective, zero_is_exact
+from lrdoctor.detect._common import is_error_rate, objective, perplexity_beside, zero_is_exact
 from lrdoctor.names import loss_term_kind
 from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import SLOW_LR_RAISE, WATCH_LOSS, lr_fix
@@ -383,21 +383,15 @@ def _frozen_tail(run: Run, name: str, f: Series, th: ProgressThresholds, exact: 
 
 
 def _perplexity_moves(run: Run, name: str, a: float, b: float) -> bool:
-    """True when the perplexity printed beside a loss (the same split's) moves over steps
-    ``a``..``b``: exp(loss) shows changes below the loss's printed resolution, so a loss that
-    prints the same value there is rounded, not frozen (GluonNLP's AWD-LSTM: valid loss 5.27 on
-    four epochs while valid ppl went 195.06 -> 194.62 -> ...)."""
-    from lrdoctor.names import perplexity_column
-
-    raw = run.meta.roles.get(name, name)
-    if raw in run.meta.added:
-        return False  # the loss was derived from that perplexity
-    ppl = perplexity_column([n for n in run.metrics if n not in run.meta.added], evaluation=(name == "eval_loss"))
+    """True when the perplexity printed beside the ``name`` loss moves over steps ``a``..``b``
+    (more than float noise, ``frozen_rel_spread`` of its level): exp(loss) shows changes below the
+    loss's printed resolution, so a loss that prints the same value there is rounded, not frozen
+    (GluonNLP's AWD-LSTM: valid loss 5.27 on four epochs while valid ppl went 195.06 -> 194.62)."""
+    ppl = perplexity_beside(run, name)
     if ppl is None:
         return False
     p = run.series(ppl).finite()
     v = p.values[(p.steps >= a) & (p.steps <= b)]
-    # (more than float noise: ``frozen_rel_spread`` of its level)
     return bool(v.size >= 2 and np.ptp(v) > DEFAULTS.frozen_rel_spread * float(np.abs(v).max()))
 
 
@@ -590,15 +584,6 @@ def _resolution(x: np.ndarray) -> float:
     return float(out)
 
 
-def _decimals(x: float) -> int:
-    """Decimals of the shortest repr of ``x`` (2.2188 -> 4, 1e-05 -> 5)."""
-    r = repr(abs(float(x)))
-    if "e" in r:
-        mant, exp = r.split("e")
-        return max(0, len(mant.split(".")[1].rstrip("0")) if "." in mant else 0) - int(exp)
-    return len(r.split(".")[1].rstrip("0")) if "." in r else 0
-
-
 def _bf16_step(x: np.ndarray, decimals: int | None = None) -> float | None:
     """The spacing of bfloat16 numbers around the series' median when every value of ``x`` (4+
     distinct ones) is a bfloat16 number as printed: within half a printed decimal of one, on a
@@ -611,8 +596,7 @@ def _bf16_step(x: np.ndarray, decimals: int | None = None) -> float | None:
     v = v[np.isfinite(v) & (v != 0)]
     if np.unique(v).size < 4:
         return None
-    dec = decimals if decimals is not None else max(_decimals(float(a)) for a in v)
-    half = 0.5 * 10.0 ** (-dec) + 1e-12
+    half = 0.5 * (10.0 ** -decimals if decimals is not None else _resolution(v)) + 1e-12
     step = 2.0 ** (np.floor(np.log2(np.abs(v))) - 7)  # bf16 spacing at each value
     if float(np.min(step)) <= 2 * 2 * half:
         return None  # the bfloat16 grid is as fine as the printing: no test
