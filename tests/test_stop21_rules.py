@@ -516,7 +516,20 @@ def test_real_cards_with_rouge_and_f1_columns():
 
 def test_real_yolov3_results_table():
     run = lrdoctor.read(_real("fresh30/yolov3-issue1211-results-table/results_table.md"))
-    assert run.series("task_metric").finite().values[:3].tolist() == [0.623, 0.647, 0.629]
+    # a bare "map" column is the validation mAP (no trainer computes mAP on its batches)
+    assert run.meta.roles["eval_accuracy"] == "map"
+    assert run.series("eval_accuracy").finite().values[:3].tolist() == [0.623, 0.647, 0.629]
+    # 0.647 at epoch 1, then lower at every one of the six later epochs: a reversal
+    rev = [f for f in lrdoctor.diagnose(run).findings if f.kind == "performance_reversal"]
+    assert rev and rev[0].evidence["peak"] == 0.647
+
+
+def test_map_names_are_evaluations():
+    from lrdoctor.names import resolve_aliases
+
+    roles = resolve_aliases(["epoch", "loss", "mAP@0.5", "train_acc"])
+    assert roles["eval_accuracy"][0] == "mAP@0.5" and roles["task_metric"][0] == "train_acc"
+    assert "eval_accuracy" not in resolve_aliases(["epoch", "loss", "train_map"])
 
 
 def _poisoned_run(tmp_path, name: str, poison_at: tuple, skip_nonfinite: bool, steps: int):

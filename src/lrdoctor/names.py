@@ -137,7 +137,7 @@ ALIASES: dict[str, tuple[Alias, ...]] = {
         "coco/bbox_mAP", "bbox_mAP", "coco/segm_mAP", "segm_mAP",  # mmdetection/mmengine "Epoch(val)" lines
         "pseudo_dice", "average_global_foreground_dice",  # nnU-Net v2 / v1: validation Dice, per epoch
     ),
-    "task_metric": _a("task_metric", "accuracy", "acc", "train_acc", "train_accuracy", "Accuracy/train", "f1", "map"),
+    "task_metric": _a("task_metric", "accuracy", "acc", "train_acc", "train_accuracy", "Accuracy/train", "f1"),
     "cycle": _a("cycle", "generation", "round", "raft_cycle", "iteration_cycle"),
     # GANs: the two players' losses (Keras GAN examples, DCGAN/CycleGAN/pix2pix loggers)
     "d_loss": _a("d_loss", "loss_d", "discriminator_loss", "dis_loss", "disc_loss", "loss_dis", "loss_disc",
@@ -190,8 +190,10 @@ def normalize(name: str) -> str:
 
 def tokens(name: str) -> list[str]:
     """The words of a column name (``'train/box_loss'`` -> ``['train', 'box', 'loss']``); camelCase is split too."""
-    spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name.strip())
-    ts = [t for t in normalize(spaced).split("_") if t]
+    # "mAP" is one word, not camelCase (mean average precision: "mAP@0.5", "val_mAP"); "@" parts
+    # an IoU threshold from its metric ("Map@0.50" -> map, 0, 50)
+    spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", re.sub(r"(?<![A-Za-z])mAP", "map", name.strip()))
+    ts = [t for t in normalize(spaced.replace("@", "_")).split("_") if t]
     for i in range(len(ts) - 1):
         if ts[i] == "cross" and ts[i + 1] == "entropy":  # CNTK's "CrossEntropy loss": a loss, not a policy entropy
             ts[i:i + 2] = ["xent"]
@@ -276,6 +278,10 @@ ROLE_RULES: tuple[RoleRule, ...] = (
     # (BasicSR/NAFNet print "# psnr: 25.42  # ssim: 0.78" after each validation): an evaluation
     # unless named as a training figure; never a column with a loss word (a "dice_loss")
     RoleRule("eval_accuracy", lambda t: _has(t, "psnr", "ssim", "dice") and "train" not in t and not _has(t, *_LOSS_WORDS)),
+    # mean average precision is a ranking over a whole dataset (COCO's and VOC's evaluators): no
+    # trainer computes it on its training batches, so a bare "map"/"mAP@0.5" is an evaluation
+    # (ultralytics/yolov3's results.txt "map" column, SuperGradients' "Map@0.50")
+    RoleRule("eval_accuracy", lambda t: _has(t, "map", "map50", "map5095") and "train" not in t and not _has(t, *_LOSS_WORDS)),
     RoleRule("task_metric", lambda t: _has(t, "acc", "accuracy", "accuracies", "top1", "prec1", "map", "map50", "f1", "success", "auc", "miou")
              or (_has(t, "psnr", "ssim", "dice") and not _has(t, *_LOSS_WORDS))),
     RoleRule("d_loss", lambda t: _gan_player(t, _DISC, {"a", "b", "real", "fake", "x", "y"})),
