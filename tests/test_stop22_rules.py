@@ -1,0 +1,47 @@
+"""Rules from the stop-22 study of the benchmark (issue 9), each on a real public log with a twin:
+
+- an evaluation loss that rose at each of its last 4 evaluations (5 values in increasing order,
+  p = 1/120 under noise) with GL_5 is overfitting even when a steep early descent inflates the
+  curve's scatter estimate; a rise that fails the GL rule's scatter guard is still judged by the
+  UP rules (it used to end the check);
+- a bare mAP column is an evaluation (see also test_stop21_rules.test_real_yolov3_results_table).
+"""
+
+import numpy as np
+import pytest
+import torch
+
+import lrdoctor
+from bench_logs import LOGS, is_blind
+
+torch.set_num_threads(1)
+
+
+def _real(rel: str):
+    path = LOGS / rel
+    if is_blind(path):
+        pytest.skip(f"{rel.split('/')[0]} is being measured blind")
+    return path
+
+
+def _kinds(run) -> set[str]:
+    return {f.kind for f in lrdoctor.diagnose(run).findings}
+
+
+def test_real_gat_cora_overfits_after_epoch_7():
+    run = lrdoctor.read(_real("fresh12/kerasio-gat-cora/gat_node_classification.log"), config={"num_classes": 7})
+    f = [f for f in lrdoctor.diagnose(run).findings if f.kind == "overfitting"]
+    assert f, "val_loss 0.669 at epoch 7, then 0.730, 0.755, 0.767, 0.773 while the training loss fell"
+    assert f[0].evidence["eval_min"] == pytest.approx(0.6688)
+    assert f[0].evidence["successive_rises"] >= 3
+
+
+def test_gat_cora_twin_with_a_rise_below_gl5_is_not_overfitting(tmp_path):
+    # the same curves, but the last four evaluations rise by 0.1% each (GL 0.4% < 5%)
+    real = lrdoctor.read(_real("fresh12/kerasio-gat-cora/gat_node_classification.log"))
+    ev = real.series("eval_loss").finite().values.copy()
+    ev[7:] = ev[6] * (1 + 0.001 * np.arange(1, 5))
+    tr = real.series("loss").finite().values
+    csv = tmp_path / "twin.csv"
+    csv.write_text("epoch,loss,val_loss\n" + "".join(f"{i + 1},{a},{b}\n" for i, (a, b) in enumerate(zip(tr, ev))))
+    assert "overfitting" not in _kinds(lrdoctor.read(csv))
