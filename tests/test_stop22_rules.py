@@ -1,7 +1,7 @@
 """Rules from the stop-22 study of the benchmark (issue 9), each on a real public log with a twin:
 
 - an evaluation loss that rose at each of its last 4 evaluations (5 values in increasing order,
-  p = 1/120 under noise) with GL_5 is overfitting even when a steep early descent inflates the
+  p = 1/120 under independent noise) to 10%+ above its minimum is overfitting even when a steep early descent inflates the
   curve's scatter estimate; a rise that fails the GL rule's scatter guard is still judged by the
   UP rules (it used to end the check);
 - a bare mAP column is an evaluation (see also test_stop21_rules.test_real_yolov3_results_table).

@@ -71,7 +71,12 @@ class OverfittingThresholds(Thresholds):
     increasing order with p = 1/5! = 1/120, below the usual 1% (the same bound as
     ``divergence``'s ``few_rises``). The guard estimates the scatter from the whole curve, and
     a steep early descent inflates it (Keras GAT on Cora: val_loss 1.51 -> 0.669 at epoch 7,
-    then 0.730, 0.755, 0.767, 0.773 while the training loss fell 0.097 -> 0.022)."""
+    then 0.730, 0.755, 0.767, 0.773 while the training loss fell 0.097 -> 0.022)..."""
+    up_ordered_gl: float = 0.10
+    """...when GL is at least 10%, twice GL_5. The ordering argument assumes independent
+    evaluations, and smooth curves are autocorrelated: a depth-1 XGBoost's eval logloss
+    saw-tooths and rose 6 rounds in a row by 5.4% without overfitting (its rises and falls
+    are of one size), so the ordering alone may drop the guard only for a rise twice GL_5."""
 
 
 DEFAULTS = OverfittingThresholds()
@@ -163,7 +168,7 @@ def _successive_rises(worse: np.ndarray, th: OverfittingThresholds) -> _Rise | N
         d = np.diff(worse)
         ordered = int(np.argmin(d[::-1] > 0)) if (d <= 0).any() else d.size  # rises in a row to the end
         if worse.size >= th.up_noise_points and last - float(worse[start]) <= th.noise_k * diff2_sigma(worse) \
-                and not (ordered >= th.up_ordered and gl > th.generalization_loss):
+                and not (ordered >= th.up_ordered and gl >= th.up_ordered_gl):
             continue  # a rise within the curve's own eval-to-eval scatter
         return _Rise(s, start, i, gl)
     return None
