@@ -45,3 +45,23 @@ def test_gat_cora_twin_with_a_rise_below_gl5_is_not_overfitting(tmp_path):
     csv = tmp_path / "twin.csv"
     csv.write_text("epoch,loss,val_loss\n" + "".join(f"{i + 1},{a},{b}\n" for i, (a, b) in enumerate(zip(tr, ev))))
     assert "overfitting" not in _kinds(lrdoctor.read(csv))
+
+
+def test_real_zero_box_losses_mean_no_box_was_matched():
+    for rel, term in (("fresh4/text-yolov6-issue614-zero-box-loss", "iou_loss"),
+                      ("fresh16/ultralytics-issue1086-coco128", "box_loss")):
+        path = next(p for p in _real(rel).iterdir() if p.is_file())
+        f = [f for f in lrdoctor.diagnose(lrdoctor.read(path)).findings if f.kind == "slow_progress"]
+        assert f and f[0].severity.name == "ERROR" and f[0].evidence["metric"] in (term, "dfl_loss"), rel
+
+
+def test_zero_box_loss_twins(tmp_path):
+    # the YOLOv6 rows with a working box head: no finding; and a log printing 2 decimals, where a
+    # small box loss may round to 0.00: not judged
+    head = "     Epoch  iou_loss  dfl_loss  cls_loss\n"
+    ok = tmp_path / "ok.log"
+    ok.write_text("".join(f"{head}     {e}/99    {0.52 - 0.01 * e / 10:.4f}    {0.31 - 0.002 * e / 10:.4f}   {0.01125 - 1e-4 * e:.5f}\n\n" for e in range(43, 52)))
+    assert "slow_progress" not in _kinds(lrdoctor.read(ok))
+    coarse = tmp_path / "coarse.log"
+    coarse.write_text("".join(f"{head}     {e}/99    0.00    0.00   0.{60 - e:02d}\n\n" for e in range(43, 52)))
+    assert not [f for f in lrdoctor.diagnose(lrdoctor.read(coarse)).findings if f.kind == "slow_progress" and "matched" in f.summary]

@@ -119,6 +119,14 @@ class ProgressThresholds(Thresholds):
     largest value. A cross-entropy cannot reach float 0 by learning, and a loss of exactly 0
     sends no gradient: the sudden collapse is a numeric failure (fp16 overflow, every label
     masked), not convergence (Transformers4Rec under fp16: 12.6, then 0.0 on every report)."""
+    no_match_points: int = 2
+    """No box matched: a detector's box-regression loss term (box, IoU/GIoU, DFL, bbox) that is
+    exactly 0 on at least 2 reports while its classification term is not. These terms are
+    averaged over the predictions matched to a ground-truth box (YOLO's assigners, RetinaNet's
+    positives), so exactly 0 means no prediction was matched: the labels were not found or do
+    not fit the images, and the detector learns only background (YOLOv6 issue 614: iou_loss 0
+    and dfl_loss 0 for epochs 43-51, mAP 0.0; ultralytics issue 1086: box_loss 0, dfl_loss 0,
+    mAP 0). Two reports, since a zero at one report can be a batch without objects."""
     frozen_floor: float = 0.01
     """...and at least this share of the log's largest loss (a loss converged to its floor
     prints the same value for a reason)."""
@@ -555,6 +563,51 @@ def _zero_throughout(run: Run, th: ProgressThresholds) -> Finding | None:
     return Finding("slow_progress", Severity.ERROR, float(f.steps[0]), float(f.steps[-1]), summary, ev, cause)
 
 
+#: the words of a detector's box-regression loss term (matched predictions only)
+_BOX_TERMS = ("box", "bbox", "iou", "giou", "ciou", "dfl", "reg")
+
+
+def _box_terms(run: Run) -> list[str]:
+    """The run's box-regression training loss terms (``_BOX_TERMS`` words)."""
+    from lrdoctor.names import tokens
+
+    return [n for n in run.metrics if n in run and loss_term_kind(n) == "train" and any(w in tokens(n) for w in _BOX_TERMS)]
+
+
+def _fine_print(run: Run, names: list[str]) -> bool:
+    """True when one of the loss terms ``names`` shows the log prints at least 3 decimals (a
+    value that 2 decimals cannot hold: 0.1831, 0.01125). Then a box-regression term at 0.001 or
+    more would have shown; a matched prediction's box loss is far above that (its IoU loss is
+    1 - IoU of a box that is never perfect)."""
+    for n in names:
+        v = run.series(n).finite().values
+        if (np.abs(np.round(v, 2) - v) > 1e-9).any():
+            return True
+    return False
+
+
+def _no_box_matched(run: Run, th: ProgressThresholds) -> Finding | None:
+    """See ``ProgressThresholds.no_match_points``."""
+    terms = [n for n in run.metrics if loss_term_kind(n) == "train" and n in run]
+    boxes = _box_terms(run)
+    others = [n for n in terms if n not in boxes and n != run.meta.roles.get("loss") and n != "loss"]
+    for name in boxes:
+        f = run.series(name).finite()
+        if f.values.size < th.no_match_points or (f.values != 0).any():
+            continue
+        live = [o for o in others if (run.series(o).finite().values > 0).all()]
+        if not live or not (zero_is_exact(run, name, th.lr_zero_decimals) or _fine_print(run, live)):
+            continue
+        ev = {"metric": name, "value": 0.0, "points": int(f.values.size),
+              "rule": f"no box matched: {name} is exactly 0 on every report while {live[0]} is not"}
+        summary = (f"{name} is exactly 0 on all {f.values.size} reports while {live[0]} is not: no prediction was "
+                   "matched to a ground-truth box, so the detector learns only background")
+        cause = ("The labels were not found or do not fit the images: empty or misplaced label files, boxes in the "
+                 "wrong format or scale (pixels instead of normalised xywh), or class ids outside the model's range.")
+        return Finding("slow_progress", Severity.ERROR, float(f.steps[0]), float(f.steps[-1]), summary, ev, cause)
+    return None
+
+
 def _another_loss_moves(run: Run, objective_name: str, since: float, th: ProgressThresholds,
                         role: str = "loss", kind: str | None = None) -> bool:
     """True when another loss column of the run (a loss part, an eval loss; with ``kind``, only
@@ -726,6 +779,8 @@ def _needs(run: Run) -> str | None:
         return None  # a return alone can show the agent stuck at the reward's floor
     if needs.points(run, "lr") >= DEFAULTS.frozen_points:
         return None  # an LR alone can show that nothing is learned (it stays 0)
+    if _box_terms(run) and needs.points(run, "loss") >= DEFAULTS.no_match_points:
+        return None  # a zero box-regression term on two reports shows no box was ever matched
     if needs.points(run, "eval_loss") >= DEFAULTS.frozen_points:
         return None  # evaluations alone can show that the evaluated model never changes
     if not run.is_rl and any(needs.points(run, n) >= DEFAULTS.pinned_points for n in ("eval_accuracy", "task_metric", "success_rate")):
@@ -860,13 +915,13 @@ class SlowProgressEvidence(Evidence):
 
 @detector("slow_progress", thresholds=DEFAULTS, evidence=SlowProgressEvidence, needs=_needs)
 def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
-    rules = (_lr_stays_zero, _stuck_at_chance, _collapsed_to_zero, _zero_throughout, _frozen_loss, _frozen_eval, _frozen_term, _recurring_loss, _error_rate_at_max, _pinned_task_metric, _never_below_start,
+    rules = (_lr_stays_zero, _stuck_at_chance, _collapsed_to_zero, _zero_throughout, _no_box_matched, _frozen_loss, _frozen_eval, _frozen_term, _recurring_loss, _error_rate_at_max, _pinned_task_metric, _never_below_start,
              _no_gain_over_finished_schedule) if not run.is_rl \
         else (_lr_stays_zero, _return_at_floor, _no_gain_over_finished_schedule)
     if run.is_gan:
         rules = (_lr_stays_zero, _frozen_game)
     elif needs.loss(run) is not None and not run.is_rl:
-        rules = (_lr_stays_zero, _error_rate_at_max, _pinned_task_metric, _frozen_eval, _no_gain_over_finished_schedule)  # no training loss: only these can judge
+        rules = (_lr_stays_zero, _no_box_matched, _error_rate_at_max, _pinned_task_metric, _frozen_eval, _no_gain_over_finished_schedule)  # no training loss: only these can judge
     for rule in rules:
         got = rule(run, th)
         if got is not None:
