@@ -65,3 +65,53 @@ def test_zero_box_loss_twins(tmp_path):
     coarse = tmp_path / "coarse.log"
     coarse.write_text("".join(f"{head}     {e}/99    0.00    0.00   0.{60 - e:02d}\n\n" for e in range(43, 52)))
     assert not [f for f in lrdoctor.diagnose(lrdoctor.read(coarse)).findings if f.kind == "slow_progress" and "matched" in f.summary]
+
+
+def _file(rel: str):
+    return next(p for p in sorted(_real(rel).iterdir()) if p.is_file())
+
+
+def test_real_monitor_csv_is_known_by_its_content_not_its_name():
+    run = lrdoctor.read(_file("fresh40/sb3zoo-a2c-ant-v3-monitor"))  # monitor_head.csv
+    assert run.meta.format == "gym-monitor" and run.is_rl
+    assert run.series("ep_return").values.size > 600
+
+
+def test_real_hf_results_table_copied_without_its_borders():
+    run = lrdoctor.read(_real("fresh41/hf-whisper-tiny-nadia-card/training_results.txt"))
+    assert run.meta.roles["loss"] == "training_loss" and run.meta.roles["eval_loss"] == "validation_loss"
+    assert run.series("loss").values[:2].tolist() == [0.5976, 0.3549]
+    assert run.series("eval_loss").values[:2].tolist() == [0.9443, 0.9114]
+    assert run.series("wer").values[0] == 143.7516
+
+
+def test_real_dopamine_baselines_average_the_runs_of_one_agent():
+    run = lrdoctor.read(_file("fresh39/dopamine-pong-cnn-rainbow"))
+    assert run.meta.format == "dopamine" and run.is_rl
+    # iteration 0 holds five runs; the manifest's evidence gives their mean as -20.5
+    assert run.steps[0] == 0 and run.series("ep_return").values[0] == pytest.approx(-20.5, abs=0.05)
+    assert np.all(np.diff(run.steps) == 1)
+
+
+def test_real_megatron_resume_golden_values_skip_the_steps_never_run(tmp_path):
+    run = lrdoctor.read(_file("fresh39/megatron-bert-tp2pp2-resume-2nd-h100"))
+    assert run.steps[0] == 51  # "nan" in every metric, the timer too, for steps 1-50
+    assert "nonfinite" not in _kinds(run)
+    # twin: the loss is nan where the timer still measured the step: a real non-finite loss
+    twin = tmp_path / "golden.json"
+    twin.write_text('{"lm loss": {"start_step": 1, "end_step": 4, "step_interval": 1, "values": {"1": 10.5, "2": 10.2, '
+                    '"3": "nan", "4": "nan"}}, "iteration-time": {"start_step": 1, "end_step": 4, "step_interval": 1, '
+                    '"values": {"1": 1.3, "2": 1.3, "3": 1.3, "4": 1.3}}}')
+    assert "nonfinite" in _kinds(lrdoctor.read(twin))
+
+
+def test_real_imagenet_warmup_falling_near_ln_1000_is_not_stuck(tmp_path):
+    real = _file("fresh41/mmpretrain-742-imagenet-epoch2")
+    run = lrdoctor.read(real, config={"num_classes": 1000})
+    assert "slow_progress" not in _kinds(run)  # 6.704 -> 6.618, lower at each of 8 reports
+    # twin: the same reports in an order without a trend sit at ln 1000 -- stuck
+    v = run.series("loss").values
+    shuffled = v[[3, 0, 6, 2, 7, 1, 5, 4]]
+    csv = tmp_path / "stuck.csv"
+    csv.write_text("step,loss\n" + "".join(f"{2903 + 100 * i},{x}\n" for i, x in enumerate(shuffled)))
+    assert "slow_progress" in _kinds(lrdoctor.read(csv, config={"num_classes": 1000}))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.fmt import fmt
-from lrdoctor.detect._stats import run_curve
+from lrdoctor.detect._stats import run_curve, trend_p_down
 from lrdoctor.detect._trend import objective_trend
 from lrdoctor.detect._common import is_error_rate, objective, perplexity_beside, zero_is_exact
 from lrdoctor.names import loss_term_kind
@@ -84,6 +84,11 @@ class ProgressThresholds(Thresholds):
     ``chance_drift`` x ln K below its first ones (a loss falling *through* ln K is learning;
     Keras issue 12707: 1.88 -> 1.72 over epochs 5-9, passing ln 6 = 1.79 on the way down). The
     same 5% as ``chance_tol``: the band that counts as "at ln K"."""
+    chance_trend_p: float = 0.01
+    """...nor one that falls with a Mann-Kendall downward trend at this one-sided level (the
+    trend test's usual 1%, as in ``divergence``'s climb rule): a loss that falls report after
+    report is learning, however close to ln K it still is (mmcls on ImageNet in its warm-up:
+    6.704 -> 6.618 over eight reports, each below the last, 0.29 nats under ln 1000)."""
     chance_acc_margin: float = 0.1
     """When an accuracy is logged it must not sit more than 0.1 (or 10 points) above 1/K (below
     chance is no sign of learning: a small test set of a model at chance often reads lower)."""
@@ -239,6 +244,8 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
     ends = max(1, half.size // 3)
     if not above and float(np.median(half[:ends]) - np.median(half[-ends:])) > th.chance_drift * ln_k:
         return None  # still falling through ln K
+    if not above and trend_p_down(x) < th.chance_trend_p:
+        return None  # falling at a steady trend: learning, slowly
     ev = {"num_classes": k, "num_classes_source": source, "ln_k": ln_k, "loss_median_late": late,
           "loss_min": float(x.min()), "points": int(x.size)}
     for name in ("eval_accuracy", "task_metric"):

@@ -33,7 +33,7 @@ from typing import Any, Callable, Mapping
 
 from lrdoctor.errors import InputError, LogFormatError, printable
 from lrdoctor.io import csv as _csv
-from lrdoctor.io import hf, jsonl, keras, metric_series, monitor_csv, tensorboard, textlog, yolo
+from lrdoctor.io import dopamine, hf, jsonl, keras, metric_series, monitor_csv, tensorboard, textlog, yolo
 from lrdoctor.io import mlflow_store, wandb_run  # tracker run folders; no tracker client is imported
 from lrdoctor.io.trackers import parse_tracker_uri, read_tracker_uri
 from lrdoctor.io._json import load_json
@@ -61,6 +61,8 @@ def _read_json(path: Path) -> Run:
         return keras.read_keras_history(path, obj)
     if metric_series.is_metric_series(obj):
         return metric_series.read_metric_series(path, obj)
+    if dopamine.is_dopamine_records(obj):
+        return dopamine.read_dopamine(path, obj)
     if isinstance(obj, list) and obj and all(isinstance(r, dict) for r in obj):
         from lrdoctor.io.records import records_to_run
         from lrdoctor.run import RunMeta
@@ -180,6 +182,8 @@ def detect_format(path: Path) -> str:
         return "tsv"
     lines = [ln for ln in head.splitlines() if ln.strip()]
     second = lines[1] if len(lines) > 1 else ""
+    if first.startswith("#{") and '"t_start"' in first and second.replace(" ", "").startswith("r,l,t"):
+        return "monitor-csv"  # a Monitor file by its content, whatever its name (monitor_0.csv, ...)
     if _TEXT_RECORD.search(first):
         return "text"  # "iter 0: loss 4.2, time 30ms" has commas but is no CSV header
     if first.count(",") >= 1 and (not second or second.count(",") == first.count(",")) and not first.lstrip().startswith("Namespace("):

@@ -57,5 +57,20 @@ def read_metric_series(path: Path, obj: Any | None = None) -> Run:
             rows.setdefault(float(s), {"step": float(s)})[str(name)] = float(v)
     if not rows:
         raise LogFormatError(path, "no metric object with a 'values' list or mapping")
-    records = [rows[s] for s in sorted(rows)]
+    records = [rows[s] for s in sorted(rows) if not _never_ran(rows[s])]
+    if not records:
+        raise LogFormatError(path, "every metric is 'nan' at every step: no step of this file was run")
     return records_to_run(records, RunMeta(source=str(path), format="metric-series-json"))
+
+
+def _never_ran(row: dict[str, float]) -> bool:
+    """A step where every metric is NaN, its timer and memory readings too, was not run: a resumed
+    test's golden values hold "nan" for the steps of the first half, which the resumed job never
+    executed (Megatron's BERT checkpoint-resume test: "nan" in lm loss, iteration-time and
+    mem-allocated-bytes for steps 1-50). A loss that overflowed leaves the timer its value. Only
+    with at least one metric beside the losses, which a real step always measures."""
+    from lrdoctor.names import loss_term_kind
+
+    vals = {k: v for k, v in row.items() if k != "step"}
+    return (any(loss_term_kind(k) is None for k in vals) and len(vals) >= 2
+            and all(np.isnan(v) for v in vals.values()))

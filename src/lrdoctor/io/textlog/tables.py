@@ -118,10 +118,32 @@ _NO_VALUE = re.compile(r"^(?:no log|n/?a|none|-+|—)$", re.I)
 _SPACED_CELL = re.compile(r"^[A-Za-z_][A-Za-z_/.\- ]*$")
 
 
+#: the two-word column names of HF Trainer's results table ("Training Loss", "Validation Loss")
+_HF_PAIR = re.compile(r"\b(Training|Train|Validation|Valid|Eval|Evaluation|Test) (Loss|Accuracy|Acc)\b")
+
+
+def _spaced_hf_header(s: str) -> list[str] | None:
+    """The cells of HF Trainer's results table copied from a rendered page with its borders lost,
+    one space between words ("Training Loss Epoch Step Validation Loss Wer"): the two-word names
+    are HF's ("Training Loss", "Validation Loss"), every other word is one column. Only a header
+    with an epoch or step column and a loss pair; None otherwise."""
+    if "|" in s or "\t" in s or "," in s or not _HF_PAIR.search(s):
+        return None
+    joined = _HF_PAIR.sub(lambda m: f"{m[1]}_{m[2]}", s)
+    cells = joined.split()
+    if len(cells) < 3 or not all(_HEADER_CELL.match(c) for c in cells) or not {"epoch", "step"} & {c.lower() for c in cells}:
+        return None
+    return cells
+
+
 def _header_table(line: str, state: dict) -> dict | None:
     """A ``|``-separated header of names followed by rows of numbers (baselines PPO1's
     ``pol_surr | vf_loss | kl | ent`` optimisation table)."""
     s = line.strip().strip("*#=").strip()
+    hf = _spaced_hf_header(s)
+    if hf is not None:
+        state["pipe_header"] = [c.lower() for c in hf]
+        return {}
     sep = "|" if "|" in s else ("\t" if "\t" in s else ",")
     cells = [c.strip() for c in s.strip("|").split(sep)]
     # names with spaces only between bars or tabs (a Jupyter table copied as text is tab-separated:
