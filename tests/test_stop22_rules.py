@@ -82,7 +82,7 @@ def test_real_hf_results_table_copied_without_its_borders():
     assert run.meta.roles["loss"] == "training_loss" and run.meta.roles["eval_loss"] == "validation_loss"
     assert run.series("loss").values[:2].tolist() == [0.5976, 0.3549]
     assert run.series("eval_loss").values[:2].tolist() == [0.9443, 0.9114]
-    assert run.series("wer").values[0] == 143.7516
+    assert run.series("eval_wer").values[0] == 143.7516  # the evaluation's WER
 
 
 def test_real_dopamine_baselines_average_the_runs_of_one_agent():
@@ -115,3 +115,34 @@ def test_real_imagenet_warmup_falling_near_ln_1000_is_not_stuck(tmp_path):
     csv = tmp_path / "stuck.csv"
     csv.write_text("step,loss\n" + "".join(f"{2903 + 100 * i},{x}\n" for i, x in enumerate(shuffled)))
     assert "slow_progress" in _kinds(lrdoctor.read(csv, config={"num_classes": 1000}))
+
+
+def test_real_hf_card_metrics_are_the_evaluations():
+    run = lrdoctor.read(_file("fresh39/hfcard-distilbert-sentence-lr2e-5-all"))
+    # "Accuracy" and "F1" of HF's results table are the evaluation's, not training accuracies
+    assert run.meta.roles["eval_accuracy"] == "eval_accuracy"
+    assert "task_metric" not in run.meta.roles or run.meta.roles["task_metric"] != "eval_f1"
+
+
+def test_real_wer_above_100_percent_at_every_evaluation_is_no_learning(tmp_path):
+    run = lrdoctor.read(_real("fresh41/hf-whisper-tiny-nadia-card/training_results.txt"))
+    f = [f for f in lrdoctor.diagnose(run).findings if f.kind == "slow_progress"]
+    assert f and f[0].severity.name == "ERROR" and f[0].evidence["value"] == pytest.approx(134.3341)
+    # twin: a WER that starts above 100% and falls below it is learning
+    twin = tmp_path / "card.txt"
+    twin.write_text("Training Loss Epoch Step Validation Loss Wer\n0.5976 1.59 100 0.9443 143.7516\n"
+                    "0.3549 3.17 200 0.9114 108.2756\n0.2134 4.76 300 0.8270 84.3341\n0.1631 6.35 400 0.7338 63.7516\n")
+    assert "slow_progress" not in _kinds(lrdoctor.read(twin))
+
+
+def test_real_evaluations_only_overfitting_when_the_accuracy_holds(tmp_path):
+    for rel in ("fresh39/hfcard-distilbert-sentence-webdiscourse", "fresh39/hfcard-distilbert-sentence-lr2e-4-all"):
+        kinds = _kinds(lrdoctor.read(_file(rel)))
+        assert "overfitting" in kinds and "divergence" not in kinds, rel
+    # twin: the same evaluation losses with an accuracy that collapses: the model itself broke
+    head = "| Training Loss | Epoch | Step | Validation Loss | Accuracy |\n|---|---|---|---|---|\n"
+    rows = [(1, 48, 0.6059, 0.63), (2, 96, 0.6327, 0.705), (3, 144, 0.7003, 0.52), (4, 192, 0.9368, 0.31), (5, 240, 1.1935, 0.12)]
+    twin = tmp_path / "card.md"
+    twin.write_text(head + "".join(f"| No log | {e:.1f} | {s} | {l} | {a} |\n" for e, s, l, a in rows))
+    kinds = _kinds(lrdoctor.read(twin))
+    assert "divergence" in kinds and "overfitting" not in kinds

@@ -282,8 +282,10 @@ ROLE_RULES: tuple[RoleRule, ...] = (
     # trainer computes it on its training batches, so a bare "map"/"mAP@0.5" is an evaluation
     # (ultralytics/yolov3's results.txt "map" column, SuperGradients' "Map@0.50")
     RoleRule("eval_accuracy", lambda t: _has(t, "map", "map50", "map5095") and "train" not in t and not _has(t, *_LOSS_WORDS)),
-    RoleRule("task_metric", lambda t: _has(t, "acc", "accuracy", "accuracies", "top1", "prec1", "map", "map50", "f1", "success", "auc", "miou")
-             or (_has(t, "psnr", "ssim", "dice") and not _has(t, *_LOSS_WORDS))),
+    # (the training side's figure: an evaluation's second metric, "eval_f1" beside "eval_accuracy",
+    # is no training accuracy for the generalisation-gap rule to compare with)
+    RoleRule("task_metric", lambda t: (_has(t, "acc", "accuracy", "accuracies", "top1", "prec1", "map", "map50", "f1", "success", "auc", "miou")
+             or (_has(t, "psnr", "ssim", "dice") and not _has(t, *_LOSS_WORDS))) and not _EVAL & set(t)),
     RoleRule("d_loss", lambda t: _gan_player(t, _DISC, {"a", "b", "real", "fake", "x", "y"})),
     RoleRule("g_loss", lambda t: _gan_player(t, _GEN, {"a", "b", "gan", "adv", "x", "y"})),
 )

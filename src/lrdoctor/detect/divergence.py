@@ -305,6 +305,10 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
     eval_only = s is None and not run.is_rl and run.series("eval_loss") is not None
     if eval_only:  # only evaluations logged: the same few-point rules judge the eval loss
         s = run.series("eval_loss")
+        from lrdoctor.detect.overfitting import accuracy_held
+
+        if accuracy_held(run, s.finite()):
+            return []  # the evaluated predictions held: a rising eval loss is over-confidence (overfitting's)
     if s is None:
         return []
     f = s.finite()

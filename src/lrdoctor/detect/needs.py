@@ -128,6 +128,8 @@ def overfitting(run: Run) -> str | None:
     why = eval_and_train_loss(run)
     if why is not None and not run.is_rl and "loss" in run and points(run, "eval_loss") == 2:
         return None  # two evaluations: the doubled-eval-loss rule can judge them
+    if why is not None and not run.is_rl and points(run, "eval_loss") >= 3 and points(run, "eval_accuracy") >= 3:
+        return None  # evaluations with their accuracy: the evaluations-only rule can judge them
     if why is None or run.is_rl or "eval_loss" in run:
         return why
     if "eval_accuracy" in run and "task_metric" in run and points(run, "eval_accuracy") >= 3:

@@ -72,6 +72,14 @@ class OverfittingThresholds(Thresholds):
     ``divergence``'s ``few_rises``). The guard estimates the scatter from the whole curve, and
     a steep early descent inflates it (Keras GAT on Cora: val_loss 1.51 -> 0.669 at epoch 7,
     then 0.730, 0.755, 0.767, 0.773 while the training loss fell 0.097 -> 0.022)..."""
+    held_share: float = 0.8
+    """Evaluations-only rule (no training loss logged, or one value carried on every row, as
+    HF's results table prints a run shorter than ``logging_steps``): an evaluation loss that
+    rose by the UP rules is overfitting when the evaluation accuracy of the same evaluations
+    ends at or above 80% of its best: the predictions did not collapse, they grew over-confident
+    where they are wrong. A diverged model's accuracy falls with its loss; 80% is the 20%
+    materiality of ``performance_reversal``'s ``min_gain_share`` (HF card, distilbert at lr
+    2e-4: validation loss 0.410 -> 0.903 over three epochs, accuracy 0.827 -> 0.818)."""
     up_ordered_gl: float = 0.10
     """...when GL is at least 10%, twice GL_5. The ordering argument assumes independent
     evaluations, and smooth curves are autocorrelated: a depth-1 XGBoost's eval logloss
@@ -102,6 +110,8 @@ def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
     if run.is_rl:
         return []
     ev_s, tr = run.series("eval_loss"), run.series("loss")
+    if ev_s is not None and (tr is None or np.unique(tr.finite().values).size < 2):
+        return _evaluations_only(run, ev_s.finite(), th)
     if ev_s is None or tr is None:
         return _accuracy_rises(run, th)
     e = ev_s.finite()
@@ -203,6 +213,34 @@ def _loss_rises(run: Run, e: Series, tr: Series, th: OverfittingThresholds) -> l
           "train_last": t_end, "successive_rises": r.strips}
     summary = (f"eval loss rose at each of the last {r.strips} evaluations, {fmt(float(v[r.start]))} -> {fmt(float(v[-1]))} "
                f"({r.gl:.1%} above its minimum {fmt(float(v[r.best]))}), while training loss fell {fmt(t_start)} -> {fmt(t_end)}")
+    return [Finding("overfitting", Severity.WARNING, float(e.steps[r.start]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
+
+
+def accuracy_held(run: Run, e: Series, th: OverfittingThresholds = DEFAULTS) -> bool:
+    """True when an evaluation accuracy logged over the evaluations of ``e`` (2+ of them) ends at
+    or above ``held_share`` of its best there: the evaluated predictions did not collapse."""
+    acc = run.series("eval_accuracy")
+    if acc is None:
+        return False
+    a = acc.finite()
+    v = a.values[(a.steps >= e.steps[0]) & (a.steps <= e.steps[-1])]
+    return bool(v.size >= 2 and v.min() >= 0 and v.max() > 0 and v[-1] >= th.held_share * v.max())
+
+
+def _evaluations_only(run: Run, e: Series, th: OverfittingThresholds) -> list[Finding]:
+    """See ``OverfittingThresholds.held_share``."""
+    r = _successive_rises(e.values, th)
+    if r is None or not accuracy_held(run, e, th) or _still_improving(run, "eval_accuracy"):
+        return []
+    v = e.values
+    acc = run.series("eval_accuracy").finite()
+    col = run.meta.roles.get("eval_accuracy", "eval_accuracy")
+    ev = {"eval_min_step": float(e.steps[r.best]), "eval_min": float(v[r.best]), "eval_last": float(v[-1]),
+          "generalization_loss": r.gl, "successive_rises": r.strips, "metric": col,
+          "eval_best": float(acc.values.max())}
+    summary = (f"eval loss rose at each of the last {r.strips} evaluations, {fmt(float(v[r.start]))} -> {fmt(float(v[-1]))} "
+               f"({r.gl:.1%} above its minimum {fmt(float(v[r.best]))}), while {col} held ({fmt(float(acc.values[-1]))}, "
+               f"best {fmt(float(acc.values.max()))}): over-confident where it is wrong (no training loss logged to compare)")
     return [Finding("overfitting", Severity.WARNING, float(e.steps[r.start]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
 
 

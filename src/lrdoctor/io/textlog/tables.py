@@ -136,13 +136,27 @@ def _spaced_hf_header(s: str) -> list[str] | None:
     return cells
 
 
+#: the columns of HF Trainer's results table that are no evaluation metric
+_HF_TRAIN_COLUMNS = {"training_loss", "train_loss", "epoch", "step", "validation_loss", "eval_loss"}
+
+
+def _hf_evaluation_names(names: list[str]) -> list[str]:
+    """HF Trainer's results table (model cards, notebooks: "Training Loss | Epoch | Step |
+    Validation Loss | Accuracy | F1") holds one row per evaluation, and every column after the
+    validation loss is that evaluation's metric: "accuracy" is ``eval_accuracy`` in the
+    trainer's own log, not a training accuracy. Other tables keep their names."""
+    if not ({"training_loss", "step"} <= set(names) and "validation_loss" in names):
+        return names
+    return [n if n in _HF_TRAIN_COLUMNS or n.startswith(("eval_", "validation_")) else f"eval_{n}" for n in names]
+
+
 def _header_table(line: str, state: dict) -> dict | None:
     """A ``|``-separated header of names followed by rows of numbers (baselines PPO1's
     ``pol_surr | vf_loss | kl | ent`` optimisation table)."""
     s = line.strip().strip("*#=").strip()
     hf = _spaced_hf_header(s)
     if hf is not None:
-        state["pipe_header"] = [c.lower() for c in hf]
+        state["pipe_header"] = _hf_evaluation_names([c.lower() for c in hf])
         return {}
     sep = "|" if "|" in s else ("\t" if "\t" in s else ",")
     cells = [c.strip() for c in s.strip("|").split(sep)]
@@ -152,7 +166,7 @@ def _header_table(line: str, state: dict) -> dict | None:
     # (an identifier may hold digits beside spaced names: HF's "| Validation Loss | Rouge1 | F1 |")
     if len(cells) >= 2 and (spaced or all(_HEADER_CELL.match(c) for c in cells)) and any(not _NUM_FULL.match(c) for c in cells):
         # (HF notebooks print "Step | Training Loss | Validation Loss | Wer")
-        state["pipe_header"] = [re.sub(r"\s+", "_", c.lower()) for c in cells]
+        state["pipe_header"] = _hf_evaluation_names([re.sub(r"\s+", "_", c.lower()) for c in cells])
         return {}
     head = state.get("pipe_header")
     if not head:
