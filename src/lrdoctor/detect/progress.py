@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.fmt import fmt
-from lrdoctor.detect._stats import run_curve, trend_p_down
+from lrdoctor.detect._stats import run_curve
 from lrdoctor.detect._trend import objective_trend
 from lrdoctor.detect._common import is_error_rate, objective, perplexity_beside, zero_is_exact
 from lrdoctor.names import loss_term_kind
@@ -84,11 +84,11 @@ class ProgressThresholds(Thresholds):
     ``chance_drift`` x ln K below its first ones (a loss falling *through* ln K is learning;
     Keras issue 12707: 1.88 -> 1.72 over epochs 5-9, passing ln 6 = 1.79 on the way down). The
     same 5% as ``chance_tol``: the band that counts as "at ln K"."""
-    chance_trend_p: float = 0.01
-    """...nor one that falls with a Mann-Kendall downward trend at this one-sided level (the
-    trend test's usual 1%, as in ``divergence``'s climb rule): a loss that falls report after
-    report is learning, however close to ln K it still is (mmcls on ImageNet in its warm-up:
-    6.704 -> 6.618 over eight reports, each below the last, 0.29 nats under ln 1000)."""
+    chance_warmup_rise: float = 1.05
+    """...nor one whose logged LR is still rising over the reports (last >= 1.05x first, never
+    falling): the warm-up has not reached the LR the run trains at, and a model near chance
+    then is expected (mmcls on ImageNet in its warm-up: lr 5.8e-5 -> 7.2e-5, loss 6.704 ->
+    6.618 near ln 1000). 5%: above the printed rounding of an LR, far below a warm-up's rise."""
     chance_acc_margin: float = 0.1
     """When an accuracy is logged it must not sit more than 0.1 (or 10 points) above 1/K (below
     chance is no sign of learning: a small test set of a model at chance often reads lower)."""
@@ -244,8 +244,8 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
     ends = max(1, half.size // 3)
     if not above and float(np.median(half[:ends]) - np.median(half[-ends:])) > th.chance_drift * ln_k:
         return None  # still falling through ln K
-    if not above and trend_p_down(x) < th.chance_trend_p:
-        return None  # falling at a steady trend: learning, slowly
+    if _in_warmup(run, f, th):
+        return None  # the LR is still warming up: too early to call the run stuck
     ev = {"num_classes": k, "num_classes_source": source, "ln_k": ln_k, "loss_median_late": late,
           "loss_min": float(x.min()), "points": int(x.size)}
     for name in ("eval_accuracy", "task_metric"):
@@ -288,6 +288,17 @@ def _never_below_start(run: Run, th: ProgressThresholds) -> Finding | None:
     summary = (f"no learning: over {x.size} reports from the start of training the loss never fell below "
                f"its first value {fmt(float(x[0]))} (lowest later {fmt(ev['lowest_after'])}, last {fmt(float(x[-1]))})")
     return Finding("slow_progress", Severity.WARNING, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
+
+
+def _in_warmup(run: Run, f: Series, th: ProgressThresholds) -> bool:
+    """True when the logged LR over the reports of ``f`` never falls and ends at least
+    ``chance_warmup_rise`` x where it started: a warm-up still under way."""
+    lr = run.series("lr")
+    if lr is None:
+        return False
+    g = lr.finite()
+    v = g.values[(g.steps >= f.steps[0]) & (g.steps <= f.steps[-1])]
+    return bool(v.size >= 2 and v[0] > 0 and (np.diff(v) >= 0).all() and v[-1] >= th.chance_warmup_rise * v[0])
 
 
 def _too_early(run: Run, f: Series, th: ProgressThresholds) -> bool:
@@ -812,20 +823,20 @@ def _loss_learned(run: Run, th: ProgressThresholds) -> bool:
 def _error_rate_at_max(run: Run, th: ProgressThresholds | None = None) -> Finding | None:
     """An error rate (WER, CER) that is exactly 100% at every evaluation (at least 3), or above
     100% (a percentage) at every one: the model outputs nothing right, typically empty transcripts (wav2vec2 fine-tunes whose CTC
-    head collapsed to blanks: WER 1.000000 at every step)."""
-    for name in run.metrics:
-        if not is_error_rate(name) or name not in run:
-            continue
-        v = run.series(name).finite().values
-        # exactly 100% (a fraction's 1.0 or a percentage), or a percentage above 100 at every
-        # evaluation: worse than an empty output, never better (whisper-tiny: WER 143.8, 158.3,
-        # 134.3, 143.8%). A fraction above 1 is not judged: 1.4 may be a percentage's 1.4%.
-        if v.size < 3 or not (np.all(v == 1.0) or np.all(v == 100.0) or v.min() > 100.0):
-            continue
+    head collapsed to blanks: WER 1.000000 at every step). Pinned columns are named first."""
+    rates = [n for n in run.metrics if is_error_rate(n) and n in run]
+    values = {n: run.series(n).finite().values for n in rates}
+    # exactly 100% (a fraction's 1.0 or a percentage); then a percentage above 100 at every
+    # evaluation: worse than an empty output, never better (whisper-tiny: WER 143.8, 158.3,
+    # 134.3, 143.8%). A fraction above 1 is not judged: 1.4 may be a percentage's 1.4%.
+    pinned = [n for n in rates if values[n].size >= 3 and (np.all(values[n] == 1.0) or np.all(values[n] == 100.0))]
+    above = [n for n in rates if values[n].size >= 3 and values[n].min() > 100.0]
+    for name in pinned + above:
+        v = values[name]
         ev = {"metric": name, "value": float(v.min()), "points": int(v.size),
-              "rule": "error rate pinned at 100%" if np.ptp(v) == 0 else "error rate above 100% at every evaluation"}
+              "rule": "error rate pinned at 100%" if name in pinned else "error rate above 100% at every evaluation"}
         s = run.series(name).finite()
-        text = (f"{name} was {fmt(float(v[0]))} (100% errors) at every one of {v.size} evaluations" if np.ptp(v) == 0 else
+        text = (f"{name} was {fmt(float(v[0]))} (100% errors) at every one of {v.size} evaluations" if name in pinned else
                 f"{name} stayed above 100% (best {fmt(float(v.min()))}) at every one of {v.size} evaluations, worse than "
                 "an empty output")
         return Finding("slow_progress", Severity.ERROR, float(s.steps[0]), float(s.steps[-1]),
@@ -928,13 +939,13 @@ class SlowProgressEvidence(Evidence):
 
 @detector("slow_progress", thresholds=DEFAULTS, evidence=SlowProgressEvidence, needs=_needs)
 def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
-    rules = (_lr_stays_zero, _stuck_at_chance, _collapsed_to_zero, _zero_throughout, _no_box_matched, _frozen_loss, _frozen_eval, _frozen_term, _recurring_loss, _error_rate_at_max, _pinned_task_metric, _never_below_start,
+    rules = (_lr_stays_zero, _stuck_at_chance, _collapsed_to_zero, _zero_throughout, _frozen_loss, _frozen_eval, _frozen_term, _recurring_loss, _error_rate_at_max, _pinned_task_metric, _no_box_matched, _never_below_start,
              _no_gain_over_finished_schedule) if not run.is_rl \
         else (_lr_stays_zero, _return_at_floor, _no_gain_over_finished_schedule)
     if run.is_gan:
         rules = (_lr_stays_zero, _frozen_game)
     elif needs.loss(run) is not None and not run.is_rl:
-        rules = (_lr_stays_zero, _no_box_matched, _error_rate_at_max, _pinned_task_metric, _frozen_eval, _no_gain_over_finished_schedule)  # no training loss: only these can judge
+        rules = (_lr_stays_zero, _error_rate_at_max, _pinned_task_metric, _no_box_matched, _frozen_eval, _no_gain_over_finished_schedule)  # no training loss: only these can judge
     for rule in rules:
         got = rule(run, th)
         if got is not None:
