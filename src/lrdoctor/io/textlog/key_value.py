@@ -29,11 +29,18 @@ _UNIT_WORDS = frozenset({"s", "ms", "sec", "secs", "min", "h", "it"})
 _CAMEL = re.compile(r"(?<=[a-z]{2})(?=[A-Z])")
 
 
+#: split words written with an abbreviation dot before the metric ("Val. Loss", "Valid. Acc.")
+_SPLIT_ABBREV = frozenset({"val", "valid", "eval", "test", "train", "dev", "avg"})
+
+
 def _key_name(raw: str) -> str:
     """snake_case key; a leading lower-case unit word belongs to the previous value, not to the
     key ("0.831s loss=1.19" is "loss", not "s_loss")."""
     if ". " in raw:  # a sentence ends inside the two-word key: ML-Agents' "3DBall. Step: 10000."
-        raw = raw.rsplit(". ", 1)[1]
+        head, tail = raw.rsplit(". ", 1)
+        # ...unless the dot abbreviates a split: bentrevett's seq2seq "Val. Loss: 4.783" is the
+        # validation loss, not a bare "Loss"
+        raw = f"{head.split()[-1]} {tail}" if head.split() and head.split()[-1].lower() in _SPLIT_ABBREV else tail
     if not raw.islower():  # CNTK's "TrainLossPerSample" -> train_loss_per_sample ("mAP", "mIoU" stay whole)
         raw = _CAMEL.sub("_", raw)
     key = raw.strip().lower().replace(" ", "_")
