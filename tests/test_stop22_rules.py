@@ -160,3 +160,13 @@ def test_real_seq2seq_up3_is_judged_against_the_later_scatter():
     # the early descent's curvature had made the whole-curve scatter 0.041, the last six 0.008
     f = [f for f in lrdoctor.diagnose(lrdoctor.read(_file("fresh42/seq2seq-tut2-gru-10ep"))).findings if f.kind == "overfitting"]
     assert f and f[0].evidence["eval_min"] == 3.54 and f[0].evidence["successive_rises"] == 3
+
+
+def test_real_monitor_rolling_mean_is_judged_against_its_standard_error():
+    # an Atari DQN at random play (scores 0-8): its 100-episode mean wanders 1.27 -> 1.40 -> 1.29,
+    # about one standard error (0.13); the curve's own residuals (0.02) would call it a reversal
+    flat = lrdoctor.read(_file("fresh44/sb3zoo-dqn-breakout-monitor-head"))
+    assert "performance_reversal" not in _kinds(flat)
+    # twin: a real run that learned and then lost it keeps its reversal
+    lost = lrdoctor.read(_file("fresh40/otc-monitor-temp120"))
+    assert "performance_reversal" in _kinds(lost)

@@ -51,6 +51,21 @@ class TaskCurve:
         return len(self.c)
 
 
+def _window_mean_error(run: Run, name: str) -> float:
+    """The standard error of a return that is a rolling mean of raw episode returns (the Monitor
+    reader's ``ep_rew_mean``, SB3's mean of its last 100 episodes): the robust SD of the raw
+    returns over sqrt(100) (robust: a rare crash episode is a real event of the curve). The residuals
+    of such a curve around its trend are autocorrelated and understate its noise many times (an
+    Atari DQN at random play: episode scores 0-8, residual sigma 0.02, standard error 0.13), so
+    its rises and falls are judged against the error of the mean instead. 0 for other metrics."""
+    from lrdoctor.io.monitor_csv import EP_INFO_BUFFER
+
+    if name != "ep_return" or run.meta.roles.get("ep_return") != "ep_rew_mean" or "episode_return" not in run:
+        return 0.0
+    raw = run.series("episode_return").finite().values
+    return robust_sigma(raw) / float(np.sqrt(EP_INFO_BUFFER)) if raw.size >= EP_INFO_BUFFER else 0.0
+
+
 def task_curve(run: Run, min_points: int = 10) -> TaskCurve | None:
     """The smoothed task metric of ``run`` (computed once per run), or None."""
     key = "task_curve"
@@ -61,7 +76,7 @@ def task_curve(run: Run, min_points: int = 10) -> TaskCurve | None:
             if c is not None and len(c) >= min_points:
                 w = max(5, int(len(c) * SMOOTH_SHARE)) | 1
                 sm = rolling_median(c.mid, w)
-                out = TaskCurve(name, c, sm, robust_sigma(c.mid - sm))
+                out = TaskCurve(name, c, sm, max(robust_sigma(c.mid - sm), _window_mean_error(run, name)))
                 break
         run.derived[key] = out
     return run.derived[key]
