@@ -170,3 +170,16 @@ def test_real_monitor_rolling_mean_is_judged_against_its_standard_error():
     # twin: a real run that learned and then lost it keeps its reversal
     lost = lrdoctor.read(_file("fresh40/otc-monitor-temp120"))
     assert "performance_reversal" in _kinds(lost)
+
+
+def test_real_negative_cross_entropy_with_the_vocabulary_printed_in_the_log(tmp_path):
+    run = lrdoctor.read(_file("fresh43/flashlight-137-rnnlm-negative-loss"))
+    assert run.config["vocab_size"] == 10000  # "Vocab size: 10000" is the run's config, not a metric
+    f = [f for f in lrdoctor.diagnose(run).findings if f.kind == "initial_loss_anomaly"]
+    assert f and f[0].evidence["first_loss"] == -8310.0
+    # twin: the same print with a sane language-model loss, ln 10000 = 9.21 at epoch 1 and falling
+    twin = tmp_path / "rnnlm.log"
+    twin.write_text("Vocab size: 10000\n" + "".join(
+        f"Epoch {e} - Train Loss: {9.2 - 0.4 * e:.2f} Validation Loss: {9.0 - 0.35 * e:.2f} Time per iteration (ms): 12.0\n"
+        for e in range(1, 8)))
+    assert "initial_loss_anomaly" not in _kinds(lrdoctor.read(twin))

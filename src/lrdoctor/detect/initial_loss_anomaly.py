@@ -156,17 +156,25 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
         kind = "above"
     elif lm_bound is None and early and first < th.below * expected and not _logs_regression_error(run):
         kind = "below"
+    elif first < 0 and not _logs_regression_error(run):
+        kind = "negative"  # a cross-entropy over K classes is never negative, at any report
     else:
         return []
     ev = {"first_loss": first, "expected_ln_k": expected, "num_classes": k[1], "config_key": k[0],
           "first_step": float(f.steps[0]), "ratio": first / expected}
     summary = f"first loss {fmt(first)} is {first / expected:.1f}x ln({k[1]}) = {fmt(expected)}, the loss of an untrained model"
+    if kind == "negative":
+        summary = (f"first loss {fmt(first)} is negative, which a cross-entropy over {k[1]} classes (ln {k[1]} = "
+                   f"{fmt(expected)} untrained) cannot be")
     if lm_bound is not None:
         summary = (f"first loss {fmt(first)} is a per-token cross-entropy ({lm_bound} = exp(loss)) {first / expected:.1f}x "
                    f"ln({k[1]}) = {fmt(expected)}: worse than a uniform guess over any vocabulary in use")
     cause = ("The output layer starts with large, confident logits (init scale, a missing softmax/log-softmax "
              "pairing, or loss summed instead of averaged)." if kind == "above" else
-             "The loss is lower than chance at step 0: labels leak into inputs, or the loss is not cross-entropy over K classes.")
+             "The loss is lower than chance at step 0: labels leak into inputs, or the loss is not cross-entropy over K classes."
+             if kind == "below" else
+             "The loss is computed wrongly: a log-probability of unnormalised scores (log_softmax missing before NLL), "
+             "a flipped sign, or targets outside the class range.")
     return [Finding("initial_loss_anomaly", Severity.WARNING, float(f.steps[0]), float(f.steps[0]), summary, ev, cause)]
 
 

@@ -65,6 +65,14 @@ MAX_NAMESPACE_LINES, MAX_NAMESPACE_CHARS = 16, 8192
 _NS_ITEM = re.compile(r"(?<!\w)(\w+)=('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\[[^\]]*\]|[^,()]+)")
 
 
+
+#: a line holding only a class count: the config key each spelling stands for
+_CLASS_COUNT_KEYS = {"vocab size": "vocab_size", "vocabulary size": "vocab_size", "num classes": "num_classes",
+                     "number of classes": "num_classes", "n classes": "num_classes", "nb classes": "num_classes",
+                     "num labels": "num_labels", "number of labels": "num_labels"}
+_CLASS_COUNT_LINE = re.compile(r"^\s*(vocab(?:ulary)?[\s_]size|num[\s_]classes|number of classes|n[\s_]classes|nb[\s_]classes"
+                               r"|num[\s_]labels|number of labels)\s*[:=]\s*(\d+)\s*$", re.I)
+
 def _namespace_config(line: str) -> dict | None:
     start = line.find("Namespace(")
     end = line.rstrip().rfind(")")
@@ -264,6 +272,13 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
                 # a markdown list of settings (HF model cards' "Training hyperparameters": "- learning_rate:
                 # 5e-05", "- num_epochs: 3") is the run's config, not a record of metrics at a step
                 config[bullet[1]] = _setting_value(bullet[2])
+                continue
+        if ":" in line or "=" in line:
+            count = _CLASS_COUNT_LINE.match(line)
+            if count:
+                # the run's class count echoed on a line of its own ("Vocab size: 10000", flashlight's
+                # RnnLm; "Number of classes: 4", rasbt's notebooks) is its config, not a metric
+                config[_CLASS_COUNT_KEYS[re.sub(r"[\s_]+", " ", count[1].lower())]] = int(count[2])
                 continue
         if "Namespace(" in line and namespaces < MAX_NAMESPACE_LINES:
             cfg = _namespace_config(line)
