@@ -183,3 +183,36 @@ def test_real_negative_cross_entropy_with_the_vocabulary_printed_in_the_log(tmp_
         f"Epoch {e} - Train Loss: {9.2 - 0.4 * e:.2f} Validation Loss: {9.0 - 0.35 * e:.2f} Time per iteration (ms): 12.0\n"
         for e in range(1, 8)))
     assert "initial_loss_anomaly" not in _kinds(lrdoctor.read(twin))
+
+
+def test_real_hf_loss_logged_as_zero_is_the_nan_filter(tmp_path):
+    f = [f for f in lrdoctor.diagnose(lrdoctor.read(_file("fresh46/alpaca-sft-loss-zero"))).findings if f.kind == "nonfinite"]
+    assert f and f[0].severity.name == "ERROR" and f[0].evidence["last_finite_value"] == 1.1938
+    # twin: a loss that converged to ~0 and rounds to 0.0 is no blow-up
+    twin = tmp_path / "hf.log"
+    twin.write_text("".join(f"{{'loss': {v}, 'learning_rate': 1e-05, 'epoch': {e / 10}}}\n"
+                            for e, v in enumerate([0.9, 0.2, 0.01, 0.0003, 0.0001, 0.0], 1)))
+    assert "nonfinite" not in _kinds(lrdoctor.read(twin))
+
+
+def test_real_converged_fit_at_a_fixed_point_is_not_a_frozen_evaluation(tmp_path):
+    # learnpytorch's nn.Linear: train 0.555 -> 0.00126 and test 0.0138 identical to 17 digits
+    # from epoch 200 on: the model sits at its optimum, nothing is broken
+    run = lrdoctor.read(_file("fresh46/mrdbourke-01-workflow-linear-layer"))
+    assert "slow_progress" not in _kinds(run)
+    # twin: the evaluation frozen while the training loss still moves is an evaluation of a stale model
+    lines = [f"Epoch: {e} | Train loss: {0.5551779866218567 * 0.5 ** (e / 100)} | Test loss: 0.013801801018416882\n"
+             for e in range(200, 1000, 100)]
+    twin = tmp_path / "stale.log"
+    twin.write_text("Epoch: 0 | Train loss: 0.5551779866218567 | Test loss: 0.5739762187004089\n"
+                    "Epoch: 100 | Train loss: 0.3 | Test loss: 0.2\n" + "".join(lines))
+    assert "slow_progress" in _kinds(lrdoctor.read(twin))
+
+
+def test_real_hf_results_table_spaced_with_no_log_and_gen_len():
+    run = lrdoctor.read(_file("fresh45/hf-bart-evuv-summ-valrise-card"))  # "No log 1.0 99 2.5104 ... 13.3023"
+    assert "loss" not in run  # "No log" in every row: no training loss, and no NaN either
+    assert run.series("eval_loss").values[:2].tolist() == [2.5104, 2.4941]
+    assert run.series("eval_gen_len").values[0] == 13.3023
+    keras = lrdoctor.read(_file("fresh45/hf-keras-bart-iguerra-rouge-falling-card"))  # "Train Rouge1" header cells
+    assert keras.meta.roles["loss"] == "train_loss" and keras.series("eval_loss").values[0] == 3.5055

@@ -114,12 +114,14 @@ _UNIT_CELL = re.compile(rf"^({NUM})\s*(?:s|ms|sec|%)?$", re.I)
 #: "Training Loss" until the first logged training loss; "-", "n/a" and "None" elsewhere
 _NO_VALUE = re.compile(r"^(?:no log|n/?a|none|-+|—)$", re.I)
 
-#: a markdown/notebook table header cell may hold words with spaces ("Training Loss"), never digits
-_SPACED_CELL = re.compile(r"^[A-Za-z_][A-Za-z_/.\- ]*$")
+#: a markdown/notebook table header cell may hold words with spaces ("Training Loss"), never digits,
+#: except at the end of a word ("Train Rouge1", "Eval Top5": Keras callbacks' HF card tables); a
+#: word that starts with a digit ("epoch 1", "loss 0.5") is a value, not a name
+_SPACED_CELL = re.compile(r"^[A-Za-z_][A-Za-z_/.\-]*\d*(?: [A-Za-z_][A-Za-z_/.\-]*\d*)*$")
 
 
 #: the two-word column names of HF Trainer's results table ("Training Loss", "Validation Loss")
-_HF_PAIR = re.compile(r"\b(Training|Train|Validation|Valid|Eval|Evaluation|Test) (Loss|Accuracy|Acc)\b")
+_HF_PAIR = re.compile(r"\b(Training|Train|Validation|Valid|Eval|Evaluation|Test) (Loss|Accuracy|Acc)\b|\b(Gen) (Len)\b")
 
 
 def _spaced_hf_header(s: str) -> list[str] | None:
@@ -129,7 +131,7 @@ def _spaced_hf_header(s: str) -> list[str] | None:
     with an epoch or step column and a loss pair; None otherwise."""
     if "|" in s or "\t" in s or "," in s or not _HF_PAIR.search(s):
         return None
-    joined = _HF_PAIR.sub(lambda m: f"{m[1]}_{m[2]}", s)
+    joined = _HF_PAIR.sub(lambda m: f"{m[1]}_{m[2]}" if m[1] else f"{m[3]}_{m[4]}", s)
     cells = joined.split()
     if len(cells) < 3 or not all(_HEADER_CELL.match(c) for c in cells) or not {"epoch", "step"} & {c.lower() for c in cells}:
         return None
@@ -157,6 +159,7 @@ def _header_table(line: str, state: dict) -> dict | None:
     hf = _spaced_hf_header(s)
     if hf is not None:
         state["pipe_header"] = _hf_evaluation_names([c.lower() for c in hf])
+        state["spaced_hf"] = True
         return {}
     sep = "|" if "|" in s else ("\t" if "\t" in s else ",")
     cells = [c.strip() for c in s.strip("|").split(sep)]
@@ -171,10 +174,14 @@ def _header_table(line: str, state: dict) -> dict | None:
     head = state.get("pipe_header")
     if not head:
         return None
+    missing = None
+    if state.get("spaced_hf") and s[:6].lower() == "no log":
+        # HF's "No log" cell (no training loss logged yet): the column it stands in holds no value
+        s, missing = "0" + s[6:], 0
     cells = [c for c in re.split(r"[|,\s]+", s.strip("|")) if c]
     if len(cells) == len(head) and all(_NUM_FULL.match(c) or _CLOCK.match(c) for c in cells) and not all(_CLOCK.match(c) for c in cells):
         # (fastai's tab-separated table ends each row with its "time" cell, "00:03": a duration, no metric)
-        return {k: _num(c) for k, c in zip(head, cells) if not _CLOCK.match(c)}
+        return {k: _num(c) for i, (k, c) in enumerate(zip(head, cells)) if not _CLOCK.match(c) and i != missing}
     if "|" in s:  # a bordered table whose cells carry units: Turi Create's "| 1 | 5.2557 | 1.36s |"
         cells = [c.strip() for c in s.strip("|").split("|")]
         hits = [_UNIT_CELL.match(c) or _CONSOLE_CELL.match(c) for c in cells]  # (also "0/299", "7.17G": YOLOv3's results table)
