@@ -34,15 +34,6 @@ class NonfiniteThresholds(Thresholds):
     consecutive steps while the loss scale backs off (scale halves each time)."""
 
 
-    zero_floor: float = 0.01
-    """HF Trainer's NaN filter: a training loss printed in its log dicts that drops to exactly 0.0
-    from a report at least this share of its largest value, and stays 0.0 to the end. With
-    ``logging_nan_inf_filter`` (on by default) the Trainer drops NaN/inf step losses from the
-    logged average, and a window whose every step was NaN/inf is logged as 0.0; a cross-entropy
-    cannot reach 0.0 by learning within one logging window (Stanford Alpaca SFT: 1.0645, 1.157,
-    1.1938, then 'loss': 0.0). 1%: the frozen-loss rule's floor for a loss that converged."""
-
-
 DEFAULTS = NonfiniteThresholds()
 _METRICS = ("loss", "eval_loss", "grad_norm", "value_loss", "d_loss", "g_loss")  # (an RL critic's loss too: rsl_rl's "Mean value_function loss: inf"; a GAN's players)
 #: Metrics computed *from* the model's outputs (returns, Q estimates, accuracy): when one
@@ -136,32 +127,6 @@ class NonfiniteEvidence(GuardRewindEvidence):
     also_nonfinite: list
 
 
-def _nan_filtered_zero(run: Run, th: NonfiniteThresholds) -> Finding | None:
-    """See ``NonfiniteThresholds.zero_floor``; only for loss dicts HF Trainer writes (``loss`` and
-    ``learning_rate`` read from a Python repr)."""
-    raw = run.meta.roles.get("loss", "loss")
-    if raw not in run.meta.repr_fields or not any(k in run.meta.repr_fields for k in ("learning_rate", "lr")):
-        return None
-    s = run.series("loss")
-    if s is None:
-        return None
-    f = s.finite()
-    x = f.values
-    nz = np.flatnonzero(x != 0)
-    if x.size < 2 or x[-1] != 0 or nz.size == 0:
-        return None
-    i = int(nz[-1]) + 1  # the first report of the final run of zeros
-    if abs(float(x[i - 1])) < th.zero_floor * float(np.abs(x).max()):
-        return None  # a loss that converged towards 0 and rounds to it
-    ev = {"metric": "loss", "first_step": f.steps[i], "value": 0.0, "nonfinite_points": int(x.size - i),
-          "logged_points": len(s), "last_finite_value": float(x[i - 1]), "last_finite_step": f.steps[i - 1]}
-    summary = (f"{raw} fell from {fmt(float(x[i - 1]))} to exactly 0.0 at step {fmt(f.steps[i])} and stayed there "
-               f"({x.size - i} report(s)): HF Trainer logs 0.0 when every step of the logging window was NaN/inf")
-    cause = ("Numerical blow-up hidden by the Trainer's NaN filter (logging_nan_inf_filter): the step losses went "
-             "NaN/inf. Usually the learning rate or an fp16 overflow; check grad_norm for nan before this step.")
-    return Finding("nonfinite", Severity.ERROR, f.steps[i], f.steps[-1], summary, ev, cause)
-
-
 @detector("nonfinite", thresholds=DEFAULTS, evidence=NonfiniteEvidence, needs=needs.any_loss_or_grad)
 def detect(run: Run, th: NonfiniteThresholds = DEFAULTS) -> list[Finding]:
     skipped = amp_skipped_steps(run, th.persistent_points)
@@ -201,10 +166,6 @@ def detect(run: Run, th: NonfiniteThresholds = DEFAULTS) -> list[Finding]:
                      "evaluation pass that produced no loss. Training continued.")
         end = s.steps[-1] if persistent else s.steps[i]
         out.append(Finding("nonfinite", sev, s.steps[i], end, summary, evidence, cause))
-    if not any(f.evidence["metric"] == "loss" for f in out):
-        zero = _nan_filtered_zero(run, th)
-        if zero is not None:
-            out.append(zero)
     # One blow-up shows in several metrics: keep the earliest error, demote the others' duplicates.
     errors = [f for f in out if f.severity is Severity.ERROR]
     if len(errors) > 1:
