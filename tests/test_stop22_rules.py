@@ -206,3 +206,9 @@ def test_real_hf_results_table_spaced_with_no_log_and_gen_len():
     assert run.series("eval_gen_len").values[0] == 13.3023
     keras = lrdoctor.read(_file("fresh45/hf-keras-bart-iguerra-rouge-falling-card"))  # "Train Rouge1" header cells
     assert keras.meta.roles["loss"] == "train_loss" and keras.series("eval_loss").values[0] == 3.5055
+
+
+def test_real_trl_reward_columns_with_slashes_are_header_names():
+    # "Step | Training Loss | reward | ... | rewards / match_format_exactly | ..." (Unsloth GRPO)
+    run = lrdoctor.read(_file("fresh43/unsloth-2291-grpo-table"))
+    assert run.meta.roles["loss"] == "training_loss" and run.steps[0] == 1
