@@ -273,7 +273,7 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
                 # 5e-05", "- num_epochs: 3") is the run's config, not a record of metrics at a step
                 config[bullet[1]] = _setting_value(bullet[2])
                 continue
-        if ":" in line or "=" in line:
+        if first and first in "vVnN" and (":" in line or "=" in line):  # (cheap tests first: every line passes here)
             count = _CLASS_COUNT_LINE.match(line)
             if count:
                 # the run's class count echoed on a line of its own ("Vocab size: 10000", flashlight's

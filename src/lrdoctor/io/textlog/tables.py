@@ -130,8 +130,8 @@ def _spaced_hf_header(s: str) -> list[str] | None:
     one space between words ("Training Loss Epoch Step Validation Loss Wer"): the two-word names
     are HF's ("Training Loss", "Validation Loss"), every other word is one column. Only a header
     with an epoch or step column and a loss pair; None otherwise."""
-    if "|" in s or "\t" in s or "," in s or not _HF_PAIR.search(s):
-        return None
+    if ("Loss" not in s and "Gen Len" not in s) or "|" in s or "\t" in s or "," in s or not _HF_PAIR.search(s):
+        return None  # (a substring test first: this runs on every line of a text log)
     joined = _HF_PAIR.sub(lambda m: f"{m[1]}_{m[2]}" if m[1] else f"{m[3]}_{m[4]}", s)
     cells = joined.split()
     if len(cells) < 3 or not all(_HEADER_CELL.match(c) for c in cells) or not {"epoch", "step"} & {c.lower() for c in cells}:
