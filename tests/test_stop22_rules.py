@@ -212,3 +212,12 @@ def test_real_trl_reward_columns_with_slashes_are_header_names():
     # "Step | Training Loss | reward | ... | rewards / match_format_exactly | ..." (Unsloth GRPO)
     run = lrdoctor.read(_file("fresh43/unsloth-2291-grpo-table"))
     assert run.meta.roles["loss"] == "training_loss" and run.steps[0] == 1
+
+
+def test_real_test_set_results_line_is_the_test_split(tmp_path):
+    # keras-gat on Cora: "Epoch: 0000 train_loss= 1.9460 ... val_acc= 0.1120" lines, then
+    # "Test set results: loss= 1.9461 accuracy= 0.1430": that loss is the test set's
+    run = lrdoctor.read(_file("fresh47/kerasgat-2-cora-stuck-ln7"))
+    assert run.meta.roles["loss"] == "train_loss" and run.series("loss").values.size == 10
+    f = [f for f in lrdoctor.diagnose(run).findings if f.kind == "slow_progress"]
+    assert f and f[0].evidence["num_classes"] == 7  # ln 7 = 1.9459 at every epoch, val_acc ~ 1/7

@@ -166,10 +166,10 @@ _FRACTION_PCT = re.compile(rf"(?<![\w/.\-])(?P<key>[A-Za-z_][A-Za-z_ ]{{0,30}}?)
 #: words of a score whose "a/b (p%)" is read as p
 _SCORE_WORD = re.compile(r"acc|correct|precision|recall|top\d|f1|success|dice|iou|map", re.I)
 
-#: a line led by an evaluation split's name: "Test set: ...", "Validation set: ...", "Eval: ...",
+#: a line led by an evaluation split's name: "Test set: ...", "Test set results: ...", "Validation set: ...", "Eval: ...",
 #: DeepSpeech's "Validation of Epoch 0 - loss: 95.8", PyTorch-Ignite's examples' "Validation Results
 #: - Epoch: 1  Avg accuracy: 0.85 Avg loss: 0.35"
-_SPLIT_LINE = re.compile(r"^\s*(test|val|valid|validation|eval|evaluation|dev)(?: set| results)?\s*(?::|-\s|\[\s*\d+\s*/\s*\d+\s*\]|\s+of\s+epoch\b)", re.I)
+_SPLIT_LINE = re.compile(r"^\s*(test|val|valid|validation|eval|evaluation|dev)(?: set)?(?: results)?\s*(?::|-\s|\[\s*\d+\s*/\s*\d+\s*\]|\s+of\s+epoch\b)", re.I)
 
 #: a split's name leading the metrics after the step fields: rasbt's deeplearning-models print
 #: "***Epoch: 001/040 | Train. Acc.: 32.408% | Loss: 1.743" and then "***Epoch: 001/040 | Valid.
