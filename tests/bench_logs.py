@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["LOGS", "blind_slices", "is_blind", "benchmark_files", "manifests"]
+__all__ = ["LOGS", "blind_slices", "is_blind", "real_log", "benchmark_files", "manifests"]
 
 LOGS = Path(__file__).resolve().parents[1] / "bench" / "detection_logs"
 
@@ -26,6 +26,16 @@ def is_blind(path: Path) -> bool:
         return False
     rel = path.resolve().relative_to(LOGS.resolve()).parts
     return rel[0] in blind or rel[0].removeprefix("manifest_").removesuffix(".yaml") in blind
+
+
+def real_log(rel: str) -> Path:
+    """``LOGS / rel`` for a test to read; the test is skipped while that slice is blind."""
+    import pytest
+
+    path = LOGS / rel
+    if is_blind(path):
+        pytest.skip(f"{rel.split('/')[0]} is being measured blind")
+    return path
 
 
 def benchmark_files(pattern: str = "*") -> list[Path]:

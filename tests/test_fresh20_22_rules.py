@@ -15,7 +15,7 @@ import pytest
 import torch
 
 import lrdoctor
-from bench_logs import LOGS, is_blind
+from bench_logs import LOGS, real_log
 from lrdoctor.detect.loss_spike import few_point_spikes
 from lrdoctor.detect._stats import trend_p_up
 
@@ -24,13 +24,6 @@ torch.set_num_threads(1)
 
 def _warned(report) -> dict:
     return {f.kind: f for f in report.findings if f.severity.rank >= 1}
-
-
-def _real(rel: str):
-    path = LOGS / rel
-    if is_blind(path):
-        pytest.skip(f"{rel.split('/')[0]} is being measured blind")
-    return path
 
 
 def _digits():
@@ -99,7 +92,7 @@ def test_a_loss_that_climbs_after_its_best_is_divergence_and_a_clean_run_is_not(
 
 
 def test_real_hf_paste_with_curly_quotes_climbing():
-    r = lrdoctor.diagnose(_real("fresh20/hf-issue33336-rising/issue33336.log"))
+    r = lrdoctor.diagnose(real_log("fresh20/hf-issue33336-rising/issue33336.log"))
     assert r.run.series("loss").values[1] == 1.406  # {‘loss’: 1.406, ...} as pasted
     found = _warned(r)
     assert found["divergence"].evidence["best_loss"] == 1.406
@@ -138,14 +131,14 @@ def test_three_spaces_separate_segments_and_nan_is_read(tmp_path):
 
 
 def test_real_arcface_fp16_nan_paste():
-    found = _warned(lrdoctor.diagnose(_real("fresh20/insightface-issue2262-fp16nan/issue2262.log")))
+    found = _warned(lrdoctor.diagnose(real_log("fresh20/insightface-issue2262-fp16nan/issue2262.log")))
     assert found["nonfinite"].severity.value == "error"
 
 
 def test_three_report_spike_by_orders_of_magnitude():
     assert few_point_spikes(np.array([0.2586, 3.2e14, 0.2525]))[0][0] == 1
     assert few_point_spikes(np.array([0.26, 20.0, 0.25])) == []  # 77x: not two orders of magnitude
-    r = lrdoctor.diagnose(_real("fresh20/mmdet-issue2061-spike/issue2061.log"))
+    r = lrdoctor.diagnose(real_log("fresh20/mmdet-issue2061-spike/issue2061.log"))
     assert _warned(r)["loss_spike"].evidence["largest"]["loss"] > 1e14
 
 
@@ -196,28 +189,28 @@ def test_two_evaluations_eval_doubles_while_train_halves(tmp_path):
 
 
 def test_real_two_epoch_bert_paste_is_overfitting():
-    found = _warned(lrdoctor.diagnose(_real("fresh22/bertsentiment-issue1-overfit/issue1.log")))
+    found = _warned(lrdoctor.diagnose(real_log("fresh22/bertsentiment-issue1-overfit/issue1.log")))
     assert found["overfitting"].evidence["eval_last"] == pytest.approx(0.0916)
 
 
 def test_return_that_peaks_and_trends_down_is_a_reversal_and_steady_learners_are_not():
-    hc = lrdoctor.diagnose(_real("fresh22/angela-lunarlander-hc/lunarlander_hc.log"))
+    hc = lrdoctor.diagnose(real_log("fresh22/angela-lunarlander-hc/lunarlander_hc.log"))
     assert _warned(hc)["performance_reversal"].evidence["peak"] == pytest.approx(-20.62)
     for healthy in ("fresh22/angela-banana-dqn", "fresh22/angela-crawler-ddpg", "fresh22/angela-halfcheetah-ddpg"):
-        path = next(_real(healthy).iterdir())
+        path = next(real_log(healthy).iterdir())
         assert "performance_reversal" not in _warned(lrdoctor.diagnose(path)), healthy
 
 
 def test_rate_rule_needs_twenty_reports_and_all_loss_is_the_total():
-    r = lrdoctor.diagnose(_real("fresh20/dface-issue24-bboxspike/issue24.log"))
+    r = lrdoctor.diagnose(real_log("fresh20/dface-issue24-bboxspike/issue24.log"))
     assert r.run.meta.roles["loss"] == "all_loss"
     assert "slow_progress" not in _warned(r)  # 7 reports, one a 15x spike: no rate to read
 
 
 def test_prec1_is_the_accuracy_and_dg_loss_the_generator():
-    timm = lrdoctor.read(_real("fresh20/timm-issue58-summary/summary.csv"))
+    timm = lrdoctor.read(real_log("fresh20/timm-issue58-summary/summary.csv"))
     assert timm.meta.roles["eval_accuracy"] == "eval_prec1"
-    paddle = lrdoctor.read(_real("fresh11/paddle-issue15762-dcgan-mnist/issue15762.log"))
+    paddle = lrdoctor.read(real_log("fresh11/paddle-issue15762-dcgan-mnist/issue15762.log"))
     assert paddle.is_gan and paddle.meta.roles["g_loss"] == "dg-loss"
 
 
@@ -268,7 +261,7 @@ def test_stuck_at_chance_is_not_excused_by_an_accuracy_below_chance(tmp_path):
 
 
 def test_real_tinyvgg_at_ln3():
-    r = lrdoctor.diagnose(_real("fresh21/learnpytorch-tinyvgg-script-chance/train_output.txt"),
+    r = lrdoctor.diagnose(real_log("fresh21/learnpytorch-tinyvgg-script-chance/train_output.txt"),
                           config={"num_classes": 3})
     assert _warned(r)["slow_progress"].severity.value == "error"
 
@@ -287,7 +280,7 @@ def test_a_frozen_metric_beside_a_falling_eval_loss_is_no_finding(tmp_path):
 
 
 def test_real_unet_with_a_broken_accuracy_column_is_healthy():
-    r = lrdoctor.diagnose(_real("fresh21/mri-unet-10epochs/2-train_10_epochs.md"))
+    r = lrdoctor.diagnose(real_log("fresh21/mri-unet-10epochs/2-train_10_epochs.md"))
     assert not [f for f in r.findings if f.severity.rank >= 1]
 
 
@@ -338,12 +331,12 @@ def test_a_loss_that_is_exactly_zero_throughout_is_no_learning(tmp_path):
     good = tmp_path / "unmasked.log"
     good.write_text(_masked_run(mask_all=False))
     assert "slow_progress" not in _warned(lrdoctor.diagnose(good))
-    real = lrdoctor.diagnose(_real("fresh23/llamafactory-qwen15-14b-full-loss-zero/train.log"))
+    real = lrdoctor.diagnose(real_log("fresh23/llamafactory-qwen15-14b-full-loss-zero/train.log"))
     assert "exactly 0" in _warned(real)["slow_progress"].summary
 
 
 def test_a_fit_that_leaves_the_chance_band_by_its_last_report_is_not_stuck():
-    r = lrdoctor.diagnose(_real("fresh24/skorch-doctor-tiny-fit/history.txt"), config={"num_classes": 2})
+    r = lrdoctor.diagnose(real_log("fresh24/skorch-doctor-tiny-fit/history.txt"), config={"num_classes": 2})
     assert "slow_progress" not in _warned(r)  # 0.691 ... 0.650: its last report is 6% under ln 2
 
 
@@ -360,7 +353,7 @@ def test_rate_rule_judges_only_logs_from_the_start(tmp_path):
     late = tmp_path / "late.log"  # the last third only: a converged window deep into training
     late.write_text("".join(f"step {s} loss {v:.4f}\n" for s, v in rows[40:]))
     assert "slow_progress" not in _warned(lrdoctor.diagnose(late))
-    real = lrdoctor.diagnose(_real("fresh24/pytorch-tutorials-speechcommand-m5/train.log"))
+    real = lrdoctor.diagnose(real_log("fresh24/pytorch-tutorials-speechcommand-m5/train.log"))
     assert "slow_progress" not in _warned(real)
 
 
@@ -377,7 +370,7 @@ def test_borderless_baselines_tables_are_one_record_each_and_a_nan_kl_is_nonfini
     bad.write_text(text + f"Iteration {len(rows)}\n\n| loss      | nan |\n| KL        | 0.1 |\n")
     found = _warned(lrdoctor.diagnose(bad))
     assert found["nonfinite"].start_step == len(rows)  # the last table's own iteration
-    real = _warned(lrdoctor.diagnose(_real("fresh25/baselines-issue127-acktr-nan/acktr_console.log")))
+    real = _warned(lrdoctor.diagnose(real_log("fresh25/baselines-issue127-acktr-nan/acktr_console.log")))
     assert real["nonfinite"].start_step == 3027
 
 
@@ -406,7 +399,7 @@ def test_a_jump_at_the_last_report_is_said_not_silenced(tmp_path):
     healthy = tmp_path / "healthy.log"
     healthy.write_text("".join(f"step {s} loss {v:.4f}\n" for s, v in rows[:-1]))
     assert "loss_spike" not in _warned(lrdoctor.diagnose(healthy))
-    real = _warned(lrdoctor.diagnose(_real("fresh23/flagembedding-reranker-gradnorm-erratic/train.log")))
+    real = _warned(lrdoctor.diagnose(real_log("fresh23/flagembedding-reranker-gradnorm-erratic/train.log")))
     assert real["loss_spike"].evidence["last_report"]
 
 
@@ -464,7 +457,7 @@ def test_a_frozen_loss_term_is_a_dead_head(tmp_path):
     assert len(set(run.series("aux_loss").values)) == 1  # the head's loss never moves
     found = _warned(lrdoctor.diagnose(dead))["slow_progress"]
     assert found.evidence["metric"] == "aux_loss" and found.severity.value == "warning"
-    real = _warned(lrdoctor.diagnose(_real("fresh20/centernet-issue342-frozenhm/issue342.log")))
+    real = _warned(lrdoctor.diagnose(real_log("fresh20/centernet-issue342-frozenhm/issue342.log")))
     assert real["slow_progress"].evidence["metric"] == "hm_loss"
 
 
@@ -484,7 +477,7 @@ def test_an_evaluation_that_stops_moving_at_the_end_of_a_decay_is_no_frozen_mode
 
 
 def test_elegantrl_early_console_reads_its_smoothed_return():
-    run = lrdoctor.read(_real("fresh25/elegantrl-history-ddpg/terminal_log.txt"))
+    run = lrdoctor.read(real_log("fresh25/elegantrl-history-ddpg/terminal_log.txt"))
     assert run.meta.roles["ep_return"] == "smo_r"
     assert run.series("ep_return").values[:3].tolist() == [-106, -105, -107]  # "SmoR: -106" ...
 

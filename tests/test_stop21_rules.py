@@ -45,17 +45,10 @@ import pytest
 import torch
 
 import lrdoctor
-from bench_logs import LOGS, is_blind
+from bench_logs import real_log
 from lrdoctor.names import resolve_aliases
 
 torch.set_num_threads(1)
-
-
-def _real(rel: str):
-    path = LOGS / rel
-    if is_blind(path):
-        pytest.skip(f"{rel.split('/')[0]} is being measured blind")
-    return path
 
 
 def _warned(report) -> dict:
@@ -107,10 +100,10 @@ def test_a_dice_loss_is_no_task_metric():
 
 
 def test_real_basicsr_and_nafnet_logs_are_read():
-    sr = lrdoctor.read(_real("fresh20/basicsr-issue192-psnr/issue192.log"))
+    sr = lrdoctor.read(real_log("fresh20/basicsr-issue192-psnr/issue192.log"))
     assert sr.meta.roles.get("loss") == "l_pix"
     assert sr.series("loss").finite().values[0] == pytest.approx(6.0063e-02)
-    naf = lrdoctor.read(_real("fresh20/nafnet-issue64-psnrdrop/issue64.log"))
+    naf = lrdoctor.read(real_log("fresh20/nafnet-issue64-psnrdrop/issue64.log"))
     assert naf.meta.roles.get("eval_accuracy") == "psnr"
     assert naf.series("eval_accuracy").finite().values.tolist() == pytest.approx([25.4206, 23.9232, 24.7066, 23.6631])
 
@@ -148,7 +141,7 @@ def test_a_return_frozen_at_a_positive_ceiling_or_above_its_lowest_is_not_the_fl
 
 
 def test_real_baselines_pong_stuck_at_minus_21():
-    f = _warned(lrdoctor.diagnose(_real("fresh6/text-baselines-issue697-pong-dqn-stuck-21/issue697.log")))["slow_progress"]
+    f = _warned(lrdoctor.diagnose(real_log("fresh6/text-baselines-issue697-pong-dqn-stuck-21/issue697.log")))["slow_progress"]
     assert f.evidence["value"] == -21.0 and f.start_step == 7600
 
 
@@ -201,7 +194,7 @@ def test_hf_results_table_logged_at_every_evaluation_keeps_every_row(tmp_path):
 
 
 def test_real_hf_card_with_no_log_rows_and_a_carried_loss_is_healthy():
-    rep = lrdoctor.diagnose(_real("fresh29/hfcard-xlsr53-turkish-demo-1ucky40nc3/training_results.md"))
+    rep = lrdoctor.diagnose(real_log("fresh29/hfcard-xlsr53-turkish-demo-1ucky40nc3/training_results.md"))
     assert rep.run.series("loss").finite().values.tolist() == [3.1829, 0.2215, 0.1009]
     assert rep.run.series("eval_loss").finite().values[0] == 3.5932  # the first "No log" row
     assert not [f for f in rep.findings if f.severity.rank >= 2]
@@ -292,7 +285,7 @@ def test_a_jupyter_table_copied_as_tab_separated_text(tmp_path):
 
 
 def test_real_peft_prefix_tuning_log_with_tensors():
-    rep = lrdoctor.diagnose(_real("fresh26/peft-prefix-clm-bloomz/prefix_tuning_clm.log"))
+    rep = lrdoctor.diagnose(real_log("fresh26/peft-prefix-clm-bloomz/prefix_tuning_clm.log"))
     assert rep.run.series("loss").finite().values[0] == pytest.approx(21.3289)
     assert "initial_loss_anomaly" in _warned(rep)
 
@@ -341,12 +334,12 @@ def test_training_accuracy_that_keeps_rising_over_a_stalled_validation_is_overfi
 
 
 def test_real_rasbt_alexnet_accuracy_gap():
-    f = _warned(lrdoctor.diagnose(_real("fresh27/rasbt-alexnet-cifar10-constbatch/train_log.txt")))["overfitting"]
+    f = _warned(lrdoctor.diagnose(real_log("fresh27/rasbt-alexnet-cifar10-constbatch/train_log.txt")))["overfitting"]
     assert f.evidence["accuracy_gap"] > 0.2
 
 
 def test_ignite_results_lines_are_split_by_their_lead():
-    rep = lrdoctor.diagnose(_real("fresh27/ignite-textcnn-imdb/train_log.txt"))
+    rep = lrdoctor.diagnose(real_log("fresh27/ignite-textcnn-imdb/train_log.txt"))
     assert rep.run.meta.roles["eval_loss"] == "validation_avg_loss"
     assert rep.run.series("eval_loss").finite().values[:3].tolist() == [0.35, 0.30, 0.30]
     assert "overfitting" in _warned(rep)
@@ -386,7 +379,7 @@ def test_an_early_spike_above_the_initial_loss_is_a_warning(tmp_path):
 
 
 def test_real_megatron_t5_early_spike_is_a_warning():
-    f = _warned(lrdoctor.diagnose(_real("fresh15/megatron-t5-11b-early-spike/golden_values_dev_dgx_h100.json")))["loss_spike"]
+    f = _warned(lrdoctor.diagnose(real_log("fresh15/megatron-t5-11b-early-spike/golden_values_dev_dgx_h100.json")))["loss_spike"]
     assert f.evidence["above_initial"] == pytest.approx(10.74903)
 
 
@@ -447,7 +440,7 @@ def test_a_policy_worse_than_untrained_at_every_later_evaluation_is_a_reversal(t
 
 
 def test_real_tianshou_ant_ddpg_worse_than_untrained():
-    f = _warned(lrdoctor.diagnose(_real("fresh28/tianshou-ant-ddpg-10seeds/test_rew_10seeds.csv")))["performance_reversal"]
+    f = _warned(lrdoctor.diagnose(real_log("fresh28/tianshou-ant-ddpg-10seeds/test_rew_10seeds.csv")))["performance_reversal"]
     assert f.evidence["peak_step"] == 0 and f.evidence["peak"] == pytest.approx(990.3775) and f.evidence["end"] < 0  # "rew", the mean of the seeds
 
 
@@ -465,7 +458,7 @@ def test_a_split_leading_the_metrics_after_the_epoch_scopes_the_line(tmp_path):
 
 
 def test_real_rasbt_grouped_alexnet_reads_its_validation_loss():
-    rep = lrdoctor.diagnose(_real("fresh27/rasbt-alexnet-grouped-cifar10/train_log.txt"))
+    rep = lrdoctor.diagnose(real_log("fresh27/rasbt-alexnet-grouped-cifar10/train_log.txt"))
     assert rep.run.series("eval_loss").finite().values[-1] == pytest.approx(0.997)
     assert "overfitting" in _warned(rep)
 
@@ -508,14 +501,14 @@ def test_card_bullets_are_config_and_short_tables_keep_their_steps(tmp_path):
 
 
 def test_real_cards_with_rouge_and_f1_columns():
-    run = lrdoctor.read(_real("fresh32/hfcard-bert-0505-2-valloss-rise/training_results.md"))
+    run = lrdoctor.read(real_log("fresh32/hfcard-bert-0505-2-valloss-rise/training_results.md"))
     assert run.series("eval_loss").finite().values.tolist() == [0.3634, 0.3648, 0.3978, 0.4277]
-    rep = lrdoctor.diagnose(_real("fresh32/hfcard-t5small-giga-nan/training_results.md"))
+    rep = lrdoctor.diagnose(real_log("fresh32/hfcard-t5small-giga-nan/training_results.md"))
     assert _warned(rep)["nonfinite"].start_step == 11791
 
 
 def test_real_yolov3_results_table():
-    run = lrdoctor.read(_real("fresh30/yolov3-issue1211-results-table/results_table.md"))
+    run = lrdoctor.read(real_log("fresh30/yolov3-issue1211-results-table/results_table.md"))
     # a bare "map" column is the validation mAP (no trainer computes mAP on its batches)
     assert run.meta.roles["eval_accuracy"] == "map"
     assert run.series("eval_accuracy").finite().values[:3].tolist() == [0.623, 0.647, 0.629]
@@ -593,9 +586,9 @@ def test_yolo_console_from_a_notebook_without_bar_blocks(tmp_path):
 
 def test_real_notebook_yolo_consoles_and_centertrack():
     for rel in ("fresh34/yolov8-tutorial-coco128-3ep/train_output.txt", "fresh34/yolov5-tutorial-coco128-3ep/train_output.txt"):
-        run = lrdoctor.read(_real(rel))
+        run = lrdoctor.read(real_log(rel))
         assert run.series("loss").finite().values.size == 3 and run.series("task_metric").finite().values.size == 3
-    run = lrdoctor.read(_real("fresh34/centertrack-i198-cocopose/log.txt"))
+    run = lrdoctor.read(real_log("fresh34/centertrack-i198-cocopose/log.txt"))
     assert run.meta.roles["loss"] == "tot" and run.series("loss").finite().values[0] == pytest.approx(8.034233)
 
 
@@ -660,6 +653,6 @@ def test_preference_tuning_rewards_are_no_rl_returns():
 
 
 def test_real_zephyr_dpo_card_overfits_and_is_no_rl_run():
-    rep = lrdoctor.diagnose(_real("fresh32/zephyr-7b-beta-dpo-card/training_results.md"))
+    rep = lrdoctor.diagnose(real_log("fresh32/zephyr-7b-beta-dpo-card/training_results.md"))
     assert not rep.run.is_rl
     assert _warned(rep)["overfitting"].evidence["eval_min"] == pytest.approx(0.4957)

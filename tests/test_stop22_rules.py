@@ -1,10 +1,18 @@
-"""Rules from the stop-22 study of the benchmark (issue 9), each on a real public log with a twin:
+"""Readers and rules from the stop-22 study of the benchmark (issue 9), each on a real public log
+with a twin where one can be made:
 
-- an evaluation loss that rose at each of its last 4 evaluations (5 values in increasing order,
-  p = 1/120 under independent noise) to 10%+ above its minimum is overfitting even when a steep early descent inflates the
-  curve's scatter estimate; a rise that fails the GL rule's scatter guard is still judged by the
-  UP rules (it used to end the check);
-- a bare mAP column is an evaluation (see also test_stop21_rules.test_real_yolov3_results_table).
+- overfitting: four ordered rises to GL 10%+ need no scatter guard; UP_3 is judged against the
+  later part's scatter; a rise that fails the GL rule's guard is still judged by the UP rules;
+  evaluations only, when the evaluation accuracy holds;
+- slow_progress: no box matched (a box-regression term exactly 0); an error rate above 100% at
+  every evaluation; not stuck at chance while the LR warms up; a frozen evaluation beside a
+  training loss frozen at its optimum is a converged fit;
+- initial_loss_anomaly: a negative cross-entropy with K known;
+- a Monitor's rolling-mean return is judged against the standard error of that mean;
+- readers: a Monitor CSV under any name, Dopamine's baselines JSON, HF results tables copied as
+  spaced text, HF results-table metrics as the evaluation's, Megatron steps never run,
+  "Val. Loss", "Test set results:", "Vocab size: N" as config, TRL's "rewards / ..." header cells
+  (a bare mAP column as an evaluation: test_stop21_rules.test_real_yolov3_results_table).
 """
 
 import numpy as np
@@ -12,16 +20,9 @@ import pytest
 import torch
 
 import lrdoctor
-from bench_logs import LOGS, is_blind
+from bench_logs import real_log
 
 torch.set_num_threads(1)
-
-
-def _real(rel: str):
-    path = LOGS / rel
-    if is_blind(path):
-        pytest.skip(f"{rel.split('/')[0]} is being measured blind")
-    return path
 
 
 def _kinds(run) -> set[str]:
@@ -29,7 +30,7 @@ def _kinds(run) -> set[str]:
 
 
 def test_real_gat_cora_overfits_after_epoch_7():
-    run = lrdoctor.read(_real("fresh12/kerasio-gat-cora/gat_node_classification.log"), config={"num_classes": 7})
+    run = lrdoctor.read(real_log("fresh12/kerasio-gat-cora/gat_node_classification.log"), config={"num_classes": 7})
     f = [f for f in lrdoctor.diagnose(run).findings if f.kind == "overfitting"]
     assert f, "val_loss 0.669 at epoch 7, then 0.730, 0.755, 0.767, 0.773 while the training loss fell"
     assert f[0].evidence["eval_min"] == pytest.approx(0.6688)
@@ -38,7 +39,7 @@ def test_real_gat_cora_overfits_after_epoch_7():
 
 def test_gat_cora_twin_whose_evaluations_wander_after_the_minimum_is_not_overfitting(tmp_path):
     # the same curves, but the last four evaluations wander around the minimum (no ordered rise)
-    real = lrdoctor.read(_real("fresh12/kerasio-gat-cora/gat_node_classification.log"))
+    real = lrdoctor.read(real_log("fresh12/kerasio-gat-cora/gat_node_classification.log"))
     ev = real.series("eval_loss").finite().values.copy()
     ev[7:] = ev[6] * np.array([1.02, 0.995, 1.03, 1.01])
     tr = real.series("loss").finite().values
@@ -50,7 +51,7 @@ def test_gat_cora_twin_whose_evaluations_wander_after_the_minimum_is_not_overfit
 def test_real_zero_box_losses_mean_no_box_was_matched():
     for rel, term in (("fresh4/text-yolov6-issue614-zero-box-loss", "iou_loss"),
                       ("fresh16/ultralytics-issue1086-coco128", "box_loss")):
-        path = next(p for p in _real(rel).iterdir() if p.is_file())
+        path = next(p for p in real_log(rel).iterdir() if p.is_file())
         f = [f for f in lrdoctor.diagnose(lrdoctor.read(path)).findings if f.kind == "slow_progress"]
         assert f and f[0].severity.name == "ERROR" and f[0].evidence["metric"] in (term, "dfl_loss"), rel
 
@@ -68,7 +69,7 @@ def test_zero_box_loss_twins(tmp_path):
 
 
 def _file(rel: str):
-    return next(p for p in sorted(_real(rel).iterdir()) if p.is_file())
+    return next(p for p in sorted(real_log(rel).iterdir()) if p.is_file())
 
 
 def test_real_monitor_csv_is_known_by_its_content_not_its_name():
@@ -78,7 +79,7 @@ def test_real_monitor_csv_is_known_by_its_content_not_its_name():
 
 
 def test_real_hf_results_table_copied_without_its_borders():
-    run = lrdoctor.read(_real("fresh41/hf-whisper-tiny-nadia-card/training_results.txt"))
+    run = lrdoctor.read(real_log("fresh41/hf-whisper-tiny-nadia-card/training_results.txt"))
     assert run.meta.roles["loss"] == "training_loss" and run.meta.roles["eval_loss"] == "validation_loss"
     assert run.series("loss").values[:2].tolist() == [0.5976, 0.3549]
     assert run.series("eval_loss").values[:2].tolist() == [0.9443, 0.9114]
@@ -124,7 +125,7 @@ def test_real_hf_card_metrics_are_the_evaluations():
 
 
 def test_real_wer_above_100_percent_at_every_evaluation_is_no_learning(tmp_path):
-    run = lrdoctor.read(_real("fresh41/hf-whisper-tiny-nadia-card/training_results.txt"))
+    run = lrdoctor.read(real_log("fresh41/hf-whisper-tiny-nadia-card/training_results.txt"))
     f = [f for f in lrdoctor.diagnose(run).findings if f.kind == "slow_progress"]
     assert f and f[0].severity.name == "ERROR" and f[0].evidence["value"] == pytest.approx(134.3341)
     # twin: a WER that starts above 100% and falls below it is learning

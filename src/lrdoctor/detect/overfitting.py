@@ -181,6 +181,8 @@ def _late_scatter(worse: np.ndarray, th: OverfittingThresholds) -> float:
 def _successive_rises(worse: np.ndarray, th: OverfittingThresholds) -> _Rise | None:
     """Prechelt's UP criteria on ``worse`` (larger is worse): it rose at each of the last
     ``up_strips`` evaluations, or at each of the last ``up_strips_with_gl`` with GL_5."""
+    d = np.diff(worse)
+    ordered = int(np.argmin(d[::-1] > 0)) if (d <= 0).any() else d.size  # rises in a row to the end
     for s, need_gl in ((th.up_strips, 0.0), (th.up_strips_with_gl, th.generalization_loss)):
         if worse.size < s + 1 or not (np.diff(worse[-s - 1:]) > 0).all():
             continue
@@ -190,8 +192,6 @@ def _successive_rises(worse: np.ndarray, th: OverfittingThresholds) -> _Rise | N
         gl = (last - best) / abs(best) if best else np.inf
         if gl <= need_gl:
             continue
-        d = np.diff(worse)
-        ordered = int(np.argmin(d[::-1] > 0)) if (d <= 0).any() else d.size  # rises in a row to the end
         # UP_3 (4 ordered values, p = 1/24) is judged against the later part's scatter; UP_2 (3
         # ordered values, p = 1/6) keeps the whole curve's, the stricter guard
         scatter = _late_scatter(worse, th) if s >= th.up_strips else diff2_sigma(worse)

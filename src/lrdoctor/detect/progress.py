@@ -455,8 +455,9 @@ def _converged_with_training(run: Run, since: float, th: ProgressThresholds) -> 
     if s is None:
         return False
     f = s.finite()
-    x = f.values[f.steps >= since]
-    return bool(x.size >= 2 and np.ptp(x) == 0 and f.values.size and abs(float(x[-1])) < th.frozen_floor * float(np.abs(f.values).max()))
+    start = _same_tail(f.values, th, exact=True)
+    return bool(start is not None and f.steps[start] <= since
+                and abs(float(f.values[-1])) < th.frozen_floor * float(np.abs(f.values).max()))
 
 
 def _frozen_eval(run: Run, th: ProgressThresholds) -> Finding | None:
@@ -622,14 +623,16 @@ def _fine_print(run: Run, names: list[str]) -> bool:
 
 def _no_box_matched(run: Run, th: ProgressThresholds) -> Finding | None:
     """See ``ProgressThresholds.no_match_points``."""
-    terms = [n for n in run.metrics if loss_term_kind(n) == "train" and n in run]
     boxes = _box_terms(run)
-    others = [n for n in terms if n not in boxes and n != run.meta.roles.get("loss") and n != "loss"]
+    if not boxes:
+        return None
+    # the other training terms (a classification loss) that stay positive, the total left out
+    live = [n for n in run.metrics if n in run and n not in boxes and n not in (run.meta.roles.get("loss"), "loss")
+            and loss_term_kind(n) == "train" and (run.series(n).finite().values > 0).all()]
     for name in boxes:
         f = run.series(name).finite()
         if f.values.size < th.no_match_points or (f.values != 0).any():
             continue
-        live = [o for o in others if (run.series(o).finite().values > 0).all()]
         if not live or not (zero_is_exact(run, name, th.lr_zero_decimals) or _fine_print(run, live)):
             continue
         ev = {"metric": name, "value": 0.0, "points": int(f.values.size),
@@ -840,8 +843,9 @@ def _error_rate_at_max(run: Run, th: ProgressThresholds | None = None) -> Findin
     """An error rate (WER, CER) that is exactly 100% at every evaluation (at least 3), or above
     100% (a percentage) at every one: the model outputs nothing right, typically empty transcripts (wav2vec2 fine-tunes whose CTC
     head collapsed to blanks: WER 1.000000 at every step). Pinned columns are named first."""
-    rates = [n for n in run.metrics if is_error_rate(n) and n in run]
-    values = {n: run.series(n).finite().values for n in rates}
+    series = {n: run.series(n).finite() for n in run.metrics if is_error_rate(n) and n in run}
+    values = {n: s.values for n, s in series.items()}
+    rates = list(series)
     # exactly 100% (a fraction's 1.0 or a percentage); then a percentage above 100 at every
     # evaluation: worse than an empty output, never better (whisper-tiny: WER 143.8, 158.3,
     # 134.3, 143.8%). A fraction above 1 is not judged: 1.4 may be a percentage's 1.4%.
@@ -851,7 +855,7 @@ def _error_rate_at_max(run: Run, th: ProgressThresholds | None = None) -> Findin
         v = values[name]
         ev = {"metric": name, "value": float(v.min()), "points": int(v.size),
               "rule": "error rate pinned at 100%" if name in pinned else "error rate above 100% at every evaluation"}
-        s = run.series(name).finite()
+        s = series[name]
         text = (f"{name} was {fmt(float(v[0]))} (100% errors) at every one of {v.size} evaluations" if name in pinned else
                 f"{name} stayed above 100% (best {fmt(float(v.min()))}) at every one of {v.size} evaluations, worse than "
                 "an empty output")

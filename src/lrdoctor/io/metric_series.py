@@ -14,6 +14,7 @@ import numpy as np
 from lrdoctor.errors import LogFormatError
 from lrdoctor.io._json import NumberArray, load_json, number
 from lrdoctor.io.records import records_to_run
+from lrdoctor.names import loss_term_kind
 from lrdoctor.run import Run, RunMeta
 
 __all__ = ["is_metric_series", "read_metric_series"]
@@ -69,8 +70,6 @@ def _never_ran(row: dict[str, float]) -> bool:
     executed (Megatron's BERT checkpoint-resume test: "nan" in lm loss, iteration-time and
     mem-allocated-bytes for steps 1-50). A loss that overflowed leaves the timer its value. Only
     with at least one metric beside the losses, which a real step always measures."""
-    from lrdoctor.names import loss_term_kind
-
     vals = {k: v for k, v in row.items() if k != "step"}
     return (any(loss_term_kind(k) is None for k in vals) and len(vals) >= 2
             and all(np.isnan(v) for v in vals.values()))

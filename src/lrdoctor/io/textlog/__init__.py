@@ -64,14 +64,13 @@ MAX_NAMESPACE_LINES, MAX_NAMESPACE_CHARS = 16, 8192
 
 _NS_ITEM = re.compile(r"(?<!\w)(\w+)=('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\[[^\]]*\]|[^,()]+)")
 
-
-
 #: a line holding only a class count: the config key each spelling stands for
 _CLASS_COUNT_KEYS = {"vocab size": "vocab_size", "vocabulary size": "vocab_size", "num classes": "num_classes",
                      "number of classes": "num_classes", "n classes": "num_classes", "nb classes": "num_classes",
                      "num labels": "num_labels", "number of labels": "num_labels"}
 _CLASS_COUNT_LINE = re.compile(r"^\s*(vocab(?:ulary)?[\s_]size|num[\s_]classes|number of classes|n[\s_]classes|nb[\s_]classes"
                                r"|num[\s_]labels|number of labels)\s*[:=]\s*(\d+)\s*$", re.I)
+
 
 def _namespace_config(line: str) -> dict | None:
     start = line.find("Namespace(")

@@ -38,9 +38,10 @@ def _key_name(raw: str) -> str:
     key ("0.831s loss=1.19" is "loss", not "s_loss")."""
     if ". " in raw:  # a sentence ends inside the two-word key: ML-Agents' "3DBall. Step: 10000."
         head, tail = raw.rsplit(". ", 1)
+        word = head.split()[-1] if head.split() else ""
         # ...unless the dot abbreviates a split: bentrevett's seq2seq "Val. Loss: 4.783" is the
         # validation loss, not a bare "Loss"
-        raw = f"{head.split()[-1]} {tail}" if head.split() and head.split()[-1].lower() in _SPLIT_ABBREV else tail
+        raw = f"{word} {tail}" if word.lower() in _SPLIT_ABBREV else tail
     if not raw.islower():  # CNTK's "TrainLossPerSample" -> train_loss_per_sample ("mAP", "mIoU" stay whole)
         raw = _CAMEL.sub("_", raw)
     key = raw.strip().lower().replace(" ", "_")
