@@ -568,6 +568,10 @@ def _segments(line: str) -> dict:
     rec: dict = {}
     for seg in _SEGMENT_SPLIT.split(line.strip()):
         m = _SEGMENT.match(seg.strip().strip("[]()"))
+        if not m and ": " in seg:
+            # a label before the pair: flair's "EPOCH 28 done: loss 15.2876 - lr 0.0016" and
+            # "DEV : loss 10.32 - score 0.0" (the colon follows a word, not a number)
+            m = _SEGMENT.match(seg.rsplit(": ", 1)[1].strip().strip("[]()"))
         if not m:
             if _PAIRS_FULL.match(seg.strip()):  # "episode reward -1074.58 actor loss 0.00": every word run names the number after it
                 for pm in _PAIR.finditer(seg.strip()):
