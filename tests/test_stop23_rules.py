@@ -3,7 +3,8 @@ with a twin where one can be made:
 
 - readers: flair's ModelTrainer log ("epoch 28 - iter 1/1 - loss ...", "EPOCH 28 done: loss
   15.2876 - lr 0.0016", "DEV : loss 10.32 - score 0.0"): a label before the pair, and a
-  within-epoch counter that never moves;
+  within-epoch counter that never moves; HTML tables (HF Trainer's notebook progress table, a
+  DataFrame's to_html), with evaluate's dict in a cell;
 """
 
 import numpy as np
@@ -43,3 +44,26 @@ def test_flair_epoch_summaries_alone_read_as_loss_and_dev_loss(tmp_path):
     assert run.series("loss").values.tolist() == pytest.approx([0.91, 0.62, 0.45])
     assert run.series("eval_loss").values.tolist() == pytest.approx([0.80, 0.71, 0.69])
     assert run.series("lr").values.tolist() == pytest.approx([0.1, 0.1, 0.1])
+
+
+def test_real_hf_notebook_html_table_reads_every_epoch():
+    # HF Trainer's progress table in a notebook's saved output: <th>/<td> rows, and the metric
+    # cell holds evaluate's dict ("{'accuracy': 0.9272}")
+    run = lrdoctor.read(real_log("fresh48/dlm-distilbert-hf-imdb-trainer/trainer_output.html"))
+    assert run.series("loss").values.tolist() == pytest.approx([0.2202, 0.1591, 0.1249])
+    assert run.series("eval_loss").values.tolist() == pytest.approx([0.195231, 0.198446, 0.202979])
+    assert run.series("eval_accuracy").values.tolist() == pytest.approx([0.9272, 0.9272, 0.9312])
+    assert run.series("loss").steps.tolist() == [1, 2, 3]
+
+
+def test_html_table_of_a_diverging_run_is_diagnosed(tmp_path):
+    # the same table shape (DataFrame.to_html of a history), a loss that blows up by decades
+    rows = "".join(f"<tr><td>{i}</td><td>{l}</td><td>{v}</td><td>{{'f1': 0.5, 'precision': 0.4}}</td></tr>\n"
+                   for i, (l, v) in enumerate([(2.3, 2.2), (1.9, 1.8), (40.0, 38.0), (900.0, 870.0), (2e4, 2e4)], 1))
+    p = tmp_path / "out.html"
+    p.write_text("<table border='1'>\n<thead><tr><th>Step</th><th>Training Loss</th><th>Validation Loss</th>"
+                 f"<th>Metrics</th></tr></thead>\n<tbody>\n{rows}</tbody></table>\n")
+    run = lrdoctor.read(p)
+    assert run.series("loss").values.tolist() == pytest.approx([2.3, 1.9, 40.0, 900.0, 2e4])
+    assert run.series("eval_f1").values.tolist() == pytest.approx([0.5] * 5)  # a dict's keys are its columns
+    assert "divergence" in _kinds(run)

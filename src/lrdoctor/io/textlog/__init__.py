@@ -28,12 +28,13 @@ from lrdoctor.io.textlog._base import NUM, LineRule, _NUM_RE, _num
 from lrdoctor.io.textlog.bars import _tqdm_bar
 from lrdoctor.io.textlog.key_value import NAN_EVENT, _as_split, _key_values, _python_dict
 from lrdoctor.io.textlog.named import _bare_pairs, _lightning_checkpoint, _nanogpt, _nvidia_speech, _step_of_max, _yolov5_results
-from lrdoctor.io.textlog.tables import _console_table, _header_table, _pipe_table, _sb3_table, sb3_table_goes_on
+from lrdoctor.io.textlog.tables import _console_table, _header_table, _html_table, _pipe_table, _sb3_table, sb3_table_goes_on
 from lrdoctor.run import Run, RunMeta
 
 __all__ = ["LineRule", "register_rule", "read_textlog", "parse_lines", "RULES"]
 
 RULES: list[LineRule] = [
+    LineRule("html-table", _html_table),
     LineRule("yolov5-results", _yolov5_results),
     LineRule("console-table", _console_table),
     LineRule("tqdm-bar", _tqdm_bar),

@@ -4,6 +4,7 @@ stable-baselines' ASCII tables, header-then-rows logs and whitespace-aligned con
 
 from __future__ import annotations
 
+import html
 import re
 
 from lrdoctor.io.textlog._base import NUM, _NUM_FULL, _UNIT, _num
@@ -145,10 +146,11 @@ _HF_TRAIN_COLUMNS = {"training_loss", "train_loss", "epoch", "step", "validation
 
 def _hf_evaluation_names(names: list[str]) -> list[str]:
     """HF Trainer's results table (model cards, notebooks: "Training Loss | Epoch | Step |
-    Validation Loss | Accuracy | F1") holds one row per evaluation, and every column after the
+    Validation Loss | Accuracy | F1"; a notebook's progress table has "Epoch" or "Step" alone)
+    holds one row per evaluation, and every column after the
     validation loss is that evaluation's metric: "accuracy" is ``eval_accuracy`` in the
     trainer's own log, not a training accuracy. Other tables keep their names."""
-    if not ({"training_loss", "step"} <= set(names) and "validation_loss" in names):
+    if not ("training_loss" in names and {"step", "epoch"} & set(names) and "validation_loss" in names):
         return names
     return [n if n in _HF_TRAIN_COLUMNS or n.startswith(("eval_", "validation_")) else f"eval_{n}" for n in names]
 
@@ -288,4 +290,65 @@ def _console_table(line: str, state: dict) -> dict | None:
         state["console_epoch"] = rec["epoch"]
     elif "console_epoch" in state:
         rec["epoch"] = state["console_epoch"]
+    return rec
+
+
+#: one ``<th>``/``<td>`` cell of an HTML table row (its text may hold tags: ``<b>0.31</b>``)
+_HTML_CELL = re.compile(r"<t([hd])\b[^>]*>(.*?)</t[hd]\s*>", re.I | re.S)
+_HTML_TAG = re.compile(r"<[^>]*>")
+
+
+def _html_cell_values(name: str, text: str) -> dict | None:
+    """The numbers of one data cell: a number, a missing value ("No log", "-"), a clock time
+    (no metric), or the dict an ``evaluate`` metric returns (``{'accuracy': 0.9272}``: its one
+    value under the column's name, several under their own keys). None when the cell is
+    none of these (a row of words is no row of a metrics table)."""
+    import ast
+
+    if _NUM_FULL.match(text):
+        return {name: _num(text)}
+    if not text or _NO_VALUE.match(text) or _CLOCK.match(text):
+        return {}
+    if text.startswith("{") and text.endswith("}") and len(text) <= 2000:
+        try:
+            d = ast.literal_eval(text)  # a literal only: the text is never executed
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return None
+        if isinstance(d, dict):
+            nums = {str(k): float(v) for k, v in d.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+            if len(nums) == 1:
+                return {name: next(iter(nums.values()))}
+            prefix = "eval_" if name.startswith("eval_") else ""
+            return {f"{prefix}{re.sub(r'[^a-z0-9]+', '_', k.lower()).strip('_')}": v for k, v in nums.items()}
+    return None
+
+
+def _html_table(line: str, state: dict) -> dict | None:
+    """An HTML table of metrics, one ``<tr>`` per report: HF Trainer's progress table in a
+    notebook's saved output (``NotebookProgressCallback``: "Epoch | Training Loss | Validation
+    Loss | Accuracy", a ``{'accuracy': 0.9272}`` cell where ``compute_metrics`` returns
+    ``evaluate``'s dict) and pandas' ``DataFrame.to_html`` of a history. The header row's
+    ``<th>`` cells name the columns; a row is read when every cell is a number, a missing
+    value or such a dict. Every line inside the table is consumed, so no other rule reads
+    a cell's dict as a record of its own."""
+    t = state.get("html_table")
+    if t is None:
+        if "<table" not in line.lower():
+            return None
+        t = state["html_table"] = {"head": None, "row": []}
+    low = line.lower()
+    t["row"].extend((k.lower(), _HTML_TAG.sub("", c).strip()) for k, c in _HTML_CELL.findall(line))
+    rec: dict = {}
+    if "</tr" in low:
+        row, t["row"] = t["row"], []
+        cells = [html.unescape(c) for _, c in row]
+        if row and all(k == "h" for k, _ in row) and all(_SPACED_CELL.match(c) or _HEADER_CELL.match(c) for c in cells if c):
+            t["head"] = _hf_evaluation_names([re.sub(r"\s+", "_", c.lower()) for c in cells])
+        elif t["head"] and len(cells) == len(t["head"]):
+            got = [_html_cell_values(n, c) for n, c in zip(t["head"], cells)]
+            if all(g is not None for g in got):
+                for g in got:
+                    rec.update(g)
+    if "</table" in low:
+        state.pop("html_table", None)
     return rec
