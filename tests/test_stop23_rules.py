@@ -4,7 +4,10 @@ with a twin where one can be made:
 - readers: flair's ModelTrainer log ("epoch 28 - iter 1/1 - loss ...", "EPOCH 28 done: loss
   15.2876 - lr 0.0016", "DEV : loss 10.32 - score 0.0"): a label before the pair, and a
   within-epoch counter that never moves; HTML tables (HF Trainer's notebook progress table, a
-  DataFrame's to_html), with evaluate's dict in a cell;
+  DataFrame's to_html), with evaluate's dict in a cell; PaddleVideo's "epoch:[ 7/80 ] val step:0"
+  lines and TensorFlow Federated's "Eval metrics:" lines hold the evaluation's fields;
+- performance_reversal: an evaluation accuracy that collapses to exactly 1/K (K known) after a
+  best of at least 2/K;
 """
 
 import numpy as np
@@ -67,3 +70,74 @@ def test_html_table_of_a_diverging_run_is_diagnosed(tmp_path):
     assert run.series("loss").values.tolist() == pytest.approx([2.3, 1.9, 40.0, 900.0, 2e4])
     assert run.series("eval_f1").values.tolist() == pytest.approx([0.5] * 5)  # a dict's keys are its columns
     assert "divergence" in _kinds(run)
+
+
+def test_real_paddlevideo_validation_lines_are_the_evaluation():
+    # "epoch:[  7/80 ] val step:0  loss: 0.03661": a validation batch's loss, not a training loss;
+    # read as training losses they made an edge run look diverged (0.037 -> 0.259)
+    run = lrdoctor.read(real_log("fresh50/paddlevideo-650-pptsm-tiny/issue650.log"))
+    assert run.series("loss").finite().values.tolist() == pytest.approx([0.21596, 0.25887])
+    assert run.series("eval_loss").finite().values.tolist() == pytest.approx([0.03661, 0.07857])
+    assert run.series("loss").steps.tolist() == [8, 9]  # the epoch of "epoch:[  8/80 ]"
+    assert "divergence" not in _kinds(run)
+
+
+def test_real_tff_eval_metrics_lines_are_the_evaluation():
+    # TensorFlow Federated's "\\Eval metrics: loss=0.899, accuracy=0.750" beside "\\tTrain metrics: ..."
+    run = lrdoctor.read(real_log("fresh50/tff-2793-text-rounds-nan-start/issue2793.log"))
+    assert run.series("eval_loss").finite().values.tolist() == pytest.approx([13883295744.0, 0.899, 0.656, 0.656])
+    loss = run.series("loss").values
+    assert np.isnan(loss[0]) and loss[1:].tolist() == pytest.approx([0.947, 0.946, 0.946])
+
+
+def _digits_run(tmp_path, blow_up_at: int | None):
+    """A 10-class MLP on scikit-learn's digits, evaluated each epoch on a balanced set (30 images
+    per class). With ``blow_up_at``, the LR jumps to 50 at that epoch."""
+    from sklearn.datasets import load_digits
+
+    torch.manual_seed(0)
+    X, y = load_digits(return_X_y=True)
+    X = torch.tensor(X / 16.0, dtype=torch.float32)
+    y = torch.tensor(y)
+    ev = torch.cat([torch.nonzero(y == c).flatten()[:30] for c in range(10)])
+    tr = torch.tensor(sorted(set(range(len(y))) - set(ev.tolist())))
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    lines = ["epoch,train_loss,test_acc"]
+    for epoch in range(1, 8):
+        if blow_up_at is not None and epoch == blow_up_at:
+            for g in opt.param_groups:
+                g["lr"] = 50.0
+        for i in range(0, len(tr), 64):
+            idx = tr[i:i + 64]
+            loss = torch.nn.functional.cross_entropy(model(X[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            acc = (model(X[ev]).argmax(1) == y[ev]).float().mean().item() * 100
+        lines.append(f"{epoch},{loss.item():.4f},{acc:.2f}")
+    p = tmp_path / f"digits_{blow_up_at}.csv"
+    p.write_text("\n".join(lines) + "\n")
+    return lrdoctor.read(p, config={"num_classes": 10}), lines
+
+
+def test_accuracy_collapsing_to_exactly_chance_is_a_reversal(tmp_path):
+    run, lines = _digits_run(tmp_path, blow_up_at=5)
+    acc = run.series("eval_accuracy").values
+    assert acc[3] > 80 and acc[-1] == pytest.approx(10.0), lines  # a real collapse to one class
+    f = [f for f in lrdoctor.diagnose(run).findings if f.kind == "performance_reversal"]
+    assert f and "chance for 10 classes" in f[0].summary, lines
+
+
+def test_trained_digits_twin_without_the_lr_jump_has_no_reversal(tmp_path):
+    run, lines = _digits_run(tmp_path, blow_up_at=None)
+    assert run.series("eval_accuracy").values[-1] > 80, lines
+    assert "performance_reversal" not in _kinds(run)
+
+
+def test_real_tch_rs_cifar_run_collapsing_to_ten_percent():
+    path = next(real_log("fresh50/tchrs-244-cifar-run2-collapse").iterdir())
+    f = [f for f in lrdoctor.diagnose(lrdoctor.read(path, config={"num_classes": 10})).findings
+         if f.kind == "performance_reversal"]
+    assert f and f[0].evidence["peak"] == pytest.approx(75.72) and f[0].evidence["end"] == pytest.approx(10.0)

@@ -284,7 +284,7 @@ def test_vit_imagenet_excerpt_above_chance_and_the_first_imagenet_batches_twin(t
 
 
 def test_chance_accuracy_of_top_k():
-    from lrdoctor.detect.progress import _chance_accuracy
+    from lrdoctor.detect.progress import chance_accuracy as _chance_accuracy
 
     assert _chance_accuracy("metrics/accuracy_top5", 2) == 1.0  # top-5 of 2 classes is always right
     assert _chance_accuracy("Acc@5", 1000) == pytest.approx(0.005)

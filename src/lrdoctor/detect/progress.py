@@ -25,7 +25,7 @@ from lrdoctor.config import config_value
 from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run, Series
 
-__all__ = ["ProgressThresholds", "detect_slow_progress", "detect_plateau"]
+__all__ = ["ProgressThresholds", "chance_accuracy", "detect_slow_progress", "detect_plateau"]
 
 
 @dataclass(frozen=True)
@@ -254,7 +254,7 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
             continue
         a = float(np.median(acc.finite().values))
         scale = 100.0 if acc.finite().values.max() > 1.0 else 1.0
-        off = a / scale - _chance_accuracy(run.meta.roles.get(name, name), k)
+        off = a / scale - chance_accuracy(run.meta.roles.get(name, name), k)
         if off > th.chance_acc_margin or (given is None and -off > th.chance_acc_margin):
             return None  # accuracy says it learned (or the loss is not K-way cross-entropy); one
             # *below* chance says no such thing (TinyVGG on 3 classes: test accuracy 0.198 at ln 3)
@@ -311,7 +311,7 @@ def _too_early(run: Run, f: Series, th: ProgressThresholds) -> bool:
 _TOP_K = re.compile(r"(?:top|acc@|@)[_\-]?(\d+)", re.I)
 
 
-def _chance_accuracy(column: str, k: int) -> float:
+def chance_accuracy(column: str, k: int) -> float:
     """The accuracy of a uniform guess over ``k`` classes: 1/k, or min(1, n/k) for a top-n
     accuracy (``accuracy_top5``, ``Acc@5``: with 2 classes top-5 is always 1)."""
     m = _TOP_K.search(column)

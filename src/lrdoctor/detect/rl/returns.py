@@ -77,6 +77,14 @@ class ReturnThresholds(Thresholds):
     nothing) gets the same test on the more than ``few_falls`` reports *after* its peak, with a
     fall of at least ``min_gain_share`` of what it gained up to the peak (angela's hill climber
     on LunarLander: -133.6 -> -20.6 at episode 400, then -56 ... -181 over 11 reports)."""
+    chance_collapse_best: float = 2.0
+    """Collapse to chance: an evaluation accuracy whose last reports are exactly 1/K (K from
+    the config's class count, to the precision the log prints) after a best at least twice
+    that. On a balanced evaluation set exactly 1/K is what a model that outputs one class for
+    every input scores (or one whose logits went NaN and argmax returns class 0), and the
+    evaluation is deterministic, so one such report is a collapse, not noise: the same
+    argument as ``error_collapse_best``. Twice chance is a model that had learned something
+    to lose (tch-rs CIFAR-10: test accuracy 50.75, 70.29, 75.72, then 10.00%)."""
     untrained_points: int = 5
     """Worse than untrained: a return log whose first report is at step 0 (the untrained policy's
     evaluation, as Tianshou's and SB3's evaluation callbacks print) and whose every later report,
@@ -123,6 +131,10 @@ def _reversal_needs(run: Run) -> str | None:
     n = max((needs.points(run, m) for m in TASK_METRICS), default=0)
     if n >= DEFAULTS.few_falls + 2 or any(is_error_rate(c) and needs.points(run, c) >= 2 for c in run.names):
         return None  # (an error rate is judged from two evaluations: see _error_rate_collapse)
+    from lrdoctor.detect._classes import num_classes
+
+    if num_classes(run) is not None and any(needs.points(run, m) >= 2 for m in ("eval_accuracy", "task_metric")):
+        return None  # (and an accuracy with the class count known: see _chance_collapse)
     return why
 
 
@@ -147,6 +159,48 @@ def _error_rate_collapse(run: Run, th: ReturnThresholds) -> list[Finding]:
             "The model lost what it had learned: a blow-up (check the loss for NaN or a jump), an LR or schedule "
             "restart too large for the trained weights, or a decoding/evaluation setup that changed. Keep the "
             "best checkpoint.",
+        )]
+    return []
+
+
+def _chance_collapse(run: Run, th: ReturnThresholds) -> list[Finding]:
+    """See ``ReturnThresholds.chance_collapse_best``."""
+    from lrdoctor.detect._classes import num_classes
+    from lrdoctor.detect.progress import chance_accuracy
+
+    k = num_classes(run)
+    if k is None or k[1] < 2:
+        return []
+    for name in ("eval_accuracy", "task_metric"):
+        s = run.series(name)
+        if s is None or run.is_rl:
+            continue
+        col = run.meta.roles.get(name, name)
+        f = s.finite()
+        v, st = f.values, f.steps
+        if v.size < 2 or v.min() < 0:
+            continue
+        scale = 100.0 if v.max() > 1.0 else 1.0
+        chance = chance_accuracy(col, k[1]) * scale
+        digits = run.meta.printed_decimals.get(col)
+        tol = 0.5 * 10.0 ** -digits if digits is not None else 1e-9 * scale
+        at = np.abs(v - chance) <= tol
+        if not at[-1] or at.all():
+            continue
+        first = int(np.flatnonzero(~at)[-1]) + 1  # the stretch at chance that reaches the end
+        b = int(np.argmax(v[:first]))
+        if v[b] < th.chance_collapse_best * chance:
+            continue
+        ev = {"metric": col, "peak_step": float(st[b]), "peak": float(v[b]), "start": float(v[0]), "end": float(v[-1]),
+              "drop_share_of_gain": float((v[b] - v[-1]) / (v[b] - chance)) if v[b] > chance else float("inf")}
+        return [Finding(
+            "performance_reversal", Severity.WARNING, float(st[b]), float(st[-1]),
+            f"{col} went from its best {fmt(float(v[b]))} (step {fmt(float(st[b]))}) to exactly {fmt(float(v[-1]))} = 1/{k[1]}, "
+            f"chance for {k[1]} classes, from step {fmt(float(st[first]))} to the end: the model outputs one class for every input",
+            ev,
+            "The model collapsed to a constant prediction: weights or activations blew up (a NaN/inf loss, or logits "
+            "saturated by a too-large LR step), so every input gets the same class. Keep the best checkpoint; lower "
+            "the LR or clip gradients.",
         )]
     return []
 
@@ -228,7 +282,7 @@ def _worse_than_untrained(run: Run, th: ReturnThresholds) -> list[Finding]:
 
 @detector("performance_reversal", thresholds=DEFAULTS, evidence=PerformanceReversalEvidence, needs=_reversal_needs)
 def detect_reversal(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
-    collapse = _error_rate_collapse(run, th) or _worse_than_untrained(run, th)
+    collapse = _error_rate_collapse(run, th) or _chance_collapse(run, th) or _worse_than_untrained(run, th)
     if collapse:
         return collapse
     t = task_curve(run)

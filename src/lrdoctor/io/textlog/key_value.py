@@ -170,13 +170,18 @@ _SCORE_WORD = re.compile(r"acc|correct|precision|recall|top\d|f1|success|dice|io
 #: a line led by an evaluation split's name: "Test set: ...", "Test set results: ...", "Validation set: ...", "Eval: ...",
 #: DeepSpeech's "Validation of Epoch 0 - loss: 95.8", PyTorch-Ignite's examples' "Validation Results
 #: - Epoch: 1  Avg accuracy: 0.85 Avg loss: 0.35"
-_SPLIT_LINE = re.compile(r"^\s*(test|val|valid|validation|eval|evaluation|dev)(?: set)?(?: results)?\s*(?::|-\s|\[\s*\d+\s*/\s*\d+\s*\]|\s+of\s+epoch\b)", re.I)
+_SPLIT_LINE = re.compile(r"^[\s\\]*(test|val|valid|validation|eval|evaluation|dev)(?: set)?(?: results| metrics)?\s*(?::|-\s|\[\s*\d+\s*/\s*\d+\s*\]|\s+of\s+epoch\b)", re.I)
 
 #: a split's name leading the metrics after the step fields: rasbt's deeplearning-models print
 #: "***Epoch: 001/040 | Train. Acc.: 32.408% | Loss: 1.743" and then "***Epoch: 001/040 | Valid.
 #: Acc.: 33.340% | Loss: 1.714": the second line's Loss is the validation's. Only when the split
 #: leads: in "Epoch 3 | loss 0.5 | val_acc 0.8" the plain loss comes first and is the training one
 _SPLIT_AFTER_STEP = re.compile(r"^\W*(?:epoch|step|iter|iteration)\s*:?\s*\d+(?:\s*/\s*\d+)?\s*\|\s*(test|val|valid|validation|eval)\b", re.I)
+
+#: PaddleVideo's "epoch:[  7/80 ] val step:0 ..." and "END epoch:7   val loss_avg: ...": the
+#: epoch, then the mode word that says whose fields follow
+_EPOCH_THEN_MODE = re.compile(r"^\W*(?:\[[^\]]{0,40}\]\s*)?(?:end\s+)?epoch\s*:\s*\[?\s*(?P<ep>\d+)(?:\s*/\s*\d+)?\s*\]?\s+"
+                              r"(?P<mode>train|val|valid|validation|eval|test)\b", re.I)
 
 #: Bare split names as keys: "Train: 0.5455, Val: 0.5342" (PyG and DGL examples: accuracies),
 #: "Train: 9.535, Val: 9.609" (LLMs-from-scratch: losses), "Loss train: 0.5, val: 0.6" (the
@@ -403,6 +408,17 @@ def _key_values(line: str, state: dict) -> dict | None:
             rec["epoch"] = rec.pop(f"{pre}_epoch")
             rec = _as_split(rec, pre)
             break
+    pv = _EPOCH_THEN_MODE.match(line) if rec and "poch" in line[:40] else None
+    if pv:
+        # PaddleVideo: "epoch:[  7/80 ] val step:0  loss: 0.0366" and "END epoch:7   val loss_avg:
+        # 0.0270 top1_avg: 1.0": the epoch, and the split whose fields the line holds (a
+        # validation batch's loss is no training loss)
+        mode = pv["mode"].lower()
+        for k in (f"{mode}_step", f"{mode}_iter", "end_epoch"):
+            rec.pop(k, None)
+        rec["epoch"] = float(pv["ep"])
+        if mode != "train":
+            rec = _as_split(rec, mode)
     split = _SPLIT_LINE.match(line) or (_SPLIT_AFTER_STEP.match(line) if "|" in line[:40] else None)
     if split and rec:
         # pytorch/examples' "Test set: Average loss: 0.2848, Accuracy: 9166/10000 (92%)": the
