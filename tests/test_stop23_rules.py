@@ -6,6 +6,7 @@ with a twin where one can be made:
   within-epoch counter that never moves; HTML tables (HF Trainer's notebook progress table, a
   DataFrame's to_html), with evaluate's dict in a cell; PaddleVideo's "epoch:[ 7/80 ] val step:0"
   lines and TensorFlow Federated's "Eval metrics:" lines hold the evaluation's fields;
+- roles: scores of generated text (ROUGE, BLEU, METEOR, chrF, exact match) are evaluation metrics;
 - performance_reversal: an evaluation accuracy that collapses to exactly 1/K (K known) after a
   best of at least 2/K;
 """
@@ -141,3 +142,27 @@ def test_real_tch_rs_cifar_run_collapsing_to_ten_percent():
     f = [f for f in lrdoctor.diagnose(lrdoctor.read(path, config={"num_classes": 10})).findings
          if f.kind == "performance_reversal"]
     assert f and f[0].evidence["peak"] == pytest.approx(75.72) and f[0].evidence["end"] == pytest.approx(10.0)
+
+
+def test_real_seq2seq_card_whose_rouge_still_improves_is_not_overfitting():
+    # flan-t5 on SAMSum: validation loss 1.3730 -> 1.3739 -> 1.3767 -> 1.3776 (+0.3%) while Rouge1
+    # sets its best at the last evaluation: growing over-confidence, not lost generalisation
+    path = next(real_log("fresh53/ibmrecycle-flan-t5-samsum-shaiman12").iterdir())
+    run = lrdoctor.read(path)
+    assert run.meta.roles["eval_accuracy"] == "eval_rouge1"
+    assert "overfitting" not in _kinds(run)
+
+
+def test_seq2seq_card_twin_whose_rouge_falls_is_overfitting(tmp_path):
+    path = next(real_log("fresh53/ibmrecycle-flan-t5-samsum-shaiman12").iterdir())
+    text = path.read_text().replace("| 47.5929 |", "| 46.1002 |")  # the last Rouge1 below its best
+    twin = tmp_path / "README.md"
+    twin.write_text(text)
+    assert "overfitting" in _kinds(lrdoctor.read(twin))
+
+
+@pytest.mark.parametrize("name", ["eval_rouge1", "Rougelsum", "eval_bleu", "sacrebleu", "eval_meteor", "eval_exact_match"])
+def test_generation_scores_are_evaluation_metrics(name):
+    from lrdoctor.names import resolve_aliases
+
+    assert resolve_aliases(["step", "loss", "eval_loss", name])["eval_accuracy"][0] == name

@@ -282,6 +282,12 @@ ROLE_RULES: tuple[RoleRule, ...] = (
     # trainer computes it on its training batches, so a bare "map"/"mAP@0.5" is an evaluation
     # (ultralytics/yolov3's results.txt "map" column, SuperGradients' "Map@0.50")
     RoleRule("eval_accuracy", lambda t: _has(t, "map", "map50", "map5095") and "train" not in t and not _has(t, *_LOSS_WORDS)),
+    # ...and so are the scores of generated text against references (ROUGE, BLEU, METEOR, chrF,
+    # SQuAD's exact match): they need the model to generate, which only an evaluation loop does
+    # (HF Seq2SeqTrainer's results table: "Rouge1 | Rouge2 | Rougel | Rougelsum | Gen Len")
+    RoleRule("eval_accuracy", lambda t: (_has(t, "rouge", "rouge1", "rouge2", "rougel", "rougelsum", "bleu", "sacrebleu", "meteor", "chrf", "chrf++")
+                                         or ("exact" in t and "match" in t))
+             and "train" not in t and not _has(t, *_LOSS_WORDS)),
     # (the training side's figure: an evaluation's second metric, "eval_f1" beside "eval_accuracy",
     # is no training accuracy for the generalisation-gap rule to compare with)
     RoleRule("task_metric", lambda t: (_has(t, "acc", "accuracy", "accuracies", "top1", "prec1", "map", "map50", "f1", "success", "auc", "miou")
