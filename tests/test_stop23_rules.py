@@ -7,6 +7,7 @@ with a twin where one can be made:
   DataFrame's to_html), with evaluate's dict in a cell; PaddleVideo's "epoch:[ 7/80 ] val step:0"
   lines and TensorFlow Federated's "Eval metrics:" lines hold the evaluation's fields;
 - roles: scores of generated text (ROUGE, BLEU, METEOR, chrF, exact match) are evaluation metrics;
+- slow_progress: an error rate (a fraction) never below 99%, with exact 1.0 prints;
 - performance_reversal: an evaluation accuracy that collapses to exactly 1/K (K known) after a
   best of at least 2/K;
 """
@@ -166,3 +167,25 @@ def test_generation_scores_are_evaluation_metrics(name):
     from lrdoctor.names import resolve_aliases
 
     assert resolve_aliases(["step", "loss", "eval_loss", name])["eval_accuracy"][0] == name
+
+
+def test_real_ctc_card_whose_wer_never_leaves_one_is_stuck():
+    path = next(real_log("fresh52/hfcard-sewd-mid-librispeech-stuck").iterdir())
+    f = [f for f in lrdoctor.diagnose(lrdoctor.read(path)).findings if f.kind == "slow_progress"]
+    assert f and f[0].severity.name == "ERROR" and f[0].evidence["metric"] == "eval_wer"
+    assert f[0].evidence["value"] == pytest.approx(0.9919)
+
+
+def test_ctc_card_twins_that_learn_or_print_percentages_are_not_stuck(tmp_path):
+    path = next(real_log("fresh52/hfcard-sewd-mid-librispeech-stuck").iterdir())
+    text = path.read_text()
+    rows = [ln for ln in text.splitlines() if ln.startswith("| ") and ln.count("|") == 6 and ln[2].isdigit()]
+    # the model breaks out late: the last evaluation's WER 0.62
+    learns = text.replace(rows[-1], rows[-1].rsplit("|", 2)[0] + "| 0.6200 |")
+    # a percentage WER near 1% (an excellent model): no value exactly 1.0
+    percent = "\n".join(ln.replace("| 1.0    |", "| 1.0300 |") if ln in rows else ln for ln in text.splitlines())
+    for name, body in (("learns", learns), ("percent", percent)):
+        p = tmp_path / f"{name}.md"
+        p.write_text(body)
+        got = [f for f in lrdoctor.diagnose(lrdoctor.read(p)).findings if f.kind == "slow_progress"]
+        assert not any("never went below" in f.summary for f in got), name
