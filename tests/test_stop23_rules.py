@@ -7,6 +7,8 @@ with a twin where one can be made:
   DataFrame's to_html), with evaluate's dict in a cell; PaddleVideo's "epoch:[ 7/80 ] val step:0"
   lines and TensorFlow Federated's "Eval metrics:" lines hold the evaluation's fields;
 - roles: scores of generated text (ROUGE, BLEU, METEOR, chrF, exact match) are evaluation metrics;
+- nonfinite: an evaluation loss that is NaN at every evaluation beside a training loss of exactly 0
+  is the blow-up, not an evaluation that skipped its loss;
 - slow_progress: an error rate (a fraction) never below 99%, with exact 1.0 prints;
 - performance_reversal: an evaluation accuracy that collapses to exactly 1/K (K known) after a
   best of at least 2/K;
@@ -189,3 +191,21 @@ def test_ctc_card_twins_that_learn_or_print_percentages_are_not_stuck(tmp_path):
         p.write_text(body)
         got = [f for f in lrdoctor.diagnose(lrdoctor.read(p)).findings if f.kind == "slow_progress"]
         assert not any("never went below" in f.summary for f in got), name
+
+
+def test_real_card_with_nan_validation_beside_a_zero_training_loss_is_nonfinite():
+    # HF card, flan-t5: training loss 4495794.176, then exactly 0.0, 0.0; "Validation Loss" nan at
+    # every evaluation. A zero loss is no working model: the NaN evaluation is the blow-up.
+    path = next(real_log("fresh45/hf-flant5-small-tuquyennnn-nan-head-card").iterdir())
+    f = [f for f in lrdoctor.diagnose(lrdoctor.read(path)).findings if f.kind == "nonfinite"]
+    assert f and "validation_loss" in f[0].summary
+
+
+def test_nan_validation_beside_a_working_training_loss_stays_never_computed(tmp_path):
+    # the YOLOv8 case: validation ran without its loss, the training loss is healthy
+    p = tmp_path / "results.md"
+    p.write_text("| Training Loss | Epoch | Step | Validation Loss |\n|:-:|:-:|:-:|:-:|\n"
+                 "| 2.31 | 1.0 | 250 | nan |\n| 1.72 | 2.0 | 500 | nan |\n| 1.40 | 3.0 | 750 | nan |\n")
+    run = lrdoctor.read(p)
+    assert any("never computed" in w for w in run.meta.warnings)
+    assert "nonfinite" not in _kinds(run)

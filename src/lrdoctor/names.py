@@ -365,12 +365,16 @@ def resolve_aliases(raw_names: Iterable[str], explicit: dict[str, str] | None = 
     dead = set(never_finite)
     if not any(raw not in dead and _has(words[raw], *_LOSS_WORDS) for raw in raw_names):
         dead = set()  # every loss term is NaN: the blow-up is the finding
+    # ...and per split: an evaluation loss that is NaN at every evaluation is the evaluation's
+    # blow-up unless another evaluation loss was computed (an HF card's "Validation Loss: nan"
+    # on every row beside a finite training loss is the finding, not a dead auxiliary term)
+    live_eval = any(raw not in dead and _has(words[raw], *_LOSS_WORDS) and _EVAL & set(words[raw]) for raw in raw_names)
     for rule in ROLE_RULES:
         if rule.role in out:
             continue
         cands = [raw for raw in raw_names if raw not in used and normalize(raw) not in step_norms
                  and rule.match(words[raw]) and not (rule.role != "loss" and _is_time(words[raw]))
-                 and not (rule.role in ("loss", "eval_loss") and raw in dead)]
+                 and not (rule.role == "loss" and raw in dead) and not (rule.role == "eval_loss" and raw in dead and live_eval)]
         if cands:
             # fewer extra words win; for an evaluation role a "test" column (often one final
             # figure) yields to a validation one ("valid accuracy" per epoch, "test accuracy" once)

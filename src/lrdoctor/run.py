@@ -284,7 +284,8 @@ def build_run(
     train_ok = "loss" in metrics and bool(np.isfinite(metrics["loss"]).any())
     for name, vals in metrics.items():
         mk = masks[name]
-        if train_ok and mk.any() and not np.isfinite(vals).any() and _is_never_computed(name, vals[mk]):
+        if train_ok and mk.any() and not np.isfinite(vals).any() and _is_never_computed(name, vals[mk]) \
+                and not _zero_beside(metrics["loss"], masks.get("loss"), mk):
             masks[name] = np.zeros_like(mk)
             meta.warnings.append(f"column {name!r} is NaN in every row: treated as never computed")
     for canon in list(meta.aliases):
@@ -307,6 +308,15 @@ def build_run(
 ALIAS_SELF = tuple(r for r in ROLES if r != "step")
 
 _EVAL_HINT = ("val", "eval", "test")
+
+
+def _zero_beside(loss: np.ndarray, loss_mask: np.ndarray | None, rows: np.ndarray) -> bool:
+    """True when the training loss is exactly 0 on a row where the evaluation is logged: a loss
+    of exactly 0 is no working model (HF Trainer's table prints a NaN training loss as 0.0), so
+    the NaN evaluation beside it is the same blow-up, not an evaluation that skipped its loss
+    (HF card, flan-t5: training loss 4495794.176, then 0.0, 0.0, with validation loss nan)."""
+    on = rows & (loss_mask if loss_mask is not None else np.isfinite(loss))
+    return bool((loss[on] == 0).any())
 
 
 def _is_never_computed(name: str, values: np.ndarray) -> bool:
