@@ -8,7 +8,8 @@ with a twin where one can be made:
   lines and TensorFlow Federated's "Eval metrics:" lines hold the evaluation's fields;
 - roles: scores of generated text (ROUGE, BLEU, METEOR, chrF, exact match) are evaluation metrics;
 - nonfinite: an evaluation loss that is NaN at every evaluation beside a training loss of exactly 0
-  is the blow-up, not an evaluation that skipped its loss;
+  is the blow-up, not an evaluation that skipped its loss; a training loss column that is NaN
+  from the objective's last finite report on (ST-GCN's "mean_loss: nan");
 - slow_progress: an error rate (a fraction) never below 99%, with exact 1.0 prints;
 - performance_reversal: an evaluation accuracy that collapses to exactly 1/K (K known) after a
   best of at least 2/K;
@@ -209,3 +210,27 @@ def test_nan_validation_beside_a_working_training_loss_stays_never_computed(tmp_
     run = lrdoctor.read(p)
     assert any("never computed" in w for w in run.meta.warnings)
     assert "nonfinite" not in _kinds(run)
+
+
+def test_real_stgcn_log_whose_epoch_mean_loss_is_nan_is_a_blow_up():
+    # mmskeleton prints "loss: 1.4058" on the first iteration line only, then "mean_loss: nan" for
+    # every epoch: the objective's own column stopped, the loss still printed is NaN
+    path = next(real_log("fresh24/mmskeleton-stgcn-nan").iterdir())
+    f = [f for f in lrdoctor.diagnose(lrdoctor.read(path)).findings if f.kind == "nonfinite"]
+    assert f and f[0].severity.name == "ERROR" and f[0].evidence["metric"] == "mean_loss"
+
+
+def test_stgcn_twins_finite_epoch_means_or_a_dead_term_beside_a_live_objective(tmp_path):
+    path = next(real_log("fresh24/mmskeleton-stgcn-nan").iterdir())
+    text = path.read_text()
+    means = iter(["1.3012", "1.1021", "1.0433", "0.9876", "0.9511", "0.9304", "0.9101", "0.9002"])
+    finite = "\n".join(ln.replace("mean_loss: nan", f"mean_loss: {next(means)}") if "mean_loss: nan" in ln else ln
+                       for ln in text.splitlines())
+    # a term NaN throughout while the objective is printed finite on every epoch (DAFormer's dead term)
+    live = "\n".join(ln + (f"\n[02.06.24|21:13:31] \tIter 1 Done. | loss: 1.2{i} | lr: 0.010000" if "mean_loss: nan" in ln else "")
+                     for i, ln in enumerate(text.splitlines()))
+    for name, body in (("finite", finite), ("live", live)):
+        p = tmp_path / f"{name}.log"
+        p.write_text(body + "\n")
+        got = [f for f in lrdoctor.diagnose(lrdoctor.read(p)).findings if f.kind == "nonfinite" and f.severity.name == "ERROR"]
+        assert not got, (name, [f.summary for f in got])

@@ -166,6 +166,8 @@ def detect(run: Run, th: NonfiniteThresholds = DEFAULTS) -> list[Finding]:
                      "evaluation pass that produced no loss. Training continued.")
         end = s.steps[-1] if persistent else s.steps[i]
         out.append(Finding("nonfinite", sev, s.steps[i], end, summary, evidence, cause))
+    if not any(f.severity is Severity.ERROR for f in out):
+        out.extend(_unrecorded_blow_up(run, th))
     # One blow-up shows in several metrics: keep the earliest error, demote the others' duplicates.
     errors = [f for f in out if f.severity is Severity.ERROR]
     if len(errors) > 1:
@@ -173,6 +175,44 @@ def detect(run: Run, th: NonfiniteThresholds = DEFAULTS) -> list[Finding]:
         out = [f for f in out if f.severity is not Severity.ERROR or f is keep]
         keep.evidence["also_nonfinite"] = [e.evidence["metric"] for e in errors if e is not keep]
     return out
+
+
+def _unrecorded_blow_up(run: Run, th: NonfiniteThresholds) -> list[Finding]:
+    """A training loss column other than the objective that turns non-finite and stays so (the
+    ``persistent_points`` rule) from the objective's last finite report on: the objective's
+    column stopped being printed, and the loss the log still prints is NaN (ST-GCN's
+    mmskeleton logs: "loss: 1.4058" on the first iteration line only, then "mean_loss: nan" for
+    every epoch). A term that is NaN while the objective stays finite after it is one the run
+    does not train on (DAFormer's ``loss_imnet_feat_dist``), and is left alone."""
+    from lrdoctor.names import loss_term_kind
+
+    obj = run.series("loss")
+    if obj is None:
+        return []
+    fin = obj.finite()
+    last_ok = float(fin.steps[-1]) if fin.steps.size else -np.inf
+    roles = set(run.meta.roles.values())
+    for name in run.names:
+        if name in roles or name in run.meta.added or loss_term_kind(str(name)) != "train":
+            continue
+        s = run.series(name)
+        if s is None:
+            continue
+        hit = _first_bad(s, np.zeros(0), th)
+        if hit is None or not hit[1]:
+            continue
+        i, _, count = hit
+        if float(s.steps[i]) < last_ok or bool(np.isfinite(s.values[i:]).any()):
+            continue
+        ev = {"metric": name, "first_step": s.steps[i], "value": s.values[i], "nonfinite_points": count,
+              "logged_points": len(s), "last_finite_value": float(fin.values[-1]) if fin.values.size else None,
+              "last_finite_step": last_ok if fin.steps.size else None}
+        summary = (f"{name} became {s.values[i]} at step {fmt(s.steps[i])} and stayed non-finite ({count} of {len(s)} "
+                   f"points), at or after the last finite {run.meta.roles.get('loss', 'loss')} report")
+        cause = ("Numerical blow-up: the update overshot until activations or gradients overflowed. "
+                 "Usually the learning rate is beyond the stable range, with no or too loose gradient clipping.")
+        return [Finding("nonfinite", Severity.ERROR, s.steps[i], s.steps[-1], summary, ev, cause)]
+    return []
 
 
 @fix_rule("nonfinite")
