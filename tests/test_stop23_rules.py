@@ -5,7 +5,9 @@ with a twin where one can be made:
   15.2876 - lr 0.0016", "DEV : loss 10.32 - score 0.0"): a label before the pair, and a
   within-epoch counter that never moves; HTML tables (HF Trainer's notebook progress table, a
   DataFrame's to_html), with evaluate's dict in a cell; PaddleVideo's "epoch:[ 7/80 ] val step:0"
-  lines and TensorFlow Federated's "Eval metrics:" lines hold the evaluation's fields;
+  lines and TensorFlow Federated's "Eval metrics:" lines hold the evaluation's fields; a unit in
+  parentheses closing a table header cell (pytorch-tabnet, Turi Create); Ultralytics 8.3's
+  box-drawing progress bars;
 - roles: scores of generated text (ROUGE, BLEU, METEOR, chrF, exact match) are evaluation metrics;
 - nonfinite: an evaluation loss that is NaN at every evaluation beside a training loss of exactly 0
   is the blow-up, not an evaluation that skipped its loss; a training loss column that is NaN
@@ -234,3 +236,24 @@ def test_stgcn_twins_finite_epoch_means_or_a_dead_term_beside_a_live_objective(t
         p.write_text(body + "\n")
         got = [f for f in lrdoctor.diagnose(lrdoctor.read(p)).findings if f.kind == "nonfinite" and f.severity.name == "ERROR"]
         assert not got, (name, [f.summary for f in got])
+
+
+def test_real_tabnet_table_with_a_unit_in_its_header():
+    # pytorch-tabnet: "| EPOCH |  train  |   valid  | total time (s)", rows with no closing bar
+    run = lrdoctor.read(real_log("fresh55/tabnet-forestcover-colab/tabnet_fit.log"))
+    assert run.meta.step_column == "epoch"
+    assert run.series("task_metric").values[:3].tolist() == pytest.approx([0.52858, 0.62094, 0.65459])
+    assert run.series("eval_accuracy").values[:3].tolist() == pytest.approx([0.37865, 0.45245, 0.52065])
+
+
+def test_real_turi_create_table_with_units_in_its_header():
+    run = lrdoctor.read(real_log("fresh19/turicreate-issue1931-dc/issue1931.log"))
+    assert run.series("loss").values.tolist() == pytest.approx([2.931, 2.631, 2.417, 2.388])
+
+
+def test_real_ultralytics_83_console_with_box_drawing_bars():
+    # "5/30  0G  1.079  1.422  0.004131  141  640: 100% ━━━━━━━━━━━━ 12/12 1.3s/it 15.1s"
+    run = lrdoctor.read(real_log("fresh55/yolo-ultralytics-pr24425-console/pr24425_turn3.log"))
+    assert run.series("loss").steps.tolist()[:3] == [5, 6, 7]
+    assert run.series("loss").values[0] == pytest.approx(1.079 + 1.422 + 0.004131)
+    assert run.series("metrics/map50-95").values[:2].tolist() == pytest.approx([0.628, 0.65])

@@ -126,6 +126,10 @@ _SPACED_CELL = re.compile(r"^[A-Za-z_][A-Za-z_/.\-]*\d*(?: +[A-Za-z_/.\-][A-Za-z
 _HF_PAIR = re.compile(r"\b(Training|Train|Validation|Valid|Eval|Evaluation|Test) (Loss|Accuracy|Acc)\b|\b(Gen) (Len)\b")
 
 
+#: a unit in parentheses closing a header cell: "total time (s)", "lr (x1e-4)"
+_HEADER_UNIT = re.compile(r"\s+\([^()]{1,12}\)$")
+
+
 def _spaced_hf_header(s: str) -> list[str] | None:
     """The cells of HF Trainer's results table copied from a rendered page with its borders lost,
     one space between words ("Training Loss Epoch Step Validation Loss Wer"): the two-word names
@@ -166,6 +170,10 @@ def _header_table(line: str, state: dict) -> dict | None:
         return {}
     sep = "|" if "|" in s else ("\t" if "\t" in s else ",")
     cells = [c.strip() for c in s.strip("|").split(sep)]
+    if sep == "|" and not state.get("pipe_header"):
+        # a unit in parentheses after a spaced name is no part of it: pytorch-tabnet's
+        # "| EPOCH |  train  |   valid  | total time (s)" (a header row with no closing bar)
+        cells = [_HEADER_UNIT.sub("", c) for c in cells]
     # names with spaces only between bars or tabs (a Jupyter table copied as text is tab-separated:
     # "Step<TAB>Training Loss")
     spaced = sep in "|\t" and all(_SPACED_CELL.match(c) or _HEADER_CELL.match(c) for c in cells) and any(" " in c for c in cells)
@@ -209,12 +217,15 @@ _CLOCK = re.compile(r"^\d{1,3}:\d\d(?::\d\d)?$")
 
 
 #: a tqdm bar rendered without its bar, as notebook outputs keep it: ": 100% 8/8 [00:08<00:00, 1.04s/it]"
-_BARLESS = re.compile(r":?\s\d{1,3}% \d+/\d+ \[")
+#: (Ultralytics 8.3 draws its bar with box-drawing characters and ends it without brackets:
+#: ": 100% ━━━━━━━━━━━━ 12/12 1.3s/it 15.1s")
+_BARLESS = re.compile(r":?\s\d{1,3}% (?:[\u2500-\u259f]+ )?\d+/\d+(?: \[| [\d.]+(?:s/it|it/s)\b)")
 
 
 def _without_progress_tail(line: str) -> str:
     """``line`` cut before the tqdm bar it ends in (``: 100%|#####| 16/16 [00:06<00:00, ...]``,
-    or ``: 100% 8/8 [00:08<00:00, ...]`` where a notebook dropped the bar's blocks); found with
+    or ``: 100% 8/8 [00:08<00:00, ...]`` where a notebook dropped the bar's blocks, or Ultralytics
+    8.3's ``: 100% ━━━━ 12/12 1.3s/it 15.1s``); found with
     ``str.find`` so that no pattern rescans a long run of spaces."""
     i = line.find("%|")
     if i < 0:
