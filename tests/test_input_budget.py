@@ -276,11 +276,16 @@ def test_chunked_tables_keep_every_warning_across_chunk_edges(tmp_path, monkeypa
 
 
 def test_streamed_trainer_state_gives_the_run_of_the_parsed_document():
-    files = _real_files("trainer_state*.json")
-    assert len(files) >= 3
-    for p in files:
+    docs = {}
+    for p in _real_files("trainer_state*.json"):
+        try:
+            docs[p] = json.loads(p.read_text())
+        except json.JSONDecodeError:
+            continue  # an excerpt pasted in an issue (fresh48's ChatGLM2 one ends mid-document): no document to compare with
+    assert len(docs) >= 3
+    for p, doc in docs.items():
         streamed = lrdoctor.read(p)
-        parsed = hf.read_trainer_state(p, json.loads(p.read_text()))
+        parsed = hf.read_trainer_state(p, doc)
         _same_run(streamed, parsed)
         assert streamed.meta.format == "hf-trainer-state"
 

@@ -8,11 +8,13 @@ with a twin where one can be made:
   lines and TensorFlow Federated's "Eval metrics:" lines hold the evaluation's fields; a unit in
   parentheses closing a table header cell (pytorch-tabnet, Turi Create); Ultralytics 8.3's
   box-drawing progress bars;
-- roles: scores of generated text (ROUGE, BLEU, METEOR, chrF, exact match) are evaluation metrics;
+- roles: scores of generated text (ROUGE, BLEU, METEOR, chrF, exact match) are evaluation metrics,
+  and so are correlations named as an evaluation's (Spearman, Pearson, Matthews);
 - nonfinite: an evaluation loss that is NaN at every evaluation beside a training loss of exactly 0
   is the blow-up, not an evaluation that skipped its loss; a training loss column that is NaN
   from the objective's last finite report on (ST-GCN's "mean_loss: nan");
-- slow_progress: an error rate (a fraction) never below 99%, with exact 1.0 prints;
+- slow_progress: an error rate (a fraction) never below 99%, with exact 1.0 prints; a loss at
+  ln K to 5+ significant digits for K a power of two (or one less) or of ten (a uniform output);
 - performance_reversal: an evaluation accuracy that collapses to exactly 1/K (K known) after a
   best of at least 2/K;
 """
@@ -167,7 +169,8 @@ def test_seq2seq_card_twin_whose_rouge_falls_is_overfitting(tmp_path):
     assert "overfitting" in _kinds(lrdoctor.read(twin))
 
 
-@pytest.mark.parametrize("name", ["eval_rouge1", "Rougelsum", "eval_bleu", "sacrebleu", "eval_meteor", "eval_exact_match"])
+@pytest.mark.parametrize("name", ["eval_rouge1", "Rougelsum", "eval_bleu", "sacrebleu", "eval_meteor", "eval_exact_match",
+                                  "eval_spearmanr", "eval_pearson", "eval_matthews_correlation"])
 def test_generation_scores_are_evaluation_metrics(name):
     from lrdoctor.names import resolve_aliases
 
@@ -257,3 +260,56 @@ def test_real_ultralytics_83_console_with_box_drawing_bars():
     assert run.series("loss").steps.tolist()[:3] == [5, 6, 7]
     assert run.series("loss").values[0] == pytest.approx(1.079 + 1.422 + 0.004131)
     assert run.series("metrics/map50-95").values[:2].tolist() == pytest.approx([0.628, 0.65])
+
+
+def test_real_swav_loss_at_ln_512_is_a_collapse():
+    # lightly's SwAV example with 512 prototypes: 6.28696, 6.23867, 6.23839, 6.23837, 6.23836, 6.23836
+    run = lrdoctor.read(next(real_log("fresh54/lightly-1521-swav-voc").iterdir()))
+    f = [f for f in lrdoctor.diagnose(run).findings if f.kind == "slow_progress"]
+    assert f and f[0].evidence["num_classes"] == 512 and f[0].severity.name == "ERROR"
+
+
+def _zero_init_run(tmp_path, zero: bool):
+    """A 16-way MLP classifier on random features with balanced labels, trained full-batch; with
+    ``zero`` every parameter is initialised to 0 (a dead network: identical logits, no gradient
+    reaches the first layer, and balanced labels give the bias none either)."""
+    torch.manual_seed(0)
+    X = torch.randn(256, 8)
+    y = torch.arange(256) % 16
+    model = torch.nn.Sequential(torch.nn.Linear(8, 32), torch.nn.ReLU(), torch.nn.Linear(32, 16))
+    if zero:
+        for p in model.parameters():
+            torch.nn.init.zeros_(p)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    lines = ["step,loss"]
+    for step in range(40):
+        loss = torch.nn.functional.cross_entropy(model(X), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        lines.append(f"{step},{loss.item():.6f}")
+    p = tmp_path / f"zero_{zero}.csv"
+    p.write_text("\n".join(lines) + "\n")
+    return lrdoctor.read(p), lines
+
+
+def test_dead_zero_initialised_network_sits_at_ln_16(tmp_path):
+    run, lines = _zero_init_run(tmp_path, zero=True)
+    f = [f for f in lrdoctor.diagnose(run).findings if f.kind == "slow_progress"]
+    assert f and f[0].evidence["num_classes"] == 16, lines[-3:]
+
+
+def test_default_initialised_twin_is_not_at_uniform(tmp_path):
+    run, lines = _zero_init_run(tmp_path, zero=False)
+    assert run.series("loss").values[-1] < 0.9 * np.log(16), lines[-3:]
+    assert not any(f.kind == "slow_progress" and f.evidence.get("num_classes") == 16
+                   for f in lrdoctor.diagnose(run).findings)
+
+
+def test_real_simcse_spearman_that_falls_from_its_best_is_a_reversal():
+    # SimCSE's evaluation dicts: eval_stsb_spearman 0.7339 (epoch 0.44), then 0.7307, 0.6512,
+    # 0.6061, 0.5705 at every later evaluation
+    run = lrdoctor.read(next(real_log("fresh54/simcse-62-unsup-stsb").iterdir()))
+    assert run.meta.roles["eval_accuracy"] == "eval_stsb_spearman"
+    f = [f for f in lrdoctor.diagnose(run).findings if f.kind == "performance_reversal"]
+    assert f and f[0].evidence["peak"] == pytest.approx(0.7339, abs=1e-4)

@@ -288,6 +288,11 @@ ROLE_RULES: tuple[RoleRule, ...] = (
     RoleRule("eval_accuracy", lambda t: (_has(t, "rouge", "rouge1", "rouge2", "rougel", "rougelsum", "bleu", "sacrebleu", "meteor", "chrf", "chrf++")
                                          or ("exact" in t and "match" in t))
              and "train" not in t and not _has(t, *_LOSS_WORDS)),
+    # ...and the correlations GLUE and STS report at evaluation (run_glue's "eval_spearmanr",
+    # "eval_pearson", CoLA's "eval_matthews_correlation"; SimCSE's "eval_stsb_spearman"), when
+    # named as an evaluation's
+    RoleRule("eval_accuracy", lambda t: _has(t, "spearman", "spearmanr", "pearson", "pearsonr", "matthews", "mcc")
+             and bool(_EVAL & set(t)) and not _has(t, *_LOSS_WORDS)),
     # (the training side's figure: an evaluation's second metric, "eval_f1" beside "eval_accuracy",
     # is no training accuracy for the generalisation-gap rule to compare with)
     RoleRule("task_metric", lambda t: (_has(t, "acc", "accuracy", "accuracies", "top1", "prec1", "map", "map50", "f1", "success", "auc", "miou")

@@ -92,6 +92,15 @@ class ProgressThresholds(Thresholds):
     chance_acc_margin: float = 0.1
     """When an accuracy is logged it must not sit more than 0.1 (or 10 points) above 1/K (below
     chance is no sign of learning: a small test set of a model at chance often reads lower)."""
+    uniform_rel: float = 1e-5
+    """Uniform over K: the last ``frozen_points`` reports all equal ln K to this relative
+    tolerance (5-6 significant digits), K a power of two, one less than one (SimCLR's NT-Xent
+    collapses to ln(2N - 1)) or a power of ten, from 16 up. A softmax over K prototypes,
+    negatives or classes that outputs the same score for each sits exactly at ln K: the
+    collapse of contrastive and clustering objectives (lightly's SwAV with 512 prototypes:
+    6.23839, 6.23837, 6.23836 against ln 512 = 6.238325). Those K are about 0.7 apart in ln K,
+    so a flat loss that lands within 1e-5 of one by chance has odds near 1 in 10,000; smaller
+    K are the class counts :func:`_stuck_at_chance` infers."""
     frozen_points: int = 3
     """Frozen loss: the last this-many reports print exactly the same loss. A logged loss is
     an average over batches, so while any weight moves its printed value changes at 3+
@@ -306,6 +315,37 @@ def _in_warmup(run: Run, f: Series, th: ProgressThresholds) -> bool:
     g = lr.finite()
     v = g.values[(g.steps >= f.steps[0]) & (g.steps <= f.steps[-1])]
     return bool(v.size >= 2 and v[0] > 0 and (np.diff(v) >= 0).all() and v[-1] >= th.chance_warmup_rise * v[0])
+
+
+def _uniform_counts() -> np.ndarray:
+    """The K of :attr:`ProgressThresholds.uniform_rel`: 2^n and 2^n - 1 (n = 4..20), 10^n (n = 2..6)."""
+    twos = 2.0 ** np.arange(4, 21)
+    return np.unique(np.r_[twos, twos - 1, 10.0 ** np.arange(2, 7)])
+
+
+def _at_uniform(run: Run, th: ProgressThresholds) -> Finding | None:
+    """See ``ProgressThresholds.uniform_rel``."""
+    f = _live_loss(run)
+    if f is None or f.values.size < th.frozen_points or (f.values <= 0).any():
+        return None
+    tail = f.values[-th.frozen_points:]
+    ks = _uniform_counts()
+    ln = np.log(ks)
+    hit = np.flatnonzero(np.all(np.abs(tail[:, None] - ln[None, :]) <= th.uniform_rel * ln[None, :], axis=0))
+    if hit.size == 0:
+        return None
+    k, ln_k = int(ks[hit[0]]), float(ln[hit[0]])
+    x = f.values
+    start = int(np.flatnonzero(np.abs(x - ln_k) > th.uniform_rel * ln_k)[-1]) + 1 if (np.abs(x - ln_k) > th.uniform_rel * ln_k).any() else 0
+    ev = {"num_classes": k, "num_classes_source": "inferred: the loss equals ln K to 5+ significant digits", "ln_k": ln_k,
+          "loss_median_late": float(np.median(tail)), "loss_min": float(x.min()), "points": int(x.size - start),
+          "rule": f"the last {th.frozen_points}+ reports equal ln {k} to a relative {th.uniform_rel:g}"}
+    summary = (f"the loss sits at ln {k} = {ln_k:.6g} (last {float(x[-1]):.6g}): the model gives the same score to each "
+               f"of {k} choices, a uniform output that carries no information")
+    cause = ("The representation collapsed: a contrastive or clustering objective (SwAV prototypes, InfoNCE negatives) "
+             "whose outputs are identical for every input, or a K-way softmax fed a constant. Check the LR, the "
+             "temperature and the augmentations, and that the projection head is trained.")
+    return Finding("slow_progress", Severity.ERROR, float(f.steps[start]), float(f.steps[-1]), summary, ev, cause)
 
 
 def _too_early(run: Run, f: Series, th: ProgressThresholds) -> bool:
@@ -972,7 +1012,7 @@ class SlowProgressEvidence(Evidence):
 
 @detector("slow_progress", thresholds=DEFAULTS, evidence=SlowProgressEvidence, needs=_needs)
 def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
-    rules = (_lr_stays_zero, _stuck_at_chance, _collapsed_to_zero, _zero_throughout, _frozen_loss, _frozen_eval, _frozen_term, _recurring_loss, _error_rate_at_max, _pinned_task_metric, _no_box_matched, _never_below_start,
+    rules = (_lr_stays_zero, _stuck_at_chance, _at_uniform, _collapsed_to_zero, _zero_throughout, _frozen_loss, _frozen_eval, _frozen_term, _recurring_loss, _error_rate_at_max, _pinned_task_metric, _no_box_matched, _never_below_start,
              _no_gain_over_finished_schedule) if not run.is_rl \
         else (_lr_stays_zero, _return_at_floor, _no_gain_over_finished_schedule)
     if run.is_gan:
