@@ -7,7 +7,8 @@ with a twin where one can be made:
   DataFrame's to_html), with evaluate's dict in a cell; PaddleVideo's "epoch:[ 7/80 ] val step:0"
   lines and TensorFlow Federated's "Eval metrics:" lines hold the evaluation's fields; a unit in
   parentheses closing a table header cell (pytorch-tabnet, Turi Create); Ultralytics 8.3's
-  box-drawing progress bars;
+  box-drawing progress bars; Megatron's "validation loss at iteration N | lm loss value: X" lines
+  (the step and the validation loss, not an evaluation loss of N; a "loss PPL" is no loss);
 - roles: scores of generated text (ROUGE, BLEU, METEOR, chrF, exact match) are evaluation metrics,
   and so are correlations named as an evaluation's (Spearman, Pearson, Matthews);
 - nonfinite: an evaluation loss that is NaN at every evaluation beside a training loss of exactly 0
@@ -313,3 +314,12 @@ def test_real_simcse_spearman_that_falls_from_its_best_is_a_reversal():
     assert run.meta.roles["eval_accuracy"] == "eval_stsb_spearman"
     f = [f for f in lrdoctor.diagnose(run).findings if f.kind == "performance_reversal"]
     assert f and f[0].evidence["peak"] == pytest.approx(0.7339, abs=1e-4)
+
+
+def test_real_megatron_validation_line_is_the_evaluation_at_its_iteration():
+    # " validation loss at iteration 7000 | lm loss value: 7.174200E+00 | lm loss PPL: 1.305315E+03 |"
+    run = lrdoctor.read(real_log("fresh10/megatron-bigscience-tr8-104b-exp1-glitch/train.log"))
+    assert run.meta.roles["eval_loss"] == "validation_lm_loss"
+    ev = run.series("eval_loss").finite()
+    assert ev.values.tolist() == pytest.approx([7.1742]) and ev.steps.tolist() == [7000]
+    assert run.series("loss").values.tolist() == pytest.approx([6.444662, 11.42026, 7.155109])

@@ -206,8 +206,9 @@ _EVAL = {"val", "valid", "validation", "eval", "evaluation", "test", "dev", "hol
 _BEST = {"min", "best", "lowest", "minimum"}
 _RL_LOSS = {"policy", "pol", "entpen", "value", "vf", "pg", "entropy", "ent", "coef", "actor", "critic", "alpha", "kl", "q", "qf", "temperature"}
 #: words of a quantity named after the loss that is no loss: the fp16 loss scale (DeepSpeed's
-#: "loss scale", Megatron's "loss_scale") multiplies the loss; it is not one
-_NOT_A_LOSS = {"scale", "scaler"}
+#: "loss scale", Megatron's "loss_scale") multiplies the loss; it is not one; nor is its
+#: exponential (Megatron's "lm loss PPL"), which perplexity_column reads as such
+_NOT_A_LOSS = {"scale", "scaler", "ppl", "perplexity"}
 _AUX = {"box", "cls", "dfl", "obj", "seg", "aux", "reg", "mask", "rpn", "l1", "giou", "bbox", "kd", "z", "moe",
         "router", "balance", "contrastive", "recon", "reconstruction", "kld", "perceptual", "gen", "disc", "g", "d",
         "generator", "discriminator", "adv", "adversarial", "gan", "dg"}

@@ -178,6 +178,9 @@ _SPLIT_LINE = re.compile(r"^[\s\\]*(test|val|valid|validation|eval|evaluation|de
 #: leads: in "Epoch 3 | loss 0.5 | val_acc 0.8" the plain loss comes first and is the training one
 _SPLIT_AFTER_STEP = re.compile(r"^\W*(?:epoch|step|iter|iteration)\s*:?\s*\d+(?:\s*/\s*\d+)?\s*\|\s*(test|val|valid|validation|eval)\b", re.I)
 
+#: Megatron's "validation loss at iteration N": the key the general rule reads from it
+_LOSS_AT_STEP = re.compile(r"^(?P<split>validation|valid|val|test|eval)_loss_at_(?:iteration|step|iter)$")
+
 #: PaddleVideo's "epoch:[  7/80 ] val step:0 ..." and "END epoch:7   val loss_avg: ...": the
 #: epoch, then the mode word that says whose fields follow
 _EPOCH_THEN_MODE = re.compile(r"^\W*(?:\[[^\]]{0,40}\]\s*)?(?:end\s+)?epoch\s*:\s*\[?\s*(?P<ep>\d+)(?:\s*/\s*\d+)?\s*\]?\s+"
@@ -408,6 +411,15 @@ def _key_values(line: str, state: dict) -> dict | None:
             rec["epoch"] = rec.pop(f"{pre}_epoch")
             rec = _as_split(rec, pre)
             break
+    at = next((k for k in rec if isinstance(k, str) and _LOSS_AT_STEP.match(k)), None) if rec and "_at_" in "".join(map(str, rec)) else None
+    if at is not None:
+        # Megatron's "validation loss at iteration 7000 | lm loss value: 7.174200E+00 | lm loss PPL:
+        # ...": the number after "iteration" is the step, and the line's values are the
+        # validation's (read as "validation_loss_at_iteration: 7000" it was an eval loss of 7000)
+        m = _LOSS_AT_STEP.match(at)
+        rec = {("iteration" if k == at else k): v for k, v in rec.items() if k != "iteration" or k == at}
+        rec = {k.removesuffix("_value"): v for k, v in rec.items() if not k.startswith("loss_")}  # "lm loss value"
+        rec = _as_split(rec, m["split"])
     pv = _EPOCH_THEN_MODE.match(line) if rec and "poch" in line[:40] else None
     if pv:
         # PaddleVideo: "epoch:[  7/80 ] val step:0  loss: 0.0366" and "END epoch:7   val loss_avg:
