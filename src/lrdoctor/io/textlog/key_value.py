@@ -411,7 +411,7 @@ def _key_values(line: str, state: dict) -> dict | None:
             rec["epoch"] = rec.pop(f"{pre}_epoch")
             rec = _as_split(rec, pre)
             break
-    at = next((k for k in rec if isinstance(k, str) and _LOSS_AT_STEP.match(k)), None) if rec and "_at_" in "".join(map(str, rec)) else None
+    at = next((k for k in rec if isinstance(k, str) and _LOSS_AT_STEP.match(k)), None) if rec and "loss at " in line else None
     if at is not None:
         # Megatron's "validation loss at iteration 7000 | lm loss value: 7.174200E+00 | lm loss PPL:
         # ...": the number after "iteration" is the step, and the line's values are the

@@ -344,7 +344,7 @@ def _html_table(line: str, state: dict) -> dict | None:
     a cell's dict as a record of its own."""
     t = state.get("html_table")
     if t is None:
-        if "<table" not in line.lower():
+        if "<" not in line or "<table" not in line.lower():  # (cheap test first: every line passes here)
             return None
         t = state["html_table"] = {"head": None, "row": []}
     low = line.lower()
