@@ -16,6 +16,8 @@ with a twin where one can be made:
   from the objective's last finite report on (ST-GCN's "mean_loss: nan");
 - slow_progress: an error rate (a fraction) never below 99%, with exact 1.0 prints; a loss at
   ln K to 5+ significant digits for K a power of two (or one less) or of ten (a uniform output);
+- loss_spike: a last-report jump that continues a rise already 2x above every earlier report is
+  divergence's, not a lone spike;
 - performance_reversal: an evaluation accuracy that collapses to exactly 1/K (K known) after a
   best of at least 2/K;
 """
@@ -323,3 +325,18 @@ def test_real_megatron_validation_line_is_the_evaluation_at_its_iteration():
     ev = run.series("eval_loss").finite()
     assert ev.values.tolist() == pytest.approx([7.1742]) and ev.steps.tolist() == [7000]
     assert run.series("loss").values.tolist() == pytest.approx([6.444662, 11.42026, 7.155109])
+
+
+def test_real_qlora_divergence_is_not_also_a_last_report_spike():
+    # 2.183, 3.3851, 9.2042, 50.7927: the last report continues a rise already 2x above every report
+    # before it; divergence says so, and a "spike or divergence?" warning beside it would be noise
+    kinds = _kinds(lrdoctor.read(next(real_log("fresh53/qlora-78-paged-adamw-8bit-diverge").iterdir())))
+    assert "divergence" in kinds and "loss_spike" not in kinds
+
+
+def test_qlora_twin_whose_only_jump_is_the_last_report_is_still_flagged(tmp_path):
+    p = tmp_path / "trainer.log"
+    p.write_text("".join(f"{{'loss': {v}, 'learning_rate': 0.0002, 'epoch': {e}}}\n"
+                         for v, e in ((2.183, 0.14), (2.0512, 0.29), (1.9042, 0.43), (9.7927, 0.57))))
+    f = [f for f in lrdoctor.diagnose(lrdoctor.read(p)).findings if f.kind == "loss_spike"]
+    assert f and f[0].evidence.get("last_report") is True
