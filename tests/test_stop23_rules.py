@@ -8,7 +8,8 @@ with a twin where one can be made:
   lines and TensorFlow Federated's "Eval metrics:" lines hold the evaluation's fields; a unit in
   parentheses closing a table header cell (pytorch-tabnet, Turi Create); Ultralytics 8.3's
   box-drawing progress bars; Megatron's "validation loss at iteration N | lm loss value: X" lines
-  (the step and the validation loss, not an evaluation loss of N; a "loss PPL" is no loss);
+  (the step and the validation loss, not an evaluation loss of N; a "loss PPL" is no loss); a
+  separation score (SI-SNR, SDR) logged negated is the loss (SpeechBrain's separation recipes);
 - roles: scores of generated text (ROUGE, BLEU, METEOR, chrF, exact match) are evaluation metrics,
   and so are correlations named as an evaluation's (Spearman, Pearson, Matthews);
 - nonfinite: an evaluation loss that is NaN at every evaluation beside a training loss of exactly 0
@@ -340,3 +341,21 @@ def test_qlora_twin_whose_only_jump_is_the_last_report_is_still_flagged(tmp_path
                          for v, e in ((2.183, 0.14), (2.0512, 0.29), (1.9042, 0.43), (9.7927, 0.57))))
     f = [f for f in lrdoctor.diagnose(lrdoctor.read(p)).findings if f.kind == "loss_spike"]
     assert f and f[0].evidence.get("last_report") is True
+
+
+def test_real_speechbrain_separation_log_reads_the_negated_si_snr_as_its_loss():
+    # "epoch: 1, lr: 1.50e-04 - train si-snr: -5.72e+00 - valid si-snr: -7.85e+00": the negative
+    # SI-SNR SpeechBrain's separation recipes optimise, logged under the score's name
+    run = lrdoctor.read(real_log("fresh62/sb-issue2471-dprnn-wsj0mix-epochs/train_log.txt"))
+    assert run.meta.roles["loss"] == "train_si-snr_loss" and run.meta.roles["eval_loss"] == "valid_si-snr_loss"
+    assert run.series("loss").values[:3].tolist() == pytest.approx([-5.72, -9.33, -10.8])
+
+
+def test_a_positive_si_snr_score_keeps_its_name(tmp_path):
+    # the score itself (higher is better, in dB): no loss, however it moves
+    p = tmp_path / "train_log.txt"
+    p.write_text("".join(f"epoch: {e}, lr: 1.50e-04 - train loss: {l} - valid si-snr: {v}\n"
+                         for e, (l, v) in enumerate([(0.9, 3.1), (0.7, 7.9), (0.6, 10.2), (0.55, 11.8)], 1)))
+    run = lrdoctor.read(p)
+    assert run.meta.roles["loss"] == "train_loss" and "valid_si-snr" in run.metrics
+    assert "eval_loss" not in run.meta.roles

@@ -251,6 +251,31 @@ def resolve_bare_splits(cols: dict, masks: dict) -> None:
         cols[k + suffix], masks[k + suffix] = cols.pop(k), masks.pop(k)
 
 
+#: separation scores in dB that a trainer may log negated as its loss
+_SEPARATION_SCORES = ("snr", "sdr", "sisnr", "sisdr")
+
+
+def resolve_negated_scores(cols: dict, masks: dict) -> None:
+    """Name a separation score that is logged negated, as the loss it is, in place: SpeechBrain's
+    separation recipes (SepFormer, DPRNN, Conv-TasNet) log their objective, the *negative*
+    SI-SNR, under the score's name ("train si-snr: -1.22e+01 - valid si-snr: -1.21e+01"), so a
+    model that separates better prints a lower number. A score in dB is negative only for an
+    output worse than its input, which no trained separator holds on average, so a column named
+    after SI-SNR/SDR whose median over the run is negative is that loss: it becomes
+    ``<name>_loss`` (the evaluation's when the name carries a split word). A positive median is
+    the score itself and keeps its name."""
+    from lrdoctor.names import tokens
+
+    for k in list(cols):
+        t = tokens(str(k)) if isinstance(k, str) else []
+        if not any(w in _SEPARATION_SCORES for w in t) or any("loss" in w for w in t):
+            continue
+        x = cols[k][masks[k]]
+        x = x[np.isfinite(x)]
+        if x.size and float(np.median(x)) < 0:
+            cols[f"{k}_loss"], masks[f"{k}_loss"] = cols.pop(k), masks.pop(k)
+
+
 def _runs(x: np.ndarray) -> np.ndarray:
     """Lengths of the runs of exactly equal consecutive values of ``x``."""
     cut = np.flatnonzero(x[1:] != x[:-1]) + 1
@@ -385,6 +410,7 @@ def _columns_to_run(acc: RecordColumns, meta: RunMeta, config: Mapping[str, Any]
             meta.warnings.append(f"{lost} record(s) before the first {step_key!r} were dropped")
         steps = filled
     resolve_bare_splits(cols, masks)
+    resolve_negated_scores(cols, masks)
     drop_carried(cols, masks, meta)
     shown = {k: printable(str(k)) for k in cols}
     if any(k != v for k, v in shown.items()):
