@@ -10,6 +10,7 @@ with a twin where one can be made:
   box-drawing progress bars; Megatron's "validation loss at iteration N | lm loss value: X" lines
   (the step and the validation loss, not an evaluation loss of N; a "loss PPL" is no loss); a
   separation score (SI-SNR, SDR) logged negated is the loss (SpeechBrain's separation recipes);
+  fastai 0.7's bare "[ 0.  1.38  1.39 ]" fit rows when they count epochs from 0;
 - roles: scores of generated text (ROUGE, BLEU, METEOR, chrF, exact match) are evaluation metrics,
   and so are correlations named as an evaluation's (Spearman, Pearson, Matthews);
 - nonfinite: an evaluation loss that is NaN at every evaluation beside a training loss of exactly 0
@@ -359,3 +360,18 @@ def test_a_positive_si_snr_score_keeps_its_name(tmp_path):
     run = lrdoctor.read(p)
     assert run.meta.roles["loss"] == "train_loss" and "valid_si-snr" in run.metrics
     assert "eval_loss" not in run.meta.roles
+
+
+def test_real_fastai07_fit_rows_read_as_epoch_train_and_valid_loss():
+    # "[ 0.       0.84581  0.82454]": fastai 0.7's [epoch, trn_loss, val_loss] array, header lost
+    run = lrdoctor.read(real_log("fresh33/fastai07-lesson5-movielens-collab/fit.log"))
+    assert run.series("loss").values.tolist() == pytest.approx([0.84581, 0.75627, 0.29527])
+    assert run.series("eval_loss").values.tolist() == pytest.approx([0.82454, 0.93568, 0.89037])
+    assert run.series("loss").steps.tolist() == [0, 1, 2]
+
+
+def test_bracketed_numbers_that_do_not_count_epochs_are_no_fastai_rows(tmp_path):
+    p = tmp_path / "out.txt"
+    p.write_text("[ 3.       0.5   0.6 ]\n[ 7.       0.4   0.5 ]\n[ 2.       0.3   0.4 ]\n")
+    with pytest.raises(lrdoctor.errors.InputError):
+        lrdoctor.read(p)

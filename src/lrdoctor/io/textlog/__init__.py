@@ -27,7 +27,7 @@ from lrdoctor.io.records import RecordColumns, records_to_run
 from lrdoctor.io.textlog._base import NUM, LineRule, _NUM_RE, _num
 from lrdoctor.io.textlog.bars import _tqdm_bar
 from lrdoctor.io.textlog.key_value import NAN_EVENT, _as_split, _key_values, _python_dict
-from lrdoctor.io.textlog.named import _bare_pairs, _lightning_checkpoint, _nanogpt, _nvidia_speech, _step_of_max, _yolov5_results
+from lrdoctor.io.textlog.named import _bare_pairs, _fastai07_row, _lightning_checkpoint, _nanogpt, _nvidia_speech, _step_of_max, _yolov5_results
 from lrdoctor.io.textlog.tables import _console_table, _header_table, _html_table, _pipe_table, _sb3_table, sb3_table_goes_on
 from lrdoctor.run import Run, RunMeta
 
@@ -48,6 +48,7 @@ RULES: list[LineRule] = [
     LineRule("header-table", _header_table),
     LineRule("pipe-table", _pipe_table),
     LineRule("key-value", _key_values),
+    LineRule("fastai07-row", _fastai07_row),
 ]
 
 _BUILTIN_PARSERS = [r.parse for r in RULES]

@@ -149,3 +149,31 @@ def _yolov5_results(line: str, state: dict) -> dict | None:
     rec = {"epoch": float(m[1]), "gpu_mem": _num(m[3]), **dict(zip(_YOLOV5_COLUMNS, vals))}
     rec["val_loss"] = rec["val/box_loss"] + rec["val/obj_loss"] + rec["val/cls_loss"]
     return rec
+
+
+#: fastai 0.7's ``fit()`` rows: the numpy array ``[epoch, trn_loss, val_loss, *metrics]``
+#: printed bare ("[ 0.       1.38319  1.3851 ]"), the epoch an integer with numpy's trailing dot
+_FASTAI07_ROW = re.compile(rf"^\s*\[\s*(\d+)\.\s+((?:{NUM}\s+){{0,5}}{NUM})\s*\]\s*$")
+
+
+def _fastai07_row(line: str, state: dict) -> dict | None:
+    """fastai 0.7 (the 2018 course's library) prints one array per epoch, with its header
+    (``epoch  trn_loss  val_loss  accuracy``) in a widget that copies of the output lose. Read
+    as that table only when the rows count epochs 0, 1, 2, ... in order from the first one, so a
+    stray bracketed list of numbers is no record: the training loss, the validation loss, then
+    the metrics (unnamed: ``valid_metric_1``, ...)."""
+    if "[" not in line or "]" not in line:
+        return None
+    m = _FASTAI07_ROW.match(line)
+    if m is None:
+        return None
+    epoch = int(m[1])
+    if epoch != state.get("fastai07_next", 0):
+        return None
+    vals = [_num(v) for v in m[2].split()]
+    if len(vals) < 2:
+        return None
+    state["fastai07_next"] = epoch + 1
+    rec = {"epoch": float(epoch), "train_loss": vals[0], "valid_loss": vals[1]}
+    rec.update({f"valid_metric_{i}": v for i, v in enumerate(vals[2:], 1)})
+    return rec
