@@ -18,6 +18,7 @@ with a twin where one can be made:
   from the objective's last finite report on (ST-GCN's "mean_loss: nan");
 - slow_progress: an error rate (a fraction) never below 99%, with exact 1.0 prints; a loss at
   ln K to 5+ significant digits for K a power of two (or one less) or of ten (a uniform output);
+- overfitting: an accuracy still setting new bests vetoes the UP rules only below GL_5;
 - loss_spike: a last-report jump that continues a rise already 2x above every earlier report is
   divergence's, not a lone spike;
 - performance_reversal: an evaluation accuracy that collapses to exactly 1/K (K known) after a
@@ -375,3 +376,12 @@ def test_bracketed_numbers_that_do_not_count_epochs_are_no_fastai_rows(tmp_path)
     p.write_text("[ 3.       0.5   0.6 ]\n[ 7.       0.4   0.5 ]\n[ 2.       0.3   0.4 ]\n")
     with pytest.raises(lrdoctor.errors.InputError):
         lrdoctor.read(p)
+
+
+def test_real_cola_run_whose_eval_loss_doubles_is_overfitting_though_its_mcc_still_rises():
+    # eval loss 0.5675 -> 0.5881 -> 0.8826 -> 1.1314 (GL 99%) while eval_matthews_correlation rose
+    # 0.27 -> 0.43: past Prechelt's GL_5 the held-out loss is materially worse, not over-confidence
+    path = next(real_log("fresh33/hfnb-textcls-hpsearch-trial0").iterdir())
+    run = lrdoctor.read(path, config={"num_classes": 2})
+    assert run.meta.roles["eval_accuracy"] == "eval_matthews_correlation"
+    assert "overfitting" in _kinds(run)
