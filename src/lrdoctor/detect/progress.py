@@ -336,7 +336,8 @@ def _at_uniform(run: Run, th: ProgressThresholds) -> Finding | None:
         return None
     k, ln_k = int(ks[hit[0]]), float(ln[hit[0]])
     x = f.values
-    start = int(np.flatnonzero(np.abs(x - ln_k) > th.uniform_rel * ln_k)[-1]) + 1 if (np.abs(x - ln_k) > th.uniform_rel * ln_k).any() else 0
+    off = np.abs(x - ln_k) > th.uniform_rel * ln_k
+    start = int(np.flatnonzero(off)[-1]) + 1 if off.any() else 0  # the stretch at ln K that reaches the end
     ev = {"num_classes": k, "num_classes_source": "inferred: the loss equals ln K to 5+ significant digits", "ln_k": ln_k,
           "loss_median_late": float(np.median(tail)), "loss_min": float(x.min()), "points": int(x.size - start),
           "rule": f"the last {th.frozen_points}+ reports equal ln {k} to a relative {th.uniform_rel:g}"}

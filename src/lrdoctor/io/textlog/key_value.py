@@ -416,10 +416,10 @@ def _key_values(line: str, state: dict) -> dict | None:
         # Megatron's "validation loss at iteration 7000 | lm loss value: 7.174200E+00 | lm loss PPL:
         # ...": the number after "iteration" is the step, and the line's values are the
         # validation's (read as "validation_loss_at_iteration: 7000" it was an eval loss of 7000)
-        m = _LOSS_AT_STEP.match(at)
-        rec = {("iteration" if k == at else k): v for k, v in rec.items() if k != "iteration" or k == at}
-        rec = {k.removesuffix("_value"): v for k, v in rec.items() if not k.startswith("loss_")}  # "lm loss value"
-        rec = _as_split(rec, m["split"])
+        split = _LOSS_AT_STEP.match(at)["split"]
+        step = rec.pop(at)
+        rec = {k.removesuffix("_value"): v for k, v in rec.items() if k != "iteration" and not k.startswith("loss_")}  # "lm loss value"
+        rec = {**_as_split(rec, split), "iteration": step}
     pv = _EPOCH_THEN_MODE.match(line) if rec and "poch" in line[:40] else None
     if pv:
         # PaddleVideo: "epoch:[  7/80 ] val step:0  loss: 0.0366" and "END epoch:7   val loss_avg:
