@@ -10,7 +10,8 @@ with a twin where one can be made:
   box-drawing progress bars; Megatron's "validation loss at iteration N | lm loss value: X" lines
   (the step and the validation loss, not an evaluation loss of N; a "loss PPL" is no loss); a
   separation score (SI-SNR, SDR) logged negated is the loss (SpeechBrain's separation recipes);
-  fastai 0.7's bare "[ 0.  1.38  1.39 ]" fit rows when they count epochs from 0;
+  fastai 0.7's bare "[ 0.  1.38  1.39 ]" fit rows when they count epochs from 0; "[INFO] Episode N score: X"
+  (a bracketed log level, an episode counter);
 - roles: scores of generated text (ROUGE, BLEU, METEOR, chrF, exact match) are evaluation metrics,
   and so are correlations named as an evaluation's (Spearman, Pearson, Matthews);
 - nonfinite: an evaluation loss that is NaN at every evaluation beside a training loss of exactly 0
@@ -385,3 +386,11 @@ def test_real_cola_run_whose_eval_loss_doubles_is_overfitting_though_its_mcc_sti
     run = lrdoctor.read(path, config={"num_classes": 2})
     assert run.meta.roles["eval_accuracy"] == "eval_matthews_correlation"
     assert "overfitting" in _kinds(run)
+
+
+def test_real_rl_agents_episode_lines_under_a_bracketed_log_level():
+    # "[INFO] Episode 595 score: 30.1": the episode is the step, the score the return
+    run = lrdoctor.read(next(real_log("fresh19/rlagents-issue21-highway").iterdir()))
+    assert run.meta.roles["ep_return"] == "score"
+    ret = run.series("ep_return")
+    assert ret.steps[:2].tolist() == [595, 596] and ret.values[:2].tolist() == pytest.approx([30.1, 29.8])

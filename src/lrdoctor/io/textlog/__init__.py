@@ -112,7 +112,7 @@ _PREFIX = re.compile(
     # glog/absl (TensorFlow, JAX): "I0912 11:40:27.956218 139735407601536 model_lib_v2.py:652] "
     r"(?:[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+\s+[\w.\-]+:\d+\]\s*)?"
     r"(?:\s*\[?\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:\s*(?:INFO|DEBUG|WARNING|WARN|ERROR))?\]?[\s:,-]*)?"
-    r"(?:\s*(?:INFO|DEBUG|WARNING|WARN|ERROR)\b[\s:\-]*(?:\w+:)?)?"
+    r"(?:\s*\[?(?:INFO|DEBUG|WARNING|WARN|ERROR)\b\]?[\s:\-]*(?:\w+:)?)?"  # ("[INFO] Episode 595 score: 30.1": rl-agents)
     r"(?:\s*\d{1,3}%\|[^|]*\|[^\]]*\])?")
 
 

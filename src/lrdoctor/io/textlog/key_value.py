@@ -19,7 +19,7 @@ _EPOCH_BATCH_OF = re.compile(r"^\s*Epoch:\s*(?P<ep>\d+)/\d+\s*\|\s*Batch\s+(?P<i
 #: of a long word would start a scan to the end of that word, quadratic in its length.
 _KV = re.compile(rf"(?<![\w/.\-])(?:[^\W_A-Za-z]|[/.\-])*(?P<key>[A-Za-z_][\w/.\-]*(?:\s[A-Za-z_][\w/.\-]*)?)[\x27\x22]?\s*(?:=|:)\s*(?P<val>{NUM}){_UNIT}(?!\w|\.\w)", re.I)
 
-_STEP_WORD = re.compile(r"^\s*\[?(step|iter|iteration|epoch)\s*(?:\[\s*)?(\d+)", re.I)
+_STEP_WORD = re.compile(r"^\s*\[?(step|iter|iteration|epoch|episode)\s*(?:\[\s*)?(\d+)", re.I)
 
 #: units that trail a value and may be read as the first word of the next key
 _UNIT_WORDS = frozenset({"s", "ms", "sec", "secs", "min", "h", "it"})
