@@ -14,7 +14,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from lrdoctor.run import Run, Series
 
-__all__ = ["MAX_POINTS", "Curve", "curve", "rolling_median", "robust_sigma", "run_curve", "runs_of", "value_at", "trend_p_down", "trend_p_up", "diff_sigma", "diff2_sigma"]
+__all__ = ["MAX_POINTS", "Curve", "curve", "rolling_median", "robust_sigma", "run_curve", "runs_of", "tail_start", "value_at", "trend_p_down", "trend_p_up", "diff_sigma", "diff2_sigma"]
 
 #: Bins a long series is reduced to before the rules run. 4000 keeps any stretch longer than
 #: 0.025% of the run visible while making every rule O(bins).
@@ -114,6 +114,15 @@ def runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
         return []
     d = np.diff(np.r_[0, mask.astype(np.int8), 0])
     return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
+
+
+def tail_start(mask: np.ndarray) -> int:
+    """Index where the stretch of True that reaches the end of ``mask`` starts (``mask.size``
+    when the last value is False): the first of the last reports that all hold a condition."""
+    if mask.size == 0 or not mask[-1]:
+        return int(mask.size)
+    off = np.flatnonzero(~mask)
+    return int(off[-1]) + 1 if off.size else 0
 
 
 def value_at(s: Series | None, step: float) -> float | None:

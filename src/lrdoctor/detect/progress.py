@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.fmt import fmt
-from lrdoctor.detect._stats import run_curve
+from lrdoctor.detect._stats import run_curve, tail_start
 from lrdoctor.detect._trend import objective_trend
 from lrdoctor.detect._common import is_error_rate, objective, perplexity_beside, zero_is_exact
 from lrdoctor.names import loss_term_kind
@@ -336,8 +336,7 @@ def _at_uniform(run: Run, th: ProgressThresholds) -> Finding | None:
         return None
     k, ln_k = int(ks[hit[0]]), float(ln[hit[0]])
     x = f.values
-    off = np.abs(x - ln_k) > th.uniform_rel * ln_k
-    start = int(np.flatnonzero(off)[-1]) + 1 if off.any() else 0  # the stretch at ln K that reaches the end
+    start = tail_start(np.abs(x - ln_k) <= th.uniform_rel * ln_k)  # the stretch at ln K that reaches the end
     ev = {"num_classes": k, "num_classes_source": "inferred: the loss equals ln K to 5+ significant digits", "ln_k": ln_k,
           "loss_median_late": float(np.median(tail)), "loss_min": float(x.min()), "points": int(x.size - start),
           "rule": f"the last {th.frozen_points}+ reports equal ln {k} to a relative {th.uniform_rel:g}"}
@@ -436,7 +435,7 @@ def _same_tail(x: np.ndarray, th: ProgressThresholds, exact: bool = False) -> in
     same = x == v if exact else np.abs(x - v) <= th.frozen_rel_spread * abs(v)
     if not same[-th.frozen_points:].all():
         return None
-    return int(np.flatnonzero(~same)[-1] + 1) if (~same).any() else 0
+    return tail_start(same)
 
 
 def _frozen_tail(run: Run, name: str, f: Series, th: ProgressThresholds, exact: bool = False) -> int | None:
@@ -613,7 +612,7 @@ def _collapsed_to_zero(run: Run, th: ProgressThresholds) -> Finding | None:
         return None
     if (x[-k:] == 0).all() and not zero_is_exact(run, "loss", th.lr_zero_decimals):
         return None
-    i = int(np.flatnonzero(~zero)[-1]) + 1
+    i = tail_start(zero)
     if abs(float(x[i - 1])) < th.frozen_floor * float(np.abs(x).max()):
         return None  # a loss that converged towards 0 and now rounds to it is a fit, not a collapse
     ev = {"metric": run.meta.roles.get("loss", "loss"), "value": float(x[-1]), "points": int(x.size - i),

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.fmt import fmt
-from lrdoctor.detect._stats import robust_sigma, rolling_median, run_curve, trend_p_down
+from lrdoctor.detect._stats import robust_sigma, rolling_median, run_curve, tail_start, trend_p_down
 from lrdoctor.detect.rl._common import TaskCurve, fit_slope, slope_unit, task_curve
 from lrdoctor.detect import needs
 from lrdoctor.detect._common import is_error_rate
@@ -171,9 +171,11 @@ def _chance_collapse(run: Run, th: ReturnThresholds) -> list[Finding]:
     k = num_classes(run)
     if k is None or k[1] < 2:
         return []
+    if run.is_rl:
+        return []
     for name in ("eval_accuracy", "task_metric"):
         s = run.series(name)
-        if s is None or run.is_rl:
+        if s is None:
             continue
         col = run.meta.roles.get(name, name)
         f = s.finite()
@@ -187,7 +189,7 @@ def _chance_collapse(run: Run, th: ReturnThresholds) -> list[Finding]:
         at = np.abs(v - chance) <= tol
         if not at[-1] or at.all():
             continue
-        first = int(np.flatnonzero(~at)[-1]) + 1  # the stretch at chance that reaches the end
+        first = tail_start(at)  # the stretch at chance that reaches the end
         b = int(np.argmax(v[:first]))
         if v[b] < th.chance_collapse_best * chance:
             continue

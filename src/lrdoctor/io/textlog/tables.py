@@ -159,6 +159,12 @@ def _hf_evaluation_names(names: list[str]) -> list[str]:
     return [n if n in _HF_TRAIN_COLUMNS or n.startswith(("eval_", "validation_")) else f"eval_{n}" for n in names]
 
 
+def _column_names(cells: list[str]) -> list[str]:
+    """A table header's cells as column names: lower case, spaces as underscores, HF results
+    tables' metric columns named as the evaluation's."""
+    return _hf_evaluation_names([re.sub(r"\s+", "_", c.lower()) for c in cells])
+
+
 def _header_table(line: str, state: dict) -> dict | None:
     """A ``|``-separated header of names followed by rows of numbers (baselines PPO1's
     ``pol_surr | vf_loss | kl | ent`` optimisation table)."""
@@ -180,7 +186,7 @@ def _header_table(line: str, state: dict) -> dict | None:
     # (an identifier may hold digits beside spaced names: HF's "| Validation Loss | Rouge1 | F1 |")
     if len(cells) >= 2 and (spaced or all(_HEADER_CELL.match(c) for c in cells)) and any(not _NUM_FULL.match(c) for c in cells):
         # (HF notebooks print "Step | Training Loss | Validation Loss | Wer")
-        state["pipe_header"] = _hf_evaluation_names([re.sub(r"\s+", "_", c.lower()) for c in cells])
+        state["pipe_header"] = _column_names(cells)
         return {}
     head = state.get("pipe_header")
     if not head:
@@ -354,7 +360,7 @@ def _html_table(line: str, state: dict) -> dict | None:
         row, t["row"] = t["row"], []
         cells = [html.unescape(c) for _, c in row]
         if row and all(k == "h" for k, _ in row) and all(_SPACED_CELL.match(c) or _HEADER_CELL.match(c) for c in cells if c):
-            t["head"] = _hf_evaluation_names([re.sub(r"\s+", "_", c.lower()) for c in cells])
+            t["head"] = _column_names(cells)
         elif t["head"] and len(cells) == len(t["head"]):
             got = [_html_cell_values(n, c) for n, c in zip(t["head"], cells)]
             if all(g is not None for g in got):
