@@ -23,11 +23,12 @@ from pathlib import Path
 from lrdoctor.errors import LogFormatError, printable
 from lrdoctor.io.guard import bounded_lines, text_encoding
 from lrdoctor.io.limits import MAX_LINE_CHARS
-from lrdoctor.io.records import RecordColumns, records_to_run
+from lrdoctor.io.records import RecordColumns, epochs_from_trailers, records_to_run
 from lrdoctor.io.textlog._base import NUM, LineRule, _NUM_RE, _num
 from lrdoctor.io.textlog.bars import _tqdm_bar
 from lrdoctor.io.textlog.key_value import NAN_EVENT, _as_split, _key_values, _python_dict
-from lrdoctor.io.textlog.named import _bare_pairs, _fastai07_row, _lightning_checkpoint, _nanogpt, _nvidia_speech, _step_of_max, _yolov5_results
+from lrdoctor.io.textlog.named import (EPOCH_END, _bare_pairs, _epoch_trailer, _fastai07_row, _fuxictr_metrics, _lightning_checkpoint, _nanogpt,
+                                      _nvidia_speech, _step_of_max, _yolov5_results)
 from lrdoctor.io.textlog.tables import _console_table, _header_table, _html_table, _pipe_table, _sb3_table, sb3_table_goes_on
 from lrdoctor.run import Run, RunMeta
 
@@ -41,6 +42,8 @@ RULES: list[LineRule] = [
     LineRule("sb3-table", _sb3_table),
     LineRule("python-dict", _python_dict),
     LineRule("nanogpt", _nanogpt),
+    LineRule("epoch-trailer", _epoch_trailer),
+    LineRule("fuxictr-metrics", _fuxictr_metrics),
     LineRule("nvidia-speech", _nvidia_speech),
     LineRule("step-of-max", _step_of_max),
     LineRule("lightning-checkpoint", _lightning_checkpoint),
@@ -112,6 +115,7 @@ _PREFIX = re.compile(
     # glog/absl (TensorFlow, JAX): "I0912 11:40:27.956218 139735407601536 model_lib_v2.py:652] "
     r"(?:[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+\s+[\w.\-]+:\d+\]\s*)?"
     r"(?:\s*\[?\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:\s*(?:INFO|DEBUG|WARNING|WARN|ERROR))?\]?[\s:,-]*)?"
+    r"(?:P\d+\s+(?=INFO|DEBUG|WARNING|WARN|ERROR))?"  # FuxiCTR's "%(asctime)s P%(process)d %(levelname)s"
     r"(?:\s*\[?(?:INFO|DEBUG|WARNING|WARN|ERROR)\b\]?[\s:\-]*(?:\w+:)?)?"  # ("[INFO] Episode 595 score: 30.1": rl-agents)
     r"(?:\s*\d{1,3}%\|[^|]*\|[^\]]*\])?")
 
@@ -165,6 +169,17 @@ _ORPHAN_SGR = re.compile(r"\[(?:\d{1,3}(?:;\d{1,3})*)?m")
 
 #: a training-loss key of a record (not an evaluation's)
 _LOSS_KEY = re.compile(r"^(?!val|valid|eval|test|dev)\w*(?:loss|cost|nll|xent)", re.I)
+
+
+#: A line that says training is over ("Training finished.", HF Trainer's "Training completed. Do
+#: not forget to share your model on huggingface.co/models =)", "Finished training"), with no
+#: number on it but its duration ("Training completed in 13.70 minutes."). What a trainer prints after it evaluates the final (often the best, reloaded)
+#: model: FuxiCTR's train/validation/test "[Metrics]" lines, HF's run summary whose
+#: ``train_loss`` is the mean over the run. Filed under the last step, they would overwrite that
+#: step's validation metrics and training loss.
+_TRAINING_DONE = re.compile(r"^\W*(?:training\s+(?:is\s+)?(?:finished|complete|completed|done|ended|over)"
+                            r"|finished\s+training|end\s+of\s+training)\b"
+                            r"(?:\s+in\s+[\d.:]+\s*(?:s|secs?|seconds|m|mins?|minutes|h|hrs?|hours)?\b)?[^\d]*$", re.I)
 
 
 def _strip_prefix(line: str) -> str:
@@ -244,6 +259,8 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
     is parsed in full; tests check both paths give the same records on every real log.
     """
     records = [] if records is None else records  # any sink with append(), e.g. RecordColumns
+    done_at = 0  # the line that said training is over (0: none yet)
+    after_done = 0  # records found after it, not filed
     config: dict = {}
     state: dict = {}
     namespaces = 0
@@ -287,6 +304,10 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
                 namespaces += 1
                 config.update(cfg)
                 continue
+        if not done_at and "rain" in line and len(records) and _TRAINING_DONE.match(line):
+            done_at = lineno
+            state["training_done"] = True  # (a non-empty state also keeps the shape cache off)
+            continue
         if "sb3_rec" in state and state["sb3_rec"] and not sb3_table_goes_on(line):
             records.append(state.pop("sb3_rec"))  # a borderless table ends where other lines begin
             state.pop("sb3_section", None)
@@ -309,6 +330,9 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
                     records.repr_keys.update(rec)
                 if NAN_EVENT in rec:
                     rec = {next((k for k in last if _LOSS_KEY.search(k)), "loss"): rec[NAN_EVENT]}
+                if done_at:
+                    after_done += 1
+                    break
                 records.append(_keras_evaluate(rec, line, keras) if "/step" in line else rec)
                 last = rec
             if shape is not None and not state and rec and rule.name in _SHAPE_RULES and len(shapes) < MAX_SHAPES:
@@ -323,8 +347,11 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
                 tries[shape] = n
                 if n >= 2:
                     shapes[shape] = _NOTHING
-    if state.get("sb3_rec"):  # a last SB3 table cut before its closing dashes (a crash, a paste)
+    if state.get("sb3_rec") and not done_at:  # a last SB3 table cut before its closing dashes (a crash, a paste)
         records.append(state.pop("sb3_rec"))
+    if after_done and hasattr(records, "warnings"):
+        records.warnings.append(f"line {done_at} says training is over: the {after_done} record(s) after it "
+                                "(evaluations of the final model) are not filed under a training step")
     return records, config
 
 
@@ -334,6 +361,7 @@ def read_textlog(path: Path) -> Run:
         with open(path, encoding=text_encoding(path), errors="replace") as fh:
             lines = (line for _, line in bounded_lines(fh, MAX_LINE_CHARS))
             records, config = parse_lines(lines, str(path), skipped, RecordColumns())
+            epochs_from_trailers(records, EPOCH_END)
     except OSError as err:
         raise LogFormatError(path, f"cannot read ({err.strerror})") from None
     except UnicodeError as err:

@@ -1,12 +1,14 @@
 """Line rules for one trainer's print format each: nanoGPT, NVIDIA's speech trainers and
 WaveGlow, karpathy's makemore, Lightning's ModelCheckpoint lines, WeNet-style bare
-``key value`` pairs and YOLOv5's results.txt rows."""
+``key value`` pairs, YOLOv5's results.txt rows, fastai 0.7's bare rows and FuxiCTR's epoch trailers
+and ``[Metrics]`` lines."""
 
 from __future__ import annotations
 
 import re
 
 from lrdoctor.io.textlog._base import NUM, _STEPLIKE, _num
+from lrdoctor.io.textlog.key_value import _as_split, _key_values
 
 _NANOGPT_ITER = re.compile(rf"^\s*iter\s+(?P<step>\d+):\s*loss\s+(?P<loss>{NUM})", re.I)
 
@@ -177,3 +179,41 @@ def _fastai07_row(line: str, state: dict) -> dict | None:
     rec = {"epoch": float(epoch), "train_loss": vals[0], "valid_loss": vals[1]}
     rec.update({f"valid_metric_{i}": v for i, v in enumerate(vals[2:], 1)})
     return rec
+
+
+#: A line that only closes an epoch, after that epoch's reports (FuxiCTR/BARS:
+#: "************ Epoch=1 end ************"; "Epoch 3 finished", "End of epoch 2"); nothing else
+#: is on it (pytorch/examples' "| end of epoch 1 | time: ... | valid loss 5.60" carries values,
+#: and is a record of its own)
+_EPOCH_TRAILER = re.compile(r"^\W*(?:epoch\s*[=:#]?\s*(?P<a>\d+)(?:\s*/\s*\d+)?\s*(?:end|ended|finished|done|completed?)"
+                            r"|end of epoch\s*[=:#]?\s*(?P<b>\d+)(?:\s*/\s*\d+)?)\W*$", re.I)
+
+#: the field an epoch trailer is read into; the reader files the records before it under its
+#: epoch (:func:`lrdoctor.io.records.epochs_from_trailers`)
+EPOCH_END = "__epoch_end__"
+
+
+def _epoch_trailer(line: str, state: dict) -> dict | None:
+    """An epoch trailer: the epoch of the reports *above* it. Read as a plain ``epoch`` record,
+    it would file each epoch's reports under the epoch before (FuxiCTR's validation logloss of
+    epoch 2 at epoch 1), and the first epoch's reports under none."""
+    if "poch" not in line:
+        return None
+    m = _EPOCH_TRAILER.match(line)
+    if m is None:
+        return None
+    return {EPOCH_END: float(m["a"] or m["b"])}
+
+
+#: FuxiCTR's evaluation line: "[Metrics] logloss: 0.370202 - AUC: 0.796254", printed by its
+#: ``evaluate`` on the validation set at each epoch's end (the training loss comes on its own
+#: "Train loss: 0.380281" line)
+_METRICS_TAG = "[Metrics]"
+
+
+def _fuxictr_metrics(line: str, state: dict) -> dict | None:
+    """The validation's metrics of a ``[Metrics]`` line, named as the validation's."""
+    if not line.lstrip().startswith(_METRICS_TAG):
+        return None
+    rec = _key_values(line.lstrip()[len(_METRICS_TAG):], state)
+    return _as_split(rec, "val") if rec else None

@@ -1,0 +1,148 @@
+"""Readers and rules from the stop-24 study of the benchmark (issue 9), each on a real public log
+with a really trained twin:
+
+- readers: an epoch *trailer* ("************ Epoch=1 end ************", FuxiCTR/BARS; "End of
+  epoch 2") closes the epoch whose reports come above it; FuxiCTR's "[Metrics] logloss: X - AUC: Y"
+  lines are the validation's; a "P<pid>" between the timestamp and the level is a line prefix;
+  a "Training finished." line ends the training records (what follows evaluates the final model);
+- overfitting: Prechelt's UP_3 does not count a rise that is immaterial on both scales, under
+  0.1% of the level and under 5% of the progress the evaluation loss made to its best (a settled
+  curve turns up by a hair at its minimum).
+"""
+
+import numpy as np
+import pytest
+import torch
+
+import lrdoctor
+from bench_logs import real_log
+
+torch.set_num_threads(1)
+
+_TS = "2020-02-22 05:37:13,353 P7379 INFO "
+
+
+def _kinds(run) -> set[str]:
+    return {f.kind for f in lrdoctor.diagnose(run).findings if f.severity.rank >= 1}
+
+
+def _fuxictr_lines(n_train: int, lr: float, epochs: int, seed: int = 0) -> list[str]:
+    """A real binary classifier (digit 3 against the rest, scikit-learn's digits) trained with
+    Adam, logged as FuxiCTR logs: the validation's "[Metrics]" line, the epoch's mean training
+    loss, then the epoch trailer; after training, the final model's evaluations."""
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    x = torch.tensor(x / 16.0, dtype=torch.float32)
+    y = torch.tensor((y == 3).astype(np.float32))
+    idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
+    tr, va = idx[:n_train], idx[-500:]
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 256), torch.nn.ReLU(), torch.nn.Linear(256, 1))
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    bce = torch.nn.BCEWithLogitsLoss()
+    lines = ["2020-02-22 05:02:26,414 P7379 INFO **** Start training: 2 batches/epoch ****"]
+    best = None
+    for ep in range(1, epochs + 1):
+        total = 0.0
+        for b in torch.split(tr, 32):
+            opt.zero_grad()
+            loss = bce(model(x[b]).squeeze(1), y[b])
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(b)
+        with torch.no_grad():
+            vl = bce(model(x[va]).squeeze(1), y[va]).item()
+        best = vl if best is None else min(best, vl)
+        lines += [f"{_TS}[Metrics] logloss: {vl:.6f} - AUC: 0.950000",
+                  f"{_TS}Train loss: {total / len(tr):.6f}",
+                  f"{_TS}************ Epoch={ep} end ************"]
+    lines += [f"{_TS}Training finished.", f"{_TS}****** Train/validation evaluation ******",
+              f"{_TS}[Metrics] logloss: 0.001000 - AUC: 0.999000", f"{_TS}[Metrics] logloss: {best:.6f} - AUC: 0.950000"]
+    return lines
+
+
+def test_fuxictr_trailers_file_each_epoch_under_its_own_number(tmp_path):
+    lines = _fuxictr_lines(40, 3e-2, 15)
+    p = tmp_path / "AFN_run.log"
+    p.write_text("\n".join(lines) + "\n")
+    run = lrdoctor.read(p)
+    loss, ev = run.series("loss").finite(), run.series("eval_loss").finite()
+    printed_train = [float(s.split("loss: ")[1]) for s in lines if "Train loss" in s]
+    printed_val = [float(s.split("logloss: ")[1].split()[0]) for s in lines[:-4] if "logloss" in s]
+    assert loss.steps.tolist() == list(range(1, 16)) and loss.values.tolist() == pytest.approx(printed_train)
+    # the validation's line comes first in its epoch: filed under that epoch, not the one before
+    assert ev.steps.tolist() == list(range(1, 16)) and ev.values.tolist() == pytest.approx(printed_val)
+    # the final model's evaluations after "Training finished." are not epoch 15's
+    assert ev.values[-1] == pytest.approx(printed_val[-1])
+    assert any("training is over" in w for w in run.meta.warnings)
+    assert run.meta.roles["eval_loss"] == "val_logloss"
+
+
+def test_fuxictr_overfitting_run_is_found_and_its_healthy_twin_is_not(tmp_path):
+    over, fine = tmp_path / "over.log", tmp_path / "fine.log"
+    over.write_text("\n".join(_fuxictr_lines(40, 3e-2, 15)) + "\n")  # 40 examples, a 256-unit MLP
+    fine.write_text("\n".join(_fuxictr_lines(1200, 1e-3, 15)) + "\n")
+    assert "overfitting" in _kinds(lrdoctor.read(over))
+    assert _kinds(lrdoctor.read(fine)) == set()
+
+
+def test_real_fuxictr_logs_early_stopped_and_settled():
+    # AFN+ on Avazu: validation logloss 0.3702 -> 0.4036 -> 0.4770 over three epochs while the
+    # training loss falls 0.3803 -> 0.2453 (early stopping ends it at epoch 3, no trailer)
+    afn = lrdoctor.read(real_log("fresh47/bars-afn-plus-avazu-x4/AFN_avazu_x4_003_24bfb45b.log"))
+    assert afn.series("eval_loss").finite().values.tolist() == pytest.approx([0.370202, 0.403646, 0.477018])
+    assert afn.series("loss").finite().steps.tolist() == [1, 2, 3]
+    assert "overfitting" in _kinds(afn)
+    # AFM on Criteo (labelled healthy): logloss 0.4574 -> 0.44743 over 27 epochs, then a 0.03% turn
+    afm = lrdoctor.read(real_log("fresh47/bars-afm-criteo-x1/AFM_criteo_x1_004_954c0ecc.log"))
+    assert afm.series("eval_loss").finite().values.size == 31
+    assert "overfitting" not in _kinds(afm)
+
+
+def test_epoch_trailer_variants_and_a_line_with_values_is_no_trailer(tmp_path):
+    p = tmp_path / "t.log"
+    p.write_text("val_loss: 0.95\nloss: 0.8\nEnd of epoch 1\nval_loss: 0.75\nloss: 0.6\nEpoch 2 finished\n"
+                 "val_loss: 0.7\nloss: 0.5\n")
+    run = lrdoctor.read(p)
+    # the report after the last trailer is epoch 3's (an epoch cut short)
+    assert run.series("loss").steps.tolist() == [1, 2, 3]
+    assert run.series("eval_loss").steps.tolist() == [1, 2, 3]
+    assert run.series("eval_loss").values.tolist() == pytest.approx([0.95, 0.75, 0.7])
+    q = tmp_path / "examples.log"
+    q.write_text("| end of epoch   1 | time: 36.96s | valid loss  5.60 | valid ppl   271.23\n"
+                 "| end of epoch   2 | time: 36.12s | valid loss  5.31 | valid ppl   202.39\n")
+    ev = lrdoctor.read(q).series("eval_loss")
+    assert ev.steps.tolist() == [1, 2] and ev.values.tolist() == pytest.approx([5.60, 5.31])
+
+
+def test_up3_turn_of_a_hair_is_not_overfitting_but_one_that_undoes_progress_is():
+    from lrdoctor.detect.overfitting import detect
+    from lrdoctor.run import build_run
+
+    steps = np.arange(1, 11, dtype=float)
+    train = np.linspace(0.5, 0.3, 10)
+    settled = np.array([0.4574, 0.452, 0.450, 0.4485, 0.4478, 0.44745, 0.44743, 0.44745, 0.44750, 0.44755])
+    turned = np.array([0.4574, 0.452, 0.450, 0.4485, 0.4478, 0.44745, 0.44743, 0.4480, 0.4490, 0.4500])
+    # the hair: 1.2e-4 back, 1.2% of the 0.01 of progress and 0.03% of the level; the turn:
+    # 2.6e-3 back, 26% of the progress (0.6% of the level)
+    assert detect(build_run(steps, {"loss": train, "eval_loss": settled})) == []
+    assert [f.kind for f in detect(build_run(steps, {"loss": train, "eval_loss": turned}))] == ["overfitting"]
+
+
+def test_hf_summary_after_training_completed_is_not_a_training_record(tmp_path):
+    # HF Trainer's stdout: the run summary's train_loss is the mean over the whole run; filed
+    # under the last epoch it would read as the training loss jumping back up (0.21 -> 0.62)
+    rows = [f"{{'loss': {loss}, 'learning_rate': 5e-05, 'epoch': {e}.0}}" for e, loss in ((1, 1.05), (2, 0.41), (3, 0.21))]
+    rows += ["Training completed. Do not forget to share your model on huggingface.co/models =)",
+             "{'train_runtime': 81.2, 'train_samples_per_second': 36.9, 'train_loss': 0.6233, 'epoch': 3.0}"]
+    p = tmp_path / "stdout.txt"
+    p.write_text("\n".join(rows) + "\n")
+    run = lrdoctor.read(p)
+    assert run.series("loss").values.tolist() == pytest.approx([1.05, 0.41, 0.21])
+    assert "train_runtime" not in run.names
+    # a line that only tells the duration ends training as well; one with a metric does not
+    q = tmp_path / "llmfs.log"
+    q.write_text("Ep 1 (Step 000050): Train loss 0.52, Val loss 0.61\nEp 2 (Step 000100): Train loss 0.31, Val loss 0.40\n"
+                 "Training completed in 13.70 minutes.\nTest accuracy: 10.00%\n")
+    assert "test_accuracy" not in lrdoctor.read(q).names
