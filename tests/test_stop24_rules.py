@@ -146,3 +146,71 @@ def test_hf_summary_after_training_completed_is_not_a_training_record(tmp_path):
     q.write_text("Ep 1 (Step 000050): Train loss 0.52, Val loss 0.61\nEp 2 (Step 000100): Train loss 0.31, Val loss 0.40\n"
                  "Training completed in 13.70 minutes.\nTest accuracy: 10.00%\n")
     assert "test_accuracy" not in lrdoctor.read(q).names
+
+
+# -- mixed precision: overflows at the loss scaler's floor -------------------------------------------
+
+def test_deepspeed_overflows_at_the_scalers_floor_are_nonfinite_and_its_calibration_is_not():
+    # T5-11B under ZeRO-2: "Attempted loss scale: 1, reducing to 1" on every step shown
+    stuck = lrdoctor.diagnose(real_log("fresh63/hf-transformers-issue14531-ds-overflow-scale1/issue14531.log"))
+    errors = [f for f in stuck.findings if f.severity.rank == 2]
+    assert [f.kind for f in errors] == ["nonfinite"] and errors[0].evidence["value"] == 1.0
+    # the dynamic scale coming down from 2^32 (and from 65536 with hysteresis): calibration
+    for rel in ("fresh63/deepspeed-issue386-lossscale-calibration/issue386.log",
+                "fresh12/deepspeed-issue931-loss-scale/issue931.log"):
+        report = lrdoctor.diagnose(real_log(rel))
+        assert "nonfinite" in report.coverage.ran
+        assert report.findings == []
+
+
+def test_overflow_lines_at_one_scale_are_distinct_steps(tmp_path):
+    line = "[2021-11-27 00:36:54,800] [INFO] [stage2.py:1628:step] [deepscale] OVERFLOW! Rank 0 Skipping step. Attempted loss scale: {a}, reducing to {b}"
+    p = tmp_path / "ds.log"
+    # the scale halves to its floor and stays there for two more steps: two repeats, not three
+    p.write_text("\n".join([line.format(a=4, b=2), line.format(a=2, b=1), line.format(a=1, b=1), line.format(a=1, b=1)]) + "\n")
+    run = lrdoctor.read(p)
+    assert run.series("overflow_scale").values.tolist() == [4, 2, 1, 1]
+    assert not [f for f in lrdoctor.diagnose(run).findings if f.kind == "nonfinite"]
+    p.write_text(p.read_text() + line.format(a=1, b=1) + "\n")
+    assert [f.kind for f in lrdoctor.diagnose(lrdoctor.read(p)).findings] == ["nonfinite"]
+
+
+# -- YOLACT's console, Demucs-family "Grad=" ----------------------------------------------------------
+
+def test_yolact_rows_read_as_iterations_with_the_total_loss():
+    run = lrdoctor.read(real_log("fresh65/yolact-issue164-epoch17/train.log"))
+    loss = run.series("loss")
+    assert run.meta.step_column == "iteration" and loss.steps[:2].tolist() == [12950, 12960]
+    assert loss.values[:2].tolist() == pytest.approx([12.029, 12.096])
+    assert run.series("mask_loss").values[0] == pytest.approx(5.012)
+
+
+def test_demucs_style_grad_column_is_the_gradient_norm_and_its_inf_is_found():
+    run = lrdoctor.read(real_log("fresh63/scnet-issue11-amp-grad-inf/issue11.log"))
+    assert run.meta.roles["grad_norm"] == "grad"
+    assert run.series("grad_norm").values[:2].tolist() == pytest.approx([9164.2812, 16170.3185])
+    assert "nonfinite" in _kinds(run)
+
+
+# -- GRPO: every prompt group degenerate ----------------------------------------------------------------
+
+def test_grpo_batch_with_no_advantage_is_no_learning_and_a_partial_one_is_not():
+    none_left = lrdoctor.diagnose(real_log("fresh63/trl-issue3857-grpo-zero-std/issue3857.log"))
+    assert [(f.kind, f.severity.rank) for f in none_left.findings] == [("slow_progress", 2)]
+    assert none_left.findings[0].evidence["metric"] == "frac_reward_zero_std"
+    # ms-swift: 52% and 39% of the groups degenerate, the rest carry an advantage: the zero
+    # gradient norm is the finding, not the rewards
+    partial = lrdoctor.diagnose(real_log("fresh9/jsonl-msswift-issue5890-grpo-zero-grad/issue5890.jsonl"))
+    assert "slow_progress" not in {f.kind for f in partial.findings}
+    assert "grad_vanishing" in {f.kind for f in partial.findings}
+
+
+# -- collapse to zero: a lone blow-up does not set the scale ---------------------------------------------
+
+def test_values_after_a_lone_blow_up_are_not_a_collapse_to_zero():
+    # qlearning4k: TD loss 2214, then 6.05e21 at epoch 144, then 7.36, 11.0, 33.2, 32.7
+    run = lrdoctor.read(real_log("fresh64/qlearning4k-issue13-loss-blowup/train_log.txt"))
+    kinds = _kinds(run)
+    assert "slow_progress" not in kinds and "loss_spike" in kinds
+    # Caffe DetectNet: 317.7, then -0.0 on four reports: still a collapse
+    assert "slow_progress" in _kinds(lrdoctor.read(real_log("fresh18/caffe-issue5144-detectnet-zero/issue5144.log")))

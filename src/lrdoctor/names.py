@@ -72,6 +72,7 @@ ALIASES: dict[str, tuple[Alias, ...]] = {
         "grad_norm", "train/grad_norm", "gradient_norm", "grad_norm_total", "total_norm", "gnorm",
         "avg_grad_norm", "grad_norm/total", "train/gradient_norm", "train/gnorm", "grad-norm", "norm",
         "info/learner/default_policy/learner_stats/grad_gnorm", "grad_gnorm",
+        "grad",  # Demucs-family loggers (HT-Demucs, SCNet): "Train Summary | Epoch 2 | Loss=0.1857 | Grad=16170.3185"
     ),
     "max_grad_norm": _a("max_grad_norm", "grad_clip", "clip_grad_norm", "gradient_clip_val", "clip_norm"),
     "clip_coef": _a("clip_coef", "grad_clip_coef", "clip_coefficient", "clip_scale"),
@@ -142,6 +143,10 @@ ALIASES: dict[str, tuple[Alias, ...]] = {
     # GANs: the two players' losses (Keras GAN examples, DCGAN/CycleGAN/pix2pix loggers)
     "d_loss": _a("d_loss", "loss_d", "discriminator_loss", "dis_loss", "disc_loss", "loss_dis", "loss_disc",
                  "errD", "train/d_loss", "loss/d", "d/loss"),
+    # mixed precision: the loss scale at which an fp16 step overflowed, and the scale the dynamic
+    # scaler set after it (DeepSpeed's "OVERFLOW! ... Attempted loss scale: 1, reducing to 1")
+    "overflow_scale": _a("overflow_scale"),
+    "overflow_scale_next": _a("overflow_scale_next"),
     "g_loss": _a("g_loss", "loss_g", "generator_loss", "gen_loss", "loss_gen", "errG", "train/g_loss", "loss/g", "g/loss"),
 }
 
@@ -152,7 +157,7 @@ ROLES: tuple[str, ...] = ("step", *ALIASES)
 TRAINING_ROLES = (
     "loss", "eval_loss", "grad_norm", "ep_return", "eval_return", "approx_kl", "q_values", "q_max",
     "q_range", "entropy", "value_loss", "policy_loss", "eval_accuracy", "task_metric", "success_rate",
-    "explained_variance", "d_loss", "g_loss",
+    "explained_variance", "d_loss", "g_loss", "overflow_scale",
 )
 
 #: Roles of a GAN's two players; a run that logs both is adversarial (:attr:`Run.is_gan`).

@@ -84,7 +84,7 @@ def cumulative(run: Run, name: str) -> str | None:
 
 def any_loss_or_grad(run: Run) -> str | None:
     if not any(n in run for n in ("loss", "eval_loss", "grad_norm", "value_loss", "policy_loss", "q_values", "d_loss", "g_loss",
-                                  "approx_kl", "ep_return", "eval_return", "eval_accuracy")):
+                                  "approx_kl", "ep_return", "eval_return", "eval_accuracy", "overflow_scale")):
         return "no loss or gradient-norm column"
     return None
 

@@ -168,6 +168,8 @@ def detect(run: Run, th: NonfiniteThresholds = DEFAULTS) -> list[Finding]:
         out.append(Finding("nonfinite", sev, s.steps[i], end, summary, evidence, cause))
     if not any(f.severity is Severity.ERROR for f in out):
         out.extend(_unrecorded_blow_up(run, th))
+    if not any(f.severity is Severity.ERROR for f in out):
+        out.extend(_overflow_at_floor(run, th))
     # One blow-up shows in several metrics: keep the earliest error, demote the others' duplicates.
     errors = [f for f in out if f.severity is Severity.ERROR]
     if len(errors) > 1:
@@ -213,6 +215,37 @@ def _unrecorded_blow_up(run: Run, th: NonfiniteThresholds) -> list[Finding]:
                  "Usually the learning rate is beyond the stable range, with no or too loose gradient clipping.")
         return [Finding("nonfinite", Severity.ERROR, s.steps[i], s.steps[-1], summary, ev, cause)]
     return []
+
+
+def _overflow_at_floor(run: Run, th: NonfiniteThresholds) -> list[Finding]:
+    """Mixed-precision steps that overflow with the dynamic loss scaler at its floor: the scaler
+    "reduces" the scale to the value it attempted ("Attempted loss scale: 1, reducing to 1",
+    DeepSpeed's ``min_loss_scale``, 1 by default), on ``persistent_points`` reports in a row. A
+    scaler halves its scale on each overflow until a step fits in fp16, so overflows that go on
+    at the floor are gradients that are inf/NaN at the smallest scale it may use: every such step
+    is skipped and the model no longer trains (transformers issue 14531: T5-11B under ZeRO-2,
+    every step from 97 on). Overflows while the scale is still coming down are its calibration
+    at the start of a run (2^32 -> 2^24 in eight steps), not a blow-up."""
+    a, b = run.series("overflow_scale"), run.series("overflow_scale_next")
+    if a is None or b is None:
+        return []
+    at = np.isin(a.steps, b.steps[b.values == np.interp(b.steps, a.steps, a.values)])
+    stuck = at & np.isfinite(a.values)
+    d = np.diff(np.r_[0, stuck.astype(np.int8), 0])
+    starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    long = [(i, j) for i, j in zip(starts, ends) if j - i >= th.persistent_points]
+    if not long:
+        return []
+    i, j = long[0]
+    col = run.meta.roles.get("overflow_scale", "overflow_scale")
+    scale = float(a.values[i])
+    ev = {"metric": col, "first_step": float(a.steps[i]), "value": scale, "nonfinite_points": int(stuck.sum()),
+          "logged_points": len(a)}
+    summary = (f"fp16 steps overflowed at the loss scaler's floor ({fmt(scale)}) on {j - i} reports in a row from step "
+               f"{fmt(a.steps[i])}: the gradients are inf/NaN at the smallest scale, and every such step is skipped")
+    cause = ("Numerical blow-up: gradients (or activations) overflow fp16 even unscaled. Usually the learning rate is "
+             "beyond the stable range, or an fp16-unsafe model (T5, large attention logits) needs bf16 or fp32.")
+    return [Finding("nonfinite", Severity.ERROR, float(a.steps[i]), float(a.steps[j - 1]), summary, ev, cause)]
 
 
 @fix_rule("nonfinite")

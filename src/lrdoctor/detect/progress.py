@@ -16,6 +16,7 @@ import numpy as np
 from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import run_curve, tail_start
 from lrdoctor.detect._trend import objective_trend
+from lrdoctor.detect.rl.grpo import all_groups_degenerate
 from lrdoctor.detect._common import is_error_rate, objective, perplexity_beside, zero_is_exact
 from lrdoctor.names import loss_term_kind
 from lrdoctor.detect import needs
@@ -607,9 +608,18 @@ def _collapsed_to_zero(run: Run, th: ProgressThresholds) -> Finding | None:
     k = th.zero_loss_points
     # zero at float32's resolution of the loss's own scale (Caffe's DetectNet: 317.7, then
     # -6.43825e-20 on every report)
-    zero = np.abs(x) <= float(np.finfo(np.float32).eps) * float(np.abs(x).max())
+    eps = float(np.finfo(np.float32).eps)
+    zero = np.abs(x) <= eps * float(np.abs(x).max())
     if x.size < k + 1 or not zero[-k:].all() or zero.all():
         return None
+    j = tail_start(zero) - 1  # the report the loss "collapsed" from
+    if j >= 1 and eps * abs(float(x[j])) > float(np.abs(x[:j]).max()):
+        # that report alone is beyond 1/eps of every report before it: a lone blow-up sets the
+        # scale, and every sane value after it is "zero" beside it (qlearning4k: 2214, 6.05e21,
+        # then 7.36, 11.0, 33.2). Judged at the scale of the reports before the blow-up instead.
+        zero = np.abs(x) <= eps * float(np.abs(np.delete(x, j)).max())
+        if not zero[-k:].all():
+            return None
     if (x[-k:] == 0).all() and not zero_is_exact(run, "loss", th.lr_zero_decimals):
         return None
     i = tail_start(zero)
@@ -824,6 +834,11 @@ def _no_gain_over_finished_schedule(run: Run, th: ProgressThresholds) -> Finding
     return None
 
 
+def _degenerate_groups(run: Run, th: ProgressThresholds) -> Finding | None:
+    """GRPO batches with no advantage at all (:func:`lrdoctor.detect.rl.grpo.all_groups_degenerate`)."""
+    return all_groups_degenerate(run)
+
+
 def _return_at_floor(run: Run, th: ProgressThresholds) -> Finding | None:
     """See ``ProgressThresholds.return_floor_points``."""
     for name in ("ep_return", "eval_return"):
@@ -1014,7 +1029,7 @@ class SlowProgressEvidence(Evidence):
 def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
     rules = (_lr_stays_zero, _stuck_at_chance, _at_uniform, _collapsed_to_zero, _zero_throughout, _frozen_loss, _frozen_eval, _frozen_term, _recurring_loss, _error_rate_at_max, _pinned_task_metric, _no_box_matched, _never_below_start,
              _no_gain_over_finished_schedule) if not run.is_rl \
-        else (_lr_stays_zero, _return_at_floor, _no_gain_over_finished_schedule)
+        else (_lr_stays_zero, _degenerate_groups, _return_at_floor, _no_gain_over_finished_schedule)
     if run.is_gan:
         rules = (_lr_stays_zero, _frozen_game)
     elif needs.loss(run) is not None and not run.is_rl:

@@ -217,3 +217,52 @@ def _fuxictr_metrics(line: str, state: dict) -> dict | None:
         return None
     rec = _key_values(line.lstrip()[len(_METRICS_TAG):], state)
     return _as_split(rec, "val") if rec else None
+
+
+#: A mixed-precision step that overflowed: DeepSpeed's and NVIDIA fp16_optimizer's "[deepscale]
+#: OVERFLOW! Rank 0 Skipping step. Attempted loss scale: 1, reducing to 1" (the scale the step
+#: tried, and the one the dynamic scaler set after it; "but hysteresis is 2" lines keep the scale)
+_AMP_OVERFLOW = re.compile(rf"OVERFLOW!.*?Attempted loss scale:\s*(?P<a>{NUM})(?:,\s*reducing to\s*(?P<b>{NUM}))?", re.I)
+
+
+def _amp_overflow(line: str, state: dict) -> dict | None:
+    """The overflow's loss scales (``overflow_scale``, ``overflow_scale_next``) and the count of
+    overflows so far (``overflow_count``): consecutive overflow lines at one scale are distinct
+    skipped steps, not one report printed twice, and the count keeps their records apart."""
+    if "OVERFLOW!" not in line:
+        return None
+    m = _AMP_OVERFLOW.search(line)
+    if m is None:
+        return None
+    state["overflow_count"] = state.get("overflow_count", 0) + 1
+    rec = {"overflow_scale": _num(m["a"]), "overflow_count": float(state["overflow_count"])}
+    if m["b"] is not None:
+        rec["overflow_scale_next"] = _num(m["b"])
+    return rec
+
+
+#: YOLACT's train.py: "[ 17]   12950 || B: 4.292 | C: 2.520 | M: 5.012 | S: 0.205 | T: 12.029 || ETA:
+#: 3 days, 6:47:58 || timer: 0.357" (epoch, iteration, one letter per loss term, T the total)
+_YOLACT_ROW = re.compile(r"^\s*\[\s*(?P<ep>\d+)\]\s+(?P<it>\d+)\s+\|\|(?P<terms>(?:\s*[A-Z]:\s*\S+\s*\|)+)\s*T:\s*(?P<t>\S+)\s*\|\|")
+
+#: YOLACT's loss letters (train.py's ``loss_types``)
+_YOLACT_TERMS = {"B": "box_loss", "C": "conf_loss", "M": "mask_loss", "P": "proto_loss", "D": "coef_div_loss",
+                 "E": "class_exist_loss", "S": "sem_seg_loss", "I": "mask_iou_loss"}
+
+
+def _yolact(line: str, state: dict) -> dict | None:
+    """A YOLACT training row: the iteration is the step, T the training loss, each letter its term."""
+    if "||" not in line:
+        return None
+    m = _YOLACT_ROW.match(line)
+    if m is None:
+        return None
+    try:
+        rec = {"epoch": float(m["ep"]), "iteration": float(m["it"]), "loss": _num(m["t"])}
+        for part in m["terms"].split("|"):
+            if ":" in part:
+                k, v = part.split(":", 1)
+                rec[_YOLACT_TERMS.get(k.strip(), f"{k.strip().lower()}_loss")] = _num(v.strip())
+    except ValueError:
+        return None
+    return rec
