@@ -214,3 +214,80 @@ def test_values_after_a_lone_blow_up_are_not_a_collapse_to_zero():
     assert "slow_progress" not in kinds and "loss_spike" in kinds
     # Caffe DetectNet: 317.7, then -0.0 on four reports: still a collapse
     assert "slow_progress" in _kinds(lrdoctor.read(real_log("fresh18/caffe-issue5144-detectnet-zero/issue5144.log")))
+
+
+# -- studied fresh66-68 ---------------------------------------------------------------------------------
+
+def test_eval_line_with_a_multiword_key_is_not_also_a_training_loss():
+    # Pointnet_Pointnet2_pytorch: "Training mean loss: 0.817511" and "eval mean loss: 0.767204";
+    # the tail "mean loss" of the eval line had been read as a second training loss
+    run = lrdoctor.read(real_log("fresh66/pointnet2-semseg-s3dis-resumed/pointnet2_sem_seg.txt"))
+    assert run.meta.roles["loss"] == "training_mean_loss" and run.meta.roles["eval_loss"] == "eval_mean_loss"
+    assert run.series("loss").values[:4].tolist() == pytest.approx([0.817511, 0.539021, 0.459765, 0.411783])
+    kinds = {f.kind: f.severity.rank for f in lrdoctor.diagnose(run).findings}
+    assert kinds == {"overfitting": 1}  # eval loss 0.7259 -> 0.7856 while training loss falls
+
+
+def test_fairseq_nan_detector_line_is_a_nonfinite_loss():
+    run = lrdoctor.read(real_log("fresh68/fairseq-mock-bigrun1-inf/train.log"))
+    errors = [f for f in lrdoctor.diagnose(run).findings if f.severity.rank == 2]
+    assert [(f.kind, f.start_step) for f in errors] == [("nonfinite", 2575)]
+
+
+def test_hf_card_whose_first_row_has_no_training_loss_still_shows_overfitting(tmp_path):
+    # bert on MRPC: "No log" at epoch 1; eval loss 0.366 -> 0.5355 -> 0.6581 while the training
+    # loss falls 0.5003 -> 0.2654 (the rise starts where no training loss was logged yet)
+    run = lrdoctor.read(real_log("fresh67/card-olwflynn-test-trainer-init/model_card_training.md"))
+    over = [f for f in lrdoctor.diagnose(run).findings if f.kind == "overfitting"]
+    assert over and over[0].evidence["train_last"] == pytest.approx(0.2654)
+    # its twin: the eval loss falls with the training loss
+    rows = ["| Training Loss | Epoch | Step | Validation Loss | Accuracy |", "|:---:|:---:|:---:|:---:|:---:|",
+            "| No log | 1.0 | 459 | 0.4660 | 0.8105 |", "| 0.5003 | 2.0 | 918 | 0.4355 | 0.8407 |",
+            "| 0.3654 | 3.0 | 1377 | 0.4181 | 0.8503 |"]
+    p = tmp_path / "README.md"
+    p.write_text("\n".join(rows) + "\n")
+    assert not [f for f in lrdoctor.diagnose(lrdoctor.read(p)).findings if f.kind == "overfitting"]
+
+
+def test_a_counter_within_a_later_epoch_is_no_start_of_training():
+    # PointNet TF2: "Epoch: 5", then "Training loss at step 0: 1.64" over 40 classes
+    report = lrdoctor.diagnose(real_log("fresh66/pointnet-issue233-tf2-stuck/train.log"), config={"num_classes": 40})
+    assert "initial_loss_anomaly" in report.coverage.skipped
+    assert "initial_loss_anomaly" not in {f.kind for f in report.findings}
+
+
+def _bigram_lm_lines(lr: float, steps: int = 60, vocab: int = 64) -> list[str]:
+    """A real embedding bigram model trained with Adam on a Markov token stream, printed as
+    OpenNMT-py prints (``ppl`` = exp(min(loss, 100)))."""
+    import math
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, vocab, (4096,), generator=g)
+    nxt = torch.where(torch.rand(4096, generator=g) < 0.8, (x * 7 + 3) % vocab, torch.randint(0, vocab, (4096,), generator=g))
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Embedding(vocab, 128), torch.nn.Linear(128, vocab))
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    out = []
+    for s in range(1, steps + 1):
+        i = torch.randint(0, 4096, (256,), generator=g)
+        logits = model(x[i])
+        loss = torch.nn.functional.cross_entropy(logits, nxt[i])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if s % 5 == 0:
+            acc = 100.0 * float((logits.argmax(1) == nxt[i]).float().mean())
+            out.append(f"Epoch  1,  {s:4d}/   60; acc: {acc:6.2f}; ppl: {math.exp(min(loss.item(), 100)):.2f}; 3324 src tok/s;")
+    return out
+
+
+def test_per_token_loss_worse_than_uniform_throughout_is_no_learning(tmp_path):
+    # OpenNMT-py at Adam lr 1.0: ppl printed at its cap e^100 on every report
+    stuck = lrdoctor.diagnose(real_log("fresh68/opennmt-issue253-adam-lr1/train.log"))
+    assert [(f.kind, f.severity.rank) for f in stuck.findings] == [("slow_progress", 2)]
+    # the same pathology really trained (lr 30), and its twin at lr 1e-2
+    bad, good = tmp_path / "bad.log", tmp_path / "good.log"
+    bad.write_text("\n".join(_bigram_lm_lines(30.0)) + "\n")
+    good.write_text("\n".join(_bigram_lm_lines(1e-2)) + "\n")
+    assert "slow_progress" in _kinds(lrdoctor.read(bad))
+    assert _kinds(lrdoctor.read(good)) == set()

@@ -22,7 +22,7 @@ from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.names import normalize
 from lrdoctor.run import Run
 
-__all__ = ["InitialLossThresholds", "detect"]
+__all__ = ["InitialLossThresholds", "detect", "cross_entropy_shown", "starts_at_the_start"]
 
 
 @dataclass(frozen=True)
@@ -66,15 +66,20 @@ _FROM_START_FORMATS = frozenset({"yolo-results", "keras"})
 def starts_at_the_start(run: Run) -> bool:
     """True when the log's first row is the start of training: a real step column (not row
     numbers) whose first value is 0 or 1, or a format written from the first epoch on. A
-    pasted excerpt (epochs 320-334, steps 30020-...) has no initial loss to judge."""
+    pasted excerpt (epochs 320-334, steps 30020-...) has no initial loss to judge, and neither
+    has one whose epoch column starts past 1 (a PointNet TF2 paste: "Epoch: 5", then "Training
+    loss at step 0: 1.64", the counter within the epoch)."""
     if run.n_steps == 0:
         return False
+    ep = run.series("epoch")
+    if ep is not None and ep.finite().values.size and float(ep.finite().values[0]) > 1:
+        return False  # a step counter that restarts each epoch: "Epoch: 5" then "step 0" is no start
     if run.meta.step_column is None:
         return run.meta.format in _FROM_START_FORMATS
     return float(run.steps[0]) <= 1
 
 
-def _cross_entropy_shown(run: Run, th: InitialLossThresholds = DEFAULTS) -> str | None:
+def cross_entropy_shown(run: Run, th: InitialLossThresholds = DEFAULTS) -> str | None:
     """The column that shows the training loss to be a per-token cross-entropy: a perplexity the
     loss was derived from, or one equal to exp(loss) within ``ppl_match`` at every shared report."""
     loss_col = run.meta.roles.get("loss")
@@ -96,7 +101,7 @@ def _cross_entropy_shown(run: Run, th: InitialLossThresholds = DEFAULTS) -> str 
 
 def _needs(run: Run) -> str | None:
     why = needs.num_classes_and_loss(run)
-    if why is not None and needs.loss(run) is None and _cross_entropy_shown(run) is not None:
+    if why is not None and needs.loss(run) is None and cross_entropy_shown(run) is not None:
         why = None  # a per-token cross-entropy is judged against the largest vocabulary
     if why is None and not starts_at_the_start(run):
         why = ("the log does not start at step 0/1 (or its steps are row numbers): "
@@ -132,7 +137,7 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
     s, k = objective(run), num_classes(run)
     lm_bound = None
     if k is None:
-        lm_bound = _cross_entropy_shown(run, th)
+        lm_bound = cross_entropy_shown(run, th)
         if lm_bound is None:
             return []
         k = (f"largest vocabulary in use (the loss is a cross-entropy: {lm_bound})", th.lm_vocab_max)

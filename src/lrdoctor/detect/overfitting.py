@@ -241,6 +241,11 @@ def _loss_rises(run: Run, e: Series, tr: Series, th: OverfittingThresholds) -> l
         # it the held-out loss is materially worse whatever the accuracy does (GLUE CoLA: eval loss
         # 0.568 -> 1.131 while Matthews correlation still rose 0.27 -> 0.43)
     t_start, t_end = value_at(tr, float(e.steps[r.start])), value_at(tr, float(e.steps[-1]))
+    if t_start is None:
+        # no training loss logged yet where the rise starts (HF's results table: "No log" at the
+        # first evaluation): its first report inside the rise is where it is compared from
+        inside = tr.finite().values[tr.finite().steps >= float(e.steps[r.start])]
+        t_start = float(inside[0]) if inside.size >= 2 else None
     if t_start is None or t_end is None or not t_end < t_start:
         return []  # the training loss must fall while the eval loss rises
     v, t_best = e.values, value_at(tr, float(e.steps[r.best]))

@@ -173,6 +173,12 @@ class ProgressThresholds(Thresholds):
     pinned_points: int = 5
     """A task metric (accuracy, mAP) that takes one single value over at least this many
     evaluations below 90% of its scale never changed its predictions: a constant predictor."""
+    worse_than_uniform_points: int = 3
+    """Worse than uniform: a per-token cross-entropy (the log shows it: a perplexity equal to
+    exp(loss)) above ``initial_loss_anomaly``'s bound, 1.5 x ln of the largest vocabulary in use
+    (18.7 nats), at every one of at least 3 reports (the frozen rule's count): the model never
+    got as good as a uniform guess over any vocabulary, let alone learned (OpenNMT-py at Adam lr
+    1.0: perplexity printed at its cap, e^100, on every report)."""
     start_points: int = 10
     """No learning from the start: a log that begins at the start of training (step or epoch
     0/1) and whose loss never falls below its first report over at least 10 reports. A
@@ -305,6 +311,27 @@ def _never_below_start(run: Run, th: ProgressThresholds) -> Finding | None:
     summary = (f"no learning: over {x.size} reports from the start of training the loss never fell below "
                f"its first value {fmt(float(x[0]))} (lowest later {fmt(ev['lowest_after'])}, last {fmt(float(x[-1]))})")
     return Finding("slow_progress", Severity.WARNING, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
+
+
+def _worse_than_uniform(run: Run, th: ProgressThresholds) -> Finding | None:
+    """See ``ProgressThresholds.worse_than_uniform_points``."""
+    from lrdoctor.detect.initial_loss_anomaly import DEFAULTS as IL, cross_entropy_shown
+
+    ppl = cross_entropy_shown(run)
+    s = run.series("loss")
+    if ppl is None or s is None:
+        return None
+    v = s.finite().values
+    bound = IL.above * float(np.log(IL.lm_vocab_max))
+    if v.size < th.worse_than_uniform_points or not bool((v > bound).all()):
+        return None
+    col = run.meta.roles.get("loss", "loss")
+    ev = {"metric": col, "value": float(np.min(v)), "points": int(v.size),
+          "rule": f"a per-token cross-entropy above {bound:.3g} nats (1.5 x ln {IL.lm_vocab_max}) at every report"}
+    shown = "ln of the printed perplexity" if ppl == col else f"{ppl} = exp(loss)"
+    summary = (f"{col} stayed above {bound:.3g} nats at all {v.size} reports (lowest {fmt(float(np.min(v)))}; {shown}): "
+               "worse than a uniform guess over any vocabulary, so the model never learned")
+    return Finding("slow_progress", Severity.ERROR, float(s.finite().steps[0]), float(s.finite().steps[-1]), summary, ev, _CHANCE_CAUSE)
 
 
 def _in_warmup(run: Run, f: Series, th: ProgressThresholds) -> bool:
@@ -1027,7 +1054,7 @@ class SlowProgressEvidence(Evidence):
 
 @detector("slow_progress", thresholds=DEFAULTS, evidence=SlowProgressEvidence, needs=_needs)
 def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
-    rules = (_lr_stays_zero, _stuck_at_chance, _at_uniform, _collapsed_to_zero, _zero_throughout, _frozen_loss, _frozen_eval, _frozen_term, _recurring_loss, _error_rate_at_max, _pinned_task_metric, _no_box_matched, _never_below_start,
+    rules = (_lr_stays_zero, _stuck_at_chance, _worse_than_uniform, _at_uniform, _collapsed_to_zero, _zero_throughout, _frozen_loss, _frozen_eval, _frozen_term, _recurring_loss, _error_rate_at_max, _pinned_task_metric, _no_box_matched, _never_below_start,
              _no_gain_over_finished_schedule) if not run.is_rl \
         else (_lr_stays_zero, _degenerate_groups, _return_at_floor, _no_gain_over_finished_schedule)
     if run.is_gan:

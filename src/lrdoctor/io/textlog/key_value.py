@@ -58,6 +58,11 @@ _IS = re.compile(rf"(?<![\w])(?P<key>loss|learning rate|lr|accuracy|reward)\s+is
 #: an AMP skip ("NaN detected in gradients, skipping step") or any other sentence
 _NAN_WORDS = re.compile(r"^\W*(?:nans? (?:detected|encountered)|(?:detected|encountered) (?:a )?nan)(?: in (?:the )?(?:loss|cost))?\W*$", re.I)
 
+#: fairseq's NanDetector, which the trainer switches on to re-run a step whose loss or gradients
+#: came out NaN/inf: "Inf detected in output of decoder.layers.21, shape: torch.Size([1024, 2,
+#: 1024]), forward input max: 64288.0, input min: -47264.0" (a blow-up, whatever its numbers)
+_NAN_DETECTOR = re.compile(r"\b(?:nan|inf) detected in (?:the )?(?:output|input|grad(?:ient)?)s? of \S", re.I)
+
 #: the key of such an announcement; the reader files its NaN under the loss column of the
 #: record before it (``parse_lines``), "Cost" in "Epoch 2 Update 550 Cost 25.9 ... NaN detected"
 NAN_EVENT = "nonfinite_announced"
@@ -308,6 +313,8 @@ _SLASH_PAIR = re.compile(rf"(?<![\w/])(?P<a>[A-Za-z]+)\s*/\s*(?P<b>[A-Za-z]+)\s+
 def _key_values(line: str, state: dict) -> dict | None:
     """``key=value`` / ``key: value`` pairs (``step:N/M`` keeps N)."""
     rec: dict = {}
+    if " detected in " in line and _NAN_DETECTOR.search(line):
+        return {NAN_EVENT: float("nan")}
     # (each pattern below runs only when a substring it needs is in the line: most lines of a
     # long log match none of them, and the checks are C-speed scans)
     esp = _ESPNET_EPOCH.search(line) if "epoch" in line else None
@@ -354,6 +361,9 @@ def _key_values(line: str, state: dict) -> dict | None:
                 del rec[key]  # the same pair, read bare by the segment rule
             key = prev[: -len("train")] + key  # "Loss train: 0.52, val: 0.61": the val *loss*
         prev = key
+        if any(isinstance(k, str) and k.endswith("_" + key) and rec[k] == _num(m["val"]) for k in rec):
+            continue  # the tail of a longer name the segment rule read whole ("eval mean loss: 0.767"
+            # is eval_mean_loss; read again as "mean_loss" it was a training loss)
         if _VECTOR_TAIL.match(line, m.end()):
             continue  # mmdet's "bbox_mAP_copypaste: 0.751 0.987 0.876 ...": a vector, no scalar
         sec = next((name for end, name in reversed(sections) if end <= m.start()), None) if sections else None
