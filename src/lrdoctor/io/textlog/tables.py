@@ -126,6 +126,12 @@ _SPACED_CELL = re.compile(r"^[A-Za-z_][A-Za-z_/.\-]*\d*(?: +[A-Za-z_/.\-][A-Za-z
 _HF_PAIR = re.compile(r"\b(Training|Train|Validation|Valid|Eval|Evaluation|Test) (Loss|Accuracy|Acc)\b|\b(Gen) (Len)\b")
 
 
+#: fastai v1's two-word column names in lower case, as its results table reads once its HTML
+#: is copied as text ("epoch train loss valid loss accuracy"); only on a line that starts with
+#: "epoch", fastai's first column, so prose is never a header
+_FASTAI_PAIR = re.compile(r"\b(train|training|valid|validation|val|test) (loss)\b", re.I)
+
+
 #: a unit in parentheses closing a header cell: "total time (s)", "lr (x1e-4)"
 _HEADER_UNIT = re.compile(r"\s+\([^()]{1,12}\)$")
 
@@ -135,6 +141,11 @@ def _spaced_hf_header(s: str) -> list[str] | None:
     one space between words ("Training Loss Epoch Step Validation Loss Wer"): the two-word names
     are HF's ("Training Loss", "Validation Loss"), every other word is one column. Only a header
     with an epoch or step column and a loss pair; None otherwise."""
+    if s[:6].lower() == "epoch " and "loss" in s and "|" not in s and "\t" not in s and "," not in s and _FASTAI_PAIR.search(s):
+        # fastai v1's table copied from a notebook's HTML: "epoch train loss valid loss accuracy_thresh"
+        joined = _FASTAI_PAIR.sub(lambda m: f"{m[1]}_{m[2]}", s)
+        cells = joined.split()
+        return cells if len(cells) >= 3 and all(_HEADER_CELL.match(c) for c in cells) else None
     if ("Loss" not in s and "Gen Len" not in s) or "|" in s or "\t" in s or "," in s or not _HF_PAIR.search(s):
         return None  # (a substring test first: this runs on every line of a text log)
     joined = _HF_PAIR.sub(lambda m: f"{m[1]}_{m[2]}" if m[1] else f"{m[3]}_{m[4]}", s)
@@ -274,6 +285,8 @@ def _console_table(line: str, state: dict) -> dict | None:
     cells = s.split()
     if len(cells) >= 3 and all(_CONSOLE_NAME.match(c) for c in cells) and \
             (cells[0].lower() == "epoch" or any(_CONSOLE_METRIC.search(c) for c in cells)):
+        if cells[0].lower() == "epoch" and _FASTAI_PAIR.search(s):
+            return None  # fastai's "epoch train loss valid loss ...": two-word names (the header-table rule)
         validation, epoch_table = cells[0].lower() == "class", cells[0].lower() == "epoch"
         state["console_header"] = [_console_key(c, validation, epoch_table) for c in cells]
         return {}
