@@ -305,3 +305,29 @@ def test_fastai_v1_table_copied_single_spaced_reads_its_two_word_names(tmp_path)
     ok = lrdoctor.read(p)
     assert ok.series("eval_loss").values.tolist() == pytest.approx([0.331, 0.281, 0.270])
     assert _kinds(ok) == set()
+
+
+# -- studied fresh69-71 ---------------------------------------------------------------------------------
+
+def test_lucidrains_gan_letters_are_the_two_players_losses():
+    # stylegan2-pytorch's bar: "G: 1.51 | D: 0.21 | GP: 0.00 | PL: 0.00"
+    run = lrdoctor.read(real_log("fresh70/stylegan2-lucidrains-issue26-early/train.log"))
+    assert run.meta.roles["g_loss"] == "g_loss" and run.meta.roles["d_loss"] == "d_loss"
+    assert run.is_gan and run.series("g_loss").values[:2].tolist() == pytest.approx([1.51, 2.06])
+    assert lrdoctor.diagnose(run).findings == []
+
+
+def test_gan_feature_matching_term_is_no_objective_of_the_run():
+    # GauGAN: disc_loss, gen_loss and feat_loss (a generator term that rises as the game starts)
+    run = lrdoctor.read(real_log("fresh70/keras-io-gaugan-15ep/train.log"))
+    assert run.is_gan
+    assert "slow_progress" not in _kinds(run)
+
+
+def test_history_dump_with_other_metric_names_is_read_as_a_history(tmp_path):
+    import json
+
+    p = tmp_path / "history.json"
+    p.write_text(json.dumps({"lr": 0.01, "train_loss": [1.2, 0.8, 0.6, 0.5], "test_acc": [0.61, 0.72, 0.76, 0.78]}))
+    run = lrdoctor.read(p)
+    assert run.meta.format == "keras-history" and run.series("loss").values.tolist() == [1.2, 0.8, 0.6, 0.5]

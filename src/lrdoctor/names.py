@@ -22,7 +22,7 @@ from typing import Callable, Iterable
 
 __all__ = [
     "ALIASES", "Alias", "normalize", "tokens", "resolve_aliases", "RL_MARKERS", "ROLES", "ROLE_RULES",
-    "TRAINING_ROLES", "STEP_NAMES", "GAN_ROLES", "loss_term_kind",
+    "TRAINING_ROLES", "STEP_NAMES", "GAN_ROLES", "GAN_TERMS", "loss_term_kind",
 ]
 
 
@@ -162,6 +162,10 @@ TRAINING_ROLES = (
 
 #: Roles of a GAN's two players; a run that logs both is adversarial (:attr:`Run.is_gan`).
 GAN_ROLES = ("d_loss", "g_loss")
+
+#: words of a GAN generator's extra loss terms: feature matching and VGG perceptual losses
+#: (pix2pixHD, SPADE/GauGAN), one more term of the game, not an objective of the run's own
+GAN_TERMS = frozenset({"feat", "vgg", "perceptual", "fm"})
 
 #: Canonical names whose presence marks a reinforcement-learning run. Supervised loss
 #: detectors do not judge an RL run's ``loss``: a TD or PPO loss may rise while the agent

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from lrdoctor.errors import InputError
-from lrdoctor.names import GAN_ROLES, RL_MARKERS, ROLES, STEP_NAMES, normalize, perplexity_column, resolve_aliases
+from lrdoctor.names import GAN_ROLES, GAN_TERMS, RL_MARKERS, ROLES, STEP_NAMES, normalize, perplexity_column, resolve_aliases
 
 __all__ = ["Run", "RunMeta", "Series", "build_run", "apply_roles"]
 
@@ -76,6 +76,15 @@ class RunMeta:
     repr_fields: list[str] = field(default_factory=list)
 
 
+def _a_gan_term(column: str) -> bool:
+    """True for a column named as one of a GAN generator's extra terms (feature matching, VGG
+    perceptual: GauGAN's ``feat_loss``, pix2pixHD's ``G_GAN_Feat``), which the loss-word rules
+    would otherwise take for the run's objective."""
+    from lrdoctor.names import tokens
+
+    return bool(GAN_TERMS & set(tokens(column)))
+
+
 @dataclass
 class Run:
     """A training run: metric series on a shared step axis, the config, and metadata."""
@@ -120,7 +129,7 @@ class Run:
     def is_gan(self) -> bool:
         """True for a GAN run that logs both players' losses and no objective of its own: its
         losses are a game (each rises when the other player gains), not curves to minimise."""
-        return all(r in self for r in GAN_ROLES) and "loss" not in self
+        return all(r in self for r in GAN_ROLES) and ("loss" not in self or _a_gan_term(self.meta.roles.get("loss", "")))
 
     @property
     def n_steps(self) -> int:

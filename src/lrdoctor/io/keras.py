@@ -28,8 +28,15 @@ def _series_dict(obj: Any) -> dict[str, NumberArray] | None:
 
 
 def is_keras_history(obj: Any) -> bool:
+    """A dict of per-epoch lists, one of them a loss or an accuracy: Keras' own names ("loss",
+    "val_accuracy"), or a hand-made history's ("train_losses", "validation_accuracies")."""
+    from lrdoctor.names import loss_term_kind, tokens
+
     s = _series_dict(obj)
-    return s is not None and any(k in s for k in ("loss", "val_loss", "accuracy", "acc"))
+    if s is None:
+        return False
+    return any(k in s for k in ("loss", "val_loss", "accuracy", "acc")) or any(
+        len(v) >= 2 and (loss_term_kind(str(k)) is not None or {"accuracy", "acc"} & set(tokens(str(k)))) for k, v in s.items())
 
 
 def read_keras_history(path: Path, obj: Any | None = None) -> Run:

@@ -288,6 +288,18 @@ def resolve_bare_splits(cols: dict, masks: dict) -> None:
         cols[k + suffix], masks[k + suffix] = cols.pop(k), masks.pop(k)
 
 
+def resolve_gan_letters(cols: dict, masks: dict) -> None:
+    """Name a GAN's two losses printed as single letters, in place: lucidrains' GAN trainers
+    (stylegan2-pytorch, lightweight-gan) print "G: 1.09 | D: 0.42 | GP: 69.44" on their progress
+    bar. Only when both letters are there: a lone "d" or "g" names nothing."""
+    g = next((k for k in cols if isinstance(k, str) and k.lower() == "g"), None)
+    d = next((k for k in cols if isinstance(k, str) and k.lower() == "d"), None)
+    if g is None or d is None or "g_loss" in cols or "d_loss" in cols:
+        return
+    for old, new in ((g, "g_loss"), (d, "d_loss")):
+        cols[new], masks[new] = cols.pop(old), masks.pop(old)
+
+
 #: separation scores in dB that a trainer may log negated as its loss
 _SEPARATION_SCORES = ("snr", "sdr", "sisnr", "sisdr")
 
@@ -449,6 +461,7 @@ def _columns_to_run(acc: RecordColumns, meta: RunMeta, config: Mapping[str, Any]
         steps = filled
     resolve_bare_splits(cols, masks)
     resolve_negated_scores(cols, masks)
+    resolve_gan_letters(cols, masks)
     drop_carried(cols, masks, meta)
     shown = {k: printable(str(k)) for k in cols}
     if any(k != v for k, v in shown.items()):
