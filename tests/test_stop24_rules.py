@@ -284,7 +284,7 @@ def _bigram_lm_lines(lr: float, steps: int = 60, vocab: int = 64) -> list[str]:
 def test_per_token_loss_worse_than_uniform_throughout_is_no_learning(tmp_path):
     # OpenNMT-py at Adam lr 1.0: ppl printed at its cap e^100 on every report
     stuck = lrdoctor.diagnose(real_log("fresh68/opennmt-issue253-adam-lr1/train.log"))
-    assert [(f.kind, f.severity.rank) for f in stuck.findings] == [("slow_progress", 2)]
+    assert {(f.kind, f.severity.rank) for f in stuck.findings} == {("slow_progress", 2), ("initial_loss_anomaly", 1)}
     # the same pathology really trained (lr 30), and its twin at lr 1e-2
     bad, good = tmp_path / "bad.log", tmp_path / "good.log"
     bad.write_text("\n".join(_bigram_lm_lines(30.0)) + "\n")
@@ -331,3 +331,27 @@ def test_history_dump_with_other_metric_names_is_read_as_a_history(tmp_path):
     p.write_text(json.dumps({"lr": 0.01, "train_loss": [1.2, 0.8, 0.6, 0.5], "test_acc": [0.61, 0.72, 0.76, 0.78]}))
     run = lrdoctor.read(p)
     assert run.meta.format == "keras-history" and run.series("loss").values.tolist() == [1.2, 0.8, 0.6, 0.5]
+
+
+# -- studied fresh72-74 ---------------------------------------------------------------------------------
+
+def test_llmc_main_log_lines_read_step_losses_lr_and_grad_norm(tmp_path):
+    # karpathy/llm.c's main.log (modded-nanogpt's early records)
+    run = lrdoctor.read(real_log("fresh72/modded-nanogpt-llmc-baseline-head/main_head.log"))
+    assert run.meta.roles["loss"] == "train_loss" and run.meta.roles["grad_norm"] == "grad_norm"
+    assert run.series("loss").steps[:2].tolist() == [0, 1]
+    assert run.series("loss").values[:2].tolist() == pytest.approx([11.0091, 10.9598])
+    assert run.series("eval_loss").values[0] == pytest.approx(11.0092)
+    assert lrdoctor.diagnose(run).findings == []
+
+
+def test_first_report_at_the_end_of_the_first_logging_period_is_the_initial_loss(tmp_path):
+    # detectron2's metrics.json reports at iterations 19, 39, 59: 156.05 at iteration 19 over
+    # 100 classes is far above ln 100
+    report = lrdoctor.diagnose(real_log("fresh74/nyu-semi-d2-sup-metrics-scratch/metrics.json"), config={"num_classes": 100})
+    assert "initial_loss_anomaly" in {f.kind for f in report.findings}
+    # a paste from deep in a run (steps 30020, 30040, ...) is still no start
+    p = tmp_path / "late.log"
+    p.write_text("".join(f"step: {s}, loss: {v}\n" for s, v in ((30020, 9.1), (30040, 9.0), (30060, 8.9))))
+    late = lrdoctor.diagnose(p, config={"num_classes": 10})
+    assert "initial_loss_anomaly" in late.coverage.skipped

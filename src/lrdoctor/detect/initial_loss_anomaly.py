@@ -65,7 +65,8 @@ _FROM_START_FORMATS = frozenset({"yolo-results", "keras"})
 
 def starts_at_the_start(run: Run) -> bool:
     """True when the log's first row is the start of training: a real step column (not row
-    numbers) whose first value is 0 or 1, or a format written from the first epoch on. A
+    numbers) whose first value is 0 or 1, or the end of the first period of a logger that reports
+    every k steps, or a format written from the first epoch on. A
     pasted excerpt (epochs 320-334, steps 30020-...) has no initial loss to judge, and neither
     has one whose epoch column starts past 1 (a PointNet TF2 paste: "Epoch: 5", then "Training
     loss at step 0: 1.64", the counter within the epoch)."""
@@ -76,7 +77,12 @@ def starts_at_the_start(run: Run) -> bool:
         return False  # a step counter that restarts each epoch: "Epoch: 5" then "step 0" is no start
     if run.meta.step_column is None:
         return run.meta.format in _FROM_START_FORMATS
-    return float(run.steps[0]) <= 1
+    st = run.steps
+    if float(st[0]) <= 1:
+        return True
+    # a logger that reports every k steps writes its first report at step k (or k - 1): the first
+    # logging period, the start (detectron2's metrics.json at iterations 19, 39, 59; HF at 10, 20)
+    return st.size >= 3 and float(st[1] - st[0]) == float(st[2] - st[1]) and float(st[0]) <= float(st[1] - st[0])
 
 
 def cross_entropy_shown(run: Run, th: InitialLossThresholds = DEFAULTS) -> str | None:

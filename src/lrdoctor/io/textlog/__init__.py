@@ -27,7 +27,7 @@ from lrdoctor.io.records import RecordColumns, epochs_from_trailers, records_to_
 from lrdoctor.io.textlog._base import NUM, LineRule, _NUM_RE, _num
 from lrdoctor.io.textlog.bars import _tqdm_bar
 from lrdoctor.io.textlog.key_value import NAN_EVENT, _as_split, _key_values, _python_dict
-from lrdoctor.io.textlog.named import (EPOCH_END, _amp_overflow, _bare_pairs, _yolact, _epoch_trailer, _fastai07_row, _fuxictr_metrics, _lightning_checkpoint, _nanogpt,
+from lrdoctor.io.textlog.named import (EPOCH_END, _amp_overflow, _bare_pairs, _llmc, _yolact, _epoch_trailer, _fastai07_row, _fuxictr_metrics, _lightning_checkpoint, _nanogpt,
                                       _nvidia_speech, _step_of_max, _yolov5_results)
 from lrdoctor.io.textlog.tables import _console_table, _header_table, _html_table, _pipe_table, _sb3_table, sb3_table_goes_on
 from lrdoctor.run import Run, RunMeta
@@ -42,6 +42,7 @@ RULES: list[LineRule] = [
     LineRule("sb3-table", _sb3_table),
     LineRule("python-dict", _python_dict),
     LineRule("nanogpt", _nanogpt),
+    LineRule("llm.c", _llmc),
     LineRule("epoch-trailer", _epoch_trailer),
     LineRule("amp-overflow", _amp_overflow),
     LineRule("yolact", _yolact),

@@ -266,3 +266,25 @@ def _yolact(line: str, state: dict) -> dict | None:
     except ValueError:
         return None
     return rec
+
+
+#: karpathy/llm.c's main.log: "s:0 trl:11.0091 lr:0.000001 norm:15.37", "s:250 tel:6.3097" and
+#: "s:250 eval:0.2547" (the step, then the train loss, the validation loss, the LR, the gradient
+#: norm, the HellaSwag accuracy; modded-nanogpt's early records use it too)
+_LLMC_ROW = re.compile(rf"^s:(\d+)((?:\s+(?:trl|tel|lr|norm|eval):{NUM})+)\s*$")
+
+_LLMC_KEYS = {"trl": "train_loss", "tel": "val_loss", "lr": "lr", "norm": "grad_norm", "eval": "eval_accuracy"}
+
+
+def _llmc(line: str, state: dict) -> dict | None:
+    """An llm.c log line."""
+    if not line.startswith("s:"):
+        return None
+    m = _LLMC_ROW.match(line)
+    if m is None:
+        return None
+    rec = {"step": float(m[1])}
+    for part in m[2].split():
+        k, v = part.split(":", 1)
+        rec[_LLMC_KEYS[k]] = _num(v)
+    return rec
