@@ -355,3 +355,41 @@ def test_first_report_at_the_end_of_the_first_logging_period_is_the_initial_loss
     p.write_text("".join(f"step: {s}, loss: {v}\n" for s, v in ((30020, 9.1), (30040, 9.0), (30060, 8.9))))
     late = lrdoctor.diagnose(p, config={"num_classes": 10})
     assert "initial_loss_anomaly" in late.coverage.skipped
+
+
+def _chain_reinforce(length: int, episodes: int = 60, seed: int = 0) -> list[tuple[int, float]]:
+    """REINFORCE with a small policy net on a chain of ``length`` states: action 1 moves right,
+    action 0 back to the start; the only reward, 1.0, is at the chain's end, within 2 x length
+    steps. A short chain is found by chance and learned; a long one never pays anything."""
+    torch.manual_seed(seed)
+    policy = torch.nn.Sequential(torch.nn.Linear(length, 16), torch.nn.Tanh(), torch.nn.Linear(16, 2))
+    opt = torch.optim.Adam(policy.parameters(), lr=1e-2)
+    rows = []
+    for ep in range(1, episodes + 1):
+        state, logps, ret = 0, [], 0.0
+        for _ in range(2 * length):
+            x = torch.nn.functional.one_hot(torch.tensor(state), length).float()
+            dist = torch.distributions.Categorical(logits=policy(x))
+            a = dist.sample()
+            logps.append(dist.log_prob(a))
+            state = state + 1 if a.item() == 1 else 0
+            if state == length - 1:
+                ret = 1.0
+                break
+        loss = -ret * torch.stack(logps).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        rows.append((ep, ret))
+    return rows
+
+
+def test_return_exactly_zero_on_every_report_is_no_learning(tmp_path):
+    # Dopamine's DQN on Montezuma's Revenge: 0.0 at all 199 iterations
+    report = lrdoctor.diagnose(real_log("fresh73/dopamine-montezumarevenge-dqn-run1/montezumarevenge.json"))
+    assert [f.kind for f in report.findings] == ["slow_progress"]
+    bad, good = tmp_path / "long.csv", tmp_path / "short.csv"
+    for path, length in ((bad, 40), (good, 3)):
+        path.write_text("episode,episode_reward\n" + "".join(f"{e},{r}\n" for e, r in _chain_reinforce(length)))
+    assert "slow_progress" in _kinds(lrdoctor.read(bad))
+    assert "slow_progress" not in _kinds(lrdoctor.read(good))

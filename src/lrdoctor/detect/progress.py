@@ -198,6 +198,13 @@ class ProgressThresholds(Thresholds):
     per-episode return repeats by chance when a sparse-reward task fails a few times in a row.
     Only a negative value: a frozen positive return is the ceiling of a solved task
     (CartPole's 200 or 500), and 0 is success in goal-reaching tasks that pay -1 per step."""
+    zero_return_points: int = 10
+    """A return exactly 0 at every one of at least 10 reports: not one episode in the whole
+    log earned or lost anything, so the agent never met the reward it should learn from (DQN on
+    Montezuma's Revenge: 0.0 at all 199 iterations). Ten, twice ``return_floor_points``: a whole
+    run, not a stretch (a sparse-reward task fails a few times in a row by chance), and unlike
+    the floor rule it needs no sign: a return of exactly 0 on every report is no solved task in a
+    reward that pays -1 per step either, which would need every episode to end at its first step."""
     pinned_denominator: int = 50
     """...judged even while the training loss falls when the value is a fraction of at least
     50 (an evaluation set of 50+ examples whose every prediction stayed put: LSTM-HAR's test
@@ -867,13 +874,21 @@ def _degenerate_groups(run: Run, th: ProgressThresholds) -> Finding | None:
 
 
 def _return_at_floor(run: Run, th: ProgressThresholds) -> Finding | None:
-    """See ``ProgressThresholds.return_floor_points``."""
+    """See ``ProgressThresholds.return_floor_points`` and ``zero_return_points``."""
     for name in ("ep_return", "eval_return"):
         s = run.series(name)
         if s is None:
             continue
         f = s.finite()
         v = f.values
+        if v.size >= th.zero_return_points and bool((v == 0).all()):
+            col = run.meta.roles.get(name, name)
+            ev = {"metric": col, "value": 0.0, "points": int(v.size), "rule": "the return is exactly 0 at every report"}
+            summary = (f"{col} is exactly 0 at all {v.size} reports: no episode ever earned (or lost) a reward, so the "
+                       "agent has nothing to learn from")
+            cause = ("The reward never reaches the agent: a sparse reward that exploration never finds (Montezuma's "
+                     "Revenge under epsilon-greedy), or a reward that is not wired to the environment's.")
+            return Finding("slow_progress", Severity.WARNING, float(f.steps[0]), float(f.steps[-1]), summary, ev, cause)
         start = _same_tail(v, th, exact=True)
         if start is None or v.size - start < th.return_floor_points or v[-1] >= 0 or v[-1] > v.min():
             continue
