@@ -393,3 +393,16 @@ def test_return_exactly_zero_on_every_report_is_no_learning(tmp_path):
         path.write_text("episode,episode_reward\n" + "".join(f"{e},{r}\n" for e, r in _chain_reinforce(length)))
     assert "slow_progress" in _kinds(lrdoctor.read(bad))
     assert "slow_progress" not in _kinds(lrdoctor.read(good))
+
+
+# -- studied fresh75-77 ---------------------------------------------------------------------------------
+
+def test_trax_metric_lines_and_one_element_tensors_are_read():
+    trax = lrdoctor.read(real_log("fresh76/trax-intro-imdb-sentiment/train.log"))
+    assert trax.meta.roles["loss"] == "train_WeightedCategoryCrossEntropy"
+    assert trax.series("loss").steps[:2].tolist() == [1, 500]
+    assert trax.series("loss").values[:2].tolist() == pytest.approx([0.69192106, 0.50712883])
+    assert trax.series("eval_loss").values[0] == pytest.approx(0.69349981)
+    # ESPnet2's GAN trainer prints one-element tensors: "tensor([427.9323], device='cuda:0')"
+    vits = lrdoctor.read(real_log("fresh77/espnet-pr3423-vits-disc-loss-swings/train.log"))
+    assert vits.series("d_loss").values[:3].tolist() == pytest.approx([427.9323, 143.3864, 24.3638])

@@ -27,7 +27,7 @@ from lrdoctor.io.records import RecordColumns, epochs_from_trailers, records_to_
 from lrdoctor.io.textlog._base import NUM, LineRule, _NUM_RE, _num
 from lrdoctor.io.textlog.bars import _tqdm_bar
 from lrdoctor.io.textlog.key_value import NAN_EVENT, _as_split, _key_values, _python_dict
-from lrdoctor.io.textlog.named import (EPOCH_END, _amp_overflow, _bare_pairs, _llmc, _yolact, _epoch_trailer, _fastai07_row, _fuxictr_metrics, _lightning_checkpoint, _nanogpt,
+from lrdoctor.io.textlog.named import (EPOCH_END, _amp_overflow, _bare_pairs, _llmc, _trax, _yolact, _epoch_trailer, _fastai07_row, _fuxictr_metrics, _lightning_checkpoint, _nanogpt,
                                       _nvidia_speech, _step_of_max, _yolov5_results)
 from lrdoctor.io.textlog.tables import _console_table, _header_table, _html_table, _pipe_table, _sb3_table, sb3_table_goes_on
 from lrdoctor.run import Run, RunMeta
@@ -43,6 +43,7 @@ RULES: list[LineRule] = [
     LineRule("python-dict", _python_dict),
     LineRule("nanogpt", _nanogpt),
     LineRule("llm.c", _llmc),
+    LineRule("trax", _trax),
     LineRule("epoch-trailer", _epoch_trailer),
     LineRule("amp-overflow", _amp_overflow),
     LineRule("yolact", _yolact),
@@ -140,8 +141,9 @@ _CURLY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '
 
 #: A printed torch scalar: "train_epoch_loss=tensor(21.3289, device='cuda:0')" (PEFT's example
 #: loops, any loop that prints ``loss`` without ``.item()``) is the number 21.3289; the device,
-#: dtype and grad_fn after it are no values
-_TENSOR = re.compile(r"\btensor\(\s*(" + NUM + r")\s*(?:,[^()]*(?:\([^()]*\)[^()]*)*)?\)", re.I)
+#: dtype and grad_fn after it are no values. A one-element tensor prints its value in brackets
+#: (ESPnet2's GAN trainer: "'discriminator_loss': tensor([427.9323], device='cuda:0')").
+_TENSOR = re.compile(r"\btensor\(\s*\[?\s*(" + NUM + r")\s*\]?\s*(?:,[^()]*(?:\([^()]*\)[^()]*)*)?\)", re.I)
 
 #: A Keras progress line: "399/399 [=====] - 2s 5ms/step - loss: ..." (Keras 2) or
 #: "399/399 ━━━━━━ 2s 5ms/step - loss: ..." (Keras 3); group 1 is the loop's batch count.

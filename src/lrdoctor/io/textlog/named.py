@@ -288,3 +288,18 @@ def _llmc(line: str, state: dict) -> dict | None:
         k, v = part.split(":", 1)
         rec[_LLMC_KEYS[k]] = _num(v)
     return rec
+
+
+#: Trax's training loop: "Step    500: train WeightedCategoryCrossEntropy |  0.50712883" and
+#: "Step    500: eval      WeightedCategoryAccuracy |  0.81406250" (one metric per line)
+_TRAX_ROW = re.compile(rf"^\s*Step\s+(\d+):\s+(train|eval)\s+([A-Za-z]\w*)\s*\|\s*({NUM})\s*$")
+
+
+def _trax(line: str, state: dict) -> dict | None:
+    """A Trax metric line: the step, and the metric under its split's name."""
+    if "|" not in line or not line.lstrip().startswith("Step"):
+        return None
+    m = _TRAX_ROW.match(line)
+    if m is None:
+        return None
+    return {"step": float(m[1]), f"{m[2]}_{m[3]}": _num(m[4])}
