@@ -1,13 +1,20 @@
 """Readers and rules from the stop-24 study of the benchmark (issue 9), each on a real public log
-with a really trained twin:
+with a twin (really trained where a run can make the pathology):
 
-- readers: an epoch *trailer* ("************ Epoch=1 end ************", FuxiCTR/BARS; "End of
-  epoch 2") closes the epoch whose reports come above it; FuxiCTR's "[Metrics] logloss: X - AUC: Y"
-  lines are the validation's; a "P<pid>" between the timestamp and the level is a line prefix;
-  a "Training finished." line ends the training records (what follows evaluates the final model);
-- overfitting: Prechelt's UP_3 does not count a rise that is immaterial on both scales, under
-  0.1% of the level and under 5% of the progress the evaluation loss made to its best (a settled
-  curve turns up by a hair at its minimum).
+- readers: FuxiCTR/BARS logs (an epoch trailer "Epoch=N end" closes the epoch above it, "[Metrics]"
+  lines are the validation's, "P<pid>" before the level is a prefix); a "Training finished." line
+  ends the training records; DeepSpeed's OVERFLOW lines; YOLACT's console; Demucs-family "Grad=";
+  fairseq's NanDetector line; fastai v1 tables copied single-spaced; lucidrains' "G: | D:"
+  letters; history dumps with other names; llm.c's "s:/trl:/tel:" lines; Trax's metric lines;
+  one-element tensors; an evaluation's multi-word key is not read again by its tail;
+- nonfinite: fp16 overflows that go on at the loss scaler's floor;
+- slow_progress: GRPO batches with no advantage (frac_reward_zero_std 1.0), a per-token
+  cross-entropy worse than uniform throughout, a return exactly 0 throughout; a lone blow-up no
+  longer sets the collapse-to-zero scale; a GAN's feature-matching term is no objective;
+- overfitting: UP_3 ignores a rise immaterial on both scales (under 0.1% of the level and 5% of the
+  progress); the training loss is compared from its first report inside the rise ("No log" rows);
+- initial_loss_anomaly: the first report of a regular logger's first period is the initial loss,
+  and a log whose epoch column starts past 1 has none.
 """
 
 import numpy as np

@@ -60,8 +60,10 @@ def baird(out: Path, cfg: BairdConfig = BairdConfig()) -> Path:
         # target policy always takes the solid action -> state 7 (index 6), reward 0
         delta = 0.0 + cfg.gamma * v[6] - v
         w = w + cfg.alpha * (mu * delta) @ x
+        # (no return column: Baird's counterexample is policy evaluation, with no episodes and a
+        # reward of 0 everywhere; a constant 0 "return" would read as an agent that never met a reward)
         rows.append({"step": t, "loss": float(mu @ delta ** 2), "q_max": float(v.max()), "q_min": float(v.min()),
-                     "ep_return": 0.0, "lr": cfg.alpha})
+                     "lr": cfg.alpha})
     _write(out, rows, {**asdict(cfg), "algo": "semi-gradient TD(0)", "env": "baird"})
     return out / "log.csv"
 
