@@ -616,7 +616,7 @@ def test_printed_decimals_are_kept_for_trailing_zeros(tmp_path):
     path.write_text("".join(f"step {s}: loss: 4.600, lr: 0.00100000\n" for s in range(1, 6)))
     run = lrdoctor.read(path)
     assert run.meta.printed_decimals == {"loss": 3, "lr": 8}
-    from lrdoctor.detect.progress import _printed_digits
+    from lrdoctor.detect._progress.common import _printed_digits
 
     assert _printed_digits(run, "loss", 4.6) == 4
 

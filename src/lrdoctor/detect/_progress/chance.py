@@ -1,0 +1,284 @@
+"""slow_progress rules that judge a run against chance: a loss at ln K or above any vocabulary's uniform guess,
+a loss never below its first report, an error rate at its maximum, a task metric pinned at one value."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from lrdoctor.detect._common import is_error_rate, objective
+from lrdoctor.detect._progress.common import (
+    _CHANCE_CAUSE,
+    _live_loss,
+    _loss_learned,
+    _lr_share,
+)
+from lrdoctor.detect._stats import tail_start
+from lrdoctor.finding import Finding, Severity
+from lrdoctor.fmt import fmt
+from lrdoctor.run import Run, Series
+
+if TYPE_CHECKING:
+    from lrdoctor.detect.progress import ProgressThresholds
+
+
+def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
+    from lrdoctor.detect._classes import num_classes
+
+    f = _live_loss(run)
+    if f is None:
+        return None
+    x = f.values
+    if x.size < 3 or (x <= 0).any():
+        return None
+    if _too_early(run, f, th):
+        return None  # ImageNet's first 121 batches sit near ln 1000 while the loss is already falling
+    late = float(np.median(x[x.size // 2:]))
+    given = num_classes(run)
+    above = False
+    if given is not None:
+        k, source = given[1], f"config {given[0]}"
+        # at ln K, or above it with an accuracy at chance (confirmed below): worse than a
+        # uniform guess and never better (ViT on ImageNet: 27.8 -> 6.94 at iteration 6527, acc 0-1 of 192)
+        above = late > (1 + th.chance_tol) * np.log(k) and x[-1] >= (1 - th.chance_tol) * np.log(k)
+        if abs(late - np.log(k)) > th.chance_tol * np.log(k) and not above:
+            return None
+    else:
+        if not 0.5 < late < 2.5:  # ln 2 .. ln 10
+            return None
+        k = int(round(float(np.exp(late))))
+        if not 2 <= k <= 10 or abs(late - np.log(k)) > th.chance_infer_tol:
+            return None
+        source = "inferred: the loss sits at ln K"
+    ln_k = float(np.log(k))
+    if x.min() < (1 - th.chance_flat) * ln_k:
+        return None  # it did learn at some point
+    if not above and x[-1] < (1 - th.chance_tol) * ln_k:
+        return None  # its last report has left the chance band downwards: still learning (a
+        # 5-epoch fit of 100 samples ending at 0.650, 6% under ln 2, its lowest report)
+    half = x[x.size // 2:]
+    ends = max(1, half.size // 3)
+    if not above and float(np.median(half[:ends]) - np.median(half[-ends:])) > th.chance_drift * ln_k:
+        return None  # still falling through ln K
+    if _in_warmup(run, f, th):
+        return None  # the LR is still warming up: too early to call the run stuck
+    ev = {"num_classes": k, "num_classes_source": source, "ln_k": ln_k, "loss_median_late": late,
+          "loss_min": float(x.min()), "points": int(x.size)}
+    for name in ("eval_accuracy", "task_metric"):
+        acc = run.series(name)
+        if acc is None or acc.finite().values.size == 0:
+            continue
+        a = float(np.median(acc.finite().values))
+        scale = 100.0 if acc.finite().values.max() > 1.0 else 1.0
+        off = a / scale - chance_accuracy(run.meta.roles.get(name, name), k)
+        if off > th.chance_acc_margin or (given is None and -off > th.chance_acc_margin):
+            return None  # accuracy says it learned (or the loss is not K-way cross-entropy); one
+            # *below* chance says no such thing (TinyVGG on 3 classes: test accuracy 0.198 at ln 3)
+        if "accuracy_metric" not in ev:  # every logged accuracy must be at chance; the first is quoted
+            ev.update(accuracy_metric=run.meta.roles.get(name, name), accuracy_median=a)
+    if (given is None or above) and "accuracy_metric" not in ev:
+        return None  # a flat loss near ln K by coincidence (a fine-tune at its floor: T5 at 1.78 ~ ln 6),
+        # or a loss above ln K that may hold other terms (a detector's box + class loss)
+    where = "at or above" if above else "at"
+    summary = (f"stuck at chance: the loss stayed {where} ln {k} = {fmt(ln_k)} (median {fmt(late)}, lowest "
+               f"{fmt(ev['loss_min'])}) over all {x.size} points" +
+               (f"; {ev['accuracy_metric']} {fmt(ev['accuracy_median'])} ~ 1/{k}" if "accuracy_metric" in ev else ""))
+    return Finding("slow_progress", Severity.ERROR, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
+
+
+def _never_below_start(run: Run, th: ProgressThresholds) -> Finding | None:
+    """The loss never fell below its first report, on a log that starts at the start of training."""
+    f = _live_loss(run)
+    if f is None:
+        return None
+    x = f.values
+    if x.size < th.start_points or f.steps[0] > th.start_max_step or not (x[1:] >= x[0]).all():
+        return None
+    if _too_early(run, f, th):
+        return None
+    ev = {"metric": run.meta.roles.get("loss", "loss"), "first": float(x[0]), "lowest_after": float(x[1:].min()),
+          "last": float(x[-1]), "points": int(x.size), "rule": "never below its first report"}
+    share = _lr_share(run, float(f.steps[0]), float(f.steps[-1]))
+    if share is not None:
+        ev["lr_median_share_of_peak"] = share
+    summary = (f"no learning: over {x.size} reports from the start of training the loss never fell below "
+               f"its first value {fmt(float(x[0]))} (lowest later {fmt(ev['lowest_after'])}, last {fmt(float(x[-1]))})")
+    return Finding("slow_progress", Severity.WARNING, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
+
+
+def _worse_than_uniform(run: Run, th: ProgressThresholds) -> Finding | None:
+    """See ``ProgressThresholds.worse_than_uniform_points``."""
+    from lrdoctor.detect.initial_loss_anomaly import DEFAULTS as IL
+    from lrdoctor.detect.initial_loss_anomaly import cross_entropy_shown
+
+    ppl = cross_entropy_shown(run)
+    s = run.series("loss")
+    if ppl is None or s is None:
+        return None
+    v = s.finite().values
+    bound = IL.above * float(np.log(IL.lm_vocab_max))
+    if v.size < th.worse_than_uniform_points or not bool((v > bound).all()):
+        return None
+    col = run.meta.roles.get("loss", "loss")
+    ev = {"metric": col, "value": float(np.min(v)), "points": int(v.size),
+          "rule": f"a per-token cross-entropy above {bound:.3g} nats (1.5 x ln {IL.lm_vocab_max}) at every report"}
+    shown = "ln of the printed perplexity" if ppl == col else f"{ppl} = exp(loss)"
+    summary = (f"{col} stayed above {bound:.3g} nats at all {v.size} reports (lowest {fmt(float(np.min(v)))}; {shown}): "
+               "worse than a uniform guess over any vocabulary, so the model never learned")
+    return Finding("slow_progress", Severity.ERROR, float(s.finite().steps[0]), float(s.finite().steps[-1]), summary, ev, _CHANCE_CAUSE)
+
+
+def _in_warmup(run: Run, f: Series, th: ProgressThresholds) -> bool:
+    """True when the logged LR over the reports of ``f`` never falls and ends at least
+    ``chance_warmup_rise`` x where it started: a warm-up still under way."""
+    lr = run.series("lr")
+    if lr is None:
+        return False
+    g = lr.finite()
+    v = g.values[(g.steps >= f.steps[0]) & (g.steps <= f.steps[-1])]
+    return bool(v.size >= 2 and v[0] > 0 and (np.diff(v) >= 0).all() and v[-1] >= th.chance_warmup_rise * v[0])
+
+
+def _uniform_counts() -> np.ndarray:
+    """The K of :attr:`ProgressThresholds.uniform_rel`: 2^n and 2^n - 1 (n = 4..20), 10^n (n = 2..6)."""
+    twos = 2.0 ** np.arange(4, 21)
+    return np.unique(np.r_[twos, twos - 1, 10.0 ** np.arange(2, 7)])
+
+
+def _at_uniform(run: Run, th: ProgressThresholds) -> Finding | None:
+    """See ``ProgressThresholds.uniform_rel``."""
+    f = _live_loss(run)
+    if f is None or f.values.size < th.frozen_points or (f.values <= 0).any():
+        return None
+    tail = f.values[-th.frozen_points:]
+    ks = _uniform_counts()
+    ln = np.log(ks)
+    hit = np.flatnonzero(np.all(np.abs(tail[:, None] - ln[None, :]) <= th.uniform_rel * ln[None, :], axis=0))
+    if hit.size == 0:
+        return None
+    k, ln_k = int(ks[hit[0]]), float(ln[hit[0]])
+    x = f.values
+    start = tail_start(np.abs(x - ln_k) <= th.uniform_rel * ln_k)  # the stretch at ln K that reaches the end
+    ev = {"num_classes": k, "num_classes_source": "inferred: the loss equals ln K to 5+ significant digits", "ln_k": ln_k,
+          "loss_median_late": float(np.median(tail)), "loss_min": float(x.min()), "points": int(x.size - start),
+          "rule": f"the last {th.frozen_points}+ reports equal ln {k} to a relative {th.uniform_rel:g}"}
+    summary = (f"the loss sits at ln {k} = {ln_k:.6g} (last {float(x[-1]):.6g}): the model gives the same score to each "
+               f"of {k} choices, a uniform output that carries no information")
+    cause = ("The representation collapsed: a contrastive or clustering objective (SwAV prototypes, InfoNCE negatives) "
+             "whose outputs are identical for every input, or a K-way softmax fed a constant. Check the LR, the "
+             "temperature and the augmentations, and that the projection head is trained.")
+    return Finding("slow_progress", Severity.ERROR, float(f.steps[start]), float(f.steps[-1]), summary, ev, cause)
+
+
+def _too_early(run: Run, f: Series, th: ProgressThresholds) -> bool:
+    """True when a log that starts at the start of training spans fewer than ``min_steps``
+    updates: too early to call a stall (epochs are many updates each, so epoch logs pass)."""
+    return (run.meta.step_unit != "epoch" and float(f.steps[0]) <= th.start_max_step
+            and float(f.steps[-1] - f.steps[0]) < th.min_steps)
+
+
+_TOP_K = re.compile(r"(?:top|acc@|@)[_\-]?(\d+)", re.I)
+
+
+def chance_accuracy(column: str, k: int) -> float:
+    """The accuracy of a uniform guess over ``k`` classes: 1/k, or min(1, n/k) for a top-n
+    accuracy (``accuracy_top5``, ``Acc@5``: with 2 classes top-5 is always 1)."""
+    m = _TOP_K.search(column)
+    n = int(m[1]) if m else 1
+    return min(1.0, max(1, n) / k)
+
+
+def _error_rate_at_max(run: Run, th: ProgressThresholds) -> Finding | None:
+    """An error rate (WER, CER) that is exactly 100% at every evaluation (at least 3), or above
+    100% (a percentage) at every one: the model outputs nothing right, typically empty transcripts (wav2vec2 fine-tunes whose CTC
+    head collapsed to blanks: WER 1.000000 at every step). Pinned columns are named first."""
+    series = {n: run.series(n).finite() for n in run.metrics if is_error_rate(n) and n in run}
+    values = {n: s.values for n, s in series.items()}
+    rates = list(series)
+    # exactly 100% (a fraction's 1.0 or a percentage); then a percentage above 100 at every
+    # evaluation: worse than an empty output, never better (whisper-tiny: WER 143.8, 158.3,
+    # 134.3, 143.8%). A fraction above 1 is not judged: 1.4 may be a percentage's 1.4%.
+    pinned = [n for n in rates if values[n].size >= 3 and (np.all(values[n] == 1.0) or np.all(values[n] == 100.0))]
+    above = [n for n in rates if values[n].size >= 3 and values[n].min() > 100.0]
+    near = [n for n in rates if n not in pinned and values[n].size >= 3 and int((values[n] == 1.0).sum()) >= 2
+            and values[n].min() >= th.error_floor and values[n].max() < 100.0 * th.error_floor]
+    for name in pinned + above + near:
+        v = values[name]
+        rule = ("error rate pinned at 100%" if name in pinned else "error rate above 100% at every evaluation"
+                if name in above else f"error rate (a fraction) never below {th.error_floor:.0%}")
+        ev = {"metric": name, "value": float(v.min()), "points": int(v.size), "rule": rule}
+        s = series[name]
+        text = (f"{name} was {fmt(float(v[0]))} (100% errors) at every one of {v.size} evaluations" if name in pinned else
+                f"{name} stayed above 100% (best {fmt(float(v.min()))}) at every one of {v.size} evaluations, worse than "
+                "an empty output" if name in above else
+                f"{name} never went below {fmt(float(v.min()))} ({th.error_floor:.0%}+ errors) over {v.size} evaluations, "
+                f"{int((v == 1.0).sum())} of them exactly 1.0")
+        return Finding("slow_progress", Severity.ERROR, float(s.steps[0]), float(s.steps[-1]),
+                       f"{text}: the model recognises nothing", ev, _CHANCE_CAUSE)
+    return None
+
+
+def _loss_says_some_right(run: Run, th: ProgressThresholds) -> bool:
+    """True when the training loss, read as a cross-entropy, puts on average at least 10% on
+    the true class (e^-CE >= 0.1 by Jensen, i.e. a median loss below ln 10): an accuracy of
+    exactly 0 beside it is a broken metric, not a model that learned nothing (MLPerf ResNet:
+    cross-entropy 1.4-2.0 with train_accuracy 0 on every row)."""
+    s = objective(run)
+    if s is None or s.finite().values.size == 0:
+        return False
+    return float(np.median(s.finite().values)) < th.zero_acc_max_loss
+
+
+def _granularity(share: float) -> int:
+    """The smallest denominator of a fraction within 1e-9 of ``share`` (0.8 -> 5, 76/421 ->
+    421): a lower bound on the evaluation set's size."""
+    from fractions import Fraction
+
+    f = Fraction(share).limit_denominator(100_000)
+    return f.denominator if abs(float(f) - share) <= 1e-9 else 100_000
+
+
+def _eval_loss_moves(run: Run, metric: Series, th: ProgressThresholds) -> bool:
+    """True when the evaluation loss, over the steps of the pinned ``metric``'s evaluations, fell by
+    more than ``max_total_drop`` of its first value there: the evaluated predictions changed, so a
+    metric that printed one value throughout is a reporting artefact (a U-Net whose val_loss fell
+    0.66 -> 0.20 and Dice moved 0.72-0.79 while its "val_accuracy" read 0.0135 at all 10 epochs)."""
+    e = run.series("eval_loss")
+    if e is None:
+        return False
+    f = e.finite()
+    x = f.values[(f.steps >= metric.steps[0]) & (f.steps <= metric.steps[-1])]
+    return bool(x.size >= 2 and x[0] > 0 and 1.0 - float(x[-1]) / float(x[0]) > th.max_total_drop)
+
+
+def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
+    """Accuracy or mAP that never left 0, or that never changed at all (below its ceiling),
+    while the training loss did not fall by more than half (then the metric is not this task's);
+    (Error rates are judged by :func:`_error_rate_at_max`.)"""
+    learned = _loss_learned(run, th)
+    for name in ("eval_accuracy", "task_metric", "success_rate"):
+        s = run.series(name)
+        if s is None:
+            continue
+        v = s.finite().values
+        if v.size < 3 or v.min() < 0:
+            continue
+        scale = 100.0 if v.max() > 1.0 else 1.0
+        at_zero = bool(v.max() <= 1e-3 * scale) and not _loss_says_some_right(run, th)
+        constant = v.size >= th.pinned_points and float(np.ptp(v)) == 0.0 and v[0] < 0.9 * scale
+        if learned and not (constant and _granularity(float(v[0]) / scale) >= th.pinned_denominator):
+            continue  # the loss fell by half: this metric is not the task's (or its eval set is tiny)
+        if constant and _eval_loss_moves(run, s, th):
+            continue  # the same evaluations' loss fell by half: the predictions changed, the metric is broken
+        if not (at_zero or constant):
+            continue
+        col = run.meta.roles.get(name, name)
+        ev = {"metric": col, "value": float(v[0]) if constant else float(v.max()), "points": int(v.size),
+              "rule": "never left 0" if at_zero else "one single value over the whole run"}
+        summary = (f"{col} never left {fmt(ev['value'])} over {v.size} evaluations: the model never learned the task"
+                   if at_zero else
+                   f"{col} was exactly {fmt(ev['value'])} at every one of {v.size} evaluations: the predictions never changed")
+        return Finding("slow_progress", Severity.ERROR, float(s.steps[0]), float(s.steps[-1]), summary, ev, _CHANCE_CAUSE)
+    return None

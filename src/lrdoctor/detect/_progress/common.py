@@ -1,0 +1,155 @@
+"""Helpers the slow_progress rules share: the LR's share of its peak, the live loss, printed digits, frozen tails."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from lrdoctor.detect._common import objective, perplexity_beside
+from lrdoctor.detect._stats import run_curve, tail_start
+from lrdoctor.run import Run, Series
+
+if TYPE_CHECKING:
+    from lrdoctor.detect.progress import ProgressThresholds
+
+
+def _lr_share(run: Run, a: float, b: float) -> float | None:
+    c = run_curve(run, "lr")  # bin medians: an LR share needs no per-step precision
+    if c is None or c.hi.max() <= 0:
+        return None
+    m = (c.step >= a) & (c.first <= b)
+    vals = c.mid[m] if m.any() else c.mid
+    return float(np.median(vals) / c.hi.max())
+
+
+_CHANCE_CAUSE = ("The model never learned: its predictions carry no information about the labels. Usual causes: "
+                 "an LR far too high or too low, labels that do not match the inputs (shuffled, wrong class ids, "
+                 "a class-count mismatch), a frozen or detached model, or a loss applied to the wrong outputs.")
+
+
+def _live_loss(run: Run) -> Series | None:
+    """The finite training loss the no-learning rules judge, or None when there is none or the
+    logged LR is 0 (a warmup's first steps: nothing can be learned yet)."""
+    s = objective(run)
+    if s is None or _lr_is_zero(run):
+        return None
+    return s.finite()
+
+
+def _lr_is_zero(run: Run) -> bool:
+    """True when an LR is logged and is 0 on most points: nothing could be learned yet."""
+    lr = run.series("lr")
+    if lr is None or lr.finite().values.size == 0:
+        return False
+    v = lr.finite().values
+    return bool(np.mean(v <= 0) > 0.5)
+
+
+def _sig_digits(x: float) -> int:
+    """Significant digits of the shortest repr of ``x`` (5.7257 -> 5, 0.12 -> 2)."""
+    mant = repr(abs(float(x))).split("e")[0].replace(".", "").lstrip("0")
+    return len(mant.rstrip("0")) or 1
+
+
+def _printed_digits(run: Run, name: str, v: float) -> int:
+    """Significant digits ``v`` was printed with: those of its shortest repr, or more when a
+    text reader saw trailing zeros (Lightning's ``train_loss=4.600`` has 4, not the 2 of 4.6)."""
+    raw = run.meta.roles.get(name, name)
+    dec = run.meta.printed_decimals.get(raw)
+    digits = _sig_digits(v)
+    if dec is not None and v != 0:
+        digits = max(digits, dec + int(np.floor(np.log10(abs(v)))) + 1)
+    return digits
+
+
+def _same_tail(x: np.ndarray, th: ProgressThresholds, exact: bool = False) -> int | None:
+    """Index of the first of the last values of ``x`` that all equal the last one (to
+    ``frozen_rel_spread``, or exactly with ``exact``), when they are at least ``frozen_points``;
+    None otherwise."""
+    if x.size < th.frozen_points:
+        return None
+    v = float(x[-1])
+    same = x == v if exact else np.abs(x - v) <= th.frozen_rel_spread * abs(v)
+    if not same[-th.frozen_points:].all():
+        return None
+    return tail_start(same)
+
+
+def _frozen_tail(run: Run, name: str, f: Series, th: ProgressThresholds, exact: bool = False) -> int | None:
+    """:func:`_same_tail` of ``f``, printed with ``frozen_digits``+ significant digits and at
+    least ``frozen_floor`` of the series' largest |value|; None otherwise."""
+    x = f.values
+    start = _same_tail(x, th, exact)
+    if start is None:
+        return None
+    v = float(x[-1])
+    if _printed_digits(run, name, v) < th.frozen_digits or abs(v) < th.frozen_floor * float(np.abs(x).max()):
+        return None
+    if _bf16_step(x, run.meta.printed_decimals.get(run.meta.roles.get(name, name))) is not None:
+        return None  # bfloat16 values: under 3 significant digits, equal prints prove nothing
+    if _perplexity_moves(run, name, float(f.steps[start]), float(f.steps[-1]), th):
+        return None
+    return start
+
+
+def _perplexity_moves(run: Run, name: str, a: float, b: float, th: ProgressThresholds) -> bool:
+    """True when the perplexity printed beside the ``name`` loss moves over steps ``a``..``b``
+    (more than float noise, ``frozen_rel_spread`` of its level): exp(loss) shows changes below the
+    loss's printed resolution, so a loss that prints the same value there is rounded, not frozen
+    (GluonNLP's AWD-LSTM: valid loss 5.27 on four epochs while valid ppl went 195.06 -> 194.62)."""
+    ppl = perplexity_beside(run, name)
+    if ppl is None:
+        return False
+    p = run.series(ppl).finite()
+    v = p.values[(p.steps >= a) & (p.steps <= b)]
+    return bool(v.size >= 2 and np.ptp(v) > th.frozen_rel_spread * float(np.abs(v).max()))
+
+
+_FROZEN_CAUSE = ("Training is dead: saturated outputs or dead units give zero gradients, the LR is 0 or far too "
+                 "high (a blow-up into a saturated regime), or the optimizer is not connected to the model's parameters.")
+
+
+def _resolution(x: np.ndarray) -> float:
+    """The finest printing step among the values: 3.5073 -> 1e-4, 1.25e-05 -> 1e-7."""
+    out = np.inf
+    for v in x:
+        if v == 0:
+            continue
+        out = min(out, 10.0 ** (np.floor(np.log10(abs(v))) - _sig_digits(float(v)) + 1))
+    return float(out)
+
+
+def _bf16_step(x: np.ndarray, decimals: int | None = None) -> float | None:
+    """The spacing of bfloat16 numbers around the series' median when every value of ``x`` (4+
+    distinct ones) is a bfloat16 number as printed: within half a printed decimal of one, on a
+    bfloat16 grid at least twice as coarse as the printing (else the test has no power). A loss
+    computed in bfloat16 has an 8-bit mantissa: 2.4 significant digits however many decimals are
+    printed (2.21875 printed "2.2188", then 2.234375 as "2.2344": steps of 1/64 at 2.2), so equal
+    prints are no evidence of an unchanged model (a bf16 model at a slow LR prints one value 6
+    times in a row while it learns). None otherwise."""
+    v = np.asarray(x, dtype=np.float64)
+    v = v[np.isfinite(v) & (v != 0)]
+    if np.unique(v).size < 4:
+        return None
+    half = 0.5 * (10.0 ** -decimals if decimals is not None else _resolution(v)) + 1e-12
+    step = 2.0 ** (np.floor(np.log2(np.abs(v))) - 7)  # bf16 spacing at each value
+    if float(np.min(step)) <= 2 * 2 * half:
+        return None  # the bfloat16 grid is as fine as the printing: no test
+    if (np.abs(v - np.round(v / step) * step) > half).any():
+        return None
+    return float(2.0 ** (np.floor(np.log2(abs(float(np.median(v))))) - 7))
+
+
+def _loss_learned(run: Run, th: ProgressThresholds) -> bool:
+    """True when the training loss fell by more than ``max_total_drop`` of its first level:
+    then a task metric pinned at 0 measures something this model does not do (an accuracy
+    logged for a regression: R keras issue 296, loss 0.158 -> 0.029 with acc 0.0000)."""
+    s = objective(run)
+    if s is None:
+        return False
+    v = s.finite().values
+    if v.size < 3 or v[0] <= 0:
+        return False
+    with np.errstate(over="ignore", invalid="ignore"):  # losses near 1e300 overflow harmlessly to inf
+        return bool(1.0 - float(np.median(v[-3:])) / v[0] > th.max_total_drop)

@@ -1,0 +1,328 @@
+"""slow_progress rules for a model that stopped changing: a frozen loss, term, evaluation or game, a loss that
+collapsed to 0, a detector whose box terms matched nothing, batch losses that recur exactly."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from lrdoctor.detect import needs
+from lrdoctor.detect._common import objective, zero_is_exact
+from lrdoctor.detect._progress.common import (
+    _FROZEN_CAUSE,
+    _bf16_step,
+    _frozen_tail,
+    _live_loss,
+    _lr_is_zero,
+    _lr_share,
+    _printed_digits,
+    _resolution,
+    _same_tail,
+)
+from lrdoctor.detect._stats import tail_start
+from lrdoctor.finding import Finding, Severity
+from lrdoctor.fmt import fmt
+from lrdoctor.names import loss_term_kind
+from lrdoctor.run import Run
+
+if TYPE_CHECKING:
+    from lrdoctor.detect.progress import ProgressThresholds
+
+
+def _frozen_loss(run: Run, th: ProgressThresholds) -> Finding | None:
+    if run.meta.step_unit == "round":
+        return None  # a booster whose training loss stops changing has converged: later rounds
+        # add trees without gain (a plateau), no weights are "dead" (xgb.cv at 0.528952 for 15 rounds)
+    f = _live_loss(run)
+    if f is None:
+        return None
+    run_len = _frozen_tail(run, f.name, f, th)
+    if run_len is None:
+        return None
+    if _another_loss_moves(run, f.name, float(f.steps[run_len]), th):
+        return None  # the model changes: the total is pinned by a huge constant term (CapsNet's 5.6e5)
+    x, v = f.values, float(f.values[-1])
+    ev = {"metric": run.meta.roles.get("loss", "loss"), "value": v, "points": int(x.size - run_len),
+          "rule": f"frozen: the last {x.size - run_len} reports print {v!r} (to 6 significant digits)"}
+    summary = (f"the loss is frozen at {fmt(v)}: the last {x.size - run_len} reports print the same value, "
+               "so the updates no longer change the model")
+    return Finding("slow_progress", Severity.ERROR, float(f.steps[run_len]), float(f.steps[-1]), summary, ev, _FROZEN_CAUSE)
+
+
+def _converged_with_training(run: Run, since: float, th: ProgressThresholds) -> bool:
+    """True when the training loss is frozen over the same reports (from ``since``), at less than
+    ``frozen_floor`` of its largest value: the whole model reached a fixed point at its optimum,
+    the frozen-loss rule's converged case, and its evaluation stops with it (learnpytorch's
+    nn.Linear fit: train 0.555 -> 0.0012645035749301314 and test 0.0138018... identical to 17
+    digits at every print from epoch 200 to 900)."""
+    s = run.series("loss")
+    if s is None:
+        return False
+    f = s.finite()
+    start = _same_tail(f.values, th, exact=True)
+    return bool(start is not None and f.steps[start] <= since
+                and abs(float(f.values[-1])) < th.frozen_floor * float(np.abs(f.values).max()))
+
+
+def _frozen_eval(run: Run, th: ProgressThresholds) -> Finding | None:
+    """The evaluation loss prints the same value at its last ``frozen_points``+ evaluations. An
+    evaluation of the same data through changed weights changes in its 3rd-4th digit; one that
+    does not evaluates an unchanged (or saturated) model (Keras binary classifier: val_loss
+    3.6992 from epoch 6 to 50; Chainer CIFAR: validation loss 2.30259 = ln 10 at every epoch).
+    Not when another evaluation loss column moves (a total pinned by a huge constant term)."""
+    e = run.series("eval_loss")
+    if e is None or run.meta.step_unit == "round":
+        return None
+    f = e.finite()
+    run_len = _frozen_tail(run, "eval_loss", f, th)
+    if run_len is None:
+        return None
+    since, raw = float(f.steps[run_len]), run.meta.roles.get("eval_loss", "eval_loss")
+    if raw in run.meta.added:
+        return None  # derived (the log of a printed perplexity): it has the source's resolution, not its own
+    share = _lr_share(run, since, float(f.steps[-1]))
+    if share is not None and share < th.lr_zero:
+        return None  # a finished decay: at ~0 LR a converged model's evaluation stops moving at the
+        # printed resolution (a cosine to 0: val_loss 0.3472 on the last 3 epochs at 0.6% of the peak LR)
+    if run.meta.step_unit != "epoch" and f.values.size >= needs.points(run, "loss"):
+        return None  # an evaluation on every training report is the last one carried along
+        # (LitGPT prints the latest "val loss" on each iteration line)
+    if _another_loss_moves(run, raw, since, th, role="eval_loss", kind="eval"):
+        return None
+    if _converged_with_training(run, since, th):
+        return None
+    v, n = float(f.values[-1]), int(f.values.size - run_len)
+    ev = {"metric": raw, "value": v, "points": n, "rule": f"frozen evaluation: the last {n} evaluations print {v!r}"}
+    summary = (f"the evaluation loss is frozen at {fmt(v)}: the last {n} evaluations print the same value, so the "
+               "evaluated model does not change")
+    return Finding("slow_progress", Severity.ERROR, since, float(f.steps[-1]), summary, ev,
+                   _FROZEN_CAUSE + " Or the evaluation loads a stale checkpoint.")
+
+
+def _frozen_term(run: Run, th: ProgressThresholds) -> Finding | None:
+    """A training loss term other than the objective prints exactly the same value at the last
+    ``frozen_points``+ reports while the objective still moves: the head that produces it no
+    longer changes (CenterNet's hm_loss 9.208497 at every epoch from 2 on while wh_loss moved;
+    YOLO-World's loss_dfl 66.5625). Exact equality, not 6 digits: a huge constant-weighted term
+    moves only in its 9th digit (a CapsNet's 1.128e9 reconstruction term) and is no dead head."""
+    obj = objective(run)
+    if obj is None:
+        return None
+    raw_obj = run.meta.roles.get("loss", "loss")
+    for name in run.metrics:
+        if name in (raw_obj, "loss") or name in run.meta.roles.values() or loss_term_kind(name) != "train":
+            continue
+        f = run.series(name).finite()
+        run_len = _frozen_tail(run, name, f, th, exact=True)
+        if run_len is None:
+            continue
+        o = obj.finite().at_or_after(float(f.steps[run_len])).values
+        if o.size < 2 or float(np.ptp(o)) <= th.frozen_other_moves * float(np.abs(o).max()):
+            continue  # the objective is frozen too: the frozen-loss rule's case
+        v, n = float(f.values[-1]), int(f.values.size - run_len)
+        ev = {"metric": name, "value": v, "points": n, "rule": f"frozen term: the last {n} reports print {v!r} exactly"}
+        summary = (f"the loss term {name} is frozen at {fmt(v)} on the last {n} reports while the total moves: "
+                   "the part of the model that produces it no longer learns")
+        cause = ("A dead head: its outputs saturated (a sigmoid/focal heatmap pinned at 0 or 1), its parameters are "
+                 "frozen or detached, or its targets are empty so its loss is a constant.")
+        return Finding("slow_progress", Severity.WARNING, float(f.steps[run_len]), float(f.steps[-1]), summary, ev, cause)
+    return None
+
+
+def _frozen_game(run: Run, th: ProgressThresholds) -> Finding | None:
+    """A GAN whose two players' losses both print the same values on the last
+    ``frozen_points`` reports (one of them with ``frozen_digits``+ digits): neither network
+    changes, so the game is dead (StudioGAN's DCGAN: Gen_loss -0.0 and Dis_loss 13.82 from
+    step 100 on). A living GAN's losses move at every report, whichever player is winning."""
+    tails = []
+    for name in ("d_loss", "g_loss"):
+        s = run.series(name)
+        f = s.finite() if s is not None else None
+        start = None if f is None else _same_tail(f.values, th)
+        if start is None:
+            return None
+        tails.append((name, f, float(f.steps[start])))
+    if max(_printed_digits(run, n, float(f.values[-1])) for n, f, _ in tails) < th.frozen_digits:
+        return None
+    since = max(t[2] for t in tails)
+    (dn, d, _), (gn, g, _) = tails
+    dcol, gcol = run.meta.roles.get(dn, dn), run.meta.roles.get(gn, gn)
+    ev = {"metric": f"{dcol}, {gcol}", "value": float(d.values[-1]), "points": int((d.steps >= since).sum()),
+          "rule": "frozen game: both GAN losses print the same values"}
+    summary = (f"the GAN is frozen: {dcol} = {fmt(float(d.values[-1]))} and {gcol} = {fmt(float(g.values[-1]))} on every "
+               f"report since step {fmt(since)}, so neither network changes")
+    cause = ("Training is dead: a saturated discriminator output (its loss at a constant like 13.8 = -log of a "
+             "clamped probability) passes no gradient, an LR of 0, or optimizers not connected to the networks.")
+    return Finding("slow_progress", Severity.ERROR, since, float(d.steps[-1]), summary, ev, cause)
+
+
+def _collapsed_to_zero(run: Run, th: ProgressThresholds) -> Finding | None:
+    f = _live_loss(run)
+    if f is None:
+        return None
+    x = f.values
+    k = th.zero_loss_points
+    # zero at float32's resolution of the loss's own scale (Caffe's DetectNet: 317.7, then
+    # -6.43825e-20 on every report)
+    eps = float(np.finfo(np.float32).eps)
+    zero = np.abs(x) <= eps * float(np.abs(x).max())
+    if x.size < k + 1 or not zero[-k:].all() or zero.all():
+        return None
+    j = tail_start(zero) - 1  # the report the loss "collapsed" from
+    if j >= 1 and eps * abs(float(x[j])) > float(np.abs(x[:j]).max()):
+        # that report alone is beyond 1/eps of every report before it: a lone blow-up sets the
+        # scale, and every sane value after it is "zero" beside it (qlearning4k: 2214, 6.05e21,
+        # then 7.36, 11.0, 33.2). Judged at the scale of the reports before the blow-up instead.
+        zero = np.abs(x) <= eps * float(np.abs(np.delete(x, j)).max())
+        if not zero[-k:].all():
+            return None
+    if (x[-k:] == 0).all() and not zero_is_exact(run, "loss", th.lr_zero_decimals):
+        return None
+    i = tail_start(zero)
+    if abs(float(x[i - 1])) < th.frozen_floor * float(np.abs(x).max()):
+        return None  # a loss that converged towards 0 and now rounds to it is a fit, not a collapse
+    ev = {"metric": run.meta.roles.get("loss", "loss"), "value": float(x[-1]), "points": int(x.size - i),
+          "rule": f"collapsed: the loss fell from {float(x[i - 1])!r} to 0 (at float32 resolution) in one report and stayed there"}
+    summary = (f"the loss dropped from {fmt(float(x[i - 1]))} to {'exactly ' if x[-1] == 0 else ''}0 at step {fmt(float(f.steps[i]))} and stayed "
+               f"there ({x.size - i} reports): a zero loss sends no gradient, so nothing is learned")
+    cause = ("A numeric collapse, not learning: fp16 overflow or underflow in the loss, every label of the batch "
+             "masked (-100), or a loss whose inputs were zeroed.")
+    return Finding("slow_progress", Severity.ERROR, float(f.steps[i]), float(f.steps[-1]), summary, ev, cause)
+
+
+def _zero_throughout(run: Run, th: ProgressThresholds) -> Finding | None:
+    """The training loss is exactly 0 on every one of at least ``zero_loss_points`` reports. A
+    cross-entropy cannot be 0 by learning and a zero loss sends no gradient, so whichever it
+    is, a loss whose targets are all masked or a NaN the logger wrote as 0.0 (HF Trainer does),
+    nothing is being learned (LLaMA-Factory SFT of Qwen1.5-14B: 'loss': 0.0 on seven logs in
+    a row at lr 1e-5)."""
+    f = _live_loss(run)
+    if f is None:
+        return None
+    x = f.values
+    if x.size < th.zero_loss_points or (x != 0).any() or not zero_is_exact(run, "loss", th.lr_zero_decimals):
+        return None
+    ev = {"metric": run.meta.roles.get("loss", "loss"), "value": 0.0, "points": int(x.size),
+          "rule": "the loss is exactly 0 on every report"}
+    summary = (f"the loss is exactly 0 on all {x.size} reports: a zero loss sends no gradient (or the logger "
+               "wrote a NaN as 0.0), so nothing is learned")
+    cause = ("Every label of the batch is masked (-100), the loss is computed on an empty selection, or it "
+             "is NaN and logged as 0.0 (HF Trainer); check the data collator and the loss inputs.")
+    return Finding("slow_progress", Severity.ERROR, float(f.steps[0]), float(f.steps[-1]), summary, ev, cause)
+
+
+#: the words of a detector's box-regression loss term (matched predictions only)
+_BOX_TERMS = ("box", "bbox", "iou", "giou", "ciou", "dfl", "reg")
+
+
+def _box_terms(run: Run) -> list[str]:
+    """The run's box-regression training loss terms (``_BOX_TERMS`` words)."""
+    from lrdoctor.names import tokens
+
+    return [n for n in run.metrics if n in run and loss_term_kind(n) == "train" and any(w in tokens(n) for w in _BOX_TERMS)]
+
+
+def _fine_print(run: Run, names: list[str]) -> bool:
+    """True when one of the loss terms ``names`` shows the log prints at least 3 decimals (a
+    value that 2 decimals cannot hold: 0.1831, 0.01125). Then a box-regression term at 0.001 or
+    more would have shown; a matched prediction's box loss is far above that (its IoU loss is
+    1 - IoU of a box that is never perfect)."""
+    for n in names:
+        v = run.series(n).finite().values
+        if (np.abs(np.round(v, 2) - v) > 1e-9).any():
+            return True
+    return False
+
+
+def _no_box_matched(run: Run, th: ProgressThresholds) -> Finding | None:
+    """See ``ProgressThresholds.no_match_points``."""
+    boxes = _box_terms(run)
+    if not boxes:
+        return None
+    # the other training terms (a classification loss) that stay positive, the total left out
+    live = [n for n in run.metrics if n in run and n not in boxes and n not in (run.meta.roles.get("loss"), "loss")
+            and loss_term_kind(n) == "train" and (run.series(n).finite().values > 0).all()]
+    for name in boxes:
+        f = run.series(name).finite()
+        if f.values.size < th.no_match_points or (f.values != 0).any():
+            continue
+        if not live or not (zero_is_exact(run, name, th.lr_zero_decimals) or _fine_print(run, live)):
+            continue
+        ev = {"metric": name, "value": 0.0, "points": int(f.values.size),
+              "rule": f"no box matched: {name} is exactly 0 on every report while {live[0]} is not"}
+        summary = (f"{name} is exactly 0 on all {f.values.size} reports while {live[0]} is not: no prediction was "
+                   "matched to a ground-truth box, so the detector learns only background")
+        cause = ("The labels were not found or do not fit the images: empty or misplaced label files, boxes in the "
+                 "wrong format or scale (pixels instead of normalised xywh), or class ids outside the model's range.")
+        return Finding("slow_progress", Severity.ERROR, float(f.steps[0]), float(f.steps[-1]), summary, ev, cause)
+    return None
+
+
+def _another_loss_moves(run: Run, objective_name: str, since: float, th: ProgressThresholds,
+                        role: str = "loss", kind: str | None = None) -> bool:
+    """True when another loss column of the run (a loss part, an eval loss; with ``kind``, only
+    those :func:`~lrdoctor.names.loss_term_kind` calls so) changes by more than
+    ``frozen_other_moves`` of its level over the reports from ``since`` on: the model is still
+    changing, so a ``role`` that prints the same value is pinned by a constant term."""
+    same = {objective_name, role, run.meta.roles.get(role)}  # the role and its raw column
+    for name in run.names:
+        if name in same or "loss" not in name.lower() or (kind is not None and loss_term_kind(name) != kind):
+            continue
+        o = run.series(name)
+        if o is None:
+            continue
+        v = o.finite().at_or_after(since).values
+        if v.size >= 2 and float(np.ptp(v)) > th.frozen_other_moves * float(np.abs(v).max()):
+            return True
+    return False
+
+
+def _poisson_tail(k: int, lam: float) -> float:
+    """P(X >= k) for X ~ Poisson(lam)."""
+    import math
+
+    if k <= 0:
+        return 1.0
+    term, cdf = math.exp(-lam), 0.0
+    for i in range(k):
+        cdf += term
+        term *= lam / (i + 1)
+    return max(0.0, 1.0 - cdf)
+
+
+def _recurring_loss(run: Run, th: ProgressThresholds) -> Finding | None:
+    from lrdoctor.detect._common import objective
+    from lrdoctor.detect._stats import robust_sigma
+
+    s = objective(run)
+    if s is None or _lr_is_zero(run):
+        return None
+    f = s.finite()
+    x = f.values[-th.recur_window:]
+    # HF logs a NaN loss as 0.0; and a loss converged to its floor (a deterministic full-batch
+    # fit) repeats for a reason: like the frozen rule, only values >= frozen_floor x the largest
+    x = x[(x != 0) & (np.abs(x) >= th.frozen_floor * float(np.abs(f.values).max()))]
+    if x.size < 10:
+        return None
+    sigma = robust_sigma(x - np.median(x))
+    q = max(_resolution(x), _bf16_step(x, run.meta.printed_decimals.get(run.meta.roles.get("loss", "loss"))) or 0.0)  # bfloat16 values repeat on its coarse grid
+    if not (sigma > 0 and np.isfinite(q) and q > 0):
+        return None  # all equal: the frozen-loss rule's case
+    bins = np.sqrt(2 * np.pi * np.e) * sigma / q
+    expected = x.size * (x.size - 1) / 2 / bins
+    _, counts = np.unique(x, return_counts=True)
+    pairs = int((counts * (counts - 1) // 2).sum())
+    if pairs < th.recur_min_pairs or _poisson_tail(pairs, expected) >= th.recur_p:
+        return None
+    top = float(np.unique(x)[np.argmax(counts)])
+    ev = {"metric": run.meta.roles.get("loss", "loss"), "value": top, "points": int(x.size),
+          "repeated_pairs": pairs, "expected_pairs": float(expected),
+          "rule": "recurring: exact repeats of printed losses far beyond noise at the printed resolution"}
+    summary = (f"the same loss values recur exactly: {pairs} pairs of equal values among the last {x.size} reports "
+               f"({fmt(top)} {int(counts.max())} times), where noise at the printed resolution gives "
+               f"{expected:.2g}; the same batches through unchanged weights give the same losses")
+    cause = ("The weights are not being updated: the optimizer is not stepping (a DDP/accumulation "
+             "setup that never calls step, an LR of 0, parameters not handed to the optimizer or frozen), "
+             "and the data loader cycles through the same batches.")
+    return Finding("slow_progress", Severity.ERROR, float(f.steps[-x.size]), float(f.steps[-1]), summary, ev, cause)

@@ -1,0 +1,112 @@
+"""slow_progress rules read off the schedule and the return: an LR that stays 0, no gain over a finished
+schedule, GRPO batches with no advantage, a return at its floor or exactly 0 throughout."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from lrdoctor.detect._common import zero_is_exact
+from lrdoctor.detect._progress.common import _loss_learned, _same_tail
+from lrdoctor.detect.rl.grpo import all_groups_degenerate
+from lrdoctor.finding import Finding, Severity
+from lrdoctor.fmt import fmt
+from lrdoctor.run import Run
+
+if TYPE_CHECKING:
+    from lrdoctor.detect.progress import ProgressThresholds
+
+
+def _lr_stays_zero(run: Run, th: ProgressThresholds) -> Finding | None:
+    """The LR is 0 (or below ``lr_nil``) on every report of a log that does not start at the start
+    of training: no update can change the model. Text logs must print it with ``lr_zero_decimals``+ decimals
+    (PaddleSpeech's ``lr: 0.00000000``); a coarser "0.0000" may hide a real 2e-5."""
+    lr = run.series("lr")
+    if lr is None:
+        return None
+    f = lr.finite()
+    v = f.values
+    if v.size < th.frozen_points or (np.abs(v) >= th.lr_nil).any() or float(f.steps[0]) <= th.start_max_step:
+        return None
+    if (v == 0).all() and not zero_is_exact(run, "lr", th.lr_zero_decimals):
+        return None
+    top = float(np.abs(v).max())
+    ev = {"metric": run.meta.roles.get("lr", "lr"), "value": top, "points": int(v.size),
+          "rule": "the LR is 0 on every report" if top == 0 else f"the LR is below {th.lr_nil:g} on every report"}
+    what = "0" if top == 0 else f"at most {fmt(top)} (below float32's resolution of any weight)"
+    summary = (f"the learning rate is {what} on all {v.size} reports (steps {fmt(float(f.steps[0]))}-{fmt(float(f.steps[-1]))}): "
+               "no update changes the model, so nothing is learned")
+    cause = ("The schedule reached 0 (or was configured with a 0 peak, or a scheduler bug zeroed it) while "
+             "training continues: the remaining steps are spent without learning.")
+    return Finding("slow_progress", Severity.ERROR, float(f.steps[0]), float(f.steps[-1]), summary, ev, cause)
+
+
+def _no_gain_over_finished_schedule(run: Run, th: ProgressThresholds) -> Finding | None:
+    lr = run.series("lr")
+    if lr is None:
+        return None
+    lv = lr.finite().values
+    if lv.size < 2 or lv.max() <= 0 or lv[-1] > th.finished_lr * lv.max():
+        return None
+    if _loss_learned(run, th):
+        return None  # the loss fell by more than half: it learned, before the metric's first report
+    for name in ("ep_return", "eval_return", "task_metric", "eval_accuracy"):
+        s = run.series(name)
+        if s is None:
+            continue
+        v = s.finite().values
+        if v.size < 4:
+            continue
+        third = max(2, v.size // 3)
+        early = v[:third]
+        spread = float(np.ptp(early))
+        if spread == 0 or float(np.ptp(v)) > th.finished_band * spread or int(np.argmax(v)) >= third:
+            continue
+        col = run.meta.roles.get(name, name)
+        ev = {"metric": col, "value": float(v[-1]), "points": int(v.size), "lr_median_share_of_peak": float(lv[-1] / lv.max()),
+              "rule": f"no gain over a finished schedule: {col} stayed within {th.finished_band:g}x its early spread"}
+        summary = (f"{col} never improved: it stayed between {fmt(float(v.min()))} and {fmt(float(v.max()))} (best in the "
+                   f"first third) while the LR schedule ran to {lv[-1] / lv.max():.1%} of its peak")
+        cause = ("The run used its whole schedule without learning: the LR is too low for this model, the reward or "
+                 "labels carry no signal, or the trained parameters do not reach the output.")
+        return Finding("slow_progress", Severity.WARNING, float(s.steps[0]), float(s.steps[-1]), summary, ev, cause)
+    return None
+
+
+def _degenerate_groups(run: Run, th: ProgressThresholds) -> Finding | None:
+    """GRPO batches with no advantage at all (:func:`lrdoctor.detect.rl.grpo.all_groups_degenerate`)."""
+    return all_groups_degenerate(run)
+
+
+def _return_at_floor(run: Run, th: ProgressThresholds) -> Finding | None:
+    """See ``ProgressThresholds.return_floor_points`` and ``zero_return_points``."""
+    for name in ("ep_return", "eval_return"):
+        s = run.series(name)
+        if s is None:
+            continue
+        f = s.finite()
+        v = f.values
+        if v.size >= th.zero_return_points and bool((v == 0).all()):
+            col = run.meta.roles.get(name, name)
+            ev = {"metric": col, "value": 0.0, "points": int(v.size), "rule": "the return is exactly 0 at every report"}
+            summary = (f"{col} is exactly 0 at all {v.size} reports: no episode ever earned (or lost) a reward, so the "
+                       "agent has nothing to learn from")
+            cause = ("The reward never reaches the agent: a sparse reward that exploration never finds (Montezuma's "
+                     "Revenge under epsilon-greedy), or a reward that is not wired to the environment's.")
+            return Finding("slow_progress", Severity.WARNING, float(f.steps[0]), float(f.steps[-1]), summary, ev, cause)
+        start = _same_tail(v, th, exact=True)
+        if start is None or v.size - start < th.return_floor_points or v[-1] >= 0 or v[-1] > v.min():
+            continue
+        col = run.meta.roles.get(name, name)
+        n = v.size - start
+        ev = {"metric": col, "value": float(v[-1]), "points": int(n),
+              "rule": f"the return is the same negative value, its lowest, at the last {n} reports"}
+        summary = (f"{col} is exactly {fmt(float(v[-1]))} at each of the last {n} reports (from step "
+                   f"{fmt(float(f.steps[start]))}), the lowest value of the run: every episode ends the same way, at the "
+                   "floor of the reward")
+        cause = ("The agent is stuck at the reward's floor: exploration never reaches a reward (a sparse or time-out "
+                 "reward), the policy collapsed to one action, or the learning signal is broken (reward scale, done "
+                 "handling, an LR of ~0).")
+        return Finding("slow_progress", Severity.WARNING, float(f.steps[start]), float(f.steps[-1]), summary, ev, cause)
+    return None
