@@ -14,7 +14,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from lrdoctor.errors import InputError
-from lrdoctor.names import GAN_ROLES, GAN_TERMS, RL_MARKERS, ROLES, STEP_NAMES, normalize, perplexity_column, resolve_aliases
+from lrdoctor.names import GAN_ROLES, GAN_TERMS, RL_MARKERS, ROLES, STEP_NAMES, normalize, perplexity_column, resolve_aliases, tokens
 
 __all__ = ["Run", "RunMeta", "Series", "build_run", "apply_roles"]
 
@@ -80,8 +80,6 @@ def _a_gan_term(column: str) -> bool:
     """True for a column named as one of a GAN generator's extra terms (feature matching, VGG
     perceptual: GauGAN's ``feat_loss``, pix2pixHD's ``G_GAN_Feat``), which the loss-word rules
     would otherwise take for the run's objective."""
-    from lrdoctor.names import tokens
-
     return bool(GAN_TERMS & set(tokens(column)))
 
 

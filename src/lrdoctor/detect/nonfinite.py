@@ -229,8 +229,9 @@ def _overflow_at_floor(run: Run, th: NonfiniteThresholds) -> list[Finding]:
     a, b = run.series("overflow_scale"), run.series("overflow_scale_next")
     if a is None or b is None:
         return []
-    at = np.isin(a.steps, b.steps[b.values == np.interp(b.steps, a.steps, a.values)])
-    stuck = at & np.isfinite(a.values)
+    # both are read from one line: the reports where the scale set after the overflow is the one tried
+    shared, ia, ib = np.intersect1d(a.steps, b.steps, return_indices=True)
+    stuck = np.isin(a.steps, shared[a.values[ia] == b.values[ib]]) & np.isfinite(a.values)
     d = np.diff(np.r_[0, stuck.astype(np.int8), 0])
     starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
     long = [(i, j) for i, j in zip(starts, ends) if j - i >= th.persistent_points]

@@ -10,6 +10,7 @@ import numpy as np
 
 from lrdoctor.errors import LogFormatError
 from lrdoctor.io._json import NumberArray, load_json, number_array
+from lrdoctor.names import loss_term_kind, tokens
 from lrdoctor.run import Run, RunMeta, build_run
 
 __all__ = ["read_keras_history", "is_keras_history"]
@@ -29,9 +30,7 @@ def _series_dict(obj: Any) -> dict[str, NumberArray] | None:
 
 def is_keras_history(obj: Any) -> bool:
     """A dict of per-epoch lists, one of them a loss or an accuracy: Keras' own names ("loss",
-    "val_accuracy"), or a hand-made history's ("train_losses", "validation_accuracies")."""
-    from lrdoctor.names import loss_term_kind, tokens
-
+    "val_accuracy"), or a hand-made history's ("train_loss" beside "test_acc")."""
     s = _series_dict(obj)
     if s is None:
         return False

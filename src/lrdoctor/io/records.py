@@ -14,7 +14,7 @@ from lrdoctor.io._table import duplicate_steps
 from lrdoctor.names import STEP_NAMES, normalize
 from lrdoctor.run import Run, RunMeta, build_run
 
-__all__ = ["records_to_run", "RecordColumns", "epochs_from_trailers"]
+__all__ = ["records_to_run", "RecordColumns"]
 
 _STEP_KEYS: tuple[tuple[str, str], ...] = STEP_NAMES
 
@@ -100,6 +100,40 @@ class RecordColumns:
     def has_raw_key(self, key: str) -> bool:
         """True when some record had exactly this field name."""
         return key in self._norm
+
+    def epochs_from_trailers(self, marker: Any) -> None:
+        """Turn the epoch trailers in ``marker`` into an ``epoch`` field of every record, in place:
+        a trailer closes its epoch, so each record takes the epoch of the next trailer at or after
+        it, and the records after the last trailer the epoch after it (an epoch cut short: FuxiCTR
+        stops early without a closing line). A log that prints its own ``epoch`` field keeps it,
+        and the trailers are dropped."""
+        if marker not in self.rows_of:
+            return
+        rows = np.frombuffer(self.rows_of.pop(marker), dtype=np.int64)
+        vals = np.frombuffer(self.vals_of.pop(marker), dtype=np.float64)
+        nk = self._norm.pop(marker)
+        self._slots.pop(marker, None)
+        if self.present.get(nk) == marker:
+            del self.present[nk], self.first_at[nk]
+        if rows.size == 0:
+            return
+        ep = np.full(self.n, np.nan)
+        ep[rows] = vals
+        ep = _carried(ep[::-1])[::-1]  # each record: the next trailer's epoch
+        ep[rows[-1] + 1:] = vals[-1] + 1
+        own = self.present.get("epoch")
+        if own is not None:
+            if own not in self.rows_of:
+                return
+            at = np.frombuffer(self.rows_of[own], dtype=np.int64)
+            if not np.array_equal(ep[at], np.frombuffer(self.vals_of[own], dtype=np.float64)):
+                return  # the log's own epoch field says otherwise: it stays the axis
+            # (FuxiCTR prints "Epoch=1 start" once, then closes every epoch with a trailer)
+        else:
+            own = "epoch"
+            self._new_key(own, 0)
+        self._slots[own][0] = self.n
+        self.rows_of[own], self.vals_of[own] = array("q", range(self.n)), array("d", ep.tolist())
 
     def to_run(
         self,
@@ -211,41 +245,6 @@ def _epoch_and_counter(acc: "RecordColumns", epoch_key: Any, within: Any) -> np.
     n = hi + (1.0 if lo == 0 else 0.0)
     out = (e - float(np.nanmin(e))) * n + b
     return out if np.isfinite(out).any() else None
-
-
-def epochs_from_trailers(acc: RecordColumns, marker: Any) -> None:
-    """Turn the epoch trailers in ``marker`` into an ``epoch`` field of every record, in place:
-    a trailer closes its epoch, so each record takes the epoch of the next trailer at or after
-    it, and the records after the last trailer the epoch after it (an epoch cut short: FuxiCTR
-    stops early without a closing line). A log that prints its own ``epoch`` field keeps it,
-    and the trailers are dropped."""
-    if marker not in acc.rows_of:
-        return
-    rows = np.frombuffer(acc.rows_of.pop(marker), dtype=np.int64)
-    vals = np.frombuffer(acc.vals_of.pop(marker), dtype=np.float64)
-    nk = acc._norm.pop(marker)
-    acc._slots.pop(marker, None)
-    if acc.present.get(nk) == marker:
-        del acc.present[nk], acc.first_at[nk]
-    if rows.size == 0:
-        return
-    ep = np.full(acc.n, np.nan)
-    ep[rows] = vals
-    ep = _carried(ep[::-1])[::-1]  # each record: the next trailer's epoch
-    ep[rows[-1] + 1:] = vals[-1] + 1
-    own = acc.present.get("epoch")
-    if own is not None:
-        if own not in acc.rows_of:
-            return
-        at = np.frombuffer(acc.rows_of[own], dtype=np.int64)
-        if not np.array_equal(ep[at], np.frombuffer(acc.vals_of[own], dtype=np.float64)):
-            return  # the log's own epoch field says otherwise: it stays the axis
-        # (FuxiCTR prints "Epoch=1 start" once, then closes every epoch with a trailer)
-    else:
-        own = "epoch"
-        acc._new_key(own, 0)
-    acc._slots[own][0] = acc.n
-    acc.rows_of[own], acc.vals_of[own] = array("q", range(acc.n)), array("d", ep.tolist())
 
 
 def _pick_step(acc: "RecordColumns", usable: list[tuple[Any, str]]) -> tuple[Any, str] | None:

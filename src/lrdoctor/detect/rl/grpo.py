@@ -8,8 +8,6 @@ exactly zero policy gradient. TRL logs the share of such groups as ``frac_reward
 
 from __future__ import annotations
 
-import numpy as np
-
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.fmt import fmt
 from lrdoctor.run import Run
@@ -35,7 +33,7 @@ def all_groups_degenerate(run: Run) -> Finding | None:
     if s.values.size == 0 or not bool((s.values == 1.0).all()):
         return None
     g = run.series("grad_norm")
-    if g is not None and g.finite().values.size and bool((g.finite().values != 0).any()):
+    if g is not None and bool((g.finite().values != 0).any()):
         return None  # a gradient flowed anyway (a KL term or an auxiliary loss): the policy still moves
     reward = run.series("ep_return")
     level = f" (reward {fmt(float(reward.finite().values[-1]))})" if reward is not None and reward.finite().values.size else ""

@@ -23,12 +23,13 @@ from pathlib import Path
 from lrdoctor.errors import LogFormatError, printable
 from lrdoctor.io.guard import bounded_lines, text_encoding
 from lrdoctor.io.limits import MAX_LINE_CHARS
-from lrdoctor.io.records import RecordColumns, epochs_from_trailers, records_to_run
+from lrdoctor.io.records import RecordColumns, records_to_run
 from lrdoctor.io.textlog._base import NUM, LineRule, _NUM_RE, _num
 from lrdoctor.io.textlog.bars import _tqdm_bar
 from lrdoctor.io.textlog.key_value import NAN_EVENT, _as_split, _key_values, _python_dict
-from lrdoctor.io.textlog.named import (EPOCH_END, _amp_overflow, _bare_pairs, _llmc, _trax, _yolact, _epoch_trailer, _fastai07_row, _fuxictr_metrics, _lightning_checkpoint, _nanogpt,
-                                      _nvidia_speech, _step_of_max, _yolov5_results)
+from lrdoctor.io.textlog.named import (EPOCH_END, _amp_overflow, _bare_pairs, _epoch_trailer, _fastai07_row, _fuxictr_metrics,
+                                      _lightning_checkpoint, _llmc, _nanogpt, _nvidia_speech, _step_of_max, _trax, _yolact,
+                                      _yolov5_results)
 from lrdoctor.io.textlog.tables import _console_table, _header_table, _html_table, _pipe_table, _sb3_table, sb3_table_goes_on
 from lrdoctor.run import Run, RunMeta
 
@@ -178,10 +179,10 @@ _LOSS_KEY = re.compile(r"^(?!val|valid|eval|test|dev)\w*(?:loss|cost|nll|xent)",
 
 #: A line that says training is over ("Training finished.", HF Trainer's "Training completed. Do
 #: not forget to share your model on huggingface.co/models =)", "Finished training"), with no
-#: number on it but its duration ("Training completed in 13.70 minutes."). What a trainer prints after it evaluates the final (often the best, reloaded)
-#: model: FuxiCTR's train/validation/test "[Metrics]" lines, HF's run summary whose
-#: ``train_loss`` is the mean over the run. Filed under the last step, they would overwrite that
-#: step's validation metrics and training loss.
+#: number on it but its duration ("Training completed in 13.70 minutes."). What a trainer prints
+#: after it evaluates the final (often the best, reloaded) model: FuxiCTR's train/validation/test
+#: "[Metrics]" lines, HF's run summary whose ``train_loss`` is the mean over the run. Filed under
+#: the last step, they would overwrite that step's validation metrics and training loss.
 _TRAINING_DONE = re.compile(r"^\W*(?:training\s+(?:is\s+)?(?:finished|complete|completed|done|ended|over)"
                             r"|finished\s+training|end\s+of\s+training)\b"
                             r"(?:\s+in\s+[\d.:]+\s*(?:s|secs?|seconds|m|mins?|minutes|h|hrs?|hours)?\b)?[^\d]*$", re.I)
@@ -204,6 +205,15 @@ _DIGITS_AS_9 = str.maketrans("012345678", "999999999")
 MAX_SHAPES, MAX_SHAPE_LINE = 4096, 4000
 
 _NOTHING = ()  # a shape on which every rule returns None
+
+#: rule-state keys that only count what a rule has seen (the amp-overflow rule's running count):
+#: they change no rule's reading of other lines, so they leave the shape cache on
+_COUNTERS = frozenset({"overflow_count"})
+
+
+def _settled(state: dict) -> bool:
+    """True when no rule holds state that shapes how later lines read (no table open)."""
+    return not state or state.keys() <= _COUNTERS
 
 
 def _slots(rec: dict, line: str) -> tuple[tuple[str, int, int], ...] | None:
@@ -317,7 +327,7 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
             records.append(state.pop("sb3_rec"))  # a borderless table ends where other lines begin
             state.pop("sb3_section", None)
         shape = None
-        if use_shapes and not state and len(line) <= MAX_SHAPE_LINE:
+        if use_shapes and _settled(state) and len(line) <= MAX_SHAPE_LINE:
             shape = line.translate(_DIGITS_AS_9)
             hit = shapes.get(shape)
             if hit is not None:
@@ -340,14 +350,14 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
                     break
                 records.append(_keras_evaluate(rec, line, keras) if "/step" in line else rec)
                 last = rec
-            if shape is not None and not state and rec and rule.name in _SHAPE_RULES and len(shapes) < MAX_SHAPES:
+            if shape is not None and _settled(state) and rec and rule.name in _SHAPE_RULES and len(shapes) < MAX_SHAPES:
                 slots = _slots(rec, line)
                 if slots is not None:
                     _note_decimals(records, slots, line)
                     shapes[shape] = slots
             break
         else:
-            if shape is not None and not state and len(shapes) < MAX_SHAPES:
+            if shape is not None and _settled(state) and len(shapes) < MAX_SHAPES:
                 n = tries.get(shape, 0) + 1  # remember "no record" after two agreeing lines
                 tries[shape] = n
                 if n >= 2:
@@ -366,7 +376,7 @@ def read_textlog(path: Path) -> Run:
         with open(path, encoding=text_encoding(path), errors="replace") as fh:
             lines = (line for _, line in bounded_lines(fh, MAX_LINE_CHARS))
             records, config = parse_lines(lines, str(path), skipped, RecordColumns())
-            epochs_from_trailers(records, EPOCH_END)
+            records.epochs_from_trailers(EPOCH_END)
     except OSError as err:
         raise LogFormatError(path, f"cannot read ({err.strerror})") from None
     except UnicodeError as err:
