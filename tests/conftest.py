@@ -6,6 +6,10 @@ import torch
 
 torch.set_num_threads(1)
 
+# a rule that raises on a log fails the test (and the CLI subprocesses it starts) instead of
+# turning into a skipped check, as it does for users (lrdoctor.detect.STRICT_ENV)
+os.environ.setdefault("LRDOCTOR_STRICT", "1")
+
 REALLOGS = Path(os.environ.get("LRDOCTOR_REALLOGS", Path(__file__).resolve().parents[2] / "shared" / "reallogs"))
 
 

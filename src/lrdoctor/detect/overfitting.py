@@ -271,8 +271,10 @@ def accuracy_held(run: Run, e: Series, th: OverfittingThresholds = DEFAULTS) -> 
 def _evaluations_only(run: Run, e: Series, th: OverfittingThresholds) -> list[Finding]:
     """See ``OverfittingThresholds.held_share``."""
     r = _successive_rises(e.values, th)
-    if r is None or not accuracy_held(run, e, th) or _still_improving(run, "eval_accuracy"):
+    if r is None or not accuracy_held(run, e, th):
         return []
+    if _still_improving(run, "eval_accuracy") and r.gl < th.generalization_loss:
+        return []  # as in _loss_rises: below GL_5 a new-best accuracy makes it over-confidence only
     v = e.values
     acc = run.series("eval_accuracy").finite()
     col = run.meta.roles.get("eval_accuracy", "eval_accuracy")

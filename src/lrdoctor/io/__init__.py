@@ -132,6 +132,20 @@ def _head(path: Path, n: int = 4096) -> str:
 _TEXT_RECORD = re.compile(r"[A-Za-z_)\]]\s*(?:=|:)\s*[-+]?(?:\d|\.\d|nan|inf)", re.I)
 
 
+def _numeric_row(line: str, sep: str, n_seps: int) -> bool:
+    """True when ``line`` has ``n_seps`` separators and every field is a number or empty (a
+    table's data row, not "iter 1: loss 4.1, time 29ms")."""
+    if line.count(sep) != n_seps:
+        return False
+    fields = [f.strip().strip('"') for f in line.split(sep)]
+    if sep == ";":  # (a decimal comma: "0,776")
+        fields = [f.replace(",", ".", 1) for f in fields]
+    return any(fields) and all(not f or _NUMBER.fullmatch(f) for f in fields)
+
+
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf|infinity)", re.I)
+
+
 #: A head that opens a JSON array: ``[`` then a value. ``[2022-05-01 10:00:00,123] [INFO]``
 #: (DeepSpeed, many loggers) opens a text line, not an array.
 _JSON_ARRAY_HEAD = re.compile(r'\[\s*(?:[\[{"\]]|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\s*[,\]]|true\b|false\b|null\b)')
@@ -184,6 +198,12 @@ def detect_format(path: Path) -> str:
     second = lines[1] if len(lines) > 1 else ""
     if first.startswith("#{") and '"t_start"' in first and second.replace(" ", "").startswith("r,l,t"):
         return "monitor-csv"  # a Monitor file by its content, whatever its name (monitor_0.csv, ...)
+    for sep in (",", ";"):
+        if first.count(sep) >= 2 and _numeric_row(second, sep, first.count(sep)) and not (sep == ";" and "," in first):
+            # a header over a row of numbers is a table whatever its names say: pandas writes its
+            # unnamed index as "Unnamed: 0", which reads like a "key: value" record; a table
+            # saved in a locale whose decimal mark is the comma is separated by semicolons
+            return "yolo" if sep == "," and yolo.is_yolo_header([h.strip() for h in first.split(",")]) else "csv"
     if _TEXT_RECORD.search(first):
         return "text"  # "iter 0: loss 4.2, time 30ms" has commas but is no CSV header
     if first.count(",") >= 1 and (not second or second.count(",") == first.count(",")) and not first.lstrip().startswith("Namespace("):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,9 +94,11 @@ def read_table(path: Path, sep: str | None = None, skiprows: int = 0) -> Table:
     """
     import pandas as pd
 
-    sep = sep if sep is not None else ","
     encoding = text_encoding(path)
     header = _first_line(path, encoding, skiprows)
+    # a table saved where the comma is the decimal mark (Excel, pandas with sep=";") is separated by
+    # semicolons: a header with semicolons and no comma is read that way
+    sep = sep if sep is not None else ";" if ";" in header and "," not in header else ","
     if len(header) > MAX_HEADER_CHARS:
         raise LogFormatError(path, f"first line is longer than {MAX_HEADER_CHARS:,} characters: no CSV header "
                                    "of a training log (a one-line file?)", line=1 + skiprows)
@@ -105,7 +109,8 @@ def read_table(path: Path, sep: str | None = None, skiprows: int = 0) -> Table:
     # skipinitialspace (+30%) only when the header is space-padded (YOLO), and tolerant
     # bad-line handling (2x slower in pandas) only after a strict read failed.
     padded = _header_is_padded(path, sep, skiprows)
-    opts = dict(sep=sep, skipinitialspace=padded, keep_default_na=False, na_values=[""], engine="c",
+    decimal = "," if sep == ";" and _comma_decimals(path, encoding, skiprows) else "."
+    opts = dict(sep=sep, decimal=decimal, skipinitialspace=padded, keep_default_na=False, na_values=[""], engine="c",
                 encoding=encoding, encoding_errors="replace", skiprows=skiprows,
                 chunksize=max(MIN_CHUNK_ROWS, CHUNK_CELLS // (header.count(sep) + 1)))
     warns: list[str] = []
@@ -233,6 +238,18 @@ def _first_line(path: Path, encoding: str, skiprows: int = 0) -> str:
         for _ in range(skiprows):
             fh.readline(MAX_HEADER_CHARS + 1)
         return fh.readline(MAX_HEADER_CHARS + 1).rstrip("\r\n")
+
+
+#: a number written with a decimal comma ("0,776"), as a semicolon-separated table carries them
+_COMMA_DECIMAL = re.compile(r"(?:^|;)\s*-?\d+,\d+\s*(?:;|$)")
+
+
+def _comma_decimals(path: Path, encoding: str, skiprows: int = 0) -> bool:
+    """True when the first data row of a semicolon-separated table holds a decimal comma."""
+    with open(path, encoding=encoding, errors="replace") as fh:
+        for _ in range(skiprows + 1):
+            fh.readline(MAX_HEADER_CHARS + 1)
+        return bool(_COMMA_DECIMAL.search(fh.readline(MAX_HEADER_CHARS + 1).rstrip("\r\n")))
 
 
 def _scan_lines(path: Path, sep: str, encoding: str, n_columns: int, skiprows: int = 0) -> tuple[int, list[int]]:

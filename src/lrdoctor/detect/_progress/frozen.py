@@ -111,7 +111,7 @@ def _frozen_term(run: Run, th: ProgressThresholds) -> Finding | None:
         return None
     raw_obj = run.meta.roles.get("loss", "loss")
     for name in run.metrics:
-        if name in (raw_obj, "loss") or name in run.meta.roles.values() or loss_term_kind(name) != "train":
+        if name not in run or name in (raw_obj, "loss") or name in run.meta.roles.values() or loss_term_kind(name) != "train":
             continue
         f = run.series(name).finite()
         run_len = _frozen_tail(run, name, f, th, exact=True)

@@ -141,7 +141,7 @@ def _reversal_needs(run: Run) -> str | None:
 def _error_rate_collapse(run: Run, th: ReturnThresholds) -> list[Finding]:
     """The last evaluation's error rate is at or above 100% after a best below ``error_collapse_best``."""
     for name in run.names:
-        if not is_error_rate(name):
+        if not is_error_rate(name) or name not in run:
             continue
         f = run.series(name).finite()
         v, st = f.values, f.steps

@@ -112,16 +112,35 @@ def _setting_value(raw: str):
         return raw
 
 
+#: Log levels as the logging libraries print them (Python's logging, loguru, glog's words).
+_LEVEL = r"(?:INFO|DEBUG|WARNING|WARN|ERROR|CRITICAL|TRACE|SUCCESS|NOTICE)"
+
 #: What precedes the record on a line and is not part of it: quote markers of a pasted
-#: log ("> "), timestamps ("[2018-11-26 14:47:26,759 INFO]", "2023-03-22 09:30:39"),
-#: log levels and tqdm progress bars (" 10%|###  | 31/312 [06:29<55:54, 11.94s/it]").
+#: log ("> "), the launcher's tag of the process that wrote the line, timestamps
+#: ("[2018-11-26 14:47:26,759 INFO]", "2023-03-22 09:30:39"), logger names and levels as the
+#: common logging formats print them, and tqdm progress bars (" 10%|###  | 31/312 [06:29<55:54,
+#: 11.94s/it]"). A record behind any of them reads as the same record without it: a log is
+#: the same log whether it went through ``print`` or a logger, one process or eight.
 _PREFIX = re.compile(
     r"^(?:\s*>+\s?)*"
+    # the launcher's process tag: torchrun --tee ("[rank0]: ", "[default0]:"), Open MPI's
+    # --tag-output ("[1,0]<stdout>:")
+    r"(?:\[(?:rank|default)\d+\]:\s?|\[\d+,\d+\]<std(?:out|err)>:\s?)?"
     # glog/absl (TensorFlow, JAX): "I0912 11:40:27.956218 139735407601536 model_lib_v2.py:652] "
     r"(?:[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+\s+[\w.\-]+:\d+\]\s*)?"
-    r"(?:\s*\[?\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:\s*(?:INFO|DEBUG|WARNING|WARN|ERROR))?\]?[\s:,-]*)?"
-    r"(?:P\d+\s+(?=INFO|DEBUG|WARNING|WARN|ERROR))?"  # FuxiCTR's "%(asctime)s P%(process)d %(levelname)s"
-    r"(?:\s*\[?(?:INFO|DEBUG|WARNING|WARN|ERROR)\b\]?[\s:\-]*(?:\w+:)?)?"  # ("[INFO] Episode 595 score: 30.1": rl-agents)
+    # a timestamp (ISO 8601, with milliseconds and a zone or not), then the bracketed fields of the
+    # same header: Hydra's job logging "[2024-05-01 12:00:00,123][__main__][INFO] - ", DeepSpeed's
+    # "[...] [INFO] [logging.py:96:log_dist] [Rank 0]": a level, a dotted/colon name or the
+    # process's rank (a word in brackets, "[valid]", "[Metrics]", is the record's own)
+    r"(?:\s*\[?\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?(?:\s*" + _LEVEL + r")?\]?"
+    r"(?:\s*\[(?:" + _LEVEL + r"|[\w<>-]*[._:][\w.<>:-]*|[Rr]ank\s*\d+)\])*(?:\s*\|(?=\s*" + _LEVEL + r"))?[\s:,-]*)?"
+    r"(?:P\d+\s+(?=" + _LEVEL + r"))?"  # FuxiCTR's "%(asctime)s P%(process)d %(levelname)s"
+    # the level ("[INFO] Episode 595 score: 30.1": rl-agents), with the logger's name where Python's
+    # default format puts it ("INFO:root:", "INFO:lightning.pytorch.utilities:"), or the padded
+    # column of loguru's "| INFO     | "
+    r"(?:\s*\[?" + _LEVEL + r"\b\]?(?::[\w.]+:)?(?:\s*\|(?=\s*[\w.<>]+:[\w<>]+:\d+\s+-\s))?[\s:\-]*)?"
+    # loguru's source column: "__main__:train:88 - " (a pipe that opens the record stays: "| epoch 1 |")
+    r"(?:[\w.<>]+:[\w<>]+:\d+\s+-\s+)?"
     r"(?:\s*\d{1,3}%\|[^|]*\|[^\]]*\])?")
 
 

@@ -93,7 +93,7 @@ _BARE_METRIC = re.compile(r"loss|^cost$|^lr$|^ppl$|perplexity|^acc|accuracy|rewa
 
 _BARE_TWO_WORD = {("learning", "rate"): "lr", ("global", "step"): "global_step"}
 
-_BARE_EVAL_LEAD = frozenset({"cv", "dev", "valid", "val", "eval", "test"})
+_BARE_EVAL_LEAD = frozenset({"cv", "dev", "valid", "val", "validation", "eval", "evaluation", "test"})
 
 
 def _bare_pairs(line: str, state: dict) -> dict | None:
@@ -123,8 +123,8 @@ def _bare_pairs(line: str, state: dict) -> dict | None:
         i += 1
     if len(rec) < 2 or not any(_BARE_METRIC.search(k) for k in rec):
         return None
-    lead = next((t.lower() for t in toks[:3] if t.lower() in _BARE_EVAL_LEAD), None)
-    if lead is not None:  # "CV Batch 4/0 loss 28.5": the line's fields are the evaluation's
+    lead = next((t.lower().strip("[]") for t in toks[:3] if t.lower().strip("[]") in _BARE_EVAL_LEAD), None)
+    if lead is not None:  # "CV Batch 4/0 loss 28.5", "[valid] epoch 3 loss 0.52": the line's fields are the evaluation's
         rec = {(k if _STEPLIKE.match(k) or k == "rank" or k.startswith(lead) else f"{lead}_{k}"): v for k, v in rec.items()}
     return rec
 

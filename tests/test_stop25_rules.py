@@ -1,0 +1,261 @@
+"""Readers and rules from the stop-25 study of the benchmark (issue 9), each on a real log or a
+really trained run, with a twin:
+
+- readers: a record behind a logger's or a launcher's prefix reads as the same record printed
+  bare (Python's logging formats, Hydra's job logging, loguru's layout, torchrun's and Open
+  MPI's process tags, DeepSpeed's "[Rank 0]"); a column no record filled is no metric;
+- overfitting: with no training loss to compare (HF's results table), an evaluation loss that
+  rose past GL_5 is overfitting even while the accuracy still sets new bests, as it already was
+  beside a training loss.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from bench_logs import real_log
+
+import lrdoctor
+
+torch.set_num_threads(1)
+
+
+def _digits_history(epochs: int = 12, n_train: int = 60, seed: int = 0) -> list[tuple[int, float, float, float]]:
+    """A real MLP on scikit-learn's digits: (epoch, mean training loss, validation loss,
+    validation accuracy) per epoch. 60 training examples: it memorises them."""
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    x = torch.tensor(x / 16.0, dtype=torch.float32)
+    y = torch.tensor(y)
+    idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
+    tr, va = idx[:n_train], idx[-600:]
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    ce = torch.nn.CrossEntropyLoss()
+    out = []
+    for ep in range(1, epochs + 1):
+        total = 0.0
+        for b in torch.split(tr, 16):
+            opt.zero_grad()
+            loss = ce(model(x[b]), y[b])
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(b)
+        with torch.no_grad():
+            logits = model(x[va])
+            out.append((ep, total / len(tr), ce(logits, y[va]).item(), (logits.argmax(1) == y[va]).float().mean().item()))
+    return out
+
+
+def _message(ep: int, tl: float, vl: float, va: float) -> str:
+    return f"Epoch {ep}/12 | train_loss: {tl:.4f} | val_loss: {vl:.4f} | val_acc: {va:.4f}"
+
+
+# the layouts real projects log through: Python's basicConfig default, a common explicit
+# format, Hydra's job logging (hydra/conf/hydra/job_logging/default.yaml) and loguru's default
+_FORMATS = {
+    "basic": "%(levelname)s:%(name)s:%(message)s",
+    "dash": "%(asctime)s - %(levelname)s - %(message)s",
+    "hydra": "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s",
+    "loguru": "%(asctime)s.%(msecs)03d | %(levelname)-8s | %(module)s:%(funcName)s:%(lineno)d - %(message)s",
+}
+
+
+def _logged(history, fmt: str, tag: str = "") -> str:
+    """The history written through a real ``logging`` handler with ``fmt``; ``tag`` is what a
+    launcher puts before each line of a process's output."""
+    buf = io.StringIO()
+    handler = logging.StreamHandler(buf)
+    handler.setFormatter(logging.Formatter(fmt, datefmt="%Y-%m-%d %H:%M:%S" if "msecs" in fmt else None))
+    log = logging.getLogger("lrdoctor.test.train")
+    log.handlers[:] = [handler]
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    for row in history:
+        log.info(_message(*row))
+    return "".join(tag + line + "\n" for line in buf.getvalue().splitlines())
+
+
+@pytest.fixture(scope="module")
+def history():
+    return _digits_history()
+
+
+def _series(path):
+    run = lrdoctor.read(path)
+    return {role: run.series(role).values.tolist() for role in ("loss", "eval_loss", "eval_accuracy")}
+
+
+@pytest.mark.parametrize("name", sorted(_FORMATS))
+def test_a_logger_prefix_reads_as_the_printed_record(tmp_path, history, name):
+    bare = tmp_path / "print.log"
+    bare.write_text("".join(_message(*row) + "\n" for row in history))
+    logged = tmp_path / f"{name}.log"
+    logged.write_text(_logged(history, _FORMATS[name]))
+    want = _series(bare)
+    assert len(want["loss"]) == len(history)
+    assert _series(logged) == want
+    kinds = {f.kind for f in lrdoctor.diagnose(lrdoctor.read(logged)).findings}
+    assert kinds == {f.kind for f in lrdoctor.diagnose(lrdoctor.read(bare)).findings}
+
+
+@pytest.mark.parametrize("tag", ["[rank0]: ", "[default0]:", "[1,0]<stdout>:"])
+def test_a_launcher_tag_reads_as_the_printed_record(tmp_path, history, tag):
+    bare = tmp_path / "print.log"
+    bare.write_text("".join(_message(*row) + "\n" for row in history))
+    tagged = tmp_path / "tagged.log"
+    tagged.write_text(_logged(history, _FORMATS["hydra"], tag=tag))
+    assert _series(tagged) == _series(bare)
+
+
+def test_a_bracketed_split_after_a_timestamp_stays_the_records(tmp_path):
+    """"[valid]" after the timestamp names the record's split; only logger names (dotted, with
+    colons), levels and ranks are the header's."""
+    lines = []
+    for i in range(1, 9):
+        lines.append(f"2024-05-01 12:00:0{i},000 [train] epoch {i} loss {2.0 / i:.4f}")
+        lines.append(f"2024-05-01 12:00:0{i},500 [valid] epoch {i} loss {2.2 / i:.4f}")
+    p = tmp_path / "split.log"
+    p.write_text("\n".join(lines) + "\n")
+    run = lrdoctor.read(p)
+    assert run.series("loss").values.tolist() == pytest.approx([2.0 / i for i in range(1, 9)], abs=1e-4)
+    assert run.series("eval_loss").values.tolist() == pytest.approx([2.2 / i for i in range(1, 9)], abs=1e-4)
+
+
+def test_deepspeed_rank_tag_is_no_metric():
+    """DeepSpeed-Chat's "[2023-04-18 01:46:59,142] [INFO] [logging.py:96:log_dist] [Rank 0] step=10":
+    the header's "[Rank 0]" is no column. The log carries no loss: the CLI refuses it, naming the
+    columns it saw."""
+    path = real_log("fresh42/deepspeed-chat-step1-opt13b-prefix/training.log")
+    got = subprocess.run([sys.executable, "-m", "lrdoctor", "diagnose", str(path)], capture_output=True, text=True)
+    assert got.returncode == 2
+    seen = got.stderr.split("numeric columns seen:")[1].split(";")[0].replace(",", " ").split()
+    assert "step" in seen and "lr" in seen
+    assert "rank" not in seen
+
+
+def test_a_column_no_record_filled_is_no_metric():
+    """PaddleRec's "-INFO: epoch loss: 6.3719" line before the first "global_step:" record: its
+    column was created and never filled; a rule that listed it crashed the diagnosis."""
+    path = real_log("fresh50/paddlerec-17539-gnn-flat/issue17539.log")
+    run = lrdoctor.read(path)
+    assert "epoch_loss" in run.metrics and "epoch_loss" not in run  # listed, never logged
+    report = lrdoctor.diagnose(run)  # (LRDOCTOR_STRICT: a rule that raises fails the test)
+    assert not any(why.startswith("the check failed") for why in report.coverage.skipped.values())
+
+
+def test_overfitting_from_evaluations_only_past_gl5_while_accuracy_rises():
+    """HF card, distilbert at lr 2e-5: "No log" and then one repeated training loss; validation
+    loss 0.3935 -> 0.4037 -> 0.4696 -> 0.4849 (+23%) while accuracy still rises to 0.8207."""
+    run = lrdoctor.read(real_log("fresh39/hfcard-distilbert-sentence-lr2e-5-all/training_results.md"))
+    found = [f for f in lrdoctor.diagnose(run).findings if f.kind == "overfitting"]
+    assert found and found[0].evidence["generalization_loss"] == pytest.approx(0.4849 / 0.3935 - 1, rel=1e-3)
+    assert found[0].start_step == 390
+
+
+@pytest.mark.parametrize("rel", ["fresh39/hfcard-gpt2-nft-poetry/training_results.md",
+                                 "fresh32/hfcard-bert-cased-test-trainer/training_results.md"])
+def test_no_overfitting_on_healthy_cards_without_training_loss(rel):
+    run = lrdoctor.read(real_log(rel))
+    assert "overfitting" not in {f.kind for f in lrdoctor.diagnose(run).findings}
+
+
+def test_evaluations_only_rise_below_gl5_with_new_best_accuracy_stays_silent(tmp_path):
+    """Arithmetic of the rule's lower edge: a 3-evaluation rise of 3% beside a new-best accuracy
+    is over-confidence, not overfitting (Guo et al. 2017)."""
+    rows = ["| Training Loss | Epoch | Step | Validation Loss | Accuracy |", "|:-:|:-:|:-:|:-:|:-:|"]
+    for i, (v, a) in enumerate([(0.50, 0.70), (0.40, 0.75), (0.401, 0.76), (0.405, 0.77), (0.412, 0.78)], 1):
+        rows.append(f"| No log | {i}.0 | {100 * i} | {v:.4f} | {a:.4f} |")
+    p = tmp_path / "card.md"
+    p.write_text("\n".join(rows) + "\n")
+    assert "overfitting" not in {f.kind for f in lrdoctor.diagnose(lrdoctor.read(p)).findings}
+    # the same rise taken past GL_5 is reported
+    rows[-1] = "| No log | 5.0 | 500 | 0.4300 | 0.7800 |"
+    p.write_text("\n".join(rows) + "\n")
+    assert "overfitting" in {f.kind for f in lrdoctor.diagnose(lrdoctor.read(p)).findings}
+
+
+def test_the_memorising_run_is_still_judged_through_a_logger(tmp_path, history):
+    """The really trained 60-example MLP: whatever the prefix, the findings are the bare print's."""
+    v = np.array([row[2] for row in history])
+    assert v.size == 12
+    for name, fmt in _FORMATS.items():
+        p = tmp_path / f"{name}.log"
+        p.write_text(_logged(history, fmt))
+        assert lrdoctor.read(p).n_steps == 12
+
+
+def test_a_rule_that_raises_becomes_a_skipped_check(monkeypatch, history, tmp_path):
+    """A log no one foresaw can trip a rule: the report keeps every other check and lists the one
+    that raised as skipped (its silence is not "checked and healthy"); LRDOCTOR_STRICT re-raises."""
+    import dataclasses
+
+    from lrdoctor.detect import SPECS
+
+    p = tmp_path / "print.log"
+    p.write_text("".join(_message(*row) + "\n" for row in history))
+    run = lrdoctor.read(p)
+    ran = set(lrdoctor.diagnose(run).coverage.ran)
+    assert "overfitting" in ran
+
+    def boom(run, th):
+        raise ZeroDivisionError("a rule's bug")
+
+    monkeypatch.setitem(SPECS, "overfitting", dataclasses.replace(SPECS["overfitting"], detect=boom))
+    monkeypatch.delenv("LRDOCTOR_STRICT", raising=False)
+    report = lrdoctor.diagnose(lrdoctor.read(p))
+    assert set(report.coverage.ran) == ran - {"overfitting"}
+    assert "ZeroDivisionError: a rule's bug" in report.coverage.skipped["overfitting"]
+    assert "overfitting" not in {f.kind for f in report.findings}
+    monkeypatch.setenv("LRDOCTOR_STRICT", "1")
+    with pytest.raises(ZeroDivisionError):
+        lrdoctor.diagnose(lrdoctor.read(p))
+
+
+def _history_frame(history):
+    import pandas as pd
+
+    return pd.DataFrame([{"epoch": e, "train_loss": tl, "val_loss": vl, "val_acc": va} for e, tl, vl, va in history])
+
+
+@pytest.mark.parametrize("how", ["semicolon", "semicolon-decimal-comma", "resaved-index"])
+def test_tables_as_pandas_and_spreadsheets_write_them(tmp_path, history, how):
+    """The trained history as a table, the ways real tables come: separated by semicolons (with
+    decimal points, or with decimal commas as a comma-decimal locale writes them), and saved by
+    pandas twice, whose second save writes the first's index as "Unnamed: 0" (a header that reads
+    like a "key: value" record)."""
+    import pandas as pd
+
+    df = _history_frame(history)
+    plain = tmp_path / "plain.csv"
+    df.to_csv(plain, index=False)
+    p = tmp_path / f"{how}.csv"
+    if how == "semicolon":
+        df.to_csv(p, sep=";", index=False)
+    elif how == "semicolon-decimal-comma":
+        df.to_csv(p, sep=";", decimal=",", index=False)
+        assert "," in p.read_text().splitlines()[1]
+    else:
+        df.to_csv(tmp_path / "once.csv")
+        pd.read_csv(tmp_path / "once.csv").to_csv(p)
+        assert p.read_text().startswith(",Unnamed: 0,")
+    got, want = lrdoctor.read(p), lrdoctor.read(plain)
+    for role in ("loss", "eval_loss", "eval_accuracy"):
+        np.testing.assert_allclose(got.series(role).values, want.series(role).values)
+    assert got.series("loss").values.size == len(history)
+
+
+def test_a_comma_text_log_is_still_text(tmp_path):
+    """"iter 0: loss 4.2, time 30ms" has commas but its second line is no row of numbers."""
+    p = tmp_path / "nano.log"
+    p.write_text("".join(f"iter {i}: loss {4.2 - 0.1 * i:.4f}, time 30.00ms, mfu 1.00%\n" for i in range(20)))
+    run = lrdoctor.read(p)
+    assert run.meta.format == "text-log" and run.series("loss").values.size == 20
