@@ -259,3 +259,51 @@ def test_a_comma_text_log_is_still_text(tmp_path):
     p.write_text("".join(f"iter {i}: loss {4.2 - 0.1 * i:.4f}, time 30.00ms, mfu 1.00%\n" for i in range(20)))
     run = lrdoctor.read(p)
     assert run.meta.format == "text-log" and run.series("loss").values.size == 20
+
+
+def _goal_chain(length: int, episodes: int = 60, seed: int = 0) -> list[tuple[int, float, float]]:
+    """REINFORCE on a chain of ``length`` states with a goal-reaching reward as Fetch pays it: -1
+    per step until the goal (at most 2 x length steps), minus 0.01 per state short of the end at
+    the episode's furthest point; (episode, return, is_success). A short chain is reached by chance
+    and learned; a long one is never reached, and its returns still differ episode to episode."""
+    torch.manual_seed(seed)
+    policy = torch.nn.Sequential(torch.nn.Linear(length, 16), torch.nn.Tanh(), torch.nn.Linear(16, 2))
+    opt = torch.optim.Adam(policy.parameters(), lr=1e-2)
+    rows = []
+    for ep in range(1, episodes + 1):
+        state, furthest, logps, ret, success = 0, 0, [], 0.0, 0.0
+        for _ in range(2 * length):
+            x = torch.nn.functional.one_hot(torch.tensor(state), length).float()
+            dist = torch.distributions.Categorical(logits=policy(x))
+            a = dist.sample()
+            logps.append(dist.log_prob(a))
+            state = state + 1 if a.item() == 1 else 0
+            furthest = max(furthest, state)
+            ret -= 1.0
+            if state == length - 1:
+                success = 1.0
+                break
+        ret -= 0.01 * (length - 1 - furthest)
+        loss = -(ret + 2 * length) * torch.stack(logps).sum() / (2 * length)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        rows.append((ep, round(ret, 2), success))
+    return rows
+
+
+def test_a_success_rate_of_zero_throughout_is_no_learning(tmp_path):
+    """SB3 zoo TQC+HER on FetchSlide: every one of 338 episodes has is_success 0.0; the return
+    is about -50, the floor, but not one value (-50, -49.97, -49.93), so only the success says it."""
+    report = lrdoctor.diagnose(real_log("fresh79/sb3zoo-tqc-fetchslide-monitor-head/0.monitor.csv"))
+    found = [f for f in report.findings if f.kind == "slow_progress"]
+    assert found and found[0].evidence["metric"] == "is_success" and found[0].evidence["points"] == 338
+    bad, good = tmp_path / "long.csv", tmp_path / "short.csv"
+    long_rows, short_rows = _goal_chain(40), _goal_chain(3)
+    for path, rows in ((bad, long_rows), (good, short_rows)):
+        path.write_text("episode,episode_reward,is_success\n" + "".join(f"{e},{r},{s}\n" for e, r, s in rows))
+    assert len({r for _, r, _ in long_rows[-5:]}) > 1 and not any(s for *_, s in long_rows)
+    assert sum(s for *_, s in short_rows) > 10
+    got = [f for f in lrdoctor.diagnose(bad).findings if f.kind == "slow_progress"]
+    assert got and got[0].evidence["rule"] == "the success rate is exactly 0 at every report"
+    assert "slow_progress" not in {f.kind for f in lrdoctor.diagnose(good).findings if f.severity.rank >= 1}

@@ -208,7 +208,9 @@ class ProgressThresholds(Thresholds):
     Montezuma's Revenge: 0.0 at all 199 iterations). Ten, twice ``return_floor_points``: a whole
     run, not a stretch (a sparse-reward task fails a few times in a row by chance), and unlike
     the floor rule it needs no sign: a return of exactly 0 on every report is no solved task in a
-    reward that pays -1 per step either, which would need every episode to end at its first step."""
+    reward that pays -1 per step either, which would need every episode to end at its first step.
+    A success rate (``is_success``) exactly 0 at as many reports is the same evidence for a goal
+    task (SB3 zoo TQC+HER on FetchSlide: 338 episodes, no success, returns -50 to -49.93)."""
     pinned_denominator: int = 50
     """...judged even while the training loss falls when the value is a fraction of at least
     50 (an evaluation set of 50+ examples whose every prediction stayed put: LSTM-HAR's test

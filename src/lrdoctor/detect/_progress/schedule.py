@@ -12,6 +12,7 @@ from lrdoctor.detect._progress.common import _loss_learned, _same_tail
 from lrdoctor.detect.rl.grpo import all_groups_degenerate
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.fmt import fmt
+from lrdoctor.names import tokens
 from lrdoctor.run import Run
 
 if TYPE_CHECKING:
@@ -109,4 +110,25 @@ def _return_at_floor(run: Run, th: ProgressThresholds) -> Finding | None:
                  "reward), the policy collapsed to one action, or the learning signal is broken (reward scale, done "
                  "handling, an LR of ~0).")
         return Finding("slow_progress", Severity.WARNING, float(f.steps[start]), float(f.steps[-1]), summary, ev, cause)
+    return _never_succeeded(run, th)
+
+
+def _never_succeeded(run: Run, th: ProgressThresholds) -> Finding | None:
+    """A success rate (or a per-episode ``is_success``) exactly 0 at every one of at least
+    ``zero_return_points`` reports: not one episode in the log reached the goal, the same
+    evidence as a return that is exactly 0 throughout (SB3 zoo TQC+HER on FetchSlide: 338
+    episodes, every ``is_success`` 0.0, every return about -50, the reward's floor)."""
+    for name in ("success_rate", "task_metric"):
+        col = run.meta.roles.get(name, name)
+        if name not in run or "success" not in tokens(col):
+            continue
+        f = run.series(name).finite()
+        v = f.values
+        if v.size < th.zero_return_points or not bool((v == 0).all()):
+            continue
+        ev = {"metric": col, "value": 0.0, "points": int(v.size), "rule": "the success rate is exactly 0 at every report"}
+        summary = f"{col} is exactly 0 at all {v.size} reports: no episode ever reached the goal"
+        cause = ("The agent never meets the reward it should learn from: a sparse goal that exploration never reaches "
+                 "(no hindsight relabelling, too little exploration noise), or a success signal not wired to the task.")
+        return Finding("slow_progress", Severity.WARNING, float(f.steps[0]), float(f.steps[-1]), summary, ev, cause)
     return None
