@@ -307,3 +307,38 @@ def test_a_success_rate_of_zero_throughout_is_no_learning(tmp_path):
     got = [f for f in lrdoctor.diagnose(bad).findings if f.kind == "slow_progress"]
     assert got and got[0].evidence["rule"] == "the success rate is exactly 0 at every report"
     assert "slow_progress" not in {f.kind for f in lrdoctor.diagnose(good).findings if f.severity.rank >= 1}
+
+
+def test_nested_json_records_read_as_slash_names(tmp_path, history):
+    """{"epoch": 3, "train": {"loss": ...}, "val": {"loss": ..., "acc": ...}}: a logger that nests
+    by split; its numbers are ``train/loss``, ``val/loss`` as TensorBoard and W&B name them, and
+    the run judges as the flat print of the same history does."""
+    import json
+
+    nested, flat = tmp_path / "nested.jsonl", tmp_path / "flat.jsonl"
+    nested.write_text("".join(json.dumps({"epoch": e, "train": {"loss": tl}, "val": {"loss": vl, "acc": va}}) + "\n"
+                              for e, tl, vl, va in history))
+    flat.write_text("".join(json.dumps({"epoch": e, "train_loss": tl, "val_loss": vl, "val_acc": va}) + "\n"
+                            for e, tl, vl, va in history))
+    a, b = lrdoctor.read(nested), lrdoctor.read(flat)
+    assert a.meta.roles["loss"] == "train/loss" and a.meta.roles["eval_loss"] == "val/loss"
+    for role in ("loss", "eval_loss", "eval_accuracy"):
+        np.testing.assert_allclose(a.series(role).values, b.series(role).values)
+    kinds = {f.kind for f in lrdoctor.diagnose(a).findings}
+    assert kinds == {f.kind for f in lrdoctor.diagnose(b).findings}
+
+
+def test_nesting_is_read_to_a_bounded_depth(tmp_path):
+    """A record nested 50 deep costs what its first levels cost; only MAX_NESTING levels are read."""
+    import json
+
+    from lrdoctor.io.records import MAX_NESTING
+
+    deep: dict = {"x": 1.0}
+    for _ in range(50):
+        deep = {"g": deep}
+    p = tmp_path / "deep.jsonl"
+    p.write_text("".join(json.dumps({"step": i, "loss": 1.0 / (i + 1), "cfg": deep}) + "\n" for i in range(5)))
+    run = lrdoctor.read(p)
+    assert run.series("loss").values.size == 5
+    assert not any(n.count("/") > MAX_NESTING for n in run.metrics)

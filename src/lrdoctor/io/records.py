@@ -18,6 +18,10 @@ __all__ = ["records_to_run", "RecordColumns"]
 
 _STEP_KEYS: tuple[tuple[str, str], ...] = STEP_NAMES
 
+#: How deep a record's nested groups are read (``{"eval": {"squad": {"f1": 88.1}}}`` is 2): a
+#: logger nests by split and task, not deeper; a bound keeps a hostile record's cost linear.
+MAX_NESTING = 4
+
 
 class RecordColumns:
     """Records (dicts) turned into columns as they arrive, so that a reader never holds a
@@ -35,6 +39,8 @@ class RecordColumns:
         #: per raw key: [records that had it, its rows' append, its values' append]; one
         #: dict lookup per field is the whole per-field cost (the parser's hot loop)
         self._slots: dict[Any, list] = {}
+        #: the text reader's cached line shapes (``append_spans``) -> their keys' sinks
+        self._span_sinks: dict[tuple, tuple] = {}
         #: raw key -> most decimals a text reader saw printed (from ``Printed`` values, and
         #: noted once per line shape by the text reader's cache)
         self.decimals: dict[Any, int] = {}
@@ -61,11 +67,14 @@ class RecordColumns:
         self.n = i + 1
         slots = self._slots
         for k, v in r.items():
+            t = type(v)
+            if t is dict:
+                self._nested(k, v, i, 1)
+                continue
             slot = slots.get(k)
             if slot is None:
                 slot = self._new_key(k, i)
             slot[0] += 1
-            t = type(v)
             if t is float:
                 x = v
             elif t is int:
@@ -84,6 +93,63 @@ class RecordColumns:
             slot[1](i)
             slot[2](x)
 
+    def _nested(self, prefix: Any, group: dict, i: int, depth: int) -> None:
+        """File a nested group's numbers as ``prefix/key`` fields of record ``i`` (``{"train":
+        {"loss": 2.3}}`` is ``train/loss``, as TensorBoard and W&B name it), down to
+        :data:`MAX_NESTING` levels."""
+        if depth > MAX_NESTING:
+            return
+        for k, v in group.items():
+            key = f"{prefix}/{k}"
+            if type(v) is dict:
+                self._nested(key, v, i, depth + 1)
+                continue
+            x = float(v) if type(v) in (float, int) else number(v)
+            if x is None:
+                continue
+            slot = self._slots.get(key)
+            if slot is None:
+                slot = self._new_key(key, i)
+            slot[0] += 1
+            if slot[1] is None:
+                rows, vals = self.rows_of[key], self.vals_of[key] = array("q"), array("d")
+                slot[1], slot[2] = rows.append, vals.append
+            slot[1](i)
+            slot[2](x)
+
+    def append_spans(self, spans: tuple[tuple[str, int, int], ...], line: str) -> bool:
+        """Add the record whose fields are the numbers at ``spans`` ((key, start, end), ...) of
+        ``line``: the text reader's fast path for a line shape it has read before, whose keys
+        all hold numbers already. False (nothing added) when a key is new or a span is not a
+        plain float; the caller then builds the record and calls :meth:`append`."""
+        sinks = self._span_sinks.get(spans)
+        if sinks is None:
+            sinks = self._span_sinks[spans] = self._sinks_of(spans)
+        if not sinks:
+            return False
+        try:
+            xs = [float(line[a:b]) for _, a, b in spans]
+        except ValueError:  # "1,000", "nanxxx": the caller's general path reads them
+            return False
+        i = self.n
+        self.n = i + 1
+        for (slot, rows, vals), x in zip(sinks, xs):
+            slot[0] += 1
+            rows(i)
+            vals(x)
+        return True
+
+    def _sinks_of(self, spans: tuple[tuple[str, int, int], ...]) -> tuple:
+        """Per span, (its key's slot, rows' append, values' append); () when a key has no numeric
+        column yet."""
+        out = []
+        for k, _, _ in spans:
+            slot = self._slots.get(k)
+            if slot is None or slot[1] is None:
+                return ()
+            out.append((slot, slot[1], slot[2]))
+        return tuple(out)
+
     def _new_key(self, k: Any, i: int) -> list:
         nk = self._norm[k] = normalize(str(k))
         if nk not in self.present:
@@ -96,6 +162,7 @@ class RecordColumns:
         as its column is built."""
         for slot in self._slots.values():
             slot[1] = slot[2] = None
+        self._span_sinks.clear()
 
     def has_raw_key(self, key: str) -> bool:
         """True when some record had exactly this field name."""

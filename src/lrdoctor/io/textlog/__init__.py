@@ -207,7 +207,15 @@ _TRAINING_DONE = re.compile(r"^\W*(?:training\s+(?:is\s+)?(?:finished|complete|c
                             r"(?:\s+in\s+[\d.:]+\s*(?:s|secs?|seconds|m|mins?|minutes|h|hrs?|hours)?\b)?[^\d]*$", re.I)
 
 
+#: The characters a prefix can start with (quote markers, blanks, brackets, digits of a timestamp or
+#: of a tqdm bar, the first letters of glog's severities and of the levels): a line that starts
+#: with any other one ("step 10: loss=...", "{'loss': ...}") skips the prefix pattern.
+_PREFIX_FIRST = frozenset(" \t>[0123456789IWEFDCTSNP")
+
+
 def _strip_prefix(line: str) -> str:
+    if line[:1] not in _PREFIX_FIRST:
+        return line
     return _PREFIX.sub("", line, count=1)
 
 
@@ -217,7 +225,7 @@ _SHAPE_RULES = frozenset({"python-dict", "nanogpt", "key-value"})
 
 #: Every digit as "9": two lines with the same translation differ only in the values of
 #: their digits, never in where numbers start and end or which pattern matches them.
-_DIGITS_AS_9 = str.maketrans("012345678", "999999999")
+_DIGITS_AS_9 = bytes.maketrans(b"012345678", b"999999999")  # (on the line's UTF-8 bytes: a C table, 14x a str's)
 
 #: Line shapes remembered per log (a log prints a few dozen shapes; a hostile one cannot
 #: grow the cache past this), and the longest line whose shape is remembered.
@@ -298,9 +306,12 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
     config: dict = {}
     state: dict = {}
     namespaces = 0
-    last: dict = {}  # the record before (where an announced NaN is filed)
+    last: dict | tuple = {}  # the record before (where an announced NaN is filed), or its cached shape's slots
+    # the sink's fast path for a cached shape (RecordColumns.append_spans): the numbers go from their
+    # spans in the line to the columns, with no record dict in between
+    spans = getattr(records, "append_spans", None)
     keras: dict = {}  # _keras_evaluate's memory (kept apart from the rules' state: the shape cache stays on)
-    shapes: dict[str, tuple] = {}
+    shapes: dict[bytes, tuple] = {}
     tries: dict[str, int] = {}
     use_shapes = [r.parse for r in RULES] == _BUILTIN_PARSERS
     for lineno, line in enumerate(lines, 1):
@@ -347,10 +358,13 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
             state.pop("sb3_section", None)
         shape = None
         if use_shapes and _settled(state) and len(line) <= MAX_SHAPE_LINE:
-            shape = line.translate(_DIGITS_AS_9)
+            shape = line.encode("utf-8", "surrogatepass").translate(_DIGITS_AS_9)
             hit = shapes.get(shape)
             if hit is not None:
                 if hit:
+                    if spans is not None and "/step" not in line and spans(hit, line):
+                        last = hit  # (the keys of the record before: only they are read from ``last``)
+                        continue
                     rec = {k: _plain(line[i:j]) for k, i, j in hit}
                     records.append(_keras_evaluate(rec, line, keras) if "/step" in line else rec)
                     last = rec
@@ -363,7 +377,8 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
                 if rule.name == "python-dict" and hasattr(records, "repr_keys"):
                     records.repr_keys.update(rec)
                 if NAN_EVENT in rec:
-                    rec = {next((k for k in last if _LOSS_KEY.search(k)), "loss"): rec[NAN_EVENT]}
+                    keys = [slot[0] for slot in last] if isinstance(last, tuple) else last
+                    rec = {next((k for k in keys if _LOSS_KEY.search(k)), "loss"): rec[NAN_EVENT]}
                 if done_at:
                     after_done += 1
                     break
