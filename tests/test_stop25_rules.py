@@ -342,3 +342,116 @@ def test_nesting_is_read_to_a_bounded_depth(tmp_path):
     run = lrdoctor.read(p)
     assert run.series("loss").values.size == 5
     assert not any(n.count("/") > MAX_NESTING for n in run.metrics)
+
+
+def _digits_losses(lr: float, steps: int = 60, seed: int = 0) -> np.ndarray:
+    """Per-step training losses of a digits MLP under plain SGD at ``lr``."""
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    x, y = torch.tensor(x / 16.0, dtype=torch.float32), torch.tensor(y)
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    out = []
+    for s in range(steps):
+        b = torch.arange(s * 16, s * 16 + 64) % len(x)
+        loss = torch.nn.functional.cross_entropy(model(x[b]), y[b])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        out.append(loss.item())
+    return np.array(out)
+
+
+def test_bare_numbers_are_named_after_their_file(tmp_path):
+    """np.savetxt("loss.txt", losses): no name in the file but the file's. A run at SGD lr 20 blows
+    up (5253 at step 4, then stuck near ln 10) and is reported; its lr 0.1 twin is not."""
+    bad, good = tmp_path / "bad" / "loss.txt", tmp_path / "good" / "loss.txt"
+    for path, lr in ((bad, 20.0), (good, 0.1)):
+        path.parent.mkdir()
+        np.savetxt(path, _digits_losses(lr))
+    run = lrdoctor.read(bad)
+    assert run.meta.format == "bare-columns" and run.meta.roles["loss"] == "loss"
+    assert any("named after the file" in w for w in run.meta.warnings)
+    kinds = {f.kind for f in lrdoctor.diagnose(run).findings if f.severity.rank >= 1}
+    assert kinds & {"loss_spike", "divergence", "nonfinite"}
+    assert not {f.kind for f in lrdoctor.diagnose(lrdoctor.read(good)).findings if f.severity.rank >= 1}
+
+
+def test_bare_step_value_rows_can_be_named_on_the_cli(tmp_path):
+    """"76930 2.6496577" rows in a file called issue7.log (yanmtt issue 7, the loss going NaN):
+    the CLI refuses it naming the columns it made, and --metric loss=issue7 diagnoses it."""
+    path = real_log("fresh26/yanmtt-7-bart-pretrain-nan/issue7.log")
+    refused = subprocess.run([sys.executable, "-m", "lrdoctor", "diagnose", str(path)], capture_output=True, text=True)
+    assert refused.returncode == 2 and "numeric columns seen: step, issue7" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    named = subprocess.run([sys.executable, "-m", "lrdoctor", "diagnose", str(path), "--metric", "loss=issue7",
+                            "--format", "json"], capture_output=True, text=True)
+    import json
+
+    report = json.loads(named.stdout)
+    assert "nonfinite" in {f["kind"] for f in report["findings"]}
+
+
+def test_a_matrix_of_numbers_is_no_log(tmp_path):
+    p = tmp_path / "weights.txt"
+    np.savetxt(p, np.random.default_rng(0).normal(size=(20, 30)))
+    got = subprocess.run([sys.executable, "-m", "lrdoctor", "diagnose", str(p)], capture_output=True, text=True)
+    assert got.returncode == 2 and "unknown format" in got.stderr
+
+
+def test_chainer_print_report_cells_are_matched_by_position():
+    """ESPnet1 (Chainer) PrintReport: blank cells where an entry had no value (the validation
+    columns between evaluations), and a long value pushing the next ones right. ESPnet issue
+    4092: a transducer loss that goes negative."""
+    run = lrdoctor.read(real_log("fresh30/espnet-issue4092-negative-transducer/log.txt"))
+    assert run.meta.roles["loss"] == "main/loss" and run.meta.step_column == "iteration"
+    assert run.series("loss").values[:3].tolist() == [0.0183482, -0.00548435, -0.0430187]
+    assert run.series("main/loss_trans").values[1] == -0.00548435
+    assert run.series("elapsed_time").values[1] == 236.267
+    assert "validation/main/loss" not in run  # blank in every row shown
+
+
+def test_bare_numbers_under_a_header_are_no_bare_file(tmp_path):
+    p = tmp_path / "table.txt"
+    p.write_text("alpha beta gamma\n" + "".join(f"{i} {1 / (i + 1):.4f} {i * 2}\n" for i in range(10)))
+    try:
+        run = lrdoctor.read(p)
+    except lrdoctor.errors.InputError:
+        return
+    assert run.meta.format != "bare-columns"
+
+
+def test_at_step_lines_in_any_case_keep_their_other_fields(tmp_path, history):
+    """"Training Loss at Step 100: 1.44, Accuracy: 0.058" (a TF2 loop's print, capitalised): the
+    loss, its step and the fields after it, as the lower-case print reads."""
+    lower = "".join(f"Training loss at step {e * 10}: {tl:.4f}, accuracy: {va:.4f}\n" for e, tl, _, va in history)
+    upper = "".join(f"Training Loss at Step {e * 10}: {tl:.4f}, Accuracy: {va:.4f}\n" for e, tl, _, va in history)
+    a, b = tmp_path / "lower.log", tmp_path / "upper.log"
+    a.write_text(lower)
+    b.write_text(upper)
+    ra, rb = lrdoctor.read(a), lrdoctor.read(b)
+    assert ra.series("loss").values.tolist() == rb.series("loss").values.tolist()
+    assert ra.series("loss").steps.tolist() == [10.0 * e for e, *_ in history]
+    assert ra.series("task_metric").values.tolist() == pytest.approx([va for *_, va in history], abs=1e-4)
+    assert rb.series("task_metric").values.tolist() == ra.series("task_metric").values.tolist()
+
+
+@pytest.mark.parametrize("line, record", [
+    ("INFO:root:- learning_rate: 5e-05", "- learning_rate: 5e-05"),  # Python's default format: only its header goes
+    ("INFO:__main__:| epoch 1 | loss 2.0", "| epoch 1 | loss 2.0"),
+    ("2024-05-01 12:00:00,123 - INFO - Epoch: 001/050 | Cost: 2.3", "Epoch: 001/050 | Cost: 2.3"),
+    ("[2024-05-01 12:00:00,123][src.train][INFO] - | epoch 1 | loss 2.3", "| epoch 1 | loss 2.3"),
+    ("2024-05-01 12:00:00.123 | INFO     | __main__:train:88 - Epoch 1 loss 0.5", "Epoch 1 loss 0.5"),
+    ("2020-10-13 23:24:41 | INFO | train_inner | epoch 001: 100 / 1597 loss=13.38", "| train_inner | epoch 001: 100 / 1597 loss=13.38"),
+    ("[2023-04-18 01:46:59,142] [INFO] [logging.py:96:log_dist] [Rank 0] step=10, skipped=6", "step=10, skipped=6"),
+    ("2020-02-22 05:37:13,353 P7379 INFO [Metrics] logloss: 0.37", "[Metrics] logloss: 0.37"),
+    ("2024-01-01 12:00:00 [valid] loss 0.3", "[valid] loss 0.3"),
+    ("[rank0]: iter 10: loss 3.2", "iter 10: loss 3.2"),
+    ("step 10: loss=2.01", "step 10: loss=2.01"),
+])
+def test_what_a_prefix_is(line, record):
+    from lrdoctor.io.textlog import _strip_prefix
+
+    assert _strip_prefix(line) == record

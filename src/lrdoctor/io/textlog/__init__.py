@@ -25,17 +25,19 @@ from lrdoctor.io.guard import bounded_lines, text_encoding
 from lrdoctor.io.limits import MAX_LINE_CHARS
 from lrdoctor.io.records import RecordColumns, records_to_run
 from lrdoctor.io.textlog._base import NUM, LineRule, _NUM_RE, _num
+from lrdoctor.io.textlog.bare import read_bare_columns
 from lrdoctor.io.textlog.bars import _tqdm_bar
 from lrdoctor.io.textlog.key_value import NAN_EVENT, _as_split, _key_values, _python_dict
 from lrdoctor.io.textlog.named import (EPOCH_END, _amp_overflow, _bare_pairs, _epoch_trailer, _fastai07_row, _fuxictr_metrics,
                                       _lightning_checkpoint, _llmc, _nanogpt, _nvidia_speech, _step_of_max, _trax, _yolact,
                                       _yolov5_results)
-from lrdoctor.io.textlog.tables import _console_table, _header_table, _html_table, _pipe_table, _sb3_table, sb3_table_goes_on
+from lrdoctor.io.textlog.tables import _chainer_report, _console_table, _header_table, _html_table, _pipe_table, _sb3_table, sb3_table_goes_on
 from lrdoctor.run import Run, RunMeta
 
 __all__ = ["LineRule", "register_rule", "read_textlog", "parse_lines", "RULES"]
 
 RULES: list[LineRule] = [
+    LineRule("chainer-report", _chainer_report),  # (before the console table, whose header it would also match)
     LineRule("html-table", _html_table),
     LineRule("yolov5-results", _yolov5_results),
     LineRule("console-table", _console_table),
@@ -138,7 +140,7 @@ _PREFIX = re.compile(
     # the level ("[INFO] Episode 595 score: 30.1": rl-agents), with the logger's name where Python's
     # default format puts it ("INFO:root:", "INFO:lightning.pytorch.utilities:"), or the padded
     # column of loguru's "| INFO     | "
-    r"(?:\s*\[?" + _LEVEL + r"\b\]?(?::[\w.]+:)?(?:\s*\|(?=\s*[\w.<>]+:[\w<>]+:\d+\s+-\s))?[\s:\-]*)?"
+    r"(?:\s*\[?" + _LEVEL + r"\b\]?(?::[\w.]+:|(?:\s*\|(?=\s*[\w.<>]+:[\w<>]+:\d+\s+-\s))?[\s:\-]*))?"
     # loguru's source column: "__main__:train:88 - " (a pipe that opens the record stays: "| epoch 1 |")
     r"(?:[\w.<>]+:[\w<>]+:\d+\s+-\s+)?"
     r"(?:\s*\d{1,3}%\|[^|]*\|[^\]]*\])?")
@@ -421,6 +423,9 @@ def read_textlog(path: Path) -> Run:
         if skipped:
             raise LogFormatError(path, f"no readable line: {len(skipped)} line(s) are longer than "
                                        f"{MAX_LINE_CHARS} characters (not a text log?)", line=skipped[0])
+        bare = read_bare_columns(path, _strip_prefix)  # numbers with no name anywhere: named after the file
+        if bare is not None:
+            return bare
         raise LogFormatError(path, "unknown format: no line looks like a training log (no 'loss', 'step', key=value ...)")
     meta = RunMeta(source=str(path), format="text-log")
     if skipped:

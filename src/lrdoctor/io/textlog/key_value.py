@@ -79,6 +79,10 @@ _DL4J_SCORE = re.compile(rf"score at iteration (\d+) is ({NUM})", re.I)
 #: loop that prints its loss tensor per batch)
 _AT_STEP = re.compile(rf"^\s*(?P<key>[A-Za-z][\w ]{{0,40}}?)\s*(?:\([^)]{{0,40}}\))?\s+at (?:step|batch|iteration|iter) (?P<step>\d+)\s*[:=]\s*(?P<val>{NUM})", re.I)
 
+#: the "name: value" pairs that follow an "at step" record on its line ("Training loss at step 0:
+#: 1.64, accuracy: 0.0576": a TF2 PointNet loop)
+_MORE_PAIRS = re.compile(rf"[,;|]\s*(?P<key>[A-Za-z][\w ]{{0,40}}?)\s*[:=]\s*(?P<val>{NUM})(?![\w.])")
+
 #: "Start of epoch 0": the epoch whose lines follow
 _START_OF_EPOCH = re.compile(r"^\s*start of epoch (\d+)\s*$", re.I)
 
@@ -335,10 +339,13 @@ def _key_values(line: str, state: dict) -> dict | None:
         sf = _SF_REWARD.search(line)
         if sf:
             return {"avg_episode_reward": _num(sf[1])}
-    if " at step " in line or " at batch " in line or " at iter" in line:
+    if " at " in line or " At " in line or " AT " in line:  # ("Training Loss at Step 100: 1.44" as well)
         at = _AT_STEP.match(line)
         if at:
-            return {_key_name(at["key"]): _num(at["val"]), "step": float(at["step"])}
+            rec = {_key_name(at["key"]): _num(at["val"]), "step": float(at["step"])}
+            for m in _MORE_PAIRS.finditer(line, at.end()):  # ", accuracy: 0.0576" after it
+                rec.setdefault(_key_name(m["key"]), _num(m["val"]))
+            return rec
     if "tart of epoch" in line:
         se = _START_OF_EPOCH.match(line)
         if se:

@@ -382,3 +382,35 @@ def _html_table(line: str, state: dict) -> dict | None:
     if "</table" in low:
         state.pop("html_table", None)
     return rec
+
+
+#: Chainer's PrintReport header (ESPnet1 and other Chainer trainers): "epoch  iteration
+#: main/loss  validation/main/loss ..." in left-aligned columns
+_CHAINER_HEADER = re.compile(r"^epoch\s{2,}iteration\s{2,}\S")
+_TOKEN = re.compile(r"\S+")
+
+
+def _chainer_report(line: str, state: dict) -> dict | None:
+    """A Chainer PrintReport row: its cells sit under the header names they belong to, and a
+    cell the trainer had no value for is blank (the validation entries between evaluations), so
+    the values are matched to names by position, not by count: each value belongs to the last
+    header name starting at or before it (a long value pushes the ones after it right)."""
+    if line[:5] == "epoch" and _CHAINER_HEADER.match(line):
+        state["chainer_cols"] = [(m.start(), m.group()) for m in _TOKEN.finditer(line.rstrip())]
+        return {}
+    cols = state.get("chainer_cols")
+    if not cols:
+        return None
+    toks = list(_TOKEN.finditer(line.rstrip()))
+    if not toks or not all(_NUM_FULL.match(t.group()) for t in toks):
+        return None
+    rec: dict = {}
+    j = 0
+    for t in toks:
+        while j + 1 < len(cols) and cols[j + 1][0] <= t.start():
+            j += 1
+        name = cols[j][1]
+        if cols[j][0] > t.start() or name in rec:
+            return None  # a value before the first column, or two in one: no row of this table
+        rec[name] = _num(t.group())
+    return rec

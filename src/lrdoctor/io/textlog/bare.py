@@ -1,0 +1,88 @@
+"""Files of bare numbers: one value per line, or ``step value`` rows, with no name anywhere
+(``np.savetxt("loss.txt", losses)``, a script that appends ``f"{step} {loss}"`` to a file).
+
+The file's own name is the only name such a file has, as a TensorBoard CSV export's is (its
+tag): ``train_loss.txt`` holds a training loss, and ``issue7.log`` holds a column the user can
+name with ``--metric loss=issue7``. Read only when no line of the file reads as a record.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Callable
+
+from lrdoctor.errors import printable
+from lrdoctor.io.guard import bounded_lines, text_encoding
+from lrdoctor.io.limits import MAX_LINE_CHARS
+from lrdoctor.io.records import RecordColumns, records_to_run
+from lrdoctor.run import Run, RunMeta
+
+__all__ = ["read_bare_columns", "MIN_ROWS", "MAX_BARE_FIELDS", "MIN_SHARE"]
+
+#: Fewest rows of numbers that make a file of bare columns: the few-point rules judge 3 points.
+MIN_ROWS = 3
+#: Most numbers on a row: a bare file holds a step and a few values, not a matrix.
+MAX_BARE_FIELDS = 8
+#: Share of the non-blank lines that must be rows of the same number of numbers (a header-less
+#: file may still carry a comment or a blank separator line).
+MIN_SHARE = 0.9
+
+_FIELD = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf|infinity)", re.I)
+_SPLIT = re.compile(r"[\s,;]+")
+
+
+def _row(line: str) -> list[float] | None:
+    fields = [f for f in _SPLIT.split(line.strip()) if f]
+    if not fields or len(fields) > MAX_BARE_FIELDS or not all(_FIELD.fullmatch(f) for f in fields):
+        return None
+    return [float(f) for f in fields]
+
+
+def _names(stem: str, n: int, first_is_step: bool) -> list[str]:
+    if n == 1:
+        return [stem]
+    if first_is_step:
+        return ["step", stem] if n == 2 else ["step", *(f"{stem}_{j}" for j in range(1, n))]
+    return [f"{stem}_{j}" for j in range(1, n + 1)]
+
+
+def read_bare_columns(path: Path, strip: Callable[[str], str] = str.strip) -> Run | None:
+    """The file as columns of bare numbers, or None when it is not one (see the module).
+    ``strip`` takes off what precedes a line's content (the text reader's prefixes)."""
+    rows: list[list[float]] = []
+    other = 0
+    with open(path, encoding=text_encoding(path), errors="replace") as fh:
+        for _, line in bounded_lines(fh, MAX_LINE_CHARS):
+            if line is None:
+                other += 1
+                continue
+            if not line.strip():
+                continue
+            r = _row(strip(line))
+            if r is None:
+                if not rows:
+                    return None  # a header (or prose) above the numbers: a table of another format, not bare numbers
+                other += 1
+            else:
+                rows.append(r)
+    if len(rows) < MIN_ROWS:
+        return None
+    width = max(set(len(r) for r in rows), key=[len(r) for r in rows].count)
+    kept = [r for r in rows if len(r) == width]
+    if len(kept) < MIN_SHARE * (len(rows) + other):
+        return None
+    first = [r[0] for r in kept]
+    first_is_step = width >= 2 and all(x == int(x) for x in first) and all(b > a for a, b in zip(first, first[1:]))
+    stem = re.sub(r"[^\w.-]+", "_", path.stem).strip("_") or "value"
+    names = _names(stem, width, first_is_step)
+    records = RecordColumns()
+    for r in kept:
+        records.append(dict(zip(names, r)))
+    meta = RunMeta(source=str(path), format="bare-columns")
+    meta.warnings.append(f"{printable(path.name)}: no names in the file: its column(s) are named after the file "
+                         f"({', '.join(names)}); rename one with --metric ROLE=COLUMN")
+    if len(kept) < len(rows) + other:
+        meta.warnings.append(f"{printable(path.name)}: {len(rows) + other - len(kept)} line(s) that are no row of "
+                             f"{width} number(s) were skipped")
+    return records_to_run(records, meta)
