@@ -279,7 +279,8 @@ def _read(p: Path, format: str | None, config: Mapping[str, Any] | str | Path | 
             except LogFormatError:
                 pass
             else:
-                if training_roles(run):
+                if training_roles(run) or run.meta.format == "bare-columns":
+                    # (bare numbers behind a timestamp with a comma: columns the user can name)
                     return _with_config(run, config)
             raise
     except (OSError, UnicodeDecodeError) as err:
