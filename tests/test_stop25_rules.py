@@ -455,3 +455,41 @@ def test_what_a_prefix_is(line, record):
     from lrdoctor.io.textlog import _strip_prefix
 
     assert _strip_prefix(line) == record
+
+
+def test_sb3_eval_callback_output_is_read(tmp_path):
+    """stable-baselines3's EvalCallback, verbose=1, on a real PPO run (CartPole): "Eval
+    num_timesteps=N, episode_reward=R +/- S" and "Episode length: L +/- S" lines, captured from
+    its stdout: the evaluation return at each timestep, the spread dropped."""
+    import contextlib
+
+    import gymnasium as gym
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.callbacks import EvalCallback
+
+    buf = io.StringIO()
+    env, eval_env = gym.make("CartPole-v1"), gym.make("CartPole-v1")
+    model = PPO("MlpPolicy", env, n_steps=256, batch_size=64, seed=0, verbose=0, device="cpu")
+    cb = EvalCallback(eval_env, eval_freq=512, n_eval_episodes=3, verbose=1)
+    with contextlib.redirect_stdout(buf):
+        model.learn(total_timesteps=3072, callback=cb)
+    text = buf.getvalue()
+    assert "Eval num_timesteps=" in text and "+/-" in text
+    p = tmp_path / "eval.log"
+    p.write_text(text)
+    run = lrdoctor.read(p)
+    got = run.series("eval_return")
+    want = [float(line.split("episode_reward=")[1].split()[0]) for line in text.splitlines() if "episode_reward=" in line]
+    assert got.values.tolist() == pytest.approx(want)
+    assert got.steps.tolist() == [512.0 * i for i in range(1, len(want) + 1)]
+    assert run.is_rl
+
+
+@pytest.mark.parametrize("line, record", [
+    ("acc 93.2±0.4 loss 0.21", {"acc": 93.2, "loss": 0.21}),
+    ("step 100 | return 200.0 +/- 15.2 | loss 0.3", {"step": 100.0, "return": 200.0, "loss": 0.3}),
+])
+def test_a_mean_with_its_spread_is_the_mean(line, record):
+    from lrdoctor.io.textlog import parse_lines
+
+    assert parse_lines([line])[0] == [record]

@@ -28,7 +28,7 @@ from lrdoctor.io.textlog._base import NUM, LineRule, _NUM_RE, _num
 from lrdoctor.io.textlog.bare import read_bare_columns
 from lrdoctor.io.textlog.bars import _tqdm_bar
 from lrdoctor.io.textlog.key_value import NAN_EVENT, _as_split, _key_values, _python_dict
-from lrdoctor.io.textlog.named import (EPOCH_END, _amp_overflow, _bare_pairs, _epoch_trailer, _fastai07_row, _fuxictr_metrics,
+from lrdoctor.io.textlog.named import (EPOCH_END, _amp_overflow, _bare_pairs, _sb3_eval, _epoch_trailer, _fastai07_row, _fuxictr_metrics,
                                       _lightning_checkpoint, _llmc, _nanogpt, _nvidia_speech, _step_of_max, _trax, _yolact,
                                       _yolov5_results)
 from lrdoctor.io.textlog.tables import _chainer_report, _console_table, _header_table, _html_table, _pipe_table, _sb3_table, sb3_table_goes_on
@@ -52,6 +52,7 @@ RULES: list[LineRule] = [
     LineRule("yolact", _yolact),
     LineRule("fuxictr-metrics", _fuxictr_metrics),
     LineRule("nvidia-speech", _nvidia_speech),
+    LineRule("sb3-eval", _sb3_eval),
     LineRule("step-of-max", _step_of_max),
     LineRule("lightning-checkpoint", _lightning_checkpoint),
     LineRule("bare-pairs", _bare_pairs),
@@ -160,6 +161,10 @@ _CURLY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '
                         # ("训练次数：100"), which no ASCII key rule reads either way
                         "\uff0c": ", "})
 
+
+#: A mean with its spread: "return 200.0 +/- 15.2", "acc 93.2±0.4" (evaluations over several
+#: episodes or seeds): the value is the mean; the spread is dropped.
+_SPREAD = re.compile(r"(" + NUM + r")\s*(?:\u00b1|\+/-)\s*" + NUM)
 
 #: A printed torch scalar: "train_epoch_loss=tensor(21.3289, device='cuda:0')" (PEFT's example
 #: loops, any loop that prints ``loss`` without ``.item()``) is the number 21.3289; the device,
@@ -329,6 +334,8 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
             line = line.translate(_CURLY)
         if "tensor(" in line:
             line = _TENSOR.sub(r"\1", line)
+        if "\u00b1" in line or "+/-" in line:
+            line = _SPREAD.sub(r"\1", line)
         line = _strip_prefix(line)
         first = line.lstrip(" ")[:1] if line[:1] == " " else line[:1]  # (no copy of most lines)
         if first in ("-", "*") and ":" in line:

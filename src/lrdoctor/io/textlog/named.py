@@ -43,6 +43,26 @@ _WAVEGLOW = re.compile(r"^\s*(?P<it>\d+):\t(?P<loss>-?(?:\d+\.\d{4,}|nan|inf))\s
 _STEP_OF_MAX_LOSS = re.compile(rf"^\s*(?P<i>\d+)\s*/\s*(?P<n>\d+):\s+(?P<loss>{NUM})\s*$", re.I)
 
 
+#: stable-baselines3's EvalCallback (verbose=1): "Eval num_timesteps=5000, episode_reward=-1203.44
+#: +/- 25.13" and "Episode length: 200.00 +/- 0.00" (the spread already dropped by the reader)
+_SB3_EVAL = re.compile(rf"^\s*Eval num_timesteps=(\d+), episode_reward=({NUM})")
+_SB3_EVAL_LENGTH = re.compile(rf"^\s*Episode length: ({NUM})\s*$")
+
+
+def _sb3_eval(line: str, state: dict) -> dict | None:
+    """An EvalCallback report: the evaluation's mean return at its timestep, under the names SB3's
+    own logger gives them (``eval/mean_reward``, ``eval/mean_ep_length``), the length filed with it."""
+    if line.lstrip()[:4] == "Eval":
+        m = _SB3_EVAL.match(line)
+        if m:
+            return {"time/total_timesteps": float(m[1]), "eval/mean_reward": _num(m[2])}
+    elif line.lstrip()[:15] == "Episode length:":
+        m = _SB3_EVAL_LENGTH.match(line)
+        if m:
+            return {"eval/mean_ep_length": _num(m[1])}
+    return None
+
+
 def _step_of_max(line: str, state: dict) -> dict | None:
     m = _STEP_OF_MAX_LOSS.match(line) if ":" in line else None
     if m is None or int(m["i"]) > int(m["n"]):
