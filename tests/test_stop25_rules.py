@@ -493,3 +493,17 @@ def test_a_mean_with_its_spread_is_the_mean(line, record):
     from lrdoctor.io.textlog import parse_lines
 
     assert parse_lines([line])[0] == [record]
+
+
+@pytest.mark.parametrize("line, record", [
+    # torchtune's recipe progress bar: epoch|step|Loss
+    ("1|100|Loss: 1.2345432424545288: 100%|##########| 100/100", {"epoch": 1.0, "step": 100.0, "loss": 1.2345432424545288}),
+    # Flax/CLU's LoggingWriter behind absl's header
+    ("I0101 12:00:00.123456 139 logging_writer.py:48] [100] loss=1.2, accuracy=0.5", {"step": 100.0, "loss": 1.2, "accuracy": 0.5}),
+    # Airflow-style "{file.py:line}" in the header
+    ("[2024-01-01 12:00:00] {train.py:123} INFO - step 10 loss 2.3", {"step": 10.0, "loss": 2.3}),
+])
+def test_step_counters_of_other_trainers(line, record):
+    from lrdoctor.io.textlog import parse_lines
+
+    assert parse_lines([line])[0] == [record]

@@ -28,7 +28,7 @@ from lrdoctor.io.textlog._base import NUM, LineRule, _NUM_RE, _num
 from lrdoctor.io.textlog.bare import read_bare_columns
 from lrdoctor.io.textlog.bars import _tqdm_bar
 from lrdoctor.io.textlog.key_value import NAN_EVENT, _as_split, _key_values, _python_dict
-from lrdoctor.io.textlog.named import (EPOCH_END, _amp_overflow, _bare_pairs, _sb3_eval, _epoch_trailer, _fastai07_row, _fuxictr_metrics,
+from lrdoctor.io.textlog.named import (EPOCH_END, _amp_overflow, _bare_pairs, _bracketed_step, _sb3_eval, _epoch_trailer, _fastai07_row, _fuxictr_metrics,
                                       _lightning_checkpoint, _llmc, _nanogpt, _nvidia_speech, _step_of_max, _trax, _yolact,
                                       _yolov5_results)
 from lrdoctor.io.textlog.tables import _chainer_report, _console_table, _header_table, _html_table, _pipe_table, _sb3_table, sb3_table_goes_on
@@ -53,6 +53,7 @@ RULES: list[LineRule] = [
     LineRule("fuxictr-metrics", _fuxictr_metrics),
     LineRule("nvidia-speech", _nvidia_speech),
     LineRule("sb3-eval", _sb3_eval),
+    LineRule("bracketed-step", _bracketed_step),
     LineRule("step-of-max", _step_of_max),
     LineRule("lightning-checkpoint", _lightning_checkpoint),
     LineRule("bare-pairs", _bare_pairs),
@@ -136,7 +137,7 @@ _PREFIX = re.compile(
     # "[...] [INFO] [logging.py:96:log_dist] [Rank 0]": a level, a dotted/colon name or the
     # process's rank (a word in brackets, "[valid]", "[Metrics]", is the record's own)
     r"(?:\s*\[?\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?(?:\s*" + _LEVEL + r")?\]?"
-    r"(?:\s*\[(?:" + _LEVEL + r"|[\w<>-]*[._:][\w.<>:-]*|[Rr]ank\s*\d+)\])*(?:\s*\|(?=\s*" + _LEVEL + r"))?[\s:,-]*)?"
+    r"(?:\s*(?:\[(?:" + _LEVEL + r"|[\w<>-]*[._:][\w.<>:-]*|[Rr]ank\s*\d+)\]|\{[\w.<>-]+:\d+\}))*(?:\s*\|(?=\s*" + _LEVEL + r"))?[\s:,-]*)?"
     r"(?:P\d+\s+(?=" + _LEVEL + r"))?"  # FuxiCTR's "%(asctime)s P%(process)d %(levelname)s"
     # the level ("[INFO] Episode 595 score: 30.1": rl-agents), with the logger's name where Python's
     # default format puts it ("INFO:root:", "INFO:lightning.pytorch.utilities:"), or the padded

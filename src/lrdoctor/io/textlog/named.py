@@ -63,6 +63,28 @@ def _sb3_eval(line: str, state: dict) -> dict | None:
     return None
 
 
+#: torchtune's recipes print "1|100|Loss: 1.2345432424545288" (epoch|step|loss) on their progress bar
+_TORCHTUNE = re.compile(rf"^\s*(\d+)\|(\d+)\|Loss: ({NUM})")
+
+#: Flax/CLU's LoggingWriter: "[100] loss=1.2, accuracy=0.5" (the step in brackets, then its scalars)
+_CLU_STEP = re.compile(r"^\s*\[(\d+)\]\s+(?=[A-Za-z_][\w/.\-]*=)")
+
+
+def _bracketed_step(line: str, state: dict) -> dict | None:
+    """torchtune's "epoch|step|Loss: x" and CLU's "[step] name=value, ..." lines."""
+    if "|Loss: " in line:
+        m = _TORCHTUNE.match(line)
+        if m:
+            return {"epoch": float(m[1]), "step": float(m[2]), "loss": _num(m[3])}
+    if line.lstrip()[:1] == "[" and "=" in line:
+        m = _CLU_STEP.match(line)
+        if m:
+            rec = _key_values(line[m.end():], {})
+            if rec:
+                return {"step": float(m[1]), **{k: v for k, v in rec.items() if k != "step"}}
+    return None
+
+
 def _step_of_max(line: str, state: dict) -> dict | None:
     m = _STEP_OF_MAX_LOSS.match(line) if ":" in line else None
     if m is None or int(m["i"]) > int(m["n"]):
