@@ -507,3 +507,31 @@ def test_step_counters_of_other_trainers(line, record):
     from lrdoctor.io.textlog import parse_lines
 
     assert parse_lines([line])[0] == [record]
+
+
+def test_keys_in_chinese_japanese_korean_read_as_english(tmp_path, history):
+    """The same trained history printed with its keys in the author's language: as a popular
+    Chinese PyTorch tutorial prints it ("训练次数：100, Loss：1.98", full-width colons, then
+    "整体测试集上的Loss: 262.6" for the test set), and with Japanese and Korean words. Each reads as
+    the English print does."""
+    english = "".join(f"epoch {e} train_loss: {tl:.4f} val_loss: {vl:.4f} val_acc: {va:.4f}\n" for e, tl, vl, va in history)
+    local = {
+        "zh": "".join(f"第{e}轮 训练损失：{tl:.4f} 验证损失：{vl:.4f} 验证准确率：{va:.4f}\n" for e, tl, vl, va in history),
+        "ja": "".join(f"エポック {e} 学習損失: {tl:.4f} 検証損失: {vl:.4f} 検証精度: {va:.4f}\n" for e, tl, vl, va in history),
+        "ko": "".join(f"에폭 {e} 훈련 손실: {tl:.4f} 검증 손실: {vl:.4f} 검증 정확도: {va:.4f}\n" for e, tl, vl, va in history),
+        "zh-tutorial": "".join(f"-------第 {e} 轮训练开始------\n训练次数：{e * 100}, Loss：{tl:.4f}\n"
+                               f"整体测试集上的Loss: {vl:.4f}\n整体测试集上的正确率: {va:.4f}\n模型已保存\n"
+                               for e, tl, vl, va in history),
+    }
+    p = tmp_path / "en.log"
+    p.write_text(english)
+    want = lrdoctor.read(p)
+    for lang, text in local.items():
+        q = tmp_path / f"{lang}.log"
+        q.write_text(text, encoding="utf-8")
+        got = lrdoctor.read(q)
+        for role in ("loss", "eval_loss"):
+            np.testing.assert_allclose(got.series(role).values, want.series(role).values, err_msg=lang)
+        if lang != "zh-tutorial":
+            np.testing.assert_allclose(got.series("eval_accuracy").values, want.series("eval_accuracy").values)
+    assert lrdoctor.read(tmp_path / "zh-tutorial.log").series("loss").steps.tolist() == [100.0 * e for e, *_ in history]

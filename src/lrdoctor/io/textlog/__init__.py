@@ -26,6 +26,7 @@ from lrdoctor.io.limits import MAX_LINE_CHARS
 from lrdoctor.io.records import RecordColumns, records_to_run
 from lrdoctor.io.textlog._base import NUM, LineRule, _NUM_RE, _num
 from lrdoctor.io.textlog.bare import read_bare_columns
+from lrdoctor.io.textlog.words import has_local_script, to_english
 from lrdoctor.io.textlog.bars import _tqdm_bar
 from lrdoctor.io.textlog.key_value import NAN_EVENT, _as_split, _key_values, _python_dict
 from lrdoctor.io.textlog.named import (EPOCH_END, _amp_overflow, _bare_pairs, _bracketed_step, _sb3_eval, _epoch_trailer, _fastai07_row, _fuxictr_metrics,
@@ -333,6 +334,8 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
             line = _ORPHAN_SGR.sub("", line)
         if not line.isascii():
             line = line.translate(_CURLY)
+            if has_local_script(line):  # "训练损失: 0.52": keys in the author's language
+                line = to_english(line)
         if "tensor(" in line:
             line = _TENSOR.sub(r"\1", line)
         if "\u00b1" in line or "+/-" in line:
