@@ -450,6 +450,10 @@ def test_at_step_lines_in_any_case_keep_their_other_fields(tmp_path, history):
     ("2024-01-01 12:00:00 [valid] loss 0.3", "[valid] loss 0.3"),
     ("[rank0]: iter 10: loss 3.2", "iter 10: loss 3.2"),
     ("step 10: loss=2.01", "step 10: loss=2.01"),
+    # ESPnet2: the host in brackets, the timestamp, "(module:line)", the level
+    ("[gpu-node-3] 2023-01-01 12:00:00,123 (trainer:123) INFO: 1epoch:train:1-100batch: loss=78.9",
+     "1epoch:train:1-100batch: loss=78.9"),
+    ("[valid] 2023-01-01 12:00:00 loss 0.3", "[valid] 2023-01-01 12:00:00 loss 0.3"),  # a split tag is no host
 ])
 def test_what_a_prefix_is(line, record):
     from lrdoctor.io.textlog import _strip_prefix

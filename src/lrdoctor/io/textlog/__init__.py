@@ -131,6 +131,8 @@ _PREFIX = re.compile(
     # the launcher's process tag: torchrun --tee ("[rank0]: ", "[default0]:"), Open MPI's
     # --tag-output ("[1,0]<stdout>:")
     r"(?:\[(?:rank|default)\d+\]:\s?|\[\d+,\d+\]<std(?:out|err)>:\s?)?"
+    # the host in brackets before a timestamp (ESPnet2: "[gpu-node-3] 2023-01-01 12:00:00,123 ...")
+    r"(?:\[(?!(?:train|training|val|valid|validation|eval|evaluation|test|dev)\])[\w.\-]+\]\s+(?=\[?\d{4}-\d\d-\d\d[ T]))?"
     # glog/absl (TensorFlow, JAX): "I0912 11:40:27.956218 139735407601536 model_lib_v2.py:652] "
     r"(?:[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+\s+[\w.\-]+:\d+\]\s*)?"
     # a timestamp (ISO 8601, with milliseconds and a zone or not), then the bracketed fields of the
@@ -138,7 +140,7 @@ _PREFIX = re.compile(
     # "[...] [INFO] [logging.py:96:log_dist] [Rank 0]": a level, a dotted/colon name or the
     # process's rank (a word in brackets, "[valid]", "[Metrics]", is the record's own)
     r"(?:\s*\[?\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?(?:\s*" + _LEVEL + r")?\]?"
-    r"(?:\s*(?:\[(?:" + _LEVEL + r"|[\w<>-]*[._:][\w.<>:-]*|[Rr]ank\s*\d+)\]|\{[\w.<>-]+:\d+\}))*(?:\s*\|(?=\s*" + _LEVEL + r"))?[\s:,-]*)?"
+    r"(?:\s*(?:\[(?:" + _LEVEL + r"|[\w<>-]*[._:][\w.<>:-]*|[Rr]ank\s*\d+)\]|\{[\w.<>-]+:\d+\}|\([\w.<>-]+:\d+\)))*(?:\s*\|(?=\s*" + _LEVEL + r"))?[\s:,-]*)?"
     r"(?:P\d+\s+(?=" + _LEVEL + r"))?"  # FuxiCTR's "%(asctime)s P%(process)d %(levelname)s"
     # the level ("[INFO] Episode 595 score: 30.1": rl-agents), with the logger's name where Python's
     # default format puts it ("INFO:root:", "INFO:lightning.pytorch.utilities:"), or the padded
