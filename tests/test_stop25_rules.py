@@ -539,3 +539,52 @@ def test_keys_in_chinese_japanese_korean_read_as_english(tmp_path, history):
         if lang != "zh-tutorial":
             np.testing.assert_allclose(got.series("eval_accuracy").values, want.series("eval_accuracy").values)
     assert lrdoctor.read(tmp_path / "zh-tutorial.log").series("loss").steps.tolist() == [100.0 * e for e, *_ in history]
+
+
+def _five_class_history(shuffled_val: bool, epochs: int = 6, seed: int = 0) -> list[tuple[int, float, float, float]]:
+    """A digits MLP on classes 0-4 (epoch, train loss, val loss, val accuracy); with
+    ``shuffled_val`` the validation labels are a permutation of themselves (a broken evaluation
+    pipeline): the model learns, and its evaluated accuracy stays at a guess."""
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    keep = y < 5
+    x, y = torch.tensor(x[keep] / 16.0, dtype=torch.float32), torch.tensor(y[keep])
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randperm(len(x), generator=g)
+    tr, va = idx[:500], idx[500:]
+    yv = y[va][torch.randperm(len(va), generator=g)] if shuffled_val else y[va]
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 5))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    out = []
+    for ep in range(1, epochs + 1):
+        for b in torch.split(tr, 32):
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(x[b]), y[b])
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            tl = torch.nn.functional.cross_entropy(model(x[tr]), y[tr]).item()
+            logits = model(x[va])
+            out.append((ep, tl, torch.nn.functional.cross_entropy(logits, yv).item(),
+                        (logits.argmax(1) == yv).float().mean().item()))
+    return out
+
+
+def test_an_accuracy_never_above_chance_is_no_learning(tmp_path):
+    """A Keras ShuffleNet paste on 5 classes (fresh6, kept out of the shipped set for its licence):
+    val_acc 0.111-0.200 at epochs 21-23 while the training accuracy is 0.64. Twin: a digits MLP on 5
+    classes whose validation labels are shuffled (a broken evaluation pipeline), against the same
+    run evaluated on its true labels."""
+    for shuffled in (True, False):
+        rows = _five_class_history(shuffled)
+        p = tmp_path / f"{shuffled}.log"
+        p.write_text("".join(f"Epoch {e}/6 - loss: {tl:.4f} - val_loss: {vl:.4f} - val_accuracy: {va:.4f}\n" for e, tl, vl, va in rows))
+        got = [f for f in lrdoctor.diagnose(p, config={"num_classes": 5}).findings if f.kind == "slow_progress"]
+        if shuffled:
+            assert max(va for *_, va in rows) < 0.22 and rows[-1][1] < 0.5  # it learned; its evaluation cannot tell
+            assert got and got[0].evidence["rule"] == "accuracy never above chance"
+            assert got[0].evidence["chance"] == pytest.approx(0.2) and got[0].severity.rank == 2
+        else:
+            assert not got

@@ -25,7 +25,7 @@ from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rul
 from lrdoctor.config import config_value
 from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
-from lrdoctor.detect._progress.chance import chance_accuracy, _at_uniform, _error_rate_at_max, _never_below_start, _pinned_task_metric, _stuck_at_chance, _worse_than_uniform
+from lrdoctor.detect._progress.chance import chance_accuracy, _accuracy_at_chance, _at_uniform, _error_rate_at_max, _never_below_start, _pinned_task_metric, _stuck_at_chance, _worse_than_uniform
 from lrdoctor.detect._progress.common import _lr_share
 from lrdoctor.detect._progress.frozen import _box_terms, _collapsed_to_zero, _frozen_eval, _frozen_game, _frozen_loss, _frozen_term, _no_box_matched, _recurring_loss, _zero_throughout
 from lrdoctor.detect._progress.schedule import _degenerate_groups, _lr_stays_zero, _no_gain_over_finished_schedule, _return_at_floor
@@ -94,6 +94,13 @@ class ProgressThresholds(Thresholds):
     falling): the warm-up has not reached the LR the run trains at, and a model near chance
     then is expected (mmcls on ImageNet in its warm-up: lr 5.8e-5 -> 7.2e-5, loss 6.704 ->
     6.618 near ln 1000). 5%: above the printed rounding of an LR, far below a warm-up's rise."""
+    chance_acc_rel: float = 0.1
+    """Accuracy at chance: never more than 10% (relative) above 1/K at any report (0.22 for 5
+    classes, 0.0011 for 1000): an evaluation set of a few hundred examples scatters a guessing
+    model's accuracy by about that much (binomial SE of 0.2 on 300 examples: 0.023)."""
+    chance_acc_points: int = 3
+    """...at every one of at least 3 reports (the few-point rules' minimum), none of them within the
+    first ``min_steps`` updates of a log that starts at the start (``_too_early``)."""
     chance_acc_margin: float = 0.1
     """When an accuracy is logged it must not sit more than 0.1 (or 10 points) above 1/K (below
     chance is no sign of learning: a small test set of a model at chance often reads lower)."""
@@ -368,17 +375,18 @@ class SlowProgressEvidence(Evidence):
     first: float
     lowest_after: float
     last: float
+    chance: float
 
 
 @detector("slow_progress", thresholds=DEFAULTS, evidence=SlowProgressEvidence, needs=_needs)
 def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
-    rules = (_lr_stays_zero, _stuck_at_chance, _worse_than_uniform, _at_uniform, _collapsed_to_zero, _zero_throughout, _frozen_loss, _frozen_eval, _frozen_term, _recurring_loss, _error_rate_at_max, _pinned_task_metric, _no_box_matched, _never_below_start,
+    rules = (_lr_stays_zero, _stuck_at_chance, _accuracy_at_chance, _worse_than_uniform, _at_uniform, _collapsed_to_zero, _zero_throughout, _frozen_loss, _frozen_eval, _frozen_term, _recurring_loss, _error_rate_at_max, _pinned_task_metric, _no_box_matched, _never_below_start,
              _no_gain_over_finished_schedule) if not run.is_rl \
         else (_lr_stays_zero, _degenerate_groups, _return_at_floor, _no_gain_over_finished_schedule)
     if run.is_gan:
         rules = (_lr_stays_zero, _frozen_game)
     elif needs.loss(run) is not None and not run.is_rl:
-        rules = (_lr_stays_zero, _error_rate_at_max, _pinned_task_metric, _no_box_matched, _frozen_eval, _no_gain_over_finished_schedule)  # no training loss: only these can judge
+        rules = (_lr_stays_zero, _accuracy_at_chance, _error_rate_at_max, _pinned_task_metric, _no_box_matched, _frozen_eval, _no_gain_over_finished_schedule)  # no training loss: only these can judge
     for rule in rules:
         got = rule(run, th)
         if got is not None:

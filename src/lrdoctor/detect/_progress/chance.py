@@ -18,6 +18,7 @@ from lrdoctor.detect._progress.common import (
 from lrdoctor.detect._stats import tail_start
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.fmt import fmt
+from lrdoctor.names import tokens
 from lrdoctor.run import Run, Series
 
 if TYPE_CHECKING:
@@ -86,6 +87,46 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
                f"{fmt(ev['loss_min'])}) over all {x.size} points" +
                (f"; {ev['accuracy_metric']} {fmt(ev['accuracy_median'])} ~ 1/{k}" if "accuracy_metric" in ev else ""))
     return Finding("slow_progress", Severity.ERROR, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
+
+
+#: the words of a column that is a plain (top-n) accuracy, whose chance level is 1/K (n/K)
+_ACCURACY_WORDS = frozenset({"acc", "accuracy", "accuracies", "top1", "top5", "prec1", "prec5"})
+
+
+def _accuracy_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
+    """An accuracy that never rose above a uniform guess over the K classes of the config (1/K,
+    or n/K for a top-n accuracy) by more than ``chance_acc_rel``, at every one of
+    ``chance_acc_points``+ reports past the start: the predictions are no better than guessing,
+    whatever the loss does (a Keras ShuffleNet on 5 classes: val_acc 0.111-0.200 after 20 epochs
+    while its training accuracy is 0.64; Inception on ImageNet: train-accuracy 0.001 = 1/1000)."""
+    from lrdoctor.detect._classes import num_classes
+
+    given = num_classes(run)
+    if given is None:
+        return None
+    k = given[1]
+    for name in ("eval_accuracy", "task_metric"):
+        s = run.series(name)
+        if s is None:
+            continue
+        f = s.finite()
+        v = f.values
+        if v.size < th.chance_acc_points or v.min() < 0 or _too_early(run, f, th):
+            continue
+        scale = 100.0 if v.max() > 1.0 else 1.0
+        col = run.meta.roles.get(name, name)
+        if not _ACCURACY_WORDS & set(tokens(col)):
+            continue  # an F1, a Matthews correlation, an AUC or a mAP has no chance level of 1/K
+        chance = chance_accuracy(col, k)
+        if chance >= 1.0 or float(v.max()) / scale > (1 + th.chance_acc_rel) * chance:
+            continue
+        ev = {"num_classes": k, "num_classes_source": f"config {given[0]}", "metric": col,
+              "value": float(v.max()) / scale, "chance": chance, "points": int(v.size),
+              "rule": "accuracy never above chance"}
+        summary = (f"{col} never rose above chance: at most {fmt(float(v.max()))} over {v.size} reports, against "
+                   f"1/{k} = {fmt(chance * scale)} for a uniform guess over {k} classes")
+        return Finding("slow_progress", Severity.ERROR, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
+    return None
 
 
 def _never_below_start(run: Run, th: ProgressThresholds) -> Finding | None:
