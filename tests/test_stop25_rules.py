@@ -588,3 +588,15 @@ def test_an_accuracy_never_above_chance_is_no_learning(tmp_path):
             assert got[0].evidence["chance"] == pytest.approx(0.2) and got[0].severity.rank == 2
         else:
             assert not got
+
+
+def test_bar_grouped_tables_read_word_by_word():
+    """ElegantRL's evaluator: "ID  Step  maxR |  avgR  stdR  avgS  stdS |  expR  objC  etc." then
+    rows of as many numbers ("etc." naming the ones after); a row cut short is no row. An HF results
+    table's one-blank names ("| Training Loss | Epoch |") stay whole."""
+    run = lrdoctor.read(real_log("fresh25/elegantrl-pr214-ppo-bipedal/bipedalwalker_ppo.log"))
+    assert run.meta.step_column == "Step" and run.meta.roles["ep_return"] == "avgR"
+    assert run.series("avgR").values[:3].tolist() == [-95.16, -96.87, -117.02]
+    assert {"etc_1", "etc_2"} <= set(run.metrics) and not any("_" in n and n.startswith("id") for n in run.metrics)
+    card = lrdoctor.read(real_log("fresh39/hfcard-distilbert-sentence-lr2e-5-all/training_results.md"))
+    assert card.series("eval_loss").values.tolist() == [0.4178, 0.3935, 0.4037, 0.4696, 0.4849]

@@ -198,6 +198,12 @@ def _header_table(line: str, state: dict) -> dict | None:
     if len(cells) >= 2 and (spaced or all(_HEADER_CELL.match(c) for c in cells)) and any(not _NUM_FULL.match(c) for c in cells):
         # (HF notebooks print "Step | Training Loss | Validation Loss | Wer")
         state["pipe_header"] = _column_names(cells)
+        words = s.replace("|", " ").split()
+        # bars that group one-word names ("ID  Step  maxR |  avgR  stdR |  expR  objC": ElegantRL's
+        # evaluator): a row of as many numbers is read word by word
+        # (names within a group are aligned by runs of blanks; "| Training Loss | Epoch |" has one-blank names)
+        grouped = sep == "|" and any(_ALIGNED.search(c) for c in cells)
+        state["pipe_words"] = words if grouped and len(words) > len(cells) and all(_WORD_NAME.match(w) for w in words) else None
         return {}
     head = state.get("pipe_header")
     if not head:
@@ -207,6 +213,14 @@ def _header_table(line: str, state: dict) -> dict | None:
         # HF's "No log" cell (no training loss logged yet): the column it stands in holds no value
         s, missing = "0" + s[6:], 0
     cells = [c for c in re.split(r"[|,\s]+", s.strip("|")) if c]
+    words = state.get("pipe_words")
+    if words and all(_NUM_FULL.match(c) for c in cells):
+        if words[-1].rstrip(".") == "etc" and len(cells) >= len(words):
+            # "etc." names the columns after the named ones (ElegantRL's extra objectives)
+            words = words[:-1] + [f"etc_{i}" for i in range(1, len(cells) - len(words) + 2)]
+        if len(cells) == len(words):
+            return {w: _num(c) for w, c in zip(words, cells)}
+        return None  # (a row cut short, "0  3.20e+01  -95.16 |": no row of this table)
     if len(cells) == len(head) and all(_NUM_FULL.match(c) or _CLOCK.match(c) for c in cells) and not all(_CLOCK.match(c) for c in cells):
         # (fastai's tab-separated table ends each row with its "time" cell, "00:03": a duration, no metric)
         return {k: _num(c) for i, (k, c) in enumerate(zip(head, cells)) if not _CLOCK.match(c) and i != missing}
@@ -219,6 +233,12 @@ def _header_table(line: str, state: dict) -> dict | None:
             return {k: _num(m[1]) for k, m in zip(head, hits) if m}
     return None
 
+
+#: two names in one cell set apart by a run of blanks: column alignment, not a spaced name
+_ALIGNED = re.compile(r"\S\s{2,}\S")
+
+#: a one-word column name of a bar-grouped table ("maxR", "avgR", "etc.")
+_WORD_NAME = re.compile(r"^[A-Za-z][\w./%\-]*$")
 
 #: a console-table header cell ("Epoch", "GPU_mem", "box_loss", "Box(P", "mAP50-95)")
 _CONSOLE_NAME = re.compile(r"^[A-Za-z_(][\w/.\-()@:]*$")
