@@ -600,3 +600,52 @@ def test_bar_grouped_tables_read_word_by_word():
     assert {"etc_1", "etc_2"} <= set(run.metrics) and not any("_" in n and n.startswith("id") for n in run.metrics)
     card = lrdoctor.read(real_log("fresh39/hfcard-distilbert-sentence-lr2e-5-all/training_results.md"))
     assert card.series("eval_loss").values.tolist() == [0.4178, 0.3935, 0.4037, 0.4696, 0.4849]
+
+
+def test_td3_and_a2c_ppo_acktr_console_layouts(tmp_path):
+    """Two PyTorch RL layouts many repositories copy, written by a real REINFORCE agent on CartPole:
+    the TD3 authors' "Total T: N Episode Num: E Episode T: L Reward: R" with "Evaluation over 10
+    episodes: X" between dashes, and pytorch-a2c-ppo-acktr's "Updates U, num timesteps N, FPS F" /
+    " Last 10 training episodes: mean/median reward A/B, min/max reward C/D"."""
+    import gymnasium as gym
+
+    torch.manual_seed(0)
+    env = gym.make("CartPole-v1")
+    policy = torch.nn.Sequential(torch.nn.Linear(4, 32), torch.nn.Tanh(), torch.nn.Linear(32, 2))
+    opt = torch.optim.Adam(policy.parameters(), lr=1e-2)
+    td3, ppo, total, returns = [], [], 0, []
+    for ep in range(1, 41):
+        obs, _ = env.reset(seed=ep)
+        logps, rewards, done = [], [], False
+        while not done:
+            dist = torch.distributions.Categorical(logits=policy(torch.tensor(obs, dtype=torch.float32)))
+            a = dist.sample()
+            logps.append(dist.log_prob(a))
+            obs, r, term, trunc, _ = env.step(a.item())
+            rewards.append(r)
+            done = term or trunc
+        total += len(rewards)
+        returns.append(sum(rewards))
+        g = torch.tensor([sum(rewards[i:]) for i in range(len(rewards))])
+        loss = -(torch.stack(logps) * (g - g.mean()) / (g.std() + 1e-8)).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        td3.append(f"Total T: {total} Episode Num: {ep} Episode T: {len(rewards)} Reward: {sum(rewards):.3f}")
+        if ep % 5 == 0:
+            last = returns[-10:]
+            td3 += ["-" * 39, f"Evaluation over 10 episodes: {np.mean(last):.3f}", "-" * 39]
+            ppo += [f"Updates {ep}, num timesteps {total}, FPS 1200 ",
+                    f" Last {len(last)} training episodes: mean/median reward {np.mean(last):.1f}/{np.median(last):.1f}, "
+                    f"min/max reward {min(last):.1f}/{max(last):.1f}", ""]
+    a, b = tmp_path / "td3.log", tmp_path / "ppo.log"
+    a.write_text("\n".join(td3) + "\n")
+    b.write_text("\n".join(ppo) + "\n")
+    ra, rb = lrdoctor.read(a), lrdoctor.read(b)
+    assert ra.meta.step_column == "total_t" and ra.meta.step_unit == "timestep"
+    assert ra.series("ep_return").values.tolist() == pytest.approx(returns, abs=1e-3)
+    assert ra.series("eval_return").values.size == 8
+    assert rb.meta.roles["ep_return"] == "mean_reward" and rb.meta.step_column == "num_timesteps"
+    assert rb.series("ep_return").values.tolist() == pytest.approx([round(float(np.mean(returns[max(0, e - 10):e])), 1)
+                                                                   for e in range(5, 41, 5)], abs=0.051)
+    assert rb.series("min_reward").values.size == 8

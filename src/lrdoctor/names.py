@@ -180,6 +180,7 @@ STEP_NAMES: tuple[tuple[str, str], ...] = (
     ("global_timestep", "timestep"), ("frames", "timestep"), ("total_frames", "timestep"), ("num_frames", "timestep"),
     ("env_steps", "timestep"), ("env_step", "timestep"),  # Tianshou: its benchmark CSVs and TensorBoard x-axis
     ("timestepssofar", "timestep"), ("nb_steps", "timestep"), ("num_env_steps_sampled", "timestep"),
+    ("total_t", "timestep"),  # the TD3 authors' "Total T: 10000 Episode Num: 12 ..." (and the repositories that copy it)
     ("train_step", "step"), ("training_step", "step"), ("completed_step", "step"), ("global_steps", "step"),
     ("iteration", "step"), ("iter", "step"), ("it", "step"), ("iters", "step"), ("num_updates", "update"),
     ("train/n_updates", "update"), ("update", "update"), ("updates", "update"), ("nupdates", "update"),

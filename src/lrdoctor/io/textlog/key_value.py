@@ -315,7 +315,9 @@ def _as_split(rec: dict, split: str, mark: str | None = None) -> dict:
 
 #: "Gen/Dis Loss: 0.6576/0.7134" (rasbt's GAN notebooks): two quantities named by one key, their
 #: values in the same order; read as "gen_loss" and "dis_loss", not one column holding the first
-_SLASH_PAIR = re.compile(rf"(?<![\w/])(?P<a>[A-Za-z]+)\s*/\s*(?P<b>[A-Za-z]+)\s+(?P<what>[A-Za-z]+)\s*:\s*(?P<x>{NUM})\s*/\s*(?P<y>{NUM})(?![\w.])")
+#: (the colon may be missing: pytorch-a2c-ppo-acktr's "mean/median reward 23.4/22.0, min/max reward
+#: 10.0/40.0")
+_SLASH_PAIR = re.compile(rf"(?<![\w/])(?P<a>[A-Za-z]+)\s*/\s*(?P<b>[A-Za-z]+)\s+(?P<what>[A-Za-z]+)\s*:?\s*(?P<x>{NUM})\s*/\s*(?P<y>{NUM})(?![\w.])")
 
 
 def _key_values(line: str, state: dict) -> dict | None:
@@ -353,9 +355,9 @@ def _key_values(line: str, state: dict) -> dict | None:
     if "'s " in line:  # LightGBM's "training's binary_logloss: 0.5": the training set's
         line = line.replace("'s ", "_")
     pairs = list(_SLASH_PAIR.finditer(line)) if "/" in line else []
-    for m in pairs:
-        rec[_key_name(f"{m['a']}_{m['what']}")] = _num(m["x"])
-        rec[_key_name(f"{m['b']}_{m['what']}")] = _num(m["y"])
+    for m in pairs:  # (words, not free text: "min" here is a minimum, not a unit of the value before)
+        rec[f"{m['a']}_{m['what']}".lower()] = _num(m["x"])
+        rec[f"{m['b']}_{m['what']}".lower()] = _num(m["y"])
     if pairs:
         line = _blank(line, [m.span() for m in pairs])
     if " of " in line:  # CTR-GCN's "Mean test loss of 8 batches: 0.358": the count is no part of the key

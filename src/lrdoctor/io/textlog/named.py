@@ -49,13 +49,22 @@ _SB3_EVAL = re.compile(rf"^\s*Eval num_timesteps=(\d+), episode_reward=({NUM})")
 _SB3_EVAL_LENGTH = re.compile(rf"^\s*Episode length: ({NUM})\s*$")
 
 
+#: the TD3 authors' "Evaluation over 10 episodes: -123.456" (copied into many TD3/DDPG repositories)
+#: and pytorch-a2c-ppo-acktr's " Evaluation using 10 episodes: mean reward 123.45000"
+_EVAL_OVER = re.compile(rf"^\s*Evaluation (?:over|using) \d+ episodes?:\s*(?:mean reward\s*)?({NUM})\s*$")
+
+
 def _sb3_eval(line: str, state: dict) -> dict | None:
-    """An EvalCallback report: the evaluation's mean return at its timestep, under the names SB3's
-    own logger gives them (``eval/mean_reward``, ``eval/mean_ep_length``), the length filed with it."""
+    """An evaluation report of an RL trainer: SB3's EvalCallback (the evaluation's mean return at its
+    timestep, under the names SB3's own logger gives them, ``eval/mean_reward`` and
+    ``eval/mean_ep_length``), or a mean evaluation return over N episodes (TD3, pytorch-a2c-ppo-acktr)."""
     if line.lstrip()[:4] == "Eval":
         m = _SB3_EVAL.match(line)
         if m:
             return {"time/total_timesteps": float(m[1]), "eval/mean_reward": _num(m[2])}
+        m = _EVAL_OVER.match(line)
+        if m:
+            return {"eval/mean_reward": _num(m[1])}
     elif line.lstrip()[:15] == "Episode length:":
         m = _SB3_EVAL_LENGTH.match(line)
         if m:
