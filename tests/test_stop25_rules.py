@@ -649,3 +649,24 @@ def test_td3_and_a2c_ppo_acktr_console_layouts(tmp_path):
     assert rb.series("ep_return").values.tolist() == pytest.approx([round(float(np.mean(returns[max(0, e - 10):e])), 1)
                                                                    for e in range(5, 41, 5)], abs=0.051)
     assert rb.series("min_reward").values.size == 8
+
+
+def test_checkpoint_messages_are_no_records(tmp_path, history):
+    """Keras' "Epoch 00005: val_loss improved from 0.31234 to 0.21234, saving model to best.h5" and
+    pytorchtools' "Validation loss decreased (0.412345 --> 0.398765).  Saving model ..." are printed
+    only when the value improved: the evaluation loss is the epoch lines' (every epoch), and the
+    messages' numbers make no columns."""
+    lines, best = [], float("inf")
+    for e, tl, vl, va in history:
+        lines.append(f"Epoch {e}/12 - loss: {tl:.4f} - val_loss: {vl:.4f} - val_accuracy: {va:.4f}")
+        if vl < best:
+            lines.append(f"Epoch {e:05d}: val_loss improved from {best:.5f} to {vl:.5f}, saving model to best.h5")
+            lines.append(f"Validation loss decreased ({best:.6f} --> {vl:.6f}).  Saving model ...")
+            best = vl
+        else:
+            lines.append(f"Epoch {e:05d}: val_loss did not improve from {best:.5f}")
+    p = tmp_path / "fit.log"
+    p.write_text("\n".join(lines) + "\n")
+    run = lrdoctor.read(p)
+    assert run.series("eval_loss").values.tolist() == pytest.approx([round(vl, 4) for _, _, vl, _ in history])
+    assert not {"to", "val_loss_improved_from"} & set(run.metrics)

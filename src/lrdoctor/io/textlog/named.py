@@ -72,6 +72,27 @@ def _sb3_eval(line: str, state: dict) -> dict | None:
     return None
 
 
+#: Keras' ModelCheckpoint / EarlyStopping (verbose): "Epoch 00005: val_loss improved from 0.31234 to
+#: 0.21234, saving model to best.h5"
+_KERAS_IMPROVED = re.compile(rf"^\s*Epoch (\d+): ([\w/.\-]+) improved from (?:{NUM}|inf|-inf) to ({NUM})")
+
+#: pytorchtools' EarlyStopping (copied into countless PyTorch loops): "Validation loss decreased
+#: (0.412345 --> 0.398765).  Saving model ..."
+_VAL_DECREASED = re.compile(rf"^\s*Validation loss decreased \(\s*(?:{NUM}|inf)\s*-->\s*({NUM})\s*\)")
+
+
+def _checkpoint_message(line: str, state: dict) -> dict | None:
+    """A checkpoint callback's message is read as no record: it is printed only when the monitored
+    value improved, so its values are a biased sample of a curve the epoch lines print whole (read as
+    a series, they would never rise); and its numbers are no fields ("improved from ... to ..." made
+    columns ``val_loss_improved_from`` and ``to``)."""
+    if "improved from" in line and _KERAS_IMPROVED.match(line):
+        return {}
+    if "loss decreased (" in line and _VAL_DECREASED.match(line):
+        return {}
+    return None
+
+
 #: torchtune's recipes print "1|100|Loss: 1.2345432424545288" (epoch|step|loss) on their progress bar
 _TORCHTUNE = re.compile(rf"^\s*(\d+)\|(\d+)\|Loss: ({NUM})")
 
