@@ -670,3 +670,14 @@ def test_checkpoint_messages_are_no_records(tmp_path, history):
     run = lrdoctor.read(p)
     assert run.series("eval_loss").values.tolist() == pytest.approx([round(vl, 4) for _, _, vl, _ in history])
     assert not {"to", "val_loss_improved_from"} & set(run.metrics)
+
+
+def test_bare_numbers_with_a_non_finite_first_column(tmp_path):
+    """A NaN or inf in the first column is no step counter (the check once raised on it)."""
+    from lrdoctor.io.textlog.bare import read_bare_columns
+
+    p = tmp_path / "loss.txt"
+    p.write_text("76930 nan\n76940 2.5\nnan 2.4\n76960 2.3\ninf 2.2\n")
+    run = read_bare_columns(p)
+    assert run.meta.format == "bare-columns" and "step" not in run.metrics
+    assert run.series("loss_2").values.size == 5

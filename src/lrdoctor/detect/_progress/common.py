@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
@@ -26,6 +26,14 @@ def _lr_share(run: Run, a: float, b: float) -> float | None:
 _CHANCE_CAUSE = ("The model never learned: its predictions carry no information about the labels. Usual causes: "
                  "an LR far too high or too low, labels that do not match the inputs (shuffled, wrong class ids, "
                  "a class-count mismatch), a frozen or detached model, or a loss applied to the wrong outputs.")
+
+
+def _logged(run: Run, names: tuple[str, ...]) -> Iterator[tuple[str, Series]]:
+    """``(name, its finite points)`` for each of ``names`` (roles or columns) the run logged, in order."""
+    for name in names:
+        s = run.series(name)
+        if s is not None:
+            yield name, s.finite()
 
 
 def _live_loss(run: Run) -> Series | None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lrdoctor.detect._common import zero_is_exact
-from lrdoctor.detect._progress.common import _loss_learned, _same_tail
+from lrdoctor.detect._progress.common import _logged, _loss_learned, _same_tail
 from lrdoctor.detect.rl.grpo import all_groups_degenerate
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.fmt import fmt
@@ -82,11 +82,7 @@ def _degenerate_groups(run: Run, th: ProgressThresholds) -> Finding | None:
 
 def _return_at_floor(run: Run, th: ProgressThresholds) -> Finding | None:
     """See ``ProgressThresholds.return_floor_points`` and ``zero_return_points``."""
-    for name in ("ep_return", "eval_return"):
-        s = run.series(name)
-        if s is None:
-            continue
-        f = s.finite()
+    for name, f in _logged(run, ("ep_return", "eval_return")):
         v = f.values
         if v.size >= th.zero_return_points and bool((v == 0).all()):
             col = run.meta.roles.get(name, name)
@@ -118,11 +114,10 @@ def _never_succeeded(run: Run, th: ProgressThresholds) -> Finding | None:
     ``zero_return_points`` reports: not one episode in the log reached the goal, the same
     evidence as a return that is exactly 0 throughout (SB3 zoo TQC+HER on FetchSlide: 338
     episodes, every ``is_success`` 0.0, every return about -50, the reward's floor)."""
-    for name in ("success_rate", "task_metric"):
+    for name, f in _logged(run, ("success_rate", "task_metric")):
         col = run.meta.roles.get(name, name)
-        if name not in run or "success" not in tokens(col):
+        if "success" not in tokens(col):
             continue
-        f = run.series(name).finite()
         v = f.values
         if v.size < th.zero_return_points or not bool((v == 0).all()):
             continue

@@ -29,7 +29,7 @@ from lrdoctor.io.textlog.bare import read_bare_columns
 from lrdoctor.io.textlog.words import has_local_script, to_english
 from lrdoctor.io.textlog.bars import _tqdm_bar
 from lrdoctor.io.textlog.key_value import NAN_EVENT, _as_split, _key_values, _python_dict
-from lrdoctor.io.textlog.named import (EPOCH_END, _amp_overflow, _bare_pairs, _bracketed_step, _checkpoint_message, _sb3_eval, _epoch_trailer, _fastai07_row, _fuxictr_metrics,
+from lrdoctor.io.textlog.named import (EPOCH_END, _amp_overflow, _bare_pairs, _bracketed_step, _checkpoint_message, _rl_evaluation, _epoch_trailer, _fastai07_row, _fuxictr_metrics,
                                       _lightning_checkpoint, _llmc, _nanogpt, _nvidia_speech, _step_of_max, _trax, _yolact,
                                       _yolov5_results)
 from lrdoctor.io.textlog.tables import _chainer_report, _console_table, _header_table, _html_table, _pipe_table, _sb3_table, sb3_table_goes_on
@@ -53,7 +53,7 @@ RULES: list[LineRule] = [
     LineRule("yolact", _yolact),
     LineRule("fuxictr-metrics", _fuxictr_metrics),
     LineRule("nvidia-speech", _nvidia_speech),
-    LineRule("sb3-eval", _sb3_eval),
+    LineRule("rl-evaluation", _rl_evaluation),
     LineRule("checkpoint-message", _checkpoint_message),
     LineRule("bracketed-step", _bracketed_step),
     LineRule("step-of-max", _step_of_max),
@@ -324,7 +324,7 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
     spans = getattr(records, "append_spans", None)
     keras: dict = {}  # _keras_evaluate's memory (kept apart from the rules' state: the shape cache stays on)
     shapes: dict[bytes, tuple] = {}
-    tries: dict[str, int] = {}
+    tries: dict[bytes, int] = {}
     use_shapes = [r.parse for r in RULES] == _BUILTIN_PARSERS
     for lineno, line in enumerate(lines, 1):
         if line is None or len(line) > MAX_LINE_CHARS + 1:

@@ -9,8 +9,11 @@ name with ``--metric loss=issue7``. Read only when no line of the file reads as 
 from __future__ import annotations
 
 import re
+from array import array
 from pathlib import Path
 from typing import Callable
+
+import numpy as np
 
 from lrdoctor.errors import printable
 from lrdoctor.io.guard import bounded_lines, text_encoding
@@ -33,6 +36,7 @@ _SPLIT = re.compile(r"[\s,;]+")
 
 
 def _row(line: str) -> list[float] | None:
+    """The numbers of a line that holds only numbers (at most ``MAX_BARE_FIELDS``), else None."""
     fields = [f for f in _SPLIT.split(line.strip()) if f]
     if not fields or len(fields) > MAX_BARE_FIELDS or not all(_FIELD.fullmatch(f) for f in fields):
         return None
@@ -49,8 +53,11 @@ def _names(stem: str, n: int, first_is_step: bool) -> list[str]:
 
 def read_bare_columns(path: Path, strip: Callable[[str], str] = str.strip) -> Run | None:
     """The file as columns of bare numbers, or None when it is not one (see the module).
-    ``strip`` takes off what precedes a line's content (the text reader's prefixes)."""
-    rows: list[list[float]] = []
+    ``strip`` takes off what precedes a line's content (the text reader's prefixes).
+
+    Memory: the numbers in typed arrays (8 bytes each, one array per row width), never a list
+    of rows: a ``np.savetxt`` file of millions of values costs what its values do."""
+    flat: dict[int, array] = {}  # row width -> its rows' numbers, row after row
     other = 0
     with open(path, encoding=text_encoding(path), errors="replace") as fh:
         for _, line in bounded_lines(fh, MAX_LINE_CHARS):
@@ -61,28 +68,33 @@ def read_bare_columns(path: Path, strip: Callable[[str], str] = str.strip) -> Ru
                 continue
             r = _row(strip(line))
             if r is None:
-                if not rows:
+                if not flat:
                     return None  # a header (or prose) above the numbers: a table of another format, not bare numbers
                 other += 1
             else:
-                rows.append(r)
-    if len(rows) < MIN_ROWS:
+                flat.setdefault(len(r), array("d")).extend(r)
+    counts = {w: len(a) // w for w, a in flat.items()}
+    if sum(counts.values()) < MIN_ROWS:
         return None
-    width = max(set(len(r) for r in rows), key=[len(r) for r in rows].count)
-    kept = [r for r in rows if len(r) == width]
-    if len(kept) < MIN_SHARE * (len(rows) + other):
+    width = max(counts, key=counts.__getitem__)
+    kept = counts[width]
+    if kept < MIN_SHARE * (sum(counts.values()) + other):
         return None
-    first = [r[0] for r in kept]
-    first_is_step = width >= 2 and all(x == int(x) for x in first) and all(b > a for a, b in zip(first, first[1:]))
+    table = np.frombuffer(flat[width], dtype=np.float64).reshape(kept, width)
+    first = table[:, 0]
+    # an increasing integer first column is the step (a NaN or inf in it is no step)
+    first_is_step = width >= 2 and bool(np.isfinite(first).all() and (first == np.round(first)).all()
+                                        and (np.diff(first) > 0).all())
     stem = re.sub(r"[^\w.-]+", "_", path.stem).strip("_") or "value"
     names = _names(stem, width, first_is_step)
     records = RecordColumns()
-    for r in kept:
-        records.append(dict(zip(names, r)))
+    for row in table.tolist():
+        records.append(dict(zip(names, row)))
     meta = RunMeta(source=str(path), format="bare-columns")
     meta.warnings.append(f"{printable(path.name)}: no names in the file: its column(s) are named after the file "
                          f"({', '.join(names)}); rename one with --metric ROLE=COLUMN")
-    if len(kept) < len(rows) + other:
-        meta.warnings.append(f"{printable(path.name)}: {len(rows) + other - len(kept)} line(s) that are no row of "
+    skipped = sum(counts.values()) + other - kept
+    if skipped:
+        meta.warnings.append(f"{printable(path.name)}: {skipped} line(s) that are no row of "
                              f"{width} number(s) were skipped")
     return records_to_run(records, meta)

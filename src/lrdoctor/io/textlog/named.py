@@ -54,7 +54,7 @@ _SB3_EVAL_LENGTH = re.compile(rf"^\s*Episode length: ({NUM})\s*$")
 _EVAL_OVER = re.compile(rf"^\s*Evaluation (?:over|using) \d+ episodes?:\s*(?:mean reward\s*)?({NUM})\s*$")
 
 
-def _sb3_eval(line: str, state: dict) -> dict | None:
+def _rl_evaluation(line: str, state: dict) -> dict | None:
     """An evaluation report of an RL trainer: SB3's EvalCallback (the evaluation's mean return at its
     timestep, under the names SB3's own logger gives them, ``eval/mean_reward`` and
     ``eval/mean_ep_length``), or a mean evaluation return over N episodes (TD3, pytorch-a2c-ppo-acktr)."""
