@@ -46,12 +46,22 @@ TEXT = {
     "colour codes": lambda t: "\n".join(("\x1b[32m" + ln + "\x1b[0m") if ln.strip() else ln for ln in t.split("\n")),
     "logging basic": _lines("INFO:root:"),
     "logging asctime": _lines("2024-05-01 12:00:00,123 - INFO - "),
+    "logging cookbook": _lines("2024-05-01 12:00:00,123 - __main__ - INFO - "),
+    "hf examples": _lines("05/01/2024 12:00:00 - INFO - __main__ - "),
+    "filename[line]": _lines("2024-05-01 12:00:00,123 - train.py[line:88] - INFO: "),
+    "name after level": _lines("2024-05-01 12:00:00 INFO     __main__: "),
+    "thread and level": _lines("2024-05-01 12:00:00,123 [MainThread  ] [INFO ]  "),
+    "mmengine": _lines("2024/05/01 12:00:00 - mmengine - INFO - "),
+    "rich handler": lambda t: "\n".join(("[05/01/24 12:00:00] INFO     " + ln + "    train.py:88") if ln.strip() else ln for ln in t.split("\n")),
     "hydra": _lines("[2024-05-01 12:00:00,123][__main__][INFO] - "),
     "loguru": _lines("2024-05-01 12:00:00.123 | INFO     | __main__:train:88 - "),
     "torchrun rank": _lines("[rank0]: "),
     "torchrun tee": _lines("[default0]:"),
     "open mpi": _lines("[1,0]<stdout>:"),
 }
+
+#: the changes that put a logger's or launcher's header in front of each line
+PREFIXES = {name for name in TEXT if name not in ("crlf", "bom", "trailing blanks", "colour codes")}
 
 CSV = {
     "semicolon": lambda df, p: df.to_csv(p, sep=";", index=False),
@@ -100,6 +110,8 @@ for f in spec["text"]:
     if not base:
         continue
     for name, fn in TEXT.items():
+        if f.suffix == ".md" and name in PREFIXES:
+            continue  # a model card is written by the hub's card generator, never through a logger
         p = tmp / ("t" + f.suffix)
         p.write_bytes(fn(text).encode("utf-8"))
         ok, n = out.get("text: " + name, (0, 0))

@@ -430,6 +430,36 @@ def drop_carried(cols: dict, masks: dict, meta: RunMeta) -> None:
                              f"logged once every {period} reports and carried along ({x.size - runs.size} repeat(s) dropped)")
 
 
+#: Rows a pair of columns must take turns on before their "nan" cells read as empty ones: three
+#: turns each way (fewer is no pattern: one NaN in each of two columns can be two real events).
+MIN_TURNS = 3
+
+
+def nan_as_empty(cols: dict, masks: dict, meta: RunMeta) -> None:
+    """Read the "nan" cells of a sparse table as empty cells, in place: a table that prints one row
+    per report, training rows and validation rows alike, fills the columns a row does not report
+    with "nan" (pandas' ``to_string`` of a log history; casanovo: "20000 nan 1.594399" then
+    "33440 1.816622 nan"). Judged by structure, not value: two columns that *take turns*, one
+    finite exactly where the other is NaN on every row, at least ``MIN_TURNS`` rows each way. A
+    training loss that really goes NaN does not take turns with the validation loss on every row
+    of the log; it goes NaN with it, or from some step on."""
+    keys = [k for k in cols if masks[k].any()]
+    fin = {k: np.isfinite(cols[k]) & masks[k] for k in keys}
+    nan = {k: np.isnan(cols[k]) & masks[k] for k in keys}
+    empty = set()
+    for i, a in enumerate(keys):
+        if int(nan[a].sum()) < MIN_TURNS or int(fin[a].sum()) < MIN_TURNS:
+            continue
+        for b in keys[i + 1:]:
+            if bool((nan[a] == fin[b]).all()) and bool((fin[a] == nan[b]).all()):
+                empty.update((a, b))
+    for k in empty:
+        masks[k] = masks[k] & ~nan[k]
+    if empty:
+        meta.warnings.append(f"columns {', '.join(sorted(repr(printable(str(k))) for k in empty))} take turns "
+                             "(each row reports one of them, 'nan' in the other): read the 'nan' cells as empty")
+
+
 def _columns_to_run(acc: RecordColumns, meta: RunMeta, config: Mapping[str, Any] | None,
                     keys: list[tuple[str, str]], check_duplicates: bool, lines: Sequence[int] | None) -> Run:
     present, first_at, count, rows_of, vals_of = acc.present, acc.first_at, acc.count, acc.rows_of, acc.vals_of
@@ -529,6 +559,7 @@ def _columns_to_run(acc: RecordColumns, meta: RunMeta, config: Mapping[str, Any]
     resolve_negated_scores(cols, masks)
     resolve_gan_letters(cols, masks)
     drop_carried(cols, masks, meta)
+    nan_as_empty(cols, masks, meta)
     shown = {k: printable(str(k)) for k in cols}
     if any(k != v for k, v in shown.items()):
         cols = {shown[k]: v for k, v in cols.items()}

@@ -27,6 +27,7 @@ from lrdoctor.io.records import RecordColumns, records_to_run
 from lrdoctor.io.textlog._base import NUM, LineRule, _NUM_RE, _num
 from lrdoctor.io.textlog.bare import read_bare_columns
 from lrdoctor.io.textlog.words import has_local_script, to_english
+from lrdoctor.io.textlog.prefix import strip_prefix
 from lrdoctor.io.textlog.bars import _tqdm_bar
 from lrdoctor.io.textlog.key_value import NAN_EVENT, _as_split, _key_values, _python_dict
 from lrdoctor.io.textlog.named import (EPOCH_END, _amp_overflow, _bare_pairs, _bracketed_step, _checkpoint_message, _rl_evaluation, _epoch_trailer, _fastai07_row, _fuxictr_metrics,
@@ -118,40 +119,6 @@ def _setting_value(raw: str):
         return raw
 
 
-#: Log levels as the logging libraries print them (Python's logging, loguru, glog's words).
-_LEVEL = r"(?:INFO|DEBUG|WARNING|WARN|ERROR|CRITICAL|TRACE|SUCCESS|NOTICE)"
-
-#: What precedes the record on a line and is not part of it: quote markers of a pasted
-#: log ("> "), the launcher's tag of the process that wrote the line, timestamps
-#: ("[2018-11-26 14:47:26,759 INFO]", "2023-03-22 09:30:39"), logger names and levels as the
-#: common logging formats print them, and tqdm progress bars (" 10%|###  | 31/312 [06:29<55:54,
-#: 11.94s/it]"). A record behind any of them reads as the same record without it: a log is
-#: the same log whether it went through ``print`` or a logger, one process or eight.
-_PREFIX = re.compile(
-    r"^(?:\s*>+\s?)*"
-    # the launcher's process tag: torchrun --tee ("[rank0]: ", "[default0]:"), Open MPI's
-    # --tag-output ("[1,0]<stdout>:")
-    r"(?:\[(?:rank|default)\d+\]:\s?|\[\d+,\d+\]<std(?:out|err)>:\s?)?"
-    # the host in brackets before a timestamp (ESPnet2: "[gpu-node-3] 2023-01-01 12:00:00,123 ...")
-    r"(?:\[(?!(?:train|training|val|valid|validation|eval|evaluation|test|dev)\])[\w.\-]+\]\s+(?=\[?\d{4}-\d\d-\d\d[ T]))?"
-    # glog/absl (TensorFlow, JAX): "I0912 11:40:27.956218 139735407601536 model_lib_v2.py:652] "
-    r"(?:[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+\s+[\w.\-]+:\d+\]\s*)?"
-    # a timestamp (ISO 8601, with milliseconds and a zone or not), then the bracketed fields of the
-    # same header: Hydra's job logging "[2024-05-01 12:00:00,123][__main__][INFO] - ", DeepSpeed's
-    # "[...] [INFO] [logging.py:96:log_dist] [Rank 0]": a level, a dotted/colon name or the
-    # process's rank (a word in brackets, "[valid]", "[Metrics]", is the record's own)
-    r"(?:\s*\[?\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?(?:\s*" + _LEVEL + r")?\]?"
-    r"(?:\s*(?:\[(?:" + _LEVEL + r"|[\w<>-]*[._:][\w.<>:-]*|[Rr]ank\s*\d+)\]|\{[\w.<>-]+:\d+\}|\([\w.<>-]+:\d+\)))*(?:\s*\|(?=\s*" + _LEVEL + r"))?[\s:,-]*)?"
-    r"(?:P\d+\s+(?=" + _LEVEL + r"))?"  # FuxiCTR's "%(asctime)s P%(process)d %(levelname)s"
-    # the level ("[INFO] Episode 595 score: 30.1": rl-agents), with the logger's name where Python's
-    # default format puts it ("INFO:root:", "INFO:lightning.pytorch.utilities:"), or the padded
-    # column of loguru's "| INFO     | "
-    r"(?:\s*\[?" + _LEVEL + r"\b\]?(?::[\w.]+:|(?:\s*\|(?=\s*[\w.<>]+:[\w<>]+:\d+\s+-\s))?[\s:\-]*))?"
-    # loguru's source column: "__main__:train:88 - " (a pipe that opens the record stays: "| epoch 1 |")
-    r"(?:[\w.<>]+:[\w<>]+:\d+\s+-\s+)?"
-    r"(?:\s*\d{1,3}%\|[^|]*\|[^\]]*\])?")
-
-
 #: Terminal escape sequences: colour/cursor codes (CSI ``ESC [ ... letter``) and titles/links
 #: (OSC ``ESC ] ... BEL`` or ``ESC \\``). Loggers that colour their output (torchtitan,
 #: loguru, rich, tqdm's cursor moves) write them into files redirected from a terminal;
@@ -219,16 +186,8 @@ _TRAINING_DONE = re.compile(r"^\W*(?:training\s+(?:is\s+)?(?:finished|complete|c
                             r"(?:\s+in\s+[\d.:]+\s*(?:s|secs?|seconds|m|mins?|minutes|h|hrs?|hours)?\b)?[^\d]*$", re.I)
 
 
-#: The characters a prefix can start with (quote markers, blanks, brackets, digits of a timestamp or
-#: of a tqdm bar, the first letters of glog's severities and of the levels): a line that starts
-#: with any other one ("step 10: loss=...", "{'loss': ...}") skips the prefix pattern.
-_PREFIX_FIRST = frozenset(" \t>[0123456789IWEFDCTSNP")
-
-
 def _strip_prefix(line: str) -> str:
-    if line[:1] not in _PREFIX_FIRST:
-        return line
-    return _PREFIX.sub("", line, count=1)
+    return strip_prefix(line)
 
 
 #: Rules whose result depends only on the form of a line, not on earlier lines or on the
