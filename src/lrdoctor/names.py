@@ -204,6 +204,7 @@ def tokens(name: str) -> list[str]:
     # an IoU threshold from its metric ("Map@0.50" -> map, 0, 50)
     spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", re.sub(r"(?<![A-Za-z])mAP", "map", name.strip()))
     ts = [t for t in normalize(spaced.replace("@", "_")).split("_") if t]
+    ts = [w for t in ts for w in _unfuse(t)]
     for i in range(len(ts) - 1):
         if ts[i] == "cross" and ts[i + 1] == "entropy":  # CNTK's "CrossEntropy loss": a loss, not a policy entropy
             ts[i:i + 2] = ["xent"]
@@ -212,6 +213,31 @@ def tokens(name: str) -> list[str]:
 
 
 _EVAL = {"val", "valid", "validation", "eval", "evaluation", "test", "dev", "holdout", "cv"}  # cv: speech recipes' cross-validation set
+
+#: Figures whose name a split word is fused to ("trainloss", "valloss", "testacc"), and the split
+#: words that fuse; single letters only pair up (see :func:`_letter_pairs`).
+_FUSED_BASES = ("loss", "acc", "accuracy", "cost", "err", "error")
+_FUSED_SPLITS = frozenset({"train", "training", "trn", "tr", "val", "valid", "validation", "eval", "test", "dev"})
+
+
+def _unfuse(t: str) -> list[str]:
+    """``"valloss"`` -> ``["val", "loss"]``: a split word fused to the figure it qualifies."""
+    for base in _FUSED_BASES:
+        if t.endswith(base) and t[: -len(base)] in _FUSED_SPLITS:
+            return [t[: -len(base)], base]
+    return [t]
+
+
+def _letter_pairs(words: dict[str, list[str]]) -> None:
+    """Read "t"/"v" as train/validation where both spellings of one figure are logged ("tloss"
+    and "vloss", "t_acc" and "v_acc": jeffheaton's early-stopping loops). Alone, a "v" is as
+    likely the value of an actor-critic ("v_loss" beside "pi_loss"), so only a pair counts."""
+    norms = {raw: normalize(raw).replace("_", "") for raw in words}
+    by = {n: raw for raw, n in norms.items()}
+    for raw, n in norms.items():
+        if n[:1] == "t" and n[1:] in _FUSED_BASES and "v" + n[1:] in by:
+            words[raw] = ["train", n[1:]]
+            words[by["v" + n[1:]]] = ["val", n[1:]]
 #: tokens of a running best, not a current value
 _BEST = {"min", "best", "lowest", "minimum"}
 _RL_LOSS = {"policy", "pol", "entpen", "value", "vf", "pg", "entropy", "ent", "coef", "actor", "critic", "alpha", "kl", "q", "qf", "temperature"}
@@ -378,6 +404,7 @@ def resolve_aliases(raw_names: Iterable[str], explicit: dict[str, str] | None = 
                 break
     step_norms = {n for n, _ in STEP_NAMES}
     words = {raw: tokens(raw) for raw in raw_names}
+    _letter_pairs(words)
     dead = set(never_finite)
     if not any(raw not in dead and _has(words[raw], *_LOSS_WORDS) for raw in raw_names):
         dead = set()  # every loss term is NaN: the blow-up is the finding

@@ -27,6 +27,10 @@ class OverfittingThresholds(Thresholds):
     """Evaluation points after the minimum, all above it (a single bad eval is noise)."""
     noise_k: float = 3.0
     """And the rise exceeds 3 robust sigmas of eval-to-eval noise."""
+    local_noise_points: int = 5
+    """The GL rule also measures that noise on the evaluations from two before the minimum to
+    the end, when they are at least 5 (4 differences, the fewest a robust spread is taken from):
+    where the rise is judged, not only over the whole curve, whose fast early fall is smooth."""
     up_strips: int = 3
     """Few-point rule: the eval loss rose at each of the last 3 evaluations while the training
     loss fell: Prechelt's UP_3 criterion ("stop when the generalization error increased in s
@@ -147,6 +151,13 @@ def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
     if gl < th.generalization_loss or (after <= emin).any():
         return _loss_rises(run, e, tr, th)
     noise = diff_sigma(e.values)
+    local = e.values[max(0, i - 2):]
+    if local.size >= th.local_noise_points:
+        # ...and the scatter where the rise is judged: a curve that falls smoothly and then swings by
+        # +-0.1 around its floor has a small whole-curve scatter and a large one after its minimum (a
+        # Keras baseline: val_loss 1.4656 -> 1.2327 by epoch 11, then 1.1859, 1.256, 1.1302, 1.2937,
+        # 1.267, 1.1418, 1.2535); a steady rise has steady differences and a small scatter of them
+        noise = max(noise, diff_sigma(local))
     if elast - emin < th.noise_k * noise:
         return _loss_rises(run, e, tr, th)  # within the first-difference scatter: the UP rules may still judge it
     t_at_min, t_end = value_at(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))

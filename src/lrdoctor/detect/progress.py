@@ -156,6 +156,11 @@ class ProgressThresholds(Thresholds):
     frozen_floor: float = 0.01
     """...and at least this share of the log's largest loss (a loss converged to its floor
     prints the same value for a reason)."""
+    converged_quanta: float = 3.0
+    """Frozen rules: a tail of equal prints is a converged curve, not a dead model, when the
+    reports just before it moved by at most this many printing steps (median): the same
+    "3 steps of the printing resolution" that separates rounding from change in ``loss_spike``'s
+    ``quanta``."""
     recur_window: int = 50
     """Recurring losses: judged on the last 50 reports, a window in which a learning model's
     batch losses keep changing."""

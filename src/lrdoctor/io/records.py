@@ -439,22 +439,27 @@ def nan_as_empty(cols: dict, masks: dict, meta: RunMeta) -> None:
     """Read the "nan" cells of a sparse table as empty cells, in place: a table that prints one row
     per report, training rows and validation rows alike, fills the columns a row does not report
     with "nan" (pandas' ``to_string`` of a log history; casanovo: "20000 nan 1.594399" then
-    "33440 1.816622 nan"). Judged by structure, not value: two columns that *take turns*, one
-    finite exactly where the other is NaN on every row, at least ``MIN_TURNS`` rows each way. A
-    training loss that really goes NaN does not take turns with the validation loss on every row
-    of the log; it goes NaN with it, or from some step on."""
+    "33440 1.816622 nan"). Judged by structure, not value: two columns that *take turns*, never
+    both a number on one row, one a number and the other NaN on at least ``MIN_TURNS`` rows each
+    way. The NaN beside the other's number is an empty cell; a row where both are NaN is a real
+    NaN (a run that blows up stops reporting numbers in either column)."""
     keys = [k for k in cols if masks[k].any()]
     fin = {k: np.isfinite(cols[k]) & masks[k] for k in keys}
     nan = {k: np.isnan(cols[k]) & masks[k] for k in keys}
-    empty = set()
+    empty: dict = {}
     for i, a in enumerate(keys):
         if int(nan[a].sum()) < MIN_TURNS or int(fin[a].sum()) < MIN_TURNS:
             continue
         for b in keys[i + 1:]:
-            if bool((nan[a] == fin[b]).all()) and bool((fin[a] == nan[b]).all()):
-                empty.update((a, b))
-    for k in empty:
-        masks[k] = masks[k] & ~nan[k]
+            a_only, b_only = fin[a] & nan[b], fin[b] & nan[a]
+            if (fin[a] & fin[b]).any() or int(a_only.sum()) < MIN_TURNS or int(b_only.sum()) < MIN_TURNS:
+                continue
+            # the "nan" beside the other column's number is an empty cell; a row where both are
+            # NaN stays NaN (the run blew up: from then on neither column reports a number)
+            empty[a] = empty.get(a, False) | b_only
+            empty[b] = empty.get(b, False) | a_only
+    for k, cells in empty.items():
+        masks[k] = masks[k] & ~cells
     if empty:
         meta.warnings.append(f"columns {', '.join(sorted(repr(printable(str(k))) for k in empty))} take turns "
                              "(each row reports one of them, 'nan' in the other): read the 'nan' cells as empty")

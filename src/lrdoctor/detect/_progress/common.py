@@ -98,7 +98,26 @@ def _frozen_tail(run: Run, name: str, f: Series, th: ProgressThresholds, exact: 
         return None  # bfloat16 values: under 3 significant digits, equal prints prove nothing
     if _perplexity_moves(run, name, float(f.steps[start]), float(f.steps[-1]), th):
         return None
+    if _converged_at_resolution(run, name, x, start, th):
+        return None
     return start
+
+
+def _converged_at_resolution(run: Run, name: str, x: np.ndarray, start: int, th: ProgressThresholds) -> bool:
+    """True when the values just before the frozen tail were already creeping by at most
+    ``converged_quanta`` printing steps per report: a curve that converges smoothly down to its
+    printed resolution ends on equal prints (a linear probe's val_loss 1.4357, 1.4355, 1.4352,
+    1.4352, 1.435, 1.4349, then 1.4348 five times, as its cosine LR reaches 0). A model that died
+    stops abruptly: the reports before its frozen value move by far more than the resolution
+    (a Keras classifier's val_loss ... 0.69, 2.1, then 3.6992 for 45 epochs)."""
+    before = x[max(0, start - th.frozen_points - 2): start + 1]
+    if before.size < 3:
+        return False
+    dec = run.meta.printed_decimals.get(run.meta.roles.get(name, name))
+    q = 10.0 ** -dec if dec is not None else _resolution(x)
+    if not (np.isfinite(q) and q > 0):
+        return False
+    return float(np.median(np.abs(np.diff(before)))) <= th.converged_quanta * q
 
 
 def _perplexity_moves(run: Run, name: str, a: float, b: float, th: ProgressThresholds) -> bool:

@@ -303,6 +303,11 @@ def _recurring_loss(run: Run, th: ProgressThresholds) -> Finding | None:
     # HF logs a NaN loss as 0.0; and a loss converged to its floor (a deterministic full-batch
     # fit) repeats for a reason: like the frozen rule, only values >= frozen_floor x the largest
     x = x[(x != 0) & (np.abs(x) >= th.frozen_floor * float(np.abs(f.values).max()))]
+    # a value on consecutive reports is one measurement carried along (an HF results table whose
+    # training loss is logged every 10 steps and evaluated every 7-8 repeats it on irregular
+    # rows) or a frozen model (the frozen rule's case): a recurrence is a value seen again after
+    # others, the same batch coming round again
+    x = x[np.r_[True, x[1:] != x[:-1]]] if x.size else x
     if x.size < 10:
         return None
     sigma = robust_sigma(x - np.median(x))

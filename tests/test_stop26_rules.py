@@ -1,0 +1,295 @@
+"""Readers and rules from the stop-26 study of the benchmark (issue 9), each on a real log or a
+really trained run, with a twin:
+
+- readers: a logger's header is read field by field (io/textlog/prefix.py), so the formats of
+  Python's logging cookbook, the Hugging Face examples, mmengine and "filename[line:N]" read
+  like the printed record; two columns of a table that take turns ("nan" where the other
+  reports) are a sparse table, not a NaN; "tloss"/"vloss" and fused "valloss" name a split;
+- slow_progress: equal prints at the end of a curve that crept down to its printing resolution
+  are convergence, not a frozen model; a value repeated on consecutive rows of HF's results
+  table is carried along, not a batch that recurs;
+- overfitting: the GL rule measures the scatter where the rise is judged.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import math
+
+import numpy as np
+import pytest
+import torch
+from bench_logs import real_log
+
+import lrdoctor
+from lrdoctor.io.textlog.prefix import strip_prefix
+
+torch.set_num_threads(1)
+
+
+def _warned(report) -> dict:
+    return {f.kind: f for f in report.findings if f.severity.rank >= 1}
+
+
+# -- a logger's header, field by field -------------------------------------------------------
+
+@pytest.mark.parametrize("line, record", [
+    # Python's logging cookbook and the HF examples' basicConfig (run_glue.py and friends)
+    ("2024-05-01 12:00:00,123 - __main__ - INFO - epoch 1 loss 0.5", "epoch 1 loss 0.5"),
+    ("05/01/2024 12:00:00 - INFO - __main__ -   epoch 1 loss 0.5", "epoch 1 loss 0.5"),
+    # mmengine's MMLogger, the "filename[line:N]" format of many research repos, the thread format
+    ("2024/05/01 12:00:00 - mmengine - INFO - Epoch(train) [1][50/100]  lr: 1.0e-02  loss: 0.5",
+     "Epoch(train) [1][50/100]  lr: 1.0e-02  loss: 0.5"),
+    ("2024-05-01 12:00:00,123 - train.py[line:88] - INFO: epoch 1 loss 0.5", "epoch 1 loss 0.5"),
+    ("2024-05-01 12:00:00,123 [MainThread  ] [INFO ]  epoch 1 loss 0.5", "epoch 1 loss 0.5"),
+    ("2024-05-01 12:00:00 INFO     __main__: epoch 1 loss 0.5", "epoch 1 loss 0.5"),
+    # rich's handler: the source location at the right edge goes too
+    ("[05/01/24 12:00:00] INFO     epoch 1 loss 0.5              train.py:88", "epoch 1 loss 0.5"),
+    # a logger's name before " : " ahead of a number (casanovo's "%(name)s : %(message)s")
+    ("2024-08-19 13:28:48,101 INFO [casanovo/MainProcess] model._log_history : 20000\tnan\t1.594399",
+     "20000\tnan\t1.594399"),
+    # what stays the record's own: a key and its number, a split word, a bracketed word, a counter
+    ("2024-05-01 12:00:00 INFO loss: 0.5", "loss: 0.5"),
+    ("2024-05-01 12:00:00 INFO Test set: Average loss: 0.3", "Test set: Average loss: 0.3"),
+    ("2024-05-01 12:00:00,123 [INFO] Epoch: [115]  [1298/1299]  loss: 6.5993", "Epoch: [115]  [1298/1299]  loss: 6.5993"),
+    ("2024-05-01 12:00:00,123 [MainThread  ] [INFO ]  | Iteration | Training Loss |", "| Iteration | Training Loss |"),
+    ("2024-05-01 12:00:00 | INFO | train | epoch 001 | loss 7.5", "| train | epoch 001 | loss 7.5"),
+    ("2024-05-01 12:00:00.123 | INFO     | __main__:train:88 - [GPT-2]", "[GPT-2]"),
+    # no anchor (timestamp, level, launcher tag): nothing is a header
+    ("[train.py:88] loss 0.5", "[train.py:88] loss 0.5"),
+    ("trainer: epoch 1 loss 0.5", "trainer: epoch 1 loss 0.5"),
+    ("Epoch 1/10", "Epoch 1/10"),
+])
+def test_what_a_header_is(line, record):
+    assert strip_prefix(line) == record
+
+
+def _digits_history(epochs: int = 10, seed: int = 0) -> list[tuple[int, float, float, float]]:
+    """A real MLP on scikit-learn's digits: (epoch, training loss, validation loss, accuracy)."""
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    x, y = torch.tensor(x / 16.0, dtype=torch.float32), torch.tensor(y)
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    ce = torch.nn.CrossEntropyLoss()
+    out = []
+    for ep in range(1, epochs + 1):
+        for b in torch.split(torch.arange(1200), 64):
+            opt.zero_grad()
+            loss = ce(model(x[b]), y[b])
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            va = model(x[1200:])
+            out.append((ep, loss.item(), ce(va, y[1200:]).item(), (va.argmax(1) == y[1200:]).float().mean().item()))
+    return out
+
+
+#: logging formats as projects configure them (the logger's name, the date format)
+_FORMATS = {
+    "cookbook": ("%(asctime)s - %(name)s - %(levelname)s - %(message)s", None, "__main__"),
+    "hf examples": ("%(asctime)s - %(levelname)s - %(name)s - %(message)s", "%m/%d/%Y %H:%M:%S", "__main__"),
+    "mmengine": ("%(asctime)s - %(name)s - %(levelname)s - %(message)s", "%Y/%m/%d %H:%M:%S", "mmengine"),
+    "filename[line]": ("%(asctime)s - %(filename)s[line:%(lineno)d] - %(levelname)s: %(message)s", None, "train"),
+    "thread": ("%(asctime)s [%(threadName)-12.12s] [%(levelname)-5.5s]  %(message)s", None, "train"),
+    "name after level": ("%(asctime)s %(levelname)-8s %(name)s: %(message)s", None, "trainer.loop"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_FORMATS))
+def test_a_logging_format_reads_as_the_printed_record(tmp_path, name):
+    history = _digits_history()
+    message = "Epoch {}/10 | train_loss: {:.4f} | val_loss: {:.4f} | val_acc: {:.4f}"
+    bare = tmp_path / "print.log"
+    bare.write_text("".join(message.format(*row) + "\n" for row in history))
+    fmt, datefmt, logger = _FORMATS[name]
+    buf = io.StringIO()
+    handler = logging.StreamHandler(buf)
+    handler.setFormatter(logging.Formatter(fmt, datefmt=datefmt))
+    log = logging.getLogger(logger)
+    log.handlers[:], log.propagate = [handler], False
+    log.setLevel(logging.INFO)
+    for row in history:
+        log.info(message.format(*row))
+    logged = tmp_path / "logged.log"
+    logged.write_text(buf.getvalue())
+    assert logged.read_text().splitlines()[0] != bare.read_text().splitlines()[0]
+    want, got = lrdoctor.read(bare), lrdoctor.read(logged)
+    for role in ("loss", "eval_loss", "eval_accuracy"):
+        assert got.series(role).values.tolist() == want.series(role).values.tolist()
+    assert want.series("loss").values.size == len(history)
+
+
+# -- a sparse table's "nan" cells --------------------------------------------------------------
+
+def _sparse_table(tmp_path, blowup_lr: float | None) -> tuple[lrdoctor.Run, list[str]]:
+    """A real digits MLP whose log prints one table row per report, as a log history's
+    ``to_string`` does (casanovo): training rows with "nan" for the validation loss, validation
+    rows with "nan" for the training loss. ``blowup_lr``: the LR from the fifth epoch on (a
+    schedule that multiplies where it should divide)."""
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    x, y = torch.tensor(x / 16.0, dtype=torch.float32), torch.tensor(y)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    ce = torch.nn.CrossEntropyLoss()
+    rows = ["Step\tTrain loss\tValid loss"]
+    step = 0
+    for epoch in range(8):
+        if epoch == 4 and blowup_lr is not None:
+            opt.param_groups[0]["lr"] = blowup_lr
+        for b in torch.split(torch.arange(1200), 100):
+            opt.zero_grad()
+            loss = ce(model(x[b]) * 30.0, y[b])
+            loss.backward()
+            opt.step()
+            step += 1
+        rows.append(f"{step}\t{loss.item():.6f}\tnan")
+        with torch.no_grad():
+            rows.append(f"{step + 1}\tnan\t{ce(model(x[1200:]) * 30.0, y[1200:]).item():.6f}")
+    path = tmp_path / "train.log"
+    path.write_text("".join(f"2024-08-19 13:28:48,101 INFO [casanovo/MainProcess] model._log_history : {r}\n" for r in rows))
+    return lrdoctor.read(path), rows
+
+
+def test_columns_that_take_turns_are_a_sparse_table_not_a_nan(tmp_path):
+    run, rows = _sparse_table(tmp_path, blowup_lr=None)
+    assert all("nan" in r for r in rows[1:])  # every row leaves one column empty
+    assert run.series("loss").finite().values.size == 8 and run.series("eval_loss").finite().values.size == 8
+    assert any("take turns" in w for w in run.meta.warnings)
+    assert "nonfinite" not in {f.kind for f in lrdoctor.diagnose(run).findings}
+
+
+def test_a_loss_that_really_goes_nan_in_a_sparse_table_is_nonfinite(tmp_path):
+    run, rows = _sparse_table(tmp_path, blowup_lr=1e9)
+    assert "nan" not in rows[1].split("\t")[1] and rows[-2].split("\t")[1:] == ["nan", "nan"]  # both NaN at the end
+    f = _warned(lrdoctor.diagnose(run)).get("nonfinite")
+    assert f is not None and f.start_step > float(rows[1].split("\t")[0])
+
+
+def test_real_casanovo_log_history_is_read_as_a_sparse_table():
+    rep = lrdoctor.diagnose(real_log("fresh42/casanovo-367-step-table/train.log"))
+    assert rep.run.series("loss").finite().values.tolist()[:2] == [1.816622, 0.945725]
+    assert rep.run.series("eval_loss").finite().values[0] == 1.594399
+    assert "nonfinite" not in {f.kind for f in rep.findings}
+
+
+# -- split words in names ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("train, val", [("tloss", "vloss"), ("t_loss", "v_loss"), ("trainloss", "valloss"), ("trnloss", "testloss")])
+def test_split_letters_and_fused_split_words_name_the_losses(tmp_path, train, val):
+    history = _digits_history(epochs=6)
+    path = tmp_path / "out.txt"
+    path.write_text("".join(f"Epoch: {e}, {train}: {tl}, {val}: {vl:.6f}, Improvement found\n" for e, tl, vl, _ in history))
+    run = lrdoctor.read(path)
+    assert run.meta.roles["loss"] == train and run.meta.roles["eval_loss"] == val
+
+
+def test_a_lone_v_loss_is_an_actor_critics_value_loss_not_a_validation_loss():
+    from lrdoctor.names import resolve_aliases
+
+    roles = resolve_aliases(["update", "pi_loss", "v_loss"])
+    assert roles.get("eval_loss") is None
+
+
+def test_real_early_stopping_notebook_with_tloss_and_vloss_is_read():
+    rep = lrdoctor.diagnose(real_log("fresh83/heaton-iris-earlystop-classification/train_output.txt"))
+    assert rep.run.meta.roles["loss"] == "tloss" and rep.run.meta.roles["eval_loss"] == "vloss"
+    assert rep.run.series("eval_loss").finite().values[0] == 0.536555
+
+
+# -- frozen, or converged at the printing resolution --------------------------------------------
+
+def _probe(tmp_path, freeze_at: int | None, epochs: int = 60) -> lrdoctor.Run:
+    """A real linear probe on digits (SGD, cosine LR to 0 over the run), printed as Keras prints
+    an epoch, LR not shown. ``freeze_at``: from that epoch on the LR is 0 (the optimizer stops)."""
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    x, y = torch.tensor(x / 16.0, dtype=torch.float32), torch.tensor(y)
+    torch.manual_seed(0)
+    model = torch.nn.Linear(64, 10)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    ce = torch.nn.CrossEntropyLoss()
+    lines = []
+    for ep in range(1, epochs + 1):
+        lr = 0.0 if freeze_at is not None and ep >= freeze_at else 0.05 * 0.5 * (1 + math.cos(math.pi * (ep - 1) / epochs))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        for b in torch.split(torch.arange(1200), 100):
+            opt.zero_grad()
+            loss = ce(model(x[b]), y[b])
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            tr, va = ce(model(x[:1200]), y[:1200]).item(), ce(model(x[1200:]), y[1200:]).item()
+        lines.append(f"Epoch {ep}/{epochs}\n12/12 - 0s - 4ms/step - loss: {tr:.4f} - val_loss: {va:.4f}\n")
+    path = tmp_path / "fit.log"
+    path.write_text("".join(lines))
+    return lrdoctor.read(path)
+
+
+def test_equal_prints_at_the_end_of_a_converging_curve_are_no_frozen_model(tmp_path):
+    run = _probe(tmp_path, freeze_at=None)
+    e = run.series("eval_loss").finite().values
+    assert (e[-3:] == e[-1]).all()  # the cosine reached ~0: the last evaluations print the same value
+    assert float(np.median(np.abs(np.diff(e[-10:-3])))) <= 3e-4  # ...after creeping by a printed step or so
+    assert "slow_progress" not in _warned(lrdoctor.diagnose(run))
+
+
+def test_a_model_that_stops_changing_abruptly_is_frozen(tmp_path):
+    run = _probe(tmp_path, freeze_at=4)
+    e = run.series("eval_loss").finite().values
+    assert (e[3:] == e[-1]).all() and abs(e[2] - e[1]) > 1e-3
+    f = _warned(lrdoctor.diagnose(run)).get("slow_progress")
+    assert f is not None and f.severity.rank == 2
+
+
+def test_hf_results_table_carrying_its_loss_on_irregular_rows_does_not_recur(tmp_path):
+    from test_stop21_rules import _hf_card_table
+
+    path, lines = _hf_card_table(tmp_path, logging_steps=15)
+    losses = [r["Training Loss"] for r in lines if r["Training Loss"] != "No log"]
+    runs = np.diff(np.flatnonzero(np.r_[True, np.array(losses[1:]) != np.array(losses[:-1]), True]))
+    assert {1, 2} <= set(runs.tolist())  # carried on every other evaluation: runs of 1 and 2
+    assert "slow_progress" not in _warned(lrdoctor.diagnose(path))
+
+
+# -- overfitting's scatter where the rise is judged ------------------------------------------------
+
+def test_an_evaluation_that_swings_around_its_floor_is_no_overfitting():
+    rep = lrdoctor.diagnose(real_log("fresh82/kerasio-semisup-simclr-baseline/fit_output.txt"))
+    e = rep.run.series("eval_loss").finite().values
+    assert np.argmin(e) < e.size - 1 and float(np.max(np.abs(np.diff(e[-6:])))) > 0.1  # +-0.1 swings after the best
+    assert "overfitting" not in _warned(rep)
+
+
+def test_a_memorising_mlp_is_still_overfitting(tmp_path):
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    x, y = torch.tensor(x / 16.0, dtype=torch.float32), torch.tensor(y)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    ce = torch.nn.CrossEntropyLoss()
+    rows = []
+    for ep in range(1, 31):
+        opt.zero_grad()
+        loss = ce(model(x[:40]), y[:40])
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            rows.append({"epoch": ep, "loss": loss.item(), "val_loss": ce(model(x[1000:]), y[1000:]).item()})
+    path = tmp_path / "history.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    rep = lrdoctor.diagnose(path)
+    e = rep.run.series("eval_loss").finite().values
+    assert e[-1] > 1.1 * e.min()  # the held-out loss turned up while 40 examples were memorised
+    assert "overfitting" in _warned(rep)
