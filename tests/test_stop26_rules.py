@@ -293,3 +293,63 @@ def test_a_memorising_mlp_is_still_overfitting(tmp_path):
     e = rep.run.series("eval_loss").finite().values
     assert e[-1] > 1.1 * e.min()  # the held-out loss turned up while 40 examples were memorised
     assert "overfitting" in _warned(rep)
+
+
+# -- a spike among a handful of reports: Dixon's Q ---------------------------------------------------
+
+def _batch_losses(spike_at: int | None, reports: int = 7) -> list[float]:
+    """A real digits MLP's loss on one batch per report; at ``spike_at`` the batch arrives with its
+    inputs scaled 100x (a preprocessing slip on one shard), and the next batch is normal again."""
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    x, y = torch.tensor(x / 16.0, dtype=torch.float32), torch.tensor(y)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    ce = torch.nn.CrossEntropyLoss()
+    out = []
+    for r in range(reports):
+        b = torch.arange(r * 32, r * 32 + 32)
+        xb = x[b] * (100.0 if r == spike_at else 1.0)
+        opt.zero_grad()
+        loss = ce(model(xb), y[b])
+        out.append(loss.item())
+        if r != spike_at:
+            loss.backward()
+            opt.step()
+    return out
+
+
+def test_one_report_far_above_a_handful_is_a_spike_by_dixons_q(tmp_path):
+    losses = _batch_losses(spike_at=3)
+    assert losses[3] > 1.5 * max(losses[2], losses[4])  # 1.5x both neighbours: beyond the 50% floor
+    path = tmp_path / "train.log"
+    path.write_text("".join(f"step {i * 100}: loss {v:.5f}\n" for i, v in enumerate(losses)))
+    assert "loss_spike" in {f.kind for f in lrdoctor.diagnose(path).findings}
+
+
+def test_a_handful_of_noisy_batch_losses_has_no_spike(tmp_path):
+    losses = _batch_losses(spike_at=None)
+    path = tmp_path / "train.log"
+    path.write_text("".join(f"step {i * 100}: loss {v:.5f}\n" for i, v in enumerate(losses)))
+    assert "loss_spike" not in {f.kind for f in lrdoctor.diagnose(path).findings}
+
+
+def test_real_dface_bbox_spike_in_seven_reports():
+    rep = lrdoctor.diagnose(real_log("fresh20/dface-issue24-bboxspike/issue24.log"))
+    assert rep.run.series("loss").finite().values.size == 7
+    assert "loss_spike" in {f.kind for f in rep.findings}
+
+
+# -- a YOLO results.csv saved with semicolons ----------------------------------------------------------
+
+def test_yolo_results_saved_with_semicolons_reads_as_yolo(tmp_path):
+    import pandas as pd
+
+    src = real_log("tuning/yolov8-spot-cv-train16/results.csv")
+    path = tmp_path / "results.csv"
+    pd.read_csv(src).to_csv(path, sep=";", index=False)
+    want, got = lrdoctor.read(src), lrdoctor.read(path)
+    assert got.meta.format == want.meta.format == "yolo-results"
+    assert got.series("loss").values.tolist() == want.series("loss").values.tolist()

@@ -203,7 +203,7 @@ def detect_format(path: Path) -> str:
             # a header over a row of numbers is a table whatever its names say: pandas writes its
             # unnamed index as "Unnamed: 0", which reads like a "key: value" record; a table
             # saved in a locale whose decimal mark is the comma is separated by semicolons
-            return "yolo" if sep == "," and yolo.is_yolo_header([h.strip().strip('"') for h in first.split(",")]) else "csv"
+            return "yolo" if yolo.is_yolo_header([h.strip().strip('"') for h in first.split(sep)]) else "csv"
     if _TEXT_RECORD.search(first):
         return "text"  # "iter 0: loss 4.2, time 30ms" has commas but is no CSV header
     if first.count(",") >= 1 and (not second or second.count(",") == first.count(",")) and not first.lstrip().startswith("Namespace("):
