@@ -353,3 +353,61 @@ def test_yolo_results_saved_with_semicolons_reads_as_yolo(tmp_path):
     want, got = lrdoctor.read(src), lrdoctor.read(path)
     assert got.meta.format == want.meta.format == "yolo-results"
     assert got.series("loss").values.tolist() == want.series("loss").values.tolist()
+
+
+# -- a score that never leaves 0 that is no classifier's accuracy ---------------------------------------
+
+def _multilabel_f1_history(lr: float, epochs: int) -> list[tuple[int, float, float]]:
+    """A real one-vs-rest digits model trained with BCE (10 outputs, a 10% positive rate):
+    (epoch, training BCE, validation micro-F1 at threshold 0.5). At a tiny LR it only learns the
+    prior, predicts every output negative and its F1 stays exactly 0 while its BCE is low."""
+    from sklearn.datasets import load_digits
+    from sklearn.metrics import f1_score
+
+    x, y = load_digits(return_X_y=True)
+    x = torch.tensor(x / 16.0, dtype=torch.float32)
+    t = torch.nn.functional.one_hot(torch.tensor(y), 10).float()
+    torch.manual_seed(0)
+    model = torch.nn.Linear(64, 10)
+    with torch.no_grad():
+        model.weight.mul_(0.1)
+        model.bias.fill_(-math.log(9.0))  # the prior's logit, as RetinaNet initialises its classifier
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    bce = torch.nn.BCEWithLogitsLoss()
+    out = []
+    for ep in range(1, epochs + 1):
+        for b in torch.split(torch.arange(1400), 100):
+            opt.zero_grad()
+            loss = bce(model(x[b]), t[b])
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            pred = (model(x[1400:]) > 0).int().numpy()
+        out.append((ep, loss.item(), float(f1_score(t[1400:].int().numpy(), pred, average="micro", zero_division=0))))
+    return out
+
+
+def _f1_log(tmp_path, rows) -> lrdoctor.Run:
+    path = tmp_path / "train.log"
+    path.write_text("".join(f"Epoch {e} | loss {l:.4f} | val_f1 {f:.4f}\n" for e, l, f in rows))
+    return lrdoctor.read(path)
+
+
+def test_a_score_at_zero_deep_into_training_is_no_learning(tmp_path):
+    rows = _multilabel_f1_history(lr=0.01, epochs=45)
+    assert all(f == 0.0 for _, _, f in rows) and rows[-1][1] < 0.4  # a falling BCE, F1 exactly 0 throughout
+    rep = lrdoctor.diagnose(_f1_log(tmp_path, rows[-3:]))  # the last three epochs, pasted
+    f = _warned(rep).get("slow_progress")
+    assert f is not None and f.severity.rank == 2
+
+
+def test_a_score_at_zero_in_the_first_evaluations_is_a_start(tmp_path):
+    rows = _multilabel_f1_history(lr=0.3, epochs=45)
+    assert all(f == 0.0 for _, _, f in rows[:3]) and rows[-1][2] > 0.5  # 0 at first, learned later
+    assert "slow_progress" not in _warned(lrdoctor.diagnose(_f1_log(tmp_path, rows[:3])))
+
+
+def test_a_score_that_leaves_zero_is_learning(tmp_path):
+    rows = _multilabel_f1_history(lr=2.0, epochs=45)
+    assert rows[-1][2] > 0.5
+    assert "slow_progress" not in _warned(lrdoctor.diagnose(_f1_log(tmp_path, rows[-3:])))

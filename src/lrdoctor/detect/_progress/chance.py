@@ -270,6 +270,20 @@ def _loss_says_some_right(run: Run, th: ProgressThresholds) -> bool:
     return float(np.median(s.finite().values)) < th.zero_acc_max_loss
 
 
+def starts_at_the_start(run: Run) -> bool:
+    from lrdoctor.detect.initial_loss_anomaly import starts_at_the_start as at_start
+
+    return at_start(run)
+
+
+def _is_accuracy(run: Run, role: str) -> bool:
+    """True when the column playing ``role`` is named as a classification accuracy (acc,
+    accuracy, top1, prec1), not as a ranking or overlap score (mAP, F1, BLEU, IoU)."""
+    from lrdoctor.names import tokens
+
+    return bool({"acc", "accuracy", "accuracies", "top1", "prec1"} & set(tokens(run.meta.roles.get(role, role))))
+
+
 def _granularity(share: float) -> int:
     """The smallest denominator of a fraction within 1e-9 of ``share`` (0.8 -> 5, 76/421 ->
     421): a lower bound on the evaluation set's size."""
@@ -305,7 +319,15 @@ def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
         if v.size < 3 or v.min() < 0:
             continue
         scale = 100.0 if v.max() > 1.0 else 1.0
-        at_zero = bool(v.max() <= 1e-3 * scale) and not _loss_says_some_right(run, th)
+        at_zero = bool(v.max() <= 1e-3 * scale)
+        if at_zero and _is_accuracy(run, name):
+            at_zero = not _loss_says_some_right(run, th)
+        elif at_zero:
+            # the cross-entropy bound speaks of a classifier's accuracy only: a detector's mAP, a
+            # translation's BLEU, a tagger's F1 at 0 says nothing of a loss that is no class CE. Such
+            # a score starts at 0 (a detector's first epochs: YOLOv5's mAP 0, 0, 3e-05 in a 5-epoch toy
+            # run), so from the start of training it must stay at 0 for ``pinned_points`` evaluations
+            at_zero = v.size >= th.pinned_points or not starts_at_the_start(run)
         constant = v.size >= th.pinned_points and float(np.ptp(v)) == 0.0 and v[0] < 0.9 * scale
         if learned and not (constant and _granularity(float(v[0]) / scale) >= th.pinned_denominator):
             continue  # the loss fell by half: this metric is not the task's (or its eval set is tiny)
