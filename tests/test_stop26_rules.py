@@ -411,3 +411,132 @@ def test_a_score_that_leaves_zero_is_learning(tmp_path):
     rows = _multilabel_f1_history(lr=2.0, epochs=45)
     assert rows[-1][2] > 0.5
     assert "slow_progress" not in _warned(lrdoctor.diagnose(_f1_log(tmp_path, rows[-3:])))
+
+
+# -- a history printed by Python, not written as JSON -------------------------------------------------
+
+def _history(lr: float, epochs: int = 6) -> dict[str, list[float]]:
+    """A real digits MLP's per-epoch history, as Keras' ``history.history`` holds it."""
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    x, y = torch.tensor(x / 16.0, dtype=torch.float32), torch.tensor(y)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    ce = torch.nn.CrossEntropyLoss()
+    hist: dict[str, list[float]] = {"loss": [], "val_loss": []}
+    for _ in range(epochs):
+        for b in torch.split(torch.arange(1200), 64):
+            opt.zero_grad()
+            loss = ce(model(x[b]) * 20.0, y[b])
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            hist["loss"].append(loss.item())
+            hist["val_loss"].append(ce(model(x[1200:]) * 20.0, y[1200:]).item())
+    return hist
+
+
+@pytest.mark.parametrize("one_line", [True, False])
+def test_a_history_printed_by_python_reads_as_the_history(tmp_path, one_line):
+    import pprint
+
+    hist = _history(lr=0.01)
+    path = tmp_path / "history.txt"
+    path.write_text((repr(hist) if one_line else pprint.pformat(hist, width=60)) + "\n")
+    assert "'loss'" in path.read_text() and (path.read_text().count("\n") > 1) != one_line
+    run = lrdoctor.read(path)
+    assert run.series("loss").values.tolist() == hist["loss"]
+    assert run.series("eval_loss").values.tolist() == hist["val_loss"]
+
+
+def test_a_printed_history_that_went_nan_is_nonfinite(tmp_path):
+    hist = _history(lr=1e9)
+    text = repr(hist)
+    assert "nan" in text
+    path = tmp_path / "history.txt"
+    path.write_text(text + "\n")
+    assert "nonfinite" in _warned(lrdoctor.diagnose(path))
+
+
+def test_a_printed_python_literal_is_never_executed(tmp_path):
+    path = tmp_path / "history.txt"
+    path.write_text("{'loss': [__import__('os').system('echo pwned')]}\n")
+    with pytest.raises(lrdoctor.errors.InputError):
+        lrdoctor.read(path)
+
+
+# -- Marian's display ----------------------------------------------------------------------------------
+
+def test_marian_training_and_validation_lines(tmp_path):
+    """A real digits run printed in Marian's display layout (``Ep. : Up. : Sen. : Cost : Time :
+    words/s : L.r.``) with its validator's ``[valid]`` lines."""
+    hist = _history(lr=0.01, epochs=4)
+    lines = []
+    for e, (tl, vl) in enumerate(zip(hist["loss"], hist["val_loss"]), 1):
+        up = e * 19
+        lines.append(f"[2024-05-01 12:00:0{e}] Ep. {e} : Up. {up} : Sen. {up * 64:,} : Cost {tl:.8f} : Time 1.20s : "
+                     f"13729.39 words/s : L.r. 1.0000e-02")
+        lines.append(f"[2024-05-01 12:00:0{e}] [valid] Ep. {e} : Up. {up} : cross-entropy : {vl:.4f} : new best")
+        lines.append(f"[2024-05-01 12:00:0{e}] [valid] Ep. {e} : Up. {up} : bleu-detok : {10.0 * e:.2f} : new best")
+    path = tmp_path / "train.log"
+    path.write_text("\n".join(lines) + "\n")
+    run = lrdoctor.read(path)
+    assert run.meta.roles["loss"] == "loss" and run.meta.roles["eval_loss"] == "valid_loss"
+    assert run.series("loss").values.tolist() == pytest.approx(hist["loss"], abs=1e-8)
+    assert run.series("eval_loss").finite().values.tolist() == pytest.approx(hist["val_loss"], abs=1e-4)
+    assert run.series("lr").finite().values.tolist() == [0.01] * 4
+
+
+def test_real_marian_log_at_a_low_loss_is_no_chance_level():
+    """Marian's Cost 2.06-2.10 sits near ln 8, and its BLEU of 7.9 is no accuracy of 1/8."""
+    rep = lrdoctor.diagnose(real_log("fresh86/marian-233-transformer-sentencepiece/train.log"))
+    assert rep.run.series("loss").values.tolist() == [2.09789205, 2.0763545, 2.05718994]
+    assert "slow_progress" not in {f.kind for f in rep.findings}
+
+
+# -- a dip is no level to diverge from ----------------------------------------------------------------------
+
+def _summed_loss_log(tmp_path, lr_after: float | None) -> lrdoctor.Run:
+    """A real digits MLP logged every 2 batches with a *summed* (not averaged) batch loss, as a
+    Lightning CSVLogger writes it; the short last batch of each epoch prints far lower. With
+    ``lr_after`` the LR jumps there from the second epoch on."""
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    x, y = torch.tensor(x / 16.0, dtype=torch.float32), torch.tensor(y)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+    ce = torch.nn.CrossEntropyLoss(reduction="sum")
+    rows, step = ["epoch,step,train_loss"], 0
+    for epoch in range(3):
+        if epoch == 1 and lr_after is not None:
+            opt.param_groups[0]["lr"] = lr_after
+        batches = list(torch.split(torch.arange(1284), 128))  # 10 full batches and one of 4
+        if epoch == 2:
+            batches = batches[:10]  # the log ends before the last, short batch
+        for i, b in enumerate(batches):
+            opt.zero_grad()
+            loss = ce(model(x[b]), y[b])
+            loss.backward()
+            opt.step()
+            step += 1
+            if i % 2 == 1 or i == len(batches) - 1:
+                rows.append(f"{epoch},{step},{loss.item()}")
+    path = tmp_path / "metrics.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return lrdoctor.read(path)
+
+
+def test_the_short_last_batch_of_a_summed_loss_is_no_best_to_diverge_from(tmp_path):
+    run = _summed_loss_log(tmp_path, lr_after=None)
+    v = run.series("loss").values
+    assert v.min() < v[0] / 20  # the 4-example batch prints 20x+ lower
+    assert "divergence" not in {f.kind for f in lrdoctor.diagnose(run).findings}
+
+
+def test_a_summed_loss_that_blows_up_still_diverges(tmp_path):
+    run = _summed_loss_log(tmp_path, lr_after=5.0)
+    assert "divergence" in _warned(lrdoctor.diagnose(run))

@@ -33,6 +33,41 @@ def _json_text(path: Path) -> tuple[str, int]:
     return text, text.count("[") + text.count("{")
 
 
+#: The longest text read as a printed Python literal (``ast.literal_eval`` builds every object:
+#: 1 MB is a printed history of ~50,000 numbers, about 5 MB of objects).
+MAX_LITERAL_CHARS = 1_000_000
+
+#: a bare nan/inf as Python prints a float, outside quotes: quoted so the literal parses
+_BARE_NONFINITE = re.compile(r"(?<![\w'\".])(-?)(nan|inf)(?![\w'\"])")
+
+
+def python_literal(text: str) -> Any:
+    """A dict or list printed by Python rather than written as JSON (``print(history.history)``:
+    single quotes, ``nan``), read with ``ast.literal_eval`` (a literal only, never executed);
+    its bare ``nan``/``inf`` become floats. None when the text is no such literal or is over
+    :data:`MAX_LITERAL_CHARS`."""
+    import ast
+
+    body = text.strip()
+    if len(body) > MAX_LITERAL_CHARS or body[:1] not in "{[" or "'" not in body:
+        return None
+    try:
+        obj = ast.literal_eval(_BARE_NONFINITE.sub(r"'\1\2'", body))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    return _nonfinite_back(obj) if isinstance(obj, (dict, list)) else None
+
+
+def _nonfinite_back(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _nonfinite_back(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_nonfinite_back(v) for v in obj]
+    if isinstance(obj, str) and obj in ("nan", "-nan", "inf", "-inf"):
+        return float(obj)
+    return obj
+
+
 class _TooManyContainers(Exception):
     """A document over the container bound whose excess is not in a streamed array."""
 
@@ -71,6 +106,9 @@ def load_json(path: Path, stream: Mapping[str, Callable[[Any], None]] | None = N
         raise BoundExceeded(path, f"JSON holds up to {containers:,} arrays/objects; more than "
                                   f"{MAX_JSON_CONTAINERS:,} are refused (memory bound)") from None
     except json.JSONDecodeError as err:
+        literal = python_literal(text) if not over else None
+        if literal is not None:
+            return literal
         raise LogFormatError(path, f"invalid JSON ({err.msg})", line=err.lineno) from None
     except RecursionError:
         raise LogFormatError(path, "JSON nested too deeply to read (beyond Python's recursion limit)") from None

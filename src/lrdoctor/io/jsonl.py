@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from lrdoctor.io._json import MAX_LITERAL_CHARS
 from lrdoctor.errors import LogFormatError, printable
 from lrdoctor.io.guard import bounded_lines, text_encoding
 from lrdoctor.io.limits import MAX_JSONL_LINE_CHARS
@@ -50,6 +51,14 @@ def read_jsonl(path: Path) -> Run:
             raise LogFormatError(path, f"no readable record: {len(long)} line(s) are longer than "
                                        f"{MAX_JSONL_LINE_CHARS} characters", line=long[0])
         if bad:
+            if path.stat().st_size <= MAX_LITERAL_CHARS:
+                # a dict printed by Python on one line (``print(history.history)``): read as the JSON it stands for
+                from lrdoctor.io import _read_json
+
+                try:
+                    return _read_json(path)
+                except LogFormatError:
+                    pass
             raise LogFormatError(path, "no line is a JSON object", line=bad[0])
         raise LogFormatError(path, "file is empty")
     if bad:

@@ -70,8 +70,8 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
           "loss_min": float(x.min()), "points": int(x.size)}
     for name in ("eval_accuracy", "task_metric"):
         acc = run.series(name)
-        if acc is None or acc.finite().values.size == 0:
-            continue
+        if acc is None or acc.finite().values.size == 0 or not _is_accuracy(run, name):
+            continue  # (1/K is the chance of a classification accuracy, not of a BLEU, an mAP or an F1)
         a = float(np.median(acc.finite().values))
         scale = 100.0 if acc.finite().values.max() > 1.0 else 1.0
         off = a / scale - chance_accuracy(run.meta.roles.get(name, name), k)

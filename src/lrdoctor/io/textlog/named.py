@@ -375,3 +375,32 @@ def _trax(line: str, state: dict) -> dict | None:
     if m is None:
         return None
     return {"step": float(m[1]), f"{m[2]}_{m[3]}": _num(m[4])}
+
+
+#: Marian NMT's training display: "Ep. 1 : Up. 18000 : Sen. 13,161,686 : Cost 2.09789205 [* 1,234 @
+#: 5,432 after 12,345,678] : Time 1277.30s : 13729.39 words/s [: gNorm 1.2345] [: L.r. 2.8284e-04]",
+#: and its validators' lines "[valid] Ep. 1 : Up. 80000 : cross-entropy : 67.9483 : new best"
+_MARIAN_TRAIN = re.compile(rf"^\s*Ep\.\s+(\d+)\s+:\s+Up\.\s+(\d+)\s+:\s+Sen\.\s+[\d,]+\s+:\s+Cost\s+({NUM})(?P<rest>.*)$")
+_MARIAN_VALID = re.compile(rf"^\s*\[valid\]\s+Ep\.\s+(\d+)\s+:\s+Up\.\s+(\d+)\s+:\s+([\w\-]+)\s+:\s+({NUM})\b")
+_MARIAN_EXTRA = re.compile(rf":\s+(gNorm|L\.r\.)\s+({NUM})")
+#: Marian's validation metrics that are its loss (``--valid-metrics``: cross-entropy, ce-mean-words, ce-sum)
+_MARIAN_LOSSES = frozenset({"cross-entropy", "ce-mean-words", "ce-mean", "ce-sum"})
+
+
+def _marian(line: str, state: dict) -> dict | None:
+    """A Marian line: the update is the step, ``Cost`` the training loss (per word or per sentence,
+    as ``--cost-type`` says), ``L.r.`` and ``gNorm`` the LR and gradient norm; a validator's line
+    files its metric under ``valid_`` (its cross-entropy as ``valid_loss``)."""
+    if "Up." not in line:
+        return None
+    m = _MARIAN_TRAIN.match(line)
+    if m is not None:
+        rec = {"epoch": float(m[1]), "step": float(m[2]), "loss": _num(m[3])}
+        for key, val in _MARIAN_EXTRA.findall(m["rest"]):
+            rec["lr" if key == "L.r." else "grad_norm"] = _num(val)
+        return rec
+    m = _MARIAN_VALID.match(line)
+    if m is None:
+        return None
+    name = "valid_loss" if m[3] in _MARIAN_LOSSES else f"valid_{m[3]}"
+    return {"epoch": float(m[1]), "step": float(m[2]), name: _num(m[4])}
