@@ -33,6 +33,30 @@ def _warned(report) -> dict:
     return {f.kind: f for f in report.findings if f.severity.rank >= 1}
 
 
+def _digits() -> tuple[torch.Tensor, torch.Tensor]:
+    """scikit-learn's digits as float inputs in [0, 1] and class labels."""
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    return torch.tensor(x / 16.0, dtype=torch.float32), torch.tensor(y)
+
+
+def _mlp(hidden: int = 64) -> torch.nn.Module:
+    """The 64-``hidden``-10 ReLU MLP the runs below train, seeded."""
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(64, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 10))
+
+
+def _epoch(model, opt, lossf, x, t, n: int, batch: int) -> float:
+    """One epoch of minibatch steps over the first ``n`` examples; the last batch's loss."""
+    for b in torch.split(torch.arange(n), batch):
+        opt.zero_grad()
+        loss = lossf(model(x[b]), t[b])
+        loss.backward()
+        opt.step()
+    return loss.item()
+
+
 # -- a logger's header, field by field -------------------------------------------------------
 
 @pytest.mark.parametrize("line, record", [
@@ -66,26 +90,18 @@ def test_what_a_header_is(line, record):
     assert strip_prefix(line) == record
 
 
-def _digits_history(epochs: int = 10, seed: int = 0) -> list[tuple[int, float, float, float]]:
+def _digits_history(epochs: int = 10) -> list[tuple[int, float, float, float]]:
     """A real MLP on scikit-learn's digits: (epoch, training loss, validation loss, accuracy)."""
-    from sklearn.datasets import load_digits
-
-    x, y = load_digits(return_X_y=True)
-    x, y = torch.tensor(x / 16.0, dtype=torch.float32), torch.tensor(y)
-    torch.manual_seed(seed)
-    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    x, y = _digits()
+    model = _mlp()
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     ce = torch.nn.CrossEntropyLoss()
     out = []
     for ep in range(1, epochs + 1):
-        for b in torch.split(torch.arange(1200), 64):
-            opt.zero_grad()
-            loss = ce(model(x[b]), y[b])
-            loss.backward()
-            opt.step()
+        last = _epoch(model, opt, ce, x, y, 1200, 64)
         with torch.no_grad():
             va = model(x[1200:])
-            out.append((ep, loss.item(), ce(va, y[1200:]).item(), (va.argmax(1) == y[1200:]).float().mean().item()))
+            out.append((ep, last, ce(va, y[1200:]).item(), (va.argmax(1) == y[1200:]).float().mean().item()))
     return out
 
 
@@ -131,12 +147,8 @@ def _sparse_table(tmp_path, blowup_lr: float | None) -> tuple[lrdoctor.Run, list
     ``to_string`` does (casanovo): training rows with "nan" for the validation loss, validation
     rows with "nan" for the training loss. ``blowup_lr``: the LR from the fifth epoch on (a
     schedule that multiplies where it should divide)."""
-    from sklearn.datasets import load_digits
-
-    x, y = load_digits(return_X_y=True)
-    x, y = torch.tensor(x / 16.0, dtype=torch.float32), torch.tensor(y)
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    x, y = _digits()
+    model = _mlp()
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     ce = torch.nn.CrossEntropyLoss()
     rows = ["Step\tTrain loss\tValid loss"]
@@ -209,10 +221,7 @@ def test_real_early_stopping_notebook_with_tloss_and_vloss_is_read():
 def _probe(tmp_path, freeze_at: int | None, epochs: int = 60) -> lrdoctor.Run:
     """A real linear probe on digits (SGD, cosine LR to 0 over the run), printed as Keras prints
     an epoch, LR not shown. ``freeze_at``: from that epoch on the LR is 0 (the optimizer stops)."""
-    from sklearn.datasets import load_digits
-
-    x, y = load_digits(return_X_y=True)
-    x, y = torch.tensor(x / 16.0, dtype=torch.float32), torch.tensor(y)
+    x, y = _digits()
     torch.manual_seed(0)
     model = torch.nn.Linear(64, 10)
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
@@ -271,10 +280,7 @@ def test_an_evaluation_that_swings_around_its_floor_is_no_overfitting():
 
 
 def test_a_memorising_mlp_is_still_overfitting(tmp_path):
-    from sklearn.datasets import load_digits
-
-    x, y = load_digits(return_X_y=True)
-    x, y = torch.tensor(x / 16.0, dtype=torch.float32), torch.tensor(y)
+    x, y = _digits()
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(64, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
@@ -300,12 +306,8 @@ def test_a_memorising_mlp_is_still_overfitting(tmp_path):
 def _batch_losses(spike_at: int | None, reports: int = 7) -> list[float]:
     """A real digits MLP's loss on one batch per report; at ``spike_at`` the batch arrives with its
     inputs scaled 100x (a preprocessing slip on one shard), and the next batch is normal again."""
-    from sklearn.datasets import load_digits
-
-    x, y = load_digits(return_X_y=True)
-    x, y = torch.tensor(x / 16.0, dtype=torch.float32), torch.tensor(y)
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    x, y = _digits()
+    model = _mlp()
     opt = torch.optim.SGD(model.parameters(), lr=0.5)
     ce = torch.nn.CrossEntropyLoss()
     out = []
@@ -361,12 +363,10 @@ def _multilabel_f1_history(lr: float, epochs: int) -> list[tuple[int, float, flo
     """A real one-vs-rest digits model trained with BCE (10 outputs, a 10% positive rate):
     (epoch, training BCE, validation micro-F1 at threshold 0.5). At a tiny LR it only learns the
     prior, predicts every output negative and its F1 stays exactly 0 while its BCE is low."""
-    from sklearn.datasets import load_digits
     from sklearn.metrics import f1_score
 
-    x, y = load_digits(return_X_y=True)
-    x = torch.tensor(x / 16.0, dtype=torch.float32)
-    t = torch.nn.functional.one_hot(torch.tensor(y), 10).float()
+    x, y = _digits()
+    t = torch.nn.functional.one_hot(y, 10).float()
     torch.manual_seed(0)
     model = torch.nn.Linear(64, 10)
     with torch.no_grad():
@@ -376,14 +376,10 @@ def _multilabel_f1_history(lr: float, epochs: int) -> list[tuple[int, float, flo
     bce = torch.nn.BCEWithLogitsLoss()
     out = []
     for ep in range(1, epochs + 1):
-        for b in torch.split(torch.arange(1400), 100):
-            opt.zero_grad()
-            loss = bce(model(x[b]), t[b])
-            loss.backward()
-            opt.step()
+        last = _epoch(model, opt, bce, x, t, 1400, 100)
         with torch.no_grad():
             pred = (model(x[1400:]) > 0).int().numpy()
-        out.append((ep, loss.item(), float(f1_score(t[1400:].int().numpy(), pred, average="micro", zero_division=0))))
+        out.append((ep, last, float(f1_score(t[1400:].int().numpy(), pred, average="micro", zero_division=0))))
     return out
 
 
@@ -417,12 +413,8 @@ def test_a_score_that_leaves_zero_is_learning(tmp_path):
 
 def _history(lr: float, epochs: int = 6) -> dict[str, list[float]]:
     """A real digits MLP's per-epoch history, as Keras' ``history.history`` holds it."""
-    from sklearn.datasets import load_digits
-
-    x, y = load_digits(return_X_y=True)
-    x, y = torch.tensor(x / 16.0, dtype=torch.float32), torch.tensor(y)
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    x, y = _digits()
+    model = _mlp()
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     ce = torch.nn.CrossEntropyLoss()
     hist: dict[str, list[float]] = {"loss": [], "val_loss": []}
@@ -502,12 +494,8 @@ def _summed_loss_log(tmp_path, lr_after: float | None) -> lrdoctor.Run:
     """A real digits MLP logged every 2 batches with a *summed* (not averaged) batch loss, as a
     Lightning CSVLogger writes it; the short last batch of each epoch prints far lower. With
     ``lr_after`` the LR jumps there from the second epoch on."""
-    from sklearn.datasets import load_digits
-
-    x, y = load_digits(return_X_y=True)
-    x, y = torch.tensor(x / 16.0, dtype=torch.float32), torch.tensor(y)
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    x, y = _digits()
+    model = _mlp()
     opt = torch.optim.SGD(model.parameters(), lr=1e-3)
     ce = torch.nn.CrossEntropyLoss(reduction="sum")
     rows, step = ["epoch,step,train_loss"], 0
