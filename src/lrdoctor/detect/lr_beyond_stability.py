@@ -2,7 +2,8 @@
 dropped as soon as the LR was cut.
 
 A healthy step-decay run also drops at a cut (ResNet's famous steps), but only after it
-had already learned; here nothing was learned before the cut. Source: the RNN_TANH
+had already learned; here nothing was learned before the cut. Judged only on a log that starts
+at the start of training: an excerpt from mid-run learned before its first line. Source: the RNN_TANH
 word-LM run at lr 20 (loss ~18 for three epochs, 8.4 right after the cut to 5).
 """
 
@@ -17,6 +18,7 @@ from lrdoctor.fmt import fmt
 from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import WATCH_LOSS, current_lr
 from lrdoctor.config import config_value
+from lrdoctor.detect.initial_loss_anomaly import starts_at_the_start
 from lrdoctor.detect.warmup_missing import WARMUP_KEYS
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
 from lrdoctor.finding import Evidence, Finding, Fix, Severity
@@ -85,6 +87,9 @@ def detect(run: Run, th: LrResponseThresholds = DEFAULTS) -> list[Finding]:
     drop = (last_before - first_after) / abs(last_before) if last_before else 0.0
     if progress > th.no_progress or drop < th.drop_after:
         return []
+    if not starts_at_the_start(run):
+        return []  # an excerpt from mid-run (epochs 112-131 of a step schedule) learned before it began:
+        # a flat stretch before a scheduled cut is no "nothing learned at the initial LR"
     ev = {"lr_before": float(l.values[i]), "lr_after": float(l.values[i + 1]), "cut_step": cut_step,
           "loss_first": first, "loss_before_cut": last_before, "loss_after_cut": first_after,
           "progress_before_cut": progress, "drop_after_cut": drop}

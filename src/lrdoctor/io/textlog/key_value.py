@@ -56,7 +56,10 @@ _IS = re.compile(rf"(?<![\w])(?P<key>loss|learning rate|lr|accuracy|reward)\s+is
 #: a training script announcing a non-finite loss in words, with no number, as the whole line:
 #: "NaN detected" (visual-semantic-embedding), "Detected NaN", "NaN encountered in loss"; not
 #: an AMP skip ("NaN detected in gradients, skipping step") or any other sentence
-_NAN_WORDS = re.compile(r"^\W*(?:nans? (?:detected|encountered)|(?:detected|encountered) (?:a )?nan)(?: in (?:the )?(?:loss|cost))?\W*$", re.I)
+_NAN_WORDS = re.compile(r"^\W*(?:nans? (?:detected|encountered)|(?:detected|encountered) (?:a )?nan)(?: in (?:the )?(?:loss|cost))?\W*$"
+                        # YOLACT's loss averager (utils/functions.py MovingAverage.add): "Warning: Moving
+                        # average ignored a value of nan" for each non-finite loss it is handed
+                        r"|^\W*(?:warning:\s*)?moving average ignored a value of (?:nan|inf)\W*$", re.I)
 
 #: the first words of a name that make it an evaluation's ("eval mean loss", "valid nll loss")
 _EVAL_LEADS = frozenset({"eval", "evaluation", "val", "valid", "validation", "test", "dev"})
