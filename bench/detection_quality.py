@@ -12,7 +12,7 @@ looked at while tuning) and ``fresh`` (a second gathering, labelled blind by a s
 never ran lrdoctor, added after the first round of tuning; reported on its own) and ``fresh2``
 (a third blind gathering, made once ``fresh`` had been measured and then studied) and
 ``fresh3`` (gathered while ``fresh2`` was being studied) and ``fresh4`` (gathered while
-``fresh3`` was being studied) and so on to ``fresh89``.
+``fresh3`` was being studied) and so on to ``fresh92``.
 
 Licences: only logs whose licence allows redistribution are in the repository. An entry
 marked ``shipped: false`` (no licence found, or a non-commercial one; the reason is in
@@ -68,7 +68,7 @@ EQUIVALENT: dict[str, set[str]] = {
     "overfitting": {"overfitting", "objective_mismatch"},
 }
 #: the benchmark's slices, in the order they were gathered
-SLICES = ("tuning", "holdout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8", "fresh9", "fresh10", "fresh11", "fresh12", "fresh13", "fresh14", "fresh15", "fresh16", "fresh17", "fresh18", "fresh19", "fresh20", "fresh21", "fresh22", "fresh23", "fresh24", "fresh25", "fresh26", "fresh27", "fresh28", "fresh29", "fresh30", "fresh31", "fresh32", "fresh33", "fresh34", "fresh35", "fresh36", "fresh37", "fresh38", "fresh39", "fresh40", "fresh41", "fresh42", "fresh43", "fresh44", "fresh45", "fresh46", "fresh47", "fresh48", "fresh49", "fresh50", "fresh51", "fresh52", "fresh53", "fresh54", "fresh55", "fresh56", "fresh57", "fresh58", "fresh59", "fresh60", "fresh61", "fresh62", "fresh63", "fresh64", "fresh65", "fresh66", "fresh67", "fresh68", "fresh69", "fresh70", "fresh71", "fresh72", "fresh73", "fresh74", "fresh75", "fresh76", "fresh77", "fresh78", "fresh79", "fresh80", "fresh81", "fresh82", "fresh83", "fresh84", "fresh85", "fresh86", "fresh87", "fresh88", "fresh89")
+SLICES = ("tuning", "holdout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8", "fresh9", "fresh10", "fresh11", "fresh12", "fresh13", "fresh14", "fresh15", "fresh16", "fresh17", "fresh18", "fresh19", "fresh20", "fresh21", "fresh22", "fresh23", "fresh24", "fresh25", "fresh26", "fresh27", "fresh28", "fresh29", "fresh30", "fresh31", "fresh32", "fresh33", "fresh34", "fresh35", "fresh36", "fresh37", "fresh38", "fresh39", "fresh40", "fresh41", "fresh42", "fresh43", "fresh44", "fresh45", "fresh46", "fresh47", "fresh48", "fresh49", "fresh50", "fresh51", "fresh52", "fresh53", "fresh54", "fresh55", "fresh56", "fresh57", "fresh58", "fresh59", "fresh60", "fresh61", "fresh62", "fresh63", "fresh64", "fresh65", "fresh66", "fresh67", "fresh68", "fresh69", "fresh70", "fresh71", "fresh72", "fresh73", "fresh74", "fresh75", "fresh76", "fresh77", "fresh78", "fresh79", "fresh80", "fresh81", "fresh82", "fresh83", "fresh84", "fresh85", "fresh86", "fresh87", "fresh88", "fresh89", "fresh90", "fresh91", "fresh92")
 #: environment variable naming the folder of logs that are not shipped (same as ``--unshipped``)
 UNSHIPPED_ENV = "LRDOCTOR_BENCH_UNSHIPPED"
 #: config keys a manifest entry may carry (what a user would pass with --config)
