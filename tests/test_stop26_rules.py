@@ -558,3 +558,43 @@ def test_a_yolact_log_without_warnings_has_no_nonfinite():
     rep = lrdoctor.diagnose(real_log("fresh87/yolact-205-scratch/train.log"))
     assert rep.run.series("loss").finite().values.size >= 3
     assert "nonfinite" not in {f.kind for f in rep.findings}
+
+
+# -- an LR of exactly 0 from the start --------------------------------------------------------------------
+
+def test_an_lr_exactly_0_on_the_first_reports_is_no_warmup():
+    rep = lrdoctor.diagnose(real_log("fresh88/alpaca-lora-288-13b-loss-zero-lr-zero/train.log"))
+    assert rep.run.series("lr").values.tolist() == [0.0] * 5
+    f = _warned(rep).get("slow_progress")
+    assert f is not None and "learning rate is 0" in f.summary
+
+
+def test_a_warmup_from_zero_leaves_zero_at_its_first_step(tmp_path):
+    """A real digits run with a linear warmup from 0 (LambdaLR), logged as HF logs its dicts."""
+    x, y = _digits()
+    model = _mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, s / 50))
+    ce = torch.nn.CrossEntropyLoss()
+    lines = []
+    for step in range(60):
+        b = torch.arange(step * 20 % 1200, step * 20 % 1200 + 20)
+        opt.zero_grad()
+        loss = ce(model(x[b]), y[b])
+        loss.backward()
+        if step % 5 == 0:
+            lines.append(repr({"loss": round(loss.item(), 4), "learning_rate": sched.get_last_lr()[0], "epoch": round(step / 60, 2)}))
+        opt.step()
+        sched.step()
+    path = tmp_path / "train.log"
+    path.write_text("\n".join(lines) + "\n")
+    rep = lrdoctor.diagnose(path)
+    lr = rep.run.series("lr").values
+    assert lr[0] == 0.0 and (lr[1:] > 0).all()
+    assert "slow_progress" not in _warned(rep)
+
+
+def test_an_lr_logged_as_0_beside_a_falling_loss_is_not_the_applied_lr():
+    rep = lrdoctor.diagnose(real_log("fresh17/hf-issue9996-t5-lr0/issue9996.log"))
+    assert rep.run.series("lr").values.tolist() == [0.0] * 3 and rep.run.series("loss").values[-1] < 0.01 * rep.run.series("loss").values[0]
+    assert "slow_progress" not in _warned(rep)

@@ -21,17 +21,24 @@ if TYPE_CHECKING:
 
 def _lr_stays_zero(run: Run, th: ProgressThresholds) -> Finding | None:
     """The LR is 0 (or below ``lr_nil``) on every report of a log that does not start at the start
-    of training: no update can change the model. Text logs must print it with ``lr_zero_decimals``+ decimals
+    of training, or exactly 0 on every report of one that does: no update can change the model. Text logs must print it with ``lr_zero_decimals``+ decimals
     (PaddleSpeech's ``lr: 0.00000000``); a coarser "0.0000" may hide a real 2e-5."""
     lr = run.series("lr")
     if lr is None:
         return None
     f = lr.finite()
     v = f.values
-    if v.size < th.frozen_points or (np.abs(v) >= th.lr_nil).any() or float(f.steps[0]) <= th.start_max_step:
+    if v.size < th.frozen_points or (np.abs(v) >= th.lr_nil).any():
         return None
     if (v == 0).all() and not zero_is_exact(run, "lr", th.lr_zero_decimals):
         return None
+    if float(f.steps[0]) <= th.start_max_step and not (v == 0).all():
+        return None  # from the start, a warmup's first tiny LRs are no stall; an LR *exactly* 0 on
+        # ``frozen_points``+ reports is: a warmup from 0 leaves 0 at its first step (alpaca-lora
+        # issue 288: 'learning_rate': 0.0 on the first five logs of a 13B LoRA run)
+    if _loss_learned(run, th):
+        return None  # the model changes: the logged LR is not the one applied (a DeepSpeed config
+        # owns the schedule while HF's Trainer logs 0.0: t5-11b, loss 6.07 -> 0.04)
     top = float(np.abs(v).max())
     ev = {"metric": run.meta.roles.get("lr", "lr"), "value": top, "points": int(v.size),
           "rule": "the LR is 0 on every report" if top == 0 else f"the LR is below {th.lr_nil:g} on every report"}
