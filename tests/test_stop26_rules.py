@@ -598,3 +598,28 @@ def test_an_lr_logged_as_0_beside_a_falling_loss_is_not_the_applied_lr():
     rep = lrdoctor.diagnose(real_log("fresh17/hf-issue9996-t5-lr0/issue9996.log"))
     assert rep.run.series("lr").values.tolist() == [0.0] * 3 and rep.run.series("loss").values[-1] < 0.01 * rep.run.series("loss").values[0]
     assert "slow_progress" not in _warned(rep)
+
+
+def test_a_rounded_machine_written_file_has_no_exact_zero():
+    """Megatron's golden values store every number rounded to 5 decimals (lm loss 9.19947,
+    params-norm 35.67851): their 'learning-rate' 0.0 may be any LR below 5e-6."""
+    rep = lrdoctor.diagnose(real_log("fresh26/megatron-llava-freeze-vit-lm-distopt/golden_values_dev.json"))
+    assert rep.run.series("lr").values.tolist() == [0.0] * 10
+    assert "slow_progress" not in _warned(rep)
+
+
+def test_a_full_precision_history_with_an_lr_of_0_is_stuck(tmp_path):
+    """A real digits run whose optimizer was built with lr=0 (a config that read 0), its history
+    dumped by ``json.dump`` at full precision."""
+    x, y = _digits()
+    model = _mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)
+    ce = torch.nn.CrossEntropyLoss()
+    hist = {"loss": [], "lr": []}
+    for _ in range(5):
+        hist["loss"].append(_epoch(model, opt, ce, x, y, 1200, 64))
+        hist["lr"].append(opt.param_groups[0]["lr"])
+    path = tmp_path / "history.json"
+    path.write_text(json.dumps(hist))
+    f = _warned(lrdoctor.diagnose(path)).get("slow_progress")
+    assert f is not None and "learning rate is 0" in f.summary

@@ -49,12 +49,34 @@ def zero_is_exact(run: Run, role: str, min_decimals: int) -> bool:
     a norm the trainer did not compute: Megatron prints "grad norm: 0.000" then), or read from
     a Python repr (HF Trainer's ``{'grad_norm': 0.0, ...}`` lines)."""
     if run.meta.format != "text-log":
-        return True
+        return not _rounded_file(run)
     col = run.meta.roles.get(role, role)
     if col in run.meta.repr_fields:
         return True  # a Python repr prints a float's own digits: its 0.0 is exactly 0
     dec = run.meta.printed_decimals.get(col)
     return dec is not None and dec >= min_decimals
+
+
+#: A machine-written file whose every fractional value has at most this many decimals was rounded by its
+#: writer: a float computed in training and stored whole has 7+ (float32) or 15+ significant digits.
+ROUNDED_DECIMALS = 6
+
+
+def _rounded_file(run: Run, sample: int = 200) -> bool:
+    """True when every fractional value of the run's metric columns (the first ``sample`` of each)
+    has at most :data:`ROUNDED_DECIMALS` decimals: the writer rounded what it stored (Megatron's
+    golden values: lm loss 9.19948, params-norm 35.67851, so its 'learning-rate' 0.0 may be any
+    value below 5e-6)."""
+    from decimal import Decimal
+
+    seen = False
+    for values in run.metrics.values():
+        v = np.asarray(values[:sample], dtype=float)
+        for x in v[np.isfinite(v) & (v != np.round(v))]:
+            if -Decimal(repr(float(x))).as_tuple().exponent > ROUNDED_DECIMALS:  # (3e-05 has 5)
+                return False
+            seen = True
+    return seen
 
 
 def perplexity_beside(run: Run, role: str) -> str | None:
