@@ -443,13 +443,12 @@ def nan_as_empty(cols: dict, masks: dict, meta: RunMeta) -> None:
     both a number on one row, one a number and the other NaN on at least ``MIN_TURNS`` rows each
     way. The NaN beside the other's number is an empty cell; a row where both are NaN is a real
     NaN (a run that blows up stops reporting numbers in either column)."""
-    keys = [k for k in cols if masks[k].any()]
-    fin = {k: np.isfinite(cols[k]) & masks[k] for k in keys}
-    nan = {k: np.isnan(cols[k]) & masks[k] for k in keys}
+    fin = {k: np.isfinite(cols[k]) & masks[k] for k in cols}
+    nan = {k: np.isnan(cols[k]) & masks[k] for k in cols}
+    # (a column takes turns only with MIN_TURNS+ of each; most columns have no NaN at all)
+    keys = [k for k in cols if int(nan[k].sum()) >= MIN_TURNS and int(fin[k].sum()) >= MIN_TURNS]
     empty: dict = {}
     for i, a in enumerate(keys):
-        if int(nan[a].sum()) < MIN_TURNS or int(fin[a].sum()) < MIN_TURNS:
-            continue
         for b in keys[i + 1:]:
             a_only, b_only = fin[a] & nan[b], fin[b] & nan[a]
             if (fin[a] & fin[b]).any() or int(a_only.sum()) < MIN_TURNS or int(b_only.sum()) < MIN_TURNS:

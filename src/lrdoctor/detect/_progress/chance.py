@@ -17,6 +17,7 @@ from lrdoctor.detect._progress.common import (
     _lr_share,
 )
 from lrdoctor.detect._stats import tail_start
+from lrdoctor.detect.initial_loss_anomaly import starts_at_the_start
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.fmt import fmt
 from lrdoctor.names import tokens
@@ -270,18 +271,10 @@ def _loss_says_some_right(run: Run, th: ProgressThresholds) -> bool:
     return float(np.median(s.finite().values)) < th.zero_acc_max_loss
 
 
-def starts_at_the_start(run: Run) -> bool:
-    from lrdoctor.detect.initial_loss_anomaly import starts_at_the_start as at_start
-
-    return at_start(run)
-
-
 def _is_accuracy(run: Run, role: str) -> bool:
-    """True when the column playing ``role`` is named as a classification accuracy (acc,
-    accuracy, top1, prec1), not as a ranking or overlap score (mAP, F1, BLEU, IoU)."""
-    from lrdoctor.names import tokens
-
-    return bool({"acc", "accuracy", "accuracies", "top1", "prec1"} & set(tokens(run.meta.roles.get(role, role))))
+    """True when the column playing ``role`` is named as a classification accuracy
+    (:data:`_ACCURACY_WORDS`), not as a ranking or overlap score (mAP, F1, BLEU, IoU)."""
+    return bool(_ACCURACY_WORDS & set(tokens(run.meta.roles.get(role, role))))
 
 
 def _granularity(share: float) -> int:

@@ -24,7 +24,7 @@ from lrdoctor.errors import LogFormatError, printable
 from lrdoctor.io.guard import bounded_lines, text_encoding
 from lrdoctor.io.limits import MAX_LINE_CHARS
 from lrdoctor.io.records import RecordColumns, records_to_run
-from lrdoctor.io.textlog._base import NUM, LineRule, _NUM_RE, _num
+from lrdoctor.io.textlog._base import DIGITS_AS_9, NUM, LineRule, _NUM_RE, _num
 from lrdoctor.io.textlog.bare import read_bare_columns
 from lrdoctor.io.textlog.words import has_local_script, to_english
 from lrdoctor.io.textlog.prefix import strip_prefix
@@ -187,17 +187,13 @@ _TRAINING_DONE = re.compile(r"^\W*(?:training\s+(?:is\s+)?(?:finished|complete|c
                             r"(?:\s+in\s+[\d.:]+\s*(?:s|secs?|seconds|m|mins?|minutes|h|hrs?|hours)?\b)?[^\d]*$", re.I)
 
 
-def _strip_prefix(line: str) -> str:
-    return strip_prefix(line)
+_strip_prefix = strip_prefix  # (the name the benchmark and tests import)
 
 
 #: Rules whose result depends only on the form of a line, not on earlier lines or on the
 #: digits of its numbers: their results are reused for lines of the same shape.
 _SHAPE_RULES = frozenset({"python-dict", "nanogpt", "key-value"})
 
-#: Every digit as "9": two lines with the same translation differ only in the values of
-#: their digits, never in where numbers start and end or which pattern matches them.
-_DIGITS_AS_9 = bytes.maketrans(b"012345678", b"999999999")  # (on the line's UTF-8 bytes: a C table, 14x a str's)
 
 #: Line shapes remembered per log (a log prints a few dozen shapes; a hostile one cannot
 #: grow the cache past this), and the longest line whose shape is remembered.
@@ -269,7 +265,7 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
     rule state) and only the built-in rules are registered, the result of a shape-only
     rule (:data:`_SHAPE_RULES`) is remembered as "field -> character span of its number",
     once that mapping is unambiguous, and reused for every later line of the same shape
-    (the same characters, digits aside: :data:`_DIGITS_AS_9`). Any line that does not fit
+    (the same characters, digits aside: :data:`~lrdoctor.io.textlog._base.DIGITS_AS_9`). Any line that does not fit
     is parsed in full; tests check both paths give the same records on every real log.
     """
     records = [] if records is None else records  # any sink with append(), e.g. RecordColumns
@@ -334,7 +330,7 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
             state.pop("sb3_section", None)
         shape = None
         if use_shapes and _settled(state) and len(line) <= MAX_SHAPE_LINE:
-            shape = line.encode("utf-8", "surrogatepass").translate(_DIGITS_AS_9)
+            shape = line.encode("utf-8", "surrogatepass").translate(DIGITS_AS_9)
             hit = shapes.get(shape)
             if hit is not None:
                 if hit:

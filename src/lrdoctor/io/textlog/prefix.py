@@ -29,6 +29,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from lrdoctor.io.textlog._base import DIGITS_AS_9
+
 __all__ = ["strip_prefix", "LEVEL"]
 
 #: Log levels as the logging libraries print them (Python's logging, loguru, glog's words).
@@ -98,7 +100,6 @@ FIRST = frozenset(" \t>[0123456789IWEFDCTSNP")
 #: Header lengths are remembered per line shape (digits as "9") of the first ``_HEAD`` characters;
 #: a header that ends within ``_HEAD - _MARGIN`` of the line's start is decided by that head alone.
 _HEAD, _MARGIN = 120, 24
-_DIGITS_AS_9 = bytes.maketrans(b"012345678", b"999999999")
 
 
 def _name_at(line: str, pos: int, anchored: bool, after_level: bool) -> int | None:
@@ -168,7 +169,7 @@ def strip_prefix(line: str) -> str:
         return line
     head = line[:_HEAD]
     if head.isascii():
-        end = _cached_end(head.encode("ascii").translate(_DIGITS_AS_9))
+        end = _cached_end(head.encode("ascii").translate(DIGITS_AS_9))
         if end > _HEAD - _MARGIN and len(line) > _HEAD:
             end = _header_end(line)
     else:
