@@ -60,7 +60,7 @@ class InitialLossAnomalyEvidence(Evidence):
 
 
 #: formats whose rows always begin with the first epoch of the run (they are written by it)
-_FROM_START_FORMATS = frozenset({"yolo-results", "keras"})
+_FROM_START_FORMATS = frozenset({"yolo-results", "keras", "gym-monitor"})
 
 
 def starts_at_the_start(run: Run) -> bool:
@@ -75,6 +75,8 @@ def starts_at_the_start(run: Run) -> bool:
     ep = run.series("epoch")
     if ep is not None and ep.finite().values.size and float(ep.finite().values[0]) > 1:
         return False  # a step counter that restarts each epoch: "Epoch: 5" then "step 0" is no start
+    if run.meta.format == "gym-monitor":
+        return True  # a Monitor CSV is written from the first episode on (its step column counts their lengths)
     if run.meta.step_column is None:
         return run.meta.format in _FROM_START_FORMATS
     st = run.steps

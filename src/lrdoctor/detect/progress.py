@@ -28,7 +28,7 @@ from lrdoctor.run import Run
 from lrdoctor.detect._progress.chance import chance_accuracy, _accuracy_at_chance, _at_uniform, _error_rate_at_max, _never_below_start, _pinned_task_metric, _stuck_at_chance, _worse_than_uniform
 from lrdoctor.detect._progress.common import _lr_share
 from lrdoctor.detect._progress.frozen import _box_terms, _collapsed_to_zero, _frozen_eval, _frozen_game, _frozen_loss, _frozen_term, _no_box_matched, _recurring_loss, _zero_throughout
-from lrdoctor.detect._progress.schedule import _degenerate_groups, _lr_stays_zero, _no_gain_over_finished_schedule, _return_at_floor
+from lrdoctor.detect._progress.schedule import _degenerate_groups, _lr_stays_zero, _no_gain_over_finished_schedule, _return_at_floor, _return_never_rose
 
 __all__ = ["ProgressThresholds", "chance_accuracy", "detect_slow_progress", "detect_plateau"]
 
@@ -223,6 +223,26 @@ class ProgressThresholds(Thresholds):
     reward that pays -1 per step either, which would need every episode to end at its first step.
     A success rate (``is_success``) exactly 0 at as many reports is the same evidence for a goal
     task (SB3 zoo TQC+HER on FetchSlide: 338 episodes, no success, returns -50 to -49.93)."""
+    rise_noise_k: float = 3.0
+    """Never rose above the start (RL): the best of the smoothed return (``task_curve``'s rolling
+    median over 5% of the log) is at most 3 noise sigmas (successive-difference sigma of the
+    reports) above the lowest of the first ``rise_base_points`` reports. The same 3 robust sigmas
+    the return detectors count as a change (``ReturnThresholds.noise_k``): a gain smaller than
+    that is the noise of an agent that learned nothing (rl-replicas' VPG on Ant: 39 epochs at
+    -0.1 sigma from its start)."""
+    rise_base_points: int = 3
+    """...the start is the lowest of the first 3 reports: a run that learns at once (tianshou's
+    InvertedPendulum, 5.9 then 992) keeps its untrained first evaluation as the start, and a
+    lucky first report cannot make a stuck run look like one that fell back."""
+    rise_trend_p: float = 0.05
+    """...and the reports show no upward Mann-Kendall trend at the usual one-sided 5%: a return
+    that creeps up steadily by less than its noise is learning slowly, not stuck."""
+    rise_min_points: int = 20
+    """...judged on at least 20 reports (``rate_min_points``: two independent 5-point windows on
+    each half of the log) of a log that starts at the start of training, and, where the steps
+    count updates, over at least ``min_steps`` of them: an excerpt from the middle of a run starts
+    at whatever level the agent had reached, and the first 30 updates of an RLHF run (DeepSpeed-Chat,
+    a reward score wandering around 0) are too early to call."""
     pinned_denominator: int = 50
     """...judged even while the training loss falls when the value is a fraction of at least
     50 (an evaluation set of 50+ examples whose every prediction stayed put: LSTM-HAR's test
@@ -387,7 +407,7 @@ class SlowProgressEvidence(Evidence):
 def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
     rules = (_lr_stays_zero, _stuck_at_chance, _accuracy_at_chance, _worse_than_uniform, _at_uniform, _collapsed_to_zero, _zero_throughout, _frozen_loss, _frozen_eval, _frozen_term, _recurring_loss, _error_rate_at_max, _pinned_task_metric, _no_box_matched, _never_below_start,
              _no_gain_over_finished_schedule) if not run.is_rl \
-        else (_lr_stays_zero, _degenerate_groups, _return_at_floor, _no_gain_over_finished_schedule)
+        else (_lr_stays_zero, _degenerate_groups, _return_at_floor, _no_gain_over_finished_schedule, _return_never_rose)
     if run.is_gan:
         rules = (_lr_stays_zero, _frozen_game)
     elif needs.loss(run) is not None and not run.is_rl:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lrdoctor.detect._common import zero_is_exact
+from lrdoctor.detect._stats import diff_sigma, trend_p_down
 from lrdoctor.detect._progress.common import _logged, _loss_learned, _same_tail
 from lrdoctor.detect.rl.grpo import all_groups_degenerate
 from lrdoctor.finding import Finding, Severity
@@ -114,6 +115,37 @@ def _return_at_floor(run: Run, th: ProgressThresholds) -> Finding | None:
                  "handling, an LR of ~0).")
         return Finding("slow_progress", Severity.WARNING, float(f.steps[start]), float(f.steps[-1]), summary, ev, cause)
     return _never_succeeded(run, th)
+
+
+def _return_never_rose(run: Run, th: ProgressThresholds) -> Finding | None:
+    """The return of an RL log that starts at the start never rose above its start by more than
+    its noise: see ``ProgressThresholds.rise_noise_k`` and its companions."""
+    from lrdoctor.detect.initial_loss_anomaly import starts_at_the_start
+    from lrdoctor.detect.rl._common import task_curve
+
+    t = task_curve(run, th.rise_min_points)
+    if t is None or t.name not in ("ep_return", "eval_return") or not starts_at_the_start(run):
+        return None
+    if run.meta.step_unit in ("step", "iteration", "update") and t.c.step[-1] - t.c.step[0] < th.min_steps:
+        return None  # a few hundred updates of an RLHF / GRPO run are too early to call (its policy starts trained)
+    y = t.c.mid
+    sigma = diff_sigma(y)
+    if sigma <= 0:
+        return None  # a constant return: the floor rules judge it
+    base = float(np.min(y[: th.rise_base_points]))
+    best = float(np.max(t.smooth))
+    if best - base > th.rise_noise_k * sigma or trend_p_down(-y) <= th.rise_trend_p:
+        return None
+    col = run.meta.roles.get(t.name, t.name)
+    gain = (best - base) / sigma
+    ev = {"metric": col, "value": best, "first": base, "points": int(y.size),
+          "rule": f"the smoothed return never rose more than {th.rise_noise_k:g} noise sigmas above its start, with no upward trend"}
+    summary = (f"{col} never rose above its start: its best smoothed level {fmt(best)} is {gain:.1f} noise sigmas "
+               f"(sigma {fmt(sigma)}) above its first reports ({fmt(base)}) over all {y.size} reports, with no upward trend: "
+               "the agent did not learn")
+    cause = ("The agent is not learning: a learning rate too low or too high for the policy to improve, a reward "
+             "that exploration never reaches, or a broken learning signal (reward scale, done handling, target network).")
+    return Finding("slow_progress", Severity.WARNING, float(t.c.step[0]), float(t.c.step[-1]), summary, ev, cause)
 
 
 def _never_succeeded(run: Run, th: ProgressThresholds) -> Finding | None:
