@@ -205,6 +205,8 @@ def tokens(name: str) -> list[str]:
     spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", re.sub(r"(?<![A-Za-z])mAP", "map", name.strip()))
     ts = [t for t in normalize(spaced.replace("@", "_")).split("_") if t]
     ts = [w for t in ts for w in _unfuse(t)]
+    if "l" in ts:
+        ts = _loss_letter(spaced, ts)
     for i in range(len(ts) - 1):
         if ts[i] == "cross" and ts[i + 1] == "entropy":  # CNTK's "CrossEntropy loss": a loss, not a policy entropy
             ts[i:i + 2] = ["xent"]
@@ -226,6 +228,17 @@ def _unfuse(t: str) -> list[str]:
         if t.endswith(base) and t[: -len(base)] in _FUSED_SPLITS:
             return [t[: -len(base)], base]
     return [t]
+
+
+def _loss_letter(raw: str, ts: list[str]) -> list[str]:
+    """``L`` is the loss of the formulas: a capital ``L`` word names a loss (SparK's ``train_L``,
+    ``last_L``); a small ``l`` only beside a split word (PNGAN's ``g_trn_l``), since alone it is
+    as likely a length (SB3's Monitor ``l``: the episode's length)."""
+    capital = [w for w in re.split(r"[^A-Za-z0-9]+", raw) if w]
+    split = any(t in _FUSED_SPLITS for t in ts)
+    if len(capital) != len(ts):
+        return ts  # the words did not split the same way (camelCase, "@"): leave them
+    return ["loss" if t == "l" and (w == "L" or split) else t for w, t in zip(capital, ts)]
 
 
 def _letter_pairs(words: dict[str, list[str]]) -> None:

@@ -29,7 +29,7 @@ from lrdoctor.detect._guard_evidence import GuardRewindEvidence
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
 from lrdoctor.detect._grad import max_grad_norm
 from lrdoctor.finding import Finding, Fix, Severity
-from lrdoctor.run import Run
+from lrdoctor.run import GAN_ROLES, Run
 
 __all__ = ["DivergenceThresholds", "detect", "above_best", "sustained_rises"]
 
@@ -89,8 +89,12 @@ class DivergenceThresholds(Thresholds):
     alone, at any log length. Three decades is far beyond any minibatch noise of a logged
     average, and with no later point the log ends on weights whose loss is 1000x worse
     (PFNL's video SR run: 0.01 for 30k steps, then 1.5e6 at the last report)."""
-
-
+    gan_factor: float = 1e6
+    """GAN runs: a player's loss rises when the other player gains, but only as far as its loss
+    function reaches: a saturated BCE term sits at some 16-100 nats (log clamped at float eps, the
+    logit range) from a best of 0.01-0.1, three to four decades. Six decades (``final_jump``'s
+    three, squared), held to the end on ``few_after``+ reports, is beyond any game: the player's
+    weights blew up (PNGAN's generator L1 loss: 4260 at epoch 28, 1.1e11-1.4e12 from epoch 73)."""
     rl_bound_factor: float = 100.0
     """RL runs: their TD/value loss may rise while the agent learns, so only a loss beyond
     anything a sane critic can produce counts. The root of an MSE loss is the typical TD
@@ -110,6 +114,8 @@ def _needs(run: Run) -> str | None:
             return "RL run with no TD/value loss column"
         return None if any(n in run for n in ("ep_return", "eval_return")) else \
             "RL run: its TD/value loss is judged against the returns, and none is logged"
+    if run.is_gan:
+        return None  # a GAN: only a player's blow-up beyond any game is judged (``gan_factor``)
     why = needs.loss(run)
     if why and needs.points(run, "loss") >= 2 and needs.points(run, "eval_loss") >= 2:
         return None  # two reports of both losses: the joint last-report rule can judge them
@@ -449,10 +455,41 @@ class DivergenceEvidence(GuardRewindEvidence):
     eval_final: float
 
 
+def _gan_blowup(run: Run, th: DivergenceThresholds) -> list[Finding]:
+    """A GAN player's positive loss at least ``gan_factor`` x its best on every report from the
+    onset to the end (at least ``few_after`` of them): see ``DivergenceThresholds.gan_factor``."""
+    for role in GAN_ROLES:
+        s = run.series(role)
+        if s is None:
+            continue
+        f = s.finite()
+        x, st = f.values, f.steps
+        if x.size < th.few_after + 1 or (x <= 0).any():
+            continue
+        high = x >= th.gan_factor * np.minimum.accumulate(x)
+        low = np.flatnonzero(~high)
+        onset = int(low[-1]) + 1 if low.size else 0
+        if onset == 0 or x.size - onset < th.few_after or x[onset:].min() < th.gan_factor * x[:onset].min():
+            continue
+        ib = int(np.argmin(x[:onset]))
+        col = run.meta.roles.get(role, role)
+        ev = {**_rise(x, st, ib, onset), "points_above": int(x.size - onset), "metric": col,
+              "rule": f"GAN: a player's loss >= {th.gan_factor:g}x its best on every report to the end"}
+        summary = (f"{col} blew up from step {fmt(ev['onset_step'])}: from best {fmt(ev['best_loss'])} (step "
+                   f"{fmt(ev['best_step'])}) to {fmt(ev['loss_at_onset'])}, {ev['ratio_to_best']:.2g}x or more on every "
+                   f"later report (final {fmt(ev['final_loss'])}): far beyond what the other player's gains can explain")
+        cause = ("A player's weights diverged: its learning rate is too high for the game (or the loss is unbounded, e.g. "
+                 "an unclipped critic), and the other player no longer gets a useful signal.")
+        return [Finding("divergence", Severity.ERROR, ev["onset_step"], float(st[-1]), summary, ev, cause)]
+    return []
+
+
 @detector("divergence", thresholds=DEFAULTS, evidence=DivergenceEvidence, needs=_needs)
 def detect(run: Run, th: DivergenceThresholds = DEFAULTS) -> list[Finding]:
     if run.is_rl:
         return _rl_bound(run, th)
+    if run.is_gan:
+        return _gan_blowup(run, th)
     few = _few_point(run, th)
     out = _trend_rule(run, th)
     if few and not any(f.severity is Severity.ERROR for f in out):
