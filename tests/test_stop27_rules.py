@@ -8,6 +8,7 @@ trained run, with a twin:
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from bench_logs import real_log
 
@@ -77,3 +78,86 @@ def test_a_few_updates_of_an_rlhf_run_are_too_early_to_call():
     # DeepSpeed-Chat step 3: the reward score wanders around 0 over its first 30 of 477 steps
     report = lrdoctor.diagnose(real_log("fresh9/text-deepspeedchat-step3-rlhf-first30/actor_opt-1.3b_critic_opt-350m.log"))
     assert "slow_progress" not in _warned(report)
+
+
+# -- studied fresh93-97 ---------------------------------------------------------------------------------
+
+def test_a_pandas_markdown_table_with_its_blank_index_header_is_read():
+    # pandas' DataFrame.to_markdown() leaves the index column's header cell blank: "|    |   eval_loss |"
+    run = lrdoctor.read(real_log("fresh93/hfcard-infinitejoy-xlsr-odia/training_results.md"))
+    assert run.series("eval_loss").values.tolist() == pytest.approx([3.35224, 1.33679, 0.737202, 0.658212, 0.658])
+    assert run.series("eval_loss").steps.tolist() == pytest.approx([29.41, 58.82, 88.24, 117.65, 120])
+
+
+def _with_flat_eval(src, tmp_path):
+    """The same HF results table with its validation loss held at the first evaluation's value."""
+    out = []
+    for line in src.read_text().splitlines():
+        cells = line.split("|")
+        if len(cells) == 7 and cells[1].strip()[:1].isdigit():
+            cells[4] = " 0.4598          "
+        out.append("|".join(cells))
+    p = tmp_path / "flat_eval.md"
+    p.write_text("\n".join(out) + "\n")
+    return p
+
+
+def test_a_slow_training_loss_beside_an_evaluation_that_halved_is_learning(tmp_path):
+    # XLS-R on Bashkir: training loss (dropout, SpecAugment) 1.48 -> 0.95 over 40k steps, validation
+    # loss 0.46 -> 0.19 at every evaluation
+    src = real_log("fresh93/hfcard-infinitejoy-xlsr-bashkir/training_results.md")
+    assert "slow_progress" not in _warned(lrdoctor.diagnose(src))
+    # the twin: the same training loss beside an evaluation that never moved is slow
+    assert "slow_progress" in _warned(lrdoctor.diagnose(_with_flat_eval(src, tmp_path)))
+
+
+def test_a_capital_l_is_a_loss_and_a_small_l_beside_a_split_word():
+    from lrdoctor.names import tokens
+
+    assert tokens("train_L") == ["train", "loss"] and tokens("last_L") == ["last", "loss"]
+    assert tokens("g_trn_l") == ["g", "trn", "loss"]
+    assert tokens("l") == ["l"]  # SB3's Monitor: the episode's length
+    spark = lrdoctor.read(real_log("fresh97/spark-8-pretrain-log-example/pretrain_log.txt"))
+    assert spark.meta.roles["loss"] == "last_L"
+
+
+def test_a_gan_player_blown_up_by_decades_is_divergence(tmp_path):
+    # PNGAN: generator loss 4260 at epoch 28, then 1e11-1e12 from epoch 73 to the end
+    f = _warned(lrdoctor.diagnose(real_log("fresh94/garrickz2-9-pngan-ridnet-gloss-explodes/train.log"))).get("divergence")
+    assert f is not None and f.evidence["metric"] == "g_trn_l" and f.start_step == 73
+
+
+def _gan_losses(lr: float, steps: int = 48, seed: int = 0) -> list[tuple[int, float, float]]:
+    """A tiny GAN on 1-D Gaussian data: a linear generator trained by SGD at ``lr`` on an MSE
+    reconstruction term plus a small adversarial one, an MLP discriminator by Adam (BCE). At lr
+    0.05 the game settles; at lr 1.5 the MSE step overshoots (above 2 / curvature) and the
+    generator's weights blow up geometrically."""
+    torch.manual_seed(seed)
+    g = torch.nn.Linear(4, 1)
+    d = torch.nn.Sequential(torch.nn.Linear(1, 16), torch.nn.ReLU(), torch.nn.Linear(16, 1))
+    og, od = torch.optim.SGD(g.parameters(), lr=lr), torch.optim.Adam(d.parameters(), lr=2e-3)
+    bce = torch.nn.BCEWithLogitsLoss()
+    rows = []
+    for step in range(1, steps + 1):
+        real = 3 + 0.5 * torch.randn(64, 1)
+        fake = g(torch.randn(64, 4))
+        ld = bce(d(real), torch.ones(64, 1)) + bce(d(fake.detach()), torch.zeros(64, 1))
+        od.zero_grad()
+        ld.backward()
+        od.step()
+        lg = ((fake - real) ** 2).mean() + 1e-3 * bce(d(fake), torch.ones(64, 1))
+        og.zero_grad()
+        lg.backward()
+        og.step()
+        if step % 4 == 0:
+            rows.append((step, float(ld.detach()), float(lg.detach())))
+    return rows
+
+
+@pytest.mark.parametrize("lr, diverges", [(0.05, False), (1.5, True)])
+def test_a_gan_generator_blown_up_by_decades_is_divergence_and_a_game_is_not(tmp_path, lr, diverges):
+    p = tmp_path / "gan.csv"
+    p.write_text("step,d_loss,g_loss\n" + "".join(f"{s},{a},{b}\n" for s, a, b in _gan_losses(lr)))
+    run = lrdoctor.read(p)
+    assert run.is_gan
+    assert ("divergence" in _warned(lrdoctor.diagnose(run))) is diverges

@@ -187,6 +187,8 @@ def _header_table(line: str, state: dict) -> dict | None:
         return {}
     sep = "|" if "|" in s else ("\t" if "\t" in s else ",")
     cells = [c.strip() for c in s.strip("|").split(sep)]
+    if sep == "|" and not state.get("pipe_header") and len(cells) >= 3 and cells[0] == "" and all(cells[1:]):
+        cells[0] = "index"  # pandas' to_markdown: the unnamed index column's header cell is blank
     if sep == "|" and not state.get("pipe_header"):
         # a unit in parentheses after a spaced name is no part of it: pytorch-tabnet's
         # "| EPOCH |  train  |   valid  | total time (s)" (a header row with no closing bar)
