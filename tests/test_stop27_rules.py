@@ -161,3 +161,14 @@ def test_a_gan_generator_blown_up_by_decades_is_divergence_and_a_game_is_not(tmp
     run = lrdoctor.read(p)
     assert run.is_gan
     assert ("divergence" in _warned(lrdoctor.diagnose(run))) is diverges
+
+
+def test_one_catastrophic_episode_in_a_monitor_mean_is_no_reversal():
+    # Open-the-Chests: one episode of -1388 among +2..+5 drags SB3's 100-episode mean from +3.5 to
+    # -10; the median episode never moves
+    run = lrdoctor.read(real_log("fresh21/openthechests-monitor150-first1088/monitor.csv"))
+    assert run.meta.roles["ep_return"] == "ep_rew_mean"
+    assert "performance_reversal" not in _warned(lrdoctor.diagnose(run))
+    # the twin: rl-zoo's A2C on LunarLanderContinuous, whose typical episode really got worse
+    f = _warned(lrdoctor.diagnose(real_log("fresh21/rlzoo-a2c-lunarlandercont-monitor-first294/0.monitor.csv")))
+    assert "performance_reversal" in f

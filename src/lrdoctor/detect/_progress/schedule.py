@@ -121,7 +121,7 @@ def _return_never_rose(run: Run, th: ProgressThresholds) -> Finding | None:
     """The return of an RL log that starts at the start never rose above its start by more than
     its noise: see ``ProgressThresholds.rise_noise_k`` and its companions."""
     from lrdoctor.detect.initial_loss_anomaly import starts_at_the_start
-    from lrdoctor.detect.rl._common import task_curve
+    from lrdoctor.detect.rl import task_curve
 
     t = task_curve(run, th.rise_min_points)
     if t is None or t.name not in ("ep_return", "eval_return") or not starts_at_the_start(run):

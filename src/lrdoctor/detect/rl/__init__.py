@@ -7,11 +7,11 @@ metrics (KL, entropy, explained variance, Q statistics, returns) and have the sa
 as the supervised ones: ``Run -> list[Finding]`` with named, sourced thresholds.
 """
 
-from lrdoctor.detect.rl._common import TASK_METRICS
+from lrdoctor.detect.rl._common import TASK_METRICS, task_curve
 from lrdoctor.detect.rl import cycle_degradation, entropy_collapse, kl_exceeded, q_divergence, returns, value_collapse
 
 # the first release's module names
 cycles, entropy, kl, q_values, value = cycle_degradation, entropy_collapse, kl_exceeded, q_divergence, value_collapse
 
 __all__ = ["cycle_degradation", "entropy_collapse", "kl_exceeded", "q_divergence", "returns", "value_collapse",
-           "cycles", "entropy", "kl", "q_values", "value", "TASK_METRICS"]
+           "cycles", "entropy", "kl", "q_values", "value", "TASK_METRICS", "task_curve"]

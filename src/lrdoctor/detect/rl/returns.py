@@ -282,6 +282,25 @@ def _worse_than_untrained(run: Run, th: ReturnThresholds) -> list[Finding]:
     return []
 
 
+def _median_fell(run: Run, t: TaskCurve, peak_step: float, need: float) -> bool:
+    """True unless the task curve is a rolling mean of raw episode returns (the Monitor reader's
+    ``ep_rew_mean``) whose fall the raw returns' median does not share: the median of the last
+    ``EP_INFO_BUFFER`` episodes must also be ``need`` below that of the buffer ending at the peak.
+    A mean of 100 episodes is moved by one catastrophic episode (Open-the-Chests: one return of
+    -1388 among +2..+5 pulls the mean from +3.5 to -10 for 100 episodes); a policy that unlearned
+    lowers the typical episode, the median."""
+    from lrdoctor.io.monitor_csv import EP_INFO_BUFFER
+
+    if t.name != "ep_return" or run.meta.roles.get("ep_return") != "ep_rew_mean" or "episode_return" not in run:
+        return True
+    raw = run.series("episode_return").finite()
+    before = raw.values[raw.steps <= peak_step][-EP_INFO_BUFFER:]
+    last = raw.values[-EP_INFO_BUFFER:]
+    if before.size < EP_INFO_BUFFER // 2:
+        return True
+    return float(np.median(before)) - float(np.median(last)) >= need
+
+
 @detector("performance_reversal", thresholds=DEFAULTS, evidence=PerformanceReversalEvidence, needs=_reversal_needs)
 def detect_reversal(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
     collapse = _error_rate_collapse(run, th) or _chance_collapse(run, th) or _worse_than_untrained(run, th)
@@ -304,6 +323,8 @@ def detect_reversal(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
             return []
         gain = peak
     elif gain <= th.noise_k * t.sigma or drop <= th.noise_k * t.sigma or drop < th.min_gain_share * gain:
+        return []
+    if not _median_fell(run, t, float(steps[p]), th.min_gain_share * gain):
         return []
     per, unit = slope_unit(run)
     up = fit_slope(steps[: p + 1], t.c.mid[: p + 1]) * per if p > 0 else 0.0
