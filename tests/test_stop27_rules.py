@@ -172,3 +172,20 @@ def test_one_catastrophic_episode_in_a_monitor_mean_is_no_reversal():
     # the twin: rl-zoo's A2C on LunarLanderContinuous, whose typical episode really got worse
     f = _warned(lrdoctor.diagnose(real_log("fresh21/rlzoo-a2c-lunarlandercont-monitor-first294/0.monitor.csv")))
     assert "performance_reversal" in f
+
+
+def test_an_evaluation_frozen_from_the_first_report_with_no_training_loss_is_stuck(tmp_path):
+    # distilbert at lr 0.1: validation loss 5.9506 at all 10 evaluations, "No log" for training
+    src = real_log("fresh98/hfcard-evelyn18-becas2-lr0.1/training_results.md")
+    f = _warned(lrdoctor.diagnose(src)).get("slow_progress")
+    assert f is not None and f.evidence["value"] == pytest.approx(5.9506)
+    # the twin: the same table with evaluations that move is no frozen model
+    moving = tmp_path / "moving.md"
+    lines, k = [], 0
+    for line in src.read_text().splitlines():
+        if line.startswith("| No log"):
+            k += 1
+            line = line.replace("5.9506", f"{5.9506 - 0.05 * k:.4f}")
+        lines.append(line)
+    moving.write_text("\n".join(lines) + "\n")
+    assert "slow_progress" not in _warned(lrdoctor.diagnose(moving))
