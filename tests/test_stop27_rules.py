@@ -189,3 +189,13 @@ def test_an_evaluation_frozen_from_the_first_report_with_no_training_loss_is_stu
         lines.append(line)
     moving.write_text("\n".join(lines) + "\n")
     assert "slow_progress" not in _warned(lrdoctor.diagnose(moving))
+
+
+def test_a_high_stretch_of_noise_after_the_peak_is_no_reversal():
+    # rl-replicas' PPO on Walker2d, epochs 715-749: returns 1.66e3-2.99e3 around a stable 2.25e3;
+    # the reports after the smoothed peak have no downward trend
+    run = lrdoctor.read(real_log("fresh96/rlrep-walker2d-ppo-s2-late/experiment.log"))
+    assert "performance_reversal" not in _warned(lrdoctor.diagnose(run))
+    # the twin: Dopamine's DQN on Breakout, whose return falls steadily after its peak
+    twin = lrdoctor.diagnose(real_log("fresh73/dopamine-breakout-dqn-run1/breakout.json"))
+    assert "performance_reversal" in _warned(twin)

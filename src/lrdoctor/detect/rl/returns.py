@@ -326,6 +326,8 @@ def detect_reversal(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
         return []
     if not _median_fell(run, t, float(steps[p]), th.min_gain_share * gain):
         return []
+    if trend_p_down(t.c.mid[p + 1:]) >= th.few_trend_p:
+        return []  # the reports after the peak show no downward trend: a high stretch of noise, not a fall
     per, unit = slope_unit(run)
     up = fit_slope(steps[: p + 1], t.c.mid[: p + 1]) * per if p > 0 else 0.0
     down = fit_slope(steps[p:], t.c.mid[p:]) * per
