@@ -748,7 +748,7 @@ def test_yolov5_bare_part_names_gan_names_and_an_accelerating_first_climb():
     assert kinds(y5, "error")["nonfinite"].evidence["metric"] == "loss"  # box + obj + cls, all nan
     gan = lrdoctor.diagnose(FRESH10 / "keras-io-conditional-gan-mnist" / "fit.log")  # discriminator/generator losses
     assert gan.run.is_gan and "loss" not in gan.run  # a game, not an objective: read as a GAN, not as a loss
-    assert "GAN run" in gan.coverage.skipped["divergence"] and not kinds(gan)
+    assert "GAN run" in gan.coverage.skipped["loss_spike"] and "divergence" in gan.coverage.ran and not kinds(gan)
     tr8 = lrdoctor.diagnose(FRESH10 / "megatron-bigscience-tr8-104b-exp2-glitch" / "train.log")
     assert kinds(tr8)["divergence"].evidence["final_loss"] == pytest.approx(10.239, abs=1e-3)
 

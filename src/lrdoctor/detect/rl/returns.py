@@ -76,7 +76,10 @@ class ReturnThresholds(Thresholds):
     best's level (ratio scale: 0 is nothing right). A return (interval scale: its zero means
     nothing) gets the same test on the more than ``few_falls`` reports *after* its peak, with a
     fall of at least ``min_gain_share`` of what it gained up to the peak (angela's hill climber
-    on LunarLander: -133.6 -> -20.6 at episode 400, then -56 ... -181 over 11 reports)."""
+    on LunarLander: -133.6 -> -20.6 at episode 400, then -56 ... -181 over 11 reports). The
+    trend rule (20+ reports) asks the same test of the reports after its smoothed peak: a
+    high stretch of noise is no fall (rl-replicas' PPO on Walker2d, returns 1.7e3-3.0e3 around a
+    flat 2.25e3, peaked in its smoothing at epoch 737)."""
     chance_collapse_best: float = 2.0
     """Collapse to chance: an evaluation accuracy whose last reports are exactly 1/K (K from
     the config's class count, to the precision the log prints) after a best at least twice
