@@ -199,3 +199,42 @@ def test_a_high_stretch_of_noise_after_the_peak_is_no_reversal():
     # the twin: Dopamine's DQN on Breakout, whose return falls steadily after its peak
     twin = lrdoctor.diagnose(real_log("fresh73/dopamine-breakout-dqn-run1/breakout.json"))
     assert "performance_reversal" in _warned(twin)
+
+
+def _random_label_history(steps: int = 400, every: int = 20, seed: int = 0) -> list[tuple[int, float, float]]:
+    """A logistic regression trained by SGD on labels that are coin flips: nothing to learn, so its
+    loss sits at ln 2 from the first report and its held-out accuracy at 1/2."""
+    g = torch.Generator().manual_seed(seed)
+    x, y = torch.randn(2000, 20, generator=g), torch.randint(0, 2, (2000,), generator=g).float()
+    xv, yv = torch.randn(400, 20, generator=g), torch.randint(0, 2, (400,), generator=g).float()
+    model = torch.nn.Linear(20, 1)
+    torch.nn.init.zeros_(model.weight)
+    torch.nn.init.zeros_(model.bias)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    lossf = torch.nn.BCEWithLogitsLoss()
+    rows, run = [], []
+    for step in range(1, steps + 1):
+        i = torch.randint(0, 2000, (64,), generator=g)
+        loss = lossf(model(x[i]).squeeze(1), y[i])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        run.append(float(loss))
+        if step % every == 0:
+            with torch.no_grad():
+                acc = float(((model(xv).squeeze(1) > 0).float() == yv).float().mean())
+            rows.append((step, float(np.mean(run)), acc))
+            run = []
+    return rows
+
+
+def test_a_loss_that_came_down_to_ln2_is_no_chance_level(tmp_path):
+    # PEFT P-tuning on MetaMathQA: train loss 0.946 -> 0.67 (near ln 2 by coincidence), valid
+    # accuracy 0.06 -> 0.48 on a generative math benchmark
+    report = lrdoctor.diagnose(real_log("fresh100/peft-metamath-ptuning-default/ptuning--llama-3.2-3B-default.json"))
+    assert "slow_progress" not in _warned(report)
+    # the twin: a classifier on coin-flip labels sits at ln 2 from its first report
+    p = tmp_path / "coinflip.csv"
+    p.write_text("step,loss,val_accuracy\n" + "".join(f"{s},{l:.4f},{a:.4f}\n" for s, l, a in _random_label_history()))
+    f = _warned(lrdoctor.diagnose(p)).get("slow_progress")
+    assert f is not None and f.evidence["num_classes"] == 2
