@@ -238,3 +238,17 @@ def test_a_loss_that_came_down_to_ln2_is_no_chance_level(tmp_path):
     p.write_text("step,loss,val_accuracy\n" + "".join(f"{s},{l:.4f},{a:.4f}\n" for s, l, a in _random_label_history()))
     f = _warned(lrdoctor.diagnose(p)).get("slow_progress")
     assert f is not None and f.evidence["num_classes"] == 2
+
+
+def test_spacy_train_table_is_read_and_its_step_0_sum_left_out():
+    # spaCy v3's "E  #  LOSS TOK2VEC  LOSS NER  ENTS_F ..." table: each LOSS column sums a component's
+    # loss since the last evaluation, so the row at step 0 (one batch) is no level for the later sums
+    run = lrdoctor.read(real_log("fresh17/spacy-issue7083-ner/issue7083.log"))
+    loss = run.series("loss")
+    assert loss.steps.tolist() == [200, 400, 600, 800, 1000]
+    assert loss.values[0] == pytest.approx(35.70 + 2163.45)  # the components' sum, as spaCy optimises it
+    assert run.series("epoch") is not None
+    assert "divergence" not in _warned(lrdoctor.diagnose(run))  # (40 at step 0 -> 2199 is no blow-up)
+    # the same table behind a custom asctime ("02/18-02:52:32.282 ") reads the same way
+    ts = lrdoctor.read(real_log("fresh16/spacy-issue12383-trf-ner/issue12383.log"))
+    assert ts.series("loss").steps.tolist()[:2] == [800, 1600]

@@ -51,7 +51,7 @@ _ANCHORS = re.compile(
     # "[I 2024-05-01 12:00:00,123 train.py:88]", detectron2's "[08/19 13:28:48 d2.utils.events]"
     r"|\[[^\]\n]{0,40}?\d\d:\d\d:\d\d[^\]\n]{0,40}\]"
     # a date and time ("2024-05-01 12:00:00,123", "05/01/2024 12:00:00", "2024/05/01 12:00:00")
-    r"|" + _DATE + r"[ T_]" + _TIME +
+    r"|" + _DATE + r"[ T_-]" + _TIME +  # ("02/18-02:52:32.282": month/day-time, a custom asctime)
     # a clock time alone, only right before a level ("12:00:00 | INFO | ")
     r"|" + _TIME + r"(?=\s*\|?\s*\[?" + LEVEL + r"\b)"
     # Python's default "%(levelname)s:%(name)s:" ("INFO:root:", "INFO:__main__:"), whatever follows

@@ -294,6 +294,22 @@ def _console_key(cell: str, validation: bool, epoch_table: bool) -> str:
     return f"metrics/{key}" if validation and key != "class" else key
 
 
+#: spaCy v3's ``spacy train`` table header: "E    #       LOSS TOK2VEC  LOSS NER  ENTS_F  ENTS_P  ENTS_R  SCORE"
+_SPACY_HEADER = re.compile(r"^E\s+#\s+LOSS\s")
+
+
+def _spacy_key(cell: str) -> str:
+    """A spaCy table column: ``E`` the epoch, ``#`` the step, ``LOSS NER`` the NER component's loss
+    (a name spaCy cut to fit its column, ``LOSS TRANS...``, keeps its stem), the rest lower case."""
+    if cell == "E":
+        return "epoch"
+    if cell == "#":
+        return "step"
+    if cell.startswith("LOSS "):
+        return cell[5:].rstrip(".").strip().lower().replace(" ", "_") + "_loss"
+    return cell.lower()
+
+
 def _console_table(line: str, state: dict) -> dict | None:
     """Whitespace-aligned console tables: a header of names, then rows of values, each row
     often ending in a tqdm bar. Ultralytics YOLO prints ``Epoch GPU_mem box_loss cls_loss
@@ -304,6 +320,11 @@ def _console_table(line: str, state: dict) -> dict | None:
     s = _without_progress_tail(line).strip()
     if not s or any(c in s for c in "|,\t=;"):
         return None
+    if _SPACY_HEADER.match(s):
+        # names hold one blank ("LOSS NER") and columns are set apart by two or more
+        state["console_header"] = [_spacy_key(c) for c in re.split(r"\s{2,}", s)]
+        state["spacy"] = True
+        return {}
     cells = s.split()
     if len(cells) >= 3 and all(_CONSOLE_NAME.match(c) for c in cells) and \
             (cells[0].lower() == "epoch" or any(_CONSOLE_METRIC.search(c) for c in cells)):
@@ -334,6 +355,10 @@ def _console_table(line: str, state: dict) -> dict | None:
             return None
         if key != "class":
             rec[key] = _num(m["v"])
+    if state.get("spacy") and rec.get("step") == 0:
+        # spaCy sums each component's loss over the steps since the last evaluation: the row at
+        # step 0 holds one batch's, no level the later sums of 200 batches can be compared with
+        rec = {k: v for k, v in rec.items() if not k.endswith("_loss")}
     # (the parts of one loss: not fastai's "train_loss valid_loss", a loss and an eval loss)
     parts = [k for k in rec if k.endswith("_loss") and not k.startswith(_NOT_PARTS)]
     if len(parts) >= 2 and "loss" not in rec:
