@@ -252,3 +252,14 @@ def test_spacy_train_table_is_read_and_its_step_0_sum_left_out():
     # the same table behind a custom asctime ("02/18-02:52:32.282 ") reads the same way
     ts = lrdoctor.read(real_log("fresh16/spacy-issue12383-trf-ner/issue12383.log"))
     assert ts.series("loss").steps.tolist()[:2] == [800, 1600]
+
+
+def test_a_value_printed_as_a_one_element_list_keeps_its_nan(tmp_path):
+    # TensorFlow DeepLab: "Total loss is :[0.140642926]" ... then "Total loss is :[nan]"
+    report = lrdoctor.diagnose(real_log("fresh103/tfmodels-8096-deeplab-flat-then-nan/train.log"))
+    assert "nonfinite" in _warned(report)
+    # the twin: the same prints without the NaN are read as finite values only
+    p = tmp_path / "finite.log"
+    p.write_text("".join(f"Total loss is :[{0.14 - 0.001 * i:.9f}]\n" for i in range(8)))
+    run = lrdoctor.read(p)
+    assert run.series("loss").values.size == 8 and "nonfinite" not in _warned(lrdoctor.diagnose(run))

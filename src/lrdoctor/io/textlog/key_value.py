@@ -299,8 +299,8 @@ def _list_values(line: str, rec: dict, state: dict) -> None:
             continue
         vals = [_num(v) for v in re.split(r"\s*,\s*", m[1].strip())]
         finite = [v for v in vals if v == v and abs(v) != float("inf")]
-        if "lr" in key.split("_") or "learning_rate" in key:
-            rec[key] = vals[0]
+        if "lr" in key.split("_") or "learning_rate" in key or len(vals) == 1:
+            rec[key] = vals[0]  # (a one-element list is the value printed as a tensor's: TF's "Total loss is :[nan]")
         elif finite:
             rec[key] = sum(finite) / len(finite)
             if len(vals) > 1:
