@@ -263,3 +263,10 @@ def test_a_value_printed_as_a_one_element_list_keeps_its_nan(tmp_path):
     p.write_text("".join(f"Total loss is :[{0.14 - 0.001 * i:.9f}]\n" for i in range(8)))
     run = lrdoctor.read(p)
     assert run.series("loss").values.size == 8 and "nonfinite" not in _warned(lrdoctor.diagnose(run))
+
+
+def test_a_keras_card_with_top_k_columns_is_read():
+    # "| Train Loss | Train Accuracy | Train Top-3-accuracy | Validation Loss | ..." (a Keras-callback HF card)
+    run = lrdoctor.read(real_log("fresh101/hfcard-philschmid-vit-eurosat-keras/training_results.md"))
+    assert run.series("loss").values.tolist() == pytest.approx([0.4692, 0.0998, 0.0517, 0.0309, 0.0218])
+    assert run.series("eval_loss").values[-1] == pytest.approx(0.0440)

@@ -116,10 +116,11 @@ _UNIT_CELL = re.compile(rf"^({NUM})\s*(?:s|ms|sec|%)?$", re.I)
 _NO_VALUE = re.compile(r"^(?:no log|n/?a|none|-+|—)$", re.I)
 
 #: a markdown/notebook table header cell may hold words with spaces ("Training Loss"), never digits,
-#: except at the end of a word ("Train Rouge1", "Eval Top5": Keras callbacks' HF card tables); a
+#: except at the end of a word ("Train Rouge1", "Eval Top5": Keras callbacks' HF card tables) or
+#: between its letters ("Train Top-3-accuracy", the same cards' top-k columns); a
 #: word that starts with a digit ("epoch 1", "loss 0.5") is a value, not a name ("rewards / match":
 #: TRL's reward-function columns)
-_SPACED_CELL = re.compile(r"^[A-Za-z_][A-Za-z_/.\-]*\d*(?: +[A-Za-z_/.\-][A-Za-z_/.\-]*\d*)*$")
+_SPACED_CELL = re.compile(r"^[A-Za-z_][A-Za-z_/.\-]*(?:\d+[A-Za-z_/.\-]+)*\d*(?: +[A-Za-z_/.\-][A-Za-z_/.\-]*(?:\d+[A-Za-z_/.\-]+)*\d*)*$")
 
 
 #: the two-word column names of HF Trainer's results table ("Training Loss", "Validation Loss")
