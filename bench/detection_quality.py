@@ -124,7 +124,8 @@ def load_cases(exclude: tuple[str, ...] = (), unshipped: Path | None = None) -> 
                     out.unshipped[sl] = out.unshipped.get(sl, 0) + 1
                     continue
             kinds = {k["kind"]: (float(k["onset"]) if k.get("onset") is not None else None) for k in e.get("kinds") or []}
-            cfg = {k: e[k] for k in CONFIG_KEYS if e.get(k) is not None}
+            nested = e.get("config") if isinstance(e.get("config"), dict) else {}  # (a "config:" mapping, as some gatherers wrote it)
+            cfg = {k: v for k in CONFIG_KEYS for v in (e.get(k, nested.get(k)),) if v is not None}
             out.cases.append(Case(e["id"], file, sl, e["label"], kinds, cfg))
     return out
 
