@@ -270,3 +270,14 @@ def test_a_keras_card_with_top_k_columns_is_read():
     run = lrdoctor.read(real_log("fresh101/hfcard-philschmid-vit-eurosat-keras/training_results.md"))
     assert run.series("loss").values.tolist() == pytest.approx([0.4692, 0.0998, 0.0517, 0.0309, 0.0218])
     assert run.series("eval_loss").values[-1] == pytest.approx(0.0440)
+
+
+def test_evaluations_alone_that_creep_up_after_their_minimum_are_overfitting():
+    # DistilBERT QA on becas, training loss "No log": validation loss 4.53 at epoch 3, then above
+    # it at all 7 later evaluations, 5.98 at the end (+32%)
+    f = _warned(lrdoctor.diagnose(real_log("fresh102/hfcard-evelyn18-becas-3/Evelyn18_distilbert-base-uncased-becas-3_README.md")))
+    assert "overfitting" in f and "divergence" not in f
+    assert f["overfitting"].evidence["eval_min"] == pytest.approx(4.5283)
+    # the twin: the same recipe whose validation loss falls at every evaluation
+    healthy = _warned(lrdoctor.diagnose(real_log("fresh102/hfcard-evelyn18-becas-6/Evelyn18_distilbert-base-uncased-becas-6_README.md")))
+    assert "overfitting" not in healthy and "divergence" not in healthy

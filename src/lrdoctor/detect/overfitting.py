@@ -279,8 +279,38 @@ def accuracy_held(run: Run, e: Series, th: OverfittingThresholds = DEFAULTS) -> 
     return bool(v.size >= 2 and v.min() >= 0 and v.max() > 0 and v[-1] >= th.held_share * v.max())
 
 
+def _gl_alone(e: Series, th: OverfittingThresholds) -> list[Finding]:
+    """Prechelt's GL rule on evaluations alone (no training loss, no accuracy logged): every one
+    of at least ``min_after`` evaluations after the minimum above it, the last ``generalization_loss``
+    above it and beyond ``noise_k`` sigmas of the eval-to-eval scatter (measured, as in the GL rule,
+    from two evaluations before the minimum when they are ``local_noise_points``+). Overfitting,
+    not divergence, because that is what a held-out loss creeping up after its best means when
+    nothing else is logged: HF's Trainer prints "No log" for the training loss of a short fine-tune
+    (DistilBERT QA on becas: validation loss 4.53 at epoch 3, then 5.25 ... 5.98); a blow-up
+    (2x and more) is still divergence's."""
+    v = e.values
+    i = int(np.argmin(v))
+    after = v[i + 1:]
+    if after.size < th.min_after or (after <= v[i]).any() or v[i] <= 0:
+        return []
+    gl = (float(v[-1]) - float(v[i])) / float(v[i])
+    noise = diff_sigma(v)
+    local = v[max(0, i - 2):]
+    if local.size >= th.local_noise_points:
+        noise = max(noise, diff_sigma(local))
+    if gl < th.generalization_loss or v[-1] - v[i] < th.noise_k * noise:
+        return []
+    ev = {"eval_min_step": float(e.steps[i]), "eval_min": float(v[i]), "eval_last": float(v[-1]), "generalization_loss": gl}
+    summary = (f"eval loss {fmt(float(v[-1]))} is {gl:.1%} above its minimum {fmt(float(v[i]))} (step "
+               f"{fmt(float(e.steps[i]))}) and stayed above it at all {after.size} later evaluations (no training loss "
+               "logged to compare)")
+    return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
+
+
 def _evaluations_only(run: Run, e: Series, th: OverfittingThresholds) -> list[Finding]:
-    """See ``OverfittingThresholds.held_share``."""
+    """See ``OverfittingThresholds.held_share``; with no accuracy logged either, :func:`_gl_alone`."""
+    if run.series("eval_accuracy") is None:
+        return _gl_alone(e, th)
     r = _successive_rises(e.values, th)
     if r is None or not accuracy_held(run, e, th):
         return []
