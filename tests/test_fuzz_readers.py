@@ -371,7 +371,11 @@ def _same(a, b):
         x, y = float(x), float(y)
         return x == y or (x != x and y != y)
 
-    return len(a[0]) == len(b[0]) and a[1] == b[1] and all(
+    def same_config(x, y):  # (a card's config may hold a NaN: "Loss: nan" in its summary)
+        return x.keys() == y.keys() and all(
+            eq(x[k], y[k]) if isinstance(x[k], float) and isinstance(y[k], float) else x[k] == y[k] for k in x)
+
+    return len(a[0]) == len(b[0]) and same_config(a[1], b[1]) and all(
         ra.keys() == rb.keys() and all(eq(ra[k], rb[k]) for k in ra) for ra, rb in zip(a[0], b[0]))
 
 

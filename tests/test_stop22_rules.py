@@ -168,8 +168,10 @@ def test_real_monitor_rolling_mean_is_judged_against_its_standard_error():
     # about one standard error (0.13); the curve's own residuals (0.02) would call it a reversal
     flat = lrdoctor.read(_file("fresh44/sb3zoo-dqn-breakout-monitor-head"))
     assert "performance_reversal" not in _kinds(flat)
-    # twin: a real run that learned and then lost it keeps its reversal
-    lost = lrdoctor.read(_file("fresh40/otc-monitor-temp120"))
+    # twin: a real run that learned and then lost it keeps its reversal (rl-zoo's A2C on
+    # LunarLanderContinuous; Open-the-Chests temp120, once the twin here, fell mostly by a few
+    # catastrophic episodes, which the raw returns' median does not share: see test_stop27_rules)
+    lost = lrdoctor.read(_file("fresh21/rlzoo-a2c-lunarlandercont-monitor-first294"))
     assert "performance_reversal" in _kinds(lost)
 
 

@@ -348,8 +348,9 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
         ("jump", lambda: jump_and_stay(x, th.few_factor, th.few_after), Severity.ERROR,
          f"few-point: a jump to >= {th.few_factor:g}x the best, every later report above all earlier ones"),
         # a climb of tens of percent that is still going: a warning, it has not blown up yet
-        # (on evaluations alone a creep is overfitting's GL rule, ``overfitting._gl_alone``)
-        ("tail", lambda: None if eval_only else rising_tail(x, th.few_rises, th.relative_floor), Severity.WARNING,
+        # (on evaluations alone with no accuracy a creep is overfitting's GL rule, ``overfitting._gl_alone``;
+        # with an accuracy that did not hold, the model itself broke)
+        ("tail", lambda: None if eval_only and "eval_accuracy" not in run else rising_tail(x, th.few_rises, th.relative_floor), Severity.WARNING,
          f"few-point: the loss rose at each of the last {th.few_rises}+ reports, ending more than "
          f"{th.relative_floor:.0%} above the best"),
         ("climb", lambda: None if eval_only else climb_after_best(x, th.climb_p, th.climb_points, th.relative_floor, th.noise_k),

@@ -16,7 +16,7 @@ from lrdoctor.detect._progress.common import (
     _loss_learned,
     _lr_share,
 )
-from lrdoctor.detect._stats import tail_start
+from lrdoctor.detect._stats import tail_start, trend_p_up
 from lrdoctor.detect.initial_loss_anomaly import starts_at_the_start
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.fmt import fmt
@@ -55,9 +55,6 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
         if not 2 <= k <= 10 or abs(late - np.log(k)) > th.chance_infer_tol:
             return None
         source = "inferred: the loss sits at ln K"
-        if x[0] > (1 + th.chance_tol) * np.log(k):
-            return None  # it came down to ln K from above: a loss that settles near ln K after falling
-            # to it learned (a PEFT P-tuning run on MetaMathQA: 0.946 -> 0.67 ~ ln 2 by coincidence)
     ln_k = float(np.log(k))
     if x.min() < (1 - th.chance_flat) * ln_k:
         return None  # it did learn at some point
@@ -82,6 +79,10 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
         if off > th.chance_acc_margin or (given is None and -off > th.chance_acc_margin):
             return None  # accuracy says it learned (or the loss is not K-way cross-entropy); one
             # *below* chance says no such thing (TinyVGG on 3 classes: test accuracy 0.198 at ln 3)
+        av = acc.finite().values / (100.0 if acc.finite().values.max() > 1.0 else 1.0)
+        if trend_p_up(av) < th.chance_acc_trend_p and float(av.max() - av.min()) > th.chance_acc_margin:
+            return None  # the accuracy climbs: the model learns, whatever level the loss sits at (PEFT
+            # P-tuning on MetaMathQA: a generative accuracy 0.06 -> 0.48 beside a loss near ln 2)
         if "accuracy_metric" not in ev:  # every logged accuracy must be at chance; the first is quoted
             ev.update(accuracy_metric=run.meta.roles.get(name, name), accuracy_median=a)
     if (given is None or above) and "accuracy_metric" not in ev:
