@@ -12,7 +12,7 @@ looked at while tuning) and ``fresh`` (a second gathering, labelled blind by a s
 never ran lrdoctor, added after the first round of tuning; reported on its own) and ``fresh2``
 (a third blind gathering, made once ``fresh`` had been measured and then studied) and
 ``fresh3`` (gathered while ``fresh2`` was being studied) and ``fresh4`` (gathered while
-``fresh3`` was being studied) and so on to ``fresh92``.
+``fresh3`` was being studied) and so on to ``fresh108``.
 
 Licences: only logs whose licence allows redistribution are in the repository. An entry
 marked ``shipped: false`` (no licence found, or a non-commercial one; the reason is in
