@@ -148,13 +148,16 @@ def log_noise(x: np.ndarray) -> float:
     return diff_sigma(np.log(x)) if x.size >= 4 else 0.0
 
 
-def few_point_rise(values: np.ndarray, factor: float, after: int, noise_k: float = 0.0) -> tuple[int, int] | None:
+def few_point_rise(values: np.ndarray, factor: float, after: int, noise_k: float = 0.0,
+                   lone_best_squared: bool = True) -> tuple[int, int] | None:
     """(index of the best point, index of the onset) when every point from the onset to the
     end is at least ``factor`` x the best point before it, for at least ``after`` points;
     positive values only (log domain). With ``noise_k``, the rise must also exceed that many
     sigmas of the log-domain scatter of the points before the onset: on a log of single-batch
     losses the best is a lucky low draw, and 2x above it is noise (a healthy digits MLP,
-    batch 16: best 0.044, later batches 0.11-0.22). None otherwise."""
+    batch 16: best 0.044, later batches 0.11-0.22). ``lone_best_squared=False`` asks ``factor`` of
+    a best seen once too (see :func:`_needed_factor`; a factor already squared needs no margin). None
+    otherwise."""
     x = values
     if x.size < after + 1 or (x <= 0).any():
         return None
@@ -167,7 +170,8 @@ def few_point_rise(values: np.ndarray, factor: float, after: int, noise_k: float
     onset = int(low[-1]) + 1 if low.size else 0
     if x.size - onset < after or onset == 0:
         return None
-    if x[onset:].min() < _needed_factor(x[:onset], factor) * x[:onset].min():
+    need = _needed_factor(x[:onset], factor) if lone_best_squared else factor
+    if x[onset:].min() < need * x[:onset].min():
         return None
     ib = int(np.argmin(x[:onset]))
     if noise_k and np.log(x[onset:].min() / x[ib]) < noise_k * log_noise(x[:onset]):
@@ -466,14 +470,10 @@ def _gan_blowup(run: Run, th: DivergenceThresholds) -> list[Finding]:
             continue
         f = s.finite()
         x, st = f.values, f.steps
-        if x.size < th.few_after + 1 or (x <= 0).any():
+        got = few_point_rise(x, th.gan_factor, th.few_after, lone_best_squared=False)
+        if got is None:
             continue
-        high = x >= th.gan_factor * np.minimum.accumulate(x)
-        low = np.flatnonzero(~high)
-        onset = int(low[-1]) + 1 if low.size else 0
-        if onset == 0 or x.size - onset < th.few_after or x[onset:].min() < th.gan_factor * x[:onset].min():
-            continue
-        ib = int(np.argmin(x[:onset]))
+        ib, onset = got
         col = run.meta.roles.get(role, role)
         ev = {**_rise(x, st, ib, onset), "points_above": int(x.size - onset), "metric": col,
               "rule": f"GAN: a player's loss >= {th.gan_factor:g}x its best on every report to the end"}

@@ -60,7 +60,7 @@ class InitialLossAnomalyEvidence(Evidence):
 
 
 #: formats whose rows always begin with the first epoch of the run (they are written by it)
-_FROM_START_FORMATS = frozenset({"yolo-results", "keras", "gym-monitor"})
+_FROM_START_FORMATS = frozenset({"yolo-results", "keras"})
 
 
 def starts_at_the_start(run: Run) -> bool:

@@ -150,15 +150,7 @@ def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
     gl = (elast - emin) / abs(emin) if emin else np.inf
     if gl < th.generalization_loss or (after <= emin).any():
         return _loss_rises(run, e, tr, th)
-    noise = diff_sigma(e.values)
-    local = e.values[max(0, i - 2):]
-    if local.size >= th.local_noise_points:
-        # ...and the scatter where the rise is judged: a curve that falls smoothly and then swings by
-        # +-0.1 around its floor has a small whole-curve scatter and a large one after its minimum (a
-        # Keras baseline: val_loss 1.4656 -> 1.2327 by epoch 11, then 1.1859, 1.256, 1.1302, 1.2937,
-        # 1.267, 1.1418, 1.2535); a steady rise has steady differences and a small scatter of them
-        noise = max(noise, diff_sigma(local))
-    if elast - emin < th.noise_k * noise:
+    if elast - emin < th.noise_k * _gl_scatter(e.values, i, th):
         return _loss_rises(run, e, tr, th)  # within the first-difference scatter: the UP rules may still judge it
     t_at_min, t_end = value_at(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))
     if t_at_min is None or t_end is None:
@@ -279,6 +271,18 @@ def accuracy_held(run: Run, e: Series, th: OverfittingThresholds = DEFAULTS) -> 
     return bool(v.size >= 2 and v.min() >= 0 and v.max() > 0 and v[-1] >= th.held_share * v.max())
 
 
+def _gl_scatter(v: np.ndarray, i: int, th: OverfittingThresholds) -> float:
+    """The eval-to-eval scatter the GL rule's rise must clear: the whole curve's, or, when larger,
+    the scatter where the rise is judged (``local_noise_points``+ evaluations from two before the
+    minimum ``i``). A curve that falls smoothly and then swings by +-0.1 around its floor has a
+    small whole-curve scatter and a large one after its minimum (a Keras baseline: val_loss 1.4656
+    -> 1.2327 by epoch 11, then 1.1859, 1.256, 1.1302, 1.2937, 1.267, 1.1418, 1.2535); a steady
+    rise has steady differences and a small scatter of them."""
+    noise = diff_sigma(v)
+    local = v[max(0, i - 2):]
+    return max(noise, diff_sigma(local)) if local.size >= th.local_noise_points else noise
+
+
 def _gl_alone(e: Series, th: OverfittingThresholds) -> list[Finding]:
     """Prechelt's GL rule on evaluations alone (no training loss, no accuracy logged): every one
     of at least ``min_after`` evaluations after the minimum above it, the last ``generalization_loss``
@@ -294,11 +298,7 @@ def _gl_alone(e: Series, th: OverfittingThresholds) -> list[Finding]:
     if after.size < th.min_after or (after <= v[i]).any() or v[i] <= 0:
         return []
     gl = (float(v[-1]) - float(v[i])) / float(v[i])
-    noise = diff_sigma(v)
-    local = v[max(0, i - 2):]
-    if local.size >= th.local_noise_points:
-        noise = max(noise, diff_sigma(local))
-    if gl < th.generalization_loss or v[-1] - v[i] < th.noise_k * noise:
+    if gl < th.generalization_loss or v[-1] - v[i] < th.noise_k * _gl_scatter(v, i, th):
         return []
     ev = {"eval_min_step": float(e.steps[i]), "eval_min": float(v[i]), "eval_last": float(v[-1]), "generalization_loss": gl}
     summary = (f"eval loss {fmt(float(v[-1]))} is {gl:.1%} above its minimum {fmt(float(v[i]))} (step "

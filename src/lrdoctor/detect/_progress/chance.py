@@ -79,7 +79,7 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
         if off > th.chance_acc_margin or (given is None and -off > th.chance_acc_margin):
             return None  # accuracy says it learned (or the loss is not K-way cross-entropy); one
             # *below* chance says no such thing (TinyVGG on 3 classes: test accuracy 0.198 at ln 3)
-        av = acc.finite().values / (100.0 if acc.finite().values.max() > 1.0 else 1.0)
+        av = acc.finite().values / scale
         if trend_p_up(av) < th.chance_acc_trend_p and float(av.max() - av.min()) > th.chance_acc_margin:
             return None  # the accuracy climbs: the model learns, whatever level the loss sits at (PEFT
             # P-tuning on MetaMathQA: a generative accuracy 0.06 -> 0.48 beside a loss near ln 2)

@@ -9,6 +9,7 @@ import numpy as np
 
 from lrdoctor.detect._common import zero_is_exact
 from lrdoctor.detect._stats import diff_sigma, trend_p_down
+from lrdoctor.detect.initial_loss_anomaly import starts_at_the_start
 from lrdoctor.detect._progress.common import _logged, _loss_learned, _same_tail
 from lrdoctor.detect.rl.grpo import all_groups_degenerate
 from lrdoctor.finding import Finding, Severity
@@ -120,7 +121,6 @@ def _return_at_floor(run: Run, th: ProgressThresholds) -> Finding | None:
 def _return_never_rose(run: Run, th: ProgressThresholds) -> Finding | None:
     """The return of an RL log that starts at the start never rose above its start by more than
     its noise: see ``ProgressThresholds.rise_noise_k`` and its companions."""
-    from lrdoctor.detect.initial_loss_anomaly import starts_at_the_start
     from lrdoctor.detect.rl import task_curve
 
     t = task_curve(run, th.rise_min_points)

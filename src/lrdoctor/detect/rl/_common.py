@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.detect._stats import Curve, robust_sigma, rolling_median, run_curve
-from lrdoctor.run import Run
+from lrdoctor.run import Run, Series
 
-__all__ = ["TASK_METRICS", "TaskCurve", "task_curve", "slope_unit", "fit_slope"]
+__all__ = ["TASK_METRICS", "TaskCurve", "task_curve", "slope_unit", "fit_slope", "monitor_raw_returns"]
 
 # Config names the RL fix rules read (stable-baselines3 / rl-zoo YAML, CleanRL argument dumps).
 TAU_KEYS = ("tau", "polyak", "target_tau", "soft_update_tau")
@@ -51,6 +51,14 @@ class TaskCurve:
         return len(self.c)
 
 
+def monitor_raw_returns(run: Run, name: str) -> Series | None:
+    """The raw episode returns behind ``name`` when it is the Monitor reader's rolling mean of them
+    (``ep_rew_mean``, SB3's mean of its last ``EP_INFO_BUFFER`` episodes), else None."""
+    if name != "ep_return" or run.meta.roles.get("ep_return") != "ep_rew_mean" or "episode_return" not in run:
+        return None
+    return run.series("episode_return").finite()
+
+
 def _window_mean_error(run: Run, name: str) -> float:
     """The standard error of a return that is a rolling mean of raw episode returns (the Monitor
     reader's ``ep_rew_mean``, SB3's mean of its last 100 episodes): the robust SD of the raw
@@ -60,9 +68,10 @@ def _window_mean_error(run: Run, name: str) -> float:
     its rises and falls are judged against the error of the mean instead. 0 for other metrics."""
     from lrdoctor.io.monitor_csv import EP_INFO_BUFFER
 
-    if name != "ep_return" or run.meta.roles.get("ep_return") != "ep_rew_mean" or "episode_return" not in run:
+    f = monitor_raw_returns(run, name)
+    if f is None:
         return 0.0
-    raw = run.series("episode_return").finite().values
+    raw = f.values
     return robust_sigma(raw) / float(np.sqrt(EP_INFO_BUFFER)) if raw.size >= EP_INFO_BUFFER else 0.0
 
 

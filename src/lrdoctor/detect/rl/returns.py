@@ -19,7 +19,7 @@ import numpy as np
 
 from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import robust_sigma, rolling_median, run_curve, tail_start, trend_p_down
-from lrdoctor.detect.rl._common import TaskCurve, fit_slope, slope_unit, task_curve
+from lrdoctor.detect.rl._common import TaskCurve, fit_slope, monitor_raw_returns, slope_unit, task_curve
 from lrdoctor.detect import needs
 from lrdoctor.detect._common import is_error_rate
 from lrdoctor.detect._fixes import value_and_key, RL_LR_CUT, lr_fix, recheck_after
@@ -294,9 +294,9 @@ def _median_fell(run: Run, t: TaskCurve, peak_step: float, need: float) -> bool:
     lowers the typical episode, the median."""
     from lrdoctor.io.monitor_csv import EP_INFO_BUFFER
 
-    if t.name != "ep_return" or run.meta.roles.get("ep_return") != "ep_rew_mean" or "episode_return" not in run:
+    raw = monitor_raw_returns(run, t.name)
+    if raw is None:
         return True
-    raw = run.series("episode_return").finite()
     before = raw.values[raw.steps <= peak_step][-EP_INFO_BUFFER:]
     last = raw.values[-EP_INFO_BUFFER:]
     if before.size < EP_INFO_BUFFER // 2:
