@@ -103,6 +103,17 @@ class OverfittingThresholds(Thresholds):
     where they are wrong. A diverged model's accuracy falls with its loss; 80% is the 20%
     materiality of ``performance_reversal``'s ``min_gain_share`` (HF card, distilbert at lr
     2e-4: validation loss 0.410 -> 0.903 over three epochs, accuracy 0.827 -> 0.818)."""
+    memorised_gap: float = 10.0
+    """Memorisation rule: GL_5 with every later evaluation above the minimum (``min_after``+ of
+    them) stands without the scatter guard when, at the last evaluation, the evaluation loss is
+    at least 10x the training loss: an order of magnitude between the loss on seen and unseen
+    examples is the fitted-the-training-set picture itself, not eval noise around a floor (a
+    PEFT notebook's MLP: train 0.0008, eval 0.26, 27% above its minimum and swinging
+    0.22-0.36)..."""
+    memorised_fit: float = 0.5
+    """...and the training loss at least halved since the evaluation minimum: the training set is
+    still being fitted while the held-out loss stays worse (one halving, the ``doubled`` factor
+    read the other way)."""
     up_ordered_gl: float = 0.10
     """...when GL is at least 10%, twice GL_5. The ordering argument assumes independent
     evaluations, and smooth curves are autocorrelated: a depth-1 XGBoost's eval logloss
@@ -151,7 +162,8 @@ def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
     if gl < th.generalization_loss or (after <= emin).any():
         return _loss_rises(run, e, tr, th)
     if elast - emin < th.noise_k * _gl_scatter(e.values, i, th):
-        return _loss_rises(run, e, tr, th)  # within the first-difference scatter: the UP rules may still judge it
+        # within the first-difference scatter: a memorised training set, or the UP rules, may still judge it
+        return _memorised(e, tr, i, gl, th) or _loss_rises(run, e, tr, th)
     t_at_min, t_end = value_at(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))
     if t_at_min is None or t_end is None:
         return []
@@ -169,6 +181,25 @@ def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
                f"while training loss {trend} {fmt(t_at_min)} -> {fmt(t_end)}")
     cause = "The model memorises the training data after the eval minimum: too many steps for the data, too little regularisation, or an LR that stays high."
     return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, cause)]
+
+
+def _memorised(e: Series, tr: Series, i: int, gl: float, th: OverfittingThresholds) -> list[Finding]:
+    """The memorisation rule (see ``OverfittingThresholds.memorised_gap``): the GL rule's rise,
+    already checked (GL_5, every later evaluation above the minimum ``i``), without its scatter
+    guard when the training loss is an order of magnitude below the evaluation loss at the end
+    and halved since the minimum. Positive losses only: the ratios need them."""
+    t_min, t_end = value_at(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))
+    emin, elast = float(e.values[i]), float(e.values[-1])
+    if t_min is None or t_end is None or min(t_min, t_end, emin) <= 0:
+        return []
+    if elast < th.memorised_gap * t_end or t_end > th.memorised_fit * t_min:
+        return []
+    ev = {"eval_min_step": float(e.steps[i]), "eval_min": emin, "eval_last": elast,
+          "generalization_loss": gl, "train_at_eval_min": t_min, "train_last": t_end}
+    summary = (f"eval loss stayed above its minimum {fmt(emin)} (step {fmt(float(e.steps[i]))}) at all "
+               f"{e.values.size - i - 1} later evaluations and ends {gl:.0%} above it, while training loss fell "
+               f"{fmt(t_min)} -> {fmt(t_end)}, {elast / t_end:.3g}x below the eval loss: the training set is memorised")
+    return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
 
 
 _UP_CAUSE = ("The model starts to memorise the training data: too many steps for the data, too little "
