@@ -3,6 +3,8 @@ trained run, with a twin:
 
 - overfitting: a memorised training set (the training loss an order of magnitude below a held-out
   loss that stays above its minimum) is judged without the scatter guard.
+- readers: a NaN printed as ``nan.0``; XGBoost's cross-validation "mean+std" values and its
+  ``cv-train-`` columns; ``nloglik`` metrics; LightGBM's R output ("[5]:") and its ``l2`` metrics.
 """
 
 from __future__ import annotations
@@ -83,3 +85,53 @@ def test_real_fine_tune_with_a_smaller_gap_is_not_memorised():
     # training loss: no order-of-magnitude gap, and its scatter covers the rise
     report = lrdoctor.diagnose(real_log("fresh29/hfcard-xlsr300m-finetuned-5p33ch3xpr/training_results.md"))
     assert "overfitting" not in _warned(report)
+
+
+def _kinds(rel: str) -> dict:
+    report = lrdoctor.diagnose(real_log(rel))
+    return {f.kind: f for f in report.findings}
+
+
+def test_a_nan_printed_with_decimals_is_read():
+    # EveryVoice (Lightning's bar): training/pitch_loss=0.950, then pitch_loss=nan.0 on every line
+    f = _kinds("fresh109/everyvoice-232-cpu-nan/train.log").get("nonfinite")
+    assert f is not None and f.severity.name == "ERROR"
+
+
+def test_xgboost_cross_validation_mean_plus_std():
+    # "[170] cv-test-logloss:0.044242+0.000575 cv-train-logloss:0.043290+0.000668", then nan+nan
+    run = lrdoctor.read(real_log("fresh111/xgboost-90-cv-logloss-nan/train.log"))
+    assert run.meta.roles["loss"] == "cv-train-logloss" and run.meta.roles["eval_loss"] == "cv-test-logloss"
+    loss = run.series("loss")
+    assert loss.values[1] == pytest.approx(0.04329)  # the mean, not the spread
+    f = lrdoctor.diagnose(run)
+    assert any(x.kind == "nonfinite" and x.severity.name == "ERROR" for x in f.findings)
+
+
+def test_xgboost_spread_keeps_the_mean_on_healthy_cv():
+    from lrdoctor.io.textlog import parse_lines
+
+    recs, _ = parse_lines(["[2135]\ttrain-logloss:0.528952+0.000417\ttest-logloss:0.529975+0.003388"])
+    assert recs[0]["train-logloss"] == pytest.approx(0.528952) and recs[0]["test-logloss"] == pytest.approx(0.529975)
+
+
+def test_a_nloglik_metric_is_a_loss_even_when_every_value_is_nan():
+    # XGBoost gamma regression: "[0]\ttrain-gamma-nloglik:nan" on every round (a tab-separated
+    # file, first sniffed as a table)
+    run = lrdoctor.read(real_log("fresh111/xgboost-6723-gamma-nloglik-nan/train.log"))
+    assert run.meta.roles["loss"] == "train-gamma-nloglik"
+    assert "nonfinite" in _kinds("fresh111/xgboost-6723-gamma-nloglik-nan/train.log")
+
+
+def test_lightgbm_r_output_is_a_text_log_with_l2_losses():
+    # "[5]:    train's l2:0.0950898    valid's l2:0.100327" was taken for a JSON array
+    run = lrdoctor.read(real_log("fresh111/lightgbm-3145-r-l2-healthy/train.log"))
+    assert run.meta.roles["loss"] == "train_l2" and run.meta.roles["eval_loss"] == "valid_l2"
+    assert not [f for f in lrdoctor.diagnose(run).findings if f.severity.rank >= 1]
+
+
+def test_a_bare_l2_is_no_loss(tmp_path):
+    p = tmp_path / "m.csv"
+    p.write_text("step,loss,weight_l2,grad_l2\n1,2.0,10.0,1.0\n2,1.5,10.5,0.9\n3,1.2,11.0,0.8\n")
+    run = lrdoctor.read(p)
+    assert run.meta.roles["loss"] == "loss" and "eval_loss" not in run.meta.roles

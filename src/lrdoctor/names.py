@@ -276,7 +276,7 @@ class RoleRule:
 
 
 #: words that make a column a loss term
-_LOSS_WORDS = ("loss", "nll", "xent", "cost", "logloss", "mlogloss")
+_LOSS_WORDS = ("loss", "nll", "xent", "cost", "logloss", "mlogloss", "nloglik")  # (XGBoost's gamma-nloglik, poisson-nloglik)
 
 
 def _has(ts: list[str], *words: str) -> bool:
@@ -303,6 +303,13 @@ def _gan_player(t: list[str], player: set[str], parts: set[str]) -> bool:
 _PREFERENCE = frozenset({"chosen", "rejected", "margins", "margin", "accuracies"})
 
 
+def _split_norm(t: list[str]) -> bool:
+    """LightGBM's regression metrics, named by their norm after the data set: "training's l2",
+    "valid_1's l2" (read as ``training_l2``, ``valid_1_l2``). Only a split word, an optional
+    index and the norm: a bare "l2" elsewhere is a weight or gradient norm."""
+    return len(t) in (2, 3) and t[-1] in ("l1", "l2") and t[0] in _FUSED_SPLITS and (len(t) == 2 or t[1].isdigit())
+
+
 #: Token rules, tried for each role still unfilled after the alias pass.
 ROLE_RULES: tuple[RoleRule, ...] = (
     # a running best ("Min_val_loss: 1e10", best_loss) is not the loss of the current weights
@@ -310,8 +317,8 @@ ROLE_RULES: tuple[RoleRule, ...] = (
     RoleRule("loss", lambda t: _has(t, *_LOSS_WORDS) and not (_EVAL | _RL_LOSS | _AUX | _TIME | _BEST | _NOT_A_LOSS) & set(t)),
     # a regression run that logs no "loss" names its objective by the error (DCRNN: train_mae,
     # val_mae); only when no *loss* column filled the role
-    RoleRule("eval_loss", lambda t: _has(t, "mae", "mse", "rmse") and bool(_EVAL & set(t))),
-    RoleRule("loss", lambda t: _has(t, "mae", "mse", "rmse") and not (_EVAL | _TIME) & set(t)),
+    RoleRule("eval_loss", lambda t: (_has(t, "mae", "mse", "rmse") or _split_norm(t)) and bool(_EVAL & set(t))),
+    RoleRule("loss", lambda t: (_has(t, "mae", "mse", "rmse") or _split_norm(t)) and not (_EVAL | _TIME) & set(t)),
     RoleRule("lr", lambda t: (_has(t, "lr") or ("learning" in t and "rate" in t)) and not _has(t, "scheduled", "sched", "max", "min", "init", "base", "peak")),
     RoleRule("grad_norm", lambda t: (_has(t, "grad", "gradient", "grads") and _has(t, "norm", "l2")) and not _has(t, "max", "clip", "clipped")),
     RoleRule("approx_kl", lambda t: _has(t, "approxkl") or ("approx" in t and "kl" in t)),
@@ -418,6 +425,11 @@ def resolve_aliases(raw_names: Iterable[str], explicit: dict[str, str] | None = 
     step_norms = {n for n, _ in STEP_NAMES}
     words = {raw: tokens(raw) for raw in raw_names}
     _letter_pairs(words)
+    for raw, t in words.items():
+        if "cv" in t and ("train" in t or "training" in t):
+            # XGBoost's cross-validation "cv-train-logloss": the training folds' figure (the "cv"
+            # of speech recipes' "cv_loss" is their held-out set)
+            words[raw] = [w for w in t if w != "cv"]
     dead = set(never_finite)
     if not any(raw not in dead and _has(words[raw], *_LOSS_WORDS) for raw in raw_names):
         dead = set()  # every loss term is NaN: the blow-up is the finding

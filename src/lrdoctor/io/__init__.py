@@ -152,8 +152,8 @@ _JSON_ARRAY_HEAD = re.compile(r'\[\s*(?:[\[{"\]]|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)
 
 
 #: A line opened by a bracketed counter and words: XGBoost's "[0]\ttrain-rmse:17.1" and many
-#: "[step] loss ..." prints; "[0]" alone would read as a JSON array
-_COUNTER_LINE = re.compile(r"^\s*\[\d+\]\s+[A-Za-z_]")
+#: "[step] loss ..." prints, LightGBM's R "[5]:    train's l2:0.095"; "[0]" alone would read as a JSON array
+_COUNTER_LINE = re.compile(r"^\s*\[\d+\]:?\s+[A-Za-z_]")
 
 
 def detect_format(path: Path) -> str:

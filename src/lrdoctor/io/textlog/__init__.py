@@ -139,6 +139,10 @@ _CURLY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '
 #: episodes or seeds): the value is the mean; the spread is dropped.
 _SPREAD = re.compile(r"(" + NUM + r")\s*(?:\u00b1|\+/-)\s*" + NUM)
 
+#: XGBoost's cross-validation (Python and R) prints the mean and the standard deviation over folds joined by a
+#: plus: "cv-test-logloss:0.045664+0.000217", "cv-train-logloss:nan+nan". The value is the mean.
+_CV_SPREAD = re.compile(r"(:\s*" + NUM + r")\+(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|nan|inf)(?=\s|$)", re.I)
+
 #: A printed torch scalar: "train_epoch_loss=tensor(21.3289, device='cuda:0')" (PEFT's example
 #: loops, any loop that prints ``loss`` without ``.item()``) is the number 21.3289; the device,
 #: dtype and grad_fn after it are no values. A one-element tensor prints its value in brackets
@@ -299,6 +303,8 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
             line = _TENSOR.sub(r"\1", line)
         if "\u00b1" in line or "+/-" in line:
             line = _SPREAD.sub(r"\1", line)
+        elif "+" in line and ":" in line:
+            line = _CV_SPREAD.sub(r"\1", line)
         line = _strip_prefix(line)
         first = line.lstrip(" ")[:1] if line[:1] == " " else line[:1]  # (no copy of most lines)
         if first in ("-", "*") and ":" in line:

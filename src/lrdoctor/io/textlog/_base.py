@@ -10,8 +10,9 @@ from typing import Callable
 
 from lrdoctor.io._printed import Printed
 
-#: A number as logs print it: ``1e-4``, ``.5``, ``nan``, ``inf`` and thousands separators (``12,345.6``).
-NUM = r"[-+]?(?:\d{1,3}(?:,\d{3})+(?![\d])(?:\.\d*)?|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan(?:xxx)?|inf(?:inity|xxx)?)"
+#: A number as logs print it: ``1e-4``, ``.5``, ``nan``, ``inf`` and thousands separators (``12,345.6``);
+#: ``nan.0`` too (a NaN through a fixed-decimals format: Lightning's progress bar in EveryVoice's logs).
+NUM = r"[-+]?(?:\d{1,3}(?:,\d{3})+(?![\d])(?:\.\d*)?|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan(?:xxx|\.0+)?|inf(?:inity|xxx|\.0+)?)"
 
 _NUM_RE = re.compile(NUM, re.IGNORECASE)
 
@@ -34,6 +35,8 @@ def _num(text: str) -> float:
             text = text.replace(",", "")
         elif text[-3:] == "xxx":  # PaddleOCR's "{:x<6f}": nan and inf padded with x to width 6
             text = text[:-3]
+        elif "." in text:  # "nan.0", "inf.0"
+            text = text[:text.index(".")]
         v = float(text)
     if text[-1] == "0" and "." in text and "e" not in text and "E" not in text:
         p = Printed(v)
