@@ -3,6 +3,9 @@ trained run, with a twin:
 
 - overfitting: a memorised training set (the training loss an order of magnitude below a held-out
   loss that stays above its minimum) is judged without the scatter guard.
+- overfitting: where the training loss was not logged yet at the evaluation minimum (HF's "No
+  log"), the GL rule compares from its first report after it, as the UP rules did.
+- slow_progress: a Matthews correlation (or kappa) exactly 0 at three evaluations.
 - readers: a NaN printed as ``nan.0``; XGBoost's cross-validation "mean+std" values and its
   ``cv-train-`` columns; ``nloglik`` metrics; LightGBM's R output ("[5]:") and its ``l2`` metrics.
 """
@@ -135,3 +138,33 @@ def test_a_bare_l2_is_no_loss(tmp_path):
     p.write_text("step,loss,weight_l2,grad_l2\n1,2.0,10.0,1.0\n2,1.5,10.5,0.9\n3,1.2,11.0,0.8\n")
     run = lrdoctor.read(p)
     assert run.meta.roles["loss"] == "loss" and "eval_loss" not in run.meta.roles
+
+
+def test_a_matthews_correlation_exactly_zero_at_every_evaluation_is_a_constant_predictor():
+    # FNet-large on CoLA: MCC 0.0 at all three epochs, loss 0.62 (the 70/30 label prior's entropy)
+    f = _kinds("fresh113/hfcard-gchhablani-fnet-large-cola/training_results.md").get("slow_progress")
+    assert f is not None and f.severity.name == "ERROR" and f.evidence["metric"] == "eval_matthews_correlation"
+
+
+def test_a_matthews_correlation_that_rose_is_learning():
+    # BERT-base on CoLA, same author and table: MCC 0.53 -> 0.5957
+    assert "slow_progress" not in _kinds("fresh113/hfcard-gchhablani-bert-base-cola/training_results.md")
+
+
+def test_a_zero_matthews_correlation_on_two_evaluations_is_too_few(tmp_path):
+    p = tmp_path / "cola.csv"
+    p.write_text("epoch,train_loss,eval_loss,eval_matthews_correlation\n1,0.62,0.65,0.0\n2,0.61,0.63,0.0\n")
+    assert "slow_progress" not in {f.kind for f in lrdoctor.diagnose(lrdoctor.read(p)).findings}
+
+
+def test_a_rise_from_an_evaluation_with_no_training_loss_yet_is_judged():
+    # DeBERTa-v3-small on CoLA: "No log" at epoch 1, validation loss 0.4051 -> 0.8047 at every
+    # later epoch while the (carried) training loss falls 0.3371 -> 0.1305
+    f = _kinds("fresh113/hfcard-mrm8488-deberta-v3-small-cola/training_results.md").get("overfitting")
+    assert f is not None and f.evidence["eval_min"] == pytest.approx(0.4051) and f.evidence["train_at_eval_min"] == pytest.approx(0.3371)
+
+
+def test_a_single_late_rise_is_no_overfitting():
+    # BERT-base on CoLA, same table shape: validation 0.5283 -> 0.5133 -> 0.6747, a single rise at
+    # the last epoch while the Matthews correlation reaches its best
+    assert "overfitting" not in _kinds("fresh113/hfcard-gchhablani-bert-base-cola/training_results.md")

@@ -164,7 +164,7 @@ def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
     if elast - emin < th.noise_k * _gl_scatter(e.values, i, th):
         # within the first-difference scatter: a memorised training set, or the UP rules, may still judge it
         return _memorised(e, tr, i, gl, th) or _loss_rises(run, e, tr, th)
-    t_at_min, t_end = value_at(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))
+    t_at_min, t_end = _train_from(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))
     if t_at_min is None or t_end is None:
         return []
     tv = tr.finite()
@@ -252,6 +252,18 @@ def _successive_rises(worse: np.ndarray, th: OverfittingThresholds) -> _Rise | N
     return None
 
 
+def _train_from(tr: Series, step: float) -> float | None:
+    """The training loss at ``step``; where none was logged yet there (HF's results table: "No
+    log" at the first evaluation), its first report after it, when another follows to compare
+    with."""
+    at = value_at(tr, step)
+    if at is not None:
+        return at
+    f = tr.finite()
+    inside = f.values[f.steps >= step]
+    return float(inside[0]) if inside.size >= 2 else None
+
+
 def _still_improving(run: Run, name: str) -> bool:
     """True when a higher-is-better eval metric sets a new best at its last evaluation: a
     rising eval loss with an improving eval accuracy is growing over-confidence, not lost
@@ -274,12 +286,7 @@ def _loss_rises(run: Run, e: Series, tr: Series, th: OverfittingThresholds) -> l
         return []  # below GL_5 a rising eval loss beside a new-best accuracy is over-confidence; past
         # it the held-out loss is materially worse whatever the accuracy does (GLUE CoLA: eval loss
         # 0.568 -> 1.131 while Matthews correlation still rose 0.27 -> 0.43)
-    t_start, t_end = value_at(tr, float(e.steps[r.start])), value_at(tr, float(e.steps[-1]))
-    if t_start is None:
-        # no training loss logged yet where the rise starts (HF's results table: "No log" at the
-        # first evaluation): its first report inside the rise is where it is compared from
-        inside = tr.finite().values[tr.finite().steps >= float(e.steps[r.start])]
-        t_start = float(inside[0]) if inside.size >= 2 else None
+    t_start, t_end = _train_from(tr, float(e.steps[r.start])), value_at(tr, float(e.steps[-1]))
     if t_start is None or t_end is None or not t_end < t_start:
         return []  # the training loss must fall while the eval loss rises
     v, t_best = e.values, value_at(tr, float(e.steps[r.best]))

@@ -196,6 +196,14 @@ class ProgressThresholds(Thresholds):
     pinned_points: int = 5
     """A task metric (accuracy, mAP) that takes one single value over at least this many
     evaluations below 90% of its scale never changed its predictions: a constant predictor."""
+    chance_corrected_points: int = 3
+    """A chance-corrected score (Matthews correlation, Cohen's kappa) exactly 0 at every one of
+    at least 3 evaluations is a constant predictor, without ``pinned_points``' wait: such a score
+    is 0 by construction when every prediction is one class (scikit-learn's matthews_corrcoef
+    returns 0.0 when its denominator is 0), and any model that varies its answers scores off 0 at
+    the printed digits. Three evaluations, as ``worse_than_uniform_points``: the first may still
+    be the majority class of a run that is about to learn (FNet-large on CoLA: MCC 0.0 at all
+    three epochs while its loss sat at 0.616, the entropy of CoLA's 70/30 labels)."""
     worse_than_uniform_points: int = 3
     """Worse than uniform: a per-token cross-entropy (the log shows it: a perplexity equal to
     exp(loss)) above ``initial_loss_anomaly``'s bound, 1.5 x ln of the largest vocabulary in use

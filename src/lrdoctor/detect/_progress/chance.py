@@ -275,6 +275,14 @@ def _loss_says_some_right(run: Run, th: ProgressThresholds) -> bool:
     return float(np.median(s.finite().values)) < th.zero_acc_max_loss
 
 
+#: the words of a chance-corrected score: 0 for any constant predictor (``chance_corrected_points``)
+_CHANCE_CORRECTED_WORDS = frozenset({"matthews", "mcc", "kappa"})
+
+
+def _is_chance_corrected(run: Run, role: str) -> bool:
+    return bool(_CHANCE_CORRECTED_WORDS & set(tokens(run.meta.roles.get(role, role))))
+
+
 def _is_accuracy(run: Run, role: str) -> bool:
     """True when the column playing ``role`` is named as a classification accuracy
     (:data:`_ACCURACY_WORDS`), not as a ranking or overlap score (mAP, F1, BLEU, IoU)."""
@@ -324,7 +332,8 @@ def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
             # translation's BLEU, a tagger's F1 at 0 says nothing of a loss that is no class CE. Such
             # a score starts at 0 (a detector's first epochs: YOLOv5's mAP 0, 0, 3e-05 in a 5-epoch toy
             # run), so from the start of training it must stay at 0 for ``pinned_points`` evaluations
-            at_zero = v.size >= th.pinned_points or not starts_at_the_start(run)
+            at_zero = v.size >= th.pinned_points or not starts_at_the_start(run) or (
+                v.size >= th.chance_corrected_points and bool((v == 0).all()) and _is_chance_corrected(run, name))
         constant = v.size >= th.pinned_points and float(np.ptp(v)) == 0.0 and v[0] < 0.9 * scale
         if learned and not (constant and _granularity(float(v[0]) / scale) >= th.pinned_denominator):
             continue  # the loss fell by half: this metric is not the task's (or its eval set is tiny)
