@@ -168,3 +168,18 @@ def test_a_single_late_rise_is_no_overfitting():
     # BERT-base on CoLA, same table shape: validation 0.5283 -> 0.5133 -> 0.6747, a single rise at
     # the last epoch while the Matthews correlation reaches its best
     assert "overfitting" not in _kinds("fresh113/hfcard-gchhablani-bert-base-cola/training_results.md")
+
+
+def test_a_tqdm_postfix_whose_keys_keep_their_colon_is_read():
+    # zoubohao's DDPM: "625/625 [03:20<00:00, 3.12it/s, epoch=4, loss: =6.78, img shape:
+    # =torch.Size([80, 3, 32, 32]), LR=0.00012]": the bracket inside the postfix is no bar's end
+    run = lrdoctor.read(real_log("fresh112/ddpm-zoubohao-40-flat-loss/train.log"))
+    assert run.series("loss").values.tolist() == [6.78, 8.38, 6.01, 9.78, 6.75]
+    assert run.steps.tolist() == [4, 5, 168, 169, 170]
+
+
+def test_a_bar_before_a_record_is_still_dropped():
+    from lrdoctor.io.textlog import parse_lines
+
+    recs, _ = parse_lines([" 10%|###  | 31/312 [06:29<55:54, 11.94s/it] step 31: loss 0.52"])
+    assert recs and recs[0].get("loss") == 0.52

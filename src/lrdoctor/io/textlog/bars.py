@@ -33,7 +33,7 @@ def _tqdm_bar(line: str, state: dict) -> dict | None:
     rec: dict = {}
     for item in m["post"].split(","):
         key, eq, val = item.partition("=")
-        key, val = key.strip(), val.strip()
+        key, val = key.strip().rstrip(":").rstrip(), val.strip()  # (a key given with its colon: "loss: =6.78")
         if eq and key not in _POSTFIX_SKIP and _POSTFIX_KEY.match(key) and _NUM_FULL.match(val):
             rec[key] = _num(val)
     if not rec:

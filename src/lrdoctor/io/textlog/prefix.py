@@ -87,8 +87,9 @@ _NUMBER_AHEAD = re.compile(r"[-+]?(?:\d|\.\d|nan\b|inf\b)", re.I)
 
 #: markdown quote markers of a pasted log ("> "), dropped whatever follows
 _QUOTES = re.compile(r"(?:[ \t]*>+[ \t]?)+")
-#: a tqdm bar before the record (" 10%|###  | 31/312 [06:29<55:54, 11.94s/it]")
-_TQDM = re.compile(r"\s*\d{1,3}%\|[^|]*\|[^\]]*\]")
+#: a tqdm bar before the record (" 10%|###  | 31/312 [06:29<55:54, 11.94s/it]"); a bar whose
+#: postfix holds fields ("..., loss: =6.78, img shape: =torch.Size([80, 3])") is the record itself
+_TQDM = re.compile(r"\s*\d{1,3}%\|[^|]*\|[^\]=]*\]")
 #: rich's handler prints the source location at the right edge: "...  loss 0.5      train.py:88"
 _RICH_SUFFIX = re.compile(r"[ \t]{2,}[\w.\-]+\.py:\d+(?=\s*$)")
 
