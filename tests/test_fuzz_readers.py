@@ -407,6 +407,66 @@ def test_shape_cache_gives_the_same_records_on_generated_lines(rows):
     assert _same(on, off), lines
 
 
+def _columns_three(lines):
+    """The columns a RecordColumns sink holds after reading ``lines`` three ways: with the shape
+    cache and its block path (many lines of one shape filed at once), with the cache filing
+    line by line, and with the cache off."""
+    from lrdoctor.io import textlog as tl
+    from lrdoctor.io.records import RecordColumns
+
+    class LineByLine(RecordColumns):
+        def append_block(self, spans, lines):
+            return False
+
+    def read(sink):
+        tl.parse_lines(lines, records=sink)
+        cols = {k: (list(sink.rows_of[k]), [float(x) for x in sink.vals_of[k]]) for k in sink.rows_of}
+        return sink.n, cols, dict(sink.decimals)
+
+    blocks, by_line = read(RecordColumns()), read(LineByLine())
+    saved = tl._BUILTIN_PARSERS
+    tl._BUILTIN_PARSERS = []
+    try:
+        off = read(RecordColumns())
+    finally:
+        tl._BUILTIN_PARSERS = saved
+    return blocks, by_line, off
+
+
+def _same_columns(a, b):
+    def eq(xs, ys):
+        return len(xs) == len(ys) and all(x == y or (x != x and y != y) for x, y in zip(xs, ys))
+
+    return a[0] == b[0] and a[1].keys() == b[1].keys() and all(
+        a[1][k][0] == b[1][k][0] and eq(a[1][k][1], b[1][k][1]) for k in a[1])
+
+
+def _block_path_agrees(lines) -> bool:
+    """The block path files what the line-by-line path files, printed decimals included, and
+    both file what the uncached parser does (whose decimals come from other evidence)."""
+    blocks, by_line, off = _columns_three(lines)
+    return _same_columns(blocks, by_line) and blocks[2] == by_line[2] and _same_columns(blocks, off)
+
+
+def test_block_path_gives_the_same_columns_on_every_real_text_log():
+    from bench_logs import benchmark_files
+
+    files = [p for p in benchmark_files() if p.suffix in (".log", ".txt", ".md", ".csv", ".jsonl")]
+    for p in files:
+        lines = p.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+        assert _block_path_agrees(lines), p
+
+
+@FUZZ
+@given(rows=st.lists(st.tuples(st.sampled_from(TEMPLATES), NUM_FORMS, NUM_FORMS, NUM_FORMS), min_size=1, max_size=20),
+       repeat=st.integers(2, 5))
+def test_block_path_gives_the_same_columns_on_runs_of_one_shape(rows, repeat):
+    # each line several times in a row: a block of one shape, whose numbers may be no plain
+    # float ("1,000", "nan") and must then be read line by line
+    lines = [t.format(a, b, c) + "\n" for t, a, b, c in rows for _ in range(repeat)]
+    assert _block_path_agrees(lines), lines
+
+
 # -- the fast event-file reader agrees with tensorboard's EventAccumulator --------------------
 
 def _both_readers(path: Path):

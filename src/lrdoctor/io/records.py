@@ -139,6 +139,34 @@ class RecordColumns:
             vals(x)
         return True
 
+    def append_block(self, spans: tuple[tuple[str, int, int], ...], lines: list[str]) -> bool:
+        """:meth:`append_spans` for many lines of one shape at once: lines of one cached shape
+        are the same characters but for their digits, so the same length, and their fields sit
+        in the same columns of the block they make; numpy reads each column's numbers in C.
+        ASCII lines only. False (nothing added) where :meth:`append_spans` would refuse one."""
+        sinks = self._span_sinks.get(spans)
+        if sinks is None:
+            sinks = self._span_sinks[spans] = self._sinks_of(spans)
+        if not sinks:
+            return False
+        m, width = len(lines), len(lines[0])
+        grid = np.frombuffer("".join(lines).encode("ascii"), dtype=np.uint8)
+        if grid.size != m * width:
+            return False
+        grid = grid.reshape(m, width)
+        try:
+            cols = [np.ascontiguousarray(grid[:, a:b]).view(f"S{b - a}").ravel().astype(np.float64) for _, a, b in spans]
+        except ValueError:  # "1,000", "nanxxx": the caller's line-by-line path reads them
+            return False
+        i = self.n
+        self.n = i + m
+        rows = np.arange(i, i + m, dtype=np.int64).tobytes()
+        for (k, _, _), (slot, _, _), col in zip(spans, sinks, cols):
+            slot[0] += m
+            self.rows_of[k].frombytes(rows)
+            self.vals_of[k].frombytes(col.tobytes())
+        return True
+
     def _sinks_of(self, spans: tuple[tuple[str, int, int], ...]) -> tuple:
         """Per span, (its key's slot, rows' append, values' append); () when a key has no numeric
         column yet."""

@@ -205,6 +205,10 @@ MAX_SHAPES, MAX_SHAPE_LINE = 4096, 4000
 
 _NOTHING = ()  # a shape on which every rule returns None
 
+#: Lines of one cached shape filed at once by the columns' ``append_block`` (a bound on the
+#: block's memory: 4096 lines of at most ``MAX_SHAPE_LINE`` characters)
+_BLOCK_LINES = 4096
+
 #: rule-state keys that only count what a rule has seen (the amp-overflow rule's running count):
 #: they change no rule's reading of other lines, so they leave the shape cache on
 _COUNTERS = frozenset({"overflow_count"})
@@ -282,6 +286,19 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
     # the sink's fast path for a cached shape (RecordColumns.append_spans): the numbers go from their
     # spans in the line to the columns, with no record dict in between
     spans = getattr(records, "append_spans", None)
+    block_sink = getattr(records, "append_block", None)
+    block: list[str] = []  # consecutive ASCII lines of one cached shape, filed together (``flush``)
+    block_hit: tuple = ()
+
+    def flush() -> None:
+        """File the pending block: all at once, or line by line where a field is no plain float."""
+        if len(block) == 1 or not block_sink(block_hit, block):
+            for ln in block:
+                if not spans(block_hit, ln):
+                    rec = {k: _plain(ln[i:j]) for k, i, j in block_hit}
+                    records.append(rec)
+        block.clear()
+
     keras: dict = {}  # _keras_evaluate's memory (kept apart from the rules' state: the shape cache stays on)
     shapes: dict[bytes, tuple] = {}
     tries: dict[bytes, int] = {}
@@ -327,11 +344,15 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
                 namespaces += 1
                 config.update(cfg)
                 continue
-        if not done_at and "rain" in line and len(records) and _TRAINING_DONE.match(line):
+        if not done_at and "rain" in line and (len(records) or block) and _TRAINING_DONE.match(line):
+            if block:
+                flush()
             done_at = lineno
             state["training_done"] = True  # (a non-empty state also keeps the shape cache off)
             continue
         if "sb3_rec" in state and state["sb3_rec"] and not sb3_table_goes_on(line):
+            if block:
+                flush()
             records.append(state.pop("sb3_rec"))  # a borderless table ends where other lines begin
             state.pop("sb3_section", None)
         shape = None
@@ -340,13 +361,25 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
             hit = shapes.get(shape)
             if hit is not None:
                 if hit:
+                    if block_sink is not None and "/step" not in line and line.isascii():
+                        if block and hit is not block_hit:
+                            flush()
+                        block.append(line)
+                        block_hit = last = hit  # (the keys of the record before: only they are read from ``last``)
+                        if len(block) >= _BLOCK_LINES:
+                            flush()
+                        continue
+                    if block:
+                        flush()
                     if spans is not None and "/step" not in line and spans(hit, line):
-                        last = hit  # (the keys of the record before: only they are read from ``last``)
+                        last = hit
                         continue
                     rec = {k: _plain(line[i:j]) for k, i, j in hit}
                     records.append(_keras_evaluate(rec, line, keras) if "/step" in line else rec)
                     last = rec
                 continue
+        if block:
+            flush()
         for rule in RULES:
             rec = rule.parse(line, state)
             if rec is None:
@@ -374,6 +407,8 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
                 tries[shape] = n
                 if n >= 2:
                     shapes[shape] = _NOTHING
+    if block:
+        flush()
     if state.get("sb3_rec") and not done_at:  # a last SB3 table cut before its closing dashes (a crash, a paste)
         records.append(state.pop("sb3_rec"))
     if after_done and hasattr(records, "warnings"):
