@@ -183,3 +183,20 @@ def test_a_bar_before_a_record_is_still_dropped():
 
     recs, _ = parse_lines([" 10%|###  | 31/312 [06:29<55:54, 11.94s/it] step 31: loss 0.52"])
     assert recs and recs[0].get("loss") == 0.52
+
+
+def test_the_tail_of_a_monitor_csv_is_no_start_of_training(tmp_path):
+    # rl-trained-agents' TQC PandaPush: the last 495 episodes of the file (t from 41,201 s, about
+    # 2 s an episode), converged at 94% success: its first rows are no untrained start
+    src = real_log("fresh115/sb3zoo-tqc-pandapush-tail/0.monitor.csv")
+    assert "slow_progress" not in _kinds(str(src))
+    # the same episodes with their clock moved to the Monitor's start read as a run that began
+    # where it ended, and never rose above its start
+    lines = src.read_text().splitlines()
+    head = [ln for ln in lines if ln.startswith("#") or ln.startswith("r,")]
+    rows = [ln.split(",") for ln in lines if ln not in head]
+    t0 = float(rows[0][2]) - 2.0
+    moved = [",".join([r[0], r[1], f"{float(r[2]) - t0:.6f}", *r[3:]]) for r in rows]
+    p = tmp_path / "0.monitor.csv"
+    p.write_text("\n".join(head + moved) + "\n")
+    assert "slow_progress" in _kinds(str(p))

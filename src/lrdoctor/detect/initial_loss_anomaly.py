@@ -63,6 +63,24 @@ class InitialLossAnomalyEvidence(Evidence):
 _FROM_START_FORMATS = frozenset({"yolo-results", "keras"})
 
 
+#: A Monitor CSV whose first row's wall time ``t`` is past this many typical episode durations
+#: (the median gap between rows' ``t``) is an excerpt from a later part of the run. The first
+#: episode ends after one duration (a few when the first rollout is slow to start); 100 is two
+#: orders of magnitude from that, and from no real start.
+MONITOR_TAIL_EPISODES = 100
+
+
+def _monitor_tail(run: Run) -> bool:
+    t = run.series("t")
+    if t is None:
+        return False
+    v = t.finite().values
+    if v.size < 3:
+        return False
+    gap = float(np.median(np.diff(v)))
+    return gap > 0 and float(v[0]) > MONITOR_TAIL_EPISODES * gap
+
+
 def starts_at_the_start(run: Run) -> bool:
     """True when the log's first row is the start of training: a real step column (not row
     numbers) whose first value is 0 or 1, or the end of the first period of a logger that reports
@@ -76,7 +94,11 @@ def starts_at_the_start(run: Run) -> bool:
     if ep is not None and ep.finite().values.size and float(ep.finite().values[0]) > 1:
         return False  # a step counter that restarts each epoch: "Epoch: 5" then "step 0" is no start
     if run.meta.format == "gym-monitor":
-        return True  # a Monitor CSV is written from the first episode on (its step column counts their lengths)
+        # a Monitor CSV is written from the first episode on (its step column counts their lengths),
+        # unless its rows are the tail of one: its wall-clock column ``t`` (seconds since the
+        # Monitor started) then begins many episodes in (rl-trained-agents' TQC PandaPush: the
+        # last 495 episodes, from t = 41,201 s, at about 2 s an episode)
+        return not _monitor_tail(run)
     if run.meta.step_column is None:
         return run.meta.format in _FROM_START_FORMATS
     st = run.steps
