@@ -162,8 +162,8 @@ def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
     if gl < th.generalization_loss or (after <= emin).any():
         return _loss_rises(run, e, tr, th)
     if elast - emin < th.noise_k * _gl_scatter(e.values, i, th):
-        # within the first-difference scatter: a memorised training set, or the UP rules, may still judge it
-        return _memorised(e, tr, i, gl, th) or _loss_rises(run, e, tr, th)
+        # within the first-difference scatter: the UP rules, or a memorised training set, may still judge it
+        return _loss_rises(run, e, tr, th) or _memorised(e, tr, i, gl, th)
     t_at_min, t_end = _train_from(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))
     if t_at_min is None or t_end is None:
         return []
