@@ -62,9 +62,16 @@ def _digits_log(tmp_path, n_train: int, seed: int) -> lrdoctor.Run:
 
 
 def test_a_memorised_training_set_with_a_noisy_evaluation_is_overfitting(tmp_path):
-    f = _warned(lrdoctor.diagnose(_digits_log(tmp_path, 40, 5))).get("overfitting")
+    # seed 2: the held-out batch loss ends 51% above its minimum, below the two-evaluation rule's
+    # doubling and with no ordered rise: only the memorisation rule judges it
+    f = _warned(lrdoctor.diagnose(_digits_log(tmp_path, 40, 2))).get("overfitting")
     assert f is not None and "memorised" in f.summary
     assert f.evidence["eval_last"] >= 10 * f.evidence["train_last"]
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_memorised_training_sets_are_overfitting_by_one_rule_or_another(tmp_path, seed):
+    assert "overfitting" in _warned(lrdoctor.diagnose(_digits_log(tmp_path, 40, seed)))
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -200,3 +207,24 @@ def test_the_tail_of_a_monitor_csv_is_no_start_of_training(tmp_path):
     p = tmp_path / "0.monitor.csv"
     p.write_text("\n".join(head + moved) + "\n")
     assert "slow_progress" in _kinds(str(p))
+
+
+def test_tuples_of_bare_numbers_are_bare_columns():
+    # a completion script printing (step, loss): "(50, 2176.6125)" on each line, no names
+    run = lrdoctor.read(real_log("fresh120/bamos-completion-11-loss/train.log"))
+    assert run.meta.format == "bare-columns" and run.n_steps == 51
+    assert run.steps[:3].tolist() == [0, 50, 100]
+    named = lrdoctor.read(real_log("fresh120/bamos-completion-11-loss/train.log"))
+    assert lrdoctor.diagnose(named, roles={"loss": "train"}).coverage.ran
+
+
+def test_improved_wgan_tab_pairs(tmp_path):
+    # igul222/improved_wgan_training's plot.flush: "iter 99<TAB>disc cost<TAB>-0.811114370823"
+    run = lrdoctor.read(real_log("fresh120/igulwgan-5-gan-toy-disc-cost/train.log"))
+    assert run.meta.roles.get("d_loss") == "disc_cost" and run.n_steps == 11
+    assert run.series("d_loss").values[0] == pytest.approx(-0.811114370823)
+    from lrdoctor.io.textlog import parse_lines
+
+    recs, _ = parse_lines(["iter 199\ttrain gen cost\t1.5\ttime\t0.12\n", "iter 5\tnot a value\tabc\n"])
+    assert recs[0] == {"iter": 199.0, "train_gen_cost": 1.5, "time": 0.12}
+    assert "not_a_value" not in recs[1]  # a pair whose value is no number is no tab-pair record

@@ -168,6 +168,30 @@ _BARE_TWO_WORD = {("learning", "rate"): "lr", ("global", "step"): "global_step"}
 _BARE_EVAL_LEAD = frozenset({"cv", "dev", "valid", "val", "validation", "eval", "evaluation", "test"})
 
 
+#: improved_wgan_training's ``lib/plot.py`` (and its many forks): "iter 99<TAB>disc cost<TAB>-0.81",
+#: each further figure a "<TAB>name<TAB>value" pair
+_TAB_PAIRS_HEAD = re.compile(r"^\s*(iter|iteration|step|epoch)\s+(\d+)$", re.I)
+_TAB_NAME = re.compile(r"^[A-Za-z_][\w .\-/]{0,60}$")
+_TAB_VALUE = re.compile(rf"^\s*{NUM}\s*$", re.I)
+
+
+def _tab_pairs(line: str, state: dict) -> dict | None:
+    """A step, then tab-separated name / value pairs whose names may hold spaces ("disc cost")."""
+    if line.count("\t") < 2:
+        return None
+    fields = line.rstrip("\r\n").split("\t")
+    head = _TAB_PAIRS_HEAD.match(fields[0])
+    rest = fields[1:]
+    if head is None or len(rest) % 2 or not rest:
+        return None
+    rec: dict = {head[1].lower(): float(head[2])}
+    for name, value in zip(rest[0::2], rest[1::2]):
+        if not _TAB_NAME.match(name.strip()) or not _TAB_VALUE.match(value):
+            return None
+        rec[re.sub(r"\s+", "_", name.strip())] = _num(value.strip())
+    return rec
+
+
 def _bare_pairs(line: str, state: dict) -> dict | None:
     if any(c in line for c in ":=|\t(%") or ", " in line:
         return None  # separators (a comma too: "current loss 5.54, ppl 254.05"), tables and "value (avg)" segments are the other rules' shapes
