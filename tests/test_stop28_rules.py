@@ -228,3 +228,22 @@ def test_improved_wgan_tab_pairs(tmp_path):
     recs, _ = parse_lines(["iter 199\ttrain gen cost\t1.5\ttime\t0.12\n", "iter 5\tnot a value\tabc\n"])
     assert recs[0] == {"iter": 199.0, "train_gen_cost": 1.5, "time": 0.12}
     assert "not_a_value" not in recs[1]  # a pair whose value is no number is no tab-pair record
+
+
+def test_keras_gan_rows_carry_their_step_and_each_players_fields():
+    # eriklindernoren's Keras-GAN: "410 [D loss: nan, acc: 50.00%, op_acc: 21.88%] [G loss: nan, mse: nan]"
+    run = lrdoctor.read(real_log("fresh120/kerasgan-6-ccgan-nan/train.log"))
+    assert run.steps[0] == 410 and run.meta.roles["d_loss"] == "d_loss" and run.meta.roles["g_loss"] == "g_loss"
+    f = _kinds("fresh120/kerasgan-6-ccgan-nan/train.log")["nonfinite"]
+    assert f.start_step == 410
+    from lrdoctor.io.textlog import parse_lines
+
+    recs, _ = parse_lines(["48: [D loss: 7.971192, acc: 0.500000]  [A loss: 0.000000, acc: 1.000000]\n"])
+    assert recs == [{"step": 48.0, "d_loss": 7.971192, "d_acc": 0.5, "a_loss": 0.0, "a_acc": 1.0}]
+
+
+def test_a_keras_dcgan_whose_every_report_is_identical_is_stuck():
+    # "48: [D loss: 7.971192, acc: 0.500000]  [A loss: 0.000000, acc: 1.000000]" on every step
+    # 48-62: read as one row before its step was read
+    f = _kinds("fresh120/dlexp-2-dcgan-keras-dead/train.log").get("slow_progress")
+    assert f is not None and f.start_step == 48

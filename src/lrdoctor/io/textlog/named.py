@@ -192,6 +192,36 @@ def _tab_pairs(line: str, state: dict) -> dict | None:
     return rec
 
 
+#: Keras-GAN (eriklindernoren) and its many copies: "410 [D loss: 0.69, acc: 50.00%] [G loss: 0.72]",
+#: also "48: [D loss: 7.97, acc: 0.50]  [A loss: 0.00, acc: 1.00]": the step, then one bracket per player
+_GAN_ROW = re.compile(r"^\s*(\d+):?\s+(\[[A-Za-z]{1,12} loss:[^\]]*\](?:\s*\[[A-Za-z]{1,12} loss:[^\]]*\])+)\s*$")
+_GAN_SECTION = re.compile(r"\[([A-Za-z]{1,12}) loss:([^\]]*)\]")
+_GAN_FIELD = re.compile(rf"^\s*([A-Za-z_][\w.]{{0,30}}?)\.?\s*:\s*({NUM})%?\s*$", re.I)
+
+
+def _gan_row(line: str, state: dict) -> dict | None:
+    """A step and one bracketed section per player, each opened by the player's loss: every
+    other field of a section is that player's (``d_acc``, ``g_mse``), so the two players'
+    accuracies do not overwrite each other."""
+    m = _GAN_ROW.match(line) if "loss:" in line else None
+    if m is None:
+        return None
+    rec: dict = {"step": float(m[1])}
+    for player, body in _GAN_SECTION.findall(m[2]):
+        p = player.lower()
+        fields = body.split(",")
+        first = re.match(rf"^\s*({NUM})\s*$", fields[0], re.I)
+        if first is None:
+            return None
+        rec[f"{p}_loss"] = _num(first[1])
+        for f in fields[1:]:
+            kv = _GAN_FIELD.match(f)
+            if kv is None:
+                return None
+            rec[f"{p}_{kv[1].lower()}"] = _num(kv[2])
+    return rec
+
+
 def _bare_pairs(line: str, state: dict) -> dict | None:
     if any(c in line for c in ":=|\t(%") or ", " in line:
         return None  # separators (a comma too: "current loss 5.54, ppl 254.05"), tables and "value (avg)" segments are the other rules' shapes
