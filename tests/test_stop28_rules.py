@@ -196,7 +196,7 @@ def test_the_tail_of_a_monitor_csv_is_no_start_of_training(tmp_path):
     # rl-trained-agents' TQC PandaPush: the last 495 episodes of the file (t from 41,201 s, about
     # 2 s an episode), converged at 94% success: its first rows are no untrained start
     src = real_log("fresh115/sb3zoo-tqc-pandapush-tail/0.monitor.csv")
-    assert "slow_progress" not in _kinds(str(src))
+    assert "slow_progress" not in {f.kind for f in lrdoctor.diagnose(src).findings}
     # the same episodes with their clock moved to the Monitor's start read as a run that began
     # where it ended, and never rose above its start
     lines = src.read_text().splitlines()
@@ -206,7 +206,7 @@ def test_the_tail_of_a_monitor_csv_is_no_start_of_training(tmp_path):
     moved = [",".join([r[0], r[1], f"{float(r[2]) - t0:.6f}", *r[3:]]) for r in rows]
     p = tmp_path / "0.monitor.csv"
     p.write_text("\n".join(head + moved) + "\n")
-    assert "slow_progress" in _kinds(str(p))
+    assert "slow_progress" in {f.kind for f in lrdoctor.diagnose(p).findings}
 
 
 def test_tuples_of_bare_numbers_are_bare_columns():

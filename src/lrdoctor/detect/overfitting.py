@@ -113,7 +113,13 @@ class OverfittingThresholds(Thresholds):
     memorised_fit: float = 0.5
     """...and the training loss at least halved since the evaluation minimum: the training set is
     still being fitted while the held-out loss stays worse (one halving, the ``doubled`` factor
-    read the other way)."""
+    read the other way)..."""
+    memorised_after_share: float = 1 / 3
+    """...and at least a third of the evaluations come after the minimum, all above it: without
+    the scatter guard, the rise must persist for a material share of the run. A minimum late in
+    the run followed by three noisy evaluations is the scatter's case (Whisper on Flemish CGN:
+    minimum at the 12th of 15 evaluations, the last three 8-15% above it, each within the
+    eval-to-eval swings of the run)."""
     up_ordered_gl: float = 0.10
     """...when GL is at least 10%, twice GL_5. The ordering argument assumes independent
     evaluations, and smooth curves are autocorrelated: a depth-1 XGBoost's eval logloss
@@ -194,6 +200,8 @@ def _memorised(e: Series, tr: Series, i: int, gl: float, th: OverfittingThreshol
         return []
     if elast < th.memorised_gap * t_end or t_end > th.memorised_fit * t_min:
         return []
+    if e.values.size - i - 1 < th.memorised_after_share * (e.values.size - 1):
+        return []  # a late minimum: the rise has not persisted long enough to stand without the guard
     ev = {"eval_min_step": float(e.steps[i]), "eval_min": emin, "eval_last": elast,
           "generalization_loss": gl, "train_at_eval_min": t_min, "train_last": t_end}
     summary = (f"eval loss stayed above its minimum {fmt(emin)} (step {fmt(float(e.steps[i]))}) at all "
