@@ -247,3 +247,19 @@ def test_a_keras_dcgan_whose_every_report_is_identical_is_stuck():
     # 48-62: read as one row before its step was read
     f = _kinds("fresh120/dlexp-2-dcgan-keras-dead/train.log").get("slow_progress")
     assert f is not None and f.start_step == 48
+
+
+def test_deepxde_display_rows_are_read_as_summed_loss_terms():
+    # DeepXDE: "1000      [1.16e+02, 7.83e+02, ...]    [7.88e+01, ...]    []" under "Step  Train loss  Test loss  Test metric"
+    run = lrdoctor.read(real_log("fresh121/deepxde-85-lotka-volterra/train.log"))
+    assert run.meta.roles["loss"] == "train_loss" and run.meta.roles["eval_loss"] == "test_loss"
+    assert run.series("loss").values[0] == pytest.approx(3.75e-02 + 1.59e+00 + 1.00e+04 + 2.25e+02)
+
+
+def test_deepxde_nan_rows_and_its_best_model_summary():
+    # "[nan]" from step 2000 on, then "Best model at step 0: / train loss: 5.47e+03": the summary
+    # restates a row and is no new report, so the NaN runs to the end
+    run = lrdoctor.read(real_log("fresh121/deepxde-pr491-nan/train.log"))
+    assert run.steps.tolist() == [0, 1000, 2000, 3000]
+    f = _kinds("fresh121/deepxde-pr491-nan/train.log")["nonfinite"]
+    assert f.severity.name == "ERROR" and f.start_step == 2000

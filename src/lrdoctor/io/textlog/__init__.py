@@ -31,7 +31,7 @@ from lrdoctor.io.textlog.prefix import strip_prefix
 from lrdoctor.io.textlog.bars import _tqdm_bar
 from lrdoctor.io.textlog.key_value import NAN_EVENT, _as_split, _key_values, _python_dict
 from lrdoctor.io.textlog.named import (EPOCH_END, _amp_overflow, _bare_pairs, _bracketed_step, _checkpoint_message, _rl_evaluation, _epoch_trailer, _fastai07_row, _fuxictr_metrics,
-                                      _gan_row, _lightning_checkpoint, _llmc, _marian, _nanogpt, _nvidia_speech, _step_of_max, _tab_pairs, _trax, _yolact,
+                                      _deepxde_row, _gan_row, _lightning_checkpoint, _llmc, _marian, _nanogpt, _nvidia_speech, _step_of_max, _tab_pairs, _trax, _yolact,
                                       _yolov5_results)
 from lrdoctor.io.textlog.tables import _chainer_report, _console_table, _header_table, _html_table, _pipe_table, _sb3_table, sb3_table_goes_on
 from lrdoctor.run import Run, RunMeta
@@ -40,6 +40,7 @@ __all__ = ["LineRule", "register_rule", "read_textlog", "parse_lines", "RULES"]
 
 RULES: list[LineRule] = [
     LineRule("chainer-report", _chainer_report),  # (before the console table, whose header it would also match)
+    LineRule("deepxde-row", _deepxde_row),  # (before the console table, whose header it would also match)
     LineRule("html-table", _html_table),
     LineRule("yolov5-results", _yolov5_results),
     LineRule("console-table", _console_table),

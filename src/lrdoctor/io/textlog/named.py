@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from lrdoctor.io.textlog._base import NUM, _STEPLIKE, _num
+from lrdoctor.io.textlog._base import NUM, _NUM_FULL, _STEPLIKE, _num
 from lrdoctor.io.textlog.key_value import _as_split, _key_values
 
 _NANOGPT_ITER = re.compile(rf"^\s*iter\s+(?P<step>\d+):\s*loss\s+(?P<loss>{NUM})", re.I)
@@ -219,6 +219,48 @@ def _gan_row(line: str, state: dict) -> dict | None:
             if kv is None:
                 return None
             rec[f"{p}_{kv[1].lower()}"] = _num(kv[2])
+    return rec
+
+
+#: DeepXDE's training display (physics-informed networks): under "Step  Train loss  Test loss  Test
+#: metric", a step and three bracketed lists: the loss terms (PDE residuals, boundary conditions)
+#: on the training and the test points, and the metrics ("[]" when none)
+_DEEPXDE_ROW = re.compile(r"^\s*`?(\d+)\s+\[([^\]]*)\]\s+\[([^\]]*)\]\s+\[([^\]]*)\]\s*$")
+
+
+def _deepxde_terms(body: str) -> list[float] | None:
+    parts = [p.strip() for p in body.split(",") if p.strip()]
+    if not parts or not all(_NUM_FULL.match(p) for p in parts):
+        return None
+    return [float(_num(p)) for p in parts]
+
+
+#: DeepXDE's closing summary restates the best row ("Best model at step 0:", then "  train loss:
+#: 5.47e+03", "  test loss: ...", "  test metric: [...]"): no new report
+_DEEPXDE_BEST = re.compile(r"^\s*Best model at step \d+:\s*$")
+_DEEPXDE_SUMMARY = re.compile(r"^\s*(?:train loss|test loss|test metric):", re.I)
+
+
+def _deepxde_row(line: str, state: dict) -> dict | None:
+    """A DeepXDE display row: the training loss is the sum of its terms (the total DeepXDE
+    minimises, with unit weights as printed), the test loss likewise; the first metric is kept."""
+    if state.get("deepxde_best"):
+        if _DEEPXDE_SUMMARY.match(line):
+            return {}
+        del state["deepxde_best"]
+    if "Best model" in line and _DEEPXDE_BEST.match(line):
+        state["deepxde_best"] = True
+        return {}
+    m = _DEEPXDE_ROW.match(line) if "[" in line else None
+    if m is None:
+        return None
+    train, test = _deepxde_terms(m[2]), _deepxde_terms(m[3])
+    if train is None or test is None:
+        return None
+    rec: dict = {"step": float(m[1]), "train_loss": sum(train), "test_loss": sum(test)}
+    metric = _deepxde_terms(m[4]) if m[4].strip() else None
+    if metric:
+        rec["test_metric"] = metric[0]
     return rec
 
 
