@@ -268,3 +268,15 @@ def test_deepxde_nan_rows_and_its_best_model_summary():
     assert run.steps.tolist() == [0, 1000, 2000, 3000]
     f = _kinds("fresh121/deepxde-pr491-nan/train.log")["nonfinite"]
     assert f.severity.name == "ERROR" and f.start_step == 2000
+
+
+def test_a_loss_that_underflows_with_a_residue_is_solved_not_collapsed(tmp_path):
+    # Optax's getting-started parity MLP at peak LR 1.0: 5.83, then 0.0, 1.23e-18, 0.0, ...
+    src = real_log("fresh123/optax-gettingstarted-mlp-adamw-clip-cosine/train.log")
+    assert "slow_progress" not in _kinds("fresh123/optax-gettingstarted-mlp-adamw-clip-cosine/train.log")
+    # the twin: the same lines with every report after the first exactly 0 (a masked or zeroed
+    # loss) is the collapse
+    p = tmp_path / "train.log"
+    p.write_text(src.read_text().replace("1.2290412909483864e-18", "0.0"))
+    f = {x.kind: x for x in lrdoctor.diagnose(p).findings}.get("slow_progress")
+    assert f is not None and f.severity.name == "ERROR"
