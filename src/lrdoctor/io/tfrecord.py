@@ -169,27 +169,30 @@ def scan_events(path: Path) -> EventScan:
         except Exception:  # a payload that is not an Event (protobuf's DecodeError)
             scan.corrupt_record = i
             break
-        if ev.HasField("file_version"):
+        # the event's one field of its "what" oneof, asked once (not one HasField per kind)
+        what = ev.WhichOneof("what")
+        if what == "file_version":
             try:
                 file_version = float(ev.file_version.split(":")[-1])
             except ValueError:
                 file_version = 0.0
         step = ev.step
         if file_version >= 2:
-            if ev.HasField("session_log") and ev.session_log.status == ev.session_log.START:
+            if what == "session_log" and ev.session_log.status == ev.session_log.START:
                 _purge((steps_of, vals_of), (tensor_steps, tensor_vals), step, None)
-        elif ev.HasField("summary"):
+        elif what == "summary":
             if step < most_recent:
                 tags = {v.tag for v in ev.summary.value}
                 _purge((steps_of, vals_of), (tensor_steps, tensor_vals), step, tags)
             else:
                 most_recent = step
-        if not ev.HasField("summary"):
+        if what != "summary":
             continue
         for v in ev.summary.value:
-            if v.HasField("simple_value"):
+            kind = v.WhichOneof("value")
+            if kind == "simple_value":
                 _add(steps_of, vals_of, v.tag, step, v.simple_value)
-            elif v.HasField("tensor"):
+            elif kind == "tensor":
                 arr = tensor_util.make_ndarray(v.tensor)
                 if arr.dtype == object and arr.size == 1:
                     raw = arr.reshape(()).item()
