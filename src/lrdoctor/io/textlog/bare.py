@@ -37,9 +37,10 @@ _SPLIT = re.compile(r"[\s,;]+")
 
 def _row(line: str) -> list[float] | None:
     """The numbers of a line that holds only numbers (at most ``MAX_BARE_FIELDS``), else None;
-    a Python tuple or list of them too ("(50, 2176.6125)": a script that prints ``(step, loss)``)."""
+    a Python tuple of them too ("(50, 2176.6125)": a script that prints ``(step, loss)``). A
+    bracketed row stays refused: a numpy array's print ("[ 3.  0.5  0.6 ]") is no log's row."""
     line = line.strip()
-    if line[:1] in "([" and line[-1:] == {"(": ")", "[": "]"}[line[:1]]:
+    if line[:1] == "(" and line[-1:] == ")":
         line = line[1:-1]
     fields = [f for f in _SPLIT.split(line) if f]
     if not fields or len(fields) > MAX_BARE_FIELDS or not all(_FIELD.fullmatch(f) for f in fields):
