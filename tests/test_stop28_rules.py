@@ -280,3 +280,20 @@ def test_a_loss_that_underflows_with_a_residue_is_solved_not_collapsed(tmp_path)
     p.write_text(src.read_text().replace("1.2290412909483864e-18", "0.0"))
     f = {x.kind: x for x in lrdoctor.diagnose(p).findings}.get("slow_progress")
     assert f is not None and f.severity.name == "ERROR"
+
+
+def test_a_rising_eval_loss_confirmed_by_a_falling_eval_accuracy_is_overfitting(tmp_path):
+    # Deep Learning with Python's IMDB conv1d: val_loss 0.4040 (epoch 6) -> 0.4059 -> 0.4147 ->
+    # 0.4296 -> 0.4296, inside the scatter of its fast early fall; val_acc 0.8382 -> 0.8240 ->
+    # 0.8098 -> 0.7878 -> 0.7600 while the training loss falls
+    src = real_log("fresh122/dlwp1-6.4-imdb-conv1d/train.log")
+    f = _kinds("fresh122/dlwp1-6.4-imdb-conv1d/train.log").get("overfitting")
+    assert f is not None and f.evidence["metric"] == "val_acc" and f.start_step == 6
+    # the twin: the same losses with an accuracy that keeps rising is no overfitting
+    text = src.read_text()
+    for old, new in (("val_acc: 0.8240", "val_acc: 0.8390"), ("val_acc: 0.8098", "val_acc: 0.8401"),
+                     ("val_acc: 0.7878", "val_acc: 0.8412"), ("val_acc: 0.7600", "val_acc: 0.8420")):
+        text = text.replace(old, new)
+    p = tmp_path / "train.log"
+    p.write_text(text)
+    assert "overfitting" not in {x.kind for x in lrdoctor.diagnose(p).findings if x.severity.rank >= 1}

@@ -169,7 +169,7 @@ def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
         return _loss_rises(run, e, tr, th)
     if elast - emin < th.noise_k * _gl_scatter(e.values, i, th):
         # within the first-difference scatter: the UP rules, or a memorised training set, may still judge it
-        return _loss_rises(run, e, tr, th) or _memorised(e, tr, i, gl, th)
+        return _loss_rises(run, e, tr, th) or _memorised(e, tr, i, gl, th) or _accuracy_confirms(run, e, tr, i, gl, th)
     t_at_min, t_end = _train_from(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))
     if t_at_min is None or t_end is None:
         return []
@@ -208,6 +208,45 @@ def _memorised(e: Series, tr: Series, i: int, gl: float, th: OverfittingThreshol
                f"{e.values.size - i - 1} later evaluations and ends {gl:.0%} above it, while training loss fell "
                f"{fmt(t_min)} -> {fmt(t_end)}, {elast / t_end:.3g}x below the eval loss: the training set is memorised")
     return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
+
+
+def _accuracy_confirms(run: Run, e: Series, tr: Series, i: int, gl: float, th: OverfittingThresholds) -> list[Finding]:
+    """The GL rule's rise (GL5, every later evaluation above the minimum ``i``) stands without the
+    scatter guard when the evaluation accuracy of the same evaluations fell at each of its last
+    ``up_strips`` evaluations (Prechelt's UP_3, p = 1/24 under exchangeable noise) to below its
+    value at the loss minimum, while the training loss fell: both held-out figures worsen together,
+    which noise in the loss alone does not explain (Deep Learning with Python's IMDB conv1d:
+    validation loss 0.4040 -> 0.4296 beside a scatter of its fast early fall, validation accuracy
+    0.8382 -> 0.8240 -> 0.8098 -> 0.7878 -> 0.7600)."""
+    acc = run.series("eval_accuracy")
+    if acc is None or not _is_accuracy_name(run):
+        return []
+    a = acc.finite()
+    k = th.up_strips
+    if a.values.size < k + 1:
+        return []
+    last = a.values[-k - 1:]
+    if not (np.diff(last) < 0).all():
+        return []
+    at_min = value_at(a, float(e.steps[i]))
+    t_min, t_end = _train_from(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))
+    if at_min is None or t_min is None or t_end is None or not a.values[-1] < at_min or not t_end < t_min:
+        return []
+    emin, elast = float(e.values[i]), float(e.values[-1])
+    col = run.meta.roles.get("eval_accuracy", "eval_accuracy")
+    ev = {"eval_min_step": float(e.steps[i]), "eval_min": emin, "eval_last": elast, "generalization_loss": gl,
+          "train_at_eval_min": t_min, "train_last": t_end, "metric": col, "eval_best": float(a.values.max())}
+    summary = (f"eval loss {fmt(elast)} is {gl:.0%} above its minimum {fmt(emin)} (step {fmt(float(e.steps[i]))}) "
+               f"and {col} fell at each of the last {k} evaluations to {fmt(float(a.values[-1]))} (it was "
+               f"{fmt(at_min)} at the minimum), while training loss fell {fmt(t_min)} -> {fmt(t_end)}")
+    return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
+
+
+def _is_accuracy_name(run: Run) -> bool:
+    """The evaluation accuracy role is filled by a higher-is-better score (not an error rate)."""
+    from lrdoctor.detect._common import is_error_rate
+
+    return not is_error_rate(run.meta.roles.get("eval_accuracy", "eval_accuracy"))
 
 
 _UP_CAUSE = ("The model starts to memorise the training data: too many steps for the data, too little "
