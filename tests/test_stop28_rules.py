@@ -297,3 +297,15 @@ def test_a_rising_eval_loss_confirmed_by_a_falling_eval_accuracy_is_overfitting(
     p = tmp_path / "train.log"
     p.write_text(text)
     assert "overfitting" not in {x.kind for x in lrdoctor.diagnose(p).findings if x.severity.rank >= 1}
+
+
+def test_boosting_error_metrics_named_after_their_split_are_losses(tmp_path):
+    # XGBoost "[50] test-error:0.027193 train-error:0.010229"; brain.js "training error: 0.0338"
+    run = lrdoctor.read(real_log("fresh111/xgboost-1692-test-error-frozen/train.log"))
+    assert run.meta.roles["loss"] == "train-error" and run.meta.roles["eval_loss"] == "test-error"
+    assert lrdoctor.read(real_log("fresh19/brainjs-issue544-lstm/issue544.log")).meta.roles["loss"] == "training_error"
+    # a loss column keeps the role, and an error rate of another name stays one
+    p = tmp_path / "m.csv"
+    p.write_text("step,loss,train_error,valid_wer\n1,2.0,0.5,0.9\n2,1.5,0.4,0.8\n3,1.2,0.3,0.7\n")
+    roles = lrdoctor.read(p).meta.roles
+    assert roles["loss"] == "loss" and "eval_loss" not in roles

@@ -304,10 +304,11 @@ _PREFERENCE = frozenset({"chosen", "rejected", "margins", "margin", "accuracies"
 
 
 def _split_norm(t: list[str]) -> bool:
-    """LightGBM's regression metrics, named by their norm after the data set: "training's l2",
-    "valid_1's l2" (read as ``training_l2``, ``valid_1_l2``). Only a split word, an optional
-    index and the norm: a bare "l2" elsewhere is a weight or gradient norm."""
-    return len(t) in (2, 3) and t[-1] in ("l1", "l2") and t[0] in _FUSED_SPLITS and (len(t) == 2 or t[1].isdigit())
+    """Gradient boosting's metrics named after the data set: LightGBM's "training's l2", "valid_1's
+    l2" (read as ``training_l2``, ``valid_1_l2``), XGBoost's classification error "train-error",
+    "test-merror". Only a split word, an optional index and the metric: a bare "l2" elsewhere is
+    a weight or gradient norm, and an error rate of another name is judged as one (WER, CER)."""
+    return len(t) in (2, 3) and t[-1] in ("l1", "l2", "error", "merror") and t[0] in _FUSED_SPLITS and (len(t) == 2 or t[1].isdigit())
 
 
 #: Token rules, tried for each role still unfilled after the alias pass.
