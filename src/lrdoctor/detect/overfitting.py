@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.fmt import fmt
+from lrdoctor.detect._common import is_error_rate
 from lrdoctor.detect._stats import diff2_sigma, diff_sigma, trend_p_up, value_at
 from lrdoctor.detect import needs
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
@@ -180,8 +181,7 @@ def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
         return []  # the training loss rose too: that is divergence, not overfitting
     # (a training loss that fell, or sits at its floor within its noise, is memorising:
     # a Keras MLP at 0.004-0.012 while val_loss doubles 0.113 -> 0.226)
-    ev = {"eval_min_step": float(e.steps[i]), "eval_min": emin, "eval_last": elast,
-          "generalization_loss": gl, "train_at_eval_min": t_at_min, "train_last": t_end}
+    ev = _gl_evidence(e, i, gl, t_at_min, t_end)
     trend = "fell" if t_end < t_at_min else "stayed near its floor,"
     summary = (f"eval loss rose {gl:.0%} above its minimum {fmt(emin)} (step {fmt(ev['eval_min_step'])}) "
                f"while training loss {trend} {fmt(t_at_min)} -> {fmt(t_end)}")
@@ -202,8 +202,7 @@ def _memorised(e: Series, tr: Series, i: int, gl: float, th: OverfittingThreshol
         return []
     if e.values.size - i - 1 < th.memorised_after_share * (e.values.size - 1):
         return []  # a late minimum: the rise has not persisted long enough to stand without the guard
-    ev = {"eval_min_step": float(e.steps[i]), "eval_min": emin, "eval_last": elast,
-          "generalization_loss": gl, "train_at_eval_min": t_min, "train_last": t_end}
+    ev = _gl_evidence(e, i, gl, t_min, t_end)
     summary = (f"eval loss stayed above its minimum {fmt(emin)} (step {fmt(float(e.steps[i]))}) at all "
                f"{e.values.size - i - 1} later evaluations and ends {gl:.0%} above it, while training loss fell "
                f"{fmt(t_min)} -> {fmt(t_end)}, {elast / t_end:.3g}x below the eval loss: the training set is memorised")
@@ -234,8 +233,7 @@ def _accuracy_confirms(run: Run, e: Series, tr: Series, i: int, gl: float, th: O
         return []
     emin, elast = float(e.values[i]), float(e.values[-1])
     col = run.meta.roles.get("eval_accuracy", "eval_accuracy")
-    ev = {"eval_min_step": float(e.steps[i]), "eval_min": emin, "eval_last": elast, "generalization_loss": gl,
-          "train_at_eval_min": t_min, "train_last": t_end, "metric": col, "eval_best": float(a.values.max())}
+    ev = {**_gl_evidence(e, i, gl, t_min, t_end), "metric": col, "eval_best": float(a.values.max())}
     summary = (f"eval loss {fmt(elast)} is {gl:.0%} above its minimum {fmt(emin)} (step {fmt(float(e.steps[i]))}) "
                f"and {col} fell at each of the last {k} evaluations to {fmt(float(a.values[-1]))} (it was "
                f"{fmt(at_min)} at the minimum), while training loss fell {fmt(t_min)} -> {fmt(t_end)}")
@@ -244,9 +242,14 @@ def _accuracy_confirms(run: Run, e: Series, tr: Series, i: int, gl: float, th: O
 
 def _is_accuracy_name(run: Run) -> bool:
     """The evaluation accuracy role is filled by a higher-is-better score (not an error rate)."""
-    from lrdoctor.detect._common import is_error_rate
-
     return not is_error_rate(run.meta.roles.get("eval_accuracy", "eval_accuracy"))
+
+
+def _gl_evidence(e: Series, i: int, gl: float, t_min: float, t_end: float) -> dict:
+    """The GL rules' evidence: the evaluation minimum ``i``, the last evaluation, GL, and the
+    training loss at both ends."""
+    return {"eval_min_step": float(e.steps[i]), "eval_min": float(e.values[i]), "eval_last": float(e.values[-1]),
+            "generalization_loss": gl, "train_at_eval_min": t_min, "train_last": t_end}
 
 
 _UP_CAUSE = ("The model starts to memorise the training data: too many steps for the data, too little "

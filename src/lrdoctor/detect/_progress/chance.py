@@ -279,14 +279,19 @@ def _loss_says_some_right(run: Run, th: ProgressThresholds) -> bool:
 _CHANCE_CORRECTED_WORDS = frozenset({"matthews", "mcc", "kappa"})
 
 
+def _role_named(run: Run, role: str, words: frozenset[str]) -> bool:
+    """True when the column playing ``role`` has one of ``words`` in its name."""
+    return bool(words & set(tokens(run.meta.roles.get(role, role))))
+
+
 def _is_chance_corrected(run: Run, role: str) -> bool:
-    return bool(_CHANCE_CORRECTED_WORDS & set(tokens(run.meta.roles.get(role, role))))
+    return _role_named(run, role, _CHANCE_CORRECTED_WORDS)
 
 
 def _is_accuracy(run: Run, role: str) -> bool:
     """True when the column playing ``role`` is named as a classification accuracy
     (:data:`_ACCURACY_WORDS`), not as a ranking or overlap score (mAP, F1, BLEU, IoU)."""
-    return bool(_ACCURACY_WORDS & set(tokens(run.meta.roles.get(role, role))))
+    return _role_named(run, role, _ACCURACY_WORDS)
 
 
 def _granularity(share: float) -> int:

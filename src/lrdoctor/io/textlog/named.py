@@ -172,7 +172,6 @@ _BARE_EVAL_LEAD = frozenset({"cv", "dev", "valid", "val", "validation", "eval", 
 #: each further figure a "<TAB>name<TAB>value" pair
 _TAB_PAIRS_HEAD = re.compile(r"^\s*(iter|iteration|step|epoch)\s+(\d+)$", re.I)
 _TAB_NAME = re.compile(r"^[A-Za-z_][\w .\-/]{0,60}$")
-_TAB_VALUE = re.compile(rf"^\s*{NUM}\s*$", re.I)
 
 
 def _tab_pairs(line: str, state: dict) -> dict | None:
@@ -186,7 +185,7 @@ def _tab_pairs(line: str, state: dict) -> dict | None:
         return None
     rec: dict = {head[1].lower(): float(head[2])}
     for name, value in zip(rest[0::2], rest[1::2]):
-        if not _TAB_NAME.match(name.strip()) or not _TAB_VALUE.match(value):
+        if not _TAB_NAME.match(name.strip()) or not _NUM_FULL.match(value.strip()):
             return None
         rec[re.sub(r"\s+", "_", name.strip())] = _num(value.strip())
     return rec
@@ -210,10 +209,10 @@ def _gan_row(line: str, state: dict) -> dict | None:
     for player, body in _GAN_SECTION.findall(m[2]):
         p = player.lower()
         fields = body.split(",")
-        first = re.match(rf"^\s*({NUM})\s*$", fields[0], re.I)
-        if first is None:
+        first = fields[0].strip()
+        if not _NUM_FULL.match(first):
             return None
-        rec[f"{p}_loss"] = _num(first[1])
+        rec[f"{p}_loss"] = _num(first)
         for f in fields[1:]:
             kv = _GAN_FIELD.match(f)
             if kv is None:
