@@ -188,6 +188,7 @@ STEP_NAMES: tuple[tuple[str, str], ...] = (
     ("training_iteration", "update"), ("batch", "step"), ("episode", "episode"), ("episodes", "episode"),
     ("epoch", "epoch"), ("cycle", "cycle"), ("generation", "cycle"),
     ("boosting_round", "round"),  # gradient boosting (XGBoost, LightGBM, CatBoost)
+    ("example_counter", "example"),  # Vowpal Wabbit's progress table: examples seen (online learning)
 )
 
 _SEP = re.compile(r"[\s\-_/.:]+")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -184,6 +185,30 @@ class RecordColumns:
             self.present[nk], self.first_at[nk] = k, i
         slot = self._slots[k] = [0, None, None]
         return slot
+
+    def refile_before(self, key: Any, row: int, new_key: str) -> bool:
+        """File the values of raw ``key`` logged at rows before ``row`` under the new raw key
+        ``new_key``, keeping the later ones under ``key``. False (nothing moved) when ``key`` has
+        no numeric value on either side of ``row`` or ``new_key`` is taken."""
+        if key not in self.rows_of or new_key in self._slots:
+            return False
+        rows, vals = self.rows_of[key], self.vals_of[key]
+        cut = bisect_left(rows, row)
+        if cut == 0 or cut == len(rows):
+            return False
+        early = self._new_key(new_key, rows[0])
+        r0, v0, r1, v1 = rows[:cut], vals[:cut], rows[cut:], vals[cut:]
+        self.rows_of[new_key], self.vals_of[new_key] = r0, v0
+        early[0], early[1], early[2] = cut, r0.append, v0.append
+        self.rows_of[key], self.vals_of[key] = r1, v1
+        slot = self._slots[key]
+        slot[0], slot[1], slot[2] = max(slot[0] - cut, len(r1)), r1.append, v1.append
+        nk = self._norm[key]
+        if self.present.get(nk) == key:
+            self.first_at[nk] = r1[0]
+        if key in self.decimals:
+            self.decimals[new_key] = self.decimals[key]
+        return True
 
     def release(self) -> None:
         """Drop the appenders (they hold the arrays), so that each array is freed as soon

@@ -302,6 +302,7 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
                     records.append(rec)
         block.clear()
 
+    loss_change: tuple = ()  # (line, record index, text) of the last line that announced a new loss
     keras: dict = {}  # _keras_evaluate's memory (kept apart from the rules' state: the shape cache stays on)
     shapes: dict[bytes, tuple] = {}
     tries: dict[bytes, int] = {}
@@ -347,6 +348,11 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
                 namespaces += 1
                 config.update(cfg)
                 continue
+        if "oss" in line and (len(records) or block) and _LOSS_CHANGE.search(line):
+            if block:
+                flush()
+            loss_change = (lineno, len(records), line.strip()[:80])
+            continue
         if not done_at and "rain" in line and (len(records) or block) and _TRAINING_DONE.match(line):
             if block:
                 flush()
@@ -414,10 +420,31 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
         flush()
     if state.get("sb3_rec") and not done_at:  # a last SB3 table cut before its closing dashes (a crash, a paste)
         records.append(state.pop("sb3_rec"))
+    if loss_change and hasattr(records, "refile_before"):
+        _refile_changed_loss(records, *loss_change)
     if after_done and hasattr(records, "warnings"):
         records.warnings.append(f"line {done_at} says training is over: the {after_done} record(s) after it "
                                 "(evaluations of the final model) are not filed under a training step")
     return records, config
+
+
+#: A line that announces the loss changes its definition from here on: MACE's "Changing loss based
+#: on SWA" (and "... on Stage Two Weights"), where the energy and force weights jump and the loss
+#: with them (6.76 -> 1832.76 between two epochs). Not a loss *scale* (mixed precision's scaler).
+_LOSS_CHANGE = re.compile(r"\b(?:chang|switch)(?:e|es|ed|ing)?\s+(?:the\s+|to\s+(?:the\s+|a\s+)?(?:new\s+)?)?loss\b(?!\s*scal)", re.I)
+
+
+def _refile_changed_loss(records, lineno: int, row: int, text: str) -> None:
+    """After a line that announced a new loss (:data:`_LOSS_CHANGE`), the values before it measure
+    another objective: set side by side in one column they read as a blow-up or a collapse at the
+    change. The loss columns keep the values after the change (what the run optimised last, and
+    what its end is judged on); those before it move to ``<name>_before_change``, and the reader
+    says so."""
+    moved = [k for k in list(records.rows_of) if _LOSS_KEY.search(str(k))
+             and records.refile_before(k, row, f"{k}_before_change")]
+    if moved:
+        records.warnings.append(f"line {lineno} announces a new loss ({text!r}): the loss is judged from there on; "
+                                f"the values before it are kept as {', '.join(f'{k}_before_change' for k in moved)}")
 
 
 def read_textlog(path: Path) -> Run:

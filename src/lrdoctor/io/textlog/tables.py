@@ -311,6 +311,53 @@ def _spacy_key(cell: str) -> str:
     return cell.lower()
 
 
+#: Vowpal Wabbit's progress table, a header on two lines: "average  since  example  example
+#: current  current  current" over "loss  last  counter  weight  label  predict  features"
+_VW_HEADER = re.compile(r"^average\s+since\s+example\s+example\s+current\s+current\s+current$")
+_VW_SUBHEADER = re.compile(r"^loss\s+last\s+counter\s+weight\s+label\s+predict\s+features$")
+
+
+def _vw_row(cells: list[str]) -> dict | None:
+    """One row of Vowpal Wabbit's progress table. Each example is scored before it is learned
+    from (progressive validation), and "average loss", the mean over every example so far, is
+    the loss VW itself reports at the end: it is the run's loss. "since last" covers the
+    examples since the row above, and the counter doubles between rows, so its first rows are
+    one or two examples each (0.027 beside 1.0 in VW's test 0097): against such a best any
+    later, well-averaged value reads as a blow-up. It is kept as ``loss_since_last``. A row
+    ending in "h" reports the held-out examples of a multi-pass run: the evaluation loss. The
+    label and prediction cells may be words (multiclass, contextual bandits) and are no metric."""
+    held = cells[-1] == "h"
+    if held:
+        cells = cells[:-1]
+    if len(cells) < 4 or not all(_NUM_FULL.match(c) for c in cells[:4]):
+        return None
+    avg, since, example = _num(cells[0]), _num(cells[1]), _num(cells[2])
+    if held:
+        return {"example_counter": example, "eval_loss": avg, "eval_loss_since_last": since}
+    return {"example_counter": example, "loss": avg, "loss_since_last": since}
+
+
+def _vw_line(s: str, state: dict) -> dict | None:
+    """Vowpal Wabbit's output: its two header lines, its rows (``_vw_row``), and the summary after
+    "finished run", whose totals ("average loss = 0.07", "best constant = 999.9") are no report of
+    training and are consumed here (a record without the counter would read as one more row)."""
+    if _VW_HEADER.match(s):
+        state["vw"] = "header"
+        return {}
+    vw = state.get("vw")
+    if vw == "header":
+        state["vw"] = "rows" if _VW_SUBHEADER.match(s) else None
+        return {} if state["vw"] else None
+    if vw == "rows":
+        if s == "finished run":
+            state["vw"] = "summary"
+            return {}
+        return _vw_row(s.split()) if s else None
+    if vw == "summary":
+        return {}
+    return None
+
+
 def _console_table(line: str, state: dict) -> dict | None:
     """Whitespace-aligned console tables: a header of names, then rows of values, each row
     often ending in a tqdm bar. Ultralytics YOLO prints ``Epoch GPU_mem box_loss cls_loss
@@ -319,6 +366,9 @@ def _console_table(line: str, state: dict) -> dict | None:
     0.992 ...`` whose metrics are read as ``metrics/...`` at the epoch of the row above it
     (YOLOv6 prints the same shape)."""
     s = _without_progress_tail(line).strip()
+    vw = _vw_line(s, state)
+    if vw is not None:
+        return vw
     if not s or any(c in s for c in "|,\t=;"):
         return None
     if _SPACY_HEADER.match(s):

@@ -1,0 +1,118 @@
+"""Readers from the stop-29 study of the benchmark (issue 9), each on a real log, with a twin:
+
+- Vowpal Wabbit's progress table (a header on two lines, a doubling example counter, held-out
+  rows marked "h", a closing summary of totals).
+- A line that announces a new loss (MACE's "Changing loss based on SWA"): the loss before it is
+  another objective, kept apart instead of read as a blow-up at the change.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from bench_logs import real_log
+
+import lrdoctor
+from lrdoctor.io.textlog import _LOSS_CHANGE, parse_lines
+
+
+def _warned(report) -> dict:
+    return {f.kind: f for f in report.findings if f.severity.rank >= 1}
+
+
+# ---------------------------------------------------------------- Vowpal Wabbit
+
+def test_vw_table_reads_the_progressive_loss_on_the_example_counter():
+    """VW's own test 0097 (one pass over 200 examples): the loss is the "average loss" column
+    at each doubling of the counter, "since last" is kept beside it, and the summary after
+    "finished run" ("average loss = 0.195760", "best constant = 0.455000") is no report."""
+    run = lrdoctor.read(real_log("fresh127/vw-0097-single-pass/0097.stderr"))
+    assert run.meta.step_column == "example_counter" and run.meta.step_unit == "example"
+    assert list(run.steps) == [1, 2, 4, 8, 16, 32, 64, 128]
+    np.testing.assert_allclose(run.series("loss").values,
+                               [1.0, 0.513618, 0.263121, 0.237739, 0.242021, 0.235878, 0.230921, 0.223511])
+    np.testing.assert_allclose(run.series("loss_since_last").values[:3], [1.0, 0.027236, 0.012624])
+    assert "best_constant" not in run and "weighted_example_sum" not in run
+
+
+def test_vw_single_example_rows_are_no_best_to_diverge_from():
+    """The same log's "since last" at example 2 is one example's loss (0.027): read as the loss,
+    every later, well-averaged value was 8x "the best" and the run "diverged". The progressive
+    average it is judged on instead falls and settles."""
+    report = lrdoctor.diagnose(real_log("fresh127/vw-0097-single-pass/0097.stderr"))
+    assert "divergence" not in _warned(report)
+    assert "divergence" in report.coverage.ran
+
+
+def test_vw_held_out_rows_are_the_evaluation_loss():
+    """A multi-pass run with a holdout set marks its held-out rows with "h": their losses are
+    the evaluation loss, the others the training loss."""
+    run = lrdoctor.read(real_log("fresh127/vw-0001-ftrl-holdout/0001_ftrl_holdout.stderr"))
+    assert run.series("eval_loss") is not None and run.series("loss") is not None
+    held = {float(s) for s in run.series("eval_loss").steps}
+    train = {float(s) for s in run.series("loss").steps}
+    assert held and not held & train  # a row is one or the other
+
+
+def test_vw_loss_pinned_at_one_is_no_learning_and_a_falling_twin_is_not():
+    """VW issue 651: with a huge feature value the loss is exactly 1.000000 at every row (the
+    predictions stay 0 against labels 1): no learning. VW's logistic run of issue 180 falls
+    0.64 -> 0.08 on the same table."""
+    stuck = _warned(lrdoctor.diagnose(real_log("fresh127/vw-651-huge-feature-no-learning/paste.txt")))
+    assert "slow_progress" in stuck
+    falling = lrdoctor.diagnose(real_log("fresh127/vw-180-logistic-kcd/paste.txt"))
+    assert not _warned(falling) and "slow_progress" in falling.coverage.ran
+
+
+def test_vw_header_alone_opens_no_table():
+    """Only the two header lines together open the table: a line of prose that starts with
+    "average since ..." is followed by a line that is not VW's second header, and the rows after
+    it are read by the other rules as before."""
+    lines = ["average  since         example        example  current  current  current",
+             "epoch 1 loss 0.5", "epoch 2 loss 0.4"]
+    records, _ = parse_lines(lines)
+    assert [r.get("loss") for r in records if "loss" in r] == [0.5, 0.4]
+
+
+# ---------------------------------------------------------------- an announced new loss
+
+_MACE_SWA = "fresh125/mace-tutorial-mace02-com1-swa-force-regress/mace02_com1_run-123.log"
+
+
+def test_announced_new_loss_is_judged_from_the_announcement():
+    """MACE's tutorial run: the loss is 6.76 at epoch 34, the log says "Changing loss based on
+    SWA", and the reweighted loss is 1832.76 at epoch 36 and falls to 41 by the end. The loss
+    judged is the one after the change; the one before is kept as ``loss_before_change``, and the
+    reader says so."""
+    run = lrdoctor.read(real_log(_MACE_SWA))
+    loss, before = run.series("loss"), run.series("loss_before_change")
+    assert loss.values[0] == pytest.approx(1832.7644) and before.values[-1] == pytest.approx(6.7595)
+    assert before.steps[-1] < loss.steps[0]
+    assert any("announces a new loss" in w for w in run.meta.warnings)
+    report = lrdoctor.diagnose(run)
+    assert not {"divergence", "loss_spike"} & set(_warned(report))
+
+
+def test_without_the_announcement_the_jump_is_a_blow_up(tmp_path):
+    """The twin: the same log with its announcement line removed is one loss that jumped 270x
+    and never came back near its best, which is what divergence means; so the line, not the
+    numbers, is what changes the reading."""
+    text = real_log(_MACE_SWA).read_text()
+    assert "Changing loss based on SWA" in text
+    plain = tmp_path / "mace_no_announcement.log"
+    plain.write_text("\n".join(ln for ln in text.splitlines() if "Changing loss" not in ln) + "\n")
+    run = lrdoctor.read(plain)
+    assert "loss_before_change" not in run
+    assert "divergence" in _warned(lrdoctor.diagnose(run))
+
+
+@pytest.mark.parametrize("line, announces", [
+    ("2024-07-24 01:52:17.606 INFO: Changing loss based on SWA", True),
+    ("INFO: Changing loss based on Stage Two Weights", True),
+    ("Switching to the new loss at epoch 40", True),
+    ("Gradient overflow. Skipping step, loss scaler 0 reducing loss scale to 32768.0", False),
+    ("changing loss scale to 65536", False),
+    ("epoch 3 loss 0.52 (no change)", False),
+])
+def test_loss_change_words(line, announces):
+    assert bool(_LOSS_CHANGE.search(line)) is announces
