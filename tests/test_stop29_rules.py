@@ -4,6 +4,8 @@
   rows marked "h", a closing summary of totals).
 - A line that announces a new loss (MACE's "Changing loss based on SWA"): the loss before it is
   another objective, kept apart instead of read as a blow-up at the change.
+- Logs written as markdown (bullets, numbers in backticks); a "loss" that counts the epochs
+  (a loop index, refused as a loss); spaCy v2's ``LOSS  P  R  F`` table.
 """
 
 from __future__ import annotations
@@ -116,3 +118,43 @@ def test_without_the_announcement_the_jump_is_a_blow_up(tmp_path):
 ])
 def test_loss_change_words(line, announces):
     assert bool(_LOSS_CHANGE.search(line)) is announces
+
+
+# ---------------------------------------------------------------- markdown logs, counters, spaCy v2
+
+def test_markdown_bullets_and_code_numbers_are_typography():
+    """ht445/geometric_gnns writes its log as markdown: "* epoch 3" and "\\t * loss `214.17`,
+    time `...`". The bullets and backticks are typography: the loss is read at each epoch."""
+    run = lrdoctor.read(real_log("fresh126/geognns-compgcn05-fb15k237/compgcn05.md"))
+    loss = run.series("loss")
+    assert loss is not None and loss.values[0] == pytest.approx(140.2, abs=0.05)
+    assert loss.values.size >= 5
+
+
+def test_a_loss_that_counts_the_epochs_is_no_loss():
+    """The same repository's R-GCN log prints "loss `0`", "loss `1`", ... at epochs 0, 1, ...: a
+    loop index under the loss's name. It is refused as a loss (exit 2 from the CLI names what it
+    saw) instead of judged a divergence; the CompGCN twin, a real loss, is read."""
+    from lrdoctor.errors import InputError
+
+    with pytest.raises(InputError, match="no training metric recognised"):
+        lrdoctor.diagnose(real_log("fresh126/geognns-rgcn01-fb15k237-head/rgcn01.md"))
+    assert lrdoctor.read(real_log("fresh126/geognns-compgcn05-fb15k237/compgcn05.md")).series("loss") is not None
+
+
+def test_counter_rule_needs_five_consecutive_integers():
+    from lrdoctor.run import _is_counter
+
+    assert _is_counter(np.array([0.0, 1, 2, 3, 4]))
+    assert not _is_counter(np.array([0.0, 1, 2, 3]))  # too few to tell
+    assert not _is_counter(np.array([0.5, 1.5, 2.5, 3.5, 4.5]))  # not from an integer
+    assert not _is_counter(np.array([5.0, 4, 3, 2, 1]))  # a falling loss printed as integers
+
+
+def test_spacy_v2_loss_header_in_capitals():
+    """spaCy v2's text-classification example prints "LOSS  P  R  F" over its rows: the capital
+    LOSS marks the header. Prose with a lower-case "loss" opens no table."""
+    records, _ = parse_lines(["LOSS      P       R       F", "184.500 0.505   1.000   0.671", "120.250 0.612   0.950   0.744"])
+    assert [r["loss"] for r in records] == [184.5, 120.25]
+    records, _ = parse_lines(["Training the loss now", "1 2 3 4"])
+    assert not any("loss" in r for r in records)

@@ -295,6 +295,10 @@ def build_run(
                 and not _zero_beside(metrics["loss"], masks.get("loss"), mk):
             masks[name] = np.zeros_like(mk)
             meta.warnings.append(f"column {name!r} is NaN in every row: treated as never computed")
+    if "loss" in metrics and "loss" not in explicit and _is_counter(metrics["loss"][masks["loss"]]):
+        masks["loss"] = np.zeros_like(masks["loss"])
+        meta.warnings.append(f"column {meta.roles.get('loss', 'loss')!r} counts up by exactly 1 at every report "
+                             "(a loop index printed as the loss): not judged as a loss")
     for canon in list(meta.aliases):
         if not masks[canon].any():
             del meta.aliases[canon]
@@ -324,6 +328,20 @@ def _zero_beside(loss: np.ndarray, loss_mask: np.ndarray | None, rows: np.ndarra
     (HF card, flan-t5: training loss 4495794.176, then 0.0, 0.0, with validation loss nan)."""
     on = rows & (loss_mask if loss_mask is not None else np.isfinite(loss))
     return bool((loss[on] == 0).any())
+
+
+#: A "loss" that takes the consecutive integers k, k+1, k+2, ... at this many reports in a row is a
+#: counter the script printed under the loss's name (ht445/geometric_gnns' R-GCN log: "loss `0`",
+#: "loss `1`", ... at epochs 0, 1, ...). A float loss landing on consecutive integers five times
+#: running does not happen; five is the length at which a pasted excerpt is first judged by the
+#: trend rules (``Trend`` needs 5 points).
+COUNTER_POINTS = 5
+
+
+def _is_counter(values: np.ndarray) -> bool:
+    """True when ``values`` (a loss's logged values, in order) count up by exactly 1 from an
+    integer at every one of at least :data:`COUNTER_POINTS` reports."""
+    return bool(values.size >= COUNTER_POINTS and values[0] == np.round(values[0]) and np.all(np.diff(values) == 1.0))
 
 
 def _is_never_computed(name: str, values: np.ndarray) -> bool:

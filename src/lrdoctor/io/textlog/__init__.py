@@ -150,6 +150,9 @@ _CV_SPREAD = re.compile(r"(:\s*" + NUM + r")\+(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|
 #: loops, any loop that prints ``loss`` without ``.item()``) is the number 21.3289; the device,
 #: dtype and grad_fn after it are no values. A one-element tensor prints its value in brackets
 #: (ESPnet2's GAN trainer: "'discriminator_loss': tensor([427.9323], device='cuda:0')").
+#: a number set in markdown code ("* loss `228.44`, time `2021-10-20`", logs written as markdown):
+#: the backticks are typography, the number is the value
+_CODE_NUM = re.compile(r"`\s*(" + NUM + r")\s*`")
 _TENSOR = re.compile(r"\btensor\(\s*\[?\s*(" + NUM + r")\s*\]?\s*(?:,[^()]*(?:\([^()]*\)[^()]*)*)?\)", re.I)
 
 #: A Keras progress line: "399/399 [=====] - 2s 5ms/step - loss: ..." (Keras 2) or
@@ -322,11 +325,15 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
                 line = to_english(line)
         if "tensor(" in line:
             line = _TENSOR.sub(r"\1", line)
+        if "`" in line:
+            line = _CODE_NUM.sub(r"\1", line)
         if "\u00b1" in line or "+/-" in line:
             line = _SPREAD.sub(r"\1", line)
         elif "+" in line and ":" in line:
             line = _CV_SPREAD.sub(r"\1", line)
         line = _strip_prefix(line)
+        if "* " in line[:12] and line.lstrip()[:2] == "* ":
+            line = line.lstrip()[2:]  # a markdown bullet ("* epoch 3", "\t * loss 0.52"): typography
         first = line.lstrip(" ")[:1] if line[:1] == " " else line[:1]  # (no copy of most lines)
         if first in ("-", "*") and ":" in line:
             bullet = _BULLET_SETTING.match(line)

@@ -278,7 +278,8 @@ def _without_progress_tail(line: str) -> str:
     return head.rstrip().rstrip(":")
 
 
-#: a console-table header holds a metric identifier (``box_loss``, ``mAP50``), which prose
+#: a console-table header holds a metric identifier (``box_loss``, ``mAP50``, or ``LOSS`` in capitals as
+#: spaCy v2's text-classification example prints ``LOSS  P  R  F``), which prose
 #: ("Training the loss now") does not, or starts with ``Epoch`` (YOLOv5/v7: ``Epoch gpu_mem
 #: box obj cls total labels img_size``)
 _CONSOLE_METRIC = re.compile(r"_loss$|^(?:box\(|mask\()?map", re.I)
@@ -378,7 +379,7 @@ def _console_table(line: str, state: dict) -> dict | None:
         return {}
     cells = s.split()
     if len(cells) >= 3 and all(_CONSOLE_NAME.match(c) for c in cells) and \
-            (cells[0].lower() == "epoch" or any(_CONSOLE_METRIC.search(c) for c in cells)):
+            (cells[0].lower() == "epoch" or any(_CONSOLE_METRIC.search(c) for c in cells) or "LOSS" in cells):
         if cells[0].lower() == "epoch" and _FASTAI_PAIR.search(s):
             return None  # fastai's "epoch train loss valid loss ...": two-word names (the header-table rule)
         validation, epoch_table = cells[0].lower() == "class", cells[0].lower() == "epoch"
