@@ -2,6 +2,7 @@
 iterative fine-tuning cycles; each pathology against its healthy twin."""
 
 import json
+from pathlib import Path
 import subprocess
 import sys
 
@@ -125,8 +126,24 @@ def test_sb3_ppo_healthy_quiet_and_too_large_updates_exceed_kl(tmp_path):
 FORGETFUL_DQN = DQNConfig(learning_rate=3e-3, tau=0.05, buffer_size=1000, total_steps=6000)
 
 
+def _through_the_trough(log: Path) -> Path:
+    """The DQN's log up to its lowest return after its best. The unlearning itself is robust, but
+    how much of it the agent wins back in the last thousand frames is not: the same seed on
+    another CPU's float kernels ends either still falling or partly recovered (131 -> 32 -> 56),
+    and a return that climbs back for the rest of the log has no downward trend after its peak."""
+    import pandas as pd
+
+    df = pd.read_csv(log)
+    ret = df["ep_return"].to_numpy()
+    peak = int(ret.argmax())
+    low = peak + int(ret[peak:].argmin())
+    df.iloc[: low + 1].to_csv(log, index=False)
+    return log
+
+
 def test_dqn_that_unlearns_gets_performance_reversal_with_both_slopes(tmp_path):
-    report = lrdoctor.diagnose(dqn_cartpole(tmp_path, FORGETFUL_DQN), config=tmp_path / "config.yaml")
+    log = _through_the_trough(dqn_cartpole(tmp_path, FORGETFUL_DQN))
+    report = lrdoctor.diagnose(log, config=tmp_path / "config.yaml")
     f = next(f for f in report.findings if f.kind == "performance_reversal")
     ev = f.evidence
     assert ev["slope_before"] > 0 > ev["slope_after"]
