@@ -5,7 +5,8 @@
 - A line that announces a new loss (MACE's "Changing loss based on SWA"): the loss before it is
   another objective, kept apart instead of read as a blow-up at the change.
 - Logs written as markdown (bullets, numbers in backticks); a "loss" that counts the epochs
-  (a loop index, refused as a loss); spaCy v2's ``LOSS  P  R  F`` table.
+  (a loop index, refused as a loss); spaCy v2's ``LOSS  P  R  F`` table; a tqdm description's
+  metrics filed at the bar's count.
 """
 
 from __future__ import annotations
@@ -158,3 +159,14 @@ def test_spacy_v2_loss_header_in_capitals():
     assert [r["loss"] for r in records] == [184.5, 120.25]
     records, _ = parse_lines(["Training the loss now", "1 2 3 4"])
     assert not any("loss" in r for r in records)
+
+
+def test_tqdm_description_metrics_take_the_bar_count_as_step():
+    """A bar whose description holds the metrics ("psnr = nan ... loss = 0.00000: 6%|..| 1911/30000")
+    has no other axis than the bar's count: without it, reports that print the same values read
+    as one report printed several times (the NMF NeRF paste of issue 13: six lines, three steps).
+    A description that names its epoch keeps it and gets no second axis."""
+    run = lrdoctor.read(real_log("fresh130/nmf-13-llff-psnr-nan/paste.txt"))
+    assert list(run.steps) == [1911, 1913, 1915]
+    records, _ = parse_lines(["Epoch 3 loss: 0.532:   6%|▋         | 1911/30000 [02:28<35:09, 13.32it/s]"])
+    assert records == [{"epoch": 3.0, "loss": 0.532}]
