@@ -6,7 +6,7 @@
   another objective, kept apart instead of read as a blow-up at the change.
 - Logs written as markdown (bullets, numbers in backticks); a "loss" that counts the epochs
   (a loop index, refused as a loss); spaCy v2's ``LOSS  P  R  F`` table; a tqdm description's
-  metrics filed at the bar's count.
+  metrics filed at the bar's count; Ludwig's per-split box tables.
 """
 
 from __future__ import annotations
@@ -170,3 +170,22 @@ def test_tqdm_description_metrics_take_the_bar_count_as_step():
     assert list(run.steps) == [1911, 1913, 1915]
     records, _ = parse_lines(["Epoch 3 loss: 0.532:   6%|▋         | 1911/30000 [02:28<35:09, 13.32it/s]"])
     assert records == [{"epoch": 3.0, "loss": 0.532}]
+
+
+def test_ludwig_split_tables_are_read_per_epoch():
+    """Ludwig prints, at every epoch, a box-drawn table whose rows are the splits (train, vali,
+    test) and whose columns are the metrics: each row is the split's metrics at that epoch (issue
+    138: validation loss 1.2190 -> 1.6780 over epochs 4-5 while the training loss falls)."""
+    run = lrdoctor.read(real_log("fresh132/ludwig-138-classifier-epochs4-5/paste.txt"))
+    assert list(run.steps) == [4, 5]
+    np.testing.assert_allclose(run.series("loss").values, [1.1529, 1.0847])
+    np.testing.assert_allclose(run.series("eval_loss").values, [1.2190, 1.6780])
+    assert run.series("test_loss") is not None
+
+
+def test_a_box_table_without_split_rows_is_left_to_the_other_rules():
+    """super-gradients' tree of metrics ("│   ├── Ppyoloeloss/loss = 2.2669") is drawn with the same
+    box characters but holds no split rows: it is read as before."""
+    run = lrdoctor.read(real_log("fresh9/text-supergradients-issue1162-map-collapse/issue1162.log"))
+    assert run.meta.roles["loss"].lower() == "ppyoloeloss/loss"
+    assert run.series("loss").values[0] == pytest.approx(2.2669)

@@ -338,6 +338,39 @@ def _vw_row(cells: list[str]) -> dict | None:
     return {"example_counter": example, "loss": avg, "loss_since_last": since}
 
 
+#: the split names a row of a per-split table starts with (Ludwig's "train", "vali", "test")
+_SPLIT_ROW = {"train": "train", "training": "train", "vali": "val", "val": "val", "valid": "val",
+              "validation": "val", "dev": "val", "eval": "val", "evaluation": "val", "test": "test"}
+
+
+def _split_table(line: str, state: dict) -> dict | None:
+    """A table drawn with box characters (``tabulate``'s fancy_grid) whose rows are the data
+    splits and whose columns are metrics, as Ludwig prints one per output feature at every epoch::
+
+        │ rating   │   loss │   accuracy │   hits_at_k │
+        │ train    │ 1.1529 │     0.3988 │      0.9133 │
+        │ vali     │ 1.2190 │     0.2708 │      0.8958 │
+
+    Each row is filed as ``<split>_<metric>`` (``train_loss``, ``val_accuracy``); the header's
+    first cell names the output feature, not a metric. Border lines are consumed."""
+    s = line.strip()
+    if s[:1] in "╒╞├╘╔╠╚" and s[-1:] in "╕╡┤╛╗╣╝":
+        return {} if state.get("split_header") else None
+    if not (s.startswith("│") and s.endswith("│") and s.count("│") >= 3):
+        return None
+    cells = [c.strip() for c in s[1:-1].split("│")]
+    split = _SPLIT_ROW.get(cells[0].lower())
+    head = state.get("split_header")
+    if split is None:
+        if all(_CONSOLE_NAME.match(c) for c in cells[1:]) and not any(_NUM_FULL.match(c) for c in cells[1:]):
+            state["split_header"] = [c.lower() for c in cells[1:]]
+            return {}
+        return None
+    if not head or len(cells) - 1 != len(head) or not all(_NUM_FULL.match(c) for c in cells[1:]):
+        return None
+    return {f"{split}_{name}": _num(c) for name, c in zip(head, cells[1:])}
+
+
 def _vw_line(s: str, state: dict) -> dict | None:
     """Vowpal Wabbit's output: its two header lines, its rows (``_vw_row``), and the summary after
     "finished run", whose totals ("average loss = 0.07", "best constant = 999.9") are no report of
