@@ -6,7 +6,8 @@
   another objective, kept apart instead of read as a blow-up at the change.
 - Logs written as markdown (bullets, numbers in backticks); a "loss" that counts the epochs
   (a loop index, refused as a loss); spaCy v2's ``LOSS  P  R  F`` table; a tqdm description's
-  metrics filed at the bar's count; Ludwig's per-split box tables.
+  metrics filed at the bar's count; Ludwig's per-split box tables; nolearn's table; NaN as the old
+  Microsoft C runtime printed it ("1.#QNAN"); markdown escapes; CNTK's "ce" criterion.
 """
 
 from __future__ import annotations
@@ -189,3 +190,37 @@ def test_a_box_table_without_split_rows_is_left_to_the_other_rules():
     run = lrdoctor.read(real_log("fresh9/text-supergradients-issue1162-map-collapse/issue1162.log"))
     assert run.meta.roles["loss"].lower() == "ppyoloeloss/loss"
     assert run.series("loss").values[0] == pytest.approx(2.2669)
+
+
+def test_nolearn_table_with_two_word_names_and_durations():
+    """nolearn's PrintLog: names of one or two words set apart by runs of blanks, a dashes rule,
+    rows ending in a duration with its unit (Lasagne issue 529: the training loss NaN from the
+    first epoch, the validation loss frozen at 4.51024)."""
+    run = lrdoctor.read(real_log("fresh131/lasagne-529-nolearn-train-nan-valid-acc-zero/paste.txt"))
+    assert run.meta.roles["loss"] == "train_loss" and run.meta.roles["eval_loss"] == "valid_loss"
+    assert np.isnan(run.series("loss").values).all()
+    assert "nonfinite" in _warned(lrdoctor.diagnose(run))
+    # the twin: the same table with finite losses reads them as numbers
+    records, _ = parse_lines(["  epoch    train loss    valid loss    valid acc  dur",
+                              "-------  ------------  ------------  -----------  -----",
+                              "      1       0.61230       0.55100      0.80000  0.05s"])
+    assert records == [{"epoch": 1.0, "train_loss": 0.6123, "valid_loss": 0.551, "valid_acc": 0.8, "dur": 0.05}]
+
+
+def test_msvc_nan_spellings_and_markdown_escapes():
+    """CNTK (and any C++ trainer built with the old Microsoft C runtime) prints NaN as "1.#QNAN000"
+    and infinity as "1.#INF00"; an unfenced markdown paste escapes "*" and "_". CNTK issue 406: the
+    loss per sample is 1.#QNAN000 in the second window."""
+    report = lrdoctor.diagnose(real_log("fresh131/cntk-406-cifar-qnan/paste.txt"))
+    assert "nonfinite" in _warned(report)
+    records, _ = parse_lines(["loss = 1.#INF00 acc = 0.5", "loss = -1.#IND00 acc = 0.5",
+                              "ce = 2.30255688 \\* 16000; err = 0.89 \\* 16000", "train\\_loss: 0.5"])
+    assert records[0]["loss"] == float("inf") and np.isnan(records[1]["loss"])
+    assert records[2]["ce"] == 2.30255688 and records[3] == {"train_loss": 0.5}
+
+
+def test_cntk_ce_criterion_is_the_loss():
+    """CNTK's tutorials name their cross-entropy criterion "ce": it is the loss (issue 638)."""
+    run = lrdoctor.read(real_log("fresh131/cntk-638-tutorial2-mnist-ce-stuck/paste.txt"))
+    assert run.meta.roles["loss"] == "ce"
+    assert run.series("loss").values[0] == pytest.approx(2.30255688)

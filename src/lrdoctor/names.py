@@ -277,7 +277,7 @@ class RoleRule:
 
 
 #: words that make a column a loss term
-_LOSS_WORDS = ("loss", "nll", "xent", "cost", "logloss", "mlogloss", "nloglik")  # (XGBoost's gamma-nloglik, poisson-nloglik)
+_LOSS_WORDS = ("loss", "nll", "xent", "ce", "cost", "logloss", "mlogloss", "nloglik")  # (XGBoost's gamma-nloglik, poisson-nloglik; CNTK's "ce", its tutorials' cross-entropy criterion)
 
 
 def _has(ts: list[str], *words: str) -> bool:

@@ -151,6 +151,12 @@ _CV_SPREAD = re.compile(r"(:\s*" + NUM + r")\+(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|
 #: loops, any loop that prints ``loss`` without ``.item()``) is the number 21.3289; the device,
 #: dtype and grad_fn after it are no values. A one-element tensor prints its value in brackets
 #: (ESPnet2's GAN trainer: "'discriminator_loss': tensor([427.9323], device='cuda:0')").
+#: NaN and infinity as the Microsoft C runtime printed them before 2015 ("1.#QNAN0", "-1.#IND00",
+#: "1.#INF00"): CNTK, and Caffe or any C++ trainer built on Windows ("TrainLossPerSample = 1.#QNAN000")
+_MSVC_NAN = re.compile(r"(-?)1\.#(QNAN|SNAN|IND|INF)\d*")
+#: a markdown escape in a paste that was not fenced ("ce = 2.3026 \* 16000", "train\_loss: 0.5"): the
+#: backslash is the markdown source's, not the log's
+_MD_ESCAPE = re.compile(r"\\([*_`#\[\]])")
 #: a number set in markdown code ("* loss `228.44`, time `2021-10-20`", logs written as markdown):
 #: the backticks are typography, the number is the value
 _CODE_NUM = re.compile(r"`\s*(" + NUM + r")\s*`")
@@ -328,6 +334,10 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
             line = _TENSOR.sub(r"\1", line)
         if "`" in line:
             line = _CODE_NUM.sub(r"\1", line)
+        if "1.#" in line:
+            line = _MSVC_NAN.sub(lambda m: "-inf" if m[1] and m[2] == "INF" else ("inf" if m[2] == "INF" else "nan"), line)
+        if "\\" in line:
+            line = _MD_ESCAPE.sub(r"\1", line)
         if "\u00b1" in line or "+/-" in line:
             line = _SPREAD.sub(r"\1", line)
         elif "+" in line and ":" in line:

@@ -181,6 +181,15 @@ def _header_table(line: str, state: dict) -> dict | None:
     """A ``|``-separated header of names followed by rows of numbers (baselines PPO1's
     ``pol_surr | vf_loss | kl | ent`` optimisation table)."""
     s = line.strip().strip("*#=").strip()
+    if s[:6].lower() == "epoch " and "  " in s and not ({"|", "\t", ","} & set(s)) and _FASTAI_PAIR.search(s):
+        # columns set apart by runs of blanks, names of one or two words: nolearn's PrintLog
+        # ("epoch    train loss    valid loss    train/val    valid acc  dur"); one blank inside a
+        # name, two or more between names
+        cells = re.split(r"\s{2,}", s)
+        if len(cells) >= 3 and all(_SPACED_CELL.match(c) or _HEADER_CELL.match(c) for c in cells):
+            state["pipe_header"] = _column_names(cells)
+            state["pipe_units"] = True  # its rows print durations with their unit ("0.05s")
+            return {}
     hf = _spaced_hf_header(s)
     if hf is not None:
         state["pipe_header"] = _hf_evaluation_names([c.lower() for c in hf])
@@ -224,6 +233,8 @@ def _header_table(line: str, state: dict) -> dict | None:
         if len(cells) == len(words):
             return {w: _num(c) for w, c in zip(words, cells)}
         return None  # (a row cut short, "0  3.20e+01  -95.16 |": no row of this table)
+    if state.get("pipe_units") and len(cells) == len(head) and all(_UNIT_CELL.match(c) for c in cells):
+        return {k: _num(_UNIT_CELL.match(c)[1]) for k, c in zip(head, cells)}
     if len(cells) == len(head) and all(_NUM_FULL.match(c) or _CLOCK.match(c) for c in cells) and not all(_CLOCK.match(c) for c in cells):
         # (fastai's tab-separated table ends each row with its "time" cell, "00:03": a duration, no metric)
         return {k: _num(c) for i, (k, c) in enumerate(zip(head, cells)) if not _CLOCK.match(c) and i != missing}
