@@ -224,3 +224,24 @@ def test_cntk_ce_criterion_is_the_loss():
     run = lrdoctor.read(real_log("fresh131/cntk-638-tutorial2-mnist-ce-stuck/paste.txt"))
     assert run.meta.roles["loss"] == "ce"
     assert run.series("loss").values[0] == pytest.approx(2.30255688)
+
+
+# ---------------------------------------------------------------- overfitting at the printing resolution
+
+def test_overfitting_is_not_read_against_a_minimum_at_the_printing_resolution(tmp_path):
+    """A held-out loss printed to 5 decimals that touched 0.00001 and ended at 0.00012 beside a
+    training loss of 0.00011 (a digits MLP fitted to ~0 on both sets) "rose 12x" only in its
+    rounding: its minimum is one unit of the last printed decimal. The twin, printed the same way
+    with a minimum of 0.00213 (213 units) that then triples, is overfitting as before."""
+    from lrdoctor.detect.overfitting import DEFAULTS, _below_resolution
+
+    assert _below_resolution(np.array([0.5, 0.00684, 0.00001, 0.00015, 0.00012]), DEFAULTS)
+    assert not _below_resolution(np.array([0.2926, 0.2713, 0.3025]), DEFAULTS)  # an HF card's 4 decimals
+    assert not _below_resolution(np.array([0.1234567891234, 0.0000123456789]), DEFAULTS)  # full precision
+    train = [0.9, 0.3, 0.01, 0.003, 0.001, 0.0005, 0.0003, 0.0002]
+    low = [0.8, 0.2, 0.00684, 0.00001, 0.00015, 0.00027, 0.00018, 0.00012]
+    high = [0.8, 0.2, 0.00684, 0.00213, 0.00315, 0.00427, 0.00518, 0.00612]
+    for name, val, flagged in (("low", low, False), ("high", high, True)):
+        p = tmp_path / f"{name}.csv"
+        p.write_text("epoch,train_loss,val_loss\n" + "".join(f"{e},{a:.5f},{b:.5f}\n" for e, (a, b) in enumerate(zip(train, val), 1)))
+        assert ("overfitting" in _warned(lrdoctor.diagnose(p))) is flagged, name

@@ -121,6 +121,13 @@ class OverfittingThresholds(Thresholds):
     the run followed by three noisy evaluations is the scatter's case (Whisper on Flemish CGN:
     minimum at the 12th of 15 evaluations, the last three 8-15% above it, each within the
     eval-to-eval swings of the run)."""
+    min_quanta: float = 10.0
+    """The evaluation loss's minimum must be at least 10 steps of its printing resolution (the
+    smallest gap between its printed values) for any rule to read a rise against it: the rules
+    are relative (GL_5 is a 5% rise, the UP rules' doubling a 100% one), and a minimum printed
+    with one significant digit is known to +-50% (a digits MLP whose held-out loss, printed to 5
+    decimals, touched 0.00001 and ended at 0.00012 beside a training loss of 0.00011: "12x").
+    Ten quanta bound the minimum's rounding to 5%, GL_5's own threshold."""
     up_ordered_gl: float = 0.10
     """...when GL is at least 10%, twice GL_5. The ordering argument assumes independent
     evaluations, and smooth curves are autocorrelated: a depth-1 XGBoost's eval logloss
@@ -156,6 +163,8 @@ def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
     if ev_s is None or tr is None:
         return _accuracy_rises(run, th)
     e = ev_s.finite()
+    if _below_resolution(e.values, th):
+        return []
     if e.values.size < th.min_after + 2:
         return _loss_rises(run, e, tr, th)
     i = int(np.argmin(e.values))
@@ -187,6 +196,18 @@ def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
                f"while training loss {trend} {fmt(t_at_min)} -> {fmt(t_end)}")
     cause = "The model memorises the training data after the eval minimum: too many steps for the data, too little regularisation, or an LR that stays high."
     return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, cause)]
+
+
+def _below_resolution(v: np.ndarray, th: OverfittingThresholds) -> bool:
+    """True when the minimum of ``v`` is fewer than ``min_quanta`` steps of its printing resolution
+    above 0 (see ``OverfittingThresholds.min_quanta``). The step is one unit of the last decimal
+    any value prints (0.00012 -> 1e-05); full-precision floats print 15+ decimals, a step too small
+    to matter."""
+    f = v[np.isfinite(v)]
+    if f.size < 2 or f.min() <= 0:
+        return False
+    decimals = max(len(np.format_float_positional(float(x), trim="-").partition(".")[2]) for x in f)
+    return bool(f.min() < th.min_quanta * 10.0 ** -decimals)
 
 
 def _memorised(e: Series, tr: Series, i: int, gl: float, th: OverfittingThresholds) -> list[Finding]:

@@ -40,9 +40,11 @@ def _tqdm_bar(line: str, state: dict) -> dict | None:
         # a bar whose description holds the metrics ("Epoch 1, Step 0, Loss: 0.9741:  1%|...")
         desc = _key_values(line[:m.start()].rstrip(": \t"), {}) if ":" in line[:m.start()] else None
         if desc and any(not _STEPLIKE.match(k) for k in desc):
-            if not any(_STEPLIKE.match(k) for k in desc):
+            if len(desc) >= 2 and not any(_STEPLIKE.match(k) for k in desc):
                 # the bar's count is the only axis the line has ("psnr = 21.3 loss = 0.01: 6%|..| 1911/30000"):
-                # without it, reports that print the same values read as one report printed twice
+                # without it, reports that print the same values read as one report printed twice. Not
+                # for a one-number label ("Validation DataLoader 0: 50%|..| 78/157": Lightning's
+                # evaluation bar, whose count is no training step)
                 desc["step"] = float(m["n"])
             return desc
         return {} if not line[m.end():].strip() else None  # text after a bare bar is another record
