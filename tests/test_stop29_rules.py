@@ -7,7 +7,9 @@
 - Logs written as markdown (bullets, numbers in backticks); a "loss" that counts the epochs
   (a loop index, refused as a loss); spaCy v2's ``LOSS  P  R  F`` table; a tqdm description's
   metrics filed at the bar's count; Ludwig's per-split box tables; nolearn's table; NaN as the old
-  Microsoft C runtime printed it ("1.#QNAN"); markdown escapes; CNTK's "ce" criterion.
+  Microsoft C runtime printed it ("1.#QNAN"); markdown escapes; CNTK's "ce" criterion; MATLAB's
+  trainNetwork table; a step printed once in a heading is not the axis.
+- overfitting: no rise read against a minimum at the printing resolution.
 """
 
 from __future__ import annotations
@@ -245,3 +247,28 @@ def test_overfitting_is_not_read_against_a_minimum_at_the_printing_resolution(tm
         p = tmp_path / f"{name}.csv"
         p.write_text("epoch,train_loss,val_loss\n" + "".join(f"{e},{a:.5f},{b:.5f}\n" for e, (a, b) in enumerate(zip(train, val), 1)))
         assert ("overfitting" in _warned(lrdoctor.diagnose(p))) is flagged, name
+
+
+def test_matlab_trainnetwork_table_with_its_two_line_header():
+    """MATLAB's trainNetwork prints a bordered table whose header is read top to bottom over two
+    lines ("Mini-batch" over "Loss"), with percentages, an elapsed time and blank validation cells;
+    the iterations are the axis even under a "[STEP 2] ..." heading printed once above it."""
+    run = lrdoctor.read(real_log("fresh134/matlab-heart-sounds-bilstm-fold1/paste.txt"))
+    assert run.meta.roles["loss"] == "mini-batch_loss" and run.meta.roles["eval_loss"] == "validation_loss"
+    assert run.meta.step_column == "iteration"
+    assert run.series("loss").values[0] == pytest.approx(1.3868)
+    assert run.series("eval_accuracy").values[0] == pytest.approx(54.82)
+    headed = lrdoctor.read(real_log("fresh134/matlab-pitting-cnn-autoencoder/paste.txt"))
+    assert headed.meta.step_column == "iteration" and headed.series("loss").values.size == 12
+    # a one-line pipe header is left to the header-table rule, as before
+    records, _ = parse_lines(["| epoch | loss | acc |", "| 1 | 0.5 | 0.8 |"])
+    assert records == [{"epoch": 1.0, "loss": 0.5, "acc": 0.8}]
+
+
+def test_a_step_printed_once_in_a_heading_is_not_the_axis():
+    """detectron2's "Starting training from iteration 0" is read as {starting_training_from_iteration:
+    0, iteration: 0}: a heading, not the axis of the 49 "iter: 19 ... total_loss: 0.1443" reports
+    below it (read as one point before). fairseq's single line with ``num_updates`` beside its
+    losses is a report, and stays the axis (tests/test_format_zoo.py)."""
+    run = lrdoctor.read(real_log("fresh74/nyu-semi-d2-ft-lr004-warmup/train.log"))
+    assert run.meta.step_column == "iter" and run.n_steps == 49

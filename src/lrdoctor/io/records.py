@@ -367,6 +367,22 @@ def _epoch_and_counter(acc: "RecordColumns", epoch_key: Any, within: Any) -> np.
     return out if np.isfinite(out).any() else None
 
 
+def _alone(acc: "RecordColumns", key: Any) -> bool:
+    """True when the records that have ``key`` hold no field that other records have too: a
+    heading line ("Starting training from iteration 0" is {starting_training_from_iteration: 0,
+    iteration: 0}), not a report (fairseq's one line with ``num_updates`` beside its losses)."""
+    raw = [k for k in acc.rows_of if normalize(str(k)) == normalize(str(key))]
+    rows = {int(r) for k in raw for r in acc.rows_of[k]}
+    for k, rs in acc.rows_of.items():
+        if k in raw or len(rs) <= len(rows):
+            continue  # (a field no other record has is part of the heading)
+        for r in rows:
+            j = bisect_left(rs, r)
+            if j < len(rs) and rs[j] == r:
+                return False
+    return True
+
+
 def _pick_step(acc: "RecordColumns", usable: list[tuple[Any, str]]) -> tuple[Any, str] | None:
     """The step key among ``usable`` (in order of preference). A key that repeats on
     consecutive records of one metric is too coarse to index them when another one does not
@@ -377,6 +393,12 @@ def _pick_step(acc: "RecordColumns", usable: list[tuple[Any, str]]) -> tuple[Any
     (``check_duplicates``), not a coarse axis."""
     if not usable:
         return None
+    # a step key on one record only, that record holding nothing else, beside a key on many, is a
+    # heading, not the axis ("[STEP 2] Training the autoencoder..." above MATLAB's table of iterations)
+    counts = acc.count
+    many = [(k, u) for k, u in usable if counts.get(normalize(str(k)), 0) > 1 or not _alone(acc, k)]
+    if many and len(many) < len(usable):
+        usable = many
     fine = [(k, u) for k, u in usable if not _repeats(acc, k)] if len(usable) > 1 or usable[0][1] == "epoch" else usable
     if fine:
         return fine[0]

@@ -382,6 +382,53 @@ def _split_table(line: str, state: dict) -> dict | None:
     return {f"{split}_{name}": _num(c) for name, c in zip(head, cells[1:])}
 
 
+#: a name cell of a header drawn over two lines ("Mini-batch" over "Accuracy", "Time Elapsed" over
+#: "(hh:mm:ss)"); digits never
+_TWO_LINE_CELL = re.compile(r"^[A-Za-z(][A-Za-z :()\-/]*$")
+
+
+def _two_line_header_table(line: str, state: dict) -> dict | None:
+    """MATLAB's ``trainNetwork`` verbose table: ``|``-bordered, its header on two lines whose cells
+    are read top to bottom ("Mini-batch" over "Loss" is ``mini-batch_loss``), rows of numbers
+    with percentages and an elapsed time, blank cells where no validation ran that iteration::
+
+        |  Epoch  |  Iteration  |  Time Elapsed  |  Mini-batch  |  Validation  |  Mini-batch  |  ...
+        |         |             |   (hh:mm:ss)   |   Accuracy   |   Accuracy   |     Loss     |  ...
+        |       1 |           1 |       00:03:33 |       23.81% |       54.82% |       1.3868 |  ..."""
+    s = line.strip()
+    if not s.startswith("|"):
+        return None
+    if not s.strip("|=-+ "):
+        return {} if ("mt_top" in state or "mt_header" in state) else None  # a rule of "=" or "-"
+    cells = [c.strip() for c in s.strip("|").split("|")]
+    top = state.get("mt_top")
+    if top is None and "mt_header" not in state:
+        low = [c.lower() for c in cells]
+        if len(cells) >= 4 and low[0] == "epoch" and "iteration" in low and all(_TWO_LINE_CELL.match(c) for c in cells):
+            state["mt_top"] = cells
+            return {}
+        return None
+    if top is not None:
+        del state["mt_top"]
+        if len(cells) == len(top) and all(not c or _TWO_LINE_CELL.match(c) for c in cells):
+            names = [re.sub(r"\s*\([^()]*\)$", "", f"{a} {b}".strip()) for a, b in zip(top, cells)]
+            state["mt_header"] = [re.sub(r"\s+", "_", n.lower()) for n in names]
+            return {}
+        state["mt_header"] = [re.sub(r"\s+", "_", c.lower()) for c in top]
+    head = state["mt_header"]
+    if len(cells) != len(head):
+        return None
+    rec: dict = {}
+    for name, c in zip(head, cells):
+        v = c[:-1].rstrip() if c.endswith("%") else c
+        if not c or _CLOCK.match(c):
+            continue
+        if not _NUM_FULL.match(v):
+            return None
+        rec[name] = _num(v)
+    return rec
+
+
 def _vw_line(s: str, state: dict) -> dict | None:
     """Vowpal Wabbit's output: its two header lines, its rows (``_vw_row``), and the summary after
     "finished run", whose totals ("average loss = 0.07", "best constant = 999.9") are no report of
