@@ -333,19 +333,11 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
                 line = to_english(line)
         if "tensor(" in line:
             line = _TENSOR.sub(r"\1", line)
-        if "`" in line:
-            line = _CODE_NUM.sub(r"\1", line)
-        if "1.#" in line:
-            line = _MSVC_NAN.sub(lambda m: "-inf" if m[1] and m[2] == "INF" else ("inf" if m[2] == "INF" else "nan"), line)
-        if "\\" in line:
-            line = _MD_ESCAPE.sub(r"\1", line)
         if "\u00b1" in line or "+/-" in line:
             line = _SPREAD.sub(r"\1", line)
         elif "+" in line and ":" in line:
             line = _CV_SPREAD.sub(r"\1", line)
         line = _strip_prefix(line)
-        if "* " in line[:12] and line.lstrip()[:2] == "* ":
-            line = line.lstrip()[2:]  # a markdown bullet ("* epoch 3", "\t * loss 0.52"): typography
         first = line.lstrip(" ")[:1] if line[:1] == " " else line[:1]  # (no copy of most lines)
         if first in ("-", "*") and ":" in line:
             bullet = _BULLET_SETTING.match(line)
@@ -367,11 +359,6 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
                 namespaces += 1
                 config.update(cfg)
                 continue
-        if "oss" in line and (len(records) or block) and _LOSS_CHANGE.search(line):
-            if block:
-                flush()
-            loss_change = (lineno, len(records), line.strip()[:80])
-            continue
         if not done_at and "rain" in line and (len(records) or block) and _TRAINING_DONE.match(line):
             if block:
                 flush()
@@ -408,6 +395,22 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
                 continue
         if block:
             flush()
+        # (on a line no cached shape read: the shape keeps every character but digits, so a line
+        # of a cached shape has none of what follows)
+        printed = line
+        if "`" in line:
+            line = _CODE_NUM.sub(r"\1", line)
+        if "1.#" in line:
+            line = _MSVC_NAN.sub(lambda m: "-inf" if m[1] and m[2] == "INF" else ("inf" if m[2] == "INF" else "nan"), line)
+        if "\\" in line:
+            line = _MD_ESCAPE.sub(r"\1", line)
+        if line[:1] in "*\t " and line.lstrip()[:2] == "* ":
+            line = line.lstrip()[2:]  # a markdown bullet ("* epoch 3", "\t * loss 0.52"): typography
+        if line is not printed:
+            shape = None  # the typography was undone: spans in this line are not spans in the printed one
+        if ("hang" in line or "witch" in line) and "oss" in line and len(records) and _LOSS_CHANGE.search(line):
+            loss_change = (lineno, len(records), line.strip()[:80])
+            continue
         for rule in RULES:
             rec = rule.parse(line, state)
             if rec is None:
