@@ -542,12 +542,7 @@ def _trend_rule(run: Run, th: DivergenceThresholds) -> list[Finding]:
                    f"(step {fmt(ev['best_step'])}) to {fmt(ev['peak_loss'])} and did not recover")
         cause = ("The learning rate is above what this model and batch size tolerate "
                  "(sustained rise, not a one-batch spike), or the LR schedule never decays.")
-        # an error once the trend at least doubled its best (``few_factor``, the few-point rules' own
-        # bar for a blow-up); a smaller sustained rise is a warning: the run is off its best and the
-        # LR is the first suspect, but it has not blown up (a detectron2 fine-tune whose loss rose
-        # 0.146 -> 0.190 while its warm-up took the LR to 0.04)
-        sev = Severity.ERROR if ev["best_loss"] > 0 and ev["peak_loss"] >= th.few_factor * ev["best_loss"] else Severity.WARNING
-        out.append(Finding("divergence", sev, onset, float(c.step[b - 1]), summary, ev, cause))
+        out.append(Finding("divergence", Severity.ERROR, onset, float(c.step[b - 1]), summary, ev, cause))
     return out
 
 
