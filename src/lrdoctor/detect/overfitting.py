@@ -122,8 +122,8 @@ class OverfittingThresholds(Thresholds):
     minimum at the 12th of 15 evaluations, the last three 8-15% above it, each within the
     eval-to-eval swings of the run)."""
     min_quanta: float = 10.0
-    """The evaluation loss's minimum must be at least 10 steps of its printing resolution (the
-    smallest gap between its printed values) for any rule to read a rise against it: the rules
+    """The evaluation loss's minimum must be at least 10 steps of its printing resolution (one unit
+    of the last decimal any of its values prints) for any rule to read a rise against it: the rules
     are relative (GL_5 is a 5% rise, the UP rules' doubling a 100% one), and a minimum printed
     with one significant digit is known to +-50% (a digits MLP whose held-out loss, printed to 5
     decimals, touched 0.00001 and ended at 0.00012 beside a training loss of 0.00011: "12x").

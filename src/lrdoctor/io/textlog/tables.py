@@ -411,10 +411,9 @@ def _two_line_header_table(line: str, state: dict) -> dict | None:
     if top is not None:
         del state["mt_top"]
         if len(cells) == len(top) and all(not c or _TWO_LINE_CELL.match(c) for c in cells):
-            names = [re.sub(r"\s*\([^()]*\)$", "", f"{a} {b}".strip()) for a, b in zip(top, cells)]
-            state["mt_header"] = [re.sub(r"\s+", "_", n.lower()) for n in names]
+            state["mt_header"] = _column_names([_HEADER_UNIT.sub("", f"{a} {b}".strip()) for a, b in zip(top, cells)])
             return {}
-        state["mt_header"] = [re.sub(r"\s+", "_", c.lower()) for c in top]
+        state["mt_header"] = _column_names(top)
     head = state["mt_header"]
     if len(cells) != len(head):
         return None
@@ -429,10 +428,11 @@ def _two_line_header_table(line: str, state: dict) -> dict | None:
     return rec
 
 
-def _vw_line(s: str, state: dict) -> dict | None:
+def _vw_table(line: str, state: dict) -> dict | None:
     """Vowpal Wabbit's output: its two header lines, its rows (``_vw_row``), and the summary after
     "finished run", whose totals ("average loss = 0.07", "best constant = 999.9") are no report of
     training and are consumed here (a record without the counter would read as one more row)."""
+    s = line.strip()
     if _VW_HEADER.match(s):
         state["vw"] = "header"
         return {}
@@ -458,9 +458,6 @@ def _console_table(line: str, state: dict) -> dict | None:
     0.992 ...`` whose metrics are read as ``metrics/...`` at the epoch of the row above it
     (YOLOv6 prints the same shape)."""
     s = _without_progress_tail(line).strip()
-    vw = _vw_line(s, state)
-    if vw is not None:
-        return vw
     if not s or any(c in s for c in "|,\t=;"):
         return None
     if _SPACY_HEADER.match(s):
