@@ -69,6 +69,15 @@ class DivergenceThresholds(Thresholds):
     still; a logged average that climbs at every report to the end is the optimiser moving
     away from its minimum (Keras cifar10_cnn on TF: 1.093 at epoch 4, then 1.104, 1.140,
     1.186, 1.214, 1.237)."""
+    runaway_rises: int = 2
+    """Few-point rule: the loss rose at each of at least 2 reports after its best, each step up
+    larger than the one before in the log domain (accelerating), and ends at least
+    ``few_factor`` squared x the best (the factor a lone best must clear, ``_needed_factor``). A
+    blow-up still in progress when the log ends: too few reports above 2x for the rise rule,
+    too few rises for the tail rule (PaddleDetection PP-YOLOE as its warm-up raises the LR:
+    4.83, 4.72, 8.42, 21.5). A running average climbing from a lucky first batch decelerates
+    (PaddleClas: 0.0176, 0.051, 0.053, 0.064), and a spike is one report, not an accelerating
+    run of them."""
     climb_p: float = 0.01
     """Few-point rule: after its best report the loss climbs with a monotone trend that noise
     would give with probability below 1% (Mann-Kendall test, one-sided, on the reports after
@@ -258,6 +267,20 @@ def rising_tail(values: np.ndarray, rises: int, floor: float) -> tuple[int, int]
     return ib, start + 1
 
 
+def runaway(values: np.ndarray, factor: float, rises: int) -> tuple[int, int] | None:
+    """(index of the best point, index of the first rise) when every report after the best rises,
+    at least ``rises`` of them, each log-step up larger than the one before, and the last report
+    is at least ``factor`` x the best; positive values only. None otherwise."""
+    x = values
+    if x.size < rises + 1 or (x <= 0).any():
+        return None
+    ib = int(np.argmin(x))
+    up = np.diff(np.log(x[ib:]))
+    if up.size < rises or not (up > 0).all() or not (np.diff(up) > 0).all() or x[-1] < factor * x[ib]:
+        return None
+    return ib, ib + 1
+
+
 def climb_after_best(values: np.ndarray, p: float, points: int, floor: float, noise_k: float = 0.0) -> tuple[int, int] | None:
     """(index of the best point, index of the first report after it) when the reports after the
     best climb with a Mann-Kendall trend of one-sided p below ``p`` over at least ``points``
@@ -354,6 +377,8 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
         # a climb of tens of percent that is still going: a warning, it has not blown up yet
         # (on evaluations alone with no accuracy a creep is overfitting's GL rule, ``overfitting._gl_alone``;
         # with an accuracy that did not hold, the model itself broke)
+        ("runaway", lambda: runaway(x, th.few_factor ** 2, th.runaway_rises), Severity.ERROR,
+         f"few-point: the loss rose at every report after its best, faster each time, to >= {th.few_factor ** 2:g}x the best"),
         ("tail", lambda: None if eval_only and "eval_accuracy" not in run else rising_tail(x, th.few_rises, th.relative_floor), Severity.WARNING,
          f"few-point: the loss rose at each of the last {th.few_rises}+ reports, ending more than "
          f"{th.relative_floor:.0%} above the best"),
@@ -397,6 +422,10 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
     elif name == "climb":
         summary = (f"{noun} is climbing: after its best {fmt(ev['best_loss'])} (step {fmt(ev['best_step'])}) it rose "
                    f"with a steady trend over {ev['points_above']} reports to {fmt(ev['final_loss'])} "
+                   f"({ev['final_loss'] / ev['best_loss']:.2g}x the best)")
+    elif name == "runaway":
+        summary = (f"{noun} is blowing up: after its best {fmt(ev['best_loss'])} (step {fmt(ev['best_step'])}) it rose "
+                   f"faster at each of the last {ev['points_above']} reports, to {fmt(ev['final_loss'])} "
                    f"({ev['final_loss'] / ev['best_loss']:.2g}x the best)")
     elif name == "tail":
         summary = (f"{noun} is climbing: from best {fmt(ev['best_loss'])} (step {fmt(ev['best_step'])}) it rose at "
