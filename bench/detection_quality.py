@@ -123,11 +123,20 @@ def load_cases(exclude: tuple[str, ...] = (), unshipped: Path | None = None) -> 
                 if file is None or not file.exists():
                     out.unshipped[sl] = out.unshipped.get(sl, 0) + 1
                     continue
-            kinds = {k["kind"]: (float(k["onset"]) if k.get("onset") is not None else None) for k in e.get("kinds") or []}
+            kinds = {k["kind"]: _onset(k.get("onset")) for k in e.get("kinds") or []}
             nested = e.get("config") if isinstance(e.get("config"), dict) else {}  # (a "config:" mapping, as some gatherers wrote it)
             cfg = {k: v for k in CONFIG_KEYS for v in (e.get(k, nested.get(k)),) if v is not None}
             out.cases.append(Case(e["id"], file, sl, e["label"], kinds, cfg))
     return out
+
+
+def _onset(value) -> float | None:
+    """A labelled onset as a step; None when the log has no numeric step to give it in (a gatherer
+    wrote a paste's printed timestamp): the kind still counts, its delay is not measured."""
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def run_lrdoctor(case: Case) -> Outcome:
