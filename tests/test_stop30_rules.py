@@ -88,3 +88,33 @@ def test_a_climb_that_slows_down_is_no_runaway(tmp_path):
     assert runaway(np.array([1.0, 0.5, 2.1, 2.2]), 4.0, 2) is None  # 4.4x, but decelerating
     assert runaway(np.array([1.0, 0.5, 0.7, 1.9]), 4.0, 2) is None  # accelerating, but 3.8x only
     assert runaway(np.array([1.0, 0.5, 0.7, 2.5]), 4.0, 2) == (1, 2)
+
+
+# ---------------------------------------------------------------- JSON records cut off
+
+def test_a_json_list_of_records_cut_off_is_read_up_to_its_last_complete_record():
+    """Dopamine's per-iteration records as a page cut them: the array ends after "}," with no
+    closing bracket, or (a slice from the middle) has no brackets at all. The complete records
+    are read, and the report says the file was cut."""
+    run = lrdoctor.read(real_log("fresh140/dopamine-qbert-dqn-run1/qbert.json"))
+    assert run.meta.format == "dopamine" and run.n_steps == 199 and run.steps[-1] == 198
+    assert any("cut off" in w and "199 complete records" in w for w in run.meta.warnings)
+    mid = lrdoctor.read(real_log("fresh140/dopamine-zaxxon-dqn-run2/zaxxon.json"))
+    assert mid.n_steps == 199 and any("no enclosing brackets" in w for w in mid.meta.warnings)
+
+
+@pytest.mark.parametrize("text,msg", [
+    ('[{"Iteration": 0, "Value": 1.5},\n {"Iteration": 1 "Value": 2.5},\n {"Iteration": 2, "Value": 3.5}]', "Expecting ','"),
+    ('[{"Iteration": 0, "Value": 1.5},\n {"Iteration": 1, "Value": 2.5}, 7, {"Iteration": 2}', "invalid JSON"),
+    ('{"Iteration": 0, "Value": 1.5}', "neither"),  # one record, not a list of them
+])
+def test_a_json_error_before_the_end_is_still_refused_in_one_line(tmp_path, text, msg):
+    """Twin: a broken record followed by more records is an error in the file, not a cut; the CLI
+    refuses it with exit 2 and one line naming the file."""
+    import subprocess
+    import sys
+
+    p = tmp_path / "records.json"
+    p.write_text(text)
+    r = subprocess.run([sys.executable, "-m", "lrdoctor", "diagnose", str(p)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and str(p) in r.stderr and msg in r.stderr, r.stderr

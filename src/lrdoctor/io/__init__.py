@@ -36,7 +36,7 @@ from lrdoctor.io import csv as _csv
 from lrdoctor.io import dopamine, hf, jsonl, keras, metric_series, monitor_csv, tensorboard, textlog, yolo
 from lrdoctor.io import mlflow_store, wandb_run  # tracker run folders; no tracker client is imported
 from lrdoctor.io.trackers import parse_tracker_uri, read_tracker_uri
-from lrdoctor.io._json import load_json
+from lrdoctor.io._json import CutRecords, load_json
 from lrdoctor.io.records import RecordColumns
 from lrdoctor.io.config import load_config
 from lrdoctor.io.config_types import config_type_warnings
@@ -55,6 +55,13 @@ def _read_json(path: Path) -> Run:
     # history's lists become float arrays as each is parsed
     history = RecordColumns()
     obj = load_json(path, stream={"log_history": hf.history_sink(history)}, compact=True)
+    run = _json_run(path, obj, history)
+    if isinstance(obj, CutRecords):
+        run.meta.warnings.append(obj.note)
+    return run
+
+
+def _json_run(path: Path, obj, history: RecordColumns) -> Run:
     if hf.is_trainer_state(obj):
         return hf.read_trainer_state(path, obj, history)
     if keras.is_keras_history(obj):

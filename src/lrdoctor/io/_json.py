@@ -109,11 +109,53 @@ def load_json(path: Path, stream: Mapping[str, Callable[[Any], None]] | None = N
         literal = python_literal(text) if not over else None
         if literal is not None:
             return literal
+        cut = cut_records(text) if not over else None
+        if cut is not None:
+            return cut
         raise LogFormatError(path, f"invalid JSON ({err.msg})", line=err.lineno) from None
     except RecursionError:
         raise LogFormatError(path, "JSON nested too deeply to read (beyond Python's recursion limit)") from None
     except ValueError as err:  # an integer literal with more digits than Python converts
         raise LogFormatError(path, f"invalid JSON value ({str(err).splitlines()[0]})") from None
+
+
+class CutRecords(list):
+    """The complete records of a JSON array of objects that was cut off (see :func:`cut_records`);
+    ``note`` says what was read, for the run's warnings."""
+
+    note: str = ""
+
+
+def cut_records(text: str) -> CutRecords | None:
+    """The complete objects of a list of records whose text is cut off or lost its brackets: an
+    array with no closing bracket (a log being written when the run died, or a copy cut at a page:
+    Dopamine's per-iteration records ending in ``},``), or objects separated by commas with no
+    enclosing ``[`` ``]`` (a slice from the middle of such a file). The text after the last
+    complete object must be only commas, a closing bracket or the beginning of one more object
+    (no ``}`` or ``]`` in it): a cut, not an error in the middle. At least 2 objects; None
+    otherwise, and the caller keeps its one-line refusal."""
+    ws, decode = _WS.match, _DECODER.raw_decode
+    i = ws(text, 0).end()
+    bracket = text.startswith("[", i)
+    if bracket:
+        i = ws(text, i + 1).end()
+    out = CutRecords()
+    while i < len(text) and text.startswith("{", i):
+        try:
+            obj, i = decode(text, i)
+        except (json.JSONDecodeError, RecursionError, ValueError):
+            break
+        out.append(obj)
+        i = ws(text, i).end()
+        if text.startswith(",", i):
+            i = ws(text, i + 1).end()
+    rest = text[i:].strip()
+    closed = bracket and rest == "]"
+    if len(out) < 2 or closed or "}" in rest or "]" in rest or not all(isinstance(r, dict) for r in out):
+        return None
+    out.note = (f"the JSON list of records is cut off: read its {len(out)} complete records"
+                + (" (no enclosing brackets)" if not bracket else " (no closing bracket)"))
+    return out
 
 
 #: When a document is over :data:`~lrdoctor.io.limits.MAX_JSON_CONTAINERS`: the longest
