@@ -344,7 +344,11 @@ ROLE_RULES: tuple[RoleRule, ...] = (
     # ...and so are the scores of generated text against references (ROUGE, BLEU, METEOR, chrF,
     # SQuAD's exact match): they need the model to generate, which only an evaluation loop does
     # (HF Seq2SeqTrainer's results table: "Rouge1 | Rouge2 | Rougel | Rougelsum | Gen Len")
-    RoleRule("eval_accuracy", lambda t: (_has(t, "rouge", "rouge1", "rouge2", "rougel", "rougelsum", "bleu", "sacrebleu", "meteor", "chrf", "chrf++")
+    # (and the ranking metrics of retrieval and recommendation, NDCG and MRR at a cut-off: a ranking
+    # of held-out queries or items, which sentence-transformers' and RecBole's evaluators compute:
+    # "dev_mrr_dot_ndcg@10", "ndcg@10", "mrr@5")
+    RoleRule("eval_accuracy", lambda t: (_has(t, "rouge", "rouge1", "rouge2", "rougel", "rougelsum", "bleu", "sacrebleu", "meteor", "chrf", "chrf++",
+                                              "ndcg", "mrr")
                                          or ("exact" in t and "match" in t))
              and "train" not in t and not _has(t, *_LOSS_WORDS)),
     # ...and the correlations GLUE and STS report at evaluation (run_glue's "eval_spearmanr",

@@ -106,7 +106,9 @@ def sb3_table_goes_on(line: str) -> bool:
     return not s or s.startswith("---") or bool(_SB3_SECTION.match(s) or _SB3_ROW.match(s))
 
 
-_HEADER_CELL = re.compile(r"^[A-Za-z_][\w/.\-]*$")
+#: a header cell: an identifier, "@" included for a ranking metric's cut-off ("ndcg@10", "recall@5":
+#: sentence-transformers' and recommenders' evaluator columns)
+_HEADER_CELL = re.compile(r"^[A-Za-z_][\w/.\-@]*$")
 
 #: a table cell holding a number and its unit ("1.36s", "12%", "340ms")
 _UNIT_CELL = re.compile(rf"^({NUM})\s*(?:s|ms|sec|%)?$", re.I)
@@ -120,7 +122,7 @@ _NO_VALUE = re.compile(r"^(?:no log|n/?a|none|-+|—)$", re.I)
 #: between its letters ("Train Top-3-accuracy", the same cards' top-k columns); a
 #: word that starts with a digit ("epoch 1", "loss 0.5") is a value, not a name ("rewards / match":
 #: TRL's reward-function columns)
-_SPACED_CELL = re.compile(r"^[A-Za-z_][A-Za-z_/.\-]*(?:\d+[A-Za-z_/.\-]+)*\d*(?: +[A-Za-z_/.\-][A-Za-z_/.\-]*(?:\d+[A-Za-z_/.\-]+)*\d*)*$")
+_SPACED_CELL = re.compile(r"^[A-Za-z_][A-Za-z_/.\-@]*(?:\d+[A-Za-z_/.\-@]+)*\d*(?: +[A-Za-z_/.\-][A-Za-z_/.\-@]*(?:\d+[A-Za-z_/.\-@]+)*\d*)*$")
 
 
 #: the two-word column names of HF Trainer's results table ("Training Loss", "Validation Loss")
@@ -173,8 +175,14 @@ def _hf_evaluation_names(names: list[str]) -> list[str]:
 
 def _column_names(cells: list[str]) -> list[str]:
     """A table header's cells as column names: lower case, spaces as underscores, HF results
-    tables' metric columns named as the evaluation's."""
-    return _hf_evaluation_names([re.sub(r"\s+", "_", c.lower()) for c in cells])
+    tables' metric columns named as the evaluation's. Beside a column named as the training
+    loss, a bare "loss" is the other loss the table reports, the evaluation's
+    (sentence-transformers' "Training Logs": "Epoch | Step | Training Loss | loss |
+    score_spearman_cosine", the evaluation set's loss and score)."""
+    names = [re.sub(r"\s+", "_", c.lower()) for c in cells]
+    if "loss" in names and {"training_loss", "train_loss"} & set(names) and "eval_loss" not in names:
+        names = ["eval_loss" if n == "loss" else n for n in names]
+    return _hf_evaluation_names(names)
 
 
 def _header_table(line: str, state: dict) -> dict | None:
