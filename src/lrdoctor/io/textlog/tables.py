@@ -153,7 +153,9 @@ def _spaced_hf_header(s: str) -> list[str] | None:
         return None  # (a substring test first: this runs on every line of a text log)
     joined = _HF_PAIR.sub(lambda m: f"{m[1]}_{m[2]}" if m[1] else f"{m[3]}_{m[4]}", s)
     cells = joined.split()
-    if len(cells) < 3 or not all(_HEADER_CELL.match(c) for c in cells) or not {"epoch", "step"} & {c.lower() for c in cells}:
+    # (two columns suffice: a notebook's "Step Training Loss", the Trainer's progress table before any
+    # evaluation, copied as text; the line holds nothing but the step word and HF's loss pair)
+    if len(cells) < 2 or not all(_HEADER_CELL.match(c) for c in cells) or not {"epoch", "step"} & {c.lower() for c in cells}:
         return None
     return cells
 
