@@ -118,3 +118,86 @@ def test_a_json_error_before_the_end_is_still_refused_in_one_line(tmp_path, text
     p.write_text(text)
     r = subprocess.run([sys.executable, "-m", "lrdoctor", "diagnose", str(p)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and str(p) in r.stderr and msg in r.stderr, r.stderr
+
+
+# ---------------------------------------------------------------- tables and line formats
+
+def test_sentence_transformers_training_logs_with_ranking_metrics():
+    """A sentence-transformers card's "Training Logs" table: the evaluator's column
+    "dev_mrr_dot_ndcg@10" has an "@" (the header was not read as one before), and NDCG is an
+    evaluation metric."""
+    run = lrdoctor.read(real_log("fresh145/hfcard-cyberaudit-biencoder-mnrl-ckpt591/training_logs.md"))
+    assert run.meta.roles["loss"] == "training_loss" and run.meta.roles["eval_accuracy"] == "dev_mrr_dot_ndcg@10"
+    assert run.series("loss").values[:2].tolist() == [1.8493, 1.77]
+    # twin: a cross-encoder card of the same project, no evaluator column, reads as before
+    ce = lrdoctor.read(real_log("fresh145/hfcard-cyberaudit-crossencoder-bce/training_logs.md"))
+    assert ce.series("loss").values[0] == 0.1546 and "eval_accuracy" not in ce.meta.roles
+
+
+def test_a_bare_loss_beside_the_training_loss_is_the_evaluations():
+    """"| Epoch | Step | Training Loss | loss | score_spearman_cosine |": the training loss has its own
+    column, so the bare "loss" is the evaluation set's (it was read as the objective)."""
+    run = lrdoctor.read(real_log("fresh145/hfcard-keyblend-minilm-cosent/training_logs.md"))
+    assert run.meta.roles["loss"] == "training_loss" and run.meta.roles["eval_loss"] == "eval_loss"
+    assert run.series("eval_loss").values[-1] == pytest.approx(3.155, abs=1e-3)
+
+
+def test_hf_progress_table_with_two_columns_copied_as_text(tmp_path):
+    """"Step Training Loss" then "300 2.162200" rows: HF's progress table before any evaluation,
+    copied from a notebook as text (single blanks). A two-word prose line with numbers after it
+    is still no table."""
+    run = lrdoctor.read(real_log("fresh146/hfcard-emre-detr-cppe5-steplog/training_results.txt"))
+    assert run.steps.tolist() == [300, 600, 1200] and run.series("loss").values.tolist() == [2.1622, 2.011, 1.7795]
+    p = tmp_path / "prose.log"
+    p.write_text("Step Loss\n300 2.16\n600 2.01\n")  # no HF loss pair: not this header
+    with pytest.raises(lrdoctor.errors.InputError):
+        lrdoctor.read(p)
+
+
+def _darts_log(path, seed: int = 0):
+    """A digits MLP trained 3 epochs and printed as pt.darts prints (running averages; its
+    evaluation closed by a "Final Prec@1" line)."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x, y = torch.tensor(d.data / 16.0, dtype=torch.float32), torch.tensor(d.target)
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    lines, batches = [], 20
+    for ep in range(1, 4):
+        tot = hit = 0.0
+        for i in range(batches):
+            xb, yb = x[i * 50:(i + 1) * 50], y[i * 50:(i + 1) * 50]
+            out = model(xb)
+            loss = torch.nn.functional.cross_entropy(out, yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            tot, hit = tot + float(loss.detach()), hit + float((out.argmax(1) == yb).float().mean())
+            if i % 5 == 0 or i == batches - 1:
+                lines.append(f"Train: [{ep:2d}/3] Step {i:03d}/{batches - 1:03d} Loss {tot / (i + 1):.3f} "
+                             f"Prec@(1,5) ({hit / (i + 1):.1%}, 99.0%)")
+        lines.append(f"Train: [{ep:2d}/3] Final Prec@1 {hit / batches:.4%}")
+        with torch.no_grad():
+            out = model(x[1000:1400])
+            vl = float(torch.nn.functional.cross_entropy(out, y[1000:1400]))
+            acc = float((out.argmax(1) == y[1000:1400]).float().mean())
+        lines.append(f"Valid: [{ep:2d}/3] Step 000/000 Loss {vl:.3f} Prec@(1,5) ({acc:.1%}, 99.0%)")
+        lines.append(f"Valid: [{ep:2d}/3] Final Prec@1 {acc:.4%}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_pt_darts_lines_are_read_on_the_global_step(tmp_path):
+    """pt.darts' "Train: [ 1/50] Step 000/390 Loss 2.302 Prec@(1,5) (10.9%, 50.0%)" (a colon, a
+    bracket, "@(1,5)" and percent signs: no other rule read it), its evaluation filed at the last
+    training step when "Final Prec@1" closes it; and the layer-wise variant of Cream's CDARTS."""
+    run = lrdoctor.read(_darts_log(tmp_path / "darts.log"))
+    assert run.steps.tolist() == [0, 5, 10, 15, 19, 20, 25, 30, 35, 39, 40, 45, 50, 55, 59]
+    assert run.meta.roles["eval_loss"] == "valid_loss" and run.series("eval_loss").steps.tolist() == [19, 39, 59]
+    loss = run.series("loss").values
+    assert loss[0] > 2.0 and loss[-1] < loss[4]  # it learned
+    cream = lrdoctor.read(real_log("fresh149/cream-cdarts-nb201-cifar10-search-tail/cifar10-search.log"))
+    assert cream.series("loss").values.tolist() == [2.214, 2.188]
+    assert cream.series("eval_loss").values.tolist() == [2.304] and cream.series("eval_accuracy").values.tolist() == [10.0]

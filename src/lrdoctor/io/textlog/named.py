@@ -499,3 +499,41 @@ def _marian(line: str, state: dict) -> dict | None:
         return None
     name = "valid_loss" if m[3] in _MARIAN_LOSSES else f"valid_{m[3]}"
     return {"epoch": float(m[1]), "step": float(m[2]), name: _num(m[4])}
+
+
+#: pt.darts (khanrc/pt.darts) and the NAS code built on it (Cream's CDARTS, PC-DARTS forks):
+#: "Train: [ 1/50] Step 000/390 Loss 2.302 Prec@(1,5) (10.9%, 50.0%)"; a layer-wise search prints
+#: "Train: Layer 1/3 Epoch  4/25 Step 000/002 Loss 2.214 ..."; the loss and precisions are running
+#: averages over the epoch (or over the evaluation)
+_DARTS_STEP = re.compile(rf"^\s*(?P<split>Train|Valid|Retrain|Test)\s*:\s*(?:Layer\s+\d+/\d+\s+)?"
+                         rf"(?:\[\s*(?P<ep>\d+)/\d+\]|Epoch\s+(?P<ep2>\d+)/\d+)\s+Step\s+(?P<i>\d+)/(?P<n>\d+)\s+"
+                         rf"Loss\s+(?P<loss>{NUM})\s.*?Prec@\(1,5\)\s*\(\s*(?P<t1>{NUM})%,\s*(?P<t5>{NUM})%\)\s*$")
+_DARTS_FINAL = re.compile(rf"^\s*(?P<split>Train|Valid|Retrain|Test)\s*:\s*(?:Layer\s+\d+/\d+\s+)?"
+                          rf"(?:\[\s*\d+/\d+\]|Epoch\s+\d+/\d+)\s+Final Prec@1\s+(?P<t1>{NUM})%\s*$")
+
+
+def _pt_darts(line: str, state: dict) -> dict | None:
+    """A pt.darts line (see ``_DARTS_STEP``). A training line is a report at the global step
+    ``(epoch - 1) x batches + step`` (it prints ``step/(batches - 1)``). An evaluation's lines are
+    running averages over its batches: the last one seen is its result, filed when its "Final
+    Prec@1" line closes it, at the last training step, as ``valid_loss`` and ``valid_top1``.
+    Another phase's lines (a distillation "Retrain") are consumed without a record."""
+    if "Prec@" not in line:
+        return None
+    m = _DARTS_STEP.match(line)
+    if m is not None:
+        split = m["split"]
+        if split == "Train":
+            ep, i, n = int(m["ep"] or m["ep2"]), int(m["i"]), int(m["n"]) + 1
+            state["darts_step"] = float((ep - 1) * n + i)
+            return {"epoch": float(ep), "step": state["darts_step"], "loss": _num(m["loss"]), "top1": _num(m["t1"])}
+        if split in ("Valid", "Test"):
+            state["darts_eval"] = (_num(m["loss"]), _num(m["t1"]))
+        return {}
+    m = _DARTS_FINAL.match(line)
+    if m is None:
+        return None
+    held = state.pop("darts_eval", None)
+    if m["split"] not in ("Valid", "Test") or held is None or "darts_step" not in state:
+        return {}
+    return {"step": state["darts_step"], "valid_loss": held[0], "valid_top1": _num(m["t1"])}
