@@ -201,3 +201,30 @@ def test_pt_darts_lines_are_read_on_the_global_step(tmp_path):
     cream = lrdoctor.read(real_log("fresh149/cream-cdarts-nb201-cifar10-search-tail/cifar10-search.log"))
     assert cream.series("loss").values.tolist() == [2.214, 2.188]
     assert cream.series("eval_loss").values.tolist() == [2.304] and cream.series("eval_accuracy").values.tolist() == [10.0]
+
+
+def test_framed_epoch_headings_are_the_axis():
+    """PointNet's log_train.txt ("**** EPOCH 010 ****" above "mean loss: ..." lines) had all its
+    epochs merged into the first: now four epochs, with the 287x blow-up of epoch 11 a spike.
+    Pointnet_Pointnet2_pytorch's "**** Epoch 1 (4/128) ****" counts the epoch in parentheses (the
+    number before restarts when a run is resumed), and its "---- EPOCH 001 EVALUATION ----" is
+    no new epoch."""
+    pn = lrdoctor.read(real_log("fresh66/pointnet-issue282-semseg-blowup/log_train.txt"))
+    assert pn.steps.tolist() == [9, 10, 11, 12] and pn.series("loss").values[2] == pytest.approx(37190426.054835)
+    assert "loss_spike" in _warned(lrdoctor.diagnose(pn))
+    p2 = lrdoctor.read(real_log("fresh66/pointnet2-semseg-s3dis-resumed/pointnet2_sem_seg.txt"))
+    assert p2.steps.tolist() == [1, 2, 3, 4, 5]
+    np.testing.assert_allclose(p2.series("eval_loss").values, [0.767204, 0.767143, 0.725937, 0.770434, 0.785631])
+
+
+def test_one_heading_is_no_axis_and_steps_is_a_step(tmp_path):
+    """A step word printed once in a heading above a table ("********* Iteration 10 ****" over
+    baselines' optimisation epochs) indexes nothing: the rows stay in log order instead of all
+    collapsing into step 10. HiFi-GAN's "Steps : 5" is the step."""
+    run = lrdoctor.read(real_log("tuning/baselines-issue975-ppo1-kl-blowup/issue975_log.txt"))
+    assert run.n_steps == 5 and run.meta.step_column is None
+    p = tmp_path / "hifigan.log"
+    p.write_text("Epoch: 1\n" + "".join(f"Steps : {s}, Gen Loss Total : {100 - s:.3f}, Mel-Spec. Error : 2.0, s/b : 0.4\n"
+                                        for s in range(0, 50, 5)))
+    hg = lrdoctor.read(p)
+    assert hg.meta.step_column == "steps" and hg.steps.tolist() == list(range(0, 50, 5))

@@ -189,6 +189,7 @@ STEP_NAMES: tuple[tuple[str, str], ...] = (
     ("epoch", "epoch"), ("cycle", "cycle"), ("generation", "cycle"),
     ("boosting_round", "round"),  # gradient boosting (XGBoost, LightGBM, CatBoost)
     ("example_counter", "example"),  # Vowpal Wabbit's progress table: examples seen (online learning)
+    ("steps", "step"),  # HiFi-GAN's "Steps : 5, Gen Loss Total : ..." (last: an RL line's "steps: 200" is an episode's length)
 )
 
 _SEP = re.compile(r"[\s\-_/.:]+")

@@ -19,6 +19,15 @@ _EPOCH_BATCH_OF = re.compile(r"^\s*Epoch:\s*(?P<ep>\d+)/\d+\s*\|\s*Batch\s+(?P<i
 #: of a long word would start a scan to the end of that word, quadratic in its length.
 _KV = re.compile(rf"(?<![\w/.\-])(?:[^\W_A-Za-z]|[/.\-])*(?P<key>[A-Za-z_][\w/.\-]*(?:\s[A-Za-z_][\w/.\-]*)?)[\x27\x22]?\s*(?:=|:)\s*(?P<val>{NUM}){_UNIT}(?!\w|\.\w)", re.I)
 
+#: an epoch/step heading framed by marks, nothing else on the line: PointNet's "**** EPOCH 010 ****",
+#: Pointnet_Pointnet2_pytorch's "**** Epoch 1 (4/128) ****", whose count of the total is the epoch
+#: (the number before it is a counter that restarts when a run is resumed); not "---- EPOCH 010
+#: EVALUATION ----", a heading of the same epoch's evaluation
+_FRAMED_STEP = re.compile(r"^\s*[*=#~\-]{2,}\s*(step|iter|iteration|epoch|episode)\s+(\d+)(?:\s*\(\s*(\d+)\s*/\s*\d+\s*\))?\s*[*=#~\-]*\s*$", re.I)
+
+#: the first two characters of a framed heading (``_FRAMED_STEP``), a cheap test before the pattern
+_FRAMES = frozenset({"**", "==", "##", "~~", "--"})
+
 _STEP_WORD = re.compile(r"^\s*\[?(step|iter|iteration|epoch|episode)\s*(?:\[\s*)?(\d+)", re.I)
 
 #: units that trail a value and may be read as the first word of the next key
@@ -493,6 +502,9 @@ def _key_values(line: str, state: dict) -> dict | None:
     m = _STEP_WORD.match(line)
     if m and m[1].lower() not in rec:
         rec[m[1].lower()] = float(m[2])
+    fm = _FRAMED_STEP.match(line) if not rec and line[:12].lstrip()[:2] in _FRAMES else None
+    if fm:
+        rec[fm[1].lower()] = float(fm[3] or fm[2])
     if "lr(" in line:  # PaddleClas's "lr(PiecewiseDecay): 0.00100000"
         lm = _LR_NAMED.search(line)
         if lm:
