@@ -228,3 +228,30 @@ def test_one_heading_is_no_axis_and_steps_is_a_step(tmp_path):
                                         for s in range(0, 50, 5)))
     hg = lrdoctor.read(p)
     assert hg.meta.step_column == "steps" and hg.steps.tolist() == list(range(0, 50, 5))
+
+
+def test_ultralytics_results_pasted_as_a_markdown_table():
+    """results.csv pasted as "epoch | train/box_loss | ... | metrics/mAP50(B) | ...": the "(B)" of
+    the box metrics kept the header from being read, and its loss is the components' sum, as the
+    CSV reader makes it."""
+    run = lrdoctor.read(real_log("fresh152/ultralytics-21766-results-table-epochs0-7/paste.txt"))
+    assert run.steps.tolist() == list(range(8))
+    assert run.series("loss").values[0] == pytest.approx(2.2611 + 4.4612 + 2.2572)
+    assert run.series("eval_loss").values[-1] == pytest.approx(1.921 + 2.0788 + 2.0407)
+    assert run.meta.roles["eval_accuracy"] == "metrics/map50-95(b)"
+
+
+def test_recurring_losses_are_judged_at_the_resolution_most_values_print(tmp_path):
+    """Keras prints a loss below 1e-3 in scientific notation ("6.2155e-04") beside "0.0054": the
+    grid of the many is 1e-4, and 14 pairs of equal values among 49 reports of a VGG16 fine-tune
+    near 0.001-0.02 are what that grid gives, not weights that stopped changing."""
+    fine = lrdoctor.diagnose(real_log("fresh150/dlwp1-5.3-vgg16-finetune-epochs24-100/train_output.txt"))
+    assert "slow_progress" not in _warned(fine, 0)
+    # twin: the same printing, a model that no longer updates (each of 6 batch losses recurs)
+    rng = np.random.default_rng(0)
+    batches = rng.uniform(0.8, 1.6, 6)
+    p = tmp_path / "stuck.log"
+    p.write_text("".join(f"Epoch {e}/60\n100/100 [==============================] - 3s - loss: {batches[e % 6]:.4f} - acc: 0.5\n"
+                         for e in range(1, 61)))
+    f = _warned(lrdoctor.diagnose(p), 2)["slow_progress"]
+    assert "recur" in f.evidence["rule"]

@@ -588,6 +588,10 @@ def _columns_to_run(acc: RecordColumns, meta: RunMeta, config: Mapping[str, Any]
         cols[k], masks[k] = col, mk
     if combined is not None:
         cols[step_key], masks[step_key] = combined, np.isfinite(combined)
+    from lrdoctor.io.yolo import add_totals, is_yolo_header
+
+    if is_yolo_header([str(k) for k in cols]):
+        add_totals(cols, masks, meta)  # YOLO's results columns pasted as text: its loss is their sum
     rank_key = next((k for k in cols if normalize(str(k)) in ("rank", "local_rank", "global_rank")), None)
     if rank_key is not None:
         r, rm = cols[rank_key], masks[rank_key]

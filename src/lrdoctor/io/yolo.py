@@ -13,7 +13,7 @@ import numpy as np
 from lrdoctor.io._table import read_table, table_meta
 from lrdoctor.run import Run, build_run
 
-__all__ = ["read_yolo", "is_yolo_header"]
+__all__ = ["read_yolo", "is_yolo_header", "add_totals"]
 
 
 def is_yolo_header(header: list[str]) -> bool:
@@ -23,17 +23,24 @@ def is_yolo_header(header: list[str]) -> bool:
     )
 
 
+def add_totals(cols: dict, masks: dict, meta) -> None:
+    """Add ``loss`` and ``eval_loss``, the sums of YOLO's ``train/*_loss`` and ``val/*_loss``
+    components, in place, where the table has no such column already (the CSV, or the same
+    columns pasted as a markdown table)."""
+    for prefix, canon in (("train/", "loss"), ("val/", "eval_loss")):
+        parts = [c for c in cols if str(c).lower().startswith(prefix) and str(c).lower().endswith("_loss")]
+        if parts and canon not in cols:
+            total = np.sum([cols[c] for c in parts], axis=0)
+            logged = np.logical_and.reduce([masks[c] for c in parts])
+            cols[canon], masks[canon] = total, logged
+            meta.aliases[canon] = " + ".join(str(c) for c in parts)
+
+
 def read_yolo(path: Path) -> Run:
     table = read_table(path)
     meta = table_meta(table, path, "yolo-results", step_unit="epoch")
     cols, masks = table.cols, table.masks
-    for prefix, canon in (("train/", "loss"), ("val/", "eval_loss")):
-        parts = [c for c in cols if c.lower().startswith(prefix) and c.lower().endswith("_loss")]
-        if parts:
-            total = np.sum([cols[c] for c in parts], axis=0)
-            logged = np.logical_and.reduce([masks[c] for c in parts])
-            cols[canon], masks[canon] = total, logged
-            meta.aliases[canon] = " + ".join(parts)
+    add_totals(cols, masks, meta)
     if "epoch" not in cols:
         steps = np.arange(table.n_rows, dtype=float)
     else:

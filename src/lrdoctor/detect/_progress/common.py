@@ -147,6 +147,16 @@ def _resolution(x: np.ndarray) -> float:
     return float(out)
 
 
+def _typical_resolution(x: np.ndarray) -> float:
+    """The printing step of most values: the median of each value's own step. A log that switches
+    to scientific notation for its smallest values (Keras prints "loss: 6.2155e-04" beside
+    "0.0054") prints those finer; the finest step (:func:`_resolution`) would then be that of a
+    few values, and equal prints among the many coarser ones would look like a coincidence of a
+    finer grid (a VGG16 fine-tune whose losses 0.001-0.02 repeat at 4 decimals)."""
+    steps = [10.0 ** (np.floor(np.log10(abs(v))) - _sig_digits(float(v)) + 1) for v in x if v != 0]
+    return float(np.median(steps)) if steps else np.inf
+
+
 def _bf16_step(x: np.ndarray, decimals: int | None = None) -> float | None:
     """The spacing of bfloat16 numbers around the series' median when every value of ``x`` (4+
     distinct ones) is a bfloat16 number as printed: within half a printed decimal of one, on a

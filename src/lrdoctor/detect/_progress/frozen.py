@@ -17,8 +17,8 @@ from lrdoctor.detect._progress.common import (
     _lr_is_zero,
     _lr_share,
     _printed_digits,
-    _resolution,
     _same_tail,
+    _typical_resolution,
 )
 from lrdoctor.detect._stats import tail_start
 from lrdoctor.finding import Finding, Severity
@@ -318,7 +318,7 @@ def _recurring_loss(run: Run, th: ProgressThresholds) -> Finding | None:
     if x.size < 10:
         return None
     sigma = robust_sigma(x - np.median(x))
-    q = max(_resolution(x), _bf16_step(x, run.meta.printed_decimals.get(run.meta.roles.get("loss", "loss"))) or 0.0)  # bfloat16 values repeat on its coarse grid
+    q = max(_typical_resolution(x), _bf16_step(x, run.meta.printed_decimals.get(run.meta.roles.get("loss", "loss"))) or 0.0)  # bfloat16 values repeat on its coarse grid
     if not (sigma > 0 and np.isfinite(q) and q > 0):
         return None  # all equal: the frozen-loss rule's case
     bins = np.sqrt(2 * np.pi * np.e) * sigma / q

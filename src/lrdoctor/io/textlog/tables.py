@@ -107,8 +107,9 @@ def sb3_table_goes_on(line: str) -> bool:
 
 
 #: a header cell: an identifier, "@" included for a ranking metric's cut-off ("ndcg@10", "recall@5":
-#: sentence-transformers' and recommenders' evaluator columns)
-_HEADER_CELL = re.compile(r"^[A-Za-z_][\w/.\-@]*$")
+#: sentence-transformers' and recommenders' evaluator columns), and a closing "(X)" as ultralytics
+#: names its box and mask metrics ("metrics/mAP50(B)", "metrics/precision(M)")
+_HEADER_CELL = re.compile(r"^[A-Za-z_][\w/.\-@]*(?:\([A-Za-z]{1,3}\))?$")
 
 #: a table cell holding a number and its unit ("1.36s", "12%", "340ms")
 _UNIT_CELL = re.compile(rf"^({NUM})\s*(?:s|ms|sec|%)?$", re.I)
