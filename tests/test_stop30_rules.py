@@ -255,3 +255,25 @@ def test_recurring_losses_are_judged_at_the_resolution_most_values_print(tmp_pat
                          for e in range(1, 61)))
     f = _warned(lrdoctor.diagnose(p), 2)["slow_progress"]
     assert "recur" in f.evidence["rule"]
+
+
+def test_a_rise_near_zero_is_judged_against_the_scatter_where_it_happens():
+    """A Keras classifier's training loss falls 1.80 -> 0.003 and then scatters 0.003-0.04 over its
+    last 30 epochs: the last three reports (0.0122, 0.0119, 0.0178) are 4x its best, but within
+    the scatter around that best, which the whole log's smooth fall hid. No divergence; its
+    10x spikes of a tiny loss remain spikes (judged on the log scale)."""
+    r = lrdoctor.diagnose(real_log("fresh155/hfcard-sanderling-title-subject-50ep/training_results.md"))
+    assert "divergence" not in _warned(r, 0) and "loss_spike" in _warned(r)
+    from lrdoctor.detect.divergence import few_point_rise
+
+    # twin: the same shape with a calm floor is a rise
+    calm = np.r_[np.geomspace(1.8, 0.003, 36), np.full(10, 0.0031), [0.0122, 0.0119, 0.0178]]
+    assert few_point_rise(calm, 2.0, 2, 5.0) is not None
+
+
+def test_a_nan_evaluation_loss_beside_a_zero_accuracy_was_computed():
+    """A Keras card whose validation loss is nan and validation accuracy 0.0 at all five epochs
+    while training learns: the evaluation ran and its model's outputs are NaN. That is nonfinite,
+    not a loss the evaluation skipped (YOLOv8 writes nan val losses beside a real mAP)."""
+    r = lrdoctor.diagnose(real_log("fresh155/hfcard-bert-model-english-val-nan/training_results.md"))
+    assert "nonfinite" in _warned(r)

@@ -183,9 +183,21 @@ def few_point_rise(values: np.ndarray, factor: float, after: int, noise_k: float
     if x[onset:].min() < need * x[:onset].min():
         return None
     ib = int(np.argmin(x[:onset]))
-    if noise_k and np.log(x[onset:].min() / x[ib]) < noise_k * log_noise(x[:onset]):
+    if noise_k and np.log(x[onset:].min() / x[ib]) < noise_k * local_log_noise(x[:onset], ib):
         return None
     return ib, onset
+
+
+def local_log_noise(before: np.ndarray, ib: int) -> float:
+    """The log scatter a rise from the best ``ib`` must clear: of all the reports ``before`` the
+    onset, or, when larger, of those from two before the best on (4+ of them), where the rise is
+    judged (the overfitting GL rule's local scatter, ``overfitting._gl_scatter``). A loss that fell
+    three decades smoothly and then scatters by 10x near zero (a Keras classifier at 0.003-0.04 over
+    its last 30 epochs of 50) has a small scatter over the whole log, and a 4x "rise" there is its
+    noise."""
+    local = before[max(0, ib - 2):]
+    whole = log_noise(before)
+    return max(whole, log_noise(local)) if local.size >= 4 else whole
 
 
 def without_dips(x: np.ndarray, steps: np.ndarray, factor: float, noise_k: float) -> tuple[np.ndarray, np.ndarray]:
