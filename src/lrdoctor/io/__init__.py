@@ -36,7 +36,7 @@ from lrdoctor.io import csv as _csv
 from lrdoctor.io import dopamine, hf, jsonl, keras, metric_series, monitor_csv, tensorboard, textlog, yolo
 from lrdoctor.io import mlflow_store, wandb_run  # tracker run folders; no tracker client is imported
 from lrdoctor.io.trackers import parse_tracker_uri, read_tracker_uri
-from lrdoctor.io._json import CutRecords, load_json
+from lrdoctor.io._json import CutDocument, CutRecords, load_json
 from lrdoctor.io.records import RecordColumns
 from lrdoctor.io.config import load_config
 from lrdoctor.io.config_types import config_type_warnings
@@ -56,7 +56,7 @@ def _read_json(path: Path) -> Run:
     history = RecordColumns()
     obj = load_json(path, stream={"log_history": hf.history_sink(history)}, compact=True)
     run = _json_run(path, obj, history)
-    if isinstance(obj, CutRecords):
+    if isinstance(obj, (CutRecords, CutDocument)):
         run.meta.warnings.append(obj.note)
     return run
 

@@ -109,7 +109,7 @@ def load_json(path: Path, stream: Mapping[str, Callable[[Any], None]] | None = N
         literal = python_literal(text) if not over else None
         if literal is not None:
             return literal
-        cut = cut_records(text) if not over else None
+        cut = (cut_records(text) or closed_cut(text)) if not over else None
         if cut is not None:
             return cut
         raise LogFormatError(path, f"invalid JSON ({err.msg})", line=err.lineno) from None
@@ -155,6 +155,58 @@ def cut_records(text: str) -> CutRecords | None:
         return None
     out.note = (f"the JSON list of records is cut off: read its {len(out)} complete records"
                 + (" (no enclosing brackets)" if not bracket else " (no closing bracket)"))
+    return out
+
+
+class CutDocument(dict):
+    """A JSON object cut off and closed at its last complete value (see :func:`closed_cut`);
+    ``note`` says so, for the run's warnings."""
+
+    note: str = ""
+
+
+#: the closer of each opener
+_CLOSERS = {"{": "}", "[": "]"}
+
+
+def closed_cut(text: str) -> CutDocument | None:
+    """A JSON object whose text ends inside it (a file copied up to a page, or written by a run
+    that died), closed after its last complete value: the text up to the last comma outside a
+    string, then the closers of the containers open there (Megatron's golden values cut at
+    ``"1000": 4.23135,``). Only when the scan ends with containers still open (a cut, not an
+    error in the middle: that one stays in the prefix and fails to parse) and the result is an
+    object; None otherwise."""
+    stack: list[str] = []
+    in_str = esc = False
+    last_comma, closers_at_comma = -1, ""
+    for i, c in enumerate(text):
+        if in_str:
+            if esc:
+                esc = False
+            elif c == "\\":
+                esc = True
+            elif c == '"':
+                in_str = False
+        elif c == '"':
+            in_str = True
+        elif c in "{[":
+            stack.append(_CLOSERS[c])
+        elif c in "}]":
+            if not stack or stack.pop() != c:
+                return None
+        elif c == "," and stack:
+            last_comma, closers_at_comma = i, "".join(reversed(stack))
+    if not stack or last_comma < 0 or text.lstrip()[:1] != "{":
+        return None
+    try:
+        obj = json.loads(text[:last_comma] + closers_at_comma)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(obj, dict):
+        return None
+    out = CutDocument(obj)
+    line = text.count("\n", 0, last_comma) + 1
+    out.note = f"the JSON document is cut off: read up to its last complete value (line {line}), its open brackets closed"
     return out
 
 

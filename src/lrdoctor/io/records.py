@@ -399,9 +399,11 @@ def _pick_step(acc: "RecordColumns", usable: list[tuple[Any, str]]) -> tuple[Any
     many = [(k, u) for k, u in usable if counts.get(normalize(str(k)), 0) > 1 or not _alone(acc, k)]
     if many and len(many) < len(usable):
         usable = many
-    elif not many and acc.n > 2:
-        return None  # the log's only step key is one heading ("********* Iteration 10 ****" above
-        # baselines' table of optimisation epochs): it indexes nothing, rows stay in log order
+    elif not many and acc.n > 2 and any(c > 1 for c in counts.values()):
+        return None  # the log's only step key is one heading above rows that repeat a field
+        # ("********* Iteration 10 ****" above baselines' table of optimisation epochs): it indexes
+        # nothing, rows stay in log order. (Fields printed once each are one report at that step:
+        # nnU-Net's "Epoch 195" with its train_loss, val_loss and pseudo Dice lines.)
     fine = [(k, u) for k, u in usable if not _repeats(acc, k)] if len(usable) > 1 or usable[0][1] == "epoch" else usable
     if fine:
         return fine[0]
