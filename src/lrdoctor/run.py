@@ -293,7 +293,7 @@ def build_run(
         mk = masks[name]
         if train_ok and mk.any() and not np.isfinite(vals).any() and _is_never_computed(name, vals[mk]) \
                 and not _zero_beside(metrics["loss"], masks.get("loss"), mk) \
-                and not _zero_beside(metrics.get("eval_accuracy"), masks.get("eval_accuracy"), mk, every=True):
+                and not _zero_at_every(metrics.get("eval_accuracy"), masks.get("eval_accuracy"), mk):
             masks[name] = np.zeros_like(mk)
             meta.warnings.append(f"column {name!r} is NaN in every row: treated as never computed")
     if "loss" in metrics and "loss" not in explicit and _is_counter(metrics["loss"][masks["loss"]]):
@@ -322,20 +322,24 @@ ALIAS_SELF = tuple(r for r in ROLES if r != "step")
 _EVAL_HINT = ("val", "eval", "test")
 
 
-def _zero_beside(loss: np.ndarray | None, loss_mask: np.ndarray | None, rows: np.ndarray, every: bool = False) -> bool:
+def _zero_beside(loss: np.ndarray, loss_mask: np.ndarray | None, rows: np.ndarray) -> bool:
     """True when the training loss is exactly 0 on a row where the evaluation is logged: a loss
     of exactly 0 is no working model (HF Trainer's table prints a NaN training loss as 0.0), so
     the NaN evaluation beside it is the same blow-up, not an evaluation that skipped its loss
-    (HF card, flan-t5: training loss 4495794.176, then 0.0, 0.0, with validation loss nan).
-    ``every``: asked of the evaluation accuracy, exactly 0 on every such row (2+): the evaluated
-    model's predictions are NaN too (argmax of NaN scores nothing), so its NaN loss was computed
-    (a Keras card: val_loss nan and val accuracy 0.0 at all five epochs while training learned)."""
-    if loss is None:
-        return False
+    (HF card, flan-t5: training loss 4495794.176, then 0.0, 0.0, with validation loss nan)."""
     on = rows & (loss_mask if loss_mask is not None else np.isfinite(loss))
-    if every:
-        return bool(on.sum() >= 2 and (loss[on] == 0).all())
     return bool((loss[on] == 0).any())
+
+
+def _zero_at_every(acc: np.ndarray | None, acc_mask: np.ndarray | None, rows: np.ndarray) -> bool:
+    """True when the evaluation accuracy is exactly 0 at every one (2+) of the rows where the
+    evaluation is logged: the evaluated model's predictions are NaN too (argmax of NaN scores
+    nothing), so its NaN loss was computed, not skipped (a Keras card: val_loss nan and val
+    accuracy 0.0 at all five epochs while training learned)."""
+    if acc is None:
+        return False
+    on = rows & (acc_mask if acc_mask is not None else np.isfinite(acc))
+    return bool(on.sum() >= 2 and (acc[on] == 0).all())
 
 
 #: A "loss" that takes the consecutive integers k, k+1, k+2, ... at this many reports in a row is a

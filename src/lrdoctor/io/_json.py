@@ -168,6 +168,10 @@ class CutDocument(dict):
 #: the closer of each opener
 _CLOSERS = {"{": "}", "[": "]"}
 
+#: the tokens a bracket scan needs: a string (with its escapes; or the unterminated rest of one), a
+#: bracket, a comma
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*(?:"|$)|[\[\]{},]', re.S)
+
 
 def closed_cut(text: str) -> CutDocument | None:
     """A JSON object whose text ends inside it (a file copied up to a page, or written by a run
@@ -177,25 +181,17 @@ def closed_cut(text: str) -> CutDocument | None:
     error in the middle: that one stays in the prefix and fails to parse) and the result is an
     object; None otherwise."""
     stack: list[str] = []
-    in_str = esc = False
     last_comma, closers_at_comma = -1, ""
-    for i, c in enumerate(text):
-        if in_str:
-            if esc:
-                esc = False
-            elif c == "\\":
-                esc = True
-            elif c == '"':
-                in_str = False
-        elif c == '"':
-            in_str = True
-        elif c in "{[":
+    for m in _JSON_TOKEN.finditer(text):  # (strings are skipped whole by the pattern, in C)
+        c = m[0]
+        if c in "{[":
             stack.append(_CLOSERS[c])
         elif c in "}]":
             if not stack or stack.pop() != c:
                 return None
         elif c == "," and stack:
-            last_comma, closers_at_comma = i, "".join(reversed(stack))
+            last_comma, closers_at_comma = m.start(), "".join(reversed(stack))
+        # (a string token, or the rest of an unterminated one: nothing to track)
     if not stack or last_comma < 0 or text.lstrip()[:1] != "{":
         return None
     try:

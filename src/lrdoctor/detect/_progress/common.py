@@ -137,14 +137,14 @@ _FROZEN_CAUSE = ("Training is dead: saturated outputs or dead units give zero gr
                  "high (a blow-up into a saturated regime), or the optimizer is not connected to the model's parameters.")
 
 
+def _value_steps(x: np.ndarray) -> list[float]:
+    """Each nonzero value's own printing step: one unit of its last significant digit."""
+    return [10.0 ** (np.floor(np.log10(abs(v))) - _sig_digits(float(v)) + 1) for v in x if v != 0]
+
+
 def _resolution(x: np.ndarray) -> float:
     """The finest printing step among the values: 3.5073 -> 1e-4, 1.25e-05 -> 1e-7."""
-    out = np.inf
-    for v in x:
-        if v == 0:
-            continue
-        out = min(out, 10.0 ** (np.floor(np.log10(abs(v))) - _sig_digits(float(v)) + 1))
-    return float(out)
+    return float(min(_value_steps(x), default=np.inf))
 
 
 def _typical_resolution(x: np.ndarray) -> float:
@@ -153,7 +153,7 @@ def _typical_resolution(x: np.ndarray) -> float:
     "0.0054") prints those finer; the finest step (:func:`_resolution`) would then be that of a
     few values, and equal prints among the many coarser ones would look like a coincidence of a
     finer grid (a VGG16 fine-tune whose losses 0.001-0.02 repeat at 4 decimals)."""
-    steps = [10.0 ** (np.floor(np.log10(abs(v))) - _sig_digits(float(v)) + 1) for v in x if v != 0]
+    steps = _value_steps(x)
     return float(np.median(steps)) if steps else np.inf
 
 

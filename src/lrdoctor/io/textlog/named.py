@@ -505,11 +505,10 @@ def _marian(line: str, state: dict) -> dict | None:
 #: "Train: [ 1/50] Step 000/390 Loss 2.302 Prec@(1,5) (10.9%, 50.0%)"; a layer-wise search prints
 #: "Train: Layer 1/3 Epoch  4/25 Step 000/002 Loss 2.214 ..."; the loss and precisions are running
 #: averages over the epoch (or over the evaluation)
-_DARTS_STEP = re.compile(rf"^\s*(?P<split>Train|Valid|Retrain|Test)\s*:\s*(?:Layer\s+\d+/\d+\s+)?"
-                         rf"(?:\[\s*(?P<ep>\d+)/\d+\]|Epoch\s+(?P<ep2>\d+)/\d+)\s+Step\s+(?P<i>\d+)/(?P<n>\d+)\s+"
-                         rf"Loss\s+(?P<loss>{NUM})\s.*?Prec@\(1,5\)\s*\(\s*(?P<t1>{NUM})%,\s*(?P<t5>{NUM})%\)\s*$")
-_DARTS_FINAL = re.compile(rf"^\s*(?P<split>Train|Valid|Retrain|Test)\s*:\s*(?:Layer\s+\d+/\d+\s+)?"
-                          rf"(?:\[\s*\d+/\d+\]|Epoch\s+\d+/\d+)\s+Final Prec@1\s+(?P<t1>{NUM})%\s*$")
+_DARTS_HEAD = r"^\s*(?P<split>Train|Valid|Retrain|Test)\s*:\s*(?:Layer\s+\d+/\d+\s+)?(?:\[\s*(?P<ep>\d+)/\d+\]|Epoch\s+(?P<ep2>\d+)/\d+)\s+"
+_DARTS_STEP = re.compile(rf"{_DARTS_HEAD}Step\s+(?P<i>\d+)/(?P<n>\d+)\s+"
+                         rf"Loss\s+(?P<loss>{NUM})\s.*?Prec@\(1,5\)\s*\(\s*(?P<t1>{NUM})%,\s*{NUM}%\)\s*$")
+_DARTS_FINAL = re.compile(rf"{_DARTS_HEAD}Final Prec@1\s+(?P<t1>{NUM})%\s*$")
 
 
 def _pt_darts(line: str, state: dict) -> dict | None:
