@@ -51,6 +51,7 @@ ALIASES: dict[str, tuple[Alias, ...]] = {
         "objective", "loss_end", "train/loss_total", "lm_loss", "train/lm_loss", "nll_loss", "train_nll",
         "losses/td_loss", "td_loss", "train/td_loss", "train/loss_avg", "running_loss", "batch_loss",
         "closs",  # LLaMA2-Accessory's MetricLogger: the causal-LM loss
+        "lossvalue",  # insightface's MXNet metric of its triplet and softmax losses ("lossvalue=0.174548")
         "all_loss", "loss_all", "overall_loss",  # the sum of a detector's parts (DFace's MTCNN trainer)
         "l_pix", "l_g_pix",  # BasicSR/NAFNet (and ESRGAN's generator): the pixel (L1/L2) loss, the main objective
         "tot",  # CenterTrack's log.txt: "epoch: 1 |tot 8.034233 | hm 0.780280 | ..." (the total of its heads)
@@ -131,6 +132,7 @@ ALIASES: dict[str, tuple[Alias, ...]] = {
     "eval_accuracy": _a(
         "eval_accuracy", "val_acc", "val_accuracy", "eval/accuracy", "val/acc", "valid_acc", "valid_accuracy",
         "validation_accuracy", "eval_acc", "Accuracy/val", "val/accuracy",
+        "dev_score",  # spaCy's "spacy train" table: SCORE, the weighted dev-set score of its components
         # a test figure yields to a validation curve (rasbt prints "valid accuracy" per epoch, "test accuracy" once)
         "test_acc", "test_accuracy", "Accuracy/test",
         "metrics/mAP50-95(B)", "metrics/mAP_0.5:0.95", "metrics/mAP50(B)", "metrics/mAP_0.5",
@@ -187,6 +189,7 @@ STEP_NAMES: tuple[tuple[str, str], ...] = (
     ("learning_iteration", "update"),  # rsl_rl's "Learning iteration 8391/10000"
     ("training_iteration", "update"), ("batch", "step"), ("episode", "episode"), ("episodes", "episode"),
     ("epoch", "epoch"), ("cycle", "cycle"), ("generation", "cycle"),
+    ("itn", "epoch"),  # spaCy v2's "spacy train" table: one "Itn" row per pass over the training data
     ("boosting_round", "round"),  # gradient boosting (XGBoost, LightGBM, CatBoost)
     ("example_counter", "example"),  # Vowpal Wabbit's progress table: examples seen (online learning)
     ("steps", "step"),  # HiFi-GAN's "Steps : 5, Gen Loss Total : ..." (last: an RL line's "steps: 200" is an episode's length)
@@ -204,7 +207,8 @@ def tokens(name: str) -> list[str]:
     """The words of a column name (``'train/box_loss'`` -> ``['train', 'box', 'loss']``); camelCase is split too."""
     # "mAP" is one word, not camelCase (mean average precision: "mAP@0.5", "val_mAP"); "@" parts
     # an IoU threshold from its metric ("Map@0.50" -> map, 0, 50)
-    spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", re.sub(r"(?<![A-Za-z])mAP", "map", name.strip()))
+    # (and a digit before a capitalised word: Trax's "L2Loss" is l2 + loss, "E2E" stays one word)
+    spaced = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[0-9])(?=[A-Z][a-z])", "_", re.sub(r"(?<![A-Za-z])mAP", "map", name.strip()))
     ts = [t for t in normalize(spaced.replace("@", "_")).split("_") if t]
     ts = [w for t in ts for w in _unfuse(t)]
     # the plural a hand-written loop names its list by ("train_losses.append(loss)"): one loss per
@@ -311,6 +315,11 @@ def _gan_player(t: list[str], player: set[str], parts: set[str]) -> bool:
 #: words of a preference-tuning statistic (TRL's DPO family: "rewards/chosen", "rewards/margins",
 #: "rewards/accuracies"), never an RL return
 _PREFERENCE = frozenset({"chosen", "rejected", "margins", "margin", "accuracies"})
+
+
+def _gan_word(t: list[str]) -> bool:
+    """A GAN player's or adversarial term's word: one such term alone is no objective."""
+    return bool((_DISC | _GEN | {"adv", "adversarial", "gan"}) & set(t))
 
 
 def _split_norm(t: list[str]) -> bool:
@@ -465,6 +474,14 @@ def resolve_aliases(raw_names: Iterable[str], explicit: dict[str, str] | None = 
                                              len(words[r]), raw_names.index(r)))
             out[rule.role] = (best, 1.0)
             used.add(best)
+    # a log that prints one loss term and no other loss trains on that term: EDSR names its
+    # loss by the function ("[L1: 5.9633]"), a word that elsewhere marks one term of several
+    if "loss" not in out:
+        terms = [raw for raw in raw_names if raw not in used and _has(words[raw], *_LOSS_WORDS)
+                 and not (_EVAL | _RL_LOSS | _TIME | _BEST | _NOT_A_LOSS) & set(words[raw])]
+        if len(terms) == 1 and _AUX & set(words[terms[0]]) and not _gan_word(words[terms[0]]):
+            out["loss"] = (terms[0], 1.0)
+            used.add(terms[0])
     # an episode-indexed log with no named return: its average/score column is the return
     # ("Episode 100  Avg: -20.24  BestAvg: -19.8", "episode 12 score 150")
     if not any(r in out for r in ("ep_return", "eval_return", "loss")) and any(

@@ -291,7 +291,7 @@ def build_run(
     train_ok = "loss" in metrics and bool(np.isfinite(metrics["loss"]).any())
     for name, vals in metrics.items():
         mk = masks[name]
-        if train_ok and mk.any() and not np.isfinite(vals).any() and _is_never_computed(name, vals[mk]) \
+        if train_ok and mk.any() and not np.isfinite(vals).any() and _is_never_computed(name, vals[mk], meta.format) \
                 and not _zero_beside(metrics["loss"], masks.get("loss"), mk) \
                 and not _zero_at_every(metrics.get("eval_accuracy"), masks.get("eval_accuracy"), mk):
             masks[name] = np.zeros_like(mk)
@@ -356,7 +356,7 @@ def _is_counter(values: np.ndarray) -> bool:
     return bool(values.size >= COUNTER_POINTS and values[0] == np.round(values[0]) and np.all(np.diff(values) == 1.0))
 
 
-def _is_never_computed(name: str, values: np.ndarray) -> bool:
+def _is_never_computed(name: str, values: np.ndarray, fmt: str = "") -> bool:
     """An evaluation column that is NaN (not inf) in every row was never computed.
 
     Only asked when the training loss is finite somewhere; when it is NaN too, the NaN
@@ -365,7 +365,13 @@ def _is_never_computed(name: str, values: np.ndarray) -> bool:
     Only evaluation metrics get this benefit of the doubt (YOLOv8 writes ``nan`` val losses
     when validation skipped the loss); a training loss that is NaN everywhere is a real
     blow-up from the first logged step (pytorch/examples word LM, RNN_RELU at lr 20).
+
+    Only machine-written files get it: a text log prints what the trainer computed, so its
+    ``val_loss: nan`` is a NaN (transtab issue 1: ``test val_loss: nan`` at both epochs while the
+    train loss falls 7.02 -> 6.76).
     """
+    if fmt == "text-log":
+        return False
     low = name.lower()
     return values.size > 1 and bool(np.isnan(values).all()) and any(h in low for h in _EVAL_HINT)
 

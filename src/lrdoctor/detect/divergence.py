@@ -54,6 +54,11 @@ class DivergenceThresholds(Thresholds):
     few_points: int = 50
     """Logs with at most this many loss points (epoch logs, pasted excerpts) also get the
     few-point rule below: a rolling trend of 5+ points is most of such a log."""
+    improving_evals: int = 2
+    """A divergence is withdrawn when the evaluation's score set a new best at every one of at
+    least this many evaluations from its onset on (see ``_evaluation_kept_improving``): two, so
+    that one lucky evaluation cannot clear a rise. A model that blew up does not improve on
+    held-out data; its evaluations fall with it."""
     few_factor: float = 2.0
     """Few-point rule: every point from the onset to the end stays at least this multiple of
     the best loss before it (log domain, so it is scale-free). A loss that doubles from its
@@ -537,7 +542,26 @@ def detect(run: Run, th: DivergenceThresholds = DEFAULTS) -> list[Finding]:
     out = _trend_rule(run, th)
     if few and not any(f.severity is Severity.ERROR for f in out):
         out = [f for f in out if f.start_step is None or f.start_step >= few[0].start_step] + few
-    return out
+    return [f for f in out if not _evaluation_kept_improving(run, f.start_step, th)]
+
+
+def _evaluation_kept_improving(run: Run, since: float | None, th: DivergenceThresholds) -> bool:
+    """True when the evaluation's score set a new best at every one of at least
+    ``improving_evals`` evaluations from ``since`` to the end: the model was getting better on
+    held-out data all through the loss's rise, so the rise is in what the loss measures, not in
+    the model (spaCy sums each component's loss over batches that its default schedule grows
+    from 100 to 1000 words: NER loss 4601 -> 8976 while the dev F rose 59 -> 70 at every row)."""
+    from lrdoctor.detect._common import is_error_rate
+
+    s = run.series("eval_accuracy")
+    if s is None or since is None or is_error_rate(run.meta.roles.get("eval_accuracy", "")):
+        return False
+    f = s.finite()
+    x = f.values
+    late = np.flatnonzero(f.steps >= since)
+    if late.size < th.improving_evals or late[0] == 0:
+        return False
+    return bool(all(x[i] > x[:i].max() for i in late))
 
 
 def sustained_rises(t: Trend, th: DivergenceThresholds = DEFAULTS, above: np.ndarray | None = None) -> list[tuple[int, int]]:

@@ -137,6 +137,12 @@ class ProgressThresholds(Thresholds):
     0.1% of its level over the same reports: the model is changing, and the total is pinned by
     a huge constant term (a CapsNet whose 1e9-weighted reconstruction term keeps the total at
     564007.87 +- 0.01 while its capsule loss falls 0.41 -> 0.21)."""
+    frozen_term_quanta: float = 2.0
+    """A frozen term is evidence only when the total moves enough that the term, moving by the same
+    share of its own level, would have changed by at least this many of its printed steps on a
+    typical report. A log of running averages (FairMOT's AverageMeter, batch 929 of an epoch: the
+    total -0.5303, -0.5307, -0.5310, moves by 0.06% a report) moves every term by about one printed
+    step, so a term printing 0.1891 five times is no dead head. Two steps: one could be rounding."""
     lr_zero_decimals: int = 8
     """An LR read from a text log counts as 0 only when printed with at least 8 decimals
     (below 5e-9: three decades under the smallest fine-tuning LRs in use, ~1e-6); "lr: 0.0000"
@@ -152,6 +158,13 @@ class ProgressThresholds(Thresholds):
     largest value. A cross-entropy cannot reach float 0 by learning, and a loss of exactly 0
     sends no gradient: the sudden collapse is a numeric failure (fp16 overflow, every label
     masked), not convergence (Transformers4Rec under fp16: 12.6, then 0.0 on every report)."""
+    zero_start_decimals: int = 4
+    """A text log's printed 0 counts as a zero loss from the first epoch when printed with at
+    least this many decimals (below 5e-5) and the log starts at epoch 0 or 1. A fresh model's
+    loss starts near ln K (>= 0.69) or near the target variance (~1 on standardised targets), and
+    no optimiser takes it four decades down within its first epoch, so a loss that prints
+    0.0000 from the first epoch on was never a working objective (RecBole issue 1533: MAMO's
+    train loss 0.0000 at epochs 0-3 beside bit-identical validation scores)."""
     no_match_points: int = 2
     """No box matched: a detector's box-regression loss term (box, IoU/GIoU, DFL, bbox) that is
     exactly 0 on at least 2 reports while its classification term is not. These terms are

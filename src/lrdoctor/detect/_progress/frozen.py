@@ -121,6 +121,9 @@ def _frozen_term(run: Run, th: ProgressThresholds) -> Finding | None:
         o = obj.finite().at_or_after(float(f.steps[run_len])).values
         if o.size < 2 or float(np.ptp(o)) <= th.frozen_other_moves * float(np.abs(o).max()):
             continue  # the objective is frozen too: the frozen-loss rule's case
+        share = float(np.median(np.abs(np.diff(o)))) / float(np.abs(o).max())
+        if share * abs(float(f.values[-1])) < th.frozen_term_quanta * _typical_resolution(f.values):
+            continue  # the total barely moves (running averages): the term's equal prints are its rounding
         v, n = float(f.values[-1]), int(f.values.size - run_len)
         ev = {"metric": name, "value": v, "points": n, "rule": f"frozen term: the last {n} reports print {v!r} exactly"}
         summary = (f"the loss term {name} is frozen at {fmt(v)} on the last {n} reports while the total moves: "
@@ -208,15 +211,32 @@ def _zero_throughout(run: Run, th: ProgressThresholds) -> Finding | None:
     if f is None:
         return None
     x = f.values
-    if x.size < th.zero_loss_points or (x != 0).any() or not zero_is_exact(run, "loss", th.lr_zero_decimals):
+    if x.size < th.zero_loss_points or (x != 0).any():
+        return None
+    exact = zero_is_exact(run, "loss", th.lr_zero_decimals)
+    if not (exact or _zero_from_first_epoch(run, th)):
         return None
     ev = {"metric": run.meta.roles.get("loss", "loss"), "value": 0.0, "points": int(x.size),
-          "rule": "the loss is exactly 0 on every report"}
-    summary = (f"the loss is exactly 0 on all {x.size} reports: a zero loss sends no gradient (or the logger "
+          "rule": "the loss is exactly 0 on every report" if exact else
+          f"the loss prints 0 at {th.zero_start_decimals}+ decimals on every report from the first epoch"}
+    said = "is exactly 0" if exact else "prints 0 (below 5e-5) from the first epoch"
+    summary = (f"the loss {said} on all {x.size} reports: a zero loss sends no gradient (or the logger "
                "wrote a NaN as 0.0), so nothing is learned")
     cause = ("Every label of the batch is masked (-100), the loss is computed on an empty selection, or it "
              "is NaN and logged as 0.0 (HF Trainer); check the data collator and the loss inputs.")
-    return Finding("slow_progress", Severity.ERROR, float(f.steps[0]), float(f.steps[-1]), summary, ev, cause)
+    # a rounded 0 (below 5e-5, printed from the first epoch) is a warning: exactly 0 is certain
+    sev = Severity.ERROR if exact else Severity.WARNING
+    return Finding("slow_progress", sev, float(f.steps[0]), float(f.steps[-1]), summary, ev, cause)
+
+
+def _zero_from_first_epoch(run: Run, th: ProgressThresholds) -> bool:
+    """See ``ProgressThresholds.zero_start_decimals``: a text log's 0.0000 counts from epoch 0/1."""
+    epoch = run.series("epoch")
+    dec = run.meta.printed_decimals.get(run.meta.roles.get("loss", "loss"))
+    if epoch is None or dec is None or dec < th.zero_start_decimals:
+        return False
+    e = epoch.finite().values
+    return bool(e.size and e[0] <= 1)
 
 
 #: the words of a detector's box-regression loss term (matched predictions only)

@@ -51,6 +51,8 @@ def _key_name(raw: str) -> str:
         # ...unless the dot abbreviates a split: bentrevett's seq2seq "Val. Loss: 4.783" is the
         # validation loss, not a bare "Loss"
         raw = f"{word} {tail}" if word.lower() in _SPLIT_ABBREV else tail
+    if raw.strip() == "L1":
+        return "l1_loss"  # the loss named by its function in capitals (EDSR's "[L1: 5.9633]"); a small l1 is a norm
     if not raw.islower():  # CNTK's "TrainLossPerSample" -> train_loss_per_sample ("mAP", "mIoU" stay whole)
         raw = _CAMEL.sub("_", raw)
     key = raw.strip().lower().replace(" ", "_")
@@ -598,12 +600,18 @@ def _python_dict(line: str, state: dict) -> dict | None:
     # NaN/inf survive as such, bare or quoted (the DPO reference trainer prints 'loss/train': 'nan')
     for m in re.finditer(r"'(?P<k>[^']+)':\s*'?(?P<v>-?(?:nan|inf))'?(?=\s*[,}])", t, re.I):
         rec[m["k"]] = float(m["v"])
+    if rec and a > 0 and _LOSSES_LEAD.match(line):
+        # spaCy's training loops print their per-component losses: "Losses {'ner': 9.899}"
+        rec = {f"{k}_loss": v for k, v in rec.items()}
     if rec and a > 0 and not any(_STEPLIKE.match(k) for k in rec):
         lead = _DICT_LEAD.match(line)  # PEFT's notebooks: "epoch 0: {'accuracy': 0.68, 'f1': 0.81}"
         if lead:
             rec[lead[1].lower()] = float(lead[2])
     return rec or None
 
+
+#: a loss word before a dict of losses by component: spaCy's "Losses {'ner': 9.899, 'tagger': 1.2}"
+_LOSSES_LEAD = re.compile(r"^\s*losse?s?\s*[:=]?\s*\{", re.I)
 
 #: a step word and number before a dict: "epoch 0: {...}", "step 100 {...}"
 _DICT_LEAD = re.compile(r"^\s*(epoch|step|iter|iteration)\s*[:=]?\s*(\d+)\s*[:,]?\s*\{", re.I)

@@ -324,14 +324,29 @@ _SPACY_HEADER = re.compile(r"^E\s+#\s+LOSS\s")
 
 def _spacy_key(cell: str) -> str:
     """A spaCy table column: ``E`` the epoch, ``#`` the step, ``LOSS NER`` the NER component's loss
-    (a name spaCy cut to fit its column, ``LOSS TRANS...``, keeps its stem), the rest lower case."""
+    (a name spaCy cut to fit its column, ``LOSS TRANS...``, keeps its stem), ``SCORE`` the dev-set
+    score, the rest lower case."""
     if cell == "E":
         return "epoch"
     if cell == "#":
         return "step"
     if cell.startswith("LOSS "):
         return cell[5:].rstrip(".").strip().lower().replace(" ", "_") + "_loss"
+    if cell == "SCORE":
+        return "dev_score"  # the weighted dev-set score spaCy selects its best model by
     return cell.lower()
+
+
+#: spaCy v2's ``spacy train`` table header: "Itn  Dep Loss  NER Loss  UAS  NER P  NER R  NER F  Tag %  Token %  CPU WPS"
+_SPACY2_HEADER = re.compile(r"^Itn\s{2,}\S.*\bLoss\b")
+
+
+def _spacy2_key(cell: str) -> str:
+    """A spaCy v2 table column: ``Itn`` the pass over the training data (an epoch), ``NER Loss``
+    the NER component's summed loss, ``NER F`` its development-set F-score, ``Tag %`` a share."""
+    if cell == "Itn":
+        return "epoch"
+    return cell.replace("%", "pct").strip().lower().replace(" ", "_")
 
 
 #: Vowpal Wabbit's progress table, a header on two lines: "average  since  example  example
@@ -475,6 +490,9 @@ def _console_table(line: str, state: dict) -> dict | None:
         # names hold one blank ("LOSS NER") and columns are set apart by two or more
         state["console_header"] = [_spacy_key(c) for c in re.split(r"\s{2,}", s)]
         state["spacy"] = True
+        return {}
+    if _SPACY2_HEADER.match(s):
+        state["console_header"] = [_spacy2_key(c) for c in re.split(r"\s{2,}", s)]
         return {}
     cells = s.split()
     if len(cells) >= 3 and all(_CONSOLE_NAME.match(c) for c in cells) and \
