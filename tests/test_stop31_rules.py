@@ -334,3 +334,15 @@ def test_real_spacy_v3_rise_with_a_rising_score():
     """spaCy issue 6233: NER loss 4601 -> 8976 while the dev score rose 0.59 -> 0.70 at every row."""
     rep = lrdoctor.diagnose(real_log("fresh160/spacy-6233-ner-tok2vec-v3/paste.txt"))
     assert "divergence" not in _warned(rep, 0) and "divergence" in rep.coverage.ran
+
+
+def test_real_key_value_quirks():
+    """StudioGAN's `ada_p: No Discriminator_loss: 4.88613` (No is ada_p's value, not part of the
+    next key), MADlib's `Loss: <0.209832004773>` and triplet-reid's `loss min|avg|max:
+    0.736|0.973| 3.527` (the batch mean is the loss)."""
+    gan = lrdoctor.read(real_log("fresh156/studiogan-40-contragan256-eval-step100000/paste.txt"))
+    assert gan.meta.roles["d_loss"] == "discriminator_loss"
+    madlib = lrdoctor.read(real_log("fresh17/madlib-pr564-mlp-adam/pr564.log"))
+    assert madlib.series("loss").values[0] == pytest.approx(0.209832004773)
+    trip = lrdoctor.read(real_log("fresh158/tripletreid-91-market-early-iters/paste.txt"))
+    assert trip.meta.roles["loss"] == "avg_loss" and trip.series("loss").values[0] == pytest.approx(0.973)

@@ -33,6 +33,10 @@ _STEP_WORD = re.compile(r"^\s*\[?(step|iter|iteration|epoch|episode)\s*(?:\[\s*)
 #: units that trail a value and may be read as the first word of the next key
 _UNIT_WORDS = frozenset({"s", "ms", "sec", "secs", "min", "h", "it"})
 
+#: words that are the previous key's (non-numeric) value, not the start of the next key:
+#: StudioGAN's "ada_p: No Discriminator_loss: 4.88613" is ada_p = No, then Discriminator_loss
+_VALUE_WORDS = frozenset({"no", "yes", "true", "false", "none", "off", "on"})
+
 
 #: a word boundary inside camelCase: an upper-case letter after two or more lower-case ones
 _CAMEL = re.compile(r"(?<=[a-z]{2})(?=[A-Z])")
@@ -55,6 +59,9 @@ def _key_name(raw: str) -> str:
         return "l1_loss"  # the loss named by its function in capitals (EDSR's "[L1: 5.9633]"); a small l1 is a norm
     if not raw.islower():  # CNTK's "TrainLossPerSample" -> train_loss_per_sample ("mAP", "mIoU" stay whole)
         raw = _CAMEL.sub("_", raw)
+    words = raw.split()
+    if len(words) > 1 and words[0].lower() in _VALUE_WORDS:
+        raw = " ".join(words[1:])
     key = raw.strip().lower().replace(" ", "_")
     head, _, rest = key.partition("_")
     return rest if rest and head in _UNIT_WORDS and raw.strip()[0].islower() else key
@@ -637,11 +644,25 @@ _PAIR = re.compile(rf"(?P<key>[A-Za-z][A-Za-z_]*(?:\s[A-Za-z][A-Za-z_]*){{0,2}})
 _PAIRS_FULL = re.compile(rf"^(?:[A-Za-z][A-Za-z_]*(?:\s[A-Za-z][A-Za-z_]*){{0,2}}\s+{NUM}(?:\s+|$)){{2,}}$")
 
 
+#: a batch's spread printed as one field: triplet-reid's "loss min|avg|max: 0.736|0.973| 3.527"
+_MIN_AVG_MAX = re.compile(rf"(?P<key>[A-Za-z][\w\-]*) min\|avg\|max:\s*(?P<lo>{NUM})\s*\|\s*(?P<avg>{NUM})\s*\|\s*(?P<hi>{NUM})")
+
+#: a number in angle brackets: MADlib's "Iteration: 17, Loss: <0.209832004773>"
+_ANGLED = re.compile(rf"<\s*({NUM})\s*>")
+
+
 def _segments(line: str) -> dict:
     """``key value`` pairs in separated segments: ``Iter 25: Train loss 1.593, Learning Rate 7e-05``
     (MLX), ``Step 5350/50000; acc: 51.25; ppl: 8.43; xent: 2.13`` (OpenNMT), Keras' ``- loss: 0.5``."""
     rec: dict = {}
+    if "min|avg|max" in line:
+        for m in _MIN_AVG_MAX.finditer(line):
+            key = _key_name(m["key"])
+            rec.update({f"min_{key}": _num(m["lo"]), f"avg_{key}": _num(m["avg"]), f"max_{key}": _num(m["hi"])})
+        line = _MIN_AVG_MAX.sub(" ", line)
     for seg in _SEGMENT_SPLIT.split(line.strip()):
+        if "<" in seg:
+            seg = _ANGLED.sub(r"\1", seg)
         m = _SEGMENT.match(seg.strip().strip("[]()"))
         if not m and ": " in seg:
             # a label before the pair: flair's "EPOCH 28 done: loss 15.2876 - lr 0.0016" and
