@@ -346,3 +346,46 @@ def test_real_key_value_quirks():
     assert madlib.series("loss").values[0] == pytest.approx(0.209832004773)
     trip = lrdoctor.read(real_log("fresh158/tripletreid-91-market-early-iters/paste.txt"))
     assert trip.meta.roles["loss"] == "avg_loss" and trip.series("loss").values[0] == pytest.approx(0.973)
+
+
+# ---------------------------------------------------------------- performance_reversal: a drop that holds
+
+def _digits_val_acc(seed: int, lrs: list[float]) -> list[float]:
+    """Validation accuracy after each epoch of a digits MLP (plain SGD) at the epoch's LR."""
+    x, y, model = _digits(seed)
+    opt = torch.optim.SGD(model.parameters(), lr=lrs[0])
+    accs = []
+    for lr in lrs:
+        for g in opt.param_groups:
+            g["lr"] = lr
+        for i in range(0, 1400, 50):
+            loss = torch.nn.functional.cross_entropy(model(x[i:i + 50]), y[i:i + 50])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            accs.append(float((model(x[1400:]).argmax(1) == y[1400:]).float().mean()))
+    return accs
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_an_accuracy_that_drops_and_stays_down(tmp_path, seed):
+    """Four epochs at lr 0.3 reach ~0.87 validation accuracy; lr 3.0 from epoch 5 knocks it to
+    ~0.1 and it stays there. No fall at every report and no trend after the peak (a flat stretch),
+    so only the step-down rule names it. The twin at a constant 0.3 is quiet."""
+    bad = _digits_val_acc(seed, [0.3] * 4 + [3.0] * 6)
+    assert max(bad[:4]) > 0.8 and max(bad[4:]) < 0.3  # the curve's shape
+    log = tmp_path / "val.log"
+    log.write_text("".join(f"epoch {e} val_acc {v:.4f}\n" for e, v in enumerate(bad, 1)))
+    f = _warned(lrdoctor.diagnose(log))["performance_reversal"]
+    assert "stayed down" in f.summary and f.start_step == 4
+    good = _digits_val_acc(seed, [0.3] * 10)
+    log.write_text("".join(f"epoch {e} val_acc {v:.4f}\n" for e, v in enumerate(good, 1)))
+    twin = lrdoctor.diagnose(log)
+    assert "performance_reversal" not in _warned(twin, 0) and "performance_reversal" in twin.coverage.ran
+
+
+def test_real_hill_climber_return_drops_and_stays():
+    """angela's hill climber on Pendulum: -4727 -> -866 at episode 400, then -2031 ... -3479."""
+    f = _warned(lrdoctor.diagnose(real_log("fresh49/angela-hc-pendulum/hc_pendulum.txt")))["performance_reversal"]
+    assert f.evidence["peak_step"] == 400

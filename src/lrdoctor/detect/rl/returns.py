@@ -233,7 +233,8 @@ def _few_point_reversal(run: Run, th: ReturnThresholds) -> list[Finding]:
             # trend on the reports *after* the peak (the peak itself is above them by choice)
             p_down = trend_p_down(v[p + 1:])
         trend = p_down < th.few_trend_p
-        if not (monotone or trend):
+        step_down = not (monotone or trend) and not is_error_rate(run.meta.roles.get(name, name)) and _stepped_down(v, p, th)
+        if not (monotone or trend or step_down):
             continue
         per, unit = slope_unit(run)
         up = (v[p] - v[0]) / max(float(st[p] - st[0]), 1e-12) * per
@@ -247,12 +248,32 @@ def _few_point_reversal(run: Run, th: ReturnThresholds) -> list[Finding]:
             "performance_reversal", Severity.WARNING, float(st[p]), float(st[-1]),
             (f"{col} peaked at {fmt(float(v[p]))} (step {fmt(float(st[p]))}) and fell at every one of the {falls} later "
              f"reports to {fmt(float(v[-1]))}, below its start {fmt(float(v[0]))}") if monotone else
+            (f"{col} peaked at {fmt(float(v[p]))} (step {fmt(float(st[p]))}), then dropped and stayed down: all {falls} "
+             f"later reports are below the level it had on the way up (median {fmt(float(np.median(v[p + 1:])))})") if step_down else
             (f"{col} fell from {fmt(float(v[p]))} (step {fmt(float(st[p]))}) to {fmt(float(v[-1]))} over the next "
              f"{falls} reports, a downward trend (Mann-Kendall p = {p_down:.2g})"), ev,
             "Learning turned into unlearning: the LR (or target-update rate) that helped early is too large "
             "late, or value estimates diverged. The peak checkpoint is the one to keep.",
         )]
     return []
+
+
+def _stepped_down(v: np.ndarray, p: int, th: ReturnThresholds) -> bool:
+    """A drop that stays: after a peak that is not the first report, each of the more than
+    ``few_falls`` later reports lies below the peak by more than ``noise_k`` sigmas of their own
+    scatter about their median (a level, not a trend; successive differences would count the
+    drop itself as scatter), the gain up to the peak is larger than that too, and their
+    median is below the median of the reports before the peak: the run ended, typically, worse
+    than it was on its way up. A drop that holds is no trend (Mann-Kendall sees a flat stretch),
+    and a peak that is one high draw has later reports within the scatter (angela's hill climber
+    on Pendulum: -4727 -> -866 at episode 400, then -2031 ... -3479 for six reports)."""
+    post = v[p + 1:]
+    if p == 0 or post.size <= th.few_falls:
+        return False
+    sigma = robust_sigma(post)
+    bar = th.noise_k * sigma
+    return bool(v[p] - v[0] > bar and (post < v[p] - bar).all()
+                and np.median(post) < np.median(v[:p]))
 
 
 def _worse_than_untrained(run: Run, th: ReturnThresholds) -> list[Finding]:
