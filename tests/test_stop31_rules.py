@@ -389,3 +389,14 @@ def test_real_hill_climber_return_drops_and_stays():
     """angela's hill climber on Pendulum: -4727 -> -866 at episode 400, then -2031 ... -3479."""
     f = _warned(lrdoctor.diagnose(real_log("fresh49/angela-hc-pendulum/hc_pendulum.txt")))["performance_reversal"]
     assert f.evidence["peak_step"] == 400
+
+
+def test_real_deepmd_lcurve():
+    """DeePMD-kit's lcurve.out: a commented header (`#  step  rmse_val  rmse_trn ... lr`), a
+    second comment line, then aligned rows. The training RMSE is the loss, the validation one
+    the evaluation loss."""
+    run = lrdoctor.read(real_log("fresh164/deepmd-kit-root-lcurve-smoke/lcurve.out"))
+    assert run.meta.roles["loss"] == "rmse_trn" and run.meta.roles["eval_loss"] == "rmse_val"
+    assert run.n_steps == 11 and run.series("loss").values[0] == pytest.approx(16.7)
+    tail = lrdoctor.read(real_log("fresh164/deepmd-5159-lcurve-tail/paste.txt"))
+    assert tail.steps[0] == 1492000 and "lr" in tail.meta.roles

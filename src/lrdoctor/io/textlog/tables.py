@@ -491,6 +491,13 @@ def _console_table(line: str, state: dict) -> dict | None:
         state["console_header"] = [_spacy_key(c) for c in re.split(r"\s{2,}", s)]
         state["spacy"] = True
         return {}
+    if s.startswith("#") and not state.get("console_header"):
+        names = s.lstrip("#").split()
+        if len(names) >= 3 and names[0].lower() == "step" and all(_CONSOLE_NAME.match(c) for c in names):
+            # a commented header over aligned rows (DeePMD-kit's lcurve.out: "#  step  rmse_val
+            # rmse_trn ... lr"; numpy.savetxt's header): later comment lines are no rows
+            state["console_header"] = [c.lower() for c in names]
+            return {}
     if _SPACY2_HEADER.match(s):
         state["console_header"] = [_spacy2_key(c) for c in re.split(r"\s{2,}", s)]
         return {}
