@@ -400,3 +400,17 @@ def test_real_deepmd_lcurve():
     assert run.n_steps == 11 and run.series("loss").values[0] == pytest.approx(16.7)
     tail = lrdoctor.read(real_log("fresh164/deepmd-5159-lcurve-tail/paste.txt"))
     assert tail.steps[0] == 1492000 and "lr" in tail.meta.roles
+
+
+def test_an_epoch_printed_twice_keeps_the_epoch_axis(tmp_path):
+    """`Epoch [1/10], Step [2000/12500]` with every epoch's block printed twice (UWARG's bootcamp
+    terminal): the counter still restarts within the epoch, so the axis stays epoch + step (later
+    rows win at each step), not twenty runs of which only the last is judged."""
+    run = lrdoctor.read(real_log("fresh165/uwarg-bootcamp-torch-per-batch-terminal/terminal_output.txt"))
+    assert run.meta.step_column == "epoch+step" and run.n_steps == 60
+    # twin: a second run that starts over at epoch 1 is still a new run
+    log = tmp_path / "two_runs.log"
+    log.write_text("".join(f"Epoch [{e}/2], Step [{s}/300], Loss: {1.0 / (e + s / 300):.4f}\n"
+                           for _ in range(2) for e in (1, 2) for s in (100, 200, 300)))
+    twice = lrdoctor.read(log)
+    assert any("restart" in w for w in twice.meta.warnings)

@@ -1192,7 +1192,9 @@ def test_quoted_nan_in_dict_lines_and_an_rl_value_loss_of_inf_are_nonfinite(tmp_
 # -- the benchmark ships only what may be redistributed (issue 9) -----------------------------
 
 #: licences that allow redistribution (SPDX id at the start of a manifest's ``licence``)
-REDISTRIBUTABLE = ("MIT", "Apache-2.0", "BSD", "ISC", "MPL", "GPL", "LGPL", "AGPL", "CC-BY", "CC0", "Unlicense")
+#: (OpenMDW-1.0, the Linux Foundation's Open Model, Data and Weights licence, is permissive: use,
+#: modification and redistribution with the licence and notices kept, as MIT's)
+REDISTRIBUTABLE = ("MIT", "Apache-2.0", "BSD", "ISC", "MPL", "GPL", "LGPL", "AGPL", "CC-BY", "CC0", "Unlicense", "OpenMDW")
 
 
 def _manifest_entries():

@@ -334,8 +334,9 @@ def _dense(acc: "RecordColumns", key: Any) -> np.ndarray:
 
 
 def _restarts_with_epoch(acc: "RecordColumns", key: Any, epoch_key: Any) -> bool:
-    """True when ``key`` goes back only where the epoch key goes forward: a counter within the
-    epoch ("Epoch 2, Step 0"), which as the axis would file epoch 2's reports over epoch 1's.
+    """True when ``key`` goes back only where the epoch key goes forward (or repeats, an epoch
+    printed twice, as long as it goes forward somewhere): a counter within the epoch ("Epoch 2,
+    Step 0"), which as the axis would file epoch 2's reports over epoch 1's.
     A counter that never goes forward where the epoch does (flair's "epoch 28 - iter 1/1",
     "epoch 29 - iter 1/1": one batch per epoch) counts within the epoch as well."""
     if key == epoch_key or key not in acc.rows_of or epoch_key not in acc.rows_of:
@@ -346,7 +347,9 @@ def _restarts_with_epoch(acc: "RecordColumns", key: Any, epoch_key: Any) -> bool
     s, e = st[both], ep[both]
     back = np.flatnonzero(np.diff(s) < 0)
     if back.size:
-        return bool((e[back + 1] > e[back]).all())
+        # (an epoch printed twice goes back without the epoch moving: UWARG's bootcamp terminal
+        # shows "Epoch [1/10], Step [2000/12500]" ... twice over; later rows win at each step)
+        return bool((e[back + 1] >= e[back]).all() and (e[back + 1] > e[back]).any())
     turn = np.flatnonzero(np.diff(e) > 0)  # each epoch change, where a within-epoch counter restarts
     return turn.size > 0 and bool((np.diff(s)[turn] == 0).all())
 
