@@ -414,3 +414,14 @@ def test_an_epoch_printed_twice_keeps_the_epoch_axis(tmp_path):
                            for _ in range(2) for e in (1, 2) for s in (100, 200, 300)))
     twice = lrdoctor.read(log)
     assert any("restart" in w for w in twice.meta.warnings)
+
+
+def test_real_deepxde_rows_with_the_training_terms_alone():
+    """DeepXDE prints rows with the training terms alone between test evaluations (an L-BFGS
+    stage, a second table after "Best model at step 1500:"): they are reports of the training
+    loss, read once the display was seen."""
+    two = lrdoctor.read(real_log("fresh164/deepxde-69-batchnorm-two-stage/paste.txt"))
+    assert list(two.steps) == [0, 1000, 1500, 1600, 1800, 2000, 2200]
+    assert two.series("loss").values[-1] == pytest.approx(3.99e-03 + 6.30e-06 + 3.37e-03)
+    lbfgs = lrdoctor.read(real_log("fresh164/deepxde-68-adam-lbfgs-dropout/paste.txt"))
+    assert 2000 in set(lbfgs.series("loss").steps) and 2000 not in set(lbfgs.series("eval_loss").steps)

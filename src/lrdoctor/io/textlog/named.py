@@ -227,6 +227,9 @@ def _gan_row(line: str, state: dict) -> dict | None:
 _DEEPXDE_ROW = re.compile(r"^\s*`?(\d+)\s+\[([^\]]*)\]\s+\[([^\]]*)\]\s+\[([^\]]*)\]\s*$")
 
 
+_DEEPXDE_TRAIN_ONLY = re.compile(r"^\s*`?(\d+)\s+\[([^\]]*)\]\s*$")
+
+
 def _deepxde_terms(body: str) -> list[float] | None:
     parts = [p.strip() for p in body.split(",") if p.strip()]
     if not parts or not all(_NUM_FULL.match(p) for p in parts):
@@ -252,10 +255,15 @@ def _deepxde_row(line: str, state: dict) -> dict | None:
         return {}
     m = _DEEPXDE_ROW.match(line) if "[" in line else None
     if m is None:
-        return None
+        # once the display was seen, a row may hold the training terms alone: the steps between
+        # test evaluations (an L-BFGS stage, or a second table that restates its first row)
+        one = _DEEPXDE_TRAIN_ONLY.match(line) if state.get("deepxde") and "[" in line else None
+        train = _deepxde_terms(one[2]) if one else None
+        return {"step": float(one[1]), "train_loss": sum(train)} if train else None
     train, test = _deepxde_terms(m[2]), _deepxde_terms(m[3])
     if train is None or test is None:
         return None
+    state["deepxde"] = True
     rec: dict = {"step": float(m[1]), "train_loss": sum(train), "test_loss": sum(test)}
     metric = _deepxde_terms(m[4]) if m[4].strip() else None
     if metric:
