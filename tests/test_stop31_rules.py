@@ -425,3 +425,34 @@ def test_real_deepxde_rows_with_the_training_terms_alone():
     assert two.series("loss").values[-1] == pytest.approx(3.99e-03 + 6.30e-06 + 3.37e-03)
     lbfgs = lrdoctor.read(real_log("fresh164/deepxde-68-adam-lbfgs-dropout/paste.txt"))
     assert 2000 in set(lbfgs.series("loss").steps) and 2000 not in set(lbfgs.series("eval_loss").steps)
+
+
+# ---------------------------------------------------------------- performance_reversal: far from the printed best
+
+def test_real_studiogan_fid_far_from_its_printed_best():
+    """StudioGAN's DCGAN on CIFAR-10: FID 103.6, 103.5, 106.7, 111.0 while every evaluation
+    restates "Best FID score (Step: 42000 ...): 49.03" (a step before the excerpt, no new run).
+    The healthy BigGAN excerpt of the same project prints its best beside a FID near it."""
+    run = lrdoctor.read(real_log("fresh163/studiogan-cifar10-dcgan-steps60k-68k/DCGAN-train-2020_09_15_13_23_51.log"))
+    assert not any("restart" in w for w in run.meta.warnings) and run.n_steps == 84
+    f = _warned(lrdoctor.diagnose(run))["performance_reversal"]
+    assert f.evidence["printed_best"] == "best_fid_score" and f.evidence["peak"] == pytest.approx(49.0297472950507)
+    healthy = next(real_log("fresh163/studiogan-cifar10-biggan-steps55k-62k").iterdir())
+    assert "performance_reversal" not in _warned(lrdoctor.diagnose(healthy), 0)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_an_accuracy_far_below_the_best_the_log_printed(tmp_path, seed):
+    """A digits MLP whose LR jumps 0.3 -> 3.0 after four epochs, its log printing the running best
+    beside each evaluation (`val_acc 0.0980 best_val_acc 0.8690`): the run says it was better.
+    The constant-LR twin stays at its best."""
+    def log_of(accs):
+        best = np.maximum.accumulate(accs)
+        return "".join(f"epoch {e} val_acc {a:.4f} best_val_acc {b:.4f}\n" for e, (a, b) in enumerate(zip(accs, best), 1))
+
+    log = tmp_path / "val.log"
+    log.write_text(log_of(_digits_val_acc(seed, [0.3] * 4 + [3.0] * 3)))
+    f = _warned(lrdoctor.diagnose(log))["performance_reversal"]
+    assert f.evidence["printed_best"] == "best_val_acc" and f.start_step == 5
+    log.write_text(log_of(_digits_val_acc(seed, [0.3] * 7)))
+    assert "performance_reversal" not in _warned(lrdoctor.diagnose(log), 0)

@@ -88,6 +88,17 @@ class ReturnThresholds(Thresholds):
     evaluation is deterministic, so one such report is a collapse, not noise: the same
     argument as ``error_collapse_best``. Twice chance is a model that had learned something
     to lose (tch-rs CIFAR-10: test accuracy 50.75, 70.29, 75.72, then 10.00%)."""
+    printed_best_points: int = 3
+    """Far from the printed best: a metric logged beside the running best the log prints for it
+    (StudioGAN's "Best FID score (Step: 42000 ...): 49.03" after each "FID score ...") that, at each
+    of its last 3 reports (the ``few_falls`` count), stays far from a best that did not move over
+    them: ``printed_best_factor`` times it for a metric where lower is better (the direction is
+    read from the pairs: the best is below every report), ``min_gain_share`` below it for one
+    where higher is better. The run itself says it was better before (StudioGAN's DCGAN on
+    CIFAR-10: FID 103.6, 103.5, 106.7, 111.0 against a best of 49.0)."""
+    printed_best_factor: float = 2.0
+    """...twice the best for a lower-is-better metric: the same doubling as ``divergence``'s
+    few-point factor; a distance such as FID is on a ratio scale (0 is identical distributions)."""
     untrained_points: int = 5
     """Worse than untrained: a return log whose first report is at step 0 (the untrained policy's
     evaluation, as Tianshou's and SB3's evaluation callbacks print) and whose every later report,
@@ -122,6 +133,8 @@ class PerformanceReversalEvidence(Evidence):
     slope_after: float
     slope_unit: str
     drop_share_of_gain: float
+    printed_best: str
+    reports: int
 
 
 def _reversal_needs(run: Run) -> str | None:
@@ -134,11 +147,58 @@ def _reversal_needs(run: Run) -> str | None:
     n = max((needs.points(run, m) for m in TASK_METRICS), default=0)
     if n >= DEFAULTS.few_falls + 2 or any(is_error_rate(c) and needs.points(run, c) >= 2 for c in run.names):
         return None  # (an error rate is judged from two evaluations: see _error_rate_collapse)
+    if _printed_bests(run):
+        return None  # (a metric beside its printed running best: see _far_from_printed_best)
     from lrdoctor.detect._classes import num_classes
 
     if num_classes(run) is not None and any(needs.points(run, m) >= 2 for m in ("eval_accuracy", "task_metric")):
         return None  # (and an accuracy with the class count known: see _chance_collapse)
     return why
+
+
+def _printed_bests(run: Run) -> list[tuple[str, str]]:
+    """(metric, its running best) column pairs: ``best_fid_score`` beside ``fid_score``, logged on
+    at least ``printed_best_points`` of the same reports."""
+    out = []
+    for name in run.names:
+        low = str(name).lower()
+        if not low.startswith("best_") or low[5:] not in {str(n).lower() for n in run.names}:
+            continue
+        metric = next(n for n in run.names if str(n).lower() == low[5:])
+        if min(needs.points(run, metric), needs.points(run, name)) >= DEFAULTS.printed_best_points:
+            out.append((str(metric), str(name)))
+    return out
+
+
+def _far_from_printed_best(run: Run, th: ReturnThresholds) -> list[Finding]:
+    """See ``ReturnThresholds.printed_best_points``."""
+    for metric, best in _printed_bests(run):
+        m, b = run.series(metric).finite(), run.series(best).finite()
+        steps = np.intersect1d(m.steps, b.steps)[-th.printed_best_points:]
+        if steps.size < th.printed_best_points:
+            continue
+        x = m.values[np.isin(m.steps, steps)]
+        bx = b.values[np.isin(b.steps, steps)]
+        if np.ptp(bx) != 0 or bx[0] <= 0 or (x <= 0).any():
+            continue  # the best moved (or a metric that is not positive): no fixed best to fall from
+        lower_better = bool((x >= bx).all())
+        role = next((r for r, c in run.meta.roles.items() if c == metric), None)
+        if role in ("ep_return", "eval_return") or (not lower_better and role not in RATIO_SCALE + ("task_metric",)):
+            continue  # a return is on an interval scale: a share of its best means nothing
+        far = (x >= th.printed_best_factor * bx).all() if lower_better else (x <= (1 - th.min_gain_share) * bx).all()
+        if not far or not (lower_better or (x <= bx).all()):
+            continue
+        worst = float(x.max() if lower_better else x.min())
+        ev = {"metric": metric, "peak": float(bx[0]), "end": float(x[-1]), "printed_best": best, "reports": int(steps.size)}
+        way = (f"at least {th.printed_best_factor:g}x" if lower_better else f"at least {th.min_gain_share:.0%} below")
+        return [Finding(
+            "performance_reversal", Severity.WARNING, float(steps[0]), float(steps[-1]),
+            f"{metric} stayed {way} the best the log itself printed ({best} = {fmt(float(bx[0]))}) at each of its last "
+            f"{steps.size} reports (worst {fmt(worst)}, last {fmt(float(x[-1]))})", ev,
+            "Learning turned into unlearning: the model was better earlier in the run (a GAN's mode collapse, an LR "
+            "too large late). The checkpoint of the best is the one to keep.",
+        )]
+    return []
 
 
 def _error_rate_collapse(run: Run, th: ReturnThresholds) -> list[Finding]:
@@ -327,7 +387,8 @@ def _median_fell(run: Run, t: TaskCurve, peak_step: float, need: float) -> bool:
 
 @detector("performance_reversal", thresholds=DEFAULTS, evidence=PerformanceReversalEvidence, needs=_reversal_needs)
 def detect_reversal(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
-    collapse = _error_rate_collapse(run, th) or _chance_collapse(run, th) or _worse_than_untrained(run, th)
+    collapse = (_error_rate_collapse(run, th) or _chance_collapse(run, th) or _worse_than_untrained(run, th)
+                or _far_from_printed_best(run, th))
     if collapse:
         return collapse
     t = task_curve(run)
@@ -492,13 +553,17 @@ def fix_objective_mismatch(run: Run, f: Finding) -> Prescription:
 @fix_rule("performance_reversal")
 def fix_performance_reversal(run: Run, f: Finding) -> Prescription:
     ev = f.evidence
-    fixes = [Fix("checkpoint", None, None, "the best policy of the run",
-                 note=f"keep step {fmt(ev['peak_step'])} (peak {fmt(ev['peak'])})"),
+    keep = (f"keep step {fmt(ev['peak_step'])} (peak {fmt(ev['peak'])})" if ev.get("peak_step") is not None
+            else f"keep the checkpoint of the best the log printed ({fmt(ev['peak'])})")
+    fixes = [Fix("checkpoint", None, None, "the best policy of the run", note=keep),
              lr_fix(run, f, RL_LR_CUT, "learning turned into unlearning: decay the LR (linear to 0.1x) or cut it 3x from the peak on")]
     tau, tau_key = value_and_key(run, TAU_KEYS)
     if tau is not None and tau < 1.0 and soft_update(tau, 100).replaced > TARGET_SHARE_100 + 0.05:
         fixes.append(Fix(tau_key, tau, float(f"{tau_for_share(TARGET_SHARE_100, 100):.2g}"), "a slower target network"))
-    if "slope_unit" not in ev:  # an error rate that collapsed past 100%
+    if "printed_best" in ev:  # far from the best the log printed
+        watch = Watch(str(ev["metric"]), f"back near its printed best {fmt(ev['peak'])}", "the model recovered what it had",
+                      trouble=f"stays far from it (last {fmt(ev['end'])})")
+    elif "slope_unit" not in ev:  # an error rate that collapsed past 100%
         watch = Watch(str(ev["metric"]), f"stays near its best {fmt(ev['peak'])}", "the model keeps what it learned",
                       trouble=f">= 100% (it reached {fmt(ev['end'])})")
     else:

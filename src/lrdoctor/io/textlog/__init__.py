@@ -31,7 +31,7 @@ from lrdoctor.io.textlog.prefix import strip_prefix
 from lrdoctor.io.textlog.bars import _tqdm_bar
 from lrdoctor.io.textlog.key_value import NAN_EVENT, _as_split, _key_values, _python_dict
 from lrdoctor.io.textlog.named import (EPOCH_END, _amp_overflow, _bare_pairs, _bracketed_step, _checkpoint_message, _rl_evaluation, _epoch_trailer, _fastai07_row, _fuxictr_metrics,
-                                      _deepxde_row, _gan_row, _lightning_checkpoint, _llmc, _marian, _pt_darts, _nanogpt, _nvidia_speech, _step_of_max, _tab_pairs, _trax, _yolact,
+                                      _deepxde_row, _gan_row, _studiogan_eval, _lightning_checkpoint, _llmc, _marian, _pt_darts, _nanogpt, _nvidia_speech, _step_of_max, _tab_pairs, _trax, _yolact,
                                       _yolov5_results)
 from lrdoctor.io.textlog.tables import _chainer_report, _console_table, _split_table, _two_line_header_table, _vw_table, _header_table, _html_table, _pipe_table, _sb3_table, sb3_table_goes_on
 from lrdoctor.run import Run, RunMeta
@@ -59,6 +59,7 @@ RULES: list[LineRule] = [
     LineRule("amp-overflow", _amp_overflow),
     LineRule("yolact", _yolact),
     LineRule("fuxictr-metrics", _fuxictr_metrics),
+    LineRule("studiogan-eval", _studiogan_eval),
     LineRule("nvidia-speech", _nvidia_speech),
     LineRule("rl-evaluation", _rl_evaluation),
     LineRule("checkpoint-message", _checkpoint_message),

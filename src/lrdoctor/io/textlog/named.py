@@ -544,3 +544,27 @@ def _pt_darts(line: str, state: dict) -> dict | None:
     if m["split"] not in ("Valid", "Test") or held is None or "darts_step" not in state:
         return {}
     return {"step": state["darts_step"], "valid_loss": held[0], "valid_top1": _num(m["t1"])}
+
+
+#: PyTorch-StudioGAN's evaluation lines: "FID score (Step: 62000, Using test moments): 103.559",
+#: "Inception score (Step: 62000, 10000 generated images): 4.446", and the running best "Best FID
+#: score (Step: 42000, Using test moments): 49.03" (the step of the best, not of this report)
+_STUDIOGAN_EVAL = re.compile(rf"(?:^|[>\]]\s*)(?P<best>Best )?(?P<name>[A-Za-z][\w/.\-]*(?: [A-Za-z][\w/.\-]*)?) score \(Step: (?P<step>\d+), [^)]*\):\s*(?P<val>{NUM})\s*$")
+
+
+def _studiogan_eval(line: str, state: dict) -> dict | None:
+    """A StudioGAN evaluation: the metric at its step. The running best is filed at the step of
+    the evaluation it follows (as ``best_fid_score``), not at the step it names, which lies in
+    the past and would read as the log going back to a new run."""
+    if " score (Step: " not in line:
+        return None
+    m = _STUDIOGAN_EVAL.search(line)
+    if m is None:
+        return None
+    key = m["name"].strip().lower().replace(" ", "_") + "_score"
+    if m["best"]:
+        at = state.get("studiogan_step")
+        return {"step": at, f"best_{key}": _num(m["val"])} if at is not None else {}
+    state["studiogan_step"] = float(m["step"])
+    return {"step": float(m["step"]), key: _num(m["val"])}
+
