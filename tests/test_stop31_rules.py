@@ -456,3 +456,45 @@ def test_an_accuracy_far_below_the_best_the_log_printed(tmp_path, seed):
     assert f.evidence["printed_best"] == "best_val_acc" and f.start_step == 5
     log.write_text(log_of(_digits_val_acc(seed, [0.3] * 7)))
     assert "performance_reversal" not in _warned(lrdoctor.diagnose(log), 0)
+
+
+# ---------------------------------------------------------------- slow_progress: evaluations alone at chance
+
+def _eval_table(seed: int, shuffled: bool) -> str:
+    """An HF Trainer results table ("No log" training loss: a run shorter than logging_steps) of a
+    digits MLP evaluated after each of 5 epochs; ``shuffled`` trains on permuted labels, so the
+    held-out predictions carry no information."""
+    x, y, model = _digits(seed)
+    g = torch.Generator().manual_seed(seed)
+    ytr = y[:1400][torch.randperm(1400, generator=g)] if shuffled else y[:1400]
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    rows = ["| Training Loss | Epoch | Step | Validation Loss | Accuracy |", "|:-:|:-:|:-:|:-:|:-:|"]
+    for epoch in range(1, 6):
+        for i in range(0, 1400, 100):
+            loss = torch.nn.functional.cross_entropy(model(x[i:i + 100]), ytr[i:i + 100])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            out = model(x[1400:])
+            vl = float(torch.nn.functional.cross_entropy(out, y[1400:]))
+            acc = float((out.argmax(1) == y[1400:]).float().mean())
+        rows.append(f"| No log | {epoch}.0 | {14 * epoch} | {vl:.4f} | {acc:.4f} |")
+    return "\n".join(rows) + "\n"
+
+
+def test_evaluations_alone_stuck_at_chance(tmp_path):
+    """Only evaluations logged: a validation loss at ln 10 with accuracy ~1/10 at every epoch is
+    stuck at chance (labels shuffled in training); the twin with true labels learns."""
+    card = tmp_path / "results.md"
+    card.write_text(_eval_table(0, shuffled=True))
+    f = _warned(lrdoctor.diagnose(card), 2)["slow_progress"]
+    assert f.evidence["num_classes"] == 10 and "stuck at chance" in f.summary
+    card.write_text(_eval_table(0, shuffled=False))
+    assert "slow_progress" not in _warned(lrdoctor.diagnose(card), 0)
+
+
+def test_real_wnli_cards_at_chance():
+    """ELECTRA on WNLI: validation loss 0.689-0.704 ~ ln 2 at all five epochs, accuracy 0.38-0.56."""
+    f = _warned(lrdoctor.diagnose(real_log("fresh168/hfcard-anirudh21-electra-base-wnli/training_results.md")), 2)
+    assert f["slow_progress"].evidence["num_classes"] == 2

@@ -450,7 +450,7 @@ def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Fi
     if run.is_gan:
         rules = (_lr_stays_zero, _frozen_game)
     elif needs.loss(run) is not None and not run.is_rl:
-        rules = (_lr_stays_zero, _accuracy_at_chance, _error_rate_at_max, _pinned_task_metric, _no_box_matched, _frozen_eval, _no_gain_over_finished_schedule)  # no training loss: only these can judge
+        rules = (_lr_stays_zero, _stuck_at_chance, _accuracy_at_chance, _error_rate_at_max, _pinned_task_metric, _no_box_matched, _frozen_eval, _no_gain_over_finished_schedule)  # no training loss: only these can judge (the chance rule on the evaluation loss)
     for rule in rules:
         got = rule(run, th)
         if got is not None:

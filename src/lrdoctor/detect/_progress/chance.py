@@ -12,6 +12,7 @@ from lrdoctor.detect._common import is_error_rate, objective
 from lrdoctor.detect._progress.common import (
     _CHANCE_CAUSE,
     _live_loss,
+    _lr_is_zero,
     _logged,
     _loss_learned,
     _lr_share,
@@ -31,6 +32,12 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
     from lrdoctor.detect._classes import num_classes
 
     f = _live_loss(run)
+    if f is None and run.series("loss") is None and not _lr_is_zero(run):
+        # only evaluations logged (HF's table prints "No log" for a run shorter than its
+        # logging_steps): a held-out loss at ln K says the same of the evaluated model
+        # (ELECTRA on WNLI: validation loss 0.689-0.704 ~ ln 2 at all five epochs, accuracy 0.38-0.56)
+        e = run.series("eval_loss")
+        f = e.finite() if e is not None else None
     if f is None:
         return None
     x = f.values
