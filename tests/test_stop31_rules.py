@@ -498,3 +498,14 @@ def test_real_wnli_cards_at_chance():
     """ELECTRA on WNLI: validation loss 0.689-0.704 ~ ln 2 at all five epochs, accuracy 0.38-0.56."""
     f = _warned(lrdoctor.diagnose(real_log("fresh168/hfcard-anirudh21-electra-base-wnli/training_results.md")), 2)
     assert f["slow_progress"].evidence["num_classes"] == 2
+
+
+def test_recons_is_a_reconstruction_term():
+    """MindFlow's KNO prints `recons loss: 0.185899, pred loss: 0.017344`: `recons` abbreviates the
+    reconstruction term (an auxiliary word, as `recon` and `reconstruction`), so the prediction
+    loss is the objective; the reconstruction term's slow drift is no divergence."""
+    from lrdoctor.names import tokens
+
+    assert "recons" in tokens("recons_loss")
+    rep = lrdoctor.diagnose(real_log("fresh164/mindflow-kno2d-ns/train_output.txt"))
+    assert rep.run.meta.roles["loss"] == "pred_loss" and "divergence" not in _warned(rep, 0)

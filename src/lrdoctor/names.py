@@ -273,7 +273,7 @@ _RL_LOSS = {"policy", "pol", "entpen", "value", "vf", "pg", "entropy", "ent", "c
 #: exponential (Megatron's "lm loss PPL"), which perplexity_column reads as such
 _NOT_A_LOSS = {"scale", "scaler", "ppl", "perplexity"}
 _AUX = {"box", "cls", "dfl", "obj", "seg", "aux", "reg", "mask", "rpn", "l1", "giou", "bbox", "kd", "z", "moe",
-        "router", "balance", "contrastive", "recon", "reconstruction", "kld", "perceptual", "gen", "disc", "g", "d",
+        "router", "balance", "contrastive", "recon", "recons", "reconstruction", "kld", "perceptual", "gen", "disc", "g", "d",
         "generator", "discriminator", "adv", "adversarial", "gan", "dg"}
 #: timer/throughput words ("per" is none: CNTK's TrainLossPerSample, AvgLearningRatePerSample;
 #: "samples_per_second" is caught by its other words)
