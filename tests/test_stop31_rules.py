@@ -509,3 +509,13 @@ def test_recons_is_a_reconstruction_term():
     assert "recons" in tokens("recons_loss")
     rep = lrdoctor.diagnose(real_log("fresh164/mindflow-kno2d-ns/train_output.txt"))
     assert rep.run.meta.roles["loss"] == "pred_loss" and "divergence" not in _warned(rep, 0)
+
+
+def test_an_immaterial_slide_of_an_accuracy_is_no_reversal(tmp_path):
+    """A reward-model card's accuracy 0.6036, 0.6048, 0.6012, 0.6009, 0.6006: three falls in a row,
+    0.7% of its level, under the 3% materiality; the same shape scaled to a 10% slide is one."""
+    rep = lrdoctor.diagnose(real_log("fresh159/hfcard-tristan-gpt2-summarization-reward-model-hyphen/training_results.txt"))
+    assert "performance_reversal" not in _warned(rep, 0) and "overfitting" in _warned(rep)
+    log = tmp_path / "acc.log"
+    log.write_text("".join(f"epoch {e} val_acc {a:.4f}\n" for e, a in enumerate([0.6036, 0.6548, 0.6212, 0.6009, 0.5806], 1)))
+    assert "performance_reversal" in _warned(lrdoctor.diagnose(log))

@@ -48,7 +48,9 @@ class ReturnThresholds(Thresholds):
     material: float = 0.03
     """Mismatch: the task metric's fall is at least 3% of max(|its level|, its range over the
     run) -- the cycle detector's materiality (about 4 binomial SEs of an accuracy near 0.9
-    on 1,500 examples) -- so a flat -97.5 -> -98 return is not a fall however small its noise."""
+    on 1,500 examples) -- so a flat -97.5 -> -98 return is not a fall however small its noise.
+    The short-log reversal's falls-at-every-report rule asks the same of an accuracy (ratio
+    scale): a slide of 0.6048 -> 0.6006 over three evaluations is no reversal."""
     swing_share: float = 0.5
     """Instability: a swing is a move of the smoothed metric by half its total range (the
     post-mortems' ±50% red flag, #1). sb3 FlappyBird A2C swings 70-85% of its range; the
@@ -284,6 +286,9 @@ def _few_point_reversal(run: Run, th: ReturnThresholds) -> list[Finding]:
         p = int(np.argmax(v))
         falls = v.size - 1 - p
         monotone = p > 0 and falls >= th.few_falls and (np.diff(v[p:]) < 0).all() and v[-1] < v[0]
+        if monotone and name in RATIO_SCALE and v[p] > 0 and v[p] - v[-1] < th.material * v[p]:
+            monotone = False  # an accuracy that slid by less than ``material`` of its level: no reversal
+            # worth a warning (a reward model's 0.6048 -> 0.6006, 0.7%, over three evaluations)
         ratio_fall = name in RATIO_SCALE and v[p] > 0 and v[p] - v[-1] >= th.min_gain_share * v[p] and falls >= th.few_falls
         p_down = trend_p_down(v[p:]) if ratio_fall else 1.0
         gain = float(v[p] - v[0])
