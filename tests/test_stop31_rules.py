@@ -37,6 +37,18 @@ def _digits(seed: int):
     return x, y, model
 
 
+def _ce_epoch(model, opt, x, y, batch: int) -> float:
+    """One pass of cross-entropy SGD over ``x``, ``y`` in batches of ``batch``: the mean batch loss."""
+    losses = []
+    for i in range(0, len(x), batch):
+        loss = torch.nn.functional.cross_entropy(model(x[i:i + batch]), y[i:i + batch])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    return sum(losses) / len(losses)
+
+
 # ---------------------------------------------------------------- nonfinite: a printed nan evaluation
 
 def _train_with_validation(seed: int, poison: bool, epochs: int = 4) -> list[tuple[float, float]]:
@@ -50,16 +62,10 @@ def _train_with_validation(seed: int, poison: bool, epochs: int = 4) -> list[tup
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     out = []
     for _ in range(epochs):
-        total, n = 0.0, 0
-        for i in range(0, 1500, 100):
-            loss = torch.nn.functional.cross_entropy(model(x[i:i + 100]), y[i:i + 100])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total, n = total + float(loss.detach()), n + 1
+        train = _ce_epoch(model, opt, x[:1500], y[:1500], 100)
         with torch.no_grad():
             val = float(torch.nn.functional.cross_entropy(model(xv), yv))
-        out.append((total / n, val))
+        out.append((train, val))
     return out
 
 
@@ -358,11 +364,7 @@ def _digits_val_acc(seed: int, lrs: list[float]) -> list[float]:
     for lr in lrs:
         for g in opt.param_groups:
             g["lr"] = lr
-        for i in range(0, 1400, 50):
-            loss = torch.nn.functional.cross_entropy(model(x[i:i + 50]), y[i:i + 50])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+        _ce_epoch(model, opt, x[:1400], y[:1400], 50)
         with torch.no_grad():
             accs.append(float((model(x[1400:]).argmax(1) == y[1400:]).float().mean()))
     return accs
@@ -470,11 +472,7 @@ def _eval_table(seed: int, shuffled: bool) -> str:
     opt = torch.optim.SGD(model.parameters(), lr=0.05)
     rows = ["| Training Loss | Epoch | Step | Validation Loss | Accuracy |", "|:-:|:-:|:-:|:-:|:-:|"]
     for epoch in range(1, 6):
-        for i in range(0, 1400, 100):
-            loss = torch.nn.functional.cross_entropy(model(x[i:i + 100]), ytr[i:i + 100])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+        _ce_epoch(model, opt, x[:1400], ytr, 100)
         with torch.no_grad():
             out = model(x[1400:])
             vl = float(torch.nn.functional.cross_entropy(out, y[1400:]))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrdoctor.detect._common import lr_at
+from lrdoctor.detect._common import is_error_rate, lr_at
 from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import runs_of, trend_p_up
 from lrdoctor.detect._trend import Trend, objective_trend

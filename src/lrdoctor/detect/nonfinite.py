@@ -139,7 +139,7 @@ def detect(run: Run, th: NonfiniteThresholds = DEFAULTS) -> list[Finding]:
         if hit is None:
             continue
         i, persistent, count = hit
-        if name in _OUTPUT_METRICS and (not persistent or (i == 0 and not _printed_nan(run, name))):
+        if name in _OUTPUT_METRICS and (not persistent or (i == 0 and not _printed_nan(run, name, s))):
             continue  # never computed, or a transient (an episode cut short): not a blow-up
         value = s.values[i]
         prev = s.values[:i][np.isfinite(s.values[:i])]
@@ -179,13 +179,11 @@ def detect(run: Run, th: NonfiniteThresholds = DEFAULTS) -> list[Finding]:
     return out
 
 
-def _printed_nan(run: Run, name: str) -> bool:
+def _printed_nan(run: Run, name: str, s: Series) -> bool:
     """True when a text log printed an evaluation metric as ``nan`` on every report: the
     trainer computed it (EDSR's ``PSNR: nan (Best: nan @epoch 1)``), whereas a machine-written
     file may hold NaN for a metric it never computed."""
-    s = run.series(name)
-    return (name == "eval_accuracy" and run.meta.format == "text-log" and s is not None
-            and not np.isfinite(s.values).any())
+    return name == "eval_accuracy" and run.meta.format == "text-log" and not np.isfinite(s.values).any()
 
 
 def _unrecorded_blow_up(run: Run, th: NonfiniteThresholds) -> list[Finding]:

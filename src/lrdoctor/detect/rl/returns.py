@@ -162,11 +162,11 @@ def _printed_bests(run: Run) -> list[tuple[str, str]]:
     """(metric, its running best) column pairs: ``best_fid_score`` beside ``fid_score``, logged on
     at least ``printed_best_points`` of the same reports."""
     out = []
-    for name in run.names:
-        low = str(name).lower()
-        if not low.startswith("best_") or low[5:] not in {str(n).lower() for n in run.names}:
+    by_low = {str(n).lower(): n for n in run.names}
+    for low, name in by_low.items():
+        metric = by_low.get(low[5:]) if low.startswith("best_") else None
+        if metric is None:
             continue
-        metric = next(n for n in run.names if str(n).lower() == low[5:])
         if min(needs.points(run, metric), needs.points(run, name)) >= DEFAULTS.printed_best_points:
             out.append((str(metric), str(name)))
     return out
@@ -188,7 +188,7 @@ def _far_from_printed_best(run: Run, th: ReturnThresholds) -> list[Finding]:
         if role in ("ep_return", "eval_return") or (not lower_better and role not in RATIO_SCALE + ("task_metric",)):
             continue  # a return is on an interval scale: a share of its best means nothing
         far = (x >= th.printed_best_factor * bx).all() if lower_better else (x <= (1 - th.min_gain_share) * bx).all()
-        if not far or not (lower_better or (x <= bx).all()):
+        if not far:
             continue
         worst = float(x.max() if lower_better else x.min())
         ev = {"metric": metric, "peak": float(bx[0]), "end": float(x[-1]), "printed_best": best, "reports": int(steps.size)}
