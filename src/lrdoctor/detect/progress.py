@@ -423,6 +423,7 @@ class SlowProgressEvidence(Evidence):
     lr_median_share_of_peak: float
     accuracy_metric: str
     accuracy_median: float
+    error_rate_median: float
     repeated_pairs: int
     expected_pairs: float
     first: float

@@ -77,33 +77,54 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
     ev = {"num_classes": k, "num_classes_source": source, "ln_k": ln_k, "loss_median_late": late,
           "loss_min": float(x.min()), "points": int(x.size)}
     for name in ("eval_accuracy", "task_metric"):
-        acc = run.series(name)
-        if acc is None or acc.finite().values.size == 0 or not _is_accuracy(run, name):
+        av = accuracy_share(run, name)
+        if av is None:
             continue  # (1/K is the chance of a classification accuracy, not of a BLEU, an mAP or an F1)
-        a = float(np.median(acc.finite().values))
-        scale = 100.0 if acc.finite().values.max() > 1.0 else 1.0
-        off = a / scale - chance_accuracy(run.meta.roles.get(name, name), k)
+        a = float(np.median(av))
+        off = a - chance_accuracy(run.meta.roles.get(name, name), k)
         if off > th.chance_acc_margin or (given is None and -off > th.chance_acc_margin):
             return None  # accuracy says it learned (or the loss is not K-way cross-entropy); one
             # *below* chance says no such thing (TinyVGG on 3 classes: test accuracy 0.198 at ln 3)
-        av = acc.finite().values / scale
         if trend_p_up(av) < th.chance_acc_trend_p and float(av.max() - av.min()) > th.chance_acc_margin:
             return None  # the accuracy climbs: the model learns, whatever level the loss sits at (PEFT
             # P-tuning on MetaMathQA: a generative accuracy 0.06 -> 0.48 beside a loss near ln 2)
         if "accuracy_metric" not in ev:  # every logged accuracy must be at chance; the first is quoted
             ev.update(accuracy_metric=run.meta.roles.get(name, name), accuracy_median=a)
+            if _is_class_error(run, name):
+                ev["error_rate_median"] = 1.0 - a  # (the accuracy quoted is one minus the error read)
     if (given is None or above) and "accuracy_metric" not in ev:
         return None  # a flat loss near ln K by coincidence (a fine-tune at its floor: T5 at 1.78 ~ ln 6),
         # or a loss above ln K that may hold other terms (a detector's box + class loss)
     where = "at or above" if above else "at"
     summary = (f"stuck at chance: the loss stayed {where} ln {k} = {fmt(ln_k)} (median {fmt(late)}, lowest "
                f"{fmt(ev['loss_min'])}) over all {x.size} points" +
-               (f"; {ev['accuracy_metric']} {fmt(ev['accuracy_median'])} ~ 1/{k}" if "accuracy_metric" in ev else ""))
+               ("" if "accuracy_metric" not in ev else
+                f"; {ev['accuracy_metric']} {fmt(ev['error_rate_median'])} ~ 1 - 1/{k}" if "error_rate_median" in ev else
+                f"; {ev['accuracy_metric']} {fmt(ev['accuracy_median'])} ~ 1/{k}"))
     return Finding("slow_progress", Severity.ERROR, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
 
 
 #: the words of a column that is a plain (top-n) accuracy, whose chance level is 1/K (n/K)
 _ACCURACY_WORDS = frozenset({"acc", "accuracy", "accuracies", "top1", "top5", "prec1", "prec5"})
+#: the words of a classification error rate, one minus an accuracy (CNTK's ``errTop1``, a
+#: ``top1_err``, torch examples' ``Error@1``): ``top1`` beside one of them names an error, not an accuracy
+_ERROR_WORDS = frozenset({"err", "error", "errors"})
+
+
+def accuracy_share(run: Run, role: str) -> np.ndarray | None:
+    """The finite values of the column playing ``role`` as a share of right answers in [0, 1]:
+    a classification accuracy (a percentage divided by 100), or one minus a classification
+    error rate. None for any other metric (an F1, a mAP, a WER) or a column with no finite value."""
+    s = run.series(role)
+    if s is None or s.finite().values.size == 0:
+        return None
+    v = s.finite().values
+    scale = 100.0 if v.max() > 1.0 else 1.0
+    if _is_accuracy(run, role):
+        return v / scale
+    if _is_class_error(run, role):
+        return 1.0 - v / scale
+    return None
 
 
 def _accuracy_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
@@ -125,7 +146,7 @@ def _accuracy_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
             continue
         scale = 100.0 if v.max() > 1.0 else 1.0
         col = run.meta.roles.get(name, name)
-        if not _ACCURACY_WORDS & set(tokens(col)):
+        if not _is_accuracy(run, name):
             continue  # an F1, a Matthews correlation, an AUC or a mAP has no chance level of 1/K
         chance = chance_accuracy(col, k)
         if chance >= 1.0 or float(v.max()) / scale > (1 + th.chance_acc_rel) * chance:
@@ -147,7 +168,7 @@ def _never_below_start(run: Run, th: ProgressThresholds) -> Finding | None:
     x = f.values
     if x.size < th.start_points or f.steps[0] > th.start_max_step or not (x[1:] >= x[0]).all():
         return None
-    if _too_early(run, f, th):
+    if _too_early(run, f, th, rows_unknown=False):
         return None
     ev = {"metric": run.meta.roles.get("loss", "loss"), "first": float(x[0]), "lowest_after": float(x[1:].min()),
           "last": float(x[-1]), "points": int(x.size), "rule": "never below its first report"}
@@ -223,9 +244,17 @@ def _at_uniform(run: Run, th: ProgressThresholds) -> Finding | None:
     return Finding("slow_progress", Severity.ERROR, float(f.steps[start]), float(f.steps[-1]), summary, ev, cause)
 
 
-def _too_early(run: Run, f: Series, th: ProgressThresholds) -> bool:
+def _too_early(run: Run, f: Series, th: ProgressThresholds, *, rows_unknown: bool = True) -> bool:
     """True when a log that starts at the start of training spans fewer than ``min_steps``
-    updates: too early to call a stall (epochs are many updates each, so epoch logs pass)."""
+    updates: too early to call a stall (epochs are many updates each, so epoch logs pass).
+
+    A log with no step column (unit ``record``: the reports are numbered by row) says nowhere
+    where it starts. With ``rows_unknown`` (the chance rules) its rows are not taken for the first
+    updates: a loss at ln K beside an accuracy at 1/K is chance wherever it sits (CNTK's MNIST
+    tutorial at ce 2.3026 and errTop1 0.89 over minibatches 1-1500). Without it (a rule that
+    needs the start of training) row 0 is taken for the start, and a short log is too early."""
+    if rows_unknown and run.meta.step_unit == "record":
+        return False
     return (run.meta.step_unit != "epoch" and float(f.steps[0]) <= th.start_max_step
             and float(f.steps[-1] - f.steps[0]) < th.min_steps)
 
@@ -297,8 +326,22 @@ def _is_chance_corrected(run: Run, role: str) -> bool:
 
 def _is_accuracy(run: Run, role: str) -> bool:
     """True when the column playing ``role`` is named as a classification accuracy
-    (:data:`_ACCURACY_WORDS`), not as a ranking or overlap score (mAP, F1, BLEU, IoU)."""
-    return _role_named(run, role, _ACCURACY_WORDS)
+    (:data:`_ACCURACY_WORDS`), not as a ranking or overlap score (mAP, F1, BLEU, IoU), and not
+    as an error (:data:`_ERROR_WORDS`: ``errTop1`` is the share of wrong answers)."""
+    return _role_named(run, role, _ACCURACY_WORDS) and not _role_named(run, role, _ERROR_WORDS)
+
+
+def _is_class_error(run: Run, role: str) -> bool:
+    """True when the column playing ``role`` is named as a classification error rate: an error
+    word (:data:`_ERROR_WORDS`) and nothing of a loss or of a regression error (``mean_squared_error``,
+    ``abs_error``), whose complement is no accuracy."""
+    words = set(tokens(run.meta.roles.get(role, role)))
+    return bool(_ERROR_WORDS & words) and not words & _NOT_CLASS_ERROR
+
+
+#: words beside an error word that make it a regression or reconstruction error, not a share of wrong answers
+_NOT_CLASS_ERROR = frozenset({"loss", "mse", "mae", "rmse", "squared", "abs", "absolute", "mean", "l1", "l2",
+                              "reconstruction", "recon", "rel", "relative", "pixel", "depth"})
 
 
 def _granularity(share: float) -> int:
