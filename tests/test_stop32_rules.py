@@ -92,3 +92,139 @@ def test_real_cntk_pastes_at_chance(path, config):
     1-1500 (K inferred from the two); CIFAR-10's cross-entropy 2.29-2.32 (K from the config)."""
     f = _warned(lrdoctor.diagnose(lrdoctor.read(real_log(path), config=config)), 2)["slow_progress"]
     assert f.evidence["num_classes"] == 10
+
+
+# ---------------------------------------------------------------- divergence: the accuracy held
+
+def _contexts(seed: int, lr: float) -> str:
+    """A continual-learning notebook's end-of-context lines (GMvandeVen's "<CLASSIFIER> | Context:
+    k/5 | training loss: L | training accuracy: A |: 100%|...") of a digits MLP fitting five
+    two-class tasks in turn with Adam: each task's loss and accuracy after 300 updates on it."""
+    x, y, model = _digits(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    lines = []
+    for t in range(5):
+        m = (y == 2 * t) | (y == 2 * t + 1)
+        xt, yt = x[m], y[m]
+        for it in range(300):
+            i = (it * 32) % len(xt)
+            loss = torch.nn.functional.cross_entropy(model(xt[i:i + 32]), yt[i:i + 32])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            out = model(xt)
+            ce, acc = float(torch.nn.functional.cross_entropy(out, yt)), float((out.argmax(1) == yt).float().mean())
+        lines.append(f"<CLASSIFIER> | Context: {t + 1}/5 | training loss: {ce:.3g} | training accuracy: {acc:.3g} |: "
+                     "100%|##########| 300/300 [00:10<00:00, 47.20it/s]")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_tiny_loss_that_rises_while_the_accuracy_holds_is_no_divergence(tmp_path):
+    """Five tasks fitted in turn at Adam 3e-3: the end-of-task loss goes 0.004 -> 0.07 (a rise of
+    15x over its best) while the training accuracy stays at 0.99-1.0. Before, a divergence error.
+    The twin at 3e-2 loses the later tasks (loss at ln 2, accuracy 0.5): still a divergence."""
+    log = tmp_path / "contexts.log"
+    log.write_text(_contexts(2, 3e-3))
+    assert "divergence" not in _warned(lrdoctor.diagnose(log), 0)
+    log.write_text(_contexts(2, 3e-2))
+    assert _warned(lrdoctor.diagnose(log), 2)["divergence"].evidence["final_loss"] > 0.69
+
+
+def test_real_continual_learning_notebook_and_an_exploding_detector():
+    """GMvandeVen's naive fine-tuning (loss 1.05e-05 -> 0.0128, accuracy 0.992-1.0) is quiet; an
+    mmdet RCNN whose loss went 1.4 -> 4421 beside a 99% background accuracy still diverges, and a
+    running best (``best_val_acc``) clears nothing (a ResNet-50 fine-tune whose train_acc fell 25 -> 0.2)."""
+    quiet = lrdoctor.diagnose(real_log("fresh176/gmvandeven-cl-nb-splitmnist-naive/example_comparison.output.txt"))
+    assert "divergence" not in _warned(quiet, 0)
+    assert "divergence" in _warned(lrdoctor.diagnose(real_log("fresh65/mmdet-issue4299-rpn-explosion/train.log")), 2)
+    assert "divergence" in _warned(lrdoctor.diagnose(real_log("fresh97/spark-27-resnet50-finetune-collapse/train.log")), 2)
+
+
+# ---------------------------------------------------------------- readers: printed tensors, tutorial prints, bare pairs
+
+def _printed_tensor_losses(seed: int, poison: bool) -> str:
+    """What ``print(loss)`` then ``print(i, loss)`` write for a digits MLP, every other step (the
+    tensor's own repr); with ``poison`` a NaN pixel in the 5th batch makes every later loss NaN."""
+    x, y, model = _digits(seed)
+    if poison:
+        x = x.clone()
+        x[4 * 32 + 3, 7] = float("nan")
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    out = []
+    for i in range(12):
+        loss = torch.nn.functional.cross_entropy(model(x[i * 32:(i + 1) * 32]), y[i * 32:(i + 1) * 32])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if i % 2 == 0:
+            out.append(str(loss))
+            out.append(f"{i} {loss!s}")  # (print(i, loss) writes the repr; a format spec would not)
+    return "\n".join(out) + "\n"
+
+
+def test_printed_loss_tensors_are_read(tmp_path):
+    """``tensor(2.3143, grad_fn=<NllLossBackward0>)``: the autograd node names a loss. Before,
+    "no line looks like a training log"."""
+    log = tmp_path / "out.txt"
+    log.write_text(_printed_tensor_losses(0, poison=False))
+    assert "grad_fn=<NllLossBackward0>" in log.read_text()
+    run = lrdoctor.read(log)
+    assert list(run.steps) == [0, 2, 4, 6, 8, 10] and run.series("loss").values[0] > 2.0
+    assert "nonfinite" not in _warned(lrdoctor.diagnose(run), 0)
+    log.write_text(_printed_tensor_losses(0, poison=True))
+    assert _warned(lrdoctor.diagnose(log), 2)["nonfinite"].start_step == 4
+
+
+def _tutorial_lines(seed: int, poison: bool) -> str:
+    """The PyTorch char-RNN tutorial's print, ``'%d %d%% (%s) %.4f %s / %s %s'`` (iteration,
+    share, elapsed time, loss, then a sample and its guess), of a digits MLP trained one example
+    at a time; with ``poison`` the 300th example carries a NaN pixel."""
+    x, y, model = _digits(seed)
+    if poison:
+        x = x.clone()
+        x[300, 9] = float("nan")
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    lines, total = [], 0.0
+    for it in range(1, 601):
+        loss = torch.nn.functional.cross_entropy(model(x[it:it + 1]), y[it:it + 1])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if it % 50 == 0:
+            guess = int(model(x[it:it + 1]).argmax())
+            mark = "✓" if guess == int(y[it]) else f"✗ ({int(y[it])})"
+            lines.append(f"{it} {it * 100 // 600}% (0m {it // 50}s) {float(loss.detach()):.4f} digit{it} / {guess} {mark}")
+    return "\n".join(lines) + "\n"
+
+
+def test_pytorch_tutorial_progress_prints(tmp_path):
+    log = tmp_path / "paste.txt"
+    log.write_text(_tutorial_lines(0, poison=False))
+    run = lrdoctor.read(log)
+    assert run.steps[0] == 50 and run.steps[-1] == 600 and run.meta.roles["loss"] == "loss"
+    assert "nonfinite" not in _warned(lrdoctor.diagnose(run), 0)
+    log.write_text(_tutorial_lines(0, poison=True))
+    assert _warned(lrdoctor.diagnose(log), 2)["nonfinite"].start_step == 300
+    real = lrdoctor.diagnose(real_log("fresh173/pttutorials-847-char-rnn-nan/paste.txt"))
+    assert _warned(real, 2)["nonfinite"].start_step == 35000
+
+
+@pytest.mark.parametrize("text, loss", [
+    ("0m 6s (5000 5%) 3.1506\n0m 12s (10000 10%) 2.5063\n0m 18s (15000 15%) 2.3012\n", [3.1506, 2.5063, 2.3012]),
+    ("1m 47s (- 25m 1s) (5000 6%) 2.8632\n3m 30s (- 22m 47s) (10000 13%) 2.2804\n", [2.8632, 2.2804]),
+])
+def test_the_other_tutorial_prints(tmp_path, text, loss):
+    """The char-RNN generator's and the seq2seq translator's ``'%s (%d %d%%) %.4f'``."""
+    log = tmp_path / "paste.txt"
+    log.write_text(text)
+    run = lrdoctor.read(log)
+    assert list(run.series("loss").values) == loss and run.steps[0] == 5000
+
+
+def test_bare_pairs_beside_a_progress_share_and_a_lone_colon():
+    """RWKV-LM's "miniE 1 s 833 prog 20.00% : ppl 5.41 loss 1.69 lr 3.3e-04: 100%|...| 833/833 [...]",
+    the pairs in a tqdm bar's description. Before, "no numeric columns found"."""
+    run = lrdoctor.read(real_log("fresh172/rwkvlm-266-v4-enwik8-scratch/paste.txt"))
+    assert list(run.series("loss").values[:2]) == [1.687660, 1.251349]
+    assert run.series("lr").values[0] == pytest.approx(3.330213e-04)

@@ -59,6 +59,11 @@ class DivergenceThresholds(Thresholds):
     least this many evaluations from its onset on (see ``_evaluation_kept_improving``): two, so
     that one lucky evaluation cannot clear a rise. A model that blew up does not improve on
     held-out data; its evaluations fall with it."""
+    accuracy_held: float = 0.03
+    """A divergence is withdrawn when a logged accuracy stays within this share (3 points of
+    accuracy) of its best before the onset at every report from there on (see
+    ``_accuracy_held``): the materiality ``performance_reversal`` asks of an accuracy's fall
+    (about 4 binomial standard errors of an accuracy near 0.9 on 1,500 examples)."""
     few_factor: float = 2.0
     """Few-point rule: every point from the onset to the end stays at least this multiple of
     the best loss before it (log domain, so it is scale-free). A loss that doubles from its
@@ -542,7 +547,40 @@ def detect(run: Run, th: DivergenceThresholds = DEFAULTS) -> list[Finding]:
     out = _trend_rule(run, th)
     if few and not any(f.severity is Severity.ERROR for f in out):
         out = [f for f in out if f.start_step is None or f.start_step >= few[0].start_step] + few
-    return [f for f in out if not _evaluation_kept_improving(run, f.start_step, th)]
+    return [f for f in out if not _evaluation_kept_improving(run, f.start_step, th)
+            and not _accuracy_held(run, f.start_step, th)]
+
+
+def _accuracy_held(run: Run, since: float | None, th: DivergenceThresholds) -> bool:
+    """True when a logged classification accuracy (training or held-out) stayed within
+    ``accuracy_held`` of its best before ``since`` at every one of at least ``improving_evals``
+    reports from there to the end: the model still answers as well as it did, so the loss's
+    rise is in how sure it is, not in what it predicts (a continual-learning notebook fitting
+    five MNIST tasks in turn: the end-of-task loss 1.05e-05, 0.0128, 0.0009, 0.0004, 0.0032
+    beside a training accuracy of 1.0, 0.992, 1.0, 1.0, 1.0). A model that blew up loses its
+    accuracy with its loss.
+
+    Only while the loss stays below ln 2 at every report: read as a cross-entropy, it then puts
+    more than half its weight on the right answers (e^-CE, by Jensen), whereas a loss that
+    exploded may sit beside an accuracy dominated by one easy class (an mmdet RCNN head at 99%
+    background accuracy while its loss went 1.4 -> 4421). A running best ("best_val_acc") cannot
+    fall, and says nothing."""
+    from lrdoctor.detect._common import objective
+    from lrdoctor.detect._progress.chance import accuracy_share
+    from lrdoctor.names import tokens
+
+    loss = objective(run)
+    if since is None or loss is None or not bool((loss.finite().values < np.log(2.0)).all()):
+        return False
+    for role in ("eval_accuracy", "task_metric"):
+        v = accuracy_share(run, role)
+        if v is None or "best" in tokens(run.meta.roles.get(role, role)):
+            continue
+        steps = run.series(role).finite().steps
+        before, late = v[steps < since], v[steps >= since]
+        if before.size and late.size >= th.improving_evals and late.min() >= before.max() - th.accuracy_held:
+            return True
+    return False
 
 
 def _evaluation_kept_improving(run: Run, since: float | None, th: DivergenceThresholds) -> bool:

@@ -31,7 +31,7 @@ from lrdoctor.io.textlog.prefix import strip_prefix
 from lrdoctor.io.textlog.bars import _tqdm_bar
 from lrdoctor.io.textlog.key_value import NAN_EVENT, _as_split, _key_values, _python_dict
 from lrdoctor.io.textlog.named import (EPOCH_END, _amp_overflow, _bare_pairs, _bracketed_step, _checkpoint_message, _rl_evaluation, _epoch_trailer, _fastai07_row, _fuxictr_metrics,
-                                      _deepxde_row, _gan_row, _studiogan_eval, _lightning_checkpoint, _llmc, _marian, _pt_darts, _nanogpt, _nvidia_speech, _step_of_max, _tab_pairs, _trax, _yolact,
+                                      _deepxde_row, _gan_row, _studiogan_eval, _lightning_checkpoint, _llmc, _marian, _pt_darts, _pytorch_tutorial, _nanogpt, _nvidia_speech, _step_of_max, _tab_pairs, _trax, _yolact,
                                       _yolov5_results)
 from lrdoctor.io.textlog.tables import _chainer_report, _console_table, _split_table, _two_line_header_table, _vw_table, _header_table, _html_table, _pipe_table, _sb3_table, sb3_table_goes_on
 from lrdoctor.run import Run, RunMeta
@@ -67,6 +67,7 @@ RULES: list[LineRule] = [
     LineRule("step-of-max", _step_of_max),
     LineRule("lightning-checkpoint", _lightning_checkpoint),
     LineRule("gan-row", _gan_row),
+    LineRule("pytorch-tutorial", _pytorch_tutorial),
     LineRule("tab-pairs", _tab_pairs),
     LineRule("bare-pairs", _bare_pairs),
     LineRule("header-table", _header_table),
@@ -164,6 +165,10 @@ _MD_ESCAPE = re.compile(r"\\([*_`#\[\]])")
 #: a number set in markdown code ("* loss `228.44`, time `2021-10-20`", logs written as markdown):
 #: the backticks are typography, the number is the value
 _CODE_NUM = re.compile(r"`\s*(" + NUM + r")\s*`")
+#: a line that is a printed loss tensor alone, perhaps after a counter: ``print(loss)`` and
+#: ``print(i, loss)`` give "tensor(2.3026, grad_fn=<NllLossBackward0>)" and "0 tensor(10.4517,
+#: device='cuda:0', grad_fn=<NllLossBackward0>)". The autograd node that made it names a loss.
+_LOSS_TENSOR = re.compile(r"^\s*(?:(\d+)\s+)?tensor\(\s*(" + NUM + r")\s*,[^()]*grad_fn=<\w*(?:Loss|Nll|Entropy)\w*Backward\d*>\s*\)\s*$")
 _TENSOR = re.compile(r"\btensor\(\s*\[?\s*(" + NUM + r")\s*\]?\s*(?:,[^()]*(?:\([^()]*\)[^()]*)*)?\)", re.I)
 
 #: A Keras progress line: "399/399 [=====] - 2s 5ms/step - loss: ..." (Keras 2) or
@@ -317,6 +322,7 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
         block.clear()
 
     loss_change: tuple = ()  # (line, record index, text) of the last line that announced a new loss
+    tensor_counted = False  # a printed loss tensor came after a counter (``print(i, loss)``)
     keras: dict = {}  # _keras_evaluate's memory (kept apart from the rules' state: the shape cache stays on)
     shapes: dict[bytes, tuple] = {}
     tries: dict[bytes, int] = {}
@@ -335,7 +341,15 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
             if has_local_script(line):  # "训练损失: 0.52": keys in the author's language
                 line = to_english(line)
         if "tensor(" in line:
-            line = _TENSOR.sub(r"\1", line)
+            alone = _LOSS_TENSOR.match(line) if "grad_fn=<" in line else None
+            if alone:
+                if alone[1]:
+                    tensor_counted = True
+                elif tensor_counted:
+                    continue  # ``print(loss)`` beside ``print(i, loss)``: the counted line files it
+                line = (f"step: {alone[1]}, " if alone[1] else "") + f"loss: {alone[2]}"
+            else:
+                line = _TENSOR.sub(r"\1", line)
         if "\u00b1" in line or "+/-" in line:
             line = _SPREAD.sub(r"\1", line)
         elif "+" in line and ":" in line:

@@ -7,6 +7,7 @@ import re
 
 from lrdoctor.io.textlog._base import _NUM_FULL, _STEPLIKE, _num
 from lrdoctor.io.textlog.key_value import _key_values
+from lrdoctor.io.textlog.named import _bare_pairs
 
 #: a tqdm bar: "Epoch 3:  22%|##2       | 4/18 [00:17<01:02,  4.47s/it, loss=9.93, v_num=7]"
 #: (PyTorch Lightning, NeMo); the bar's text is bounded so that no line is rescanned
@@ -38,7 +39,10 @@ def _tqdm_bar(line: str, state: dict) -> dict | None:
             rec[key] = _num(val)
     if not rec:
         # a bar whose description holds the metrics ("Epoch 1, Step 0, Loss: 0.9741:  1%|...")
-        desc = _key_values(line[:m.start()].rstrip(": \t"), {}) if ":" in line[:m.start()] else None
+        text = line[:m.start()].rstrip(": \t")
+        desc = _key_values(text, {}) if ":" in line[:m.start()] else None
+        if not desc:
+            desc = _bare_pairs(text, {})  # "miniE 1 s 833 prog 20.00% : ppl 5.41 loss 1.69 lr 3.3e-04: 100%|..."
         if desc and any(not _STEPLIKE.match(k) for k in desc):
             if len(desc) >= 2 and not any(_STEPLIKE.match(k) for k in desc):
                 # the bar's count is the only axis the line has ("psnr = 21.3 loss = 0.01: 6%|..| 1911/30000"):

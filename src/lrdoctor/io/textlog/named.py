@@ -271,7 +271,14 @@ def _deepxde_row(line: str, state: dict) -> dict | None:
     return rec
 
 
+#: what a line of bare pairs may hold beside them: a progress share ("prog 20.00%") and a colon
+#: standing alone between words (RWKV-LM's "miniE 1 s 833 prog 20.00% : ppl 5.41 loss 1.69 lr 3.3e-04")
+_BARE_ASIDE = re.compile(r"(?<!\S)(?:\d+(?:\.\d+)?%|:)(?!\S)")
+
+
 def _bare_pairs(line: str, state: dict) -> dict | None:
+    if "%" in line or " : " in line:
+        line = _BARE_ASIDE.sub(" ", line)
     if any(c in line for c in ":=|\t(%") or ", " in line:
         return None  # separators (a comma too: "current loss 5.54, ppl 254.05"), tables and "value (avg)" segments are the other rules' shapes
     toks = line.split()
@@ -568,3 +575,19 @@ def _studiogan_eval(line: str, state: dict) -> dict | None:
     state["studiogan_step"] = float(m["step"])
     return {"step": float(m["step"]), key: _num(m["val"])}
 
+
+
+#: The PyTorch tutorials' progress prints, copied into countless scripts: the character-level RNN
+#: classifier's "5000 5% (0m 12s) 2.4177 Coelho / Portuguese ✓" (iteration, share, elapsed time,
+#: loss, then a sample), and the generator's and seq2seq translator's "0m 6s (5000 5%) 3.1506" /
+#: "1m 47s (- 25m 1s) (5000 6%) 2.8632" (elapsed time, remaining time, iteration and share, loss).
+_TUTORIAL_ITER_FIRST = re.compile(rf"^\s*(\d+)\s+\d+%\s+\(\s*-?\d+m\s+-?\d+s\s*\)\s+({NUM})(?:\s|$)", re.I)
+_TUTORIAL_TIME_FIRST = re.compile(rf"^\s*-?\d+m\s+-?\d+s\s+(?:\(\s*-\s*-?\d+m\s+-?\d+s\s*\)\s+)?\(\s*(\d+)\s+\d+%\s*\)\s+({NUM})\s*$", re.I)
+
+
+def _pytorch_tutorial(line: str, state: dict) -> dict | None:
+    """A PyTorch tutorial's progress print (see :data:`_TUTORIAL_ITER_FIRST`): iteration and loss."""
+    if "%" not in line or "m " not in line:
+        return None
+    m = _TUTORIAL_ITER_FIRST.match(line) or _TUTORIAL_TIME_FIRST.match(line)
+    return {"iter": float(m[1]), "loss": _num(m[2])} if m else None
