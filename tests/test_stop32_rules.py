@@ -12,24 +12,14 @@ from __future__ import annotations
 import pytest
 import torch
 from bench_logs import real_log
+from trained_digits import digits_mlp, warned
 
 import lrdoctor
 
 torch.set_num_threads(1)
 
 
-def _warned(report, at_least: int = 1) -> dict:
-    return {f.kind: f for f in report.findings if f.severity.rank >= at_least}
-
-
-def _digits(seed: int):
-    from sklearn.datasets import load_digits
-
-    d = load_digits()
-    x, y = torch.tensor(d.data / 16.0, dtype=torch.float32), torch.tensor(d.target)
-    torch.manual_seed(seed)
-    model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
-    return x, y, model
+_warned, _digits = warned, digits_mlp
 
 
 # ---------------------------------------------------------------- slow_progress: an error rate at 1 - 1/K

@@ -1,0 +1,24 @@
+"""Shared pieces of the rule tests that train a real model: scikit-learn's digits (shipped with
+the package, nothing downloaded) and a small MLP on them, and the findings of a report by kind."""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["digits_mlp", "warned"]
+
+
+def digits_mlp(seed: int):
+    """The digits as (x, y) tensors (pixels scaled to [0, 1]) and a fresh 64-32-10 MLP seeded by ``seed``."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x, y = torch.tensor(d.data / 16.0, dtype=torch.float32), torch.tensor(d.target)
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
+    return x, y, model
+
+
+def warned(report, at_least: int = 1) -> dict:
+    """The report's findings by kind, of severity rank ``at_least`` or more (0 info, 1 warning, 2 error)."""
+    return {f.kind: f for f in report.findings if f.severity.rank >= at_least}
