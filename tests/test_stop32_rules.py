@@ -218,3 +218,76 @@ def test_bare_pairs_beside_a_progress_share_and_a_lone_colon():
     run = lrdoctor.read(real_log("fresh172/rwkvlm-266-v4-enwik8-scratch/paste.txt"))
     assert list(run.series("loss").values[:2]) == [1.687660, 1.251349]
     assert run.series("lr").values[0] == pytest.approx(3.330213e-04)
+
+
+# ---------------------------------------------------------------- readers: LIBMF's table, a CSV of tensor reprs
+
+def _libmf_table(seed: int, l2: float) -> str:
+    """LIBMF's iteration table ("iter  tr_rmse  va_rmse  obj") of a rank-20 matrix factorisation
+    trained with Adam on 30% of a noisy rank-3 rating matrix, validated on another 15%; without
+    ``l2`` it memorises the noise and its validation RMSE turns up, with it it does not."""
+    g = torch.Generator().manual_seed(seed)
+    u, v = torch.randn(60, 3, generator=g), torch.randn(50, 3, generator=g)
+    r = u @ v.T + torch.randn(60, 50, generator=g)
+    seen = torch.rand(60, 50, generator=g) < 0.3
+    held = (torch.rand(60, 50, generator=g) < 0.15) & ~seen
+    torch.manual_seed(seed)
+    p, q = torch.nn.Parameter(0.1 * torch.randn(60, 20)), torch.nn.Parameter(0.1 * torch.randn(50, 20))
+    opt = torch.optim.Adam([p, q], lr=0.02)
+    lines = ["iter      tr_rmse      va_rmse          obj"]
+    for it in range(25):
+        for _ in range(5):
+            obj = ((p @ q.T - r)[seen] ** 2).sum() + l2 * (p.pow(2).sum() + q.pow(2).sum())
+            opt.zero_grad()
+            obj.backward()
+            opt.step()
+        with torch.no_grad():
+            err = p @ q.T - r
+            tr, va = float(err[seen].pow(2).mean().sqrt()), float(err[held].pow(2).mean().sqrt())
+        lines.append(f"{it:4d}   {tr:10.4f}   {va:10.4f}   {float(obj.detach()):.4e}")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_table_headed_by_its_step_column(tmp_path):
+    """A whitespace table whose header starts with ``iter`` is a table whatever its other names;
+    ``va_`` is LIBMF's validation split beside ``tr_``. Before, "no line looks like a training log"."""
+    log = tmp_path / "train.log"
+    log.write_text(_libmf_table(0, l2=0.0))
+    report = lrdoctor.diagnose(log)
+    assert report.run.meta.roles["eval_loss"] == "va_rmse" and "overfitting" in _warned(report)
+    log.write_text(_libmf_table(0, l2=3.0))
+    assert "overfitting" not in _warned(lrdoctor.diagnose(log), 0)
+    real = lrdoctor.diagnose(real_log("fresh118/libmf-49-mf-overfitting/train.log"))
+    assert _warned(real)["overfitting"].start_step == 4  # va_rmse's minimum 0.6599 at iteration 4
+
+
+def test_a_csv_whose_cells_are_tensor_reprs(tmp_path):
+    """``csv.writer`` handed tensors writes their repr ("tensor(0.1623)"), quoted where it holds a
+    comma; the cells are the numbers. Before, the file read as text and was refused. In the twin a
+    validation image with a NaN pixel from the third epoch on makes the validation loss NaN."""
+    import csv
+
+    for poison in (False, True):
+        x, y, model = _digits(0)
+        xv = x[1500:].clone()
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+        path = tmp_path / f"log_train_{poison}"
+        with open(path, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["epoch", "train_loss", "val_loss"])
+            for epoch in range(1, 5):
+                if poison and epoch == 3:
+                    xv[3, 10] = float("nan")  # a corrupt validation image from the third epoch on
+                for i in range(0, 1500, 100):
+                    loss = torch.nn.functional.cross_entropy(model(x[i:i + 100]), y[i:i + 100])
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+                with torch.no_grad():
+                    w.writerow([epoch, loss.detach(), torch.nn.functional.cross_entropy(model(xv), y[1500:])])
+        assert "tensor(" in path.read_text()
+        report = lrdoctor.diagnose(path)
+        assert report.run.meta.format == "csv" and list(report.run.steps) == [1, 2, 3, 4]
+        assert ("nonfinite" in _warned(report, 1)) is poison
+    real = lrdoctor.read(real_log("fresh175/reproduce-chexnet-pretrained-log-train-tensor/log_train"))
+    assert real.series("loss").values[0] == pytest.approx(0.1623) and real.series("eval_loss").values[0] == pytest.approx(0.1541)

@@ -224,7 +224,7 @@ def tokens(name: str) -> list[str]:
     return ts
 
 
-_EVAL = {"val", "valid", "validation", "eval", "evaluation", "test", "dev", "holdout", "cv"}  # cv: speech recipes' cross-validation set
+_EVAL = {"val", "valid", "validation", "eval", "evaluation", "test", "dev", "holdout", "cv", "va"}  # cv: speech recipes' cross-validation set; va: LIBMF's "va_rmse" beside "tr_rmse"
 
 #: Figures whose name a split word is fused to ("trainloss", "valloss", "testacc"), and the split
 #: words that fuse; single letters only pair up (see :func:`_letter_pairs`).

@@ -139,6 +139,14 @@ def _head(path: Path, n: int = 4096) -> str:
 _TEXT_RECORD = re.compile(r"[A-Za-z_)\]]\s*(?:=|:)\s*[-+]?(?:\d|\.\d|nan|inf)", re.I)
 
 
+def _csv_fields(line: str) -> int:
+    """The number of comma-separated fields of ``line``, commas inside double quotes not
+    counted (a cell ``"tensor(0.1623, device='cuda:0')"`` is one field)."""
+    import csv
+
+    return len(next(csv.reader([line]), []))
+
+
 def _numeric_row(line: str, sep: str, n_seps: int) -> bool:
     """True when ``line`` has ``n_seps`` separators and every field is a number or empty (a
     table's data row, not "iter 1: loss 4.1, time 29ms")."""
@@ -213,7 +221,7 @@ def detect_format(path: Path) -> str:
             return "yolo" if yolo.is_yolo_header([h.strip().strip('"') for h in first.split(sep)]) else "csv"
     if _TEXT_RECORD.search(first):
         return "text"  # "iter 0: loss 4.2, time 30ms" has commas but is no CSV header
-    if first.count(",") >= 1 and (not second or second.count(",") == first.count(",")) and not first.lstrip().startswith("Namespace("):
+    if first.count(",") >= 1 and (not second or _csv_fields(second) == first.count(",") + 1) and not first.lstrip().startswith("Namespace("):
         header = [h.strip().strip('"') for h in first.split(",")]
         if yolo.is_yolo_header(header):
             return "yolo"

@@ -174,6 +174,10 @@ def _read_chunks(path: Path, opts: dict, capacity: int) -> tuple[list[str], dict
     return columns, accs, n_rows
 
 
+#: a cell holding a scalar tensor's repr, as ``csv.writer`` writes a tensor it was handed
+_TENSOR_CELL = r"^tensor\(\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|inf|-inf)\s*(?:,[^()]*(?:\([^()]*\)[^()]*)*)?\)$"
+
+
 def _add_chunk(acc: _ColumnAcc, s: pd.Series, offset: int, capacity: int) -> None:
     """One chunk of one column: numbers, the logged mask and the stray words counted."""
     import pandas as pd
@@ -186,6 +190,9 @@ def _add_chunk(acc: _ColumnAcc, s: pd.Series, offset: int, capacity: int) -> Non
         return
     acc.numeric_dtype = False
     text = s.astype("string").str.strip()
+    if text.str.startswith("tensor(").any():
+        # a script that wrote its tensors to the file ("tensor(0.1623, device='cuda:0')"): the repr's number
+        text = text.str.replace(_TENSOR_CELL, r"\1", regex=True)
     empty = text.isna() | (text == "")
     nums = pd.to_numeric(text.where(~empty), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     tokens = text.str.lower().isin(_NONFINITE_TOKENS).fillna(False).to_numpy(bool)

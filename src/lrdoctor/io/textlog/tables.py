@@ -306,6 +306,10 @@ def _without_progress_tail(line: str) -> str:
 #: box obj cls total labels img_size``)
 _CONSOLE_METRIC = re.compile(r"_loss$|^(?:box\(|mask\()?map", re.I)
 
+#: the first name of a console table's header that makes it one whatever the other names say: the
+#: step column ("iter  tr_rmse  va_rmse  obj", LIBMF's matrix-factorisation table)
+_STEP_FIRST = frozenset({"epoch", "iter", "iteration", "step"})
+
 
 def _console_key(cell: str, validation: bool, epoch_table: bool) -> str:
     key = cell.lower().removeprefix("box(").removeprefix("mask(").strip("()")
@@ -503,9 +507,9 @@ def _console_table(line: str, state: dict) -> dict | None:
         return {}
     cells = s.split()
     if len(cells) >= 3 and all(_CONSOLE_NAME.match(c) for c in cells) and \
-            (cells[0].lower() == "epoch" or any(_CONSOLE_METRIC.search(c) for c in cells) or "LOSS" in cells):
-        if cells[0].lower() == "epoch" and _FASTAI_PAIR.search(s):
-            return None  # fastai's "epoch train loss valid loss ...": two-word names (the header-table rule)
+            (cells[0].lower() in _STEP_FIRST or any(_CONSOLE_METRIC.search(c) for c in cells) or "LOSS" in cells):
+        if cells[0].lower() in _STEP_FIRST and _FASTAI_PAIR.search(s):
+            return None  # fastai's "epoch train loss valid loss ...", HF's "Step Training Loss": two-word names (the header-table rule)
         validation, epoch_table = cells[0].lower() == "class", cells[0].lower() == "epoch"
         state["console_header"] = [_console_key(c, validation, epoch_table) for c in cells]
         return {}
