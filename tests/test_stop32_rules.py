@@ -291,3 +291,34 @@ def test_a_csv_whose_cells_are_tensor_reprs(tmp_path):
         assert ("nonfinite" in _warned(report, 1)) is poison
     real = lrdoctor.read(real_log("fresh175/reproduce-chexnet-pretrained-log-train-tensor/log_train"))
     assert real.series("loss").values[0] == pytest.approx(0.1623) and real.series("eval_loss").values[0] == pytest.approx(0.1541)
+
+
+def _nll_lines(seed: int, lr: float) -> str:
+    """TFP's notebook print, "Epoch E" then "Training negative log-likelihood: X", of a digits MLP
+    trained with a summed NLL (reduction="sum" over batches of 100); at a huge ``lr`` it blows up
+    and never recovers."""
+    x, y, model = _digits(seed)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    lines = []
+    for epoch in range(6):
+        total = 0.0
+        for i in range(0, 1500, 100):
+            loss = torch.nn.functional.cross_entropy(model(x[i:i + 100]), y[i:i + 100], reduction="sum")
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss.detach())
+        lines += [f"Epoch {epoch}", f"Training negative log-likelihood: {total / 15:.3f}"]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_negative_log_likelihood_spelt_out_is_the_loss(tmp_path):
+    """Before, "negative log-likelihood" was no loss word and the log was refused."""
+    log = tmp_path / "train_output.txt"
+    log.write_text(_nll_lines(0, 1e-3))
+    report = lrdoctor.diagnose(log)
+    assert "likelihood" in report.run.meta.roles["loss"] and not _warned(report, 1)
+    log.write_text(_nll_lines(0, 20.0))  # the first epoch blows up to 2e14, then it sits at ~90,000: nothing learned
+    assert "slow_progress" in _warned(lrdoctor.diagnose(log), 2)
+    real = lrdoctor.read(real_log("fresh180/tfp-sigmoid-belief-network-caltech/train_output.txt"))
+    assert real.series("loss").values[0] == pytest.approx(344.790) and real.n_steps == 100

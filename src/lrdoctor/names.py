@@ -221,6 +221,11 @@ def tokens(name: str) -> list[str]:
         if ts[i] == "cross" and ts[i + 1] == "entropy":  # CNTK's "CrossEntropy loss": a loss, not a policy entropy
             ts[i:i + 2] = ["xent"]
             break
+    for i in range(len(ts) - 2):
+        # a negative log-likelihood spelt out (TFP's "Training negative log-likelihood: 344.790"): the NLL
+        if ts[i] in ("negative", "neg") and ts[i + 1] == "log" and ts[i + 2] in ("likelihood", "lik", "prob", "probability"):
+            ts[i:i + 3] = ["nll"]
+            break
     return ts
 
 
