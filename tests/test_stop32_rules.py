@@ -322,3 +322,50 @@ def test_a_negative_log_likelihood_spelt_out_is_the_loss(tmp_path):
     assert "slow_progress" in _warned(lrdoctor.diagnose(log), 2)
     real = lrdoctor.read(real_log("fresh180/tfp-sigmoid-belief-network-caltech/train_output.txt"))
     assert real.series("loss").values[0] == pytest.approx(344.790) and real.n_steps == 100
+
+
+# ---------------------------------------------------------------- readers: a headerless table with a perplexity
+
+def _rwkv_rows(seed: int, lr: float, poison_epoch: int | None = None) -> str:
+    """RWKV-LM's train_log.txt rows, ``epoch loss ppl lr date time epoch`` with no header, of a
+    digits MLP (one row per epoch: the mean cross-entropy and its exp, the perplexity); from
+    ``poison_epoch`` on one training image carries a NaN pixel."""
+    import datetime
+    import math
+
+    x, y, model = _digits(seed)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    t0 = datetime.datetime(2025, 4, 24, 2, 23, 42, 481256)
+    rows = []
+    for epoch in range(8):
+        if epoch == poison_epoch:
+            x = x.clone()
+            x[777, 5] = float("nan")
+        losses = []
+        for i in range(0, 1500, 50):
+            loss = torch.nn.functional.cross_entropy(model(x[i:i + 50]), y[i:i + 50])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(float(loss.detach()))
+        ce = sum(losses) / len(losses)
+        ppl = math.exp(ce)
+        rows.append(f"{epoch} {ce:.6f} {ppl:.4f} {lr:.8f} {t0 + datetime.timedelta(minutes=5 * epoch)} {epoch}")
+    return "\n".join(rows) + "\n"
+
+
+def test_a_headerless_table_whose_perplexity_names_its_loss(tmp_path):
+    """No name anywhere, but one column is exp of another at every row: the pair is a
+    cross-entropy and its perplexity (wall-clock stamps among the numbers are set aside). Before,
+    "no line looks like a training log". In the twin a NaN pixel from epoch 4 on makes the loss
+    (and so its perplexity) NaN."""
+    log = tmp_path / "train_log.txt"
+    log.write_text(_rwkv_rows(0, 0.1))
+    run = lrdoctor.read(log)
+    assert run.meta.roles["loss"] == "loss" and run.series("loss").values[0] > 1.0 and run.n_steps == 8
+    assert not _warned(lrdoctor.diagnose(run), 1)
+    log.write_text(_rwkv_rows(0, 0.1, poison_epoch=4))
+    assert "nan nan" in log.read_text()
+    assert _warned(lrdoctor.diagnose(log), 2)["nonfinite"].start_step == 4
+    real = lrdoctor.read(real_log("fresh172/rwkv7-minipile-reference-train-log/train_log.txt"))
+    assert real.series("loss").values[0] == pytest.approx(4.875856) and real.n_steps == 12

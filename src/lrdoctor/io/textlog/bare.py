@@ -33,6 +33,12 @@ MIN_SHARE = 0.9
 
 _FIELD = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf|infinity)", re.I)
 _SPLIT = re.compile(r"[\s,;]+")
+#: a wall-clock stamp among the numbers ("2025-04-24 02:23:42.481256", RWKV-LM's train_log.txt):
+#: when the row was written, no value of the run
+_STAMP = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}:\d{2}(?:\.\d+)?")
+#: Perplexity beside its loss: a column equal to exp of another to this relative tolerance at every
+#: row (4+ significant digits, what a log prints) is that column's perplexity, by definition
+PPL_REL = 1e-3
 
 
 def _row(line: str) -> list[float] | None:
@@ -42,7 +48,7 @@ def _row(line: str) -> list[float] | None:
     line = line.strip()
     if line[:1] == "(" and line[-1:] == ")":
         line = line[1:-1]
-    fields = [f for f in _SPLIT.split(line) if f]
+    fields = [f for f in _SPLIT.split(line) if f and not _STAMP.fullmatch(f)]
     if not fields or len(fields) > MAX_BARE_FIELDS or not all(_FIELD.fullmatch(f) for f in fields):
         return None
     return [float(f) for f in fields]
@@ -92,14 +98,43 @@ def read_bare_columns(path: Path, strip: Callable[[str], str] = str.strip) -> Ru
                                         and (np.diff(first) > 0).all())
     stem = re.sub(r"[^\w.-]+", "_", path.stem).strip("_") or "value"
     names = _names(stem, width, first_is_step)
+    pair = _loss_and_perplexity(table)
+    if pair is not None:
+        names[pair[0]], names[pair[1]] = "loss", "ppl"
     records = RecordColumns()
     for row in table.tolist():
         records.append(dict(zip(names, row)))
     meta = RunMeta(source=str(path), format="bare-columns")
     meta.warnings.append(f"{printable(path.name)}: no names in the file: its column(s) are named after the file "
                          f"({', '.join(names)}); rename one with --metric ROLE=COLUMN")
+    if pair is not None:
+        meta.warnings.append(f"{printable(path.name)}: column {pair[1] + 1} equals exp(column {pair[0] + 1}) at every row: "
+                             "read as a cross-entropy loss and its perplexity")
     skipped = sum(counts.values()) + other - kept
     if skipped:
         meta.warnings.append(f"{printable(path.name)}: {skipped} line(s) that are no row of "
                              f"{width} number(s) were skipped")
     return records_to_run(records, meta)
+
+
+def _loss_and_perplexity(table: np.ndarray) -> tuple[int, int] | None:
+    """(loss column, perplexity column) when one column is exp of another at every row within
+    :data:`PPL_REL`: a perplexity is exp of the cross-entropy it is printed beside, so the pair
+    names itself (RWKV-LM's "0 4.875856 131.0863 0.00059975 ...": exp(4.875856) = 131.086).
+    Constant columns are left out (exp(0) = 1 beside a column of ones proves nothing)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        e_all = np.exp(table)  # (a loss above ~709 prints an infinite perplexity, as float64 overflows)
+    for i in range(table.shape[1]):
+        x, e = table[:, i], e_all[:, i]
+        ok = np.isfinite(e)
+        if int(ok.sum()) < MIN_ROWS or np.ptp(x[ok]) == 0 or x[ok].min() <= 0:
+            continue
+        for j in range(table.shape[1]):
+            if j == i:
+                continue
+            y = table[:, j]
+            # where exp overflows or the loss is NaN, the printed perplexity is the same inf or NaN
+            same_off = np.array_equal(np.isnan(y), np.isnan(e)) and np.array_equal(np.isinf(y), np.isinf(e))
+            if same_off and np.all(np.abs(y[ok] - e[ok]) <= PPL_REL * e[ok]):
+                return i, j
+    return None
