@@ -327,6 +327,10 @@ def _gan_word(t: list[str]) -> bool:
     return bool((_DISC | _GEN | {"adv", "adversarial", "gan"}) & set(t))
 
 
+#: the words of an error: a share of wrong answers (or a regression error), lower-is-better, never an accuracy
+ERROR_WORDS = ("err", "error", "errors")
+
+
 def _split_norm(t: list[str]) -> bool:
     """Gradient boosting's metrics named after the data set: LightGBM's "training's l2", "valid_1's
     l2" (read as ``training_l2``, ``valid_1_l2``), XGBoost's classification error "train-error",
@@ -355,7 +359,10 @@ ROLE_RULES: tuple[RoleRule, ...] = (
     RoleRule("eval_return", lambda t: _has(t, "reward", "return", "rew", "returns", "rewards") and bool(_EVAL & set(t)) and not _has(t, "std", "min", "max", "seed", *_PREFERENCE)),
     RoleRule("ep_return", lambda t: _has(t, "reward", "return", "rew", "eprewmean", "returns", "rewards") and not (_EVAL | {"std", "min", "max", "discounted", "normalized", "seed"} | _PREFERENCE) & set(t)),
     # prec1/prec5: timm's and pytorch/examples' summary.csv "eval_prec1" (precision@1 = top-1 accuracy)
-    RoleRule("eval_accuracy", lambda t: _has(t, "acc", "ac", "accuracy", "top1", "prec1", "map", "map50", "f1", "auc", "iou", "miou") and bool(_EVAL & set(t) or "metrics" in t)),
+    # (not an error named by its top-k: CNTK's "errTop1", a "val_top1_err" is the share of wrong
+    # answers, lower-is-better; see ``is_class_error``)
+    RoleRule("eval_accuracy", lambda t: _has(t, "acc", "ac", "accuracy", "top1", "prec1", "map", "map50", "f1", "auc", "iou", "miou") and bool(_EVAL & set(t) or "metrics" in t)
+             and not _has(t, *ERROR_WORDS)),
     # image restoration's PSNR/SSIM and segmentation's Dice are higher-is-better evaluation figures
     # (BasicSR/NAFNet print "# psnr: 25.42  # ssim: 0.78" after each validation): an evaluation
     # unless named as a training figure; never a column with a loss word (a "dice_loss")
@@ -382,7 +389,7 @@ ROLE_RULES: tuple[RoleRule, ...] = (
     # (the training side's figure: an evaluation's second metric, "eval_f1" beside "eval_accuracy",
     # is no training accuracy for the generalisation-gap rule to compare with)
     RoleRule("task_metric", lambda t: (_has(t, "acc", "accuracy", "accuracies", "top1", "prec1", "map", "map50", "f1", "success", "auc", "miou")
-             or (_has(t, "psnr", "ssim", "dice") and not _has(t, *_LOSS_WORDS))) and not _EVAL & set(t)),
+             or (_has(t, "psnr", "ssim", "dice") and not _has(t, *_LOSS_WORDS))) and not _EVAL & set(t) and not _has(t, *ERROR_WORDS)),
     RoleRule("d_loss", lambda t: _gan_player(t, _DISC, {"a", "b", "real", "fake", "x", "y"})),
     RoleRule("g_loss", lambda t: _gan_player(t, _GEN, {"a", "b", "gan", "adv", "x", "y"})),
 )

@@ -6,7 +6,7 @@ import numpy as np
 
 from lrdoctor.run import Run, Series
 
-__all__ = ["objective", "lr_at", "is_error_rate", "ERROR_RATES", "zero_is_exact", "perplexity_beside"]
+__all__ = ["objective", "lr_at", "is_error_rate", "is_class_error", "ERROR_RATES", "zero_is_exact", "perplexity_beside"]
 
 
 def objective(run: Run) -> Series | None:
@@ -40,6 +40,21 @@ def is_error_rate(name: str) -> bool:
     ``power``, not ``answer``)."""
     low = name.lower().replace("-", "_").split("/")[-1]
     return any(low == r or low.endswith("_" + r) for r in ERROR_RATES)
+
+
+#: words beside an error word that make it a regression or reconstruction error, not a share of wrong answers
+_NOT_CLASS_ERROR = frozenset({"loss", "mse", "mae", "rmse", "squared", "abs", "absolute", "mean", "l1", "l2",
+                              "reconstruction", "recon", "rel", "relative", "pixel", "depth"})
+
+
+def is_class_error(name: str) -> bool:
+    """``errTop1``, ``val_top1_err``, ``test_error``: a classification error, the share of wrong
+    answers (one minus an accuracy). Not a speech or OCR error rate (:func:`is_error_rate`), nor a
+    regression error (``mean_squared_error``, ``abs_error``), whose complement is no accuracy."""
+    from lrdoctor.names import ERROR_WORDS, tokens
+
+    words = set(tokens(name))
+    return bool(words & set(ERROR_WORDS)) and not words & _NOT_CLASS_ERROR and not is_error_rate(name)
 
 
 def zero_is_exact(run: Run, role: str, min_decimals: int) -> bool:

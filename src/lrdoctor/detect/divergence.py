@@ -566,17 +566,16 @@ def _accuracy_held(run: Run, since: float | None, th: DivergenceThresholds) -> b
     background accuracy while its loss went 1.4 -> 4421). A running best ("best_val_acc") cannot
     fall, and says nothing."""
     from lrdoctor.detect._common import objective
-    from lrdoctor.detect._progress.chance import accuracy_share
+    from lrdoctor.detect._progress.chance import accuracy_shares
     from lrdoctor.names import tokens
 
     loss = objective(run)
     if since is None or loss is None or not bool((loss.finite().values < np.log(2.0)).all()):
         return False
-    for role in ("eval_accuracy", "task_metric"):
-        v = accuracy_share(run, role)
-        if v is None or "best" in tokens(run.meta.roles.get(role, role)):
+    for col, share in accuracy_shares(run):
+        if "best" in tokens(col):
             continue
-        steps = run.series(role).finite().steps
+        v, steps = share.values, share.steps
         before, late = v[steps < since], v[steps >= since]
         if before.size and late.size >= th.improving_evals and late.min() >= before.max() - th.accuracy_held:
             return True
@@ -589,8 +588,6 @@ def _evaluation_kept_improving(run: Run, since: float | None, th: DivergenceThre
     held-out data all through the loss's rise, so the rise is in what the loss measures, not in
     the model (spaCy sums each component's loss over batches that its default schedule grows
     from 100 to 1000 words: NER loss 4601 -> 8976 while the dev F rose 59 -> 70 at every row)."""
-    from lrdoctor.detect._common import is_error_rate
-
     s = run.series("eval_accuracy")
     if s is None or since is None or is_error_rate(run.meta.roles.get("eval_accuracy", "")):
         return False

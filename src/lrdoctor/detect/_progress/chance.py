@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lrdoctor.detect._common import is_error_rate, objective
+from lrdoctor.detect._common import is_class_error, is_error_rate, objective
 from lrdoctor.detect._progress.common import (
     _CHANCE_CAUSE,
     _live_loss,
@@ -21,7 +21,7 @@ from lrdoctor.detect._stats import tail_start, trend_p_up
 from lrdoctor.detect.initial_loss_anomaly import starts_at_the_start
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.fmt import fmt
-from lrdoctor.names import tokens
+from lrdoctor.names import ERROR_WORDS, tokens
 from lrdoctor.run import Run, Series
 
 if TYPE_CHECKING:
@@ -76,12 +76,10 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
         return None  # the LR is still warming up: too early to call the run stuck
     ev = {"num_classes": k, "num_classes_source": source, "ln_k": ln_k, "loss_median_late": late,
           "loss_min": float(x.min()), "points": int(x.size)}
-    for name in ("eval_accuracy", "task_metric"):
-        av = accuracy_share(run, name)
-        if av is None:
-            continue  # (1/K is the chance of a classification accuracy, not of a BLEU, an mAP or an F1)
+    for col, share in accuracy_shares(run):  # (1/K is the chance of a classification accuracy, not of a BLEU, an mAP or an F1)
+        av = share.values
         a = float(np.median(av))
-        off = a - chance_accuracy(run.meta.roles.get(name, name), k)
+        off = a - chance_accuracy(col, k)
         if off > th.chance_acc_margin or (given is None and -off > th.chance_acc_margin):
             return None  # accuracy says it learned (or the loss is not K-way cross-entropy); one
             # *below* chance says no such thing (TinyVGG on 3 classes: test accuracy 0.198 at ln 3)
@@ -89,8 +87,8 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
             return None  # the accuracy climbs: the model learns, whatever level the loss sits at (PEFT
             # P-tuning on MetaMathQA: a generative accuracy 0.06 -> 0.48 beside a loss near ln 2)
         if "accuracy_metric" not in ev:  # every logged accuracy must be at chance; the first is quoted
-            ev.update(accuracy_metric=run.meta.roles.get(name, name), accuracy_median=a)
-            if _is_class_error(run, name):
+            ev.update(accuracy_metric=col, accuracy_median=a)
+            if is_class_error(col):
                 ev["error_rate_median"] = 1.0 - a  # (the accuracy quoted is one minus the error read)
     if (given is None or above) and "accuracy_metric" not in ev:
         return None  # a flat loss near ln K by coincidence (a fine-tune at its floor: T5 at 1.78 ~ ln 6),
@@ -106,25 +104,24 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
 
 #: the words of a column that is a plain (top-n) accuracy, whose chance level is 1/K (n/K)
 _ACCURACY_WORDS = frozenset({"acc", "accuracy", "accuracies", "top1", "top5", "prec1", "prec5"})
-#: the words of a classification error rate, one minus an accuracy (CNTK's ``errTop1``, a
-#: ``top1_err``, torch examples' ``Error@1``): ``top1`` beside one of them names an error, not an accuracy
-_ERROR_WORDS = frozenset({"err", "error", "errors"})
 
 
-def accuracy_share(run: Run, role: str) -> np.ndarray | None:
-    """The finite values of the column playing ``role`` as a share of right answers in [0, 1]:
-    a classification accuracy (a percentage divided by 100), or one minus a classification
-    error rate. None for any other metric (an F1, a mAP, a WER) or a column with no finite value."""
-    s = run.series(role)
-    if s is None or s.finite().values.size == 0:
-        return None
-    v = s.finite().values
-    scale = 100.0 if v.max() > 1.0 else 1.0
-    if _is_accuracy(run, role):
-        return v / scale
-    if _is_class_error(run, role):
-        return 1.0 - v / scale
-    return None
+def accuracy_shares(run: Run) -> list[tuple[str, Series]]:
+    """(column, its finite reports as a share of right answers in [0, 1]) for each logged
+    classification accuracy playing an accuracy role (a percentage divided by 100), then each
+    column named as a classification error (one minus its share: CNTK's ``errTop1``, which takes
+    no accuracy role). An F1, a mAP or a WER is none of them."""
+    out = []
+    cols = [(run.meta.roles.get(r, r), r, False) for r in ("eval_accuracy", "task_metric") if _is_accuracy(run, r)]
+    cols += [(str(n), n, True) for n in run.metrics if is_class_error(str(n)) and n not in run.meta.roles.values()]
+    for col, key, error in cols:
+        s = run.series(key)
+        f = s.finite() if s is not None else None
+        if f is None or f.values.size == 0:
+            continue
+        v = f.values / (100.0 if f.values.max() > 1.0 else 1.0)
+        out.append((col, Series(col, f.steps, 1.0 - v if error else v)))
+    return out
 
 
 def _accuracy_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
@@ -327,21 +324,8 @@ def _is_chance_corrected(run: Run, role: str) -> bool:
 def _is_accuracy(run: Run, role: str) -> bool:
     """True when the column playing ``role`` is named as a classification accuracy
     (:data:`_ACCURACY_WORDS`), not as a ranking or overlap score (mAP, F1, BLEU, IoU), and not
-    as an error (:data:`_ERROR_WORDS`: ``errTop1`` is the share of wrong answers)."""
-    return _role_named(run, role, _ACCURACY_WORDS) and not _role_named(run, role, _ERROR_WORDS)
-
-
-def _is_class_error(run: Run, role: str) -> bool:
-    """True when the column playing ``role`` is named as a classification error rate: an error
-    word (:data:`_ERROR_WORDS`) and nothing of a loss or of a regression error (``mean_squared_error``,
-    ``abs_error``), whose complement is no accuracy."""
-    words = set(tokens(run.meta.roles.get(role, role)))
-    return bool(_ERROR_WORDS & words) and not words & _NOT_CLASS_ERROR
-
-
-#: words beside an error word that make it a regression or reconstruction error, not a share of wrong answers
-_NOT_CLASS_ERROR = frozenset({"loss", "mse", "mae", "rmse", "squared", "abs", "absolute", "mean", "l1", "l2",
-                              "reconstruction", "recon", "rel", "relative", "pixel", "depth"})
+    as an error (``errTop1`` is the share of wrong answers, even when the user names it the task metric)."""
+    return _role_named(run, role, _ACCURACY_WORDS) and not _role_named(run, role, frozenset(ERROR_WORDS))
 
 
 def _granularity(share: float) -> int:
