@@ -33,6 +33,11 @@ delay (finding start - labelled onset, as a share of the log's span). The naive 
 reads the same Run and applies fixed thresholds: loss > best + 0.5 at the end (divergence),
 any NaN/inf loss (nonfinite), approx KL > 0.02 (kl_exceeded), |Q| at the end > 5x its start
 (q_divergence), final loss > 0.9 x first loss (slow_progress).
+
+Recall is also printed on the runs labelled ``unhealthy`` alone: an ``edge`` run's kind is
+the one its labeller leaned to on a debatable curve (a validation loss 2% above its best, a
+crawl called a plateau), and the two figures apart say how much of the misses is on those.
+The headline recall keeps counting both.
 """
 
 from __future__ import annotations
@@ -213,6 +218,7 @@ def score(cases: list[Case], outcomes: list[Outcome]) -> dict:
     fn = defaultdict(int)
     delays = defaultdict(list)
     passed = healthy_errors = unreadable = 0
+    clear_tp = clear_fn = 0  # labelled kinds of runs labelled unhealthy (not edge)
     for case, out in zip(cases, outcomes):
         if out.failed:
             unreadable += 1
@@ -220,6 +226,9 @@ def score(cases: list[Case], outcomes: list[Outcome]) -> dict:
         ok = True
         for kind, onset in case.kinds.items():
             hit = _found(kind, out.predicted)
+            if case.label == "unhealthy":
+                clear_tp += hit is not None
+                clear_fn += hit is None
             if hit is None:
                 fn[kind] += 1
                 ok = False
@@ -249,6 +258,8 @@ def score(cases: list[Case], outcomes: list[Outcome]) -> dict:
         "per": per, "n": len(cases), "passed": passed, "healthy_errors": healthy_errors, "unreadable": unreadable,
         "precision": TP / (TP + FP) if TP + FP else float("nan"),
         "recall": TP / (TP + FN) if TP + FN else float("nan"),
+        "clear_recall": clear_tp / (clear_tp + clear_fn) if clear_tp + clear_fn else float("nan"),
+        "edge_kinds": sum(len(c.kinds) for c in cases if c.label == "edge"),
         "healthy": sum(c.label in ("healthy", "edge") for c in cases),
     }
 
@@ -257,6 +268,7 @@ def _table(name: str, s: dict) -> str:
     lines = [f"### {name}: {s['n']} logs ({s['healthy']} healthy/edge)",
              f"precision {s['precision']:.2f}  recall {s['recall']:.2f}  cases passed {s['passed']}/{s['n']}  "
              f"healthy/edge runs with an error finding {s['healthy_errors']}  unreadable {s['unreadable']}",
+             f"recall on runs labelled unhealthy (edge runs' {s['edge_kinds']} leaned-to kinds left out) {s['clear_recall']:.2f}",
              "| kind | TP | FP | FN | precision | recall | median delay (share of run) |", "|---|---|---|---|---|---|---|"]
     for k, (tp, fp, fn, p, r, d) in s["per"].items():
         lines.append(f"| {k} | {tp} | {fp} | {fn} | {p:.2f} | {r:.2f} | {d:+.2f} |")
