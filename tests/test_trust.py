@@ -1241,3 +1241,24 @@ def test_the_benchmark_skips_unshipped_logs_and_measures_them_from_a_folder(tmp_
     bad = subprocess.run(bench + ["--unshipped", str(tmp_path / "nowhere")], capture_output=True, text=True, env=env,
                          timeout=120, check=False)
     assert bad.returncode == 2 and "not a folder" in bad.stderr
+
+
+def test_the_benchmark_scores_unhealthy_labels_apart_from_edge_ones():
+    """The unhealthy-only recall counts the kinds of runs labelled unhealthy and leaves out an
+    edge run's leaned-to kind, found or not; the headline recall counts both."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("dq_score", TUNING.parents[1] / "detection_quality.py")
+    dq = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = dq  # its dataclasses look their module up while being built
+    spec.loader.exec_module(dq)
+    case = lambda label, kinds: dq.Case("x", Path("x"), "tuning", label, kinds, {})  # noqa: E731
+    cases = [case("unhealthy", {"divergence": 5.0}), case("unhealthy", {"nonfinite": 3.0}),
+             case("edge", {"overfitting": 2.0}), case("edge", {"plateau": 1.0}), case("healthy", {})]
+    outs = [dq.Outcome({"divergence": 6.0}), dq.Outcome(), dq.Outcome({"overfitting": 2.0}), dq.Outcome(), dq.Outcome()]
+    s = dq.score(cases, outs)
+    assert s["clear_recall"] == 0.5 and s["recall"] == 0.5 and s["edge_kinds"] == 2
+    outs[3] = dq.Outcome({"plateau": 1.0})  # an edge kind found moves the headline only
+    s = dq.score(cases, outs)
+    assert s["clear_recall"] == 0.5 and s["recall"] == 0.75
+    assert "recall on runs labelled unhealthy (edge runs' 2 leaned-to kinds left out) 0.50" in dq._table("t", s)
