@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # pandas is imported where a table is read: `import lrdoctor`
 from lrdoctor.errors import LogFormatError, printable
 from lrdoctor.io.guard import text_encoding
 from lrdoctor.io.limits import MAX_COLUMNS, MAX_HEADER_CHARS
+from lrdoctor.io.tensor_repr import TENSOR_CELL_RE
 from lrdoctor.names import STEP_NAMES, normalize
 from lrdoctor.run import Run, RunMeta, build_run
 
@@ -174,10 +175,6 @@ def _read_chunks(path: Path, opts: dict, capacity: int) -> tuple[list[str], dict
     return columns, accs, n_rows
 
 
-#: a cell holding a scalar tensor's repr, as ``csv.writer`` writes a tensor it was handed
-_TENSOR_CELL = r"^tensor\(\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|inf|-inf)\s*(?:,[^()]*(?:\([^()]*\)[^()]*)*)?\)$"
-
-
 def _add_chunk(acc: _ColumnAcc, s: pd.Series, offset: int, capacity: int) -> None:
     """One chunk of one column: numbers, the logged mask and the stray words counted."""
     import pandas as pd
@@ -192,7 +189,7 @@ def _add_chunk(acc: _ColumnAcc, s: pd.Series, offset: int, capacity: int) -> Non
     text = s.astype("string").str.strip()
     if text.str.startswith("tensor(").any():
         # a script that wrote its tensors to the file ("tensor(0.1623, device='cuda:0')"): the repr's number
-        text = text.str.replace(_TENSOR_CELL, r"\1", regex=True)
+        text = text.str.replace(TENSOR_CELL_RE, r"\1", regex=True)
     empty = text.isna() | (text == "")
     nums = pd.to_numeric(text.where(~empty), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     tokens = text.str.lower().isin(_NONFINITE_TOKENS).fillna(False).to_numpy(bool)

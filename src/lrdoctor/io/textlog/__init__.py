@@ -23,6 +23,7 @@ from pathlib import Path
 from lrdoctor.errors import LogFormatError, printable
 from lrdoctor.io.guard import bounded_lines, text_encoding
 from lrdoctor.io.limits import MAX_LINE_CHARS
+from lrdoctor.io.tensor_repr import TENSOR_REPR_RE
 from lrdoctor.io.records import RecordColumns, records_to_run
 from lrdoctor.io.textlog._base import DIGITS_AS_9, NUM, LineRule, _NUM_RE, _num
 from lrdoctor.io.textlog.bare import read_bare_columns
@@ -169,7 +170,6 @@ _CODE_NUM = re.compile(r"`\s*(" + NUM + r")\s*`")
 #: ``print(i, loss)`` give "tensor(2.3026, grad_fn=<NllLossBackward0>)" and "0 tensor(10.4517,
 #: device='cuda:0', grad_fn=<NllLossBackward0>)". The autograd node that made it names a loss.
 _LOSS_TENSOR = re.compile(r"^\s*(?:(\d+)\s+)?tensor\(\s*(" + NUM + r")\s*,[^()]*grad_fn=<\w*(?:Loss|Nll|Entropy)\w*Backward\d*>\s*\)\s*$")
-_TENSOR = re.compile(r"\btensor\(\s*\[?\s*(" + NUM + r")\s*\]?\s*(?:,[^()]*(?:\([^()]*\)[^()]*)*)?\)", re.I)
 
 #: A Keras progress line: "399/399 [=====] - 2s 5ms/step - loss: ..." (Keras 2) or
 #: "399/399 ━━━━━━ 2s 5ms/step - loss: ..." (Keras 3); group 1 is the loop's batch count.
@@ -349,7 +349,7 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
                     continue  # ``print(loss)`` beside ``print(i, loss)``: the counted line files it
                 line = (f"step: {alone[1]}, " if alone[1] else "") + f"loss: {alone[2]}"
             else:
-                line = _TENSOR.sub(r"\1", line)
+                line = TENSOR_REPR_RE.sub(r"\1", line)
         if "\u00b1" in line or "+/-" in line:
             line = _SPREAD.sub(r"\1", line)
         elif "+" in line and ":" in line:

@@ -8,11 +8,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from lrdoctor.io._printed import Printed
+from lrdoctor.io._printed import NUM, Printed
 
-#: A number as logs print it: ``1e-4``, ``.5``, ``nan``, ``inf`` and thousands separators (``12,345.6``);
-#: ``nan.0`` too (a NaN through a fixed-decimals format: Lightning's progress bar in EveryVoice's logs).
-NUM = r"[-+]?(?:\d{1,3}(?:,\d{3})+(?![\d])(?:\.\d*)?|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan(?:xxx|\.0+)?|inf(?:inity|xxx|\.0+)?)"
 
 _NUM_RE = re.compile(NUM, re.IGNORECASE)
 
