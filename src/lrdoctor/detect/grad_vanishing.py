@@ -36,6 +36,12 @@ class GradVanishingThresholds(Thresholds):
     them, with a non-zero LR: no gradient reaches the parameters at all (frozen or detached
     parameters, a loss not connected to the model) or the norm is not computed (a reporting
     artefact of some sharded setups). One zero proves nothing: a skipped step logs 0."""
+    zero_but_learning: float = 0.1
+    """...unless the training loss fell by more than 10% from the first zero report to the last:
+    a model that receives no gradient cannot improve, so the logged norm is not the gradient's
+    (TRL's ORPO with GaLore logs 'grad_norm': 0.0 on every line while its loss falls 1.54 ->
+    1.23). 10%: twice the trend rule's ``stalled``, so a frozen model's batch-to-batch scatter
+    over a few reports does not pass for learning."""
 
 
 DEFAULTS = GradVanishingThresholds()
@@ -75,6 +81,10 @@ def _zero_gradient(run: Run, th: GradVanishingThresholds) -> list[Finding]:
     if lr is not None and lr.finite().values.size and (lr.finite().values <= 0).all():
         return []  # at LR 0 a zero update is expected (the LR rule says why)
     i = int(np.flatnonzero(zero)[0])
+    loss = objective(run)
+    a, b = value_at(loss, float(f.steps[i])), value_at(loss, float(f.steps[-1]))
+    if a is not None and b is not None and a > 0 and (a - b) / a > th.zero_but_learning:
+        return []  # the loss fell meanwhile: gradients reached the weights, the logged norm is not theirs
     ev = {"zero_reports": int(zero.sum()), "reports": int(zero.size), "from_step": float(f.steps[i])}
     summary = (f"the gradient norm is exactly 0 on {int(zero.sum())} of {zero.size} reports (from step "
                f"{fmt(float(f.steps[i]))}): no gradient reaches the parameters")

@@ -1,0 +1,53 @@
+"""Rules from the stop-33 study of the benchmark (issue 9), each on a really trained run with a twin:
+
+- grad_vanishing's exactly-zero rule needs the loss not to fall meanwhile: a model that receives
+  no gradient cannot improve, so a logged norm of 0.0 beside a falling loss is the logger's.
+"""
+
+from __future__ import annotations
+
+import torch
+from trained_digits import digits_mlp, warned
+
+import lrdoctor
+
+torch.set_num_threads(1)
+
+
+def _trainer_lines(seed: int, reaches_model: bool, tmp_path) -> str:
+    """HF Trainer's log lines (``{'loss': ..., 'grad_norm': ..., 'learning_rate': ..., 'epoch': ...}``)
+    of a digits MLP trained with Adam on minibatches. With ``reaches_model`` the optimizer holds the
+    model's parameters and the logger does not compute the norm (it writes 0.0, as TRL with GaLore
+    does); without it the optimizer holds a stray parameter the loss does not use, so the model
+    never changes and the norm really measured is exactly 0."""
+    x, y, model = digits_mlp(seed)
+    stray = torch.nn.Parameter(torch.zeros(3))
+    params = list(model.parameters()) if reaches_model else [stray]
+    opt = torch.optim.Adam(params, lr=1e-2)
+    lines, total, n = [], 0.0, 0
+    for step in range(1, 121):
+        i = ((step - 1) * 32) % 1760
+        loss = torch.nn.functional.cross_entropy(model(x[i:i + 32]), y[i:i + 32]) + 0 * stray.sum()
+        opt.zero_grad()
+        loss.backward()
+        norm = 0.0 if reaches_model else float(torch.nn.utils.clip_grad_norm_(params, 1e9))
+        opt.step()
+        total, n = total + loss.item(), n + 1
+        if step % 20 == 0:
+            lines.append(repr({"loss": round(total / n, 4), "grad_norm": norm, "learning_rate": 0.01,
+                               "epoch": round(step / 55, 2)}))
+            total, n = 0.0, 0
+    path = tmp_path / f"trainer_{reaches_model}.log"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_a_zero_grad_norm_beside_a_falling_loss_is_not_vanishing(tmp_path):
+    report = lrdoctor.diagnose(_trainer_lines(0, True, tmp_path))
+    assert "grad_vanishing" not in warned(report)
+
+
+def test_a_zero_grad_norm_beside_a_loss_that_cannot_move_is_vanishing(tmp_path):
+    report = lrdoctor.diagnose(_trainer_lines(0, False, tmp_path))
+    f = warned(report)["grad_vanishing"]
+    assert f.evidence["zero_reports"] == 6
