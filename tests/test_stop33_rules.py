@@ -1,7 +1,9 @@
 """Rules from the stop-33 study of the benchmark (issue 9), each on a really trained run with a twin:
 
 - grad_vanishing's exactly-zero rule needs the loss not to fall meanwhile: a model that receives
-  no gradient cannot improve, so a logged norm of 0.0 beside a falling loss is the logger's.
+  no gradient cannot improve, so a logged norm of 0.0 beside a falling loss is the logger's;
+- slow_progress's frozen-term rule does not judge the first updates of a log that starts at the
+  start, where a head still sits at its initial value.
 """
 
 from __future__ import annotations
@@ -51,3 +53,44 @@ def test_a_zero_grad_norm_beside_a_loss_that_cannot_move_is_vanishing(tmp_path):
     report = lrdoctor.diagnose(_trainer_lines(0, False, tmp_path))
     f = warned(report)["grad_vanishing"]
     assert f.evidence["zero_reports"] == 6
+
+
+# ---------------------------------------------------------------- slow_progress: a frozen term at the start
+
+def _two_head_lines(seed: int, first: int, every: int, n: int, tmp_path) -> str:
+    """mmcv's iteration lines (``Epoch [1][i/N] lr: ..., loss_cls: ..., loss_aux: ..., loss: ...``) of a
+    digits MLP with a second, dead head: a binary head whose weights are zero and frozen, so its
+    logit is 0 and its BCE is ln 2 at every batch, while the classifier learns. ``n`` reports, one
+    every ``every`` iterations from iteration ``first``."""
+    x, y, model = digits_mlp(seed)
+    aux = torch.nn.Linear(10, 1)
+    torch.nn.init.zeros_(aux.weight), torch.nn.init.zeros_(aux.bias)
+    aux.requires_grad_(False)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    lines, it = [], 0
+    while len(lines) < n:
+        it += 1
+        i = ((it - 1) * 32) % 1760
+        out = model(x[i:i + 32])
+        cls = torch.nn.functional.cross_entropy(out, y[i:i + 32])
+        bce = torch.nn.functional.binary_cross_entropy_with_logits(aux(out).squeeze(1), (y[i:i + 32] % 2).float())
+        opt.zero_grad()
+        (cls + bce).backward()
+        opt.step()
+        if it >= first and (it - first) % every == 0:
+            lines.append(f"2021-06-23 22:02:43,229 - mmocr - INFO - Epoch [1][{it}/4258]\tlr: 1.000e-01, "
+                         f"loss_cls: {cls.item():.4f}, loss_aux: {bce.item():.4f}, loss: {cls.item() + bce.item():.4f}")
+    path = tmp_path / f"two_head_{first}.log"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_a_term_at_its_initial_value_in_the_first_updates_is_not_frozen(tmp_path):
+    report = lrdoctor.diagnose(_two_head_lines(0, 1, 1, 3, tmp_path))
+    assert "slow_progress" not in warned(report)
+
+
+def test_a_term_that_stays_at_its_initial_value_for_hundreds_of_updates_is_frozen(tmp_path):
+    report = lrdoctor.diagnose(_two_head_lines(0, 1, 100, 8, tmp_path))
+    f = warned(report)["slow_progress"]
+    assert f.evidence["metric"] == "loss_aux" and f.evidence["value"] == 0.6931

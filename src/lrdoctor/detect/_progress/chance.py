@@ -16,6 +16,7 @@ from lrdoctor.detect._progress.common import (
     _logged,
     _loss_learned,
     _lr_share,
+    _too_early,
 )
 from lrdoctor.detect._stats import tail_start, trend_p_up
 from lrdoctor.detect.initial_loss_anomaly import starts_at_the_start
@@ -239,21 +240,6 @@ def _at_uniform(run: Run, th: ProgressThresholds) -> Finding | None:
              "whose outputs are identical for every input, or a K-way softmax fed a constant. Check the LR, the "
              "temperature and the augmentations, and that the projection head is trained.")
     return Finding("slow_progress", Severity.ERROR, float(f.steps[start]), float(f.steps[-1]), summary, ev, cause)
-
-
-def _too_early(run: Run, f: Series, th: ProgressThresholds, *, rows_unknown: bool = True) -> bool:
-    """True when a log that starts at the start of training spans fewer than ``min_steps``
-    updates: too early to call a stall (epochs are many updates each, so epoch logs pass).
-
-    A log with no step column (unit ``record``: the reports are numbered by row) says nowhere
-    where it starts. With ``rows_unknown`` (the chance rules) its rows are not taken for the first
-    updates: a loss at ln K beside an accuracy at 1/K is chance wherever it sits (CNTK's MNIST
-    tutorial at ce 2.3026 and errTop1 0.89 over minibatches 1-1500). Without it (a rule that
-    needs the start of training) row 0 is taken for the start, and a short log is too early."""
-    if rows_unknown and run.meta.step_unit == "record":
-        return False
-    return (run.meta.step_unit != "epoch" and float(f.steps[0]) <= th.start_max_step
-            and float(f.steps[-1] - f.steps[0]) < th.min_steps)
 
 
 _TOP_K = re.compile(r"(?:top|acc@|@)[_\-]?(\d+)", re.I)

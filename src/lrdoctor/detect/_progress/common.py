@@ -190,3 +190,18 @@ def _loss_learned(run: Run, th: ProgressThresholds) -> bool:
         return False
     with np.errstate(over="ignore", invalid="ignore"):  # losses near 1e300 overflow harmlessly to inf
         return bool(1.0 - float(np.median(v[-3:])) / v[0] > th.max_total_drop)
+
+
+def _too_early(run: Run, f: Series, th: ProgressThresholds, *, rows_unknown: bool = True) -> bool:
+    """True when a log that starts at the start of training spans fewer than ``min_steps``
+    updates: too early to call a stall (epochs are many updates each, so epoch logs pass).
+
+    A log with no step column (unit ``record``: the reports are numbered by row) says nowhere
+    where it starts. With ``rows_unknown`` (the chance rules) its rows are not taken for the first
+    updates: a loss at ln K beside an accuracy at 1/K is chance wherever it sits (CNTK's MNIST
+    tutorial at ce 2.3026 and errTop1 0.89 over minibatches 1-1500). Without it (a rule that
+    needs the start of training) row 0 is taken for the start, and a short log is too early."""
+    if rows_unknown and run.meta.step_unit == "record":
+        return False
+    return (run.meta.step_unit != "epoch" and float(f.steps[0]) <= th.start_max_step
+            and float(f.steps[-1] - f.steps[0]) < th.min_steps)

@@ -18,6 +18,7 @@ from lrdoctor.detect._progress.common import (
     _lr_share,
     _printed_digits,
     _same_tail,
+    _too_early,
     _typical_resolution,
 )
 from lrdoctor.detect._stats import tail_start
@@ -106,7 +107,10 @@ def _frozen_term(run: Run, th: ProgressThresholds) -> Finding | None:
     ``frozen_points``+ reports while the objective still moves: the head that produces it no
     longer changes (CenterNet's hm_loss 9.208497 at every epoch from 2 on while wh_loss moved;
     YOLO-World's loss_dfl 66.5625). Exact equality, not 6 digits: a huge constant-weighted term
-    moves only in its 9th digit (a CapsNet's 1.128e9 reconstruction term) and is no dead head."""
+    moves only in its 9th digit (a CapsNet's 1.128e9 reconstruction term) and is no dead head.
+    Not judged within the first ``min_steps`` updates of a log that starts at the start: a head
+    sits at its initial value until training reaches it (mmocr's TextSnake: loss_text 0.6932, ln 2,
+    at iterations 1-3 while its regression terms fall)."""
     obj = objective(run)
     if obj is None:
         return None
@@ -115,6 +119,8 @@ def _frozen_term(run: Run, th: ProgressThresholds) -> Finding | None:
         if name not in run or name in (raw_obj, "loss") or name in run.meta.roles.values() or loss_term_kind(name) != "train":
             continue
         f = run.series(name).finite()
+        if _too_early(run, f, th, rows_unknown=False):
+            continue  # the first updates: a head still at its initial value (a heatmap's ln 2) has not started yet
         run_len = _frozen_tail(run, name, f, th, exact=True)
         if run_len is None:
             continue
