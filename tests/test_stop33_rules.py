@@ -94,3 +94,31 @@ def test_a_term_that_stays_at_its_initial_value_for_hundreds_of_updates_is_froze
     report = lrdoctor.diagnose(_two_head_lines(0, 1, 100, 8, tmp_path))
     f = warned(report)["slow_progress"]
     assert f.evidence["metric"] == "loss_aux" and f.evidence["value"] == 0.6931
+
+
+# ---------------------------------------------------------------- readers: split tags in brackets
+
+def test_matchzoo_split_tags_keep_test_and_valid_apart(tmp_path):
+    """MatchZoo prints each evaluation split on its own line, tagged ``[Eval:test]`` or
+    ``[Eval:valid]`` after the logger's stamp. A digits MLP evaluated on two held-out halves:
+    each split's accuracy lands in its own column, with the values printed."""
+    x, y, model = digits_mlp(0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.2)
+    lines, printed = [], {"valid": [], "test": []}
+    for it in range(1, 7):
+        for b in range(0, 1400, 50):
+            loss = torch.nn.functional.cross_entropy(model(x[b:b + 50]), y[b:b + 50])
+            opt.zero_grad(), loss.backward(), opt.step()
+        lines.append(f"[05-20-2018 11:57:{50 + it}]\t[Train:train] Iter:{it}\tloss={loss.item():.6f}")
+        with torch.no_grad():
+            for split, sl in (("test", slice(1400, 1600)), ("valid", slice(1600, 1797))):
+                acc = (model(x[sl]).argmax(1) == y[sl]).float().mean().item()
+                printed[split].append(round(acc, 6))
+                lines.append(f"[05-20-2018 11:57:{50 + it}]\t[Eval:{split}] Iter:{it}\tacc={acc:.6f}")
+    path = tmp_path / "matchzoo.log"
+    path.write_text("\n".join(lines) + "\n")
+    run = lrdoctor.read(str(path))
+    assert "acc" not in run.metrics
+    assert list(run.series("test_acc").values) == printed["test"]
+    assert list(run.series("valid_acc").values) == printed["valid"]
+    assert printed["test"] != printed["valid"]

@@ -202,8 +202,9 @@ _SCORE_WORD = re.compile(r"acc|correct|precision|recall|top\d|f1|success|dice|io
 
 #: a line led by an evaluation split's name: "Test set: ...", "Test set results: ...", "Validation set: ...", "Eval: ...",
 #: DeepSpeech's "Validation of Epoch 0 - loss: 95.8", PyTorch-Ignite's examples' "Validation Results
-#: - Epoch: 1  Avg accuracy: 0.85 Avg loss: 0.35"; or the name in brackets as a tag: "[valid] epoch 3 loss 0.52"
-_SPLIT_LINE = re.compile(r"^[\s\\]*\[?(test|val|valid|validation|eval|evaluation|dev)(?: set)?(?: results| metrics)?"
+#: - Epoch: 1  Avg accuracy: 0.85 Avg loss: 0.35"; or the name in brackets as a tag: "[valid] epoch 3 loss 0.52",
+#: after a mode word too: MatchZoo's "[Eval:test] Iter:77 map=0.5679" and "[Eval:valid] ..." (two splits, two columns)
+_SPLIT_LINE = re.compile(r"^[\s\\]*\[?(?:(?:eval|evaluation|train|training)\s*:\s*)?(test|val|valid|validation|eval|evaluation|dev)(?: set)?(?: results| metrics)?"
                          r"(?:\]|\s*(?::|-\s|\[\s*\d+\s*/\s*\d+\s*\]|\s+of\s+epoch\b))", re.I)
 
 #: a split's name leading the metrics after the step fields: rasbt's deeplearning-models print

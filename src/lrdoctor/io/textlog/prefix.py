@@ -103,6 +103,13 @@ FIRST = frozenset(" \t>[0123456789IWEFDCTSNP")
 _HEAD, _MARGIN = 120, 24
 
 
+def _split_tag(field: str) -> bool:
+    """True for a bracketed field made of split words only ("[Eval:test]", "[train/valid]"): it
+    says whose record follows, so it is the record's, though its punctuation is a logger's."""
+    words = re.findall(r"[A-Za-z]+", field)
+    return bool(words) and all(w.lower() in _SPLITS for w in words)
+
+
 def _name_at(line: str, pos: int, anchored: bool, after_level: bool) -> int | None:
     """End of a logger's name at ``pos``, or None where what stands there is no logger's name."""
     m = _NAME.match(line, pos)
@@ -141,6 +148,8 @@ def _header_end(line: str) -> int:
             after_level = _LEVEL_LAST.search(m[0]) is not None
         else:
             m = _FIELDS.match(line, at)
+            if m and m[0][:1] == "[" and _split_tag(m[0]):
+                break  # "[Eval:test]", "[Train:train]" (MatchZoo): the record's split, not a logger's field
             if m and (anchored or m[0][:1] == "["):  # (a host in brackets may come before the timestamp)
                 before, pos, after_level = pos, m.end(), False
             else:
