@@ -122,3 +122,29 @@ def test_matchzoo_split_tags_keep_test_and_valid_apart(tmp_path):
     assert list(run.series("test_acc").values) == printed["test"]
     assert list(run.series("valid_acc").values) == printed["valid"]
     assert printed["test"] != printed["valid"]
+
+
+def test_crnn_pytorch_prints_read_with_their_steps_and_accuracy(tmp_path):
+    """crnn.pytorch (and its many forks) print ``[e/E][i/N] Loss: x`` every few batches, epochs from
+    0, and ``Test loss: %f, accuray: %f`` after each evaluation (the misspelling is theirs). A
+    digits MLP printed so: the steps are e * N + i, and the misspelt accuracy plays its role."""
+    x, y, model = digits_mlp(1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.2)
+    lines, steps, n = [], [], 35
+    for ep in range(3):
+        for i in range(1, n + 1):
+            b = (i - 1) * 40
+            loss = torch.nn.functional.cross_entropy(model(x[b:b + 40]), y[b:b + 40])
+            opt.zero_grad(), loss.backward(), opt.step()
+            if i % 7 == 0:
+                lines.append(f"[{ep}/3][{i}/{n}] Loss: {loss.item():f}")
+                steps.append(ep * n + i)
+        with torch.no_grad():
+            out = model(x[1400:])
+            acc = (out.argmax(1) == y[1400:]).float().mean().item()
+            lines.append(f"Test loss: {torch.nn.functional.cross_entropy(out, y[1400:]).item():f}, accuray: {acc:f}")
+    path = tmp_path / "crnn.log"
+    path.write_text("\n".join(lines) + "\n")
+    run = lrdoctor.read(str(path))
+    assert list(run.steps) == steps
+    assert "accuray" in run.meta.roles.values()

@@ -203,6 +203,11 @@ def normalize(name: str) -> str:
     return _SEP.sub("_", name.strip().lower()).strip("_")
 
 
+#: misspellings that trainers print and many repositories copied, read as the word meant:
+#: crnn.pytorch's "Test loss: %f, accuray: %f", in its forks and the CRNN ports that copied it
+_MISSPELT = {"accuray": "accuracy"}
+
+
 def tokens(name: str) -> list[str]:
     """The words of a column name (``'train/box_loss'`` -> ``['train', 'box', 'loss']``); camelCase is split too."""
     # "mAP" is one word, not camelCase (mean average precision: "mAP@0.5", "val_mAP"); "@" parts
@@ -211,6 +216,7 @@ def tokens(name: str) -> list[str]:
     spaced = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[0-9])(?=[A-Z][a-z])", "_", re.sub(r"(?<![A-Za-z])mAP", "map", name.strip()))
     ts = [t for t in normalize(spaced.replace("@", "_")).split("_") if t]
     ts = [w for t in ts for w in _unfuse(t)]
+    ts = [_MISSPELT.get(t, t) for t in ts]
     # the plural a hand-written loop names its list by ("train_losses.append(loss)"): one loss per
     # entry; a bare "losses" stays a word (nlpia2's char-RNN history keeps 1 - accuracy under it)
     if len(ts) > 1 and "losses" in ts:

@@ -128,6 +128,11 @@ _EPOCH_BRACKETS = re.compile(
     r"(?:epoch|train)(?P<mode>\((?:train|val|test)\))?(?P<colon>:?)\s*\[\s*(?P<ep>\d+)(?:\s*/\s*\d+)?\s*\]\s*"
     r"(?:\[\s*(?P<i>\d+)\s*/\s*(?P<n>\d+)\s*\]|\(\s*(?P<pi>\d+)\s*/\s*(?P<pn>\d+)\s*\))", re.I)
 
+#: the same two brackets with no word before them, leading the line: pytorch/examples' DCGAN
+#: "[0/25][50/782] Loss_D: 1.2 Loss_G: 3.4" and crnn.pytorch's "[7/25][60/60] Loss: 19.398106"
+#: (epoch e of E from 0, batch i of N): the step is e * N + i
+_BARE_EPOCH_BRACKETS = re.compile(r"\s*\[\s*(?P<ep>\d+)\s*/\s*\d+\s*\]\s*\[\s*(?P<i>\d+)\s*/\s*(?P<n>\d+)\s*\]")
+
 #: timm's "Train: 3 [ 100/1251 (  8%)]" (and OpenPCDet's "Train:    1/3 ( 33%) [  49/323 ( 15%)]"):
 #: batch i of N in epoch e; pytorch/examples' "Train Epoch: 1 [640/60000 (1%)]" counts samples
 #: PaddleClas: ``[Train][Epoch 24/120][Iter: 0/304]lr(...): 0.001, top1: 0.97, CELoss: 0.0176``
@@ -499,6 +504,10 @@ def _key_values(line: str, state: dict) -> dict | None:
             # counts epochs from 0; mmcv's "Epoch [1]" and mmengine's "Epoch(train) [1]" from 1
             base = 0 if ebr["colon"] else min(ep, 1)
             rec["step"] = float((ep - base) * total + i)
+    bb = _BARE_EPOCH_BRACKETS.match(line) if ebr is None and rec and "][" in line[:24] else None
+    if bb:
+        ep = int(bb["ep"])
+        rec["epoch"], rec["step"] = float(ep), float(ep * int(bb["n"]) + int(bb["i"]))
     tm = _TIMM_TRAIN.search(line) if "%)" in line else None
     if tm and rec:
         ep, i, total = int(tm[1]), int(tm[2]), int(tm[3])
