@@ -3,12 +3,15 @@
 - grad_vanishing's exactly-zero rule needs the loss not to fall meanwhile: a model that receives
   no gradient cannot improve, so a logged norm of 0.0 beside a falling loss is the logger's;
 - slow_progress's frozen-term rule does not judge the first updates of a log that starts at the
-  start, where a head still sits at its initial value.
+  start, where a head still sits at its initial value;
+- slow_progress's finished-schedule rule judges only a log that holds the schedule's start;
+- readers: split tags in brackets (MatchZoo), crnn.pytorch's epoch/batch brackets and spelling.
 """
 
 from __future__ import annotations
 
 import torch
+from bench_logs import real_log
 from trained_digits import digits_mlp, warned
 
 import lrdoctor
@@ -148,3 +151,47 @@ def test_crnn_pytorch_prints_read_with_their_steps_and_accuracy(tmp_path):
     run = lrdoctor.read(str(path))
     assert list(run.steps) == steps
     assert "accuray" in run.meta.roles.values()
+
+
+# ---------------------------------------------------------------- slow_progress: a window past the LR's peak
+
+def _cosine_batches(lr: float, epochs: int = 30) -> list[tuple]:
+    """(step, loss, accuracy, lr) of a digits MLP trained with SGD under a cosine decay from ``lr`` to
+    0 over ``epochs`` epochs of 28 minibatches of 64, one report every 7 batches: the batch's own
+    loss and accuracy, as mmengine prints ``decode.loss_ce`` and ``decode.acc_seg``."""
+    x, y, model = digits_mlp(3)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
+    rows, step = [], 0
+    for _ in range(epochs):
+        now = opt.param_groups[0]["lr"]
+        for b in range(0, 1792, 64):
+            out = model(x[b:b + 64])
+            loss = torch.nn.functional.cross_entropy(out, y[b:b + 64])
+            opt.zero_grad(), loss.backward(), opt.step()
+            step += 1
+            if step % 7 == 0:
+                rows.append((step, loss.item(), (out.argmax(1) == y[b:b + 64]).float().mean().item(), now))
+        sched.step()
+    return rows
+
+
+def _csv(path, rows) -> str:
+    path.write_text("step,loss,accuracy,lr\n" + "".join(",".join(f"{v:.6g}" for v in r) + "\n" for r in rows))
+    return str(path)
+
+
+def test_a_window_deep_into_the_decay_of_a_run_that_learned_is_not_a_spent_schedule(tmp_path):
+    rows = _cosine_batches(0.1, epochs=40)
+    assert min(r[2] for r in rows[-20:]) > 0.9  # it learned
+    late = lrdoctor.diagnose(_csv(tmp_path / "late.csv", rows[80:]))  # its second half: the LR from half its peak to ~0
+    assert "slow_progress" not in warned(late)
+    # a real one: MTP's change detection, epochs 136-150 at an LR already 1e-6 and falling
+    mtp = lrdoctor.diagnose(real_log("fresh183/mtp-levir-rvsa-b-mae-epochs136-150/rvsa-b-mae.log"))
+    assert "slow_progress" not in warned(mtp)
+
+
+def test_a_spent_schedule_that_holds_its_start_is_still_judged(tmp_path):
+    """The twin: a run at 1e-5 that never learns, logged from its first epoch, the LR's peak."""
+    stuck = lrdoctor.diagnose(_csv(tmp_path / "stuck.csv", _cosine_batches(1e-5)))
+    assert "slow_progress" in warned(stuck)

@@ -201,7 +201,10 @@ class ProgressThresholds(Thresholds):
     """...and the task metric never left a band this many times the spread of its first
     third (the run's whole range within twice its early noise), its best coming in that
     first third: the run spent its schedule without learning (LLaMA-Factory PPO: reward
-    0.12-0.14 from step 10 to 1260 while the LR decayed 1e-5 -> 1e-8)."""
+    0.12-0.14 from step 10 to 1260 while the LR decayed 1e-5 -> 1e-8). Only on a log that holds
+    the schedule's start: one that starts at the start of training, or whose LR peaks after its
+    first report. A window deep into a decay (MTP's change-detection runs, epochs 136-150 at an
+    LR already 1e-6 and falling) shows a converged metric, not a schedule spent without learning."""
     zero_acc_max_loss: float = 2.302585
     """An accuracy that never left 0 is not judged when the median training loss is below
     ln 10: read as a cross-entropy, the true class then gets e^-CE >= 10% of the probability

@@ -59,6 +59,8 @@ def _no_gain_over_finished_schedule(run: Run, th: ProgressThresholds) -> Finding
     lv = lr.finite().values
     if lv.size < 2 or lv.max() <= 0 or lv[-1] > th.finished_lr * lv.max():
         return None
+    if int(np.argmax(lv)) == 0 and not starts_at_the_start(run):
+        return None  # a window past the peak: the schedule's start, and what the run learned then, are not in the log
     if _loss_learned(run, th):
         return None  # the loss fell by more than half: it learned, before the metric's first report
     for name in ("ep_return", "eval_return", "task_metric", "eval_accuracy"):
