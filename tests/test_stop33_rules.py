@@ -5,6 +5,8 @@
 - slow_progress's frozen-term rule does not judge the first updates of a log that starts at the
   start, where a head still sits at its initial value;
 - slow_progress's finished-schedule rule judges only a log that holds the schedule's start;
+- slow_progress's never-left-0 rule waits for a score that needs a trained model (BLEU, mAP,
+  exact match) while the loss still falls;
 - readers: split tags in brackets (MatchZoo), crnn.pytorch's epoch/batch brackets and spelling.
 """
 
@@ -195,3 +197,43 @@ def test_a_spent_schedule_that_holds_its_start_is_still_judged(tmp_path):
     """The twin: a run at 1e-5 that never learns, logged from its first epoch, the LR's peak."""
     stuck = lrdoctor.diagnose(_csv(tmp_path / "stuck.csv", _cosine_batches(1e-5)))
     assert "slow_progress" in warned(stuck)
+
+
+# ---------------------------------------------------------------- slow_progress: a score not off 0 yet
+
+def _exact_match_rows(seed: int, shuffled: bool) -> list[tuple]:
+    """(step, loss, exact_match) every 20 SGD steps of a digits MLP at a small LR: the mean training
+    loss since the last report and the share of held-out blocks of 25 digits all classified right,
+    a score (like BLEU or mAP) that needs a well-trained model before it leaves 0."""
+    x, y, model = digits_mlp(seed)
+    if shuffled:
+        y = y[torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))]
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    rows, total = [], 0.0
+    for step in range(1, 201):
+        b = ((step - 1) * 32) % 1504
+        loss = torch.nn.functional.cross_entropy(model(x[b:b + 32]), y[b:b + 32])
+        opt.zero_grad(), loss.backward(), opt.step()
+        total += loss.item()
+        if step % 20 == 0:
+            with torch.no_grad():
+                right = (model(x[1500:1775]).argmax(1) == y[1500:1775]).reshape(11, 25).all(1)
+            rows.append((step, total / 20, right.float().mean().item()))
+            total = 0.0
+    return rows
+
+
+def test_a_score_still_at_0_while_the_loss_falls_is_not_a_stall(tmp_path):
+    rows = _exact_match_rows(0, shuffled=False)
+    assert all(r[2] == 0 for r in rows) and rows[-1][1] < 0.8 * rows[0][1]  # the score is 0, the loss falls
+    path = tmp_path / "em.csv"
+    path.write_text("step,loss,exact_match\n" + "".join(f"{s},{l:.5f},{e:.2f}\n" for s, l, e in rows))
+    assert "slow_progress" not in warned(lrdoctor.diagnose(str(path)))
+
+
+def test_a_score_at_0_beside_a_loss_that_does_not_fall_is_a_stall(tmp_path):
+    rows = _exact_match_rows(0, shuffled=True)
+    path = tmp_path / "em_stuck.csv"
+    path.write_text("step,loss,exact_match\n" + "".join(f"{s},{l:.5f},{e:.2f}\n" for s, l, e in rows))
+    f = warned(lrdoctor.diagnose(str(path)))["slow_progress"]
+    assert f.severity.value == "error"

@@ -18,7 +18,7 @@ from lrdoctor.detect._progress.common import (
     _lr_share,
     _too_early,
 )
-from lrdoctor.detect._stats import tail_start, trend_p_up
+from lrdoctor.detect._stats import tail_start, trend_p_down, trend_p_up
 from lrdoctor.detect.initial_loss_anomaly import starts_at_the_start
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.fmt import fmt
@@ -336,6 +336,21 @@ def _eval_loss_moves(run: Run, metric: Series, th: ProgressThresholds) -> bool:
     return bool(x.size >= 2 and x[0] > 0 and 1.0 - float(x[-1]) / float(x[0]) > th.max_total_drop)
 
 
+def _loss_still_falling(run: Run, s: Series, th: ProgressThresholds) -> bool:
+    """True when the training loss, over the reports the metric spans, falls with a downward
+    Mann-Kendall trend at ``pinned_falling_p`` and ends below its first report by more than
+    ``chance_tol``: the model is still learning there, so a metric at its floor is one that has
+    not caught up yet, not a model that never learned."""
+    loss = objective(run)
+    if loss is None:
+        return False
+    f = loss.finite()
+    v = f.values[(f.steps >= s.steps[0]) & (f.steps <= s.steps[-1])]
+    if v.size < 4 or v[0] <= 0:
+        return False
+    return trend_p_down(v) < th.pinned_falling_p and float(np.median(v[-3:])) < (1 - th.chance_tol) * float(v[0])
+
+
 def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
     """Accuracy or mAP that never left 0, or that never changed at all (below its ceiling),
     while the training loss did not fall by more than half (then the metric is not this task's);
@@ -366,6 +381,8 @@ def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
             continue  # the same evaluations' loss fell by half: the predictions changed, the metric is broken
         if not (at_zero or constant):
             continue
+        if float(v.max()) == 0.0 and not _is_accuracy(run, name) and _loss_still_falling(run, s, th):
+            continue  # a score that needs a trained model (BLEU, mAP) while the model still learns: not yet off 0
         col = run.meta.roles.get(name, name)
         ev = {"metric": col, "value": float(v[0]) if constant else float(v.max()), "points": int(v.size),
               "rule": "never left 0" if at_zero else "one single value over the whole run"}
