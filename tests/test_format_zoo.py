@@ -375,6 +375,10 @@ def test_every_zoo_excerpt_parses_the_same_with_and_without_the_shape_cache():
     "learning rate to " * 100_000,
     "Epoch 1 " + "(valid) " * 100_000,
     "x" * 20_000 + ".py:12: loss=1",
+    "1: " + "1.0, " * 200_000 + "avg, 0.1 rate,",               # Darknet's numbers that never end
+    "Region 1 " * 150_000 + "Avg IOU: 0.5",
+    "[1/2]" * 150_000 + "[3/4] Loss: 1.0",                        # epoch/batch brackets
+    "[Eval:" * 150_000 + "test] map=0.5",                         # split tags that never close
 ])
 def test_new_rules_stay_linear_on_long_hostile_lines(line):
     line = line[:MAX_LINE_CHARS]

@@ -237,3 +237,37 @@ def test_a_score_at_0_beside_a_loss_that_does_not_fall_is_a_stall(tmp_path):
     path.write_text("step,loss,exact_match\n" + "".join(f"{s},{l:.5f},{e:.2f}\n" for s, l, e in rows))
     f = warned(lrdoctor.diagnose(str(path)))["slow_progress"]
     assert f.severity.value == "error"
+
+
+# ---------------------------------------------------------------- readers: Darknet
+
+def _darknet_lines(lr: float, tmp_path) -> str:
+    """Darknet's per-iteration lines (``N: loss, avg avg, lr rate, t seconds, n images``) of a digits
+    MLP, its running average kept as Darknet keeps it (0.9 avg + 0.1 loss), and between them the
+    per-layer lines of a layer assigned no box in that batch, whose averages print as C's -nan."""
+    x, y, model = digits_mlp(2)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    lines, avg = [], -1.0
+    for it in range(1, 41):
+        b = ((it - 1) * 32) % 1760
+        loss = torch.nn.functional.cross_entropy(model(x[b:b + 32]), y[b:b + 32])
+        opt.zero_grad(), loss.backward(), opt.step()
+        v = loss.item()
+        avg = v if avg < 0 else 0.9 * avg + 0.1 * v
+        lines.append("Region 16 Avg IOU: -nan, Class: -nan, Obj: -nan, No Obj: 0.000000, .5R: -nan, .75R: -nan,  count: 0")
+        lines.append(f"{it}: {v:f}, {avg:f} avg, {lr:f} rate, 0.412000 seconds, {it * 32} images".replace("nan,", "-nan,"))
+    path = tmp_path / f"darknet_{lr}.log"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_darknet_iteration_lines_are_read_and_its_layer_lines_set_aside(tmp_path):
+    report = lrdoctor.diagnose(_darknet_lines(0.1, tmp_path))
+    assert report.run.meta.roles["loss"] == "loss" and report.run.n_steps == 40
+    assert "lr" in report.run and report.run.series("avg_loss") is not None
+    assert "nonfinite" not in warned(report)
+
+
+def test_a_darknet_run_that_blows_up_is_caught(tmp_path):
+    report = lrdoctor.diagnose(_darknet_lines(1e4, tmp_path))  # the loss goes 2.3 -> 1e18 -> thousands
+    assert warned(report)["divergence"].severity.value == "error"

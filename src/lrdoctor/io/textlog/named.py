@@ -591,3 +591,29 @@ def _pytorch_tutorial(line: str, state: dict) -> dict | None:
         return None
     m = _TUTORIAL_ITER_FIRST.match(line) or _TUTORIAL_TIME_FIRST.match(line)
     return {"iter": float(m[1]), "loss": _num(m[2])} if m else None
+
+
+#: Darknet's per-iteration line (pjreddie/darknet's detector, AlexeyAB's fork, with its "avg loss"
+#: and "hours left"): "1066: 530.486694, 6989.017090 avg, 0.000500 rate, 1.285783 seconds, 4264
+#: images"; its classifier prints the epoch after the iteration: "40245, 4.021: 6.907692, 6.910023
+#: avg, 0.081346 rate, ...". The first number after the colon is the batch's loss, the second its
+#: running average, then the LR.
+_DARKNET = re.compile(rf"^\W?\s*(\d+)(?:\s*,\s*({NUM}))?\s*:\s*({NUM})\s*,\s*({NUM})\s+avg(?:\s+loss)?\s*,\s*({NUM})\s+rate\s*,", re.I)
+#: ...and its per-output-layer statistics between them ("Region 106 Avg IOU: 0.387106, Class: ...,
+#: count: 4"; "v3 (mse loss, Normaliz..."): of the boxes assigned to that layer in that batch, so a
+#: layer assigned none prints nan (0/0), which is no blow-up; they are read as no record.
+_DARKNET_LAYER = re.compile(r"^\W?\s*(?:Region|Detection|v3 \()\s*\d*.*\bAvg IOU\s*:", re.I)
+
+
+def _darknet(line: str, state: dict) -> dict | None:
+    """A Darknet iteration line (see :data:`_DARKNET`), or one of its layer lines (no record)."""
+    if "rate" in line and "avg" in line:
+        m = _DARKNET.match(line)
+        if m:
+            rec = {"iteration": float(m[1]), "loss": _num(m[3]), "avg_loss": _num(m[4]), "lr": _num(m[5])}
+            if m[2] is not None:
+                rec["epoch"] = _num(m[2])
+            return rec
+    if "IOU" in line and _DARKNET_LAYER.match(line):
+        return {}
+    return None
