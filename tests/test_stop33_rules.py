@@ -271,3 +271,24 @@ def test_darknet_iteration_lines_are_read_and_its_layer_lines_set_aside(tmp_path
 def test_a_darknet_run_that_blows_up_is_caught(tmp_path):
     report = lrdoctor.diagnose(_darknet_lines(1e4, tmp_path))  # the loss goes 2.3 -> 1e18 -> thousands
     assert warned(report)["divergence"].severity.value == "error"
+
+
+def test_mxnet_speedometer_throughput_unit_is_not_part_of_the_next_name(tmp_path):
+    """MXNet's Speedometer prints ``Epoch[e] Batch [b]<TAB>Speed: 6.44 samples/sec<TAB>Train-CrossEntropy=0.58``:
+    the throughput's unit ends its field, and the metric after it keeps its own name."""
+    x, y, model = digits_mlp(4)
+    opt = torch.optim.SGD(model.parameters(), lr=0.2)
+    lines, printed = [], []
+    for ep in range(2):
+        for b in range(1, 51):
+            i = (b - 1) * 32
+            loss = torch.nn.functional.cross_entropy(model(x[i:i + 32]), y[i:i + 32])
+            opt.zero_grad(), loss.backward(), opt.step()
+            if b % 10 == 0:
+                printed.append(round(loss.item(), 6))
+                lines.append(f"Epoch[{ep}] Batch [{b}]\tSpeed: {3000 + b:.2f} samples/sec\tTrain-CrossEntropy={loss.item():f}")
+    path = tmp_path / "speedometer.log"
+    path.write_text("\n".join(lines) + "\n")
+    run = lrdoctor.read(str(path))
+    assert run.meta.roles["loss"] == "train-cross_entropy"
+    assert list(run.series("loss").values) == printed

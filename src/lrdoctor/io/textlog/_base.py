@@ -18,8 +18,10 @@ _NUM_RE = re.compile(NUM, re.IGNORECASE)
 #: shape caches of the reader and of the header reader key on it).
 DIGITS_AS_9 = bytes.maketrans(b"012345678", b"999999999")  # (on the line's UTF-8 bytes: a C table, 14x a str's)
 
-#: Keys whose value carries a time unit: timing fields, kept but never judged as metrics.
-_UNIT = r"(?P<unit>ms|s|sec|%|it/s)?"
+#: Keys whose value carries a time unit: timing fields, kept but never judged as metrics. A
+#: throughput's unit after a blank ("Speed: 6.44 samples/sec", MXNet's Speedometer) belongs to its
+#: number too: read as the start of the next key it made "samples/sec Train-CrossEntropy" one name.
+_UNIT = r"(?P<unit>ms|s|sec|%|it/s|\s?(?:samples?|images?|imgs?|tokens?|toks?|examples?|sentences?|words?|seqs?|sequences?|frames?)/s(?:ec)?)?"
 
 
 def _num(text: str) -> float:
