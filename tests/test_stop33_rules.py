@@ -7,6 +7,8 @@
 - slow_progress's finished-schedule rule judges only a log that holds the schedule's start;
 - slow_progress's never-left-0 rule waits for a score that needs a trained model (BLEU, mAP,
   exact match) while the loss still falls;
+- divergence on evaluations alone: a last evaluation whose loss jumps beyond its scatter and whose
+  score halves (two views of one evaluation agree the weights broke);
 - readers: split tags in brackets (MatchZoo), crnn.pytorch's epoch/batch brackets and spelling.
 """
 
@@ -293,3 +295,41 @@ def test_mxnet_speedometer_throughput_unit_is_not_part_of_the_next_name(tmp_path
     run = lrdoctor.read(str(path))
     assert run.meta.roles["loss"] == "train-cross_entropy"
     assert list(run.series("loss").values) == printed
+
+
+# ---------------------------------------------------------------- divergence: one evaluation, two views
+
+def _eval_rows(last_lr: float) -> list[tuple]:
+    """(update, val_loss, val_accuracy) after each of 6 epochs of a digits MLP, evaluated on held-out
+    digits; the last epoch runs at ``last_lr`` (the others at 0.1)."""
+    x, y, model = digits_mlp(5)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    rows = []
+    for ep in range(6):
+        for g in opt.param_groups:
+            g["lr"] = last_lr if ep == 5 else 0.1
+        for b in range(0, 1400, 50):
+            loss = torch.nn.functional.cross_entropy(model(x[b:b + 50]), y[b:b + 50])
+            opt.zero_grad(), loss.backward(), opt.step()
+        with torch.no_grad():
+            out = model(x[1400:])
+            rows.append(((ep + 1) * 28, torch.nn.functional.cross_entropy(out, y[1400:]).item(),
+                         (out.argmax(1) == y[1400:]).float().mean().item()))
+    return rows
+
+
+def _eval_csv(path, rows) -> str:
+    path.write_text("step,val_loss,val_accuracy\n" + "".join(f"{s},{l:.5f},{a:.4f}\n" for s, l, a in rows))
+    return str(path)
+
+
+def test_an_evaluation_whose_loss_jumps_and_score_halves_is_divergence(tmp_path):
+    rows = _eval_rows(last_lr=1.5)  # the loss 1.6x its best (below the 2x jump rule), the accuracy 0.84 -> 0.40
+    assert rows[-1][1] < 2 * min(r[1] for r in rows[:-1]) and rows[-1][2] < 0.5 * max(r[2] for r in rows[:-1])
+    f = warned(lrdoctor.diagnose(_eval_csv(tmp_path / "broke.csv", rows)))["divergence"]
+    assert f.severity.value == "error" and f.evidence["score_final"] == round(rows[-1][2], 4)
+
+
+def test_an_evaluation_that_keeps_its_score_is_not_divergence(tmp_path):
+    rows = _eval_rows(last_lr=0.1)
+    assert "divergence" not in warned(lrdoctor.diagnose(_eval_csv(tmp_path / "fine.csv", rows)))
