@@ -212,15 +212,6 @@ class ProgressThresholds(Thresholds):
     pinned_points: int = 5
     """A task metric (accuracy, mAP) that takes one single value over at least this many
     evaluations below 90% of its scale never changed its predictions: a constant predictor."""
-    pinned_falling_p: float = 0.01
-    """...but a score other than an accuracy that is 0 at every report is not judged while the training loss over the same reports still falls with a downward
-    Mann-Kendall trend at this one-sided level (the 1% of divergence's climb rule) and ends more
-    than ``chance_tol`` below its first report: the model is learning as the metric is read, and
-    a score that needs a trained model (BLEU, mAP) has not left 0 yet (MLPerf's GNMT: BLEU 0.00 on
-    every line of its first 1000 steps while the perplexity falls 211546 -> 2476). An accuracy at
-    0, or any metric frozen at one value off 0, is still judged: a classifier whose loss falls gets
-    some answers right, so its 0 is no lag (on the benchmark such a guard cost four real stalls:
-    accuracies frozen beside a loss that kept creeping down)."""
     chance_corrected_points: int = 3
     """A chance-corrected score (Matthews correlation, Cohen's kappa) exactly 0 at every one of
     at least 3 evaluations is a constant predictor, without ``pinned_points``' wait: such a score

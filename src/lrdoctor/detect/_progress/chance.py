@@ -18,7 +18,7 @@ from lrdoctor.detect._progress.common import (
     _lr_share,
     _too_early,
 )
-from lrdoctor.detect._stats import tail_start, trend_p_down, trend_p_up
+from lrdoctor.detect._stats import tail_start, trend_p_up
 from lrdoctor.detect.initial_loss_anomaly import starts_at_the_start
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.fmt import fmt
@@ -336,19 +336,19 @@ def _eval_loss_moves(run: Run, metric: Series, th: ProgressThresholds) -> bool:
     return bool(x.size >= 2 and x[0] > 0 and 1.0 - float(x[-1]) / float(x[0]) > th.max_total_drop)
 
 
-def _loss_still_falling(run: Run, s: Series, th: ProgressThresholds) -> bool:
-    """True when the training loss, over the reports the metric spans, falls with a downward
-    Mann-Kendall trend at ``pinned_falling_p`` and ends below its first report by more than
-    ``chance_tol``: the model is still learning there, so a metric at its floor is one that has
-    not caught up yet, not a model that never learned."""
-    loss = objective(run)
-    if loss is None:
+def _carried_on_training_lines(run: Run, s: Series) -> bool:
+    """True when an evaluation score is printed on every training report of an update-level log
+    (the same steps as the training loss, 3+ of them): no trainer computes BLEU or mAP at every
+    update, so the line carries the last evaluation's value, and its 0 before the first
+    evaluation is a placeholder (MLPerf's GNMT: "global step 100 ... ppl 211545.75 bleu 0.00" on
+    every line of its first 1000 steps, with the first evaluation saved after them). Not where an
+    evaluation loss is logged: then the rows are evaluations (HF Trainer's results table)."""
+    if run.meta.step_unit not in ("step", "iteration") or s.name not in ("eval_accuracy",):
         return False
-    f = loss.finite()
-    v = f.values[(f.steps >= s.steps[0]) & (f.steps <= s.steps[-1])]
-    if v.size < 4 or v[0] <= 0:
-        return False
-    return trend_p_down(v) < th.pinned_falling_p and float(np.median(v[-3:])) < (1 - th.chance_tol) * float(v[0])
+    if run.series("eval_loss") is not None:
+        return False  # rows that hold an evaluation loss are evaluations (an HF Trainer card's results table)
+    loss = run.series("loss")
+    return loss is not None and s.steps.size >= 3 and np.array_equal(loss.steps, s.steps)
 
 
 def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
@@ -381,8 +381,8 @@ def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
             continue  # the same evaluations' loss fell by half: the predictions changed, the metric is broken
         if not (at_zero or constant):
             continue
-        if float(v.max()) == 0.0 and not _is_accuracy(run, name) and _loss_still_falling(run, s, th):
-            continue  # a score that needs a trained model (BLEU, mAP) while the model still learns: not yet off 0
+        if float(v.max()) == 0.0 and not _is_accuracy(run, name) and _carried_on_training_lines(run, s):
+            continue  # a score carried on every update's line: its 0 may be the placeholder before the first evaluation
         col = run.meta.roles.get(name, name)
         ev = {"metric": col, "value": float(v[0]) if constant else float(v.max()), "points": int(v.size),
               "rule": "never left 0" if at_zero else "one single value over the whole run"}
