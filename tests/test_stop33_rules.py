@@ -340,3 +340,39 @@ def test_an_evaluation_whose_loss_jumps_and_score_halves_is_divergence(tmp_path)
 def test_an_evaluation_that_keeps_its_score_is_not_divergence(tmp_path):
     rows = _eval_rows(last_lr=0.1)
     assert "divergence" not in warned(lrdoctor.diagnose(_eval_csv(tmp_path / "fine.csv", rows)))
+
+
+# ---------------------------------------------------------------- readers: neupy's table
+
+def _neupy_table(lr: float, tmp_path) -> str:
+    """neupy's training table (``| Epoch # | Train err | Valid err | Time |`` between dashed rules, its
+    "err" the loss function's value) of a digits MLP, 8 epochs of SGD: 0.1, then ``lr`` from epoch 5."""
+    x, y, model = digits_mlp(6)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    lines = ["-" * 48, "| Epoch # | Train err | Valid err | Time       |", "-" * 48]
+    for ep in range(1, 9):
+        for g in opt.param_groups:
+            g["lr"] = lr if ep >= 5 else 0.1
+        total = 0.0
+        for b in range(0, 1400, 50):
+            loss = torch.nn.functional.cross_entropy(model(x[b:b + 50]), y[b:b + 50])
+            opt.zero_grad(), loss.backward(), opt.step()
+            total += loss.item() / 28
+        with torch.no_grad():
+            val = torch.nn.functional.cross_entropy(model(x[1400:]), y[1400:]).item()
+        lines.append(f"| {ep:<7} | {total:<9.6f} | {val:<9.6f} | 00:00:26   |")
+    path = tmp_path / f"neupy_{lr}.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_neupy_tables_are_read_with_their_errors_as_losses(tmp_path):
+    report = lrdoctor.diagnose(_neupy_table(0.1, tmp_path))
+    assert report.run.meta.roles["loss"] == "train_err" and report.run.meta.roles["eval_loss"] == "valid_err"
+    assert report.run.n_steps == 8 and not warned(report, 2)
+
+
+def test_a_neupy_run_that_goes_nan_is_nonfinite(tmp_path):
+    path = _neupy_table(1e20, tmp_path)
+    assert "nan" in open(path).read()
+    assert "nonfinite" in warned(lrdoctor.diagnose(path), 2)  # an error (the training loss's)

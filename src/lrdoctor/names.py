@@ -340,9 +340,10 @@ ERROR_WORDS = ("err", "error", "errors")
 def _split_norm(t: list[str]) -> bool:
     """Gradient boosting's metrics named after the data set: LightGBM's "training's l2", "valid_1's
     l2" (read as ``training_l2``, ``valid_1_l2``), XGBoost's classification error "train-error",
-    "test-merror". Only a split word, an optional index and the metric: a bare "l2" elsewhere is
-    a weight or gradient norm, and an error rate of another name is judged as one (WER, CER)."""
-    return len(t) in (2, 3) and t[-1] in ("l1", "l2", "error", "merror") and t[0] in _FUSED_SPLITS and (len(t) == 2 or t[1].isdigit())
+    "test-merror"; neupy's "Train err" and "Valid err" (its loss function's value). Only a split word,
+    an optional index and the metric: a bare "l2" elsewhere is a weight or gradient norm, and an
+    error rate of another name is judged as one (WER, CER)."""
+    return len(t) in (2, 3) and t[-1] in ("l1", "l2", "error", "merror", "err") and t[0] in _FUSED_SPLITS and (len(t) == 2 or t[1].isdigit())
 
 
 #: Token rules, tried for each role still unfilled after the alias pass.

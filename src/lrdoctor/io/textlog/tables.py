@@ -214,6 +214,8 @@ def _header_table(line: str, state: dict) -> dict | None:
         # a unit in parentheses after a spaced name is no part of it: pytorch-tabnet's
         # "| EPOCH |  train  |   valid  | total time (s)" (a header row with no closing bar)
         cells = [_HEADER_UNIT.sub("", c) for c in cells]
+        # a number sign after a counter's name is no part of it: neupy's "| Epoch # | Train err |"
+        cells = [c[:-1].rstrip() if c.endswith("#") and len(c) > 1 else c for c in cells]
     # names with spaces only between bars or tabs (a Jupyter table copied as text is tab-separated:
     # "Step<TAB>Training Loss")
     spaced = sep in "|\t" and all(_SPACED_CELL.match(c) or _HEADER_CELL.match(c) for c in cells) and any(" " in c for c in cells)
