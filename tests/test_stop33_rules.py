@@ -376,3 +376,16 @@ def test_a_neupy_run_that_goes_nan_is_nonfinite(tmp_path):
     path = _neupy_table(1e20, tmp_path)
     assert "nan" in open(path).read()
     assert "nonfinite" in warned(lrdoctor.diagnose(path), 2)  # an error (the training loss's)
+
+
+# ---------------------------------------------------------------- coverage: windows the log does not have
+
+def test_oscillation_and_plateau_say_not_checked_below_their_windows(tmp_path):
+    """Both judge windows of reports (oscillation two of 10, plateau 20): on fewer, the report says
+    they could not run instead of listing them as checked and silent."""
+    rows = _cosine_batches(0.1)
+    short = lrdoctor.diagnose(_csv(tmp_path / "short.csv", rows[:8]))
+    for kind in ("oscillation", "plateau"):
+        assert kind not in short.coverage.ran and "needs 20" in short.coverage.skipped[kind]
+    full = lrdoctor.diagnose(_csv(tmp_path / "full.csv", rows))
+    assert {"oscillation", "plateau"} <= set(full.coverage.ran)

@@ -18,7 +18,7 @@ from lrdoctor.detect._classes import label_smoothing as _smoothing_value
 from lrdoctor.detect._classes import num_classes as _num_classes
 from lrdoctor.run import Run
 
-__all__ = ["MIN_LOSS_POINTS", "MIN_TASK_POINTS", "MIN_GRAD_POINTS", "points", "loss", "cumulative", "any_loss_or_grad", "grad",
+__all__ = ["MIN_LOSS_POINTS", "MIN_TASK_POINTS", "MIN_GRAD_POINTS", "points", "loss", "loss_points", "cumulative", "any_loss_or_grad", "grad",
            "clipping", "eval_and_train_loss", "overfitting", "num_classes_and_loss", "label_smoothing_and_loss", "lr", "lr_and_loss",
            "architecture", "column", "task_metric", "cycles"]
 
@@ -61,6 +61,21 @@ def loss(run: Run) -> str | None:
     if n < MIN_LOSS_POINTS:
         return f"only {n} finite loss point(s); needs {MIN_LOSS_POINTS}"
     return cumulative(run, "loss")
+
+
+def loss_points(fewest: int, why: str) -> Callable[[Run], str | None]:
+    """A training loss with at least ``fewest`` finite points (``why`` says what they are for):
+    a check whose rule needs a window of reports says "not checked" below it, rather than
+    staying silent as if it had judged the log."""
+
+    def need(run: Run) -> str | None:
+        got = loss(run)
+        if got is not None:
+            return got
+        n = points(run, "loss")
+        return None if n >= fewest else f"only {n} loss point(s); needs {fewest} ({why})"
+
+    return need
 
 
 def cumulative(run: Run, name: str) -> str | None:

@@ -73,7 +73,8 @@ class OscillationEvidence(Evidence):
     lr: float
 
 
-@detector("oscillation", thresholds=DEFAULTS, evidence=OscillationEvidence, needs=needs.loss)
+@detector("oscillation", thresholds=DEFAULTS, evidence=OscillationEvidence,
+          needs=needs.loss_points(2 * DEFAULTS.window, f"two {DEFAULTS.window}-point windows to tell sustained swings from noise"))
 def detect(run: Run, th: OscillationThresholds = DEFAULTS) -> list[Finding]:
     t = objective_trend(run)
     if t is None or t.n < 2 * th.window:

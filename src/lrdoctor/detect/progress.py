@@ -509,7 +509,8 @@ class PlateauEvidence(Evidence):
     lr_share_of_peak: float
 
 
-@detector("plateau", thresholds=DEFAULTS, evidence=PlateauEvidence, needs=needs.loss)
+@detector("plateau", thresholds=DEFAULTS, evidence=PlateauEvidence,
+          needs=needs.loss_points(DEFAULTS.min_plateau_points, "on fewer, the flat share of the run is a handful of reports"))
 def detect_plateau(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
     t = objective_trend(run)
     if t is None or t.n < th.min_plateau_points:
