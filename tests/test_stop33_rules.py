@@ -380,12 +380,15 @@ def test_a_neupy_run_that_goes_nan_is_nonfinite(tmp_path):
 
 # ---------------------------------------------------------------- coverage: windows the log does not have
 
-def test_oscillation_and_plateau_say_not_checked_below_their_windows(tmp_path):
-    """Both judge windows of reports (oscillation two of 10, plateau 20): on fewer, the report says
-    they could not run instead of listing them as checked and silent."""
+def test_window_checks_say_not_checked_below_their_windows(tmp_path):
+    """Each judges windows of reports (oscillation two of 10, plateau 20, reward_instability 20
+    segments of a task metric): on fewer, the report says it could not run instead of listing it
+    as checked and silent."""
     rows = _cosine_batches(0.1)
     short = lrdoctor.diagnose(_csv(tmp_path / "short.csv", rows[:8]))
     for kind in ("oscillation", "plateau"):
         assert kind not in short.coverage.ran and "needs 20" in short.coverage.skipped[kind]
+    mid = lrdoctor.diagnose(_csv(tmp_path / "mid.csv", rows[:30]))  # reward_instability's 20 segments need 40 reports
+    assert {"oscillation", "plateau"} <= set(mid.coverage.ran) and "needs 40" in mid.coverage.skipped["reward_instability"]
     full = lrdoctor.diagnose(_csv(tmp_path / "full.csv", rows))
-    assert {"oscillation", "plateau"} <= set(full.coverage.ran)
+    assert {"oscillation", "plateau", "reward_instability"} <= set(full.coverage.ran)

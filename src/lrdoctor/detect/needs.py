@@ -20,7 +20,7 @@ from lrdoctor.run import Run
 
 __all__ = ["MIN_LOSS_POINTS", "MIN_TASK_POINTS", "MIN_GRAD_POINTS", "points", "loss", "loss_points", "cumulative", "any_loss_or_grad", "grad",
            "clipping", "eval_and_train_loss", "overfitting", "num_classes_and_loss", "label_smoothing_and_loss", "lr", "lr_and_loss",
-           "architecture", "column", "task_metric", "cycles"]
+           "architecture", "column", "task_metric", "task_points", "cycles"]
 
 #: The fewest finite loss points a loss-shape check judges: three points make one rise
 #: after one fall; fewer cannot separate a trend from a single noisy report.
@@ -191,6 +191,22 @@ def task_metric(run: Run) -> str | None:
     if n < MIN_TASK_POINTS:
         return f"only {n} task-metric point(s); needs {MIN_TASK_POINTS}"
     return None
+
+
+def task_points(fewest: int, why: str) -> Callable[[Run], str | None]:
+    """A task metric with at least ``fewest`` finite points (``why`` says what they are for); see
+    :func:`loss_points`."""
+
+    def need(run: Run) -> str | None:
+        from lrdoctor.detect.rl import TASK_METRICS
+
+        got = task_metric(run)
+        if got is not None:
+            return got
+        n = max((points(run, m) for m in TASK_METRICS), default=0)
+        return None if n >= fewest else f"only {n} task-metric point(s); needs {fewest} ({why})"
+
+    return need
 
 
 def cycles(run: Run) -> str | None:

@@ -453,7 +453,8 @@ class RewardInstabilityEvidence(Evidence):
     noise_sigma: float
 
 
-@detector("reward_instability", thresholds=DEFAULTS, evidence=RewardInstabilityEvidence, needs=needs.task_metric)
+@detector("reward_instability", thresholds=DEFAULTS, evidence=RewardInstabilityEvidence,
+          needs=needs.task_points(2 * DEFAULTS.segments, f"{DEFAULTS.segments} segments of at least two reports each"))
 def detect_instability(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
     t = task_curve(run)
     if t is None or t.n < 2 * th.segments:
