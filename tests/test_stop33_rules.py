@@ -180,8 +180,8 @@ def _cosine_batches(lr: float, epochs: int = 30) -> list[tuple]:
     return rows
 
 
-def _csv(path, rows) -> str:
-    path.write_text("step,loss,accuracy,lr\n" + "".join(",".join(f"{v:.6g}" for v in r) + "\n" for r in rows))
+def _csv(path, rows, accuracy: str = "accuracy") -> str:
+    path.write_text(f"step,loss,{accuracy},lr\n" + "".join(",".join(f"{v:.6g}" for v in r) + "\n" for r in rows))
     return str(path)
 
 
@@ -388,7 +388,7 @@ def test_window_checks_say_not_checked_below_their_windows(tmp_path):
     short = lrdoctor.diagnose(_csv(tmp_path / "short.csv", rows[:8]))
     for kind in ("oscillation", "plateau"):
         assert kind not in short.coverage.ran and "needs 20" in short.coverage.skipped[kind]
-    mid = lrdoctor.diagnose(_csv(tmp_path / "mid.csv", rows[:30]))  # reward_instability's 20 segments need 40 reports
+    mid = lrdoctor.diagnose(_csv(tmp_path / "mid.csv", rows[:30], "val_accuracy"))  # reward_instability's 20 segments need 40 reports
     assert {"oscillation", "plateau"} <= set(mid.coverage.ran) and "needs 40" in mid.coverage.skipped["reward_instability"]
-    full = lrdoctor.diagnose(_csv(tmp_path / "full.csv", rows))
+    full = lrdoctor.diagnose(_csv(tmp_path / "full.csv", rows, "val_accuracy"))
     assert {"oscillation", "plateau", "reward_instability"} <= set(full.coverage.ran)
