@@ -119,6 +119,8 @@ def _frozen_term(run: Run, th: ProgressThresholds) -> Finding | None:
         if name not in run or name in (raw_obj, "loss") or name in run.meta.roles.values() or loss_term_kind(name) != "train":
             continue
         f = run.series(name).finite()
+        if f.values.size == 0:
+            continue  # never finite: a dead term is the nonfinite rules' to judge
         if _too_early(run, f, th, rows_unknown=False):
             continue  # the first updates: a head still at its initial value (a heatmap's ln 2) has not started yet
         run_len = _frozen_tail(run, name, f, th, exact=True)
