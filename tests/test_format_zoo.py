@@ -379,6 +379,8 @@ def test_every_zoo_excerpt_parses_the_same_with_and_without_the_shape_cache():
     "Region 1 " * 150_000 + "Avg IOU: 0.5",
     "[1/2]" * 150_000 + "[3/4] Loss: 1.0",                        # epoch/batch brackets
     "[Eval:" * 150_000 + "test] map=0.5",                         # split tags that never close
+    "Test net output #1: " * 40_000 + "loss = 1.0",               # Caffe's net outputs
+    "I20250403 16:40:52.338333 " * 30_000 + "solver.cpp:1] loss = 1",
 ])
 def test_new_rules_stay_linear_on_long_hostile_lines(line):
     line = line[:MAX_LINE_CHARS]

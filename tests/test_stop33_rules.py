@@ -392,3 +392,39 @@ def test_window_checks_say_not_checked_below_their_windows(tmp_path):
     assert {"oscillation", "plateau"} <= set(mid.coverage.ran) and "needs 40" in mid.coverage.skipped["reward_instability"]
     full = lrdoctor.diagnose(_csv(tmp_path / "full.csv", rows, "val_accuracy"))
     assert {"oscillation", "plateau", "reward_instability"} <= set(full.coverage.ran)
+
+
+# ---------------------------------------------------------------- readers: Caffe through glog 0.7
+
+def test_caffe_lines_behind_a_glog_stamp_with_its_year(tmp_path):
+    """glog 0.7 prints the year in its stamp (``I20250403 16:40:52.338333 720070 solver.cpp:329]``),
+    and Caffe prints each net output on a line of its own: the test net's loss is the evaluation's,
+    not a training loss. A digits MLP printed so: training losses at their iterations, the
+    evaluations apart."""
+    x, y, model = digits_mlp(7)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    stamp = "I20250403 16:40:52.338333 720070 solver.cpp:{}] "
+    lines, train, test = [], [], []
+    for it in range(0, 500, 100):
+        if it % 200 == 0:
+            with torch.no_grad():
+                out = model(x[1400:])
+                tl = torch.nn.functional.cross_entropy(out, y[1400:]).item()
+                acc = (out.argmax(1) == y[1400:]).float().mean().item()
+            test.append(round(tl, 5))
+            lines += [stamp.format(329) + f"Iteration {it}, Testing net (#0)",
+                      stamp.format(396) + f"    Test net output #0: accuracy = {acc:.4f}",
+                      stamp.format(396) + f"    Test net output #1: loss = {tl:.5f} (* 1 = {tl:.5f} loss)"]
+        for k in range(100):
+            b = ((it + k) * 16) % 1392
+            loss = torch.nn.functional.cross_entropy(model(x[b:b + 16]), y[b:b + 16])
+            opt.zero_grad(), loss.backward(), opt.step()
+        train.append(round(loss.item(), 5))
+        lines += [stamp.format(217) + f"Iteration {it + 100} (11.7357 iter/s, 8.521s/100 iters), loss = {loss.item():.5f}",
+                  stamp.format(236) + f"    Train net output #0: loss = {loss.item():.5f} (* 1 = {loss.item():.5f} loss)"]
+    path = tmp_path / "caffe.log"
+    path.write_text("\n".join(lines) + "\n")
+    run = lrdoctor.read(str(path))
+    assert run.meta.roles["eval_loss"] == "test_loss" and run.meta.roles["eval_accuracy"] == "test_accuracy"
+    assert list(run.series("loss").values) == train and list(run.series("eval_loss").values) == test
+    assert "solver.cpp" not in run.metrics

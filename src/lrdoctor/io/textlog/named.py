@@ -617,3 +617,23 @@ def _darknet(line: str, state: dict) -> dict | None:
     if "IOU" in line and _DARKNET_LAYER.match(line):
         return {}
     return None
+
+
+#: Caffe's solver prints each output blob of its nets on a line of its own: "Test net output #1:
+#: loss = 8.02739 (* 1 = 8.02739 loss)" after "Iteration 9000, Testing net (#0)", and "Train net
+#: output #0: loss = 0.209952 (* 1 = 0.209952 loss)" after each training display. A test net's
+#: blob is the evaluation's (``test_loss``, ``test_accuracy``); read as a bare "loss" it was filed
+#: in the training loss. The "(* w = v loss)" tail is the blob's weighted share of the objective.
+_CAFFE_NET_OUTPUT = re.compile(rf"^\s*(?P<net>Test|Train) net output #\d+\s*:\s*(?P<key>[A-Za-z_][\w./\-]*)\s*=\s*(?P<val>{NUM})", re.I)
+
+
+def _caffe_net_output(line: str, state: dict) -> dict | None:
+    """A Caffe net-output line (see :data:`_CAFFE_NET_OUTPUT`): the blob's value, a test net's
+    named as the evaluation's."""
+    if "net output" not in line:
+        return None
+    m = _CAFFE_NET_OUTPUT.match(line)
+    if not m:
+        return None
+    key = m["key"].lower()
+    return {(f"test_{key}" if m["net"].lower() == "test" else key): _num(m["val"])}

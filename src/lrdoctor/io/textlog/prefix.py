@@ -45,8 +45,9 @@ _ANCHORS = re.compile(
     # the launcher's process tag: torchrun --tee ("[rank0]: ", "[default0]:"), Open MPI's
     # --tag-output ("[1,0]<stdout>:")
     r"\[(?:rank|default)\d+\]:[ \t]?|\[\d+,\d+\]<std(?:out|err)>:[ \t]?"
-    # glog/absl (TensorFlow, JAX): "I0912 11:40:27.956218 139735407601536 model_lib_v2.py:652]"
-    r"|[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+(?:\s+\d+)?\s+[\w.\-]+:\d+\]"
+    # glog/absl (TensorFlow, JAX): "I0912 11:40:27.956218 139735407601536 model_lib_v2.py:652]";
+    # glog 0.7 prints the year too: "I20250403 16:40:52.338333 720070 solver.cpp:329]" (Caffe)
+    r"|[IWEF](?:\d{4})?\d{4} \d\d:\d\d:\d\d\.\d+(?:\s+\d+)?\s+[\w.\-]+:\d+\]"
     # a bracketed header holding a clock time: "[05/01/24 12:00:00]", "[INFO 2024-05-01 12:00:00]",
     # "[I 2024-05-01 12:00:00,123 train.py:88]", detectron2's "[08/19 13:28:48 d2.utils.events]"
     r"|\[[^\]\n]{0,40}?\d\d:\d\d:\d\d[^\]\n]{0,40}\]"
