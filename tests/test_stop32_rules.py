@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 import torch
 from bench_logs import real_log
-from trained_digits import digits_mlp, warned
+from trained_digits import digits_mlp, fit_epoch, warned
 
 import lrdoctor
 
@@ -73,16 +73,10 @@ def _top1_error_epochs(seed: int) -> str:
     opt = torch.optim.SGD(model.parameters(), lr=0.5)
     rows = []
     for epoch in range(1, 7):
-        total = 0.0
-        for i in range(0, 1400, 50):
-            loss = torch.nn.functional.cross_entropy(model(x[i:i + 50]), y[i:i + 50])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += float(loss.detach())
+        mean, _ = fit_epoch(model, opt, x, y)
         with torch.no_grad():
             err = float((model(x[1400:]).argmax(1) != y[1400:]).float().mean())
-        rows.append(f"epoch {epoch} loss {total / 28:.4f} val_top1_err {err:.4f}")
+        rows.append(f"epoch {epoch} loss {mean:.4f} val_top1_err {err:.4f}")
     return "\n".join(rows) + "\n"
 
 

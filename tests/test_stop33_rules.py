@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 from bench_logs import real_log
-from trained_digits import digits_mlp, warned
+from trained_digits import digits_mlp, fit_epoch, warned
 
 import lrdoctor
 
@@ -113,10 +113,8 @@ def test_matchzoo_split_tags_keep_test_and_valid_apart(tmp_path):
     opt = torch.optim.SGD(model.parameters(), lr=0.2)
     lines, printed = [], {"valid": [], "test": []}
     for it in range(1, 7):
-        for b in range(0, 1400, 50):
-            loss = torch.nn.functional.cross_entropy(model(x[b:b + 50]), y[b:b + 50])
-            opt.zero_grad(), loss.backward(), opt.step()
-        lines.append(f"[05-20-2018 11:57:{50 + it}]\t[Train:train] Iter:{it}\tloss={loss.item():.6f}")
+        _, last = fit_epoch(model, opt, x, y)
+        lines.append(f"[05-20-2018 11:57:{50 + it}]\t[Train:train] Iter:{it}\tloss={last:.6f}")
         with torch.no_grad():
             for split, sl in (("test", slice(1400, 1600)), ("valid", slice(1600, 1797))):
                 acc = (model(x[sl]).argmax(1) == y[sl]).float().mean().item()
@@ -315,9 +313,7 @@ def _eval_rows(last_lr: float) -> list[tuple]:
     for ep in range(6):
         for g in opt.param_groups:
             g["lr"] = last_lr if ep == 5 else 0.1
-        for b in range(0, 1400, 50):
-            loss = torch.nn.functional.cross_entropy(model(x[b:b + 50]), y[b:b + 50])
-            opt.zero_grad(), loss.backward(), opt.step()
+        fit_epoch(model, opt, x, y)
         with torch.no_grad():
             out = model(x[1400:])
             rows.append(((ep + 1) * 28, torch.nn.functional.cross_entropy(out, y[1400:]).item(),
@@ -353,11 +349,7 @@ def _neupy_table(lr: float, tmp_path) -> str:
     for ep in range(1, 9):
         for g in opt.param_groups:
             g["lr"] = lr if ep >= 5 else 0.1
-        total = 0.0
-        for b in range(0, 1400, 50):
-            loss = torch.nn.functional.cross_entropy(model(x[b:b + 50]), y[b:b + 50])
-            opt.zero_grad(), loss.backward(), opt.step()
-            total += loss.item() / 28
+        total, _ = fit_epoch(model, opt, x, y)
         with torch.no_grad():
             val = torch.nn.functional.cross_entropy(model(x[1400:]), y[1400:]).item()
         lines.append(f"| {ep:<7} | {total:<9.6f} | {val:<9.6f} | 00:00:26   |")

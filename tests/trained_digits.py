@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["digits_mlp", "warned"]
+__all__ = ["digits_mlp", "fit_epoch", "warned"]
 
 
 def digits_mlp(seed: int):
@@ -17,6 +17,19 @@ def digits_mlp(seed: int):
     torch.manual_seed(seed)
     model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
     return x, y, model
+
+
+def fit_epoch(model, opt, x, y, end: int = 1400, batch: int = 50) -> tuple[float, float]:
+    """One epoch over ``x[:end]`` in minibatches of ``batch`` with cross-entropy: (the epoch's mean
+    batch loss, the last batch's loss)."""
+    losses = []
+    for i in range(0, end, batch):
+        loss = torch.nn.functional.cross_entropy(model(x[i:i + batch]), y[i:i + batch])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return sum(losses) / len(losses), losses[-1]
 
 
 def warned(report, at_least: int = 1) -> dict:

@@ -381,15 +381,21 @@ def eval_collapse(run: Run, x: np.ndarray, st: np.ndarray, th: DivergenceThresho
     best = float(x[:-1].min())
     if x[-1] <= (1 + th.relative_floor) * best or np.log(x[-1] / best) < th.noise_k * log_noise(x[:-1]):
         return None
+    score = _score_at(run, float(st[-1]))
+    if score is None or score[0] <= 0 or score[1] > score[0] / th.few_factor:
+        return None
+    return int(np.argmin(x[:-1])), x.size - 1
+
+
+def _score_at(run: Run, step: float) -> tuple[float, float] | None:
+    """(the evaluation score's best before ``step``, its value at ``step``), or None when the run
+    has no such score or none before or exactly one at that step."""
     acc = run.series("eval_accuracy")
     if acc is None:
         return None
     a = acc.finite()
-    at = a.values[a.steps == st[-1]]
-    before = a.values[a.steps < st[-1]]
-    if at.size != 1 or before.size == 0 or before.max() <= 0 or at[0] > before.max() / th.few_factor:
-        return None
-    return int(np.argmin(x[:-1])), x.size - 1
+    at, before = a.values[a.steps == step], a.values[a.steps < step]
+    return (float(before.max()), float(at[0])) if at.size == 1 and before.size else None
 
 
 def _rise(x: np.ndarray, st: np.ndarray, ib: int, onset: int) -> dict:
@@ -469,9 +475,8 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
                    f"{ev['ratio_to_best']:.2g}x the best evaluation {fmt(ev['best_loss'])} (step {fmt(ev['best_step'])}): "
                    f"the weights themselves got worse")
     elif name == "eval_collapse":
-        a = run.series("eval_accuracy").finite()
         col = run.meta.roles.get("eval_accuracy", "eval_accuracy")
-        ev.update(score_best=float(a.values[a.steps < st[-1]].max()), score_final=float(a.values[a.steps == st[-1]][0]))
+        ev["score_best"], ev["score_final"] = _score_at(run, float(st[-1]))
         summary = (f"at the last evaluation (step {fmt(ev['onset_step'])}) the evaluation loss jumped to "
                    f"{fmt(ev['final_loss'])} ({ev['ratio_to_best']:.2g}x its best {fmt(ev['best_loss'])}) and {col} fell "
                    f"to {fmt(ev['score_final'])} from {fmt(ev['score_best'])}: the weights themselves got worse")

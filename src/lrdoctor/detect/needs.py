@@ -63,19 +63,26 @@ def loss(run: Run) -> str | None:
     return cumulative(run, "loss")
 
 
-def loss_points(fewest: int, why: str) -> Callable[[Run], str | None]:
-    """A training loss with at least ``fewest`` finite points (``why`` says what they are for):
-    a check whose rule needs a window of reports says "not checked" below it, rather than
-    staying silent as if it had judged the log."""
+def _at_least(base: Callable[[Run], str | None], count: Callable[[Run], int], fewest: int, what: str,
+              why: str) -> Callable[[Run], str | None]:
+    """``base``'s need, and at least ``fewest`` finite points of ``what`` (counted by ``count``;
+    ``why`` says what they are for): a check whose rule needs a window of reports says "not
+    checked" below it, rather than staying silent as if it had judged the log."""
 
     def need(run: Run) -> str | None:
-        got = loss(run)
+        got = base(run)
         if got is not None:
             return got
-        n = points(run, "loss")
-        return None if n >= fewest else f"only {n} loss point(s); needs {fewest} ({why})"
+        n = count(run)
+        return None if n >= fewest else f"only {n} {what} point(s); needs {fewest} ({why})"
 
+    need.__name__ = need.__qualname__ = f"{what.split('-')[0]}_points({fewest})"  # as the reference page names it
     return need
+
+
+def loss_points(fewest: int, why: str) -> Callable[[Run], str | None]:
+    """A training loss with at least ``fewest`` finite points (see :func:`_at_least`)."""
+    return _at_least(loss, lambda run: points(run, "loss"), fewest, "loss", why)
 
 
 def cumulative(run: Run, name: str) -> str | None:
@@ -194,19 +201,14 @@ def task_metric(run: Run) -> str | None:
 
 
 def task_points(fewest: int, why: str) -> Callable[[Run], str | None]:
-    """A task metric with at least ``fewest`` finite points (``why`` says what they are for); see
-    :func:`loss_points`."""
+    """A task metric with at least ``fewest`` finite points (see :func:`_at_least`)."""
 
-    def need(run: Run) -> str | None:
+    def count(run: Run) -> int:
         from lrdoctor.detect.rl import TASK_METRICS
 
-        got = task_metric(run)
-        if got is not None:
-            return got
-        n = max((points(run, m) for m in TASK_METRICS), default=0)
-        return None if n >= fewest else f"only {n} task-metric point(s); needs {fewest} ({why})"
+        return max((points(run, m) for m in TASK_METRICS), default=0)
 
-    return need
+    return _at_least(task_metric, count, fewest, "task-metric", why)
 
 
 def cycles(run: Run) -> str | None:

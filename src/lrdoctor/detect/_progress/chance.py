@@ -343,7 +343,7 @@ def _carried_on_training_lines(run: Run, s: Series) -> bool:
     evaluation is a placeholder (MLPerf's GNMT: "global step 100 ... ppl 211545.75 bleu 0.00" on
     every line of its first 1000 steps, with the first evaluation saved after them). Not where an
     evaluation loss is logged: then the rows are evaluations (HF Trainer's results table)."""
-    if run.meta.step_unit not in ("step", "iteration") or s.name not in ("eval_accuracy",):
+    if run.meta.step_unit not in ("step", "iteration") or s.name != "eval_accuracy":
         return False
     if run.series("eval_loss") is not None:
         return False  # rows that hold an evaluation loss are evaluations (an HF Trainer card's results table)
