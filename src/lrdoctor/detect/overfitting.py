@@ -128,6 +128,9 @@ class OverfittingThresholds(Thresholds):
     with one significant digit is known to +-50% (a digits MLP whose held-out loss, printed to 5
     decimals, touched 0.00001 and ended at 0.00012 beside a training loss of 0.00011: "12x").
     Ten quanta bound the minimum's rounding to 5%, GL_5's own threshold."""
+    few_points: int = 3
+    """The few-point rule (``_never_beaten``) judges at least 3 evaluations: the few-point rules'
+    minimum, a best and two readings after it that both stayed above it."""
     up_ordered_gl: float = 0.10
     """...when GL is at least 10%, twice GL_5. The ordering argument assumes independent
     evaluations, and smooth curves are autocorrelated: a depth-1 XGBoost's eval logloss
@@ -352,7 +355,7 @@ def _loss_rises(run: Run, e: Series, tr: Series, th: OverfittingThresholds) -> l
     (+0.6% over three epochs) below GL_5."""
     r = _successive_rises(e.values, th)
     if r is None:
-        return _doubled(e, tr, th)
+        return _doubled(e, tr, th) or _never_beaten(e, tr, th)
     if _still_improving(run, "eval_accuracy") and r.gl < th.generalization_loss:
         return []  # below GL_5 a rising eval loss beside a new-best accuracy is over-confidence; past
         # it the held-out loss is materially worse whatever the accuracy does (GLUE CoLA: eval loss
@@ -453,6 +456,29 @@ def _doubled(e: Series, tr: Series, th: OverfittingThresholds) -> list[Finding]:
     summary = (f"eval loss went from {fmt(float(v[b]))} (step {fmt(float(e.steps[b]))}) to {fmt(float(v[-1]))} "
                f"({v[-1] / v[b]:.2g}x) while training loss fell {fmt(t_best)} -> {fmt(t_end)}")
     return [Finding("overfitting", Severity.WARNING, float(e.steps[b]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
+
+
+def _never_beaten(e: Series, tr: Series, th: OverfittingThresholds) -> list[Finding]:
+    """Few-point rule: on a log too short for the GL rule (fewer than ``min_after`` evaluations
+    after the first), the first evaluation is the best, every later one is above it, the last by
+    GL_5 (``generalization_loss``), while the training loss at least halved between the first and
+    the last evaluation (``memorised_fit``). The held-out loss never improved on its first reading
+    while the training set was fitted: the picture of the GL rule with the memorisation rule's
+    fit, on the three epochs a fine-tune or a course notebook prints (fastai's MovieLens learner:
+    val_loss 0.825 -> 0.936 -> 0.890 while trn_loss 0.846 -> 0.295). The UP rules need rises in a
+    row, and with two evaluations after the best a dip between them says nothing."""
+    v = e.values
+    if not th.few_points <= v.size < th.min_after + 1 or v[0] <= 0 or (v[1:] <= v[0]).any():
+        return []
+    gl = float(v[-1] / v[0] - 1)
+    t_first, t_end = _train_from(tr, float(e.steps[0])), value_at(tr, float(e.steps[-1]))
+    if gl < th.generalization_loss or t_first is None or t_end is None or t_first <= 0 or t_end > th.memorised_fit * t_first:
+        return []
+    ev = _gl_evidence(e, 0, gl, t_first, t_end)
+    summary = (f"eval loss never improved on its first evaluation {fmt(float(v[0]))} (step {fmt(float(e.steps[0]))}): "
+               f"all {v.size - 1} later evaluations are above it, the last {gl:.0%}, while training loss fell "
+               f"{fmt(t_first)} -> {fmt(t_end)}")
+    return [Finding("overfitting", Severity.WARNING, float(e.steps[0]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
 
 
 def _accuracy_gap(run: Run, th: OverfittingThresholds) -> list[Finding]:
