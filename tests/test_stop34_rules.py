@@ -1,7 +1,11 @@
 """Rules from the stop-34 study of the benchmark (issue 9), each on a really trained run with a twin:
 
 - overfitting's few-point rule: on three evaluations, a held-out loss that never improved on its
-  first reading while the training loss at least halved.
+  first reading while the training loss at least halved;
+- slow_progress's never-below-the-start rule does not judge a first report of exactly 0 (the floor
+  of a loss that is never negative; Vowpal Wabbit's progressive average);
+- a Matthews correlation (or kappa, or a rank correlation) printed on the training lines with no
+  split named plays the task metric, so one pinned at 0 is judged.
 """
 
 from __future__ import annotations
@@ -61,3 +65,97 @@ def test_the_few_point_rule_needs_the_training_loss_to_halve(tmp_path):
     unfitted.write_text("epoch,loss,val_loss\n1,0.846,0.825\n2,0.756,0.936\n3,0.560,0.890\n")
     assert "overfitting" in warned(lrdoctor.diagnose(str(fitted)))
     assert "overfitting" not in warned(lrdoctor.diagnose(str(unfitted)))
+
+
+def _online_table(tmp_path, lr: float, bias: float, name: str) -> str:
+    """Vowpal Wabbit's progress table (average loss, since last, example counter at powers of 2,
+    ...) of an online logistic regression on digits 0 vs 1 that reports, as VW does, the squared
+    loss of each prediction made before its update (progressive validation), over 1024 examples
+    (the 360 digits, in turn). ``bias`` is the starting bias towards the first example's class."""
+    x, y, _ = digits_mlp(0)
+    keep = (y == 0) | (y == 1)
+    x, y = x[keep], y[keep].float()
+    w = torch.zeros(64, requires_grad=True)
+    b = torch.tensor(bias if y[0].item() == 1 else -bias, requires_grad=True)
+    opt = torch.optim.SGD([w, b], lr=lr)
+    lines = ["average  since         example        example  current  current  current",
+             "loss     last          counter         weight    label  predict features"]
+    total, since, last_n = 0.0, 0.0, 0
+    for n in range(1, 1025):
+        xi, yi = x[(n - 1) % len(y)], y[(n - 1) % len(y)]
+        loss = (torch.sigmoid(xi @ w + b) - yi) ** 2
+        total, since = total + loss.item(), since + loss.item()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if n & (n - 1) == 0:
+            lines.append(f"{total / n:.6f} {since / (n - last_n):.6f} {n:12d} {float(n):14.1f} {yi.item():8.4f} "
+                         f"{torch.sigmoid(xi @ w + b).item():8.4f} {64:8d}")
+            since, last_n = 0.0, n
+    path = tmp_path / f"{name}.stderr"
+    path.write_text("\n".join(lines) + "\n\nfinished run\n")
+    return str(path)
+
+
+def test_a_progressive_loss_that_starts_at_zero_is_not_judged_against_its_start(tmp_path):
+    path = _online_table(tmp_path, lr=0.5, bias=12.0, name="learns")
+    run = lrdoctor.read(path)
+    loss = run.series("loss").values
+    assert loss.size >= 10 and loss[0] == 0.0 and loss.max() > 0, loss
+    assert "slow_progress" not in warned(lrdoctor.diagnose(run))
+
+
+def test_a_progressive_loss_that_never_falls_below_a_first_value_above_zero_is_no_learning(tmp_path):
+    """The twin: no starting bias (every prediction 0.5) and an LR of 0: the model never changes."""
+    path = _online_table(tmp_path, lr=0.0, bias=0.0, name="frozen")
+    run = lrdoctor.read(path)
+    loss = run.series("loss").values
+    assert loss.size >= 10 and loss[0] > 0, loss
+    assert "slow_progress" in warned(lrdoctor.diagnose(run))
+
+
+def _mcc_lines(tmp_path, lr: float) -> str:
+    """A custom loop's lines ("Ep 1/3 Step 50:  Loss= 0.61  LR=1e-02  mcc= 0.000000,") of a digits
+    MLP told apart even from odd digits, scored with scikit-learn's Matthews correlation on the
+    held-out digits at each report. At LR 0 the freshly initialised model predicts one class for
+    every held-out digit, so its correlation is exactly 0 (scikit-learn's convention)."""
+    from sklearn.metrics import matthews_corrcoef
+
+    x, y, _ = digits_mlp(1)
+    y = y % 2
+    torch.manual_seed(1)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 2))
+    with torch.no_grad():
+        model[2].weight.zero_()
+        model[2].bias.copy_(torch.tensor([1.0, 0.0]))  # starts out predicting "even" everywhere
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    lines = []
+    for epoch in (1, 2, 3):
+        for step in range(1, 29):
+            i = ((step - 1) * 50) % 1400
+            loss = torch.nn.functional.cross_entropy(model(x[i:i + 50]), y[i:i + 50])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if step % 7 == 0:
+                with torch.no_grad():
+                    pred = model(x[1400:]).argmax(1)
+                mcc = matthews_corrcoef(y[1400:].numpy(), pred.numpy())
+                lines.append(f"Ep {epoch}/3 Step {step:5d}:  Loss= {loss.item():9.6f}  LR={lr:e}   mcc= {mcc:9.6f},")
+    path = tmp_path / f"mcc_{lr}.log"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_a_matthews_correlation_at_zero_on_the_training_lines_is_no_learning(tmp_path):
+    run = lrdoctor.read(_mcc_lines(tmp_path, lr=0.0))
+    assert run.meta.roles.get("task_metric") == "mcc"
+    assert (run.series("task_metric").values == 0).all()
+    found = warned(lrdoctor.diagnose(run), at_least=2)
+    assert "slow_progress" in found and found["slow_progress"].evidence["metric"] == "mcc"
+
+
+def test_a_matthews_correlation_that_rises_is_learning(tmp_path):
+    run = lrdoctor.read(_mcc_lines(tmp_path, lr=0.5))
+    assert run.series("task_metric").values.max() > 0.5
+    assert "slow_progress" not in warned(lrdoctor.diagnose(run))

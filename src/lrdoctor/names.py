@@ -395,8 +395,11 @@ ROLE_RULES: tuple[RoleRule, ...] = (
              and bool(_EVAL & set(t)) and not _has(t, *_LOSS_WORDS)),
     # (the training side's figure: an evaluation's second metric, "eval_f1" beside "eval_accuracy",
     # is no training accuracy for the generalisation-gap rule to compare with)
+    # (a correlation or agreement score printed on the training lines with no split named, as a
+    # custom GLUE loop's "mcc=  0.000000" beside its loss: a score, not a loss)
     RoleRule("task_metric", lambda t: (_has(t, "acc", "accuracy", "accuracies", "top1", "prec1", "map", "map50", "f1", "success", "auc", "miou")
-             or (_has(t, "psnr", "ssim", "dice") and not _has(t, *_LOSS_WORDS))) and not _EVAL & set(t) and not _has(t, *ERROR_WORDS)),
+             or (_has(t, "psnr", "ssim", "dice", "matthews", "mcc", "kappa", "spearman", "spearmanr", "pearson", "pearsonr")
+                 and not _has(t, *_LOSS_WORDS))) and not _EVAL & set(t) and not _has(t, *ERROR_WORDS)),
     RoleRule("d_loss", lambda t: _gan_player(t, _DISC, {"a", "b", "real", "fake", "x", "y"})),
     RoleRule("g_loss", lambda t: _gan_player(t, _GEN, {"a", "b", "gan", "adv", "x", "y"})),
 )

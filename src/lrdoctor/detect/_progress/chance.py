@@ -159,12 +159,17 @@ def _accuracy_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
 
 
 def _never_below_start(run: Run, th: ProgressThresholds) -> Finding | None:
-    """The loss never fell below its first report, on a log that starts at the start of training."""
+    """The loss never fell below its first report, on a log that starts at the start of training.
+    A first report of exactly 0 for a loss that is never negative is its floor, which nothing can
+    fall below: it says nothing of learning (Vowpal Wabbit's progressive average over the first one
+    or two examples, both predicted right, reads 0.000000 before it settles)."""
     f = _live_loss(run)
     if f is None:
         return None
     x = f.values
     if x.size < th.start_points or f.steps[0] > th.start_max_step or not (x[1:] >= x[0]).all():
+        return None
+    if x[0] == 0.0 and bool((x >= 0).all()):
         return None
     if _too_early(run, f, th, rows_unknown=False):
         return None
