@@ -4,12 +4,15 @@
   first reading while the training loss at least halved;
 - slow_progress's never-below-the-start rule does not judge a first report of exactly 0 (the floor
   of a loss that is never negative; Vowpal Wabbit's progressive average);
+- slow_progress's frozen-term rule does not judge a weight penalty's term (it moves with the weights,
+  not the batch);
 - a Matthews correlation (or kappa, or a rank correlation) printed on the training lines with no
   split named plays the task metric, so one pinned at 0 is judged.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from trained_digits import digits_mlp, fit_epoch, warned
 
@@ -159,3 +162,44 @@ def test_a_matthews_correlation_that_rises_is_learning(tmp_path):
     run = lrdoctor.read(_mcc_lines(tmp_path, lr=0.5))
     assert run.series("task_metric").values.max() > 0.5
     assert "slow_progress" not in warned(lrdoctor.diagnose(run))
+
+
+def _facenet_lines(tmp_path, penalty_name: str) -> str:
+    """facenet's batch lines ("Epoch: [3][97/100]\\tTime 0.392\\tLoss 3.418\\tRegLoss 2.291") of a digits
+    MLP trained with an explicit L2 penalty (1e-3 x the squared weights) at a small LR after it has
+    learned: the penalty, printed to 4 digits, stays put while the batch loss moves. The penalty's
+    column is named ``penalty_name``."""
+    x, y, model = digits_mlp(2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    for _ in range(30):
+        fit_epoch(model, opt, x, y)
+    for g in opt.param_groups:
+        g["lr"] = 1e-3
+    lines = []
+    for i in range(1, 29):
+        j = ((i - 1) * 50) % 1400
+        data = torch.nn.functional.cross_entropy(model(x[j:j + 50]), y[j:j + 50])
+        reg = 1e-3 * sum((p ** 2).sum() for p in model.parameters())
+        loss = data + reg
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if i >= 25:
+            lines.append(f"Epoch: [31][{i}/28]\tTime 0.392\tLoss {loss.item():.3f}\t{penalty_name} {reg.item():.3f}")
+    path = tmp_path / f"{penalty_name}.log"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_a_weight_penalty_that_prints_the_same_late_in_a_run_is_not_a_frozen_term(tmp_path):
+    run = lrdoctor.read(_facenet_lines(tmp_path, "RegLoss"))
+    reg = run.series("reg_loss").values if "reg_loss" in run else run.series("regloss").values
+    assert reg.size == 4 and (reg == reg[0]).all() and float(np.ptp(run.series("loss").values)) > 0, reg
+    assert "slow_progress" not in warned(lrdoctor.diagnose(run))
+
+
+def test_a_data_term_that_prints_the_same_while_the_total_moves_is_still_frozen(tmp_path):
+    """The twin: the same printed values under a data term's name (a head's loss depends on the
+    batch, so equal prints while the total moves mean the head stopped)."""
+    run = lrdoctor.read(_facenet_lines(tmp_path, "AuxLoss"))
+    assert "slow_progress" in warned(lrdoctor.diagnose(run))

@@ -24,7 +24,7 @@ from lrdoctor.detect._progress.common import (
 from lrdoctor.detect._stats import tail_start
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.fmt import fmt
-from lrdoctor.names import loss_term_kind
+from lrdoctor.names import loss_term_kind, tokens
 from lrdoctor.run import Run
 
 if TYPE_CHECKING:
@@ -102,6 +102,17 @@ def _frozen_eval(run: Run, th: ProgressThresholds) -> Finding | None:
                    _FROZEN_CAUSE + " Or the evaluation loads a stale checkpoint.")
 
 
+#: the words of a weight penalty's term (facenet's "RegLoss", TF's "regularization_loss",
+#: "l2_loss", "weight_decay"): a function of the weights alone, not of the batch, so between
+#: reports it moves only as fast as the weights drift (late in a run, under its printed digits
+#: for many updates: facenet's RegLoss 2.291 on the last 4 batches of epoch 250 while the batch
+#: loss moved 3.22-3.42). The frozen-term rule reads a term against the batch noise of the total,
+#: which such a term does not share. ("reg" alone is also a box regression's term in detectors; it
+#: is left out of the judgement all the same: equal prints of it prove nothing either way here.)
+_PENALTY_WORDS = frozenset({"reg", "regloss", "regularization", "regularisation", "regularizer", "l2", "wd",
+                            "weight_decay", "decay", "penalty"})
+
+
 def _frozen_term(run: Run, th: ProgressThresholds) -> Finding | None:
     """A training loss term other than the objective prints exactly the same value at the last
     ``frozen_points``+ reports while the objective still moves: the head that produces it no
@@ -123,6 +134,8 @@ def _frozen_term(run: Run, th: ProgressThresholds) -> Finding | None:
             continue  # never finite: a dead term is the nonfinite rules' to judge
         if _too_early(run, f, th, rows_unknown=False):
             continue  # the first updates: a head still at its initial value (a heatmap's ln 2) has not started yet
+        if _PENALTY_WORDS & set(tokens(name)):
+            continue  # a weight penalty: see _PENALTY_WORDS
         run_len = _frozen_tail(run, name, f, th, exact=True)
         if run_len is None:
             continue
