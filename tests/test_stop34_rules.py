@@ -7,7 +7,8 @@
 - slow_progress's frozen-term rule does not judge a weight penalty's term (it moves with the weights,
   not the batch);
 - a Matthews correlation (or kappa, or a rank correlation) printed on the training lines with no
-  split named plays the task metric, so one pinned at 0 is judged.
+  split named plays the task metric, so one pinned at 0 is judged;
+- readers: Keras' "Epoch 1/1" header of a one-epoch fit called in a loop is no position.
 """
 
 from __future__ import annotations
@@ -203,3 +204,36 @@ def test_a_data_term_that_prints_the_same_while_the_total_moves_is_still_frozen(
     batch, so equal prints while the total moves mean the head stopped)."""
     run = lrdoctor.read(_facenet_lines(tmp_path, "AuxLoss"))
     assert "slow_progress" in warned(lrdoctor.diagnose(run))
+
+
+def _keras_loop_lines(tmp_path, one_epoch_fits: bool) -> tuple[str, list[float]]:
+    """Keras' fit output of a digits MLP trained for 5 epochs: with ``one_epoch_fits`` as a script
+    that calls ``fit(epochs=1)`` in its own loop ("Epoch 0", then Keras' "Epoch 1/1" header), else
+    as one ``fit(epochs=5)`` ("Epoch 1/5" ... "Epoch 5/5"). Returns the path and the epoch losses."""
+    x, y, model = digits_mlp(3)
+    opt = torch.optim.SGD(model.parameters(), lr=0.2)
+    lines, losses = [], []
+    for epoch in range(5):
+        train, _ = fit_epoch(model, opt, x, y)
+        with torch.no_grad():
+            held = torch.nn.functional.cross_entropy(model(x[1400:]), y[1400:]).item()
+        lines += [f"Epoch {epoch}", "Epoch 1/1"] if one_epoch_fits else [f"Epoch {epoch + 1}/5"]
+        lines.append(f"28/28 [==============================] - 0s 1ms/step - loss: {train:.4f} - val_loss: {held:.4f}")
+        losses.append(round(train, 4))
+    path = tmp_path / f"keras_{one_epoch_fits}.log"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path), losses
+
+
+def test_keras_one_epoch_fits_in_a_loop_keep_every_epoch(tmp_path):
+    path, losses = _keras_loop_lines(tmp_path, one_epoch_fits=True)
+    run = lrdoctor.read(path)
+    assert run.series("loss").values.tolist() == losses
+    assert run.steps.tolist() == [0, 1, 2, 3, 4]
+
+
+def test_keras_epochs_of_one_fit_keep_their_numbers(tmp_path):
+    path, losses = _keras_loop_lines(tmp_path, one_epoch_fits=False)
+    run = lrdoctor.read(path)
+    assert run.series("loss").values.tolist() == losses
+    assert run.steps.tolist() == [1, 2, 3, 4, 5]

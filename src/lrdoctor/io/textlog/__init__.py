@@ -39,6 +39,14 @@ from lrdoctor.run import Run, RunMeta
 
 __all__ = ["LineRule", "register_rule", "read_textlog", "parse_lines", "RULES"]
 
+#: Keras' header of a one-epoch ``fit``: "Epoch 1/1". Called as ``model.fit(..., epochs=1)`` inside
+#: the script's own loop (keras' text-generation example: "Iteration 1" then "Epoch 1/1"; a triplet
+#: recommender: "Epoch 0" then "Epoch 1/1"), every call prints the same header, which names no
+#: position in the run: read as epoch 1 it sent every epoch back to 1 and kept only the last one
+#: (a "resumed run"). The header is no record; the lines below it are filed under the loop's own
+#: counter, or in row order when there is none.
+_SINGLE_EPOCH_FIT = re.compile(r"^Epoch 1/1\s*$")
+
 RULES: list[LineRule] = [
     LineRule("chainer-report", _chainer_report),  # (before the console table, whose header it would also match)
     LineRule("deepxde-row", _deepxde_row),  # (before the console table, whose header it would also match)
@@ -357,6 +365,8 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
         elif "+" in line and ":" in line:
             line = _CV_SPREAD.sub(r"\1", line)
         line = _strip_prefix(line)
+        if line[:6] == "Epoch " and _SINGLE_EPOCH_FIT.match(line):
+            continue  # see _SINGLE_EPOCH_FIT
         first = line.lstrip(" ")[:1] if line[:1] == " " else line[:1]  # (no copy of most lines)
         if first in ("-", "*") and ":" in line:
             bullet = _BULLET_SETTING.match(line)
