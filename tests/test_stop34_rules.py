@@ -8,7 +8,9 @@
   not the batch);
 - a Matthews correlation (or kappa, or a rank correlation) printed on the training lines with no
   split named plays the task metric, so one pinned at 0 is judged;
-- readers: Keras' "Epoch 1/1" header of a one-epoch fit called in a loop is no position.
+- readers: Keras' "Epoch 1/1" header of a one-epoch fit called in a loop is no position; bare
+  pairs behind a label ("ALL Clients Testing: Loss 0.61 Acc 0.07", its split read from the label);
+  a printed nan is a value, not a word of the next name; a federated round is a step axis.
 """
 
 from __future__ import annotations
@@ -237,3 +239,58 @@ def test_keras_epochs_of_one_fit_keep_their_numbers(tmp_path):
     run = lrdoctor.read(path)
     assert run.series("loss").values.tolist() == losses
     assert run.steps.tolist() == [1, 2, 3, 4, 5]
+
+
+def _federated_lines(tmp_path, lr: float) -> str:
+    """A client-selection FedAvg loop's prints (">> ROUND 3", "> 3 Clients Training: Loss 0.52 Acc
+    0.83", "> ALL Clients Testing: Loss 0.61 Acc 0.80") of a digits MLP: each round, three clients
+    train a copy on their own 400 digits for one pass with SGD at ``lr``, the server averages the
+    weights and tests on the held-out digits."""
+    x, y, server = digits_mlp(4)
+    lines = []
+    for rnd in range(6):
+        states, losses, accs = [], [], []
+        for c in range(3):
+            client = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
+            client.load_state_dict(server.state_dict())
+            opt = torch.optim.SGD(client.parameters(), lr=lr)
+            loss, _ = fit_epoch(client, opt, x[c * 400:(c + 1) * 400], y[c * 400:(c + 1) * 400], end=400)
+            with torch.no_grad():
+                accs.append((client(x[c * 400:(c + 1) * 400]).argmax(1) == y[c * 400:(c + 1) * 400]).float().mean().item())
+            states.append(client.state_dict())
+            losses.append(loss)
+        server.load_state_dict({k: sum(s[k] for s in states) / 3 for k in states[0]})
+        with torch.no_grad():
+            out = server(x[1400:])
+            test_loss = torch.nn.functional.cross_entropy(out, y[1400:]).item()
+            test_acc = (out.argmax(1) == y[1400:]).float().mean().item()
+        lines += [f">> ROUND {rnd}", f"> 3 Clients Training: Loss {sum(losses) / 3:.4f} Acc {sum(accs) / 3:.4f}",
+                  f"> ALL Clients Testing: Loss {test_loss:.4f} Acc {test_acc:.4f}", ""]
+    path = tmp_path / f"fedavg_{lr}.log"
+    path.write_text("\n".join(lines))
+    return str(path)
+
+
+def test_labelled_bare_pairs_of_a_federated_loop_are_read_by_round(tmp_path):
+    run = lrdoctor.read(_federated_lines(tmp_path, lr=0.1))
+    assert run.meta.step_column == "round" and run.steps.tolist() == [0, 1, 2, 3, 4, 5]
+    assert run.meta.roles["eval_loss"] == "test_loss" and run.meta.roles["eval_accuracy"] == "test_acc"
+    assert run.series("eval_accuracy").values[-1] > 0.5
+    assert not warned(lrdoctor.diagnose(run))
+
+
+def test_a_federated_loop_whose_loss_prints_nan_is_nonfinite(tmp_path):
+    """The twin at an LR that blows the clients up: "Loss nan Acc 0.0981" is a NaN loss beside an
+    accuracy, not a column named "loss nan acc"."""
+    path = _federated_lines(tmp_path, lr=1e10)
+    assert " Loss nan Acc " in open(path).read()
+    found = warned(lrdoctor.diagnose(path), at_least=2)
+    assert "nonfinite" in found
+
+
+def test_a_printed_nan_is_a_value_not_a_word_of_the_next_name(tmp_path):
+    path = tmp_path / "segments.log"
+    path.write_text("".join(f"epoch: {e}, Loss {v} Acc 0.2345\n" for e, v in ((1, "0.71"), (2, "0.65"), (3, "nan"))))
+    run = lrdoctor.read(str(path))
+    assert "loss_nan_acc" not in run.names
+    assert np.isnan(run.series("loss").values[-1]) and run.series("loss").values[0] == 0.71

@@ -193,6 +193,7 @@ STEP_NAMES: tuple[tuple[str, str], ...] = (
     ("boosting_round", "round"),  # gradient boosting (XGBoost, LightGBM, CatBoost)
     ("example_counter", "example"),  # Vowpal Wabbit's progress table: examples seen (online learning)
     ("steps", "step"),  # HiFi-GAN's "Steps : 5, Gen Loss Total : ..." (last: an RL line's "steps: 200" is an episode's length)
+    ("round", "round"),  # federated learning's communication rounds ("ROUND 3", Flower's "round 3"), when nothing finer is logged
 )
 
 _SEP = re.compile(r"[\s\-_/.:]+")

@@ -641,8 +641,12 @@ _DICT_LEAD = re.compile(r"^\s*(epoch|step|iter|iteration)\s*[:=]?\s*(\d+)\s*[:,]
 #: and so do three or more after anything (arcface_torch's ``2178.40 samples/sec   Loss nan``).
 _SEGMENT_SPLIT = re.compile(r"(?<!\s)(?:\s*[,;|\t]\s*|\s+-\s+|\s{3,}(?=[A-Za-z])(?![nN][aA][nN]\b|[iI][nN][fF]))|(?<=[\d)]):\s+|(?:(?<=[\d)])|(?<=[nN]a[nN])|(?<=[iI]nf))\s{2,}(?=[A-Za-z])|(?<=\])\s+(?=[A-Za-z])")
 
+#: a word of a name is never a printed non-finite value: in "Loss nan Acc 0.2345" (a federated
+#: client-selection loop's print) "nan" is the loss's value, not the middle of a name "loss nan acc"
+_NOT_A_VALUE = r"(?![nN][aA][nN](?![A-Za-z_])|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?(?![A-Za-z_]))"
+
 _SEGMENT = re.compile(
-    rf"^(?P<key>[A-Za-z][A-Za-z0-9_/.()\-]*(?:\s[A-Za-z][A-Za-z0-9_/.()\-]*){{0,3}})(?:\s*[:=]\s*|\s+)"
+    rf"^(?P<key>[A-Za-z][A-Za-z0-9_/.()\-]*(?:\s{_NOT_A_VALUE}[A-Za-z][A-Za-z0-9_/.()\-]*){{0,3}})(?:\s*[:=]\s*|\s+)"
     rf"(?P<val>{NUM})(?:\s*/\s*\d+)?\s*(?P<unit>ms|s|sec|secs|%|it/s|GB|MB)?"
     # pytorch/examples' AverageMeter prints "Loss 2.1274e+00 (1.5406e+00)": the value, then its running average
     rf"(?:\s*\(\s*{NUM}\s*\)?)?$", re.I)  # (the segment's closing parenthesis may be stripped)
@@ -650,8 +654,8 @@ _SEGMENT = re.compile(
 
 #: one ``name value`` pair inside a segment that holds several, with no separator between them:
 #: TorchRL's issue print "Epoch 0: episode reward -1074.58 actor loss 0.00, critic loss 44.02"
-_PAIR = re.compile(rf"(?P<key>[A-Za-z][A-Za-z_]*(?:\s[A-Za-z][A-Za-z_]*){{0,2}})\s+(?P<val>{NUM})(?=\s|$)")
-_PAIRS_FULL = re.compile(rf"^(?:[A-Za-z][A-Za-z_]*(?:\s[A-Za-z][A-Za-z_]*){{0,2}}\s+{NUM}(?:\s+|$)){{2,}}$")
+_PAIR = re.compile(rf"(?P<key>{_NOT_A_VALUE}[A-Za-z][A-Za-z_]*(?:\s{_NOT_A_VALUE}[A-Za-z][A-Za-z_]*){{0,2}})\s+(?P<val>{NUM})(?=\s|$)")
+_PAIRS_FULL = re.compile(rf"^(?:{_NOT_A_VALUE}[A-Za-z][A-Za-z_]*(?:\s{_NOT_A_VALUE}[A-Za-z][A-Za-z_]*){{0,2}}\s+{NUM}(?:\s+|$)){{2,}}$")
 
 
 #: a batch's spread printed as one field: triplet-reid's "loss min|avg|max: 0.736|0.973| 3.527"
