@@ -8,6 +8,8 @@
   not the batch);
 - a Matthews correlation (or kappa, or a rank correlation) printed on the training lines with no
   split named plays the task metric, so one pinned at 0 is judged;
+- slow_progress's stuck-at-chance rule: an accuracy at chance beside a loss above ln K that still
+  falls is a warning; beside a flat one, an error;
 - readers: Keras' "Epoch 1/1" header of a one-epoch fit called in a loop is no position; bare
   pairs behind a label ("ALL Clients Testing: Loss 0.61 Acc 0.07", its split read from the label);
   a printed nan is a value, not a word of the next name; a federated round is a step axis.
@@ -294,3 +296,43 @@ def test_a_printed_nan_is_a_value_not_a_word_of_the_next_name(tmp_path):
     run = lrdoctor.read(str(path))
     assert "loss_nan_acc" not in run.names
     assert np.isnan(run.series("loss").values[-1]) and run.series("loss").values[0] == 0.71
+
+
+def _summed_loss_lines(tmp_path, lr: float) -> str:
+    """Per-epoch "epoch: 3, loss: 1287.74, acc: 0.098" of a digits MLP whose output bias starts at 30
+    for class 0 (it predicts 0 for every digit) trained with a summed cross-entropy (50 per batch,
+    far above ln 10) at ``lr``: at 1e-4 the bias comes down and the loss falls every epoch, while
+    the prediction, and so the held-out accuracy, stays at class 0's share."""
+    x, y, model = digits_mlp(5)
+    with torch.no_grad():
+        model[2].bias.copy_(torch.tensor([30.0] + [0.0] * 9))
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    lines = []
+    for epoch in range(1, 6):
+        total = []
+        for i in range(0, 1400, 50):
+            loss = torch.nn.functional.cross_entropy(model(x[i:i + 50]), y[i:i + 50], reduction="sum")
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total.append(loss.item())
+        with torch.no_grad():
+            acc = (model(x[1400:]).argmax(1) == y[1400:]).float().mean().item()
+        lines.append(f"epoch: {epoch}, loss: {sum(total) / len(total):.2f}, acc: {acc:.3f}")
+    path = tmp_path / f"summed_{lr}.log"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_chance_accuracy_beside_a_loss_above_ln_k_that_still_falls_is_a_warning(tmp_path):
+    run = lrdoctor.read(_summed_loss_lines(tmp_path, lr=1e-4), config={"num_classes": 10})
+    loss = run.series("loss").values
+    assert loss[-1] < 0.9 * loss[0] and (np.diff(loss) < 0).all(), loss
+    found = warned(lrdoctor.diagnose(run))
+    assert found["slow_progress"].severity.rank == 1
+
+
+def test_chance_accuracy_beside_a_flat_loss_above_ln_k_is_an_error(tmp_path):
+    run = lrdoctor.read(_summed_loss_lines(tmp_path, lr=0.0), config={"num_classes": 10})
+    found = warned(lrdoctor.diagnose(run))
+    assert found["slow_progress"].severity.rank == 2

@@ -95,12 +95,18 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
         return None  # a flat loss near ln K by coincidence (a fine-tune at its floor: T5 at 1.78 ~ ln 6),
         # or a loss above ln K that may hold other terms (a detector's box + class loss)
     where = "at or above" if above else "at"
+    # above ln K the loss may still be falling towards it (a summed loss, an untrained head): the
+    # accuracy at chance makes the finding, but a loss whose second half still falls by the drift
+    # share of its level is no proof that the run is stuck for good: a warning, not an error
+    falling = above and float(np.median(half[:ends]) - np.median(half[-ends:])) > th.chance_drift * late
     summary = (f"stuck at chance: the loss stayed {where} ln {k} = {fmt(ln_k)} (median {fmt(late)}, lowest "
                f"{fmt(ev['loss_min'])}) over all {x.size} points" +
                ("" if "accuracy_metric" not in ev else
                 f"; {ev['accuracy_metric']} {fmt(ev['error_rate_median'])} ~ 1 - 1/{k}" if "error_rate_median" in ev else
-                f"; {ev['accuracy_metric']} {fmt(ev['accuracy_median'])} ~ 1/{k}"))
-    return Finding("slow_progress", Severity.ERROR, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
+                f"; {ev['accuracy_metric']} {fmt(ev['accuracy_median'])} ~ 1/{k}") +
+               ("; the loss is still falling, so it may yet leave chance" if falling else ""))
+    sev = Severity.WARNING if falling else Severity.ERROR
+    return Finding("slow_progress", sev, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
 
 
 #: the words of a column that is a plain (top-n) accuracy, whose chance level is 1/K (n/K)
