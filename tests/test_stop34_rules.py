@@ -10,6 +10,8 @@
   split named plays the task metric, so one pinned at 0 is judged;
 - slow_progress's stuck-at-chance rule: an accuracy at chance beside a loss above ln K that still
   falls is a warning; beside a flat one, an error;
+- divergence's trend rule: a trend back within noise of the level it held before the rise is no
+  divergence (its best was a dip);
 - readers: Keras' "Epoch 1/1" header of a one-epoch fit called in a loop is no position; bare
   pairs behind a label ("ALL Clients Testing: Loss 0.61 Acc 0.07", its split read from the label);
   a printed nan is a value, not a word of the next name; a federated round is a step axis.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from bench_logs import real_log
 from trained_digits import digits_mlp, fit_epoch, warned
 
 import lrdoctor
@@ -336,3 +339,37 @@ def test_chance_accuracy_beside_a_flat_loss_above_ln_k_is_an_error(tmp_path):
     run = lrdoctor.read(_summed_loss_lines(tmp_path, lr=0.0), config={"num_classes": 10})
     found = warned(lrdoctor.diagnose(run))
     assert found["slow_progress"].severity.rank == 2
+
+
+def test_a_trend_back_at_its_usual_level_after_a_dip_is_not_divergence():
+    """A real Lightning metrics.csv (fresh210): a Gaussian NLL of single batches swinging 3-8 whose
+    smoothed trend touched -0.35 where three negative draws fell together, then went back to ~4.5,
+    the level it held all run."""
+    report = lrdoctor.diagnose(real_log("fresh210/makris-gmlp-v10/metrics.csv"))
+    assert "divergence" not in warned(report)
+
+
+def test_a_trend_that_rises_past_its_usual_level_is_still_divergence(tmp_path):
+    """The twin: a digits MLP that converged at LR 0.3, then trained on at 10x the LR: its batch
+    loss climbs above where it ever was after the first epoch and stays there."""
+    x, y, model = digits_mlp(6)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    rows, step = ["step,loss"], 0
+    for phase_lr, epochs in ((0.3, 8), (3.0, 4)):
+        for g in opt.param_groups:
+            g["lr"] = phase_lr
+        for _ in range(epochs):
+            for i in range(0, 1400, 50):
+                loss = torch.nn.functional.cross_entropy(model(x[i:i + 50]), y[i:i + 50])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                step += 1
+                if step % 7 == 0:
+                    rows.append(f"{step},{loss.item():.5f}")
+    path = tmp_path / "raised.csv"
+    path.write_text("\n".join(rows) + "\n")
+    run = lrdoctor.read(str(path))
+    loss = run.series("loss").values
+    assert np.isfinite(loss).all() and np.median(loss[-10:]) > 2 * np.median(loss[: len(loss) // 2]), loss
+    assert "divergence" in warned(lrdoctor.diagnose(run))

@@ -658,6 +658,12 @@ def sustained_rises(t: Trend, th: DivergenceThresholds = DEFAULTS, above: np.nda
 
 
 def _trend_rule(run: Run, th: DivergenceThresholds) -> list[Finding]:
+    """A trend that rises above its best by the threshold and stays there to the end. Not when it
+    ends within ``noise_k`` sigmas above the median of its own trend before the rise: the run is back
+    at the level it held most of the time, and its best was a dip of the trend, not a level it had
+    reached (a
+    Gaussian NLL of single batches swinging 3-8 whose smoothed trend touched -0.35 where three
+    negative draws fell together, then returned to 4.5)."""
     t = objective_trend(run)
     if t is None:
         return []
@@ -666,6 +672,8 @@ def _trend_rule(run: Run, th: DivergenceThresholds) -> list[Finding]:
     for a, b in sustained_rises(t, th, above):
         if b != t.n:
             continue  # it came back: a transient, reported by loss_spike
+        if a and float(t.smooth[b - 1]) <= float(np.median(t.smooth[:a])) + th.noise_k * t.sigma:
+            continue  # back at the run's usual level: the best was a dip (see _trend_rule)
         c = t.c
         ib = int(np.argmin(t.smooth[:a])) if a else 0
         onset = float(c.first[a])
