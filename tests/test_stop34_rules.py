@@ -14,7 +14,8 @@
   divergence (its best was a dip);
 - readers: Keras' "Epoch 1/1" header of a one-epoch fit called in a loop is no position; bare
   pairs behind a label ("ALL Clients Testing: Loss 0.61 Acc 0.07", its split read from the label);
-  a printed nan is a value, not a word of the next name; a federated round is a step axis.
+  a printed nan is a value, not a word of the next name; a federated round is a step axis;
+  scikit-learn's gradient-boosting verbose table.
 """
 
 from __future__ import annotations
@@ -373,3 +374,38 @@ def test_a_trend_that_rises_past_its_usual_level_is_still_divergence(tmp_path):
     loss = run.series("loss").values
     assert np.isfinite(loss).all() and np.median(loss[-10:]) > 2 * np.median(loss[: len(loss) // 2]), loss
     assert "divergence" in warned(lrdoctor.diagnose(run))
+
+
+def _sklearn_gb_output(tmp_path, subsample: float) -> str:
+    """The real ``verbose=1`` output of scikit-learn's GradientBoostingClassifier on the digits,
+    captured from its stdout."""
+    import contextlib
+    import io
+
+    from sklearn.datasets import load_digits
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    d = load_digits()
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        GradientBoostingClassifier(n_estimators=30, max_depth=2, subsample=subsample, random_state=0, verbose=1).fit(
+            d.data[:600], d.target[:600])
+    path = tmp_path / f"gb_{subsample}.txt"
+    path.write_text(out.getvalue())
+    return str(path)
+
+
+def test_sklearn_gradient_boosting_verbose_table_is_read(tmp_path):
+    path = _sklearn_gb_output(tmp_path, subsample=1.0)
+    text = open(path).read()
+    assert "Train Loss" in text and "Remaining Time" in text and "OOB Improve" not in text
+    run = lrdoctor.read(path)
+    loss = run.series("loss").values
+    assert run.meta.roles["loss"] == "train_loss" and run.meta.step_column == "iter"
+    assert loss.size >= 10 and loss[-1] < loss[0]
+    assert not warned(lrdoctor.diagnose(run))
+
+
+def test_sklearn_gradient_boosting_with_its_oob_column_is_read(tmp_path):
+    run = lrdoctor.read(_sklearn_gb_output(tmp_path, subsample=0.5))
+    assert "oob_improve" in run.names and run.series("loss").values.size >= 10

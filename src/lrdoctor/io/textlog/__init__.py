@@ -34,7 +34,7 @@ from lrdoctor.io.textlog.key_value import NAN_EVENT, _as_split, _key_values, _py
 from lrdoctor.io.textlog.named import (EPOCH_END, _amp_overflow, _bare_pairs, _bracketed_step, _checkpoint_message, _rl_evaluation, _epoch_trailer, _fastai07_row, _fuxictr_metrics,
                                       _caffe_net_output, _darknet, _deepxde_row, _gan_row, _studiogan_eval, _lightning_checkpoint, _llmc, _marian, _pt_darts, _pytorch_tutorial, _nanogpt, _nvidia_speech, _step_of_max, _tab_pairs, _trax, _yolact,
                                       _yolov5_results)
-from lrdoctor.io.textlog.tables import _chainer_report, _console_table, _split_table, _two_line_header_table, _vw_table, _header_table, _html_table, _pipe_table, _sb3_table, sb3_table_goes_on
+from lrdoctor.io.textlog.tables import _chainer_report, _console_table, _sklearn_gb, _split_table, _two_line_header_table, _vw_table, _header_table, _html_table, _pipe_table, _sb3_table, sb3_table_goes_on
 from lrdoctor.run import Run, RunMeta
 
 __all__ = ["LineRule", "register_rule", "read_textlog", "parse_lines", "RULES"]
@@ -55,6 +55,7 @@ RULES: list[LineRule] = [
     LineRule("split-table", _split_table),
     LineRule("two-line-header-table", _two_line_header_table),
     LineRule("vowpal-wabbit", _vw_table),
+    LineRule("sklearn-gradient-boosting", _sklearn_gb),
     LineRule("console-table", _console_table),
     LineRule("tqdm-bar", _tqdm_bar),
     LineRule("sb3-table", _sb3_table),

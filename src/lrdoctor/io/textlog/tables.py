@@ -460,6 +460,33 @@ def _two_line_header_table(line: str, state: dict) -> dict | None:
     return rec
 
 
+#: scikit-learn's gradient boosting with ``verbose=1`` (``sklearn.ensemble._gb.VerboseReporter``):
+#: "      Iter       Train Loss      OOB Improve   Remaining Time " (the OOB column only with
+#: ``subsample < 1``; releases before 0.14 wrote "Estimated Time"), then one row per reported
+#: iteration, "         1           0.4448           22.84m": the time left carries its unit
+_SKLEARN_GB_HEADER = re.compile(r"^\s*Iter\s{2,}Train Loss(?P<oob>\s{2,}OOB Improve)?\s{2,}(?:Remaining|Estimated) Time\s*$")
+_SKLEARN_GB_ROW = re.compile(rf"^\s*(?P<i>\d+)\s+(?P<loss>{NUM})(?:\s+(?P<oob>{NUM}))?\s+\d+(?:\.\d+)?[smh]?\s*$", re.I)
+
+
+def _sklearn_gb(line: str, state: dict) -> dict | None:
+    """scikit-learn's gradient-boosting progress table (see ``_SKLEARN_GB_HEADER``): the header is
+    no record, each row the training loss (``train_loss``; the deviance) of the stages fitted so
+    far and, with subsampling, the out-of-bag improvement (``oob_improve``) at its iteration."""
+    head = _SKLEARN_GB_HEADER.match(line)
+    if head:
+        state["sklearn_gb"] = bool(head["oob"])
+        return {}
+    if "sklearn_gb" not in state:
+        return None
+    row = _SKLEARN_GB_ROW.match(line)
+    if row is None or bool(row["oob"]) != state["sklearn_gb"]:
+        return None
+    rec = {"iter": float(row["i"]), "train_loss": _num(row["loss"])}
+    if row["oob"]:
+        rec["oob_improve"] = _num(row["oob"])
+    return rec
+
+
 def _vw_table(line: str, state: dict) -> dict | None:
     """Vowpal Wabbit's output: its two header lines, its rows (``_vw_row``), and the summary after
     "finished run", whose totals ("average loss = 0.07", "best constant = 999.9") are no report of
