@@ -15,7 +15,9 @@
 - readers: Keras' "Epoch 1/1" header of a one-epoch fit called in a loop is no position; bare
   pairs behind a label ("ALL Clients Testing: Loss 0.61 Acc 0.07", its split read from the label);
   a printed nan is a value, not a word of the next name; a federated round is a step axis;
-  scikit-learn's gradient-boosting verbose table.
+  scikit-learn's gradient-boosting verbose table; frameworks' non-finite messages (detectron2's
+  FloatingPointError, Keras' TerminateOnNaN, TensorFlow's) are a NaN loss; bare numbers in a
+  folder of losses are the loss.
 """
 
 from __future__ import annotations
@@ -409,3 +411,69 @@ def test_sklearn_gradient_boosting_verbose_table_is_read(tmp_path):
 def test_sklearn_gradient_boosting_with_its_oob_column_is_read(tmp_path):
     run = lrdoctor.read(_sklearn_gb_output(tmp_path, subsample=0.5))
     assert "oob_improve" in run.names and run.series("loss").values.size >= 10
+
+
+def _detectron2_style_run(tmp_path, lr: float) -> str:
+    """A digits MLP trained in detectron2's manner: "iter: 19  total_loss: 2.31  lr: 0.1" every 20
+    iterations, at LR 0.1 for 100 iterations and ``lr`` after, and detectron2's own check before
+    each step (engine/train_loop.py: a non-finite loss raises ``FloatingPointError("Loss became
+    infinite or NaN at iteration=...")``), whose traceback ends the captured output as it ends a
+    real one."""
+    import traceback
+
+    x, y, model = digits_mlp(7)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    lines = []
+    try:
+        for it in range(300):
+            if it == 100:
+                for g in opt.param_groups:
+                    g["lr"] = lr
+            i = (it * 50) % 1400
+            loss = torch.nn.functional.cross_entropy(model(x[i:i + 50]), y[i:i + 50])
+            if not np.isfinite(loss.item()):
+                raise FloatingPointError(f"Loss became infinite or NaN at iteration={it}!\nloss_dict = {{'loss_cls': {loss.item()}}}")
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if it % 20 == 19:
+                lines.append(f"[12/03 12:00:00 d2.utils.events]:  iter: {it}  total_loss: {loss.item():.3f}  "
+                             f"lr: {opt.param_groups[0]['lr']:g}")
+    except FloatingPointError:
+        lines += traceback.format_exc().splitlines()
+    path = tmp_path / f"d2_{lr}.log"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_a_frameworks_nan_message_is_a_non_finite_loss(tmp_path):
+    path = _detectron2_style_run(tmp_path, lr=1e10)
+    assert "Loss became infinite or NaN at iteration=" in open(path).read()
+    run = lrdoctor.read(path)
+    assert np.isnan(run.series("loss").values[-1]) and np.isfinite(run.series("loss").values[0])
+    assert "nonfinite" in warned(lrdoctor.diagnose(run), at_least=2)
+
+
+def test_a_run_without_the_message_is_not_non_finite(tmp_path):
+    path = _detectron2_style_run(tmp_path, lr=0.1)
+    assert "FloatingPointError" not in open(path).read()
+    assert "nonfinite" not in warned(lrdoctor.diagnose(path), at_least=0)
+
+
+def test_bare_numbers_in_a_folder_of_losses_are_the_loss(tmp_path):
+    """torchtitan keeps reference runs as "step loss" lines under tests/assets/losses/: the folder,
+    not the file's name, says what the numbers are. The same file elsewhere names nothing."""
+    x, y, model = digits_mlp(8)
+    opt = torch.optim.SGD(model.parameters(), lr=0.3)
+    rows = [f"{epoch} {fit_epoch(model, opt, x, y)[0]:.4f}" for epoch in range(1, 9)]
+    for folder in ("losses", "runs"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "llama3_cuda.txt").write_text("\n".join(rows) + "\n")
+    run = lrdoctor.read(str(tmp_path / "losses" / "llama3_cuda.txt"))
+    assert run.meta.roles["loss"] == "loss" and run.series("loss").values.size == 8
+    import pytest
+
+    from lrdoctor.errors import InputError
+
+    with pytest.raises(InputError, match="no training metric recognised"):
+        lrdoctor.diagnose(str(tmp_path / "runs" / "llama3_cuda.txt"))

@@ -30,7 +30,7 @@ from lrdoctor.io.textlog.bare import read_bare_columns
 from lrdoctor.io.textlog.words import has_local_script, to_english
 from lrdoctor.io.textlog.prefix import strip_prefix
 from lrdoctor.io.textlog.bars import _tqdm_bar
-from lrdoctor.io.textlog.key_value import NAN_EVENT, _as_split, _key_values, _python_dict
+from lrdoctor.io.textlog.key_value import NAN_EVENT, _as_split, _framework_nan, _key_values, _python_dict
 from lrdoctor.io.textlog.named import (EPOCH_END, _amp_overflow, _bare_pairs, _bracketed_step, _checkpoint_message, _rl_evaluation, _epoch_trailer, _fastai07_row, _fuxictr_metrics,
                                       _caffe_net_output, _darknet, _deepxde_row, _gan_row, _studiogan_eval, _lightning_checkpoint, _llmc, _marian, _pt_darts, _pytorch_tutorial, _nanogpt, _nvidia_speech, _step_of_max, _tab_pairs, _trax, _yolact,
                                       _yolov5_results)
@@ -47,7 +47,13 @@ __all__ = ["LineRule", "register_rule", "read_textlog", "parse_lines", "RULES"]
 #: counter, or in row order when there is none.
 _SINGLE_EPOCH_FIT = re.compile(r"^Epoch 1/1\s*$")
 
+#: a frame of a Python traceback ('  File "train.py", line 429, in run'): its line number is no
+#: metric, and a record made of it would stand between the last report and the error that ends
+#: the log (detectron2's "FloatingPointError: Loss became infinite or NaN at iteration=3!")
+_TRACEBACK_FRAME = re.compile(r'^\s*File "[^"]*", line \d+')
+
 RULES: list[LineRule] = [
+    LineRule("framework-nan", _framework_nan),  # (first: the messages hold numbers other rules would read)
     LineRule("chainer-report", _chainer_report),  # (before the console table, whose header it would also match)
     LineRule("deepxde-row", _deepxde_row),  # (before the console table, whose header it would also match)
     LineRule("html-table", _html_table),
@@ -368,6 +374,8 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
         line = _strip_prefix(line)
         if line[:6] == "Epoch " and _SINGLE_EPOCH_FIT.match(line):
             continue  # see _SINGLE_EPOCH_FIT
+        if 'File "' in line and _TRACEBACK_FRAME.match(line):
+            continue  # see _TRACEBACK_FRAME
         first = line.lstrip(" ")[:1] if line[:1] == " " else line[:1]  # (no copy of most lines)
         if first in ("-", "*") and ":" in line:
             bullet = _BULLET_SETTING.match(line)

@@ -54,6 +54,10 @@ def _row(line: str) -> list[float] | None:
     return [float(f) for f in fields]
 
 
+#: a folder named for the losses it holds ("losses", "loss", "train_losses")
+_LOSS_FOLDER = re.compile(r"(?i)(?:train(?:ing)?[_-]?)?loss(?:es)?")
+
+
 def _names(stem: str, n: int, first_is_step: bool) -> list[str]:
     if n == 1:
         return [stem]
@@ -97,6 +101,10 @@ def read_bare_columns(path: Path, strip: Callable[[str], str] = str.strip) -> Ru
     first_is_step = width >= 2 and bool(np.isfinite(first).all() and (first == np.round(first)).all()
                                         and (np.diff(first) > 0).all())
     stem = re.sub(r"[^\w.-]+", "_", path.stem).strip("_") or "value"
+    if _LOSS_FOLDER.fullmatch(path.parent.name) and not _LOSS_FOLDER.fullmatch(stem):
+        # a file of bare numbers in a folder of losses (torchtitan's tests/assets/losses/llama3_cuda.txt:
+        # "1 8.1376" per step) names its run, not its quantity: the folder says what the numbers are
+        stem = "loss"
     names = _names(stem, width, first_is_step)
     pair = _loss_and_perplexity(table)
     if pair is not None:

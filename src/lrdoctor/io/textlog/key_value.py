@@ -87,6 +87,30 @@ _EVAL_LEADS = frozenset({"eval", "evaluation", "val", "valid", "validation", "te
 #: 1024]), forward input max: 64288.0, input min: -47264.0" (a blow-up, whatever its numbers)
 _NAN_DETECTOR = re.compile(r"\b(?:nan|inf) detected in (?:the )?(?:output|input|grad(?:ient)?)s? of \S", re.I)
 
+#: frameworks' own words for a non-finite loss, wherever they stand in the line (behind an
+#: exception's class name, a logger's prefix): each is the exact message of a library, or of a
+#: training-loop template that many repositories copy, printed when the loss stops being finite
+_FRAMEWORK_NAN = re.compile(
+    r"Loss became infinite or NaN at iteration"  # detectron2's train loop (FloatingPointError) and its forks
+    r"|non-finite loss, ending training"  # YOLOv5's early train loop, and the classification templates that copy it
+    r"|Invalid loss, terminating training"  # Keras' TerminateOnNaN callback
+    r"|NaN loss during training"  # TensorFlow's NanTensorHook (NanLossDuringTrainingError)
+    r"|Model diverged with loss = NaN"  # TensorFlow's NanTensorHook, and the cifar10 tutorial's assert
+    r"|Nan in summary histogram for"  # TensorFlow's HistogramSummary kernel handed a NaN tensor
+    r"|Tensor had (?:NaN|Inf) values"  # tf.debugging.check_numerics (the object detection API's "LossTensor is inf or nan")
+    r"|Minimum loss scale reached"  # fairseq's DynamicLossScaler: fp16 overflows on every step (FloatingPointError)
+)
+
+
+def _framework_nan(line: str, state: dict) -> dict | None:
+    """A library's announcement of a non-finite loss (see ``_FRAMEWORK_NAN``): a NaN filed under
+    the loss of the record before it, like the other announcements."""
+    if ("aN" in line or "nan" in line or "finite" in line or "nvalid loss" in line or "loss scale" in line) \
+            and _FRAMEWORK_NAN.search(line):
+        return {NAN_EVENT: float("nan")}
+    return None
+
+
 #: the key of such an announcement; the reader files its NaN under the loss column of the
 #: record before it (``parse_lines``), "Cost" in "Epoch 2 Update 550 Cost 25.9 ... NaN detected"
 NAN_EVENT = "nonfinite_announced"
