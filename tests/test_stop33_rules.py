@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 from bench_logs import real_log
-from trained_digits import digits_mlp, fit_epoch, warned
+from trained_digits import digits_mlp, fit_epoch, held_out_loss, warned, write_lines
 
 import lrdoctor
 
@@ -46,9 +46,7 @@ def _trainer_lines(seed: int, reaches_model: bool, tmp_path) -> str:
             lines.append(repr({"loss": round(total / n, 4), "grad_norm": norm, "learning_rate": 0.01,
                                "epoch": round(step / 55, 2)}))
             total, n = 0.0, 0
-    path = tmp_path / f"trainer_{reaches_model}.log"
-    path.write_text("\n".join(lines) + "\n")
-    return str(path)
+    return write_lines(tmp_path / f"trainer_{reaches_model}.log", lines)
 
 
 def test_a_zero_grad_norm_beside_a_falling_loss_is_not_vanishing(tmp_path):
@@ -87,9 +85,7 @@ def _two_head_lines(seed: int, first: int, every: int, n: int, tmp_path) -> str:
         if it >= first and (it - first) % every == 0:
             lines.append(f"2021-06-23 22:02:43,229 - mmocr - INFO - Epoch [1][{it}/4258]\tlr: 1.000e-01, "
                          f"loss_cls: {cls.item():.4f}, loss_aux: {bce.item():.4f}, loss: {cls.item() + bce.item():.4f}")
-    path = tmp_path / f"two_head_{first}.log"
-    path.write_text("\n".join(lines) + "\n")
-    return str(path)
+    return write_lines(tmp_path / f"two_head_{first}.log", lines)
 
 
 def test_a_term_at_its_initial_value_in_the_first_updates_is_not_frozen(tmp_path):
@@ -263,9 +259,7 @@ def _darknet_lines(lr: float, tmp_path) -> str:
         avg = v if avg < 0 else 0.9 * avg + 0.1 * v
         lines.append("Region 16 Avg IOU: -nan, Class: -nan, Obj: -nan, No Obj: 0.000000, .5R: -nan, .75R: -nan,  count: 0")
         lines.append(f"{it}: {v:f}, {avg:f} avg, {lr:f} rate, 0.412000 seconds, {it * 32} images".replace("nan,", "-nan,"))
-    path = tmp_path / f"darknet_{lr}.log"
-    path.write_text("\n".join(lines) + "\n")
-    return str(path)
+    return write_lines(tmp_path / f"darknet_{lr}.log", lines)
 
 
 def test_darknet_iteration_lines_are_read_and_its_layer_lines_set_aside(tmp_path):
@@ -350,12 +344,9 @@ def _neupy_table(lr: float, tmp_path) -> str:
         for g in opt.param_groups:
             g["lr"] = lr if ep >= 5 else 0.1
         total, _ = fit_epoch(model, opt, x, y)
-        with torch.no_grad():
-            val = torch.nn.functional.cross_entropy(model(x[1400:]), y[1400:]).item()
+        val = held_out_loss(model, x, y)
         lines.append(f"| {ep:<7} | {total:<9.6f} | {val:<9.6f} | 00:00:26   |")
-    path = tmp_path / f"neupy_{lr}.txt"
-    path.write_text("\n".join(lines) + "\n")
-    return str(path)
+    return write_lines(tmp_path / f"neupy_{lr}.txt", lines)
 
 
 def test_neupy_tables_are_read_with_their_errors_as_losses(tmp_path):

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from bench_logs import real_log
-from trained_digits import digits_mlp, fit_epoch, warned
+from trained_digits import digits_mlp, fit_epoch, held_out_loss, warned, write_lines
 
 import lrdoctor
 
@@ -45,12 +45,9 @@ def _three_epochs(tmp_path, examples: int, decay_last: float) -> str:
         opt = torch.optim.AdamW(model.parameters(), lr=0.01, weight_decay=decay_last if epoch == 3 else 0.0)
         for _ in range(15):
             train, _ = fit_epoch(model, opt, x, y, end=examples, batch=20)
-        with torch.no_grad():
-            held = torch.nn.functional.cross_entropy(model(x[1400:]), y[1400:]).item()
+        held = held_out_loss(model, x, y)
         rows.append(f"{epoch},{train:.5f},{held:.5f}")
-    path = tmp_path / f"fit_{examples}.csv"
-    path.write_text("\n".join(rows) + "\n")
-    return str(path)
+    return write_lines(tmp_path / f"fit_{examples}.csv", rows)
 
 
 def test_a_held_out_loss_that_never_beats_its_first_evaluation_is_overfitting(tmp_path):
@@ -156,9 +153,7 @@ def _mcc_lines(tmp_path, lr: float) -> str:
                     pred = model(x[1400:]).argmax(1)
                 mcc = matthews_corrcoef(y[1400:].numpy(), pred.numpy())
                 lines.append(f"Ep {epoch}/3 Step {step:5d}:  Loss= {loss.item():9.6f}  LR={lr:e}   mcc= {mcc:9.6f},")
-    path = tmp_path / f"mcc_{lr}.log"
-    path.write_text("\n".join(lines) + "\n")
-    return str(path)
+    return write_lines(tmp_path / f"mcc_{lr}.log", lines)
 
 
 def test_a_matthews_correlation_at_zero_on_the_training_lines_is_no_learning(tmp_path):
@@ -197,9 +192,7 @@ def _facenet_lines(tmp_path, penalty_name: str) -> str:
         opt.step()
         if i >= 25:
             lines.append(f"Epoch: [31][{i}/28]\tTime 0.392\tLoss {loss.item():.3f}\t{penalty_name} {reg.item():.3f}")
-    path = tmp_path / f"{penalty_name}.log"
-    path.write_text("\n".join(lines) + "\n")
-    return str(path)
+    return write_lines(tmp_path / f"{penalty_name}.log", lines)
 
 
 def test_a_weight_penalty_that_prints_the_same_late_in_a_run_is_not_a_frozen_term(tmp_path):
@@ -225,8 +218,7 @@ def _keras_loop_lines(tmp_path, one_epoch_fits: bool) -> tuple[str, list[float]]
     lines, losses = [], []
     for epoch in range(5):
         train, _ = fit_epoch(model, opt, x, y)
-        with torch.no_grad():
-            held = torch.nn.functional.cross_entropy(model(x[1400:]), y[1400:]).item()
+        held = held_out_loss(model, x, y)
         lines += [f"Epoch {epoch}", "Epoch 1/1"] if one_epoch_fits else [f"Epoch {epoch + 1}/5"]
         lines.append(f"28/28 [==============================] - 0s 1ms/step - loss: {train:.4f} - val_loss: {held:.4f}")
         losses.append(round(train, 4))
@@ -325,9 +317,7 @@ def _summed_loss_lines(tmp_path, lr: float) -> str:
         with torch.no_grad():
             acc = (model(x[1400:]).argmax(1) == y[1400:]).float().mean().item()
         lines.append(f"epoch: {epoch}, loss: {sum(total) / len(total):.2f}, acc: {acc:.3f}")
-    path = tmp_path / f"summed_{lr}.log"
-    path.write_text("\n".join(lines) + "\n")
-    return str(path)
+    return write_lines(tmp_path / f"summed_{lr}.log", lines)
 
 
 def test_chance_accuracy_beside_a_loss_above_ln_k_that_still_falls_is_a_warning(tmp_path):
@@ -441,9 +431,7 @@ def _detectron2_style_run(tmp_path, lr: float) -> str:
                              f"lr: {opt.param_groups[0]['lr']:g}")
     except FloatingPointError:
         lines += traceback.format_exc().splitlines()
-    path = tmp_path / f"d2_{lr}.log"
-    path.write_text("\n".join(lines) + "\n")
-    return str(path)
+    return write_lines(tmp_path / f"d2_{lr}.log", lines)
 
 
 def test_a_frameworks_nan_message_is_a_non_finite_loss(tmp_path):

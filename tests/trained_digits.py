@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["digits_mlp", "fit_epoch", "warned"]
+__all__ = ["digits_mlp", "fit_epoch", "held_out_loss", "warned", "write_lines"]
 
 
 def digits_mlp(seed: int):
@@ -32,6 +32,18 @@ def fit_epoch(model, opt, x, y, end: int = 1400, batch: int = 50) -> tuple[float
     return sum(losses) / len(losses), losses[-1]
 
 
+def held_out_loss(model, x, y, start: int = 1400) -> float:
+    """The cross-entropy of ``model`` on the digits from ``start`` on (those ``fit_epoch`` never trains on)."""
+    with torch.no_grad():
+        return torch.nn.functional.cross_entropy(model(x[start:]), y[start:]).item()
+
+
 def warned(report, at_least: int = 1) -> dict:
     """The report's findings by kind, of severity rank ``at_least`` or more (0 info, 1 warning, 2 error)."""
     return {f.kind: f for f in report.findings if f.severity.rank >= at_least}
+
+
+def write_lines(path, lines: list[str]) -> str:
+    """``lines`` written to ``path``, one per line (a log file as a trainer leaves it); its path as a string."""
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
