@@ -17,7 +17,8 @@
   a printed nan is a value, not a word of the next name; a federated round is a step axis;
   scikit-learn's gradient-boosting verbose table; frameworks' non-finite messages (detectron2's
   FloatingPointError, Keras' TerminateOnNaN, TensorFlow's) are a NaN loss; bare numbers in a
-  folder of losses are the loss.
+  folder of losses are the loss; "Cost after iteration 100: 0.69" prints; split words in bare
+  pairs ("train loss 0.5 val loss 0.6").
 """
 
 from __future__ import annotations
@@ -465,3 +466,45 @@ def test_bare_numbers_in_a_folder_of_losses_are_the_loss(tmp_path):
 
     with pytest.raises(InputError, match="no training metric recognised"):
         lrdoctor.diagnose(str(tmp_path / "runs" / "llama3_cuda.txt"))
+
+
+def test_cost_after_iteration_prints_are_read_with_their_step(tmp_path):
+    """The deeplearning.ai courses' logistic regression prints "Cost after iteration 100: 0.693147"
+    (and many notebooks copy it). Read as "cost_after_iteration: 100", the iteration was the cost,
+    rising at every report of a healthy run."""
+    x, y, _ = digits_mlp(9)
+    keep = (y == 0) | (y == 1)
+    x, y = x[keep], y[keep].float()
+    w = torch.zeros(64, requires_grad=True)
+    b = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([w, b], lr=0.05)
+    lines, costs = [], []
+    for it in range(1000):
+        cost = torch.nn.functional.binary_cross_entropy_with_logits(x @ w + b, y)
+        opt.zero_grad()
+        cost.backward()
+        opt.step()
+        if it % 100 == 0:
+            lines.append(f"Cost after iteration {it}: {cost.item():f}")
+            costs.append(float(f"{cost.item():f}"))
+    run = lrdoctor.read(write_lines(tmp_path / "cost.txt", lines))
+    assert run.steps.tolist() == list(range(0, 1000, 100))
+    assert run.series("loss").values.tolist() == costs
+    assert not warned(lrdoctor.diagnose(run))
+
+
+def test_split_words_in_bare_pairs_name_the_figure_that_follows(tmp_path):
+    """"epoch 7 train loss 0.0123 val loss 0.4567" of a digits MLP memorising 60 digits: read alone,
+    the val loss was a second "loss" and dropped, and the overfitting with it."""
+    x, y, _ = digits_mlp(0)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    lines = []
+    for epoch in range(1, 9):
+        for _ in range(5):
+            train, _ = fit_epoch(model, opt, x, y, end=60, batch=20)
+        lines.append(f"epoch {epoch} train loss {train:.4f} val loss {held_out_loss(model, x, y):.4f}")
+    run = lrdoctor.read(write_lines(tmp_path / "bare.log", lines))
+    assert run.meta.roles["loss"] == "train_loss" and run.meta.roles["eval_loss"] == "val_loss"
+    assert "overfitting" in warned(lrdoctor.diagnose(run))

@@ -124,6 +124,12 @@ _DL4J_SCORE = re.compile(rf"score at iteration (\d+) is ({NUM})", re.I)
 #: loop that prints its loss tensor per batch)
 _AT_STEP = re.compile(rf"^\s*(?P<key>[A-Za-z][\w ]{{0,40}}?)\s*(?:\([^)]{{0,40}}\))?\s+at (?:step|batch|iteration|iter) (?P<step>\d+)\s*[:=]\s*(?P<val>{NUM})", re.I)
 
+#: the deeplearning.ai courses' "Cost after iteration 100: 0.693147" (and the notebooks that copy
+#: them), "Loss after epoch 3: 0.52": the number after the unit is the step, the one after the
+#: colon the value (read as "cost_after_iteration: 100" the step was filed as the cost)
+_AFTER_STEP = re.compile(rf"^\s*(?P<key>[A-Za-z][\w ]{{0,40}}?)\s+after\s+(?:the\s+)?(?P<unit>epoch|iteration|iter|step|batch|episode)\s*#?\s*"
+                         rf"(?P<step>\d+)\s*[:=]\s*(?P<val>{NUM})(?![\w.])", re.I)
+
 #: the "name: value" pairs that follow an "at step" record on its line ("Training loss at step 0:
 #: 1.64, accuracy: 0.0576": a TF2 PointNet loop)
 _MORE_PAIRS = re.compile(rf"[,;|]\s*(?P<key>[A-Za-z][\w ]{{0,40}}?)\s*[:=]\s*(?P<val>{NUM})(?![\w.])")
@@ -392,6 +398,10 @@ def _key_values(line: str, state: dict) -> dict | None:
         sf = _SF_REWARD.search(line)
         if sf:
             return {"avg_episode_reward": _num(sf[1])}
+    if " after " in line or " After " in line:
+        after = _AFTER_STEP.match(line)
+        if after:
+            return {_key_name(after["key"]): _num(after["val"]), after["unit"].lower(): float(after["step"])}
     if " at " in line or " At " in line or " AT " in line:  # ("Training Loss at Step 100: 1.44" as well)
         at = _AT_STEP.match(line)
         if at:

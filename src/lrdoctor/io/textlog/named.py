@@ -167,6 +167,10 @@ _BARE_TWO_WORD = {("learning", "rate"): "lr", ("global", "step"): "global_step"}
 
 _BARE_EVAL_LEAD = frozenset({"cv", "dev", "valid", "val", "validation", "eval", "evaluation", "test"})
 
+#: a split word standing before the name of a figure in a line of bare pairs, and the prefix it gives
+_BARE_SPLIT_WORDS = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
+                     "eval": "eval", "evaluation": "eval", "test": "test", "dev": "dev"}
+
 
 #: improved_wgan_training's ``lib/plot.py`` (and its many forks): "iter 99<TAB>disc cost<TAB>-0.81",
 #: each further figure a "<TAB>name<TAB>value" pair
@@ -307,6 +311,14 @@ def _bare_pairs(line: str, state: dict) -> dict | None:
         two = (toks[i].lower(), toks[i + 1].lower())
         if two in _BARE_TWO_WORD and i + 2 < len(toks) and _BARE_TOKEN.match(toks[i + 2]):
             rec.setdefault(_BARE_TWO_WORD[two], _num(toks[i + 2].rstrip("ms")))
+            i += 3
+            continue
+        split = _BARE_SPLIT_WORDS.get(two[0])
+        if split and i + 2 < len(toks) and _BARE_KEY.match(toks[i + 1].rstrip(".")) and _BARE_TOKEN.match(toks[i + 2]) \
+                and not _BARE_TOKEN.match(toks[i + 1]):
+            # "train loss 0.5 val loss 0.6", "test acc 0.8": the split word names whose figure follows
+            # (read alone, the val loss was a second "loss" and dropped, the test accuracy a training one)
+            rec.setdefault(f"{split}_{toks[i + 1].rstrip('.').lower().replace('-', '_')}", _num(toks[i + 2].rstrip("ms")))
             i += 3
             continue
         key = toks[i].rstrip(".")  # "Training Acc. 0.1062": an abbreviation's full stop
