@@ -18,7 +18,7 @@
   scikit-learn's gradient-boosting verbose table; frameworks' non-finite messages (detectron2's
   FloatingPointError, Keras' TerminateOnNaN, TensorFlow's) are a NaN loss; bare numbers in a
   folder of losses are the loss; "Cost after iteration 100: 0.69" prints; split words in bare
-  pairs ("train loss 0.5 val loss 0.6").
+  pairs ("train loss 0.5 val loss 0.6"); Ray Tune's result blocks, one record each.
 """
 
 from __future__ import annotations
@@ -508,3 +508,43 @@ def test_split_words_in_bare_pairs_name_the_figure_that_follows(tmp_path):
     run = lrdoctor.read(write_lines(tmp_path / "bare.log", lines))
     assert run.meta.roles["loss"] == "train_loss" and run.meta.roles["eval_loss"] == "val_loss"
     assert "overfitting" in warned(lrdoctor.diagnose(run))
+
+
+_TUNE_SCRIPT = """
+import os
+os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
+import ray
+from ray import tune
+ray.init(num_cpus=2, include_dashboard=False)
+def trainable(config):
+    total = 0.0
+    for i in range(5):
+        total += config["step"]
+        tune.report({"episode_reward_mean": total, "loss": 1.0 / (i + 1)})
+tune.run(trainable, config={"step": 1.0}, verbose=3, num_samples=1)
+"""
+
+
+def test_ray_tune_result_blocks_keep_each_metric_with_its_iteration(tmp_path):
+    """Ray Tune's console ("Result for trainable_00000:" then the result dict as indented YAML, keys
+    in alphabetical order) of a real run: the reward sits above ``training_iteration`` in each
+    block, and filed line by line it went to the iteration of the block before."""
+    import subprocess
+    import sys
+
+    import pytest
+
+    pytest.importorskip("ray")
+    out = tmp_path / "tune.txt"
+    with open(out, "w") as fh:
+        subprocess.run([sys.executable, "-c", _TUNE_SCRIPT], stdout=fh, stderr=subprocess.STDOUT, timeout=240, check=True)
+    text = out.read_text()
+    assert "Result for trainable_" in text
+    # whole, and as an issue paste keeps it: each block's header and the lines that matter, verbatim
+    keep = ("Result for ", "  episode_reward_mean:", "  training_iteration:")
+    pasted = write_lines(tmp_path / "paste.txt", [ln for ln in text.splitlines() if ln.startswith(keep)])
+    for path in (str(out), pasted):
+        run = lrdoctor.read(path)
+        it, reward = run.series("training_iteration"), run.series("ep_return")
+        pairs = {float(i): float(r) for i, r in zip(it.values, reward.values) if np.isfinite(i) and np.isfinite(r)}
+        assert pairs and all(r == i for i, r in pairs.items()), (path, pairs)  # the reward after i iterations is i

@@ -34,7 +34,7 @@ from lrdoctor.io.textlog.key_value import NAN_EVENT, _as_split, _framework_nan, 
 from lrdoctor.io.textlog.named import (EPOCH_END, _amp_overflow, _bare_pairs, _bracketed_step, _checkpoint_message, _rl_evaluation, _epoch_trailer, _fastai07_row, _fuxictr_metrics,
                                       _caffe_net_output, _darknet, _deepxde_row, _gan_row, _studiogan_eval, _lightning_checkpoint, _llmc, _marian, _pt_darts, _pytorch_tutorial, _nanogpt, _nvidia_speech, _step_of_max, _tab_pairs, _trax, _yolact,
                                       _yolov5_results)
-from lrdoctor.io.textlog.tables import _chainer_report, _console_table, _sklearn_gb, _split_table, _two_line_header_table, _vw_table, _header_table, _html_table, _pipe_table, _sb3_table, sb3_table_goes_on
+from lrdoctor.io.textlog.tables import _chainer_report, _console_table, _sklearn_gb, _split_table, _two_line_header_table, _vw_table, _header_table, _html_table, _pipe_table, _ray_result, _sb3_table, ray_block_goes_on, sb3_table_goes_on
 from lrdoctor.run import Run, RunMeta
 
 __all__ = ["LineRule", "register_rule", "read_textlog", "parse_lines", "RULES"]
@@ -65,6 +65,7 @@ RULES: list[LineRule] = [
     LineRule("console-table", _console_table),
     LineRule("tqdm-bar", _tqdm_bar),
     LineRule("sb3-table", _sb3_table),
+    LineRule("ray-result", _ray_result),
     LineRule("python-dict", _python_dict),
     LineRule("nanogpt", _nanogpt),
     LineRule("llm.c", _llmc),
@@ -408,6 +409,10 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
                 flush()
             records.append(state.pop("sb3_rec"))  # a borderless table ends where other lines begin
             state.pop("sb3_section", None)
+        if "ray_rec" in state and not ray_block_goes_on(line):
+            if state["ray_rec"]:
+                records.append(state["ray_rec"])  # a Ray Tune result block ends where unindented lines begin
+            del state["ray_rec"], state["ray_path"]
         shape = None
         if use_shapes and _settled(state) and len(line) <= MAX_SHAPE_LINE:
             shape = line.encode("utf-8", "surrogatepass").translate(DIGITS_AS_9)
@@ -480,6 +485,8 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
         flush()
     if state.get("sb3_rec") and not done_at:  # a last SB3 table cut before its closing dashes (a crash, a paste)
         records.append(state.pop("sb3_rec"))
+    if state.get("ray_rec") and not done_at:  # the last Ray Tune result block
+        records.append(state.pop("ray_rec"))
     if loss_change and hasattr(records, "refile_before"):
         _refile_changed_loss(records, *loss_change)
     if after_done and hasattr(records, "warnings"):
