@@ -412,7 +412,7 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
         if "ray_rec" in state and not ray_block_goes_on(line):
             if state["ray_rec"]:
                 records.append(state["ray_rec"])  # a Ray Tune result block ends where unindented lines begin
-            del state["ray_rec"], state["ray_path"]
+            del state["ray_rec"]
         shape = None
         if use_shapes and _settled(state) and len(line) <= MAX_SHAPE_LINE:
             shape = line.encode("utf-8", "surrogatepass").translate(DIGITS_AS_9)

@@ -102,32 +102,31 @@ def _sb3_table(line: str, state: dict) -> dict | None:
 #: dict as indented YAML, keys in alphabetical order, nested dicts as deeper blocks:
 #: "  episode_reward_mean: 21.3", "  info:", "    learner:", ..., "  training_iteration: 3"
 _RAY_HEADER = re.compile(r"^Result for \S+:\s*$")
-_RAY_LINE = re.compile(rf"^(?P<indent> +)(?P<key>[A-Za-z_][\w/.\-]*):(?:\s+(?P<val>{NUM}))?\s*$", re.I)
+_RAY_LINE = re.compile(rf"^ +(?P<key>[A-Za-z_][\w/.\-]*):(?:\s+(?P<val>{NUM}))?\s*$", re.I)
 
 
 def _ray_result(line: str, state: dict) -> dict | None:
     """Ray Tune's result blocks (see ``_RAY_HEADER``): one record per block. Its step keys
     (``training_iteration``, ``timesteps_total``) come after the metrics in the alphabetical order,
     so lines cannot be filed one by one under the last step seen (each block's reward went to the
-    iteration before). A nested value is named by its path ("info/learner/default_policy/kl").
-    The block pending in ``state["ray_rec"]`` is returned at the next header; ``parse_lines`` ends
-    it at the first line outside it, and at the end of the log."""
+    iteration before). A nested value keeps its own name (the first of a name wins). The block
+    pending in ``state["ray_rec"]`` is returned at the next header; ``parse_lines`` ends it at the
+    first line outside it, and at the end of the log."""
     if _RAY_HEADER.match(line):
         done = state.pop("ray_rec", None)
-        state["ray_rec"], state["ray_path"] = {}, []
+        state["ray_rec"] = {}
         return done or {}
     if "ray_rec" not in state:
         return None
     m = _RAY_LINE.match(line)
     if m is None:
         return {} if not line.strip() else None
-    depth = len(m["indent"])
-    path = [(d, k) for d, k in state["ray_path"] if d < depth]
     if m["val"] is None:
-        state["ray_path"] = [*path, (depth, m["key"])]
-        return {}
-    state["ray_path"] = path
-    state["ray_rec"]["/".join([*(k for _, k in path), m["key"]])] = _num(m["val"])
+        return {}  # a section opens ("info:", "learner:")
+    # a nested value keeps its own name, as RLlib's users quote it ("total_loss", "kl", "cur_lr");
+    # the first of a name wins: the top-level figures come first in the alphabetical order
+    # ("episode_reward_mean" before the "evaluation:" section's own)
+    state["ray_rec"].setdefault(m["key"], _num(m["val"]))
     return {}
 
 
