@@ -1294,7 +1294,8 @@ def test_batch_of_counters_and_a_run_stuck_at_chance_without_a_class_count(tmp_p
     stuck = tmp_path / "stuck.log"
     stuck.write_text(_running_average_prints(shuffled=True))
     run = lrdoctor.read(stuck)
-    assert run.meta.step_column == "batch" and run.meta.roles["task_metric"] == "acc"
+    # ("Training Acc. 0.1062": the split word before the name makes it the training split's)
+    assert run.meta.step_column == "batch" and run.meta.roles["task_metric"] == "train_acc"
     f = kinds(lrdoctor.diagnose(run), "error")
     assert "slow_progress" in f and f["slow_progress"].evidence["num_classes"] == 10
     learning = tmp_path / "learning.log"
