@@ -23,12 +23,17 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
+import pytest
 import torch
 from bench_logs import real_log
 from trained_digits import digits_mlp, fit_epoch, held_out_loss, warned, write_lines
 
 import lrdoctor
+from lrdoctor.errors import InputError
 
 torch.set_num_threads(1)
 
@@ -198,7 +203,7 @@ def _facenet_lines(tmp_path, penalty_name: str) -> str:
 
 def test_a_weight_penalty_that_prints_the_same_late_in_a_run_is_not_a_frozen_term(tmp_path):
     run = lrdoctor.read(_facenet_lines(tmp_path, "RegLoss"))
-    reg = run.series("reg_loss").values if "reg_loss" in run else run.series("regloss").values
+    reg = run.series("reg_loss").values
     assert reg.size == 4 and (reg == reg[0]).all() and float(np.ptp(run.series("loss").values)) > 0, reg
     assert "slow_progress" not in warned(lrdoctor.diagnose(run))
 
@@ -460,10 +465,6 @@ def test_bare_numbers_in_a_folder_of_losses_are_the_loss(tmp_path):
         (tmp_path / folder / "llama3_cuda.txt").write_text("\n".join(rows) + "\n")
     run = lrdoctor.read(str(tmp_path / "losses" / "llama3_cuda.txt"))
     assert run.meta.roles["loss"] == "loss" and run.series("loss").values.size == 8
-    import pytest
-
-    from lrdoctor.errors import InputError
-
     with pytest.raises(InputError, match="no training metric recognised"):
         lrdoctor.diagnose(str(tmp_path / "runs" / "llama3_cuda.txt"))
 
@@ -529,11 +530,6 @@ def test_ray_tune_result_blocks_keep_each_metric_with_its_iteration(tmp_path):
     """Ray Tune's console ("Result for trainable_00000:" then the result dict as indented YAML, keys
     in alphabetical order) of a real run: the reward sits above ``training_iteration`` in each
     block, and filed line by line it went to the iteration of the block before."""
-    import subprocess
-    import sys
-
-    import pytest
-
     pytest.importorskip("ray")
     out = tmp_path / "tune.txt"
     with open(out, "w") as fh:

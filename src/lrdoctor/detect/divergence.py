@@ -661,9 +661,8 @@ def _trend_rule(run: Run, th: DivergenceThresholds) -> list[Finding]:
     """A trend that rises above its best by the threshold and stays there to the end. Not when it
     ends within ``noise_k`` sigmas above the median of its own trend before the rise: the run is back
     at the level it held most of the time, and its best was a dip of the trend, not a level it had
-    reached (a
-    Gaussian NLL of single batches swinging 3-8 whose smoothed trend touched -0.35 where three
-    negative draws fell together, then returned to 4.5)."""
+    reached (a Gaussian NLL of single batches swinging 3-8 whose smoothed trend touched -0.35 where
+    three negative draws fell together, then returned to 4.5)."""
     t = objective_trend(run)
     if t is None:
         return []

@@ -52,6 +52,12 @@ _SINGLE_EPOCH_FIT = re.compile(r"^Epoch 1/1\s*$")
 #: the log (detectron2's "FloatingPointError: Loss became infinite or NaN at iteration=3!")
 _TRACEBACK_FRAME = re.compile(r'^\s*File "[^"]*", line \d+')
 
+#: records that rules build over several lines and keep in ``state`` until a line that does not
+#: belong to them (then ``parse_lines`` files them, and drops the companion key), or the end of the
+#: log: (state key, whether a line continues it, companion key). SB3/baselines tables pasted without
+#: their dashed borders run one into the next; Ray Tune's result blocks end at an unindented line.
+_PENDING = (("sb3_rec", sb3_table_goes_on, "sb3_section"), ("ray_rec", ray_block_goes_on, ""))
+
 RULES: list[LineRule] = [
     LineRule("framework-nan", _framework_nan),  # (first: the messages hold numbers other rules would read)
     LineRule("chainer-report", _chainer_report),  # (before the console table, whose header it would also match)
@@ -404,15 +410,14 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
             done_at = lineno
             state["training_done"] = True  # (a non-empty state also keeps the shape cache off)
             continue
-        if "sb3_rec" in state and state["sb3_rec"] and not sb3_table_goes_on(line):
-            if block:
-                flush()
-            records.append(state.pop("sb3_rec"))  # a borderless table ends where other lines begin
-            state.pop("sb3_section", None)
-        if "ray_rec" in state and not ray_block_goes_on(line):
-            if state["ray_rec"]:
-                records.append(state["ray_rec"])  # a Ray Tune result block ends where unindented lines begin
-            del state["ray_rec"]
+        for key, goes_on, companion in _PENDING:
+            if key in state and not goes_on(line):
+                pending = state.pop(key)
+                state.pop(companion, None)
+                if pending:
+                    if block:
+                        flush()
+                    records.append(pending)
         shape = None
         if use_shapes and _settled(state) and len(line) <= MAX_SHAPE_LINE:
             shape = line.encode("utf-8", "surrogatepass").translate(DIGITS_AS_9)
@@ -483,10 +488,9 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
                     shapes[shape] = _NOTHING
     if block:
         flush()
-    if state.get("sb3_rec") and not done_at:  # a last SB3 table cut before its closing dashes (a crash, a paste)
-        records.append(state.pop("sb3_rec"))
-    if state.get("ray_rec") and not done_at:  # the last Ray Tune result block
-        records.append(state.pop("ray_rec"))
+    for key, _, _ in _PENDING:
+        if state.get(key) and not done_at:  # a last table or block cut before its end (a crash, a paste)
+            records.append(state.pop(key))
     if loss_change and hasattr(records, "refile_before"):
         _refile_changed_loss(records, *loss_change)
     if after_done and hasattr(records, "warnings"):

@@ -87,6 +87,10 @@ _EVAL_LEADS = frozenset({"eval", "evaluation", "val", "valid", "validation", "te
 #: 1024]), forward input max: 64288.0, input min: -47264.0" (a blow-up, whatever its numbers)
 _NAN_DETECTOR = re.compile(r"\b(?:nan|inf) detected in (?:the )?(?:output|input|grad(?:ient)?)s? of \S", re.I)
 
+#: the key of such an announcement; the reader files its NaN under the loss column of the
+#: record before it (``parse_lines``), "Cost" in "Epoch 2 Update 550 Cost 25.9 ... NaN detected"
+NAN_EVENT = "nonfinite_announced"
+
 #: frameworks' own words for a non-finite loss, wherever they stand in the line (behind an
 #: exception's class name, a logger's prefix): each is the exact message of a library, or of a
 #: training-loop template that many repositories copy, printed when the loss stops being finite
@@ -109,11 +113,6 @@ def _framework_nan(line: str, state: dict) -> dict | None:
             and _FRAMEWORK_NAN.search(line):
         return {NAN_EVENT: float("nan")}
     return None
-
-
-#: the key of such an announcement; the reader files its NaN under the loss column of the
-#: record before it (``parse_lines``), "Cost" in "Epoch 2 Update 550 Cost 25.9 ... NaN detected"
-NAN_EVENT = "nonfinite_announced"
 
 #: Deeplearning4j's ScoreIterationListener: "Score at iteration 60 is 2.3456" (the score is the
 #: network's loss)

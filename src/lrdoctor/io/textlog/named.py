@@ -285,9 +285,10 @@ _BARE_ASIDE = re.compile(r"(?<!\S)(?:\d+(?:\.\d+)?%|:)(?!\S)")
 #: (words, after an optional count; a label holding a step, "Epoch 3 Train:", is the other rules')
 _BARE_LABEL = re.compile(r"^\s*(?:\d+\s+)?((?:[A-Za-z][A-Za-z\-]*\s+){0,3}[A-Za-z][A-Za-z\-]*)\s*:\s+(?=[A-Za-z])")
 
-#: the label's words that make the line an evaluation's ("Testing", "Validation")
-_LABEL_SPLITS = {"test": "test", "testing": "test", "val": "val", "valid": "val", "validation": "val", "validating": "val",
-                 "eval": "eval", "evaluation": "eval", "evaluating": "eval", "dev": "dev"}
+#: the label's words that make the line an evaluation's ("Testing", "Validation"): the split words
+#: of bare pairs other than the training split's, and their verb forms
+_LABEL_SPLITS = {**{w: s for w, s in _BARE_SPLIT_WORDS.items() if s != "train"},
+                 "testing": "test", "validating": "val", "evaluating": "eval"}
 
 
 def _bare_pairs(line: str, state: dict) -> dict | None:
@@ -295,9 +296,7 @@ def _bare_pairs(line: str, state: dict) -> dict | None:
     if label:
         split = next((_LABEL_SPLITS[w] for w in label[1].lower().split() if w in _LABEL_SPLITS), None)
         rec = _bare_pairs(line[label.end():], state)
-        if rec and split:
-            rec = {(k if _STEPLIKE.match(k) or k.startswith(split) else f"{split}_{k}"): v for k, v in rec.items()}
-        return rec
+        return _as_split(rec, split) if rec and split else rec
     if "%" in line or " : " in line:
         line = _BARE_ASIDE.sub(" ", line)
     if any(c in line for c in ":=|\t(%") or ", " in line:
