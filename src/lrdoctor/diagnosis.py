@@ -28,9 +28,12 @@ def require_training_metric(run: Run) -> None:
         return
     seen = ", ".join(list(run.metrics)[:12]) or "none"
     text = f"; text columns: {', '.join(run.meta.text_columns[:6])}" if run.meta.text_columns else ""
+    # the reader's own reason for setting a column aside (a loss that counts up by 1: a loop index),
+    # so that the one line says why a column named "loss" is no loss
+    why = next((f"; {w}" for w in run.meta.warnings if any(f"'{m}'" in w for m in run.metrics)), "")
     raise InputError(
         run.meta.source,
-        f"no training metric recognised (numeric columns seen: {seen}{text}); "
+        f"no training metric recognised (numeric columns seen: {seen}{text}{why}); "
         "name one with --metric loss=COLUMN (or task_metric=, grad_norm=, ...)",
     )
 

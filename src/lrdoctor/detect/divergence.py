@@ -174,7 +174,8 @@ def few_point_rise(values: np.ndarray, factor: float, after: int, noise_k: float
     positive values only (log domain). With ``noise_k``, the rise must also exceed that many
     sigmas of the log-domain scatter of the points before the onset: on a log of single-batch
     losses the best is a lucky low draw, and 2x above it is noise (a healthy digits MLP,
-    batch 16: best 0.044, later batches 0.11-0.22). ``lone_best_squared=False`` asks ``factor`` of
+    batch 16: best 0.044, later batches 0.11-0.22); with under 4 points before the onset, of the
+    whole log (a fitted classifier's batches: 0.021, 8.6e-05, then 5e-04 to 0.19). ``lone_best_squared=False`` asks ``factor`` of
     a best seen once too (see :func:`_needed_factor`; a factor already squared needs no margin). None
     otherwise."""
     x = values
@@ -193,7 +194,10 @@ def few_point_rise(values: np.ndarray, factor: float, after: int, noise_k: float
     if x[onset:].min() < need * x[:onset].min():
         return None
     ib = int(np.argmin(x[:onset]))
-    if noise_k and np.log(x[onset:].min() / x[ib]) < noise_k * local_log_noise(x[:onset], ib):
+    # with under 4 reports before the onset their scatter cannot be measured: the whole log's stands in
+    # (the robust sigma of successive log ratios is blind to one level shift, the divergence itself)
+    scatter = local_log_noise(x[:onset], ib) if onset >= 4 else log_noise(x)
+    if noise_k and np.log(x[onset:].min() / x[ib]) < noise_k * scatter:
         return None
     return ib, onset
 
@@ -230,6 +234,15 @@ def without_dips(x: np.ndarray, steps: np.ndarray, factor: float, noise_k: float
     keep = np.ones(x.size, dtype=bool)
     keep[dips] = False
     return x[keep], steps[keep]
+
+
+def _level_floor(before: np.ndarray, factor: float) -> float:
+    """The lowest level the reports ``before`` held: their minimum when another report lies within
+    ``factor`` of it, else the second lowest. One report far below all others is no level a blow-up
+    is measured from (a continual-learning run's first task ending at 6.2e-05, the next four at
+    0.006-0.07: the last is 1100x the first, and 12x the lowest level the run held)."""
+    low = np.sort(before)
+    return float(low[0]) if low.size < 2 or low[1] < factor * low[0] else float(low[1])
 
 
 def _needed_factor(before: np.ndarray, factor: float) -> float:
@@ -301,6 +314,15 @@ def runaway(values: np.ndarray, factor: float, rises: int) -> tuple[int, int] | 
     if up.size < rises or not (up > 0).all() or not (np.diff(up) > 0).all() or x[-1] < factor * x[ib]:
         return None
     return ib, ib + 1
+
+
+def ends_non_finite(values: np.ndarray) -> bool:
+    """True when the series turns non-finite at some report and stays so to the end (a NaN that
+    never clears: the weights themselves are gone), after at least one finite report."""
+    bad = ~np.isfinite(np.asarray(values, dtype=float))
+    if not bad[-1] or bad.all():
+        return False
+    return bool(bad[int(np.argmax(bad)):].all())
 
 
 def climb_after_best(values: np.ndarray, p: float, points: int, floor: float, noise_k: float = 0.0) -> tuple[int, int] | None:
@@ -431,6 +453,11 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
         # with an accuracy that did not hold, the model itself broke)
         ("runaway", lambda: runaway(x, th.few_factor ** 2, th.runaway_rises), Severity.ERROR,
          f"few-point: the loss rose at every report after its best, faster each time, to >= {th.few_factor ** 2:g}x the best"),
+        # the same acceleration into a NaN that never clears: the loss reached infinity, so the factor a
+        # blow-up in progress must clear squared is met by its end; the climb need only have doubled
+        ("nan_runaway", lambda: runaway(x, th.few_factor, th.runaway_rises) if ends_non_finite(s.values) else None,
+         Severity.ERROR, f"few-point: the loss rose at every report after its best, faster each time, to >= "
+         f"{th.few_factor:g}x the best, then went non-finite and stayed so"),
         ("tail", lambda: None if eval_only and "eval_accuracy" not in run else rising_tail(x, th.few_rises, th.relative_floor), Severity.WARNING,
          f"few-point: the loss rose at each of the last {th.few_rises}+ reports, ending more than "
          f"{th.relative_floor:.0%} above the best"),
@@ -450,7 +477,7 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
         got = find()
         if got is not None:
             break
-    if got is None and x.size >= 3 and bool((x > 0).all()) and x[-1] >= th.final_jump * x[:-1].min():
+    if got is None and x.size >= 3 and bool((x > 0).all()) and x[-1] >= th.final_jump * _level_floor(x[:-1], th.few_factor):
         got, name, sev = (int(np.argmin(x[:-1])), x.size - 1), "final", Severity.ERROR
         rule = f"final blow-up: the last report >= {th.final_jump:g}x the best"
     if got is None:
@@ -484,6 +511,10 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
         summary = (f"{noun} is climbing: after its best {fmt(ev['best_loss'])} (step {fmt(ev['best_step'])}) it rose "
                    f"with a steady trend over {ev['points_above']} reports to {fmt(ev['final_loss'])} "
                    f"({ev['final_loss'] / ev['best_loss']:.2g}x the best)")
+    elif name == "nan_runaway":
+        summary = (f"{noun} blew up: after its best {fmt(ev['best_loss'])} (step {fmt(ev['best_step'])}) it rose "
+                   f"faster at each of the last {ev['points_above']} finite reports, to {fmt(ev['final_loss'])} "
+                   f"({ev['final_loss'] / ev['best_loss']:.2g}x the best), and then became non-finite for good")
     elif name == "runaway":
         summary = (f"{noun} is blowing up: after its best {fmt(ev['best_loss'])} (step {fmt(ev['best_step'])}) it rose "
                    f"faster at each of the last {ev['points_above']} reports, to {fmt(ev['final_loss'])} "

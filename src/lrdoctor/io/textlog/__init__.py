@@ -34,7 +34,7 @@ from lrdoctor.io.textlog.key_value import NAN_EVENT, _as_split, _framework_nan, 
 from lrdoctor.io.textlog.named import (EPOCH_END, _amp_overflow, _bare_pairs, _bracketed_step, _checkpoint_message, _rl_evaluation, _epoch_trailer, _fastai07_row, _fuxictr_metrics,
                                       _caffe_net_output, _darknet, _deepxde_row, _gan_row, _studiogan_eval, _lightning_checkpoint, _llmc, _marian, _pt_darts, _pytorch_tutorial, _nanogpt, _nvidia_speech, _step_of_max, _tab_pairs, _trax, _yolact,
                                       _yolov5_results)
-from lrdoctor.io.textlog.tables import _chainer_report, _console_table, _sklearn_gb, _split_table, _two_line_header_table, _vw_table, _header_table, _html_table, _pipe_table, _ray_result, _sb3_table, ray_block_goes_on, sb3_table_goes_on
+from lrdoctor.io.textlog.tables import _chainer_report, _console_table, _sklearn_gb, _split_table, _two_line_header_table, _vw_table, _header_table, _html_table, _ruled_table, RULE_LINE, _pipe_table, _ray_result, _sb3_table, ray_block_goes_on, sb3_table_goes_on
 from lrdoctor.run import Run, RunMeta
 
 __all__ = ["LineRule", "register_rule", "read_textlog", "parse_lines", "RULES"]
@@ -190,6 +190,9 @@ _MD_ESCAPE = re.compile(r"\\([*_`#\[\]])")
 #: a number set in markdown code ("* loss `228.44`, time `2021-10-20`", logs written as markdown):
 #: the backticks are typography, the number is the value
 _CODE_NUM = re.compile(r"`\s*(" + NUM + r")\s*`")
+#: a number set in markdown bold or italics where a log is pasted into an issue ("loss =
+#: **2510.0000**", the reporter marking the figure they mean): the stars are typography
+_EMPHASIS_NUM = re.compile(r"(\*{1,2}|_{1,2})(" + NUM + r")\1(?![\w*])")
 #: a line that is a printed loss tensor alone, perhaps after a counter: ``print(loss)`` and
 #: ``print(i, loss)`` give "tensor(2.3026, grad_fn=<NllLossBackward0>)" and "0 tensor(10.4517,
 #: device='cuda:0', grad_fn=<NllLossBackward0>)". The autograd node that made it names a loss.
@@ -351,6 +354,7 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
     shapes: dict[bytes, tuple] = {}
     tries: dict[bytes, int] = {}
     use_shapes = [r.parse for r in RULES] == _BUILTIN_PARSERS
+    before = ""  # the line before, as printed (a ruled table's header)
     for lineno, line in enumerate(lines, 1):
         if line is None or len(line) > MAX_LINE_CHARS + 1:
             if skipped is not None:
@@ -378,6 +382,19 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
             line = _SPREAD.sub(r"\1", line)
         elif "+" in line and ":" in line:
             line = _CV_SPREAD.sub(r"\1", line)
+        if "ruled_cols" in state or (line[:8].lstrip()[:2] == "--" and RULE_LINE.match(line)):
+            # a tabulate-style table is read by position, on the line as printed: its timestamp column
+            # is no prefix to strip (see tables._ruled_table)
+            state["ruled_prev"] = before
+            rec = _ruled_table(line, state)
+            state.pop("ruled_prev", None)
+            if rec is not None:
+                if rec and not done_at:
+                    records.append(rec)
+                    last = rec
+                before = line
+                continue
+        before = line
         line = _strip_prefix(line)
         if line[:6] == "Epoch " and _SINGLE_EPOCH_FIT.match(line):
             continue  # see _SINGLE_EPOCH_FIT
@@ -448,6 +465,8 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
         printed = line
         if "`" in line:
             line = _CODE_NUM.sub(r"\1", line)
+        if "**" in line:
+            line = _EMPHASIS_NUM.sub(r"\2", line)
         if "1.#" in line:
             line = _MSVC_NAN.sub(lambda m: "-inf" if m[1] and m[2] == "INF" else ("inf" if m[2] == "INF" else "nan"), line)
         if "\\" in line:

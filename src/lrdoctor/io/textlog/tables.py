@@ -616,6 +616,67 @@ def _console_table(line: str, state: dict) -> dict | None:
     return rec
 
 
+#: the rule under the header of a table in tabulate's "simple" format (H2O's scoring history, many
+#: scripts' ``tabulate(rows, headers)``): a run of dashes over each column, blanks between them
+RULE_LINE = re.compile(r"^\s*-{2,}(?:\s+-{2,}){2,}\s*$")
+_RULE_RUN = re.compile(r"-{2,}")
+
+
+def _ruled_table(line: str, state: dict) -> dict | None:
+    """A table whose header is underlined by one run of dashes per column (tabulate's "simple"
+    format). The dashes span each column's full width, so a cell is read by position: names and
+    values may hold blanks ("2015-10-22 14:06:21", "0.038 sec", "Training Epochs"), and a column
+    with nothing in a row is left blank (H2O's training_speed on its first row). Cells that hold
+    no number (a timestamp, "rows/sec") are no metric. A row where no column that counts training
+    (epochs, samples, duration, trees) is above 0 is the placeholder H2O writes before any
+    training (0 epochs, 0 samples, 0.000 sec, every metric nan or inf, the error rate 1): nothing
+    was measured there, so its nans are no record of a blow-up, and the row is dropped. A header
+    the console table already read (spaCy's "E  #  LOSS TOK2VEC ...") stays with it."""
+    cols = state.get("ruled_cols")
+    if line.lstrip()[:2] == "--" and RULE_LINE.match(line):
+        spans = [(m.start(), m.end()) for m in _RULE_RUN.finditer(line)]
+        if cols:
+            if len(spans) == len(state["ruled_spans"]):
+                return {}  # the rule H2O prints where it leaves rows out ("---  ---  ..."): the table goes on
+            state.pop("ruled_cols", None)
+            state.pop("ruled_spans", None)
+            return None
+        if state.get("console_header"):
+            return None  # the console table read the header above: its rows are its own
+        head = state.get("ruled_prev", "")
+        names = [head[a:b].strip() for a, b in spans]
+        if sum(bool(n) for n in names) < 3:
+            return None  # no header above: a separator
+        # a value may stand a little past its dashes (a long number under a short rule): each cell
+        # runs to the start of the next column
+        starts = [a for a, _ in spans] + [10**9]
+        state["ruled_cols"] = [(starts[i], starts[i + 1], n) for i, (n, _) in enumerate(zip(names, spans)) if n]
+        state["ruled_spans"] = spans
+        return {}
+    if not cols:
+        return None
+    rec: dict = {}
+    for a, b, name in cols:
+        cell = line[a:b].strip()
+        m = _UNIT_CELL.match(cell) if cell else None
+        if m is not None:
+            rec[name] = _num(m[1])
+    if not rec:
+        state.pop("ruled_cols", None)  # a line that is no row of the table: it has ended
+        state.pop("ruled_spans", None)
+        return None
+    counters = [v for k, v in rec.items() if _RULED_COUNTER.search(k)]
+    if counters and not any(v > 0 for v in counters):
+        return {}  # no epoch, sample or second of training yet: see the docstring
+    return rec
+
+
+#: a ruled table's columns that count the training done so far (H2O: "epochs", "samples",
+#: "Training Duration", "number_of_trees", "iterations"): a row where none is above 0 was written
+#: before training
+_RULED_COUNTER = re.compile(r"epoch|sample|iteration|tree|duration|step", re.I)
+
+
 #: one ``<th>``/``<td>`` cell of an HTML table row (its text may hold tags: ``<b>0.31</b>``)
 _HTML_CELL = re.compile(r"<t([hd])\b[^>]*>(.*?)</t[hd]\s*>", re.I | re.S)
 _HTML_TAG = re.compile(r"<[^>]*>")

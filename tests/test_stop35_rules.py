@@ -1,0 +1,226 @@
+"""Rules from the stop-35 study of the benchmark (issue 9), each on a really trained run or a real
+log read in place, with a twin:
+
+- loss_spike's last-report rule asks the jump to stand out of the earlier reports' scatter (the
+  outlier test of its few-point rule): the per-batch loss of a fitted classifier spans orders of
+  magnitude, and one hard batch at the end of an excerpt is no spike;
+- divergence: a loss that climbs faster at each report after its best to twice the best and then
+  turns NaN for good blew up (the NaN is where the climb went); a rise from a best with under four
+  reports before it is weighed against the whole log's scatter; the final blow-up is measured from
+  the lowest level the run held, not from one lone low report;
+- readers: tables in tabulate's "simple" format (H2O's scoring history), read by position under
+  their dashed rule; numbers set in markdown bold in a pasted log; "Acc@1" / "Prec@1" names
+  (pytorch/examples' ImageNet script);
+- a log refused for want of a training metric says why a column named like one was set aside.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+from bench_logs import real_log
+from trained_digits import digits_mlp, held_out_loss, warned, write_lines
+
+import lrdoctor
+from lrdoctor.io import read
+
+torch.set_num_threads(1)
+
+
+def _batch_losses(epochs: int, lr: float = 0.01) -> list[float]:
+    """Per-batch cross-entropy (batch 10) over the last epoch of a digits MLP trained with Adam
+    for ``epochs`` epochs: a fitted classifier's batch losses, from 1e-5 to ~0.5."""
+    x, y, model = digits_mlp(0)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    out: list[float] = []
+    for epoch in range(epochs):
+        for i in range(0, 1400, 10):
+            loss = torch.nn.functional.cross_entropy(model(x[i:i + 10]), y[i:i + 10])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if epoch == epochs - 1:
+                out.append(loss.item())
+    return out
+
+
+def _imagenet_lines(losses: list[float], epoch: int, first: int, total: int = 140) -> list[str]:
+    """pytorch/examples' ImageNet print: "Epoch: [e][i/n]\\tTime ..\\tLoss v (avg)"."""
+    lines, seen = [], []
+    for k, v in enumerate(losses):
+        seen.append(v)
+        lines.append(f"Epoch: [{epoch}][{first + k:4d}/{total}]\tTime 0.917 (0.937)\tData 0.484 (0.494)\t"
+                     f"Loss {v:.4e} ({sum(seen) / len(seen):.4e})")
+    return lines
+
+
+def test_one_hard_batch_at_the_end_of_a_fitted_classifiers_excerpt_is_no_spike(tmp_path):
+    losses = np.array(_batch_losses(25))
+    # the first batch at least 3x each of the 8 before it: the excerpt a user pastes ends on it
+    end = next(i for i in range(8, losses.size) if losses[i] >= 3 * losses[i - 8:i].max())
+    window = losses[end - 8:end + 1]
+    assert window[:-1].max() / window[:-1].min() > 20  # the earlier batches already span decades
+    path = write_lines(tmp_path / "excerpt.txt", _imagenet_lines(list(window), 24, end - 8))
+    report = lrdoctor.diagnose(path)
+    # nor divergence: its lone low second batch (8.6e-05) is no best the later batches rose from
+    assert "loss_spike" not in warned(report) and "divergence" not in warned(report), report.findings
+
+
+def test_a_last_epoch_far_above_a_smooth_curve_is_still_said(tmp_path):
+    x, y, model = digits_mlp(0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    rows = ["epoch,loss"]
+    for epoch in range(1, 13):
+        if epoch == 12:
+            for g in opt.param_groups:
+                g["lr"] = 3.0  # the LR a config typo sets for the last epoch
+        total = 0.0
+        for i in range(0, 1400, 50):
+            loss = torch.nn.functional.cross_entropy(model(x[i:i + 50]), y[i:i + 50])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item()
+        if epoch > 4:  # the log of a run resumed from its epoch-4 checkpoint
+            rows.append(f"{epoch},{total / 28:.5f}")
+    values = [float(r.split(",")[1]) for r in rows[1:]]
+    assert values[-1] >= 3 * max(values[:-1]) and values[-1] < 1000 * min(values)
+    got = warned(lrdoctor.diagnose(write_lines(tmp_path / "epochs.csv", rows)))
+    assert "loss_spike" in got and got["loss_spike"].evidence.get("last_report"), got
+
+
+def test_a_climb_that_ends_in_nan_is_divergence():
+    # ssd.pytorch issue 7, default parameters: 26.1, 15.2, 15.5, 17.6, 31.7, then nan for good
+    report = lrdoctor.diagnose(real_log("fresh215/ssdpytorch-7-default-params-nan/paste.txt"))
+    got = warned(report, 2)
+    assert "divergence" in got and "non-finite" in got["divergence"].evidence["rule"], report.findings
+    assert "nonfinite" in got
+
+
+def test_a_nan_with_no_climb_before_it_is_not_divergence():
+    # ssd.pytorch issue 408: 11728.9 at iteration 0, then nan at every report
+    got = warned(lrdoctor.diagnose(real_log("fresh215/ssdpytorch-408-initial-11728-nan/paste.txt")))
+    assert "nonfinite" in got and "divergence" not in got, got
+
+
+def test_a_trained_run_hit_by_a_nan_batch_is_not_divergence(tmp_path):
+    x, y, model = digits_mlp(1)
+    x = x.clone()
+    x[1000:1010, 5] = float("nan")  # a corrupt batch: every update after it is nan
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    rows = ["step,loss"]
+    for step in range(0, 140):
+        i = (step * 10) % 1400
+        loss = torch.nn.functional.cross_entropy(model(x[i:i + 10]), y[i:i + 10])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % 5 == 0:
+            rows.append(f"{step},{loss.item():.5f}")
+    assert rows[-1].endswith("nan")
+    got = warned(lrdoctor.diagnose(write_lines(tmp_path / "run.csv", rows)))
+    assert "nonfinite" in got and "divergence" not in got, got
+
+
+def test_a_last_report_far_above_one_lone_low_report_is_no_blow_up():
+    # a continual-learning run's five tasks: 6.23e-05 after the first, then 0.0373, 0.0161, 0.00592,
+    # 0.0707 (1100x the first report, 12x the lowest level the run held)
+    report = lrdoctor.diagnose(real_log("fresh176/gmvandeven-cl-nb-splitmnist-si/example_comparison.output.txt"))
+    assert "divergence" not in warned(report), report.findings
+
+
+def test_ends_non_finite_needs_a_nan_that_never_clears():
+    from lrdoctor.detect.divergence import ends_non_finite
+
+    nan = float("nan")
+    assert ends_non_finite(np.array([1.0, 2.0, nan, nan]))
+    assert not ends_non_finite(np.array([1.0, nan, 2.0, nan, 3.0]))
+    assert not ends_non_finite(np.array([nan, nan]))
+    assert not ends_non_finite(np.array([1.0, 2.0]))
+
+
+def _ruled_table(rows: list[list[str]], names: list[str]) -> list[str]:
+    """``rows`` under ``names`` in tabulate's "simple" format: columns two blanks apart, each
+    underlined by dashes as wide as its widest cell, an empty first column as H2O prints."""
+    widths = [max(len(n), *(len(r[i]) for r in rows)) for i, n in enumerate(names)]
+    line = lambda cells: "    " + "  ".join(c.ljust(w) for c, w in zip(cells, widths))  # noqa: E731
+    return [line(names), "--  " + "  ".join("-" * w for w in widths)] + [line(r) for r in rows]
+
+
+def test_a_tabulate_table_of_a_trained_run_is_read_by_position(tmp_path):
+    x, y, model = digits_mlp(2)
+    opt = torch.optim.Adam(model.parameters(), lr=0.003)
+    rows, losses = [], []
+    for epoch in range(1, 7):
+        for i in range(0, 1400, 50):
+            loss = torch.nn.functional.cross_entropy(model(x[i:i + 50]), y[i:i + 50])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        losses.append(loss.item())
+        rows.append([f"2024-05-0{epoch} 10:00:0{epoch}", f"{epoch * 1.5:.3f} sec", f"{epoch * 28} obs/sec",
+                     str(epoch), f"{loss.item():.6f}", f"{held_out_loss(model, x, y):.6f}"])
+    lines = _ruled_table(rows, ["timestamp", "duration", "training_speed", "epochs", "training_logloss",
+                                "validation_logloss"])
+    run = read(write_lines(tmp_path / "scoring_history.txt", ["Scoring History:", ""] + lines))
+    assert run.meta.roles["loss"] == "training_logloss" and run.meta.roles["eval_loss"] == "validation_logloss"
+    np.testing.assert_allclose(run.series("loss").values, losses, rtol=1e-5)
+    np.testing.assert_allclose(run.series("epoch").values, np.arange(1, 7))
+
+
+def test_h2o_scoring_history_drops_its_placeholder_row_and_reads_past_an_elision():
+    # H2O Deep Water LeNet on MNIST: a first row at 0 epochs with every metric nan, then a "---" rule
+    # where H2O leaves rows out, then the last five scorings
+    run = read(real_log("fresh220/h2o3-demo-deepwater-lenet-mnist/scoring_history.txt"))
+    loss = run.series("loss").values
+    assert loss.size == 9 and np.isfinite(loss).all()  # 4 scorings, the elision, 5 more
+    assert loss[0] == 1.14414733331 and loss[-1] == 0.0182603796823
+    report = lrdoctor.diagnose(run)
+    assert "nonfinite" not in warned(report, 0)
+    # the older H2O layout: names with blanks ("Training MSE"), blank cells, an error rate of 1 at 0 samples
+    old = read(real_log("fresh220/h2o3-demo-deeplearning-hadoop-mnist/scoring_history.txt"))
+    assert list(old.series("loss").values) == [0.0889725, 0.0489786]
+
+
+def test_numbers_in_markdown_bold_are_read(tmp_path):
+    losses = _batch_losses(2)[::10]
+    lines = [f"INFO:tensorflow:global step {k}: loss = **{v:.4f}** (0.93 sec/step)" for k, v in enumerate(losses, 1)]
+    run = read(write_lines(tmp_path / "paste.txt", lines))
+    np.testing.assert_allclose(run.series("loss").values, np.round(losses, 4))
+
+
+def test_a_loss_that_counts_like_a_step_is_refused_with_its_reason():
+    # Magenta's NSynth WaveNet, issue 607: "loss = **2510.0000**" at global step 2511, then 2511, 2512, ...
+    path = real_log("fresh217/magenta-607-nsynth-wavenet-loss-equals-step/paste.txt")
+    out = subprocess.run([sys.executable, "-m", "lrdoctor", "diagnose", str(path)], capture_output=True, text=True)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    line = out.stderr.strip()
+    assert len(line.splitlines()) == 1 and "counts up by exactly 1" in line and "'loss'" in line, line
+
+
+def test_top_k_accuracy_names_with_an_at_sign_are_read(tmp_path):
+    x, y, model = digits_mlp(3)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    lines, accs = [], []
+    clock = time.perf_counter()
+    for i in range(0, 1400, 50):
+        logits = model(x[i:i + 50])
+        loss = torch.nn.functional.cross_entropy(logits, y[i:i + 50])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        acc = 100.0 * (logits.argmax(1) == y[i:i + 50]).float().mean().item()
+        accs.append(round(acc, 3))
+        # (the time since the start: it never repeats, so no two lines print the same record)
+        lines.append(f"Epoch-(1): [{i // 50 + 1}/28]\tTime {time.perf_counter() - clock + i:.6f} (0.144)\t"
+                     f"Acc@1 {acc:.3f} ({np.mean(accs):.3f})")
+    run = read(write_lines(tmp_path / "train.log", lines))
+    assert run.meta.roles.get("task_metric") == "acc@1"
+    np.testing.assert_allclose(run.series("task_metric").values, accs)
+    # the older spelling, beside a loss (pytorch/examples issue 377)
+    old = read(real_log("fresh214/pytorch-examples-377-imagenet-resnet50-epoch52/paste.txt"))
+    assert list(old.metrics["prec@1"])[:2] == [100.0, 100.0]
