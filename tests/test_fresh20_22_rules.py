@@ -399,8 +399,11 @@ def test_a_jump_at_the_last_report_is_said_not_silenced(tmp_path):
     healthy = tmp_path / "healthy.log"
     healthy.write_text("".join(f"step {s} loss {v:.4f}\n" for s, v in rows[:-1]))
     assert "loss_spike" not in _warned(lrdoctor.diagnose(healthy))
+    # a reranker's per-batch loss at 0.001-0.06, then 0.67 at the last report: from the loss alone that is
+    # within the scatter such batches show (stop 35: a fitted digits classifier's batches span 2e-05 to
+    # 0.19 the same way); its gradient norms (0.0 to 99, ten orders of magnitude) carry the finding
     real = _warned(lrdoctor.diagnose(real_log("fresh23/flagembedding-reranker-gradnorm-erratic/train.log")))
-    assert real["loss_spike"].evidence["last_report"]
+    assert "loss_spike" not in real and {"grad_explosion", "grad_norm_unstable"} <= set(real)
 
 
 def _epochs_with_eval(stale_eval: bool, frozen_head: bool, epochs: int = 8) -> str:
