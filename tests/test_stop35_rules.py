@@ -8,9 +8,14 @@ log read in place, with a twin:
   turns NaN for good blew up (the NaN is where the climb went); a rise from a best with under four
   reports before it is weighed against the whole log's scatter; the final blow-up is measured from
   the lowest level the run held, not from one lone low report;
+- slow_progress: a correlation score (Pearson, Spearman, MCC, kappa) that never reached 0.1,
+  Cohen's "small" effect, over five or more evaluations;
+- a score's reversal that peaked at or after an overfitting finding's evaluation-loss minimum is
+  that overfitting's symptom, one finding;
 - readers: tables in tabulate's "simple" format (H2O's scoring history), read by position under
   their dashed rule; numbers set in markdown bold in a pasted log; "Acc@1" / "Prec@1" names
-  (pytorch/examples' ImageNet script);
+  (pytorch/examples' ImageNet script); a borderless HF results table whose metric name is
+  several words ("Wer Score"); "wer_score" is an error rate;
 - a log refused for want of a training metric says why a column named like one was set aside.
 """
 
@@ -224,3 +229,85 @@ def test_top_k_accuracy_names_with_an_at_sign_are_read(tmp_path):
     # the older spelling, beside a loss (pytorch/examples issue 377)
     old = read(real_log("fresh214/pytorch-examples-377-imagenet-resnet50-epoch52/paste.txt"))
     assert list(old.metrics["prec@1"])[:2] == [100.0, 100.0]
+
+
+def _digits_regression(seed: int, shuffled: bool, epochs: int = 8) -> list[tuple[int, float, float, float]]:
+    """(epoch, training MSE, held-out MSE, held-out Pearson r) of a small MLP regressing the digit's
+    value (0-9) from its pixels; with ``shuffled`` the training targets are permuted (nothing to learn)."""
+    x, y, _ = digits_mlp(seed)
+    target = y.float()
+    train_t = target[:1400][torch.randperm(1400, generator=torch.Generator().manual_seed(seed))] if shuffled else target[:1400]
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 1))
+    opt = torch.optim.Adam(model.parameters(), lr=0.003)
+    rows = []
+    for epoch in range(1, epochs + 1):
+        total = 0.0
+        for i in range(0, 1400, 50):
+            loss = torch.nn.functional.mse_loss(model(x[i:i + 50]).squeeze(1), train_t[i:i + 50])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item()
+        with torch.no_grad():
+            pred = model(x[1400:]).squeeze(1)
+        held = torch.nn.functional.mse_loss(pred, target[1400:]).item()
+        r = float(np.corrcoef(pred.numpy(), target[1400:].numpy())[0, 1])
+        rows.append((epoch, total / 28, held, r))
+    return rows
+
+
+def _hf_table(rows: list[tuple[int, float, float, float]], metric: str) -> list[str]:
+    """HF Trainer's results table as a rendered model page shows it with its borders lost."""
+    return [f"Training Loss Epoch Step Validation Loss {metric}"] + [
+        f"{t:.4f} {e:.1f} {28 * e} {v:.4f} {r:.4f}" for e, t, v, r in rows]
+
+
+def test_a_correlation_that_never_reaches_a_tenth_is_no_learning(tmp_path):
+    rows = _digits_regression(0, shuffled=True)
+    assert max(r for *_, r in rows) < 0.1  # permuted targets: the predictions carry nothing
+    got = warned(lrdoctor.diagnose(write_lines(tmp_path / "card.txt", _hf_table(rows, "Pearson"))), 2)
+    assert "slow_progress" in got and "negligible" in got["slow_progress"].evidence["rule"], got
+
+
+def test_a_correlation_that_rises_past_a_tenth_is_learning(tmp_path):
+    rows = _digits_regression(0, shuffled=False)
+    assert max(r for *_, r in rows) > 0.5
+    got = warned(lrdoctor.diagnose(write_lines(tmp_path / "card.txt", _hf_table(rows, "Pearson"))))
+    assert "slow_progress" not in got, got
+
+
+def test_a_metric_named_in_several_words_joins_up_under_a_borderless_header(tmp_path):
+    rows = _digits_regression(1, shuffled=False, epochs=5)
+    run = read(write_lines(tmp_path / "card.txt", _hf_table(rows, "Pearson Score")))
+    np.testing.assert_allclose(run.series("eval_loss").values, [round(v, 4) for _, _, v, _ in rows])
+    assert "eval_pearson_score" in run.metrics
+    # GIT fine-tuned on Pokemon captions: "Training Loss Epoch Step Validation Loss Wer Score" over
+    # rows of five numbers; the validation loss turns up from 0.0292 while the training loss falls
+    report = lrdoctor.diagnose(real_log("fresh223/hfcard-rharris117-git-base-pokemon-7695d97/training_results.md"))
+    assert "overfitting" in warned(report)
+
+
+def test_an_error_rate_named_as_a_score_is_an_error_rate():
+    from lrdoctor.detect._common import is_error_rate
+
+    assert is_error_rate("eval_wer_score") and is_error_rate("wer") and not is_error_rate("eval_f1_score")
+
+
+def test_a_scores_fall_while_the_model_overfits_is_one_finding():
+    # a regression fine-tune's card: validation loss 0.7397 (epoch 2) -> 0.7954 while the training
+    # loss fell 0.668 -> 0.2532, its accuracy 0.4689 -> 0.4459 over the same epochs
+    got = warned(lrdoctor.diagnose(real_log("fresh225/hfcard-dminiotas05-distilbert-ft1500-reg3/training_results.txt")))
+    assert "overfitting" in got and "performance_reversal" not in got, got
+
+
+def test_a_reversal_without_overfitting_is_kept():
+    from lrdoctor.detect import filter_findings
+    from lrdoctor.finding import Finding, Severity
+
+    rev = Finding("performance_reversal", Severity.WARNING, 4.0, 8.0, "s", {"peak_step": 4.0}, "c")
+    early = Finding("overfitting", Severity.WARNING, 6.0, 8.0, "s", {"eval_min_step": 6.0}, "c")
+    late = Finding("overfitting", Severity.WARNING, 2.0, 8.0, "s", {"eval_min_step": 2.0}, "c")
+    assert filter_findings([rev]) == [rev]
+    assert filter_findings([rev, early]) == [rev, early]  # the score fell before the model began to overfit
+    assert filter_findings([rev, late]) == [late]

@@ -64,10 +64,23 @@ def _check_thresholds(thresholds: Mapping[str, Any]) -> None:
 
 def filter_findings(findings: list[Finding]) -> list[Finding]:
     """The one post-processing step of raw findings (used by ``diagnose`` and the Monitor):
-    drop what a confirmed blow-up explains."""
+    drop what a confirmed blow-up explains, and a score's reversal that overfitting explains."""
     if any(f.severity is Severity.ERROR and f.kind in BLOWUP_KINDS for f in findings):
-        return [f for f in findings if f.kind not in EXPLAINED_BY_ERROR]
-    return list(findings)
+        findings = [f for f in findings if f.kind not in EXPLAINED_BY_ERROR]
+    return [f for f in findings if not _overfitting_explains(f, findings)]
+
+
+def _overfitting_explains(f: Finding, findings: list[Finding]) -> bool:
+    """True for a ``performance_reversal`` whose score peaked at or after the evaluation-loss
+    minimum of an ``overfitting`` finding of the same run: the held-out score falls because the
+    model overfits (a regression fine-tune: validation loss 0.740 -> 0.795 from epoch 2 while the
+    training loss fell 0.668 -> 0.253, and its accuracy 0.469 -> 0.446 over the same epochs). One
+    cause, one finding: the overfitting's, whose fix (early stopping, regularisation) is the one."""
+    if f.kind != "performance_reversal" or not isinstance(f.evidence.get("peak_step"), (int, float)):
+        return False
+    return any(o.kind == "overfitting" and o.severity.rank >= f.severity.rank
+               and isinstance(o.evidence.get("eval_min_step"), (int, float))
+               and f.evidence["peak_step"] >= o.evidence["eval_min_step"] for o in findings)
 
 
 def detect_all(run: Run, thresholds: Mapping[str, Any] | None = None) -> list[Finding]:

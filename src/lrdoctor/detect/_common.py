@@ -36,9 +36,9 @@ ERROR_RATES = ("wer", "cer", "uer", "ter", "errorrate", "error_rate")
 
 
 def is_error_rate(name: str) -> bool:
-    """``wer``, ``valid_wer``, ``eval/cer``, ``valid_ErrorRate``: an error-rate column (not
+    """``wer``, ``valid_wer``, ``eval/cer``, ``valid_ErrorRate``, ``eval_wer_score``: an error-rate column (not
     ``power``, not ``answer``)."""
-    low = name.lower().replace("-", "_").split("/")[-1]
+    low = name.lower().replace("-", "_").split("/")[-1].removesuffix("_score")  # ("wer_score": evaluate's key)
     return any(low == r or low.endswith("_" + r) for r in ERROR_RATES)
 
 

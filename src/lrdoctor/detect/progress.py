@@ -25,7 +25,7 @@ from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rul
 from lrdoctor.config import config_value
 from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
-from lrdoctor.detect._progress.chance import chance_accuracy, _accuracy_at_chance, _at_uniform, _error_rate_at_max, _never_below_start, _pinned_task_metric, _stuck_at_chance, _worse_than_uniform
+from lrdoctor.detect._progress.chance import chance_accuracy, _accuracy_at_chance, _at_uniform, _error_rate_at_max, _negligible_correlation, _never_below_start, _pinned_task_metric, _stuck_at_chance, _worse_than_uniform
 from lrdoctor.detect._progress.common import _lr_share
 from lrdoctor.detect._progress.frozen import _box_terms, _collapsed_to_zero, _frozen_eval, _frozen_game, _frozen_loss, _frozen_term, _no_box_matched, _recurring_loss, _zero_throughout
 from lrdoctor.detect._progress.schedule import _degenerate_groups, _lr_stays_zero, _no_gain_over_finished_schedule, _return_at_floor, _return_never_rose
@@ -220,6 +220,13 @@ class ProgressThresholds(Thresholds):
     the printed digits. Three evaluations, as ``worse_than_uniform_points``: the first may still
     be the majority class of a run that is about to learn (FNet-large on CoLA: MCC 0.0 at all
     three epochs while its loss sat at 0.616, the entropy of CoLA's 70/30 labels)."""
+    negligible_correlation: float = 0.1
+    """A correlation score (Pearson, Spearman, Matthews, kappa) that never reached 0.1 over at
+    least ``pinned_points`` evaluations: Cohen's "small" effect (Cohen 1988, Statistical Power
+    Analysis, ch. 3: r = 0.1), below which a correlation is called negligible. Predictions that
+    never correlate with the labels beyond that over five evaluations carry no information (an
+    STS-B fine-tune of MobileBERT: Pearson -0.009 -> 0.065 over 10 epochs, where fine-tunes that
+    learn pass 0.8 within two)."""
     worse_than_uniform_points: int = 3
     """Worse than uniform: a per-token cross-entropy (the log shows it: a perplexity equal to
     exp(loss)) above ``initial_loss_anomaly``'s bound, 1.5 x ln of the largest vocabulary in use
@@ -448,13 +455,13 @@ def _eval_fell_by(run: Run, share: float) -> bool:
 
 @detector("slow_progress", thresholds=DEFAULTS, evidence=SlowProgressEvidence, needs=_needs)
 def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
-    rules = (_lr_stays_zero, _stuck_at_chance, _accuracy_at_chance, _worse_than_uniform, _at_uniform, _collapsed_to_zero, _zero_throughout, _frozen_loss, _frozen_eval, _frozen_term, _recurring_loss, _error_rate_at_max, _pinned_task_metric, _no_box_matched, _never_below_start,
+    rules = (_lr_stays_zero, _stuck_at_chance, _accuracy_at_chance, _worse_than_uniform, _at_uniform, _collapsed_to_zero, _zero_throughout, _frozen_loss, _frozen_eval, _frozen_term, _recurring_loss, _error_rate_at_max, _pinned_task_metric, _negligible_correlation, _no_box_matched, _never_below_start,
              _no_gain_over_finished_schedule) if not run.is_rl \
         else (_lr_stays_zero, _degenerate_groups, _return_at_floor, _no_gain_over_finished_schedule, _return_never_rose)
     if run.is_gan:
         rules = (_lr_stays_zero, _frozen_game)
     elif needs.loss(run) is not None and not run.is_rl:
-        rules = (_lr_stays_zero, _stuck_at_chance, _accuracy_at_chance, _error_rate_at_max, _pinned_task_metric, _no_box_matched, _frozen_eval, _no_gain_over_finished_schedule)  # no training loss: only these can judge (the chance rule on the evaluation loss)
+        rules = (_lr_stays_zero, _stuck_at_chance, _accuracy_at_chance, _error_rate_at_max, _pinned_task_metric, _negligible_correlation, _no_box_matched, _frozen_eval, _no_gain_over_finished_schedule)  # no training loss: only these can judge (the chance rule on the evaluation loss)
     for rule in rules:
         got = rule(run, th)
         if got is not None:

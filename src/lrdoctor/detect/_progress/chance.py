@@ -365,6 +365,29 @@ def _carried_on_training_lines(run: Run, s: Series) -> bool:
     return loss is not None and s.steps.size >= 3 and np.array_equal(loss.steps, s.steps)
 
 
+#: the words of a correlation score: chance-corrected (0 for a constant or random predictor), in [-1, 1]
+_CORRELATION_WORDS = frozenset({"pearson", "pearsonr", "spearman", "spearmanr", "matthews", "mcc", "kappa"})
+
+
+def _negligible_correlation(run: Run, th: ProgressThresholds) -> Finding | None:
+    """A correlation score that never reached ``negligible_correlation`` over ``pinned_points`` or
+    more evaluations: the predictions never carried information about the labels."""
+    for name in ("eval_accuracy", "task_metric"):
+        s = run.series(name)
+        if s is None or not _role_named(run, name, _CORRELATION_WORDS):
+            continue
+        v = s.finite().values
+        if v.size < th.pinned_points or v.min() < -1.0 or v.max() > 1.0 or v.max() >= th.negligible_correlation:
+            continue
+        col = run.meta.roles.get(name, name)
+        ev = {"metric": col, "value": float(v.max()), "points": int(v.size),
+              "rule": f"correlation below {th.negligible_correlation:g} (negligible) at every evaluation"}
+        summary = (f"{col} never reached {th.negligible_correlation:g} over {v.size} evaluations (best "
+                   f"{fmt(float(v.max()))}): the predictions never correlated with the labels")
+        return Finding("slow_progress", Severity.ERROR, float(s.steps[0]), float(s.steps[-1]), summary, ev, _CHANCE_CAUSE)
+    return None
+
+
 def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
     """Accuracy or mAP that never left 0, or that never changed at all (below its ceiling),
     while the training loss did not fall by more than half (then the metric is not this task's);

@@ -225,6 +225,26 @@ def _column_names(cells: list[str]) -> list[str]:
     return _hf_evaluation_names(names)
 
 
+#: the last word of a metric's name that a ``compute_metrics`` key split into words ends with
+#: ("wer_score" -> "Wer Score", "exact_match" -> "Exact Match", "mean_iou" -> "Mean Iou")
+_NAME_TAILS = frozenset({"score", "match", "rate", "error", "iou", "accuracy", "len"})
+
+
+def _join_metric_words(head: list[str], values: int) -> list[str]:
+    """HF's results table copied with its borders lost names each ``compute_metrics`` key in
+    title-case words ("Training Loss Epoch Step Validation Loss Wer Score" over rows of five
+    numbers): where the header has more words than a row has values, a word from
+    :data:`_NAME_TAILS` joins the word before it, from the right, until the counts match. The
+    header is kept unchanged when they cannot be made to match."""
+    names = list(head)
+    i = len(names) - 1
+    while len(names) > values and i > 0:
+        if names[i].removeprefix("eval_") in _NAME_TAILS and names[i - 1] not in _HF_TRAIN_COLUMNS:
+            names[i - 1:i + 1] = [f"{names[i - 1]}_{names[i].removeprefix('eval_')}"]
+        i -= 1
+    return names if len(names) == values else head
+
+
 def _header_table(line: str, state: dict) -> dict | None:
     """A ``|``-separated header of names followed by rows of numbers (baselines PPO1's
     ``pol_surr | vf_loss | kl | ent`` optimisation table)."""
@@ -275,6 +295,8 @@ def _header_table(line: str, state: dict) -> dict | None:
         # HF's "No log" cell (no training loss logged yet): the column it stands in holds no value
         s, missing = "0" + s[6:], 0
     cells = [c for c in re.split(r"[|,\s]+", s.strip("|")) if c]
+    if state.get("spaced_hf") and len(cells) < len(head) and all(_NUM_FULL.match(c) for c in cells):
+        head = state["pipe_header"] = _join_metric_words(head, len(cells))
     words = state.get("pipe_words")
     if words and all(_NUM_FULL.match(c) for c in cells):
         if words[-1].rstrip(".") == "etc" and len(cells) >= len(words):
