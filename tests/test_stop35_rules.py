@@ -28,7 +28,7 @@ import time
 import numpy as np
 import torch
 from bench_logs import real_log
-from trained_digits import digits_mlp, held_out_loss, warned, write_lines
+from trained_digits import digits_mlp, fit_epoch, held_out_loss, warned, write_lines
 
 import lrdoctor
 from lrdoctor.io import read
@@ -41,15 +41,10 @@ def _batch_losses(epochs: int, lr: float = 0.01) -> list[float]:
     for ``epochs`` epochs: a fitted classifier's batch losses, from 1e-5 to ~0.5."""
     x, y, model = digits_mlp(0)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
+    for _ in range(epochs - 1):
+        fit_epoch(model, opt, x, y, batch=10)
     out: list[float] = []
-    for epoch in range(epochs):
-        for i in range(0, 1400, 10):
-            loss = torch.nn.functional.cross_entropy(model(x[i:i + 10]), y[i:i + 10])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            if epoch == epochs - 1:
-                out.append(loss.item())
+    fit_epoch(model, opt, x, y, batch=10, losses=out)
     return out
 
 
@@ -83,15 +78,9 @@ def test_a_last_epoch_far_above_a_smooth_curve_is_still_said(tmp_path):
         if epoch == 12:
             for g in opt.param_groups:
                 g["lr"] = 3.0  # the LR a config typo sets for the last epoch
-        total = 0.0
-        for i in range(0, 1400, 50):
-            loss = torch.nn.functional.cross_entropy(model(x[i:i + 50]), y[i:i + 50])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item()
+        mean, _ = fit_epoch(model, opt, x, y)
         if epoch > 4:  # the log of a run resumed from its epoch-4 checkpoint
-            rows.append(f"{epoch},{total / 28:.5f}")
+            rows.append(f"{epoch},{mean:.5f}")
     values = [float(r.split(",")[1]) for r in rows[1:]]
     assert values[-1] >= 3 * max(values[:-1]) and values[-1] < 1000 * min(values)
     got = warned(lrdoctor.diagnose(write_lines(tmp_path / "epochs.csv", rows)))

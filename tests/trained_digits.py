@@ -19,17 +19,18 @@ def digits_mlp(seed: int):
     return x, y, model
 
 
-def fit_epoch(model, opt, x, y, end: int = 1400, batch: int = 50) -> tuple[float, float]:
+def fit_epoch(model, opt, x, y, end: int = 1400, batch: int = 50, losses: list[float] | None = None) -> tuple[float, float]:
     """One epoch over ``x[:end]`` in minibatches of ``batch`` with cross-entropy: (the epoch's mean
-    batch loss, the last batch's loss)."""
-    losses = []
+    batch loss, the last batch's loss). Each batch's loss is also appended to ``losses`` when given."""
+    losses = [] if losses is None else losses
+    first = len(losses)
     for i in range(0, end, batch):
         loss = torch.nn.functional.cross_entropy(model(x[i:i + batch]), y[i:i + batch])
         opt.zero_grad()
         loss.backward()
         opt.step()
         losses.append(loss.item())
-    return sum(losses) / len(losses), losses[-1]
+    return sum(losses[first:]) / (len(losses) - first), losses[-1]
 
 
 def held_out_loss(model, x, y, start: int = 1400) -> float:

@@ -653,7 +653,8 @@ def _ruled_table(line: str, state: dict) -> dict | None:
     (epochs, samples, duration, trees) is above 0 is the placeholder H2O writes before any
     training (0 epochs, 0 samples, 0.000 sec, every metric nan or inf, the error rate 1): nothing
     was measured there, so its nans are no record of a blow-up, and the row is dropped. A header
-    the console table already read (spaCy's "E  #  LOSS TOK2VEC ...") stays with it."""
+    another table rule already read (spaCy's "E  #  LOSS TOK2VEC ...", nolearn's "epoch  train loss
+    valid loss") stays with it. Names are lower case with underscores, as the other tables'."""
     cols = state.get("ruled_cols")
     if line.lstrip()[:2] == "--" and RULE_LINE.match(line):
         spans = [(m.start(), m.end()) for m in _RULE_RUN.finditer(line)]
@@ -663,10 +664,10 @@ def _ruled_table(line: str, state: dict) -> dict | None:
             state.pop("ruled_cols", None)
             state.pop("ruled_spans", None)
             return None
-        if state.get("console_header"):
-            return None  # the console table read the header above: its rows are its own
+        if state.get("console_header") or state.get("pipe_header"):
+            return None  # another table rule read the header above (spaCy's, nolearn's): its rows are its own
         head = state.get("ruled_prev", "")
-        names = [head[a:b].strip() for a, b in spans]
+        names = [re.sub(r"\s+", "_", head[a:b].strip().lower()) for a, b in spans]
         if sum(bool(n) for n in names) < 3:
             return None  # no header above: a separator
         # a value may stand a little past its dashes (a long number under a short rule): each cell
