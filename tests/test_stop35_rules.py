@@ -11,7 +11,8 @@ log read in place, with a twin:
 - slow_progress: a correlation score (Pearson, Spearman, MCC, kappa) that never reached 0.1,
   Cohen's "small" effect, over five or more evaluations;
 - a score's reversal that peaked at or after an overfitting finding's evaluation-loss minimum is
-  that overfitting's symptom, one finding;
+  that overfitting's symptom, one finding; a run whose training loss never left chance does not
+  overfit;
 - readers: tables in tabulate's "simple" format (H2O's scoring history), read by position under
   their dashed rule; numbers set in markdown bold in a pasted log; "Acc@1" / "Prec@1" names
   (pytorch/examples' ImageNet script); a borderless HF results table whose metric name is
@@ -300,3 +301,18 @@ def test_a_reversal_without_overfitting_is_kept():
     assert filter_findings([rev]) == [rev]
     assert filter_findings([rev, early]) == [rev, early]  # the score fell before the model began to overfit
     assert filter_findings([rev, late]) == [late]
+
+
+def test_a_run_that_never_left_chance_does_not_overfit():
+    # wav2vec2 on MInDS-14's 14 intents: training loss 2.634 -> 2.612, validation 2.636 -> 2.654
+    # (ln 14 = 2.639), accuracy 0.04-0.10: stuck at chance, and its held-out loss drifts by 0.6%
+    path = real_log("fresh230/hf-w2v2-taurine511-minds14-chance/training_results.md")
+    got = warned(lrdoctor.diagnose(path, config={"num_classes": 14}))
+    assert got["slow_progress"].evidence["ln_k"] > 2.6 and "overfitting" not in got, got
+
+
+def test_a_run_that_memorises_beside_a_frozen_score_still_overfits():
+    # Keras issue 13908: val_accuracy exactly 0.5676 at all 8 epochs while val_loss rose 2.73 -> 6.6 and
+    # the training loss fell 0.51 -> 0.20: the training set is learned, the held-out score frozen
+    got = warned(lrdoctor.diagnose(real_log("fresh8/keras-keras-issue13908-val-frozen/issue13908.log")))
+    assert {"slow_progress", "overfitting"} <= set(got), got

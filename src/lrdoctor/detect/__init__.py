@@ -64,10 +64,26 @@ def _check_thresholds(thresholds: Mapping[str, Any]) -> None:
 
 def filter_findings(findings: list[Finding]) -> list[Finding]:
     """The one post-processing step of raw findings (used by ``diagnose`` and the Monitor):
-    drop what a confirmed blow-up explains, and a score's reversal that overfitting explains."""
+    drop what a confirmed blow-up explains, a score's reversal that overfitting explains, and an
+    overfitting of a run that never left chance."""
     if any(f.severity is Severity.ERROR and f.kind in BLOWUP_KINDS for f in findings):
         findings = [f for f in findings if f.kind not in EXPLAINED_BY_ERROR]
-    return [f for f in findings if not _overfitting_explains(f, findings)]
+    return [f for f in findings if not _overfitting_explains(f, findings) and not _never_learned(f, findings)]
+
+
+def _never_learned(f: Finding, findings: list[Finding]) -> bool:
+    """True for an ``overfitting`` finding of a run whose training loss is still at chance when
+    the finding ends (``train_last`` within slow_progress's ``chance_flat`` band of ln K, the
+    ``ln_k`` of its stuck-at-chance error): a model that learned nothing memorised nothing, and
+    its held-out loss drifting by a percent is noise around chance (wav2vec2 on the 14 intents of
+    MInDS-14: training loss 2.634 -> 2.612, validation 2.636 -> 2.654, ln 14 = 2.639, accuracy
+    0.04-0.10). The stuck-at-chance error says it all."""
+    if f.kind != "overfitting" or not isinstance(f.evidence.get("train_last"), (int, float)):
+        return False
+    from lrdoctor.detect.progress import DEFAULTS as PROGRESS
+
+    return any(o.kind == "slow_progress" and o.severity is Severity.ERROR and isinstance(o.evidence.get("ln_k"), (int, float))
+               and f.evidence["train_last"] >= (1 - PROGRESS.chance_flat) * o.evidence["ln_k"] for o in findings)
 
 
 def _overfitting_explains(f: Finding, findings: list[Finding]) -> bool:
