@@ -16,7 +16,7 @@ log read in place, with a twin:
 - readers: tables in tabulate's "simple" format (H2O's scoring history), read by position under
   their dashed rule; numbers set in markdown bold in a pasted log; "Acc@1" / "Prec@1" names
   (pytorch/examples' ImageNet script); a borderless HF results table whose metric name is
-  several words ("Wer Score"); "wer_score" is an error rate;
+  several words ("Wer Score"); "wer_score" is an error rate; CatBoost's lone "learn" column;
 - a log refused for want of a training metric says why a column named like one was set aside.
 """
 
@@ -316,3 +316,13 @@ def test_a_run_that_memorises_beside_a_frozen_score_still_overfits():
     # the training loss fell 0.51 -> 0.20: the training set is learned, the held-out score frozen
     got = warned(lrdoctor.diagnose(real_log("fresh8/keras-keras-issue13908-val-frozen/issue13908.log")))
     assert {"slow_progress", "overfitting"} <= set(got), got
+
+
+def test_catboost_learn_alone_is_the_training_loss():
+    # CatBoost without an eval set prints "0:\tlearn: 0.6770174\ttotal: 184ms\tremaining: 36.7s"
+    run = read(real_log("fresh16/catboost-issue828-learn/issue828.log"))
+    assert run.meta.roles["loss"] == "learn_loss"
+    assert list(run.series("loss").values[:3]) == [0.6770174, 0.6613447, 0.6461182]
+    # with an eval set, "learn" and "test" name the two splits' losses, as before
+    both = read(real_log("fresh16/catboost-issue541-tutorial/issue541.log"))
+    assert both.meta.roles["loss"] == "learn_loss" and both.meta.roles["eval_loss"] == "test_loss"

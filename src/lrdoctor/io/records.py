@@ -425,8 +425,8 @@ def resolve_bare_splits(cols: dict, masks: dict) -> None:
     the first and last thirds; with fewer than 3 values it stays an accuracy (the PyG case,
     which this reader knew first)."""
     bare = [k for k in cols if isinstance(k, str) and k.lower() in BARE_SPLITS]
-    if len(bare) < 2:
-        return
+    if len(bare) < 2 and not (bare and bare[0].lower() == "learn"):
+        return  # (CatBoost's "learn" stands alone when no eval set is given: no other trainer prints the word bare)
     lead = next((k for k in bare if k.lower() in ("train", "learn")), bare[0])  # CatBoost says "learn"
     x = cols[lead][masks[lead]]
     x = x[np.isfinite(x)]
