@@ -19,17 +19,22 @@ def digits_mlp(seed: int):
     return x, y, model
 
 
-def fit_epoch(model, opt, x, y, end: int = 1400, batch: int = 50, losses: list[float] | None = None) -> tuple[float, float]:
+def fit_epoch(model, opt, x, y, end: int = 1400, batch: int = 50, losses: list[float] | None = None,
+              accuracies: list[float] | None = None) -> tuple[float, float]:
     """One epoch over ``x[:end]`` in minibatches of ``batch`` with cross-entropy: (the epoch's mean
-    batch loss, the last batch's loss). Each batch's loss is also appended to ``losses`` when given."""
+    batch loss, the last batch's loss). Each batch's loss is also appended to ``losses``, and its
+    share of right answers (before the update) to ``accuracies``, when given."""
     losses = [] if losses is None else losses
     first = len(losses)
     for i in range(0, end, batch):
-        loss = torch.nn.functional.cross_entropy(model(x[i:i + batch]), y[i:i + batch])
+        logits = model(x[i:i + batch])
+        loss = torch.nn.functional.cross_entropy(logits, y[i:i + batch])
         opt.zero_grad()
         loss.backward()
         opt.step()
         losses.append(loss.item())
+        if accuracies is not None:
+            accuracies.append((logits.argmax(1) == y[i:i + batch]).float().mean().item())
     return sum(losses[first:]) / (len(losses) - first), losses[-1]
 
 

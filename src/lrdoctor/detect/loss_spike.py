@@ -130,9 +130,16 @@ def few_point_spikes(x: np.ndarray, th: LossSpikeThresholds = DEFAULTS) -> list[
         h = lx[i] - max(lx[i - 1], lx[i + 1])
         if h <= np.log1p(th.relative) or x[i] - max(x[i - 1], x[i + 1]) <= th.quanta * _resolution(x):
             continue
-        if h > th.noise_k * diff_sigma(np.delete(lx, i)) or _dixon_outlier(lx, i):
+        if _stands_out(lx, i, h, th):
             out.append((i, float(np.exp(h))))
     return out
+
+
+def _stands_out(lx: np.ndarray, i: int, h: float, th: LossSpikeThresholds) -> bool:
+    """Whether report ``i`` of a log-domain series, ``h`` above the level it is judged against, is
+    an outlier against the scatter of the other reports: ``noise_k`` sigmas of their successive
+    log-differences, or Dixon's Q at 99% on a log of 5-10 reports."""
+    return h > th.noise_k * diff_sigma(np.delete(lx, i)) or _dixon_outlier(lx, i)
 
 
 #: Dixon's r10 ("Q") at the 99% level for n = 3..10 values (Rorabacher 1991, Anal. Chem. 63,
@@ -238,7 +245,7 @@ def _last_report_jump(run: Run, th: LossSpikeThresholds) -> list[Finding]:
     if x.size < 3 or (x <= 0).any() or x[-1] < th.warn_ratio * x[:-1].max() or x[-1] >= DIV.final_jump * x[:-1].min():
         return []
     lx = np.log(x)
-    if x.size >= 5 and not (lx[-1] - lx[:-1].max() > th.noise_k * diff_sigma(lx[:-1]) or _dixon_outlier(lx, x.size - 1)):
+    if x.size >= 5 and not _stands_out(lx, x.size - 1, float(lx[-1] - lx[:-1].max()), th):
         return []  # the jump is within the scatter the earlier reports already show: a per-batch loss of a
         # fitted classifier spans orders of magnitude (ImageNet ResNet-50 at epoch 52: 0.0020 to 0.27 per
         # batch, then 0.90), and its next batch says nothing more; the same bar as ``few_point_spikes``

@@ -382,12 +382,10 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
             line = _SPREAD.sub(r"\1", line)
         elif "+" in line and ":" in line:
             line = _CV_SPREAD.sub(r"\1", line)
-        if "ruled_cols" in state or (line[:8].lstrip()[:2] == "--" and RULE_LINE.match(line)):
+        if "ruled" in state or (line[:8].lstrip()[:2] == "--" and RULE_LINE.match(line)):
             # a tabulate-style table is read by position, on the line as printed: its timestamp column
             # is no prefix to strip (see tables._ruled_table)
-            state["ruled_prev"] = before
-            rec = _ruled_table(line, state)
-            state.pop("ruled_prev", None)
+            rec = _ruled_table(line, state, before)
             if rec is not None:
                 if rec and not done_at:
                     records.append(rec)

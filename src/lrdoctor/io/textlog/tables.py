@@ -644,7 +644,7 @@ RULE_LINE = re.compile(r"^\s*-{2,}(?:\s+-{2,}){2,}\s*$")
 _RULE_RUN = re.compile(r"-{2,}")
 
 
-def _ruled_table(line: str, state: dict) -> dict | None:
+def _ruled_table(line: str, state: dict, header: str) -> dict | None:
     """A table whose header is underlined by one run of dashes per column (tabulate's "simple"
     format). The dashes span each column's full width, so a cell is read by position: names and
     values may hold blanks ("2015-10-22 14:06:21", "0.038 sec", "Training Epochs"), and a column
@@ -654,39 +654,37 @@ def _ruled_table(line: str, state: dict) -> dict | None:
     training (0 epochs, 0 samples, 0.000 sec, every metric nan or inf, the error rate 1): nothing
     was measured there, so its nans are no record of a blow-up, and the row is dropped. A header
     another table rule already read (spaCy's "E  #  LOSS TOK2VEC ...", nolearn's "epoch  train loss
-    valid loss") stays with it. Names are lower case with underscores, as the other tables'."""
-    cols = state.get("ruled_cols")
+    valid loss") stays with it. Names are lower case with underscores, as the other tables'.
+    ``header`` is the line above, as printed; the open table is ``state["ruled"]``: (the number of
+    dash runs of its rule, its named columns as (start, end, name))."""
+    table = state.get("ruled")
     if line.lstrip()[:2] == "--" and RULE_LINE.match(line):
         spans = [(m.start(), m.end()) for m in _RULE_RUN.finditer(line)]
-        if cols:
-            if len(spans) == len(state["ruled_spans"]):
+        if table:
+            if len(spans) == table[0]:
                 return {}  # the rule H2O prints where it leaves rows out ("---  ---  ..."): the table goes on
-            state.pop("ruled_cols", None)
-            state.pop("ruled_spans", None)
+            del state["ruled"]
             return None
         if state.get("console_header") or state.get("pipe_header"):
             return None  # another table rule read the header above (spaCy's, nolearn's): its rows are its own
-        head = state.get("ruled_prev", "")
-        names = [re.sub(r"\s+", "_", head[a:b].strip().lower()) for a, b in spans]
+        names = [re.sub(r"\s+", "_", header[a:b].strip().lower()) for a, b in spans]
         if sum(bool(n) for n in names) < 3:
             return None  # no header above: a separator
         # a value may stand a little past its dashes (a long number under a short rule): each cell
         # runs to the start of the next column
         starts = [a for a, _ in spans] + [10**9]
-        state["ruled_cols"] = [(starts[i], starts[i + 1], n) for i, (n, _) in enumerate(zip(names, spans)) if n]
-        state["ruled_spans"] = spans
+        state["ruled"] = (len(spans), [(starts[i], starts[i + 1], n) for i, n in enumerate(names) if n])
         return {}
-    if not cols:
+    if not table:
         return None
     rec: dict = {}
-    for a, b, name in cols:
+    for a, b, name in table[1]:
         cell = line[a:b].strip()
         m = _UNIT_CELL.match(cell) if cell else None
         if m is not None:
             rec[name] = _num(m[1])
     if not rec:
-        state.pop("ruled_cols", None)  # a line that is no row of the table: it has ended
-        state.pop("ruled_spans", None)
+        del state["ruled"]  # a line that is no row of the table: it has ended
         return None
     counters = [v for k, v in rec.items() if _RULED_COUNTER.search(k)]
     if counters and not any(v > 0 for v in counters):
