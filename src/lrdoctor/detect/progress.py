@@ -212,6 +212,14 @@ class ProgressThresholds(Thresholds):
     pinned_points: int = 5
     """A task metric (accuracy, mAP) that takes one single value over at least this many
     evaluations below 90% of its scale never changed its predictions: a constant predictor."""
+    pinned_fine_points: int = 3
+    """...and over at least 3 evaluations when that single value is a fraction of at least
+    ``pinned_denominator`` (an evaluation set of 50+ examples): a model whose predictions move
+    changes its count of right answers among 50 or more between evaluations, so three identical
+    prints in a log that starts at the start of training are a constant predictor, not a converged one (DistilBERT on
+    an SST-2 split: accuracy 0.6541 at all three epochs, the majority-class rate, while the
+    validation loss drifted 0.603 -> 0.562). Three, as ``chance_corrected_points``: two equal
+    prints may be a model that has not started to move."""
     chance_corrected_points: int = 3
     """A chance-corrected score (Matthews correlation, Cohen's kappa) exactly 0 at every one of
     at least 3 evaluations is a constant predictor, without ``pinned_points``' wait: such a score
@@ -378,7 +386,7 @@ DEFAULTS = ProgressThresholds()
 
 def _needs(run: Run) -> str | None:
     """A training loss, or (RL runs too) a task metric with a logged LR for the finished-schedule rule,
-    or ``pinned_points`` evaluations of a task metric for the pinned-metric rule."""
+    or ``pinned_fine_points`` evaluations of a task metric for the pinned-metric rule."""
     why = needs.loss(run)
     if why is None or run.is_gan:
         return None  # (a GAN: its frozen-game rule judges the two players' losses)
@@ -394,7 +402,7 @@ def _needs(run: Run) -> str | None:
         return None  # a zero box-regression term on two reports shows no box was ever matched
     if needs.points(run, "eval_loss") >= DEFAULTS.frozen_points:
         return None  # evaluations alone can show that the evaluated model never changes
-    if not run.is_rl and any(needs.points(run, n) >= DEFAULTS.pinned_points for n in ("eval_accuracy", "task_metric", "success_rate")):
+    if not run.is_rl and any(needs.points(run, n) >= DEFAULTS.pinned_fine_points for n in ("eval_accuracy", "task_metric", "success_rate")):
         return None  # a task metric alone can show it never changed (MXNet's Validation-accuracy greps)
     return why
 

@@ -411,8 +411,12 @@ def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
             # run), so from the start of training it must stay at 0 for ``pinned_points`` evaluations
             at_zero = v.size >= th.pinned_points or not starts_at_the_start(run) or (
                 v.size >= th.chance_corrected_points and bool((v == 0).all()) and _is_chance_corrected(run, name))
-        constant = v.size >= th.pinned_points and float(np.ptp(v)) == 0.0 and v[0] < 0.9 * scale
-        if learned and not (constant and _granularity(float(v[0]) / scale) >= th.pinned_denominator):
+        fine = _granularity(float(v[0]) / scale) >= th.pinned_denominator
+        # (the short wait only for a log from the start: an excerpt deep into training may show a
+        # model that converged before it, as ChainerCV's SSD at validation mAP 1.0 from iteration 28000)
+        few = th.pinned_fine_points if fine and starts_at_the_start(run) else th.pinned_points
+        constant = v.size >= few and float(np.ptp(v)) == 0.0 and v[0] < 0.9 * scale
+        if learned and not (constant and fine):
             continue  # the loss fell by half: this metric is not the task's (or its eval set is tiny)
         if constant and _eval_loss_moves(run, s, th):
             continue  # the same evaluations' loss fell by half: the predictions changed, the metric is broken
