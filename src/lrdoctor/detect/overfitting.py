@@ -132,7 +132,7 @@ class OverfittingThresholds(Thresholds):
     """The few-point rule (``_never_beaten``) judges at least 3 evaluations: the few-point rules'
     minimum, a best and two readings after it that both stayed above it."""
     up_ordered_gl: float = 0.10
-    """...when GL is at least 10%, twice GL_5. The ordering argument assumes independent
+    """...when GL is at least 10%, twice GL_5 (also the few-point ``_undone`` rule's bar). The ordering argument assumes independent
     evaluations, and smooth curves are autocorrelated: a depth-1 XGBoost's eval logloss
     saw-tooths and rose 6 rounds in a row by 5.4% without overfitting (its rises and falls
     are of one size), so the ordering alone may drop the guard only for a rise twice GL_5."""
@@ -355,7 +355,7 @@ def _loss_rises(run: Run, e: Series, tr: Series, th: OverfittingThresholds) -> l
     (+0.6% over three epochs) below GL_5."""
     r = _successive_rises(e.values, th)
     if r is None:
-        return _doubled(e, tr, th) or _never_beaten(e, tr, th)
+        return _doubled(e, tr, th) or _never_beaten(e, tr, th) or _undone(e, tr, th)
     if _still_improving(run, "eval_accuracy") and r.gl < th.generalization_loss:
         return []  # below GL_5 a rising eval loss beside a new-best accuracy is over-confidence; past
         # it the held-out loss is materially worse whatever the accuracy does (GLUE CoLA: eval loss
@@ -455,6 +455,33 @@ def _doubled(e: Series, tr: Series, th: OverfittingThresholds) -> list[Finding]:
           "generalization_loss": float(v[-1] / v[b] - 1), "train_at_eval_min": t_best, "train_last": t_end}
     summary = (f"eval loss went from {fmt(float(v[b]))} (step {fmt(float(e.steps[b]))}) to {fmt(float(v[-1]))} "
                f"({v[-1] / v[b]:.2g}x) while training loss fell {fmt(t_best)} -> {fmt(t_end)}")
+    return [Finding("overfitting", Severity.WARNING, float(e.steps[b]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
+
+
+def _undone(e: Series, tr: Series, th: OverfittingThresholds) -> list[Finding]:
+    """Few-point rule: on a log of 2 to ``min_after`` + 1 evaluations (too few for the GL rule's
+    three after the minimum), the evaluation loss rose at every evaluation after its best, ended
+    above its *first* evaluation (all the held-out progress the run made is undone) and at least
+    ``up_ordered_gl`` above its best, while the training loss fell over the same evaluations.
+    The evaluation set is fixed, so its loss moves only as the model does: a model now worse on
+    held-out data than at its first evaluation while it fits the training set better is the
+    definition of overfitting (Prechelt's GL, with twice GL_5 for the noise guard that a few
+    points cannot give). XLM-R on chaii: validation loss 0.448 -> 0.323 -> 0.465 while the
+    training loss fell 0.92 -> 0.75."""
+    v = e.values
+    if not 2 <= v.size < th.min_after + 2 or (v <= 0).any():
+        return []
+    b = int(np.argmin(v[:-1]))
+    gl = float(v[-1] / v[b] - 1)
+    if gl < th.up_ordered_gl or v[-1] <= v[0] or (np.diff(v[b:]) <= 0).any():
+        return []
+    t_best, t_end = _train_from(tr, float(e.steps[b])), value_at(tr, float(e.steps[-1]))
+    if t_best is None or t_end is None or not t_end < t_best:
+        return []
+    ev = _gl_evidence(e, b, gl, t_best, t_end)
+    summary = (f"eval loss ended at {fmt(float(v[-1]))}, above its first evaluation {fmt(float(v[0]))} and "
+               f"{gl:.0%} above its best {fmt(float(v[b]))} (step {fmt(float(e.steps[b]))}), while training loss fell "
+               f"{fmt(t_best)} -> {fmt(t_end)}")
     return [Finding("overfitting", Severity.WARNING, float(e.steps[b]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
 
 
