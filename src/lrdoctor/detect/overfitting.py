@@ -424,7 +424,9 @@ def _evaluations_only(run: Run, e: Series, th: OverfittingThresholds) -> list[Fi
     if run.series("eval_accuracy") is None:
         return _gl_alone(e, th)
     r = _successive_rises(e.values, th)
-    if r is None or not accuracy_held(run, e, th):
+    if r is None:
+        return _undone(e, None, th, held=accuracy_held(run, e, th))
+    if not accuracy_held(run, e, th):
         return []
     if _still_improving(run, "eval_accuracy") and r.gl < th.generalization_loss:
         return []  # as in _loss_rises: below GL_5 a new-best accuracy makes it over-confidence only
@@ -458,7 +460,7 @@ def _doubled(e: Series, tr: Series, th: OverfittingThresholds) -> list[Finding]:
     return [Finding("overfitting", Severity.WARNING, float(e.steps[b]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
 
 
-def _undone(e: Series, tr: Series, th: OverfittingThresholds) -> list[Finding]:
+def _undone(e: Series, tr: Series | None, th: OverfittingThresholds, held: bool = False) -> list[Finding]:
     """Few-point rule: on a log of 2 to ``min_after`` + 1 evaluations (too few for the GL rule's
     three after the minimum), the evaluation loss rose at every evaluation after its best, ended
     above its *first* evaluation (all the held-out progress the run made is undone) and at least
@@ -467,7 +469,9 @@ def _undone(e: Series, tr: Series, th: OverfittingThresholds) -> list[Finding]:
     held-out data than at its first evaluation while it fits the training set better is the
     definition of overfitting (Prechelt's GL, with twice GL_5 for the noise guard that a few
     points cannot give). XLM-R on chaii: validation loss 0.448 -> 0.323 -> 0.465 while the
-    training loss fell 0.92 -> 0.75."""
+    training loss fell 0.92 -> 0.75. With no training loss logged (``tr`` None), ``held`` says the
+    evaluation accuracy held (``held_share``), as in the evaluations-only rule: BERT on IMDB,
+    validation loss 0.500 -> 0.400 -> 0.559 while accuracy rose 0.79 -> 0.866."""
     v = e.values
     if not 2 <= v.size < th.min_after + 2 or (v <= 0).any():
         return []
@@ -475,13 +479,19 @@ def _undone(e: Series, tr: Series, th: OverfittingThresholds) -> list[Finding]:
     gl = float(v[-1] / v[b] - 1)
     if gl < th.up_ordered_gl or v[-1] <= v[0] or (np.diff(v[b:]) <= 0).any():
         return []
+    head = (f"eval loss ended at {fmt(float(v[-1]))}, above its first evaluation {fmt(float(v[0]))} and "
+            f"{gl:.0%} above its best {fmt(float(v[b]))} (step {fmt(float(e.steps[b]))})")
+    if tr is None:
+        if not held:
+            return []
+        ev = {"eval_min_step": float(e.steps[b]), "eval_min": float(v[b]), "eval_last": float(v[-1]), "generalization_loss": gl}
+        summary = head + ", while the evaluation accuracy held: over-confident where it is wrong (no training loss logged)"
+        return [Finding("overfitting", Severity.WARNING, float(e.steps[b]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
     t_best, t_end = _train_from(tr, float(e.steps[b])), value_at(tr, float(e.steps[-1]))
     if t_best is None or t_end is None or not t_end < t_best:
         return []
     ev = _gl_evidence(e, b, gl, t_best, t_end)
-    summary = (f"eval loss ended at {fmt(float(v[-1]))}, above its first evaluation {fmt(float(v[0]))} and "
-               f"{gl:.0%} above its best {fmt(float(v[b]))} (step {fmt(float(e.steps[b]))}), while training loss fell "
-               f"{fmt(t_best)} -> {fmt(t_end)}")
+    summary = head + f", while training loss fell {fmt(t_best)} -> {fmt(t_end)}"
     return [Finding("overfitting", Severity.WARNING, float(e.steps[b]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
 
 
