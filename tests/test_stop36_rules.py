@@ -4,7 +4,8 @@
   that starts at the start of training, a fraction of an evaluation set of 50+ examples, is a
   constant predictor (a network whose hidden ReLUs are all dead predicts the majority class);
 - overfitting on 2 to 4 evaluations: a held-out loss that rose at every evaluation after its best,
-  ended above its first evaluation and 10% above its best while the training loss fell.
+  ended above its first evaluation and 10% above its best while the training loss fell (or, with
+  no training loss logged, while the evaluation accuracy held).
 """
 
 from __future__ import annotations
@@ -72,11 +73,13 @@ def test_three_equal_accuracies_deep_into_a_run_may_be_a_converged_model(tmp_pat
     assert "slow_progress" not in warned(report), report.findings
 
 
-def _noisy_label_run(evaluate_at: tuple[int, ...], noise: float = 0.4) -> list[str]:
+def _noisy_label_run(evaluate_at: tuple[int, ...], noise: float = 0.4, card: bool = False) -> list[str]:
     """A 64-256-10 MLP fitted with Adam on 300 digits of which ``noise`` carry a random label;
     "epoch,train_loss,val_loss" at the epochs ``evaluate_at`` (held-out loss on the clean digits
     1400 on). It learns the signal first, then memorises the noise: the held-out loss falls to
-    ~1.03 by epoch 8, then climbs past 1.7 by epoch 60."""
+    ~1.03 by epoch 8, then climbs past 1.7 by epoch 60. ``card``: an HF results table of the same
+    evaluations with their accuracy, whose training loss reads "No log" (a run shorter than its
+    logging interval)."""
     x, y, _ = digits_mlp(0)
     g = torch.Generator().manual_seed(1)
     noisy = y.clone()
@@ -85,11 +88,15 @@ def _noisy_label_run(evaluate_at: tuple[int, ...], noise: float = 0.4) -> list[s
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(64, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
     opt = torch.optim.Adam(model.parameters(), lr=0.003)
-    lines = ["epoch,train_loss,val_loss"]
+    lines = ["| Training Loss | Epoch | Step | Validation Loss | Accuracy |", "|:---:|:---:|:---:|:---:|:---:|"] if card \
+        else ["epoch,train_loss,val_loss"]
     for epoch in range(1, max(evaluate_at) + 1):
         train, _ = fit_epoch(model, opt, x, noisy, end=300)
         if epoch in evaluate_at:
-            lines.append(f"{epoch},{train:.4f},{held_out_loss(model, x, y):.4f}")
+            with torch.no_grad():
+                acc = (model(x[1400:]).argmax(1) == y[1400:]).float().mean().item()
+            lines.append(f"| No log | {epoch}.0 | {epoch * 6} | {held_out_loss(model, x, y):.4f} | {acc:.4f} |" if card
+                         else f"{epoch},{train:.4f},{held_out_loss(model, x, y):.4f}")
     return lines
 
 
@@ -115,4 +122,22 @@ def test_a_rise_that_stays_below_the_first_evaluation_is_not_judged_on_three(tmp
 def test_a_clean_run_does_not_overfit(tmp_path):
     lines = _noisy_label_run((3, 33, 63), noise=0.0)
     report = lrdoctor.diagnose(write_lines(tmp_path / "metrics.csv", lines))
+    assert "overfitting" not in warned(report), report.findings
+
+
+def test_evaluations_alone_that_undo_their_progress_while_accuracy_holds_overfit(tmp_path):
+    lines = _noisy_label_run((5, 20, 150), noise=0.2, card=True)
+    val = [float(line.split("|")[4]) for line in lines[2:]]
+    acc = [float(line.split("|")[5]) for line in lines[2:]]
+    assert val[1] < val[0] < val[2] and acc[-1] >= 0.8 * max(acc)  # over-confident, not collapsed
+    report = lrdoctor.diagnose(write_lines(tmp_path / "training_results.md", lines))
+    f = warned(report).get("overfitting")
+    assert f is not None and "no training loss logged" in f.summary, report.findings
+
+
+def test_evaluations_alone_below_their_first_are_not_judged_on_three(tmp_path):
+    lines = _noisy_label_run((5, 20, 45), noise=0.2, card=True)
+    val = [float(line.split("|")[4]) for line in lines[2:]]
+    assert val[1] < val[2] < val[0] and val[2] > 1.1 * val[1]
+    report = lrdoctor.diagnose(write_lines(tmp_path / "training_results.md", lines))
     assert "overfitting" not in warned(report), report.findings
