@@ -1,8 +1,11 @@
-"""Rules from the stop-36 study of the benchmark (issue 9), each on a really trained run with a twin:
+"""Rules from the stop-36 study of the benchmark (issue 9), each on a really trained run with a twin
+or on a real log read in place:
 
 - slow_progress: an accuracy that prints one single value at each of three evaluations of a log
   that starts at the start of training, a fraction of an evaluation set of 50+ examples, is a
   constant predictor (a network whose hidden ReLUs are all dead predicts the majority class);
+- readers: a borderless HF results table whose metric is "Matthews Correlation" (or another name
+  ending in correlation, coefficient, macro, micro or weighted);
 - overfitting on 2 to 4 evaluations: a held-out loss that rose at every evaluation after its best,
   ended above its first evaluation and 10% above its best while the training loss fell (or, with
   no training loss logged, while the evaluation accuracy held).
@@ -141,3 +144,15 @@ def test_evaluations_alone_below_their_first_are_not_judged_on_three(tmp_path):
     assert val[1] < val[2] < val[0] and val[2] > 1.1 * val[1]
     report = lrdoctor.diagnose(write_lines(tmp_path / "training_results.md", lines))
     assert "overfitting" not in warned(report), report.findings
+
+
+def test_a_borderless_card_table_whose_metric_is_matthews_correlation_is_read():
+    # an HF results table copied from a rendered page with its borders lost: "Training Loss Epoch
+    # Step Validation Loss Matthews Correlation" over rows of five numbers (GLUE CoLA's metric)
+    from bench_logs import real_log
+
+    from lrdoctor.io import read
+
+    run = read(real_log("fresh236/hf-cola-hashemghanem-distilbert/training_results.md"))
+    assert run.meta.roles.get("eval_accuracy") == "eval_matthews_correlation"
+    assert run.series("eval_loss").values.size == run.series("eval_accuracy").values.size >= 4
