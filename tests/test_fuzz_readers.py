@@ -33,6 +33,8 @@ import lrdoctor
 from lrdoctor.errors import InputError
 from lrdoctor.io import textlog
 from lrdoctor.io.limits import MAX_LINE_CHARS
+from reader_invariance import (block_path_agrees, block_path_agrees_on, on_both_cores, parse_both, real_text_logs,
+                               same_records, same_records_with_and_without_cache)
 
 ROOT = Path(__file__).resolve().parents[1]
 TUNING = ROOT / "bench" / "detection_logs" / "tuning"
@@ -352,42 +354,10 @@ def test_cli_200mb_one_line_within_time_and_memory(tmp_path, kind):
 
 # -- the text parser's shape cache never changes a result -----------------------------------
 
-def _parse_both(lines):
-    from lrdoctor.io import textlog as tl
-
-    on = tl.parse_lines(lines)
-    saved = tl._BUILTIN_PARSERS
-    tl._BUILTIN_PARSERS = []  # not the registered rules: the shape cache is off
-    try:
-        off = tl.parse_lines(lines)
-    finally:
-        tl._BUILTIN_PARSERS = saved
-    return on, off
-
-
-def _same(a, b):
-    """Same records (values equal as floats, NaN equal to NaN; -0.0 equals 0.0) and config."""
-    def eq(x, y):
-        x, y = float(x), float(y)
-        return x == y or (x != x and y != y)
-
-    def same_config(x, y):  # (a card's config may hold a NaN: "Loss: nan" in its summary)
-        return x.keys() == y.keys() and all(
-            eq(x[k], y[k]) if isinstance(x[k], float) and isinstance(y[k], float) else x[k] == y[k] for k in x)
-
-    return len(a[0]) == len(b[0]) and same_config(a[1], b[1]) and all(
-        ra.keys() == rb.keys() and all(eq(ra[k], rb[k]) for k in ra) for ra, rb in zip(a[0], b[0]))
-
-
 def test_shape_cache_gives_the_same_records_on_every_real_text_log():
-    from bench_logs import benchmark_files
-
-    files = [p for p in benchmark_files() if p.suffix in (".log", ".txt", ".md", ".csv", ".jsonl")]
+    files = real_text_logs()
     assert len(files) > 40
-    for p in files:
-        lines = p.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
-        on, off = _parse_both(lines)
-        assert _same(on, off), p
+    assert not on_both_cores(same_records_with_and_without_cache, files)
 
 
 NUM_FORMS = st.one_of(st.integers(-10**6, 10**9).map(str),
@@ -403,58 +373,12 @@ TEMPLATES = ["step {}: loss={} lr={}", "iter {}: loss {}, time {}ms", "{{'loss':
 @given(rows=st.lists(st.tuples(st.sampled_from(TEMPLATES), NUM_FORMS, NUM_FORMS, NUM_FORMS), min_size=1, max_size=40))
 def test_shape_cache_gives_the_same_records_on_generated_lines(rows):
     lines = [t.format(a, b, c) + "\n" for t, a, b, c in rows]
-    on, off = _parse_both(lines)
-    assert _same(on, off), lines
-
-
-def _columns_three(lines):
-    """The columns a RecordColumns sink holds after reading ``lines`` three ways: with the shape
-    cache and its block path (many lines of one shape filed at once), with the cache filing
-    line by line, and with the cache off."""
-    from lrdoctor.io import textlog as tl
-    from lrdoctor.io.records import RecordColumns
-
-    class LineByLine(RecordColumns):
-        def append_block(self, spans, lines):
-            return False
-
-    def read(sink):
-        tl.parse_lines(lines, records=sink)
-        cols = {k: (list(sink.rows_of[k]), [float(x) for x in sink.vals_of[k]]) for k in sink.rows_of}
-        return sink.n, cols, dict(sink.decimals)
-
-    blocks, by_line = read(RecordColumns()), read(LineByLine())
-    saved = tl._BUILTIN_PARSERS
-    tl._BUILTIN_PARSERS = []
-    try:
-        off = read(RecordColumns())
-    finally:
-        tl._BUILTIN_PARSERS = saved
-    return blocks, by_line, off
-
-
-def _same_columns(a, b):
-    def eq(xs, ys):
-        return len(xs) == len(ys) and all(x == y or (x != x and y != y) for x, y in zip(xs, ys))
-
-    return a[0] == b[0] and a[1].keys() == b[1].keys() and all(
-        a[1][k][0] == b[1][k][0] and eq(a[1][k][1], b[1][k][1]) for k in a[1])
-
-
-def _block_path_agrees(lines) -> bool:
-    """The block path files what the line-by-line path files, printed decimals included, and
-    both file what the uncached parser does (whose decimals come from other evidence)."""
-    blocks, by_line, off = _columns_three(lines)
-    return _same_columns(blocks, by_line) and blocks[2] == by_line[2] and _same_columns(blocks, off)
+    on, off = parse_both(lines)
+    assert same_records(on, off), lines
 
 
 def test_block_path_gives_the_same_columns_on_every_real_text_log():
-    from bench_logs import benchmark_files
-
-    files = [p for p in benchmark_files() if p.suffix in (".log", ".txt", ".md", ".csv", ".jsonl")]
-    for p in files:
-        lines = p.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
-        assert _block_path_agrees(lines), p
+    assert not on_both_cores(block_path_agrees_on, real_text_logs())
 
 
 @FUZZ
@@ -464,7 +388,7 @@ def test_block_path_gives_the_same_columns_on_runs_of_one_shape(rows, repeat):
     # each line several times in a row: a block of one shape, whose numbers may be no plain
     # float ("1,000", "nan") and must then be read line by line
     lines = [t.format(a, b, c) + "\n" for t, a, b, c in rows for _ in range(repeat)]
-    assert _block_path_agrees(lines), lines
+    assert block_path_agrees(lines), lines
 
 
 # -- the fast event-file reader agrees with tensorboard's EventAccumulator --------------------
