@@ -33,7 +33,7 @@ import lrdoctor
 from lrdoctor.errors import InputError
 from lrdoctor.io import textlog
 from lrdoctor.io.limits import MAX_LINE_CHARS
-from reader_invariance import (block_path_agrees, block_path_agrees_on, on_both_cores, parse_both, real_text_logs,
+from text_cache_checks import (block_path_agrees, block_path_agrees_on, on_both_cores, parse_both, real_text_logs,
                                same_records, same_records_with_and_without_cache)
 
 ROOT = Path(__file__).resolve().parents[1]
