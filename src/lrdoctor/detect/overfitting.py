@@ -132,8 +132,8 @@ class OverfittingThresholds(Thresholds):
     """The few-point rule (``_never_beaten``) judges at least 3 evaluations: the few-point rules'
     minimum, a best and two readings after it that both stayed above it."""
     up_ordered_gl: float = 0.10
-    """...when GL is at least 10%, twice GL_5 (also the few-point ``_undone`` rule's bar). The ordering argument assumes independent
-    evaluations, and smooth curves are autocorrelated: a depth-1 XGBoost's eval logloss
+    """...when GL is at least 10%, twice GL_5 (also the few-point ``_undone`` rule's bar). The
+    ordering argument assumes independent evaluations, and smooth curves are autocorrelated: a depth-1 XGBoost's eval logloss
     saw-tooths and rose 6 rounds in a row by 5.4% without overfitting (its rises and falls
     are of one size), so the ordering alone may drop the guard only for a rise twice GL_5."""
 
@@ -425,7 +425,7 @@ def _evaluations_only(run: Run, e: Series, th: OverfittingThresholds) -> list[Fi
         return _gl_alone(e, th)
     r = _successive_rises(e.values, th)
     if r is None:
-        return _undone(run, e, None, th, held=accuracy_held(run, e, th))
+        return _undone(run, e, None, th) if accuracy_held(run, e, th) else []
     if not accuracy_held(run, e, th):
         return []
     if _still_improving(run, "eval_accuracy") and r.gl < th.generalization_loss:
@@ -460,7 +460,7 @@ def _doubled(e: Series, tr: Series, th: OverfittingThresholds) -> list[Finding]:
     return [Finding("overfitting", Severity.WARNING, float(e.steps[b]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
 
 
-def _undone(run: Run, e: Series, tr: Series | None, th: OverfittingThresholds, held: bool = False) -> list[Finding]:
+def _undone(run: Run, e: Series, tr: Series | None, th: OverfittingThresholds) -> list[Finding]:
     """Few-point rule: on a log of 2 to ``min_after`` + 1 evaluations (too few for the GL rule's
     three after the minimum), the evaluation loss rose at every evaluation after its best, ended
     above its *first* evaluation (all the held-out progress the run made is undone) and at least
@@ -469,12 +469,12 @@ def _undone(run: Run, e: Series, tr: Series | None, th: OverfittingThresholds, h
     held-out data than at its first evaluation while it fits the training set better is the
     definition of overfitting (Prechelt's GL, with twice GL_5 for the noise guard that a few
     points cannot give). XLM-R on chaii: validation loss 0.448 -> 0.323 -> 0.465 while the
-    training loss fell 0.92 -> 0.75. With no training loss logged (``tr`` None), ``held`` says the
-    evaluation accuracy held (``held_share``), as in the evaluations-only rule: DistilBERT on
-    QNLI, validation loss 0.293 -> 0.271 -> 0.303 while accuracy went 0.879 -> 0.891 -> 0.890. Not
-    while the evaluation accuracy sets a new best at the last evaluation: on so few points a rising
-    loss beside a task score still improving is over-confidence (Guo et al. 2017), as in the UP
-    rule below GL_5 (BERT on CoLA: validation loss 0.528 -> 0.513 -> 0.675 while the Matthews
+    training loss fell 0.92 -> 0.75. With no training loss logged (``tr`` None), the caller has
+    checked that the evaluation accuracy held (``held_share``), as the evaluations-only rule
+    does: DistilBERT on QNLI, validation loss 0.293 -> 0.271 -> 0.303 while accuracy went 0.879
+    -> 0.891 -> 0.890. Not while the evaluation accuracy sets a new best at the last evaluation:
+    on so few points a rising loss beside a task score still improving is over-confidence (Guo
+    et al. 2017), as in the UP rule below GL_5 (BERT on CoLA: validation loss 0.528 -> 0.513 -> 0.675 while the Matthews
     correlation rose to its best, 0.596)."""
     v = e.values
     if not 2 <= v.size < th.min_after + 2 or (v <= 0).any() or _still_improving(run, "eval_accuracy"):
@@ -483,19 +483,17 @@ def _undone(run: Run, e: Series, tr: Series | None, th: OverfittingThresholds, h
     gl = float(v[-1] / v[b] - 1)
     if gl < th.up_ordered_gl or v[-1] <= v[0] or (np.diff(v[b:]) <= 0).any():
         return []
-    head = (f"eval loss ended at {fmt(float(v[-1]))}, above its first evaluation {fmt(float(v[0]))} and "
-            f"{gl:.0%} above its best {fmt(float(v[b]))} (step {fmt(float(e.steps[b]))})")
     if tr is None:
-        if not held:
-            return []
         ev = {"eval_min_step": float(e.steps[b]), "eval_min": float(v[b]), "eval_last": float(v[-1]), "generalization_loss": gl}
-        summary = head + ", while the evaluation accuracy held: over-confident where it is wrong (no training loss logged)"
-        return [Finding("overfitting", Severity.WARNING, float(e.steps[b]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
-    t_best, t_end = _train_from(tr, float(e.steps[b])), value_at(tr, float(e.steps[-1]))
-    if t_best is None or t_end is None or not t_end < t_best:
-        return []
-    ev = _gl_evidence(e, b, gl, t_best, t_end)
-    summary = head + f", while training loss fell {fmt(t_best)} -> {fmt(t_end)}"
+        why = "the evaluation accuracy held: over-confident where it is wrong (no training loss logged)"
+    else:
+        t_best, t_end = _train_from(tr, float(e.steps[b])), value_at(tr, float(e.steps[-1]))
+        if t_best is None or t_end is None or not t_end < t_best:
+            return []
+        ev = _gl_evidence(e, b, gl, t_best, t_end)
+        why = f"training loss fell {fmt(t_best)} -> {fmt(t_end)}"
+    summary = (f"eval loss ended at {fmt(float(v[-1]))}, above its first evaluation {fmt(float(v[0]))} and "
+               f"{gl:.0%} above its best {fmt(float(v[b]))} (step {fmt(float(e.steps[b]))}), while {why}")
     return [Finding("overfitting", Severity.WARNING, float(e.steps[b]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
 
 

@@ -216,9 +216,9 @@ class ProgressThresholds(Thresholds):
     """...and over at least 3 evaluations when that single value is a fraction of at least
     ``pinned_denominator`` (an evaluation set of 50+ examples): a model whose predictions move
     changes its count of right answers among 50 or more between evaluations, so three identical
-    prints in a log that starts at the start of training are a constant predictor, not a converged one (DistilBERT on
-    an SST-2 split: accuracy 0.6541 at all three epochs, the majority-class rate, while the
-    validation loss drifted 0.603 -> 0.562). Three, as ``chance_corrected_points``: two equal
+    prints in a log that starts at the start of training are a constant predictor, not a
+    converged one (DistilBERT on an SST-2 split: accuracy 0.6541 at all three epochs, the
+    majority-class rate, while the validation loss drifted 0.603 -> 0.562). Three, as ``chance_corrected_points``: two equal
     prints may be a model that has not started to move."""
     chance_corrected_points: int = 3
     """A chance-corrected score (Matthews correlation, Cohen's kappa) exactly 0 at every one of
