@@ -1193,8 +1193,12 @@ def test_quoted_nan_in_dict_lines_and_an_rl_value_loss_of_inf_are_nonfinite(tmp_
 
 #: licences that allow redistribution (SPDX id at the start of a manifest's ``licence``)
 #: (OpenMDW-1.0, the Linux Foundation's Open Model, Data and Weights licence, is permissive: use,
-#: modification and redistribution with the licence and notices kept, as MIT's)
-REDISTRIBUTABLE = ("MIT", "Apache-2.0", "BSD", "ISC", "MPL", "GPL", "LGPL", "AGPL", "CC-BY", "CC0", "Unlicense", "OpenMDW")
+#: modification and redistribution with the licence and notices kept, as MIT's; the Artistic
+#: License 2.0, OSI-approved, lets anyone redistribute verbatim copies; BigCode's OpenRAIL-M lets
+#: anyone reproduce and distribute the model and its accompanying material, with its use-based
+#: restrictions passed on)
+REDISTRIBUTABLE = ("MIT", "Apache-2.0", "BSD", "ISC", "MPL", "GPL", "LGPL", "AGPL", "CC-BY", "CC0", "Unlicense", "OpenMDW",
+                   "Artistic-2.0", "BigCode OpenRAIL-M")
 
 
 def _manifest_entries():

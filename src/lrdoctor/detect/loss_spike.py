@@ -75,6 +75,13 @@ class LossSpikeThresholds(Thresholds):
     learned, if only for a while (a Keras classifier at 0.67 jumping to 6.0 after starting
     at 9.5, its accuracy 0.82 -> 0.40). PaLM's tolerated spikes are small against the
     progress of the run."""
+    floor_share: float = 0.1
+    """Fewer than ``warn_count`` spikes whose highest peak stays below this share of the log's
+    first report, an order of magnitude under where the curve started, are info whatever their
+    height against the trend: judged on the log scale a converged loss at 0.0005 that jumps to
+    0.15 is a 300x spike, but it gives back less than a tenth of the run's descent and the next
+    report is at the floor again (ViViT on a video set: 1.60 at the first epoch, 0.0005 ... 0.148
+    ... 0.0013). Recurring spikes of a tiny loss still warn (``warn_count``), the issue's case."""
 
 
 DEFAULTS = LossSpikeThresholds()
@@ -214,6 +221,9 @@ def detect(run: Run, th: LossSpikeThresholds = DEFAULTS) -> list[Finding]:
     above_init = starts_at_the_start(run) and any(p[1] > float(t.c.mid[0]) for p in peaks)
     sev = (Severity.WARNING if len(peaks) >= th.warn_count or undo >= th.warn_undo or tall or sustained or above_init
            else Severity.INFO)
+    first = float(t.c.mid[0])
+    if len(peaks) < th.warn_count and first > 0 and max(p[1] for p in peaks) < th.floor_share * first:
+        sev = Severity.INFO  # a blip near the floor: see ``floor_share``
     ev = {
         "spikes": len(peaks),
         "largest": {"step": worst[0], "loss": worst[1], "trend": worst[2]},
