@@ -2,7 +2,10 @@
 
 - loss_spike: fewer than ``warn_count`` spikes whose peak stays below a tenth of the log's first
   report are info, however tall against the converged trend (a few mislabelled examples in one
-  epoch of a fitted classifier); a spike that gives back a real share of the descent still warns.
+  epoch of a fitted classifier); a spike that gives back a real share of the descent still warns;
+- slow_progress: an evaluation accuracy of exactly 1/K at three or more evaluations from the start of
+  training, beside an evaluation loss at ln K for the same K, is stuck at chance (K inferred from
+  both, up to 1000: past the ln 2 .. ln 10 the loss alone may name).
 """
 
 from __future__ import annotations
@@ -52,3 +55,55 @@ def test_a_spike_that_gives_back_the_descent_still_warns(tmp_path):
     assert losses[0] / 10 <= losses[35] < losses[0]
     report = lrdoctor.diagnose(_csv(tmp_path, losses))
     assert "loss_spike" in warned(report), report.findings
+
+
+def _twenty_class_card(dead: bool, first_epoch: int = 1, epochs: int = 3) -> list[str]:
+    """An HF results table of a 20-32-20 MLP on 20 Gaussian blobs (scikit-learn), evaluated on a
+    balanced held-out set of 25 points per class. ``dead``: the hidden bias starts at -1000 (an
+    init bug), so no ReLU fires and only the output bias learns. Twenty classes: ln 20 = 3.00 is above
+    the range in which the stuck-at-chance rule infers K from the loss alone (ln 2 .. ln 10)."""
+    from sklearn.datasets import make_blobs
+
+    xs, ys = make_blobs(n_samples=[75] * 20, n_features=20, cluster_std=4.0, random_state=0)
+    x, y = torch.tensor(xs, dtype=torch.float32), torch.tensor(ys)
+    held = torch.cat([torch.nonzero(y == c).flatten()[:25] for c in range(20)])
+    train = torch.tensor(sorted(set(range(len(y))) - set(held.tolist())))
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(20, 32), torch.nn.ReLU(), torch.nn.Linear(32, 20))
+    if dead:
+        with torch.no_grad():
+            model[0].bias.fill_(-1000.0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    lines = ["| Training Loss | Epoch | Step | Validation Loss | Accuracy |",
+             "|:-------------:|:-----:|:----:|:---------------:|:--------:|"]
+    for k in range(epochs):
+        perm = train[torch.randperm(train.numel())]
+        mean, _ = fit_epoch(model, opt, x[perm], y[perm], end=perm.numel())
+        with torch.no_grad():
+            logits = model(x[held])
+            val = torch.nn.functional.cross_entropy(logits, y[held]).item()
+            acc = (logits.argmax(1) == y[held]).float().mean().item()
+        epoch = first_epoch + k
+        lines.append(f"| {mean:.4f} | {epoch:.1f} | {epoch * 20} | {val:.4f} | {acc:.4f} |")
+    return lines
+
+
+def test_an_accuracy_of_one_over_k_beside_a_loss_at_ln_k_is_stuck_at_chance(tmp_path):
+    lines = _twenty_class_card(dead=True)
+    assert all("| 0.0500 |" in row for row in lines[2:])  # one class for every input of a balanced set
+    report = lrdoctor.diagnose(write_lines(tmp_path / "training_results.md", lines))
+    f = warned(report, 2).get("slow_progress")
+    assert f is not None and f.evidence["num_classes"] == 20 and "1/20" in f.summary, report.findings
+
+
+def test_a_live_network_on_the_same_data_is_not_at_chance(tmp_path):
+    lines = _twenty_class_card(dead=False)
+    report = lrdoctor.diagnose(write_lines(tmp_path / "training_results.md", lines))
+    assert "slow_progress" not in warned(report), report.findings
+
+
+def test_the_same_prints_deep_into_a_run_are_not_judged(tmp_path):
+    # epochs 5-7 of an excerpt: the log does not show the start, so no rule of the start applies
+    lines = _twenty_class_card(dead=True, first_epoch=5)
+    report = lrdoctor.diagnose(write_lines(tmp_path / "training_results.md", lines))
+    assert "slow_progress" not in warned(report, 2), report.findings

@@ -167,6 +167,53 @@ def _accuracy_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
     return None
 
 
+def _pinned_at_one_over_k(run: Run, th: ProgressThresholds) -> Finding | None:
+    """An evaluation accuracy printed as exactly 1/K (K = 2..1000, to the precision the log
+    prints) at every one of ``pinned_fine_points``+ evaluations of a log that starts at the start
+    of training, while the evaluation loss at them ends within ``chance_tol`` of ln K (the median of
+    its later half, as the stuck-at-chance rule reads it) and is never below that band: two
+    independent figures at chance for the same K. A model that puts probability 1/K on every class
+    scores a cross-entropy of ln K, and one class for every input scores 1/K on a balanced set.
+    Each alone can be a coincidence on a few evaluations (the pinned-metric rule asks more
+    prints of a coarse fraction); together they say the model never left the uniform guess
+    (X-CLIP on a 20-sign subset: accuracy 0.05 at all four evaluations, validation loss
+    3.22 -> 3.01 against ln 20 = 3.00)."""
+    if not starts_at_the_start(run):
+        return None
+    e = run.series("eval_loss")
+    if e is None:
+        return None
+    el = e.finite()
+    for name, f in _logged(run, ("eval_accuracy",)):
+        v = f.values
+        if v.size < th.pinned_fine_points or float(np.ptp(v)) != 0.0 or not _is_accuracy(run, name):
+            continue
+        scale = 100.0 if v.max() > 1.0 else 1.0
+        a = float(v[0]) / scale
+        if a <= 0:
+            continue
+        k = int(round(1.0 / a))
+        col = run.meta.roles.get(name, name)
+        digits = run.meta.printed_decimals.get(col)
+        tol = 0.5 * 10.0 ** -digits / scale if digits is not None else 1e-9
+        if not 2 <= k <= 1000 or abs(a - 1.0 / k) > tol:
+            continue
+        losses = el.values[np.isin(el.steps, f.steps)]
+        ln_k = float(np.log(k))
+        late = float(np.median(losses[losses.size // 2:])) if losses.size else 0.0
+        if losses.size < th.pinned_fine_points or abs(late - ln_k) > th.chance_tol * ln_k \
+                or float(losses.min()) < (1 - th.chance_tol) * ln_k:
+            continue  # (the loss may come down *to* ln K, from an untrained head above it; never below)
+        ev = {"num_classes": k, "num_classes_source": "inferred: the accuracy is exactly 1/K and the loss sits at ln K",
+              "ln_k": ln_k, "metric": col, "value": a, "chance": 1.0 / k, "points": int(v.size),
+              "loss_median_late": late, "rule": "accuracy 1/K and loss ln K"}
+        summary = (f"stuck at chance: {col} was exactly {fmt(float(v[0]))} = 1/{k} at every one of {v.size} evaluations, "
+                   f"and the evaluation loss stayed within {th.chance_tol:.0%} of ln {k} = {fmt(ln_k)} "
+                   f"({fmt(float(losses.min()))}-{fmt(float(losses.max()))}): a uniform guess over {k} classes")
+        return Finding("slow_progress", Severity.ERROR, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
+    return None
+
+
 def _never_below_start(run: Run, th: ProgressThresholds) -> Finding | None:
     """The loss never fell below its first report, on a log that starts at the start of training.
     A first report of exactly 0 for a loss that is never negative is its floor, which nothing can
