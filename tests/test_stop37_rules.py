@@ -5,7 +5,10 @@
   epoch of a fitted classifier); a spike that gives back a real share of the descent still warns;
 - slow_progress: an evaluation accuracy of exactly 1/K at three or more evaluations from the start of
   training, beside an evaluation loss at ln K for the same K, is stuck at chance (K inferred from
-  both, up to 1000: past the ln 2 .. ln 10 the loss alone may name).
+  both, up to 1000: past the ln 2 .. ln 10 the loss alone may name);
+- overfitting: 3 or 4 evaluations with no training loss and no accuracy logged (an HF table whose
+  training loss reads "No log") are judged by the undone rule: the held-out loss undid all its
+  progress and ended 10% above its best.
 """
 
 from __future__ import annotations
@@ -107,3 +110,31 @@ def test_the_same_prints_deep_into_a_run_are_not_judged(tmp_path):
     lines = _twenty_class_card(dead=True, first_epoch=5)
     report = lrdoctor.diagnose(write_lines(tmp_path / "training_results.md", lines))
     assert "slow_progress" not in warned(report, 2), report.findings
+
+
+def _without_accuracy(lines: list[str]) -> list[str]:
+    """An HF results table with its Accuracy column dropped: a card that logs the validation loss only."""
+    return ["|".join(line.split("|")[:5] + [""]) for line in lines]
+
+
+def test_three_evaluations_alone_that_undo_their_progress_overfit(tmp_path):
+    from test_stop36_rules import _noisy_label_run
+
+    lines = _without_accuracy(_noisy_label_run((5, 20, 150), noise=0.2, card=True))
+    assert lines[0].strip() == "| Training Loss | Epoch | Step | Validation Loss |"
+    val = [float(line.split("|")[4]) for line in lines[2:]]
+    assert val[1] < val[0] < val[2] and val[2] > 1.1 * val[1]
+    report = lrdoctor.diagnose(write_lines(tmp_path / "training_results.md", lines))
+    f = warned(report).get("overfitting")
+    assert f is not None and "no training loss or accuracy" in f.summary, report.findings
+
+
+def test_three_evaluations_alone_below_their_first_are_not_judged(tmp_path):
+    from test_stop36_rules import _noisy_label_run
+
+    lines = _without_accuracy(_noisy_label_run((5, 20, 45), noise=0.2, card=True))
+    val = [float(line.split("|")[4]) for line in lines[2:]]
+    assert val[1] < val[2] < val[0]
+    report = lrdoctor.diagnose(write_lines(tmp_path / "training_results.md", lines))
+    assert "overfitting" not in warned(report), report.findings
+    assert "overfitting" in report.coverage.ran  # judged, and found healthy: not skipped

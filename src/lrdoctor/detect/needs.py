@@ -152,8 +152,8 @@ def overfitting(run: Run) -> str | None:
         return None  # two evaluations: the doubled-eval-loss rule can judge them
     if why is not None and not run.is_rl and points(run, "eval_loss") >= 3 and points(run, "eval_accuracy") >= 3:
         return None  # evaluations with their accuracy: the evaluations-only rule can judge them
-    if why is not None and not run.is_rl and "loss" not in run and "eval_accuracy" not in run and points(run, "eval_loss") >= 5:
-        return None  # evaluations alone: Prechelt's GL rule can judge them (min_after + 2 of them)
+    if why is not None and not run.is_rl and "loss" not in run and "eval_accuracy" not in run and points(run, "eval_loss") >= 3:
+        return None  # evaluations alone: Prechelt's GL rule can judge 5+ of them (min_after + 2), the undone rule 3-4
     if why is None or run.is_rl or "eval_loss" in run:
         return why
     if "eval_accuracy" in run and "task_metric" in run and points(run, "eval_accuracy") >= 3:

@@ -422,7 +422,7 @@ def _gl_alone(e: Series, th: OverfittingThresholds) -> list[Finding]:
 def _evaluations_only(run: Run, e: Series, th: OverfittingThresholds) -> list[Finding]:
     """See ``OverfittingThresholds.held_share``; with no accuracy logged either, :func:`_gl_alone`."""
     if run.series("eval_accuracy") is None:
-        return _gl_alone(e, th)
+        return _gl_alone(e, th) or (_undone(run, e, None, th) if e.values.size >= 3 else [])
     r = _successive_rises(e.values, th)
     if r is None:
         return _undone(run, e, None, th) if accuracy_held(run, e, th) else []
@@ -485,7 +485,8 @@ def _undone(run: Run, e: Series, tr: Series | None, th: OverfittingThresholds) -
         return []
     if tr is None:
         ev = {"eval_min_step": float(e.steps[b]), "eval_min": float(v[b]), "eval_last": float(v[-1]), "generalization_loss": gl}
-        why = "the evaluation accuracy held: over-confident where it is wrong (no training loss logged)"
+        why = ("the evaluation accuracy held: over-confident where it is wrong (no training loss logged)"
+               if run.series("eval_accuracy") is not None else "no training loss or accuracy was logged to compare")
     else:
         t_best, t_end = _train_from(tr, float(e.steps[b])), value_at(tr, float(e.steps[-1]))
         if t_best is None or t_end is None or not t_end < t_best:
