@@ -8,7 +8,9 @@
   both, up to 1000: past the ln 2 .. ln 10 the loss alone may name);
 - overfitting: 3 or 4 evaluations with no training loss and no accuracy logged (an HF table whose
   training loss reads "No log") are judged by the undone rule: the held-out loss undid all its
-  progress and ended 10% above its best.
+  progress and ended 10% above its best;
+- slow_progress: an error rate pinned at or above 100% is not judged while another error rate of
+  the run got below 50% (WER of Cantonese beside a CER that learned; a real card read in place).
 """
 
 from __future__ import annotations
@@ -138,3 +140,18 @@ def test_three_evaluations_alone_below_their_first_are_not_judged(tmp_path):
     report = lrdoctor.diagnose(write_lines(tmp_path / "training_results.md", lines))
     assert "overfitting" not in warned(report), report.findings
     assert "overfitting" in report.coverage.ran  # judged, and found healthy: not skipped
+
+
+def test_wer_over_text_without_spaces_is_not_judged_where_cer_learned(tmp_path):
+    # XLS-R on Common Voice zh-HK: WER 1.0-2.3 at all 74 evaluations (a Cantonese sentence has no
+    # spaces, so it is one "word"), while CER fell 1.0 -> 0.28: the model recognises characters
+    from bench_logs import real_log
+
+    path = real_log("fresh270/w11wo-xlsr300m-zh-hk-lm-v2/training_results.md")
+    report = lrdoctor.diagnose(path)
+    assert "slow_progress" not in warned(report, 2), report.findings
+    # the twin: the same table with its CER column dropped says nothing against the pinned WER
+    rows = [line for line in open(path) if line.startswith("|")]
+    twin = write_lines(tmp_path / "training_results.md", ["|".join(r.split("|")[:6] + [""]) for r in rows])
+    f = warned(lrdoctor.diagnose(twin), 2).get("slow_progress")
+    assert f is not None and f.evidence["metric"] == "eval_wer", f
