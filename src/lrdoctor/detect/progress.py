@@ -296,7 +296,7 @@ class ProgressThresholds(Thresholds):
     (4/5) repeats on a tiny evaluation set for no reason."""
     error_floor: float = 0.99
     """An error rate (WER, CER) read as a fraction that never went below 99% over at least 3
-    evaluations, at least 2 of them exactly 1.0: at most one word in a hundred right, which
+    evaluations, at least 2 of them exactly 1.0 (or 1 when none is below it): at most one word in a hundred right, which
     an output of a few stray tokens also scores (an empty transcript scores exactly 100%), so
     the model recognises nothing (SEW-D mid on LibriSpeech: WER 0.99-1.13 at all 26
     evaluations). The exact 1.0 prints tell a fraction from a percentage: a WER of exactly

@@ -28,7 +28,7 @@ from lrdoctor.detect._grad import CLIP_KEYS
 from lrdoctor.prescribe.calc import tau_for_share, soft_update
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
 from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
-from lrdoctor.run import Run
+from lrdoctor.run import Run, Series
 
 __all__ = ["ReturnThresholds", "detect_mismatch", "detect_reversal", "detect_instability"]
 
@@ -101,6 +101,21 @@ class ReturnThresholds(Thresholds):
     printed_best_factor: float = 2.0
     """...twice the best for a lower-is-better metric: the same doubling as ``divergence``'s
     few-point factor; a distance such as FID is on a ratio scale (0 is identical distributions)."""
+    collapse_factor: float = 100.0
+    """Collapse to nothing: a score on a ratio scale (an accuracy, a success rate, an F1, a ROUGE
+    or a BLEU, where 0 is nothing right) whose reports from some point to the end all lie at or
+    below 1/100 of its best, after a best reached without touching that floor before it (from its
+    first report the model had something right, and then lost it). Two orders of magnitude, the
+    rule of growth by orders of magnitude read downwards: no evaluation noise moves a score 100x,
+    and an evaluation is deterministic, so one such report is a collapse (``error_collapse_best``'s
+    argument). Not judged when a logged loss went non-finite (``nonfinite`` explains the fall),
+    nor on an RL run. OpenCLIP zero-shot top-1 0.5812 -> 0.001 after one epoch of fine-tuning; LED
+    ROUGE-1 13.3 -> 0.0 as generation hit its length cap."""
+    collapse_best_share: float = 0.1
+    """...after a best of at least a tenth of the score's range (1, or 100 for a percentage): below
+    that a score sits where an untrained model's scores do (chance for ten classes, an F1 on rare
+    positives), and its fall to 0 is noise at the floor, not a loss (EQTransformer's detector F1
+    0.0443 in its first epoch, then 0; nnU-Net's first Dice estimate 0.015, then 0)."""
     untrained_points: int = 5
     """Worse than untrained: a return log whose first report is at step 0 (the untrained policy's
     evaluation, as Tianshou's and SB3's evaluation callbacks print) and whose every later report,
@@ -151,6 +166,8 @@ def _reversal_needs(run: Run) -> str | None:
         return None  # (an error rate is judged from two evaluations: see _error_rate_collapse)
     if _printed_bests(run):
         return None  # (a metric beside its printed running best: see _far_from_printed_best)
+    if not run.is_rl and _ratio_scores(run):
+        return None  # (a score that collapsed to nothing is judged from two reports: see _collapsed_to_nothing)
     from lrdoctor.detect._classes import num_classes
 
     if num_classes(run) is not None and any(needs.points(run, m) >= 2 for m in ("eval_accuracy", "task_metric")):
@@ -268,6 +285,57 @@ def _chance_collapse(run: Run, th: ReturnThresholds) -> list[Finding]:
             "The model collapsed to a constant prediction: weights or activations blew up (a NaN/inf loss, or logits "
             "saturated by a too-large LR step), so every input gets the same class. Keep the best checkpoint; lower "
             "the LR or clip gradients.",
+        )]
+    return []
+
+
+#: the roles of a score on a ratio scale (0 is nothing right) that ``collapse_factor`` judges
+COLLAPSE_ROLES = ("eval_accuracy", "success_rate", "task_metric")
+
+
+def _ratio_scores(run: Run) -> list[tuple[str, Series]]:
+    """(column, finite series) of each ratio-scale score with at least two non-negative reports."""
+    out = []
+    for name in COLLAPSE_ROLES:
+        s = run.series(name)
+        col = run.meta.roles.get(name, name)
+        if s is None or is_error_rate(col):
+            continue
+        f = s.finite()
+        if f.values.size >= 2 and f.values.min() >= 0:
+            out.append((col, f))
+    return out
+
+
+def _loss_went_nonfinite(run: Run) -> bool:
+    return any(run.series(r) is not None and not np.isfinite(run.series(r).values).all()
+               for r in ("loss", "eval_loss"))
+
+
+def _collapsed_to_nothing(run: Run, th: ReturnThresholds) -> list[Finding]:
+    """See ``ReturnThresholds.collapse_factor``."""
+    if run.is_rl or _loss_went_nonfinite(run):
+        return []
+    for col, f in _ratio_scores(run):
+        v, st = f.values, f.steps
+        low = v <= v.max() / th.collapse_factor
+        if not low[-1] or low.all():
+            continue
+        first = tail_start(low)  # the stretch at the floor that reaches the end
+        if low[:first].any():
+            continue  # it sat at the floor before its best: a score that never held (a 0/1 success flag)
+        b = int(np.argmax(v[:first]))
+        if v[b] < th.collapse_best_share * (100.0 if v.max() > 1.0 else 1.0):
+            continue
+        ev = {"metric": col, "peak_step": float(st[b]), "peak": float(v[b]), "start": float(v[0]), "end": float(v[-1]),
+              "drop_share_of_gain": 1.0 - float(v[-1]) / float(v[b])}
+        return [Finding(
+            "performance_reversal", Severity.WARNING, float(st[b]), float(st[-1]),
+            f"{col} collapsed from its best {fmt(float(v[b]))} (step {fmt(float(st[b]))}) to {fmt(float(v[-1]))}, "
+            f"under 1/{th.collapse_factor:g} of it, from step {fmt(float(st[first]))} to the end", ev,
+            "The model lost what it had learned: an update too large for the trained weights (the LR, no "
+            "warmup after loading a checkpoint), saturated logits, or a degenerate output (empty or "
+            "length-capped generations). Keep the best checkpoint; lower the LR and recheck the evaluation.",
         )]
     return []
 
@@ -393,7 +461,7 @@ def _median_fell(run: Run, t: TaskCurve, peak_step: float, need: float) -> bool:
 @detector("performance_reversal", thresholds=DEFAULTS, evidence=PerformanceReversalEvidence, needs=_reversal_needs)
 def detect_reversal(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
     collapse = (_error_rate_collapse(run, th) or _chance_collapse(run, th) or _worse_than_untrained(run, th)
-                or _far_from_printed_best(run, th))
+                or _far_from_printed_best(run, th) or _collapsed_to_nothing(run, th))
     if collapse:
         return collapse
     t = task_curve(run)

@@ -1,0 +1,134 @@
+"""Rules from the stop-38 study of the benchmark (issue 9), each on a really trained run or a real
+log read in place, with a twin:
+
+- performance_reversal: a score on a ratio scale (an accuracy, a ROUGE) that collapses to 1/100
+  of its best and stays there to the end, after a best of a tenth of its range reached without
+  touching that floor, is a collapse even on two reports (``collapse_factor``); not when a loss
+  went non-finite (nonfinite explains it), nor from a best at the floor;
+- slow_progress: an error rate printed as a fraction, exactly 1.0 at one evaluation and never
+  below it at any of the others, recognises nothing (a WER of 1.0, 1.0001, ... 1.021).
+"""
+
+from __future__ import annotations
+
+import torch
+from trained_digits import warned, write_lines
+
+import lrdoctor
+
+torch.set_num_threads(1)
+
+
+def _forgetting_run(lr: float, epochs: int = 5) -> list[tuple[float | None, float]]:
+    """(fine-tuning loss, old task's held-out accuracy) per epoch, epoch 0 before fine-tuning.
+
+    A 16-64-20 MLP learns 20 Gaussian blobs (scikit-learn) to 100% held-out accuracy; it is then
+    fine-tuned at ``lr`` on a new task over the same inputs whose class ids are the old ones
+    shifted by one, while its accuracy on the old task is evaluated each epoch: catastrophic
+    forgetting, as a CLIP zero-shot accuracy measured while fine-tuning on another dataset."""
+    from sklearn.datasets import make_blobs
+
+    xs, ys = make_blobs(n_samples=[60] * 20, n_features=16, cluster_std=1.0, random_state=0)
+    x, y = torch.tensor(xs, dtype=torch.float32), torch.tensor(ys)
+    held = torch.cat([torch.nonzero(y == c).flatten()[:20] for c in range(20)])
+    train = torch.ones(len(y), dtype=torch.bool)
+    train[held] = False
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(16, 64), torch.nn.ReLU(), torch.nn.Linear(64, 20))
+
+    def fit(labels: torch.Tensor, opt: torch.optim.Optimizer) -> float:
+        xt, yt, total = x[train], labels[train], []
+        for i in range(0, len(yt), 50):
+            loss = torch.nn.functional.cross_entropy(model(xt[i:i + 50]), yt[i:i + 50])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total.append(loss.item())
+        return sum(total) / len(total)
+
+    def old_accuracy() -> float:
+        with torch.no_grad():
+            return (model(x[held]).argmax(1) == y[held]).float().mean().item()
+
+    pretrain = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(5):
+        fit(y, pretrain)
+    out: list[tuple[float | None, float]] = [(None, old_accuracy())]
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    for _ in range(epochs):
+        out.append((fit((y + 1) % 20, opt), old_accuracy()))
+    return out
+
+
+def _csv(tmp_path, rows: list[tuple[float | None, float]], nan_at: int | None = None) -> str:
+    lines = ["epoch,loss,val_accuracy"]
+    for i, (loss, acc) in enumerate(rows):
+        cell = "" if loss is None else ("nan" if i == nan_at else f"{loss:.4f}")
+        lines.append(f"{i},{cell},{acc:.4f}")
+    return write_lines(tmp_path / "finetune.csv", lines)
+
+
+def test_an_accuracy_that_collapses_to_nothing_is_a_reversal(tmp_path):
+    rows = _forgetting_run(lr=1e-2)
+    accs = [a for _, a in rows]
+    assert accs[0] == 1.0 and max(accs[1:]) <= 0.01  # 100% before, under 1% from the first epoch on
+    report = lrdoctor.diagnose(_csv(tmp_path, rows))
+    f = warned(report).get("performance_reversal")
+    assert f is not None and "collapsed" in f.summary and f.evidence["peak"] == 1.0, report.findings
+
+
+def test_a_fine_tune_that_keeps_the_old_task_is_not_a_reversal(tmp_path):
+    rows = _forgetting_run(lr=1e-5)
+    assert min(a for _, a in rows) >= 0.9
+    report = lrdoctor.diagnose(_csv(tmp_path, rows))
+    assert "performance_reversal" not in warned(report), report.findings
+    assert "performance_reversal" in report.coverage.ran  # judged on 6 reports, and found healthy
+
+
+def test_a_collapse_beside_a_non_finite_loss_is_left_to_nonfinite(tmp_path):
+    rows = _forgetting_run(lr=1e-2)
+    report = lrdoctor.diagnose(_csv(tmp_path, rows, nan_at=3))
+    assert "performance_reversal" not in warned(report), report.findings
+    assert "nonfinite" in warned(report)
+
+
+def test_two_reports_of_a_rouge_that_fell_to_zero_are_a_collapse():
+    # LED-large on ~100 examples: ROUGE-1 13.28 -> 0.0 as every generation hit the 512-token cap
+    from bench_logs import real_log
+
+    report = lrdoctor.diagnose(real_log("fresh257/hf-led-large-cammy-rouge-collapse/training_results.md"))
+    f = warned(report).get("performance_reversal")
+    assert f is not None and f.evidence["peak"] == 13.2756 and f.evidence["end"] == 0.0, report.findings
+
+
+def test_a_score_at_its_floor_that_falls_to_zero_is_no_collapse():
+    # EQTransformer's demo: detector F1 0.0443 over the first epoch, then 0.0: an untrained
+    # model's score at the floor, not something learned and lost
+    from bench_logs import real_log
+
+    report = lrdoctor.diagnose(real_log("fresh208/eqtransformer-training-notebook-demo/train_output.txt"))
+    assert "performance_reversal" not in warned(report), report.findings
+
+
+def _wer_rows(path) -> list[str]:
+    return [line.rstrip("\n") for line in open(path) if line.startswith("|")]
+
+
+def test_a_wer_never_below_one_with_one_exact_one_recognises_nothing():
+    # XLS-R 300M on Common Voice hi: WER 1.0, 1.0001, 1.0074 ... 1.021 at all 19 evaluations
+    # while the validation loss fell 5.15 -> 0.75
+    from bench_logs import real_log
+
+    report = lrdoctor.diagnose(real_log("fresh273/gagan3012-xlsr300m-hi/training_results.md"))
+    f = warned(report, 2).get("slow_progress")
+    assert f is not None and f.evidence["metric"] == "eval_wer" and f.evidence["points"] == 19, report.findings
+
+
+def test_the_same_wers_without_the_exact_one_are_not_judged(tmp_path):
+    # without its first row no print is exactly 1.0, and 1.0001-1.021 may be a percentage's 1%
+    from bench_logs import real_log
+
+    rows = _wer_rows(real_log("fresh273/gagan3012-xlsr300m-hi/training_results.md"))
+    assert rows[2].split("|")[5].strip() == "1.0"
+    twin = write_lines(tmp_path / "training_results.md", rows[:2] + rows[3:])
+    assert "slow_progress" not in warned(lrdoctor.diagnose(twin), 2)
