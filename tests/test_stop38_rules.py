@@ -132,3 +132,21 @@ def test_the_same_wers_without_the_exact_one_are_not_judged(tmp_path):
     assert rows[2].split("|")[5].strip() == "1.0"
     twin = write_lines(tmp_path / "training_results.md", rows[:2] + rows[3:])
     assert "slow_progress" not in warned(lrdoctor.diagnose(twin), 2)
+
+
+def test_a_two_column_keras_card_table_is_read_as_its_columns():
+    # a Keras-callback card's results table "| Train Loss | Epoch |" with rows "| 1.2720 | 0 |"
+    # was taken for SB3's "| key | value |" dump (keys "1.2720", ...): refused as unreadable
+    from bench_logs import real_log
+
+    run = lrdoctor.read(real_log("fresh280/nickmuchi-bert-finetuned-squad/training_results.md"))
+    assert run.meta.roles["loss"] == "train_loss" and run.series("loss").values.tolist() == [1.272, 0.7798, 0.5685]
+    assert run.series("epoch").values.tolist() == [0, 1, 2]
+
+
+def test_an_sb3_table_is_still_read_as_key_value_rows(tmp_path):
+    table = ["-----------------------------", "| rollout/           |      |",
+             "|    ep_len_mean     | 21.3 |", "|    ep_rew_mean     | 21.3 |", "| time/              |      |",
+             "|    total_timesteps | 2048 |", "-----------------------------"]
+    run = lrdoctor.read(write_lines(tmp_path / "sb3.log", table + [t.replace("21.3", "35.5").replace("2048", "4096") for t in table]))
+    assert run.series("ep_return").values.tolist() == [21.3, 35.5]

@@ -73,8 +73,10 @@ def _pipe_table(line: str, state: dict) -> dict | None:
 
 _SB3_SECTION = re.compile(r"^\|\s*(?P<sec>[\w\-]+/)\s*\|\s*\|\s*$")
 
-#: (baselines' deepq logger writes spaced keys: ``| mean 100 episode reward | -21 |``)
-_SB3_ROW = re.compile(rf"^\|\s+(?P<key>[\w\-.%]+(?: [\w\-.%]+)*)\s*\|\s*(?P<val>{NUM})\s*\|\s*$", re.I)
+#: (baselines' deepq logger writes spaced keys: ``| mean 100 episode reward | -21 |``); a key is
+#: never a number: ``| 1.2720 | 0 |`` is a row of values, as a Keras-callback HF card's two-column
+#: results table ("Train Loss | Epoch") prints them
+_SB3_ROW = re.compile(rf"^\|\s+(?P<key>(?!{NUM}\s*\|)[\w\-.%]+(?: [\w\-.%]+)*)\s*\|\s*(?P<val>{NUM})\s*\|\s*$", re.I)
 
 
 def _sb3_table(line: str, state: dict) -> dict | None:
