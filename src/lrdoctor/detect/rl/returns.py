@@ -220,6 +220,12 @@ def _far_from_printed_best(run: Run, th: ReturnThresholds) -> list[Finding]:
     return []
 
 
+def _fall_from(col: str, st: np.ndarray, v: np.ndarray, b: int, summary: str, cause: str, **extra: float) -> Finding:
+    """A collapse rule's finding: the metric ``col`` fell from its best report ``b`` to its last."""
+    ev = {"metric": col, "peak_step": float(st[b]), "peak": float(v[b]), "start": float(v[0]), "end": float(v[-1]), **extra}
+    return Finding("performance_reversal", Severity.WARNING, float(st[b]), float(st[-1]), summary, ev, cause)
+
+
 def _error_rate_collapse(run: Run, th: ReturnThresholds) -> list[Finding]:
     """The last evaluation's error rate is at or above 100% after a best below ``error_collapse_best``."""
     for name in run.names:
@@ -233,11 +239,10 @@ def _error_rate_collapse(run: Run, th: ReturnThresholds) -> list[Finding]:
         b = int(np.argmin(v[:-1]))
         if v[-1] < scale or v[b] >= th.error_collapse_best * scale:
             continue
-        ev = {"metric": name, "peak_step": float(st[b]), "peak": float(v[b]), "start": float(v[0]), "end": float(v[-1])}
-        return [Finding(
-            "performance_reversal", Severity.WARNING, float(st[b]), float(st[-1]),
+        return [_fall_from(
+            name, st, v, b,
             f"{name} went from its best {fmt(float(v[b]))} (step {fmt(float(st[b]))}) to {fmt(float(v[-1]))} at the last "
-            f"evaluation: at or above 100%, worse than an empty output", ev,
+            f"evaluation: at or above 100%, worse than an empty output",
             "The model lost what it had learned: a blow-up (check the loss for NaN or a jump), an LR or schedule "
             "restart too large for the trained weights, or a decoding/evaluation setup that changed. Keep the "
             "best checkpoint.",
@@ -327,15 +332,14 @@ def _collapsed_to_nothing(run: Run, th: ReturnThresholds) -> list[Finding]:
         b = int(np.argmax(v[:first]))
         if v[b] < th.collapse_best_share * (100.0 if v.max() > 1.0 else 1.0):
             continue
-        ev = {"metric": col, "peak_step": float(st[b]), "peak": float(v[b]), "start": float(v[0]), "end": float(v[-1]),
-              "drop_share_of_gain": 1.0 - float(v[-1]) / float(v[b])}
-        return [Finding(
-            "performance_reversal", Severity.WARNING, float(st[b]), float(st[-1]),
+        return [_fall_from(
+            col, st, v, b,
             f"{col} collapsed from its best {fmt(float(v[b]))} (step {fmt(float(st[b]))}) to {fmt(float(v[-1]))}, "
-            f"under 1/{th.collapse_factor:g} of it, from step {fmt(float(st[first]))} to the end", ev,
+            f"under 1/{th.collapse_factor:g} of it, from step {fmt(float(st[first]))} to the end",
             "The model lost what it had learned: an update too large for the trained weights (the LR, no "
             "warmup after loading a checkpoint), saturated logits, or a degenerate output (empty or "
             "length-capped generations). Keep the best checkpoint; lower the LR and recheck the evaluation.",
+            drop_share_of_gain=1.0 - float(v[-1]) / float(v[b]),
         )]
     return []
 
