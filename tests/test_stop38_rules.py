@@ -6,7 +6,12 @@ log read in place, with a twin:
   touching that floor, is a collapse even on two reports (``collapse_factor``); not when a loss
   went non-finite (nonfinite explains it), nor from a best at the floor;
 - slow_progress: an error rate printed as a fraction, exactly 1.0 at one evaluation and never
-  below it at any of the others, recognises nothing (a WER of 1.0, 1.0001, ... 1.021).
+  below it at any of the others, recognises nothing (a WER of 1.0, 1.0001, ... 1.021);
+- readers: a two-column markdown table of numbers is read by its header, not as SB3's dump;
+- slow_progress (frozen): a full-batch fit that creeps into its printed resolution on a short log
+  has converged; a frozen evaluation loss beside an accuracy that moves is not frozen;
+- grad_explosion: the level a norm rises from is one it held for a window, not a dip into a
+  cluster of near-zero batches.
 """
 
 from __future__ import annotations
@@ -150,3 +155,75 @@ def test_an_sb3_table_is_still_read_as_key_value_rows(tmp_path):
              "|    total_timesteps | 2048 |", "-----------------------------"]
     run = lrdoctor.read(write_lines(tmp_path / "sb3.log", table + [t.replace("21.3", "35.5").replace("2048", "4096") for t in table]))
     assert run.series("ep_return").values.tolist() == [21.3, 35.5]
+
+
+def _coin_map(stop_lr_at: int | None = None, iters: int = 251) -> list[str]:
+    """Pyro-style prints of a full-batch MAP fit (Adam, lr 0.05) of a coin's bias from 6 heads and
+    4 tails under a Beta(10, 10) prior: a deterministic loss that converges into its printed
+    resolution. ``stop_lr_at``: the LR is set to 0 at that iteration (a schedule that ends early),
+    so the loss stops mid-descent."""
+    z = torch.zeros((), requires_grad=True)  # the logit of the bias
+    opt = torch.optim.Adam([z], lr=0.05)
+    out = []
+    for it in range(iters):
+        if it == stop_lr_at:
+            for g in opt.param_groups:
+                g["lr"] = 0.0
+        p = torch.sigmoid(z)
+        loss = -(6 * torch.log(p) + 4 * torch.log1p(-p)) - (9 * torch.log(p) + 9 * torch.log1p(-p))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if it % 50 == 0:
+            out.append(f"[iter {it}]  loss: {loss.item():.4f}")
+    return out
+
+
+def test_a_full_batch_fit_that_creeps_into_its_printed_resolution_has_converged(tmp_path):
+    lines = _coin_map()
+    values = [float(line.split()[-1]) for line in lines]
+    assert values[2:] == [values[-1]] * (len(values) - 2) and values[1] - values[2] <= 3e-4  # one print step in
+    report = lrdoctor.diagnose(write_lines(tmp_path / "map.txt", lines))
+    assert "slow_progress" not in warned(report), report.findings
+
+
+def test_the_same_fit_whose_lr_drops_to_zero_mid_descent_is_frozen(tmp_path):
+    lines = _coin_map(stop_lr_at=20)
+    report = lrdoctor.diagnose(write_lines(tmp_path / "map.txt", lines))
+    f = warned(report, 2).get("slow_progress")
+    assert f is not None and "frozen" in f.summary, report.findings
+
+
+def _skorch_rows(path) -> list[str]:
+    return [line.rstrip("\n") for line in open(path)]
+
+
+def test_a_frozen_evaluation_loss_beside_a_moving_accuracy_is_not_frozen(tmp_path):
+    # skorch's IMDB RNN: valid_loss 0.5429 at epochs 3-5 while valid_acc went 0.7220, 0.7380, 0.7404
+    from bench_logs import real_log
+
+    path = real_log("fresh290/skorch-rnn-imdb-5ep/training_output.txt")
+    assert "slow_progress" not in warned(lrdoctor.diagnose(path), 2)
+    # the twin: the same table with the accuracy column also unchanged over those epochs
+    rows = _skorch_rows(path)
+    twin = [r.replace("0.7380", "0.7220").replace("0.7404", "0.7220") for r in rows]
+    f = warned(lrdoctor.diagnose(write_lines(tmp_path / "skorch.txt", twin)), 2).get("slow_progress")
+    assert f is not None and "evaluation loss is frozen" in f.summary, f
+
+
+def test_a_dip_of_a_heavy_tailed_gradient_norm_is_no_level_to_rise_from(tmp_path):
+    # TFP's Bayesian MLP on MNIST: sum_norm_grad spans 0.004-11.7 late in the run, a cluster of
+    # near-zero batches dips the rolling median to 0.2 between levels of 3-5
+    from bench_logs import real_log
+
+    path = real_log("fresh291/tfp-mnist-variational-bnn/training_output.txt")
+    assert "grad_explosion" not in warned(lrdoctor.diagnose(path)), path
+    # the twin: the last 12 reports' norms 100x larger, a real climb out of the run's level
+    rows = _skorch_rows(path)
+
+    def scaled(row: str) -> str:
+        head, _, norm = row.rpartition("sum_norm_grad:")
+        return f"{head}sum_norm_grad:{float(norm) * 100:.4f}"
+
+    twin = rows[:-12] + [scaled(r) for r in rows[-12:]]
+    assert "grad_explosion" in warned(lrdoctor.diagnose(write_lines(tmp_path / "bnn.txt", twin)))

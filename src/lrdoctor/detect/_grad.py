@@ -33,8 +33,12 @@ def _grad_curve(run: Run) -> tuple[Curve, np.ndarray] | None:
         return None
     pos = f if ok.all() else Series(f.name, f.steps[ok], f.values[ok])
     c = curve(Series("grad_norm", pos.steps, np.log10(pos.values)))
-    w = max(5, len(c) // 25) | 1
-    return c, rolling_median(c.mid, w)
+    return c, rolling_median(c.mid, smoothing_window(len(c)))
+
+
+def smoothing_window(n: int) -> int:
+    """The rolling-median window of a grad-norm curve of ``n`` points: 1/25 of it, at least 5, odd."""
+    return max(5, n // 25) | 1
 
 
 def max_grad_norm(run: Run) -> tuple[str, float] | None:

@@ -67,6 +67,20 @@ def rolling_median(x: np.ndarray, window: int) -> np.ndarray:
     return np.r_[np.full(h, med[0]), med, np.full(n - med.size - h, med[-1])]
 
 
+def fill_dips(x: np.ndarray, window: int) -> np.ndarray:
+    """Morphological closing of ``x``: a centred rolling max, then a rolling min, over ``window``
+    points (edges padded with the end values). Valleys narrower than the window are filled to the
+    level on either side; rises, falls and plateaus are kept. What survives is a level the curve
+    held for at least a window, not a transient dip into a cluster of low values."""
+    n = x.size
+    w = max(1, min(window | 1, n if n % 2 else n - 1))
+    if w <= 1 or n < 3:
+        return x.copy()
+    h = w // 2
+    up = sliding_window_view(np.pad(x, h, mode="edge"), w).max(axis=1)
+    return sliding_window_view(np.pad(up, h, mode="edge"), w).min(axis=1)
+
+
 #: Above this many points :func:`robust_sigma` uses an evenly strided sample of this size:
 #: the MAD of 10^6 points is already within ~0.1% of the full one, at a tenth of the cost on
 #: a 10M-step log.

@@ -66,6 +66,19 @@ def _converged_with_training(run: Run, since: float, th: ProgressThresholds) -> 
                 and abs(float(f.values[-1])) < th.frozen_floor * float(np.abs(f.values).max()))
 
 
+def _eval_score_moves(run: Run, since: float) -> bool:
+    """True when the evaluation accuracy (or score) prints more than one value over the evaluations
+    from ``since``: the same evaluations through an unchanged model give the same predictions, so
+    a score that moves says the model changed, and the loss only sits still at its printed digits
+    (skorch's IMDB RNN: valid_loss 0.5429 at epochs 3-5 while valid_acc went 0.7220, 0.7380, 0.7404)."""
+    s = run.series("eval_accuracy")
+    if s is None:
+        return False
+    f = s.finite()
+    v = f.values[f.steps >= since]
+    return bool(v.size >= 2 and np.ptp(v) > 0)
+
+
 def _frozen_eval(run: Run, th: ProgressThresholds) -> Finding | None:
     """The evaluation loss prints the same value at its last ``frozen_points``+ evaluations. An
     evaluation of the same data through changed weights changes in its 3rd-4th digit; one that
@@ -93,6 +106,8 @@ def _frozen_eval(run: Run, th: ProgressThresholds) -> Finding | None:
     if _another_loss_moves(run, raw, since, th, role="eval_loss", kind="eval"):
         return None
     if _converged_with_training(run, since, th):
+        return None
+    if _eval_score_moves(run, since):
         return None
     v, n = float(f.values[-1]), int(f.values.size - run_len)
     ev = {"metric": raw, "value": v, "points": n, "rule": f"frozen evaluation: the last {n} evaluations print {v!r}"}
