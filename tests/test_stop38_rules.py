@@ -227,3 +227,20 @@ def test_a_dip_of_a_heavy_tailed_gradient_norm_is_no_level_to_rise_from(tmp_path
 
     twin = rows[:-12] + [scaled(r) for r in rows[-12:]]
     assert "grad_explosion" in warned(lrdoctor.diagnose(write_lines(tmp_path / "bnn.txt", twin)))
+
+
+def test_a_split_named_after_the_step_makes_its_fields_the_evaluations(tmp_path):
+    # DeepChem's ValidationCallback: "Step 1000 validation: roc_auc_score=0.74314"; ROC-AUC
+    # 0.743 -> best 0.768 at step 4000, then lower at each of the 4 later evaluations
+    from bench_logs import real_log
+
+    path = real_log("fresh292/deepchem-hyperopt-trial09/training_output.txt")
+    report = lrdoctor.diagnose(path)
+    assert report.run.meta.roles.get("eval_accuracy") == "validation_roc_auc_score", report.run.meta.roles
+    assert "performance_reversal" in warned(report), report.findings
+    # a training line of the same shape keeps its keys: "Step 1000 train: loss=..." is the training loss
+    lines = ["Step 1000 train: loss=0.74314", "Step 1000 validation: loss=0.757408",
+             "Step 2000 train: loss=0.7", "Step 2000 validation: loss=0.8"]
+    run = lrdoctor.read(write_lines(tmp_path / "log.txt", lines))
+    assert run.series("loss").values.tolist() == [0.74314, 0.7]
+    assert run.series("eval_loss").values.tolist() == [0.757408, 0.8]

@@ -247,6 +247,12 @@ _SPLIT_LINE = re.compile(r"^[\s\\]*\[?(?:(?:eval|evaluation|train|training)\s*:\
 #: leads: in "Epoch 3 | loss 0.5 | val_acc 0.8" the plain loss comes first and is the training one
 _SPLIT_AFTER_STEP = re.compile(r"^\W*(?:epoch|step|iter|iteration)\s*:?\s*\d+(?:\s*/\s*\d+)?\s*\|\s*(test|val|valid|validation|eval)\b", re.I)
 
+#: ...or after the step and a blank, named with a colon: DeepChem's ValidationCallback prints
+#: "Step 1000 validation: roc_auc_score=0.74314" (the colon tells the split from a key that
+#: starts with its word, "Step 3 val_loss 0.5", and from "Epoch 3 val loss 0.5")
+_SPLIT_COLON_AFTER_STEP = re.compile(r"^\W*(?:epoch|step|iter|iteration)\s*:?\s*\d+(?:\s*/\s*\d+)?\s*,?\s+"
+                                     r"(test|val|valid|validation|eval|evaluation|dev)\s*:", re.I)
+
 #: Megatron's "validation loss at iteration N": the key the general rule reads from it
 _LOSS_AT_STEP = re.compile(r"^(?P<split>validation|valid|val|test|eval)_loss_at_(?:iteration|step|iter)$")
 
@@ -515,7 +521,8 @@ def _key_values(line: str, state: dict) -> dict | None:
         rec["epoch"] = float(pv["ep"])
         if mode != "train":
             rec = _as_split(rec, mode)
-    split = _SPLIT_LINE.match(line) or (_SPLIT_AFTER_STEP.match(line) if "|" in line[:40] else None)
+    split = (_SPLIT_LINE.match(line) or (_SPLIT_AFTER_STEP.match(line) if "|" in line[:40] else None)
+             or _SPLIT_COLON_AFTER_STEP.match(line))
     if split and rec:
         # pytorch/examples' "Test set: Average loss: 0.2848, Accuracy: 9166/10000 (92%)": the
         # line's fields are that split's
