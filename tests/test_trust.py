@@ -1197,7 +1197,7 @@ def test_quoted_nan_in_dict_lines_and_an_rl_value_loss_of_inf_are_nonfinite(tmp_
 #: License 2.0, OSI-approved, lets anyone redistribute verbatim copies; BigCode's OpenRAIL-M lets
 #: anyone reproduce and distribute the model and its accompanying material, with its use-based
 #: restrictions passed on)
-REDISTRIBUTABLE = ("MIT", "Apache-2.0", "BSD", "ISC", "MPL", "GPL", "LGPL", "AGPL", "CC-BY", "CC0", "Unlicense", "OpenMDW",
+REDISTRIBUTABLE = ("MIT", "Apache-2.0", "BSD", "ISC", "MPL", "GPL", "LGPL", "AGPL", "GNU GPL", "GNU LGPL", "GNU AGPL", "CC-BY", "CC0", "Unlicense", "OpenMDW",
                    "Artistic-2.0", "BigCode OpenRAIL-M")
 
 
