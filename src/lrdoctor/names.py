@@ -433,6 +433,18 @@ def perplexity_column(raw_names: Iterable[str], evaluation: bool) -> str | None:
     return None
 
 
+def _training_twin(eval_raw: str, words: dict[str, list[str]], used: set[str]) -> str | None:
+    """The column named as the evaluation loss less its split word ("SmoothL1Loss" for
+    "SmoothL1Loss_val", "loss_l1" for "val_loss_l1"), when exactly one has a loss word: tried
+    after the plain loss rule found nothing, before a regression error (MAE) is taken for the loss.
+    Never a GAN player's or an RL term (a "d_trn_l" beside "val_d_loss" is the critic's)."""
+    base = [w for w in words[eval_raw] if w not in _EVAL]
+    twins = [raw for raw, t in words.items() if raw not in used and raw != eval_raw and _has(t, *_LOSS_WORDS)
+             and [w for w in t if w not in ("train", "training", "trn", "tr")] == base
+             and not (_EVAL | _RL_LOSS | _TIME | _BEST | _NOT_A_LOSS) & set(t) and not _gan_word(t)]
+    return twins[0] if len(twins) == 1 else None
+
+
 def resolve_aliases(raw_names: Iterable[str], explicit: dict[str, str] | None = None,
                     never_finite: Iterable[str] = (), empty: Iterable[str] = ()) -> dict[str, tuple[str, float]]:
     """Map roles to ``(raw column, scale)`` for the raw columns present.
@@ -484,7 +496,17 @@ def resolve_aliases(raw_names: Iterable[str], explicit: dict[str, str] | None = 
     # blow-up unless another evaluation loss was computed (an HF card's "Validation Loss: nan"
     # on every row beside a finite training loss is the finding, not a dead auxiliary term)
     live_eval = any(raw not in dead and _has(words[raw], *_LOSS_WORDS) and _EVAL & set(words[raw]) for raw in raw_names)
+    loss_rules_tried = 0
     for rule in ROLE_RULES:
+        if rule.role == "loss" and "loss" not in out and "eval_loss" in out and loss_rules_tried == 1:
+            twin = _training_twin(out["eval_loss"][0], words, used)
+            if twin is not None:
+                # the evaluated loss's own training column is the objective, whatever its words
+                # (NeuralProphet's "SmoothL1Loss" beside "SmoothL1Loss_val", "RegLoss" and "MAE":
+                # "l1" marks a box term elsewhere, and a regulariser is never evaluated)
+                out["loss"] = (twin, 1.0)
+                used.add(twin)
+        loss_rules_tried += rule.role == "loss"
         if rule.role in out:
             continue
         cands = [raw for raw in raw_names if raw not in used and normalize(raw) not in step_norms

@@ -14,7 +14,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from lrdoctor.run import Run, Series
 
-__all__ = ["MAX_POINTS", "Curve", "curve", "rolling_median", "robust_sigma", "run_curve", "runs_of", "tail_start", "value_at", "trend_p_down", "trend_p_up", "diff_sigma", "diff2_sigma"]
+__all__ = ["MAX_POINTS", "Curve", "curve", "rolling_median", "robust_sigma", "run_curve", "runs_of", "tail_start", "value_at", "trend_p_down", "trend_p_up", "diff_sigma", "diff2_sigma", "evaluation_set_size"]
 
 #: Bins a long series is reduced to before the rules run. 4000 keeps any stretch longer than
 #: 0.025% of the run visible while making every rule O(bins).
@@ -180,3 +180,32 @@ def trend_p_down(x: np.ndarray) -> float:
 def trend_p_up(x: np.ndarray) -> float:
     """One-sided p-value that ``x`` has an upward monotone trend (:func:`trend_p_down` of ``-x``)."""
     return trend_p_down(-np.asarray(x, dtype=float))
+
+
+#: The lattice a share of right answers lives on is identified only while a value off it is
+#: unlikely to land within the printing's rounding of it by chance: n up to this share of
+#: 1/(2 x rounding) (n <= 1,000 at 4 decimals, where a value off the lattice lands within
+#: rounding of a point of it with probability 2 x 5e-5 x n <= 0.1, so 4 distinct values all land
+#: by chance with odds below 1e-4).
+LATTICE_CHANCE = 0.1
+#: ...and on at least this many distinct values (see ``LATTICE_CHANCE``).
+LATTICE_VALUES = 4
+
+
+def evaluation_set_size(shares: np.ndarray, decimals: int | None) -> int | None:
+    """The size n of the evaluation set behind an accuracy: the smallest n for which every
+    report (a share in [0, 1]) is k/n to within the rounding of its ``decimals`` printed digits
+    (0.7321, 0.7857, 0.7679 are 82/112, 88/112, 86/112 on PROTEINS' 112 test graphs). None when
+    the values are too few or too finely printed to tell (``LATTICE_CHANCE``)."""
+    v = np.unique(np.asarray(shares, dtype=float))
+    v = v[np.isfinite(v) & (v >= 0) & (v <= 1)]
+    if v.size < LATTICE_VALUES or decimals is None or decimals < 2:
+        return None
+    tol = 0.5 * 10.0 ** -decimals + 1e-12
+    top = int(LATTICE_CHANCE / (2 * tol))
+    if top < 2:
+        return None
+    n = np.arange(2, top + 1, dtype=float)[:, None]
+    off = np.abs(v[None, :] * n - np.round(v[None, :] * n))
+    fits = np.flatnonzero((off <= tol * n).all(axis=1))
+    return int(n[fits[0], 0]) if fits.size else None

@@ -298,14 +298,24 @@ def _fine_print(run: Run, names: list[str]) -> bool:
     return False
 
 
+#: the words of a detector's classification loss term, which a box term goes along with: a "reg"
+#: term beside no such term is a regulariser, 0 when it is switched off (NeuralProphet's "RegLoss"
+#: beside its "SmoothL1Loss"), not a box regression
+_CLASS_TERMS = ("cls", "class", "classification", "obj", "objectness", "conf", "confidence", "ce", "label",
+                "labels", "xent", "focal", "qfl", "vfl", "varifocal", "hm", "heatmap")
+
+
 def _no_box_matched(run: Run, th: ProgressThresholds) -> Finding | None:
     """See ``ProgressThresholds.no_match_points``."""
+    from lrdoctor.names import tokens
+
     boxes = _box_terms(run)
     if not boxes:
         return None
     # the other training terms (a classification loss) that stay positive, the total left out
     live = [n for n in run.metrics if n in run and n not in boxes and n not in (run.meta.roles.get("loss"), "loss")
-            and loss_term_kind(n) == "train" and (run.series(n).finite().values > 0).all()]
+            and loss_term_kind(n) == "train" and (run.series(n).finite().values > 0).all()
+            and any(w in tokens(n) for w in _CLASS_TERMS)]
     for name in boxes:
         f = run.series(name).finite()
         if f.values.size < th.no_match_points or (f.values != 0).any():

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.fmt import fmt
-from lrdoctor.detect._stats import robust_sigma, rolling_median, run_curve, tail_start, trend_p_down
+from lrdoctor.detect._stats import evaluation_set_size, robust_sigma, rolling_median, run_curve, tail_start, trend_p_down
 from lrdoctor.detect.rl._common import TaskCurve, fit_slope, monitor_raw_returns, slope_unit, task_curve
 from lrdoctor.detect import needs
 from lrdoctor.detect._common import is_error_rate
@@ -344,6 +344,33 @@ def _collapsed_to_nothing(run: Run, th: ReturnThresholds) -> list[Finding]:
     return []
 
 
+def _within_sampling_noise(run: Run, name: str, values: np.ndarray, peak: float, end: float, th: ReturnThresholds) -> bool:
+    """True when ``name`` is an accuracy whose evaluation set's size shows in its values
+    (:func:`~lrdoctor.detect._stats.evaluation_set_size`) and its fall from ``peak`` to ``end``
+    is within ``noise_k`` binomial standard errors of the peak, sqrt(p (1 - p) / n): a share of
+    n right answers moves that much between two evaluations of equally good models, and more at
+    the best of many (StellarGraph's DGCNN on PROTEINS' 112 test graphs: 0.7857 -> 0.7679 is one
+    graph, against an SE of 0.039)."""
+    from lrdoctor.detect._progress.chance import _is_accuracy
+
+    if name not in ("eval_accuracy", "task_metric", "success_rate") or (name != "success_rate" and not _is_accuracy(run, name)):
+        return False
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0 or v.min() < 0:
+        return False
+    scale = 100.0 if v.max() > 1.0 else 1.0
+    col = run.meta.roles.get(name, name)
+    decimals = run.meta.printed_decimals.get(col)
+    if decimals is not None and scale == 100.0:
+        decimals += 2  # (a percentage's decimals are a share's plus two)
+    n = evaluation_set_size(v / scale, decimals)
+    if n is None:
+        return False
+    p = min(max(peak / scale, 0.0), 1.0)
+    return (peak - end) / scale <= th.noise_k * float(np.sqrt(p * (1 - p) / n))
+
+
 def _few_point_reversal(run: Run, th: ReturnThresholds) -> list[Finding]:
     from lrdoctor.detect.rl._common import TASK_METRICS
 
@@ -373,6 +400,8 @@ def _few_point_reversal(run: Run, th: ReturnThresholds) -> list[Finding]:
         step_down = not (monotone or trend) and not is_error_rate(run.meta.roles.get(name, name)) and _stepped_down(v, p, th)
         if not (monotone or trend or step_down):
             continue
+        if _within_sampling_noise(run, name, v, float(v[p]), float(v[-1]), th):
+            continue  # a few examples of a small evaluation set
         per, unit = slope_unit(run)
         up = (v[p] - v[0]) / max(float(st[p] - st[0]), 1e-12) * per
         down = (v[-1] - v[p]) / max(float(st[-1] - st[p]), 1e-12) * per
@@ -488,6 +517,8 @@ def detect_reversal(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
         return []
     if not _median_fell(run, t, float(steps[p]), th.min_gain_share * gain):
         return []
+    if _within_sampling_noise(run, t.name, t.c.mid, float(np.max(t.c.mid[max(0, p - edge):p + edge + 1])), end, th):
+        return []  # the fall is a few examples of a small evaluation set
     if trend_p_down(t.c.mid[p + 1:]) >= th.few_trend_p:
         return []  # the reports after the peak show no downward trend: a high stretch of noise, not a fall
     per, unit = slope_unit(run)

@@ -31,10 +31,10 @@ from lrdoctor.io.textlog.words import has_local_script, to_english
 from lrdoctor.io.textlog.prefix import strip_prefix
 from lrdoctor.io.textlog.bars import _tqdm_bar
 from lrdoctor.io.textlog.key_value import NAN_EVENT, _as_split, _framework_nan, _key_values, _python_dict
-from lrdoctor.io.textlog.named import (EPOCH_END, _amp_overflow, _bare_pairs, _bracketed_step, _checkpoint_message, _rl_evaluation, _epoch_trailer, _fastai07_row, _fuxictr_metrics,
+from lrdoctor.io.textlog.named import (EPOCH_END, _amp_overflow, _bare_pairs, _bracketed_step, _checkpoint_message, _paddle_v2, _rl_evaluation, _epoch_trailer, _fastai07_row, _fuxictr_metrics,
                                       _caffe_net_output, _darknet, _deepxde_row, _gan_row, _studiogan_eval, _lightning_checkpoint, _llmc, _marian, _pt_darts, _pytorch_tutorial, _nanogpt, _nvidia_speech, _step_of_max, _tab_pairs, _trax, _yolact,
                                       _yolov5_results)
-from lrdoctor.io.textlog.tables import _chainer_report, _console_table, _sklearn_gb, _split_table, _two_line_header_table, _vw_table, _header_table, _html_table, _ruled_table, RULE_LINE, _pipe_table, _ray_result, _sb3_table, ray_block_goes_on, sb3_table_goes_on
+from lrdoctor.io.textlog.tables import _chainer_report, _console_table, _pandas_frame, _sklearn_gb, _split_table, _two_line_header_table, _vw_table, _header_table, _html_table, _ruled_table, RULE_LINE, _pipe_table, _ray_result, _sb3_table, ray_block_goes_on, sb3_table_goes_on
 from lrdoctor.run import Run, RunMeta
 
 __all__ = ["LineRule", "register_rule", "read_textlog", "parse_lines", "RULES"]
@@ -68,10 +68,12 @@ RULES: list[LineRule] = [
     LineRule("two-line-header-table", _two_line_header_table),
     LineRule("vowpal-wabbit", _vw_table),
     LineRule("sklearn-gradient-boosting", _sklearn_gb),
+    LineRule("pandas-frame", _pandas_frame),  # (before the console table, which reads the same header)
     LineRule("console-table", _console_table),
     LineRule("tqdm-bar", _tqdm_bar),
     LineRule("sb3-table", _sb3_table),
     LineRule("ray-result", _ray_result),
+    LineRule("paddle-v2", _paddle_v2),  # (before the dict rule, which would read its metrics alone)
     LineRule("python-dict", _python_dict),
     LineRule("nanogpt", _nanogpt),
     LineRule("llm.c", _llmc),

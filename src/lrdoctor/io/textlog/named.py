@@ -515,6 +515,34 @@ def _trax(line: str, state: dict) -> dict | None:
     return {"step": float(m[1]), f"{m[2]}_{m[3]}": _num(m[4])}
 
 
+#: PaddlePaddle's v2 event handler (its book's chapters and model zoo): "Pass 0, Batch 100, Cost
+#: 2.308956, {'classification_error_evaluator': 0.9453125}" at a batch, and "Test with Pass 0, Cost
+#: 2.302830, {...}" after each pass. A pass is Paddle's word for an epoch and the batch counter
+#: restarts with it; the metrics dict may be absent, empty or hold several evaluators.
+_PADDLE_V2 = re.compile(rf"^\s*(?P<test>Test with )?Pass (?P<ep>\d+)(?:, Batch (?P<b>\d+))?, Cost (?P<cost>{NUM})"
+                        r"(?:,\s*(?P<metrics>\{.*\}))?\s*$")
+#: one ``'name': number`` item of the event's metrics dict
+_PADDLE_METRIC = re.compile(rf"'(?P<k>[^']+)':\s*(?P<v>{NUM})")
+
+
+def _paddle_v2(line: str, state: dict) -> dict | None:
+    """A PaddlePaddle v2 event line: the pass as the epoch, the batch within it, ``Cost`` the
+    training loss; a test line files its cost and metrics under ``test_`` (a test cost is no
+    training loss)."""
+    if "Pass " not in line or "Cost " not in line:
+        return None
+    m = _PADDLE_V2.match(line)
+    if m is None:
+        return None
+    pre = "test_" if m["test"] else ""
+    rec = {"epoch": float(m["ep"]), f"{pre}cost": _num(m["cost"])}
+    if m["b"] is not None and not pre:
+        rec["batch"] = float(m["b"])
+    for it in _PADDLE_METRIC.finditer(m["metrics"] or ""):
+        rec[f"{pre}{it['k']}"] = _num(it["v"])
+    return rec
+
+
 #: Marian NMT's training display: "Ep. 1 : Up. 18000 : Sen. 13,161,686 : Cost 2.09789205 [* 1,234 @
 #: 5,432 after 12,345,678] : Time 1277.30s : 13729.39 words/s [: gNorm 1.2345] [: L.r. 2.8284e-04]",
 #: and its validators' lines "[valid] Ep. 1 : Up. 80000 : cross-entropy : 67.9483 : new best"

@@ -571,6 +571,55 @@ def _vw_table(line: str, state: dict) -> dict | None:
     return None
 
 
+#: pandas' ``DataFrame.to_string`` (a notebook's text output of ``pd.DataFrame(history.history)``,
+#: NeuralProphet's and darts' metrics frames): the header is indented by the width of the unnamed
+#: index column ("    SmoothL1Loss       MAE  SmoothL1Loss_val"), each row starts with its index
+#: ("0       0.529957  4.660971          0.453362"); a named index prints its name alone on the
+#: line under the header ("epoch"); a frame too long to show prints "..." rows and ends with
+#: "[120 rows x 4 columns]".
+_PANDAS_FOOTER = re.compile(r"^\[\d+ rows x \d+ columns\]$")
+_PANDAS_INDEX = re.compile(r"^-?\d+$")
+
+
+def _pandas_frame(line: str, state: dict) -> dict | None:
+    """A row of a pandas frame printed with its index (see ``_PANDAS_FOOTER``): the row's values
+    under the header's names. The index is filed under its name when the frame names it, and is
+    otherwise no value: the rows keep their order, which is all an unnamed index says."""
+    s = line.strip()
+    if not s or any(c in s for c in "|,\t=;"):
+        return None
+    cells = s.split()
+    names = state.get("pandas_header")
+    if line[:1] == " " and all(_CONSOLE_NAME.match(c) for c in cells) and not any(_NUM_FULL.match(c) for c in cells):
+        # an indented line of names: the header of a frame (the unnamed index's blank label
+        # before it), or, right under one, the index's name alone
+        if names and len(cells) == 1 and state.get("pandas_rows", 0) == 0 and state.get("pandas_index") is None:
+            state["pandas_index"] = cells[0].lower()
+            return {}
+        state["pandas_header"], state["pandas_rows"], state["pandas_index"] = cells, 0, None
+        return None  # (other rules may read the same line as their header)
+    if not names:
+        return None
+    if len(cells) == 1 and state.get("pandas_rows", 0) == 0 and _CONSOLE_NAME.match(cells[0]) and state.get("pandas_index") is None:
+        state["pandas_index"] = cells[0].lower()  # a named index's name (printed unindented)
+        return {}
+    if _PANDAS_FOOTER.match(s):
+        state.pop("pandas_header", None)
+        return {}
+    if cells[0] == "..." or (len(cells) == len(names) + 1 and _PANDAS_INDEX.match(cells[0]) and all(c == "..." for c in cells[1:])):
+        return {} if state.get("pandas_rows") else None  # a truncated frame's elided rows
+    if len(cells) != len(names) + 1 or not _PANDAS_INDEX.match(cells[0]):
+        return None
+    vals = cells[1:]
+    if not all(_NUM_FULL.match(c) for c in vals):
+        return None
+    rec = {n: _num(v) for n, v in zip(names, vals)}
+    if state.get("pandas_index"):
+        rec[state["pandas_index"]] = float(cells[0])
+    state["pandas_rows"] = state.get("pandas_rows", 0) + 1
+    return rec
+
+
 def _console_table(line: str, state: dict) -> dict | None:
     """Whitespace-aligned console tables: a header of names, then rows of values, each row
     often ending in a tqdm bar. Ultralytics YOLO prints ``Epoch GPU_mem box_loss cls_loss
