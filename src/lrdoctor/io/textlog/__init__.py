@@ -30,7 +30,7 @@ from lrdoctor.io.textlog.bare import read_bare_columns
 from lrdoctor.io.textlog.words import has_local_script, to_english
 from lrdoctor.io.textlog.prefix import strip_prefix
 from lrdoctor.io.textlog.bars import _tqdm_bar
-from lrdoctor.io.textlog.key_value import NAN_EVENT, _as_split, _framework_nan, _key_values, _python_dict
+from lrdoctor.io.textlog.key_value import NAN_EVENT, _STEPLIKE, _as_split, _framework_nan, _key_values, _python_dict
 from lrdoctor.io.textlog.named import (EPOCH_END, _amp_overflow, _bare_pairs, _bracketed_step, _checkpoint_message, _paddle_v2, _rl_evaluation, _epoch_trailer, _fastai07_row, _fuxictr_metrics,
                                       _caffe_net_output, _darknet, _deepxde_row, _gan_row, _studiogan_eval, _lightning_checkpoint, _llmc, _marian, _pt_darts, _pytorch_tutorial, _nanogpt, _nvidia_speech, _step_of_max, _tab_pairs, _trax, _yolact,
                                       _yolov5_results)
@@ -218,8 +218,35 @@ def _keras_evaluate(rec: dict, line: str, seen: dict) -> dict:
     if any(k.startswith("val_") for k in rec):
         seen["fit"] = total
     elif seen.get("fit") not in (None, total):
+        seen["evaluated"] = True
+        return _as_split(rec, "test")
+    elif "epoch" in seen:
+        # a fit without validation: the first progress line under an "Epoch N/M" header is fit's,
+        # and one with another batch count before the next header is an evaluate() (the Coursera
+        # ResNet50 exercise: "34/34 ... loss: 0.2785" at epoch 10, then "4/4 ... loss: 0.3467")
+        if seen["epoch"] is None:
+            seen["epoch"] = total
+        elif seen["epoch"] != total:
+            seen["evaluated"] = True
+            return _as_split(rec, "test")
+    return rec
+
+
+def _keras_record(rec: dict, line: str, seen: dict) -> dict:
+    """``rec`` as Keras printed it: a progress line goes through ``_keras_evaluate``; after an
+    evaluation, a record with no step of its own and before the next epoch header restates the
+    evaluation's result ("Loss = 0.3466799855232239", "Test Accuracy = 0.8916666507720947" under
+    the evaluate line that printed 0.3467): filed under the last epoch, it would replace that
+    epoch's training loss."""
+    if "/step" in line:
+        return _keras_evaluate(rec, line, seen)
+    if seen.get("evaluated") and not any(_STEPLIKE.match(k) for k in rec):
         return _as_split(rec, "test")
     return rec
+
+
+#: Keras' header of an epoch of ``fit``: "Epoch 3/10" on a line of its own
+_KERAS_EPOCH = re.compile(r"^Epoch \d+/\d+\s*$")
 
 
 #: Colour codes whose ESC byte a paste dropped ("[[36m05-07 13:05:33[0m]"): judged only on a
@@ -396,8 +423,11 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
                 continue
         before = line
         line = _strip_prefix(line)
-        if line[:6] == "Epoch " and _SINGLE_EPOCH_FIT.match(line):
-            continue  # see _SINGLE_EPOCH_FIT
+        if line[:6] == "Epoch " and _KERAS_EPOCH.match(line):
+            if _SINGLE_EPOCH_FIT.match(line):
+                continue  # see _SINGLE_EPOCH_FIT
+            keras["epoch"] = None  # a new epoch of fit: see _keras_evaluate
+            keras["evaluated"] = False
         if 'File "' in line and _TRACEBACK_FRAME.match(line):
             continue  # see _TRACEBACK_FRAME
         first = line.lstrip(" ")[:1] if line[:1] == " " else line[:1]  # (no copy of most lines)
@@ -455,7 +485,7 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
                         last = hit
                         continue
                     rec = {k: _plain(line[i:j]) for k, i, j in hit}
-                    records.append(_keras_evaluate(rec, line, keras) if "/step" in line else rec)
+                    records.append(_keras_record(rec, line, keras) if keras or "/step" in line else rec)
                     last = rec
                 continue
         if block:
@@ -491,7 +521,7 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
                 if done_at:
                     after_done += 1
                     break
-                records.append(_keras_evaluate(rec, line, keras) if "/step" in line else rec)
+                records.append(_keras_record(rec, line, keras) if keras or "/step" in line else rec)
                 last = rec
             if shape is not None and _settled(state) and rec and rule.name in _SHAPE_RULES and len(shapes) < MAX_SHAPES:
                 slots = _slots(rec, line)

@@ -184,8 +184,9 @@ _ITER_BRACKETS = re.compile(r"(?<![\w])iter(?P<mode>\((?:train|val|test)\))?\s*\
 #: the epoch, and whose summary the fields are (Valid, Evaluate, Generate are not training's)
 _FLASHY_SUMMARY = re.compile(r"(?<![\w])(?P<stage>train|valid|evaluate|generate|test)\s+summary\s*\|\s*epoch\s+(?P<ep>\d+)", re.I)
 
-#: " of 8 batches" before a key's colon
-_OF_COUNT = re.compile(r"\s+of\s+\d+\s+[A-Za-z]+(?=\s*:)")
+#: " of 8 batches" before a key's colon, or " per 100 training steps" (the window a running
+#: mean is printed over: "Training loss per 100 training steps: 0.4195", Transformers-Tutorials)
+_OF_COUNT = re.compile(r"\s+(?:of|per)\s+\d+\s+[A-Za-z]+(?:\s+[A-Za-z]+)?(?=\s*:)")
 
 #: MONAI's tutorials: "{step}/{epoch_len}, train_loss: {loss:.4f}" under an "epoch 1/10" line;
 #: char-rnn's "982/9500 (epoch 5.168), train_loss = 1.5989"
@@ -426,7 +427,7 @@ def _key_values(line: str, state: dict) -> dict | None:
         rec[f"{m['b']}_{m['what']}".lower()] = _num(m["y"])
     if pairs:
         line = _blank(line, [m.span() for m in pairs])
-    if " of " in line:  # CTR-GCN's "Mean test loss of 8 batches: 0.358": the count is no part of the key
+    if " of " in line or " per " in line:  # CTR-GCN's "Mean test loss of 8 batches: 0.358": the count is no part of the key
         line = _OF_COUNT.sub("", line)
     for k, v in _segments(line).items():  # "Train loss 1.59" (no separator) and friends
         rec[k] = v

@@ -1,0 +1,116 @@
+"""Rules from the stop-40 study of the benchmark (issue 9), each on a really trained run or a real
+log read in place, with a twin:
+
+- readers: a Keras ``evaluate()`` after a ``fit()`` without validation is the test split (its
+  progress line has another batch count than the epoch's), and so is what the script prints
+  after it with no step of its own ("Loss = 0.3467"); "Training loss per 100 training steps: X"
+  names a training loss (the averaging window is no part of the key);
+- overfitting: an evaluation loss whose minimum comes after the last training report is not a
+  curve over training (one validation pass printed as a running mean).
+"""
+
+from __future__ import annotations
+
+import torch
+from bench_logs import real_log
+from trained_digits import digits_mlp, fit_epoch, held_out_loss, warned, write_lines
+
+import lrdoctor
+
+torch.set_num_threads(1)
+
+
+def test_a_keras_evaluate_after_a_fit_without_validation_is_the_test_split():
+    # Coursera's ResNet50 on SIGNS: "34/34 ... loss: 0.2785" at epoch 10, then evaluate()'s
+    # "4/4 ... loss: 0.3467" and the script's "Loss = 0.3466799855232239"
+    run = lrdoctor.read(real_log("fresh302/tfex-cnn-resnet50-signs/train_output.txt"))
+    assert run.series("loss").values.tolist()[-3:] == [0.2262, 0.5787, 0.2785]
+    assert run.series("eval_loss").finite().values.round(4).tolist() == [0.3467]
+
+
+def test_a_keras_fit_whose_last_epoch_is_its_best_is_no_divergence_once_evaluate_is_apart():
+    # the happy-house CNN: training loss 0.0689 -> 0.0747 -> 0.1280, then evaluate()'s 0.4274,
+    # which had been read as a blow-up of the training loss to 6.2x its best
+    report = lrdoctor.diagnose(real_log("fresh302/tfex-cnn-happymodel/train_output.txt"))
+    assert report.run.series("loss").values[-1] == 0.128
+    assert "divergence" not in warned(report), report.findings
+
+
+def _keras_fit_lines(model, opt, x, y, epochs: int, batch: int = 100) -> tuple[list[str], list[float]]:
+    """A digits MLP trained for real and printed as Keras 2 prints ``fit`` without validation: an
+    "Epoch N/M" header, a progress update part-way through the epoch and the epoch's line, both
+    with the epoch's batch count (14)."""
+    lines, epoch_losses = [], []
+    steps = 1400 // batch
+    for e in range(epochs):
+        losses: list[float] = []
+        mean, _ = fit_epoch(model, opt, x, y, batch=batch, losses=losses)
+        half = sum(losses[:7]) / 7
+        lines += [f"Epoch {e + 1}/{epochs}",
+                  f" 7/{steps} [==============>...............] - ETA: 0s - loss: {half:.4f}",
+                  f"{steps}/{steps} [==============================] - 0s 2ms/step - loss: {mean:.4f}"]
+        epoch_losses.append(round(mean, 4))
+    return lines, epoch_losses
+
+
+def test_keras_progress_updates_within_an_epoch_stay_training(tmp_path):
+    x, y, model = digits_mlp(2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.3)
+    lines, epoch_losses = _keras_fit_lines(model, opt, x, y, 4)
+    test = held_out_loss(model, x, y)
+    lines += [f"4/4 [==============================] - 0s 1ms/step - loss: {test:.4f}", f"Loss = {test!r}"]
+    run = lrdoctor.read(write_lines(tmp_path / "out.txt", lines))
+    assert run.series("loss").values.tolist() == epoch_losses  # the epochs' own lines, no evaluation
+    assert run.series("eval_loss").finite().values.tolist() == [test]
+
+
+def test_a_running_mean_per_100_steps_is_the_training_loss():
+    # NielsRogge's BERT NER notebook: "Training loss per 100 training steps: 0.41946473717689514"
+    run = lrdoctor.read(real_log("fresh304/niels-bert-ner-firstwordpiece-interrupted/training_output.txt"))
+    assert run.meta.roles["loss"] == "training_loss"
+    assert run.series("loss").values[:2].tolist() == [0.41946473717689514, 0.5749164560053608]
+
+
+def test_a_trained_loss_printed_per_window_is_read_and_judged(tmp_path):
+    x, y, model = digits_mlp(3)
+    opt = torch.optim.SGD(model.parameters(), lr=0.3)
+    lines, means = [], []
+    for _ in range(3):
+        losses: list[float] = []
+        fit_epoch(model, opt, x, y, losses=losses)
+        for i in range(0, len(losses), 4):
+            means.append(sum(losses[i:i + 4]) / len(losses[i:i + 4]))
+            lines.append(f"Training loss per 4 training steps: {means[-1]!r}")
+    run = lrdoctor.read(write_lines(tmp_path / "out.txt", lines))
+    assert run.series("loss").values.tolist() == means
+    assert not warned(lrdoctor.diagnose(run))  # a digits MLP that learned: no warning
+
+
+def test_a_validation_pass_printed_after_training_is_no_overfitting():
+    # BERT NER re-run: training running mean 2.26 -> 0.054, then one validation pass whose running
+    # mean starts at 0.00065 (its first batch) and settles at 0.026-0.029
+    report = lrdoctor.diagnose(real_log("fresh304/niels-bert-ner-v4-rerun/training_output.txt"))
+    assert "eval_loss" in report.run.meta.roles
+    assert "overfitting" not in warned(report), report.findings
+
+
+def test_evaluations_interleaved_with_training_still_overfit(tmp_path):
+    # 300 digits with a fifth of their labels random: the held-out loss turns up once the noise is
+    # memorised; printed per epoch as "Training loss epoch: ..." then "Validation Loss: ...", no step
+    x, y, _ = digits_mlp(0)
+    g = torch.Generator().manual_seed(1)
+    noisy = y.clone()
+    flip = torch.rand(300, generator=g) < 0.2
+    noisy[:300][flip] = torch.randint(0, 10, (int(flip.sum()),), generator=g)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=0.003)
+    lines, val = [], []
+    for epoch in range(1, 61):
+        train, _ = fit_epoch(model, opt, x, noisy, end=300)
+        if epoch % 5 == 0:
+            val.append(held_out_loss(model, x, y))
+            lines += [f"Training loss epoch: {train:.4f}", f"Validation Loss: {val[-1]:.4f}"]
+    assert val[-1] > 1.2 * min(val)
+    report = lrdoctor.diagnose(write_lines(tmp_path / "out.txt", lines))
+    assert "overfitting" in warned(report), report.findings
