@@ -114,3 +114,11 @@ def test_evaluations_interleaved_with_training_still_overfit(tmp_path):
     assert val[-1] > 1.2 * min(val)
     report = lrdoctor.diagnose(write_lines(tmp_path / "out.txt", lines))
     assert "overfitting" in warned(report), report.findings
+
+
+def test_a_training_score_alone_is_named_when_the_return_checks_cannot_run():
+    # fastai's table prints "accuracy" (read as a training score): the RL return checks say what
+    # they miss, not that no task metric was logged
+    report = lrdoctor.diagnose(real_log("fresh303/fastbook12-lmmodel4/12_nlp_dive.ipynb.LMModel4-fit.html"))
+    why = report.coverage.skipped["objective_mismatch"]
+    assert "accuracy is a training score" in why and "eval_accuracy=" in why, why

@@ -193,6 +193,11 @@ def task_metric(run: Run) -> str | None:
     from lrdoctor.detect.rl import TASK_METRICS
 
     n = max((points(run, m) for m in TASK_METRICS), default=0)
+    if n == 0 and points(run, "task_metric"):
+        # a score on the training batches is there, but these checks judge returns and held-out scores
+        col = run.meta.roles.get("task_metric", "task_metric")
+        return (f"no return or held-out score column (episode return, success rate, eval accuracy); {col} "
+                "is a training score; name a held-out one with --metric eval_accuracy=COLUMN")
     if n == 0:
         return "no task-metric column (return, reward, accuracy, success rate, ...); name one with --metric task_metric=COLUMN"
     if n < MIN_TASK_POINTS:
