@@ -173,3 +173,29 @@ def test_a_validation_auroc_at_chance_after_shuffled_labels_is_stuck(tmp_path):
     assert run.series("eval_accuracy").values.max() < 0.55
     f = warned(lrdoctor.diagnose(run), 2).get("slow_progress")
     assert f is not None and "Somers" in f.evidence["rule"], f
+
+
+def test_tqdm_redraws_rendered_on_one_line_are_read_one_by_one():
+    # TorchRL's DDPG tutorial as its docs page renders it: the bar's carriage returns became
+    # spaces, and each redraw's description carries the metrics ("reward: -2.34 (r0 = -1.62),
+    # reward eval: reward: -0.00, ... grad norm= 79.50, ...:  56%|...| 5600/10000 [...]")
+    run = lrdoctor.read(real_log("fresh310/torchrl-0.6-coding-ddpg/coding_ddpg.rst.txt"))
+    assert run.steps.tolist()[:2] == [5600, 6400]
+    assert run.series("grad_norm").values.tolist()[:3] == [79.5, 154.12, 131.08]
+    assert run.series("ep_return").values.tolist()[:3] == [-2.34, -2.26, -4.77]  # the training reward
+    assert run.meta.roles["eval_return"] == "eval_reward"  # "reward eval: reward: -0.00" is the evaluation's
+
+
+def test_a_trained_runs_bar_redraws_on_one_line_give_every_report(tmp_path):
+    # a digits MLP trained for real, its progress printed as a tqdm bar whose description holds the
+    # loss, and the redraws joined on one line by a page that rendered "\r" as spaces
+    x, y, model = digits_mlp(5)
+    opt = torch.optim.SGD(model.parameters(), lr=0.3)
+    redraws, means = [], []
+    for e in range(1, 6):
+        mean, _ = fit_epoch(model, opt, x, y)
+        means.append(round(mean, 4))
+        redraws.append(f"loss: {mean:.4f}, val: loss: {held_out_loss(model, x, y):.4f}: {20 * e:3d}%|##        | {e}/5 [00:0{e}<00:04,  1.20it/s]")
+    run = lrdoctor.read(write_lines(tmp_path / "page.txt", ["    ".join(redraws)]))
+    assert run.series("loss").values.tolist() == means
+    assert run.series("eval_loss").finite().values.size == 5

@@ -340,6 +340,22 @@ def _note_decimals(records, slots: tuple[tuple[str, int, int], ...], line: str) 
                 decimals[k] = d
 
 
+#: where one tqdm bar ends and the next redraw begins on a line whose carriage returns a web page
+#: rendered as spaces (sphinx-gallery's pages of TorchRL's tutorials: "...: 56%|#####5| 5600/10000
+#: [00:03<00:01, 2237.00it/s]    reward: -2.34 (r0 = -1.62), ... grad norm= 79.50 ...:  56%|...")
+_BAR_REDRAW = re.compile(r"(?:(?<=it/s\])|(?<=s/it\]))\s{2,}(?=\S)")
+
+
+def _numbered(lines):
+    """``(line number, line)`` for each line, a line of several tqdm redraws cut at each bar's end."""
+    for n, line in enumerate(lines, 1):
+        if line is not None and "%|" in line and line.count("%|") > 1 and len(line) <= MAX_LINE_CHARS + 1:
+            for piece in _BAR_REDRAW.split(line):
+                yield n, piece
+        else:
+            yield n, line
+
+
 def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None, records=None) -> tuple[list[dict], dict]:
     """Records and config found in an iterable of lines.
 
@@ -384,7 +400,7 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
     tries: dict[bytes, int] = {}
     use_shapes = [r.parse for r in RULES] == _BUILTIN_PARSERS
     before = ""  # the line before, as printed (a ruled table's header)
-    for lineno, line in enumerate(lines, 1):
+    for lineno, line in _numbered(lines):
         if line is None or len(line) > MAX_LINE_CHARS + 1:
             if skipped is not None:
                 skipped.append(lineno)

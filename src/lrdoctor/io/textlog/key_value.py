@@ -268,6 +268,10 @@ _EPOCH_THEN_MODE = re.compile(r"^\W*(?:\[[^\]]{0,40}\]\s*)?(?:end\s+)?epoch\s*:\
 #: shape are read alike (the shape cache relies on it).
 _SPLIT_NAMES = frozenset({"train", "val", "valid", "test"})
 
+#: a split's label closed by a colon just before a pair: "reward eval: reward: -0.00" (TorchRL's
+#: tutorials), "val: loss: 0.31"; the pair is that split's
+_SPLIT_LABEL = re.compile(r"(?<![\w])(eval|evaluation|val|valid|validation|test)\s*:\s+$", re.I)
+
 #: two more numbers after a value, separated by blanks only: the value opens a vector
 _VECTOR_TAIL = re.compile(rf"[ \t]+{NUM}[ \t]+{NUM}", re.I)
 
@@ -436,6 +440,9 @@ def _key_values(line: str, state: dict) -> dict | None:
     prev = ""
     for m in _KV.finditer(line):
         key = _key_name(m["key"])
+        label = _SPLIT_LABEL.search(line, max(0, m.start() - 24), m.start()) if ": " in line[max(0, m.start() - 24):m.start()] else None
+        if label:
+            key = f"{label[1].lower()}_{key}"  # TorchRL's "reward eval: reward: -0.00": the evaluation's reward
         if key in _SPLIT_NAMES and prev.endswith("_train"):
             if rec.get(key) == _num(m["val"]):
                 del rec[key]  # the same pair, read bare by the segment rule
