@@ -199,3 +199,41 @@ def test_a_trained_runs_bar_redraws_on_one_line_give_every_report(tmp_path):
     run = lrdoctor.read(write_lines(tmp_path / "page.txt", ["    ".join(redraws)]))
     assert run.series("loss").values.tolist() == means
     assert run.series("eval_loss").finite().values.size == 5
+
+
+def test_a_real_two_epoch_card_at_ln_k_and_one_over_k_is_stuck():
+    # wav2vec2 on MINDS-14: validation loss 2.6430 (ln 14 = 2.639) and accuracy 0.0708 (1/14) at both epochs
+    report = lrdoctor.diagnose(real_log("fresh315/hfcard-andikamandalaa-w2v2-minds14/training_results.md"))
+    f = warned(report, 2).get("slow_progress")
+    assert f is not None and f.evidence["num_classes"] == 14 and f.evidence["points"] == 2, report.findings
+
+
+def _two_epoch_card(lr: float) -> list[str]:
+    """An HF results table of a 2-epoch fit of a digits MLP whose output layer starts at zero (a
+    uniform guess: ln 10 and the share of the first class), its training loss "No log"."""
+    x, y, model = digits_mlp(6)
+    with torch.no_grad():
+        model[2].weight.zero_()
+        model[2].bias.zero_()
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    rows = ["| Training Loss | Epoch | Step | Validation Loss | Accuracy |", "|:---:|:---:|:---:|:---:|:---:|"]
+    for epoch in (1, 2):
+        fit_epoch(model, opt, x, y)
+        with torch.no_grad():
+            acc = (model(x[1400:]).argmax(1) == y[1400:]).float().mean().item()
+        rows.append(f"| No log | {epoch}.0 | {epoch * 28} | {held_out_loss(model, x, y):.4f} | {acc:.4f} |")
+    return rows
+
+
+def test_two_evaluations_of_a_model_that_never_moved_are_at_chance(tmp_path):
+    rows = _two_epoch_card(lr=0.0)  # an LR of 0 (a scheduler that starts at 0 and never warms up)
+    report = lrdoctor.diagnose(write_lines(tmp_path / "training_results.md", rows))
+    f = warned(report, 2).get("slow_progress")
+    assert f is not None and f.evidence["num_classes"] == 10, report.findings
+
+
+def test_two_evaluations_of_a_model_that_learned_are_not_at_chance(tmp_path):
+    rows = _two_epoch_card(lr=0.3)
+    assert float(rows[-1].split("|")[5]) > 0.5
+    report = lrdoctor.diagnose(write_lines(tmp_path / "training_results.md", rows))
+    assert "slow_progress" not in warned(report), report.findings

@@ -123,6 +123,40 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
     return Finding("slow_progress", sev, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
 
 
+def _two_reports_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
+    """A loss at ln K and a classification accuracy at 1/K, at both of a log's only two reports,
+    for one K (``chance_two_reports_acc``): too few reports for ``_stuck_at_chance``, but two
+    independent readings agree that the model predicts uniformly."""
+    from lrdoctor.detect._classes import num_classes
+
+    f, which = _live_loss(run), "loss"
+    if f is None and run.series("loss") is None and not _lr_is_zero(run):
+        e, which = run.series("eval_loss"), "eval_loss"
+        f = e.finite() if e is not None else None
+    shares = accuracy_shares(run)
+    if f is None or f.values.size != 2 or (f.values <= 0).any() or not shares:
+        return None
+    given = num_classes(run)
+    first = float(np.median(shares[0][1].values))
+    k = given[1] if given is not None else (int(round(1.0 / first)) if first > 0 else 0)
+    if k < 2:
+        return None
+    ln_k = float(np.log(k))
+    if (np.abs(f.values - ln_k) > th.chance_tol * ln_k).any():
+        return None
+    for col, share in shares:
+        chance = chance_accuracy(col, k)
+        if share.values.size < 2 or (np.abs(share.values - chance) > th.chance_two_reports_acc * chance).any():
+            return None
+    col, share = shares[0]
+    ev = {"num_classes": k, "num_classes_source": f"config {given[0]}" if given is not None else "inferred: 1/accuracy",
+          "ln_k": ln_k, "loss_median_late": float(np.median(f.values)), "loss_min": float(f.values.min()),
+          "points": 2, "accuracy_metric": col, "accuracy_median": float(np.median(share.values))}
+    summary = (f"stuck at chance: {run.meta.roles.get(which, which)} stayed at ln {k} = {fmt(ln_k)} at both reports ({fmt(float(f.values[0]))}, "
+               f"{fmt(float(f.values[1]))}) and {col} at 1/{k} ({fmt(float(share.values[0]))}, {fmt(float(share.values[-1]))})")
+    return Finding("slow_progress", Severity.ERROR, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
+
+
 #: the words of a column that is a plain (top-n) accuracy, whose chance level is 1/K (n/K)
 _ACCURACY_WORDS = frozenset({"acc", "accuracy", "accuracies", "top1", "top5", "prec1", "prec5"})
 
