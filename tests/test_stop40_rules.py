@@ -11,6 +11,7 @@ log read in place, with a twin:
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from bench_logs import real_log
 from trained_digits import digits_mlp, fit_epoch, held_out_loss, warned, write_lines
@@ -237,3 +238,43 @@ def test_two_evaluations_of_a_model_that_learned_are_not_at_chance(tmp_path):
     assert float(rows[-1].split("|")[5]) > 0.5
     report = lrdoctor.diagnose(write_lines(tmp_path / "training_results.md", rows))
     assert "slow_progress" not in warned(report), report.findings
+
+
+def test_a_return_to_the_best_level_is_no_isolated_dip():
+    # Whisper on Bashkir, HF table: training loss 0.0023, 0.0621, 0.0022, 0.0199, 0.0083. The 0.0022
+    # returns to the level of the 0.0023 before it; dropped as a "dip", the 0.0023 became a best
+    # that every later report stayed 3.6x above (a divergence error on an edge run)
+    from lrdoctor.detect.divergence import without_dips
+
+    report = lrdoctor.diagnose(real_log("fresh317/whisper-small-bashkir-cv11/training_results.md"))
+    assert "divergence" not in warned(report), report.findings
+    x = np.array([0.0155, 0.0041, 0.0023, 0.0621, 0.0022, 0.0199, 0.0083])
+    assert without_dips(x, np.arange(7.0), 2.0, 3.0)[0].size == 7
+    # an isolated dip, far below every other report, is still dropped
+    y = np.array([311.0, 290.0, 16.4, 273.0, 280.0, 295.0])
+    assert 16.4 not in without_dips(y, np.arange(6.0), 2.0, 3.0)[0]
+
+
+def test_a_training_loss_of_zero_after_the_evaluation_went_nan_is_non_finite():
+    # Norwegian wav2vec2 (CTC, zero_infinity): training loss 0.2103 -> 1.438, then exactly 0.0 at the
+    # four reports where validation loss is nan (and WER 1.0): a blow-up, not a perfect fit
+    report = lrdoctor.diagnose(real_log("fresh317/wav2vec2-voxrex-npsc-nan/training_results.md"))
+    assert np.isnan(report.run.series("loss").values[-4:]).all()
+    got = warned(report, 2)
+    assert "divergence" in got and "nonfinite" in got, report.findings
+    assert "performance_reversal" not in warned(report)  # the WER of NaN weights is the NaN's consequence
+
+
+def test_a_training_loss_printed_as_zero_beside_finite_evaluations_stays_zero(tmp_path):
+    # a digits MLP fitted to its first 50 digits until its loss prints 0.0000 at 4 decimals, its
+    # held-out loss finite: the zeros are a real (rounded) fit
+    x, y, model = digits_mlp(7)
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    rows = ["| Training Loss | Epoch | Step | Validation Loss |", "|:---:|:---:|:---:|:---:|"]
+    for epoch in range(1, 1501):
+        train, _ = fit_epoch(model, opt, x, y, end=50, batch=50)
+        if epoch % 250 == 0:
+            rows.append(f"| {train:.4f} | {epoch}.0 | {epoch} | {held_out_loss(model, x, y):.4f} |")
+    assert rows[-1].split("|")[1].strip() == "0.0000"
+    run = lrdoctor.read(write_lines(tmp_path / "training_results.md", rows))
+    assert run.series("loss").values[-1] == 0.0 and not np.isnan(run.series("loss").values).any()

@@ -296,6 +296,12 @@ def build_run(
                 and not _zero_at_every(metrics.get("eval_accuracy"), masks.get("eval_accuracy"), mk):
             masks[name] = np.zeros_like(mk)
             meta.warnings.append(f"column {name!r} is NaN in every row: treated as never computed")
+    zeros = _zeros_after_blow_up(metrics, masks)
+    if zeros is not None:
+        metrics["loss"] = np.where(zeros, np.nan, metrics["loss"])
+        meta.warnings.append(f"training loss {meta.roles.get('loss', 'loss')!r} is exactly 0 at every report after the "
+                             f"evaluation loss went non-finite (step {uniq[np.flatnonzero(zeros)[0]]:g} on): read as "
+                             "non-finite (CTC's zero_infinity reports an infinite loss as 0)")
     if "loss" in metrics and "loss" not in explicit and _is_counter(metrics["loss"][masks["loss"]]):
         masks["loss"] = np.zeros_like(masks["loss"])
         meta.warnings.append(f"column {meta.roles.get('loss', 'loss')!r} counts up by exactly 1 at every report "
@@ -329,6 +335,28 @@ def _zero_beside(loss: np.ndarray, loss_mask: np.ndarray | None, rows: np.ndarra
     (HF card, flan-t5: training loss 4495794.176, then 0.0, 0.0, with validation loss nan)."""
     on = rows & (loss_mask if loss_mask is not None else np.isfinite(loss))
     return bool((loss[on] == 0).any())
+
+
+def _zeros_after_blow_up(metrics: dict[str, np.ndarray], masks: dict[str, np.ndarray]) -> np.ndarray | None:
+    """The rows where the training loss is a placeholder for a non-finite one: exactly 0 at every
+    report (2+) after the first evaluation whose loss is non-finite, when every later evaluation's
+    loss is non-finite too and every training report before was positive. A loss that went from
+    1.438 to exactly 0.0 at the step its evaluation went NaN did not fit the data perfectly:
+    ``CTCLoss(zero_infinity=True)`` (HF's wav2vec2 fine-tunes) reports an infinite loss as 0,
+    and HF's table prints a NaN training loss as 0.0 (Norwegian wav2vec2: 0.2103 -> 1.438, then
+    0.0 at the five reports where validation loss is nan)."""
+    if "loss" not in metrics or "eval_loss" not in metrics:
+        return None
+    loss, lm, ev, em = metrics["loss"], masks["loss"], metrics["eval_loss"], masks["eval_loss"]
+    bad = np.flatnonzero(em & ~np.isfinite(ev))
+    if bad.size == 0 or np.isfinite(ev[bad[0]:][em[bad[0]:]]).any():
+        return None
+    rows = lm.copy()
+    rows[:bad[0] + 1] = False  # the reports after the first non-finite evaluation
+    before = loss[:bad[0] + 1][lm[:bad[0] + 1]]
+    if rows.sum() < 2 or (loss[rows] != 0).any() or before.size < 2 or not (before > 0).all():
+        return None
+    return rows
 
 
 def _zero_at_every(acc: np.ndarray | None, acc_mask: np.ndarray | None, rows: np.ndarray) -> bool:
