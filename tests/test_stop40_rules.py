@@ -278,3 +278,15 @@ def test_a_training_loss_printed_as_zero_beside_finite_evaluations_stays_zero(tm
     assert rows[-1].split("|")[1].strip() == "0.0000"
     run = lrdoctor.read(write_lines(tmp_path / "training_results.md", rows))
     assert run.series("loss").values[-1] == 0.0 and not np.isnan(run.series("loss").values).any()
+
+
+def test_a_loss_with_infinities_is_diagnosed_without_a_numpy_warning():
+    # DeepSpeech issue 1910: a loss that reads inf; the check for a loop counter printed as the
+    # loss took inf - inf and numpy printed a RuntimeWarning on the CLI's stderr
+    import subprocess
+    import sys
+
+    log = real_log("fresh12/deepspeech-issue1910-train-inf")
+    path = next(p for p in sorted(log.iterdir()) if p.is_file())
+    out = subprocess.run([sys.executable, "-m", "lrdoctor", "diagnose", str(path)], capture_output=True, text=True)
+    assert out.returncode in (0, 1) and "Warning" not in out.stderr, out.stderr

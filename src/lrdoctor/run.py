@@ -381,7 +381,9 @@ COUNTER_POINTS = 5
 def _is_counter(values: np.ndarray) -> bool:
     """True when ``values`` (a loss's logged values, in order) count up by exactly 1 from an
     integer at every one of at least :data:`COUNTER_POINTS` reports."""
-    return bool(values.size >= COUNTER_POINTS and values[0] == np.round(values[0]) and np.all(np.diff(values) == 1.0))
+    if values.size < COUNTER_POINTS or not np.isfinite(values).all():
+        return False  # (a counter is finite; inf - inf would warn)
+    return bool(values[0] == np.round(values[0]) and np.all(np.diff(values) == 1.0))
 
 
 def _is_never_computed(name: str, values: np.ndarray, fmt: str = "") -> bool:
