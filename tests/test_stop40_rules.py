@@ -4,9 +4,15 @@ log read in place, with a twin:
 - readers: a Keras ``evaluate()`` after a ``fit()`` without validation is the test split (its
   progress line has another batch count than the epoch's), and so is what the script prints
   after it with no step of its own ("Loss = 0.3467"); "Training loss per 100 training steps: X"
-  names a training loss (the averaging window is no part of the key);
+  names a training loss (the averaging window is no part of the key); a tqdm bar described by a
+  split is that split's and a dict in its postfix gives its fields; tqdm redraws joined on one
+  line by a web page are read one by one, and "reward eval: reward: X" is the evaluation's;
 - overfitting: an evaluation loss whose minimum comes after the last training report is not a
-  curve over training (one validation pass printed as a running mean).
+  curve over training (one validation pass printed as a running mean);
+- slow_progress: a ROC AUC judged as Somers' D (never above 0.55); two reports at ln K and 1/K;
+- divergence / nonfinite: a dip back to the best level is no isolated dip; a training loss of
+  exactly 0 after the evaluation went non-finite is a placeholder for an infinite loss;
+- coverage names a training score; no numpy warning on the CLI's stderr for a loss with infinities.
 """
 
 from __future__ import annotations
