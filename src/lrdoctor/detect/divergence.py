@@ -222,16 +222,19 @@ def without_dips(x: np.ndarray, steps: np.ndarray, factor: float, noise_k: float
     epoch 20x low (a trajectory model: 311, 16.4, 273 at steps 399-499 of a log that moves by
     ~10% otherwise), and every later report then stands "17x the best". On a log of noisy
     single-batch losses a deep low draw is the noise's own (a reranker's 0.0331, 0.002, 0.0142).
-    A report with another within ``factor`` of it is no isolated dip: it returns to a level the
-    loss held before (Whisper on Bashkir: 0.0023, 0.0621, 0.0022, 0.0199; without its 0.0022 the
-    0.0023 was a best that "every later report" stayed 3.6x above)."""
+    A dip with a report that is no dip within ``factor`` of it is no isolated dip: it returns to a
+    level the loss held (Whisper on Bashkir: 0.0023, 0.0621, 0.0022, 0.0199; without its 0.0022 the
+    0.0023 was a best that "every later report" stayed 3.6x above). Dips that recur at one level
+    (a summed loss's short last batch, every epoch) are still dips: no other report holds it."""
     if x.size < 5 or (x <= 0).any():
         return x, steps
     lx = np.log(x)
     depth = np.full(x.size, -np.inf)
     depth[1:-1] = np.minimum(lx[:-2], lx[2:]) - lx[1:-1]
-    dips = [i for i in np.flatnonzero(depth >= np.log(factor))
-            if depth[i] > noise_k * log_noise(np.delete(x, i)) and not (np.delete(x, i) < factor * x[i]).any()]
+    deep = depth >= np.log(factor)
+    held = x[~deep]
+    dips = [i for i in np.flatnonzero(deep)
+            if depth[i] > noise_k * log_noise(np.delete(x, i)) and not (held < factor * x[i]).any()]
     if not dips:
         return x, steps
     keep = np.ones(x.size, dtype=bool)
