@@ -346,14 +346,15 @@ def _note_decimals(records, slots: tuple[tuple[str, int, int], ...], line: str) 
 _BAR_REDRAW = re.compile(r"(?:(?<=it/s\])|(?<=s/it\]))\s{2,}(?=\S)")
 
 
-def _numbered(lines):
-    """``(line number, line)`` for each line, a line of several tqdm redraws cut at each bar's end."""
-    for n, line in enumerate(lines, 1):
-        if line is not None and "%|" in line and line.count("%|") > 1 and len(line) <= MAX_LINE_CHARS + 1:
-            for piece in _BAR_REDRAW.split(line):
-                yield n, piece
+def _file_lines(fh):
+    """The lines of a text file (``None`` for one too long to read, see ``bounded_lines``), a line of
+    several tqdm redraws cut at each bar's end into lines of their own (the pieces count as lines
+    in the line numbers the reader reports; one generator, so the common line pays nothing more)."""
+    for _, line in bounded_lines(fh, MAX_LINE_CHARS):
+        if line is not None and "%|" in line and line.count("%|") > 1:
+            yield from _BAR_REDRAW.split(line)
         else:
-            yield n, line
+            yield line
 
 
 def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None, records=None) -> tuple[list[dict], dict]:
@@ -400,7 +401,7 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
     tries: dict[bytes, int] = {}
     use_shapes = [r.parse for r in RULES] == _BUILTIN_PARSERS
     before = ""  # the line before, as printed (a ruled table's header)
-    for lineno, line in _numbered(lines):
+    for lineno, line in enumerate(lines, 1):
         if line is None or len(line) > MAX_LINE_CHARS + 1:
             if skipped is not None:
                 skipped.append(lineno)
@@ -587,8 +588,7 @@ def read_textlog(path: Path) -> Run:
     skipped: list[int] = []
     try:
         with open(path, encoding=text_encoding(path), errors="replace") as fh:
-            lines = (line for _, line in bounded_lines(fh, MAX_LINE_CHARS))
-            records, config = parse_lines(lines, str(path), skipped, RecordColumns())
+            records, config = parse_lines(_file_lines(fh), str(path), skipped, RecordColumns())
             records.epochs_from_trailers(EPOCH_END)
     except OSError as err:
         raise LogFormatError(path, f"cannot read ({err.strerror})") from None
