@@ -1196,9 +1196,10 @@ def test_quoted_nan_in_dict_lines_and_an_rl_value_loss_of_inf_are_nonfinite(tmp_
 #: modification and redistribution with the licence and notices kept, as MIT's; the Artistic
 #: License 2.0, OSI-approved, lets anyone redistribute verbatim copies; BigCode's OpenRAIL-M lets
 #: anyone reproduce and distribute the model and its accompanying material, with its use-based
-#: restrictions passed on)
+#: restrictions passed on; BigScience's BLOOM RAIL 1.0 grants the same for the model and its
+#: "Complementary Material", the documentation a model card is)
 REDISTRIBUTABLE = ("MIT", "Apache-2.0", "BSD", "ISC", "MPL", "GPL", "LGPL", "AGPL", "GNU GPL", "GNU LGPL", "GNU AGPL", "CC-BY", "CC0", "Unlicense", "OpenMDW",
-                   "Artistic-2.0", "BigCode OpenRAIL-M")
+                   "Artistic-2.0", "BigCode OpenRAIL-M", "BigScience BLOOM RAIL")
 
 
 def _manifest_entries():
