@@ -40,16 +40,22 @@ def _level_rise(v: np.ndarray) -> float:
     return float(np.median(v[-k:]) - np.median(v[:k]))
 
 
+def _judged_loss(run: Run) -> tuple[Series | None, str]:
+    """The loss the stuck-at-chance rules judge and its role: the live training loss or, when only
+    evaluations are logged (HF's table prints "No log" for a run shorter than its logging_steps),
+    the finite evaluation loss: a held-out loss at ln K says the same of the evaluated model
+    (ELECTRA on WNLI: validation loss 0.689-0.704 ~ ln 2 at all five epochs, accuracy 0.38-0.56)."""
+    f = _live_loss(run)
+    if f is None and run.series("loss") is None and not _lr_is_zero(run):
+        e = run.series("eval_loss")
+        return (e.finite() if e is not None else None), "eval_loss"
+    return f, "loss"
+
+
 def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
     from lrdoctor.detect._classes import num_classes
 
-    f = _live_loss(run)
-    if f is None and run.series("loss") is None and not _lr_is_zero(run):
-        # only evaluations logged (HF's table prints "No log" for a run shorter than its
-        # logging_steps): a held-out loss at ln K says the same of the evaluated model
-        # (ELECTRA on WNLI: validation loss 0.689-0.704 ~ ln 2 at all five epochs, accuracy 0.38-0.56)
-        e = run.series("eval_loss")
-        f = e.finite() if e is not None else None
+    f, _ = _judged_loss(run)
     if f is None:
         return None
     x = f.values
@@ -129,10 +135,7 @@ def _two_reports_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
     independent readings agree that the model predicts uniformly."""
     from lrdoctor.detect._classes import num_classes
 
-    f, which = _live_loss(run), "loss"
-    if f is None and run.series("loss") is None and not _lr_is_zero(run):
-        e, which = run.series("eval_loss"), "eval_loss"
-        f = e.finite() if e is not None else None
+    f, which = _judged_loss(run)
     shares = accuracy_shares(run)
     if f is None or f.values.size != 2 or (f.values <= 0).any() or not shares:
         return None

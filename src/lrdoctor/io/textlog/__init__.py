@@ -217,19 +217,17 @@ def _keras_evaluate(rec: dict, line: str, seen: dict) -> dict:
     total = int(m[1])
     if any(k.startswith("val_") for k in rec):
         seen["fit"] = total
-    elif seen.get("fit") not in (None, total):
-        seen["evaluated"] = True
-        return _as_split(rec, "test")
-    elif "epoch" in seen:
-        # a fit without validation: the first progress line under an "Epoch N/M" header is fit's,
-        # and one with another batch count before the next header is an evaluate() (the Coursera
-        # ResNet50 exercise: "34/34 ... loss: 0.2785" at epoch 10, then "4/4 ... loss: 0.3467")
-        if seen["epoch"] is None:
-            seen["epoch"] = total
-        elif seen["epoch"] != total:
-            seen["evaluated"] = True
-            return _as_split(rec, "test")
-    return rec
+        return rec
+    # a fit without validation: the first progress line under an "Epoch N/M" header is fit's, and
+    # one with another batch count before the next header is an evaluate() (the Coursera ResNet50
+    # exercise: "34/34 ... loss: 0.2785" at epoch 10, then "4/4 ... loss: 0.3467")
+    if seen.get("epoch", 0) is None:
+        seen["epoch"] = total
+    fit = seen.get("fit", seen.get("epoch"))
+    if fit is None or fit == total:
+        return rec
+    seen["evaluated"] = True
+    return _as_split(rec, "test")
 
 
 def _keras_record(rec: dict, line: str, seen: dict) -> dict:
