@@ -25,7 +25,7 @@ from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rul
 from lrdoctor.config import config_value
 from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
-from lrdoctor.detect._progress.chance import chance_accuracy, _two_reports_at_chance, _accuracy_at_chance, _pinned_at_one_over_k, _at_uniform, _error_rate_at_max, _negligible_correlation, _never_below_start, _pinned_task_metric, _stuck_at_chance, _worse_than_uniform
+from lrdoctor.detect._progress.chance import chance_accuracy, f_score_columns, _f_score_at_floor, _two_reports_at_chance, _accuracy_at_chance, _pinned_at_one_over_k, _at_uniform, _error_rate_at_max, _negligible_correlation, _never_below_start, _pinned_task_metric, _stuck_at_chance, _worse_than_uniform
 from lrdoctor.detect._progress.common import _lr_share
 from lrdoctor.detect._progress.frozen import _box_terms, _collapsed_to_zero, _frozen_eval, _frozen_game, _frozen_loss, _frozen_term, _no_box_matched, _recurring_loss, _zero_throughout
 from lrdoctor.detect._progress.schedule import _degenerate_groups, _lr_stays_zero, _no_gain_over_finished_schedule, _return_at_floor, _return_never_rose
@@ -236,6 +236,18 @@ class ProgressThresholds(Thresholds):
     the printed digits. Three evaluations, as ``worse_than_uniform_points``: the first may still
     be the majority class of a run that is about to learn (FNet-large on CoLA: MCC 0.0 at all
     three epochs while its loss sat at 0.616, the entropy of CoLA's 70/30 labels)."""
+    f_score_floor: float = 0.05
+    """An F-score (F1, spaCy's ``ents_f``, a per-class ``f1_1``) that stayed below 0.05 at every one
+    of at least ``f_score_points`` evaluations: F = 2PR / (P + R) is at least min(P, R), so at each
+    evaluation either under 1 in 20 of the positives were found or under 1 in 20 of the positive
+    calls were right: the model never learned to find the class the score is about, whatever an
+    accuracy dominated by the other class says (BERT NER on a 50-sentence wikigold split: entity
+    F1 0.0, 0.0005, 0.0005 over three epochs while token accuracy sat at the all-"O" rate 0.78).
+    One in 20 is the 5% tolerance of ``chance_tol``. Not a text-overlap F-measure (ROUGE's
+    ``rouge2_fmeasure``): a summary's bigram overlap is no count of positives found."""
+    f_score_points: int = 3
+    """...over at least 3 evaluations, as ``chance_corrected_points``: the first may be a model
+    that has not started to move."""
     negligible_correlation: float = 0.1
     """A correlation score (Pearson, Spearman, Matthews, kappa) that never reached 0.1 over at
     least ``pinned_points`` evaluations: Cohen's "small" effect (Cohen 1988, Statistical Power
@@ -415,6 +427,8 @@ def _needs(run: Run) -> str | None:
         return None  # two evaluations at ln K and 1/K show a model at chance (``_two_reports_at_chance``)
     if not run.is_rl and any(needs.points(run, n) >= DEFAULTS.pinned_fine_points for n in ("eval_accuracy", "task_metric", "success_rate")):
         return None  # a task metric alone can show it never changed (MXNet's Validation-accuracy greps)
+    if not run.is_rl and any(needs.points(run, n) >= DEFAULTS.f_score_points for n in f_score_columns(run)):
+        return None  # an F-score alone can show the class it scores was never found
     return why
 
 
@@ -474,13 +488,13 @@ def _eval_fell_by(run: Run, share: float) -> bool:
 
 @detector("slow_progress", thresholds=DEFAULTS, evidence=SlowProgressEvidence, needs=_needs)
 def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
-    rules = (_lr_stays_zero, _stuck_at_chance, _two_reports_at_chance, _accuracy_at_chance, _pinned_at_one_over_k, _worse_than_uniform, _at_uniform, _collapsed_to_zero, _zero_throughout, _frozen_loss, _frozen_eval, _frozen_term, _recurring_loss, _error_rate_at_max, _pinned_task_metric, _negligible_correlation, _no_box_matched, _never_below_start,
+    rules = (_lr_stays_zero, _stuck_at_chance, _two_reports_at_chance, _accuracy_at_chance, _pinned_at_one_over_k, _worse_than_uniform, _at_uniform, _collapsed_to_zero, _zero_throughout, _frozen_loss, _frozen_eval, _frozen_term, _recurring_loss, _error_rate_at_max, _pinned_task_metric, _negligible_correlation, _f_score_at_floor, _no_box_matched, _never_below_start,
              _no_gain_over_finished_schedule) if not run.is_rl \
         else (_lr_stays_zero, _degenerate_groups, _return_at_floor, _no_gain_over_finished_schedule, _return_never_rose)
     if run.is_gan:
         rules = (_lr_stays_zero, _frozen_game)
     elif needs.loss(run) is not None and not run.is_rl:
-        rules = (_lr_stays_zero, _stuck_at_chance, _two_reports_at_chance, _accuracy_at_chance, _pinned_at_one_over_k, _error_rate_at_max, _pinned_task_metric, _negligible_correlation, _no_box_matched, _frozen_eval, _no_gain_over_finished_schedule)  # no training loss: only these can judge (the chance rule on the evaluation loss)
+        rules = (_lr_stays_zero, _stuck_at_chance, _two_reports_at_chance, _accuracy_at_chance, _pinned_at_one_over_k, _error_rate_at_max, _pinned_task_metric, _negligible_correlation, _f_score_at_floor, _no_box_matched, _frozen_eval, _no_gain_over_finished_schedule)  # no training loss: only these can judge (the chance rule on the evaluation loss)
     for rule in rules:
         got = rule(run, th)
         if got is not None:

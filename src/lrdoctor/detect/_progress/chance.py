@@ -534,6 +534,62 @@ def _negligible_correlation(run: Run, th: ProgressThresholds) -> Finding | None:
     return None
 
 
+#: the words of an F-score, the harmonic mean of precision and recall ("eval_f1", "f1_score",
+#: "eval_fscore", "f1-measure-overall")
+_F_SCORE_WORDS = frozenset({"f1", "fscore", "fmeasure", "f1score"})
+
+#: the first letters of text-overlap scores that also print an F-measure (ROUGE's
+#: "rouge2_fmeasure", BERTScore's F): overlap with a reference text, not positives found
+_TEXT_OVERLAP = ("rouge", "bleu", "meteor", "chrf", "bertscore")
+
+
+def is_f_score(name: str, names: frozenset[str] = frozenset()) -> bool:
+    """True when the column ``name`` holds an F-score of found positives: an F-score word, "f"
+    then "1" (StudioGAN's "F_1/8_score"), or a trailing "f" beside the same name ending in "p" and
+    "r" among ``names`` (spaCy's "ents_f" beside "ents_p" and "ents_r"; alone, MACE's "mae_f" is the
+    forces' error); not a loss, an error or a text-overlap score."""
+    ts = tokens(name)
+    if any(t.startswith(_TEXT_OVERLAP) for t in ts) or any(t in _LOSS_OR_ERROR for t in ts):
+        return False
+    if len(ts) > 1 and ts[-1] == "f" and name[-1:] in ("f", "F"):
+        stem, upper = name[:-1], name[-1] == "F"
+        return {stem + ("P" if upper else "p"), stem + ("R" if upper else "r")} <= names
+    return bool(_F_SCORE_WORDS & set(ts)) or any(a == "f" and b == "1" for a, b in zip(ts, ts[1:]))
+
+
+#: words of a loss or an error: a column named with one holds no F-score
+_LOSS_OR_ERROR = frozenset({"loss", "nll", "xent", "cost", "mae", "mse", "rmse", *ERROR_WORDS})
+
+
+def f_score_columns(run: Run) -> list[str]:
+    """The logged columns of ``run`` that hold an F-score (:func:`is_f_score`)."""
+    names = frozenset(run.names)
+    return [n for n in run.names if is_f_score(n, names)]
+
+
+def _f_score_at_floor(run: Run, th: ProgressThresholds) -> Finding | None:
+    """An F-score below ``f_score_floor`` at every one of ``f_score_points`` or more evaluations
+    (see ``ProgressThresholds.f_score_floor``): on a 0-1 scale, or on a percent scale when a
+    value above 1 says so."""
+    for name in f_score_columns(run):
+        s = run.series(name)
+        if s is None:
+            continue
+        f = s.finite()
+        v = f.values
+        if v.size < th.f_score_points or v.min() < 0:
+            continue
+        scale = 100.0 if v.max() > 1.0 else 1.0
+        if v.max() > scale or float(v.max()) >= th.f_score_floor * scale:
+            continue
+        ev = {"metric": name, "value": float(v.max()), "points": int(v.size),
+              "rule": f"F-score below {th.f_score_floor:g} at every evaluation"}
+        summary = (f"{name} never reached {fmt(th.f_score_floor * scale)} over {v.size} evaluations (best "
+                   f"{fmt(float(v.max()))}): the model never found the class it scores (F1 >= min(precision, recall))")
+        return Finding("slow_progress", Severity.ERROR, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
+    return None
+
+
 def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
     """Accuracy or mAP that never left 0, or that never changed at all (below its ceiling),
     while the training loss did not fall by more than half (then the metric is not this task's);

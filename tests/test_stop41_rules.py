@@ -1,0 +1,78 @@
+"""Rules from the stop-41 study of the benchmark (issue 9), each on a really trained run or a real
+log read in place, with a twin:
+
+- slow_progress: an F-score (F1, spaCy's ``ents_f``, a per-class ``f1_1``) below 0.05 at every one
+  of 3+ evaluations: the model never found the class it scores, whatever the accuracy says.
+"""
+
+from __future__ import annotations
+
+import torch
+from bench_logs import real_log
+from trained_digits import digits_mlp, fit_epoch, warned, write_lines
+
+import lrdoctor
+from lrdoctor.detect._progress.chance import is_f_score
+
+torch.set_num_threads(1)
+
+
+def _nines_run(lr: float, epochs: int) -> list[str]:
+    """A 64-32-2 MLP trained for real to tell the digit 9 from the rest (10% positives), printed as
+    a CSV of the epoch's mean training loss, the held-out loss and the held-out F1 of the 9s."""
+    from sklearn.metrics import f1_score
+
+    x, y, _ = digits_mlp(0)
+    nines = (y == 9).long()
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    lines = ["epoch,loss,eval_loss,eval_f1"]
+    for e in range(epochs):
+        mean, _ = fit_epoch(model, opt, x, nines)
+        with torch.no_grad():
+            logits = model(x[1400:])
+            held = torch.nn.functional.cross_entropy(logits, nines[1400:]).item()
+        f1 = f1_score(nines[1400:].numpy(), logits.argmax(1).numpy(), zero_division=0)
+        lines.append(f"{e + 1},{mean:.4f},{held:.4f},{f1:.4f}")
+    return lines
+
+
+def test_an_f1_that_never_left_the_floor_is_a_model_that_never_found_its_class(tmp_path):
+    # SGD at lr 30 knocks the MLP onto the majority class: F1 of the 9s is 0 at every epoch while
+    # the held-out accuracy would read 0.897, the share of the other digits
+    lines = _nines_run(lr=30.0, epochs=4)
+    assert [float(l.split(",")[3]) for l in lines[1:]] == [0.0] * 4
+    report = lrdoctor.diagnose(write_lines(tmp_path / "stuck.csv", lines))
+    f = warned(report)["slow_progress"]
+    assert f.evidence["rule"].startswith("F-score below 0.05") and f.evidence["metric"] == "eval_f1"
+
+
+def test_an_f1_that_starts_at_zero_and_then_rises_is_no_finding(tmp_path):
+    # the twin at lr 0.1: F1 0.0 for two epochs, then the 9s are found (0.47 by epoch 4)
+    lines = _nines_run(lr=0.1, epochs=6)
+    assert max(float(l.split(",")[3]) for l in lines[1:]) > 0.4
+    report = lrdoctor.diagnose(write_lines(tmp_path / "learns.csv", lines))
+    assert "slow_progress" not in warned(report, 0), report.findings
+
+
+def test_an_ner_card_whose_entity_f1_stayed_at_zero_is_slow_progress():
+    # BERT NER on a 50-sentence wikigold split: F1 0.0, 0.0005, 0.0005 while token accuracy sat
+    # at the all-"O" rate 0.78-0.78
+    report = lrdoctor.diagnose(real_log("fresh154/hfcard-dooglak-taggeduni50v9-ner/DOOGLAK_Tagged_Uni_50v9_NER_Model_3Epochs_AUGMENTED_README.md"))
+    f = warned(report)["slow_progress"]
+    assert f.evidence["metric"] == "eval_f1" and f.evidence["value"] == 0.0005
+
+
+def test_spacy_ents_f_beside_ents_p_and_ents_r_is_an_f_score():
+    report = lrdoctor.diagnose(real_log("fresh16/spacy-issue11519-trf-ner/issue11519.log"))
+    assert warned(report)["slow_progress"].evidence["metric"] == "ents_f"
+
+
+def test_a_trailing_f_without_its_precision_and_recall_is_no_f_score():
+    # MACE's "mae_f" is the forces' mean absolute error: a log of a healthy tutorial run
+    assert not is_f_score("mae_f", frozenset({"mae_f", "mae_e"}))
+    assert not is_f_score("eval_rouge2_fmeasure")
+    assert is_f_score("ents_f", frozenset({"ents_f", "ents_p", "ents_r"}))
+    report = lrdoctor.diagnose(real_log("fresh125/mace-tutorial-mace02-com3-train-jsonl-epochs0-12/mace02_com3_run-567_train.txt"))
+    assert "slow_progress" not in warned(report, 0), report.findings
