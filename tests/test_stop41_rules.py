@@ -2,7 +2,8 @@
 log read in place, with a twin:
 
 - slow_progress: an F-score (F1, spaCy's ``ents_f``, a per-class ``f1_1``) below 0.05 at every one
-  of 3+ evaluations: the model never found the class it scores, whatever the accuracy says.
+  of 3+ evaluations: the model never found the class it scores, whatever the accuracy says; a CER
+  beside a WER pinned at exactly 1.0 is read on the WER's fraction scale (1.46 is 146%).
 """
 
 from __future__ import annotations
@@ -76,3 +77,20 @@ def test_a_trailing_f_without_its_precision_and_recall_is_no_f_score():
     assert is_f_score("ents_f", frozenset({"ents_f", "ents_p", "ents_r"}))
     report = lrdoctor.diagnose(real_log("fresh125/mace-tutorial-mace02-com3-train-jsonl-epochs0-12/mace02_com3_run-567_train.txt"))
     assert "slow_progress" not in warned(report, 0), report.findings
+
+
+def test_a_cer_above_one_beside_a_wer_pinned_at_one_is_read_as_a_fraction():
+    # XLS-R 300M on FLEURS Zulu: WER exactly 1.0 at all four evaluations while CER went 1.4645 ->
+    # 1.5012: 146% character errors on the WER's fraction scale, not 1.46% that "learned"
+    report = lrdoctor.diagnose(real_log("fresh329/mubarakb-xlsr300m-zu-fleurs-1hr/training_results.md"))
+    f = warned(report)["slow_progress"]
+    assert f.evidence["metric"] == "eval_wer" and f.evidence["rule"] == "error rate pinned at 100%"
+
+
+def test_a_wer_pinned_at_one_beside_a_cer_that_learned_stays_silent(tmp_path):
+    # the twin, written from the Zulu card with the CER of a model that learned (0.28 at the end on
+    # the same fraction scale, as Cantonese's WER beside its CER): the pinned WER is no finding
+    lines = ["| Training Loss | Epoch | Step | Validation Loss | Wer | Cer |", "|---|---|---|---|---|---|",
+             "| No log | 1.0 | 6 | 23.3703 | 1.0 | 0.9645 |", "| No log | 2.0 | 13 | 12.3671 | 1.0 | 0.6680 |",
+             "| No log | 3.0 | 19 | 3.3600 | 1.0 | 0.4756 |", "| No log | 4.0 | 26 | 1.3411 | 1.0 | 0.2812 |"]
+    assert "slow_progress" not in warned(lrdoctor.diagnose(write_lines(tmp_path / "learned.md", lines)), 0)

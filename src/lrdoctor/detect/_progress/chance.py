@@ -378,7 +378,9 @@ def _error_rate_at_max(run: Run, th: ProgressThresholds) -> Finding | None:
             and values[n].min() >= th.error_floor and values[n].max() < 100.0 * th.error_floor]
     for name in pinned + above + near:
         v = values[name]
-        if _another_rate_learned(values, name):
+        # the pinned rate's scale: exactly 1.0 or a fraction near it is a fraction, 100.0 or more a percentage
+        scale = 1.0 if (name in near or (name in pinned and v[0] == 1.0)) else 100.0
+        if _another_rate_learned(values, name, scale):
             continue
         rule = ("error rate pinned at 100%" if name in pinned else "error rate above 100% at every evaluation"
                 if name in above else f"error rate (a fraction) never below {th.error_floor:.0%}")
@@ -404,17 +406,20 @@ def _prints_a_fraction(v: np.ndarray) -> bool:
     return ones >= 2 or (ones == 1 and float(v.min()) >= 1.0)
 
 
-def _another_rate_learned(values: dict[str, np.ndarray], name: str) -> bool:
+def _another_rate_learned(values: dict[str, np.ndarray], name: str, scale: float) -> bool:
     """True when another error rate of the same run (CER beside WER) got at least half of its
     units right at some evaluation (best below 50%, of a fraction or a percentage): the model
     recognises something, and the pinned rate is one the task cannot score, as WER on text
     without spaces between words (Cantonese, Japanese), where a whole sentence is one "word"
     (XLS-R on Common Voice zh-HK: WER 1.0-2.3 at all 74 evaluations while CER fell 1.0 -> 0.28).
-    An empty transcript scores 100% on both."""
+    An empty transcript scores 100% on both. ``scale`` is the pinned rate's own (1 for a fraction,
+    100 for a percentage): one evaluation library scores both rates, so the other is read on it
+    too, and a CER of 1.4645 beside a WER of exactly 1.0 is 146% errors (output longer than the
+    reference), not 1.46% (XLS-R on FLEURS Zulu: WER 1.0 at all four evaluations, CER 1.4645 ->
+    1.5012)."""
     for other, v in values.items():
         if other == name or v.size == 0:
             continue
-        scale = 100.0 if v.max() > 1.5 else 1.0
         if float(v.min()) < 0.5 * scale:
             return True
     return False
