@@ -3,7 +3,9 @@ log read in place, with a twin:
 
 - slow_progress: an F-score (F1, spaCy's ``ents_f``, a per-class ``f1_1``) below 0.05 at every one
   of 3+ evaluations: the model never found the class it scores, whatever the accuracy says; a CER
-  beside a WER pinned at exactly 1.0 is read on the WER's fraction scale (1.46 is 146%).
+  beside a WER pinned at exactly 1.0 is read on the WER's fraction scale (1.46 is 146%);
+- overfitting: an evaluation loss whose first reading is its best and that no later reading came
+  back within 10% of, while the training loss fell (a spike among them no longer hides it).
 """
 
 from __future__ import annotations
@@ -94,3 +96,21 @@ def test_a_wer_pinned_at_one_beside_a_cer_that_learned_stays_silent(tmp_path):
              "| No log | 1.0 | 6 | 23.3703 | 1.0 | 0.9645 |", "| No log | 2.0 | 13 | 12.3671 | 1.0 | 0.6680 |",
              "| No log | 3.0 | 19 | 3.3600 | 1.0 | 0.4756 |", "| No log | 4.0 | 26 | 1.3411 | 1.0 | 0.2812 |"]
     assert "slow_progress" not in warned(lrdoctor.diagnose(write_lines(tmp_path / "learned.md", lines)), 0)
+
+
+def test_an_evaluation_loss_that_never_came_back_near_its_first_reading_is_overfitting():
+    # bloomz-560m at lr 5e-4: validation loss 4.3998 (first, best) -> 5.4109 -> 14.7274 -> 7.4367
+    # -> 7.6816 while the training loss fell 3.3093 -> 2.4579; the spike inflated the GL rule's
+    # scatter guard, but no later evaluation came within 10% of the first
+    report = lrdoctor.diagnose(real_log("fresh333/jysssacc-bloomz-560m-fine-lr0.0005/training_results.md"))
+    f = warned(report)["overfitting"]
+    assert f.evidence["eval_min"] == 4.3998 and f.evidence["eval_min_step"] == 63.0
+
+
+def test_an_evaluation_that_came_back_within_ten_percent_of_the_first_is_no_never_beaten_run(tmp_path):
+    # the twin of the same card: the third evaluation came back to 4.6 (within 10% of 4.3998), so
+    # the rise is judged by the GL rule's scatter guard, which the spike still inflates
+    lines = ["Training Loss Epoch Step Validation Loss", "No log 1.0 63 4.3998", "3.3093 2.0 126 5.4109",
+             "3.3093 3.0 189 14.7274", "3.2195 4.0 252 4.6000", "2.4579 5.0 315 7.6816"]
+    report = lrdoctor.diagnose(write_lines(tmp_path / "came_back.md", lines))
+    assert "overfitting" not in warned(report, 0), report.findings
