@@ -5,7 +5,9 @@ log read in place, with a twin:
   of 3+ evaluations: the model never found the class it scores, whatever the accuracy says; a CER
   beside a WER pinned at exactly 1.0 is read on the WER's fraction scale (1.46 is 146%);
 - overfitting: an evaluation loss whose first reading is its best and that no later reading came
-  back within 10% of, while the training loss fell (a spike among them no longer hides it).
+  back within 10% of, while the training loss fell (a spike among them no longer hides it);
+- nonfinite: TensorFlow's "Nan in summary histogram" crash (capital N); a policy entropy a text
+  log printed as nan on every update.
 """
 
 from __future__ import annotations
@@ -114,3 +116,26 @@ def test_an_evaluation_that_came_back_within_ten_percent_of_the_first_is_no_neve
              "3.3093 3.0 189 14.7274", "3.2195 4.0 252 4.6000", "2.4579 5.0 315 7.6816"]
     report = lrdoctor.diagnose(write_lines(tmp_path / "came_back.md", lines))
     assert "overfitting" not in warned(report, 0), report.findings
+
+
+def test_a_tensorflow_crash_on_a_nan_histogram_is_nonfinite(tmp_path):
+    # DeepLab on TF 1.x: "Total loss is :[4.87157393]", then InvalidArgumentError: "Nan in summary
+    # histogram for: clone_0/image_pooling/BatchNorm/moving_variance" (capital N: the prefilter
+    # looked for "nan" and "aN" only)
+    path = real_log("fresh199/tfmodels-6416-deeplab-bn-nan/paste.txt")
+    assert "nonfinite" in warned(lrdoctor.diagnose(path))
+    # the twin: the same paste cut before the traceback: three finite, falling losses
+    lines = path.read_text().splitlines()
+    cut = next(i for i, l in enumerate(lines) if l.startswith("Traceback"))
+    assert "nonfinite" not in warned(lrdoctor.diagnose(write_lines(tmp_path / "before.txt", lines[:cut])), 0)
+
+
+def test_a_policy_entropy_printed_as_nan_on_every_update_is_nonfinite(tmp_path):
+    # a PPO trainer on HumanoidBulletEnv: "KL divergence: nan Entropy: nan" on all seven update
+    # epochs of iteration 3571: the policy's output distribution is NaN
+    path = real_log("fresh12/pybulletgym-issue10-ppo-kl-nan/issue10.log")
+    f = warned(lrdoctor.diagnose(path))["nonfinite"]
+    assert f.evidence["metric"] == "entropy"
+    # the twin with a finite entropy: the surrogate loss and the rewards are finite, nothing to report
+    lines = [l.replace("Entropy: nan", "Entropy: 1.4187") for l in path.read_text().splitlines()]
+    assert "nonfinite" not in warned(lrdoctor.diagnose(write_lines(tmp_path / "finite.log", lines)), 0)

@@ -41,7 +41,8 @@ _METRICS = ("loss", "eval_loss", "grad_norm", "value_loss", "d_loss", "g_loss") 
 #: action gives a NaN reward), the same blow-up seen one step downstream. A column that was
 #: never finite was never computed, and is not a blow-up.
 _OUTPUT_METRICS = ("ep_return", "eval_return", "q_values", "eval_accuracy",
-                   "approx_kl")  # (a policy update's KL, from the new and old outputs: baselines ACKTR's "KL | nan")
+                   "approx_kl",  # (a policy update's KL, from the new and old outputs: baselines ACKTR's "KL | nan")
+                   "entropy")  # (the policy's entropy, from its output distribution: a PPO trainer's "Entropy: nan")
 
 
 def amp_skipped_steps(run: Run, persistent_points: int = DEFAULTS.persistent_points) -> np.ndarray:
@@ -179,11 +180,21 @@ def detect(run: Run, th: NonfiniteThresholds = DEFAULTS) -> list[Finding]:
     return out
 
 
+#: output metrics that a text log prints only once computed: printed as ``nan`` on every report,
+#: they were computed and are NaN. Not an episode return, which prints ``nan`` as the mean of no
+#: finished episode (stable-baselines' "ep_rewmean | nan" before the first episode ends), nor a
+#: KL to a reference policy, which TRL's GRPO prints as ``nan`` on every step when it runs
+#: without one (open-r1 issue 704: "kl | nan" beside finite losses and rewards)
+_PRINTED_ONLY_COMPUTED = ("eval_accuracy", "entropy")
+
+
 def _printed_nan(run: Run, name: str, s: Series) -> bool:
-    """True when a text log printed an evaluation metric as ``nan`` on every report: the
-    trainer computed it (EDSR's ``PSNR: nan (Best: nan @epoch 1)``), whereas a machine-written
-    file may hold NaN for a metric it never computed."""
-    return name == "eval_accuracy" and run.meta.format == "text-log" and not np.isfinite(s.values).any()
+    """True when a text log printed an evaluation metric, or a policy's entropy, as ``nan``
+    on every report: the trainer computed it (EDSR's ``PSNR: nan (Best: nan @epoch 1)``; a PPO
+    trainer's "KL divergence: nan Entropy: nan" on every update epoch of iteration 3571: the
+    policy's output distribution is NaN), whereas a machine-written file may hold NaN for a
+    metric it never computed."""
+    return name in _PRINTED_ONLY_COMPUTED and run.meta.format == "text-log" and not np.isfinite(s.values).any()
 
 
 def _unrecorded_blow_up(run: Run, th: NonfiniteThresholds) -> list[Finding]:

@@ -109,7 +109,7 @@ _FRAMEWORK_NAN = re.compile(
 def _framework_nan(line: str, state: dict) -> dict | None:
     """A library's announcement of a non-finite loss (see ``_FRAMEWORK_NAN``): a NaN filed under
     the loss of the record before it, like the other announcements."""
-    if ("aN" in line or "nan" in line or "finite" in line or "nvalid loss" in line or "loss scale" in line) \
+    if ("aN" in line or "nan" in line or "Nan" in line or "finite" in line or "nvalid loss" in line or "loss scale" in line) \
             and _FRAMEWORK_NAN.search(line):
         return {NAN_EVENT: float("nan")}
     return None
