@@ -247,7 +247,16 @@ class ProgressThresholds(Thresholds):
     ``rouge2_fmeasure``): a summary's bigram overlap is no count of positives found."""
     f_score_points: int = 3
     """...over at least 3 evaluations, as ``chance_corrected_points``: the first may be a model
-    that has not started to move."""
+    that has not started to move. On a log from the start of training, fewer than
+    ``pinned_points`` evaluations are judged only when the run reached the end its config planned
+    (``planned_end_share``): a model initialised at the class prior predicts no positive for its
+    first epochs (a one-vs-rest digits model with RetinaNet's prior bias: micro-F1 exactly 0 for
+    three epochs at lr 0.3, above 0.5 later), so three zeros are a start unless they are the
+    whole run (BERT NER with num_epochs 3: entity F1 0.0, 0.0005, 0.0005 at epochs 1-3)."""
+    planned_end_share: float = 0.95
+    """A log reached the end its config planned when its last epoch is at least 95% of the
+    config's epoch count (or its last step of the step count): HF's evaluation at the end of a
+    13-step epoch prints epoch 2.9231 of 3 (97%)."""
     negligible_correlation: float = 0.1
     """A correlation score (Pearson, Spearman, Matthews, kappa) that never reached 0.1 over at
     least ``pinned_points`` evaluations: Cohen's "small" effect (Cohen 1988, Statistical Power

@@ -18,7 +18,8 @@ from lrdoctor.detect._progress.common import (
     _lr_share,
     _too_early,
 )
-from lrdoctor.detect._stats import tail_start, trend_p_up
+from lrdoctor.config import get_float
+from lrdoctor.detect._stats import tail_start, trend_p_up, value_at
 from lrdoctor.detect.initial_loss_anomaly import starts_at_the_start
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.fmt import fmt
@@ -572,6 +573,26 @@ def f_score_columns(run: Run) -> list[str]:
     return [n for n in run.names if is_f_score(n, names)]
 
 
+#: config keys of a run's planned length: in epochs, then in optimizer steps
+_PLANNED_EPOCHS = ("num_epochs", "num_train_epochs", "epochs", "max_epochs", "n_epochs")
+_PLANNED_STEPS = ("training_steps", "max_steps", "total_steps", "num_training_steps", "max_iters")
+
+
+def reached_planned_end(run: Run, step: float, th: ProgressThresholds) -> bool:
+    """True when the report at ``step`` is at the end the run's config planned (see
+    ``ProgressThresholds.planned_end_share``): its epoch against the config's epoch count, or the
+    step itself against the config's step count."""
+    epochs = get_float(run.config, _PLANNED_EPOCHS, finite=True)
+    if epochs is not None and epochs.value > 0:
+        ep = run.series("epoch")
+        last = value_at(ep, step) if ep is not None else (step if run.meta.step_unit == "epoch" else None)
+        if last is not None and last >= th.planned_end_share * epochs.value:
+            return True
+    steps = get_float(run.config, _PLANNED_STEPS, finite=True)
+    return bool(steps is not None and steps.value > 0 and run.meta.step_unit in ("step", "iteration")
+                and step >= th.planned_end_share * steps.value)
+
+
 def _f_score_at_floor(run: Run, th: ProgressThresholds) -> Finding | None:
     """An F-score below ``f_score_floor`` at every one of ``f_score_points`` or more evaluations
     (see ``ProgressThresholds.f_score_floor``): on a 0-1 scale, or on a percent scale when a
@@ -587,6 +608,8 @@ def _f_score_at_floor(run: Run, th: ProgressThresholds) -> Finding | None:
         scale = 100.0 if v.max() > 1.0 else 1.0
         if v.max() > scale or float(v.max()) >= th.f_score_floor * scale:
             continue
+        if v.size < th.pinned_points and starts_at_the_start(run) and not reached_planned_end(run, float(f.steps[-1]), th):
+            continue  # the first evaluations of a longer run: a model at the class prior finds no positive yet
         ev = {"metric": name, "value": float(v.max()), "points": int(v.size),
               "rule": f"F-score below {th.f_score_floor:g} at every evaluation"}
         summary = (f"{name} never reached {fmt(th.f_score_floor * scale)} over {v.size} evaluations (best "

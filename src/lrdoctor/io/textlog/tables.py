@@ -297,6 +297,8 @@ def _header_table(line: str, state: dict) -> dict | None:
     if state.get("spaced_hf") and s[:6].lower() == "no log":
         # HF's "No log" cell (no training loss logged yet): the column it stands in holds no value
         s, missing = "0" + s[6:], 0
+    if "[" in s and "|" in s:
+        s, head = _without_list_cells(s, head)
     cells = [c for c in re.split(r"[|,\s]+", s.strip("|")) if c]
     if state.get("spaced_hf") and len(cells) < len(head) and all(_NUM_FULL.match(c) for c in cells):
         head = state["pipe_header"] = _join_metric_words(head, len(cells))
@@ -321,6 +323,22 @@ def _header_table(line: str, state: dict) -> dict | None:
             # logged training loss) is a missing value, not the end of the table
             return {k: _num(m[1]) for k, m in zip(head, hits) if m}
     return None
+
+
+#: a table cell holding a list of numbers: HF's results table prints a metric that ``evaluate``
+#: returns as a list as it is ("Sacrebleu-precisions": "[92.246, 84.243, 78.785, 75.434]")
+_LIST_CELL = re.compile(rf"^\[\s*{NUM}(?:\s*,\s*{NUM})*\s*\]$")
+
+
+def _without_list_cells(row: str, head: list[str]) -> tuple[str, list[str]]:
+    """``row`` (a ``|``-separated data row of a table with header ``head``) and ``head`` without
+    the columns whose cell in this row is a list of numbers (see ``_LIST_CELL``): a list is no
+    value of one metric at one step, and its commas would split it into cells of its own."""
+    raw = [c.strip() for c in row.strip().strip("|").split("|")]
+    drop = {i for i, c in enumerate(raw) if _LIST_CELL.match(c)}
+    if not drop or len(raw) != len(head):
+        return row, head
+    return "|".join(c for i, c in enumerate(raw) if i not in drop), [h for i, h in enumerate(head) if i not in drop]
 
 
 #: two names in one cell set apart by a run of blanks: column alignment, not a spaced name
