@@ -164,3 +164,11 @@ def test_a_results_table_with_a_list_cell_is_read_without_that_column(tmp_path):
     assert "sacrebleu-precisions" not in report.run.names
     assert report.run.series("eval_loss").values.tolist() == [0.1294]
     assert warned(report)["nonfinite"].evidence["metric"] == "loss"
+
+
+def test_a_borderless_whisper_table_with_wer_ortho_is_read():
+    # the HF audio course's Whisper fine-tune names "Wer Ortho" then "Wer"; copied from a rendered
+    # page with its borders lost, the header has one word more than a row has values
+    report = lrdoctor.diagnose(real_log("fresh340/wishwa98-asrforcommonvoice/training_results.md"))
+    assert report.run.series("eval_wer_ortho").values.tolist()[:2] == [16.3784, 16.6496]
+    assert report.run.series("eval_wer").values.tolist()[:2] == [11.5941, 11.8450]

@@ -230,7 +230,8 @@ def _column_names(cells: list[str]) -> list[str]:
 #: the last word of a metric's name that a ``compute_metrics`` key split into words ends with
 #: ("wer_score" -> "Wer Score", "exact_match" -> "Exact Match", "mean_iou" -> "Mean Iou")
 _NAME_TAILS = frozenset({"score", "match", "rate", "error", "iou", "accuracy", "len",
-                         "correlation", "coefficient", "macro", "micro", "weighted"})
+                         "correlation", "coefficient", "macro", "micro", "weighted",
+                         "ortho"})  # (the HF audio course's Whisper fine-tune: "Wer Ortho" before "Wer")
 
 
 def _join_metric_words(head: list[str], values: int) -> list[str]:
