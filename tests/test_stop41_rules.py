@@ -8,7 +8,9 @@ log read in place, with a twin:
 - overfitting: an evaluation loss whose first reading is its best and that no later reading came
   back within 10% of, while the training loss fell (a spike among them no longer hides it);
 - nonfinite: TensorFlow's "Nan in summary histogram" crash (capital N); a policy entropy a text
-  log printed as nan on every update.
+  log printed as nan on every update;
+- readers: a results-table cell holding a list is dropped; "Wer Ortho" is one name of a borderless
+  HF table; a TensorBoard CSV export of a run named for a split is that split's tag.
 """
 
 from __future__ import annotations
@@ -172,3 +174,19 @@ def test_a_borderless_whisper_table_with_wer_ortho_is_read():
     report = lrdoctor.diagnose(real_log("fresh340/wishwa98-asrforcommonvoice/training_results.md"))
     assert report.run.series("eval_wer_ortho").values.tolist()[:2] == [16.3784, 16.6496]
     assert report.run.series("eval_wer").values.tolist()[:2] == [11.5941, 11.8450]
+
+
+def test_a_tensorboard_export_of_the_validation_run_is_the_evaluation_loss(tmp_path):
+    # Keras' TensorBoard callback writes one tag, epoch_loss, under the runs train and validation:
+    # the download of the validation curve was read as the training loss (and its rise as divergence)
+    path = real_log("fresh348/spectral-subclass-mixed-val-loss/subclass-mixed-input-subclass_validation-tag-epoch_loss.csv")
+    report = lrdoctor.diagnose(path)
+    assert report.run.meta.roles == {"eval_loss": "validation_epoch_loss"}
+    assert "overfitting" in warned(report) and "divergence" not in warned(report, 0)
+    # the twin: the train run's export of the same tag is the training loss
+    train = real_log("fresh348/spectral-subclass-mixed-train-loss/subclass-mixed-input-subclass_train-tag-epoch_loss.csv")
+    assert lrdoctor.read(train).meta.roles == {"loss": "epoch_loss"}
+    # and the standard download name of TensorBoard's UI
+    std = tmp_path / "run-validation-tag-epoch_loss.csv"
+    std.write_text(path.read_text())
+    assert lrdoctor.read(std).meta.roles == {"eval_loss": "validation_epoch_loss"}

@@ -30,14 +30,30 @@ _TB_EXPORT = {"wall_time", "step", "value"}
 _TB_TAG = re.compile(r"(?:^|[-_])tag[-_](?P<tag>.+)$", re.I)
 
 
+#: a run name that ends with an evaluation split: Keras' TensorBoard callback writes its scalars to
+#: the runs ``train`` and ``validation`` under one tag (``epoch_loss``), so the download of the
+#: validation curve is ``run-validation-tag-epoch_loss.csv``
+_SPLIT_RUN = re.compile(r"(?:^|[-_.])(?P<split>validation|valid|val|eval|test)$", re.I)
+
+#: the words of a tag that already names its split
+_SPLIT_WORDS = frozenset({"train", "training", "validation", "valid", "val", "eval", "test"})
+
+
 def tensorboard_export_tag(path: Path, header: list[str]) -> str | None:
     """The scalar tag of a TensorBoard CSV export (header ``Wall time,Step,Value``), from its
     file name (``run-PPO_1-tag-rollout_ep_rew_mean.csv`` -> ``rollout_ep_rew_mean``); None
-    when the file is not one. Without a ``tag`` in the name, the file's stem is the tag."""
+    when the file is not one. Without a ``tag`` in the name, the file's stem is the tag. A run
+    named for an evaluation split gives the tag that split (``run-validation-tag-epoch_loss``
+    -> ``validation_epoch_loss``): read alone, ``epoch_loss`` would be the training loss."""
     if {normalize(h) for h in header} != _TB_EXPORT:
         return None
     m = _TB_TAG.search(path.stem)
-    return m["tag"] if m else path.stem
+    if m is None:
+        return path.stem
+    tag, split = m["tag"], _SPLIT_RUN.search(path.stem[:m.start()])
+    if split and not _SPLIT_WORDS & set(normalize(tag).split("_")):
+        return f"{split['split'].lower()}_{tag}"
+    return tag
 
 
 def read_csv(path: Path, sep: str | None = None) -> Run:
