@@ -14,7 +14,7 @@ or on a real log read in place:
 from __future__ import annotations
 
 import torch
-from trained_digits import digits_mlp, fit_epoch, held_out_loss, warned, write_lines
+from trained_digits import digits_mlp, fit_epoch, held_out_loss, noisy_label_fit, warned, write_lines
 
 import lrdoctor
 
@@ -84,17 +84,9 @@ def _noisy_label_run(evaluate_at: tuple[int, ...], noise: float = 0.4, card: boo
     evaluations with their accuracy, whose training loss reads "No log" (a run shorter than its
     logging interval)."""
     x, y, _ = digits_mlp(0)
-    g = torch.Generator().manual_seed(1)
-    noisy = y.clone()
-    flip = torch.rand(300, generator=g) < noise
-    noisy[:300][flip] = torch.randint(0, 10, (int(flip.sum()),), generator=g)
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(64, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
-    opt = torch.optim.Adam(model.parameters(), lr=0.003)
     lines = ["| Training Loss | Epoch | Step | Validation Loss | Accuracy |", "|:---:|:---:|:---:|:---:|:---:|"] if card \
         else ["epoch,train_loss,val_loss"]
-    for epoch in range(1, max(evaluate_at) + 1):
-        train, _ = fit_epoch(model, opt, x, noisy, end=300)
+    for epoch, train, model in noisy_label_fit(noise, max(evaluate_at)):
         if epoch in evaluate_at:
             with torch.no_grad():
                 acc = (model(x[1400:]).argmax(1) == y[1400:]).float().mean().item()

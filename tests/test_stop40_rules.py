@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from bench_logs import real_log
-from trained_digits import digits_mlp, fit_epoch, held_out_loss, warned, write_lines
+from trained_digits import digits_mlp, fit_epoch, held_out_loss, noisy_label_fit, warned, write_lines
 
 import lrdoctor
 
@@ -105,16 +105,8 @@ def test_evaluations_interleaved_with_training_still_overfit(tmp_path):
     # 300 digits with a fifth of their labels random: the held-out loss turns up once the noise is
     # memorised; printed per epoch as "Training loss epoch: ..." then "Validation Loss: ...", no step
     x, y, _ = digits_mlp(0)
-    g = torch.Generator().manual_seed(1)
-    noisy = y.clone()
-    flip = torch.rand(300, generator=g) < 0.2
-    noisy[:300][flip] = torch.randint(0, 10, (int(flip.sum()),), generator=g)
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(64, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
-    opt = torch.optim.Adam(model.parameters(), lr=0.003)
     lines, val = [], []
-    for epoch in range(1, 61):
-        train, _ = fit_epoch(model, opt, x, noisy, end=300)
+    for epoch, train, model in noisy_label_fit(0.2, 60):
         if epoch % 5 == 0:
             val.append(held_out_loss(model, x, y))
             lines += [f"Training loss epoch: {train:.4f}", f"Validation Loss: {val[-1]:.4f}"]
