@@ -132,7 +132,7 @@ class OverfittingThresholds(Thresholds):
     """The few-point rule (``_never_beaten``) judges at least 3 evaluations: the few-point rules'
     minimum, a best and two readings after it that both stayed above it."""
     up_ordered_gl: float = 0.10
-    """...when GL is at least 10%, twice GL_5 (also the few-point ``_undone`` rule's bar). The
+    """...when GL is at least 10%, twice GL_5 (also the bar of the few-point ``_undone`` rule and of every later evaluation in the never-beaten rule). The
     ordering argument assumes independent evaluations, and smooth curves are autocorrelated: a depth-1 XGBoost's eval logloss
     saw-tooths and rose 6 rounds in a row by 5.4% without overfitting (its rises and falls
     are of one size), so the ordering alone may drop the guard only for a rise twice GL_5."""

@@ -1,5 +1,6 @@
 """slow_progress rules that judge a run against chance: a loss at ln K or above any vocabulary's uniform guess,
-a loss never below its first report, an error rate at its maximum, a task metric pinned at one value."""
+a loss never below its first report, an error rate at its maximum, a task metric pinned at one value,
+an F-score that never left its floor."""
 
 from __future__ import annotations
 
@@ -549,6 +550,10 @@ _F_SCORE_WORDS = frozenset({"f1", "fscore", "fmeasure", "f1score"})
 _TEXT_OVERLAP = ("rouge", "bleu", "meteor", "chrf", "bertscore")
 
 
+#: words of a loss or an error: a column named with one holds no F-score
+_LOSS_OR_ERROR = frozenset({"loss", "nll", "xent", "cost", "mae", "mse", "rmse", *ERROR_WORDS})
+
+
 def is_f_score(name: str, names: frozenset[str] = frozenset()) -> bool:
     """True when the column ``name`` holds an F-score of found positives: an F-score word, "f"
     then "1" (StudioGAN's "F_1/8_score"), or a trailing "f" beside the same name ending in "p" and
@@ -561,10 +566,6 @@ def is_f_score(name: str, names: frozenset[str] = frozenset()) -> bool:
         stem, upper = name[:-1], name[-1] == "F"
         return {stem + ("P" if upper else "p"), stem + ("R" if upper else "r")} <= names
     return bool(_F_SCORE_WORDS & set(ts)) or any(a == "f" and b == "1" for a, b in zip(ts, ts[1:]))
-
-
-#: words of a loss or an error: a column named with one holds no F-score
-_LOSS_OR_ERROR = frozenset({"loss", "nll", "xent", "cost", "mae", "mse", "rmse", *ERROR_WORDS})
 
 
 def f_score_columns(run: Run) -> list[str]:
