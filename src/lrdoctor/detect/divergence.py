@@ -262,13 +262,17 @@ def _needed_factor(before: np.ndarray, factor: float) -> float:
     return factor if level >= 2 else factor * factor
 
 
-def jump_and_stay(values: np.ndarray, factor: float, after: int) -> tuple[int, int] | None:
+def jump_and_stay(values: np.ndarray, factor: float, after: int, noise_k: float = 0.0) -> tuple[int, int] | None:
     """(index of the best point, index of the jump) when one report jumps to at least
     ``factor`` x the best before it and every report from the jump on stays above every
     report before it (a new level, not noise around the old one: on a noisy log the old
     range already holds the highs), with at least ``after`` points from the jump on and at
     least 2 before it (one report is no level: a DQN's TD loss 0.009 then 0.023-0.085 is
-    noise); positive values only. The last such jump wins. None otherwise."""
+    noise); positive values only. With ``noise_k``, the new level must also clear that many
+    sigmas of the log scatter of the 4+ reports before the jump (:func:`local_log_noise`; of the
+    whole log with fewer, as :func:`few_point_rise` asks): a fitted classifier's single-batch losses span two decades
+    (9.2e-05 to 0.012 over seven batches), and two batches that land just above the highest of
+    them are that scatter, not a new level. The last such jump wins. None otherwise."""
     x = values
     if x.size < after + 1 or (x <= 0).any():
         return None
@@ -277,7 +281,11 @@ def jump_and_stay(values: np.ndarray, factor: float, after: int) -> tuple[int, i
     low_after = np.minimum.accumulate(x[::-1])[::-1]
     for j in range(x.size - after, 1, -1):  # at least 2 reports before the jump
         if x[j] >= _needed_factor(x[:j], factor) * best[j - 1] and low_after[j] > high[j - 1]:
-            return int(np.argmin(x[:j])), j
+            ib = int(np.argmin(x[:j]))
+            scatter = local_log_noise(x[:j], ib) if j >= 4 else log_noise(x)  # (as few_point_rise measures it)
+            if noise_k and np.log(low_after[j] / x[ib]) < noise_k * scatter:
+                continue
+            return ib, j
     return None
 
 
@@ -452,7 +460,7 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
     rules = (
         ("rise", lambda: few_point_rise(x, th.few_factor, th.few_after, th.noise_k), Severity.ERROR,
          f"few-point: every point from the onset on >= {th.few_factor:g}x the best"),
-        ("jump", lambda: jump_and_stay(x, th.few_factor, th.few_after), Severity.ERROR,
+        ("jump", lambda: jump_and_stay(x, th.few_factor, th.few_after, th.noise_k), Severity.ERROR,
          f"few-point: a jump to >= {th.few_factor:g}x the best, every later report above all earlier ones"),
         # a climb of tens of percent that is still going: a warning, it has not blown up yet
         # (on evaluations alone with no accuracy a creep is overfitting's GL rule, ``overfitting._gl_alone``;

@@ -486,8 +486,18 @@ _LLMC_ROW = re.compile(rf"^s:(\d+)((?:\s+(?:trl|tel|lr|norm|eval):{NUM})+)\s*$")
 _LLMC_KEYS = {"trl": "train_loss", "tel": "val_loss", "lr": "lr", "norm": "grad_norm", "eval": "eval_accuracy"}
 
 
+#: llm.c's train_gpt2.cu on stdout: "step   61/74 | loss 3.208939 (+nanz)| norm 1.4800 (+nanz)| lr 3.00e-04 |
+#: 44.57 ms | ..." (each figure followed by its z-score against the recent ones, "nan" until it has
+#: enough history); the z-score is the trainer's outlier alarm, not a metric
+_LLMC_STDOUT = re.compile(rf"^\s*step\s+(\d+)\s*/\s*\d+\s*\|\s*(?:train\s+)?loss\s+({NUM})\s*(?:\([^()|]{{0,20}}z\))?\s*\|"
+                          rf"\s*norm\s+({NUM})\s*(?:\([^()|]{{0,20}}z\))?\s*\|\s*lr\s+({NUM})")
+
+
 def _llmc(line: str, state: dict) -> dict | None:
-    """An llm.c log line."""
+    """An llm.c log line: main.log's, or a step printed on stdout."""
+    if line.lstrip()[:4] == "step" and "z)" in line:
+        m = _LLMC_STDOUT.match(line)
+        return {"step": float(m[1]), "loss": _num(m[2]), "grad_norm": _num(m[3]), "lr": _num(m[4])} if m else None
     if not line.startswith("s:"):
         return None
     m = _LLMC_ROW.match(line)

@@ -1,0 +1,78 @@
+"""Rules from the stop-42 study of the benchmark (issue 9), each on a really trained run or a real
+log read in place, with a twin:
+
+- slow_progress: a training loss that prints the same value at its last reports is no frozen model
+  when the evaluation score moves over the same reports: an HF Trainer table repeats the last
+  logged training loss on every evaluation row until ``logging_steps`` comes round again;
+- readers: llm.c's stdout line ("step 61/74 | loss 3.208939 (+nanz)| norm 1.4800 (+nanz)| lr ...")
+  with the z-score after each figure.
+"""
+
+from __future__ import annotations
+
+import torch
+from bench_logs import real_log
+from trained_digits import digits_mlp, warned, write_lines
+
+import lrdoctor
+
+torch.set_num_threads(1)
+
+
+def _hf_table(lr: float, epochs: int = 7, logging_steps: int = 100, batch: int = 50) -> list[str]:
+    """The digits MLP trained for real with SGD at ``lr``, printed as an HF Trainer "Training
+    results" table: one row per epoch (28 optimizer steps) with the held-out accuracy (an evaluation
+    that computes its metric only, so no held-out loss moves to say the model changed), and the
+    training loss as the Trainer shows it, the mean since the previous log, logged every
+    ``logging_steps`` steps ("No log" before the first), so rows between two logs repeat it."""
+    x, y, model = digits_mlp(0)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    lines = ["| Training Loss | Epoch | Step | Validation Accuracy |", "|:-------------:|:-----:|:----:|:-------------------:|"]
+    step, window, shown = 0, [], "No log"
+    for epoch in range(1, epochs + 1):
+        for i in range(0, 1400, batch):
+            loss = torch.nn.functional.cross_entropy(model(x[i:i + batch]), y[i:i + batch])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            step += 1
+            window.append(loss.item())
+            if step % logging_steps == 0:
+                shown, window = f"{sum(window) / len(window):.4f}", []
+        with torch.no_grad():
+            acc = (model(x[1400:]).argmax(1) == y[1400:]).float().mean().item()
+        lines.append(f"| {shown} | {float(epoch)} | {step} | {acc:.4f} |")
+    return lines
+
+
+def test_a_stale_training_loss_beside_a_moving_evaluation_is_not_frozen(tmp_path):
+    lines = _hf_table(lr=0.05)
+    # the table really repeats its training loss over the last four rows (logged at step 100 only)
+    assert len({line.split("|")[1] for line in lines[-4:]}) == 1
+    assert len({line.split("|")[4] for line in lines[-4:]}) > 1  # while the accuracy moves
+    report = lrdoctor.diagnose(write_lines(tmp_path / "training_results.md", lines))
+    assert "slow_progress" not in warned(report)
+
+
+def test_a_frozen_model_with_a_frozen_evaluation_is_still_caught(tmp_path):
+    lines = _hf_table(lr=0.0)  # no update: the evaluation prints the same figures every epoch
+    report = lrdoctor.diagnose(write_lines(tmp_path / "training_results.md", lines))
+    assert warned(report, 2)["slow_progress"].evidence["value"] > 0
+
+
+def test_the_stale_hf_card_of_the_benchmark_is_not_called_frozen():
+    # opus-mt es-it: "Training Loss" 1.3581 on epochs 3-5 (one log at step 500), SacreBLEU 33.44 -> 33.67
+    path = real_log("fresh365/frtna-opus-mt-es-it-ted/training_results.md")
+    assert "slow_progress" not in warned(lrdoctor.diagnose(path))
+
+
+def test_llmc_stdout_lines_with_z_scores_are_read(tmp_path):
+    run = lrdoctor.read(real_log("fresh357/llmc-issue796-tinyshakespeare-tail/train.log"))
+    assert run.meta.roles["loss"] == "loss" and run.meta.roles["grad_norm"] == "grad_norm"
+    assert run.n_steps == 11 and run.series("loss").values[0] == 3.208939
+    # once the trainer has history, the z-score is a signed number
+    lines = [f"step {i:4d}/100 | loss {4.0 - 0.01 * i:.6f} ({0.1 * i:+.2f}z)| norm {1.0 + 0.01 * i:.4f} (-0.{i % 10}0z)| "
+             "lr 3.00e-04 | 44.57 ms | 38.1% bf16 MFU | 91886 tok/s" for i in range(1, 31)]
+    run = lrdoctor.read(write_lines(tmp_path / "main.log", lines))
+    assert run.n_steps == 30 and abs(run.series("grad_norm").values[-1] - 1.30) < 1e-9
+    assert abs(run.series("loss").values[-1] - 3.70) < 1e-9 and run.series("lr").values[0] == 3e-4
