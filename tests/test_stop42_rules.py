@@ -76,3 +76,22 @@ def test_llmc_stdout_lines_with_z_scores_are_read(tmp_path):
     run = lrdoctor.read(write_lines(tmp_path / "main.log", lines))
     assert run.n_steps == 30 and abs(run.series("grad_norm").values[-1] - 1.30) < 1e-9
     assert abs(run.series("loss").values[-1] - 3.70) < 1e-9 and run.series("lr").values[0] == 3e-4
+
+
+def test_a_wer_just_above_one_while_the_loss_fell_is_a_model_that_recognises_nothing():
+    # XLS-R on Common Voice hi: WER 0.9999, 1.0002, 1.0222 ... 1.0152 at all 14 evaluations (never
+    # exactly 1.0) while the training loss fell 5.18 -> 0.88: read as a fraction, stray tokens
+    got = warned(lrdoctor.diagnose(real_log("fresh364/shivam-xlsr-hindi-cv7-wer-stuck/training_results.md")), 2)
+    assert got["slow_progress"].evidence["metric"] == "eval_wer"
+    # its healthy twin from the same slice: the WER falls from its first evaluation
+    healthy = lrdoctor.diagnose(real_log("fresh364/vitouphy-xlsr300m-english-librispeech/training_results.md"))
+    assert "slow_progress" not in warned(healthy)
+
+
+def test_a_percentage_wer_above_the_fraction_band_is_not_read_as_a_fraction(tmp_path):
+    # the same shape on a percentage scale (1.3% .. 1.5%, a model near its ceiling) is no stuck model
+    rows = ["| Training Loss | Epoch | Step | Validation Loss | Wer |", "|---|---|---|---|---|"]
+    for i, (loss, wer) in enumerate([(0.9, 1.31), (0.6, 1.42), (0.42, 1.35), (0.35, 1.48), (0.3, 1.39)]):
+        rows.append(f"| {loss} | {i + 1}.0 | {100 * (i + 1)} | {loss + 0.1:.2f} | {wer} |")
+    report = lrdoctor.diagnose(write_lines(tmp_path / "training_results.md", rows))
+    assert "slow_progress" not in warned(report)
