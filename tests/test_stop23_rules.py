@@ -197,8 +197,12 @@ def test_ctc_card_twins_that_learn_or_print_percentages_are_not_stuck(tmp_path):
     rows = [ln for ln in text.splitlines() if ln.startswith("| ") and ln.count("|") == 6 and ln[2].isdigit()]
     # the model breaks out late: the last evaluation's WER 0.62
     learns = text.replace(rows[-1], rows[-1].rsplit("|", 2)[0] + "| 0.6200 |")
-    # a percentage WER near 1% (an excellent model): no value exactly 1.0
-    percent = "\n".join(ln.replace("| 1.0    |", "| 1.0300 |") if ln in rows else ln for ln in text.splitlines())
+    # a percentage WER near 1% (an excellent model): no value exactly 1.0, and no halving of the
+    # validation loss to prove a fraction (stop 42): the card from step 1300 on, where the validation
+    # loss only creeps 2.57 -> 2.36 while the WER prints 1.04-1.13
+    late = [ln for ln in rows if int(ln.split("|")[3]) >= 1300]
+    percent = "\n".join(ln for ln in text.splitlines() if ln not in rows or ln in late)
+    assert "| 1.0    |" not in percent and len(late) >= 10
     for name, body in (("learns", learns), ("percent", percent)):
         p = tmp_path / f"{name}.md"
         p.write_text(body)

@@ -95,3 +95,53 @@ def test_a_percentage_wer_above_the_fraction_band_is_not_read_as_a_fraction(tmp_
         rows.append(f"| {loss} | {i + 1}.0 | {100 * (i + 1)} | {loss + 0.1:.2f} | {wer} |")
     report = lrdoctor.diagnose(write_lines(tmp_path / "training_results.md", rows))
     assert "slow_progress" not in warned(report)
+    # within the band, but only the training loss halved: a model near 1% errors that keeps fitting
+    # its training set, its validation loss flat
+    rows = ["| Training Loss | Epoch | Step | Validation Loss | Wer |", "|---|---|---|---|---|"]
+    for i, (loss, wer) in enumerate([(0.2, 1.01), (0.14, 1.06), (0.11, 0.99), (0.09, 1.04), (0.08, 1.02)]):
+        rows.append(f"| {loss} | {i + 1}.0 | {100 * (i + 1)} | {0.05 + 0.001 * i:.3f} | {wer} |")
+    report = lrdoctor.diagnose(write_lines(tmp_path / "fitting.md", rows))
+    assert "slow_progress" not in warned(report)
+
+
+def _one_bad_step_run(bad_lr: float | None) -> list[str]:
+    """The digits MLP trained for real with SGD at lr 0.1 for 12 epochs; after epoch 6's last batch,
+    one extra step at ``bad_lr`` (an LR schedule's glitch) knocks the weights off, and the next
+    epoch's updates bring them back. Printed as Keras' history CSV (epoch-mean training loss, held-out loss)."""
+    from trained_digits import fit_epoch, held_out_loss
+
+    x, y, model = digits_mlp(0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    rows = ["epoch,loss,val_loss"]
+    for epoch in range(1, 13):
+        mean, _ = fit_epoch(model, opt, x, y)
+        if epoch == 6 and bad_lr is not None:
+            opt.param_groups[0]["lr"] = bad_lr
+            loss = torch.nn.functional.cross_entropy(model(x[:50]), y[:50])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            opt.param_groups[0]["lr"] = 0.1
+        rows.append(f"{epoch},{mean:.4f},{held_out_loss(model, x, y):.4f}")
+    return rows
+
+
+def test_an_evaluation_loss_spike_the_training_loss_averaged_away_is_a_spike(tmp_path):
+    rows = _one_bad_step_run(3.0)
+    val = [float(r.split(",")[2]) for r in rows[1:]]
+    train = [float(r.split(",")[1]) for r in rows[1:]]
+    assert val[5] > 3 * max(val[4], val[6])  # the held-out loss at epoch 6 really jumped and came back
+    assert max(train) == train[0] and train[6] < 1.5 * train[5]  # while the epoch means show no spike
+    spike = warned(lrdoctor.diagnose(write_lines(tmp_path / "history.csv", rows)))["loss_spike"]
+    assert spike.evidence["metric"] == "val_loss" and spike.end_step == 6
+    # the same run without the bad step: no spike
+    assert "loss_spike" not in warned(lrdoctor.diagnose(write_lines(tmp_path / "twin.csv", _one_bad_step_run(None))))
+
+
+def test_the_evaluation_spike_of_a_real_keras_run_is_found():
+    # California housing at lr 0.05 (Hands-on ML, ch. 10): val_loss 0.39, 7.55, 1.16, 0.45 at epochs 2-5
+    got = warned(lrdoctor.diagnose(real_log("fresh308/hml2-ch10-housing-tensorboard-lr0.05/10_neural_nets_with_keras.ipynb.cell90.txt")))
+    assert got["loss_spike"].end_step == 3
+    healthy = real_log("fresh308/hml2-ch10-housing-sequential-sgd/10_neural_nets_with_keras.ipynb.cell49.txt")
+    assert "loss_spike" not in warned(lrdoctor.diagnose(healthy))
+
