@@ -145,3 +145,30 @@ def test_the_evaluation_spike_of_a_real_keras_run_is_found():
     healthy = real_log("fresh308/hml2-ch10-housing-sequential-sgd/10_neural_nets_with_keras.ipynb.cell49.txt")
     assert "loss_spike" not in warned(lrdoctor.diagnose(healthy))
 
+
+
+def test_a_trainer_results_table_is_its_whole_run():
+    # BERT NER on a 50-article split: entity F1 0.0, 0.0005, 0.0010 at the three evaluations of the
+    # card's table, with no hyperparameter list kept; the Trainer wrote the table at the end of the
+    # run from its whole history, so three evaluations are the delivered model's, not a start
+    card = real_log("fresh154/hfcard-dooglak-taggeduni50v2-ner/DOOGLAK_Tagged_Uni_50v2_NER_Model_3Epochs_AUGMENTED_README.md")
+    f = warned(lrdoctor.diagnose(card), 2)["slow_progress"]
+    assert f.evidence["metric"] == "eval_f1" and f.evidence["points"] == 3
+    # the twin: a NER card of the same kind whose F1 rose (0.92 -> 0.93)
+    healthy = lrdoctor.diagnose(real_log("fresh366/hfcard-seishin-distilbert-ner/training_results.md"))
+    assert "slow_progress" not in warned(healthy)
+
+
+def test_a_trained_run_printed_as_a_trainer_table_is_judged_at_its_end(tmp_path):
+    # the digits MLP with its 9s relabelled as 8s, three epochs, printed as the Trainer's table:
+    # the F1 (of the 9s) is 0 at all three evaluations of the run
+    from test_stop41_rules import _nine_relabelled_run
+
+    rows = [r.split(",") for r in _nine_relabelled_run(epochs=3)[1:]]
+    table = ["| Training Loss | Epoch | Step | Validation Loss | Accuracy | F1 |", "|---|---|---|---|---|---|"]
+    table += [f"| {r[1]} | {float(r[0]):.1f} | {28 * int(r[0])} | {r[2]} | {r[3]} | {r[4]} |" for r in rows]
+    f = warned(lrdoctor.diagnose(write_lines(tmp_path / "training_results.md", table)), 2)["slow_progress"]
+    assert f.evidence["rule"].startswith("F-score below")
+    # the same three evaluations as a plain CSV say nothing of the run's end: no finding (stop 41)
+    csv = ["epoch,loss,eval_loss,eval_accuracy,eval_f1_9"] + [",".join(r) for r in rows]
+    assert "slow_progress" not in warned(lrdoctor.diagnose(write_lines(tmp_path / "start.csv", csv)), 0)

@@ -603,10 +603,27 @@ _PLANNED_EPOCHS = ("num_epochs", "num_train_epochs", "epochs", "max_epochs", "n_
 _PLANNED_STEPS = ("training_steps", "max_steps", "total_steps", "num_training_steps", "max_iters")
 
 
+#: the columns every Hugging Face Trainer "Training results" table holds ("Training Loss", "Epoch",
+#: "Step", "Validation Loss", then the metrics), as the text reader names them; not "training_loss",
+#: which is "No log" on every row of a run shorter than its logging_steps, and then no column
+_TRAINER_TABLE = frozenset({"epoch", "step", "validation_loss"})
+
+
+def is_trainer_results_table(run: Run) -> bool:
+    """True when ``run`` was read from a Hugging Face Trainer "Training results" table (a model
+    card's): the Trainer writes the card when training ends, from its whole log history, so the
+    table holds every evaluation of the run, its last row the run's end, whether or not the file
+    keeps the hyperparameters that planned it."""
+    return run.meta.format == "text-log" and _TRAINER_TABLE <= set(run.names)
+
+
 def reached_planned_end(run: Run, step: float, th: ProgressThresholds) -> bool:
     """True when the report at ``step`` is at the end the run's config planned (see
     ``ProgressThresholds.planned_end_share``): its epoch against the config's epoch count, or the
-    step itself against the config's step count."""
+    step itself against the config's step count; or when the log is a Trainer's results table
+    (:func:`is_trainer_results_table`), whose last row is the run's end."""
+    if is_trainer_results_table(run):
+        return True
     epochs = get_float(run.config, _PLANNED_EPOCHS, finite=True)
     if epochs is not None and epochs.value > 0:
         ep = run.series("epoch")
