@@ -172,3 +172,43 @@ def test_a_trained_run_printed_as_a_trainer_table_is_judged_at_its_end(tmp_path)
     # the same three evaluations as a plain CSV say nothing of the run's end: no finding (stop 41)
     csv = ["epoch,loss,eval_loss,eval_accuracy,eval_f1_9"] + [",".join(r) for r in rows]
     assert "slow_progress" not in warned(lrdoctor.diagnose(write_lines(tmp_path / "start.csv", csv)), 0)
+
+
+def _least_squares_fit(lr: float) -> list[str]:
+    """A 3-feature linear regression on 300 digits (the label as its target), fitted for real by
+    full-batch Adam at ``lr`` for 1500 iterations, printed as Pyro's SVI loop prints: the summed
+    squared error every 50 iterations with 4 decimals."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = torch.tensor(d.data[:300, [20, 21, 42]] / 16.0, dtype=torch.float64)  # (float64: the optimum prints alike on any CPU)
+    y = torch.tensor(d.target[:300], dtype=torch.float64)
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1).double()
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    lines = []
+    for it in range(1, 1501):
+        loss = ((model(x).squeeze(1) - y) ** 2).sum() / 2
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if it % 50 == 0:
+            lines.append(f"[iteration {it:04d}] loss: {loss.item():.4f}")
+    return lines
+
+
+def test_a_convex_fit_that_reached_its_optimum_is_not_frozen(tmp_path):
+    lines = _least_squares_fit(0.05)
+    values = [float(line.rsplit(" ", 1)[1]) for line in lines]
+    # it creeps down at the 4th decimal, then prints its optimum exactly for the last reports
+    assert values[-1] == values[-2] == values[-3] and values[0] > values[-1] + 100
+    assert "slow_progress" not in warned(lrdoctor.diagnose(write_lines(tmp_path / "svi.log", lines)))
+    # the same loop at lr 0: the weights never move, and that is frozen
+    dead = warned(lrdoctor.diagnose(write_lines(tmp_path / "dead.log", _least_squares_fit(0.0))), 2)
+    assert dead["slow_progress"].evidence["rule"].startswith("frozen")
+
+
+def test_pyros_converged_svi_loop_is_not_frozen():
+    # Bayesian regression tutorial: 147.8847, .8827, .8819, .8817, .8816, then 147.8815 three times
+    report = lrdoctor.diagnose(real_log("fresh376/pyro-bayesian-regression-linear-torch/train.log"))
+    assert "slow_progress" not in warned(report)
