@@ -212,3 +212,19 @@ def test_pyros_converged_svi_loop_is_not_frozen():
     # Bayesian regression tutorial: 147.8847, .8827, .8819, .8817, .8816, then 147.8815 three times
     report = lrdoctor.diagnose(real_log("fresh376/pyro-bayesian-regression-linear-torch/train.log"))
     assert "slow_progress" not in warned(report)
+
+
+def test_a_results_table_with_a_per_class_column_is_read_whole(tmp_path):
+    # the relabelled-9s run as a Trainer table whose last column is the F1 of one class,
+    # "F1 Class 9": the header was read as a "f1_class = 9" pair and every other column lost
+    from test_stop41_rules import _nine_relabelled_run
+
+    rows = [r.split(",") for r in _nine_relabelled_run(epochs=3)[1:]]
+    table = ["| Training Loss | Epoch | Step | Validation Loss | Accuracy | F1 Class 9 |", "|---|---|---|---|---|---|"]
+    table += [f"| {r[1]} | {float(r[0]):.1f} | {28 * int(r[0])} | {r[2]} | {r[3]} | {r[4]} |" for r in rows]
+    report = lrdoctor.diagnose(write_lines(tmp_path / "training_results.md", table))
+    assert {"training_loss", "validation_loss", "eval_accuracy", "eval_f1_class_9"} <= set(report.run.names)
+    assert warned(report, 2)["slow_progress"].evidence["metric"] == "eval_f1_class_9"
+    # one word and a number is still a value: a bordered key-value line keeps its pairs
+    run = lrdoctor.read(write_lines(tmp_path / "kv.log", [f"| epoch {i} | iter {20 * i} | loss {1 / i:.3f} |" for i in range(1, 6)]))
+    assert run.series("loss").values[-1] == 0.2

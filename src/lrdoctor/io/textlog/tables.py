@@ -164,6 +164,11 @@ _NO_VALUE = re.compile(r"^(?:no log|n/?a|none|-+|—)$", re.I)
 #: TRL's reward-function columns)
 _SPACED_CELL = re.compile(r"^[A-Za-z_][A-Za-z_/.\-@]*(?:\d+[A-Za-z_/.\-@]+)*\d*(?: +[A-Za-z_/.\-][A-Za-z_/.\-@]*(?:\d+[A-Za-z_/.\-@]+)*\d*)*$")
 
+#: ...and a name of two or more words may end in a bare index, the class or label it is about
+#: ("F1 Class 1", "Precision Label 0": a per-class metric column); one word and a number ("epoch 1")
+#: stays a value
+_INDEXED_CELL = re.compile(r"^[A-Za-z_][\w/.\-@]*(?: +[A-Za-z_][\w/.\-@]*)+ +\d+$")
+
 
 #: the two-word column names of HF Trainer's results table ("Training Loss", "Validation Loss")
 _HF_PAIR = re.compile(r"\b(Training|Train|Validation|Valid|Eval|Evaluation|Test) (Loss|Accuracy|Acc)\b|\b(Gen) (Len)\b")
@@ -279,7 +284,8 @@ def _header_table(line: str, state: dict) -> dict | None:
         cells = [c[:-1].rstrip() if c.endswith("#") and len(c) > 1 else c for c in cells]
     # names with spaces only between bars or tabs (a Jupyter table copied as text is tab-separated:
     # "Step<TAB>Training Loss")
-    spaced = sep in "|\t" and all(_SPACED_CELL.match(c) or _HEADER_CELL.match(c) for c in cells) and any(" " in c for c in cells)
+    spaced = sep in "|\t" and all(_SPACED_CELL.match(c) or _INDEXED_CELL.match(c) or _HEADER_CELL.match(c) for c in cells) \
+        and any(" " in c for c in cells)
     # (an identifier may hold digits beside spaced names: HF's "| Validation Loss | Rouge1 | F1 |")
     if len(cells) >= 2 and (spaced or all(_HEADER_CELL.match(c) for c in cells)) and any(not _NUM_FULL.match(c) for c in cells):
         # (HF notebooks print "Step | Training Loss | Validation Loss | Wer")
