@@ -10,9 +10,10 @@ log read in place, with a twin:
 
 from __future__ import annotations
 
+import pytest
 import torch
 from bench_logs import real_log
-from trained_digits import digits_mlp, warned, write_lines
+from trained_digits import digits_mlp, held_out_loss, noisy_label_fit, warned, write_lines
 
 import lrdoctor
 
@@ -228,3 +229,29 @@ def test_a_results_table_with_a_per_class_column_is_read_whole(tmp_path):
     # one word and a number is still a value: a bordered key-value line keeps its pairs
     run = lrdoctor.read(write_lines(tmp_path / "kv.log", [f"| epoch {i} | iter {20 * i} | loss {1 / i:.3f} |" for i in range(1, 6)]))
     assert run.series("loss").values[-1] == 0.2
+
+
+def test_a_listing_of_lightning_checkpoint_names_is_a_log(tmp_path):
+    # 300 digits with a fifth of their labels random, fitted for real: a ModelCheckpoint that keeps
+    # every epoch names its files "epoch=E-train_loss=..-val_loss=...ckpt", and "ls -l checkpoints/"
+    # lists them in name order (epoch=10 before epoch=2)
+    x, y, _ = digits_mlp(0)
+    names, val = [], []
+    for epoch, train, model in noisy_label_fit(0.2, 60):
+        if epoch % 5 == 0:
+            val.append(held_out_loss(model, x, y))
+            names.append(f"epoch={epoch}-train_loss={train:.4f}-val_loss={val[-1]:.4f}.ckpt")
+    assert val[-1] > 1.2 * min(val)
+    lines = [f"-rw-r--r-- 1 user user 3.5M Feb  4 20:{i:02d} {n}" for i, n in enumerate(sorted(names))]
+    report = lrdoctor.diagnose(write_lines(tmp_path / "ls.txt", lines))
+    assert report.run.meta.roles["eval_loss"] == "val_loss" and list(report.run.steps) == list(range(5, 61, 5))
+    assert "overfitting" in warned(report), report.findings
+    # a checkpoint named for its epoch and step alone is no report
+    with pytest.raises(lrdoctor.InputError):
+        lrdoctor.diagnose(write_lines(tmp_path / "bare.txt", [f"epoch={e}-step={28 * e}.ckpt" for e in range(1, 6)]))
+
+
+def test_the_real_listing_of_a_blown_up_run_is_read():
+    # TorchMD-Net: "epoch=1-val_loss=28354817745406260133494784.0000-test_loss=0.0000.ckpt" ...
+    run = lrdoctor.read(real_log("fresh125/torchmd-net-357-ckpt-val-loss-blowup/paste.txt"))
+    assert run.n_steps == 8 and run.series("eval_loss").values[0] > 1e25

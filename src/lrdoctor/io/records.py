@@ -49,6 +49,10 @@ class RecordColumns:
         self.repr_keys: set[Any] = set()
         #: what a reader noticed while filling the columns, for ``RunMeta.warnings``
         self.warnings: list[str] = []
+        #: False when the records are not in the order they were logged (a listing of checkpoint
+        #: files is in name order, "epoch=10" before "epoch=2"): their steps are sorted, and a
+        #: step that goes back is no restart
+        self.rows_in_order = True
 
     def __len__(self) -> int:
         return self.n
@@ -655,4 +659,4 @@ def _columns_to_run(acc: RecordColumns, meta: RunMeta, config: Mapping[str, Any]
     if any(k != v for k, v in shown.items()):
         cols = {shown[k]: v for k, v in cols.items()}
         masks = {shown[k]: v for k, v in masks.items()}
-    return build_run(steps, cols, masks, meta=meta, config=config)
+    return build_run(steps, cols, masks, meta=meta, config=config, rows_in_order=acc.rows_in_order)

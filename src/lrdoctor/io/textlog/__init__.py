@@ -555,6 +555,8 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
     for key, _, _ in _PENDING:
         if state.get(key) and not done_at:  # a last table or block cut before its end (a crash, a paste)
             records.append(state.pop(key))
+    if state.get("rows_unordered") and hasattr(records, "rows_in_order"):
+        records.rows_in_order = False
     if loss_change and hasattr(records, "refile_before"):
         _refile_changed_loss(records, *loss_change)
     if after_done and hasattr(records, "warnings"):

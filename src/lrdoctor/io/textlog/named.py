@@ -143,11 +143,28 @@ def _nvidia_speech(line: str, state: dict) -> dict | None:
 _CKPT_REACHED = re.compile(rf"^\s*Epoch (?P<ep>\d+), global step (?P<step>\d+): '(?P<key>[\w/.\-]+)' reached (?P<val>{NUM})", re.I)
 
 
+#: Lightning's ModelCheckpoint file names, as a listing of the checkpoint folder shows them
+#: ("epoch=3-val_loss=0.3512-test_loss=0.40.ckpt", the metrics named in ``filename`` with
+#: ``auto_insert_metric_name``): each ``key=value`` between the dashes is one report's figure
+_CKPT_FILE = re.compile(r"(?:^|[\s/])(?P<name>[\w=.\-]*?epoch=\d+[\w=.\-]*?)\.ckpt\b")
+
+_CKPT_PAIR = re.compile(rf"(?:^|[-_/])(?P<key>[A-Za-z][A-Za-z_/]*)=(?P<val>{NUM})(?=-|$)")
+
+
 def _lightning_checkpoint(line: str, state: dict) -> dict | None:
+    """A ModelCheckpoint message ("... 'val_loss' reached 3.54525 ..."), or a checkpoint file name
+    carrying its epoch and metrics (a listing of ``checkpoints/``)."""
     m = _CKPT_REACHED.match(line) if "reached" in line else None
-    if m is None:
-        return None
-    return {"epoch": int(m["ep"]), "global_step": int(m["step"]), m["key"]: _num(m["val"])}
+    if m is not None:
+        return {"epoch": int(m["ep"]), "global_step": int(m["step"]), m["key"]: _num(m["val"])}
+    if ".ckpt" in line and "epoch=" in line:
+        f = _CKPT_FILE.search(line)
+        pairs = {p["key"]: _num(p["val"]) for p in _CKPT_PAIR.finditer(f["name"])} if f else {}
+        if "epoch" not in pairs or not set(pairs) - {"epoch", "step"}:
+            return None  # (a name with no metric, "epoch=3-step=24.ckpt", is no report)
+        state["rows_unordered"] = True  # a listing is in name order: "epoch=10" before "epoch=2"
+        return pairs
+    return None
 
 
 #: Bare "key value" pairs with no ':' or '=' (WeNet's "TRAIN Batch 4/203700 loss 12.646465
