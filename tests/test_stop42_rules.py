@@ -160,14 +160,20 @@ def test_a_trainer_results_table_is_its_whole_run():
     assert "slow_progress" not in warned(healthy)
 
 
-def test_a_trained_run_printed_as_a_trainer_table_is_judged_at_its_end(tmp_path):
-    # the digits MLP with its 9s relabelled as 8s, three epochs, printed as the Trainer's table:
-    # the F1 (of the 9s) is 0 at all three evaluations of the run
+def _relabelled_trainer_table(f1_name: str) -> tuple[list[list[str]], list[str]]:
+    """The digits MLP with its 9s relabelled as 8s (stop 41), three epochs, as CSV rows and as the
+    Trainer's results table whose last column, named ``f1_name``, is the F1 of the 9s."""
     from test_stop41_rules import _nine_relabelled_run
 
     rows = [r.split(",") for r in _nine_relabelled_run(epochs=3)[1:]]
-    table = ["| Training Loss | Epoch | Step | Validation Loss | Accuracy | F1 |", "|---|---|---|---|---|---|"]
+    table = [f"| Training Loss | Epoch | Step | Validation Loss | Accuracy | {f1_name} |", "|---|---|---|---|---|---|"]
     table += [f"| {r[1]} | {float(r[0]):.1f} | {28 * int(r[0])} | {r[2]} | {r[3]} | {r[4]} |" for r in rows]
+    return rows, table
+
+
+def test_a_trained_run_printed_as_a_trainer_table_is_judged_at_its_end(tmp_path):
+    # the F1 (of the 9s) is 0 at all three evaluations of the run the table holds
+    rows, table = _relabelled_trainer_table("F1")
     f = warned(lrdoctor.diagnose(write_lines(tmp_path / "training_results.md", table)), 2)["slow_progress"]
     assert f.evidence["rule"].startswith("F-score below")
     # the same three evaluations as a plain CSV say nothing of the run's end: no finding (stop 41)
@@ -218,11 +224,7 @@ def test_pyros_converged_svi_loop_is_not_frozen():
 def test_a_results_table_with_a_per_class_column_is_read_whole(tmp_path):
     # the relabelled-9s run as a Trainer table whose last column is the F1 of one class,
     # "F1 Class 9": the header was read as a "f1_class = 9" pair and every other column lost
-    from test_stop41_rules import _nine_relabelled_run
-
-    rows = [r.split(",") for r in _nine_relabelled_run(epochs=3)[1:]]
-    table = ["| Training Loss | Epoch | Step | Validation Loss | Accuracy | F1 Class 9 |", "|---|---|---|---|---|---|"]
-    table += [f"| {r[1]} | {float(r[0]):.1f} | {28 * int(r[0])} | {r[2]} | {r[3]} | {r[4]} |" for r in rows]
+    _, table = _relabelled_trainer_table("F1 Class 9")
     report = lrdoctor.diagnose(write_lines(tmp_path / "training_results.md", table))
     assert {"training_loss", "validation_loss", "eval_accuracy", "eval_f1_class_9"} <= set(report.run.names)
     assert warned(report, 2)["slow_progress"].evidence["metric"] == "eval_f1_class_9"
