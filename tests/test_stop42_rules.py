@@ -137,6 +137,11 @@ def test_an_evaluation_loss_spike_the_training_loss_averaged_away_is_a_spike(tmp
     assert spike.evidence["metric"] == "val_loss" and spike.end_step == 6
     # the same run without the bad step: no spike
     assert "loss_spike" not in warned(lrdoctor.diagnose(write_lines(tmp_path / "twin.csv", _one_bad_step_run(None))))
+    # a Trainer table whose training loss was never logged ("No log"): the evaluations alone show it
+    table = ["| Training Loss | Epoch | Step | Validation Loss |", "|:---:|:---:|:---:|:---:|"]
+    table += [f"| No log | {float(e)} | {28 * e} | {v} |" for e, v in enumerate(val, start=1)]
+    report = lrdoctor.diagnose(write_lines(tmp_path / "training_results.md", table))
+    assert "loss" not in report.run.meta.roles and warned(report)["loss_spike"].end_step == 6 * 28
 
 
 def test_the_evaluation_spike_of_a_real_keras_run_is_found():

@@ -171,7 +171,16 @@ def _dixon_outlier(lx: np.ndarray, i: int) -> bool:
     return top > low and (top - second) / (top - low) >= q99
 
 
-@detector("loss_spike", thresholds=DEFAULTS, evidence=LossSpikeEvidence, needs=needs.loss)
+def _needs(run: Run) -> str | None:
+    """A training loss, or (for :func:`_eval_spike`) an evaluation loss of enough points: a card
+    whose "Training Loss" is "No log" on every row still shows its evaluations."""
+    why = needs.loss(run)
+    if why is not None and not run.is_rl and needs.points(run, "eval_loss") >= needs.MIN_LOSS_POINTS:
+        return None
+    return why
+
+
+@detector("loss_spike", thresholds=DEFAULTS, evidence=LossSpikeEvidence, needs=_needs)
 def detect(run: Run, th: LossSpikeThresholds = DEFAULTS) -> list[Finding]:
     """Spikes of the training loss (the trend rules, and the neighbour rule on a few-point log); when
     it shows none, of the evaluation loss (:func:`_eval_spike`)."""
