@@ -262,3 +262,14 @@ def test_the_real_listing_of_a_blown_up_run_is_read():
     # TorchMD-Net: "epoch=1-val_loss=28354817745406260133494784.0000-test_loss=0.0000.ckpt" ...
     run = lrdoctor.read(real_log("fresh125/torchmd-net-357-ckpt-val-loss-blowup/paste.txt"))
     assert run.n_steps == 8 and run.series("eval_loss").values[0] > 1e25
+
+
+def test_an_evaluation_spike_on_a_curve_falling_by_decades_is_found():
+    # Whisper-tiny on MInDS-14: validation loss 0.0556, 0.0021, 0.0007, 0.0007, then 0.0398 at the
+    # LR peak (WER 0.0306 -> 0.0760), then 0.0100, 0.0009 ... 0.0001; the first differences of a
+    # curve falling by decades hid the bump, its second differences do not
+    got = warned(lrdoctor.diagnose(real_log("fresh367/duccioo-whisper-tiny-minds14-it/training_results.md")))
+    assert got["loss_spike"].end_step == 500 and got["loss_spike"].evidence["metric"] == "validation_loss"
+    # its sibling on the same set with Whisper-small climbs at every evaluation, with no bump: no spike
+    twin = lrdoctor.diagnose(real_log("fresh367/duccioo-whisper-small-minds14-it/training_results.md"))
+    assert "loss_spike" not in warned(twin, 0)
