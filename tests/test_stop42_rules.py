@@ -273,3 +273,24 @@ def test_an_evaluation_spike_on_a_curve_falling_by_decades_is_found():
     # its sibling on the same set with Whisper-small climbs at every evaluation, with no bump: no spike
     twin = lrdoctor.diagnose(real_log("fresh367/duccioo-whisper-small-minds14-it/training_results.md"))
     assert "loss_spike" not in warned(twin, 0)
+
+
+def test_a_csv_pasted_without_its_header_is_refused_in_one_line(tmp_path):
+    # the noisy-label digits fit as results.csv rows, its header line left out of the paste: the
+    # first row was read as column names ("5", "2.0868", ...), and the refusal asked to name one
+    import subprocess
+    import sys
+
+    x, y, _ = digits_mlp(0)
+    rows = []
+    for epoch, train, model in noisy_label_fit(0.2, 30):
+        if epoch % 5 == 0:
+            rows.append(f"{epoch},{train:.4f},{held_out_loss(model, x, y):.4f},{0.001 * epoch:.4f}")
+    pasted = write_lines(tmp_path / "results.csv", rows)
+    out = subprocess.run([sys.executable, "-m", "lrdoctor", "diagnose", pasted], capture_output=True, text=True)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    line, = out.stderr.strip().splitlines()
+    assert "results.csv" in line and "no header row" in line
+    # with its header the same rows are a run
+    whole = write_lines(tmp_path / "whole.csv", ["epoch,train_loss,val_loss,lr"] + rows)
+    assert lrdoctor.diagnose(whole).run.meta.roles["eval_loss"] == "val_loss"

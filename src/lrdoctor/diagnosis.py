@@ -31,11 +31,35 @@ def require_training_metric(run: Run) -> None:
     # the reader's own reason for setting a column aside (a loss that counts up by 1: a loop index),
     # so that the one line says why a column named "loss" is no loss
     why = next((f"; {w}" for w in run.meta.warnings if any(f"'{m}'" in w for m in run.metrics)), "")
+    if _headerless(run):
+        # the column names are numbers: the header line was not copied (a pasted results.csv
+        # without its first row), and naming "0.83126" with --metric helps nobody
+        raise InputError(
+            run.meta.source,
+            f"no header row: the column names read are numbers ({seen}), so the first line is data; "
+            "add the header line the trainer wrote (results.csv's first row, the CSV logger's field names)",
+        )
     raise InputError(
         run.meta.source,
         f"no training metric recognised (numeric columns seen: {seen}{text}{why}); "
         "name one with --metric loss=COLUMN (or task_metric=, grad_norm=, ...)",
     )
+
+
+def _headerless(run: Run) -> bool:
+    """True when at least 3 column names, and most of them, are numbers: the reader took a data
+    row for the header."""
+    names = list(run.metrics)
+
+    def number(name: str) -> bool:
+        try:
+            float(name)
+        except ValueError:
+            return False
+        return True
+
+    count = sum(number(n) for n in names)
+    return count >= 3 and 2 * count > len(names)
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:
