@@ -23,7 +23,7 @@ import numpy as np
 
 from lrdoctor.fmt import fmt
 from lrdoctor.detect._common import objective
-from lrdoctor.detect._stats import diff_sigma, robust_sigma, runs_of
+from lrdoctor.detect._stats import diff2_sigma, diff_sigma, robust_sigma, runs_of
 from lrdoctor.detect._trend import objective_trend
 from lrdoctor.detect.divergence import DEFAULTS as DIV
 from lrdoctor.detect.divergence import above_best, sustained_rises
@@ -121,12 +121,15 @@ class LossSpikeEvidence(Evidence):
     metric: str
 
 
-def few_point_spikes(x: np.ndarray, th: LossSpikeThresholds = DEFAULTS) -> list[tuple[int, float]]:
+def few_point_spikes(x: np.ndarray, th: LossSpikeThresholds = DEFAULTS, detrended: bool = False) -> list[tuple[int, float]]:
     """(index, height ratio) of each interior point of a positive series that stands above
     *both* neighbours by more than ``relative`` and by more than ``noise_k`` sigmas of the
     scatter of the other points (log domain, successive differences). The height is taken
     against the higher neighbour, so a point counts only if the next report came back down.
-    On 3-4 points, where no scatter can be measured, the point must be ``huge_ratio`` x both."""
+    On 3-4 points, where no scatter can be measured, the point must be ``huge_ratio`` x both.
+    ``detrended`` measures the scatter on second differences instead (no Dixon test): on a curve
+    that falls by decades the first differences are the descent itself, and no bump stands out
+    of them, while the second differences cancel a steady descent and keep the scatter."""
     if x.size < 3 or not (x > 0).all():
         return []
     if x.size < 5:  # no scatter to measure: only a jump of orders of magnitude counts
@@ -138,7 +141,7 @@ def few_point_spikes(x: np.ndarray, th: LossSpikeThresholds = DEFAULTS) -> list[
         h = lx[i] - max(lx[i - 1], lx[i + 1])
         if h <= np.log1p(th.relative) or x[i] - max(x[i - 1], x[i + 1]) <= th.quanta * _resolution(x):
             continue
-        if _stands_out(lx, i, h, th):
+        if (h > th.noise_k * diff2_sigma(np.delete(lx, i))) if detrended else _stands_out(lx, i, h, th):
             out.append((i, float(np.exp(h))))
     return out
 
@@ -196,12 +199,15 @@ def _eval_spike(run: Run, th: LossSpikeThresholds) -> list[Finding]:
     loss that averages it away, or of a step between two logs (a Keras regressor on California
     housing at lr 0.05: val_loss 0.39 at epoch 2, 7.55 at epoch 3, then 1.16 and 0.45, while the
     epoch-mean training loss fell at every epoch). On a curve that falls by decades the scatter is
-    measured on second differences (:func:`_above_falling_curve`)."""
+    measured on second differences (``few_point_spikes(detrended=True)``: Whisper-tiny on MInDS-14,
+    0.0556, 0.0021, 0.0007, 0.0007, then 0.0398 and WER 0.0306 -> 0.0760 at the LR peak, then
+    0.0100, 0.0009 ... 0.0001)."""
     e = run.series("eval_loss")
     if e is None:
         return []
     f = e.finite()
-    got = [(i, r) for i, r in few_point_spikes(f.values, th) if r >= th.warn_ratio] or _above_falling_curve(f.values, th)
+    got = ([(i, r) for i, r in few_point_spikes(f.values, th) if r >= th.warn_ratio]
+           or [(i, r) for i, r in few_point_spikes(f.values, th, detrended=True) if r >= th.warn_ratio])
     if not got:
         return []
     i, ratio = max(got, key=lambda p: p[1])
@@ -215,28 +221,6 @@ def _eval_spike(run: Run, th: LossSpikeThresholds) -> list[Finding]:
              "instability (an LR at the edge, often at the warmup's peak, or outlier batches) that the "
              "logged training loss averaged away.")
     return [Finding("loss_spike", Severity.WARNING, float(f.steps[got[0][0]]), step, summary, ev, cause)]
-
-
-def _above_falling_curve(x: np.ndarray, th: LossSpikeThresholds) -> list[tuple[int, float]]:
-    """(index, height ratio) of each interior evaluation at least ``warn_ratio`` x both its
-    neighbours and more than ``noise_k`` sigmas above them, the sigma measured on the second
-    log-differences of the other evaluations (:func:`~lrdoctor.detect._stats.diff2_sigma`): on an
-    evaluation loss that falls by decades the first differences are the descent itself, and no
-    bump stands out of them; the second differences cancel a steady descent and keep the scatter
-    (Whisper-tiny on MInDS-14: 0.0556, 0.0021, 0.0007, 0.0007, then 0.0398 and WER 0.0306 -> 0.0760
-    at the LR peak, then 0.0100, 0.0009 ... 0.0001)."""
-    if x.size < 5 or not (x > 0).all():
-        return []
-    from lrdoctor.detect._stats import diff2_sigma
-
-    lx, q = np.log(x), _resolution(x)
-    out = []
-    for i in range(1, x.size - 1):
-        h = float(lx[i] - max(lx[i - 1], lx[i + 1]))
-        if (h >= np.log(th.warn_ratio) and x[i] - max(x[i - 1], x[i + 1]) > th.quanta * q
-                and h > th.noise_k * diff2_sigma(np.delete(lx, i))):
-            out.append((i, float(np.exp(h))))
-    return out
 
 
 def _detect_training(run: Run, th: LossSpikeThresholds) -> list[Finding]:

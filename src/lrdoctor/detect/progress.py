@@ -331,6 +331,12 @@ class ProgressThresholds(Thresholds):
     the model recognises nothing (SEW-D mid on LibriSpeech: WER 0.99-1.13 at all 26
     evaluations). The exact 1.0 prints tell a fraction from a percentage: a WER of exactly
     1.00% at two evaluations of a 4-decimal table is no accident of a good model."""
+    fraction_band_max: float = 1.2
+    """The other proof of a fraction: an error rate never below ``error_floor`` that printed a
+    value above 1.0 and none above 1.2, while the evaluation loss fell by more than
+    ``max_total_drop``. 1.2 is 20% more errors than reference words (SEW-D mid on LibriSpeech
+    reached 1.13); read as a percentage every evaluation would lie between 0.99% and 1.2%, a
+    ceiling no model whose evaluation loss halved sits at unmoved."""
 
 
 DEFAULTS = ProgressThresholds()

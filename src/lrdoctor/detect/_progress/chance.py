@@ -15,6 +15,7 @@ from lrdoctor.detect._progress.common import (
     _live_loss,
     _lr_is_zero,
     _logged,
+    _fell_by_total_drop,
     _loss_learned,
     _lr_share,
     _too_early,
@@ -409,15 +410,9 @@ def _prints_a_fraction(v: np.ndarray) -> bool:
     return ones >= 2 or (ones == 1 and float(v.min()) >= 1.0)
 
 
-#: The highest report :func:`_fraction_beside_a_falling_loss` reads as a fraction: 20% more errors
-#: than reference words (SEW-D mid on LibriSpeech reached 1.13); as a percentage every evaluation
-#: would then lie between 0.99% and 1.2%, a ceiling no fine-tune whose loss halved sits at unmoved.
-FRACTION_BAND_MAX = 1.2
-
-
 def _fraction_beside_a_falling_loss(run: Run, v: np.ndarray, th: ProgressThresholds) -> bool:
     """True when an error rate that never went below ``error_floor`` printed a value above 1.0
-    (and none above ``FRACTION_BAND_MAX``) while the evaluation loss fell by more than
+    (and none above ``fraction_band_max``) while the evaluation loss fell by more than
     ``max_total_drop`` (from its first report to the median of its last three): read as a
     percentage it would be a model at about 1% errors whose error rate did not move while its loss
     on the same evaluation set halved, which no evaluation does; read as a fraction it is more
@@ -425,11 +420,10 @@ def _fraction_beside_a_falling_loss(run: Run, v: np.ndarray, th: ProgressThresho
     (XLS-R on Common Voice hi: WER 0.9999, 1.0002, ... 1.0152 at all 14 evaluations as its
     validation loss fell 5.20 -> 0.45). Not the training loss: a model near 1% errors that keeps
     fitting its training set halves that loss with no change on the evaluation set."""
-    if not 1.0 < float(v.max()) <= FRACTION_BAND_MAX:
+    if not 1.0 < float(v.max()) <= th.fraction_band_max:
         return False
     e = run.series("eval_loss")
-    ev = e.finite().values if e is not None else np.array([])
-    return bool(ev.size >= 3 and ev[0] > 0 and 1.0 - float(np.median(ev[-3:])) / float(ev[0]) > th.max_total_drop)
+    return e is not None and _fell_by_total_drop(e.finite().values, th)
 
 
 def _another_rate_learned(values: dict[str, np.ndarray], name: str, scale: float) -> bool:

@@ -203,9 +203,12 @@ def _loss_learned(run: Run, th: ProgressThresholds) -> bool:
     then a task metric pinned at 0 measures something this model does not do (an accuracy
     logged for a regression: R keras issue 296, loss 0.158 -> 0.029 with acc 0.0000)."""
     s = objective(run)
-    if s is None:
-        return False
-    v = s.finite().values
+    return s is not None and _fell_by_total_drop(s.finite().values, th)
+
+
+def _fell_by_total_drop(v: np.ndarray, th: ProgressThresholds) -> bool:
+    """True when the positive series ``v`` (3+ reports) fell by more than ``max_total_drop`` of
+    its first report, measured at the median of its last three (one low last report is no level)."""
     if v.size < 3 or v[0] <= 0:
         return False
     with np.errstate(over="ignore", invalid="ignore"):  # losses near 1e300 overflow harmlessly to inf
