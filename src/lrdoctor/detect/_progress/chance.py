@@ -586,6 +586,23 @@ def is_f_score(name: str, names: frozenset[str] = frozenset()) -> bool:
     return bool(_F_SCORE_WORDS & set(ts)) or any(a == "f" and b == "1" for a, b in zip(ts, ts[1:]))
 
 
+def _siblings_in_percent(run: Run, name: str) -> bool:
+    """True when the precision or recall printed beside the F-score ``name`` (its name with the
+    last "f" for "p" and "r") went above 1: the three are printed on one scale, so the F-score's
+    is percent even where every F it printed was below 1 (spaCy's spancat on Danish: SPANS_SC_F
+    0.13 beside SPANS_SC_R 40.00, then 0.00 at every evaluation)."""
+    if name[-1:] not in ("f", "F"):
+        return False
+    upper = name[-1] == "F"
+    for other in (name[:-1] + ("P" if upper else "p"), name[:-1] + ("R" if upper else "r")):
+        s = run.series(other) if other in run.names else None
+        if s is not None:
+            v = s.finite().values
+            if v.size and 1.0 < float(v.max()) <= 100.0:
+                return True
+    return False
+
+
 def f_score_columns(run: Run) -> list[str]:
     """The logged columns of ``run`` that hold an F-score (:func:`is_f_score`)."""
     names = frozenset(run.names)
@@ -641,7 +658,7 @@ def _f_score_at_floor(run: Run, th: ProgressThresholds) -> Finding | None:
         v = f.values
         if v.size < th.f_score_points or v.min() < 0:
             continue
-        scale = 100.0 if v.max() > 1.0 else 1.0
+        scale = 100.0 if v.max() > 1.0 or _siblings_in_percent(run, name) else 1.0
         if v.max() > scale or float(v.max()) >= th.f_score_floor * scale:
             continue
         if v.size < th.pinned_points and starts_at_the_start(run) and not reached_planned_end(run, float(f.steps[-1]), th):

@@ -54,6 +54,9 @@ def _tqdm_bar(line: str, state: dict) -> dict | None:
         key, val = key.strip().rstrip(":").rstrip(), val.strip()  # (a key given with its colon: "loss: =6.78")
         if eq and key not in _POSTFIX_SKIP and _POSTFIX_KEY.match(key) and _NUM_FULL.match(val):
             rec[key] = _num(val)
+    counted = False
+    if not rec and ":" in post:
+        rec, counted = _colon_postfix(post, m["n"])
     if not rec:
         # a bar whose description holds the metrics ("Epoch 1, Step 0, Loss: 0.9741:  1%|...")
         text = line[:m.start()].rstrip(": \t")
@@ -82,4 +85,26 @@ def _tqdm_bar(line: str, state: dict) -> dict | None:
     if ep:
         rec["epoch"] = float(ep[1])
         rec["step"] = float(int(ep[1]) * int(m["total"]) + int(m["n"]))
+    elif counted:
+        rec["step"] = float(m["n"])
     return rec
+
+
+#: a postfix item that is tqdm's own timing: "10:44<1:37:05", "2.16s/it", "4.47it/s", "?it/s"
+_TIMING = re.compile(r"^\s*(?:[\d:]+<[\d:?]+|[\d.?]+\s*(?:s/it|it/s))\s*$")
+
+
+def _colon_postfix(post: str, n: str) -> tuple[dict, bool]:
+    """The fields of a postfix written as ``key: value`` pairs with no commas between them
+    (ostris' ai-toolkit: "2.16s/it, lr: 2.0e-04 loss: 5.226e-01", a ``set_postfix_str``), and
+    whether the bar's count is the record's step: a bar that runs over the whole training has
+    no other axis, and without it two reports that print the same values read as one printed
+    twice (as for a description's metrics, above)."""
+    rec: dict = {}
+    for item in post.split(","):
+        if ":" in item and not _TIMING.match(item):
+            rec.update(_key_values(item.strip(), {}) or {})
+    rec = {k: v for k, v in rec.items() if k not in _POSTFIX_SKIP}
+    if not rec or any(_STEPLIKE.match(k) for k in rec):
+        return rec, False
+    return rec, True
