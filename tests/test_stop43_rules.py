@@ -114,3 +114,49 @@ def test_a_learned_f_score_is_not_at_its_floor_on_either_scale(tmp_path, percent
     assert last_f > (50 if percent else 0.5)  # the finder learned its class
     report = lrdoctor.diagnose(write_lines(tmp_path / "train.log", lines))
     assert "slow_progress" not in warned(report)
+
+
+def _rendered_card(order: tuple[str, ...], epochs: int = 5) -> tuple[list[str], dict[str, list[float]]]:
+    """The HF Trainer "Training results" table of the digits MLP trained for real as a one-vs-rest
+    finder of the digit 0 (AdamW, 14 steps an epoch, ``logging_steps`` beyond the run, so every
+    training-loss cell says "No log"), copied from a rendered model page: borders lost, one space
+    between words, metric names in title case ("Roc Auc" is scikit-learn's ``roc_auc``). Returns the
+    lines and each metric's printed values."""
+    from sklearn.metrics import f1_score, roc_auc_score
+
+    x, y, model = digits_mlp(1)
+    target = (y == 0).long()
+    head = torch.nn.Linear(10, 2)
+    opt = torch.optim.AdamW(list(model.parameters()) + list(head.parameters()), lr=0.003)
+    title = {"accuracy": "Accuracy", "f1": "F1", "roc_auc": "Roc Auc"}
+    lines = ["Training Loss Epoch Step Validation Loss " + " ".join(title[k] for k in order)]
+    printed: dict[str, list[float]] = {k: [] for k in ("validation_loss", *order)}
+    for epoch in range(1, epochs + 1):
+        for i in range(0, 1400, 100):
+            loss = torch.nn.functional.cross_entropy(head(model(x[i:i + 100])), target[i:i + 100])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            logits = head(model(x[1400:]))
+        truth = target[1400:].numpy()
+        score = torch.softmax(logits, 1)[:, 1].numpy()
+        pred = logits.argmax(1).numpy()
+        got = {"validation_loss": torch.nn.functional.cross_entropy(logits, target[1400:]).item(),
+               "accuracy": float((pred == truth).mean()), "f1": f1_score(truth, pred), "roc_auc": roc_auc_score(truth, score)}
+        cells = [f"{got[k]:.4f}" for k in ("validation_loss", *order)]
+        for k, c in zip(("validation_loss", *order), cells):
+            printed[k].append(float(c))
+        lines.append(f"No log {float(epoch)} {epoch * 14} " + " ".join(cells))
+    return lines, printed
+
+
+@pytest.mark.parametrize("order", [("accuracy", "f1", "roc_auc"), ("f1", "roc_auc", "accuracy")])
+def test_a_rendered_card_with_a_two_word_auc_column_is_read_by_name(tmp_path, order):
+    lines, printed = _rendered_card(order)
+    run = lrdoctor.read(write_lines(tmp_path / "training_results.txt", lines))
+    assert run.series("eval_roc_auc").values.tolist() == printed["roc_auc"]
+    assert run.series("eval_accuracy").values.tolist() == printed["accuracy"]
+    assert run.series("validation_loss").values.tolist() == printed["validation_loss"]
+    assert run.meta.roles["eval_accuracy"] == "eval_accuracy"
+    assert "eval_roc" not in run.metrics and "eval_auc_accuracy" not in run.metrics

@@ -236,7 +236,8 @@ def _column_names(cells: list[str]) -> list[str]:
 #: ("wer_score" -> "Wer Score", "exact_match" -> "Exact Match", "mean_iou" -> "Mean Iou")
 _NAME_TAILS = frozenset({"score", "match", "rate", "error", "iou", "accuracy", "len",
                          "correlation", "coefficient", "macro", "micro", "weighted",
-                         "ortho"})  # (the HF audio course's Whisper fine-tune: "Wer Ortho" before "Wer")
+                         "ortho",  # (the HF audio course's Whisper fine-tune: "Wer Ortho" before "Wer")
+                         "auc"})  # (scikit-learn's roc_auc_score as "roc_auc": "Roc Auc", "Pr Auc")
 
 
 def _join_metric_words(head: list[str], values: int) -> list[str]:
@@ -248,7 +249,9 @@ def _join_metric_words(head: list[str], values: int) -> list[str]:
     names = list(head)
     i = len(names) - 1
     while len(names) > values and i > 0:
-        if names[i].removeprefix("eval_") in _NAME_TAILS and names[i - 1] not in _HF_TRAIN_COLUMNS:
+        # (a word that is itself a tail ends the name before it: "Roc Auc Accuracy" is "roc_auc", "accuracy")
+        if (names[i].removeprefix("eval_") in _NAME_TAILS and names[i - 1] not in _HF_TRAIN_COLUMNS
+                and names[i - 1].removeprefix("eval_") not in _NAME_TAILS):
             names[i - 1:i + 1] = [f"{names[i - 1]}_{names[i].removeprefix('eval_')}"]
         i -= 1
     return names if len(names) == values else head
