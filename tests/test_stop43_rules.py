@@ -160,3 +160,18 @@ def test_a_rendered_card_with_a_two_word_auc_column_is_read_by_name(tmp_path, or
     assert run.series("validation_loss").values.tolist() == printed["validation_loss"]
     assert run.meta.roles["eval_accuracy"] == "eval_accuracy"
     assert "eval_roc" not in run.metrics and "eval_auc_accuracy" not in run.metrics
+
+
+def test_a_text_overlap_score_at_exactly_zero_through_a_finished_run_is_no_learning(tmp_path):
+    # mT5-small summarising: ROUGE-1/2/L 0.0 at all three evaluations of a three-epoch Trainer card
+    # (a results table is the whole run): no summary shared one word with its reference
+    path = real_log("fresh392/hfcard-nour4286-mt5-small-summarization-task/training_results.md")
+    got = warned(lrdoctor.diagnose(path), at_least=2)
+    assert got["slow_progress"].evidence["metric"] == "eval_rouge1"
+    # the same three evaluations as the first records of a JSON-lines log, whose run may go on: a
+    # seq2seq model's first evaluations can score 0 (mT5 writes its sentinel tokens at first)
+    rows = [line.split() for line in open(path).read().splitlines()[1:]]
+    lines = [f'{{"epoch": {r[-7]}, "step": {r[-6]}, "eval_loss": {r[-5]}, "eval_rouge1": {r[-4]}}}' for r in rows]
+    assert [float(r[-4]) for r in rows] == [0.0, 0.0, 0.0]
+    report = lrdoctor.diagnose(write_lines(tmp_path / "log.jsonl", lines))
+    assert "slow_progress" not in warned(report, at_least=2)

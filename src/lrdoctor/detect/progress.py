@@ -235,7 +235,11 @@ class ProgressThresholds(Thresholds):
     returns 0.0 when its denominator is 0), and any model that varies its answers scores off 0 at
     the printed digits. Three evaluations, as ``worse_than_uniform_points``: the first may still
     be the majority class of a run that is about to learn (FNet-large on CoLA: MCC 0.0 at all
-    three epochs while its loss sat at 0.616, the entropy of CoLA's 70/30 labels)."""
+    three epochs while its loss sat at 0.616, the entropy of CoLA's 70/30 labels). Any other score
+    that starts at 0 (mAP, BLEU, ROUGE) exactly 0 at 3+ evaluations is judged without the wait only
+    when they reach the end the run's config planned (``planned_end_share``; a Trainer results table
+    is its whole run), as the F-score rule does: mT5-small summarising, ROUGE-1 0.0 at all three
+    epochs of a three-epoch card."""
     f_score_floor: float = 0.05
     """An F-score (F1, spaCy's ``ents_f``, a per-class ``f1_1``) that stayed below 0.05 at every one
     of at least ``f_score_points`` evaluations: F = 2PR / (P + R) is at least min(P, R), so at each

@@ -692,8 +692,12 @@ def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
             # translation's BLEU, a tagger's F1 at 0 says nothing of a loss that is no class CE. Such
             # a score starts at 0 (a detector's first epochs: YOLOv5's mAP 0, 0, 3e-05 in a 5-epoch toy
             # run), so from the start of training it must stay at 0 for ``pinned_points`` evaluations
+            # (or, exactly 0 at three, through the end the run's config planned: the F-score rule's
+            # finished run, see ``f_score_points``; mT5 summarising with ROUGE-1 0.0 at all three epochs
+            # of a three-epoch card never wrote one word of a reference)
             at_zero = v.size >= th.pinned_points or not starts_at_the_start(run) or (
-                v.size >= th.chance_corrected_points and bool((v == 0).all()) and _is_chance_corrected(run, name))
+                v.size >= th.chance_corrected_points and bool((v == 0).all())
+                and (_is_chance_corrected(run, name) or reached_planned_end(run, float(s.steps[-1]), th)))
         fine = _granularity(float(v[0]) / scale) >= th.pinned_denominator
         # (the short wait only for a log from the start: an excerpt deep into training may show a
         # model that converged before it, as ChainerCV's SSD at validation mAP 1.0 from iteration 28000)
