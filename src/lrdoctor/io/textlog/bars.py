@@ -56,7 +56,7 @@ def _tqdm_bar(line: str, state: dict) -> dict | None:
             rec[key] = _num(val)
     counted = False
     if not rec and ":" in post:
-        rec, counted = _colon_postfix(post, m["n"])
+        rec, counted = _colon_postfix(post)
     if not rec:
         # a bar whose description holds the metrics ("Epoch 1, Step 0, Loss: 0.9741:  1%|...")
         text = line[:m.start()].rstrip(": \t")
@@ -94,7 +94,7 @@ def _tqdm_bar(line: str, state: dict) -> dict | None:
 _TIMING = re.compile(r"^\s*(?:[\d:]+<[\d:?]+|[\d.?]+\s*(?:s/it|it/s))\s*$")
 
 
-def _colon_postfix(post: str, n: str) -> tuple[dict, bool]:
+def _colon_postfix(post: str) -> tuple[dict, bool]:
     """The fields of a postfix written as ``key: value`` pairs with no commas between them
     (ostris' ai-toolkit: "2.16s/it, lr: 2.0e-04 loss: 5.226e-01", a ``set_postfix_str``), and
     whether the bar's count is the record's step: a bar that runs over the whole training has

@@ -240,6 +240,14 @@ _NAME_TAILS = frozenset({"score", "match", "rate", "error", "iou", "accuracy", "
                          "auc"})  # (scikit-learn's roc_auc_score as "roc_auc": "Roc Auc", "Pr Auc")
 
 
+def _ends_a_name(names: list[str], i: int) -> bool:
+    """True when ``names[i]`` is a tail that can end the name of the word before it, itself a metric
+    word: then it ends that name and the tail after it starts another ("Roc Auc Accuracy" is
+    "roc_auc", "accuracy"; after "Validation Loss", "Accuracy Score" is one name)."""
+    return (i >= 1 and names[i].removeprefix("eval_") in _NAME_TAILS and names[i - 1] not in _HF_TRAIN_COLUMNS
+            and names[i - 1].removeprefix("eval_") not in _NAME_TAILS)
+
+
 def _join_metric_words(head: list[str], values: int) -> list[str]:
     """HF's results table copied with its borders lost names each ``compute_metrics`` key in
     title-case words ("Training Loss Epoch Step Validation Loss Wer Score" over rows of five
@@ -249,9 +257,8 @@ def _join_metric_words(head: list[str], values: int) -> list[str]:
     names = list(head)
     i = len(names) - 1
     while len(names) > values and i > 0:
-        # (a word that is itself a tail ends the name before it: "Roc Auc Accuracy" is "roc_auc", "accuracy")
         if (names[i].removeprefix("eval_") in _NAME_TAILS and names[i - 1] not in _HF_TRAIN_COLUMNS
-                and names[i - 1].removeprefix("eval_") not in _NAME_TAILS):
+                and not _ends_a_name(names, i - 1)):
             names[i - 1:i + 1] = [f"{names[i - 1]}_{names[i].removeprefix('eval_')}"]
         i -= 1
     return names if len(names) == values else head
