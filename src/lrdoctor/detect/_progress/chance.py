@@ -580,21 +580,28 @@ def is_f_score(name: str, names: frozenset[str] = frozenset()) -> bool:
     ts = tokens(name)
     if any(t.startswith(_TEXT_OVERLAP) for t in ts) or any(t in _LOSS_OR_ERROR for t in ts):
         return False
-    if len(ts) > 1 and ts[-1] == "f" and name[-1:] in ("f", "F"):
-        stem, upper = name[:-1], name[-1] == "F"
-        return {stem + ("P" if upper else "p"), stem + ("R" if upper else "r")} <= names
+    siblings = _precision_recall_names(name)
+    if len(ts) > 1 and ts[-1] == "f" and siblings is not None:
+        return set(siblings) <= names
     return bool(_F_SCORE_WORDS & set(ts)) or any(a == "f" and b == "1" for a, b in zip(ts, ts[1:]))
 
 
-def _siblings_in_percent(run: Run, name: str) -> bool:
-    """True when the precision or recall printed beside the F-score ``name`` (its name with the
-    last "f" for "p" and "r") went above 1: the three are printed on one scale, so the F-score's
-    is percent even where every F it printed was below 1 (spaCy's spancat on Danish: SPANS_SC_F
-    0.13 beside SPANS_SC_R 40.00, then 0.00 at every evaluation)."""
+def _precision_recall_names(name: str) -> tuple[str, str] | None:
+    """The precision and recall columns printed beside an F-score named with a trailing "f"
+    (spaCy's "ents_f" beside "ents_p" and "ents_r", "SPANS_SC_F" beside "SPANS_SC_P" and
+    "SPANS_SC_R"); None for a name that does not end in "f"."""
     if name[-1:] not in ("f", "F"):
-        return False
-    upper = name[-1] == "F"
-    for other in (name[:-1] + ("P" if upper else "p"), name[:-1] + ("R" if upper else "r")):
+        return None
+    stem, upper = name[:-1], name[-1] == "F"
+    return stem + ("P" if upper else "p"), stem + ("R" if upper else "r")
+
+
+def _siblings_in_percent(run: Run, name: str) -> bool:
+    """True when the precision or recall printed beside the F-score ``name``
+    (:func:`_precision_recall_names`) went above 1: the three are printed on one scale, so the
+    F-score's is percent even where every F it printed was below 1 (spaCy's spancat on Danish:
+    SPANS_SC_F 0.13 beside SPANS_SC_R 40.00, then 0.00 at every evaluation)."""
+    for other in _precision_recall_names(name) or ():
         s = run.series(other) if other in run.names else None
         if s is not None:
             v = s.finite().values
