@@ -400,6 +400,38 @@ def _error_rate_at_max(run: Run, th: ProgressThresholds) -> Finding | None:
     return None
 
 
+def _pinned_error_rate(run: Run, th: ProgressThresholds) -> Finding | None:
+    """An error rate (WER, CER) that prints one single value, above 0, at every one of
+    ``pinned_fine_points``+ evaluations of a log that starts at the start of training (or of a
+    Trainer's results table, :func:`is_trainer_results_table`), when that
+    value is a fraction of at least ``pinned_denominator``: the accuracy rule of
+    :func:`_pinned_task_metric` read from the other end. A rate over hundreds of words changes its
+    count of errors between evaluations of a model whose outputs move; one that does not is a model
+    whose transcripts never changed (XLS-R on a two-word command set: WER 0.6859 at all four
+    evaluations while the validation loss went 1.34 -> 1.05). Not when the same evaluations' loss
+    fell by ``max_total_drop`` (the metric is then broken, not the model), nor when another error
+    rate of the run moves (CER beside WER: the outputs changed)."""
+    if not (starts_at_the_start(run) or is_trainer_results_table(run)):
+        return None  # an excerpt deep into training may show a model that converged before it (a
+        # Trainer's results table holds every evaluation from the first, whatever its first epoch)
+    series = {n: run.series(n).finite() for n in run.metrics if is_error_rate(n) and n in run}
+    for name, s in series.items():
+        v = s.values
+        if v.size < th.pinned_fine_points or float(np.ptp(v)) != 0.0 or not 0.0 < float(v[0]) < 1.0:
+            continue  # exactly 100% (and above) is _error_rate_at_max's; a percentage's 1-100 is not read
+        if _granularity(float(v[0])) < th.pinned_denominator:
+            continue  # 0.8 (4 of 5 words) repeats on a tiny evaluation set for no reason
+        if any(float(np.ptp(o.values)) > 0 for n, o in series.items() if n != name and o.values.size >= 2):
+            continue
+        if _eval_loss_moves(run, s, th):
+            continue
+        ev = {"metric": name, "value": float(v[0]), "points": int(v.size), "rule": "one single value over the whole run"}
+        summary = (f"{name} was exactly {fmt(float(v[0]))} at every one of {v.size} evaluations: the outputs "
+                   "never changed")
+        return Finding("slow_progress", Severity.ERROR, float(s.steps[0]), float(s.steps[-1]), summary, ev, _CHANCE_CAUSE)
+    return None
+
+
 def _prints_a_fraction(v: np.ndarray) -> bool:
     """True when an error rate's prints tell a fraction from a percentage: exactly 1.0 at two
     evaluations, or at one while no evaluation went below it (1.0 is then the best the run

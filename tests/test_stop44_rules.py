@@ -1,0 +1,43 @@
+"""Rules from the stop-44 study of the benchmark (issue 9), each on a real log read in place, with
+real twins:
+
+- slow_progress: an error rate (WER, CER) that prints one single value at every evaluation of a
+  Trainer's results table (or of a log from the start of training), over an evaluation set of 50+
+  units, is a model whose outputs never changed: the accuracy rule's mirror.
+"""
+
+from __future__ import annotations
+
+from bench_logs import real_log
+from trained_digits import warned, write_lines
+
+import lrdoctor
+
+
+def _pinned(report) -> bool:
+    f = warned(report, at_least=2).get("slow_progress")
+    return f is not None and f.evidence.get("rule") == "one single value over the whole run"
+
+
+def test_an_error_rate_that_never_moves_is_a_model_whose_outputs_never_changed():
+    # XLS-R on a two-word command set: WER 0.6859 at all four evaluations of the card's table while
+    # the validation loss went 1.34 -> 1.05 (the table's first row is at epoch 23.8: 21 steps an epoch)
+    report = lrdoctor.diagnose(real_log("fresh142/saranscript-hrdipto-xlsr-left-right-shuru/training_results.md"))
+    f = warned(report, at_least=2)["slow_progress"]
+    assert f.evidence["metric"] == "eval_wer" and f.evidence["value"] == 0.6859 and f.evidence["points"] == 4
+
+
+def test_an_error_rate_that_moves_or_counts_few_words_is_not_pinned(tmp_path):
+    # wav2vec2 on the TIMIT demo: WER 1.0153 -> 0.3535 as the model learns
+    assert not _pinned(lrdoctor.diagnose(real_log("fresh407/asini-wav2vec2-timit-demo/training_results.md")))
+    # BLIP captioning scored on 11 words: 0.9091 = 10/11 three times is no proof on so small a set
+    assert not _pinned(lrdoctor.diagnose(real_log("fresh262/hfcard-shyamgv-blip-large-shyam/training_results.md")))
+
+
+def test_the_same_pinned_rate_in_an_excerpt_from_mid_run_is_not_judged(tmp_path):
+    # the last three evaluations of the pinned card as JSON lines: a log that starts at step 1000
+    # may show a model that converged before it
+    rows = [r.split("|")[1:-1] for r in open(real_log("fresh142/saranscript-hrdipto-xlsr-left-right-shuru/training_results.md")).read().splitlines()[3:]]
+    lines = [f'{{"epoch": {c[1].strip()}, "step": {c[2].strip()}, "eval_loss": {c[3].strip()}, "eval_wer": {c[4].strip()}}}' for c in rows]
+    assert len(lines) == 3 and all('"eval_wer": 0.6859' in x for x in lines)
+    assert not _pinned(lrdoctor.diagnose(write_lines(tmp_path / "log.jsonl", lines)))
