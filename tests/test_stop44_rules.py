@@ -8,6 +8,7 @@ real twins:
 
 from __future__ import annotations
 
+import pytest
 from bench_logs import real_log
 from trained_digits import warned, write_lines
 
@@ -41,3 +42,41 @@ def test_the_same_pinned_rate_in_an_excerpt_from_mid_run_is_not_judged(tmp_path)
     lines = [f'{{"epoch": {c[1].strip()}, "step": {c[2].strip()}, "eval_loss": {c[3].strip()}, "eval_wer": {c[4].strip()}}}' for c in rows]
     assert len(lines) == 3 and all('"eval_wer": 0.6859' in x for x in lines)
     assert not _pinned(lrdoctor.diagnose(write_lines(tmp_path / "log.jsonl", lines)))
+
+
+_DIFF = "fresh177/hfcommit-imdatta0-qwen2-7b-metamath-default-{}/readme_diff.txt"
+
+
+def _rows(rel: str) -> list[list[float]]:
+    """The numbers of a diff view's table rows, read by hand: marker, then "| a | b | c | d |"."""
+    out = []
+    for line in open(real_log(rel)).read().splitlines():
+        if line[:3] in ("- |", "+ |"):
+            out.append([float(c) for c in line[3:].strip(" |").split("|")])
+    return out
+
+
+def test_a_table_read_from_a_commit_diff_view_is_the_removed_run():
+    # the Hub's commit page of a card whose table a later run replaced: every row is "- | ... |"
+    rel = _DIFF.format("b516966")
+    run = lrdoctor.read(real_log(rel))
+    rows = _rows(rel)
+    assert run.series("loss").values.tolist() == [r[0] for r in rows]
+    assert run.series("eval_loss").values.tolist() == [r[3] for r in rows]
+    assert run.steps.tolist() == [r[2] for r in rows]
+    # the LoRA run whose loss climbs 0.175 -> 0.33 from its first report and stays there
+    assert "divergence" in warned(lrdoctor.diagnose(real_log(rel)), at_least=2)
+
+
+def test_a_diff_view_with_both_versions_is_read_as_the_file_after_the_commit(tmp_path):
+    old, new = _DIFF.format("b516966"), _DIFF.format("ba59103")
+    header = open(real_log(old)).read().splitlines()[:2]
+    removed = [ln for ln in open(real_log(old)).read().splitlines() if ln[:3] == "- |"]
+    added = ["+" + ln[1:] for ln in open(real_log(new)).read().splitlines() if ln[:3] == "- |"]
+    path = write_lines(tmp_path / "diff.txt", header + removed + added)
+    run = lrdoctor.read(path)
+    assert run.series("loss").values.tolist() == [r[0] for r in _rows(new)]
+    # without the markers' proof (two marked rows only), "- | ..." stays what markdown makes of it
+    short = write_lines(tmp_path / "two.txt", header + removed[:2])
+    with pytest.raises(lrdoctor.LogFormatError):
+        lrdoctor.read(short)

@@ -27,6 +27,7 @@ from lrdoctor.io.tensor_repr import TENSOR_REPR_RE
 from lrdoctor.io.records import RecordColumns, records_to_run
 from lrdoctor.io.textlog._base import DIGITS_AS_9, NUM, LineRule, _NUM_RE, _num
 from lrdoctor.io.textlog.bare import read_bare_columns
+from lrdoctor.io.textlog.diffview import undiff
 from lrdoctor.io.textlog.words import has_local_script, to_english
 from lrdoctor.io.textlog.prefix import strip_prefix
 from lrdoctor.io.textlog.bars import _tqdm_bar
@@ -347,8 +348,9 @@ _BAR_REDRAW = re.compile(r"(?:(?<=it/s\])|(?<=s/it\]))\s{2,}(?=\S)")
 def _file_lines(fh):
     """The lines of a text file (``None`` for one too long to read, see ``bounded_lines``), a line of
     several tqdm redraws cut at each bar's end into lines of their own (the pieces count as lines
-    in the line numbers the reader reports; one generator, so the common line pays nothing more)."""
-    for _, line in bounded_lines(fh, MAX_LINE_CHARS):
+    in the line numbers the reader reports; one generator, so the common line pays nothing more),
+    a diff view's lines without their markers (:func:`~lrdoctor.io.textlog.diffview.undiff`)."""
+    for line in undiff(line for _, line in bounded_lines(fh, MAX_LINE_CHARS)):
         if line is not None and "%|" in line and line.count("%|") > 1:
             yield from _BAR_REDRAW.split(line)
         else:
