@@ -80,3 +80,23 @@ def test_a_diff_view_with_both_versions_is_read_as_the_file_after_the_commit(tmp
     short = write_lines(tmp_path / "two.txt", header + removed[:2])
     with pytest.raises(lrdoctor.LogFormatError):
         lrdoctor.read(short)
+
+
+def test_a_rendered_table_with_metric_names_of_several_unknown_words_is_read():
+    # a summariser's card: "... Rougelsum Generated Length" over rows of nine cells ("No log" first)
+    run = lrdoctor.read(real_log("fresh406/hf-clinical-summarization-themarina/training_results.txt"))
+    assert run.series("eval_generated_length").values.tolist() == [19.0, 19.0, 19.0]
+    assert run.series("eval_rougelsum").values.tolist() == [0.0337, 0.0337, 0.0337]
+    # pyannote's segmentation card: "Der False Alarm Missed Detection Confusion" over four metrics
+    run = lrdoctor.read(real_log("fresh413/tgrhn-seg-ami/training_results.txt"))
+    assert [n for n in run.names if n.startswith("eval_")][:4] == ["eval_der", "eval_false_alarm", "eval_missed_detection", "eval_confusion"]
+    assert run.series("eval_false_alarm").values[:2].tolist() == [0.0424, 0.0492]
+
+
+def test_a_rendered_header_whose_words_group_more_than_one_way_is_not_guessed(tmp_path):
+    # the same rows under a header whose three unknown words must make two names: "False Alarm" +
+    # "Missed", or "False" + "Alarm Missed"; the reader does not pick one
+    lines = open(real_log("fresh413/tgrhn-seg-ami/training_results.txt")).read().splitlines()
+    head = lines[0].replace("Missed Detection", "Missed")
+    with pytest.raises(lrdoctor.LogFormatError):
+        lrdoctor.read(write_lines(tmp_path / "t.txt", [head] + lines[1:]))

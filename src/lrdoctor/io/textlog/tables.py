@@ -248,12 +248,59 @@ def _ends_a_name(names: list[str], i: int) -> bool:
             and names[i - 1].removeprefix("eval_") not in _NAME_TAILS)
 
 
+#: words that are a whole metric's name in HF's results tables (``compute_metrics`` keys of one
+#: word, as ``evaluate`` and the task examples name them): the fixed points between which the words
+#: of the other names are grouped (:func:`_join_unknown_runs`)
+_METRIC_WORDS = frozenset({"accuracy", "acc", "f1", "precision", "recall", "wer", "cer", "bleu", "sacrebleu", "meteor",
+                           "chrf", "ter", "der", "confusion", "mse", "mae", "rmse", "mape", "smape", "map", "mar",
+                           "iou", "dice", "auc", "auroc", "perplexity", "pearson", "pearsonr", "spearman", "spearmanr",
+                           "matthews", "mcc", "kappa", "loss", "jaccard", "psnr", "ssim", "fid",
+                           "runtime", "delta1", "delta2", "delta3", "rouge1", "rouge2", "rougel", "rougelsum"})
+
+
+def _join_unknown_runs(names: list[str], values: int) -> list[str] | None:
+    """The metric names of an HF results table whose words :data:`_NAME_TAILS` could not group:
+    between the Trainer's own columns and the one-word names of :data:`_METRIC_WORDS`, each run of
+    other words holds whole names. When there are as many names to make as runs, each run is one
+    name (a summariser's "Rougelsum Generated Length"); when one run must make ``m`` names and
+    its length divides by ``m``, it is cut into names of equal length (pyannote's "Der False Alarm
+    Missed Detection Confusion": two two-word names between "Der" and "Confusion"). None when
+    neither settles the grouping."""
+    fixed = 0
+    while fixed < len(names) and names[fixed] in _HF_TRAIN_COLUMNS:
+        fixed += 1
+    runs: list[list[int]] = []
+    for i in range(fixed, len(names)):
+        word = names[i].removeprefix("eval_")
+        if word in _METRIC_WORDS or "_" in word:
+            continue
+        if runs and runs[-1][-1] == i - 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    make = values - (len(names) - sum(len(r) for r in runs))  # names the runs must make
+    if not runs or make < len(runs):
+        return None
+    if make == len(runs):
+        cuts = [[r] for r in runs]
+    elif len(runs) == 1 and len(runs[0]) % make == 0:
+        size = len(runs[0]) // make
+        cuts = [[runs[0][k:k + size] for k in range(0, len(runs[0]), size)]]
+    else:
+        return None
+    joined = {r[0]: "_".join([names[r[0]]] + [names[j].removeprefix("eval_") for j in r[1:]]) for c in cuts for r in c}
+    inside = {j for c in cuts for r in c for j in r[1:]}
+    out = [joined.get(i, n) for i, n in enumerate(names) if i not in inside]
+    return out if len(out) == values else None
+
+
 def _join_metric_words(head: list[str], values: int) -> list[str]:
     """HF's results table copied with its borders lost names each ``compute_metrics`` key in
     title-case words ("Training Loss Epoch Step Validation Loss Wer Score" over rows of five
     numbers): where the header has more words than a row has values, a word from
-    :data:`_NAME_TAILS` joins the word before it, from the right, until the counts match. The
-    header is kept unchanged when they cannot be made to match."""
+    :data:`_NAME_TAILS` joins the word before it, from the right, until the counts match; then
+    the runs of words that are no metric's whole name are grouped (:func:`_join_unknown_runs`).
+    The header is kept unchanged when they cannot be made to match."""
     names = list(head)
     i = len(names) - 1
     while len(names) > values and i > 0:
@@ -261,6 +308,8 @@ def _join_metric_words(head: list[str], values: int) -> list[str]:
                 and not _ends_a_name(names, i - 1)):
             names[i - 1:i + 1] = [f"{names[i - 1]}_{names[i].removeprefix('eval_')}"]
         i -= 1
+    if len(names) > values:
+        names = _join_unknown_runs(names, values) or names
     return names if len(names) == values else head
 
 
