@@ -100,3 +100,17 @@ def test_a_rendered_header_whose_words_group_more_than_one_way_is_not_guessed(tm
     head = lines[0].replace("Missed Detection", "Missed")
     with pytest.raises(lrdoctor.LogFormatError):
         lrdoctor.read(write_lines(tmp_path / "t.txt", [head] + lines[1:]))
+
+
+def test_a_trainer_table_is_the_whole_run_for_a_constant_accuracy(tmp_path):
+    # ResNet-18 on an image folder, three epochs: accuracy 0.3958 at all three evaluations, at
+    # steps 6, 13 and 18 (no even logging period proves the start; the card's table is the run)
+    report = lrdoctor.diagnose(real_log("fresh416/hfcard-embunna-resnet18-finetuned-resnet/training_results.md"))
+    f = warned(report, at_least=2)["slow_progress"]
+    assert f.evidence["rule"] == "one single value over the whole run" and f.evidence["value"] == 0.3958
+    # the same card's rows as the first records of a JSON-lines log, whose run may go on: three
+    # equal prints at uneven steps are no proof there
+    rows = [r.split() for r in open(real_log("fresh416/hfcard-embunna-resnet18-finetuned-resnet/training_results.md")).read().splitlines()[1:]]
+    assert [r[-1] for r in rows] == ["0.3958"] * 3
+    lines = [f'{{"epoch": {r[-4]}, "step": {r[-3]}, "eval_accuracy": {r[-1]}}}' for r in rows]
+    assert not _pinned(lrdoctor.diagnose(write_lines(tmp_path / "log.jsonl", lines)))
