@@ -114,3 +114,28 @@ def test_a_trainer_table_is_the_whole_run_for_a_constant_accuracy(tmp_path):
     assert [r[-1] for r in rows] == ["0.3958"] * 3
     lines = [f'{{"epoch": {r[-4]}, "step": {r[-3]}, "eval_accuracy": {r[-1]}}}' for r in rows]
     assert not _pinned(lrdoctor.diagnose(write_lines(tmp_path / "log.jsonl", lines)))
+
+
+def _flip(report) -> bool:
+    f = warned(report, at_least=2).get("slow_progress")
+    return f is not None and f.evidence.get("rule", "").startswith("two constant-predictor rates")
+
+
+def test_an_accuracy_that_flips_between_a_and_its_complement_is_a_constant_predictor():
+    # FedProx on Sent140: test accuracy 0.4061, 0.5939, 0.4061, 0.5939, 0.4061 (the two class shares)
+    # (its loss at ln 2 makes the chance rule speak first in a diagnosis; the flip rule alone says the same)
+    from lrdoctor.detect._progress.chance import _flipping_constant_predictor
+    from lrdoctor.detect.progress import DEFAULTS
+
+    f = _flipping_constant_predictor(lrdoctor.read(real_log("fresh211/fedprox-2-sent140-lstm-flipflop/paste.txt")), DEFAULTS)
+    assert f is not None and f.evidence["num_classes"] == 2 and f.evidence["points"] == 5
+    # nolearn's valid_acc in percent: 47.83 then 52.17 (11/23, 12/23) at every later epoch
+    report = lrdoctor.diagnose(real_log("fresh131/nolearn-35-lasagne-neuralnet-nan/paste.txt"))
+    assert _flip(report)
+
+
+def test_complementary_accuracies_on_a_tiny_evaluation_set_prove_nothing():
+    # SetFit on 4 evaluation examples: 0.75 then 0.25 is one answer apart
+    assert not _flip(lrdoctor.diagnose(real_log("fresh250/setfit-sst2-8-8/training_results.md")))
+    # a Keras run on 9 validation images: 0.5556 and 0.4444 are 5/9 and 4/9 to the printed digits
+    assert not _flip(lrdoctor.diagnose(real_log("fresh175/eyenet-9-dr-small-subset-keras/paste.txt")))

@@ -432,6 +432,47 @@ def _pinned_error_rate(run: Run, th: ProgressThresholds) -> Finding | None:
     return None
 
 
+def _decimal_unit(v: np.ndarray) -> float:
+    """The unit of the last printed decimal of ``v``'s values (0.4729 -> 1e-4; 52.17 -> 1e-2),
+    from their shortest reprs, at most 1e-9."""
+    d = 0
+    for x in v:
+        mant = repr(float(x)).split("e")[0]
+        d = max(d, len(mant.split(".")[1].rstrip("0")) if "." in mant else 0)
+    return 10.0 ** -min(d, 9)
+
+
+def _flipping_constant_predictor(run: Run, th: ProgressThresholds) -> Finding | None:
+    """A classification accuracy that takes only the two values a and 1 - a at each of
+    ``pinned_fine_points``+ evaluations, both of them, is a model that answers one class for every
+    input, a different one at different evaluations, on a two-class set (see
+    ``ProgressThresholds.flip_denominator``). The pair proves the two classes without the config
+    naming them."""
+    for col, share in accuracy_shares(run):
+        v = share.values
+        if v.size < th.pinned_fine_points:
+            continue
+        a = float(v[0])
+        raw = run.series(col)
+        printed = raw.finite().values if raw is not None and raw.finite().values.size == v.size else v
+        # two prints rounded half a unit each: their sum is within one unit of 1 (of 100 for a percentage)
+        tol = 1.01 * _decimal_unit(printed) / (100.0 if printed.max() > 1.0 else 1.0)
+        if not 2 * tol < a < 1 - 2 * tol or abs(2 * a - 1) <= 2 * tol:
+            continue  # (0 and 1, and a balanced set's 0.5 = 1 - 0.5, prove nothing)
+        same, flip = np.abs(v - a) <= tol, np.abs(v - (1 - a)) <= tol
+        if not (same | flip).all() or not flip.any():
+            continue
+        if any(abs(a * n - round(a * n)) <= 0.5 * tol * n for n in range(2, th.flip_denominator)):
+            continue  # k/n of a set under ``flip_denominator``, to the printed digits (0.5556 is 5/9)
+        k = f"{fmt(a)} / {fmt(1 - a)}"
+        ev = {"metric": col, "value": a, "points": int(v.size), "num_classes": 2,
+              "rule": "two constant-predictor rates: one class, then the other"}
+        summary = (f"{col} took only the values {k} at all {v.size} evaluations ({int(flip.sum())} of them the "
+                   "complement): on a two-class set, every input got the same class at each evaluation")
+        return Finding("slow_progress", Severity.ERROR, float(share.steps[0]), float(share.steps[-1]), summary, ev, _CHANCE_CAUSE)
+    return None
+
+
 def _prints_a_fraction(v: np.ndarray) -> bool:
     """True when an error rate's prints tell a fraction from a percentage: exactly 1.0 at two
     evaluations, or at one while no evaluation went below it (1.0 is then the best the run
