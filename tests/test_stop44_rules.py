@@ -139,3 +139,12 @@ def test_complementary_accuracies_on_a_tiny_evaluation_set_prove_nothing():
     assert not _flip(lrdoctor.diagnose(real_log("fresh250/setfit-sst2-8-8/training_results.md")))
     # a Keras run on 9 validation images: 0.5556 and 0.4444 are 5/9 and 4/9 to the printed digits
     assert not _flip(lrdoctor.diagnose(real_log("fresh175/eyenet-9-dr-small-subset-keras/paste.txt")))
+
+
+def test_a_diff_view_stored_with_its_line_numbers_between_the_rows_is_read():
+    # a card's commit page whose stored text keeps the view's line numbers (57, 58, ...) on lines of
+    # their own: Training Loss 0.0 and Validation Loss nan at all three epochs, accuracy 0.0112
+    run = lrdoctor.read(real_log("fresh412/khalidrajan-roberta-crf-nan/training_results.txt"))
+    assert run.steps.tolist() == [340.0, 680.0, 1020.0]
+    assert run.series("eval_accuracy").values.tolist() == [0.0112] * 3
+    assert "nonfinite" in warned(lrdoctor.diagnose(real_log("fresh412/khalidrajan-roberta-crf-nan/training_results.txt")))

@@ -10,7 +10,8 @@ is a markdown bullet and no table row.
 :func:`undiff` takes the markers off when the first lines of the file prove it a diff view (every
 line carries a marker, and rows of a table carry "-" or "+"), and keeps one version: the added
 lines with the shared ones (the file after the commit), or, when the commit added none, the
-removed lines with the shared ones (the file before it). A line of the other version reads as a
+removed lines with the shared ones (the file before it). A line holding only a number is the
+view's line number, where the page's text was stored one cell per line. A line of the other version reads as a
 blank line, so the line numbers of the reader's messages stay the file's own.
 """
 
@@ -32,6 +33,8 @@ DIFF_MIN_ROWS = 3
 
 _MARKED = re.compile(r"[-+ ] ")
 _ROW = re.compile(r"[-+] \|")
+#: a line number of the view, on a line of its own where the page's text was stored line by line
+_LINE_NUMBER = re.compile(r"\s*\d+\s*$")
 
 
 def undiff(lines: Iterable[str | None]) -> Iterator[str | None]:
@@ -41,12 +44,14 @@ def undiff(lines: Iterable[str | None]) -> Iterator[str | None]:
     head = list(islice(it, DIFF_PROBE_LINES))
     text = [ln for ln in head if ln is not None and ln.strip()]
     rows = [ln[0] for ln in text if _ROW.match(ln)]
-    if len(rows) < DIFF_MIN_ROWS or not all(_MARKED.match(ln) for ln in text):
+    if len(rows) < DIFF_MIN_ROWS or not all(_MARKED.match(ln) or _LINE_NUMBER.match(ln) for ln in text):
         yield from chain(head, it)
         return
     drop = "-" if "+" in rows else "+"
     for ln in chain(head, it):
-        if ln is None or not _MARKED.match(ln):
+        if ln is not None and _LINE_NUMBER.match(ln):
+            yield ""  # the view's line number
+        elif ln is None or not _MARKED.match(ln):
             yield ln  # (past the probe a line without a marker is read as it stands)
         elif ln[0] == drop:
             yield ""
