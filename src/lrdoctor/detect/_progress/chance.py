@@ -403,7 +403,7 @@ def _error_rate_at_max(run: Run, th: ProgressThresholds) -> Finding | None:
 def _pinned_error_rate(run: Run, th: ProgressThresholds) -> Finding | None:
     """An error rate (WER, CER) that prints one single value, above 0, at every one of
     ``pinned_fine_points``+ evaluations of a log that starts at the start of training (or of a
-    Trainer's results table, :func:`is_trainer_results_table`), when that
+    Trainer's results table from its first evaluation, :func:`trainer_table_from_start`), when that
     value is a fraction of at least ``pinned_denominator``: the accuracy rule of
     :func:`_pinned_task_metric` read from the other end. A rate over hundreds of words changes its
     count of errors between evaluations of a model whose outputs move; one that does not is a model
@@ -411,9 +411,8 @@ def _pinned_error_rate(run: Run, th: ProgressThresholds) -> Finding | None:
     evaluations while the validation loss went 1.34 -> 1.05). Not when the same evaluations' loss
     fell by ``max_total_drop`` (the metric is then broken, not the model), nor when another error
     rate of the run moves (CER beside WER: the outputs changed)."""
-    if not (starts_at_the_start(run) or is_trainer_results_table(run)):
-        return None  # an excerpt deep into training may show a model that converged before it (a
-        # Trainer's results table holds every evaluation from the first, whatever its first epoch)
+    if not (starts_at_the_start(run) or trainer_table_from_start(run)):
+        return None  # an excerpt deep into training may show a model that converged before it
     series = {n: run.series(n).finite() for n in run.metrics if is_error_rate(n) and n in run}
     for name, s in series.items():
         v = s.values
@@ -708,6 +707,23 @@ def is_trainer_results_table(run: Run) -> bool:
     return run.meta.format == "text-log" and _TRAINER_TABLE <= set(run.names)
 
 
+def trainer_table_from_start(run: Run) -> bool:
+    """True when ``run`` is a Trainer's results table (:func:`is_trainer_results_table`) whose
+    first row is the run's first evaluation: at epoch 1 or before (ResNet-18 on an image folder,
+    evaluated at steps 6, 13 and 18 of epochs 0.89, 1.93, 2.67), or at the first of evenly spaced
+    steps (``eval_steps``: 500, 1000, 1500 at epochs 23.8, 47.6, 71.4 of a 21-step epoch). The
+    Trainer's step is the run's own, so a first epoch past 1 does not mean a counter that restarts
+    each epoch, as it does in other logs (see ``starts_at_the_start``); rows that start at epoch 5
+    and step 140 of 28-step evaluations are pasted from the middle of a card."""
+    if not is_trainer_results_table(run) or run.n_steps == 0:
+        return False
+    ep = run.series("epoch")
+    if ep is not None and ep.finite().values.size and float(ep.finite().values[0]) <= 1:
+        return True
+    st = run.steps
+    return st.size >= 3 and float(st[1] - st[0]) == float(st[2] - st[1]) and float(st[0]) <= float(st[1] - st[0])
+
+
 def reached_planned_end(run: Run, step: float, th: ProgressThresholds) -> bool:
     """True when the report at ``step`` is at the end the run's config planned (see
     ``ProgressThresholds.planned_end_share``): its epoch against the config's epoch count, or the
@@ -781,9 +797,9 @@ def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
         fine = _granularity(float(v[0]) / scale) >= th.pinned_denominator
         # (the short wait only for a log from the start: an excerpt deep into training may show a
         # model that converged before it, as ChainerCV's SSD at validation mAP 1.0 from iteration 28000;
-        # a Trainer's results table is the whole run, whatever steps its evaluations fell on: ResNet-18
-        # on an image folder, accuracy 0.3958 at steps 6, 13 and 18, the three epochs of its card)
-        few = th.pinned_fine_points if fine and (starts_at_the_start(run) or is_trainer_results_table(run)) else th.pinned_points
+        # a Trainer's results table from its first evaluation counts as the start, whatever steps its
+        # evaluations fell on: ResNet-18 on an image folder, accuracy 0.3958 at steps 6, 13 and 18)
+        few = th.pinned_fine_points if fine and (starts_at_the_start(run) or trainer_table_from_start(run)) else th.pinned_points
         constant = v.size >= few and float(np.ptp(v)) == 0.0 and v[0] < 0.9 * scale
         if learned and not (constant and fine):
             continue  # the loss fell by half: this metric is not the task's (or its eval set is tiny)
