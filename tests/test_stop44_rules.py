@@ -148,3 +148,35 @@ def test_a_diff_view_stored_with_its_line_numbers_between_the_rows_is_read():
     assert run.steps.tolist() == [340.0, 680.0, 1020.0]
     assert run.series("eval_accuracy").values.tolist() == [0.0112] * 3
     assert "nonfinite" in warned(lrdoctor.diagnose(real_log("fresh412/khalidrajan-roberta-crf-nan/training_results.txt")))
+
+
+_ARY, _ARQ = ("fresh427/shijia-xlmr-ar{}-corr-1e-4/training_results.md".format(x) for x in ("y", "q"))
+
+
+def test_a_correlation_printed_as_nan_is_one_of_constant_predictions():
+    # XLM-R on a relatedness set: Spearman nan at 7 of 9 evaluations (scipy's spearmanr of a constant
+    # input), -0.039 and -0.027 at the others, beside flat finite losses
+    f = warned(lrdoctor.diagnose(real_log(_ARY)), at_least=2)["slow_progress"]
+    assert f.evidence["undefined_points"] == 7 and f.evidence["points"] == 9
+    # its sibling: nan at 6 of 12; the nonfinite error names constant predictions, not an overflow,
+    # so it neither hides the no-learning error nor prescribes an LR cut
+    report = lrdoctor.diagnose(real_log(_ARQ))
+    got = warned(report, at_least=2)
+    assert got["nonfinite"].evidence["undefined_correlation"] is True and "slow_progress" in got
+    params = [fx.parameter for fx in got["nonfinite"].fixes]
+    assert params and not {"lr", "learning_rate", "max_grad_norm"} & set(params)
+
+
+def test_a_learning_correlation_and_a_real_blow_up_are_not_constant_predictions(tmp_path):
+    # DistilBERT on STS-B: Pearson and Spearman climb past 0.8
+    assert "slow_progress" not in warned(lrdoctor.diagnose(real_log("fresh427/keikofujii-distilbert-stsb/training_results.txt")))
+    # the sibling's table with its validation loss NaN at the same evaluations: then it is a blow-up
+    lines = open(real_log(_ARQ)).read().splitlines()
+    out = lines[:2]
+    for ln in lines[2:]:
+        c = ln.split("|")
+        if c[4].strip() == "nan":
+            c[3] = " nan "
+        out.append("|".join(c))
+    got = warned(lrdoctor.diagnose(write_lines(tmp_path / "t.md", out)), at_least=2)
+    assert "undefined_correlation" not in got["nonfinite"].evidence and "slow_progress" not in got

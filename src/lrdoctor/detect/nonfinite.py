@@ -126,6 +126,7 @@ class NonfiniteEvidence(GuardRewindEvidence):
     last_finite_step: float
     amp_skipped_steps_ignored: list
     also_nonfinite: list
+    undefined_correlation: bool
 
 
 @detector("nonfinite", thresholds=DEFAULTS, evidence=NonfiniteEvidence, needs=needs.any_loss_or_grad)
@@ -160,6 +161,11 @@ def detect(run: Run, th: NonfiniteThresholds = DEFAULTS) -> list[Finding]:
             summary = f"{run.meta.roles.get(name, name)} became {value} at step {fmt(s.steps[i])} and stayed non-finite ({count} of {len(s)} points)"
             cause = ("Numerical blow-up: the update overshot until activations or gradients overflowed. "
                      "Usually the learning rate is beyond the stable range, with no or too loose gradient clipping.")
+            if _undefined_correlation(run, name):
+                evidence["undefined_correlation"] = True
+                cause = ("Constant predictions: a correlation of an output with no variance is undefined (scipy's "
+                         "pearsonr and spearmanr return NaN), while the losses stay finite. The model gives every "
+                         "input the same value: its head collapsed to the mean, or the LR is too low or too high to leave it.")
         else:
             sev = Severity.INFO if name == "eval_loss" else Severity.WARNING
             summary = f"{name} was non-finite at step {fmt(s.steps[i])} ({count} point(s)) and finite again afterwards"
@@ -178,6 +184,19 @@ def detect(run: Run, th: NonfiniteThresholds = DEFAULTS) -> list[Finding]:
         out = [f for f in out if f.severity is not Severity.ERROR or f is keep]
         keep.evidence["also_nonfinite"] = [e.evidence["metric"] for e in errors if e is not keep]
     return out
+
+
+def _undefined_correlation(run: Run, name: str) -> bool:
+    """True when ``name`` plays a task-metric role whose column is a correlation (Pearson,
+    Spearman) and every loss of the run stays finite: its NaN is the correlation of constant
+    predictions, not an overflow (XLM-R on a relatedness set: Spearman nan at 6 of 12 evaluations
+    beside a validation loss of 0.046-0.050 at every one)."""
+    from lrdoctor.detect._progress.chance import _CORRELATION_WORDS, _role_named
+
+    if name not in ("eval_accuracy", "task_metric") or not _role_named(run, name, _CORRELATION_WORDS):
+        return False
+    losses = [run.series(n) for n in ("loss", "eval_loss")]
+    return any(s is not None for s in losses) and all(s is None or bool(np.isfinite(s.values).all()) for s in losses)
 
 
 #: output metrics that a text log prints only once computed: printed as ``nan`` on every report,
@@ -271,6 +290,11 @@ def _overflow_at_floor(run: Run, th: NonfiniteThresholds) -> list[Finding]:
 def fix_nonfinite(run: Run, f: Finding) -> Prescription:
     if f.severity.value != "error":
         return Prescription([], [Watch(f.evidence["metric"], "finite", "repeated non-finite values mean a real blow-up")])
+    if f.evidence.get("undefined_correlation"):
+        # no overflow to cure: the outputs do not vary (see _undefined_correlation)
+        return Prescription([Fix("labels / loss inputs", None, None, "a regression head that outputs one value for every input has no variance to correlate",
+                                 note="check the targets' scale (normalise them), that the head is trained, and the spread of the predictions at each evaluation")],
+                            [Watch(f.evidence["metric"], "finite at every evaluation", "a NaN correlation means the predictions did not vary")])
     fixes = [lr_fix(run, f, NONFINITE_LR_CUT, "the run overflowed: cut the LR 10x, then raise it back in 2x steps")]
     clip = max_grad_norm(run)
     fixes.append(Fix("max_grad_norm", clip[1] if clip else None, 1.0 if not clip or clip[1] > 1.0 else clip[1],

@@ -502,6 +502,7 @@ class SlowProgressEvidence(Evidence):
     lowest_after: float
     last: float
     chance: float
+    undefined_points: int
 
 
 def _eval_fell_by(run: Run, share: float) -> bool:

