@@ -180,3 +180,11 @@ def test_a_learning_correlation_and_a_real_blow_up_are_not_constant_predictions(
         out.append("|".join(c))
     got = warned(lrdoctor.diagnose(write_lines(tmp_path / "t.md", out)), at_least=2)
     assert "undefined_correlation" not in got["nonfinite"].evidence and "slow_progress" not in got
+
+
+def test_a_rendered_header_that_repeats_a_score_before_each_facet_is_read():
+    # a paraphraser's card: "Rouge2 Precision Rouge2 Recall Rouge2 Fmeasure" over three values a row
+    run = lrdoctor.read(real_log("fresh425/gayanin-t5-small-paraphrasing-mlm/training_results.txt"))
+    assert [n for n in run.names if n.startswith("eval_rouge2")] == ["eval_rouge2_precision", "eval_rouge2_recall", "eval_rouge2_fmeasure"]
+    assert run.series("eval_rouge2_fmeasure").values[:3].tolist() == [0.5131, 0.5184, 0.5226]
+    assert "slow_progress" not in warned(lrdoctor.diagnose(real_log("fresh425/gayanin-t5-small-paraphrasing-mlm/training_results.txt")))

@@ -309,8 +309,29 @@ def _join_metric_words(head: list[str], values: int) -> list[str]:
             names[i - 1:i + 1] = [f"{names[i - 1]}_{names[i].removeprefix('eval_')}"]
         i -= 1
     if len(names) > values:
-        names = _join_unknown_runs(names, values) or names
+        names = _join_unknown_runs(names, values) or _join_repeated_head(names, values) or names
     return names if len(names) == values else head
+
+
+def _join_repeated_head(names: list[str], values: int) -> list[str] | None:
+    """The metric names of an HF results table whose metric words start with one word that comes
+    back: a ``compute_metrics`` that splits one score into its facets names each ``score_facet``,
+    and the rendered header repeats the score's word before each facet (a paraphraser's "Rouge2
+    Precision Rouge2 Recall Rouge2 Fmeasure" over three values). Each name runs from one
+    occurrence of that word to the next. None when the counts do not match."""
+    fixed = 0
+    while fixed < len(names) and names[fixed] in _HF_TRAIN_COLUMNS:
+        fixed += 1
+    rest = names[fixed:]
+    if len(rest) < 4:
+        return None
+    first = rest[0]
+    cuts = [i for i, n in enumerate(rest) if n == first]
+    if len(cuts) < 2 or fixed + len(cuts) != values:
+        return None
+    bounds = cuts + [len(rest)]
+    joined = ["_".join([rest[a]] + [w.removeprefix("eval_") for w in rest[a + 1:b]]) for a, b in zip(bounds, bounds[1:])]
+    return names[:fixed] + joined
 
 
 def _header_table(line: str, state: dict) -> dict | None:
