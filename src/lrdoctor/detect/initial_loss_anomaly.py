@@ -22,7 +22,7 @@ from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.names import normalize
 from lrdoctor.run import Run
 
-__all__ = ["InitialLossThresholds", "detect", "cross_entropy_shown", "starts_at_the_start"]
+__all__ = ["InitialLossThresholds", "detect", "cross_entropy_shown", "starts_at_the_start", "first_logging_period"]
 
 
 @dataclass(frozen=True)
@@ -102,10 +102,13 @@ def starts_at_the_start(run: Run) -> bool:
     if run.meta.step_column is None:
         return run.meta.format in _FROM_START_FORMATS
     st = run.steps
-    if float(st[0]) <= 1:
-        return True
-    # a logger that reports every k steps writes its first report at step k (or k - 1): the first
-    # logging period, the start (detectron2's metrics.json at iterations 19, 39, 59; HF at 10, 20)
+    return float(st[0]) <= 1 or first_logging_period(st)
+
+
+def first_logging_period(st) -> bool:
+    """True when steps ``st`` are evenly spaced from their first: a logger that reports every k
+    steps writes its first report at step k (or k - 1), the end of the first logging period, the
+    start (detectron2's metrics.json at iterations 19, 39, 59; HF at 10, 20)."""
     return st.size >= 3 and float(st[1] - st[0]) == float(st[2] - st[1]) and float(st[0]) <= float(st[1] - st[0])
 
 

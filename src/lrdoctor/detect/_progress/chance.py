@@ -18,11 +18,12 @@ from lrdoctor.detect._progress.common import (
     _fell_by_total_drop,
     _loss_learned,
     _lr_share,
+    _resolution,
     _too_early,
 )
 from lrdoctor.config import get_float
 from lrdoctor.detect._stats import tail_start, trend_p_up, value_at
-from lrdoctor.detect.initial_loss_anomaly import starts_at_the_start
+from lrdoctor.detect.initial_loss_anomaly import first_logging_period, starts_at_the_start
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.fmt import fmt
 from lrdoctor.names import ERROR_WORDS, tokens
@@ -431,16 +432,6 @@ def _pinned_error_rate(run: Run, th: ProgressThresholds) -> Finding | None:
     return None
 
 
-def _decimal_unit(v: np.ndarray) -> float:
-    """The unit of the last printed decimal of ``v``'s values (0.4729 -> 1e-4; 52.17 -> 1e-2),
-    from their shortest reprs, at most 1e-9."""
-    d = 0
-    for x in v:
-        mant = repr(float(x)).split("e")[0]
-        d = max(d, len(mant.split(".")[1].rstrip("0")) if "." in mant else 0)
-    return 10.0 ** -min(d, 9)
-
-
 def _flipping_constant_predictor(run: Run, th: ProgressThresholds) -> Finding | None:
     """A classification accuracy that takes only the two values a and 1 - a at each of
     ``pinned_fine_points``+ evaluations, both of them, is a model that answers one class for every
@@ -455,7 +446,7 @@ def _flipping_constant_predictor(run: Run, th: ProgressThresholds) -> Finding | 
         raw = run.series(col)
         printed = raw.finite().values if raw is not None and raw.finite().values.size == v.size else v
         # two prints rounded half a unit each: their sum is within one unit of 1 (of 100 for a percentage)
-        tol = 1.01 * _decimal_unit(printed) / (100.0 if printed.max() > 1.0 else 1.0)
+        tol = 1.01 * min(max(_resolution(printed), 1e-9), 1.0) / (100.0 if printed.max() > 1.0 else 1.0)
         if not 2 * tol < a < 1 - 2 * tol or abs(2 * a - 1) <= 2 * tol:
             continue  # (0 and 1, and a balanced set's 0.5 = 1 - 0.5, prove nothing)
         same, flip = np.abs(v - a) <= tol, np.abs(v - (1 - a)) <= tol
@@ -731,8 +722,7 @@ def trainer_table_from_start(run: Run) -> bool:
     ep = run.series("epoch")
     if ep is not None and ep.finite().values.size and float(ep.finite().values[0]) <= 1:
         return True
-    st = run.steps
-    return st.size >= 3 and float(st[1] - st[0]) == float(st[2] - st[1]) and float(st[0]) <= float(st[1] - st[0])
+    return first_logging_period(run.steps)
 
 
 def reached_planned_end(run: Run, step: float, th: ProgressThresholds) -> bool:
