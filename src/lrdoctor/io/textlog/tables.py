@@ -258,6 +258,15 @@ _METRIC_WORDS = frozenset({"accuracy", "acc", "f1", "precision", "recall", "wer"
                            "runtime", "delta1", "delta2", "delta3", "rouge1", "rouge2", "rougel", "rougelsum"})
 
 
+def _trainer_columns_end(names: list[str]) -> int:
+    """Where the Trainer's own leading columns ("training_loss", "epoch", "step", "validation_loss")
+    end and the evaluation's metric names begin."""
+    fixed = 0
+    while fixed < len(names) and names[fixed] in _HF_TRAIN_COLUMNS:
+        fixed += 1
+    return fixed
+
+
 def _join_unknown_runs(names: list[str], values: int) -> list[str] | None:
     """The metric names of an HF results table whose words :data:`_NAME_TAILS` could not group:
     between the Trainer's own columns and the one-word names of :data:`_METRIC_WORDS`, each run of
@@ -266,9 +275,7 @@ def _join_unknown_runs(names: list[str], values: int) -> list[str] | None:
     its length divides by ``m``, it is cut into names of equal length (pyannote's "Der False Alarm
     Missed Detection Confusion": two two-word names between "Der" and "Confusion"). None when
     neither settles the grouping."""
-    fixed = 0
-    while fixed < len(names) and names[fixed] in _HF_TRAIN_COLUMNS:
-        fixed += 1
+    fixed = _trainer_columns_end(names)
     runs: list[list[int]] = []
     for i in range(fixed, len(names)):
         word = names[i].removeprefix("eval_")
@@ -319,9 +326,7 @@ def _join_repeated_head(names: list[str], values: int) -> list[str] | None:
     and the rendered header repeats the score's word before each facet (a paraphraser's "Rouge2
     Precision Rouge2 Recall Rouge2 Fmeasure" over three values). Each name runs from one
     occurrence of that word to the next. None when the counts do not match."""
-    fixed = 0
-    while fixed < len(names) and names[fixed] in _HF_TRAIN_COLUMNS:
-        fixed += 1
+    fixed = _trainer_columns_end(names)
     rest = names[fixed:]
     if len(rest) < 4:
         return None
