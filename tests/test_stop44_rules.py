@@ -188,3 +188,11 @@ def test_a_rendered_header_that_repeats_a_score_before_each_facet_is_read():
     assert [n for n in run.names if n.startswith("eval_rouge2")] == ["eval_rouge2_precision", "eval_rouge2_recall", "eval_rouge2_fmeasure"]
     assert run.series("eval_rouge2_fmeasure").values[:3].tolist() == [0.5131, 0.5184, 0.5226]
     assert "slow_progress" not in warned(lrdoctor.diagnose(real_log("fresh425/gayanin-t5-small-paraphrasing-mlm/training_results.txt")))
+
+
+def test_a_task_metric_nan_beside_finite_losses_is_the_metric_s_not_a_blow_up():
+    # a SegFormer card whose mean IoU is nan at every evaluation while its losses stay finite: the
+    # metric divides by zero; the prescription is the metric's guard, not an LR cut
+    f = warned(lrdoctor.diagnose(real_log("fresh383/hfcard-q2jlbar-segformer-b0-brooks-or-dunn/training_results.md")), at_least=2)["nonfinite"]
+    assert f.evidence["losses_finite"] is True and "undefined_correlation" not in f.evidence
+    assert [fx.parameter for fx in f.fixes] == ["compute_metrics"]

@@ -64,10 +64,10 @@ def _check_thresholds(thresholds: Mapping[str, Any]) -> None:
 
 def filter_findings(findings: list[Finding]) -> list[Finding]:
     """The one post-processing step of raw findings (used by ``diagnose`` and the Monitor):
-    drop what a confirmed blow-up explains (not a correlation's NaN beside finite losses, which
-    is constant predictions, no blow-up), a score's reversal that overfitting explains, and an
+    drop what a confirmed blow-up explains (not a metric's NaN beside finite losses, which the
+    metric's own computation gave: no blow-up), a score's reversal that overfitting explains, and an
     overfitting of a run that never left chance."""
-    if any(f.severity is Severity.ERROR and f.kind in BLOWUP_KINDS and not f.evidence.get("undefined_correlation") for f in findings):
+    if any(f.severity is Severity.ERROR and f.kind in BLOWUP_KINDS and not f.evidence.get("losses_finite") for f in findings):
         findings = [f for f in findings if f.kind not in EXPLAINED_BY_ERROR]
     return [f for f in findings if not _overfitting_explains(f, findings) and not _never_learned(f, findings)]
 

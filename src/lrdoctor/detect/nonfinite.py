@@ -126,6 +126,7 @@ class NonfiniteEvidence(GuardRewindEvidence):
     last_finite_step: float
     amp_skipped_steps_ignored: list
     also_nonfinite: list
+    losses_finite: bool
     undefined_correlation: bool
 
 
@@ -161,11 +162,18 @@ def detect(run: Run, th: NonfiniteThresholds = DEFAULTS) -> list[Finding]:
             summary = f"{run.meta.roles.get(name, name)} became {value} at step {fmt(s.steps[i])} and stayed non-finite ({count} of {len(s)} points)"
             cause = ("Numerical blow-up: the update overshot until activations or gradients overflowed. "
                      "Usually the learning rate is beyond the stable range, with no or too loose gradient clipping.")
-            if _undefined_correlation(run, name):
-                evidence["undefined_correlation"] = True
-                cause = ("Constant predictions: a correlation of an output with no variance is undefined (scipy's "
-                         "pearsonr and spearmanr return NaN), while the losses stay finite. The model gives every "
-                         "input the same value: its head collapsed to the mean, or the LR is too low or too high to leave it.")
+            if _metric_beside_finite_losses(run, name):
+                evidence["losses_finite"] = True
+                cause = ("The metric's own computation gave NaN while every loss stayed finite: a division by zero "
+                         "in it (a class absent from the evaluation set in a mean IoU, an error of exactly 0 in a "
+                         "PSNR), not a blow-up of the model. Checkpoint selection on a NaN metric picks at random.")
+                from lrdoctor.detect._progress.chance import _CORRELATION_WORDS, _role_named
+
+                if _role_named(run, name, _CORRELATION_WORDS):
+                    evidence["undefined_correlation"] = True
+                    cause = ("Constant predictions: a correlation of an output with no variance is undefined (scipy's "
+                             "pearsonr and spearmanr return NaN), while the losses stay finite. The model gives every "
+                             "input the same value: its head collapsed to the mean, or the LR is too low or too high to leave it.")
         else:
             sev = Severity.INFO if name == "eval_loss" else Severity.WARNING
             summary = f"{name} was non-finite at step {fmt(s.steps[i])} ({count} point(s)) and finite again afterwards"
@@ -186,14 +194,12 @@ def detect(run: Run, th: NonfiniteThresholds = DEFAULTS) -> list[Finding]:
     return out
 
 
-def _undefined_correlation(run: Run, name: str) -> bool:
-    """True when ``name`` plays a task-metric role whose column is a correlation (Pearson,
-    Spearman) and every loss of the run stays finite: its NaN is the correlation of constant
-    predictions, not an overflow (XLM-R on a relatedness set: Spearman nan at 6 of 12 evaluations
-    beside a validation loss of 0.046-0.050 at every one)."""
-    from lrdoctor.detect._progress.chance import _CORRELATION_WORDS, _role_named
-
-    if name not in ("eval_accuracy", "task_metric") or not _role_named(run, name, _CORRELATION_WORDS):
+def _metric_beside_finite_losses(run: Run, name: str) -> bool:
+    """True when ``name`` plays a task-metric role and every loss the run logs stays finite: the
+    metric's NaN comes from its own computation, not from the model's numbers (XLM-R on a
+    relatedness set: Spearman nan at 6 of 12 evaluations beside a validation loss of 0.046-0.050
+    at every one; a SegFormer's mean IoU nan beside finite losses)."""
+    if name not in ("eval_accuracy", "task_metric"):
         return False
     losses = [run.series(n) for n in ("loss", "eval_loss")]
     return any(s is not None for s in losses) and all(s is None or bool(np.isfinite(s.values).all()) for s in losses)
@@ -291,10 +297,14 @@ def fix_nonfinite(run: Run, f: Finding) -> Prescription:
     if f.severity.value != "error":
         return Prescription([], [Watch(f.evidence["metric"], "finite", "repeated non-finite values mean a real blow-up")])
     if f.evidence.get("undefined_correlation"):
-        # no overflow to cure: the outputs do not vary (see _undefined_correlation)
+        # no overflow to cure: the outputs do not vary (see _metric_beside_finite_losses)
         return Prescription([Fix("labels / loss inputs", None, None, "a regression head that outputs one value for every input has no variance to correlate",
                                  note="check the targets' scale (normalise them), that the head is trained, and the spread of the predictions at each evaluation")],
                             [Watch(f.evidence["metric"], "finite at every evaluation", "a NaN correlation means the predictions did not vary")])
+    if f.evidence.get("losses_finite"):
+        return Prescription([Fix("compute_metrics", None, None, "the model's numbers are finite; the metric divides by zero",
+                                 note="guard the metric's empty cases (nan_to_num, or skip absent classes in the mean) and select checkpoints on the loss until it is finite")],
+                            [Watch(f.evidence["metric"], "finite at every evaluation", "a NaN metric cannot rank checkpoints")])
     fixes = [lr_fix(run, f, NONFINITE_LR_CUT, "the run overflowed: cut the LR 10x, then raise it back in 2x steps")]
     clip = max_grad_norm(run)
     fixes.append(Fix("max_grad_norm", clip[1] if clip else None, 1.0 if not clip or clip[1] > 1.0 else clip[1],
