@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from bench_logs import real_log
-from trained_digits import digits_mlp, fit_epoch, held_out_loss, noisy_label_fit, warned, write_lines
+from trained_digits import digits_mlp, fit_epoch, held_out_loss, noisy_label_evaluations, warned, write_lines
 
 import lrdoctor
 
@@ -104,12 +104,10 @@ def test_a_validation_pass_printed_after_training_is_no_overfitting():
 def test_evaluations_interleaved_with_training_still_overfit(tmp_path):
     # 300 digits with a fifth of their labels random: the held-out loss turns up once the noise is
     # memorised; printed per epoch as "Training loss epoch: ..." then "Validation Loss: ...", no step
-    x, y, _ = digits_mlp(0)
     lines, val = [], []
-    for epoch, train, model in noisy_label_fit(0.2, 60):
-        if epoch % 5 == 0:
-            val.append(held_out_loss(model, x, y))
-            lines += [f"Training loss epoch: {train:.4f}", f"Validation Loss: {val[-1]:.4f}"]
+    for _, train, held_out in noisy_label_evaluations(0.2, 60, 5):
+        val.append(held_out)
+        lines += [f"Training loss epoch: {train:.4f}", f"Validation Loss: {val[-1]:.4f}"]
     assert val[-1] > 1.2 * min(val)
     report = lrdoctor.diagnose(write_lines(tmp_path / "out.txt", lines))
     assert "overfitting" in warned(report), report.findings

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 import torch
 from bench_logs import real_log
-from trained_digits import digits_mlp, held_out_loss, noisy_label_fit, warned, write_lines
+from trained_digits import digits_mlp, noisy_label_evaluations, warned, write_lines
 
 import lrdoctor
 
@@ -242,12 +242,10 @@ def test_a_listing_of_lightning_checkpoint_names_is_a_log(tmp_path):
     # 300 digits with a fifth of their labels random, fitted for real: a ModelCheckpoint that keeps
     # every epoch names its files "epoch=E-train_loss=..-val_loss=...ckpt", and "ls -l checkpoints/"
     # lists them in name order (epoch=10 before epoch=2)
-    x, y, _ = digits_mlp(0)
     names, val = [], []
-    for epoch, train, model in noisy_label_fit(0.2, 60):
-        if epoch % 5 == 0:
-            val.append(held_out_loss(model, x, y))
-            names.append(f"epoch={epoch}-train_loss={train:.4f}-val_loss={val[-1]:.4f}.ckpt")
+    for epoch, train, held_out in noisy_label_evaluations(0.2, 60, 5):
+        val.append(held_out)
+        names.append(f"epoch={epoch}-train_loss={train:.4f}-val_loss={val[-1]:.4f}.ckpt")
     assert val[-1] > 1.2 * min(val)
     lines = [f"-rw-r--r-- 1 user user 3.5M Feb  4 20:{i:02d} {n}" for i, n in enumerate(sorted(names))]
     report = lrdoctor.diagnose(write_lines(tmp_path / "ls.txt", lines))
@@ -281,11 +279,7 @@ def test_a_csv_pasted_without_its_header_is_refused_in_one_line(tmp_path):
     import subprocess
     import sys
 
-    x, y, _ = digits_mlp(0)
-    rows = []
-    for epoch, train, model in noisy_label_fit(0.2, 30):
-        if epoch % 5 == 0:
-            rows.append(f"{epoch},{train:.4f},{held_out_loss(model, x, y):.4f},{0.001 * epoch:.4f}")
+    rows = [f"{epoch},{train:.4f},{held_out:.4f},{0.001 * epoch:.4f}" for epoch, train, held_out in noisy_label_evaluations(0.2, 30, 5)]
     pasted = write_lines(tmp_path / "results.csv", rows)
     out = subprocess.run([sys.executable, "-m", "lrdoctor", "diagnose", pasted], capture_output=True, text=True)
     assert out.returncode == 2 and "Traceback" not in out.stderr

@@ -56,6 +56,15 @@ def noisy_label_fit(noise: float, epochs: int):
         yield epoch, train, model
 
 
+def noisy_label_evaluations(noise: float, epochs: int, every: int):
+    """Yield ``(epoch, mean training loss, held-out loss)`` at every ``every``-th epoch of
+    :func:`noisy_label_fit`: the per-epoch log of a run that overfits for real."""
+    x, y, _ = digits_mlp(0)
+    for epoch, train, model in noisy_label_fit(noise, epochs):
+        if epoch % every == 0:
+            yield epoch, train, held_out_loss(model, x, y)
+
+
 def held_out_loss(model, x, y, start: int = 1400) -> float:
     """The cross-entropy of ``model`` on the digits from ``start`` on (those ``fit_epoch`` never trains on)."""
     with torch.no_grad():
