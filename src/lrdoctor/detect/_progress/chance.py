@@ -463,6 +463,36 @@ def _flipping_constant_predictor(run: Run, th: ProgressThresholds) -> Finding | 
     return None
 
 
+def _never_beat_constant(run: Run, th: ProgressThresholds) -> Finding | None:
+    """A classification accuracy whose best is its first evaluation's value, printed identically at
+    ``pinned_fine_points``+ evaluations, more than half of them, and that no evaluation ever beat: the score of predictions
+    that did not change between those evaluations (a fraction of at least ``pinned_denominator``,
+    see there), which training never improved on. The pinned-metric rule with the evaluations where
+    the model wandered off the constant answer and did worse left in (HuBERT on an intent set:
+    accuracy 0.2557 at five of six evaluations, 0.2383 at the other, validation loss flat at 1.72;
+    DeBERTa-XL on a three-way task: 0.405, 0.385, 0.405, 0.405). A log that starts at the start of
+    training only: an excerpt may begin after the model had converged."""
+    if not (starts_at_the_start(run) or trainer_table_from_start(run)):
+        return None
+    for col, share in accuracy_shares(run):
+        v = share.values
+        if v.size <= th.pinned_fine_points or float(np.ptp(v)) == 0.0:
+            continue  # one single value throughout is _pinned_task_metric's
+        a = float(v[0])
+        hits = int(np.count_nonzero(v == a))
+        if hits < th.pinned_fine_points or 2 * hits <= v.size or float(v.max()) != a or not 0.0 < a < 0.9:
+            continue  # (at most half the evaluations: a model that left that answer for good and did worse)
+        if _granularity(a) < th.pinned_denominator:
+            continue  # 0.75 (3 of 4) repeats on a tiny evaluation set for no reason
+        if _eval_loss_moves(run, share, th):
+            continue  # the evaluated predictions changed: the repeats are a reporting artefact
+        ev = {"metric": col, "value": a, "points": int(v.size), "rule": "never beat the first evaluation's repeated value"}
+        summary = (f"{col} was at its best, {fmt(a)}, at the first evaluation and printed exactly that at {hits} of "
+                   f"{v.size} evaluations, never higher: the unchanged predictions' score, which training never beat")
+        return Finding("slow_progress", Severity.ERROR, float(share.steps[0]), float(share.steps[-1]), summary, ev, _CHANCE_CAUSE)
+    return None
+
+
 def _prints_a_fraction(v: np.ndarray) -> bool:
     """True when an error rate's prints tell a fraction from a percentage: exactly 1.0 at two
     evaluations, or at one while no evaluation went below it (1.0 is then the best the run
