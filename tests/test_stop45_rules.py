@@ -4,12 +4,15 @@ real twins:
 - slow_progress: a classification accuracy whose best is its first evaluation's value, printed
   identically at most of 4+ evaluations of a 50+ example set and never beaten, is the score of
   predictions that did not change: training never improved on them.
+- divergence: a loss at 1e15 or more on every report to the end, in a log that does not show it
+  there from the start of training, blew up: no working run's loss reaches that scale.
 """
 
 from __future__ import annotations
 
+import torch
 from bench_logs import real_log
-from trained_digits import warned, write_lines
+from trained_digits import digits_mlp, warned, write_lines
 
 import lrdoctor
 
@@ -61,3 +64,58 @@ def test_the_same_rows_from_mid_run_are_not_judged(tmp_path):
     # the rows shifted to start at step 1205 of 120-step evaluations: an excerpt may begin after the model converged
     lines = ["step,eval_loss,eval_accuracy"] + [f"{1205 + 120 * i},{r[2]},{r[3]}" for i, r in enumerate(_hubert_rows())]
     assert not _never_beat(lrdoctor.diagnose(write_lines(tmp_path / "log.csv", lines)))
+
+
+_ASTRONN = "fresh208/astronn-14-apogeebcnn-huge-loss/paste.txt"
+
+
+def _absurd(report) -> bool:
+    f = warned(report, at_least=2).get("divergence")
+    return f is not None and f.evidence.get("rule", "").startswith("absurd scale")
+
+
+def test_a_loss_at_an_absurd_scale_to_the_end_blew_up():
+    # astroNN's Keras fit, epochs 10-12 of 30 pasted: loss 2.26e18, 2.27e18, 2.27e18 (the first
+    # line, above any "Epoch N/30" header, is no epoch's record)
+    f = warned(lrdoctor.diagnose(real_log(_ASTRONN)), at_least=2)["divergence"]
+    assert f.evidence["rule"].startswith("absurd scale") and f.evidence["points_above"] == 2
+    assert f.evidence["loss_at_onset"] == 2272228464851419136.0
+    # TorchMD-Net's checkpoint names: validation loss 2.8e25 at every epoch from the first (an
+    # evaluation is made after training began)
+    f = warned(lrdoctor.diagnose(real_log("fresh125/torchmd-net-357-ckpt-val-loss-blowup/paste.txt")), at_least=2)["divergence"]
+    assert f.evidence["rule"].startswith("absurd scale") and f.evidence["metric"] == "val_loss"
+
+
+def test_the_same_losses_from_the_first_epoch_are_an_initial_loss_not_a_divergence(tmp_path):
+    # the astroNN lines renumbered as epochs 1-3: the first report of training is the initial loss
+    lines = [x.replace("Epoch 11/30", "Epoch 2/30").replace("Epoch 12/30", "Epoch 3/30")
+             for x in open(real_log(_ASTRONN)).read().splitlines()]
+    lines = ["Epoch 1/30"] + [x for x in lines if "ReduceLROnPlateau" not in x and not x.startswith("Epoch 13")]
+    assert sum("loss: 22" in x for x in lines) == 3  # two of them after an epoch header
+    assert not _absurd(lrdoctor.diagnose(write_lines(tmp_path / "fit.txt", lines)))
+
+
+def test_unnormalised_regression_targets_train_at_a_large_scale_without_a_divergence(tmp_path):
+    # a real fit of "prices": the digits' pixels to 2e5 + 1e5 x label, squared error summed over
+    # batches of 100 (about 4e13 at the start); epochs 11-30 of the run, an excerpt from mid-run
+    torch.set_num_threads(1)
+    x, y, model = digits_mlp(0)
+    price = (2e5 + 1e5 * y.float()).unsqueeze(1)
+    head = torch.nn.Linear(10, 1)
+    torch.nn.init.zeros_(head.weight)
+    opt = torch.optim.Adam([*model.parameters(), *head.parameters()], lr=0.02)
+    lines = []
+    for epoch in range(1, 31):
+        total = 0.0
+        for i in range(0, 1400, 100):
+            loss = ((head(model(x[i:i + 100])) * 1e5 - price[i:i + 100]) ** 2).sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item()
+        if epoch > 10:
+            lines += [f"Epoch {epoch}/30", f"14/14 - 0s - loss: {total / 14:.4f}"]
+    first, last = float(lines[1].split()[-1]), float(lines[-1].split()[-1])
+    assert 1e11 < last < first < 1e15  # a working run at the scale of unnormalised targets
+    report = lrdoctor.diagnose(write_lines(tmp_path / "fit.txt", lines))
+    assert "divergence" not in warned(report)

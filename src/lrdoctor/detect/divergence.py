@@ -21,7 +21,7 @@ import numpy as np
 
 from lrdoctor.detect._common import is_error_rate, lr_at
 from lrdoctor.fmt import fmt
-from lrdoctor.detect._stats import runs_of, trend_p_up
+from lrdoctor.detect._stats import runs_of, tail_start, trend_p_up
 from lrdoctor.detect._trend import Trend, objective_trend
 from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import DIVERGENCE_LR_CUT, WATCH_LOSS, WATCH_GRAD, lr_fix
@@ -121,6 +121,18 @@ class DivergenceThresholds(Thresholds):
     above 100x that bound (two decades of margin for reward scaling and n-step sums) while
     it keeps at least ``few_factor`` x its best is a diverging critic (keras-rl CDQN: TD
     loss 3.6e23 -> 1.2e26 with episode returns of at most 752)."""
+    absurd_loss: float = 1e15
+    """Blown up beyond any scale: a loss whose every report from some point to the end (at least
+    ``few_after`` of them) is at least 1e15, in a log that does not show it there from the start of
+    training (a first training loss that large is ``initial_loss_anomaly``'s; a first evaluation is
+    made after training began). The largest losses a working run prints come from
+    unnormalised regression targets: house prices of ~3e5 make a squared error of ~1e11 per example
+    at initialisation, ~1e13 summed over a batch of 100. Two decades above that, a mean per-example
+    loss needs prediction errors above 3e7 (squared error) or logit gaps of 1e15 (cross-entropy):
+    weights that diverged, whatever the log's excerpt shows of the way there (astroNN's Keras fit:
+    loss 2.26e18 at epochs 10-12; YOLACT: class loss 6.4e35 at iteration 500; TF Faster R-CNN:
+    2.4e20; TorchMD-Net: validation loss 2.8e25 from its first epoch). Every benchmark log at that
+    scale is labelled divergence."""
 
 
 DEFAULTS = DivergenceThresholds()
@@ -546,6 +558,37 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
     return [Finding("divergence", sev, ev["onset_step"], float(st[-1]), summary, ev, cause)]
 
 
+def _absurd_scale(run: Run, th: DivergenceThresholds) -> list[Finding]:
+    """See ``DivergenceThresholds.absurd_loss``: the training loss, or the evaluation loss of a log
+    with none."""
+    from lrdoctor.detect._common import objective
+    from lrdoctor.detect.initial_loss_anomaly import starts_at_the_start
+
+    s = objective(run)
+    noun = "loss"
+    if s is None:
+        s, noun = run.series("eval_loss"), "evaluation loss"
+    if s is None:
+        return []
+    f = s.finite()
+    x, st = f.values, f.steps
+    onset = tail_start(x >= th.absurd_loss) if x.size else 0
+    if x.size - onset < th.few_after or (onset == 0 and noun == "loss" and starts_at_the_start(run)):
+        return []  # (a first evaluation is made after training began: at that scale, it blew up on the way)
+    col = run.meta.roles.get("loss" if noun == "loss" else "eval_loss", noun)
+    ev = {"onset_step": float(st[onset]), "loss_at_onset": float(x[onset]), "final_loss": float(x[-1]),
+          "points_above": int(x.size - onset), "metric": col,
+          "rule": f"absurd scale: every report from the onset on >= {th.absurd_loss:g}"}
+    if onset > 0:
+        ib = int(np.argmin(x[:onset]))
+        ev.update(best_step=float(st[ib]), best_loss=float(x[ib]), ratio_to_best=float(x[onset:].min() / x[ib]) if x[ib] > 0 else float("inf"))
+    summary = (f"{col} blew up: from step {fmt(ev['onset_step'])} every report is at least {th.absurd_loss:g} "
+               f"({fmt(ev['loss_at_onset'])}, final {fmt(ev['final_loss'])}), a scale no working run's {noun} reaches")
+    cause = ("The weights diverged: the learning rate is far above what this model tolerates (or the inputs or "
+             "targets are unnormalised by many orders of magnitude, or a loss term is unbounded).")
+    return [Finding("divergence", Severity.ERROR, ev["onset_step"], float(st[-1]), summary, ev, cause)]
+
+
 def _rl_bound(run: Run, th: DivergenceThresholds) -> list[Finding]:
     loss = next((run.series(n) for n in ("loss", "value_loss") if n in run), None)
     ret = next((run.series(n) for n in ("ep_return", "eval_return") if n in run), None)
@@ -629,7 +672,7 @@ def detect(run: Run, th: DivergenceThresholds = DEFAULTS) -> list[Finding]:
         return _rl_bound(run, th)
     if run.is_gan:
         return _gan_blowup(run, th)
-    few = _few_point(run, th)
+    few = _few_point(run, th) or _absurd_scale(run, th)
     out = _trend_rule(run, th)
     if few and not any(f.severity is Severity.ERROR for f in out):
         out = [f for f in out if f.start_step is None or f.start_step >= few[0].start_step] + few
