@@ -6,6 +6,9 @@ real twins:
   predictions that did not change: training never improved on them.
 - divergence: a loss at 1e15 or more on every report to the end, in a log that does not show it
   there from the start of training, blew up: no working run's loss reaches that scale.
+- performance_reversal: an error rate (WER, CER) at twice its best or more at every one of the
+  last 3+ evaluations, a best that was not the first, beyond the scatter of those evaluations.
+- readers: "epoch 3 mAP is 0.3790 ..." (simple-faster-rcnn-pytorch's train.py) is a mAP.
 """
 
 from __future__ import annotations
@@ -119,3 +122,46 @@ def test_unnormalised_regression_targets_train_at_a_large_scale_without_a_diverg
     assert 1e11 < last < first < 1e15  # a working run at the scale of unnormalised targets
     report = lrdoctor.diagnose(write_lines(tmp_path / "fit.txt", lines))
     assert "divergence" not in warned(report)
+
+
+_GIT = "fresh223/hfcard-rharris117-git-base-pokemon-7695d97/training_results.md"
+
+
+def _doubled(report) -> bool:
+    f = warned(report).get("performance_reversal")
+    return f is not None and "rise_factor" in f.evidence
+
+
+def _git_rows() -> list[list[str]]:
+    """The card's rows, read by hand: training loss, epoch, step, validation loss, WER."""
+    return [line.split() for line in open(real_log(_GIT)).read().splitlines()[1:]]
+
+
+def test_an_error_rate_that_doubled_from_its_best_and_stayed_is_a_reversal():
+    # GIT captioning pokemon: WER 8.17, 7.89, 0.4367 (step 150), then 1.37, 2.02 ... 1.90 to step 600
+    f = warned(lrdoctor.diagnose(real_log(_GIT)))["performance_reversal"]
+    assert f.evidence["metric"] == "eval_wer_score" and f.evidence["peak"] == 0.4367 and f.evidence["peak_step"] == 150
+    assert f.evidence["rise_factor"] > 3
+
+
+def test_an_error_rate_that_comes_back_or_keeps_falling_is_no_reversal(tmp_path):
+    rows = _git_rows()
+    lines = ["step,loss,eval_loss,eval_wer"] + [f"{r[2]},{r[0]},{r[3]},{r[4]}" for r in rows]
+    assert _doubled(lrdoctor.diagnose(write_lines(tmp_path / "log.csv", lines)))  # as logged
+    lines[-1] = lines[-1].rsplit(",", 1)[0] + ",0.61"  # the last evaluation back within 2x of the best
+    assert not _doubled(lrdoctor.diagnose(write_lines(tmp_path / "log.csv", lines)))
+    # wav2vec2 on the TIMIT demo: WER 1.0153 -> 0.3535 as the model learns
+    assert not _doubled(lrdoctor.diagnose(real_log("fresh407/asini-wav2vec2-timit-demo/training_results.md")))
+
+
+def test_a_map_printed_in_prose_is_read_and_judged():
+    # simple-faster-rcnn-pytorch: "epoch N mAP is 0.3790 ..." at all ten epochs: a detector that never changed
+    report = lrdoctor.diagnose(real_log("fresh440/sfrcnn-map-frozen/train.log"))
+    f = warned(report, at_least=2)["slow_progress"]
+    assert f.evidence["value"] == 0.379 and f.evidence["points"] == 10
+
+
+def test_the_word_map_in_lower_case_prose_is_no_metric(tmp_path):
+    lines = [f"epoch {i} loss is {2.0 / (i + 1):.4f}, the map is {i + 3} tiles wide" for i in range(6)]
+    run = lrdoctor.read(write_lines(tmp_path / "train.log", lines))
+    assert "loss" in run and not any("map" in str(n).lower() for n in run.metrics)

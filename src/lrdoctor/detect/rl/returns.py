@@ -90,6 +90,14 @@ class ReturnThresholds(Thresholds):
     evaluation is deterministic, so one such report is a collapse, not noise: the same
     argument as ``error_collapse_best``. Twice chance is a model that had learned something
     to lose (tch-rs CIFAR-10: test accuracy 50.75, 70.29, 75.72, then 10.00%)."""
+    error_rise_factor: float = 2.0
+    """An error rate (WER, CER) whose every evaluation from some point to the end (at least
+    ``few_falls`` of them) is at least twice its best, a best that was not the first evaluation,
+    and whose rise clears ``noise_k`` sigmas of the log scatter of those evaluations: the model had
+    learned and lost it. An error rate is a loss on the task's own ratio scale (0 is no error), so
+    this is ``divergence``'s few-point rule, its factor of 2 included, read on it (GIT captioning
+    pokemon: WER 0.37 at step 150, then 1.42, 4.71 and 2.6-4.7 to step 800 as the captions
+    memorised the training set)."""
     printed_best_points: int = 3
     """Far from the printed best: a metric logged beside the running best the log prints for it
     (StudioGAN's "Best FID score (Step: 42000 ...): 49.03" after each "FID score ...") that, at each
@@ -152,6 +160,7 @@ class PerformanceReversalEvidence(Evidence):
     drop_share_of_gain: float
     printed_best: str
     reports: int
+    rise_factor: float
 
 
 def _reversal_needs(run: Run) -> str | None:
@@ -251,6 +260,39 @@ def _error_rate_collapse(run: Run, th: ReturnThresholds) -> list[Finding]:
             "The model lost what it had learned: a blow-up (check the loss for NaN or a jump), an LR or schedule "
             "restart too large for the trained weights, or a decoding/evaluation setup that changed. Keep the "
             "best checkpoint.",
+        )]
+    return []
+
+
+def _error_rate_doubled(run: Run, th: ReturnThresholds) -> list[Finding]:
+    """See ``ReturnThresholds.error_rise_factor``; not when a logged loss went non-finite (as
+    :func:`_error_rate_collapse`)."""
+    from lrdoctor.detect.divergence import log_noise
+
+    if _loss_went_nonfinite(run):
+        return []
+    for name in run.names:
+        if not is_error_rate(name) or name not in run:
+            continue
+        f = run.series(name).finite()
+        v, st = f.values, f.steps
+        if v.size < th.few_falls + 2 or (v <= 0).any():
+            continue
+        b = int(np.argmin(v))
+        onset = b + 1 + tail_start(v[b + 1:] >= th.error_rise_factor * v[b])
+        if b == 0 or v.size - onset < th.few_falls:
+            continue
+        rise = float(np.log(v[onset:].min() / v[b]))
+        if rise <= th.noise_k * log_noise(v[onset:]):
+            continue  # the evaluations after the rise scatter as widely: a small evaluation set's noise
+        return [_fall_from(
+            name, st, v, b,
+            f"{name} went from its best {fmt(float(v[b]))} (step {fmt(float(st[b]))}) to {fmt(float(v[onset]))} at step "
+            f"{fmt(float(st[onset]))} and stayed at least {th.error_rise_factor:g}x the best at all {v.size - onset} "
+            f"later evaluations (last {fmt(float(v[-1]))})",
+            "The model lost what it had learned: it memorises the training set (the evaluation loss rises too), or "
+            "the LR is too high late in the run. Keep the best checkpoint, and stop or decay earlier.",
+            rise_factor=float(v[onset:].min() / v[b]),
         )]
     return []
 
@@ -498,7 +540,7 @@ def _median_fell(run: Run, t: TaskCurve, peak_step: float, need: float) -> bool:
 
 @detector("performance_reversal", thresholds=DEFAULTS, evidence=PerformanceReversalEvidence, needs=_reversal_needs)
 def detect_reversal(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
-    collapse = (_error_rate_collapse(run, th) or _chance_collapse(run, th) or _worse_than_untrained(run, th)
+    collapse = (_error_rate_collapse(run, th) or _error_rate_doubled(run, th) or _chance_collapse(run, th) or _worse_than_untrained(run, th)
                 or _far_from_printed_best(run, th) or _collapsed_to_nothing(run, th))
     if collapse:
         return collapse

@@ -67,9 +67,10 @@ def _key_name(raw: str) -> str:
     return rest if rest and head in _UNIT_WORDS and raw.strip()[0].islower() else key
 
 
-#: prose logs: "Loss is 1.2645824. Current learning rate is 0.0463" (BigDL, Analytics Zoo);
-#: only well-known metric words, so "Throughput is 408" adds no column
-_IS = re.compile(rf"(?<![\w])(?P<key>loss|learning rate|lr|accuracy|reward)\s+is\s+(?P<val>{NUM})", re.I)
+#: prose logs: "Loss is 1.2645824. Current learning rate is 0.0463" (BigDL, Analytics Zoo),
+#: "epoch 3 mAP is 0.3790 ..." (simple-faster-rcnn-pytorch's train.py); only well-known metric
+#: words, so "Throughput is 408" adds no column (mAP in its own capitals: "the map is" is prose)
+_IS = re.compile(rf"(?<![\w])(?P<key>loss|learning rate|lr|accuracy|reward|(?-i:mAP|MAP))\s+is\s+(?P<val>{NUM})", re.I)
 
 #: a training script announcing a non-finite loss in words, with no number, as the whole line:
 #: "NaN detected" (visual-semantic-embedding), "Detected NaN", "NaN encountered in loss"; not
