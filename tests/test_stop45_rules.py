@@ -165,3 +165,12 @@ def test_the_word_map_in_lower_case_prose_is_no_metric(tmp_path):
     lines = [f"epoch {i} loss is {2.0 / (i + 1):.4f}, the map is {i + 3} tiles wide" for i in range(6)]
     run = lrdoctor.read(write_lines(tmp_path / "train.log", lines))
     assert "loss" in run and not any("map" in str(n).lower() for n in run.metrics)
+
+
+def test_a_keras_callback_header_with_split_metric_names_is_read():
+    # "Train Loss Validation Loss Train Matthews Correlation Epoch" over four values a row (the
+    # Keras callback's card, borders lost): "Train" starts the name after it
+    run = lrdoctor.read(real_log("fresh447/tkah-roberta-mcc/training_results.md"))
+    assert list(run.metrics["train_matthews_correlation"]) == [0.5498, 0.5727, 0.5982]
+    assert list(run.metrics["validation_loss"]) == [0.4198, 0.4965, 0.5199]
+    assert run.meta.roles["eval_loss"] == "validation_loss"

@@ -305,8 +305,9 @@ def _join_metric_words(head: list[str], values: int) -> list[str]:
     """HF's results table copied with its borders lost names each ``compute_metrics`` key in
     title-case words ("Training Loss Epoch Step Validation Loss Wer Score" over rows of five
     numbers): where the header has more words than a row has values, a word from
-    :data:`_NAME_TAILS` joins the word before it, from the right, until the counts match; then
-    the runs of words that are no metric's whole name are grouped (:func:`_join_unknown_runs`).
+    :data:`_NAME_TAILS` joins the word before it, from the right, until the counts match; then a
+    lone split word (:data:`_SPLIT_PREFIXES`) joins the name after it; then the runs of words that
+    are no metric's whole name are grouped (:func:`_join_unknown_runs`).
     The header is kept unchanged when they cannot be made to match."""
     names = list(head)
     i = len(names) - 1
@@ -315,9 +316,19 @@ def _join_metric_words(head: list[str], values: int) -> list[str]:
                 and not _ends_a_name(names, i - 1)):
             names[i - 1:i + 1] = [f"{names[i - 1]}_{names[i].removeprefix('eval_')}"]
         i -= 1
+    i = len(names) - 2
+    while len(names) > values and i >= 0:
+        if names[i] in _SPLIT_PREFIXES and names[i + 1] not in _HF_TRAIN_COLUMNS:
+            names[i:i + 2] = [f"{names[i]}_{names[i + 1]}"]
+        i -= 1
     if len(names) > values:
         names = _join_unknown_runs(names, values) or _join_repeated_head(names, values) or names
     return names if len(names) == values else head
+
+
+#: the split a Keras-callback card's header puts before each metric ("Train Loss Validation Loss
+#: Train Matthews Correlation Epoch" over four values): a lone one starts the name after it
+_SPLIT_PREFIXES = frozenset({"train", "training", "validation", "valid", "val", "eval", "test"})
 
 
 def _join_repeated_head(names: list[str], values: int) -> list[str] | None:
