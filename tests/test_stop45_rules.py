@@ -9,6 +9,7 @@ real twins:
 - performance_reversal: an error rate (WER, CER) at twice its best or more at every one of the
   last 3+ evaluations, a best that was not the first, beyond the scatter of those evaluations.
 - readers: "epoch 3 mAP is 0.3790 ..." (simple-faster-rcnn-pytorch's train.py) is a mAP.
+- divergence is withdrawn where the logged LR starts a new warm-up at the onset: a new stage.
 """
 
 from __future__ import annotations
@@ -174,3 +175,22 @@ def test_a_keras_callback_header_with_split_metric_names_is_read():
     assert list(run.metrics["train_matthews_correlation"]) == [0.5498, 0.5727, 0.5982]
     assert list(run.metrics["validation_loss"]) == [0.4198, 0.4965, 0.5199]
     assert run.meta.roles["eval_loss"] == "validation_loss"
+
+
+_PHASES = "fresh444/chat-hamner-v3-phases/v3_metrics.csv"
+
+
+def test_a_loss_that_rises_where_the_lr_starts_a_new_warmup_is_a_new_stage_not_a_divergence(tmp_path):
+    # a curriculum: loss 1.46 on its first data phase; at step 3800 the next phase begins and the
+    # LR falls from 3e-4 to 3.3e-5 to warm up again, and the loss rises to 2.9-4.3
+    assert "divergence" not in warned(lrdoctor.diagnose(real_log(_PHASES)))
+    # the same rows with the LR held at 3e-4 from step 3800: nothing marks a new stage
+    lines = open(real_log(_PHASES)).read().splitlines()
+    col = lines[0].split(",").index("learning_rate")
+    out = [lines[0]]
+    for line in lines[1:]:
+        cells = line.split(",")
+        if int(cells[1]) >= 3800:
+            cells[col] = "3.000000e-04"
+        out.append(",".join(cells))
+    assert "divergence" in warned(lrdoctor.diagnose(write_lines(tmp_path / "metrics.csv", out)), at_least=2)

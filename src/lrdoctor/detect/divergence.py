@@ -133,6 +133,13 @@ class DivergenceThresholds(Thresholds):
     loss 2.26e18 at epochs 10-12; YOLACT: class loss 6.4e35 at iteration 500; TF Faster R-CNN:
     2.4e20; TorchMD-Net: validation loss 2.8e25 from its first epoch). Every benchmark log at that
     scale is labelled divergence."""
+    restart_cut: float = 0.5
+    """A new stage: the LR at the rise's onset is at most half its level just before and rises at
+    the next report (``_new_stage``): a halving, the smallest cut a step schedule makes
+    (ReduceLROnPlateau's default factor is 0.1, StepLR's usual gamma 0.1-0.5), followed by a rise
+    that no decay makes: a warm-up starting again."""
+    restart_window: int = 3
+    """...its level just before: the largest of the 3 LR reports before the onset."""
 
 
 DEFAULTS = DivergenceThresholds()
@@ -677,7 +684,31 @@ def detect(run: Run, th: DivergenceThresholds = DEFAULTS) -> list[Finding]:
     if few and not any(f.severity is Severity.ERROR for f in out):
         out = [f for f in out if f.start_step is None or f.start_step >= few[0].start_step] + few
     return [f for f in out if not _evaluation_kept_improving(run, f.start_step, th)
-            and not _accuracy_held(run, f.start_step, th)]
+            and not _accuracy_held(run, f.start_step, th) and not _new_stage(run, f.start_step, th)]
+
+
+def _new_stage(run: Run, since: float | None, th: DivergenceThresholds) -> bool:
+    """True when the logged LR starts a new warm-up at the rise's onset: at the last LR report up to
+    ``since`` (or the one before it) it fell to at most ``restart_cut`` of its level over the
+    ``restart_window`` reports before, and it rises at the next report. A schedule that restarts
+    its warm-up begins a new training stage (a curriculum's next data phase, the next task of a
+    continual run), whose data the model has not fitted yet; and the LR had just been cut, so it
+    cannot be the step size that pushed the loss up (a chat model's curriculum: loss 1.46 on its
+    "structure" phase, 2.9-4.3 from step 3800, where the "knowledge" phase began and the LR fell
+    from 3e-4 to 3.3e-5 to warm up again)."""
+    lr = run.series("lr")
+    if lr is None or since is None:
+        return False
+    f = lr.finite()
+    v, st = f.values, f.steps
+    i = int(np.searchsorted(st, since, side="right")) - 1
+    for j in (i, i - 1):
+        if j < 1 or j + 1 >= v.size:
+            continue
+        before = v[max(0, j - th.restart_window):j].max()
+        if before > 0 and v[j] <= th.restart_cut * before and v[j + 1] > v[j]:
+            return True
+    return False
 
 
 def _accuracy_held(run: Run, since: float | None, th: DivergenceThresholds) -> bool:
