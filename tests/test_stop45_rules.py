@@ -10,6 +10,9 @@ real twins:
   last 3+ evaluations, a best that was not the first, beyond the scatter of those evaluations.
 - readers: "epoch 3 mAP is 0.3790 ..." (simple-faster-rcnn-pytorch's train.py) is a mAP.
 - divergence is withdrawn where the logged LR starts a new warm-up at the onset: a new stage.
+- slow_progress: any evaluation column named as a ROC AUC or a correlation is read by the
+  negligible-correlation rule, not only the task-metric roles.
+- readers: a Keras-callback card's split metric names ("Train Matthews Correlation").
 """
 
 from __future__ import annotations
@@ -194,3 +197,24 @@ def test_a_loss_that_rises_where_the_lr_starts_a_new_warmup_is_a_new_stage_not_a
             cells[col] = "3.000000e-04"
         out.append(",".join(cells))
     assert "divergence" in warned(lrdoctor.diagnose(write_lines(tmp_path / "metrics.csv", out)), at_least=2)
+
+
+_COVID = "fresh450/synergyai-vit-covid-ct-stuck/training_results.md"
+
+
+def _auc_finding(report):
+    f = warned(report, at_least=2).get("slow_progress")
+    return f if f is not None and f.evidence.get("metric") == "eval_auc" else None
+
+
+def test_a_roc_auc_at_chance_beside_a_majority_share_accuracy_is_no_learning(tmp_path):
+    # ViT on COVID CT: accuracy 0.9062 (the positive share) and AUC exactly 0.5 at four
+    # evaluations, 0.4943-0.4971 at the other four: a constant scorer
+    f = _auc_finding(lrdoctor.diagnose(real_log(_COVID)))
+    assert f is not None and f.evidence["value"] == 0.5 and f.evidence["points"] == 8
+    # the same rows with an AUC that learns are not judged so
+    lines = open(real_log(_COVID)).read().splitlines()
+    learned = [lines[0], lines[1]] + [
+        "|".join(c if j != 6 else f" {0.6 + 0.04 * i:.4f} " for j, c in enumerate(row.split("|")))
+        for i, row in enumerate(lines[2:])]
+    assert _auc_finding(lrdoctor.diagnose(write_lines(tmp_path / "training_results.md", learned))) is None

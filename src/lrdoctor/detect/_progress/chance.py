@@ -629,6 +629,23 @@ def _as_correlation(run: Run, name: str, v: np.ndarray, th: ProgressThresholds) 
     return None
 
 
+#: the words that name a column as an evaluation's ("eval_auc", "val_auc", "test_pearson")
+_EVAL_WORDS = frozenset({"eval", "evaluation", "val", "valid", "validation", "test", "dev"})
+
+
+def _evaluation_correlations(run: Run) -> list[str]:
+    """The run's evaluation columns named as a correlation or a ROC AUC that play no role."""
+    taken = set(run.meta.roles.values())
+    out = []
+    for n in run.metrics:
+        t = set(tokens(str(n)))
+        if str(n) in taken or not t & _EVAL_WORDS:
+            continue
+        if t & _CORRELATION_WORDS or (t & _ROC_AUC_WORDS and not t & _PR_AUC_WORDS):
+            out.append(str(n))
+    return out
+
+
 def _negligible_correlation(run: Run, th: ProgressThresholds) -> Finding | None:
     """A correlation score that never reached ``negligible_correlation`` over ``pinned_points`` or
     more evaluations: the predictions never carried information about the labels. A ROC AUC is
@@ -638,8 +655,13 @@ def _negligible_correlation(run: Run, th: ProgressThresholds) -> Finding | None:
     A correlation printed as NaN is one of constant predictions: scipy's ``pearsonr`` and
     ``spearmanr`` (which ``evaluate`` calls) return NaN when an input has no variance, so it counts
     as an evaluation with no correlation (XLM-R on a relatedness set: Spearman nan at 7 of 9
-    evaluations, -0.039 and -0.027 at the others)."""
-    for name in ("eval_accuracy", "task_metric"):
+    evaluations, -0.039 and -0.027 at the others).
+
+    Besides the task-metric roles, any other evaluation column named as a correlation or a ROC AUC
+    is read: an accuracy beside it may be a majority class's share while the AUC shows the scorer
+    constant (a ViT on COVID CT: accuracy 0.9062, the positive share, and AUC exactly 0.5 at four
+    evaluations, 0.494-0.497 at the rest)."""
+    for name in ("eval_accuracy", "task_metric", *_evaluation_correlations(run)):
         s = run.series(name)
         if s is None:
             continue
