@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -235,6 +236,14 @@ def _fall_from(col: str, st: np.ndarray, v: np.ndarray, b: int, summary: str, ca
     return Finding("performance_reversal", Severity.WARNING, float(st[b]), float(st[-1]), summary, ev, cause)
 
 
+def _error_rates(run: Run) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    """(column, finite values, their steps) of each logged error rate (WER, CER, ErrorRate)."""
+    for name in run.names:
+        if is_error_rate(name) and name in run:
+            f = run.series(name).finite()
+            yield name, f.values, f.steps
+
+
 def _error_rate_collapse(run: Run, th: ReturnThresholds) -> list[Finding]:
     """The last evaluation's error rate is at or above 100% after a best below ``error_collapse_best``;
     not when a logged loss went non-finite: the NaN is the finding (nonfinite's), the error rate of
@@ -242,11 +251,7 @@ def _error_rate_collapse(run: Run, th: ReturnThresholds) -> list[Finding]:
     validation loss turned nan)."""
     if _loss_went_nonfinite(run):
         return []
-    for name in run.names:
-        if not is_error_rate(name) or name not in run:
-            continue
-        f = run.series(name).finite()
-        v, st = f.values, f.steps
+    for name, v, st in _error_rates(run):
         if v.size < 2:
             continue
         scale = 100.0 if v.max() > 1.5 else 1.0  # percent (WER can pass 100) or a fraction
@@ -271,11 +276,7 @@ def _error_rate_doubled(run: Run, th: ReturnThresholds) -> list[Finding]:
 
     if _loss_went_nonfinite(run):
         return []
-    for name in run.names:
-        if not is_error_rate(name) or name not in run:
-            continue
-        f = run.series(name).finite()
-        v, st = f.values, f.steps
+    for name, v, st in _error_rates(run):
         if v.size < th.few_falls + 2 or (v <= 0).any():
             continue
         b = int(np.argmin(v))
