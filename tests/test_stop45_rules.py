@@ -13,9 +13,13 @@ real twins:
 - slow_progress: any evaluation column named as a ROC AUC or a correlation is read by the
   negligible-correlation rule, not only the task-metric roles.
 - readers: a Keras-callback card's split metric names ("Train Matthews Correlation").
+- divergence is a warning, not an error, while the warm-up still raises the LR over the whole rise
+  and the loss stays below twice its best.
 """
 
 from __future__ import annotations
+
+import re
 
 import torch
 from bench_logs import real_log
@@ -218,3 +222,17 @@ def test_a_roc_auc_at_chance_beside_a_majority_share_accuracy_is_no_learning(tmp
         "|".join(c if j != 6 else f" {0.6 + 0.04 * i:.4f} " for j, c in enumerate(row.split("|")))
         for i, row in enumerate(lines[2:])]
     assert _auc_finding(lrdoctor.diagnose(write_lines(tmp_path / "training_results.md", learned))) is None
+
+
+_D2_WARMUP = "fresh74/nyu-semi-d2-ft-lr004-warmup/train.log"
+
+
+def test_a_bounded_rise_while_the_warmup_raises_the_lr_is_a_warning(tmp_path):
+    # Faster R-CNN fine-tuned from a trained checkpoint while its warm-up raises the LR 0.020 ->
+    # 0.040: total loss 0.146 -> 0.19 (+30%), below twice its best
+    f = warned(lrdoctor.diagnose(real_log(_D2_WARMUP)))["divergence"]
+    assert f.severity.rank == 1 and "warm-up" in f.summary
+    # the same lines with the LR held at its first value: the rise is an error, as before
+    lines = [re.sub(r"lr: [0-9.e-]+", "lr: 0.02038", x) for x in open(real_log(_D2_WARMUP)).read().splitlines()]
+    assert sum("lr: 0.02038" in x for x in lines) > 40
+    assert warned(lrdoctor.diagnose(write_lines(tmp_path / "train.log", lines)), at_least=2)["divergence"].kind == "divergence"

@@ -133,6 +133,11 @@ class DivergenceThresholds(Thresholds):
     loss 2.26e18 at epochs 10-12; YOLACT: class loss 6.4e35 at iteration 500; TF Faster R-CNN:
     2.4e20; TorchMD-Net: validation loss 2.8e25 from its first epoch). Every benchmark log at that
     scale is labelled divergence."""
+    warmup_rise: float = 1.05
+    """A divergence is a warning while the warm-up still raises the LR over the whole rise (last LR
+    at least 1.05x the first, never falling) and the loss ends below ``few_factor`` x its best
+    (``_in_warmup``). 5%: above the printed rounding of an LR, far below a warm-up's rise, the same
+    bar as ``slow_progress``'s ``chance_warmup_rise``."""
     restart_cut: float = 0.5
     """A new stage: the LR at the rise's onset is at most half its level just before and rises at
     the next report (``_new_stage``): a halving, the smallest cut a step schedule makes
@@ -683,8 +688,33 @@ def detect(run: Run, th: DivergenceThresholds = DEFAULTS) -> list[Finding]:
     out = _trend_rule(run, th)
     if few and not any(f.severity is Severity.ERROR for f in out):
         out = [f for f in out if f.start_step is None or f.start_step >= few[0].start_step] + few
-    return [f for f in out if not _evaluation_kept_improving(run, f.start_step, th)
+    return [_in_warmup(run, f, th) for f in out if not _evaluation_kept_improving(run, f.start_step, th)
             and not _accuracy_held(run, f.start_step, th) and not _new_stage(run, f.start_step, th)]
+
+
+def _in_warmup(run: Run, f: Finding, th: DivergenceThresholds) -> Finding:
+    """``f`` as a warning when the logged LR still rises over the whole rise (from the best report
+    to the end: never falling, and ending at least ``warmup_rise`` x where it started) and the loss
+    ends below ``few_factor`` x its best. A warm-up under way has not reached the LR the run trains
+    at, and a bounded rise while it climbs is a sign to watch, not yet a blow-up: the climb stops
+    with the warm-up, or turns into a divergence that clears the factor (a Faster R-CNN fine-tuned
+    from a trained checkpoint while its warm-up raises the LR 0.020 -> 0.040: total loss 0.146 ->
+    0.19, +30%). Above the factor, or with no LR logged, the error stands (PP-YOLOE as its warm-up
+    raises the LR: 4.83 -> 21.5)."""
+    ev = f.evidence
+    best, final, since = ev.get("best_loss"), ev.get("final_loss"), ev.get("best_step")
+    lr = run.series("lr")
+    if f.severity is not Severity.ERROR or lr is None or not all(isinstance(x, (int, float)) for x in (best, final, since)):
+        return f
+    if not 0 < final < th.few_factor * best:
+        return f
+    g = lr.finite()
+    v = g.values[(g.steps >= since) & (g.steps <= (f.end_step if f.end_step is not None else g.steps[-1]))]
+    if v.size < 2 or v[0] <= 0 or not (np.diff(v) >= 0).all() or v[-1] < th.warmup_rise * v[0]:
+        return f
+    f.severity = Severity.WARNING
+    f.summary += f" while the warm-up still raised the LR ({fmt(float(v[0]))} -> {fmt(float(v[-1]))}): watch it past the warm-up"
+    return f
 
 
 def _new_stage(run: Run, since: float | None, th: DivergenceThresholds) -> bool:
