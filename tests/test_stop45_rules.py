@@ -15,6 +15,8 @@ real twins:
 - readers: a Keras-callback card's split metric names ("Train Matthews Correlation").
 - divergence is a warning, not an error, while the warm-up still raises the LR over the whole rise
   and the loss stays below twice its best.
+- performance_reversal: an accuracy that falls from a best to only the two constant-predictor rates
+  a and 1 - a of a two-class set.
 """
 
 from __future__ import annotations
@@ -236,3 +238,22 @@ def test_a_bounded_rise_while_the_warmup_raises_the_lr_is_a_warning(tmp_path):
     lines = [re.sub(r"lr: [0-9.e-]+", "lr: 0.02038", x) for x in open(real_log(_D2_WARMUP)).read().splitlines()]
     assert sum("lr: 0.02038" in x for x in lines) > 40
     assert warned(lrdoctor.diagnose(write_lines(tmp_path / "train.log", lines)), at_least=2)["divergence"].kind == "divergence"
+
+
+_FAKENEWS = "fresh468/denyol-fakenews-deberta-base-punct/training_results.md"
+
+
+def _two_class_collapse(report) -> bool:
+    f = warned(report).get("performance_reversal")
+    return f is not None and "two values" in f.summary
+
+
+def test_an_accuracy_that_fell_to_the_two_constant_predictor_rates_is_a_reversal(tmp_path):
+    # a DeBERTa fake-news classifier: accuracy 0.8374, then 0.5234, 0.5234, 0.4766, 0.5234 (one
+    # class for every input, then the other, on a set split 52/48) as its loss rose to ln 2
+    f = warned(lrdoctor.diagnose(real_log(_FAKENEWS)))["performance_reversal"]
+    assert "two values" in f.summary and f.evidence["peak"] == 0.8374 and f.evidence["end"] == 0.5234
+    # the same rows with a last evaluation that is neither rate are not judged so
+    lines = open(real_log(_FAKENEWS)).read().splitlines()
+    lines[-1] = lines[-1].replace("0.5234", "0.6117")
+    assert not _two_class_collapse(lrdoctor.diagnose(write_lines(tmp_path / "training_results.md", lines)))

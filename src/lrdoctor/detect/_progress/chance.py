@@ -432,6 +432,24 @@ def _pinned_error_rate(run: Run, th: ProgressThresholds) -> Finding | None:
     return None
 
 
+def two_class_constant_pair(v: np.ndarray, printed: np.ndarray, th: ProgressThresholds) -> tuple[float, np.ndarray] | None:
+    """(a, where ``v`` is 1 - a) when the accuracy shares ``v`` take only the two values a and 1 - a,
+    both of them, a being ``v``'s first value, to the printed digits of ``printed`` (the same reports
+    as logged); None otherwise, and for a value that is k/n of a set under ``flip_denominator`` (see
+    ``ProgressThresholds.flip_denominator``). 0 and 1, and a balanced set's 0.5, prove nothing."""
+    a = float(v[0])
+    # two prints rounded half a unit each: their sum is within one unit of 1 (of 100 for a percentage)
+    tol = 1.01 * min(max(_resolution(printed), 1e-9), 1.0) / (100.0 if printed.max() > 1.0 else 1.0)
+    if not 2 * tol < a < 1 - 2 * tol or abs(2 * a - 1) <= 2 * tol:
+        return None
+    same, flip = np.abs(v - a) <= tol, np.abs(v - (1 - a)) <= tol
+    if not (same | flip).all() or not flip.any():
+        return None
+    if any(abs(a * n - round(a * n)) <= 0.5 * tol * n for n in range(2, th.flip_denominator)):
+        return None  # k/n of a set under ``flip_denominator``, to the printed digits (0.5556 is 5/9)
+    return a, flip
+
+
 def _flipping_constant_predictor(run: Run, th: ProgressThresholds) -> Finding | None:
     """A classification accuracy that takes only the two values a and 1 - a at each of
     ``pinned_fine_points``+ evaluations, both of them, is a model that answers one class for every
@@ -442,18 +460,12 @@ def _flipping_constant_predictor(run: Run, th: ProgressThresholds) -> Finding | 
         v = share.values
         if v.size < th.pinned_fine_points:
             continue
-        a = float(v[0])
         raw = run.series(col)
         printed = raw.finite().values if raw is not None and raw.finite().values.size == v.size else v
-        # two prints rounded half a unit each: their sum is within one unit of 1 (of 100 for a percentage)
-        tol = 1.01 * min(max(_resolution(printed), 1e-9), 1.0) / (100.0 if printed.max() > 1.0 else 1.0)
-        if not 2 * tol < a < 1 - 2 * tol or abs(2 * a - 1) <= 2 * tol:
-            continue  # (0 and 1, and a balanced set's 0.5 = 1 - 0.5, prove nothing)
-        same, flip = np.abs(v - a) <= tol, np.abs(v - (1 - a)) <= tol
-        if not (same | flip).all() or not flip.any():
+        pair = two_class_constant_pair(v, printed, th)
+        if pair is None:
             continue
-        if any(abs(a * n - round(a * n)) <= 0.5 * tol * n for n in range(2, th.flip_denominator)):
-            continue  # k/n of a set under ``flip_denominator``, to the printed digits (0.5556 is 5/9)
+        a, flip = pair
         k = f"{fmt(a)} / {fmt(1 - a)}"
         ev = {"metric": col, "value": a, "points": int(v.size), "num_classes": 2,
               "rule": "two constant-predictor rates: one class, then the other"}

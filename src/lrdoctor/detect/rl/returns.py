@@ -298,6 +298,45 @@ def _error_rate_doubled(run: Run, th: ReturnThresholds) -> list[Finding]:
     return []
 
 
+def _two_class_collapse(run: Run, th: ReturnThresholds) -> list[Finding]:
+    """An accuracy whose every evaluation after its best (``few_falls``+ of them) takes only the two
+    constant-predictor rates a and 1 - a of a two-class set, both of them (the pair proves the two
+    classes, see ``ProgressThresholds.flip_denominator``), after a best above the larger of them by
+    ``min_gain_share`` of it: the model had learned, then answered one class for every input. The
+    chance-collapse rule with K = 2 read from the pair, when the config names no class count (a
+    DeBERTa fake-news classifier: accuracy 0.8374 at epoch 1, then 0.5234, 0.5234, 0.4766, 0.5234 as
+    its training loss rose to ln 2)."""
+    from lrdoctor.detect._progress.chance import accuracy_shares, two_class_constant_pair
+    from lrdoctor.detect.progress import DEFAULTS as PROGRESS
+
+    if run.is_rl:
+        return []
+    for col, share in accuracy_shares(run):
+        v, st = share.values, share.steps
+        b = int(np.argmax(v)) if v.size else 0
+        tail = v[b + 1:]
+        if tail.size < th.few_falls:
+            continue
+        raw = run.series(col)
+        printed = raw.finite().values[b + 1:] if raw is not None and raw.finite().values.size == v.size else tail
+        pair = two_class_constant_pair(tail, printed, PROGRESS)
+        if pair is None:
+            continue
+        hi = max(pair[0], 1 - pair[0])
+        if v[b] - hi < th.min_gain_share * hi:
+            continue
+        return [_fall_from(
+            col, st, v, b,
+            f"{col} went from its best {fmt(float(v[b]))} (step {fmt(float(st[b]))}) to only the two values "
+            f"{fmt(pair[0])} / {fmt(1 - pair[0])} at all {tail.size} later evaluations: on a two-class set, every input "
+            "got the same class",
+            "The model collapsed to a constant prediction: weights or activations blew up (a NaN/inf loss, or logits "
+            "saturated by a too-large LR step), so every input gets the same class. Keep the best checkpoint; lower "
+            "the LR or clip gradients.",
+        )]
+    return []
+
+
 def _chance_collapse(run: Run, th: ReturnThresholds) -> list[Finding]:
     """See ``ReturnThresholds.chance_collapse_best``."""
     from lrdoctor.detect._classes import num_classes
@@ -541,7 +580,7 @@ def _median_fell(run: Run, t: TaskCurve, peak_step: float, need: float) -> bool:
 
 @detector("performance_reversal", thresholds=DEFAULTS, evidence=PerformanceReversalEvidence, needs=_reversal_needs)
 def detect_reversal(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
-    collapse = (_error_rate_collapse(run, th) or _error_rate_doubled(run, th) or _chance_collapse(run, th) or _worse_than_untrained(run, th)
+    collapse = (_error_rate_collapse(run, th) or _error_rate_doubled(run, th) or _chance_collapse(run, th) or _two_class_collapse(run, th) or _worse_than_untrained(run, th)
                 or _far_from_printed_best(run, th) or _collapsed_to_nothing(run, th))
     if collapse:
         return collapse
