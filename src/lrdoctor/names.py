@@ -22,8 +22,15 @@ from typing import Callable, Iterable
 
 __all__ = [
     "ALIASES", "Alias", "normalize", "tokens", "resolve_aliases", "RL_MARKERS", "ROLES", "ROLE_RULES",
-    "TRAINING_ROLES", "STEP_NAMES", "GAN_ROLES", "GAN_TERMS", "loss_term_kind",
+    "TRAINING_ROLES", "STEP_NAMES", "GAN_ROLES", "GAN_TERMS", "loss_term_kind", "SPLIT_WORDS", "EVAL_WORDS",
 ]
+
+#: the words that name a data split in a metric's name or a run's ("validation_loss", "Train
+#: Accuracy", a TensorBoard run ``validation``)
+SPLIT_WORDS = frozenset({"train", "training", "validation", "valid", "val", "eval", "test"})
+
+#: the words that name a column as an evaluation's ("eval mean loss", "val_auc", "dev_f1")
+EVAL_WORDS = frozenset({"eval", "evaluation", "val", "valid", "validation", "test", "dev"})
 
 
 @dataclass(frozen=True)

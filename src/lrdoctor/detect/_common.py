@@ -6,7 +6,7 @@ import numpy as np
 
 from lrdoctor.run import Run, Series
 
-__all__ = ["objective", "lr_at", "is_error_rate", "is_class_error", "ERROR_RATES", "zero_is_exact", "perplexity_beside"]
+__all__ = ["objective", "lr_at", "lr_rising", "is_error_rate", "is_class_error", "ERROR_RATES", "zero_is_exact", "perplexity_beside"]
 
 
 def objective(run: Run) -> Series | None:
@@ -28,6 +28,20 @@ def lr_at(run: Run, step: float) -> float | None:
         return None
     i = int(np.clip(np.searchsorted(f.steps, step, side="right") - 1, 0, f.steps.size - 1))
     return float(f.values[i])
+
+
+def lr_rising(run: Run, a: float, b: float, factor: float) -> tuple[float, float] | None:
+    """(first, last) of the logged LR over steps ``a`` to ``b`` when it never falls there and ends
+    at least ``factor`` x where it started: a warm-up still under way. None otherwise, and with no
+    LR logged."""
+    s = run.series("lr")
+    if s is None:
+        return None
+    f = s.finite()
+    v = f.values[(f.steps >= a) & (f.steps <= b)]
+    if v.size < 2 or v[0] <= 0 or not (np.diff(v) >= 0).all() or v[-1] < factor * v[0]:
+        return None
+    return float(v[0]), float(v[-1])
 
 
 #: word/character/unit/token error rates (speech, OCR) and a generic error rate: 1.0 (or 100%)

@@ -15,11 +15,11 @@ and against its own noise, so it works for a 1e13 PINN loss and a negative likel
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from lrdoctor.detect._common import is_error_rate, lr_at
+from lrdoctor.detect._common import is_error_rate, lr_at, lr_rising
 from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import runs_of, tail_start, trend_p_up
 from lrdoctor.detect._trend import Trend, objective_trend
@@ -136,7 +136,7 @@ class DivergenceThresholds(Thresholds):
     warmup_rise: float = 1.05
     """A divergence is a warning while the warm-up still raises the LR over the whole rise (last LR
     at least 1.05x the first, never falling) and the loss ends below ``few_factor`` x its best
-    (``_in_warmup``). 5%: above the printed rounding of an LR, far below a warm-up's rise, the same
+    (``_warmup_warning``). 5%: above the printed rounding of an LR, far below a warm-up's rise, the same
     bar as ``slow_progress``'s ``chance_warmup_rise``."""
     restart_cut: float = 0.5
     """A new stage: the LR at the rise's onset is at most half its level just before and rises at
@@ -688,11 +688,11 @@ def detect(run: Run, th: DivergenceThresholds = DEFAULTS) -> list[Finding]:
     out = _trend_rule(run, th)
     if few and not any(f.severity is Severity.ERROR for f in out):
         out = [f for f in out if f.start_step is None or f.start_step >= few[0].start_step] + few
-    return [_in_warmup(run, f, th) for f in out if not _evaluation_kept_improving(run, f.start_step, th)
+    return [_warmup_warning(run, f, th) for f in out if not _evaluation_kept_improving(run, f.start_step, th)
             and not _accuracy_held(run, f.start_step, th) and not _new_stage(run, f.start_step, th)]
 
 
-def _in_warmup(run: Run, f: Finding, th: DivergenceThresholds) -> Finding:
+def _warmup_warning(run: Run, f: Finding, th: DivergenceThresholds) -> Finding:
     """``f`` as a warning when the logged LR still rises over the whole rise (from the best report
     to the end: never falling, and ending at least ``warmup_rise`` x where it started) and the loss
     ends below ``few_factor`` x its best. A warm-up under way has not reached the LR the run trains
@@ -703,18 +703,15 @@ def _in_warmup(run: Run, f: Finding, th: DivergenceThresholds) -> Finding:
     raises the LR: 4.83 -> 21.5)."""
     ev = f.evidence
     best, final, since = ev.get("best_loss"), ev.get("final_loss"), ev.get("best_step")
-    lr = run.series("lr")
-    if f.severity is not Severity.ERROR or lr is None or not all(isinstance(x, (int, float)) for x in (best, final, since)):
+    if f.severity is not Severity.ERROR or not all(isinstance(x, (int, float)) for x in (best, final, since)):
         return f
     if not 0 < final < th.few_factor * best:
         return f
-    g = lr.finite()
-    v = g.values[(g.steps >= since) & (g.steps <= (f.end_step if f.end_step is not None else g.steps[-1]))]
-    if v.size < 2 or v[0] <= 0 or not (np.diff(v) >= 0).all() or v[-1] < th.warmup_rise * v[0]:
+    rising = lr_rising(run, float(since), float(f.end_step) if f.end_step is not None else float("inf"), th.warmup_rise)
+    if rising is None:
         return f
-    f.severity = Severity.WARNING
-    f.summary += f" while the warm-up still raised the LR ({fmt(float(v[0]))} -> {fmt(float(v[-1]))}): watch it past the warm-up"
-    return f
+    return replace(f, severity=Severity.WARNING, summary=(
+        f"{f.summary} while the warm-up still raised the LR ({fmt(rising[0])} -> {fmt(rising[1])}): watch it past the warm-up"))
 
 
 def _new_stage(run: Run, since: float | None, th: DivergenceThresholds) -> bool:

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from lrdoctor.io._table import read_table, table_to_run
-from lrdoctor.names import normalize
+from lrdoctor.names import SPLIT_WORDS, normalize
 from lrdoctor.run import Run
 
 __all__ = ["read_csv", "flavour"]
@@ -35,10 +35,6 @@ _TB_TAG = re.compile(r"(?:^|[-_])tag[-_](?P<tag>.+)$", re.I)
 #: validation curve is ``run-validation-tag-epoch_loss.csv``
 _SPLIT_RUN = re.compile(r"(?:^|[-_.])(?P<split>validation|valid|val|eval|test)$", re.I)
 
-#: the words of a tag that already names its split
-_SPLIT_WORDS = frozenset({"train", "training", "validation", "valid", "val", "eval", "test"})
-
-
 def tensorboard_export_tag(path: Path, header: list[str]) -> str | None:
     """The scalar tag of a TensorBoard CSV export (header ``Wall time,Step,Value``), from its
     file name (``run-PPO_1-tag-rollout_ep_rew_mean.csv`` -> ``rollout_ep_rew_mean``); None
@@ -51,7 +47,7 @@ def tensorboard_export_tag(path: Path, header: list[str]) -> str | None:
     if m is None:
         return path.stem
     tag, split = m["tag"], _SPLIT_RUN.search(path.stem[:m.start()])
-    if split and not _SPLIT_WORDS & set(normalize(tag).split("_")):
+    if split and not SPLIT_WORDS & set(normalize(tag).split("_")):
         return f"{split['split'].lower()}_{tag}"
     return tag
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lrdoctor.detect._common import is_class_error, is_error_rate, objective
+from lrdoctor.detect._common import is_class_error, is_error_rate, lr_rising, objective
 from lrdoctor.detect._progress.common import (
     _CHANCE_CAUSE,
     _live_loss,
@@ -26,7 +26,7 @@ from lrdoctor.detect._stats import tail_start, trend_p_up, value_at
 from lrdoctor.detect.initial_loss_anomaly import first_logging_period, starts_at_the_start
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.fmt import fmt
-from lrdoctor.names import ERROR_WORDS, tokens
+from lrdoctor.names import ERROR_WORDS, EVAL_WORDS, tokens
 from lrdoctor.run import Run, Series
 
 if TYPE_CHECKING:
@@ -316,12 +316,7 @@ def _worse_than_uniform(run: Run, th: ProgressThresholds) -> Finding | None:
 def _in_warmup(run: Run, f: Series, th: ProgressThresholds) -> bool:
     """True when the logged LR over the reports of ``f`` never falls and ends at least
     ``chance_warmup_rise`` x where it started: a warm-up still under way."""
-    lr = run.series("lr")
-    if lr is None:
-        return False
-    g = lr.finite()
-    v = g.values[(g.steps >= f.steps[0]) & (g.steps <= f.steps[-1])]
-    return bool(v.size >= 2 and v[0] > 0 and (np.diff(v) >= 0).all() and v[-1] >= th.chance_warmup_rise * v[0])
+    return lr_rising(run, float(f.steps[0]), float(f.steps[-1]), th.chance_warmup_rise) is not None
 
 
 def _uniform_counts() -> np.ndarray:
@@ -432,6 +427,14 @@ def _pinned_error_rate(run: Run, th: ProgressThresholds) -> Finding | None:
     return None
 
 
+def printed_shares(run: Run, col: str, shares: np.ndarray) -> np.ndarray:
+    """The values of column ``col`` as logged (a percentage as printed), for the printed digits of
+    its accuracy ``shares`` (:func:`accuracy_shares`); the shares themselves when the column's
+    finite reports are not the same ones."""
+    raw = run.series(col)
+    return raw.finite().values if raw is not None and raw.finite().values.size == shares.size else shares
+
+
 def two_class_constant_pair(v: np.ndarray, printed: np.ndarray, th: ProgressThresholds) -> tuple[float, np.ndarray] | None:
     """(a, where ``v`` is 1 - a) when the accuracy shares ``v`` take only the two values a and 1 - a,
     both of them, a being ``v``'s first value, to the printed digits of ``printed`` (the same reports
@@ -460,9 +463,7 @@ def _flipping_constant_predictor(run: Run, th: ProgressThresholds) -> Finding | 
         v = share.values
         if v.size < th.pinned_fine_points:
             continue
-        raw = run.series(col)
-        printed = raw.finite().values if raw is not None and raw.finite().values.size == v.size else v
-        pair = two_class_constant_pair(v, printed, th)
+        pair = two_class_constant_pair(v, printed_shares(run, col, v), th)
         if pair is None:
             continue
         a, flip = pair
@@ -641,17 +642,13 @@ def _as_correlation(run: Run, name: str, v: np.ndarray, th: ProgressThresholds) 
     return None
 
 
-#: the words that name a column as an evaluation's ("eval_auc", "val_auc", "test_pearson")
-_EVAL_WORDS = frozenset({"eval", "evaluation", "val", "valid", "validation", "test", "dev"})
-
-
 def _evaluation_correlations(run: Run) -> list[str]:
     """The run's evaluation columns named as a correlation or a ROC AUC that play no role."""
     taken = set(run.meta.roles.values())
     out = []
     for n in run.metrics:
         t = set(tokens(str(n)))
-        if str(n) in taken or not t & _EVAL_WORDS:
+        if str(n) in taken or not t & EVAL_WORDS:
             continue
         if t & _CORRELATION_WORDS or (t & _ROC_AUC_WORDS and not t & _PR_AUC_WORDS):
             out.append(str(n))

@@ -298,6 +298,13 @@ def _error_rate_doubled(run: Run, th: ReturnThresholds) -> list[Finding]:
     return []
 
 
+#: the cause of a collapse to one class for every input (:func:`_chance_collapse`, :func:`_two_class_collapse`)
+_CONSTANT_PREDICTION_CAUSE = (
+    "The model collapsed to a constant prediction: weights or activations blew up (a NaN/inf loss, or logits "
+    "saturated by a too-large LR step), so every input gets the same class. Keep the best checkpoint; lower "
+    "the LR or clip gradients.")
+
+
 def _two_class_collapse(run: Run, th: ReturnThresholds) -> list[Finding]:
     """An accuracy whose every evaluation after its best (``few_falls``+ of them) takes only the two
     constant-predictor rates a and 1 - a of a two-class set, both of them (the pair proves the two
@@ -306,7 +313,7 @@ def _two_class_collapse(run: Run, th: ReturnThresholds) -> list[Finding]:
     chance-collapse rule with K = 2 read from the pair, when the config names no class count (a
     DeBERTa fake-news classifier: accuracy 0.8374 at epoch 1, then 0.5234, 0.5234, 0.4766, 0.5234 as
     its training loss rose to ln 2)."""
-    from lrdoctor.detect._progress.chance import accuracy_shares, two_class_constant_pair
+    from lrdoctor.detect._progress.chance import accuracy_shares, printed_shares, two_class_constant_pair
     from lrdoctor.detect.progress import DEFAULTS as PROGRESS
 
     if run.is_rl:
@@ -317,9 +324,7 @@ def _two_class_collapse(run: Run, th: ReturnThresholds) -> list[Finding]:
         tail = v[b + 1:]
         if tail.size < th.few_falls:
             continue
-        raw = run.series(col)
-        printed = raw.finite().values[b + 1:] if raw is not None and raw.finite().values.size == v.size else tail
-        pair = two_class_constant_pair(tail, printed, PROGRESS)
+        pair = two_class_constant_pair(tail, printed_shares(run, col, v)[b + 1:], PROGRESS)
         if pair is None:
             continue
         hi = max(pair[0], 1 - pair[0])
@@ -330,9 +335,7 @@ def _two_class_collapse(run: Run, th: ReturnThresholds) -> list[Finding]:
             f"{col} went from its best {fmt(float(v[b]))} (step {fmt(float(st[b]))}) to only the two values "
             f"{fmt(pair[0])} / {fmt(1 - pair[0])} at all {tail.size} later evaluations: on a two-class set, every input "
             "got the same class",
-            "The model collapsed to a constant prediction: weights or activations blew up (a NaN/inf loss, or logits "
-            "saturated by a too-large LR step), so every input gets the same class. Keep the best checkpoint; lower "
-            "the LR or clip gradients.",
+            _CONSTANT_PREDICTION_CAUSE,
         )]
     return []
 
@@ -374,9 +377,7 @@ def _chance_collapse(run: Run, th: ReturnThresholds) -> list[Finding]:
             f"{col} went from its best {fmt(float(v[b]))} (step {fmt(float(st[b]))}) to exactly {fmt(float(v[-1]))} = 1/{k[1]}, "
             f"chance for {k[1]} classes, from step {fmt(float(st[first]))} to the end: the model outputs one class for every input",
             ev,
-            "The model collapsed to a constant prediction: weights or activations blew up (a NaN/inf loss, or logits "
-            "saturated by a too-large LR step), so every input gets the same class. Keep the best checkpoint; lower "
-            "the LR or clip gradients.",
+            _CONSTANT_PREDICTION_CAUSE,
         )]
     return []
 

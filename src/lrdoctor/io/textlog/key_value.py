@@ -10,6 +10,7 @@ import json
 import re
 
 from lrdoctor.io.textlog._base import NUM, _NUM_FULL, _STEPLIKE, _UNIT, _num
+from lrdoctor.names import EVAL_WORDS
 
 #: rasbt's deeplearning-models: ``Epoch: 001/020 | Batch 0150/0176 | Cost: 1.5725``
 _EPOCH_BATCH_OF = re.compile(r"^\s*Epoch:\s*(?P<ep>\d+)/\d+\s*\|\s*Batch\s+(?P<i>\d+)/(?P<n>\d+)\s*\|", re.I)
@@ -79,9 +80,6 @@ _NAN_WORDS = re.compile(r"^\W*(?:nans? (?:detected|encountered)|(?:detected|enco
                         # YOLACT's loss averager (utils/functions.py MovingAverage.add): "Warning: Moving
                         # average ignored a value of nan" for each non-finite loss it is handed
                         r"|^\W*(?:warning:\s*)?moving average ignored a value of (?:nan|inf)\W*$", re.I)
-
-#: the first words of a name that make it an evaluation's ("eval mean loss", "valid nll loss")
-_EVAL_LEADS = frozenset({"eval", "evaluation", "val", "valid", "validation", "test", "dev"})
 
 #: fairseq's NanDetector, which the trainer switches on to re-run a step whose loss or gradients
 #: came out NaN/inf: "Inf detected in output of decoder.layers.21, shape: torch.Size([1024, 2,
@@ -449,7 +447,7 @@ def _key_values(line: str, state: dict) -> dict | None:
                 del rec[key]  # the same pair, read bare by the segment rule
             key = prev[: -len("train")] + key  # "Loss train: 0.52, val: 0.61": the val *loss*
         prev = key
-        if any(isinstance(k, str) and k.endswith("_" + key) and k.split("_", 1)[0] in _EVAL_LEADS
+        if any(isinstance(k, str) and k.endswith("_" + key) and k.split("_", 1)[0] in EVAL_WORDS
                and rec[k] == _num(m["val"]) for k in rec):
             continue  # the tail of an evaluation's longer name the segment rule read whole ("eval mean
             # loss: 0.767" is eval_mean_loss; read again as "mean_loss" it was a training loss)

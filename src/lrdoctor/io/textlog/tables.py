@@ -8,6 +8,7 @@ import html
 import re
 
 from lrdoctor.io.textlog._base import NUM, _NUM_FULL, _UNIT, _num
+from lrdoctor.names import SPLIT_WORDS
 
 _BATCHES = re.compile(r"^(?P<b>\d+)\s*/\s*(?P<t>\d+)\s+batches$", re.I)
 
@@ -306,7 +307,7 @@ def _join_metric_words(head: list[str], values: int) -> list[str]:
     title-case words ("Training Loss Epoch Step Validation Loss Wer Score" over rows of five
     numbers): where the header has more words than a row has values, a word from
     :data:`_NAME_TAILS` joins the word before it, from the right, until the counts match; then a
-    lone split word (:data:`_SPLIT_PREFIXES`) joins the name after it; then the runs of words that
+    lone split word (:data:`~lrdoctor.names.SPLIT_WORDS`) joins the name after it; then the runs of words that
     are no metric's whole name are grouped (:func:`_join_unknown_runs`).
     The header is kept unchanged when they cannot be made to match."""
     names = list(head)
@@ -318,17 +319,14 @@ def _join_metric_words(head: list[str], values: int) -> list[str]:
         i -= 1
     i = len(names) - 2
     while len(names) > values and i >= 0:
-        if names[i] in _SPLIT_PREFIXES and names[i + 1] not in _HF_TRAIN_COLUMNS:
+        # the split a Keras-callback card's header puts before each metric ("Train Loss Validation
+        # Loss Train Matthews Correlation Epoch" over four values): a lone one starts the name after it
+        if names[i] in SPLIT_WORDS and names[i + 1] not in _HF_TRAIN_COLUMNS:
             names[i:i + 2] = [f"{names[i]}_{names[i + 1]}"]
         i -= 1
     if len(names) > values:
         names = _join_unknown_runs(names, values) or _join_repeated_head(names, values) or names
     return names if len(names) == values else head
-
-
-#: the split a Keras-callback card's header puts before each metric ("Train Loss Validation Loss
-#: Train Matthews Correlation Epoch" over four values): a lone one starts the name after it
-_SPLIT_PREFIXES = frozenset({"train", "training", "validation", "valid", "val", "eval", "test"})
 
 
 def _join_repeated_head(names: list[str], values: int) -> list[str] | None:
