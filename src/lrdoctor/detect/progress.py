@@ -338,18 +338,22 @@ class ProgressThresholds(Thresholds):
     set, and on one of two given counts at each of three evaluations by chance in well under 1%
     of runs at that size (a binomial count of 20 puts at most ~18% on any one value); on 4 examples
     0.75 and 0.25 are one answer apart."""
-    error_floor: float = 0.99
-    """An error rate (WER, CER) read as a fraction that never went below 99% over at least 3
-    evaluations, at least 2 of them exactly 1.0 (or 1 when none is below it): at most one word in a hundred right, which
-    an output of a few stray tokens also scores (an empty transcript scores exactly 100%), so
-    the model recognises nothing (SEW-D mid on LibriSpeech: WER 0.99-1.13 at all 26
-    evaluations). The exact 1.0 prints tell a fraction from a percentage: a WER of exactly
-    1.00% at two evaluations of a 4-decimal table is no accident of a good model."""
+    error_floor: float = 0.9
+    """An error rate (WER, CER) that never went below 90% over at least 3 evaluations: at most
+    one word in ten right at the best evaluation of the whole run, no transcript a reader could
+    use, which an output of a few frequent words also scores (an empty transcript scores exactly
+    100%), so the model recognises nothing. A percentage is read as it is (90+ is 90%+ errors
+    on either scale: a fraction of 90 would be 9,000%; whisper-small on Thai at lr 1e-7: WER 97.5
+    -> 91.0 over five evaluations). A fraction needs a proof of its scale, since 0.9-1.2 could be a
+    percentage's excellent 0.9-1.2%: exactly 1.0 at two evaluations (or at one while none is below
+    it; a WER of exactly 1.00% twice in a 4-decimal table is no accident of a good model), or
+    :attr:`fraction_band_max`'s falling loss (SEW-D mid on LibriSpeech: WER 0.99-1.13 at all 26
+    evaluations). The default was 0.99 until stop 46; 0.9 is the same rule's "at most one in ten"."""
     fraction_band_max: float = 1.2
     """The other proof of a fraction: an error rate never below ``error_floor`` that printed a
     value above 1.0 and none above 1.2, while the evaluation loss fell by more than
     ``max_total_drop``. 1.2 is 20% more errors than reference words (SEW-D mid on LibriSpeech
-    reached 1.13); read as a percentage every evaluation would lie between 0.99% and 1.2%, a
+    reached 1.13); read as a percentage every evaluation would lie between 0.9% and 1.2%, a
     ceiling no model whose evaluation loss halved sits at unmoved."""
 
 
