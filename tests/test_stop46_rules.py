@@ -30,3 +30,33 @@ def test_a_percentage_error_rate_that_got_below_90_is_not_judged_so():
     # whisper-small Irish-to-English: WER 102.3, 101.2, 148.2, 95.3, 101.0, 91.9, 99.6, then 71.3 and lower
     report = lrdoctor.diagnose(real_log("fresh467/ymoslem-whisper-small-ga2en-v1-0-1/training_results.md"))
     assert "slow_progress" not in warned(report, 2)
+
+
+def test_a_training_loss_rise_while_the_evaluation_loss_set_a_new_minimum_at_each_evaluation_is_no_divergence():
+    # T5 title generator, one epoch: training loss 2.0744 -> 2.8094 -> 2.6264 while the validation
+    # loss fell at every one of its 8 evaluations, 2.5949 -> 2.4868
+    report = lrdoctor.diagnose(real_log("fresh472/fahmiaziz-t5-base-title-generator/training_results.md"))
+    assert "divergence" not in {f.kind for f in report.findings}
+
+
+def test_a_blow_up_beyond_twice_the_best_stands_while_the_evaluation_recovers():
+    # Mistral-7B LoRA: training loss 0.7559 -> 9.4604 at its second report, the first evaluation
+    # already at 8.3985; both then fall together (4.77 and 4.74 at the end)
+    report = lrdoctor.diagnose(real_log("fresh398/hfcard-imdatta0-mistral-7b-v0.3-metamath-default/training_results.md"))
+    assert warned(report, 2)["divergence"].evidence["best_loss"] == 0.7559
+
+
+def test_a_keras_callback_header_whose_names_have_three_words_is_read():
+    # LayoutLM on FUNSD: "Train Loss Validation Loss Train Overall Precision Train Overall Recall
+    # Train Overall F1 Train Overall Accuracy Epoch" over rows of seven numbers
+    run = lrdoctor.read(real_log("fresh476/layoutlm-funsd-tf-matt6450/training_results.txt"))
+    assert run.series("train_overall_f1").values.tolist() == [0.2722, 0.5813, 0.6895, 0.7326, 0.7337]
+    assert run.series("eval_loss").values.tolist() == [1.4132, 0.9561, 0.7159, 0.6365, 0.6242]
+    assert run.series("epoch").values.tolist() == [0, 1, 2, 3, 4]
+
+
+def test_a_results_table_with_empty_trailing_header_cells_is_read():
+    # ESM-2 regression card: "| Training Loss | Epoch | Step | Validation Loss | R Squared | | |"
+    run = lrdoctor.read(real_log("fresh475/hfcard-scdunne-esm2-t6-localization-r2/training_results.md"))
+    assert run.series("eval_loss").values.tolist() == [0.0075, 0.0064, 0.0064]
+    assert run.series("loss").values.tolist() == [0.0023, 0.0018, 0.0008]

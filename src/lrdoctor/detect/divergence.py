@@ -29,7 +29,7 @@ from lrdoctor.detect._guard_evidence import GuardRewindEvidence
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
 from lrdoctor.detect._grad import max_grad_norm
 from lrdoctor.finding import Finding, Fix, Severity
-from lrdoctor.run import GAN_ROLES, Run
+from lrdoctor.run import GAN_ROLES, Run, Series
 
 __all__ = ["DivergenceThresholds", "detect", "above_best", "sustained_rises"]
 
@@ -688,7 +688,7 @@ def detect(run: Run, th: DivergenceThresholds = DEFAULTS) -> list[Finding]:
     out = _trend_rule(run, th)
     if few and not any(f.severity is Severity.ERROR for f in out):
         out = [f for f in out if f.start_step is None or f.start_step >= few[0].start_step] + few
-    return [_warmup_warning(run, f, th) for f in out if not _evaluation_kept_improving(run, f.start_step, th)
+    return [_warmup_warning(run, f, th) for f in out if not _evaluation_kept_improving(run, f, th)
             and not _accuracy_held(run, f.start_step, th) and not _new_stage(run, f.start_step, th)]
 
 
@@ -769,15 +769,36 @@ def _accuracy_held(run: Run, since: float | None, th: DivergenceThresholds) -> b
     return False
 
 
-def _evaluation_kept_improving(run: Run, since: float | None, th: DivergenceThresholds) -> bool:
+def _evaluation_kept_improving(run: Run, f: Finding, th: DivergenceThresholds) -> bool:
     """True when the evaluation's score set a new best at every one of at least
-    ``improving_evals`` evaluations from ``since`` to the end: the model was getting better on
+    ``improving_evals`` evaluations from the rise's onset to the end: the model was getting better on
     held-out data all through the loss's rise, so the rise is in what the loss measures, not in
     the model (spaCy sums each component's loss over batches that its default schedule grows
-    from 100 to 1000 words: NER loss 4601 -> 8976 while the dev F rose 59 -> 70 at every row)."""
-    s = run.series("eval_accuracy")
-    if s is None or since is None or is_error_rate(run.meta.roles.get("eval_accuracy", "")):
+    from 100 to 1000 words: NER loss 4601 -> 8976 while the dev F rose 59 -> 70 at every row).
+
+    The evaluation loss is read the same way, a new minimum at each evaluation, for a rise of the
+    training loss that ends below ``few_factor`` x its best: the training loss of one epoch rises
+    with the order of its batches, the held-out loss measures the model (a T5 title generator:
+    training loss 2.07 -> 2.81 -> 2.63 over one epoch while the validation loss fell at every one
+    of its 8 evaluations, 2.595 -> 2.487). A loss that more than doubled is a blow-up that a
+    recovering evaluation does not explain away (a Mistral-7B LoRA: training loss 0.76 -> 9.46 at
+    its second report, its first evaluation already at 8.4, both then falling together)."""
+    since = f.start_step
+    if since is None:
         return False
+    s = run.series("eval_accuracy")
+    if s is not None and not is_error_rate(run.meta.roles.get("eval_accuracy", "")) and _new_best_at_each(s, since, th):
+        return True
+    e = run.series("eval_loss")
+    best, final = f.evidence.get("best_loss"), f.evidence.get("final_loss")
+    if "loss" not in run or e is None or not all(isinstance(x, (int, float)) for x in (best, final)):
+        return False  # (a rise of the evaluation loss itself sets no new minimum)
+    return 0 < final < th.few_factor * best and _new_best_at_each(Series(e.name, e.steps, -e.values), since, th)
+
+
+def _new_best_at_each(s: Series, since: float, th: DivergenceThresholds) -> bool:
+    """True when ``s`` (higher is better) set a new best at every one of at least
+    ``improving_evals`` evaluations from ``since`` to the end, after at least one before."""
     f = s.finite()
     x = f.values
     late = np.flatnonzero(f.steps >= since)

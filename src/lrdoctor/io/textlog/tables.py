@@ -311,6 +311,9 @@ def _join_metric_words(head: list[str], values: int) -> list[str]:
     are no metric's whole name are grouped (:func:`_join_unknown_runs`).
     The header is kept unchanged when they cannot be made to match."""
     names = list(head)
+    split = _join_split_runs(names, values)
+    if split is not None:
+        return split
     i = len(names) - 1
     while len(names) > values and i > 0:
         if (names[i].removeprefix("eval_") in _NAME_TAILS and names[i - 1] not in _HF_TRAIN_COLUMNS
@@ -327,6 +330,23 @@ def _join_metric_words(head: list[str], values: int) -> list[str]:
     if len(names) > values:
         names = _join_unknown_runs(names, values) or _join_repeated_head(names, values) or names
     return names if len(names) == values else head
+
+
+def _join_split_runs(names: list[str], values: int) -> list[str] | None:
+    """A Keras-callback card's header, where a lone split word (:data:`~lrdoctor.names.SPLIT_WORDS`)
+    starts each metric's name and the name runs to the next split word or Trainer column ("Train
+    Loss Validation Loss Train Overall Precision Train Overall Recall ... Epoch" over seven values:
+    LayoutLM on FUNSD). None when the counts do not match."""
+    out: list[str] = []
+    i = 0
+    while i < len(names):
+        j = i + 1
+        if names[i] in SPLIT_WORDS:
+            while j < len(names) and names[j] not in SPLIT_WORDS and names[j] not in _HF_TRAIN_COLUMNS:
+                j += 1
+        out.append("_".join(names[i:j]))
+        i = j
+    return out if len(out) == values and len(out) < len(names) else None
 
 
 def _join_repeated_head(names: list[str], values: int) -> list[str] | None:
@@ -368,6 +388,10 @@ def _header_table(line: str, state: dict) -> dict | None:
         return {}
     sep = "|" if "|" in s else ("\t" if "\t" in s else ",")
     cells = [c.strip() for c in s.strip("|").split(sep)]
+    while sep == "|" and len(cells) >= 3 and cells[-1] == "" and cells[-2] == "":
+        cells.pop()  # (empty trailing header cells, "| R Squared | | |": columns no row fills)
+    if sep == "|" and cells[-1:] == [""] and len(cells) >= 3 and all(cells[:-1]):
+        cells.pop()
     if sep == "|" and not state.get("pipe_header") and len(cells) >= 3 and cells[0] == "" and all(cells[1:]):
         cells[0] = "index"  # pandas' to_markdown: the unnamed index column's header cell is blank
     if sep == "|" and not state.get("pipe_header"):
