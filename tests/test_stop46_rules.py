@@ -60,3 +60,10 @@ def test_a_results_table_with_empty_trailing_header_cells_is_read():
     run = lrdoctor.read(real_log("fresh475/hfcard-scdunne-esm2-t6-localization-r2/training_results.md"))
     assert run.series("eval_loss").values.tolist() == [0.0075, 0.0064, 0.0064]
     assert run.series("loss").values.tolist() == [0.0023, 0.0018, 0.0008]
+
+
+def test_pictographs_before_header_names_are_no_part_of_them():
+    # SpeechT5 card: "| 🏋♂ Training Loss | 🕑 Epoch | 🛤 Step | 📉 Validation Loss |"
+    run = lrdoctor.read(real_log("fresh217/hfcard-dawarepranav-speecht5-technical-train2/README.md"))
+    assert run.series("loss").values.tolist()[:3] == [1.1921, 0.8435, 0.8294]
+    assert run.series("eval_loss").values.tolist()[:3] == [0.4136, 0.3791, 0.3766]

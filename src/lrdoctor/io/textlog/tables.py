@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 
 from lrdoctor.io.textlog._base import NUM, _NUM_FULL, _UNIT, _num
 from lrdoctor.names import SPLIT_WORDS
@@ -183,6 +184,16 @@ _FASTAI_PAIR = re.compile(r"\b(train|training|valid|validation|val|test) (loss)\
 
 #: a unit in parentheses closing a header cell: "total time (s)", "lr (x1e-4)"
 _HEADER_UNIT = re.compile(r"\s+\([^()]{1,12}\)$")
+
+
+def _without_leading_symbols(cell: str) -> str:
+    """``cell`` without the symbols (Unicode categories S*, with their joiners, variation selectors
+    and combining marks) and blanks before its first letter, when a letter follows them; else
+    ``cell`` unchanged."""
+    i = 0
+    while i < len(cell) and (unicodedata.category(cell[i])[0] in "SZ" or unicodedata.category(cell[i]) in ("Mn", "Cf")):
+        i += 1
+    return cell[i:] if 0 < i < len(cell) and cell[i].isalpha() else cell
 
 
 def _spaced_hf_header(s: str) -> list[str] | None:
@@ -400,6 +411,8 @@ def _header_table(line: str, state: dict) -> dict | None:
         cells = [_HEADER_UNIT.sub("", c) for c in cells]
         # a number sign after a counter's name is no part of it: neupy's "| Epoch # | Train err |"
         cells = [c[:-1].rstrip() if c.endswith("#") and len(c) > 1 else c for c in cells]
+        # pictographs before a name are no part of it: a model card's "| 🏋♂ Training Loss | 🕑 Epoch |"
+        cells = [_without_leading_symbols(c) for c in cells]
     # names with spaces only between bars or tabs (a Jupyter table copied as text is tab-separated:
     # "Step<TAB>Training Loss")
     spaced = sep in "|\t" and all(_SPACED_CELL.match(c) or _INDEXED_CELL.match(c) or _HEADER_CELL.match(c) for c in cells) \
