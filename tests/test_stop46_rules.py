@@ -67,3 +67,18 @@ def test_pictographs_before_header_names_are_no_part_of_them():
     run = lrdoctor.read(real_log("fresh217/hfcard-dawarepranav-speecht5-technical-train2/README.md"))
     assert run.series("loss").values.tolist()[:3] == [1.1921, 0.8435, 0.8294]
     assert run.series("eval_loss").values.tolist()[:3] == [0.4136, 0.3791, 0.3766]
+
+
+def test_a_trainer_results_table_whose_validation_loss_is_frozen_is_no_learning():
+    # distilgpt2 on wikitext-2: validation loss 3.6436 at all three epochs while the training loss
+    # moves 3.5784, 3.5882, 3.5858; every row of a Trainer's results table is its own evaluation,
+    # not the last one carried along beside each training report
+    f = warned(lrdoctor.diagnose(real_log("fresh494/timtl-distilgpt2-wikitext2-frozen/training_results.md")), 2)["slow_progress"]
+    assert f.evidence["value"] == 3.6436 and f.evidence["points"] == 3
+
+
+def test_a_trainer_results_table_at_its_printed_resolution_is_not_judged_frozen():
+    # SetFit DeBERTa-v3-large on SST-2: validation loss 0.0047 at its last four evaluations, two
+    # significant digits: equal prints of a converged loss prove nothing
+    report = lrdoctor.diagnose(real_log("fresh332/setfit-debertav3l-sst2-8-5/training_results.md"))
+    assert "slow_progress" not in warned(report, 1)
