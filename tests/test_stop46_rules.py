@@ -82,3 +82,17 @@ def test_a_trainer_results_table_at_its_printed_resolution_is_not_judged_frozen(
     # significant digits: equal prints of a converged loss prove nothing
     report = lrdoctor.diagnose(real_log("fresh332/setfit-debertav3l-sst2-8-5/training_results.md"))
     assert "slow_progress" not in warned(report, 1)
+
+
+def test_a_cell_that_prints_a_one_key_dict_is_its_number():
+    # wav2vec2 on infant cries: "{'accuracy': 0.8152173913043478}" in the Accuracy column of every
+    # row, beside F1, precision and recall identical at all five evaluations: no learning
+    path = real_log("fresh496/wiam-w2v2-babycry-v4/training_results.md")
+    run = lrdoctor.read(path)
+    assert run.series("eval_accuracy").values.tolist() == [0.8152173913043478] * 5
+    assert run.series("eval_f1").values.tolist() == [0.7322] * 5
+    assert warned(lrdoctor.diagnose(path), 2)["slow_progress"].evidence["points"] == 5
+    # BERT on MRPC: the dict's accuracy moves (0.8456, 0.8431, 0.8627): no constant predictor
+    run = lrdoctor.read(real_log("fresh493/p3ps-test-trainer-glue-mrpc/training_results.md"))
+    assert run.series("eval_accuracy").values.tolist() == [0.8455882352941176, 0.8431372549019608, 0.8627450980392157]
+    assert "slow_progress" not in warned(lrdoctor.diagnose(run), 1)

@@ -186,6 +186,11 @@ _FASTAI_PAIR = re.compile(r"\b(train|training|valid|validation|val|test) (loss)\
 _HEADER_UNIT = re.compile(r"\s+\([^()]{1,12}\)$")
 
 
+#: a cell that prints a one-key dict, as ``evaluate``'s ``compute`` returns one and a
+#: ``compute_metrics`` that passes it on leaves it in the card: "{'accuracy': 0.8455882352941176}"
+_ONE_KEY_DICT = re.compile(rf"\{{\s*['\"][A-Za-z_][\w ]*['\"]\s*:\s*(?P<val>{NUM})\s*\}}")
+
+
 def _without_leading_symbols(cell: str) -> str:
     """``cell`` without the symbols (Unicode categories S*, with their joiners, variation selectors
     and combining marks) and blanks before its first letter, when a letter follows them; else
@@ -437,6 +442,8 @@ def _header_table(line: str, state: dict) -> dict | None:
         s, missing = "0" + s[6:], 0
     if "[" in s and "|" in s:
         s, head = _without_list_cells(s, head)
+    if "{" in s:
+        s = _ONE_KEY_DICT.sub(lambda m: m["val"], s)
     cells = [c for c in re.split(r"[|,\s]+", s.strip("|")) if c]
     if state.get("spaced_hf") and len(cells) < len(head) and all(_NUM_FULL.match(c) for c in cells):
         head = state["pipe_header"] = _join_metric_words(head, len(cells))
