@@ -4,6 +4,12 @@ real twins:
 - slow_progress: an error rate (WER, CER) never below 90% over 3+ evaluations recognises nothing.
   A percentage needs no proof of its scale (90+ is 90%+ errors on either reading); a fraction
   keeps the earlier proofs (exact 1.0 prints, or a band beside a falling loss).
+- divergence: a training-loss rise that ends below twice its best is withdrawn while the
+  evaluation loss sets a new minimum at each evaluation from the onset; a blow-up beyond twice
+  its best stands.
+- readers: a Keras-callback header whose names run from one split word to the next; empty
+  trailing header cells; pictographs before header names; a cell that prints a one-key dict.
+- slow_progress: the frozen-evaluation rule reads a Trainer results table, one row per evaluation.
 """
 
 from __future__ import annotations
