@@ -10,12 +10,14 @@ real twins:
 - readers: a Keras-callback header whose names run from one split word to the next; empty
   trailing header cells; pictographs before header names; a cell that prints a one-key dict.
 - slow_progress: the frozen-evaluation rule reads a Trainer results table, one row per evaluation.
+- slow_progress: two reports at ln K beside one accuracy printed at both, within the chance band
+  above 1/K, are a uniform output (its ties fall to one class, whose share is the accuracy).
 """
 
 from __future__ import annotations
 
 from bench_logs import real_log
-from trained_digits import warned
+from trained_digits import warned, write_lines
 
 import lrdoctor
 
@@ -102,3 +104,58 @@ def test_a_cell_that_prints_a_one_key_dict_is_its_number():
     run = lrdoctor.read(real_log("fresh493/p3ps-test-trainer-glue-mrpc/training_results.md"))
     assert run.series("eval_accuracy").values.tolist() == [0.8455882352941176, 0.8431372549019608, 0.8627450980392157]
     assert "slow_progress" not in warned(lrdoctor.diagnose(run), 1)
+
+
+def _two_epoch_binary_log(tmp_path, lr: float) -> str:
+    """A two-epoch log of a real logistic regression on the digits 0 and 1, zero-initialised (a
+    uniform output before any update), trained with SGD at ``lr``: the epoch's mean training loss,
+    the held-out loss and accuracy on the 0s and 1s from 1400 on, one line per epoch."""
+    import torch
+
+    from trained_digits import digits_mlp
+
+    torch.set_num_threads(1)
+    x, y, _ = digits_mlp(0)
+    keep = y <= 1
+    x, y = x[keep], y[keep]
+    split = int((torch.arange(len(keep))[keep] < 1400).sum())
+    model = torch.nn.Linear(64, 2)
+    torch.nn.init.zeros_(model.weight)
+    torch.nn.init.zeros_(model.bias)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    lines = []
+    for epoch in (1, 2):
+        total = 0.0
+        for i in range(0, split, 20):
+            loss = torch.nn.functional.cross_entropy(model(x[i:i + 20]), y[i:i + 20])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item()
+        with torch.no_grad():
+            logits = model(x[split:])
+            val = torch.nn.functional.cross_entropy(logits, y[split:]).item()
+            acc = (logits.argmax(1) == y[split:]).float().mean().item()
+        lines.append(f"epoch {epoch}: loss {total / -(-split // 20):.4f} val_loss {val:.4f} val_accuracy {acc:.4f}")
+    return write_lines(tmp_path / "train.log", lines)
+
+
+def test_two_reports_at_ln_k_with_one_accuracy_printed_at_both_are_a_uniform_output():
+    # a Keras mammogram classifier: validation loss 0.692 and 0.6915 (ln 2 = 0.6931), validation
+    # accuracy 0.5507 at both epochs: the share of the class every tie falls to, not 1/2
+    f = warned(lrdoctor.diagnose(real_log("fresh175/bcd-mammogram-2-stuck-chance-keras/paste.txt"),
+                                 config={"num_classes": 2}), 2)["slow_progress"]
+    assert f.evidence["num_classes"] == 2 and f.evidence["points"] == 2
+
+
+def test_a_frozen_uniform_output_is_stuck_at_chance_and_one_that_moves_is_not(tmp_path):
+    # trained for real: at lr 0 the zero-initialised model stays uniform, loss ln 2 at both epochs
+    # and the held-out accuracy the share of the 0s at both
+    frozen = _two_epoch_binary_log(tmp_path, lr=0.0)
+    assert "0.6931" in open(frozen).read()
+    assert warned(lrdoctor.diagnose(frozen, config={"num_classes": 2}), 2)["slow_progress"].evidence["points"] == 2
+    # at lr 1e-4 it ranks the two digits right at once (held-out accuracy 0.9744 at both epochs)
+    # while its loss barely leaves ln 2 (0.6920, 0.6908): no chance call, the accuracy says it learned
+    moving = _two_epoch_binary_log(tmp_path, lr=1e-4)
+    report = lrdoctor.diagnose(moving, config={"num_classes": 2})
+    assert "slow_progress" not in warned(report, 2), open(moving).read()

@@ -116,6 +116,15 @@ class ProgressThresholds(Thresholds):
     around 1/K is for runs long enough to show a trend; on two reports only the agreement of two
     independent readings of one K stands for it (wav2vec2 on MINDS-14's 14 intents: validation loss
     2.6430 = ln 14.06, accuracy 0.0708 = 1/14.1, at both epochs)."""
+    chance_two_reports_fixed: float = 0.005
+    """...or the loss within 0.5% of ln K at both reports beside one accuracy
+    printed identically at both and no more than ``chance_acc_margin`` above 1/K: an output that
+    is uniform to three digits has one fixed argmax, so its accuracy is the share of that class
+    (not 1/K) and does not move. 0.5% is a tenth of ``chance_tol``: the uniform output's own loss,
+    not a band around it (a mammogram classifier: validation loss 0.692 and 0.6915, accuracy
+    0.5507 at both epochs). The margin keeps out a near-uniform output that already ranks the
+    classes right, whose accuracy is as steady (a logistic regression at lr 1e-4 on two digits:
+    loss 0.6920 and 0.6908, accuracy 0.9744 at both epochs)."""
     chance_acc_margin: float = 0.1
     """When an accuracy is logged it must not sit more than 0.1 (or 10 points) above 1/K (below
     chance is no sign of learning: a small test set of a model at chance often reads lower)."""
