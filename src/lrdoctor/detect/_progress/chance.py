@@ -20,6 +20,7 @@ from lrdoctor.detect._progress.common import (
     _lr_share,
     _resolution,
     _too_early,
+    is_trainer_results_table,
 )
 from lrdoctor.config import get_float
 from lrdoctor.detect._stats import tail_start, trend_p_up, value_at
@@ -774,20 +775,6 @@ def f_score_columns(run: Run) -> list[str]:
 #: config keys of a run's planned length: in epochs, then in optimizer steps
 _PLANNED_EPOCHS = ("num_epochs", "num_train_epochs", "epochs", "max_epochs", "n_epochs")
 _PLANNED_STEPS = ("training_steps", "max_steps", "total_steps", "num_training_steps", "max_iters")
-
-
-#: the columns every Hugging Face Trainer "Training results" table holds ("Training Loss", "Epoch",
-#: "Step", "Validation Loss", then the metrics), as the text reader names them; not "training_loss",
-#: which is "No log" on every row of a run shorter than its logging_steps, and then no column
-_TRAINER_TABLE = frozenset({"epoch", "step", "validation_loss"})
-
-
-def is_trainer_results_table(run: Run) -> bool:
-    """True when ``run`` was read from a Hugging Face Trainer "Training results" table (a model
-    card's): the Trainer writes the card when training ends, from its whole log history, so the
-    table holds every evaluation of the run, its last row the run's end, whether or not the file
-    keeps the hyperparameters that planned it."""
-    return run.meta.format == "text-log" and _TRAINER_TABLE <= set(run.names)
 
 
 def trainer_table_from_start(run: Run) -> bool:

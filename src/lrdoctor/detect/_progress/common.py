@@ -228,3 +228,17 @@ def _too_early(run: Run, f: Series, th: ProgressThresholds, *, rows_unknown: boo
         return False
     return (run.meta.step_unit != "epoch" and float(f.steps[0]) <= th.start_max_step
             and float(f.steps[-1] - f.steps[0]) < th.min_steps)
+
+
+#: the columns every Hugging Face Trainer "Training results" table holds ("Training Loss", "Epoch",
+#: "Step", "Validation Loss", then the metrics), as the text reader names them; not "training_loss",
+#: which is "No log" on every row of a run shorter than its logging_steps, and then no column
+_TRAINER_TABLE = frozenset({"epoch", "step", "validation_loss"})
+
+
+def is_trainer_results_table(run: Run) -> bool:
+    """True when ``run`` was read from a Hugging Face Trainer "Training results" table (a model
+    card's): the Trainer writes the card when training ends, from its whole log history, so the
+    table holds every evaluation of the run, its last row the run's end, whether or not the file
+    keeps the hyperparameters that planned it."""
+    return run.meta.format == "text-log" and _TRAINER_TABLE <= set(run.names)

@@ -20,8 +20,8 @@ from lrdoctor.detect._progress.common import (
     _same_tail,
     _too_early,
     _typical_resolution,
+    is_trainer_results_table,
 )
-from lrdoctor.detect._progress.chance import is_trainer_results_table
 from lrdoctor.detect._stats import tail_start
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.fmt import fmt
