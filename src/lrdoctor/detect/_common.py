@@ -6,7 +6,8 @@ import numpy as np
 
 from lrdoctor.run import Run, Series
 
-__all__ = ["objective", "lr_at", "lr_rising", "is_error_rate", "is_class_error", "ERROR_RATES", "zero_is_exact", "perplexity_beside"]
+__all__ = ["objective", "lr_at", "lr_rising", "is_error_rate", "error_rates", "is_class_error", "ERROR_RATES", "zero_is_exact",
+           "perplexity_beside"]
 
 
 def objective(run: Run) -> Series | None:
@@ -60,6 +61,12 @@ def is_error_rate(name: str) -> bool:
 _NOT_CLASS_ERROR = frozenset({"loss", "mse", "mae", "rmse", "squared", "abs", "absolute", "mean", "l1", "l2",
                               "reconstruction", "recon", "rel", "relative", "pixel", "depth"})
 
+
+
+def error_rates(run: Run) -> dict[str, Series]:
+    """The finite reports of each logged error rate (:func:`is_error_rate`: WER, CER, ErrorRate),
+    by column, in the run's column order."""
+    return {n: run.series(n).finite() for n in run.metrics if is_error_rate(n) and n in run}
 
 def is_class_error(name: str) -> bool:
     """``errTop1``, ``val_top1_err``, ``test_error``: a classification error, the share of wrong

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from lrdoctor.detect._common import is_error_rate, lr_at, lr_rising
+from lrdoctor.detect._common import is_error_rate, lr_at, lr_rising, objective
 from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import runs_of, tail_start, trend_p_up
 from lrdoctor.detect._trend import Trend, objective_trend
@@ -394,7 +394,6 @@ def joint_last_jump(run: Run, factor: float, noise_k: float = 0.0) -> tuple[int,
     3.64 at epoch 2, NaN after). With ``noise_k`` the training loss's jump must also beat that
     many sigmas of its log-domain scatter before (a converged Keras loss bouncing 0.0036-0.012
     is not 2x worse at 0.0085). None otherwise."""
-    from lrdoctor.detect._common import objective
 
     s, e = objective(run), run.series("eval_loss")
     if s is None or e is None:
@@ -466,7 +465,6 @@ def _rise(x: np.ndarray, st: np.ndarray, ib: int, onset: int) -> dict:
 
 
 def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
-    from lrdoctor.detect._common import objective
 
     s = objective(run)
     eval_only = s is None and not run.is_rl and run.series("eval_loss") is not None
@@ -573,7 +571,6 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
 def _absurd_scale(run: Run, th: DivergenceThresholds) -> list[Finding]:
     """See ``DivergenceThresholds.absurd_loss``: the training loss, or the evaluation loss of a log
     with none."""
-    from lrdoctor.detect._common import objective
     from lrdoctor.detect.initial_loss_anomaly import starts_at_the_start
 
     s = objective(run)
@@ -701,11 +698,8 @@ def _warmup_warning(run: Run, f: Finding, th: DivergenceThresholds) -> Finding:
     from a trained checkpoint while its warm-up raises the LR 0.020 -> 0.040: total loss 0.146 ->
     0.19, +30%). Above the factor, or with no LR logged, the error stands (PP-YOLOE as its warm-up
     raises the LR: 4.83 -> 21.5)."""
-    ev = f.evidence
-    best, final, since = ev.get("best_loss"), ev.get("final_loss"), ev.get("best_step")
-    if f.severity is not Severity.ERROR or not all(isinstance(x, (int, float)) for x in (best, final, since)):
-        return f
-    if not 0 < final < th.few_factor * best:
+    since = f.evidence.get("best_step")
+    if f.severity is not Severity.ERROR or not isinstance(since, (int, float)) or not _below_twice_best(f, th):
         return f
     rising = lr_rising(run, float(since), float(f.end_step) if f.end_step is not None else float("inf"), th.warmup_rise)
     if rising is None:
@@ -752,7 +746,6 @@ def _accuracy_held(run: Run, since: float | None, th: DivergenceThresholds) -> b
     exploded may sit beside an accuracy dominated by one easy class (an mmdet RCNN head at 99%
     background accuracy while its loss went 1.4 -> 4421). A running best ("best_val_acc") cannot
     fall, and says nothing."""
-    from lrdoctor.detect._common import objective
     from lrdoctor.detect._progress.chance import accuracy_shares
     from lrdoctor.names import tokens
 
@@ -790,10 +783,16 @@ def _evaluation_kept_improving(run: Run, f: Finding, th: DivergenceThresholds) -
     if s is not None and not is_error_rate(run.meta.roles.get("eval_accuracy", "")) and _new_best_at_each(s, since, th):
         return True
     e = run.series("eval_loss")
-    best, final = f.evidence.get("best_loss"), f.evidence.get("final_loss")
-    if "loss" not in run or e is None or not all(isinstance(x, (int, float)) for x in (best, final)):
+    if "loss" not in run or e is None:
         return False  # (a rise of the evaluation loss itself sets no new minimum)
-    return 0 < final < th.few_factor * best and _new_best_at_each(Series(e.name, e.steps, -e.values), since, th)
+    return _below_twice_best(f, th) and _new_best_at_each(Series(e.name, e.steps, -e.values), since, th)
+
+
+def _below_twice_best(f: Finding, th: DivergenceThresholds) -> bool:
+    """True when the finding's rise ends (``final_loss``) above 0 and below ``few_factor`` x its
+    ``best_loss``: a bounded rise, which a warm-up or an improving evaluation can explain."""
+    best, final = f.evidence.get("best_loss"), f.evidence.get("final_loss")
+    return isinstance(best, (int, float)) and isinstance(final, (int, float)) and 0 < final < th.few_factor * best
 
 
 def _new_best_at_each(s: Series, since: float, th: DivergenceThresholds) -> bool:

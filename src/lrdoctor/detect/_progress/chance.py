@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lrdoctor.detect._common import is_class_error, is_error_rate, lr_rising, objective
+from lrdoctor.detect._common import error_rates, is_class_error, lr_rising, objective
 from lrdoctor.detect._progress.common import (
     _CHANCE_CAUSE,
     _live_loss,
@@ -378,7 +378,7 @@ def _error_rate_at_max(run: Run, th: ProgressThresholds) -> Finding | None:
     fraction with a proof of its scale): the model outputs nothing right, typically empty
     transcripts (wav2vec2 fine-tunes whose CTC head collapsed to blanks: WER 1.000000 at every
     step). Pinned columns are named first."""
-    series = {n: run.series(n).finite() for n in run.metrics if is_error_rate(n) and n in run}
+    series = error_rates(run)
     values = {n: s.values for n, s in series.items()}
     rates = list(series)
     # exactly 100% (a fraction's 1.0 or a percentage); then a percentage above 100 at every
@@ -430,7 +430,7 @@ def _pinned_error_rate(run: Run, th: ProgressThresholds) -> Finding | None:
     rate of the run moves (CER beside WER: the outputs changed)."""
     if not (starts_at_the_start(run) or trainer_table_from_start(run)):
         return None  # an excerpt deep into training may show a model that converged before it
-    series = {n: run.series(n).finite() for n in run.metrics if is_error_rate(n) and n in run}
+    series = error_rates(run)
     for name, s in series.items():
         v = s.values
         if v.size < th.pinned_fine_points or float(np.ptp(v)) != 0.0 or not 0.0 < float(v[0]) < 1.0:

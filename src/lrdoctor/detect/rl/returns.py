@@ -22,7 +22,7 @@ from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import evaluation_set_size, robust_sigma, rolling_median, run_curve, tail_start, trend_p_down
 from lrdoctor.detect.rl._common import TaskCurve, fit_slope, monitor_raw_returns, slope_unit, task_curve
 from lrdoctor.detect import needs
-from lrdoctor.detect._common import is_error_rate
+from lrdoctor.detect._common import error_rates, is_error_rate
 from lrdoctor.detect._fixes import value_and_key, RL_LR_CUT, lr_fix, recheck_after
 from lrdoctor.detect.rl._common import TAU_KEYS, TARGET_SHARE_100
 from lrdoctor.detect._grad import CLIP_KEYS
@@ -238,10 +238,8 @@ def _fall_from(col: str, st: np.ndarray, v: np.ndarray, b: int, summary: str, ca
 
 def _error_rates(run: Run) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
     """(column, finite values, their steps) of each logged error rate (WER, CER, ErrorRate)."""
-    for name in run.names:
-        if is_error_rate(name) and name in run:
-            f = run.series(name).finite()
-            yield name, f.values, f.steps
+    for name, f in error_rates(run).items():
+        yield name, f.values, f.steps
 
 
 def _error_rate_collapse(run: Run, th: ReturnThresholds) -> list[Finding]:

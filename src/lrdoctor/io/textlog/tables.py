@@ -321,10 +321,10 @@ def _join_unknown_runs(names: list[str], values: int) -> list[str] | None:
 def _join_metric_words(head: list[str], values: int) -> list[str]:
     """HF's results table copied with its borders lost names each ``compute_metrics`` key in
     title-case words ("Training Loss Epoch Step Validation Loss Wer Score" over rows of five
-    numbers): where the header has more words than a row has values, a word from
-    :data:`_NAME_TAILS` joins the word before it, from the right, until the counts match; then a
-    lone split word (:data:`~lrdoctor.names.SPLIT_WORDS`) joins the name after it; then the runs of words that
-    are no metric's whole name are grouped (:func:`_join_unknown_runs`).
+    numbers): a Keras-callback header, whose lone split words start the names, is cut at them
+    (:func:`_join_split_runs`); otherwise, where the header has more words than a row has values, a
+    word from :data:`_NAME_TAILS` joins the word before it, from the right, until the counts match;
+    then the runs of words that are no metric's whole name are grouped (:func:`_join_unknown_runs`).
     The header is kept unchanged when they cannot be made to match."""
     names = list(head)
     split = _join_split_runs(names, values)
@@ -335,13 +335,6 @@ def _join_metric_words(head: list[str], values: int) -> list[str]:
         if (names[i].removeprefix("eval_") in _NAME_TAILS and names[i - 1] not in _HF_TRAIN_COLUMNS
                 and not _ends_a_name(names, i - 1)):
             names[i - 1:i + 1] = [f"{names[i - 1]}_{names[i].removeprefix('eval_')}"]
-        i -= 1
-    i = len(names) - 2
-    while len(names) > values and i >= 0:
-        # the split a Keras-callback card's header puts before each metric ("Train Loss Validation
-        # Loss Train Matthews Correlation Epoch" over four values): a lone one starts the name after it
-        if names[i] in SPLIT_WORDS and names[i + 1] not in _HF_TRAIN_COLUMNS:
-            names[i:i + 2] = [f"{names[i]}_{names[i + 1]}"]
         i -= 1
     if len(names) > values:
         names = _join_unknown_runs(names, values) or _join_repeated_head(names, values) or names
@@ -404,10 +397,8 @@ def _header_table(line: str, state: dict) -> dict | None:
         return {}
     sep = "|" if "|" in s else ("\t" if "\t" in s else ",")
     cells = [c.strip() for c in s.strip("|").split(sep)]
-    while sep == "|" and len(cells) >= 3 and cells[-1] == "" and cells[-2] == "":
+    while sep == "|" and len(cells) >= 3 and cells[-1] == "" and (cells[-2] == "" or all(cells[:-1])):
         cells.pop()  # (empty trailing header cells, "| R Squared | | |": columns no row fills)
-    if sep == "|" and cells[-1:] == [""] and len(cells) >= 3 and all(cells[:-1]):
-        cells.pop()
     if sep == "|" and not state.get("pipe_header") and len(cells) >= 3 and cells[0] == "" and all(cells[1:]):
         cells[0] = "index"  # pandas' to_markdown: the unnamed index column's header cell is blank
     if sep == "|" and not state.get("pipe_header"):
