@@ -117,12 +117,14 @@ class ProgressThresholds(Thresholds):
     independent readings of one K stands for it (wav2vec2 on MINDS-14's 14 intents: validation loss
     2.6430 = ln 14.06, accuracy 0.0708 = 1/14.1, at both epochs)."""
     chance_two_reports_fixed: float = 0.005
-    """...or the loss within 0.5% of ln K at both reports beside one accuracy
-    printed identically at both and no more than ``chance_acc_margin`` above 1/K: an output that
-    is uniform to three digits has one fixed argmax, so its accuracy is the share of that class
-    (not 1/K) and does not move. 0.5% is a tenth of ``chance_tol``: the uniform output's own loss,
-    not a band around it (a mammogram classifier: validation loss 0.692 and 0.6915, accuracy
-    0.5507 at both epochs). The margin keeps out a near-uniform output that already ranks the
+    """...or the loss within 0.5% of ln K at both reports beside every accuracy no more than
+    ``chance_acc_margin`` above 1/K at both: an output that is uniform to three digits tells
+    almost nothing about the label (a calibrated binary classifier whose loss is 0.5% under ln 2
+    is right at most 54% of the time), and its argmax, fixed or flipping on a few ties, gives the
+    share of one class rather than 1/K. 0.5% is a tenth of ``chance_tol``: the uniform output's
+    own loss, not a band around it (a mammogram classifier: validation loss 0.692 and 0.6915,
+    accuracy 0.5507 at both epochs; distilbert on WNLI: 0.6951 and 0.6953, accuracy 0.5493 and
+    0.5634, the majority share). The margin keeps out a near-uniform output that already ranks the
     classes right, whose accuracy is as steady (a logistic regression at lr 1e-4 on two digits:
     loss 0.6920 and 0.6908, accuracy 0.9744 at both epochs)."""
     chance_acc_margin: float = 0.1

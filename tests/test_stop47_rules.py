@@ -1,0 +1,45 @@
+"""Rules from the stop-47 study of the benchmark (issue 9), each on a real log read in place, with
+real twins:
+
+- slow_progress: two reports whose loss is within 0.5% of ln K, beside every accuracy within the
+  chance band above 1/K, are a uniform output whether or not its argmax flipped on a few ties.
+- performance_reversal: an error rate past an empty output's 100% at the last evaluation that also
+  more than doubled its best, whatever that best was.
+"""
+
+from __future__ import annotations
+
+from bench_logs import real_log
+from trained_digits import warned
+
+import lrdoctor
+
+
+def test_two_reports_at_ln_2_beside_a_majority_share_accuracy_are_no_learning():
+    # distilbert on WNLI: validation loss 0.6951 and 0.6953 (ln 2 = 0.6931), accuracy 0.5493 and
+    # 0.5634 (the majority share, not one print at both)
+    f = warned(lrdoctor.diagnose(real_log("fresh236/hf-wnli-centaur31-distilbert/training_results.md"),
+                                 config={"num_classes": 2}), 2)["slow_progress"]
+    assert f.evidence["num_classes"] == 2 and f.evidence["points"] == 2
+
+
+def test_two_reports_near_ln_k_with_an_accuracy_above_the_chance_band_are_not_judged_so():
+    # distilbert on SQuAD (exact match and F1 read as shares): validation loss 1.1471 and 1.1246,
+    # within 5% of ln 3 by coincidence, exact match 0.6864 and 0.7006
+    report = lrdoctor.diagnose(real_log("fresh155/hfcard-ronixzone-distilbert-squad/training_results.md"))
+    assert "slow_progress" not in warned(report, 1)
+
+
+def test_a_word_error_rate_past_100_that_more_than_doubled_its_best_is_a_reversal():
+    # whisper-small on air-traffic English: WER 110.70 at step 100, then 110.97, 119.15, 121.44,
+    # 168.82, 369.74 ... 404.93 at step 1000, while both losses fall
+    f = warned(lrdoctor.diagnose(real_log("fresh501/allenpoe-whisper-small-finetuned-atcosim-model/training_results.md")))["performance_reversal"]
+    assert f.evidence["peak"] == 110.702 and f.evidence["end"] == 404.9337
+    assert "3.658x its best" in f.summary
+
+
+def test_a_word_error_rate_past_100_that_came_down_is_no_reversal():
+    # whisper-tiny on Japanese: WER 601.6, 327.3, 254.1, 241.4, 225.2: above 100% throughout,
+    # but falling, and the last under twice the best before it
+    report = lrdoctor.diagnose(real_log("fresh431/nikolajvestergaard-ja-whisper-tiny/training_results.md"))
+    assert "performance_reversal" not in {f.kind for f in report.findings}
