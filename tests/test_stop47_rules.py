@@ -43,3 +43,16 @@ def test_a_word_error_rate_past_100_that_came_down_is_no_reversal():
     # but falling, and the last under twice the best before it
     report = lrdoctor.diagnose(real_log("fresh431/nikolajvestergaard-ja-whisper-tiny/training_results.md"))
     assert "performance_reversal" not in {f.kind for f in report.findings}
+
+
+def test_a_score_a_few_print_units_below_its_peak_is_no_reversal():
+    # t5-small on CodeSearchNet: BLEU 0.0358, 0.036, then 0.035-0.0351 at all seven later
+    # evaluations (2.8% below the peak, one unit of the fourth printed digit)
+    report = lrdoctor.diagnose(real_log("fresh508/lmeninato-t5-small-codesearchnet-python/training_results.md"))
+    assert "performance_reversal" not in {f.kind for f in report.findings}
+
+
+def test_a_score_that_stepped_down_by_a_sixth_of_its_level_is_a_reversal():
+    # MobileBERT on QQP: accuracy 0.7568 at its peak, then five evaluations around 0.63
+    f = warned(lrdoctor.diagnose(real_log("fresh463/gokuls-mobilebert-add-qqp-128/training_results.md")))["performance_reversal"]
+    assert f.evidence["peak"] == 0.7568 and "stayed down" in f.summary
