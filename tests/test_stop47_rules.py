@@ -56,3 +56,11 @@ def test_a_score_that_stepped_down_by_a_sixth_of_its_level_is_a_reversal():
     # MobileBERT on QQP: accuracy 0.7568 at its peak, then five evaluations around 0.63
     f = warned(lrdoctor.diagnose(real_log("fresh463/gokuls-mobilebert-add-qqp-128/training_results.md")))["performance_reversal"]
     assert f.evidence["peak"] == 0.7568 and "stayed down" in f.summary
+
+
+def test_no_log_rows_with_the_empty_trailing_cells_of_their_header_are_read():
+    # a BERTimbau card in the code view: "| No log | 1.0 | 125 | 1.4144 | 0.388 | | |" under a
+    # header that ends "| Accuracy | | |"
+    run = lrdoctor.read(real_log("fresh513/hfcard-savioteless-bertimbau-test-trainer/training_results.md"))
+    assert list(run.series("eval_loss").values) == [1.4144, 1.2860, 1.3686]
+    assert list(run.series("eval_accuracy").values) == [0.388, 0.481, 0.465]

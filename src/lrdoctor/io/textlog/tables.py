@@ -453,6 +453,8 @@ def _header_table(line: str, state: dict) -> dict | None:
         return {k: _num(c) for i, (k, c) in enumerate(zip(head, cells)) if not _CLOCK.match(c) and i != missing}
     if "|" in s:  # a bordered table whose cells carry units: Turi Create's "| 1 | 5.2557 | 1.36s |"
         cells = [c.strip() for c in s.strip("|").split("|")]
+        while len(cells) > len(head) and cells[-1] == "":
+            cells.pop()  # (the empty trailing cells of a header that had them: "| 0.388 | | |")
         hits = [_UNIT_CELL.match(c) or _CONSOLE_CELL.match(c) for c in cells]  # (also "0/299", "7.17G": YOLOv3's results table)
         if len(cells) == len(head) and all(h or _NO_VALUE.match(c) for h, c in zip(hits, cells)) and any(hits):
             # a cell that says it holds no value ("No log": HF's results table before the first
