@@ -64,3 +64,17 @@ def test_no_log_rows_with_the_empty_trailing_cells_of_their_header_are_read():
     run = lrdoctor.read(real_log("fresh513/hfcard-savioteless-bertimbau-test-trainer/training_results.md"))
     assert list(run.series("eval_loss").values) == [1.4144, 1.2860, 1.3686]
     assert list(run.series("eval_accuracy").values) == [0.388, 0.481, 0.465]
+
+
+def test_evaluations_only_a_loss_never_back_within_10pct_of_its_first_reading_is_overfitting():
+    # BART fine-tuned again on SAMSum, no training loss logged: validation loss 0.9966 at epoch 1,
+    # then 1.0976, 1.1576, 1.1998, 1.1949 (every one 10%+ above it), ROUGE-1 0.6323 -> 0.6112
+    f = warned(lrdoctor.diagnose(real_log("fresh517/alexdg19-bart-large-xsum-samsum2/training_results.md")))["overfitting"]
+    assert f.evidence["eval_min"] == 0.9966 and f.start_step == 41.0
+    assert "never improved on its first evaluation" in f.summary
+
+
+def test_evaluations_only_a_loss_within_10pct_of_its_first_reading_is_not_judged_so():
+    # BLIP-2 captioning on COCO, evaluations only: validation loss 0.6023, 0.608, 0.6108
+    report = lrdoctor.diagnose(real_log("fresh149/lavis-707-blip2-coco-caption-val/paste.txt"))
+    assert "overfitting" not in {f.kind for f in report.findings}

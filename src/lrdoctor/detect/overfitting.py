@@ -435,7 +435,7 @@ def _evaluations_only(run: Run, e: Series, th: OverfittingThresholds) -> list[Fi
         return _gl_alone(e, th) or (_undone(run, e, None, th) if e.values.size >= 3 else [])
     r = _successive_rises(e.values, th)
     if r is None:
-        return _undone(run, e, None, th) if accuracy_held(run, e, th) else []
+        return (_undone(run, e, None, th) or _never_beaten(e, None, th, run)) if accuracy_held(run, e, th) else []
     if not accuracy_held(run, e, th):
         return []
     if _still_improving(run, "eval_accuracy") and r.gl < th.generalization_loss:
@@ -508,7 +508,7 @@ def _undone(run: Run, e: Series, tr: Series | None, th: OverfittingThresholds) -
     return [Finding("overfitting", Severity.WARNING, float(e.steps[b]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
 
 
-def _never_beaten(e: Series, tr: Series, th: OverfittingThresholds) -> list[Finding]:
+def _never_beaten(e: Series, tr: Series | None, th: OverfittingThresholds, run: Run | None = None) -> list[Finding]:
     """Never-beaten rule: the first evaluation is the best and every later one is above it, while
     the training loss fell. The held-out loss never improved on its first reading while the
     training set was fitted: overfitting from the first evaluation on, the common picture of a
@@ -525,11 +525,27 @@ def _never_beaten(e: Series, tr: Series, th: OverfittingThresholds) -> list[Find
       came back within the noise band the GL rules allow, so no scatter guard is needed (the GL
       rule's guard measures the scatter of these same readings, and one spike among them inflates
       it: bloomz-560m at lr 5e-4, validation loss 4.40 -> 5.41 -> 14.73 -> 7.44 -> 7.68 while the
-      training loss fell 3.31 -> 2.46)."""
+      training loss fell 3.31 -> 2.46).
+
+    With no training loss logged (``tr`` None), only the second form, when the caller has checked
+    that the evaluation accuracy held (``held_share``) and it sets no new best at the last
+    evaluation (``run``): the evaluations-only rule's stand-in for a training loss that fell, as in
+    ``_undone`` (a BART summariser fine-tuned again on SAMSum: validation loss 0.9966 at its first
+    epoch, then 1.0976, 1.1576, 1.1998, 1.1949, all 10% or more above it, while ROUGE-1 held at
+    0.61-0.63)."""
     v = e.values
     if v.size < th.few_points or v[0] <= 0 or (v[1:] <= v[0]).any():
         return []
     gl = float(v[-1] / v[0] - 1)
+    if tr is None:
+        if run is None or _still_improving(run, "eval_accuracy") or not bool((v[1:] >= (1.0 + th.up_ordered_gl) * v[0]).all()):
+            return []
+        ev = {"eval_min_step": float(e.steps[0]), "eval_min": float(v[0]), "eval_last": float(v[-1]), "generalization_loss": gl}
+        col = run.meta.roles.get("eval_accuracy", "eval_accuracy")
+        summary = (f"eval loss never improved on its first evaluation {fmt(float(v[0]))} (step {fmt(float(e.steps[0]))}): "
+                   f"all {v.size - 1} later evaluations are at least {th.up_ordered_gl:.0%} above it (the last {gl:.0%}), "
+                   f"while {col} held: over-confident where it is wrong (no training loss logged)")
+        return [Finding("overfitting", Severity.WARNING, float(e.steps[0]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
     t_first, t_end = _train_from(tr, float(e.steps[0])), value_at(tr, float(e.steps[-1]))
     if t_first is None or t_end is None or t_first <= 0 or not t_end < t_first:
         return []
