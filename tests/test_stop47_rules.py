@@ -4,7 +4,11 @@ real twins:
 - slow_progress: two reports whose loss is within 0.5% of ln K, beside every accuracy within the
   chance band above 1/K, are a uniform output whether or not its argmax flipped on a few ties.
 - performance_reversal: an error rate past an empty output's 100% at the last evaluation that also
-  more than doubled its best, whatever that best was.
+  more than doubled its best, whatever that best was; the stepped-down rule asks a ratio-scale
+  score for a material drop (3% of its peak).
+- overfitting: with no training loss logged and the evaluation accuracy held, an evaluation loss
+  whose every later reading stays 10%+ above its first (best) one.
+- readers: a results-table row with the empty trailing cells of its header.
 """
 
 from __future__ import annotations
