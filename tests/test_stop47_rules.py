@@ -8,7 +8,8 @@ real twins:
   score for a material drop (3% of its peak).
 - overfitting: with no training loss logged and the evaluation accuracy held, an evaluation loss
   whose every later reading stays 10%+ above its first (best) one.
-- readers: a results-table row with the empty trailing cells of its header.
+- readers: a results-table row with the empty trailing cells of its header; a facet word (F1,
+  precision, recall) after a score's word that is no metric name joins it ("Bertscore F1").
 """
 
 from __future__ import annotations
@@ -82,3 +83,11 @@ def test_evaluations_only_a_loss_within_10pct_of_its_first_reading_is_not_judged
     # BLIP-2 captioning on COCO, evaluations only: validation loss 0.6023, 0.608, 0.6108
     report = lrdoctor.diagnose(real_log("fresh149/lavis-707-blip2-coco-caption-val/paste.txt"))
     assert "overfitting" not in {f.kind for f in report.findings}
+
+
+def test_a_facet_word_after_a_score_that_is_no_metric_name_joins_it():
+    # mt5 Hausa-to-Chinese, rendered card: "Training Loss Epoch Step Validation Loss Bleu Ter Chrf
+    # Rougel Meteor Bertscore F1" over rows of ten numbers
+    run = lrdoctor.read(real_log("fresh524/kumshe-mt5-ha2zh-translation/training_results.md"))
+    assert {"eval_bleu", "eval_ter", "eval_meteor", "eval_bertscore_f1"} <= set(run.metrics)
+    assert list(run.series("eval_loss").values) == [17.4027, 15.8128, 15.2208]

@@ -257,6 +257,21 @@ _NAME_TAILS = frozenset({"score", "match", "rate", "error", "iou", "accuracy", "
                          "auc"})  # (scikit-learn's roc_auc_score as "roc_auc": "Roc Auc", "Pr Auc")
 
 
+#: the facets a score that ``evaluate`` returns in parts is reported by ("bertscore_f1" from
+#: BERTScore's precision, recall and f1 lists)
+_FACET_WORDS = frozenset({"f1", "precision", "recall"})
+
+
+def _facet_of(names: list[str], i: int) -> bool:
+    """True when ``names[i]`` is a facet word after a word that is no metric's whole name, no name
+    tail and no Trainer column: the facet of that score ("Bleu Ter Chrf Rougel Meteor Bertscore F1"
+    over six metric values: "bertscore_f1"). After a whole metric name a facet is its own column
+    ("Accuracy F1")."""
+    prev = names[i - 1].removeprefix("eval_")
+    return (names[i].removeprefix("eval_") in _FACET_WORDS and names[i - 1] not in _HF_TRAIN_COLUMNS
+            and prev not in _METRIC_WORDS and prev not in _NAME_TAILS and "_" not in prev)
+
+
 def _ends_a_name(names: list[str], i: int) -> bool:
     """True when ``names[i]`` is a tail that can end the name of the word before it, itself a metric
     word: then it ends that name and the tail after it starts another ("Roc Auc Accuracy" is
@@ -332,8 +347,8 @@ def _join_metric_words(head: list[str], values: int) -> list[str]:
         return split
     i = len(names) - 1
     while len(names) > values and i > 0:
-        if (names[i].removeprefix("eval_") in _NAME_TAILS and names[i - 1] not in _HF_TRAIN_COLUMNS
-                and not _ends_a_name(names, i - 1)):
+        if ((names[i].removeprefix("eval_") in _NAME_TAILS and names[i - 1] not in _HF_TRAIN_COLUMNS
+                and not _ends_a_name(names, i - 1)) or _facet_of(names, i)):
             names[i - 1:i + 1] = [f"{names[i - 1]}_{names[i].removeprefix('eval_')}"]
         i -= 1
     if len(names) > values:
