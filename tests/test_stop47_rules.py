@@ -8,6 +8,8 @@ real twins:
   score for a material drop (3% of its peak).
 - overfitting: with no training loss logged and the evaluation accuracy held, an evaluation loss
   whose every later reading stays 10%+ above its first (best) one.
+- slow_progress: a generation score exactly 0 at every evaluation while the loss learned is a
+  warning whose fixes are the generation settings and the metric tokenizer.
 - readers: a results-table row with the empty trailing cells of its header; a facet word (F1,
   precision, recall) after a score's word that is no metric name joins it ("Bertscore F1").
 """
@@ -91,3 +93,18 @@ def test_a_facet_word_after_a_score_that_is_no_metric_name_joins_it():
     run = lrdoctor.read(real_log("fresh524/kumshe-mt5-ha2zh-translation/training_results.md"))
     assert {"eval_bleu", "eval_ter", "eval_meteor", "eval_bertscore_f1"} <= set(run.metrics)
     assert list(run.series("eval_loss").values) == [17.4027, 15.8128, 15.2208]
+
+
+def test_a_generation_score_exactly_0_beside_a_loss_that_learned_is_a_warning_with_generation_fixes():
+    # mT5-small on a Chinese task: ROUGE-1/2/L/Lsum 0.0 at all 7 evaluations while the training
+    # loss fell 2.0315 -> 0.0713 and the validation loss 0.0727 -> 0.0516
+    report = lrdoctor.diagnose(real_log("fresh524/zhiguanghan-mt5-small-task3-dataset3/training_results.md"))
+    f = warned(report)["slow_progress"]
+    assert f.severity.rank == 1 and f.evidence["points"] == 7 and f.evidence["value"] == 0.0
+    assert {x.parameter for x in f.fixes} == {"generation settings", "metric tokenizer"}
+
+
+def test_a_generation_score_that_was_above_0_once_is_not_judged_so():
+    # t5-small on CodeSearchNet: ROUGE-1 0.1733 at its first evaluation, then 0.0, 0.0, 0.0, 0.0046
+    report = lrdoctor.diagnose(real_log("fresh508/lmeninato-t5-small-codesearchnet-python3/training_results.md"))
+    assert "slow_progress" not in warned(report)

@@ -25,7 +25,7 @@ from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rul
 from lrdoctor.config import config_value
 from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
-from lrdoctor.detect._progress.chance import chance_accuracy, f_score_columns, _f_score_at_floor, _two_reports_at_chance, _accuracy_at_chance, _pinned_at_one_over_k, _at_uniform, _error_rate_at_max, _negligible_correlation, _never_below_start, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _never_beat_constant, _stuck_at_chance, _worse_than_uniform
+from lrdoctor.detect._progress.chance import ZERO_SCORE_RULE, chance_accuracy, f_score_columns, _f_score_at_floor, _two_reports_at_chance, _accuracy_at_chance, _pinned_at_one_over_k, _at_uniform, _error_rate_at_max, _negligible_correlation, _never_below_start, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _never_beat_constant, _stuck_at_chance, _worse_than_uniform
 from lrdoctor.detect._progress.common import _lr_share
 from lrdoctor.detect._progress.frozen import _box_terms, _collapsed_to_zero, _frozen_eval, _frozen_game, _frozen_loss, _frozen_term, _no_box_matched, _recurring_loss, _zero_throughout
 from lrdoctor.detect._progress.schedule import _degenerate_groups, _lr_stays_zero, _no_gain_over_finished_schedule, _return_at_floor, _return_never_rose
@@ -540,10 +540,15 @@ def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Fi
         rules = (_lr_stays_zero, _frozen_game)
     elif needs.loss(run) is not None and not run.is_rl:
         rules = (_lr_stays_zero, _stuck_at_chance, _two_reports_at_chance, _accuracy_at_chance, _pinned_at_one_over_k, _error_rate_at_max, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _never_beat_constant, _negligible_correlation, _f_score_at_floor, _no_box_matched, _frozen_eval, _no_gain_over_finished_schedule)  # no training loss: only these can judge (the chance rule on the evaluation loss)
+    deferred = None
     for rule in rules:
         got = rule(run, th)
-        if got is not None:
+        if got is not None and got.evidence.get("rule") == ZERO_SCORE_RULE:
+            deferred = deferred or got  # a warning that yields to any later rule's finding (an F-score's floor)
+        elif got is not None:
             return [got]
+    if deferred is not None:
+        return [deferred]
     if run.is_rl or needs.loss(run) is not None:
         return []
     if run.meta.step_unit not in ("step", "timestep"):
@@ -635,6 +640,13 @@ def fix_slow_progress(run: Run, f: Finding) -> Prescription:
     ev = f.evidence
     if "drop_per_100_steps" in ev:
         return Prescription([lr_fix(run, f, SLOW_LR_RAISE, "< 1% loss drop per 100 steps: raise the LR 3x; confirm with an LR range test")], [Watch("loss", "> 1% drop per 100 steps early in the run", "still slower means the LR is not the limit: check data and frozen layers")])
+    if ev.get("rule") == ZERO_SCORE_RULE:
+        return Prescription([
+            Fix("generation settings", None, None, "a score of exactly 0 beside a loss that learned is empty output or a scorer that drops it",
+                note="print a few decoded predictions: if they are empty, raise max_new_tokens / generation_max_length and check that EOS and pad differ and skip_special_tokens=True"),
+            Fix("metric tokenizer", None, None, "rouge_score's default tokenizer keeps only a-z and 0-9: non-Latin text scores 0",
+                note="pass a tokenizer that splits the language (characters for Chinese, whitespace for Arabic) to the ROUGE scorer, or use sacrebleu"),
+        ], [Watch(str(ev.get("metric")), "above 0 from the first evaluations of a model whose loss falls", "0 with a falling loss means the score measures nothing")])
     if ev.get("metric") == run.meta.roles.get("lr", "lr") and "lr" in run:
         return Prescription([Fix("min_lr", config_value(run.config, ("min_lr", "eta_min", "lr_end", "end_lr")), None,
                                  "the schedule decayed the LR to ~0 while training goes on",

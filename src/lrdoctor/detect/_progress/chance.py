@@ -836,11 +836,37 @@ def _f_score_at_floor(run: Run, th: ProgressThresholds) -> Finding | None:
     return None
 
 
+#: the ``rule`` of :func:`_score_zero_beside_a_loss_that_learned`'s finding (its fix rule keys on it)
+ZERO_SCORE_RULE = "a generation score exactly 0 at every evaluation while the loss learned"
+
+
+def _score_zero_beside_a_loss_that_learned(run: Run, name: str, s: Series) -> Finding:
+    """A score of generated text (ROUGE, BLEU, METEOR, an F1 over spans) printed exactly 0 at every
+    evaluation the pinned-metric rule reads, while the training loss fell by more than
+    ``max_total_drop``: the model learned something, yet no output shared one unit with its
+    reference. Either the outputs are empty (a decoding set-up: a length cap, an EOS or pad token
+    generated first) or the scorer drops them (``rouge_score``'s default tokenizer keeps only a-z and
+    0-9, so Chinese or Arabic text scores 0). A warning, not the pinned rule's error: the loss shows
+    learning, and which of the two it is the log cannot tell, but either way the reported score is
+    no measure of the model and the run cannot be judged by it (mT5-small on a Chinese task:
+    ROUGE-1/2/L 0.0 at all 7 evaluations while the training loss fell 2.03 -> 0.07)."""
+    f = s.finite()
+    col = run.meta.roles.get(name, name)
+    ev = {"metric": col, "value": 0.0, "points": int(f.values.size), "rule": ZERO_SCORE_RULE}
+    summary = (f"{col} was exactly 0 at every one of {f.values.size} evaluations while the training loss fell by more "
+               "than half: the outputs are empty, or the scorer drops them")
+    cause = ("The model learns, but no generated output shares a word with its reference: empty generations (a "
+             "length cap, an EOS or pad token generated first, special tokens not skipped) or a scorer that drops "
+             "the output's script (rouge_score's default tokenizer keeps only a-z and 0-9).")
+    return Finding("slow_progress", Severity.WARNING, float(f.steps[0]), float(f.steps[-1]), summary, ev, cause)
+
+
 def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
     """Accuracy or mAP that never left 0, or that never changed at all (below its ceiling),
     while the training loss did not fall by more than half (then the metric is not this task's);
     (Error rates are judged by :func:`_error_rate_at_max`.)"""
     learned = _loss_learned(run, th)
+    zero = None  # (a warning, returned only when no column gives the error)
     for name in ("eval_accuracy", "task_metric", "success_rate"):
         s = run.series(name)
         if s is None:
@@ -871,6 +897,8 @@ def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
         few = th.pinned_fine_points if fine and (starts_at_the_start(run) or trainer_table_from_start(run)) else th.pinned_points
         constant = v.size >= few and float(np.ptp(v)) == 0.0 and v[0] < 0.9 * scale
         if learned and not (constant and fine):
+            if at_zero and float(v.max()) == 0.0 and not _is_accuracy(run, name) and not _carried_on_training_lines(run, s):
+                zero = zero or _score_zero_beside_a_loss_that_learned(run, name, s)
             continue  # the loss fell by half: this metric is not the task's (or its eval set is tiny)
         if constant and _eval_loss_moves(run, s, th):
             continue  # the same evaluations' loss fell by half: the predictions changed, the metric is broken
@@ -885,4 +913,4 @@ def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
                    if at_zero else
                    f"{col} was exactly {fmt(ev['value'])} at every one of {v.size} evaluations: the predictions never changed")
         return Finding("slow_progress", Severity.ERROR, float(s.steps[0]), float(s.steps[-1]), summary, ev, _CHANCE_CAUSE)
-    return None
+    return zero
