@@ -10,6 +10,8 @@ real twins:
   whose every later reading stays 10%+ above its first (best) one.
 - slow_progress: a generation score exactly 0 at every evaluation while the loss learned is a
   warning whose fixes are the generation settings and the metric tokenizer.
+- slow_progress: the error-rate floor stands aside when a score of generated text beside it (BLEU,
+  chrF) reached a tenth of its range: a speech translation's WER.
 - readers: a results-table row with the empty trailing cells of its header; a facet word (F1,
   precision, recall) after a score's word that is no metric name joins it ("Bertscore F1").
 """
@@ -108,3 +110,17 @@ def test_a_generation_score_that_was_above_0_once_is_not_judged_so():
     # t5-small on CodeSearchNet: ROUGE-1 0.1733 at its first evaluation, then 0.0, 0.0, 0.0, 0.0046
     report = lrdoctor.diagnose(real_log("fresh508/lmeninato-t5-small-codesearchnet-python3/training_results.md"))
     assert "slow_progress" not in warned(report)
+
+
+def test_a_speech_translation_whose_bleu_rose_is_not_judged_by_its_word_error_rate():
+    # Whisper translating Irish speech to English: WER 296.9 -> 95.8 (never below 90%) while BLEU
+    # rose 0.07 -> 12.02 and chrF 10.93 -> 28.01
+    report = lrdoctor.diagnose(real_log("fresh533/ymoslem-whisper-medium-ga2en-v1/training_results.md"))
+    assert "slow_progress" not in warned(report)
+
+
+def test_a_speech_translation_whose_bleu_stayed_under_1pct_is_still_judged_so():
+    # the same task at another setting: BLEU 0.0 -> 0.6 (percent: chrF beside it reaches 12.93), WER
+    # 1852 -> 104, never below 96
+    f = warned(lrdoctor.diagnose(real_log("fresh533/ymoslem-whisper-medium-ga2en-v1-1/training_results.md")), 2)["slow_progress"]
+    assert f.evidence["metric"] == "eval_wer" and f.evidence["value"] == 96.0378

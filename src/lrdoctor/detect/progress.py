@@ -127,6 +127,13 @@ class ProgressThresholds(Thresholds):
     0.5634, the majority share). The margin keeps out a near-uniform output that already ranks the
     classes right, whose accuracy is as steady (a logistic regression at lr 1e-4 on two digits:
     loss 0.6920 and 0.6908, accuracy 0.9744 at both epochs)."""
+    learned_score_share: float = 0.1
+    """The error-rate floor rules stand aside when a higher-is-better score logged beside the error
+    rate (a BLEU, a chrF; an accuracy that also doubled from its first report, since chance may pass
+    a tenth) reached a tenth of its range at its best: the model does what that score measures, and
+    the error rate is one its task cannot score (the WER of a speech translation). A tenth is
+    ``performance_reversal``'s ``collapse_best_share``, the level below which a score sits where an
+    untrained model's do."""
     chance_acc_margin: float = 0.1
     """When an accuracy is logged it must not sit more than 0.1 (or 10 points) above 1/K (below
     chance is no sign of learning: a small test set of a model at chance often reads lower)."""

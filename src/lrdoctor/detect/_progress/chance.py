@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lrdoctor.detect._common import error_rates, is_class_error, lr_rising, objective
+from lrdoctor.detect._common import error_rates, is_class_error, is_error_rate, lr_rising, objective
 from lrdoctor.detect._progress.common import (
     _CHANCE_CAUSE,
     _live_loss,
@@ -398,7 +398,7 @@ def _error_rate_at_max(run: Run, th: ProgressThresholds) -> Finding | None:
         v = values[name]
         # the pinned rate's scale: exactly 1.0 or a fraction near it is a fraction, 100.0 or more a percentage
         scale = 1.0 if (name in near or (name in pinned and v[0] == 1.0)) else 100.0
-        if _another_rate_learned(values, name, scale):
+        if _another_rate_learned(values, name, scale) or _a_score_learned(run, th):
             continue
         rule = ("error rate pinned at 100%" if name in pinned else "error rate above 100% at every evaluation"
                 if name in above else f"error rate (a percentage) never below {th.error_floor:.0%}"
@@ -569,6 +569,47 @@ def _another_rate_learned(values: dict[str, np.ndarray], name: str, scale: float
             continue
         if float(v.min()) < 0.5 * scale:
             return True
+    return False
+
+
+def _a_score_learned(run: Run, th: ProgressThresholds) -> bool:
+    """True when a higher-is-better score logged beside an error rate (the run's evaluation score or
+    task metric: a BLEU, a chrF, an accuracy; not an error rate) reached ``learned_score_share`` of
+    its range (1, or 100 for a percentage) at its best: the model does the task that score measures,
+    and the error rate is one the task cannot score well, as the WER of a translation, whose wording
+    may differ from the reference's everywhere (Whisper translating Irish speech to English: WER
+    296.9 -> 95.8, never below 90%, while BLEU rose 0.07 -> 12.02 and chrF 10.93 -> 28.01). A score
+    of generated text needs nothing more (an untrained model's BLEU is near 0); any other score (an
+    accuracy, whose chance level may pass a tenth) must also have doubled from its first report."""
+    for name in ("eval_accuracy", "task_metric"):
+        s = run.series(name)
+        if s is None or is_error_rate(run.meta.roles.get(name, name)):
+            continue
+        v = s.finite().values
+        if v.size < 2 or v.min() < 0:
+            continue
+        scale = 100.0 if v.max() > 1.0 or _text_scores_in_percent(run) else 1.0
+        best = float(v.max())
+        text = any(w in tokens(str(run.meta.roles.get(name, name))) for w in _TEXT_SCORE_WORDS)
+        if best >= th.learned_score_share * scale and (text or best >= 2.0 * float(v[0])):
+            return True
+    return False
+
+
+#: the scores of generated text that one ``compute_metrics`` prints on one scale (sacrebleu's BLEU and
+#: chrF are 0-100; ``evaluate``'s "bleu" and ROUGE are 0-1)
+_TEXT_SCORE_WORDS = ("bleu", "sacrebleu", "chrf", "meteor", "rouge1", "rouge2", "rougel", "rougelsum")
+
+
+def _text_scores_in_percent(run: Run) -> bool:
+    """True when a score of generated text logged in ``run`` went above 1: the scores beside it are
+    printed on the same 0-100 scale, even one that never reached 1 (Whisper translating Irish: BLEU
+    0.0 -> 0.6 beside chrF 1.58 -> 12.93 is under 1% BLEU, not 60%)."""
+    for n in run.names:
+        if any(w in tokens(str(n)) for w in _TEXT_SCORE_WORDS):
+            f = run.series(n).finite().values
+            if f.size and float(f.max()) > 1.0:
+                return True
     return False
 
 
