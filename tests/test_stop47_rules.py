@@ -13,7 +13,8 @@ real twins:
 - slow_progress: the error-rate floor stands aside when a score of generated text beside it (BLEU,
   chrF) reached a tenth of its range: a speech translation's WER.
 - readers: a results-table row with the empty trailing cells of its header; a facet word (F1,
-  precision, recall) after a score's word that is no metric name joins it ("Bertscore F1").
+  precision, recall) after a score's word that is no metric name joins it ("Bertscore F1"); a
+  borderless results row whose last cell is a one-key dict; a progress bar's "Name value" postfix.
 """
 
 from __future__ import annotations
@@ -124,3 +125,22 @@ def test_a_speech_translation_whose_bleu_stayed_under_1pct_is_still_judged_so():
     # 1852 -> 104, never below 96
     f = warned(lrdoctor.diagnose(real_log("fresh533/ymoslem-whisper-medium-ga2en-v1-1/training_results.md")), 2)["slow_progress"]
     assert f.evidence["metric"] == "eval_wer" and f.evidence["value"] == 96.0378
+
+
+def test_a_borderless_results_row_whose_last_cell_prints_a_one_key_dict_is_a_row_of_the_table():
+    # LoRA on distilbert, rendered card: "No log 1.0 250 0.7531 {'accuracy': 0.822}" under
+    # "Training Loss Epoch Step Validation Loss Accuracy"; validation loss 0.5896 at epoch 2, then
+    # up at every epoch to 1.1124 while the training loss fell 0.4366 -> 0.0043
+    run = lrdoctor.read(real_log("fresh536/kherzieandal-distilbert-imdb-lora/training_results.md"))
+    assert list(run.series("eval_loss").values)[:2] == [0.7531, 0.5896] and run.series("eval_accuracy").values[2] == 0.891
+    assert warned(lrdoctor.diagnose(run))["overfitting"].evidence["eval_min"] == 0.5896
+
+
+def test_a_bar_postfix_of_name_value_fields_and_tuples_is_read():
+    # WS-DAN on Stanford Cars: "Epoch 85/300: 100%|...| 8144/8144 [1:24:14<00:00,  1.61 batches/s,
+    # Loss 6.2739, Raw Acc (0.39, 2.49), ..., Val Loss 44.7789, Val Acc (0.52, 2.70)]" at six epochs
+    run = lrdoctor.read(real_log("fresh539/wsdan-cars-frozen-loss/train.log"))
+    assert list(run.series("loss").values) == [6.2739] * 6
+    assert run.series("raw_acc_2").values[0] == 2.49 and run.series("val_loss").values[-1] == 44.4493
+    assert list(run.series("epoch").values) == [85, 86, 87, 88, 89, 90]
+    assert "slow_progress" in warned(lrdoctor.diagnose(run), 2)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from lrdoctor.io.textlog._base import _NUM_FULL, _STEPLIKE, _num
+from lrdoctor.io.textlog._base import NUM, _NUM_FULL, _STEPLIKE, _num
 from lrdoctor.io.textlog.key_value import _as_split, _key_values
 from lrdoctor.io.textlog.named import _bare_pairs
 
@@ -58,6 +58,8 @@ def _tqdm_bar(line: str, state: dict) -> dict | None:
     if not rec and ":" in post:
         rec, counted = _colon_postfix(post)
     if not rec:
+        rec = _spaced_postfix(post)
+    if not rec:
         # a bar whose description holds the metrics ("Epoch 1, Step 0, Loss: 0.9741:  1%|...")
         text = line[:m.start()].rstrip(": \t")
         desc = _key_values(text, {}) if ":" in line[:m.start()] else None
@@ -88,6 +90,33 @@ def _tqdm_bar(line: str, state: dict) -> dict | None:
     elif counted:
         rec["step"] = float(m["n"])
     return rec
+
+
+#: a postfix field written "Name value" with no "=" or ":", the value a number or a parenthesised
+#: tuple of numbers (WS-DAN's "Loss 6.2739, Raw Acc (0.39, 2.49), Val Loss 44.7789")
+_SPACED_FIELD = re.compile(rf"(?:^|,)\s*(?P<key>[A-Za-z][A-Za-z ]{{0,40}}?)\s+(?P<val>{NUM}|\(\s*{NUM}(?:\s*,\s*{NUM})*\s*\))\s*(?=,|$)")
+
+
+def _spaced_postfix(post: str) -> dict:
+    """The fields of a postfix written ``Name value`` (a ``set_postfix_str`` of the loop's own
+    wording: WS-DAN prints "Loss 6.2739, Raw Acc (0.39, 2.49), ..., Val Loss 44.7789, Val Acc (0.52,
+    2.70)"): the words joined by underscores name the value; a tuple's first number takes the name and
+    each later one the name with its position (``raw_acc``, ``raw_acc_2``: WS-DAN's top-1 and top-5).
+    Empty unless every comma-separated item is such a field or tqdm's timing."""
+    rec: dict = {}
+    for m in _SPACED_FIELD.finditer(post):
+        key = "_".join(m["key"].lower().split())
+        nums = re.findall(NUM, m["val"])
+        for i, n in enumerate(nums):
+            rec[key if i == 0 else f"{key}_{i + 1}"] = _num(n)
+    rest = _SPACED_FIELD.sub(",", post)
+    if any(item.strip() and not (_TIMING.match(item) or _RATE.match(item)) for item in rest.split(",")):
+        return {}
+    return rec
+
+
+#: a postfix item that is a throughput in the loop's own unit ("1.61 batches/s", "310 img/s")
+_RATE = re.compile(r"^\s*[\d.?]+\s*[A-Za-z]+/s\s*$")
 
 
 #: a postfix item that is tqdm's own timing: "10:44<1:37:05", "2.16s/it", "4.47it/s", "?it/s"

@@ -644,6 +644,8 @@ def _python_dict(line: str, state: dict) -> dict | None:
     a = t.find("{")
     if a < 0:
         return None
+    if a > 0 and state.get("pipe_header") and _table_cells_before(line[:a]):
+        return None  # a results-table row whose last cell prints a one-key dict: the header-table rule's
     t = t[a:]  # fairseq: "2021-01-25 | INFO | valid | {"epoch": 4, "valid_loss": "898.216", ...}"
     obj = None
     try:
@@ -672,6 +674,14 @@ def _python_dict(line: str, state: dict) -> dict | None:
         if lead:
             rec[lead[1].lower()] = float(lead[2])
     return rec or None
+
+
+def _table_cells_before(prefix: str) -> bool:
+    """True when ``prefix`` (a line's text before a dict) is the numeric cells of a results-table row
+    (``No log 1.0 250 0.2177``, bars or not): under a table's header the dict is the row's last cell
+    (an HF card rendered without borders: ``... 0.2177 {'accuracy': 0.944}``), not a record alone."""
+    cells = [c for c in re.split(r"[|\s]+", prefix.replace("No log", "0")) if c]
+    return len(cells) >= 2 and all(_NUM_FULL.match(c) for c in cells)
 
 
 #: a loss word before a dict of losses by component: spaCy's "Losses {'ner': 9.899, 'tagger': 1.2}"
