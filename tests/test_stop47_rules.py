@@ -7,7 +7,8 @@ real twins:
   more than doubled its best, whatever that best was; the stepped-down rule asks a ratio-scale
   score for a material drop (3% of its peak).
 - overfitting: with no training loss logged and the evaluation accuracy held, an evaluation loss
-  whose every later reading stays 10%+ above its first (best) one.
+  whose every later reading stays 10%+ above its first (best) one; the UP and undone rules take a
+  held-out loss 10x the training loss at the end for a training loss that fell (memorised).
 - slow_progress: a generation score exactly 0 at every evaluation while the loss learned is a
   warning whose fixes are the generation settings and the metric tokenizer.
 - slow_progress: the error-rate floor stands aside when a score of generated text beside it (BLEU,
@@ -144,3 +145,17 @@ def test_a_bar_postfix_of_name_value_fields_and_tuples_is_read():
     assert run.series("raw_acc_2").values[0] == 2.49 and run.series("val_loss").values[-1] == 44.4493
     assert list(run.series("epoch").values) == [85, 86, 87, 88, 89, 90]
     assert "slow_progress" in warned(lrdoctor.diagnose(run), 2)
+
+
+def test_a_held_out_loss_rising_beside_a_training_loss_memorised_to_its_floor_is_overfitting():
+    # an AI-text detector: training loss 0.0003, 0.0002, 0.0016 (ticking up at its floor) while the
+    # validation loss rose 2.832 -> 3.2171 -> 3.5239, 2,200 times the training loss at the end
+    f = warned(lrdoctor.diagnose(real_log("fresh535/arincon-openai-detector-autext-run1/training_results.md")))["overfitting"]
+    assert f.evidence["eval_min"] == 2.832 and f.evidence["eval_last"] == 3.5239
+
+
+def test_a_held_out_loss_rising_beside_a_training_loss_that_rises_with_it_is_no_overfitting():
+    # LightGBM: the training logloss 0.7127 -> 0.7711 rises with the validation logloss 0.7125 ->
+    # 0.7706 (no gap between them: both diverge)
+    report = lrdoctor.diagnose(real_log("fresh111/lightgbm-742-logloss-rising/train.log"))
+    assert "overfitting" not in {f.kind for f in report.findings}

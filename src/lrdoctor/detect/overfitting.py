@@ -110,7 +110,10 @@ class OverfittingThresholds(Thresholds):
     at least 10x the training loss: an order of magnitude between the loss on seen and unseen
     examples is the fitted-the-training-set picture itself, not eval noise around a floor (a
     PEFT notebook's MLP: train 0.0008, eval 0.26, 27% above its minimum and swinging
-    0.22-0.36)..."""
+    0.22-0.36)... The same gap also stands in for the training loss's fall that the UP and undone
+    rules ask: a training loss fitted to its floor may tick up by a few units of its last digit
+    while the held-out loss rises (an AI-text detector: training loss 0.0003, 0.0002, 0.0016, the
+    validation loss 2.83 -> 3.22 -> 3.52)."""
     memorised_fit: float = 0.5
     """...and the training loss at least halved since the evaluation minimum: the training set is
     still being fitted while the held-out loss stays worse (one halving, the ``doubled`` factor
@@ -199,6 +202,15 @@ def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
                f"while training loss {trend} {fmt(t_at_min)} -> {fmt(t_end)}")
     cause = "The model memorises the training data after the eval minimum: too many steps for the data, too little regularisation, or an LR that stays high."
     return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, cause)]
+
+
+def _memorised_at_end(e: Series, t_end: float, th: OverfittingThresholds) -> bool:
+    """True when the last evaluation loss is at least ``memorised_gap`` times the training loss at
+    that report: a training set fitted to its floor, whose loss may tick up by a few units of its
+    last digit while the held-out loss rises (an AI-text detector: training loss 0.0003, 0.0002,
+    0.0016 while the validation loss rose 2.83 -> 3.22 -> 3.52), is memorised as surely as one
+    that still falls."""
+    return t_end > 0 and float(e.values[-1]) >= th.memorised_gap * t_end
 
 
 def _untrained_after_minimum(e: Series, tr: Series) -> bool:
@@ -371,8 +383,8 @@ def _loss_rises(run: Run, e: Series, tr: Series, th: OverfittingThresholds) -> l
         # it the held-out loss is materially worse whatever the accuracy does (GLUE CoLA: eval loss
         # 0.568 -> 1.131 while Matthews correlation still rose 0.27 -> 0.43)
     t_start, t_end = _train_from(tr, float(e.steps[r.start])), value_at(tr, float(e.steps[-1]))
-    if t_start is None or t_end is None or not t_end < t_start:
-        return []  # the training loss must fall while the eval loss rises
+    if t_start is None or t_end is None or not (t_end < t_start or _memorised_at_end(e, t_end, th)):
+        return []  # the training loss must fall while the eval loss rises, or sit memorised
     v, t_best = e.values, value_at(tr, float(e.steps[r.best]))
     ev = {"eval_min_step": float(e.steps[r.best]), "eval_min": float(v[r.best]), "eval_last": float(v[-1]),
           "generalization_loss": r.gl, "train_at_eval_min": t_best if t_best is not None else t_start,
@@ -499,7 +511,7 @@ def _undone(run: Run, e: Series, tr: Series | None, th: OverfittingThresholds) -
                if run.series("eval_accuracy") is not None else "no training loss or accuracy was logged to compare")
     else:
         t_best, t_end = _train_from(tr, float(e.steps[b])), value_at(tr, float(e.steps[-1]))
-        if t_best is None or t_end is None or not t_end < t_best:
+        if t_best is None or t_end is None or not (t_end < t_best or _memorised_at_end(e, t_end, th)):
             return []
         ev = _gl_evidence(e, b, gl, t_best, t_end)
         why = f"training loss fell {fmt(t_best)} -> {fmt(t_end)}"
