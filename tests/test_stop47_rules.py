@@ -11,6 +11,7 @@ real twins:
   held-out loss 10x the training loss at the end for a training loss that fell (memorised).
 - slow_progress: a generation score exactly 0 at every evaluation while the loss learned is a
   warning whose fixes are the generation settings and the metric tokenizer.
+- slow_progress: a ROC AUC at chance over 3 evaluations that are the whole run (a results table).
 - slow_progress: the error-rate floor stands aside when a score of generated text beside it (BLEU,
   chrF) reached a tenth of its range: a speech translation's WER.
 - readers: a results-table row with the empty trailing cells of its header; a facet word (F1,
@@ -159,3 +160,15 @@ def test_a_held_out_loss_rising_beside_a_training_loss_that_rises_with_it_is_no_
     # 0.7706 (no gap between them: both diverge)
     report = lrdoctor.diagnose(real_log("fresh111/lightgbm-742-logloss-rising/train.log"))
     assert "overfitting" not in {f.kind for f in report.findings}
+
+
+def test_a_roc_auc_at_chance_over_a_whole_three_epoch_results_table_is_no_learning():
+    # an AI-text detector's card: ROC AUC 0.4896, 0.5, 0.5 at its three epochs (the whole run)
+    f = warned(lrdoctor.diagnose(real_log("fresh535/arincon-openai-detector-autext-run1/training_results.md")), 2)["slow_progress"]
+    assert f.evidence["metric"] == "eval_roc_auc" and f.evidence["points"] == 3
+
+
+def test_a_roc_auc_that_reached_two_thirds_over_three_epochs_is_not_judged_so():
+    # the same detector's later run: ROC AUC 0.5417, 0.6667, 0.6354 (Somers' D 0.33 at its best)
+    report = lrdoctor.diagnose(real_log("fresh535/arincon-openai-detector-autext-run3/training_results.md"))
+    assert "slow_progress" not in warned(report, 2)

