@@ -496,6 +496,8 @@ def _few_point_reversal(run: Run, th: ReturnThresholds) -> list[Finding]:
             step_down = False  # a level a few print units below the peak: a BLEU of 0.036 then 0.035-0.0351, 2.8%
         if not (monotone or trend or step_down):
             continue
+        if name in RATIO_SCALE and 0 <= float(v[p]) < _untrained_level(run, th) * (100.0 if v.max() > 1.0 else 1.0):
+            continue  # a best at an untrained model's level: its fall is noise at the floor
         if _within_sampling_noise(run, name, v, float(v[p]), float(v[-1]), th):
             continue  # a few examples of a small evaluation set
         per, unit = slope_unit(run)
@@ -518,6 +520,20 @@ def _few_point_reversal(run: Run, th: ReturnThresholds) -> list[Finding]:
             "late, or value estimates diverged. The peak checkpoint is the one to keep.",
         )]
     return []
+
+
+def _untrained_level(run: Run, th: ReturnThresholds) -> float:
+    """The share of right answers below which a ratio-scale score's best is an untrained model's
+    level, whose later fall is noise at the floor, no reversal: ``collapse_best_share`` of the scale
+    (wav2vec2 on MInDS-14's 14 intents: accuracy 0.0796 at its first evaluation, then 0.0442-0.0708
+    as the loss sat at ln 14), or ``chance_collapse_best`` times 1/K when the config gives a class
+    count K for which that is lower (an ImageNet run at 8% top-1 had learned something to lose)."""
+    from lrdoctor.detect._classes import num_classes
+
+    given = num_classes(run)
+    if given is not None and given[1] >= 2:
+        return min(th.collapse_best_share, th.chance_collapse_best / given[1])
+    return th.collapse_best_share
 
 
 def _stepped_down(v: np.ndarray, p: int, th: ReturnThresholds) -> bool:
