@@ -134,6 +134,10 @@ class ProgressThresholds(Thresholds):
     the error rate is one its task cannot score (the WER of a speech translation). A tenth is
     ``performance_reversal``'s ``collapse_best_share``, the level below which a score sits where an
     untrained model's do."""
+    learned_score_gain: float = 2.0
+    """...the doubling an accuracy must also show from its first report to its best: twice its
+    start, as ``performance_reversal``'s ``chance_collapse_best`` asks twice chance of a model that
+    had learned something."""
     chance_acc_margin: float = 0.1
     """When an accuracy is logged it must not sit more than 0.1 (or 10 points) above 1/K (below
     chance is no sign of learning: a small test set of a model at chance often reads lower)."""

@@ -591,7 +591,7 @@ def _a_score_learned(run: Run, th: ProgressThresholds) -> bool:
         scale = 100.0 if v.max() > 1.0 or _text_scores_in_percent(run) else 1.0
         best = float(v.max())
         text = any(w in tokens(str(run.meta.roles.get(name, name))) for w in _TEXT_SCORE_WORDS)
-        if best >= th.learned_score_share * scale and (text or best >= 2.0 * float(v[0])):
+        if best >= th.learned_score_share * scale and (text or best >= th.learned_score_gain * float(v[0])):
             return True
     return False
 
