@@ -886,6 +886,41 @@ def _f_score_at_floor(run: Run, th: ProgressThresholds) -> Finding | None:
 ZERO_SCORE_RULE = "a generation score exactly 0 at every evaluation while the loss learned"
 
 
+def _score_long_at_zero(run: Run, name: str, s: Series, v: np.ndarray, th: ProgressThresholds) -> bool:
+    """True when a score other than an accuracy, at 0 at every report ``v`` of ``s``, has stayed there
+    long enough to judge. The cross-entropy bound speaks of a classifier's accuracy only: a detector's
+    mAP, a translation's BLEU, a tagger's F1 at 0 says nothing of a loss that is no class CE. Such a
+    score starts at 0 (a detector's first epochs: YOLOv5's mAP 0, 0, 3e-05 in a 5-epoch toy run), so
+    from the start of training it must stay at 0 for ``pinned_points`` evaluations (or, exactly 0 at
+    three, through the end the run's config planned: the F-score rule's finished run, see
+    ``f_score_points``; mT5 summarising with ROUGE-1 0.0 at all three epochs of a three-epoch card
+    never wrote one word of a reference)."""
+    return v.size >= th.pinned_points or not starts_at_the_start(run) or (
+        v.size >= th.chance_corrected_points and bool((v == 0).all())
+        and (_is_chance_corrected(run, name) or reached_planned_end(run, float(s.steps[-1]), th)))
+
+
+def _score_zero_while_learned(run: Run, th: ProgressThresholds) -> Finding | None:
+    """The warning of :func:`_score_zero_beside_a_loss_that_learned` for the first score (not an
+    accuracy) printed exactly 0 at every one of 3+ evaluations, long enough to judge
+    (:func:`_score_long_at_zero`) and not carried on every update's line, while the training loss
+    fell by more than ``max_total_drop`` (:func:`_pinned_task_metric` then leaves the score alone).
+    The last of the no-learning rules: any of them that finds an error speaks first (an F-score at
+    its floor)."""
+    if not _loss_learned(run, th):
+        return None
+    for name in ("eval_accuracy", "task_metric", "success_rate"):
+        s = run.series(name)
+        if s is None:
+            continue
+        v = s.finite().values
+        if v.size < 3 or v.min() < 0 or float(v.max()) != 0.0 or _is_accuracy(run, name):
+            continue
+        if _score_long_at_zero(run, name, s, v, th) and not _carried_on_training_lines(run, s):
+            return _score_zero_beside_a_loss_that_learned(run, name, s)
+    return None
+
+
 def _score_zero_beside_a_loss_that_learned(run: Run, name: str, s: Series) -> Finding:
     """A score of generated text (ROUGE, BLEU, METEOR, an F1 over spans) printed exactly 0 at every
     evaluation the pinned-metric rule reads, while the training loss fell by more than
@@ -912,7 +947,6 @@ def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
     while the training loss did not fall by more than half (then the metric is not this task's);
     (Error rates are judged by :func:`_error_rate_at_max`.)"""
     learned = _loss_learned(run, th)
-    zero = None  # (a warning, returned only when no column gives the error)
     for name in ("eval_accuracy", "task_metric", "success_rate"):
         s = run.series(name)
         if s is None:
@@ -925,16 +959,7 @@ def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
         if at_zero and _is_accuracy(run, name):
             at_zero = not _loss_says_some_right(run, th)
         elif at_zero:
-            # the cross-entropy bound speaks of a classifier's accuracy only: a detector's mAP, a
-            # translation's BLEU, a tagger's F1 at 0 says nothing of a loss that is no class CE. Such
-            # a score starts at 0 (a detector's first epochs: YOLOv5's mAP 0, 0, 3e-05 in a 5-epoch toy
-            # run), so from the start of training it must stay at 0 for ``pinned_points`` evaluations
-            # (or, exactly 0 at three, through the end the run's config planned: the F-score rule's
-            # finished run, see ``f_score_points``; mT5 summarising with ROUGE-1 0.0 at all three epochs
-            # of a three-epoch card never wrote one word of a reference)
-            at_zero = v.size >= th.pinned_points or not starts_at_the_start(run) or (
-                v.size >= th.chance_corrected_points and bool((v == 0).all())
-                and (_is_chance_corrected(run, name) or reached_planned_end(run, float(s.steps[-1]), th)))
+            at_zero = _score_long_at_zero(run, name, s, v, th)
         fine = _granularity(float(v[0]) / scale) >= th.pinned_denominator
         # (the short wait only for a log from the start: an excerpt deep into training may show a
         # model that converged before it, as ChainerCV's SSD at validation mAP 1.0 from iteration 28000;
@@ -943,8 +968,6 @@ def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
         few = th.pinned_fine_points if fine and (starts_at_the_start(run) or trainer_table_from_start(run)) else th.pinned_points
         constant = v.size >= few and float(np.ptp(v)) == 0.0 and v[0] < 0.9 * scale
         if learned and not (constant and fine):
-            if at_zero and float(v.max()) == 0.0 and not _is_accuracy(run, name) and not _carried_on_training_lines(run, s):
-                zero = zero or _score_zero_beside_a_loss_that_learned(run, name, s)
             continue  # the loss fell by half: this metric is not the task's (or its eval set is tiny)
         if constant and _eval_loss_moves(run, s, th):
             continue  # the same evaluations' loss fell by half: the predictions changed, the metric is broken
@@ -959,4 +982,4 @@ def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
                    if at_zero else
                    f"{col} was exactly {fmt(ev['value'])} at every one of {v.size} evaluations: the predictions never changed")
         return Finding("slow_progress", Severity.ERROR, float(s.steps[0]), float(s.steps[-1]), summary, ev, _CHANCE_CAUSE)
-    return zero
+    return None
