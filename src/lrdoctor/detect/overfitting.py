@@ -118,6 +118,14 @@ class OverfittingThresholds(Thresholds):
     """...and the training loss at least halved since the evaluation minimum: the training set is
     still being fitted while the held-out loss stays worse (one halving, the ``doubled`` factor
     read the other way)..."""
+    floor_gap: float = 2.0
+    """The GL rule's "training loss stayed near its floor" reading (a training loss that did not
+    fall after the evaluation minimum, but did not rise beyond its noise either) needs the
+    training set fitted: at the last evaluation the evaluation loss is at least 2x the training
+    loss (the ``doubled`` factor). Memorisation is the gap between the two (Goodfellow, Bengio and
+    Courville 2016, fig. 7.3), and a training loss as high as the held-out one is no floor but a
+    run that stopped learning while both drift (a LoRA fine-tune whose training loss went 0.82 ->
+    0.97 beside an evaluation loss of 0.92 -> 1.02; timm at train 0.50-0.55, eval 0.30 -> 0.43)."""
     memorised_after_share: float = 1 / 3
     """...and at least a third of the evaluations come after the minimum, all above it: without
     the scatter guard, the rise must persist for a material share of the run. A minimum late in
@@ -196,6 +204,8 @@ def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
         return []  # the training loss rose too: that is divergence, not overfitting
     # (a training loss that fell, or sits at its floor within its noise, is memorising:
     # a Keras MLP at 0.004-0.012 while val_loss doubles 0.113 -> 0.226)
+    if t_end >= t_at_min and not 0 < th.floor_gap * t_end <= elast:
+        return []  # no fall and no gap to the held-out loss: a stalled run, not a fitted training set
     ev = _gl_evidence(e, i, gl, t_at_min, t_end)
     trend = "fell" if t_end < t_at_min else "stayed near its floor,"
     summary = (f"eval loss rose {gl:.0%} above its minimum {fmt(emin)} (step {fmt(ev['eval_min_step'])}) "

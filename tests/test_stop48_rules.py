@@ -1,0 +1,70 @@
+"""Rules from the stop-48 study of the benchmark (issue 9), each on a real log read in place, with
+real twins:
+
+- overfitting: the GL rule reads a training loss that did not fall after the evaluation minimum
+  as "at its floor" only when the training set is fitted, the held-out loss at least twice the
+  training loss at the end (``floor_gap``); a training loss as high as the held-out one is a run
+  that stalled while both drift.
+- slow_progress: an F-score printed exactly the same at every evaluation is a constant predictor
+  above 0.9 too (an all-positive answer scores 2p/(1+p)); an accuracy keeps its 0.9 ceiling, and a
+  perfect 1.0 is no constant predictor's score.
+"""
+
+from __future__ import annotations
+
+from bench_logs import real_log
+from trained_digits import warned
+
+import lrdoctor
+
+
+def test_a_training_loss_as_high_as_the_rising_eval_loss_is_no_memorised_floor():
+    # Qwen2-7B LoRA on Magicoder: evaluation loss 0.922 (step 4, its best) -> 1.024, while the
+    # training loss went 0.8215 -> 0.9692, never below its first report: both drift up together
+    report = lrdoctor.diagnose(real_log("fresh177/hfcard-imdatta0-qwen2-7b-magiccoder-default/training_results.txt"))
+    assert "overfitting" not in warned(report)
+
+
+def test_a_flat_training_loss_beside_a_rising_eval_loss_of_its_own_level_is_no_overfitting():
+    # timm: eval loss 0.3026 (epoch 3) -> 0.43-0.51, training loss flat at 0.50-0.55 (above it)
+    report = lrdoctor.diagnose(real_log("fresh20/timm-issue58-summary/summary.csv"))
+    assert "overfitting" not in warned(report)
+
+
+def test_a_training_loss_at_its_floor_far_below_a_rising_eval_loss_is_still_overfitting():
+    # Keras MLP: training loss 0.004-0.012 from epoch 15 while val_loss goes 0.113 -> 0.226
+    f = warned(lrdoctor.diagnose(real_log("fresh6/keras-tfkeras-issue120-late-val-rise/issue120.log")))["overfitting"]
+    assert "stayed near its floor" in f.summary and f.evidence["eval_min"] == 0.113
+
+
+def test_a_floor_three_times_below_the_eval_loss_is_still_overfitting():
+    # Swin-tiny on CIFAR-100: eval loss 0.4223 (epoch 5) -> 0.4956 while the training loss,
+    # 0.121 at the minimum, ends at 0.1513: a third of the held-out loss
+    f = warned(lrdoctor.diagnose(real_log("fresh433/swin-tiny-cifar100-mazenamria/training_results.md")))["overfitting"]
+    assert f.evidence["eval_min"] == 0.4223
+
+
+def test_an_f1_printed_identically_above_0_9_at_every_evaluation_is_a_constant_predictor():
+    # DistilRoBERTa: F1 0.9163 at all four epochs (an all-positive answer on ~85% positives),
+    # training loss 0.42 -> 0.40
+    f = warned(lrdoctor.diagnose(real_log("fresh551/hf-addy88-distilroberta-finegrain/training_results.txt")), 2)["slow_progress"]
+    assert f.evidence["value"] == 0.9163 and f.evidence["points"] == 4
+
+
+def test_a_second_constant_f1_above_0_9_is_found_too():
+    # Chinese BERT-wwm on a 91%-positive set: F1 0.9546 at all five epochs
+    f = warned(lrdoctor.diagnose(real_log("fresh549/raychanan-bert-wwm-covid/training_results.md")), 2)["slow_progress"]
+    assert f.evidence["value"] == 0.9546 and f.evidence["points"] == 5
+
+
+def test_a_perfect_f1_at_every_evaluation_is_no_constant_predictor():
+    # XLM-R on WikiANN Hindi NER: F1 exactly 1.0 at all ten evaluations (a broken metric, not a
+    # model that answers one class)
+    report = lrdoctor.diagnose(real_log("fresh552/someman-xlmr-wikiann-hi/training_results.md"))
+    assert "slow_progress" not in warned(report)
+
+
+def test_an_accuracy_constant_above_0_9_keeps_its_ceiling():
+    # ViT on sports images: accuracy 0.9936 at all five evaluations of a healthy fine-tune
+    report = lrdoctor.diagnose(real_log("fresh318/hfcard-sports-vit/training_results.md"))
+    assert "slow_progress" not in warned(report)
