@@ -8,6 +8,9 @@ real twins:
 - slow_progress: an F-score printed exactly the same at every evaluation is a constant predictor
   above 0.9 too (an all-positive answer scores 2p/(1+p)); an accuracy keeps its 0.9 ceiling, and a
   perfect 1.0 is no constant predictor's score.
+- divergence: a few-point rise of a training loss at the floor of a memorised training set (every
+  evaluation from the onset 10x above it) is no divergence while the evaluation loss stays within
+  10% of its best: the weights did not get worse.
 """
 
 from __future__ import annotations
@@ -68,3 +71,16 @@ def test_an_accuracy_constant_above_0_9_keeps_its_ceiling():
     # ViT on sports images: accuracy 0.9936 at all five evaluations of a healthy fine-tune
     report = lrdoctor.diagnose(real_log("fresh318/hfcard-sports-vit/training_results.md"))
     assert "slow_progress" not in warned(report)
+
+
+def test_a_training_loss_wobbling_at_a_memorised_floor_is_no_divergence():
+    # BERT on multilingual STS-B: training MSE 0.032 -> 0.0793, 0.0775 (2.4x) while the validation
+    # MSE, 35x above it, went 2.79 -> 2.74 -> 2.65 (its best)
+    report = lrdoctor.diagnose(real_log("fresh564/thecuicoders-bert-stsb-multi-mt/training_results.md"))
+    assert "divergence" not in warned(report)
+
+
+def test_a_training_and_evaluation_loss_that_jump_together_still_diverge():
+    # Japanese BERT-wwm: training loss 0.3371 -> 6.0381, validation 0.3530 -> 1.8948 at the last epoch
+    f = warned(lrdoctor.diagnose(real_log("fresh549/kazuohara-bert-ja-wwm-tiny/training_results.md")), 2)["divergence"]
+    assert f.evidence["final_loss"] == 6.0381
