@@ -11,6 +11,8 @@ real twins:
 - divergence: a few-point rise of a training loss at the floor of a memorised training set (every
   evaluation from the onset 10x above it) is no divergence while the evaluation loss stays within
   10% of its best: the weights did not get worse.
+- slow_progress: a mean generated length of one token at every evaluation (HF's ``gen_len``) is
+  empty outputs, the end-of-sequence alone: a warning whose fixes are the generation settings.
 """
 
 from __future__ import annotations
@@ -84,3 +86,17 @@ def test_a_training_and_evaluation_loss_that_jump_together_still_diverge():
     # Japanese BERT-wwm: training loss 0.3371 -> 6.0381, validation 0.3530 -> 1.8948 at the last epoch
     f = warned(lrdoctor.diagnose(real_log("fresh549/kazuohara-bert-ja-wwm-tiny/training_results.md")), 2)["divergence"]
     assert f.evidence["final_loss"] == 6.0381
+
+
+def test_a_generated_length_of_one_token_at_every_evaluation_is_empty_output():
+    # IndoNanoT5 on summarisation: Gen Len 1.0 at all five epochs, ROUGE-2 0.0, while the training
+    # loss fell 1.5249 -> 0.3238
+    f = warned(lrdoctor.diagnose(real_log("fresh560/apwic-indonanot5-summarization-base-0/training_results.md")))["slow_progress"]
+    assert f.severity.rank == 1 and f.evidence["metric"] == "eval_gen_len" and f.evidence["points"] == 5
+    assert [x.parameter for x in f.fixes] == ["generation settings", "labels"]
+
+
+def test_a_generated_length_at_the_length_cap_is_no_empty_output():
+    # T5-small on IndoSum: Gen Len 19.0 at every evaluation (the default cap of 20 tokens), a healthy run
+    report = lrdoctor.diagnose(real_log("fresh560/abelagustiann-t5-small-indosum-awesome/training_results.md"))
+    assert "slow_progress" not in warned(report)

@@ -7,7 +7,8 @@ the last ``patience_fraction`` of the run while the LR stayed high (it needs dec
 
 This module is the kinds' home: their thresholds, evidence, detectors and fixes. The
 slow_progress rules the detector tries in order live in :mod:`lrdoctor.detect._progress`, one
-family per module (against chance, a model that stopped changing, schedule and return).
+family per module (against chance, a model that stopped changing, schedule and return, the
+generated outputs of a sequence-to-sequence model).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rul
 from lrdoctor.config import config_value
 from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
-from lrdoctor.detect._progress.chance import ZERO_SCORE_RULE, chance_accuracy, f_score_columns, _f_score_at_floor, _two_reports_at_chance, _accuracy_at_chance, _pinned_at_one_over_k, _at_uniform, _error_rate_at_max, _negligible_correlation, _never_below_start, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _never_beat_constant, _score_zero_while_learned, _stuck_at_chance, _worse_than_uniform
+from lrdoctor.detect._progress.generation import EMPTY_GENERATION_RULE, ZERO_SCORE_RULE, _empty_generations, _score_zero_while_learned
+from lrdoctor.detect._progress.chance import chance_accuracy, f_score_columns, _f_score_at_floor, _two_reports_at_chance, _accuracy_at_chance, _pinned_at_one_over_k, _at_uniform, _error_rate_at_max, _negligible_correlation, _never_below_start, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _never_beat_constant, _stuck_at_chance, _worse_than_uniform
 from lrdoctor.detect._progress.common import _lr_share
 from lrdoctor.detect._progress.frozen import _box_terms, _collapsed_to_zero, _frozen_eval, _frozen_game, _frozen_loss, _frozen_term, _no_box_matched, _recurring_loss, _zero_throughout
 from lrdoctor.detect._progress.schedule import _degenerate_groups, _lr_stays_zero, _no_gain_over_finished_schedule, _return_at_floor, _return_never_rose
@@ -545,12 +547,12 @@ def _eval_fell_by(run: Run, share: float) -> bool:
 @detector("slow_progress", thresholds=DEFAULTS, evidence=SlowProgressEvidence, needs=_needs)
 def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
     rules = (_lr_stays_zero, _stuck_at_chance, _two_reports_at_chance, _accuracy_at_chance, _pinned_at_one_over_k, _worse_than_uniform, _at_uniform, _collapsed_to_zero, _zero_throughout, _frozen_loss, _frozen_eval, _frozen_term, _recurring_loss, _error_rate_at_max, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _never_beat_constant, _negligible_correlation, _f_score_at_floor, _no_box_matched, _never_below_start,
-             _no_gain_over_finished_schedule, _score_zero_while_learned) if not run.is_rl \
+             _no_gain_over_finished_schedule, _score_zero_while_learned, _empty_generations) if not run.is_rl \
         else (_lr_stays_zero, _degenerate_groups, _return_at_floor, _no_gain_over_finished_schedule, _return_never_rose)
     if run.is_gan:
         rules = (_lr_stays_zero, _frozen_game)
     elif needs.loss(run) is not None and not run.is_rl:
-        rules = (_lr_stays_zero, _stuck_at_chance, _two_reports_at_chance, _accuracy_at_chance, _pinned_at_one_over_k, _error_rate_at_max, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _never_beat_constant, _negligible_correlation, _f_score_at_floor, _no_box_matched, _frozen_eval, _no_gain_over_finished_schedule, _score_zero_while_learned)  # no training loss: only these can judge (the chance rule on the evaluation loss)
+        rules = (_lr_stays_zero, _stuck_at_chance, _two_reports_at_chance, _accuracy_at_chance, _pinned_at_one_over_k, _error_rate_at_max, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _never_beat_constant, _negligible_correlation, _f_score_at_floor, _no_box_matched, _frozen_eval, _no_gain_over_finished_schedule, _score_zero_while_learned, _empty_generations)  # no training loss: only these can judge (the chance rule on the evaluation loss)
     for rule in rules:
         got = rule(run, th)
         if got is not None:
@@ -653,6 +655,13 @@ def fix_slow_progress(run: Run, f: Finding) -> Prescription:
             Fix("metric tokenizer", None, None, "rouge_score's default tokenizer keeps only a-z and 0-9: non-Latin text scores 0",
                 note="pass a tokenizer that splits the language (characters for Chinese, whitespace for Arabic) to the ROUGE scorer, or use sacrebleu"),
         ], [Watch(str(ev.get("metric")), "above 0 from the first evaluations of a model whose loss falls", "0 with a falling loss means the score measures nothing")])
+    if ev.get("rule") == EMPTY_GENERATION_RULE:
+        return Prescription([
+            Fix("generation settings", None, None, "a generated length of one token is the end-of-sequence alone: empty outputs",
+                note="decode a few predictions; check generation_max_length / max_new_tokens, that decoder_start_token_id is not the EOS, and that no forced EOS or pad token comes first"),
+            Fix("labels", None, None, "a model trained on targets that are empty (all -100, or truncated to nothing) learns to stop at once",
+                note="decode a few training labels: they must hold the reference text, not only the EOS"),
+        ], [Watch(str(ev.get("metric")), "near the references' mean length from the first evaluations", "a length of 1 means every output is empty")])
     if ev.get("metric") == run.meta.roles.get("lr", "lr") and "lr" in run:
         return Prescription([Fix("min_lr", config_value(run.config, ("min_lr", "eta_min", "lr_end", "end_lr")), None,
                                  "the schedule decayed the LR to ~0 while training goes on",

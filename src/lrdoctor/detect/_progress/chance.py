@@ -882,10 +882,6 @@ def _f_score_at_floor(run: Run, th: ProgressThresholds) -> Finding | None:
     return None
 
 
-#: the ``rule`` of :func:`_score_zero_beside_a_loss_that_learned`'s finding (its fix rule keys on it)
-ZERO_SCORE_RULE = "a generation score exactly 0 at every evaluation while the loss learned"
-
-
 def _score_long_at_zero(run: Run, name: str, s: Series, v: np.ndarray, th: ProgressThresholds) -> bool:
     """True when a score other than an accuracy, at 0 at every report ``v`` of ``s``, has stayed there
     long enough to judge. The cross-entropy bound speaks of a classifier's accuracy only: a detector's
@@ -898,48 +894,6 @@ def _score_long_at_zero(run: Run, name: str, s: Series, v: np.ndarray, th: Progr
     return v.size >= th.pinned_points or not starts_at_the_start(run) or (
         v.size >= th.chance_corrected_points and bool((v == 0).all())
         and (_is_chance_corrected(run, name) or reached_planned_end(run, float(s.steps[-1]), th)))
-
-
-def _score_zero_while_learned(run: Run, th: ProgressThresholds) -> Finding | None:
-    """The warning of :func:`_score_zero_beside_a_loss_that_learned` for the first score (not an
-    accuracy) printed exactly 0 at every one of 3+ evaluations, long enough to judge
-    (:func:`_score_long_at_zero`) and not carried on every update's line, while the training loss
-    fell by more than ``max_total_drop`` (:func:`_pinned_task_metric` then leaves the score alone).
-    The last of the no-learning rules: any of them that finds an error speaks first (an F-score at
-    its floor)."""
-    if not _loss_learned(run, th):
-        return None
-    for name in ("eval_accuracy", "task_metric", "success_rate"):
-        s = run.series(name)
-        if s is None:
-            continue
-        v = s.finite().values
-        if v.size < 3 or v.min() < 0 or float(v.max()) != 0.0 or _is_accuracy(run, name):
-            continue
-        if _score_long_at_zero(run, name, s, v, th) and not _carried_on_training_lines(run, s):
-            return _score_zero_beside_a_loss_that_learned(run, name, s)
-    return None
-
-
-def _score_zero_beside_a_loss_that_learned(run: Run, name: str, s: Series) -> Finding:
-    """A score of generated text (ROUGE, BLEU, METEOR, an F1 over spans) printed exactly 0 at every
-    evaluation the pinned-metric rule reads, while the training loss fell by more than
-    ``max_total_drop``: the model learned something, yet no output shared one unit with its
-    reference. Either the outputs are empty (a decoding set-up: a length cap, an EOS or pad token
-    generated first) or the scorer drops them (``rouge_score``'s default tokenizer keeps only a-z and
-    0-9, so Chinese or Arabic text scores 0). A warning, not the pinned rule's error: the loss shows
-    learning, and which of the two it is the log cannot tell, but either way the reported score is
-    no measure of the model and the run cannot be judged by it (mT5-small on a Chinese task:
-    ROUGE-1/2/L 0.0 at all 7 evaluations while the training loss fell 2.03 -> 0.07)."""
-    f = s.finite()
-    col = run.meta.roles.get(name, name)
-    ev = {"metric": col, "value": 0.0, "points": int(f.values.size), "rule": ZERO_SCORE_RULE}
-    summary = (f"{col} was exactly 0 at every one of {f.values.size} evaluations while the training loss fell by more "
-               "than half: the outputs are empty, or the scorer drops them")
-    cause = ("The model learns, but no generated output shares a word with its reference: empty generations (a "
-             "length cap, an EOS or pad token generated first, special tokens not skipped) or a scorer that drops "
-             "the output's script (rouge_score's default tokenizer keeps only a-z and 0-9).")
-    return Finding("slow_progress", Severity.WARNING, float(f.steps[0]), float(f.steps[-1]), summary, ev, cause)
 
 
 def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:

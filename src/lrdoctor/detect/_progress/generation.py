@@ -1,0 +1,106 @@
+"""slow_progress rules that read a sequence-to-sequence model's generated outputs through its
+evaluation columns: a generation score (ROUGE, BLEU) exactly 0 while the loss learned, and outputs
+one token long at every evaluation. Both are warnings whose fixes are the generation settings: the
+loss says what the model learned, and the generations say that none of it reaches the output."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from lrdoctor.detect._progress.chance import _carried_on_training_lines, _is_accuracy, _score_long_at_zero
+from lrdoctor.detect._progress.common import _loss_learned
+from lrdoctor.finding import Finding, Severity
+from lrdoctor.fmt import fmt
+from lrdoctor.names import tokens
+from lrdoctor.run import Run, Series
+
+if TYPE_CHECKING:
+    from lrdoctor.detect.progress import ProgressThresholds
+
+__all__ = ["EMPTY_GENERATION_RULE", "ZERO_SCORE_RULE", "_empty_generations", "_score_zero_while_learned"]
+
+
+#: the ``rule`` of :func:`_score_zero_beside_a_loss_that_learned`'s finding (its fix rule keys on it)
+ZERO_SCORE_RULE = "a generation score exactly 0 at every evaluation while the loss learned"
+
+
+
+
+def _score_zero_while_learned(run: Run, th: ProgressThresholds) -> Finding | None:
+    """The warning of :func:`_score_zero_beside_a_loss_that_learned` for the first score (not an
+    accuracy) printed exactly 0 at every one of 3+ evaluations, long enough to judge
+    (:func:`_score_long_at_zero`) and not carried on every update's line, while the training loss
+    fell by more than ``max_total_drop`` (:func:`_pinned_task_metric` then leaves the score alone).
+    The last of the no-learning rules: any of them that finds an error speaks first (an F-score at
+    its floor)."""
+    if not _loss_learned(run, th):
+        return None
+    for name in ("eval_accuracy", "task_metric", "success_rate"):
+        s = run.series(name)
+        if s is None:
+            continue
+        v = s.finite().values
+        if v.size < 3 or v.min() < 0 or float(v.max()) != 0.0 or _is_accuracy(run, name):
+            continue
+        if _score_long_at_zero(run, name, s, v, th) and not _carried_on_training_lines(run, s):
+            return _score_zero_beside_a_loss_that_learned(run, name, s)
+    return None
+
+
+def _score_zero_beside_a_loss_that_learned(run: Run, name: str, s: Series) -> Finding:
+    """A score of generated text (ROUGE, BLEU, METEOR, an F1 over spans) printed exactly 0 at every
+    evaluation the pinned-metric rule reads, while the training loss fell by more than
+    ``max_total_drop``: the model learned something, yet no output shared one unit with its
+    reference. Either the outputs are empty (a decoding set-up: a length cap, an EOS or pad token
+    generated first) or the scorer drops them (``rouge_score``'s default tokenizer keeps only a-z and
+    0-9, so Chinese or Arabic text scores 0). A warning, not the pinned rule's error: the loss shows
+    learning, and which of the two it is the log cannot tell, but either way the reported score is
+    no measure of the model and the run cannot be judged by it (mT5-small on a Chinese task:
+    ROUGE-1/2/L 0.0 at all 7 evaluations while the training loss fell 2.03 -> 0.07)."""
+    f = s.finite()
+    col = run.meta.roles.get(name, name)
+    ev = {"metric": col, "value": 0.0, "points": int(f.values.size), "rule": ZERO_SCORE_RULE}
+    summary = (f"{col} was exactly 0 at every one of {f.values.size} evaluations while the training loss fell by more "
+               "than half: the outputs are empty, or the scorer drops them")
+    cause = ("The model learns, but no generated output shares a word with its reference: empty generations (a "
+             "length cap, an EOS or pad token generated first, special tokens not skipped) or a scorer that drops "
+             "the output's script (rouge_score's default tokenizer keeps only a-z and 0-9).")
+    return Finding("slow_progress", Severity.WARNING, float(f.steps[0]), float(f.steps[-1]), summary, ev, cause)
+
+
+#: the ``rule`` of :func:`_empty_generations`'s finding (its fix rule keys on it)
+EMPTY_GENERATION_RULE = "generated outputs one token long at every evaluation"
+
+
+def _generation_lengths(run: Run) -> list[str]:
+    """The logged columns that hold a mean generated length (HF's ``gen_len``, ``eval_gen_len``,
+    ``Gen Len``): the words ``gen`` and ``len``/``length`` in its name."""
+    return [n for n in run.names if {"gen", "generated"} & set(tokens(n)) and {"len", "length"} & set(tokens(n))]
+
+
+def _empty_generations(run: Run, th: ProgressThresholds) -> Finding | None:
+    """A mean generated length of at most one token at every one of ``pinned_fine_points``+
+    evaluations: every output is the end-of-sequence token alone. Hugging Face's seq2seq examples
+    log ``gen_len`` as the mean count of non-pad tokens of the generated ids, so an output of one
+    word and its EOS counts 2, and 1.0 is the EOS with nothing before it: the model writes nothing,
+    whatever its loss did (IndoNanoT5 on summarisation: Gen Len 1.0 at all five epochs while the
+    training loss fell 1.52 -> 0.32 and ROUGE-2 stayed 0.0). A warning with the generation fixes: a
+    decoding set-up (a length cap, EOS or pad generated first, a ``decoder_start_token_id`` that is
+    the EOS) empties outputs as surely as a model that learned nothing."""
+    for col in _generation_lengths(run):
+        s = run.series(col)
+        if s is None:
+            continue
+        f = s.finite()
+        v = f.values
+        if v.size < th.pinned_fine_points or not bool((v > 0).all()) or float(v.max()) > 1.0:
+            continue
+        ev = {"metric": col, "value": float(v.max()), "points": int(v.size), "rule": EMPTY_GENERATION_RULE}
+        summary = (f"{col} was {fmt(float(v.max()))} at every one of {v.size} evaluations: each generated output is a single "
+                   "token, the end-of-sequence alone, so the model writes nothing")
+        cause = ("Empty generations: the decoder emits its end-of-sequence (or pad) token first, from a length cap, "
+                 "a decoder start or forced BOS token that is the EOS, or a model that learned to stop at once.")
+        return Finding("slow_progress", Severity.WARNING, float(f.steps[0]), float(f.steps[-1]), summary, ev, cause)
+    return None
