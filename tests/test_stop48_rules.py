@@ -13,9 +13,14 @@ real twins:
   10% of its best: the weights did not get worse.
 - slow_progress: a mean generated length of one token at every evaluation (HF's ``gen_len``) is
   empty outputs, the end-of-sequence alone: a warning whose fixes are the generation settings.
+- readers: a file of Python dicts printed one per line whose keys name no known metric is read (the
+  refusal names its columns, and ``--metric`` can name the loss), not refused as broken JSON.
 """
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 from bench_logs import real_log
 from trained_digits import warned
@@ -100,3 +105,26 @@ def test_a_generated_length_at_the_length_cap_is_no_empty_output():
     # T5-small on IndoSum: Gen Len 19.0 at every evaluation (the default cap of 20 tokens), a healthy run
     report = lrdoctor.diagnose(real_log("fresh560/abelagustiann-t5-small-indosum-awesome/training_results.md"))
     assert "slow_progress" not in warned(report)
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "lrdoctor", *map(str, args)], capture_output=True, text=True, timeout=120)
+
+
+def test_printed_dicts_of_an_unknown_key_are_refused_by_their_columns_and_read_when_named():
+    # spaCy v2's example NER loop printing its losses dict: {'ner': 11.274315223987287}, 39 lines
+    log = real_log("fresh566/spacy-issue1632-train-ner-example-losses/train.log")
+    refused = _cli("diagnose", log)
+    assert refused.returncode == 2 and "numeric columns seen: ner" in refused.stderr
+    assert "JSON" not in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    named = _cli("diagnose", log, "--metric", "loss=ner")
+    assert named.returncode == 0, named.stderr  # a warning (the spike below) is under --fail-on error
+    assert "loss=ner" in named.stdout and "loss_spike" in named.stdout
+
+
+def test_a_rise_three_decades_under_the_start_is_no_divergence():
+    # the same spaCy loop, named: 11.27 at its first update, 1.6e-15 at update 36, then 3.4e-9 and
+    # 1.2e-10: a 75,000x "rise" that never leaves the floor; its recovered jumps are loss spikes
+    run = lrdoctor.read(real_log("fresh566/spacy-issue1632-train-ner-example-losses/train.log"))
+    found = warned(lrdoctor.diagnose(run, roles={"loss": "ner"}))
+    assert "divergence" not in found and "loss_spike" in found

@@ -108,6 +108,12 @@ class DivergenceThresholds(Thresholds):
     alone, at any log length. Three decades is far beyond any minibatch noise of a logged
     average, and with no later point the log ends on weights whose loss is 1000x worse
     (PFNL's video SR run: 0.01 for 30k steps, then 1.5e6 at the last report)."""
+    numerical_floor: float = 1e-3
+    """A rise whose highest report stays below a thousandth of the loss's starting level (the
+    largest of its first tenth of reports) is no divergence: three decades under where the model
+    started (``final_jump``'s three decades) the loss is at its floor, where float rounding and a
+    batch's last few examples move it by factors without the weights getting worse (spaCy's NER
+    example loop: 11.3 at its first update, 1.6e-15, then 3.4e-9)."""
     memorised_floor_gap: float = 10.0
     """A few-point rise of the training loss is no divergence when it is a wobble at the floor of a
     memorised training set: at every evaluation from the onset on the evaluation loss is at least
@@ -712,7 +718,22 @@ def detect(run: Run, th: DivergenceThresholds = DEFAULTS) -> list[Finding]:
     if few and not any(f.severity is Severity.ERROR for f in out):
         out = [f for f in out if f.start_step is None or f.start_step >= few[0].start_step] + few
     return [_warmup_warning(run, f, th) for f in out if not _evaluation_kept_improving(run, f, th)
-            and not _accuracy_held(run, f.start_step, th) and not _new_stage(run, f.start_step, th)]
+            and not _accuracy_held(run, f.start_step, th) and not _new_stage(run, f.start_step, th)
+            and not _at_numerical_floor(run, f, th)]
+
+
+def _at_numerical_floor(run: Run, f: Finding, th: DivergenceThresholds) -> bool:
+    """See ``DivergenceThresholds.numerical_floor``: ``f``'s highest loss (its peak, or its last
+    report) is below that share of the judged loss's starting level."""
+    s = run.series(str(f.evidence.get("metric"))) if "metric" in f.evidence else objective(run)
+    top = f.evidence.get("peak_loss", f.evidence.get("final_loss"))
+    if s is None or top is None:
+        return False
+    v = s.finite().values
+    if v.size == 0:
+        return False
+    start = float(v[: max(1, v.size // 10)].max())
+    return start > 0 and 0 <= float(top) < th.numerical_floor * start
 
 
 def _warmup_warning(run: Run, f: Finding, th: DivergenceThresholds) -> Finding:

@@ -294,8 +294,9 @@ def _read(p: Path, format: str | None, config: Mapping[str, Any] | str | Path | 
             except LogFormatError:
                 pass
             else:
-                if training_roles(run) or run.meta.format == "bare-columns":
-                    # (bare numbers behind a timestamp with a comma: columns the user can name)
+                if training_roles(run) or run.meta.format == "bare-columns" or (fmt == "jsonl" and run.metrics and _dict_lines(p)):
+                    # (bare numbers behind a timestamp with a comma, or Python dicts printed one per
+                    # line: columns the user can name with --metric, which a refusal here would forbid)
                     return _with_config(run, config)
             raise
     except (OSError, UnicodeDecodeError) as err:
@@ -311,6 +312,14 @@ def _read(p: Path, format: str | None, config: Mapping[str, Any] | str | Path | 
             if training_roles(text):
                 return _with_config(text, config)
     return _with_config(run, config)
+
+
+def _dict_lines(path: Path) -> bool:
+    """True when every non-empty line of the file's head is a one-line dict literal, ``{...}``:
+    Python's printed dicts (``print(losses)`` in spaCy's training loop: ``{'ner': 11.27}``), which
+    the text reader reads as records with the same keys, however little JSON they are."""
+    lines = [ln.strip() for ln in _head(path).splitlines()[:-1] if ln.strip()]
+    return bool(lines) and all(ln.startswith("{") and ln.endswith("}") for ln in lines)
 
 
 def _with_config(run: Run, config: Mapping[str, Any] | str | Path | None) -> Run:
