@@ -13,6 +13,9 @@ real twins:
   10% of its best: the weights did not get worse.
 - slow_progress: a mean generated length of one token at every evaluation (HF's ``gen_len``) is
   empty outputs, the end-of-sequence alone: a warning whose fixes are the generation settings.
+- initial_loss_anomaly: a Hugging Face Trainer results table with a score of generated text (ROUGE,
+  BLEU) shows its training loss to be a mean token cross-entropy, judged against a uniform guess
+  over the largest vocabulary as a perplexity beside it would be.
 - readers: a file of Python dicts printed one per line whose keys name no known metric is read (the
   refusal names its columns, and ``--metric`` can name the loss), not refused as broken JSON.
 """
@@ -128,3 +131,23 @@ def test_a_rise_three_decades_under_the_start_is_no_divergence():
     run = lrdoctor.read(real_log("fresh566/spacy-issue1632-train-ner-example-losses/train.log"))
     found = warned(lrdoctor.diagnose(run, roles={"loss": "ner"}))
     assert "divergence" not in found and "loss_spike" in found
+
+
+def test_a_trainer_table_of_generated_text_bounds_its_first_loss_by_any_vocabulary():
+    # mT5 translating Hausa to Chinese: training loss 24.1484 at its first row beside BLEU, TER,
+    # chrF, ROUGE-L and METEOR columns: above ln(262144) x 1.5 = 18.7 nats
+    f = warned(lrdoctor.diagnose(real_log("fresh524/kumshe-mt5-ha2zh-translation/training_results.md")))["initial_loss_anomaly"]
+    assert f.evidence["first_loss"] == 24.1484 and "eval_bleu" in f.summary
+
+
+def test_a_trainer_table_of_speech_recognition_keeps_its_large_ctc_start():
+    # XLS-R on Korean: CTC training loss 19.71 at its first row, beside WER only (a CTC loss is
+    # no token cross-entropy over a vocabulary)
+    report = lrdoctor.diagnose(real_log("fresh270/w11wo-xlsr300m-korean/training_results.md"))
+    assert "initial_loss_anomaly" not in warned(report)
+
+
+def test_a_summed_translation_loss_outside_a_trainer_table_is_not_bounded():
+    # JoeyNMT (Masakhane af-en) validations: a loss summed over the set, 3.7e4, beside BLEU
+    report = lrdoctor.diagnose(real_log("fresh191/masakhane-af-en-jw300-validations/validations.txt"))
+    assert "initial_loss_anomaly" not in warned(report)

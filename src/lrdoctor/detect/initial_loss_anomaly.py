@@ -22,7 +22,7 @@ from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.names import normalize
 from lrdoctor.run import Run
 
-__all__ = ["InitialLossThresholds", "detect", "cross_entropy_shown", "starts_at_the_start", "first_logging_period"]
+__all__ = ["InitialLossThresholds", "detect", "cross_entropy_shown", "seq2seq_table_score", "starts_at_the_start", "first_logging_period"]
 
 
 @dataclass(frozen=True)
@@ -132,9 +132,34 @@ def cross_entropy_shown(run: Run, th: InitialLossThresholds = DEFAULTS) -> str |
     return ppl if bool(ok.all()) else None
 
 
+#: the words of a score of generated text (a sequence-to-sequence model's evaluation columns)
+_GENERATION_SCORES = frozenset({"rouge", "rouge1", "rouge2", "rougel", "rougelsum", "bleu", "sacrebleu", "chrf", "meteor"})
+
+
+def seq2seq_table_score(run: Run) -> str | None:
+    """The generation score (ROUGE, BLEU, chrF, METEOR, a generated length) of a Hugging Face
+    Trainer results table, which shows its training loss to be the mean token cross-entropy of a
+    sequence-to-sequence or causal LM: the Trainer's loss for such a model is the decoder's
+    ``CrossEntropyLoss`` averaged over the target tokens, so a uniform guess over any vocabulary in
+    use bounds it at the start, as a perplexity beside it would (flan-t5 generating questions:
+    first training loss 40.2 nats beside its ROUGE columns). Other trainers sum over tokens or
+    sentences (JoeyNMT's validation loss of 1e5, Marian's 48 per sentence), so the table's own
+    columns, not the score alone, make the proof."""
+    from lrdoctor.detect._progress.common import is_trainer_results_table
+    from lrdoctor.names import tokens
+
+    if not is_trainer_results_table(run) or run.meta.roles.get("loss") is None:
+        return None
+    for name in run.names:
+        words = set(tokens(name))
+        if words & _GENERATION_SCORES or ({"gen"} & words and {"len", "length"} & words):
+            return name
+    return None
+
+
 def _needs(run: Run) -> str | None:
     why = needs.num_classes_and_loss(run)
-    if why is not None and needs.loss(run) is None and cross_entropy_shown(run) is not None:
+    if why is not None and needs.loss(run) is None and (cross_entropy_shown(run) or seq2seq_table_score(run)) is not None:
         why = None  # a per-token cross-entropy is judged against the largest vocabulary
     if why is None and not starts_at_the_start(run):
         why = ("the log does not start at step 0/1 (or its steps are row numbers): "
@@ -168,9 +193,11 @@ def _other_scale(run: Run, th: InitialLossThresholds) -> bool:
 @detector("initial_loss_anomaly", thresholds=DEFAULTS, evidence=InitialLossAnomalyEvidence, needs=_needs)
 def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
     s, k = objective(run), num_classes(run)
-    lm_bound = None
+    lm_bound = score = None
     if k is None:
         lm_bound = cross_entropy_shown(run, th)
+        if lm_bound is None:
+            score = lm_bound = seq2seq_table_score(run)
         if lm_bound is None:
             return []
         k = (f"largest vocabulary in use (the loss is a cross-entropy: {lm_bound})", th.lm_vocab_max)
@@ -205,7 +232,8 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
         summary = (f"first loss {fmt(first)} is negative, which a cross-entropy over {k[1]} classes (ln {k[1]} = "
                    f"{fmt(expected)} untrained) cannot be")
     if lm_bound is not None:
-        summary = (f"first loss {fmt(first)} is a per-token cross-entropy ({lm_bound} = exp(loss)) {first / expected:.1f}x "
+        shown = f"a Trainer table of generated text, scored by {score}" if score is not None else f"{lm_bound} = exp(loss)"
+        summary = (f"first loss {fmt(first)} is a per-token cross-entropy ({shown}) {first / expected:.1f}x "
                    f"ln({k[1]}) = {fmt(expected)}: worse than a uniform guess over any vocabulary in use")
     cause = ("The output layer starts with large, confident logits (init scale, a missing softmax/log-softmax "
              "pairing, or loss summed instead of averaged)." if kind == "above" else
