@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from lrdoctor.detect._progress.chance import _carried_on_training_lines, _is_accuracy, _score_long_at_zero
 from lrdoctor.detect._progress.common import _loss_learned
 from lrdoctor.finding import Finding, Severity
@@ -19,13 +17,8 @@ from lrdoctor.run import Run, Series
 if TYPE_CHECKING:
     from lrdoctor.detect.progress import ProgressThresholds
 
-__all__ = ["EMPTY_GENERATION_RULE", "ZERO_SCORE_RULE", "_empty_generations", "_score_zero_while_learned"]
-
-
 #: the ``rule`` of :func:`_score_zero_beside_a_loss_that_learned`'s finding (its fix rule keys on it)
 ZERO_SCORE_RULE = "a generation score exactly 0 at every evaluation while the loss learned"
-
-
 
 
 def _score_zero_while_learned(run: Run, th: ProgressThresholds) -> Finding | None:
