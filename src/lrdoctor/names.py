@@ -23,6 +23,7 @@ from typing import Callable, Iterable
 __all__ = [
     "ALIASES", "Alias", "normalize", "tokens", "resolve_aliases", "RL_MARKERS", "ROLES", "ROLE_RULES",
     "TRAINING_ROLES", "STEP_NAMES", "GAN_ROLES", "GAN_TERMS", "loss_term_kind", "SPLIT_WORDS", "EVAL_WORDS",
+    "TEXT_SCORE_WORDS", "is_generated_length",
 ]
 
 #: the words that name a data split in a metric's name or a run's ("validation_loss", "Train
@@ -31,6 +32,17 @@ SPLIT_WORDS = frozenset({"train", "training", "validation", "valid", "val", "eva
 
 #: the words that name a column as an evaluation's ("eval mean loss", "val_auc", "dev_f1")
 EVAL_WORDS = frozenset({"eval", "evaluation", "val", "valid", "validation", "test", "dev"})
+
+#: the words of a score of generated text against a reference, as a sequence-to-sequence model's
+#: ``compute_metrics`` logs them (ROUGE, BLEU, chrF, METEOR)
+TEXT_SCORE_WORDS = frozenset({"rouge", "rouge1", "rouge2", "rougel", "rougelsum", "bleu", "sacrebleu", "chrf", "meteor"})
+
+
+def is_generated_length(name: str) -> bool:
+    """True for a column of the mean generated length (HF's ``gen_len``, ``eval_gen_len``, ``Gen
+    Len``): the words ``gen``/``generated`` and ``len``/``length`` in its name."""
+    words = set(tokens(name))
+    return bool(words & {"gen", "generated"}) and bool(words & {"len", "length"})
 
 
 @dataclass(frozen=True)

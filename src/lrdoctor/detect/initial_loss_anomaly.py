@@ -132,10 +132,6 @@ def cross_entropy_shown(run: Run, th: InitialLossThresholds = DEFAULTS) -> str |
     return ppl if bool(ok.all()) else None
 
 
-#: the words of a score of generated text (a sequence-to-sequence model's evaluation columns)
-_GENERATION_SCORES = frozenset({"rouge", "rouge1", "rouge2", "rougel", "rougelsum", "bleu", "sacrebleu", "chrf", "meteor"})
-
-
 def seq2seq_table_score(run: Run) -> str | None:
     """The generation score (ROUGE, BLEU, chrF, METEOR, a generated length) of a Hugging Face
     Trainer results table, which shows its training loss to be the mean token cross-entropy of a
@@ -146,15 +142,11 @@ def seq2seq_table_score(run: Run) -> str | None:
     sentences (JoeyNMT's validation loss of 1e5, Marian's 48 per sentence), so the table's own
     columns, not the score alone, make the proof."""
     from lrdoctor.detect._progress.common import is_trainer_results_table
-    from lrdoctor.names import tokens
+    from lrdoctor.names import TEXT_SCORE_WORDS, is_generated_length, tokens
 
     if not is_trainer_results_table(run) or run.meta.roles.get("loss") is None:
         return None
-    for name in run.names:
-        words = set(tokens(name))
-        if words & _GENERATION_SCORES or ({"gen"} & words and {"len", "length"} & words):
-            return name
-    return None
+    return next((n for n in run.names if TEXT_SCORE_WORDS & set(tokens(n)) or is_generated_length(n)), None)
 
 
 def _needs(run: Run) -> str | None:

@@ -27,7 +27,7 @@ from lrdoctor.detect._stats import tail_start, trend_p_up, value_at
 from lrdoctor.detect.initial_loss_anomaly import first_logging_period, starts_at_the_start
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.fmt import fmt
-from lrdoctor.names import ERROR_WORDS, EVAL_WORDS, tokens
+from lrdoctor.names import ERROR_WORDS, EVAL_WORDS, TEXT_SCORE_WORDS, tokens
 from lrdoctor.run import Run, Series
 
 if TYPE_CHECKING:
@@ -590,23 +590,20 @@ def _a_score_learned(run: Run, th: ProgressThresholds) -> bool:
             continue
         scale = 100.0 if v.max() > 1.0 or _text_scores_in_percent(run) else 1.0
         best = float(v.max())
-        text = any(w in tokens(str(run.meta.roles.get(name, name))) for w in _TEXT_SCORE_WORDS)
+        text = bool(TEXT_SCORE_WORDS & set(tokens(str(run.meta.roles.get(name, name)))))
         if best >= th.learned_score_share * scale and (text or best >= th.learned_score_gain * float(v[0])):
             return True
     return False
 
 
-#: the scores of generated text that one ``compute_metrics`` prints on one scale (sacrebleu's BLEU and
-#: chrF are 0-100; ``evaluate``'s "bleu" and ROUGE are 0-1)
-_TEXT_SCORE_WORDS = ("bleu", "sacrebleu", "chrf", "meteor", "rouge1", "rouge2", "rougel", "rougelsum")
-
-
 def _text_scores_in_percent(run: Run) -> bool:
-    """True when a score of generated text logged in ``run`` went above 1: the scores beside it are
+    """True when a score of generated text (``TEXT_SCORE_WORDS``: one ``compute_metrics`` prints them on
+    one scale, sacrebleu's BLEU and chrF 0-100, ``evaluate``'s "bleu" and ROUGE 0-1) logged in ``run``
+    went above 1: the scores beside it are
     printed on the same 0-100 scale, even one that never reached 1 (Whisper translating Irish: BLEU
     0.0 -> 0.6 beside chrF 1.58 -> 12.93 is under 1% BLEU, not 60%)."""
     for n in run.names:
-        if any(w in tokens(str(n)) for w in _TEXT_SCORE_WORDS):
+        if TEXT_SCORE_WORDS & set(tokens(str(n))):
             f = run.series(n).finite().values
             if f.size and float(f.max()) > 1.0:
                 return True

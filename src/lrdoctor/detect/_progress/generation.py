@@ -11,7 +11,7 @@ from lrdoctor.detect._progress.chance import _carried_on_training_lines, _is_acc
 from lrdoctor.detect._progress.common import _loss_learned
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.fmt import fmt
-from lrdoctor.names import tokens
+from lrdoctor.names import is_generated_length
 from lrdoctor.run import Run, Series
 
 if TYPE_CHECKING:
@@ -67,12 +67,6 @@ def _score_zero_beside_a_loss_that_learned(run: Run, name: str, s: Series) -> Fi
 EMPTY_GENERATION_RULE = "generated outputs one token long at every evaluation"
 
 
-def _generation_lengths(run: Run) -> list[str]:
-    """The logged columns that hold a mean generated length (HF's ``gen_len``, ``eval_gen_len``,
-    ``Gen Len``): the words ``gen`` and ``len``/``length`` in its name."""
-    return [n for n in run.names if {"gen", "generated"} & set(tokens(n)) and {"len", "length"} & set(tokens(n))]
-
-
 def _empty_generations(run: Run, th: ProgressThresholds) -> Finding | None:
     """A mean generated length of at most one token at every one of ``pinned_fine_points``+
     evaluations: every output is the end-of-sequence token alone. Hugging Face's seq2seq examples
@@ -82,7 +76,7 @@ def _empty_generations(run: Run, th: ProgressThresholds) -> Finding | None:
     training loss fell 1.52 -> 0.32 and ROUGE-2 stayed 0.0). A warning with the generation fixes: a
     decoding set-up (a length cap, EOS or pad generated first, a ``decoder_start_token_id`` that is
     the EOS) empties outputs as surely as a model that learned nothing."""
-    for col in _generation_lengths(run):
+    for col in filter(is_generated_length, run.names):
         s = run.series(col)
         if s is None:
             continue
