@@ -214,6 +214,8 @@ def _spaced_hf_header(s: str) -> list[str] | None:
     if ("Loss" not in s and "Gen Len" not in s) or "|" in s or "\t" in s or "," in s or not _HF_PAIR.search(s):
         return None  # (a substring test first: this runs on every line of a text log)
     joined = _HF_PAIR.sub(lambda m: f"{m[1]}_{m[2]}" if m[1] else f"{m[3]}_{m[4]}", s)
+    # the Trainer's own three-word column (``eval_model_preparation_time``, transformers >= 4.44)
+    joined = joined.replace("Model Preparation Time", "Model_Preparation_Time")
     cells = joined.split()
     # (two columns suffice: a notebook's "Step Training Loss", the Trainer's progress table before any
     # evaluation, copied as text; the line holds nothing but the step word and HF's loss pair)
@@ -269,6 +271,17 @@ def _facet_of(names: list[str], i: int) -> bool:
     ("Accuracy F1")."""
     prev = names[i - 1].removeprefix("eval_")
     return (names[i].removeprefix("eval_") in _FACET_WORDS and names[i - 1] not in _HF_TRAIN_COLUMNS
+            and prev not in _METRIC_WORDS and prev not in _NAME_TAILS and "_" not in prev)
+
+
+def _starts_a_tailed_name(names: list[str], i: int) -> bool:
+    """True when ``names[i]`` is a name a tail just closed ("positive_rate") and the word before it
+    is a plain word that no other rule places: no Trainer column, metric name, tail or joined name.
+    That word is the name's first ("False Positive Rate" is one column, ``false_positive_rate``, as
+    a ``compute_metrics`` key of three words renders). Only called while the header still has more
+    words than a row has values."""
+    word, prev = names[i].removeprefix("eval_"), names[i - 1].removeprefix("eval_")
+    return ("_" in word and word.rsplit("_", 1)[1] in _NAME_TAILS and names[i - 1] not in _HF_TRAIN_COLUMNS
             and prev not in _METRIC_WORDS and prev not in _NAME_TAILS and "_" not in prev)
 
 
@@ -348,7 +361,7 @@ def _join_metric_words(head: list[str], values: int) -> list[str]:
     i = len(names) - 1
     while len(names) > values and i > 0:
         if ((names[i].removeprefix("eval_") in _NAME_TAILS and names[i - 1] not in _HF_TRAIN_COLUMNS
-                and not _ends_a_name(names, i - 1)) or _facet_of(names, i)):
+                and not _ends_a_name(names, i - 1)) or _facet_of(names, i) or _starts_a_tailed_name(names, i)):
             names[i - 1:i + 1] = [f"{names[i - 1]}_{names[i].removeprefix('eval_')}"]
         i -= 1
     if len(names) > values:

@@ -1,0 +1,39 @@
+"""Rules from the stop-49 study of the benchmark (issue 9), each on a real log read in place, with
+real twins:
+
+- readers: Hugging Face's results table copied with its borders lost names a ``compute_metrics`` key
+  of three words in three title-case words ("False Positive Rate"): the words before a tail that
+  closed a name ("positive_rate") belong to it while the header still has more words than a row
+  has values. The Trainer's own "Model Preparation Time" (transformers >= 4.44) is one column.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from bench_logs import real_log
+from trained_digits import warned
+
+import lrdoctor
+
+
+def test_a_three_word_metric_name_in_a_borderless_trainer_table_is_one_column():
+    # BERT phishing classifier: "... Accuracy Precision Recall False Positive Rate" over 8 values
+    run = lrdoctor.read(real_log("fresh578/ealvaradob-bert-finetuned-phishing/training_results.md"))
+    assert np.allclose(run.series("eval_false_positive_rate").values, [0.0203, 0.0243, 0.0156, 0.0249])
+    assert np.allclose(run.series("eval_accuracy").values, [0.9596, 0.9691, 0.9683, 0.9717])
+    # and the run it reads is judged: validation loss 0.1389 (epoch 2) -> 0.1953 while training
+    # loss falls 0.0805 -> 0.0091
+    assert "overfitting" in warned(lrdoctor.diagnose(run))
+
+
+def test_the_same_header_over_a_flat_run_reads_and_stays_quiet():
+    # the twin: same columns, both losses flat near 0.35 and accuracy 0.95-0.97 (a loss floor)
+    run = lrdoctor.read(real_log("fresh578/hoanganhvu-phishing-2-1/training_results.md"))
+    assert np.allclose(run.series("eval_false_positive_rate").values, [0.0128, 0.0247, 0.0130, 0.0077])
+    assert not warned(lrdoctor.diagnose(run))
+
+
+def test_the_trainers_model_preparation_time_is_one_column():
+    run = lrdoctor.read(real_log("fresh555/vs2882-liar-binary-bert-cased/training_results.txt"))
+    assert np.allclose(run.series("eval_model_preparation_time").values, 0.0032)
+    assert np.allclose(run.series("eval_accuracy").values, [0.6117, 0.6356, 0.6529, 0.6508, 0.6486])
