@@ -37,3 +37,23 @@ def test_the_trainers_model_preparation_time_is_one_column():
     run = lrdoctor.read(real_log("fresh555/vs2882-liar-binary-bert-cased/training_results.txt"))
     assert np.allclose(run.series("eval_model_preparation_time").values, 0.0032)
     assert np.allclose(run.series("eval_accuracy").values, [0.6117, 0.6356, 0.6529, 0.6508, 0.6486])
+
+
+def test_an_evaluation_accuracy_of_zero_is_read_against_the_evaluation_loss():
+    # ResNet-18 on EuroSAT: training loss 0.90 -> 0.69 (below ln 10) but validation loss 3.35-3.57
+    # (above it) and validation accuracy 0.0 at all three epochs: the held-out labels are never right
+    report = lrdoctor.diagnose(real_log("fresh586/hf-satani-resnet18-eurosat/training_results.txt"))
+    assert "slow_progress" in warned(report)
+    f = next(f for f in report.findings if f.kind == "slow_progress")
+    assert f.evidence["metric"] == "eval_accuracy" and f.evidence["rule"] == "never left 0"
+
+
+def test_an_evaluation_accuracy_of_zero_beside_a_low_evaluation_loss_is_a_broken_metric():
+    # R keras issue 296: a regression whose val_acc is 0.0000 while val_loss falls to 0.0087: the
+    # accuracy measures nothing this model does
+    assert "slow_progress" not in warned(lrdoctor.diagnose(real_log("fresh2/keras-rkeras-issue296-acc-zero/issue296.log")))
+
+
+def test_a_training_accuracy_of_zero_is_still_read_against_the_training_loss():
+    # MLPerf ResNet: cross-entropy 1.49-2.04 (below ln 10) with train_accuracy 0 on every row
+    assert "slow_progress" not in warned(lrdoctor.diagnose(real_log("fresh3/text-mlperf-training-issue124-acc-zero/issue124.log")))
