@@ -238,9 +238,10 @@ class ProgressThresholds(Thresholds):
     first report. A window deep into a decay (MTP's change-detection runs, epochs 136-150 at an
     LR already 1e-6 and falling) shows a converged metric, not a schedule spent without learning."""
     zero_acc_max_loss: float = 2.302585
-    """An accuracy that never left 0 is not judged when the median training loss is below
-    ln 10: read as a cross-entropy, the true class then gets e^-CE >= 10% of the probability
-    on average, and some argmax would be right (see ``_loss_says_some_right``)."""
+    """An accuracy that never left 0 is not judged when the median loss of the same predictions
+    is below ln 10 (the evaluation loss for an evaluation's accuracy where one is logged, else the
+    training loss): read as a cross-entropy, the true class then gets e^-CE >= 10% of the
+    probability on average, and some argmax would be right (see ``_loss_says_some_right``)."""
     pinned_points: int = 5
     """A task metric (accuracy, mAP) that takes one single value over at least this many
     evaluations below 90% of its scale never changed its predictions: a constant predictor."""
