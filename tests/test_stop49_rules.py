@@ -57,3 +57,30 @@ def test_an_evaluation_accuracy_of_zero_beside_a_low_evaluation_loss_is_a_broken
 def test_a_training_accuracy_of_zero_is_still_read_against_the_training_loss():
     # MLPerf ResNet: cross-entropy 1.49-2.04 (below ln 10) with train_accuracy 0 on every row
     assert "slow_progress" not in warned(lrdoctor.diagnose(real_log("fresh3/text-mlperf-training-issue124-acc-zero/issue124.log")))
+
+
+def test_a_markdown_table_whose_line_breaks_became_spaces_is_read_row_by_row():
+    # wav2vec2 on MInDS-14: the card's raw README stored with its line breaks collapsed, the whole
+    # table on one line ("| ... | |:---:|...| | No log | 0.8 | 3 | 2.6373 | 0.0708 | | No log | ...")
+    run = lrdoctor.read(real_log("fresh592/homoro-mind-model-chance/training_results.md"))
+    assert np.allclose(run.steps, [3, 7, 11, 15, 18, 22, 26, 30])
+    assert np.allclose(run.series("eval_loss").values, [2.6373, 2.6371, 2.6442, 2.6439, 2.6410, 2.6432, 2.6408, 2.6411])
+    assert np.allclose(run.series("eval_accuracy").values[:2], [0.0708, 0.0885])
+
+
+def test_a_flattened_table_with_a_nan_evaluation_loss_is_judged():
+    # the same flattening: validation loss nan at every evaluation from step 3
+    report = lrdoctor.diagnose(real_log("fresh592/arttuhav-mind-model-nan/training_results.md"))
+    assert "nonfinite" in warned(report)
+
+
+def test_unflattening_keeps_rows_whole_and_leaves_other_lines_alone():
+    from lrdoctor.io.textlog.tables import unflatten_markdown_table
+
+    flat = "Results: | a | b | |:--|--:| | 1 | 2 | | 3 | 4 | and more text"
+    assert unflatten_markdown_table(flat) is None  # too few cells to be worth a look (12 pipes)
+    flat = "| loss | step | acc | |:---|:---:|---:| | 0.5 | 1 | 0.1 | | 0.4 | 2 | 0.2 | | 0.3 | 3 | 0.3 | trailing words"
+    rows = unflatten_markdown_table(flat)
+    assert rows is not None and [r.split("|")[1].strip() for r in rows] == ["loss", ":---", "0.5", "0.4", "0.3"]  # the last row before the trailing text too
+    assert unflatten_markdown_table("| loss | step | acc |") is None
+    assert unflatten_markdown_table("epoch | loss --- acc | 0.3 --- 0.1 |" * 3) is None  # dashes inside cells, no separator row

@@ -35,7 +35,7 @@ from lrdoctor.io.textlog.key_value import NAN_EVENT, _STEPLIKE, _as_split, _fram
 from lrdoctor.io.textlog.named import (EPOCH_END, _amp_overflow, _bare_pairs, _bracketed_step, _checkpoint_message, _paddle_v2, _rl_evaluation, _epoch_trailer, _fastai07_row, _fuxictr_metrics,
                                       _caffe_net_output, _darknet, _deepxde_row, _gan_row, _studiogan_eval, _lightning_checkpoint, _llmc, _marian, _pt_darts, _pytorch_tutorial, _nanogpt, _nvidia_speech, _step_of_max, _tab_pairs, _trax, _yolact,
                                       _yolov5_results)
-from lrdoctor.io.textlog.tables import _chainer_report, _console_table, _pandas_frame, _sklearn_gb, _split_table, _two_line_header_table, _vw_table, _header_table, _html_table, _ruled_table, RULE_LINE, _pipe_table, _ray_result, _sb3_table, ray_block_goes_on, sb3_table_goes_on
+from lrdoctor.io.textlog.tables import unflatten_markdown_table, _chainer_report, _console_table, _pandas_frame, _sklearn_gb, _split_table, _two_line_header_table, _vw_table, _header_table, _html_table, _ruled_table, RULE_LINE, _pipe_table, _ray_result, _sb3_table, ray_block_goes_on, sb3_table_goes_on
 from lrdoctor.run import Run, RunMeta
 
 __all__ = ["LineRule", "register_rule", "read_textlog", "parse_lines", "RULES"]
@@ -349,10 +349,14 @@ def _file_lines(fh):
     """The lines of a text file (``None`` for one too long to read, see ``bounded_lines``), a line of
     several tqdm redraws cut at each bar's end into lines of their own (the pieces count as lines
     in the line numbers the reader reports; one generator, so the common line pays nothing more),
-    a diff view's lines without their markers (:func:`~lrdoctor.io.textlog.diffview.undiff`)."""
+    a diff view's lines without their markers (:func:`~lrdoctor.io.textlog.diffview.undiff`), and a
+    markdown table whose line breaks became spaces cut back into its rows
+    (:func:`~lrdoctor.io.textlog.tables.unflatten_markdown_table`)."""
     for line in undiff(line for _, line in bounded_lines(fh, MAX_LINE_CHARS)):
         if line is not None and "%|" in line and line.count("%|") > 1:
             yield from _BAR_REDRAW.split(line)
+        elif line is not None and (rows := unflatten_markdown_table(line)) is not None:
+            yield from rows
         else:
             yield line
 

@@ -1025,3 +1025,43 @@ def _chainer_report(line: str, state: dict) -> dict | None:
             return None  # a value before the first column, or two in one: no row of this table
         rec[name] = _num(t.group())
     return rec
+
+
+#: a markdown table's separator cell (``:---:``, ``---``, ``:--``)
+_SEPARATOR_CELL = re.compile(r"^\s*:?-{3,}:?\s*$")
+
+
+def unflatten_markdown_table(line: str) -> list[str] | None:
+    """The rows of a markdown table whose line breaks a page's text extraction turned into spaces
+    ("| Training Loss | Epoch | Step | Validation Loss | |:---:|:---:|:---:|:---:| | No log | 1.0 | 3 |
+    2.6373 | ..."): one line per row, as written before the breaks were lost; None for a line that
+    holds no such table. The separator row fixes the column count ``n``; the header is the ``n``
+    cells before it, and every row is ``n`` cells closed by the empty cell that a row's closing
+    ``|``, a space and the next row's opening ``|`` leave between them, or by the line's last ``|``
+    before text that followed the table. Reading stops at the first group that does not fit. Cheap
+    on other lines: only a line with 12+ pipes and two runs of dashes is split."""
+    if line.count("|") < 12 or line.count("---") < 2:
+        return None
+    cells = line.split("|")
+    sep = [bool(_SEPARATOR_CELL.match(c)) for c in cells]
+    s = next((i for i, x in enumerate(sep) if x), None)
+    if s is None:
+        return None
+    n = 0
+    while s + n < len(cells) and sep[s + n]:
+        n += 1
+    # the header: n cells before the empty cell that ends it; the separator run is followed by
+    # the empty cell between rows
+    if n < 2 or s - n - 1 < 0 or cells[s - 1].strip() or s + n >= len(cells) or cells[s + n].strip():
+        return None
+    header = cells[s - n - 1:s - 1]
+    if not all(c.strip() for c in header):
+        return None
+    out = ["|" + "|".join(header) + "|", "|" + "|".join(cells[s:s + n]) + "|"]
+    i = s + n + 1
+    # a row ends at the empty cell before the next row, or at the line's last "|", after which
+    # the text that followed the table has no "|" of its own
+    while i + n < len(cells) and (not cells[i + n].strip() or i + n == len(cells) - 1):
+        out.append("|" + "|".join(cells[i:i + n]) + "|")
+        i += n + 1
+    return out if len(out) >= 3 else None
