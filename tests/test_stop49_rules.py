@@ -84,3 +84,24 @@ def test_unflattening_keeps_rows_whole_and_leaves_other_lines_alone():
     assert rows is not None and [r.split("|")[1].strip() for r in rows] == ["loss", ":---", "0.5", "0.4", "0.3"]  # the last row before the trailing text too
     assert unflatten_markdown_table("| loss | step | acc |") is None
     assert unflatten_markdown_table("epoch | loss --- acc | 0.3 --- 0.1 |" * 3) is None  # dashes inside cells, no separator row
+
+
+def test_a_loss_at_ln_14_beside_an_accuracy_at_1_over_14_is_stuck_at_chance():
+    # wav2vec2 on the 14 intents of MInDS-14: training loss 2.636 -> 2.624 (ln 14 = 2.639), validation
+    # accuracy 0.04-0.09 around 1/14 = 0.071: K = 14 is named by the loss and confirmed by the accuracy
+    report = lrdoctor.diagnose(real_log("fresh592/homoro-mind-model-chance/training_results.md"))
+    f = next(f for f in report.findings if f.kind == "slow_progress")
+    assert f.severity.name == "ERROR" and f.evidence["num_classes"] == 14
+
+
+def test_a_loss_near_ln_18_beside_a_high_accuracy_is_no_chance():
+    # mmdetection Cascade R-CNN's first iterations: loss 2.79-2.89 near ln 18 by coincidence, beside
+    # an accuracy of 0.93: far above 2/18
+    report = lrdoctor.diagnose(real_log("fresh8/text-mmdet-issue2785-cascade-start/issue2785.log"))
+    assert "slow_progress" not in warned(report)
+
+
+def test_a_loss_near_ln_k_above_10_with_no_accuracy_is_not_judged_at_chance():
+    # t5-small summarising: training loss 2.46-2.48, near ln 12 by coincidence; no accuracy to confirm
+    report = lrdoctor.diagnose(real_log("fresh517/zera09-t5-small-sum/training_results.md"))
+    assert "slow_progress" not in warned(report)

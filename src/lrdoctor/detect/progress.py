@@ -143,6 +143,16 @@ class ProgressThresholds(Thresholds):
     chance_acc_margin: float = 0.1
     """When an accuracy is logged it must not sit more than 0.1 (or 10 points) above 1/K (below
     chance is no sign of learning: a small test set of a model at chance often reads lower)."""
+    chance_infer_max_k: int = 24
+    """Without K in the config, K is inferred up to 24 classes: the largest K whose ln K still lies
+    more than twice ``chance_infer_tol`` from ln(K-1) and ln(K+1) (their spacing is about 1/K, and
+    1/24 > 0.04), so a loss within the tolerance of ln K names one K. Above 10 a loss near some ln K
+    is common by chance (the windows cover 40-100% of the axis), so the accuracy must confirm K on
+    its own: its median at most ``chance_acc_factor`` x 1/K (wav2vec2 on the 14 intents of
+    MInDS-14: loss 2.636 -> 2.624 at ln 14 = 2.639, accuracy 0.04-0.09 around 1/14 = 0.071)."""
+    chance_acc_factor: float = 2.0
+    """...twice chance: a model that scores twice 1/K has learned something (``performance_reversal``'s
+    ``chance_collapse_best``), whatever its loss."""
     uniform_rel: float = 1e-5
     """Uniform over K: the last ``frozen_points`` reports all equal ln K to this relative
     tolerance (5-6 significant digits), K a power of two, one less than one (SimCLR's NT-Xent

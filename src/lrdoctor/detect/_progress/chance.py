@@ -79,10 +79,10 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
         if abs(late - np.log(k)) > th.chance_tol * np.log(k) and not above:
             return None
     else:
-        if not 0.5 < late < 2.5:  # ln 2 .. ln 10
+        if not 0.5 < late < np.log(th.chance_infer_max_k) + th.chance_infer_tol:  # ln 2 .. ln max K
             return None
         k = int(round(float(np.exp(late))))
-        if not 2 <= k <= 10 or abs(late - np.log(k)) > th.chance_infer_tol:
+        if not 2 <= k <= th.chance_infer_max_k or abs(late - np.log(k)) > th.chance_infer_tol:
             return None
         source = "inferred: the loss sits at ln K"
     ln_k = float(np.log(k))
@@ -106,6 +106,8 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
         if off > th.chance_acc_margin or (given is None and -off > th.chance_acc_margin):
             return None  # accuracy says it learned (or the loss is not K-way cross-entropy); one
             # *below* chance says no such thing (TinyVGG on 3 classes: test accuracy 0.198 at ln 3)
+        if given is None and k > 10 and a > th.chance_acc_factor * chance_accuracy(col, k):
+            return None  # above 10 classes the loss alone names no K: the accuracy must sit near 1/K
         if trend_p_up(av) < th.chance_acc_trend_p and _level_rise(av) > th.chance_acc_margin:
             return None  # the accuracy climbs: the model learns, whatever level the loss sits at (PEFT
             # P-tuning on MetaMathQA: a generative accuracy 0.06 -> 0.48 beside a loss near ln 2)
