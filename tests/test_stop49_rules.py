@@ -105,3 +105,11 @@ def test_a_loss_near_ln_k_above_10_with_no_accuracy_is_not_judged_at_chance():
     # t5-small summarising: training loss 2.46-2.48, near ln 12 by coincidence; no accuracy to confirm
     report = lrdoctor.diagnose(real_log("fresh517/zera09-t5-small-sum/training_results.md"))
     assert "slow_progress" not in warned(report)
+
+
+def test_a_second_run_at_ln_14_is_stuck_at_chance_too():
+    # wav2vec2 on MInDS-14 (a table that read before stop 49 too): training loss 2.6324 -> 2.6299,
+    # validation loss 2.644-2.655, accuracy 0.009-0.080 around 1/14
+    report = lrdoctor.diagnose(real_log("fresh528/hf-w2v2-minds14-aisuko/training_results.md"))
+    f = next(f for f in report.findings if f.kind == "slow_progress")
+    assert f.severity.name == "ERROR" and f.evidence["num_classes"] == 14
