@@ -113,3 +113,18 @@ def test_a_second_run_at_ln_14_is_stuck_at_chance_too():
     report = lrdoctor.diagnose(real_log("fresh528/hf-w2v2-minds14-aisuko/training_results.md"))
     f = next(f for f in report.findings if f.kind == "slow_progress")
     assert f.severity.name == "ERROR" and f.evidence["num_classes"] == 14
+
+
+def test_three_evaluations_at_ln_k_are_judged_where_the_training_loss_has_two_reports():
+    # a multiple-choice fine-tune (5 options): training loss 1.617, 1.6159 (two reports), validation
+    # loss 1.6094 = ln 5 at all three epochs, accuracy 0.22-0.29 around 1/5
+    report = lrdoctor.diagnose(real_log("fresh605/naiate-mcqa-enem-uniform/training_results.md"))
+    f = next(f for f in report.findings if f.kind == "slow_progress")
+    assert f.severity.name == "ERROR" and f.evidence["num_classes"] == 5
+
+
+def test_a_held_out_loss_rising_above_ln_2_beside_one_training_loss_is_not_chance():
+    # DistilBERT on RTE: one logged training loss (0.5903), validation loss 0.69 -> 0.94 (rising:
+    # overconfidence), accuracy 0.52-0.62: the evaluations are not judged at chance
+    report = lrdoctor.diagnose(real_log("fresh284/anirudh21-distilbert-rte/training_results.md"))
+    assert "slow_progress" not in warned(report)

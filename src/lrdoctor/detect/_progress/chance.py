@@ -45,22 +45,34 @@ def _level_rise(v: np.ndarray) -> float:
     return float(np.median(v[-k:]) - np.median(v[:k]))
 
 
-def _judged_loss(run: Run) -> tuple[Series | None, str]:
+def _judged_loss(run: Run, th: ProgressThresholds) -> tuple[Series | None, str]:
     """The loss the stuck-at-chance rules judge and its role: the live training loss or, when only
     evaluations are logged (HF's table prints "No log" for a run shorter than its logging_steps),
     the finite evaluation loss: a held-out loss at ln K says the same of the evaluated model
-    (ELECTRA on WNLI: validation loss 0.689-0.704 ~ ln 2 at all five epochs, accuracy 0.38-0.56)."""
+    (ELECTRA on WNLI: validation loss 0.689-0.704 ~ ln 2 at all five epochs, accuracy 0.38-0.56);
+    the evaluation loss too where the training loss has fewer reports (1-2) than the rules need
+    and the evaluations have enough (3+)."""
     f = _live_loss(run)
     if f is None and run.series("loss") is None and not _lr_is_zero(run):
         e = run.series("eval_loss")
         return (e.finite() if e is not None else None), "eval_loss"
+    e = run.series("eval_loss")
+    ev = e.finite().values if e is not None else np.array([])
+    if (f is not None and f.values.size < 3 and ev.size >= 3 and ev[0] > 0
+            and ev[-1] <= (1 + th.chance_tol) * ev[0] and not _lr_is_zero(run)):
+        # two training reports are too few to judge (a Trainer table that logged its loss at two of
+        # three epochs), three evaluations are not (a multiple-choice fine-tune: training loss 1.617,
+        # 1.6159, validation loss 1.6094 = ln 5 at all three epochs, accuracy 0.22-0.29); unless the
+        # held-out loss rose past the chance band's width: that is overfitting's or divergence's rise
+        # (DistilBERT on RTE: validation loss 0.69 -> 0.94 beside one logged training loss)
+        return e.finite(), "eval_loss"
     return f, "loss"
 
 
 def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
     from lrdoctor.detect._classes import num_classes
 
-    f, _ = _judged_loss(run)
+    f, _ = _judged_loss(run, th)
     if f is None:
         return None
     x = f.values
@@ -142,7 +154,7 @@ def _two_reports_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
     independent readings agree that the model predicts uniformly."""
     from lrdoctor.detect._classes import num_classes
 
-    f, which = _judged_loss(run)
+    f, which = _judged_loss(run, th)
     shares = accuracy_shares(run)
     if f is None or f.values.size != 2 or (f.values <= 0).any() or not shares:
         return None
