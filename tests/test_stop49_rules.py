@@ -128,3 +128,19 @@ def test_a_held_out_loss_rising_above_ln_2_beside_one_training_loss_is_not_chanc
     # overconfidence), accuracy 0.52-0.62: the evaluations are not judged at chance
     report = lrdoctor.diagnose(real_log("fresh284/anirudh21-distilbert-rte/training_results.md"))
     assert "slow_progress" not in warned(report)
+
+
+def test_a_loss_that_grows_tenfold_within_a_handful_of_reports_and_stays_diverges():
+    # mt0-base LoRA at lr 0.005, five epochs: training loss 0.1704, 0.0792, then 0.9682, 3.3669,
+    # 3.3736 (12-43x its best) while the validation loss rose 0.0019 -> 2.35; two reports before
+    # the rise are too few to measure a scatter that does not hold the rise itself
+    report = lrdoctor.diagnose(real_log("fresh593/jysssacc-mt0-base-lora-lr0005/training_results.md"))
+    f = warned(report, 2).get("divergence")
+    assert f is not None and f.evidence["best_loss"] == 0.0792
+
+
+def test_single_batch_losses_that_scatter_by_decades_do_not_diverge():
+    # a reranker's per-batch losses, 0.001-0.06 in no order: the decade rule without its scatter
+    # guard is only for a rise with under four reports before it
+    report = lrdoctor.diagnose(real_log("fresh23/flagembedding-reranker-gradnorm-erratic/train.log"))
+    assert "divergence" not in warned(report)

@@ -71,6 +71,16 @@ class DivergenceThresholds(Thresholds):
     that tripled at a constant LR); minibatch noise of a logged *average* is far below 2x."""
     few_after: int = 2
     """Few-point rule: points at or above the factor, to the end (one high report is a spike)."""
+    decade_factor: float = 10.0
+    """Few-point rule without the scatter guard: every report from an onset with fewer than four
+    reports before it stays at least this multiple of the best before the onset (the square of
+    it above a lone best, as ``_needed_factor`` asks of ``few_factor``), at ``few_after``+ reports
+    to the end: a loss that grew by an order of magnitude within a handful of reports and stayed
+    there (issue 9's first failure class). With under four reports before the onset the guard
+    can only measure its scatter on the whole log, which then holds the rise itself: a 40x climb
+    makes its own noise (mt0-base LoRA at lr 0.005: 0.17, 0.079, then 0.97, 3.37, 3.37 while the
+    validation loss rose 0.002 -> 2.3). A decade is no noise of a logged average; with four or
+    more reports before the onset the guard measures them and judges as before."""
     few_rises: int = 4
     """Few-point rule: the loss rose at each of the last this-many reports and ends above the
     best by more than ``relative_floor``. Under noise alone (exchangeable reports around a flat
@@ -238,6 +248,14 @@ def few_point_rise(values: np.ndarray, factor: float, after: int, noise_k: float
     if noise_k and np.log(x[onset:].min() / x[ib]) < noise_k * scatter:
         return None
     return ib, onset
+
+
+def decade_rise(values: np.ndarray, th: DivergenceThresholds) -> tuple[int, int] | None:
+    """(index of the best point, index of the onset) of :func:`few_point_rise` at
+    ``decade_factor`` with no scatter guard, when fewer than four reports precede the onset (see
+    ``DivergenceThresholds.decade_factor``). None otherwise."""
+    got = few_point_rise(values, th.decade_factor, th.few_after)
+    return got if got is not None and got[1] < 4 else None
 
 
 def local_log_noise(before: np.ndarray, ib: int) -> float:
@@ -516,6 +534,8 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
          f"few-point: every point from the onset on >= {th.few_factor:g}x the best"),
         ("jump", lambda: jump_and_stay(x, th.few_factor, th.few_after, th.noise_k), Severity.ERROR,
          f"few-point: a jump to >= {th.few_factor:g}x the best, every later report above all earlier ones"),
+        ("decade", lambda: None if eval_only else decade_rise(x, th), Severity.ERROR,
+         f"few-point: every point from an early onset on >= {th.decade_factor:g}x the best (an order of magnitude)"),
         # a climb of tens of percent that is still going: a warning, it has not blown up yet
         # (on evaluations alone with no accuracy a creep is overfitting's GL rule, ``overfitting._gl_alone``;
         # with an accuracy that did not hold, the model itself broke)
