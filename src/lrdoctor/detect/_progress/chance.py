@@ -53,10 +53,9 @@ def _judged_loss(run: Run, th: ProgressThresholds) -> tuple[Series | None, str]:
     the evaluation loss too where the training loss has fewer reports (1-2) than the rules need
     and the evaluations have enough (3+)."""
     f = _live_loss(run)
-    if f is None and run.series("loss") is None and not _lr_is_zero(run):
-        e = run.series("eval_loss")
-        return (e.finite() if e is not None else None), "eval_loss"
     e = run.series("eval_loss")
+    if f is None and run.series("loss") is None and not _lr_is_zero(run):
+        return (e.finite() if e is not None else None), "eval_loss"
     ev = e.finite().values if e is not None else np.array([])
     if (f is not None and f.values.size < 3 and ev.size >= 3 and ev[0] > 0
             and ev[-1] <= (1 + th.chance_tol) * ev[0] and not _lr_is_zero(run)):
@@ -633,12 +632,11 @@ def _loss_says_some_right(run: Run, th: ProgressThresholds, role: str = "task_me
     loss speaks of the training set only (ResNet-18 on EuroSAT: training loss 0.90 -> 0.69 while
     the validation loss stayed at 3.35-3.57, above ln 10, and validation accuracy 0.0 at every
     epoch: the held-out labels are never right)."""
-    s = run.series("eval_loss") if role == "eval_accuracy" and run.series("eval_loss") is not None else None
-    if s is None or s.finite().values.size == 0:
-        s = objective(run)
-    if s is None or s.finite().values.size == 0:
-        return False
-    return float(np.median(s.finite().values)) < th.zero_acc_max_loss
+    for s in ((run.series("eval_loss") if role == "eval_accuracy" else None), objective(run)):
+        v = s.finite().values if s is not None else np.array([])
+        if v.size:
+            return float(np.median(v)) < th.zero_acc_max_loss
+    return False
 
 
 #: the words of a chance-corrected score: 0 for any constant predictor (``chance_corrected_points``)

@@ -264,25 +264,27 @@ _NAME_TAILS = frozenset({"score", "match", "rate", "error", "iou", "accuracy", "
 _FACET_WORDS = frozenset({"f1", "precision", "recall"})
 
 
+def _plain_word(names: list[str], j: int) -> bool:
+    """True when ``names[j]`` is a word no rule places on its own: no Trainer column, no metric's
+    whole name, no name tail and no name already joined. Such a word belongs to the name after it."""
+    word = names[j].removeprefix("eval_")
+    return names[j] not in _HF_TRAIN_COLUMNS and word not in _METRIC_WORDS and word not in _NAME_TAILS and "_" not in word
+
+
 def _facet_of(names: list[str], i: int) -> bool:
-    """True when ``names[i]`` is a facet word after a word that is no metric's whole name, no name
-    tail and no Trainer column: the facet of that score ("Bleu Ter Chrf Rougel Meteor Bertscore F1"
-    over six metric values: "bertscore_f1"). After a whole metric name a facet is its own column
-    ("Accuracy F1")."""
-    prev = names[i - 1].removeprefix("eval_")
-    return (names[i].removeprefix("eval_") in _FACET_WORDS and names[i - 1] not in _HF_TRAIN_COLUMNS
-            and prev not in _METRIC_WORDS and prev not in _NAME_TAILS and "_" not in prev)
+    """True when ``names[i]`` is a facet word after a plain word (:func:`_plain_word`): the facet of
+    that score ("Bleu Ter Chrf Rougel Meteor Bertscore F1" over six metric values: "bertscore_f1").
+    After a whole metric name a facet is its own column ("Accuracy F1")."""
+    return names[i].removeprefix("eval_") in _FACET_WORDS and _plain_word(names, i - 1)
 
 
 def _starts_a_tailed_name(names: list[str], i: int) -> bool:
     """True when ``names[i]`` is a name a tail just closed ("positive_rate") and the word before it
-    is a plain word that no other rule places: no Trainer column, metric name, tail or joined name.
-    That word is the name's first ("False Positive Rate" is one column, ``false_positive_rate``, as
-    a ``compute_metrics`` key of three words renders). Only called while the header still has more
-    words than a row has values."""
-    word, prev = names[i].removeprefix("eval_"), names[i - 1].removeprefix("eval_")
-    return ("_" in word and word.rsplit("_", 1)[1] in _NAME_TAILS and names[i - 1] not in _HF_TRAIN_COLUMNS
-            and prev not in _METRIC_WORDS and prev not in _NAME_TAILS and "_" not in prev)
+    is a plain word (:func:`_plain_word`): that word is the name's first ("False Positive Rate" is
+    one column, ``false_positive_rate``, as a ``compute_metrics`` key of three words renders). Only
+    called while the header still has more words than a row has values."""
+    word = names[i].removeprefix("eval_")
+    return "_" in word and word.rsplit("_", 1)[1] in _NAME_TAILS and _plain_word(names, i - 1)
 
 
 def _ends_a_name(names: list[str], i: int) -> bool:
