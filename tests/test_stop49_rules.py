@@ -78,7 +78,7 @@ def test_unflattening_keeps_rows_whole_and_leaves_other_lines_alone():
     from lrdoctor.io.textlog.tables import unflatten_markdown_table
 
     flat = "Results: | a | b | |:--|--:| | 1 | 2 | | 3 | 4 | and more text"
-    assert unflatten_markdown_table(flat) is None  # too few cells to be worth a look (12 pipes)
+    assert unflatten_markdown_table(flat) is None  # a separator of two dashes is none (markdown asks three)
     flat = "| loss | step | acc | |:---|:---:|---:| | 0.5 | 1 | 0.1 | | 0.4 | 2 | 0.2 | | 0.3 | 3 | 0.3 | trailing words"
     rows = unflatten_markdown_table(flat)
     assert rows is not None and [r.split("|")[1].strip() for r in rows] == ["loss", ":---", "0.5", "0.4", "0.3"]  # the last row before the trailing text too
