@@ -196,6 +196,10 @@ _CODE_NUM = re.compile(r"`\s*(" + NUM + r")\s*`")
 #: a number set in markdown bold or italics where a log is pasted into an issue ("loss =
 #: **2510.0000**", the reporter marking the figure they mean): the stars are typography
 _EMPHASIS_NUM = re.compile(r"(\*{1,2}|_{1,2})(" + NUM + r")\1(?![\w*])")
+#: a number printed as a quoted string after its key ("'loss': '24.061707'", "'loss': 'nan'"): the
+#: legacy PaddleDetection trainer logs its stats as an OrderedDict of formatted strings; the quotes
+#: are the repr's, the number is the value
+_QUOTED_NUM = re.compile(r"([:=]\s*)([\x27\x22])(" + NUM + r")\2(?![\w.])")
 #: a line that is a printed loss tensor alone, perhaps after a counter: ``print(loss)`` and
 #: ``print(i, loss)`` give "tensor(2.3026, grad_fn=<NllLossBackward0>)" and "0 tensor(10.4517,
 #: device='cuda:0', grad_fn=<NllLossBackward0>)". The autograd node that made it names a loss.
@@ -518,6 +522,8 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
             line = _CODE_NUM.sub(r"\1", line)
         if "**" in line:
             line = _EMPHASIS_NUM.sub(r"\2", line)
+        if ("\x27" in line or '"' in line) and (": \x27" in line or ':\x27' in line or ': "' in line or '="' in line or "=\x27" in line):
+            line = _QUOTED_NUM.sub(r"\1\3", line)
         if "1.#" in line:
             line = _MSVC_NAN.sub(lambda m: "-inf" if m[1] and m[2] == "INF" else ("inf" if m[2] == "INF" else "nan"), line)
         if "\\" in line:

@@ -610,6 +610,8 @@ def _key_values(line: str, state: dict) -> dict | None:
             rec["epoch"] = float(ei[1])
     if rec and not any(_STEPLIKE.match(k) or k == "batch" for k in rec if k != "epoch"):
         ci = _COUNTER_INSIDE.search(line) if ("tep" in line or "ter" in line or "atch" in line) else None
+        if ci and _evaluation_counter(rec, ci[1].lower(), float(ci[2] or ci[3] or ci[4])):
+            ci = None  # legacy PaddleDetection's "Test iter 0", "Test finish iter 5": the evaluation loop's batch
         if ci:
             rec[ci[1].lower()] = float(ci[2] or ci[3] or ci[4])
     br = _BOOST_ROUND.match(line) if rec and ("]" in line[:12] or "learn" in line) else None
@@ -721,6 +723,16 @@ _MIN_AVG_MAX = re.compile(rf"(?P<key>[A-Za-z][\w\-]*) min\|avg\|max:\s*(?P<lo>{N
 
 #: a number in angle brackets: MADlib's "Iteration: 17, Loss: <0.209832004773>"
 _ANGLED = re.compile(rf"<\s*({NUM})\s*>")
+
+
+def _evaluation_counter(rec: dict, word: str, value: float) -> bool:
+    """True when ``rec`` already holds this counter under a name an evaluation word starts
+    ("test_iter", "test_finish_iter"): the number counts the evaluation's batches, and read as the
+    training step it restarted the step axis (the run judged was the evaluation's)."""
+    for k, v in rec.items():
+        if isinstance(k, str) and k.endswith("_" + word) and v == value and k.split("_", 1)[0] in EVAL_WORDS:
+            return True
+    return False
 
 
 def _segments(line: str) -> dict:
