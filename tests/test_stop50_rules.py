@@ -73,3 +73,65 @@ def test_a_training_counter_inside_a_line_is_still_the_step():
     assert _parse("Train step 1040 -- Loss: 11.17").get("step") == 1040
     rec = _parse("Epoch [1/75], Step [110/464], Loss: 0.3123")
     assert rec.get("loss") == 0.3123 and "test_step" not in rec
+
+
+def test_a_header_of_per_class_scores_named_with_the_class_first_is_read():
+    # RemBERT populism classifier: "| Training Loss | ... | Accuracy | 1-f1 | 1-recall | 1-precision |
+    # Balanced Acc |", the scores of class 1 (the positive label: 0.1259 = 2PR/(P+R) of 0.0672 and
+    # 1.0). A header cell that starts with a digit made the whole table unreadable
+    run = lrdoctor.read(real_log("fresh617/rembert-populism-bsample392-overfit/training_results.md"))
+    assert np.allclose(run.series("eval_f1_class_1").values, [0.1259, 0.2807, 0.25, 0.1837])
+    assert np.allclose(run.series("eval_precision_class_1").values, [0.0672, 0.1667, 0.1455, 0.1011])
+    # validation loss 0.4846 (step 8) -> 1.1843 while the training loss fell to 0.0033
+    assert "overfitting" in warned(lrdoctor.diagnose(run))
+
+
+def test_the_same_header_over_a_majority_class_predictor_is_no_learning():
+    # the same card family: accuracy 0.9471 (the majority share) and class-1 F1 0.0 at every evaluation
+    report = lrdoctor.diagnose(real_log("fresh617/rembert-populism-408-majority-class/training_results.md"))
+    assert np.allclose(report.run.series("eval_f1_class_1").values, 0.0)
+    assert "slow_progress" in warned(report)
+
+
+def test_the_same_header_over_a_run_that_held_its_scores_stays_quiet():
+    # the twin: stopped early at epoch 4 with its scores held (validation loss 0.84 -> 0.42)
+    report = lrdoctor.diagnose(real_log("fresh617/rembert-populism-bsample391-earlystop/training_results.md"))
+    assert report.run.series("eval_f1_class_1") is not None
+    assert not warned(report)
+
+
+def test_a_json_log_line_broken_by_a_paste_still_gives_its_quoted_figures():
+    # fairseq #2696: fairseq's JSON log prints every figure as a string ('"train_loss": "nan"'), and
+    # the paste broke the line in two; the first half holds the epoch and the NaN loss
+    report = lrdoctor.diagnose(real_log("fresh109/fairseq-2696-w2v2-finetune-nan/train.log"))
+    assert "nonfinite" in warned(report)
+
+
+def test_a_config_printed_one_quoted_key_per_line_is_no_record():
+    # the twin: FuxiCTR prints its config as JSON, one key per line ('"learning_rate": "0.001",'),
+    # every number quoted; read as a record it would add a learning-rate column and a first row of
+    # hyper-parameters to the run
+    run = lrdoctor.read(real_log("fresh83/bars-deepfm-frappe-001/DeepFM_frappe_x1_001_4ae3a56e.log"))
+    assert "learning_rate" not in run.metrics and "batch_size" not in run.metrics
+    assert run.meta.roles["eval_loss"] == "val_logloss"
+
+
+def test_a_spike_is_judged_against_the_level_after_an_absurd_first_report():
+    # BiT-50 on a landscape set: training loss 2.5e8 at the first log (a blow-up in the first logging
+    # period), then 0.45, 0.35, 8.2e5, 0.23. Judged against that first report, the 2.3-million-fold
+    # spike at step 95 was "a blip near the floor" (info)
+    report = lrdoctor.diagnose(real_log("fresh618/vintage-lavender619-bit-50-landscape/training_results.md"))
+    assert "loss_spike" in warned(report)
+    f = next(f for f in report.findings if f.kind == "loss_spike")
+    assert f.evidence["largest"]["step"] == 95
+
+
+def test_a_spike_near_the_floor_of_a_sane_start_stays_info():
+    # the twin: a loss that fell from a sane first report and blips near its floor (ViViT on a video
+    # set, 1.60 at the first epoch, then 0.0005 ... 0.148 ... 0.0013) is still info, not a warning
+    from lrdoctor.detect.loss_spike import DEFAULTS, _starting_level
+
+    x = np.array([1.60, 0.0005, 0.0009, 0.148, 0.0013])
+    assert _starting_level(x, DEFAULTS) == 1.60
+    x = np.array([2.5e8, 0.4535, 0.3491, 818423.4, 0.2255])
+    assert _starting_level(x, DEFAULTS) == 0.4535

@@ -81,7 +81,8 @@ class LossSpikeThresholds(Thresholds):
     height against the trend: judged on the log scale a converged loss at 0.0005 that jumps to
     0.15 is a 300x spike, but it gives back less than a tenth of the run's descent and the next
     report is at the floor again (ViViT on a video set: 1.60 at the first epoch, 0.0005 ... 0.148
-    ... 0.0013). Recurring spikes of a tiny loss still warn (``warn_count``), the issue's case."""
+    ... 0.0013). Recurring spikes of a tiny loss still warn (``warn_count``), the issue's case. A
+    first report ``huge_ratio`` x every later one is no starting level: the next report stands in."""
 
 
 DEFAULTS = LossSpikeThresholds()
@@ -273,7 +274,7 @@ def _detect_training(run: Run, th: LossSpikeThresholds) -> list[Finding]:
     above_init = starts_at_the_start(run) and any(p[1] > float(t.c.mid[0]) for p in peaks)
     sev = (Severity.WARNING if len(peaks) >= th.warn_count or undo >= th.warn_undo or tall or sustained or above_init
            else Severity.INFO)
-    first = float(t.c.mid[0])
+    first = _starting_level(t.c.mid, th)
     if len(peaks) < th.warn_count and first > 0 and max(p[1] for p in peaks) < th.floor_share * first:
         sev = Severity.INFO  # a blip near the floor: see ``floor_share``
     ev = {
@@ -292,6 +293,18 @@ def _detect_training(run: Run, th: LossSpikeThresholds) -> list[Finding]:
              "(outlier data, Adam's second-moment estimate lagging a sudden gradient, or an LR at the edge).")
     start = min(onsets.get(i, float(t.c.step[i])) for i in at)
     return [Finding("loss_spike", sev, start, peaks[-1][0], summary, ev, cause)]
+
+
+def _starting_level(x: np.ndarray, th: LossSpikeThresholds) -> float:
+    """The level the curve started from, for ``floor_share``: its first report, unless that report
+    is at least ``huge_ratio`` x every later one (two orders of magnitude above all the run ever
+    printed again is no level a curve falls from but a blow-up in the first logging period, the
+    anomaly itself: BiT-50 on a landscape set, training loss 2.5e8 at the first log, then 0.45, 0.35,
+    8.2e5, 0.23); then the report after it."""
+    first = float(x[0])
+    if x.size >= 3 and first > 0 and first >= th.huge_ratio * float(np.max(x[1:])):
+        return float(x[1])
+    return first
 
 
 def _last_report_jump(run: Run, th: LossSpikeThresholds) -> list[Finding]:

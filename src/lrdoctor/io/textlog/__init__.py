@@ -196,10 +196,17 @@ _CODE_NUM = re.compile(r"`\s*(" + NUM + r")\s*`")
 #: a number set in markdown bold or italics where a log is pasted into an issue ("loss =
 #: **2510.0000**", the reporter marking the figure they mean): the stars are typography
 _EMPHASIS_NUM = re.compile(r"(\*{1,2}|_{1,2})(" + NUM + r")\1(?![\w*])")
-#: a number printed as a quoted string after its key ("'loss': '24.061707'", "'loss': 'nan'"): the
-#: legacy PaddleDetection trainer logs its stats as an OrderedDict of formatted strings; the quotes
-#: are the repr's, the number is the value
-_QUOTED_NUM = re.compile(r"([:=]\s*)([\x27\x22])(" + NUM + r")\2(?![\w.])")
+#: a number printed as a quoted string after its key and a colon ("'loss': '24.061707'", "'loss':
+#: 'nan'"): the legacy PaddleDetection trainer logs its stats as an OrderedDict of formatted strings;
+#: the quotes are the repr's, the number is the value (fairseq's JSON log prints its figures as
+#: strings too: '{"epoch": 73, "train_loss": "nan", ...' where a paste broke the line; a whole
+#: braced line is the dict rule's, and a config printed as one is no record). Not after "=" (an
+#: HTML progress bar's "max='94'" in a notebook's output)
+_QUOTED_NUM = re.compile(r"(:\s*)([\x27\x22])(" + NUM + r")\2(?![\w.])")
+#: ...on a line that prints a counter or a figure bare as well ("iter: 680, lr: 0.000050, 'loss':
+#: '7.422760'"): a line whose every number is quoted is a config dump (FuxiCTR's '"learning_rate":
+#: "0.001",' one key per line; Ray's "experiment_tag: '0'"), not a record
+_BARE_PAIR = re.compile(r"[\w\x27\x22]:\s*[-+]?\.?\d")
 #: a line that is a printed loss tensor alone, perhaps after a counter: ``print(loss)`` and
 #: ``print(i, loss)`` give "tensor(2.3026, grad_fn=<NllLossBackward0>)" and "0 tensor(10.4517,
 #: device='cuda:0', grad_fn=<NllLossBackward0>)". The autograd node that made it names a loss.
@@ -522,7 +529,7 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
             line = _CODE_NUM.sub(r"\1", line)
         if "**" in line:
             line = _EMPHASIS_NUM.sub(r"\2", line)
-        if ("\x27" in line or '"' in line) and (": \x27" in line or ':\x27' in line or ': "' in line or '="' in line or "=\x27" in line):
+        if (": \x27" in line or ': "' in line) and not ("{" in line and "}" in line) and _BARE_PAIR.search(line):
             line = _QUOTED_NUM.sub(r"\1\3", line)
         if "1.#" in line:
             line = _MSVC_NAN.sub(lambda m: "-inf" if m[1] and m[2] == "INF" else ("inf" if m[2] == "INF" else "nan"), line)

@@ -150,7 +150,7 @@ def sb3_table_goes_on(line: str) -> bool:
 #: a header cell: an identifier, "@" included for a ranking metric's cut-off ("ndcg@10", "recall@5":
 #: sentence-transformers' and recommenders' evaluator columns), and a closing "(X)" as ultralytics
 #: names its box and mask metrics ("metrics/mAP50(B)", "metrics/precision(M)")
-_HEADER_CELL = re.compile(r"^[A-Za-z_][\w/.\-@]*(?:\([A-Za-z]{1,3}\))?$")
+_HEADER_CELL = re.compile(r"^(?:\d-)?[A-Za-z_][\w/.\-@]*(?:\([A-Za-z]{1,3}\))?$")  # ("1-f1": a score of class 1, below)
 
 #: a table cell holding a number and its unit ("1.36s", "12%", "340ms")
 _UNIT_CELL = re.compile(rf"^({NUM})\s*(?:s|ms|sec|%)?$", re.I)
@@ -246,6 +246,9 @@ def _column_names(cells: list[str]) -> list[str]:
     (sentence-transformers' "Training Logs": "Epoch | Step | Training Loss | loss |
     score_spearman_cosine", the evaluation set's loss and score)."""
     names = [re.sub(r"\s+", "_", c.lower()) for c in cells]
+    # "1-f1", "1-recall": a score of class 1, the positive label (a populism classifier's card: "1-f1"
+    # 0.1259 = 2PR/(P+R) of its "1-precision" 0.0672 and "1-recall" 1.0), named as "F1 Class 1" is
+    names = [f"{n[2:]}_class_{n[0]}" if n[:1].isdigit() and n[1:2] == "-" and len(n) > 2 else n for n in names]
     if "loss" in names and {"training_loss", "train_loss"} & set(names) and "eval_loss" not in names:
         names = ["eval_loss" if n == "loss" else n for n in names]
     return _hf_evaluation_names(names)
