@@ -135,3 +135,12 @@ def test_a_spike_near_the_floor_of_a_sane_start_stays_info():
     assert _starting_level(x, DEFAULTS) == 1.60
     x = np.array([2.5e8, 0.4535, 0.3491, 818423.4, 0.2255])
     assert _starting_level(x, DEFAULTS) == 0.4535
+
+
+def test_percent_scores_in_a_borderless_results_table_are_read():
+    # a PII tagger's card, its table copied as text: "1 0.047 0.051537 91.35% 95.23% 93.25% 98.56%"
+    # under "Epoch Training Loss Validation Loss Precision Recall F1 Score Accuracy"
+    run = lrdoctor.read(real_log("fresh625/hf-distilbert-pii-ab-ai/training_results.txt"))
+    assert np.allclose(run.series("eval_accuracy").values, [98.56, 98.75, 98.54, 98.77])
+    assert np.allclose(run.series("eval_f1_score").values, [93.25, 94.66, 93.62, 94.11])
+    assert np.allclose(run.series("eval_loss").values, [0.051537, 0.043873, 0.04702, 0.046979])

@@ -469,7 +469,7 @@ def _header_table(line: str, state: dict) -> dict | None:
     if "{" in s:
         s = _ONE_KEY_DICT.sub(lambda m: m["val"], s)
     cells = [c for c in re.split(r"[|,\s]+", s.strip("|")) if c]
-    if state.get("spaced_hf") and len(cells) < len(head) and all(_NUM_FULL.match(c) for c in cells):
+    if state.get("spaced_hf") and len(cells) < len(head) and all(_NUM_FULL.match(c.removesuffix("%")) for c in cells):
         head = state["pipe_header"] = _join_metric_words(head, len(cells))
     words = state.get("pipe_words")
     if words and all(_NUM_FULL.match(c) for c in cells):
@@ -481,6 +481,10 @@ def _header_table(line: str, state: dict) -> dict | None:
         return None  # (a row cut short, "0  3.20e+01  -95.16 |": no row of this table)
     if state.get("pipe_units") and len(cells) == len(head) and all(_UNIT_CELL.match(c) for c in cells):
         return {k: _num(_UNIT_CELL.match(c)[1]) for k, c in zip(head, cells)}
+    if len(cells) == len(head) and any(c[-1:] == "%" for c in cells) and all(_NUM_FULL.match(c.removesuffix("%")) for c in cells):
+        # scores printed as percentages in a results table copied as text ("1 0.047 0.051537 91.35%
+        # 95.23% 93.25% 98.56%", a PII tagger's card): the number is the value, on the 0-100 scale
+        return {k: _num(c.removesuffix("%")) for i, (k, c) in enumerate(zip(head, cells)) if i != missing}
     if len(cells) == len(head) and all(_NUM_FULL.match(c) or _CLOCK.match(c) for c in cells) and not all(_CLOCK.match(c) for c in cells):
         # (fastai's tab-separated table ends each row with its "time" cell, "00:03": a duration, no metric)
         return {k: _num(c) for i, (k, c) in enumerate(zip(head, cells)) if not _CLOCK.match(c) and i != missing}
