@@ -144,3 +144,19 @@ def test_percent_scores_in_a_borderless_results_table_are_read():
     assert np.allclose(run.series("eval_accuracy").values, [98.56, 98.75, 98.54, 98.77])
     assert np.allclose(run.series("eval_f1_score").values, [93.25, 94.66, 93.62, 94.11])
     assert np.allclose(run.series("eval_loss").values, [0.051537, 0.043873, 0.04702, 0.046979])
+
+
+def test_a_training_loss_printed_as_zero_is_a_memorised_training_set():
+    # Whisper-small continued for 178 epochs on a tiny set: training loss 0.0 (under the table's
+    # 0.00005) at every evaluation, validation loss 0.0047 -> 0.0054 rising at every one after its
+    # minimum. "Eval at least 2x the training loss" held, but a zero training loss was read as no
+    # floor at all
+    report = lrdoctor.diagnose(real_log("fresh636/ggarri-whisper-finetuned-ver2/training_results.md"))
+    assert "overfitting" in warned(report)
+
+
+def test_a_zero_training_loss_beside_a_flat_evaluation_is_not_overfitting():
+    # the twin: training loss 0.0 throughout while the validation loss drifts by under GL_5
+    # (Whisper-small continued from openai/whisper-small: 0.0 training loss, WER and validation loss
+    # slightly worse, labelled a plateau)
+    assert "overfitting" not in warned(lrdoctor.diagnose(real_log("fresh636/noeinatha-whisper-small-en-v2/training_results.md")))
