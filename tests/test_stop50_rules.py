@@ -160,3 +160,17 @@ def test_a_zero_training_loss_beside_a_flat_evaluation_is_not_overfitting():
     # (Whisper-small continued from openai/whisper-small: 0.0 training loss, WER and validation loss
     # slightly worse, labelled a plateau)
     assert "overfitting" not in warned(lrdoctor.diagnose(real_log("fresh636/noeinatha-whisper-small-en-v2/training_results.md")))
+
+
+def test_a_coco_evaluation_summary_gives_its_map_and_no_junk_columns():
+    # PaddleDetection #1444 ends with pycocotools' summary: " Average Precision  (AP) @[ IoU=0.50:0.95 |
+    # area=   all | maxDets=100 ] = 0.002". Read as key-value pairs it made columns "iou" (0.5) and
+    # "max_dets" (100); it is the evaluation's COCO mAP, filed at the last training step
+    run = lrdoctor.read(real_log("fresh611/paddledet-ppyolo-person-all-nan/train.log"))
+    assert run.series("eval_map").values.tolist() == [0.002]
+    assert run.series("eval_map").steps.tolist() == [800.0]
+    assert "iou" not in run.metrics and "max_dets" not in run.metrics
+    # the twin: a recall line and a per-area line are consumed with no value
+    assert _parse(" Average Recall     (AR) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 0.010") == {}
+    assert _parse(" Average Precision  (AP) @[ IoU=0.50:0.95 | area= small | maxDets=100 ] = -1.000") == {}
+    assert _parse(" Average Precision  (AP) @[ IoU=0.50      | area=   all | maxDets=100 ] = 0.005") == {"eval_map50": 0.005}

@@ -446,6 +446,32 @@ def _fuxictr_metrics(line: str, state: dict) -> dict | None:
     return _as_split(rec, "val") if rec else None
 
 
+#: pycocotools' evaluation summary (``COCOeval.summarize``), twelve lines after every COCO-style
+#: evaluation of a detector (detectron2, mmdetection, PaddleDetection, torchvision's references,
+#: YOLOX): " Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 0.002"
+_COCO_SUMMARY = re.compile(rf"^\s*Average (?P<what>Precision|Recall)\s+\((?:AP|AR)\)\s*@\[\s*IoU=(?P<iou>[\d.:]+)\s*\|"
+                           rf"\s*area=\s*(?P<area>\w+)\s*\|\s*maxDets=\s*(?P<dets>\d+)\s*\]\s*=\s*(?P<v>{NUM})\s*$")
+
+#: the lines of the summary that are the evaluation's headline figures: COCO mAP and its
+#: IoU-0.5 and IoU-0.75 forms over all areas at 100 detections (the names YOLOv5 and mmdet use)
+_COCO_HEADLINE = {"0.50:0.95": "eval_map", "0.50": "eval_map50", "0.75": "eval_map75"}
+
+
+def _coco_summary(line: str, state: dict) -> dict | None:
+    """The headline figures of a COCO evaluation summary (``eval_map``, ``eval_map50``,
+    ``eval_map75``); its other lines (per-area AP, the recalls) are consumed with no value: read
+    as key-value pairs they made columns "iou" (0.5) and "max_dets" (100) of every summary line.
+    A value of -1 is pycocotools' "no such objects in the evaluation set": no value."""
+    if "Average" not in line or "IoU=" not in line:
+        return None
+    m = _COCO_SUMMARY.match(line)
+    if m is None:
+        return None
+    name = _COCO_HEADLINE.get(m["iou"]) if m["what"] == "Precision" and m["area"] == "all" and m["dets"] == "100" else None
+    v = _num(m["v"])
+    return {name: v} if name is not None and v >= 0 else {}
+
+
 #: A mixed-precision step that overflowed: DeepSpeed's and NVIDIA fp16_optimizer's "[deepscale]
 #: OVERFLOW! Rank 0 Skipping step. Attempted loss scale: 1, reducing to 1" (the scale the step
 #: tried, and the one the dynamic scaler set after it; "but hysteresis is 2" lines keep the scale)
