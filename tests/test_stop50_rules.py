@@ -174,3 +174,15 @@ def test_a_coco_evaluation_summary_gives_its_map_and_no_junk_columns():
     assert _parse(" Average Recall     (AR) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 0.010") == {}
     assert _parse(" Average Precision  (AP) @[ IoU=0.50:0.95 | area= small | maxDets=100 ] = -1.000") == {}
     assert _parse(" Average Precision  (AP) @[ IoU=0.50      | area=   all | maxDets=100 ] = 0.005") == {"eval_map50": 0.005}
+
+
+def test_a_bracket_of_named_values_after_a_key_belongs_to_that_key():
+    # IMDLBenCo's MetricLogger: "predict_loss: [local: 0.6975 | reduced: 0.6919]" (this rank's value
+    # and the all-reduced one). Read as it stood, "local" and "reduced" were columns of their own,
+    # no loss was recognised and the log was refused
+    run = lrdoctor.read(real_log("fresh633/imdlbenco-issue109-loss-stuck-ln2/train.log"))
+    assert run.meta.roles["loss"] == "predict_loss_reduced"
+    assert run.series("loss").values[:3].tolist() == [0.6919, 0.6914, 0.6917]
+    assert run.series("predict_loss_local").values[0] == 0.6975
+    # the twin: a bracket of bare numbers stays a list ("loss: [0.52, 0.61]")
+    assert "loss_local" not in _parse("step: 3 loss: [0.52 | 0.61]")

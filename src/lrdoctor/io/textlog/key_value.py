@@ -386,9 +386,36 @@ def _as_split(rec: dict, split: str, mark: str | None = None) -> dict:
 _SLASH_PAIR = re.compile(rf"(?<![\w/])(?P<a>[A-Za-z]+)\s*/\s*(?P<b>[A-Za-z]+)\s+(?P<what>[A-Za-z]+)\s*:?\s*(?P<x>{NUM})\s*/\s*(?P<y>{NUM})(?![\w.])")
 
 
+#: a key whose value is a bracket of named values: IMDLBenCo's MetricLogger prints each loss of a
+#: distributed run as "predict_loss: [local: 0.6975 | reduced: 0.6919]" (this rank's and the
+#: all-reduced value)
+_NAMED_BRACKET = re.compile(rf"(?P<key>[A-Za-z_][\w.]*):\s*\[(?P<body>\s*[A-Za-z_]\w*:\s*{NUM}\s*(?:\|\s*[A-Za-z_]\w*:\s*{NUM}\s*)+)\]")
+_BRACKET_ITEM = re.compile(rf"([A-Za-z_]\w*):\s*({NUM})")
+
+
+def _named_brackets(line: str) -> str:
+    """``line`` with each bracket of named values after a key spelt out as the key's own pairs
+    ("predict_loss: [local: 0.6975 | reduced: 0.6919]" -> "predict_loss_local: 0.6975
+    predict_loss_reduced: 0.6919"): read as they stand, the names inside ("local", "reduced") were
+    columns of their own and the key, the loss, was lost."""
+    def spelt(m: re.Match) -> str:
+        # the value over all ranks first: of two columns with as many words, the role goes to the
+        # one that comes first, and a single rank's batches are a sample of the run's
+        items = sorted(_BRACKET_ITEM.findall(m["body"]), key=lambda kv: kv[0].lower() not in _ALL_RANKS)
+        return "  ".join(f"{m['key']}_{k}: {v}" for k, v in items)
+
+    return _NAMED_BRACKET.sub(spelt, line)
+
+
+#: the names a distributed logger gives its value over all ranks
+_ALL_RANKS = frozenset({"reduced", "global", "all", "avg", "mean"})
+
+
 def _key_values(line: str, state: dict) -> dict | None:
     """``key=value`` / ``key: value`` pairs (``step:N/M`` keeps N)."""
     rec: dict = {}
+    if ": [" in line and " | " in line:
+        line = _named_brackets(line)
     if " detected in " in line and _NAN_DETECTOR.search(line):
         return {NAN_EVENT: float("nan")}
     # (each pattern below runs only when a substring it needs is in the line: most lines of a
