@@ -186,3 +186,33 @@ def test_a_bracket_of_named_values_after_a_key_belongs_to_that_key():
     assert run.series("predict_loss_local").values[0] == 0.6975
     # the twin: a bracket of bare numbers stays a list ("loss: [0.52, 0.61]")
     assert "loss_local" not in _parse("step: 3 loss: [0.52 | 0.61]")
+
+
+def test_evaluation_columns_a_card_printed_under_each_others_heading_are_swapped_back():
+    # a SMILES DeBERTa's card: "Accuracy | Validation Loss" 0.9882 | 0.0293 at 400k steps, then
+    # 0.0277 | 0.9887 and on to the end (the card generator wrote those rows in another key order).
+    # Read as printed the held-out loss jumped 34x: an overfitting warning on a healthy run
+    report = lrdoctor.diagnose(real_log("fresh504/sagawa-zinc-deberta-mlm/training_results.md"))
+    assert np.allclose(report.run.series("eval_loss").values, [0.0409, 0.0346, 0.0314, 0.0293, 0.0277, 0.0264, 0.0253])
+    assert np.allclose(report.run.series("eval_accuracy").values[-3:], [0.9887, 0.9891, 0.9894])
+    assert any("trade places" in w for w in report.run.meta.warnings)
+    assert "overfitting" not in warned(report)
+
+
+def test_a_swap_holds_for_the_rows_after_it():
+    # BreakHis ConvNeXt-V2 (shuffled): the trade starts at epoch 10; at epoch 13 the loss spiked as
+    # well (0.0398 -> 0.3474, printed under "Accuracy"): the order holds, so that row is read swapped too
+    run = lrdoctor.read(real_log("fresh615/alm-convnextv2-breakhis-shuffled/training_results.md"))
+    assert np.allclose(run.series("eval_loss").values[-5:], [0.0511, 0.0827, 0.0398, 0.3474, 0.0850])
+    assert np.allclose(run.series("eval_accuracy").values[-5:], [0.9873, 0.9713, 0.9882, 0.8643, 0.9797])
+
+
+def test_a_learning_jump_and_a_keras_log_are_no_swap():
+    # the twins: an embedding fine-tune whose first evaluation has loss 0.71 and precision 0.13 and
+    # the second 0.09 and 0.96 (learning, on rows that had not settled); and a Keras log, whose
+    # val_loss and val_precision (both near 0.1) cross by chance: Keras prints every key by name
+    run = lrdoctor.read(real_log("fresh237/e5-small-tookitaki/training_results.md"))
+    assert not any("trade places" in w for w in run.meta.warnings)
+    run = lrdoctor.read(real_log("fresh8/keras-kerasio-imbalanced-fraud/imbalanced_classification.log"))
+    assert not any("trade places" in w for w in run.meta.warnings)
+    assert run.series("val_loss").values[3] == 0.0444

@@ -517,6 +517,79 @@ def drop_carried(cols: dict, masks: dict, meta: RunMeta) -> None:
                              f"logged once every {period} reports and carried along ({x.size - runs.size} repeat(s) dropped)")
 
 
+#: Swapped evaluation columns (:func:`unswap_columns`): both columns move at least this factor at
+#: one row, each onto the other's level. Three times in both at once, in opposite directions, is no
+#: evaluation-to-evaluation change of a trained model's loss and accuracy (a fine-tune's best epoch
+#: moves its validation loss by tens of percent), while the trade of a loss near 0.05 and an accuracy
+#: near 0.98 is 20x either way.
+SWAP_JUMP = 3.0
+
+#: ...each landing within this factor of the other column's value at the row before, and the two
+#: rows before it within this factor of each other in each column (the columns had settled: a
+#: first-epoch jump from 0.71 to 0.09 beside a precision from 0.13 to 0.96 is learning, not a trade).
+#: 3, not 2: a loss that still improves 2.7x as it trades places (BreakHis ConvNeXt-V2: 0.1375, then
+#: 0.0511 in the accuracy's cell) is the same trade.
+SWAP_MATCH = 3.0
+
+#: column names of a results table's evaluation columns (HF Trainer cards)
+_EVAL_PREFIXES = ("eval_", "validation_", "val_", "valid_")
+
+
+def _within(a: float, b: float, factor: float) -> bool:
+    return a > 0 and b > 0 and max(a / b, b / a) <= factor
+
+
+def unswap_columns(cols: dict, masks: dict, meta: RunMeta) -> None:
+    """Put back evaluation values that a model card's table printed under each other's heading, in
+    place. Hugging Face's card generator writes the header from the first evaluation's metric names
+    and each row in its own evaluation's key order, so after a resumed run the values of two columns
+    can trade places on every later row (a SMILES DeBERTa: "Accuracy" 0.9882 and "Validation Loss"
+    0.0293 at 400k steps, then 0.0277 under "Accuracy" and 0.9887 under "Validation Loss"). Read as
+    printed, the held-out loss jumps 30x and the accuracy collapses: an overfitting or a reversal that
+    never happened. Judged on the values: at a row where two evaluation columns, at levels at least
+    ``SWAP_JUMP`` x apart on the row before, each move at least
+    ``SWAP_JUMP`` x, each onto the other's previous value within ``SWAP_MATCH``, after two rows on
+    which each column held its level within ``SWAP_MATCH``, the two cells are swapped back. The order
+    then holds: each later row is read swapped when that puts both cells nearer the (repaired) row
+    before it."""
+    if "validation_loss" not in cols:
+        return  # only a results table under the card generator's "Validation Loss" heading (a Keras log
+        # prints each key by name on every line: its val_loss and val_precision, both near 0.1, can cross)
+    names = [k for k in cols if isinstance(k, str) and k.startswith(_EVAL_PREFIXES)]
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            rows = np.flatnonzero(masks[a] & masks[b] & np.isfinite(cols[a]) & np.isfinite(cols[b]))
+            if rows.size < 3:
+                continue
+            x, y = cols[a][rows].copy(), cols[b][rows].copy()
+            swapped: list[int] = []
+            for j in range(2, rows.size):
+                pa, pb = x[j - 1], y[j - 1]
+                if swapped and min(x[j], y[j], pa, pb) > 0:
+                    # once the order changed it holds (the key order of every later evaluation): a
+                    # row is read swapped when that puts it nearer the row before (a loss that
+                    # spiked as it traded places: 0.0398 then 0.3474 under "Accuracy")
+                    keep = abs(np.log(x[j] / pa)) + abs(np.log(y[j] / pb))
+                    if abs(np.log(y[j] / pa)) + abs(np.log(x[j] / pb)) < keep:
+                        x[j], y[j] = y[j], x[j]
+                        swapped.append(j)
+                    continue
+                if not (_within(x[j - 2], pa, SWAP_MATCH) and _within(y[j - 2], pb, SWAP_MATCH)) or _within(pa, pb, SWAP_JUMP):
+                    continue  # (columns on one level, a Keras val_loss and val_precision both near 0.1: no trade to see)
+                if not (_within(x[j], pb, SWAP_MATCH) and _within(y[j], pa, SWAP_MATCH)):
+                    continue
+                if max(x[j] / pa, pa / x[j]) < SWAP_JUMP or max(y[j] / pb, pb / y[j]) < SWAP_JUMP:
+                    continue
+                x[j], y[j] = y[j], x[j]
+                swapped.append(j)
+            if swapped:
+                cols[a][rows] = x
+                cols[b][rows] = y
+                meta.warnings.append(f"{printable(a)!r} and {printable(b)!r} trade places on {len(swapped)} row(s) from "
+                                     f"record {int(rows[swapped[0]]) + 1} (each jumped {SWAP_JUMP:g}x or more onto the other's "
+                                     "level): read swapped back, as the table's own key order misprinted them")
+
+
 #: Rows a pair of columns must take turns on before their "nan" cells read as empty ones: three
 #: turns each way (fewer is no pattern: one NaN in each of two columns can be two real events).
 MIN_TURNS = 3
@@ -655,6 +728,7 @@ def _columns_to_run(acc: RecordColumns, meta: RunMeta, config: Mapping[str, Any]
     resolve_gan_letters(cols, masks)
     drop_carried(cols, masks, meta)
     nan_as_empty(cols, masks, meta)
+    unswap_columns(cols, masks, meta)
     shown = {k: printable(str(k)) for k in cols}
     if any(k != v for k, v in shown.items()):
         cols = {shown[k]: v for k, v in cols.items()}
