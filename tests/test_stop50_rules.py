@@ -216,3 +216,21 @@ def test_a_learning_jump_and_a_keras_log_are_no_swap():
     run = lrdoctor.read(real_log("fresh8/keras-kerasio-imbalanced-fraud/imbalanced_classification.log"))
     assert not any("trade places" in w for w in run.meta.warnings)
     assert run.series("val_loss").values[3] == 0.0444
+
+
+def test_a_classifier_table_whose_first_loss_no_label_set_explains_is_an_initial_anomaly():
+    # BiT-50 on an image folder: training loss 5.5e9 at the first log beside an accuracy column
+    # (0.085 throughout); bert-large on a binary SuperGLUE task: 33.5 (ln 2 = 0.69). A Trainer table
+    # scored by accuracy shows a classifier's mean cross-entropy, and none over any label set in use
+    # exceeds 1.5 x ln 2^18 = 18.7 at the start
+    for path in ("fresh618/pk3388-bit-50/training_results.md", "fresh407/onutoa-20230822010704/training_results.md"):
+        report = lrdoctor.diagnose(real_log(path))
+        assert "initial_loss_anomaly" in warned(report), path
+        f = next(f for f in report.findings if f.kind == "initial_loss_anomaly")
+        assert f.evidence["num_classes"] == 262144 and "label set" in f.summary
+
+
+def test_a_classifier_table_starting_near_its_chance_level_is_no_anomaly():
+    # the twins: the PII tagger's table (first training loss 0.047) and an ESM-2 localisation card
+    for path in ("fresh625/hf-distilbert-pii-ab-ai/training_results.txt", "fresh638/dongjunguo-esm2-t12-35m-localization/training_results.md"):
+        assert "initial_loss_anomaly" not in warned(lrdoctor.diagnose(real_log(path))), path

@@ -22,7 +22,7 @@ from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.names import normalize
 from lrdoctor.run import Run
 
-__all__ = ["InitialLossThresholds", "detect", "cross_entropy_shown", "seq2seq_table_score", "starts_at_the_start", "first_logging_period"]
+__all__ = ["InitialLossThresholds", "detect", "cross_entropy_shown", "seq2seq_table_score", "classification_table_score", "starts_at_the_start", "first_logging_period"]
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,10 @@ class InitialLossThresholds(Thresholds):
     largest vocabulary in common use, 2^18 (Gemma's 256k; Llama 3 128k, GPT-2 50k): ln 262144 =
     12.48. A first loss above 1.5x that (18.7 nats) is worse than a uniform guess over *any*
     vocabulary (PEFT prefix tuning of bloomz: train_epoch_loss 21.33 with train_ppl 1.83e9 at
-    epoch 0). Only the "above" side: with the vocabulary unknown, no first loss is too low."""
+    epoch 0). Only the "above" side: with the vocabulary unknown, no first loss is too low. The
+    same bound holds for a classifier's mean cross-entropy over its labels, which a Trainer results
+    table with a classification score shows (:func:`classification_table_score`): no label set in
+    use is larger than a vocabulary."""
     ppl_match: float = 0.01
     """...where a perplexity column equals exp(loss) within 1% at every report both hold."""
     first_points: int = 3
@@ -149,9 +152,30 @@ def seq2seq_table_score(run: Run) -> str | None:
     return next((n for n in run.names if TEXT_SCORE_WORDS & set(tokens(n)) or is_generated_length(n)), None)
 
 
+#: the words of a classification score in an HF results table's evaluation columns
+_CLASS_SCORE_WORDS = frozenset({"accuracy", "acc", "f1", "precision", "recall"})
+
+
+def classification_table_score(run: Run) -> str | None:
+    """The classification score (accuracy, F1, precision, recall) of a Hugging Face Trainer results
+    table, which shows its loss to be the mean cross-entropy of a classifier over its labels: the
+    Trainer's loss for a sequence, token, image or audio classification head is ``CrossEntropyLoss``
+    averaged over the examples (a multi-label head's ``BCEWithLogitsLoss`` averaged over the labels is
+    lower still), so a uniform guess over any label set in use bounds it, as a perplexity would bound a
+    language model's (BiT-50 on an image folder: first training loss 5.5e9 beside its accuracy;
+    bert-large on a binary SuperGLUE task: 33.5). A CTC or detection table carries no such column."""
+    from lrdoctor.detect._progress.common import is_trainer_results_table
+    from lrdoctor.names import tokens
+
+    if not is_trainer_results_table(run):
+        return None
+    return next((n for n in run.names if n.startswith("eval_") and _CLASS_SCORE_WORDS & set(tokens(n))), None)
+
+
 def _needs(run: Run) -> str | None:
     why = needs.num_classes_and_loss(run)
-    if why is not None and needs.loss(run) is None and (cross_entropy_shown(run) or seq2seq_table_score(run)) is not None:
+    if why is not None and needs.loss(run) is None and (cross_entropy_shown(run) or seq2seq_table_score(run)
+                                                        or classification_table_score(run)) is not None:
         why = None  # a per-token cross-entropy is judged against the largest vocabulary
     if why is None and not starts_at_the_start(run):
         why = ("the log does not start at step 0/1 (or its steps are row numbers): "
@@ -186,10 +210,14 @@ def _other_scale(run: Run, th: InitialLossThresholds) -> bool:
 def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
     s, k = objective(run), num_classes(run)
     lm_bound = score = None
+    label_set = False
     if k is None:
         lm_bound = cross_entropy_shown(run, th)
         if lm_bound is None:
             score = lm_bound = seq2seq_table_score(run)
+        if lm_bound is None:
+            score = lm_bound = classification_table_score(run)
+            label_set = lm_bound is not None
         if lm_bound is None:
             return []
         k = (f"largest vocabulary in use (the loss is a cross-entropy: {lm_bound})", th.lm_vocab_max)
@@ -223,7 +251,10 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
     if kind == "negative":
         summary = (f"first loss {fmt(first)} is negative, which a cross-entropy over {k[1]} classes (ln {k[1]} = "
                    f"{fmt(expected)} untrained) cannot be")
-    if lm_bound is not None:
+    if label_set:
+        summary = (f"first loss {fmt(first)} is a classifier's mean cross-entropy (a Trainer table scored by {score}) "
+                   f"{first / expected:.1f}x ln({k[1]}) = {fmt(expected)}: worse than a uniform guess over any label set in use")
+    elif lm_bound is not None:
         shown = f"a Trainer table of generated text, scored by {score}" if score is not None else f"{lm_bound} = exp(loss)"
         summary = (f"first loss {fmt(first)} is a per-token cross-entropy ({shown}) {first / expected:.1f}x "
                    f"ln({k[1]}) = {fmt(expected)}: worse than a uniform guess over any vocabulary in use")
