@@ -231,6 +231,6 @@ def test_a_classifier_table_whose_first_loss_no_label_set_explains_is_an_initial
 
 
 def test_a_classifier_table_starting_near_its_chance_level_is_no_anomaly():
-    # the twins: the PII tagger's table (first training loss 0.047) and an ESM-2 localisation card
-    for path in ("fresh625/hf-distilbert-pii-ab-ai/training_results.txt", "fresh638/dongjunguo-esm2-t12-35m-localization/training_results.md"):
+    # the twins: an emotion classifier and an ESM-2 localisation card, whose first losses are ordinary
+    for path in ("fresh616/mahmoudng-emotion-model/training_results.md", "fresh638/dongjunguo-esm2-t12-35m-localization/training_results.md"):
         assert "initial_loss_anomaly" not in warned(lrdoctor.diagnose(real_log(path))), path
