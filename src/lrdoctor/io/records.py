@@ -562,6 +562,10 @@ def unswap_columns(cols: dict, masks: dict, meta: RunMeta) -> None:
             if rows.size < 3:
                 continue
             x, y = cols[a][rows].copy(), cols[b][rows].copy()
+            with np.errstate(divide="ignore", invalid="ignore"):
+                jx, jy = np.abs(np.diff(np.log(np.abs(x)))), np.abs(np.diff(np.log(np.abs(y))))
+            if not bool(((jx >= np.log(SWAP_JUMP)) & (jy >= np.log(SWAP_JUMP))).any()):
+                continue  # (the usual case, judged at numpy speed: no row where both columns jump)
             swapped: list[int] = []
             for j in range(2, rows.size):
                 pa, pb = x[j - 1], y[j - 1]
