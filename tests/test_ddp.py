@@ -3,7 +3,6 @@ norm, and only rank 0 writes the log and reports."""
 
 import json
 import os
-import socket
 
 import numpy as np
 import torch
@@ -11,19 +10,14 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _worker(rank, world, port, out):
+def _worker(rank, world, out):
     import lrdoctor
     from lrdoctor.monitor import Every, MonitorConfig
 
     torch.set_num_threads(1)
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    dist.init_process_group("gloo", rank=rank, world_size=world)
+    # a rendezvous file, not a TCP port picked beforehand: another process can take a free port
+    # between the pick and the bind, and the ranks then never meet
+    dist.init_process_group("gloo", init_method=f"file://{os.path.join(out, 'rendezvous')}", rank=rank, world_size=world)
     torch.manual_seed(0)
     model = torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(8, 1))
     opt = torch.optim.SGD(model.parameters(), lr=0.05)
@@ -48,7 +42,7 @@ def _worker(rank, world, port, out):
 
 
 def test_ddp_two_gloo_ranks(tmp_path):
-    mp.spawn(_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
+    mp.spawn(_worker, args=(2, str(tmp_path)), nprocs=2, join=True)
     r0 = json.loads((tmp_path / "rank0.json").read_text())
     r1 = json.loads((tmp_path / "rank1.json").read_text())
     assert (r0["rank_seen"], r1["rank_seen"]) == (0, 1)
