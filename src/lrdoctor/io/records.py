@@ -547,9 +547,9 @@ def unswap_columns(cols: dict, masks: dict, meta: RunMeta) -> None:
     0.0293 at 400k steps, then 0.0277 under "Accuracy" and 0.9887 under "Validation Loss"). Read as
     printed, the held-out loss jumps 30x and the accuracy collapses: an overfitting or a reversal that
     never happened. Judged on the values: at a row where two evaluation columns, at levels at least
-    ``SWAP_JUMP`` x apart on the row before, each move at least
-    ``SWAP_JUMP`` x, each onto the other's previous value within ``SWAP_MATCH``, after two rows on
-    which each column held its level within ``SWAP_MATCH``, the two cells are swapped back. The order
+    ``SWAP_JUMP`` x apart on the row before, each move at least ``SWAP_JUMP`` x, each onto the
+    other's previous value within ``SWAP_MATCH``, after two rows on which each column held its level
+    within ``SWAP_MATCH``, the two cells are swapped back. The order
     then holds: each later row is read swapped when that puts both cells nearer the (repaired) row
     before it."""
     if "validation_loss" not in cols:

@@ -392,6 +392,9 @@ _SLASH_PAIR = re.compile(rf"(?<![\w/])(?P<a>[A-Za-z]+)\s*/\s*(?P<b>[A-Za-z]+)\s+
 _NAMED_BRACKET = re.compile(rf"(?P<key>[A-Za-z_][\w.]*):\s*\[(?P<body>\s*[A-Za-z_]\w*:\s*{NUM}\s*(?:\|\s*[A-Za-z_]\w*:\s*{NUM}\s*)+)\]")
 _BRACKET_ITEM = re.compile(rf"([A-Za-z_]\w*):\s*({NUM})")
 
+#: the names a distributed logger gives its value over all ranks
+_ALL_RANKS = frozenset({"reduced", "global", "all", "avg", "mean"})
+
 
 def _named_brackets(line: str) -> str:
     """``line`` with each bracket of named values after a key spelt out as the key's own pairs
@@ -405,10 +408,6 @@ def _named_brackets(line: str) -> str:
         return "  ".join(f"{m['key']}_{k}: {v}" for k, v in items)
 
     return _NAMED_BRACKET.sub(spelt, line)
-
-
-#: the names a distributed logger gives its value over all ranks
-_ALL_RANKS = frozenset({"reduced", "global", "all", "avg", "mean"})
 
 
 def _key_values(line: str, state: dict) -> dict | None:
@@ -637,10 +636,11 @@ def _key_values(line: str, state: dict) -> dict | None:
             rec["epoch"] = float(ei[1])
     if rec and not any(_STEPLIKE.match(k) or k == "batch" for k in rec if k != "epoch"):
         ci = _COUNTER_INSIDE.search(line) if ("tep" in line or "ter" in line or "atch" in line) else None
-        if ci and _evaluation_counter(rec, ci[1].lower(), float(ci[2] or ci[3] or ci[4])):
-            ci = None  # legacy PaddleDetection's "Test iter 0", "Test finish iter 5": the evaluation loop's batch
         if ci:
-            rec[ci[1].lower()] = float(ci[2] or ci[3] or ci[4])
+            word, n = ci[1].lower(), float(ci[2] or ci[3] or ci[4])
+            # (not legacy PaddleDetection's "Test iter 0", "Test finish iter 5": the evaluation loop's batch)
+            if not _evaluation_counter(rec, word, n):
+                rec[word] = n
     br = _BOOST_ROUND.match(line) if rec and ("]" in line[:12] or "learn" in line) else None
     if br and "boosting_round" not in rec:
         rec["boosting_round"] = float(br[1] or br[2])
