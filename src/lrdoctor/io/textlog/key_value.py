@@ -47,6 +47,10 @@ _CAMEL = re.compile(r"(?<=[a-z]{2})(?=[A-Z])")
 _SPLIT_ABBREV = frozenset({"val", "valid", "eval", "test", "train", "dev", "avg"})
 
 
+#: a verb written between a key and its separator ("success rate is: 89.0", "loss was = 0.3")
+_COPULAS = frozenset({"is", "was", "are", "were"})
+
+
 def _key_name(raw: str) -> str:
     """snake_case key; a leading lower-case unit word belongs to the previous value, not to the
     key ("0.831s loss=1.19" is "loss", not "s_loss")."""
@@ -61,6 +65,9 @@ def _key_name(raw: str) -> str:
     if not raw.islower():  # CNTK's "TrainLossPerSample" -> train_loss_per_sample ("mAP", "mIoU" stay whole)
         raw = _CAMEL.sub("_", raw)
     words = raw.split()
+    if len(words) > 1 and words[-1].lower() in _COPULAS:
+        words = words[:-1]  # MAML's "epoch is: 3, eval success rate is: 89.000": the verb is no part of the name
+        raw = " ".join(words)
     if len(words) > 1 and words[0].lower() in _VALUE_WORDS:
         raw = " ".join(words[1:])
     key = raw.strip().lower().replace(" ", "_")
