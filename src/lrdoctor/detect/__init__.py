@@ -9,6 +9,8 @@ offline diagnosis and the live Monitor. Pass your own thresholds through
 
 from __future__ import annotations
 
+import numpy as np
+
 import importlib
 import os
 import pkgutil
@@ -67,9 +69,19 @@ def filter_findings(findings: list[Finding]) -> list[Finding]:
     drop what a confirmed blow-up explains (not a metric's NaN beside finite losses, which the
     metric's own computation gave: no blow-up), a score's reversal that overfitting explains, and an
     overfitting of a run that never left chance."""
-    if any(f.severity is Severity.ERROR and f.kind in BLOWUP_KINDS and not f.evidence.get("losses_finite") for f in findings):
-        findings = [f for f in findings if f.kind not in EXPLAINED_BY_ERROR]
+    blowups = [f for f in findings if f.severity is Severity.ERROR and f.kind in BLOWUP_KINDS and not f.evidence.get("losses_finite")]
+    if blowups:
+        onset = min(f.start_step for f in blowups) if all(f.kind == "divergence" for f in blowups) else -np.inf
+        findings = [f for f in findings if f.kind not in EXPLAINED_BY_ERROR or _before_the_blowup(f, onset)]
     return [f for f in findings if not _overfitting_explains(f, findings) and not _never_learned(f, findings)]
+
+
+def _before_the_blowup(f: Finding, onset: float) -> bool:
+    """True for an error-level ``slow_progress`` that starts before the first blow-up: a blow-up
+    explains what came after it, not a model that was stuck before it (RemBERT on a two-class set:
+    F1 of the minority class 0 from the first evaluation, both losses jumping one evaluation later).
+    The warning-level rates and plateaus measured over the whole run are the blow-up's own doing."""
+    return f.kind == "slow_progress" and f.severity is Severity.ERROR and f.start_step < onset
 
 
 def _never_learned(f: Finding, findings: list[Finding]) -> bool:

@@ -81,6 +81,18 @@ class DivergenceThresholds(Thresholds):
     makes its own noise (mt0-base LoRA at lr 0.005: 0.17, 0.079, then 0.97, 3.37, 3.37 while the
     validation loss rose 0.002 -> 2.3). A decade is no noise of a logged average; with four or
     more reports before the onset the guard measures them and judges as before."""
+    joint_jump: float = 0.05
+    """Few-point rule on a log with evaluations: both losses rise by at least this share at the
+    same report, and from there to the end (``few_after``+ reports) the evaluation loss stays
+    above *every* earlier evaluation, the first included, while the training loss never makes a
+    new best and ends this share above it (see :func:`joint_jump_and_stay`). The stay is the
+    proof: an evaluation is of the weights as they stand, and weights that score worse than at
+    every earlier evaluation, with a training loss that went up with them, got worse for good;
+    overfitting keeps its training loss falling. The 5% only places the onset at a jump rather
+    than a creep: the median joint rise between two reports of the benchmark's healthy runs is
+    0.7% and a tenth of them exceed 9%, so it is the stay, not the jump, that no healthy run of
+    the benchmark shows (Zekunli's T5-base under fp16: validation 1.76 -> 2.14 -> 2.36-2.37 for
+    five evaluations, above its first 1.93, the training loss 1.75 -> 1.90 -> 2.43-2.48)."""
     few_rises: int = 4
     """Few-point rule: the loss rose at each of the last this-many reports and ends above the
     best by more than ``relative_floor``. Under noise alone (exchangeable reports around a flat
@@ -443,6 +455,32 @@ def joint_last_jump(run: Run, factor: float, noise_k: float = 0.0) -> tuple[int,
     return None
 
 
+def joint_jump_and_stay(run: Run, jump: float, after: int) -> tuple[int, int] | None:
+    """(index of the best training loss before the onset, index of the onset) in the training
+    loss's finite reports, when at one report both the training and the evaluation loss rose by
+    at least ``jump`` (a share) over the report before, and from there on, for at least
+    ``after`` shared reports to the end, the evaluation loss stayed above every earlier
+    evaluation while the training loss never went below its best before the onset and ended
+    ``jump`` above it (``DivergenceThresholds.joint_jump``). Only reports where both losses were
+    logged count. Positive values only; None otherwise."""
+    s, e = objective(run), run.series("eval_loss")
+    if s is None or e is None:
+        return None
+    f, g = s.finite(), e.finite()
+    shared, fi, gi = np.intersect1d(f.steps, g.steps, return_indices=True)
+    if shared.size < after + 1:
+        return None
+    x, ev = f.values[fi], g.values[gi]
+    if (x <= 0).any() or (ev <= 0).any():
+        return None
+    up = 1.0 + jump
+    for j in range(1, shared.size - after + 1):
+        if (ev[j] >= up * ev[j - 1] and x[j] >= up * x[j - 1] and ev[j:].min() > ev[:j].max()
+                and x[j:].min() > x[:j].min() and x[-1] >= up * x[:j].min()):
+            return int(fi[int(np.argmin(x[:j]))]), int(fi[j])
+    return None
+
+
 def last_eval_jump(values: np.ndarray, factor: float, noise_k: float, min_before: int) -> tuple[int, int] | None:
     """(index of the best evaluation, index of the last) when the last evaluation loss is at
     least ``factor`` x the best before it and its log-ratio beats ``noise_k`` sigmas of the
@@ -554,6 +592,9 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
          f"{th.climb_points}+ reports), ending more than {th.relative_floor:.0%} and {th.noise_k:g} sigma of its log scatter above the best"),
         ("joint", lambda: None if x.size != f.values.size else joint_last_jump(run, th.few_factor, th.noise_k), Severity.ERROR,
          f"the last report: training and evaluation loss both >= {th.few_factor:g}x their best"),
+        ("joint_stay", lambda: None if eval_only or x.size != f.values.size else joint_jump_and_stay(run, th.joint_jump, th.few_after),
+         Severity.ERROR, f"few-point: training and evaluation loss both rose >= {th.joint_jump:.0%} at one report, and the "
+         "evaluation loss stayed above every earlier evaluation to the end"),
         ("eval_last", lambda: last_eval_jump(x, th.few_factor, th.noise_k, th.eval_noise_points) if eval_only else None,
          Severity.ERROR, f"the last evaluation >= {th.few_factor:g}x the best, beyond {th.noise_k:g} sigma of the evaluations' scatter"),
         ("eval_collapse", lambda: eval_collapse(run, x, st, th) if eval_only else None, Severity.ERROR,
@@ -585,6 +626,13 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
                    f"{fmt(ev['final_loss'])} ({ev['ratio_to_best']:.2g}x its best {fmt(ev['best_loss'])}) and the "
                    f"evaluation loss to {fmt(ev['eval_final'])} ({ev['eval_final'] / ev['eval_best']:.2g}x its best): "
                    f"the weights themselves got worse")
+    elif name == "joint_stay":
+        e = run.series("eval_loss").finite()
+        k = int(np.searchsorted(e.steps, st[onset]))
+        ev.update(eval_before=float(e.values[k - 1]), eval_at_onset=float(e.values[k]), eval_worst_before=float(e.values[:k].max()))
+        summary = (f"at step {fmt(ev['onset_step'])} the training loss rose to {fmt(ev['loss_at_onset'])} and the evaluation "
+                   f"loss to {fmt(ev['eval_at_onset'])} (from {fmt(ev['eval_before'])}), and the evaluation loss never came back "
+                   f"below any earlier evaluation (worst {fmt(ev['eval_worst_before'])}): the weights got worse for good")
     elif name == "eval_last":
         summary = (f"the last evaluation (step {fmt(ev['onset_step'])}) jumped to {fmt(ev['final_loss'])}, "
                    f"{ev['ratio_to_best']:.2g}x the best evaluation {fmt(ev['best_loss'])} (step {fmt(ev['best_step'])}): "
@@ -700,6 +748,9 @@ class DivergenceEvidence(GuardRewindEvidence):
     eval_final: float
     score_best: float
     score_final: float
+    eval_before: float
+    eval_at_onset: float
+    eval_worst_before: float
 
 
 def _gan_blowup(run: Run, th: DivergenceThresholds) -> list[Finding]:
