@@ -2,7 +2,8 @@
 real twins:
 
 - readers: a verb between a key and its separator ("epoch is: 3, eval success rate is: 89.000",
-  MAML's evaluation prints) is no part of the key's name;
+  MAML's evaluation prints) is no part of the key's name; a ``rouge_score`` facet after a ROUGE
+  word in a borderless Trainer table ("Rougel Fmeasure") is that score's facet;
 - divergence: both losses jump at one report and the evaluation loss then stays above every
   earlier evaluation to the end (``DivergenceThresholds.joint_jump``);
 - a blow-up explains the slow progress after it, not an error-level slow_progress (a model stuck
@@ -86,3 +87,23 @@ def test_what_a_divergence_leaves_behind_is_still_explained_by_it():
     report = lrdoctor.diagnose(real_log("fresh583/moanlb-t5-small-informal-to-formal/training_results.md"))
     kinds = _kinds(report)
     assert kinds.get("divergence") == "ERROR" and "slow_progress" not in kinds
+
+
+def test_a_rouge_facet_in_a_borderless_trainer_table_belongs_to_its_score():
+    # clee9's T5-small card (blind slice fresh648), copied without borders: "Training Loss Epoch Step
+    # Validation Loss Rougel Fmeasure Bertscore F1 Combined Score" over rows of 7 numbers. Unread
+    # ("unknown format"): six metric words for three values
+    run = lrdoctor.read(real_log("fresh648/clee9-t5-small-rougel-bertscore/training_results.md"))
+    assert {"eval_rougel_fmeasure", "eval_bertscore_f1", "eval_combined_score"} <= set(run.names)
+    assert run.series("eval_rougel_fmeasure").values.tolist() == [0.113, 0.1227, 0.1246, 0.1247]
+    assert run.series("eval_bertscore_f1").values[0] == -0.0448
+
+
+def test_a_rouge_word_and_a_precision_column_stay_apart_when_the_counts_match(tmp_path):
+    # the twin: as many words as values, so nothing is joined ("Rouge1" and "Precision" are two columns)
+    log = tmp_path / "training_results.md"
+    rows = "".join(f"{1.0 / e:.4f} {e}.0 {10 * e} {1.2 / e:.4f} {0.2 + e / 100:.4f} {0.5 + e / 100:.4f}\n" for e in range(1, 5))
+    log.write_text("Training Loss Epoch Step Validation Loss Rouge1 Precision\n" + rows)
+    run = lrdoctor.read(log)
+    assert "eval_rouge1" in run.names and "eval_precision" in run.names
+    assert run.series("eval_precision").values[-1] == 0.54

@@ -274,11 +274,20 @@ def _plain_word(names: list[str], j: int) -> bool:
     return names[j] not in _HF_TRAIN_COLUMNS and word not in _METRIC_WORDS and word not in _NAME_TAILS and "_" not in word
 
 
+#: the parts of a ROUGE score as the ``rouge_score`` package returns them (``Score(precision, recall,
+#: fmeasure)``): after a ROUGE word, one of them is that score's facet, not a column of its own
+_ROUGE_FACETS = frozenset({"precision", "recall", "fmeasure"})
+
+
 def _facet_of(names: list[str], i: int) -> bool:
     """True when ``names[i]`` is a facet word after a plain word (:func:`_plain_word`): the facet of
     that score ("Bleu Ter Chrf Rougel Meteor Bertscore F1" over six metric values: "bertscore_f1").
-    After a whole metric name a facet is its own column ("Accuracy F1")."""
-    return names[i].removeprefix("eval_") in _FACET_WORDS and _plain_word(names, i - 1)
+    After a whole metric name a facet is its own column ("Accuracy F1"), except a ``rouge_score``
+    facet after a ROUGE word ("Rougel Fmeasure Bertscore F1 Combined Score" over three values)."""
+    word, before = names[i].removeprefix("eval_"), names[i - 1].removeprefix("eval_")
+    if word in _ROUGE_FACETS and before.startswith("rouge") and before.removeprefix("rouge") in {"1", "2", "l", "lsum"}:
+        return True
+    return word in _FACET_WORDS and _plain_word(names, i - 1)
 
 
 def _starts_a_tailed_name(names: list[str], i: int) -> bool:
