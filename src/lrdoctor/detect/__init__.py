@@ -9,8 +9,6 @@ offline diagnosis and the live Monitor. Pass your own thresholds through
 
 from __future__ import annotations
 
-import numpy as np
-
 import importlib
 import os
 import pkgutil
@@ -71,7 +69,7 @@ def filter_findings(findings: list[Finding]) -> list[Finding]:
     overfitting of a run that never left chance."""
     blowups = [f for f in findings if f.severity is Severity.ERROR and f.kind in BLOWUP_KINDS and not f.evidence.get("losses_finite")]
     if blowups:
-        onset = min(f.start_step for f in blowups) if all(f.kind == "divergence" for f in blowups) else -np.inf
+        onset = min(f.start_step for f in blowups) if all(f.kind == "divergence" for f in blowups) else float("-inf")
         findings = [f for f in findings if f.kind not in EXPLAINED_BY_ERROR or _before_the_blowup(f, onset)]
     return [f for f in findings if not _overfitting_explains(f, findings) and not _never_learned(f, findings)]
 

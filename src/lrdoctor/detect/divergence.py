@@ -635,9 +635,11 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
                    f"evaluation loss to {fmt(ev['eval_final'])} ({ev['eval_final'] / ev['eval_best']:.2g}x its best): "
                    f"the weights themselves got worse")
     elif name == "joint_stay":
-        e = run.series("eval_loss").finite()
-        k = int(np.searchsorted(e.steps, st[onset]))
-        ev.update(eval_before=float(e.values[k - 1]), eval_at_onset=float(e.values[k]), eval_worst_before=float(e.values[:k].max()))
+        g = run.series("eval_loss").finite()
+        shared = np.isin(g.steps, st)  # the evaluations the rule compared: those at a training report
+        e_steps, e = g.steps[shared], g.values[shared]
+        k = int(np.searchsorted(e_steps, st[onset]))
+        ev.update(eval_before=float(e[k - 1]), eval_at_onset=float(e[k]), eval_worst_before=float(e[:k].max()))
         summary = (f"at step {fmt(ev['onset_step'])} the training loss rose to {fmt(ev['loss_at_onset'])} and the evaluation "
                    f"loss to {fmt(ev['eval_at_onset'])} (from {fmt(ev['eval_before'])}), and the evaluation loss never came back "
                    f"below any earlier evaluation (worst {fmt(ev['eval_worst_before'])}): the weights got worse for good")
