@@ -20,7 +20,7 @@ from lrdoctor.detect import needs
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
 from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.names import normalize
-from lrdoctor.run import Run
+from lrdoctor.run import Run, Series
 
 __all__ = ["InitialLossThresholds", "detect", "cross_entropy_shown", "seq2seq_table_score", "classification_table_score", "starts_at_the_start", "first_logging_period"]
 
@@ -177,6 +177,8 @@ def _needs(run: Run) -> str | None:
     if why is not None and needs.loss(run) is None and (cross_entropy_shown(run) or seq2seq_table_score(run)
                                                         or classification_table_score(run)) is not None:
         why = None  # a per-token cross-entropy is judged against the largest vocabulary
+    if why is not None and _first_evaluation_judged(run) is not None:
+        why = None  # no training loss logged: the table's first evaluation loss is judged against that bound
     if why is None and not starts_at_the_start(run):
         why = ("the log does not start at step 0/1 (or its steps are row numbers): "
                "its first loss may not be the initial one")
@@ -206,6 +208,21 @@ def _other_scale(run: Run, th: InitialLossThresholds) -> bool:
     return bool((ev > 0).all() and (tv > th.above * ev).all())
 
 
+def _first_evaluation_judged(run: Run) -> Series | None:
+    """The evaluation loss of a Trainer results table scored by a classification or generation
+    score (:func:`classification_table_score`, :func:`seq2seq_table_score`) whose training loss
+    is not logged ("No log": an epoch shorter than ``logging_steps``): the mean cross-entropy the
+    table's first row reports, after the first epoch, is then the earliest loss of the run. The
+    bound of ``lm_vocab_max`` holds for it as for a training loss, at any point of a run: a mean
+    cross-entropy above 1.5 ln 2^18 (18.7 nats) is worse than a uniform guess over any label set or
+    vocabulary in use (MobileBERT on 500 examples: validation loss 3,126,378 at the first epoch
+    beside an accuracy of 0.45). None when a training loss is logged, or no such score is."""
+    if run.is_rl or needs.points(run, "loss") > 0 or (seq2seq_table_score(run) or classification_table_score(run)) is None:
+        return None
+    e = run.series("eval_loss")
+    return e if e is not None and e.finite().values.size else None
+
+
 @detector("initial_loss_anomaly", thresholds=DEFAULTS, evidence=InitialLossAnomalyEvidence, needs=_needs)
 def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
     s, k = objective(run), num_classes(run)
@@ -221,6 +238,10 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
         if lm_bound is None:
             return []
         k = (f"largest vocabulary in use (the loss is a cross-entropy: {lm_bound})", th.lm_vocab_max)
+    evaluation = False
+    if s is None and lm_bound is not None and score is not None:
+        s = _first_evaluation_judged(run)
+        evaluation = s is not None
     if s is None:
         return []
     f = s.finite()
@@ -235,6 +256,8 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
     expected = float(np.log(k[1]))
     # an epoch's mean loss falls below ln(K) within the epoch; only a per-step first loss is judged low
     early = f.steps[0] <= 1 and run.meta.step_unit != "epoch"
+    if evaluation and not first > th.above * expected:
+        return []  # only the bound's "above" side holds after a first epoch of training
     if first > th.above * expected:
         if _other_scale(run, th):
             return []  # the training loss is weighted or carries extra terms: its scale is not ln K's
@@ -251,7 +274,11 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
     if kind == "negative":
         summary = (f"first loss {fmt(first)} is negative, which a cross-entropy over {k[1]} classes (ln {k[1]} = "
                    f"{fmt(expected)} untrained) cannot be")
-    if label_set:
+    if evaluation:
+        summary = (f"first evaluation loss {fmt(first)} (no training loss logged) is a mean cross-entropy (a Trainer "
+                   f"table scored by {score}) {first / expected:.1f}x ln({k[1]}) = {fmt(expected)}: worse than a uniform "
+                   "guess over any label set or vocabulary in use")
+    elif label_set:
         summary = (f"first loss {fmt(first)} is a classifier's mean cross-entropy (a Trainer table scored by {score}) "
                    f"{first / expected:.1f}x ln({k[1]}) = {fmt(expected)}: worse than a uniform guess over any label set in use")
     elif lm_bound is not None:

@@ -542,12 +542,14 @@ def _never_beat_constant(run: Run, th: ProgressThresholds) -> Finding | None:
 
 def _prints_a_fraction(v: np.ndarray) -> bool:
     """True when an error rate's prints tell a fraction from a percentage: exactly 1.0 at two
-    evaluations, or at one while no evaluation went below it (1.0 is then the best the run
-    did, and a WER of 1.00% at a first evaluation that no later one beat, while the losses
-    fall, is no good model: XLS-R on Common Voice hi, WER 1.0, 1.0001, ... 1.021 at all 19
-    evaluations as its validation loss fell 5.1 -> 0.75)."""
+    evaluations, or at the first one while no later evaluation went below it (1.0 is then the
+    best the run did, and a WER of 1.00% at a first evaluation that no later one beat, while the
+    losses fall, is no good model: XLS-R on Common Voice hi, WER 1.0, 1.0001, ... 1.021 at all 19
+    evaluations as its validation loss fell 5.1 -> 0.75). A single 1.0 reached later, after a
+    descent, is a percentage's best: a GIT captioner's WER fell 52.6, 22.4, ... 4.5, 1.0 and then
+    held at 7-8, which as a fraction would start at 5,260% errors."""
     ones = int((v == 1.0).sum())
-    return ones >= 2 or (ones == 1 and float(v.min()) >= 1.0)
+    return ones >= 2 or (ones == 1 and float(v[0]) == 1.0 and float(v.min()) >= 1.0)
 
 
 def _fraction_beside_a_falling_loss(run: Run, v: np.ndarray, th: ProgressThresholds) -> bool:

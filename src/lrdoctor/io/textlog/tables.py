@@ -259,7 +259,8 @@ def _column_names(cells: list[str]) -> list[str]:
 _NAME_TAILS = frozenset({"score", "match", "rate", "error", "iou", "accuracy", "len",
                          "correlation", "coefficient", "macro", "micro", "weighted",
                          "ortho",  # (the HF audio course's Whisper fine-tune: "Wer Ortho" before "Wer")
-                         "auc"})  # (scikit-learn's roc_auc_score as "roc_auc": "Roc Auc", "Pr Auc")
+                         "auc",  # (scikit-learn's roc_auc_score as "roc_auc": "Roc Auc", "Pr Auc")
+                         "squared"})  # (a regression head's "r_squared": "R Squared" after "Mape")
 
 
 #: the facets a score that ``evaluate`` returns in parts is reported by ("bertscore_f1" from
@@ -852,6 +853,10 @@ def _console_table(line: str, state: dict) -> dict | None:
             (cells[0].lower() in _STEP_FIRST or any(_CONSOLE_METRIC.search(c) for c in cells) or "LOSS" in cells):
         if cells[0].lower() in _STEP_FIRST and _FASTAI_PAIR.search(s):
             return None  # fastai's "epoch train loss valid loss ...", HF's "Step Training Loss": two-word names (the header-table rule)
+        if _spaced_hf_header(s) is not None:
+            return None  # HF's results table with its borders lost, whose metric names read as a console
+            # table's ("Training Loss Epoch Step Validation Loss Mse Mae Rmse Mape R Squared": "R" is
+            # YOLO's recall): two-word names, the header-table rule's
         validation, epoch_table = cells[0].lower() == "class", cells[0].lower() == "epoch"
         state["console_header"] = [_console_key(c, validation, epoch_table) for c in cells]
         return {}
