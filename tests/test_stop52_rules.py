@@ -101,3 +101,17 @@ def test_a_first_evaluation_loss_under_the_bound_is_no_anomaly():
     report = lrdoctor.diagnose(real_log("fresh630/hfcard-prithviraj-t5-small-legalbench/training_results.txt"))
     assert "initial_loss_anomaly" not in _kinds(report)
     assert "initial_loss_anomaly" in report.coverage.ran  # checked (it was "not checked" before), and healthy
+
+
+def test_a_first_evaluation_before_the_first_training_loss_is_judged():
+    # SwinV2 at lr 0.05 on a small image folder (blind slice fresh674): "No log" at the first two
+    # evaluations (steps 3 and 7, epochs 0.86 and 2.0: irregular steps, a table from the start), the
+    # validation loss 22.41 at the first, the training loss 15.44 only from step 10
+    report = lrdoctor.diagnose(real_log("fresh674/augusto777-swinv2-tiny-dmae-5e-2/training_results.md"))
+    f = warned(report)["initial_loss_anomaly"]
+    assert f.start_step == 3 and f.evidence["first_loss"] == 22.4107
+    # the twin: a first evaluation at chance (0.719) before a training loss of 70,646 at step 504:
+    # the evaluation says nothing, and the training loss's own first report is still judged
+    report = lrdoctor.diagnose(real_log("fresh670/cippppy-mobilebert-500exs-run0/training_results.md"))
+    f = warned(report)["initial_loss_anomaly"]
+    assert f.start_step == 504 and f.evidence["first_loss"] > 70000

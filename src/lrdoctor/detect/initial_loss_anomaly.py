@@ -179,7 +179,7 @@ def _needs(run: Run) -> str | None:
         why = None  # a per-token cross-entropy is judged against the largest vocabulary
     if why is not None and _first_evaluation_judged(run) is not None:
         why = None  # no training loss logged: the table's first evaluation loss is judged against that bound
-    if why is None and not starts_at_the_start(run):
+    if why is None and not starts_at_the_start(run) and not (_first_evaluation_judged(run) is not None and _table_from_start(run)):
         why = ("the log does not start at step 0/1 (or its steps are row numbers): "
                "its first loss may not be the initial one")
     return why
@@ -208,6 +208,15 @@ def _other_scale(run: Run, th: InitialLossThresholds) -> bool:
     return bool((ev > 0).all() and (tv > th.above * ev).all())
 
 
+def _table_from_start(run: Run) -> bool:
+    """A Trainer table whose first row is the run's first evaluation, at irregular steps too
+    (:func:`lrdoctor.detect._progress.chance.trainer_table_from_start`: steps 3, 7, 10 at epochs
+    0.86, 2.0, 2.86)."""
+    from lrdoctor.detect._progress.chance import trainer_table_from_start
+
+    return trainer_table_from_start(run)
+
+
 def _first_evaluation_judged(run: Run) -> Series | None:
     """The evaluation loss of a Trainer results table scored by a classification or generation
     score (:func:`classification_table_score`, :func:`seq2seq_table_score`) whose training loss
@@ -216,11 +225,30 @@ def _first_evaluation_judged(run: Run) -> Series | None:
     bound of ``lm_vocab_max`` holds for it as for a training loss, at any point of a run: a mean
     cross-entropy above 1.5 ln 2^18 (18.7 nats) is worse than a uniform guess over any label set or
     vocabulary in use (MobileBERT on 500 examples: validation loss 3,126,378 at the first epoch
-    beside an accuracy of 0.45). None when a training loss is logged, or no such score is."""
-    if run.is_rl or needs.points(run, "loss") > 0 or (seq2seq_table_score(run) or classification_table_score(run)) is None:
+    beside an accuracy of 0.45). Also when the training loss is logged only from a later row on
+    (SwinV2 at lr 0.05: "No log" at the first two evaluations, validation loss 22.4 at the first).
+    None when a training loss was logged at or before the first evaluation, or no such score is."""
+    if run.is_rl or (seq2seq_table_score(run) or classification_table_score(run)) is None:
         return None
     e = run.series("eval_loss")
-    return e if e is not None and e.finite().values.size else None
+    if e is None or not e.finite().values.size:
+        return None
+    t = run.series("loss")
+    if t is not None and t.finite().values.size and float(t.finite().steps[0]) <= float(e.finite().steps[0]):
+        return None
+    return e
+
+
+def _first_value(run: Run, s: Series, th: InitialLossThresholds) -> float:
+    """The loss ``s`` starts from: the median of its reports within the first ``first_points``
+    steps (on a log written every 50 steps the 2nd report is long after init: rasbt's softmax
+    regression, 2.3026 at step 0 = ln 10, then 0.794 at step 50); on an epoch axis the first
+    report alone (each averages a whole epoch: the first is the nearest to init)."""
+    f = s.finite()
+    init = f.values[: th.first_points][f.steps[: th.first_points] < f.steps[0] + th.first_points]
+    if run.meta.step_unit == "epoch":
+        init = f.values[:1]
+    return float(np.median(init))
 
 
 @detector("initial_loss_anomaly", thresholds=DEFAULTS, evidence=InitialLossAnomalyEvidence, needs=_needs)
@@ -238,28 +266,23 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
         if lm_bound is None:
             return []
         k = (f"largest vocabulary in use (the loss is a cross-entropy: {lm_bound})", th.lm_vocab_max)
-    evaluation = False
-    if s is None and lm_bound is not None and score is not None:
-        s = _first_evaluation_judged(run)
-        evaluation = s is not None
+    expected = float(np.log(k[1]))
+    # a Trainer table's first evaluation, when it precedes every training loss, is judged first (the
+    # bound's "above" side only); the training loss's first report is judged as before otherwise
+    e = _first_evaluation_judged(run) if lm_bound is not None and score is not None else None
+    evaluation = e is not None and _first_value(run, e, th) > th.above * expected
+    if evaluation:
+        s = e
     if s is None:
         return []
     f = s.finite()
     if f.values.size == 0:
         return []
-    # the first updates only: on a log written every 50 steps the 2nd report is long after init
-    # (rasbt's softmax regression: 2.3026 at step 0 = ln 10, then 0.794 at step 50)
-    init = f.values[: th.first_points][f.steps[: th.first_points] < f.steps[0] + th.first_points]
-    if run.meta.step_unit == "epoch":
-        init = f.values[:1]  # each report averages a whole epoch: the first one is the nearest to init
-    first = float(np.median(init))
-    expected = float(np.log(k[1]))
+    first = _first_value(run, s, th)
     # an epoch's mean loss falls below ln(K) within the epoch; only a per-step first loss is judged low
     early = f.steps[0] <= 1 and run.meta.step_unit != "epoch"
-    if evaluation and not first > th.above * expected:
-        return []  # only the bound's "above" side holds after a first epoch of training
     if first > th.above * expected:
-        if _other_scale(run, th):
+        if not evaluation and _other_scale(run, th):
             return []  # the training loss is weighted or carries extra terms: its scale is not ln K's
         kind = "above"
     elif lm_bound is None and early and first < th.below * expected and not _logs_regression_error(run):
@@ -275,7 +298,7 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
         summary = (f"first loss {fmt(first)} is negative, which a cross-entropy over {k[1]} classes (ln {k[1]} = "
                    f"{fmt(expected)} untrained) cannot be")
     if evaluation:
-        summary = (f"first evaluation loss {fmt(first)} (no training loss logged) is a mean cross-entropy (a Trainer "
+        summary = (f"first evaluation loss {fmt(first)} (no training loss logged before it) is a mean cross-entropy (a Trainer "
                    f"table scored by {score}) {first / expected:.1f}x ln({k[1]}) = {fmt(expected)}: worse than a uniform "
                    "guess over any label set or vocabulary in use")
     elif label_set:
