@@ -173,13 +173,19 @@ def classification_table_score(run: Run) -> str | None:
 
 
 def _needs(run: Run) -> str | None:
+    # (imported here: the chance rules import this module's ``starts_at_the_start``) a Trainer table
+    # whose first row is the run's first evaluation starts at the start at irregular steps too
+    # (epochs 0.86, 2.0, 2.86)
+    from lrdoctor.detect._progress.chance import trainer_table_from_start
+
     why = needs.num_classes_and_loss(run)
     if why is not None and needs.loss(run) is None and (cross_entropy_shown(run) or seq2seq_table_score(run)
                                                         or classification_table_score(run)) is not None:
         why = None  # a per-token cross-entropy is judged against the largest vocabulary
-    if why is not None and _first_evaluation_judged(run) is not None:
-        why = None  # no training loss logged: the table's first evaluation loss is judged against that bound
-    if why is None and not starts_at_the_start(run) and not (_first_evaluation_judged(run) is not None and _table_from_start(run)):
+    table_first = _first_evaluation_judged(run) is not None
+    if why is not None and table_first:
+        why = None  # no training loss logged before it: the table's first evaluation loss is judged against that bound
+    if why is None and not starts_at_the_start(run) and not (table_first and trainer_table_from_start(run)):
         why = ("the log does not start at step 0/1 (or its steps are row numbers): "
                "its first loss may not be the initial one")
     return why
@@ -206,15 +212,6 @@ def _other_scale(run: Run, th: InitialLossThresholds) -> bool:
         return False
     ev, tv = ef.values[ei], tf.values[ti]
     return bool((ev > 0).all() and (tv > th.above * ev).all())
-
-
-def _table_from_start(run: Run) -> bool:
-    """A Trainer table whose first row is the run's first evaluation, at irregular steps too
-    (:func:`lrdoctor.detect._progress.chance.trainer_table_from_start`: steps 3, 7, 10 at epochs
-    0.86, 2.0, 2.86)."""
-    from lrdoctor.detect._progress.chance import trainer_table_from_start
-
-    return trainer_table_from_start(run)
 
 
 def _first_evaluation_judged(run: Run) -> Series | None:
