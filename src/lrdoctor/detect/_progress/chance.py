@@ -243,6 +243,43 @@ def _accuracy_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
     return None
 
 
+def _accuracy_around_chance(run: Run, th: ProgressThresholds) -> Finding | None:
+    """An accuracy whose median over ``chance_median_points``+ evaluations, and the median of their
+    later half, are both within ``chance_acc_rel`` (relative, either side) of a uniform guess over the
+    K classes of the config, with no upward trend (Mann-Kendall, ``chance_acc_trend_p``): the
+    evaluations scatter around chance instead of staying under it. A model that guesses still scores
+    above 1/K on half of the evaluations of a small set, so "never above chance" misses it (BERT-large
+    on COPA's 100 examples at lr 0.05: accuracy 0.37-0.68 over 21 epochs, median 0.49, no trend).
+    A model that learned anything moves its median off 1/K, or trends up. Not beside a non-finite
+    loss: the blow-up made the constant predictor, and the nonfinite finding says so."""
+    from lrdoctor.detect._classes import num_classes
+
+    given = num_classes(run)
+    if given is None or any(run.series(r) is not None and not np.isfinite(run.series(r).values).all()
+                            for r in ("loss", "eval_loss")):
+        return None
+    k = given[1]
+    for name, f in _logged(run, ("eval_accuracy", "task_metric")):
+        v = f.values
+        if v.size < th.chance_median_points or v.min() < 0 or not _is_accuracy(run, name) or _too_early(run, f, th):
+            continue
+        scale = 100.0 if v.max() > 1.0 else 1.0
+        col = run.meta.roles.get(name, name)
+        chance = chance_accuracy(col, k)
+        share = v / scale
+        whole, late = float(np.median(share)), float(np.median(share[share.size // 2:]))
+        if (chance >= 1.0 or abs(whole - chance) > th.chance_acc_rel * chance or abs(late - chance) > th.chance_acc_rel * chance
+                or trend_p_up(share) < th.chance_acc_trend_p):
+            continue
+        ev = {"num_classes": k, "num_classes_source": f"config {given[0]}", "metric": col, "value": whole,
+              "chance": chance, "points": int(v.size), "rule": "accuracy median at chance"}
+        summary = (f"{col} stayed around chance: median {fmt(whole * scale)} over {v.size} evaluations "
+                   f"({fmt(float(v.min()))}-{fmt(float(v.max()))}, no upward trend), against 1/{k} = {fmt(chance * scale)} "
+                   f"for a uniform guess over {k} classes")
+        return Finding("slow_progress", Severity.ERROR, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
+    return None
+
+
 def _pinned_at_one_over_k(run: Run, th: ProgressThresholds) -> Finding | None:
     """An evaluation accuracy printed as exactly 1/K (K = 2..1000, to the precision the log
     prints) at every one of ``pinned_fine_points``+ evaluations of a log that starts at the start
