@@ -6,7 +6,7 @@ import numpy as np
 
 from lrdoctor.run import Run, Series
 
-__all__ = ["objective", "lr_at", "lr_rising", "is_error_rate", "error_rates", "is_class_error", "ERROR_RATES", "zero_is_exact",
+__all__ = ["objective", "loss_went_nonfinite", "lr_at", "lr_rising", "is_error_rate", "error_rates", "is_class_error", "ERROR_RATES", "zero_is_exact",
            "perplexity_beside"]
 
 
@@ -125,3 +125,11 @@ def perplexity_beside(run: Run, role: str) -> str | None:
     if role not in ("loss", "eval_loss") or raw is None or raw in run.meta.added:
         return None
     return perplexity_column([n for n in run.metrics if n not in run.meta.added], evaluation=role == "eval_loss")
+
+
+def loss_went_nonfinite(run: Run) -> bool:
+    """True when the training or the evaluation loss printed a NaN or an inf at any report: a
+    blow-up, which the nonfinite finding reports, explains a metric that collapsed or sits at
+    chance after it (a constant predictor), so the metric rules leave such a run alone."""
+    return any(run.series(r) is not None and not np.isfinite(run.series(r).values).all()
+               for r in ("loss", "eval_loss"))

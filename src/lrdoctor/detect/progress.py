@@ -27,7 +27,7 @@ from lrdoctor.config import config_value
 from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 from lrdoctor.detect._progress.generation import EMPTY_GENERATION_RULE, ZERO_SCORE_RULE, _empty_generations, _score_zero_while_learned
-from lrdoctor.detect._progress.chance import chance_accuracy, f_score_columns, _f_score_at_floor, _two_reports_at_chance, _accuracy_at_chance, _accuracy_around_chance, _accuracy_around_chance, _pinned_at_one_over_k, _at_uniform, _error_rate_at_max, _negligible_correlation, _never_below_start, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _never_beat_constant, _stuck_at_chance, _worse_than_uniform
+from lrdoctor.detect._progress.chance import chance_accuracy, f_score_columns, _f_score_at_floor, _two_reports_at_chance, _accuracy_at_chance, _accuracy_around_chance, _pinned_at_one_over_k, _at_uniform, _error_rate_at_max, _negligible_correlation, _never_below_start, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _never_beat_constant, _stuck_at_chance, _worse_than_uniform
 from lrdoctor.detect._progress.common import _lr_share
 from lrdoctor.detect._progress.frozen import _box_terms, _collapsed_to_zero, _frozen_eval, _frozen_game, _frozen_loss, _frozen_term, _no_box_matched, _recurring_loss, _zero_throughout
 from lrdoctor.detect._progress.schedule import _degenerate_groups, _lr_stays_zero, _no_gain_over_finished_schedule, _return_at_floor, _return_never_rose

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lrdoctor.detect._common import error_rates, is_class_error, is_error_rate, lr_rising, objective
+from lrdoctor.detect._common import error_rates, is_class_error, is_error_rate, loss_went_nonfinite, lr_rising, objective
 from lrdoctor.detect._progress.common import (
     _CHANCE_CAUSE,
     _live_loss,
@@ -255,8 +255,7 @@ def _accuracy_around_chance(run: Run, th: ProgressThresholds) -> Finding | None:
     from lrdoctor.detect._classes import num_classes
 
     given = num_classes(run)
-    if given is None or any(run.series(r) is not None and not np.isfinite(run.series(r).values).all()
-                            for r in ("loss", "eval_loss")):
+    if given is None or loss_went_nonfinite(run):
         return None
     k = given[1]
     for name, f in _logged(run, ("eval_accuracy", "task_metric")):

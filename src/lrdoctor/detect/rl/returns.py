@@ -22,7 +22,7 @@ from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import evaluation_set_size, robust_sigma, rolling_median, run_curve, tail_start, trend_p_down
 from lrdoctor.detect.rl._common import TaskCurve, fit_slope, monitor_raw_returns, slope_unit, task_curve
 from lrdoctor.detect import needs
-from lrdoctor.detect._common import error_rates, is_error_rate
+from lrdoctor.detect._common import error_rates, is_error_rate, loss_went_nonfinite
 from lrdoctor.detect._fixes import value_and_key, RL_LR_CUT, lr_fix, recheck_after
 from lrdoctor.detect.rl._common import TAU_KEYS, TARGET_SHARE_100
 from lrdoctor.detect._grad import CLIP_KEYS
@@ -254,7 +254,7 @@ def _error_rate_collapse(run: Run, th: ReturnThresholds) -> list[Finding]:
     not when a logged loss went non-finite: the NaN is the finding (nonfinite's), the error rate of
     a model with NaN weights its consequence (Norwegian wav2vec2: WER 1.0 from the report where
     validation loss turned nan)."""
-    if _loss_went_nonfinite(run):
+    if loss_went_nonfinite(run):
         return []
     for name, v, st in _error_rates(run):
         if v.size < 2:
@@ -280,7 +280,7 @@ def _error_rate_doubled(run: Run, th: ReturnThresholds) -> list[Finding]:
     :func:`_error_rate_collapse`)."""
     from lrdoctor.detect.divergence import log_noise
 
-    if _loss_went_nonfinite(run):
+    if loss_went_nonfinite(run):
         return []
     for name, v, st in _error_rates(run):
         if v.size < th.few_falls + 2 or (v <= 0).any():
@@ -406,14 +406,9 @@ def _ratio_scores(run: Run) -> list[tuple[str, Series]]:
     return out
 
 
-def _loss_went_nonfinite(run: Run) -> bool:
-    return any(run.series(r) is not None and not np.isfinite(run.series(r).values).all()
-               for r in ("loss", "eval_loss"))
-
-
 def _collapsed_to_nothing(run: Run, th: ReturnThresholds) -> list[Finding]:
     """See ``ReturnThresholds.collapse_factor``."""
-    if run.is_rl or _loss_went_nonfinite(run):
+    if run.is_rl or loss_went_nonfinite(run):
         return []
     for col, f in _ratio_scores(run):
         v, st = f.values, f.steps
