@@ -13,6 +13,7 @@ format                    files
 ``hf``                    HF ``trainer_state.json``
 ``jsonl``                 LLaMA-Factory ``trainer_log.jsonl``, JSON Lines
 ``keras``                 Keras ``history.json``
+``json``                  CatBoost ``catboost_training.json`` (and the JSON kinds above)
 ``tsv``                   tab-separated tables
 ``tensorboard``           event files or a log directory
 ``mlflow``                an MLflow ``mlruns/`` run (or store/experiment holding one)
@@ -33,7 +34,7 @@ from typing import Any, Callable, Mapping
 
 from lrdoctor.errors import InputError, LogFormatError, printable
 from lrdoctor.io import csv as _csv
-from lrdoctor.io import dopamine, hf, jsonl, keras, metric_series, monitor_csv, tensorboard, textlog, yolo
+from lrdoctor.io import catboost, dopamine, hf, jsonl, keras, metric_series, monitor_csv, tensorboard, textlog, yolo
 from lrdoctor.io import mlflow_store, wandb_run  # tracker run folders; no tracker client is imported
 from lrdoctor.io.trackers import parse_tracker_uri, read_tracker_uri
 from lrdoctor.io._json import CutDocument, CutRecords, load_json
@@ -70,13 +71,15 @@ def _json_run(path: Path, obj, history: RecordColumns) -> Run:
         return metric_series.read_metric_series(path, obj)
     if dopamine.is_dopamine_records(obj):
         return dopamine.read_dopamine(path, obj)
+    if catboost.is_catboost_training(obj):
+        return catboost.read_catboost_training(path, obj)
     if isinstance(obj, list) and obj and all(isinstance(r, dict) for r in obj):
         from lrdoctor.io.records import records_to_run
         from lrdoctor.run import RunMeta
 
         return records_to_run(obj, RunMeta(source=str(path), format="json-records"))
     raise LogFormatError(path, "JSON file is neither a trainer_state.json, a Keras history, per-metric series "
-                               "objects nor a list of records")
+                               "objects, a CatBoost catboost_training.json nor a list of records")
 
 
 FORMATS: dict[str, Callable[[Path], Run]] = {

@@ -53,7 +53,13 @@ MAX_DIRS = 5000
 MAX_RUNS = 500
 
 #: Files that make their folder a run (the first present is read), by the tool that writes them.
-RUN_FILES = ("trainer_state.json", "results.csv", "metrics.csv", "progress.csv", "trainer_log.jsonl")
+RUN_FILES = ("trainer_state.json", "results.csv", "metrics.csv", "progress.csv", "trainer_log.jsonl",
+             "catboost_training.json")
+
+#: Files a run file's tool writes beside it with the same numbers in another layout: parts of that
+#: one run, not runs of their own (CatBoost's ``catboost_info/``: the per-set metric tables and the
+#: time left beside ``catboost_training.json``).
+RUN_FILE_PARTS = {"catboost_training.json": ("learn_error.tsv", "test_error.tsv", "time_left.tsv")}
 
 #: Suffixes of files that may be a run's log when they sit loose in a folder.
 LOG_SUFFIXES = (".log", ".txt", ".out", ".csv", ".tsv", ".json", ".jsonl")
@@ -111,8 +117,9 @@ def _direct_events(path: Path) -> bool:
 
 
 def _other_logs(d: Path, marker: Path) -> bool:
+    parts = RUN_FILE_PARTS.get(marker.name, ())
     try:
-        return any(c.is_file() and c != marker and _is_log_file(c) for c in d.iterdir())
+        return any(c.is_file() and c != marker and c.name not in parts and _is_log_file(c) for c in d.iterdir())
     except OSError:
         return False
 
