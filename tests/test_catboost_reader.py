@@ -94,13 +94,15 @@ def test_file_cut_mid_fit_is_read_to_its_last_iteration(tmp_path):
     assert b"cut off" in proc.stdout and b"learn_Logloss" in proc.stdout
 
 
-def test_bench_file_from_a_public_repository_reads(tmp_path):
+def test_bench_file_from_a_public_repository_reads():
     # the file of fresh720 (MIT, lionel509/s5e8-bank-classifier), itself cut after iteration 39
     proc = cli("diagnose", BENCH_FILE, "--format", "json")
     assert proc.returncode == 0, proc.stderr
-    doc = json.loads(proc.stdout)
-    roles = json.dumps(doc)
-    assert "learn_Logloss" in roles and "test_Logloss" in roles and "test_AUC" in roles
+    run = json.loads(proc.stdout)["run"]
+    assert run["format"] == "catboost" and run["steps"] == 40 and run["last_step"] == 39
+    assert run["roles"]["loss"] == "learn_Logloss" and run["roles"]["eval_loss"] == "test_Logloss"
+    assert "test_AUC" in run["metrics"]
+    assert any("cut off" in w for w in run["warnings"])
 
 
 @pytest.mark.parametrize("doc, word", [

@@ -63,10 +63,8 @@ def _values(x: Any) -> list[float | None]:
 
 def read_catboost_training(path: Path, obj: Mapping[str, Any]) -> Run:
     meta = obj["meta"]
-    columns: dict[str, list[str]] = {}
-    for side in ("learn", "test"):
-        names = _names(meta, side)
-        columns[side] = [f"{s}_{n}" for s in _sets(meta, side) for n in names]
+    names = {side: _names(meta, side) for side in ("learn", "test")}
+    columns = {side: [f"{s}_{n}" for s in _sets(meta, side) for n in names[side]] for side in names}
     records = []
     for it in obj["iterations"]:
         if not isinstance(it, Mapping):
@@ -78,20 +76,19 @@ def read_catboost_training(path: Path, obj: Mapping[str, Any]) -> Run:
                     rec[col] = v
         records.append(rec)
     run = records_to_run(records, RunMeta(source=str(path), format="catboost"))
-    return _objective_roles(run, meta)
+    return _objective_roles(run, meta, names, columns)
 
 
-def _objective_roles(run: Run, meta: Mapping[str, Any]) -> Run:
+def _objective_roles(run: Run, meta: Mapping[str, Any], names: dict[str, list[str]], columns: dict[str, list[str]]) -> Run:
     """The objective (the first learn metric, when minimised) as ``loss``, and the same metric on
-    the first evaluation set as ``eval_loss``, where the names alone did not give the loss role."""
+    the first evaluation set (the first of the test columns that name it) as ``eval_loss``, where the
+    names alone did not give the loss role."""
     learn = meta.get("learn_metrics") or []
-    if "loss" in run.meta.roles or not learn or not isinstance(learn[0], Mapping):
+    if "loss" in run.meta.roles or not learn or not isinstance(learn[0], Mapping) or learn[0].get("best_value") != "Min":
         return run
-    if learn[0].get("best_value") != "Min":
-        return run
-    name = _names(meta, "learn")[0]
-    roles = {"loss": f"{_sets(meta, 'learn')[0]}_{name}"}
-    if "eval_loss" not in run.meta.roles and name in _names(meta, "test"):
-        roles["eval_loss"] = f"{_sets(meta, 'test')[0]}_{name}"
+    objective = names["learn"][0]
+    roles = {"loss": columns["learn"][0]}
+    if "eval_loss" not in run.meta.roles and objective in names["test"]:
+        roles["eval_loss"] = columns["test"][names["test"].index(objective)]
     roles = {r: c for r, c in roles.items() if c in run.metrics}
     return apply_roles(run, roles) if roles else run
