@@ -438,6 +438,8 @@ def resolve_bare_splits(cols: dict, masks: dict) -> None:
     falls = third >= 1 and float(np.median(x[-third:])) < float(np.median(x[:third]))
     suffix = "_loss" if falls else "_acc"
     for k in bare:
+        if k + suffix in cols:
+            continue  # a column the log named itself ("train acc: 0.0754") is not overwritten by a guess
         cols[k + suffix], masks[k + suffix] = cols.pop(k), masks.pop(k)
 
 

@@ -18,7 +18,7 @@ _EPOCH_BATCH_OF = re.compile(r"^\s*Epoch:\s*(?P<ep>\d+)/\d+\s*\|\s*Batch\s+(?P<i
 #: ``key=value`` / ``key: value``. A key starts only at the start of a run of key characters
 #: (digits before its first letter are skipped inside the match): otherwise every position
 #: of a long word would start a scan to the end of that word, quadratic in its length.
-_KV = re.compile(rf"(?<![\w/.\-])(?:[^\W_A-Za-z]|[/.\-])*(?P<key>[A-Za-z_][\w/.\-]*(?:\s[A-Za-z_][\w/.\-]*)?)[\x27\x22]?\s*(?:=|:)\s*(?P<val>{NUM}){_UNIT}(?!\w|\.\w)", re.I)
+_KV = re.compile(rf"(?<![\w/.\-@])(?:[^\W_A-Za-z]|[/.\-])*(?P<key>[A-Za-z_][\w/.\-@]*(?:\s[A-Za-z_][\w/.\-@]*)?)[\x27\x22]?\s*(?:=|:)\s*(?P<val>{NUM}){_UNIT}(?!\w|\.\w)", re.I)
 
 #: an epoch/step heading framed by marks, nothing else on the line: PointNet's "**** EPOCH 010 ****",
 #: Pointnet_Pointnet2_pytorch's "**** Epoch 1 (4/128) ****", whose count of the total is the epoch
@@ -71,8 +71,12 @@ def _key_name(raw: str) -> str:
     if len(words) > 1 and words[0].lower() in _VALUE_WORDS:
         raw = " ".join(words[1:])
     key = raw.strip().lower().replace(" ", "_")
-    head, _, rest = key.partition("_")
-    return rest if rest and head in _UNIT_WORDS and raw.strip()[0].islower() else key
+    words = raw.split()
+    # (a unit word apart from the key, "s loss": one joined to it by "_" is the key's own word,
+    # "min_episode_rewards", the minimum of a pandas Series print, not minutes)
+    if len(words) > 1 and words[0] in _UNIT_WORDS:
+        return "_".join(w.lower() for w in words[1:])
+    return key
 
 
 #: prose logs: "Loss is 1.2645824. Current learning rate is 0.0463" (BigDL, Analytics Zoo),
@@ -207,8 +211,9 @@ _PAREN_STEP = re.compile(r"\(\s*step\s+(\d+)\s*\)", re.I)
 
 #: "Training of Epoch 18 - loss: 10.78" (DeepSpeech), "[Epoch 19/30] [Train loss: 0.02]",
 #: tianshou's "Epoch #1: ...": an epoch word and number inside the line, read when nothing else
-#: gave the line a step or an epoch
-_EPOCH_INSIDE = re.compile(r"(?<![\w/])epoch\s*(?:#\s*|\[\s*|\s)(\d+)(?:\s*/\s*\d+)?(?![\w.])", re.I)
+#: gave the line a step or an epoch; also "Test Epoch: [5/1000] Acc@1:47.33%" (Barlow-Twins-HSIC's
+#: kNN monitor, after SimCLR's), a colon before the bracket
+_EPOCH_INSIDE = re.compile(r"(?<![\w/])epoch\s*(?::\s*\[\s*|#\s*|\[\s*|\s)(\d+)(?:\s*/\s*\d+)?(?![\w.])", re.I)
 
 #: a counter of the step kind inside the line: yunjey's pytorch-tutorial "Epoch [1/75], Step
 #: [110/464], Loss: 0.31" (and the many loops copied from it), "Epoch 1 - Batch 1600/287417 -
@@ -225,6 +230,9 @@ _TIMM_TRAIN = re.compile(r"(?<![\w])train(?: epoch)?\s*:\s*(\d+)(?:\s*/\s*\d+\s*
 #: ESPnet2's "7epoch:train:7126-7500batch:" and "7epoch results:": the epoch (its batch counter
 #: restarts every epoch, so rows stay in log order)
 _ESPNET_EPOCH = re.compile(r"(?<![\w])(\d+)epoch(?::(?:train|valid):\d+-\d+batch:| results:)")
+
+#: "best" leading the line: every value of it is a best so far (see :func:`_key_values`)
+_BEST_LEAD = re.compile(r"^\W*best\b", re.I)
 
 #: "best" among the words just before a key ("Yayy! New best EMA pseudo Dice: 0.8196")
 _BEST_BEFORE = re.compile(r"(?<![\w])best(?: [A-Za-z]\w{0,20}){0,3} ?$", re.I)
@@ -244,8 +252,10 @@ _SCORE_WORD = re.compile(r"acc|correct|precision|recall|top\d|f1|success|dice|io
 #: a line led by an evaluation split's name: "Test set: ...", "Test set results: ...", "Validation set: ...", "Eval: ...",
 #: DeepSpeech's "Validation of Epoch 0 - loss: 95.8", PyTorch-Ignite's examples' "Validation Results
 #: - Epoch: 1  Avg accuracy: 0.85 Avg loss: 0.35"; or the name in brackets as a tag: "[valid] epoch 3 loss 0.52",
-#: after a mode word too: MatchZoo's "[Eval:test] Iter:77 map=0.5679" and "[Eval:valid] ..." (two splits, two columns)
-_SPLIT_LINE = re.compile(r"^[\s\\]*\[?(?:(?:eval|evaluation|train|training)\s*:\s*)?(test|val|valid|validation|eval|evaluation|dev)(?: set)?(?: results| metrics)?"
+#: after a mode word too: MatchZoo's "[Eval:test] Iter:77 map=0.5679" and "[Eval:valid] ..." (two splits, two columns);
+#: ReChorus' "Test After Training: (HR@5:0.9161,NDCG@5:0.7829,...)" (the final test, filed under the last
+#: epoch it was read as that epoch's dev score) and the kNN monitor's "Test Epoch: [5/1000] Acc@1:47.33%"
+_SPLIT_LINE = re.compile(r"^[\s\\]*\[?(?:(?:eval|evaluation|train|training)\s*:\s*)?(test|val|valid|validation|eval|evaluation|dev)(?: set| after training| epoch)?(?: results| metrics)?"
                          r"(?:\]|\s*(?::|-\s|\[\s*\d+\s*/\s*\d+\s*\]|\s+of\s+epoch\b))", re.I)
 
 #: a split's name leading the metrics after the step fields: rasbt's deeplearning-models print
@@ -259,6 +269,13 @@ _SPLIT_AFTER_STEP = re.compile(r"^\W*(?:epoch|step|iter|iteration)\s*:?\s*\d+(?:
 #: starts with its word, "Step 3 val_loss 0.5", and from "Epoch 3 val loss 0.5")
 _SPLIT_COLON_AFTER_STEP = re.compile(r"^\W*(?:epoch|step|iter|iteration)\s*:?\s*\d+(?:\s*/\s*\d+)?\s*,?\s+"
                                      r"(test|val|valid|validation|eval|evaluation|dev)\s*:", re.I)
+
+#: a split's name, then the epoch's number, then the fields: DGCNN's main.py (and the point-cloud
+#: codebases copied from it) prints "Train 26, loss: 3.676545, train acc: 0.075407" and "Test 26,
+#: loss: 3.640235, test acc: 0.042139": the number is the epoch, and the Test line's loss is the
+#: evaluation's (read without the rule, the two lines' losses alternated in one training column
+#: and the epoch was lost)
+_SPLIT_THEN_EPOCH = re.compile(r"^\W*(train|training|test|val|valid|validation|eval|evaluation)\s+(\d+)\s*[,:|]\s", re.I)
 
 #: Megatron's "validation loss at iteration N": the key the general rule reads from it
 _LOSS_AT_STEP = re.compile(r"^(?P<split>validation|valid|val|test|eval)_loss_at_(?:iteration|step|iter)$")
@@ -417,11 +434,25 @@ def _named_brackets(line: str) -> str:
     return _NAMED_BRACKET.sub(spelt, line)
 
 
+#: a value that changed, printed as "key: old -> new": FL-bench's "loss: 8.3066 -> nan accuracy:
+#: 48.70% -> 30.98%" (before and after the clients' local training); also "=>" and "→"
+_ARROW_CHANGE = re.compile(rf"(?P<key>[A-Za-z_][\w.@/\-]*)(?P<sep>\s*[:=]\s*)(?P<a>{NUM})(?P<ua>%?)\s*(?:->|=>|→)\s*(?P<b>{NUM})(?P<ub>%?)(?![\w.])", re.I)
+
+
+def _arrow_changes(line: str) -> str:
+    """``line`` with each "key: old -> new" spelt as "key_before: old, key: new": the value the line
+    reports is the new one (read as it stood, the old value took the key, the new one was lost, and
+    a word after it could join the next key: "nan accuracy")."""
+    return _ARROW_CHANGE.sub(lambda m: f"{m['key']}_before{m['sep']}{m['a']}{m['ua']}, {m['key']}{m['sep']}{m['b']}{m['ub']},", line)
+
+
 def _key_values(line: str, state: dict) -> dict | None:
     """``key=value`` / ``key: value`` pairs (``step:N/M`` keeps N)."""
     rec: dict = {}
     if ": [" in line and " | " in line:
         line = _named_brackets(line)
+    if ">" in line or "→" in line:
+        line = _arrow_changes(line)
     if " detected in " in line and _NAN_DETECTOR.search(line):
         return {NAN_EVENT: float("nan")}
     # (each pattern below runs only when a substring it needs is in the line: most lines of a
@@ -568,6 +599,14 @@ def _key_values(line: str, state: dict) -> dict | None:
         # line's fields are that split's
         pre = split[1].lower()
         rec = _as_split(rec, pre)
+    se = _SPLIT_THEN_EPOCH.match(line) if rec and not split and not any(_STEPLIKE.match(k) for k in rec) else None
+    if se:
+        mode = se[1].lower()
+        if rec.get(mode) == float(se[2]):
+            del rec[mode]  # the split word read as a key of the epoch's number ("train: 26")
+        rec["epoch"] = float(se[2])
+        if not mode.startswith("train"):
+            rec = _as_split(rec, {"validation": "val", "evaluation": "eval"}.get(mode, mode))
     # bare split names ("Train: 0.5455, Val: 0.5342, Test: 0.4670") stay bare here: whether
     # they are accuracies (PyG/DGL examples) or losses (LLMs-from-scratch's "Train: 9.535,
     # Val: 9.609") shows only in their direction over the run (``records.resolve_bare_splits``)
@@ -666,6 +705,10 @@ def _key_values(line: str, state: dict) -> dict | None:
         return {NAN_EVENT: float("nan")}
     if not rec:
         return None
+    if best and _BEST_LEAD.match(line):
+        # a line led by "Best" restates the best report, it is no new one: ReChorus' closing "Best
+        # Iter(dev)=   21	 dev=(HR@5:0.9142,NDCG@5:0.7762)" overwrote the last epoch's dev scores
+        rec = {(k if str(k).lower().startswith("best") else f"best_{k}"): v for k, v in rec.items()}
     # a line holding only a step ("Epoch 3/10", "step: 1,000") starts a block: the metric
     # lines that follow are filed under it (multi-line key=value blocks, Keras stdout)
     return rec
