@@ -606,7 +606,7 @@ def _key_values(line: str, state: dict) -> dict | None:
             del rec[mode]  # the split word read as a key of the epoch's number ("train: 26")
         rec["epoch"] = float(se[2])
         if not mode.startswith("train"):
-            rec = _as_split(rec, {"validation": "val", "evaluation": "eval"}.get(mode, mode))
+            rec = _as_split(rec, mode)  # (as the split-led lines above: "Validation 3, loss: ..." is validation_loss)
     # bare split names ("Train: 0.5455, Val: 0.5342, Test: 0.4670") stay bare here: whether
     # they are accuracies (PyG/DGL examples) or losses (LLMs-from-scratch's "Train: 9.535,
     # Val: 9.609") shows only in their direction over the run (``records.resolve_bare_splits``)
