@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.fmt import fmt
-from lrdoctor.detect._common import is_error_rate
+from lrdoctor.detect._common import error_rates, is_error_rate
 from lrdoctor.detect._stats import diff2_sigma, diff_sigma, trend_p_up, value_at
 from lrdoctor.detect import needs
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
@@ -149,6 +149,30 @@ class OverfittingThresholds(Thresholds):
     ordering argument assumes independent evaluations, and smooth curves are autocorrelated: a depth-1 XGBoost's eval logloss
     saw-tooths and rose 6 rounds in a row by 5.4% without overfitting (its rises and falls
     are of one size), so the ordering alone may drop the guard only for a rise twice GL_5."""
+    trend_after: int = 5
+    """Trend rule: a held-out loss that stays above its minimum at each of at least 5 later
+    evaluations and climbs from it with a Mann-Kendall trend (``trend_p``) is overfitting below
+    GL_5 too. Five after the minimum make 6 values, the fewest on which the test can reach 1%
+    (1/720 for 6 values in increasing order; see ``gap_points``). A persistent, monotone drift is
+    what a practitioner reads as "the validation loss turned", whatever its size (speecht5 TTS:
+    validation loss 0.4964 at step 800, then above it at all 7 later evaluations, 0.5092 ->
+    0.5202, 4% up, while the training loss fell 0.4721 -> 0.4357)."""
+    trend_after_share: float = 1 / 3
+    """...and those evaluations are at least a third of the run's after the first (the
+    ``memorised_after_share`` of the memorisation rule, which also drops the scatter guard): the
+    drift persisted for a material share of the run, not its last few wobbles around a floor."""
+    trend_p: float = 0.01
+    """...the trend's one-sided Mann-Kendall level over the minimum and every evaluation after it:
+    the same 1% as ``gap_train_p`` and divergence's climb rule."""
+    trend_gl: float = 0.01
+    """...and the last evaluation is at least 1% above the minimum: GL_1, the smallest of the
+    generalisation-loss thresholds Prechelt evaluated (GL_1, GL_2, GL_3, GL_5; "Early Stopping -
+    But When?", 1998). A significant drift under 1% is a converged curve settling, not lost
+    generalisation. A held-out score logged beside it (accuracy, F1, WER) must end worse than it
+    was at the loss minimum: a loss that drifts up while the score still improves, or holds its
+    best, is growing over-confidence (Guo et al. 2017), as in ``_still_improving`` (a digits MLP
+    under a cosine schedule annealed to 0: validation loss 0.2684 -> 0.2753 in steps of a few
+    thousandths while its accuracy held its best 0.9345)."""
 
 
 DEFAULTS = OverfittingThresholds()
@@ -391,7 +415,7 @@ def _loss_rises(run: Run, e: Series, tr: Series, th: OverfittingThresholds) -> l
     (+0.6% over three epochs) below GL_5."""
     r = _successive_rises(e.values, th)
     if r is None:
-        return _doubled(e, tr, th) or _never_beaten(e, tr, th) or _undone(run, e, tr, th)
+        return _doubled(e, tr, th) or _never_beaten(e, tr, th) or _undone(run, e, tr, th) or _rising_trend(run, e, tr, th)
     if _still_improving(run, "eval_accuracy") and r.gl < th.generalization_loss:
         return []  # below GL_5 a rising eval loss beside a new-best accuracy is over-confidence; past
         # it the held-out loss is materially worse whatever the accuracy does (GLUE CoLA: eval loss
@@ -406,6 +430,46 @@ def _loss_rises(run: Run, e: Series, tr: Series, th: OverfittingThresholds) -> l
     summary = (f"eval loss rose at each of the last {r.strips} evaluations, {fmt(float(v[r.start]))} -> {fmt(float(v[-1]))} "
                f"({r.gl:.1%} above its minimum {fmt(float(v[r.best]))}), while training loss fell {fmt(t_start)} -> {fmt(t_end)}")
     return [Finding("overfitting", Severity.WARNING, float(e.steps[r.start]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
+
+
+def _score_held_after(run: Run, step: float) -> str | None:
+    """The first held-out score (the evaluation accuracy, a task metric, an error rate such as WER)
+    that ends at least as good as it was at ``step``; None when every one logged ended worse, or
+    none is logged."""
+    scores = [(run.meta.roles.get(n, n), run.series(n).finite()) for n in ("eval_accuracy", "task_metric") if n in run]
+    scores += list(error_rates(run).items())
+    for col, s in scores:
+        at = value_at(s, step)
+        if at is not None and s.values.size and s.steps[-1] > step:
+            end = float(s.values[-1])
+            if (end <= at) if is_error_rate(col) else (end >= at):
+                return col
+    return None
+
+
+def _rising_trend(run: Run, e: Series, tr: Series, th: OverfittingThresholds) -> list[Finding]:
+    """The trend rule (see ``OverfittingThresholds.trend_after``): the evaluation loss stayed above
+    its minimum at each of the last ``trend_after``+ evaluations (a third of the run's or more),
+    climbing from it with a Mann-Kendall trend, at least GL_1 at the end, while the training loss
+    fell and every held-out score logged ended worse than at the minimum."""
+    v = e.values
+    if v.size < th.trend_after + 1 or (v <= 0).any():
+        return []
+    i = int(v.size - 1 - np.argmin(v[::-1]))
+    n_after = v.size - 1 - i
+    if n_after < max(th.trend_after, th.trend_after_share * (v.size - 1)):
+        return []
+    gl = float(v[-1] / v[i] - 1)
+    if gl < th.trend_gl or trend_p_up(v[i:]) > th.trend_p:
+        return []
+    t_min, t_end = _train_from(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))
+    if t_min is None or t_end is None or not t_end < t_min or _score_held_after(run, float(e.steps[i])):
+        return []
+    ev = _gl_evidence(e, i, gl, t_min, t_end)
+    summary = (f"eval loss stayed above its minimum {fmt(float(v[i]))} (step {fmt(float(e.steps[i]))}) at all {n_after} "
+               f"later evaluations, climbing to {fmt(float(v[-1]))} ({gl:.1%} above it, a Mann-Kendall trend), while "
+               f"training loss fell {fmt(t_min)} -> {fmt(t_end)}")
+    return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
 
 
 def accuracy_held(run: Run, e: Series, th: OverfittingThresholds = DEFAULTS) -> bool:
