@@ -4,7 +4,9 @@ a twin written by a really trained model:
 - overfitting's trend rule: a held-out loss that stays above its minimum at every one of 5+ later
   evaluations (a third of the run or more) and climbs from it with a Mann-Kendall trend, at least
   GL_1 at the end, while the training loss fell and every held-out score logged ended worse. GL_5 and the UP
-  rules miss such a drift when it is under 5% or too noisy to rise three times in a row.
+  rules miss such a drift when it is under 5% or too noisy to rise three times in a row;
+- overfitting's memorisation rule with a training loss printed as 0 (under the log's last decimal):
+  fitted to its floor, unless the held-out accuracy still sets new bests.
 """
 
 from __future__ import annotations
@@ -82,7 +84,28 @@ def test_a_trained_model_that_generalises_gets_no_overfitting(tmp_path):
     lines = []
     for epoch in range(1, 9):
         train, _ = fit_epoch(model, opt, x, y, end=1400, batch=20)
-        lines.append(f"epoch {epoch} train_loss {train:.4f} val_loss {held_out_loss(model, x, y):.4f}")
+        lines.append(f"epoch {epoch} train_loss {train:.3f} val_loss {held_out_loss(model, x, y):.3f}")
     run = lrdoctor.read(write_lines(tmp_path / "log.txt", lines))
     assert run.series("eval_loss").values[-1] < run.series("eval_loss").values[0]
     assert "overfitting" not in warned(lrdoctor.diagnose(run))
+
+
+GTZAN_TRAIN_AT_ZERO = "fresh758/cryptoque-distilhubert-gtzan-v2/training_results.md"
+AST_SOLVED = "fresh734/alirzb-s1-m1-r3-ast/training_results.md"
+
+
+def test_a_training_loss_printed_as_zero_is_memorised():
+    # distilhubert on GTZAN: training loss 0.0001 -> 0.0 while the validation loss sits 21% above
+    # its minimum at all 4 later epochs; the memorisation rule asked a positive training loss for
+    # its 10x ratio and stayed silent
+    f = warned(lrdoctor.diagnose(lrdoctor.read(real_log(GTZAN_TRAIN_AT_ZERO)))).get("overfitting")
+    assert f is not None
+    assert f.start_step == 678 and f.evidence["train_last"] == 0.0
+    assert "printed as 0" in f.summary
+
+
+def test_a_training_loss_at_zero_beside_a_new_best_accuracy_is_not_overfitting():
+    # an AST that solved its task (labelled healthy): training loss 0.0003 -> 0.0, the validation
+    # loss wobbling 0.0044-0.0093 in the third decimal while the accuracy ends at its best 0.9992
+    assert "overfitting" not in warned(lrdoctor.diagnose(lrdoctor.read(real_log(AST_SOLVED))))
+
