@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 from bench_logs import real_log
-from trained_digits import digits_mlp, fit_epoch, held_out_loss, warned, write_lines
+from trained_digits import digits_mlp, fit_epoch, held_out_loss, noisy_label_fit, warned, write_lines
 
 import lrdoctor
 
@@ -22,20 +22,12 @@ XLSR_WER_IMPROVES = "fresh109/hfcard-anuragshas-xlsr-mr/training_results.md"
 
 
 def _noisy_sgd_run(epochs: int, noise: float, lr: float):
-    """(epoch, mean training loss, held-out loss) of a 64-256-10 MLP fitted with SGD (momentum
-    0.9, batches of 20) on 300 digits of which a share ``noise`` carry a random label: at a high
-    LR its held-out loss is noisy, and it climbs as the noise is memorised."""
+    """(epoch, mean training loss, held-out loss) of :func:`noisy_label_fit` with SGD (momentum 0.9,
+    batches of 20): at a high LR its held-out loss is noisy, and it climbs as the noise is memorised."""
     torch.set_num_threads(1)
     x, y, _ = digits_mlp(0)
-    g = torch.Generator().manual_seed(1)
-    labels = y.clone()
-    flip = torch.rand(300, generator=g) < noise
-    labels[:300][flip] = torch.randint(0, 10, (int(flip.sum()),), generator=g)
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(64, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
-    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
-    for epoch in range(1, epochs + 1):
-        train, _ = fit_epoch(model, opt, x, labels, end=300, batch=20)
+    sgd = lambda params: torch.optim.SGD(params, lr=lr, momentum=0.9)  # noqa: E731
+    for epoch, train, model in noisy_label_fit(noise, epochs, sgd, batch=20):
         yield epoch, train, held_out_loss(model, x, y)
 
 

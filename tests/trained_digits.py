@@ -38,11 +38,12 @@ def fit_epoch(model, opt, x, y, end: int = 1400, batch: int = 50, losses: list[f
     return sum(losses[first:]) / (len(losses) - first), losses[-1]
 
 
-def noisy_label_fit(noise: float, epochs: int):
+def noisy_label_fit(noise: float, epochs: int, optimizer=None, batch: int = 50):
     """Yield ``(epoch, mean training loss, model)`` after each epoch of a 64-256-10 MLP fitted with
-    Adam (lr 0.003) on 300 digits of which a share ``noise`` carry a random label (generator seed
-    1, model seed 0): it learns the signal first, then memorises the noise, so its held-out loss on
-    the clean digits from 1400 on falls and then climbs (overfitting made for real)."""
+    Adam (lr 0.003; or ``optimizer(parameters)``) in batches of ``batch`` on 300 digits of which a
+    share ``noise`` carry a random label (generator seed 1, model seed 0): it learns the signal
+    first, then memorises the noise, so its held-out loss on the clean digits from 1400 on falls and
+    then climbs (overfitting made for real)."""
     x, y, _ = digits_mlp(0)
     g = torch.Generator().manual_seed(1)
     noisy = y.clone()
@@ -50,9 +51,9 @@ def noisy_label_fit(noise: float, epochs: int):
     noisy[:300][flip] = torch.randint(0, 10, (int(flip.sum()),), generator=g)
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(64, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
-    opt = torch.optim.Adam(model.parameters(), lr=0.003)
+    opt = optimizer(model.parameters()) if optimizer else torch.optim.Adam(model.parameters(), lr=0.003)
     for epoch in range(1, epochs + 1):
-        train, _ = fit_epoch(model, opt, x, noisy, end=300)
+        train, _ = fit_epoch(model, opt, x, noisy, end=300, batch=batch)
         yield epoch, train, model
 
 
