@@ -221,7 +221,7 @@ def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
         return _loss_rises(run, e, tr, th)
     if elast - emin < th.noise_k * _gl_scatter(e.values, i, th):
         # within the first-difference scatter: the UP rules, or a memorised training set, may still judge it
-        return _loss_rises(run, e, tr, th) or _memorised(e, tr, i, gl, th, run) or _accuracy_confirms(run, e, tr, i, gl, th)
+        return _loss_rises(run, e, tr, th) or _memorised(run, e, tr, i, gl, th) or _accuracy_confirms(run, e, tr, i, gl, th)
     t_at_min, t_end = _train_from(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))
     if t_at_min is None or t_end is None:
         return []
@@ -273,7 +273,7 @@ def _below_resolution(v: np.ndarray, th: OverfittingThresholds) -> bool:
     return bool(f.min() < th.min_quanta * 10.0 ** -decimals)
 
 
-def _memorised(e: Series, tr: Series, i: int, gl: float, th: OverfittingThresholds, run: Run | None = None) -> list[Finding]:
+def _memorised(run: Run, e: Series, tr: Series, i: int, gl: float, th: OverfittingThresholds) -> list[Finding]:
     """The memorisation rule (see ``OverfittingThresholds.memorised_gap``): the GL rule's rise,
     already checked (GL_5, every later evaluation above the minimum ``i``), without its scatter
     guard when the training loss is an order of magnitude below the evaluation loss at the end
@@ -284,7 +284,7 @@ def _memorised(e: Series, tr: Series, i: int, gl: float, th: OverfittingThreshol
     emin, elast = float(e.values[i]), float(e.values[-1])
     if t_min is None or t_end is None or min(t_min, emin) <= 0 or t_end < 0:
         return []
-    if t_end == 0 and run is not None and _still_improving(run, "eval_accuracy"):
+    if t_end == 0 and _still_improving(run, "eval_accuracy"):
         return []  # a training loss at 0 tells nothing of the held-out set's scores, which still improve
     if elast < th.memorised_gap * t_end or t_end > th.memorised_fit * t_min:
         return []
