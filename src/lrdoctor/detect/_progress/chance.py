@@ -833,8 +833,16 @@ def _correlation_below(run: Run, th: ProgressThresholds, r: float, word: str, se
         summary = (f"{col} never reached {bound:g} over {v.size + undefined} evaluations (best {fmt(float(v.max()))}"
                    f"{f'; {undefined} of them NaN, the correlation of constant predictions' if undefined else ''}): the "
                    f"predictions never {learned}")
-        return Finding("slow_progress", severity, float(s.steps[0]), float(s.steps[-1]), summary, ev, _CHANCE_CAUSE)
+        cause = _CHANCE_CAUSE if word == "negligible" else _WEAK_CAUSE
+        return Finding("slow_progress", severity, float(s.steps[0]), float(s.steps[-1]), summary, ev, cause)
     return None
+
+
+#: the cause of a weak (not negligible) correlation: something was learned, far too little
+_WEAK_CAUSE = ("The model learned next to nothing: its predictions share under a tenth of their variance with the "
+               "labels. Usual causes: an LR far too low (or so high that training keeps undoing itself), inputs "
+               "that carry little of the signal (a wrong crop, reshape or feature column), noisy or misaligned "
+               "labels, or a model too small or too frozen for the task.")
 
 
 #: the words of an F-score, the harmonic mean of precision and recall ("eval_f1", "f1_score",
