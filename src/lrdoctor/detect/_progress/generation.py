@@ -65,6 +65,11 @@ def _score_zero_beside_a_loss_that_learned(run: Run, name: str, s: Series) -> Fi
     return Finding("slow_progress", Severity.WARNING, float(f.steps[0]), float(f.steps[-1]), summary, ev, cause)
 
 
+def _generated_lengths(run: Run) -> list[tuple[str, Series]]:
+    """Each mean-generated-length column of the run (:func:`is_generated_length`), as its finite series."""
+    return [(col, s.finite()) for col in filter(is_generated_length, run.names) for s in (run.series(col),) if s is not None]
+
+
 #: the ``rule`` of :func:`_empty_generations`'s finding (its fix rule keys on it)
 EMPTY_GENERATION_RULE = "generated outputs one token long at every evaluation"
 
@@ -78,11 +83,7 @@ def _empty_generations(run: Run, th: ProgressThresholds) -> Finding | None:
     training loss fell 1.52 -> 0.32 and ROUGE-2 stayed 0.0). A warning with the generation fixes: a
     decoding set-up (a length cap, EOS or pad generated first, a ``decoder_start_token_id`` that is
     the EOS) empties outputs as surely as a model that learned nothing."""
-    for col in filter(is_generated_length, run.names):
-        s = run.series(col)
-        if s is None:
-            continue
-        f = s.finite()
+    for col, f in _generated_lengths(run):
         v = f.values
         if v.size < th.pinned_fine_points or not bool((v > 0).all()) or float(v.max()) > 1.0:
             continue
@@ -113,16 +114,16 @@ def _frozen_generations(run: Run, th: ProgressThresholds) -> Finding | None:
     one mean while their words improve (the same mT5 recipe at lr 1e-4: Gen Len 38.0501 at five
     evaluations while ROUGE-1 rose 0.60 -> 0.70). A warning: the log shows the outputs frozen, not
     why (a decoder collapsed to one output, weights no longer updated)."""
-    score = next((s for s in (run.series("eval_accuracy"), run.series("task_metric")) if s is not None), None)
-    if score is None:
+    role = next((r for r in ("eval_accuracy", "task_metric") if run.series(r) is not None), None)
+    if role is None:
         return None
-    for col in filter(is_generated_length, run.names):
-        s = run.series(col)
-        if s is None:
-            continue
-        f = s.finite()
+    score = run.series(role)
+    for col, f in _generated_lengths(run):
         v = f.values
-        n = int(v.size - np.flatnonzero(v != v[-1])[-1] - 1) if v.size and (v != v[-1]).any() else int(v.size)
+        if v.size == 0:
+            continue
+        moved = np.flatnonzero(v != v[-1])
+        n = int(v.size if moved.size == 0 else v.size - 1 - moved[-1])  # the tail of prints equal to the last
         if n < th.pinned_fine_points or float(v[-1]).is_integer():
             continue
         start = float(f.steps[-n])
@@ -131,7 +132,7 @@ def _frozen_generations(run: Run, th: ProgressThresholds) -> Finding | None:
         if w.size < 2 or float(w[1:].max()) > float(w[0]):
             continue
         ev = {"metric": col, "value": float(v[-1]), "points": n, "rule": FROZEN_GENERATION_RULE}
-        scol = run.meta.roles.get("eval_accuracy" if run.series("eval_accuracy") is not None else "task_metric", "score")
+        scol = run.meta.roles.get(role, role)
         summary = (f"{col} was {float(v[-1]):.6g} at each of the last {n} evaluations while {scol} never rose above "
                    f"{fmt(float(w[0]))}: the generated outputs stopped changing")
         cause = ("The decoder's outputs no longer change with training: a model collapsed to one output for every input, "
