@@ -34,6 +34,8 @@ def test_a_generated_length_frozen_to_its_last_digit_beside_a_score_that_never_r
     assert f.evidence["value"] == 39.0501 and f.evidence["points"] == 7
     assert f.severity is lrdoctor.Severity.WARNING
     assert "39.0501" in f.summary and "stopped changing" in f.summary
+    # its fixes are the decoded outputs and the trainable weights, not a larger LR
+    assert [x.parameter for x in f.fixes] == ["decoded outputs", "trainable parameters"]
 
 
 def test_a_frozen_length_beside_a_rising_score_is_left_alone():

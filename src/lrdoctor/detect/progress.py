@@ -26,7 +26,7 @@ from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rul
 from lrdoctor.config import config_value
 from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
-from lrdoctor.detect._progress.generation import EMPTY_GENERATION_RULE, ZERO_SCORE_RULE, _empty_generations, _frozen_generations, _score_zero_while_learned
+from lrdoctor.detect._progress.generation import EMPTY_GENERATION_RULE, FROZEN_GENERATION_RULE, ZERO_SCORE_RULE, _empty_generations, _frozen_generations, _score_zero_while_learned
 from lrdoctor.detect._progress.chance import chance_accuracy, f_score_columns, _f_score_at_floor, _two_reports_at_chance, _accuracy_at_chance, _accuracy_around_chance, _pinned_at_one_over_k, _at_uniform, _error_rate_at_max, _negligible_correlation, _weak_correlation, _never_below_start, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _never_beat_constant, _stuck_at_chance, _worse_than_uniform
 from lrdoctor.detect._progress.common import _lr_share
 from lrdoctor.detect._progress.frozen import _box_terms, _collapsed_to_zero, _frozen_eval, _frozen_game, _frozen_loss, _frozen_term, _no_box_matched, _recurring_loss, _zero_throughout
@@ -685,6 +685,14 @@ def fix_slow_progress(run: Run, f: Finding) -> Prescription:
             Fix("labels", None, None, "a model trained on targets that are empty (all -100, or truncated to nothing) learns to stop at once",
                 note="decode a few training labels: they must hold the reference text, not only the EOS"),
         ], [Watch(str(ev.get("metric")), "near the references' mean length from the first evaluations", "a length of 1 means every output is empty")])
+    if ev.get("rule") == FROZEN_GENERATION_RULE:
+        return Prescription([
+            Fix("decoded outputs", None, None, "a mean generated length that repeats to its last digit is outputs that no longer change",
+                note="decode the same few inputs at two checkpoints: one output for every input is a collapsed decoder (check the LR, "
+                     "the labels and the decoder's shifted inputs); the same outputs at both checkpoints are weights that no longer update"),
+            Fix("trainable parameters", None, None, "no gradient reaches weights that are frozen, or whose steps the loss scaler skips",
+                note="count parameters with requires_grad and in optimizer.param_groups; log the loss scale and skipped steps under fp16"),
+        ], [Watch(str(ev.get("metric")), "changes between evaluations while the model trains", "the same mean length at every evaluation means the same outputs")])
     if ev.get("metric") == run.meta.roles.get("lr", "lr") and "lr" in run:
         return Prescription([Fix("min_lr", config_value(run.config, ("min_lr", "eta_min", "lr_end", "end_lr")), None,
                                  "the schedule decayed the LR to ~0 while training goes on",
