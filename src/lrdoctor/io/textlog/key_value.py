@@ -70,13 +70,12 @@ def _key_name(raw: str) -> str:
         raw = " ".join(words)
     if len(words) > 1 and words[0].lower() in _VALUE_WORDS:
         raw = " ".join(words[1:])
-    key = raw.strip().lower().replace(" ", "_")
     words = raw.split()
     # (a unit word apart from the key, "s loss": one joined to it by "_" is the key's own word,
     # "min_episode_rewards", the minimum of a pandas Series print, not minutes)
     if len(words) > 1 and words[0] in _UNIT_WORDS:
         return "_".join(w.lower() for w in words[1:])
-    return key
+    return raw.strip().lower().replace(" ", "_")
 
 
 #: prose logs: "Loss is 1.2645824. Current learning rate is 0.0463" (BigDL, Analytics Zoo),
