@@ -19,7 +19,7 @@ from lrdoctor.fmt import fmt
 from lrdoctor.detect import needs
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
 from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
-from lrdoctor.names import normalize
+from lrdoctor.names import loss_term_kind, normalize, tokens
 from lrdoctor.run import Run, Series
 
 __all__ = ["InitialLossThresholds", "detect", "cross_entropy_shown", "seq2seq_table_score", "classification_table_score", "starts_at_the_start", "first_logging_period"]
@@ -60,6 +60,7 @@ class InitialLossAnomalyEvidence(Evidence):
     config_key: str
     first_step: float
     ratio: float
+    term: str
 
 
 #: formats whose rows always begin with the first epoch of the run (they are written by it)
@@ -214,6 +215,40 @@ def _other_scale(run: Run, th: InitialLossThresholds) -> bool:
     return bool((ev > 0).all() and (tv > th.above * ev).all())
 
 
+#: The words of a cross-entropy term of a summed loss (mmaction2's and mmdet's ``loss_cls``, YOLO's
+#: ``cls_loss``, ``ce_loss``, ``xent``): the one term whose scale at initialisation is ln K.
+CLASS_TERM_WORDS = frozenset({"cls", "class", "classification", "ce", "xent", "nll", "crossentropy"})
+
+#: Terms add up to their total when the printed sum is within this share of it: each term and the
+#: total are rounded to the same printed digits (5 decimals in mmcv's JSON logs), so the sum of
+#: two or three of them differs from the rounded total by a few units of the last digit.
+SUM_REL_TOL = 1e-3
+
+
+def _summed_terms(run: Run, s: Series) -> list[str]:
+    """The logged training-loss terms (:func:`~lrdoctor.names.loss_term_kind` "train", not the
+    loss itself) whose reports at the loss's first report add up to it, when two or more do: the
+    loss is then a sum of terms, and only a cross-entropy term has ln K's scale at initialisation
+    (mmaction2's CSN with a BMN head on 4 classes: loss 3.6137 = loss_bmn 2.2168 + loss_cls 1.3969,
+    and loss_cls is ln 4 = 1.386). Empty when they do not add up (a weighted sum: the total's scale
+    is then unknown, and it is judged as before)."""
+    f = s.finite()
+    if f.values.size == 0:
+        return []
+    own, step, total = run.meta.roles.get("loss", "loss"), float(f.steps[0]), float(f.values[0])
+    terms: list[tuple[str, float]] = []
+    for raw in run.metrics:
+        if raw in (own, "loss") or raw in run.meta.added or loss_term_kind(raw) != "train":
+            continue
+        t = run.series(raw)
+        at = t.finite() if t is not None else None
+        if at is not None and (at.steps == step).any():
+            terms.append((raw, float(at.values[at.steps == step][0])))
+    if len(terms) < 2 or abs(sum(v for _, v in terms) - total) > SUM_REL_TOL * abs(total):
+        return []
+    return [raw for raw, _ in terms]
+
+
 def _first_evaluation_judged(run: Run) -> Series | None:
     """The evaluation loss of a Trainer results table scored by a classification or generation
     score (:func:`classification_table_score`, :func:`seq2seq_table_score`) whose training loss
@@ -278,6 +313,15 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
     first = _first_value(run, s, th)
     # an epoch's mean loss falls below ln(K) within the epoch; only a per-step first loss is judged low
     early = f.steps[0] <= 1 and run.meta.step_unit != "epoch"
+    term = None
+    if first > th.above * expected and not evaluation and lm_bound is None:
+        terms = _summed_terms(run, s)
+        term = next((t for t in terms if CLASS_TERM_WORDS & set(tokens(t))), None)
+        if terms and term is None:
+            return []  # a sum of terms with no cross-entropy among them: no ln K to judge
+        if term is not None:  # judge the cross-entropy term of the sum, where ln K applies
+            s = run.series(term) or s
+            f, first = s.finite(), _first_value(run, s, th)
     if first > th.above * expected:
         if not evaluation and _other_scale(run, th):
             return []  # the training loss is weighted or carries extra terms: its scale is not ln K's
@@ -290,7 +334,10 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
         return []
     ev = {"first_loss": first, "expected_ln_k": expected, "num_classes": k[1], "config_key": k[0],
           "first_step": float(f.steps[0]), "ratio": first / expected}
-    summary = f"first loss {fmt(first)} is {first / expected:.1f}x ln({k[1]}) = {fmt(expected)}, the loss of an untrained model"
+    if term is not None:
+        ev["term"] = term
+    what = f"first {term} (the cross-entropy term of the summed loss)" if term is not None else "first loss"
+    summary = f"{what} {fmt(first)} is {first / expected:.1f}x ln({k[1]}) = {fmt(expected)}, the loss of an untrained model"
     if kind == "negative":
         summary = (f"first loss {fmt(first)} is negative, which a cross-entropy over {k[1]} classes (ln {k[1]} = "
                    f"{fmt(expected)} untrained) cannot be")
