@@ -4,7 +4,9 @@ model trained here, with twins that the rule must leave alone:
 - grad_explosion: a sustained rise of the gradient norm is not an explosion while the training loss
   keeps falling through it by 10% or more (the gradient growth of early training);
 - initial_loss_anomaly: a training loss that is the sum of logged terms is judged on its
-  cross-entropy term, the one whose scale at initialisation is ln K.
+  cross-entropy term, the one whose scale at initialisation is ln K;
+- overfitting's trend rule on a log with no training loss to compare (HF's "No log", or one value
+  carried along every row): a held-out loss that climbs from its best with a Mann-Kendall trend.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ CSN_BMN = "fresh814/loveu-csn-bmn-4cls-2s/20210511_032855.log.json"
 # fairseq with clip-norm 100 (labelled unhealthy, grad_explosion): the norm climbs to the clip and
 # stays there while the loss barely moves
 FAIRSEQ_CLIP100 = "tuning/text-fairseq-issue311-clip100/issue311_log.txt"
+# distilgpt2 on a small poem corpus (labelled unhealthy, overfitting): validation loss 4.6495 at its
+# first epoch, then higher at each of the 14 later ones (4.8145, +3.5%); the training loss "No log"
+# for 8 epochs, then one value, 4.2244, repeated on every row
+KATPOEMS = "fresh624/andrewr-distilgpt2-katpoems-15-epoch/training_results.md"
 
 
 def _csn_bmn():
@@ -98,3 +104,16 @@ def test_a_cross_entropy_term_far_above_ln_k_is_still_an_initial_loss_anomaly(tm
     (tmp_path / "boxes.log.json").write_text("\n".join(json.dumps(r) for r in lines) + "\n")
     boxes = lrdoctor.read(tmp_path / "boxes.log.json", config={"num_classes": 10})
     assert "initial_loss_anomaly" not in warned(lrdoctor.diagnose(boxes))
+
+
+def test_a_held_out_loss_climbing_from_its_best_with_no_training_loss_logged_is_overfitting(tmp_path):
+    f = warned(lrdoctor.diagnose(real_log(KATPOEMS))).get("overfitting")
+    assert f is not None
+    assert f.evidence["eval_min"] == 4.6495 and f.evidence["eval_last"] == 4.8145
+    assert "Mann-Kendall" in f.summary and "no training loss logged" in f.summary
+    # the twin: the same table's first five evaluations, too few for a trend test at 1% (a 1.1% rise)
+    lines = real_log(KATPOEMS).read_text().splitlines()
+    short = tmp_path / "training_results.md"
+    short.write_text("\n".join(lines[:7]) + "\n")
+    assert lrdoctor.read(short).series("eval_loss").values.size == 5
+    assert "overfitting" not in warned(lrdoctor.diagnose(short))

@@ -456,11 +456,16 @@ def _score_held_after(run: Run, step: float) -> str | None:
     return None
 
 
-def _rising_trend(run: Run, e: Series, tr: Series, th: OverfittingThresholds) -> list[Finding]:
+def _rising_trend(run: Run, e: Series, tr: Series | None, th: OverfittingThresholds) -> list[Finding]:
     """The trend rule (see ``OverfittingThresholds.trend_after``): the evaluation loss stayed above
     its minimum at each of the last ``trend_after``+ evaluations (a third of the run's or more),
     climbing from it with a Mann-Kendall trend, at least GL_1 at the end, while the training loss
-    fell and every held-out score logged ended worse than at the minimum."""
+    fell and every held-out score logged ended worse than at the minimum. With no training loss
+    logged (``tr`` None: HF's "No log", or one value carried along every row), the climb and the
+    scores stand alone, as in :func:`_gl_alone`: a held-out loss that drifts up after its best
+    while nothing else is logged is overfitting (distilgpt2 on a small poem corpus: validation loss
+    4.6495 at its first epoch, then higher at each of the 14 later ones, 4.8145 at the end, its one
+    logged training loss 4.2244 repeated on every row)."""
     v = e.values
     if v.size < th.trend_after + 1 or (v <= 0).any():
         return []
@@ -471,13 +476,19 @@ def _rising_trend(run: Run, e: Series, tr: Series, th: OverfittingThresholds) ->
     gl = float(v[-1] / v[i] - 1)
     if gl < th.trend_gl or trend_p_up(v[i:]) > th.trend_p:
         return []
+    if _score_held_after(run, float(e.steps[i])):
+        return []
+    climb = (f"eval loss stayed above its minimum {fmt(float(v[i]))} (step {fmt(float(e.steps[i]))}) at all {n_after} "
+             f"later evaluations, climbing to {fmt(float(v[-1]))} ({gl:.1%} above it, a Mann-Kendall trend)")
+    if tr is None:
+        ev = {"eval_min_step": float(e.steps[i]), "eval_min": float(v[i]), "eval_last": float(v[-1]), "generalization_loss": gl}
+        summary = f"{climb} (no training loss logged to compare)"
+        return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
     t_min, t_end = _train_from(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))
-    if t_min is None or t_end is None or not t_end < t_min or _score_held_after(run, float(e.steps[i])):
+    if t_min is None or t_end is None or not t_end < t_min:
         return []
     ev = _gl_evidence(e, i, gl, t_min, t_end)
-    summary = (f"eval loss stayed above its minimum {fmt(float(v[i]))} (step {fmt(float(e.steps[i]))}) at all {n_after} "
-               f"later evaluations, climbing to {fmt(float(v[-1]))} ({gl:.1%} above it, a Mann-Kendall trend), while "
-               f"training loss fell {fmt(t_min)} -> {fmt(t_end)}")
+    summary = f"{climb}, while training loss fell {fmt(t_min)} -> {fmt(t_end)}"
     return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
 
 
@@ -529,14 +540,16 @@ def _gl_alone(e: Series, th: OverfittingThresholds) -> list[Finding]:
 
 
 def _evaluations_only(run: Run, e: Series, th: OverfittingThresholds) -> list[Finding]:
-    """See ``OverfittingThresholds.held_share``; with no accuracy logged either, :func:`_gl_alone`."""
+    """See ``OverfittingThresholds.held_share``; with no accuracy logged either, :func:`_gl_alone`.
+    Last, the trend rule with no training loss to compare (:func:`_rising_trend`)."""
     if run.series("eval_accuracy") is None:
-        return _gl_alone(e, th) or (_undone(run, e, None, th) if e.values.size >= 3 else [])
-    r = _successive_rises(e.values, th)
-    if r is None:
-        return (_undone(run, e, None, th) or _never_beaten(e, None, th, run)) if accuracy_held(run, e, th) else []
+        return (_gl_alone(e, th) or (_undone(run, e, None, th) if e.values.size >= 3 else [])
+                or _rising_trend(run, e, None, th))
     if not accuracy_held(run, e, th):
         return []
+    r = _successive_rises(e.values, th)
+    if r is None:
+        return _undone(run, e, None, th) or _never_beaten(e, None, th, run) or _rising_trend(run, e, None, th)
     if _still_improving(run, "eval_accuracy") and r.gl < th.generalization_loss:
         return []  # as in _loss_rises: below GL_5 a new-best accuracy makes it over-confidence only
     v = e.values
