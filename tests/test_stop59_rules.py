@@ -6,7 +6,9 @@ model trained here, with twins that the rule must leave alone:
 - initial_loss_anomaly: a training loss that is the sum of logged terms is judged on its
   cross-entropy term, the one whose scale at initialisation is ln K;
 - overfitting's trend rule on a log with no training loss to compare (HF's "No log", or one value
-  carried along every row): a held-out loss that climbs from its best with a Mann-Kendall trend.
+  carried along every row): a held-out loss that climbs from its best with a Mann-Kendall trend;
+- nonfinite: an evaluation loss non-finite at two or more evaluations, half of all or more, is a
+  warning, not the info of a one-off transient.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ FAIRSEQ_CLIP100 = "tuning/text-fairseq-issue311-clip100/issue311_log.txt"
 # first epoch, then higher at each of the 14 later ones (4.8145, +3.5%); the training loss "No log"
 # for 8 epochs, then one value, 4.2244, repeated on every row
 KATPOEMS = "fresh624/andrewr-distilgpt2-katpoems-15-epoch/training_results.md"
+# distilbert-base-cased (labelled unhealthy, nonfinite): validation loss nan at epochs 1 and 2, then 2.4795
+NAN_EVALS = "fresh423/distilbert-cased-nan-val-brownnie/training_results.md"
 
 
 def _csn_bmn():
@@ -117,3 +121,35 @@ def test_a_held_out_loss_climbing_from_its_best_with_no_training_loss_logged_is_
     short.write_text("\n".join(lines[:7]) + "\n")
     assert lrdoctor.read(short).series("eval_loss").values.size == 5
     assert "overfitting" not in warned(lrdoctor.diagnose(short))
+
+
+def _evaluations_with_empty_passes(path, empty: set[int]) -> str:
+    """A digits MLP trained for 8 epochs, its held-out cross-entropy after each written as a Trainer
+    results table; at the epochs in ``empty`` the evaluation ran on an empty slice (torch's mean
+    cross-entropy of no examples is nan: an evaluation pass that produced no loss)."""
+    from trained_digits import fit_epoch, held_out_loss
+
+    torch.set_num_threads(1)
+    x, y, model = digits_mlp(0)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    rows = ["| Training Loss | Epoch | Step | Validation Loss |", "|:---:|:---:|:---:|:---:|"]
+    for epoch in range(1, 9):
+        train, _ = fit_epoch(model, opt, x, y)
+        val = held_out_loss(model, x, y, start=len(y) if epoch in empty else 1400)
+        rows.append(f"| {train:.4f} | {epoch}.0 | {28 * epoch} | {val:.4f} |")
+    path.write_text("\n".join(rows) + "\n")
+    return str(path)
+
+
+def test_an_evaluation_loss_nan_at_most_evaluations_is_a_warning_not_a_transient(tmp_path):
+    f = warned(lrdoctor.diagnose(real_log(NAN_EVALS))).get("nonfinite")
+    assert f is not None and f.severity is lrdoctor.Severity.WARNING
+    assert f.evidence["nonfinite_points"] == 2 and f.evidence["logged_points"] == 3
+    assert "2 of its 3 reports" in f.summary
+    # a model trained here whose evaluation pass was empty at 5 of its 8 evaluations
+    most = lrdoctor.diagnose(_evaluations_with_empty_passes(tmp_path / "most.md", {2, 3, 5, 6, 8}))
+    assert warned(most).get("nonfinite") is not None
+    # the twin: the same run with one empty evaluation among eight stays the info of a transient
+    once = lrdoctor.diagnose(_evaluations_with_empty_passes(tmp_path / "once.md", {3}))
+    assert "nonfinite" not in warned(once)
+    assert [x.severity for x in once.findings if x.kind == "nonfinite"] == [lrdoctor.Severity.INFO]
