@@ -5,6 +5,7 @@ an F-score that never left its floor."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -788,7 +789,7 @@ def _negligible_correlation(run: Run, th: ProgressThresholds) -> Finding | None:
     is read: an accuracy beside it may be a majority class's share while the AUC shows the scorer
     constant (a ViT on COVID CT: accuracy 0.9062, the positive share, and AUC exactly 0.5 at four
     evaluations, 0.494-0.497 at the rest)."""
-    return _correlation_below(run, th, th.negligible_correlation, "negligible", Severity.ERROR)
+    return _correlation_below(run, th, th.negligible_correlation, _NEGLIGIBLE)
 
 
 def _weak_correlation(run: Run, th: ProgressThresholds) -> Finding | None:
@@ -798,12 +799,12 @@ def _weak_correlation(run: Run, th: ProgressThresholds) -> Finding | None:
     Pearson 0.008 -> 0.16 over six epochs, where fine-tunes that learn pass 0.8 within two). Not a
     ROC AUC: a click-through model's AUC of 0.6-0.7 (Somers' D 0.2-0.4) is the state of its art
     (BARS' Taobao benchmark), so a weak rank correlation there is no sign of a broken run."""
-    return _correlation_below(run, th, th.weak_correlation, "weak", Severity.WARNING, th.chance_corrected_points, auc=False)
+    return _correlation_below(run, th, th.weak_correlation, _WEAK, th.chance_corrected_points)
 
 
-def _correlation_below(run: Run, th: ProgressThresholds, r: float, word: str, severity: Severity,
-                       points: int | None = None, auc: bool = True) -> Finding | None:
-    """The first evaluation correlation (or ROC AUC, unless ``auc`` is False) that never reached
+def _correlation_below(run: Run, th: ProgressThresholds, r: float, bar: _CorrelationBar,
+                       points: int | None = None) -> Finding | None:
+    """The first evaluation correlation (or ROC AUC, when ``bar`` judges one) that never reached
     ``r`` over enough evaluations: ``points`` of them when given, else ``pinned_points``, or
     ``chance_corrected_points`` that reach the end the run planned."""
     for name in ("eval_accuracy", "task_metric", *_evaluation_correlations(run)):
@@ -820,21 +821,18 @@ def _correlation_below(run: Run, th: ProgressThresholds, r: float, word: str, se
         else:
             enough = n >= th.pinned_points or (n >= th.chance_corrected_points and reached_planned_end(run, float(s.steps[-1]), th))
         got = _as_correlation(run, name, v, r) if enough else None
-        if got is None or got[0].max() >= r or (got[2] and not auc):
+        if got is None or got[0].max() >= r or (got[2] and not bar.auc):
             continue
         _, bound, is_auc = got
         col = run.meta.roles.get(name, name)
         what = f"ROC AUC below {bound:g} (Somers' D below {r:g})" if is_auc else f"correlation below {bound:g}"
-        ev = {"metric": col, "value": float(v.max()), "points": int(v.size) + undefined, "rule": f"{what} ({word}) at every evaluation"}
+        ev = {"metric": col, "value": float(v.max()), "points": int(v.size) + undefined, "rule": f"{what} ({bar.label}) at every evaluation"}
         if undefined:
             ev["undefined_points"] = undefined
-        learned = ("ranked the classes better than chance" if is_auc else "correlated with the labels") if word == "negligible" \
-            else "correlated with the labels beyond a weak effect"
         summary = (f"{col} never reached {bound:g} over {v.size + undefined} evaluations (best {fmt(float(v.max()))}"
                    f"{f'; {undefined} of them NaN, the correlation of constant predictions' if undefined else ''}): the "
-                   f"predictions never {learned}")
-        cause = _CHANCE_CAUSE if word == "negligible" else _WEAK_CAUSE
-        return Finding("slow_progress", severity, float(s.steps[0]), float(s.steps[-1]), summary, ev, cause)
+                   f"predictions never {bar.learned_auc if is_auc else bar.learned}")
+        return Finding("slow_progress", bar.severity, float(s.steps[0]), float(s.steps[-1]), summary, ev, bar.cause)
     return None
 
 
@@ -843,6 +841,28 @@ _WEAK_CAUSE = ("The model learned next to nothing: its predictions share under a
                "labels. Usual causes: an LR far too low (or so high that training keeps undoing itself), inputs "
                "that carry little of the signal (a wrong crop, reshape or feature column), noisy or misaligned "
                "labels, or a model too small or too frozen for the task.")
+
+
+@dataclass(frozen=True)
+class _CorrelationBar:
+    """One bar an evaluation correlation must clear (:func:`_correlation_below`): its label in the
+    evidence's rule, the finding's severity and cause, what the predictions never did below it (of a
+    correlation, of a ROC AUC), and whether a ROC AUC is judged at all."""
+
+    label: str
+    severity: Severity
+    cause: str
+    learned: str
+    learned_auc: str
+    auc: bool = True
+
+
+#: no correlation at all (``negligible_correlation``): the model learned nothing, an error
+_NEGLIGIBLE = _CorrelationBar("negligible", Severity.ERROR, _CHANCE_CAUSE, "correlated with the labels",
+                              "ranked the classes better than chance")
+#: next to nothing (``weak_correlation``): a warning, and not of a ROC AUC (see ``_weak_correlation``)
+_WEAK = _CorrelationBar("weak", Severity.WARNING, _WEAK_CAUSE, "correlated with the labels beyond a weak effect",
+                        "correlated with the labels beyond a weak effect", auc=False)
 
 
 #: the words of an F-score, the harmonic mean of precision and recall ("eval_f1", "f1_score",
