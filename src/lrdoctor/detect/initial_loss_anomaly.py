@@ -319,9 +319,9 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
         term = next((t for t in terms if CLASS_TERM_WORDS & set(tokens(t))), None)
         if terms and term is None:
             return []  # a sum of terms with no cross-entropy among them: no ln K to judge
-        if term is not None:  # judge the cross-entropy term of the sum, where ln K applies
-            s = run.series(term) or s
-            f, first = s.finite(), _first_value(run, s, th)
+        cls = run.series(term) if term is not None else None
+        if cls is not None:  # judge the cross-entropy term of the sum, where ln K applies
+            s, f, first = cls, cls.finite(), _first_value(run, cls, th)
     if first > th.above * expected:
         if not evaluation and _other_scale(run, th):
             return []  # the training loss is weighted or carries extra terms: its scale is not ln K's
