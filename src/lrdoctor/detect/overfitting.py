@@ -338,11 +338,14 @@ def _is_accuracy_name(run: Run) -> bool:
     return not is_error_rate(run.meta.roles.get("eval_accuracy", "eval_accuracy"))
 
 
-def _gl_evidence(e: Series, i: int, gl: float, t_min: float, t_end: float) -> dict:
+def _gl_evidence(e: Series, i: int, gl: float, t_min: float | None = None, t_end: float | None = None) -> dict:
     """The GL rules' evidence: the evaluation minimum ``i``, the last evaluation, GL, and the
-    training loss at both ends."""
-    return {"eval_min_step": float(e.steps[i]), "eval_min": float(e.values[i]), "eval_last": float(e.values[-1]),
-            "generalization_loss": gl, "train_at_eval_min": t_min, "train_last": t_end}
+    training loss at both ends when one was logged (``t_min``, ``t_end``)."""
+    ev = {"eval_min_step": float(e.steps[i]), "eval_min": float(e.values[i]), "eval_last": float(e.values[-1]),
+          "generalization_loss": gl}
+    if t_min is not None and t_end is not None:
+        ev.update(train_at_eval_min=t_min, train_last=t_end)
+    return ev
 
 
 _UP_CAUSE = ("The model starts to memorise the training data: too many steps for the data, too little "
@@ -481,7 +484,7 @@ def _rising_trend(run: Run, e: Series, tr: Series | None, th: OverfittingThresho
     climb = (f"eval loss stayed above its minimum {fmt(float(v[i]))} (step {fmt(float(e.steps[i]))}) at all {n_after} "
              f"later evaluations, climbing to {fmt(float(v[-1]))} ({gl:.1%} above it, a Mann-Kendall trend)")
     if tr is None:
-        ev = {"eval_min_step": float(e.steps[i]), "eval_min": float(v[i]), "eval_last": float(v[-1]), "generalization_loss": gl}
+        ev = _gl_evidence(e, i, gl)
         summary = f"{climb} (no training loss logged to compare)"
         return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
     t_min, t_end = _train_from(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))
@@ -532,7 +535,7 @@ def _gl_alone(e: Series, th: OverfittingThresholds) -> list[Finding]:
     gl = (float(v[-1]) - float(v[i])) / float(v[i])
     if gl < th.generalization_loss or v[-1] - v[i] < th.noise_k * _gl_scatter(v, i, th):
         return []
-    ev = {"eval_min_step": float(e.steps[i]), "eval_min": float(v[i]), "eval_last": float(v[-1]), "generalization_loss": gl}
+    ev = _gl_evidence(e, i, gl)
     summary = (f"eval loss {fmt(float(v[-1]))} is {gl:.1%} above its minimum {fmt(float(v[i]))} (step "
                f"{fmt(float(e.steps[i]))}) and stayed above it at all {after.size} later evaluations (no training loss "
                "logged to compare)")
@@ -606,7 +609,7 @@ def _undone(run: Run, e: Series, tr: Series | None, th: OverfittingThresholds) -
     if gl < th.up_ordered_gl or v[-1] <= v[0] or (np.diff(v[b:]) <= 0).any():
         return []
     if tr is None:
-        ev = {"eval_min_step": float(e.steps[b]), "eval_min": float(v[b]), "eval_last": float(v[-1]), "generalization_loss": gl}
+        ev = _gl_evidence(e, b, gl)
         why = ("the evaluation accuracy held: over-confident where it is wrong (no training loss logged)"
                if run.series("eval_accuracy") is not None else "no training loss or accuracy was logged to compare")
     else:
@@ -652,7 +655,7 @@ def _never_beaten(e: Series, tr: Series | None, th: OverfittingThresholds, run: 
     if tr is None:
         if run is None or _still_improving(run, "eval_accuracy") or not bool((v[1:] >= (1.0 + th.up_ordered_gl) * v[0]).all()):
             return []
-        ev = {"eval_min_step": float(e.steps[0]), "eval_min": float(v[0]), "eval_last": float(v[-1]), "generalization_loss": gl}
+        ev = _gl_evidence(e, 0, gl)
         col = run.meta.roles.get("eval_accuracy", "eval_accuracy")
         summary = (f"eval loss never improved on its first evaluation {fmt(float(v[0]))} (step {fmt(float(e.steps[0]))}): "
                    f"all {v.size - 1} later evaluations are at least {th.up_ordered_gl:.0%} above it (the last {gl:.0%}), "

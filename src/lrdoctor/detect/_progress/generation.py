@@ -114,10 +114,10 @@ def _frozen_generations(run: Run, th: ProgressThresholds) -> Finding | None:
     one mean while their words improve (the same mT5 recipe at lr 1e-4: Gen Len 38.0501 at five
     evaluations while ROUGE-1 rose 0.60 -> 0.70). A warning: the log shows the outputs frozen, not
     why (a decoder collapsed to one output, weights no longer updated)."""
-    role = next((r for r in ("eval_accuracy", "task_metric") if run.series(r) is not None), None)
-    if role is None:
+    found = next(((r, s) for r in ("eval_accuracy", "task_metric") for s in (run.series(r),) if s is not None), None)
+    if found is None:
         return None
-    score = run.series(role)
+    role, score = found
     for col, f in _generated_lengths(run):
         v = f.values
         if v.size == 0:
