@@ -23,7 +23,7 @@ from typing import Callable, Iterable
 __all__ = [
     "ALIASES", "Alias", "normalize", "tokens", "resolve_aliases", "RL_MARKERS", "ROLES", "ROLE_RULES",
     "TRAINING_ROLES", "STEP_NAMES", "GAN_ROLES", "GAN_TERMS", "loss_term_kind", "SPLIT_WORDS", "EVAL_WORDS",
-    "TEXT_SCORE_WORDS", "is_generated_length",
+    "TEXT_SCORE_WORDS", "is_generated_length", "DETECTION_SCORE_WORDS",
 ]
 
 #: the words that name a data split in a metric's name or a run's ("validation_loss", "Train
@@ -271,14 +271,22 @@ def _unfuse(t: str) -> list[str]:
     return [t]
 
 
+#: COCO's average precision and recall, whose evaluator reports them per object size, small /
+#: medium / large: mmdet's "bbox_mAP_s", "bbox_mAP_m", "bbox_mAP_l" (and pycocotools' "APs", "APl")
+DETECTION_SCORE_WORDS = frozenset({"map", "ap", "ar", "mar"})
+
+
 def _loss_letter(raw: str, ts: list[str]) -> list[str]:
     """``L`` is the loss of the formulas: a capital ``L`` word names a loss (SparK's ``train_L``,
     ``last_L``); a small ``l`` only beside a split word (PNGAN's ``g_trn_l``), since alone it is
-    as likely a length (SB3's Monitor ``l``: the episode's length)."""
+    as likely a length (SB3's Monitor ``l``: the episode's length). Never after a detection score
+    (:data:`DETECTION_SCORE_WORDS`): there it is COCO's "large" size bucket, and mmdet's
+    ``bbox_mAP_l`` filed under a validation prefix (``val_bbox_map_l``) is the mAP of large objects,
+    not a validation loss."""
     capital = [w for w in re.split(r"[^A-Za-z0-9]+", raw) if w]
     split = any(t in _FUSED_SPLITS for t in ts)
-    if len(capital) != len(ts):
-        return ts  # the words did not split the same way (camelCase, "@"): leave them
+    if len(capital) != len(ts) or DETECTION_SCORE_WORDS & set(ts):
+        return ts  # the words did not split the same way (camelCase, "@"), or a score's size bucket: leave them
     return ["loss" if t == "l" and (w == "L" or split) else t for w, t in zip(capital, ts)]
 
 
@@ -321,6 +329,10 @@ class RoleRule:
 
 
 #: words that make a column a loss term
+#: the words that name COCO's evaluator or the task it scores: detectron2's "bbox/AP", "segm/AP",
+#: "keypoints/AP"; mmpose's and mmdet 3's "coco/AP"; PASCAL VOC's "voc/AP50"
+_COCO_TASKS = frozenset({"coco", "bbox", "segm", "keypoints", "voc"})
+
 _LOSS_WORDS = ("loss", "nll", "xent", "ce", "cost", "logloss", "mlogloss", "nloglik")  # (XGBoost's gamma-nloglik, poisson-nloglik; CNTK's "ce", its tutorials' cross-entropy criterion)
 
 
@@ -398,6 +410,11 @@ ROLE_RULES: tuple[RoleRule, ...] = (
     # trainer computes it on its training batches, so a bare "map"/"mAP@0.5" is an evaluation
     # (ultralytics/yolov3's results.txt "map" column, SuperGradients' "Map@0.50")
     RoleRule("eval_accuracy", lambda t: _has(t, "map", "map50", "map5095") and "train" not in t and not _has(t, *_LOSS_WORDS)),
+    # ...and so is COCO's "AP" where the name says it is the evaluator's: detectron2's metrics.json
+    # "bbox/AP", "segm/AP50", mmpose's and mmdet 3's "coco/AP" (no trainer computes it on training
+    # batches either); a bare "ap" alone may be anything, so only beside the task or the evaluator
+    RoleRule("eval_accuracy", lambda t: _has(t, "ap", "ap50", "ap75") and bool(_COCO_TASKS & set(t) or _EVAL & set(t))
+             and "train" not in t and not _has(t, *_LOSS_WORDS)),
     # ...and so are the scores of generated text against references (ROUGE, BLEU, METEOR, chrF,
     # SQuAD's exact match): they need the model to generate, which only an evaluation loop does
     # (HF Seq2SeqTrainer's results table: "Rouge1 | Rouge2 | Rougel | Rougelsum | Gen Len")
