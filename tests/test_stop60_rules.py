@@ -5,16 +5,25 @@ twins that the rule must leave alone:
   ``bbox_mAP_l`` on an ``Epoch(val)`` line (filed as ``val_bbox_map_l``) was read as the
   evaluation loss;
 - COCO's ``AP`` named as the evaluator's or the task's (mmpose's ``coco/AP``, detectron2's
-  ``bbox/AP``) is the evaluation's score.
+  ``bbox/AP``) is the evaluation's score;
+- overfitting's never-beaten rule also starts from a minimum after the first evaluation when the
+  evaluation before it held that level: every later evaluation 10%+ above it is overfitting.
 """
 
 from __future__ import annotations
 
 from bench_logs import real_log
+from trained_digits import warned
 
 import lrdoctor
 from lrdoctor.names import resolve_aliases, tokens
 
+# ELECTRA on RTE (labelled edge, overfitting): validation loss 0.6076, 0.4824, 0.4793, then 0.7056 and
+# 0.6849 while accuracy fell from 0.8231; the training loss is "No log" until one carried value
+ELECTRA_RTE = "fresh168/hfcard-anirudh21-electra-base-rte/training_results.md"
+# BERT on Amazon polarity, 88 evaluations swinging +-15% around a floor (labelled edge, loss_spike):
+# its last ten evaluations all lie 10%+ above its lowest, a minimum the one before it held
+NOISY_88 = "fresh272/hfcard-fabriceyhc-bert-amazon-polarity/training_results.md"
 # mmdet 2.x Faster R-CNN (labelled unhealthy, slow_progress): "Epoch(val) [8][10] bbox_mAP: 0.0000,
 # bbox_mAP_50: 0.0000, ..., bbox_mAP_l: 0.0000" and the COCO summary of epoch 9, no training line
 MMDET_MAP_ZERO = "fresh832/mmdet-6686-frcnn-map-zero/paste.log"
@@ -49,3 +58,22 @@ def test_a_bare_ap_column_is_left_alone():
     # evaluator's or the task's name makes it COCO's average precision
     roles = resolve_aliases(["step", "loss", "ap"])
     assert "eval_accuracy" not in roles
+
+
+def test_every_evaluation_ten_percent_above_a_minimum_held_twice_is_overfitting(tmp_path):
+    f = warned(lrdoctor.diagnose(real_log(ELECTRA_RTE))).get("overfitting")
+    assert f is not None
+    assert f.evidence["eval_min"] == 0.4793 and f.evidence["eval_last"] == 0.6849
+    assert "held since the evaluation before it" in f.summary
+    # the twin: the same table with the evaluation before the minimum 17% above it, a lone low reading
+    # that every later one is above by selection
+    text = real_log(ELECTRA_RTE).read_text().replace("0.4824", "0.5600")
+    lone = tmp_path / "training_results.md"
+    lone.write_text(text)
+    assert "overfitting" not in warned(lrdoctor.diagnose(lone))
+
+
+def test_a_long_noisy_evaluation_curve_needs_the_scatter_guard():
+    run = lrdoctor.read(real_log(NOISY_88))
+    assert run.series("eval_loss").finite().values.size > 50
+    assert "overfitting" not in warned(lrdoctor.diagnose(run))

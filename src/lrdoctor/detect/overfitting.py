@@ -144,6 +144,13 @@ class OverfittingThresholds(Thresholds):
     few_points: int = 3
     """The few-point rule (``_never_beaten``) judges at least 3 evaluations: the few-point rules'
     minimum, a best and two readings after it that both stayed above it."""
+    level_few_points: int = 50
+    """The never-beaten rule's level form (a minimum after the first evaluation, held by the one
+    before it) drops the scatter guard only on logs of at most 50 evaluations, divergence's
+    ``few_points``: the epoch logs and pasted excerpts on which a scatter cannot be measured apart
+    from the rise. On a longer curve the GL rule's guard (``noise_k`` sigmas of :func:`_gl_scatter`)
+    applies: a BERT on Amazon polarity evaluated 88 times swings by +-15% around its floor, and
+    the last ten evaluations all lay 10% above its lowest."""
     up_ordered_gl: float = 0.10
     """...when GL is at least 10%, twice GL_5 (also the bar of the few-point ``_undone`` rule and of every later evaluation in the never-beaten rule). The
     ordering argument assumes independent evaluations, and smooth curves are autocorrelated: a depth-1 XGBoost's eval logloss
@@ -649,31 +656,58 @@ def _never_beaten(e: Series, tr: Series | None, th: OverfittingThresholds, run: 
     epoch, then 1.0976, 1.1576, 1.1998, 1.1949, all 10% or more above it, while ROUGE-1 held at
     0.61-0.63)."""
     v = e.values
-    if v.size < th.few_points or v[0] <= 0 or (v[1:] <= v[0]).any():
+    if v.size < th.few_points or (v <= 0).any():
         return []
-    gl = float(v[-1] / v[0] - 1)
+    i = 0 if bool((v[1:] > v[0]).all()) else _level_minimum(v, th)
+    if i is None:
+        return []
+    later = v[i + 1:]
+    gl = float(v[-1] / v[i] - 1)
+    every = bool((later >= (1.0 + th.up_ordered_gl) * v[i]).all())
+    where = (f"its first evaluation {fmt(float(v[0]))} (step {fmt(float(e.steps[0]))})" if i == 0 else
+             f"its minimum {fmt(float(v[i]))} (step {fmt(float(e.steps[i]))}, held since the evaluation before it)")
     if tr is None:
-        if run is None or _still_improving(run, "eval_accuracy") or not bool((v[1:] >= (1.0 + th.up_ordered_gl) * v[0]).all()):
+        if run is None or _still_improving(run, "eval_accuracy") or not every:
             return []
-        ev = _gl_evidence(e, 0, gl)
+        ev = _gl_evidence(e, i, gl)
         col = run.meta.roles.get("eval_accuracy", "eval_accuracy")
-        summary = (f"eval loss never improved on its first evaluation {fmt(float(v[0]))} (step {fmt(float(e.steps[0]))}): "
-                   f"all {v.size - 1} later evaluations are at least {th.up_ordered_gl:.0%} above it (the last {gl:.0%}), "
-                   f"while {col} held: over-confident where it is wrong (no training loss logged)")
-        return [Finding("overfitting", Severity.WARNING, float(e.steps[0]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
-    t_first, t_end = _train_from(tr, float(e.steps[0])), value_at(tr, float(e.steps[-1]))
+        summary = (f"eval loss never came back to {where}: all {later.size} later evaluations are at least "
+                   f"{th.up_ordered_gl:.0%} above it (the last {gl:.0%}), while {col} held: over-confident where it is "
+                   "wrong (no training loss logged)")
+        return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
+    t_first, t_end = _train_from(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))
     if t_first is None or t_end is None or t_first <= 0 or not t_end < t_first:
         return []
-    every = bool((v[1:] >= (1.0 + th.up_ordered_gl) * v[0]).all())
-    short = v.size < th.min_after + 1 and gl >= th.generalization_loss and t_end <= th.memorised_fit * t_first
+    short = i == 0 and v.size < th.min_after + 1 and gl >= th.generalization_loss and t_end <= th.memorised_fit * t_first
     if not (every or short):
         return []
-    ev = _gl_evidence(e, 0, gl, t_first, t_end)
-    low = float(v[1:].min() / v[0] - 1)
-    summary = (f"eval loss never improved on its first evaluation {fmt(float(v[0]))} (step {fmt(float(e.steps[0]))}): "
-               f"all {v.size - 1} later evaluations are above it (the closest {low:.0%}, the last {gl:.0%}), while "
-               f"training loss fell {fmt(t_first)} -> {fmt(t_end)}")
-    return [Finding("overfitting", Severity.WARNING, float(e.steps[0]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
+    ev = _gl_evidence(e, i, gl, t_first, t_end)
+    low = float(later.min() / v[i] - 1)
+    summary = (f"eval loss never came back to {where}: all {later.size} later evaluations are above it (the closest "
+               f"{low:.0%}, the last {gl:.0%}), while training loss fell {fmt(t_first)} -> {fmt(t_end)}")
+    return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
+
+
+def _level_minimum(v: np.ndarray, th: OverfittingThresholds) -> int | None:
+    """The minimum of the evaluation losses ``v`` that the never-beaten rule may start from when it
+    is not the first evaluation: a level, held by the evaluation just before it within GL_5
+    (``generalization_loss``), with ``few_points - 1``+ evaluations after it, every one at least
+    ``up_ordered_gl`` above it. Held twice, it is where the held-out loss settled, not one lucky
+    low reading that every later one is above by selection (divergence's ``_level_floor`` asks the
+    same of a best); no later reading came back within the noise band the GL rules allow, and the
+    rule's argument from the first evaluation holds from here (ELECTRA on RTE: validation loss
+    0.4824, 0.4793, then 0.7056 and 0.6849, 43-47% above it, while accuracy fell from 0.8231).
+    Past ``level_few_points`` evaluations the rise must also clear the GL rule's scatter guard.
+    None when there is no such minimum."""
+    i = int(v.size - 1 - np.argmin(v[::-1]))  # the last time the minimum was reached (a tie repeats it)
+    later = v[i + 1:]
+    if i < 1 or later.size < th.few_points - 1 or v[i - 1] > (1.0 + th.generalization_loss) * v[i]:
+        return None
+    if not bool((later >= (1.0 + th.up_ordered_gl) * v[i]).all()):
+        return None
+    if v.size > th.level_few_points and float(later.min() - v[i]) < th.noise_k * _gl_scatter(v, i, th):
+        return None
+    return i
 
 
 def _accuracy_gap(run: Run, th: OverfittingThresholds) -> list[Finding]:
