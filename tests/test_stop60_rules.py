@@ -7,7 +7,8 @@ twins that the rule must leave alone:
 - COCO's ``AP`` named as the evaluator's or the task's (mmpose's ``coco/AP``, detectron2's
   ``bbox/AP``) is the evaluation's score;
 - overfitting's never-beaten rule also starts from a minimum after the first evaluation when the
-  evaluation before it held that level: every later evaluation 10%+ above it is overfitting.
+  evaluation before it held that level, or that every later evaluation climbed away from: every
+  later evaluation 10%+ above it is overfitting.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from lrdoctor.names import resolve_aliases, tokens
 # ELECTRA on RTE (labelled edge, overfitting): validation loss 0.6076, 0.4824, 0.4793, then 0.7056 and
 # 0.6849 while accuracy fell from 0.8231; the training loss is "No log" until one carried value
 ELECTRA_RTE = "fresh168/hfcard-anirudh21-electra-base-rte/training_results.md"
+# multilingual E5 classifier (labelled unhealthy, overfitting): validation loss 1.1118, 0.3434, 0.2663,
+# then 0.2979, 0.3067, 0.3848 while the training loss fell 0.2829 -> 0.0452
+E5_CLIMB = "fresh237/e5-large-instruct-ludo33-ecv2/training_results.md"
 # BERT on Amazon polarity, 88 evaluations swinging +-15% around a floor (labelled edge, loss_spike):
 # its last ten evaluations all lie 10%+ above its lowest, a minimum the one before it held
 NOISY_88 = "fresh272/hfcard-fabriceyhc-bert-amazon-polarity/training_results.md"
@@ -77,3 +81,15 @@ def test_a_long_noisy_evaluation_curve_needs_the_scatter_guard():
     run = lrdoctor.read(real_log(NOISY_88))
     assert run.series("eval_loss").finite().values.size > 50
     assert "overfitting" not in warned(lrdoctor.diagnose(run))
+
+
+def test_every_evaluation_climbing_ten_percent_and_more_away_from_the_minimum_is_overfitting(tmp_path):
+    f = warned(lrdoctor.diagnose(real_log(E5_CLIMB))).get("overfitting")
+    assert f is not None
+    assert f.evidence["eval_min"] == 0.2663 and f.evidence["eval_last"] == 0.3848
+    assert "climbing away from it at every later evaluation" in f.summary
+    # the twin: the last evaluation comes back down (0.3010): no climb at every evaluation, and the
+    # minimum, the bottom of a fast fall, was never held
+    twin = tmp_path / "training_results.md"
+    twin.write_text(real_log(E5_CLIMB).read_text().replace("0.3848", "0.3010"))
+    assert "overfitting" not in warned(lrdoctor.diagnose(twin))
