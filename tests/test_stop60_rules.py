@@ -8,7 +8,9 @@ twins that the rule must leave alone:
   ``bbox/AP``) is the evaluation's score;
 - overfitting's never-beaten rule also starts from a minimum after the first evaluation when the
   evaluation before it held that level, or that every later evaluation climbed away from: every
-  later evaluation 10%+ above it is overfitting.
+  later evaluation 10%+ above it is overfitting;
+- divergence's few-point step to a new level: every report from one on above all earlier ones and
+  10% above the highest, an ordering noise gives with p < 1% (a warning).
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ ELECTRA_RTE = "fresh168/hfcard-anirudh21-electra-base-rte/training_results.md"
 # multilingual E5 classifier (labelled unhealthy, overfitting): validation loss 1.1118, 0.3434, 0.2663,
 # then 0.2979, 0.3067, 0.3848 while the training loss fell 0.2829 -> 0.0452
 E5_CLIMB = "fresh237/e5-large-instruct-ludo33-ecv2/training_results.md"
+# a Keras LSTM regressor pasted on Stack Overflow (labelled unhealthy, divergence at epoch 72): loss
+# 6340-6947 over epochs 62-71, then 9485, 10976, 10175, 9863 to the end
+LSTM_STEP = "fresh839/lstm-manytomany-loss-jump/paste.log"
 # BERT on Amazon polarity, 88 evaluations swinging +-15% around a floor (labelled edge, loss_spike):
 # its last ten evaluations all lie 10%+ above its lowest, a minimum the one before it held
 NOISY_88 = "fresh272/hfcard-fabriceyhc-bert-amazon-polarity/training_results.md"
@@ -93,3 +98,18 @@ def test_every_evaluation_climbing_ten_percent_and_more_away_from_the_minimum_is
     twin = tmp_path / "training_results.md"
     twin.write_text(real_log(E5_CLIMB).read_text().replace("0.3848", "0.3010"))
     assert "overfitting" not in warned(lrdoctor.diagnose(twin))
+
+
+def test_a_step_to_a_new_level_that_stays_to_the_end_is_a_divergence_warning(tmp_path):
+    f = warned(lrdoctor.diagnose(real_log(LSTM_STEP))).get("divergence")
+    assert f is not None and f.severity is lrdoctor.Severity.WARNING
+    assert f.start_step == 72 and f.evidence["points_above"] == 4
+    assert "stepped up to a new level" in f.summary
+    # the twin: the same four last epochs at 7100-7300, above every earlier report but within 10% of
+    # the highest (6947): a level that moved by its own scatter, not a step
+    text = real_log(LSTM_STEP).read_text()
+    for old, new in (("9484.5966", "7100.5966"), ("10975.8083", "7300.8083"), ("10174.8291", "7200.8291"), ("9863.0310", "7150.0310")):
+        text = text.replace(old, new)
+    twin = tmp_path / "paste.log"
+    twin.write_text(text)
+    assert "divergence" not in warned(lrdoctor.diagnose(twin))

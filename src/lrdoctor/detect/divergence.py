@@ -127,6 +127,14 @@ class DivergenceThresholds(Thresholds):
     climb_points: int = 6
     """...judged on at least this many reports after the best (with fewer, even a strictly
     increasing run has p = 1/n! above 1% only below 5 points; 6 leaves room for one dip)."""
+    shift_p: float = 0.01
+    """Few-point rule: a step to a new level. From some report to the end (3+ reports, after 4+
+    before), every report lies above every report before it and the lowest of them more than
+    ``relative_floor`` above the highest before, beyond ``noise_k`` sigmas of the earlier reports'
+    log scatter from their best. Under exchangeable noise the last m of n reports are the m highest
+    with probability 1/C(n, m): a step counts when that is below 1%, the climb rule's level. A
+    warning, as the tail and climb rules: a level 1.4x the old one is no blow-up yet (a Keras LSTM
+    regressor at 6340-6947 for ten epochs, then 9485-10976 to the end)."""
     eval_noise_points: int = 4
     """Logs with an evaluation loss and no training loss: the last evaluation's jump is judged
     against the log scatter of at least 4 evaluations before it (``log_noise`` needs 4 points
@@ -404,6 +412,25 @@ def runaway(values: np.ndarray, factor: float, rises: int) -> tuple[int, int] | 
     return ib, ib + 1
 
 
+def level_shift(values: np.ndarray, p: float, floor: float, noise_k: float) -> tuple[int, int] | None:
+    """(index of the best point, index of the step) of ``DivergenceThresholds.shift_p``'s step to a
+    new level; positive values only; the last such step wins. None otherwise."""
+    from math import comb
+
+    x = values
+    if x.size < 7 or (x <= 0).any():
+        return None
+    high_before = np.maximum.accumulate(x)
+    low_after = np.minimum.accumulate(x[::-1])[::-1]
+    for j in range(x.size - 3, 3, -1):  # 3+ reports from the step on, 4+ before it
+        if low_after[j] <= (1.0 + floor) * high_before[j - 1] or 1.0 / comb(x.size, x.size - j) >= p:
+            continue
+        ib = int(np.argmin(x[:j]))
+        if np.log(low_after[j] / x[ib]) >= noise_k * local_log_noise(x[:j], ib):
+            return ib, j
+    return None
+
+
 def ends_non_finite(values: np.ndarray) -> bool:
     """True when the series turns non-finite at some report and stays so to the end (a NaN that
     never clears: the weights themselves are gone), after at least one finite report."""
@@ -598,6 +625,9 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
         ("climb", lambda: None if eval_only else climb_after_best(x, th.climb_p, th.climb_points, th.relative_floor, th.noise_k),
          Severity.WARNING, f"few-point: after its best the loss climbs (Mann-Kendall p < {th.climb_p:g} over "
          f"{th.climb_points}+ reports), ending more than {th.relative_floor:.0%} and {th.noise_k:g} sigma of its log scatter above the best"),
+        ("shift", lambda: None if eval_only else level_shift(x, th.shift_p, th.relative_floor, th.noise_k), Severity.WARNING,
+         f"few-point: from one report to the end every report above all earlier ones and {th.relative_floor:.0%} above "
+         f"the highest, a step noise gives with p < {th.shift_p:g}"),
         ("joint", lambda: None if x.size != f.values.size else joint_last_jump(run, th.few_factor, th.noise_k), Severity.ERROR,
          f"the last report: training and evaluation loss both >= {th.few_factor:g}x their best"),
         ("joint_stay", lambda: None if eval_only or x.size != f.values.size else joint_jump_and_stay(run, th.joint_jump, th.few_after, th.joint_hold),
@@ -665,6 +695,10 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
         summary = (f"{noun} is blowing up: after its best {fmt(ev['best_loss'])} (step {fmt(ev['best_step'])}) it rose "
                    f"faster at each of the last {ev['points_above']} reports, to {fmt(ev['final_loss'])} "
                    f"({ev['final_loss'] / ev['best_loss']:.2g}x the best)")
+    elif name == "shift":
+        summary = (f"{noun} stepped up to a new level at step {fmt(ev['onset_step'])}: every report from there on "
+                   f"({ev['points_above']}) is above every earlier one, from best {fmt(ev['best_loss'])} (step "
+                   f"{fmt(ev['best_step'])}) to {fmt(ev['final_loss'])} at the end")
     elif name == "tail":
         summary = (f"{noun} is climbing: from best {fmt(ev['best_loss'])} (step {fmt(ev['best_step'])}) it rose at "
                    f"every one of the last {ev['points_above']} reports, to {fmt(ev['final_loss'])} "
