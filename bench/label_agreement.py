@@ -13,8 +13,9 @@ with the same vocabulary; ``second_labels.yaml`` holds those readings. This scri
   kind of an edge run;
 - the same figures with the second reading as the truth, and with the kinds *both* named.
 
-The sample was drawn at random (seeds 60 and 61) from the non-holdout logs under 30 kB; the
-holdout slice is never read. Usage: ``python bench/label_agreement.py``.
+The logs were drawn at random from the non-holdout logs under 30 kB, in two samples (each entry's
+``sample``: before and after the stop's rule changes, printed apart too); the holdout slice is never
+read. Usage: ``python bench/label_agreement.py``.
 """
 
 from __future__ import annotations
@@ -63,30 +64,10 @@ HEADER = ("| reading | precision | recall | recall, unhealthy runs | TP | FP | F
           "|---|---|---|---|---|---|---|---|")
 
 
-def main() -> int:
-    dq = _benchmark()
-    cases = {(c.slice, c.id): c for c in dq.load_cases(("holdout",)).cases}
-    second = yaml.safe_load(SECOND.read_text()) or []
-    pairs = [(cases[(e["slice"], e["id"])], e) for e in second if (e["slice"], e["id"]) in cases]
-    first = [c for c, _ in pairs]
-    # the second reading as a case (its own label and kinds) and as an outcome (its kinds "predicted")
-    as_case = [replace(c, label=e["label"], kinds=_kinds(e)) for c, e in pairs]
-    as_outcome = [dq.Outcome(predicted=_kinds(e)) for _, e in pairs]
+def _kinds_tables(dq, first, as_case, as_outcome, ours, naive) -> None:
     first_outcome = [dq.Outcome(predicted=dict(c.kinds)) for c in first]
-    ours = [dq.run_lrdoctor(c) for c in first]
-    naive = [dq.run_naive(c) for c in first]
     # the kinds both readings named; each run keeps the first reading's label
     agreed = [replace(c, kinds={k: v for k, v in c.kinds.items() if k in s.kinds}) for c, s in zip(first, as_case)]
-
-    print(f"{len(pairs)} logs read twice, blind ({len(second) - len(pairs)} entries name no benchmark log)\n")
-    conf = Counter((c.label, s.label) for c, s in zip(first, as_case))
-    print("label of the run (rows: first reading, columns: second)\n")
-    print("| first \\ second | " + " | ".join(LABELS) + " |\n|---|---|---|---|")
-    for a in LABELS:
-        print(f"| {a} | " + " | ".join(str(conf[(a, b)]) for b in LABELS) + " |")
-    same = sum(conf[(a, a)] for a in LABELS)
-    print(f"\nsame label: {same}/{len(pairs)} ({same / max(len(pairs), 1):.0%}); "
-          f"healthy in one reading and unhealthy in the other: {conf[('healthy', 'unhealthy')] + conf[('unhealthy', 'healthy')]}\n")
     print("kinds scored against the first reading (the benchmark's truth)\n")
     print(HEADER)
     print(_line(dq, "second reading", first, as_outcome))
@@ -101,6 +82,34 @@ def main() -> int:
     print(HEADER)
     print(_line(dq, "lrdoctor", agreed, ours))
     print(_line(dq, "naive baseline", agreed, naive))
+
+
+def main() -> int:
+    dq = _benchmark()
+    cases = {(c.slice, c.id): c for c in dq.load_cases(("holdout",)).cases}
+    second = yaml.safe_load(SECOND.read_text()) or []
+    pairs = [(cases[(e["slice"], e["id"])], e) for e in second if (e["slice"], e["id"]) in cases]
+    first = [c for c, _ in pairs]
+    # the second reading as a case (its own label and kinds) and as an outcome (its kinds "predicted")
+    as_case = [replace(c, label=e["label"], kinds=_kinds(e)) for c, e in pairs]
+    as_outcome = [dq.Outcome(predicted=_kinds(e)) for _, e in pairs]
+    ours = [dq.run_lrdoctor(c) for c in first]
+    naive = [dq.run_naive(c) for c in first]
+
+    print(f"{len(pairs)} logs read twice, blind ({len(second) - len(pairs)} entries name no benchmark log)\n")
+    conf = Counter((c.label, s.label) for c, s in zip(first, as_case))
+    print("label of the run (rows: first reading, columns: second)\n")
+    print("| first \\ second | " + " | ".join(LABELS) + " |\n|---|---|---|---|")
+    for a in LABELS:
+        print(f"| {a} | " + " | ".join(str(conf[(a, b)]) for b in LABELS) + " |")
+    same = sum(conf[(a, a)] for a in LABELS)
+    print(f"\nsame label: {same}/{len(pairs)} ({same / max(len(pairs), 1):.0%}); "
+          f"healthy in one reading and unhealthy in the other: {conf[('healthy', 'unhealthy')] + conf[('unhealthy', 'healthy')]}\n")
+    _kinds_tables(dq, first, as_case, as_outcome, ours, naive)
+    for sample in sorted({e.get("sample", 1) for _, e in pairs}):
+        idx = [i for i, (_, e) in enumerate(pairs) if e.get("sample", 1) == sample]
+        print(f"\n#### sample {sample} ({len(idx)} logs)\n")
+        _kinds_tables(dq, *([xs[i] for i in idx] for xs in (first, as_case, as_outcome, ours, naive)))
     per = dq.score(first, as_outcome)["per"]
     print("\nper kind, the second reading against the first\n")
     print("| kind | TP | FP | FN |\n|---|---|---|---|")

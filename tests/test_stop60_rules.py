@@ -113,3 +113,20 @@ def test_a_step_to_a_new_level_that_stays_to_the_end_is_a_divergence_warning(tmp
     twin = tmp_path / "paste.log"
     twin.write_text(text)
     assert "divergence" not in warned(lrdoctor.diagnose(twin))
+
+
+def test_the_label_agreement_benchmark_scores_the_second_reading_against_the_first():
+    """bench/label_agreement.py: 480 logs read again, blind, by a second labeller; the second
+    reading's figures against the first use no lrdoctor output, so they are fixed by the two files."""
+    import subprocess
+    import sys
+
+    from bench_logs import LOGS
+
+    out = subprocess.run([sys.executable, str(LOGS.parent / "label_agreement.py")], capture_output=True, text=True,
+                         timeout=600, check=False)
+    assert out.returncode == 0, out.stderr
+    assert "480 logs read twice" in out.stdout
+    assert "| second reading | 0.79 | 0.86 | 0.90 | 224 | 59 | 35 | 0 |" in out.stdout
+    assert "same label: 394/480 (82%)" in out.stdout
+    assert "| lrdoctor |" in out.stdout and "#### sample 2 (240 logs)" in out.stdout
