@@ -126,7 +126,8 @@ def test_the_label_agreement_benchmark_scores_the_second_reading_against_the_fir
     out = subprocess.run([sys.executable, str(LOGS.parent / "label_agreement.py")], capture_output=True, text=True,
                          timeout=600, check=False)
     assert out.returncode == 0, out.stderr
-    assert "480 logs read twice" in out.stdout
+    assert "480 logs of the random samples read twice, blind (60 more chosen by lrdoctor's output; 0 entries" in out.stdout
     assert "| second reading | 0.79 | 0.86 | 0.90 | 224 | 59 | 35 | 0 |" in out.stdout
     assert "same label: 394/480 (82%)" in out.stdout
     assert "| lrdoctor |" in out.stdout and "#### sample 2 (240 logs)" in out.stdout
+    assert "read again: 51; the second reading calls 31 unhealthy, 20 edge, 0 healthy" in out.stdout
