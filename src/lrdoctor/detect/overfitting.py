@@ -664,8 +664,8 @@ def _never_beaten(e: Series, tr: Series | None, th: OverfittingThresholds, run: 
     later = v[i + 1:]
     gl = float(v[-1] / v[i] - 1)
     every = bool((later >= (1.0 + th.up_ordered_gl) * v[i]).all())
-    where = (f"its first evaluation {fmt(float(v[0]))} (step {fmt(float(e.steps[0]))})" if i == 0 else
-             f"its minimum {fmt(float(v[i]))} (step {fmt(float(e.steps[i]))}, "
+    where = (f"improved on its first evaluation {fmt(float(v[0]))} (step {fmt(float(e.steps[0]))})" if i == 0 else
+             f"came back to its minimum {fmt(float(v[i]))} (step {fmt(float(e.steps[i]))}, "
              + ("held since the evaluation before it)" if v[i - 1] <= (1.0 + th.generalization_loss) * v[i] else
                 "climbing away from it at every later evaluation)"))
     if tr is None:
@@ -673,7 +673,7 @@ def _never_beaten(e: Series, tr: Series | None, th: OverfittingThresholds, run: 
             return []
         ev = _gl_evidence(e, i, gl)
         col = run.meta.roles.get("eval_accuracy", "eval_accuracy")
-        summary = (f"eval loss never came back to {where}: all {later.size} later evaluations are at least "
+        summary = (f"eval loss never {where}: all {later.size} later evaluations are at least "
                    f"{th.up_ordered_gl:.0%} above it (the last {gl:.0%}), while {col} held: over-confident where it is "
                    "wrong (no training loss logged)")
         return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
@@ -685,7 +685,7 @@ def _never_beaten(e: Series, tr: Series | None, th: OverfittingThresholds, run: 
         return []
     ev = _gl_evidence(e, i, gl, t_first, t_end)
     low = float(later.min() / v[i] - 1)
-    summary = (f"eval loss never came back to {where}: all {later.size} later evaluations are above it (the closest "
+    summary = (f"eval loss never {where}: all {later.size} later evaluations are above it (the closest "
                f"{low:.0%}, the last {gl:.0%}), while training loss fell {fmt(t_first)} -> {fmt(t_end)}")
     return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
 
