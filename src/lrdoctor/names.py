@@ -328,11 +328,11 @@ class RoleRule:
     match: Callable[[list[str]], bool]
 
 
-#: words that make a column a loss term
 #: the words that name COCO's evaluator or the task it scores: detectron2's "bbox/AP", "segm/AP",
 #: "keypoints/AP"; mmpose's and mmdet 3's "coco/AP"; PASCAL VOC's "voc/AP50"
 _COCO_TASKS = frozenset({"coco", "bbox", "segm", "keypoints", "voc"})
 
+#: words that make a column a loss term
 _LOSS_WORDS = ("loss", "nll", "xent", "ce", "cost", "logloss", "mlogloss", "nloglik")  # (XGBoost's gamma-nloglik, poisson-nloglik; CNTK's "ce", its tutorials' cross-entropy criterion)
 
 

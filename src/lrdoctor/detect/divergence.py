@@ -128,8 +128,9 @@ class DivergenceThresholds(Thresholds):
     """...judged on at least this many reports after the best (with fewer, even a strictly
     increasing run has p = 1/n! above 1% only below 5 points; 6 leaves room for one dip)."""
     shift_p: float = 0.01
-    """Few-point rule: a step to a new level. From some report to the end (3+ reports, after 4+
-    before), every report lies above every report before it and the lowest of them more than
+    """Few-point rule: a step to a new level. From some report to the end (3+ reports, one more
+    than ``few_after``: a level, not a two-report excursion; after 4+ before, the fewest whose
+    scatter is measured), every report lies above every report before it and the lowest of them more than
     ``relative_floor`` above the highest before, beyond ``noise_k`` sigmas of the earlier reports'
     log scatter from their best. Under exchangeable noise the last m of n reports are the m highest
     with probability 1/C(n, m): a step counts when that is below 1%, the climb rule's level. A
@@ -232,13 +233,18 @@ def above_best(t: Trend, th: DivergenceThresholds = DEFAULTS) -> tuple[np.ndarra
     return rise > thr, rise, thr
 
 
+#: the fewest reports :func:`log_noise` measures a scatter on (3 successive ratios; on fewer it
+#: has no evidence of noise and returns 0, which would empty a scatter guard)
+SCATTER_POINTS = 4
+
+
 def log_noise(x: np.ndarray) -> float:
     """Per-point scatter of a positive series in the log domain: the robust sigma of its
     successive log-ratios over sqrt(2) (each ratio carries two points' noise); 0 with fewer
-    than 4 points (no evidence of noise)."""
+    than :data:`SCATTER_POINTS` points (no evidence of noise)."""
     from lrdoctor.detect._stats import diff_sigma
 
-    return diff_sigma(np.log(x)) if x.size >= 4 else 0.0
+    return diff_sigma(np.log(x)) if x.size >= SCATTER_POINTS else 0.0
 
 
 def few_point_rise(values: np.ndarray, factor: float, after: int, noise_k: float = 0.0,
@@ -412,17 +418,18 @@ def runaway(values: np.ndarray, factor: float, rises: int) -> tuple[int, int] | 
     return ib, ib + 1
 
 
-def level_shift(values: np.ndarray, p: float, floor: float, noise_k: float) -> tuple[int, int] | None:
+def level_shift(values: np.ndarray, p: float, floor: float, noise_k: float, after: int) -> tuple[int, int] | None:
     """(index of the best point, index of the step) of ``DivergenceThresholds.shift_p``'s step to a
-    new level; positive values only; the last such step wins. None otherwise."""
+    new level, with ``after``+ reports from the step on and :data:`SCATTER_POINTS`+ before it (their
+    scatter is the guard's); positive values only; the last such step wins. None otherwise."""
     from math import comb
 
     x = values
-    if x.size < 7 or (x <= 0).any():
+    if x.size < SCATTER_POINTS + after or (x <= 0).any():
         return None
     high_before = np.maximum.accumulate(x)
     low_after = np.minimum.accumulate(x[::-1])[::-1]
-    for j in range(x.size - 3, 3, -1):  # 3+ reports from the step on, 4+ before it
+    for j in range(x.size - after, SCATTER_POINTS - 1, -1):
         if low_after[j] <= (1.0 + floor) * high_before[j - 1] or 1.0 / comb(x.size, x.size - j) >= p:
             continue
         ib = int(np.argmin(x[:j]))
@@ -625,7 +632,7 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
         ("climb", lambda: None if eval_only else climb_after_best(x, th.climb_p, th.climb_points, th.relative_floor, th.noise_k),
          Severity.WARNING, f"few-point: after its best the loss climbs (Mann-Kendall p < {th.climb_p:g} over "
          f"{th.climb_points}+ reports), ending more than {th.relative_floor:.0%} and {th.noise_k:g} sigma of its log scatter above the best"),
-        ("shift", lambda: None if eval_only else level_shift(x, th.shift_p, th.relative_floor, th.noise_k), Severity.WARNING,
+        ("shift", lambda: None if eval_only else level_shift(x, th.shift_p, th.relative_floor, th.noise_k, th.few_after + 1), Severity.WARNING,
          f"few-point: from one report to the end every report above all earlier ones and {th.relative_floor:.0%} above "
          f"the highest, a step noise gives with p < {th.shift_p:g}"),
         ("joint", lambda: None if x.size != f.values.size else joint_last_jump(run, th.few_factor, th.noise_k), Severity.ERROR,

@@ -632,7 +632,8 @@ def _undone(run: Run, e: Series, tr: Series | None, th: OverfittingThresholds) -
 
 def _never_beaten(e: Series, tr: Series | None, th: OverfittingThresholds, run: Run | None = None) -> list[Finding]:
     """Never-beaten rule: the first evaluation is the best and every later one is above it, while
-    the training loss fell. The held-out loss never improved on its first reading while the
+    the training loss fell (the second form below also from a settled minimum after the first
+    evaluation, :func:`_level_minimum`). The held-out loss never improved on its first reading while the
     training set was fitted: overfitting from the first evaluation on, the common picture of a
     fine-tune that one epoch already fits (Prechelt's GL at every evaluation after the first).
     Two forms, either of which stands:
@@ -658,16 +659,16 @@ def _never_beaten(e: Series, tr: Series | None, th: OverfittingThresholds, run: 
     v = e.values
     if v.size < th.few_points or (v <= 0).any():
         return []
-    i = 0 if bool((v[1:] > v[0]).all()) else _level_minimum(v, th)
-    if i is None:
+    settled = (0, False) if bool((v[1:] > v[0]).all()) else _level_minimum(v, th)
+    if settled is None:
         return []
+    i, held = settled
     later = v[i + 1:]
     gl = float(v[-1] / v[i] - 1)
     every = bool((later >= (1.0 + th.up_ordered_gl) * v[i]).all())
     where = (f"improved on its first evaluation {fmt(float(v[0]))} (step {fmt(float(e.steps[0]))})" if i == 0 else
              f"came back to its minimum {fmt(float(v[i]))} (step {fmt(float(e.steps[i]))}, "
-             + ("held since the evaluation before it)" if v[i - 1] <= (1.0 + th.generalization_loss) * v[i] else
-                "climbing away from it at every later evaluation)"))
+             + ("held since the evaluation before it)" if held else "climbing away from it at every later evaluation)"))
     if tr is None:
         if run is None or _still_improving(run, "eval_accuracy") or not every:
             return []
@@ -690,7 +691,7 @@ def _never_beaten(e: Series, tr: Series | None, th: OverfittingThresholds, run: 
     return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
 
 
-def _level_minimum(v: np.ndarray, th: OverfittingThresholds) -> int | None:
+def _level_minimum(v: np.ndarray, th: OverfittingThresholds) -> tuple[int, bool] | None:
     """The minimum of the evaluation losses ``v`` that the never-beaten rule may start from when it
     is not the first evaluation: a level, held by the evaluation just before it within GL_5
     (``generalization_loss``), with ``few_points - 1``+ evaluations after it, every one at least
@@ -704,7 +705,8 @@ def _level_minimum(v: np.ndarray, th: OverfittingThresholds) -> int | None:
     increasing order: p = 1/24 under exchangeable noise) stands in for the level (multilingual E5 on
     a 6-epoch classifier: 1.1118, 0.3434, 0.2663, then 0.2979, 0.3067, 0.3848 while the training
     loss fell 0.28 -> 0.045). Past ``level_few_points`` evaluations the rise must also clear the GL
-    rule's scatter guard. None when there is no such minimum."""
+    rule's scatter guard. Its index, and whether it was held (else climbed away from); None when
+    there is no such minimum."""
     i = int(v.size - 1 - np.argmin(v[::-1]))  # the last time the minimum was reached (a tie repeats it)
     later = v[i + 1:]
     if i < 1 or later.size < th.few_points - 1:
@@ -717,7 +719,7 @@ def _level_minimum(v: np.ndarray, th: OverfittingThresholds) -> int | None:
         return None
     if v.size > th.level_few_points and float(later.min() - v[i]) < th.noise_k * _gl_scatter(v, i, th):
         return None
-    return i
+    return i, held
 
 
 def _accuracy_gap(run: Run, th: OverfittingThresholds) -> list[Finding]:
