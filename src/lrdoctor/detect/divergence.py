@@ -276,7 +276,7 @@ def few_point_rise(values: np.ndarray, factor: float, after: int, noise_k: float
     ib = int(np.argmin(x[:onset]))
     # with under 4 reports before the onset their scatter cannot be measured: the whole log's stands in
     # (the robust sigma of successive log ratios is blind to one level shift, the divergence itself)
-    scatter = local_log_noise(x[:onset], ib) if onset >= 4 else log_noise(x)
+    scatter = local_log_noise(x[:onset], ib) if onset >= SCATTER_POINTS else log_noise(x)
     if noise_k and np.log(x[onset:].min() / x[ib]) < noise_k * scatter:
         return None
     return ib, onset
@@ -370,7 +370,7 @@ def jump_and_stay(values: np.ndarray, factor: float, after: int, noise_k: float 
     for j in range(x.size - after, 1, -1):  # at least 2 reports before the jump
         if x[j] >= _needed_factor(x[:j], factor) * best[j - 1] and low_after[j] > high[j - 1]:
             ib = int(np.argmin(x[:j]))
-            scatter = local_log_noise(x[:j], ib) if j >= 4 else log_noise(x)  # (as few_point_rise measures it)
+            scatter = local_log_noise(x[:j], ib) if j >= SCATTER_POINTS else log_noise(x)  # (as few_point_rise measures it)
             if noise_k and np.log(low_after[j] / x[ib]) < noise_k * scatter:
                 continue
             return ib, j

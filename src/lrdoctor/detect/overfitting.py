@@ -694,8 +694,8 @@ def _never_beaten(e: Series, tr: Series | None, th: OverfittingThresholds, run: 
 def _level_minimum(v: np.ndarray, th: OverfittingThresholds) -> tuple[int, bool] | None:
     """The minimum of the evaluation losses ``v`` that the never-beaten rule may start from when it
     is not the first evaluation: a level, held by the evaluation just before it within GL_5
-    (``generalization_loss``), with ``few_points - 1``+ evaluations after it, every one at least
-    ``up_ordered_gl`` above it. Held twice, it is where the held-out loss settled, not one lucky
+    (``generalization_loss``), with ``few_points - 1``+ evaluations after it (the caller asks every
+    one of them to be ``up_ordered_gl`` above it). Held twice, it is where the held-out loss settled, not one lucky
     low reading that every later one is above by selection (divergence's ``_level_floor`` asks the
     same of a best); no later reading came back within the noise band the GL rules allow, and the
     rule's argument from the first evaluation holds from here (ELECTRA on RTE: validation loss
@@ -714,8 +714,6 @@ def _level_minimum(v: np.ndarray, th: OverfittingThresholds) -> tuple[int, bool]
     held = v[i - 1] <= (1.0 + th.generalization_loss) * v[i]
     climbing = later.size >= th.min_after and bool((np.diff(v[i:]) > 0).all())
     if not (held or climbing):
-        return None
-    if not bool((later >= (1.0 + th.up_ordered_gl) * v[i]).all()):
         return None
     if v.size > th.level_few_points and float(later.min() - v[i]) < th.noise_k * _gl_scatter(v, i, th):
         return None
