@@ -131,3 +131,23 @@ def test_the_label_agreement_benchmark_scores_the_second_reading_against_the_fir
     assert "same label: 394/480 (82%)" in out.stdout
     assert "| lrdoctor |" in out.stdout and "#### sample 2 (240 logs)" in out.stdout
     assert "read again: 51; the second reading calls 31 unhealthy, 20 edge, 0 healthy" in out.stdout
+
+
+def test_the_benchmark_matches_a_label_to_its_own_kind_first_whatever_the_hash_seed():
+    """A run predicting both loss_spike and oscillation, labelled loss_spike, is matched by its
+    loss_spike finding under every hash seed (the set of equivalent kinds iterated in its hash order
+    had scored the run one way or the other from one interpreter to the next)."""
+    import os
+    import subprocess
+    import sys
+
+    from bench_logs import LOGS
+
+    code = ("import importlib.util, sys; spec = importlib.util.spec_from_file_location('dq', sys.argv[1]); "
+            "dq = importlib.util.module_from_spec(spec); sys.modules['dq'] = dq; spec.loader.exec_module(dq); "
+            "print(dq._found('loss_spike', {'oscillation': 1.0, 'loss_spike': 2.0}), "
+            "dq._found('oscillation', {'loss_spike': 2.0}))")
+    seen = {subprocess.run([sys.executable, "-c", code, str(LOGS.parent / "detection_quality.py")], capture_output=True, text=True,
+                           env={**os.environ, "PYTHONHASHSEED": str(seed)}, check=True).stdout.strip()
+            for seed in range(12)}
+    assert seen == {"loss_spike loss_spike"}
