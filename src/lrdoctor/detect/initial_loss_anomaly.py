@@ -29,6 +29,14 @@ __all__ = ["InitialLossThresholds", "detect", "cross_entropy_shown", "seq2seq_ta
 class InitialLossThresholds(Thresholds):
     above: float = 1.5
     """First loss above ln(K) x 1.5 is anomalous (well beyond averaging effects)."""
+    min_excess_nats: float = 1.0
+    """...and at least 1 nat above ln(K). For logits of spread sigma at initialisation the expected
+    cross-entropy is about ln(K) + sigma^2/2 (sigma^2/4 for two classes: the second-order term of
+    log-sum-exp), so a fan-in-scaled head (sigma ~ 1) starts 0.25-0.5 nats above ln K. One nat is a
+    spread of sqrt(2) (2 for two classes), twice the variance such a head gives. The ratio alone
+    flagged ordinary binary starts: 1.2-1.3 nats (1.8-1.9x ln 2) for a small CNN or a pretrained
+    encoder's new head, a spread of about 1.5. The nat floor binds only below K = 8, where
+    0.5 ln K is under one nat."""
     below: float = 0.5
     """First loss below ln(K) x 0.5 on the first step is anomalous."""
     lm_vocab_max: int = 262_144
@@ -283,6 +291,11 @@ def _first_value(run: Run, s: Series, th: InitialLossThresholds) -> float:
     return float(np.median(init))
 
 
+def _far_above(first: float, expected: float, th: InitialLossThresholds) -> bool:
+    """True when a first loss is ``above`` times ln(K) and ``min_excess_nats`` above it."""
+    return first > th.above * expected and first - expected >= th.min_excess_nats
+
+
 @detector("initial_loss_anomaly", thresholds=DEFAULTS, evidence=InitialLossAnomalyEvidence, needs=_needs)
 def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
     s, k = objective(run), num_classes(run)
@@ -302,7 +315,7 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
     # a Trainer table's first evaluation, when it precedes every training loss, is judged first (the
     # bound's "above" side only); the training loss's first report is judged as before otherwise
     e = _first_evaluation_judged(run) if lm_bound is not None and score is not None else None
-    evaluation = e is not None and _first_value(run, e, th) > th.above * expected
+    evaluation = e is not None and _far_above(_first_value(run, e, th), expected, th)
     if evaluation:
         s = e
     if s is None:
@@ -314,7 +327,7 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
     # an epoch's mean loss falls below ln(K) within the epoch; only a per-step first loss is judged low
     early = f.steps[0] <= 1 and run.meta.step_unit != "epoch"
     term = None
-    if first > th.above * expected and not evaluation and lm_bound is None:
+    if _far_above(first, expected, th) and not evaluation and lm_bound is None:
         terms = _summed_terms(run, s)
         term = next((t for t in terms if CLASS_TERM_WORDS & set(tokens(t))), None)
         if terms and term is None:
@@ -322,7 +335,7 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
         cls = run.series(term) if term is not None else None
         if cls is not None:  # judge the cross-entropy term of the sum, where ln K applies
             s, f, first = cls, cls.finite(), _first_value(run, cls, th)
-    if first > th.above * expected:
+    if _far_above(first, expected, th):
         if not evaluation and _other_scale(run, th):
             return []  # the training loss is weighted or carries extra terms: its scale is not ln K's
         kind = "above"

@@ -430,7 +430,7 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
             line = line.translate(_CURLY)
             if has_local_script(line):  # "训练损失: 0.52": keys in the author's language
                 line = to_english(line)
-        if "tensor(" in line:
+        if "tensor(" in line or "Tensor(" in line:  # (TensorFlow's eager repr: tf.Tensor(0.09, shape=(), ...))
             alone = _LOSS_TENSOR.match(line) if "grad_fn=<" in line else None
             if alone:
                 if alone[1]:
