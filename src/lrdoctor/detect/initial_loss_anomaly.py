@@ -34,9 +34,9 @@ class InitialLossThresholds(Thresholds):
     cross-entropy is about ln(K) + sigma^2/2 (sigma^2/4 for two classes: the second-order term of
     log-sum-exp), so a fan-in-scaled head (sigma ~ 1) starts 0.25-0.5 nats above ln K. One nat is a
     spread of sqrt(2) (2 for two classes), twice the variance such a head gives. The ratio alone
-    flagged ordinary binary starts: 1.2-1.3 nats (1.8-1.9x ln 2) for a small CNN or a pretrained
-    encoder's new head, a spread of about 1.5. The nat floor binds only below K = 8, where
-    0.5 ln K is under one nat."""
+    flagged ordinary binary starts: first losses of 1.2-1.3 (1.8-1.9x ln 2, 0.5-0.6 nats above it)
+    for a small CNN or a pretrained encoder's new head, a spread of about 1.5. The nat floor binds
+    only below K = 8, where 0.5 ln K is under one nat."""
     below: float = 0.5
     """First loss below ln(K) x 0.5 on the first step is anomalous."""
     lm_vocab_max: int = 262_144
