@@ -5,7 +5,8 @@ it, read in place, with twins that the rule must leave alone:
   as 1.5x it: on two classes, 1.5x ln 2 is a third of a nat, the start of a head whose logits
   spread 1.5 instead of 1 (a small CNN's epoch-1 mean, a pretrained encoder's new head);
 - TensorFlow's eager repr ``tf.Tensor(0.0937, shape=(), dtype=float32)`` in a text log's cell is
-  its value, as torch's ``tensor(0.0937)`` was (a Keras-callback card whose metric was a tensor).
+  its value, as torch's ``tensor(0.0937)`` was (a Keras-callback card whose metric was a tensor),
+  and so is a CSV cell that holds one: both readers test for the openers of ``io/tensor_repr.py``.
 """
 
 from __future__ import annotations
@@ -91,3 +92,12 @@ def test_torch_tensor_reprs_are_still_read_beside_tensorflow_ones(tmp_path):
     run = lrdoctor.read(log)
     assert [round(v, 4) for v in run.series("loss").values] == [2.2, 2.1, 2.0, 1.9, 1.8]
     assert [round(v, 4) for v in run.series("acc").values] == [0.15, 0.2, 0.25, 0.3, 0.35]
+
+
+def test_a_tensorflow_tensor_repr_in_a_csv_cell_is_its_value(tmp_path):
+    # the CSV reader makes the same test as the text-log reader (io/tensor_repr.py's openers)
+    csv = tmp_path / "history.csv"
+    csv.write_text("epoch,loss,val_loss\n" + "".join(
+        f'{i},"tf.Tensor({1.0 - 0.1 * i:.2f}, shape=(), dtype=float32)",{1.1 - 0.1 * i:.2f}\n' for i in range(5)))
+    run = lrdoctor.read(csv)
+    assert [round(v, 2) for v in run.series("loss").values] == [1.0, 0.9, 0.8, 0.7, 0.6]

@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # pandas is imported where a table is read: `import lrdoctor`
 from lrdoctor.errors import LogFormatError, printable
 from lrdoctor.io.guard import text_encoding
 from lrdoctor.io.limits import MAX_COLUMNS, MAX_HEADER_CHARS
-from lrdoctor.io.tensor_repr import TENSOR_CELL_RE
+from lrdoctor.io.tensor_repr import TENSOR_CELL_RE, TENSOR_OPENERS
 from lrdoctor.names import STEP_NAMES, normalize
 from lrdoctor.run import Run, RunMeta, build_run
 
@@ -187,7 +187,7 @@ def _add_chunk(acc: _ColumnAcc, s: pd.Series, offset: int, capacity: int) -> Non
         return
     acc.numeric_dtype = False
     text = s.astype("string").str.strip()
-    if text.str.startswith("tensor(").any():
+    if text.str.startswith(TENSOR_OPENERS).any():
         # a script that wrote its tensors to the file ("tensor(0.1623, device='cuda:0')"): the repr's number
         text = text.str.replace(TENSOR_CELL_RE, r"\1", regex=True)
     empty = text.isna() | (text == "")

@@ -12,8 +12,10 @@ import re
 
 from lrdoctor.io._printed import NUM
 
-__all__ = ["TENSOR_REPR", "TENSOR_REPR_RE", "TENSOR_CELL_RE"]
+__all__ = ["TENSOR_OPENERS", "TENSOR_REPR", "TENSOR_REPR_RE", "TENSOR_CELL_RE"]
 
+#: how a repr starts, as printed: the cheap test a reader makes before it runs the pattern below
+TENSOR_OPENERS = ("tensor(", "tf.Tensor(")
 #: ``tensor(`` (``tf.Tensor(`` too) + the value (group 1; a one-element list's brackets allowed) + the keyword
 #: arguments of the repr (``device=``, ``dtype=``, ``grad_fn=<...>``, one level of parentheses)
 TENSOR_REPR = r"(?:tf\.)?tensor\(\s*\[?\s*(" + NUM + r")\s*\]?\s*(?:,[^()]*(?:\([^()]*\)[^()]*)*)?\)"

@@ -23,7 +23,7 @@ from pathlib import Path
 from lrdoctor.errors import LogFormatError, printable
 from lrdoctor.io.guard import bounded_lines, text_encoding
 from lrdoctor.io.limits import MAX_LINE_CHARS
-from lrdoctor.io.tensor_repr import TENSOR_REPR_RE
+from lrdoctor.io.tensor_repr import TENSOR_OPENERS, TENSOR_REPR_RE
 from lrdoctor.io.records import RecordColumns, records_to_run
 from lrdoctor.io.textlog._base import DIGITS_AS_9, NUM, LineRule, _NUM_RE, _num
 from lrdoctor.io.textlog.bare import read_bare_columns
@@ -430,7 +430,7 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
             line = line.translate(_CURLY)
             if has_local_script(line):  # "训练损失: 0.52": keys in the author's language
                 line = to_english(line)
-        if "tensor(" in line or "Tensor(" in line:  # (TensorFlow's eager repr: tf.Tensor(0.09, shape=(), ...))
+        if any(o in line for o in TENSOR_OPENERS):
             alone = _LOSS_TENSOR.match(line) if "grad_fn=<" in line else None
             if alone:
                 if alone[1]:
