@@ -752,11 +752,13 @@ FRESH4 = TUNING.parent / "fresh4"
 def test_the_few_point_trend_test_is_mann_kendall_as_pymannkendall_computes_it():
     import pymannkendall as mk
 
-    from lrdoctor.detect._stats import trend_p_down
+    from lrdoctor.detect._stats import MK_EXACT_MAX, trend_p_down
 
+    # on up to MK_EXACT_MAX points the p-value is the exact one (tests/test_stop62_rules.py), which the
+    # normal approximation pymannkendall computes only approaches
     rng = np.random.default_rng(0)
     for _ in range(100):
-        n = int(rng.integers(4, 30))
+        n = int(rng.integers(MK_EXACT_MAX + 1, 30))
         x = np.round(rng.normal(size=n) + rng.normal() * 0.1 * np.arange(n), 1)  # rounded: ties too
         ref = mk.original_test(x)
         one_sided_down = ref.p / 2 if ref.z < 0 else 1 - ref.p / 2

@@ -159,8 +159,9 @@ class OverfittingThresholds(Thresholds):
     trend_after: int = 5
     """Trend rule: a held-out loss that stays above its minimum at each of at least 5 later
     evaluations and climbs from it with a Mann-Kendall trend (``trend_p``) is overfitting below
-    GL_5 too. Five after the minimum make 6 values, the fewest on which the test can reach 1%
-    (1/720 for 6 values in increasing order; see ``gap_points``). A persistent, monotone drift is
+    GL_5 too. Five after the minimum make 6 values, the fewest on which the test reaches 1% with
+    one pair out of order (exact p = 6/720); on 5 only a climb in perfect order does (1/5! = 1/120),
+    which is the ``up_ordered`` rule's case, with its own bar. A persistent, monotone drift is
     what a practitioner reads as "the validation loss turned", whatever its size (speecht5 TTS:
     validation loss 0.4964 at step 800, then above it at all 7 later evaluations, 0.5092 ->
     0.5202, 4% up, while the training loss fell 0.4721 -> 0.4357)."""
