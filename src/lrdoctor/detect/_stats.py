@@ -158,8 +158,9 @@ _MK_BLOCK = 256
 #: Correlation Methods, appendix table 1) tabulates the exact distribution to n = 10, and the usual
 #: advice (Hipel & McLeod 1994, Time Series Modelling of Water Resources, ch. 23) is the normal
 #: approximation only beyond it: below, the approximation is conservative by up to a factor of 3
-#: (6 values in increasing order: exact 1/720 = 0.0014, approximated 0.0043; a tenth of a millisecond for 10), so a rule that asks
+#: (6 values in increasing order: exact 1/720 = 0.0014, approximated 0.0043), so a rule that asks
 #: the 1% the docstrings reason with (``1/6!``) would not get it on the short logs it is made for.
+#: The exact count takes a tenth of a millisecond at n = 10.
 MK_EXACT_MAX = 10
 
 
@@ -175,7 +176,8 @@ def _inversion_counts(sizes: list[int]) -> list[int]:
         poly = [sum(poly[max(0, k - j + 1):k + 1]) for k in range(len(poly) + j - 1)]
     for c in sizes:
         for j in range(2, c + 1):  # divided by [j]_q: times (1 - q), then over (1 - q^j)
-            diff = [(poly[k] if k < len(poly) else 0) - (poly[k - 1] if k else 0) for k in range(len(poly) + 1)]
+            diff = [(poly[k] if k < len(poly) else 0) - (poly[k - 1] if k else 0)
+                    for k in range(len(poly) + 1)]
             out = [0] * (len(diff) - j)
             for k in range(len(out)):
                 out[k] = diff[k] + (out[k - j] if k >= j else 0)
@@ -198,9 +200,10 @@ def _mk_exact_p_down(sizes: list[int], s: float) -> float:
 def trend_p_down(x: np.ndarray) -> float:
     """One-sided p-value that ``x`` has a downward monotone trend: the Mann-Kendall test
     (Mann 1945; Kendall 1975) with the tie-corrected variance and a continuity correction,
-    as in ``pymannkendall.original_test``, or, on up to ``MK_EXACT_MAX`` values, the exact p-value
-    from the null distribution of S over the orderings of those values (ties kept as tied). Rank-based, so it is scale-free and does not
-    care about outliers; made for the few points of an epoch log (n >= 4)."""
+    as in ``pymannkendall.original_test``, or, on up to ``MK_EXACT_MAX`` values, the exact
+    p-value from the null distribution of S over the orderings of those values (ties kept as
+    tied). Rank-based, so it is scale-free and does not care about outliers; made for the few
+    points of an epoch log (n >= 4)."""
     import math
 
     x = np.asarray(x, dtype=float)

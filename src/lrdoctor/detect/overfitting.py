@@ -78,8 +78,8 @@ class OverfittingThresholds(Thresholds):
     and a tenth of the examples the model gets right in training it gets wrong on new data."""
     gap_points: int = 12
     """...judged on at least 12 shared evaluations: 6 in the second half, the fewest on which a
-    Mann-Kendall test can reach 1% (n = 5 gives at best 1/120 > 1% once ties are counted;
-    n = 6, 1/720)."""
+    Mann-Kendall test reaches 1% with a pair out of order (exact p = 6/720; on 5 only a rise in
+    perfect order does, 1/120)."""
     up_strips_with_gl: int = 2
     """...or at each of the last 2 evaluations with GL above ``generalization_loss``: UP_2 and
     GL_5 at once (3 ordered values: p = 1/6, and a 5% excess on top of it)."""
