@@ -630,19 +630,19 @@ class PlateauEvidence(Evidence):
     lr_share_of_peak: float
 
 
-@detector("plateau", thresholds=DEFAULTS, evidence=PlateauEvidence,
-          needs=needs.loss_points(DEFAULTS.min_plateau_points, "on fewer, the flat share of the run is a handful of reports"))
-def detect_plateau(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
+def _flat_stretch(run: Run, th: ProgressThresholds) -> tuple[np.ndarray, int, int] | None:
+    """(the trend's steps, the report of the last new best, the reports since) when the loss trend
+    learned (fell by a tenth of its start) and then made no new best for at least
+    ``plateau_min_budget`` of the run (and ``patience_fraction``); None otherwise. A new best beats
+    the best *as of the last improvement* by ``new_best`` x the total progress: a loss that creeps
+    down a little at every report keeps improving (9.0 -> 6.0 at a constant LR)."""
     t = objective_trend(run)
     if t is None or t.n < th.min_plateau_points:
-        return []
+        return None
     sm, steps = t.smooth, t.c.step
     total = sm.max() - sm.min()
     if total <= 0 or (sm[0] - sm.min()) < 0.1 * abs(sm[0]):
-        return []
-    target = np.minimum.accumulate(sm)
-    # a new best beats the best *as of the last improvement* by new_best x total: a loss
-    # that creeps down a little at every point keeps improving (9.0 -> 6.0 at a constant LR)
+        return None
     eps = th.new_best * total
     last, ref = 0, float(sm[0])
     for i in range(1, t.n):
@@ -650,11 +650,42 @@ def detect_plateau(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]
             last, ref = i, float(sm[i])
     flat = t.n - 1 - last
     if flat < max(th.patience_fraction, th.plateau_min_budget) * t.n:
+        return None
+    return steps, last, flat
+
+
+_PLATEAU_POINTS = needs.loss_points(DEFAULTS.min_plateau_points, "on fewer, the flat share of the run is a handful of reports")
+
+
+def _plateau_needs(run: Run) -> str | None:
+    """``min_plateau_points`` loss reports; and, when the loss did go flat for half the run, a logged
+    LR: a plateau is reported only while the LR stays high (``min_plateau_lr``), so without one a
+    flat stretch is neither a finding nor cleared, and the report says it could not tell rather
+    than listing the check as run and silent. A loss that kept improving needs no LR to be judged."""
+    why = _PLATEAU_POINTS(run)
+    if why is not None or "lr" in run:
+        return why
+    got = _flat_stretch(run, DEFAULTS)
+    if got is None:
+        return None
+    steps, last, flat = got
+    n = flat + last + 1
+    return (f"the loss made no new best after step {fmt(float(steps[last]))} ({flat / n:.0%} of the reports), but with "
+            "no learning-rate column (lr, learning_rate, ...) it cannot tell an LR still high, where a decay would "
+            "help, from a finished schedule; log the LR")
+
+
+@detector("plateau", thresholds=DEFAULTS, evidence=PlateauEvidence, needs=_plateau_needs)
+def detect_plateau(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
+    got = _flat_stretch(run, th)
+    if got is None:
         return []
+    steps, last, flat = got
+    t = objective_trend(run)
     share = _lr_share(run, steps[last], steps[-1])
     if share is None or share < th.min_plateau_lr:
         return []
-    ev = {"last_improvement_step": float(steps[last]), "best_loss": float(target[-1]),
+    ev = {"last_improvement_step": float(steps[last]), "best_loss": float(np.minimum.accumulate(t.smooth)[-1]),
           "plateau_steps": float(steps[-1] - steps[last]), "lr_share_of_peak": share}
     summary = (f"no new best loss since step {fmt(steps[last])} ({flat / t.n:.0%} of the run) "
                f"while the LR stayed at {share:.0%} of its peak")
