@@ -1,5 +1,9 @@
 """Coverage from the stop-63 study (issue 9): a check that cannot conclude says so.
 
+An audit ran every check on the benchmark's logs and asked, per kind, whether it ever reported
+anything without a column its needs did not ask for, or on fewer points than its needs allowed.
+Two kinds were listed as checked where their rules could not conclude:
+
 ``plateau`` is reported only while the LR stays high (``min_plateau_lr``): the run spent half its
 budget without a new best where a decay would have helped. Without a logged LR a flat stretch is
 neither a finding nor cleared, yet the check was listed as run and silent, as if it had found the
@@ -8,6 +12,12 @@ loss that kept improving, which needs no LR to judge. Both curves are trained he
 classifier on digits whose labels are half noise (its loss settles at the noise's floor within a
 fifth of the run, at a constant SGD LR of 1.0), and a hidden-layer MLP on the clean digits whose
 loss keeps falling.
+
+``lr_beyond_stability`` reads the loss's answer to an LR cut ("nothing learned at the initial LR,
+then a drop right after the cut"): it returned nothing on fewer than 10 loss reports and on a
+log whose LR was never cut (a constant LR, a smooth cosine), yet both read "checked". Its needs now
+ask for the reports and the cut, with the thresholds named (``min_points``, ``min_before``,
+``min_after``).
 """
 
 from __future__ import annotations
@@ -93,3 +103,21 @@ def test_the_json_report_carries_the_reason(tmp_path):
     assert out.returncode == 0, out.stderr
     cov = json.loads(out.stdout)["coverage"]
     assert "plateau" not in cov["ran"] and "no learning-rate column" in cov["skipped"]["plateau"]
+
+
+def _stepped(rows: list[tuple[int, float, float]], cut_at: int, factor: float) -> list[tuple[int, float, float]]:
+    return [(st, loss, lr if st < cut_at else lr / factor) for st, loss, lr in rows]
+
+
+def test_lr_beyond_stability_is_not_checked_without_a_cut_or_enough_reports(tmp_path):
+    rows = _learning_run()  # a constant LR of 0.5 for 120 reports
+    const = lrdoctor.diagnose(_csv(tmp_path / "const.csv", rows, with_lr=True))
+    assert "lr_beyond_stability" not in const.coverage.ran
+    assert "never cut by 2x" in const.coverage.skipped["lr_beyond_stability"]
+    short = lrdoctor.diagnose(_csv(tmp_path / "short.csv", _stepped(rows[:8], rows[4][0], 10), with_lr=True))
+    assert "only 8 loss point(s); needs 10" in short.coverage.skipped["lr_beyond_stability"]
+    late = lrdoctor.diagnose(_csv(tmp_path / "late.csv", _stepped(rows[:40], rows[38][0], 10), with_lr=True))
+    assert "38 loss report(s) before the LR cut" in late.coverage.skipped["lr_beyond_stability"]
+    # the twin: the same run with a step decay (x0.1 at report 60) is checked, and healthy
+    step = lrdoctor.diagnose(_csv(tmp_path / "step.csv", _stepped(rows, rows[60][0], 10), with_lr=True))
+    assert "lr_beyond_stability" in step.coverage.ran and "lr_beyond_stability" not in {f.kind for f in step.findings}

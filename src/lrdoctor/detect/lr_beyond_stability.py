@@ -35,6 +35,15 @@ class LrResponseThresholds(Thresholds):
     """Before the cut the loss trend stayed within 5% of its first value (nothing learned)."""
     drop_after: float = 0.2
     """After the cut the loss fell at least 20% below its pre-cut level."""
+    min_before: int = 5
+    """Loss reports before the cut: the first and last fifth of them give the two levels whose gap
+    is the progress at the initial LR, so five is the fewest on which each fifth is a report."""
+    min_after: int = 3
+    """Loss reports from the cut on: the level after the cut is their median of three, which one
+    noisy report cannot set."""
+    min_points: int = 10
+    """Loss reports the check reads at all: the two windows (``min_before`` + ``min_after``) and two
+    to spare, so that a cut can fall anywhere in the middle of the log."""
 
 
 DEFAULTS = LrResponseThresholds()
@@ -63,26 +72,56 @@ class LrBeyondStabilityEvidence(Evidence):
     loss: float
 
 
-@detector("lr_beyond_stability", thresholds=DEFAULTS, evidence=LrBeyondStabilityEvidence, needs=needs.lr_and_loss)
+def _first_cut(lr: np.ndarray, th: LrResponseThresholds) -> int | None:
+    """Index of the last logged LR before the first cut (a drop by ``cut_factor`` or more between
+    two logged values), or None when the LR was never cut."""
+    cuts = np.flatnonzero((lr[1:] > 0) & (lr[:-1] >= th.cut_factor * lr[1:]))
+    return int(cuts[0]) if cuts.size else None
+
+
+def _needs(run: Run) -> str | None:
+    """A training loss of ``min_points`` reports and a logged LR that was cut, with ``min_before``
+    loss reports before the cut and ``min_after`` from it: the check reads the loss's answer to a
+    cut, so a log too short for its windows, or one whose LR was never cut (a constant LR, a
+    smooth cosine), is not checked rather than listed as checked and silent."""
+    why = needs.lr_and_loss(run)
+    if why is not None:
+        return why
+    th = DEFAULTS
+    f, lr = objective(run).finite(), run.series("lr").finite()
+    if f.values.size < th.min_points:
+        return f"only {f.values.size} loss point(s); needs {th.min_points} (a stretch before an LR cut and one after it)"
+    i = _first_cut(lr.values, th)
+    if i is None:
+        return (f"the logged LR was never cut by {th.cut_factor:g}x between two reports: the check reads the loss's "
+                "answer to a cut")
+    cut = float(lr.steps[i + 1])
+    before, after = int((f.steps < cut).sum()), int((f.steps >= cut).sum())
+    if before < th.min_before or after < th.min_after:
+        return (f"{before} loss report(s) before the LR cut at step {fmt(cut)} and {after} from it; needs "
+                f"{th.min_before} and {th.min_after}")
+    return None
+
+
+@detector("lr_beyond_stability", thresholds=DEFAULTS, evidence=LrBeyondStabilityEvidence, needs=_needs)
 def detect(run: Run, th: LrResponseThresholds = DEFAULTS) -> list[Finding]:
     s, lr = objective(run), run.series("lr")
     if s is None or lr is None:
         return []
     f, l = s.finite(), lr.finite()
-    if f.values.size < 10 or l.values.size < 2:
+    if f.values.size < th.min_points or l.values.size < 2:
         return []
-    cuts = np.flatnonzero((l.values[1:] > 0) & (l.values[:-1] >= th.cut_factor * l.values[1:]))
-    if cuts.size == 0:
+    i = _first_cut(l.values, th)
+    if i is None:
         return []
-    i = int(cuts[0])
     cut_step = float(l.steps[i + 1])
     before = f.values[f.steps < cut_step]
     after = f.values[f.steps >= cut_step]
-    if before.size < 5 or after.size < 3:
+    if before.size < th.min_before or after.size < th.min_after:
         return []
     q = max(1, before.size // 5)
     first, last_before = float(np.median(before[:q])), float(np.median(before[-q:]))
-    first_after = float(np.median(after[: max(3, q)]))
+    first_after = float(np.median(after[: max(th.min_after, q)]))
     progress = (first - last_before) / abs(first) if first else 0.0
     drop = (last_before - first_after) / abs(last_before) if last_before else 0.0
     if progress > th.no_progress or drop < th.drop_after:
