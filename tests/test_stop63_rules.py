@@ -18,6 +18,13 @@ then a drop right after the cut"): it returned nothing on fewer than 10 loss rep
 log whose LR was never cut (a constant LR, a smooth cosine), yet both read "checked". Its needs now
 ask for the reports and the cut, with the thresholds named (``min_points``, ``min_before``,
 ``min_after``).
+
+The same audit, read in the code of the rarer kinds, found the others whose rules return nothing
+below a length their needs did not ask for: ``objective_mismatch`` (20 reports of the loss and of
+the task metric), ``entropy_collapse`` (two 5-report windows), ``cycle_degradation`` (4 cycles) and
+``label_smoothing_floor`` (5 loss reports). Asking ``objective_mismatch``'s need for the task curve
+exposed an order-dependent cache: ``task_curve(run, min_points)`` kept the first caller's answer
+whatever the later caller's ``min_points``.
 """
 
 from __future__ import annotations
@@ -30,7 +37,10 @@ import torch
 
 from trained_digits import digits_mlp
 
+from bench_logs import real_log
+
 import lrdoctor
+from lrdoctor.detect.rl import task_curve
 
 torch.set_num_threads(1)
 
@@ -121,3 +131,65 @@ def test_lr_beyond_stability_is_not_checked_without_a_cut_or_enough_reports(tmp_
     # the twin: the same run with a step decay (x0.1 at report 60) is checked, and healthy
     step = lrdoctor.diagnose(_csv(tmp_path / "step.csv", _stepped(rows, rows[60][0], 10), with_lr=True))
     assert "lr_beyond_stability" in step.coverage.ran and "lr_beyond_stability" not in {f.kind for f in step.findings}
+
+
+# angela's hill climber on LunarLander (labelled unhealthy, performance_reversal): 15 printed
+# 100-episode averages of the return
+LUNAR = "fresh22/angela-lunarlander-hc/lunarlander_hc.log"
+
+
+def test_objective_mismatch_is_not_checked_on_fewer_than_twenty_reports_of_each_curve(tmp_path):
+    x, y, _ = digits_mlp(3)
+    rows = []
+    torch.manual_seed(3)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    for epoch in range(1, 31):
+        for b in range(0, 1400, 50):
+            loss = torch.nn.functional.cross_entropy(model(x[b:b + 50]), y[b:b + 50])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            acc = (model(x[1400:]).argmax(1) == y[1400:]).float().mean().item()
+        rows.append((epoch, loss.item(), acc))
+    head = "epoch,loss,val_accuracy\n"
+    fmt_rows = lambda rs: "".join(f"{e},{l:.6g},{a:.6g}\n" for e, l, a in rs)
+    (tmp_path / "short.csv").write_text(head + fmt_rows(rows[:15]))
+    (tmp_path / "full.csv").write_text(head + fmt_rows(rows))
+    short = lrdoctor.diagnose(str(tmp_path / "short.csv"))
+    assert "objective_mismatch" not in short.coverage.ran
+    assert short.coverage.skipped["objective_mismatch"].startswith("15 loss and 15 task-metric point(s); needs 20")
+    assert "performance_reversal" in short.coverage.ran  # its few-point rules judge 15 evaluations
+    full = lrdoctor.diagnose(str(tmp_path / "full.csv"))
+    assert "objective_mismatch" in full.coverage.ran and "objective_mismatch" not in {f.kind for f in full.findings}
+
+
+def test_the_task_curve_cache_answers_each_minimum_whatever_the_order():
+    path = real_log(LUNAR)
+    first = lrdoctor.read(path)
+    assert task_curve(first, 20) is None and task_curve(first).n == 15  # the longer minimum asked first
+    second = lrdoctor.read(path)
+    assert task_curve(second).n == 15 and task_curve(second, 20) is None  # and the other way round
+
+
+def test_entropy_and_cycle_checks_say_when_the_log_is_too_short(tmp_path):
+    # stable-baselines PPO2 tables pasted in RLTrader issue 80: policy_entropy at 2 updates
+    snap = lrdoctor.diagnose(real_log("fresh9/sb2-rltrader-issue80-entropy-zero/issue80.log"))
+    assert snap.coverage.skipped["entropy_collapse"].startswith("only 2 policy-entropy point(s); needs 10")
+    long = lrdoctor.diagnose(real_log("tuning/sb3-rl-job-shop-ppo/progress.csv"))  # 25 PPO updates
+    assert "entropy_collapse" in long.coverage.ran
+    # TensorFlow Federated issue 2820: "Round N" then the round's eval metrics; its first three rounds
+    lines = real_log("fresh50/tff-2820-eval-frozen/issue2820.log").read_text().splitlines()
+    (tmp_path / "three.log").write_text("\n".join(lines[:6]) + "\n")
+    three = lrdoctor.diagnose(str(tmp_path / "three.log"))
+    assert three.coverage.skipped["cycle_degradation"] == "only 3 cycle(s); needs 4 (a trend over cycles)"
+    assert "cycle_degradation" in lrdoctor.diagnose(real_log("fresh50/tff-2820-eval-frozen/issue2820.log")).coverage.ran
+
+
+def test_label_smoothing_floor_is_not_checked_on_four_reports(tmp_path):
+    rows = _learning_run()
+    config = {"num_classes": 10, "label_smoothing": 0.1}
+    short = lrdoctor.diagnose(_csv(tmp_path / "short.csv", rows[:4], with_lr=True), config=config)
+    assert short.coverage.skipped["label_smoothing_floor"].startswith("only 4 loss point(s); needs 5")
+    assert "label_smoothing_floor" in lrdoctor.diagnose(_csv(tmp_path / "long.csv", rows, with_lr=True), config=config).coverage.ran

@@ -30,6 +30,10 @@ class LabelSmoothingThresholds(Thresholds):
     """Late loss within 15% of the floor (relative) counts as at the floor."""
     tail_fraction: float = 0.1
     """The late loss is the median of the last 10% of points."""
+    min_points: int = 5
+    """Loss reports the check reads: on fewer, the last 10% is one report and "at the floor" one
+    noisy value; five is the fewest whose median a single report cannot set alone (a median of
+    the last of them and the trend before it)."""
 
 
 DEFAULTS = LabelSmoothingThresholds()
@@ -55,13 +59,13 @@ class LabelSmoothingFloorEvidence(Evidence):
     num_classes: float
 
 
-@detector("label_smoothing_floor", thresholds=DEFAULTS, evidence=LabelSmoothingFloorEvidence, needs=needs.label_smoothing_and_loss)
+@detector("label_smoothing_floor", thresholds=DEFAULTS, evidence=LabelSmoothingFloorEvidence, needs=needs.with_loss_points(needs.label_smoothing_and_loss, DEFAULTS.min_points, "the late loss is a median of the last reports"))
 def detect(run: Run, th: LabelSmoothingThresholds = DEFAULTS) -> list[Finding]:
     s, k, e = objective(run), num_classes(run), label_smoothing(run)
     if s is None or k is None or e is None:
         return []
     f = s.finite()
-    if f.values.size < 5:
+    if f.values.size < th.min_points:
         return []
     floor = smoothing_floor(e[1], k[1])
     tail = f.values[-max(1, int(th.tail_fraction * f.values.size)):]

@@ -18,9 +18,9 @@ from lrdoctor.detect._classes import label_smoothing as _smoothing_value
 from lrdoctor.detect._classes import num_classes as _num_classes
 from lrdoctor.run import Run
 
-__all__ = ["MIN_LOSS_POINTS", "MIN_TASK_POINTS", "MIN_GRAD_POINTS", "points", "loss", "loss_points", "cumulative", "any_loss_or_grad", "grad",
+__all__ = ["MIN_LOSS_POINTS", "MIN_TASK_POINTS", "MIN_GRAD_POINTS", "points", "loss", "loss_points", "with_loss_points", "cumulative", "any_loss_or_grad", "grad",
            "clipping", "eval_and_train_loss", "overfitting", "num_classes_and_loss", "label_smoothing_and_loss", "lr", "lr_and_loss",
-           "architecture", "column", "task_metric", "task_points", "cycles"]
+           "architecture", "column", "column_points", "task_metric", "task_points", "cycles"]
 
 #: The fewest finite loss points a loss-shape check judges: three points make one rise
 #: after one fall; fewer cannot separate a trend from a single noisy report.
@@ -83,6 +83,13 @@ def _at_least(base: Callable[[Run], str | None], count: Callable[[Run], int], fe
 def loss_points(fewest: int, why: str) -> Callable[[Run], str | None]:
     """A training loss with at least ``fewest`` finite points (see :func:`_at_least`)."""
     return _at_least(loss, lambda run: points(run, "loss"), fewest, "loss", why)
+
+
+def with_loss_points(base: Callable[[Run], str | None], fewest: int, why: str) -> Callable[[Run], str | None]:
+    """``base``'s need (one that includes a training loss), and at least ``fewest`` finite loss points."""
+    need = _at_least(base, lambda run: points(run, "loss"), fewest, "loss", why)
+    need.__name__ = need.__qualname__ = f"{base.__name__}+loss_points({fewest})"
+    return need
 
 
 def cumulative(run: Run, name: str) -> str | None:
@@ -187,6 +194,11 @@ def column(*names: str, what: str) -> Callable[[Run], str | None]:
     def need(run: Run) -> str | None:
         return None if any(n in run for n in names) else f"no {what} column"
     return need
+
+
+def column_points(name: str, fewest: int, what: str, why: str) -> Callable[[Run], str | None]:
+    """A ``name`` column (``what`` names it) with at least ``fewest`` finite points (see :func:`_at_least`)."""
+    return _at_least(column(name, what=what), lambda run: points(run, name), fewest, what, why)
 
 
 def task_metric(run: Run) -> str | None:

@@ -76,8 +76,11 @@ def _window_mean_error(run: Run, name: str) -> float:
 
 
 def task_curve(run: Run, min_points: int = 10) -> TaskCurve | None:
-    """The smoothed task metric of ``run`` (computed once per run), or None."""
-    key = "task_curve"
+    """The smoothed task metric of ``run`` (computed once per run and ``min_points``), or None: the first
+    task metric with at least ``min_points`` reports. The cache is keyed by ``min_points`` too, so a
+    rule that asks for more reports (the 20 of ``_return_never_rose``) and one that asks for fewer get
+    their own answers whichever runs first."""
+    key = ("task_curve", min_points)
     if key not in run.derived:
         out = None
         for name in TASK_METRICS:

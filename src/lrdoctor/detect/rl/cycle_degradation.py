@@ -78,7 +78,20 @@ class CycleDegradationEvidence(Evidence):
     per_cycle: list
 
 
-@detector("cycle_degradation", thresholds=DEFAULTS, evidence=CycleDegradationEvidence, needs=needs.cycles)
+def _needs(run: Run) -> str | None:
+    """A cycle (generation) column and a score or loss at ``min_cycles`` cycles: fewer tell nothing
+    about a trend, and the check says it could not judge rather than listing itself as run."""
+    why = needs.cycles(run)
+    if why is not None:
+        return why
+    got = per_cycle(run)
+    if got is None:
+        return "no task metric, evaluation loss or training loss logged per cycle"
+    n = int(got[2].size)
+    return None if n >= DEFAULTS.min_cycles else f"only {n} cycle(s); needs {DEFAULTS.min_cycles} (a trend over cycles)"
+
+
+@detector("cycle_degradation", thresholds=DEFAULTS, evidence=CycleDegradationEvidence, needs=_needs)
 def detect(run: Run, th: CycleThresholds = DEFAULTS) -> list[Finding]:
     got = per_cycle(run)
     if got is None:

@@ -90,7 +90,9 @@ class EntropyCollapseEvidence(Evidence):
     n_actions: float
 
 
-@detector("entropy_collapse", thresholds=DEFAULTS, evidence=EntropyCollapseEvidence, needs=needs.column("entropy", what="policy-entropy"))
+@detector("entropy_collapse", thresholds=DEFAULTS, evidence=EntropyCollapseEvidence,
+          needs=needs.column_points("entropy", 2 * DEFAULTS.window, "policy-entropy",
+                                    f"two {DEFAULTS.window}-report windows: the rolling median's and a collapse as long"))
 def detect(run: Run, th: EntropyThresholds = DEFAULTS) -> list[Finding]:
     c = run_curve(run, "entropy")
     if c is None or len(c) < 2 * th.window:

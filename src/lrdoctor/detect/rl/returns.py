@@ -46,6 +46,10 @@ class ReturnThresholds(Thresholds):
     """Mismatch: the loss fell at least 10% (relative) over the stretch."""
     window_share: float = 0.25
     """Mismatch: stretches of a quarter of the run, sliding by an eighth."""
+    mismatch_points: int = 20
+    """Mismatch: reports of the training loss and of the task metric it reads: a quarter of the run
+    (``window_share``) then holds five of each, the fewest a rolling median of 5 (the loss's
+    smoothing) and the task curve's own window cover; on fewer the check says it could not run."""
     material: float = 0.03
     """Mismatch: the task metric's fall is at least 3% of max(|its level|, its range over the
     run) -- the cycle detector's materiality (about 4 binomial SEs of an accuracy near 0.9
@@ -711,11 +715,29 @@ class ObjectiveMismatchEvidence(Evidence):
     noise_sigma: float
 
 
-@detector("objective_mismatch", thresholds=DEFAULTS, evidence=ObjectiveMismatchEvidence, needs=needs.task_metric)
+def _mismatch_needs(run: Run) -> str | None:
+    """A task metric and a training loss of ``mismatch_points`` reports each: the rule compares
+    the two over quarters of the run, and on fewer it is not checked rather than silent."""
+    why = needs.task_metric(run)
+    if why is not None:
+        return why
+    t = task_curve(run)  # the curve the rule reads: the first task metric with enough reports
+    n_task = 0 if t is None else t.n
+    n_loss = needs.points(run, "loss")
+    fewest = DEFAULTS.mismatch_points
+    if n_loss == 0:
+        return "no training-loss column (loss, train_loss, Loss/train, ...) to set beside the task metric"
+    if min(n_task, n_loss) < fewest:
+        return (f"{n_loss} loss and {n_task} task-metric point(s); needs {fewest} of each (the two curves "
+                f"compared over quarters of the run)")
+    return None
+
+
+@detector("objective_mismatch", thresholds=DEFAULTS, evidence=ObjectiveMismatchEvidence, needs=_mismatch_needs)
 def detect_mismatch(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
     t = task_curve(run)
     lc = run_curve(run, "loss")
-    if t is None or lc is None or len(lc) < 20 or t.n < 20:
+    if t is None or lc is None or len(lc) < th.mismatch_points or t.n < th.mismatch_points:
         return []
     w = max(5, len(lc) // 25) | 1
     loss = rolling_median(lc.mid, w)
