@@ -24,7 +24,9 @@ below a length their needs did not ask for: ``objective_mismatch`` (20 reports o
 the task metric), ``entropy_collapse`` (two 5-report windows), ``cycle_degradation`` (4 cycles) and
 ``label_smoothing_floor`` (5 loss reports). Asking ``objective_mismatch``'s need for the task curve
 exposed an order-dependent cache: ``task_curve(run, min_points)`` kept the first caller's answer
-whatever the later caller's ``min_points``.
+whatever the later caller's ``min_points``. Four more read nothing below a minimum the code held as a
+bare number: ``kl_exceeded`` (2 updates), ``q_divergence`` (3 reports), ``value_collapse`` (5) and
+``grad_norm_unstable`` (10 positive gradient norms, the curve its rule reads).
 """
 
 from __future__ import annotations
@@ -193,3 +195,46 @@ def test_label_smoothing_floor_is_not_checked_on_four_reports(tmp_path):
     short = lrdoctor.diagnose(_csv(tmp_path / "short.csv", rows[:4], with_lr=True), config=config)
     assert short.coverage.skipped["label_smoothing_floor"].startswith("only 4 loss point(s); needs 5")
     assert "label_smoothing_floor" in lrdoctor.diagnose(_csv(tmp_path / "long.csv", rows, with_lr=True), config=config).coverage.ran
+
+
+def test_single_ppo_tables_say_which_rl_checks_they_are_too_short_for():
+    # a stable-baselines3 PPO table pasted in SB3 issue 902: one update's statistics
+    r = lrdoctor.diagnose(real_log("fresh14/sb3-issue902-ppo-kl/issue902.log"))
+    assert r.coverage.skipped["kl_exceeded"].startswith("only 1 approximate-KL point(s); needs 2")
+    assert r.coverage.skipped["value_collapse"].startswith("only 1 explained-variance point(s); needs 5")
+    long = lrdoctor.diagnose(real_log("tuning/sb3-rl-job-shop-ppo/progress.csv"))
+    assert {"kl_exceeded", "value_collapse"} <= set(long.coverage.ran)
+
+
+def test_q_divergence_needs_three_q_reports(tmp_path):
+    # keras-rl issue 28: a continuous DQN whose mean_q runs to -4e11 over episodes 81-84
+    path = real_log("tuning/kerasrl-issue28-cdqn-q-explosion/issue28_log.txt")
+    lines = path.read_text().splitlines()
+    (tmp_path / "two.txt").write_text("\n".join(lines[:2]) + "\n")
+    two = lrdoctor.diagnose(str(tmp_path / "two.txt"))
+    assert two.coverage.skipped["q_divergence"].startswith("only 2 Q-value point(s); needs 3")
+    full = lrdoctor.diagnose(str(path))
+    assert "q_divergence" in full.coverage.ran and "q_divergence" in {f.kind for f in full.findings}
+
+
+def test_grad_norm_unstable_needs_the_ten_points_of_its_curve(tmp_path):
+    x, y, model = digits_mlp(3)
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    rows = []
+    for epoch in range(1, 13):
+        for b in range(0, 1400, 50):
+            loss = torch.nn.functional.cross_entropy(model(x[b:b + 50]), y[b:b + 50])
+            opt.zero_grad()
+            loss.backward()
+            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), float("inf")).item()
+            opt.step()
+        rows.append((epoch, loss.item(), norm))
+
+    def write(name: str, rs: list[tuple[int, float, float]]) -> str:
+        (tmp_path / name).write_text("epoch,loss,grad_norm\n" + "".join(f"{e},{l:.6g},{g:.6g}\n" for e, l, g in rs))
+        return str(tmp_path / name)
+
+    short = lrdoctor.diagnose(write("short.csv", rows[:8]))
+    assert short.coverage.skipped["grad_norm_unstable"].startswith("only 8 positive gradient-norm point(s); needs 10")
+    assert "grad_vanishing" in short.coverage.ran  # its exactly-zero rule reads two points
+    assert "grad_norm_unstable" in lrdoctor.diagnose(write("full.csv", rows)).coverage.ran

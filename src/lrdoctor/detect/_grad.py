@@ -10,10 +10,30 @@ from lrdoctor.detect._stats import Curve, curve, rolling_median
 from lrdoctor.config import get_float
 from lrdoctor.run import Run, Series
 
-__all__ = ["grad_curve", "max_grad_norm", "CLIP_KEYS", "top_layers", "clip_signal", "ClipSignal"]
+__all__ = ["CURVE_MIN_POINTS", "curve_points", "grad_curve", "max_grad_norm", "CLIP_KEYS", "top_layers", "clip_signal", "ClipSignal"]
 
 #: Config names of the gradient-clipping threshold in HF, Lightning, argparse scripts.
 CLIP_KEYS = ("max_grad_norm", "gradient_clip_val", "clip_grad_norm", "grad_clip", "clip", "max_norm", "clip_grad")
+
+
+#: Fewest positive gradient-norm reports the curve rules (``grad_curve``: unstable, vanishing, the
+#: trend form of explosion) read: two windows of the rolling median's least width, 5
+#: (:func:`smoothing_window`), so that a point can stand apart from a trend measured without it.
+CURVE_MIN_POINTS = 10
+
+
+def curve_points(run: Run) -> str | None:
+    """The gradient-norm need of a check that reads only :func:`grad_curve`: ``CURVE_MIN_POINTS``
+    positive reports (a norm of 0 has no logarithm and is the exactly-zero rule's)."""
+    from lrdoctor.detect import needs
+
+    why = needs.grad(run)
+    if why is not None:
+        return why
+    g = run.series("grad_norm").finite()
+    n = int((g.values > 0).sum())
+    return None if n >= CURVE_MIN_POINTS else (
+        f"only {n} positive gradient-norm point(s); needs {CURVE_MIN_POINTS} (a trend and points apart from it)")
 
 
 def grad_curve(run: Run) -> tuple[Curve, np.ndarray] | None:
@@ -29,7 +49,7 @@ def _grad_curve(run: Run) -> tuple[Curve, np.ndarray] | None:
         return None
     f = g.finite()
     ok = f.values > 0
-    if ok.sum() < 10:
+    if ok.sum() < CURVE_MIN_POINTS:
         return None
     pos = f if ok.all() else Series(f.name, f.steps[ok], f.values[ok])
     c = curve(Series("grad_norm", pos.steps, np.log10(pos.values)))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.fmt import fmt
-from lrdoctor.detect._grad import grad_curve
+from lrdoctor.detect._grad import curve_points, grad_curve
 from lrdoctor.detect._stats import runs_of
 from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import SOFT_LR_CUT, WATCH_GRAD, lr_fix
@@ -45,7 +45,7 @@ class GradNormUnstableEvidence(Evidence):
     max_grad_norm_seen: float
 
 
-@detector("grad_norm_unstable", thresholds=DEFAULTS, evidence=GradNormUnstableEvidence, needs=needs.grad)
+@detector("grad_norm_unstable", thresholds=DEFAULTS, evidence=GradNormUnstableEvidence, needs=curve_points)
 def detect(run: Run, th: GradUnstableThresholds = DEFAULTS) -> list[Finding]:
     got = grad_curve(run)
     if got is None:

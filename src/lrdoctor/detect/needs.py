@@ -197,8 +197,9 @@ def column(*names: str, what: str) -> Callable[[Run], str | None]:
 
 
 def column_points(name: str, fewest: int, what: str, why: str) -> Callable[[Run], str | None]:
-    """A ``name`` column (``what`` names it) with at least ``fewest`` finite points (see :func:`_at_least`)."""
-    return _at_least(column(name, what=what), lambda run: points(run, name), fewest, what, why)
+    """A ``name`` column (``what`` names it, aliases in parentheses) with at least ``fewest`` finite points
+    (see :func:`_at_least`; the count's reason names the column without its aliases)."""
+    return _at_least(column(name, what=what), lambda run: points(run, name), fewest, what.split(" (")[0], why)
 
 
 def task_metric(run: Run) -> str | None:

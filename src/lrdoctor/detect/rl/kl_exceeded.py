@@ -42,6 +42,9 @@ class KLThresholds(Thresholds):
     target: float = 0.02
     """KL target when the config names none: the GRU post-mortem's (#2) target, in the
     0.01-0.03 range rl-zoo tunes PPO's ``target_kl`` to."""
+    few_min_updates: int = 2
+    """The few-point rule's minimum: a KL past the target that stays there, read over two updates at
+    least (one high update followed by nothing says nothing about staying)."""
     early_stop_factor: float = 1.5
     """A stretch counts as above target at this multiple: stable-baselines3 PPO stops an
     epoch early when ``approx_kl > 1.5 * target_kl``."""
@@ -127,7 +130,7 @@ def _few_updates(run: Run, th: KLThresholds) -> list[Finding]:
         return []
     f = s.finite()
     v = f.values
-    if v.size < 2:
+    if v.size < th.few_min_updates:
         return []
     target, src = _target(run, th)
     high = v >= th.spike_factor * target
@@ -174,7 +177,8 @@ class KlExceededEvidence(Evidence):
     policy_frozen: dict | None
 
 
-@detector("kl_exceeded", thresholds=DEFAULTS, evidence=KlExceededEvidence, needs=needs.column("approx_kl", what="approximate-KL (approx_kl, approxkl, ...)"))
+@detector("kl_exceeded", thresholds=DEFAULTS, evidence=KlExceededEvidence, needs=needs.column_points("approx_kl", DEFAULTS.few_min_updates, "approximate-KL (approx_kl, approxkl, ...)",
+                                    "a KL past the target that stays there"))
 def detect(run: Run, th: KLThresholds = DEFAULTS) -> list[Finding]:
     c = run_curve(run, "approx_kl")
     if c is None:

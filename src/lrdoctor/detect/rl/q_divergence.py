@@ -36,6 +36,12 @@ class QThresholds(Thresholds):
     magnitude (10x) is an error on its own."""
     error_growth: float = 10.0
     """Growth that is an error even without a collapse after it."""
+    few_points: int = 20
+    """Below this many reports the few-point rule judges the log: the windowed rule's level is a
+    rolling median over 1/25 of the run (3 at least), and its windows need room for a lag."""
+    few_min_points: int = 3
+    """The few-point rule's minimum: a lowest point, a later one and the end it is compared with
+    (the few-point rules' 3)."""
     window_share: float = 0.25
     """Growth is measured over at least this share of the run (from the lowest level seen
     before), so one noisy bin cannot make a 5x."""
@@ -94,7 +100,7 @@ def _few_points(run: Run, s: Series, th: QThresholds) -> list[Finding]:
     Without a logged return, the growth must reach ``error_growth``."""
     f = s.finite()
     v = np.abs(f.values)
-    if v.size < 3 or v.min() <= 0:
+    if v.size < th.few_min_points or v.min() <= 0:
         return []
     i0 = int(np.argmin(v[:-1]))
     g = float(v[-1] / v[i0])
@@ -141,13 +147,28 @@ class QDivergenceEvidence(Evidence):
     after_min: float
 
 
-@detector("q_divergence", thresholds=DEFAULTS, evidence=QDivergenceEvidence, needs=needs.column("q_values", "q_max", "q_min", "q_range", what="Q-value (q_values, mean_q, max_q, ...)"))
+_Q_COLUMN = needs.column("q_values", "q_max", "q_min", "q_range", what="Q-value (q_values, mean_q, max_q, ...)")
+
+
+def _needs(run: Run) -> str | None:
+    """A Q-value column whose judged statistic (:func:`q_magnitude`) has ``few_min_points`` finite
+    reports: on fewer no rule can see a growth, and the check says so."""
+    why = _Q_COLUMN(run)
+    if why is not None:
+        return why
+    s = q_magnitude(run)
+    n = 0 if s is None else int(s.finite().values.size)
+    fewest = DEFAULTS.few_min_points
+    return None if n >= fewest else f"only {n} Q-value point(s); needs {fewest} (a low point and a growth after it)"
+
+
+@detector("q_divergence", thresholds=DEFAULTS, evidence=QDivergenceEvidence, needs=_needs)
 def detect(run: Run, th: QThresholds = DEFAULTS) -> list[Finding]:
     s = q_magnitude(run)
     if s is None:
         return []
     f = s.finite()
-    if f.values.size < 20:
+    if f.values.size < th.few_points:
         return _few_points(run, s, th)
     c = curve(f)
     w = max(3, len(c) // 25) | 1

@@ -63,7 +63,8 @@ class ValueCollapseEvidence(Evidence):
     rule: str
 
 
-@detector("value_collapse", thresholds=DEFAULTS, evidence=ValueCollapseEvidence, needs=needs.column("explained_variance", what="explained-variance"))
+@detector("value_collapse", thresholds=DEFAULTS, evidence=ValueCollapseEvidence, needs=needs.column_points("explained_variance", DEFAULTS.few_min_points, "explained-variance",
+                                    "the few-point rule's median"))
 def detect(run: Run, th: ValueThresholds = DEFAULTS) -> list[Finding]:
     c = run_curve(run, "explained_variance")
     if c is None:
