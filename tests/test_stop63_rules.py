@@ -37,7 +37,7 @@ import sys
 
 import torch
 
-from trained_digits import digits_mlp
+from trained_digits import digits_mlp, fit_epoch
 
 from bench_logs import real_log
 
@@ -57,17 +57,10 @@ def _batches(model: torch.nn.Module, noise: float, lr: float = 1.0, epochs: int 
         y = y.clone()
         y[flip] = torch.randint(0, 10, (int(flip.sum()),), generator=g)
     opt = torch.optim.SGD(model.parameters(), lr=lr)
-    rows, step = [], 0
+    losses: list[float] = []
     for _ in range(epochs):
-        for b in range(0, 1792, 64):
-            loss = torch.nn.functional.cross_entropy(model(x[b:b + 64]), y[b:b + 64])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            step += 1
-            if step % 7 == 0:
-                rows.append((step, loss.item(), lr))
-    return rows
+        fit_epoch(model, opt, x, y, end=1792, batch=64, losses=losses)
+    return [(step, losses[step - 1], lr) for step in range(7, len(losses) + 1, 7)]
 
 
 def _csv(path, rows, with_lr: bool) -> str:
@@ -147,14 +140,10 @@ def test_objective_mismatch_is_not_checked_on_fewer_than_twenty_reports_of_each_
     model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
     opt = torch.optim.SGD(model.parameters(), lr=0.5)
     for epoch in range(1, 31):
-        for b in range(0, 1400, 50):
-            loss = torch.nn.functional.cross_entropy(model(x[b:b + 50]), y[b:b + 50])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+        _, last = fit_epoch(model, opt, x, y)
         with torch.no_grad():
             acc = (model(x[1400:]).argmax(1) == y[1400:]).float().mean().item()
-        rows.append((epoch, loss.item(), acc))
+        rows.append((epoch, last, acc))
     head = "epoch,loss,val_accuracy\n"
     fmt_rows = lambda rs: "".join(f"{e},{l:.6g},{a:.6g}\n" for e, l, a in rs)
     (tmp_path / "short.csv").write_text(head + fmt_rows(rows[:15]))
@@ -222,13 +211,9 @@ def test_grad_norm_unstable_needs_the_ten_points_of_its_curve(tmp_path):
     opt = torch.optim.SGD(model.parameters(), lr=0.5)
     rows = []
     for epoch in range(1, 13):
-        for b in range(0, 1400, 50):
-            loss = torch.nn.functional.cross_entropy(model(x[b:b + 50]), y[b:b + 50])
-            opt.zero_grad()
-            loss.backward()
-            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), float("inf")).item()
-            opt.step()
-        rows.append((epoch, loss.item(), norm))
+        _, last = fit_epoch(model, opt, x, y)
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), float("inf")).item()  # the last batch's gradient
+        rows.append((epoch, last, norm))
 
     def write(name: str, rs: list[tuple[int, float, float]]) -> str:
         (tmp_path / name).write_text("epoch,loss,grad_norm\n" + "".join(f"{e},{l:.6g},{g:.6g}\n" for e, l, g in rs))
