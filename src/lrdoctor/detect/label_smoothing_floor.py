@@ -31,9 +31,10 @@ class LabelSmoothingThresholds(Thresholds):
     tail_fraction: float = 0.1
     """The late loss is the median of the last 10% of points."""
     min_points: int = 5
-    """Loss reports the check reads: on fewer, the last 10% is one report and "at the floor" one
-    noisy value; five is the fewest whose median a single report cannot set alone (a median of
-    the last of them and the trend before it)."""
+    """Loss reports the check reads. The late loss is the median of the last ``tail_fraction`` of
+    them, at least one report, and on a handful of reports that one report is still on the way
+    down, not at a floor: five is the smallest window the trend rules smooth a loss over (a rolling
+    median of 5), the fewest that show where a curve settles."""
 
 
 DEFAULTS = LabelSmoothingThresholds()
@@ -59,7 +60,9 @@ class LabelSmoothingFloorEvidence(Evidence):
     num_classes: float
 
 
-@detector("label_smoothing_floor", thresholds=DEFAULTS, evidence=LabelSmoothingFloorEvidence, needs=needs.with_loss_points(needs.label_smoothing_and_loss, DEFAULTS.min_points, "the late loss is a median of the last reports"))
+@detector("label_smoothing_floor", thresholds=DEFAULTS, evidence=LabelSmoothingFloorEvidence,
+          needs=needs.with_loss_points(needs.label_smoothing_and_loss, DEFAULTS.min_points,
+                                       "the late loss is a median of the last reports"))
 def detect(run: Run, th: LabelSmoothingThresholds = DEFAULTS) -> list[Finding]:
     s, k, e = objective(run), num_classes(run), label_smoothing(run)
     if s is None or k is None or e is None:

@@ -177,7 +177,8 @@ class KlExceededEvidence(Evidence):
     policy_frozen: dict | None
 
 
-@detector("kl_exceeded", thresholds=DEFAULTS, evidence=KlExceededEvidence, needs=needs.column_points("approx_kl", DEFAULTS.few_min_updates, "approximate-KL (approx_kl, approxkl, ...)",
+@detector("kl_exceeded", thresholds=DEFAULTS, evidence=KlExceededEvidence,
+          needs=needs.column_points("approx_kl", DEFAULTS.few_min_updates, "approximate-KL (approx_kl, approxkl, ...)",
                                     "a KL past the target that stays there"))
 def detect(run: Run, th: KLThresholds = DEFAULTS) -> list[Finding]:
     c = run_curve(run, "approx_kl")
