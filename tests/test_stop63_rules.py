@@ -24,8 +24,8 @@ below a length their needs did not ask for: ``objective_mismatch`` (20 reports o
 the task metric), ``entropy_collapse`` (two 5-report windows), ``cycle_degradation`` (4 cycles) and
 ``label_smoothing_floor`` (5 loss reports). Asking ``objective_mismatch``'s need for the task curve
 exposed an order-dependent cache: ``task_curve(run, min_points)`` kept the first caller's answer
-whatever the later caller's ``min_points``. Four more read nothing below a minimum the code held as a
-bare number: ``kl_exceeded`` (2 updates), ``q_divergence`` (3 reports), ``value_collapse`` (5) and
+whatever the later caller's ``min_points``. Four more read nothing below a minimum their needs did
+not ask for: ``kl_exceeded`` (2 updates), ``q_divergence`` (3 reports), ``value_collapse`` (5) and
 ``grad_norm_unstable`` (10 positive gradient norms, the curve its rule reads).
 """
 
@@ -37,9 +37,8 @@ import sys
 
 import torch
 
-from trained_digits import digits_mlp, fit_epoch
-
 from bench_logs import real_log
+from trained_digits import digits_mlp, fit_epoch
 
 import lrdoctor
 from lrdoctor.detect.rl import task_curve
