@@ -25,8 +25,9 @@ the task metric), ``entropy_collapse`` (two 5-report windows), ``cycle_degradati
 ``label_smoothing_floor`` (5 loss reports). Asking ``objective_mismatch``'s need for the task curve
 exposed an order-dependent cache: ``task_curve(run, min_points)`` kept the first caller's answer
 whatever the later caller's ``min_points``. Four more read nothing below a minimum their needs did
-not ask for: ``kl_exceeded`` (2 updates), ``q_divergence`` (3 reports), ``value_collapse`` (5) and
-``grad_norm_unstable`` (10 positive gradient norms, the curve its rule reads).
+not ask for: ``kl_exceeded`` (2 updates), ``q_divergence`` (3 reports), ``value_collapse`` (5),
+``grad_norm_unstable`` (10 positive gradient norms, the curve its rule reads) and
+``schedule_overridden`` (5 LR reports to drop and snap back twice, or 2 beside a ``scheduled_lr``).
 """
 
 from __future__ import annotations
@@ -222,3 +223,13 @@ def test_grad_norm_unstable_needs_the_ten_points_of_its_curve(tmp_path):
     assert short.coverage.skipped["grad_norm_unstable"].startswith("only 8 positive gradient-norm point(s); needs 10")
     assert "grad_vanishing" in short.coverage.ran  # its exactly-zero rule reads two points
     assert "grad_norm_unstable" in lrdoctor.diagnose(write("full.csv", rows)).coverage.ran
+
+
+def test_schedule_overridden_needs_room_for_two_snapbacks_or_the_scheduled_lr(tmp_path):
+    rows = _learning_run()
+    four = lrdoctor.diagnose(_csv(tmp_path / "four.csv", rows[:4], with_lr=True))
+    assert four.coverage.skipped["schedule_overridden"].startswith("only 4 learning-rate point(s); needs 5")
+    paired = tmp_path / "paired.csv"
+    paired.write_text("step,loss,lr,scheduled_lr\n" + "".join(f"{st},{loss:.6g},{lr},{lr}\n" for st, loss, lr in rows[:4]))
+    assert "schedule_overridden" in lrdoctor.diagnose(str(paired)).coverage.ran  # two signatures: this one reads 2 points
+    assert "schedule_overridden" in lrdoctor.diagnose(_csv(tmp_path / "all.csv", rows, with_lr=True)).coverage.ran

@@ -88,7 +88,23 @@ class ScheduleOverriddenEvidence(Evidence):
     applied_lr_then: float
 
 
-@detector("schedule_overridden", thresholds=DEFAULTS, evidence=ScheduleOverriddenEvidence, needs=needs.lr)
+def _needs(run: Run) -> str | None:
+    """A logged LR that one of the two signatures can show on: beside the scheduler's own LR
+    (``scheduled_lr``), ``min_disagree`` points of both; alone, 2 x ``min_snapbacks`` + 1 points, the
+    fewest on which it can drop and snap back ``min_snapbacks`` times (high, low, high, low, high)."""
+    why = needs.lr(run)
+    if why is not None:
+        return why
+    n = needs.points(run, "lr")
+    both = min(n, needs.points(run, "scheduled_lr"))
+    fewest = 2 * DEFAULTS.min_snapbacks + 1
+    if both >= DEFAULTS.min_disagree or n >= fewest:
+        return None
+    return (f"only {n} learning-rate point(s); needs {fewest} (the LR dropping and snapping back "
+            f"{DEFAULTS.min_snapbacks} times), or a scheduled_lr column beside it")
+
+
+@detector("schedule_overridden", thresholds=DEFAULTS, evidence=ScheduleOverriddenEvidence, needs=_needs)
 def detect(run: Run, th: ScheduleOverriddenThresholds = DEFAULTS) -> list[Finding]:
     lr = run.series("lr")
     if lr is None:
