@@ -27,7 +27,8 @@ exposed an order-dependent cache: ``task_curve(run, min_points)`` kept the first
 whatever the later caller's ``min_points``. Four more read nothing below a minimum their needs did
 not ask for: ``kl_exceeded`` (2 updates), ``q_divergence`` (3 reports), ``value_collapse`` (5),
 ``grad_norm_unstable`` (10 positive gradient norms, the curve its rule reads) and
-``schedule_overridden`` (5 LR reports to drop and snap back twice, or 2 beside a ``scheduled_lr``).
+``schedule_overridden`` (5 LR reports to drop and snap back twice, or 2 beside a ``scheduled_lr``),
+and ``update_ratio_high`` (5 measurements after the first tenth of the run, which it leaves out).
 """
 
 from __future__ import annotations
@@ -233,3 +234,23 @@ def test_schedule_overridden_needs_room_for_two_snapbacks_or_the_scheduled_lr(tm
     paired.write_text("step,loss,lr,scheduled_lr\n" + "".join(f"{st},{loss:.6g},{lr},{lr}\n" for st, loss, lr in rows[:4]))
     assert "schedule_overridden" in lrdoctor.diagnose(str(paired)).coverage.ran  # two signatures: this one reads 2 points
     assert "schedule_overridden" in lrdoctor.diagnose(_csv(tmp_path / "all.csv", rows, with_lr=True)).coverage.ran
+
+
+def test_update_ratio_high_counts_the_measurements_it_judges(tmp_path):
+    """||dw|| / ||w|| of the first layer, measured after each epoch of a digits MLP at SGD lr 0.5."""
+    x, y, model = digits_mlp(3)
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    rows = []
+    for epoch in range(1, 13):
+        before = model[0].weight.detach().clone()
+        _, last = fit_epoch(model, opt, x, y)
+        after = model[0].weight.detach()
+        rows.append((epoch, last, float((after - before).norm() / after.norm())))
+
+    def write(name: str, rs: list[tuple[int, float, float]]) -> str:
+        (tmp_path / name).write_text("epoch,loss,update_ratio\n" + "".join(f"{e},{l:.6g},{u:.6g}\n" for e, l, u in rs))
+        return str(tmp_path / name)
+
+    five = lrdoctor.diagnose(write("five.csv", rows[:5]))  # the first of five epochs is the first tenth
+    assert five.coverage.skipped["update_ratio_high"].startswith("only 4 update-ratio point(s) after the first 10%")
+    assert "update_ratio_high" in lrdoctor.diagnose(write("all.csv", rows)).coverage.ran

@@ -27,10 +27,13 @@ class UpdateRatioThresholds(Thresholds):
     high: float = 1e-2
     """Ratio above 10x CS231n's ~1e-3 rule of thumb."""
     share: float = 0.5
-    """At least half of the measurements after the first 10% of the run are above ``high``
-    (early updates of a fresh network are large by nature)."""
+    """At least half of the measurements after the first ``skip_share`` of the run are above ``high``."""
     min_points: int = 5
-    """Fewer measurements than this: nothing is said."""
+    """Fewer measurements than this after the first ``skip_share`` of the run: nothing is said, and
+    the coverage says the check could not run (a share of four or fewer is one measurement's noise)."""
+    skip_share: float = 0.1
+    """The first 10% of the run's steps are left out: early updates of a fresh network are large by
+    nature (the warm-up of the ratio itself)."""
     target: float = 1e-3
     """The ratio the suggested LR aims at."""
 
@@ -48,7 +51,26 @@ class UpdateRatioHighEvidence(Evidence):
     suggested_lr_factor: float
 
 
-@detector("update_ratio_high", thresholds=DEFAULTS, evidence=UpdateRatioHighEvidence, needs=needs.column("update_ratio", what="update-ratio (||dw||/||w||; the Monitor measures it)"))
+def _judged(steps: np.ndarray, th: UpdateRatioThresholds) -> np.ndarray:
+    """Which of the measurements at ``steps`` the rule judges: those after the first ``skip_share`` of the run."""
+    return steps >= steps[0] + th.skip_share * (steps[-1] - steps[0])
+
+
+_COLUMN = needs.column("update_ratio", what="update-ratio (||dw||/||w||; the Monitor measures it)")
+
+
+def _needs(run: Run) -> str | None:
+    """An update-ratio column with ``min_points`` measurements after the first ``skip_share`` of the run."""
+    why = _COLUMN(run)
+    if why is not None:
+        return why
+    f = run.series("update_ratio").finite()
+    n = int(_judged(f.steps, DEFAULTS).sum()) if f.values.size else 0
+    return None if n >= DEFAULTS.min_points else (
+        f"only {n} update-ratio point(s) after the first {DEFAULTS.skip_share:.0%} of the run; needs {DEFAULTS.min_points}")
+
+
+@detector("update_ratio_high", thresholds=DEFAULTS, evidence=UpdateRatioHighEvidence, needs=_needs)
 def detect(run: Run, th: UpdateRatioThresholds = DEFAULTS) -> list[Finding]:
     s = run.series("update_ratio")
     if s is None:
@@ -56,7 +78,7 @@ def detect(run: Run, th: UpdateRatioThresholds = DEFAULTS) -> list[Finding]:
     f = s.finite()
     if f.values.size < th.min_points:
         return []
-    keep = f.steps >= f.steps[0] + 0.1 * (f.steps[-1] - f.steps[0])
+    keep = _judged(f.steps, th)
     steps, r = f.steps[keep], f.values[keep]
     if r.size < th.min_points:
         return []
