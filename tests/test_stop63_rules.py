@@ -254,3 +254,29 @@ def test_update_ratio_high_counts_the_measurements_it_judges(tmp_path):
     five = lrdoctor.diagnose(write("five.csv", rows[:5]))  # the first of five epochs is the first tenth
     assert five.coverage.skipped["update_ratio_high"].startswith("only 4 update-ratio point(s) after the first 10%")
     assert "update_ratio_high" in lrdoctor.diagnose(write("all.csv", rows)).coverage.ran
+
+
+def test_a_requirement_that_raises_becomes_a_skipped_check(monkeypatch, tmp_path):
+    """The requirements now read the data (a flat stretch, an LR cut, the cycles): one that trips on
+    a log no one foresaw lists its kind as not checked, with the error, and every other kind is still
+    judged, as a rule's exception is; LRDOCTOR_STRICT re-raises."""
+    import dataclasses
+
+    import pytest
+
+    from lrdoctor.detect import SPECS
+
+    p = _csv(tmp_path / "nolr.csv", _flat_run(), with_lr=False)
+    ran = set(lrdoctor.diagnose(p).coverage.ran)
+
+    def boom(run):
+        raise ZeroDivisionError("a requirement's bug")
+
+    monkeypatch.setitem(SPECS, "plateau", dataclasses.replace(SPECS["plateau"], needs=boom))
+    monkeypatch.delenv("LRDOCTOR_STRICT", raising=False)
+    report = lrdoctor.diagnose(p)
+    assert "ZeroDivisionError: a requirement's bug" in report.coverage.skipped["plateau"]
+    assert set(report.coverage.ran) == ran and "divergence" in report.coverage.ran
+    monkeypatch.setenv("LRDOCTOR_STRICT", "1")
+    with pytest.raises(ZeroDivisionError):
+        lrdoctor.diagnose(p)

@@ -121,7 +121,7 @@ def check(run: Run, thresholds: Mapping[str, Any] | None = None) -> tuple[list[F
     thresholds = thresholds or {}
     _check_thresholds(thresholds)
     # the registry at call time: a kind module imported after lrdoctor (a plugin) runs too
-    cov = coverage(run, {k: SPECS[k].needs for k in all_kinds() if k in SPECS})
+    cov = coverage(run, {k: SPECS[k].needs for k in all_kinds() if k in SPECS}, strict=bool(os.environ.get(STRICT_ENV)))
     out: list[Finding] = []
     for kind in list(cov.ran):
         spec = SPECS[kind]

@@ -27,11 +27,20 @@ class Coverage:
         return {"ran": list(self.ran), "skipped": dict(self.skipped)}
 
 
-def coverage(run: Run, needs: dict[str, Callable[[Run], "str | None"]]) -> Coverage:
-    """Which kinds can run on ``run`` (``needs``: kind -> its need), and why the others cannot."""
+def coverage(run: Run, needs: dict[str, Callable[[Run], "str | None"]], strict: bool = False) -> Coverage:
+    """Which kinds can run on ``run`` (``needs``: kind -> its need), and why the others cannot.
+
+    A requirement that reads the data (a flat stretch, an LR cut, the cycles logged) can trip on a
+    log no one foresaw, as a rule can: the kind is then listed as not checked, with the error, and
+    every other kind is still judged (``strict`` re-raises, as ``LRDOCTOR_STRICT`` does for rules)."""
     cov = Coverage()
     for kind, need in needs.items():
-        why = need(run)
+        try:
+            why = need(run)
+        except Exception as err:
+            if strict:
+                raise
+            why = f"its requirement could not be read on this log ({type(err).__name__}: {err}); please report it"
         if why is None:
             cov.ran.append(kind)
         else:
