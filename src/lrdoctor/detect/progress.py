@@ -635,7 +635,15 @@ def _flat_stretch(run: Run, th: ProgressThresholds) -> tuple[np.ndarray, int, in
     learned (fell by a tenth of its start) and then made no new best for at least
     ``plateau_min_budget`` of the run (and ``patience_fraction``); None otherwise. A new best beats
     the best *as of the last improvement* by ``new_best`` x the total progress: a loss that creeps
-    down a little at every report keeps improving (9.0 -> 6.0 at a constant LR)."""
+    down a little at every report keeps improving (9.0 -> 6.0 at a constant LR). Computed once per
+    run and thresholds: the requirement (:func:`_plateau_needs`) and the rule both read it."""
+    key = ("flat_stretch", th)
+    if key not in run.derived:
+        run.derived[key] = _find_flat_stretch(run, th)
+    return run.derived[key]
+
+
+def _find_flat_stretch(run: Run, th: ProgressThresholds) -> tuple[np.ndarray, int, int] | None:
     t = objective_trend(run)
     if t is None or t.n < th.min_plateau_points:
         return None
