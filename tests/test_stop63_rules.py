@@ -257,9 +257,8 @@ def test_update_ratio_high_counts_the_measurements_it_judges(tmp_path):
 
 
 def test_a_requirement_that_raises_becomes_a_skipped_check(monkeypatch, tmp_path):
-    """The requirements now read the data (a flat stretch, an LR cut, the cycles): one that trips on
-    a log no one foresaw lists its kind as not checked, with the error, and every other kind is still
-    judged, as a rule's exception is; LRDOCTOR_STRICT re-raises."""
+    """A requirement that trips on a log no one foresaw lists its kind as not checked, with the
+    error, and every other kind is still judged, as a rule's exception is; LRDOCTOR_STRICT re-raises."""
     import dataclasses
 
     import pytest

@@ -14,13 +14,13 @@ import os
 import pkgutil
 from typing import Any, Callable, Mapping
 
-from lrdoctor.detect.coverage import Coverage, coverage
-from lrdoctor.detect.registry import FIX_RULES, SPECS, KindSpec, Thresholds
+from lrdoctor.detect.coverage import Coverage
+from lrdoctor.detect.registry import FIX_RULES, SPECS, CannotJudge, KindSpec, Thresholds
 from lrdoctor.finding import Finding, Severity, all_kinds
 from lrdoctor.run import Run
 
 __all__ = ["DETECTORS", "THRESHOLDS", "SPECS", "FIX_RULES", "KindSpec", "Thresholds", "detect_all", "check",
-           "Coverage", "EXPLAINED_BY_ERROR", "BLOWUP_KINDS", "filter_findings", "STRICT_ENV"]
+           "Coverage", "CannotJudge", "EXPLAINED_BY_ERROR", "BLOWUP_KINDS", "filter_findings", "STRICT_ENV"]
 
 #: Set (to anything) to let a rule's exception propagate instead of turning into a skipped check:
 #: the test suite and the benchmark set it, so a rule's bug fails them rather than hiding.
@@ -120,18 +120,32 @@ def check(run: Run, thresholds: Mapping[str, Any] | None = None) -> tuple[list[F
     listed as skipped with the reason. Findings a blow-up explains are dropped."""
     thresholds = thresholds or {}
     _check_thresholds(thresholds)
+    strict = bool(os.environ.get(STRICT_ENV))
+    cov, out = Coverage(), []
     # the registry at call time: a kind module imported after lrdoctor (a plugin) runs too
-    cov = coverage(run, {k: SPECS[k].needs for k in all_kinds() if k in SPECS}, strict=bool(os.environ.get(STRICT_ENV)))
-    out: list[Finding] = []
-    for kind in list(cov.ran):
-        spec = SPECS[kind]
-        try:
-            out.extend(spec.detect(run, thresholds.get(kind, spec.defaults)))
-        except Exception as err:  # one rule's bug must not take the report down
-            if os.environ.get(STRICT_ENV):
-                raise
-            # a log no one foresaw can trip a rule: the report keeps every other check and says
-            # this one did not run, so its silence is not read as "checked and healthy"
-            cov.ran.remove(kind)
-            cov.skipped[kind] = f"the check failed on this log ({type(err).__name__}: {err}); please report it"
+    for kind in (k for k in all_kinds() if k in SPECS):
+        found, why = _judge(run, SPECS[kind], thresholds.get(kind, SPECS[kind].defaults), strict)
+        if why is None:
+            cov.ran.append(kind)
+            out.extend(found)
+        else:
+            cov.skipped[kind] = why
     return filter_findings(out), cov
+
+
+def _judge(run: Run, spec: KindSpec, th: Any, strict: bool) -> tuple[list[Finding], str | None]:
+    """One kind on one run: its findings, or why it was not checked. Three ways not to be
+    checked: the requirement names what the run lacks (a column, a config key); the rule raises
+    :class:`CannotJudge` (its data cannot support a conclusion under ``th``); or the requirement
+    or the rule raises anything else -- a log no one foresaw can trip either, and the report keeps
+    every other check and says this one did not run, so its silence is not read as "checked and
+    healthy" (``strict``, from ``LRDOCTOR_STRICT``, re-raises instead)."""
+    try:
+        why = spec.needs(run)
+        return ([], why) if why is not None else (spec.detect(run, th), None)
+    except CannotJudge as cannot:
+        return [], str(cannot)
+    except Exception as err:
+        if strict:
+            raise
+        return [], f"the check failed on this log ({type(err).__name__}: {err}); please report it"

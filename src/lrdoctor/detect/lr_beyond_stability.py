@@ -20,7 +20,7 @@ from lrdoctor.detect._fixes import WATCH_LOSS, current_lr
 from lrdoctor.config import config_value
 from lrdoctor.detect.initial_loss_anomaly import starts_at_the_start
 from lrdoctor.detect.warmup_missing import WARMUP_KEYS
-from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
+from lrdoctor.detect.registry import CannotJudge, Prescription, Thresholds, detector, fix_rule
 from lrdoctor.finding import Evidence, Finding, Fix, Severity
 from lrdoctor.run import Run
 
@@ -79,46 +79,28 @@ def _first_cut(lr: np.ndarray, th: LrResponseThresholds) -> int | None:
     return int(cuts[0]) if cuts.size else None
 
 
-def _needs(run: Run) -> str | None:
-    """A training loss of ``min_points`` reports and a logged LR that was cut, with ``min_before``
-    loss reports before the cut and ``min_after`` from it: the check reads the loss's answer to a
-    cut, so a log too short for its windows, or one whose LR was never cut (a constant LR, a
-    smooth cosine), is not checked rather than listed as checked and silent."""
-    why = needs.lr_and_loss(run)
-    if why is not None:
-        return why
-    th = DEFAULTS
-    f, lr = objective(run).finite(), run.series("lr").finite()
-    if f.values.size < th.min_points:
-        return f"only {f.values.size} loss point(s); needs {th.min_points} (a stretch before an LR cut and one after it)"
-    i = _first_cut(lr.values, th)
-    if i is None:
-        return (f"the logged LR was never cut by {th.cut_factor:g}x between two reports: the check reads the loss's "
-                "answer to a cut")
-    cut = float(lr.steps[i + 1])
-    before, after = int((f.steps < cut).sum()), int((f.steps >= cut).sum())
-    if before < th.min_before or after < th.min_after:
-        return (f"{before} loss report(s) before the LR cut at step {fmt(cut)} and {after} from it; needs "
-                f"{th.min_before} and {th.min_after}")
-    return None
-
-
-@detector("lr_beyond_stability", thresholds=DEFAULTS, evidence=LrBeyondStabilityEvidence, needs=_needs)
+@detector("lr_beyond_stability", thresholds=DEFAULTS, evidence=LrBeyondStabilityEvidence, needs=needs.lr_and_loss)
 def detect(run: Run, th: LrResponseThresholds = DEFAULTS) -> list[Finding]:
+    """The rule reads the loss's answer to an LR cut, so a log too short for its windows
+    (``min_points``, ``min_before`` before the cut, ``min_after`` from it), or one whose LR was never
+    cut (a constant LR, a smooth cosine), cannot be judged: it says so (:class:`CannotJudge`)
+    rather than reading as checked and silent."""
     s, lr = objective(run), run.series("lr")
     if s is None or lr is None:
-        return []
+        raise CannotJudge(needs.lr_and_loss(run) or "no training loss and learning rate to compare")
     f, l = s.finite(), lr.finite()
-    if f.values.size < th.min_points or l.values.size < 2:
-        return []
+    if f.values.size < th.min_points:
+        raise CannotJudge(f"only {f.values.size} loss point(s); needs {th.min_points} (a stretch before an LR cut and one after it)")
     i = _first_cut(l.values, th)
     if i is None:
-        return []
+        raise CannotJudge(f"the logged LR was never cut by {th.cut_factor:g}x between two reports: the check reads the "
+                          "loss's answer to a cut")
     cut_step = float(l.steps[i + 1])
     before = f.values[f.steps < cut_step]
     after = f.values[f.steps >= cut_step]
     if before.size < th.min_before or after.size < th.min_after:
-        return []
+        raise CannotJudge(f"{before.size} loss report(s) before the LR cut at step {fmt(cut_step)} and {after.size} from "
+                          f"it; needs {th.min_before} and {th.min_after}")
     q = max(1, before.size // 5)
     first, last_before = float(np.median(before[:q])), float(np.median(before[-q:]))
     first_after = float(np.median(after[: max(th.min_after, q)]))

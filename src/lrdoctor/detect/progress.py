@@ -22,7 +22,7 @@ from lrdoctor.detect._trend import objective_trend
 from lrdoctor.detect._common import is_error_rate
 from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import SLOW_LR_RAISE, WATCH_LOSS, lr_fix
-from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
+from lrdoctor.detect.registry import CannotJudge, Prescription, Thresholds, detector, fix_rule
 from lrdoctor.config import config_value
 from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
@@ -635,15 +635,7 @@ def _flat_stretch(run: Run, th: ProgressThresholds) -> tuple[np.ndarray, int, in
     learned (fell by a tenth of its start) and then made no new best for at least
     ``plateau_min_budget`` of the run (and ``patience_fraction``); None otherwise. A new best beats
     the best *as of the last improvement* by ``new_best`` x the total progress: a loss that creeps
-    down a little at every report keeps improving (9.0 -> 6.0 at a constant LR). Computed once per
-    run and thresholds: the requirement (:func:`_plateau_needs`) and the rule both read it."""
-    key = ("flat_stretch", th)
-    if key not in run.derived:
-        run.derived[key] = _find_flat_stretch(run, th)
-    return run.derived[key]
-
-
-def _find_flat_stretch(run: Run, th: ProgressThresholds) -> tuple[np.ndarray, int, int] | None:
+    down a little at every report keeps improving (9.0 -> 6.0 at a constant LR)."""
     t = objective_trend(run)
     if t is None or t.n < th.min_plateau_points:
         return None
@@ -665,30 +657,19 @@ def _find_flat_stretch(run: Run, th: ProgressThresholds) -> tuple[np.ndarray, in
 _PLATEAU_POINTS = needs.loss_points(DEFAULTS.min_plateau_points, "on fewer, the flat share of the run is a handful of reports")
 
 
-def _plateau_needs(run: Run) -> str | None:
-    """``min_plateau_points`` loss reports; and, when the loss did go flat for half the run, a logged
-    LR: a plateau is reported only while the LR stays high (``min_plateau_lr``), so without one a
-    flat stretch is neither a finding nor cleared, and the report says it could not tell rather
-    than listing the check as run and silent. A loss that kept improving needs no LR to be judged."""
-    why = _PLATEAU_POINTS(run)
-    if why is not None or "lr" in run:
-        return why
-    got = _flat_stretch(run, DEFAULTS)
-    if got is None:
-        return None
-    steps, last, flat = got
-    n = flat + last + 1
-    return (f"the loss made no new best after step {fmt(float(steps[last]))} ({flat / n:.0%} of the reports), but with "
-            "no learning-rate column (lr, learning_rate, ...) it cannot tell an LR still high, where a decay would "
-            "help, from a finished schedule; log the LR")
-
-
-@detector("plateau", thresholds=DEFAULTS, evidence=PlateauEvidence, needs=_plateau_needs)
+@detector("plateau", thresholds=DEFAULTS, evidence=PlateauEvidence, needs=_PLATEAU_POINTS)
 def detect_plateau(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
     got = _flat_stretch(run, th)
     if got is None:
         return []
     steps, last, flat = got
+    if "lr" not in run:
+        # a plateau is reported only while the LR stays high (``min_plateau_lr``): without a logged
+        # LR a flat stretch is neither a finding nor cleared, and the report says it could not tell
+        # rather than listing the check as run and silent (a loss that kept improving needs no LR)
+        raise CannotJudge(f"the loss made no new best after step {fmt(float(steps[last]))} ({flat / (flat + last + 1):.0%} of "
+                          "the reports), but with no learning-rate column (lr, learning_rate, ...) it cannot tell an LR "
+                          "still high, where a decay would help, from a finished schedule; log the LR")
     t = objective_trend(run)
     share = _lr_share(run, steps[last], steps[-1])
     if share is None or share < th.min_plateau_lr:

@@ -55,7 +55,11 @@ def _section(spec: KindSpec, shared: dict[str, list[str]]) -> str:
         lines += ["", "Evidence (`" + spec.evidence.__name__ + "`): " + ", ".join(f"`{k}` ({str(t).replace('|', 'or')})" for k, t in schema.items())]
     need = spec.needs
     lines += ["", f"Needs: `{getattr(need, '__qualname__', repr(need)).replace('.<locals>', '')}`"
-              + (f" — {_one_line(inspect.getdoc(need) or '')}" if inspect.getdoc(need) else ""), ""]
+              + (f" — {_one_line(inspect.getdoc(need) or '')}" if inspect.getdoc(need) else "")]
+    rule = inspect.getdoc(spec.detect)
+    if rule:  # what the rule reads beyond its needs, and where it says it cannot judge (CannotJudge)
+        lines += ["", f"Rule (`{spec.detect.__name__}`): {_one_line(rule)}"]
+    lines.append("")
     return "\n".join(lines)
 
 

@@ -26,7 +26,7 @@ from typing import Any, Callable, Generic, TypeVar
 from lrdoctor.finding import Evidence, Finding, Fix, Watch, all_kinds, register_evidence, register_kind
 from lrdoctor.run import Run
 
-__all__ = ["Thresholds", "KindSpec", "Prescription", "detector", "fix_rule", "SPECS", "FIX_RULES"]
+__all__ = ["Thresholds", "KindSpec", "Prescription", "CannotJudge", "detector", "fix_rule", "SPECS", "FIX_RULES"]
 
 T = TypeVar("T", bound="Thresholds")
 Need = Callable[[Run], "str | None"]
@@ -74,6 +74,20 @@ def _check_field(owner: str, f: dataclasses.Field, want: Any, value: Any) -> Non
         raise bad(f"a number >= {lo}")
     if hi is not None and value > hi:
         raise bad(f"a number <= {hi}")
+
+
+class CannotJudge(Exception):
+    """Raised by a detector whose run has the columns its requirement asks for, but whose data
+    cannot support a conclusion either way: too few reports for the rule's windows (read from the
+    thresholds it was given), an LR that was never cut for a rule that reads the loss's answer to a
+    cut, a flat loss with no LR to tell a finished schedule from a high one.
+
+    :func:`lrdoctor.detect.check` lists the kind as not checked, with the message as the reason,
+    so the report never reads "checked and healthy" where the rule could not look. The message
+    says what was there and what the rule needs. A rule raises it where it would otherwise return
+    ``[]`` without having judged; the rule, not a requirement that restates its early returns, is
+    the one place the condition lives, so the two cannot drift apart and the reason honours
+    thresholds passed to ``check``."""
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import numpy as np
 
 from lrdoctor.fmt import fmt
 from lrdoctor.detect import needs
-from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
+from lrdoctor.detect.registry import CannotJudge, Prescription, Thresholds, detector, fix_rule
 from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
@@ -88,27 +88,18 @@ class ScheduleOverriddenEvidence(Evidence):
     applied_lr_then: float
 
 
-def _needs(run: Run) -> str | None:
-    """A logged LR that one of the two signatures can show on: beside the scheduler's own LR
-    (``scheduled_lr``), ``min_disagree`` points of both; alone, 2 x ``min_snapbacks`` + 1 points, the
-    fewest on which it can drop and snap back ``min_snapbacks`` times (high, low, high, low, high)."""
-    why = needs.lr(run)
-    if why is not None:
-        return why
-    n = needs.points(run, "lr")
-    both = min(n, needs.points(run, "scheduled_lr"))
-    fewest = 2 * DEFAULTS.min_snapbacks + 1
-    if both >= DEFAULTS.min_disagree or n >= fewest:
-        return None
-    return (f"only {n} learning-rate point(s); needs {fewest} (the LR dropping and snapping back "
-            f"{DEFAULTS.min_snapbacks} times), or a scheduled_lr column beside it")
-
-
-@detector("schedule_overridden", thresholds=DEFAULTS, evidence=ScheduleOverriddenEvidence, needs=_needs)
+@detector("schedule_overridden", thresholds=DEFAULTS, evidence=ScheduleOverriddenEvidence, needs=needs.lr)
 def detect(run: Run, th: ScheduleOverriddenThresholds = DEFAULTS) -> list[Finding]:
+    """Two signatures: beside the scheduler's own LR (``scheduled_lr``), ``min_disagree`` points of
+    both; alone, 2 x ``min_snapbacks`` + 1 LR points, the fewest on which it can drop and snap back
+    ``min_snapbacks`` times (high, low, high, low, high). With neither, the check says it could not
+    judge (:class:`CannotJudge`)."""
     lr = run.series("lr")
-    if lr is None:
-        return []
+    n = needs.points(run, "lr")
+    fewest = 2 * th.min_snapbacks + 1
+    if min(n, needs.points(run, "scheduled_lr")) < th.min_disagree and n < fewest:
+        raise CannotJudge(f"only {n} learning-rate point(s); needs {fewest} (the LR dropping and snapping back "
+                          f"{th.min_snapbacks} times), or a scheduled_lr column beside it")
     sched = run.series("scheduled_lr")
     if sched is not None:
         both = np.intersect1d(lr.steps, sched.steps)

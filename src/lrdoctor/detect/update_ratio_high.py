@@ -15,7 +15,7 @@ import numpy as np
 from lrdoctor.fmt import fmt
 from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import lr_fix
-from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
+from lrdoctor.detect.registry import CannotJudge, Prescription, Thresholds, detector, fix_rule
 from lrdoctor.finding import Evidence, Finding, Severity, Watch
 from lrdoctor.run import Run
 
@@ -59,29 +59,16 @@ def _judged(steps: np.ndarray, th: UpdateRatioThresholds) -> np.ndarray:
 _COLUMN = needs.column("update_ratio", what="update-ratio (||dw||/||w||; the Monitor measures it)")
 
 
-def _needs(run: Run) -> str | None:
-    """An update-ratio column with ``min_points`` measurements after the first ``skip_share`` of the run."""
-    why = _COLUMN(run)
-    if why is not None:
-        return why
-    f = run.series("update_ratio").finite()
-    n = int(_judged(f.steps, DEFAULTS).sum()) if f.values.size else 0
-    return None if n >= DEFAULTS.min_points else (
-        f"only {n} update-ratio point(s) after the first {DEFAULTS.skip_share:.0%} of the run; needs {DEFAULTS.min_points}")
-
-
-@detector("update_ratio_high", thresholds=DEFAULTS, evidence=UpdateRatioHighEvidence, needs=_needs)
+@detector("update_ratio_high", thresholds=DEFAULTS, evidence=UpdateRatioHighEvidence, needs=_COLUMN)
 def detect(run: Run, th: UpdateRatioThresholds = DEFAULTS) -> list[Finding]:
-    s = run.series("update_ratio")
-    if s is None:
-        return []
-    f = s.finite()
-    if f.values.size < th.min_points:
-        return []
-    keep = _judged(f.steps, th)
+    """Judges the ``min_points``+ measurements after the first ``skip_share`` of the run; on fewer
+    it says it could not (:class:`CannotJudge`)."""
+    f = run.series("update_ratio").finite()
+    keep = _judged(f.steps, th) if f.values.size else np.zeros(0, bool)
     steps, r = f.steps[keep], f.values[keep]
     if r.size < th.min_points:
-        return []
+        raise CannotJudge(f"only {r.size} update-ratio point(s) after the first {th.skip_share:.0%} of the run; "
+                          f"needs {th.min_points}")
     above = r > th.high
     if above.mean() < th.share:
         return []

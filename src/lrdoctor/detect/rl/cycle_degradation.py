@@ -19,7 +19,7 @@ from lrdoctor.detect.rl._common import TASK_METRICS
 from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import value_and_key
 from lrdoctor.config import LR_KEYS
-from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
+from lrdoctor.detect.registry import CannotJudge, Prescription, Thresholds, detector, fix_rule
 from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 
@@ -78,27 +78,16 @@ class CycleDegradationEvidence(Evidence):
     per_cycle: list
 
 
-def _needs(run: Run) -> str | None:
-    """A cycle (generation) column and a score or loss at ``min_cycles`` cycles: fewer tell nothing
-    about a trend, and the check says it could not judge rather than listing itself as run."""
-    why = needs.cycles(run)
-    if why is not None:
-        return why
-    got = per_cycle(run)
-    if got is None:
-        return "no task metric, evaluation loss or training loss logged per cycle"
-    n = int(got[2].size)
-    return None if n >= DEFAULTS.min_cycles else f"only {n} cycle(s); needs {DEFAULTS.min_cycles} (a trend over cycles)"
-
-
-@detector("cycle_degradation", thresholds=DEFAULTS, evidence=CycleDegradationEvidence, needs=_needs)
+@detector("cycle_degradation", thresholds=DEFAULTS, evidence=CycleDegradationEvidence, needs=needs.cycles)
 def detect(run: Run, th: CycleThresholds = DEFAULTS) -> list[Finding]:
+    """A score or loss at ``min_cycles`` cycles at least: fewer tell nothing about a trend, and the
+    check says it could not judge (:class:`CannotJudge`) rather than listing itself as run."""
     got = per_cycle(run)
     if got is None:
-        return []
+        raise CannotJudge("no task metric, evaluation loss or training loss logged per cycle")
     name, higher, cycles, score = got
     if cycles.size < th.min_cycles:
-        return []
+        raise CannotJudge(f"only {cycles.size} cycle(s); needs {th.min_cycles} (a trend over cycles)")
     good = score if higher else -score
     b = int(np.argmax(good))
     after = good[b + 1:]

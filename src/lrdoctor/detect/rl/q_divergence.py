@@ -21,7 +21,7 @@ from lrdoctor.detect._fixes import value_and_key, RL_LR_CUT, lr_fix, recheck_aft
 from lrdoctor.detect.rl._common import TAU_KEYS, HARD_UPDATE_KEYS, NSTEP_KEYS, GAMMA_KEYS, ACCUM_KEYS, GRAD_STEPS_KEYS, TRAIN_FREQ_KEYS, TARGET_SHARE_100
 from lrdoctor.detect._grad import CLIP_KEYS
 from lrdoctor.prescribe.calc import tau_for_share, soft_update, nstep
-from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
+from lrdoctor.detect.registry import CannotJudge, Prescription, Thresholds, detector, fix_rule
 from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run, Series
 
@@ -150,24 +150,15 @@ class QDivergenceEvidence(Evidence):
 _Q_COLUMN = needs.column("q_values", "q_max", "q_min", "q_range", what="Q-value (q_values, mean_q, max_q, ...)")
 
 
-def _needs(run: Run) -> str | None:
-    """A Q-value column whose judged statistic (:func:`q_magnitude`) has ``few_min_points`` finite
-    reports: on fewer no rule can see a growth, and the check says so."""
-    why = _Q_COLUMN(run)
-    if why is not None:
-        return why
-    s = q_magnitude(run)
-    n = 0 if s is None else int(s.finite().values.size)
-    fewest = DEFAULTS.few_min_points
-    return None if n >= fewest else f"only {n} Q-value point(s); needs {fewest} (a low point and a growth after it)"
-
-
-@detector("q_divergence", thresholds=DEFAULTS, evidence=QDivergenceEvidence, needs=_needs)
+@detector("q_divergence", thresholds=DEFAULTS, evidence=QDivergenceEvidence, needs=_Q_COLUMN)
 def detect(run: Run, th: QThresholds = DEFAULTS) -> list[Finding]:
+    """The statistic it judges (:func:`q_magnitude`) needs ``few_min_points`` finite reports: on
+    fewer no rule can see a growth, and the check says so (:class:`CannotJudge`)."""
     s = q_magnitude(run)
-    if s is None:
-        return []
-    f = s.finite()
+    f = s.finite() if s is not None else None
+    if f is None or f.values.size < th.few_min_points:
+        raise CannotJudge(f"only {0 if f is None else f.values.size} Q-value point(s); needs {th.few_min_points} "
+                          "(a low point and a growth after it)")
     if f.values.size < th.few_points:
         return _few_points(run, s, th)
     c = curve(f)

@@ -27,7 +27,7 @@ from lrdoctor.detect._fixes import value_and_key, RL_LR_CUT, lr_fix, recheck_aft
 from lrdoctor.detect.rl._common import TAU_KEYS, TARGET_SHARE_100
 from lrdoctor.detect._grad import CLIP_KEYS
 from lrdoctor.prescribe.calc import tau_for_share, soft_update
-from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
+from lrdoctor.detect.registry import CannotJudge, Prescription, Thresholds, detector, fix_rule
 from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run, Series
 
@@ -715,30 +715,19 @@ class ObjectiveMismatchEvidence(Evidence):
     noise_sigma: float
 
 
-def _mismatch_needs(run: Run) -> str | None:
-    """A task metric and a training loss of ``mismatch_points`` reports each: the rule compares
-    the two over quarters of the run, and on fewer it is not checked rather than silent."""
-    why = needs.task_metric(run)
-    if why is not None:
-        return why
-    t = task_curve(run)  # the curve the rule reads: the first task metric with enough reports
-    n_task = 0 if t is None else t.n
-    n_loss = needs.points(run, "loss")
-    fewest = DEFAULTS.mismatch_points
-    if n_loss == 0:
-        return "no training-loss column (loss, train_loss, Loss/train, ...) to set beside the task metric"
-    if min(n_task, n_loss) < fewest:
-        return (f"{n_loss} loss and {n_task} task-metric point(s); needs {fewest} of each (the two curves "
-                f"compared over quarters of the run)")
-    return None
-
-
-@detector("objective_mismatch", thresholds=DEFAULTS, evidence=ObjectiveMismatchEvidence, needs=_mismatch_needs)
+@detector("objective_mismatch", thresholds=DEFAULTS, evidence=ObjectiveMismatchEvidence, needs=needs.task_metric)
 def detect_mismatch(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
-    t = task_curve(run)
+    """Needs a training loss and a task metric of ``mismatch_points`` reports each: the rule
+    compares the two over quarters of the run, and on fewer it is not checked
+    (:class:`CannotJudge`) rather than silent."""
+    t = task_curve(run)  # the first task metric with enough reports
     lc = run_curve(run, "loss")
-    if t is None or lc is None or len(lc) < th.mismatch_points or t.n < th.mismatch_points:
-        return []
+    if lc is None:
+        raise CannotJudge("no training-loss column (loss, train_loss, Loss/train, ...) to set beside the task metric")
+    n_task, n_loss = (0 if t is None else t.n), len(lc)
+    if min(n_task, n_loss) < th.mismatch_points:
+        raise CannotJudge(f"{n_loss} loss and {n_task} task-metric point(s); needs {th.mismatch_points} of each (the two "
+                          "curves compared over quarters of the run)")
     w = max(5, len(lc) // 25) | 1
     loss = rolling_median(lc.mid, w)
     lo, hi = float(max(lc.step[0], t.c.step[0])), float(min(lc.step[-1], t.c.step[-1]))
