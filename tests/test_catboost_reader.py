@@ -132,3 +132,26 @@ def test_catboost_info_folders_are_one_run_each(tmp_path):
     assert both.returncode == 0 and "2 runs" in out, out
     rows = {line.split()[0]: line for line in out.splitlines()[2:] if line.strip()}
     assert "overfitting" in rows["small_data"] and rows["large_data"].split()[1] == "ok"
+
+
+def test_the_per_set_tables_read_alone_keep_their_set(tmp_path):
+    """``test_error.tsv`` (header ``iter	Logloss``) holds the evaluation set's metrics and says so
+    only by its name: read alone, its Logloss was the training loss, and a held-out loss rising
+    from the first iterations read as a divergence of training (issue 9's blind slice fresh927:
+    two committed test_error.tsv files, labelled overfitting, reported as divergence)."""
+    bad = fit(tmp_path / "bad", 80, learning_rate=0.5, depth=6, l2_leaf_reg=0.01).parent
+    assert (bad / "test_error.tsv").read_text().startswith("iter\tLogloss\n")
+    held = lrdoctor.read(bad / "test_error.tsv")
+    assert held.meta.roles == {"eval_loss": "test_Logloss"} and held.steps[0] == 0 and held.n_steps == 200
+    assert "loss" not in held.meta.roles and any("test set" in w for w in held.meta.warnings)
+    kinds = warnings_of(lrdoctor.diagnose(held))
+    assert "overfitting" in kinds and "divergence" not in kinds
+    assert lrdoctor.read(bad / "learn_error.tsv").meta.roles["loss"] == "learn_Logloss"
+    # the healthy twin's held-out table: no warning
+    good = fit(tmp_path / "good", 2000, learning_rate=0.03, depth=3).parent
+    assert warnings_of(lrdoctor.diagnose(lrdoctor.read(good / "test_error.tsv"))) == []
+    # a file of that name that is no CatBoost table (no ``iter`` column) is read as any TSV
+    other = tmp_path / "other" / "test_error.tsv"
+    other.parent.mkdir()
+    other.write_text("step\tloss\n1\t2.0\n2\t1.5\n3\t1.2\n")
+    assert lrdoctor.read(other).meta.roles["loss"] == "loss"

@@ -13,7 +13,7 @@ from lrdoctor.io._table import read_table, table_to_run
 from lrdoctor.names import SPLIT_WORDS, normalize
 from lrdoctor.run import Run
 
-__all__ = ["read_csv", "flavour"]
+__all__ = ["read_csv", "flavour", "CATBOOST_SET_TABLES", "catboost_set"]
 
 
 def flavour(header: list[str]) -> str:
@@ -52,14 +52,40 @@ def tensorboard_export_tag(path: Path, header: list[str]) -> str | None:
     return tag
 
 
+#: CatBoost's per-set metric tables in ``catboost_info/`` (file name -> the set its columns measure):
+#: header ``iter`` and the metric names alone (``iter	Logloss``), the set given only by the file's
+#: name (CatBoost docs, "Output data: learn_error.tsv, test_error.tsv"). Read alone, a
+#: ``test_error.tsv`` would put the evaluation set's loss in the training loss's place.
+CATBOOST_SET_TABLES = {"learn_error.tsv": "learn", "test_error.tsv": "test"}
+
+
+def catboost_set(path: Path, header: list[str]) -> str | None:
+    """The set (``learn``/``test``) whose metrics a CatBoost per-set table holds, else None."""
+    got = CATBOOST_SET_TABLES.get(path.name.lower())
+    return got if got and header and normalize(header[0]) == "iter" else None
+
+
+def _rename(table, names: dict[str, str]) -> None:
+    table.columns = [names.get(c, c) for c in table.columns]
+    table.cols = {names.get(c, c): v for c, v in table.cols.items()}
+    table.masks = {names.get(c, c): v for c, v in table.masks.items()}
+
+
 def read_csv(path: Path, sep: str | None = None) -> Run:
     table = read_table(path, sep)
+    part = catboost_set(path, table.columns)
+    if part is not None:
+        # named as catboost_training.json's columns are (``test_Logloss``), so the roles follow
+        names = {c: f"{part}_{c}" for c in table.columns[1:] if not SPLIT_WORDS & set(normalize(c).split("_"))}
+        _rename(table, names)
+        run = table_to_run(table, path, "catboost-tsv")
+        if names:
+            run.meta.warnings.append(f"CatBoost {path.name}: metric columns read as the {part} set's "
+                                     f"({', '.join(names.values())}, from the file name)")
+        return run
     tag = tensorboard_export_tag(path, table.columns)
     if tag is not None:
-        value = next(c for c in table.columns if normalize(c) == "value")
-        table.columns = [tag if c == value else c for c in table.columns]
-        table.cols = {tag if c == value else c: v for c, v in table.cols.items()}
-        table.masks = {tag if c == value else c: v for c, v in table.masks.items()}
+        _rename(table, {next(c for c in table.columns if normalize(c) == "value"): tag})
         run = table_to_run(table, path, "tensorboard-csv")
         run.meta.warnings.append(f"TensorBoard CSV export: column 'Value' read as tag {tag!r} (from the file name)")
         return run
