@@ -14,6 +14,7 @@ import os
 import pkgutil
 from typing import Any, Callable, Mapping
 
+from lrdoctor.detect._progress.chance import NEVER_LEFT_ZERO_RULE, UNCHANGED_RULE
 from lrdoctor.detect.coverage import Coverage
 from lrdoctor.detect.registry import FIX_RULES, SPECS, CannotJudge, KindSpec, Thresholds
 from lrdoctor.finding import Finding, Severity, all_kinds
@@ -82,14 +83,27 @@ def _before_the_blowup(f: Finding, onset: float) -> bool:
     return f.kind == "slow_progress" and f.severity is Severity.ERROR and f.start_step < onset
 
 
+#: slow_progress errors that say the evaluated predictions never changed or never left 0
+_UNCHANGED_RULES = frozenset({UNCHANGED_RULE, NEVER_LEFT_ZERO_RULE})
+
+
 def _never_learned(f: Finding, findings: list[Finding]) -> bool:
     """True for an ``overfitting`` finding of a run whose training loss is still at chance when
     the finding ends (``train_last`` within slow_progress's ``chance_flat`` band of ln K, the
     ``ln_k`` of its stuck-at-chance error): a model that learned nothing memorised nothing, and
     its held-out loss drifting by a percent is noise around chance (wav2vec2 on the 14 intents of
     MInDS-14: training loss 2.634 -> 2.612, validation 2.636 -> 2.654, ln 14 = 2.639, accuracy
-    0.04-0.10). The stuck-at-chance error says it all."""
-    if f.kind != "overfitting" or not isinstance(f.evidence.get("train_last"), (int, float)):
+    0.04-0.10). The stuck-at-chance error says it all. So does an error that the evaluated
+    predictions never changed (an accuracy printing one value at every evaluation) or never left
+    0, with or without a training loss: a model whose answers did not move fitted nothing, and its
+    held-out loss moves with its confidence alone (a classifier at accuracy 0.8333 at all ten
+    evaluations while its validation loss went 0.155 -> 0.551)."""
+    if f.kind != "overfitting":
+        return False
+    if any(o.kind == "slow_progress" and o.severity is Severity.ERROR and o.evidence.get("rule") in _UNCHANGED_RULES
+           for o in findings):
+        return True
+    if not isinstance(f.evidence.get("train_last"), (int, float)):
         return False
     from lrdoctor.detect.progress import DEFAULTS as PROGRESS
 

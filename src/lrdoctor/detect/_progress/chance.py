@@ -35,6 +35,13 @@ if TYPE_CHECKING:
     from lrdoctor.detect.progress import ProgressThresholds
 
 
+#: the ``rule`` of a slow_progress error whose metric printed one value at every evaluation: the
+#: evaluated predictions never changed
+UNCHANGED_RULE = "one single value over the whole run"
+#: the ``rule`` of a slow_progress error whose task metric never left 0
+NEVER_LEFT_ZERO_RULE = "never left 0"
+
+
 def _level_rise(v: np.ndarray) -> float:
     """How far an accuracy's level rose: the median of its last third less that of its first
     third (its range when it has fewer than 6 reports). Per-batch accuracies of a model at chance
@@ -491,7 +498,7 @@ def _pinned_error_rate(run: Run, th: ProgressThresholds) -> Finding | None:
             continue
         if _eval_loss_moves(run, s, th):
             continue
-        ev = {"metric": name, "value": float(v[0]), "points": int(v.size), "rule": "one single value over the whole run"}
+        ev = {"metric": name, "value": float(v[0]), "points": int(v.size), "rule": UNCHANGED_RULE}
         summary = (f"{name} was exactly {fmt(float(v[0]))} at every one of {v.size} evaluations: the outputs "
                    "never changed")
         return Finding("slow_progress", Severity.ERROR, float(s.steps[0]), float(s.steps[-1]), summary, ev, _CHANCE_CAUSE)
@@ -1039,7 +1046,7 @@ def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
             continue  # a score carried on every update's line: its 0 may be the placeholder before the first evaluation
         col = run.meta.roles.get(name, name)
         ev = {"metric": col, "value": float(v[0]) if constant else float(v.max()), "points": int(v.size),
-              "rule": "never left 0" if at_zero else "one single value over the whole run"}
+              "rule": NEVER_LEFT_ZERO_RULE if at_zero else UNCHANGED_RULE}
         summary = (f"{col} never left {fmt(ev['value'])} over {v.size} evaluations: the model never learned the task"
                    if at_zero else
                    f"{col} was exactly {fmt(ev['value'])} at every one of {v.size} evaluations: the predictions never changed")

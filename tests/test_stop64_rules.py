@@ -1,0 +1,60 @@
+"""Rules from the stop-64 study (issue 9), on real logs read in place.
+
+``overfitting`` on evaluations alone (HF's results table prints "No log" for the training loss of
+a run shorter than its logging interval) read an accuracy that held through the UP rule only: a
+validation loss 75% above its minimum whose last evaluations dipped once was silent, though
+Prechelt's GL rule judges the same evaluations when no accuracy is logged. It now applies the GL
+rule there too, with its scatter guard.
+
+An ``overfitting`` finding beside an error that the evaluated predictions never changed (an
+accuracy printing one value at every evaluation) is dropped, as it is beside a training loss at
+chance: a model whose answers did not move fitted nothing.
+"""
+
+from __future__ import annotations
+
+from bench_logs import real_log
+
+import lrdoctor
+
+# a RuBERT classifier's Trainer table, "No log" for the training loss until epoch 5
+# (labelled unhealthy, overfitting from epoch 3)
+RUBERT = "fresh936/logiczmaksimka-rubert-base-training-results/training_results.md"
+# a DeBERTa-v3 regression head with evaluations only, its loss 6.7% above its minimum at the end
+# within the evaluations' scatter (labelled healthy)
+DEBERTA = "fresh564/rawmean-debertav3-small-pearson"
+# a classifier whose accuracy is 0.8333 at all ten evaluations (labelled slow_progress)
+STUCK = "fresh410/smm-classifier-1-acc-stuck/training_results.md"
+
+
+def _kinds(report, at_least: int = 1) -> set[str]:
+    return {f.kind for f in report.findings if f.severity.rank >= at_least}
+
+
+def test_evaluations_only_with_an_accuracy_that_held_are_judged_by_the_gl_rule():
+    run = lrdoctor.read(real_log(RUBERT))
+    assert "loss" not in run.meta.roles or len(set(run.series("loss").finite().values)) < 2
+    ev = run.series("eval_loss").values
+    assert ev.min() == 0.7773 and ev[-1] == 1.3571 and ev[-2] < ev[-3]  # 75% above, a step down before the end
+    acc = run.series("eval_accuracy").values
+    assert acc[-1] == acc.max()  # the accuracy held (ends at its best)
+    f = next(f for f in lrdoctor.diagnose(run).findings if f.kind == "overfitting")
+    assert f.start_step == 200 and abs(f.evidence["generalization_loss"] - (1.3571 / 0.7773 - 1)) < 1e-9
+
+
+def test_the_healthy_twin_within_its_scatter_stays_silent():
+    path = next(real_log(DEBERTA).glob("*.md"))
+    run = lrdoctor.read(path)
+    assert "loss" not in run.meta.roles and "eval_accuracy" in run.meta.roles
+    ev = run.series("eval_loss").values
+    assert ev[-1] > 1.05 * ev.min() and (ev[ev.argmin() + 1:] > ev.min()).all()  # GL_5, every later one above
+    assert _kinds(lrdoctor.diagnose(run)) == set()
+
+
+def test_overfitting_of_a_model_whose_predictions_never_changed_is_dropped():
+    report = lrdoctor.diagnose(real_log(STUCK))
+    errors = [f for f in report.findings if f.kind == "slow_progress" and f.severity.rank == 2]
+    assert errors and errors[0].evidence["value"] == 0.8333
+    assert "overfitting" not in _kinds(report)
+    # the twin: the RuBERT run's accuracy moved, and its overfitting stays
+    assert "overfitting" in _kinds(lrdoctor.diagnose(real_log(RUBERT)))
