@@ -9,9 +9,14 @@ rule there too, with its scatter guard.
 An ``overfitting`` finding beside an error that the evaluated predictions never changed (an
 accuracy printing one value at every evaluation) is dropped, as it is beside a training loss at
 chance: a model whose answers did not move fitted nothing.
+
+LightGBM's ``cv()`` output names its held-out metric ``cv_agg's l1``: not recognised, the log was
+refused.
 """
 
 from __future__ import annotations
+
+import pytest
 
 from bench_logs import real_log
 
@@ -58,3 +63,24 @@ def test_overfitting_of_a_model_whose_predictions_never_changed_is_dropped():
     assert "overfitting" not in _kinds(report)
     # the twin: the RuBERT run's accuracy moved, and its overfitting stays
     assert "overfitting" in _kinds(lrdoctor.diagnose(real_log(RUBERT)))
+
+
+# LightGBM's cv() output pasted in an issue: "[1620]	cv_agg's l1: 0.598669" (labelled healthy)
+LGB_CV = "fresh927/lightgbm-issue-1026-cv-l1/paste.log"
+
+
+def test_lightgbm_cv_aggregate_is_a_validation_loss(tmp_path):
+    """LightGBM's ``cv()`` prints the mean over the held-out folds as ``cv_agg's l1`` (4.x: ``cv_agg's
+    valid l1``, with ``+ std``): it was no recognised metric, and the log was refused."""
+    run = lrdoctor.read(real_log(LGB_CV))
+    assert run.meta.roles["eval_loss"] == "cv_agg_l1"
+    assert run.series("eval_loss").values.tolist() == [0.598669, 0.598657, 0.598639, 0.598635]
+    assert _kinds(lrdoctor.diagnose(run)) == set()
+    v4 = tmp_path / "cv4.log"
+    v4.write_text("".join(f"[{i}]\tcv_agg's valid l2: {1 / i:.4f} + 0.01\n" for i in range(1, 6)))
+    assert lrdoctor.read(v4).meta.roles["eval_loss"] == "cv_agg_valid_l2"
+    # a bare norm beside another word is still no loss: an "agg l2" alone is refused
+    bare = tmp_path / "agg.log"
+    bare.write_text("".join(f"[{i}]\tagg's l2: {1 / i:.4f}\n" for i in range(1, 6)))
+    with pytest.raises(lrdoctor.InputError):
+        lrdoctor.read(bare)
