@@ -84,3 +84,33 @@ def test_lightgbm_cv_aggregate_is_a_validation_loss(tmp_path):
     bare.write_text("".join(f"[{i}]\tagg's l2: {1 / i:.4f}\n" for i in range(1, 6)))
     with pytest.raises(lrdoctor.InputError):
         lrdoctor.read(bare)
+
+
+# CatBoost's held-out Logloss, committed as catboost_info/test_error.tsv (labelled overfitting):
+# it rises from iteration 8 and converges, printed with 10 digits, 1.350728625, .728119, .727825,
+# .727825, .727248 at the last five iterations
+CATBOOST = "fresh927/catboost-credit-risk-test-logloss/test_error.tsv"
+
+
+def test_a_tail_creeping_below_the_frozen_tolerance_is_no_frozen_evaluation(tmp_path):
+    """The frozen rules take values within ``frozen_rel_spread`` (1e-6) of the last as equal, so
+    that a dead model's float jitter still reads as frozen; a tail that moves in one direction at
+    most reports is a curve converging below that tolerance, and was an error."""
+    report = lrdoctor.diagnose(real_log(CATBOOST))
+    assert "overfitting" in _kinds(report)
+    assert not [f for f in report.findings if f.kind == "slow_progress"]
+    # the twin: a tail of exactly equal prints is still frozen, however it got there (a really
+    # trained CatBoost fit on 80 examples stops changing once it fits them: Logloss 1.666859152
+    # at its last iterations)
+    import numpy as np
+    from catboost import CatBoostClassifier
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1080, 10))
+    y = (x[:, 0] + 1.5 * rng.normal(size=1080) > 0).astype(int)
+    CatBoostClassifier(iterations=500, thread_count=1, random_seed=0, train_dir=str(tmp_path), verbose=False,
+                       learning_rate=0.5, depth=6, l2_leaf_reg=0.01).fit(x[:80], y[:80], eval_set=(x[80:], y[80:]))
+    tail = (tmp_path / "test_error.tsv").read_text().splitlines()[-4:]
+    assert len({line.split("\t")[1] for line in tail}) == 1
+    frozen = [f for f in lrdoctor.diagnose(tmp_path / "test_error.tsv").findings if f.kind == "slow_progress"]
+    assert frozen and frozen[0].severity.rank == 2 and frozen[0].evidence["rule"].startswith("frozen evaluation")

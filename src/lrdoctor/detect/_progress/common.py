@@ -100,7 +100,21 @@ def _frozen_tail(run: Run, name: str, f: Series, th: ProgressThresholds, exact: 
         return None
     if _converged_at_resolution(run, name, x, start, th):
         return None
+    if _creeps(x[start:], th):
+        return None
     return start
+
+
+def _creeps(tail: np.ndarray, th: ProgressThresholds) -> bool:
+    """True when a tail that agrees only to ``frozen_rel_spread`` (no ``frozen_points`` exactly
+    equal prints at its end) moves in one direction at every report that moves, and moves at most
+    of them: a curve converging below the tolerance (CatBoost's held-out Logloss at 10 digits:
+    1.350728625, .728119, .727825, .727825, .727248), not a dead model's float jitter."""
+    d = np.diff(tail)
+    if tail.size - tail_start(tail == tail[-1]) >= th.frozen_points or d.size < 2:
+        return False
+    moving = d[d != 0]
+    return moving.size * 2 > d.size and (bool((moving > 0).all()) or bool((moving < 0).all()))
 
 
 def _converged_at_resolution(run: Run, name: str, x: np.ndarray, start: int, th: ProgressThresholds) -> bool:
