@@ -66,3 +66,20 @@ def test_a_rule_that_cannot_judge_is_listed_with_its_reason_and_never_raises(mon
     assert set(report.coverage.ran) == ran - {"divergence"}
     with pytest.raises(CannotJudge):  # the detector itself raises it, for callers of DETECTORS
         SPECS["divergence"].detect(lrdoctor.read(p), SPECS["divergence"].defaults)
+
+
+def test_a_requirement_that_counts_reports_counts_the_callers_windows(tmp_path):
+    """The requirements that ask for a number of reports (oscillation's two windows, entropy's,
+    the plateau's minimum, ...) take the thresholds the check runs with: windows widened past the
+    log say "not checked" (before, the requirement read the defaults, listed the check as run,
+    and the rule returned nothing: checked and silent), and narrowed ones let a short log be judged."""
+    from lrdoctor.detect.oscillation import OscillationThresholds
+
+    run = lrdoctor.read(_csv(tmp_path / "learn.csv", _learning_run(), with_lr=True))  # 120 loss reports
+    _, default = check(run)
+    assert "oscillation" in default.ran
+    _, wide = check(run, {"oscillation": OscillationThresholds(window=70)})
+    assert wide.skipped["oscillation"].startswith("only 120 loss point(s); needs 140 (two 70-point windows")
+    short = lrdoctor.read(_csv(tmp_path / "short.csv", _learning_run()[:15], with_lr=True))
+    _, narrow = check(short, {"oscillation": OscillationThresholds(window=5)})
+    assert "oscillation" in narrow.ran and "oscillation" in check(short)[1].skipped

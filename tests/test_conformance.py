@@ -97,7 +97,7 @@ def real_runs():
 def test_detector_is_pure_deterministic_and_findings_are_its_own(kind, real_runs):
     spec = SPECS[kind]
     for run in real_runs:
-        if spec.needs(run) is not None:
+        if spec.requirement(run) is not None:
             continue
         before = _snapshot(run)
         first, second = _judged(spec, run), _judged(spec, run)

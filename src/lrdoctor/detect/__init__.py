@@ -155,7 +155,7 @@ def _judge(run: Run, spec: KindSpec, th: Any, strict: bool) -> tuple[list[Findin
     every other check and says this one did not run, so its silence is not read as "checked and
     healthy" (``strict``, from ``LRDOCTOR_STRICT``, re-raises instead)."""
     try:
-        why = spec.needs(run)
+        why = spec.requirement(run, th)
         return ([], why) if why is not None else (spec.detect(run, th), None)
     except CannotJudge as cannot:
         return [], str(cannot)

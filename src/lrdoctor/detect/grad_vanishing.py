@@ -59,10 +59,10 @@ class GradVanishingEvidence(Evidence):
     reports: int
 
 
-def _needs(run: Run) -> str | None:
-    """Five gradient-norm points for the trend rule, or two for the exactly-zero rule."""
+def _needs(run: Run, th: GradVanishingThresholds) -> str | None:
+    """Five gradient-norm points for the trend rule, or ``zero_points`` for the exactly-zero rule."""
     why = needs.grad(run)
-    if why and needs.points(run, "grad_norm") >= DEFAULTS.zero_points:
+    if why and needs.points(run, "grad_norm") >= th.zero_points:
         return None
     return why
 

@@ -60,9 +60,14 @@ class LabelSmoothingFloorEvidence(Evidence):
     num_classes: float
 
 
-@detector("label_smoothing_floor", thresholds=DEFAULTS, evidence=LabelSmoothingFloorEvidence,
-          needs=needs.with_loss_points(needs.label_smoothing_and_loss, DEFAULTS.min_points,
-                                       "the late loss is a median of the last reports"))
+def _needs(run: Run, th: LabelSmoothingThresholds) -> str | None:
+    """Label smoothing and the class count in the config, and ``min_points`` loss reports: the late
+    loss is a median of the last reports."""
+    return needs.with_loss_points(needs.label_smoothing_and_loss, th.min_points,
+                                  "the late loss is a median of the last reports")(run)
+
+
+@detector("label_smoothing_floor", thresholds=DEFAULTS, evidence=LabelSmoothingFloorEvidence, needs=_needs)
 def detect(run: Run, th: LabelSmoothingThresholds = DEFAULTS) -> list[Finding]:
     s, k, e = objective(run), num_classes(run), label_smoothing(run)
     if s is None or k is None or e is None:

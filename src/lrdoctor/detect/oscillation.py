@@ -73,8 +73,12 @@ class OscillationEvidence(Evidence):
     lr: float
 
 
-@detector("oscillation", thresholds=DEFAULTS, evidence=OscillationEvidence,
-          needs=needs.loss_points(2 * DEFAULTS.window, f"two {DEFAULTS.window}-point windows to tell sustained swings from noise"))
+def _needs(run: Run, th: OscillationThresholds) -> str | None:
+    """A training loss of two ``window``-point windows: fewer cannot tell sustained swings from noise."""
+    return needs.loss_points(2 * th.window, f"two {th.window}-point windows to tell sustained swings from noise")(run)
+
+
+@detector("oscillation", thresholds=DEFAULTS, evidence=OscillationEvidence, needs=_needs)
 def detect(run: Run, th: OscillationThresholds = DEFAULTS) -> list[Finding]:
     t = objective_trend(run)
     if t is None or t.n < 2 * th.window:

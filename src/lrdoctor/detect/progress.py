@@ -485,7 +485,7 @@ DEFAULTS = ProgressThresholds()
 
 
 
-def _needs(run: Run) -> str | None:
+def _needs(run: Run, th: ProgressThresholds) -> str | None:
     """A training loss, or (RL runs too) a task metric with a logged LR for the finished-schedule rule,
     or ``pinned_fine_points`` evaluations of a task metric for the pinned-metric rule."""
     why = needs.loss(run)
@@ -495,19 +495,19 @@ def _needs(run: Run) -> str | None:
         return None
     if any(is_error_rate(n) for n in run.metrics):
         return None  # an error rate (WER, CER) is judged on its own
-    if run.is_rl and any(needs.points(run, n) >= DEFAULTS.return_floor_points for n in ("ep_return", "eval_return")):
+    if run.is_rl and any(needs.points(run, n) >= th.return_floor_points for n in ("ep_return", "eval_return")):
         return None  # a return alone can show the agent stuck at the reward's floor
-    if needs.points(run, "lr") >= DEFAULTS.frozen_points:
+    if needs.points(run, "lr") >= th.frozen_points:
         return None  # an LR alone can show that nothing is learned (it stays 0)
-    if _box_terms(run) and needs.points(run, "loss") >= DEFAULTS.no_match_points:
+    if _box_terms(run) and needs.points(run, "loss") >= th.no_match_points:
         return None  # a zero box-regression term on two reports shows no box was ever matched
-    if needs.points(run, "eval_loss") >= DEFAULTS.frozen_points:
+    if needs.points(run, "eval_loss") >= th.frozen_points:
         return None  # evaluations alone can show that the evaluated model never changes
     if needs.points(run, "eval_loss") == 2 and needs.points(run, "eval_accuracy") == 2:
         return None  # two evaluations at ln K and 1/K show a model at chance (``_two_reports_at_chance``)
-    if not run.is_rl and any(needs.points(run, n) >= DEFAULTS.pinned_fine_points for n in ("eval_accuracy", "task_metric", "success_rate")):
+    if not run.is_rl and any(needs.points(run, n) >= th.pinned_fine_points for n in ("eval_accuracy", "task_metric", "success_rate")):
         return None  # a task metric alone can show it never changed (MXNet's Validation-accuracy greps)
-    if not run.is_rl and any(needs.points(run, n) >= DEFAULTS.f_score_points for n in f_score_columns(run)):
+    if not run.is_rl and any(needs.points(run, n) >= th.f_score_points for n in f_score_columns(run)):
         return None  # an F-score alone can show the class it scores was never found
     return why
 
@@ -654,10 +654,12 @@ def _flat_stretch(run: Run, th: ProgressThresholds) -> tuple[np.ndarray, int, in
     return steps, last, flat
 
 
-_PLATEAU_POINTS = needs.loss_points(DEFAULTS.min_plateau_points, "on fewer, the flat share of the run is a handful of reports")
+def _plateau_needs(run: Run, th: ProgressThresholds) -> str | None:
+    """A training loss of ``min_plateau_points`` reports: on fewer, the flat share of the run is a handful of reports."""
+    return needs.loss_points(th.min_plateau_points, "on fewer, the flat share of the run is a handful of reports")(run)
 
 
-@detector("plateau", thresholds=DEFAULTS, evidence=PlateauEvidence, needs=_PLATEAU_POINTS)
+@detector("plateau", thresholds=DEFAULTS, evidence=PlateauEvidence, needs=_plateau_needs)
 def detect_plateau(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
     got = _flat_stretch(run, th)
     if got is None:

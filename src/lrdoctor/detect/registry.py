@@ -18,6 +18,8 @@ that kinds, detectors, fix rules and docs agree. Nothing here is torch-dependent
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import math
 import typing
 from dataclasses import dataclass, field
@@ -29,7 +31,10 @@ from lrdoctor.run import Run
 __all__ = ["Thresholds", "KindSpec", "Prescription", "CannotJudge", "detector", "fix_rule", "SPECS", "FIX_RULES"]
 
 T = TypeVar("T", bound="Thresholds")
-Need = Callable[[Run], "str | None"]
+#: What a check needs from a run: ``need(run)``, or ``need(run, thresholds)`` when what it asks
+#: for depends on the thresholds the check runs with (a window of ``2 * window`` reports); the
+#: text it returns is the "not checked" reason, None when the check can run.
+Need = Callable[..., "str | None"]
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,25 @@ class KindSpec(Generic[T]):
     module: str
     #: the declared evidence schema of the kind's findings
     evidence: type[Evidence] = Evidence
+
+    def requirement(self, run: Run, thresholds: T | None = None) -> str | None:
+        """Why ``run`` cannot be checked with ``thresholds`` (the defaults when None), or None.
+        A requirement that takes the thresholds reads the caller's, so a window widened by the
+        caller is asked for, and a check whose rule would return nothing on a log too short for it
+        is not listed as checked and silent."""
+        if _takes_thresholds(self.needs):
+            return self.needs(run, self.defaults if thresholds is None else thresholds)
+        return self.needs(run)
+
+
+@functools.lru_cache(maxsize=None)
+def _takes_thresholds(need: Need) -> bool:
+    """True when ``need`` takes a second positional parameter (the thresholds)."""
+    try:
+        params = inspect.signature(need).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params) >= 2
 
 
 #: kind -> its spec, in registration order (``lrdoctor.detect`` orders them as ``KINDS``)

@@ -90,9 +90,13 @@ class EntropyCollapseEvidence(Evidence):
     n_actions: float
 
 
-@detector("entropy_collapse", thresholds=DEFAULTS, evidence=EntropyCollapseEvidence,
-          needs=needs.column_points("entropy", 2 * DEFAULTS.window, "policy-entropy",
-                                    f"two {DEFAULTS.window}-report windows: the rolling median's and a collapse as long"))
+def _needs(run: Run, th: EntropyThresholds) -> str | None:
+    """A policy entropy of two ``window``-report windows: the rolling median's and a collapse as long."""
+    return needs.column_points("entropy", 2 * th.window, "policy-entropy",
+                               f"two {th.window}-report windows: the rolling median's and a collapse as long")(run)
+
+
+@detector("entropy_collapse", thresholds=DEFAULTS, evidence=EntropyCollapseEvidence, needs=_needs)
 def detect(run: Run, th: EntropyThresholds = DEFAULTS) -> list[Finding]:
     c = run_curve(run, "entropy")
     if c is None or len(c) < 2 * th.window:

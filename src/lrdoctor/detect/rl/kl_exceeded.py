@@ -177,9 +177,13 @@ class KlExceededEvidence(Evidence):
     policy_frozen: dict | None
 
 
-@detector("kl_exceeded", thresholds=DEFAULTS, evidence=KlExceededEvidence,
-          needs=needs.column_points("approx_kl", DEFAULTS.few_min_updates, "approximate-KL (approx_kl, approxkl, ...)",
-                                    "a KL past the target that stays there"))
+def _needs(run: Run, th: KLThresholds) -> str | None:
+    """An approximate KL of ``few_min_updates`` updates: a KL past the target that stays there."""
+    return needs.column_points("approx_kl", th.few_min_updates, "approximate-KL (approx_kl, approxkl, ...)",
+                               "a KL past the target that stays there")(run)
+
+
+@detector("kl_exceeded", thresholds=DEFAULTS, evidence=KlExceededEvidence, needs=_needs)
 def detect(run: Run, th: KLThresholds = DEFAULTS) -> list[Finding]:
     c = run_curve(run, "approx_kl")
     if c is None:

@@ -173,7 +173,7 @@ class PerformanceReversalEvidence(Evidence):
     rise_factor: float
 
 
-def _reversal_needs(run: Run) -> str | None:
+def _reversal_needs(run: Run, th: ReturnThresholds) -> str | None:
     """A task metric with at least ``few_falls + 2`` points (the short-log rule), else the usual need."""
     why = needs.task_metric(run)
     if why is None:
@@ -181,9 +181,9 @@ def _reversal_needs(run: Run) -> str | None:
     from lrdoctor.detect.rl._common import TASK_METRICS
 
     n = max((needs.points(run, m) for m in TASK_METRICS), default=0)
-    if n >= DEFAULTS.few_falls + 2 or any(is_error_rate(c) and needs.points(run, c) >= 2 for c in run.names):
+    if n >= th.few_falls + 2 or any(is_error_rate(c) and needs.points(run, c) >= 2 for c in run.names):
         return None  # (an error rate is judged from two evaluations: see _error_rate_collapse)
-    if _printed_bests(run):
+    if _printed_bests(run, th):
         return None  # (a metric beside its printed running best: see _far_from_printed_best)
     if not run.is_rl and _ratio_scores(run):
         return None  # (a score that collapsed to nothing is judged from two reports: see _collapsed_to_nothing)
@@ -194,7 +194,7 @@ def _reversal_needs(run: Run) -> str | None:
     return why
 
 
-def _printed_bests(run: Run) -> list[tuple[str, str]]:
+def _printed_bests(run: Run, th: ReturnThresholds) -> list[tuple[str, str]]:
     """(metric, its running best) column pairs: ``best_fid_score`` beside ``fid_score``, logged on
     at least ``printed_best_points`` of the same reports."""
     out = []
@@ -203,14 +203,14 @@ def _printed_bests(run: Run) -> list[tuple[str, str]]:
         metric = by_low.get(low[5:]) if low.startswith("best_") else None
         if metric is None:
             continue
-        if min(needs.points(run, metric), needs.points(run, name)) >= DEFAULTS.printed_best_points:
+        if min(needs.points(run, metric), needs.points(run, name)) >= th.printed_best_points:
             out.append((str(metric), str(name)))
     return out
 
 
 def _far_from_printed_best(run: Run, th: ReturnThresholds) -> list[Finding]:
     """See ``ReturnThresholds.printed_best_points``."""
-    for metric, best in _printed_bests(run):
+    for metric, best in _printed_bests(run, th):
         m, b = run.series(metric).finite(), run.series(best).finite()
         steps = np.intersect1d(m.steps, b.steps)[-th.printed_best_points:]
         if steps.size < th.printed_best_points:
@@ -667,8 +667,12 @@ class RewardInstabilityEvidence(Evidence):
     noise_sigma: float
 
 
-@detector("reward_instability", thresholds=DEFAULTS, evidence=RewardInstabilityEvidence,
-          needs=needs.task_points(2 * DEFAULTS.segments, f"{DEFAULTS.segments} segments of at least two reports each"))
+def _instability_needs(run: Run, th: ReturnThresholds) -> str | None:
+    """A task metric of ``segments`` segments of at least two reports each."""
+    return needs.task_points(2 * th.segments, f"{th.segments} segments of at least two reports each")(run)
+
+
+@detector("reward_instability", thresholds=DEFAULTS, evidence=RewardInstabilityEvidence, needs=_instability_needs)
 def detect_instability(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
     t = task_curve(run)
     if t is None or t.n < 2 * th.segments:

@@ -63,8 +63,13 @@ class ValueCollapseEvidence(Evidence):
     rule: str
 
 
-@detector("value_collapse", thresholds=DEFAULTS, evidence=ValueCollapseEvidence, needs=needs.column_points("explained_variance", DEFAULTS.few_min_points, "explained-variance",
-                                    "the few-point rule's median"))
+def _needs(run: Run, th: ValueThresholds) -> str | None:
+    """An explained variance of ``few_min_points`` reports: the few-point rule's median."""
+    return needs.column_points("explained_variance", th.few_min_points, "explained-variance",
+                               "the few-point rule's median")(run)
+
+
+@detector("value_collapse", thresholds=DEFAULTS, evidence=ValueCollapseEvidence, needs=_needs)
 def detect(run: Run, th: ValueThresholds = DEFAULTS) -> list[Finding]:
     c = run_curve(run, "explained_variance")
     if c is None:
