@@ -6,9 +6,10 @@ validation loss 75% above its minimum whose last evaluations dipped once was sil
 Prechelt's GL rule judges the same evaluations when no accuracy is logged. It now applies the GL
 rule there too, with its scatter guard.
 
-An ``overfitting`` finding beside an error that the evaluated predictions never changed (an
-accuracy printing one value at every evaluation) is dropped, as it is beside a training loss at
-chance: a model whose answers did not move fitted nothing.
+An ``overfitting`` judged from evaluations alone, beside an error that the evaluated predictions
+never changed (an accuracy printing one value at every evaluation), is dropped, as one beside a
+training loss at chance is: with no training loss to show it fitted anything, a model whose answers
+did not move fitted nothing (with one, it memorised: tests/test_stop35_rules.py keeps that).
 
 LightGBM's ``cv()`` output names its held-out metric ``cv_agg's l1``: not recognised, the log was
 refused.

@@ -93,18 +93,20 @@ def _never_learned(f: Finding, findings: list[Finding]) -> bool:
     ``ln_k`` of its stuck-at-chance error): a model that learned nothing memorised nothing, and
     its held-out loss drifting by a percent is noise around chance (wav2vec2 on the 14 intents of
     MInDS-14: training loss 2.634 -> 2.612, validation 2.636 -> 2.654, ln 14 = 2.639, accuracy
-    0.04-0.10). The stuck-at-chance error says it all. So does an error that the evaluated
-    predictions never changed (an accuracy printing one value at every evaluation) or never left
-    0, with or without a training loss: a model whose answers did not move fitted nothing, and its
-    held-out loss moves with its confidence alone (a classifier at accuracy 0.8333 at all ten
-    evaluations while its validation loss went 0.155 -> 0.551)."""
+    0.04-0.10). The stuck-at-chance error says it all. So, for an overfitting judged from
+    evaluations alone, does an error that the evaluated predictions never changed (an accuracy
+    printing one value at every evaluation) or never left 0: with no training loss to show the
+    model fitted anything, its held-out loss moves with its confidence alone (a classifier at
+    accuracy 0.8333 at all ten evaluations while its validation loss went 0.155 -> 0.551)."""
     if f.kind != "overfitting":
         return False
-    if any(o.kind == "slow_progress" and o.severity is Severity.ERROR and o.evidence.get("rule") in _UNCHANGED_RULES
-           for o in findings):
-        return True
     if not isinstance(f.evidence.get("train_last"), (int, float)):
-        return False
+        # judged from evaluations alone: beside an error that the predictions never changed, nothing
+        # shows the model fitted anything (with a training loss that fell, it memorised: Keras issue
+        # 13908, val_accuracy 0.5676 at all 8 epochs while val_loss rose 2.73 -> 6.6 and the
+        # training loss fell 0.51 -> 0.20, stays overfitting)
+        return any(o.kind == "slow_progress" and o.severity is Severity.ERROR and o.evidence.get("rule") in _UNCHANGED_RULES
+                   for o in findings)
     from lrdoctor.detect.progress import DEFAULTS as PROGRESS
 
     return any(o.kind == "slow_progress" and o.severity is Severity.ERROR and isinstance(o.evidence.get("ln_k"), (int, float))

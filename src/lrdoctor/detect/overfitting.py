@@ -564,7 +564,7 @@ def _evaluations_only(run: Run, e: Series, th: OverfittingThresholds) -> list[Fi
         return []
     r = _successive_rises(e.values, th)
     if r is None:
-        return (_gl_alone(e, th) or _undone(run, e, None, th) or _never_beaten(e, None, th, run)
+        return (_undone(run, e, None, th) or _never_beaten(e, None, th, run) or _gl_alone(e, th)
                 or _rising_trend(run, e, None, th))
     if _still_improving(run, "eval_accuracy") and r.gl < th.generalization_loss:
         return []  # as in _loss_rises: below GL_5 a new-best accuracy makes it over-confidence only
