@@ -41,7 +41,8 @@ def _import_kind_modules() -> None:
 _import_kind_modules()
 
 #: kind -> (detector, its default thresholds), in the order of ``all_kinds()`` (kept for callers of
-#: the first release; :data:`SPECS` is the registry itself)
+#: the first release; :data:`SPECS` is the registry itself). A detector called directly may raise
+#: :class:`CannotJudge` where its data cannot support a conclusion; :func:`check` handles it.
 DETECTORS: dict[str, tuple[Callable[..., list[Finding]], Any]] = {
     k: (SPECS[k].detect, SPECS[k].defaults) for k in all_kinds() if k in SPECS
 }
