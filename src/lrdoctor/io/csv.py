@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from lrdoctor.io._table import read_table, table_to_run
+from lrdoctor.io._table import Table, read_table, table_to_run
 from lrdoctor.names import SPLIT_WORDS, normalize
 from lrdoctor.run import Run
 
@@ -65,7 +65,8 @@ def catboost_set(path: Path, header: list[str]) -> str | None:
     return got if got and header and normalize(header[0]) == "iter" else None
 
 
-def _rename(table, names: dict[str, str]) -> None:
+def _rename(table: Table, names: dict[str, str]) -> None:
+    """Rename ``table``'s columns by ``names`` (old -> new), in place."""
     table.columns = [names.get(c, c) for c in table.columns]
     table.cols = {names.get(c, c): v for c, v in table.cols.items()}
     table.masks = {names.get(c, c): v for c, v in table.masks.items()}
