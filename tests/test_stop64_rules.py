@@ -115,3 +115,21 @@ def test_a_tail_creeping_below_the_frozen_tolerance_is_no_frozen_evaluation(tmp_
     assert len({line.split("\t")[1] for line in tail}) == 1
     frozen = [f for f in lrdoctor.diagnose(tmp_path / "test_error.tsv").findings if f.kind == "slow_progress"]
     assert frozen and frozen[0].severity.rank == 2 and frozen[0].evidence["rule"].startswith("frozen evaluation")
+
+
+# Swin-tiny on food101 (labelled edge, plateau): validation loss 0.4401 and accuracy 0.9220 at the
+# last five evaluations while the training loss prints 0.0007-0.0056
+SWIN = "fresh745/neruoy-swin-food101/training_results.md"
+# GPT-J SFT on ANLI (labelled plateau): validation loss 0.6203 at the last eight evaluations while
+# the training loss moved 0.10-0.23, three to six times below it
+GPTJ = "fresh923/tverous-sft-trl-no-claim/training_results.md"
+
+
+def test_a_frozen_evaluation_of_a_memorised_training_set_is_convergence_not_death():
+    report = lrdoctor.diagnose(real_log(SWIN))
+    assert "overfitting" in _kinds(report)  # the memorisation is the finding
+    assert not [f for f in report.findings if f.kind == "slow_progress"]
+    # the twin: a training loss within an order of magnitude of the frozen evaluation still trains
+    # a model whose evaluation does not move, and that stays an error
+    frozen = [f for f in lrdoctor.diagnose(real_log(GPTJ)).findings if f.kind == "slow_progress"]
+    assert frozen and frozen[0].severity.rank == 2 and frozen[0].evidence["value"] == 0.6203

@@ -71,6 +71,24 @@ def _converged_with_training(run: Run, since: float, th: ProgressThresholds) -> 
                 and abs(float(f.values[-1])) < th.frozen_floor * float(np.abs(f.values).max()))
 
 
+def _memorised_over(run: Run, since: float, eval_value: float) -> bool:
+    """True when every training loss reported over the frozen evaluations is an order of
+    magnitude below the evaluation loss (overfitting's ``memorised_gap``): the training set is
+    memorised, its cross-entropy near 0 sends almost no gradient, and the weights that the
+    evaluation reads barely move. The evaluation stops moving because the model converged onto
+    its training set (the overfitting rules say so), not because training is dead (Swin on
+    food101: validation loss 0.4401 at its last five evaluations while the training loss printed
+    0.0007-0.0056)."""
+    from lrdoctor.detect.overfitting import DEFAULTS as OVER
+
+    s = run.series("loss")
+    if s is None or eval_value <= 0:
+        return False
+    f = s.finite()
+    v = f.values[f.steps >= since]
+    return bool(v.size >= 2 and (v >= 0).all() and (v * OVER.memorised_gap <= eval_value).all())
+
+
 def _eval_score_moves(run: Run, since: float) -> bool:
     """True when the evaluation accuracy (or score) prints more than one value over the evaluations
     from ``since``: the same evaluations through an unchanged model give the same predictions, so
@@ -115,6 +133,8 @@ def _frozen_eval(run: Run, th: ProgressThresholds) -> Finding | None:
     if _converged_with_training(run, since, th):
         return None
     if _eval_score_moves(run, since):
+        return None
+    if _memorised_over(run, since, float(f.values[-1])):
         return None
     v, n = float(f.values[-1]), int(f.values.size - run_len)
     ev = {"metric": raw, "value": v, "points": n, "rule": f"frozen evaluation: the last {n} evaluations print {v!r}"}
