@@ -51,20 +51,13 @@ class UpdateRatioHighEvidence(Evidence):
     suggested_lr_factor: float
 
 
-def _judged(steps: np.ndarray, th: UpdateRatioThresholds) -> np.ndarray:
-    """Which of the measurements at ``steps`` the rule judges: those after the first ``skip_share`` of the run."""
-    return steps >= steps[0] + th.skip_share * (steps[-1] - steps[0])
-
-
-_COLUMN = needs.column("update_ratio", what="update-ratio (||dw||/||w||; the Monitor measures it)")
-
-
-@detector("update_ratio_high", thresholds=DEFAULTS, evidence=UpdateRatioHighEvidence, needs=_COLUMN)
+@detector("update_ratio_high", thresholds=DEFAULTS, evidence=UpdateRatioHighEvidence,
+          needs=needs.column("update_ratio", what="update-ratio (||dw||/||w||; the Monitor measures it)"))
 def detect(run: Run, th: UpdateRatioThresholds = DEFAULTS) -> list[Finding]:
     """Judges the ``min_points``+ measurements after the first ``skip_share`` of the run; on fewer
     it says it could not (:class:`CannotJudge`)."""
     f = run.series("update_ratio").finite()
-    keep = _judged(f.steps, th) if f.values.size else np.zeros(0, bool)
+    keep = f.steps >= f.steps[0] + th.skip_share * (f.steps[-1] - f.steps[0]) if f.values.size else np.zeros(0, bool)
     steps, r = f.steps[keep], f.values[keep]
     if r.size < th.min_points:
         raise CannotJudge(f"only {r.size} update-ratio point(s) after the first {th.skip_share:.0%} of the run; "

@@ -100,7 +100,7 @@ def _few_points(run: Run, s: Series, th: QThresholds) -> list[Finding]:
     Without a logged return, the growth must reach ``error_growth``."""
     f = s.finite()
     v = np.abs(f.values)
-    if v.size < th.few_min_points or v.min() <= 0:
+    if v.min() <= 0:  # (``detect`` hands it ``few_min_points`` reports at least)
         return []
     i0 = int(np.argmin(v[:-1]))
     g = float(v[-1] / v[i0])
