@@ -116,6 +116,14 @@ class DivergenceThresholds(Thresholds):
     4.83, 4.72, 8.42, 21.5). A running average climbing from a lucky first batch decelerates
     (PaddleClas: 0.0176, 0.051, 0.053, 0.064), and a spike is one report, not an accelerating
     run of them."""
+    runaway_retrace: float = 0.1
+    """Few-point runaway rule (not the one into a NaN): the climb must also give back at least this
+    share of what the loss had learned, the fall from its first report to its best, in the loss's
+    own units. A blow-up gives back the learning (w2v-BERT on Common Voice: 1.31 -> 0.082 -> 0.37,
+    24% back; most climb past the first report); a loss that fell fifty-fold toward its floor of 0
+    and then moved 5x is still over 90% of the way down, and its ratio measures the noise of a
+    near-zero number (a Trainer log in a transformers issue: 0.565 -> 0.0116 -> 0.0175 -> 0.0563,
+    8% back). A tenth: one decimal digit of the descent, below any blow-up of the benchmark."""
     climb_p: float = 0.01
     """Few-point rule: after its best report the loss climbs with a monotone trend that noise
     would give with probability below 1% (Mann-Kendall test, one-sided, on the reports after
@@ -594,6 +602,15 @@ def _rise(x: np.ndarray, st: np.ndarray, ib: int, onset: int) -> dict:
             "ratio_to_best": float(x[onset:].min() / x[ib])}
 
 
+def _gave_back(x: np.ndarray, got: tuple[int, int] | None, share: float) -> tuple[int, int] | None:
+    """``got`` (best, onset) when the climb from the best to the end gave back at least ``share`` of
+    the fall from the first report to the best (``runaway_retrace``); None otherwise."""
+    if got is None:
+        return None
+    learned = float(x[0] - x[got[0]])
+    return got if learned <= 0 or float(x[-1] - x[got[0]]) >= share * learned else None
+
+
 def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
 
     s = objective(run)
@@ -619,7 +636,7 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
         # a climb of tens of percent that is still going: a warning, it has not blown up yet
         # (on evaluations alone with no accuracy a creep is overfitting's GL rule, ``overfitting._gl_alone``;
         # with an accuracy that did not hold, the model itself broke)
-        ("runaway", lambda: runaway(x, th.few_factor ** 2, th.runaway_rises), Severity.ERROR,
+        ("runaway", lambda: _gave_back(x, runaway(x, th.few_factor ** 2, th.runaway_rises), th.runaway_retrace), Severity.ERROR,
          f"few-point: the loss rose at every report after its best, faster each time, to >= {th.few_factor ** 2:g}x the best"),
         # the same acceleration into a NaN that never clears: the loss reached infinity, so the factor a
         # blow-up in progress must clear squared is met by its end; the climb need only have doubled

@@ -227,6 +227,18 @@ def _other_scale(run: Run, th: InitialLossThresholds) -> bool:
 #: ``cls_loss``, ``ce_loss``, ``xent``): the one term whose scale at initialisation is ln K.
 CLASS_TERM_WORDS = frozenset({"cls", "class", "classification", "ce", "xent", "nll", "crossentropy"})
 
+#: The heads of mmsegmentation whose ``loss_seg`` term is a per-pixel cross-entropy over the K classes
+#: (``decode.loss_seg``, ``aux.loss_seg``: both heads default to ``CrossEntropyLoss``): a bare "seg"
+#: is no such term elsewhere (YOLO's ``seg_loss`` is a mask BCE, with no ln K).
+SEG_HEADS = frozenset({"decode", "aux"})
+
+
+def is_class_term(name: str) -> bool:
+    """True when the loss term ``name`` is a cross-entropy over the classes (:data:`CLASS_TERM_WORDS`,
+    or mmsegmentation's :data:`SEG_HEADS` ``loss_seg``)."""
+    words = set(tokens(name))
+    return bool(CLASS_TERM_WORDS & words) or ("seg" in words and bool(SEG_HEADS & words))
+
 #: Terms add up to their total when the printed sum is within this share of it: each term and the
 #: total are rounded to the same printed digits (5 decimals in mmcv's JSON logs), so the sum of
 #: two or three of them differs from the rounded total by a few units of the last digit.
@@ -329,7 +341,7 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
     term = None
     if _far_above(first, expected, th) and not evaluation and lm_bound is None:
         terms = _summed_terms(run, s)
-        term = next((t for t in terms if CLASS_TERM_WORDS & set(tokens(t))), None)
+        term = next((t for t in terms if is_class_term(t)), None)
         if terms and term is None:
             return []  # a sum of terms with no cross-entropy among them: no ln K to judge
         cls = run.series(term) if term is not None else None

@@ -782,7 +782,8 @@ _NOT_A_VALUE = r"(?![nN][aA][nN](?![A-Za-z_])|[iI][nN][fF](?:[iI][nN][iI][tT][yY
 
 _SEGMENT = re.compile(
     # ("@" for a top-k cut-off: pytorch/examples' ImageNet "Acc@1 25.333 (23.680)", its older "Prec@1")
-    rf"^(?P<key>[A-Za-z][A-Za-z0-9_/.()@\-]*(?:\s{_NOT_A_VALUE}[A-Za-z][A-Za-z0-9_/.()@\-]*){{0,3}})(?:\s*[:=]\s*|\s+)"
+    # (a later word may open a parenthesised qualifier: flair's "f1-score (micro avg) 0.0")
+    rf"^(?P<key>[A-Za-z][A-Za-z0-9_/.()@\-]*(?:\s{_NOT_A_VALUE}\(?[A-Za-z][A-Za-z0-9_/.()@\-]*){{0,3}})(?:\s*[:=]\s*|\s+)"
     rf"(?P<val>{NUM})(?:\s*/\s*\d+)?\s*(?P<unit>ms|s|sec|secs|%|it/s|GB|MB)?"
     # pytorch/examples' AverageMeter prints "Loss 2.1274e+00 (1.5406e+00)": the value, then its running average
     rf"(?:\s*\(\s*{NUM}\s*\)?)?$", re.I)  # (the segment's closing parenthesis may be stripped)

@@ -609,14 +609,19 @@ def _spacy_key(cell: str) -> str:
 
 
 #: spaCy v2's ``spacy train`` table header: "Itn  Dep Loss  NER Loss  UAS  NER P  NER R  NER F  Tag %  Token %  CPU WPS"
-_SPACY2_HEADER = re.compile(r"^Itn\s{2,}\S.*\bLoss\b")
+#: (v2.0 abbreviates with dots: "Itn.  Dep Loss  NER Loss  UAS  NER P.  NER R.  NER F.  Tag %")
+_SPACY2_HEADER = re.compile(r"^Itn\.?\s{2,}\S.*\bLoss\b")
 
 
 def _spacy2_key(cell: str) -> str:
     """A spaCy v2 table column: ``Itn`` the pass over the training data (an epoch), ``NER Loss``
-    the NER component's summed loss, ``NER F`` its development-set F-score, ``Tag %`` a share."""
+    the NER component's summed loss, ``NER F`` its development-set F-score, ``Tag %`` a share.
+    A trailing abbreviation dot ("Itn.", "NER P.") is typography."""
+    cell = cell.rstrip(".")
     if cell == "Itn":
         return "epoch"
+    if cell == "NER F":
+        return "dev_ner_f1"  # the entity F1 on the development set (v3 prints it as ENTS_F)
     return cell.replace("%", "pct").strip().lower().replace(" ", "_")
 
 
