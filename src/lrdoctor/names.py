@@ -340,6 +340,12 @@ def _has(ts: list[str], *words: str) -> bool:
     return any(w in ts for w in words)
 
 
+def is_f_beta(ts: list[str]) -> bool:
+    """True for an F-beta score's name (``fbeta_score``, a Trainer table's "F Beta"; PII detection
+    weighs recall with F5): an F-score like F1, with another weight on recall."""
+    return "fbeta" in ts or any(a == "f" and b == "beta" for a, b in zip(ts, ts[1:]))
+
+
 _DISC = {"d", "dis", "disc", "discriminator", "netd"}
 _GEN = {"g", "gen", "generator", "netg", "dg"}  # dg: PaddlePaddle's DCGAN "DG-Loss", the loss of D(G(z))
 
@@ -403,7 +409,8 @@ ROLE_RULES: tuple[RoleRule, ...] = (
     # prec1/prec5: timm's and pytorch/examples' summary.csv "eval_prec1" (precision@1 = top-1 accuracy)
     # (not an error named by its top-k: CNTK's "errTop1", a "val_top1_err" is the share of wrong
     # answers, lower-is-better; see ``is_class_error``)
-    RoleRule("eval_accuracy", lambda t: _has(t, "acc", "ac", "accuracy", "top1", "prec1", "map", "map50", "f1", "auc", "auroc", "iou", "miou") and bool(_EVAL & set(t) or "metrics" in t)
+    RoleRule("eval_accuracy", lambda t: (_has(t, "acc", "ac", "accuracy", "top1", "prec1", "map", "map50", "f1", "auc", "auroc", "iou", "miou") or is_f_beta(t))
+             and bool(_EVAL & set(t) or "metrics" in t)
              and not _has(t, *ERROR_WORDS)),
     # image restoration's PSNR/SSIM and segmentation's Dice are higher-is-better evaluation figures
     # (BasicSR/NAFNet print "# psnr: 25.42  # ssim: 0.78" after each validation): an evaluation
@@ -438,6 +445,7 @@ ROLE_RULES: tuple[RoleRule, ...] = (
     # (a correlation or agreement score printed on the training lines with no split named, as a
     # custom GLUE loop's "mcc=  0.000000" beside its loss: a score, not a loss)
     RoleRule("task_metric", lambda t: (_has(t, "acc", "accuracy", "accuracies", "top1", "prec1", "map", "map50", "f1", "success", "auc", "auroc", "miou")
+             or is_f_beta(t)
              or (_has(t, "psnr", "ssim", "dice", "matthews", "mcc", "kappa", "spearman", "spearmanr", "pearson", "pearsonr")
                  and not _has(t, *_LOSS_WORDS))) and not _EVAL & set(t) and not _has(t, *ERROR_WORDS)),
     RoleRule("d_loss", lambda t: _gan_player(t, _DISC, {"a", "b", "real", "fake", "x", "y"})),

@@ -116,10 +116,12 @@ class DivergenceThresholds(Thresholds):
     4.83, 4.72, 8.42, 21.5). A running average climbing from a lucky first batch decelerates
     (PaddleClas: 0.0176, 0.051, 0.053, 0.064), and a spike is one report, not an accelerating
     run of them."""
-    runaway_retrace: float = 0.1
-    """Few-point runaway rule (not the one into a NaN): the climb must also give back at least this
-    share of what the loss had learned, the fall from its first report to its best, in the loss's
-    own units. A blow-up gives back the learning (w2v-BERT on Common Voice: 1.31 -> 0.082 -> 0.37,
+    give_back: float = 0.1
+    """Few-point runaway and joint-jump rules (not the runaway into a NaN): the training loss's climb
+    must also give back at least this share of what it had learned, the fall from its first report
+    to its best, in the loss's own units (joint jump: by the end). An evaluation loss rising beside a
+    training loss that wobbles near its floor is overfitting (Whisper on AMI: training 0.27 -> 0.029
+    -> 0.053 -> 0.033, 1.4% back, as the validation loss climbed 0.33 -> 0.43). A blow-up gives back the learning (w2v-BERT on Common Voice: 1.31 -> 0.082 -> 0.37,
     24% back; most climb past the first report); a loss that fell fifty-fold toward its floor of 0
     and then moved 5x is still over 90% of the way down, and its ratio measures the noise of a
     near-zero number (a Trainer log in a transformers issue: 0.565 -> 0.0116 -> 0.0175 -> 0.0563,
@@ -604,7 +606,7 @@ def _rise(x: np.ndarray, st: np.ndarray, ib: int, onset: int) -> dict:
 
 def _gave_back(x: np.ndarray, got: tuple[int, int] | None, share: float) -> tuple[int, int] | None:
     """``got`` (best, onset) when the climb from the best to the end gave back at least ``share`` of
-    the fall from the first report to the best (``runaway_retrace``); None otherwise."""
+    the fall from the first report to the best (``give_back``); None otherwise."""
     if got is None:
         return None
     learned = float(x[0] - x[got[0]])
@@ -636,7 +638,7 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
         # a climb of tens of percent that is still going: a warning, it has not blown up yet
         # (on evaluations alone with no accuracy a creep is overfitting's GL rule, ``overfitting._gl_alone``;
         # with an accuracy that did not hold, the model itself broke)
-        ("runaway", lambda: _gave_back(x, runaway(x, th.few_factor ** 2, th.runaway_rises), th.runaway_retrace), Severity.ERROR,
+        ("runaway", lambda: _gave_back(x, runaway(x, th.few_factor ** 2, th.runaway_rises), th.give_back), Severity.ERROR,
          f"few-point: the loss rose at every report after its best, faster each time, to >= {th.few_factor ** 2:g}x the best"),
         # the same acceleration into a NaN that never clears: the loss reached infinity, so the factor a
         # blow-up in progress must clear squared is met by its end; the climb need only have doubled
@@ -654,7 +656,7 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
          f"the highest, a step noise gives with p < {th.shift_p:g}"),
         ("joint", lambda: None if x.size != f.values.size else joint_last_jump(run, th.few_factor, th.noise_k), Severity.ERROR,
          f"the last report: training and evaluation loss both >= {th.few_factor:g}x their best"),
-        ("joint_stay", lambda: None if eval_only or x.size != f.values.size else joint_jump_and_stay(run, th.joint_jump, th.few_after, th.joint_hold),
+        ("joint_stay", lambda: None if eval_only or x.size != f.values.size else _gave_back(x, joint_jump_and_stay(run, th.joint_jump, th.few_after, th.joint_hold), th.give_back),
          Severity.ERROR, f"few-point: training and evaluation loss both rose >= {th.joint_jump:.0%} at one report, and the "
          "evaluation loss stayed above every earlier evaluation to the end"),
         ("eval_last", lambda: last_eval_jump(x, th.few_factor, th.noise_k, th.eval_noise_points) if eval_only else None,

@@ -28,7 +28,7 @@ from lrdoctor.detect._stats import tail_start, trend_p_up, value_at
 from lrdoctor.detect.initial_loss_anomaly import first_logging_period, starts_at_the_start
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.fmt import fmt
-from lrdoctor.names import ERROR_WORDS, EVAL_WORDS, TEXT_SCORE_WORDS, tokens
+from lrdoctor.names import ERROR_WORDS, EVAL_WORDS, TEXT_SCORE_WORDS, is_f_beta, tokens
 from lrdoctor.run import Run, Series
 
 if TYPE_CHECKING:
@@ -896,7 +896,7 @@ def is_f_score(name: str, names: frozenset[str] = frozenset()) -> bool:
     siblings = _precision_recall_names(name)
     if len(ts) > 1 and ts[-1] == "f" and siblings is not None:
         return set(siblings) <= names
-    return bool(_F_SCORE_WORDS & set(ts)) or any(a == "f" and b == "1" for a, b in zip(ts, ts[1:]))
+    return bool(_F_SCORE_WORDS & set(ts)) or any(a == "f" and b == "1" for a, b in zip(ts, ts[1:])) or is_f_beta(ts)
 
 
 def _precision_recall_names(name: str) -> tuple[str, str] | None:

@@ -259,6 +259,7 @@ def _column_names(cells: list[str]) -> list[str]:
 _NAME_TAILS = frozenset({"score", "match", "rate", "error", "iou", "accuracy", "len",
                          "correlation", "coefficient", "macro", "micro", "weighted",
                          "ortho",  # (the HF audio course's Whisper fine-tune: "Wer Ortho" before "Wer")
+                         "beta",  # (an F-beta score, "f_beta" -> "F Beta": a PII tagger's recall-weighted F5)
                          "auc",  # (scikit-learn's roc_auc_score as "roc_auc": "Roc Auc", "Pr Auc")
                          "squared"})  # (a regression head's "r_squared": "R Squared" after "Mape")
 
