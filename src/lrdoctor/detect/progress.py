@@ -546,6 +546,7 @@ class SlowProgressEvidence(Evidence):
     lr_median_share_of_peak: float
     accuracy_metric: str
     accuracy_median: float
+    constant_accuracy: bool
     error_rate_median: float
     repeated_pairs: int
     expected_pairs: float

@@ -121,6 +121,16 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
     for col, share in accuracy_shares(run):  # (1/K is the chance of a classification accuracy, not of a BLEU, an mAP or an F1)
         av = share.values
         a = float(np.median(av))
+        if not above and _constant_share(av, th):
+            # one value at every evaluation beside a loss at ln K: near-uniform outputs whose arg max
+            # never moved, so the accuracy is one class's share of the set, not 1/K, and no sign of
+            # learning however high (ResNet-50 at lr 5e-6: loss 0.693 -> 0.686 = ln 2, accuracy 0.9310,
+            # the majority share, at all ten evaluations); a model that fitted the class prior would
+            # sit at that prior's entropy (0.25 nats for 93/7), far below ln 2
+            ev.setdefault("accuracy_metric", col)
+            ev.setdefault("accuracy_median", a)
+            ev["constant_accuracy"] = True
+            continue
         off = a - chance_accuracy(col, k)
         if off > th.chance_acc_margin or (given is None and -off > th.chance_acc_margin):
             return None  # accuracy says it learned (or the loss is not K-way cross-entropy); one
@@ -148,11 +158,23 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
     summary = (f"stuck at chance: the loss stayed {where} ln {k} = {fmt(ln_k)} (median {fmt(late)}, lowest "
                f"{fmt(ev['loss_min'])}) over all {x.size} points" +
                ("" if "accuracy_metric" not in ev else
+                f"; {ev['accuracy_metric']} {fmt(ev['accuracy_median'])} at every evaluation: one class's share, the "
+                "predictions never moved" if ev.get("constant_accuracy") else
                 f"; {ev['accuracy_metric']} {fmt(ev['error_rate_median'])} ~ 1 - 1/{k}" if "error_rate_median" in ev else
                 f"; {ev['accuracy_metric']} {fmt(ev['accuracy_median'])} ~ 1/{k}") +
                ("; the loss is still falling, so it may yet leave chance" if falling else ""))
     sev = Severity.WARNING if falling else Severity.ERROR
     return Finding("slow_progress", sev, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
+
+
+def _constant_share(v: np.ndarray, th: ProgressThresholds) -> bool:
+    """True when the accuracy shares ``v`` print one value at ``pinned_fine_points``+ evaluations
+    and that value is a fraction of at least ``pinned_denominator`` (an evaluation set of 50+
+    examples, whose count of right answers changes whenever the predictions move), or at
+    ``pinned_points``+ evaluations whatever the value."""
+    if v.size < th.pinned_fine_points or float(np.ptp(v)) != 0.0:
+        return False
+    return v.size >= th.pinned_points or _granularity(float(v[0])) >= th.pinned_denominator
 
 
 def _two_reports_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
