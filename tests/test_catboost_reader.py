@@ -126,7 +126,7 @@ def test_catboost_info_folders_are_one_run_each(tmp_path):
     fit(tmp_path / "sweep" / "large_data", 2000, learning_rate=0.03, depth=3)
     assert (tmp_path / "sweep" / "small_data" / "learn_error.tsv").is_file()
     one = cli("diagnose", tmp_path / "sweep" / "large_data")
-    assert one.returncode == 0 and b"[catboost, 200 steps]" in one.stdout, one.stdout + one.stderr
+    assert one.returncode == 0 and b"[catboost, 200 rounds]" in one.stdout, one.stdout + one.stderr
     both = cli("diagnose", tmp_path / "sweep")
     out = both.stdout.decode()
     assert both.returncode == 0 and "2 runs" in out, out

@@ -102,7 +102,9 @@ def test_a_tail_creeping_below_the_frozen_tolerance_is_no_frozen_evaluation(tmp_
     assert not [f for f in report.findings if f.kind == "slow_progress"]
     # the twin: a tail of exactly equal prints is still frozen, however it got there (a really
     # trained CatBoost fit on 80 examples stops changing once it fits them: Logloss 1.666859152
-    # at its last iterations)
+    # at its last iterations). Read as CatBoost's table it is a booster's converged fit (stop 65:
+    # later trees add nothing, no weights are dead); the same values under a plain step axis are
+    # a frozen evaluation, an error
     import numpy as np
     from catboost import CatBoostClassifier
 
@@ -111,9 +113,12 @@ def test_a_tail_creeping_below_the_frozen_tolerance_is_no_frozen_evaluation(tmp_
     y = (x[:, 0] + 1.5 * rng.normal(size=1080) > 0).astype(int)
     CatBoostClassifier(iterations=500, thread_count=1, random_seed=0, train_dir=str(tmp_path), verbose=False,
                        learning_rate=0.5, depth=6, l2_leaf_reg=0.01).fit(x[:80], y[:80], eval_set=(x[80:], y[80:]))
-    tail = (tmp_path / "test_error.tsv").read_text().splitlines()[-4:]
-    assert len({line.split("\t")[1] for line in tail}) == 1
-    frozen = [f for f in lrdoctor.diagnose(tmp_path / "test_error.tsv").findings if f.kind == "slow_progress"]
+    table = (tmp_path / "test_error.tsv").read_text().splitlines()
+    assert len({line.split("\t")[1] for line in table[-4:]}) == 1
+    assert not [f for f in lrdoctor.diagnose(tmp_path / "test_error.tsv").findings if f.kind == "slow_progress"]
+    plain = tmp_path / "plain.tsv"
+    plain.write_text("\n".join(["step\tval_loss"] + table[1:]) + "\n")
+    frozen = [f for f in lrdoctor.diagnose(plain).findings if f.kind == "slow_progress"]
     assert frozen and frozen[0].severity.rank == 2 and frozen[0].evidence["rule"].startswith("frozen evaluation")
 
 

@@ -27,7 +27,13 @@ from lrdoctor.io._json import NumberArray, number
 from lrdoctor.io.records import records_to_run
 from lrdoctor.run import Run, RunMeta, apply_roles
 
-__all__ = ["is_catboost_training", "read_catboost_training"]
+__all__ = ["BOOSTING_ROUND", "is_catboost_training", "read_catboost_training"]
+
+#: The step unit of a gradient booster's log: each CatBoost iteration adds one tree, a boosting
+#: round as XGBoost's and LightGBM's (``names.STEP_NAMES``' ``boosting_round``). A booster's losses
+#: stop moving when later trees add nothing (a converged fit, not dead weights: the frozen rules
+#: of ``slow_progress`` leave such a run alone).
+BOOSTING_ROUND = "round"
 
 
 def is_catboost_training(obj: Any) -> bool:
@@ -76,6 +82,7 @@ def read_catboost_training(path: Path, obj: Mapping[str, Any]) -> Run:
                     rec[col] = v
         records.append(rec)
     run = records_to_run(records, RunMeta(source=str(path), format="catboost"))
+    run.meta.step_unit = BOOSTING_ROUND
     return _objective_roles(run, meta, names, columns)
 
 

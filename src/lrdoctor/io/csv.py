@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from lrdoctor.io.catboost import BOOSTING_ROUND
 from lrdoctor.io._table import Table, read_table, table_to_run
 from lrdoctor.names import SPLIT_WORDS, normalize
 from lrdoctor.run import Run
@@ -80,6 +81,7 @@ def read_csv(path: Path, sep: str | None = None) -> Run:
         names = {c: f"{part}_{c}" for c in table.columns[1:] if not SPLIT_WORDS & set(normalize(c).split("_"))}
         _rename(table, names)
         run = table_to_run(table, path, "catboost-tsv")
+        run.meta.step_unit = BOOSTING_ROUND  # (each ``iter`` adds one tree)
         if names:
             run.meta.warnings.append(f"CatBoost {path.name}: metric columns read as the {part} set's "
                                      f"({', '.join(names.values())}, from the file name)")
