@@ -119,13 +119,14 @@ class DivergenceThresholds(Thresholds):
     give_back: float = 0.1
     """Few-point runaway and joint-jump rules (not the runaway into a NaN): the training loss's climb
     must also give back at least this share of what it had learned, the fall from its first report
-    to its best, in the loss's own units (joint jump: by the end). An evaluation loss rising beside a
+    to its best, in the loss's own units (joint jump: by the end). A blow-up gives back the learning
+    (w2v-BERT on Common Voice: 1.31 -> 0.082 -> 0.37, 24% back; most climb past the first report);
+    a loss that fell fifty-fold toward its floor of 0 and then moved 5x is still over 90% of the way
+    down, and its ratio measures the noise of a near-zero number (a Trainer log in a transformers
+    issue: 0.565 -> 0.0116 -> 0.0175 -> 0.0563, 8% back); an evaluation loss rising beside a
     training loss that wobbles near its floor is overfitting (Whisper on AMI: training 0.27 -> 0.029
-    -> 0.053 -> 0.033, 1.4% back, as the validation loss climbed 0.33 -> 0.43). A blow-up gives back the learning (w2v-BERT on Common Voice: 1.31 -> 0.082 -> 0.37,
-    24% back; most climb past the first report); a loss that fell fifty-fold toward its floor of 0
-    and then moved 5x is still over 90% of the way down, and its ratio measures the noise of a
-    near-zero number (a Trainer log in a transformers issue: 0.565 -> 0.0116 -> 0.0175 -> 0.0563,
-    8% back). A tenth: one decimal digit of the descent, below any blow-up of the benchmark."""
+    -> 0.053 -> 0.033, 1.4% back, as the validation loss climbed 0.33 -> 0.43). A tenth: one decimal
+    digit of the descent, below any blow-up of the benchmark."""
     climb_p: float = 0.01
     """Few-point rule: after its best report the loss climbs with a monotone trend that noise
     would give with probability below 1% (Mann-Kendall test, one-sided, on the reports after

@@ -22,7 +22,7 @@ from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.names import loss_term_kind, normalize, tokens
 from lrdoctor.run import Run, Series
 
-__all__ = ["InitialLossThresholds", "detect", "cross_entropy_shown", "seq2seq_table_score", "classification_table_score", "starts_at_the_start", "first_logging_period"]
+__all__ = ["InitialLossThresholds", "detect", "cross_entropy_shown", "seq2seq_table_score", "classification_table_score", "starts_at_the_start", "first_logging_period", "CLASS_TERM_WORDS", "SEG_HEADS", "is_class_term"]
 
 
 @dataclass(frozen=True)
@@ -238,6 +238,7 @@ def is_class_term(name: str) -> bool:
     or mmsegmentation's :data:`SEG_HEADS` ``loss_seg``)."""
     words = set(tokens(name))
     return bool(CLASS_TERM_WORDS & words) or ("seg" in words and bool(SEG_HEADS & words))
+
 
 #: Terms add up to their total when the printed sum is within this share of it: each term and the
 #: total are rounded to the same printed digits (5 decimals in mmcv's JSON logs), so the sum of

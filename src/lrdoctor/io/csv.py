@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from lrdoctor.io.catboost import BOOSTING_ROUND
 from lrdoctor.io._table import Table, read_table, table_to_run
+from lrdoctor.io.catboost import BOOSTING_ROUND
 from lrdoctor.names import SPLIT_WORDS, normalize
 from lrdoctor.run import Run
 
