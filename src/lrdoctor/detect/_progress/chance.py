@@ -167,14 +167,14 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
     return Finding("slow_progress", sev, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
 
 
-def _constant_share(v: np.ndarray, th: ProgressThresholds) -> bool:
-    """True when the accuracy shares ``v`` print one value at ``pinned_fine_points``+ evaluations
-    and that value is a fraction of at least ``pinned_denominator`` (an evaluation set of 50+
-    examples, whose count of right answers changes whenever the predictions move), or at
-    ``pinned_points``+ evaluations whatever the value."""
+def _constant_share(v: np.ndarray, th: ProgressThresholds, fine_counts: bool = True) -> bool:
+    """True when the shares ``v`` (0-1) print one value at ``pinned_points``+ evaluations, or at
+    ``pinned_fine_points``+ when ``fine_counts`` and that value is a fraction of at least
+    ``pinned_denominator`` (an evaluation set of 50+ examples, whose count of right answers changes
+    whenever the predictions move)."""
     if v.size < th.pinned_fine_points or float(np.ptp(v)) != 0.0:
         return False
-    return v.size >= th.pinned_points or _granularity(float(v[0])) >= th.pinned_denominator
+    return v.size >= th.pinned_points or (fine_counts and _granularity(float(v[0])) >= th.pinned_denominator)
 
 
 def _two_reports_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
@@ -1056,8 +1056,8 @@ def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
         # model that converged before it, as ChainerCV's SSD at validation mAP 1.0 from iteration 28000;
         # a Trainer's results table from its first evaluation counts as the start, whatever steps its
         # evaluations fell on: ResNet-18 on an image folder, accuracy 0.3958 at steps 6, 13 and 18)
-        few = th.pinned_fine_points if fine and (starts_at_the_start(run) or trainer_table_from_start(run)) else th.pinned_points
-        constant = v.size >= few and float(np.ptp(v)) == 0.0 and (v[0] < 0.9 * scale or (v[0] < scale and is_f_score(run.meta.roles.get(name, name))))
+        from_start = starts_at_the_start(run) or trainer_table_from_start(run)
+        constant = _constant_share(v / scale, th, from_start) and (v[0] < 0.9 * scale or (v[0] < scale and is_f_score(run.meta.roles.get(name, name))))
         if learned and not (constant and fine):
             continue  # the loss fell by half: this metric is not the task's (or its eval set is tiny)
         if constant and _eval_loss_moves(run, s, th):
