@@ -98,6 +98,20 @@ class ProgressThresholds(Thresholds):
     ``chance_drift`` x ln K below its first ones (a loss falling *through* ln K is learning;
     Keras issue 12707: 1.88 -> 1.72 over epochs 5-9, passing ln 6 = 1.79 on the way down). The
     same 5% as ``chance_tol``: the band that counts as "at ln K"."""
+    still_falling: float = 0.05
+    """A no-learning error read from a task metric (an accuracy at chance, a score pinned at 0 or at
+    one value, an error rate at its maximum) is a warning when the loss beside it (the evaluation
+    loss where one is logged: a training loss falls as a model memorises) is still falling
+    at the end: the median of the last third of its second half is more than 5% below that of the
+    first third (the chance rule's ``chance_drift``, the same share read on any loss). A falling
+    loss says the weights still move towards the targets, so the metric's floor may be a run that
+    stopped too early (a CTC fine-tune whose WER is 1.0 at all six evaluations while its validation
+    loss falls 29.6 -> 7.3, still in the blank phase), as long as the loss is at its lowest or a metric that measures something else (a
+    CodeT5 BLEU of 0.0004 at three epochs while both losses fall by a third); it cannot prove the
+    run broken, which an error claims. Only on fewer than ``pinned_points`` evaluations of the metric:
+    a metric held at its floor over more, while the loss fell all along, is a broken set-up whatever
+    the loss says (XLS-R on Common Voice zh-CN: WER 1.0 at all 67 evaluations as the validation loss
+    fell 64.8 -> 1.8). A loss that is flat beside the pinned metric leaves it an error."""
     chance_warmup_rise: float = 1.05
     """...nor one whose logged LR is still rising over the reports (last >= 1.05x first, never
     falling): the warm-up has not reached the LR the run trains at, and a model near chance
@@ -555,6 +569,11 @@ class SlowProgressEvidence(Evidence):
     last: float
     chance: float
     undefined_points: int
+    #: the loss still falling beside a metric-read finding softened to a warning (``still_falling``),
+    #: and the levels of the first and last thirds of its second half
+    loss_still_falling: str
+    loss_falling_from: float
+    loss_falling_to: float
 
 
 def _eval_fell_by(run: Run, share: float) -> bool:
@@ -580,7 +599,7 @@ def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Fi
     for rule in rules:
         got = rule(run, th)
         if got is not None:
-            return [got]
+            return [_calibrated(run, rule, got, th)]
     if run.is_rl or needs.loss(run) is not None:
         return []
     if run.meta.step_unit not in ("step", "timestep"):
@@ -620,6 +639,50 @@ def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Fi
     cause = ("The learning rate is too low for this model (or the model barely trains: frozen "
              "parameters, data or labels wrong). Fine-tuning a pretrained model can also start near its floor.")
     return [Finding("slow_progress", Severity.WARNING, float(steps[0]), float(steps[-1]), summary, ev, cause)]
+
+
+#: the no-learning rules that read a task metric, not the loss: the ones ``still_falling`` calibrates
+_METRIC_RULES = frozenset({_accuracy_at_chance, _accuracy_around_chance, _pinned_at_one_over_k, _error_rate_at_max,
+                           _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _never_beat_constant,
+                           _negligible_correlation, _f_score_at_floor})
+
+
+def _still_falling(run: Run, th: ProgressThresholds) -> tuple[str, float, float] | None:
+    """The loss (evaluation, else training) whose second half still falls by more than
+    ``still_falling``, to a level within that share of its lowest report (a loss coming back down
+    from a blow-up is no learning run: RemBERT at 0.46, 1.36, 1.29, 0.80): its column and the levels
+    of that half's first and last thirds; None when it does not, or when there is none of 3+ finite
+    positive reports."""
+    for role in ("eval_loss", "loss"):
+        s = run.series(role)
+        if s is None:
+            continue
+        x = s.finite().values
+        if x.size < 3 or (x <= 0).any():
+            continue
+        half = x[x.size // 2:]
+        ends = max(1, half.size // 3)
+        first, last = float(np.median(half[:ends])), float(np.median(half[-ends:]))
+        if first - last > th.still_falling * first and last <= (1 + th.still_falling) * float(x.min()):
+            return run.meta.roles.get(role, role), first, last
+        return None
+    return None
+
+
+def _calibrated(run: Run, rule, f: Finding, th: ProgressThresholds) -> Finding:
+    """``f`` at warning instead of error when ``rule`` read a task metric at fewer than
+    ``pinned_points`` evaluations and the loss beside it is still falling (``still_falling``); ``f``
+    itself otherwise."""
+    if f.severity is not Severity.ERROR or rule not in _METRIC_RULES or int(f.evidence.get("points", 0)) >= th.pinned_points:
+        return f
+    falling = _still_falling(run, th)
+    if falling is None:
+        return f
+    col, first, last = falling
+    ev = dict(f.evidence, loss_still_falling=col, loss_falling_from=first, loss_falling_to=last)
+    summary = (f"{f.summary}; but {col} is still falling ({fmt(first)} -> {fmt(last)} over the second half), "
+               "so the run may yet leave the floor, or the metric measures something else")
+    return Finding(f.kind, Severity.WARNING, f.start_step, f.end_step, summary, ev, f.cause)
 
 
 class PlateauEvidence(Evidence):

@@ -1,0 +1,112 @@
+"""Rules from the stop-66 study (issue 9), on a really trained classifier and on real logs read
+in place.
+
+* ``slow_progress`` read from a task metric (an accuracy printing one value, a score at its floor,
+  an error rate at its maximum) on fewer than ``pinned_points`` evaluations, beside an evaluation
+  loss that is still falling at its lowest, is a warning, not an error: the run may be leaving
+  the floor (``ProgressThresholds.still_falling``). On more evaluations, or beside a flat loss,
+  it stays an error.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from bench_logs import real_log
+
+import lrdoctor
+from lrdoctor.detect.progress import ProgressThresholds
+
+torch = pytest.importorskip("torch")
+
+
+def _slow(report):
+    return [f for f in report.findings if f.kind == "slow_progress"]
+
+
+def _prior_init_log(path, lr: float, epochs: int = 3, share: float = 0.705) -> None:
+    """A logistic regression whose bias starts at the log-prior of a ``share``/1-``share`` split
+    (every prediction the majority class from the first step), trained by SGD at ``lr`` for
+    ``epochs`` epochs of 20 batches; a CSV of epoch, loss, eval_loss, eval_accuracy on 200
+    held-out examples."""
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    w_true = torch.randn(8)
+
+    def batch(n):
+        x = torch.randn(n, 8)
+        s = x @ w_true
+        return x, (s > torch.quantile(s, share)).long()
+
+    xe, ye = batch(200)
+    model = torch.nn.Linear(8, 2)
+    torch.nn.init.zeros_(model.weight)
+    with torch.no_grad():
+        model.bias.copy_(torch.tensor([math.log(share), math.log(1 - share)]))
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    rows = ["epoch,loss,eval_loss,eval_accuracy"]
+    for step in range(1, 20 * epochs + 1):
+        x, y = batch(64)
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % 20 == 0:
+            with torch.no_grad():
+                out = model(xe)
+                el = torch.nn.functional.cross_entropy(out, ye).item()
+                acc = (out.argmax(1) == ye).float().mean().item()
+            rows.append(f"{step // 20},{loss.item():.4f},{el:.4f},{acc:.4f}")
+    path.write_text("\n".join(rows) + "\n")
+
+
+def test_a_pinned_accuracy_beside_a_falling_eval_loss_is_a_warning_and_the_run_leaves_the_floor(tmp_path):
+    short, longer = tmp_path / "short.csv", tmp_path / "longer.csv"
+    _prior_init_log(short, lr=0.01)
+    _prior_init_log(longer, lr=0.01, epochs=6)
+    acc = lrdoctor.read(short).series("eval_accuracy").values
+    assert float(acc.min()) == float(acc.max()) == pytest.approx(0.705)  # the majority share, all three epochs
+    found = _slow(lrdoctor.diagnose(short))
+    assert len(found) == 1 and found[0].severity.rank == 1  # a warning
+    assert found[0].evidence["loss_still_falling"] == "eval_loss"
+    assert found[0].evidence["loss_falling_to"] < found[0].evidence["loss_falling_from"]
+    # the same run trained on leaves the majority share: an error would have called it broken
+    assert lrdoctor.read(longer).series("eval_accuracy").values[-1] > 0.75
+
+
+def test_the_same_pinned_accuracy_beside_a_loss_that_barely_moves_stays_an_error(tmp_path):
+    slow = tmp_path / "slow.csv"
+    _prior_init_log(slow, lr=0.001)  # eval loss falls under 1% per epoch: no learning worth the name
+    found = _slow(lrdoctor.diagnose(slow))
+    assert len(found) == 1 and found[0].severity.rank == 2
+    assert "loss_still_falling" not in found[0].evidence
+
+
+def test_a_codet5_bleu_pinned_at_three_epochs_beside_a_falling_validation_loss_is_a_warning():
+    """Labelled edge (leaning slow_progress): BLEU 0.0004 at all three epochs, validation loss
+    0.0920 -> 0.0688 -> 0.0620."""
+    found = _slow(lrdoctor.diagnose(real_log("fresh741/chathuranga-codet5-small-v8/training_results.md")))
+    assert len(found) == 1 and found[0].severity.rank == 1
+    assert found[0].evidence["loss_still_falling"] == "validation_loss"
+
+
+def test_a_wer_pinned_over_many_evaluations_stays_an_error_however_the_loss_falls():
+    """XLS-R on Common Voice zh-CN (labelled unhealthy): WER at or above 1.0 at all 67
+    evaluations while the validation loss fell from 64.8 to about 1.8."""
+    found = _slow(lrdoctor.diagnose(real_log("fresh372/samitizerxu-xls-r-300m-zh-cn/training_results.md")))
+    assert len(found) == 1 and found[0].severity.rank == 2
+    assert found[0].evidence["points"] >= ProgressThresholds().pinned_points
+
+
+def test_a_loss_coming_back_down_from_a_blow_up_does_not_soften_the_error(tmp_path):
+    """A validation loss that fell in its second half but sits far above its best is a run
+    recovering, not one learning (the shape of a 10-epoch card: 0.20, 0.36, 0.16, 0.91 ... 0.55
+    beside an accuracy of 0.8333 at every epoch); the falling test asks for a loss at its lowest."""
+    log = tmp_path / "recover.csv"
+    rows = ["epoch,eval_loss,eval_accuracy"] + [f"{i + 1},{v},0.8333" for i, v in enumerate(
+        [0.2044, 0.3574, 0.1551, 0.9122, 0.9043, 0.7262, 0.5977, 0.5567, 0.5484, 0.5506])]
+    log.write_text("\n".join(rows) + "\n")
+    from lrdoctor.detect.progress import _still_falling
+    assert _still_falling(lrdoctor.read(log), ProgressThresholds()) is None
