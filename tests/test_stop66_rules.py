@@ -110,3 +110,31 @@ def test_a_loss_coming_back_down_from_a_blow_up_does_not_soften_the_error(tmp_pa
     log.write_text("\n".join(rows) + "\n")
     from lrdoctor.detect.progress import _still_falling
     assert _still_falling(lrdoctor.read(log), ProgressThresholds()) is None
+
+
+# ---------------------------------------------------------------- initial_loss_anomaly: sentence-transformers tables
+
+def test_a_setfit_training_logs_table_is_read_as_sentence_transformers_and_not_judged_against_ln_k(tmp_path):
+    """SetFit with a ModernBERT body on 4 intents (labelled healthy): CosineSimilarityLoss 0.1492 at
+    step 1 is an MSE of cosines, not a cross-entropy over the 4 classes; the class count of the
+    config says nothing of it, and the report says why the check did not run."""
+    from lrdoctor.io.textlog.tables import SENTENCE_TRANSFORMERS_LAYOUT
+
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("num_classes: 4\n")
+    log = real_log("fresh979/kerjasama-whatsapp-intent-setfit-modernbert/training_results.md")
+    assert lrdoctor.read(log).meta.layout == SENTENCE_TRANSFORMERS_LAYOUT
+    report = lrdoctor.diagnose(log, config=cfg)
+    assert "initial_loss_anomaly" not in {f.kind for f in report.findings}
+    assert "pair or ranking objective" in report.coverage.skipped["initial_loss_anomaly"]
+
+
+def test_a_trainer_table_with_a_class_count_is_still_judged_against_ln_k(tmp_path):
+    """The Trainer's own card (Training Loss first) is no sentence-transformers table: a ResNet
+    student whose first losses are 26.9 for 16 classes, 10x ln 16, is still an anomaly."""
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("num_classes: 16\n")
+    log = real_log("fresh964/resnet101-rvlcdip-hint-rand/training_results.md")
+    assert lrdoctor.read(log).meta.layout == ""
+    found = [f for f in lrdoctor.diagnose(log, config=cfg).findings if f.kind == "initial_loss_anomaly"]
+    assert found and found[0].evidence["ratio"] > 5

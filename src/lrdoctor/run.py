@@ -74,6 +74,9 @@ class RunMeta:
     #: raw text-log columns read from a Python repr (HF Trainer's ``{'grad_norm': 0.0, ...}``):
     #: a repr shows a float's own digits, not a fixed number of decimals, so its 0.0 is 0
     repr_fields: list[str] = field(default_factory=list)
+    #: the layout of the table a text log was read from, where it tells what the columns hold
+    #: (:data:`lrdoctor.io.textlog.tables.SENTENCE_TRANSFORMERS_LAYOUT`); "" for any other
+    layout: str = ""
 
 
 def _a_gan_term(column: str) -> bool:

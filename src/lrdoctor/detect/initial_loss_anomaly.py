@@ -186,7 +186,12 @@ def _needs(run: Run) -> str | None:
     # whose first row is the run's first evaluation starts at the start at irregular steps too
     # (epochs 0.86, 2.0, 2.86)
     from lrdoctor.detect._progress.chance import trainer_table_from_start
+    from lrdoctor.io.textlog.tables import SENTENCE_TRANSFORMERS_LAYOUT
 
+    if num_classes(run) is not None and run.meta.layout == SENTENCE_TRANSFORMERS_LAYOUT:
+        # a pair or ranking objective: the task's class count says nothing of its first value (SetFit's
+        # CosineSimilarityLoss at 0.1492 on a 4-intent classifier)
+        return "a sentence-transformers / SetFit table: its loss is a pair or ranking objective, with no ln K"
     why = needs.num_classes_and_loss(run)
     if why is not None and needs.loss(run) is None and (cross_entropy_shown(run) or seq2seq_table_score(run)
                                                         or classification_table_score(run)) is not None:

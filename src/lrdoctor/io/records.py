@@ -53,6 +53,8 @@ class RecordColumns:
         #: files is in name order, "epoch=10" before "epoch=2"): their steps are sorted, and a
         #: step that goes back is no restart
         self.rows_in_order = True
+        #: the table layout a text-log reader recognised (``RunMeta.layout``)
+        self.layout = ""
 
     def __len__(self) -> int:
         return self.n

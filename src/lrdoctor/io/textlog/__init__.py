@@ -575,6 +575,8 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
     for key, _, _ in _PENDING:
         if state.get(key) and not done_at:  # a last table or block cut before its end (a crash, a paste)
             records.append(state.pop(key))
+    if state.get("layout") and hasattr(records, "layout"):
+        records.layout = state["layout"]
     if state.get("rows_unordered") and hasattr(records, "rows_in_order"):
         records.rows_in_order = False
     if loss_change and hasattr(records, "refile_before"):
@@ -624,7 +626,7 @@ def read_textlog(path: Path) -> Run:
         if bare is not None:
             return bare
         raise LogFormatError(path, "unknown format: no line looks like a training log (no 'loss', 'step', key=value ...)")
-    meta = RunMeta(source=str(path), format="text-log")
+    meta = RunMeta(source=str(path), format="text-log", layout=records.layout)
     if skipped:
         meta.warnings.append(f"{printable(path.name)}:{skipped[0]}: {len(skipped)} line(s) longer than "
                              f"{MAX_LINE_CHARS} characters were not read")

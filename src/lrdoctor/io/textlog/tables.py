@@ -239,6 +239,16 @@ def _hf_evaluation_names(names: list[str]) -> list[str]:
     return [n if n in _HF_TRAIN_COLUMNS or n.startswith(("eval_", "validation_")) else f"eval_{n}" for n in names]
 
 
+#: ``RunMeta.layout`` of a sentence-transformers (or SetFit) "Training Logs" table: the model-card
+#: callback of those libraries writes "Epoch | Step | Training Loss | ...", the epoch first, where
+#: the Trainer's own card writes "Training Loss | Epoch | Step | Validation Loss". Its losses are
+#: the library's pair and ranking objectives (CosineSimilarityLoss is an MSE of cosines,
+#: MultipleNegativesRankingLoss a cross-entropy over the batch's candidates), not a cross-entropy
+#: over the task's classes.
+SENTENCE_TRANSFORMERS_LAYOUT = "sentence-transformers"
+_SENTENCE_TRANSFORMERS_HEAD = ("epoch", "step", "training_loss")
+
+
 def _column_names(cells: list[str]) -> list[str]:
     """A table header's cells as column names: lower case, spaces as underscores, HF results
     tables' metric columns named as the evaluation's. Beside a column named as the training
@@ -461,6 +471,8 @@ def _header_table(line: str, state: dict) -> dict | None:
     if len(cells) >= 2 and (spaced or all(_HEADER_CELL.match(c) for c in cells)) and any(not _NUM_FULL.match(c) for c in cells):
         # (HF notebooks print "Step | Training Loss | Validation Loss | Wer")
         state["pipe_header"] = _column_names(cells)
+        if state["pipe_header"][:3] == list(_SENTENCE_TRANSFORMERS_HEAD):
+            state["layout"] = SENTENCE_TRANSFORMERS_LAYOUT
         words = s.replace("|", " ").split()
         # bars that group one-word names ("ID  Step  maxR |  avgR  stdR |  expR  objC": ElegantRL's
         # evaluator): a row of as many numbers is read word by word
