@@ -138,3 +138,23 @@ def test_a_trainer_table_with_a_class_count_is_still_judged_against_ln_k(tmp_pat
     assert lrdoctor.read(log).meta.layout == ""
     found = [f for f in lrdoctor.diagnose(log, config=cfg).findings if f.kind == "initial_loss_anomaly"]
     assert found and found[0].evidence["ratio"] > 5
+
+
+# ---------------------------------------------------------------- divergence: the stay rules give back
+
+def test_a_training_loss_wobbling_near_zero_beside_overfitting_is_no_divergence():
+    """distilbert on a 3-class task, fold 4 (labelled unhealthy: overfitting): the training loss
+    fell 0.5547 -> 0.0012 and then printed 0.0044, 3.7x its best but 0.6% of what it learned, while
+    the validation loss tripled. The stay rules (every later report >= 2x the best; a jump that
+    stays; a decade) ask the loss to give back ``give_back`` of its fall, as the runaway rule does."""
+    report = lrdoctor.diagnose(real_log("fresh1000/elopezlopez-distilbert-fold4-ternary/training_results.md"))
+    kinds = {f.kind for f in report.findings if f.severity.rank >= 1}
+    assert "divergence" not in kinds and "overfitting" in kinds
+
+
+def test_a_fine_tune_that_gave_its_learning_back_still_diverges():
+    """Mistral-7B on MetaMath (labelled divergence): 0.7559 at step 13, then 9.46 and every later
+    report at least 6x the best: the loss gave back far more than it learned."""
+    report = lrdoctor.diagnose(real_log("fresh398/hfcard-imdatta0-mistral-7b-v0.3-metamath-default/training_results.md"))
+    div = [f for f in report.findings if f.kind == "divergence"]
+    assert div and div[0].severity.rank == 2 and div[0].evidence["best_loss"] == pytest.approx(0.7559)

@@ -117,16 +117,18 @@ class DivergenceThresholds(Thresholds):
     (PaddleClas: 0.0176, 0.051, 0.053, 0.064), and a spike is one report, not an accelerating
     run of them."""
     give_back: float = 0.1
-    """Few-point runaway and joint-jump rules (not the runaway into a NaN): the training loss's climb
-    must also give back at least this share of what it had learned, the fall from its first report
-    to its best, in the loss's own units (joint jump: by the end). A blow-up gives back the learning
+    """Few-point stay, jump, decade, runaway and joint-jump rules (not the runaway into a NaN; the
+    stay, jump and decade rules since stop 66): the loss's climb must also give back at least this
+    share of what it had learned, the fall from its first report to its best, in the loss's own
+    units (by the end of the log). A blow-up gives back the learning
     (w2v-BERT on Common Voice: 1.31 -> 0.082 -> 0.37, 24% back; most climb past the first report);
     a loss that fell fifty-fold toward its floor of 0 and then moved 5x is still over 90% of the way
     down, and its ratio measures the noise of a near-zero number (a Trainer log in a transformers
     issue: 0.565 -> 0.0116 -> 0.0175 -> 0.0563, 8% back); an evaluation loss rising beside a
     training loss that wobbles near its floor is overfitting (Whisper on AMI: training 0.27 -> 0.029
-    -> 0.053 -> 0.033, 1.4% back, as the validation loss climbed 0.33 -> 0.43). A tenth: one decimal
-    digit of the descent, below any blow-up of the benchmark."""
+    -> 0.053 -> 0.033, 1.4% back, as the validation loss climbed 0.33 -> 0.43; distilbert on a
+    3-class task: 0.5547 -> 0.0012 -> 0.0044, "3.7x the best" and 0.6% back, as the validation loss
+    tripled). A tenth: one decimal digit of the descent, below any blow-up of the benchmark."""
     climb_p: float = 0.01
     """Few-point rule: after its best report the loss climbs with a monotone trend that noise
     would give with probability below 1% (Mann-Kendall test, one-sided, on the reports after
@@ -630,11 +632,11 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
     x, st = without_dips(f.values, f.steps, th.few_factor, th.noise_k)
     # (name, finder, severity, rule text), tried in order; the name picks the summary below
     rules = (
-        ("rise", lambda: few_point_rise(x, th.few_factor, th.few_after, th.noise_k), Severity.ERROR,
+        ("rise", lambda: _gave_back(x, few_point_rise(x, th.few_factor, th.few_after, th.noise_k), th.give_back), Severity.ERROR,
          f"few-point: every point from the onset on >= {th.few_factor:g}x the best"),
-        ("jump", lambda: jump_and_stay(x, th.few_factor, th.few_after, th.noise_k), Severity.ERROR,
+        ("jump", lambda: _gave_back(x, jump_and_stay(x, th.few_factor, th.few_after, th.noise_k), th.give_back), Severity.ERROR,
          f"few-point: a jump to >= {th.few_factor:g}x the best, every later report above all earlier ones"),
-        ("decade", lambda: None if eval_only else decade_rise(x, th), Severity.ERROR,
+        ("decade", lambda: None if eval_only else _gave_back(x, decade_rise(x, th), th.give_back), Severity.ERROR,
          f"few-point: every point from an early onset on >= {th.decade_factor:g}x the best (an order of magnitude)"),
         # a climb of tens of percent that is still going: a warning, it has not blown up yet
         # (on evaluations alone with no accuracy a creep is overfitting's GL rule, ``overfitting._gl_alone``;
