@@ -20,6 +20,7 @@ import math
 import pytest
 
 from bench_logs import real_log
+from trained_logistic import imbalanced_logistic_log
 
 import lrdoctor
 
@@ -143,45 +144,10 @@ def test_loss_at_ln_2_with_one_accuracy_at_every_evaluation_is_stuck():
     assert stuck[0].evidence["num_classes"] == 2
 
 
-def _imbalanced_binary_log(path, lr: float, seed: int = 0) -> None:
-    """A logistic regression from a zero init (uniform outputs: loss ln 2, every prediction the
-    first class) on a 93/7 split, trained at ``lr``; a CSV of step, loss, eval_loss, eval_accuracy
-    written at ten evaluations on 200 held-out examples."""
-    torch.manual_seed(seed)
-    torch.set_num_threads(1)
-    w_true = torch.randn(8)
-
-    def batch(n):
-        x = torch.randn(n, 8)
-        score = x @ w_true
-        y = (score > torch.quantile(score, 0.93)).long()  # 7% positives
-        return x, y
-
-    xe, ye = batch(200)
-    model = torch.nn.Linear(8, 2)
-    torch.nn.init.zeros_(model.weight)
-    torch.nn.init.zeros_(model.bias)
-    opt = torch.optim.SGD(model.parameters(), lr=lr)
-    rows = ["step,loss,eval_loss,eval_accuracy"]
-    for step in range(1, 201):
-        x, y = batch(64)
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if step % 20 == 0:
-            with torch.no_grad():
-                out = model(xe)
-                el = torch.nn.functional.cross_entropy(out, ye).item()
-                acc = (out.argmax(1) == ye).float().mean().item()
-            rows.append(f"{step},{loss.item():.4f},{el:.4f},{acc:.4f}")
-    path.write_text("\n".join(rows) + "\n")
-
-
 def test_a_trained_classifier_frozen_at_ln_2_is_stuck_and_its_learning_twin_is_not(tmp_path):
     frozen, learning = tmp_path / "frozen.csv", tmp_path / "learning.csv"
-    _imbalanced_binary_log(frozen, lr=1e-6)
-    _imbalanced_binary_log(learning, lr=0.5)
+    imbalanced_logistic_log(frozen, lr=1e-6)  # from a zero init on a 93/7 split: loss ln 2
+    imbalanced_logistic_log(learning, lr=0.5)
     acc = lrdoctor.read(frozen).series("eval_accuracy").values
     assert float(acc.min()) == float(acc.max()) == pytest.approx(0.93)  # the majority share, every time
     stuck = [f for f in lrdoctor.diagnose(frozen).findings if f.kind == "slow_progress"]

@@ -10,11 +10,10 @@ in place.
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
 from bench_logs import real_log
+from trained_logistic import imbalanced_logistic_log
 
 import lrdoctor
 from lrdoctor.detect.progress import ProgressThresholds
@@ -26,40 +25,10 @@ def _slow(report):
     return [f for f in report.findings if f.kind == "slow_progress"]
 
 
-def _prior_init_log(path, lr: float, epochs: int = 3, share: float = 0.705) -> None:
-    """A logistic regression whose bias starts at the log-prior of a ``share``/1-``share`` split
-    (every prediction the majority class from the first step), trained by SGD at ``lr`` for
-    ``epochs`` epochs of 20 batches; a CSV of epoch, loss, eval_loss, eval_accuracy on 200
-    held-out examples."""
-    torch.manual_seed(0)
-    torch.set_num_threads(1)
-    w_true = torch.randn(8)
-
-    def batch(n):
-        x = torch.randn(n, 8)
-        s = x @ w_true
-        return x, (s > torch.quantile(s, share)).long()
-
-    xe, ye = batch(200)
-    model = torch.nn.Linear(8, 2)
-    torch.nn.init.zeros_(model.weight)
-    with torch.no_grad():
-        model.bias.copy_(torch.tensor([math.log(share), math.log(1 - share)]))
-    opt = torch.optim.SGD(model.parameters(), lr=lr)
-    rows = ["epoch,loss,eval_loss,eval_accuracy"]
-    for step in range(1, 20 * epochs + 1):
-        x, y = batch(64)
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if step % 20 == 0:
-            with torch.no_grad():
-                out = model(xe)
-                el = torch.nn.functional.cross_entropy(out, ye).item()
-                acc = (out.argmax(1) == ye).float().mean().item()
-            rows.append(f"{step // 20},{loss.item():.4f},{el:.4f},{acc:.4f}")
-    path.write_text("\n".join(rows) + "\n")
+def _prior_init_log(path, lr: float, epochs: int = 3) -> None:
+    """A logistic regression whose bias starts at the log-prior of a 70.5/29.5 split (every prediction
+    the majority class from the first step), trained at ``lr`` for ``epochs`` epochs of 20 batches."""
+    imbalanced_logistic_log(path, lr, share=0.705, prior_bias=True, steps=20 * epochs, every=20, axis="epoch")
 
 
 def test_a_pinned_accuracy_beside_a_falling_eval_loss_is_a_warning_and_the_run_leaves_the_floor(tmp_path):
