@@ -59,6 +59,8 @@ def test_a_codet5_bleu_pinned_at_three_epochs_beside_a_falling_validation_loss_i
     found = _slow(lrdoctor.diagnose(real_log("fresh741/chathuranga-codet5-small-v8/training_results.md")))
     assert len(found) == 1 and found[0].severity.rank == 1
     assert found[0].evidence["loss_still_falling"] == "validation_loss"
+    # the fixes are a longer run and a look at the metric, not the dead-training checks of an error
+    assert [fx.parameter for fx in found[0].fixes] == ["training length", "metric computation"]
 
 
 def test_a_wer_pinned_over_many_evaluations_stays_an_error_however_the_loss_falls():

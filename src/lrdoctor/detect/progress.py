@@ -682,7 +682,10 @@ def _calibrated(run: Run, rule, f: Finding, th: ProgressThresholds) -> Finding:
     ev = dict(f.evidence, loss_still_falling=col, loss_falling_from=first, loss_falling_to=last)
     summary = (f"{f.summary}; but {col} is still falling ({fmt(first)} -> {fmt(last)} over the second half), "
                "so the run may yet leave the floor, or the metric measures something else")
-    return Finding(f.kind, Severity.WARNING, f.start_step, f.end_step, summary, ev, f.cause)
+    cause = ("The metric sat at its floor while the loss kept improving: the run ended before the model's "
+             "predictions crossed into what the metric counts (too few steps, or an LR too low), or the metric "
+             "does not read the outputs the way the loss does (label ids, thresholds, decoding).")
+    return Finding(f.kind, Severity.WARNING, f.start_step, f.end_step, summary, ev, cause)
 
 
 class PlateauEvidence(Evidence):
@@ -753,7 +756,8 @@ def fix_slow_progress(run: Run, f: Finding) -> Prescription:
     """Only the rate rule (a loss that falls, slowly) is cured by a larger LR. An LR that reached
     0 needs its schedule's floor; a run that learns nothing at all (frozen, collapsed, stuck at
     chance, pinned) needs its data, loss and trainable parameters checked first: a 3x LR on a
-    model whose gradients are 0 changes nothing."""
+    model whose gradients are 0 changes nothing. A metric at its floor beside a loss still falling
+    (a warning, ``still_falling``) needs a longer run or a look at how the metric reads the outputs."""
     ev = f.evidence
     if "drop_per_100_steps" in ev:
         return Prescription([lr_fix(run, f, SLOW_LR_RAISE, "< 1% loss drop per 100 steps: raise the LR 3x; confirm with an LR range test")], [Watch("loss", "> 1% drop per 100 steps early in the run", "still slower means the LR is not the limit: check data and frozen layers")])
@@ -779,6 +783,16 @@ def fix_slow_progress(run: Run, f: Finding) -> Prescription:
             Fix("trainable parameters", None, None, "no gradient reaches weights that are frozen, or whose steps the loss scaler skips",
                 note="count parameters with requires_grad and in optimizer.param_groups; log the loss scale and skipped steps under fp16"),
         ], [Watch(str(ev.get("metric")), "changes between evaluations while the model trains", "the same mean length at every evaluation means the same outputs")])
+    if "loss_still_falling" in ev:  # a metric at its floor beside a loss still falling (``still_falling``)
+        return Prescription([
+            Fix("training length", config_value(run.config, ("num_train_epochs", "num_epochs", "epochs", "max_steps")), None,
+                f"{ev['loss_still_falling']} still falls at the end: the model is still learning when the run stops",
+                note="train longer (2-3x the epochs or steps) and evaluate again; raise the LR only if the loss falls slowly"),
+            Fix("metric computation", None, None, "a metric at its floor while the held-out loss improves may not read the outputs the loss does",
+                note="decode or print a few predictions and score them by hand: label ids, the decision threshold, generation "
+                     "settings, the scorer's tokenizer"),
+        ], [Watch(str(ev.get("metric", ev.get("accuracy_metric", "metric"))), "leaves its floor within the added budget while the loss keeps falling",
+                  "still at its floor once the loss has flattened means the run never learned the task")])
     if ev.get("metric") == run.meta.roles.get("lr", "lr") and "lr" in run:
         return Prescription([Fix("min_lr", config_value(run.config, ("min_lr", "eta_min", "lr_end", "end_lr")), None,
                                  "the schedule decayed the LR to ~0 while training goes on",
