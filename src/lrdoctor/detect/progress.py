@@ -14,6 +14,7 @@ generated outputs of a sequence-to-sequence model).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -28,7 +29,7 @@ from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 from lrdoctor.detect._progress.generation import EMPTY_GENERATION_RULE, FROZEN_GENERATION_RULE, ZERO_SCORE_RULE, _empty_generations, _frozen_generations, _score_zero_while_learned
 from lrdoctor.detect._progress.chance import chance_accuracy, f_score_columns, _f_score_at_floor, _two_reports_at_chance, _accuracy_at_chance, _accuracy_around_chance, _pinned_at_one_over_k, _at_uniform, _error_rate_at_max, _negligible_correlation, _weak_correlation, _never_below_start, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _never_beat_constant, _stuck_at_chance, _worse_than_uniform
-from lrdoctor.detect._progress.common import _lr_share
+from lrdoctor.detect._progress.common import _lr_share, second_half_ends
 from lrdoctor.detect._progress.frozen import _box_terms, _collapsed_to_zero, _frozen_eval, _frozen_game, _frozen_loss, _frozen_term, _no_box_matched, _recurring_loss, _zero_throughout
 from lrdoctor.detect._progress.schedule import _degenerate_groups, _lr_stays_zero, _no_gain_over_finished_schedule, _return_at_floor, _return_never_rose
 
@@ -106,9 +107,10 @@ class ProgressThresholds(Thresholds):
     first third (the chance rule's ``chance_drift``, the same share read on any loss). A falling
     loss says the weights still move towards the targets, so the metric's floor may be a run that
     stopped too early (a CTC fine-tune whose WER is 1.0 at all six evaluations while its validation
-    loss falls 29.6 -> 7.3, still in the blank phase), as long as the loss is at its lowest or a metric that measures something else (a
+    loss falls 29.6 -> 7.3, still in the blank phase) or a metric that measures something else (a
     CodeT5 BLEU of 0.0004 at three epochs while both losses fall by a third); it cannot prove the
-    run broken, which an error claims. Only on fewer than ``pinned_points`` evaluations of the metric:
+    run broken, which an error claims. The loss must also end within 5% of its lowest report: one
+    coming back down from a blow-up is no learning run. Only on fewer than ``pinned_points`` evaluations of the metric:
     a metric held at its floor over more, while the loss fell all along, is a broken set-up whatever
     the loss says (XLS-R on Common Voice zh-CN: WER 1.0 at all 67 evaluations as the validation loss
     fell 64.8 -> 1.8). A loss that is flat beside the pinned metric leaves it an error."""
@@ -653,23 +655,19 @@ def _still_falling(run: Run, th: ProgressThresholds) -> tuple[str, float, float]
     from a blow-up is no learning run: RemBERT at 0.46, 1.36, 1.29, 0.80): its column and the levels
     of that half's first and last thirds; None when it does not, or when there is none of 3+ finite
     positive reports."""
-    for role in ("eval_loss", "loss"):
-        s = run.series(role)
-        if s is None:
-            continue
-        x = s.finite().values
-        if x.size < 3 or (x <= 0).any():
-            continue
-        half = x[x.size // 2:]
-        ends = max(1, half.size // 3)
-        first, last = float(np.median(half[:ends])), float(np.median(half[-ends:]))
-        if first - last > th.still_falling * first and last <= (1 + th.still_falling) * float(x.min()):
-            return run.meta.roles.get(role, role), first, last
+    judged = [(role, s.finite().values) for role, s in ((r, run.series(r)) for r in ("eval_loss", "loss")) if s is not None]
+    judged = [(role, x) for role, x in judged if x.size >= 3 and (x > 0).all()]
+    if not judged:
         return None
+    role, x = judged[0]  # the evaluation loss where it can be judged: a training loss falls as a model memorises
+    first, last = second_half_ends(x)
+    if first - last > th.still_falling * first and last <= (1 + th.still_falling) * float(x.min()):
+        return run.meta.roles.get(role, role), first, last
     return None
 
 
-def _calibrated(run: Run, rule, f: Finding, th: ProgressThresholds) -> Finding:
+def _calibrated(run: Run, rule: Callable[[Run, ProgressThresholds], Finding | None], f: Finding,
+                th: ProgressThresholds) -> Finding:
     """``f`` at warning instead of error when ``rule`` read a task metric at fewer than
     ``pinned_points`` evaluations and the loss beside it is still falling (``still_falling``); ``f``
     itself otherwise."""

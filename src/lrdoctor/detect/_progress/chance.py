@@ -20,6 +20,7 @@ from lrdoctor.detect._progress.common import (
     _loss_learned,
     _lr_share,
     _resolution,
+    second_half_ends,
     _too_early,
     is_trainer_results_table,
 )
@@ -110,9 +111,8 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
     if not above and x[-1] < (1 - th.chance_tol) * ln_k:
         return None  # its last report has left the chance band downwards: still learning (a
         # 5-epoch fit of 100 samples ending at 0.650, 6% under ln 2, its lowest report)
-    half = x[x.size // 2:]
-    ends = max(1, half.size // 3)
-    if not above and float(np.median(half[:ends]) - np.median(half[-ends:])) > th.chance_drift * ln_k:
+    half_start, half_end = second_half_ends(x)
+    if not above and half_start - half_end > th.chance_drift * ln_k:
         return None  # still falling through ln K
     if _in_warmup(run, f, th):
         return None  # the LR is still warming up: too early to call the run stuck
@@ -154,7 +154,7 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
     # run is stuck for good: a warning, not an error (a loss that fell *into* the band and sits
     # there beside a chance accuracy has arrived at chance: ViT on ImageNet, 27.8 -> 6.94 ~ ln 1000)
     falling = (above and x[-1] > (1 + th.chance_tol) * ln_k
-               and float(np.median(half[:ends]) - np.median(half[-ends:])) > th.chance_drift * late)
+               and half_start - half_end > th.chance_drift * late)
     summary = (f"stuck at chance: the loss stayed {where} ln {k} = {fmt(ln_k)} (median {fmt(late)}, lowest "
                f"{fmt(ev['loss_min'])}) over all {x.size} points" +
                ("" if "accuracy_metric" not in ev else

@@ -219,6 +219,15 @@ def _bf16_step(x: np.ndarray, decimals: int | None = None) -> float | None:
     return float(2.0 ** (np.floor(np.log2(abs(float(np.median(v))))) - 7))
 
 
+def second_half_ends(x: np.ndarray) -> tuple[float, float]:
+    """The levels (medians) of the first and the last third of the second half of ``x``: where a
+    curve's later part starts and ends, each a third of that half (one report on fewer than 6), so
+    that a loss still falling at the end is told from one that settled."""
+    half = x[x.size // 2:]
+    ends = max(1, half.size // 3)
+    return float(np.median(half[:ends])), float(np.median(half[-ends:]))
+
+
 def _loss_learned(run: Run, th: ProgressThresholds) -> bool:
     """True when the training loss fell by more than ``max_total_drop`` of its first level:
     then a task metric pinned at 0 measures something this model does not do (an accuracy
