@@ -5,6 +5,15 @@
     python bench/detection_quality.py --slice holdout --details   # only after tuning is frozen
     python bench/detection_quality.py --slice tuning  # while tuning: never print the others
     python bench/detection_quality.py --unshipped /work/unshipped_logs   # also the logs not shipped
+    python bench/detection_quality.py --measure fresh1035 --dump out.jsonl   # a new blind slice, once
+
+A new blind slice is measured once, before anyone studies it and before it joins :data:`SLICES`:
+``--measure SLICE`` (repeatable) reads ``manifest_SLICE.yaml`` whether or not the slice is
+registered, and only the slices named; ``--dump PATH`` writes one JSON line per log (its label,
+lrdoctor's and the naive baseline's findings), so that the measurement can be kept, scored again
+and compared with a later commit's; ``--logs DIR`` reads the manifests and logs of another folder
+laid out like ``bench/detection_logs``. How a slice is gathered and labelled: GATHERING.md beside
+the manifests.
 
 
 Slices: ``tuning`` (may be looked at), ``holdout`` (a quarter of the first gathering, never
@@ -43,6 +52,7 @@ The headline recall keeps counting both.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -108,21 +118,26 @@ class Loaded:
     unshipped: dict[str, int] = field(default_factory=dict)  # slice -> entries skipped (shipped: false)
 
 
-def load_cases(exclude: tuple[str, ...] = (), unshipped: Path | None = None) -> Loaded:
+def load_cases(exclude: tuple[str, ...] = (), unshipped: Path | None = None, *,
+               only: tuple[str, ...] = (), here: Path = HERE) -> Loaded:
     """Read every manifest of a slice in :data:`SLICES` but those of excluded slices
     (``manifest_<slice>.yaml`` is not even opened, so a blind slice stays unread). A manifest
     of a slice not yet in :data:`SLICES` is one still being gathered: it is left out too, so a
-    half-written blind slice never reaches a figure before it is measured once. An entry with ``shipped: false`` is taken from
-    ``unshipped`` (same relative path) when that folder holds it, and counted as skipped otherwise."""
+    half-written blind slice never reaches a figure before it is measured once. ``only`` names
+    the slices to read instead, registered or not (the one measurement of a new blind slice): no
+    other manifest is opened. An entry with ``shipped: false`` is taken from
+    ``unshipped`` (same relative path) when that folder holds it, and counted as skipped otherwise.
+    ``here`` is the folder of manifests and logs."""
     out = Loaded([])
-    for m in sorted(HERE.glob("manifest_*.yaml")):
-        if m.stem.removeprefix("manifest_") in exclude:
+    for m in sorted(here.glob("manifest_*.yaml")):
+        name = m.stem.removeprefix("manifest_")
+        if name in exclude or (only and name not in only):
             continue
         for e in yaml.safe_load(m.read_text()) or []:
             sl = e.get("slice", "tuning")
-            if sl in exclude or sl not in SLICES:
+            if sl in exclude or (sl not in only if only else sl not in SLICES):
                 continue
-            file = HERE / e["file"]
+            file = here / e["file"]
             if e.get("shipped", True) is False:
                 file = unshipped / e["file"] if unshipped is not None else None
                 if file is None or not file.exists():
@@ -279,6 +294,19 @@ def _table(name: str, s: dict) -> str:
     return "\n".join(lines)
 
 
+def dump_line(case: Case, ours: Outcome, naive: Outcome) -> str:
+    """One log's measurement as a JSON line: what it was labelled, and what lrdoctor and the naive
+    baseline reported (kind -> start step of each warning or error, the kinds at error, and why
+    the log was refused, if it was). Enough to score the log again (:func:`score`) without running
+    anything, and to compare two commits' measurements log for log."""
+    def side(o: Outcome) -> dict:
+        return {"predicted": o.predicted, "errors": sorted(o.errors), "failed": o.failed, "broken": o.broken}
+
+    return json.dumps({"slice": case.slice, "id": case.id, "file": str(case.file), "label": case.label,
+                       "kinds": case.kinds, "config": case.config, "span": case.span, "first": case.first,
+                       "lrdoctor": side(ours), "naive": side(naive)}, default=float)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--details", action="store_true", help="per-log lines (of --slice; tuning when all)")
@@ -288,12 +316,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--unshipped", type=Path, default=os.environ.get(UNSHIPPED_ENV) or None, metavar="DIR",
                     help="folder holding the logs marked 'shipped: false' (not redistributable) at their "
                          f"manifest paths; default ${UNSHIPPED_ENV}; without it they are skipped")
+    ap.add_argument("--measure", action="append", default=[], metavar="SLICE",
+                    help="measure only this slice (repeatable), registered or not: a new blind slice's one measurement")
+    ap.add_argument("--dump", type=Path, metavar="PATH", help="write one JSON line per log: its label and both tools' findings")
+    ap.add_argument("--logs", type=Path, default=HERE, metavar="DIR",
+                    help="the folder of manifest_*.yaml and logs (default: bench/detection_logs)")
     args = ap.parse_args(argv)
-    if args.unshipped is not None and not args.unshipped.is_dir():
-        print(f"--unshipped {args.unshipped}: not a folder", file=sys.stderr)
+    for flag, folder in (("--unshipped", args.unshipped), ("--logs", args.logs)):
+        if folder is not None and not folder.is_dir():
+            print(f"{flag} {folder}: not a folder", file=sys.stderr)
+            return 2
+    missing = [s for s in args.measure if not (args.logs / f"manifest_{s}.yaml").is_file()]
+    if missing:
+        print(f"--measure {missing[0]}: no manifest_{missing[0]}.yaml in {args.logs}", file=sys.stderr)
         return 2
     exclude = tuple(args.exclude) + (tuple(s for s in SLICES if s != args.slice) if args.slice != "all" else ())
-    loaded = load_cases(exclude, args.unshipped)
+    loaded = load_cases(exclude, args.unshipped, only=tuple(args.measure), here=args.logs)
     cases = loaded.cases
     t0 = time.perf_counter()
     ours = [run_lrdoctor(c) for c in cases]
@@ -302,7 +340,9 @@ def main(argv: list[str] | None = None) -> int:
     skipped = sum(loaded.unshipped.values())
     print(f"{len(cases)} logs, lrdoctor {t1 - t0:.1f} s; {skipped} skipped for their licence "
           f"(shipped: false{'' if args.unshipped else '; --unshipped DIR measures them'})\n")
-    for sl in SLICES:
+    if args.dump is not None:
+        args.dump.write_text("".join(dump_line(c, o, n) + "\n" for c, o, n in zip(cases, ours, naive)))
+    for sl in tuple(dict.fromkeys(args.measure)) or SLICES:
         idx = [i for i, c in enumerate(cases) if c.slice == sl]
         if loaded.unshipped.get(sl):
             print(f"{sl}: {loaded.unshipped[sl]} logs skipped for their licence (shipped: false)")
