@@ -591,6 +591,10 @@ def _eval_fell_by(run: Run, share: float) -> bool:
 
 @detector("slow_progress", thresholds=DEFAULTS, evidence=SlowProgressEvidence, needs=_needs)
 def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
+    """The no-learning rules of :mod:`lrdoctor.detect._progress` in order (the first that fires is
+    the finding), then the rate rule. Cannot judge (:class:`CannotJudge`) when none fires but the
+    loss sits at ln K, with the accuracy at 1/K, on a log that ends within the first ``min_steps``
+    updates of training or while the LR is still warming up: too early to call the run stuck."""
     rules = (_lr_stays_zero, _stuck_at_chance, _two_reports_at_chance, _accuracy_at_chance, _accuracy_around_chance, _pinned_at_one_over_k, _worse_than_uniform, _at_uniform, _collapsed_to_zero, _zero_throughout, _frozen_loss, _frozen_eval, _frozen_term, _recurring_loss, _error_rate_at_max, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _never_beat_constant, _negligible_correlation, _f_score_at_floor, _no_box_matched, _never_below_start,
              _no_gain_over_finished_schedule, _score_zero_while_learned, _empty_generations, _weak_correlation, _frozen_generations) if not run.is_rl \
         else (_lr_stays_zero, _degenerate_groups, _return_at_floor, _no_gain_over_finished_schedule, _return_never_rose)
@@ -602,8 +606,20 @@ def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Fi
         got = rule(run, th)
         if got is not None:
             return [_calibrated(run, rule, got, th)]
-    if run.is_rl or needs.loss(run) is not None:
-        return []
+    found = [] if run.is_rl or needs.loss(run) is not None else _slow_rate(run, th)
+    if not found and _stuck_at_chance in rules:
+        # the chance picture on a log too early to call stuck: not "checked and silent", which
+        # reads as "learning fine" (issue 9: where a log is too short to judge a kind, say so)
+        unjudged: list[str] = []
+        _stuck_at_chance(run, th, unjudged)
+        if unjudged:
+            raise CannotJudge(unjudged[0])
+    return found
+
+
+def _slow_rate(run: Run, th: ProgressThresholds) -> list[Finding]:
+    """The rate rule: a training loss (steps as the unit) whose first half fell under
+    ``min_drop_per_100`` per 100 steps, under ``max_total_drop`` over the run, with no fast front."""
     if run.meta.step_unit not in ("step", "timestep"):
         return []
     t = objective_trend(run)

@@ -77,7 +77,14 @@ def _judged_loss(run: Run, th: ProgressThresholds) -> tuple[Series | None, str]:
     return f, "loss"
 
 
-def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
+def _stuck_at_chance(run: Run, th: ProgressThresholds, unjudged: list[str] | None = None) -> Finding | None:
+    """A loss at ln K (for the configured K, or an integer K it sits at) over the whole run, with any
+    logged accuracy at 1/K: the model predicts uniformly. Where the whole picture is there but the
+    run is too early to call stuck (a log within its first ``min_steps`` updates, or one whose LR is
+    still warming up), the reason is appended to ``unjudged``. (A K inferred from the loss alone
+    with no accuracy to confirm it is not such a case: a converged loss between ln 2 and ln 24
+    falls within ``chance_infer_tol`` of some ln K about 40% of the time, and 125 healthy benchmark
+    logs would read "not checked".)"""
     from lrdoctor.detect._classes import num_classes
 
     f, _ = _judged_loss(run, th)
@@ -86,8 +93,8 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
     x = f.values
     if x.size < 3 or (x <= 0).any():
         return None
-    if _too_early(run, f, th):
-        return None  # ImageNet's first 121 batches sit near ln 1000 while the loss is already falling
+    # (judged at the end: a log too early to call is told apart from one that is not at chance)
+    early = _too_early(run, f, th)  # ImageNet's first 121 batches sit near ln 1000 while the loss is already falling
     late = float(np.median(x[x.size // 2:]))
     given = num_classes(run)
     above = False
@@ -114,8 +121,7 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
     half_start, half_end = second_half_ends(x)
     if not above and half_start - half_end > th.chance_drift * ln_k:
         return None  # still falling through ln K
-    if _in_warmup(run, f, th):
-        return None  # the LR is still warming up: too early to call the run stuck
+    warming = _in_warmup(run, f, th)  # the LR is still warming up: too early to call the run stuck
     ev = {"num_classes": k, "num_classes_source": source, "ln_k": ln_k, "loss_median_late": late,
           "loss_min": float(x.min()), "points": int(x.size)}
     for col, share in accuracy_shares(run):  # (1/K is the chance of a classification accuracy, not of a BLEU, an mAP or an F1)
@@ -147,6 +153,14 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
     if (given is None or above) and "accuracy_metric" not in ev:
         return None  # a flat loss near ln K by coincidence (a fine-tune at its floor: T5 at 1.78 ~ ln 6),
         # or a loss above ln K that may hold other terms (a detector's box + class loss)
+    if early or warming:
+        if unjudged is not None:
+            span = float(f.steps[-1] - f.steps[0])
+            unjudged.append(f"the loss sits {'at or above' if above else 'at'} ln {k} = {fmt(ln_k)} at all {x.size} reports, "
+                            + (f"but the log spans only {fmt(span)} updates from the start (a run is called stuck "
+                               f"after {th.min_steps}: a slow start sits there too)" if early else
+                               "but the learning rate is still warming up: too early to call the run stuck"))
+        return None
     where = "at or above" if above else "at"
     # above ln K the loss may still be falling towards it (a summed loss, an untrained head): the
     # accuracy at chance makes the finding, but a loss whose second half still falls by the drift
