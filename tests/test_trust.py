@@ -1210,7 +1210,7 @@ def _manifest_entries():
     from bench_logs import manifests
 
     for m in manifests():
-        for e in yaml.safe_load(m.read_text()) or []:
+        for e in yaml.load(m.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or []:  # libyaml's safe loader
             yield m.name, e
 
 
