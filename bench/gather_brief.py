@@ -158,8 +158,8 @@ Number of logs kept, the split (healthy/edge/unhealthy), look-up calls used, wha
 did not keep and why, and every departure from this brief (anything you did differently).
 """
 
-#: search hints that made Hugging Face card themes productive (stop 67: 0 logs from 7 of 8
-#: niche-format themes without them, 1-24 logs per model-family theme with them)
+#: search hints for Hugging Face card themes, from the gatherers' reports (stop 67: cards turned up in
+#: the docs corpus; model-family themes gave 1-24 logs each, format and metric themes 0-1)
 DEFAULT_HINT = """- Hugging Face model cards turn up in the `docs` corpus more often than in `pages` (which may
   return only the start of a page). A query like `MODEL-NAME fine-tuned unknown dataset Training
   results Validation Loss` works. When an excerpt stops early, try another phrasing with words
