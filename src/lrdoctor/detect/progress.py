@@ -602,18 +602,16 @@ def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Fi
         rules = (_lr_stays_zero, _frozen_game)
     elif needs.loss(run) is not None and not run.is_rl:
         rules = (_lr_stays_zero, _stuck_at_chance, _two_reports_at_chance, _accuracy_at_chance, _accuracy_around_chance, _pinned_at_one_over_k, _error_rate_at_max, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _never_beat_constant, _negligible_correlation, _f_score_at_floor, _no_box_matched, _frozen_eval, _no_gain_over_finished_schedule, _score_zero_while_learned, _empty_generations, _weak_correlation, _frozen_generations)  # no training loss: only these can judge (the chance rule on the evaluation loss)
+    unjudged: list[str] = []  # why the chance rule could not conclude, where it could not
     for rule in rules:
-        got = rule(run, th)
+        got = rule(run, th, unjudged) if rule is _stuck_at_chance else rule(run, th)
         if got is not None:
             return [_calibrated(run, rule, got, th)]
     found = [] if run.is_rl or needs.loss(run) is not None else _slow_rate(run, th)
-    if not found and _stuck_at_chance in rules:
+    if not found and unjudged:
         # the chance picture on a log too early to call stuck: not "checked and silent", which
         # reads as "learning fine" (issue 9: where a log is too short to judge a kind, say so)
-        unjudged: list[str] = []
-        _stuck_at_chance(run, th, unjudged)
-        if unjudged:
-            raise CannotJudge(unjudged[0])
+        raise CannotJudge(unjudged[0])
     return found
 
 
