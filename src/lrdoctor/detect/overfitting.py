@@ -435,7 +435,8 @@ def _loss_rises(run: Run, e: Series, tr: Series, th: OverfittingThresholds) -> l
     (+0.6% over three epochs) below GL_5."""
     r = _successive_rises(e.values, th)
     if r is None:
-        return _doubled(e, tr, th) or _never_beaten(e, tr, th) or _undone(run, e, tr, th) or _rising_trend(run, e, tr, th)
+        return (_doubled(e, tr, th) or _never_beaten(e, tr, th) or _memorised_turn(run, e, tr, th) or _undone(run, e, tr, th)
+                or _rising_trend(run, e, tr, th))
     if _still_improving(run, "eval_accuracy") and r.gl < th.generalization_loss:
         return []  # below GL_5 a rising eval loss beside a new-best accuracy is over-confidence; past
         # it the held-out loss is materially worse whatever the accuracy does (GLUE CoLA: eval loss
@@ -694,6 +695,49 @@ def _never_beaten(e: Series, tr: Series | None, th: OverfittingThresholds, run: 
     low = float(later.min() / v[i] - 1)
     summary = (f"eval loss never {where}: all {later.size} later evaluations are above it (the closest "
                f"{low:.0%}, the last {gl:.0%}), while training loss fell {fmt(t_first)} -> {fmt(t_end)}")
+    return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
+
+
+def _memorised_turn(run: Run, e: Series, tr: Series, th: OverfittingThresholds) -> list[Finding]:
+    """Turned-minimum rule: the never-beaten rule's second form from a minimum that is neither its
+    first evaluation nor settled (:func:`_level_minimum`: not held by the evaluation before it, and
+    not climbed away from at every later one), a V whose right arm wobbles. A lone low reading may
+    be one that every later one is above by selection, so four readings of the run must each
+    corroborate what the minimum says, with no new threshold:
+
+    - every later evaluation, ``min_after``+ of them (the GL rule's count), is at least
+      ``up_ordered_gl`` (twice GL_5) above it: none came back within the noise band the GL rules
+      allow;
+    - the training loss at least halved since it (``memorised_fit``, the memorisation rule's
+      fit): the training set is being fitted while the held-out loss stays worse;
+    - the last evaluation is not the lowest since the minimum: a held-out loss on its way back
+      down is a curve to wait for, not one that turned (a tabular MLP under early stopping:
+      validation loss 0.0090 at epoch 15, then 0.0169, 0.0141, 0.0123, 0.0121, 0.0111);
+    - no held-out score logged beside it ends at least as good as it was at the minimum
+      (:func:`_score_held_after`; a wav2vec2 CTC fine-tune whose validation loss sat 15-30% above
+      an early minimum while its WER kept improving, 0.0277 -> 0.0195, is healthy).
+
+    On at most ``level_few_points`` evaluations, where the GL rule's scatter guard measures the
+    rise it judges (IndicBERT on paraphrase detection: validation loss 0.5991, 0.5039, 0.4500,
+    0.3427, then 0.3923, 0.3913, 0.4789, 0.4538, 14-40% above it, while the training loss fell
+    0.2201 -> 0.0457 and accuracy ended below its 0.868)."""
+    v = e.values
+    if v.size > th.level_few_points or (v <= 0).any():
+        return []
+    i = int(v.size - 1 - np.argmin(v[::-1]))
+    later = v[i + 1:]
+    if i < 1 or later.size < th.min_after or not bool((later >= (1.0 + th.up_ordered_gl) * v[i]).all()):
+        return []
+    if float(later[-1]) <= float(later.min()) or _score_held_after(run, float(e.steps[i])) is not None:
+        return []
+    t_min, t_end = _train_from(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))
+    if t_min is None or t_end is None or t_min <= 0 or t_end > th.memorised_fit * t_min:
+        return []
+    gl = float(v[-1] / v[i] - 1)
+    ev = _gl_evidence(e, i, gl, t_min, t_end)
+    summary = (f"eval loss turned at its minimum {fmt(float(v[i]))} (step {fmt(float(e.steps[i]))}): all {later.size} "
+               f"later evaluations are at least {th.up_ordered_gl:.0%} above it (the last {gl:.0%}), while training "
+               f"loss fell {fmt(t_min)} -> {fmt(t_end)}")
     return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
 
 
