@@ -229,7 +229,8 @@ def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
         return _loss_rises(run, e, tr, th)
     if elast - emin < th.noise_k * _gl_scatter(e.values, i, th):
         # within the first-difference scatter: the UP rules, or a memorised training set, may still judge it
-        return _loss_rises(run, e, tr, th) or _memorised(run, e, tr, i, gl, th) or _accuracy_confirms(run, e, tr, i, gl, th)
+        return (_loss_rises(run, e, tr, th) or _memorised(run, e, tr, i, gl, th) or _accuracy_confirms(run, e, tr, i, gl, th)
+                or _memorised_turn(run, e, tr, th))
     t_at_min, t_end = _train_from(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))
     if t_at_min is None or t_end is None:
         return []
@@ -435,8 +436,7 @@ def _loss_rises(run: Run, e: Series, tr: Series, th: OverfittingThresholds) -> l
     (+0.6% over three epochs) below GL_5."""
     r = _successive_rises(e.values, th)
     if r is None:
-        return (_doubled(e, tr, th) or _never_beaten(e, tr, th) or _memorised_turn(run, e, tr, th) or _undone(run, e, tr, th)
-                or _rising_trend(run, e, tr, th))
+        return _doubled(e, tr, th) or _never_beaten(e, tr, th) or _undone(run, e, tr, th) or _rising_trend(run, e, tr, th)
     if _still_improving(run, "eval_accuracy") and r.gl < th.generalization_loss:
         return []  # below GL_5 a rising eval loss beside a new-best accuracy is over-confidence; past
         # it the held-out loss is materially worse whatever the accuracy does (GLUE CoLA: eval loss
@@ -464,6 +464,22 @@ def _score_held_after(run: Run, step: float) -> str | None:
         if at is not None and s.values.size and s.steps[-1] > step:
             end = float(s.values[-1])
             if (end <= at) if is_error_rate(col) else (end >= at):
+                return col
+    return None
+
+
+def _score_matched_after(run: Run, step: float) -> str | None:
+    """The first held-out score (the evaluation accuracy, a task metric, an error rate such as WER)
+    that, at some evaluation after ``step``, is at least as good as it was at ``step``; None when
+    every one logged stayed worse after it, or none is logged. :func:`_score_held_after` asks the
+    same of the last evaluation only."""
+    scores = [(run.meta.roles.get(n, n), run.series(n).finite()) for n in ("eval_accuracy", "task_metric") if n in run]
+    scores += list(error_rates(run).items())
+    for col, s in scores:
+        at = value_at(s, step)
+        later = s.values[s.steps > step]
+        if at is not None and later.size:
+            if (float(later.min()) <= at) if is_error_rate(col) else (float(later.max()) >= at):
                 return col
     return None
 
@@ -713,9 +729,12 @@ def _memorised_turn(run: Run, e: Series, tr: Series, th: OverfittingThresholds) 
     - the last evaluation is not the lowest since the minimum: a held-out loss on its way back
       down is a curve to wait for, not one that turned (a tabular MLP under early stopping:
       validation loss 0.0090 at epoch 15, then 0.0169, 0.0141, 0.0123, 0.0121, 0.0111);
-    - no held-out score logged beside it ends at least as good as it was at the minimum
-      (:func:`_score_held_after`; a wav2vec2 CTC fine-tune whose validation loss sat 15-30% above
-      an early minimum while its WER kept improving, 0.0277 -> 0.0195, is healthy).
+    - no held-out score logged beside it is, at any later evaluation, at least as good as it was at
+      the minimum (:func:`_score_matched_after`): a score that sets a new best after the loss's
+      minimum says the model still improved at the task, and the loss's rise is over-confidence
+      (Guo et al. 2017; a wav2vec2 CTC fine-tune whose validation loss sat 15-30% above an early
+      minimum while its WER kept improving, 0.0277 -> 0.0195, is healthy; multilingual E5 at 0.2663,
+      then 0.2979, 0.3067, 0.3010 while its accuracy went 0.9189 -> 0.9274 -> 0.9181).
 
     On at most ``level_few_points`` evaluations, where the GL rule's scatter guard measures the
     rise it judges (IndicBERT on paraphrase detection: validation loss 0.5991, 0.5039, 0.4500,
@@ -728,7 +747,7 @@ def _memorised_turn(run: Run, e: Series, tr: Series, th: OverfittingThresholds) 
     later = v[i + 1:]
     if i < 1 or later.size < th.min_after or not bool((later >= (1.0 + th.up_ordered_gl) * v[i]).all()):
         return []
-    if float(later[-1]) <= float(later.min()) or _score_held_after(run, float(e.steps[i])) is not None:
+    if float(later[-1]) <= float(later.min()) or _score_matched_after(run, float(e.steps[i])) is not None:
         return []
     t_min, t_end = _train_from(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))
     if t_min is None or t_end is None or t_min <= 0 or t_end > th.memorised_fit * t_min:
