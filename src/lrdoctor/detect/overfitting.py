@@ -453,34 +453,21 @@ def _loss_rises(run: Run, e: Series, tr: Series, th: OverfittingThresholds) -> l
     return [Finding("overfitting", Severity.WARNING, float(e.steps[r.start]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
 
 
-def _score_held_after(run: Run, step: float) -> str | None:
+def _score_held_after(run: Run, step: float, *, at_any: bool = False) -> str | None:
     """The first held-out score (the evaluation accuracy, a task metric, an error rate such as WER)
-    that ends at least as good as it was at ``step``; None when every one logged ended worse, or
-    none is logged."""
-    scores = [(run.meta.roles.get(n, n), run.series(n).finite()) for n in ("eval_accuracy", "task_metric") if n in run]
-    scores += list(error_rates(run).items())
-    for col, s in scores:
-        at = value_at(s, step)
-        if at is not None and s.values.size and s.steps[-1] > step:
-            end = float(s.values[-1])
-            if (end <= at) if is_error_rate(col) else (end >= at):
-                return col
-    return None
-
-
-def _score_matched_after(run: Run, step: float) -> str | None:
-    """The first held-out score (the evaluation accuracy, a task metric, an error rate such as WER)
-    that, at some evaluation after ``step``, is at least as good as it was at ``step``; None when
-    every one logged stayed worse after it, or none is logged. :func:`_score_held_after` asks the
-    same of the last evaluation only."""
+    that ends at least as good as it was at ``step`` (with ``at_any``: that is at least as good at
+    some evaluation after it); None when every one logged ended (stayed) worse, or none is logged."""
     scores = [(run.meta.roles.get(n, n), run.series(n).finite()) for n in ("eval_accuracy", "task_metric") if n in run]
     scores += list(error_rates(run).items())
     for col, s in scores:
         at = value_at(s, step)
         later = s.values[s.steps > step]
-        if at is not None and later.size:
-            if (float(later.min()) <= at) if is_error_rate(col) else (float(later.max()) >= at):
-                return col
+        if at is None or not later.size:
+            continue
+        lower = is_error_rate(col)
+        reached = float((later.min() if lower else later.max()) if at_any else later[-1])
+        if (reached <= at) if lower else (reached >= at):
+            return col
     return None
 
 
@@ -730,7 +717,7 @@ def _memorised_turn(run: Run, e: Series, tr: Series, th: OverfittingThresholds) 
       down is a curve to wait for, not one that turned (a tabular MLP under early stopping:
       validation loss 0.0090 at epoch 15, then 0.0169, 0.0141, 0.0123, 0.0121, 0.0111);
     - no held-out score logged beside it is, at any later evaluation, at least as good as it was at
-      the minimum (:func:`_score_matched_after`): a score that sets a new best after the loss's
+      the minimum (:func:`_score_held_after` with ``at_any``): a score that sets a new best after the loss's
       minimum says the model still improved at the task, and the loss's rise is over-confidence
       (Guo et al. 2017; a wav2vec2 CTC fine-tune whose validation loss sat 15-30% above an early
       minimum while its WER kept improving, 0.0277 -> 0.0195, is healthy; multilingual E5 at 0.2663,
@@ -747,7 +734,7 @@ def _memorised_turn(run: Run, e: Series, tr: Series, th: OverfittingThresholds) 
     later = v[i + 1:]
     if i < 1 or later.size < th.min_after or not bool((later >= (1.0 + th.up_ordered_gl) * v[i]).all()):
         return []
-    if float(later[-1]) <= float(later.min()) or _score_matched_after(run, float(e.steps[i])) is not None:
+    if float(later[-1]) <= float(later.min()) or _score_held_after(run, float(e.steps[i]), at_any=True) is not None:
         return []
     t_min, t_end = _train_from(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))
     if t_min is None or t_end is None or t_min <= 0 or t_end > th.memorised_fit * t_min:
