@@ -74,7 +74,12 @@ class LossSpikeThresholds(Thresholds):
     far (peak - best >= 0.5 x (first level - best)): the run lost most of what it had
     learned, if only for a while (a Keras classifier at 0.67 jumping to 6.0 after starting
     at 9.5, its accuracy 0.82 -> 0.40). PaLM's tolerated spikes are small against the
-    progress of the run."""
+    progress of the run. The first level is the level the curve started from, as
+    ``floor_share`` reads it (:func:`_starting_level`: the first report), not the median of the
+    trend's first window: on a few-point log whose descent is done by its second report that
+    median already sits at the floor, and any blip "undid" several times the progress (an OLMo-1B
+    fine-tune: 1.36, then 0.17-0.15 for nine reports, 0.1355, one report at 0.2371, back to 0.11:
+    4.7x the progress from the window's median 0.157, 8% of the descent from 1.36)."""
     floor_share: float = 0.1
     """Fewer than ``warn_count`` spikes whose highest peak stays below this share of the log's
     first report, an order of magnitude under where the curve started, are info whatever their
@@ -263,7 +268,7 @@ def _detect_training(run: Run, th: LossSpikeThresholds) -> list[Finding]:
     if not at:
         return [] if div_above[:-1].any() else _last_report_jump(run, th)
     peaks = []
-    head = float(np.median(t.c.mid[: t.window]))
+    head = _starting_level(t.c.mid, th)  # where the descent began (see ``warn_undo``)
     undo = 0.0
     for i in sorted(at):
         peaks.append((float(t.c.step[i]), float(hi[i]), at[i]))
