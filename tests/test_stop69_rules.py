@@ -78,3 +78,68 @@ def test_a_small_blip_after_a_descent_made_at_the_second_report_is_info():
     assert f is not None and f.severity.value == "info"
     assert f.evidence["progress_undone"] < 0.1
     assert not any(x.severity.rank >= 1 for x in lrdoctor.diagnose(str(path)).findings)
+
+
+# -- schedule_overridden: the values an undone decay drops to are a schedule's ----------------------
+
+
+def _lr_log(path, spelling, *, epochs=10, steps=25, base=0.05, seed=0):
+    """Train a 64-64-10 MLP with SGD on the digits and print two rows per epoch, ``step,loss,lr``:
+    one in the middle of the epoch with the LR that step used, one at the epoch's end with the
+    optimizer's LR after the scheduler stepped. ``awd``: each batch has a random size and its LR is
+    scaled by size / 32 for that step, then restored (AWD-LSTM's rescaling by the BPTT length).
+    ``bug``: a per-step warmup *assigns* base x min(1, step / 20), and an epoch StepLR halves the LR
+    at each epoch's end: the post-mortem's overwrite, every decay undone at the next step."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x, y = torch.tensor(d.data / 16.0, dtype=torch.float32), torch.tensor(d.target)
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=base)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5) if spelling == "bug" else None
+    rows, step = ["step,loss,lr"], 0
+    for _ in range(epochs):
+        for k in range(steps):
+            step += 1
+            size = int(torch.randint(8, 33, ()).item()) if spelling == "awd" else 32
+            if spelling == "awd":
+                opt.param_groups[0]["lr"] = base * size / 32
+            else:
+                opt.param_groups[0]["lr"] = base * min(1.0, step / 20)
+            used = opt.param_groups[0]["lr"]
+            i = torch.randint(0, len(y), (size,))
+            loss = torch.nn.functional.cross_entropy(model(x[i]), y[i])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if spelling == "awd":
+                opt.param_groups[0]["lr"] = base
+            if k == steps // 2:
+                rows.append(f"{step},{float(loss):.4f},{used:.6g}")
+        if sched is not None:
+            sched.step()
+        rows.append(f"{step},{float(loss):.4f},{opt.param_groups[0]['lr']:.6g}")
+    path.write_text("\n".join(rows) + "\n")
+    return [float(r.split(",")[2]) for r in rows[1:]]
+
+
+def test_a_per_batch_lr_rescaling_is_no_undone_schedule(tmp_path):
+    """The mid-epoch LR dips by a different amount each epoch (the batch's size / 32) and is back at
+    0.05 at every epoch's end: the dips go up as often as down, which no scheduler does."""
+    lr = _lr_log(tmp_path / "awd.csv", "awd")
+    dips = lr[0::2]
+    assert all(v < 0.05 for v in dips) and any(b > a for a, b in zip(dips, dips[1:]))
+    report = lrdoctor.diagnose(str(tmp_path / "awd.csv"))
+    assert "schedule_overridden" in report.coverage.ran
+    assert not [f for f in report.findings if f.kind == "schedule_overridden"]
+
+
+def test_the_overwrite_still_snaps_back_to_a_decayed_value_each_time(tmp_path):
+    """The twin: the StepLR halving shows at each epoch's end (0.025) and the warmup's assignment
+    writes 0.05 back at the next step, every epoch: a drop to the same value each time."""
+    lr = _lr_log(tmp_path / "bug.csv", "bug")
+    assert lr[-1] == pytest.approx(0.025) and lr[-2] == pytest.approx(0.05)
+    f = next(f for f in lrdoctor.diagnose(str(tmp_path / "bug.csv")).findings if f.kind == "schedule_overridden")
+    assert f.severity.value == "warning" and f.evidence["snapbacks"] >= 8
+    assert f.evidence["lr_dropped_to"] == pytest.approx(0.025)

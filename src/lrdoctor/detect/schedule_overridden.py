@@ -7,8 +7,9 @@ happened. Two signatures in a log:
 * a ``scheduled_lr`` column (what the scheduler asked for) that disagrees with ``lr``
   (what the optimizer used): certain, reported at the first disagreeing step;
 * the logged LR dropping and snapping back to its previous value at the next point,
-  again and again (a decay undone right away). Warm restarts jump back only after a
-  long decay, so they do not match.
+  again and again (a decay undone right away), each drop to the same or a lower value (a
+  scheduler only decays). Warm restarts jump back only after a long decay, so they do not
+  match; nor does a per-batch rescaling that dips by a different amount each time.
 """
 
 from __future__ import annotations
@@ -136,6 +137,13 @@ def detect(run: Run, th: ScheduleOverriddenThresholds = DEFAULTS) -> list[Findin
     idx = np.flatnonzero(dropped & back) + 1
     if idx.size < th.min_snapbacks:
         return []
+    low = v[idx]
+    if (low[1:] > low[:-1] * (1 + th.tolerance)).any():
+        return []  # the values it dropped to are no schedule's: a scheduler's LR only goes down (or stays) from
+        # one undone decay to the next, so the overwrite drops to the same or a lower value each time. LRs that
+        # dip by a different amount each time and come back are a per-batch scaling the code means (AWD-LSTM
+        # rescales the LR by each batch's BPTT length: 11.57, 29.57, 27.86, 28.71 at mid-epoch, 30 at every
+        # epoch's end)
     ev = {"snapbacks": int(idx.size), "first_step": float(f.steps[idx[0]]), "lr_before": float(v[idx[0] - 1]),
           "lr_dropped_to": float(v[idx[0]]), "lr_after": float(v[idx[0] + 1]),
           "snapback_steps": f.steps[idx[:20]].tolist()}
