@@ -230,7 +230,7 @@ def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
     if elast - emin < th.noise_k * _gl_scatter(e.values, i, th):
         # within the first-difference scatter: the UP rules, or a memorised training set, may still judge it
         return (_loss_rises(run, e, tr, th) or _memorised(run, e, tr, i, gl, th) or _accuracy_confirms(run, e, tr, i, gl, th)
-                or _memorised_turn(run, e, tr, th))
+                or _memorised_turn(run, e, tr, i, gl, th))
     t_at_min, t_end = _train_from(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))
     if t_at_min is None or t_end is None:
         return []
@@ -701,8 +701,9 @@ def _never_beaten(e: Series, tr: Series | None, th: OverfittingThresholds, run: 
     return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
 
 
-def _memorised_turn(run: Run, e: Series, tr: Series, th: OverfittingThresholds) -> list[Finding]:
-    """Turned-minimum rule: the never-beaten rule's second form from a minimum that is neither its
+def _memorised_turn(run: Run, e: Series, tr: Series, i: int, gl: float, th: OverfittingThresholds) -> list[Finding]:
+    """Turned-minimum rule, from the minimum ``i`` of ``detect`` and its GL ``gl`` (as
+    :func:`_memorised` takes them): the never-beaten rule's second form from a minimum that is neither its
     first evaluation nor settled (:func:`_level_minimum`: not held by the evaluation before it, and
     not climbed away from at every later one), a V whose right arm wobbles. A lone low reading may
     be one that every later one is above by selection, so four readings of the run must each
@@ -730,7 +731,6 @@ def _memorised_turn(run: Run, e: Series, tr: Series, th: OverfittingThresholds) 
     v = e.values
     if v.size > th.level_few_points or (v <= 0).any():
         return []
-    i = int(v.size - 1 - np.argmin(v[::-1]))
     later = v[i + 1:]
     if i < 1 or later.size < th.min_after or not bool((later >= (1.0 + th.up_ordered_gl) * v[i]).all()):
         return []
@@ -739,7 +739,6 @@ def _memorised_turn(run: Run, e: Series, tr: Series, th: OverfittingThresholds) 
     t_min, t_end = _train_from(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))
     if t_min is None or t_end is None or t_min <= 0 or t_end > th.memorised_fit * t_min:
         return []
-    gl = float(v[-1] / v[i] - 1)
     ev = _gl_evidence(e, i, gl, t_min, t_end)
     summary = (f"eval loss turned at its minimum {fmt(float(v[i]))} (step {fmt(float(e.steps[i]))}): all {later.size} "
                f"later evaluations are at least {th.up_ordered_gl:.0%} above it (the last {gl:.0%}), while training "
