@@ -171,6 +171,12 @@ class ProgressThresholds(Thresholds):
     is common by chance (the windows cover 40-100% of the axis), so the accuracy must confirm K on
     its own: its median at most ``chance_acc_factor`` x 1/K (wav2vec2 on the 14 intents of
     MInDS-14: loss 2.636 -> 2.624 at ln 14 = 2.639, accuracy 0.04-0.09 around 1/14 = 0.071)."""
+    chance_unconfirmed_max_k: int = 10
+    """With no accuracy to confirm K, a loss is read as stuck at ln K only for K up to 10, and only
+    when every report from the start of training sits within ``chance_infer_tol`` of it: above 10
+    the bands of neighbouring K (spacing about 1/K) cover 40-100% of the axis
+    (``chance_infer_max_k``), at 10 and below they cover under a quarter of ln 2 .. ln 10, and a
+    loss that starts in one and never leaves it is rarely there by coincidence."""
     chance_acc_factor: float = 2.0
     """...twice chance: a model that scores twice 1/K has learned something (``performance_reversal``'s
     ``chance_collapse_best``), whatever its loss."""
@@ -563,6 +569,7 @@ class SlowProgressEvidence(Evidence):
     accuracy_metric: str
     accuracy_median: float
     constant_accuracy: bool
+    from_the_start: bool
     error_rate_median: float
     repeated_pairs: int
     expected_pairs: float

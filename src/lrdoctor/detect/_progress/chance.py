@@ -87,7 +87,7 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds, unjudged: list[str] | Non
     logs would read "not checked".)"""
     from lrdoctor.detect._classes import num_classes
 
-    f, _ = _judged_loss(run, th)
+    f, which = _judged_loss(run, th)
     if f is None:
         return None
     x = f.values
@@ -151,8 +151,10 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds, unjudged: list[str] | Non
             if is_class_error(col):
                 ev["error_rate_median"] = 1.0 - a  # (the accuracy quoted is one minus the error read)
     if (given is None or above) and "accuracy_metric" not in ev:
-        return None  # a flat loss near ln K by coincidence (a fine-tune at its floor: T5 at 1.78 ~ ln 6),
-        # or a loss above ln K that may hold other terms (a detector's box + class loss)
+        if above or not _at_ln_k_from_the_start(run, f, which, k, th):
+            return None  # a flat loss near ln K by coincidence (a fine-tune at its floor: T5 at 1.78 ~ ln 6),
+            # or a loss above ln K that may hold other terms (a detector's box + class loss)
+        ev["from_the_start"] = True
     if early or warming:
         if unjudged is not None:
             span = float(f.steps[-1] - f.steps[0])
@@ -179,6 +181,31 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds, unjudged: list[str] | Non
                ("; the loss is still falling, so it may yet leave chance" if falling else ""))
     sev = Severity.WARNING if falling else Severity.ERROR
     return Finding("slow_progress", sev, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
+
+
+def _at_ln_k_from_the_start(run: Run, f: Series, which: str, k: int, th: ProgressThresholds) -> bool:
+    """True when, with no accuracy to confirm K, every report of the judged loss from the start of
+    training to the end, and every evaluation loss beside it, lies within ``chance_infer_tol`` of
+    ln K, for K up to ``chance_unconfirmed_max_k``. A classifier's loss at initialisation is ln K
+    (Karpathy 2019, "verify loss @ init"), so a log whose first report is the start and that never
+    leaves the band is a model that never learned; a fine-tune resting at its floor by coincidence
+    (T5 at 1.78 ~ ln 6) came down to it, and an excerpt from the middle of a run (a character LM
+    at 1.39 ~ ln 4, batches 12,500-13,500) has no start to show (MiniLM on a six-way emotion set:
+    training loss 1.7968 -> 1.7833 and validation loss 1.7804-1.7822 at all five epochs, ln 6 =
+    1.7918, F1 0.08-0.23)."""
+    from lrdoctor.detect.initial_loss_anomaly import starts_at_the_start
+
+    if k > th.chance_unconfirmed_max_k or not starts_at_the_start(run):
+        return False
+    ln_k = float(np.log(k))
+    if float(np.abs(f.values - ln_k).max()) > th.chance_infer_tol:
+        return False
+    e = run.series("eval_loss")
+    if which == "loss" and e is not None:
+        ev = e.finite().values
+        if ev.size and float(np.abs(ev - ln_k).max()) > th.chance_infer_tol:
+            return False
+    return True
 
 
 def _constant_share(v: np.ndarray, th: ProgressThresholds, fine_counts: bool = True) -> bool:
