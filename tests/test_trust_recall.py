@@ -180,7 +180,11 @@ def test_a_loss_that_never_goes_below_its_first_report_is_no_learning(tmp_path):
     f = kinds(r)["slow_progress"]
     assert f.evidence["rule"] == "never below its first report" and f.evidence["points"] == 12
     ok = lrdoctor.diagnose(write_csv(tmp_path / "ok.csv", ["epoch", "loss", "lr"], ascent_run(+1.0)))
-    assert "slow_progress" in ok.coverage.ran and "slow_progress" not in kinds(ok, "info")
+    # the correct sign descends at every epoch, so it is never "never below its first report"; at this
+    # LR it descends by 0.02 nats in 12 epochs from ln 10 (accuracy 0.10 -> 0.14), which the stuck-at-chance
+    # rule without an accuracy (stop 70) reads as chance, a finding of its own
+    assert "slow_progress" in ok.coverage.ran
+    assert all(f.evidence.get("rule") != "never below its first report" for f in ok.findings)
     # an excerpt from the middle of training (epoch 40 on) proves nothing about learning
     mid = lrdoctor.diagnose(write_csv(tmp_path / "mid.csv", ["epoch", "loss", "lr"], [(e + 40, l, lr) for e, l, lr in bug]))
     assert all(f.evidence.get("rule") != "never below its first report" for f in mid.findings)

@@ -77,14 +77,16 @@ def _judged_loss(run: Run, th: ProgressThresholds) -> tuple[Series | None, str]:
     return f, "loss"
 
 
-def _stuck_at_chance(run: Run, th: ProgressThresholds, unjudged: list[str] | None = None) -> Finding | None:
+def _stuck_at_chance(run: Run, th: ProgressThresholds, unjudged: list[str] | None = None, *,
+                     unconfirmed: bool = False) -> Finding | None:
     """A loss at ln K (for the configured K, or an integer K it sits at) over the whole run, with any
     logged accuracy at 1/K: the model predicts uniformly. Where the whole picture is there but the
     run is too early to call stuck (a log within its first ``min_steps`` updates, or one whose LR is
     still warming up), the reason is appended to ``unjudged``. (A K inferred from the loss alone
     with no accuracy to confirm it is not such a case: a converged loss between ln 2 and ln 24
     falls within ``chance_infer_tol`` of some ln K about 40% of the time, and 125 healthy benchmark
-    logs would read "not checked".)"""
+    logs would read "not checked".) ``unconfirmed`` reads only the K that no accuracy confirms, from
+    a loss at ln K since the start of training (:func:`_at_chance_from_the_start`)."""
     from lrdoctor.detect._classes import num_classes
 
     f, which = _judged_loss(run, th)
@@ -151,10 +153,12 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds, unjudged: list[str] | Non
             if is_class_error(col):
                 ev["error_rate_median"] = 1.0 - a  # (the accuracy quoted is one minus the error read)
     if (given is None or above) and "accuracy_metric" not in ev:
-        if above or not _at_ln_k_from_the_start(run, f, which, k, th):
+        if not unconfirmed or above or not _at_ln_k_from_the_start(run, f, which, k, th):
             return None  # a flat loss near ln K by coincidence (a fine-tune at its floor: T5 at 1.78 ~ ln 6),
             # or a loss above ln K that may hold other terms (a detector's box + class loss)
         ev["from_the_start"] = True
+    elif unconfirmed:
+        return None  # a K that an accuracy or the config confirms is the confirmed rule's
     if early or warming:
         if unjudged is not None:
             span = float(f.steps[-1] - f.steps[0])
@@ -181,6 +185,14 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds, unjudged: list[str] | Non
                ("; the loss is still falling, so it may yet leave chance" if falling else ""))
     sev = Severity.WARNING if falling else Severity.ERROR
     return Finding("slow_progress", sev, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
+
+
+def _at_chance_from_the_start(run: Run, th: ProgressThresholds) -> Finding | None:
+    """Stuck at chance with no accuracy to confirm K (:func:`_at_ln_k_from_the_start`): the weakest
+    reading of ln K, so it is tried after every rule that names a more specific fault (a loss frozen to
+    its last digits is a model never updated; one never below its first report, an update that does
+    not descend), and a model that never left ln K is reported by them when they see it."""
+    return _stuck_at_chance(run, th, unconfirmed=True)
 
 
 def _at_ln_k_from_the_start(run: Run, f: Series, which: str, k: int, th: ProgressThresholds) -> bool:
