@@ -1,6 +1,7 @@
 """Distributed data parallel on CPU (2 gloo processes): every rank sees the global gradient
 norm, and only rank 0 writes the log and reports."""
 
+import gc
 import json
 import os
 
@@ -34,6 +35,13 @@ def _worker(rank, world, out):
     mon.close()
     with open(os.path.join(out, f"rank{rank}.json"), "w") as fh:
         json.dump({"norms": norms, "rank_seen": mon.rank}, fh)
+    # DDP's reducer holds gloo work objects: free it (and the graph of the last loss) while the
+    # group is alive. Left to the interpreter's finalisation, destroying them after the group is
+    # gone can abort the rank ("terminate called without an active exception", SIGABRT: seen once
+    # in a full local run of stop 70 even with the barrier below; pytorch PR 179291 describes the
+    # finalisation-order crash)
+    del model, opt, mon, loss
+    gc.collect()
     # both ranks finish their work before either tears gloo down: a rank that destroys its
     # group while the other still holds a connection can abort it ("terminate called without
     # an active exception", SIGABRT) when pytest runs this after other torch-heavy tests
