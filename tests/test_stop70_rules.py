@@ -64,6 +64,7 @@ def test_a_loss_at_ln_k_from_the_first_epoch_is_stuck_at_chance_without_an_accur
     f = _slow(lrdoctor.diagnose(str(tmp_path / "stuck.csv")))
     assert f is not None and f.severity.value == "error"
     assert f.evidence["num_classes"] == 10 and f.evidence.get("from_the_start") is True
+    assert "ln 10" in f.summary and "from the start of training" in f.summary
 
 
 def test_the_same_classifier_at_a_working_lr_is_silent(tmp_path):

@@ -177,6 +177,8 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds, unjudged: list[str] | Non
                and half_start - half_end > th.chance_drift * late)
     summary = (f"stuck at chance: the loss stayed {where} ln {k} = {fmt(ln_k)} (median {fmt(late)}, lowest "
                f"{fmt(ev['loss_min'])}) over all {x.size} points" +
+               (", from the start of training, where an untrained classifier's loss is ln K, within "
+                f"{fmt(th.chance_infer_tol)} nats at every report" if ev.get("from_the_start") else "") +
                ("" if "accuracy_metric" not in ev else
                 f"; {ev['accuracy_metric']} {fmt(ev['accuracy_median'])} at every evaluation: one class's share, the "
                 "predictions never moved" if ev.get("constant_accuracy") else
