@@ -185,6 +185,8 @@ def test_a_loss_that_never_goes_below_its_first_report_is_no_learning(tmp_path):
     # rule without an accuracy (stop 70) reads as chance, a finding of its own
     assert "slow_progress" in ok.coverage.ran
     assert all(f.evidence.get("rule") != "never below its first report" for f in ok.findings)
+    slow = [f for f in ok.findings if f.kind == "slow_progress"]
+    assert len(slow) == 1 and slow[0].evidence.get("from_the_start") is True and slow[0].evidence["num_classes"] == 10
     # an excerpt from the middle of training (epoch 40 on) proves nothing about learning
     mid = lrdoctor.diagnose(write_csv(tmp_path / "mid.csv", ["epoch", "loss", "lr"], [(e + 40, l, lr) for e, l, lr in bug]))
     assert all(f.evidence.get("rule") != "never below its first report" for f in mid.findings)
