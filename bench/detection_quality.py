@@ -6,6 +6,8 @@
     python bench/detection_quality.py --slice tuning  # while tuning: never print the others
     python bench/detection_quality.py --unshipped /work/unshipped_logs   # also the logs not shipped
     python bench/detection_quality.py --measure fresh1035 --dump out.jsonl   # a new blind slice, once
+    python bench/detection_quality.py --measure fresh1035 --ledger   # ... and kept in the blind ledger
+    python bench/detection_quality.py --blind         # the ledger's figures: every slice as first measured
 
 A new blind slice is measured once, before anyone studies it and before it joins :data:`SLICES`:
 ``--measure SLICE`` (repeatable) reads ``manifest_SLICE.yaml`` whether or not the slice is
@@ -15,13 +17,22 @@ and compared with a later commit's; ``--logs DIR`` reads the manifests and logs 
 laid out like ``bench/detection_logs``. How a slice is gathered and labelled: GATHERING.md beside
 the manifests.
 
+The blind ledger (``bench/blind_ledger.jsonl``, :data:`LEDGER`) keeps that one measurement for
+good: ``--measure SLICE --ledger`` appends each log's line (the dump's, with its path relative to
+the logs folder and ``measured_at``, the commit of the lrdoctor measured) and refuses a slice the
+ledger already holds, since a slice is measured blind once. ``--blind`` scores the ledger as it
+stands, without running anything: the figures of logs no one had studied when lrdoctor met them,
+per measuring commit and in all, the number that says how lrdoctor does on logs it has never
+seen. tests/test_blind_ledger.py holds every ledger line to its manifest entry: a label measured
+blind is never changed afterwards.
+
 
 Slices: ``tuning`` (may be looked at), ``holdout`` (a quarter of the first gathering, never
 looked at while tuning) and ``fresh`` (a second gathering, labelled blind by a session that
 never ran lrdoctor, added after the first round of tuning; reported on its own) and ``fresh2``
 (a third blind gathering, made once ``fresh`` had been measured and then studied) and
 ``fresh3`` (gathered while ``fresh2`` was being studied) and ``fresh4`` (gathered while
-``fresh3`` was being studied) and so on to ``fresh155``.
+``fresh3`` was being studied) and so on (:data:`SLICES`, in the order gathered).
 
 Licences: only logs whose licence allows redistribution are in the repository. An entry
 marked ``shipped: false`` (no licence found, or a non-commercial one; the reason is in
@@ -54,6 +65,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -84,6 +96,8 @@ EQUIVALENT: dict[str, set[str]] = {
 }
 #: the benchmark's slices, in the order they were gathered
 SLICES = ("tuning", "holdout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8", "fresh9", "fresh10", "fresh11", "fresh12", "fresh13", "fresh14", "fresh15", "fresh16", "fresh17", "fresh18", "fresh19", "fresh20", "fresh21", "fresh22", "fresh23", "fresh24", "fresh25", "fresh26", "fresh27", "fresh28", "fresh29", "fresh30", "fresh31", "fresh32", "fresh33", "fresh34", "fresh35", "fresh36", "fresh37", "fresh38", "fresh39", "fresh40", "fresh41", "fresh42", "fresh43", "fresh44", "fresh45", "fresh46", "fresh47", "fresh48", "fresh49", "fresh50", "fresh51", "fresh52", "fresh53", "fresh54", "fresh55", "fresh56", "fresh57", "fresh58", "fresh59", "fresh60", "fresh61", "fresh62", "fresh63", "fresh64", "fresh65", "fresh66", "fresh67", "fresh68", "fresh69", "fresh70", "fresh71", "fresh72", "fresh73", "fresh74", "fresh75", "fresh76", "fresh77", "fresh78", "fresh79", "fresh80", "fresh81", "fresh82", "fresh83", "fresh84", "fresh85", "fresh86", "fresh87", "fresh88", "fresh89", "fresh90", "fresh91", "fresh92", "fresh93", "fresh94", "fresh95", "fresh96", "fresh97", "fresh98", "fresh99", "fresh100", "fresh101", "fresh102", "fresh103", "fresh104", "fresh105", "fresh106", "fresh107", "fresh108", "fresh109", "fresh110", "fresh111", "fresh112", "fresh113", "fresh114", "fresh115", "fresh116", "fresh117", "fresh118", "fresh119", "fresh120", "fresh121", "fresh122", "fresh123", "fresh124", "fresh125", "fresh127", "fresh128", "fresh126", "fresh130", "fresh132", "fresh129", "fresh131", "fresh133", "fresh134", "fresh135", "fresh136", "fresh137", "fresh138", "fresh139", "fresh140", "fresh141", "fresh142", "fresh143", "fresh144", "fresh145", "fresh146", "fresh147", "fresh148", "fresh149", "fresh150", "fresh151", "fresh152", "fresh153", "fresh154", "fresh155", "fresh156", "fresh157", "fresh158", "fresh159", "fresh160", "fresh161", "fresh162", "fresh163", "fresh164", "fresh165", "fresh166", "fresh167", "fresh168", "fresh169", "fresh170", "fresh171", "fresh172", "fresh173", "fresh174", "fresh175", "fresh176", "fresh177", "fresh178", "fresh179", "fresh180", "fresh181", "fresh182", "fresh183", "fresh184", "fresh185", "fresh186", "fresh187", "fresh188", "fresh189", "fresh190", "fresh191", "fresh192", "fresh193", "fresh194", "fresh195", "fresh196", "fresh197", "fresh199", "fresh200", "fresh201", "fresh203", "fresh204", "fresh205", "fresh202", "fresh198", "fresh207", "fresh208", "fresh209", "fresh211", "fresh206", "fresh210", "fresh212", "fresh214", "fresh215", "fresh216", "fresh217", "fresh218", "fresh219", "fresh220", "fresh221", "fresh222", "fresh223", "fresh224", "fresh225", "fresh226", "fresh227", "fresh228", "fresh229", "fresh230", "fresh231", "fresh232", "fresh233", "fresh234", "fresh235", "fresh236", "fresh237", "fresh238", "fresh239", "fresh240", "fresh241", "fresh242", "fresh243", "fresh244", "fresh245", "fresh246", "fresh248", "fresh249", "fresh250", "fresh251", "fresh252", "fresh253", "fresh254", "fresh255", "fresh256", "fresh257", "fresh259", "fresh260", "fresh258", "fresh261", "fresh262", "fresh263", "fresh265", "fresh266", "fresh267", "fresh268", "fresh269", "fresh270", "fresh272", "fresh273", "fresh274", "fresh275", "fresh276", "fresh278", "fresh279", "fresh280", "fresh281", "fresh282", "fresh283", "fresh284", "fresh285", "fresh286", "fresh287", "fresh288", "fresh289", "fresh290", "fresh291", "fresh292", "fresh293", "fresh294", "fresh295", "fresh297", "fresh298", "fresh299", "fresh300", "fresh301", "fresh302", "fresh303", "fresh304", "fresh305", "fresh306", "fresh307", "fresh309", "fresh311", "fresh313", "fresh308", "fresh310", "fresh314", "fresh315", "fresh316", "fresh317", "fresh320", "fresh318", "fresh319", "fresh321", "fresh322", "fresh324", "fresh326", "fresh323", "fresh327", "fresh333", "fresh329", "fresh325", "fresh331", "fresh328", "fresh332", "fresh337", "fresh336", "fresh334", "fresh338", "fresh339", "fresh341", "fresh342", "fresh340", "fresh343", "fresh347", "fresh348", "fresh350", "fresh351", "fresh344", "fresh352", "fresh354", "fresh355", "fresh356", "fresh357", "fresh359", "fresh360", "fresh361", "fresh363", "fresh358", "fresh367", "fresh364", "fresh365", "fresh366", "fresh368", "fresh372", "fresh373", "fresh374", "fresh376", "fresh377", "fresh378", "fresh379", "fresh380", "fresh381", "fresh382", "fresh383", "fresh384", "fresh385", "fresh386", "fresh387", "fresh388", "fresh389", "fresh390", "fresh391", "fresh392", "fresh393", "fresh394", "fresh395", "fresh396", "fresh397", "fresh398", "fresh399", "fresh400", "fresh401", "fresh402", "fresh404", "fresh406", "fresh409", "fresh410", "fresh411", "fresh407", "fresh408", "fresh412", "fresh413", "fresh416", "fresh417", "fresh415", "fresh418", "fresh420", "fresh423", "fresh419", "fresh422", "fresh426", "fresh428", "fresh424", "fresh425", "fresh427", "fresh431", "fresh432", "fresh433", "fresh430", "fresh434", "fresh435", "fresh437", "fresh438", "fresh439", "fresh440", "fresh441", "fresh442", "fresh443", "fresh444", "fresh445", "fresh446", "fresh447", "fresh448", "fresh449", "fresh450", "fresh451", "fresh452", "fresh453", "fresh454", "fresh455", "fresh456", "fresh457", "fresh458", "fresh459", "fresh460", "fresh462", "fresh463", "fresh465", "fresh466", "fresh467", "fresh468", "fresh469", "fresh471", "fresh472", "fresh474", "fresh470", "fresh473", "fresh475", "fresh476", "fresh477", "fresh479", "fresh478", "fresh480", "fresh482", "fresh481", "fresh483", "fresh484", "fresh486", "fresh489", "fresh490", "fresh491", "fresh492", "fresh494", "fresh493", "fresh499", "fresh496", "fresh497", "fresh495", "fresh504", "fresh501", "fresh502", "fresh500", "fresh503", "fresh505", "fresh506", "fresh507", "fresh508", "fresh509", "fresh510", "fresh512", "fresh513", "fresh514", "fresh511", "fresh517", "fresh518", "fresh515", "fresh520", "fresh521", "fresh522", "fresh523", "fresh524", "fresh525", "fresh526", "fresh527", "fresh528", "fresh529", "fresh530", "fresh531", "fresh532", "fresh533", "fresh534", "fresh535", "fresh536", "fresh537", "fresh538", "fresh539", "fresh540", "fresh541", "fresh542", "fresh543", "fresh544", "fresh545", "fresh547", "fresh546", "fresh548", "fresh549", "fresh552", "fresh551", "fresh555", "fresh553", "fresh554", "fresh556", "fresh557", "fresh558", "fresh559", "fresh560", "fresh561", "fresh562", "fresh563", "fresh564", "fresh566", "fresh567", "fresh569", "fresh570", "fresh571", "fresh572", "fresh568", "fresh576", "fresh577", "fresh574", "fresh575", "fresh578", "fresh579", "fresh580", "fresh581", "fresh582", "fresh584", "fresh585", "fresh583", "fresh587", "fresh586", "fresh589", "fresh591", "fresh592", "fresh588", "fresh590", "fresh596", "fresh595", "fresh594", "fresh593", "fresh598", "fresh599", "fresh601", "fresh602", "fresh600", "fresh606", "fresh605", "fresh607", "fresh603", "fresh604", "fresh608", "fresh611", "fresh612", "fresh613", "fresh614", "fresh615", "fresh616", "fresh617", "fresh618", "fresh619", "fresh621", "fresh622", "fresh623", "fresh624", "fresh626", "fresh625", "fresh627", "fresh628", "fresh629", "fresh630", "fresh632", "fresh631", "fresh633", "fresh634", "fresh636", "fresh635", "fresh637", "fresh638", "fresh639", "fresh640", "fresh641", "fresh645", "fresh646", "fresh643", "fresh647", "fresh648", "fresh650", "fresh649", "fresh651", "fresh652", "fresh653", "fresh654", "fresh655", "fresh656", "fresh657", "fresh658", "fresh659", "fresh660", "fresh661", "fresh662", "fresh663", "fresh664", "fresh665", "fresh666", "fresh667", "fresh668", "fresh669", "fresh670", "fresh671", "fresh672", "fresh673", "fresh674", "fresh675", "fresh676", "fresh677", "fresh679", "fresh680", "fresh681", "fresh682", "fresh683", "fresh684", "fresh685", "fresh687", "fresh689", "fresh690", "fresh692", "fresh693", "fresh694", "fresh695", "fresh691", "fresh696", "fresh697", "fresh698", "fresh699", "fresh700", "fresh701", "fresh702", "fresh703", "fresh704", "fresh705", "fresh706", "fresh707", "fresh708", "fresh709", "fresh710", "fresh712", "fresh713", "fresh715", "fresh716", "fresh717", "fresh718", "fresh719", "fresh720", "fresh721", "fresh722", "fresh723", "fresh724", "fresh725", "fresh726", "fresh729", "fresh730", "fresh731", "fresh732", "fresh733", "fresh734", "fresh735", "fresh736", "fresh737", "fresh738", "fresh739", "fresh740", "fresh741", "fresh742", "fresh743", "fresh744", "fresh745", "fresh746", "fresh747", "fresh748", "fresh749", "fresh750", "fresh751", "fresh752", "fresh753", "fresh754", "fresh755", "fresh756", "fresh757", "fresh758", "fresh759", "fresh760", "fresh761", "fresh763", "fresh764", "fresh766", "fresh767", "fresh768", "fresh769", "fresh770", "fresh771", "fresh772", "fresh773", "fresh775", "fresh776", "fresh777", "fresh778", "fresh779", "fresh780", "fresh781", "fresh782", "fresh783", "fresh784", "fresh785", "fresh786", "fresh787", "fresh788", "fresh789", "fresh790", "fresh791", "fresh792", "fresh793", "fresh794", "fresh795", "fresh796", "fresh797", "fresh798", "fresh799", "fresh800", "fresh801", "fresh802", "fresh803", "fresh804", "fresh805", "fresh806", "fresh807", "fresh808", "fresh809", "fresh810", "fresh811", "fresh812", "fresh813", "fresh814", "fresh815", "fresh817", "fresh827", "fresh828", "fresh829", "fresh830", "fresh831", "fresh832", "fresh833", "fresh834", "fresh835", "fresh836", "fresh837", "fresh838", "fresh839", "fresh840", "fresh842", "fresh843", "fresh844", "fresh845", "fresh846", "fresh847", "fresh848", "fresh849", "fresh850", "fresh851", "fresh852", "fresh853", "fresh854", "fresh855", "fresh856", "fresh857", "fresh858", "fresh859", "fresh860", "fresh861", "fresh862", "fresh863", "fresh864", "fresh865", "fresh866", "fresh867", "fresh868", "fresh869", "fresh870", "fresh871", "fresh872", "fresh874", "fresh875", "fresh878", "fresh879", "fresh880", "fresh881", "fresh882", "fresh876", "fresh877", "fresh885", "fresh886", "fresh888", "fresh883", "fresh884", "fresh887", "fresh889", "fresh890", "fresh891", "fresh892", "fresh893", "fresh895", "fresh896", "fresh897", "fresh898", "fresh899", "fresh900", "fresh901", "fresh902", "fresh903", "fresh904", "fresh905", "fresh908", "fresh909", "fresh911", "fresh912", "fresh906", "fresh907", "fresh910", "fresh913", "fresh914", "fresh915", "fresh916", "fresh917", "fresh918", "fresh919", "fresh920", "fresh921", "fresh922", "fresh923", "fresh924", "fresh925", "fresh927", "fresh928", "fresh929", "fresh930", "fresh932", "fresh933", "fresh934", "fresh935", "fresh936", "fresh937", "fresh938", "fresh939", "fresh940", "fresh941", "fresh942", "fresh943", "fresh944", "fresh945", "fresh946", "fresh947", "fresh949", "fresh950", "fresh951", "fresh952", "fresh953", "fresh954", "fresh956", "fresh957", "fresh958", "fresh959", "fresh960", "fresh961", "fresh962", "fresh963", "fresh964", "fresh965", "fresh966", "fresh967", "fresh968", "fresh969", "fresh970", "fresh971", "fresh972", "fresh973", "fresh974", "fresh975", "fresh976", "fresh977", "fresh978", "fresh979", "fresh980", "fresh981", "fresh982", "fresh983", "fresh984", "fresh986", "fresh987", "fresh988", "fresh989", "fresh990", "fresh991", "fresh992", "fresh993", "fresh994", "fresh995", "fresh996", "fresh997", "fresh998", "fresh999", "fresh1000", "fresh1001", "fresh1002", "fresh1003", "fresh1005", "fresh1009", "fresh1011", "fresh1014", "fresh1015", "fresh1016", "fresh1017", "fresh1018", "fresh1019", "fresh1020", "fresh1021", "fresh1023", "fresh1024", "fresh1025", "fresh1026", "fresh1027", "fresh1028", "fresh1029", "fresh1030", "fresh1031", "fresh1032", "fresh1033", "fresh1034", "fresh1035", "fresh1036", "fresh1037", "fresh1038", "fresh1039", "fresh1040", "fresh1041", "fresh1043", "fresh1044", "fresh1045", "fresh1046", "fresh1047", "fresh1048", "fresh1049", "fresh1050", "fresh1051", "fresh1052", "fresh1054", "fresh1055", "fresh1056", "fresh1057", "fresh1058", "fresh1059", "fresh1060", "fresh1061", "fresh1062", "fresh1063", "fresh1064", "fresh1065", "fresh1066", "fresh1067", "fresh1068", "fresh1069", "fresh1070", "fresh1071", "fresh1072", "fresh1073", "fresh1074", "fresh1075", "fresh1076", "fresh1077", "fresh1078", "fresh1079", "fresh1080", "fresh1081", "fresh1082", "fresh1083", "fresh1084", "fresh1085", "fresh1086", "fresh1087", "fresh1088", "fresh1089", "fresh1090", "fresh1091", "fresh1092", "fresh1093", "fresh1094", "fresh1095", "fresh1096", "fresh1097", "fresh1099", "fresh1100", "fresh1106", "fresh1108", "fresh1109", "fresh1110", "fresh1111", "fresh1112", "fresh1113", "fresh1115", "fresh1116", "fresh1118", "fresh1119", "fresh1120", "fresh1121", "fresh1122", "fresh1123", "fresh1124", "fresh1125", "fresh1126", "fresh1127", "fresh1128", "fresh1129", "fresh1130", "fresh1131", "fresh1132", "fresh1133", "fresh1134", "fresh1135", "fresh1136", "fresh1137", "fresh1140", "fresh1141", "fresh1142", "fresh1143", "fresh1144", "fresh1145", "fresh1146", "fresh1147", "fresh1148", "fresh1149", "fresh1150", "fresh1151", "fresh1152", "fresh1153", "fresh1154", "fresh1155", "fresh1156", "fresh1157", "fresh1158", "fresh1159", "fresh1160", "fresh1161", "fresh1162", "fresh1164", "fresh1165")
+#: the blind ledger: one JSON line per log of every slice measured blind with ``--measure SLICE --ledger``
+LEDGER = Path(__file__).resolve().parent / "blind_ledger.jsonl"
 #: environment variable naming the folder of logs that are not shipped (same as ``--unshipped``)
 UNSHIPPED_ENV = "LRDOCTOR_BENCH_UNSHIPPED"
 #: YAML's safe loader, libyaml's where PyYAML was built with it: ~960 manifests in seconds, not a minute
@@ -309,6 +323,85 @@ def dump_line(case: Case, ours: Outcome, naive: Outcome) -> str:
                        "lrdoctor": side(ours), "naive": side(naive)}, default=float)
 
 
+def measured_commit() -> str:
+    """The commit of the lrdoctor being measured: that of the git checkout the imported package lives
+    in (a worktree at an older commit measures that commit), with ``-dirty`` when its source has
+    uncommitted changes (the figures are then no commit's); ``unknown`` outside git."""
+    src = Path(lrdoctor.__file__).resolve().parent
+    try:
+        head = subprocess.run(["git", "-C", str(src), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=30)
+        dirty = subprocess.run(["git", "-C", str(src), "status", "--porcelain", "--", "."], capture_output=True,
+                               text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    if head.returncode != 0:
+        return "unknown"
+    return head.stdout.strip() + ("-dirty" if dirty.returncode == 0 and dirty.stdout.strip() else "")
+
+
+def ledger_line(case: Case, ours: Outcome, naive: Outcome, commit: str, here: Path) -> str:
+    """A log's :func:`dump_line` as the ledger keeps it: its file relative to the logs folder
+    ``here`` (the ledger outlives any checkout's absolute paths) and the commit measured."""
+    d = json.loads(dump_line(case, ours, naive))
+    try:
+        d["file"] = Path(case.file).resolve().relative_to(here.resolve()).as_posix()
+    except ValueError:
+        d["file"] = str(case.file)
+    d["measured_at"] = commit
+    return json.dumps(d)
+
+
+class LedgerError(ValueError):
+    """A ledger that cannot be read: the message names the file and the line."""
+
+
+def read_ledger(path: Path) -> list[dict]:
+    """The ledger's lines, each a dict with the :func:`ledger_line` keys; an absent file is an empty
+    ledger. :class:`LedgerError` names the line that is not such a JSON object."""
+    if not path.exists():
+        return []
+    rows = []
+    for n, text in enumerate(path.read_text().splitlines(), 1):
+        if not text.strip():
+            continue
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise LedgerError(f"{path}:{n}: not JSON ({exc.msg})") from None
+        missing = [k for k in ("slice", "id", "label", "kinds", "lrdoctor", "naive", "measured_at") if k not in d] \
+            if isinstance(d, dict) else ["a JSON object"]
+        if missing:
+            raise LedgerError(f"{path}:{n}: no {missing[0]!r} (a line of --measure SLICE --ledger)")
+        rows.append(d)
+    return rows
+
+
+def ledger_outcomes(rows: list[dict]) -> tuple[list[Case], list[Outcome], list[Outcome]]:
+    """The cases and both tools' outcomes of ledger lines, ready for :func:`score`."""
+    def side(d: dict) -> Outcome:
+        return Outcome(dict(d.get("predicted") or {}), set(d.get("errors") or ()), d.get("failed") or "",
+                       list(d.get("broken") or ()))
+
+    cases = [Case(r["id"], Path(r.get("file", "")), r["slice"], r["label"], dict(r["kinds"]), dict(r.get("config") or {}),
+                  float(r.get("span", 1.0)), float(r.get("first", 0.0))) for r in rows]
+    return cases, [side(r["lrdoctor"]) for r in rows], [side(r["naive"]) for r in rows]
+
+
+def print_blind(rows: list[dict], path: Path) -> None:
+    """The ledger's figures: per commit measured (in the order first measured) and in all."""
+    print(f"blind ledger {path}: {len(rows)} logs in {len({r['slice'] for r in rows})} slices, "
+          "each as lrdoctor first met it\n")
+    for commit in dict.fromkeys(r["measured_at"] for r in rows):
+        part = [r for r in rows if r["measured_at"] == commit]
+        cases, ours, naive = ledger_outcomes(part)
+        n = len({r["slice"] for r in part})
+        print(_table(f"lrdoctor, blind at {commit[:12]} ({n} slices)", score(cases, ours)), "\n")
+        print(_table(f"naive baseline, blind at {commit[:12]} ({n} slices)", score(cases, naive)), "\n")
+    cases, ours, naive = ledger_outcomes(rows)
+    print(_table("lrdoctor, blind, all", score(cases, ours)), "\n")
+    print(_table("naive baseline, blind, all", score(cases, naive)), "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--details", action="store_true", help="per-log lines (of --slice; tuning when all)")
@@ -323,7 +416,38 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dump", type=Path, metavar="PATH", help="write one JSON line per log: its label and both tools' findings")
     ap.add_argument("--logs", type=Path, default=HERE, metavar="DIR",
                     help="the folder of manifest_*.yaml and logs (default: bench/detection_logs)")
+    ap.add_argument("--ledger", type=Path, nargs="?", const=LEDGER, metavar="PATH",
+                    help="with --measure: append the measurement to the blind ledger (default "
+                         "bench/blind_ledger.jsonl); a slice already there is refused")
+    ap.add_argument("--blind", type=Path, nargs="?", const=LEDGER, metavar="PATH",
+                    help="print the blind ledger's figures (default bench/blind_ledger.jsonl) and exit")
     args = ap.parse_args(argv)
+    if args.blind is not None:
+        try:
+            rows = read_ledger(args.blind)
+        except LedgerError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+        if not rows:
+            print(f"--blind {args.blind}: no ledger lines (measure a slice with --measure SLICE --ledger)", file=sys.stderr)
+            return 2
+        print_blind(rows, args.blind)
+        return 0
+    if args.ledger is not None:
+        if not args.measure:
+            print("--ledger keeps a blind measurement: name the new slice with --measure SLICE", file=sys.stderr)
+            return 2
+        try:
+            kept = read_ledger(args.ledger)
+        except LedgerError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+        seen = {r["slice"]: r["measured_at"] for r in kept}
+        again = [s for s in args.measure if s in seen]
+        if again:
+            print(f"--measure {again[0]}: already in {args.ledger}, measured blind at {seen[again[0]][:12]}; "
+                  "a slice is measured blind once", file=sys.stderr)
+            return 2
     for flag, folder in (("--unshipped", args.unshipped), ("--logs", args.logs)):
         if folder is not None and not folder.is_dir():
             print(f"{flag} {folder}: not a folder", file=sys.stderr)
@@ -344,6 +468,11 @@ def main(argv: list[str] | None = None) -> int:
           f"(shipped: false{'' if args.unshipped else '; --unshipped DIR measures them'})\n")
     if args.dump is not None:
         args.dump.write_text("".join(dump_line(c, o, n) + "\n" for c, o, n in zip(cases, ours, naive)))
+    if args.ledger is not None:
+        commit = measured_commit()
+        with args.ledger.open("a") as fh:
+            fh.write("".join(ledger_line(c, o, n, commit, args.logs) + "\n" for c, o, n in zip(cases, ours, naive)))
+        print(f"blind ledger {args.ledger}: {len(cases)} lines appended, measured at {commit[:12]}\n")
     for sl in tuple(dict.fromkeys(args.measure)) or SLICES:
         idx = [i for i, c in enumerate(cases) if c.slice == sl]
         if loaded.unshipped.get(sl):
