@@ -209,11 +209,12 @@ def test_a_frozen_evaluation_loss_beside_a_moving_accuracy_is_not_frozen(tmp_pat
 
     path = real_log("fresh290/skorch-rnn-imdb-5ep/training_output.txt")
     assert "slow_progress" not in warned(lrdoctor.diagnose(path), 2)
-    # the twin: the same table with the accuracy column also unchanged over those epochs
+    # the twin: the same table with the accuracy column also unchanged over those epochs: the frozen
+    # evaluation is read (since stop 71 as a plateau warning: the validation loss had fallen first)
     rows = _skorch_rows(path)
     twin = [r.replace("0.7380", "0.7220").replace("0.7404", "0.7220") for r in rows]
-    f = warned(lrdoctor.diagnose(write_lines(tmp_path / "skorch.txt", twin)), 2).get("slow_progress")
-    assert f is not None and "evaluation loss is frozen" in f.summary, f
+    f = warned(lrdoctor.diagnose(write_lines(tmp_path / "skorch.txt", twin)), 1).get("plateau")
+    assert f is not None and f.evidence["rule"] == "frozen evaluation after learning" and f.evidence["value"] == 0.5429, f
 
 
 def test_a_dip_of_a_heavy_tailed_gradient_norm_is_no_level_to_rise_from(tmp_path):

@@ -30,7 +30,7 @@ from lrdoctor.run import Run
 from lrdoctor.detect._progress.generation import EMPTY_GENERATION_RULE, FROZEN_GENERATION_RULE, ZERO_SCORE_RULE, _empty_generations, _frozen_generations, _score_zero_while_learned
 from lrdoctor.detect._progress.chance import chance_accuracy, f_score_columns, _f_score_at_floor, _two_reports_at_chance, _accuracy_at_chance, _accuracy_around_chance, _pinned_at_one_over_k, _at_uniform, _error_rate_at_max, _negligible_correlation, _weak_correlation, _never_below_start, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _never_beat_constant, _stuck_at_chance, _worse_than_uniform, _at_chance_from_the_start
 from lrdoctor.detect._progress.common import _lr_share, second_half_ends
-from lrdoctor.detect._progress.frozen import _box_terms, _collapsed_to_zero, _frozen_eval, _frozen_game, _frozen_loss, _frozen_term, _no_box_matched, _recurring_loss, _zero_throughout
+from lrdoctor.detect._progress.frozen import _box_terms, _collapsed_to_zero, _frozen_eval, _frozen_game, _frozen_loss, _frozen_term, _no_box_matched, _recurring_loss, _zero_throughout, frozen_evaluation
 from lrdoctor.detect._progress.schedule import _degenerate_groups, _lr_stays_zero, _no_gain_over_finished_schedule, _return_at_floor, _return_never_rose
 
 __all__ = ["ProgressThresholds", "chance_accuracy", "detect_slow_progress", "detect_plateau"]
@@ -77,6 +77,15 @@ class ProgressThresholds(Thresholds):
     """Plateau is reported only when the flat stretch is at least this share of the run: the
     run spent half its budget without progress at a high LR, a cost worth a note. A run
     that converged late (a shorter flat tail) is not a finding."""
+    plateau_learned: float = 0.1
+    """A loss has learned before it stalls when it fell by at least a tenth of its first report:
+    the trend rule's bar for "the run did learn" (a stall of a loss that never fell is
+    slow_progress's, no learning at all). It also splits a frozen evaluation loss between the two
+    kinds: frozen from the start (or after a fall under a tenth) the model never learned, which is
+    slow_progress's frozen-evaluation error; frozen after the evaluation or the training loss fell
+    by a tenth is a plateau, the labellers' "after some progress, the loss stops improving while
+    training goes on" (GPT-J SFT on ANLI: validation loss 2.00 -> 0.6837 by step 8000, then 0.6837
+    at all 8 later evaluations)."""
     chance_tol: float = 0.05
     """Stuck at chance: the loss stays within 5% of ln K (K classes; Karpathy 2019, "verify
     loss @ init": an untrained classifier's cross-entropy is ln K)."""
@@ -715,6 +724,13 @@ class PlateauEvidence(Evidence):
     best_loss: float
     plateau_steps: float
     lr_share_of_peak: float
+    metric: str
+    value: float
+    points: int
+    rule: str
+    learned_metric: str
+    learned_from: float
+    learned_to: float
 
 
 def _flat_stretch(run: Run, th: ProgressThresholds) -> tuple[np.ndarray, int, int] | None:
@@ -728,7 +744,7 @@ def _flat_stretch(run: Run, th: ProgressThresholds) -> tuple[np.ndarray, int, in
         return None
     sm, steps = t.smooth, t.c.step
     total = sm.max() - sm.min()
-    if total <= 0 or (sm[0] - sm.min()) < 0.1 * abs(sm[0]):
+    if total <= 0 or (sm[0] - sm.min()) < th.plateau_learned * abs(sm[0]):
         return None
     eps = th.new_best * total
     last, ref = 0, float(sm[0])
@@ -741,13 +757,32 @@ def _flat_stretch(run: Run, th: ProgressThresholds) -> tuple[np.ndarray, int, in
     return steps, last, flat
 
 
-def _plateau_needs(run: Run, th: ProgressThresholds) -> str | None:
-    """A training loss of ``min_plateau_points`` reports: on fewer, the flat share of the run is a handful of reports."""
+def _trend_needs(run: Run, th: ProgressThresholds) -> str | None:
+    """The trend rule's need: a training loss of ``min_plateau_points`` reports (on fewer, the flat
+    share of the run is a handful of reports)."""
     return needs.loss_points(th.min_plateau_points, "on fewer, the flat share of the run is a handful of reports")(run)
+
+
+def _plateau_needs(run: Run, th: ProgressThresholds) -> str | None:
+    """The trend rule's reports (:func:`_trend_needs`), or ``frozen_points``+ evaluations for the
+    frozen-evaluation rule (:func:`_frozen_after_learning`), which a short table has."""
+    e = run.series("eval_loss")
+    if e is not None and e.finite().values.size >= th.frozen_points:
+        return None
+    return _trend_needs(run, th)
 
 
 @detector("plateau", thresholds=DEFAULTS, evidence=PlateauEvidence, needs=_plateau_needs)
 def detect_plateau(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
+    """Two rules: the evaluation loss frozen after the run learned (a warning: the rest of the run
+    bought nothing), then the trend rule (no new best for half the run while the LR stays high: an
+    info, the run converged and a decay would help)."""
+    frozen = _frozen_after_learning(run, th)
+    if frozen is not None:
+        return [frozen]
+    why = _trend_needs(run, th)
+    if why is not None:
+        raise CannotJudge(why)  # the frozen rule ran and found nothing; the trend rule could not run
     got = _flat_stretch(run, th)
     if got is None:
         return []
@@ -828,7 +863,38 @@ def fix_slow_progress(run: Run, f: Finding) -> Prescription:
     ], [Watch(str(ev.get("metric", "loss")), "changes from report to report from the first steps", "a value that does not move means nothing is learned")])
 
 
+def _frozen_after_learning(run: Run, th: ProgressThresholds) -> Finding | None:
+    """The evaluation loss frozen (:func:`lrdoctor.detect._progress.frozen.frozen_evaluation`) after
+    the run learned (:func:`lrdoctor.detect._progress.frozen.learned_before`): every later evaluation
+    of the same weights prints one value, so the rest of the budget bought nothing."""
+    got = frozen_evaluation(run, th)
+    if got is None:
+        return None
+    f, learned = got
+    if learned is None:
+        return None  # never learned: slow_progress's frozen-evaluation error
+    role, first, low = learned
+    ev = dict(f.evidence, rule="frozen evaluation after learning", learned_metric=role, learned_from=first, learned_to=low)
+    summary = (f"the run learned ({role} {fmt(first)} -> {fmt(low)}), then stopped: the evaluation loss printed "
+               f"{fmt(float(ev['value']))} at the last {ev['points']} evaluations (from step {fmt(f.start_step)}), so the "
+               "rest of the run did not change the evaluated model")
+    cause = ("The model stopped changing after it learned: the LR schedule reached ~0 long before training stopped "
+             "(a decay sized for fewer steps than the run), updates were skipped (fp16 overflow), or the evaluation "
+             "reloads one checkpoint.")
+    return Finding("plateau", Severity.WARNING, f.start_step, f.end_step, summary, ev, cause)
+
+
 @fix_rule("plateau")
 def fix_plateau(run: Run, f: Finding) -> Prescription:
+    if f.evidence.get("rule") == "frozen evaluation after learning":
+        return Prescription([
+            Fix("lr schedule length", config_value(run.config, ("decay_steps", "max_steps", "num_train_epochs", "num_epochs", "epochs")), None,
+                "an evaluation that prints one value after the run learned is a model no longer updated",
+                note="log the LR: a decay whose length (decay_steps, T_max, max_steps) is shorter than the run leaves it at 0; "
+                     "size it to the run, or stop training where it ends"),
+            Fix("early stopping", None, None, "the evaluations after the freeze cost compute and change nothing",
+                note="stop at the first evaluation that repeats the last one to all its digits, and keep that checkpoint"),
+        ], [Watch(str(f.evidence.get("metric", "eval_loss")), "changes at every evaluation while training goes on",
+                  "one value at every evaluation means the weights no longer move")])
     return Prescription([Fix("lr_scheduler", config_value(run.config, ("lr_scheduler_type", "scheduler", "lr_scheduler")), None, f"no new best since step {fmt(f.evidence.get('last_improvement_step'))} at a high LR: decay it",
                              note="cosine to 1% of peak (or ReduceLROnPlateau factor 0.1)")], [WATCH_LOSS])

@@ -103,11 +103,42 @@ def _eval_score_moves(run: Run, since: float) -> bool:
 
 
 def _frozen_eval(run: Run, th: ProgressThresholds) -> Finding | None:
-    """The evaluation loss prints the same value at its last ``frozen_points``+ evaluations. An
-    evaluation of the same data through changed weights changes in its 3rd-4th digit; one that
-    does not evaluates an unchanged (or saturated) model (Keras binary classifier: val_loss
-    3.6992 from epoch 6 to 50; Chainer CIFAR: validation loss 2.30259 = ln 10 at every epoch).
-    Not when another evaluation loss column moves (a total pinned by a huge constant term)."""
+    """The evaluation loss prints the same value at its last ``frozen_points``+ evaluations of a run
+    that never learned (:func:`frozen_evaluation`; after the run learned, the stall is plateau's)."""
+    got = frozen_evaluation(run, th)
+    return got[0] if got is not None and got[1] is None else None
+
+
+def learned_before(run: Run, step: float, th: ProgressThresholds) -> tuple[str, float, float] | None:
+    """The loss that shows the run learned before ``step``: the evaluation loss, or else the
+    training loss, whose lowest report up to ``step`` is at least ``plateau_learned`` of its first
+    report below it, as (its column, its first report, that lowest); None when neither fell so."""
+    for role in ("eval_loss", "loss"):
+        s = run.series(role)
+        if s is None:
+            continue
+        f = s.finite()
+        v = f.values[f.steps <= step]
+        if v.size >= 2 and v[0] > 0 and (v[0] - v.min()) >= th.plateau_learned * v[0]:
+            return run.meta.roles.get(role, role), float(v[0]), float(v.min())
+    return None
+
+
+def frozen_evaluation(run: Run, th: ProgressThresholds) -> tuple[Finding, tuple[str, float, float] | None] | None:
+    """The evaluation loss prints the same value at its last ``frozen_points``+ evaluations, as
+    slow_progress's finding and :func:`learned_before` the first frozen evaluation. An evaluation
+    of the same data through changed weights changes in its 3rd-4th digit; one that does not
+    evaluates an unchanged (or saturated) model (Keras binary classifier: val_loss 3.6992 from
+    epoch 6 to 50; Chainer CIFAR: validation loss 2.30259 = ln 10 at every epoch). Not when another
+    evaluation loss column moves (a total pinned by a huge constant term). Computed once per run:
+    slow_progress reads it for a run that never learned, plateau for one that did."""
+    key = ("frozen_evaluation", th)
+    if key not in run.derived:
+        run.derived[key] = _frozen_evaluation(run, th)
+    return run.derived[key]
+
+
+def _frozen_evaluation(run: Run, th: ProgressThresholds) -> tuple[Finding, tuple[str, float, float] | None] | None:
     e = run.series("eval_loss")
     if e is None or run.meta.step_unit == "round":
         return None
@@ -140,8 +171,8 @@ def _frozen_eval(run: Run, th: ProgressThresholds) -> Finding | None:
     ev = {"metric": raw, "value": v, "points": n, "rule": f"frozen evaluation: the last {n} evaluations print {v!r}"}
     summary = (f"the evaluation loss is frozen at {fmt(v)}: the last {n} evaluations print the same value, so the "
                "evaluated model does not change")
-    return Finding("slow_progress", Severity.ERROR, since, float(f.steps[-1]), summary, ev,
-                   _FROZEN_CAUSE + " Or the evaluation loads a stale checkpoint.")
+    return (Finding("slow_progress", Severity.ERROR, since, float(f.steps[-1]), summary, ev,
+                    _FROZEN_CAUSE + " Or the evaluation loads a stale checkpoint."), learned_before(run, since, th))
 
 
 #: the words of a weight penalty's term (facenet's "RegLoss", TF's "regularization_loss",
