@@ -13,6 +13,7 @@ import pytest
 import torch
 
 import lrdoctor
+from trained_digits import digits_mlp, fit_epoch, held_out_loss
 
 torch.set_num_threads(1)
 
@@ -26,36 +27,20 @@ def _digits_run(path, *, lr, decay_epochs, epochs=8, seed=0):
     ``epoch,loss,eval_loss,eval_accuracy`` per epoch to 4 decimals (the mean training loss of the
     epoch, with dropout on; loss and accuracy on the last 397 digits). No LR is logged, as on most
     model cards."""
-    from sklearn.datasets import load_digits
-
-    d = load_digits()
-    x, y = torch.tensor(d.data / 16.0, dtype=torch.float32), torch.tensor(d.target)
-    xt, yt, xv, yv = x[:1400], y[:1400], x[1400:], y[1400:]
-    torch.manual_seed(seed)
+    x, y, _ = digits_mlp(seed)
     model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Dropout(0.2), torch.nn.Linear(64, 10))
     opt = torch.optim.SGD(model.parameters(), lr=lr)
-    per_epoch = (len(yt) + 63) // 64
-    total_steps = max(1, decay_epochs * per_epoch)
+    total_steps = max(1, decay_epochs * ((1400 + 63) // 64))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda k: 0.0 if decay_epochs == 0 else max(0.0, 1.0 - k / total_steps))
     rows = ["epoch,loss,eval_loss,eval_accuracy"]
     for epoch in range(1, epochs + 1):
         model.train()
-        perm, total = torch.randperm(len(yt)), []
-        for i in range(0, len(yt), 64):
-            b = perm[i:i + 64]
-            loss = torch.nn.functional.cross_entropy(model(xt[b]), yt[b])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total.append(loss.item())
+        train, _ = fit_epoch(model, opt, x, y, end=1400, batch=64, on_step=sched.step)
         model.eval()
         with torch.no_grad():
-            out = model(xv)
-            val = float(torch.nn.functional.cross_entropy(out, yv))
-            acc = float((out.argmax(1) == yv).float().mean())
-        rows.append(f"{epoch},{sum(total) / len(total):.4f},{val:.4f},{acc:.4f}")
+            acc = float((model(x[1400:]).argmax(1) == y[1400:]).float().mean())
+        rows.append(f"{epoch},{train:.4f},{held_out_loss(model, x, y):.4f},{acc:.4f}")
     path.write_text("\n".join(rows) + "\n")
     return [[float(c) for c in r.split(",")[1:]] for r in rows[1:]]
 

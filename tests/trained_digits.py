@@ -20,10 +20,11 @@ def digits_mlp(seed: int):
 
 
 def fit_epoch(model, opt, x, y, end: int = 1400, batch: int = 50, losses: list[float] | None = None,
-              accuracies: list[float] | None = None) -> tuple[float, float]:
+              accuracies: list[float] | None = None, on_step=None) -> tuple[float, float]:
     """One epoch over ``x[:end]`` in minibatches of ``batch`` with cross-entropy: (the epoch's mean
     batch loss, the last batch's loss). Each batch's loss is also appended to ``losses``, and its
-    share of right answers (before the update) to ``accuracies``, when given."""
+    share of right answers (before the update) to ``accuracies``, when given; ``on_step`` (an LR
+    scheduler's ``step``) is called after each update."""
     losses = [] if losses is None else losses
     first = len(losses)
     for i in range(0, end, batch):
@@ -32,6 +33,8 @@ def fit_epoch(model, opt, x, y, end: int = 1400, batch: int = 50, losses: list[f
         opt.zero_grad()
         loss.backward()
         opt.step()
+        if on_step is not None:
+            on_step()
         losses.append(loss.item())
         if accuracies is not None:
             accuracies.append((logits.argmax(1) == y[i:i + batch]).float().mean().item())
