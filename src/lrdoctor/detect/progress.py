@@ -30,7 +30,7 @@ from lrdoctor.run import Run
 from lrdoctor.detect._progress.generation import EMPTY_GENERATION_RULE, FROZEN_GENERATION_RULE, ZERO_SCORE_RULE, _empty_generations, _frozen_generations, _score_zero_while_learned
 from lrdoctor.detect._progress.chance import chance_accuracy, f_score_columns, _f_score_at_floor, _two_reports_at_chance, _accuracy_at_chance, _accuracy_around_chance, _pinned_at_one_over_k, _at_uniform, _error_rate_at_max, _negligible_correlation, _weak_correlation, _never_below_start, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _never_beat_constant, _stuck_at_chance, _worse_than_uniform, _at_chance_from_the_start
 from lrdoctor.detect._progress.common import _lr_share, second_half_ends
-from lrdoctor.detect._progress.frozen import _box_terms, _collapsed_to_zero, _frozen_eval, _frozen_game, _frozen_loss, _frozen_term, _no_box_matched, _recurring_loss, _zero_throughout, frozen_evaluation
+from lrdoctor.detect._progress.frozen import _box_terms, _collapsed_to_zero, _frozen_eval, _frozen_game, _frozen_loss, _frozen_term, _no_box_matched, _recurring_loss, _zero_throughout, frozen_evaluation, FROZEN_AFTER_LEARNING_RULE
 from lrdoctor.detect._progress.schedule import _degenerate_groups, _lr_stays_zero, _no_gain_over_finished_schedule, _return_at_floor, _return_never_rose
 
 __all__ = ["ProgressThresholds", "chance_accuracy", "detect_slow_progress", "detect_plateau"]
@@ -874,7 +874,7 @@ def _frozen_after_learning(run: Run, th: ProgressThresholds) -> Finding | None:
     if learned is None:
         return None  # never learned: slow_progress's frozen-evaluation error
     role, first, low = learned
-    ev = dict(f.evidence, rule="frozen evaluation after learning", learned_metric=role, learned_from=first, learned_to=low)
+    ev = dict(f.evidence, rule=FROZEN_AFTER_LEARNING_RULE, learned_metric=role, learned_from=first, learned_to=low)
     summary = (f"the run learned ({role} {fmt(first)} -> {fmt(low)}), then stopped: the evaluation loss printed "
                f"{fmt(float(ev['value']))} at the last {ev['points']} evaluations (from step {fmt(f.start_step)}), so the "
                "rest of the run did not change the evaluated model")
@@ -886,7 +886,7 @@ def _frozen_after_learning(run: Run, th: ProgressThresholds) -> Finding | None:
 
 @fix_rule("plateau")
 def fix_plateau(run: Run, f: Finding) -> Prescription:
-    if f.evidence.get("rule") == "frozen evaluation after learning":
+    if f.evidence.get("rule") == FROZEN_AFTER_LEARNING_RULE:
         return Prescription([
             Fix("lr schedule length", config_value(run.config, ("decay_steps", "max_steps", "num_train_epochs", "num_epochs", "epochs")), None,
                 "an evaluation that prints one value after the run learned is a model no longer updated",

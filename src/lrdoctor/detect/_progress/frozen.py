@@ -109,6 +109,10 @@ def _frozen_eval(run: Run, th: ProgressThresholds) -> Finding | None:
     return got[0] if got is not None and got[1] is None else None
 
 
+#: the ``rule`` of a plateau finding whose evaluation loss froze after the run learned
+FROZEN_AFTER_LEARNING_RULE = "frozen evaluation after learning"
+
+
 def learned_before(run: Run, step: float, th: ProgressThresholds) -> tuple[str, float, float] | None:
     """The loss that shows the run learned before ``step``: the evaluation loss, or else the
     training loss, whose lowest report up to ``step`` is at least ``plateau_learned`` of its first
