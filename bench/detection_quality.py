@@ -422,12 +422,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--blind", type=Path, nargs="?", const=LEDGER, metavar="PATH",
                     help="print the blind ledger's figures (default bench/blind_ledger.jsonl) and exit")
     args = ap.parse_args(argv)
+    ledger = args.blind if args.blind is not None else args.ledger
+    try:
+        rows = read_ledger(ledger) if ledger is not None else []
+    except LedgerError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
     if args.blind is not None:
-        try:
-            rows = read_ledger(args.blind)
-        except LedgerError as exc:
-            print(str(exc), file=sys.stderr)
-            return 2
         if not rows:
             print(f"--blind {args.blind}: no ledger lines (measure a slice with --measure SLICE --ledger)", file=sys.stderr)
             return 2
@@ -437,12 +438,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.measure:
             print("--ledger keeps a blind measurement: name the new slice with --measure SLICE", file=sys.stderr)
             return 2
-        try:
-            kept = read_ledger(args.ledger)
-        except LedgerError as exc:
-            print(str(exc), file=sys.stderr)
-            return 2
-        seen = {r["slice"]: r["measured_at"] for r in kept}
+        seen = {r["slice"]: r["measured_at"] for r in rows}
         again = [s for s in args.measure if s in seen]
         if again:
             print(f"--measure {again[0]}: already in {args.ledger}, measured blind at {seen[again[0]][:12]}; "
