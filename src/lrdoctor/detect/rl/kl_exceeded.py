@@ -10,6 +10,11 @@ Three shapes, three severities:
   while the LR did not decay) -- error: the PreyPredator log's KL of 89 at episode 2100;
 * an isolated spike with no such consequence -- info: sb3 Acrobot's single 1.07 (its
   return kept improving). A single KL spike is not a blow-up.
+
+A log of a few updates (fewer than ``min_updates``: one stable-baselines3 table pasted into an
+issue) is read by two few-point rules: a KL at ``spike_factor`` x the target to the end (error),
+or every update past the early-stop level with its clip fraction past the healthy band (warning:
+two witnesses of one overshoot, so a single table can be judged).
 """
 
 from __future__ import annotations
@@ -44,7 +49,16 @@ class KLThresholds(Thresholds):
     0.01-0.03 range rl-zoo tunes PPO's ``target_kl`` to."""
     few_min_updates: int = 2
     """The few-point rule's minimum: a KL past the target that stays there, read over two updates at
-    least (one high update followed by nothing says nothing about staying)."""
+    least (one high update followed by nothing says nothing about staying). One update is judged
+    only with a clip fraction beside it (``clip_share``)."""
+    clip_share: float = 0.3
+    """A clip fraction above 0.3 is past the healthy band (the fix's watch list: 0.05-0.3, "active
+    but not saturated"), and it is what a KL at the target implies: SB3's approx_kl, mean((r - 1) -
+    log r), is about var(r)/2, so a KL of 0.02 puts the ratio's spread at 0.2 and, were it normal,
+    clips 2 Phi(-0.2 / 0.2) = 32% of samples at PPO's default clip range 0.2 (Schulman et al. 2017;
+    SB3, CleanRL). A KL past the early-stop level *and* a clip fraction past this share are two
+    witnesses of one overshoot; a large KL that few samples carry (a clip fraction inside the band,
+    openai/baselines#456) is not one."""
     early_stop_factor: float = 1.5
     """A stretch counts as above target at this multiple: stable-baselines3 PPO stops an
     epoch early when ``approx_kl > 1.5 * target_kl``."""
@@ -153,6 +167,41 @@ def _few_updates(run: Run, th: KLThresholds) -> list[Finding]:
     return [Finding("kl_exceeded", Severity.ERROR, ev["onset_step"], float(f.steps[-1]), summary, ev, cause)]
 
 
+def _past_both(run: Run, th: KLThresholds) -> list[Finding]:
+    """Few-point rule of two witnesses: in a log of fewer than ``min_updates`` updates, every update's
+    KL at ``early_stop_factor`` x the target or more (SB3 would have stopped each epoch early) and
+    its clip fraction above ``clip_share`` (the clipped objective saturated): the updates overshoot
+    the trust region, read from one pasted table or a few (SB3 PPO at lr 3e-4 on a custom env:
+    approx_kl 0.0725 with 60% of samples clipped)."""
+    s, cf = run.series("approx_kl"), run.series("clip_fraction")
+    if s is None or cf is None:
+        return []
+    f = s.finite()
+    if f.values.size == 0:
+        return []
+    clip = np.interp(f.steps, cf.finite().steps, cf.finite().values) if cf.finite().values.size else None
+    if clip is None:
+        return []
+    target, src = _target(run, th)
+    v = f.values
+    if not ((v >= th.early_stop_factor * target).all() and (clip > th.clip_share).all()):
+        return []
+    ev = {"target": target, "target_source": src, "onset_step": float(f.steps[0]), "kl_at_onset": float(v[0]),
+          "peak_kl": float(v.max()), "final_kl": float(v[-1]), "peak_over_target": float(v.max() / target),
+          "updates_above": int(v.size), "clip_fraction_min": float(clip.min()),
+          "rule": f"few-point: KL >= {th.early_stop_factor:g}x target and clip fraction > {th.clip_share:g} at every update"}
+    if v.size == 1:
+        what = f"approx_kl {fmt(float(v[0]))} with {fmt(float(clip[0]))} of samples clipped at the one logged update"
+    else:
+        what = (f"approx_kl {fmt(float(v.min()))}-{fmt(float(v.max()))} with at least {fmt(float(clip.min()))} of samples "
+                f"clipped at all {v.size} logged updates")
+    summary = (f"{what} ({float(v.max()) / target:.1f}x the target {fmt(target)}): past SB3's early-stop level "
+               f"({th.early_stop_factor:g}x the target) and past the clip fraction's healthy band (0.05-{th.clip_share:g})")
+    cause = ("Each update moves the policy further than PPO's trust region: the LR is too high for this policy, "
+             "or there are too many epochs per rollout, and no KL early stop catches it.")
+    return [Finding("kl_exceeded", Severity.WARNING, ev["onset_step"], float(f.steps[-1]), summary, ev, cause)]
+
+
 class KlExceededEvidence(Evidence):
     """What a ``kl_exceeded`` finding proves itself with (keys absent when not measured)."""
 
@@ -166,6 +215,7 @@ class KlExceededEvidence(Evidence):
     updates_above: int
     rule: str
     kl_before: float
+    clip_fraction_min: float
     peak_step: float
     spikes: int
     spike_steps: list
@@ -178,9 +228,11 @@ class KlExceededEvidence(Evidence):
 
 
 def _needs(run: Run, th: KLThresholds) -> str | None:
-    """An approximate KL of ``few_min_updates`` updates: a KL past the target that stays there."""
-    return needs.column_points("approx_kl", th.few_min_updates, "approximate-KL (approx_kl, approxkl, ...)",
-                               "a KL past the target that stays there")(run)
+    """An approximate KL of ``few_min_updates`` updates (a KL past the target that stays there), or
+    of one update with a clip fraction beside it (the two witnesses of :func:`_past_both`)."""
+    fewest = 1 if needs.points(run, "clip_fraction") else th.few_min_updates
+    return needs.column_points("approx_kl", fewest, "approximate-KL (approx_kl, approxkl, ...)",
+                               "a KL past the target that stays there, or one beside a clip fraction")(run)
 
 
 @detector("kl_exceeded", thresholds=DEFAULTS, evidence=KlExceededEvidence, needs=_needs)
@@ -189,7 +241,7 @@ def detect(run: Run, th: KLThresholds = DEFAULTS) -> list[Finding]:
     if c is None:
         return []
     if len(c) < th.min_updates:
-        return _few_updates(run, th)
+        return _few_updates(run, th) or _past_both(run, th)
     target, src = _target(run, th)
     kl_steps, kl_mid, kl_hi = c.step, c.mid, c.hi
 
