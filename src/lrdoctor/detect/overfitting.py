@@ -171,7 +171,9 @@ class OverfittingThresholds(Thresholds):
     highest, every one above every evaluation before them (the first included), at least
     ``up_ordered_gl`` above the best, while the training loss fell. Under exchangeable noise the
     ``m`` largest of ``n`` values all come last with p = 1 / C(n, m); the rule stands at the
-    conventional one-sided 5% (six evaluations with the last three highest: 1/20). It needs no
+    conventional one-sided 5% (six evaluations with the last three highest: 1/20), looser than
+    divergence's step rule (``shift_p`` = 1%, a training loss's own order alone) because two more
+    witnesses stand beside it here: the rise of twice GL_5 and a training loss that fell. It needs no
     scatter guard and no rise at each evaluation: a noisy held-out loss whose whole last stretch
     lies above everything before it has moved to a worse level (BERT-mini on IMDB: validation loss
     0.230, 0.318, 0.216, then 0.468, 0.489, 0.394 while the training loss fell 0.354 -> 0.043)."""
