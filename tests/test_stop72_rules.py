@@ -150,3 +150,22 @@ def test_a_real_card_whose_last_evaluations_are_highest_is_overfitting():
     report = lrdoctor.diagnose(LOGS / "fresh1026" / "muhtasham-finetuned-base-mini" / "training_results.md")
     [f] = [f for f in report.findings if f.kind == "overfitting"]
     assert f.evidence["highest_last"] == 3 and f.evidence["eval_min"] == pytest.approx(0.216)
+
+
+def test_the_least_probable_qualifying_tail_is_the_one_judged():
+    """Arithmetic of the rule on a hand-made curve: the last 7 of 8 evaluations lie above the first
+    (p = 1/C(8, 7) = 1/8, not significant) and the last 3 above the first 5 (p = 1/56): the rule judges
+    the three, whose best before them is the first evaluation; a curve whose only qualifying tail is
+    the seven is left alone."""
+    import numpy as np
+
+    from lrdoctor.detect.overfitting import DEFAULTS, _highest_last
+    from lrdoctor.run import Series
+
+    steps = np.arange(1.0, 9.0)
+    train = Series("loss", steps, np.linspace(1.0, 0.1, 8))
+    e = Series("eval_loss", steps, np.array([0.2, 0.5, 0.3, 0.45, 0.4, 0.6, 0.7, 0.65]))
+    [f] = _highest_last(e, train, DEFAULTS)
+    assert f.evidence["highest_last"] == 3 and f.evidence["eval_min"] == 0.2 and f.start_step == 1.0
+    only_seven = Series("eval_loss", steps, np.array([0.2, 0.5, 0.3, 0.45, 0.7, 0.6, 0.4, 0.65]))
+    assert _highest_last(only_seven, train, DEFAULTS) == []

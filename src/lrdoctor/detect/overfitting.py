@@ -655,15 +655,19 @@ def _undone(run: Run, e: Series, tr: Series | None, th: OverfittingThresholds) -
 
 
 def _highest_last(e: Series, tr: Series, th: OverfittingThresholds) -> list[Finding]:
-    """The highest-last rule (see ``OverfittingThresholds.highest_last_p``): the longest tail of
-    evaluations that all lie above every evaluation before them is at least ``min_after`` long and
-    improbable under exchangeable noise, its last value ``up_ordered_gl`` above the best before it,
-    while the training loss fell from that best to the end."""
+    """The highest-last rule (see ``OverfittingThresholds.highest_last_p``): a tail of at least
+    ``min_after`` evaluations that all lie above every evaluation before them, improbable under
+    exchangeable noise (of the tails that qualify, the least probable; a longer tail is not always
+    less probable, since C(n, m) falls past n/2), its last value ``up_ordered_gl`` above the best
+    before it, while the training loss fell from that best to the end."""
     v = e.values
     if v.size < th.min_after + 1 or (v <= 0).any():
         return []
-    m = max((k for k in range(1, v.size) if float(v[-k:].min()) > float(v[:-k].max())), default=0)
-    if m < th.min_after or 1.0 / math.comb(v.size, m) > th.highest_last_p:
+    tails = [k for k in range(th.min_after, v.size) if float(v[-k:].min()) > float(v[:-k].max())]
+    if not tails:
+        return []
+    m = max(tails, key=lambda k: (math.comb(v.size, k), k))
+    if 1.0 / math.comb(v.size, m) > th.highest_last_p:
         return []
     i = int(np.argmin(v[:-m]))
     gl = float(v[-1] / v[i] - 1)

@@ -176,12 +176,10 @@ def _past_both(run: Run, th: KLThresholds) -> list[Finding]:
     s, cf = run.series("approx_kl"), run.series("clip_fraction")
     if s is None or cf is None:
         return []
-    f = s.finite()
-    if f.values.size == 0:
+    f, c = s.finite(), cf.finite()
+    if f.values.size == 0 or c.values.size == 0:
         return []
-    clip = np.interp(f.steps, cf.finite().steps, cf.finite().values) if cf.finite().values.size else None
-    if clip is None:
-        return []
+    clip = np.interp(f.steps, c.steps, c.values)  # the clip fraction at each KL report (SB3 logs both per update)
     target, src = _target(run, th)
     v = f.values
     if not ((v >= th.early_stop_factor * target).all() and (clip > th.clip_share).all()):
