@@ -1,4 +1,4 @@
-"""Two few-point rules of stop 72, each on really trained runs, their twins and real logs read in place.
+"""Three rules of stop 72, each on really trained runs, their twins and real logs read in place.
 
 **kl_exceeded from one PPO table.** One pasted PPO table whose KL and clip fraction both overshoot
 the trust region is kl_exceeded.
@@ -14,7 +14,11 @@ tables read in place.
 **overfitting when the last evaluations are the run's highest.** A noisy held-out loss whose last
 three (or more) evaluations all lie above every evaluation before them, the first included, has
 moved to a worse level (p = 1/C(n, m) under exchangeable noise, at most 5%), while the training loss
-fell: overfitting, though no rise is monotone and the curve's own scatter hides the GL rule's rise."""
+fell: overfitting, though no rise is monotone and the curve's own scatter hides the GL rule's rise.
+
+**slow_progress when the macro recall is exactly 1/K.** A model that answers one class for every
+input scores a macro-averaged recall of exactly 1/K, whatever the class balance, while its accuracy
+is that class's share and moves when the class it answers changes."""
 
 import contextlib
 import io
@@ -169,3 +173,72 @@ def test_the_least_probable_qualifying_tail_is_the_one_judged():
     assert f.evidence["highest_last"] == 3 and f.evidence["eval_min"] == 0.2 and f.start_step == 1.0
     only_seven = Series("eval_loss", steps, np.array([0.2, 0.5, 0.3, 0.45, 0.7, 0.6, 0.4, 0.65]))
     assert _highest_last(only_seven, train, DEFAULTS) == []
+
+
+def _dead_network_run(tmp_path, *, kill_lr, seed=1):
+    """A 64-32-10 MLP fitted to the digits by SGD on the squared error to one-hot targets (lr 0.5),
+    its very first step taken at ``kill_lr``: at 300 that step kills every ReLU, so the network
+    answers from its output bias alone, one class for every input, and that class changes as the
+    bias settles; at 200 some units survive and it learns, slowly. Evaluated after each of 8 epochs
+    on an unbalanced held-out set (classes 0-4 whole, a third of 5-9): ``epoch,loss,eval_loss,
+    eval_accuracy,eval_recall`` with scikit-learn's macro recall, as a Trainer's compute_metrics
+    prints it."""
+    from sklearn.metrics import recall_score
+
+    x, y, model = digits_mlp(seed)
+    keep = torch.tensor([i for i in range(1400, len(y)) if y[i] < 5 or i % 3 == 0])
+    ex, ey = x[keep], y[keep]
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    rows = ["epoch,loss,eval_loss,eval_accuracy,eval_recall"]
+    for epoch in range(1, 9):
+        losses = []
+        for i in range(0, 1400, 50):
+            for group in opt.param_groups:
+                group["lr"] = kill_lr if (epoch, i) == (1, 0) else 0.5
+            out = model(x[i:i + 50])
+            loss = torch.nn.functional.mse_loss(out, torch.nn.functional.one_hot(y[i:i + 50], 10).float())
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        with torch.no_grad():
+            out = model(ex)
+            eval_loss = torch.nn.functional.mse_loss(out, torch.nn.functional.one_hot(ey, 10).float()).item()
+            pred = out.argmax(1).numpy()
+        acc = float((pred == ey.numpy()).mean())
+        recall = recall_score(ey.numpy(), pred, average="macro", zero_division=0)
+        rows.append(f"{epoch},{sum(losses) / len(losses):.4f},{eval_loss:.4f},{acc:.4f},{recall:.4f}")
+    p = tmp_path / "dead.csv"
+    p.write_text("\n".join(rows) + "\n")
+    return p, [r.split(",") for r in rows[1:]]
+
+
+def test_a_network_that_answers_one_class_is_slow_progress_by_its_macro_recall(tmp_path):
+    """The dead network: macro recall 0.1 = 1/10 at all 8 evaluations while its accuracy moves with
+    the class it answers (and its squared error settles to the prior's): a slow_progress error that
+    names K, and no performance_reversal of that accuracy (nothing learned was undone)."""
+    p, rows = _dead_network_run(tmp_path, kill_lr=300.0)
+    assert {r[4] for r in rows} == {"0.1000"} and len({r[3] for r in rows}) > 1  # read from the log
+    report = lrdoctor.diagnose(p)
+    [f] = [f for f in report.findings if f.kind == "slow_progress"]
+    assert f.severity.value == "error" and f.evidence["num_classes"] == 10 and f.evidence["rule"] == "macro recall exactly 1/K"
+    assert not [f for f in report.findings if f.kind == "performance_reversal"]
+
+
+def test_a_network_that_learns_slowly_is_no_constant_predictor(tmp_path):
+    """Twin: the first step at 200 leaves units alive; the macro recall moves (0.07 -> 0.20) and no
+    slow_progress error is reported."""
+    p, rows = _dead_network_run(tmp_path, kill_lr=200.0, seed=0)
+    assert len({r[4] for r in rows}) > 3
+    assert not [f for f in lrdoctor.diagnose(p).findings if f.kind == "slow_progress" and f.severity.value == "error"]
+
+
+@pytest.mark.parametrize("rel, k", [
+    ("fresh1196/narkantak-intent-classification-bert-large-ashuv5/training_results.md", 6),
+    ("fresh245/xlmr-large-trac-ds/training_results.md", 3),
+])
+def test_real_cards_with_a_macro_recall_of_one_over_k_are_slow_progress(rel, k):
+    """An intent BERT (recall 0.1667 at all nine evaluations, accuracy 0.12-0.22) and an XLM-R on
+    TRAC (recall 0.3333 at all three), read in place."""
+    [f] = [f for f in lrdoctor.diagnose(LOGS / rel).findings if f.kind == "slow_progress"]
+    assert f.severity.value == "error" and f.evidence["num_classes"] == k

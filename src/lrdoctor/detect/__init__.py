@@ -14,7 +14,7 @@ import os
 import pkgutil
 from typing import Any, Callable, Mapping
 
-from lrdoctor.detect._progress.chance import NEVER_LEFT_ZERO_RULE, UNCHANGED_RULE
+from lrdoctor.detect._progress.chance import NEVER_LEFT_ZERO_RULE, RECALL_ONE_CLASS_RULE, UNCHANGED_RULE
 from lrdoctor.detect.coverage import Coverage
 from lrdoctor.detect.registry import FIX_RULES, SPECS, CannotJudge, KindSpec, Thresholds
 from lrdoctor.finding import Finding, Severity, all_kinds
@@ -67,8 +67,9 @@ def _check_thresholds(thresholds: Mapping[str, Any]) -> None:
 def filter_findings(findings: list[Finding]) -> list[Finding]:
     """The one post-processing step of raw findings (used by ``diagnose`` and the Monitor):
     drop what a confirmed blow-up explains (not a metric's NaN beside finite losses, which the
-    metric's own computation gave: no blow-up), a score's reversal that overfitting explains, and an
-    overfitting of a run that never left chance."""
+    metric's own computation gave: no blow-up), a score's reversal that overfitting explains, an
+    overfitting of a run that never left chance, and a reversal of a score that a constant
+    predictor printed."""
     blowups = [f for f in findings if f.severity is Severity.ERROR and f.kind in BLOWUP_KINDS and not f.evidence.get("losses_finite")]
     if blowups:
         onset = min(f.start_step for f in blowups) if all(f.kind == "divergence" for f in blowups) else float("-inf")
@@ -89,7 +90,8 @@ _UNCHANGED_RULES = frozenset({UNCHANGED_RULE, NEVER_LEFT_ZERO_RULE})
 
 
 def _never_learned(f: Finding, findings: list[Finding]) -> bool:
-    """True for an ``overfitting`` finding of a run whose training loss is still at chance when
+    """True for a ``performance_reversal`` beside the error that every prediction was one class at
+    every evaluation (the macro recall exactly 1/K), and for an ``overfitting`` finding of a run whose training loss is still at chance when
     the finding ends (``train_last`` within slow_progress's ``chance_flat`` band of ln K, the
     ``ln_k`` of its stuck-at-chance error): a model that learned nothing memorised nothing, and
     its held-out loss drifting by a percent is noise around chance (wav2vec2 on the 14 intents of
@@ -99,6 +101,12 @@ def _never_learned(f: Finding, findings: list[Finding]) -> bool:
     printing one value at every evaluation) or never left 0: with no training loss to show the
     model fitted anything, its held-out loss moves with its confidence alone (a classifier at
     accuracy 0.8333 at all ten evaluations while its validation loss went 0.155 -> 0.551)."""
+    if f.kind == "performance_reversal":
+        # a score that a constant predictor printed moves only as the one class it answers changes
+        # (a dead network's accuracy 0.149 -> 0.073 while its macro recall stays exactly 1/10): no
+        # learning was undone
+        return any(o.kind == "slow_progress" and o.severity is Severity.ERROR and o.evidence.get("rule") == RECALL_ONE_CLASS_RULE
+                   for o in findings)
     if f.kind != "overfitting":
         return False
     if not isinstance(f.evidence.get("train_last"), (int, float)):

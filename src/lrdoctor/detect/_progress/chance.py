@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 UNCHANGED_RULE = "one single value over the whole run"
 #: the ``rule`` of a slow_progress error whose task metric never left 0
 NEVER_LEFT_ZERO_RULE = "never left 0"
+#: the rule of :func:`_recall_at_one_over_k`: every prediction one class, at every evaluation
+RECALL_ONE_CLASS_RULE = "macro recall exactly 1/K"
 
 
 def _level_rise(v: np.ndarray) -> float:
@@ -407,6 +409,57 @@ def _pinned_at_one_over_k(run: Run, th: ProgressThresholds) -> Finding | None:
         summary = (f"stuck at chance: {col} was exactly {fmt(float(v[0]))} = 1/{k} at every one of {v.size} evaluations, "
                    f"and the evaluation loss stayed within {th.chance_tol:.0%} of ln {k} = {fmt(ln_k)} "
                    f"({fmt(float(losses.min()))}-{fmt(float(losses.max()))}): a uniform guess over {k} classes")
+        return Finding("slow_progress", Severity.ERROR, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
+    return None
+
+
+#: a recall column that is no recall@k of a ranking (recall@20, recall(k=10), recall_at_5, top-k, hits)
+_NOT_A_CLASS_RECALL = re.compile(r"@|\(k|_at_?\d|top|hit|precision", re.I)
+
+
+def recall_columns(run: Run) -> list[str]:
+    """The logged columns of ``run`` that hold a classification recall or a balanced accuracy (the
+    macro-averaged recall), not a ranking's recall@k."""
+    return [n for n in run.names if ("recall" in n.lower() or "balanced_acc" in n.lower())
+            and not _NOT_A_CLASS_RECALL.search(n)]
+
+
+def _recall_at_one_over_k(run: Run, th: ProgressThresholds) -> Finding | None:
+    """A recall (a balanced accuracy) printed as exactly 1/K (K = 2..100, the one K within the
+    printed precision) at every one of ``chance_corrected_points``+ evaluations: the macro-averaged
+    recall of a model that answers one class for every input is 1/K by construction, whatever the
+    class balance (recall 1 on that class, 0 on the K - 1 others), while its accuracy is that
+    class's share of the set and moves when the class it answers changes: the accuracy rules see a
+    score that varies (an intent BERT: accuracy 0.12-0.22 and a macro recall of exactly 0.1667 =
+    1/6 at all nine evaluations). Unlike the pinned-metric rule, a loss that fell meanwhile is no
+    sign that the answers changed: a constant predictor's loss still moves as its one answer's
+    confidence settles to the class prior (a dead ReLU network's bias: MSE 0.24 -> 0.09 while every
+    prediction stays one class)."""
+    for name in recall_columns(run):
+        s = run.series(name)
+        if s is None:
+            continue
+        f = s.finite()
+        v = f.values
+        if v.size < th.chance_corrected_points or float(np.ptp(v)) != 0.0 or not 0.0 < float(v[0]) <= 1.0:
+            continue
+        a = float(v[0])
+        ks = [k for k in range(2, 102) if abs(a - 1.0 / k) <= 1e-9]  # 0.1 (printed 0.1000 or 0.1), 0.5, 0.25
+        if not ks:
+            # to the printed precision (its shortest repr when the reader kept none: 0.1667 -> 1/6)
+            digits = run.meta.printed_decimals.get(name)
+            if digits is None and "e" not in repr(a):
+                digits = len(repr(a).split(".")[1])
+            tol = 0.5 * 10.0 ** -digits if digits is not None else 1e-9
+            ks = [k for k in range(2, 102) if abs(a - 1.0 / k) <= tol]
+        if len(ks) != 1 or ks[0] > 100:
+            continue
+        k = ks[0]
+        ev = {"metric": name, "value": a, "points": int(v.size), "num_classes": k,
+              "num_classes_source": "inferred: the recall is exactly 1/K", "chance": 1.0 / k,
+              "rule": RECALL_ONE_CLASS_RULE}
+        summary = (f"{name} was exactly {fmt(a)} = 1/{k} at every one of {v.size} evaluations: the recall of a model "
+                   f"that answers one class for every input, so it never learned to tell the {k} classes apart")
         return Finding("slow_progress", Severity.ERROR, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
     return None
 
