@@ -299,6 +299,10 @@ class ProgressThresholds(Thresholds):
     converged one (DistilBERT on an SST-2 split: accuracy 0.6541 at all three epochs, the
     majority-class rate, while the validation loss drifted 0.603 -> 0.562). Three, as ``chance_corrected_points``: two equal
     prints may be a model that has not started to move."""
+    recall_max_k: int = 100
+    """A recall printed as exactly 1/K names K up to 100: 1/100 and 1/101 lie 1e-4 apart, the
+    resolution of the 4 decimals a Trainer's results table prints, so above 100 the print names no
+    one K (:func:`_recall_at_one_over_k`)."""
     chance_corrected_points: int = 3
     """A chance-corrected score (Matthews correlation, Cohen's kappa) exactly 0 at every one of
     at least 3 evaluations is a constant predictor, without ``pinned_points``' wait (and so is a

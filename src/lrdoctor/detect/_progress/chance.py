@@ -425,8 +425,9 @@ def recall_columns(run: Run) -> list[str]:
 
 
 def _recall_at_one_over_k(run: Run, th: ProgressThresholds) -> Finding | None:
-    """A recall (a balanced accuracy) printed as exactly 1/K (K = 2..100, the one K within the
-    printed precision) at every one of ``chance_corrected_points``+ evaluations: the macro-averaged
+    """A recall (a balanced accuracy, on a 0-1 scale) printed as exactly 1/K (K = 2 to
+    ``recall_max_k``, the one K within the printed precision) at every one of
+    ``chance_corrected_points``+ evaluations: the macro-averaged
     recall of a model that answers one class for every input is 1/K by construction, whatever the
     class balance (recall 1 on that class, 0 on the K - 1 others), while its accuracy is that
     class's share of the set and moves when the class it answers changes: the accuracy rules see a
@@ -444,15 +445,16 @@ def _recall_at_one_over_k(run: Run, th: ProgressThresholds) -> Finding | None:
         if v.size < th.chance_corrected_points or float(np.ptp(v)) != 0.0 or not 0.0 < float(v[0]) <= 1.0:
             continue
         a = float(v[0])
-        ks = [k for k in range(2, 102) if abs(a - 1.0 / k) <= 1e-9]  # 0.1 (printed 0.1000 or 0.1), 0.5, 0.25
+        candidates = range(2, th.recall_max_k + 2)  # one past the largest, to tell it from its neighbour
+        ks = [k for k in candidates if abs(a - 1.0 / k) <= 1e-9]  # 0.1 (printed 0.1000 or 0.1), 0.5, 0.25
         if not ks:
             # to the printed precision (its shortest repr when the reader kept none: 0.1667 -> 1/6)
             digits = run.meta.printed_decimals.get(name)
             if digits is None and "e" not in repr(a):
                 digits = len(repr(a).split(".")[1])
             tol = 0.5 * 10.0 ** -digits if digits is not None else 1e-9
-            ks = [k for k in range(2, 102) if abs(a - 1.0 / k) <= tol]
-        if len(ks) != 1 or ks[0] > 100:
+            ks = [k for k in candidates if abs(a - 1.0 / k) <= tol]
+        if len(ks) != 1 or ks[0] > th.recall_max_k:
             continue
         k = ks[0]
         ev = {"metric": name, "value": a, "points": int(v.size), "num_classes": k,
