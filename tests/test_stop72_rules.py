@@ -125,11 +125,12 @@ def _subset_evaluations(tmp_path, *, noise, every, seed=21, evals=6, subset=60):
 
 
 def test_a_noisy_held_out_loss_whose_last_evaluations_are_highest_is_overfitting(tmp_path):
-    """60% noisy labels over 90 epochs: the model memorises them and its held-out loss moves to a
-    worse level, but the 60-digit evaluations scatter (one of the last three dips), so no rule that
-    needs a rise at each evaluation or a rise past the scatter sees it; the last three are still the
-    run's three highest."""
-    p, ev, tr = _subset_evaluations(tmp_path, noise=0.6, every=15)
+    """40% noisy labels over 60 epochs, evaluated every 10: the model starts to fit them and its
+    held-out loss moves to a worse level, but the 60-digit evaluations scatter (one of the last
+    three dips), so no rule that needs a rise at each evaluation or a rise past the scatter sees it,
+    and the training loss (1.34 -> 0.46) is no memorised set; the last three are still the run's
+    three highest."""
+    p, ev, tr = _subset_evaluations(tmp_path, noise=0.4, every=10, seed=4)
     best = min(ev[:3])
     assert min(ev[3:]) > max(ev[:3]) and ev[-1] > 1.1 * best and tr[-1] < tr[0]  # the shape, read from the log
     assert not ev[3] < ev[4] < ev[5]  # not a rise at each evaluation
@@ -137,7 +138,7 @@ def test_a_noisy_held_out_loss_whose_last_evaluations_are_highest_is_overfitting
     [f] = [f for f in report.findings if f.kind == "overfitting"]
     assert f.severity.value == "warning" and f.evidence["highest_last"] == 3
     assert f.evidence["eval_min"] == pytest.approx(best)
-    assert f.start_step == 45.0 and "3 highest" in f.summary
+    assert f.start_step == 20.0 and "3 highest" in f.summary
 
 
 def test_the_same_evaluations_of_a_run_still_learning_are_healthy(tmp_path):

@@ -242,8 +242,11 @@ def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
         return _loss_rises(run, e, tr, th)
     if elast - emin < th.noise_k * _gl_scatter(e.values, i, th):
         # within the first-difference scatter: the UP rules, or a memorised training set, may still judge it
-        return (_loss_rises(run, e, tr, th) or _memorised(run, e, tr, i, gl, th) or _accuracy_confirms(run, e, tr, i, gl, th)
-                or _memorised_turn(run, e, tr, i, gl, th))
+        # (the highest-last rule after the memorisation rules: a memorised training set is the more
+        # telling reading of the same rise, with its own fix)
+        return (_loss_rises(run, e, tr, th, highest_last=False) or _memorised(run, e, tr, i, gl, th)
+                or _accuracy_confirms(run, e, tr, i, gl, th) or _memorised_turn(run, e, tr, i, gl, th)
+                or (_highest_last(e, tr, th) if _successive_rises(e.values, th) is None else []))
     t_at_min, t_end = _train_from(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))
     if t_at_min is None or t_end is None:
         return []
@@ -443,14 +446,15 @@ def _still_improving(run: Run, name: str) -> bool:
     return v.size >= 2 and float(v[-1]) > float(v[:-1].max())
 
 
-def _loss_rises(run: Run, e: Series, tr: Series, th: OverfittingThresholds) -> list[Finding]:
+def _loss_rises(run: Run, e: Series, tr: Series, th: OverfittingThresholds, *, highest_last: bool = True) -> list[Finding]:
     """The UP rule on the eval loss while the training loss falls. Catches the 3-10 epoch logs
     where GL_5's three points after the minimum are not there yet, and slow smooth turns
-    (+0.6% over three epochs) below GL_5."""
+    (+0.6% over three epochs) below GL_5. ``highest_last`` False leaves the highest-last rule to the
+    caller, which tries it after the memorisation rules."""
     r = _successive_rises(e.values, th)
     if r is None:
         return (_doubled(e, tr, th) or _never_beaten(e, tr, th) or _undone(run, e, tr, th) or _rising_trend(run, e, tr, th)
-                or _highest_last(e, tr, th))
+                or (_highest_last(e, tr, th) if highest_last else []))
     if _still_improving(run, "eval_accuracy") and r.gl < th.generalization_loss:
         return []  # below GL_5 a rising eval loss beside a new-best accuracy is over-confidence; past
         # it the held-out loss is materially worse whatever the accuracy does (GLUE CoLA: eval loss
