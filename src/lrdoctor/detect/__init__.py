@@ -91,10 +91,11 @@ _UNCHANGED_RULES = frozenset({UNCHANGED_RULE, NEVER_LEFT_ZERO_RULE})
 
 def _never_learned(f: Finding, findings: list[Finding]) -> bool:
     """True for a ``performance_reversal`` beside the error that every prediction was one class at
-    every evaluation (the macro recall exactly 1/K), and for an ``overfitting`` finding of a run whose training loss is still at chance when
-    the finding ends (``train_last`` within slow_progress's ``chance_flat`` band of ln K, the
-    ``ln_k`` of its stuck-at-chance error): a model that learned nothing memorised nothing, and
-    its held-out loss drifting by a percent is noise around chance (wav2vec2 on the 14 intents of
+    every evaluation (the macro recall exactly 1/K), and for an ``overfitting`` finding of a run
+    whose training loss is still at chance when the finding ends (``train_last`` within
+    slow_progress's ``chance_flat`` band of ln K, the ``ln_k`` of its stuck-at-chance error): a model
+    that learned nothing memorised nothing, and its held-out loss drifting by a percent is noise
+    around chance (wav2vec2 on the 14 intents of
     MInDS-14: training loss 2.634 -> 2.612, validation 2.636 -> 2.654, ln 14 = 2.639, accuracy
     0.04-0.10). The stuck-at-chance error says it all. So, for an overfitting judged from
     evaluations alone, does an error that the evaluated predictions never changed (an accuracy
