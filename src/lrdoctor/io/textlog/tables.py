@@ -171,6 +171,22 @@ _SPACED_CELL = re.compile(r"^[A-Za-z_][A-Za-z_/.\-@]*(?:\d+[A-Za-z_/.\-@]+)*\d*(
 #: stays a value
 _INDEXED_CELL = re.compile(r"^[A-Za-z_][\w/.\-@]*(?: +[A-Za-z_][\w/.\-@]*)+ +\d+$")
 
+#: ...or in a decimal, the operating point it is measured at ("Tpr At Fpr 0.01": a detector's true
+#: positive rate at a 1% false positive rate, a column of many phishing classifiers' HF cards). Such
+#: a cell also reads as "key value" (pytorch/examples' "| valid loss 5.72 |"), so a header takes it
+#: only beside names that carry no number (:func:`_parameter_cells_in_a_header`)
+_PARAMETER_CELL = re.compile(r"^[A-Za-z_][\w/.\-@]*(?: +[A-Za-z_][\w/.\-@]*)+ +(?:\d*\.\d+|\d+)$")
+
+
+def _parameter_cells_in_a_header(cells: list[str]) -> bool:
+    """True when the cells that end in a number after two or more words are fewer than half of a
+    line whose other cells are all plain names: a header naming one or two columns by their
+    operating point. A line of "key value" cells puts a number in every cell (pytorch/examples'
+    "| end of epoch 1 | time: 32.39s | valid loss 5.72 | valid ppl 304.40 |")."""
+    param = [c for c in cells if _PARAMETER_CELL.match(c) and not _INDEXED_CELL.match(c)]
+    plain = [c for c in cells if _SPACED_CELL.match(c) or _HEADER_CELL.match(c)]
+    return bool(param) and 2 * len(param) < len(cells) and len(param) + len(plain) == len(cells)
+
 
 #: the two-word column names of HF Trainer's results table ("Training Loss", "Validation Loss")
 _HF_PAIR = re.compile(r"\b(Training|Train|Validation|Valid|Eval|Evaluation|Test) (Loss|Accuracy|Acc)\b|\b(Gen) (Len)\b")
@@ -465,8 +481,8 @@ def _header_table(line: str, state: dict) -> dict | None:
         cells = [_without_leading_symbols(c) for c in cells]
     # names with spaces only between bars or tabs (a Jupyter table copied as text is tab-separated:
     # "Step<TAB>Training Loss")
-    spaced = sep in "|\t" and all(_SPACED_CELL.match(c) or _INDEXED_CELL.match(c) or _HEADER_CELL.match(c) for c in cells) \
-        and any(" " in c for c in cells)
+    spaced = sep in "|\t" and (all(_SPACED_CELL.match(c) or _INDEXED_CELL.match(c) or _HEADER_CELL.match(c) for c in cells)
+                                or _parameter_cells_in_a_header(cells)) and any(" " in c for c in cells)
     # (an identifier may hold digits beside spaced names: HF's "| Validation Loss | Rouge1 | F1 |")
     if len(cells) >= 2 and (spaced or all(_HEADER_CELL.match(c) for c in cells)) and any(not _NUM_FULL.match(c) for c in cells):
         # (HF notebooks print "Step | Training Loss | Validation Loss | Wer")
