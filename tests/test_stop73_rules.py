@@ -19,9 +19,10 @@ best."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from bench_logs import real_log
-from trained_digits import digits_mlp, fit_epoch, warned, write_lines
+from trained_digits import digits_mlp, fit_epoch, held_out_loss, warned, write_lines
 
 import lrdoctor
 
@@ -151,3 +152,62 @@ def test_a_first_wer_of_exactly_an_empty_output_is_no_learned_best():
     1.4-2.3 while both losses fall: no reversal."""
     report = lrdoctor.diagnose(real_log("fresh372/samitizerxu-xls-r-300m-zh-cn/training_results.md"))
     assert "performance_reversal" not in warned(report)
+
+
+def _ascent_run(tmp_path, *, maximize: bool) -> tuple[str, list[tuple[float, float]]]:
+    """The 64-32-10 MLP fitted for six epochs with Adam at 3e-3, then four epochs of SGD at 0.002,
+    with ``maximize`` the sign error of a loss negated by mistake (the optimiser ascends). Each epoch's
+    mean training loss and held-out loss (digits 1400 on) are written as a per-epoch CSV."""
+    x, y, model = digits_mlp(0)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    lines, rows = ["epoch,loss,val_loss"], []
+    for epoch in range(1, 11):
+        if epoch == 7:
+            opt = torch.optim.SGD(model.parameters(), lr=0.0035, maximize=maximize)
+        train, _ = fit_epoch(model, opt, x, y)
+        val = held_out_loss(model, x, y)
+        rows.append((train, val))
+        lines.append(f"{epoch},{train:.4f},{val:.4f}")
+    return write_lines(tmp_path / "ascent.csv", lines), rows
+
+
+def test_both_losses_rising_at_each_of_the_last_reports_is_divergence(tmp_path):
+    """The optimiser ascends from epoch 7: the training loss rises at each of the last three epochs
+    (0.295 -> 0.535) and the held-out loss with it (0.501 -> 0.939), each below twice its best: a
+    divergence warning by the joint tail, which the training loss alone (three rises, not the tail
+    rule's four) would not give."""
+    path, rows = _ascent_run(tmp_path, maximize=True)
+    train, val = [r[0] for r in rows], [r[1] for r in rows]
+    assert all(b > a for a, b in zip(train[-4:], train[-3:])) and all(b > a for a, b in zip(val[-4:], val[-3:]))
+    assert 1.05 * min(train) <= train[-1] < 2 * min(train) and 1.05 * min(val) <= val[-1] < 2 * min(val)
+    f = warned(lrdoctor.diagnose(path))["divergence"]
+    assert f.severity.value == "warning" and "both rose" in f.evidence["rule"]
+    assert f.evidence["eval_final"] == round(val[-1], 4)
+
+
+def test_the_same_run_descending_is_no_divergence(tmp_path):
+    """Twin: the same switch to SGD at 0.0035 with the right sign: both losses keep falling."""
+    path, rows = _ascent_run(tmp_path, maximize=False)
+    assert rows[-1][0] < rows[5][0]
+    assert "divergence" not in warned(lrdoctor.diagnose(path))
+
+
+def test_a_training_loss_rising_alone_is_no_joint_climb(tmp_path):
+    """Twin: the run's training losses beside held-out losses that fall at the end (a report the
+    evaluation does not share) are judged by the single-series rules only."""
+    _, rows = _ascent_run(tmp_path, maximize=True)
+    lines = ["epoch,loss,val_loss"] + [f"{i},{t:.4f},{v:.4f}" for i, (t, v) in enumerate(rows, start=1)]
+    lines[-1] = lines[-1].rsplit(",", 1)[0] + f",{min(r[1] for r in rows) * 0.99:.4f}"  # a last evaluation at a new best
+    report = lrdoctor.diagnose(write_lines(tmp_path / "alone.csv", lines))
+    assert not [f for f in report.findings if f.kind == "divergence" and "both rose" in f.evidence.get("rule", "")]
+
+
+@pytest.mark.parametrize("rel", [
+    "fresh1064/shoksmile-t5-base-v2/training_results.md",
+    "fresh111/lightgbm-742-logloss-rising/train.log",
+])
+def test_real_logs_whose_two_losses_climb_together_are_divergence(rel):
+    """A T5-base summariser (training 2.235 -> 2.438, validation 1.955 -> 2.141) and LightGBM issue
+    742's four rounds (log loss 0.713 -> 0.771 on both sets), read in place."""
+    f = warned(lrdoctor.diagnose(real_log(rel)))["divergence"]
+    assert "both rose" in f.evidence["rule"]

@@ -99,6 +99,18 @@ class DivergenceThresholds(Thresholds):
     jump by the end is a spike recovering, not a new level (BEiT on a segmentation set: 0.0277 ->
     0.0788 -> 0.0412 gave back 62% of it within one evaluation). Half: the point past which the
     end is nearer the old level than the jump, on the scale-free log axis."""
+    joint_rises: int = 3
+    """Few-point rule on a log with evaluations: at the reports where both losses were logged, the
+    training *and* the evaluation loss each rose at every one of the last 3 and each ends at least
+    ``joint_jump`` above its best before its climb. Under exchangeable noise each series comes in
+    strictly increasing order over its last four reports with p = 1/4! = 1/24, both together with
+    p = 1/576 (0.17%, below the 1/120 that ``few_rises`` asks of one series): two witnesses of one
+    climb. A training loss that rises with the evaluation loss is the fit itself getting worse, not
+    the generalisation (overfitting keeps its training loss falling): the optimiser is moving away
+    from its minimum (a T5-base summariser: training 2.235 -> 2.321 -> 2.391 -> 2.438, validation
+    1.955 -> 2.004 -> 2.070 -> 2.119 -> 2.141; LightGBM issue 742: binary log loss 0.7127 -> 0.7322
+    -> 0.7517 -> 0.7711 on both sets). The ``joint_jump`` share (5%) keeps a creep of print units out;
+    at ``relative_floor`` (10%) both runs above would read as healthy."""
     few_rises: int = 4
     """Few-point rule: the loss rose at each of the last this-many reports and ends above the
     best by more than ``relative_floor``. Under noise alone (exchangeable reports around a flat
@@ -536,6 +548,35 @@ def joint_jump_and_stay(run: Run, jump: float, after: int, hold: float = 0.0) ->
     return None
 
 
+def joint_rising_tail(run: Run, rises: int, floor: float) -> tuple[int, int] | None:
+    """(index of the best training loss before its climb, index of the climb's first report) in
+    the training loss's finite reports, when at the reports where both losses were logged the
+    training and the evaluation loss each rose at every one of the last ``rises`` and each ends at
+    least ``floor`` (a share) above its best before its climb (``DivergenceThresholds.joint_rises``).
+    Positive values only; None otherwise."""
+    s, e = objective(run), run.series("eval_loss")
+    if s is None or e is None:
+        return None
+    f, g = s.finite(), e.finite()
+    shared, fi, gi = np.intersect1d(f.steps, g.steps, return_indices=True)
+    if shared.size < rises + 1:
+        return None
+    found = []
+    for v in (f.values[fi], g.values[gi]):
+        if (v <= 0).any() or not (np.diff(v[-rises - 1:]) > 0).all():
+            return None
+        d = np.diff(v) > 0
+        start = v.size - 1
+        while start > 0 and d[start - 1]:
+            start -= 1  # back to where the climb to the end began
+        ib = int(np.argmin(v[: start + 1]))
+        if v[-1] < (1.0 + floor) * v[ib]:
+            return None
+        found.append((ib, start + 1))
+    ib, onset = found[0]
+    return int(fi[ib]), int(fi[onset])
+
+
 def last_eval_jump(values: np.ndarray, factor: float, noise_k: float, min_before: int) -> tuple[int, int] | None:
     """(index of the best evaluation, index of the last) when the last evaluation loss is at
     least ``factor`` x the best before it and its log-ratio beats ``noise_k`` sigmas of the
@@ -662,6 +703,9 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
         ("joint_stay", lambda: None if eval_only or x.size != f.values.size else _gave_back(x, joint_jump_and_stay(run, th.joint_jump, th.few_after, th.joint_hold), th.give_back),
          Severity.ERROR, f"few-point: training and evaluation loss both rose >= {th.joint_jump:.0%} at one report, and the "
          "evaluation loss stayed above every earlier evaluation to the end"),
+        ("joint_tail", lambda: None if eval_only or x.size != f.values.size else _gave_back(x, joint_rising_tail(run, th.joint_rises, th.joint_jump), th.give_back),
+         Severity.WARNING, f"few-point: training and evaluation loss both rose at each of the last {th.joint_rises} reports, "
+         f"each ending >= {th.joint_jump:.0%} above its best"),
         ("eval_last", lambda: last_eval_jump(x, th.few_factor, th.noise_k, th.eval_noise_points) if eval_only else None,
          Severity.ERROR, f"the last evaluation >= {th.few_factor:g}x the best, beyond {th.noise_k:g} sigma of the evaluations' scatter"),
         ("eval_collapse", lambda: eval_collapse(run, x, st, th) if eval_only else None, Severity.ERROR,
@@ -702,6 +746,14 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
         summary = (f"at step {fmt(ev['onset_step'])} the training loss rose to {fmt(ev['loss_at_onset'])} and the evaluation "
                    f"loss to {fmt(ev['eval_at_onset'])} (from {fmt(ev['eval_before'])}), and the evaluation loss never came back "
                    f"below any earlier evaluation (worst {fmt(ev['eval_worst_before'])}): the weights got worse for good")
+    elif name == "joint_tail":
+        g = run.series("eval_loss").finite()
+        e = g.values[np.isin(g.steps, st)]  # the evaluations the rule compared: those at a training report
+        ev.update(eval_best=float(e.min()), eval_final=float(e[-1]))
+        summary = (f"both losses are climbing: the training loss rose at every report from step {fmt(ev['onset_step'])} "
+                   f"to {fmt(ev['final_loss'])} ({ev['final_loss'] / ev['best_loss']:.2g}x its best {fmt(ev['best_loss'])}), and "
+                   f"the evaluation loss with it to {fmt(ev['eval_final'])} ({ev['eval_final'] / ev['eval_best']:.2g}x its best): "
+                   "the fit itself is getting worse, not only the generalisation")
     elif name == "eval_last":
         summary = (f"the last evaluation (step {fmt(ev['onset_step'])}) jumped to {fmt(ev['final_loss'])}, "
                    f"{ev['ratio_to_best']:.2g}x the best evaluation {fmt(ev['best_loss'])} (step {fmt(ev['best_step'])}): "
