@@ -520,6 +520,23 @@ def joint_last_jump(run: Run, factor: float, noise_k: float = 0.0) -> tuple[int,
     return None
 
 
+def _shared_reports(run: Run, least: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(indices into the training loss's finite reports, training loss, evaluation loss) at the
+    steps where both losses were logged, when there are at least ``least`` such reports and every
+    value is positive; None otherwise: the reports the joint rules compare."""
+    s, e = objective(run), run.series("eval_loss")
+    if s is None or e is None:
+        return None
+    f, g = s.finite(), e.finite()
+    shared, fi, gi = np.intersect1d(f.steps, g.steps, return_indices=True)
+    if shared.size < least:
+        return None
+    x, ev = f.values[fi], g.values[gi]
+    if (x <= 0).any() or (ev <= 0).any():
+        return None
+    return fi, x, ev
+
+
 def joint_jump_and_stay(run: Run, jump: float, after: int, hold: float = 0.0) -> tuple[int, int] | None:
     """(index of the best training loss before the onset, index of the onset) in the training
     loss's finite reports, when at one report both the training and the evaluation loss rose by
@@ -529,18 +546,12 @@ def joint_jump_and_stay(run: Run, jump: float, after: int, hold: float = 0.0) ->
     ``jump`` above it (``DivergenceThresholds.joint_jump``), the last evaluation keeping at least
     ``hold`` of the jump in the log domain (``DivergenceThresholds.joint_hold``). Only reports where
     both losses were logged count. Positive values only; None otherwise."""
-    s, e = objective(run), run.series("eval_loss")
-    if s is None or e is None:
+    both = _shared_reports(run, after + 1)
+    if both is None:
         return None
-    f, g = s.finite(), e.finite()
-    shared, fi, gi = np.intersect1d(f.steps, g.steps, return_indices=True)
-    if shared.size < after + 1:
-        return None
-    x, ev = f.values[fi], g.values[gi]
-    if (x <= 0).any() or (ev <= 0).any():
-        return None
+    fi, x, ev = both
     up = 1.0 + jump
-    for j in range(1, shared.size - after + 1):
+    for j in range(1, fi.size - after + 1):
         if (ev[j] >= up * ev[j - 1] and x[j] >= up * x[j - 1] and ev[j:].min() > ev[:j].max()
                 and x[j:].min() > x[:j].min() and x[-1] >= up * x[:j].min()
                 and np.log(ev[-1] / ev[:j].min()) >= hold * np.log(ev[j] / ev[:j].min())):
@@ -554,16 +565,13 @@ def joint_rising_tail(run: Run, rises: int, floor: float) -> tuple[int, int] | N
     training and the evaluation loss each rose at every one of the last ``rises`` and each ends at
     least ``floor`` (a share) above its best before its climb (``DivergenceThresholds.joint_rises``).
     Positive values only; None otherwise."""
-    s, e = objective(run), run.series("eval_loss")
-    if s is None or e is None:
+    both = _shared_reports(run, rises + 1)
+    if both is None:
         return None
-    f, g = s.finite(), e.finite()
-    shared, fi, gi = np.intersect1d(f.steps, g.steps, return_indices=True)
-    if shared.size < rises + 1:
-        return None
+    fi, x, ev = both
     found = []
-    for v in (f.values[fi], g.values[gi]):
-        if (v <= 0).any() or not (np.diff(v[-rises - 1:]) > 0).all():
+    for v in (x, ev):
+        if not (np.diff(v[-rises - 1:]) > 0).all():
             return None
         d = np.diff(v) > 0
         start = v.size - 1
