@@ -34,17 +34,18 @@ _PHISHING = "fresh1211/austincarthy-onlyphish-100kp-bfall-fromb-10kgen-topp-0.75
 def _operating_point_card(tmp_path, epochs: int = 5) -> tuple[str, list[list[float]]]:
     """Train a 64-32-2 MLP to tell the digit 0 from the rest (digits 0-1399 to train, 1400-1796 held
     out) and write its results as an HF card's table, "Tpr At Fpr 0.01" last: each epoch's mean
-    training loss, validation loss, accuracy, and the true positive rate at a 1% false positive rate
-    read from scikit-learn's ROC curve of the held-out scores."""
-    from sklearn.metrics import roc_curve
+    training loss, validation loss, accuracy, the F1 of class 1 (a name ending in an index), and the
+    true positive rate at a 1% false positive rate read from scikit-learn's ROC curve of the
+    held-out scores."""
+    from sklearn.metrics import f1_score, roc_curve
 
     x, y, _ = digits_mlp(0)
     target = (y == 0).long()
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 2))
     opt = torch.optim.SGD(model.parameters(), lr=0.05)
-    lines = ["Training Loss | Epoch | Step | Validation Loss | Accuracy | Tpr At Fpr 0.01 |",
-             "---|---|---|---|---|---|"]
+    lines = ["Training Loss | Epoch | Step | Validation Loss | Accuracy | F1 Class 1 | Tpr At Fpr 0.01 |",
+             "---|---|---|---|---|---|---|"]
     rows = []
     for epoch in range(1, epochs + 1):
         train, _ = fit_epoch(model, opt, x, target)
@@ -54,10 +55,11 @@ def _operating_point_card(tmp_path, epochs: int = 5) -> tuple[str, list[list[flo
             score = torch.softmax(logits, 1)[:, 1].numpy()
         truth = target[1400:].numpy()
         acc = float(((score > 0.5) == truth).mean())
+        f1 = float(f1_score(truth, score > 0.5))
         fpr, tpr, _ = roc_curve(truth, score)
         tpr_at = float(np.interp(0.01, fpr, tpr))
-        rows.append([train, float(epoch), 28.0 * epoch, val, acc, tpr_at])
-        lines.append(f"{train:.4f} | {epoch:.1f} | {28 * epoch} | {val:.4f} | {acc:.4f} | {tpr_at:.4f} |")
+        rows.append([train, float(epoch), 28.0 * epoch, val, acc, f1, tpr_at])
+        lines.append(f"{train:.4f} | {epoch:.1f} | {28 * epoch} | {val:.4f} | {acc:.4f} | {f1:.4f} | {tpr_at:.4f} |")
     return write_lines(tmp_path / "README.md", lines), rows
 
 
@@ -69,7 +71,8 @@ def test_a_header_naming_a_column_by_its_operating_point_is_read(tmp_path):
     assert run.n_steps == 5 and run.meta.roles["loss"] == "training_loss" and run.meta.roles["eval_loss"] == "validation_loss"
     [tpr] = [c for c in run.metrics if c.startswith("eval_tpr_at_fpr") or c.startswith("tpr_at_fpr")]
     assert "0.01" in tpr or "001" in tpr
-    assert np.allclose(run.series(tpr).values, [round(r[5], 4) for r in rows])
+    assert np.allclose(run.series(tpr).values, [round(r[6], 4) for r in rows])
+    assert np.allclose(run.series("eval_f1_class_1").values, [round(r[5], 4) for r in rows])
     assert np.allclose(run.series("loss").values, [round(r[0], 4) for r in rows])
     report = lrdoctor.diagnose(path)
     assert "overfitting" in report.coverage.ran and "slow_progress" in report.coverage.ran

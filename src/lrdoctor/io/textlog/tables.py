@@ -175,16 +175,16 @@ _INDEXED_CELL = re.compile(r"^[A-Za-z_][\w/.\-@]*(?: +[A-Za-z_][\w/.\-@]*)+ +\d+
 #: positive rate at a 1% false positive rate, a column of many phishing classifiers' HF cards). Such
 #: a cell also reads as "key value" (pytorch/examples' "| valid loss 5.72 |"), so a header takes it
 #: only beside names that carry no number (:func:`_parameter_cells_in_a_header`)
-_PARAMETER_CELL = re.compile(r"^[A-Za-z_][\w/.\-@]*(?: +[A-Za-z_][\w/.\-@]*)+ +(?:\d*\.\d+|\d+)$")
+_PARAMETER_CELL = re.compile(r"^[A-Za-z_][\w/.\-@]*(?: +[A-Za-z_][\w/.\-@]*)+ +\d*\.\d+$")
 
 
 def _parameter_cells_in_a_header(cells: list[str]) -> bool:
-    """True when the cells that end in a number after two or more words are fewer than half of a
-    line whose other cells are all plain names: a header naming one or two columns by their
-    operating point. A line of "key value" cells puts a number in every cell (pytorch/examples'
+    """True when the cells that end in a decimal after two or more words are fewer than half of a
+    line whose other cells are all names (an index after words included, "F1 Class 1"): a header
+    naming one or two columns by their operating point. A line of "key value" cells puts a number in every cell (pytorch/examples'
     "| end of epoch 1 | time: 32.39s | valid loss 5.72 | valid ppl 304.40 |")."""
-    param = [c for c in cells if _PARAMETER_CELL.match(c) and not _INDEXED_CELL.match(c)]
-    plain = [c for c in cells if _SPACED_CELL.match(c) or _HEADER_CELL.match(c)]
+    param = [c for c in cells if _PARAMETER_CELL.match(c)]
+    plain = [c for c in cells if _SPACED_CELL.match(c) or _INDEXED_CELL.match(c) or _HEADER_CELL.match(c)]
     return bool(param) and 2 * len(param) < len(cells) and len(param) + len(plain) == len(cells)
 
 
