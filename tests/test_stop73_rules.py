@@ -214,3 +214,26 @@ def test_real_logs_whose_two_losses_climb_together_are_divergence(rel):
     742's four rounds (log loss 0.713 -> 0.771 on both sets), read in place."""
     f = warned(lrdoctor.diagnose(real_log(rel)))["divergence"]
     assert "both rose" in f.evidence["rule"]
+
+
+_WHISPER_URDU = "fresh1228/pak-speech-processing-urdu-emotions-whisper-medium/training_results.md"
+
+
+def test_a_rise_while_the_held_out_loss_halved_is_a_divergence_warning():
+    """Whisper-medium on Urdu speech emotions (read in place): training loss 0.0018, 0.51, 0.69,
+    0.0006, 1.52 at five 120-step epochs, while the validation loss fell 2.01 -> 0.63 from the best
+    training report's evaluation: still a divergence (the training loss did rise), but a warning."""
+    f = warned(lrdoctor.diagnose(real_log(_WHISPER_URDU)))["divergence"]
+    assert f.severity.value == "warning" and "evaluation loss fell from 2.01" in f.summary
+
+
+def test_the_same_rise_beside_a_held_out_loss_that_did_not_halve_stays_an_error(tmp_path):
+    """Twins: the same card with its last validation loss just above half of 2.0096 (1.01), and a
+    Mistral-7B LoRA whose evaluation at the best report (8.72, after a blow-up inside its logging
+    window) fell only to 5.44 (read in place): errors."""
+    lines = open(real_log(_WHISPER_URDU)).read().splitlines()
+    lines[-1] = lines[-1].replace("0.6310", "1.0100")
+    f = warned(lrdoctor.diagnose(write_lines(tmp_path / "README.md", lines)))["divergence"]
+    assert f.severity.value == "error"
+    mistral = "fresh1124/imdatta0-mistral-7b-v0.3-metamath-reverse/training_results.txt"
+    assert warned(lrdoctor.diagnose(real_log(mistral)))["divergence"].severity.value == "error"
