@@ -436,11 +436,7 @@ def _recall_at_one_over_k(run: Run, th: ProgressThresholds) -> Finding | None:
     sign that the answers changed: a constant predictor's loss still moves as its one answer's
     confidence settles to the class prior (a dead ReLU network's bias: MSE 0.24 -> 0.09 while every
     prediction stays one class)."""
-    for name in recall_columns(run):
-        s = run.series(name)
-        if s is None:
-            continue
-        f = s.finite()
+    for name, f in _logged(run, tuple(recall_columns(run))):
         v = f.values
         if v.size < th.chance_corrected_points or float(np.ptp(v)) != 0.0 or not 0.0 < float(v[0]) <= 1.0:
             continue
@@ -1104,11 +1100,7 @@ def _f_score_at_floor(run: Run, th: ProgressThresholds) -> Finding | None:
     """An F-score below ``f_score_floor`` at every one of ``f_score_points`` or more evaluations
     (see ``ProgressThresholds.f_score_floor``): on a 0-1 scale, or on a percent scale when a
     value above 1 says so."""
-    for name in f_score_columns(run):
-        s = run.series(name)
-        if s is None:
-            continue
-        f = s.finite()
+    for name, f in _logged(run, tuple(f_score_columns(run))):
         v = f.values
         if v.size < th.f_score_points or v.min() < 0:
             continue
