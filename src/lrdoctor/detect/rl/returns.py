@@ -497,7 +497,10 @@ def _few_point_reversal(run: Run, th: ReturnThresholds) -> list[Finding]:
             # trend on the reports *after* the peak (the peak itself is above them by choice)
             p_down = trend_p_down(v[p + 1:])
         trend = p_down < th.few_trend_p
-        step_down = not (monotone or trend) and not is_error_rate(run.meta.roles.get(name, name)) and _stepped_down(v, p, th)
+        step_down = (not (monotone or trend) and not is_error_rate(run.meta.roles.get(name, name))
+                     and (p > 0 or name in RATIO_SCALE) and _stepped_down(v, p, th))
+        if step_down and p == 0 and loss_went_nonfinite(run):
+            step_down = False  # a score that fell when the loss went NaN: nonfinite's blow-up, seen downstream
         if step_down and name in RATIO_SCALE and v[p] > 0 and v[p] - np.median(v[p + 1:]) < th.material * v[p]:
             step_down = False  # a level a few print units below the peak: a BLEU of 0.036 then 0.035-0.0351, 2.8%
         if not (monotone or trend or step_down):
@@ -519,7 +522,9 @@ def _few_point_reversal(run: Run, th: ReturnThresholds) -> list[Finding]:
             (f"{col} peaked at {fmt(float(v[p]))} (step {fmt(float(st[p]))}) and fell at every one of the {falls} later "
              f"reports to {fmt(float(v[-1]))}, below its start {fmt(float(v[0]))}") if monotone else
             (f"{col} peaked at {fmt(float(v[p]))} (step {fmt(float(st[p]))}), then dropped and stayed down: all {falls} "
-             f"later reports are below the level it had on the way up (median {fmt(float(np.median(v[p + 1:])))})") if step_down else
+             + (f"later reports are below the level it had on the way up (median {fmt(float(np.median(v[p + 1:])))})" if p > 0 else
+                f"later reports are well below it (median {fmt(float(np.median(v[p + 1:])))}, "
+                f"{float(v[p] - np.median(v[p + 1:])) / float(v[p]):.0%} down): its best was its first evaluation")) if step_down else
             (f"{col} fell from {fmt(float(v[p]))} (step {fmt(float(st[p]))}) to {fmt(float(v[-1]))} over the next "
              f"{falls} reports, a downward trend (Mann-Kendall p = {p_down:.2g})"), ev,
             "Learning turned into unlearning: the LR (or target-update rate) that helped early is too large "
@@ -550,14 +555,34 @@ def _stepped_down(v: np.ndarray, p: int, th: ReturnThresholds) -> bool:
     median is below the median of the reports before the peak: the run ended, typically, worse
     than it was on its way up. A drop that holds is no trend (Mann-Kendall sees a flat stretch),
     and a peak that is one high draw has later reports within the scatter (angela's hill climber
-    on Pendulum: -4727 -> -866 at episode 400, then -2031 ... -3479 for six reports)."""
+    on Pendulum: -4727 -> -866 at episode 400, then -2031 ... -3479 for six reports).
+    A peak at the first report has no way up to compare with: see :func:`_stepped_down_from_first`."""
     post = v[p + 1:]
-    if p == 0 or post.size <= th.few_falls:
+    if p == 0:
+        return _stepped_down_from_first(v, th)
+    if post.size <= th.few_falls:
         return False
     sigma = robust_sigma(post)
     bar = th.noise_k * sigma
     return bool(v[p] - v[0] > bar and (post < v[p] - bar).all()
                 and np.median(post) < np.median(v[:p]))
+
+
+def _stepped_down_from_first(v: np.ndarray, th: ReturnThresholds) -> bool:
+    """A ratio-scale score (0 is nothing right) whose best is its first report and that then drops
+    and stays down: each of the more than ``few_falls`` later reports lies below the first by more
+    than ``noise_k`` sigmas of their own scatter, and their median is at least ``min_gain_share`` of
+    the first report's level below it. With no way up to measure a gain against, the drop is judged
+    against the score's own level, as the trend rule of :func:`detect_reversal` judges a long log
+    whose best is at its start (a fine-tune is first evaluated after an epoch of training, and a
+    checkpoint that loses a fifth of what it scored then has unlearned it: a Danish BERT's F1
+    0.8129 at epoch 1, then 0.7001 and 0.6259-0.6333 for eight epochs while its validation loss
+    rose 0.45 -> 0.57)."""
+    post = v[1:]
+    if post.size <= th.few_falls or float(v.min()) < 0 or not v[0] > 0:
+        return False
+    bar = th.noise_k * robust_sigma(post)
+    return bool(v[0] - np.median(post) >= th.min_gain_share * v[0] and (post < v[0] - bar).all())
 
 
 def _worse_than_untrained(run: Run, th: ReturnThresholds) -> list[Finding]:
