@@ -14,7 +14,14 @@ warning.** A no-learning error read from a task metric was softened to a warning
 beside it still fell, but only on fewer than five evaluations. A card evaluated every five updates
 makes five evaluations in 25 updates: the start of training, which the chance rules do not call
 stuck either (``min_steps``, 500 updates). Five or more evaluations that all came within the first
-500 updates of a log from the start are now calibrated the same way."""
+500 updates of a log from the start are now calibrated the same way.
+
+**A frozen evaluation loss within the first updates and the first epoch is a warning.** A card
+evaluated at each of a GPT-2's first 15 updates at lr 1e-5 printed the validation loss 10.8672 every
+time: an error ("the evaluated model does not change"), though weights moved by a warming-up or
+small LR stay under the printed digits that early. When every evaluation came within the first 500
+updates and before the first epoch ended, the run is at its start, which the chance rules do not
+call stuck either; ten epochs of a small set, however few their updates, are no start."""
 
 from __future__ import annotations
 
@@ -33,6 +40,7 @@ torch.set_num_threads(1)
 _DANISH_BERT = "fresh1243/yemen2016-dfm-nd/training_results.md"
 _KERAS_NAN = "tuning/keras-cnn-sentence-nan/issue7.log"
 _CLINICAL_NER = "fresh1276/blaze999-clinical-ner/training_results.md"
+_GPT2_FIRST_UPDATES = "fresh743/gpt-train-6-256-gokulsrinivasagan/training_results.md"
 
 
 def _f1_card(tmp_path: Path, unlearn: bool) -> str:
@@ -159,3 +167,51 @@ def test_the_clinical_ner_card_is_a_warning():
     the validation loss fell 4.77 -> 2.46 and the token accuracy rose 0.02 -> 0.47."""
     [f] = _slow(lrdoctor.diagnose(real_log(_CLINICAL_NER)))
     assert f.severity is Severity.WARNING and f.end_step == 25.0
+
+
+def _frozen_eval_card(tmp_path: Path, every: int, rows: int) -> str:
+    """Train the 64-32-10 digits MLP with SGD at lr 1e-7 on random batches of 50 of the first 1400
+    digits (28 updates an epoch), and write an HF card's table with a row every ``every`` updates: the
+    mean training loss since the last row, the epoch, the step, and the held-out loss (4 decimals:
+    weights moved this little print the same held-out loss at every row)."""
+    x, y, model = digits_mlp(0)
+    opt = torch.optim.SGD(model.parameters(), lr=1e-7)
+    draw = torch.Generator().manual_seed(0)
+    lines = ["Training Loss | Epoch | Step | Validation Loss |", "---|---|---|---|"]
+    since: list[float] = []
+    for step in range(1, every * rows + 1):
+        idx = torch.randint(0, 1400, (50,), generator=draw)
+        loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        since.append(loss.item())
+        if step % every == 0:
+            lines.append(f"{np.mean(since):.4f} | {step / 28:.4f} | {step} | {held_out_loss(model, x, y):.4f} |")
+            since = []
+    return write_lines(tmp_path / "README.md", lines)
+
+
+def test_a_frozen_evaluation_within_the_first_updates_and_epoch_is_a_warning(tmp_path):
+    """An evaluation at each of the first 15 updates (half an epoch): the held-out loss prints one
+    value at all 15 while the training loss moves; a warning that says it is too early."""
+    run = lrdoctor.read(_frozen_eval_card(tmp_path, every=1, rows=15))
+    assert np.ptp(run.series("eval_loss").values) == 0 and np.ptp(run.series("loss").values) > 0.01
+    [f] = _slow(lrdoctor.diagnose(run))
+    assert f.severity is Severity.WARNING and f.evidence["within_first_updates"] is True
+    assert "too early to call the run stuck" in f.summary
+
+
+def test_a_frozen_evaluation_over_ten_epochs_stays_an_error(tmp_path):
+    """The twin, evaluated at the end of each of ten epochs (280 updates, under 500, but ten passes
+    over the data): the same frozen held-out loss is an error."""
+    run = lrdoctor.read(_frozen_eval_card(tmp_path, every=28, rows=10))
+    assert np.ptp(run.series("eval_loss").values) == 0
+    [f] = _slow(lrdoctor.diagnose(run))
+    assert f.severity is Severity.ERROR and "within_first_updates" not in f.evidence
+
+
+def test_the_gpt2_card_of_its_first_updates_is_a_warning():
+    """The card read in place: validation loss 10.8672 at each of the first 15 updates (epoch 0.0008)."""
+    [f] = _slow(lrdoctor.diagnose(real_log(_GPT2_FIRST_UPDATES)))
+    assert f.severity is Severity.WARNING and f.end_step == 15.0

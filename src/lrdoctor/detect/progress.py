@@ -598,6 +598,9 @@ class SlowProgressEvidence(Evidence):
     loss_still_falling: str
     loss_falling_from: float
     loss_falling_to: float
+    #: a frozen evaluation softened to a warning: every evaluation came within the first
+    #: ``min_steps`` updates and the first epoch (``_frozen_at_the_start``)
+    within_first_updates: bool
 
 
 def _eval_fell_by(run: Run, share: float) -> bool:
@@ -716,12 +719,41 @@ def _within_first_updates(run: Run, f: Finding, th: ProgressThresholds) -> bool:
             and starts_at_the_start(run))
 
 
+def _within_first_epoch(run: Run, f: Finding) -> bool:
+    """True when the log's epoch column reads under 1 at ``f``'s last step: the run had not yet
+    seen its data once. (A small set's ten epochs of 44 updates each are far more than a start, for
+    all their 440 updates: a Persian QA card whose validation loss is 5.6923 at all ten epochs while
+    its training loss moves.)"""
+    e = run.series("epoch")
+    if e is None or f.end_step is None:
+        return False
+    at = e.finite()
+    at = at.values[at.steps <= float(f.end_step)]
+    return at.size > 0 and float(at[-1]) < 1.0
+
+
+def _frozen_at_the_start(f: Finding) -> Finding:
+    """A frozen evaluation loss as a warning: every evaluation came within the first ``min_steps``
+    updates, and within the first epoch (:func:`_within_first_epoch`), of a log from the start of
+    training, where an LR still warming up, or set low, moves
+    the weights by less than the evaluation's printed digits (a GPT-2 pretraining card evaluated at
+    each of its first 15 updates at lr 1e-5: validation loss 10.8672 every time, ln 50257 = 10.82);
+    the chance rules call no run stuck there either (``_too_early``). Still a warning: an evaluation
+    that does not move at all may also be a stale checkpoint, or a model that is not updated."""
+    summary = (f"{f.summary}; but every evaluation came within the first {fmt(float(f.end_step))} updates, "
+               "too early to call the run stuck")
+    return Finding(f.kind, Severity.WARNING, f.start_step, f.end_step, summary, dict(f.evidence, within_first_updates=True), f.cause)
+
+
 def _calibrated(run: Run, rule: Callable[[Run, ProgressThresholds], Finding | None], f: Finding,
                 th: ProgressThresholds) -> Finding:
     """``f`` at warning instead of error when ``rule`` read a task metric at fewer than
     ``pinned_points`` evaluations, or at more but all within the first ``min_steps`` updates
     (:func:`_within_first_updates`), and the loss beside it is still falling (``still_falling``);
-    ``f`` itself otherwise."""
+    ``f`` itself otherwise. A frozen evaluation loss whose evaluations all came within the first
+    ``min_steps`` updates and the first epoch is a warning too (:func:`_frozen_at_the_start`)."""
+    if f.severity is Severity.ERROR and rule is _frozen_eval and _within_first_updates(run, f, th) and _within_first_epoch(run, f):
+        return _frozen_at_the_start(f)
     if f.severity is not Severity.ERROR or rule not in _METRIC_RULES:
         return f
     if int(f.evidence.get("points", 0)) >= th.pinned_points and not _within_first_updates(run, f, th):
