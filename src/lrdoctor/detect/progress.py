@@ -735,11 +735,11 @@ def _within_first_epoch(run: Run, f: Finding) -> bool:
 def _frozen_at_the_start(f: Finding) -> Finding:
     """A frozen evaluation loss as a warning: every evaluation came within the first ``min_steps``
     updates, and within the first epoch (:func:`_within_first_epoch`), of a log from the start of
-    training, where an LR still warming up, or set low, moves
-    the weights by less than the evaluation's printed digits (a GPT-2 pretraining card evaluated at
-    each of its first 15 updates at lr 1e-5: validation loss 10.8672 every time, ln 50257 = 10.82);
-    the chance rules call no run stuck there either (``_too_early``). Still a warning: an evaluation
-    that does not move at all may also be a stale checkpoint, or a model that is not updated."""
+    training, where an LR still warming up, or set low, moves the weights by less than the
+    evaluation's printed digits (a GPT-2 pretraining card evaluated at each of its first 15 updates
+    at lr 1e-5: validation loss 10.8672 every time, ln 50257 = 10.82); the chance rules call no run
+    stuck there either (``_too_early``). Still a warning: an evaluation that does not move at all may
+    also be a stale checkpoint, or a model that is not updated."""
     summary = (f"{f.summary}; but every evaluation came within the first {fmt(float(f.end_step))} updates, "
                "too early to call the run stuck")
     return Finding(f.kind, Severity.WARNING, f.start_step, f.end_step, summary, dict(f.evidence, within_first_updates=True), f.cause)
