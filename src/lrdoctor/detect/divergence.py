@@ -569,7 +569,7 @@ def joint_rising_tail(run: Run, rises: int, floor: float) -> tuple[int, int] | N
     if both is None:
         return None
     fi, x, ev = both
-    found = []
+    climb = None  # the training loss's (best, onset): the finding's steps are the training reports
     for v in (x, ev):
         if not (np.diff(v[-rises - 1:]) > 0).all():
             return None
@@ -580,8 +580,9 @@ def joint_rising_tail(run: Run, rises: int, floor: float) -> tuple[int, int] | N
         ib = int(np.argmin(v[: start + 1]))
         if v[-1] < (1.0 + floor) * v[ib]:
             return None
-        found.append((ib, start + 1))
-    ib, onset = found[0]
+        if climb is None:
+            climb = (ib, start + 1)
+    ib, onset = climb
     return int(fi[ib]), int(fi[onset])
 
 

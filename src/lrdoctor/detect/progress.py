@@ -19,6 +19,7 @@ from typing import Callable
 import numpy as np
 
 from lrdoctor.fmt import fmt
+from lrdoctor.detect._stats import value_at
 from lrdoctor.detect._trend import objective_trend
 from lrdoctor.detect._common import is_error_rate
 from lrdoctor.detect import needs
@@ -710,7 +711,8 @@ def _within_first_updates(run: Run, f: Finding, th: ProgressThresholds) -> bool:
     """True when every evaluation behind ``f`` came within the first ``min_steps`` optimizer updates
     of a log that starts at the start of training: however many evaluations a run of a few dozen
     updates made, they are the start of training, which the chance rules do not call stuck either
-    (``_too_early``). A clinical NER card evaluated every 5 updates: entity F1 0.0003-0.0015 at all
+    (``_too_early``, which also asks the first report at step 1 or earlier: a results table's first
+    evaluation comes an epoch in, at step 5 here). A clinical NER card evaluated every 5 updates: entity F1 0.0003-0.0015 at all
     five evaluations, over 25 updates, while the validation loss fell 4.77 -> 2.46 and the token
     accuracy rose 0.02 -> 0.47."""
     from lrdoctor.detect.initial_loss_anomaly import starts_at_the_start
@@ -724,12 +726,8 @@ def _within_first_epoch(run: Run, f: Finding) -> bool:
     seen its data once. (A small set's ten epochs of 44 updates each are far more than a start, for
     all their 440 updates: a Persian QA card whose validation loss is 5.6923 at all ten epochs while
     its training loss moves.)"""
-    e = run.series("epoch")
-    if e is None or f.end_step is None:
-        return False
-    at = e.finite()
-    at = at.values[at.steps <= float(f.end_step)]
-    return at.size > 0 and float(at[-1]) < 1.0
+    epoch = value_at(run.series("epoch"), float(f.end_step)) if f.end_step is not None else None
+    return epoch is not None and epoch < 1.0
 
 
 def _frozen_at_the_start(f: Finding) -> Finding:

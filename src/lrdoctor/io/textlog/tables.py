@@ -181,8 +181,9 @@ _PARAMETER_CELL = re.compile(r"^[A-Za-z_][\w/.\-@]*(?: +[A-Za-z_][\w/.\-@]*)+ +\
 def _parameter_cells_in_a_header(cells: list[str]) -> bool:
     """True when the cells that end in a decimal after two or more words are fewer than half of a
     line whose other cells are all names (an index after words included, "F1 Class 1"): a header
-    naming one or two columns by their operating point. A line of "key value" cells puts a number in every cell (pytorch/examples'
-    "| end of epoch 1 | time: 32.39s | valid loss 5.72 | valid ppl 304.40 |")."""
+    naming one or two columns by their operating point. A line of "key value" cells puts a number
+    in every cell (pytorch/examples' "| end of epoch 1 | time: 32.39s | valid loss 5.72 | valid ppl
+    304.40 |")."""
     param = [c for c in cells if _PARAMETER_CELL.match(c)]
     plain = [c for c in cells if _SPACED_CELL.match(c) or _INDEXED_CELL.match(c) or _HEADER_CELL.match(c)]
     return bool(param) and 2 * len(param) < len(cells) and len(param) + len(plain) == len(cells)
