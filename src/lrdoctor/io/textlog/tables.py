@@ -529,15 +529,25 @@ def _header_table(line: str, state: dict) -> dict | None:
         # (fastai's tab-separated table ends each row with its "time" cell, "00:03": a duration, no metric)
         return {k: _num(c) for i, (k, c) in enumerate(zip(head, cells)) if not _CLOCK.match(c) and i != missing}
     if "|" in s:  # a bordered table whose cells carry units: Turi Create's "| 1 | 5.2557 | 1.36s |"
-        cells = [c.strip() for c in s.strip("|").split("|")]
+        cells = [c.strip() for c in _without_border(s).split("|")]
         while len(cells) > len(head) and cells[-1] == "":
             cells.pop()  # (the empty trailing cells of a header that had them: "| 0.388 | | |")
         hits = [_UNIT_CELL.match(c) or _CONSOLE_CELL.match(c) for c in cells]  # (also "0/299", "7.17G": YOLOv3's results table)
-        if len(cells) == len(head) and all(h or _NO_VALUE.match(c) for h, c in zip(hits, cells)) and any(hits):
+        if len(cells) == len(head) and all(h or not c or _NO_VALUE.match(c) for h, c in zip(hits, cells)) and any(hits):
             # a cell that says it holds no value ("No log": HF's results table before the first
-            # logged training loss) is a missing value, not the end of the table
+            # logged training loss), or holds nothing (a PII tagger's card leaves the F1 of an entity
+            # absent from the evaluation set empty: "| 0.8065 | 0.0 | |||"), is a missing value, not
+            # the end of the table
             return {k: _num(m[1]) for k, m in zip(head, hits) if m}
     return None
+
+
+def _without_border(row: str) -> str:
+    """``row`` without one border ``|`` at each end: ``str.strip("|")`` would also take the empty
+    cells that end a row ("| 0.0 | |||" is a value and three empty cells, not one value)."""
+    s = row.strip()
+    s = s[1:] if s.startswith("|") else s
+    return s[:-1] if s.endswith("|") else s
 
 
 #: a table cell holding a list of numbers: HF's results table prints a metric that ``evaluate``
