@@ -2,6 +2,10 @@
 
 Single spikes are ``loss_spike``; here most points of a window are far off the trend,
 in both directions. Source of ±50%: the transformer post-mortem's red flag (#1).
+
+When the training loss shows no such stretch, the evaluation loss is read for the same ±50%
+swings, each against the evaluations on either side of it (:func:`_eval_swings`): an evaluation
+of a fixed set has no minibatch noise, so its back-and-forth is the weights themselves.
 """
 
 from __future__ import annotations
@@ -55,6 +59,14 @@ class OscillationThresholds(Thresholds):
     """|lag-1 autocorrelation| of the deviations in the stretch. Overshooting is structured
     (slow swings: > 0; period-2 bouncing: < 0); per-batch noise, however wide (diffusion
     losses span 10x), is not (improved-diffusion lr 1e-4: 0.25)."""
+    eval_swings: int = 2
+    """Evaluations, each way, that stand ``swing`` beyond *both* evaluations beside them (up by
+    +50%, down by the same ratio, -33%) for the evaluation-loss rule (:func:`_eval_swings`):
+    two full periods of a back-and-forth. One spike and its return make one of each at most,
+    which is ``loss_spike``'s; a second swing each way is the repeat that makes it an
+    oscillation. Judged on the evaluation loss only: a fixed held-out set evaluated twice
+    gives the same loss for the same weights, so, unlike a logged minibatch loss, it has no
+    sampling noise to swing on."""
 
 
 DEFAULTS = OscillationThresholds()
@@ -71,15 +83,29 @@ class OscillationEvidence(Evidence):
     stretches: int
     lag1_autocorrelation: float
     lr: float
+    metric: str
 
 
 def _needs(run: Run, th: OscillationThresholds) -> str | None:
-    """A training loss of two ``window``-point windows: fewer cannot tell sustained swings from noise."""
-    return needs.loss_points(2 * th.window, f"two {th.window}-point windows to tell sustained swings from noise")(run)
+    """A training loss of two ``window``-point windows: fewer cannot tell sustained swings from noise.
+    Or, for :func:`_eval_swings`, an evaluation loss with room for ``eval_swings`` extremes each way
+    between its first and last evaluation."""
+    why = needs.loss_points(2 * th.window, f"two {th.window}-point windows to tell sustained swings from noise")(run)
+    if why is not None and not run.is_rl and needs.points(run, "eval_loss") >= 2 * th.eval_swings + 2:
+        return None
+    return why
 
 
 @detector("oscillation", thresholds=DEFAULTS, evidence=OscillationEvidence, needs=_needs)
 def detect(run: Run, th: OscillationThresholds = DEFAULTS) -> list[Finding]:
+    """Swings of the training loss around its trend (:func:`_training_swings`); when it shows none,
+    of the evaluation loss around its neighbours (:func:`_eval_swings`)."""
+    return _training_swings(run, th) or _eval_swings(run, th)
+
+
+def _training_swings(run: Run, th: OscillationThresholds) -> list[Finding]:
+    """A stretch of at least ``min_fraction`` of the run where ``share`` of each ``window`` of
+    training-loss reports swing ``swing`` off the trend, both ways, with structure."""
     t = objective_trend(run)
     if t is None or t.n < 2 * th.window:
         return []
@@ -121,6 +147,59 @@ def detect(run: Run, th: OscillationThresholds = DEFAULTS) -> list[Finding]:
                f"to {fmt(ev['to_step'])} ({ev['swing_share']:.0%} of points off the trend)")
     cause = "The step size is near the edge of stability: updates overshoot the minimum back and forth (LR too high, or batch too small for this LR)."
     return [Finding("oscillation", Severity.WARNING, ev["from_step"], ev["to_step"], summary, ev, cause)]
+
+
+def _eval_swings(run: Run, th: OscillationThresholds) -> list[Finding]:
+    """The evaluation loss swings back and forth: at least ``eval_swings`` evaluations stand
+    ``swing`` above both evaluations beside them and as many stand the same ratio below both
+    (:func:`_neighbour_extremes`). A fixed evaluation set has no minibatch noise, so the swings
+    are the weights moving back and forth across the minimum (a binary image classifier asked
+    about on Cross Validated: val_loss 3.29, 0.92, 1.43, 1.85, 0.58, 2.30, 0.17, 1.52, 0.14, 2.81
+    and val_acc 0.49-0.88 with it, while the training loss falls 2.27 -> 0.21). Measured against
+    the neighbours, not a rolling trend: on a card's 6-20 evaluations a trend window would hold
+    most of the log."""
+    e = run.series("eval_loss")
+    if e is None or run.is_rl:
+        return []
+    f = e.finite()
+    x = f.values
+    if x.size < 2 * th.eval_swings + 2:
+        return []
+    ext = _neighbour_extremes(x, th)
+    up = [(i, d) for i, d in ext if d > 0]
+    down = [(i, d) for i, d in ext if d < 0]
+    if len(up) < th.eval_swings or len(down) < th.eval_swings:
+        return []
+    a, b = ext[0][0], ext[-1][0]
+    ev = {"from_step": float(f.steps[a]), "to_step": float(f.steps[b]),
+          "swing_share": len(ext) / float(x.size - 2),
+          "max_above_trend": max(d for _, d in up), "max_below_trend": min(d for _, d in down),
+          "metric": run.meta.roles.get("eval_loss", "eval_loss")}
+    lr = lr_at(run, ev["from_step"])
+    if lr is not None:
+        ev["lr"] = lr
+    summary = (f"the evaluation loss swings ±{th.swing:.0%} against the evaluations beside it from step "
+               f"{fmt(ev['from_step'])} to {fmt(ev['to_step'])}: {len(up)} up and {len(down)} down")
+    cause = ("The weights move back and forth across the minimum from one evaluation to the next (a fixed "
+             "evaluation set has no batch noise): the step size is near the edge of stability (LR too high, "
+             "or batch too small for this LR).")
+    return [Finding("oscillation", Severity.WARNING, ev["from_step"], ev["to_step"], summary, ev, cause)]
+
+
+def _neighbour_extremes(x: np.ndarray, th: OscillationThresholds) -> list[tuple[int, float]]:
+    """(index, relative deviation) of each interior point at least ``swing`` above the higher of
+    its neighbours, or ``swing/(1+swing)`` below the lower (the same ratio down), the deviation
+    relative to max(|neighbour|, ``near_zero_share`` of the series' range) as the training rule
+    measures it: an evaluation loss near 0 swings by multiples on nothing."""
+    floor = th.near_zero_share * float(np.max(x) - np.min(x))
+    out = []
+    for i in range(1, x.size - 1):
+        hi, lo = float(max(x[i - 1], x[i + 1])), float(min(x[i - 1], x[i + 1]))
+        if x[i] > hi and (x[i] - hi) > th.swing * max(abs(hi), floor):
+            out.append((i, float(x[i] - hi) / max(abs(hi), floor)))
+        elif x[i] < lo and (lo - x[i]) > th.swing / (1 + th.swing) * max(abs(lo), floor):
+            out.append((i, float(x[i] - lo) / max(abs(lo), floor)))
+    return out
 
 
 def _amplitude(x: np.ndarray, base: np.ndarray) -> float:
