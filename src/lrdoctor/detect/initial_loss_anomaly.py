@@ -22,7 +22,7 @@ from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.names import loss_term_kind, normalize, tokens
 from lrdoctor.run import Run, Series
 
-__all__ = ["InitialLossThresholds", "detect", "cross_entropy_shown", "seq2seq_table_score", "classification_table_score", "starts_at_the_start", "first_logging_period", "CLASS_TERM_WORDS", "SEG_HEADS", "is_class_term"]
+__all__ = ["InitialLossThresholds", "detect", "cross_entropy_shown", "cross_entropy_named", "seq2seq_table_score", "classification_table_score", "starts_at_the_start", "first_logging_period", "reports_from_the_start", "CLASS_TERM_WORDS", "CROSS_ENTROPY_WORDS", "SEG_HEADS", "is_class_term"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,7 @@ class InitialLossAnomalyEvidence(Evidence):
     first_step: float
     ratio: float
     term: str
+    cross_entropy_column: str
 
 
 #: formats whose rows always begin with the first epoch of the run (they are written by it)
@@ -124,6 +125,53 @@ def first_logging_period(st) -> bool:
     return st.size >= 3 and float(st[1] - st[0]) == float(st[2] - st[1]) and float(st[0]) <= float(st[1] - st[0])
 
 
+def _first_epoch(run: Run) -> bool:
+    """True unless an epoch column starts past 1 (a counter within a later epoch, see
+    :func:`starts_at_the_start`)."""
+    ep = run.series("epoch")
+    return not (ep is not None and ep.finite().values.size and float(ep.finite().values[0]) > 1)
+
+
+def _loss_from_first_period(run: Run) -> bool:
+    """True when the training loss's own reports are evenly spaced from the end of its first
+    logging period (:func:`first_logging_period`), though the rows of the log are not: a logger
+    that writes evaluation rows between its training reports (mmaction's log.json: a "train" row at
+    iteration 10 of each 19-iteration epoch, a "val" row at its end, so rows at 10, 19, 29, 38) still
+    writes its first training report at the end of the first period (loss steps 10, 29, 48)."""
+    s = objective(run)
+    return (run.meta.step_column is not None and _first_epoch(run) and s is not None
+            and first_logging_period(s.finite().steps))
+
+
+#: the counters of batches within an epoch that a logger without a global step prints (MXNet's
+#: Speedometer: "Epoch[0] Batch [50] Speed: ... Train-Perplexity=...")
+BATCH_COUNTERS = ("batch", "iter", "iteration")
+
+
+def _batch_counter_from_first_period(run: Run) -> bool:
+    """True when a log without a step column has an epoch column at its first epoch (0 or 1) and a
+    counter of batches (:data:`BATCH_COUNTERS`) that rises evenly from the end of its first logging
+    period (:func:`first_logging_period`): its first row is the first report of the run (an MXNet
+    char-RNN at "Epoch[0] Batch [50]", [100], [150])."""
+    ep = run.series("epoch")
+    if run.meta.step_column is not None or ep is None or not ep.finite().values.size or not _first_epoch(run):
+        return False
+    for name in BATCH_COUNTERS:
+        c = run.series(name)
+        v = c.finite().values if c is not None else np.empty(0)
+        if v.size >= 3 and v[1] > v[0] and first_logging_period(v):
+            return True
+    return False
+
+
+def reports_from_the_start(run: Run) -> bool:
+    """True when the training loss's first report is the start of the run: the log starts there
+    (:func:`starts_at_the_start`), or the loss's own reports start at the end of the first logging
+    period (:func:`_loss_from_first_period`), or a batch counter within the first epoch does
+    (:func:`_batch_counter_from_first_period`)."""
+    return starts_at_the_start(run) or _loss_from_first_period(run) or _batch_counter_from_first_period(run)
+
+
 def cross_entropy_shown(run: Run, th: InitialLossThresholds = DEFAULTS) -> str | None:
     """The column that shows the training loss to be a per-token cross-entropy: a perplexity the
     loss was derived from, or one equal to exp(loss) within ``ppl_match`` at every shared report."""
@@ -142,6 +190,22 @@ def cross_entropy_shown(run: Run, th: InitialLossThresholds = DEFAULTS) -> str |
     with np.errstate(over="ignore"):
         ok = np.abs(np.exp(a.values[ia]) / b.values[ib] - 1.0) <= th.ppl_match
     return ppl if bool(ok.all()) else None
+
+
+#: The words of a column name that say it is a cross-entropy (:func:`~lrdoctor.names.tokens` spells
+#: "cross_entropy" as "xent"): OpenNMT's ``xent``, Keras' ``categorical_crossentropy``, ``ce_loss``.
+#: Not "nll": the negative log-likelihood of a continuous density is negative wherever it exceeds 1.
+CROSS_ENTROPY_WORDS = frozenset({"xent", "crossentropy", "ce"})
+
+
+def cross_entropy_named(run: Run) -> str | None:
+    """The training-loss column when its own name says it is a cross-entropy
+    (:data:`CROSS_ENTROPY_WORDS`). A cross-entropy is a sum or mean of -log p over targets with p
+    at most 1, so it is never negative, whatever the number of classes or the reduction; its
+    scale, though, depends on both (a sum over tokens is no mean), so the name proves the sign
+    alone."""
+    col = run.meta.roles.get("loss")
+    return col if col is not None and bool(CROSS_ENTROPY_WORDS & set(tokens(col))) else None
 
 
 def seq2seq_table_score(run: Run) -> str | None:
@@ -196,10 +260,12 @@ def _needs(run: Run) -> str | None:
     if why is not None and needs.loss(run) is None and (cross_entropy_shown(run) or seq2seq_table_score(run)
                                                         or classification_table_score(run)) is not None:
         why = None  # a per-token cross-entropy is judged against the largest vocabulary
+    if why is not None and needs.loss(run) is None and cross_entropy_named(run) is not None:
+        why = None  # a loss named a cross-entropy is judged by its sign
     table_first = _first_evaluation_judged(run) is not None
     if why is not None and table_first:
         why = None  # no training loss logged before it: the table's first evaluation loss is judged against that bound
-    if why is None and not starts_at_the_start(run) and not (table_first and trainer_table_from_start(run)):
+    if why is None and not reports_from_the_start(run) and not (table_first and trainer_table_from_start(run)):
         why = ("the log does not start at step 0/1 (or its steps are row numbers): "
                "its first loss may not be the initial one")
     return why
@@ -301,10 +367,12 @@ def _first_value(run: Run, s: Series, th: InitialLossThresholds) -> float:
     """The loss ``s`` starts from: the median of its reports within the first ``first_points``
     steps (on a log written every 50 steps the 2nd report is long after init: rasbt's softmax
     regression, 2.3026 at step 0 = ln 10, then 0.794 at step 50); on an epoch axis the first
-    report alone (each averages a whole epoch: the first is the nearest to init)."""
+    report alone (each averages a whole epoch: the first is the nearest to init), and so on an axis
+    of row numbers (no step column: rows are reports, however many steps apart; MXNet's Speedometer
+    prints one every 50 batches)."""
     f = s.finite()
     init = f.values[: th.first_points][f.steps[: th.first_points] < f.steps[0] + th.first_points]
-    if run.meta.step_unit == "epoch":
+    if run.meta.step_unit == "epoch" or run.meta.step_column is None:
         init = f.values[:1]
     return float(np.median(init))
 
@@ -312,6 +380,25 @@ def _first_value(run: Run, s: Series, th: InitialLossThresholds) -> float:
 def _far_above(first: float, expected: float, th: InitialLossThresholds) -> bool:
     """True when a first loss is ``above`` times ln(K) and ``min_excess_nats`` above it."""
     return first > th.above * expected and first - expected >= th.min_excess_nats
+
+
+def _negative_cross_entropy(run: Run, th: InitialLossThresholds) -> list[Finding]:
+    """A ``negative`` finding when the loss, with no K to judge it by, is named a cross-entropy
+    (:func:`cross_entropy_named`) and starts below zero, which no cross-entropy can (OpenNMT's
+    ``xent: -0.02`` at step 1 with ``ppl: 0.98``, then -31 by step 20: a perplexity below 1)."""
+    col, s = cross_entropy_named(run), objective(run)
+    if col is None or s is None or not s.finite().values.size:
+        return []
+    first = _first_value(run, s, th)
+    if first >= 0:
+        return []
+    step = float(s.finite().steps[0])
+    summary = (f"first loss {fmt(first)} is negative, which a cross-entropy (the log names it {col}) never is, "
+               "whatever the number of classes")
+    cause = ("The loss is computed wrongly: a log-probability of unnormalised scores (log_softmax missing before NLL), "
+             "a flipped sign, or targets outside the class range.")
+    return [Finding("initial_loss_anomaly", Severity.WARNING, step, step, summary,
+                    {"first_loss": first, "first_step": step, "cross_entropy_column": col}, cause)]
 
 
 @detector("initial_loss_anomaly", thresholds=DEFAULTS, evidence=InitialLossAnomalyEvidence, needs=_needs)
@@ -327,7 +414,7 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
             score = lm_bound = classification_table_score(run)
             label_set = lm_bound is not None
         if lm_bound is None:
-            return []
+            return _negative_cross_entropy(run, th)
         k = (f"largest vocabulary in use (the loss is a cross-entropy: {lm_bound})", th.lm_vocab_max)
     expected = float(np.log(k[1]))
     # a Trainer table's first evaluation, when it precedes every training loss, is judged first (the
@@ -394,6 +481,10 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
 
 @fix_rule("initial_loss_anomaly")
 def fix_initial_loss_anomaly(run: Run, f: Finding) -> Prescription:
+    if "expected_ln_k" not in f.evidence:  # a cross-entropy named by the log, judged by its sign alone
+        return Prescription([Fix("loss computation", None, None, "a cross-entropy is never negative",
+                                 note="log_softmax before NLLLoss (or CrossEntropyLoss on raw logits); targets in [0, K)")],
+                            [Watch("loss at step 0", "positive, about ln(K)", "a negative cross-entropy is computed wrongly")])
     return Prescription([Fix("final layer init", None, None, f"start at loss ln(K) = {fmt(f.evidence['expected_ln_k'])}",
                              note="zero or small (std 0.01) weights, zero bias"),
              Fix("loss reduction", None, None, "a summed loss scales with the batch and looks like a wrong start",
