@@ -9,12 +9,11 @@ the same distance in the log domain, read upwards on an error rate, is 1.25x its
 scatter (Whisper-small on Dutch: WER 19.8, then 35.5, 43.2, 37.5 while both losses fell). A best at or
 past an empty output's error rate is no learned level to lose.
 
-**A fall measured by a factor of the best is not folded into overfitting.** A reversal that peaked
-at or after the evaluation-loss minimum of an overfitting finding was dropped as its symptom. That
-still holds for a fall read as a trend, but an error rate held at 1.25x or 2x its best (or a score
-at chance) is the task itself read on its own ratio scale, which the held-out loss's drift does not
-measure (GIT on pokemon captions: WER score 0.47, then 2.9-7.1 to the end, while the validation loss
-rose by a third)."""
+**Beside an overfitting, the reversal stays folded into it.** A reversal that peaked at or after
+the evaluation-loss minimum of an overfitting finding is dropped as its symptom (one cause, one
+finding). Keeping a fall measured by a factor of the best as its own finding gained 7 labelled
+reversals and 2 false ones on the studied logs, but 0 and 3 on this stop's 249 blind logs, whose
+labellers read a WER that worsens as the validation loss rises as part of the overfitting."""
 
 from __future__ import annotations
 
@@ -34,18 +33,21 @@ _WHISPER_VI = "fresh266/joey234-whisper-small-vi/training_results.md"
 _WHISPER_PASHTO = "fresh521/ihanif-whisper-tiny-ps/training_results.md"
 
 
-def _error_rate_card(tmp_path: Path, noise: float) -> str:
+def _error_rate_card(tmp_path: Path, noise: float, eval_loss: bool = False) -> str:
     """Fit the 64-256-10 digits MLP with Adam on 300 digits of which a share ``noise`` carry a random
     label (``noisy_label_fit``, 6 updates an epoch) for 100 epochs, and write an HF card's table with
-    a row every 10 epochs: the epoch's mean training loss, the held-out loss and the held-out error
-    rate in percent (the share of the clean digits from 1400 on that it gets wrong)."""
+    a row every 10 epochs: the epoch's mean training loss, the held-out error rate in percent (the
+    share of the clean digits from 1400 on that it gets wrong) and, with ``eval_loss``, the held-out
+    loss before it (a card that logs only its task metric, as a WER table beside a training loss)."""
     x, y, _ = digits_mlp(0)
-    lines = ["Training Loss | Epoch | Step | Validation Loss | Error Rate |", "---|---|---|---|---|"]
+    head = "Training Loss | Epoch | Step | " + ("Validation Loss | " if eval_loss else "") + "Error Rate |"
+    lines = [head, "---|" * head.count("|")]
     for epoch, train, model in noisy_label_fit(noise, 100):
         if epoch % 10 == 0:
             with torch.no_grad():
                 wrong = (model(x[1400:]).argmax(1) != y[1400:]).float().mean().item()
-            lines.append(f"{train:.4f} | {epoch:.1f} | {6 * epoch} | {held_out_loss(model, x, y):.4f} | {100 * wrong:.2f} |")
+            held = f"{held_out_loss(model, x, y):.4f} | " if eval_loss else ""
+            lines.append(f"{train:.4f} | {epoch:.1f} | {6 * epoch} | {held}{100 * wrong:.2f} |")
     return write_lines(tmp_path / "README.md", lines)
 
 
@@ -55,23 +57,22 @@ def _reversal(report):
 
 def test_an_error_rate_that_stays_a_quarter_above_its_best_is_a_reversal(tmp_path):
     """30% noisy labels: the held-out error rate is best at the first row (about 22%) and climbs to
-    about 37% as the noise is memorised, less than twice its best; the overfitting it comes with does
-    not swallow the warning, which names the best as the checkpoint to keep."""
+    about 37% as the noise is memorised, less than twice its best; the card logs no held-out loss,
+    so the warning, which names the best as the checkpoint to keep, is the only reading of it."""
     run = lrdoctor.read(_error_rate_card(tmp_path, noise=0.3))
-    e = run.series("eval_error_rate").values
+    e = run.series("error_rate").values
     assert e.argmin() == 0 and 1.25 * e[0] < e[-1] < 2 * e[0]
     report = lrdoctor.diagnose(run)
     [f] = _reversal(report)
     assert f.severity is Severity.WARNING and f.start_step == 60.0 and f.evidence["peak"] == e[0]
     assert "stayed at least 1.25x the best" in f.summary
-    assert "overfitting" in {g.kind for g in report.findings}
 
 
 def test_an_error_rate_that_holds_near_its_best_is_no_reversal(tmp_path):
     """The twin on clean labels: the error rate falls to about 12% and holds within a few digits of
     its best to the end, though its held-out loss drifts up as it grows confident."""
     run = lrdoctor.read(_error_rate_card(tmp_path, noise=0.0))
-    e = run.series("eval_error_rate").values
+    e = run.series("error_rate").values
     assert e[-1] < 1.25 * e.min()
     assert _reversal(lrdoctor.diagnose(run)) == []
 
@@ -84,13 +85,14 @@ def test_the_dutch_whisper_card_is_a_reversal():
     assert f.evidence["rise_factor"] > 1.25
 
 
-def test_the_vietnamese_whisper_card_is_a_reversal_beside_its_overfitting():
-    """WER 21.77 at the first evaluation, 28.97-34.44 after it, while the validation loss rose
-    0.80 -> 0.99 from that same evaluation: both findings."""
-    report = lrdoctor.diagnose(real_log(_WHISPER_VI))
-    [f] = _reversal(report)
-    assert f.evidence["peak"] == 21.7706 and f.start_step == 1000.0
-    assert "overfitting" in {g.kind for g in report.findings}
+def test_the_same_rise_beside_an_overfitting_is_the_overfitting(tmp_path):
+    """The noisy-label run's card with its held-out loss: the loss rises from the same first row, so
+    the error rate's climb is the overfitting's symptom, one finding (the Vietnamese Whisper card
+    likewise: WER 21.77, then 28.97-34.44, while the validation loss rose 0.80 -> 0.99)."""
+    report = lrdoctor.diagnose(lrdoctor.read(_error_rate_card(tmp_path, noise=0.3, eval_loss=True)))
+    assert "overfitting" in {g.kind for g in report.findings} and _reversal(report) == []
+    vi = lrdoctor.diagnose(real_log(_WHISPER_VI))
+    assert "overfitting" in {g.kind for g in vi.findings} and _reversal(vi) == []
 
 
 def test_an_error_rate_whose_best_is_past_an_empty_output_is_no_reversal():

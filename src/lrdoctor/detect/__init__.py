@@ -128,16 +128,8 @@ def _overfitting_explains(f: Finding, findings: list[Finding]) -> bool:
     minimum of an ``overfitting`` finding of the same run: the held-out score falls because the
     model overfits (a regression fine-tune: validation loss 0.740 -> 0.795 from epoch 2 while the
     training loss fell 0.668 -> 0.253, and its accuracy 0.469 -> 0.446 over the same epochs). One
-    cause, one finding: the overfitting's, whose fix (early stopping, regularisation) is the one.
-    Only a fall read as a trend (its evidence has the slopes, ``slope_unit``): a fall measured by a
-    factor of the best (an error rate 1.25x or 2x its best at every later evaluation, or past an
-    empty output's; a score at chance or at 1/100 of its best) is a loss of the task read on the
-    task metric's own ratio scale, which the held-out loss's drift does not measure, and keeps its
-    own finding (GIT on pokemon captions: WER score 0.47 at step 200, then 3.57 and 2.9-7.1 to the
-    end, while the validation loss rose by a third, 0.0270 -> 0.0363)."""
+    cause, one finding: the overfitting's, whose fix (early stopping, regularisation) is the one."""
     if f.kind != "performance_reversal" or not isinstance(f.evidence.get("peak_step"), (int, float)):
-        return False
-    if "slope_unit" not in f.evidence:
         return False
     return any(o.kind == "overfitting" and o.severity.rank >= f.severity.rank
                and isinstance(o.evidence.get("eval_min_step"), (int, float))
