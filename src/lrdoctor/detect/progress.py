@@ -31,7 +31,7 @@ from lrdoctor.run import Run
 from lrdoctor.detect._progress.generation import EMPTY_GENERATION_RULE, FROZEN_GENERATION_RULE, ZERO_SCORE_RULE, _empty_generations, _frozen_generations, _score_zero_while_learned
 from lrdoctor.detect._progress.chance import chance_accuracy, f_score_columns, _f_score_at_floor, _two_reports_at_chance, _accuracy_at_chance, _accuracy_around_chance, _pinned_at_one_over_k, _recall_at_one_over_k, _at_uniform, _error_rate_at_max, _negligible_correlation, _weak_correlation, _never_below_start, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _never_beat_constant, _stuck_at_chance, _worse_than_uniform, _at_chance_from_the_start
 from lrdoctor.detect._progress.common import _lr_share, second_half_ends
-from lrdoctor.detect._progress.frozen import _box_terms, _collapsed_to_zero, _frozen_eval, _frozen_game, _frozen_loss, _frozen_term, _no_box_matched, _recurring_loss, _zero_throughout, frozen_evaluation, FROZEN_AFTER_LEARNING_RULE
+from lrdoctor.detect._progress.frozen import _box_terms, _collapsed_to_zero, _frozen_eval, _frozen_game, _frozen_loss, _frozen_term, _no_box_matched, _recurring_loss, _zero_throughout, frozen_evaluation, learned_by_the_first_evaluation, FROZEN_AFTER_LEARNING_RULE
 from lrdoctor.detect._progress.schedule import _degenerate_groups, _lr_stays_zero, _no_gain_over_finished_schedule, _return_at_floor, _return_never_rose
 
 __all__ = ["ProgressThresholds", "chance_accuracy", "detect_slow_progress", "detect_plateau"]
@@ -86,7 +86,9 @@ class ProgressThresholds(Thresholds):
     slow_progress's frozen-evaluation error; frozen after the evaluation or the training loss fell
     by a tenth is a plateau, the labellers' "after some progress, the loss stops improving while
     training goes on" (GPT-J SFT on ANLI: validation loss 2.00 -> 0.6837 by step 8000, then 0.6837
-    at all 8 later evaluations)."""
+    at all 8 later evaluations). Frozen from its first evaluation, the witness is the training loss:
+    its later reports a tenth below its first, the mean over the interval that learned (a plateau
+    beside slow_progress's error: :func:`lrdoctor.detect._progress.frozen.learned_by_the_first_evaluation`)."""
     chance_tol: float = 0.05
     """Stuck at chance: the loss stays within 5% of ln K (K classes; Karpathy 2019, "verify
     loss @ init": an untrained classifier's cross-entropy is ln K)."""
@@ -917,12 +919,17 @@ def fix_slow_progress(run: Run, f: Finding) -> Prescription:
 
 def _frozen_after_learning(run: Run, th: ProgressThresholds) -> Finding | None:
     """The evaluation loss frozen (:func:`lrdoctor.detect._progress.frozen.frozen_evaluation`) after
-    the run learned (:func:`lrdoctor.detect._progress.frozen.learned_before`): every later evaluation
-    of the same weights prints one value, so the rest of the budget bought nothing."""
+    the run learned (:func:`lrdoctor.detect._progress.frozen.learned_before`, or for an evaluation
+    frozen from the first, :func:`lrdoctor.detect._progress.frozen.learned_by_the_first_evaluation`):
+    every later evaluation of the same weights prints one value, so the rest of the budget bought nothing."""
     got = frozen_evaluation(run, th)
     if got is None:
         return None
     f, learned = got
+    if learned is None:
+        # frozen from the first evaluation: the first training report may still show the run learned
+        # before it (slow_progress keeps its error beside the plateau: see the function)
+        learned = learned_by_the_first_evaluation(run, f.start_step, th)
     if learned is None:
         return None  # never learned: slow_progress's frozen-evaluation error
     role, first, low = learned

@@ -128,6 +128,34 @@ def learned_before(run: Run, step: float, th: ProgressThresholds) -> tuple[str, 
     return None
 
 
+def learned_by_the_first_evaluation(run: Run, step: float, th: ProgressThresholds) -> tuple[str, float, float] | None:
+    """An evaluation loss frozen from its first evaluation (``step``) leaves one witness of what came
+    before it: the training loss's first report, at or before ``step``, is the mean over the updates
+    that led to the evaluated weights (a Keras epoch, a Trainer's logging interval), learning
+    included. When the training reports after ``step`` (the frozen weights' own loss) sit
+    ``plateau_learned`` of that first report below it by their median, and closer to one another than
+    to it (a fall larger than their own spread), the model learned within that first interval and
+    then stopped (gpt2 on Turkish reviews, Keras: training loss 6.1956 at epoch 0,
+    then 5.4254, 5.4254, 5.4252, 5.4254 while the validation loss printed 5.4114 at all five epochs;
+    a PolynomialDecay sized for one epoch leaves the LR at 0 after it). A weaker witness than an
+    evaluation seen to fall (:func:`learned_before`): what one interval learned may be its easy part
+    alone (a class prior, a language model's unigram level: gpt2 left at 6.49 nats), so the plateau
+    is reported beside slow_progress's frozen-evaluation error, not instead of it. Returned as
+    (the training loss's column, its first report, that median); None otherwise."""
+    e, s = run.series("eval_loss"), run.series("loss")
+    if e is None or s is None or float(e.finite().steps[0]) < step:
+        return None  # an evaluation before the freeze: learned_before read it
+    f = s.finite()
+    first, after = f.values[f.steps <= step], f.values[f.steps > step]
+    if first.size != 1 or after.size == 0 or first[0] <= 0:
+        return None  # the first report must be the one interval that led to the first evaluation
+    low = float(np.median(after))
+    if first[0] - low < max(th.plateau_learned * first[0], float(np.ptp(after))):
+        return None  # not a tenth, or within the later reports' own scatter: weights that still move
+        # (a Trainer's training loss 0.1421, then 0.1036, 0.1836, 0.0423 beside one validation value)
+    return run.meta.roles.get("loss", "loss"), float(first[0]), low
+
+
 def frozen_evaluation(run: Run, th: ProgressThresholds) -> tuple[Finding, tuple[str, float, float] | None] | None:
     """The evaluation loss prints the same value at its last ``frozen_points``+ evaluations, as
     slow_progress's finding and :func:`learned_before` the first frozen evaluation. An evaluation
