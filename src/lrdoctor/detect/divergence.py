@@ -169,7 +169,13 @@ class DivergenceThresholds(Thresholds):
     """Blow-up at the end: a *last* report at least this multiple of the best loss counts even
     alone, at any log length. Three decades is far beyond any minibatch noise of a logged
     average, and with no later point the log ends on weights whose loss is 1000x worse
-    (PFNL's video SR run: 0.01 for 30k steps, then 1.5e6 at the last report)."""
+    (PFNL's video SR run: 0.01 for 30k steps, then 1.5e6 at the last report). The same three
+    decades judge the last finite report before a loss that turns non-finite for good, on two
+    finite reports or more, and then also on each logged training loss term (``_blowup_into_nan``):
+    a NaN that follows a thousand-fold jump is the overflow of a blow-up, not a lone numerical
+    fault, and a term is a lower bound of the sum it is part of, so a term 1000x its best puts the
+    total there, whose own print already overflowed (SSD with focal loss: 393 -> 1.7e6 -> NaN;
+    FCOS: loss_cls 1.55 -> 13,795 at the iteration whose total is NaN)."""
     numerical_floor: float = 1e-3
     """A rise whose highest report stays below a thousandth of the loss's starting level (the
     largest of its first tenth of reports) is no divergence: three decades under where the model
@@ -208,7 +214,10 @@ class DivergenceThresholds(Thresholds):
     weights that diverged, whatever the log's excerpt shows of the way there (astroNN's Keras fit:
     loss 2.26e18 at epochs 10-12; YOLACT: class loss 6.4e35 at iteration 500; TF Faster R-CNN:
     2.4e20; TorchMD-Net: validation loss 2.8e25 from its first epoch). Every benchmark log at that
-    scale is labelled divergence."""
+    scale is labelled divergence. A non-finite report after an absurd one stays at that scale (the
+    float overflowed past it), and a training loss term at that scale puts the total there too (a
+    term is a lower bound of the sum), when the total itself prints NaN (YOLACT: conf_loss 6.4e35
+    and 7.6e35 beside a total of NaN)."""
     warmup_rise: float = 1.05
     """A divergence is a warning while the warm-up still raises the LR over the whole rise (last LR
     at least 1.05x the first, never falling) and the loss ends below ``few_factor`` x its best
@@ -240,7 +249,37 @@ def _needs(run: Run) -> str | None:
         return None  # two reports of both losses: the joint last-report rule can judge them
     if why and "loss" not in run and needs.points(run, "eval_loss") >= needs.MIN_LOSS_POINTS:
         return None  # evaluations only: the few-point rules judge the eval loss
+    if why and needs.cumulative(run, "loss") is None and _nan_witnesses(run):
+        return None  # a blow-up into NaN, or loss terms, the blow-up rules judge on fewer reports
     return why
+
+
+def _loss_terms(run: Run) -> list[str]:
+    """The logged training loss terms other than the objective (``loss_term_kind`` "train"), less
+    PaddlePaddle's timers ``batch_cost``, ``data_cost`` and ``reader_cost`` (seconds per batch, named
+    with the loss word "cost")."""
+    from lrdoctor.names import loss_term_kind, tokens
+
+    own = run.meta.roles.get("loss", "loss")
+    return [n for n in run.metrics if n in run and n not in (own, "loss") and n not in run.meta.roles.values()
+            and loss_term_kind(n) == "train" and not _TIMER_WORDS & set(tokens(n))]
+
+
+#: the words that make a PaddlePaddle "cost" a timer (``batch_cost: 0.52 sec``), not a loss
+_TIMER_WORDS = frozenset({"batch", "data", "reader"})
+
+
+def _nan_witnesses(run: Run) -> bool:
+    """True when a log too short for the loss rules holds what the blow-up rules judge: a training
+    loss that turned non-finite for good after two finite reports, or one never finite beside a loss
+    term with ``few_after``+ finite reports (the total prints NaN; its terms still print)."""
+    s = objective(run)
+    if s is None:
+        return False
+    finite = int(np.isfinite(s.values).sum())
+    if ends_non_finite(s.values) and finite >= 2:
+        return True
+    return finite == 0 and any(run.series(n).finite().values.size >= DEFAULTS.few_after for n in _loss_terms(run))
 
 
 def above_best(t: Trend, th: DivergenceThresholds = DEFAULTS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -804,32 +843,86 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
 
 def _absurd_scale(run: Run, th: DivergenceThresholds) -> list[Finding]:
     """See ``DivergenceThresholds.absurd_loss``: the training loss, or the evaluation loss of a log
-    with none."""
+    with none; then each training loss term (:func:`_loss_terms`) where the total prints no finite
+    report from the term's onset on."""
     from lrdoctor.detect.initial_loss_anomaly import starts_at_the_start
 
     s = objective(run)
     noun = "loss"
     if s is None:
         s, noun = run.series("eval_loss"), "evaluation loss"
-    if s is None:
+    series = [(run.meta.roles.get("loss" if noun == "loss" else "eval_loss", noun), s, noun)] if s is not None else []
+    total = objective(run)
+    series += [(n, run.series(n), "loss term") for n in _loss_terms(run)] if total is not None else []
+    for col, t, noun in series:
+        x, st = np.asarray(t.values, dtype=float), np.asarray(t.steps, dtype=float)
+        onset = _absurd_onset(x, th)
+        if onset is None:
+            continue
+        if noun == "loss term" and np.isfinite(total.values[total.steps >= st[onset]]).any():
+            continue  # the total prints from there on, and the rule judged it: a term is read only beside a NaN total
+        if not np.isfinite(x[:onset]).any() and noun != "evaluation loss" and starts_at_the_start(run):
+            continue  # (a first evaluation is made after training began: at that scale, it blew up on the way)
+        fin = x[onset:][np.isfinite(x[onset:])]
+        ev = {"onset_step": float(st[onset]), "loss_at_onset": float(x[onset]), "final_loss": float(fin[-1]),
+              "points_above": int(x.size - onset), "metric": col,
+              "rule": f"absurd scale: every report from the onset on >= {th.absurd_loss:g} (or non-finite after it)"}
+        before = x[:onset][np.isfinite(x[:onset])]
+        if before.size:
+            ib = int(np.flatnonzero(np.isfinite(x[:onset]))[np.argmin(before)])
+            ev.update(best_step=float(st[ib]), best_loss=float(x[ib]),
+                      ratio_to_best=float(fin.min() / x[ib]) if x[ib] > 0 else float("inf"))
+        nan = " then non-finite" if fin.size < x.size - onset else ""
+        summary = (f"{col} blew up: from step {fmt(ev['onset_step'])} every report is at least {th.absurd_loss:g}{nan} "
+                   f"({fmt(ev['loss_at_onset'])}, last finite {fmt(ev['final_loss'])}), a scale no working run's {noun} reaches")
+        cause = ("The weights diverged: the learning rate is far above what this model tolerates (or the inputs or "
+                 "targets are unnormalised by many orders of magnitude, or a loss term is unbounded).")
+        return [Finding("divergence", Severity.ERROR, ev["onset_step"], float(st[-1]), summary, ev, cause)]
+    return []
+
+
+def _absurd_onset(x: np.ndarray, th: DivergenceThresholds) -> int | None:
+    """The first finite report of the stretch that reaches the end of ``x`` with every report at
+    least ``absurd_loss`` or non-finite (a NaN after an absurd report overflowed past it), when that
+    stretch holds ``few_after``+ reports from it; None otherwise. On a series with no non-finite
+    report, the absurd stretch itself (the rule as it stood)."""
+    high = ~np.isfinite(x) | (x >= th.absurd_loss)
+    start = tail_start(high)
+    seen = np.flatnonzero(np.isfinite(x[start:]))
+    if not seen.size:
+        return None
+    onset = start + int(seen[0])
+    return onset if x.size - onset >= th.few_after else None
+
+
+def _blowup_into_nan(run: Run, th: DivergenceThresholds) -> list[Finding]:
+    """See ``DivergenceThresholds.final_jump``: the training loss turned non-finite for good, and its
+    last finite report, or the last report of a training loss term up to that step, is at least
+    ``final_jump`` x the level before it (``_level_floor``), on two reports or more."""
+    s = objective(run)
+    if s is None or not ends_non_finite(s.values):
         return []
-    f = s.finite()
-    x, st = f.values, f.steps
-    onset = tail_start(x >= th.absurd_loss) if x.size else 0
-    if x.size - onset < th.few_after or (onset == 0 and noun == "loss" and starts_at_the_start(run)):
-        return []  # (a first evaluation is made after training began: at that scale, it blew up on the way)
-    col = run.meta.roles.get("loss" if noun == "loss" else "eval_loss", noun)
-    ev = {"onset_step": float(st[onset]), "loss_at_onset": float(x[onset]), "final_loss": float(x[-1]),
-          "points_above": int(x.size - onset), "metric": col,
-          "rule": f"absurd scale: every report from the onset on >= {th.absurd_loss:g}"}
-    if onset > 0:
-        ib = int(np.argmin(x[:onset]))
-        ev.update(best_step=float(st[ib]), best_loss=float(x[ib]), ratio_to_best=float(x[onset:].min() / x[ib]) if x[ib] > 0 else float("inf"))
-    summary = (f"{col} blew up: from step {fmt(ev['onset_step'])} every report is at least {th.absurd_loss:g} "
-               f"({fmt(ev['loss_at_onset'])}, final {fmt(ev['final_loss'])}), a scale no working run's {noun} reaches")
-    cause = ("The weights diverged: the learning rate is far above what this model tolerates (or the inputs or "
-             "targets are unnormalised by many orders of magnitude, or a loss term is unbounded).")
-    return [Finding("divergence", Severity.ERROR, ev["onset_step"], float(st[-1]), summary, ev, cause)]
+    v = np.asarray(s.values, dtype=float)
+    k = int(np.argmax(~np.isfinite(v)))
+    nan_step = float(s.steps[k])
+    series = [(run.meta.roles.get("loss", "loss"), v[:k], np.asarray(s.steps[:k], dtype=float))]
+    for n in _loss_terms(run):
+        f = run.series(n).finite()
+        upto = f.steps <= nan_step
+        series.append((n, f.values[upto], f.steps[upto]))
+    for col, x, st in series:
+        if x.size < 2 or (x <= 0).any() or x[-1] < th.final_jump * _level_floor(x[:-1], th.few_factor):
+            continue
+        ib, onset = int(np.argmin(x[:-1])), x.size - 1
+        ev = {**_rise(x, st, ib, onset), "points_above": 1, "metric": col,
+              "rule": f"blow-up into NaN: the last finite report >= {th.final_jump:g}x the best, then non-finite for good"}
+        summary = (f"{col} blew up into a NaN: {fmt(ev['loss_at_onset'])} at step {fmt(ev['onset_step'])}, "
+                   f"{ev['ratio_to_best']:.2g}x its best {fmt(ev['best_loss'])} (step {fmt(ev['best_step'])}), and the "
+                   f"loss is non-finite from step {fmt(nan_step)} to the end")
+        cause = ("The weights diverged before the NaN: the learning rate is far above what this model tolerates (or "
+                 "a loss term is unbounded), and the loss overflowed.")
+        return [Finding("divergence", Severity.ERROR, ev["onset_step"], float(s.steps[-1]), summary, ev, cause)]
+    return []
 
 
 def _rl_bound(run: Run, th: DivergenceThresholds) -> list[Finding]:
@@ -918,7 +1011,7 @@ def detect(run: Run, th: DivergenceThresholds = DEFAULTS) -> list[Finding]:
         return _rl_bound(run, th)
     if run.is_gan:
         return _gan_blowup(run, th)
-    few = _few_point(run, th) or _absurd_scale(run, th)
+    few = _few_point(run, th) or _absurd_scale(run, th) or _blowup_into_nan(run, th)
     out = _trend_rule(run, th)
     if few and not any(f.severity is Severity.ERROR for f in out):
         out = [f for f in out if f.start_step is None or f.start_step >= few[0].start_step] + few
