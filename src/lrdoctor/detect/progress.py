@@ -29,7 +29,7 @@ from lrdoctor.config import config_value
 from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 from lrdoctor.detect._progress.generation import EMPTY_GENERATION_RULE, FROZEN_GENERATION_RULE, ZERO_SCORE_RULE, _empty_generations, _frozen_generations, _score_zero_while_learned
-from lrdoctor.detect._progress.chance import chance_accuracy, f_score_columns, _f_score_at_floor, _two_reports_at_chance, _accuracy_at_chance, _accuracy_around_chance, _pinned_at_one_over_k, _recall_at_one_over_k, _at_uniform, _error_rate_at_max, _negligible_correlation, _weak_correlation, _never_below_start, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _never_beat_constant, _stuck_at_chance, _worse_than_uniform, _at_chance_from_the_start
+from lrdoctor.detect._progress.chance import PRIOR_FIRST_HALF_RULE, chance_accuracy, f_score_columns, _f_score_at_floor, _two_reports_at_chance, _accuracy_at_chance, _accuracy_around_chance, _pinned_at_one_over_k, _recall_at_one_over_k, _at_uniform, _error_rate_at_max, _negligible_correlation, _weak_correlation, _never_below_start, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _never_beat_constant, _prior_for_half_the_run, _stuck_at_chance, _worse_than_uniform, _at_chance_from_the_start
 from lrdoctor.detect._progress.common import _lr_share, second_half_ends
 from lrdoctor.detect._progress.frozen import _box_terms, _collapsed_to_zero, _frozen_eval, _frozen_game, _frozen_loss, _frozen_term, _no_box_matched, _recurring_loss, _zero_throughout, frozen_evaluation, learned_by_the_first_evaluation, FROZEN_AFTER_LEARNING_RULE
 from lrdoctor.detect._progress.schedule import _degenerate_groups, _lr_stays_zero, _no_gain_over_finished_schedule, _return_at_floor, _return_never_rose
@@ -415,6 +415,27 @@ class ProgressThresholds(Thresholds):
     50 (an evaluation set of 50+ examples whose every prediction stayed put: LSTM-HAR's test
     accuracy 0.18052256107330322 on 15 iterations while its loss fell 3x); a value like 0.8
     (4/5) repeats on a tiny evaluation set for no reason."""
+    prior_entropy_tol: float = 0.05
+    """...or whatever its denominator when the evaluation loss beside it names the same constant
+    predictor: its median over the accuracy's evaluations within 5% (``chance_tol``'s band, of
+    which ln 2 is the balanced case) of the two-class entropy of that accuracy, H(a) = -a ln a -
+    (1 - a) ln(1 - a). A model that answers every input with the class prior scores the majority
+    share a and a cross-entropy of the labels' entropy, H(a) on two classes: two independent
+    readings of one constant predictor, as ``chance_two_reports_acc`` asks two of one K. A learned
+    model at that accuracy has no reason to print it exactly at every evaluation (BEiT on a
+    two-class image folder: accuracy 0.725 at all three epochs of 40 images, validation loss median
+    0.5894 against H(0.725) = 0.5892). A multi-class prior's entropy is above H(a), so the rule
+    reads two-class sets only."""
+    prior_prefix_share: float = 0.5
+    """A run that learned only after it answered with the class prior (accuracy printed exactly at
+    its first value, the evaluation loss at that share's two-class entropy: ``prior_entropy_tol``)
+    at ``pinned_fine_points``+ evaluations from the first, at least half of all of them, is a
+    slow_progress warning: it spent half its budget before learning anything, the yardstick of
+    ``plateau_min_budget`` (half the run without progress) and of ``_never_beat_constant`` (the
+    constant answer at more than half the evaluations). A warning, not an error: the run did leave
+    the prior, so the set-up works and the start was slow (MobileBERT on MRPC: accuracy 0.6838, the
+    all-positive share, at the first 7 of 11 epochs beside a validation loss of 0.622-0.625 against
+    H(0.6838) = 0.6239). A slow start over fewer evaluations is common in healthy runs."""
     flip_denominator: int = 20
     """An accuracy that takes only the two values a and 1 - a (to its printed digits) at each of
     ``pinned_fine_points``+ evaluations, both of them, is a constant predictor on a two-class set
@@ -576,6 +597,7 @@ class SlowProgressEvidence(Evidence):
     metric: str
     value: float
     rule: str
+    class_prior_entropy: float
     loss_start: float
     loss_mid: float
     loss_end: float
@@ -623,7 +645,7 @@ def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Fi
     the finding), then the rate rule. Cannot judge (:class:`CannotJudge`) when none fires but the
     loss sits at ln K, with the accuracy at 1/K, on a log that ends within the first ``min_steps``
     updates of training or while the LR is still warming up: too early to call the run stuck."""
-    rules = (_lr_stays_zero, _stuck_at_chance, _two_reports_at_chance, _accuracy_at_chance, _accuracy_around_chance, _pinned_at_one_over_k, _recall_at_one_over_k, _worse_than_uniform, _at_uniform, _collapsed_to_zero, _zero_throughout, _frozen_loss, _frozen_eval, _frozen_term, _recurring_loss, _error_rate_at_max, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _never_beat_constant, _negligible_correlation, _f_score_at_floor, _no_box_matched, _never_below_start,
+    rules = (_lr_stays_zero, _stuck_at_chance, _two_reports_at_chance, _accuracy_at_chance, _accuracy_around_chance, _pinned_at_one_over_k, _recall_at_one_over_k, _worse_than_uniform, _at_uniform, _collapsed_to_zero, _zero_throughout, _frozen_loss, _frozen_eval, _frozen_term, _recurring_loss, _error_rate_at_max, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _never_beat_constant, _prior_for_half_the_run, _negligible_correlation, _f_score_at_floor, _no_box_matched, _never_below_start,
              _no_gain_over_finished_schedule, _score_zero_while_learned, _empty_generations, _weak_correlation, _frozen_generations,
              _at_chance_from_the_start) if not run.is_rl \
         else (_lr_stays_zero, _degenerate_groups, _return_at_floor, _no_gain_over_finished_schedule, _return_never_rose)
@@ -870,6 +892,15 @@ def fix_slow_progress(run: Run, f: Finding) -> Prescription:
     ev = f.evidence
     if "drop_per_100_steps" in ev:
         return Prescription([lr_fix(run, f, SLOW_LR_RAISE, "< 1% loss drop per 100 steps: raise the LR 3x; confirm with an LR range test")], [Watch("loss", "> 1% drop per 100 steps early in the run", "still slower means the LR is not the limit: check data and frozen layers")])
+    if ev.get("rule") == PRIOR_FIRST_HALF_RULE:  # the run left the prior in the end: a slow start, not a broken set-up
+        return Prescription([
+            Fix("warm-up / initial LR", config_value(run.config, ("warmup_steps", "warmup_ratio", "warmup_epochs")), None,
+                "the model answered with the class prior for half the run before it learned",
+                note="shorten the warm-up or start at a higher LR (an LR range test finds where the loss first falls); "
+                     "a seed that sticks at the prior for longer is the same start"),
+            lr_fix(run, f, SLOW_LR_RAISE, "half the run at the class prior: raise the LR 3x for the early epochs"),
+        ], [Watch(str(ev.get("metric")), "moves off the majority share within the first quarter of the evaluations",
+                  "one value for half the run means half the budget bought nothing")])
     if ev.get("rule") == ZERO_SCORE_RULE:
         return Prescription([
             Fix("generation settings", None, None, "a score of exactly 0 beside a loss that learned is empty output or a scorer that drops it",

@@ -224,14 +224,37 @@ def _at_ln_k_from_the_start(run: Run, f: Series, which: str, k: int, th: Progres
     return True
 
 
-def _constant_share(v: np.ndarray, th: ProgressThresholds, fine_counts: bool = True) -> bool:
+def _constant_share(v: np.ndarray, th: ProgressThresholds, fine_counts: bool = True, at_prior: bool = False) -> bool:
     """True when the shares ``v`` (0-1) print one value at ``pinned_points``+ evaluations, or at
     ``pinned_fine_points``+ when ``fine_counts`` and that value is a fraction of at least
     ``pinned_denominator`` (an evaluation set of 50+ examples, whose count of right answers changes
-    whenever the predictions move)."""
+    whenever the predictions move) or the loss beside it sits at the class prior (``at_prior``, see
+    :func:`_at_class_prior`)."""
     if v.size < th.pinned_fine_points or float(np.ptp(v)) != 0.0:
         return False
-    return v.size >= th.pinned_points or (fine_counts and _granularity(float(v[0])) >= th.pinned_denominator)
+    return v.size >= th.pinned_points or (fine_counts and (at_prior or _granularity(float(v[0])) >= th.pinned_denominator))
+
+
+def _binary_entropy(a: float) -> float:
+    """The entropy in nats of a two-class label distribution whose larger class is the share ``a``:
+    the cross-entropy of a model that answers every input with that prior."""
+    return float(-(a * np.log(a) + (1.0 - a) * np.log(1.0 - a)))
+
+
+def _at_class_prior(run: Run, metric: Series, a: float, th: ProgressThresholds) -> float | None:
+    """H(a) when the evaluation loss over ``metric``'s evaluations sits at the two-class entropy of
+    the accuracy ``a`` it printed (median within ``prior_entropy_tol``), None otherwise: the loss of
+    the constant predictor whose accuracy is the majority share ``a`` (see ``prior_entropy_tol``).
+    An accuracy under 1/2 is no majority share of two classes, and 1 leaves no entropy to match."""
+    e = run.series("eval_loss")
+    if e is None or not 0.5 <= a < 1.0:
+        return None
+    f = e.finite()
+    x = f.values[(f.steps >= metric.steps[0]) & (f.steps <= metric.steps[-1])]
+    if x.size < th.pinned_fine_points:
+        return None
+    h = _binary_entropy(a)
+    return h if abs(float(np.median(x)) - h) <= th.prior_entropy_tol * h else None
 
 
 def _two_reports_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
@@ -712,6 +735,39 @@ def _never_beat_constant(run: Run, th: ProgressThresholds) -> Finding | None:
     return None
 
 
+#: the ``rule`` of :func:`_prior_for_half_the_run`
+PRIOR_FIRST_HALF_RULE = "the class prior for half the run"
+
+
+def _prior_for_half_the_run(run: Run, th: ProgressThresholds) -> Finding | None:
+    """A classification accuracy printed exactly at its first value at the first
+    ``pinned_fine_points``+ evaluations, at least ``prior_prefix_share`` of them, beside an
+    evaluation loss at that share's two-class entropy (:func:`_at_class_prior`): the model answered
+    every input with the class prior for half the run before it learned (a warning, see
+    ``prior_prefix_share``). A run that never left it is :func:`_pinned_task_metric`'s error. A log
+    that starts at the start of training only: an excerpt may begin anywhere."""
+    if not (starts_at_the_start(run) or trainer_table_from_start(run)):
+        return None
+    for col, share in accuracy_shares(run):
+        v = share.values
+        a = float(v[0]) if v.size else 0.0
+        m = int(np.argmax(v != a)) if (v != a).any() else v.size
+        if m == v.size or m < th.pinned_fine_points or m < th.prior_prefix_share * v.size or a >= 0.9:
+            continue  # (one value throughout is the pinned rule's; an accuracy near 1 is a converged model's)
+        prefix = Series(col, share.steps[:m], v[:m])
+        h = _at_class_prior(run, prefix, a, th)
+        if h is None:
+            continue
+        ev = {"metric": col, "value": a, "points": m, "rule": PRIOR_FIRST_HALF_RULE, "class_prior_entropy": h}
+        summary = (f"{col} was exactly {fmt(a)} at the first {m} of {v.size} evaluations, beside an evaluation loss at "
+                   f"{fmt(h)}, the two-class entropy of that share: the model answered every input with the class prior "
+                   "for half the run before it learned")
+        cause = ("The run spent half its budget at the class prior: an LR too low or a warm-up too long for the run, "
+                 "a head initialised to the prior that the gradients take long to leave, or a seed that starts stuck.")
+        return Finding("slow_progress", Severity.WARNING, float(share.steps[0]), float(share.steps[m - 1]), summary, ev, cause)
+    return None
+
+
 def _prints_a_fraction(v: np.ndarray) -> bool:
     """True when an error rate's prints tell a fraction from a percentage: exactly 1.0 at two
     evaluations, or at the first one while no later evaluation went below it (1.0 is then the
@@ -1153,13 +1209,14 @@ def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
             at_zero = not _loss_says_some_right(run, th, name)
         elif at_zero:
             at_zero = _score_long_at_zero(run, name, s, v, th)
-        fine = _granularity(float(v[0]) / scale) >= th.pinned_denominator
+        prior = _at_class_prior(run, s, float(v[0]) / scale, th) if _is_accuracy(run, name) and float(np.ptp(v)) == 0.0 else None
+        fine = _granularity(float(v[0]) / scale) >= th.pinned_denominator or prior is not None
         # (the short wait only for a log from the start: an excerpt deep into training may show a
         # model that converged before it, as ChainerCV's SSD at validation mAP 1.0 from iteration 28000;
         # a Trainer's results table from its first evaluation counts as the start, whatever steps its
         # evaluations fell on: ResNet-18 on an image folder, accuracy 0.3958 at steps 6, 13 and 18)
         from_start = starts_at_the_start(run) or trainer_table_from_start(run)
-        constant = _constant_share(v / scale, th, from_start) and (v[0] < 0.9 * scale or (v[0] < scale and is_f_score(run.meta.roles.get(name, name))))
+        constant = _constant_share(v / scale, th, from_start, prior is not None) and (v[0] < 0.9 * scale or (v[0] < scale and is_f_score(run.meta.roles.get(name, name))))
         if learned and not (constant and fine):
             continue  # the loss fell by half: this metric is not the task's (or its eval set is tiny)
         if constant and _eval_loss_moves(run, s, th):
@@ -1174,5 +1231,9 @@ def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
         summary = (f"{col} never left {fmt(ev['value'])} over {v.size} evaluations: the model never learned the task"
                    if at_zero else
                    f"{col} was exactly {fmt(ev['value'])} at every one of {v.size} evaluations: the predictions never changed")
+        if constant and not at_zero and prior is not None:
+            ev["class_prior_entropy"] = prior
+            summary += (f", and the evaluation loss sits at {fmt(prior)}, the two-class entropy of that share: "
+                        "the model answers every input with the class prior")
         return Finding("slow_progress", Severity.ERROR, float(s.steps[0]), float(s.steps[-1]), summary, ev, _CHANCE_CAUSE)
     return None
