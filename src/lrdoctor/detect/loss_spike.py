@@ -105,6 +105,18 @@ def _resolution(x: np.ndarray) -> float:
     return float(np.diff(u).min())
 
 
+def _zeros_at_half_a_step(x: np.ndarray) -> np.ndarray:
+    """A non-negative loss with its printed zeros read as half its printing step: a cross-entropy
+    printed as 0.0 beside 0.0001 (the HF Trainer's 4 decimals) was below 0.00005, not 0, and the
+    round-to-nearest bound is the only value the print gives it. Without it one zero keeps the whole
+    log off the log scale (distilhubert on GTZAN: 0.1489, 0.0001, 0.3174, 0.0001, 0.0, 0.0001 ...:
+    the 0.3174, over 3000x both neighbours, went unjudged). A log with no positive value, or any
+    negative one, is returned as it is."""
+    if x.size == 0 or (x < 0).any() or not (x > 0).any() or (x > 0).all():
+        return x
+    return np.where(x == 0, _resolution(x) / 2, x)
+
+
 def _noise_sigma(x: np.ndarray, residuals: np.ndarray) -> float:
     """Noise sigma: the larger of the residuals' robust sigma around the rolling-median trend
     and that of the successive differences (over sqrt(2)). With a short window the median *is*
@@ -131,7 +143,8 @@ class LossSpikeEvidence(Evidence):
     metric: str
 
 
-def few_point_spikes(x: np.ndarray, th: LossSpikeThresholds = DEFAULTS, detrended: bool = False) -> list[tuple[int, float]]:
+def few_point_spikes(x: np.ndarray, th: LossSpikeThresholds = DEFAULTS, detrended: bool = False,
+                     zeros: bool = False) -> list[tuple[int, float]]:
     """(index, height ratio) of each interior point of a positive series that stands above
     *both* neighbours by more than ``relative`` and by more than ``noise_k`` sigmas of the
     scatter of the other points (log domain, successive differences). The height is taken
@@ -139,7 +152,11 @@ def few_point_spikes(x: np.ndarray, th: LossSpikeThresholds = DEFAULTS, detrende
     On 3-4 points, where no scatter can be measured, the point must be ``huge_ratio`` x both.
     ``detrended`` measures the scatter on second differences instead (no Dixon test): on a curve
     that falls by decades the first differences are the descent itself, and no bump stands out
-    of them, while the second differences cancel a steady descent and keep the scatter."""
+    of them, while the second differences cancel a steady descent and keep the scatter.
+    ``zeros`` reads a printed 0 as half the printing step (:func:`_zeros_at_half_a_step`) instead of
+    leaving the log unjudged; the heights it gives against a floor are bounds, not measurements."""
+    if zeros:
+        x = _zeros_at_half_a_step(x)
     if x.size < 3 or not (x > 0).all():
         return []
     if x.size < 5:  # no scatter to measure: only a jump of orders of magnitude counts
@@ -261,10 +278,15 @@ def _detect_training(run: Run, th: LossSpikeThresholds) -> list[Finding]:
         i = a + int(np.argmax(hi[a:b]))
         at[i] = float(np.min(sm[:a])) if a else float(sm[0])
         onsets[i] = float(t.c.first[a])
+    bounds = set()  # peaks judged only thanks to printed zeros read at half a step: their ratio is a bound
     if len(t.c) <= th.few_points:
         x = t.c.mid
         for i, ratio in few_point_spikes(x, th):
             at.setdefault(i, float(x[i] / ratio))
+        if not at and not (x > 0).all():
+            for i, ratio in few_point_spikes(x, th, zeros=True):
+                at[i] = float(x[i] / ratio)
+                bounds.add(i)
     if not at:
         return [] if div_above[:-1].any() else _last_report_jump(run, th)
     peaks = []
@@ -276,7 +298,9 @@ def _detect_training(run: Run, th: LossSpikeThresholds) -> list[Finding]:
         if head > best:
             undo = max(undo, (float(hi[i]) - best) / (head - best))
     worst = max(peaks, key=lambda p: (p[1] - p[2]) / (abs(p[2]) or 1.0))
-    tall = any(p[2] > 0 and p[1] >= th.warn_ratio * p[2] for p in peaks)
+    # a height measured against a level at the printing floor is no ratio (see ``_zeros_at_half_a_step``):
+    # such a peak warns by the progress it undoes, the count, or standing above the start, not by its height
+    tall = any(p[2] > 0 and p[1] >= th.warn_ratio * p[2] for i, p in zip(sorted(at), peaks) if i not in bounds)
     # a spike above the first report of a log that starts at the start of training: the update made
     # the model worse than it was at initialisation (Megatron's T5-11B test: 10.75 at step 1, 20.17
     # at step 4); no progress precedes it, so the undo share cannot say so
