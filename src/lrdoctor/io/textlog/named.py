@@ -568,6 +568,26 @@ def _trax(line: str, state: dict) -> dict | None:
     return {"step": float(m[1]), f"{m[2]}_{m[3]}": _num(m[4])}
 
 
+#: FermiNet's (JAX) training loop, through absl: "Step 03447: -14.9133 E_h, variance=0.0626 E_h^2,
+#: pmove=0.52" (newer releases print "exp. variance="). The number in Hartree (E_h) is the mean local
+#: energy, which is the loss FermiNet minimises (its ``train_stats.csv`` files it as ``energy``); the
+#: variance of the local energy and the MCMC acceptance ratio ``pmove`` are diagnostics, not losses.
+_FERMINET_ROW = re.compile(rf"^\s*Step\s+(?P<step>\d+):\s+(?P<e>{NUM})\s+E_h,\s*(?:exp\.\s+)?variance=(?P<var>{NUM})\s+E_h\^2"
+                           rf",\s*pmove=(?P<pmove>{NUM})")
+
+
+def _ferminet(line: str, state: dict) -> dict | None:
+    """A FermiNet step line: the energy as the loss (the variational energy is the objective the
+    optimiser descends), its variance and pmove beside it. Unread, the unit after the energy hid the
+    only loss column and the run was refused as having no training metric."""
+    if "E_h" not in line:
+        return None
+    m = _FERMINET_ROW.match(line)
+    if m is None:
+        return None
+    return {"step": float(m["step"]), "loss": _num(m["e"]), "energy_variance": _num(m["var"]), "pmove": _num(m["pmove"])}
+
+
 #: PaddlePaddle's v2 event handler (its book's chapters and model zoo): "Pass 0, Batch 100, Cost
 #: 2.308956, {'classification_error_evaluator': 0.9453125}" at a batch, and "Test with Pass 0, Cost
 #: 2.302830, {...}" after each pass. A pass is Paddle's word for an epoch and the batch counter
