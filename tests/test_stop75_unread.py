@@ -1,12 +1,18 @@
-"""A reader change of stop 75 (the pool of labelled logs that lrdoctor refused as unreadable), on a
-really trained run, its healthy twin and the real log read in place.
+"""Two reader changes of stop 75 (the pool of labelled logs that lrdoctor refused as unreadable), each
+on a really trained run, its healthy twin and real logs read in place.
 
 **FermiNet's step lines are read: the energy in Hartree is the loss.** FermiNet's JAX training loop
 logs, through absl, ``Step 03447: -14.9133 E_h, variance=0.0626 E_h^2, pmove=0.52``: the mean local
 energy, which is the objective its optimiser descends, then the energy's variance and the MCMC
 acceptance ratio. The energy has no key (a unit follows it), so only ``variance`` and ``pmove`` were
 read and the run was refused: "no training metric recognised". A run whose energy went NaN (a
-GitHub issue's paste) was therefore never reported."""
+GitHub issue's paste) was therefore never reported.
+
+**Synaptic's and Neataptic's trainer lines are read: the error is the loss, the rate the LR.**
+``iteration 8 error 0.21693097170474318 rate 0.2`` is what ``Network.train`` logs (Synaptic's
+``Trainer``: ``iterations``); the error is the cost the trainer minimises (MSE by default). A bare
+``error`` names no loss for the generic rules (it may be a task's error rate), so such a log was
+refused; a browser console's ``network.js:587`` link under each line is no record."""
 
 from __future__ import annotations
 
@@ -23,6 +29,8 @@ from lrdoctor.finding import Severity
 torch.set_num_threads(1)
 
 _FERMINET_NAN = "fresh121/ferminet-57-beh-adam-nan/train.log"
+_NEATAPTIC_FROZEN = "fresh19/neataptic-issue134-frozen/issue134.log"
+_SYNAPTIC_HEALTHY = "fresh19/synaptic-issue179-mse/issue179.log"
 
 
 def _ferminet_log(tmp_path: Path, lr: float) -> str:
@@ -81,3 +89,51 @@ def test_the_real_ferminet_nan_paste_is_a_nonfinite_error_at_step_3455():
     report = lrdoctor.diagnose(real_log(_FERMINET_NAN))
     [f] = _nonfinite(report)
     assert f.severity is Severity.ERROR and f.start_step == 3455
+
+
+def _synaptic_log(tmp_path: Path, connected: bool) -> str:
+    """Train the digits MLP full-batch on the squared error to the one-hot labels with SGD (lr 0.2)
+    for 20 iterations and log each the way Neataptic does in a browser (``iteration N error E rate
+    R`` then the console's ``network.js:587`` link). Unless ``connected``, the optimiser holds the
+    parameters of a second model built from the same seed (a model rebuilt after its optimiser): the
+    step changes nothing the loss depends on, and the error is the same to the last digit."""
+    x, y, model = digits_mlp(0)
+    _, _, other = digits_mlp(0)
+    opt = torch.optim.SGD((model if connected else other).parameters(), lr=0.2)
+    target = torch.nn.functional.one_hot(y[:1400], 10).float()
+    lines = []
+    for it in range(1, 21):
+        loss = ((model(x[:1400]) - target) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        lines += [f"iteration {it} error {loss.item()!r} rate 0.2", "network.js:587"]
+    return write_lines(tmp_path / "train.log", lines)
+
+
+def test_a_neataptic_log_whose_error_is_frozen_is_read_and_an_error(tmp_path):
+    """Nothing trains: the printed error never changes, a frozen loss (an error from the first line)."""
+    report = lrdoctor.diagnose(_synaptic_log(tmp_path, connected=False))
+    [f] = [f for f in report.findings if f.kind == "slow_progress"]
+    assert f.severity is Severity.ERROR and f.start_step == 1
+    assert len(report.run.series("loss").values) == 20
+
+
+def test_a_connected_neataptic_log_is_read_and_stays_silent(tmp_path):
+    """The twin whose optimiser holds the model's own parameters: its error falls, no warning."""
+    report = lrdoctor.diagnose(_synaptic_log(tmp_path, connected=True))
+    loss = report.run.series("loss").values
+    assert loss[-1] < loss[0]
+    assert not [f for f in report.findings if f.severity.rank >= 1]
+
+
+def test_the_real_neataptic_and_synaptic_pastes():
+    """Neataptic issue 134 (the error frozen at 0.21693097170474318 from iteration 8) is a
+    slow_progress error there; Synaptic issue 179 (a falling MSE, logged every 5000 iterations) is
+    read and stays silent."""
+    frozen = lrdoctor.diagnose(real_log(_NEATAPTIC_FROZEN))
+    [f] = [f for f in frozen.findings if f.kind == "slow_progress"]
+    assert f.severity is Severity.ERROR and f.start_step == 8
+    healthy = lrdoctor.diagnose(real_log(_SYNAPTIC_HEALTHY))
+    assert healthy.run.series("loss") is not None
+    assert not [f for f in healthy.findings if f.severity.rank >= 1]

@@ -588,6 +588,30 @@ def _ferminet(line: str, state: dict) -> dict | None:
     return {"step": float(m["step"]), "loss": _num(m["e"]), "energy_variance": _num(m["var"]), "pmove": _num(m["pmove"])}
 
 
+#: Synaptic's ``Trainer`` and Neataptic's ``Network.train`` with ``log``: ``console.log('iterations',
+#: iterations, 'error', error, 'rate', currentRate)`` (Neataptic: ``'iteration'``). The error is the
+#: cost the trainer minimises over the training set (its ``cost`` option, MSE by default) and the rate
+#: the learning rate of that iteration; a browser console adds the source link of the logging call
+#: (``network.js:587``) on a line of its own.
+_SYNAPTIC_ROW = re.compile(rf"^\s*iterations?\s+(?P<it>\d+)\s+error\s+(?P<err>{NUM})\s+rate\s+(?P<rate>{NUM})\s*$")
+_CONSOLE_SOURCE = re.compile(r"^\s*[\w.\-]+\.js:\d+\s*$")
+
+
+def _synaptic(line: str, state: dict) -> dict | None:
+    """A Synaptic/Neataptic training line: the error as the loss (the trainer's own cost), the rate
+    as the LR. Read by the generic rules, ``error`` named no loss (an error may be a task's error
+    rate) and the run was refused; after such a line, a console's ``file.js:N`` link is no record."""
+    if state.get("synaptic") and _CONSOLE_SOURCE.match(line):
+        return {}
+    if "error" not in line:
+        return None
+    m = _SYNAPTIC_ROW.match(line)
+    if m is None:
+        return None
+    state["synaptic"] = True
+    return {"iteration": float(m["it"]), "loss": _num(m["err"]), "lr": _num(m["rate"])}
+
+
 #: PaddlePaddle's v2 event handler (its book's chapters and model zoo): "Pass 0, Batch 100, Cost
 #: 2.308956, {'classification_error_evaluator': 0.9453125}" at a batch, and "Test with Pass 0, Cost
 #: 2.302830, {...}" after each pass. A pass is Paddle's word for an epoch and the batch counter
