@@ -1,4 +1,4 @@
-"""Two reader changes of stop 75 (the pool of labelled logs that lrdoctor refused as unreadable), each
+"""Three reader changes of stop 75 (the pool of labelled logs that lrdoctor refused as unreadable), each
 on a really trained run, its healthy twin and real logs read in place.
 
 **FermiNet's step lines are read: the energy in Hartree is the loss.** FermiNet's JAX training loop
@@ -12,7 +12,12 @@ GitHub issue's paste) was therefore never reported.
 ``iteration 8 error 0.21693097170474318 rate 0.2`` is what ``Network.train`` logs (Synaptic's
 ``Trainer``: ``iterations``); the error is the cost the trainer minimises (MSE by default). A bare
 ``error`` names no loss for the generic rules (it may be a task's error rate), so such a log was
-refused; a browser console's ``network.js:587`` link under each line is no record."""
+refused; a browser console's ``network.js:587`` link under each line is no record.
+
+**DenseFusion's training lines are read: the average distance is the loss.** ``Train time 00h 00m
+04s Epoch 1 Batch 10 Frame 80 Avg_dis:nan`` prints the batch's mean distance between the object's
+points under the predicted and the true pose, the term DenseFusion's loss weights by confidence. As
+``avg_dis`` it named no loss, so a run whose distance spiked and went NaN was refused."""
 
 from __future__ import annotations
 
@@ -31,6 +36,8 @@ torch.set_num_threads(1)
 _FERMINET_NAN = "fresh121/ferminet-57-beh-adam-nan/train.log"
 _NEATAPTIC_FROZEN = "fresh19/neataptic-issue134-frozen/issue134.log"
 _SYNAPTIC_HEALTHY = "fresh19/synaptic-issue179-mse/issue179.log"
+_DENSEFUSION_NAN = "fresh158/densefusion-46-spike-nan/paste.txt"
+_DENSEFUSION_HEALTHY = "fresh158/densefusion-18-linemod-epoch39/paste.txt"
 
 
 def _ferminet_log(tmp_path: Path, lr: float) -> str:
@@ -135,5 +142,53 @@ def test_the_real_neataptic_and_synaptic_pastes():
     [f] = [f for f in frozen.findings if f.kind == "slow_progress"]
     assert f.severity is Severity.ERROR and f.start_step == 8
     healthy = lrdoctor.diagnose(real_log(_SYNAPTIC_HEALTHY))
+    assert healthy.run.series("loss") is not None
+    assert not [f for f in healthy.findings if f.severity.rank >= 1]
+
+
+def _densefusion_log(tmp_path: Path, lr: float, epochs: int) -> str:
+    """Train the digits MLP on the squared error to the one-hot labels with SGD at ``lr`` in batches
+    of 50 and log each batch the way DenseFusion does (the logging stamp, ``Train time``, the epoch,
+    the batch counter that restarts each epoch, the frames seen, and the batch's mean Euclidean
+    distance between output and target as ``Avg_dis``). At lr 30 the output bias overshoots further
+    each step until the distance overflows and is NaN."""
+    x, y, model = digits_mlp(0)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    lines = []
+    for epoch in range(1, epochs + 1):
+        for b, i in enumerate(range(0, 1400, 50), start=1):
+            out = model(x[i:i + 50])
+            target = torch.nn.functional.one_hot(y[i:i + 50], 10).float()
+            loss = ((out - target) ** 2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            dis = (out - target).norm(dim=1).mean().item()
+            lines.append(f"2019-06-13 15:08:{b % 60:02d},614 : Train time 00h 00m {b % 60:02d}s Epoch {epoch} Batch {b} Frame {8 * b} Avg_dis:{dis}")
+    return write_lines(tmp_path / "train.log", lines)
+
+
+def test_a_densefusion_log_whose_distance_goes_nan_is_read_and_an_error(tmp_path):
+    """The blown-up run: the first non-finite distance is a nonfinite error at its batch."""
+    path = _densefusion_log(tmp_path, lr=30.0, epochs=1)
+    dis = [float(line.rsplit(":", 1)[1]) for line in Path(path).read_text().splitlines()]
+    first_bad = next(b for b, d in enumerate(dis, start=1) if not math.isfinite(d))
+    [f] = _nonfinite(lrdoctor.diagnose(path))
+    assert f.severity is Severity.ERROR and f.start_step == first_bad
+
+
+def test_a_healthy_densefusion_log_is_read_and_stays_silent(tmp_path):
+    """The twin at lr 0.1 over two epochs (the batch counter restarts): read, no warning or error."""
+    report = lrdoctor.diagnose(_densefusion_log(tmp_path, lr=0.1, epochs=2))
+    assert len(report.run.series("loss").values) == 56
+    assert not [f for f in report.findings if f.severity.rank >= 1]
+
+
+def test_the_real_densefusion_pastes():
+    """DenseFusion issue 46 (the distance NaN from batch 10) is a nonfinite error there; issue 18's
+    epoch-39 lines (distances near 0.004) are read and stay silent."""
+    [f] = _nonfinite(lrdoctor.diagnose(real_log(_DENSEFUSION_NAN)))
+    assert f.severity is Severity.ERROR and f.start_step == 10
+    healthy = lrdoctor.diagnose(real_log(_DENSEFUSION_HEALTHY))
     assert healthy.run.series("loss") is not None
     assert not [f for f in healthy.findings if f.severity.rank >= 1]

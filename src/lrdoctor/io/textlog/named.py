@@ -612,6 +612,26 @@ def _synaptic(line: str, state: dict) -> dict | None:
     return {"iteration": float(m["it"]), "loss": _num(m["err"]), "lr": _num(m["rate"])}
 
 
+#: DenseFusion's training logger: ``'Train time {0} Epoch {1} Batch {2} Frame {3} Avg_dis:{4}'`` (after
+#: the logging module's stamp). The batch counter restarts each epoch; Avg_dis is the mean over the
+#: batch of ``dis``, the distance between the model's points under the predicted and the true pose
+#: that DenseFusion's loss is built from (``loss = mean(dis * c - w * log c)``, w = 0.015, c the
+#: confidence): the only training objective the line prints, so it is read as the loss.
+_DENSEFUSION_TRAIN = re.compile(rf"Train time \d+h \d+m \d+s Epoch (?P<ep>\d+) Batch (?P<b>\d+) Frame \d+ Avg_dis:(?P<dis>{NUM})\s*$")
+
+
+def _densefusion(line: str, state: dict) -> dict | None:
+    """A DenseFusion training line: the epoch, the batch within it, and the average distance as the
+    loss. Read by the generic rules, ``avg_dis`` named no loss and the run was refused (a paste whose
+    distance spiked and went NaN at its tenth batch was never reported)."""
+    if "Avg_dis:" not in line:
+        return None
+    m = _DENSEFUSION_TRAIN.search(line)
+    if m is None:
+        return None
+    return {"epoch": float(m["ep"]), "batch": float(m["b"]), "loss": _num(m["dis"])}
+
+
 #: PaddlePaddle's v2 event handler (its book's chapters and model zoo): "Pass 0, Batch 100, Cost
 #: 2.308956, {'classification_error_evaluator': 0.9453125}" at a batch, and "Test with Pass 0, Cost
 #: 2.302830, {...}" after each pass. A pass is Paddle's word for an epoch and the batch counter
