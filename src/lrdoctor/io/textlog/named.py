@@ -1,7 +1,7 @@
 """Line rules for one trainer's print format each: nanoGPT, NVIDIA's speech trainers and
 WaveGlow, karpathy's makemore, Lightning's ModelCheckpoint lines, WeNet-style bare
-``key value`` pairs, YOLOv5's results.txt rows, fastai 0.7's bare rows and FuxiCTR's epoch trailers
-and ``[Metrics]`` lines."""
+``key value`` pairs, YOLOv5's results.txt rows, fastai 0.7's bare rows, FuxiCTR's epoch trailers
+and ``[Metrics]`` lines, and FermiNet's, Synaptic/Neataptic's and DenseFusion's step lines."""
 
 from __future__ import annotations
 
