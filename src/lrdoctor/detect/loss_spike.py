@@ -292,15 +292,16 @@ def _detect_training(run: Run, th: LossSpikeThresholds) -> list[Finding]:
     peaks = []
     head = _starting_level(t.c.mid, th)  # where the descent began (see ``warn_undo``)
     undo = 0.0
+    # a height measured against a level at the printing floor is no ratio (see ``_zeros_at_half_a_step``):
+    # such a peak warns by the progress it undoes, the count, or standing above the start, not by its height
+    tall = False
     for i in sorted(at):
         peaks.append((float(t.c.step[i]), float(hi[i]), at[i]))
+        tall = tall or (i not in bounds and at[i] > 0 and float(hi[i]) >= th.warn_ratio * at[i])
         best = float(np.min(sm[: i + 1]))
         if head > best:
             undo = max(undo, (float(hi[i]) - best) / (head - best))
     worst = max(peaks, key=lambda p: (p[1] - p[2]) / (abs(p[2]) or 1.0))
-    # a height measured against a level at the printing floor is no ratio (see ``_zeros_at_half_a_step``):
-    # such a peak warns by the progress it undoes, the count, or standing above the start, not by its height
-    tall = any(p[2] > 0 and p[1] >= th.warn_ratio * p[2] for i, p in zip(sorted(at), peaks) if i not in bounds)
     # a spike above the first report of a log that starts at the start of training: the update made
     # the model worse than it was at initialisation (Megatron's T5-11B test: 10.75 at step 1, 20.17
     # at step 4); no progress precedes it, so the undo share cannot say so
