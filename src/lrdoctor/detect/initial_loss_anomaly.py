@@ -94,6 +94,13 @@ def _monitor_tail(run: Run) -> bool:
     return gap > 0 and float(v[0]) > MONITOR_TAIL_EPISODES * gap
 
 
+def _first_epoch(run: Run) -> bool:
+    """True unless an epoch column starts past 1 (a counter within a later epoch, see
+    :func:`starts_at_the_start`)."""
+    ep = run.series("epoch")
+    return not (ep is not None and ep.finite().values.size and float(ep.finite().values[0]) > 1)
+
+
 def starts_at_the_start(run: Run) -> bool:
     """True when the log's first row is the start of training: a real step column (not row
     numbers) whose first value is 0 or 1, or the end of the first period of a logger that reports
@@ -103,8 +110,7 @@ def starts_at_the_start(run: Run) -> bool:
     loss at step 0: 1.64", the counter within the epoch)."""
     if run.n_steps == 0:
         return False
-    ep = run.series("epoch")
-    if ep is not None and ep.finite().values.size and float(ep.finite().values[0]) > 1:
+    if not _first_epoch(run):
         return False  # a step counter that restarts each epoch: "Epoch: 5" then "step 0" is no start
     if run.meta.format == "gym-monitor":
         # a Monitor CSV is written from the first episode on (its step column counts their lengths),
@@ -123,13 +129,6 @@ def first_logging_period(st) -> bool:
     steps writes its first report at step k (or k - 1), the end of the first logging period, the
     start (detectron2's metrics.json at iterations 19, 39, 59; HF at 10, 20)."""
     return st.size >= 3 and float(st[1] - st[0]) == float(st[2] - st[1]) and float(st[0]) <= float(st[1] - st[0])
-
-
-def _first_epoch(run: Run) -> bool:
-    """True unless an epoch column starts past 1 (a counter within a later epoch, see
-    :func:`starts_at_the_start`)."""
-    ep = run.series("epoch")
-    return not (ep is not None and ep.finite().values.size and float(ep.finite().values[0]) > 1)
 
 
 def _loss_from_first_period(run: Run) -> bool:
