@@ -7,7 +7,7 @@ import numpy as np
 from lrdoctor.run import Run, Series
 
 __all__ = ["objective", "loss_went_nonfinite", "lr_at", "lr_rising", "is_error_rate", "error_rates", "is_class_error", "ERROR_RATES", "zero_is_exact",
-           "perplexity_beside"]
+           "perplexity_beside", "training_loss_terms"]
 
 
 def objective(run: Run) -> Series | None:
@@ -133,3 +133,17 @@ def loss_went_nonfinite(run: Run) -> bool:
     chance after it (a constant predictor), so the metric rules leave such a run alone."""
     return any(run.series(r) is not None and not np.isfinite(run.series(r).values).all()
                for r in ("loss", "eval_loss"))
+
+
+def training_loss_terms(run: Run) -> list[str]:
+    """The logged training-loss terms other than the objective itself: the columns present in
+    ``run`` whose :func:`~lrdoctor.names.loss_term_kind` is "train" (``loss_cls``, ``box_loss``,
+    ``kl_loss``), less the column that plays the loss role and a column named ``loss``.
+
+    One home for the list, so that the detectors that read terms (divergence's blow-up rules,
+    initial_loss_anomaly's summed terms, plateau's box terms) agree on what a term is; each adds
+    only the filter its own rule needs."""
+    from lrdoctor.names import loss_term_kind
+
+    own = run.meta.roles.get("loss", "loss")
+    return [n for n in run.metrics if n in run and n not in (own, "loss") and loss_term_kind(n) == "train"]

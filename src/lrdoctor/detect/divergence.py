@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from lrdoctor.detect._common import is_error_rate, lr_at, lr_rising, objective
+from lrdoctor.detect._common import is_error_rate, lr_at, lr_rising, objective, training_loss_terms
 from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import runs_of, tail_start, trend_p_up, value_at
 from lrdoctor.detect._trend import Trend, objective_trend
@@ -258,11 +258,9 @@ def _loss_terms(run: Run) -> list[str]:
     """The logged training loss terms other than the objective (``loss_term_kind`` "train"), less
     PaddlePaddle's timers ``batch_cost``, ``data_cost`` and ``reader_cost`` (seconds per batch, named
     with the loss word "cost")."""
-    from lrdoctor.names import loss_term_kind, tokens
+    from lrdoctor.names import tokens
 
-    own = run.meta.roles.get("loss", "loss")
-    return [n for n in run.metrics if n in run and n not in (own, "loss") and n not in run.meta.roles.values()
-            and loss_term_kind(n) == "train" and not _TIMER_WORDS & set(tokens(n))]
+    return [n for n in training_loss_terms(run) if n not in run.meta.roles.values() and not _TIMER_WORDS & set(tokens(n))]
 
 
 #: the words that make a PaddlePaddle "cost" a timer (``batch_cost: 0.52 sec``), not a loss

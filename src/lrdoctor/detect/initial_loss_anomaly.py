@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.detect._classes import num_classes
-from lrdoctor.detect._common import objective, perplexity_beside
+from lrdoctor.detect._common import objective, perplexity_beside, training_loss_terms
 from lrdoctor.fmt import fmt
 from lrdoctor.detect import needs
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
@@ -326,14 +326,13 @@ def _summed_terms(run: Run, s: Series) -> list[str]:
     f = s.finite()
     if f.values.size == 0:
         return []
-    own, step, total = run.meta.roles.get("loss", "loss"), float(f.steps[0]), float(f.values[0])
+    step, total = float(f.steps[0]), float(f.values[0])
     terms: list[tuple[str, float]] = []
-    for raw in run.metrics:
-        if raw in (own, "loss") or raw in run.meta.added or loss_term_kind(raw) != "train":
+    for raw in training_loss_terms(run):
+        if raw in run.meta.added:
             continue
-        t = run.series(raw)
-        at = t.finite() if t is not None else None
-        if at is not None and (at.steps == step).any():
+        at = run.series(raw).finite()
+        if (at.steps == step).any():
             terms.append((raw, float(at.values[at.steps == step][0])))
     if len(terms) < 2 or abs(sum(v for _, v in terms) - total) > SUM_REL_TOL * abs(total):
         return []

@@ -14,6 +14,7 @@ import numpy as np
 
 from lrdoctor.fmt import fmt
 from lrdoctor.detect import needs
+from lrdoctor.detect._common import training_loss_terms
 from lrdoctor.detect._fixes import NONFINITE_LR_CUT, WATCH_GRAD, lr_fix
 from lrdoctor.config import config_value
 from lrdoctor.detect.warmup_missing import WARMUP_KEYS
@@ -243,20 +244,16 @@ def _unrecorded_blow_up(run: Run, th: NonfiniteThresholds) -> list[Finding]:
     mmskeleton logs: "loss: 1.4058" on the first iteration line only, then "mean_loss: nan" for
     every epoch). A term that is NaN while the objective stays finite after it is one the run
     does not train on (DAFormer's ``loss_imnet_feat_dist``), and is left alone."""
-    from lrdoctor.names import loss_term_kind
-
     obj = run.series("loss")
     if obj is None:
         return []
     fin = obj.finite()
     last_ok = float(fin.steps[-1]) if fin.steps.size else -np.inf
     roles = set(run.meta.roles.values())
-    for name in run.names:
-        if name in roles or name in run.meta.added or loss_term_kind(str(name)) != "train":
+    for name in training_loss_terms(run):
+        if name in roles or name in run.meta.added:
             continue
         s = run.series(name)
-        if s is None:
-            continue
         hit = _first_bad(s, np.zeros(0), th)
         if hit is None or not hit[1]:
             continue

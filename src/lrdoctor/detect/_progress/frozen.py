@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lrdoctor.detect import needs
-from lrdoctor.detect._common import objective, zero_is_exact
+from lrdoctor.detect._common import objective, training_loss_terms, zero_is_exact
 from lrdoctor.detect._progress.common import (
     _FROZEN_CAUSE,
     _bf16_step,
@@ -230,9 +230,8 @@ def _frozen_term(run: Run, th: ProgressThresholds) -> Finding | None:
     obj = objective(run)
     if obj is None:
         return None
-    raw_obj = run.meta.roles.get("loss", "loss")
-    for name in run.metrics:
-        if name not in run or name in (raw_obj, "loss") or name in run.meta.roles.values() or loss_term_kind(name) != "train":
+    for name in training_loss_terms(run):
+        if name in run.meta.roles.values():
             continue
         f = run.series(name).finite()
         if f.values.size == 0:
@@ -373,7 +372,7 @@ def _box_terms(run: Run) -> list[str]:
     """The run's box-regression training loss terms (``_BOX_TERMS`` words)."""
     from lrdoctor.names import tokens
 
-    return [n for n in run.metrics if n in run and loss_term_kind(n) == "train" and any(w in tokens(n) for w in _BOX_TERMS)]
+    return [n for n in training_loss_terms(run) if any(w in tokens(n) for w in _BOX_TERMS)]
 
 
 def _fine_print(run: Run, names: list[str]) -> bool:
@@ -403,8 +402,7 @@ def _no_box_matched(run: Run, th: ProgressThresholds) -> Finding | None:
     if not boxes:
         return None
     # the other training terms (a classification loss) that stay positive, the total left out
-    live = [n for n in run.metrics if n in run and n not in boxes and n not in (run.meta.roles.get("loss"), "loss")
-            and loss_term_kind(n) == "train" and (run.series(n).finite().values > 0).all()
+    live = [n for n in training_loss_terms(run) if n not in boxes and (run.series(n).finite().values > 0).all()
             and any(w in tokens(n) for w in _CLASS_TERMS)]
     for name in boxes:
         f = run.series(name).finite()
