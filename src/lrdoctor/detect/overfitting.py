@@ -246,7 +246,8 @@ def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
         # telling reading of the same rise, with its own fix)
         return (_loss_rises(run, e, tr, th, highest_last=False) or _memorised(run, e, tr, i, gl, th)
                 or _accuracy_confirms(run, e, tr, i, gl, th) or _memorised_turn(run, e, tr, i, gl, th)
-                or (_highest_last(e, tr, th) if _successive_rises(e.values, th) is None else []))
+                or (_highest_last(e, tr, th) if _successive_rises(e.values, th) is None else [])
+                or _persisted_rise(e, tr, i, gl, th))
     t_at_min, t_end = _train_from(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))
     if t_at_min is None or t_end is None:
         return []
@@ -265,6 +266,43 @@ def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
                f"while training loss {trend} {fmt(t_at_min)} -> {fmt(t_end)}")
     cause = "The model memorises the training data after the eval minimum: too many steps for the data, too little regularisation, or an LR that stays high."
     return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, cause)]
+
+
+def _persisted_rise(e: Series, tr: Series, i: int, gl: float, th: OverfittingThresholds) -> list[Finding]:
+    """Persisted-rise rule, from the minimum ``i`` of ``detect`` and its GL ``gl`` (every later
+    evaluation already above it): the GL rule's rise judged against the scatter of second
+    differences instead of first ones, when the rise persisted and is material. First differences
+    count a V's turn as noise: the fall into the minimum and the climb out of it are differences
+    of opposite sign, and their spread is the turn itself (``diff2_sigma``: a smooth bend adds a
+    near-constant to second differences, which their median removes; the UP_2 rule takes the whole
+    curve's second differences for the same reason). The guard is lowered only where two of the
+    detector's own bars corroborate the rise, with no new threshold:
+
+    - at least a third of the evaluations after the first come after the minimum
+      (``memorised_after_share``, ``min_after``+ of them), every one above it: the rise persisted
+      for a material share of the run, not its last wobble around a floor;
+    - the last evaluation is ``up_ordered_gl`` (twice GL_5) above the minimum;
+
+    and the rise still clears ``noise_k`` sigmas of that scatter while the training loss fell
+    (Keras LayoutLM on FUNSD: validation loss 1.4851 -> 1.0104 at epoch 4, then 1.0807, 1.2077,
+    1.1902, 18% above it, while the training loss fell 0.9157 -> 0.5937: the first differences'
+    scatter, 0.092, swollen by the fall, reads the rise of 0.18 as 2 sigmas; the second differences'
+    scatter, 0.013, as 14)."""
+    v = e.values
+    after = v.size - 1 - i
+    if (v <= 0).any() or gl < th.up_ordered_gl or after < max(th.min_after, th.memorised_after_share * (v.size - 1)):
+        return []
+    scatter = diff2_sigma(v)
+    if float(v[-1] - v[i]) < th.noise_k * scatter:
+        return []
+    t_min, t_end = _train_from(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))
+    if t_min is None or t_end is None or not t_end < t_min:
+        return []
+    ev = _gl_evidence(e, i, gl, t_min, t_end)
+    sigmas = f", {float(v[-1] - v[i]) / scatter:.3g} sigmas of its eval-to-eval scatter" if scatter > 0 else ""
+    summary = (f"eval loss stayed above its minimum {fmt(float(v[i]))} (step {fmt(float(e.steps[i]))}) at all {after} "
+               f"later evaluations and ends {gl:.0%} above it{sigmas}, while training loss fell {fmt(t_min)} -> {fmt(t_end)}")
+    return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
 
 
 def _memorised_at_end(e: Series, t_end: float, th: OverfittingThresholds) -> bool:
