@@ -262,8 +262,8 @@ def _needs(run: Run) -> str | None:
     if why is not None and needs.loss(run) is None and cross_entropy_named(run) is not None:
         why = None  # a loss named a cross-entropy is judged by its sign
     table_first = _first_evaluation_judged(run) is not None
-    if why is not None and table_first:
-        why = None  # no training loss logged before it: the table's first evaluation loss is judged against that bound
+    if why is not None and (table_first or _evaluation_alone(run) is not None):
+        why = None  # no training loss logged before it: the first evaluation loss is judged against that bound
     if why is None and not reports_from_the_start(run) and not (table_first and trainer_table_from_start(run)):
         why = ("the log does not start at step 0/1 (or its steps are row numbers): "
                "its first loss may not be the initial one")
@@ -361,6 +361,23 @@ def _first_evaluation_judged(run: Run) -> Series | None:
     return e
 
 
+def _evaluation_alone(run: Run) -> Series | None:
+    """The evaluation loss of a run with K classes in its config that logs no training loss at all
+    (a skorch epoch table of valid_loss and valid_acc; llm.c's "val loss" lines beside training lines
+    the reader does not take): its first report is then the earliest loss of the run, and ln K judges
+    it as it judges a first training loss on an epoch axis, by the "above" side only. The model the
+    first evaluation scores has trained for an epoch or a few updates, and training lowers a
+    cross-entropy from the ln K of the untrained model, so a first evaluation 1.5x ln K and a nat
+    above it is a start at least that far off (braindecode's ShallowFBCSPNet on random EEG, 4
+    classes: valid_loss 31.54 at epoch 1, 22.8x ln 4). Not the "below" side: an evaluation after
+    training may be low. None when a training loss is logged (it is the one judged, even when
+    non-finite), or no K is known, or no finite evaluation loss is."""
+    if run.is_rl or num_classes(run) is None or objective(run) is not None:
+        return None
+    e = run.series("eval_loss")
+    return e if e is not None and e.finite().values.size else None
+
+
 def _first_value(run: Run, s: Series, th: InitialLossThresholds) -> float:
     """The loss ``s`` starts from: the median of its reports within the first ``first_points``
     steps (on a log written every 50 steps the 2nd report is long after init: rasbt's softmax
@@ -416,8 +433,10 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
         k = (f"largest vocabulary in use (the loss is a cross-entropy: {lm_bound})", th.lm_vocab_max)
     expected = float(np.log(k[1]))
     # a Trainer table's first evaluation, when it precedes every training loss, is judged first (the
-    # bound's "above" side only); the training loss's first report is judged as before otherwise
-    e = _first_evaluation_judged(run) if lm_bound is not None and score is not None else None
+    # bound's "above" side only), and so is the first evaluation of a run with K that logs no training
+    # loss; the training loss's first report is judged as before otherwise
+    e = (_first_evaluation_judged(run) if lm_bound is not None and score is not None
+         else _evaluation_alone(run) if lm_bound is None else None)
     evaluation = e is not None and _far_above(_first_value(run, e, th), expected, th)
     if evaluation:
         s = e
@@ -457,7 +476,10 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
     if kind == "negative":
         summary = (f"first loss {fmt(first)} is negative, which a cross-entropy over {k[1]} classes (ln {k[1]} = "
                    f"{fmt(expected)} untrained) cannot be")
-    if evaluation:
+    if evaluation and score is None:
+        summary = (f"first evaluation loss {fmt(first)} (no training loss logged) is {first / expected:.1f}x ln({k[1]}) = "
+                   f"{fmt(expected)}, the loss of an untrained model, after training began: the start was at least that far off")
+    elif evaluation:
         summary = (f"first evaluation loss {fmt(first)} (no training loss logged before it) is a mean cross-entropy (a Trainer "
                    f"table scored by {score}) {first / expected:.1f}x ln({k[1]}) = {fmt(expected)}: worse than a uniform "
                    "guess over any label set or vocabulary in use")
