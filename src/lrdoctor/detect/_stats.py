@@ -240,14 +240,15 @@ LATTICE_CHANCE = 0.1
 LATTICE_VALUES = 4
 
 
-def evaluation_set_size(shares: np.ndarray, decimals: int | None) -> int | None:
+def evaluation_set_size(shares: np.ndarray, decimals: int | None, min_values: int = LATTICE_VALUES) -> int | None:
     """The size n of the evaluation set behind an accuracy: the smallest n for which every
     report (a share in [0, 1]) is k/n to within the rounding of its ``decimals`` printed digits
     (0.7321, 0.7857, 0.7679 are 82/112, 88/112, 86/112 on PROTEINS' 112 test graphs). None when
-    the values are too few or too finely printed to tell (``LATTICE_CHANCE``)."""
+    the values are too few (under ``min_values`` distinct ones) or too finely printed to tell
+    (``LATTICE_CHANCE``)."""
     v = np.unique(np.asarray(shares, dtype=float))
     v = v[np.isfinite(v) & (v >= 0) & (v <= 1)]
-    if v.size < LATTICE_VALUES or decimals is None or decimals < 2:
+    if v.size < min_values or decimals is None or decimals < 2:
         return None
     tol = 0.5 * 10.0 ** -decimals + 1e-12
     top = int(LATTICE_CHANCE / (2 * tol))

@@ -13,13 +13,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from lrdoctor.fmt import fmt
-from lrdoctor.detect._stats import evaluation_set_size, robust_sigma, rolling_median, run_curve, tail_start, trend_p_down
+from lrdoctor.detect._stats import LATTICE_VALUES, evaluation_set_size, robust_sigma, rolling_median, run_curve, tail_start, trend_p_down
 from lrdoctor.detect.rl._common import TaskCurve, fit_slope, monitor_raw_returns, slope_unit, task_curve
 from lrdoctor.detect import needs
 from lrdoctor.detect._common import error_rates, is_error_rate, loss_went_nonfinite
@@ -155,6 +156,27 @@ class ReturnThresholds(Thresholds):
     agent does (Tianshou's DDPG benchmark on Ant: 990 at step 0, then -102 to -440 on every one
     of 50 evaluations; on Humanoid: 177, then 107-110). A return is on an interval scale, so the
     size of the fall is judged against the noise of the later reports, not against its level."""
+    short_stay_points: int = 2
+    """Stayed down on a short log: a score with fewer reports than the few-point rule reads
+    (``few_falls`` + 2), so too few after any best for the rules that ask ``few_falls`` of them, whose
+    every report from some point to the end, at least 2 of them, lies ``min_gain_share`` of its best's
+    level below that best (an error rate: ``error_stay_factor`` x above it, the same distance in the
+    log domain). Two, ``divergence``'s ``few_after``: one low report is a dip, a second one at the
+    lowered level is the fall that stayed. The score is on a ratio scale (0 is nothing right, so a
+    fifth of its level is material) and an evaluation is deterministic, so the guards are the other
+    rules': the best above an untrained model's level, a fall beyond the evaluation set's binomial
+    noise where its size shows, no non-finite loss (``nonfinite`` explains it), not an RL return
+    (interval scale); and a loss that left ln K at some report (a model that never learned had
+    nothing to lose, and two reports carry no order statistic to tell it from a guess's noise). A
+    four-epoch fine-tune: accuracy 0.9405, then 0.5 at the three later epochs as its training loss
+    rose to ln 2; a Whisper LoRA: WER 0.5176, 0.5237, then 0.8449 and 0.7855."""
+    short_lattice_values: int = 2
+    """...and the evaluation set's size is read from as few as 2 distinct values of the score (the
+    sampling-noise guard's lattice test asks 4 elsewhere, ``LATTICE_VALUES``): a short log has no
+    more. The test returns the smallest n for which every value is k/n within its printed rounding;
+    the true n is one of those, so the n found is at most the true one and the binomial noise read
+    from it at least the true noise: fewer values can only silence a fall, never make one (a Keras
+    fit on 9 validation images: val_acc 0.5556 = 5/9, then 0.4444 = 4/9 twice, one image)."""
 
 
 DEFAULTS = ReturnThresholds()
@@ -470,7 +492,83 @@ def _collapsed_to_nothing(run: Run, th: ReturnThresholds) -> list[Finding]:
     return []
 
 
-def _within_sampling_noise(run: Run, name: str, values: np.ndarray, peak: float, end: float, th: ReturnThresholds) -> bool:
+def _short_log_stayed_down(run: Run, th: ReturnThresholds) -> list[Finding]:
+    """See ``ReturnThresholds.short_stay_points``: each ratio-scale score, then each error rate, of a
+    log too short for the few-point rule."""
+    if run.is_rl or loss_went_nonfinite(run):
+        return []
+    for name in COLLAPSE_ROLES:
+        s = run.series(name)
+        col = run.meta.roles.get(name, name)
+        if s is None or is_error_rate(col):
+            continue
+        f = s.finite()
+        v, st = f.values, f.steps
+        if not th.short_stay_points < v.size < th.few_falls + 2 or v.min() < 0:
+            continue
+        hit = _stayed_from(v, lambda best: v <= (1 - th.min_gain_share) * best, np.argmax, th)
+        if hit is None:
+            continue
+        b, onset = hit
+        if v[b] < _untrained_level(run, th) * (100.0 if v.max() > 1.0 else 1.0):
+            continue  # a best at an untrained model's level: its fall is noise at the floor
+        if _within_sampling_noise(run, name, v, float(v[b]), float(v[-1]), th, th.short_lattice_values):
+            continue  # a few examples of a small evaluation set
+        if _never_left_chance(run):
+            continue
+        return [_short_fall(col, st, v, b, onset, f"at least {th.min_gain_share:.0%} below it")]
+    for name, v, st in _error_rates(run):
+        if not th.short_stay_points < v.size < th.few_falls + 2 or (v <= 0).any():
+            continue
+        hit = _stayed_from(v, lambda best: v >= th.error_stay_factor * best, np.argmin, th)
+        if hit is None or v[hit[0]] >= (100.0 if v.max() > 1.5 else 1.0):
+            continue  # (no learned level at or past an empty output's error rate: see error_stay_factor)
+        b, onset = hit
+        return [_short_fall(name, st, v, b, onset, f"at least {th.error_stay_factor:g}x it",
+                            rise_factor=float(v[onset:].min() / v[b]))]
+    return []
+
+
+def _never_left_chance(run: Run) -> bool:
+    """True when ``slow_progress`` finds the loss at ln K over the whole log, its lowest report
+    included (:func:`~lrdoctor.detect._progress.chance._stuck_at_chance`): the model never learned,
+    so a short log's score moved by the noise of a guess, not by unlearning. Asked by the short-log
+    rule alone, whose two reports carry no order statistic and whose evaluation set's size may not
+    show (a ResNet-50 card on 5 validation images: accuracy 0.8, then 0.6 twice, printed to one
+    decimal, with its training loss at 0.69-0.70 = ln 2); three falls in a row are evidence of their
+    own (BERT on WNLI, its loss at ln 2: accuracy 0.5634, then 0.3239, 0.2958, 0.2676)."""
+    from lrdoctor.detect._progress.chance import _stuck_at_chance
+    from lrdoctor.detect.progress import DEFAULTS as PROGRESS
+
+    return _stuck_at_chance(run, PROGRESS) is not None
+
+
+def _stayed_from(v: np.ndarray, far: Callable[[float], np.ndarray], best_of: Callable[[np.ndarray], Any],
+                 th: ReturnThresholds) -> tuple[int, int] | None:
+    """(best, onset) for the earliest onset from which every report to the end, at least
+    ``short_stay_points`` of them, is ``far`` from the best report before the onset (``best_of``
+    picks it: argmax for a score, argmin for an error rate); None when there is none."""
+    for onset in range(1, v.size - th.short_stay_points + 1):
+        b = int(best_of(v[:onset]))
+        if far(float(v[b]))[onset:].all():
+            return b, onset
+    return None
+
+
+def _short_fall(col: str, st: np.ndarray, v: np.ndarray, b: int, onset: int, way: str, **extra: float) -> Finding:
+    """The finding of :func:`_short_log_stayed_down`."""
+    return _fall_from(
+        col, st, v, b,
+        f"{col} went from its best {fmt(float(v[b]))} (step {fmt(float(st[b]))}) to {fmt(float(v[onset]))} at step "
+        f"{fmt(float(st[onset]))} and stayed {way} at all {v.size - onset} later evaluations (last {fmt(float(v[-1]))})",
+        "The model lost what it had learned: an update too large for the trained weights (the LR, a "
+        "blow-up the loss shows), or it memorises the training set. Keep the best checkpoint.",
+        **extra,
+    )
+
+
+def _within_sampling_noise(run: Run, name: str, values: np.ndarray, peak: float, end: float, th: ReturnThresholds,
+                           min_values: int = LATTICE_VALUES) -> bool:
     """True when ``name`` is an accuracy whose evaluation set's size shows in its values
     (:func:`~lrdoctor.detect._stats.evaluation_set_size`) and its fall from ``peak`` to ``end``
     is within ``noise_k`` binomial standard errors of the peak, sqrt(p (1 - p) / n): a share of
@@ -490,7 +588,7 @@ def _within_sampling_noise(run: Run, name: str, values: np.ndarray, peak: float,
     decimals = run.meta.printed_decimals.get(col)
     if decimals is not None and scale == 100.0:
         decimals += 2  # (a percentage's decimals are a share's plus two)
-    n = evaluation_set_size(v / scale, decimals)
+    n = evaluation_set_size(v / scale, decimals, min_values)
     if n is None:
         return False
     p = min(max(peak / scale, 0.0), 1.0)
@@ -663,7 +761,8 @@ def _median_fell(run: Run, t: TaskCurve, peak_step: float, need: float) -> bool:
 @detector("performance_reversal", thresholds=DEFAULTS, evidence=PerformanceReversalEvidence, needs=_reversal_needs)
 def detect_reversal(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
     collapse = (_error_rate_collapse(run, th) or _error_rate_doubled(run, th) or _chance_collapse(run, th) or _two_class_collapse(run, th) or _worse_than_untrained(run, th)
-                or _far_from_printed_best(run, th) or _collapsed_to_nothing(run, th) or _error_rate_stayed_up(run, th))
+                or _far_from_printed_best(run, th) or _collapsed_to_nothing(run, th) or _error_rate_stayed_up(run, th)
+                or _short_log_stayed_down(run, th))
     if collapse:
         return collapse
     t = task_curve(run)
