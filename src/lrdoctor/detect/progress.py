@@ -3,7 +3,8 @@
 slow_progress: over the first half of the run, where a healthy run learns fastest, the
 trend drops less than ``min_drop_per_100`` per 100 steps while the LR is not ~0 (LR too
 low: improved-diffusion at lr 1e-7). plateau: the run did learn, then made no new best for
-the last ``patience_fraction`` of the run while the LR stayed high (it needs decay).
+the last ``patience_fraction`` of the run while the LR stayed high (it needs decay), or its
+evaluation loss (else its training loss) printed one value at every report after it learned.
 
 This module is the kinds' home: their thresholds, evidence, detectors and fixes. The
 slow_progress rules the detector tries in order live in :mod:`lrdoctor.detect._progress`, one
@@ -13,6 +14,7 @@ generated outputs of a sequence-to-sequence model).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -31,7 +33,7 @@ from lrdoctor.run import Run
 from lrdoctor.detect._progress.generation import EMPTY_GENERATION_RULE, FROZEN_GENERATION_RULE, ZERO_SCORE_RULE, _empty_generations, _frozen_generations, _score_zero_while_learned
 from lrdoctor.detect._progress.chance import PRIOR_FIRST_HALF_RULE, chance_accuracy, f_score_columns, _f_score_at_floor, _two_reports_at_chance, _accuracy_at_chance, _accuracy_around_chance, _pinned_at_one_over_k, _recall_at_one_over_k, _at_uniform, _error_rate_at_max, _negligible_correlation, _weak_correlation, _never_below_start, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _never_beat_constant, _prior_for_half_the_run, _stuck_at_chance, _worse_than_uniform, _at_chance_from_the_start
 from lrdoctor.detect._progress.common import _lr_share, second_half_ends
-from lrdoctor.detect._progress.frozen import _box_terms, _collapsed_to_zero, _frozen_eval, _frozen_game, _frozen_loss, _frozen_term, _no_box_matched, _recurring_loss, _zero_throughout, frozen_evaluation, learned_by_the_first_evaluation, FROZEN_AFTER_LEARNING_RULE
+from lrdoctor.detect._progress.frozen import _box_terms, _collapsed_to_zero, _frozen_eval, _frozen_game, _frozen_loss, _frozen_term, _no_box_matched, _recurring_loss, _zero_throughout, frozen_evaluation, learned_before, learned_by_the_first_evaluation, FROZEN_AFTER_LEARNING_RULE, FROZEN_LOSS_AFTER_LEARNING_RULE
 from lrdoctor.detect._progress.schedule import _degenerate_groups, _lr_stays_zero, _no_gain_over_finished_schedule, _return_at_floor, _return_never_rose
 
 __all__ = ["ProgressThresholds", "chance_accuracy", "detect_slow_progress", "detect_plateau"]
@@ -89,6 +91,15 @@ class ProgressThresholds(Thresholds):
     at all 8 later evaluations). Frozen from its first evaluation, the witness is the training loss:
     its later reports a tenth below its first, the mean over the interval that learned (a plateau
     beside slow_progress's error: :func:`lrdoctor.detect._progress.frozen.learned_by_the_first_evaluation`)."""
+    learned_floor: float = 0.1
+    """A loss under a tenth of ln 2 (0.069 nats) has learned, whatever its first report: a fresh
+    classifier starts at ln K >= ln 2 (Karpathy 2019, "verify loss @ init") and a regressor on
+    standardised targets near 1 (``zero_start_decimals``), and a model that learned only the class
+    prior sits at the prior's entropy, which is above a tenth of ln 2 for every prior but a binary
+    split more lopsided than 98.8/1.2. A tenth, as ``plateau_learned``: a fall of nine tenths from the
+    smallest untrained level. It is the witness of a frozen evaluation loss frozen from its first
+    evaluation (:func:`lrdoctor.detect._progress.frozen.learned_below_any_prior`), where no earlier
+    report saw the fall."""
     chance_tol: float = 0.05
     """Stuck at chance: the loss stays within 5% of ln K (K classes; Karpathy 2019, "verify
     loss @ init": an untrained classifier's cross-entropy is ln K)."""
@@ -812,6 +823,7 @@ class PlateauEvidence(Evidence):
     learned_metric: str
     learned_from: float
     learned_to: float
+    learned_below: float
 
 
 def _flat_stretch(run: Run, th: ProgressThresholds) -> tuple[np.ndarray, int, int] | None:
@@ -845,20 +857,22 @@ def _trend_needs(run: Run, th: ProgressThresholds) -> str | None:
 
 
 def _plateau_needs(run: Run, th: ProgressThresholds) -> str | None:
-    """The trend rule's reports (:func:`_trend_needs`), or ``frozen_points``+ evaluations for the
-    frozen-evaluation rule (:func:`_frozen_after_learning`), which a short table has."""
-    e = run.series("eval_loss")
-    if e is not None and e.finite().values.size >= th.frozen_points:
-        return None
+    """The trend rule's reports (:func:`_trend_needs`), or ``frozen_points``+ evaluations or training
+    reports for the frozen rules (:func:`_frozen_after_learning`, :func:`_frozen_loss_after_learning`),
+    which a short table or an epoch log has."""
+    for role in ("eval_loss", "loss"):
+        s = run.series(role)
+        if s is not None and s.finite().values.size >= th.frozen_points:
+            return None
     return _trend_needs(run, th)
 
 
 @detector("plateau", thresholds=DEFAULTS, evidence=PlateauEvidence, needs=_plateau_needs)
 def detect_plateau(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
-    """Two rules: the evaluation loss frozen after the run learned (a warning: the rest of the run
-    bought nothing), then the trend rule (no new best for half the run while the LR stays high: an
-    info, the run converged and a decay would help)."""
-    frozen = _frozen_after_learning(run, th)
+    """Three rules: the evaluation loss, or else the training loss, frozen after the run learned (a
+    warning: the rest of the run bought nothing), then the trend rule (no new best for half the run
+    while the LR stays high: an info, the run converged and a decay would help)."""
+    frozen = _frozen_after_learning(run, th) or _frozen_loss_after_learning(run, th)
     if frozen is not None:
         return [frozen]
     why = _trend_needs(run, th)
@@ -955,22 +969,30 @@ def fix_slow_progress(run: Run, f: Finding) -> Prescription:
 
 def _frozen_after_learning(run: Run, th: ProgressThresholds) -> Finding | None:
     """The evaluation loss frozen (:func:`lrdoctor.detect._progress.frozen.frozen_evaluation`) after
-    the run learned (:func:`lrdoctor.detect._progress.frozen.learned_before`, or for an evaluation
+    the run learned (:func:`lrdoctor.detect._progress.frozen.learned_before`, or a loss under
+    ``learned_floor`` x ln 2: :func:`lrdoctor.detect._progress.frozen.learned_below_any_prior`, or for an evaluation
     frozen from the first, :func:`lrdoctor.detect._progress.frozen.learned_by_the_first_evaluation`):
     every later evaluation of the same weights prints one value, so the rest of the budget bought nothing."""
     got = frozen_evaluation(run, th)
     if got is None:
         return None
     f, learned = got
-    if learned is None:
+    below = None
+    if learned is None or learned_before(run, f.start_step, th) is None:
         # frozen from the first evaluation: the first training report may still show the run learned
-        # before it (slow_progress keeps its error beside the plateau: see the function)
-        learned = learned_by_the_first_evaluation(run, f.start_step, th)
+        # before it (a fall seen is quoted before a level: see the function); else the witness, if
+        # any, is a loss's level alone (``learned_floor``, which frozen_evaluation already read)
+        seen = learned_by_the_first_evaluation(run, f.start_step, th)
+        below, learned = (learned if seen is None else None), (seen or learned)
     if learned is None:
         return None  # never learned: slow_progress's frozen-evaluation error
     role, first, low = learned
     ev = dict(f.evidence, rule=FROZEN_AFTER_LEARNING_RULE, learned_metric=role, learned_from=first, learned_to=low)
-    summary = (f"the run learned ({role} {fmt(first)} -> {fmt(low)}), then stopped: the evaluation loss printed "
+    how = f"{role} {fmt(first)} -> {fmt(low)}"
+    if below is not None:
+        ev["learned_below"] = th.learned_floor * math.log(2.0)
+        how = f"{role} {fmt(low)}, under a tenth of ln 2, a level no untrained model or class prior reaches"
+    summary = (f"the run learned ({how}), then stopped: the evaluation loss printed "
                f"{fmt(float(ev['value']))} at the last {ev['points']} evaluations (from step {fmt(f.start_step)}), so the "
                "rest of the run did not change the evaluated model")
     cause = ("The model stopped changing after it learned: the LR schedule reached ~0 long before training stopped "
@@ -979,17 +1001,41 @@ def _frozen_after_learning(run: Run, th: ProgressThresholds) -> Finding | None:
     return Finding("plateau", Severity.WARNING, f.start_step, f.end_step, summary, ev, cause)
 
 
+def _frozen_loss_after_learning(run: Run, th: ProgressThresholds) -> Finding | None:
+    """The training loss frozen (slow_progress's frozen-loss rule,
+    :func:`lrdoctor.detect._progress.frozen._frozen_loss`) after the run learned
+    (:func:`lrdoctor.detect._progress.frozen.learned_before`: a loss whose lowest report before the
+    freeze is ``plateau_learned`` of its first below it): the model learned, then its updates stopped
+    changing it, the evaluation rule's plateau read on the training loss (a TF1 Siamese MLP under plain
+    gradient descent: epoch cost 0.472 -> 0.258, then 0.250 at the last three epochs). slow_progress
+    keeps its error beside it: a loss that prints one value is dead weights, whatever came before."""
+    f = _frozen_loss(run, th)
+    if f is None:
+        return None
+    learned = learned_before(run, f.start_step, th)
+    if learned is None:
+        return None  # frozen from the start, or after a fall under a tenth: slow_progress's alone
+    role, first, low = learned
+    ev = dict(f.evidence, rule=FROZEN_LOSS_AFTER_LEARNING_RULE, learned_metric=role, learned_from=first, learned_to=low)
+    summary = (f"the run learned ({role} {fmt(first)} -> {fmt(low)}), then stopped: the training loss printed "
+               f"{fmt(float(ev['value']))} at the last {ev['points']} reports (from step {fmt(f.start_step)}), so the "
+               "rest of the run did not change the model")
+    cause = ("The model stopped changing after it learned: the LR schedule reached ~0 long before training stopped, "
+             "updates were skipped (fp16 overflow), or the outputs saturated (dead units pass no gradient).")
+    return Finding("plateau", Severity.WARNING, f.start_step, f.end_step, summary, ev, cause)
+
+
 @fix_rule("plateau")
 def fix_plateau(run: Run, f: Finding) -> Prescription:
-    if f.evidence.get("rule") == FROZEN_AFTER_LEARNING_RULE:
+    if f.evidence.get("rule") in (FROZEN_AFTER_LEARNING_RULE, FROZEN_LOSS_AFTER_LEARNING_RULE):
         return Prescription([
             Fix("lr schedule length", config_value(run.config, ("decay_steps", "max_steps", "num_train_epochs", "num_epochs", "epochs")), None,
-                "an evaluation that prints one value after the run learned is a model no longer updated",
+                "a loss that prints one value after the run learned is a model no longer updated",
                 note="log the LR: a decay whose length (decay_steps, T_max, max_steps) is shorter than the run leaves it at 0; "
                      "size it to the run, or stop training where it ends"),
-            Fix("early stopping", None, None, "the evaluations after the freeze cost compute and change nothing",
-                note="stop at the first evaluation that repeats the last one to all its digits, and keep that checkpoint"),
-        ], [Watch(str(f.evidence.get("metric", "eval_loss")), "changes at every evaluation while training goes on",
-                  "one value at every evaluation means the weights no longer move")])
+            Fix("early stopping", None, None, "the updates after the freeze cost compute and change nothing",
+                note="stop at the first report (evaluation or epoch) that repeats the last one to all its digits, and keep that checkpoint"),
+        ], [Watch(str(f.evidence.get("metric", "eval_loss")), "changes at every report while training goes on",
+                  "one value at every report means the weights no longer move")])
     return Prescription([Fix("lr_scheduler", config_value(run.config, ("lr_scheduler_type", "scheduler", "lr_scheduler")), None, f"no new best since step {fmt(f.evidence.get('last_improvement_step'))} at a high LR: decay it",
                              note="cosine to 1% of peak (or ReduceLROnPlateau factor 0.1)")], [WATCH_LOSS])

@@ -3,6 +3,7 @@ collapsed to 0, a detector whose box terms matched nothing, batch losses that re
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -111,6 +112,8 @@ def _frozen_eval(run: Run, th: ProgressThresholds) -> Finding | None:
 
 #: the ``rule`` of a plateau finding whose evaluation loss froze after the run learned
 FROZEN_AFTER_LEARNING_RULE = "frozen evaluation after learning"
+#: the ``rule`` of a plateau finding whose training loss froze after the run learned
+FROZEN_LOSS_AFTER_LEARNING_RULE = "frozen training loss after learning"
 
 
 def learned_before(run: Run, step: float, th: ProgressThresholds) -> tuple[str, float, float] | None:
@@ -126,6 +129,26 @@ def learned_before(run: Run, step: float, th: ProgressThresholds) -> tuple[str, 
         if v.size >= 2 and v[0] > 0 and (v[0] - v.min()) >= th.plateau_learned * v[0]:
             return run.meta.roles.get(role, role), float(v[0]), float(v.min())
     return None
+
+
+def learned_below_any_prior(run: Run, step: float, th: ProgressThresholds) -> tuple[str, float, float] | None:
+    """The loss that shows, by its level alone, that the model learned before ``step``: the evaluation
+    loss, or else the training loss, positive at every report, whose lowest report up to ``step`` is
+    under ``learned_floor`` x ln 2. No untrained model and no constant predictor of the labels sits
+    there (``learned_floor``), so a frozen evaluation of such a model is a plateau after learning even
+    when no earlier report saw the fall (a Keras NER fine-tune: training loss 0.0226 at its first epoch,
+    validation loss 0.0519 at all three). Returned as (its column, its first report, that lowest);
+    None otherwise."""
+    bar = th.learned_floor * math.log(2.0)
+    for role in ("eval_loss", "loss"):
+        s = run.series(role)
+        if s is None:
+            continue
+        f = s.finite()
+        v = f.values[f.steps <= step]
+        if v.size and (f.values > 0).all() and float(v.min()) < bar:
+            return run.meta.roles.get(role, role), float(v[0]), float(v.min())
+    return None  # a loss that goes negative (a Gaussian NLL) has no prior level to stand against
 
 
 def learned_by_the_first_evaluation(run: Run, step: float, th: ProgressThresholds) -> tuple[str, float, float] | None:
@@ -158,8 +181,9 @@ def learned_by_the_first_evaluation(run: Run, step: float, th: ProgressThreshold
 
 def frozen_evaluation(run: Run, th: ProgressThresholds) -> tuple[Finding, tuple[str, float, float] | None] | None:
     """The evaluation loss prints the same value at its last ``frozen_points``+ evaluations, as
-    slow_progress's finding and :func:`learned_before` the first frozen evaluation. An evaluation
-    of the same data through changed weights changes in its 3rd-4th digit; one that does not
+    slow_progress's finding and :func:`learned_before` (or :func:`learned_below_any_prior`) the first
+    frozen evaluation. An evaluation of the same data through changed weights changes in its 3rd-4th
+    digit; one that does not
     evaluates an unchanged (or saturated) model (Keras binary classifier: val_loss 3.6992 from
     epoch 6 to 50; Chainer CIFAR: validation loss 2.30259 = ln 10 at every epoch). Not when another
     evaluation loss column moves (a total pinned by a huge constant term). Computed once per run:
@@ -204,7 +228,8 @@ def _frozen_evaluation(run: Run, th: ProgressThresholds) -> tuple[Finding, tuple
     summary = (f"the evaluation loss is frozen at {fmt(v)}: the last {n} evaluations print the same value, so the "
                "evaluated model does not change")
     return (Finding("slow_progress", Severity.ERROR, since, float(f.steps[-1]), summary, ev,
-                    _FROZEN_CAUSE + " Or the evaluation loads a stale checkpoint."), learned_before(run, since, th))
+                    _FROZEN_CAUSE + " Or the evaluation loads a stale checkpoint."),
+            learned_before(run, since, th) or learned_below_any_prior(run, since, th))
 
 
 #: the words of a weight penalty's term (facenet's "RegLoss", TF's "regularization_loss",
