@@ -7,12 +7,20 @@ calls info (one spike under 3x its level that undoes little of the progress, or 
 the first report) returned that info finding, and the evaluation spike beside it, a warning by its
 own measure, was never looked at. A Keras date-format seq2seq with scheduled sampling: training loss
 0.0241 -> 0.0705 -> 0.0182 (a blip near the floor: info), val_loss 0.0205 -> 0.0823 -> 0.0117 (4x
-both neighbours). The evaluation rule is now read whenever the training loss gives no warning."""
+both neighbours). The evaluation rule is now read whenever the training loss gives no warning.
+
+**Evaluation-loss spikes under 3x warn when they recur.** The evaluation rule warned only of a spike
+3x both neighbours; ``warn_count`` (3) spikes, each 1.5x both neighbours and an outlier by the
+few-point test, which make the training rules warn (PaLM's recurrent spikes), said nothing when
+they were evaluations. A wav2vec2-base on LibriSpeech: validation loss 0.41, 0.34, 0.78 and 0.59 at
+steps 3500, 5500, 7500 and 9000, 1.6-2.8x the evaluations on either side each time and back at
+0.19-0.22 by the next, with the WER bumping with them, while the training loss falls smoothly."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from bench_logs import real_log
 from trained_digits import digits_mlp, fit_epoch, held_out_loss, warned, write_lines
@@ -24,6 +32,7 @@ from lrdoctor.finding import Severity
 torch.set_num_threads(1)
 
 _SCHEDULED_SAMPLER = "fresh106/handsonml2-ch16-date-scheduled-sampler/train.log"
+_W2V2_LIBRI = "fresh246/w2v2-libri-train100-12896305417/training_results.md"
 _JOLT_EPOCH = 8
 
 
@@ -84,3 +93,23 @@ def test_the_scheduled_sampling_log_warns_of_its_evaluation_spike():
     [f] = _spike(lrdoctor.diagnose(real_log(_SCHEDULED_SAMPLER)))
     assert f.severity is Severity.WARNING and f.end_step == 12.0
     assert f.evidence["largest"]["loss"] == 0.0823
+
+
+def test_recurring_evaluation_spikes_under_3x_are_a_warning():
+    """The wav2vec2 card read in place: four validation-loss spikes of 1.75x, 1.59x, 2.78x and 2.66x
+    the evaluations beside them (steps 3500-9000), none 3x; four make a warning, from the first."""
+    [f] = _spike(lrdoctor.diagnose(real_log(_W2V2_LIBRI)))
+    assert f.severity is Severity.WARNING and f.evidence["spikes"] == 4
+    assert f.evidence["spike_steps"] == [3500.0, 5500.0, 7500.0, 9000.0] and f.start_step == 3500.0
+    assert f.evidence["largest"]["loss"] == 0.7752
+
+
+def test_a_single_evaluation_spike_under_3x_stays_silent(tmp_path):
+    """The rule counts: a card whose validation loss has one evaluation 2x both its neighbours (the
+    others falling by a few percent) beside a smoothly falling training loss is one spike, under
+    ``warn_count``, and no warning."""
+    e = [1.0, 0.8, 0.7, 0.65, 1.3, 0.6, 0.58, 0.57, 0.56, 0.55]
+    lines = ["| Training Loss | Epoch | Step | Validation Loss |", "|:---:|:---:|:---:|:---:|"]
+    lines += [f"| {1.2 * 0.85 ** k:.4f} | {k + 1:.1f} | {100 * (k + 1)} | {v:.4f} |" for k, v in enumerate(e)]
+    assert loss_spike.few_point_spikes(np.array(e))
+    assert "loss_spike" not in warned(lrdoctor.diagnose(write_lines(tmp_path / "README.md", lines)))

@@ -231,7 +231,8 @@ def _eval_spike(run: Run, th: LossSpikeThresholds) -> list[Finding]:
     epoch-mean training loss fell at every epoch). On a curve that falls by decades the scatter is
     measured on second differences (``few_point_spikes(detrended=True)``: Whisper-tiny on MInDS-14,
     0.0556, 0.0021, 0.0007, 0.0007, then 0.0398 and WER 0.0306 -> 0.0760 at the LR peak, then
-    0.0100, 0.0009 ... 0.0001).
+    0.0100, 0.0009 ... 0.0001). Spikes under ``warn_ratio`` warn when they recur,
+    ``warn_count`` or more (:func:`_recurring_eval_spikes`), as they do on the training loss.
 
     It is also read where the training loss shows only a blip that :func:`_detect_training` calls
     info (one small spike, or one near the floor: ``floor_share``): that blip says nothing about the
@@ -244,7 +245,8 @@ def _eval_spike(run: Run, th: LossSpikeThresholds) -> list[Finding]:
         return []
     f = e.finite()
     got = ([(i, r) for i, r in few_point_spikes(f.values, th) if r >= th.warn_ratio]
-           or [(i, r) for i, r in few_point_spikes(f.values, th, detrended=True) if r >= th.warn_ratio])
+           or [(i, r) for i, r in few_point_spikes(f.values, th, detrended=True) if r >= th.warn_ratio]
+           or _recurring_eval_spikes(f.values, th))
     if not got:
         return []
     i, ratio = max(got, key=lambda p: p[1])
@@ -258,6 +260,18 @@ def _eval_spike(run: Run, th: LossSpikeThresholds) -> list[Finding]:
              "instability (an LR at the edge, often at the warmup's peak, or outlier batches) that the "
              "logged training loss averaged away.")
     return [Finding("loss_spike", Severity.WARNING, float(f.steps[got[0][0]]), step, summary, ev, cause)]
+
+
+def _recurring_eval_spikes(x: np.ndarray, th: LossSpikeThresholds) -> list[tuple[int, float]]:
+    """The evaluations that stand above both neighbours by the test of :func:`few_point_spikes`,
+    when there are at least ``warn_count`` of them, whatever their height: the count that makes
+    the training rules warn (PaLM's recurrent spikes), read on the evaluation loss. Not the
+    ``warn_undo`` share: an evaluation loss also climbs back by overfitting, which undoes its
+    progress with no instability at all. A wav2vec2-base on LibriSpeech: validation loss 0.41,
+    0.34, 0.78 and 0.59 at steps 3500, 5500, 7500 and 9000, 1.6-2.8x the evaluations on either side
+    and back at 0.19-0.22 by the next each time, the WER bumping with them."""
+    got = few_point_spikes(x, th)
+    return got if len(got) >= th.warn_count else []
 
 
 def _detect_training(run: Run, th: LossSpikeThresholds) -> list[Finding]:
