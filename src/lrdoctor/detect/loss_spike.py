@@ -141,6 +141,7 @@ class LossSpikeEvidence(Evidence):
     last_report: bool
     above_initial: float
     metric: str
+    training_jump: float
 
 
 def few_point_spikes(x: np.ndarray, th: LossSpikeThresholds = DEFAULTS, detrended: bool = False,
@@ -217,7 +218,7 @@ def detect(run: Run, th: LossSpikeThresholds = DEFAULTS) -> list[Finding]:
     found = _detect_training(run, th)
     if any(f.severity is not Severity.INFO for f in found):
         return found
-    return _eval_spike(run, th) or found  # see :func:`_eval_spike` on an info blip beside it
+    return _eval_spike(run, th) or _joint_jump(run, th) or found  # see :func:`_eval_spike` on an info blip beside it
 
 
 def _eval_spike(run: Run, th: LossSpikeThresholds) -> list[Finding]:
@@ -260,6 +261,42 @@ def _eval_spike(run: Run, th: LossSpikeThresholds) -> list[Finding]:
              "instability (an LR at the edge, often at the warmup's peak, or outlier batches) that the "
              "logged training loss averaged away.")
     return [Finding("loss_spike", Severity.WARNING, float(f.steps[got[0][0]]), step, summary, ev, cause)]
+
+
+def _joint_jump(run: Run, th: LossSpikeThresholds) -> list[Finding]:
+    """One evaluation at least ``warn_ratio`` x the best evaluation before it, while the training
+    loss reported since the previous evaluation reached ``warn_ratio`` x its own best before it, and
+    a later evaluation back down by the same factor (at most the peak / ``warn_ratio``): the weights
+    broke for a while and recovered. Two witnesses of one event: the training loss alone jumps on an
+    outlier batch, the evaluation loss alone climbs by overfitting, but both tripling at one report
+    is the model itself; and a rise that stays up for two or three reports (so no report stands above
+    *both* its neighbours, the test of :func:`few_point_spikes`) still counts once it comes back.
+    A ConvNeXt-V2 on a histopathology set: training loss 0.2522, 0.1579, then 1.1016 and 1.0934,
+    validation loss 0.1288, 0.1211, then 1.1018 and 1.0787, accuracy 0.96 -> 0.32, then both losses
+    back to 0.33 by the seventh epoch. A rise that never comes back is divergence's."""
+    s, e = objective(run), run.series("eval_loss")
+    if s is None or e is None:
+        return []
+    t, v = s.finite(), e.finite()
+    if t.values.size < 3 or v.values.size < 3 or (t.values <= 0).any() or (v.values <= 0).any():
+        return []
+    for i in range(1, v.values.size):
+        peak, before = float(v.values[i]), float(v.values[:i].min())
+        if peak < th.warn_ratio * before or float(v.values[i + 1:].min(initial=np.inf)) > peak / th.warn_ratio:
+            continue
+        prev, at = float(v.steps[i - 1]), float(v.steps[i])
+        base, since = t.values[t.steps <= prev], t.values[(t.steps > prev) & (t.steps <= at)]
+        if base.size == 0 or since.size == 0 or float(since.max()) < th.warn_ratio * float(base.min()):
+            continue
+        jump = float(since.max() / base.min())
+        ev = {"spikes": 1, "largest": {"step": at, "loss": peak, "trend": before}, "spike_steps": [at],
+              "metric": run.meta.roles.get("eval_loss", "eval_loss"), "training_jump": jump}
+        summary = (f"the evaluation loss jumped to {fmt(peak)} at step {fmt(at)}, {peak / before:.3g}x its best before, "
+                   f"with the training loss at {jump:.3g}x its best, and came back")
+        cause = ("The weights were much worse for a stretch and recovered: a transient instability (an LR at the "
+                 "edge, a bad batch the optimiser's state amplified) that both the training and the held-out loss show.")
+        return [Finding("loss_spike", Severity.WARNING, at, at, summary, ev, cause)]
+    return []
 
 
 def _recurring_eval_spikes(x: np.ndarray, th: LossSpikeThresholds) -> list[tuple[int, float]]:
