@@ -129,10 +129,10 @@ class DivergenceThresholds(Thresholds):
     (PaddleClas: 0.0176, 0.051, 0.053, 0.064), and a spike is one report, not an accelerating
     run of them."""
     give_back: float = 0.1
-    """Few-point stay, jump, decade, runaway and joint-jump rules (not the runaway into a NaN; the
-    stay, jump and decade rules since stop 66): the loss's climb must also give back at least this
-    share of what it had learned, the fall from its first report to its best, in the loss's own
-    units (by the end of the log). A blow-up gives back the learning
+    """Few-point stay, jump, decade, runaway, joint-jump and last-report rules (not the runaway into a
+    NaN; the stay, jump and decade rules since stop 66, the last-report rule since stop 76): the loss's
+    climb must also give back at least this share of what it had learned, the fall from its first
+    report to its best, in the loss's own units (by the end of the log). A blow-up gives back the learning
     (w2v-BERT on Common Voice: 1.31 -> 0.082 -> 0.37, 24% back; most climb past the first report);
     a loss that fell fifty-fold toward its floor of 0 and then moved 5x is still over 90% of the way
     down, and its ratio measures the noise of a near-zero number (a Trainer log in a transformers
@@ -140,7 +140,10 @@ class DivergenceThresholds(Thresholds):
     training loss that wobbles near its floor is overfitting (Whisper on AMI: training 0.27 -> 0.029
     -> 0.053 -> 0.033, 1.4% back, as the validation loss climbed 0.33 -> 0.43; distilbert on a
     3-class task: 0.5547 -> 0.0012 -> 0.0044, "3.7x the best" and 0.6% back, as the validation loss
-    tripled). A tenth: one decimal digit of the descent, below any blow-up of the benchmark."""
+    tripled). The last-report rule is no exception: its evaluation loss doubling beside a training
+    loss at its floor is overfitting's (Whisper-tiny on Hindi: training 0.36 -> 0.0004 -> 0.0018,
+    "4.5x its best" and 0.4% back, as the validation loss went 0.34 -> 0.71 over ten evaluations). A
+    tenth: one decimal digit of the descent, below any blow-up of the benchmark."""
     climb_p: float = 0.01
     """Few-point rule: after its best report the loss climbs with a monotone trend that noise
     would give with probability below 1% (Mann-Kendall test, one-sided, on the reports after
@@ -744,7 +747,7 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
         ("shift", lambda: None if eval_only else level_shift(x, th.shift_p, th.relative_floor, th.noise_k, th.few_after + 1), Severity.WARNING,
          f"few-point: from one report to the end every report above all earlier ones and {th.relative_floor:.0%} above "
          f"the highest, a step noise gives with p < {th.shift_p:g}"),
-        ("joint", lambda: None if x.size != f.values.size else joint_last_jump(run, th.few_factor, th.noise_k), Severity.ERROR,
+        ("joint", lambda: None if x.size != f.values.size else _gave_back(x, joint_last_jump(run, th.few_factor, th.noise_k), th.give_back), Severity.ERROR,
          f"the last report: training and evaluation loss both >= {th.few_factor:g}x their best"),
         ("joint_stay", lambda: None if eval_only or x.size != f.values.size else _gave_back(x, joint_jump_and_stay(run, th.joint_jump, th.few_after, th.joint_hold), th.give_back),
          Severity.ERROR, f"few-point: training and evaluation loss both rose >= {th.joint_jump:.0%} at one report, and the "
@@ -1087,7 +1090,10 @@ def _new_stage(run: Run, since: float | None, th: DivergenceThresholds) -> bool:
     continual run), whose data the model has not fitted yet; and the LR had just been cut, so it
     cannot be the step size that pushed the loss up (a chat model's curriculum: loss 1.46 on its
     "structure" phase, 2.9-4.3 from step 3800, where the "knowledge" phase began and the LR fell
-    from 3e-4 to 3.3e-5 to warm up again)."""
+    from 3e-4 to 3.3e-5 to warm up again). Also when the epoch column restarts there
+    (:func:`_epoch_restarts`)."""
+    if since is not None and _epoch_restarts(run, since):
+        return True
     lr = run.series("lr")
     if lr is None or since is None:
         return False
@@ -1101,6 +1107,23 @@ def _new_stage(run: Run, since: float | None, th: DivergenceThresholds) -> bool:
         if before > 0 and v[j] <= th.restart_cut * before and v[j + 1] > v[j]:
             return True
     return False
+
+
+def _epoch_restarts(run: Run, since: float) -> bool:
+    """True when the epoch column falls at the last epoch report up to ``since`` (or the one before
+    it) while the step column runs on: an epoch counter never goes back within one training run, so
+    the log joins a second run resumed from the first one's weights with a new data loader and
+    schedule, a new stage as a restarted warm-up is (:func:`_new_stage`), and its first reports
+    meet that stage's data and optimiser state afresh (a Whisper-small card: epoch 9.95 at step
+    4000, then 2.02 at step 5000, where the training loss went 0.0064 -> 0.197 while the
+    validation loss fell 0.419 -> 0.330)."""
+    ep = run.series("epoch")
+    if ep is None:
+        return False
+    f = ep.finite()
+    v = f.values
+    i = int(np.searchsorted(f.steps, since, side="right")) - 1
+    return any(1 <= j < v.size and v[j] < v[j - 1] for j in (i, i - 1))
 
 
 def _accuracy_held(run: Run, since: float | None, th: DivergenceThresholds) -> bool:
@@ -1194,6 +1217,21 @@ def sustained_rises(t: Trend, th: DivergenceThresholds = DEFAULTS, above: np.nda
     return out
 
 
+def _padded_tail_came_back(t: Trend, rise: np.ndarray, thr: np.ndarray) -> bool:
+    """True when every report of the trend's edge-padded tail (its last ``window // 2`` points, which
+    copy the median of the last full window rather than measure anything of their own) is back
+    within the threshold of the best that :func:`above_best` set there. A rise then reaches the end
+    only because the rolling median carries the spike's window forward: the reports themselves
+    came back, as a transient's do (OLMo-1B fine-tuned: training loss 0.15 for ten reports, then
+    0.24, 0.30, 2.17, 1.00 and back to 0.163, 0.156; the padded trend ends at 0.297, "did not
+    recover"). The same threshold, measured on the reports instead of their median."""
+    h = t.window // 2
+    if h == 0:
+        return False
+    own = t.c.mid[-h:] - (t.smooth[-h:] - rise[-h:])  # each report above the running best of the trend
+    return bool((own <= thr[-h:]).all())
+
+
 def _trend_rule(run: Run, th: DivergenceThresholds) -> list[Finding]:
     """A trend that rises above its best by the threshold and stays there to the end. Not when it
     ends within ``noise_k`` sigmas above the median of its own trend before the rise: the run is back
@@ -1208,6 +1246,8 @@ def _trend_rule(run: Run, th: DivergenceThresholds) -> list[Finding]:
     for a, b in sustained_rises(t, th, above):
         if b != t.n:
             continue  # it came back: a transient, reported by loss_spike
+        if _padded_tail_came_back(t, rise, thr):
+            continue  # the reports the trend's end copies came back: a transient too (see _padded_tail_came_back)
         if a and float(t.smooth[b - 1]) <= float(np.median(t.smooth[:a])) + th.noise_k * t.sigma:
             continue  # back at the run's usual level: the best was a dip (see _trend_rule)
         c = t.c
