@@ -744,7 +744,7 @@ def _python_dict(line: str, state: dict) -> dict | None:
     # NaN/inf survive as such, bare or quoted (the DPO reference trainer prints 'loss/train': 'nan')
     for m in re.finditer(r"'(?P<k>[^']+)':\s*'?(?P<v>-?(?:nan|inf))'?(?=\s*[,}])", t, re.I):
         rec[m["k"]] = float(m["v"])
-    if rec and a > 0 and _LOSSES_LEAD.match(line):
+    if rec and ((a > 0 and _LOSSES_LEAD.match(line)) or _spacy_losses(rec)):
         # spaCy's training loops print their per-component losses: "Losses {'ner': 9.899}"
         rec = {f"{k}_loss": v for k, v in rec.items()}
     if rec and a > 0 and not any(_STEPLIKE.match(k) for k in rec):
@@ -764,6 +764,21 @@ def _table_cells_before(prefix: str) -> bool:
 
 #: a loss word before a dict of losses by component: spaCy's "Losses {'ner': 9.899, 'tagger': 1.2}"
 _LOSSES_LEAD = re.compile(r"^\s*losse?s?\s*[:=]?\s*\{", re.I)
+
+#: the names spaCy gives its trainable pipeline components (``nlp.pipe_names`` of the built-in
+#: factories, v2 and v3): the keys of the ``losses`` dict that ``nlp.update(..., losses=losses)`` fills
+_SPACY_PIPES = frozenset({"ner", "tagger", "parser", "textcat", "textcat_multilabel", "tok2vec", "morphologizer",
+                          "senter", "entity_linker", "trainable_lemmatizer", "spancat", "transformer"})
+
+
+def _spacy_losses(rec: dict) -> bool:
+    """Whether a bare printed dict is spaCy's ``losses`` dict: every key names a trainable
+    component and nothing else. spaCy's examples (``train_ner.py``, ``train_textcat.py``) and the
+    loops copied from them print it as is (``print(losses)``: ``{'ner': 11.27}``, Python 2's
+    ``{u'ner': 117.4}``); the number under a component's name is that component's training loss
+    summed over the batches so far, not a score (spaCy's scores are ``ents_f``, ``tags_acc``, ...)."""
+    return all(k in _SPACY_PIPES for k in rec)
+
 
 #: a step word and number before a dict: "epoch 0: {...}", "step 100 {...}"
 _DICT_LEAD = re.compile(r"^\s*(epoch|step|iter|iteration)\s*[:=]?\s*(\d+)\s*[:,]?\s*\{", re.I)

@@ -1,7 +1,8 @@
 """Line rules for one trainer's print format each: nanoGPT, NVIDIA's speech trainers and
 WaveGlow, karpathy's makemore, Lightning's ModelCheckpoint lines, WeNet-style bare
 ``key value`` pairs, YOLOv5's results.txt rows, fastai 0.7's bare rows, FuxiCTR's epoch trailers
-and ``[Metrics]`` lines, and FermiNet's, Synaptic/Neataptic's and DenseFusion's step lines."""
+and ``[Metrics]`` lines, FermiNet's, Synaptic/Neataptic's and DenseFusion's step lines, pytorch/examples'
+(and Ignite's) CartPole episode lengths and kraken's accuracy reports."""
 
 from __future__ import annotations
 
@@ -810,3 +811,46 @@ def _caffe_net_output(line: str, state: dict) -> dict | None:
         return None
     key = m["key"].lower()
     return {(f"test_{key}" if m["net"].lower() == "test" else key): _num(m["val"])}
+
+
+#: pytorch/examples' ``reinforce.py`` and ``actor_critic.py`` before 2017-11 (copied into PyTorch
+#: Ignite's ``examples/reinforcement_learning``): ``'Episode {}\tLast length: {:5d}\tAverage length:
+#: {:.2f}'.format(i_episode, t, running_reward)``. Both train on CartPole, whose reward is +1 for
+#: every step the pole stays up, so an episode's length is its return: the same scripts later print
+#: the same two numbers as ``Last reward`` and ``Average reward``. The average is the running
+#: ``running_reward * 0.99 + t * 0.01``. An arrow key pressed while the script ran echoes in caret
+#: notation before a line ("^[[BEpisode 180 ...": the terminal's cursor-down, typed, not printed).
+_CARTPOLE_LENGTHS = re.compile(rf"^\s*(?:\^\[\[[A-D])*Episode\s+(?P<ep>\d+)\s+Last length:\s*(?P<last>{NUM})\s+Average length:\s*(?P<avg>{NUM})\s*$")
+
+
+def _cartpole_lengths(line: str, state: dict) -> dict | None:
+    """A pytorch/examples (or Ignite) CartPole policy-gradient line: the episode, and the last and
+    running-average episode lengths under the names the scripts' later wording gives them
+    (``last_reward``, ``average_reward``: the running average is the return). Read by the generic
+    rules, ``last_length`` and ``average_length`` named no training signal and the run was refused."""
+    if "Last length:" not in line:
+        return None
+    m = _CARTPOLE_LENGTHS.match(line)
+    if m is None:
+        return None
+    return {"episode": float(m["ep"]), "last_reward": _num(m["last"]), "average_reward": _num(m["avg"])}
+
+
+#: kraken's ``ketos train`` (0.9 to 2.0) after each epoch's evaluation on its validation set:
+#: ``message('Accuracy report ({}) {:0.4f} {} {}'.format(epoch, accuracy, chars, error))``, the
+#: epoch (a "stage" in its progress bar), the character accuracy, the characters evaluated and the
+#: errors among them. It follows the epoch's progress bar, on the bar's line when the bar was not
+#: ended by a newline.
+_KRAKEN_ACCURACY = re.compile(rf"Accuracy report \((?P<ep>\d+)\)\s+(?P<acc>{NUM})\s+(?P<chars>\d+)\s+(?P<err>\d+)\s*$")
+
+
+def _kraken_accuracy(line: str, state: dict) -> dict | None:
+    """A kraken accuracy report: the validation character accuracy and error count at its epoch.
+    Read by the generic rules, the report's numbers had no names (and a bar before it left only
+    its epoch), so the run was refused."""
+    if "Accuracy report (" not in line:
+        return None
+    m = _KRAKEN_ACCURACY.search(line)
+    if m is None:
+        return None
+    return {"epoch": float(m["ep"]), "val_accuracy": _num(m["acc"]), "val_errors": float(m["err"])}
