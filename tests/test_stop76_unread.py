@@ -1,5 +1,5 @@
-"""Three trainers' console lines that lrdoctor refused to read before stop 76, each on a really
-trained run (or its real log read in place), with a twin that must stay silent.
+"""Trainers' console lines that lrdoctor refused to read before stop 76, each on a really trained
+run (or its real log read in place), with a twin that must stay silent.
 
 **spaCy's losses dict printed bare.** spaCy's examples and the loops copied from them print the
 ``losses`` dict that ``nlp.update(..., losses=losses)`` fills (``{'ner': 11.27}``, Python 2's
@@ -17,7 +17,12 @@ is now read under those names (the running average is the return).
 
 **kraken's accuracy reports.** ``ketos train`` prints ``Accuracy report (3) 0.9972 9342 26``
 after each epoch's validation (epoch, character accuracy, characters, errors), sometimes on its
-progress bar's line; it is now read as the validation accuracy at that epoch."""
+progress bar's line; it is now read as the validation accuracy at that epoch.
+
+**Two more, read in place.** "Grokking Deep RL"'s progress line (``el ..., ep 1427, ts 013537, ar 10
+001.0±000.0, 100 ..., ex 100 ..., ev 009.5±000.7``: the timesteps, the mean return over the last
+100 episodes, the evaluation return), and PaddlePaddle's event lines as its book shows them, behind
+a comment's ``# ``."""
 
 from __future__ import annotations
 
@@ -145,3 +150,21 @@ def test_krakens_accuracy_reports_are_read_on_their_progress_bars():
     assert run.steps.tolist() == list(range(1, 12))
     assert run.series("eval_accuracy").values[0] == 0.5508 and run.series("eval_accuracy").values[-1] == 0.8388
     assert warned(lrdoctor.diagnose(run)) == {}
+
+
+def test_gdrls_progress_lines_are_read_with_their_spreads_dropped():
+    """"Grokking Deep RL"'s A2C that never learns: ``ar 10 001.0±000.0, 100 001.0±000.0, ..., ev
+    009.5±000.7`` every 30 s; the timesteps are the step, the mean return over 100 episodes the return."""
+    run = lrdoctor.read(real_log("fresh6/text-gdrl-issue37-a2c-no-learning/issue37.log"))
+    assert run.meta.step_column == "timesteps" and run.steps[0] == 13537 and run.n_steps == 12
+    assert run.meta.roles["ep_return"] == "mean_100_reward" and set(run.series("ep_return").values) == {1.0}
+    assert run.series("eval_return").values[:3].tolist() == [9.5, 9.5, 9.3]
+
+
+def test_paddles_event_lines_shown_as_comments_are_read():
+    """PaddlePaddle's book prints its event handler's lines as comments (``# Pass 0, Batch 100, Cost
+    0.635356, {...}``): the cost is the loss, the test line's cost the evaluation loss."""
+    run = lrdoctor.read(real_log("fresh301/baidu-cnn-digits-doc-sample/train_log_sample.txt"))
+    assert run.meta.roles["loss"] == "cost" and run.meta.roles["eval_loss"] == "test_cost"
+    assert run.series("loss").values.tolist() == [2.78079, 0.635356, 0.326094, 0.36192, 0.410101]
+    assert run.series("eval_loss").values.tolist() == [0.326659]

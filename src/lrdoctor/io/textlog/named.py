@@ -2,7 +2,8 @@
 WaveGlow, karpathy's makemore, Lightning's ModelCheckpoint lines, WeNet-style bare
 ``key value`` pairs, YOLOv5's results.txt rows, fastai 0.7's bare rows, FuxiCTR's epoch trailers
 and ``[Metrics]`` lines, FermiNet's, Synaptic/Neataptic's and DenseFusion's step lines, pytorch/examples'
-(and Ignite's) CartPole episode lengths and kraken's accuracy reports."""
+(and Ignite's) CartPole episode lengths, kraken's accuracy reports and "Grokking Deep RL"'s progress
+lines."""
 
 from __future__ import annotations
 
@@ -636,8 +637,9 @@ def _densefusion(line: str, state: dict) -> dict | None:
 #: PaddlePaddle's v2 event handler (its book's chapters and model zoo): "Pass 0, Batch 100, Cost
 #: 2.308956, {'classification_error_evaluator': 0.9453125}" at a batch, and "Test with Pass 0, Cost
 #: 2.302830, {...}" after each pass. A pass is Paddle's word for an epoch and the batch counter
-#: restarts with it; the metrics dict may be absent, empty or hold several evaluators.
-_PADDLE_V2 = re.compile(rf"^\s*(?P<test>Test with )?Pass (?P<ep>\d+)(?:, Batch (?P<b>\d+))?, Cost (?P<cost>{NUM})"
+#: restarts with it; the metrics dict may be absent, empty or hold several evaluators. The book's
+#: chapters show the handler's output as Python comments ("# Pass 0, Batch 0, Cost 2.780790, {...}").
+_PADDLE_V2 = re.compile(rf"^\s*(?:#\s*)?(?P<test>Test with )?Pass (?P<ep>\d+)(?:, Batch (?P<b>\d+))?, Cost (?P<cost>{NUM})"
                         r"(?:,\s*(?P<metrics>\{.*\}))?\s*$")
 #: one ``'name': number`` item of the event's metrics dict
 _PADDLE_METRIC = re.compile(rf"'(?P<k>[^']+)':\s*(?P<v>{NUM})")
@@ -854,3 +856,29 @@ def _kraken_accuracy(line: str, state: dict) -> dict | None:
     if m is None:
         return None
     return {"epoch": float(m["ep"]), "val_accuracy": _num(m["acc"]), "val_errors": float(m["err"])}
+
+
+#: the progress line of "Grokking Deep Reinforcement Learning"'s notebooks (mimoralea/gdrl: DQN, DDQN,
+#: REINFORCE, VPG, A3C, GAE, A2C, DDPG, TD3, SAC, PPO), every minute of training: ``'el {}, ep {:04},
+#: ts {:07}, ar 10 {:05.1f}\u00B1{:05.1f}, 100 {:05.1f}\u00B1{:05.1f}, ex 100 {:02.1f}\u00B1{:02.1f},
+#: ev {:05.1f}\u00B1{:05.1f}'``: elapsed time, episodes, timesteps, the mean (and spread) of the
+#: training return over the last 10 and the last 100 episodes, of the exploration ratio over the last
+#: 100, and of the evaluation return over the last 100 evaluations (the score its "solved" test uses).
+#: the spread after a mean ("001.0\u00b1000.0"); the reader drops it before the rules see the line
+_SPREAD_TAIL = rf"(?:\s*(?:\u00b1|\+/-)\s*{NUM})?"
+_GDRL_PROGRESS = re.compile(rf"^\s*el [\d:]+, ep (?P<ep>\d+), ts (?P<ts>\d+), ar 10 (?P<ar10>{NUM}){_SPREAD_TAIL}, "
+                            rf"100 (?P<ar100>{NUM}){_SPREAD_TAIL}, ex 100 (?P<ex>{NUM}){_SPREAD_TAIL}, ev (?P<ev>{NUM}){_SPREAD_TAIL}\s*$")
+
+
+def _gdrl_progress(line: str, state: dict) -> dict | None:
+    """A gdrl progress line: the timesteps as the step, the mean training return over the last 100
+    episodes (``mean_100_reward``, the return) before the one over 10, the exploration ratio, and the
+    mean evaluation return (``eval_return``). Read by the generic rules, only ``ep``, ``ts`` and ``ev``
+    came out (the spreads joined each number to the next), none naming a training signal."""
+    if not line.lstrip().startswith("el "):
+        return None
+    m = _GDRL_PROGRESS.match(line)
+    if m is None:
+        return None
+    return {"episode": float(m["ep"]), "timesteps": float(m["ts"]), "mean_100_reward": _num(m["ar100"]),
+            "mean_10_reward": _num(m["ar10"]), "exploration_ratio": _num(m["ex"]), "eval_return": _num(m["ev"])}
