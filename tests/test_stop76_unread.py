@@ -22,7 +22,12 @@ progress bar's line; it is now read as the validation accuracy at that epoch.
 **Two more, read in place.** "Grokking Deep RL"'s progress line (``el ..., ep 1427, ts 013537, ar 10
 001.0±000.0, 100 ..., ex 100 ..., ev 009.5±000.7``: the timesteps, the mean return over the last
 100 episodes, the evaluation return), and PaddlePaddle's event lines as its book shows them, behind
-a comment's ``# ``."""
+a comment's ``# ``.
+
+**facenet's lfw_result.txt.** davidsandberg/facenet appends ``step\taccuracy\tval_rate`` rows to
+``lfw_result.txt`` after each LFW evaluation, with no header: a table reader took the first row for
+column names and refused the run. The file is now known by its name and row shape, its accuracy
+an evaluation accuracy (LFW is held out), so a run whose accuracy fell to chance is a reversal."""
 
 from __future__ import annotations
 
@@ -168,3 +173,57 @@ def test_paddles_event_lines_shown_as_comments_are_read():
     assert run.meta.roles["loss"] == "cost" and run.meta.roles["eval_loss"] == "test_cost"
     assert run.series("loss").values.tolist() == [2.78079, 0.635356, 0.326094, 0.36192, 0.410101]
     assert run.series("eval_loss").values.tolist() == [0.326659]
+
+
+def _lfw_result(tmp_path: Path, collapse_at: int | None) -> str:
+    """Train the 64-32-10 digits MLP with SGD (lr 0.1), 250 updates between evaluations, and append
+    facenet's ``lfw_result.txt`` row after each: the step, the held-out accuracy and, in the place of
+    the validation rate, the share of held-out digits the model gets right with a margin over 0.9 in
+    probability. With ``collapse_at``, the LR becomes 50 from that evaluation on: the weights blow
+    up and the accuracy falls to a constant guess."""
+    x, y, model = digits_mlp(0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    rows = []
+    for k in range(1, 21):
+        if collapse_at is not None and k == collapse_at:
+            for group in opt.param_groups:
+                group["lr"] = 50.0
+        for _ in range(9):  # 9 epochs of 28 updates = 252 updates
+            fit_epoch(model, opt, x, y)
+        with torch.no_grad():
+            prob = torch.softmax(torch.nan_to_num(model(x[1400:])), 1)
+        acc = (prob.argmax(1) == y[1400:]).float().mean().item()
+        sure = ((prob.max(1).values > 0.9) & (prob.argmax(1) == y[1400:])).float().mean().item()
+        rows.append(f"{252 * k}\t{acc:.5f}\t{sure:.5f}")
+    return write_lines(tmp_path / "lfw_result.txt", rows)
+
+
+def test_facenets_lfw_result_is_read_and_a_collapse_found(tmp_path):
+    """The headerless rows by the file's name: the accuracy is the evaluation accuracy, its fall
+    after the LR jump a performance reversal."""
+    run = lrdoctor.read(_lfw_result(tmp_path, collapse_at=12))
+    assert run.meta.format == "facenet-lfw" and run.meta.roles["eval_accuracy"] == "lfw_eval_accuracy"
+    assert run.steps.tolist() == [252.0 * k for k in range(1, 21)]
+    assert "performance_reversal" in warned(lrdoctor.diagnose(run))
+
+
+def test_the_same_lfw_result_without_the_jump_is_silent(tmp_path):
+    """The twin at lr 0.1 throughout: read the same way, no finding."""
+    run = lrdoctor.read(_lfw_result(tmp_path, collapse_at=None))
+    assert run.meta.roles["eval_accuracy"] == "lfw_eval_accuracy"
+    assert warned(lrdoctor.diagnose(run)) == {}
+
+
+def test_facenets_collapsed_run_is_read_in_place():
+    """facenet issue 326 (MS-Celeb-1M): LFW accuracy about 0.94 to step 62500, then 0.5 and a
+    validation rate of 0 at every evaluation from 62750."""
+    run = lrdoctor.read(real_log("fresh202/facenet-326-msceleb-lfw-collapse/lfw_result.txt"))
+    assert run.steps[0] == 60000 and run.n_steps == 20
+    assert run.series("eval_accuracy").values[0] == 0.94083 and run.series("lfw_val_rate").values[11] == 0.0
+    assert "performance_reversal" in warned(lrdoctor.diagnose(run))
+
+
+def test_a_file_named_lfw_result_of_another_shape_is_left_to_the_other_readers(tmp_path):
+    """A fork appends a confusion matrix after each row: not facenet's rows, not this reader's."""
+    log = write_lines(tmp_path / "lfw_result.txt", ["", "1000\t0.91000\t", "[[10  2]", " [ 1 12]]"])
+    assert lrdoctor.io.facenet.is_lfw_result(Path(log), Path(log).read_text()) is False

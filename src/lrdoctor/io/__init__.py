@@ -15,6 +15,7 @@ format                    files
 ``keras``                 Keras ``history.json``
 ``json``                  CatBoost ``catboost_training.json`` (and the JSON kinds above)
 ``tsv``                   tab-separated tables
+``facenet-lfw``           facenet's headerless ``lfw_result.txt`` (step, LFW accuracy, validation rate)
 ``tensorboard``           event files or a log directory
 ``mlflow``                an MLflow ``mlruns/`` run (or store/experiment holding one)
 ``wandb``                 a W&B run folder (``wandb/offline-run-*``) or ``.wandb`` file
@@ -34,7 +35,7 @@ from typing import Any, Callable, Mapping
 
 from lrdoctor.errors import InputError, LogFormatError, printable
 from lrdoctor.io import csv as _csv
-from lrdoctor.io import catboost, dopamine, hf, jsonl, keras, metric_series, monitor_csv, tensorboard, textlog, yolo
+from lrdoctor.io import catboost, dopamine, facenet, hf, jsonl, keras, metric_series, monitor_csv, tensorboard, textlog, yolo
 from lrdoctor.io import mlflow_store, wandb_run  # tracker run folders; no tracker client is imported
 from lrdoctor.io.trackers import parse_tracker_uri, read_tracker_uri
 from lrdoctor.io._json import CutDocument, CutRecords, load_json
@@ -96,6 +97,7 @@ FORMATS: dict[str, Callable[[Path], Run]] = {
     "tensorboard": tensorboard.read_tensorboard,
     "monitor": lambda p: _read_monitor_dir(p),
     "monitor-csv": monitor_csv.read_monitor_csv,
+    "facenet-lfw": facenet.read_lfw_result,
     # MLflow file-store runs, W&B run folders, a folder holding one run (docs/reading-logs.md)
     "mlflow": mlflow_store.read_mlflow_run_dir,
     "wandb": wandb_run.read_wandb_run,
@@ -203,6 +205,8 @@ def detect_format(path: Path) -> str:
         raise LogFormatError(path, "unknown format: binary file that is not a TensorBoard event file")
     if sum(not (c.isprintable() or c.isspace()) for c in head[:1024]) > 0.3 * min(len(head), 1024):
         raise LogFormatError(path, "unknown format: binary file (mostly non-text bytes) that is not a TensorBoard event file")
+    if facenet.is_lfw_result(path, head):
+        return "facenet-lfw"  # headerless: by its name and row shape, before the table sniffing below
     suffix = path.suffix.lower()
     first = next((ln for ln in head.splitlines() if ln.strip()), "")
     stripped = head.lstrip()
