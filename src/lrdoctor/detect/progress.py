@@ -404,19 +404,14 @@ class ProgressThresholds(Thresholds):
     rise_noise_k: float = 3.0
     """Never rose above the start (RL): the best of the smoothed return (``task_curve``'s rolling
     median over 5% of the log) is at most 3 noise sigmas (successive-difference sigma of the
-    reports) above the start (the mean of the first ``rise_base_points`` reports). The same 3
-    robust sigmas the return detectors count as a change (``ReturnThresholds.noise_k``): a gain
-    smaller than that is the noise of an agent that learned nothing (rl-replicas' VPG on Ant: 39
-    epochs at -0.1 sigma from its start)."""
+    reports) above the lowest of the first ``rise_base_points`` reports. The same 3 robust sigmas
+    the return detectors count as a change (``ReturnThresholds.noise_k``): a gain smaller than
+    that is the noise of an agent that learned nothing (rl-replicas' VPG on Ant: 39 epochs at
+    -0.1 sigma from its start)."""
     rise_base_points: int = 3
-    """...the start is the mean of the first 3 reports: a run that learns at once (tianshou's
-    InvertedPendulum, 5.9 then 992) keeps its untrained first evaluation in the start (their median
-    would drop it and call the trained level the start). The mean, not the lowest (the rule until
-    stop 76): the lowest of three noisy reports sits about 0.85 sigma below the level they share
-    (the expected minimum of three normal draws), and the best of the smoothed curve already sits
-    above it by the largest excursion of the noise, so on a short log the two biases together
-    passed the 3 sigma bar with no learning at all (rl_replicas' PPO on Ant: 36 epochs wandering
-    -299 .. -57 from a start of -171, -69.9, -111)."""
+    """...the start is the lowest of the first 3 reports: a run that learns at once (tianshou's
+    InvertedPendulum, 5.9 then 992) keeps its untrained first evaluation as the start, and a
+    lucky first report cannot make a stuck run look like one that fell back."""
     rise_trend_p: float = 0.05
     """...and the reports show no upward Mann-Kendall trend at the usual one-sided 5%: a return
     that creeps up steadily by less than its noise is learning slowly, not stuck."""

@@ -121,9 +121,8 @@ def _return_at_floor(run: Run, th: ProgressThresholds) -> Finding | None:
 
 
 def _return_never_rose(run: Run, th: ProgressThresholds) -> Finding | None:
-    """The return of an RL log that starts at the start never rose above its start (the mean of its
-    first ``rise_base_points`` reports) by more than its noise: see ``ProgressThresholds.rise_noise_k``
-    and its companions."""
+    """The return of an RL log that starts at the start never rose above its start by more than
+    its noise: see ``ProgressThresholds.rise_noise_k`` and its companions."""
     from lrdoctor.detect.rl import task_curve
 
     t = task_curve(run, th.rise_min_points)
@@ -135,7 +134,7 @@ def _return_never_rose(run: Run, th: ProgressThresholds) -> Finding | None:
     sigma = diff_sigma(y)
     if sigma <= 0:
         return None  # a constant return: the floor rules judge it
-    base = float(np.mean(y[: th.rise_base_points]))  # the start's level: the lowest report is biased low by the noise
+    base = float(np.min(y[: th.rise_base_points]))
     best = float(np.max(t.smooth))
     if best - base > th.rise_noise_k * sigma or trend_p_down(-y) <= th.rise_trend_p:
         return None
@@ -144,8 +143,8 @@ def _return_never_rose(run: Run, th: ProgressThresholds) -> Finding | None:
     ev = {"metric": col, "value": best, "first": base, "points": int(y.size),
           "rule": f"the smoothed return never rose more than {th.rise_noise_k:g} noise sigmas above its start, with no upward trend"}
     summary = (f"{col} never rose above its start: its best smoothed level {fmt(best)} is {gain:.1f} noise sigmas "
-               f"(sigma {fmt(sigma)}) above the mean of its first {th.rise_base_points} reports ({fmt(base)}) over all {y.size} reports, "
-               "with no upward trend: the agent did not learn")
+               f"(sigma {fmt(sigma)}) above its first reports ({fmt(base)}) over all {y.size} reports, with no upward trend: "
+               "the agent did not learn")
     cause = ("The agent is not learning: a learning rate too low or too high for the policy to improve, a reward "
              "that exploration never reaches, or a broken learning signal (reward scale, done handling, target network).")
     return Finding("slow_progress", Severity.WARNING, float(t.c.step[0]), float(t.c.step[-1]), summary, ev, cause)
