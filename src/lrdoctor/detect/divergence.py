@@ -59,6 +59,13 @@ class DivergenceThresholds(Thresholds):
     least this many evaluations from its onset on (see ``_evaluation_kept_improving``): two, so
     that one lucky evaluation cannot clear a rise. A model that blew up does not improve on
     held-out data; its evaluations fall with it."""
+    task_accuracy_floor: float = 0.6
+    """A rise across the tasks of a continual-learning run is a warning only while a logged
+    accuracy stays above this at every report from the best on (``_across_tasks``): above 1/2, the
+    highest chance level of any classification (two classes), by the 0.1 band ``slow_progress``'s
+    chance rules allow around 1/K (``chance_acc_margin``). A model whose weights blew up answers at
+    chance and loses that accuracy with its loss (a digits MLP at Adam 3e-2 fitting five two-class
+    tasks in turn: accuracy 0.503 and 0.508 on the last two, beside a loss at ln 2), and keeps the error."""
     accuracy_held: float = 0.03
     """A divergence is withdrawn when a logged accuracy stays within this share (3 points of
     accuracy) of its best before the onset at every report from there on (see
@@ -1016,9 +1023,78 @@ def detect(run: Run, th: DivergenceThresholds = DEFAULTS) -> list[Finding]:
     out = _trend_rule(run, th)
     if few and not any(f.severity is Severity.ERROR for f in out):
         out = [f for f in out if f.start_step is None or f.start_step >= few[0].start_step] + few
-    return [_held_out_improved(run, _warmup_warning(run, f, th), th) for f in out if not _evaluation_kept_improving(run, f, th)
+    return [_across_tasks(run, _held_out_improved(run, _warmup_warning(run, f, th), th), th) for f in out
+            if not _evaluation_kept_improving(run, f, th)
             and not _accuracy_held(run, f.start_step, th) and not _new_stage(run, f.start_step, th)
             and not _at_numerical_floor(run, f, th)]
+
+
+#: the names continual-learning code gives the counter of the tasks it trains in turn: "Context: 2/5"
+#: (van de Ven's continual-learning notebooks), "experience" (Avalanche), "task" (PyCIL and most
+#: class-incremental code)
+_TASK_COUNTERS = ("context", "experience", "task")
+
+
+def _task_counter(run: Run, since: float, end: float) -> str | None:
+    """The column that counts the tasks of a continual-learning run when it goes up by exactly 1
+    from each report of the judged loss to the next, from the report at ``since`` to the one at
+    ``end``: every one of those reports ends the training of another task. None when no such
+    column is logged, or when it stays put between two reports (a loss within one task)."""
+    loss = objective(run)
+    if loss is None:
+        return None
+    f = loss.finite()
+    at = f.steps[(f.steps >= since) & (f.steps <= end)]
+    if at.size < 2:
+        return None
+    for name in _TASK_COUNTERS:
+        c = run.series(name)
+        if c is None:
+            continue
+        counts = [value_at(c, float(s)) for s in at]
+        if None in counts:
+            continue
+        v = np.asarray(counts, dtype=float)
+        if bool((v == np.round(v)).all()) and bool((np.diff(v) == 1).all()):
+            return name
+    return None
+
+
+def _answers_above_chance(run: Run, since: float, floor: float) -> bool:
+    """True when a logged classification accuracy (not a running best) is above ``floor`` at every
+    one of its reports from ``since`` on, of which there is at least one."""
+    from lrdoctor.detect._progress.chance import accuracy_shares
+    from lrdoctor.names import tokens
+
+    for col, share in accuracy_shares(run):
+        if "best" in tokens(col):
+            continue
+        late = share.values[share.steps >= since]
+        if late.size and bool((late > floor).all()):
+            return True
+    return False
+
+
+def _across_tasks(run: Run, f: Finding, th: DivergenceThresholds) -> Finding:
+    """``f`` as a warning when every report from its best to its end ends another task of a
+    continual-learning run (:func:`_task_counter`) and a logged accuracy stays clear of chance over
+    them (``task_accuracy_floor``). The loss reported at the end of each task is that task's
+    objective: a new task's cross-entropy plus, in the methods that guard against forgetting (LwF,
+    iCaRL), a distillation term over every class learned before, which grows with their number.
+    Losses of different objectives are no trajectory of one, so their rise proves no blow-up of
+    weights that still answer each task; it may still be forgetting, or a distillation weight the
+    new tasks cannot carry, so the finding stays as a warning (van de Ven's split-MNIST notebook,
+    five tasks of 500 iterations: LwF's end-of-task loss 3.24e-06, 1.46, 1.97, 2.3, 2.49 beside a
+    training accuracy of 0.992-1.0 on every task)."""
+    since = f.evidence.get("best_step")
+    if f.severity is not Severity.ERROR or not isinstance(since, (int, float)) or f.end_step is None:
+        return f
+    col = _task_counter(run, float(since), float(f.end_step))
+    if col is None or not _answers_above_chance(run, float(since), th.task_accuracy_floor):
+        return f
+    return replace(f, severity=Severity.WARNING, summary=(
+        f"{f.summary}; but each of these reports ends another task ({col} counts them): the losses of different "
+        "tasks, with a distillation term that grows with the classes already learned, are no one objective's rise"))
 
 
 def _at_numerical_floor(run: Run, f: Finding, th: DivergenceThresholds) -> bool:

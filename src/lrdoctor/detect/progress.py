@@ -264,7 +264,10 @@ class ProgressThresholds(Thresholds):
     positives), so exactly 0 means no prediction was matched: the labels were not found or do
     not fit the images, and the detector learns only background (YOLOv6 issue 614: iou_loss 0
     and dfl_loss 0 for epochs 43-51, mAP 0.0; ultralytics issue 1086: box_loss 0, dfl_loss 0,
-    mAP 0). Two reports, since a zero at one report can be a batch without objects."""
+    mAP 0). Two reports, since a zero at one report can be a batch without objects. A warning
+    when another box term (a first stage's, CenterPoint's ``loc_loss``) is above 0 on the same
+    reports: the labels were matched there, and the zero term is a second stage that got no
+    positive proposal (:func:`lrdoctor.detect._progress.frozen._second_stage_without_positives`)."""
     frozen_floor: float = 0.01
     """...and at least this share of the log's largest loss (a loss converged to its floor
     prints the same value for a reason)."""

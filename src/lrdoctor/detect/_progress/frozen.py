@@ -23,11 +23,11 @@ from lrdoctor.detect._progress.common import (
     _typical_resolution,
     is_trainer_results_table,
 )
-from lrdoctor.detect._stats import tail_start
+from lrdoctor.detect._stats import tail_start, value_at
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.fmt import fmt
 from lrdoctor.names import loss_term_kind, tokens
-from lrdoctor.run import Run
+from lrdoctor.run import Run, Series
 
 if TYPE_CHECKING:
     from lrdoctor.detect.progress import ProgressThresholds
@@ -441,8 +441,52 @@ def _no_box_matched(run: Run, th: ProgressThresholds) -> Finding | None:
                    "matched to a ground-truth box, so the detector learns only background")
         cause = ("The labels were not found or do not fit the images: empty or misplaced label files, boxes in the "
                  "wrong format or scale (pixels instead of normalised xywh), or class ids outside the model's range.")
+        first_stage = _box_regressed_elsewhere(run, name, f.steps)
+        if first_stage is not None:
+            return _second_stage_without_positives(name, first_stage, f, ev)
         return Finding("slow_progress", Severity.ERROR, float(f.steps[0]), float(f.steps[-1]), summary, ev, cause)
     return None
+
+
+#: the words of a box-regression term that witnesses matched boxes (:func:`_box_regressed_elsewhere`):
+#: ``_BOX_TERMS`` and a localisation loss (SSD's and CenterPoint's ``loc_loss``, detectron2's
+#: ``loss_rpn_loc``), but not a bare "reg", which may be a weight regulariser (see ``_CLASS_TERMS``)
+_WITNESS_TERMS = tuple(w for w in _BOX_TERMS if w != "reg") + ("loc",)
+
+
+def _box_regressed_elsewhere(run: Run, zero: str, steps: np.ndarray) -> str | None:
+    """Another box-regression training term of the run (``_WITNESS_TERMS``) above 0 at every
+    report of the term ``zero`` that stayed at 0: the term that witnesses that ground-truth boxes
+    were found and matched. None when there is none."""
+    for n in run.metrics:
+        if n == zero or n not in run or loss_term_kind(n) != "train":
+            continue
+        if not any(w in tokens(n) for w in _WITNESS_TERMS):
+            continue
+        v = [value_at(run.series(n), float(s)) for s in steps]
+        if None not in v and min(v) > 0:
+            return n
+    return None
+
+
+def _second_stage_without_positives(name: str, first_stage: str, f: Series, ev: dict) -> Finding:
+    """The no-box-matched finding as a warning when another box term (``first_stage``) regresses
+    boxes on the same reports. A two-stage detector regresses boxes twice: its first stage
+    (a region proposal network, CenterPoint's heatmap head) on the anchors or centres matched to a
+    ground-truth box, its second stage (the RoI head) on the proposals that overlap one above its
+    IoU threshold. A first-stage box loss above 0 shows the labels were found and matched; a second
+    stage at exactly 0 got no positive proposal, which is a first stage not yet good enough (early
+    in training) or an RoI sampler that does not suit the objects (its thresholds, or ground-truth
+    boxes in another frame than the proposals): a stage to fix or to watch, not the detector that
+    learns only background (CenterPoint two-stage on a Waymo subset: roi_reg_loss
+    0 on all four reports of its first three epochs while loc_loss stayed near 6.0)."""
+    summary = (f"{name} is exactly 0 on all {f.values.size} reports while {first_stage} is not: the first stage "
+               "matched ground-truth boxes, but the second stage got no positive proposal to regress")
+    cause = ("The second stage sees no proposal that overlaps a ground-truth box above its IoU threshold: the first "
+             "stage's boxes are still poor (early in training), the RoI sampler's IoU thresholds do not suit the objects, "
+             "or it matches the proposals to ground-truth boxes given in another frame (normalised against pixels).")
+    ev = dict(ev, rule=f"no positive proposal: {name} is exactly 0 on every report while {first_stage} is not")
+    return Finding("slow_progress", Severity.WARNING, float(f.steps[0]), float(f.steps[-1]), summary, ev, cause)
 
 
 def _another_loss_moves(run: Run, objective_name: str, since: float, th: ProgressThresholds,
