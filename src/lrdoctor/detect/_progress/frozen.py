@@ -30,6 +30,8 @@ from lrdoctor.names import loss_term_kind, tokens
 from lrdoctor.run import Run, Series
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from lrdoctor.detect.progress import ProgressThresholds
 
 
@@ -116,19 +118,26 @@ FROZEN_AFTER_LEARNING_RULE = "frozen evaluation after learning"
 FROZEN_LOSS_AFTER_LEARNING_RULE = "frozen training loss after learning"
 
 
-def learned_before(run: Run, step: float, th: ProgressThresholds) -> tuple[str, float, float] | None:
-    """The loss that shows the run learned before ``step``: the evaluation loss, or else the
-    training loss, whose lowest report up to ``step`` is at least ``plateau_learned`` of its first
-    report below it, as (its column, its first report, that lowest); None when neither fell so."""
+def _loss_that_learned(run: Run, step: float, shows: Callable[[np.ndarray, np.ndarray], bool]) -> tuple[str, float, float] | None:
+    """The evaluation loss, or else the training loss, for which ``shows(all finite reports, those up to
+    step)`` holds, as (its column, its first report, its lowest report up to ``step``); None when neither."""
     for role in ("eval_loss", "loss"):
         s = run.series(role)
         if s is None:
             continue
         f = s.finite()
         v = f.values[f.steps <= step]
-        if v.size >= 2 and v[0] > 0 and (v[0] - v.min()) >= th.plateau_learned * v[0]:
+        if shows(f.values, v):
             return run.meta.roles.get(role, role), float(v[0]), float(v.min())
     return None
+
+
+def learned_before(run: Run, step: float, th: ProgressThresholds) -> tuple[str, float, float] | None:
+    """The loss that shows the run learned before ``step``: the evaluation loss, or else the
+    training loss, whose lowest report up to ``step`` is at least ``plateau_learned`` of its first
+    report below it, as (its column, its first report, that lowest); None when neither fell so."""
+    return _loss_that_learned(run, step, lambda _, v: bool(v.size >= 2 and v[0] > 0
+                                                          and (v[0] - v.min()) >= th.plateau_learned * v[0]))
 
 
 def learned_below_any_prior(run: Run, step: float, th: ProgressThresholds) -> tuple[str, float, float] | None:
@@ -138,17 +147,9 @@ def learned_below_any_prior(run: Run, step: float, th: ProgressThresholds) -> tu
     there (``learned_floor``), so a frozen evaluation of such a model is a plateau after learning even
     when no earlier report saw the fall (a Keras NER fine-tune: training loss 0.0226 at its first epoch,
     validation loss 0.0519 at all three). Returned as (its column, its first report, that lowest);
-    None otherwise."""
+    None otherwise. A loss that goes negative (a Gaussian NLL) has no prior level to stand against."""
     bar = th.learned_floor * math.log(2.0)
-    for role in ("eval_loss", "loss"):
-        s = run.series(role)
-        if s is None:
-            continue
-        f = s.finite()
-        v = f.values[f.steps <= step]
-        if v.size and (f.values > 0).all() and float(v.min()) < bar:
-            return run.meta.roles.get(role, role), float(v[0]), float(v.min())
-    return None  # a loss that goes negative (a Gaussian NLL) has no prior level to stand against
+    return _loss_that_learned(run, step, lambda whole, v: bool(v.size and (whole > 0).all() and float(v.min()) < bar))
 
 
 def learned_by_the_first_evaluation(run: Run, step: float, th: ProgressThresholds) -> tuple[str, float, float] | None:

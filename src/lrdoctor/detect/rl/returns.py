@@ -451,8 +451,8 @@ def _chance_collapse(run: Run, th: ReturnThresholds) -> list[Finding]:
 COLLAPSE_ROLES = ("eval_accuracy", "success_rate", "task_metric")
 
 
-def _ratio_scores(run: Run) -> list[tuple[str, Series]]:
-    """(column, finite series) of each ratio-scale score with at least two non-negative reports."""
+def _ratio_scores(run: Run) -> list[tuple[str, str, Series]]:
+    """(role, column, finite series) of each ratio-scale score with at least two non-negative reports."""
     out = []
     for name in COLLAPSE_ROLES:
         s = run.series(name)
@@ -461,7 +461,7 @@ def _ratio_scores(run: Run) -> list[tuple[str, Series]]:
             continue
         f = s.finite()
         if f.values.size >= 2 and f.values.min() >= 0:
-            out.append((col, f))
+            out.append((name, col, f))
     return out
 
 
@@ -469,7 +469,7 @@ def _collapsed_to_nothing(run: Run, th: ReturnThresholds) -> list[Finding]:
     """See ``ReturnThresholds.collapse_factor``."""
     if run.is_rl or loss_went_nonfinite(run):
         return []
-    for col, f in _ratio_scores(run):
+    for _, col, f in _ratio_scores(run):
         v, st = f.values, f.steps
         low = v <= v.max() / th.collapse_factor
         if not low[-1] or low.all():
@@ -497,14 +497,9 @@ def _short_log_stayed_down(run: Run, th: ReturnThresholds) -> list[Finding]:
     log too short for the few-point rule."""
     if run.is_rl or loss_went_nonfinite(run):
         return []
-    for name in COLLAPSE_ROLES:
-        s = run.series(name)
-        col = run.meta.roles.get(name, name)
-        if s is None or is_error_rate(col):
-            continue
-        f = s.finite()
+    for name, col, f in _ratio_scores(run):
         v, st = f.values, f.steps
-        if not th.short_stay_points < v.size < th.few_falls + 2 or v.min() < 0:
+        if not th.short_stay_points < v.size < th.few_falls + 2:
             continue
         hit = _stayed_from(v, lambda best: v <= (1 - th.min_gain_share) * best, np.argmax, th)
         if hit is None:
