@@ -20,7 +20,7 @@ from lrdoctor.errors import LogFormatError
 from lrdoctor.io.guard import bounded_lines, text_encoding
 from lrdoctor.io.limits import MAX_LINE_CHARS
 from lrdoctor.io.records import records_to_run
-from lrdoctor.io.textlog._base import NUM, _num
+from lrdoctor.io._printed import NUM, printed_number
 from lrdoctor.run import Run, RunMeta
 
 __all__ = ["LFW_RESULT", "is_lfw_result", "read_lfw_result"]
@@ -53,7 +53,7 @@ def read_lfw_result(path: Path) -> Run:
             m = _ROW.match(line)
             if m is None:
                 raise LogFormatError(path, "not a facenet lfw_result.txt row (step, accuracy, validation rate)", line=lineno)
-            records.append({"step": float(m["step"]), "lfw_eval_accuracy": _num(m["acc"]), "lfw_val_rate": _num(m["val"])})
+            records.append({"step": float(m["step"]), "lfw_eval_accuracy": printed_number(m["acc"]), "lfw_val_rate": printed_number(m["val"])})
     if not records:
         raise LogFormatError(path, "file is empty")
     return records_to_run(records, RunMeta(source=str(path), format="facenet-lfw", step_unit="step"))

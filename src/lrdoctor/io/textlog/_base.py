@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from lrdoctor.io._printed import NUM, Printed
+from lrdoctor.io._printed import NUM, printed_number as _num
 
 
 _NUM_RE = re.compile(NUM, re.IGNORECASE)
@@ -22,26 +22,6 @@ DIGITS_AS_9 = bytes.maketrans(b"012345678", b"999999999")  # (on the line's UTF-
 #: throughput's unit after a blank ("Speed: 6.44 samples/sec", MXNet's Speedometer) belongs to its
 #: number too: read as the start of the next key it made "samples/sec Train-CrossEntropy" one name.
 _UNIT = r"(?P<unit>ms|s|sec|%|it/s|\s?(?:samples?|images?|imgs?|tokens?|toks?|examples?|sentences?|words?|seqs?|sequences?|frames?)/s(?:ec)?)?"
-
-
-def _num(text: str) -> float:
-    """A printed number as a float; a :class:`Printed` one when it ends in zeros after the
-    point (the decimals a float forgets: "4.600", "0.00000000")."""
-    try:
-        v = float(text)
-    except ValueError:
-        if "," in text:
-            text = text.replace(",", "")
-        elif text[-3:] == "xxx":  # PaddleOCR's "{:x<6f}": nan and inf padded with x to width 6
-            text = text[:-3]
-        elif "." in text:  # "nan.0", "inf.0"
-            text = text[:text.index(".")]
-        v = float(text)
-    if text[-1] == "0" and "." in text and "e" not in text and "E" not in text:
-        p = Printed(v)
-        p.decimals = len(text) - text.index(".") - 1
-        return p
-    return v
 
 
 @dataclass(frozen=True)
