@@ -280,9 +280,11 @@ def _joint_jump(run: Run, th: LossSpikeThresholds) -> list[Finding]:
     t, v = s.finite(), e.finite()
     if t.values.size < 3 or v.values.size < 3 or (t.values <= 0).any() or (v.values <= 0).any():
         return []
+    best_before = np.minimum.accumulate(v.values)  # best_before[i - 1]: the best of the reports before i
+    low_after = np.append(np.minimum.accumulate(v.values[::-1])[::-1][1:], np.inf)  # the lowest after i
     for i in range(1, v.values.size):
-        peak, before = float(v.values[i]), float(v.values[:i].min())
-        if peak < th.warn_ratio * before or float(v.values[i + 1:].min(initial=np.inf)) > peak / th.warn_ratio:
+        peak, before = float(v.values[i]), float(best_before[i - 1])
+        if peak < th.warn_ratio * before or float(low_after[i]) > peak / th.warn_ratio:
             continue
         prev, at = float(v.steps[i - 1]), float(v.steps[i])
         base, since = t.values[t.steps <= prev], t.values[(t.steps > prev) & (t.steps <= at)]
