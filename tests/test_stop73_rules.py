@@ -219,12 +219,13 @@ def test_real_logs_whose_two_losses_climb_together_are_divergence(rel):
 _WHISPER_URDU = "fresh1228/pak-speech-processing-urdu-emotions-whisper-medium/training_results.md"
 
 
-def test_a_rise_while_the_held_out_loss_halved_is_a_divergence_warning():
+def test_a_rise_while_the_held_out_loss_halved_is_a_divergence_info():
     """Whisper-medium on Urdu speech emotions (read in place): training loss 0.0018, 0.51, 0.69,
     0.0006, 1.52 at five 120-step epochs, while the validation loss fell 2.01 -> 0.63 from the best
-    training report's evaluation: still a divergence (the training loss did rise), but a warning."""
-    f = warned(lrdoctor.diagnose(real_log(_WHISPER_URDU)))["divergence"]
-    assert f.severity.value == "warning" and "evaluation loss fell from 2.01" in f.summary
+    training report's evaluation: a warning at stop 73, info since stop 77 (the weights' own
+    evaluation refutes the divergence; tests/test_stop77_precision.py)."""
+    f = warned(lrdoctor.diagnose(real_log(_WHISPER_URDU)), at_least=0)["divergence"]
+    assert f.severity.value == "info" and "evaluation loss fell from 2.01" in f.summary
 
 
 def test_the_same_rise_beside_a_held_out_loss_that_did_not_halve_stays_an_error(tmp_path):
