@@ -50,6 +50,13 @@ _METRICS = ("loss", "eval_loss", "grad_norm", "value_loss", "d_loss", "g_loss") 
 _OUTPUT_METRICS = ("ep_return", "eval_return", "q_values", "eval_accuracy",
                    "approx_kl",  # (a policy update's KL, from the new and old outputs: baselines ACKTR's "KL | nan")
                    "entropy")  # (the policy's entropy, from its output distribution: a PPO trainer's "Entropy: nan")
+#: Episode-return means: a trainer prints the mean return of the episodes that *finished* in its
+#: summary window, and the mean of no episode is NaN by construction (numpy's "Mean of empty slice",
+#: stable-baselines' ``safe_mean`` of an empty buffer). A NaN here alone cannot tell a network whose
+#: outputs went NaN from episodes that outlast the window (ML-Agents issue 117: "Mean Reward: nan"
+#: right after numpy's "Mean of empty slice" warning, with no loss printed), so it is a warning; a
+#: model that really blew up shows it in a loss or gradient norm, which stay errors.
+_EMPTY_WINDOW_MEANS = ("ep_return", "eval_return")
 
 
 def amp_skipped_steps(run: Run, persistent_points: int = DEFAULTS.persistent_points) -> np.ndarray:
@@ -135,6 +142,7 @@ class NonfiniteEvidence(GuardRewindEvidence):
     also_nonfinite: list
     losses_finite: bool
     undefined_correlation: bool
+    empty_window_mean: bool
 
 
 @detector("nonfinite", thresholds=DEFAULTS, evidence=NonfiniteEvidence, needs=needs.any_loss_or_grad)
@@ -165,10 +173,15 @@ def detect(run: Run, th: NonfiniteThresholds = DEFAULTS) -> list[Finding]:
         if name == "grad_norm" and skipped.size:
             evidence["amp_skipped_steps_ignored"] = skipped[:20].tolist()
         if persistent:
-            sev = Severity.ERROR if name != "eval_loss" or run.series("loss") is None else Severity.WARNING
+            sev = _persistent_severity(run, name)
             summary = f"{run.meta.roles.get(name, name)} became {value} at step {fmt(s.steps[i])} and stayed non-finite ({count} of {len(s)} points)"
             cause = ("Numerical blow-up: the update overshot until activations or gradients overflowed. "
                      "Usually the learning rate is beyond the stable range, with no or too loose gradient clipping.")
+            if name in _EMPTY_WINDOW_MEANS:
+                evidence["empty_window_mean"] = True
+                cause = ("A mean episode return is NaN when no episode finished in the summary window (the mean of "
+                         "an empty list), or when the policy's outputs went NaN: the return alone cannot tell which. "
+                         "Log the loss or gradient norm, or the number of episodes finished per window, to decide.")
             if _metric_beside_finite_losses(run, name):
                 evidence["losses_finite"] = True
                 cause = ("The metric's own computation gave NaN while every loss stayed finite: a division by zero "
@@ -207,6 +220,15 @@ def detect(run: Run, th: NonfiniteThresholds = DEFAULTS) -> list[Finding]:
         out = [f for f in out if f.severity is not Severity.ERROR or f is keep]
         keep.evidence["also_nonfinite"] = [e.evidence["metric"] for e in errors if e is not keep]
     return out
+
+
+def _persistent_severity(run: Run, name: str) -> Severity:
+    """The severity of a non-finite run of ``name`` that lasts (``persistent_points`` or to the end):
+    an error, save for an evaluation loss beside a training loss (the training loss tells whether the
+    model blew up) and an episode-return mean (see ``_EMPTY_WINDOW_MEANS``), which are warnings."""
+    if name == "eval_loss" and run.series("loss") is not None:
+        return Severity.WARNING
+    return Severity.WARNING if name in _EMPTY_WINDOW_MEANS else Severity.ERROR
 
 
 def _metric_beside_finite_losses(run: Run, name: str) -> bool:
