@@ -131,9 +131,34 @@ def _overfitting_explains(f: Finding, findings: list[Finding]) -> bool:
     cause, one finding: the overfitting's, whose fix (early stopping, regularisation) is the one."""
     if f.kind != "performance_reversal" or not isinstance(f.evidence.get("peak_step"), (int, float)):
         return False
+    if _beyond_overfitting(f):
+        return False
     return any(o.kind == "overfitting" and o.severity.rank >= f.severity.rank
                and isinstance(o.evidence.get("eval_min_step"), (int, float))
                and f.evidence["peak_step"] >= o.evidence["eval_min_step"] for o in findings)
+
+
+def _beyond_overfitting(f: Finding) -> bool:
+    """True for a ``performance_reversal`` whose score ended a factor ``error_rise_factor`` (2) from its
+    best on its ratio scale: an error rate (WER, CER) whose last evaluation is at least twice its best,
+    any other score at most half its best. Overfitting erodes a held-out score as the model grows
+    over-confident where it is wrong (Guo et al. 2017: the loss climbs while the accuracy slides by a
+    few points); a score that halves, or an error rate that doubles, is the model losing what it had
+    learned, which overfitting does not explain by itself, so the reversal is reported beside it
+    (a Whisper-small card: WER 91.7 at steps 1000-3000, then 277.8 at the last two evaluations, while its
+    validation loss rose from its first evaluation; SetFit distilbert on SST-2, 8 examples a class: accuracy
+    0.75, then 0.25 for ten epochs). The factor is the reversal's own ``error_rise_factor``, ``divergence``'s doubling
+    read on the task's ratio scale (0 is nothing right, or no error), upwards for an error rate and
+    downwards for a score: the same distance in the log domain. A score whose peak is not positive or
+    whose end is negative (a return on an interval scale) has no such ratio and is never kept."""
+    from lrdoctor.detect._common import is_error_rate
+    from lrdoctor.detect.rl.returns import DEFAULTS as REVERSAL
+
+    peak, end, metric = f.evidence.get("peak"), f.evidence.get("end"), f.evidence.get("metric")
+    if not (isinstance(peak, (int, float)) and isinstance(end, (int, float)) and isinstance(metric, str)) or peak <= 0 or end < 0:
+        return False
+    factor = REVERSAL.error_rise_factor
+    return end >= factor * peak if is_error_rate(metric) else end * factor <= peak
 
 
 def detect_all(run: Run, thresholds: Mapping[str, Any] | None = None) -> list[Finding]:
