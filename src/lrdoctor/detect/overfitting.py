@@ -247,7 +247,7 @@ def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
         return (_loss_rises(run, e, tr, th, highest_last=False) or _memorised(run, e, tr, i, gl, th)
                 or _accuracy_confirms(run, e, tr, i, gl, th) or _memorised_turn(run, e, tr, i, gl, th)
                 or (_highest_last(e, tr, th) if _successive_rises(e.values, th) is None else [])
-                or _persisted_rise(e, tr, i, gl, th))
+                or _persisted_rise(e, tr, i, gl, th) or _score_confirms(run, e, tr, i, gl, th))
     t_at_min, t_end = _train_from(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))
     if t_at_min is None or t_end is None:
         return []
@@ -303,6 +303,53 @@ def _persisted_rise(e: Series, tr: Series, i: int, gl: float, th: OverfittingThr
     summary = (f"eval loss stayed above its minimum {fmt(float(v[i]))} (step {fmt(float(e.steps[i]))}) at all {after} "
                f"later evaluations and ends {gl:.0%} above it{sigmas}, while training loss fell {fmt(t_min)} -> {fmt(t_end)}")
     return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
+
+
+def _score_confirms(run: Run, e: Series, tr: Series, i: int, gl: float, th: OverfittingThresholds) -> list[Finding]:
+    """Score-confirmed rule, from the minimum ``i`` of ``detect`` and its GL ``gl`` (GL_5, every
+    later evaluation already above it): the GL rule's rise stands without the scatter guard when
+    a second held-out witness agrees with it, with no new threshold:
+
+    - the rise persisted: at least a third of the evaluations after the first come after the
+      minimum (``memorised_after_share``, ``min_after``+ of them), every one above it;
+    - every held-out score logged beside the loss (evaluation accuracy, a task metric, an error
+      rate such as WER; at least one) is worse at every later evaluation than it was at the loss
+      minimum (:func:`_score_held_after` with ``at_any``, as :func:`_memorised_turn` asks): the model
+      got worse at the task itself, for as long as the loss stayed up, which a noisy loss around a
+      floor does not explain, and which over-confidence does not either (Guo et al. 2017: there the
+      loss rises while the score holds or sets a new best);
+    - the training loss fell from the minimum to the end, and ends at most half the evaluation loss
+      (``floor_gap``, the GL rule's fitted-training-set gap): the training set is being fitted while
+      the held-out loss stays worse, not a stalled run whose two losses drift together.
+
+    The scatter guard reads one noisy curve against itself; two held-out figures that both end
+    worse after a persistent rise are the textbook picture (Goodfellow, Bengio and Courville 2016,
+    fig. 7.3). A wav2vec2 keyword spotter: validation loss 1.256 at its second epoch, then above it
+    at all 8 later ones, 8% at the end, while accuracy fell 0.60 -> 0.54 (never above 0.57 again)
+    and the training loss 0.85 -> 0.61."""
+    v = e.values
+    after = v.size - 1 - i
+    if (v <= 0).any() or after < max(th.min_after, th.memorised_after_share * (v.size - 1)):
+        return []
+    step = float(e.steps[i])
+    if not _has_score_at(run, step) or _score_held_after(run, step, at_any=True) is not None:
+        return []
+    t_min, t_end = _train_from(tr, step), value_at(tr, float(e.steps[-1]))
+    if t_min is None or t_end is None or not t_end < t_min or not 0 <= th.floor_gap * t_end <= float(v[-1]):
+        return []
+    ev = _gl_evidence(e, i, gl, t_min, t_end)
+    summary = (f"eval loss stayed above its minimum {fmt(float(v[i]))} (step {fmt(step)}) at all {after} later "
+               f"evaluations and ends {gl:.0%} above it, every held-out score logged stayed worse than at that minimum, "
+               f"while training loss fell {fmt(t_min)} -> {fmt(t_end)}")
+    return [Finding("overfitting", Severity.WARNING, step, float(e.steps[-1]), summary, ev, _UP_CAUSE)]
+
+
+def _has_score_at(run: Run, step: float) -> bool:
+    """True when a held-out score (evaluation accuracy, task metric, error rate) has a value at
+    ``step`` and a later one: :func:`_score_held_after` has something to compare."""
+    scores = [run.series(n).finite() for n in ("eval_accuracy", "task_metric") if n in run]
+    scores += list(error_rates(run).values())
+    return any(value_at(s, step) is not None and bool((s.steps > step).any()) for s in scores)
 
 
 def _memorised_at_end(e: Series, t_end: float, th: OverfittingThresholds) -> bool:
