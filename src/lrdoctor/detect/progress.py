@@ -74,6 +74,13 @@ class ProgressThresholds(Thresholds):
     (ReduceLROnPlateau ``threshold`` is 1e-4 relative; we ask 1% of progress to beat noise)."""
     min_plateau_lr: float = 0.3
     """Plateau is only reported while the LR is still at least this share of its peak."""
+    plateau_undecayed_lr: float = 0.99
+    """A trend-rule plateau is a warning, not an info, when the LR over the flat stretch is still
+    at least this share of its peak: within ``lr_zero`` (1%) of it, the same resolution that
+    calls an LR ~0, so the schedule has not begun to decay (a constant LR, or a decay sized for
+    far more steps than the log: a LoRA at a constant 5e-4, flat for the last half of its 240
+    steps). A decaying LR may still let the loss settle as the schedule goes on (an info); an
+    undecayed one will not, so the budget ahead is spent like the flat half behind it."""
     min_plateau_points: int = 20
     """Plateau needs this many logged points: on fewer, 30% of the run is a handful of reports."""
     plateau_min_budget: float = 0.5
@@ -896,7 +903,15 @@ def detect_plateau(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]
     summary = (f"no new best loss since step {fmt(steps[last])} ({flat / t.n:.0%} of the run) "
                f"while the LR stayed at {share:.0%} of its peak")
     cause = "The LR is too high to settle into a lower loss; a decay (cosine, step, or on plateau) would let it."
-    return [Finding("plateau", Severity.INFO, float(steps[last]), float(steps[-1]), summary, ev, cause)]
+    return [Finding("plateau", _trend_severity(share, th), float(steps[last]), float(steps[-1]), summary, ev, cause)]
+
+
+def _trend_severity(share: float, th: ProgressThresholds) -> Severity:
+    """The trend rule's severity from the LR's share of its peak over the flat stretch: a warning
+    when the LR has not decayed (``plateau_undecayed_lr``), since nothing in the schedule will let
+    the loss settle and the rest of the budget goes the way of the flat half; an info otherwise,
+    where the decay under way may still do it."""
+    return Severity.WARNING if share >= th.plateau_undecayed_lr else Severity.INFO
 
 
 @fix_rule("slow_progress")
