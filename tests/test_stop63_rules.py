@@ -88,7 +88,8 @@ def test_a_plateau_without_a_logged_lr_is_not_checked_and_says_what_it_saw(tmp_p
     with_lr = lrdoctor.diagnose(_csv(tmp_path / "lr.csv", rows, with_lr=True))
     assert "plateau" in with_lr.coverage.ran
     f = next(f for f in with_lr.findings if f.kind == "plateau")
-    assert f.evidence["lr_share_of_peak"] == 1.0 and f.severity.value == "info"
+    # a constant LR has not decayed (``plateau_undecayed_lr``): a warning since stop 77, an info before
+    assert f.evidence["lr_share_of_peak"] == 1.0 and f.severity.value == "warning"
     blind = lrdoctor.diagnose(_csv(tmp_path / "nolr.csv", rows, with_lr=False))
     assert "plateau" not in blind.coverage.ran and "plateau" not in {g.kind for g in blind.findings}
     why = blind.coverage.skipped["plateau"]
