@@ -252,13 +252,43 @@ def classification_table_score(run: Run) -> str | None:
     return next((n for n in run.names if n.startswith("eval_") and _CLASS_SCORE_WORDS & set(tokens(n))), None)
 
 
+#: the words of a step column that counts examples, not updates (Vowpal Wabbit's "example counter")
+EXAMPLE_COUNTER_WORDS = frozenset({"example", "examples"})
+
+
+def _per_example_reports(run: Run) -> bool:
+    """True when the step axis counts examples (:data:`EXAMPLE_COUNTER_WORDS`): Vowpal Wabbit's
+    progressive validation prints its average loss at example 1, 2, 4, ..., and a 0/1 or squared
+    loss over one or two examples is exactly 0 whenever they are predicted right."""
+    col = run.meta.step_column
+    return col is not None and bool(EXAMPLE_COUNTER_WORDS & set(tokens(col)))
+
+
+def _beside_positive_terms(run: Run, step: float) -> bool:
+    """True when another training-loss term (:func:`~lrdoctor.detect._common.training_loss_terms`)
+    is positive at ``step``: the column at 0 is then not the objective the model trains on (a Keras
+    distiller whose ``train_step`` computes its own ``student_loss`` and ``distillation_loss``
+    reports the compiled ``loss`` it never set as 0)."""
+    for name in training_loss_terms(run):
+        f = run.series(name).finite()
+        if bool((f.values[f.steps == step] > 0).any()):
+            return True
+    return False
+
+
 def starts_at_zero(run: Run, th: InitialLossThresholds = DEFAULTS) -> bool:
     """True when the training loss (:func:`~lrdoctor.detect._common.objective`) of a run that is not
     RL has ``zero_reports`` finite reports or more and the first ``zero_reports`` of them are exactly
-    0: no number of classes is needed to judge it, as no objective starts at its minimum."""
+    0: no number of classes is needed to judge it, as no objective starts at its minimum. Not when a
+    zero is the objective's own reading of a good start: a regression error (the run logs an MSE/MAE:
+    a fitted potential's loss prints 0.0000 at 4 decimals), a loss averaged over one or two examples
+    (:func:`_per_example_reports`), or a column beside positive loss terms (:func:`_beside_positive_terms`)."""
     s = objective(run) if not run.is_rl else None
-    v = s.finite().values[: th.zero_reports] if s is not None else np.empty(0)
-    return v.size >= th.zero_reports and bool((v == 0).all())
+    f = s.finite() if s is not None else None
+    if f is None or f.values.size < th.zero_reports or not bool((f.values[: th.zero_reports] == 0).all()):
+        return False
+    return not (_logs_regression_error(run) or _per_example_reports(run)
+                or _beside_positive_terms(run, float(f.steps[0])))
 
 
 def _needs(run: Run) -> str | None:
@@ -300,9 +330,16 @@ def _other_scale(run: Run, th: InitialLossThresholds) -> bool:
     report both were logged (two or more): a constant factor between the two losses of one
     model is a weighting or an extra term of the training loss (Keras class_weight: 10.6 beside
     1.38, then 6.34 beside 1.14 for 7 classes), not an initialisation, whose excess is gone
-    within an epoch or two."""
+    within an epoch or two. Not in a Hugging Face Trainer results table: the Trainer computes both
+    losses with one ``compute_loss`` and takes no class weights, so a training loss a constant factor
+    above its evaluation loss is the logged loss mis-scaled (the loss summed over the
+    gradient-accumulation steps instead of averaged, as transformers 4.46 logged it), and its first
+    value is judged against ln K as any other (BEiT on the 3 bean classes with 4 accumulation steps:
+    4.66 beside 0.39 at the first epoch, 3.6-4x at every row)."""
+    from lrdoctor.detect._progress.common import is_trainer_results_table
+
     e, t = run.series("eval_loss"), run.series("loss")
-    if e is None or t is None:
+    if e is None or t is None or is_trainer_results_table(run):
         return False
     ef, tf = e.finite(), t.finite()
     shared, ei, ti = np.intersect1d(ef.steps, tf.steps, return_indices=True)
