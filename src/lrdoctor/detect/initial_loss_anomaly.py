@@ -55,8 +55,8 @@ class InitialLossThresholds(Thresholds):
     """A training loss whose first this-many finite reports are all exactly 0 starts at zero
     (:func:`starts_at_zero`). Two, not one: a logger may write a placeholder 0 before its first
     batch, once; a second report of exactly 0 is a computed loss. Any objective a model trains on is
-    above its minimum at initialisation (a cross-entropy starts near ln K, a DPO loss at ln 2, an
-    error at the error of an untrained model), so one that is already exactly 0 gives no gradient:
+    above its minimum at initialisation (a cross-entropy starts near ln K, a DPO loss at ln 2), so
+    one that is already exactly 0 gives no gradient:
     the loss is masked away (every label ignored), or the learning rate or the data is empty (ms-swift
     and alpaca-lora fine-tunes at loss 0.0 from the first step; a DPO run at 0.0 from step 10)."""
     first_points: int = 3
