@@ -22,7 +22,7 @@ from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.names import loss_term_kind, normalize, tokens
 from lrdoctor.run import Run, Series
 
-__all__ = ["InitialLossThresholds", "detect", "starts_at_zero", "cross_entropy_shown", "cross_entropy_named", "seq2seq_table_score", "classification_table_score", "starts_at_the_start", "first_logging_period", "reports_from_the_start", "CLASS_TERM_WORDS", "CROSS_ENTROPY_WORDS", "SEG_HEADS", "is_class_term"]
+__all__ = ["InitialLossThresholds", "detect", "cross_entropy_shown", "cross_entropy_named", "seq2seq_table_score", "classification_table_score", "starts_at_the_start", "first_logging_period", "reports_from_the_start", "CLASS_TERM_WORDS", "CROSS_ENTROPY_WORDS", "SEG_HEADS", "is_class_term"]
 
 
 @dataclass(frozen=True)
@@ -51,14 +51,6 @@ class InitialLossThresholds(Thresholds):
     use is larger than a vocabulary."""
     ppl_match: float = 0.01
     """...where a perplexity column equals exp(loss) within 1% at every report both hold."""
-    zero_reports: int = 2
-    """A training loss whose first this-many finite reports are all exactly 0 starts at zero
-    (:func:`starts_at_zero`). Two, not one: a logger may write a placeholder 0 before its first
-    batch, once; a second report of exactly 0 is a computed loss. Any objective a model trains on is
-    above its minimum at initialisation (a cross-entropy starts near ln K, a DPO loss at ln 2), so
-    one that is already exactly 0 gives no gradient:
-    the loss is masked away (every label ignored), or the learning rate or the data is empty (ms-swift
-    and alpaca-lora fine-tunes at loss 0.0 from the first step; a DPO run at 0.0 from step 10)."""
     first_points: int = 3
     """The first logged points are averaged (median) to start from, as far as they fall within
     the first 3 steps: a later report is no longer the loss at initialisation."""
@@ -252,45 +244,6 @@ def classification_table_score(run: Run) -> str | None:
     return next((n for n in run.names if n.startswith("eval_") and _CLASS_SCORE_WORDS & set(tokens(n))), None)
 
 
-#: the words of a step column that counts examples, not updates (Vowpal Wabbit's "example counter")
-EXAMPLE_COUNTER_WORDS = frozenset({"example", "examples"})
-
-
-def _per_example_reports(run: Run) -> bool:
-    """True when the step axis counts examples (:data:`EXAMPLE_COUNTER_WORDS`): Vowpal Wabbit's
-    progressive validation prints its average loss at example 1, 2, 4, ..., and a 0/1 or squared
-    loss over one or two examples is exactly 0 whenever they are predicted right."""
-    col = run.meta.step_column
-    return col is not None and bool(EXAMPLE_COUNTER_WORDS & set(tokens(col)))
-
-
-def _beside_positive_terms(run: Run, step: float) -> bool:
-    """True when another training-loss term (:func:`~lrdoctor.detect._common.training_loss_terms`)
-    is positive at ``step``: the column at 0 is then not the objective the model trains on (a Keras
-    distiller whose ``train_step`` computes its own ``student_loss`` and ``distillation_loss``
-    reports the compiled ``loss`` it never set as 0)."""
-    for name in training_loss_terms(run):
-        f = run.series(name).finite()
-        if bool((f.values[f.steps == step] > 0).any()):
-            return True
-    return False
-
-
-def starts_at_zero(run: Run, th: InitialLossThresholds = DEFAULTS) -> bool:
-    """True when the training loss (:func:`~lrdoctor.detect._common.objective`) of a run that is not
-    RL has ``zero_reports`` finite reports or more and the first ``zero_reports`` of them are exactly
-    0: no number of classes is needed to judge it, as no objective starts at its minimum. Not when a
-    zero is the objective's own reading of a good start: a regression error (the run logs an MSE/MAE:
-    a fitted potential's loss prints 0.0000 at 4 decimals), a loss averaged over one or two examples
-    (:func:`_per_example_reports`), or a column beside positive loss terms (:func:`_beside_positive_terms`)."""
-    s = objective(run) if not run.is_rl else None
-    f = s.finite() if s is not None else None
-    if f is None or f.values.size < th.zero_reports or not bool((f.values[: th.zero_reports] == 0).all()):
-        return False
-    return not (_logs_regression_error(run) or _per_example_reports(run)
-                or _beside_positive_terms(run, float(f.steps[0])))
-
-
 def _needs(run: Run) -> str | None:
     # (imported here: the chance rules import this module's ``starts_at_the_start``) a Trainer table
     # whose first row is the run's first evaluation starts at the start at irregular steps too
@@ -308,8 +261,6 @@ def _needs(run: Run) -> str | None:
         why = None  # a per-token cross-entropy is judged against the largest vocabulary
     if why is not None and needs.loss(run) is None and cross_entropy_named(run) is not None:
         why = None  # a loss named a cross-entropy is judged by its sign
-    if why is not None and starts_at_zero(run):
-        why = None  # a loss at exactly 0 from its first reports is judged without K, and from two reports
     table_first = _first_evaluation_judged(run) is not None
     if why is not None and (table_first or _evaluation_alone(run) is not None):
         why = None  # no training loss logged before it: the first evaluation loss is judged against that bound
@@ -472,23 +423,8 @@ def _negative_cross_entropy(run: Run, th: InitialLossThresholds) -> list[Finding
                     {"first_loss": first, "first_step": step, "cross_entropy_column": col}, cause)]
 
 
-def _zero_start(run: Run, th: InitialLossThresholds) -> list[Finding]:
-    """A ``zero`` finding when the training loss starts at exactly 0 (:func:`starts_at_zero`)."""
-    s = objective(run)
-    f = s.finite()
-    step = float(f.steps[0])
-    summary = (f"the training loss is exactly 0 at its first {th.zero_reports} reports: no objective starts at its "
-               "minimum, and a loss of 0 gives no gradient")
-    cause = ("Nothing is being trained on: every target is masked or ignored (labels all -100, an empty "
-             "completion), the batch is empty, or the loss is not connected to the model's output.")
-    return [Finding("initial_loss_anomaly", Severity.WARNING, step, step, summary,
-                    {"first_loss": 0.0, "first_step": step}, cause)]
-
-
 @detector("initial_loss_anomaly", thresholds=DEFAULTS, evidence=InitialLossAnomalyEvidence, needs=_needs)
 def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
-    if starts_at_zero(run, th):
-        return _zero_start(run, th)
     s, k = objective(run), num_classes(run)
     lm_bound = score = None
     label_set = False
@@ -572,10 +508,6 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
 
 @fix_rule("initial_loss_anomaly")
 def fix_initial_loss_anomaly(run: Run, f: Finding) -> Prescription:
-    if "expected_ln_k" not in f.evidence and f.evidence.get("first_loss") == 0.0:  # a loss at exactly 0 from the start
-        return Prescription([Fix("loss targets", None, None, "a loss of 0 at the start trains nothing",
-                                 note="check that some labels are not masked (-100) and the batch is not empty")],
-                            [Watch("loss at step 0", "above 0 (about ln K for a cross-entropy)", "exactly 0 means no gradient")])
     if "expected_ln_k" not in f.evidence:  # a cross-entropy named by the log, judged by its sign alone
         return Prescription([Fix("loss computation", None, None, "a cross-entropy is never negative",
                                  note="log_softmax before NLLLoss (or CrossEntropyLoss on raw logits); targets in [0, K)")],
