@@ -687,6 +687,20 @@ def _stepped_down(v: np.ndarray, p: int, th: ReturnThresholds) -> bool:
                 and np.median(post) < np.median(v[:p]))
 
 
+def _dropped_and_held(v: np.ndarray, th: ReturnThresholds) -> bool:
+    """A drop that holds, for the trend rule of a long log: Mann-Kendall sees no downward trend in
+    reports that fell at once and then stayed flat (a model collapsed to one class's share, its
+    accuracy 0.92 then 0.098 at nine evaluations), so the fall is asked as :func:`_stepped_down`
+    asks it of a short log, from the raw reports' best (the smoothed peak can sit a report or two
+    before it), and every later report must also lie below the median of the reports before the
+    best: the level dropped under the one the run climbed through, which a single high draw
+    (an RL average of 1.24 among reports of -0.1 to 0.2) leaves untouched."""
+    q = int(np.argmax(v))
+    if q == 0 or not _stepped_down(v, q, th):
+        return False
+    return bool((v[q + 1:] < np.median(v[:q])).all())
+
+
 def _stepped_down_from_first(v: np.ndarray, th: ReturnThresholds) -> bool:
     """A ratio-scale score (0 is nothing right) whose best is its first report and that then drops
     and stays down: each of the more than ``few_falls`` later reports lies below the first by more
@@ -782,7 +796,7 @@ def detect_reversal(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
         return []
     if _within_sampling_noise(run, t.name, t.c.mid, float(np.max(t.c.mid[max(0, p - edge):p + edge + 1])), end, th):
         return []  # the fall is a few examples of a small evaluation set
-    if trend_p_down(t.c.mid[p + 1:]) >= th.few_trend_p:
+    if trend_p_down(t.c.mid[p + 1:]) >= th.few_trend_p and not _dropped_and_held(t.c.mid, th):
         return []  # the reports after the peak show no downward trend: a high stretch of noise, not a fall
     per, unit = slope_unit(run)
     up = fit_slope(steps[: p + 1], t.c.mid[: p + 1]) * per if p > 0 else 0.0
