@@ -16,6 +16,8 @@ from bench_logs import real_log
 from trained_digits import digits_mlp, fit_epoch, held_out_loss, noisy_label_fit, warned, write_lines
 
 import lrdoctor
+from lrdoctor.detect.overfitting import DEFAULTS as OVERFIT_DEFAULTS
+from lrdoctor.detect.overfitting import _rising_trend
 
 SPEECHT5_DRIFT = "fresh471/kingmhd1519-speecht5-mehdi-as-1/training_results.md"
 XLSR_WER_IMPROVES = "fresh109/hfcard-anuragshas-xlsr-mr/training_results.md"
@@ -62,7 +64,12 @@ def test_a_trained_model_memorising_noisy_labels_at_a_high_lr(tmp_path):
     run = lrdoctor.read(write_lines(tmp_path / "log.txt", lines))
     v = run.series("eval_loss").values
     assert v[-5:].mean() > 1.2 * v.min()  # the climb is real: the curve did turn
-    assert _trend_finding(lrdoctor.diagnose(run)) is not None
+    # the report names it overfitting; which rule speaks first depends on the curve the machine's
+    # floating point trains (on some CPUs the swings are small enough for GL_5's scatter guard),
+    # so the trend rule is also asked on its own
+    assert "overfitting" in warned(lrdoctor.diagnose(run))
+    trend = _rising_trend(run, run.series("eval_loss"), run.series("loss"), OVERFIT_DEFAULTS)
+    assert trend and "Mann-Kendall" in trend[0].summary
 
 
 def test_a_trained_model_that_generalises_gets_no_overfitting(tmp_path):
