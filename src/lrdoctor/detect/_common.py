@@ -6,7 +6,7 @@ import numpy as np
 
 from lrdoctor.run import Run, Series
 
-__all__ = ["objective", "loss_went_nonfinite", "lr_at", "lr_rising", "is_error_rate", "error_rates", "is_class_error", "ERROR_RATES", "zero_is_exact",
+__all__ = ["objective", "loss_went_nonfinite", "lr_at", "lr_rising", "is_error_rate", "is_word_error_rate", "error_rates", "is_class_error", "ERROR_RATES", "zero_is_exact",
            "perplexity_beside", "training_loss_terms"]
 
 
@@ -53,8 +53,21 @@ ERROR_RATES = ("wer", "cer", "uer", "ter", "errorrate", "error_rate")
 def is_error_rate(name: str) -> bool:
     """``wer``, ``valid_wer``, ``eval/cer``, ``valid_ErrorRate``, ``eval_wer_score``: an error-rate column (not
     ``power``, not ``answer``)."""
-    low = name.lower().replace("-", "_").split("/")[-1].removesuffix("_score")  # ("wer_score": evaluate's key)
+    low = _rate_key(name)
     return any(low == r or low.endswith("_" + r) for r in ERROR_RATES)
+
+
+def _rate_key(name: str) -> str:
+    """``name`` as the error-rate tests read it: lower case, ``-`` as ``_``, its last ``/`` part,
+    without evaluate's ``_score`` suffix (``eval/WER_score`` -> ``wer``)."""
+    return name.lower().replace("-", "_").split("/")[-1].removesuffix("_score")
+
+
+def is_word_error_rate(name: str) -> bool:
+    """``wer``, ``eval_wer``, ``eval_wer_score``: a word error rate (not a CER or a phone error
+    rate, whose state of the art lies far lower than a WER's)."""
+    low = _rate_key(name)
+    return low == "wer" or low.endswith("_wer")
 
 
 #: words beside an error word that make it a regression or reconstruction error, not a share of wrong answers
