@@ -492,7 +492,9 @@ class ProgressThresholds(Thresholds):
     (Zhang et al. 2020, "Pushing the Limits of Semi-Supervised Learning for Automatic Speech
     Recognition": 1.4% test-clean); a run whose every evaluation, its first included, beats the
     state of the art is no fine-tune. Read as a fraction, 0.9-1.4 is 90% to 140% errors, a model
-    that recognises nothing. A CER is not read so: a character error rate near 1% is within reach."""
+    that recognises nothing. A CER is not read so: a character error rate near 1% is within reach;
+    nor is a run whose training loss fell by more than ``max_total_drop`` while its evaluation loss
+    did not, a model that keeps fitting its training set, which a percentage near 1% may describe."""
 
 
 DEFAULTS = ProgressThresholds()

@@ -608,7 +608,7 @@ def _error_rate_at_max(run: Run, th: ProgressThresholds) -> Finding | None:
     # a fraction by inference, not by print, so a warning (see ``best_published_wer``); one single
     # value throughout is :func:`_pinned_error_rate`'s, whose unchanged outputs are an error
     inferred = [n for n in in_band if n not in near and is_word_error_rate(n) and float(np.ptp(values[n])) > 0.0
-                and _better_than_published_as_percent(values[n], th)]
+                and _better_than_published_as_percent(values[n], th) and not _only_training_loss_fell(run, th)]
     for name in pinned + above + percent + near + inferred:
         v = values[name]
         # the pinned rate's scale: exactly 1.0 or a fraction near it is a fraction, 100.0 or more a percentage
@@ -820,6 +820,18 @@ def _better_than_published_as_percent(v: np.ndarray, th: ProgressThresholds) -> 
     it is a model that gets at most one word in ten right (XLS-R 1b on Arabic: WER 0.9974 ->
     0.9696 over 11 evaluations; wav2vec2 on Luganda: 1.0123-1.0128 at all 13)."""
     return float(v.max()) < th.best_published_wer
+
+
+def _only_training_loss_fell(run: Run, th: ProgressThresholds) -> bool:
+    """True when the training loss fell by more than ``max_total_drop`` while the evaluation loss
+    did not (from its first report to the median of its last three): the picture of a model near
+    1% errors that keeps fitting its training set with no change on the evaluation set, in which a
+    WER of 0.9-1.4 may be the percentage it reads as (whisper-small on Vietnamese: training loss
+    0.0204 -> 0.0002 while the validation loss rose 0.54 -> 0.66 beside WER 1.21-1.37). The scale
+    inferred by :func:`_better_than_published_as_percent` is then no longer the only reading."""
+    e = run.series("eval_loss")
+    fell = e is not None and _fell_by_total_drop(e.finite().values, th)
+    return _loss_learned(run, th) and not fell
 
 
 def _another_rate_learned(values: dict[str, np.ndarray], name: str, scale: float) -> bool:
