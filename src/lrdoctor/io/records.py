@@ -420,7 +420,7 @@ def _pick_step(acc: "RecordColumns", usable: list[tuple[Any, str]]) -> tuple[Any
 
 
 #: column names that are only a split's name ("Train: 0.5455, Val: 0.5342")
-BARE_SPLITS = ("train", "learn", "val", "valid", "test")
+BARE_SPLITS = ("train", "learn", "val", "valid", "dev", "test")
 
 
 def resolve_bare_splits(cols: dict, masks: dict) -> None:

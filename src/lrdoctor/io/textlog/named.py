@@ -140,6 +140,22 @@ def _nvidia_speech(line: str, state: dict) -> dict | None:
     return None
 
 
+#: CatBoost 0.x's console (issue 274, 2018): ``0:      learn 0.6355974416passed: 17.4 sec      total: 3m 13s
+#: remaining: 3h 42m 6s``: no colon after ``learn`` and no tab between its value and the time the
+#: iteration took, so the general rules read the time alone. Read the round and the learn value (the
+#: objective on the training set, as the ``learn:`` of later versions: ``records.resolve_bare_splits``
+#: names it); the times are no metric.
+_CATBOOST_LEGACY = re.compile(rf"^\s*(?P<it>\d+):\s+learn\s+(?P<learn>{NUM})passed:\s")
+
+
+def _catboost_legacy(line: str, state: dict) -> dict | None:
+    """One iteration of CatBoost 0.x's console (``_CATBOOST_LEGACY``): its boosting round and learn value."""
+    m = _CATBOOST_LEGACY.match(line) if "passed:" in line else None
+    if m is None:
+        return None
+    return {"boosting_round": float(m["it"]), "learn": _num(m["learn"])}
+
+
 #: Lightning's ModelCheckpoint (verbose): "Epoch 2, global step 150: 'val_loss' reached 3.54525
 #: (best 3.54525), saving model to ..." ("was not in top 1" lines carry no value)
 _CKPT_REACHED = re.compile(rf"^\s*Epoch (?P<ep>\d+), global step (?P<step>\d+): '(?P<key>[\w/.\-]+)' reached (?P<val>{NUM})", re.I)
