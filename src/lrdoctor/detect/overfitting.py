@@ -247,7 +247,8 @@ def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
         return (_loss_rises(run, e, tr, th, highest_last=False) or _memorised(run, e, tr, i, gl, th)
                 or _accuracy_confirms(run, e, tr, i, gl, th) or _memorised_turn(run, e, tr, i, gl, th)
                 or (_highest_last(e, tr, th) if _successive_rises(e.values, th) is None else [])
-                or _persisted_rise(e, tr, i, gl, th) or _score_confirms(run, e, tr, i, gl, th))
+                or _persisted_rise(e, tr, i, gl, th) or _score_confirms(run, e, tr, i, gl, th)
+                or _fitted_apart(run, e, tr, i, gl, th))
     t_at_min, t_end = _train_from(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))
     if t_at_min is None or t_end is None:
         return []
@@ -341,6 +342,47 @@ def _score_confirms(run: Run, e: Series, tr: Series, i: int, gl: float, th: Over
     summary = (f"eval loss stayed above its minimum {fmt(float(v[i]))} (step {fmt(step)}) at all {after} later "
                f"evaluations and ends {gl:.0%} above it, every held-out score logged stayed worse than at that minimum, "
                f"while training loss fell {fmt(t_min)} -> {fmt(t_end)}")
+    return [Finding("overfitting", Severity.WARNING, step, float(e.steps[-1]), summary, ev, _UP_CAUSE)]
+
+
+def _fitted_apart(run: Run, e: Series, tr: Series, i: int, gl: float, th: OverfittingThresholds) -> list[Finding]:
+    """Fitted-apart rule, from the minimum ``i`` of ``detect`` and its GL ``gl`` (every later
+    evaluation already above it): the memorisation rule (:func:`_memorised`) with the GL rule's
+    fitted-training-set gap (``floor_gap``, 2x) in place of its order of magnitude, when the rise
+    itself is twice GL_5. Each bar is one the detector already holds, with no new threshold:
+
+    - the rise persisted: at least a third of the evaluations after the first come after the
+      minimum (``memorised_after_share``, ``min_after``+ of them), every one above it;
+    - the last evaluation is ``up_ordered_gl`` (twice GL_5) above the minimum: the bar the
+      ordering and never-beaten rules ask before they drop the scatter guard;
+    - the training loss at least halved since the minimum (``memorised_fit``) and ends at most half
+      the evaluation loss (``floor_gap``): the training set went on being fitted, by a factor the
+      held-out loss's swings do not explain, while the held-out loss stayed above its best;
+    - no held-out score logged beside it (none is needed) is, at any later evaluation, at least as
+      good as it was at the minimum (:func:`_score_held_after` with ``at_any``, as the score-confirmed
+      and turned-minimum rules ask): a score that came back says the model still improved at the
+      task, and the loss's rise is over-confidence (Guo et al. 2017; hubert-base on GTZAN: validation
+      loss 0.5399 at its ninth epoch, then 6-37% above it, while accuracy went 0.85 -> 0.86 -> 0.84).
+
+    The scatter guard reads a noisy held-out loss against itself, and a persistent rise whose
+    evaluations swing by half of it falls short of ``noise_k`` sigmas though the training set is
+    fitted more than twice further meanwhile (Udacity's sentiment RNN: validation loss 0.4232 at step
+    800, then 0.43-0.57 at all 8 later reports, 20% above it at the end, while the training loss fell
+    0.4396 -> 0.1583; no score logged)."""
+    v = e.values
+    after = v.size - 1 - i
+    if (v <= 0).any() or gl < th.up_ordered_gl or after < max(th.min_after, th.memorised_after_share * (v.size - 1)):
+        return []
+    step = float(e.steps[i])
+    t_min, t_end = _train_from(tr, step), value_at(tr, float(e.steps[-1]))
+    if t_min is None or t_end is None or t_min <= 0 or not 0 <= t_end <= th.memorised_fit * t_min:
+        return []
+    if not th.floor_gap * t_end <= float(v[-1]) or _score_held_after(run, step, at_any=True) is not None:
+        return []
+    ev = _gl_evidence(e, i, gl, t_min, t_end)
+    summary = (f"eval loss stayed above its minimum {fmt(float(v[i]))} (step {fmt(step)}) at all {after} later "
+               f"evaluations and ends {gl:.0%} above it, while training loss fell {fmt(t_min)} -> {fmt(t_end)}, "
+               f"{_times_below(float(v[-1]), t_end)} the eval loss: the training set is fitted apart from the held-out one")
     return [Finding("overfitting", Severity.WARNING, step, float(e.steps[-1]), summary, ev, _UP_CAUSE)]
 
 
