@@ -115,12 +115,26 @@ _FRAMEWORK_NAN = re.compile(
 )
 
 
+#: ESPnet's own words for a non-finite gradient norm, printed once for each step whose update it
+#: skips: ESPnet2's trainer ("The grad norm is nan. Skipping updating the model.", the norm as
+#: ``clip_grad_norm_`` returned it, so "inf" too) and ESPnet1's updaters ("grad norm is nan. Do not
+#: update model."). The norm itself is the number the line prints: a ``grad_norm`` report, which the
+#: ``nonfinite`` detector weighs like any other (a few skipped steps are a scaler's calibration,
+#: ``persistent_points`` in a row a blow-up)
+_FRAMEWORK_GRAD_NAN = re.compile(r"\bgrad norm is (nan|inf)\b\.?\s*(?:Skipping updating the model|Do not update model)", re.I)
+
+
 def _framework_nan(line: str, state: dict) -> dict | None:
     """A library's announcement of a non-finite loss (see ``_FRAMEWORK_NAN``): a NaN filed under
-    the loss of the record before it, like the other announcements."""
+    the loss of the record before it, like the other announcements; or of a non-finite gradient
+    norm (``_FRAMEWORK_GRAD_NAN``): the norm it printed, as a ``grad_norm`` report of its own."""
     if ("aN" in line or "nan" in line or "Nan" in line or "finite" in line or "nvalid loss" in line or "loss scale" in line) \
             and _FRAMEWORK_NAN.search(line):
         return {NAN_EVENT: float("nan")}
+    if "norm is" in line:
+        m = _FRAMEWORK_GRAD_NAN.search(line)
+        if m:
+            return {"grad_norm": float(m[1])}
     return None
 
 #: Deeplearning4j's ScoreIterationListener: "Score at iteration 60 is 2.3456" (the score is the
