@@ -310,6 +310,13 @@ _RL_LOSS = {"policy", "pol", "entpen", "value", "vf", "pg", "entropy", "ent", "c
 #: words of a quantity named after the loss that is no loss: the fp16 loss scale (DeepSpeed's
 #: "loss scale", Megatron's "loss_scale") multiplies the loss; it is not one; nor is its
 #: exponential (Megatron's "lm loss PPL"), which perplexity_column reads as such
+#: The suffix of the column a text reader adds beside a per-class metric printed as a list whose
+#: entries are partly or wholly non-finite ("Pseudo dice [0.0, nan, nan, 0.0]", an HF card's
+#: "Per Category Accuracy" cell "[nan, 0.9943]"): how many classes the metric was undefined for at
+#: that report. The metric's own column is the mean of its finite entries, so the NaN would
+#: otherwise be lost; ``nonfinite`` reads this column.
+UNDEFINED_CLASSES_SUFFIX = "_nan_classes"
+
 _NOT_A_LOSS = {"scale", "scaler", "ppl", "perplexity"}
 _AUX = {"box", "cls", "dfl", "obj", "seg", "aux", "reg", "mask", "rpn", "l1", "giou", "bbox", "kd", "z", "moe",
         "router", "balance", "contrastive", "recon", "recons", "reconstruction", "kld", "perceptual", "gen", "disc", "g", "d",
@@ -510,7 +517,8 @@ def resolve_aliases(raw_names: Iterable[str], explicit: dict[str, str] | None = 
     ('Loss/train', 1.0)
     """
     empty = set(empty)
-    raw_names = [r for r in raw_names if r not in empty]
+    # (a count of a per-class metric's undefined classes plays no role: ``UNDEFINED_CLASSES_SUFFIX``)
+    raw_names = [r for r in raw_names if r not in empty and not r.endswith(UNDEFINED_CLASSES_SUFFIX)]
     by_norm: dict[str, str] = {}
     for raw in raw_names:
         by_norm.setdefault(normalize(raw), raw)

@@ -22,6 +22,7 @@ from lrdoctor.detect._guard_evidence import GuardRewindEvidence
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
 from lrdoctor.detect._grad import max_grad_norm
 from lrdoctor.finding import Finding, Fix, Severity, Watch
+from lrdoctor.names import UNDEFINED_CLASSES_SUFFIX
 from lrdoctor.run import Run, Series
 
 __all__ = ["NonfiniteThresholds", "detect", "amp_skipped_steps"]
@@ -142,6 +143,7 @@ class NonfiniteEvidence(GuardRewindEvidence):
     also_nonfinite: list
     losses_finite: bool
     undefined_correlation: bool
+    undefined_classes: int
     empty_window_mean: bool
 
 
@@ -209,6 +211,8 @@ def detect(run: Run, th: NonfiniteThresholds = DEFAULTS) -> list[Finding]:
                          "batch, every label masked). Checkpoint selection on these evaluations picks at random.")
         end = s.steps[-1] if persistent else s.steps[i]
         out.append(Finding("nonfinite", sev, s.steps[i], end, summary, evidence, cause))
+    if not out:
+        out.extend(_undefined_classes(run))
     if not any(f.severity is Severity.ERROR for f in out):
         out.extend(_unrecorded_blow_up(run, th))
     if not any(f.severity is Severity.ERROR for f in out):
@@ -257,6 +261,35 @@ def _printed_nan(run: Run, name: str, s: Series) -> bool:
     policy's output distribution is NaN), whereas a machine-written file may hold NaN for a
     metric it never computed."""
     return name in _PRINTED_ONLY_COMPUTED and run.meta.format == "text-log" and not np.isfinite(s.values).any()
+
+
+def _undefined_classes(run: Run) -> list[Finding]:
+    """A per-class metric printed as a list with non-finite entries (the reader's
+    ``UNDEFINED_CLASSES_SUFFIX`` column): nnU-Net's "Pseudo dice [0.0, nan, nan, ...]", an HF
+    card's "Per Category Accuracy" of "[nan, 0.9943]". The reader keeps the mean of the finite
+    entries as the metric, so the NaN shows nowhere else. An entry is NaN when its class is absent
+    from the evaluated samples (0/0): the mean then skips classes, and what it ranks checkpoints on
+    changes from one evaluation to the next. The model's numbers may well be finite, so it is a
+    warning, never an error; a blow-up shows in a loss or gradient norm, which the other rules read."""
+    for name in run.metrics:
+        if not name.endswith(UNDEFINED_CLASSES_SUFFIX):
+            continue
+        s = run.series(name)
+        hit = np.flatnonzero(s.values > 0) if s is not None else np.zeros(0, int)
+        if not hit.size:
+            continue
+        metric = name[: -len(UNDEFINED_CLASSES_SUFFIX)]
+        i = int(hit[0])
+        logged = run.series(metric)
+        ev = {"metric": metric, "first_step": s.steps[i], "value": float("nan"), "nonfinite_points": int(hit.size),
+              "logged_points": len(logged) if logged is not None else len(s), "undefined_classes": int(s.values[hit].max()),
+              "losses_finite": all(x is None or bool(np.isfinite(x.values).all()) for x in (run.series("loss"), run.series("eval_loss")))}
+        summary = (f"{metric} is NaN for {int(s.values[i])} class(es) at step {fmt(s.steps[i])} "
+                   f"({hit.size} report(s) with an undefined class); its mean covers the other classes only")
+        cause = ("A per-class metric divides by zero for a class absent from the evaluated samples (no foreground "
+                 "pixel of it, no example of it): the class's score is undefined, and the mean over classes skips it.")
+        return [Finding("nonfinite", Severity.WARNING, s.steps[i], s.steps[hit[-1]], summary, ev, cause)]
+    return []
 
 
 def _unrecorded_blow_up(run: Run, th: NonfiniteThresholds) -> list[Finding]:

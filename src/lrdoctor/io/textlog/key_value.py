@@ -10,7 +10,7 @@ import json
 import re
 
 from lrdoctor.io.textlog._base import NUM, _NUM_FULL, _STEPLIKE, _UNIT, _num
-from lrdoctor.names import EVAL_WORDS
+from lrdoctor.names import EVAL_WORDS, UNDEFINED_CLASSES_SUFFIX
 
 #: rasbt's deeplearning-models: ``Epoch: 001/020 | Batch 0150/0176 | Cost: 1.5725``
 _EPOCH_BATCH_OF = re.compile(r"^\s*Epoch:\s*(?P<ep>\d+)/\d+\s*\|\s*Batch\s+(?P<i>\d+)/(?P<n>\d+)\s*\|", re.I)
@@ -383,7 +383,8 @@ def _source_locations(line: str) -> list[tuple[int, int]]:
 def _list_values(line: str, rec: dict, state: dict) -> None:
     """``key [a, b, c]`` / ``key: [a]`` / ``key=[a, b]``: a learning rate per parameter group
     is the first group's (what HF and Lightning report); any other list is a per-class
-    score (nnU-Net's Dice per class) and is read as its mean over the finite values.
+    score (nnU-Net's Dice per class) and is read as its mean over the finite values, its count
+    of non-finite entries beside it (``UNDEFINED_CLASSES_SUFFIX``) when it has any.
     Lists are read beside scalar fields or alone on their line; a line of several lists and
     nothing else (PFNL's "Eval PSNR: [30.5], MSE: [0.0011]" before its first step) is an
     evaluation dump that would otherwise open the log with step-less records."""
@@ -401,12 +402,14 @@ def _list_values(line: str, rec: dict, state: dict) -> None:
         finite = [v for v in vals if v == v and abs(v) != float("inf")]
         if "lr" in key.split("_") or "learning_rate" in key or len(vals) == 1:
             rec[key] = vals[0]  # (a one-element list is the value printed as a tensor's: TF's "Total loss is :[nan]")
-        elif finite:
-            rec[key] = sum(finite) / len(finite)
-            if len(vals) > 1:
-                # a mean is no number of the line: a line of the same shape must be parsed
-                # again, not read through the shape cache (which maps fields to spans)
-                state["lists"] = True
+        else:
+            if finite:
+                rec[key] = sum(finite) / len(finite)
+            if len(finite) < len(vals):
+                rec[key + UNDEFINED_CLASSES_SUFFIX] = float(len(vals) - len(finite))
+            # a mean is no number of the line: a line of the same shape must be parsed
+            # again, not read through the shape cache (which maps fields to spans)
+            state["lists"] = True
 
 
 def _as_split(rec: dict, split: str, mark: str | None = None) -> dict:

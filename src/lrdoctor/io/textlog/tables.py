@@ -9,7 +9,7 @@ import re
 import unicodedata
 
 from lrdoctor.io.textlog._base import NUM, _NUM_FULL, _UNIT, _num
-from lrdoctor.names import SPLIT_WORDS
+from lrdoctor.names import SPLIT_WORDS, UNDEFINED_CLASSES_SUFFIX
 
 _BATCHES = re.compile(r"^(?P<b>\d+)\s*/\s*(?P<t>\d+)\s+batches$", re.I)
 
@@ -504,8 +504,19 @@ def _header_table(line: str, state: dict) -> dict | None:
     if state.get("spaced_hf") and s[:6].lower() == "no log":
         # HF's "No log" cell (no training loss logged yet): the column it stands in holds no value
         s, missing = "0" + s[6:], 0
+    undefined: dict[str, float] = {}
     if "[" in s and "|" in s:
+        undefined = _undefined_classes(s, head)
         s, head = _without_list_cells(s, head)
+    rec = _header_row(s, head, state, missing)
+    if rec and undefined:
+        rec.update(undefined)
+    return rec
+
+
+def _header_row(s: str, head: list[str], state: dict, missing: int | None) -> dict | None:
+    """The record of data row ``s`` (list cells already taken out) of a header table with
+    column names ``head``; ``missing`` is the index of a cell that holds no value."""
     if "{" in s:
         s = _ONE_KEY_DICT.sub(lambda m: m["val"], s)
     cells = [c for c in re.split(r"[|,\s]+", s.strip("|")) if c]
@@ -553,6 +564,23 @@ def _without_border(row: str) -> str:
 #: a table cell holding a list of numbers: HF's results table prints a metric that ``evaluate``
 #: returns as a list as it is ("Sacrebleu-precisions": "[92.246, 84.243, 78.785, 75.434]")
 _LIST_CELL = re.compile(rf"^\[\s*{NUM}(?:\s*,\s*{NUM})*\s*\]$")
+
+
+def _undefined_classes(row: str, head: list[str]) -> dict[str, float]:
+    """For each list cell of ``row`` (see ``_LIST_CELL``) with non-finite entries, its column's
+    count of them, under the column's name and ``UNDEFINED_CLASSES_SUFFIX``: an HF card's "Per
+    Category Accuracy" of "[nan, 0.9943]" is a class the evaluation held no pixel of (0/0)."""
+    raw = [c.strip() for c in row.strip().strip("|").split("|")]
+    if len(raw) != len(head):
+        return {}
+    out = {}
+    for name, c in zip(head, raw):
+        if _LIST_CELL.match(c):
+            vals = [_num(v) for v in c.strip("[] ").split(",")]
+            bad = sum(1 for v in vals if v != v or abs(v) == float("inf"))
+            if bad and len(vals) > 1:
+                out[name + UNDEFINED_CLASSES_SUFFIX] = float(bad)
+    return out
 
 
 def _without_list_cells(row: str, head: list[str]) -> tuple[str, list[str]]:
