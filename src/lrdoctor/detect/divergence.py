@@ -171,6 +171,21 @@ class DivergenceThresholds(Thresholds):
     with probability 1/C(n, m): a step counts when that is below 1%, the climb rule's level. A
     warning, as the tail and climb rules: a level 1.4x the old one is no blow-up yet (a Keras LSTM
     regressor at 6340-6947 for ten epochs, then 9485-10976 to the end)."""
+    start_level: int = 3
+    """Few-point rule on a log with evaluations: from some report to the end (3+ reports, one more
+    than ``few_after``, a level as ``shift_p``'s step asks, not a two-report excursion) the training
+    loss lies above every report before it and more than ``relative_floor`` above its *first* report,
+    and the evaluation loss ends above its first evaluation (:func:`held_above_start`). A stable
+    descent does not end above where it started: gradient descent at a step size below the
+    curvature's stability bound lowers the training loss it follows (the descent lemma), and a
+    logged average over a window of steps carries little noise, so a training loss held above its
+    starting level makes net negative progress on the data it fits. Overfitting keeps its training
+    loss falling; held-out loss that ends above its own start too says the weights got worse, not the
+    batch order (roberta-large on fake news at lr 5e-5: training loss 0.39, then 0.72, 0.70, 0.70,
+    0.69 at chance with the validation loss 0.703 -> 0.713; a distilbert LoRA, 0.467 -> 0.537-0.645
+    for seven epochs while its validation loss ended above its first). The end must keep half the
+    climb (``joint_hold``): a spike that recovered is ``loss_spike``'s. A warning: a level tens of
+    percent up has not blown up."""
     eval_noise_points: int = 4
     """Logs with an evaluation loss and no training loss: the last evaluation's jump is judged
     against the log scatter of at least 4 evaluations before it (``log_noise`` needs 4 points
@@ -510,6 +525,37 @@ def level_shift(values: np.ndarray, p: float, floor: float, noise_k: float, afte
     return None
 
 
+def held_above_start(values: np.ndarray, floor: float, after: int, hold: float) -> tuple[int, int] | None:
+    """(index of the best point before the onset, index of the onset) when, from some report after
+    the first to the end (``after``+ reports), every report lies above every report before it and
+    more than ``floor`` (a share) above the *first* report, the level the logged training started
+    from, and the last report keeps at least ``hold`` of the peak's rise over the first in the log
+    domain (``DivergenceThresholds.joint_hold``: a loss that gave back more than half of its climb
+    by the end is a spike recovering, not a new level); positive values only; the earliest such
+    onset wins. None otherwise. See ``DivergenceThresholds.start_level``."""
+    x = values
+    if x.size < after + 1 or (x <= 0).any():
+        return None
+    if np.log(x[-1] / x[0]) < hold * np.log(x.max() / x[0]):
+        return None
+    high_before = np.maximum.accumulate(x)
+    low_after = np.minimum.accumulate(x[::-1])[::-1]
+    for j in range(1, x.size - after + 1):
+        if low_after[j] > (1.0 + floor) * x[0] and low_after[j] > high_before[j - 1]:
+            return int(np.argmin(x[:j])), j
+    return None
+
+
+def eval_ends_above_first(run: Run) -> bool:
+    """True when the run logged two or more evaluation losses, all positive, and the last is above
+    the first: the held-out loss, too, ends worse than where the log started."""
+    e = run.series("eval_loss")
+    if e is None:
+        return False
+    v = e.finite().values
+    return v.size >= 2 and bool((v > 0).all()) and bool(v[-1] > v[0])
+
+
 def ends_non_finite(values: np.ndarray) -> bool:
     """True when the series turns non-finite at some report and stays so to the end (a NaN that
     never clears: the weights themselves are gone), after at least one finite report."""
@@ -767,6 +813,11 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
         ("eval_collapse", lambda: eval_collapse(run, x, st, th) if eval_only else None, Severity.ERROR,
          f"the last evaluation's loss > {1 + th.relative_floor:g}x its best beyond {th.noise_k:g} sigma of the evaluations' "
          f"scatter, and its score at most 1/{th.few_factor:g} of its best"),
+        # last: a creep above the start is a warning, after every rule that could call it an error
+        ("start", lambda: None if eval_only or x.size != f.values.size or not eval_ends_above_first(run)
+         else held_above_start(x, th.relative_floor, th.start_level, th.joint_hold), Severity.WARNING,
+         f"few-point: from one report to the end every report above all earlier ones and {th.relative_floor:.0%} above "
+         "the first, the level the log started from, and the evaluation loss ends above its first too"),
     ) if x.size <= th.few_points else ()
     got = None
     for name, find, sev, rule in rules:
@@ -836,6 +887,11 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
         summary = (f"{noun} stepped up to a new level at step {fmt(ev['onset_step'])}: every report from there on "
                    f"({ev['points_above']}) is above every earlier one, from best {fmt(ev['best_loss'])} (step "
                    f"{fmt(ev['best_step'])}) to {fmt(ev['final_loss'])} at the end")
+    elif name == "start":
+        summary = (f"{noun} ended above where the log started: from step {fmt(ev['onset_step'])} every report "
+                   f"({ev['points_above']}) stayed above all earlier ones and above the first report "
+                   f"{fmt(float(x[0]))}, to {fmt(ev['final_loss'])} at the end, and the evaluation loss ended above "
+                   "its first evaluation too")
     elif name == "tail":
         summary = (f"{noun} is climbing: from best {fmt(ev['best_loss'])} (step {fmt(ev['best_step'])}) it rose at "
                    f"every one of the last {ev['points_above']} reports, to {fmt(ev['final_loss'])} "
