@@ -72,9 +72,17 @@ def filter_findings(findings: list[Finding]) -> list[Finding]:
     predictor printed."""
     blowups = [f for f in findings if f.severity is Severity.ERROR and f.kind in BLOWUP_KINDS and not f.evidence.get("losses_finite")]
     if blowups:
-        onset = min(f.start_step for f in blowups) if all(f.kind == "divergence" for f in blowups) else float("-inf")
+        onset = min(f.start_step for f in blowups) if all(_has_onset(f) for f in blowups) else float("-inf")
         findings = [f for f in findings if f.kind not in EXPLAINED_BY_ERROR or _before_the_blowup(f, onset)]
     return [f for f in findings if not _overfitting_explains(f, findings) and not _never_learned(f, findings)]
+
+
+def _has_onset(f: Finding) -> bool:
+    """True for a blow-up whose start step dates it: a divergence, and a non-finite *loss* (its first
+    NaN report is where the numbers broke: a WER pinned at 100% for two evaluations before the loss
+    turned NaN was stuck before it). A non-finite gradient norm or task metric is not dated so: a loss
+    printed exactly 0 beside a NaN gradient norm is the same broken step seen in another column."""
+    return f.kind == "divergence" or (f.kind == "nonfinite" and "loss" in str(f.evidence.get("metric", "")))
 
 
 def _before_the_blowup(f: Finding, onset: float) -> bool:
