@@ -18,6 +18,7 @@ from lrdoctor.detect._progress.chance import NEVER_LEFT_ZERO_RULE, RECALL_ONE_CL
 from lrdoctor.detect.coverage import Coverage
 from lrdoctor.detect.registry import FIX_RULES, SPECS, CannotJudge, KindSpec, Thresholds
 from lrdoctor.finding import Finding, Severity, all_kinds
+from lrdoctor.names import TEXT_SCORE_WORDS, tokens
 from lrdoctor.run import Run
 
 __all__ = ["DETECTORS", "THRESHOLDS", "SPECS", "FIX_RULES", "KindSpec", "Thresholds", "detect_all", "check",
@@ -72,17 +73,9 @@ def filter_findings(findings: list[Finding]) -> list[Finding]:
     predictor printed."""
     blowups = [f for f in findings if f.severity is Severity.ERROR and f.kind in BLOWUP_KINDS and not f.evidence.get("losses_finite")]
     if blowups:
-        onset = min(f.start_step for f in blowups) if all(_has_onset(f) for f in blowups) else float("-inf")
-        findings = [f for f in findings if f.kind not in EXPLAINED_BY_ERROR or _before_the_blowup(f, onset)]
+        onset = min(f.start_step for f in blowups) if all(f.kind == "divergence" for f in blowups) else float("-inf")
+        findings = [f for f in findings if f.kind not in EXPLAINED_BY_ERROR or _before_the_blowup(f, onset) or _text_frozen_above_zero(f)]
     return [f for f in findings if not _overfitting_explains(f, findings) and not _never_learned(f, findings)]
-
-
-def _has_onset(f: Finding) -> bool:
-    """True for a blow-up whose start step dates it: a divergence, and a non-finite *loss* (its first
-    NaN report is where the numbers broke: a WER pinned at 100% for two evaluations before the loss
-    turned NaN was stuck before it). A non-finite gradient norm or task metric is not dated so: a loss
-    printed exactly 0 beside a NaN gradient norm is the same broken step seen in another column."""
-    return f.kind == "divergence" or (f.kind == "nonfinite" and "loss" in str(f.evidence.get("metric", "")))
 
 
 def _before_the_blowup(f: Finding, onset: float) -> bool:
@@ -91,6 +84,25 @@ def _before_the_blowup(f: Finding, onset: float) -> bool:
     F1 of the minority class 0 from the first evaluation, both losses jumping one evaluation later).
     The warning-level rates and plateaus measured over the whole run are the blow-up's own doing."""
     return f.kind == "slow_progress" and f.severity is Severity.ERROR and f.start_step < onset
+
+
+def _text_frozen_above_zero(f: Finding) -> bool:
+    """True for the ``slow_progress`` error that a score of generated text (BLEU, ROUGE, chrF, METEOR:
+    :data:`~lrdoctor.names.TEXT_SCORE_WORDS`) printed one value above 0 at every evaluation. A blow-up
+    does not explain it: a network whose weights went non-finite emits NaN logits, whose argmax is
+    token 0 (T5's pad) at every position, an empty decode that every one of these scores rates
+    exactly 0. A score held above 0 says the decoder wrote real text, the same text at every
+    evaluation: finite weights that no update changed, so the model never trained at all, which
+    the non-finite loss beside it (an fp16 overflow of the loss, whose every step the loss scaler
+    skips) does not say (flan-t5-base on XSum: validation loss nan at every epoch, ROUGE-1 exactly
+    37.215 at all nine; t5-large: BLEU 0.5945 at all five evaluations beside a nan validation loss).
+    An accuracy pinned at one value is no such proof: a non-finite network answers class 0 for
+    every input and prints that class's share at every evaluation."""
+    if f.kind != "slow_progress" or f.severity is not Severity.ERROR or f.evidence.get("rule") != UNCHANGED_RULE:
+        return False
+    value, metric = f.evidence.get("value"), f.evidence.get("metric")
+    return (isinstance(value, (int, float)) and value > 0 and isinstance(metric, str)
+            and bool(TEXT_SCORE_WORDS & set(tokens(metric))))
 
 
 #: slow_progress errors that say the evaluated predictions never changed or never left 0
