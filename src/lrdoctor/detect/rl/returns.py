@@ -186,6 +186,9 @@ DEFAULTS = ReturnThresholds()
 #: are on an interval scale (any offset), so for them a reversal needs a gain first.
 RATIO_SCALE = ("eval_accuracy", "success_rate")
 
+#: the roles of a return: an interval-scale task metric (its zero means nothing)
+RETURN_ROLES = ("ep_return", "eval_return")
+
 
 def _level(t: TaskCurve, a: int, b: int) -> float:
     return float(np.median(t.smooth[a:b])) if b > a else float(t.smooth[a])
@@ -270,6 +273,53 @@ def _far_from_printed_best(run: Run, th: ReturnThresholds) -> list[Finding]:
             f"{steps.size} reports (worst {fmt(worst)}, last {fmt(float(x[-1]))})", ev,
             "Learning turned into unlearning: the model was better earlier in the run (a GAN's mode collapse, an LR "
             "too large late). The checkpoint of the best is the one to keep.",
+        )]
+    return []
+
+
+def _return_far_from_printed_best(run: Run, th: ReturnThresholds) -> list[Finding]:
+    """A return logged beside the running best the log prints for it (angela's "Avg ... BestAvg"
+    every 100 episodes) that, at each of its last ``printed_best_points`` reports, stays below a
+    best that did not move over them. A return is on an interval scale (its zero means nothing), so
+    the distance is read on the return's own scale, as the trend rule reads a return's fall: at
+    least ``min_gain_share`` of the gain from its first report to the best, and more than
+    ``noise_k`` robust sigmas of the reports logged since the best was set; and their median lies
+    below the median of the reports up to it (:func:`_stepped_down`'s guard: the run ended worse
+    than it was on its way up, which a best set by one lucky stretch of episodes leaves untouched).
+    angela's PPO on Unity's Hallway: Avg -0.99 -> 0.05 (BestAvg 0.08) at episode 500, then -0.15,
+    -0.46, -0.30, -0.32 as the entropy bonus decayed."""
+    for metric, best in _printed_bests(run, th):
+        role = next((r for r, c in run.meta.roles.items() if c == metric), None)
+        if role not in RETURN_ROLES:
+            continue
+        m, b = run.series(metric).finite(), run.series(best).finite()
+        steps = np.intersect1d(m.steps, b.steps)[-th.printed_best_points:]
+        if steps.size < th.printed_best_points:
+            continue
+        x = m.values[np.isin(m.steps, steps)]
+        bx = b.values[np.isin(b.steps, steps)]
+        top = float(bx[0])
+        if np.ptp(bx) != 0 or not top > m.values[0]:
+            continue  # the best moved, or no gain from the first report to measure the distance against
+        moved = np.flatnonzero(b.values != top)
+        set_at = float(b.steps[moved[-1] + 1]) if moved.size else float(b.steps[0])
+        before, post = m.values[m.steps <= set_at], m.values[m.steps > set_at]
+        if post.size < th.printed_best_points or before.size == 0:
+            continue
+        gap = float(top - x.max())
+        if gap < th.min_gain_share * (top - float(m.values[0])) or gap <= th.noise_k * robust_sigma(post) \
+                or not np.median(post) < np.median(before):
+            continue
+        ev = {"metric": metric, "peak": top, "start": float(m.values[0]), "end": float(x[-1]), "printed_best": best,
+              "reports": int(steps.size), "drop_share_of_gain": gap / (top - float(m.values[0]))}
+        return [Finding(
+            "performance_reversal", Severity.WARNING, set_at, float(steps[-1]),
+            f"{metric} stayed at least {fmt(gap)} below the best the log itself printed ({best} = {fmt(top)}, set at step "
+            f"{fmt(set_at)}) at each of its last {steps.size} reports (last {fmt(float(x[-1]))}): "
+            f"{gap / (top - float(m.values[0])):.0%} of the gain from its first report {fmt(float(m.values[0]))}",
+            ev,
+            "Learning turned into unlearning: the policy was better earlier in the run (an LR, clip range or "
+            "exploration schedule too large or too small late). The checkpoint of the best is the one to keep.",
         )]
     return []
 
@@ -767,10 +817,6 @@ def _median_fell(run: Run, t: TaskCurve, peak_step: float, need: float) -> bool:
     return float(np.median(before)) - float(np.median(last)) >= need
 
 
-#: the roles of a return: an interval-scale task metric (its zero means nothing)
-RETURN_ROLES = ("ep_return", "eval_return")
-
-
 def _fast_climb_start(t: TaskCurve, p: int) -> float | None:
     """The first report of a return whose smoothed peak ``p`` lies in the first tenth of the run but
     after its first report: the climb took fewer reports than the smoothing window (``SMOOTH_SHARE``
@@ -787,6 +833,13 @@ def _fast_climb_start(t: TaskCurve, p: int) -> float | None:
 
 @detector("performance_reversal", thresholds=DEFAULTS, evidence=PerformanceReversalEvidence, needs=_reversal_needs)
 def detect_reversal(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
+    """The collapse rules, the trend rule (20+ reports) or the few-point rule; then, when none of them
+    speaks, a return that stays far below the running best its log prints."""
+    return _reversal_rules(run, th) or _return_far_from_printed_best(run, th)
+
+
+def _reversal_rules(run: Run, th: ReturnThresholds) -> list[Finding]:
+    """See :func:`detect_reversal`."""
     collapse = (_error_rate_collapse(run, th) or _error_rate_doubled(run, th) or _chance_collapse(run, th) or _two_class_collapse(run, th) or _worse_than_untrained(run, th)
                 or _far_from_printed_best(run, th) or _collapsed_to_nothing(run, th) or _error_rate_stayed_up(run, th)
                 or _short_log_stayed_down(run, th))
