@@ -269,6 +269,16 @@ def detect(run: Run, th: OverfittingThresholds = DEFAULTS) -> list[Finding]:
     return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, cause)]
 
 
+def _rise_persisted(v: np.ndarray, i: int, th: OverfittingThresholds) -> bool:
+    """True when the evaluations after the minimum ``i`` (every one above it, as ``detect``
+    found) are at least a third of those after the first (``memorised_after_share``) and at least
+    ``min_after``: the rise lasted a material share of the run, not its last wobble around a floor.
+    The losses must be positive (the GL ratio's scale). Asked by the rules that lower the scatter
+    guard on a corroborated rise (:func:`_persisted_rise`, :func:`_score_confirms`,
+    :func:`_fitted_apart`)."""
+    return not (v <= 0).any() and v.size - 1 - i >= max(th.min_after, th.memorised_after_share * (v.size - 1))
+
+
 def _persisted_rise(e: Series, tr: Series, i: int, gl: float, th: OverfittingThresholds) -> list[Finding]:
     """Persisted-rise rule, from the minimum ``i`` of ``detect`` and its GL ``gl`` (every later
     evaluation already above it): the GL rule's rise judged against the scatter of second
@@ -291,7 +301,7 @@ def _persisted_rise(e: Series, tr: Series, i: int, gl: float, th: OverfittingThr
     scatter, 0.013, as 14)."""
     v = e.values
     after = v.size - 1 - i
-    if (v <= 0).any() or gl < th.up_ordered_gl or after < max(th.min_after, th.memorised_after_share * (v.size - 1)):
+    if gl < th.up_ordered_gl or not _rise_persisted(v, i, th):
         return []
     scatter = diff2_sigma(v)
     if float(v[-1] - v[i]) < th.noise_k * scatter:
@@ -330,7 +340,7 @@ def _score_confirms(run: Run, e: Series, tr: Series, i: int, gl: float, th: Over
     and the training loss 0.85 -> 0.61."""
     v = e.values
     after = v.size - 1 - i
-    if (v <= 0).any() or after < max(th.min_after, th.memorised_after_share * (v.size - 1)):
+    if not _rise_persisted(v, i, th):
         return []
     step = float(e.steps[i])
     if not _has_score_at(run, step) or _score_held_after(run, step, at_any=True) is not None:
@@ -371,7 +381,7 @@ def _fitted_apart(run: Run, e: Series, tr: Series, i: int, gl: float, th: Overfi
     0.4396 -> 0.1583; no score logged)."""
     v = e.values
     after = v.size - 1 - i
-    if (v <= 0).any() or gl < th.up_ordered_gl or after < max(th.min_after, th.memorised_after_share * (v.size - 1)):
+    if gl < th.up_ordered_gl or not _rise_persisted(v, i, th):
         return []
     step = float(e.steps[i])
     t_min, t_end = _train_from(tr, step), value_at(tr, float(e.steps[-1]))

@@ -246,15 +246,25 @@ def _printed_bests(run: Run, th: ReturnThresholds) -> list[tuple[str, str]]:
     return out
 
 
+def _last_beside_best(run: Run, metric: str, best: str, n: int
+                      ) -> tuple[Series, Series, np.ndarray, np.ndarray, np.ndarray] | None:
+    """The finite series of ``metric`` and of the running ``best`` the log prints for it, the steps
+    of their last ``n`` shared reports, and both series' values there; None when they share fewer
+    than ``n`` reports."""
+    m, b = run.series(metric).finite(), run.series(best).finite()
+    steps = np.intersect1d(m.steps, b.steps)[-n:]
+    if steps.size < n:
+        return None
+    return m, b, steps, m.values[np.isin(m.steps, steps)], b.values[np.isin(b.steps, steps)]
+
+
 def _far_from_printed_best(run: Run, th: ReturnThresholds) -> list[Finding]:
     """See ``ReturnThresholds.printed_best_points``."""
     for metric, best in _printed_bests(run, th):
-        m, b = run.series(metric).finite(), run.series(best).finite()
-        steps = np.intersect1d(m.steps, b.steps)[-th.printed_best_points:]
-        if steps.size < th.printed_best_points:
+        last = _last_beside_best(run, metric, best, th.printed_best_points)
+        if last is None:
             continue
-        x = m.values[np.isin(m.steps, steps)]
-        bx = b.values[np.isin(b.steps, steps)]
+        m, b, steps, x, bx = last
         if np.ptp(bx) != 0 or bx[0] <= 0 or (x <= 0).any():
             continue  # the best moved (or a metric that is not positive): no fixed best to fall from
         lower_better = bool((x >= bx).all())
@@ -292,12 +302,10 @@ def _return_far_from_printed_best(run: Run, th: ReturnThresholds) -> list[Findin
         role = next((r for r, c in run.meta.roles.items() if c == metric), None)
         if role not in RETURN_ROLES:
             continue
-        m, b = run.series(metric).finite(), run.series(best).finite()
-        steps = np.intersect1d(m.steps, b.steps)[-th.printed_best_points:]
-        if steps.size < th.printed_best_points:
+        last = _last_beside_best(run, metric, best, th.printed_best_points)
+        if last is None:
             continue
-        x = m.values[np.isin(m.steps, steps)]
-        bx = b.values[np.isin(b.steps, steps)]
+        m, b, steps, x, bx = last
         top = float(bx[0])
         if np.ptp(bx) != 0 or not top > m.values[0]:
             continue  # the best moved, or no gain from the first report to measure the distance against
