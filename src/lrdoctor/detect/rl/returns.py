@@ -7,7 +7,7 @@
   after a peak; both slopes are reported in the post-mortem's unit (per million frames, or
   per 1k updates) with the peak step as the checkpoint to keep.
 * ``reward_instability``: the smoothed return swings up and down by large amounts again and
-  again. Noisy returns are normal in RL; this asks for swings of a quarter of the whole
+  again. Noisy returns are normal in RL; this asks for swings of half the whole
   range, several times, on a curve already smoothed over 5% of the run.
 """
 
