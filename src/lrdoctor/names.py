@@ -244,7 +244,9 @@ def tokens(name: str) -> list[str]:
     if "l" in ts:
         ts = _loss_letter(spaced, ts)
     for i in range(len(ts) - 1):
-        if ts[i] == "cross" and ts[i + 1] == "entropy":  # CNTK's "CrossEntropy loss": a loss, not a policy entropy
+        # (and its abbreviation "CrossE" / "cross_e", the tf.Print label of TensorFlow 0.x
+        # tutorials' cross-entropy: "e" alone after "cross" is no other word)
+        if ts[i] == "cross" and ts[i + 1] in ("entropy", "e"):  # CNTK's "CrossEntropy loss": a loss, not a policy entropy
             ts[i:i + 2] = ["xent"]
             break
     for i in range(len(ts) - 2):

@@ -9,7 +9,7 @@ front of a line, one at a time, for as long as one matches, and keeps the rest.
 
 What makes a field safe to drop:
 
-- An *anchor* (a timestamp, a level, glog's header, a launcher's tag) must be among them:
+- An *anchor* (a timestamp, a level, glog's header, TensorFlow 0.x's, a launcher's tag) must be among them:
   without one nothing is dropped, so "[train.py:88] loss 0.5" and "trainer: epoch 1" stay.
 - A bracketed field is a logger's ("[MainThread]", "[casanovo/MainProcess]", "[train.py:88]",
   "[Rank 0]") only if it carries a logger's punctuation, a dunder, a thread or process name or
@@ -48,6 +48,10 @@ _ANCHORS = re.compile(
     # glog/absl (TensorFlow, JAX): "I0912 11:40:27.956218 139735407601536 model_lib_v2.py:652]";
     # glog 0.7 prints the year too: "I20250403 16:40:52.338333 720070 solver.cpp:329]" (Caffe)
     r"|[IWEF](?:\d{4})?\d{4} \d\d:\d\d:\d\d\.\d+(?:\s+\d+)?\s+[\w.\-]+:\d+\]"
+    # TensorFlow 0.x's own LogMessage (tensorflow/core/platform/default/logging.cc, before it
+    # printed the time): "%c %s:%d] " -> "I tensorflow/core/kernels/logging_ops.cc:64] "; the
+    # source path must be TensorFlow's C++ file, so a record "I train.py:3] ..." is never taken
+    r"|[IWEF] tensorflow/[\w./\-]+\.(?:cc|h):\d+\][ \t]?"
     # a bracketed header holding a clock time: "[05/01/24 12:00:00]", "[INFO 2024-05-01 12:00:00]",
     # "[I 2024-05-01 12:00:00,123 train.py:88]", detectron2's "[08/19 13:28:48 d2.utils.events]"
     r"|\[[^\]\n]{0,40}?\d\d:\d\d:\d\d[^\]\n]{0,40}\]"
