@@ -52,6 +52,9 @@ _ANCHORS = re.compile(
     # printed the time): "%c %s:%d] " -> "I tensorflow/core/kernels/logging_ops.cc:64] "; the
     # source path must be TensorFlow's C++ file, so a record "I train.py:3] ..." is never taken
     r"|[IWEF] tensorflow/[\w./\-]+\.(?:cc|h):\d+\][ \t]?"
+    # DeepSpeech's level letter (util/logging.py prefix_print: "I " before each line of
+    # log_info), before a capitalised word: "I Validation of Epoch 0 - loss: 188.4"
+    r"|I[ \t](?=[A-Z][a-z]+\b)"
     # a bracketed header holding a clock time: "[05/01/24 12:00:00]", "[INFO 2024-05-01 12:00:00]",
     # "[I 2024-05-01 12:00:00,123 train.py:88]", detectron2's "[08/19 13:28:48 d2.utils.events]"
     r"|\[[^\]\n]{0,40}?\d\d:\d\d:\d\d[^\]\n]{0,40}\]"
