@@ -888,7 +888,7 @@ def detect_plateau(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]
     """Three rules: the evaluation loss, or else the training loss, frozen after the run learned (a
     warning: the rest of the run bought nothing), then the trend rule (no new best for half the run
     while the LR stays high: an info, the run converged and a decay would help)."""
-    frozen = _frozen_after_learning(run, th) or _frozen_loss_after_learning(run, th)
+    frozen = _frozen_after_learning(run, th) or _frozen_loss_after_learning(run, th) or _lr_decayed_to_nil(run, th)
     if frozen is not None:
         return [frozen]
     why = _trend_needs(run, th)
@@ -1049,6 +1049,32 @@ def _frozen_loss_after_learning(run: Run, th: ProgressThresholds) -> Finding | N
     return Finding("plateau", Severity.WARNING, f.start_step, f.end_step, summary, ev, cause)
 
 
+LR_DECAYED_TO_NIL_RULE = "a positive LR decayed below lr_nil on every report of a log past the start"
+
+
+def _lr_decayed_to_nil(run: Run, th: ProgressThresholds) -> Finding | None:
+    """slow_progress's nil-LR picture (:func:`lrdoctor.detect._progress.schedule._lr_stays_zero`: an
+    LR below ``lr_nil`` on every report of a log that does not start at the start of training) when
+    that LR is positive, not 0: a schedule decayed it there, so the run trained at a real LR before
+    the log began, and what the log shows is that training stalled, the labellers' plateau (a
+    Time-Series-Library run whose LR was halved at each epoch without a new best down to 1.1e-24:
+    "EarlyStopping counter 199 out of 300", one test loss at every epoch; Informer's LR halved to
+    9e-281). No LR is configured below 1e-12, and halving needs 27 steps from 1e-4 to get there,
+    each one a patience or an epoch without progress. An LR of exactly 0 may be a configuration
+    that never learned: slow_progress's alone. slow_progress keeps its error beside it (no update
+    can change the model)."""
+    f = _lr_stays_zero(run, th)
+    if f is None or not float(f.evidence.get("value", 0.0)) > 0.0:
+        return None
+    ev = dict(f.evidence, rule=LR_DECAYED_TO_NIL_RULE)
+    summary = (f"the learning rate decayed to at most {fmt(float(ev['value']))} on all {ev['points']} reports (from step "
+               f"{fmt(f.start_step)}): the schedule shrank it below what can change a float32 weight, so the run has "
+               "stopped improving while training goes on")
+    cause = ("A decay with no floor (ReduceLROnPlateau or a per-epoch halving without min_lr) kept shrinking the LR "
+             "after the loss stopped improving: the remaining epochs are spent without learning.")
+    return Finding("plateau", Severity.WARNING, f.start_step, f.end_step, summary, ev, cause)
+
+
 @fix_rule("plateau")
 def fix_plateau(run: Run, f: Finding) -> Prescription:
     if f.evidence.get("rule") in (FROZEN_AFTER_LEARNING_RULE, FROZEN_LOSS_AFTER_LEARNING_RULE):
@@ -1061,5 +1087,14 @@ def fix_plateau(run: Run, f: Finding) -> Prescription:
                 note="stop at the first report (evaluation or epoch) that repeats the last one to all its digits, and keep that checkpoint"),
         ], [Watch(str(f.evidence.get("metric", "eval_loss")), "changes at every report while training goes on",
                   "one value at every report means the weights no longer move")])
+    if f.evidence.get("rule") == LR_DECAYED_TO_NIL_RULE:
+        return Prescription([
+            Fix("min_lr", config_value(run.config, ("min_lr", "eta_min", "lr_end", "end_lr")), None,
+                "the schedule kept shrinking the LR after the loss stopped improving, down to ~0",
+                note="give the decay a floor (min_lr / eta_min ~ 1% of the peak) so the run can still move"),
+            Fix("early stopping", None, None, "epochs at an LR below 1e-12 cost compute and change nothing",
+                note="stop when the LR reaches its floor without a new best, and keep the best checkpoint"),
+        ], [Watch(str(f.evidence.get("metric", "lr")), "above 1% of its peak while training continues",
+                  "an LR of ~0 spends steps without learning")])
     return Prescription([Fix("lr_scheduler", config_value(run.config, ("lr_scheduler_type", "scheduler", "lr_scheduler")), None, f"no new best since step {fmt(f.evidence.get('last_improvement_step'))} at a high LR: decay it",
                              note="cosine to 1% of peak (or ReduceLROnPlateau factor 0.1)")], [WATCH_LOSS])
