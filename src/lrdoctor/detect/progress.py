@@ -885,9 +885,10 @@ def _plateau_needs(run: Run, th: ProgressThresholds) -> str | None:
 
 @detector("plateau", thresholds=DEFAULTS, evidence=PlateauEvidence, needs=_plateau_needs)
 def detect_plateau(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Finding]:
-    """Three rules: the evaluation loss, or else the training loss, frozen after the run learned (a
-    warning: the rest of the run bought nothing), then the trend rule (no new best for half the run
-    while the LR stays high: an info, the run converged and a decay would help)."""
+    """Four rules: the evaluation loss, or else the training loss, frozen after the run learned (a
+    warning: the rest of the run bought nothing), or a positive LR a schedule decayed below
+    ``lr_nil`` (a warning: the run stalled and no update can move it), then the trend rule (no new
+    best for half the run while the LR stays high: an info, the run converged and a decay would help)."""
     frozen = _frozen_after_learning(run, th) or _frozen_loss_after_learning(run, th) or _lr_decayed_to_nil(run, th)
     if frozen is not None:
         return [frozen]
