@@ -255,11 +255,11 @@ def _needs(run: Run) -> str | None:
         # a pair or ranking objective: the task's class count says nothing of its first value (SetFit's
         # CosineSimilarityLoss at 0.1492 on a 4-intent classifier)
         return "a sentence-transformers / SetFit table: its loss is a pair or ranking objective, with no ln K"
-    why = needs.num_classes_and_loss(run)
-    if why is not None and needs.loss(run) is None and (cross_entropy_shown(run) or seq2seq_table_score(run)
+    why = needs.num_classes_and_first_loss(run)
+    if why is not None and needs.first_loss(run) is None and (cross_entropy_shown(run) or seq2seq_table_score(run)
                                                         or classification_table_score(run)) is not None:
         why = None  # a per-token cross-entropy is judged against the largest vocabulary
-    if why is not None and needs.loss(run) is None and cross_entropy_named(run) is not None:
+    if why is not None and needs.first_loss(run) is None and cross_entropy_named(run) is not None:
         why = None  # a loss named a cross-entropy is judged by its sign
     table_first = _first_evaluation_judged(run) is not None
     if why is not None and (table_first or _evaluation_alone(run) is not None):

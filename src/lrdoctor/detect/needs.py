@@ -18,8 +18,8 @@ from lrdoctor.detect._classes import label_smoothing as _smoothing_value
 from lrdoctor.detect._classes import num_classes as _num_classes
 from lrdoctor.run import Run
 
-__all__ = ["MIN_LOSS_POINTS", "MIN_TASK_POINTS", "MIN_GRAD_POINTS", "points", "loss", "loss_points", "with_loss_points", "cumulative", "any_loss_or_grad", "grad",
-           "clipping", "eval_and_train_loss", "overfitting", "num_classes_and_loss", "label_smoothing_and_loss", "lr", "lr_and_loss",
+__all__ = ["MIN_LOSS_POINTS", "MIN_TASK_POINTS", "MIN_GRAD_POINTS", "points", "loss", "first_loss", "loss_points", "with_loss_points", "cumulative", "any_loss_or_grad", "grad",
+           "clipping", "eval_and_train_loss", "overfitting", "num_classes_and_loss", "num_classes_and_first_loss", "label_smoothing_and_loss", "lr", "lr_and_loss",
            "architecture", "column", "column_points", "task_metric", "task_points", "cycles"]
 
 #: The fewest finite loss points a loss-shape check judges: three points make one rise
@@ -49,6 +49,26 @@ def points(run: Run, name: str) -> int:
 
 
 def loss(run: Run) -> str | None:
+    why = _loss_column(run)
+    if why is not None:
+        return why
+    n = points(run, "loss")
+    if n < MIN_LOSS_POINTS:
+        return f"only {n} finite loss point(s); needs {MIN_LOSS_POINTS}"
+    return cumulative(run, "loss")
+
+
+def first_loss(run: Run) -> str | None:
+    """A training loss with at least one finite point: a check of the loss's first report alone
+    (``initial_loss_anomaly``) reads one number and has no trend to tell from noise, so the
+    :data:`MIN_LOSS_POINTS` a shape needs do not bind it (a DETR card whose two rows are 5,475 and
+    NaN still shows its start)."""
+    return _loss_column(run) or cumulative(run, "loss")
+
+
+def _loss_column(run: Run) -> str | None:
+    """Why the run has no training loss to judge (an RL run, a GAN's game, no column or no finite
+    point in it), else None."""
     if run.is_rl:
         return "RL run: its TD/PPO loss may rise while the agent learns, so the RL checks judge it"
     n = points(run, "loss")
@@ -58,9 +78,7 @@ def loss(run: Run) -> str | None:
                 "objective term with --metric loss=COLUMN")
     if n == 0:
         return "no training-loss column (loss, train_loss, Loss/train, ...); name one with --metric loss=COLUMN"
-    if n < MIN_LOSS_POINTS:
-        return f"only {n} finite loss point(s); needs {MIN_LOSS_POINTS}"
-    return cumulative(run, "loss")
+    return None
 
 
 def _at_least(base: Callable[[Run], str | None], count: Callable[[Run], int], fewest: int, what: str,
@@ -170,6 +188,12 @@ def overfitting(run: Run) -> str | None:
 
 def num_classes_and_loss(run: Run) -> str | None:
     return loss(run) or (None if _num_classes(run) else "needs the number of classes in the config (num_classes, vocab_size, ...)")
+
+
+def num_classes_and_first_loss(run: Run) -> str | None:
+    """The number of classes and a first training loss (:func:`first_loss`): what a check of the
+    start against ln K needs."""
+    return first_loss(run) or (None if _num_classes(run) else "needs the number of classes in the config (num_classes, vocab_size, ...)")
 
 
 def label_smoothing_and_loss(run: Run) -> str | None:
