@@ -9,6 +9,7 @@ or the loss is not the one you think.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -244,6 +245,18 @@ def classification_table_score(run: Run) -> str | None:
     return next((n for n in run.names if n.startswith("eval_") and _CLASS_SCORE_WORDS & set(tokens(n))), None)
 
 
+def _loss_need(run: Run) -> Callable[[Run], str | None]:
+    """What training loss the check needs: one finite report on a per-step axis
+    (:func:`~lrdoctor.detect.needs.first_loss`), where the first report is the loss of the first few
+    batches, the loss at initialisation this check reads (a GaNav segmentation at lr 0.01: loss_seg
+    10.13 at iteration 50, then NaN); the :data:`~lrdoctor.detect.needs.MIN_LOSS_POINTS` of a loss
+    shape on an epoch axis, where the first report is the mean over a whole epoch of descent, a start
+    judged only beside the later epochs that show where the run went (a linear evaluation of two
+    epochs starts at a mean of 3.96 over 10 classes and is healthy)."""
+    few = needs.points(run, "loss") < needs.MIN_LOSS_POINTS
+    return needs.loss if few and run.meta.step_unit == "epoch" else needs.first_loss
+
+
 def _needs(run: Run) -> str | None:
     # (imported here: the chance rules import this module's ``starts_at_the_start``) a Trainer table
     # whose first row is the run's first evaluation starts at the start at irregular steps too
@@ -255,11 +268,12 @@ def _needs(run: Run) -> str | None:
         # a pair or ranking objective: the task's class count says nothing of its first value (SetFit's
         # CosineSimilarityLoss at 0.1492 on a 4-intent classifier)
         return "a sentence-transformers / SetFit table: its loss is a pair or ranking objective, with no ln K"
-    why = needs.num_classes_and_first_loss(run)
-    if why is not None and needs.first_loss(run) is None and (cross_entropy_shown(run) or seq2seq_table_score(run)
+    loss_need = _loss_need(run)
+    why = loss_need(run) or needs.num_classes_and_first_loss(run)
+    if why is not None and loss_need(run) is None and (cross_entropy_shown(run) or seq2seq_table_score(run)
                                                         or classification_table_score(run)) is not None:
         why = None  # a per-token cross-entropy is judged against the largest vocabulary
-    if why is not None and needs.first_loss(run) is None and cross_entropy_named(run) is not None:
+    if why is not None and loss_need(run) is None and cross_entropy_named(run) is not None:
         why = None  # a loss named a cross-entropy is judged by its sign
     table_first = _first_evaluation_judged(run) is not None
     if why is not None and (table_first or _evaluation_alone(run) is not None):
