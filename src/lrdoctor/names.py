@@ -309,9 +309,6 @@ _BEST = {"min", "best", "lowest", "minimum"}
 #: of the weights as they stand
 _RUNNING_BEST = ("best", "max", "highest", "maximum")
 _RL_LOSS = {"policy", "pol", "entpen", "value", "vf", "pg", "entropy", "ent", "coef", "actor", "critic", "alpha", "kl", "q", "qf", "temperature"}
-#: words of a quantity named after the loss that is no loss: the fp16 loss scale (DeepSpeed's
-#: "loss scale", Megatron's "loss_scale") multiplies the loss; it is not one; nor is its
-#: exponential (Megatron's "lm loss PPL"), which perplexity_column reads as such
 #: The suffix of the column a text reader adds beside a per-class metric printed as a list whose
 #: entries are partly or wholly non-finite ("Pseudo dice [0.0, nan, nan, 0.0]", an HF card's
 #: "Per Category Accuracy" cell "[nan, 0.9943]"): how many classes the metric was undefined for at
@@ -319,6 +316,9 @@ _RL_LOSS = {"policy", "pol", "entpen", "value", "vf", "pg", "entropy", "ent", "c
 #: otherwise be lost; ``nonfinite`` reads this column.
 UNDEFINED_CLASSES_SUFFIX = "_nan_classes"
 
+#: words of a quantity named after the loss that is no loss: the fp16 loss scale (DeepSpeed's
+#: "loss scale", Megatron's "loss_scale") multiplies the loss; it is not one; nor is its
+#: exponential (Megatron's "lm loss PPL"), which perplexity_column reads as such
 _NOT_A_LOSS = {"scale", "scaler", "ppl", "perplexity"}
 _AUX = {"box", "cls", "dfl", "obj", "seg", "aux", "reg", "mask", "rpn", "l1", "giou", "bbox", "kd", "z", "moe",
         "router", "balance", "contrastive", "recon", "recons", "reconstruction", "kld", "perceptual", "gen", "disc", "g", "d",
