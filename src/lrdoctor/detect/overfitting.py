@@ -300,7 +300,6 @@ def _persisted_rise(e: Series, tr: Series, i: int, gl: float, th: OverfittingThr
     scatter, 0.092, swollen by the fall, reads the rise of 0.18 as 2 sigmas; the second differences'
     scatter, 0.013, as 14)."""
     v = e.values
-    after = v.size - 1 - i
     if gl < th.up_ordered_gl or not _rise_persisted(v, i, th):
         return []
     scatter = diff2_sigma(v)
@@ -309,11 +308,8 @@ def _persisted_rise(e: Series, tr: Series, i: int, gl: float, th: OverfittingThr
     t_min, t_end = _train_from(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))
     if t_min is None or t_end is None or not t_end < t_min:
         return []
-    ev = _gl_evidence(e, i, gl, t_min, t_end)
     sigmas = f", {float(v[-1] - v[i]) / scatter:.3g} sigmas of its eval-to-eval scatter" if scatter > 0 else ""
-    summary = (f"eval loss stayed above its minimum {fmt(float(v[i]))} (step {fmt(float(e.steps[i]))}) at all {after} "
-               f"later evaluations and ends {gl:.0%} above it{sigmas}, while training loss fell {fmt(t_min)} -> {fmt(t_end)}")
-    return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
+    return _stayed_above(e, i, gl, t_min, t_end, sigmas)
 
 
 def _score_confirms(run: Run, e: Series, tr: Series, i: int, gl: float, th: OverfittingThresholds) -> list[Finding]:
@@ -339,7 +335,6 @@ def _score_confirms(run: Run, e: Series, tr: Series, i: int, gl: float, th: Over
     at all 8 later ones, 8% at the end, while accuracy fell 0.60 -> 0.54 (never above 0.57 again)
     and the training loss 0.85 -> 0.61."""
     v = e.values
-    after = v.size - 1 - i
     if not _rise_persisted(v, i, th):
         return []
     step = float(e.steps[i])
@@ -348,11 +343,7 @@ def _score_confirms(run: Run, e: Series, tr: Series, i: int, gl: float, th: Over
     t_min, t_end = _train_from(tr, step), value_at(tr, float(e.steps[-1]))
     if t_min is None or t_end is None or not t_end < t_min or not 0 <= th.floor_gap * t_end <= float(v[-1]):
         return []
-    ev = _gl_evidence(e, i, gl, t_min, t_end)
-    summary = (f"eval loss stayed above its minimum {fmt(float(v[i]))} (step {fmt(step)}) at all {after} later "
-               f"evaluations and ends {gl:.0%} above it, every held-out score logged stayed worse than at that minimum, "
-               f"while training loss fell {fmt(t_min)} -> {fmt(t_end)}")
-    return [Finding("overfitting", Severity.WARNING, step, float(e.steps[-1]), summary, ev, _UP_CAUSE)]
+    return _stayed_above(e, i, gl, t_min, t_end, ", every held-out score logged stayed worse than at that minimum")
 
 
 def _fitted_apart(run: Run, e: Series, tr: Series, i: int, gl: float, th: OverfittingThresholds) -> list[Finding]:
@@ -380,7 +371,6 @@ def _fitted_apart(run: Run, e: Series, tr: Series, i: int, gl: float, th: Overfi
     800, then 0.43-0.57 at all 8 later reports, 20% above it at the end, while the training loss fell
     0.4396 -> 0.1583; no score logged)."""
     v = e.values
-    after = v.size - 1 - i
     if gl < th.up_ordered_gl or not _rise_persisted(v, i, th):
         return []
     step = float(e.steps[i])
@@ -389,11 +379,20 @@ def _fitted_apart(run: Run, e: Series, tr: Series, i: int, gl: float, th: Overfi
         return []
     if not th.floor_gap * t_end <= float(v[-1]) or _score_held_after(run, step, at_any=True) is not None:
         return []
-    ev = _gl_evidence(e, i, gl, t_min, t_end)
-    summary = (f"eval loss stayed above its minimum {fmt(float(v[i]))} (step {fmt(step)}) at all {after} later "
-               f"evaluations and ends {gl:.0%} above it, while training loss fell {fmt(t_min)} -> {fmt(t_end)}, "
-               f"{_times_below(float(v[-1]), t_end)} the eval loss: the training set is fitted apart from the held-out one")
-    return [Finding("overfitting", Severity.WARNING, step, float(e.steps[-1]), summary, ev, _UP_CAUSE)]
+    return _stayed_above(e, i, gl, t_min, t_end, "", f", {_times_below(float(v[-1]), t_end)} the eval loss: "
+                         "the training set is fitted apart from the held-out one")
+
+
+def _stayed_above(e: Series, i: int, gl: float, t_min: float, t_end: float, why: str, tail: str = "") -> list[Finding]:
+    """The warning of the corroborated-rise rules (:func:`_persisted_rise`, :func:`_score_confirms`,
+    :func:`_fitted_apart`): the evaluation loss stayed above its minimum ``i`` to the end, ``gl``
+    above it at the last, while the training loss fell ``t_min`` -> ``t_end``; ``why`` and ``tail``
+    name the corroboration each rule rests on."""
+    v = e.values
+    summary = (f"eval loss stayed above its minimum {fmt(float(v[i]))} (step {fmt(float(e.steps[i]))}) at all {v.size - 1 - i} "
+               f"later evaluations and ends {gl:.0%} above it{why}, while training loss fell {fmt(t_min)} -> {fmt(t_end)}{tail}")
+    return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary,
+                    _gl_evidence(e, i, gl, t_min, t_end), _UP_CAUSE)]
 
 
 def _has_score_at(run: Run, step: float) -> bool:
