@@ -71,6 +71,7 @@ class InitialLossAnomalyEvidence(Evidence):
     ratio: float
     term: str
     cross_entropy_column: str
+    underflow_loss: float
 
 
 #: formats whose rows always begin with the first epoch of the run (they are written by it)
@@ -275,6 +276,8 @@ def _needs(run: Run) -> str | None:
         why = None  # a per-token cross-entropy is judged against the largest vocabulary
     if why is not None and loss_need(run) is None and cross_entropy_named(run) is not None:
         why = None  # a loss named a cross-entropy is judged by its sign
+    if why is not None and loss_need(run) is None and _underflow_start(run, DEFAULTS) is not None:
+        why = None  # a softmax's underflow value needs no K
     table_first = _first_evaluation_judged(run) is not None
     if why is not None and (table_first or _evaluation_alone(run) is not None):
         why = None  # no training loss logged before it: the first evaluation loss is judged against that bound
@@ -418,6 +421,50 @@ def _far_above(first: float, expected: float, th: InitialLossThresholds) -> bool
     return first > th.above * expected and first - expected >= th.min_excess_nats
 
 
+#: The largest loss a softmax cross-entropy that clamps the true class's probability at float32's
+#: smallest normal number (FLT_MIN = 2^-126 = 1.1755e-38) can give one example: -ln FLT_MIN = 87.3365
+#: nats. Caffe's ``SoftmaxWithLoss`` computes ``loss -= log(std::max(prob, Dtype(FLT_MIN)))``, so its
+#: mean equals this value only when the probability of every example's true class underflowed to 0:
+#: logits so large and so wrong that no K makes the loss an untrained model's ("loss = 87.3365" is
+#: Caffe's well-known sign of a diverged or badly initialised net).
+SOFTMAX_UNDERFLOW_LOSS = float(-np.log(np.finfo(np.float32).tiny))
+
+#: A first loss is at :data:`SOFTMAX_UNDERFLOW_LOSS` when within this share of it: glog prints six
+#: significant digits (87.3365, half a unit of the last digit is 6e-7 of it), and the batch mean is
+#: summed in float32, each addition rounding the running sum by up to 2^-24 (6e-8), so a batch of a
+#: few hundred examples moves it by up to about 1e-5 (the log of a Caffe run printing 87.3366). 1e-4
+#: covers both, and a loss of another origin lands in that 0.009-nat window by chance alone.
+UNDERFLOW_REL_TOL = 1e-4
+
+
+def _underflow_start(run: Run, th: InitialLossThresholds) -> tuple[Series, float] | None:
+    """The training loss and its first value when that value is :data:`SOFTMAX_UNDERFLOW_LOSS`
+    (within :data:`UNDERFLOW_REL_TOL`): a softmax whose true-class probability underflowed for every
+    example at the start, which needs no K to see (Caffe, iteration 0: loss = 87.3366 beside a test
+    accuracy of 0.00028, then 8.26 from iteration 1000 on). None otherwise."""
+    s = objective(run)
+    if s is None or not s.finite().values.size:
+        return None
+    first = _first_value(run, s, th)
+    return (s, first) if abs(first - SOFTMAX_UNDERFLOW_LOSS) <= UNDERFLOW_REL_TOL * SOFTMAX_UNDERFLOW_LOSS else None
+
+
+def _softmax_underflow(run: Run, th: InitialLossThresholds) -> list[Finding]:
+    """An ``above`` finding with no K when the first loss is a softmax's underflow value
+    (:func:`_underflow_start`)."""
+    hit = _underflow_start(run, th)
+    if hit is None:
+        return []
+    s, first = hit
+    step = float(s.finite().steps[0])
+    summary = (f"first loss {fmt(first)} is -ln(FLT_MIN) = {SOFTMAX_UNDERFLOW_LOSS:.4f}, the clamp of a float32 "
+               "softmax cross-entropy: the true class's probability underflowed to 0 for every example, whatever K")
+    cause = ("The output layer starts with huge, confidently wrong logits (init scale, unnormalised inputs, "
+             "or a learning rate that blew the net up in its first update).")
+    return [Finding("initial_loss_anomaly", Severity.WARNING, step, step, summary,
+                    {"first_loss": first, "first_step": step, "underflow_loss": SOFTMAX_UNDERFLOW_LOSS}, cause)]
+
+
 def _negative_cross_entropy(run: Run, th: InitialLossThresholds) -> list[Finding]:
     """A ``negative`` finding when the loss, with no K to judge it by, is named a cross-entropy
     (:func:`cross_entropy_named`) and starts below zero, which no cross-entropy can (OpenNMT's
@@ -450,7 +497,7 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
             score = lm_bound = classification_table_score(run)
             label_set = lm_bound is not None
         if lm_bound is None:
-            return _negative_cross_entropy(run, th)
+            return _negative_cross_entropy(run, th) or _softmax_underflow(run, th)
         k = (f"largest vocabulary in use (the loss is a cross-entropy: {lm_bound})", th.lm_vocab_max)
     expected = float(np.log(k[1]))
     # a Trainer table's first evaluation, when it precedes every training loss, is judged first (the
@@ -522,6 +569,12 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
 
 @fix_rule("initial_loss_anomaly")
 def fix_initial_loss_anomaly(run: Run, f: Finding) -> Prescription:
+    if "underflow_loss" in f.evidence:  # a softmax whose true-class probability underflowed at the start
+        return Prescription([Fix("final layer init", None, None, "logits near 0 at init, so the first loss is about ln(K)",
+                                 note="zero or small (std 0.01) weights, zero bias; normalised inputs"),
+                             Fix("lr", None, None, "a first update too large saturates the softmax",
+                                 note="lower it or warm it up")],
+                            [Watch("loss at step 0", "far below 87.34, about ln(K)", "87.34 is the float32 clamp, not a loss")])
     if "expected_ln_k" not in f.evidence:  # a cross-entropy named by the log, judged by its sign alone
         return Prescription([Fix("loss computation", None, None, "a cross-entropy is never negative",
                                  note="log_softmax before NLLLoss (or CrossEntropyLoss on raw logits); targets in [0, K)")],
