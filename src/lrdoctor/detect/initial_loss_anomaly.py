@@ -263,12 +263,17 @@ def _needs(run: Run) -> str | None:
     # whose first row is the run's first evaluation starts at the start at irregular steps too
     # (epochs 0.86, 2.0, 2.86)
     from lrdoctor.detect._progress.chance import trainer_table_from_start
-    from lrdoctor.io.textlog.tables import SENTENCE_TRANSFORMERS_LAYOUT
+    from lrdoctor.io.textlog.tables import SENTENCE_TRANSFORMERS_LAYOUT, VOWPAL_WABBIT_LAYOUT
 
     if num_classes(run) is not None and run.meta.layout == SENTENCE_TRANSFORMERS_LAYOUT:
         # a pair or ranking objective: the task's class count says nothing of its first value (SetFit's
         # CosineSimilarityLoss at 0.1492 on a 4-intent classifier)
         return "a sentence-transformers / SetFit table: its loss is a pair or ranking objective, with no ln K"
+    if num_classes(run) is not None and run.meta.layout == VOWPAL_WABBIT_LAYOUT:
+        # VW's average loss is its --loss_function (squared by default) or, for a multiclass reduction, the
+        # 0/1 loss: no cross-entropy, whatever K (bootstrap over oaa on 10 classes: 0.0 at the first example,
+        # 0.5 at the second, each class unseen until then)
+        return "a Vowpal Wabbit progress table: its average loss is VW's loss function or a 0/1 loss, with no ln K"
     loss_need = _loss_need(run)
     why = loss_need(run) or needs.num_classes_and_first_loss(run)
     if why is not None and loss_need(run) is None and (cross_entropy_shown(run) or seq2seq_table_score(run)

@@ -693,6 +693,12 @@ def _spacy2_key(cell: str) -> str:
     return cell.replace("%", "pct").strip().lower().replace(" ", "_")
 
 
+#: ``RunMeta.layout`` of a Vowpal Wabbit progress table (:func:`_vw_table`): its "average loss" is
+#: the loss function VW was given (squared by default, logistic or hinge on request) or, for a
+#: multiclass reduction (``--oaa``, ``--ect``, ``--csoaa``, ``--bootstrap`` over them), the 0/1 loss,
+#: the share of wrong predictions so far; the table does not say which.
+VOWPAL_WABBIT_LAYOUT = "vowpal-wabbit"
+
 #: Vowpal Wabbit's progress table, a header on two lines: "average  since  example  example
 #: current  current  current" over "loss  last  counter  weight  label  predict  features"
 _VW_HEADER = re.compile(r"^average\s+since\s+example\s+example\s+current\s+current\s+current$")
@@ -832,6 +838,7 @@ def _vw_table(line: str, state: dict) -> dict | None:
     s = line.strip()
     if _VW_HEADER.match(s):
         state["vw"] = "header"
+        state["layout"] = VOWPAL_WABBIT_LAYOUT
         return {}
     vw = state.get("vw")
     if vw == "header":
