@@ -1,11 +1,17 @@
-"""Stop 78, overfitting's false findings: a rule of the UP criteria, on synthetic series and real logs read in place.
+"""Stop 78, overfitting's false findings: two rules, on synthetic series and real logs read in place.
 
 **A rise no larger than one the curve already came back from is no UP rise.** Prechelt's UP rules
 read the order of the last evaluations (3 or 4 values rising: p = 1/6 or 1/24 under exchangeable
 noise) and bound their size only by the scatter of differences. A held-out loss that earlier rose
 as far above its best so far, and then came back below it, has shown that a rise of that size is
 one of its swings: the rise is compared with the curve's own record, as a ratio of the best (GL's
-scale), factor for factor, with no new threshold (``overfitting._recovered_excursion``)."""
+scale), factor for factor, with no new threshold (``overfitting._recovered_excursion``).
+
+**An overfitting judged from evaluations alone, whose held-out loss never left chance, is the
+stuck-at-chance error's.** Beside slow_progress's stuck-at-chance error, an evaluation loss whose
+minimum stayed within that error's band of ln K (``chance_flat``) had no generalisation to lose,
+and with no training loss logged nothing shows that anything was fitted: the finding is dropped as
+it already was beside an error that the predictions never changed (``detect._at_chance``)."""
 
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from bench_logs import real_log
 from trained_digits import write_lines
 
 import lrdoctor
+from lrdoctor.detect import filter_findings
 from lrdoctor.detect.overfitting import DEFAULTS, _recovered_excursion, _successive_rises
 from lrdoctor.finding import Finding, Severity
 
@@ -25,6 +32,11 @@ _QNLI_TINY = "fresh869/tiny-mlm-wnli-target-qnli/training_results.md"
 # labelled overfitting, with a smaller swing earlier: still found
 _PENSCOLA = "fresh1043/penscola-tweet-sentiments-analysis-roberta-pr1/training_results.md"
 _GLOVE_200 = "fresh122/dlwp1-6.1-glove-frozen-200samples/train.log"
+# evaluations alone, at chance: labelled slow_progress only
+_WNLI = "fresh168/hfcard-anirudh21-albert-large-wnli/training_results.md"
+_SETFIT_SST2 = "fresh386/hfcard-setfit-deberta-v3-base-sst2-all-train/training_results.md"
+# evaluations alone, an edge overfitting whose loss left chance: keeps its warning
+_MRPC_2GPU = "fresh101/hfcard-sgugger-bert-mrpc-2gpu/training_results.md"
 
 
 def _findings(path: Path, **config) -> list[Finding]:
@@ -83,3 +95,45 @@ def test_healthy_rises_within_recovered_swings_stay_silent():
     and back to 0.4643, then 0.4685, 0.4734, 0.4737 (x1.020 against x1.060). Both labelled healthy."""
     for rel in (_TEDLIUM, _QNLI_TINY):
         assert _overfitting(real_log(rel)) == [], rel
+
+
+# --- evaluations alone, at chance ---------------------------------------------------------------
+
+def _stuck(ln_k: float | None) -> Finding:
+    ev = {"ln_k": ln_k} if ln_k is not None else {"rule": "some other rule"}
+    return Finding("slow_progress", Severity.ERROR, 0.0, 10.0, "stuck at chance", ev, "")
+
+
+def _rise(eval_min: float, train_last: float | None = None) -> Finding:
+    ev = {"eval_min_step": 2.0, "eval_min": eval_min, "eval_last": eval_min * 1.06, "generalization_loss": 0.06}
+    if train_last is not None:
+        ev.update(train_at_eval_min=0.7, train_last=train_last)
+    return Finding("overfitting", Severity.WARNING, 2.0, 10.0, "eval loss rose", ev, "")
+
+
+def test_an_evaluations_only_rise_from_chance_is_dropped_beside_the_stuck_at_chance_error():
+    """ln 2 = 0.693 and the band 10% below it (0.624): a minimum of 0.6919 is at chance, 0.50 is not;
+    an error without ln K, or a training loss logged, leave the finding to the other tests."""
+    ln2 = float(np.log(2))
+    assert [f.kind for f in filter_findings([_rise(0.6919), _stuck(ln2)])] == ["slow_progress"]
+    assert [f.kind for f in filter_findings([_rise(0.63), _stuck(ln2)])] == ["slow_progress"]
+    assert [f.kind for f in filter_findings([_rise(0.50), _stuck(ln2)])] == ["overfitting", "slow_progress"]
+    assert [f.kind for f in filter_findings([_rise(0.6919), _stuck(None)])] == ["overfitting", "slow_progress"]
+    # a training loss logged that fell well below chance: memorised, judged by train_last as before
+    assert [f.kind for f in filter_findings([_rise(0.6919, train_last=0.2), _stuck(ln2)])] == ["overfitting", "slow_progress"]
+
+
+def test_evaluations_only_cards_at_chance_keep_their_slow_progress_alone():
+    """ALBERT-large on WNLI (validation loss 0.6919 -> 0.7343, accuracy 0.44-0.54) and SetFit's DeBERTa on
+    SST-2 (0.6964 -> 0.7054, accuracy 0.49 at every evaluation), no training loss logged, both labelled
+    slow_progress: the stuck-at-chance error is found, the overfitting warning no longer."""
+    for rel in (_WNLI, _SETFIT_SST2):
+        kinds = {f.kind for f in _findings(real_log(rel), num_classes=2) if f.severity.rank >= 1}
+        assert "slow_progress" in kinds and "overfitting" not in kinds, rel
+
+
+def test_an_evaluations_only_overfitting_that_left_chance_keeps_its_warning():
+    """bert-base-cased on MRPC (training loss logged once): validation loss 0.3668 -> 0.3751 -> 0.5152
+    while accuracy rose 0.843 -> 0.860, far below ln 2: labelled edge overfitting, still warned."""
+    [f] = _overfitting(real_log(_MRPC_2GPU))
+    assert f.severity is Severity.WARNING and "train_last" not in f.evidence

@@ -121,7 +121,9 @@ def _never_learned(f: Finding, findings: list[Finding]) -> bool:
     evaluations alone, does an error that the evaluated predictions never changed (an accuracy
     printing one value at every evaluation) or never left 0: with no training loss to show the
     model fitted anything, its held-out loss moves with its confidence alone (a classifier at
-    accuracy 0.8333 at all ten evaluations while its validation loss went 0.155 -> 0.551)."""
+    accuracy 0.8333 at all ten evaluations while its validation loss went 0.155 -> 0.551); and so
+    does the stuck-at-chance error, when the evaluation loss's own minimum is within that band of
+    ln K (:func:`_at_chance`)."""
     if f.kind == "performance_reversal":
         # a score that a constant predictor printed moves only as the one class it answers changes
         # (a dead network's accuracy 0.149 -> 0.073 while its macro recall stays exactly 1/10): no
@@ -134,13 +136,27 @@ def _never_learned(f: Finding, findings: list[Finding]) -> bool:
         # judged from evaluations alone: beside an error that the predictions never changed, nothing
         # shows the model fitted anything (with a training loss that fell, it memorised: Keras issue
         # 13908, val_accuracy 0.5676 at all 8 epochs while val_loss rose 2.73 -> 6.6 and the
-        # training loss fell 0.51 -> 0.20, stays overfitting)
-        return any(o.kind == "slow_progress" and o.severity is Severity.ERROR and o.evidence.get("rule") in _UNCHANGED_RULES
-                   for o in findings)
+        # training loss fell 0.51 -> 0.20, stays overfitting); so, beside the stuck-at-chance error,
+        # does a held-out loss whose minimum stayed within its band of ln K (:func:`_at_chance`)
+        return any(o.kind == "slow_progress" and o.severity is Severity.ERROR
+                   and (o.evidence.get("rule") in _UNCHANGED_RULES or _at_chance(f.evidence.get("eval_min"), o)) for o in findings)
+    return any(o.kind == "slow_progress" and o.severity is Severity.ERROR and _at_chance(f.evidence["train_last"], o)
+               for o in findings)
+
+
+def _at_chance(loss: object, stuck: Finding) -> bool:
+    """True when ``loss`` is within slow_progress's ``chance_flat`` band of the ``ln_k`` of its
+    stuck-at-chance error ``stuck``: no better than a uniform guess over K classes. For an
+    overfitting judged from evaluations alone, ``loss`` is the evaluation loss's minimum: a held-out
+    loss that never got below chance had no generalisation to lose, and with no training loss to
+    show that anything was fitted, its rise from there is the confidence of a model that learned
+    nothing (ALBERT-large on WNLI: validation loss 0.6919 -> 0.7343 beside ln 2 = 0.6931, accuracy
+    0.44-0.54 on a two-class set)."""
     from lrdoctor.detect.progress import DEFAULTS as PROGRESS
 
-    return any(o.kind == "slow_progress" and o.severity is Severity.ERROR and isinstance(o.evidence.get("ln_k"), (int, float))
-               and f.evidence["train_last"] >= (1 - PROGRESS.chance_flat) * o.evidence["ln_k"] for o in findings)
+    ln_k = stuck.evidence.get("ln_k")
+    return (isinstance(loss, (int, float)) and isinstance(ln_k, (int, float))
+            and loss >= (1 - PROGRESS.chance_flat) * ln_k)
 
 
 def _overfitting_explains(f: Finding, findings: list[Finding]) -> bool:
