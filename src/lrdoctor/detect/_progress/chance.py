@@ -828,10 +828,23 @@ def _only_training_loss_fell(run: Run, th: ProgressThresholds) -> bool:
     1% errors that keeps fitting its training set with no change on the evaluation set, in which a
     WER of 0.9-1.4 may be the percentage it reads as (whisper-small on Vietnamese: training loss
     0.0204 -> 0.0002 while the validation loss rose 0.54 -> 0.66 beside WER 1.21-1.37). The scale
-    inferred by :func:`_better_than_published_as_percent` is then no longer the only reading."""
+    inferred by :func:`_better_than_published_as_percent` is then no longer the only reading. Only
+    when the training loss had learned by its first report (:func:`_fitted_at_first_report`): a
+    model near 1% errors is a trained one."""
     e = run.series("eval_loss")
     fell = e is not None and _fell_by_total_drop(e.finite().values, th)
-    return _loss_learned(run, th) and not fell
+    return _loss_learned(run, th) and not fell and _fitted_at_first_report(run, th)
+
+
+def _fitted_at_first_report(run: Run, th: ProgressThresholds) -> bool:
+    """True when the training loss's first finite report is below ``fitted_start_loss`` (ln 2, where
+    no untrained classifier starts): the model was already trained when the log began, as a
+    recogniser at 1% errors must be. A first report at or above it is a model still learning from
+    scratch (XLS-R 300m on Hindi: 6.08 at its first report, WER 1.008 there), whose training loss's
+    fall says nothing of a percentage scale."""
+    s = objective(run)
+    v = s.finite().values if s is not None else np.empty(0)
+    return v.size > 0 and float(v[0]) < th.fitted_start_loss
 
 
 def _another_rate_learned(values: dict[str, np.ndarray], name: str, scale: float) -> bool:
