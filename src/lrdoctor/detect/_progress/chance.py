@@ -1238,6 +1238,65 @@ def _score_long_at_zero(run: Run, name: str, s: Series, v: np.ndarray, th: Progr
         and (_is_chance_corrected(run, name) or reached_planned_end(run, float(s.steps[-1]), th)))
 
 
+#: the ``rule`` of :func:`_pinned_after_the_first`: the evaluated predictions changed once, then never
+PINNED_AFTER_FIRST_RULE = "one single value at every evaluation after the first"
+
+
+def _evaluation_scores(run: Run) -> list[tuple[str, Series, bool]]:
+    """The evaluation scores a constant predictor pins, each with whether lower is better: the
+    evaluation accuracy (or the score in its role: an F1, a Jaccard) and every error rate (WER, CER).
+    Not a training accuracy: a training metric is averaged over batches the weights change through."""
+    out = []
+    s = run.series("eval_accuracy")
+    if s is not None and not is_error_rate(run.meta.roles.get("eval_accuracy", "eval_accuracy")):
+        out.append((run.meta.roles.get("eval_accuracy", "eval_accuracy"), s.finite(), False))
+    out.extend((n, e, True) for n, e in error_rates(run).items())
+    return out
+
+
+def _pinned_after_the_first(run: Run, th: ProgressThresholds) -> Finding | None:
+    """An evaluation score that printed one single value at every evaluation after the first, the
+    first being worse: :func:`_pinned_task_metric`'s constant predictor, whose predictions moved once,
+    from the initial model's to one fixed answer, and never again (a Chinese BERT on a binary set: F1
+    0.0 at epoch 1, then 0.9546, the F1 of answering every input positive, at all four later epochs; a
+    multi-label BERT: F1 0.7888, then 0.8533 at all eight later epochs while the validation loss moved
+    0.318 -> 0.309). The stretch after the first evaluation is judged by the pinned rule's own counts
+    (``pinned_points``, or ``pinned_fine_points`` of a fraction of ``pinned_denominator``+ on a log
+    from the start) and guards (below 90% of the scale for an accuracy, a fraction for an error rate,
+    no evaluation loss that fell by ``max_total_drop`` over those evaluations, no other error rate that
+    moved). A score that fell back to its one value after the first (a collapse) is performance
+    reversal's, not this. A warning, not an error: the model did change once, so the set-up can move
+    it, and a run that then stopped may still be one that converged in one evaluation."""
+    from_start = starts_at_the_start(run) or trainer_table_from_start(run)
+    rates = error_rates(run)
+    for name, s, lower_better in _evaluation_scores(run):
+        v = s.values
+        if v.size < th.pinned_fine_points + 1 or v.min() < 0:
+            continue
+        rest = Series(s.name, s.steps[1:], v[1:])
+        value, first = float(rest.values[0]), float(v[0])
+        if float(np.ptp(rest.values)) != 0.0 or value == first or (value < first) != lower_better:
+            continue  # not pinned after the first, pinned throughout (_pinned_task_metric's), or a collapse
+        scale = 1.0 if lower_better or v.max() <= 1.0 else 100.0
+        if lower_better and not 0.0 < value < 1.0:
+            continue  # exactly 100% and above is _error_rate_at_max's; a percentage's 1-100 is not read
+        if not lower_better and value >= 0.9 * scale and not is_f_score(name):
+            continue  # an accuracy converged near its ceiling repeats for a reason
+        if not _constant_share(rest.values / scale, th, from_start):
+            continue
+        if _loss_learned(run, th) and _granularity(value / scale) < th.pinned_denominator:
+            continue  # the loss fell by half and the evaluation set may be tiny: the metric is not this task's
+        if _eval_loss_moves(run, rest, th):
+            continue  # the same evaluations' loss fell by half: the predictions changed
+        if lower_better and any(float(np.ptp(o.values)) > 0 for n, o in rates.items() if n != name and o.values.size >= 2):
+            continue  # another error rate moved: the outputs changed
+        ev = {"metric": name, "value": value, "points": int(rest.values.size), "first": first, "rule": PINNED_AFTER_FIRST_RULE}
+        summary = (f"{name} was exactly {fmt(value)} at every one of the {rest.values.size} evaluations after the first "
+                   f"({fmt(first)}): the predictions changed once, then never again")
+        return Finding("slow_progress", Severity.WARNING, float(rest.steps[0]), float(rest.steps[-1]), summary, ev, _CHANCE_CAUSE)
+    return None
+
+
 def _pinned_task_metric(run: Run, th: ProgressThresholds) -> Finding | None:
     """Accuracy or mAP that never left 0, or that never changed at all (below its ceiling),
     while the training loss did not fall by more than half (then the metric is not this task's);
