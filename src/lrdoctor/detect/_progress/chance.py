@@ -1254,6 +1254,17 @@ def _evaluation_scores(run: Run) -> list[tuple[str, Series, bool]]:
     return out
 
 
+def _printed_granularity(share: float, resolution: float, bound: int) -> int:
+    """The smallest evaluation-set size up to ``bound`` whose count of right answers prints as
+    ``share`` at the printing ``resolution`` (``bound + 1`` when none does): :func:`_granularity` read
+    through the rounding of the print, since a 4-decimal table prints 11/13 as 0.8462, whose exact
+    fraction is 4231/5000 (a SetFit run on 13 evaluation examples: accuracy 0.8462 at 14 epochs)."""
+    for q in range(1, bound + 1):
+        if abs(round(share * q) / q - share) <= resolution / 2 + 1e-12:
+            return q
+    return bound + 1
+
+
 def _pinned_after_the_first(run: Run, th: ProgressThresholds) -> Finding | None:
     """An evaluation score that printed one single value at every evaluation after the first, the
     first being worse: :func:`_pinned_task_metric`'s constant predictor, whose predictions moved once,
@@ -1282,9 +1293,10 @@ def _pinned_after_the_first(run: Run, th: ProgressThresholds) -> Finding | None:
             continue  # exactly 100% and above is _error_rate_at_max's; a percentage's 1-100 is not read
         if not lower_better and value >= 0.9 * scale and not is_f_score(name):
             continue  # an accuracy converged near its ceiling repeats for a reason
-        if not _constant_share(rest.values / scale, th, from_start):
-            continue
-        if _loss_learned(run, th) and _granularity(value / scale) < th.pinned_denominator:
+        fine = _printed_granularity(value / scale, _resolution(v) / scale, th.pinned_denominator) >= th.pinned_denominator
+        if rest.values.size < th.pinned_points and not (from_start and fine):
+            continue  # the pinned rule's counts: 5 evaluations, or 3 of a set of 50+ on a log from the start
+        if _loss_learned(run, th) and not fine:
             continue  # the loss fell by half and the evaluation set may be tiny: the metric is not this task's
         if _eval_loss_moves(run, rest, th):
             continue  # the same evaluations' loss fell by half: the predictions changed
