@@ -1273,9 +1273,10 @@ def _pinned_after_the_first(run: Run, th: ProgressThresholds) -> Finding | None:
     multi-label BERT: F1 0.7888, then 0.8533 at all eight later epochs while the validation loss moved
     0.318 -> 0.309). The stretch after the first evaluation is judged by the pinned rule's own counts
     (``pinned_points``, or ``pinned_fine_points`` of a fraction of ``pinned_denominator``+ on a log
-    from the start) and guards (below 90% of the scale for an accuracy, a fraction for an error rate,
-    no evaluation loss that fell by ``max_total_drop`` over those evaluations, no other error rate that
-    moved). A score that fell back to its one value after the first (a collapse) is performance
+    from the start, the set's size read through the print's rounding: :func:`_printed_granularity`;
+    no training loss that fell by half beside a set that may be smaller) and guards (below 90% of the
+    scale for an accuracy, a fraction for an error rate, no evaluation loss that fell by
+    ``max_total_drop`` over those evaluations, no other error rate that moved). A score that fell back to its one value after the first (a collapse) is performance
     reversal's, not this. A warning, not an error: the model did change once, so the set-up can move
     it, and a run that then stopped may still be one that converged in one evaluation."""
     from_start = starts_at_the_start(run) or trainer_table_from_start(run)
