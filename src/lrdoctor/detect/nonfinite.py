@@ -159,7 +159,7 @@ def detect(run: Run, th: NonfiniteThresholds = DEFAULTS) -> list[Finding]:
         if hit is None:
             continue
         i, persistent, count = hit
-        if name in _OUTPUT_METRICS and (not persistent or (i == 0 and not _printed_nan(run, name, s))):
+        if name in _OUTPUT_METRICS and (not persistent or (i == 0 and not _printed_nan(run, name, s, th))):
             continue  # never computed, or a transient (an episode cut short): not a blow-up
         value = s.values[i]
         prev = s.values[:i][np.isfinite(s.values[:i])]
@@ -197,7 +197,7 @@ def detect(run: Run, th: NonfiniteThresholds = DEFAULTS) -> list[Finding]:
                              "pearsonr and spearmanr return NaN), while the losses stay finite. The model gives every "
                              "input the same value: its head collapsed to the mean, or the LR is too low or too high to leave it.")
         else:
-            often = count >= 2 and count >= th.transient_share * len(s)
+            often = _mostly_nonfinite(count, len(s), th)
             sev = Severity.INFO if name == "eval_loss" and not often else Severity.WARNING
             summary = f"{name} was non-finite at step {fmt(s.steps[i])} ({count} point(s)) and finite again afterwards"
             if often:
@@ -213,6 +213,8 @@ def detect(run: Run, th: NonfiniteThresholds = DEFAULTS) -> list[Finding]:
         out.append(Finding("nonfinite", sev, s.steps[i], end, summary, evidence, cause))
     if not out:
         out.extend(_undefined_classes(run))
+    if not out:
+        out.extend(_infinite_at_every_report(run, th))
     if not any(f.severity is Severity.ERROR for f in out):
         out.extend(_unrecorded_blow_up(run, th))
     if not any(f.severity is Severity.ERROR for f in out):
@@ -242,8 +244,12 @@ def _metric_beside_finite_losses(run: Run, name: str) -> bool:
     at every one; a SegFormer's mean IoU nan beside finite losses)."""
     if name not in ("eval_accuracy", "task_metric"):
         return False
-    losses = [run.series(n) for n in ("loss", "eval_loss")]
-    return any(s is not None for s in losses) and all(s is None or bool(np.isfinite(s.values).all()) for s in losses)
+    return any(run.series(n) is not None for n in ("loss", "eval_loss")) and _losses_finite(run)
+
+
+def _losses_finite(run: Run) -> bool:
+    """Every report of the training and the evaluation loss is finite (True when neither is logged)."""
+    return all(s is None or bool(np.isfinite(s.values).all()) for s in (run.series("loss"), run.series("eval_loss")))
 
 
 #: output metrics that a text log prints only once computed: printed as ``nan`` on every report,
@@ -254,13 +260,26 @@ def _metric_beside_finite_losses(run: Run, name: str) -> bool:
 _PRINTED_ONLY_COMPUTED = ("eval_accuracy", "entropy")
 
 
-def _printed_nan(run: Run, name: str, s: Series) -> bool:
+def _printed_nan(run: Run, name: str, s: Series, th: NonfiniteThresholds = DEFAULTS) -> bool:
     """True when a text log printed an evaluation metric, or a policy's entropy, as ``nan``
     on every report: the trainer computed it (EDSR's ``PSNR: nan (Best: nan @epoch 1)``; a PPO
     trainer's "KL divergence: nan Entropy: nan" on every update epoch of iteration 3571: the
     policy's output distribution is NaN), whereas a machine-written file may hold NaN for a
-    metric it never computed."""
-    return name in _PRINTED_ONLY_COMPUTED and run.meta.format == "text-log" and not np.isfinite(s.values).any()
+    metric it never computed. Also when it printed ``nan`` from the first report on, but at only
+    :func:`_mostly_nonfinite` of them: a metric printed finite at some evaluations was computed
+    at every one (the same code ran), so its NaN at the first is the computation's, not a column
+    the trainer never filled (XLM-R on a relatedness set: Spearman nan at 7 of 9 evaluations from
+    the first, -0.0386 and -0.0268 at the other two)."""
+    if name not in _PRINTED_ONLY_COMPUTED or run.meta.format != "text-log":
+        return False
+    finite = np.isfinite(s.values)
+    return not finite.any() or _mostly_nonfinite(int((~finite).sum()), len(s), th)
+
+
+def _mostly_nonfinite(count: int, logged: int, th: NonfiniteThresholds) -> bool:
+    """``count`` non-finite reports of ``logged`` are no transient: two or more, at least
+    ``transient_share`` of them (the evaluation gave NaN more often than not)."""
+    return count >= 2 and count >= th.transient_share * logged
 
 
 def _undefined_classes(run: Run) -> list[Finding]:
@@ -283,12 +302,41 @@ def _undefined_classes(run: Run) -> list[Finding]:
         logged = run.series(metric)
         ev = {"metric": metric, "first_step": s.steps[i], "value": float("nan"), "nonfinite_points": int(hit.size),
               "logged_points": len(logged) if logged is not None else len(s), "undefined_classes": int(s.values[hit].max()),
-              "losses_finite": all(x is None or bool(np.isfinite(x.values).all()) for x in (run.series("loss"), run.series("eval_loss")))}
+              "losses_finite": _losses_finite(run)}
         summary = (f"{metric} is NaN for {int(s.values[i])} class(es) at step {fmt(s.steps[i])} "
                    f"({hit.size} report(s) with an undefined class); its mean covers the other classes only")
         cause = ("A per-class metric divides by zero for a class absent from the evaluated samples (no foreground "
                  "pixel of it, no example of it): the class's score is undefined, and the mean over classes skips it.")
         return [Finding("nonfinite", Severity.WARNING, s.steps[i], s.steps[hit[-1]], summary, ev, cause)]
+    return []
+
+
+def _infinite_at_every_report(run: Run, th: NonfiniteThresholds) -> list[Finding]:
+    """A logged column the rules above do not judge that is ``+inf`` at every one of its reports,
+    ``persistent_points`` or more: a computed value that overflowed or divided by zero each time it
+    was computed. A mean absolute percentage error over targets that include 0 (an HF regression
+    card: "Mape inf" at all 5 evaluations), a perplexity exp(loss) of a loss beyond the float range
+    (fairseq: "ppl inf" on every epoch at a per-token loss of 2,800). Only +inf, and only at every
+    report: NaN at every report is also what a logger prints for a metric it did not compute
+    (ESPnet's ``cer_ctc nan`` without a CTC decoder), and -inf is the starting value of a running
+    best of a maximised quantity (a best average reward) or a message (LightGBM's "best gain:
+    -inf" when no split gains); a running best of a minimised one starts at +inf but holds a
+    finite value from the first report on. The model's numbers may well be finite (the losses
+    are judged by the rules above), so it is a warning, never an error."""
+    judged = {run.meta.roles.get(n, n) for n in _METRICS + _OUTPUT_METRICS}
+    for name in run.metrics:
+        if name in judged or name in run.meta.added or name.endswith(UNDEFINED_CLASSES_SUFFIX):
+            continue
+        s = run.series(name)
+        if s is None or len(s) < th.persistent_points or not bool(np.isposinf(s.values).all()):
+            continue
+        ev = {"metric": name, "first_step": s.steps[0], "value": float("inf"), "nonfinite_points": len(s),
+              "logged_points": len(s), "losses_finite": _losses_finite(run)}
+        summary = f"{name} is inf at every one of its {len(s)} reports (from step {fmt(s.steps[0])})"
+        cause = ("A value that is infinite every time it is computed overflowed or divided by zero: a percentage "
+                 "error over targets that include 0, a perplexity exp(loss) of a loss too large for the float range. "
+                 "Checkpoint selection or early stopping on it cannot rank anything.")
+        return [Finding("nonfinite", Severity.WARNING, s.steps[0], s.steps[-1], summary, ev, cause)]
     return []
 
 
