@@ -429,6 +429,11 @@ ROLE_RULES: tuple[RoleRule, ...] = (
     # trainer computes it on its training batches, so a bare "map"/"mAP@0.5" is an evaluation
     # (ultralytics/yolov3's results.txt "map" column, SuperGradients' "Map@0.50")
     RoleRule("eval_accuracy", lambda t: _has(t, "map", "map50", "map5095") and "train" not in t and not _has(t, *_LOSS_WORDS)),
+    # ...and so is the area under the ROC curve, a ranking of every example of a set against every
+    # other (Hanley & McNeil 1982): it exists only for the whole set with both classes in it, so a
+    # bare "auc"/"AUROC" is the evaluation's unless named as the training side's (Keras' "auc" beside
+    # its "val_auc", which the rule above has already taken; Skip-GANomaly's test "AUC" per epoch)
+    RoleRule("eval_accuracy", lambda t: _has(t, "auc", "auroc") and not _has(t, "train", "training", "trn") and not _has(t, *_LOSS_WORDS)),
     # ...and so is COCO's "AP" where the name says it is the evaluator's: detectron2's metrics.json
     # "bbox/AP", "segm/AP50", mmpose's and mmdet 3's "coco/AP" (no trainer computes it on training
     # batches either); a bare "ap" alone may be anything, so only beside the task or the evaluator
