@@ -73,6 +73,7 @@ ALIASES: dict[str, tuple[Alias, ...]] = {
         "lossvalue",  # insightface's MXNet metric of its triplet and softmax losses ("lossvalue=0.174548")
         "all_loss", "loss_all", "overall_loss",  # the sum of a detector's parts (DFace's MTCNN trainer)
         "l_pix", "l_g_pix",  # BasicSR/NAFNet (and ESRGAN's generator): the pixel (L1/L2) loss, the main objective
+        "train/objective",  # MatConvNet's cnn_train: info.train.objective, the network's objective (io/matconvnet.py)
         "tot",  # CenterTrack's log.txt: "epoch: 1 |tot 8.034233 | hm 0.780280 | ..." (the total of its heads)
         # an actor-critic's critic regression (its TD loss): SB3 SAC/TD3, CleanRL SAC, Acme
         "train/critic_loss", "critic_loss", "losses/qf_loss", "qf_loss",
@@ -81,6 +82,7 @@ ALIASES: dict[str, tuple[Alias, ...]] = {
         "eval_loss", "val_loss", "eval/loss", "val/loss", "valid_loss", "validation_loss",
         "val_loss_epoch", "validation/loss", "Loss/val", "Loss/valid", "Loss/test", "Val/Loss", "test_loss",
         "valid/loss", "dev_loss", "eval/lm_loss", "val/lm_loss",
+        "val/objective",  # MatConvNet's cnn_train: info.val.objective (io/matconvnet.py)
     ),
     "lr": _a(
         "lr", "learning_rate", "train/learning_rate", "train/lr", "lr-adamw", "lr-adam", "lr-sgd",

@@ -13,6 +13,7 @@ format                    files
 ``hf``                    HF ``trainer_state.json``
 ``jsonl``                 LLaMA-Factory ``trainer_log.jsonl``, JSON Lines
 ``keras``                 Keras ``history.json``
+``matconvnet-info``       MatConvNet's ``info.train`` / ``info.val`` structs as MATLAB displays them, pasted
 ``printed-history``       a dict of per-epoch lists printed by Python over lines (``print(history.history)``), pasted
 ``json``                  CatBoost ``catboost_training.json`` (and the JSON kinds above)
 ``tsv``                   tab-separated tables
@@ -36,7 +37,7 @@ from typing import Any, Callable, Mapping
 
 from lrdoctor.errors import InputError, LogFormatError, printable
 from lrdoctor.io import csv as _csv
-from lrdoctor.io import catboost, dopamine, facenet, hf, jsonl, keras, metric_series, monitor_csv, printed_history, tensorboard, textlog, yolo
+from lrdoctor.io import catboost, dopamine, facenet, hf, jsonl, keras, matconvnet, metric_series, monitor_csv, printed_history, tensorboard, textlog, yolo
 from lrdoctor.io import mlflow_store, wandb_run  # tracker run folders; no tracker client is imported
 from lrdoctor.io.trackers import parse_tracker_uri, read_tracker_uri
 from lrdoctor.io._json import CutDocument, CutRecords, load_json
@@ -100,6 +101,7 @@ FORMATS: dict[str, Callable[[Path], Run]] = {
     "monitor-csv": monitor_csv.read_monitor_csv,
     "facenet-lfw": facenet.read_lfw_result,
     "printed-history": printed_history.read_printed_history,
+    "matconvnet-info": matconvnet.read_info_struct,
     # MLflow file-store runs, W&B run folders, a folder holding one run (docs/reading-logs.md)
     "mlflow": mlflow_store.read_mlflow_run_dir,
     "wandb": wandb_run.read_wandb_run,
@@ -216,6 +218,8 @@ def detect_format(path: Path) -> str:
         return "jsonl"
     if suffix == ".json" or stripped.startswith("{") or (_JSON_ARRAY_HEAD.match(stripped) and not _COUNTER_LINE.match(first)):
         return "json"
+    if matconvnet.is_info_struct(head):
+        return "matconvnet-info"  # "info.train =" over "objective: [1.56 1.15 ...": MATLAB's display of cnn_train's stats
     if printed_history.is_printed_history(head):
         return "printed-history"  # a printed dict of lists over lines, pasted: its numbers would sniff as a CSV column
     if suffix == ".tsv" or (first.count("\t") >= 1 and first.count(",") == 0):
