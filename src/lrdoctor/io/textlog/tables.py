@@ -700,9 +700,11 @@ def _spacy2_key(cell: str) -> str:
 VOWPAL_WABBIT_LAYOUT = "vowpal-wabbit"
 
 #: Vowpal Wabbit's progress table, a header on two lines: "average  since  example  example
-#: current  current  current" over "loss  last  counter  weight  label  predict  features"
-_VW_HEADER = re.compile(r"^average\s+since\s+example\s+example\s+current\s+current\s+current$")
-_VW_SUBHEADER = re.compile(r"^loss\s+last\s+counter\s+weight\s+label\s+predict\s+features$")
+#: current  current  current" over "loss  last  counter  weight  label  predict  features"; the
+#: table of VowpalWabbit's pull request 113 adds a fourth "current" over "pass" (the pass over the
+#: data the row's example is in: a counter, no metric; the rows are read the same)
+_VW_HEADER = re.compile(r"^average\s+since\s+example\s+example\s+current\s+current\s+current(?:\s+current)?$")
+_VW_SUBHEADER = re.compile(r"^loss\s+last\s+counter\s+weight\s+label\s+predict\s+features(?:\s+pass)?$")
 
 
 def _vw_row(cells: list[str]) -> dict | None:
@@ -807,9 +809,12 @@ def _two_line_header_table(line: str, state: dict) -> dict | None:
 #: scikit-learn's gradient boosting with ``verbose=1`` (``sklearn.ensemble._gb.VerboseReporter``):
 #: "      Iter       Train Loss      OOB Improve   Remaining Time " (the OOB column only with
 #: ``subsample < 1``; releases before 0.14 wrote "Estimated Time"), then one row per reported
-#: iteration, "         1           0.4448           22.84m": the time left carries its unit
-_SKLEARN_GB_HEADER = re.compile(r"^\s*Iter\s{2,}Train Loss(?P<oob>\s{2,}OOB Improve)?\s{2,}(?:Remaining|Estimated) Time\s*$")
-_SKLEARN_GB_ROW = re.compile(rf"^\s*(?P<i>\d+)\s+(?P<loss>{NUM})(?:\s+(?P<oob>{NUM}))?\s+\d+(?:\.\d+)?[smh]?\s*$", re.I)
+#: iteration, "         1           0.4448           22.84m": the time left carries its unit. The
+#: reporter of scikit-learn's pull request 3817 adds an "End Time" column, the wall-clock time the
+#: fit is expected to end ("     1           1.2427            5.95m     31 Oct 15:36"): a clock, no metric
+_SKLEARN_GB_HEADER = re.compile(r"^\s*Iter\s{2,}Train Loss(?P<oob>\s{2,}OOB Improve)?\s{2,}(?:Remaining|Estimated) Time(?:\s{2,}End Time)?\s*$")
+_SKLEARN_GB_ROW = re.compile(rf"^\s*(?P<i>\d+)\s+(?P<loss>{NUM})(?:\s+(?P<oob>{NUM}))?\s+\d+(?:\.\d+)?[smh]?"
+                             r"(?:\s+\d{1,2} [A-Z][a-z]{2} \d{1,2}:\d{2})?\s*$", re.I)
 
 
 def _sklearn_gb(line: str, state: dict) -> dict | None:
