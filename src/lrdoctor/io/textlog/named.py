@@ -854,6 +854,22 @@ def _cartpole_lengths(line: str, state: dict) -> dict | None:
     return {"episode": float(m["ep"]), "last_reward": _num(m["last"]), "average_reward": _num(m["avg"])}
 
 
+#: keras-io's DDPG example (``examples/rl/ddpg_pendulum.py``, and the notebooks and ports copied
+#: from it): ``print("Episode * {} * Avg Reward is ==> {}".format(ep, avg_reward))``, the episode and
+#: the mean return of the last 40 episodes. The asterisks and the arrow left nothing a key rule reads.
+_KERAS_IO_AVG_REWARD = re.compile(rf"^\s*Episode \* (?P<ep>\d+) \* Avg Reward is ==> (?P<avg>{NUM})\s*$")
+
+
+def _keras_io_avg_reward(line: str, state: dict) -> dict | None:
+    """A keras-io DDPG line (``_KERAS_IO_AVG_REWARD``): the episode and ``avg_reward``, its words."""
+    if "Avg Reward is ==>" not in line:
+        return None
+    m = _KERAS_IO_AVG_REWARD.match(line)
+    if m is None:
+        return None
+    return {"episode": float(m["ep"]), "avg_reward": _num(m["avg"])}
+
+
 #: kraken's ``ketos train`` (0.9 to 2.0) after each epoch's evaluation on its validation set:
 #: ``message('Accuracy report ({}) {:0.4f} {} {}'.format(epoch, accuracy, chars, error))``, the
 #: epoch (a "stage" in its progress bar), the character accuracy, the characters evaluated and the
