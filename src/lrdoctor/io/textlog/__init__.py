@@ -534,6 +534,8 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
         # (on a line no cached shape read: the shape keeps every character but digits, so a line
         # of a cached shape has none of what follows)
         printed = line
+        if line[:1] == "\x27" and _STRING_REPR.match(line):
+            line = line.strip()[1:-1]  # a notebook's echo of a string ('Loss after epoch 0: 0.0'): the text inside
         if "`" in line:
             line = _CODE_NUM.sub(r"\1", line)
         if "**" in line:
@@ -593,6 +595,12 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
         records.warnings.append(f"line {done_at} says training is over: the {after_done} record(s) after it "
                                 "(evaluations of the final model) are not filed under a training step")
     return records, config
+
+
+#: A whole line printed as a Python string's repr, as a notebook echoes a string a cell returned or a
+#: list of them (gensim's loss callback in its users' notebooks: ``'Loss after epoch 0: 0.0'``): one
+#: quote opens the line and one closes it, with none between
+_STRING_REPR = re.compile(r"^'[^'\n]+'\s*$")
 
 
 #: A line that announces the loss changes its definition from here on: MACE's "Changing loss based
