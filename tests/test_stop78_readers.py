@@ -39,6 +39,8 @@ _VW_PASS = "fresh127/vw-pr113-pass-column/paste.txt"  # healthy
 _SKLEARN_END_TIME = "fresh203/sklearn-pr3817-gbm-end-time/paste.txt"  # healthy
 _KERAS_IO_DDPG = "fresh4/text-kerasio-ddpg-pendulum/training_output.txt"  # healthy
 _GENSIM_REPR = "fresh127/gensim-3228-fasttext-loss-zero/paste.txt"  # edge
+_FLUX_FROZEN = "fresh19/flux-issue798-frozen/issue798.log"  # unhealthy, slow_progress
+_FLUX_ZOO_MLP = "fresh108/fluxzoo-pr7-mnist-mlp/train.log"  # healthy
 
 
 def _kinds(rel: str, config: dict | None = None) -> dict[str, str]:
@@ -190,3 +192,29 @@ def test_a_line_printed_as_a_string_repr_is_read_inside_its_quotes(tmp_path):
     run = lrdoctor.read(real_log(_GENSIM_REPR))
     assert run.series("loss").values.tolist() == [0.0] * 5
     assert _kinds(_GENSIM_REPR) == {}
+
+
+def test_julia_show_names_each_value_by_its_call_or_variable(tmp_path):
+    from lrdoctor.io.textlog.named import _julia_show
+
+    assert _julia_show("loss(x, y) = param(0.0913291)", {}) == {"loss": 0.0913291}
+    assert _julia_show("accuracy(m, x, label, 0.0:9) = 0.10525", {}) == {"accuracy": 0.10525}
+    assert _julia_show("(i, loss(dataset[1]...)) = (3, 0.296 (tracked))", {}) == {"i": 3.0, "loss": 0.296}
+    # a matrix is no scalar, a bare assignment is any key-value line's, and tuples must pair up
+    assert _julia_show("model((dataset[1])[1]) = [0.0 0.0; 1.46359 0.0] (tracked)", {}) is None
+    assert _julia_show("x = 3", {}) is None
+    assert _julia_show("(i, loss(d)) = (3, 0.2, 0.1)", {}) is None
+
+
+def test_the_flux_loss_frozen_by_a_dead_relu_is_read_and_found():
+    run = lrdoctor.read(real_log(_FLUX_FROZEN))
+    loss = run.series("loss").values
+    assert loss[0] == 0.2001447729236289 and len(loss) == 11 and set(loss[1:]) == {0.29602579662457984}
+    assert "slow_progress" in _kinds(_FLUX_FROZEN)
+
+
+def test_healthy_twin_the_flux_model_zoo_mlp_is_read_and_stays_silent():
+    run = lrdoctor.read(real_log(_FLUX_ZOO_MLP), config={"num_classes": 10})
+    assert run.series("loss").values[0] == 0.0913291 and run.series("loss").values[-1] == 0.00960475
+    assert run.meta.roles["task_metric"] == "accuracy" and len(run.series("task_metric")) == 15
+    assert _kinds(_FLUX_ZOO_MLP, {"num_classes": 10}) == {}

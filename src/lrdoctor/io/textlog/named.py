@@ -870,6 +870,64 @@ def _keras_io_avg_reward(line: str, state: dict) -> dict | None:
     return {"episode": float(m["ep"]), "avg_reward": _num(m["avg"])}
 
 
+#: Julia's ``@show`` macro, which the Flux model zoo and Flux users print their training with: the
+#: expression, `` = ``, then its value: ``loss(x, y) = 0.0913``, ``accuracy(m, x, label, 0.0:9) =
+#: 0.10525``; a tuple of expressions and a tuple of values, ``(i, loss(dataset[1]...)) = (1,
+#: 0.296)``. A value of Flux's Tracker (before Zygote, 2019) is shown wrapped, ``param(0.0913)``, or
+#: marked, ``0.296 (tracked)``. An expression is a call, whose function's name is the metric's
+#: (``loss``, ``accuracy``), or a bare variable (the loop's ``i``), kept under its own name.
+_JULIA_VALUE = re.compile(rf"^(?:param\((?P<p>{NUM})\)|(?P<v>{NUM})(?: \(tracked\))?)$")
+_JULIA_CALL = re.compile(r"^(?P<fn>[A-Za-z_][A-Za-z_0-9!]{0,40})\(.*\)$")
+_JULIA_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z_0-9]{0,40}$")
+
+
+def _julia_top_level(text: str) -> list[str]:
+    """``text`` cut at its commas outside brackets (a tuple's elements), each stripped."""
+    parts, depth, start = [], 0, 0
+    for i, c in enumerate(text):
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        elif c == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    parts.append(text[start:].strip())
+    return parts
+
+
+def _julia_name(expr: str) -> str | None:
+    """The name an ``@show`` expression gives its value: a call's function, or a bare variable."""
+    m = _JULIA_CALL.match(expr)
+    if m is not None:
+        return m["fn"]
+    return expr if _JULIA_VARIABLE.match(expr) else None
+
+
+def _julia_show(line: str, state: dict) -> dict | None:
+    """One ``@show`` line (see ``_JULIA_VALUE``): each expression's name and its scalar value. A line
+    whose values are no scalars (a matrix, ``[0.0 0.0; 1.46 0.0] (tracked)``) or whose expressions are
+    no calls nor variables is another rule's."""
+    if " = " not in line or "(" not in line:
+        return None
+    expr, _, value = line.strip().partition(" = ")
+    if expr[:1] == "(" and expr[-1:] == ")" and value[:1] == "(" and value[-1:] == ")":
+        exprs, values = _julia_top_level(expr[1:-1]), _julia_top_level(value[1:-1])
+        if len(exprs) != len(values) or len(exprs) < 2:
+            return None
+    else:
+        exprs, values = [expr], [value]
+        if _JULIA_CALL.match(expr) is None:
+            return None  # (a single bare variable, "x = 3", is any key-value line's)
+    rec = {}
+    for e, v in zip(exprs, values):
+        name, m = _julia_name(e), _JULIA_VALUE.match(v)
+        if name is None or m is None or name in rec:
+            return None
+        rec[name] = _num(m["p"] if m["p"] is not None else m["v"])
+    return rec
+
+
 #: kraken's ``ketos train`` (0.9 to 2.0) after each epoch's evaluation on its validation set:
 #: ``message('Accuracy report ({}) {:0.4f} {} {}'.format(epoch, accuracy, chars, error))``, the
 #: epoch (a "stage" in its progress bar), the character accuracy, the characters evaluated and the
