@@ -41,6 +41,7 @@ _KERAS_IO_DDPG = "fresh4/text-kerasio-ddpg-pendulum/training_output.txt"  # heal
 _GENSIM_REPR = "fresh127/gensim-3228-fasttext-loss-zero/paste.txt"  # edge
 _FLUX_FROZEN = "fresh19/flux-issue798-frozen/issue798.log"  # unhealthy, slow_progress
 _FLUX_ZOO_MLP = "fresh108/fluxzoo-pr7-mnist-mlp/train.log"  # healthy
+_TINYGRAD_WARMUP = "fresh6/text-tinygrad-pr13803-tiny-lr-start/pr13803.log"  # edge
 
 
 def _kinds(rel: str, config: dict | None = None) -> dict[str, str]:
@@ -218,3 +219,21 @@ def test_healthy_twin_the_flux_model_zoo_mlp_is_read_and_stays_silent():
     assert run.series("loss").values[0] == 0.0913291 and run.series("loss").values[-1] == 0.00960475
     assert run.meta.roles["task_metric"] == "accuracy" and len(run.series("task_metric")) == 15
     assert _kinds(_FLUX_ZOO_MLP, {"num_classes": 10}) == {}
+
+
+def test_tinygrad_step_line_reads_the_figures_before_loss_and_lr_only():
+    from lrdoctor.io.textlog.named import _tinygrad_step
+
+    line = "    3 7.34 s run, 11.8750 loss, 0.000000000002 LR, 1454.57 GB used, 236258.78 GFLOPS"
+    rec = _tinygrad_step(line, {})
+    assert rec == {"step": 3.0, "loss": 11.875, "lr": 2e-12}
+    assert _tinygrad_step("  12  102.30 ms run,   80.10 ms python,   3.21 loss, 0.000100 LR, 20.5 GB used", {})["loss"] == 3.21
+    # every segment must be a figure and its word: prose with a loss word is another rule's
+    assert _tinygrad_step("3 epochs done, 2.5 loss, and more to come", {}) is None
+
+
+def test_the_tinygrad_warmup_steps_are_read_and_stay_silent():
+    run = lrdoctor.read(real_log(_TINYGRAD_WARMUP))
+    assert run.steps.tolist() == list(range(1, 11))
+    assert run.series("loss").values[4] == 11.9375 and run.series("lr").values[-1] == 5e-12
+    assert _kinds(_TINYGRAD_WARMUP) == {}

@@ -870,6 +870,36 @@ def _keras_io_avg_reward(line: str, state: dict) -> dict | None:
     return {"episode": float(m["ep"]), "avg_reward": _num(m["avg"])}
 
 
+#: tinygrad's MLPerf trainers (``examples/mlperf/model_train.py``): the step, then comma-separated
+#: figures each followed by what it is, ``    1 93.44 s run, 11.8750 loss, 0.000000000001 LR,
+#: 642.43 GB used,  19644.30 GFLOPS`` (the timings may be split further: ``ms run``, ``ms python``).
+#: The figure before ``loss`` is the loss and the one before ``LR`` the learning rate; the times, the
+#: memory and the throughput are no training metric.
+_TINYGRAD_STEP = re.compile(r"^\s*(?P<i>\d+)\s+(?P<rest>\S.*)$")
+_TINYGRAD_FIGURE = re.compile(rf"^(?P<v>{NUM})\s+(?P<what>[A-Za-z][A-Za-z/ ]{{0,30}})$")
+#: the figures tinygrad names that are training metrics, under the names the records take
+_TINYGRAD_METRICS = {"loss": "loss", "LR": "lr"}
+
+
+def _tinygrad_step(line: str, state: dict) -> dict | None:
+    """One tinygrad MLPerf step line (``_TINYGRAD_STEP``): the step, the loss and the LR; every
+    comma-separated segment must be a figure and its word, and one of them the loss."""
+    if " loss," not in line:
+        return None
+    m = _TINYGRAD_STEP.match(line)
+    if m is None:
+        return None
+    rec = {"step": float(m["i"])}
+    for seg in m["rest"].split(","):
+        f = _TINYGRAD_FIGURE.match(seg.strip())
+        if f is None:
+            return None
+        name = _TINYGRAD_METRICS.get(f["what"])
+        if name is not None:
+            rec[name] = _num(f["v"])
+    return rec if "loss" in rec else None
+
+
 #: Julia's ``@show`` macro, which the Flux model zoo and Flux users print their training with: the
 #: expression, `` = ``, then its value: ``loss(x, y) = 0.0913``, ``accuracy(m, x, label, 0.0:9) =
 #: 0.10525``; a tuple of expressions and a tuple of values, ``(i, loss(dataset[1]...)) = (1,
