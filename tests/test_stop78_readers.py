@@ -70,14 +70,14 @@ def test_a_printed_history_cut_and_in_backticks_is_read_list_by_list(tmp_path):
 
 def test_split_keyed_lists_take_the_metric_of_their_heading_and_tensors_are_numbers(tmp_path):
     text = ("Loss statistics -\n({'train': [tensor(0.5, device='cuda:0', grad_fn=<DivBackward0>),\n"
-            "tensor(0.25, device='cuda:0')],\n'val': [tensor(0.6), tensor(0.7)]},\n\n"
-            "Accuracy statistics -\n{'train': [tensor(0.8),\ntensor(0.9)]})\n")
+            "tensor(0.25, device='cuda:0'),\ntensor(0.22, device='cuda:0'),\ntensor(0.2, device='cuda:0')],\n'val': [tensor(0.6),\ntensor(0.65),\ntensor(0.7),\n"
+            "tensor(0.8)]},\n\nAccuracy statistics -\n{'train': [tensor(0.8),\ntensor(0.9),\ntensor(0.92),\ntensor(0.95)]})\n")
     run = lrdoctor.read(_write(tmp_path, text))
     assert run.meta.format == "printed-history"
     assert sorted(n for n in run.names if "_" in n and n.split("_")[0] in ("train", "val")) == [
         "train_accuracy", "train_loss", "val_loss"]
-    assert run.series("loss").values.tolist() == [0.5, 0.25]
-    assert run.series("eval_loss").values.tolist() == [0.6, 0.7]
+    assert run.series("loss").values.tolist() == [0.5, 0.25, 0.22, 0.2]
+    assert run.series("eval_loss").values.tolist() == [0.6, 0.65, 0.7, 0.8]
 
 
 def test_a_split_keyed_list_with_no_heading_is_refused_at_its_line(tmp_path):
@@ -95,7 +95,9 @@ def test_a_list_element_that_is_no_number_is_refused_at_its_line(tmp_path):
 
 
 def test_the_sniff_wants_a_list_left_open_after_its_first_number():
-    assert is_printed_history(">>> h\n{'loss': [2.86,\n  2.82,\n")
+    assert is_printed_history(">>> h\n{'loss': [2.86,\n  2.82,\n  2.77,\n  2.72,\n  2.61,\n")
+    # a training log that pretty-prints a config with a list near its top stays the text reader's
+    assert not is_printed_history("{'milestones': [30,\n 60],\n 'lr': 0.1}\n" + "".join(f"epoch {i} loss 0.5\n" for i in range(6)))
     assert not is_printed_history("{'loss': [2.86, 2.82], 'val_loss': [3.0, 2.9]}\n")  # one line: the JSON-lines reader's
     assert not is_printed_history("epoch 1 loss 0.5\n")
 

@@ -65,10 +65,24 @@ def _clean(line: str) -> str:
     return _PROMPT.sub("", line.replace("`", ""))
 
 
+#: a line that only continues a list: one element, then a comma or the closing brackets
+_ELEMENT_LINE = re.compile(rf"^\s*(?:{TENSOR_REPR}|{PY_NUM})\s*(?:,|[\]}})]+,?)?\s*$", re.I)
+#: the share of the head's lines that must belong to the printed lists (an opener or an element):
+#: the paste is the printout, with at most a heading, a prompt or a scalar between (4 in 5); a
+#: training log that pretty-prints a config with a list near its top is mostly other lines
+MIN_LIST_SHARE = 0.8
+
+
 def is_printed_history(head: str) -> bool:
     """Whether the file's first bytes ``head`` hold a printed dict of lists laid out over lines: a
-    quoted name whose list stays open after its first number (:data:`_OPEN_LIST`)."""
-    return any(_OPEN_LIST.search(_clean(ln)) for ln in head.splitlines()[:40])
+    quoted name whose list stays open after its first number (:data:`_OPEN_LIST`), and most of the
+    head's complete lines (:data:`MIN_LIST_SHARE`) such openers or list elements."""
+    lines = [_clean(ln) for ln in head.splitlines()[:-1] or head.splitlines()]
+    lines = [ln for ln in lines if ln.strip()]
+    if not any(_OPEN_LIST.search(ln) for ln in lines):
+        return False
+    listed = sum(1 for ln in lines if _ELEMENT_LINE.match(ln) or _OPENER.search(ln))
+    return listed >= MIN_LIST_SHARE * len(lines)
 
 
 def _heading_metric(words: str) -> str | None:
