@@ -187,7 +187,9 @@ class DivergenceThresholds(Thresholds):
     climb (``joint_hold``): a spike that recovered is ``loss_spike``'s (a ConvNeXt-V2: 0.25, 0.16,
     1.10, 1.09, then back to 0.34), and so is a climb that gave most of itself back (a distilbert
     LoRA: 0.467 -> 0.645 -> 0.542 keeps 46%, and is not read). A warning: a level tens of percent up
-    has not blown up."""
+    has not blown up. Since stop 78 the same 3-report level is the stay of the joint new level
+    (:func:`joint_level`): both losses jump together and hold more than ``relative_floor`` above their
+    bests, the training loss at or above the held-out loss's best, a warning as this one."""
     eval_noise_points: int = 4
     """Logs with an evaluation loss and no training loss: the last evaluation's jump is judged
     against the log scatter of at least 4 evaluations before it (``log_noise`` needs 4 points
@@ -654,6 +656,41 @@ def joint_jump_and_stay(run: Run, jump: float, after: int, hold: float = 0.0) ->
     return None
 
 
+def joint_level(run: Run, jump: float, floor: float, after: int, hold: float) -> tuple[int, int] | None:
+    """(index of the best training loss before the onset, index of the onset) in the training loss's
+    finite reports, when at one report (after 2+ shared reports, a level to leave) both the training
+    and the evaluation loss rose by at least ``jump`` (a share) over the report before, and from there
+    to the end (``after``+ shared reports) each stays more than ``floor`` (a share) above its own best
+    before the onset, the training loss at or above the evaluation loss's best before it, and the last
+    evaluation keeps at least ``hold`` of the jump in the log domain. Only reports where both losses
+    were logged count; positive values only; the earliest such onset wins. None otherwise. See
+    ``DivergenceThresholds.start_level``: the joint new level.
+
+    The evaluation loss is of the weights as they stand, and their best held-out loss is what the model
+    achieved; a generalisation gap keeps the training loss *below* it (overfitting: the training loss
+    falls or wobbles near its floor while the held-out one rises). A training loss that climbs to at
+    least that best, together with the held-out loss, and holds there has lost fit on its own data,
+    not generalisation: the weights got worse (XLS-R on Estonian: training 0.315 -> 0.446, 0.645, then
+    0.49-0.55 to the end, validation 0.176 -> 0.421, then 0.29-0.33; a Phi-3 LoRA after its second
+    spike: training 0.097 -> 1.19, then 0.164-0.168, validation 0.086 -> 0.170, then 0.164-0.166). The
+    "every report above every earlier one" of :func:`joint_jump_and_stay` cannot see these: the
+    descent's first reports stay the highest of the log."""
+    both = _shared_reports(run, after + 2)
+    if both is None:
+        return None
+    fi, x, ev = both
+    up = 1.0 + jump
+    for j in range(2, fi.size - after + 1):
+        if x[j] < up * x[j - 1] or ev[j] < up * ev[j - 1]:
+            continue  # no joint jump at this report
+        best_x, best_ev = x[:j].min(), ev[:j].min()
+        if (x[j:].min() > (1.0 + floor) * best_x and ev[j:].min() > (1.0 + floor) * best_ev
+                and x[j:].min() >= best_ev
+                and np.log(ev[-1] / best_ev) >= hold * np.log(ev[j] / best_ev)):
+            return int(fi[int(np.argmin(x[:j]))]), int(fi[j])
+    return None
+
+
 def joint_rising_tail(run: Run, rises: int, floor: float) -> tuple[int, int] | None:
     """(index of the best training loss before its climb, index of the climb's first report) in
     the training loss's finite reports, when at the reports where both losses were logged the
@@ -820,6 +857,12 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
          else held_above_start(x, th.relative_floor, th.start_level, th.joint_hold), Severity.WARNING,
          f"few-point: from one report to the end every report above all earlier ones and {th.relative_floor:.0%} above "
          "the first, the level the log started from, and the evaluation loss ends above its first too"),
+        # a joint step to a new level, both losses above their best and the training loss above the held-out
+        # loss's best: a warning, as the start rule (tens of percent up has not blown up)
+        ("joint_level", lambda: None if eval_only or x.size != f.values.size
+         else joint_level(run, th.joint_jump, th.relative_floor, th.start_level, th.joint_hold), Severity.WARNING,
+         f"few-point: training and evaluation loss both rose >= {th.joint_jump:.0%} at one report and stayed more than "
+         f"{th.relative_floor:.0%} above their best to the end, the training loss at or above the evaluation loss's best"),
     ) if x.size <= th.few_points else ()
     got = None
     for name, find, sev, rule in rules:
@@ -855,6 +898,15 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
         summary = (f"at step {fmt(ev['onset_step'])} the training loss rose to {fmt(ev['loss_at_onset'])} and the evaluation "
                    f"loss to {fmt(ev['eval_at_onset'])} (from {fmt(ev['eval_before'])}), and the evaluation loss never came back "
                    f"below any earlier evaluation (worst {fmt(ev['eval_worst_before'])}): the weights got worse for good")
+    elif name == "joint_level":
+        g = run.series("eval_loss").finite()
+        e_steps, e = g.steps[np.isin(g.steps, st)], g.values[np.isin(g.steps, st)]
+        k = int(np.searchsorted(e_steps, st[onset]))
+        ev.update(eval_best=float(e[:k].min()), eval_final=float(e[-1]))
+        summary = (f"both losses stepped up at step {fmt(ev['onset_step'])} and stayed there: the training loss from its "
+                   f"best {fmt(ev['best_loss'])} to {fmt(ev['final_loss'])} at the end ({ev['ratio_to_best']:.2g}x or more at "
+                   f"every report), the evaluation loss from {fmt(ev['eval_best'])} to {fmt(ev['eval_final'])}, and the "
+                   "training loss above the best the held-out loss had reached: the fit itself got worse, not the generalisation")
     elif name == "joint_tail":
         g = run.series("eval_loss").finite()
         e = g.values[np.isin(g.steps, st)]  # the evaluations the rule compared: those at a training report
