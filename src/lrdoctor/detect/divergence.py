@@ -70,7 +70,9 @@ class DivergenceThresholds(Thresholds):
     """A divergence is withdrawn when a logged accuracy stays within this share (3 points of
     accuracy) of its best before the onset at every report from there on (see
     ``_accuracy_held``): the materiality ``performance_reversal`` asks of an accuracy's fall
-    (about 4 binomial standard errors of an accuracy near 0.9 on 1,500 examples)."""
+    (about 4 binomial standard errors of an accuracy near 0.9 on 1,500 examples). Since stop 78
+    the held accuracy must also stay above ``task_accuracy_floor``: one that may be at chance says
+    nothing of what the weights predict."""
     few_factor: float = 2.0
     """Few-point rule: every point from the onset to the end stays at least this multiple of
     the best loss before it (log domain, so it is scale-free). A loss that doubles from its
@@ -1328,7 +1330,13 @@ def _accuracy_held(run: Run, since: float | None, th: DivergenceThresholds) -> b
     more than half its weight on the right answers (e^-CE, by Jensen), whereas a loss that
     exploded may sit beside an accuracy dominated by one easy class (an mmdet RCNN head at 99%
     background accuracy while its loss went 1.4 -> 4421). A running best ("best_val_acc") cannot
-    fall, and says nothing."""
+    fall, and says nothing.
+
+    Since stop 78 only an accuracy held above ``task_accuracy_floor`` at every report from ``since``
+    on: an accuracy at or below it may be chance for a two-class task (1/2 within ``slow_progress``'s
+    0.1 band), and a model answering at chance before and after the rise still answers at chance, which
+    proves nothing about its weights (a multiple-choice fine-tune resumed at lr 5e-08: training loss
+    0.224 -> 0.516, 0.608, 0.605 beside an evaluation accuracy of 0.5265-0.5279 throughout)."""
     from lrdoctor.detect._progress.chance import accuracy_shares
     from lrdoctor.names import tokens
 
@@ -1340,7 +1348,8 @@ def _accuracy_held(run: Run, since: float | None, th: DivergenceThresholds) -> b
             continue
         v, steps = share.values, share.steps
         before, late = v[steps < since], v[steps >= since]
-        if before.size and late.size >= th.improving_evals and late.min() >= before.max() - th.accuracy_held:
+        if before.size and late.size >= th.improving_evals and late.min() >= before.max() - th.accuracy_held \
+                and late.min() > th.task_accuracy_floor:
             return True
     return False
 
