@@ -138,8 +138,9 @@ class DivergenceThresholds(Thresholds):
     (PaddleClas: 0.0176, 0.051, 0.053, 0.064), and a spike is one report, not an accelerating
     run of them."""
     give_back: float = 0.1
-    """Few-point stay, jump, decade, runaway, joint-jump and last-report rules (not the runaway into a
-    NaN; the stay, jump and decade rules since stop 66, the last-report rule since stop 76): the loss's
+    """Few-point stay, jump, decade, runaway, joint-jump, last-report and climb rules (not the runaway into
+    a NaN; the stay, jump and decade rules since stop 66, the last-report rule since stop 76, the climb
+    rule since stop 78): the loss's
     climb must also give back at least this share of what it had learned, the fall from its first
     report to its best, in the loss's own units (by the end of the log). A blow-up gives back the learning
     (w2v-BERT on Common Voice: 1.31 -> 0.082 -> 0.37, 24% back; most climb past the first report);
@@ -152,7 +153,10 @@ class DivergenceThresholds(Thresholds):
     tripled). The last-report rule is no exception: its evaluation loss doubling beside a training
     loss at its floor is overfitting's (Whisper-tiny on Hindi: training 0.36 -> 0.0004 -> 0.0018,
     "4.5x its best" and 0.4% back, as the validation loss went 0.34 -> 0.71 over ten evaluations). A
-    tenth: one decimal digit of the descent, below any blow-up of the benchmark."""
+    tenth: one decimal digit of the descent, below any blow-up of the benchmark. The climb rule is no
+    exception either: a Mann-Kendall trend from a best near the floor can be the floor's own scatter
+    (GPyTorch's ModelList GP regression example, a healthy run: its negative marginal log likelihood
+    1.05 -> 0.046, then 0.053-0.086 over 15 iterations, "1.3x the best" and 1.4% of the descent back)."""
     climb_p: float = 0.01
     """Few-point rule: after its best report the loss climbs with a monotone trend that noise
     would give with probability below 1% (Mann-Kendall test, one-sided, on the reports after
@@ -835,7 +839,7 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
         ("tail", lambda: None if eval_only and "eval_accuracy" not in run else rising_tail(x, th.few_rises, th.relative_floor), Severity.WARNING,
          f"few-point: the loss rose at each of the last {th.few_rises}+ reports, ending more than "
          f"{th.relative_floor:.0%} above the best"),
-        ("climb", lambda: None if eval_only else climb_after_best(x, th.climb_p, th.climb_points, th.relative_floor, th.noise_k),
+        ("climb", lambda: None if eval_only else _gave_back(x, climb_after_best(x, th.climb_p, th.climb_points, th.relative_floor, th.noise_k), th.give_back),
          Severity.WARNING, f"few-point: after its best the loss climbs (Mann-Kendall p < {th.climb_p:g} over "
          f"{th.climb_points}+ reports), ending more than {th.relative_floor:.0%} and {th.noise_k:g} sigma of its log scatter above the best"),
         ("shift", lambda: None if eval_only else level_shift(x, th.shift_p, th.relative_floor, th.noise_k, th.few_after + 1), Severity.WARNING,
