@@ -156,7 +156,7 @@ class DivergenceThresholds(Thresholds):
     tenth: one decimal digit of the descent, below any blow-up of the benchmark. The climb rule is no
     exception either: a Mann-Kendall trend from a best near the floor can be the floor's own scatter
     (GPyTorch's ModelList GP regression example, a healthy run: its negative marginal log likelihood
-    1.05 -> 0.046, then 0.053-0.086 over 15 iterations, "1.3x the best" and 1.4% of the descent back)."""
+    1.05 -> 0.046, then 0.046-0.086 over 15 iterations, "1.3x the best" and 1.4% of the descent back)."""
     climb_p: float = 0.01
     """Few-point rule: after its best report the loss climbs with a monotone trend that noise
     would give with probability below 1% (Mann-Kendall test, one-sided, on the reports after
