@@ -13,7 +13,11 @@ above *every* earlier one, which the descent's first reports made impossible.
 at chance before and after a rise still answers at chance.
 
 **The climb rule asks ``give_back``** as its sibling few-point rules do: a Mann-Kendall climb from a best
-near the floor that gives back under a tenth of the descent is the floor's own scatter."""
+near the floor that gives back under a tenth of the descent is the floor's own scatter.
+
+**The rising tail must end above the level it left** (``_above_its_level``): a climb at each of the last
+four reports that ends at or below the median of the level the loss held before it (the reports within
+``few_factor`` of the best) is a return from a low draw, as the trend rule's own guard says."""
 
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ from trained_digits import write_lines
 
 import lrdoctor
 from lrdoctor.detect import divergence
-from lrdoctor.detect.divergence import DEFAULTS, climb_after_best, joint_level
+from lrdoctor.detect.divergence import DEFAULTS, climb_after_best, joint_level, rising_tail
 from lrdoctor.finding import Severity
 
 torch.set_num_threads(1)
@@ -39,6 +43,9 @@ _CATS_DOGS = "fresh383/hfcard-efederici-convnext-base-cats-dogs-fe35432/training
 _GP_MODELLIST = "fresh376/gpytorch-modellist-gp-regression/train.log"
 _HF_RISING = "fresh20/hf-issue33336-rising/issue33336.log"
 _KERAS_RISING = "fresh718/so-34673396-keras-loss-rising/paste.log"
+_KERAS_CIFAR = "fresh3/keras-keras-issue5239-cifar10-rising/issue5239.log"
+_TR8_GLITCH = "fresh10/megatron-bigscience-tr8-104b-exp2-glitch/train.log"
+_PADDLE_LEGACY = "fresh611/paddledet-legacy-iter-loss/train.log"
 
 
 def _divergence(report):
@@ -177,4 +184,39 @@ def test_climb_twin_a_healthy_gp_at_its_floor_is_silent():
     x = run.series("loss").finite().values
     ib = int(np.argmin(x))
     assert (x[-1] - x[ib]) < DEFAULTS.give_back * (x[0] - x[ib])
+    assert not _divergence(lrdoctor.diagnose(run))
+
+
+# -- the rising tail ends above the level it left ------------------------------------------------------
+
+_PADDLE_ITERS = [7.423, 7.084, 6.064, 6.777, 6.658, 6.082, 7.033, 6.072, 5.644, 5.784, 6.077, 6.489, 6.573]
+
+
+def test_a_rising_tail_back_at_the_level_it_held_is_not_judged():
+    """Single-iteration losses between 6.06 and 7.42 dip to 5.64, then rise at each of the last four
+    reports to 6.57: the tail rule's climb (16% above the best), but below 6.66, the median of the level
+    held before it (every report before the climb is within 2x of the best): a return from a low draw. The
+    same climb carried on to 7.6, above that level, is judged."""
+    x = np.asarray(_PADDLE_ITERS)
+    got = rising_tail(x, DEFAULTS.few_rises, DEFAULTS.relative_floor)
+    assert got == (8, 9)
+    assert divergence._above_its_level(x, got, DEFAULTS.few_factor) is None
+    on = np.asarray(_PADDLE_ITERS + [7.6])
+    got = rising_tail(on, DEFAULTS.few_rises, DEFAULTS.relative_floor)
+    assert got == (8, 9) and divergence._above_its_level(on, got, DEFAULTS.few_factor) == got
+
+
+def test_rising_tails_on_real_logs_labelled_divergence_are_kept():
+    """Keras cifar10_cnn on TF (1.587, 1.217, 1.120, 1.093, then 1.104 ... 1.237, above the 1.169 median
+    of the level it held) and a BigScience tr8-104B glitch whose log opens with its climb (6.37 -> 10.24,
+    no level before it): still warnings."""
+    for rel in (_KERAS_CIFAR, _TR8_GLITCH):
+        [f] = _divergence(lrdoctor.diagnose(lrdoctor.read(real_log(rel))))
+        assert f.severity is Severity.WARNING and "last 4+" in f.evidence["rule"], rel
+
+
+def test_rising_tail_twin_a_healthy_detector_log_back_at_its_level_is_silent():
+    """PaddleDetection's legacy iteration log (healthy, constant LR 5e-05): the numbers above, silent."""
+    run = lrdoctor.read(real_log(_PADDLE_LEGACY))
+    assert np.allclose(run.series("loss").finite().values, _PADDLE_ITERS, atol=5e-4)
     assert not _divergence(lrdoctor.diagnose(run))

@@ -127,7 +127,8 @@ class DivergenceThresholds(Thresholds):
     1/5! = 1/120, below the usual 1% level, and a loss that is still falling makes it rarer
     still; a logged average that climbs at every report to the end is the optimiser moving
     away from its minimum (Keras cifar10_cnn on TF: 1.093 at epoch 4, then 1.104, 1.140,
-    1.186, 1.214, 1.237)."""
+    1.186, 1.214, 1.237). Since stop 78 not when the climb ends at or below the median of the level
+    the loss held before it (``_above_its_level``): a return from a low draw, not a climb away."""
     runaway_rises: int = 2
     """Few-point rule: the loss rose at each of at least 2 reports after its best, each step up
     larger than the one before in the log domain (accelerating), and ends at least
@@ -804,6 +805,21 @@ def _gave_back(x: np.ndarray, got: tuple[int, int] | None, share: float) -> tupl
     return got if learned <= 0 or float(x[-1] - x[got[0]]) >= share * learned else None
 
 
+def _above_its_level(x: np.ndarray, got: tuple[int, int] | None, factor: float) -> tuple[int, int] | None:
+    """``got`` (best, onset) unless the last report is at or below the median of the level the loss held
+    before the onset: the reports before it within ``factor`` of the best (``_needed_factor``'s old
+    level), when there are two or more. A climb that ends no higher than the middle of that level is the
+    loss back where it usually was, and its best was a low draw, not a level it left (the trend rule's
+    own guard, ``_trend_rule``, read on the reports: PaddleDetection's single-iteration loss between
+    6.06 and 7.42 dips to 5.64, then climbs 5.78, 6.08, 6.49, 6.57, below the 6.66 it held). None
+    otherwise."""
+    if got is None:
+        return None
+    before = x[: got[1]]
+    level = before[before < factor * float(x[got[0]])]
+    return None if level.size >= 2 and float(x[-1]) <= float(np.median(level)) else got
+
+
 def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
 
     s = objective(run)
@@ -836,7 +852,7 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
         ("nan_runaway", lambda: runaway(x, th.few_factor, th.runaway_rises) if ends_non_finite(s.values) else None,
          Severity.ERROR, f"few-point: the loss rose at every report after its best, faster each time, to >= "
          f"{th.few_factor:g}x the best, then went non-finite and stayed so"),
-        ("tail", lambda: None if eval_only and "eval_accuracy" not in run else rising_tail(x, th.few_rises, th.relative_floor), Severity.WARNING,
+        ("tail", lambda: None if eval_only and "eval_accuracy" not in run else _above_its_level(x, rising_tail(x, th.few_rises, th.relative_floor), th.few_factor), Severity.WARNING,
          f"few-point: the loss rose at each of the last {th.few_rises}+ reports, ending more than "
          f"{th.relative_floor:.0%} above the best"),
         ("climb", lambda: None if eval_only else _gave_back(x, climb_after_best(x, th.climb_p, th.climb_points, th.relative_floor, th.noise_k), th.give_back),
