@@ -679,7 +679,7 @@ def joint_level(run: Run, jump: float, floor: float, after: int, hold: float) ->
     least that best, together with the held-out loss, and holds there has lost fit on its own data,
     not generalisation: the weights got worse (XLS-R on Estonian: training 0.315 -> 0.446, 0.645, then
     0.49-0.55 to the end, validation 0.176 -> 0.421, then 0.29-0.33; a Phi-3 LoRA after its second
-    spike: training 0.097 -> 1.19, then 0.164-0.168, validation 0.086 -> 0.170, then 0.164-0.166). The
+    spike: training 0.097 -> 1.19, 0.235, then 0.164-0.168, validation 0.086 -> 0.170, then 0.164-0.166). The
     "every report above every earlier one" of :func:`joint_jump_and_stay` cannot see these: the
     descent's first reports stay the highest of the log."""
     both = _shared_reports(run, after + 2)
@@ -852,10 +852,12 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
         ("nan_runaway", lambda: runaway(x, th.few_factor, th.runaway_rises) if ends_non_finite(s.values) else None,
          Severity.ERROR, f"few-point: the loss rose at every report after its best, faster each time, to >= "
          f"{th.few_factor:g}x the best, then went non-finite and stayed so"),
-        ("tail", lambda: None if eval_only and "eval_accuracy" not in run else _above_its_level(x, rising_tail(x, th.few_rises, th.relative_floor), th.few_factor), Severity.WARNING,
+        ("tail", lambda: None if eval_only and "eval_accuracy" not in run
+         else _above_its_level(x, rising_tail(x, th.few_rises, th.relative_floor), th.few_factor), Severity.WARNING,
          f"few-point: the loss rose at each of the last {th.few_rises}+ reports, ending more than "
          f"{th.relative_floor:.0%} above the best"),
-        ("climb", lambda: None if eval_only else _gave_back(x, climb_after_best(x, th.climb_p, th.climb_points, th.relative_floor, th.noise_k), th.give_back),
+        ("climb", lambda: None if eval_only
+         else _gave_back(x, climb_after_best(x, th.climb_p, th.climb_points, th.relative_floor, th.noise_k), th.give_back),
          Severity.WARNING, f"few-point: after its best the loss climbs (Mann-Kendall p < {th.climb_p:g} over "
          f"{th.climb_points}+ reports), ending more than {th.relative_floor:.0%} and {th.noise_k:g} sigma of its log scatter above the best"),
         ("shift", lambda: None if eval_only else level_shift(x, th.shift_p, th.relative_floor, th.noise_k, th.few_after + 1), Severity.WARNING,
