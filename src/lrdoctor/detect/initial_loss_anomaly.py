@@ -461,13 +461,11 @@ def _softmax_underflow(run: Run, th: InitialLossThresholds) -> list[Finding]:
     if hit is None:
         return []
     s, first = hit
-    step = float(s.finite().steps[0])
     summary = (f"first loss {fmt(first)} is -ln(FLT_MIN) = {SOFTMAX_UNDERFLOW_LOSS:.4f}, the clamp of a float32 "
                "softmax cross-entropy: the true class's probability underflowed to 0 for every example, whatever K")
     cause = ("The output layer starts with huge, confidently wrong logits (init scale, unnormalised inputs, "
              "or a learning rate that blew the net up in its first update).")
-    return [Finding("initial_loss_anomaly", Severity.WARNING, step, step, summary,
-                    {"first_loss": first, "first_step": step, "underflow_loss": SOFTMAX_UNDERFLOW_LOSS}, cause)]
+    return _first_report_warning(s, first, summary, cause, underflow_loss=SOFTMAX_UNDERFLOW_LOSS)
 
 
 def _negative_cross_entropy(run: Run, th: InitialLossThresholds) -> list[Finding]:
@@ -480,13 +478,19 @@ def _negative_cross_entropy(run: Run, th: InitialLossThresholds) -> list[Finding
     first = _first_value(run, s, th)
     if first >= 0:
         return []
-    step = float(s.finite().steps[0])
     summary = (f"first loss {fmt(first)} is negative, which a cross-entropy (the log names it {col}) never is, "
                "whatever the number of classes")
     cause = ("The loss is computed wrongly: a log-probability of unnormalised scores (log_softmax missing before NLL), "
              "a flipped sign, or targets outside the class range.")
+    return _first_report_warning(s, first, summary, cause, cross_entropy_column=col)
+
+
+def _first_report_warning(s: Series, first: float, summary: str, cause: str, **evidence: object) -> list[Finding]:
+    """The one warning the K-free rules give: at the loss's first finite report, with its value and
+    step and the rule's own ``evidence``."""
+    step = float(s.finite().steps[0])
     return [Finding("initial_loss_anomaly", Severity.WARNING, step, step, summary,
-                    {"first_loss": first, "first_step": step, "cross_entropy_column": col}, cause)]
+                    {"first_loss": first, "first_step": step, **evidence}, cause)]
 
 
 @detector("initial_loss_anomaly", thresholds=DEFAULTS, evidence=InitialLossAnomalyEvidence, needs=_needs)
