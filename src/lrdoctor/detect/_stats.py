@@ -14,7 +14,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from lrdoctor.run import Run, Series
 
-__all__ = ["MAX_POINTS", "Curve", "curve", "rolling_median", "robust_sigma", "run_curve", "runs_of", "tail_start", "value_at", "trend_p_down", "trend_p_up", "diff_sigma", "diff2_sigma", "evaluation_set_size"]
+__all__ = ["MAX_POINTS", "Curve", "curve", "rolling_median", "robust_sigma", "run_curve", "runs_of", "tail_start", "value_at", "trend_p_down", "trend_p_up", "diff_sigma", "diff2_sigma", "evaluation_set_size", "turning_point_z"]
 
 #: Bins a long series is reduced to before the rules run. 4000 keeps any stretch longer than
 #: 0.025% of the run visible while making every rule O(bins).
@@ -228,6 +228,24 @@ def trend_p_down(x: np.ndarray) -> float:
 def trend_p_up(x: np.ndarray) -> float:
     """One-sided p-value that ``x`` has an upward monotone trend (:func:`trend_p_down` of ``-x``)."""
     return trend_p_down(-np.asarray(x, dtype=float))
+
+
+def turning_point_z(x: np.ndarray) -> float:
+    """z-score of the number of turning points of ``x`` (interior values above both neighbours
+    or below both) against what an independent, identically distributed series of the same
+    length gives: the turning-point test (Kendall and Stuart, *The Advanced Theory of
+    Statistics* vol. 3; Brockwell and Davis, *Introduction to Time Series and Forecasting*
+    1.6), mean 2(n-2)/3 and variance (16n-29)/90. A trend gives fewer turns (z < 0); a series
+    that goes back and forth from one value to the next gives more (z > 0) than noise can.
+    Rank-free of scale; ties (a zero difference) count as no turn. 0.0 below 3 finite values."""
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    n = x.size
+    if n < 3:
+        return 0.0
+    d = np.sign(np.diff(x))
+    turns = float(np.sum(d[1:] * d[:-1] < 0))
+    return (turns - 2.0 * (n - 2) / 3.0) / float(np.sqrt((16.0 * n - 29.0) / 90.0))
 
 
 #: The lattice a share of right answers lives on is identified only while a value off it is

@@ -5,7 +5,10 @@ in both directions. Source of ±50%: the transformer post-mortem's red flag (#1)
 
 When the training loss shows no such stretch, the evaluation loss is read for the same ±50%
 swings, each against the evaluations on either side of it (:func:`_eval_swings`): an evaluation
-of a fixed set has no minibatch noise, so its back-and-forth is the weights themselves.
+of a fixed set has no minibatch noise, so its back-and-forth is the weights themselves. Smaller
+swings count when the evaluation loss turns from one evaluation to the next more often than
+independent noise can (:func:`_eval_alternation`, the turning-point test) and the swings are not
+small against the progress the evaluations made.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from lrdoctor.detect._common import lr_at
 from lrdoctor.fmt import fmt
-from lrdoctor.detect._stats import rolling_median, runs_of
+from lrdoctor.detect._stats import rolling_median, runs_of, turning_point_z
 from lrdoctor.detect._trend import objective_trend
 from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import SOFT_LR_CUT, lr_fix
@@ -67,6 +70,13 @@ class OscillationThresholds(Thresholds):
     oscillation. Judged on the evaluation loss only: a fixed held-out set evaluated twice
     gives the same loss for the same weights, so, unlike a logged minibatch loss, it has no
     sampling noise to swing on."""
+    alternation_z: float = 2.326
+    """z of the turning-point test (:func:`lrdoctor.detect._stats.turning_point_z`) above which
+    the evaluation loss turns (up, down, up...) more often than independent noise around a level
+    does, for :func:`_eval_alternation`: the one-sided 1% point of the standard normal. Noise
+    turns at 2 of 3 interior evaluations, a trend at fewer; only a back-and-forth of the weights
+    turns at more, and at this level it takes about 11 evaluations that all turn (fewer cannot
+    tell a back-and-forth from noise), so a short card's table is left to :func:`_eval_swings`."""
 
 
 DEFAULTS = OscillationThresholds()
@@ -82,6 +92,7 @@ class OscillationEvidence(Evidence):
     max_below_trend: float
     stretches: int
     lag1_autocorrelation: float
+    turning_point_z: float
     lr: float
     metric: str
 
@@ -99,8 +110,9 @@ def _needs(run: Run, th: OscillationThresholds) -> str | None:
 @detector("oscillation", thresholds=DEFAULTS, evidence=OscillationEvidence, needs=_needs)
 def detect(run: Run, th: OscillationThresholds = DEFAULTS) -> list[Finding]:
     """Swings of the training loss around its trend (:func:`_training_swings`); when it shows none,
-    of the evaluation loss around its neighbours (:func:`_eval_swings`)."""
-    return _training_swings(run, th) or _eval_swings(run, th)
+    of the evaluation loss around its neighbours (:func:`_eval_swings`), or an evaluation loss
+    that turns back and forth more often than noise can (:func:`_eval_alternation`)."""
+    return _training_swings(run, th) or _eval_swings(run, th) or _eval_alternation(run, th)
 
 
 def _training_swings(run: Run, th: OscillationThresholds) -> list[Finding]:
@@ -184,6 +196,58 @@ def _eval_swings(run: Run, th: OscillationThresholds) -> list[Finding]:
              "evaluation set has no batch noise): the step size is near the edge of stability (LR too high, "
              "or batch too small for this LR).")
     return [Finding("oscillation", Severity.WARNING, ev["from_step"], ev["to_step"], summary, ev, cause)]
+
+
+def _eval_alternation(run: Run, th: OscillationThresholds) -> list[Finding]:
+    """The evaluation loss goes back and forth: it turns (above both neighbours, or below both)
+    at more evaluations than independent noise would, by the turning-point test at
+    ``alternation_z`` (:func:`lrdoctor.detect._stats.turning_point_z`), and its typical swing
+    (the median distance between successive evaluations) is at least ``progress_share`` of the
+    progress the evaluations made (:func:`_swing_matters`). Catches the swings below ±50% that
+    :func:`_eval_swings` leaves: an MXNet model whose validation log-loss alternates 0.53, 0.39,
+    0.53, 0.39... for 17 epochs (apache/mxnet#4314) swings by 35% and never settles. A loss
+    that zigzags around a falling trend turns less often than that, or swings little against
+    its fall: the trend, not the zigzag, is what the run does."""
+    e = run.series("eval_loss")
+    if e is None or run.is_rl:
+        return []
+    f = e.finite()
+    x = f.values
+    if x.size < 2 * th.eval_swings + 2:
+        return []
+    z = turning_point_z(x)
+    if z < th.alternation_z or not _swing_matters(x, th):
+        return []
+    turns = _turns(x)
+    a, b = int(turns[0]), int(turns[-1])
+    rel = np.diff(x) / np.maximum(np.abs(x[:-1]), np.finfo(float).tiny)
+    ev = {"from_step": float(f.steps[a]), "to_step": float(f.steps[b]),
+          "swing_share": turns.size / float(x.size - 2),
+          "max_above_trend": float(rel.max()), "max_below_trend": float(rel.min()),
+          "turning_point_z": z, "metric": run.meta.roles.get("eval_loss", "eval_loss")}
+    lr = lr_at(run, ev["from_step"])
+    if lr is not None:
+        ev["lr"] = lr
+    summary = (f"the evaluation loss turns back and forth at {turns.size} of {x.size - 2} evaluations from step "
+               f"{fmt(ev['from_step'])} to {fmt(ev['to_step'])}, more often than noise does (turning-point z {z:.1f})")
+    cause = ("The weights move back and forth across the minimum from one evaluation to the next (a fixed "
+             "evaluation set has no batch noise): the step size is near the edge of stability (LR too high, "
+             "or batch too small for this LR).")
+    return [Finding("oscillation", Severity.WARNING, ev["from_step"], ev["to_step"], summary, ev, cause)]
+
+
+def _swing_matters(x: np.ndarray, th: OscillationThresholds) -> bool:
+    """The median distance between successive values is more than ``progress_share`` of the
+    progress the series made (its first value minus its median, :func:`_progress`): the bar the
+    training rule sets its swings, so a zigzag on a loss that keeps falling is not a swing."""
+    amp = float(np.median(np.abs(np.diff(x))))
+    return amp > 0 and amp >= th.progress_share * _progress(float(x[0]), x)
+
+
+def _turns(x: np.ndarray) -> np.ndarray:
+    """Indices of the interior values above both neighbours or below both."""
+    d = np.sign(np.diff(x))
+    return np.flatnonzero(d[1:] * d[:-1] < 0) + 1
 
 
 def _neighbour_extremes(x: np.ndarray, th: OscillationThresholds) -> list[tuple[int, float]]:
