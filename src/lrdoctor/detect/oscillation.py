@@ -73,7 +73,9 @@ class OscillationThresholds(Thresholds):
     alternation_z: float = 2.326
     """z of the turning-point test (:func:`lrdoctor.detect._stats.turning_point_z`) above which
     the evaluation loss turns (up, down, up...) more often than independent noise around a level
-    does, for :func:`_eval_alternation`: the one-sided 1% point of the standard normal. Noise
+    does, for :func:`_eval_alternation`: the one-sided 1% point of the standard normal (1%, not
+    5%, because the test runs once on every run lrdoctor reads: at 5% one in twenty noise-only
+    evaluation curves would be called an oscillation). Noise
     turns at 2 of 3 interior evaluations, a trend at fewer; only a back-and-forth of the weights
     turns at more, and at this level it takes about 11 evaluations that all turn (fewer cannot
     tell a back-and-forth from noise), so a short card's table is left to :func:`_eval_swings`."""
