@@ -74,7 +74,8 @@ def filter_findings(findings: list[Finding]) -> list[Finding]:
     blowups = [f for f in findings if f.severity is Severity.ERROR and f.kind in BLOWUP_KINDS and not f.evidence.get("losses_finite")]
     if blowups:
         onset = min(f.start_step for f in blowups) if all(f.kind == "divergence" for f in blowups) else float("-inf")
-        findings = [f for f in findings if f.kind not in EXPLAINED_BY_ERROR or _before_the_blowup(f, onset) or _text_frozen_above_zero(f)]
+        findings = [f for f in findings if f.kind not in EXPLAINED_BY_ERROR or _before_the_blowup(f, onset) or _text_frozen_above_zero(f)
+                    or _stuck_with_finite_weights(f, blowups)]
     return [f for f in findings if not _overfitting_explains(f, findings) and not _never_learned(f, findings)]
 
 
@@ -103,6 +104,21 @@ def _text_frozen_above_zero(f: Finding) -> bool:
     value, metric = f.evidence.get("value"), f.evidence.get("metric")
     return (isinstance(value, (int, float)) and value > 0 and isinstance(metric, str)
             and bool(TEXT_SCORE_WORDS & set(tokens(metric))))
+
+
+def _stuck_with_finite_weights(f: Finding, blowups: list[Finding]) -> bool:
+    """True for an error-level ``slow_progress`` when every blow-up beside it is a non-finite training
+    column whose run's evaluation loss stayed finite at every evaluation from its first non-finite
+    report on (the ``eval_loss_finite`` evidence of :mod:`lrdoctor.detect.nonfinite`). An evaluation
+    is of the weights as they stand: finite there, the weights never blew up, and the non-finite
+    value is the training column's own computation (CTC's inf for an utterance shorter than its
+    transcript, numpy's mean of an empty list), which explains no model stuck at chance. The
+    stuck error is then the run's own story (nolearn/Lasagne on 12 classes: train loss nan at every
+    epoch after numpy's "Mean of empty slice", valid loss 4.51024 and valid accuracy 0 at all five;
+    XLS-R on Turkish: training loss inf, then nan, validation loss 9.15 -> 8.55 and WER 1.0 at every
+    evaluation). A NaN that reached the evaluation too is the blow-up's, and still explains it."""
+    return (f.kind == "slow_progress" and f.severity is Severity.ERROR
+            and all(b.kind == "nonfinite" and b.evidence.get("eval_loss_finite") for b in blowups))
 
 
 #: slow_progress errors that say the evaluated predictions never changed or never left 0

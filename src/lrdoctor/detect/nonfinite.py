@@ -145,6 +145,9 @@ class NonfiniteEvidence(GuardRewindEvidence):
     undefined_correlation: bool
     undefined_classes: int
     empty_window_mean: bool
+    #: the evaluation loss is finite at every evaluation from this finding's first non-finite report
+    #: on (:func:`_eval_loss_finite_after`): the weights it was computed from stayed finite
+    eval_loss_finite: bool
 
 
 @detector("nonfinite", thresholds=DEFAULTS, evidence=NonfiniteEvidence, needs=needs.any_loss_or_grad)
@@ -184,6 +187,8 @@ def detect(run: Run, th: NonfiniteThresholds = DEFAULTS) -> list[Finding]:
                 cause = ("A mean episode return is NaN when no episode finished in the summary window (the mean of "
                          "an empty list), or when the policy's outputs went NaN: the return alone cannot tell which. "
                          "Log the loss or gradient norm, or the number of episodes finished per window, to decide.")
+            if name != "eval_loss" and _eval_loss_finite_after(run, float(s.steps[i])):
+                evidence["eval_loss_finite"] = True
             if _metric_beside_finite_losses(run, name):
                 evidence["losses_finite"] = True
                 cause = ("The metric's own computation gave NaN while every loss stayed finite: a division by zero "
@@ -235,6 +240,21 @@ def _persistent_severity(run: Run, name: str) -> Severity:
     if name == "eval_loss" and run.series("loss") is not None:
         return Severity.WARNING
     return Severity.WARNING if name in _EMPTY_WINDOW_MEANS else Severity.ERROR
+
+
+def _eval_loss_finite_after(run: Run, step: float) -> bool:
+    """True when the run evaluated at or after ``step`` and its evaluation loss is finite at every such
+    evaluation. An evaluation is of the weights as they stand, so a finite held-out loss after a
+    training column turned non-finite says the weights stayed finite: the non-finite value is in that
+    column's own computation (CTC's inf for an utterance shorter than its transcript, numpy's mean of an
+    empty list), not a blow-up of the model (XLS-R on Turkish speech: training loss inf, then nan, while
+    the validation loss went 9.15 -> 8.55; nolearn/Lasagne: train loss nan at every epoch after "Mean of
+    empty slice", valid loss 4.51024 at all five). No threshold: finite at every evaluation, or not."""
+    ev = run.series("eval_loss")
+    if ev is None:
+        return False
+    after = ev.at_or_after(step)
+    return after.values.size > 0 and bool(np.isfinite(after.values).all())
 
 
 def _metric_beside_finite_losses(run: Run, name: str) -> bool:
