@@ -398,9 +398,7 @@ def _stayed_above(e: Series, i: int, gl: float, t_min: float, t_end: float, why:
 def _has_score_at(run: Run, step: float) -> bool:
     """True when a held-out score (evaluation accuracy, task metric, error rate) has a value at
     ``step`` and a later one: :func:`_score_held_after` has something to compare."""
-    scores = [run.series(n).finite() for n in ("eval_accuracy", "task_metric") if n in run]
-    scores += list(error_rates(run).values())
-    return any(value_at(s, step) is not None and bool((s.steps > step).any()) for s in scores)
+    return any(value_at(s, step) is not None and bool((s.steps > step).any()) for _, s in _held_out_scores(run))
 
 
 def _memorised_at_end(e: Series, t_end: float, th: OverfittingThresholds) -> bool:
@@ -631,13 +629,33 @@ def _loss_rises(run: Run, e: Series, tr: Series, th: OverfittingThresholds, *, h
     return [Finding("overfitting", Severity.WARNING, float(e.steps[r.start]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
 
 
+def _held_out_scores(run: Run) -> list[tuple[str, Series]]:
+    """The held-out scores logged beside the evaluation loss, by column name: the evaluation
+    accuracy, a task metric and every error rate (WER, CER), but an error rate that says the model
+    recognises nothing (slow_progress's finding of :func:`~lrdoctor.detect._progress.chance._error_rate_at_max`:
+    exactly 100%, above 100% at every evaluation, or never below its ``error_floor`` of 90% on a proven
+    scale, or on one inferred from the best published WER, its warning). Such a rate sits at its floor, no transcript a reader could use at any evaluation, and its
+    moves there (1.6081 -> 1.6295, or back to 1.1408 from 1.3779) say nothing of the task being
+    learned or lost: it is no witness that the model still improved after the loss's minimum, nor
+    one that it got worse (an XLS-R fine-tune on TORGO whose validation loss rose 1.544 -> 1.75-1.97
+    after its minimum while the training loss fell 0.79 -> 0.27, WER above 1.0 throughout)."""
+    from lrdoctor.detect._progress.chance import _error_rate_at_max
+    from lrdoctor.detect.progress import DEFAULTS as PROGRESS
+
+    scores = [(run.meta.roles.get(n, n), run.series(n).finite()) for n in ("eval_accuracy", "task_metric") if n in run]
+    rates = error_rates(run)
+    if rates:
+        stuck = _error_rate_at_max(run, PROGRESS)
+        floor = stuck.evidence.get("metric") if stuck is not None else None
+        scores += [(col, r) for col, r in rates.items() if col != floor]
+    return scores
+
+
 def _score_held_after(run: Run, step: float, *, at_any: bool = False) -> str | None:
     """The first held-out score (the evaluation accuracy, a task metric, an error rate such as WER)
     that ends at least as good as it was at ``step`` (with ``at_any``: that is at least as good at
     some evaluation after it); None when every one logged ended (stayed) worse, or none is logged."""
-    scores = [(run.meta.roles.get(n, n), run.series(n).finite()) for n in ("eval_accuracy", "task_metric") if n in run]
-    scores += list(error_rates(run).items())
-    for col, s in scores:
+    for col, s in _held_out_scores(run):
         at = value_at(s, step)
         later = s.values[s.steps > step]
         if at is None or not later.size:
