@@ -406,8 +406,12 @@ def _memorised_at_end(e: Series, t_end: float, th: OverfittingThresholds) -> boo
     that report: a training set fitted to its floor, whose loss may tick up by a few units of its
     last digit while the held-out loss rises (an AI-text detector: training loss 0.0003, 0.0002,
     0.0016 while the validation loss rose 2.83 -> 3.22 -> 3.52), is memorised as surely as one
-    that still falls."""
-    return t_end > 0 and float(e.values[-1]) >= th.memorised_gap * t_end
+    that still falls. A training loss printed as 0 (under the log's last decimal) is fitted to its
+    floor, as ``floor_gap`` and :func:`_memorised` read it, below any positive evaluation loss by more
+    than the gap (AST on ASVspoof5: training loss 0.0042, 0.0, 0.0 while the validation loss went
+    1.6954 -> 1.5632 -> 2.2821)."""
+    elast = float(e.values[-1])
+    return t_end >= 0 and elast > 0 and elast >= th.memorised_gap * t_end
 
 
 def _untrained_after_minimum(e: Series, tr: Series) -> bool:
