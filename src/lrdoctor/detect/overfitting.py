@@ -32,7 +32,9 @@ class OverfittingThresholds(Thresholds):
     local_noise_points: int = 5
     """The GL rule also measures that noise on the evaluations from two before the minimum to
     the end, when they are at least 5 (4 differences, the fewest a robust spread is taken from):
-    where the rise is judged, not only over the whole curve, whose fast early fall is smooth."""
+    where the rise is judged, not only over the whole curve, whose fast early fall is smooth. A log
+    of fewer evaluations has no scatter to measure apart from its rise: there the never-beaten rule
+    reads GL_5 from a first-evaluation minimum without the guard (``_gl_without_scatter``)."""
     up_strips: int = 3
     """Few-point rule: the eval loss rose at each of the last 3 evaluations while the training
     loss fell: Prechelt's UP_3 criterion ("stop when the generalization error increased in s
@@ -636,13 +638,14 @@ def _loss_rises(run: Run, e: Series, tr: Series, th: OverfittingThresholds, *, h
 def _held_out_scores(run: Run) -> list[tuple[str, Series]]:
     """The held-out scores logged beside the evaluation loss, by column name: the evaluation
     accuracy, a task metric and every error rate (WER, CER), but an error rate that says the model
-    recognises nothing (slow_progress's finding of :func:`~lrdoctor.detect._progress.chance._error_rate_at_max`:
-    exactly 100%, above 100% at every evaluation, or never below its ``error_floor`` of 90% on a proven
-    scale, or on one inferred from the best published WER, its warning). Such a rate sits at its floor, no transcript a reader could use at any evaluation, and its
-    moves there (1.6081 -> 1.6295, or back to 1.1408 from 1.3779) say nothing of the task being
-    learned or lost: it is no witness that the model still improved after the loss's minimum, nor
-    one that it got worse (an XLS-R fine-tune on TORGO whose validation loss rose 1.544 -> 1.75-1.97
-    after its minimum while the training loss fell 0.79 -> 0.27, WER above 1.0 throughout)."""
+    recognises nothing (slow_progress's finding of :func:`_error_rate_at_max`: exactly 100%, above
+    100% at every evaluation, or never below its ``error_floor`` of 90% on a proven scale, or on one
+    inferred from the best published WER, its warning). Such a rate sits at its floor, no transcript
+    a reader could use at any evaluation, and its moves there (1.6081 -> 1.6295, or back to 1.1408
+    from 1.3779) say nothing of the task being learned or lost: it is no witness that the model
+    still improved after the loss's minimum, nor one that it got worse (an XLS-R fine-tune on TORGO
+    whose validation loss rose 1.544 -> 1.75-1.97 after its minimum while the training loss fell
+    0.79 -> 0.27, WER above 1.0 throughout). No new threshold: slow_progress's own rule."""
     from lrdoctor.detect._progress.chance import _error_rate_at_max
     from lrdoctor.detect.progress import DEFAULTS as PROGRESS
 
@@ -875,7 +878,7 @@ def _never_beaten(e: Series, tr: Series | None, th: OverfittingThresholds, run: 
     evaluation, :func:`_level_minimum`). The held-out loss never improved on its first reading while the
     training set was fitted: overfitting from the first evaluation on, the common picture of a
     fine-tune that one epoch already fits (Prechelt's GL at every evaluation after the first).
-    Two forms, either of which stands:
+    Three forms, any of which stands:
 
     - on a log too short for the GL rule (fewer than ``min_after`` evaluations after the first),
       the last evaluation is GL_5 (``generalization_loss``) above the first while the training loss
@@ -887,7 +890,10 @@ def _never_beaten(e: Series, tr: Series | None, th: OverfittingThresholds, run: 
       came back within the noise band the GL rules allow, so no scatter guard is needed (the GL
       rule's guard measures the scatter of these same readings, and one spike among them inflates
       it: bloomz-560m at lr 5e-4, validation loss 4.40 -> 5.41 -> 14.73 -> 7.44 -> 7.68 while the
-      training loss fell 3.31 -> 2.46).
+      training loss fell 3.31 -> 2.46);
+    - on a log of exactly ``min_after`` + 1 evaluations, the first the minimum, every later one above
+      it and the last GL_5 above it, while the training loss fell: Prechelt's GL rule as published, on
+      a log too short for its scatter guard (:func:`_gl_without_scatter`).
 
     With no training loss logged (``tr`` None), only the second form, when the caller has checked
     that the evaluation accuracy held (``held_share``) and it sets no new best at the last
