@@ -4,7 +4,9 @@
 minimum, every later one above it and the last GL_5 above it, while the training loss fell, is
 overfitting by the GL rule as Prechelt stated it. The GL rule's scatter guard cannot be asked there:
 its robust spread needs ``local_noise_points - 1`` differences, and the log's three differences are
-the rise itself (the never-beaten rule's third form, ``_gl_without_scatter``).
+the rise itself (the never-beaten rule's third form, ``_gl_without_scatter``). Not beside an evaluation
+accuracy at its best at the last evaluation: on so few points that is over-confidence, as the undone
+rule reads it.
 
 **An error rate that says the model recognises nothing is no held-out witness.** The score-held
 vetoes of the corroborated-rise rules (a score at least as good after the loss's minimum says the
@@ -29,8 +31,10 @@ from lrdoctor.run import build_run
 _SPEECHT5_FR = "fresh1009/pedroferreira-speecht5-finetuned-voxpopuli-fr-2/training_results.md"
 _SPEECHT5_TTS = "fresh1009/jbzhang2342-speecht5-tts-22677a4/training_results.md"
 _W2V2_ZHHK = "fresh932/jialinselenasong-w2v2-zhhk-lr1e-3/training_results.md"
-# the healthy twin: four evaluations, the first the best, 3.8% above it at the end (under GL_5)
+# the healthy twins: four evaluations, the first the best, 3.8% above it at the end (under GL_5); and
+# 7.4% above it while the accuracy rose to its best at the last epoch (over-confidence)
 _WHISPER_MR = "fresh1348/viraj008-whisper-small-mr-v5/training_results.md"
+_ROBERTA_NER = "fresh274/stiven-roberta-bne-nerconcat/training_results.md"
 
 # XLS-R fine-tunes whose WER never got below 1.0 while the validation loss rose after its minimum
 _XLSR_DEMO = "fresh1045/project2you-wav2vec2-large-xlsr-53-demo-colab/training_results.md"
@@ -74,6 +78,16 @@ def test_gl_on_four_evaluations_needs_the_training_loss_to_fall():
     assert detect(_run(loss=[0.4211, 0.4294, 0.4329, 0.445], eval_loss=eval_loss)) == []
 
 
+def test_gl_on_four_evaluations_stands_down_beside_an_accuracy_at_its_best():
+    loss, eval_loss = [0.0593, 0.0276, 0.013, 0.0053], [0.0704, 0.0767, 0.0723, 0.0756]
+    v = np.asarray(eval_loss)
+    best = _run(loss=loss, eval_loss=eval_loss, eval_accuracy=[0.9813, 0.9830, 0.9841, 0.9849])
+    worse = _run(loss=loss, eval_loss=eval_loss, eval_accuracy=[0.9813, 0.9830, 0.9841, 0.9820])
+    assert not _gl_without_scatter(v, 0, float(v[-1] / v[0] - 1), DEFAULTS, best)
+    assert _gl_without_scatter(v, 0, float(v[-1] / v[0] - 1), DEFAULTS, worse)
+    assert detect(best) == [] and detect(worse)
+
+
 def test_four_evaluation_cards_that_never_beat_their_first_are_found():
     for rel in (_SPEECHT5_FR, _SPEECHT5_TTS, _W2V2_ZHHK):
         found = _overfitting(rel)
@@ -86,6 +100,16 @@ def test_the_healthy_four_evaluation_twin_under_gl5_stays_silent():
     assert v.size == 4 and int(np.argmin(v)) == 0 and (v[1:] > v[0]).all()  # the same shape
     assert v[-1] / v[0] - 1 < DEFAULTS.generalization_loss
     assert _overfitting(_WHISPER_MR) == []
+
+
+def test_the_healthy_ner_twin_whose_accuracy_ends_at_its_best_stays_silent():
+    run = lrdoctor.read(real_log(_ROBERTA_NER))
+    v = run.series("eval_loss").finite().values
+    assert v.size == 4 and int(np.argmin(v)) == 0 and (v[1:] > v[0]).all()  # the same shape
+    assert v[-1] / v[0] - 1 >= DEFAULTS.generalization_loss  # and GL_5 at the end
+    acc = run.series("eval_accuracy").finite().values
+    assert acc[-1] > acc[:-1].max()  # but the accuracy set its best at the last evaluation
+    assert _overfitting(_ROBERTA_NER) == []
 
 
 # --- an error rate at its floor is no held-out witness -----------------------------------------------

@@ -617,7 +617,7 @@ def _loss_rises(run: Run, e: Series, tr: Series, th: OverfittingThresholds, *, h
     caller, which tries it after the memorisation rules."""
     r = _successive_rises(e.values, th)
     if r is None:
-        return (_doubled(e, tr, th) or _never_beaten(e, tr, th) or _undone(run, e, tr, th) or _rising_trend(run, e, tr, th)
+        return (_doubled(e, tr, th) or _never_beaten(e, tr, th, run) or _undone(run, e, tr, th) or _rising_trend(run, e, tr, th)
                 or (_highest_last(e, tr, th) if highest_last else []))
     if _still_improving(run, "eval_accuracy") and r.gl < th.generalization_loss:
         return []  # below GL_5 a rising eval loss beside a new-best accuracy is over-confidence; past
@@ -927,7 +927,7 @@ def _never_beaten(e: Series, tr: Series | None, th: OverfittingThresholds, run: 
     if t_first is None or t_end is None or t_first <= 0 or not t_end < t_first:
         return []
     short = i == 0 and v.size < th.min_after + 1 and gl >= th.generalization_loss and t_end <= th.memorised_fit * t_first
-    if not (every or short or _gl_without_scatter(v, i, gl, th)):
+    if not (every or short or _gl_without_scatter(v, i, gl, th, run)):
         return []
     ev = _gl_evidence(e, i, gl, t_first, t_end)
     low = float(later.min() / v[i] - 1)
@@ -936,7 +936,7 @@ def _never_beaten(e: Series, tr: Series | None, th: OverfittingThresholds, run: 
     return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
 
 
-def _gl_without_scatter(v: np.ndarray, i: int, gl: float, th: OverfittingThresholds) -> bool:
+def _gl_without_scatter(v: np.ndarray, i: int, gl: float, th: OverfittingThresholds, run: Run | None = None) -> bool:
     """True when the never-beaten rule's third form holds on the evaluation losses ``v`` from their
     minimum ``i`` (the first evaluation) with GL ``gl``: Prechelt's GL rule as he stated it, GL_5
     (``generalization_loss``) at the last evaluation with every one of the GL rule's ``min_after``
@@ -946,9 +946,14 @@ def _gl_without_scatter(v: np.ndarray, i: int, gl: float, th: OverfittingThresho
     and all of them are the rise itself, so there is no scatter to measure apart from it and the
     criterion stands as published (the caller asks the training loss to have fallen). SpeechT5 on a
     tiny VoxPopuli set: validation loss 0.6265 at its first evaluation, then 0.6595, 0.7037, 0.6988
-    while the training loss fell 0.4211 -> 0.365."""
+    while the training loss fell 0.4211 -> 0.365. Not while the evaluation accuracy of ``run`` sets
+    a new best at the last evaluation: on so few points a rising loss beside a task score still
+    improving is over-confidence (Guo et al. 2017), as the few-point undone rule reads it (a NER
+    card: validation loss 0.0704, 0.0767, 0.0723, 0.0756 while its accuracy rose to its best,
+    0.9849, at the last epoch)."""
     return (i == 0 and v.size - 1 >= th.min_after and v.size < th.local_noise_points
-            and gl >= th.generalization_loss and bool((v[1:] > v[0]).all()))
+            and gl >= th.generalization_loss and bool((v[1:] > v[0]).all())
+            and not (run is not None and _still_improving(run, "eval_accuracy")))
 
 
 def _memorised_turn(run: Run, e: Series, tr: Series, i: int, gl: float, th: OverfittingThresholds) -> list[Finding]:
