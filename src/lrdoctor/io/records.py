@@ -599,6 +599,92 @@ def unswap_columns(cols: dict, masks: dict, meta: RunMeta) -> None:
                                      "level): read swapped back, as the table's own key order misprinted them")
 
 
+#: Most evaluation columns whose key order :func:`reorder_resumed_rows` searches: the orders of the
+#: columns after the loss are (n-1)! (720 for 7), each judged at every row of the table; a card
+#: with more evaluation columns is read as printed.
+MAX_REORDERED = 7
+
+
+def _trainer_key(name: str) -> str:
+    """The Trainer's log key a results-table column was printed from, without its ``eval_``
+    prefix ("validation_loss" was ``eval_loss``, "eval_gen_len" was ``eval_gen_len``)."""
+    for prefix in _EVAL_PREFIXES:
+        if name.startswith(prefix):
+            return name[len(prefix):]
+    return name
+
+
+def _reads_as_reordered(prev: np.ndarray, cur: np.ndarray, loss: int) -> bool:
+    """Whether the row ``cur`` (log values, in the header's order) reads as the row ``prev``'s
+    metrics in another order with the loss (column ``loss``) first: some such order brings every
+    column it moves strictly nearer its value in ``prev`` than the cell printed under its heading."""
+    from itertools import permutations
+
+    printed = np.abs(cur - prev)
+    for rest in permutations([i for i in range(cur.size) if i != loss]):
+        back = np.argsort(np.array((loss, *rest)))  # column c's value is the row's cell back[c]
+        moved = back != np.arange(cur.size)
+        if bool((np.abs(cur[back] - prev)[moved] < printed[moved]).all()):
+            return True
+    return False
+
+
+def reorder_resumed_rows(cols: dict, masks: dict, meta: RunMeta) -> None:
+    """Put back, in place, the evaluation cells of a model card's results table whose later rows
+    print the evaluation's keys in another order than the header. Hugging Face's card generator
+    writes the header from the first evaluation's keys and each row in its own evaluation's key
+    order; ``TrainerState.save_to_json`` writes ``trainer_state.json`` with ``sort_keys=True``, so
+    after a run resumes from a checkpoint the evaluations logged before it come back with their keys
+    sorted, and those logged after it keep the Trainer's own order, ``eval_loss`` first (the
+    evaluation loop adds the loss and then moves every ``compute_metrics`` key behind it). The
+    header then lists the keys sorted with the validation loss not first ("Gen Len | Validation Loss
+    | Rouge1 ..."), and from one row on every row prints the loss first and the rest in the metrics'
+    own order (a FLAN-T5 paraphraser: its validation loss read as 53.5, the ROUGE-1 score). Judged
+    structurally: only such a header (keys in sorted order, the loss not first, three to
+    ``MAX_REORDERED`` of them: two that trade places are :func:`unswap_columns`'). The order changes
+    where the "Validation Loss" column takes its largest step (in log, larger than every other: a
+    resume is the table's one break), and an order read back there puts the loss first and brings
+    every column it moves strictly nearer its value on the row before than the cell printed under
+    its heading (:func:`_reads_as_reordered`). From that row the loss is read from the first cell;
+    the other metrics follow ``compute_metrics``' own order, which the file does not give (nearness
+    does not settle it: an accuracy and an F1 both near 0.86), so their cells from that row are
+    dropped rather than read under a guessed name."""
+    if "validation_loss" not in cols:
+        return
+    names = [k for k in cols if isinstance(k, str) and k.startswith(_EVAL_PREFIXES)]
+    keys = [_trainer_key(n).lower() for n in names]
+    if not 3 <= len(names) <= MAX_REORDERED or keys != sorted(keys) or keys[0] == "loss":
+        return  # (two columns that trade places are unswap_columns' to judge)
+    ok = np.ones(next(iter(cols.values())).size, dtype=bool)
+    for n in names:
+        ok &= masks[n] & np.isfinite(cols[n]) & (cols[n] > 0)
+    rows = np.flatnonzero(ok)
+    if rows.size < 3:
+        return  # (the order changes at the loss's one jump that stands out: two steps to compare at least)
+    x = np.log(np.stack([cols[n][rows] for n in names], axis=1))
+    loss = names.index("validation_loss")
+    jumps = np.abs(np.diff(x[:, loss]))
+    t = int(np.argmax(jumps))
+    if int((jumps == jumps[t]).sum()) > 1:
+        return
+    prev, cur = x[t], x[t + 1]
+    if not _reads_as_reordered(prev, cur, loss):
+        return
+    block = rows[t + 1:]
+    # the loss is the row's first cell; the other metrics' order is ``compute_metrics``' own, which
+    # the file does not give (a seqeval tagger's recall 0.7172 beside its accuracy 0.7698 fits the
+    # row before either way): their cells in the block carry no name and are dropped
+    cols["validation_loss"][block] = cols[names[0]][block]
+    for n in names:
+        if n != "validation_loss":
+            cols[n][block] = np.nan
+            masks[n][block] = False
+    meta.warnings.append(f"the results table's rows from record {int(block[0]) + 1} print the evaluation's keys in the "
+                         "Trainer's own order (the loss first) under a header of sorted keys (a run resumed from "
+                         "its checkpoint): the loss read from the first cell, the other metrics' cells dropped "
+                         "(their order is not in the file)")
+
+
 #: Rows a pair of columns must take turns on before their "nan" cells read as empty ones: three
 #: turns each way (fewer is no pattern: one NaN in each of two columns can be two real events).
 MIN_TURNS = 3
@@ -737,6 +823,7 @@ def _columns_to_run(acc: RecordColumns, meta: RunMeta, config: Mapping[str, Any]
     resolve_gan_letters(cols, masks)
     drop_carried(cols, masks, meta)
     nan_as_empty(cols, masks, meta)
+    reorder_resumed_rows(cols, masks, meta)
     unswap_columns(cols, masks, meta)
     shown = {k: printable(str(k)) for k in cols}
     if any(k != v for k, v in shown.items()):
