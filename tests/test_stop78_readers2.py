@@ -93,3 +93,13 @@ def test_real_cards_in_one_order_are_read_as_printed():
         run = lrdoctor.read(str(real_log(rel)))
         assert not any("header's names" in w for w in run.meta.warnings), rel
         assert not warned(lrdoctor.diagnose(run), 2), rel
+
+
+def test_real_sorted_card_that_never_resumed_is_read_as_printed():
+    """LiLT relation extraction (F1 | Validation Loss | Precision | Recall: sorted keys, the loss not
+    first, 11 rows in that order): its loss's largest step is no reorder, and the card keeps its
+    labelled overfitting."""
+    run = lrdoctor.read(str(real_log("fresh635/sridoc-lilt-re-it/training_results.md")))
+    assert not any("Trainer's own order" in w for w in run.meta.warnings)
+    assert run.metrics["validation_loss"][0] == 0.258 and run.metrics["validation_loss"][-1] == 0.5582
+    assert "overfitting" in warned(lrdoctor.diagnose(run))
