@@ -2,7 +2,8 @@
 (the rows logged before a resume, read back from ``trainer_state.json``, which the Trainer writes with
 ``sort_keys=True``) and whose later rows print them in the Trainer's own order (the loss first) has
 its validation loss read from each later row's first cell; the other metrics' cells of those rows,
-whose order the file does not give, are dropped.
+whose order the file does not give, are dropped. And a paste wrapped in a pair of double quotes
+(DeePMD-kit's lcurve.out quoted in an issue) is read without them.
 
 Real logs of the benchmark are read in place; their healthy twins stay as they were."""
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 from bench_logs import real_log
-from trained_digits import warned
+from trained_digits import warned, write_lines
 
 import lrdoctor
 from lrdoctor.io.records import _reads_as_reordered, reorder_resumed_rows
@@ -103,3 +104,38 @@ def test_real_sorted_card_that_never_resumed_is_read_as_printed():
     assert not any("Trainer's own order" in w for w in run.meta.warnings)
     assert run.metrics["validation_loss"][0] == 0.258 and run.metrics["validation_loss"][-1] == 0.5582
     assert "overfitting" in warned(lrdoctor.diagnose(run))
+
+
+# ---------------------------------------------------------------- a paste wrapped in quotes
+
+_LCURVE = ["#  step      rmse_trn    rmse_e_trn    rmse_f_trn         lr",
+           "      0      2.77e+01      6.40e-01      8.74e-01    1.0e-03",
+           "    100      1.39e+01      2.22e-01      4.39e-01    1.0e-03",
+           "    200      8.11e+00      1.61e-01      2.56e-01    1.0e-03"]
+
+
+def test_a_quoted_paste_reads_as_the_unquoted_log(tmp_path):
+    plain = lrdoctor.read(write_lines(tmp_path / "plain.out", _LCURVE))
+    quoted = lrdoctor.read(write_lines(tmp_path / "quoted.txt", ['" ' + _LCURVE[0]] + _LCURVE[1:-1] + [_LCURVE[-1] + '"']))
+    assert list(quoted.steps) == list(plain.steps) == [0, 100, 200]
+    assert set(quoted.metrics) == set(plain.metrics)
+    for k in plain.metrics:
+        assert np.array_equal(quoted.metrics[k], plain.metrics[k]), k
+
+
+def test_a_line_with_two_quotes_keeps_them(tmp_path):
+    """A JSON record's quotes are its own: a line with two or more is no wrapped paste."""
+    run = lrdoctor.read(write_lines(tmp_path / "log.txt", [f'{{"step": {i}, "loss": {1.0 / (i + 1):.4f}}}' for i in range(5)]))
+    assert list(run.metrics["loss"]) == [1.0, 0.5, 0.3333, 0.25, 0.2]
+
+
+def test_real_quoted_lcurve_is_read_and_its_unquoted_twin_is_unchanged():
+    """DeePMD-kit issue 781: lcurve.out pasted as one quoted string (unreadable before). The only such
+    paste in the benchmark; labelled healthy, it stays silent. The twin, an lcurve.out as the
+    trainer writes it, reads as before and stays silent."""
+    run = lrdoctor.read(str(real_log("fresh164/deepmd-781-lcurve-trn-only/paste.txt")))
+    assert list(run.steps) == [0, 100, 200, 300, 400, 500]
+    assert run.meta.roles["loss"] == "rmse_trn" and run.metrics["rmse_trn"][-1] == 5.81
+    assert not warned(lrdoctor.diagnose(run))
+    twin = lrdoctor.read(str(real_log("fresh164/deepmd-starter-kit-lcurve/lcurve.out")))
+    assert twin.meta.roles["loss"] == "rmse_trn" and not warned(lrdoctor.diagnose(twin))

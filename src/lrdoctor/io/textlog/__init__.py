@@ -538,6 +538,8 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
         printed = line
         if line[:1] == "\x27" and _STRING_REPR.match(line):
             line = line.strip()[1:-1]  # a notebook's echo of a string ('Loss after epoch 0: 0.0'): the text inside
+        elif '"' in line and _PASTE_QUOTE.match(line):
+            line = _PASTE_QUOTE.sub(r"\1\2", line)  # a paste wrapped in quotes: the quote is no part of the log
         if "`" in line:
             line = _CODE_NUM.sub(r"\1", line)
         if "**" in line:
@@ -603,6 +605,13 @@ def parse_lines(lines, source: str = "<text>", skipped: list[int] | None = None,
 #: list of them (gensim's loss callback in its users' notebooks: ``'Loss after epoch 0: 0.0'``): one
 #: quote opens the line and one closes it, with none between
 _STRING_REPR = re.compile(r"^'[^'\n]+'\s*$")
+
+
+#: A paste wrapped in a pair of double quotes (a log quoted as one string in an issue: DeePMD-kit's
+#: lcurve.out as '" #  step  rmse_trn ...' down to '... 1.0e-03"'): the line's only double quote opens
+#: its first line or closes its last one. It is the paste's, not the log's; a line with two quotes
+#: (a JSON record, a quoted value) keeps them.
+_PASTE_QUOTE = re.compile(r'^\s*"([^"\n]*)$|^([^"\n]*?)"\s*$')
 
 
 #: A line that announces the loss changes its definition from here on: MACE's "Changing loss based
