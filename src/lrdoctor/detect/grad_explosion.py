@@ -172,8 +172,40 @@ def _tiny(run: Run, th: GradExplosionThresholds) -> list[Finding]:
     return [Finding("grad_explosion", Severity.ERROR, ev["cliff_step"], ev["cliff_step"], summary, ev, _CLIFF_CAUSE)]
 
 
+def _overflow(run: Run) -> list[Finding]:
+    """The gradient norm overflows: after at least one finite report it is +inf, and it stays
+    non-finite on every report to the end. A norm of inf exceeds the float range (3.4e38 in float32;
+    an fp16 gradient element past 65504): the gradient exploded by definition, with no threshold to
+    choose. One non-finite report followed by finite ones is a mixed-precision step the loss scaler
+    skipped (its next norm is finite again, or the loss after it is: ``nonfinite.amp_skipped_steps``),
+    not this; nor is a NaN (0/0 says nothing of size).
+    SCNet music separation under AMP: Grad=9164 at epoch 1, 16170 at epoch 2, inf at epoch 3 while
+    the loss still fell (0.224 -> 0.186 -> 0.167)."""
+    from lrdoctor.detect.nonfinite import amp_skipped_steps
+
+    g = run.series("grad_norm")
+    if g is None:
+        return []
+    v, st = g.values, g.steps
+    fin = np.isfinite(v)
+    if not fin.any() or fin[-1]:
+        return []
+    i = int(np.flatnonzero(fin)[-1]) + 1  # the first report of the non-finite tail
+    if not np.isposinf(v[i]) or float(st[i]) in amp_skipped_steps(run):
+        return []  # a NaN says nothing of size; a step the loss scaler skipped is not an explosion
+    ev = {"baseline_grad_norm": float(v[i - 1]), "baseline_step": float(st[i - 1]), "onset_step": float(st[i]),
+          "peak_grad_norm": float("inf"), "rule": "grad norm +inf after finite reports, non-finite to the end"}
+    summary = (f"gradient norm overflowed to inf at step {fmt(float(st[i]))} (last finite report {fmt(float(v[i - 1]))}) "
+               f"and stayed non-finite to the end")
+    cause = "Updates are feeding on themselves until the gradient leaves the float range: the LR is too high, or clipping is missing."
+    return [Finding("grad_explosion", Severity.ERROR, float(st[i]), float(st[-1]), summary, ev, cause)]
+
+
 @detector("grad_explosion", thresholds=DEFAULTS, evidence=GradExplosionEvidence, needs=_needs)
 def detect(run: Run, th: GradExplosionThresholds = DEFAULTS) -> list[Finding]:
+    overflow = _overflow(run)
+    if overflow:
+        return overflow
     if needs.grad(run) is not None:  # 2-4 points: only the three-decade cliff
         return _tiny(run, th)
     for rule in (_trend, _few_points):  # a sustained rise, judged with the loss beside it

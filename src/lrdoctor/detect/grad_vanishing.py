@@ -9,7 +9,7 @@ import numpy as np
 
 from lrdoctor.detect._common import objective, zero_is_exact
 from lrdoctor.fmt import fmt
-from lrdoctor.detect._grad import grad_curve
+from lrdoctor.detect._grad import CURVE_MIN_POINTS, grad_curve
 from lrdoctor.detect._stats import value_at
 from lrdoctor.detect import needs
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
@@ -60,7 +60,8 @@ class GradVanishingEvidence(Evidence):
 
 
 def _needs(run: Run, th: GradVanishingThresholds) -> str | None:
-    """Five gradient-norm points for the trend rule, or ``zero_points`` for the exactly-zero rule."""
+    """Five gradient-norm points for the trend rule, or ``zero_points`` for the exactly-zero rule
+    and the below-``absolute`` rule of a short log."""
     why = needs.grad(run)
     if why and needs.points(run, "grad_norm") >= th.zero_points:
         return None
@@ -77,13 +78,10 @@ def _zero_gradient(run: Run, th: GradVanishingThresholds) -> list[Finding]:
         return []
     if not zero_is_exact(run, "grad_norm", th.zero_decimals):
         return []  # a coarse printed 0 may be any small norm, or one that was not computed
-    lr = run.series("lr")
-    if lr is not None and lr.finite().values.size and (lr.finite().values <= 0).all():
+    if _lr_is_zero(run):
         return []  # at LR 0 a zero update is expected (the LR rule says why)
     i = int(np.flatnonzero(zero)[0])
-    loss = objective(run)
-    a, b = value_at(loss, float(f.steps[i])), value_at(loss, float(f.steps[-1]))
-    if a is not None and b is not None and a > 0 and (a - b) / a > th.zero_but_learning:
+    if _loss_fell(run, float(f.steps[i]), float(f.steps[-1]), th):
         return []  # the loss fell meanwhile: gradients reached the weights, the logged norm is not theirs
     ev = {"zero_reports": int(zero.sum()), "reports": int(zero.size), "from_step": float(f.steps[i])}
     summary = (f"the gradient norm is exactly 0 on {int(zero.sum())} of {zero.size} reports (from step "
@@ -94,6 +92,48 @@ def _zero_gradient(run: Run, th: GradVanishingThresholds) -> list[Finding]:
     return [Finding("grad_vanishing", Severity.WARNING, float(f.steps[i]), float(f.steps[-1]), summary, ev, cause)]
 
 
+def _lr_is_zero(run: Run) -> bool:
+    """True when every finite LR report is 0 or below: then a zero update is expected (the LR rule says why)."""
+    lr = run.series("lr")
+    return lr is not None and lr.finite().values.size > 0 and bool((lr.finite().values <= 0).all())
+
+
+def _loss_fell(run: Run, start: float, end: float, th: GradVanishingThresholds) -> bool:
+    """True when the training objective fell by more than ``zero_but_learning`` from ``start`` to
+    ``end``: a model whose gradient does not reach it cannot improve, so the logged norm is not the
+    gradient's."""
+    loss = objective(run)
+    a, b = value_at(loss, start), value_at(loss, end)
+    return a is not None and b is not None and a > 0 and (a - b) / a > th.zero_but_learning
+
+
+def _below_resolution(run: Run, th: GradVanishingThresholds) -> list[Finding]:
+    """A log too short for the trend (fewer than ``CURVE_MIN_POINTS`` finite reports) whose every
+    finite gradient-norm report, at least ``zero_points`` of them, is positive and below
+    ``absolute``: the trend rule's absolute floor, read on every report instead of the late median.
+    No early level is needed: a norm of 1e-7 or less moves float32 weights of order 1 by nothing,
+    whatever it started from (wav2vec 2.0 pre-training whose contrastive loss collapsed to 0:
+    grad_norm 8.1e-19, 4.0e-19, 5.2e-19 at an LR of 1.6e-3, the loss fixed at 0.09969). Same guards
+    as the exactly-zero rule: not at an LR of 0, not while the loss falls."""
+    g = run.series("grad_norm")
+    if g is None:
+        return []
+    f = g.finite()
+    v = f.values
+    if v.size < th.zero_points or v.size >= CURVE_MIN_POINTS or not ((v > 0) & (v < th.absolute)).all():
+        return []
+    if _lr_is_zero(run) or _loss_fell(run, float(f.steps[0]), float(f.steps[-1]), th):
+        return []
+    ev = {"early_grad_norm": float(v[0]), "late_grad_norm": float(v[-1]), "from_step": float(f.steps[0]),
+          "reports": int(v.size)}
+    summary = (f"the gradient norm is below {fmt(th.absolute)} on all {v.size} reports (at most {fmt(float(v.max()))}): "
+               f"updates that small do not move the weights")
+    cause = ("The gradient no longer reaches the weights: the loss collapsed to a degenerate solution with no "
+             "signal left (a contrastive or adversarial loss at its trivial minimum), saturated activations, "
+             "or parameters detached from the loss.")
+    return [Finding("grad_vanishing", Severity.WARNING, float(f.steps[0]), float(f.steps[-1]), summary, ev, cause)]
+
+
 @detector("grad_vanishing", thresholds=DEFAULTS, evidence=GradVanishingEvidence, needs=_needs)
 def detect(run: Run, th: GradVanishingThresholds = DEFAULTS) -> list[Finding]:
     zero = _zero_gradient(run, th)
@@ -101,7 +141,7 @@ def detect(run: Run, th: GradVanishingThresholds = DEFAULTS) -> list[Finding]:
         return zero
     got = grad_curve(run)
     if got is None:
-        return []
+        return _below_resolution(run, th)
     c, sm = got
     k = max(1, len(c) // 10)
     early, late = float(np.median(c.mid[:k])), float(np.median(c.mid[-k:]))
