@@ -10,6 +10,10 @@ happened. Two signatures in a log:
   again and again (a decay undone right away), each drop to the same or a lower value (a
   scheduler only decays). Warm restarts jump back only after a long decay, so they do not
   match; nor does a per-batch rescaling that dips by a different amount each time.
+
+A third (since stop 78): the logged LR is exactly 0 on every report while the loss learns, so
+the LR the log reports is not the one the optimizer applies (HF's Trainer logging 0.0 while a
+DeepSpeed config owns the schedule).
 """
 
 from __future__ import annotations
@@ -87,6 +91,41 @@ class ScheduleOverriddenEvidence(Evidence):
     scheduled_lr_there: float
     scheduled_lr_then: float
     applied_lr_then: float
+    zero_lr_points: int
+    loss_first: float
+    loss_last: float
+
+
+def _zero_lr_while_learning(run: Run) -> list[Finding]:
+    """The logged LR is exactly 0 on every one of at least ``frozen_points`` (3) reports, while the
+    training loss fell by more than ``max_total_drop`` (half) of its first level: slow_progress's
+    thresholds, the very case its LR-stays-zero rule leaves alone (``_lr_stays_zero``). An LR of
+    exactly 0 cannot move a weight, and a loss that halves shows the weights moved, so the LR the
+    log reports is not the one applied: another scheduler owns it (t5-11b under DeepSpeed ZeRO,
+    transformers issue 9996: 'learning_rate': 0.0 on 3 logs while the loss fell 6.07 -> 0.19 ->
+    0.04). A warning: the run learns; what is wrong is the record of its LR. A text log's 0 must be
+    exact (printed with ``lr_zero_decimals`` decimals or read from a Python repr): a coarse "0.0000"
+    may be a real 2e-5."""
+    from lrdoctor.detect._common import objective, zero_is_exact
+    from lrdoctor.detect._progress.common import _loss_learned
+    from lrdoctor.detect.progress import DEFAULTS as PROGRESS
+
+    lr = run.series("lr")
+    if lr is None:
+        return []
+    f = lr.finite()
+    if f.values.size < PROGRESS.frozen_points or (f.values != 0).any():
+        return []
+    if not zero_is_exact(run, "lr", PROGRESS.lr_zero_decimals) or not _loss_learned(run, PROGRESS):
+        return []
+    loss = objective(run).finite()
+    ev = {"zero_lr_points": int(f.values.size), "first_step": float(f.steps[0]),
+          "loss_first": float(loss.values[0]), "loss_last": float(loss.values[-1])}
+    summary = (f"the logged LR is exactly 0 on all {f.values.size} reports, yet the loss fell "
+               f"{fmt(ev['loss_first'])} -> {fmt(ev['loss_last'])}: the LR applied is not the one logged")
+    cause = ("Another scheduler sets the optimizer's LR (a DeepSpeed config's scheduler or warmup under HF's "
+             "Trainer, an engine that owns the optimizer) while the logger reads a scheduler that is not used.")
+    return [Finding("schedule_overridden", Severity.WARNING, ev["first_step"], float(f.steps[-1]), summary, ev, cause)]
 
 
 @detector("schedule_overridden", thresholds=DEFAULTS, evidence=ScheduleOverriddenEvidence, needs=needs.lr)
@@ -97,6 +136,9 @@ def detect(run: Run, th: ScheduleOverriddenThresholds = DEFAULTS) -> list[Findin
     judge (:class:`CannotJudge`)."""
     lr = run.series("lr")
     n = needs.points(run, "lr")
+    zero = _zero_lr_while_learning(run)
+    if zero:
+        return zero
     fewest = 2 * th.min_snapbacks + 1
     if min(n, needs.points(run, "scheduled_lr")) < th.min_disagree and n < fewest:
         raise CannotJudge(f"only {n} learning-rate point(s); needs {fewest} (the LR dropping and snapping back "
@@ -155,6 +197,11 @@ def detect(run: Run, th: ScheduleOverriddenThresholds = DEFAULTS) -> list[Findin
 
 @fix_rule("schedule_overridden")
 def fix_schedule_overridden(run: Run, f: Finding) -> Prescription:
+    if "zero_lr_points" in f.evidence:
+        return Prescription([Fix("lr logging", "the logged LR is 0", None, "log the LR the optimizer applies",
+                                 note="read optimizer.param_groups[0]['lr'] (or the DeepSpeed engine's get_lr()), "
+                                      "and keep one scheduler: the Trainer's or the DeepSpeed config's")],
+                            [Watch("lr", "the logged lr is the optimizer's", "a 0 LR beside a falling loss is a record of the wrong scheduler")])
     return Prescription([Fix("warmup", "assigns param_group['lr'] = base * warmup(step)", None, "a warmup must multiply the scheduled LR, never overwrite it; otherwise the decay never happens",
                              note="multiplies the scheduler's LR: LambdaLR(opt, lambda s: min(1, (s + 1) / warmup) * decay(s)) "
                  "or SequentialLR([LinearLR(...), scheduler])")], [Watch("lr", "logged lr == scheduler.get_last_lr() every step", "any difference means something else writes the LR")])
