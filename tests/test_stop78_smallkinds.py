@@ -12,6 +12,13 @@ usual rule; the trend rule's absolute floor (1e-7: updates that no longer move f
 order 1) read on every report needs none. Guards of the exactly-zero rule: not at an LR of 0, not
 while the loss falls by more than ``zero_but_learning`` (wav2vec 2.0 whose contrastive loss
 collapsed: grad_norm 8.1e-19, 4.0e-19, 5.2e-19, the loss fixed at 0.09969).
+
+**A logged LR exactly 0 beside a loss that halves is not the applied LR** (``schedule_overridden``,
+``_zero_lr_while_learning``). slow_progress's LR-stays-zero rule stands down when the loss fell by
+more than half (``max_total_drop``) over ``frozen_points``+ reports; an LR of exactly 0 cannot move a
+weight, so another scheduler sets the optimizer's (t5-11b under DeepSpeed: 'learning_rate': 0.0 on
+3 logs, the loss 6.07 -> 0.04). A warning; a coarse printed 0 and a loss that does not fall stay
+silent.
 """
 
 from __future__ import annotations
@@ -24,12 +31,16 @@ from trained_digits import write_lines
 import lrdoctor
 from lrdoctor.detect.grad_explosion import _overflow
 from lrdoctor.detect.grad_vanishing import DEFAULTS as VANISH, _below_resolution
+from lrdoctor.detect.schedule_overridden import _zero_lr_while_learning
 from lrdoctor.finding import Severity
 
 _SCNET_INF = "fresh63/scnet-issue11-amp-grad-inf/issue11.log"  # unhealthy: grad_explosion, Grad=inf at epoch 3
 _W2V2_COLLAPSE = "fresh54/w2v2-14387-contrastive-collapse/train_output.txt"  # unhealthy: grad_vanishing, 3 norms ~1e-19
 _XTUNER_NAN = "fresh2/text-xtuner-issue187-gradnan/issue187.log"  # edge: grad_norm NaN at the last reports (AMP skips)
 _FAIRSEQ_CONVERGED = "fresh4/text-fairseq-issue506-bt-converged/issue506.log"  # healthy: 3 grad-norm reports
+_T5_LR0 = "fresh17/hf-issue9996-t5-lr0/issue9996.log"  # edge: schedule_overridden, lr 0.0 while the loss falls 150x
+_ALPACA_LR0 = "fresh88/alpaca-lora-288-13b-loss-zero-lr-zero/train.log"  # lr 0.0 on 5 logs, the loss not learning
+_BLIP_LR0 = "fresh149/blip-19-official-pretrain-capfilt/log.txt"  # healthy: lr printed 0 (coarse) on every report
 
 
 def _kinds(report, kind):
@@ -88,3 +99,32 @@ def test_a_nan_gradient_tail_is_no_overflow():
 def test_a_short_healthy_gradient_log_is_not_vanishing():
     """The twin of wav2vec 2.0: a converged fairseq run with 3 ordinary grad-norm reports."""
     assert _kinds(lrdoctor.diagnose(str(real_log(_FAIRSEQ_CONVERGED))), "grad_vanishing") == []
+
+
+def _dicts(tmp_path: Path, losses: list[float], lr: str = "0.0") -> str:
+    """HF Trainer log dicts (Python reprs: a 0.0 there is exactly 0)."""
+    lines = [f"{{'loss': {l}, 'learning_rate': {lr}, 'epoch': {0.02 * (i + 1):.2f}}}" for i, l in enumerate(losses)]
+    return write_lines(tmp_path / "trainer.log", lines)
+
+
+def test_zero_lr_while_learning_arithmetic(tmp_path):
+    """LR exactly 0 on 3 reports and the loss at the median of its last three under half its first:
+    found (a warning). Two reports, a loss that fell by less than half, or an LR that is not 0: silent."""
+    [f] = _zero_lr_while_learning(lrdoctor.read(_dicts(tmp_path, [6.0, 0.2, 0.04])))
+    assert f.severity is Severity.WARNING and f.evidence["zero_lr_points"] == 3
+    assert _zero_lr_while_learning(lrdoctor.read(_dicts(tmp_path, [6.0, 0.2]))) == []
+    assert _zero_lr_while_learning(lrdoctor.read(_dicts(tmp_path, [6.0, 4.0, 3.5]))) == []
+    assert _zero_lr_while_learning(lrdoctor.read(_dicts(tmp_path, [6.0, 0.2, 0.04], lr="1e-05"))) == []
+
+
+def test_t5_lr_zero_under_deepspeed_is_schedule_overridden():
+    """transformers issue 9996: 'learning_rate': 0.0 on 3 logs while the loss fell 6.07 -> 0.19 -> 0.04."""
+    [f] = _kinds(lrdoctor.diagnose(str(real_log(_T5_LR0))), "schedule_overridden")
+    assert f.severity is Severity.WARNING and f.evidence["loss_last"] < 0.05
+
+
+def test_a_zero_lr_without_learning_is_not_overridden():
+    """The twins: alpaca-lora's lr 0.0 on 5 logs with a loss that does not halve, and a healthy BLIP
+    pre-training log whose LR prints as a coarse 0, are no overridden schedule."""
+    assert _kinds(lrdoctor.diagnose(str(real_log(_ALPACA_LR0))), "schedule_overridden") == []
+    assert _kinds(lrdoctor.diagnose(str(real_log(_BLIP_LR0))), "schedule_overridden") == []
