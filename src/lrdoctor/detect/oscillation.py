@@ -189,11 +189,17 @@ def _eval_swings(run: Run, th: OscillationThresholds) -> list[Finding]:
           "swing_share": len(ext) / float(x.size - 2),
           "max_above_trend": max(d for _, d in up), "max_below_trend": min(d for _, d in down),
           "metric": run.meta.roles.get("eval_loss", "eval_loss")}
+    summary = (f"the evaluation loss swings ±{th.swing:.0%} against the evaluations beside it from step "
+               f"{fmt(ev['from_step'])} to {fmt(ev['to_step'])}: {len(up)} up and {len(down)} down")
+    return _eval_finding(run, ev, summary)
+
+
+def _eval_finding(run: Run, ev: dict, summary: str) -> list[Finding]:
+    """The warning both evaluation-loss rules give, with the LR at the swings' start when logged:
+    a fixed evaluation set has no batch noise, so its swings are the weights'."""
     lr = lr_at(run, ev["from_step"])
     if lr is not None:
         ev["lr"] = lr
-    summary = (f"the evaluation loss swings ±{th.swing:.0%} against the evaluations beside it from step "
-               f"{fmt(ev['from_step'])} to {fmt(ev['to_step'])}: {len(up)} up and {len(down)} down")
     cause = ("The weights move back and forth across the minimum from one evaluation to the next (a fixed "
              "evaluation set has no batch noise): the step size is near the edge of stability (LR too high, "
              "or batch too small for this LR).")
@@ -227,15 +233,9 @@ def _eval_alternation(run: Run, th: OscillationThresholds) -> list[Finding]:
           "swing_share": turns.size / float(x.size - 2),
           "max_above_trend": float(rel.max()), "max_below_trend": float(rel.min()),
           "turning_point_z": z, "metric": run.meta.roles.get("eval_loss", "eval_loss")}
-    lr = lr_at(run, ev["from_step"])
-    if lr is not None:
-        ev["lr"] = lr
     summary = (f"the evaluation loss turns back and forth at {turns.size} of {x.size - 2} evaluations from step "
                f"{fmt(ev['from_step'])} to {fmt(ev['to_step'])}, more often than noise does (turning-point z {z:.1f})")
-    cause = ("The weights move back and forth across the minimum from one evaluation to the next (a fixed "
-             "evaluation set has no batch noise): the step size is near the edge of stability (LR too high, "
-             "or batch too small for this LR).")
-    return [Finding("oscillation", Severity.WARNING, ev["from_step"], ev["to_step"], summary, ev, cause)]
+    return _eval_finding(run, ev, summary)
 
 
 def _swing_matters(x: np.ndarray, th: OscillationThresholds) -> bool:
