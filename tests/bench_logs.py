@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["LOGS", "blind_slices", "is_blind", "real_log", "benchmark_files", "manifests"]
+__all__ = ["LOGS", "blind_slices", "is_blind", "real_log", "real_findings", "benchmark_files", "manifests"]
 
 LOGS = Path(__file__).resolve().parents[1] / "bench" / "detection_logs"
 
@@ -36,6 +36,13 @@ def real_log(rel: str) -> Path:
     if is_blind(path):
         pytest.skip(f"{rel.split('/')[0]} is being measured blind")
     return path
+
+
+def real_findings(rel: str, kind: str) -> list:
+    """The ``kind`` findings lrdoctor reports on the benchmark log ``rel`` (read in place)."""
+    import lrdoctor
+
+    return [f for f in lrdoctor.diagnose(lrdoctor.read(real_log(rel))).findings if f.kind == kind]
 
 
 def benchmark_files(pattern: str = "*") -> list[Path]:

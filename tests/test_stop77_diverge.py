@@ -14,7 +14,7 @@ and stays silent (an edge T5 title generator and a healthy Mixtral fine-tune).""
 from __future__ import annotations
 
 import numpy as np
-from bench_logs import real_log
+from bench_logs import real_findings, real_log
 
 import lrdoctor
 from lrdoctor.detect.divergence import DEFAULTS, held_above_start
@@ -45,23 +45,21 @@ def test_a_short_excursion_a_recovery_or_a_descent_is_not():
     assert _start([0.40, 0.60, 0.30, 0.60, 0.60]) is None  # a later report fell below the level before
 
 
-def _divergence(rel: str) -> list:
-    return [f for f in lrdoctor.diagnose(lrdoctor.read(real_log(rel))).findings if f.kind == "divergence"]
 
 
 def test_the_roberta_fake_news_card_that_rose_to_chance_diverges():
-    found = _divergence(_ROBERTA_FAKENEWS)
+    found = real_findings(_ROBERTA_FAKENEWS, "divergence")
     assert found and found[0].severity is Severity.WARNING
     assert "first report" in found[0].summary
 
 
 def test_the_yemen_dfm_card_whose_loss_stayed_above_its_start_diverges():
-    found = _divergence(_YEMEN_DFM)
+    found = real_findings(_YEMEN_DFM, "divergence")
     assert found and found[0].severity is Severity.WARNING
 
 
 def test_the_covid_bert_card_whose_loss_climbed_above_its_start_diverges():
-    found = _divergence(_BERT_COVID)
+    found = real_findings(_BERT_COVID, "divergence")
     assert found and found[0].severity is Severity.WARNING
 
 

@@ -21,7 +21,7 @@ loss printed as 0 is now read so too, as ``floor_gap`` and the memorisation rule
 from __future__ import annotations
 
 import numpy as np
-from bench_logs import real_log
+from bench_logs import real_findings, real_log
 
 import lrdoctor
 from lrdoctor.detect.overfitting import DEFAULTS, _gl_without_scatter, _held_out_scores, _memorised_at_end, detect
@@ -51,8 +51,6 @@ def _run(**cols: list[float]):
     return build_run(np.arange(1.0, n + 1), {k: np.asarray(v, float) for k, v in cols.items()})
 
 
-def _overfitting(rel: str) -> list:
-    return [f for f in lrdoctor.diagnose(lrdoctor.read(real_log(rel))).findings if f.kind == "overfitting"]
 
 
 # --- GL_5 on min_after + 1 evaluations --------------------------------------------------------------
@@ -90,7 +88,7 @@ def test_gl_on_four_evaluations_stands_down_beside_an_accuracy_at_its_best():
 
 def test_four_evaluation_cards_that_never_beat_their_first_are_found():
     for rel in (_SPEECHT5_FR, _SPEECHT5_TTS, _W2V2_ZHHK):
-        found = _overfitting(rel)
+        found = real_findings(rel, "overfitting")
         assert found and found[0].evidence["generalization_loss"] >= DEFAULTS.generalization_loss, rel
 
 
@@ -99,7 +97,7 @@ def test_the_healthy_four_evaluation_twin_under_gl5_stays_silent():
     v = run.series("eval_loss").finite().values
     assert v.size == 4 and int(np.argmin(v)) == 0 and (v[1:] > v[0]).all()  # the same shape
     assert v[-1] / v[0] - 1 < DEFAULTS.generalization_loss
-    assert _overfitting(_WHISPER_MR) == []
+    assert real_findings(_WHISPER_MR, "overfitting") == []
 
 
 def test_the_healthy_ner_twin_whose_accuracy_ends_at_its_best_stays_silent():
@@ -109,7 +107,7 @@ def test_the_healthy_ner_twin_whose_accuracy_ends_at_its_best_stays_silent():
     assert v[-1] / v[0] - 1 >= DEFAULTS.generalization_loss  # and GL_5 at the end
     acc = run.series("eval_accuracy").finite().values
     assert acc[-1] > acc[:-1].max()  # but the accuracy set its best at the last evaluation
-    assert _overfitting(_ROBERTA_NER) == []
+    assert real_findings(_ROBERTA_NER, "overfitting") == []
 
 
 # --- an error rate at its floor is no held-out witness -----------------------------------------------
@@ -128,14 +126,14 @@ def test_xlsr_runs_whose_wer_never_left_its_floor_are_found():
     for rel in (_XLSR_DEMO, _XLSR_TORGO_M04, _XLSR_TORGO_M02):
         run = lrdoctor.read(real_log(rel))
         assert float(run.series("eval_wer").finite().values.min()) >= 0.9, rel  # never below 90% errors
-        assert _overfitting(rel), rel
+        assert real_findings(rel, "overfitting"), rel
 
 
 def test_twins_with_a_wer_at_its_floor_stay_silent():
     for rel in (_XLSR_HI_EDGE, _XLSR_HI_STUCK):
         run = lrdoctor.read(real_log(rel))
         assert [c for c, _ in _held_out_scores(run)] == [], rel  # the WER is left out here too
-        assert _overfitting(rel) == [], rel
+        assert real_findings(rel, "overfitting") == [], rel
 
 
 # --- a training loss printed as 0 is memorised ---------------------------------------------------------
@@ -155,9 +153,9 @@ def test_a_training_loss_printed_as_zero_is_memorised_at_the_end():
 
 
 def test_the_ast_card_with_a_zero_training_loss_is_found_and_its_twin_stays_silent():
-    assert _overfitting(_AST_SPOOF)
+    assert real_findings(_AST_SPOOF, "overfitting")
     run = lrdoctor.read(real_log(_WHISPER_ZERO))
     assert float(run.series("loss").finite().values[-1]) == 0.0
     v = run.series("eval_loss").finite().values
     assert v[-1] > v.min()  # above its minimum at the end, as the AST card
-    assert _overfitting(_WHISPER_ZERO) == []
+    assert real_findings(_WHISPER_ZERO, "overfitting") == []

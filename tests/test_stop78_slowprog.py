@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from bench_logs import real_log
+from bench_logs import real_findings, real_log
 
 import lrdoctor
 from lrdoctor.detect.progress import DEFAULTS, detect_slow_progress
@@ -60,8 +60,6 @@ def _run(**cols: list[float]):
     return build_run(np.arange(1.0, n + 1), {k: np.asarray(v, float) for k, v in cols.items()})
 
 
-def _slow(rel: str) -> list:
-    return [f for f in lrdoctor.diagnose(lrdoctor.read(real_log(rel))).findings if f.kind == "slow_progress"]
 
 
 # --- the percentage reading of a WER needs a model trained at its first report -----------------------
@@ -88,7 +86,7 @@ def test_a_wer_near_one_beside_a_from_scratch_fall_is_the_fraction_of_no_recogni
 
 def test_xlsr_runs_whose_wer_never_left_one_are_found():
     for rel in (_XLSR_HINDI, _XLSR_SPANISH, _XLSR_TORGO):
-        found = _slow(rel)
+        found = real_findings(rel, "slow_progress")
         assert found and found[0].evidence.get("rule") == INFERRED_FRACTION_RULE, rel
         assert found[0].severity is Severity.WARNING
 
@@ -96,11 +94,11 @@ def test_xlsr_runs_whose_wer_never_left_one_are_found():
 def test_the_whisper_percentage_twin_and_a_healthy_xlsr_stay_silent():
     run = lrdoctor.read(real_log(_WHISPER_VI))
     assert float(run.series("loss").finite().values[0]) < DEFAULTS.fitted_start_loss
-    assert _slow(_WHISPER_VI) == []
+    assert real_findings(_WHISPER_VI, "slow_progress") == []
     run = lrdoctor.read(real_log(_XLSR_CZECH))
     wer = run.series("eval_wer").finite().values
     assert wer.min() >= 0.9 and wer.max() < DEFAULTS.best_published_wer  # the same band
-    assert [f for f in _slow(_XLSR_CZECH) if f.severity.rank >= 1] == []
+    assert [f for f in real_findings(_XLSR_CZECH, "slow_progress") if f.severity.rank >= 1] == []
 
 
 # --- an evaluation score pinned after the first evaluation ----------------------------------------
@@ -131,11 +129,11 @@ def test_a_collapse_a_ceiling_a_moving_score_or_one_pinned_throughout_is_not():
 
 def test_cards_whose_score_froze_after_the_first_evaluation_are_found():
     for rel in (_BERT_COVID_OVERSAMPLED, _BERT_AIRLINES):
-        found = _slow(rel)
+        found = real_findings(rel, "slow_progress")
         assert found and found[0].evidence.get("rule") == PINNED_AFTER_FIRST_RULE, rel
         assert found[0].severity is Severity.WARNING
 
 
 def test_twins_pinned_near_the_ceiling_after_a_collapse_or_on_a_tiny_set_stay_silent():
     for rel in (_EFFNET_20PCT, _BERT_SPAM, _FRAMING_COLLAPSE, _SETFIT_TINY):
-        assert [f for f in _slow(rel) if f.severity.rank >= 1] == [], rel
+        assert [f for f in real_findings(rel, "slow_progress") if f.severity.rank >= 1] == [], rel

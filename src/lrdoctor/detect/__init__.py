@@ -173,9 +173,8 @@ def _at_chance(loss: object, stuck: Finding) -> bool:
     0.44-0.54 on a two-class set)."""
     from lrdoctor.detect.progress import DEFAULTS as PROGRESS
 
-    ln_k = stuck.evidence.get("ln_k")
-    return (isinstance(loss, (int, float)) and isinstance(ln_k, (int, float))
-            and loss >= (1 - PROGRESS.chance_flat) * ln_k)
+    ratio = _over_ln_k(loss, stuck)
+    return ratio is not None and ratio >= 1 - PROGRESS.chance_flat
 
 
 def _above_chance(loss: object, stuck: Finding) -> bool:
@@ -191,9 +190,17 @@ def _above_chance(loss: object, stuck: Finding) -> bool:
     band is the same ten percent that defines "at ln K" below it: no new threshold."""
     from lrdoctor.detect.progress import DEFAULTS as PROGRESS
 
+    ratio = _over_ln_k(loss, stuck)
+    return ratio is not None and ratio > 1 + PROGRESS.chance_flat
+
+
+def _over_ln_k(loss: object, stuck: Finding) -> float | None:
+    """``loss`` as a multiple of the ``ln_k`` of the stuck-at-chance error ``stuck`` (the scale
+    :func:`_at_chance` and :func:`_above_chance` read their band on); None when either is missing."""
     ln_k = stuck.evidence.get("ln_k")
-    return (isinstance(loss, (int, float)) and isinstance(ln_k, (int, float))
-            and loss > (1 + PROGRESS.chance_flat) * ln_k)
+    if not isinstance(loss, (int, float)) or not isinstance(ln_k, (int, float)) or ln_k <= 0:
+        return None
+    return float(loss) / float(ln_k)
 
 
 def _overfitting_explains(f: Finding, findings: list[Finding]) -> bool:

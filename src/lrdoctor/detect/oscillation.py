@@ -27,7 +27,7 @@ from lrdoctor.detect._fixes import SOFT_LR_CUT, lr_fix
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
 from lrdoctor.config import config_value
 from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
-from lrdoctor.run import Run
+from lrdoctor.run import Run, Series
 
 __all__ = ["OscillationThresholds", "detect"]
 
@@ -172,13 +172,10 @@ def _eval_swings(run: Run, th: OscillationThresholds) -> list[Finding]:
     and val_acc 0.49-0.88 with it, while the training loss falls 2.27 -> 0.21). Measured against
     the neighbours, not a rolling trend: on a card's 6-20 evaluations a trend window would hold
     most of the log."""
-    e = run.series("eval_loss")
-    if e is None or run.is_rl:
+    f = _eval_curve(run, th)
+    if f is None:
         return []
-    f = e.finite()
     x = f.values
-    if x.size < 2 * th.eval_swings + 2:
-        return []
     ext = _neighbour_extremes(x, th)
     up = [(i, d) for i, d in ext if d > 0]
     down = [(i, d) for i, d in ext if d < 0]
@@ -192,6 +189,16 @@ def _eval_swings(run: Run, th: OscillationThresholds) -> list[Finding]:
     summary = (f"the evaluation loss swings ±{th.swing:.0%} against the evaluations beside it from step "
                f"{fmt(ev['from_step'])} to {fmt(ev['to_step'])}: {len(up)} up and {len(down)} down")
     return _eval_finding(run, ev, summary)
+
+
+def _eval_curve(run: Run, th: OscillationThresholds) -> Series | None:
+    """The finite evaluation loss both evaluation rules judge: not on an RL run, and with room for
+    ``eval_swings`` swings each way between its ends; None otherwise."""
+    e = run.series("eval_loss")
+    if e is None or run.is_rl:
+        return None
+    f = e.finite()
+    return f if f.values.size >= 2 * th.eval_swings + 2 else None
 
 
 def _eval_finding(run: Run, ev: dict, summary: str) -> list[Finding]:
@@ -216,13 +223,10 @@ def _eval_alternation(run: Run, th: OscillationThresholds) -> list[Finding]:
     0.53, 0.39... for 17 epochs (apache/mxnet#4314) swings by 35% and never settles. A loss
     that zigzags around a falling trend turns less often than that, or swings little against
     its fall: the trend, not the zigzag, is what the run does."""
-    e = run.series("eval_loss")
-    if e is None or run.is_rl:
+    f = _eval_curve(run, th)
+    if f is None:
         return []
-    f = e.finite()
     x = f.values
-    if x.size < 2 * th.eval_swings + 2:
-        return []
     z = turning_point_z(x)
     if z < th.alternation_z or not _swing_matters(x, th):
         return []

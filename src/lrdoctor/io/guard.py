@@ -16,7 +16,7 @@ from typing import IO, Iterator
 
 from lrdoctor.errors import LogFormatError, printable
 
-__all__ = ["require_regular", "text_encoding", "bounded_lines", "printable", "SPECIAL_FILE_KINDS"]
+__all__ = ["require_regular", "text_encoding", "bounded_lines", "whole_lines", "printable", "SPECIAL_FILE_KINDS"]
 
 #: What a non-regular file is called in the refusal message.
 SPECIAL_FILE_KINDS = {
@@ -92,3 +92,14 @@ def bounded_lines(fh: IO[str], max_chars: int) -> Iterator[tuple[int, str | None
             if not chunk or chunk.endswith("\n"):
                 break
         yield lineno, None
+
+
+def whole_lines(path: Path, max_chars: int) -> Iterator[tuple[int, str]]:
+    """``(line_number, line)`` of a text file in its sniffed encoding (:func:`text_encoding`), for a
+    reader that needs every line whole: a line longer than ``max_chars`` stops the read with a
+    :class:`LogFormatError` naming it, where :func:`bounded_lines` would yield it as ``None``."""
+    with open(path, encoding=text_encoding(path), errors="replace") as fh:
+        for lineno, line in bounded_lines(fh, max_chars):
+            if line is None:
+                raise LogFormatError(path, f"line longer than {max_chars} characters", line=lineno)
+            yield lineno, line

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from lrdoctor.errors import LogFormatError
-from lrdoctor.io.guard import bounded_lines, text_encoding
+from lrdoctor.io.guard import whole_lines
 from lrdoctor.io.limits import MAX_LINE_CHARS
 from lrdoctor.run import Run, RunMeta, build_run
 
@@ -75,32 +75,29 @@ def read_info_struct(path: Path) -> Run:
     split: str | None = None
     open_name: str | None = None
     last = 0
-    with open(path, encoding=text_encoding(path), errors="replace") as fh:
-        for lineno, line in bounded_lines(fh, MAX_LINE_CHARS):
-            if line is None:
-                raise LogFormatError(path, f"line longer than {MAX_LINE_CHARS} characters", line=lineno)
-            last = lineno
-            if open_name is not None:
-                if _elements(path, open_name, line, lineno, series[open_name]):
-                    open_name = None
-                continue
-            if not line.strip():
-                continue
-            s = _SPLIT.match(line)
-            if s is not None:
-                split = s["split"]
-                continue
-            f = _FIELD.match(line)
-            if f is None:
-                raise LogFormatError(path, "neither a struct's heading ('info.val =') nor a field's array ('error: [...]')", line=lineno)
-            if _SUMMARY.match(f["rest"]):
-                continue  # (no numbers shown)
-            name = f"{split}/{f['name']}" if split else f["name"]
-            if name in series:
-                raise LogFormatError(path, f"field {name!r} is displayed twice", line=lineno)
-            series[name] = []
-            if not _elements(path, name, f["rest"], lineno, series[name]):
-                open_name = name
+    for lineno, line in whole_lines(path, MAX_LINE_CHARS):
+        last = lineno
+        if open_name is not None:
+            if _elements(path, open_name, line, lineno, series[open_name]):
+                open_name = None
+            continue
+        if not line.strip():
+            continue
+        s = _SPLIT.match(line)
+        if s is not None:
+            split = s["split"]
+            continue
+        f = _FIELD.match(line)
+        if f is None:
+            raise LogFormatError(path, "neither a struct's heading ('info.val =') nor a field's array ('error: [...]')", line=lineno)
+        if _SUMMARY.match(f["rest"]):
+            continue  # (no numbers shown)
+        name = f"{split}/{f['name']}" if split else f["name"]
+        if name in series:
+            raise LogFormatError(path, f"field {name!r} is displayed twice", line=lineno)
+        series[name] = []
+        if not _elements(path, name, f["rest"], lineno, series[name]):
+            open_name = name
     series = {k: v for k, v in series.items() if v}
     if not series:
         raise LogFormatError(path, "no field's array of numbers ('objective: [1.56 1.15 ...]')")

@@ -31,7 +31,7 @@ import re
 from pathlib import Path
 
 from lrdoctor.errors import LogFormatError
-from lrdoctor.io.guard import bounded_lines, text_encoding
+from lrdoctor.io.guard import whole_lines
 from lrdoctor.io.keras import read_keras_history
 from lrdoctor.io.limits import MAX_LINE_CHARS
 from lrdoctor.io.tensor_repr import TENSOR_REPR
@@ -146,20 +146,17 @@ def read_printed_history(path: Path) -> Run:
     """The printed lists as a run, one value per epoch (see the module's docstring)."""
     lists = _Lists(path)
     last = 0
-    with open(path, encoding=text_encoding(path), errors="replace") as fh:
-        for lineno, line in bounded_lines(fh, MAX_LINE_CHARS):
-            if line is None:
-                raise LogFormatError(path, f"line longer than {MAX_LINE_CHARS} characters", line=lineno)
-            last = lineno
-            text = _clean(line.rstrip("\n"))
-            if lists.open is None:
-                h = _HEADING.match(text)
-                if h is not None:
-                    lists.heading = _heading_metric(h["words"])
-                    continue
-                if "{" in text:
-                    lists.dict_heading = lists.heading
-            lists.scan(text, lineno)
+    for lineno, line in whole_lines(path, MAX_LINE_CHARS):
+        last = lineno
+        text = _clean(line.rstrip("\n"))
+        if lists.open is None:
+            h = _HEADING.match(text)
+            if h is not None:
+                lists.heading = _heading_metric(h["words"])
+                continue
+            if "{" in text:
+                lists.dict_heading = lists.heading
+        lists.scan(text, lineno)
     cut = lists.open
     series = {k: v for k, v in lists.series.items() if v}
     if not any(len(v) >= 2 for v in series.values()):
