@@ -14,7 +14,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from lrdoctor.run import Run, Series
 
-__all__ = ["MAX_POINTS", "Curve", "curve", "rolling_median", "robust_sigma", "run_curve", "runs_of", "tail_start", "value_at", "trend_p_down", "trend_p_up", "diff_sigma", "diff2_sigma", "evaluation_set_size", "turning_point_z"]
+__all__ = ["MAX_POINTS", "Curve", "curve", "rolling_median", "robust_sigma", "run_curve", "runs_of", "tail_start", "value_at", "trend_p_down", "trend_p_up", "diff_sigma", "diff2_sigma", "evaluation_set_size", "LATTICE_MAX_N", "turning_point_z"]
 
 #: Bins a long series is reduced to before the rules run. 4000 keeps any stretch longer than
 #: 0.025% of the run visible while making every rule O(bins).
@@ -256,6 +256,15 @@ def turning_point_z(x: np.ndarray) -> float:
 LATTICE_CHANCE = 0.1
 #: ...and on at least this many distinct values (see ``LATTICE_CHANCE``).
 LATTICE_VALUES = 4
+#: The largest evaluation set searched for, whatever the printing: a million examples (above
+#: ImageNet's 50,000 and the largest public held-out sets). Finer printing allows a larger n by
+#: ``LATTICE_CHANCE`` (1e9 at 10 decimals), but a search that large is gigabytes of memory, and it
+#: could change nothing: the binomial noise of a million answers, 3 x sqrt(0.25 / 1e6) = 0.0015,
+#: is already below a share's 3% materiality.
+LATTICE_MAX_N = 1_000_000
+#: Lattice candidates tested at once (rows x distinct values), so the search's memory stays at a
+#: few tens of megabytes however many values a log has.
+_LATTICE_CHUNK = 1 << 22
 
 
 def evaluation_set_size(shares: np.ndarray, decimals: int | None, min_values: int = LATTICE_VALUES) -> int | None:
@@ -269,10 +278,12 @@ def evaluation_set_size(shares: np.ndarray, decimals: int | None, min_values: in
     if v.size < min_values or decimals is None or decimals < 2:
         return None
     tol = 0.5 * 10.0 ** -decimals + 1e-12
-    top = int(LATTICE_CHANCE / (2 * tol))
-    if top < 2:
-        return None
-    n = np.arange(2, top + 1, dtype=float)[:, None]
-    off = np.abs(v[None, :] * n - np.round(v[None, :] * n))
-    fits = np.flatnonzero((off <= tol * n).all(axis=1))
-    return int(n[fits[0], 0]) if fits.size else None
+    top = min(int(LATTICE_CHANCE / (2 * tol)), LATTICE_MAX_N)
+    rows = max(1, _LATTICE_CHUNK // v.size)
+    for lo in range(2, top + 1, rows):
+        n = np.arange(lo, min(lo + rows, top + 1), dtype=float)[:, None]
+        off = np.abs(v[None, :] * n - np.round(v[None, :] * n))
+        fits = np.flatnonzero((off <= tol * n).all(axis=1))
+        if fits.size:
+            return int(n[fits[0], 0])
+    return None
