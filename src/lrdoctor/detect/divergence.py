@@ -619,9 +619,24 @@ def joint_last_jump(run: Run, factor: float, noise_k: float = 0.0) -> tuple[int,
     if abs(float(g.steps[-1] - f.steps[-1])) > gap:
         return None  # the last evaluation is not of the last report's weights
     if x[-1] >= factor * x[:-1].min() and ev[-1] >= factor * ev[:-1].min() and \
-            np.log(x[-1] / x[:-1].min()) >= noise_k * log_noise(x[:-1]):
+            np.log(x[-1] / x[:-1].min()) >= noise_k * log_noise(x[:-1]) and not eval_came_back_from(ev, factor):
         return int(np.argmin(x[:-1])), x.size - 1
     return None
+
+
+def eval_came_back_from(ev: np.ndarray, factor: float) -> bool:
+    """True when an evaluation before the last was at least as high as the last one and a later
+    evaluation, still before the last, came back below ``factor`` x the best of the evaluations
+    before the last. The last evaluation then confirms nothing of :func:`joint_last_jump`: the
+    weights scored that badly before and recovered, so a jump to that level is within the
+    evaluations' own swings, not weights that broke (a class-weighted fraud MLP whose validation
+    loss read 0.2156 at epoch 20 and 0.0097 at epoch 23 reads 0.1205 at its last, 30th, epoch).
+    The training loss's own rise at that report is left to the rules that read the training loss
+    alone. No new threshold: the level is the last evaluation's own, the way back the few-point
+    ``factor`` that made the jump."""
+    before = ev[:-1]
+    high = np.flatnonzero(before >= ev[-1])
+    return bool(high.size) and bool((before[int(high[0]) + 1:] < factor * float(before.min())).any())
 
 
 def _shared_reports(run: Run, least: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:

@@ -30,8 +30,8 @@ from lrdoctor.detect.registry import CannotJudge, Prescription, Thresholds, dete
 from lrdoctor.config import config_value
 from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
-from lrdoctor.detect._progress.generation import EMPTY_GENERATION_RULE, FROZEN_GENERATION_RULE, ZERO_SCORE_RULE, _empty_generations, _frozen_generations, _score_zero_while_learned
-from lrdoctor.detect._progress.chance import PRIOR_FIRST_HALF_RULE, chance_accuracy, f_score_columns, _f_score_at_floor, _two_reports_at_chance, _accuracy_at_chance, _accuracy_around_chance, _pinned_at_one_over_k, _recall_at_one_over_k, _at_uniform, _error_rate_at_max, _negligible_correlation, _weak_correlation, _never_below_start, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _pinned_after_the_first, _never_beat_constant, _prior_for_half_the_run, _stuck_at_chance, _worse_than_uniform, _at_chance_from_the_start
+from lrdoctor.detect._progress.generation import EMPTY_GENERATION_RULE, FROZEN_GENERATION_RULE, ZERO_SCORE_RULE, _empty_generations, _frozen_generations, _score_zero_while_learned, generated_length_moved
+from lrdoctor.detect._progress.chance import PRIOR_FIRST_HALF_RULE, UNCHANGED_RULE, chance_accuracy, f_score_columns, _f_score_at_floor, _two_reports_at_chance, _accuracy_at_chance, _accuracy_around_chance, _pinned_at_one_over_k, _recall_at_one_over_k, _at_uniform, _error_rate_at_max, _negligible_correlation, _weak_correlation, _never_below_start, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _pinned_after_the_first, _never_beat_constant, _prior_for_half_the_run, _stuck_at_chance, _worse_than_uniform, _at_chance_from_the_start
 from lrdoctor.detect._progress.common import _lr_share, second_half_ends
 from lrdoctor.detect._progress.frozen import _box_terms, _collapsed_to_zero, _frozen_eval, _frozen_game, _frozen_loss, _frozen_term, _no_box_matched, _recurring_loss, _zero_throughout, frozen_evaluation, learned_before, learned_by_the_first_evaluation, FROZEN_AFTER_LEARNING_RULE, FROZEN_LOSS_AFTER_LEARNING_RULE
 from lrdoctor.detect._progress.schedule import _degenerate_groups, _lr_stays_zero, _no_gain_over_finished_schedule, _return_at_floor, _return_never_rose
@@ -673,6 +673,9 @@ class SlowProgressEvidence(Evidence):
     #: a frozen evaluation softened to a warning: every evaluation came within the first
     #: ``min_steps`` updates and the first epoch (``_frozen_at_the_start``)
     within_first_updates: bool
+    #: a score pinned at one value softened to a warning: the mean generated length of the same
+    #: evaluations moved, so the outputs did change (``_outputs_moved``)
+    outputs_moved: str
 
 
 def _eval_fell_by(run: Run, share: float) -> bool:
@@ -820,11 +823,15 @@ def _calibrated(run: Run, rule: Callable[[Run, ProgressThresholds], Finding | No
     ``pinned_points`` evaluations, or at more but all within the first ``min_steps`` updates
     (:func:`_within_first_updates`), and the loss beside it is still falling (``still_falling``);
     ``f`` itself otherwise. A frozen evaluation loss whose evaluations all came within the first
-    ``min_steps`` updates and the first epoch is a warning too (:func:`_frozen_at_the_start`)."""
+    ``min_steps`` updates and the first epoch is a warning too (:func:`_frozen_at_the_start`), and so
+    is a score pinned at one value beside a mean generated length that moved (:func:`_outputs_moved`)."""
     if f.severity is Severity.ERROR and rule is _frozen_eval and _within_first_updates(run, f, th) and _within_first_epoch(run, f):
         return _frozen_at_the_start(f)
     if f.severity is not Severity.ERROR or rule not in _METRIC_RULES:
         return f
+    moved = _outputs_moved(run, f)
+    if moved is not None:
+        return moved
     if int(f.evidence.get("points", 0)) >= th.pinned_points and not _within_first_updates(run, f, th):
         return f
     falling = _still_falling(run, th)
@@ -838,6 +845,29 @@ def _calibrated(run: Run, rule: Callable[[Run, ProgressThresholds], Finding | No
              "predictions crossed into what the metric counts (too few steps, or an LR too low), or the metric "
              "does not read the outputs the way the loss does (label ids, thresholds, decoding).")
     return Finding(f.kind, Severity.WARNING, f.start_step, f.end_step, summary, ev, cause)
+
+
+def _outputs_moved(run: Run, f: Finding) -> Finding | None:
+    """``f`` at warning when it says that a score printed one value at every evaluation, so the
+    predictions never changed (``UNCHANGED_RULE``), and the mean generated length of the same
+    evaluations printed more than one value (:func:`generated_length_moved`): the outputs did
+    change, which refutes the error's own reading of the pinned score. What is left is a score that
+    did not move with outputs that did: a model whose outputs never came nearer the references, or a
+    scorer that does not read them (CodeT5 fine-tuned on bug fixes: BLEU 0.0015 at all three epochs
+    while Gen Len went 14.4656 -> 14.5219 and both losses fell by a fifth; mT5 on lower-casing:
+    ROUGE-1 21.3986 at all five epochs while Gen Len went 10.4989 -> 14.4947). A warning, which the
+    log cannot settle either way. None when either does not hold."""
+    if f.evidence.get("rule") != UNCHANGED_RULE or f.start_step is None or f.end_step is None:
+        return None
+    col = generated_length_moved(run, float(f.start_step), float(f.end_step))
+    if col is None:
+        return None
+    summary = (f"{f.summary.replace(': the predictions never changed', '')}; but {col} moved over the same evaluations, "
+               "so the outputs did change: the score never followed them")
+    cause = ("The generated outputs changed, the score of them did not: they never came nearer the references (a model "
+             "that has not learned the task yet), or the scorer does not read them (tokenisation, label ids, "
+             "post-processing of the decoded text).")
+    return Finding(f.kind, Severity.WARNING, f.start_step, f.end_step, summary, dict(f.evidence, outputs_moved=col), cause)
 
 
 class PlateauEvidence(Evidence):

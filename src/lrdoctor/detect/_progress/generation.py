@@ -70,6 +70,20 @@ def _generated_lengths(run: Run) -> list[tuple[str, Series]]:
     return [(col, s.finite()) for col in filter(is_generated_length, run.names) for s in (run.series(col),) if s is not None]
 
 
+def generated_length_moved(run: Run, start: float, end: float) -> str | None:
+    """The mean-generated-length column (:func:`_generated_lengths`) that printed more than one value
+    at the evaluations from ``start`` to ``end`` (2+ of them), or None. ``gen_len`` is the mean token
+    count of the outputs generated at an evaluation; outputs that did not change keep it to its last
+    digit, so one that moved says the outputs changed between those evaluations, whatever a score
+    beside it printed (the converse of :func:`_frozen_generations`, which reads an unmoving one as
+    outputs that stopped changing). No threshold: one value, or more."""
+    for col, f in _generated_lengths(run):
+        v = f.values[(f.steps >= start) & (f.steps <= end)]
+        if v.size >= 2 and float(np.ptp(v)) > 0.0:
+            return col
+    return None
+
+
 #: the ``rule`` of :func:`_empty_generations`'s finding (its fix rule keys on it)
 EMPTY_GENERATION_RULE = "generated outputs one token long at every evaluation"
 
