@@ -114,6 +114,16 @@ def test_real_pinned_score_with_moving_outputs_keeps_slow_progress_as_warning(re
     found = real_findings(rel, "slow_progress")
     assert [f.severity for f in found] == [Severity.WARNING]
     assert found[0].evidence["rule"] == UNCHANGED_RULE and found[0].evidence["outputs_moved"] == "eval_gen_len"
+    # the scorer first, not the dead-training checks of the error
+    assert [fx.parameter for fx in found[0].fixes] == ["metric computation", "training length"]
+
+
+def test_a_falling_loss_keeps_its_own_warning_first():
+    """A CodeT5 BLEU pinned at three epochs beside a validation loss still falling and a moving Gen Len:
+    the still-falling warning of stop 66 is read first and left as it was."""
+    found = real_findings("fresh741/chathuranga-codet5-small-v8/training_results.md", "slow_progress")
+    assert [f.severity for f in found] == [Severity.WARNING]
+    assert "loss_still_falling" in found[0].evidence and "outputs_moved" not in found[0].evidence
 
 
 def test_twin_with_gen_len_pinned_too_keeps_its_error():

@@ -824,19 +824,17 @@ def _calibrated(run: Run, rule: Callable[[Run, ProgressThresholds], Finding | No
     (:func:`_within_first_updates`), and the loss beside it is still falling (``still_falling``);
     ``f`` itself otherwise. A frozen evaluation loss whose evaluations all came within the first
     ``min_steps`` updates and the first epoch is a warning too (:func:`_frozen_at_the_start`), and so
-    is a score pinned at one value beside a mean generated length that moved (:func:`_outputs_moved`)."""
+    is a score pinned at one value beside a mean generated length that moved (:func:`_outputs_moved`),
+    read after the falling loss, whose warning it leaves as it was."""
     if f.severity is Severity.ERROR and rule is _frozen_eval and _within_first_updates(run, f, th) and _within_first_epoch(run, f):
         return _frozen_at_the_start(f)
     if f.severity is not Severity.ERROR or rule not in _METRIC_RULES:
         return f
-    moved = _outputs_moved(run, f)
-    if moved is not None:
-        return moved
     if int(f.evidence.get("points", 0)) >= th.pinned_points and not _within_first_updates(run, f, th):
-        return f
+        return _outputs_moved(run, f) or f
     falling = _still_falling(run, th)
     if falling is None:
-        return f
+        return _outputs_moved(run, f) or f
     col, first, last = falling
     ev = dict(f.evidence, loss_still_falling=col, loss_falling_from=first, loss_falling_to=last)
     summary = (f"{f.summary}; but {col} is still falling ({fmt(first)} -> {fmt(last)} over the second half), "
@@ -1012,6 +1010,17 @@ def fix_slow_progress(run: Run, f: Finding) -> Prescription:
             Fix("trainable parameters", None, None, "no gradient reaches weights that are frozen, or whose steps the loss scaler skips",
                 note="count parameters with requires_grad and in optimizer.param_groups; log the loss scale and skipped steps under fp16"),
         ], [Watch(str(ev.get("metric")), "changes between evaluations while the model trains", "the same mean length at every evaluation means the same outputs")])
+    if "outputs_moved" in ev:  # a score pinned while the mean generated length moved (``_outputs_moved``)
+        return Prescription([
+            Fix("metric computation", None, None,
+                f"{ev['outputs_moved']} moved while {ev.get('metric', 'the score')} did not: the outputs changed, their score did not",
+                note="decode a few predictions at two evaluations and score them by hand: the scorer's tokenizer (rouge_score "
+                     "keeps only a-z and 0-9), label ids left in the decoded text, post-processing of the outputs"),
+            Fix("training length", config_value(run.config, ("num_train_epochs", "num_epochs", "epochs", "max_steps")), None,
+                "outputs that changed without coming nearer their references may be a model still early in the task",
+                note="once the scorer is checked, train longer and watch the score against the decoded outputs"),
+        ], [Watch(str(ev.get("metric", "metric")), "moves between evaluations as the outputs do",
+                  "a score that never moves while the outputs change does not read them, or they never near the references")])
     if "loss_still_falling" in ev:  # a metric at its floor beside a loss still falling (``still_falling``)
         return Prescription([
             Fix("training length", config_value(run.config, ("num_train_epochs", "num_epochs", "epochs", "max_steps")), None,
