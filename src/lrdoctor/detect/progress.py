@@ -860,8 +860,10 @@ def _outputs_moved(run: Run, f: Finding) -> Finding | None:
     col = generated_length_moved(run, float(f.start_step), float(f.end_step))
     if col is None:
         return None
-    summary = (f"{f.summary.replace(': the predictions never changed', '')}; but {col} moved over the same evaluations, "
-               "so the outputs did change: the score never followed them")
+    said = f.summary
+    for claim in (": the predictions never changed", ": the outputs never changed"):  # the reading the moving length refutes
+        said = said.replace(claim, "")
+    summary = f"{said}; but {col} moved over the same evaluations, so the outputs did change: the score never followed them"
     cause = ("The generated outputs changed, the score of them did not: they never came nearer the references (a model "
              "that has not learned the task yet), or the scorer does not read them (tokenisation, label ids, "
              "post-processing of the decoded text).")
