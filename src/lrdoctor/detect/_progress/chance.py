@@ -353,6 +353,47 @@ def _accuracy_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
     return None
 
 
+#: the ``rule`` of :func:`_few_reports_at_chance`
+FEW_REPORTS_AT_CHANCE_RULE = "accuracy at chance at its only reports"
+
+
+def _few_reports_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
+    """:func:`_accuracy_at_chance` on a log whose evaluated accuracy (the training one where no
+    evaluation is logged) has only one or two reports, fewer than ``chance_acc_points``: never above
+    a uniform guess over the config's K classes by more than ``chance_acc_rel``, and not within the
+    first ``min_steps`` updates of the start (``_too_early``). A warning, not the error of three
+    reports: one or two evaluations are the evidence of a single moment (BigDL on CIFAR-10: top-1
+    0.0991 = 991/10000 after a whole epoch; FixMatch: top-1 10.00 and top-5 50.00, 1/10 and 5/10).
+    Not when the accuracy is exactly 0 at every report (below any guess: an evaluation or a label
+    mapping that is broken, not a model at chance: PyTorch's quickstart on MPS printing 0.0%), nor
+    beside a non-finite loss (the blow-up made the constant predictor, and the nonfinite finding
+    says so), nor when the loss fell by ``max_total_drop`` (a model that learned, whatever its
+    accuracy column measures)."""
+    from lrdoctor.detect._classes import num_classes
+
+    given = num_classes(run)
+    if given is None or loss_went_nonfinite(run) or _loss_learned(run, th):
+        return None
+    k = given[1]
+    judged = [(n, f) for n, f in _logged(run, ("eval_accuracy", "task_metric")) if _is_accuracy(run, n)][:1]
+    for name, f in judged:  # the evaluated accuracy where there is one: training accuracy rises as a model memorises
+        v = f.values
+        if not 0 < v.size < th.chance_acc_points or v.min() < 0 or not v.any() or _too_early(run, f, th):
+            continue
+        scale = 100.0 if v.max() > 1.0 else 1.0
+        col = run.meta.roles.get(name, name)
+        chance = chance_accuracy(col, k)
+        if chance >= 1.0 or float(v.max()) / scale > (1 + th.chance_acc_rel) * chance:
+            continue
+        ev = {"num_classes": k, "num_classes_source": f"config {given[0]}", "metric": col, "value": float(v.max()) / scale,
+              "chance": chance, "points": int(v.size), "rule": FEW_REPORTS_AT_CHANCE_RULE}
+        only = "its only report" if v.size == 1 else f"its only {v.size} reports"
+        summary = (f"{col} was at chance at {only}: at most "
+                   f"{fmt(float(v.max()))}, against 1/{k} = {fmt(chance * scale)} for a uniform guess over {k} classes")
+        return Finding("slow_progress", Severity.WARNING, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
+    return None
+
+
 def _accuracy_around_chance(run: Run, th: ProgressThresholds) -> Finding | None:
     """An accuracy whose median over ``chance_median_points``+ evaluations, and the median of their
     later half, are both within ``chance_acc_rel`` (relative, either side) of a uniform guess over the
