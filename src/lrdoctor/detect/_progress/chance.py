@@ -355,43 +355,84 @@ def _accuracy_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
 
 #: the ``rule`` of :func:`_few_reports_at_chance`
 FEW_REPORTS_AT_CHANCE_RULE = "accuracy at chance at its only reports"
+#: the ``rule`` of :func:`_few_evaluations_around_chance`
+FEW_EVALUATIONS_AROUND_CHANCE_RULE = "accuracy median at chance over a few evaluations"
 
 
-def _few_reports_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
-    """:func:`_accuracy_at_chance` on a log whose evaluated accuracy (the training one where no
-    evaluation is logged) has only one or two reports, fewer than ``chance_acc_points``: never above
-    a uniform guess over the config's K classes by more than ``chance_acc_rel``, and not within the
-    first ``min_steps`` updates of the start (``_too_early``). A warning, not the error of three
-    reports: one or two evaluations are the evidence of a single moment (BigDL on CIFAR-10: top-1
-    0.0991 = 991/10000 after a whole epoch; FixMatch: top-1 10.00 and top-5 50.00, 1/10 and 5/10).
-    Not when the accuracy is exactly 0 at every report (below any guess: an evaluation or a label
-    mapping that is broken, not a model at chance: PyTorch's quickstart on MPS printing 0.0%), nor
-    beside a non-finite loss (the blow-up made the constant predictor, and the nonfinite finding
-    says so), nor when the loss fell by ``max_total_drop`` (a model that learned, whatever its
-    accuracy column measures)."""
+def _judged_accuracy(run: Run, th: ProgressThresholds) -> tuple[tuple[str, int], str, Series] | None:
+    """((the config key that names K, K), the column, its finite reports) of the accuracy the few-report chance rules
+    read: the evaluated one where there is one (a training accuracy rises as a model memorises),
+    else the training one. None without K in the config, beside a non-finite loss (the blow-up made
+    the constant predictor, and the nonfinite finding says so), when the loss fell by
+    ``max_total_drop`` (a model that learned, whatever its accuracy column measures), when the
+    accuracy is exactly 0 at every report (below any guess: an evaluation or a label mapping that is
+    broken, not a model at chance: PyTorch's quickstart on MPS printing 0.0%), negative, or within
+    the first ``min_steps`` updates of the start (``_too_early``)."""
     from lrdoctor.detect._classes import num_classes
 
     given = num_classes(run)
     if given is None or loss_went_nonfinite(run) or _loss_learned(run, th):
         return None
-    k = given[1]
-    judged = [(n, f) for n, f in _logged(run, ("eval_accuracy", "task_metric")) if _is_accuracy(run, n)][:1]
-    for name, f in judged:  # the evaluated accuracy where there is one: training accuracy rises as a model memorises
+    for name, f in _logged(run, ("eval_accuracy", "task_metric")):
+        if not _is_accuracy(run, name):
+            continue
         v = f.values
-        if not 0 < v.size < th.chance_acc_points or v.min() < 0 or not v.any() or _too_early(run, f, th):
-            continue
-        scale = 100.0 if v.max() > 1.0 else 1.0
-        col = run.meta.roles.get(name, name)
-        chance = chance_accuracy(col, k)
-        if chance >= 1.0 or float(v.max()) / scale > (1 + th.chance_acc_rel) * chance:
-            continue
-        ev = {"num_classes": k, "num_classes_source": f"config {given[0]}", "metric": col, "value": float(v.max()) / scale,
-              "chance": chance, "points": int(v.size), "rule": FEW_REPORTS_AT_CHANCE_RULE}
-        only = "its only report" if v.size == 1 else f"its only {v.size} reports"
-        summary = (f"{col} was at chance at {only}: at most "
-                   f"{fmt(float(v.max()))}, against 1/{k} = {fmt(chance * scale)} for a uniform guess over {k} classes")
-        return Finding("slow_progress", Severity.WARNING, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
+        if v.size == 0 or v.min() < 0 or not v.any() or _too_early(run, f, th):
+            return None
+        return given, run.meta.roles.get(name, name), f
     return None
+
+
+def _few_reports_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
+    """:func:`_accuracy_at_chance` on a log whose judged accuracy (:func:`_judged_accuracy`) has only
+    one or two reports, fewer than ``chance_acc_points``: never above a uniform guess over the
+    config's K classes by more than ``chance_acc_rel``. A warning, not the error of three reports:
+    one or two evaluations are the evidence of a single moment (BigDL on CIFAR-10: top-1 0.0991 =
+    991/10000 after a whole epoch; FixMatch: top-1 10.00 and top-5 50.00, 1/10 and 5/10)."""
+    got = _judged_accuracy(run, th)
+    if got is None:
+        return None
+    (key, k), col, f = got
+    v = f.values
+    scale = 100.0 if v.max() > 1.0 else 1.0
+    chance = chance_accuracy(col, k)
+    if v.size >= th.chance_acc_points or chance >= 1.0 or float(v.max()) / scale > (1 + th.chance_acc_rel) * chance:
+        return None
+    ev = {"num_classes": k, "num_classes_source": f"config {key}", "metric": col, "value": float(v.max()) / scale,
+          "chance": chance, "points": int(v.size), "rule": FEW_REPORTS_AT_CHANCE_RULE}
+    only = "its only report" if v.size == 1 else f"its only {v.size} reports"
+    summary = (f"{col} was at chance at {only}: at most {fmt(float(v.max()))}, against 1/{k} = "
+               f"{fmt(chance * scale)} for a uniform guess over {k} classes")
+    return Finding("slow_progress", Severity.WARNING, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
+
+
+def _few_evaluations_around_chance(run: Run, th: ProgressThresholds) -> Finding | None:
+    """:func:`_accuracy_around_chance` on a log whose judged accuracy (:func:`_judged_accuracy`) has
+    ``chance_acc_points`` to ``chance_median_points`` - 1 reports (3-7): the median of all of them
+    and of their later half both within ``chance_acc_rel`` of 1/K, either side. A warning, not that
+    rule's error: over fewer than 8 evaluations a median may be one lucky evaluation and no trend
+    test can reach 5% (Keras' learnable resizer on cats vs dogs: val_accuracy 0.4948, 0.5052,
+    0.5499, 0.5073, 0.6161 over five epochs; MXNet's Inception on ImageNet: training accuracy
+    0.00086-0.00117 around 1/1000)."""
+    got = _judged_accuracy(run, th)
+    if got is None:
+        return None
+    (key, k), col, f = got
+    v = f.values
+    if not th.chance_acc_points <= v.size < th.chance_median_points:
+        return None
+    scale = 100.0 if v.max() > 1.0 else 1.0
+    chance = chance_accuracy(col, k)
+    share = v / scale
+    whole, late = float(np.median(share)), float(np.median(share[share.size // 2:]))
+    if chance >= 1.0 or abs(whole - chance) > th.chance_acc_rel * chance or abs(late - chance) > th.chance_acc_rel * chance:
+        return None
+    ev = {"num_classes": k, "num_classes_source": f"config {key}", "metric": col, "value": whole, "chance": chance,
+          "points": int(v.size), "rule": FEW_EVALUATIONS_AROUND_CHANCE_RULE}
+    summary = (f"{col} stayed around chance: median {fmt(whole * scale)} over its {v.size} evaluations "
+               f"({fmt(float(v.min()))}-{fmt(float(v.max()))}), later half {fmt(late * scale)}, against 1/{k} = "
+               f"{fmt(chance * scale)} for a uniform guess over {k} classes")
+    return Finding("slow_progress", Severity.WARNING, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
 
 
 def _accuracy_around_chance(run: Run, th: ProgressThresholds) -> Finding | None:
