@@ -1,4 +1,4 @@
-"""Stop 79, slow_progress misses: an evaluated accuracy at chance at its only one or two reports.
+"""Stop 79, slow_progress misses: an evaluated accuracy at chance over fewer reports than the chance rules read.
 
 ``_accuracy_at_chance`` calls a run stuck when its accuracy never rose above 1/K (the config's K) by
 more than ``chance_acc_rel`` at ``chance_acc_points`` (3)+ reports: an error. A log with one or two
@@ -6,7 +6,12 @@ evaluations (a single validation after a whole epoch, a final test line) said no
 accuracy at 1/K is the same reading of the same K. ``_few_reports_at_chance`` makes it a warning: the
 evidence of a single moment, not of a run. It reads the evaluated accuracy where there is one (a
 training accuracy rises as a model memorises), and stays silent on an accuracy of exactly 0 (below
-any guess: a broken evaluation), beside a non-finite loss, and when the loss fell by half."""
+any guess: a broken evaluation), beside a non-finite loss, and when the loss fell by half.
+
+``_accuracy_around_chance`` (an accuracy scattering around 1/K, median of all evaluations and of their
+later half within ``chance_acc_rel``) needs ``chance_median_points`` (8) evaluations for its error.
+``_few_evaluations_around_chance`` reads the same two medians over 3-7 evaluations as a warning: a
+median of fewer may be one lucky evaluation, and no trend test reaches 5% over so few."""
 
 from __future__ import annotations
 
@@ -16,7 +21,12 @@ import torch
 from bench_logs import real_log
 
 import lrdoctor
-from lrdoctor.detect._progress.chance import FEW_REPORTS_AT_CHANCE_RULE, _few_reports_at_chance
+from lrdoctor.detect._progress.chance import (
+    FEW_EVALUATIONS_AROUND_CHANCE_RULE,
+    FEW_REPORTS_AT_CHANCE_RULE,
+    _few_evaluations_around_chance,
+    _few_reports_at_chance,
+)
 from lrdoctor.detect.progress import DEFAULTS
 from lrdoctor.finding import Severity
 
@@ -28,6 +38,13 @@ _BIGDL = "fresh108/bigdl-464-cifar-one-epoch-chance/train.log"
 _FIXMATCH = "fresh216/kekmodel-fixmatch-54-stuck-chance/paste.txt"
 #: MONAI DenseNet3D, two classes: validation accuracy 0.4 at both evaluations
 _MONAI = "fresh298/monai-densenet3d-ixi-torch-010686/densenet_training_array.stdout.log"
+#: MXNet Inception on ImageNet: training accuracy 0.00086-0.00117 around 1/1000 at three reports
+_MXNET_INCEPTION = "fresh18/mxnet-issue3072-inception-chance/issue3072.log"
+#: Keras' learnable resizer on cats vs dogs: val_accuracy 0.4948, 0.5052, 0.5499, 0.5073, 0.6161
+_RESIZER = "fresh56/kerasio-learnable-resizer-catsdogs/fit_output.txt"
+#: healthy twin: HuBERT on a 4-class emotion set, accuracy 0.1985 at the first three of six evaluations
+#: (whole median 0.257, at 1/4), then 0.3162, 0.5809, 0.5221: the later half's median leaves chance
+_HUBERT_EMODB = "fresh900/bagus-hubert-large-emodb/training_results.md"
 #: healthy twin: Keras ViT on CIFAR-100 for one epoch, val_accuracy 0.0862 (8.6 x 1/100)
 _VIT_CIFAR100 = "fresh114/kerasio-vit-cifar100-1ep/train.log"
 #: edge twin: PyTorch's quickstart on MPS printing "Accuracy: 0.0%", a broken evaluation, not chance
@@ -88,3 +105,35 @@ def test_healthy_and_edge_twins_stay_silent():
     assert _slow(lrdoctor.read(real_log(_VIT_CIFAR100), config={"num_classes": 100})) == []
     # one evaluation at exactly 0%: a broken evaluation, not a model at chance
     assert _slow(lrdoctor.read(real_log(_MPS_ZERO), config={"num_classes": 10})) == []
+
+
+def test_few_evaluations_whose_medians_sit_at_chance_are_a_warning(tmp_path):
+    run = _csv(tmp_path, [0.095, 0.104, 0.131, 0.098, 0.101])  # one lucky 0.131: "never above" misses it
+    f = _few_evaluations_around_chance(run, DEFAULTS)
+    assert f is not None and f.severity == Severity.WARNING
+    assert f.evidence["rule"] == FEW_EVALUATIONS_AROUND_CHANCE_RULE and f.evidence["points"] == 5
+    assert abs(f.evidence["value"] - 0.101) < 1e-9
+    assert [g.evidence.get("rule") for g in _slow(run)] == [FEW_EVALUATIONS_AROUND_CHANCE_RULE]
+
+
+def test_a_later_half_off_chance_or_eight_evaluations_are_not_this_rule(tmp_path):
+    # whole median 0.104 at chance, later half's 0.16: it left chance
+    assert _few_evaluations_around_chance(_csv(tmp_path, [0.095, 0.10, 0.104, 0.15, 0.17]), DEFAULTS) is None
+    # two evaluations are the other rule's, eight the error rule's
+    assert _few_evaluations_around_chance(_csv(tmp_path, [0.1, 0.1]), DEFAULTS) is None
+    eight = _csv(tmp_path, [0.095, 0.104, 0.131, 0.098, 0.101, 0.1, 0.099, 0.102])
+    assert _few_evaluations_around_chance(eight, DEFAULTS) is None
+    assert [(g.severity, g.evidence.get("rule")) for g in _slow(eight)] == [(Severity.ERROR, "accuracy median at chance")]
+
+
+def test_real_logs_around_chance_over_a_few_evaluations():
+    for rel, k in ((_MXNET_INCEPTION, 1000), (_RESIZER, 2)):
+        found = _slow(lrdoctor.read(real_log(rel), config={"num_classes": k}))
+        assert len(found) == 1, rel
+        assert found[0].severity == Severity.WARNING and found[0].evidence["rule"] == FEW_EVALUATIONS_AROUND_CHANCE_RULE, rel
+
+
+def test_a_healthy_run_that_left_chance_in_its_later_half_stays_silent():
+    run = lrdoctor.read(real_log(_HUBERT_EMODB), config={"num_classes": 4})
+    assert _few_evaluations_around_chance(run, DEFAULTS) is None
+    assert _slow(run) == []
