@@ -256,8 +256,13 @@ def test_a_keras_dcgan_whose_every_report_is_identical_is_stuck():
 def test_deepxde_display_rows_are_read_as_summed_loss_terms():
     # DeepXDE: "1000      [1.16e+02, 7.83e+02, ...]    [7.88e+01, ...]    []" under "Step  Train loss  Test loss  Test metric"
     run = lrdoctor.read(real_log("fresh121/deepxde-85-lotka-volterra/train.log"))
-    assert run.meta.roles["loss"] == "train_loss" and run.meta.roles["eval_loss"] == "test_loss"
+    # its test rows print the boundary terms as 0 (never computed on the test points): their sum is
+    # the residual alone, kept without the evaluation-loss role (stop 79)
+    assert run.meta.roles["loss"] == "train_loss" and "eval_loss" not in run.meta.roles
     assert run.series("loss").values[0] == pytest.approx(3.75e-02 + 1.59e+00 + 1.00e+04 + 2.25e+02)
+    assert run.series("test_residual").values[0] == pytest.approx(3.72e-02 + 1.59e+00)
+    every = lrdoctor.read(real_log("fresh801/deepxde-pr1705-jax-transform/paste.log"))
+    assert every.meta.roles["eval_loss"] == "test_loss"
 
 
 def test_deepxde_nan_rows_and_its_best_model_summary():

@@ -416,7 +416,7 @@ def test_real_deepxde_rows_with_the_training_terms_alone():
     assert list(two.steps) == [0, 1000, 1500, 1600, 1800, 2000, 2200]
     assert two.series("loss").values[-1] == pytest.approx(3.99e-03 + 6.30e-06 + 3.37e-03)
     lbfgs = lrdoctor.read(real_log("fresh164/deepxde-68-adam-lbfgs-dropout/paste.txt"))
-    assert 2000 in set(lbfgs.series("loss").steps) and 2000 not in set(lbfgs.series("eval_loss").steps)
+    assert 2000 in set(lbfgs.series("loss").steps) and 2000 not in set(lbfgs.series("test_residual").steps)
 
 
 # ---------------------------------------------------------------- performance_reversal: far from the printed best

@@ -282,9 +282,29 @@ _DEEPXDE_BEST = re.compile(r"^\s*Best model at step \d+:\s*$")
 _DEEPXDE_SUMMARY = re.compile(r"^\s*(?:train loss|test loss|test metric):", re.I)
 
 
+def _unevaluated_on_test(train: list[float], test: list[float]) -> bool:
+    """True when a DeepXDE test row prints a term as exactly 0 that the training row beside it
+    does not: a term DeepXDE never computed on the test points. Its test points hold no boundary
+    or initial-condition points unless asked to (``num_test`` draws from the domain's interior), so
+    every such term prints 0 there, row after row (Lotka-Volterra: training terms [3.75e-02,
+    1.59e+00, 1.00e+04, 2.25e+02], test terms [3.72e-02, 1.59e+00, 0.00e+00, 0.00e+00]). A
+    computed loss of exactly 0 beside a positive training term is no measurement: the two lists
+    then sum different objectives. No threshold: the printed 0 itself."""
+    return len(train) == len(test) and any(b == 0.0 and a != 0.0 for a, b in zip(train, test))
+
+
 def _deepxde_row(line: str, state: dict) -> dict | None:
     """A DeepXDE display row: the training loss is the sum of its terms (the total DeepXDE
-    minimises, with unit weights as printed), the test loss likewise; the first metric is kept."""
+    minimises, with unit weights as printed), the test loss likewise; the first metric is kept.
+
+    When the test row leaves terms uncomputed (:func:`_unevaluated_on_test`: the boundary
+    conditions, 0 on test points drawn from the interior), its sum is the residual of the
+    remaining terms alone, not the held-out value of the objective the training loss sums: it is
+    kept as ``test_residual``, a column without the evaluation-loss role, for the run (the
+    pattern is the model's, the same at every row). Read as an evaluation loss beside the
+    training total, it makes a gap no model has: the PDE residual at init is near 0 while the
+    boundary terms make the training total 1e4, and both PDE residuals then move together
+    (training 3.75e-02 -> 2.92e+02 -> 6.90, test 3.72e-02 -> 3.00e+02 -> 6.81) while the total falls."""
     if state.get("deepxde_best"):
         if _DEEPXDE_SUMMARY.match(line):
             return {}
@@ -303,7 +323,10 @@ def _deepxde_row(line: str, state: dict) -> dict | None:
     if train is None or test is None:
         return None
     state["deepxde"] = True
-    rec: dict = {"step": float(m[1]), "train_loss": sum(train), "test_loss": sum(test)}
+    if _unevaluated_on_test(train, test):
+        state["deepxde_partial_test"] = True
+    held_out = "test_residual" if state.get("deepxde_partial_test") else "test_loss"
+    rec: dict = {"step": float(m[1]), "train_loss": sum(train), held_out: sum(test)}
     metric = _deepxde_terms(m[4]) if m[4].strip() else None
     if metric:
         rec["test_metric"] = metric[0]
