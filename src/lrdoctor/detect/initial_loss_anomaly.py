@@ -165,12 +165,34 @@ def _batch_counter_from_first_period(run: Run) -> bool:
     return False
 
 
+def _trainer_loss_after_no_log(run: Run) -> bool:
+    """True when ``run`` is a Hugging Face Trainer results table whose first row has no training
+    loss and a later row has one: the card's table writes "No log" (which the reader leaves out)
+    only before the first training loss of the run's whole log history, and carries the last logged
+    value on every row after it, so a first row without one is the run's first evaluation, not a
+    row pasted from the middle. Its first training loss is then the Trainer's first log, the mean
+    over steps 1 to ``logging_steps`` (L), when the row showing it is no further from the row
+    before it than the first row is from step 0: that row before is under L (it had no log), the
+    first row too, so the row showing the loss is under 2L and no second log precedes it (wav2vec2
+    on MInDS-14's 14 intents: "No log" at step 7, then 95.34 at step 11, 36x ln 14)."""
+    from lrdoctor.detect._progress.common import is_trainer_results_table
+
+    s = objective(run)
+    if s is None or run.n_steps == 0 or s.steps.size == 0 or not is_trainer_results_table(run):
+        return False
+    rows, first = run.steps, float(s.steps[0])
+    before = rows[rows < first]
+    return before.size > 0 and first - float(before[-1]) <= float(rows[0]) and s.finite().values.size > 0
+
+
 def reports_from_the_start(run: Run) -> bool:
     """True when the training loss's first report is the start of the run: the log starts there
     (:func:`starts_at_the_start`), or the loss's own reports start at the end of the first logging
     period (:func:`_loss_from_first_period`), or a batch counter within the first epoch does
-    (:func:`_batch_counter_from_first_period`)."""
-    return starts_at_the_start(run) or _loss_from_first_period(run) or _batch_counter_from_first_period(run)
+    (:func:`_batch_counter_from_first_period`), or a Trainer table's first training loss follows
+    its "No log" rows (:func:`_trainer_loss_after_no_log`)."""
+    return (starts_at_the_start(run) or _loss_from_first_period(run) or _batch_counter_from_first_period(run)
+            or _trainer_loss_after_no_log(run))
 
 
 def cross_entropy_shown(run: Run, th: InitialLossThresholds = DEFAULTS) -> str | None:
