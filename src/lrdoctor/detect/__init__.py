@@ -70,13 +70,14 @@ def filter_findings(findings: list[Finding]) -> list[Finding]:
     drop what a confirmed blow-up explains (not a metric's NaN beside finite losses, which the
     metric's own computation gave: no blow-up), a score's reversal that overfitting explains, an
     overfitting of a run that never left chance, and a reversal of a score that a constant
-    predictor printed."""
+    predictor printed, and a loss spike inside an oscillating stretch, one of its swings."""
     blowups = [f for f in findings if f.severity is Severity.ERROR and f.kind in BLOWUP_KINDS and not f.evidence.get("losses_finite")]
     if blowups:
         onset = min(f.start_step for f in blowups) if all(f.kind == "divergence" for f in blowups) else float("-inf")
         findings = [f for f in findings if f.kind not in EXPLAINED_BY_ERROR or _before_the_blowup(f, onset) or _text_frozen_above_zero(f)
                     or _stuck_with_finite_weights(f, blowups)]
-    return [f for f in findings if not _overfitting_explains(f, findings) and not _never_learned(f, findings)]
+    return [f for f in findings if not _overfitting_explains(f, findings) and not _never_learned(f, findings)
+            and not _oscillation_explains(f, findings)]
 
 
 def _before_the_blowup(f: Finding, onset: float) -> bool:
@@ -201,6 +202,25 @@ def _over_ln_k(loss: object, stuck: Finding) -> float | None:
     if not isinstance(loss, (int, float)) or not isinstance(ln_k, (int, float)) or ln_k <= 0:
         return None
     return float(loss) / float(ln_k)
+
+
+def _oscillation_explains(f: Finding, findings: list[Finding]) -> bool:
+    """True for a ``loss_spike`` whose whole span (first to last spike) lies inside the stretch of an
+    ``oscillation`` finding of the same run, at a severity no higher than the oscillation's. The
+    oscillation's own definition counts a spike and its return as one swing each way and calls the
+    repeat of such swings an oscillation (:mod:`lrdoctor.detect.oscillation`): a spike inside the
+    stretch is one of those swings, not a transient of an otherwise stable run, and the step at the
+    edge of stability that the oscillation names explains it (a ConvNeXt-V2 card: the validation loss
+    swings 0.054, 0.088, 0.138, 0.051, 0.083, 0.040, 0.347, 0.085 from step 1791 to 2587, and its jump
+    to 0.347 at step 2587 was reported once more as a spike; a clinical BERT card: a training-loss
+    spike at step 288 inside validation swings from step 216 to 360). One cause, one finding: the
+    oscillation's, whose fix (halve the LR) is the spike's first one. A spike outside the stretch, or
+    one at a higher severity, is its own event and stays. No threshold: inside the stretch, or not."""
+    if f.kind != "loss_spike" or f.start_step is None or f.end_step is None:
+        return False
+    return any(o.kind == "oscillation" and o.severity.rank >= f.severity.rank
+               and o.start_step is not None and o.end_step is not None
+               and o.start_step <= f.start_step and f.end_step <= o.end_step for o in findings)
 
 
 def _overfitting_explains(f: Finding, findings: list[Finding]) -> bool:
