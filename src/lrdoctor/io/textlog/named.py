@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from lrdoctor.io.textlog._base import NUM, _NUM_FULL, _STEPLIKE, _num
-from lrdoctor.io.textlog.key_value import _as_split, _key_values
+from lrdoctor.io.textlog.key_value import _CAMEL, _as_split, _key_values
 
 _NANOGPT_ITER = re.compile(rf"^\s*iter\s+(?P<step>\d+):\s*loss\s+(?P<loss>{NUM})", re.I)
 
@@ -349,12 +349,20 @@ _LABEL_SPLITS = {**{w: s for w, s in _BARE_SPLIT_WORDS.items() if s != "train"},
                  "testing": "test", "validating": "val", "evaluating": "eval"}
 
 
+#: a banner of equals signs that leads a line of bare pairs, glued to its first word or not: adgcl's
+#: "====epoch 15 SupervisedLoss 15.53", a "==> epoch 3 loss 0.52"; a decoration, not a separator (the
+#: "=" test below would refuse the line, while "**** epoch" and "--- epoch" were read)
+_BARE_BANNER = re.compile(r"^\s*={2,}>?\s*(?=[A-Za-z])")
+
+
 def _bare_pairs(line: str, state: dict) -> dict | None:
     label = _BARE_LABEL.match(line) if ":" in line else None
     if label:
         split = next((_LABEL_SPLITS[w] for w in label[1].lower().split() if w in _LABEL_SPLITS), None)
         rec = _bare_pairs(line[label.end():], state)
         return _as_split(rec, split) if rec and split else rec
+    if line[:8].lstrip()[:2] == "==":
+        line = _BARE_BANNER.sub("", line)
     if "%" in line or " : " in line:
         line = _BARE_ASIDE.sub(" ", line)
     if any(c in line for c in ":=|\t(%") or ", " in line:
@@ -380,6 +388,9 @@ def _bare_pairs(line: str, state: dict) -> dict | None:
             continue
         key = toks[i].rstrip(".")  # "Training Acc. 0.1062": an abbreviation's full stop
         if _BARE_KEY.match(key) and _BARE_TOKEN.match(toks[i + 1]):
+            # a camelCase key splits into its words as the key-value rule splits it (adgcl's
+            # "SupervisedLoss 15.53" is supervised_loss, as "SupervisedLoss: 15.53" would be)
+            key = key if key.islower() else _CAMEL.sub("_", key)
             rec.setdefault(key.lower().replace("-", "_"), _num(toks[i + 1].rstrip("ms")))
             i += 2
             continue

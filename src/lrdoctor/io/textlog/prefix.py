@@ -36,7 +36,9 @@ __all__ = ["strip_prefix", "LEVEL"]
 #: Log levels as the logging libraries print them (Python's logging, loguru, glog's words).
 LEVEL = r"(?:INFO|DEBUG|WARNING|WARN|ERROR|CRITICAL|FATAL|TRACE|SUCCESS|NOTICE)"
 
-_DATE = r"(?:\d{4}[-/.]\d\d[-/.]\d\d|\d\d[-/.]\d\d[-/.]\d{2,4}|\d\d[-/]\d\d)"
+#: a date: ISO and numeric day/month orders, and strftime's "%d-%b-%y" ("11-May-21", the month's
+#: English abbreviation, as a logging ``datefmt`` of "%d-%b-%y %H:%M:%S" prints it: adgcl's log)
+_DATE = r"(?:\d{4}[-/.]\d\d[-/.]\d\d|\d\d[-/.]\d\d[-/.]\d{2,4}|\d\d[-/]\d\d|\d\d-(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)-\d{2,4})"
 _TIME = r"\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|\s?[+-]\d\d:?\d\d)?"
 
 #: Fields that prove the line has a logger's header (an *anchor*): one of them must be read
@@ -142,10 +144,16 @@ def _name_at(line: str, pos: int, anchored: bool, after_level: bool) -> int | No
 
 
 def _header_end(line: str) -> int:
-    """Where the record starts: past the quote markers, the logger's header (only when it holds
-    an anchor) and a tqdm bar."""
+    """Where the record starts: past the quote markers, a tqdm bar, the logger's header (only when
+    it holds an anchor) and a tqdm bar."""
     q = _QUOTES.match(line)
     start = q.end() if q else 0
+    lead = _TQDM.match(line, start)
+    if lead and line[lead.end():].strip():
+        # a bar drawn before the header: tqdm ends a redraw with "\r", so a line logged while the bar
+        # is up is pasted right after it (adgcl: " 14%|█▍  | 14/100 [00:44<04:32,  3.17s/it]11-May-21
+        # 19:48:31 - ====epoch 15 ..."); with no header after it the bar was taken off all the same
+        start = lead.end()
     pos, anchored, after_level = start, False, False
     before = start  # where the last field that is no anchor began
     at = len(line) - len(line[start:].lstrip(" \t"))
