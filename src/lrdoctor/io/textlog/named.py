@@ -992,6 +992,67 @@ def _julia_show(line: str, state: dict) -> dict | None:
     return rec
 
 
+#: kraken's ``ketos train`` (3.0 on: a rich progress bar, PyTorch Lightning underneath) in a terminal too
+#: narrow for the metrics after its bar: rich wraps them into a table under the bar, each name cut to
+#: its column ("val_accura…") and its value below it, starting at the same column (kraken issue 703):
+#:   ``stage 6/∞ ━━━━ 10510/10510 0:13:20 •   13.14it/s val_accura… early_stopp…``
+#:   ``                                  0:00:00               0.926       1/5 0.92637``
+#:   ``                                                        val_word_a…``
+#:   ``                                                        0.779``
+#: A wide terminal prints the same fields as "val_accuracy: 0.865" on the bar's line (the key-value rule's).
+_KETOS_STAGE = re.compile(r"^stage (\d+)/(?:\u221e|\d+) \u2501+ \d+/\d+ ")
+#: the metrics kraken's trainers log (kraken/lib/train.py's ``self.log``: the recognition trainer's
+#: character and word accuracy, the segmentation trainer's pixel accuracy, mean accuracy, mean and
+#: frequency-weighted IoU): a name rich cut ("val_accura…") is read as the one of these it begins, when
+#: exactly one does; the early-stopping counter ("early_stopp…": "1/5 0.92637") is no metric of the model
+KETOS_METRICS = ("val_accuracy", "val_word_accuracy", "val_mean_acc", "val_mean_iu", "val_freq_iu")
+_KETOS_NAME = re.compile(r"(?<!\S)([A-Za-z_]\w*)(\u2026?)(?!\S)")
+_KETOS_VALUE = re.compile(rf"(?<!\S){NUM}(?!\S)")
+
+
+def _ketos_names(line: str, start: int = 0) -> dict[int, str] | None:
+    """The metric names of a wrapped ketos table line, by the column each starts at (a cut name as the
+    one of ``KETOS_METRICS`` it begins); None where the line holds anything but names."""
+    found = list(_KETOS_NAME.finditer(line, start))
+    if not found or len(found) != len(line[start:].split()):
+        return None
+    names: dict[int, str] = {}
+    for m in found:
+        whole = [n for n in KETOS_METRICS if (n.startswith(m[1]) if m[2] else n == m[1])]
+        if len(whole) == 1:
+            names[m.start()] = whole[0]
+    return names
+
+
+def _ketos_wrapped(line: str, state: dict) -> dict | None:
+    """A ketos stage whose metrics rich wrapped under its bar (see ``_KETOS_STAGE``): each value row
+    files the values that start at a named column, with the stage as the epoch; the bar line and the
+    name rows are consumed without a record."""
+    stage = _KETOS_STAGE.match(line) if line[:6] == "stage " and "\u2026" in line else None
+    if stage:
+        bar_end = line.find("it/s")  # the names follow the bar's speed
+        names = _ketos_names(line, bar_end + 4) if bar_end > 0 else None
+        if names is None:
+            return None
+        state["ketos"] = {"epoch": float(stage[1]), "names": names}
+        return {}
+    open_table = state.get("ketos")
+    if open_table is None:
+        return None
+    if not line.strip() or line[:1] not in " \t":
+        del state["ketos"]  # the table ends at a line that is not one of its indented rows
+        return None
+    names = _ketos_names(line)
+    if names is not None:
+        open_table["names"] = names
+        return {}
+    rec: dict = {}
+    for m in _KETOS_VALUE.finditer(line):
+        if m.start() in open_table["names"]:
+            rec[open_table["names"][m.start()]] = _num(m[0])
+    return {"epoch": open_table["epoch"], **rec} if rec else {}
+
+
 #: kraken's ``ketos train`` (0.9 to 2.0) after each epoch's evaluation on its validation set:
 #: ``message('Accuracy report ({}) {:0.4f} {} {}'.format(epoch, accuracy, chars, error))``, the
 #: epoch (a "stage" in its progress bar), the character accuracy, the characters evaluated and the
