@@ -81,6 +81,10 @@ def _epoch(model, opt, lossf, x, t, n: int, batch: int) -> float:
     ("2024-05-01 12:00:00,123 [MainThread  ] [INFO ]  | Iteration | Training Loss |", "| Iteration | Training Loss |"),
     ("2024-05-01 12:00:00 | INFO | train | epoch 001 | loss 7.5", "| train | epoch 001 | loss 7.5"),
     ("2024-05-01 12:00:00.123 | INFO     | __main__:train:88 - [GPT-2]", "[GPT-2]"),
+    # strftime's "%d-%b-%y %H:%M:%S" date, and a tqdm bar drawn before the header (the logged line
+    # pasted after the bar's "\r": adgcl)
+    ("11-May-21 19:48:31 - epoch 15 loss 0.5", "epoch 15 loss 0.5"),
+    (" 14%|#4        | 14/100 [00:44<04:32,  3.17s/it]11-May-21 19:48:31 - epoch 15 loss 0.5", "epoch 15 loss 0.5"),
     # no anchor (timestamp, level, launcher tag): nothing is a header
     ("[train.py:88] loss 0.5", "[train.py:88] loss 0.5"),
     ("trainer: epoch 1 loss 0.5", "trainer: epoch 1 loss 0.5"),
