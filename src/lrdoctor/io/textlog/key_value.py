@@ -768,7 +768,17 @@ def _python_dict(line: str, state: dict) -> dict | None:
         lead = _DICT_LEAD.match(line)  # PEFT's notebooks: "epoch 0: {'accuracy': 0.68, 'f1': 0.81}"
         if lead:
             rec[lead[1].lower()] = float(lead[2])
+        elif _STEP_WORD.match(line):
+            rec = {**_lead_pairs(line[:a]), **rec}
     return rec or None
+
+
+def _lead_pairs(lead: str) -> dict:
+    """The ``key value`` pairs a line prints before a trailing dict, when they hold its step: Jittor's
+    example prints its memory counters after the step's loss ("step 272, loss = 0.0156 {'hold_vars':
+    14, 'lived_vars': 64, 'lived_ops': 57}"), and the dict alone was the record (no loss, no step)."""
+    pairs = _key_values(lead, {}) or {}
+    return pairs if any(_STEPLIKE.match(k) for k in pairs) else {}
 
 
 def _table_cells_before(prefix: str) -> bool:

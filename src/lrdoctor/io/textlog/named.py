@@ -992,6 +992,20 @@ def _julia_show(line: str, state: dict) -> dict | None:
     return rec
 
 
+#: cleverhans's tutorials and examples (mnist_tutorial_tf.py, the adversarial-training scripts) after each
+#: epoch's evaluation: ``'Test accuracy on legitimate examples: %0.4f'`` (the clean test set) and ``'Test
+#: accuracy on adversarial examples: %0.4f'`` (the same set under attack). Read by the key-value rule, a key
+#: kept its last two words ("legitimate_examples"), and no role took it.
+_CLEVERHANS_ACCURACY = re.compile(rf"^\s*Test accuracy on (legitimate|adversarial) examples:\s*(?P<v>{NUM})\s*$")
+
+
+def _cleverhans_accuracy(line: str, state: dict) -> dict | None:
+    """A cleverhans test accuracy, on the clean examples or the adversarial ones, named by the
+    line's own words (``test_accuracy_legitimate``, ``test_accuracy_adversarial``)."""
+    m = _CLEVERHANS_ACCURACY.match(line) if "accuracy on" in line else None
+    return {f"test_accuracy_{m[1]}": _num(m["v"])} if m else None
+
+
 #: kraken's ``ketos train`` (3.0 on: a rich progress bar, PyTorch Lightning underneath) in a terminal too
 #: narrow for the metrics after its bar: rich wraps them into a table under the bar, each name cut to
 #: its column ("val_accura…") and its value below it, starting at the same column (kraken issue 703):
