@@ -30,6 +30,9 @@ _ADGCL = "fresh173/adgcl-1-transfer-finetune-reply/paste.txt"  # edge (plateau, 
 _KETOS_WRAPPED = "fresh30/kraken-issue703-valacc-collapse/ketos_train.log"  # unhealthy, performance_reversal
 _KETOS_WIDE = "fresh30/kraken-issue603-dup-lines/ketos_train.log"  # healthy, the same bar in a wide terminal
 _KETOS_SEG = "fresh30/kraken-issue581-segtrain/ketos_segtrain.log"  # healthy, segmentation trainer, wide terminal
+_JITTOR = "fresh131/jittor-123-example-steps-272-286/paste.txt"  # healthy
+_LMOPS_DICT = "fresh43/lmops-48-minillm-sft-dev/train.log"  # edge (overfitting): pairs before a dict, no step
+_CLEVERHANS = "fresh187/cleverhans-pr274-madry-mnist-advtrain/paste.txt"  # healthy
 _QUOTED_BAR_LOGGER = "fresh188/deeptradingagent-6-avg-reward-zero/paste.txt"  # edge: "> bar" then "INFO:name:"
 
 _BAR = " 14%|\u2588\u258d        | 14/100 [00:44<04:32,  3.17s/it]"
@@ -117,5 +120,46 @@ def test_wide_terminal_ketos_logs_read_as_before_and_stay_silent():
 def test_a_quoted_bar_before_a_logger_header_keeps_its_record():
     run = lrdoctor.read(real_log(_QUOTED_BAR_LOGGER))
     assert run.meta.aliases.get("q_values") == "avg_q"
+    report = lrdoctor.diagnose(run)
+    assert [f.kind for f in report.findings if f.severity.rank >= 1] == []
+
+
+# ---------------------------------------------------------------- a step's pairs before a dict; cleverhans
+
+
+def test_a_step_line_keeps_its_pairs_before_a_dict():
+    line = "step 272, loss = 0.0155 {'hold_vars': 14, 'lived_vars': 64}"
+    assert parse_lines([line])[0] == [{"step": 272.0, "loss": 0.0155, "hold_vars": 14.0, "lived_vars": 64.0}]
+    # pairs before a dict on a line that does not start with its step stay the dict's business
+    assert parse_lines(["dev | avg_loss: 2.5 | {'exact_match': 0.0}"])[0] == [{"exact_match": 0.0}]
+
+
+def test_cleverhans_accuracies_are_named_by_their_words():
+    recs = parse_lines(["Test accuracy on legitimate examples: 0.9814",
+                        "Test accuracy on adversarial examples: 0.2328"])[0]
+    assert recs == [{"test_accuracy_legitimate": 0.9814}, {"test_accuracy_adversarial": 0.2328}]
+
+
+def test_jittor_steps_are_read_and_stay_silent():
+    run = lrdoctor.read(real_log(_JITTOR))
+    assert "loss" in run.names  # the loss under its own name: no alias
+    assert run.steps.tolist() == list(range(272, 287))
+    np.testing.assert_allclose(run.metrics["loss"][[0, 6, -1]], [0.015559729188680649, 0.007838393561542034,
+                                                                0.009926200844347477])
+    report = lrdoctor.diagnose(run)
+    assert [f.kind for f in report.findings if f.severity.rank >= 1] == []
+
+
+def test_pairs_before_a_dict_without_a_step_read_as_before():
+    run = lrdoctor.read(real_log(_LMOPS_DICT))
+    assert "avg_loss" not in run.names and "exact_match" in run.names
+
+
+def test_cleverhans_log_is_read_and_stays_silent():
+    run = lrdoctor.read(real_log(_CLEVERHANS))
+    assert run.meta.aliases.get("eval_accuracy") == "test_accuracy_legitimate"
+    assert run.metrics["epoch"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    np.testing.assert_allclose(run.metrics["test_accuracy_legitimate"][:6], [0.9814, 0.9875, 0.9879, 0.9886, 0.9901, 0.9913])
+    np.testing.assert_allclose(run.metrics["test_accuracy_adversarial"][:6], [0.2328, 0.4358, 0.6959, 0.7668, 0.7875, 0.8104])
     report = lrdoctor.diagnose(run)
     assert [f.kind for f in report.findings if f.severity.rank >= 1] == []
