@@ -288,7 +288,9 @@ _NAME_TAILS = frozenset({"score", "match", "rate", "error", "iou", "accuracy", "
                          "ortho",  # (the HF audio course's Whisper fine-tune: "Wer Ortho" before "Wer")
                          "beta",  # (an F-beta score, "f_beta" -> "F Beta": a PII tagger's recall-weighted F5)
                          "auc",  # (scikit-learn's roc_auc_score as "roc_auc": "Roc Auc", "Pr Auc")
-                         "squared"})  # (a regression head's "r_squared": "R Squared" after "Mape")
+                         "squared",  # (a regression head's "r_squared": "R Squared" after "Mape")
+                         "normalized"})  # (a Whisper fine-tune's "wer_normalized", the WER after
+                                         # Whisper's text normaliser, beside the raw "wer")
 
 
 #: the facets a score that ``evaluate`` returns in parts is reported by ("bertscore_f1" from
