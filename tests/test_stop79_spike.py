@@ -1,0 +1,101 @@
+"""A change of stop 79 to ``loss_spike`` (the loss_spike pool), on synthetic series and real logs read in place.
+
+**A training blip that stays under the run's lowest evaluation loss is no warning by its height.**
+A single spike warned when it at least tripled the level it stood above (``warn_ratio``). On a
+fine-tune that has driven its training loss to the printing floor, far below anything the model
+scores on held-out data, every blip is hundreds of times its trend: the ratio measures how deep the
+memorisation went, not how large the instability was. A peak that still fits the training batches
+better than the model ever scored on data it has not fitted gave back part of the memorised gap, not
+what the model had learned. Such a peak now warns only by the share of the descent it undoes
+(``warn_undo``), by recurring (``warn_count``) or by standing above the start, as a peak judged
+against a printed zero already did. AST on GTZAN: training loss 0.0002, 0.1367, 0.0001 (683x) beside
+a validation loss never under 0.3534, labelled healthy. Labelled spikes of the same shape that undo
+half the descent (AST on GTZAN, 0.0001 -> 0.4493 -> 0.0001 after a 0.83 -> 1.40 swing) or rise above
+the first report (distilhubert: 0.1489, 0.0001, 0.3174, 0.0001) still warn.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench_logs import real_findings
+from trained_digits import write_lines
+
+import lrdoctor
+from lrdoctor.detect import loss_spike
+from lrdoctor.detect.loss_spike import DEFAULTS, _tall
+from lrdoctor.finding import Severity
+
+_AST_KARANJAKHAR = "fresh251/hf-ast-karanjakhar-gtzan/training_results.md"  # healthy: 0.0002 -> 0.1367 -> 0.0001
+_AST_JBJOYCE = "fresh548/hf-jbjoyce-ast-gtzan/training_results.md"  # healthy: 0.0002 -> 0.1201 -> 0.0002
+_WHISPER_BASHKIR = "fresh317/whisper-small-bashkir-cv11/training_results.md"  # edge (overfitting): 0.0023 -> 0.0621
+_VIVIT_MEDIAPIPE = "fresh255/vivit-kkumtori-0511-mediapipe/training_results.md"  # edge (overfitting): 0.0007 -> 0.265
+_AST_KFAHN = "fresh884/kfahn-ast-gtzan-v1/training_results.md"  # edge loss_spike: undoes 54% of the descent
+_DISTILHUBERT_V2 = "fresh758/cryptoque-distilhubert-gtzan-v2/training_results.md"  # unhealthy loss_spike: above the start
+
+
+def _warnings(rel: str) -> list:
+    return [f for f in real_findings(rel, "loss_spike") if f.severity is not Severity.INFO]
+
+
+def _card(tmp_path: Path, train: list[float], evals: list[float] | None) -> str:
+    """An HF Trainer results table: one row per epoch, the training loss and (when given) the
+    validation loss."""
+    if evals is None:
+        lines = ["| Training Loss | Epoch | Step |", "|:---:|:---:|:---:|"]
+        lines += [f"| {t:.4f} | {i + 1}.0 | {100 * (i + 1)} |" for i, t in enumerate(train)]
+    else:
+        lines = ["| Training Loss | Epoch | Step | Validation Loss |", "|:---:|:---:|:---:|:---:|"]
+        lines += [f"| {t:.4f} | {i + 1}.0 | {100 * (i + 1)} | {e:.4f} |" for i, (t, e) in enumerate(zip(train, evals))]
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    return write_lines(tmp_path / "README.md", ["### Training results", ""] + lines)
+
+
+# a fine-tune fitted to the floor with one blip at epoch 9: 683x its trend, 13% of the descent undone
+_TRAIN = [1.0693, 0.6084, 0.5394, 0.1575, 0.0049, 0.0014, 0.0002, 0.0002, 0.1367, 0.0001]
+_EVALS = [0.6245, 0.5320, 0.4683, 0.5772, 0.4796, 0.4202, 0.4796, 0.3534, 0.3734, 0.3639]
+
+
+def test_tall_needs_the_ratio_and_the_held_out_level():
+    """The arithmetic: 3x the level is tall when no evaluation loss is logged (held-out level 0) or
+    the peak reaches it; a peak under the lowest evaluation loss is not, whatever its ratio."""
+    assert DEFAULTS.warn_ratio == 3.0
+    assert _tall(0.1367, 0.0002, 0.0, DEFAULTS)
+    assert not _tall(0.1367, 0.0002, 0.3534, DEFAULTS)
+    assert _tall(0.40, 0.0002, 0.3534, DEFAULTS)
+    assert not _tall(0.0005, 0.0002, 0.0, DEFAULTS)  # 2.5x: under warn_ratio
+    assert not _tall(0.5, 0.0, 0.0, DEFAULTS)  # no positive level, no ratio
+
+
+def test_a_blip_under_the_held_out_loss_is_info(tmp_path):
+    """The same training curve warns as a 683x spike with no evaluation loss beside it, and is info
+    beside a validation loss that never went under 0.3534."""
+    alone = loss_spike.detect(lrdoctor.read(_card(tmp_path / "a", _TRAIN, None)))
+    assert [f.severity for f in alone] == [Severity.WARNING]
+    beside = loss_spike.detect(lrdoctor.read(_card(tmp_path / "b", _TRAIN, _EVALS)))
+    assert [f.severity for f in beside] == [Severity.INFO]
+    assert beside[0].evidence["largest"]["loss"] == 0.1367
+
+
+def test_a_blip_that_reaches_the_held_out_loss_still_warns(tmp_path):
+    """The blip at 0.40, above the lowest validation loss 0.3534, warns by its height as before."""
+    train = [*_TRAIN[:8], 0.40, _TRAIN[9]]
+    found = loss_spike.detect(lrdoctor.read(_card(tmp_path, train, _EVALS)))
+    assert [f.severity for f in found] == [Severity.WARNING]
+
+
+def test_healthy_fine_tunes_with_a_blip_under_their_validation_loss_are_silent():
+    """Two AST fine-tunes on GTZAN labelled healthy (a one-row blip of the training loss from its
+    0.0002 floor, validation loss 0.35-0.63) and two edge runs labelled overfitting alone
+    (Whisper-small on Bashkir, ViViT on a gesture set): no loss_spike warning."""
+    for rel in (_AST_KARANJAKHAR, _AST_JBJOYCE, _WHISPER_BASHKIR, _VIVIT_MEDIAPIPE):
+        found = real_findings(rel, "loss_spike")
+        assert found and all(f.severity is Severity.INFO for f in found), rel
+
+
+def test_labelled_floor_spikes_still_warn():
+    """Labelled spikes of the same shape keep their warning by the measures the rule leaves: AST
+    (kfahn) 0.0001 -> 0.4493 -> 0.0001 undoes 54% of its descent (``warn_undo``); distilhubert's
+    0.3174 stands above its first report 0.1489, both under validation losses of 0.5 and 1.26+."""
+    assert _warnings(_AST_KFAHN)
+    assert _warnings(_DISTILHUBERT_V2)
