@@ -12,18 +12,27 @@ against a printed zero already did. AST on GTZAN: training loss 0.0002, 0.1367, 
 a validation loss never under 0.3534, labelled healthy. Labelled spikes of the same shape that undo
 half the descent (AST on GTZAN, 0.0001 -> 0.4493 -> 0.0001 after a 0.83 -> 1.40 swing) or rise above
 the first report (distilhubert: 0.1489, 0.0001, 0.3174, 0.0001) still warn.
+
+**A sustained rise of a positive loss must stand out of the loss's own scatter on the log scale.** A
+rise that met ``divergence``'s bars for its length and came back was always a warning; its noise bar
+(``noise_k``=5 sigmas) was measured on the residuals in the loss's own units, which a short rolling
+median pulls towards 0. It is now measured as the spike rules measure noise (``_noise_sigma``: log
+scale, successive differences as well as residuals), at divergence's same 5 sigmas: two high single
+batches of 4 in a row (2.6 sigmas of their scatter) or a warm-up's creep with the LR (4.3 sigmas) are
+no transient; a GRU at lr 20 (5.16 -> 7.64, 32 sigmas) is.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from bench_logs import real_findings
 from trained_digits import write_lines
 
 import lrdoctor
 from lrdoctor.detect import loss_spike
-from lrdoctor.detect.loss_spike import DEFAULTS, _tall
+from lrdoctor.detect.loss_spike import DEFAULTS, _rise_out_of_noise, _tall
 from lrdoctor.finding import Severity
 
 _AST_KARANJAKHAR = "fresh251/hf-ast-karanjakhar-gtzan/training_results.md"  # healthy: 0.0002 -> 0.1367 -> 0.0001
@@ -99,3 +108,47 @@ def test_labelled_floor_spikes_still_warn():
     0.3174 stands above its first report 0.1489, both under validation losses of 0.5 and 1.26+."""
     assert _warnings(_AST_KFAHN)
     assert _warnings(_DISTILHUBERT_V2)
+
+
+# --- a sustained rise must clear divergence's noise_k sigmas of the loss's own log-scale scatter ---
+
+_GRU_WIKITEXT = "fresh12/nlpia2-gru-wikitext2-spike/model_GRU_nlayers_2_epochs_12.log"  # unhealthy loss_spike: 5.16 -> 7.64
+_QTCA_V0 = "fresh99/qtca-v0-ep0-74/metrics.csv"  # edge loss_spike (a sustained rise 1.7x its best)
+_UWARG_BATCHES = "fresh165/uwarg-bootcamp-torch-per-batch-terminal/terminal_output.txt"  # edge, no kind
+_DETECTRON_WARMUP = "fresh74/nyu-semi-d2-ft-lr004-warmup/train.log"  # edge, no kind
+
+
+def _bumped_trend(log_sigma: float):
+    """The trend of 60 reports falling from 2.0 to 0.5, 1.8x higher for reports 30-35, with
+    log-normal scatter of ``log_sigma`` per report."""
+    from lrdoctor.detect._trend import trend
+    from lrdoctor.run import Series
+
+    k = np.arange(60)
+    level = (0.5 + 1.5 * np.exp(-k / 10)) * np.where((k >= 30) & (k < 36), 1.8, 1.0)
+    noise = np.exp(log_sigma * np.random.default_rng(0).standard_normal(60))
+    return trend(Series("loss", 10.0 * k, level * noise))
+
+
+def test_a_sustained_rise_is_measured_against_the_log_scale_scatter():
+    """The arithmetic: a 1.8x rise over six reports is ln 1.8 = 0.59 above the best, 29 sigmas of a
+    2% scatter and about one sigma of a 50% one; only the first clears ``noise_k``=5."""
+    assert loss_spike.DIV.noise_k == 5.0
+    assert _rise_out_of_noise(_bumped_trend(0.02), 30, 36)
+    assert not _rise_out_of_noise(_bumped_trend(0.5), 30, 36)
+
+
+def test_labelled_sustained_spikes_still_warn():
+    """A GRU on WikiText-2 at lr 20 (5.16 -> 7.64 over four reports of 168, back to 5.9 after) and a
+    QTCA run (a rise 1.7x its best for ten reports that comes back), both found by the sustained rule."""
+    gru = _warnings(_GRU_WIKITEXT)
+    assert gru and gru[0].evidence.get("sustained")
+    assert _warnings(_QTCA_V0)
+
+
+def test_noise_and_warmup_creep_are_no_sustained_spike():
+    """Single batches of 4 printed every 2000 steps (two high batches in a row, 2.6 sigmas of their
+    scatter) and a detectron2 warm-up whose loss creeps up with the LR (0.144 -> 0.164, 4.3 sigmas):
+    no loss_spike warning on either edge run."""
+    for rel in (_UWARG_BATCHES, _DETECTRON_WARMUP):
+        assert not _warnings(rel), rel
