@@ -20,6 +20,12 @@ median pulls towards 0. It is now measured as the spike rules measure noise (``_
 scale, successive differences as well as residuals), at divergence's same 5 sigmas: two high single
 batches of 4 in a row (2.6 sigmas of their scatter) or a warm-up's creep with the LR (4.3 sigmas) are
 no transient; a GRU at lr 20 (5.16 -> 7.64, 32 sigmas) is.
+
+**A loss that prints zeros is judged on the log scale too.** The trend rule judged a loss on the log
+scale only when every report was positive; a fine-tune whose loss prints 0.0 (the HF Trainer's 4
+decimals) was judged in its own units, where the MAD of mostly-zero differences is 0 and any bump
+stands infinitely many sigmas out. Its zeros are now read as half the printing step, as the neighbour
+rule already read them (``_zeros_at_half_a_step``), and its noise is measured on the log scale.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from trained_digits import write_lines
 
 import lrdoctor
 from lrdoctor.detect import loss_spike
-from lrdoctor.detect.loss_spike import DEFAULTS, _rise_out_of_noise, _tall
+from lrdoctor.detect.loss_spike import DEFAULTS, _log_scale, _rise_out_of_noise, _tall
 from lrdoctor.finding import Severity
 
 _AST_KARANJAKHAR = "fresh251/hf-ast-karanjakhar-gtzan/training_results.md"  # healthy: 0.0002 -> 0.1367 -> 0.0001
@@ -152,3 +158,45 @@ def test_noise_and_warmup_creep_are_no_sustained_spike():
     no loss_spike warning on either edge run."""
     for rel in (_UWARG_BATCHES, _DETECTRON_WARMUP):
         assert not _warnings(rel), rel
+
+
+# --- printed zeros are read at half the printing step, and the trend rule judges on the log scale ---
+
+_AST_IWOREUSHANKAONCE = "fresh967/hfcard-iworeushankaonce-ast-gtzan/training_results.md"  # healthy, zeros from epoch 13
+_VIVIT_SURF = "fresh613/vivit-surf-analytics-runpod/training_results.md"  # edge loss_spike: 0 -> 0.5976, 0.0001 -> 0.5026
+_AST_FUNCPHENOMENON = "fresh455/funcphenomenon-ast-gtzan/training_results.md"  # edge loss_spike: 0.0006 -> 0.4962 -> 0
+
+
+def _trend_of(values: list[float]):
+    from lrdoctor.detect._trend import trend
+    from lrdoctor.run import Series
+
+    return trend(Series("loss", 100.0 * np.arange(1, len(values) + 1), np.asarray(values)))
+
+
+def test_log_scale_reads_printed_zeros_at_half_a_step():
+    """The arithmetic: on a loss printed to 4 decimals, 0.0 is read as 0.00005 (half the 0.0001
+    step) in the reports, their bin maxima and the trend; a loss with a negative report has no log
+    scale, and one with no zero is only logged."""
+    lmid, lhi, lsm = _log_scale(_trend_of([0.4932, 0.3541, 0.0619, 0.0044, 0.0001, 0.0, 0.0001, 0.0, 0.0]))
+    assert np.allclose(np.exp(lmid), [0.4932, 0.3541, 0.0619, 0.0044, 0.0001, 0.00005, 0.0001, 0.00005, 0.00005])
+    assert np.isclose(np.exp(lsm).min(), 0.00005) and np.isclose(np.exp(lhi).min(), 0.00005)
+    assert _log_scale(_trend_of([0.5, -0.1, 0.3, 0.2, 0.1, 0.05])) is None
+    assert np.allclose(np.exp(_log_scale(_trend_of([0.5, 0.4, 0.3, 0.2, 0.1]))[0]), [0.5, 0.4, 0.3, 0.2, 0.1])
+
+
+def test_an_early_bump_of_a_loss_that_reaches_zero_is_no_spike():
+    """AST on GTZAN, labelled healthy: 0.4932, 0.3541, 0.5743, 0.6256, then 0.0619 down to 0.0 from
+    epoch 13. In the loss's own units the MAD of its differences is 0 and 0.6256 read as a spike
+    that undid 1.95x the progress; on the log scale it is inside the run's scatter, and the one blip
+    left (0.0010 -> 0.1854 -> 0.0001, under the 0.3266 validation loss) is info."""
+    found = real_findings(_AST_IWOREUSHANKAONCE, "loss_spike")
+    assert found and all(f.severity is Severity.INFO for f in found)
+    assert found[0].evidence["spikes"] == 1
+
+
+def test_labelled_spikes_of_losses_that_print_zeros_still_warn():
+    """ViViT on a surf set (0 -> 0.5976 -> 0.1188 and 0.0001 -> 0.5026 -> 0) and AST on GTZAN
+    (0.0006 -> 0.4962 -> 0, above its first report 0.0155), both labelled loss_spike, keep their warning."""
+    assert _warnings(_VIVIT_SURF)
+    assert _warnings(_AST_FUNCPHENOMENON)
