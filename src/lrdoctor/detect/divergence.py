@@ -1083,30 +1083,129 @@ def _blowup_into_nan(run: Run, th: DivergenceThresholds) -> list[Finding]:
 
 
 def _rl_bound(run: Run, th: DivergenceThresholds) -> list[Finding]:
+    """An RL run's TD/value loss that diverged: ``rl_bound_factor``'s bound (its root beyond any true
+    value), or since stop 79 ``final_jump``'s blow-up at the last report beside the same bound
+    (:func:`_rl_last_jump`), or a step to a new level while the return collapses
+    (:func:`return_collapse`)."""
     loss = next((run.series(n) for n in ("loss", "value_loss") if n in run), None)
     ret = next((run.series(n) for n in ("ep_return", "eval_return") if n in run), None)
     if loss is None or ret is None:
         return []
     f, r = loss.finite(), ret.finite()
-    if f.values.size < th.few_after + 1 or r.values.size == 0 or (f.values <= 0).any():
+    if f.values.size < 2 or r.values.size == 0 or (f.values <= 0).any():
         return []
     bound = float(np.abs(r.values).max())
     if bound <= 0:
         return []
     x, st = f.values, f.steps
     got = few_point_rise(x, th.few_factor, th.few_after)
+    if got is not None and (np.sqrt(x[got[1]:]) >= th.rl_bound_factor * bound).all():
+        ib, onset = got
+        ev = {**_rise(x, st, ib, onset), "max_abs_return": bound, "metric": f.name,
+              "rule": f"RL: sqrt(loss) >= {th.rl_bound_factor:g}x the largest |return|, and >= {th.few_factor:g}x its best to the end"}
+        summary = (f"{f.name} diverged from step {fmt(ev['onset_step'])}: {fmt(ev['best_loss'])} -> {fmt(ev['peak_loss'])}, "
+                   f"a typical TD error of {fmt(float(np.sqrt(x[onset:].min())))} against returns of at most {fmt(bound)}")
+        return [_rl_finding(ev, float(st[-1]), summary)]
+    return _rl_last_jump(f, bound, th) or _rl_collapse(f, r, th)
+
+
+#: why an RL run's TD/value loss diverges (every RL divergence rule gives it)
+_RL_CAUSE = ("The critic's targets feed on their own errors: LR too high for the TD update, a target network "
+             "that follows too fast, or unclipped gradients; no true value is that large.")
+
+
+def _rl_finding(ev: dict, end: float, summary: str) -> Finding:
+    """An RL divergence finding (an error) from its evidence, the step of its last report and its summary."""
+    return Finding("divergence", Severity.ERROR, ev["onset_step"], end, summary, ev, _RL_CAUSE)
+
+
+def _rl_last_jump(f: Series, bound: float, th: DivergenceThresholds) -> list[Finding]:
+    """The last report of the TD/value loss ``f`` (two or more finite reports) at least ``final_jump`` x
+    its best before, and its root at least ``rl_bound_factor`` x the largest |return| ``bound``: the
+    supervised ``final_jump`` blow-up at the last report, which in an RL run also needs the bound, since
+    a TD loss grows with the values it fits (a run learning larger returns). A log of two reports has
+    no later one to show the blow-up stays, but three decades up at a scale no true value reaches is
+    no value being learned (a FinRL SAC run: critic loss 3.5e6 -> 2.7e13 over 7,000 steps with rewards
+    of 4.96)."""
+    x, st = f.values, f.steps
+    best = float(x[:-1].min())
+    if x[-1] < th.final_jump * best or np.sqrt(x[-1]) < th.rl_bound_factor * bound:
+        return []
+    ib = int(np.argmin(x[:-1]))
+    ev = {**_rise(x, st, ib, x.size - 1), "points_above": 1, "max_abs_return": bound, "metric": f.name,
+          "rule": f"RL: the last report >= {th.final_jump:g}x the best and its root >= {th.rl_bound_factor:g}x the largest |return|"}
+    summary = (f"{f.name} blew up at the last report (step {fmt(ev['onset_step'])}): {fmt(ev['best_loss'])} -> "
+               f"{fmt(ev['final_loss'])} ({ev['ratio_to_best']:.2g}x), a typical TD error of {fmt(float(np.sqrt(x[-1])))} "
+               f"against returns of at most {fmt(bound)}")
+    return [_rl_finding(ev, float(st[-1]), summary)]
+
+
+def return_collapse(r: Series, since: float, p: float, floor: float, least: int) -> tuple[float, float] | None:
+    """(the lowest return before ``since``, the highest from it on) when at least ``least`` returns were
+    logged from step ``since`` on, every one of them below every return before it, more than ``floor``
+    (a share of |that lowest|) below it, and the chance that the last m of n exchangeable returns come
+    out the m lowest, 1/C(n, m), is below ``p``. None otherwise."""
+    from math import comb
+
+    v, steps = r.values, r.steps
+    before, after = v[steps < since], v[steps >= since]
+    if before.size == 0 or after.size < least:
+        return None
+    low, high = float(before.min()), float(after.max())
+    if high >= low or low - high <= floor * abs(low) or 1.0 / comb(v.size, after.size) >= p:
+        return None
+    return low, high
+
+
+def step_above_level(values: np.ndarray, factor: float, noise_k: float, after: int) -> tuple[float, int] | None:
+    """(the level before, index of the onset) for the earliest onset from which every report to the end
+    (``after``+ of them, after :data:`SCATTER_POINTS`+ before) is at least ``factor`` x the median of the
+    reports before it, the level the series held, by more than ``noise_k`` sigmas of their log scatter
+    (:func:`log_noise`); positive values only. The median, not the minimum: a TD loss's isolated spikes
+    and dips (a DQN's 253 among reports of 1,000-14,000, its 1e6 among the same) are no level it held. None
+    otherwise."""
+    x = values
+    if x.size < SCATTER_POINTS + after or (x <= 0).any():
+        return None
+    low_after = np.minimum.accumulate(x[::-1])[::-1]
+    for j in range(SCATTER_POINTS, x.size - after + 1):
+        level = float(np.median(x[:j]))
+        if low_after[j] >= factor * level and np.log(low_after[j] / level) > noise_k * log_noise(x[:j]):
+            return level, j
+    return None
+
+
+def _rl_collapse(f: Series, r: Series, th: DivergenceThresholds) -> list[Finding]:
+    """The TD/value loss ``f`` stepped to at least ``few_factor`` x the level it held, beyond ``noise_k``
+    sigmas of its log scatter, and stayed there to the end (:func:`step_above_level`, ``few_after``+
+    reports), while the return ``r`` collapsed from the loss's onset on (:func:`return_collapse`):
+    ``few_after`` + 1 or more returns (a level, as ``shift_p``'s step asks), every one below every return
+    before the onset by more than ``relative_floor`` of it, an order that exchangeable returns give with
+    probability below ``shift_p``. A TD loss that grows as the agent learns larger returns is no
+    divergence, which is why the bound rule asks for a loss beyond any true value; but a critic whose loss
+    steps up for good while the policy it guides falls below everything it scored before is two witnesses
+    of one failure: the value estimates broke and the greedy policy built on them broke with them
+    (TF-Agents' DQN on CartPole: TD loss 250-14,000 with an average return of 200, the maximum, at 12
+    evaluations, then 93,515-680,585 on every report while the return fell to 31.8, 15.3, 12.4, 13.7,
+    14.2)."""
+    x, st = f.values, f.steps
+    got = step_above_level(x, th.few_factor, th.noise_k, th.few_after)
     if got is None:
         return []
-    ib, onset = got
-    if not (np.sqrt(x[onset:]) >= th.rl_bound_factor * bound).all():
+    level, onset = got
+    fell = return_collapse(r, float(st[onset]), th.shift_p, th.relative_floor, th.few_after + 1)
+    if fell is None:
         return []
-    ev = {**_rise(x, st, ib, onset), "max_abs_return": bound, "metric": f.name,
-          "rule": f"RL: sqrt(loss) >= {th.rl_bound_factor:g}x the largest |return|, and >= {th.few_factor:g}x its best to the end"}
-    summary = (f"{f.name} diverged from step {fmt(ev['onset_step'])}: {fmt(ev['best_loss'])} -> {fmt(ev['peak_loss'])}, "
-               f"a typical TD error of {fmt(float(np.sqrt(x[onset:].min())))} against returns of at most {fmt(bound)}")
-    cause = ("The critic's targets feed on their own errors: LR too high for the TD update, a target network "
-             "that follows too fast, or unclipped gradients; no true value is that large.")
-    return [Finding("divergence", Severity.ERROR, ev["onset_step"], float(st[-1]), summary, ev, cause)]
+    ib = int(np.argmin(x[:onset]))
+    ev = {**_rise(x, st, ib, onset), "points_above": int(x.size - onset), "metric": f.name, "level_before": level,
+          "score_best": fell[0], "score_final": float(r.values[-1]),
+          "rule": (f"RL: every report from the onset on >= {th.few_factor:g}x the level before, while every return "
+                   f"from there on fell below every earlier one (p < {th.shift_p:g})")}
+    summary = (f"{f.name} diverged from step {fmt(ev['onset_step'])}: from a level of {fmt(level)} (median) to "
+               f"{fmt(ev['loss_at_onset'])}, at least {x[onset:].min() / level:.2g}x it on every later report, while the "
+               f"return fell below every earlier one (lowest before {fmt(fell[0])}, highest since {fmt(fell[1])}): "
+               "the critic broke and the policy with it")
+    return [_rl_finding(ev, float(st[-1]), summary)]
 
 
 class DivergenceEvidence(GuardRewindEvidence):
@@ -1135,6 +1234,7 @@ class DivergenceEvidence(GuardRewindEvidence):
     eval_before: float
     eval_at_onset: float
     eval_worst_before: float
+    level_before: float
 
 
 def _gan_blowup(run: Run, th: DivergenceThresholds) -> list[Finding]:
