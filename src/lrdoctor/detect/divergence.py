@@ -21,7 +21,7 @@ import numpy as np
 
 from lrdoctor.detect._common import is_error_rate, lr_at, lr_rising, objective, training_loss_terms
 from lrdoctor.fmt import fmt
-from lrdoctor.detect._stats import runs_of, tail_start, trend_p_up, value_at
+from lrdoctor.detect._stats import curve, runs_of, tail_start, trend_p_up, value_at
 from lrdoctor.detect._trend import Trend, objective_trend
 from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import DIVERGENCE_LR_CUT, WATCH_LOSS, WATCH_GRAD, lr_fix
@@ -1205,12 +1205,16 @@ def step_above_level(values: np.ndarray, factor: float, noise_k: float, after: i
     reports before it, the level the series held, by more than ``noise_k`` sigmas of their log scatter
     (:func:`log_noise`); positive values only. The median, not the minimum: a TD loss's isolated spikes
     and dips (a DQN's 253 among reports of 1,000-14,000, its 1e6 among the same) are no level it held. None
-    otherwise."""
+    otherwise. Quadratic in the reports at worst: callers pass a series reduced to
+    :data:`~lrdoctor.detect._stats.MAX_POINTS` bins."""
     x = values
     if x.size < SCATTER_POINTS + after or (x <= 0).any():
         return None
     low_after = np.minimum.accumulate(x[::-1])[::-1]
+    low_before = np.minimum.accumulate(x)
     for j in range(SCATTER_POINTS, x.size - after + 1):
+        if low_after[j] < factor * low_before[j - 1]:
+            continue  # (the median is at least the minimum: no step here)
         level = float(np.median(x[:j]))
         if low_after[j] >= factor * level and np.log(low_after[j] / level) > noise_k * log_noise(x[:j]):
             return level, j
@@ -1230,7 +1234,8 @@ def _rl_collapse(f: Series, r: Series, th: DivergenceThresholds) -> list[Finding
     (TF-Agents' DQN on CartPole: TD loss 250-14,000 with an average return of 200, the maximum, at 12
     evaluations, then 93,515-680,585 on every report while the return fell to 31.8, 15.3, 12.4, 13.7,
     14.2)."""
-    x, st = f.values, f.steps
+    c = curve(f)  # (a long log's bins, their medians and first steps; a short log's reports as they are)
+    x, st = c.mid, c.first
     got = step_above_level(x, th.few_factor, th.noise_k, th.few_after)
     if got is None:
         return []
