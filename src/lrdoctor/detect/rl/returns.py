@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from lrdoctor.fmt import fmt
-from lrdoctor.detect._stats import LATTICE_VALUES, evaluation_set_size, robust_sigma, rolling_median, run_curve, tail_start, trend_p_down
-from lrdoctor.detect.rl._common import TaskCurve, fit_slope, monitor_raw_returns, slope_unit, task_curve
+from lrdoctor.detect._stats import LATTICE_VALUES, curve, evaluation_set_size, robust_sigma, rolling_median, run_curve, runs_of, tail_start, trend_p_down
+from lrdoctor.detect.rl._common import SMOOTH_SHARE, TaskCurve, fit_slope, monitor_raw_returns, slope_unit, task_curve
 from lrdoctor.detect import needs
 from lrdoctor.detect._common import error_rates, is_error_rate, loss_went_nonfinite
 from lrdoctor.detect._fixes import value_and_key, RL_LR_CUT, lr_fix, recheck_after
@@ -32,7 +32,7 @@ from lrdoctor.detect.registry import CannotJudge, Prescription, Thresholds, dete
 from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run, Series
 
-__all__ = ["ReturnThresholds", "detect_mismatch", "detect_reversal", "detect_instability"]
+__all__ = ["ReturnThresholds", "detect_mismatch", "detect_reversal", "detect_instability", "learning_floor_breaks"]
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,17 @@ class ReturnThresholds(Thresholds):
     post-mortems' ±50% red flag, #1). sb3 FlappyBird A2C swings 70-85% of its range; the
     healthy PPO on the same task at most 40%."""
     min_swings: int = 3
-    """Instability: three alternating swings (up, down, up) -- one turn is a reversal."""
+    """Instability: three alternating swings (up, down, up) -- one turn is a reversal. The
+    below-the-learning-floor rule asks as many separate episodes (or runs of consecutive ones):
+    one catastrophic episode is an accident, recurring ones are the policy's."""
+    floor_depth_gain: float = 1.0
+    """Instability, below the learning floor: a raw episode return (one Monitor row) after the
+    learning phase counts when it lies below the lowest return of the learning phase by more than
+    the whole gain the run learned (the rise of the smoothed return from its start to its best): the
+    learned policy did worse than the worst untrained or half-trained episode by more than all it
+    had learned, which no noise around the learned level reaches (Open-the-Chests at a converged
+    +3..+5, worst exploring episode -55: returns -128 .. -322 from episode 491 on). The unit is the
+    run's own gain, so the rule is scale-free on the return's interval scale."""
     segments: int = 20
     """Instability: the run is cut into 20 segments and each one's change is a move."""
     few_falls: int = 3
@@ -947,6 +957,10 @@ class RewardInstabilityEvidence(Evidence):
     swings: list
     range: float
     noise_sigma: float
+    floor: float
+    gain: float
+    episodes_below: int
+    worst: float
 
 
 def _instability_needs(run: Run, th: ReturnThresholds) -> str | None:
@@ -956,6 +970,67 @@ def _instability_needs(run: Run, th: ReturnThresholds) -> str | None:
 
 @detector("reward_instability", thresholds=DEFAULTS, evidence=RewardInstabilityEvidence, needs=_instability_needs)
 def detect_instability(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
+    """The swing rule on the smoothed task metric; when it is silent, the below-the-learning-floor
+    rule on the raw episode returns behind a Monitor log's rolling mean."""
+    return _swings(run, th) or _below_learning_floor(run, th)
+
+
+def learning_floor_breaks(raw: Series, th: ReturnThresholds) -> tuple[float, float, int, np.ndarray] | None:
+    """(floor, gain, first index after the learning phase, mask of the episodes after it that lie
+    more than ``floor_depth_gain`` x gain below the floor) of raw episode returns; None when the run
+    learned nothing beyond its noise. The returns are binned as every curve is (:func:`curve`, the bin
+    minimum keeps a catastrophic episode visible) and smoothed as the task curve is (a rolling median
+    over ``SMOOTH_SHARE`` of the run, at least 5 points). The gain is the rise of that median from
+    its first value to its best, and must exceed ``noise_k`` robust sigmas of the episodes around it
+    (a run that learned nothing has no learned level to fall from). The learning phase ends where the
+    median first comes within ``min_gain_share`` of the gain of its best; its floor is the lowest
+    episode up to there."""
+    c = curve(raw)
+    w = max(5, int(len(c) * SMOOTH_SHARE)) | 1
+    sm = rolling_median(c.mid, w)
+    gain = float(sm.max() - sm[0])
+    if not gain > th.noise_k * robust_sigma(c.mid - sm):
+        return None
+    learned = int(np.argmax(sm - sm[0] >= (1 - th.min_gain_share) * gain))
+    floor = float(c.lo[: learned + 1].min())
+    return floor, gain, learned + 1, c.lo[learned + 1:] < floor - th.floor_depth_gain * gain
+
+
+def _below_learning_floor(run: Run, th: ReturnThresholds) -> list[Finding]:
+    """Recurring catastrophic episodes of a learned policy: at least ``min_swings`` separate runs of
+    raw episode returns, after the learning phase, below its lowest return by more than
+    ``floor_depth_gain`` x the gain (:func:`learning_floor_breaks`). An episode is one sample, so the
+    judge is the run's own scatter while it learned, not a fixed number; the rolling mean the
+    Monitor reader logs hides such episodes inside 100 others (Open-the-Chests: -1941 among +3..+5)."""
+    t = task_curve(run)
+    raw = monitor_raw_returns(run, t.name) if t is not None else None
+    if raw is None or raw.values.size < 2 * th.segments:
+        return []
+    got = learning_floor_breaks(raw, th)
+    if got is None:
+        return []
+    floor, gain, after, deep = got
+    events = runs_of(deep)
+    if len(events) < th.min_swings:
+        return []
+    c = curve(raw)
+    first, last = after + events[0][0], after + events[-1][1] - 1
+    worst = float(c.lo[after:][deep].min())
+    ev = {"metric": run.meta.roles.get("episode_return", "episode_return"), "floor": floor, "gain": gain,
+          "episodes_below": int(deep.sum()), "worst": worst, "range": float(np.ptp(c.mid)), "noise_sigma": t.sigma}
+    return [Finding(
+        "reward_instability", Severity.WARNING, float(c.first[first]), float(c.step[last]),
+        f"after learning (a gain of {fmt(gain)}), {int(deep.sum())} episode return(s) in {len(events)} separate runs fell "
+        f"more than that gain below the lowest return seen while learning ({fmt(floor)}); worst {fmt(worst)}",
+        ev,
+        "The learned policy breaks down now and then: some states it never met while exploring (or a value "
+        "estimate that swings with the updates) send it into episodes far worse than an untrained one. "
+        "Smaller updates, or more exploration late, keep it on the states it knows.",
+    )]
+
+
+def _swings(run: Run, th: ReturnThresholds) -> list[Finding]:
+    """The smoothed task metric swings by ``swing_share`` of its range ``min_swings`` times."""
     t = task_curve(run)
     if t is None or t.n < 2 * th.segments:
         return []
@@ -1091,8 +1166,15 @@ def fix_performance_reversal(run: Run, f: Finding) -> Prescription:
 @fix_rule("reward_instability")
 def fix_reward_instability(run: Run, f: Finding) -> Prescription:
     ev = f.evidence
-    return Prescription([lr_fix(run, f, RL_LR_CUT, "the return swings by half its range again and again: smaller updates"),
+    fixes = [lr_fix(run, f, RL_LR_CUT, "the return swings by half its range again and again: smaller updates"
+                    if "floor" not in ev else "the learned policy breaks down in some episodes: smaller updates"),
              Fix("n_envs x n_steps (rollout size)", None, None, "more samples per update average out the policy-gradient noise",
                  note="2x"),
-             Fix("max_grad_norm", value_and_key(run, CLIP_KEYS)[0], 0.5, "clip the updates (SB3 PPO/A2C default 0.5)")], [Watch(ev["metric"], f"smoothed swings below {fmt(0.25 * ev['range'])}", "the policy consolidates",
-                   trouble=f"swings of {fmt(0.5 * ev['range'])} or more")])
+             Fix("max_grad_norm", value_and_key(run, CLIP_KEYS)[0], 0.5, "clip the updates (SB3 PPO/A2C default 0.5)")]
+    if "floor" in ev:  # catastrophic episodes below the learning floor
+        watch = Watch(ev["metric"], f"no episode below {fmt(ev['floor'] - ev['gain'])}", "the policy holds what it learned",
+                      trouble=f"episodes as low as {fmt(ev['worst'])} again")
+    else:
+        watch = Watch(ev["metric"], f"smoothed swings below {fmt(0.25 * ev['range'])}", "the policy consolidates",
+                      trouble=f"swings of {fmt(0.5 * ev['range'])} or more")
+    return Prescription(fixes, [watch])
