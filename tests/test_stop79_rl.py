@@ -20,6 +20,7 @@ from trained_digits import write_lines
 
 import lrdoctor
 from lrdoctor.detect.rl.returns import DEFAULTS, learning_floor_breaks
+from lrdoctor.detect._stats import curve
 from lrdoctor.run import Series
 
 torch.set_num_threads(1)
@@ -58,7 +59,7 @@ def test_floor_gain_and_breaks_on_a_synthetic_series():
     phase's floor is its lowest episode; three -200 episodes lie more than the gain below it, the
     converged +3..+5 ones do not."""
     r = _returns(3)
-    floor, gain, after, deep = learning_floor_breaks(Series("episode_return", np.arange(r.size, dtype=float), r), DEFAULTS)
+    floor, gain, after, deep = learning_floor_breaks(curve(Series("episode_return", np.arange(r.size, dtype=float), r)), DEFAULTS)
     assert 25 < gain < 45
     assert floor == r[:after].min() and floor < -25
     assert after <= 60
@@ -69,7 +70,7 @@ def test_a_run_that_learned_nothing_has_no_floor_to_break():
     """No gain beyond noise_k robust sigmas of the episodes: None, whatever its low episodes."""
     r = np.random.default_rng(1).normal(0, 5, 300)
     r[[100, 200, 250]] = -200.0
-    assert learning_floor_breaks(Series("episode_return", np.arange(r.size, dtype=float), r), DEFAULTS) is None
+    assert learning_floor_breaks(curve(Series("episode_return", np.arange(r.size, dtype=float), r)), DEFAULTS) is None
 
 
 def test_three_crashes_are_a_finding_two_are_not(tmp_path):
@@ -118,6 +119,6 @@ def test_healthy_open_the_chests_runs_with_one_catastrophic_episode_stay_silent(
     for rel in (_OTC_HEALTHY_150, _OTC_HEALTHY_100):
         run = lrdoctor.read(real_log(rel))
         raw = run.series("episode_return").finite()
-        floor, gain, after, deep = learning_floor_breaks(raw, DEFAULTS)
+        floor, gain, after, deep = learning_floor_breaks(curve(raw), DEFAULTS)
         assert 1 <= int(deep.sum()) < DEFAULTS.min_swings
         assert real_findings(rel, "reward_instability") == []

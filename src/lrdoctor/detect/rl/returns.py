@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from lrdoctor.fmt import fmt
-from lrdoctor.detect._stats import LATTICE_VALUES, curve, evaluation_set_size, robust_sigma, rolling_median, run_curve, runs_of, tail_start, trend_p_down
+from lrdoctor.detect._stats import LATTICE_VALUES, Curve, curve, evaluation_set_size, robust_sigma, rolling_median, run_curve, runs_of, tail_start, trend_p_down
 from lrdoctor.detect.rl._common import SMOOTH_SHARE, TaskCurve, fit_slope, monitor_raw_returns, slope_unit, task_curve
 from lrdoctor.detect import needs
 from lrdoctor.detect._common import error_rates, is_error_rate, loss_went_nonfinite
@@ -975,17 +975,16 @@ def detect_instability(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Findin
     return _swings(run, th) or _below_learning_floor(run, th)
 
 
-def learning_floor_breaks(raw: Series, th: ReturnThresholds) -> tuple[float, float, int, np.ndarray] | None:
-    """(floor, gain, first index after the learning phase, mask of the episodes after it that lie
-    more than ``floor_depth_gain`` x gain below the floor) of raw episode returns; None when the run
-    learned nothing beyond its noise. The returns are binned as every curve is (:func:`curve`, the bin
-    minimum keeps a catastrophic episode visible) and smoothed as the task curve is (a rolling median
-    over ``SMOOTH_SHARE`` of the run, at least 5 points). The gain is the rise of that median from
+def learning_floor_breaks(c: Curve, th: ReturnThresholds) -> tuple[float, float, int, np.ndarray] | None:
+    """(floor, gain, first bin after the learning phase, mask of the bins after it whose lowest
+    episode lies more than ``floor_depth_gain`` x gain below the floor) of raw episode returns binned
+    as every curve is (:func:`curve`: the bin minimum keeps a catastrophic episode visible); None when
+    the run learned nothing beyond its noise. The bins' medians are smoothed as the task curve is (a
+    rolling median over ``SMOOTH_SHARE`` of the run, at least 5 points). The gain is the rise of that median from
     its first value to its best, and must exceed ``noise_k`` robust sigmas of the episodes around it
     (a run that learned nothing has no learned level to fall from). The learning phase ends where the
     median first comes within ``min_gain_share`` of the gain of its best; its floor is the lowest
     episode up to there."""
-    c = curve(raw)
     w = max(5, int(len(c) * SMOOTH_SHARE)) | 1
     sm = rolling_median(c.mid, w)
     gain = float(sm.max() - sm[0])
@@ -1006,14 +1005,14 @@ def _below_learning_floor(run: Run, th: ReturnThresholds) -> list[Finding]:
     raw = monitor_raw_returns(run, t.name) if t is not None else None
     if raw is None or raw.values.size < 2 * th.segments:
         return []
-    got = learning_floor_breaks(raw, th)
+    c = curve(raw)
+    got = learning_floor_breaks(c, th)
     if got is None:
         return []
     floor, gain, after, deep = got
     events = runs_of(deep)
     if len(events) < th.min_swings:
         return []
-    c = curve(raw)
     first, last = after + events[0][0], after + events[-1][1] - 1
     worst = float(c.lo[after:][deep].min())
     ev = {"metric": run.meta.roles.get("episode_return", "episode_return"), "floor": floor, "gain": gain,
