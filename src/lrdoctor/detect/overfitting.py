@@ -635,6 +635,14 @@ def _loss_rises(run: Run, e: Series, tr: Series, th: OverfittingThresholds, *, h
     return [Finding("overfitting", Severity.WARNING, float(e.steps[r.start]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
 
 
+def _rate_at_new_best(run: Run) -> bool:
+    """True when a held-out error rate (WER, CER) sets a new best at its last evaluation, below its
+    value at every one before it: :func:`_still_improving` read on a lower-is-better score (a
+    Whisper card whose validation loss rose 0.3252 -> 0.3549 while its WER went 20.55 -> 20.45)."""
+    rates = [s for col, s in _held_out_scores(run) if is_error_rate(col)]
+    return any(s.values.size >= 2 and float(s.values[-1]) < float(s.values[:-1].min()) for s in rates)
+
+
 def _held_out_scores(run: Run) -> list[tuple[str, Series]]:
     """The held-out scores logged beside the evaluation loss, by column name: the evaluation
     accuracy, a task metric and every error rate (WER, CER), but an error rate that says the model
@@ -655,7 +663,7 @@ def _held_out_scores(run: Run) -> list[tuple[str, Series]]:
         stuck = _error_rate_at_max(run, PROGRESS)
         floor = stuck.evidence.get("metric") if stuck is not None else None
         scores += [(col, r) for col, r in rates.items() if col != floor]
-    return scores
+    return [(col, s) for col, s in scores if float(np.ptp(s.values)) > 0 or s.values.size < 2]
 
 
 def _score_held_after(run: Run, step: float, *, at_any: bool = False) -> str | None:
@@ -822,11 +830,11 @@ def _undone(run: Run, e: Series, tr: Series | None, th: OverfittingThresholds) -
     et al. 2017), as in the UP rule below GL_5 (BERT on CoLA: validation loss 0.528 -> 0.513 -> 0.675 while the Matthews
     correlation rose to its best, 0.596)."""
     v = e.values
-    if not 2 <= v.size < th.min_after + 2 or (v <= 0).any() or _still_improving(run, "eval_accuracy"):
+    if not 2 <= v.size < th.min_after + 2 or (v <= 0).any() or _still_improving(run, "eval_accuracy") or _rate_at_new_best(run):
         return []
     b = int(np.argmin(v[:-1]))
     gl = float(v[-1] / v[b] - 1)
-    if gl < th.up_ordered_gl or v[-1] <= v[0] or (np.diff(v[b:]) <= 0).any():
+    if gl < _undone_bar(v.size - 1 - b, tr is not None, th) or v[-1] <= v[0] or (np.diff(v[b:]) <= 0).any():
         return []
     if tr is None:
         ev = _gl_evidence(e, b, gl)
@@ -841,6 +849,15 @@ def _undone(run: Run, e: Series, tr: Series | None, th: OverfittingThresholds) -
     summary = (f"eval loss ended at {fmt(float(v[-1]))}, above its first evaluation {fmt(float(v[0]))} and "
                f"{gl:.0%} above its best {fmt(float(v[b]))} (step {fmt(float(e.steps[b]))}), while {why}")
     return [Finding("overfitting", Severity.WARNING, float(e.steps[b]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
+
+
+def _undone_bar(rises: int, trained: bool, th: OverfittingThresholds) -> float:
+    """The generalisation loss the few-point undone rule asks of a rise of ``rises`` evaluations
+    after the best: Prechelt's GL_5 (``generalization_loss``) with a second witness beside it, a
+    training loss that fell (``trained``) or a rise at each of ``up_strips_with_gl`` evaluations
+    (UP_2 and GL_5 at once, the UP rule's own pairing); twice GL_5 (``up_ordered_gl``) on the
+    held-out curve alone."""
+    return th.generalization_loss if trained or rises >= th.up_strips_with_gl else th.up_ordered_gl
 
 
 def _highest_last(e: Series, tr: Series, th: OverfittingThresholds) -> list[Finding]:
