@@ -11,7 +11,12 @@ nothing of the task being learned or lost (``_held_out_scores``).
 above its first, the bar is GL_5 (``generalization_loss``) when a training loss fell meanwhile, or
 when the rise came at each of ``up_strips_with_gl`` evaluations (UP_2 with GL_5); on the held-out curve
 alone, one rise, it stays twice GL_5 (``_undone_bar``). Not beside an error rate (WER) at a new best at
-the last evaluation, as it was not beside an accuracy at its best (``_rate_at_new_best``)."""
+the last evaluation, as it was not beside an accuracy at its best (``_rate_at_new_best``).
+
+**A log whose epoch column falls joins two runs.** An epoch counter never goes back within one run
+(``divergence``'s ``_epoch_restarts``); when the whole log shows no overfitting, each run it joins is
+judged on its own (``_stages``): a resumed second run's lower held-out curve no longer hides the first
+run's rise."""
 
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ import numpy as np
 from bench_logs import real_findings, real_log
 
 import lrdoctor
-from lrdoctor.detect.overfitting import DEFAULTS, _held_out_scores, _rate_at_new_best, _undone_bar, detect
+from lrdoctor.detect.overfitting import DEFAULTS, _held_out_scores, _rate_at_new_best, _stages, _undone_bar, detect
 from lrdoctor.run import build_run
 
 # an AraT5 seq2seq fine-tune whose ROUGE scores print 0.0 at every evaluation while its validation
@@ -121,3 +126,40 @@ def test_the_healthy_two_evaluation_twins_stay_silent():
     assert run.series("loss") is None and v.size == 2  # one rise, no training loss
     assert DEFAULTS.generalization_loss <= v[-1] / v[0] - 1 < DEFAULTS.up_ordered_gl
     assert real_findings(_MXNET_RESNET, "overfitting") == []
+
+
+# --- each run of a log that joins two ---------------------------------------------------------------------
+
+# a Whisper-small card: validation 0.3194 -> 0.419 over the first run's four evaluations while its training
+# loss fell 0.2045 -> 0.0064; at step 5000 the epoch goes 9.95 -> 2.02 and a second run's loss falls
+_WHISPER_NL = "fresh694/qmeeus-whisper-small-nl-793067e/training_results.md"
+# SpeechT5 TTS: validation 0.5124 at the first evaluation, above it at all nine later ones, then one row of a
+# resumed run (epoch 296.3 -> 183.33) at 0.3818
+_SPEECHT5_NONO = "fresh770/nono-speecht5-finetuned/training_results.md"
+# the twin: a healthy Whisper-tiny card whose epoch column restarts too, its validation loss falling throughout
+_WHISPER_NOB = "fresh574/whisper-tiny-nob-nbailab/training_results.md"
+
+
+def test_stages_split_where_the_epoch_falls():
+    eval_loss = [0.3194, 0.3425, 0.3915, 0.419, 0.3298, 0.3266, 0.3261, 0.3196, 0.3283, 0.3034]
+    loss = [0.2045, 0.0652, 0.0167, 0.0064, 0.1966, 0.1912, 0.1008, 0.0899, 0.1126, 0.1071]
+    resumed = _run(loss=loss, eval_loss=eval_loss, epoch=[2.49, 4.97, 7.46, 9.95, 2.02, 4.04, 7.02, 9.04, 12.02, 14.04])
+    stages = _stages(resumed)
+    assert [s.series("eval_loss").values.size for s in stages] == [4, 6]
+    found = detect(resumed)
+    assert found and found[0].evidence["eval_min"] == 0.3194 and found[0].end_step == 4.0
+    one = _run(loss=loss, eval_loss=eval_loss, epoch=[2.49, 4.97, 7.46, 9.95, 12.02, 14.04, 17.02, 19.04, 22.02, 24.04])
+    assert _stages(one) == [] and detect(one) == []  # one run: its held-out loss ends below its first
+
+
+def test_runs_joined_by_a_resume_are_found():
+    for rel in (_WHISPER_NL, _SPEECHT5_NONO):
+        run = lrdoctor.read(real_log(rel))
+        assert len(_stages(run)) == 2, rel
+        assert real_findings(rel, "overfitting"), rel
+
+
+def test_the_healthy_resumed_twin_stays_silent():
+    run = lrdoctor.read(real_log(_WHISPER_NOB))
+    assert len(_stages(run)) >= 2  # its epoch column restarts too
+    assert real_findings(_WHISPER_NOB, "overfitting") == []
