@@ -692,6 +692,9 @@ def _held_out_scores(run: Run) -> list[tuple[str, Series]]:
         stuck = _error_rate_at_max(run, PROGRESS)
         floor = stuck.evidence.get("metric") if stuck is not None else None
         scores += [(col, r) for col, r in rates.items() if col != floor]
+    # (nor a score that printed one value at every evaluation: ROUGE 0.0 throughout is "as good" at the
+    # end as at the loss minimum by construction, and says nothing of the task learned or lost; an
+    # AraT5 gloss translator whose validation loss climbed 0.3666 -> 0.391 after its minimum)
     return [(col, s) for col, s in scores if float(np.ptp(s.values)) > 0 or s.values.size < 2]
 
 
@@ -846,18 +849,20 @@ def _undone(run: Run, e: Series, tr: Series | None, th: OverfittingThresholds) -
     """Few-point rule: on a log of 2 to ``min_after`` + 1 evaluations (too few for the GL rule's
     three after the minimum), the evaluation loss rose at every evaluation after its best, ended
     above its *first* evaluation (all the held-out progress the run made is undone) and at least
-    ``up_ordered_gl`` above its best, while the training loss fell over the same evaluations.
-    The evaluation set is fixed, so its loss moves only as the model does: a model now worse on
-    held-out data than at its first evaluation while it fits the training set better is the
-    definition of overfitting (Prechelt's GL, with twice GL_5 for the noise guard that a few
-    points cannot give). XLM-R on chaii: validation loss 0.448 -> 0.323 -> 0.465 while the
+    :func:`_undone_bar` above its best (GL_5 beside a training loss that fell or a rise at two
+    evaluations, twice GL_5 for one rise on the held-out curve alone), while the training loss fell
+    over the same evaluations. The evaluation set is fixed, so its loss moves only as the model does:
+    a model now worse on held-out data than at its first evaluation while it fits the training set
+    better is the definition of overfitting (Prechelt's GL; BLOOM-560m dialogue: validation loss
+    1.3702 -> 1.3064 -> 1.3982, 7% above its best, while the training loss fell 2.01 -> 0.85). XLM-R on chaii: validation loss 0.448 -> 0.323 -> 0.465 while the
     training loss fell 0.92 -> 0.75. With no training loss logged (``tr`` None), the caller has
     checked that the evaluation accuracy held (``held_share``), as the evaluations-only rule
     does: DistilBERT on QNLI, validation loss 0.293 -> 0.271 -> 0.303 while accuracy went 0.879
     -> 0.891 -> 0.890. Not while the evaluation accuracy sets a new best at the last evaluation:
     on so few points a rising loss beside a task score still improving is over-confidence (Guo
     et al. 2017), as in the UP rule below GL_5 (BERT on CoLA: validation loss 0.528 -> 0.513 -> 0.675 while the Matthews
-    correlation rose to its best, 0.596)."""
+    correlation rose to its best, 0.596); nor while an error rate (WER, CER) sets a new best there
+    (:func:`_rate_at_new_best`)."""
     v = e.values
     if not 2 <= v.size < th.min_after + 2 or (v <= 0).any() or _still_improving(run, "eval_accuracy") or _rate_at_new_best(run):
         return []
