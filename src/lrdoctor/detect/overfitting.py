@@ -155,7 +155,7 @@ class OverfittingThresholds(Thresholds):
     applies: a BERT on Amazon polarity evaluated 88 times swings by +-15% around its floor, and
     the last ten evaluations all lay 10% above its lowest."""
     up_ordered_gl: float = 0.10
-    """...when GL is at least 10%, twice GL_5 (also the bar of the few-point ``_undone`` rule and of every later evaluation in the never-beaten rule). The
+    """...when GL is at least 10%, twice GL_5 (also the bar of the few-point ``_undone`` rule on one rise with no training loss, ``_undone_bar``, and of every later evaluation in the never-beaten rule). The
     ordering argument assumes independent evaluations, and smooth curves are autocorrelated: a depth-1 XGBoost's eval logloss
     saw-tooths and rose 6 rounds in a row by 5.4% without overfitting (its rises and falls
     are of one size), so the ordering alone may drop the guard only for a rise twice GL_5."""
@@ -854,8 +854,8 @@ def _undone(run: Run, e: Series, tr: Series | None, th: OverfittingThresholds) -
     over the same evaluations. The evaluation set is fixed, so its loss moves only as the model does:
     a model now worse on held-out data than at its first evaluation while it fits the training set
     better is the definition of overfitting (Prechelt's GL; BLOOM-560m dialogue: validation loss
-    1.3702 -> 1.3064 -> 1.3982, 7% above its best, while the training loss fell 2.01 -> 0.85). XLM-R on chaii: validation loss 0.448 -> 0.323 -> 0.465 while the
-    training loss fell 0.92 -> 0.75. With no training loss logged (``tr`` None), the caller has
+    1.3702 -> 1.3064 -> 1.3982, 7% above its best, while the training loss fell 2.01 -> 0.85). XLM-R
+    on chaii: validation loss 0.448 -> 0.323 -> 0.465 while the training loss fell 0.92 -> 0.75. With no training loss logged (``tr`` None), the caller has
     checked that the evaluation accuracy held (``held_share``), as the evaluations-only rule
     does: DistilBERT on QNLI, validation loss 0.293 -> 0.271 -> 0.303 while accuracy went 0.879
     -> 0.891 -> 0.890. Not while the evaluation accuracy sets a new best at the last evaluation:
