@@ -668,24 +668,64 @@ def _within_sampling_noise(run: Run, name: str, values: np.ndarray, peak: float,
     n right answers moves that much between two evaluations of equally good models, and more at
     the best of many (StellarGraph's DGCNN on PROTEINS' 112 test graphs: 0.7857 -> 0.7679 is one
     graph, against an SE of 0.039)."""
+    sized = _accuracy_set_size(run, name, values, min_values)
+    if sized is None:
+        return False
+    n, scale = sized
+    p = min(max(peak / scale, 0.0), 1.0)
+    return (peak - end) / scale <= th.noise_k * float(np.sqrt(p * (1 - p) / n))
+
+
+def _accuracy_set_size(run: Run, name: str, values: np.ndarray, min_values: int) -> tuple[int, float] | None:
+    """(n, scale): the evaluation set's size behind the accuracy playing role ``name``, read from its
+    ``values`` (:func:`~lrdoctor.detect._stats.evaluation_set_size`, on at least ``min_values`` distinct
+    ones), and the scale they are printed on (1, or 100 for a percentage); None when ``name`` is no
+    accuracy or success rate, or the size does not show."""
     from lrdoctor.detect._progress.chance import _is_accuracy
 
     if name not in ("eval_accuracy", "task_metric", "success_rate") or (name != "success_rate" and not _is_accuracy(run, name)):
-        return False
+        return None
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
     if v.size == 0 or v.min() < 0:
-        return False
+        return None
     scale = 100.0 if v.max() > 1.0 else 1.0
     col = run.meta.roles.get(name, name)
     decimals = run.meta.printed_decimals.get(col)
     if decimals is not None and scale == 100.0:
         decimals += 2  # (a percentage's decimals are a share's plus two)
     n = evaluation_set_size(v / scale, decimals, min_values)
-    if n is None:
+    return None if n is None else (n, scale)
+
+
+def _guessed_throughout(run: Run, name: str, values: np.ndarray, peak: float, end: float, th: ReturnThresholds) -> bool:
+    """True when the model never learned and its accuracy never left a guess's noise: ``slow_progress``
+    finds the loss at ln K over the whole log (:func:`~lrdoctor.detect._progress.chance._stuck_at_chance`,
+    K from the config or from the loss itself), and both the best (``peak``) and the last report
+    (``end``) lie within ``noise_k`` binomial standard errors, sqrt(c (1 - c) / n), of chance c = 1/K on
+    an evaluation set of n examples, n read from the values as the short-log rule reads it (on
+    ``short_lattice_values`` distinct ones: the n found is at most the true one, so the band is at
+    least the true noise). A uniform guess scores c give or take that band at every evaluation, so a
+    peak and a fall inside it are the noise of a guess, not a learned level lost; ``_never_left_chance``'s
+    argument, which the short-log rule asks on its own, here asked of the longer rules with the
+    evaluation set's noise as the proof (ALBERT-xlarge on WNLI's 71 dev pairs, its loss at ln 2:
+    accuracy 0.5070, 0.5634, 0.5352, 0.4225, 0.3803, a band of 0.5 +- 0.178; a MiniLM head on 8
+    classes, its loss at ln 8: 0.125, then 0.075 at ten epochs, 1/8 +- 0.157 on 40 examples). An
+    accuracy that ends beyond the band below chance answers systematically wrong, which is something
+    learned (BERT on WNLI: 0.5634, then 0.3239, 0.2958, 0.2676, 0.23 below chance), and stays a reversal."""
+    from lrdoctor.detect._progress.chance import _stuck_at_chance, chance_accuracy
+    from lrdoctor.detect.progress import DEFAULTS as PROGRESS
+
+    sized = _accuracy_set_size(run, name, values, th.short_lattice_values)
+    if sized is None:
         return False
-    p = min(max(peak / scale, 0.0), 1.0)
-    return (peak - end) / scale <= th.noise_k * float(np.sqrt(p * (1 - p) / n))
+    stuck = _stuck_at_chance(run, PROGRESS)
+    if stuck is None:
+        return False
+    n, scale = sized
+    c = chance_accuracy(run.meta.roles.get(name, name), int(stuck.evidence["num_classes"]))
+    band = th.noise_k * float(np.sqrt(c * (1 - c) / n))
+    return abs(peak / scale - c) <= band and abs(end / scale - c) <= band
 
 
 def _few_point_reversal(run: Run, th: ReturnThresholds) -> list[Finding]:
@@ -726,6 +766,8 @@ def _few_point_reversal(run: Run, th: ReturnThresholds) -> list[Finding]:
             continue  # a best at an untrained model's level: its fall is noise at the floor
         if _within_sampling_noise(run, name, v, float(v[p]), float(v[-1]), th):
             continue  # a few examples of a small evaluation set
+        if _guessed_throughout(run, name, v, float(v[p]), float(v[-1]), th):
+            continue  # a model that never learned: its accuracy moved within a guess's noise
         per, unit = slope_unit(run)
         up = (v[p] - v[0]) / max(float(st[p] - st[0]), 1e-12) * per
         down = (v[-1] - v[p]) / max(float(st[-1] - st[p]), 1e-12) * per
@@ -920,8 +962,11 @@ def _reversal_rules(run: Run, th: ReturnThresholds) -> list[Finding]:
             return []
     if not _median_fell(run, t, float(steps[p]), th.min_gain_share * gain):
         return []
-    if _within_sampling_noise(run, t.name, t.c.mid, float(np.max(t.c.mid[max(0, p - edge):p + edge + 1])), end, th):
+    raw_peak = float(np.max(t.c.mid[max(0, p - edge):p + edge + 1]))
+    if _within_sampling_noise(run, t.name, t.c.mid, raw_peak, end, th):
         return []  # the fall is a few examples of a small evaluation set
+    if _guessed_throughout(run, t.name, t.c.mid, raw_peak, end, th):
+        return []  # a model that never learned: its accuracy moved within a guess's noise
     if trend_p_down(t.c.mid[p + 1:]) >= th.few_trend_p and not _dropped_and_held(t.c.mid, th):
         return []  # the reports after the peak show no downward trend: a high stretch of noise, not a fall
     per, unit = slope_unit(run)
