@@ -84,3 +84,66 @@ def test_real_bert_on_wnli_still_reverses_beside_its_stuck_error():
 def test_healthy_twin_stays_silent():
     report = lrdoctor.diagnose(lrdoctor.read(real_log(_HEALTHY_QNLI)))
     assert [f for f in report.findings if f.severity.rank >= 1] == []
+
+
+# -- the overfitting fold reads where the score began to fall ---------------------------------------
+#
+# A reversal is left to an overfitting of the same run when the score turned after the held-out loss
+# did: until stop 79, a peak at or after the loss's minimum (the fall then begins after it). The
+# peak the rule places is not always the last report of the top: the trend rule's rolling median
+# ties over a top that the reports held or bettered (an IMDB dense net: val_acc 0.8870, 0.8897,
+# 0.8899 at epochs 4-6, the smoothed top read as a peak at epoch 4), and one overfitting became two
+# findings. The few-point and trend rules now report ``fall_step`` (the first report below every one
+# from the peak up to it), and the fold asks that it come after the loss's minimum: the same
+# ordering, read where the fall begins. No new threshold.
+
+from lrdoctor.detect import filter_findings  # noqa: E402
+from lrdoctor.detect.rl.returns import first_fall  # noqa: E402
+from lrdoctor.finding import Finding, Severity  # noqa: E402
+
+#: Keras IMDB 4-4-1 dense net: val_acc best 0.8899 at epoch 6 (validation loss's minimum 0.2772), then down to 0.8617
+_IMDB_SMALL = "fresh52/dlwp1-imdb-dense4-smaller/fit.log"
+#: the twin, labelled both: SetFit distilbert on hate_speech_offensive, accuracy 0.8 at epoch 7, 0.7 from epoch 8
+#: (the validation loss's minimum) and 0.6 from epoch 11: the score fell before the loss rose, a reversal of its own
+_SETFIT_HSO = "fresh263/setfit-hso-train-16-1/training_results.md"
+
+
+def _fold(peak_step: float, fall_step: float | None, eval_min_step: float = 6.0) -> bool:
+    """Whether filter_findings drops a reversal (accuracy 0.889 -> 0.862) beside an overfitting."""
+    over = Finding("overfitting", Severity.WARNING, eval_min_step, 20.0, "", {"eval_min_step": eval_min_step})
+    ev = {"metric": "val_acc", "peak_step": peak_step, "peak": 0.889, "start": 0.86, "end": 0.862}
+    if fall_step is not None:
+        ev["fall_step"] = fall_step
+    rev = Finding("performance_reversal", Severity.WARNING, peak_step, 20.0, "", ev)
+    return "performance_reversal" not in {f.kind for f in filter_findings([over, rev])}
+
+
+def test_first_fall_skips_a_top_held_or_bettered():
+    v = np.array([0.8616, 0.8776, 0.8860, 0.8870, 0.8897, 0.8899, 0.8863, 0.8850])
+    assert first_fall(v, 3) == 6  # 0.8897 and 0.8899 are no fall from 0.8870; 0.8863 is
+    assert first_fall(np.array([0.6267, 0.6267, 0.6267, 0.6267, 0.5733, 0.58]), 0) == 4
+    assert first_fall(np.array([0.5, 0.7, 0.6]), 1) == 2
+
+
+def test_fold_asks_the_fall_after_the_loss_minimum():
+    assert _fold(4.0, 7.0)  # the rule's peak before the minimum, the fall after it: one turn
+    assert not _fold(4.0, 6.0)  # fell at the minimum's evaluation, while the held-out loss still improved
+    assert not _fold(4.0, 5.0)
+    assert _fold(6.0, None) and not _fold(4.0, None)  # a rule with no fall_step: its peak, as before
+
+
+def test_real_imdb_overfitting_keeps_one_finding():
+    assert real_findings(_IMDB_SMALL, "overfitting")
+    assert real_findings(_IMDB_SMALL, "performance_reversal") == []
+    # (the trend rule still reads the reversal itself: it is the fold that leaves it to the overfitting)
+    run = lrdoctor.read(real_log(_IMDB_SMALL))
+    from lrdoctor.detect.rl.returns import detect_reversal
+
+    (rev,) = detect_reversal(run)
+    assert rev.evidence["peak_step"] < 6 < rev.evidence["fall_step"]
+
+
+def test_real_twin_that_fell_before_the_loss_rose_keeps_its_reversal():
+    assert real_findings(_SETFIT_HSO, "overfitting")
+    (rev,) = real_findings(_SETFIT_HSO, "performance_reversal")
+    assert rev.evidence["fall_step"] == 80

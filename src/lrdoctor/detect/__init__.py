@@ -224,18 +224,26 @@ def _oscillation_explains(f: Finding, findings: list[Finding]) -> bool:
 
 
 def _overfitting_explains(f: Finding, findings: list[Finding]) -> bool:
-    """True for a ``performance_reversal`` whose score peaked at or after the evaluation-loss
+    """True for a ``performance_reversal`` whose score began to fall after the evaluation-loss
     minimum of an ``overfitting`` finding of the same run: the held-out score falls because the
     model overfits (a regression fine-tune: validation loss 0.740 -> 0.795 from epoch 2 while the
     training loss fell 0.668 -> 0.253, and its accuracy 0.469 -> 0.446 over the same epochs). One
-    cause, one finding: the overfitting's, whose fix (early stopping, regularisation) is the one."""
+    cause, one finding: the overfitting's, whose fix (early stopping, regularisation) is the one.
+    The fall begins at the report after the peak (the peak at or after the minimum), or, where the
+    rule reports it (since stop 79), at its ``fall_step``: the first report below every one from the
+    peak up to it. A top held or bettered for a few reports falls from the last of them, wherever
+    the rule placed its peak (an IMDB dense net: val_acc 0.8870, 0.8897, 0.8899 at epochs 4-6, the
+    rolling median's tied top read as a peak at epoch 4, then down to 0.8617 from epoch 7 as the
+    validation loss rose from its minimum at epoch 6)."""
     if f.kind != "performance_reversal" or not isinstance(f.evidence.get("peak_step"), (int, float)):
         return False
     if _beyond_overfitting(f):
         return False
+    fall = f.evidence.get("fall_step")
     return any(o.kind == "overfitting" and o.severity.rank >= f.severity.rank
                and isinstance(o.evidence.get("eval_min_step"), (int, float))
-               and f.evidence["peak_step"] >= o.evidence["eval_min_step"] for o in findings)
+               and (fall > o.evidence["eval_min_step"] if isinstance(fall, (int, float))
+                    else f.evidence["peak_step"] >= o.evidence["eval_min_step"]) for o in findings)
 
 
 def _beyond_overfitting(f: Finding) -> bool:

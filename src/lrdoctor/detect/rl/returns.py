@@ -221,6 +221,7 @@ class PerformanceReversalEvidence(Evidence):
     slope_after: float
     slope_unit: str
     drop_share_of_gain: float
+    fall_step: float
     printed_best: str
     reports: int
     rise_factor: float
@@ -775,7 +776,8 @@ def _few_point_reversal(run: Run, th: ReturnThresholds) -> list[Finding]:
         gain = float(v[p] - v[0])
         ev = {"metric": col, "peak_step": float(st[p]), "peak": float(v[p]), "start": float(v[0]), "end": float(v[-1]),
               "slope_before": up, "slope_after": down, "slope_unit": unit,
-              "drop_share_of_gain": float(v[p] - v[-1]) / gain if gain > 0 else float("inf")}
+              "drop_share_of_gain": float(v[p] - v[-1]) / gain if gain > 0 else float("inf"),
+              "fall_step": float(st[first_fall(v, p)])}
         return [Finding(
             "performance_reversal", Severity.WARNING, float(st[p]), float(st[-1]),
             (f"{col} peaked at {fmt(float(v[p]))} (step {fmt(float(st[p]))}) and fell at every one of the {falls} later "
@@ -790,6 +792,19 @@ def _few_point_reversal(run: Run, th: ReturnThresholds) -> list[Finding]:
             "late, or value estimates diverged. The peak checkpoint is the one to keep.",
         )]
     return []
+
+
+def first_fall(v: np.ndarray, p: int) -> int:
+    """The index of the first report after the peak ``p`` that lies below every report from the peak up
+    to it: where the score's fall begins (a peak held or bettered for a few reports, as the trend rule's
+    rolling median places it at the start of a tied top, falls from the last of them). The last report
+    when none does."""
+    top = float(v[p])
+    for i in range(p + 1, v.size):
+        if v[i] < top:
+            return i
+        top = max(top, float(v[i]))
+    return v.size - 1
 
 
 def _untrained_level(run: Run, th: ReturnThresholds) -> float:
@@ -975,7 +990,8 @@ def _reversal_rules(run: Run, th: ReturnThresholds) -> list[Finding]:
     if (up <= 0 and not from_start) or down >= 0:
         return []
     ev = {"metric": t.name, "peak_step": float(steps[p]), "peak": peak, "start": start, "end": end,
-          "slope_before": up, "slope_after": down, "slope_unit": unit, "drop_share_of_gain": drop / gain}
+          "slope_before": up, "slope_after": down, "slope_unit": unit, "drop_share_of_gain": drop / gain,
+          "fall_step": float(steps[first_fall(t.c.mid, p)])}
     onset = float(steps[p])
     if from_start:  # held its start level for a while: the fall begins where it leaves for good
         near = np.flatnonzero(sm >= peak - th.noise_k * t.sigma)
