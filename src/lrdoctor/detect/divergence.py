@@ -980,22 +980,20 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
                    f"best {fmt(ev['best_loss'])} to {fmt(ev['final_loss'])} at the end ({ev['ratio_to_best']:.2g}x or more at "
                    f"every report), the evaluation loss from {fmt(ev['eval_best'])} to {fmt(ev['eval_final'])}, and the "
                    "training loss above the best the held-out loss had reached: the fit itself got worse, not the generalisation")
-    elif name == "joint_tail":
+    elif name in ("joint_tail", "joint_climb"):
         g = run.series("eval_loss").finite()
         e = g.values[np.isin(g.steps, st)]  # the evaluations the rule compared: those at a training report
         ev.update(eval_best=float(e.min()), eval_final=float(e[-1]))
-        summary = (f"both losses are climbing: the training loss rose at every report from step {fmt(ev['onset_step'])} "
-                   f"to {fmt(ev['final_loss'])} ({ev['final_loss'] / ev['best_loss']:.2g}x its best {fmt(ev['best_loss'])}), and "
-                   f"the evaluation loss with it to {fmt(ev['eval_final'])} ({ev['eval_final'] / ev['eval_best']:.2g}x its best): "
-                   "the fit itself is getting worse, not only the generalisation")
-    elif name == "joint_climb":
-        g = run.series("eval_loss").finite()
-        e = g.values[np.isin(g.steps, st)]  # the evaluations the rule compared: those at a training report
-        ev.update(eval_best=float(e.min()), eval_final=float(e[-1]))
-        summary = (f"both losses are climbing: after the evaluation loss's best {fmt(ev['eval_best'])} it rose with a steady "
-                   f"trend to {fmt(ev['eval_final'])} ({ev['eval_final'] / ev['eval_best']:.2g}x), and the training loss with it, "
-                   f"from step {fmt(ev['onset_step'])} to {fmt(ev['final_loss'])} (best {fmt(ev['best_loss'])}): "
-                   "the fit itself is getting worse, not only the generalisation")
+        if name == "joint_tail":
+            summary = (f"both losses are climbing: the training loss rose at every report from step {fmt(ev['onset_step'])} "
+                       f"to {fmt(ev['final_loss'])} ({ev['final_loss'] / ev['best_loss']:.2g}x its best {fmt(ev['best_loss'])}), and "
+                       f"the evaluation loss with it to {fmt(ev['eval_final'])} ({ev['eval_final'] / ev['eval_best']:.2g}x its best): "
+                       "the fit itself is getting worse, not only the generalisation")
+        else:
+            summary = (f"both losses are climbing: after the evaluation loss's best {fmt(ev['eval_best'])} it rose with a steady "
+                       f"trend to {fmt(ev['eval_final'])} ({ev['eval_final'] / ev['eval_best']:.2g}x), and the training loss with it, "
+                       f"from step {fmt(ev['onset_step'])} to {fmt(ev['final_loss'])} (best {fmt(ev['best_loss'])}): "
+                       "the fit itself is getting worse, not only the generalisation")
     elif name == "eval_last":
         summary = (f"the last evaluation (step {fmt(ev['onset_step'])}) jumped to {fmt(ev['final_loss'])}, "
                    f"{ev['ratio_to_best']:.2g}x the best evaluation {fmt(ev['best_loss'])} (step {fmt(ev['best_step'])}): "
