@@ -38,7 +38,7 @@ from trained_digits import write_lines
 
 import lrdoctor
 from lrdoctor.detect import loss_spike
-from lrdoctor.detect.loss_spike import DEFAULTS, _log_scale, _rise_out_of_noise, _tall
+from lrdoctor.detect.loss_spike import DEFAULTS, _log_noise, _log_scale, _rise_out_of_noise, _tall
 from lrdoctor.finding import Severity
 
 _AST_KARANJAKHAR = "fresh251/hf-ast-karanjakhar-gtzan/training_results.md"  # healthy: 0.0002 -> 0.1367 -> 0.0001
@@ -140,8 +140,8 @@ def test_a_sustained_rise_is_measured_against_the_log_scale_scatter():
     """The arithmetic: a 1.8x rise over six reports is ln 1.8 = 0.59 above the best, 29 sigmas of a
     2% scatter and about one sigma of a 50% one; only the first clears ``noise_k``=5."""
     assert loss_spike.DIV.noise_k == 5.0
-    assert _rise_out_of_noise(_bumped_trend(0.02), 30, 36)
-    assert not _rise_out_of_noise(_bumped_trend(0.5), 30, 36)
+    assert _rise_out_of_noise(_log_noise(_bumped_trend(0.02)), 30, 36)
+    assert not _rise_out_of_noise(_log_noise(_bumped_trend(0.5)), 30, 36)
 
 
 def test_labelled_sustained_spikes_still_warn():

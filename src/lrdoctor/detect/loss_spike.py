@@ -337,12 +337,11 @@ def _detect_training(run: Run, th: LossSpikeThresholds) -> list[Finding]:
         return _too_short_for_a_trend(run, th) or _last_report_jump(run, th)
     sm, hi = t.smooth, t.c.hi
     height = hi - sm
-    logs = _log_scale(t)
+    logs = _log_noise(t)
     if logs is not None:
         # a positive loss is judged on the log scale: a 1e-4 loss that jumps to 1e-2 is a
         # spike even though the early noise of a loss that started at 3 dwarfs it
-        lmid, lhi, lsm = logs
-        lsigma = _noise_sigma(lmid, lmid - lsm)
+        _, lhi, lsm, lsigma = logs
         noisy = (lhi - lsm) > th.noise_k * lsigma
     else:
         noisy = height > th.noise_k * max(t.sigma, _noise_sigma(t.c.mid, t.c.mid - sm))
@@ -353,7 +352,7 @@ def _detect_training(run: Run, th: LossSpikeThresholds) -> list[Finding]:
     spike[-1] = False  # a rise at the last report has no later point to show it recovered
     # (peak index, level it stands above): the trend, or on a few-point log the higher neighbour
     at = {a + int(np.argmax(hi[a:b])): float(sm[a + int(np.argmax(hi[a:b]))]) for a, b in runs_of(spike)}
-    sustained = [(a, b) for a, b in sustained_rises(t, DIV, div_above) if b < t.n and _rise_out_of_noise(t, a, b)]
+    sustained = [(a, b) for a, b in sustained_rises(t, DIV, div_above) if b < t.n and _rise_out_of_noise(logs, a, b)]
     onsets = {}  # a sustained rise starts before its peak
     for a, b in sustained:
         i = a + int(np.argmax(hi[a:b]))
@@ -412,7 +411,18 @@ def _detect_training(run: Run, th: LossSpikeThresholds) -> list[Finding]:
     return [Finding("loss_spike", sev, start, peaks[-1][0], summary, ev, cause)]
 
 
-def _rise_out_of_noise(t: Trend, a: int, b: int) -> bool:
+def _log_noise(t: Trend) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
+    """(reports, bin maxima, trend, noise sigma) of a loss on the log scale (:func:`_log_scale`, the
+    sigma as :func:`_noise_sigma` measures it there), or None where the log scale does not apply.
+    Computed once per trend: the spike rule and :func:`_rise_out_of_noise` read the same."""
+    logs = _log_scale(t)
+    if logs is None:
+        return None
+    lmid, lhi, lsm = logs
+    return lmid, lhi, lsm, _noise_sigma(lmid, lmid - lsm)
+
+
+def _rise_out_of_noise(logs: tuple[np.ndarray, np.ndarray, np.ndarray, float] | None, a: int, b: int) -> bool:
     """Whether the sustained rise over trend points ``a:b`` of a positive loss peaks more than
     ``divergence``'s ``noise_k`` sigmas above the best the trend reached before it, the noise measured
     as this detector measures it (:func:`_noise_sigma`: on the log scale, from the successive
@@ -422,13 +432,13 @@ def _rise_out_of_noise(t: Trend, a: int, b: int) -> bool:
     late. Single batches of 4 printed every 2000 steps (2.34 down to 0.0002 over the run, 1.06 sigmas
     per report on the log scale) had two high batches in a row (1.49, 1.13) read as a transient 16x
     its best: 2.6 sigmas of their own scatter. A loss with a report below 0 keeps the rule as
-    it was (one with printed zeros is read as :func:`_log_scale` reads it)."""
-    logs = _log_scale(t)
+    it was (one with printed zeros is read as :func:`_log_scale` reads it). ``logs`` is the
+    trend's :func:`_log_noise`."""
     if logs is None:
         return True
-    lmid, lhi, lsm = logs
+    _, lhi, lsm, sigma = logs
     level = float(np.min(lsm[:a])) if a else float(lsm[0])
-    return float(np.max(lhi[a:b])) - level > DIV.noise_k * _noise_sigma(lmid, lmid - lsm)
+    return float(np.max(lhi[a:b])) - level > DIV.noise_k * sigma
 
 
 def _tall(peak: float, level: float, held_out: float, th: LossSpikeThresholds) -> bool:
