@@ -25,7 +25,7 @@ from lrdoctor.detect._progress.common import (
     is_trainer_results_table,
 )
 from lrdoctor.config import get_float
-from lrdoctor.detect._stats import tail_start, trend_p_up, value_at
+from lrdoctor.detect._stats import tail_start, trend_p_down, trend_p_up, value_at
 from lrdoctor.detect.initial_loss_anomaly import first_logging_period, starts_at_the_start
 from lrdoctor.finding import Finding, Severity
 from lrdoctor.fmt import fmt
@@ -714,8 +714,47 @@ def _error_rate_at_max(run: Run, th: ProgressThresholds) -> Finding | None:
                 f"percentage every one would beat the best published WER ({fmt(th.best_published_wer)}%), so it is a "
                 f"fraction, {th.error_floor:.0%}+ errors")
         severity = Severity.WARNING if name in inferred else Severity.ERROR
+        learning = _learning_above_the_floor(run, v, th) if severity is Severity.ERROR else None
+        if learning is not None:
+            p, loss = learning
+            ev.update(first=float(v[0]), rate_trend_p=p, loss_fell=loss)
+            return Finding("slow_progress", Severity.WARNING, float(s.steps[0]), float(s.steps[-1]),
+                           f"{text}; but it fell from {fmt(float(v[0]))} with a downward trend while {loss} fell by more "
+                           "than a tenth: the model learns, too slowly for the run, or the metric cannot score the task "
+                           "(a WER on text without spaces between words)", ev, _RATE_FALLING_CAUSE)
         return Finding("slow_progress", severity, float(s.steps[0]), float(s.steps[-1]),
                        f"{text}: the model recognises nothing", ev, _CHANCE_CAUSE)
+    return None
+
+
+#: the cause of :func:`_error_rate_at_max`'s warning when the rate falls beside a falling loss
+_RATE_FALLING_CAUSE = ("The error rate stayed at 90%+ while it and the loss kept falling: the run learns but stopped "
+                       "far too early (an LR too low, too few steps), or the metric cannot score the task: a word error "
+                       "rate on text without spaces between words (Chinese, Japanese, Thai) counts a whole sentence as "
+                       "one word; a character error rate reads such a run.")
+
+
+def _learning_above_the_floor(run: Run, v: np.ndarray, th: ProgressThresholds) -> tuple[float, str] | None:
+    """(the one-sided Mann-Kendall p-value of the error rate ``v``'s downward trend, the loss column
+    that fell beside it) when ``v`` learns while above ``error_floor`` (``rate_trend_p``): it never
+    printed exactly 100% (1.0 or 100.0, the score of an empty transcript, which no output that
+    recognises anything gets), its best is below its first report, it falls with a downward trend at
+    ``rate_trend_p``, and the evaluation loss (the training loss where none is logged: 3+ finite
+    reports) fell by more than ``plateau_learned`` of its first report (:func:`_fell_by_total_drop`).
+    None otherwise: a rate that printed an empty output's 100% (XLS-R whose CTC head is still in its
+    blank phase: WER 1.0 at twelve evaluations, then 0.999, as its CTC loss fell 54 -> 4.7), one whose
+    best is its first report (a rate that rose from it), or one beside a loss that did not learn."""
+    if np.any((v == 1.0) | (v == 100.0)) or float(v.min()) >= float(v[0]):
+        return None
+    p = trend_p_down(v)
+    if p >= th.rate_trend_p:
+        return None
+    for role in ("eval_loss", "loss"):
+        s = run.series(role)
+        x = s.finite().values if s is not None else np.empty(0)
+        if x.size >= 3:
+            fell = _fell_by_total_drop(x, th, share=th.plateau_learned)
+            return (p, run.meta.roles.get(role, role)) if fell else None
     return None
 
 

@@ -236,13 +236,15 @@ def _loss_learned(run: Run, th: ProgressThresholds) -> bool:
     return s is not None and _fell_by_total_drop(s.finite().values, th)
 
 
-def _fell_by_total_drop(v: np.ndarray, th: ProgressThresholds) -> bool:
+def _fell_by_total_drop(v: np.ndarray, th: ProgressThresholds, share: float | None = None) -> bool:
     """True when the positive series ``v`` (3+ reports) fell by more than ``max_total_drop`` of
-    its first report, measured at the median of its last three (one low last report is no level)."""
+    its first report (or by more than ``share`` of it, where given), measured at the median of its
+    last three (one low last report is no level)."""
     if v.size < 3 or v[0] <= 0:
         return False
+    bar = th.max_total_drop if share is None else share
     with np.errstate(over="ignore", invalid="ignore"):  # losses near 1e300 overflow harmlessly to inf
-        return bool(1.0 - float(np.median(v[-3:])) / v[0] > th.max_total_drop)
+        return bool(1.0 - float(np.median(v[-3:])) / v[0] > bar)
 
 
 def _too_early(run: Run, f: Series, th: ProgressThresholds, *, rows_unknown: bool = True) -> bool:
