@@ -476,7 +476,7 @@ class ProgressThresholds(Thresholds):
     use, which an output of a few frequent words also scores (an empty transcript scores exactly
     100%), so the model recognises nothing. A percentage is read as it is (90+ is 90%+ errors
     on either scale: a fraction of 90 would be 9,000%; whisper-small on Thai at lr 1e-7: WER 97.5
-    -> 91.0 over five evaluations). A fraction needs a proof of its scale, since 0.9-1.2 could be a
+    -> 91.0 over five evaluations, a warning since stop 80: ``rate_trend_p``). A fraction needs a proof of its scale, since 0.9-1.2 could be a
     percentage's excellent 0.9-1.2%: exactly 1.0 at two evaluations (or at one while none is below
     it; a WER of exactly 1.00% twice in a 4-decimal table is no accident of a good model), or
     :attr:`fraction_band_max`'s falling loss (SEW-D mid on LibriSpeech: WER 0.99-1.13 at all 26
