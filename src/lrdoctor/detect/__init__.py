@@ -70,14 +70,15 @@ def filter_findings(findings: list[Finding]) -> list[Finding]:
     drop what a confirmed blow-up explains (not a metric's NaN beside finite losses, which the
     metric's own computation gave: no blow-up), a score's reversal that overfitting explains, an
     overfitting of a run that never left chance, and a reversal of a score that a constant
-    predictor printed, and a loss spike inside an oscillating stretch, one of its swings."""
+    predictor printed, a loss spike inside an oscillating stretch, one of its swings, and a loss spike
+    at the last report that a divergence finding ending there already names."""
     blowups = [f for f in findings if f.severity is Severity.ERROR and f.kind in BLOWUP_KINDS and not f.evidence.get("losses_finite")]
     if blowups:
         onset = min(f.start_step for f in blowups) if all(f.kind == "divergence" for f in blowups) else float("-inf")
         findings = [f for f in findings if f.kind not in EXPLAINED_BY_ERROR or _before_the_blowup(f, onset) or _text_frozen_above_zero(f)
                     or _stuck_with_finite_weights(f, blowups)]
     return [f for f in findings if not _overfitting_explains(f, findings) and not _never_learned(f, findings)
-            and not _oscillation_explains(f, findings)]
+            and not _oscillation_explains(f, findings) and not _divergence_explains(f, findings)]
 
 
 def _before_the_blowup(f: Finding, onset: float) -> bool:
@@ -221,6 +222,23 @@ def _oscillation_explains(f: Finding, findings: list[Finding]) -> bool:
     return any(o.kind == "oscillation" and o.severity.rank >= f.severity.rank
                and o.start_step is not None and o.end_step is not None
                and o.start_step <= f.start_step and f.end_step <= o.end_step for o in findings)
+
+
+def _divergence_explains(f: Finding, findings: list[Finding]) -> bool:
+    """True for a ``loss_spike`` of the last-report rule (evidence ``last_report``: the last report jumped,
+    and no later report shows whether it recovers, a spike, or stays, divergence) beside a ``divergence``
+    finding of the same run, at a severity no lower, whose stretch reaches that last report. The rule
+    exists so that such a jump is said rather than left silent, and hedges between the two kinds; once
+    divergence names the jump (the loss rose faster at each report since its best, or training and
+    evaluation loss jumped together), the hedge is answered and a second finding for the same report
+    only contradicts it (SSD on VOC: 25.61, 39.68, 148.2, then nan; wav2vec2 on espeak: 0.76, 1.05,
+    7.55 beside an infinite validation loss; w2v-BERT: 27.08, 26.91, 165.6 while its validation loss
+    went 26.98 -> 176.3 -> 376.3). One cause, one finding: the divergence's. No threshold: the
+    divergence reaches the report, or not."""
+    if f.kind != "loss_spike" or not f.evidence.get("last_report") or f.end_step is None:
+        return False
+    return any(o.kind == "divergence" and o.severity.rank >= f.severity.rank
+               and o.end_step is not None and o.end_step >= f.end_step for o in findings)
 
 
 def _overfitting_explains(f: Finding, findings: list[Finding]) -> bool:
