@@ -71,7 +71,6 @@ class InitialLossAnomalyEvidence(Evidence):
     ratio: float
     term: str
     cross_entropy_column: str
-    trainer_table_column: str
     underflow_loss: float
 
 
@@ -306,8 +305,6 @@ def _needs(run: Run) -> str | None:
         why = None  # a loss named a cross-entropy is judged by its sign
     if why is not None and loss_need(run) is None and _underflow_start(run, DEFAULTS) is not None:
         why = None  # a softmax's underflow value needs no K
-    if why is not None and _negative_trainer_loss(run, DEFAULTS):
-        why = None  # a negative loss in a Trainer table needs no K (nor a training loss: its evaluation loss will do)
     table_first = _first_evaluation_judged(run) is not None
     if why is not None and (table_first or _evaluation_alone(run) is not None):
         why = None  # no training loss logged before it: the first evaluation loss is judged against that bound
@@ -315,33 +312,6 @@ def _needs(run: Run) -> str | None:
         why = ("the log does not start at step 0/1 (or its steps are row numbers): "
                "its first loss may not be the initial one")
     return why
-
-
-#: The words of a column that is the training loss itself, with no term, timer or split of its own:
-#: rasbt's per-batch ``Cost`` beside its per-epoch ``Loss``. A qualified name (PaddleSeg's
-#: ``reader_cost`` and ``batch_cost`` are timers, ``loss_cls`` is a term) is something else.
-PLAIN_LOSS_WORDS = frozenset({"loss", "cost", "train", "training"})
-
-
-def _per_batch_start(run: Run, s: Series) -> Series | None:
-    """A second training loss named as plainly as the loss itself (:data:`PLAIN_LOSS_WORDS`, with a
-    loss word) whose reports start at step 0 or 1, before the training loss ``s`` starts, and are
-    more of them than ``s`` has: the same loss printed per batch beside a per-epoch mean, whose
-    first report is the loss at initialisation that the epoch's mean only averages in (rasbt's
-    VGG-19 on CIFAR-10: ``Cost: 1061.4152`` at batch 0 of epoch 1, 461x ln 10, then 2.30 by batch
-    50, and an epoch ``Loss: 1.685``). None when no such column is logged."""
-    f = s.finite()
-    if not f.values.size or float(f.steps[0]) <= 1:
-        return None
-    own = run.meta.roles.get("loss")
-    for name in run.names:
-        words = set(tokens(name))
-        if name == own or name in run.meta.added or not words <= PLAIN_LOSS_WORDS or loss_term_kind(name) != "train":
-            continue
-        b = run.series(name).finite()
-        if b.values.size > f.values.size and float(b.steps[0]) <= 1:
-            return run.series(name)
-    return None
 
 
 def _epoch_mean_bounds_start(run: Run, s: Series) -> bool:
@@ -550,46 +520,6 @@ def _negative_cross_entropy(run: Run, th: InitialLossThresholds) -> list[Finding
     return _first_report_warning(s, first, summary, cause, cross_entropy_column=col)
 
 
-#: The words of a column that TRL's trainers of a policy write into the card's table beside the loss
-#: (``rewards/chosen``, ``reward``, ``kl``): their objective (PPO's clipped surrogate, GRPO's
-#: advantage-weighted ratio) can go below 0, unlike the loss of a model's head.
-POLICY_TABLE_WORDS = frozenset({"reward", "rewards", "kl"})
-
-
-def _trainer_table_loss(run: Run) -> Series | None:
-    """The earliest loss of a Hugging Face Trainer results table: its training loss, or its
-    evaluation loss when that starts at an earlier row (the training loss "No log" there, or on every
-    row). None for any other log, and for a table of a policy trainer (:data:`POLICY_TABLE_WORDS`)."""
-    from lrdoctor.detect._progress.common import is_trainer_results_table
-
-    if run.is_rl or not is_trainer_results_table(run) or any(POLICY_TABLE_WORDS & set(tokens(n)) for n in run.names):
-        return None
-    logged = [s for s in (run.series("loss"), run.series("eval_loss")) if s is not None and s.finite().values.size]
-    return min(logged, key=lambda s: float(s.finite().steps[0])) if logged else None
-
-
-def _negative_trainer_loss(run: Run, th: InitialLossThresholds) -> list[Finding]:
-    """A ``negative`` finding, with no K, when a Trainer results table's earliest loss
-    (:func:`_trainer_table_loss`) starts below zero. The Trainer logs the loss a model's head returns:
-    a cross-entropy, a binary cross-entropy over labels in [0, 1], a mean squared error, a CTC loss,
-    a detection set loss (cross-entropy, L1 and 1 - GIoU): each a sum of terms that are never
-    negative, whatever the task, so a negative one is computed wrongly, from the first report (a
-    BERT fine-tune with no training loss logged: validation loss -0.32 at epoch 1, -1.07 at epoch 5).
-    No threshold: the sign."""
-    s = _trainer_table_loss(run)
-    if s is None:
-        return []
-    first = _first_value(run, s, th)
-    if first >= 0:
-        return []
-    col = run.meta.roles.get("eval_loss" if s is run.series("eval_loss") else "loss", "")
-    summary = (f"first {col} {fmt(first)} is negative, which no loss of a model's head that the Hugging Face "
-               "Trainer logs (cross-entropy, BCE, MSE, CTC) can be")
-    cause = ("The loss is computed wrongly: targets outside its range (a BCE label above 1, a class index out of "
-             "range) or a custom loss with a flipped sign.")
-    return _first_report_warning(s, first, summary, cause, trainer_table_column=col)
-
-
 def _first_report_warning(s: Series, first: float, summary: str, cause: str, **evidence: object) -> list[Finding]:
     """The one warning the K-free rules give: at the loss's first finite report, with its value and
     step and the rule's own ``evidence``."""
@@ -611,7 +541,7 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
             score = lm_bound = classification_table_score(run)
             label_set = lm_bound is not None
         if lm_bound is None:
-            return _negative_cross_entropy(run, th) or _softmax_underflow(run, th) or _negative_trainer_loss(run, th)
+            return _negative_cross_entropy(run, th) or _softmax_underflow(run, th)
         k = (f"largest vocabulary in use (the loss is a cross-entropy: {lm_bound})", th.lm_vocab_max)
     expected = float(np.log(k[1]))
     # a Trainer table's first evaluation, when it precedes every training loss, is judged first (the
@@ -627,9 +557,6 @@ def detect(run: Run, th: InitialLossThresholds = DEFAULTS) -> list[Finding]:
     f = s.finite()
     if f.values.size == 0:
         return []
-    batch = _per_batch_start(run, s) if lm_bound is None and not evaluation else None
-    if batch is not None:  # the same loss printed per batch from batch 0: its first report is the start
-        s, f = batch, batch.finite()
     first = _first_value(run, s, th)
     # an epoch's mean loss falls below ln(K) within the epoch; only a per-step first loss is judged low
     early = f.steps[0] <= 1 and run.meta.step_unit != "epoch"
