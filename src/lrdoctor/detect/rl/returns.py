@@ -881,9 +881,11 @@ def _worse_than_untrained(run: Run, th: ReturnThresholds) -> list[Finding]:
             continue
         f = s.finite()
         v, st = f.values, f.steps
-        if v.size < th.untrained_points + 1 or st[0] != 0 or run.meta.step_column is None:
+        if st[0] != 0 or run.meta.step_column is None:
             continue  # (row numbers start at 0 too: only a logged step 0 is the untrained policy)
         later = v[1:]
+        if later.size < th.untrained_points and not _fell_at_every_report(v, th):
+            continue
         margin = th.noise_k * robust_sigma(later)
         if not (later.max() < v[0] and v[0] - np.median(later) > margin and v[0] - later.max() > 0):
             continue
@@ -902,6 +904,16 @@ def _worse_than_untrained(run: Run, th: ReturnThresholds) -> list[Finding]:
         )]
     return []
 
+
+
+def _fell_at_every_report(v: np.ndarray, th: ReturnThresholds) -> bool:
+    """True when a return logged from the untrained policy's step 0 fell at every one of its later
+    reports, at least ``few_falls`` of them (since stop 80): on a log with fewer than
+    ``untrained_points`` reports after step 0, the few-point rule's order statistic (a fall at each
+    of n reports in a row comes by chance with p = 1/(n+1)!, 1/24 for three) stands in for the
+    count, and the untrained policy's return for the gain that rule asks of a return (Acme's D4PG:
+    -9.0 at learner step 0, then -28.7, -69.0, -78.3, -80.3). No new threshold."""
+    return v.size > th.few_falls and bool((np.diff(v) < 0).all())
 
 def _median_fell(run: Run, t: TaskCurve, peak_step: float, need: float) -> bool:
     """True unless the task curve is a rolling mean of raw episode returns (the Monitor reader's
@@ -953,6 +965,13 @@ def _reversal_rules(run: Run, th: ReturnThresholds) -> list[Finding]:
     t = task_curve(run)
     if t is None or t.n < 20:  # too short for the trend rule
         return _few_point_reversal(run, th)
+    return _trend_reversal(run, t, th) or _falls_past_the_smoothing(run, t, th)
+
+
+def _trend_reversal(run: Run, t: TaskCurve, th: ReturnThresholds) -> list[Finding]:
+    """The trend rule of a log of 20+ reports: the smoothed task curve's peak, a gain before it and a
+    fall after it beyond ``noise_k`` sigmas and ``min_gain_share`` of the gain, a downward trend in the
+    reports after the peak (or a drop that held), and slopes that turn from rising to falling."""
     sm, steps = t.smooth, t.c.step
     p = int(np.argmax(sm))
     if p >= th.peak_before * t.n:
@@ -1010,6 +1029,47 @@ def _reversal_rules(run: Run, th: ReturnThresholds) -> list[Finding]:
         "is the one to keep.",
     )]
 
+
+
+def _falls_past_the_smoothing(run: Run, t: TaskCurve, th: ReturnThresholds) -> list[Finding]:
+    """A fall at the end of a long log that the trend rule's smoothing cannot see: the raw best report
+    followed by a fall at every later report to the end, at least ``few_falls`` of them, each fall
+    larger than ``noise_k`` sigmas of the task curve's noise (``TaskCurve.sigma``), and the whole drop
+    at least ``min_gain_share`` of the gain from the first report to the best for a return (interval
+    scale), of the best's level for a ratio-scale score. The rolling median's edges use the nearest
+    full window (:func:`~lrdoctor.detect._stats.rolling_median`), so the last half-window of reports
+    never moves the smoothed end the trend rule reads; the raw reports are judged as the few-point
+    rule judges a short log (falls at every report after the best, 1/4! for three of them under
+    noise alone), and a fall that is each time beyond the curve's own noise is no wobble at the top
+    (angela's policy gradient on Pendulum: the 100-episode average climbs -5804 -> -769 over 19
+    reports, then -843, -1150, -1996 at the last three, 24% of the gain given back, while the
+    smoothed end still reads -1093). No new threshold: the few-point rule's count, the trend rule's
+    noise and materiality."""
+    v, st = t.c.mid, t.c.step
+    p = int(np.argmax(v))
+    falls = v.size - 1 - p
+    if p == 0 or falls < th.few_falls or not (-np.diff(v[p:]) > th.noise_k * t.sigma).all():
+        return []
+    if t.name in RETURN_ROLES:
+        gain = float(v[p] - v[0])  # (an interval scale: the fall is measured against what was gained)
+    else:
+        gain = float(v[p]) if t.name in RATIO_SCALE else 0.0  # (a ratio scale: against the best's level)
+    drop = float(v[p] - v[-1])
+    if not gain > 0 or drop < th.min_gain_share * gain or not _median_fell(run, t, float(st[p]), th.min_gain_share * gain):
+        return []
+    if _within_sampling_noise(run, t.name, v, float(v[p]), float(v[-1]), th) \
+            or _guessed_throughout(run, t.name, v, float(v[p]), float(v[-1]), th):
+        return []  # (the trend rule's guards on an accuracy: a small evaluation set, a model that never learned)
+    col = run.meta.roles.get(t.name, t.name)
+    return [_fall_from(
+        col, st, v, p,
+        f"{col} peaked at {fmt(float(v[p]))} (step {fmt(float(st[p]))}) and fell at every one of the {falls} later reports "
+        f"to {fmt(float(v[-1]))}, each fall beyond its noise ({th.noise_k:g} sigma = {fmt(th.noise_k * t.sigma)}): "
+        f"{drop / gain:.0%} of " + ("the gain from its first report" if t.name in RETURN_ROLES else "its level"),
+        "Learning turned into unlearning at the end of the run: the LR (or an exploration or entropy schedule) "
+        "too large late, or value estimates diverged. The peak checkpoint is the one to keep.",
+        drop_share_of_gain=drop / gain, fall_step=float(st[p + 1]),
+    )]
 
 class RewardInstabilityEvidence(Evidence):
     """What a ``reward_instability`` finding proves itself with (keys absent when not measured)."""
