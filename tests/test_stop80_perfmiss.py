@@ -8,6 +8,9 @@
 2. A return logged from the untrained policy's step 0 that fell at every one of its later reports,
    fewer than ``untrained_points`` of them (``_fell_at_every_report``): the few-point rule's order
    statistic in place of the count, the untrained return in place of a gain.
+3. (a false finding removed) The error-rate collapse at the last evaluation no longer starts from a
+   best of exactly 0, which its own stop-79 branch and the doubling and stay rules already read as a
+   placeholder, not a learned level.
 
 No new threshold. Real logs of the benchmark are read in place; healthy and edge twins of the same
 shapes stay silent."""
@@ -15,10 +18,10 @@ shapes stay silent."""
 from __future__ import annotations
 
 import numpy as np
-from bench_logs import real_findings
+from bench_logs import real_findings, real_log
 
 import lrdoctor
-from lrdoctor.detect.rl.returns import DEFAULTS, _fell_at_every_report, detect_reversal
+from lrdoctor.detect.rl.returns import DEFAULTS, _collapse_at, _fell_at_every_report, detect_reversal
 
 
 def _return_log(tmp_path, values, every=100):
@@ -70,6 +73,11 @@ def test_a_short_log_from_step_0_that_fell_at_every_report_is_found(tmp_path):
     assert found[0].start_step == 10.0
 
 
+def test_a_best_of_zero_is_no_level_to_collapse_from():
+    assert _collapse_at(np.array([0.0, 116.15, 122.69]), 100.0, DEFAULTS) is None
+    assert _collapse_at(np.array([0.5, 116.15, 122.69]), 100.0, DEFAULTS) == (0, 2)  # a positive best still counts
+
+
 def test_the_count_and_noise_are_the_rules_own():
     assert (DEFAULTS.few_falls, DEFAULTS.noise_k, DEFAULTS.min_gain_share, DEFAULTS.untrained_points) == (3, 3.0, 0.2, 5)
 
@@ -110,3 +118,16 @@ def test_an_rlhf_reward_whose_last_falls_are_its_noise_stays_silent():
 def test_a_short_log_from_step_0_that_dipped_and_recovered_stays_silent():
     # TorchRL multi-agent PPO on VMAS (healthy): 0.0 at step 0, -0.68, then 0.12 -> 1.74
     assert not real_findings("fresh377/torchrl-main-multiagent-ppo-vmas/train.log", "performance_reversal")
+
+
+def test_a_training_wer_printed_as_0_after_four_updates_is_no_collapse():
+    # wav2letter (edge, slow_progress): train-WER 0.00 at 4 updates, then 116.15 and 122.69, while the
+    # validation WER went 100 -> 186.14 -> 100.57; the 0 is a placeholder, not a learned best
+    rel = "fresh929/wav2letter-i667-early-ler-stuck/paste.log"
+    assert lrdoctor.read(real_log(rel)).series("train-wer").values[0] == 0.0
+    assert not real_findings(rel, "performance_reversal")
+
+
+def test_a_collapse_to_100_percent_from_a_positive_best_is_still_found():
+    # SpeechBrain CRDNN: CER 35.4 at the first evaluation, then above 100% to the end (labelled reversal)
+    assert real_findings("fresh11/speechbrain-pr2216-crdnn-wer-jump/pr2216.log", "performance_reversal")
