@@ -296,6 +296,8 @@ def _needs(run: Run) -> str | None:
         return None  # evaluations only: the few-point rules judge the eval loss
     if why and needs.cumulative(run, "loss") is None and _nan_witnesses(run):
         return None  # a blow-up into NaN, or loss terms, the blow-up rules judge on fewer reports
+    if why and _absurd_witness(run):
+        return None  # a loss at the absurd scale to the end: ``absurd_loss``'s rule judges it on fewer reports
     return why
 
 
@@ -323,6 +325,16 @@ def _nan_witnesses(run: Run) -> bool:
     if ends_non_finite(s.values) and finite >= 2:
         return True
     return finite == 0 and any(run.series(n).finite().values.size >= DEFAULTS.few_after for n in _loss_terms(run))
+
+
+def _absurd_witness(run: Run) -> bool:
+    """True when the training loss ends on a stretch that ``absurd_loss``'s rule judges (:func:`_absurd_onset`:
+    ``few_after``+ reports from a finite one at 1e15 or more, each at that scale or non-finite), however few
+    of its reports are finite. That rule counts a non-finite report after an absurd one as still at the
+    scale (the float overflowed past it), so the finite points the other rules need are no requirement of
+    it (YOLACT: loss NaN, then 2.2e31, then NaN, between "Moving average ignored a value of inf" warnings)."""
+    s = objective(run)
+    return s is not None and _absurd_onset(np.asarray(s.values, dtype=float), DEFAULTS) is not None
 
 
 def above_best(t: Trend, th: DivergenceThresholds = DEFAULTS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -1319,7 +1331,7 @@ def detect(run: Run, th: DivergenceThresholds = DEFAULTS) -> list[Finding]:
         out = [f for f in out if f.start_step is None or f.start_step >= few[0].start_step] + few
     return [_across_tasks(run, _held_out_improved(run, _warmup_warning(run, f, th), th), th) for f in out
             if not _evaluation_kept_improving(run, f, th)
-            and not _accuracy_held(run, f.start_step, th) and not _new_stage(run, f.start_step, th)
+            and not _accuracy_held(run, f.start_step, th, _rise_start(f)) and not _new_stage(run, f.start_step, th)
             and not _at_numerical_floor(run, f, th)]
 
 
@@ -1499,7 +1511,7 @@ def _epoch_restarts(run: Run, since: float) -> bool:
     return any(1 <= j < v.size and v[j] < v[j - 1] for j in (i, i - 1))
 
 
-def _accuracy_held(run: Run, since: float | None, th: DivergenceThresholds) -> bool:
+def _accuracy_held(run: Run, since: float | None, th: DivergenceThresholds, best: float | None = None) -> bool:
     """True when a logged classification accuracy (training or held-out) stayed within
     ``accuracy_held`` of its best before ``since`` at every one of at least ``improving_evals``
     reports from there to the end: the model still answers as well as it did, so the loss's
@@ -1518,7 +1530,16 @@ def _accuracy_held(run: Run, since: float | None, th: DivergenceThresholds) -> b
     on: an accuracy at or below it may be chance for a two-class task (1/2 within ``slow_progress``'s
     0.1 band), and a model answering at chance before and after the rise still answers at chance, which
     proves nothing about its weights (a multiple-choice fine-tune resumed at lr 5e-08: training loss
-    0.224 -> 0.516, 0.608, 0.605 beside an evaluation accuracy of 0.5265-0.5279 throughout)."""
+    0.224 -> 0.516, 0.608, 0.605 beside an evaluation accuracy of 0.5265-0.5279 throughout).
+
+    Since stop 80, with ``best`` (the step of the loss's best report, the finding's ``best_step``) the
+    accuracy is judged over the whole rise the finding reports, from that best on: its best up to and
+    including the best report, and every report after it. A rule places its onset where the loss reached
+    the level it holds (a joint step, a new level), which may come reports after the climb began; an
+    accuracy that fell while the loss climbed to that onset and then came partly back did not hold
+    through the rise (a LoRA DistilBERT classifier at lr 1e-3: training loss 0.4666 at its first epoch,
+    0.537-0.6447 after, accuracy 0.8414 -> 0.8051 during the climb and 0.8114-0.821 from the joint step
+    on). See :func:`_rise_start`."""
     from lrdoctor.detect._progress.chance import accuracy_shares
     from lrdoctor.names import tokens
 
@@ -1529,11 +1550,20 @@ def _accuracy_held(run: Run, since: float | None, th: DivergenceThresholds) -> b
         if "best" in tokens(col):
             continue
         v, steps = share.values, share.steps
-        before, late = v[steps < since], v[steps >= since]
+        before, late = (v[steps < since], v[steps >= since]) if best is None else (v[steps <= best], v[steps > best])
         if before.size and late.size >= th.improving_evals and late.min() >= before.max() - th.accuracy_held \
                 and late.min() > th.task_accuracy_floor:
             return True
     return False
+
+
+def _rise_start(f: Finding) -> float | None:
+    """The step of the best report ``f``'s rise is measured from (its ``best_step``), when it lies before
+    the finding's onset; None otherwise (the onset alone then bounds the rise)."""
+    best = f.evidence.get("best_step")
+    if not isinstance(best, (int, float)) or f.start_step is None or not best < f.start_step:
+        return None
+    return float(best)
 
 
 def _evaluation_kept_improving(run: Run, f: Finding, th: DivergenceThresholds) -> bool:
