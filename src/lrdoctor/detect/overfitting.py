@@ -868,7 +868,10 @@ def _undone(run: Run, e: Series, tr: Series | None, th: OverfittingThresholds) -
         return []
     b = int(np.argmin(v[:-1]))
     gl = float(v[-1] / v[b] - 1)
-    if gl < _undone_bar(v.size - 1 - b, tr is not None, th) or v[-1] <= v[0] or (np.diff(v[b:]) <= 0).any():
+    rises = v.size - 1 - b
+    if gl < min(th.trend_gl, _undone_bar(rises, tr is not None, th)) or v[-1] <= v[0] or (np.diff(v[b:]) <= 0).any():
+        return []
+    if tr is None and gl < _undone_bar(rises, False, th):
         return []
     if tr is None:
         ev = _gl_evidence(e, b, gl)
@@ -877,6 +880,8 @@ def _undone(run: Run, e: Series, tr: Series | None, th: OverfittingThresholds) -
     else:
         t_best, t_end = _train_from(tr, float(e.steps[b])), value_at(tr, float(e.steps[-1]))
         if t_best is None or t_end is None or not (t_end < t_best or _memorised_at_end(e, t_end, th)):
+            return []
+        if gl < _undone_bar(rises, True, th) and not _undone_by_three(rises, t_best, t_end, th):
             return []
         ev = _gl_evidence(e, b, gl, t_best, t_end)
         why = f"training loss fell {fmt(t_best)} -> {fmt(t_end)}"
@@ -892,6 +897,28 @@ def _undone_bar(rises: int, trained: bool, th: OverfittingThresholds) -> float:
     (UP_2 and GL_5 at once, the UP rule's own pairing); twice GL_5 (``up_ordered_gl``) on the
     held-out curve alone."""
     return th.generalization_loss if trained or rises >= th.up_strips_with_gl else th.up_ordered_gl
+
+
+def _undone_by_three(rises: int, t_best: float, t_end: float, th: OverfittingThresholds) -> bool:
+    """True when the few-point undone rule may read its rise at GL_1 (``trend_gl``) instead of
+    :func:`_undone_bar`'s GL_5: three witnesses stand beside it, none of which the held-out loss's
+    size enters, so the size need only clear the smallest generalisation loss Prechelt evaluated
+    (GL_1; "Early Stopping - But When?", 1998, tries GL_1 to GL_5):
+
+    - the evaluation loss rose at each of at least ``up_strips_with_gl`` evaluations after its
+      best (UP_2, the order the UP rule pairs with GL_5);
+    - it ended above its *first* evaluation: all the held-out progress the run made is undone
+      (the caller's condition), which a rise inside the scatter of a curve still improving does
+      not do;
+    - the training loss fell from the best to the end (``t_end`` < ``t_best``; a training loss at
+      its floor, :func:`_memorised_at_end`, is no fall): the training set went on being fitted.
+
+    With no more than ``min_after`` + 1 evaluations there is no scatter to measure apart from the
+    rise (:func:`_gl_without_scatter`), and GL_5 asks a 3-evaluation fine-tune to undo its progress
+    by a margin a settled held-out loss rarely moves in two epochs (GPT-Neo 1.3B: validation loss
+    2.6645 at its first epoch, then 2.6694, 2.7338, 2.6% above it, while the training loss fell
+    2.7594 -> 1.9628). No new threshold: ``trend_gl`` and ``up_strips_with_gl`` are the detector's."""
+    return rises >= th.up_strips_with_gl and t_end < t_best
 
 
 def _highest_last(e: Series, tr: Series, th: OverfittingThresholds) -> list[Finding]:
