@@ -191,6 +191,77 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds, unjudged: list[str] | Non
     return Finding("slow_progress", sev, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
 
 
+#: the ``rule`` of :func:`_held_out_at_chance`
+HELD_OUT_AT_CHANCE_RULE = "evaluation loss at ln K from its first evaluation, accuracy at chance"
+
+
+def _k_of_first_evaluation(run: Run, first: float, th: ProgressThresholds) -> tuple[int, str] | None:
+    """K and where it came from: the config's class count, else the K in 2..``chance_infer_max_k``
+    whose ln K lies within ``chance_infer_tol`` of the first evaluation loss ``first`` (the spacing of
+    ln K is about 1/K, so up to 24 the band names one K). The first evaluation is the one that reads
+    the classification head closest to its initialisation, where its cross-entropy is ln K (Karpathy
+    2019, "verify loss @ init"); a later evaluation has had the whole run to drift onto some ln K by
+    coincidence."""
+    from lrdoctor.detect._classes import num_classes
+
+    given = num_classes(run)
+    if given is not None:
+        return given[1], f"config {given[0]}"
+    k = int(round(float(np.exp(first))))
+    if 2 <= k <= th.chance_infer_max_k and abs(first - np.log(k)) <= th.chance_infer_tol:
+        return k, "inferred: the first evaluation loss sits at ln K"
+    return None
+
+
+def _held_out_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
+    """The held-out picture of a model that predicts uniformly while its training loss falls: the
+    evaluation loss at ln K from its first evaluation (K the config's, or the one that evaluation names:
+    :func:`_k_of_first_evaluation`) and within ``chance_tol`` of it at every one of ``chance_acc_points``+
+    evaluations, while every logged classification accuracy (each with as many reports) stays within
+    ``chance_acc_margin`` of 1/K at all of them (and, for a K above ``chance_unconfirmed_max_k`` that
+    no config gives, has its median within ``chance_acc_factor`` x 1/K, the stuck-at-chance rule's
+    confirmation of a large K). Two independent readings of one K on the evaluated model:
+    :func:`_stuck_at_chance` judges the training loss where one is logged, and a training loss that
+    falls as the model memorises its training set says it learned (BERT on MedQA's four options:
+    validation loss 1.3851 -> 1.4239 around ln 4 = 1.386 and accuracy 0.26-0.30 over five epochs while
+    the training loss fell to 1.31; a ResNet-50 on ten classes: validation loss 2.2994 -> 2.27, accuracy
+    0.11-0.20). A warning, not the error of a loss at chance: the training loss moved, so the weights
+    are updated, and the log cannot tell a set-up whose held-out set can never follow (labels that do
+    not match, a split of another task) from one that has not yet begun to generalise."""
+    e = run.series("eval_loss")
+    if e is None:
+        return None
+    f = e.finite()
+    x = f.values
+    if x.size < th.chance_acc_points or (x <= 0).any():
+        return None
+    got = _k_of_first_evaluation(run, float(x[0]), th)
+    if got is None:
+        return None
+    k, source = got
+    ln_k = float(np.log(k))
+    if float(np.abs(x - ln_k).max()) > th.chance_tol * ln_k:
+        return None  # the evaluated model left the chance band (it learned, or it diverged)
+    shares = [(col, s.values) for col, s in accuracy_shares(run) if s.values.size >= th.chance_acc_points]
+    if not shares:
+        return None  # no accuracy to confirm the K the loss names (a fine-tune's loss may sit near some ln K)
+    for col, v in shares:
+        chance = chance_accuracy(col, k)
+        if chance >= 1.0 or float(v.max()) > chance + th.chance_acc_margin:
+            return None  # an accuracy rose off chance at some evaluation: the model learned something
+        if source.startswith("inferred") and k > th.chance_unconfirmed_max_k and float(np.median(v)) > th.chance_acc_factor * chance:
+            return None  # above 10 classes a loss near ln K names no K unless the accuracy sits near 1/K
+    col, v = shares[0]
+    ev = {"num_classes": k, "num_classes_source": source, "ln_k": ln_k, "loss_min": float(x.min()), "points": int(x.size),
+          "metric": run.meta.roles.get("eval_loss", "eval_loss"), "accuracy_metric": col, "accuracy_median": float(np.median(v)),
+          "chance": chance_accuracy(col, k), "rule": HELD_OUT_AT_CHANCE_RULE}
+    summary = (f"the evaluated model stayed at chance: {ev['metric']} sat at ln {k} = {fmt(ln_k)} from its first evaluation "
+               f"({fmt(float(x[0]))}) through all {x.size} ({fmt(float(x.min()))}-{fmt(float(x.max()))}), and {col} never rose "
+               f"more than {fmt(th.chance_acc_margin)} above 1/{k} (at most {fmt(float(v.max()))}); whatever the training loss "
+               "did, the held-out predictions carry no information about the labels")
+    return Finding("slow_progress", Severity.WARNING, float(f.steps[0]), float(f.steps[-1]), summary, ev, _CHANCE_CAUSE)
+
+
 def _at_chance_from_the_start(run: Run, th: ProgressThresholds) -> Finding | None:
     """Stuck at chance with no accuracy to confirm K (:func:`_at_ln_k_from_the_start`): the weakest
     reading of ln K, so it is tried after every rule that names a more specific fault (a loss frozen to
