@@ -114,3 +114,10 @@ def test_healthy_twins_whose_first_evaluation_sits_at_ln_k_stay_silent():
     for rel in (_CAMEMBERT_QLORA, _RASI_FIVE):
         assert _held_out_at_chance(lrdoctor.read(real_log(rel)), DEFAULTS) is None, rel
         assert _rules(rel) == [], rel
+
+
+def test_a_first_evaluation_far_above_any_ln_k_names_no_k(tmp_path):
+    # a first validation loss in the millions (a mobilebert card at 3126378.25) is no K, and no overflow
+    run = _csv(tmp_path, [3126378.25, 2613.95, 6.62, 0.71, 0.69], [0.45, 0.45, 0.45, 0.55, 0.54])
+    assert _held_out_at_chance(run, DEFAULTS) is None
+    assert _held_out_at_chance(lrdoctor.read(real_log("fresh670/cippppy-mobilebert-500exs-10timesteps/training_results.md")), DEFAULTS) is None

@@ -207,6 +207,8 @@ def _k_of_first_evaluation(run: Run, first: float, th: ProgressThresholds) -> tu
     given = num_classes(run)
     if given is not None:
         return given[1], f"config {given[0]}"
+    if not 0.5 < first < np.log(th.chance_infer_max_k) + th.chance_infer_tol:  # ln 2 .. ln max K, as _stuck_at_chance reads it
+        return None
     k = int(round(float(np.exp(first))))
     if 2 <= k <= th.chance_infer_max_k and abs(first - np.log(k)) <= th.chance_infer_tol:
         return k, "inferred: the first evaluation loss sits at ln K"
