@@ -215,21 +215,38 @@ def _k_of_first_evaluation(run: Run, first: float, th: ProgressThresholds) -> tu
     return None
 
 
+def _falls_through_ln_k(run: Run, evaluations: np.ndarray, ln_k: float, th: ProgressThresholds) -> bool:
+    """True when the evaluation loss ``evaluations`` or the training loss (each with 3+ finite reports)
+    still falls over its second half by more than ``chance_drift`` x ln K (:func:`second_half_ends`):
+    the stuck-at-chance rule's own guard, read on both losses. A loss falling *through* ln K is
+    learning, whatever band the other sits in when the log ends (Keras issue 12707: training loss
+    1.88 -> 1.72 over the last epochs, past ln 6 = 1.79, beside a validation loss at 1.79-1.86)."""
+    train = run.series("loss")
+    for x in (evaluations, train.finite().values if train is not None else np.array([])):
+        if x.size >= 3:
+            start, end = second_half_ends(x)
+            if start - end > th.chance_drift * ln_k:
+                return True
+    return False
+
+
 def _held_out_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
-    """The held-out picture of a model that predicts uniformly while its training loss falls: the
-    evaluation loss at ln K from its first evaluation (K the config's, or the one that evaluation names:
-    :func:`_k_of_first_evaluation`) and within ``chance_tol`` of it at every one of ``chance_acc_points``+
-    evaluations, while every logged classification accuracy (each with as many reports) stays within
-    ``chance_acc_margin`` of 1/K at all of them (and, for a K above ``chance_unconfirmed_max_k`` that
-    no config gives, has its median within ``chance_acc_factor`` x 1/K, the stuck-at-chance rule's
-    confirmation of a large K). Two independent readings of one K on the evaluated model:
-    :func:`_stuck_at_chance` judges the training loss where one is logged, and a training loss that
-    falls as the model memorises its training set says it learned (BERT on MedQA's four options:
-    validation loss 1.3851 -> 1.4239 around ln 4 = 1.386 and accuracy 0.26-0.30 over five epochs while
-    the training loss fell to 1.31; a ResNet-50 on ten classes: validation loss 2.2994 -> 2.27, accuracy
-    0.11-0.20). A warning, not the error of a loss at chance: the training loss moved, so the weights
-    are updated, and the log cannot tell a set-up whose held-out set can never follow (labels that do
-    not match, a split of another task) from one that has not yet begun to generalise."""
+    """The held-out picture of a model that predicts uniformly: the evaluation loss at ln K from its
+    first evaluation (K the config's, or the one that evaluation names: :func:`_k_of_first_evaluation`)
+    and within ``chance_tol`` of it at every one of ``chance_acc_points``+ evaluations, while every
+    logged classification accuracy (each with as many reports) stays within ``chance_acc_margin`` of
+    1/K at all of them (and, for a K above ``chance_unconfirmed_max_k`` that no config gives, has its
+    median within ``chance_acc_factor`` x 1/K, the stuck-at-chance rule's confirmation of a large K):
+    two independent readings of one K on the evaluated model. :func:`_stuck_at_chance` judges the
+    training loss where one is logged, and without a K in the config it names K from that loss's later
+    half, within ``chance_infer_tol``: a loss that drifts a little under ln K, or one that falls as the
+    model memorises its training set, names none (a ResNet-50 on ten classes: training loss 2.302 ->
+    2.276, 0.024 nats under ln 10 by its later median, beside a validation loss 2.2994 -> 2.2726 and an
+    accuracy of 0.11-0.20; BERT on MedQA's four options: validation loss 1.3851 -> 1.4239 around ln 4 =
+    1.386, accuracy 0.26-0.30, training loss down to 1.31). Not while either loss still falls through
+    ln K (:func:`_falls_through_ln_k`). A warning, not the error of a loss at chance: the log cannot
+    tell a set-up whose held-out set can never follow (labels that do not match, a split of another
+    task) from one that has not yet begun to generalise."""
     e = run.series("eval_loss")
     if e is None:
         return None
@@ -244,6 +261,8 @@ def _held_out_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
     ln_k = float(np.log(k))
     if float(np.abs(x - ln_k).max()) > th.chance_tol * ln_k:
         return None  # the evaluated model left the chance band (it learned, or it diverged)
+    if _falls_through_ln_k(run, x, ln_k, th):
+        return None
     shares = [(col, s.values) for col, s in accuracy_shares(run) if s.values.size >= th.chance_acc_points]
     if not shares:
         return None  # no accuracy to confirm the K the loss names (a fine-tune's loss may sit near some ln K)
