@@ -24,6 +24,24 @@ _STEP_KEYS: tuple[tuple[str, str], ...] = STEP_NAMES
 MAX_NESTING = 4
 
 
+#: mmcv's and mmengine 0.x's ``log.json`` name the loop that wrote each record in its ``"mode"``
+#: field (``{"mode": "val", "epoch": 18, "iter": 19, "lr": 0.0004, "accuracy_top-1": 85.3}``):
+#: the fields of a record of one of these modes are that evaluation's, not the training's
+_EVAL_MODES = frozenset({"val", "test", "eval"})
+
+#: a mode record's fields that say when it was written, not what it measured: they stay bare
+_MODE_STAMPS = frozenset({"mode", "epoch", "iter", "lr"})
+
+
+def _mode_fields(r: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``r`` with its measurements filed under its mode (``val/accuracy_top-1``) when its
+    ``"mode"`` names an evaluation loop (:data:`_EVAL_MODES`); other records as they are."""
+    mode = r.get("mode")
+    if type(mode) is not str or mode not in _EVAL_MODES:
+        return r
+    return {(k if k in _MODE_STAMPS else f"{mode}/{k}"): v for k, v in r.items()}
+
+
 class RecordColumns:
     """Records (dicts) turned into columns as they arrive, so that a reader never holds a
     list of millions of dicts: per numeric key, the rows and values it was logged at in
@@ -73,6 +91,8 @@ class RecordColumns:
         i = self.n
         self.n = i + 1
         slots = self._slots
+        if "mode" in r:
+            r = _mode_fields(r)
         for k, v in r.items():
             t = type(v)
             if t is dict:
