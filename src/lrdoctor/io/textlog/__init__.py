@@ -33,7 +33,7 @@ from lrdoctor.io.textlog.prefix import strip_prefix
 from lrdoctor.io.textlog.bars import _tqdm_bar
 from lrdoctor.io.textlog.key_value import NAN_EVENT, _STEPLIKE, _as_split, _framework_nan, _key_values, _python_dict
 from lrdoctor.io.textlog.named import (EPOCH_END, _amp_overflow, _catboost_legacy, _coco_summary, _bare_pairs, _bracketed_step, _checkpoint_message, _paddle_v2, _rl_evaluation, _epoch_trailer, _fastai07_row, _fuxictr_metrics,
-                                      _caffe_net_output, _cartpole_lengths, _keras_io_avg_reward, _julia_show, _tinygrad_step, _darknet, _gdrl_progress, _cleverhans_accuracy, _ketos_wrapped, _kraken_accuracy, _deepxde_row, _gan_row, _studiogan_eval, _lightning_checkpoint, _llmc, _marian, _pt_darts, _pytorch_tutorial, _nanogpt, _nvidia_speech, _step_of_max, _tab_pairs, _trax, _ferminet, _synaptic, _densefusion, _yolact,
+                                      _caffe_net_output, _cartpole_lengths, _keras_io_avg_reward, _julia_show, _tinygrad_step, _darknet, _gdrl_progress, _cleverhans_accuracy, _ketos_wrapped, _kraken_accuracy, _deepxde_row, _gan_row, _studiogan_eval, _lightning_checkpoint, _llmc, _marian, _pt_darts, _pytorch_tutorial, _epoch_value_metric, _nanogpt, _nvidia_speech, _step_of_max, _tab_pairs, _trax, _ferminet, _synaptic, _densefusion, _yolact,
                                       _yolov5_results)
 from lrdoctor.io.textlog.tables import unflatten_markdown_table, _chainer_report, _console_table, _pandas_frame, _sklearn_gb, _split_table, _two_line_header_table, _vw_table, _header_table, _html_table, _ruled_table, RULE_LINE, _pipe_table, _ray_result, _sb3_table, ray_block_goes_on, sb3_table_goes_on
 from lrdoctor.run import Run, RunMeta
@@ -106,6 +106,7 @@ RULES: list[LineRule] = [
     LineRule("checkpoint-message", _checkpoint_message),
     LineRule("bracketed-step", _bracketed_step),
     LineRule("step-of-max", _step_of_max),
+    LineRule("epoch-value-metric", _epoch_value_metric),
     LineRule("lightning-checkpoint", _lightning_checkpoint),
     LineRule("gan-row", _gan_row),
     LineRule("pytorch-tutorial", _pytorch_tutorial),

@@ -269,10 +269,10 @@ _SCORE_WORD = re.compile(r"acc|correct|precision|recall|top\d|f1|success|dice|io
 #: after a mode word too: MatchZoo's "[Eval:test] Iter:77 map=0.5679" and "[Eval:valid] ..." (two splits, two columns);
 #: ReChorus' "Test After Training: (HR@5:0.9161,NDCG@5:0.7829,...)" (the final test, filed under the last
 #: epoch it was read as that epoch's dev score) and the kNN monitor's "Test Epoch: [5/1000] Acc@1:47.33%";
-#: FACIL's ">>> Test on task  0 : loss=2.880 | TAw acc= 55.7%, ..." after each task; ACNet's "val at epoch 5,
-#: top1=60.48000, top5=97.16000, loss=1.444115" (its validation, not the training loss), after the
-#: logger's name and level that the prefix reader keeps when the name is a split word ("train INFO: ")
-_SPLIT_LINE = re.compile(r"^[\s\\]*(?:[A-Za-z_]\w*\s+" + LEVEL + r"\s*:\s*)?(?:>{2,}\s*)?\[?(?:(?:eval|evaluation|train|training)\s*:\s*)?(test|val|valid|validation|eval|evaluation|dev)(?: set| after training| epoch| on task\s+\d+\s*)?(?: results| metrics)?"
+#: ACNet's "val at epoch 5, top1=60.48000, top5=97.16000, loss=1.444115" (its validation's loss, not
+#: the training loss), after the logger's name and level that the prefix reader keeps when that name
+#: is a split word ("train INFO: val at epoch 5, ...")
+_SPLIT_LINE = re.compile(r"^[\s\\]*(?:[A-Za-z_]\w*\s+" + LEVEL + r"\s*:\s*)?\[?(?:(?:eval|evaluation|train|training)\s*:\s*)?(test|val|valid|validation|eval|evaluation|dev)(?: set| after training| epoch)?(?: results| metrics)?"
                          r"(?:\]|\s*(?::|-\s|\[\s*\d+\s*/\s*\d+\s*\]|\s+(?:of|at)\s+epoch\b))", re.I)
 
 #: a split's name leading the metrics after the step fields: rasbt's deeplearning-models print
@@ -322,24 +322,6 @@ _LOG_ORIGIN = re.compile(r"\(\w{1,60}:\d{1,7}\)")
 #: A lower-case section marker inside a key=value line: ESPnet2's "[train] loss=1.61, ...
 #: [valid] loss=1.85": the keys after "[valid]" are the validation's ("valid_loss")
 _SECTION = re.compile(r"\[([a-z][a-z_]{0,30})\]\s")
-
-#: a cell of a pipe-framed line opened by a split's label: FACIL's "| Epoch 12, time= 2.1s | Train:
-#: skip eval | Valid: time= 2.2s loss=5.158, TAw acc= 83.3% |" ("|stage2 Valid: ..." in its
-#: second stage), GAT's "Training: loss = 1.63, acc = 0.51 | Val: loss = 1.71, acc = 0.47 | Time:
-#: ...". Every pair of the cell, up to the next pipe, is that split's (read bare, the validation's
-#: loss was the training loss, and its accuracy overwrote the training one)
-_SPLIT_CELL = re.compile(r"(?:^|\|)\s*(?:[A-Za-z]\w{0,20}\s+)?(train|training|eval|evaluation|val|valid|validation|test)\s*:\s", re.I)
-
-
-def _split_cells(line: str) -> list[tuple[int, str]]:
-    """The sections of ``line`` that its pipe cells make, as (start, split) pairs: a cell opened by
-    a split's label ("| Valid: ...") is that split's to the next pipe, and every other cell no
-    split's (""). Empty where no cell names an evaluation split: the line's pairs stay as read."""
-    cells = [(m.end(), m[1].lower()) for m in _SPLIT_CELL.finditer(line)]
-    if not any(name not in ("train", "training") for _, name in cells):
-        return []
-    bars = [(i + 1, "") for i, ch in enumerate(line) if ch == "|"]
-    return sorted(cells + bars)
 
 #: a key qualified by a parenthesis before its colon: LitGPT's "loss train (curr): 1.657"
 #: (or by a count: "Reward moyen (100 ep): 22.6", a mean over the last 100 episodes)
@@ -485,9 +467,17 @@ def _arrow_changes(line: str) -> str:
     return _ARROW_CHANGE.sub(lambda m: f"{m['key']}_before{m['sep']}{m['a']}{m['ua']}, {m['key']}{m['sep']}{m['b']}{m['ub']},", line)
 
 
+#: CNTK numbers the evaluation nodes of its minibatch lines inside the key: "EvalErr[0]PerSample =
+#: 0.29534375" is the epoch summary's "EvalErrPerSample" (one key; split at the bracket, its
+#: "EvalErr" took the number of another field)
+_CNTK_NODE = re.compile(r"(?<=[a-z])\[\d{1,3}\](?=PerSample\b)")
+
+
 def _key_values(line: str, state: dict) -> dict | None:
     """``key=value`` / ``key: value`` pairs (``step:N/M`` keeps N)."""
     rec: dict = {}
+    if "]PerSample" in line:
+        line = _CNTK_NODE.sub("", line)
     if ": [" in line and " | " in line:
         line = _named_brackets(line)
     if ">" in line or "→" in line:
@@ -535,15 +525,9 @@ def _key_values(line: str, state: dict) -> dict | None:
         line = _blank(line, [m.span() for m in pairs])
     if " of " in line or " per " in line:  # CTR-GCN's "Mean test loss of 8 batches: 0.358": the count is no part of the key
         line = _OF_COUNT.sub("", line)
-    segmented = _segments(line)
-    for k, v in segmented.items():  # "Train loss 1.59" (no separator) and friends
+    for k, v in _segments(line).items():  # "Train loss 1.59" (no separator) and friends
         rec[k] = v
     sections = [(m.end(), m[1]) for m in _SECTION.finditer(line)] if "] " in line else []
-    cells = _split_cells(line) if "|" in line and ": " in line else []
-    if cells:
-        sections = sorted(sections + cells)
-    bare: set[str] = set()  # keys a pair of the line set as read
-    celled: set[str] = set()  # keys a pair set under its section's split instead
     best = "best" in line or "Best" in line
     prev = ""
     for m in _KV.finditer(line):
@@ -563,11 +547,8 @@ def _key_values(line: str, state: dict) -> dict | None:
         if _VECTOR_TAIL.match(line, m.end()):
             continue  # mmdet's "bbox_mAP_copypaste: 0.751 0.987 0.876 ...": a vector, no scalar
         sec = next((name for end, name in reversed(sections) if end <= m.start()), None) if sections else None
-        if sec and sec not in ("train", "training") and not key.startswith(f"{sec}_"):
-            celled.add(key)
+        if sec and sec not in ("train", "training"):
             key = f"{sec}_{key}"
-        else:
-            bare.add(key)
         if best and _BEST_BEFORE.search(line, max(0, m.start() - 40), m.start()):
             key = f"best_{key}"  # nnU-Net's "New best EMA pseudo Dice: 0.82": a best so far, not this value
         if m["unit"] in ("ms", "s", "sec"):
@@ -575,12 +556,6 @@ def _key_values(line: str, state: dict) -> dict | None:
         elif m["unit"] == "%" and key == "clip":
             key = "clip_pct"  # fairseq's share of clipped updates, not a threshold
         rec[key] = _num(m["val"])
-    if cells:
-        # the segment rule read a split cell's pair bare ("TAw acc= 83.3%" of FACIL's Valid
-        # cell as "taw_acc"): only its split's name stands
-        for key in celled - bare:
-            if key in segmented:
-                rec.pop(key, None)
     if "]" in line:
         for m in _BRACKET_KEY.finditer(line):
             rec.setdefault(_key_name(m["key"]), _num(m["val"]))

@@ -41,6 +41,11 @@ _NV_VAL = re.compile(rf"^\s*Validation loss\s+(?P<it>\d+):\s+(?P<loss>{NUM})\s*$
 
 _WAVEGLOW = re.compile(r"^\s*(?P<it>\d+):\t(?P<loss>-?(?:\d+\.\d{4,}|nan|inf))\s*$", re.I)
 
+#: ...and a WaveGlow fork that names both numbers, each joined to its word by an underscore:
+#: ``"step_{}:\tloss_{:.9f}".format(iteration, loss)`` ("step_78620:	loss_4191.683593750"); the
+#: words are the file's own, so the step and the loss are read under them
+_WAVEGLOW_NAMED = re.compile(r"^\s*step_(?P<it>\d+):\t+loss_(?P<loss>-?(?:\d+\.\d{4,}|nan|inf))\s*$", re.I)
+
 #: karpathy's makemore / "Neural Networks: Zero to Hero": ``print(f'{i:7d}/{max_steps:7d}: {loss.item():.4f}')``
 _STEP_OF_MAX_LOSS = re.compile(rf"^\s*(?P<i>\d+)\s*/\s*(?P<n>\d+):\s+(?P<loss>{NUM})\s*$", re.I)
 
@@ -117,6 +122,20 @@ def _bracketed_step(line: str, state: dict) -> dict | None:
     return None
 
 
+#: an epoch's evaluation printed with its metric as the unit of the number: a hand-kept note of a
+#: detector fine-tune ("Epoch3: 55.7map", "Epoch 4: 46.3 mAP"); the word after the number names it
+#: (COCO's mean average precision), whatever remark follows
+_EPOCH_VALUE_METRIC = re.compile(rf"^\s*Epoch\s*(?P<ep>\d+)\s*:\s*(?P<val>{NUM})\s?(?P<metric>map|ap|map50)\b", re.I)
+
+
+def _epoch_value_metric(line: str, state: dict) -> dict | None:
+    """``Epoch3: 55.7map``: the epoch, and the value under the metric name written after it."""
+    m = _EPOCH_VALUE_METRIC.match(line) if line.lstrip()[:5].lower() == "epoch" else None
+    if m is None:
+        return None
+    return {"epoch": int(m["ep"]), m["metric"].lower(): _num(m["val"])}
+
+
 def _step_of_max(line: str, state: dict) -> dict | None:
     m = _STEP_OF_MAX_LOSS.match(line) if ":" in line else None
     if m is None or int(m["i"]) > int(m["n"]):
@@ -134,7 +153,7 @@ def _nvidia_speech(line: str, state: dict) -> dict | None:
     m = _NV_VAL.match(line) or None
     if m:
         return {"iteration": int(m["it"]), "val_loss": _num(m["loss"])}
-    m = _WAVEGLOW.match(line) if "\t" in line else None
+    m = (_WAVEGLOW.match(line) or _WAVEGLOW_NAMED.match(line)) if "\t" in line else None
     if m:
         return {"iteration": int(m["it"]), "loss": _num(m["loss"])}
     return None
