@@ -25,8 +25,9 @@ MAX_NESTING = 4
 
 
 #: mmcv's and mmengine 0.x's ``log.json`` name the loop that wrote each record in its ``"mode"``
-#: field (``{"mode": "val", "epoch": 18, "iter": 19, "lr": 0.0004, "accuracy_top-1": 85.3}``):
-#: the fields of a record of one of these modes are that evaluation's, not the training's
+#: field (``{"mode": "val", "epoch": 18, "iter": 19, "lr": 0.0004, "accuracy_top-1": 85.3}``), and
+#: so does MACE's MetricsLogger (``"mode": "opt"`` for a training batch, ``"eval"`` for the
+#: validation): the fields of a record of one of these modes are that evaluation's, not the training's
 _EVAL_MODES = frozenset({"val", "test", "eval"})
 
 #: a mode record's fields that say when it was written, not what it measured: they stay bare

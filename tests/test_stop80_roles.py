@@ -1,0 +1,159 @@
+"""Series read under the role their file names (stop 80, roles): each reader fix on a few synthetic
+lines, on real logs of the benchmark read in place, and on a twin of the same shape whose reading
+must not move.
+
+- mmcv's ``log.json``: a record whose ``"mode"`` is ``"val"`` holds the validation's numbers
+  (``val/accuracy_top-1``, ``val/loss``), not the training's (``records._mode_fields``);
+- ACNet's "val at epoch 5, top1=..., loss=..." after a logger named "train" is a validation line;
+- Open3D-ML's "loss train: 10.7  eval: 8.7" names the evaluation's loss after the training one;
+- CNTK's "EvalErr[0]PerSample = 0.29" is one key, the training minibatches' error rate;
+- a WaveGlow fork's "step_78620:<TAB>loss_4191.68" and a note's "Epoch3: 55.7map" are read under
+  the words they carry (both were unreadable)."""
+
+from pathlib import Path
+
+import numpy as np
+
+import lrdoctor
+from lrdoctor.io import read
+from lrdoctor.io.records import _mode_fields
+from lrdoctor.io.textlog.key_value import _key_values
+
+LOGS = Path(__file__).resolve().parents[1] / "bench" / "detection_logs"
+
+
+def _roles(path: Path) -> dict:
+    return dict(read(path).meta.roles)
+
+
+def _kinds(path: Path) -> set[str]:
+    return {f.kind for f in lrdoctor.diagnose(str(path)).findings}
+
+
+# --- mmcv log.json: "mode": "val" -------------------------------------------------------------
+
+def test_a_val_mode_record_files_its_measurements_under_the_split():
+    rec = {"mode": "val", "epoch": 18, "iter": 19, "lr": 0.0004, "accuracy_top-1": 85.3, "loss": 0.40}
+    assert _mode_fields(rec) == {"mode": "val", "epoch": 18, "iter": 19, "lr": 0.0004,
+                                 "val/accuracy_top-1": 85.3, "val/loss": 0.40}
+    train = {"mode": "train", "epoch": 18, "iter": 140, "loss": 0.32}
+    assert _mode_fields(train) is train
+
+
+def test_mmcv_records_keep_the_validation_loss_out_of_the_training_loss(tmp_path):
+    lines = []
+    for ep in range(1, 7):
+        for it in (10, 20):
+            lines.append(f'{{"mode": "train", "epoch": {ep}, "iter": {it}, "lr": 0.1, "loss": {2.0 / (ep + it / 100):.4f}}}')
+        # (mmcv writes the validation record at the epoch's last iteration)
+        lines.append(f'{{"mode": "val", "epoch": {ep}, "iter": 20, "lr": 0.1, "loss": 9.5, "accuracy_top-1": {50 + ep}}}')
+    p = tmp_path / "log.json"
+    p.write_text("\n".join(lines) + "\n")
+    run = read(p)
+    assert run.meta.roles["eval_accuracy"] == "val/accuracy_top-1"
+    assert run.meta.roles["eval_loss"] == "val/loss"
+    loss = run.series("loss").finite().values
+    assert loss.size == 12 and float(np.max(loss)) < 9.5  # no validation loss among the training ones
+
+
+def test_a_real_mmcls_log_json_reads_its_validation_records_as_the_validation():
+    """mmcls issue 993 (healthy): its val records carry the validation loss 0.403, which the
+    training loss column held before; the top-1 accuracy is the evaluation's."""
+    run = read(LOGS / "fresh832/mmcls-993-logjson-epoch18-19/paste.log")
+    assert run.meta.roles["eval_accuracy"] == "val/accuracy_top-1"
+    assert run.meta.roles["eval_loss"] == "val/loss"
+    assert 0.40347 not in set(run.series("loss").finite().values.tolist())
+
+
+def test_a_real_mmpretrain_val_only_log_reads_its_accuracy_as_the_evaluation():
+    """mmpretrain issue 449 (edge): log.json holds validation records only."""
+    assert _roles(LOGS / "fresh41/mmpretrain-449-val-top1/log.json")["eval_accuracy"] == "val/accuracy_top-1"
+    assert _roles(LOGS / "fresh97/mmpretrain-944-custom-val-acc/train.log")["eval_accuracy"] == "val/accuracy_top-1"
+
+
+def test_a_real_mace_metrics_log_reads_its_eval_records_as_the_validation():
+    """MACE's MetricsLogger (healthy): "mode": "opt" per training batch, "eval" per validation;
+    the eight validation losses were among the training loss's 60 points."""
+    run = read(LOGS / "fresh125/mace-tutorial-mace02-com3-train-jsonl-epochs0-12/mace02_com3_run-567_train.txt")
+    assert run.meta.roles["eval_loss"] == "eval/loss"
+    assert run.series("eval_loss").finite().values.size == 8
+    assert 14.201 not in {round(v, 3) for v in run.series("loss").finite().values.tolist()}
+
+
+def test_a_healthy_mmdet_log_json_stays_silent():
+    """mmdet issue 4927 (healthy twin): train and val records; its reading gains the split's
+    names (val/bbox_mAP) and no finding."""
+    path = LOGS / "fresh186/mmdet-4927-logjson-epoch2-3/log.json"
+    assert _roles(path)["eval_accuracy"] == "val/bbox_mAP"
+    assert _kinds(path) == set()
+
+
+# --- ACNet: "val at epoch N, ..." after a logger named "train" ---------------------------------
+
+def test_a_val_at_epoch_line_is_the_validation_even_after_the_logger_name():
+    rec = _key_values("train INFO: val at epoch 5, top1=60.48000, top5=97.16000, loss=1.444115", {})
+    assert rec["val_loss"] == 1.444115 and "loss" not in rec
+    assert rec["epoch"] == 5.0
+    # the twin: the same logger's training line keeps its loss
+    assert _key_values("train INFO: epoch 5, loss=1.444115", {})["loss"] == 1.444115
+
+
+def test_real_acnet_log_has_no_training_loss_only_its_validation():
+    """ACNet issue 26 (edge): every line is a validation's."""
+    roles = _roles(LOGS / "fresh97/acnet-26-resnet56-cifar10-val/train.log")
+    assert roles["eval_loss"] == "val_loss" and roles["eval_accuracy"] == "val_top1"
+    assert "loss" not in roles
+
+
+# --- Open3D-ML: "loss train: x  eval: y" -------------------------------------------------------
+
+def test_eval_after_a_train_key_is_that_key_of_the_evaluation():
+    rec = _key_values("loss train: 10.721  eval: 8.661", {})
+    assert rec == {"loss_train": 10.721, "loss_eval": 8.661}
+
+
+def test_real_open3d_logs_read_the_evaluation_columns_as_the_evaluation():
+    """Open3D-ML issues 407 (edge) and 203 (edge): loss/acc/iou, each "train: x  eval: y"."""
+    for rel in ("fresh161/open3dml-407-randlanet-tf-semantic3d/train.log", "fresh161/open3dml-203-randlanet-semantic3d/train.log"):
+        roles = _roles(LOGS / rel)
+        assert roles["loss"] == "loss_train" and roles["eval_loss"] == "loss_eval"
+        assert roles["eval_accuracy"] == "acc_eval"
+
+
+# --- CNTK: "EvalErr[0]PerSample" ---------------------------------------------------------------
+
+def test_cntk_node_index_stays_inside_its_key():
+    rec = _key_values(" Epoch[10 of 30]-Minibatch[   1- 500, 64.02%]: SamplesSeen = 32000; TrainLossPerSample =  0.85505237; "
+                      "EvalErr[0]PerSample = 0.28478125; TotalTime = 60.9339s", {})
+    assert rec["eval_err_per_sample"] == 0.28478125
+    assert "eval_err" not in rec and "per_sample" not in rec
+
+
+def test_real_cntk_logs_read_no_validation_loss_from_the_training_error():
+    """CNTK issues 194 (healthy) and 406 (unhealthy, nonfinite): the error rate of the training
+    minibatches was read as an evaluation loss; the NaN of issue 406 is still found."""
+    healthy = LOGS / "fresh719/cntk-issue-194-cifar10/paste.log"
+    assert "eval_loss" not in _roles(healthy)
+    assert _kinds(healthy) == set()
+    nan = LOGS / "fresh131/cntk-406-cifar-qnan/paste.txt"
+    assert "eval_loss" not in _roles(nan)
+    assert "nonfinite" in _kinds(nan)
+
+
+# --- words glued to their numbers: WaveGlow fork, an epoch's mAP ------------------------------
+
+def test_waveglow_named_step_and_loss_are_read():
+    run = read(LOGS / "fresh77/waveglow-issue32-single-step-blowup/train.log")
+    assert run.meta.roles["loss"] == "loss"
+    assert 4191.68359375 in run.series("loss").values.tolist()
+
+
+def test_epoch_value_metric_lines_are_read_as_the_evaluation():
+    """Grounding DINO issue 166: "Epoch4: 46.3map" (unhealthy, the map falls) and its twin run
+    (healthy, the map rises to 56.8), both unreadable before; the twin stays silent."""
+    down = read(LOGS / "fresh886/gdino-166-finetune-lrdrop-8-11/paste.log")
+    assert down.meta.roles["eval_accuracy"] == "map"
+    assert down.series("eval_accuracy").values.tolist() == [55.2, 55.5, 55.7, 46.3, 44.1]
+    twin = LOGS / "fresh886/gdino-166-finetune-lrdrop-4-8/paste.log"
+    assert _roles(twin)["eval_accuracy"] == "map"
+    assert _kinds(twin) == set()
