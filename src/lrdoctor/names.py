@@ -330,6 +330,18 @@ _AUX = {"box", "cls", "dfl", "obj", "seg", "aux", "reg", "mask", "rpn", "l1", "g
 _TIME = {"time", "ms", "sec", "secs", "seconds", "speed", "throughput", "elapsed", "eta", "mem", "memory", "tflops",
          "mfu", "tokens", "samples", "s"}
 
+#: the stages PaddlePaddle's trainers (PaddleSeg, PaddleDetection, PaddleOCR, PaddleClas) time
+#: under a "cost": "batch_cost: 0.4066, reader_cost: 0.00017, ips: 9.8 samples/sec" and
+#: "batch_cost: 2.0325 data_cost: 1.2" are the seconds a batch and its loading took
+_TIMED_STAGES = frozenset({"batch", "reader", "data"})
+
+
+def _timer_cost(t: list[str]) -> bool:
+    """True for Paddle's timers named as a stage's "cost" (``batch_cost``, ``reader_cost``,
+    ``data_cost``, their averages): the two words and no other loss word, so "batch loss cost"
+    or a "data_loss" term stays a loss."""
+    return "cost" in t and bool(_TIMED_STAGES & set(t)) and not _has(t, *(w for w in _LOSS_WORDS if w != "cost"))
+
 
 @dataclass(frozen=True)
 class RoleRule:
@@ -401,8 +413,8 @@ def _split_norm(t: list[str]) -> bool:
 #: Token rules, tried for each role still unfilled after the alias pass.
 ROLE_RULES: tuple[RoleRule, ...] = (
     # a running best ("Min_val_loss: 1e10", best_loss) is not the loss of the current weights
-    RoleRule("eval_loss", lambda t: _has(t, *_LOSS_WORDS) and bool(_EVAL & set(t)) and not ((_RL_LOSS | _BEST | _NOT_A_LOSS) & set(t))),
-    RoleRule("loss", lambda t: _has(t, *_LOSS_WORDS) and not (_EVAL | _RL_LOSS | _AUX | _TIME | _BEST | _NOT_A_LOSS) & set(t)),
+    RoleRule("eval_loss", lambda t: _has(t, *_LOSS_WORDS) and bool(_EVAL & set(t)) and not ((_RL_LOSS | _BEST | _NOT_A_LOSS) & set(t)) and not _timer_cost(t)),
+    RoleRule("loss", lambda t: _has(t, *_LOSS_WORDS) and not (_EVAL | _RL_LOSS | _AUX | _TIME | _BEST | _NOT_A_LOSS) & set(t) and not _timer_cost(t)),
     # a regression run that logs no "loss" names its objective by the error (DCRNN: train_mae,
     # val_mae); only when no *loss* column filled the role
     RoleRule("eval_loss", lambda t: (_has(t, "mae", "mse", "rmse") or _split_norm(t)) and bool(_EVAL & set(t))),
@@ -474,13 +486,13 @@ def loss_term_kind(raw: str) -> str | None:
     else, a running best (``best_loss``, ``min_val_loss``), an fp16 loss scale, an RL term or a
     timer included (the same words the role rules use)."""
     t = tokens(raw)
-    if not _has(t, *_LOSS_WORDS) or (_RL_LOSS | _BEST | _NOT_A_LOSS | _TIME) & set(t):
+    if not _has(t, *_LOSS_WORDS) or (_RL_LOSS | _BEST | _NOT_A_LOSS | _TIME) & set(t) or _timer_cost(t):
         return None
     return "eval" if _EVAL & set(t) else "train"
 
 
 def _is_time(ts: list[str]) -> bool:
-    return bool(_TIME & set(ts))
+    return bool(_TIME & set(ts)) or _timer_cost(ts)
 
 
 def perplexity_column(raw_names: Iterable[str], evaluation: bool) -> str | None:
