@@ -157,3 +157,50 @@ def test_epoch_value_metric_lines_are_read_as_the_evaluation():
     twin = LOGS / "fresh886/gdino-166-finetune-lrdrop-4-8/paste.log"
     assert _roles(twin)["eval_accuracy"] == "map"
     assert _kinds(twin) == set()
+
+
+# --- fairseq: "| epoch 028 | valid on 'valid' subset | loss 9.329 | ..." ------------------------
+
+def test_a_fairseq_subset_cell_makes_the_line_that_subsets():
+    from lrdoctor.io.textlog.tables import _pipe_table
+
+    rec = _pipe_table("| epoch 006 | valid on 'valid' subset | loss 4.878 | nll_loss 3.103 | ppl 8.59 | num_updates 2000 | best_loss 4.87848", {})
+    assert rec == {"epoch": 6.0, "valid_loss": 4.878, "valid_nll_loss": 3.103, "valid_ppl": 8.59,
+                   "num_updates": 2000.0, "valid_best_loss": 4.87848}
+    # the twin: the training summary of the same epoch keeps its loss
+    assert _pipe_table("| epoch 006 | loss 5.375 | nll_loss 3.66 | num_updates 2036", {})["loss"] == 5.375
+
+
+def test_real_fairseq_logs_keep_the_validation_loss_apart_from_the_training_one():
+    """fairseq issue 1529 (the validation at update 9165 overwrote the training loss of the same
+    update) and the mock run of fresh68 (healthy: "valid" then "train" summaries at update 10)."""
+    gap = read(LOGS / "fresh111/fairseq-1529-fp16-scale-zero-valid-gap/train.log")
+    assert gap.meta.roles["eval_loss"] == "valid_loss"
+    assert gap.series("loss").values.tolist() == [3.976] and gap.series("eval_loss").values.tolist() == [9.329]
+    mock = LOGS / "fresh68/fairseq-mock-runsimple/train.log"
+    run = read(mock)
+    assert run.series("eval_loss").values.tolist() == [9.189]
+    assert run.series("loss").values.tolist() == [16.264, 14.191, 11.87]
+    assert _kinds(mock) == set()
+
+
+# --- PaddlePaddle's timers: batch_cost, reader_cost, data_cost --------------------------------
+
+def test_paddle_stage_costs_are_timers_not_loss_terms():
+    from lrdoctor.names import loss_term_kind
+
+    for name in ("batch_cost", "reader_cost", "data_cost", "avg_batch_cost"):
+        assert loss_term_kind(name) is None, name
+    for name in ("cost", "train_cost", "data_loss", "batch_loss"):
+        assert loss_term_kind(name) == "train", name
+
+
+def test_real_paddleseg_logs_have_no_loss_term_besides_the_loss():
+    """PaddleSeg issues 1436 and 1722 (healthy): "loss: 0.2745, lr: ..., batch_cost: 0.4066,
+    reader_cost: 0.00017, ips: ..."; the timers were counted among the training loss terms."""
+    from lrdoctor.detect._common import training_loss_terms
+
+    for rel in ("fresh50/paddleseg-1436-train-iters/issue1436.log", "fresh50/paddleseg-1722-first-iters/issue1722.log"):
+        path = LOGS / rel
+        assert training_loss_terms(read(path)) == []
+        assert _kinds(path) == set()

@@ -17,6 +17,22 @@ _CELL_KEY = re.compile(r"[A-Za-z][A-Za-z _/.\-]*")
 
 _CELL_VAL = re.compile(rf"(?P<val>{NUM}){_UNIT}", re.I)
 
+#: fairseq's end-of-epoch validation summary names the subset it scored in a cell of its own:
+#: "| epoch 028 | valid on 'valid' subset | loss 9.329 | nll_loss 8.088 | ppl 272.04 | num_updates
+#: 9165 | best_loss 9.11817" (the training summary of the same epoch and update count prints
+#: "| epoch 028 | loss 8.977 | ..."): the line's values are that subset's
+FAIRSEQ_SUBSET = re.compile(r"^(?P<split>valid|test|dev)\w* on '?[\w.\-]+'? subset$", re.I)
+
+#: the cells of such a line that say when it was written, kept bare: fairseq's update count is
+#: the step its training lines are filed at
+_SUBSET_STAMPS = frozenset({"epoch", "num_updates"})
+
+
+def subset_fields(rec: dict, split: str) -> dict:
+    """``rec``'s values as the ``split``'s (``valid_loss``, ``valid_best_loss``), the epoch and the
+    update count kept bare, and a key already named for the split left as it is."""
+    return {(k if k in _SUBSET_STAMPS or k.startswith(f"{split}_") else f"{split}_{k}"): v for k, v in rec.items()}
+
 
 def _cell(cell: str) -> tuple[str, str, str | None] | None:
     """``key value`` / ``key: value`` of one table cell as (key, number, unit), or None.
@@ -43,9 +59,15 @@ def _pipe_table(line: str, state: dict) -> dict | None:
     rec: dict = {}
     batch = total = None
     end_of_epoch = False
+    split = None
     for cell in (c.strip() for c in s.strip("|").split("|")):
         if not cell:
             continue
+        if cell.endswith("subset"):
+            sm = FAIRSEQ_SUBSET.match(cell)
+            if sm:
+                split = sm["split"].lower()
+                continue
         m = _BATCHES.match(cell)
         if m:
             batch, total = int(m["b"]), int(m["t"])
@@ -61,6 +83,8 @@ def _pipe_table(line: str, state: dict) -> dict | None:
         rec[key.replace(" ", "_")] = _num(val)
     if not rec:
         return None
+    if split:
+        rec = subset_fields(rec, split)
     if total:
         state["batches_per_epoch"] = total
     per = state.get("batches_per_epoch")
