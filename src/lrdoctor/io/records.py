@@ -543,6 +543,37 @@ def drop_carried(cols: dict, masks: dict, meta: RunMeta) -> None:
                              f"logged once every {period} reports and carried along ({x.size - runs.size} repeat(s) dropped)")
 
 
+#: The fewest rows at which a training loss must print the evaluation loss's value, to every digit,
+#: to be read as a copy of it (:func:`drop_copied_loss`): three, the fewest points of a curve the
+#: detectors judge (as ``diffview.DIFF_MIN_ROWS``)
+COPIED_LOSS_MIN_ROWS = 3
+
+
+def drop_copied_loss(cols: dict, masks: dict, meta: RunMeta) -> None:
+    """Drop, in place, a training-loss column that repeats an evaluation-loss column: logged at the
+    same rows, equal to every printed digit at each of at least :data:`COPIED_LOSS_MIN_ROWS` of them,
+    and not one constant. A loss over the training batches and one over held-out data never agree
+    to every digit evaluation after evaluation, so the column is a copy (a hand-edited results
+    table: XLS-R Assamese's card prints "1.584065 | NA | 400 | 1.584065" on all 12 rows), and read
+    as the training loss it made the evaluation's rise a training loss that diverged."""
+    from lrdoctor.names import loss_term_kind
+
+    kinds = {k: loss_term_kind(str(k)) for k in cols}
+    evals = [k for k, kind in kinds.items() if kind == "eval"]
+    for t in [k for k, kind in kinds.items() if kind == "train"]:
+        for e in evals:
+            if not np.array_equal(masks[t], masks[e]):
+                continue
+            x, y = cols[t][masks[t]], cols[e][masks[e]]
+            fin = np.isfinite(x) & np.isfinite(y)
+            if int(fin.sum()) < COPIED_LOSS_MIN_ROWS or float(np.ptp(x[fin])) == 0.0 or not np.array_equal(x[fin], y[fin]):
+                continue
+            del cols[t], masks[t]
+            meta.warnings.append(f"{printable(str(t))!r} repeats {printable(str(e))!r} at every row: read as a copy "
+                                 "of the evaluation loss, not a training loss")
+            break
+
+
 #: Swapped evaluation columns (:func:`unswap_columns`): both columns move at least this factor at
 #: one row, each onto the other's level. Three times in both at once, in opposite directions, is no
 #: evaluation-to-evaluation change of a trained model's loss and accuracy (a fine-tune's best epoch
@@ -843,6 +874,7 @@ def _columns_to_run(acc: RecordColumns, meta: RunMeta, config: Mapping[str, Any]
     resolve_negated_scores(cols, masks)
     resolve_gan_letters(cols, masks)
     drop_carried(cols, masks, meta)
+    drop_copied_loss(cols, masks, meta)
     nan_as_empty(cols, masks, meta)
     reorder_resumed_rows(cols, masks, meta)
     unswap_columns(cols, masks, meta)
