@@ -204,3 +204,45 @@ def test_real_paddleseg_logs_have_no_loss_term_besides_the_loss():
         path = LOGS / rel
         assert training_loss_terms(read(path)) == []
         assert _kinds(path) == set()
+
+
+# --- a training loss column that repeats the validation loss ----------------------------------
+
+def _cols(train, val):
+    from lrdoctor.run import RunMeta
+
+    cols = {"training_loss": np.array(train, float), "validation_loss": np.array(val, float)}
+    masks = {k: np.isfinite(v) for k, v in cols.items()}
+    return cols, masks, RunMeta(source="t", format="text-log")
+
+
+def test_a_training_loss_equal_to_the_validation_loss_at_every_row_is_dropped():
+    from lrdoctor.io.records import drop_copied_loss
+
+    cols, masks, meta = _cols([1.58, 1.66, 1.88, 2.16], [1.58, 1.66, 1.88, 2.16])
+    drop_copied_loss(cols, masks, meta)
+    assert list(cols) == ["validation_loss"] and "copy" in meta.warnings[0]
+    # twins that stay: one row apart, too few rows, a constant pair
+    for train, val in (([1.58, 1.66, 1.88, 2.16], [1.58, 1.66, 1.88, 2.17]), ([1.58, 1.66], [1.58, 1.66]),
+                       ([0.69, 0.69, 0.69], [0.69, 0.69, 0.69])):
+        cols, masks, meta = _cols(train, val)
+        drop_copied_loss(cols, masks, meta)
+        assert "training_loss" in cols and not meta.warnings
+
+
+def test_a_real_card_whose_training_loss_copies_the_validation_loss_is_judged_on_the_validation():
+    """XLS-R Assamese (unhealthy: overfitting from step 800): the hand-edited table repeats the
+    validation loss in the Training Loss column; read as a training loss it diverged (a false
+    divergence); read as the copy it is, the validation loss's rise is the overfitting."""
+    path = LOGS / "fresh93/hfcard-infinitejoy-xlsr-assamese/training_results.md"
+    assert "loss" not in _roles(path)
+    kinds = _kinds(path)
+    assert "overfitting" in kinds and "divergence" not in kinds
+
+
+def test_a_healthy_card_of_the_same_shape_keeps_its_training_loss():
+    """XLS-R Kurdish and Abkhaz (healthy): the same table shape with a real training loss."""
+    for rel in ("fresh93/hfcard-infinitejoy-xlsr-kurdish/training_results.md", "fresh93/hfcard-infinitejoy-xlsr-abkhaz/training_results.md"):
+        path = LOGS / rel
+        assert _roles(path)["loss"] == "training_loss"
+        assert _kinds(path) == set()
