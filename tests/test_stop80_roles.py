@@ -246,3 +246,12 @@ def test_a_healthy_card_of_the_same_shape_keeps_its_training_loss():
         path = LOGS / rel
         assert _roles(path)["loss"] == "training_loss"
         assert _kinds(path) == set()
+
+
+def test_a_loop_that_prints_two_equal_losses_of_its_own_keeps_its_training_loss():
+    """DeepXDE (unhealthy: divergence, nonfinite): "Train loss" and "Test loss" are equal when the
+    test points are the training ones; only the Trainer's results-table pair is read as a copy."""
+    path = LOGS / "fresh164/deepxde-1208-lbfgs-blowup/paste.txt"
+    assert _roles(path)["loss"] == "train_loss"
+    kinds = _kinds(path)
+    assert {"divergence", "nonfinite"} <= kinds and "overfitting" not in kinds

@@ -549,29 +549,30 @@ def drop_carried(cols: dict, masks: dict, meta: RunMeta) -> None:
 COPIED_LOSS_MIN_ROWS = 3
 
 
-def drop_copied_loss(cols: dict, masks: dict, meta: RunMeta) -> None:
-    """Drop, in place, a training-loss column that repeats an evaluation-loss column: logged at the
-    same rows, equal to every printed digit at each of at least :data:`COPIED_LOSS_MIN_ROWS` of them,
-    and not one constant. A loss over the training batches and one over held-out data never agree
-    to every digit evaluation after evaluation, so the column is a copy (a hand-edited results
-    table: XLS-R Assamese's card prints "1.584065 | NA | 400 | 1.584065" on all 12 rows), and read
-    as the training loss it made the evaluation's rise a training loss that diverged."""
-    from lrdoctor.names import loss_term_kind
+#: a Hugging Face Trainer results table's two loss columns, as the text reader names them
+_TRAINER_LOSSES = ("training_loss", "validation_loss")
 
-    kinds = {k: loss_term_kind(str(k)) for k in cols}
-    evals = [k for k, kind in kinds.items() if kind == "eval"]
-    for t in [k for k, kind in kinds.items() if kind == "train"]:
-        for e in evals:
-            if not np.array_equal(masks[t], masks[e]):
-                continue
-            x, y = cols[t][masks[t]], cols[e][masks[e]]
-            fin = np.isfinite(x) & np.isfinite(y)
-            if int(fin.sum()) < COPIED_LOSS_MIN_ROWS or float(np.ptp(x[fin])) == 0.0 or not np.array_equal(x[fin], y[fin]):
-                continue
-            del cols[t], masks[t]
-            meta.warnings.append(f"{printable(str(t))!r} repeats {printable(str(e))!r} at every row: read as a copy "
-                                 "of the evaluation loss, not a training loss")
-            break
+
+def drop_copied_loss(cols: dict, masks: dict, meta: RunMeta) -> None:
+    """Drop, in place, the "Training Loss" column of a Hugging Face Trainer results table that
+    repeats its "Validation Loss": logged at the same rows, equal to every printed digit at each
+    of at least :data:`COPIED_LOSS_MIN_ROWS` of them, and not one constant. The Trainer's training
+    loss is the mean of the training batches' losses since the last log (dropout on, weights
+    moving), its validation loss one pass over the evaluation set: the two never agree to every
+    digit evaluation after evaluation, so the column is a copy (a hand-edited card: XLS-R
+    Assamese's prints "1.584065 | NA | 400 | 1.584065" on all 12 rows), and read as the training
+    loss it made the evaluation's rise a training loss that diverged. Only the Trainer's pair:
+    a loop that evaluates its training points in full (DeepXDE's "Train loss" and "Test loss",
+    the same when the test points are the training ones) prints two equal losses of its own."""
+    t, e = _TRAINER_LOSSES
+    if t not in cols or e not in cols or not np.array_equal(masks[t], masks[e]):
+        return
+    x, y = cols[t][masks[t]], cols[e][masks[e]]
+    fin = np.isfinite(x) & np.isfinite(y)
+    if int(fin.sum()) < COPIED_LOSS_MIN_ROWS or float(np.ptp(x[fin])) == 0.0 or not np.array_equal(x[fin], y[fin]):
+        return
+    del cols[t], masks[t]
+    meta.warnings.append(f"{t!r} repeats {e!r} at every row: read as a copy of the evaluation loss, not a training loss")
 
 
 #: Swapped evaluation columns (:func:`unswap_columns`): both columns move at least this factor at
