@@ -543,9 +543,11 @@ def drop_carried(cols: dict, masks: dict, meta: RunMeta) -> None:
                              f"logged once every {period} reports and carried along ({x.size - runs.size} repeat(s) dropped)")
 
 
-#: The fewest rows at which a training loss must print the evaluation loss's value, to every digit,
-#: to be read as a copy of it (:func:`drop_copied_loss`): three, the fewest points of a curve the
-#: detectors judge (as ``diffview.DIFF_MIN_ROWS``)
+#: The fewest different values at which a training loss must print the evaluation loss's value, to
+#: every digit, to be read as a copy of it (:func:`drop_copied_loss`): three, the fewest points of a
+#: curve the detectors judge (as ``diffview.DIFF_MIN_ROWS``). Different values, not rows: two
+#: losses rounded to 0.0001 and then 0.0 agree by their rounding (Whisper memorising a tiny set,
+#: its evaluation set inside the training one), not by a copy
 COPIED_LOSS_MIN_ROWS = 3
 
 
@@ -555,8 +557,8 @@ _TRAINER_LOSSES = ("training_loss", "validation_loss")
 
 def drop_copied_loss(cols: dict, masks: dict, meta: RunMeta) -> None:
     """Drop, in place, the "Training Loss" column of a Hugging Face Trainer results table that
-    repeats its "Validation Loss": logged at the same rows, equal to every printed digit at each
-    of at least :data:`COPIED_LOSS_MIN_ROWS` of them, and not one constant. The Trainer's training
+    repeats its "Validation Loss": logged at the same rows and equal to every printed digit at
+    each, over at least :data:`COPIED_LOSS_MIN_ROWS` different values. The Trainer's training
     loss is the mean of the training batches' losses since the last log (dropout on, weights
     moving), its validation loss one pass over the evaluation set: the two never agree to every
     digit evaluation after evaluation, so the column is a copy (a hand-edited card: XLS-R
@@ -569,7 +571,7 @@ def drop_copied_loss(cols: dict, masks: dict, meta: RunMeta) -> None:
         return
     x, y = cols[t][masks[t]], cols[e][masks[e]]
     fin = np.isfinite(x) & np.isfinite(y)
-    if int(fin.sum()) < COPIED_LOSS_MIN_ROWS or float(np.ptp(x[fin])) == 0.0 or not np.array_equal(x[fin], y[fin]):
+    if np.unique(x[fin]).size < COPIED_LOSS_MIN_ROWS or not np.array_equal(x[fin], y[fin]):
         return
     del cols[t], masks[t]
     meta.warnings.append(f"{t!r} repeats {e!r} at every row: read as a copy of the evaluation loss, not a training loss")
