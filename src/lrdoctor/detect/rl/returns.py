@@ -354,9 +354,23 @@ def _fall_from(col: str, st: np.ndarray, v: np.ndarray, b: int, summary: str, ca
     return Finding("performance_reversal", Severity.WARNING, float(st[b]), float(st[-1]), summary, ev, cause)
 
 
+#: the words that name a column as the training split's (wav2letter's "train-WER" beside its
+#: "validation.lst-WER"; XGBoost's "train-error")
+TRAINING_SPLIT_WORDS = frozenset({"train", "training", "trn"})
+
+
 def _error_rates(run: Run) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
-    """(column, finite values, their steps) of each logged error rate (WER, CER, ErrorRate)."""
+    """(column, finite values, their steps) of each logged held-out error rate (WER, CER, ErrorRate).
+    Not one named as the training split's: the collapse and stay rules read an error rate as an
+    evaluation's, one deterministic pass over a fixed set, while a training WER is decoded from the
+    batches seen since the last report, a different set each time, and a first report after 4
+    updates may print 0.00 for no decoding at all (wav2letter: "train-WER: 0.00" at epoch 1, then
+    116.15 and 122.69 as the losses fell 844 -> 380)."""
+    from lrdoctor.names import tokens
+
     for name, f in error_rates(run).items():
+        if TRAINING_SPLIT_WORDS & set(tokens(name)):
+            continue
         yield name, f.values, f.steps
 
 
