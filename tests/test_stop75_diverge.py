@@ -26,6 +26,7 @@ from trained_digits import digits_mlp, warned, write_lines
 
 import lrdoctor
 from lrdoctor.finding import Severity
+from series_helpers import divergence_findings as _divergence
 
 torch.set_num_threads(1)
 
@@ -62,9 +63,6 @@ def _regression_log(tmp_path: Path, raise_at: int | None, nan_input_at: int | No
         opt.step()
     return write_lines(tmp_path / "log.txt", lines)
 
-
-def _divergence(report):
-    return [f for f in report.findings if f.kind == "divergence"]
 
 
 def test_a_loss_that_jumps_a_thousandfold_and_then_turns_nan_diverged(tmp_path):

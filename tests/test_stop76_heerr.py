@@ -29,6 +29,7 @@ from trained_digits import digits_mlp, write_lines
 
 import lrdoctor
 from lrdoctor.finding import Severity
+from series_helpers import divergence_findings as _divergence
 
 torch.set_num_threads(1)
 
@@ -71,9 +72,6 @@ def _split_digits_log(tmp_path: Path, distill: bool) -> str:
         old = copy.deepcopy(model).eval()
     return write_lines(tmp_path / "example_comparison.output.txt", lines)
 
-
-def _divergence(report):
-    return [f for f in report.findings if f.kind == "divergence"]
 
 
 def test_a_loss_that_rises_across_distilled_tasks_is_a_divergence_warning(tmp_path):

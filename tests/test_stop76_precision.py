@@ -30,6 +30,7 @@ from trained_digits import digits_mlp, fit_epoch, held_out_loss, warned, write_l
 
 import lrdoctor
 from lrdoctor.finding import Severity
+from series_helpers import divergence_findings as _divergence
 
 torch.set_num_threads(1)
 
@@ -39,9 +40,6 @@ _WHISPER_FLOOR = "fresh1304/velocity-ai-velocity-whisper-hi-tiny/training_result
 _NNUNET_BLOWUP = "fresh4/text-nnunet-issue2290-2d-blowup/issue2290.log"
 _WHISPER_RESUMED = "fresh694/qmeeus-whisper-small-nl-793067e/training_results.md"
 
-
-def _divergence(report):
-    return [f for f in report.findings if f.kind == "divergence"]
 
 
 def _shard_log(tmp_path: Path, recover: bool) -> str:

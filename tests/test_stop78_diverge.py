@@ -32,6 +32,7 @@ import lrdoctor
 from lrdoctor.detect import divergence
 from lrdoctor.detect.divergence import DEFAULTS, climb_after_best, joint_level, rising_tail
 from lrdoctor.finding import Severity
+from series_helpers import divergence_findings as _divergence
 
 torch.set_num_threads(1)
 
@@ -47,9 +48,6 @@ _KERAS_CIFAR = "fresh3/keras-keras-issue5239-cifar10-rising/issue5239.log"
 _TR8_GLITCH = "fresh10/megatron-bigscience-tr8-104b-exp2-glitch/train.log"
 _PADDLE_LEGACY = "fresh611/paddledet-legacy-iter-loss/train.log"
 
-
-def _divergence(report):
-    return [f for f in report.findings if f.kind == "divergence"]
 
 
 def _joint(run: lrdoctor.Run):

@@ -25,7 +25,7 @@ from bench_logs import real_findings, real_log
 
 import lrdoctor
 from lrdoctor.detect.overfitting import DEFAULTS, _gl_without_scatter, _held_out_scores, _memorised_at_end, detect
-from lrdoctor.run import build_run
+from series_helpers import columns_run as _run
 
 # four evaluations, the first the best, every later one above it, GL_5 at the end, training loss falling
 _SPEECHT5_FR = "fresh1009/pedroferreira-speecht5-finetuned-voxpopuli-fr-2/training_results.md"
@@ -45,10 +45,6 @@ _XLSR_TORGO_M02 = "fresh1311/yip-i-torgo-xlsr-finetune-m02-2/training_results.md
 _XLSR_HI_EDGE = "fresh713/hi-xlsr300m-colab-chaitanya97/training_results.md"
 _XLSR_HI_STUCK = "fresh1045/nikhil6041-wav2vec2-large-xlsr-hindi-commonvoice/training_results.md"
 
-
-def _run(**cols: list[float]):
-    n = len(next(iter(cols.values())))
-    return build_run(np.arange(1.0, n + 1), {k: np.asarray(v, float) for k, v in cols.items()})
 
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from bench_logs import real_findings, real_log
 
 import lrdoctor
@@ -33,7 +32,7 @@ from lrdoctor.detect._progress.chance import (
     _printed_granularity,
 )
 from lrdoctor.finding import Severity
-from lrdoctor.run import build_run
+from series_helpers import columns_run as _run
 
 # WER never below 0.9, every print under 1.4, a training loss that alone fell, from 6-23 nats
 _XLSR_HINDI = "fresh1349/infinitejoy-wav2vec2-large-xls-r-300m-hindi-ff43006/training_results.md"
@@ -54,10 +53,6 @@ _EFFNET_20PCT = "fresh321/mrdb-07-exp5-effnetb0-20pct-5ep/07_pytorch_experiment_
 _BERT_SPAM = "fresh430/facehugger135-bert-spam-1-2/training_results.md"
 _FRAMING_COLLAPSE = "fresh807/ariyanh22-framing-30aug-multi/training_results.md"
 
-
-def _run(**cols: list[float]):
-    n = len(next(iter(cols.values())))
-    return build_run(np.arange(1.0, n + 1), {k: np.asarray(v, float) for k, v in cols.items()})
 
 
 

@@ -30,6 +30,7 @@ from lrdoctor.detect import divergence
 from lrdoctor.detect.divergence import DEFAULTS, joint_climb, return_collapse, step_above_level
 from lrdoctor.finding import Severity
 from lrdoctor.run import Series
+from series_helpers import divergence_findings as _divergence
 
 torch.set_num_threads(1)
 
@@ -41,9 +42,6 @@ _WHISPER_DISTIL = "fresh637/rohitp1-whisper-base-libri360-noisy-distil/training_
 _VOXREX_NAN = "fresh317/wav2vec2-voxrex-npsc-nan/training_results.md"
 _DEIT_HEALTHY = "fresh966/hushem1x-deit-adamax0001-f5/training_results.md"
 
-
-def _divergence(report):
-    return [f for f in report.findings if f.kind == "divergence"]
 
 
 def _with_rl_roles(path: str) -> lrdoctor.Run:

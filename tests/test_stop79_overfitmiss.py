@@ -25,7 +25,7 @@ from bench_logs import real_findings, real_log
 
 import lrdoctor
 from lrdoctor.detect.overfitting import DEFAULTS, _held_out_scores, _rate_at_new_best, _stages, _undone_bar, detect
-from lrdoctor.run import build_run
+from series_helpers import columns_run as _run
 
 # an AraT5 seq2seq fine-tune whose ROUGE scores print 0.0 at every evaluation while its validation
 # loss climbs 0.3666 -> 0.391 after its minimum and the training loss falls 0.3147 -> 0.1631
@@ -48,10 +48,6 @@ _ELI5_MLM = "fresh494/wwhheerree-eli5-mlm-val-rising/training_results.md"
 _WHISPER_LT = "fresh317/whisper-medium-lithuanian-cv11/training_results.md"
 _MXNET_RESNET = "fresh194/mxnet-9185-resnet20-cifar10-val/paste.txt"
 
-
-def _run(**cols: list[float]):
-    n = len(next(iter(cols.values())))
-    return build_run(np.arange(1.0, n + 1), {k: np.asarray(v, float) for k, v in cols.items()})
 
 
 # --- a score that never moved is no witness -------------------------------------------------------------

@@ -21,6 +21,7 @@ import lrdoctor
 from lrdoctor.detect import divergence
 from lrdoctor.detect.divergence import DEFAULTS, joint_level
 from lrdoctor.finding import Severity
+from series_helpers import divergence_findings as _divergence
 
 torch.set_num_threads(1)
 
@@ -30,9 +31,6 @@ _CATS_DOGS = "fresh383/hfcard-efederici-convnext-base-cats-dogs-fe35432/training
 _CSN_HEALTHY = "fresh814/loveu-csn-2cls-2000ms-e11/20210405_051026.log.json"
 _YOLACT = "fresh152/yolact-586-loss-explosion-iter197950/paste.txt"
 
-
-def _divergence(report):
-    return [f for f in report.findings if f.kind == "divergence"]
 
 
 def _table(tmp_path: Path, loss, eval_loss, accuracy) -> lrdoctor.Run:

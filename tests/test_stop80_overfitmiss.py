@@ -18,7 +18,7 @@ from bench_logs import real_findings, real_log
 
 import lrdoctor
 from lrdoctor.detect.overfitting import DEFAULTS, _undone_by_three, detect
-from lrdoctor.run import build_run
+from series_helpers import columns_run as _run
 
 # three evaluations, the first the best, then 2.6694 and 2.7338 (2.6% above it) while the training
 # loss fell 2.7594 -> 1.9628 (unhealthy, overfitting labelled)
@@ -32,10 +32,6 @@ _GPT2_KANT = "fresh1116/anjoe-kant-gpt2-large-4ep/training_results.md"
 _FNET_RTE = "fresh113/hfcard-gchhablani-fnet-base-rte/training_results.md"
 _DISTILBERT_SQUAD = "fresh993/thsohn-distilbert-squad-unknown/training_results.md"
 
-
-def _run(**cols: list[float]):
-    n = len(next(iter(cols.values())))
-    return build_run(np.arange(1.0, n + 1), {k: np.asarray(v, float) for k, v in cols.items()})
 
 
 def _kinds(run) -> set[str]:
