@@ -8,7 +8,7 @@ from functools import partial
 
 import numpy as np
 
-__all__ = ["columns_run", "findings_of", "divergence_findings"]
+__all__ = ["columns_run", "findings_of", "divergence_findings", "trainer_card_lines"]
 
 
 def columns_run(**cols: list[float]):
@@ -25,3 +25,15 @@ def findings_of(report, kind: str) -> list:
 
 
 divergence_findings = partial(findings_of, kind="divergence")
+
+
+def trainer_card_lines(train: list[float], evals: list[float] | None, step_every: int) -> list[str]:
+    """A Hugging Face Trainer "Training results" table, one row per epoch: the training loss and
+    (when given) the validation loss, the step advancing by ``step_every`` per epoch."""
+    if evals is None:
+        lines = ["| Training Loss | Epoch | Step |", "|:---:|:---:|:---:|"]
+        lines += [f"| {t:.4f} | {i + 1}.0 | {step_every * (i + 1)} |" for i, t in enumerate(train)]
+    else:
+        lines = ["| Training Loss | Epoch | Step | Validation Loss |", "|:---:|:---:|:---:|:---:|"]
+        lines += [f"| {t:.4f} | {i + 1}.0 | {step_every * (i + 1)} | {e:.4f} |" for i, (t, e) in enumerate(zip(train, evals))]
+    return ["### Training results", ""] + lines

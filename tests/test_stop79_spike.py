@@ -40,6 +40,7 @@ import lrdoctor
 from lrdoctor.detect import loss_spike
 from lrdoctor.detect.loss_spike import DEFAULTS, _log_noise, _log_scale, _rise_out_of_noise, _tall
 from lrdoctor.finding import Severity
+from series_helpers import trainer_card_lines
 
 _AST_KARANJAKHAR = "fresh251/hf-ast-karanjakhar-gtzan/training_results.md"  # healthy: 0.0002 -> 0.1367 -> 0.0001
 _AST_JBJOYCE = "fresh548/hf-jbjoyce-ast-gtzan/training_results.md"  # healthy: 0.0002 -> 0.1201 -> 0.0002
@@ -56,14 +57,9 @@ def _warnings(rel: str) -> list:
 def _card(tmp_path: Path, train: list[float], evals: list[float] | None) -> str:
     """An HF Trainer results table: one row per epoch, the training loss and (when given) the
     validation loss."""
-    if evals is None:
-        lines = ["| Training Loss | Epoch | Step |", "|:---:|:---:|:---:|"]
-        lines += [f"| {t:.4f} | {i + 1}.0 | {100 * (i + 1)} |" for i, t in enumerate(train)]
-    else:
-        lines = ["| Training Loss | Epoch | Step | Validation Loss |", "|:---:|:---:|:---:|:---:|"]
-        lines += [f"| {t:.4f} | {i + 1}.0 | {100 * (i + 1)} | {e:.4f} |" for i, (t, e) in enumerate(zip(train, evals))]
+    lines = trainer_card_lines(train, evals, step_every=100)
     tmp_path.mkdir(parents=True, exist_ok=True)
-    return write_lines(tmp_path / "README.md", ["### Training results", ""] + lines)
+    return write_lines(tmp_path / "README.md", lines)
 
 
 # a fine-tune fitted to the floor with one blip at epoch 9: 683x its trend, 13% of the descent undone

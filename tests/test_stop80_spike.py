@@ -25,6 +25,7 @@ from bench_logs import real_log
 import lrdoctor
 from lrdoctor.detect import SPECS, filter_findings, loss_spike
 from lrdoctor.finding import Finding, Severity
+from series_helpers import trainer_card_lines
 
 # unhealthy, labelled divergence: the last report's jump is the divergence's
 _SSD_386 = "fresh215/ssdpytorch-386-comment-divergence-nan/paste.txt"  # 25.61, 39.68, 148.2, then nan
@@ -59,15 +60,10 @@ def _raw_and_reported(rel: str) -> tuple[dict[str, str], dict[str, str]]:
 
 def _card(path: Path, train: list[float], evals: list[float] | None) -> Path:
     """An HF Trainer results table, one row per epoch: the training loss and (when given) the validation loss."""
-    if evals is None:
-        lines = ["| Training Loss | Epoch | Step |", "|:---:|:---:|:---:|"]
-        lines += [f"| {t:.4f} | {i + 1}.0 | {10 * (i + 1)} |" for i, t in enumerate(train)]
-    else:
-        lines = ["| Training Loss | Epoch | Step | Validation Loss |", "|:---:|:---:|:---:|:---:|"]
-        lines += [f"| {t:.4f} | {i + 1}.0 | {10 * (i + 1)} | {e:.4f} |" for i, (t, e) in enumerate(zip(train, evals))]
+    lines = trainer_card_lines(train, evals, step_every=10)
     path.mkdir(parents=True, exist_ok=True)
     out = path / "README.md"
-    out.write_text("\n".join(["### Training results", ""] + lines) + "\n")
+    out.write_text("\n".join(lines) + "\n")
     return out
 
 
