@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 
 from lrdoctor.fmt import fmt
-from lrdoctor.detect._stats import trend_p_down, value_at
+from lrdoctor.detect._stats import value_at
 from lrdoctor.detect._trend import objective_trend
 from lrdoctor.detect._common import is_error_rate
 from lrdoctor.detect import needs
@@ -60,17 +60,6 @@ class ProgressThresholds(Thresholds):
     within the first 5% of its last. A window deep into training measures convergence, not
     the LR (the torchaudio SpeechCommands tutorial pasted from step 1.18M to 1.24M: batch losses
     0.46-0.60 around a plateau at 81% test accuracy)."""
-    rate_material_drop: float = 0.2
-    """The rate rule is not a finding when the training loss ended at least a fifth below its start
-    and its second half still falls (``rate_trend_p``): a run still improving, slowly but
-    materially. A fifth is ``performance_reversal``'s ``min_gain_share``, the materiality the
-    detectors already use for a change of a level (overfitting's ``held_share`` reads it as 80%);
-    a Vision Transformer on face recognition: loss 1.455 -> 1.392 over the first half, 1.012 at the
-    end, a 30% fall still going on at the last report (since stop 80)."""
-    rate_trend_p: float = 0.05
-    """...the second half's downward trend: Mann-Kendall (Mann 1945; Kendall 1975) at the usual
-    one-sided 5%, as ``chance_acc_trend_p`` and ``rise_trend_p``. A loss that fell a fifth and then
-    stalled, or came back down from a spike, shows no such trend and is still judged."""
     max_front_share: float = 0.4
     """Share of the total drop made in the first quarter of the run below which the curve
     is still a straight line. A run at a workable LR front-loads its progress (power-law
@@ -779,8 +768,6 @@ def _slow_rate(run: Run, th: ProgressThresholds) -> list[Finding]:
         return []
     if _eval_fell_by(run, th.max_total_drop):
         return []  # the evaluated model improved by more than half: it learns, whatever the training loss's rate
-    if _improving_materially(t.c.mid[half:], total, th):
-        return []  # still falling at the end, by a fifth overall: slow, but progress
     ev = {"loss_start": start, "loss_mid": mid, "loss_end": end, "drop_per_100_steps": rate,
           "total_drop": total, "first_quarter_share_of_drop": front, "steps": float(span)}
     if share is not None:
@@ -790,15 +777,6 @@ def _slow_rate(run: Run, th: ProgressThresholds) -> list[Finding]:
     cause = ("The learning rate is too low for this model (or the model barely trains: frozen "
              "parameters, data or labels wrong). Fine-tuning a pretrained model can also start near its floor.")
     return [Finding("slow_progress", Severity.WARNING, float(steps[0]), float(steps[-1]), summary, ev, cause)]
-
-
-def _improving_materially(second_half: np.ndarray, total: float, th: ProgressThresholds) -> bool:
-    """True when a loss whose relative fall over the run is ``total`` fell by at least
-    ``rate_material_drop`` (a fifth of its start) and its ``second_half`` reports still show a
-    downward Mann-Kendall trend at ``rate_trend_p``: a run that keeps improving materially, which a
-    rate read over the first half alone calls slow (a MIDI GPT-2: loss 0.805 -> 0.673 over the
-    first half, 0.568 at the end, still falling). A 3x LR is no remedy for a run that learns."""
-    return total >= th.rate_material_drop and second_half.size >= 3 and trend_p_down(second_half) < th.rate_trend_p
 
 
 #: the no-learning rules that read a task metric, not the loss: the ones ``still_falling`` calibrates
