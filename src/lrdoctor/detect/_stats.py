@@ -267,6 +267,24 @@ LATTICE_MAX_N = 1_000_000
 _LATTICE_CHUNK = 1 << 22
 
 
+def shown_decimals(values: np.ndarray) -> int | None:
+    """The most decimals any finite value of ``values`` shows in its shortest round-trip
+    representation (``repr``: 0.125 shows 3, 0.075 shows 3, 1.0 shows 0); None when there is none
+    or one needs an exponent to print. A reader records a column's printed decimals only where
+    the float forgets them (trailing zeros: "0.4600"); a column printed without them shows at
+    least this many, so an evaluation set's size read at this precision
+    (:func:`evaluation_set_size`, whose tolerance only widens) is at most the true one."""
+    shown = []
+    for x in np.asarray(values, dtype=float):
+        if not np.isfinite(x):
+            continue
+        text = repr(float(x))
+        if "e" in text or "E" in text:
+            return None
+        shown.append(len(text) - text.index(".") - 1 if text.split(".")[-1] != "0" else 0)
+    return max(shown) if shown else None
+
+
 def evaluation_set_size(shares: np.ndarray, decimals: int | None, min_values: int = LATTICE_VALUES) -> int | None:
     """The size n of the evaluation set behind an accuracy: the smallest n for which every
     report (a share in [0, 1]) is k/n to within the rounding of its ``decimals`` printed digits

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from lrdoctor.fmt import fmt
-from lrdoctor.detect._stats import LATTICE_VALUES, Curve, curve, evaluation_set_size, robust_sigma, rolling_median, run_curve, runs_of, tail_start, trend_p_down
+from lrdoctor.detect._stats import LATTICE_VALUES, Curve, curve, evaluation_set_size, robust_sigma, shown_decimals, rolling_median, run_curve, runs_of, tail_start, trend_p_down
 from lrdoctor.detect.rl._common import SMOOTH_SHARE, TaskCurve, fit_slope, monitor_raw_returns, slope_unit, task_curve
 from lrdoctor.detect import needs
 from lrdoctor.detect._common import error_rates, is_error_rate, loss_went_nonfinite
@@ -711,6 +711,8 @@ def _accuracy_set_size(run: Run, name: str, values: np.ndarray, min_values: int)
     scale = 100.0 if v.max() > 1.0 else 1.0
     col = run.meta.roles.get(name, name)
     decimals = run.meta.printed_decimals.get(col)
+    if decimals is None:
+        decimals = shown_decimals(v)  # no trailing zeros printed: the decimals the values show (since stop 80)
     if decimals is not None and scale == 100.0:
         decimals += 2  # (a percentage's decimals are a share's plus two)
     n = evaluation_set_size(v / scale, decimals, min_values)
