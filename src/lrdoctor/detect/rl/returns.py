@@ -695,11 +695,14 @@ def _within_sampling_noise(run: Run, name: str, values: np.ndarray, peak: float,
     return (peak - end) / scale <= th.noise_k * float(np.sqrt(p * (1 - p) / n))
 
 
-def _accuracy_set_size(run: Run, name: str, values: np.ndarray, min_values: int) -> tuple[int, float] | None:
+def _accuracy_set_size(run: Run, name: str, values: np.ndarray, min_values: int,
+                       *, shown: bool = False) -> tuple[int, float] | None:
     """(n, scale): the evaluation set's size behind the accuracy playing role ``name``, read from its
     ``values`` (:func:`~lrdoctor.detect._stats.evaluation_set_size`, on at least ``min_values`` distinct
     ones), and the scale they are printed on (1, or 100 for a percentage); None when ``name`` is no
-    accuracy or success rate, or the size does not show."""
+    accuracy or success rate, or the size does not show. With ``shown``, a column whose reader
+    recorded no printed decimals (none printed with trailing zeros) is read at the decimals its
+    values show (:func:`~lrdoctor.detect._stats.shown_decimals`): n is then at most the true size."""
     from lrdoctor.detect._progress.chance import _is_accuracy
 
     if name not in ("eval_accuracy", "task_metric", "success_rate") or (name != "success_rate" and not _is_accuracy(run, name)):
@@ -711,7 +714,7 @@ def _accuracy_set_size(run: Run, name: str, values: np.ndarray, min_values: int)
     scale = 100.0 if v.max() > 1.0 else 1.0
     col = run.meta.roles.get(name, name)
     decimals = run.meta.printed_decimals.get(col)
-    if decimals is None:
+    if decimals is None and shown:
         decimals = shown_decimals(v)  # no trailing zeros printed: the decimals the values show (since stop 80)
     if decimals is not None and scale == 100.0:
         decimals += 2  # (a percentage's decimals are a share's plus two)
@@ -733,11 +736,17 @@ def _guessed_throughout(run: Run, name: str, values: np.ndarray, peak: float, en
     accuracy 0.5070, 0.5634, 0.5352, 0.4225, 0.3803, a band of 0.5 +- 0.178; a MiniLM head on 8
     classes, its loss at ln 8: 0.125, then 0.075 at ten epochs, 1/8 +- 0.157 on 40 examples). An
     accuracy that ends beyond the band below chance answers systematically wrong, which is something
-    learned (BERT on WNLI: 0.5634, then 0.3239, 0.2958, 0.2676, 0.23 below chance), and stays a reversal."""
+    learned (BERT on WNLI: 0.5634, then 0.3239, 0.2958, 0.2676, 0.23 below chance), and stays a reversal.
+    Since stop 80 n is read, where the reader recorded no printed decimals (an HF card's table prints
+    none with trailing zeros), at the decimals the values show (``shown``): that MiniLM card prints
+    0.125 and 0.075, 3 decimals, 5 and 3 of 40, and its reversal was reported for want of them. Only
+    here, where the loss at ln K already proves that nothing was learned; the sampling-noise guard of
+    a learned level keeps the reader's decimals (asked there too, it also dropped a labelled reversal
+    on a 40-image set: a ResNet-50's accuracy 0.525 -> 0.375)."""
     from lrdoctor.detect._progress.chance import _stuck_at_chance, chance_accuracy
     from lrdoctor.detect.progress import DEFAULTS as PROGRESS
 
-    sized = _accuracy_set_size(run, name, values, th.short_lattice_values)
+    sized = _accuracy_set_size(run, name, values, th.short_lattice_values, shown=True)
     if sized is None:
         return False
     stuck = _stuck_at_chance(run, PROGRESS)
