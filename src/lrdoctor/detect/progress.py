@@ -182,7 +182,9 @@ class ProgressThresholds(Thresholds):
     accuracy 0.5507 at both epochs; distilbert on WNLI: 0.6951 and 0.6953, accuracy 0.5493 and
     0.5634, the majority share). The margin keeps out a near-uniform output that already ranks the
     classes right, whose accuracy is as steady (a logistic regression at lr 1e-4 on two digits:
-    loss 0.6920 and 0.6908, accuracy 0.9744 at both epochs)."""
+    loss 0.6920 and 0.6908, accuracy 0.9744 at both epochs). The stuck-at-chance rule reads the same
+    0.5% at every report of a longer log (``_uniform_output``): there an accuracy far *under* 1/K is
+    the tie-broken arg max's one class, and no longer doubts the K the loss names."""
     learned_score_share: float = 0.1
     """The error-rate floor rules stand aside when a higher-is-better score logged beside the error
     rate (a BLEU, a chrF; an accuracy that also doubled from its first report, since chance may pass
@@ -673,6 +675,9 @@ class SlowProgressEvidence(Evidence):
     accuracy_metric: str
     accuracy_median: float
     constant_accuracy: bool
+    #: the loss within ``chance_two_reports_fixed`` of ln K at every report beside an accuracy more
+    #: than ``chance_acc_margin`` under 1/K: the arg max of a uniform output (``_uniform_output``)
+    uniform_output: bool
     from_the_start: bool
     error_rate_median: float
     repeated_pairs: int

@@ -126,6 +126,7 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds, unjudged: list[str] | Non
     if not above and half_start - half_end > th.chance_drift * ln_k:
         return None  # still falling through ln K
     warming = _in_warmup(run, f, th)  # the LR is still warming up: too early to call the run stuck
+    uniform = not above and _uniform_output(x, ln_k, th)
     ev = {"num_classes": k, "num_classes_source": source, "ln_k": ln_k, "loss_median_late": late,
           "loss_min": float(x.min()), "points": int(x.size)}
     for col, share in accuracy_shares(run):  # (1/K is the chance of a classification accuracy, not of a BLEU, an mAP or an F1)
@@ -142,9 +143,10 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds, unjudged: list[str] | Non
             ev["constant_accuracy"] = True
             continue
         off = a - chance_accuracy(col, k)
-        if off > th.chance_acc_margin or (given is None and -off > th.chance_acc_margin):
+        if off > th.chance_acc_margin or (given is None and -off > th.chance_acc_margin and not uniform):
             return None  # accuracy says it learned (or the loss is not K-way cross-entropy); one
-            # *below* chance says no such thing (TinyVGG on 3 classes: test accuracy 0.198 at ln 3)
+            # *below* chance says no such thing (TinyVGG on 3 classes: test accuracy 0.198 at ln 3),
+            # nor does it doubt a K that a uniform output reads to three digits (_uniform_output)
         if given is None and k > 10 and a > th.chance_acc_factor * chance_accuracy(col, k):
             return None  # above 10 classes the loss alone names no K: the accuracy must sit near 1/K
         if trend_p_up(av) < th.chance_acc_trend_p and _level_rise(av) > th.chance_acc_margin:
@@ -152,6 +154,8 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds, unjudged: list[str] | Non
             # P-tuning on MetaMathQA: a generative accuracy 0.06 -> 0.48 beside a loss near ln 2)
         if "accuracy_metric" not in ev:  # every logged accuracy must be at chance; the first is quoted
             ev.update(accuracy_metric=col, accuracy_median=a)
+            if given is None and -off > th.chance_acc_margin:
+                ev["uniform_output"] = True  # (kept only by _uniform_output: one class's share, under 1/K)
             if is_class_error(col):
                 ev["error_rate_median"] = 1.0 - a  # (the accuracy quoted is one minus the error read)
     if (given is None or above) and "accuracy_metric" not in ev:
@@ -185,6 +189,8 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds, unjudged: list[str] | Non
                 f"; {ev['accuracy_metric']} {fmt(ev['accuracy_median'])} at every evaluation: one class's share, the "
                 "predictions never moved" if ev.get("constant_accuracy") else
                 f"; {ev['accuracy_metric']} {fmt(ev['error_rate_median'])} ~ 1 - 1/{k}" if "error_rate_median" in ev else
+                f"; the loss is ln {k} to three digits at every report, a uniform output whose arg max breaks a tie, so "
+                f"{ev['accuracy_metric']} {fmt(ev['accuracy_median'])} is one class's share, not 1/{k}" if ev.get("uniform_output") else
                 f"; {ev['accuracy_metric']} {fmt(ev['accuracy_median'])} ~ 1/{k}") +
                ("; the loss is still falling, so it may yet leave chance" if falling else ""))
     sev = Severity.WARNING if falling else Severity.ERROR
@@ -314,6 +320,16 @@ def _at_ln_k_from_the_start(run: Run, f: Series, which: str, k: int, th: Progres
         if ev.size and float(np.abs(ev - ln_k).max()) > th.chance_infer_tol:
             return False
     return True
+
+
+def _uniform_output(x: np.ndarray, ln_k: float, th: ProgressThresholds) -> bool:
+    """True when every report of the loss ``x`` lies within ``chance_two_reports_fixed`` (0.5%) of
+    ln K: the output is uniform over K classes to three digits, the loss of a uniform guess itself
+    rather than a band around it. Its arg max is then a tie-break that names one class, so an
+    accuracy read on it is that class's share of the batch or set, not 1/K, and one far *below* 1/K
+    does not say the loss is some other quantity than K-way cross-entropy (PointNet's show_cls:
+    loss 2.07941-2.07949 = ln 8 at all ten batches, accuracy 0 to 2/32 on batches of 32)."""
+    return bool((np.abs(x - ln_k) <= th.chance_two_reports_fixed * ln_k).all())
 
 
 def _constant_share(v: np.ndarray, th: ProgressThresholds, fine_counts: bool = True, at_prior: bool = False) -> bool:
