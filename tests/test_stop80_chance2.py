@@ -3,8 +3,10 @@ vetoes a K the loss names when that loss is ln K to three digits at every report
 ``chance_two_reports_fixed`` = 0.5%): the output is uniform, its arg max breaks a tie and names one
 class, so the accuracy is that class's share of the batch, not 1/K (``_uniform_output``). A loss
 merely near ln K keeps the veto: there an accuracy far under 1/K says the loss is no K-way
-cross-entropy. Real logs read in place: PointNet's show_cls at ln 8 (found), and the same tool's
-batch print on a run that learned (edge, silent)."""
+cross-entropy, and so does an evaluation loss, whose fixed set would print one tie-broken share.
+Real logs read in place: PointNet's show_cls at ln 8 (found), the same tool's batch print on a run
+that learned (edge, silent), and BERT's validation loss at ln 2 beside a moving accuracy (the
+held-out rule's warning, unchanged)."""
 
 from __future__ import annotations
 
@@ -73,3 +75,13 @@ def test_pointnet_batch_print_of_a_learned_model_stays_silent():
     (labelled edge, no kind): nothing near ln K, nothing stuck."""
     run = lrdoctor.read(real_log("fresh171/pointnetpytorch-11-cls-batch-acc-binary/paste.txt"))
     assert _slow(lrdoctor.diagnose(run)) is None
+
+
+def test_an_evaluation_loss_at_ln_2_keeps_the_veto_and_the_held_out_warning():
+    """On one fixed evaluation set a tie-broken arg max would print one value; BERT on a SWAG-style
+    set moves its accuracy (0.38, 0.36, 0.41) beside a validation loss of 0.6935-0.6945 = ln 2 to
+    three digits: the exemption is not read there, and the held-out rule's warning stands."""
+    run = lrdoctor.read(real_log("fresh605/zlxi-bert-swag-ln2-chance/training_results.md"))
+    assert _stuck_at_chance(run, DEFAULTS) is None
+    f = _slow(lrdoctor.diagnose(run))
+    assert f is not None and f.severity is Severity.WARNING

@@ -126,7 +126,9 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds, unjudged: list[str] | Non
     if not above and half_start - half_end > th.chance_drift * ln_k:
         return None  # still falling through ln K
     warming = _in_warmup(run, f, th)  # the LR is still warming up: too early to call the run stuck
-    uniform = not above and _uniform_output(x, ln_k, th)
+    # (the training loss only: on a fixed evaluation set a tie-broken arg max prints one value at every
+    # evaluation, which _constant_share reads; an accuracy that moves there moved with the predictions)
+    uniform = not above and which == "loss" and _uniform_output(x, ln_k, th)
     ev = {"num_classes": k, "num_classes_source": source, "ln_k": ln_k, "loss_median_late": late,
           "loss_min": float(x.min()), "points": int(x.size)}
     for col, share in accuracy_shares(run):  # (1/K is the chance of a classification accuracy, not of a BLEU, an mAP or an F1)
@@ -328,7 +330,11 @@ def _uniform_output(x: np.ndarray, ln_k: float, th: ProgressThresholds) -> bool:
     rather than a band around it. Its arg max is then a tie-break that names one class, so an
     accuracy read on it is that class's share of the batch or set, not 1/K, and one far *below* 1/K
     does not say the loss is some other quantity than K-way cross-entropy (PointNet's show_cls:
-    loss 2.07941-2.07949 = ln 8 at all ten batches, accuracy 0 to 2/32 on batches of 32)."""
+    loss 2.07941-2.07949 = ln 8 at all ten batches, accuracy 0 to 2/32 on batches of 32). Read on a
+    per-batch loss, whose batches change: on one fixed evaluation set the tie-broken class's share is
+    one value at every evaluation (:func:`_constant_share`), and an accuracy that moves there says
+    the predictions moved (BERT on a SWAG-style set: validation loss 0.6935-0.6945, accuracy
+    0.36-0.41, which the held-out rule reads)."""
     return bool((np.abs(x - ln_k) <= th.chance_two_reports_fixed * ln_k).all())
 
 
