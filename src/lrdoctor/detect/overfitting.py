@@ -669,7 +669,8 @@ def _loss_rises(run: Run, e: Series, tr: Series, th: OverfittingThresholds, *, h
     caller, which tries it after the memorisation rules."""
     r = _successive_rises(e.values, th)
     if r is None:
-        return (_doubled(e, tr, th) or _never_beaten(e, tr, th, run) or _undone(run, e, tr, th) or _rising_trend(run, e, tr, th)
+        return (_doubled(e, tr, th) or _never_beaten(e, tr, th, run) or _undone(run, e, tr, th) or _measured_turn(run, e, tr, th)
+                or _rising_trend(run, e, tr, th)
                 or (_highest_last(e, tr, th) if highest_last else []))
     if _still_improving(run, "eval_accuracy") and r.gl < th.generalization_loss:
         return []  # below GL_5 a rising eval loss beside a new-best accuracy is over-confidence; past
@@ -911,6 +912,56 @@ def _undone(run: Run, e: Series, tr: Series | None, th: OverfittingThresholds) -
     summary = (f"eval loss ended at {fmt(float(v[-1]))}, above its first evaluation {fmt(float(v[0]))} and "
                f"{gl:.0%} above its best {fmt(float(v[b]))} (step {fmt(float(e.steps[b]))}), while {why}")
     return [Finding("overfitting", Severity.WARNING, float(e.steps[b]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
+
+
+def _measured_turn(run: Run, e: Series, tr: Series, th: OverfittingThresholds) -> list[Finding]:
+    """Measured-turn rule: the few-point :func:`_undone` rule carried past its ``min_after`` + 1
+    evaluations, where the GL rule's scatter guard becomes measurable. On a log of
+    ``local_noise_points`` (5) to 2 x ``min_after`` (6) evaluations whose minimum has fewer than
+    ``min_after`` evaluations after it, neither rule judges it: the undone rule stops at 4
+    evaluations and the GL rule asks three after the minimum, which on such a log puts the minimum
+    in the run's first half, before a fine-tune's held-out loss has usually reached its floor. Here
+    the rise is judged by the GL rule's own criteria, none new:
+
+    - the evaluation loss rose at each evaluation after its minimum (the undone rule's order
+      witness, Prechelt's UP on the evaluations the log has);
+    - the last evaluation is GL_5 (``generalization_loss``) above the minimum;
+    - the rise clears ``noise_k`` sigmas of :func:`_gl_scatter`, the GL rule's guard, which stands in
+      for the missing third evaluation after the minimum: the undone rule may go without it only
+      because a log of ``min_after`` + 1 evaluations has no scatter to measure apart from the rise,
+      and from ``local_noise_points`` evaluations on it has;
+    - the training loss fell from the minimum to the end (:func:`_fell`);
+    - no held-out score sets a new best at the last evaluation (:func:`_still_improving`,
+      :func:`_rate_at_new_best`), as in the undone rule.
+
+    CANINE-c on XNLI: validation loss 0.8608, 0.8543, 0.8452, 0.8424, then 0.9519 (13% above it,
+    beyond the guard) while the training loss fell 0.576 -> 0.435. Beyond 2 x ``min_after``
+    evaluations the GL rule can place its minimum past the middle of the run and this rule does
+    not judge (a lone rise at the end of a long curve is the GL rule's ``min_after`` case:
+    a single bad evaluation is noise)."""
+    v = e.values
+    n = v.size
+    if not th.local_noise_points <= n <= 2 * th.min_after or (v <= 0).any():
+        return []
+    if _still_improving(run, "eval_accuracy") or _rate_at_new_best(run):
+        return []
+    i = int(n - 1 - np.argmin(v[::-1]))
+    if not 1 <= n - 1 - i < th.min_after or (np.diff(v[i:]) <= 0).any():
+        return []
+    gl = float(v[-1] / v[i] - 1)
+    if gl < th.generalization_loss or float(v[-1] - v[i]) < th.noise_k * _gl_scatter(v, i, th):
+        return []
+    t_min, t_end = _train_from(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))
+    if t_min is None or t_end is None or not _fell(t_min, t_end, th):
+        return []
+    scatter = _gl_scatter(v, i, th)
+    sigmas = f", {float(v[-1] - v[i]) / scatter:.3g} sigmas of its eval-to-eval scatter" if scatter > 0 else ""
+    ev = _gl_evidence(e, i, gl, t_min, t_end)
+    after = "the evaluation" if n - 1 - i == 1 else f"each of the {n - 1 - i} evaluations"
+    summary = (f"eval loss rose at {after} after its minimum {fmt(float(v[i]))} (step "
+               f"{fmt(float(e.steps[i]))}) to {fmt(float(v[-1]))}, {gl:.0%} above it{sigmas}, while training loss fell "
+               f"{fmt(t_min)} -> {fmt(t_end)}")
+    return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, _UP_CAUSE)]
 
 
 def _undone_bar(rises: int, trained: bool, th: OverfittingThresholds) -> float:
