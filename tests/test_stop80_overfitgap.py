@@ -1,0 +1,81 @@
+"""Stop 80 (overfitting's gaps): the measured-turn rule.
+
+The measured-turn rule judges a log of 5-6 evaluations whose minimum has fewer than three
+evaluations after it: too long for the few-point undone rule (2-4 evaluations), too short after the
+minimum for the GL rule's three. It reads the rise by the GL rule's own criteria (GL_5, a rise at
+each evaluation after the minimum, ``noise_k`` sigmas of the GL guard's scatter, which five
+evaluations can measure, and a training loss that fell)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from bench_logs import real_log
+
+import lrdoctor
+from lrdoctor.detect.overfitting import DEFAULTS, _gl_scatter, _measured_turn, detect
+
+_CANINE = "fresh1277/gwatkinson-canine-c-300k-all-xnli-14d1916/training_results.md"  # edge, overfitting
+_T5_SUM = "fresh447/tgoktug-t5-large-sum/training_results.md"  # edge, overfitting
+_RESNET = "fresh85/pt2-resnet50-cifar10-titan-compiled-multirun"  # edge, overfitting (folder)
+_PHRASEBANK = "fresh1390/farshid-roberta-large-financial-phrasebank-allagree1/training_results.md"  # healthy
+_HU_NER = "fresh737/hu-wiki-ner/training_results.md"  # healthy
+
+
+def _csv(path: Path, train: list[float], held: list[float]) -> Path:
+    path.write_text("step,loss,eval_loss\n" + "".join(f"{100 * (k + 1)},{t},{e}\n" for k, (t, e) in enumerate(zip(train, held))))
+    return path
+
+
+def _overfitting(path: Path, config: dict | None = None) -> list:
+    return detect(lrdoctor.read(path, config=config or {}))
+
+
+def test_synthetic_turn_after_the_fourth_of_five_evaluations(tmp_path):
+    train = [1.0, 0.8, 0.6, 0.45, 0.3]
+    held = [0.90, 0.85, 0.83, 0.82, 0.95]  # 16% above its minimum at index 3, one rise
+    run = lrdoctor.read(_csv(tmp_path / "turn.csv", train, held))
+    e, tr = run.series("eval_loss").finite(), run.series("loss")
+    v = e.values
+    assert v[-1] - v[3] >= DEFAULTS.noise_k * _gl_scatter(v, 3, DEFAULTS)
+    got = _measured_turn(run, e, tr, DEFAULTS)
+    assert got and got[0].evidence["eval_min_step"] == 400.0
+    assert got[0].evidence["generalization_loss"] == np.float64(0.95 / 0.82 - 1)
+    assert [f.kind for f in detect(run)] == ["overfitting"]
+
+
+def test_synthetic_turn_within_the_scatter_or_below_gl5_is_silent(tmp_path):
+    train = [1.0, 0.8, 0.6, 0.45, 0.3]
+    # a curve that already swings by as much as its last rise: within the GL guard's scatter
+    swinging = [0.90, 0.70, 0.88, 0.68, 0.76]
+    assert detect(lrdoctor.read(_csv(tmp_path / "swing.csv", train, swinging))) == []
+    # a 3% rise: under GL_5
+    assert detect(lrdoctor.read(_csv(tmp_path / "small.csv", train, [0.90, 0.85, 0.83, 0.82, 0.845]))) == []
+    # the training loss rose too: no fitting of the training set
+    assert detect(lrdoctor.read(_csv(tmp_path / "rose.csv", [1.0, 0.8, 0.6, 0.45, 0.6], [0.90, 0.85, 0.83, 0.82, 0.95]))) == []
+    # seven evaluations: past 2 x min_after, the GL rule's min_after case
+    assert detect(lrdoctor.read(_csv(tmp_path / "long.csv", [1.0, 0.9, 0.8, 0.7, 0.6, 0.45, 0.3],
+                                     [0.95, 0.92, 0.90, 0.85, 0.83, 0.82, 0.95]))) == []
+
+
+def test_real_five_evaluation_turns_are_found():
+    for rel in (_CANINE, _T5_SUM):
+        got = _overfitting(real_log(rel))
+        assert [f.kind for f in got] == ["overfitting"], rel
+        assert "after its minimum" in got[0].summary
+    folder = real_log(_RESNET)
+    files = [p for p in folder.iterdir() if p.is_file()]
+    got = _overfitting(files[0], {"num_classes": 10})
+    assert [f.kind for f in got] == ["overfitting"]
+
+
+def test_healthy_twins_of_the_same_shape_stay_silent():
+    # five evaluations, the minimum at the fourth, the last 25% and 6% above it, the training loss
+    # falling: both rises lie within their curves' own eval-to-eval scatter
+    for rel in (_PHRASEBANK, _HU_NER):
+        run = lrdoctor.read(real_log(rel))
+        v = run.series("eval_loss").finite().values
+        assert v.size == 5 and int(np.argmin(v)) == 3 and v[-1] >= 1.05 * v[3]
+        assert detect(run) == [], rel
+
