@@ -1,10 +1,14 @@
-"""Stop 80 (overfitting's gaps): the measured-turn rule.
+"""Stop 80 (overfitting's gaps): the measured-turn rule and the chance rule.
 
 The measured-turn rule judges a log of 5-6 evaluations whose minimum has fewer than three
 evaluations after it: too long for the few-point undone rule (2-4 evaluations), too short after the
 minimum for the GL rule's three. It reads the rise by the GL rule's own criteria (GL_5, a rise at
 each evaluation after the minimum, ``noise_k`` sigmas of the GL guard's scatter, which five
-evaluations can measure, and a training loss that fell)."""
+evaluations can measure, and a training loss that fell).
+
+The chance rule reads no overfitting from a held-out loss within slow_progress's ``chance_tol`` of
+ln K at every evaluation, K from the config or 2 on a preference-tuning (DPO) log: a model at chance
+has nothing to overfit."""
 
 from __future__ import annotations
 
@@ -14,7 +18,9 @@ import numpy as np
 from bench_logs import real_log
 
 import lrdoctor
-from lrdoctor.detect.overfitting import DEFAULTS, _gl_scatter, _measured_turn, detect
+from lrdoctor.detect.overfitting import DEFAULTS, _chance_k, _gl_scatter, _held_out_at_chance, _measured_turn, detect
+from lrdoctor.detect.progress import DEFAULTS as PROGRESS
+from lrdoctor.names import is_preference_statistic
 
 _CANINE = "fresh1277/gwatkinson-canine-c-300k-all-xnli-14d1916/training_results.md"  # edge, overfitting
 _T5_SUM = "fresh447/tgoktug-t5-large-sum/training_results.md"  # edge, overfitting
@@ -79,3 +85,46 @@ def test_healthy_twins_of_the_same_shape_stay_silent():
         assert v.size == 5 and int(np.argmin(v)) == 3 and v[-1] >= 1.05 * v[3]
         assert detect(run) == [], rel
 
+
+# --- the chance rule ---------------------------------------------------------------------------
+
+_SETFIT = "fresh332/setfit-distilbert-subj-8-5/training_results.md"  # edge, slow_progress, K = 2 in its config
+_DPO_AT_LN2 = "fresh389/saahil1801-openhermes-gptq-dpo/training_results.md"  # edge, slow_progress
+_DPO_LEFT_LN2 = "fresh159/hfcard-louissanna-dpo-model-output/training_results.txt"  # labelled overfitting
+_WNLI_LEFT_LN2 = "fresh869/tiny-mlm-qnli-target-wnli/training_results.md"  # unhealthy, overfitting, K = 2
+
+
+def test_synthetic_held_out_loss_at_ln_k_throughout_is_no_overfitting(tmp_path):
+    assert DEFAULTS.chance_tol == PROGRESS.chance_tol
+    train = [0.70, 0.62, 0.50, 0.38, 0.28, 0.20]
+    held = [0.675, 0.680, 0.690, 0.700, 0.710, 0.718]  # within 5% of ln 2 at every evaluation
+    path = _csv(tmp_path / "chance.csv", train, held)
+    run = lrdoctor.read(path, config={"num_classes": 2})
+    assert _chance_k(run) == 2
+    assert _held_out_at_chance(run, run.series("eval_loss").finite(), DEFAULTS)
+    assert detect(run) == []
+    # the same curve with no K in the config, or with K = 10: the rise is read
+    assert [f.kind for f in _overfitting(path)] == ["overfitting"]
+    assert [f.kind for f in _overfitting(path, {"num_classes": 10})] == ["overfitting"]
+    # one evaluation past the band (ln 2 x 1.05 = 0.728): the model left chance, the rise is read
+    left = _csv(tmp_path / "left.csv", train, held[:-1] + [0.80])
+    assert [f.kind for f in _overfitting(left, {"num_classes": 2})] == ["overfitting"]
+
+
+def test_preference_statistics_name_k_2():
+    assert is_preference_statistic("eval_rewards/margins") and is_preference_statistic("Rewards/chosen")
+    assert not is_preference_statistic("eval_reward") and not is_preference_statistic("episode_reward")
+
+
+def test_real_runs_at_ln_2_lose_their_overfitting():
+    path = real_log(_SETFIT)
+    assert _overfitting(path, {"num_classes": 2}) == []
+    assert [f.kind for f in _overfitting(path)] == ["overfitting"]  # without the config's K
+    run = lrdoctor.read(real_log(_DPO_AT_LN2))
+    assert _chance_k(run) == 2
+    assert detect(run) == []
+
+
+def test_runs_that_left_ln_2_keep_their_overfitting():
+    assert [f.kind for f in _overfitting(real_log(_DPO_LEFT_LN2))] == ["overfitting"]
+    assert [f.kind for f in _overfitting(real_log(_WNLI_LEFT_LN2), {"num_classes": 2})] == ["overfitting"]

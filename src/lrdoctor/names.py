@@ -23,7 +23,7 @@ from typing import Callable, Iterable
 __all__ = [
     "ALIASES", "Alias", "normalize", "tokens", "resolve_aliases", "RL_MARKERS", "ROLES", "ROLE_RULES",
     "TRAINING_ROLES", "STEP_NAMES", "GAN_ROLES", "GAN_TERMS", "loss_term_kind", "SPLIT_WORDS", "EVAL_WORDS",
-    "TEXT_SCORE_WORDS", "is_generated_length", "DETECTION_SCORE_WORDS", "is_f_beta",
+    "TEXT_SCORE_WORDS", "is_generated_length", "DETECTION_SCORE_WORDS", "is_f_beta", "is_preference_statistic",
 ]
 
 #: the words that name a data split in a metric's name or a run's ("validation_loss", "Train
@@ -387,6 +387,14 @@ def _gan_player(t: list[str], player: set[str], parts: set[str]) -> bool:
 #: words of a preference-tuning statistic (TRL's DPO family: "rewards/chosen", "rewards/margins",
 #: "rewards/accuracies"), never an RL return
 _PREFERENCE = frozenset({"chosen", "rejected", "margins", "margin", "accuracies"})
+
+
+def is_preference_statistic(name: str) -> bool:
+    """``rewards/chosen``, ``eval_rewards/margins``, ``Rewards/accuracies``: a preference-tuning statistic
+    of TRL's DPO family (the implicit rewards of the chosen and rejected answers), whose presence says
+    the loss beside it is a pairwise preference loss."""
+    t = tokens(name)
+    return "rewards" in t and bool(_PREFERENCE & set(t))
 
 
 def _gan_word(t: list[str]) -> bool:

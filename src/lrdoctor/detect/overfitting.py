@@ -12,6 +12,9 @@ from lrdoctor.fmt import fmt
 from lrdoctor.detect._common import error_rates, is_error_rate
 from lrdoctor.detect._stats import diff2_sigma, diff_sigma, trend_p_up, value_at
 from lrdoctor.detect import needs
+from lrdoctor.detect._classes import num_classes
+from lrdoctor.names import is_preference_statistic
+from lrdoctor.detect.progress import ProgressThresholds
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
 from lrdoctor.config import config_value
 from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
@@ -184,6 +187,15 @@ class OverfittingThresholds(Thresholds):
     """...and those evaluations are at least a third of the run's after the first (the
     ``memorised_after_share`` of the memorisation rule, which also drops the scatter guard): the
     drift persisted for a material share of the run, not its last few wobbles around a floor."""
+    chance_tol: float = ProgressThresholds.chance_tol
+    """Chance rule: no overfitting is read from a held-out loss that lies within this share of ln K
+    at every evaluation (K from the config or a preference-tuning log, :func:`_chance_k`): slow_progress's ``chance_tol`` (5%
+    of ln K, the band that counts as "at ln K"; Karpathy 2019, "verify loss @ init"), taken from its
+    thresholds so the two detectors agree on what chance is. A model whose held-out predictions never
+    left the uniform guess has learned nothing to lose, and a rise inside that band is the uniform
+    output's own wobble, not lost generalisation, however far the training loss falls (SetFit on
+    SUBJ with 8 examples a class: validation loss 0.679 -> 0.7178 around ln 2 = 0.693 while the
+    training loss fell 0.71 -> 0.22; slow_progress reports the run)."""
     trend_p: float = 0.01
     """...the trend's one-sided Mann-Kendall level over the minimum and every evaluation after it:
     the same 1% as ``gap_train_p`` and divergence's climb rule."""
@@ -251,6 +263,8 @@ def _stages(run: Run) -> list[Run]:
 def _judge(run: Run, th: OverfittingThresholds) -> list[Finding]:
     """The overfitting rules on one training run (see :func:`detect`)."""
     ev_s, tr = run.series("eval_loss"), run.series("loss")
+    if ev_s is not None and _held_out_at_chance(run, ev_s.finite(), th):
+        return []  # a model at chance has nothing to overfit: slow_progress's finding
     if ev_s is not None and (tr is None or np.unique(tr.finite().values).size < 2):
         return _evaluations_only(run, ev_s.finite(), th)
     if ev_s is None or tr is None:
@@ -299,6 +313,33 @@ def _judge(run: Run, th: OverfittingThresholds) -> list[Finding]:
                f"while training loss {trend} {fmt(t_at_min)} -> {fmt(t_end)}")
     cause = "The model memorises the training data after the eval minimum: too many steps for the data, too little regularisation, or an LR that stays high."
     return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, cause)]
+
+
+def _held_out_at_chance(run: Run, e: Series, th: OverfittingThresholds) -> bool:
+    """True when every evaluation loss of ``e`` lies within ``chance_tol`` of ln K, K the class count
+    the config gives or 2 on a preference-tuning log (:func:`_chance_k`): the held-out loss of a
+    uniform guess over K choices, where the evaluated model sat throughout. Never a K the loss names: a
+    fine-tune's held-out loss may settle near some ln K by chance (BERT on MedQA's four options at
+    1.32-1.45 around ln 4, overfitting by its training loss's fall to 0.3), and the K a loss names
+    needs an accuracy to confirm it (slow_progress's ``chance_infer_tol``)."""
+    k = _chance_k(run)
+    v = e.values
+    if k is None or v.size == 0:
+        return False
+    ln_k = float(np.log(k))
+    return bool((np.abs(v - ln_k) <= th.chance_tol * ln_k).all())
+
+
+def _chance_k(run: Run) -> int | None:
+    """The K whose ln K is the held-out loss of a model at chance: the config's class count, or 2 on a
+    preference-tuning log (a column of TRL's DPO family, :func:`~lrdoctor.names.is_preference_statistic`):
+    DPO's loss, -log sigmoid(beta x the reward margin), is ln 2 at a zero margin, the model that cannot
+    tell the chosen answer from the rejected one (Rafailov et al. 2023), a choice between K = 2. None
+    otherwise."""
+    got = num_classes(run)
+    if got is not None:
+        return got[1]
+    return 2 if any(is_preference_statistic(c) for c in run.metrics) else None
 
 
 def _rise_persisted(v: np.ndarray, i: int, th: OverfittingThresholds) -> bool:
