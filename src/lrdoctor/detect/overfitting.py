@@ -984,10 +984,10 @@ def _measured_turn(run: Run, e: Series, tr: Series, th: OverfittingThresholds) -
     n = v.size
     if not th.local_noise_points <= n <= 2 * th.min_after or (v <= 0).any():
         return []
-    if _still_improving(run, "eval_accuracy") or _rate_at_new_best(run):
-        return []
     i = int(n - 1 - np.argmin(v[::-1]))
     if not 1 <= n - 1 - i < th.min_after or (np.diff(v[i:]) <= 0).any():
+        return []
+    if _still_improving(run, "eval_accuracy") or _rate_at_new_best(run):
         return []
     gl = float(v[-1] / v[i] - 1)
     if gl < th.generalization_loss or float(v[-1] - v[i]) < th.noise_k * _gl_scatter(v, i, th):
