@@ -128,3 +128,10 @@ def test_real_runs_at_ln_2_lose_their_overfitting():
 def test_runs_that_left_ln_2_keep_their_overfitting():
     assert [f.kind for f in _overfitting(real_log(_DPO_LEFT_LN2))] == ["overfitting"]
     assert [f.kind for f in _overfitting(real_log(_WNLI_LEFT_LN2), {"num_classes": 2})] == ["overfitting"]
+
+
+def test_a_curve_of_another_shape_never_reaches_the_score_vetoes():
+    # five evaluations, the minimum at the last: the measured-turn rule returns before it reads the
+    # held-out scores (this card's empty score column made _held_out_scores raise through them)
+    run = lrdoctor.read(next(p for p in real_log("fresh383/hfcard-q2jlbar-segformer-b0-brooks-or-dunn").iterdir() if p.is_file()))
+    assert detect(run) == []
