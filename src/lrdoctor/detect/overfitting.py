@@ -760,7 +760,8 @@ def _held_out_scores(run: Run) -> list[tuple[str, Series]]:
     # (nor a score that printed one value at every evaluation: ROUGE 0.0 throughout is "as good" at the
     # end as at the loss minimum by construction, and says nothing of the task learned or lost; an
     # AraT5 gloss translator whose validation loss climbed 0.3666 -> 0.391 after its minimum)
-    return [(col, s) for col, s in scores if float(np.ptp(s.values)) > 0 or s.values.size < 2]
+    # (and a column with no finite value, an empty score column of a results table, is no score)
+    return [(col, s) for col, s in scores if s.values.size and (s.values.size < 2 or float(np.ptp(s.values)) > 0)]
 
 
 def _score_held_after(run: Run, step: float, *, at_any: bool = False) -> str | None:
