@@ -21,7 +21,6 @@ import lrdoctor
 from lrdoctor.detect.overfitting import DEFAULTS, _chance_k, _gl_scatter, _held_out_at_chance, _measured_turn, detect
 from lrdoctor.detect.progress import DEFAULTS as PROGRESS
 from lrdoctor.names import is_preference_statistic
-from series_helpers import columns_run as _run
 
 _CANINE = "fresh1277/gwatkinson-canine-c-300k-all-xnli-14d1916/training_results.md"  # edge, overfitting
 _T5_SUM = "fresh447/tgoktug-t5-large-sum/training_results.md"  # edge, overfitting
@@ -139,10 +138,10 @@ def test_a_curve_of_another_shape_never_reaches_the_score_vetoes():
 
 
 def test_an_empty_score_column_is_no_held_out_score_and_raises_nothing():
-    # a results table whose accuracy column printed nothing finite (the segformer card above): every
-    # caller of _held_out_scores reached np.ptp of an empty array, which has no maximum
+    # the segformer card above prints "nan" in every accuracy cell: each caller of _held_out_scores
+    # reached np.ptp of an empty array, which has no maximum (a ValueError)
     from lrdoctor.detect.overfitting import _held_out_scores
 
-    run = _run(loss=[0.9, 0.7, 0.5, 0.4], eval_loss=[0.8, 0.7, 0.75, 0.8],
-               eval_accuracy=[float("nan")] * 4)
+    run = lrdoctor.read(real_log("fresh383/hfcard-q2jlbar-segformer-b0-brooks-or-dunn/training_results.md"))
+    assert "eval_accuracy" in run and run.series("eval_accuracy").finite().values.size == 0
     assert _held_out_scores(run) == []
