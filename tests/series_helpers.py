@@ -8,7 +8,7 @@ from functools import partial
 
 import numpy as np
 
-__all__ = ["columns_run", "findings_of", "divergence_findings", "trainer_card_lines"]
+__all__ = ["columns_run", "findings_of", "divergence_findings", "trainer_card_lines", "wer_card_lines"]
 
 
 def columns_run(**cols: list[float]):
@@ -36,4 +36,13 @@ def trainer_card_lines(train: list[float], evals: list[float] | None, step_every
     else:
         lines = ["| Training Loss | Epoch | Step | Validation Loss |", "|:---:|:---:|:---:|:---:|"]
         lines += [f"| {t:.4f} | {i + 1}.0 | {step_every * (i + 1)} | {e:.4f} |" for i, (t, e) in enumerate(zip(train, evals))]
+    return ["### Training results", ""] + lines
+
+
+def wer_card_lines(evals: list[float], wer: list[float], step_every: int = 1000) -> list[str]:
+    """A Hugging Face Trainer "Training results" table of a speech fine-tune, one row per
+    evaluation: a training loss (0.9x the validation loss), the validation loss and a WER."""
+    lines = ["| Training Loss | Epoch | Step | Validation Loss | Wer |", "|:---:|:---:|:---:|:---:|:---:|"]
+    lines += [f"| {0.9 * e:.4f} | {i + 1}.0 | {step_every * (i + 1)} | {e:.4f} | {w:.4f} |"
+              for i, (e, w) in enumerate(zip(evals, wer))]
     return ["### Training results", ""] + lines

@@ -26,6 +26,7 @@ import lrdoctor
 from lrdoctor.detect._progress.chance import _learning_above_the_floor
 from lrdoctor.detect.progress import DEFAULTS, detect_slow_progress
 from lrdoctor.finding import Severity
+from series_helpers import wer_card_lines
 
 # labelled healthy: whisper-base on Common Voice zh-CN, WER 94.64 -> 90.06 (ten evaluations, falling)
 # beside a validation loss 0.6812 -> 0.5416
@@ -44,11 +45,8 @@ _XLSR_KO_BLANK = "fresh1408/haseong8012-wav2vec2-large-xlsr-53-ko2/training_resu
 
 def _card(tmp_path: Path, evals: list[float], wer: list[float]) -> lrdoctor.Run:
     """An HF Trainer results table: one row per 1000 steps, a training loss, the validation loss and a WER."""
-    lines = ["| Training Loss | Epoch | Step | Validation Loss | Wer |", "|:---:|:---:|:---:|:---:|:---:|"]
-    lines += [f"| {0.9 * e:.4f} | {i + 1}.0 | {1000 * (i + 1)} | {e:.4f} | {w:.4f} |"
-              for i, (e, w) in enumerate(zip(evals, wer))]
     tmp_path.mkdir(parents=True, exist_ok=True)
-    return lrdoctor.read(write_lines(tmp_path / "README.md", ["### Training results", ""] + lines))
+    return lrdoctor.read(write_lines(tmp_path / "README.md", wer_card_lines(evals, wer)))
 
 
 _FALLING_LOSS = [0.85, 0.72, 0.67, 0.66]  # median of the last three 0.67: 21% below the first

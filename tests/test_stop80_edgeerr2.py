@@ -26,6 +26,7 @@ from lrdoctor.detect._progress.chance import _fell_above_an_empty_output, _learn
 from lrdoctor.detect._stats import trend_p_down
 from lrdoctor.detect.progress import DEFAULTS, detect_slow_progress
 from lrdoctor.finding import Severity
+from series_helpers import wer_card_lines
 
 # edge, labelled slow_progress: WER 197.5 -> 142.4 (4 evaluations), validation loss 1.2238 -> 0.9352
 _WHISPER_DA_EDGE = "fresh1352/jstoone-whisper-small-da-cv11/training_results.md"
@@ -42,11 +43,8 @@ _WHISPER_JA_EDGE = "fresh431/nikolajvestergaard-ja-whisper-tiny/training_results
 
 def _card(tmp_path: Path, evals: list[float], wer: list[float]) -> lrdoctor.Run:
     """An HF Trainer results table: one row per 1000 steps, a training loss, the validation loss and a WER."""
-    lines = ["| Training Loss | Epoch | Step | Validation Loss | Wer |", "|:---:|:---:|:---:|:---:|:---:|"]
-    lines += [f"| {0.9 * e:.4f} | {i + 1}.0 | {1000 * (i + 1)} | {e:.4f} | {w:.4f} |"
-              for i, (e, w) in enumerate(zip(evals, wer))]
     tmp_path.mkdir(parents=True, exist_ok=True)
-    return lrdoctor.read(write_lines(tmp_path / "README.md", ["### Training results", ""] + lines))
+    return lrdoctor.read(write_lines(tmp_path / "README.md", wer_card_lines(evals, wer)))
 
 
 _FALLING_LOSS = [1.22, 1.04, 0.97, 0.94]  # median of the last three 0.97: 20% below the first
