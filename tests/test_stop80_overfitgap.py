@@ -18,7 +18,7 @@ import numpy as np
 from bench_logs import real_log
 
 import lrdoctor
-from lrdoctor.detect.overfitting import DEFAULTS, _chance_k, _gl_scatter, _held_out_at_chance, _measured_turn, detect
+from lrdoctor.detect.overfitting import DEFAULTS, _chance_k, _evaluated_at_chance, _gl_scatter, _measured_turn, detect
 from lrdoctor.detect.progress import DEFAULTS as PROGRESS
 from lrdoctor.names import is_preference_statistic
 
@@ -101,7 +101,7 @@ def test_synthetic_held_out_loss_at_ln_k_throughout_is_no_overfitting(tmp_path):
     path = _csv(tmp_path / "chance.csv", train, held)
     run = lrdoctor.read(path, config={"num_classes": 2})
     assert _chance_k(run) == 2
-    assert _held_out_at_chance(run, run.series("eval_loss").finite(), DEFAULTS)
+    assert _evaluated_at_chance(run, run.series("eval_loss").finite(), DEFAULTS)
     assert detect(run) == []
     # the same curve with no K in the config, or with K = 10: the rise is read
     assert [f.kind for f in _overfitting(path)] == ["overfitting"]

@@ -13,6 +13,7 @@ from lrdoctor.detect._common import error_rates, is_error_rate
 from lrdoctor.detect._stats import diff2_sigma, diff_sigma, trend_p_up, value_at
 from lrdoctor.detect import needs
 from lrdoctor.detect._classes import num_classes
+from lrdoctor.detect._progress.chance import at_ln_k
 from lrdoctor.names import is_preference_statistic
 from lrdoctor.detect.progress import ProgressThresholds
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
@@ -263,7 +264,7 @@ def _stages(run: Run) -> list[Run]:
 def _judge(run: Run, th: OverfittingThresholds) -> list[Finding]:
     """The overfitting rules on one training run (see :func:`detect`)."""
     ev_s, tr = run.series("eval_loss"), run.series("loss")
-    if ev_s is not None and _held_out_at_chance(run, ev_s.finite(), th):
+    if ev_s is not None and _evaluated_at_chance(run, ev_s.finite(), th):
         return []  # a model at chance has nothing to overfit: slow_progress's finding
     if ev_s is not None and (tr is None or np.unique(tr.finite().values).size < 2):
         return _evaluations_only(run, ev_s.finite(), th)
@@ -315,7 +316,7 @@ def _judge(run: Run, th: OverfittingThresholds) -> list[Finding]:
     return [Finding("overfitting", Severity.WARNING, float(e.steps[i]), float(e.steps[-1]), summary, ev, cause)]
 
 
-def _held_out_at_chance(run: Run, e: Series, th: OverfittingThresholds) -> bool:
+def _evaluated_at_chance(run: Run, e: Series, th: OverfittingThresholds) -> bool:
     """True when every evaluation loss of ``e`` lies within ``chance_tol`` of ln K, K the class count
     the config gives or 2 on a preference-tuning log (:func:`_chance_k`): the held-out loss of a
     uniform guess over K choices, where the evaluated model sat throughout. Never a K the loss names: a
@@ -326,8 +327,7 @@ def _held_out_at_chance(run: Run, e: Series, th: OverfittingThresholds) -> bool:
     v = e.values
     if k is None or v.size == 0:
         return False
-    ln_k = float(np.log(k))
-    return bool((np.abs(v - ln_k) <= th.chance_tol * ln_k).all())
+    return at_ln_k(v, float(np.log(k)), th.chance_tol)
 
 
 def _chance_k(run: Run) -> int | None:
@@ -990,13 +990,12 @@ def _measured_turn(run: Run, e: Series, tr: Series, th: OverfittingThresholds) -
         return []
     if _still_improving(run, "eval_accuracy") or _rate_at_new_best(run):
         return []
-    gl = float(v[-1] / v[i] - 1)
-    if gl < th.generalization_loss or float(v[-1] - v[i]) < th.noise_k * _gl_scatter(v, i, th):
+    gl, scatter = float(v[-1] / v[i] - 1), _gl_scatter(v, i, th)
+    if gl < th.generalization_loss or float(v[-1] - v[i]) < th.noise_k * scatter:
         return []
     t_min, t_end = _train_from(tr, float(e.steps[i])), value_at(tr, float(e.steps[-1]))
     if t_min is None or t_end is None or not _fell(t_min, t_end, th):
         return []
-    scatter = _gl_scatter(v, i, th)
     sigmas = f", {float(v[-1] - v[i]) / scatter:.3g} sigmas of its eval-to-eval scatter" if scatter > 0 else ""
     ev = _gl_evidence(e, i, gl, t_min, t_end)
     after = "the evaluation" if n - 1 - i == 1 else f"each of the {n - 1 - i} evaluations"

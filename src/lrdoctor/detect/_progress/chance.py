@@ -267,7 +267,7 @@ def _held_out_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
         return None
     k, source = got
     ln_k = float(np.log(k))
-    if float(np.abs(x - ln_k).max()) > th.chance_tol * ln_k:
+    if not at_ln_k(x, ln_k, th.chance_tol):
         return None  # the evaluated model left the chance band (it learned, or it diverged)
     if _falls_through_ln_k(run, x, ln_k, th):
         return None
@@ -335,7 +335,14 @@ def _uniform_output(x: np.ndarray, ln_k: float, th: ProgressThresholds) -> bool:
     one value at every evaluation (:func:`_constant_share`), and an accuracy that moves there says
     the predictions moved (BERT on a SWAG-style set: validation loss 0.6935-0.6945, accuracy
     0.36-0.41, which the held-out rule reads)."""
-    return bool((np.abs(x - ln_k) <= th.chance_two_reports_fixed * ln_k).all())
+    return at_ln_k(x, ln_k, th.chance_two_reports_fixed)
+
+
+def at_ln_k(x: np.ndarray, ln_k: float, share: float) -> bool:
+    """True when every report of the loss ``x`` lies within ``share`` x ln K of ln K: the band the
+    chance rules read as "at ln K" (``chance_tol``; ``chance_two_reports_fixed`` for a uniform output
+    itself), shared with overfitting's chance rule so the two detectors read chance alike."""
+    return bool((np.abs(x - ln_k) <= share * ln_k).all())
 
 
 def _constant_share(v: np.ndarray, th: ProgressThresholds, fine_counts: bool = True, at_prior: bool = False) -> bool:
@@ -399,8 +406,7 @@ def _two_reports_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
         # 0.6951 and 0.6953), when that share is within the chance band above 1/K: a near-uniform
         # output that already ranks the classes right is not at chance (a logistic regression at
         # lr 1e-4 on two digits: loss 0.6920 and 0.6908, accuracy 0.9744 at both epochs)
-        fixed = (float(share.values.max()) - chance <= th.chance_acc_margin
-                 and bool((np.abs(f.values - ln_k) <= th.chance_two_reports_fixed * ln_k).all()))
+        fixed = float(share.values.max()) - chance <= th.chance_acc_margin and _uniform_output(f.values, ln_k, th)
         if not fixed and (np.abs(share.values - chance) > th.chance_two_reports_acc * chance).any():
             return None
     col, share = shares[0]
