@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,14 @@ class Trend:
     @property
     def n(self) -> int:
         return len(self.c)
+
+    @property
+    def level_se(self) -> float:
+        """The standard error of one smoothed point: the median of ``window`` reports whose scatter
+        about the trend is ``sigma`` varies by sqrt(pi/2) x sigma / sqrt(window) (the sample median's
+        asymptotic variance, pi sigma^2 / (2 n) for normal data; Kenney and Keeping 1962). Two
+        smoothed levels closer than this are the same level as far as the curve's own noise can tell."""
+        return math.sqrt(math.pi / 2.0) * self.sigma / math.sqrt(self.window)
 
 
 def trend(s: Series) -> Trend | None:
