@@ -55,8 +55,18 @@ class OverfittingThresholds(Thresholds):
     term keeps val_loss at 561220.37)."""
     up_min_gl: float = 0.001
     """...the level scale of ``up_min_undo``: a rise that does not reach the third significant
-    digit of the loss (0.1%). The same resolution bounds the training loss's fall that every rule
-    asks beside the rise (``_fell``): a fall under 0.1% of its level is no fall."""
+    digit of the loss (0.1%)."""
+    train_fall: float = 0.01
+    """The training loss's fall that every rule asks beside the held-out rise (:func:`_fell`): at
+    least 1% of its level from the held-out minimum to the end. GL_1, the smallest generalisation
+    loss Prechelt evaluated ("Early Stopping - But When?", 1998) and the detector's ``trend_gl``, by
+    which a held-out loss that moved less than 1% has settled, not turned; a training loss read at
+    the same two reports (the minimum's and the last) that moved less than that has settled too, and a
+    settled training loss is no training set being fitted (a distilled WNLI model at 0.3477 -> 0.3472,
+    0.14%, beside an accuracy pinned at the majority class; a Helsinki-NLP translator fine-tuned at
+    100x its usual rate, 1.991 -> 1.979, 0.6%, BLEU at 0 throughout; an XLS-R restarted on new data
+    mid-run, 1.052 -> 1.051). A held-out rise is judged by its order as well as its size (the UP
+    rules), but the training loss is read at two reports only, so its size alone must carry it."""
     up_noise_points: int = 6
     """The UP rule also asks its rise to beat ``noise_k`` sigmas of the eval curve's scatter
     (from second differences, so the turn itself is not counted as noise) once the curve has
@@ -659,15 +669,15 @@ def _recovered_excursion(worse: np.ndarray, i: int) -> float:
 
 
 def _fell(t_from: float, t_to: float, th: OverfittingThresholds) -> bool:
-    """True when the training loss fell from ``t_from`` to ``t_to`` by more than ``up_min_gl`` of its
-    level: a change that does not reach the third significant digit of the loss is no fall, as the
-    same ``up_min_gl`` makes a held-out rise of that size immaterial (``up_min_undo``). Overfitting is
-    the training set being fitted while the held-out loss rises; a training loss that printed the same
-    three digits from the held-out minimum to the end was not being fitted (a distilled WNLI model at
-    0.3477 -> 0.3472, 0.06%, beside an accuracy pinned at the majority class; a German DistilBERT at
-    0.5067 -> 0.5063 over its two epochs). No new threshold: the rule that judges the held-out curve's
-    resolution judges the training curve's."""
-    return t_from - t_to > th.up_min_gl * abs(t_from)
+    """True when the training loss fell from ``t_from`` to ``t_to`` by more than ``train_fall`` (GL_1,
+    1%) of its level. Overfitting is the training set being fitted while the held-out loss rises; a
+    training loss that moved less than the smallest generalisation loss Prechelt evaluated between the
+    held-out minimum and the end has settled (``trend_gl`` reads a held-out loss the same way), and was
+    not being fitted (a German DistilBERT at 0.5067 -> 0.5063 over its two epochs; a distilled WNLI
+    model at 0.3477 -> 0.3472 beside an accuracy pinned at the majority class). The rules that read a
+    training loss fitted to its floor instead (``floor_gap``, :func:`_memorised_at_end`) ask a gap to
+    the held-out loss in its place."""
+    return t_from - t_to > th.train_fall * abs(t_from)
 
 
 def _fell_over_rise(t_start: float, t_best: float | None, t_end: float, th: OverfittingThresholds) -> bool:
