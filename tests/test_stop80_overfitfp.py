@@ -35,7 +35,8 @@ def test_the_fall_must_reach_the_third_significant_digit():
     assert not _fell(0.5067, 0.5063, DEFAULTS)      # 0.08%: the same three digits
     assert not _fell(0.5067, 0.5067, DEFAULTS)
     assert not _fell(0.5067, 0.5100, DEFAULTS)      # a rise
-    assert _fell(-2.0, -2.01, DEFAULTS)             # a negative log-likelihood reads on its magnitude
+    assert _fell(-2.0, -2.03, DEFAULTS)             # a negative log-likelihood reads on its magnitude (1.5%:
+    # stop 81 raised the bar to train_fall = 1%, so the 0.5% this line read before is now settled)
     assert not _fell(-2.0, -2.001, DEFAULTS)
 
 
