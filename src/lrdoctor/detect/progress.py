@@ -31,7 +31,7 @@ from lrdoctor.config import config_value
 from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 from lrdoctor.detect._progress.generation import EMPTY_GENERATION_RULE, FROZEN_GENERATION_RULE, ZERO_SCORE_RULE, _empty_generations, _frozen_generations, _score_zero_while_learned, generated_length_moved
-from lrdoctor.detect._progress.chance import PRIOR_FIRST_HALF_RULE, UNCHANGED_RULE, chance_accuracy, f_score_columns, _f_score_at_floor, _two_reports_at_chance, _accuracy_at_chance, _accuracy_around_chance, _pinned_at_one_over_k, _recall_at_one_over_k, _at_uniform, _error_rate_at_max, _negligible_correlation, _weak_correlation, _never_below_start, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _pinned_after_the_first, _never_beat_constant, _prior_for_half_the_run, _stuck_at_chance, _worse_than_uniform, _at_chance_from_the_start, _few_reports_at_chance, _few_evaluations_around_chance, _held_out_at_chance
+from lrdoctor.detect._progress.chance import PRIOR_FIRST_HALF_RULE, UNCHANGED_RULE, chance_accuracy, eval_loss_says_some_right, f_score_columns, _f_score_at_floor, _two_reports_at_chance, _accuracy_at_chance, _accuracy_around_chance, _pinned_at_one_over_k, _recall_at_one_over_k, _at_uniform, _error_rate_at_max, _negligible_correlation, _weak_correlation, _never_below_start, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _pinned_after_the_first, _never_beat_constant, _prior_for_half_the_run, _stuck_at_chance, _worse_than_uniform, _at_chance_from_the_start, _few_reports_at_chance, _few_evaluations_around_chance, _held_out_at_chance
 from lrdoctor.detect._progress.common import _lr_share, second_half_ends
 from lrdoctor.detect._progress.frozen import _box_terms, _collapsed_to_zero, _frozen_eval, _frozen_game, _frozen_loss, _frozen_term, _no_box_matched, _recurring_loss, _zero_throughout, frozen_evaluation, learned_before, learned_by_the_first_evaluation, FROZEN_AFTER_LEARNING_RULE, FROZEN_LOSS_AFTER_LEARNING_RULE
 from lrdoctor.detect._progress.schedule import _degenerate_groups, _lr_stays_zero, _no_gain_over_finished_schedule, _return_at_floor, _return_never_rose
@@ -710,6 +710,9 @@ class SlowProgressEvidence(Evidence):
     #: a score pinned at one value softened to a warning: the mean generated length of the same
     #: evaluations moved, so the outputs did change (``_outputs_moved``)
     outputs_moved: str
+    #: an evaluation accuracy of exactly 0 softened to a warning: the median evaluation loss of the
+    #: same evaluations, under ``zero_acc_max_loss`` (``_zero_accuracy_beside_a_low_loss``)
+    eval_loss_says_some_right: float
 
 
 def _eval_fell_by(run: Run, share: float) -> bool:
@@ -859,11 +862,16 @@ def _calibrated(run: Run, rule: Callable[[Run, ProgressThresholds], Finding | No
     ``f`` itself otherwise. A frozen evaluation loss whose evaluations all came within the first
     ``min_steps`` updates and the first epoch is a warning too (:func:`_frozen_at_the_start`), and so
     is a score pinned at one value beside a mean generated length that moved (:func:`_outputs_moved`),
-    read after the falling loss, whose warning it leaves as it was."""
+    read after the falling loss, whose warning it leaves as it was. First of the metric rules' checks,
+    at any count of evaluations: an evaluation accuracy of exactly 0 beside an evaluation loss that
+    says some answers are right (:func:`_zero_accuracy_beside_a_low_loss`)."""
     if f.severity is Severity.ERROR and rule is _frozen_eval and _within_first_updates(run, f, th) and _within_first_epoch(run, f):
         return _frozen_at_the_start(f)
     if f.severity is not Severity.ERROR or rule not in _METRIC_RULES:
         return f
+    some_right = eval_loss_says_some_right(run, f, th)
+    if some_right is not None:
+        return _zero_accuracy_beside_a_low_loss(run, f, some_right)
     if int(f.evidence.get("points", 0)) >= th.pinned_points and not _within_first_updates(run, f, th):
         return _outputs_moved(run, f) or f
     falling = _still_falling(run, th)
@@ -877,6 +885,24 @@ def _calibrated(run: Run, rule: Callable[[Run, ProgressThresholds], Finding | No
              "predictions crossed into what the metric counts (too few steps, or an LR too low), or the metric "
              "does not read the outputs the way the loss does (label ids, thresholds, decoding).")
     return Finding(f.kind, Severity.WARNING, f.start_step, f.end_step, summary, ev, cause)
+
+
+def _zero_accuracy_beside_a_low_loss(run: Run, f: Finding, median: float) -> Finding:
+    """``f`` at warning: it read an evaluation accuracy of exactly 0 at every evaluation, and the
+    evaluation loss of the same evaluations, with median ``median`` under ``zero_acc_max_loss``
+    (:func:`lrdoctor.detect._progress.chance.eval_loss_says_some_right`), says some predictions are
+    right. The log contradicts itself: the accuracy is computed wrongly (label ids, the decision
+    threshold, a pairwise accuracy that counts ties as wrong), or the loss is. Neither proves the run
+    broken, which an error claims; whichever is wrong, the metric cannot be trusted, hence the warning."""
+    loss = run.meta.roles.get("eval_loss", "eval_loss")
+    summary = (f"{f.summary}; but {loss} over the same evaluations has median {fmt(median)}, under ln 10: read as a "
+               "cross-entropy it puts at least 10% on the true class on average, so some answers are right and an "
+               "accuracy of exactly 0 is the metric's, not the model's")
+    cause = ("The accuracy sat at exactly 0 while the loss of the same predictions says some are right: the metric does "
+             "not read the outputs the way the loss does (label ids, the decision threshold, an argmax over the wrong "
+             "axis, a pairwise accuracy that counts ties as wrong).")
+    return Finding(f.kind, Severity.WARNING, f.start_step, f.end_step, summary,
+                   dict(f.evidence, eval_loss_says_some_right=median), cause)
 
 
 def _outputs_moved(run: Run, f: Finding) -> Finding | None:
@@ -1017,6 +1043,15 @@ def fix_slow_progress(run: Run, f: Finding) -> Prescription:
     ev = f.evidence
     if "drop_per_100_steps" in ev:
         return Prescription([lr_fix(run, f, SLOW_LR_RAISE, "< 1% loss drop per 100 steps: raise the LR 3x; confirm with an LR range test")], [Watch("loss", "> 1% drop per 100 steps early in the run", "still slower means the LR is not the limit: check data and frozen layers")])
+    if "eval_loss_says_some_right" in ev:  # an accuracy of exactly 0 beside a loss that says some answers are right
+        return Prescription([
+            Fix("metric computation", None, None,
+                f"{ev.get('metric', 'the accuracy')} is exactly 0 while the evaluation loss (median {fmt(float(ev['eval_loss_says_some_right']))}) "
+                "says some predictions are right",
+                note="score a few evaluation batches by hand: compare the argmax (or the thresholded output) with the label ids, "
+                     "check the axis of the argmax and, for a pairwise accuracy, that the chosen-over-rejected comparison is the right way round"),
+        ], [Watch(str(ev.get("metric", "accuracy")), "above 0 as soon as the evaluation loss is below ln 10",
+                  "exactly 0 beside a low loss means the metric, not the model, is broken")])
     if ev.get("rule") == PRIOR_FIRST_HALF_RULE:  # the run left the prior in the end: a slow start, not a broken set-up
         return Prescription([
             Fix("warm-up / initial LR", config_value(run.config, ("warmup_steps", "warmup_ratio", "warmup_epochs")), None,

@@ -1180,6 +1180,34 @@ def _loss_says_some_right(run: Run, th: ProgressThresholds, role: str = "task_me
     return False
 
 
+def eval_loss_says_some_right(run: Run, f: Finding, th: ProgressThresholds) -> float | None:
+    """The median of the evaluation loss over the evaluations of ``f`` (a no-learning finding read
+    from a task metric) when ``f`` read the evaluation accuracy (``eval_accuracy``'s column) printed
+    as exactly 0 at every one of them and that loss, positive at each, has a median below
+    ``zero_acc_max_loss`` (ln 10): the cross-entropy of the same predictions puts on average at least
+    10% on the true class (:func:`_loss_says_some_right`), so some of them are right, and an
+    accuracy of exactly 0 is the metric's, not the model's (a GCN for binary link prediction:
+    val_acc 0.0000e+00 at all nine epochs beside a val_loss of 0.64-0.79, about ln 2; a reward
+    model: accuracy 0.0 at five evaluations while its validation loss fell 0.273 -> 0.171). None
+    otherwise. Only the evaluation loss: a training loss is no loss of the evaluated predictions,
+    and a generative accuracy of exactly 0 beside a training loss of 1.2 (PEFT on MetaMathQA) is a
+    model whose generated answers are never right, whatever its teacher-forced tokens score. A loss
+    of exactly 0 is no cross-entropy a model reaches by learning (``zero_loss_points``)."""
+    col = run.meta.roles.get("eval_accuracy")
+    if f.evidence.get("metric") != col or not _is_accuracy(run, "eval_accuracy") or f.start_step is None or f.end_step is None:
+        return None
+    acc, loss = run.series("eval_accuracy"), run.series("eval_loss")
+    if acc is None or loss is None:
+        return None
+    a, e = acc.finite(), loss.finite()
+    a_v = a.values[(a.steps >= f.start_step) & (a.steps <= f.end_step)]
+    e_v = e.values[(e.steps >= f.start_step) & (e.steps <= f.end_step)]
+    if a_v.size == 0 or float(np.abs(a_v).max()) != 0.0 or e_v.size == 0 or not bool((e_v > 0).all()):
+        return None
+    median = float(np.median(e_v))
+    return median if median < th.zero_acc_max_loss else None
+
+
 #: the words of a chance-corrected score: 0 for any constant predictor (``chance_corrected_points``)
 _CHANCE_CORRECTED_WORDS = frozenset({"matthews", "mcc", "kappa"})
 
