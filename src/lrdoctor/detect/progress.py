@@ -710,6 +710,9 @@ class SlowProgressEvidence(Evidence):
     #: a score pinned at one value softened to a warning: the mean generated length of the same
     #: evaluations moved, so the outputs did change (``_outputs_moved``)
     outputs_moved: str
+    #: a metric-read finding softened to a warning: every report within the first epoch, in a log
+    #: with no loss at all (``_first_epoch_without_a_loss``)
+    within_first_epoch: bool
     #: an evaluation accuracy of exactly 0 softened to a warning: the median evaluation loss of the
     #: same evaluations, under ``zero_acc_max_loss`` (``_zero_accuracy_beside_a_low_loss``)
     eval_loss_says_some_right: float
@@ -841,6 +844,31 @@ def _within_first_epoch(run: Run, f: Finding) -> bool:
     return epoch is not None and epoch < 1.0
 
 
+def _loss_logged(run: Run) -> bool:
+    """True when the log holds a training or an evaluation loss with at least one finite report."""
+    for role in ("loss", "eval_loss"):
+        s = run.series(role)
+        if s is not None and s.finite().values.size:
+            return True
+    return False
+
+
+def _first_epoch_without_a_loss(f: Finding) -> Finding:
+    """``f`` (a no-learning finding read from a task metric) at warning: every report behind it came
+    within the run's first epoch (:func:`_within_first_epoch`: the data not yet seen once), and the
+    log holds no loss at all (:func:`_loss_logged`). A classifier trained from scratch scores 1/K
+    until it learns, which prints as 0 for the tens of thousands of identities of a face-recognition
+    set, and a large-margin loss (ArcFace, CosFace) holds its training accuracy at 0 through its
+    first thousands of batches by design (MXNet insightface, ArcFace on MS1M: acc=0.000000 at
+    batches 20-260 of epoch 0, no loss printed). Within the first epoch only the loss could tell a
+    start that has not yet left chance from a run that never will, as ``still_falling`` reads it
+    beside the metric's floor; with none logged the log cannot, and an error claims it can. With a
+    loss logged, that loss decides (``still_falling``), as before."""
+    summary = (f"{f.summary}; but every report came within the first epoch and the log holds no loss to show whether "
+               "the model moves: too early to call the run stuck")
+    return Finding(f.kind, Severity.WARNING, f.start_step, f.end_step, summary, dict(f.evidence, within_first_epoch=True), f.cause)
+
+
 def _frozen_at_the_start(f: Finding) -> Finding:
     """A frozen evaluation loss as a warning: every evaluation came within the first ``min_steps``
     updates, and within the first epoch (:func:`_within_first_epoch`), of a log from the start of
@@ -872,6 +900,8 @@ def _calibrated(run: Run, rule: Callable[[Run, ProgressThresholds], Finding | No
     some_right = eval_loss_says_some_right(run, f, th)
     if some_right is not None:
         return _zero_accuracy_beside_a_low_loss(run, f, some_right)
+    if _within_first_epoch(run, f) and not _loss_logged(run):
+        return _first_epoch_without_a_loss(f)
     if int(f.evidence.get("points", 0)) >= th.pinned_points and not _within_first_updates(run, f, th):
         return _outputs_moved(run, f) or f
     falling = _still_falling(run, th)
