@@ -132,8 +132,10 @@ def test_the_label_agreement_benchmark_scores_the_second_reading_against_the_fir
     assert "| lrdoctor |" in out.stdout and "#### sample 2 (240 logs)" in out.stdout
     # stop 79: two edge errors became warnings or went (the joint last-report divergence, the moving
     # gen_len) and the DeepXDE Adam/L-BFGS run lost its divergence error once its partial test sum
-    # stopped being read as an evaluation loss (29, 20 unhealthy, 9 edge before)
-    assert "read again: 26; the second reading calls 18 unhealthy, 8 edge, 0 healthy" in out.stdout
+    # stopped being read as an evaluation loss (29, 20 unhealthy, 9 edge before); stop 81: three more
+    # edge errors became warnings (an evaluation accuracy of exactly 0 beside an evaluation loss under
+    # ln 10, a first-epoch accuracy of 0 in a log without a loss: 26, 18 unhealthy, 8 edge before)
+    assert "read again: 23; the second reading calls 16 unhealthy, 7 edge, 0 healthy" in out.stdout
 
 
 def test_the_benchmark_matches_a_label_to_its_own_kind_first_whatever_the_hash_seed():
