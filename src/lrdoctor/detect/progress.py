@@ -892,7 +892,8 @@ def _calibrated(run: Run, rule: Callable[[Run, ProgressThresholds], Finding | No
     is a score pinned at one value beside a mean generated length that moved (:func:`_outputs_moved`),
     read after the falling loss, whose warning it leaves as it was. First of the metric rules' checks,
     at any count of evaluations: an evaluation accuracy of exactly 0 beside an evaluation loss that
-    says some answers are right (:func:`_zero_accuracy_beside_a_low_loss`)."""
+    says some answers are right (:func:`_zero_accuracy_beside_a_low_loss`), then every report within
+    the first epoch of a log with no loss to read (:func:`_first_epoch_without_a_loss`)."""
     if f.severity is Severity.ERROR and rule is _frozen_eval and _within_first_updates(run, f, th) and _within_first_epoch(run, f):
         return _frozen_at_the_start(f)
     if f.severity is not Severity.ERROR or rule not in _METRIC_RULES:
