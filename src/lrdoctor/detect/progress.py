@@ -31,7 +31,7 @@ from lrdoctor.config import config_value
 from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 from lrdoctor.detect._progress.generation import EMPTY_GENERATION_RULE, FROZEN_GENERATION_RULE, ZERO_SCORE_RULE, _empty_generations, _frozen_generations, _score_zero_while_learned, generated_length_moved
-from lrdoctor.detect._progress.chance import PRIOR_FIRST_HALF_RULE, UNCHANGED_RULE, chance_accuracy, eval_loss_says_some_right, f_score_columns, _f_score_at_floor, _two_reports_at_chance, _accuracy_at_chance, _accuracy_around_chance, _pinned_at_one_over_k, _recall_at_one_over_k, _at_uniform, _error_rate_at_max, _negligible_correlation, _weak_correlation, _never_below_start, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _pinned_after_the_first, _never_beat_constant, _prior_for_half_the_run, _stuck_at_chance, _worse_than_uniform, _at_chance_from_the_start, _few_reports_at_chance, _few_evaluations_around_chance, _held_out_at_chance
+from lrdoctor.detect._progress.chance import PRIOR_FIRST_HALF_RULE, UNCHANGED_RULE, chance_accuracy, eval_loss_says_some_right, f_score_columns, _f_score_at_floor, _constant_predictor_f_score, _two_reports_at_chance, _accuracy_at_chance, _accuracy_around_chance, _pinned_at_one_over_k, _recall_at_one_over_k, _at_uniform, _error_rate_at_max, _negligible_correlation, _weak_correlation, _never_below_start, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _pinned_after_the_first, _never_beat_constant, _prior_for_half_the_run, _stuck_at_chance, _worse_than_uniform, _at_chance_from_the_start, _few_reports_at_chance, _few_evaluations_around_chance, _held_out_at_chance
 from lrdoctor.detect._progress.common import _lr_share, second_half_ends
 from lrdoctor.detect._progress.frozen import _box_terms, _collapsed_to_zero, _frozen_eval, _frozen_game, _frozen_loss, _frozen_term, _no_box_matched, _recurring_loss, _zero_throughout, frozen_evaluation, learned_before, learned_by_the_first_evaluation, FROZEN_AFTER_LEARNING_RULE, FROZEN_LOSS_AFTER_LEARNING_RULE
 from lrdoctor.detect._progress.schedule import _degenerate_groups, _lr_stays_zero, _no_gain_over_finished_schedule, _return_at_floor, _return_never_rose
@@ -336,6 +336,15 @@ class ProgressThresholds(Thresholds):
     converged one (DistilBERT on an SST-2 split: accuracy 0.6541 at all three epochs, the
     majority-class rate, while the validation loss drifted 0.603 -> 0.562). Three, as ``chance_corrected_points``: two equal
     prints may be a model that has not started to move."""
+    constant_f_score_end_points: int = 2
+    """An F-score that is the F-score of a constant predictor at the accuracy beside it
+    (:func:`lrdoctor.detect._progress.chance._constant_predictor_f_score`) is judged at
+    ``chance_corrected_points`` evaluations, or at 2 when the log reached the end its config planned
+    (``planned_end_share``; a results table's last row is the run's end: the evaluations are the whole run): two independent
+    readings, as the two-report chance rule (:func:`lrdoctor.detect._progress.chance._two_reports_at_chance`),
+    each of which pins the one class answered, and none off it. One evaluation may be the initial model
+    at the prior of a run about to learn (CANINE on XNLI: weighted F1 0.1667 = 2a^2/(1 + a) at
+    accuracy 1/3 at its first epoch, 0.27-0.31 at the four later ones)."""
     recall_max_k: int = 100
     """A recall printed as exactly 1/K names K up to 100: 1/100 and 1/101 lie 1e-4 apart, the
     resolution of the 4 decimals a Trainer's results table prints, so above 100 the print names no
@@ -735,14 +744,14 @@ def detect_slow_progress(run: Run, th: ProgressThresholds = DEFAULTS) -> list[Fi
     the finding), then the rate rule. Cannot judge (:class:`CannotJudge`) when none fires but the
     loss sits at ln K, with the accuracy at 1/K, on a log that ends within the first ``min_steps``
     updates of training or while the LR is still warming up: too early to call the run stuck."""
-    rules = (_lr_stays_zero, _stuck_at_chance, _two_reports_at_chance, _accuracy_at_chance, _accuracy_around_chance, _pinned_at_one_over_k, _recall_at_one_over_k, _worse_than_uniform, _at_uniform, _collapsed_to_zero, _zero_throughout, _frozen_loss, _frozen_eval, _frozen_term, _recurring_loss, _error_rate_at_max, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _pinned_after_the_first, _never_beat_constant, _prior_for_half_the_run, _negligible_correlation, _f_score_at_floor, _no_box_matched, _never_below_start,
+    rules = (_lr_stays_zero, _stuck_at_chance, _two_reports_at_chance, _accuracy_at_chance, _accuracy_around_chance, _pinned_at_one_over_k, _recall_at_one_over_k, _worse_than_uniform, _at_uniform, _collapsed_to_zero, _zero_throughout, _frozen_loss, _frozen_eval, _frozen_term, _recurring_loss, _error_rate_at_max, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _pinned_after_the_first, _never_beat_constant, _prior_for_half_the_run, _negligible_correlation, _f_score_at_floor, _constant_predictor_f_score, _no_box_matched, _never_below_start,
              _no_gain_over_finished_schedule, _score_zero_while_learned, _empty_generations, _weak_correlation, _frozen_generations,
              _at_chance_from_the_start, _few_reports_at_chance, _few_evaluations_around_chance, _held_out_at_chance) if not run.is_rl \
         else (_lr_stays_zero, _degenerate_groups, _return_at_floor, _no_gain_over_finished_schedule, _return_never_rose)
     if run.is_gan:
         rules = (_lr_stays_zero, _frozen_game)
     elif needs.loss(run) is not None and not run.is_rl:
-        rules = (_lr_stays_zero, _stuck_at_chance, _two_reports_at_chance, _accuracy_at_chance, _accuracy_around_chance, _pinned_at_one_over_k, _recall_at_one_over_k, _error_rate_at_max, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _pinned_after_the_first, _never_beat_constant, _negligible_correlation, _f_score_at_floor, _no_box_matched, _frozen_eval, _no_gain_over_finished_schedule, _score_zero_while_learned, _empty_generations, _weak_correlation, _frozen_generations, _at_chance_from_the_start, _few_reports_at_chance, _few_evaluations_around_chance, _held_out_at_chance)  # no training loss: only these can judge (the chance rule on the evaluation loss)
+        rules = (_lr_stays_zero, _stuck_at_chance, _two_reports_at_chance, _accuracy_at_chance, _accuracy_around_chance, _pinned_at_one_over_k, _recall_at_one_over_k, _error_rate_at_max, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _pinned_after_the_first, _never_beat_constant, _negligible_correlation, _f_score_at_floor, _constant_predictor_f_score, _no_box_matched, _frozen_eval, _no_gain_over_finished_schedule, _score_zero_while_learned, _empty_generations, _weak_correlation, _frozen_generations, _at_chance_from_the_start, _few_reports_at_chance, _few_evaluations_around_chance, _held_out_at_chance)  # no training loss: only these can judge (the chance rule on the evaluation loss)
     unjudged: list[str] = []  # why the chance rule could not conclude, where it could not
     for rule in rules:
         got = rule(run, th, unjudged) if rule is _stuck_at_chance else rule(run, th)
@@ -801,7 +810,7 @@ def _slow_rate(run: Run, th: ProgressThresholds) -> list[Finding]:
 #: the no-learning rules that read a task metric, not the loss: the ones ``still_falling`` calibrates
 _METRIC_RULES = frozenset({_accuracy_at_chance, _accuracy_around_chance, _pinned_at_one_over_k, _recall_at_one_over_k, _error_rate_at_max,
                            _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _pinned_after_the_first, _never_beat_constant,
-                           _negligible_correlation, _f_score_at_floor})
+                           _negligible_correlation, _f_score_at_floor, _constant_predictor_f_score})
 
 
 def _still_falling(run: Run, th: ProgressThresholds) -> tuple[str, float, float] | None:

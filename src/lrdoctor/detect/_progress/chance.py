@@ -687,6 +687,111 @@ def _recall_at_one_over_k(run: Run, th: ProgressThresholds) -> Finding | None:
     return None
 
 
+#: the ``rule`` of :func:`_constant_predictor_f_score`
+CONSTANT_F_SCORE_RULE = "F-score of a constant predictor at the accuracy beside it"
+
+#: the words of an F-score's average: the weighted (by support), the macro (unweighted over the K
+#: classes), and those a constant predictor does not pin apart from the accuracy (micro-F1 is the
+#: accuracy itself on a single-label task; a binary F1 is the positive class's, :func:`_f_score_at_floor`'s)
+_WEIGHTED_WORDS = frozenset({"weighted"})
+_MACRO_WORDS = frozenset({"macro"})
+_UNPINNED_AVERAGE_WORDS = frozenset({"micro", "samples", "binary"})
+
+
+def constant_f_scores(a: float, name: str, max_k: int) -> list[tuple[str, int, float, float]]:
+    """The F-scores of a model that answers one class for every input, at the accuracy ``a`` that
+    class's share of the set gives it, for the averages the F-score column ``name`` may hold: each as
+    (average, K, its value, its slope in ``a``). That class scores F1 = 2a / (1 + a) (precision a,
+    recall 1), every other class 0; so the support-weighted F1 is a * 2a / (1 + a), whatever K is, and
+    the macro F1 is 2a / ((1 + a) K), one value for each K in 2..``max_k``. On two classes the same
+    holds for any model that gets no input of the other class right (its class's F1 is then
+    2TP / (2TP + FP + FN) = 2a / (1 + a), the set being TP + FP + FN): one class right, whatever it
+    answers for the rest. A name that says neither (HF's "eval_f1" from ``average=...`` left to the
+    script) may hold either."""
+    ts = set(tokens(name))
+    if ts & _UNPINNED_AVERAGE_WORDS:
+        return []
+    one = 2.0 * a / (1.0 + a)
+    out = []
+    if not ts & _MACRO_WORDS:
+        out.append(("weighted", 0, a * one, 2.0 * a * (a + 2.0) / (1.0 + a) ** 2))
+    if not ts & _WEIGHTED_WORDS:
+        out.extend(("macro", k, one / k, 2.0 / ((1.0 + a) ** 2 * k)) for k in range(2, max_k + 1))
+    return out
+
+
+def _f_score_average_pinned(accuracy: np.ndarray, f_score: np.ndarray, name: str, resolution: tuple[float, float],
+                            max_k: int) -> tuple[str, int] | None:
+    """(average, K; K 0 for the weighted) when at every evaluation the F-score ``f_score`` is the
+    constant predictor's at the ``accuracy`` beside it (:func:`constant_f_scores`), one average and
+    one K for all of them, the only one within the printing: half a printing step of each column
+    (``resolution``: the accuracy's, the F-score's), the accuracy's carried through the slope. None
+    otherwise."""
+    res_a, res_f = resolution
+    shared: set[tuple[str, int]] | None = None
+    for a, f in zip(accuracy, f_score):
+        if not (0.0 < a < 1.0 and f > 0.0):
+            return None  # 1: a one-class set; 0: the F-score floor's (no positive right)
+        near = {(avg, k) for avg, k, g, slope in constant_f_scores(float(a), name, max_k)
+                if abs(float(f) - g) <= 0.5 * res_f + 0.5 * res_a * slope + 1e-12}
+        if len(near) != 1:
+            return None  # none, or two Ks the print cannot tell apart
+        shared = near if shared is None else shared & near
+        if not shared:
+            return None
+    return next(iter(shared)) if shared else None
+
+
+def _printing_step(run: Run, col: str, v: np.ndarray) -> float:
+    """The printing step of the column ``col``'s values ``v``: one unit of its printed last decimal
+    where the reader kept it, else the finest step of the values' shortest reprs (0.39 -> 0.01)."""
+    digits = run.meta.printed_decimals.get(col)
+    step = _resolution(v)
+    return min(step, 10.0 ** -digits) if digits is not None else step
+
+
+def _constant_predictor_f_score(run: Run, th: ProgressThresholds) -> Finding | None:
+    """An F-score that is, at every evaluation, the F-score of a model that answers one class for
+    every input, at the accuracy printed beside it (:func:`constant_f_scores`): the pair names the
+    constant predictor without the config naming K. The weighted F1 2a^2 / (1 + a) holds for any
+    K; the macro F1 2a / ((1 + a) K) names K (one K, the same at every evaluation). The class answered
+    may change between evaluations and the accuracy with it, so the accuracy rules see a score that
+    moves (BART-large-MNLI at lr 2e-3: accuracy 0.2346-0.2557 and F1 0.0633-0.0679, 2a / 6(1 + a) at
+    all ten epochs; DistilBERT on the six emotions: accuracy 0.39 and F1 0.2188 = 2(0.39)^2 / 1.39
+    at both epochs of a two-epoch run). A loss that fell meanwhile is no sign that the answers
+    changed, as for the recall rule (:func:`_recall_at_one_over_k`). At ``chance_corrected_points``
+    evaluations, or ``constant_f_score_end_points`` at the end the config planned."""
+    for col, share in accuracy_shares(run):
+        for name in f_score_columns(run):
+            f = run.series(name).finite()
+            common = np.intersect1d(share.steps, f.steps)
+            if common.size < th.constant_f_score_end_points or common.size != share.steps.size:
+                continue  # every evaluation of the accuracy must have its F-score
+            if common.size < th.chance_corrected_points and not reached_planned_end(run, float(common[-1]), th):
+                continue
+            scale = 100.0 if f.values.max() > 1.0 or _siblings_in_percent(run, name) else 1.0
+            a = share.values[np.isin(share.steps, common)]
+            v = f.values[np.isin(f.steps, common)] / scale
+            raw = run.series(col)
+            res_a = _printing_step(run, col, raw.finite().values) / (100.0 if raw.finite().values.max() > 1.0 else 1.0) \
+                if raw is not None else _resolution(a)
+            pinned = _f_score_average_pinned(a, v, name, (res_a, _printing_step(run, name, f.values) / scale), th.recall_max_k)
+            if pinned is None:
+                continue
+            avg, k = pinned
+            ev = {"metric": name, "value": float(v[-1]), "points": int(common.size), "accuracy_metric": col,
+                  "rule": CONSTANT_F_SCORE_RULE}
+            if k:
+                ev.update(num_classes=k, num_classes_source="inferred: the macro F-score of a constant predictor",
+                          chance=1.0 / k)
+            form = "2a^2/(1+a), the weighted" if not k else f"2a/((1+a)*{k}), the macro"
+            summary = (f"{name} was {form} F-score of a model that gets only one class right, at the {col} beside it "
+                       f"({fmt(float(a.min()))}-{fmt(float(a.max()))}), at every one of {common.size} evaluations: the "
+                       "model never told the classes apart")
+            return Finding("slow_progress", Severity.ERROR, float(common[0]), float(common[-1]), summary, ev, _CHANCE_CAUSE)
+    return None
+
+
 def _never_below_start(run: Run, th: ProgressThresholds) -> Finding | None:
     """The loss never fell below its first report, on a log that starts at the start of training.
     A first report of exactly 0 for a loss that is never negative is its floor, which nothing can
