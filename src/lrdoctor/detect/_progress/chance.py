@@ -773,8 +773,8 @@ def _constant_predictor_f_score(run: Run, th: ProgressThresholds) -> Finding | N
             a = share.values[np.isin(share.steps, common)]
             v = f.values[np.isin(f.steps, common)] / scale
             raw = run.series(col)
-            res_a = _printing_step(run, col, raw.finite().values) / (100.0 if raw.finite().values.max() > 1.0 else 1.0) \
-                if raw is not None else _resolution(a)
+            printed = raw.finite().values if raw is not None else a  # the accuracy as logged (a percentage as printed)
+            res_a = _printing_step(run, col, printed) / (100.0 if printed.max() > 1.0 else 1.0)
             pinned = _f_score_average_pinned(a, v, name, (res_a, _printing_step(run, name, f.values) / scale), th.recall_max_k)
             if pinned is None:
                 continue
