@@ -359,12 +359,6 @@ def _detect_training(run: Run, th: LossSpikeThresholds) -> list[Finding]:
         i = a + int(np.argmax(hi[a:b]))
         at[i] = float(np.min(sm[:a])) if a else float(sm[0])
         onsets[i] = float(t.c.first[a])
-    early = None if sustained or not starts_at_the_start(run) else _early_rise(t, logs, th)
-    if early is not None:
-        a, b = early
-        i = a + int(np.argmax(hi[a:b]))
-        at[i], onsets[i] = float(np.min(t.c.mid[:a])), float(t.c.first[a])
-        sustained.append(early)
     bounds = set()  # peaks judged only thanks to printed zeros read at half a step: their ratio is a bound
     if len(t.c) <= th.few_points:
         x = t.c.mid
@@ -449,7 +443,7 @@ def _rise_out_of_noise(logs: tuple[np.ndarray, np.ndarray, np.ndarray, float] | 
 
 
 def _sudden_or_tall(t: Trend, logs: tuple[np.ndarray, np.ndarray, np.ndarray, float] | None, a: int, b: int,
-                    th: LossSpikeThresholds, level: float | None = None) -> bool:
+                    th: LossSpikeThresholds) -> bool:
     """Whether the sustained rise over trend points ``a:b`` of a positive loss passes one of the two bars
     the spike rules set a single report (``noise_k`` sigmas and ``relative``), read for a rise: it
     arrives with a jump, one report above the report before it by more than ``noise_k`` sigmas of the
@@ -464,13 +458,11 @@ def _sudden_or_tall(t: Trend, logs: tuple[np.ndarray, np.ndarray, np.ndarray, fl
     first pass is new (1.35x, its largest step 6 sigmas; the step out of its first report, a printed 0,
     is a bound, not a measurement: see :func:`_zeros_at_half_a_step`). The GRU at lr 20 (5.16 -> 7.64, 1.48x) keeps
     its warning by the jump (15 sigmas in one report). A loss with a report below 0 keeps the rule as
-    it was (``logs`` None). No new threshold: the spike rules' own two bars. ``level`` (log scale) is the
-    best before the rise where the trend's is not the one to read (:func:`_early_rise`)."""
+    it was (``logs`` None). No new threshold: the spike rules' own two bars."""
     if logs is None:
         return True
     lmid, lhi, lsm, sigma = logs
-    if level is None:
-        level = float(np.min(lsm[:a])) if a else float(lsm[0])
+    level = float(np.min(lsm[:a])) if a else float(lsm[0])
     p = a + int(np.argmax(lhi[a:b]))
     if float(lhi[p]) - level > np.log1p(th.relative):
         return True
@@ -480,36 +472,6 @@ def _sudden_or_tall(t: Trend, logs: tuple[np.ndarray, np.ndarray, np.ndarray, fl
     steps = lhi[i0:p + 1] - lmid[i0 - 1:p]  # each report's highest value over the report before it
     steps = steps[t.c.mid[i0 - 1:p] > 0]  # not out of a printed zero: half a step is a bound, no measurement
     return bool(steps.size) and float(steps.max()) > th.noise_k * sigma
-
-
-def _early_rise(t: Trend, logs: tuple[np.ndarray, np.ndarray, np.ndarray, float] | None,
-                th: LossSpikeThresholds) -> tuple[int, int] | None:
-    """(start, end) report indices of a sustained rise that begins within the first half-window of a
-    log from the start of training, read on the reports: from the lowest report before it, at least
-    ``min_points`` (and ``min_fraction`` of the run) consecutive reports above it by divergence's bar
-    (``relative_floor``, and ``noise_k`` sigmas of the log-scale scatter), then a report back within the
-    bar, the rise sudden or tall (:func:`_sudden_or_tall`). The rolling median's first ``window // 2``
-    points copy the median of the first full window, which already holds such a rise: the trend starts
-    at the raised level, and :func:`sustained_rises` measures the rise against itself. The reports
-    before it are measurements of their own (a Qwen2 SFT: training loss 2.138 at the first report, then
-    2.503, 2.719, 2.741, 2.688, 2.669 and back to 2.073 by the seventh; the trend starts at 2.688).
-    None for a loss with a report at or below 0 (``logs`` None). No new threshold: divergence's and
-    the spike rules' own."""
-    if logs is None:
-        return None
-    lmid, _, _, sigma = logs
-    bar = max(float(np.log1p(DIV.relative_floor)), DIV.noise_k * sigma)
-    need = max(DIV.min_points, int(np.ceil(DIV.min_fraction * t.n)))
-    for a in range(1, t.window // 2 + 1):
-        level = float(np.min(lmid[:a]))
-        up = lmid[a:] - level > bar
-        if not up[0]:
-            continue
-        b = a + (int(np.argmin(up)) if not up.all() else up.size)
-        if b - a >= need and b < t.n and _sudden_or_tall(t, logs, a, b, th, level):
-            return a, b
-        return None
-    return None
 
 
 def _tall(peak: float, level: float, held_out: float, th: LossSpikeThresholds) -> bool:
