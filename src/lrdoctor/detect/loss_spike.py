@@ -456,9 +456,9 @@ def _sudden_or_tall(t: Trend, logs: tuple[np.ndarray, np.ndarray, np.ndarray, fl
     RVSA segmentation loss wandering 0.0454 -> 0.0567 over six reports (1.25x, steps under 4 sigmas),
     and VW's progressive average of a 0/1 loss, which climbs 0.50 -> 0.90 while every example of the
     first pass is new (1.35x, its largest step 6 sigmas; the step out of its first report, a printed 0,
-    is a bound, not a measurement: see :func:`_zeros_at_half_a_step`). The GRU at lr 20 (5.16 -> 7.64, 1.48x) keeps
-    its warning by the jump (15 sigmas in one report). A loss with a report below 0 keeps the rule as
-    it was (``logs`` None). No new threshold: the spike rules' own two bars."""
+    is a bound, not a measurement: see :func:`_zeros_at_half_a_step`). The GRU at lr 20 (5.16 -> 7.64,
+    1.48x) keeps its warning by the jump (15 sigmas in one report). A loss with a report below 0 keeps
+    the rule as it was (``logs`` None). No new threshold: the spike rules' own two bars."""
     if logs is None:
         return True
     lmid, lhi, lsm, sigma = logs
