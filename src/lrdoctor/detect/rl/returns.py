@@ -225,6 +225,7 @@ class PerformanceReversalEvidence(Evidence):
     printed_best: str
     reports: int
     rise_factor: float
+    forgetting: float
 
 
 def _reversal_needs(run: Run, th: ReturnThresholds) -> str | None:
@@ -239,6 +240,8 @@ def _reversal_needs(run: Run, th: ReturnThresholds) -> str | None:
         return None  # (an error rate is judged from two evaluations: see _error_rate_collapse)
     if _printed_bests(run, th):
         return None  # (a metric beside its printed running best: see _far_from_printed_best)
+    if _forgetting_columns(run):
+        return None  # (a continual learner's logged forgetting: see _forgot)
     if not run.is_rl and _ratio_scores(run):
         return None  # (a score that collapsed to nothing is judged from two reports: see _collapsed_to_nothing)
     from lrdoctor.detect._classes import num_classes
@@ -567,6 +570,14 @@ def _chance_collapse(run: Run, th: ReturnThresholds) -> list[Finding]:
 #: the roles of a score on a ratio scale (0 is nothing right) that ``collapse_factor`` judges
 COLLAPSE_ROLES = ("eval_accuracy", "success_rate", "task_metric")
 
+#: Avalanche's forgetting metrics as the reader names their columns (``ExperienceForgetting/eval_phase/...``,
+#: ``StreamForgetting/eval_phase/...``): Chaudhry et al. (2018, "Riemannian Walk for Incremental
+#: Learning") forgetting measure, the accuracy an experience had when it was last trained on minus its
+#: accuracy now, on the accuracy's own scale. Only these names: another library's "forgetting" may be
+#: another quantity (PEFT's MetaMathQA comparison logs one beside its losses), and a rule reads a
+#: number only where its definition is known.
+FORGETTING_METRICS = ("experience_forgetting", "stream_forgetting")
+
 
 def _ratio_scores(run: Run) -> list[tuple[str, str, Series]]:
     """(role, column, finite series) of each ratio-scale score with at least two non-negative reports."""
@@ -607,6 +618,48 @@ def _collapsed_to_nothing(run: Run, th: ReturnThresholds) -> list[Finding]:
             drop_share_of_gain=1.0 - float(v[-1]) / float(v[b]),
         )]
     return []
+
+
+def _forgetting_columns(run: Run) -> list[str]:
+    """The columns of :data:`FORGETTING_METRICS` the run logged (their first ``/`` part names the metric)."""
+    return [str(n) for n in run.metrics if str(n).lower().split("/")[0] in FORGETTING_METRICS and n in run]
+
+
+def _forgot(run: Run, th: ReturnThresholds) -> list[Finding]:
+    """A continual learner's logged forgetting (:data:`FORGETTING_METRICS`) of at least ``min_gain_share``
+    of the accuracy's scale (1, or 100 for a percentage) at some report: the accuracy on an experience
+    learned earlier lies that far below the one it reached then. A best accuracy is at most the scale,
+    so such a fall is at least ``min_gain_share`` of the learned level itself, the fall every ratio-scale
+    rule of this kind asks (a fifth of the best's level); the log measured it for each experience, so no
+    best has to be found and no noise read around it: an evaluation is deterministic. No new threshold.
+    The finding starts at the first such report and names the largest. Not when a logged loss went
+    non-finite (``nonfinite`` explains the fall, as for the collapse rules). Avalanche's LwF on split
+    data: ExperienceForgetting 0.9582, 0.9692, 0.9645 on the first three experiences (accuracy 0.0-0.03
+    now), and 0.5985 on experience 2 right after experience 3 was learned."""
+    if loss_went_nonfinite(run):
+        return []
+    reports = [(float(st), float(v), name) for name in _forgetting_columns(run)
+               for st, v in zip(run.series(name).finite().steps, run.series(name).finite().values)]
+    if not reports:
+        return []
+    scale = 100.0 if max(v for _, v, _ in reports) > 1.0 else 1.0
+    far = [r for r in reports if r[1] >= th.min_gain_share * scale]
+    if not far:
+        return []
+    start = min(st for st, _, _ in far)
+    _, value, col = max(far, key=lambda r: r[1])
+    ev = {"metric": col, "forgetting": value, "drop_share_of_gain": value / scale, "reports": len(far)}
+    return [Finding(
+        "performance_reversal", Severity.WARNING, start, float(run.steps[-1]),
+        f"{col} = {fmt(value)}: the accuracy on an experience learned earlier is {value / scale:.0%} of the scale "
+        f"below the one it reached when it was learned ({len(far)} of {len(reports)} forgetting reports at least "
+        f"{th.min_gain_share:.0%} of it, so at least that share of the learned level)",
+        ev,
+        "Catastrophic forgetting: training on the later experiences overwrote what the earlier ones taught "
+        "(a regularisation such as LwF or EWC too weak, no replay of earlier data, an LR too large for the "
+        "later tasks). Keep a replay buffer or raise the regulariser's weight; the checkpoint after each "
+        "experience is the one that still knows it.",
+    )]
 
 
 def _short_log_stayed_down(run: Run, th: ReturnThresholds) -> list[Finding]:
@@ -986,7 +1039,7 @@ def detect_reversal(run: Run, th: ReturnThresholds = DEFAULTS) -> list[Finding]:
 
 def _reversal_rules(run: Run, th: ReturnThresholds) -> list[Finding]:
     """See :func:`detect_reversal`."""
-    collapse = (_error_rate_collapse(run, th) or _error_rate_doubled(run, th) or _chance_collapse(run, th) or _two_class_collapse(run, th) or _worse_than_untrained(run, th)
+    collapse = (_forgot(run, th) or _error_rate_collapse(run, th) or _error_rate_doubled(run, th) or _chance_collapse(run, th) or _two_class_collapse(run, th) or _worse_than_untrained(run, th)
                 or _far_from_printed_best(run, th) or _collapsed_to_nothing(run, th) or _error_rate_stayed_up(run, th)
                 or _short_log_stayed_down(run, th))
     if collapse:
@@ -1290,14 +1343,21 @@ def fix_objective_mismatch(run: Run, f: Finding) -> Prescription:
 @fix_rule("performance_reversal")
 def fix_performance_reversal(run: Run, f: Finding) -> Prescription:
     ev = f.evidence
-    keep = (f"keep step {fmt(ev['peak_step'])} (peak {fmt(ev['peak'])})" if ev.get("peak_step") is not None
-            else f"keep the checkpoint of the best the log printed ({fmt(ev['peak'])})")
+    if "forgetting" in ev:  # a continual learner's logged forgetting: no single best to point at
+        keep = "keep the checkpoint saved after each experience was learned"
+    else:
+        keep = (f"keep step {fmt(ev['peak_step'])} (peak {fmt(ev['peak'])})" if ev.get("peak_step") is not None
+                else f"keep the checkpoint of the best the log printed ({fmt(ev['peak'])})")
     fixes = [Fix("checkpoint", None, None, "the best policy of the run", note=keep),
              lr_fix(run, f, RL_LR_CUT, "learning turned into unlearning: decay the LR (linear to 0.1x) or cut it 3x from the peak on")]
     tau, tau_key = value_and_key(run, TAU_KEYS)
     if tau is not None and tau < 1.0 and soft_update(tau, 100).replaced > TARGET_SHARE_100 + 0.05:
         fixes.append(Fix(tau_key, tau, float(f"{tau_for_share(TARGET_SHARE_100, 100):.2g}"), "a slower target network"))
-    if "printed_best" in ev:  # far from the best the log printed
+    if "forgetting" in ev:  # a continual learner's logged forgetting
+        scale = 100.0 if ev["forgetting"] > 1.0 else 1.0
+        watch = Watch(str(ev["metric"]), f"below {fmt(DEFAULTS.min_gain_share * scale)}", "the earlier experiences are kept",
+                      trouble=f"as high as {fmt(ev['forgetting'])} again")
+    elif "printed_best" in ev:  # far from the best the log printed
         watch = Watch(str(ev["metric"]), f"back near its printed best {fmt(ev['peak'])}", "the model recovered what it had",
                       trouble=f"stays far from it (last {fmt(ev['end'])})")
     elif "rise_factor" in ev:  # an error rate held at a factor of its best
