@@ -1348,7 +1348,8 @@ def fix_performance_reversal(run: Run, f: Finding) -> Prescription:
     else:
         keep = (f"keep step {fmt(ev['peak_step'])} (peak {fmt(ev['peak'])})" if ev.get("peak_step") is not None
                 else f"keep the checkpoint of the best the log printed ({fmt(ev['peak'])})")
-    fixes = [Fix("checkpoint", None, None, "the best policy of the run", note=keep),
+    why = "each earlier experience was still known there" if "forgetting" in ev else "the best policy of the run"
+    fixes = [Fix("checkpoint", None, None, why, note=keep),
              lr_fix(run, f, RL_LR_CUT, "learning turned into unlearning: decay the LR (linear to 0.1x) or cut it 3x from the peak on")]
     tau, tau_key = value_and_key(run, TAU_KEYS)
     if tau is not None and tau < 1.0 and soft_update(tau, 100).replaced > TARGET_SHARE_100 + 0.05:
