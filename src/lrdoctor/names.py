@@ -355,6 +355,10 @@ class RoleRule:
 #: "keypoints/AP"; mmpose's and mmdet 3's "coco/AP"; PASCAL VOC's "voc/AP50"
 _COCO_TASKS = frozenset({"coco", "bbox", "segm", "keypoints", "voc"})
 
+#: the names of music source separation's signal-to-distortion ratio: BSS Eval's SDR and the
+#: Music Demixing Challenge's nSDR ("new" SDR, the MDX 2021 ranking score)
+SOURCE_SEPARATION_WORDS = frozenset({"sdr", "nsdr"})
+
 #: words that make a column a loss term
 _LOSS_WORDS = ("loss", "nll", "xent", "ce", "cost", "logloss", "mlogloss", "nloglik")  # (XGBoost's gamma-nloglik, poisson-nloglik; CNTK's "ce", its tutorials' cross-entropy criterion)
 
@@ -447,6 +451,13 @@ ROLE_RULES: tuple[RoleRule, ...] = (
     # (BasicSR/NAFNet print "# psnr: 25.42  # ssim: 0.78" after each validation): an evaluation
     # unless named as a training figure; never a column with a loss word (a "dice_loss")
     RoleRule("eval_accuracy", lambda t: _has(t, "psnr", "ssim", "dice") and "train" not in t and not _has(t, *_LOSS_WORDS)),
+    # ...and so is music source separation's signal-to-distortion ratio (BSS Eval's SDR, Vincent,
+    # Gribonval & Fevotte 2006; the Music Demixing Challenge's "nSDR", Mitsufuji et al. 2021), in dB,
+    # higher-is-better, computed on whole validation tracks (ZFTurbo's trainer: "Instr guitar sdr:
+    # 6.12 (Std: 2.1)" after each validation; Demucs and SCNet: "valid_nsdr"); never a running best
+    # ("new_best_valid_nsdr") nor a loss term (SpeechBrain's "si-snr_loss" is another quantity)
+    RoleRule("eval_accuracy", lambda t: _has(t, *SOURCE_SEPARATION_WORDS) and "train" not in t
+             and not _has(t, *_LOSS_WORDS, *_RUNNING_BEST)),
     # mean average precision is a ranking over a whole dataset (COCO's and VOC's evaluators): no
     # trainer computes it on its training batches, so a bare "map"/"mAP@0.5" is an evaluation
     # (ultralytics/yolov3's results.txt "map" column, SuperGradients' "Map@0.50")
