@@ -5,7 +5,7 @@
 signal-to-distortion ratio of each separated stem against the reference (BSS Eval's SDR, Vincent,
 Gribonval & Fevotte 2006; the Music Demixing Challenge's "nSDR", Mitsufuji et al. 2021), in dB,
 higher-is-better, computed on whole validation tracks: ZFTurbo's trainer prints "Instr guitar sdr:
-6.12 (Std: 2.1)" after each validation, Demucs and SCNet "valid_nsdr". Before, the column played no
+<dB> (Std: <dB>)" after each validation, Demucs and SCNet "valid_nsdr". Before, the column played no
 role, so no detector read it: a validation SDR printed as ``nan`` (ZFTurbo's mel-band conformer,
 labelled unhealthy, nonfinite) was never seen. Never a running best ("new_best_valid_nsdr") nor a loss
 term (SpeechBrain's "si-snr_loss" is a training objective, another quantity).

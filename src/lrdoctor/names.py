@@ -454,7 +454,7 @@ ROLE_RULES: tuple[RoleRule, ...] = (
     # ...and so is music source separation's signal-to-distortion ratio (BSS Eval's SDR, Vincent,
     # Gribonval & Fevotte 2006; the Music Demixing Challenge's "nSDR", Mitsufuji et al. 2021), in dB,
     # higher-is-better, computed on whole validation tracks (ZFTurbo's trainer: "Instr guitar sdr:
-    # 6.12 (Std: 2.1)" after each validation; Demucs and SCNet: "valid_nsdr"); never a running best
+    # <dB> (Std: <dB>)" after each validation; Demucs and SCNet: "valid_nsdr"); never a running best
     # ("new_best_valid_nsdr") nor a loss term (SpeechBrain's "si-snr_loss" is another quantity)
     RoleRule("eval_accuracy", lambda t: _has(t, *SOURCE_SEPARATION_WORDS) and "train" not in t
              and not _has(t, *_LOSS_WORDS, *_RUNNING_BEST)),
