@@ -24,6 +24,7 @@ __all__ = [
     "ALIASES", "Alias", "normalize", "tokens", "resolve_aliases", "RL_MARKERS", "ROLES", "ROLE_RULES",
     "TRAINING_ROLES", "STEP_NAMES", "GAN_ROLES", "GAN_TERMS", "loss_term_kind", "SPLIT_WORDS", "EVAL_WORDS",
     "TEXT_SCORE_WORDS", "is_generated_length", "DETECTION_SCORE_WORDS", "is_f_beta", "is_preference_statistic",
+    "SOURCE_SEPARATION_WORDS",
 ]
 
 #: the words that name a data split in a metric's name or a run's ("validation_loss", "Train
