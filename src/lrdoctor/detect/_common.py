@@ -140,6 +140,14 @@ def perplexity_beside(run: Run, role: str) -> str | None:
     return perplexity_column([n for n in run.metrics if n not in run.meta.added], evaluation=role == "eval_loss")
 
 
+def derived_from_perplexity(run: Run, role: str) -> bool:
+    """True when the ``role`` loss ("loss" or "eval_loss") is no printed column but the logarithm
+    the reader took of a perplexity, the only form of the loss the log prints (``build_run``: a
+    per-token cross-entropy is ln ppl)."""
+    raw = run.meta.roles.get(role)
+    return raw is not None and raw in run.meta.added and run.meta.aliases.get(role, "").startswith("ln_")
+
+
 def loss_went_nonfinite(run: Run) -> bool:
     """True when the training or the evaluation loss printed a NaN or an inf at any report: a
     blow-up, which the nonfinite finding reports, explains a metric that collapsed or sits at

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from lrdoctor.detect._common import is_error_rate, lr_at, lr_rising, objective, training_loss_terms
+from lrdoctor.detect._common import derived_from_perplexity, is_error_rate, lr_at, lr_rising, objective, training_loss_terms
 from lrdoctor.fmt import fmt
 from lrdoctor.detect._stats import curve, runs_of, tail_start, trend_p_up, value_at
 from lrdoctor.detect._trend import Trend, objective_trend
@@ -877,6 +877,20 @@ def _above_its_level(x: np.ndarray, got: tuple[int, int] | None, factor: float) 
     return None if level.size >= 2 and float(x[-1]) <= float(np.median(level)) else got
 
 
+def floor_on_printed_scale(run: Run, role: str, x: np.ndarray, floor: float) -> float:
+    """``relative_floor`` (``floor``, a share of |best|) as the few-point rules apply it to ``x``, the
+    ``role`` loss: on a loss the log prints, that share; on one the reader derived as the logarithm of
+    the perplexity the log prints instead (:func:`derived_from_perplexity`), the same share of the
+    perplexity, ``log1p(floor)`` nats, as a share of the lowest loss (the best any rule measures from,
+    so no rise is asked less than those nats). The floor is a materiality of the quantity the user
+    reads: a perplexity 10% above its best is 0.095 nats above it at any level, while 10% of a loss
+    of 4.1 nats is a perplexity 1.5x its best (GPT-2 fine-tuned on PTB as the warm-up raised the LR:
+    validation perplexity 61.7 -> 90.8 at every report, +47%, a loss only 9.4% above its best)."""
+    if not derived_from_perplexity(run, role) or x.size == 0 or float(x.min()) <= 0:
+        return floor
+    return min(floor, float(np.log1p(floor)) / float(x.min()))
+
+
 def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
 
     s = objective(run)
@@ -891,6 +905,7 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
         return []
     f = s.finite()
     x, st = without_dips(f.values, f.steps, th.few_factor, th.noise_k)
+    th = replace(th, relative_floor=floor_on_printed_scale(run, "eval_loss" if eval_only else "loss", x, th.relative_floor))
     # (name, finder, severity, rule text), tried in order; the name picks the summary below
     rules = (
         ("rise", lambda: _gave_back(x, few_point_rise(x, th.few_factor, th.few_after, th.noise_k), th.give_back), Severity.ERROR,

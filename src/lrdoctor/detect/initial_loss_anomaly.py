@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.detect._classes import num_classes
-from lrdoctor.detect._common import objective, perplexity_beside, training_loss_terms
+from lrdoctor.detect._common import derived_from_perplexity, objective, perplexity_beside, training_loss_terms
 from lrdoctor.fmt import fmt
 from lrdoctor.detect import needs
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
@@ -201,7 +201,7 @@ def cross_entropy_shown(run: Run, th: InitialLossThresholds = DEFAULTS) -> str |
     loss_col = run.meta.roles.get("loss")
     if loss_col is None:
         return None
-    if loss_col in run.meta.added and run.meta.aliases.get("loss", "").startswith("ln_"):
+    if derived_from_perplexity(run, "loss"):
         return loss_col
     ppl = perplexity_beside(run, "loss")
     if ppl is None:
