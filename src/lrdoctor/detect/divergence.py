@@ -905,7 +905,8 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
         return []
     f = s.finite()
     x, st = without_dips(f.values, f.steps, th.few_factor, th.noise_k)
-    th = replace(th, relative_floor=floor_on_printed_scale(run, "eval_loss" if eval_only else "loss", x, th.relative_floor))
+    printed = th.relative_floor
+    th = replace(th, relative_floor=floor_on_printed_scale(run, "eval_loss" if eval_only else "loss", x, printed))
     # (name, finder, severity, rule text), tried in order; the name picks the summary below
     rules = (
         ("rise", lambda: _gave_back(x, few_point_rise(x, th.few_factor, th.few_after, th.noise_k), th.give_back), Severity.ERROR,
@@ -976,6 +977,8 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
         return []
     ib, onset = got
     ev = {**_rise(x, st, ib, onset), "points_above": int(x.size - onset), "rule": rule}
+    if th.relative_floor != printed:
+        ev["relative_floor"] = f"{printed:.0%} of the perplexity the log prints ({np.log1p(printed):.3g} nats, {th.relative_floor:.1%} of the lowest loss)"
     noun = "evaluation loss" if eval_only else "loss"
     if eval_only:
         ev["metric"] = run.meta.roles.get("eval_loss", "eval_loss")
