@@ -977,8 +977,9 @@ def _few_point(run: Run, th: DivergenceThresholds) -> list[Finding]:
         return []
     ib, onset = got
     ev = {**_rise(x, st, ib, onset), "points_above": int(x.size - onset), "rule": rule}
-    if th.relative_floor != printed:
-        ev["relative_floor"] = f"{printed:.0%} of the perplexity the log prints ({np.log1p(printed):.3g} nats, {th.relative_floor:.1%} of the lowest loss)"
+    if th.relative_floor != printed:  # the floor read on the printed perplexity (``floor_on_printed_scale``)
+        ev["relative_floor"] = th.relative_floor
+        ev["rule"] = f"{rule} ({printed:.0%} of the perplexity the log prints: {np.log1p(printed):.3g} nats)"
     noun = "evaluation loss" if eval_only else "loss"
     if eval_only:
         ev["metric"] = run.meta.roles.get("eval_loss", "eval_loss")
@@ -1310,6 +1311,9 @@ class DivergenceEvidence(GuardRewindEvidence):
     eval_at_onset: float
     eval_worst_before: float
     level_before: float
+    # the share of the lowest loss the few-point floor asked where it was read on the perplexity a log
+    # prints instead of a loss (``floor_on_printed_scale``); absent where it is ``relative_floor`` itself
+    relative_floor: float
 
 
 def _gan_blowup(run: Run, th: DivergenceThresholds) -> list[Finding]:
