@@ -46,7 +46,9 @@ class DivergenceThresholds(Thresholds):
     Gaussian noise). The few-point rule asks the same of its rise, in the log domain, against
     the scatter of the points before the onset."""
     relative_floor: float = 0.10
-    """And at least 10% of |best|: a run that made no progress cannot diverge by noise."""
+    """And at least 10% of |best|: a run that made no progress cannot diverge by noise. Since stop 81
+    the few-point rules read it on the perplexity of a log that prints one instead of a loss: 10% of
+    the perplexity, ``log1p(0.10)`` nats of the loss derived from it (:func:`floor_on_printed_scale`)."""
     min_fraction: float = 0.05
     """Shortest sustained rise, as a share of the run (shorter ones are loss spikes)."""
     min_points: int = 3
