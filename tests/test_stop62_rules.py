@@ -74,11 +74,13 @@ def test_a_validation_loss_climbing_five_evaluations_after_its_minimum_is_overfi
 
 
 def test_the_same_climb_less_ordered_is_not_overfitting(tmp_path):
-    # the IndoBERT log with its 7th and 9th validation losses swapped: the same minimum, the same 8% at
-    # the end, but two pairs out of order after the minimum (exact p = 20/720 = 0.028, above 1%)
+    # the IndoBERT log with its 6th and 9th validation losses swapped: the same minimum, the same 8% at
+    # the end, but the climb out of order after the minimum (exact p = 259/720 = 0.36, above 5%). (Until
+    # stop 81 the 7th and 9th were swapped, p = 20/720 = 0.028; beside this training loss, fitted apart
+    # from the held-out one, the trend is now read at 5%, ``trend_p_fitted``: tests/test_stop81_overfitmiss.py)
     lines = real_log(INDOBERT).read_text().splitlines()
     rows = [ln.split() for ln in lines[1:]]
-    rows[6][3], rows[8][3] = rows[8][3], rows[6][3]
+    rows[5][3], rows[8][3] = rows[8][3], rows[5][3]
     path = write_lines(tmp_path / "swapped.txt", [lines[0]] + [" ".join(r) for r in rows])
     report = lrdoctor.diagnose(path)
     assert "overfitting" not in warned(report), [x.summary for x in report.findings]

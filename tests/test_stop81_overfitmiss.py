@@ -86,3 +86,27 @@ def test_real_healthy_twins_stay_silent():
         i = int(v.size - 1 - np.argmin(v[::-1]))
         assert DEFAULTS.trend_p < trend_p_up(v[i:]) <= DEFAULTS.trend_p_fitted  # the same shape
         assert not real_findings(rel, "overfitting")
+
+
+def _indobert_swapped(tmp_path, lift: float = 0.0):
+    """Stop 62's IndoBERT log (fresh518) with its 7th and 9th validation losses swapped (the same minimum
+    2.1436, the same 8% at the end, two pairs out of order after it: exact MK p = 20/720 = 0.028), its
+    training losses raised by ``lift``."""
+    lines = real_log(_INDOBERT).read_text().splitlines()
+    rows = [ln.split() for ln in lines[1:]]
+    rows[6][3], rows[8][3] = rows[8][3], rows[6][3]
+    for r in rows:
+        r[0] = f"{float(r[0]) + lift:.4f}"
+    path = tmp_path / "swapped.txt"
+    path.write_text("\n".join([lines[0]] + [" ".join(r) for r in rows]) + "\n")
+    return lrdoctor.read(path)
+
+
+_INDOBERT = "fresh518/andreaschandra-indobert-tydiqa/training_results.txt"
+
+
+def test_stop62_swapped_climb_is_read_at_5_percent_beside_a_fitted_training_set(tmp_path):
+    # training loss 1.0681 -> 0.6977 beside a held-out loss of 2.321: fitted apart, p = 0.028 < 5%
+    assert {f.kind for f in detect(_indobert_swapped(tmp_path))} == {"overfitting"}
+    # the same climb beside a training loss raised by 1.0 (1.6977 at the end, within 2x of 2.321): 1% stays
+    assert not _kinds(_indobert_swapped(tmp_path, lift=1.0))
