@@ -93,7 +93,8 @@ def test_the_udacity_sentiment_rnn_is_overfitting():
     later reports, 0.5059 at the end (20% up), while the batch training loss fell 0.4396 -> 0.1583."""
     [f] = _overfitting(real_log(_UDACITY))
     assert f.severity is Severity.WARNING and f.start_step == 800.0
-    assert f.evidence["eval_min"] == 0.423173 and "fitted apart" in f.summary
+    # (since stop 81 the trend rule reads the same climb first: MK p at 5% beside the training set fitted apart)
+    assert f.evidence["eval_min"] == 0.423173 and ("fitted apart" in f.summary or "Mann-Kendall" in f.summary)
 
 
 def test_the_bart_math_solver_is_overfitting():
