@@ -294,20 +294,40 @@ def detect_all(run: Run, thresholds: Mapping[str, Any] | None = None) -> list[Fi
 
 def check(run: Run, thresholds: Mapping[str, Any] | None = None) -> tuple[list[Finding], Coverage]:
     """Findings and coverage: each kind runs when the run has what it needs, else it is
-    listed as skipped with the reason. Findings a blow-up explains are dropped."""
+    listed as skipped with the reason; a kind that ran silent while some of its rules could not
+    run is listed as checked in part, with what those rules need. Findings a blow-up explains
+    are dropped."""
     thresholds = thresholds or {}
     _check_thresholds(thresholds)
     strict = bool(os.environ.get(STRICT_ENV))
     cov, out = Coverage(), []
     # the registry at call time: a kind module imported after lrdoctor (a plugin) runs too
     for kind in (k for k in all_kinds() if k in SPECS):
-        found, why = _judge(run, SPECS[kind], thresholds.get(kind, SPECS[kind].defaults), strict)
-        if why is None:
-            cov.ran.append(kind)
-            out.extend(found)
-        else:
+        th = thresholds.get(kind, SPECS[kind].defaults)
+        found, why = _judge(run, SPECS[kind], th, strict)
+        if why is not None:
             cov.skipped[kind] = why
+            continue
+        cov.ran.append(kind)
+        out.extend(found)
+        part = None if found else _unmet_part(run, SPECS[kind], th, strict)
+        if part is not None:
+            cov.partial[kind] = part
     return filter_findings(out), cov
+
+
+def _unmet_part(run: Run, spec: KindSpec, th: Any, strict: bool) -> str | None:
+    """For a kind that ran and found nothing: which of its rules could not run on ``run`` and what
+    they need (:meth:`KindSpec.unmet_part`), or None. Asked of a silent kind only, since its silence is
+    what the note qualifies (a finding speaks for itself). A note that raises is itself reported, as
+    a check that fails is (``strict`` re-raises): the kind did run, but the report cannot vouch that
+    every rule did."""
+    try:
+        return spec.unmet_part(run, th)
+    except Exception as err:
+        if strict:
+            raise
+        return f"could not tell which of its rules ran on this log ({type(err).__name__}: {err}); please report it"
 
 
 def _judge(run: Run, spec: KindSpec, th: Any, strict: bool) -> tuple[list[Finding], str | None]:

@@ -28,13 +28,17 @@ from typing import Any, Callable, Generic, TypeVar
 from lrdoctor.finding import Evidence, Finding, Fix, Watch, all_kinds, register_evidence, register_kind
 from lrdoctor.run import Run
 
-__all__ = ["Thresholds", "KindSpec", "Prescription", "CannotJudge", "detector", "fix_rule", "SPECS", "FIX_RULES"]
+__all__ = ["Thresholds", "KindSpec", "Prescription", "CannotJudge", "Need", "Partial", "detector", "fix_rule", "SPECS", "FIX_RULES"]
 
 T = TypeVar("T", bound="Thresholds")
 #: What a check needs from a run: ``need(run)``, or ``need(run, thresholds)`` when what it asks
 #: for depends on the thresholds the check runs with (a window of ``2 * window`` reports); the
 #: text it returns is the "not checked" reason, None when the check can run.
 Need = Callable[..., "str | None"]
+#: Which rules of a check that ran could not run on this run: ``partial(run, thresholds)`` returns
+#: what they need and how to supply it (the "checked in part" note), None when every rule could run.
+#: Asked only of a kind that ran and found nothing: a finding speaks for itself.
+Partial = Callable[[Run, Any], "str | None"]
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,18 @@ class KindSpec(Generic[T]):
     module: str
     #: the declared evidence schema of the kind's findings
     evidence: type[Evidence] = Evidence
+    #: which of the kind's rules could not run on a run it checked (see :data:`Partial`); None for a
+    #: kind whose rules all run whenever its need is met
+    partial: Partial | None = None
+
+    def unmet_part(self, run: Run, thresholds: T | None = None) -> str | None:
+        """What some of the kind's rules needed and ``run`` lacked, though the kind ran (the
+        thresholds are the caller's, the defaults when None), or None. The note qualifies a silent
+        kind's "checked": silence must mean checked and healthy, and here it covers only the rules
+        that could run."""
+        if self.partial is None:
+            return None
+        return self.partial(run, self.defaults if thresholds is None else thresholds)
 
     def requirement(self, run: Run, thresholds: T | None = None) -> str | None:
         """Why ``run`` cannot be checked with ``thresholds`` (the defaults when None), or None.
@@ -147,11 +163,13 @@ FIX_RULES: dict[str, FixRule] = {}
 
 
 def detector(kind: str, *, thresholds: Thresholds, needs: Need,
-             evidence: type[Evidence] = Evidence) -> Callable[[Callable], Callable]:
+             evidence: type[Evidence] = Evidence, partial: Partial | None = None) -> Callable[[Callable], Callable]:
     """Register the decorated ``detect(run, thresholds) -> list[Finding]`` as the detector of ``kind``.
 
     ``evidence`` is the kind's :class:`~lrdoctor.finding.Evidence` subclass: every finding of
-    the kind, whoever produces it (detector, Monitor, Guard, instruments), carries it."""
+    the kind, whoever produces it (detector, Monitor, Guard, instruments), carries it.
+    ``partial`` names, for a run the kind checked and found silent, the rules that could not run
+    and what they need (:data:`Partial`; the report's "checked in part" line)."""
     register_kind(kind)  # a new kind joins the vocabulary; an existing one keeps its name
     if not isinstance(thresholds, Thresholds):
         raise TypeError(f"The 'thresholds' parameter of detector({kind!r}) must be a Thresholds dataclass. "
@@ -160,7 +178,7 @@ def detector(kind: str, *, thresholds: Thresholds, needs: Need,
     def register(fn: Callable) -> Callable:
         if kind in SPECS and SPECS[kind].module != fn.__module__:
             raise ValueError(f"kind {kind!r} is already registered by {SPECS[kind].module}")
-        SPECS[kind] = KindSpec(kind, fn, thresholds, needs, fn.__module__, evidence)
+        SPECS[kind] = KindSpec(kind, fn, thresholds, needs, fn.__module__, evidence, partial)
         register_evidence(kind, evidence)
         return fn
 

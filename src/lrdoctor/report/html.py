@@ -2,7 +2,7 @@
 
 In order: the headline (worst severity, counts, the log's source and format), one card per
 finding (severity, kind, steps, summary, cause, evidence table, fix table, watch list), the
-coverage (checked / not checked and why), the roles (which column played which role), and
+coverage (checked / checked in part / not checked and why), the roles (which column played which role), and
 the curves as inline SVG with each finding's step span shaded on the curves it concerns.
 
 The page loads nothing: no script, no network, no external file (CSS inline, plots inline
@@ -121,7 +121,7 @@ def _headline(report: "Report") -> str:
     if report.findings:
         verdict = f"{worst.upper()}: {n['error']} error(s), {n['warning']} warning(s), {n['info']} info"
     else:
-        verdict = f"No findings in the {len(report.coverage.ran)} checks that ran"
+        verdict = report.coverage.verdict_of_silence().capitalize()
     span = ""
     if run.n_steps:
         span = f", {fmt(float(run.steps[0]))}–{fmt(float(run.steps[-1]))}"
@@ -180,13 +180,11 @@ def _card(i: int, f: "Finding", shaded_on: list[str]) -> str:
 def _coverage(report: "Report") -> str:
     cov = report.coverage
     out = ['<section id="coverage"><h2>Coverage</h2>', '<ul class="coverage">',
-           f'<li class="checked"><strong>checked:</strong> {_e(", ".join(cov.ran) or "nothing")}</li>']
-    by_reason: dict[str, list[str]] = {}
-    for kind, why in cov.skipped.items():
-        by_reason.setdefault(why, []).append(kind)
-    for why, kinds in by_reason.items():
-        out.append(f'<li class="not-checked"><strong>not checked:</strong> {_e(", ".join(kinds))} '
-                   f'<span class="muted">({_e(why)})</span></li>')
+           f'<li class="checked"><strong>checked:</strong> {_e(", ".join(cov.fully_checked) or "nothing")}</li>']
+    for cls, label, reasons in (("checked-in-part", "checked in part", cov.partial), ("not-checked", "not checked", cov.skipped)):
+        for why, kinds in cov.by_reason(reasons).items():
+            out.append(f'<li class="{cls}"><strong>{label}:</strong> {_e(", ".join(kinds))} '
+                       f'<span class="muted">({_e(why)})</span></li>')
     out.append("</ul></section>")
     return "\n".join(out)
 

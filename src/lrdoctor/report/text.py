@@ -81,7 +81,7 @@ def _renderables(report: "Report") -> list[Any]:
     head = Text.assemble(
         ("lrdoctor ", "bold"), f"{run.meta.source}  ", (f"[{run.meta.format}, {run.n_steps} {run.meta.step_unit}s]", "dim"),
     )
-    verdict = (f"no findings in the {len(report.coverage.ran)} checks that ran" if not report.findings else
+    verdict = (report.coverage.verdict_of_silence() if not report.findings else
                f"{n['error']} error(s), {n['warning']} warning(s), {n['info']} info")
     style = "bold red" if n["error"] else ("yellow" if n["warning"] else "green")
     out: list[Any] = [head, Text(verdict, style=style), _curves(report)]
@@ -102,16 +102,15 @@ def _roles_line(report: "Report") -> Text:
 
 
 def _coverage_lines(report: "Report") -> list[Text]:
-    """What was checked, and what could not be and why, grouped by reason."""
+    """What was checked, what was checked in part (the rules that could not run, and what they need),
+    and what could not be checked and why, grouped by reason."""
     cov = report.coverage
     if not cov.ran and not cov.skipped:
         return []
-    out = [Text.assemble(("checked: ", "bold"), (", ".join(cov.ran) or "nothing", "dim"))]
-    by_reason: dict[str, list[str]] = {}
-    for kind, why in cov.skipped.items():
-        by_reason.setdefault(why, []).append(kind)
-    for why, kinds in by_reason.items():
-        out.append(Text.assemble(("not checked: ", "bold"), f"{', '.join(kinds)}", (f" ({why})", "dim")))
+    out = [Text.assemble(("checked: ", "bold"), (", ".join(cov.fully_checked) or "nothing", "dim"))]
+    for label, reasons in (("checked in part: ", cov.partial), ("not checked: ", cov.skipped)):
+        for why, kinds in cov.by_reason(reasons).items():
+            out.append(Text.assemble((label, "bold"), f"{', '.join(kinds)}", (f" ({why})", "dim")))
     return out
 
 

@@ -79,6 +79,101 @@ def _judged_loss(run: Run, th: ProgressThresholds) -> tuple[Series | None, str]:
     return f, "loss"
 
 
+#: the ``num_classes_source`` of a K read off the judged loss's later half (:func:`_stuck_at_chance`)
+LOSS_AT_LN_K_SOURCE = "inferred: the loss sits at ln K"
+#: the ``num_classes_source`` of a K read off the first evaluation loss (:func:`_held_out_at_chance`)
+FIRST_EVALUATION_AT_LN_K_SOURCE = "inferred: the first evaluation loss sits at ln K"
+
+
+def k_at_ln_k(level: float, th: ProgressThresholds) -> int | None:
+    """The K in 2..``chance_infer_max_k`` whose ln K lies within ``chance_infer_tol`` of the loss
+    ``level``, or None: how the chance rules name K when no config does. The spacing of ln K is about
+    1/K, so up to ``chance_infer_max_k`` the band names at most one K; below ln 2 (0.5) no class count
+    applies."""
+    if not 0.5 < level < np.log(th.chance_infer_max_k) + th.chance_infer_tol:  # ln 2 .. ln max K
+        return None
+    k = int(round(float(np.exp(level))))
+    if not 2 <= k <= th.chance_infer_max_k or abs(level - np.log(k)) > th.chance_infer_tol:
+        return None
+    return k
+
+
+def _judged_loss_level(run: Run, th: ProgressThresholds) -> tuple[Series, str, float] | None:
+    """The loss :func:`_stuck_at_chance` judges (:func:`_judged_loss`), its role and the median of its
+    later half, the level it reads against ln K; None below 3 reports or with a report at or under 0
+    (no cross-entropy over classes is)."""
+    f, which = _judged_loss(run, th)
+    if f is None:
+        return None
+    x = f.values
+    if x.size < 3 or (x <= 0).any():
+        return None
+    return f, which, float(np.median(x[x.size // 2:]))
+
+
+def _judged_evaluations(run: Run, th: ProgressThresholds) -> Series | None:
+    """The finite evaluation losses :func:`_held_out_at_chance` judges: ``chance_acc_points``+ of them,
+    all above 0; None otherwise."""
+    e = run.series("eval_loss")
+    if e is None:
+        return None
+    f = e.finite()
+    if f.values.size < th.chance_acc_points or (f.values <= 0).any():
+        return None
+    return f
+
+
+def k_from_the_log(run: Run, th: ProgressThresholds) -> tuple[int, str] | None:
+    """The K the chance rules read off the log itself when no config names one, with where it came
+    from: the later half of the judged loss at ln K (:func:`_stuck_at_chance`), else the first
+    evaluation loss at ln K (:func:`_held_out_at_chance`); None when neither names one. With such a K
+    the chance rules judged the log, whatever they concluded, so slow_progress's coverage note
+    (``progress.chance_rules_unmet``) asks here rather than restating the inference."""
+    judged = _judged_loss_level(run, th)
+    k = k_at_ln_k(judged[2], th) if judged is not None else None
+    if k is not None:
+        return k, LOSS_AT_LN_K_SOURCE
+    e = _judged_evaluations(run, th)
+    k = k_at_ln_k(float(e.values[0]), th) if e is not None else None
+    return None if k is None else (k, FIRST_EVALUATION_AT_LN_K_SOURCE)
+
+
+#: how a user gives K, quoted by :func:`class_count_unmet`: the config key the chance rules read
+#: (:data:`lrdoctor.detect._classes.CLASS_KEYS`), through ``diagnose``'s ``--config`` file or ``config=``
+CLASS_COUNT_HOW = "pass num_classes: K in a --config YAML/JSON file (config={'num_classes': K} in Python)"
+
+
+def class_count_unmet(run: Run, th: ProgressThresholds) -> str | None:
+    """slow_progress's "checked in part" note (the ``partial`` of its spec): the chance-level rules
+    that judge an accuracy against 1/K (and a loss against ln K) could not pick a K on this log, or
+    None when they could. They could not when the log has a classification accuracy
+    (:func:`accuracy_shares`) at a level some K would call chance, the config names no class count,
+    and the log's own losses name none (:func:`k_from_the_log`): the rules that need the config's K
+    returned without judging, and the ones that infer K found none, so the kind's silence does not
+    say the run left chance (a BEiT on HuSHeM's four classes at accuracy 0.23-0.26 for six epochs,
+    with no class count in its card). An accuracy whose median is above the chance band of two
+    classes, the highest 1/K there is, is above chance for every K (:func:`_above_every_chance`):
+    no K would change the verdict, and no note is due. Not on an RL or GAN run, whose rule sets
+    hold no chance rule."""
+    from lrdoctor.detect._classes import num_classes
+
+    if run.is_rl or run.is_gan or num_classes(run) is not None or k_from_the_log(run, th) is not None:
+        return None
+    open_ = [col for col, share in accuracy_shares(run) if not _above_every_chance(col, share.values, th)]
+    if not open_:
+        return None
+    return f"the chance-level rules need the class count to judge {', '.join(open_)} against 1/K: {CLASS_COUNT_HOW}"
+
+
+def _above_every_chance(col: str, shares: np.ndarray, th: ProgressThresholds) -> bool:
+    """True when the median of the accuracy ``shares`` (0-1) of column ``col`` lies above the chance
+    band of two classes (1/2, or n/2 for a top-n accuracy), widened by the larger of the rules' two
+    bands (``chance_acc_rel`` relative, ``chance_acc_margin`` absolute): every K >= 2 puts 1/K at or
+    under 1/2, so no class count would bring such an accuracy to chance."""
+    c = chance_accuracy(col, 2)
+    return float(np.median(shares)) > max((1 + th.chance_acc_rel) * c, c + th.chance_acc_margin)
+
+
 def _stuck_at_chance(run: Run, th: ProgressThresholds, unjudged: list[str] | None = None, *,
                      unconfirmed: bool = False) -> Finding | None:
     """A loss at ln K (for the configured K, or an integer K it sits at) over the whole run, with any
@@ -91,15 +186,13 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds, unjudged: list[str] | Non
     a loss at ln K since the start of training (:func:`_at_chance_from_the_start`)."""
     from lrdoctor.detect._classes import num_classes
 
-    f, which = _judged_loss(run, th)
-    if f is None:
+    judged = _judged_loss_level(run, th)
+    if judged is None:
         return None
+    f, which, late = judged
     x = f.values
-    if x.size < 3 or (x <= 0).any():
-        return None
     # (judged at the end: a log too early to call is told apart from one that is not at chance)
     early = _too_early(run, f, th)  # ImageNet's first 121 batches sit near ln 1000 while the loss is already falling
-    late = float(np.median(x[x.size // 2:]))
     given = num_classes(run)
     above = False
     if given is not None:
@@ -110,12 +203,10 @@ def _stuck_at_chance(run: Run, th: ProgressThresholds, unjudged: list[str] | Non
         if abs(late - np.log(k)) > th.chance_tol * np.log(k) and not above:
             return None
     else:
-        if not 0.5 < late < np.log(th.chance_infer_max_k) + th.chance_infer_tol:  # ln 2 .. ln max K
+        inferred = k_at_ln_k(late, th)
+        if inferred is None:
             return None
-        k = int(round(float(np.exp(late))))
-        if not 2 <= k <= th.chance_infer_max_k or abs(late - np.log(k)) > th.chance_infer_tol:
-            return None
-        source = "inferred: the loss sits at ln K"
+        k, source = inferred, LOSS_AT_LN_K_SOURCE
     ln_k = float(np.log(k))
     if x.min() < (1 - th.chance_flat) * ln_k:
         return None  # it did learn at some point
@@ -215,12 +306,8 @@ def _k_of_first_evaluation(run: Run, first: float, th: ProgressThresholds) -> tu
     given = num_classes(run)
     if given is not None:
         return given[1], f"config {given[0]}"
-    if not 0.5 < first < np.log(th.chance_infer_max_k) + th.chance_infer_tol:  # ln 2 .. ln max K, as _stuck_at_chance reads it
-        return None
-    k = int(round(float(np.exp(first))))
-    if 2 <= k <= th.chance_infer_max_k and abs(first - np.log(k)) <= th.chance_infer_tol:
-        return k, "inferred: the first evaluation loss sits at ln K"
-    return None
+    k = k_at_ln_k(first, th)
+    return None if k is None else (k, FIRST_EVALUATION_AT_LN_K_SOURCE)
 
 
 def _falls_through_ln_k(run: Run, evaluations: np.ndarray, ln_k: float, th: ProgressThresholds) -> bool:
@@ -255,13 +342,10 @@ def _held_out_at_chance(run: Run, th: ProgressThresholds) -> Finding | None:
     ln K (:func:`_falls_through_ln_k`). A warning, not the error of a loss at chance: the log cannot
     tell a set-up whose held-out set can never follow (labels that do not match, a split of another
     task) from one that has not yet begun to generalise."""
-    e = run.series("eval_loss")
-    if e is None:
+    f = _judged_evaluations(run, th)
+    if f is None:
         return None
-    f = e.finite()
     x = f.values
-    if x.size < th.chance_acc_points or (x <= 0).any():
-        return None
     got = _k_of_first_evaluation(run, float(x[0]), th)
     if got is None:
         return None
