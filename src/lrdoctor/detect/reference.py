@@ -56,6 +56,10 @@ def _section(spec: KindSpec, shared: dict[str, list[str]]) -> str:
     need = spec.needs
     lines += ["", f"Needs: `{getattr(need, '__qualname__', repr(need)).replace('.<locals>', '')}`"
               + (f" — {_one_line(inspect.getdoc(need) or '')}" if inspect.getdoc(need) else "")]
+    if spec.partial is not None:  # which rules may not run on a log the kind checks ("checked in part")
+        part = spec.partial
+        lines += ["", f"Checked in part: `{getattr(part, '__qualname__', repr(part))}`"
+                  + (f" — {_one_line(inspect.getdoc(part) or '')}" if inspect.getdoc(part) else "")]
     rule = inspect.getdoc(spec.detect)
     if rule:  # what the rule reads beyond its needs, and where it says it cannot judge (CannotJudge)
         lines += ["", f"Rule (`{spec.detect.__name__}`): {_one_line(rule)}"]
