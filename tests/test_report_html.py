@@ -61,9 +61,12 @@ def check_page(page: str, report, plots: list[str]) -> dict:
         assert len(watch[0].find_all("tbody")[0].find_all("tr") if watch else []) == len(f.watch)
         ev = card.find_all("table", cls="evidence")
         assert [r.find_all("td")[0].text for r in ev[0].find_all("tbody")[0].find_all("tr")] == list(f.evidence) if f.evidence else not ev
-    # coverage: every kind that ran, every kind skipped with its reason
+    # coverage: every kind that ran with all its rules, every kind checked in part or skipped with its reason
     checked = doc.find_all("li", cls="checked")
-    assert len(checked) == 1 and all(k in checked[0].text for k in report.coverage.ran)
+    assert len(checked) == 1 and all(k in checked[0].text for k in report.coverage.fully_checked)
+    assert not any(k in checked[0].text.split(", ") for k in report.coverage.partial)
+    in_part = " ".join(li.text for li in doc.find_all("li", cls="checked-in-part"))
+    assert all(k in in_part and why in in_part for k, why in report.coverage.partial.items())
     skipped = " ".join(li.text for li in doc.find_all("li", cls="not-checked"))
     assert all(k in skipped and why in skipped for k, why in report.coverage.skipped.items())
     # roles: each role with its column
