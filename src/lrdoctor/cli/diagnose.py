@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -35,6 +35,37 @@ def parse_metric_options(items: list[str]) -> dict[str, str]:
         if not sep or not role.strip() or not col.strip():
             raise InputError("--metric", f"expected ROLE=COLUMN, got {item!r}")
         out[role.strip()] = col.strip()
+    return out
+
+
+def parse_set_options(items: list[str]) -> dict[str, Any]:
+    """``["num_classes=4", "model=resnet50"]`` -> ``{"num_classes": 4, "model": "resnet50"}``: run
+    config values given on the command line, merged over ``--config`` and the log's own config.
+    What a check needs from the config (the class count for the chance level, the architecture for
+    warmup) is often one number; a file for it is a detour. Each value is read as a YAML scalar
+    (``yaml.safe_load``), so ``4`` is a number and ``resnet50`` a string; a well-known key whose
+    value is not of its type (``num_classes=four``) is refused, as a config file's would be warned."""
+    if not items:
+        return {}
+    import yaml
+
+    from lrdoctor.io.config_types import config_type_warnings
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip() or not raw.strip():
+            raise InputError("--set", f"expected KEY=VALUE, got {item!r}")
+        try:
+            value = yaml.safe_load(raw.strip())
+        except yaml.YAMLError:
+            value = raw.strip()
+        if isinstance(value, (dict, list)):
+            raise InputError("--set", f"{key.strip()}: expected one value, got {raw.strip()!r}")
+        out[key.strip()] = value
+    bad = config_type_warnings(out, "--set")
+    if bad:
+        raise InputError("--set", bad[0].removeprefix("--set: ").split("; the checks")[0])
     return out
 
 
@@ -129,6 +160,7 @@ def diagnose_cmd(
     fail_on: FailOn = typer.Option(FailOn.error, "--fail-on", help="Exit 1 when a finding reaches this severity."),
     log_format: Optional[str] = typer.Option(None, "--log-format", help="Force a reader (yolo, text, csv, hf, jsonl, keras, tensorboard, ...)."),
     metric: list[str] = typer.Option([], "--metric", help="ROLE=COLUMN: which column plays a role (loss, eval_loss, lr, grad_norm, step, task_metric, approx_kl, q_values, ...). Repeatable."),
+    set_: list[str] = typer.Option([], "--set", help="KEY=VALUE: a run config value (num_classes=4, model=resnet50) over --config and the log's own. Repeatable."),
     max_memory_mb: Optional[float] = typer.Option(None, "--max-memory-mb", help="Refuse a log whose estimated peak memory is over this many MB (default 2048, or LRDOCTOR_MAX_MEMORY_MB; 0: no limit)."),
 ) -> None:
     """Diagnose a finished run from its log: findings, evidence, fixes, watch list."""
@@ -136,7 +168,7 @@ def diagnose_cmd(
         from lrdoctor.cli.diagnose_folder import diagnose_folder
 
         code = diagnose_folder(path, config=config, json_out=format is OutFormat.json, fail_on=fail_on.value,
-                               log_format=log_format, metric=metric, max_memory_mb=max_memory_mb)
+                               log_format=log_format, metric=metric, max_memory_mb=max_memory_mb, sets=set_)
         if isinstance(code, int):
             raise typer.Exit(code)
         path = code or path  # the folder's one run (its log file, run folder) is read below
@@ -149,6 +181,7 @@ def diagnose_cmd(
     with tempfile.TemporaryDirectory(prefix="lrdoctor-") as tmp:
         try:
             roles = parse_metric_options(metric)
+            sets = parse_set_options(set_)
             limit = memory_limit_mb(max_memory_mb)
             if str(path) == "-":
                 src = _stdin_to_file(Path(tmp))
@@ -161,6 +194,7 @@ def diagnose_cmd(
             else:
                 _check_memory(path, log_format, limit)
                 run = read(path, format=log_format, config=config)
+            run.config.update(sets)
             _printable_run(run)
             report = _diagnose_named(diagnose, run, roles)
         except InputError as err:

@@ -49,6 +49,8 @@ class RunTask:
     roles: tuple[tuple[str, str], ...]
     limit_mb: float
     fail_on: str
+    #: ``--set`` config values, merged over each run's config
+    sets: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass
@@ -79,6 +81,7 @@ def diagnose_run(task: RunTask) -> RunRow:
     try:
         _check_memory(path, task.log_format, task.limit_mb)
         run = read(path, format=task.log_format, config=task.config)
+        run.config.update(dict(task.sets))
         _printable_run(run)
         report = _diagnose_named(diagnose, run, dict(task.roles))
     except InputError as err:
@@ -137,14 +140,15 @@ def _run_all(tasks: list[RunTask]) -> list[RunRow]:
 
 
 def diagnose_folder(folder: Path, *, config: Path | None, json_out: bool, fail_on: str,
-                    log_format: str | None, metric: list[str], max_memory_mb: float | None) -> int | Path | None:
+                    log_format: str | None, metric: list[str], max_memory_mb: float | None,
+                    sets: list[str] = ()) -> int | Path | None:
     """Diagnose every run of ``folder`` and print the table (or JSON list); the exit code.
 
     A folder holding one run gives that run's path instead (its log file, its run folder),
     which the caller diagnoses as one run: ``lrdoctor diagnose DIR`` on a folder with one
     ``train.log`` prints that log's full report, its memory budget checked on the file.
     None when the folder holds no run: the caller's reader says so in one line."""
-    from lrdoctor.cli.diagnose import parse_metric_options
+    from lrdoctor.cli.diagnose import parse_metric_options, parse_set_options
     from lrdoctor.io.budget import memory_limit_mb
     from lrdoctor.io.folders import find_runs
 
@@ -153,12 +157,13 @@ def diagnose_folder(folder: Path, *, config: Path | None, json_out: bool, fail_o
         return scan.runs[0].path if scan.runs else None
     try:
         roles = parse_metric_options(metric)
+        config_values = parse_set_options(list(sets))
         limit = memory_limit_mb(max_memory_mb)
     except InputError as err:
         typer.echo(f"lrdoctor: {err}", err=True)
         return 2
     tasks = [RunTask(str(loc.path), loc.name, log_format, str(config) if config is not None else None,
-                     tuple(roles.items()), limit, fail_on) for loc in scan.runs]
+                     tuple(roles.items()), limit, fail_on, tuple(config_values.items())) for loc in scan.runs]
     rows = _run_all(tasks)
     if json_out:
         from lrdoctor.jsonsafe import dumps_safe

@@ -139,8 +139,9 @@ def k_from_the_log(run: Run, th: ProgressThresholds) -> tuple[int, str] | None:
 
 
 #: how a user gives K, quoted by :func:`class_count_unmet`: the config key the chance rules read
-#: (:data:`lrdoctor.detect._classes.CLASS_KEYS`), through ``diagnose``'s ``--config`` file or ``config=``
-CLASS_COUNT_HOW = "pass num_classes: K in a --config YAML/JSON file (config={'num_classes': K} in Python)"
+#: (:data:`lrdoctor.detect._classes.CLASS_KEYS`), through ``diagnose``'s ``--set``, its ``--config`` file
+#: or ``config=``
+CLASS_COUNT_HOW = "pass --set num_classes=K (or num_classes: K in a --config file; config={'num_classes': K} in Python)"
 
 
 def class_count_unmet(run: Run, th: ProgressThresholds) -> str | None:
