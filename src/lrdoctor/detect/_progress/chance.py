@@ -17,6 +17,7 @@ from lrdoctor.detect._progress.common import (
     _lr_is_zero,
     _logged,
     _fell_by_total_drop,
+    fell_materially,
     _loss_learned,
     _lr_share,
     _resolution,
@@ -1025,6 +1026,8 @@ def _error_rate_at_max(run: Run, th: ProgressThresholds) -> Finding | None:
                 f"fraction, {th.error_floor:.0%}+ errors")
         severity = Severity.WARNING if name in inferred else Severity.ERROR
         learning = _learning_above_the_floor(run, v, th) if severity is Severity.ERROR else None
+        if learning is not None and fell_materially(v, th):
+            continue  # the rate itself fell by a fifth, with a trend, beside a loss that learned: it learns
         if learning is not None:
             p, loss = learning
             ev.update(first=float(v[0]), rate_trend_p=p, loss_fell=loss)
@@ -1327,9 +1330,7 @@ def _another_rate_fell(values: dict[str, np.ndarray], name: str, th: ProgressThr
     0.6014). :func:`_another_rate_learned` asks the other rate for a best below 50%; this asks for the
     fall itself, on the rate's own scale, so no scale has to be read."""
     for other, v in values.items():
-        if other == name or v.size < 2 or not v[0] > 0:
-            continue
-        if float(v[-1]) <= (1 - th.material_fall) * float(v[0]) and trend_p_down(v) < th.rate_trend_p:
+        if other != name and fell_materially(v, th):
             return True
     return False
 

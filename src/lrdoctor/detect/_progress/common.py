@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Iterator
 import numpy as np
 
 from lrdoctor.detect._common import objective, perplexity_beside
-from lrdoctor.detect._stats import run_curve, tail_start
+from lrdoctor.detect._stats import run_curve, tail_start, trend_p_down
 from lrdoctor.run import Run, Series
 
 if TYPE_CHECKING:
@@ -21,6 +21,16 @@ def _lr_share(run: Run, a: float, b: float) -> float | None:
     m = (c.step >= a) & (c.first <= b)
     vals = c.mid[m] if m.any() else c.mid
     return float(np.median(vals) / c.hi.max())
+
+
+def fell_materially(v: np.ndarray, th: ProgressThresholds) -> bool:
+    """True when the ratio-scale series ``v`` (a loss, an error rate: 0 is nothing wrong) ends at least
+    ``material_fall`` (a fifth) below its positive first report and falls with a downward Mann-Kendall
+    trend at ``rate_trend_p``: a material improvement, and not one lucky report (since stop 81)."""
+    v = np.asarray(v, dtype=float)
+    v = v[np.isfinite(v)]
+    return bool(v.size >= 2 and v[0] > 0 and v[-1] <= (1 - th.material_fall) * v[0]
+                and trend_p_down(v) < th.rate_trend_p)
 
 
 _CHANCE_CAUSE = ("The model never learned: its predictions carry no information about the labels. Usual causes: "

@@ -269,6 +269,8 @@ def _frozen_term(run: Run, th: ProgressThresholds) -> Finding | None:
         run_len = _frozen_tail(run, name, f, th, exact=True)
         if run_len is None:
             continue
+        if _epoch_aggregate_within_few_epochs(run, name, f, run_len, th):
+            continue  # one epoch's mean carried on the step lines until the next epoch ends
         o = obj.finite().at_or_after(float(f.steps[run_len])).values
         if o.size < 2 or float(np.ptp(o)) <= th.frozen_other_moves * float(np.abs(o).max()):
             continue  # the objective is frozen too: the frozen-loss rule's case
@@ -283,6 +285,31 @@ def _frozen_term(run: Run, th: ProgressThresholds) -> Finding | None:
                  "frozen or detached, or its targets are empty so its loss is a constant.")
         return Finding("slow_progress", Severity.WARNING, float(f.steps[run_len]), float(f.steps[-1]), summary, ev, cause)
     return None
+
+
+#: the last word of a logged aggregate over an epoch (PyTorch Lightning's ``self.log(name, on_step=True,
+#: on_epoch=True)`` logs ``name_step`` and ``name_epoch``): it changes only when an epoch ends
+EPOCH_AGGREGATE_WORD = "epoch"
+
+
+def _epoch_aggregate_within_few_epochs(run: Run, name: str, f: Series, start: int, th: ProgressThresholds) -> bool:
+    """True when ``name`` is an epoch aggregate (its last word :data:`EPOCH_AGGREGATE_WORD`, as
+    Lightning's ``train_loss_epoch``) whose frozen tail, from report ``start`` on, spans fewer than
+    ``frozen_points`` distinct values of the log's epoch column (or the log has none): the aggregate is
+    computed once per epoch and a step-level log prints the last epoch's value on every line until the
+    next epoch ends, so its equal prints within an epoch are one measurement carried along, not a
+    head that stopped learning (anomalib's progress bar: train_loss_epoch=-7.94e+5 at the end of
+    epoch 2 and on the first four batches of epoch 3, while train_loss_step moved). The frozen-term
+    rule's count then applies to epochs, the unit the aggregate is measured in."""
+    words = tokens(name)
+    if not words or words[-1] != EPOCH_AGGREGATE_WORD:
+        return False
+    epoch = run.series("epoch")
+    if epoch is None:
+        return True
+    seen = {value_at(epoch, float(st)) for st in f.steps[start:]}
+    seen.discard(None)
+    return len(seen) < th.frozen_points
 
 
 def _frozen_game(run: Run, th: ProgressThresholds) -> Finding | None:
