@@ -1651,14 +1651,15 @@ def sustained_rises(t: Trend, th: DivergenceThresholds = DEFAULTS, above: np.nda
     return out
 
 
-def _padded_tail_came_back(t: Trend, rise: np.ndarray, thr: np.ndarray) -> bool:
+def padded_tail_came_back(t: Trend, rise: np.ndarray, thr: np.ndarray) -> bool:
     """True when every report of the trend's edge-padded tail (its last ``window // 2`` points, which
     copy the median of the last full window rather than measure anything of their own) is back
     within the threshold of the best that :func:`above_best` set there. A rise then reaches the end
     only because the rolling median carries the spike's window forward: the reports themselves
     came back, as a transient's do (OLMo-1B fine-tuned: training loss 0.15 for ten reports, then
     0.24, 0.30, 2.17, 1.00 and back to 0.163, 0.156; the padded trend ends at 0.297, "did not
-    recover"). The same threshold, measured on the reports instead of their median."""
+    recover"). The same threshold, measured on the reports instead of their median. Shared with
+    ``loss_spike``, which reports such a rise as the transient this rule declines it as."""
     h = t.window // 2
     if h == 0:
         return False
@@ -1680,8 +1681,8 @@ def _trend_rule(run: Run, th: DivergenceThresholds) -> list[Finding]:
     for a, b in sustained_rises(t, th, above):
         if b != t.n:
             continue  # it came back: a transient, reported by loss_spike
-        if _padded_tail_came_back(t, rise, thr):
-            continue  # the reports the trend's end copies came back: a transient too (see _padded_tail_came_back)
+        if padded_tail_came_back(t, rise, thr):
+            continue  # the reports the trend's end copies came back: a transient too (see padded_tail_came_back)
         if a and float(t.smooth[b - 1]) <= float(np.median(t.smooth[:a])) + th.noise_k * t.sigma:
             continue  # back at the run's usual level: the best was a dip (see _trend_rule)
         c = t.c

@@ -26,7 +26,7 @@ from lrdoctor.detect._common import objective
 from lrdoctor.detect._stats import diff2_sigma, diff_sigma, robust_sigma, runs_of
 from lrdoctor.detect._trend import Trend, objective_trend
 from lrdoctor.detect.divergence import DEFAULTS as DIV
-from lrdoctor.detect.divergence import above_best, sustained_rises
+from lrdoctor.detect.divergence import above_best, padded_tail_came_back, sustained_rises
 from lrdoctor.detect import needs
 from lrdoctor.detect._fixes import SOFT_LR_CUT, WATCH_LOSS, WATCH_GRAD, lr_fix
 from lrdoctor.detect.registry import Prescription, Thresholds, detector, fix_rule
@@ -346,14 +346,14 @@ def _detect_training(run: Run, th: LossSpikeThresholds) -> list[Finding]:
     else:
         noisy = height > th.noise_k * max(t.sigma, _noise_sigma(t.c.mid, t.c.mid - sm))
     spike = noisy & (height > th.relative * np.abs(sm)) & (height > th.quanta * _resolution(t.c.mid))
-    div_above, _, _ = above_best(t, DIV)
+    div_above, rise, thr = above_best(t, DIV)
     spike &= ~div_above
     spike[: t.window // 2 + 1] = False  # the initial loss is not a spike: no trend before it
     spike[-1] = False  # a rise at the last report has no later point to show it recovered
     # (peak index, level it stands above): the trend, or on a few-point log the higher neighbour
     at = {a + int(np.argmax(hi[a:b])): float(sm[a + int(np.argmax(hi[a:b]))]) for a, b in runs_of(spike)}
     sustained = [(a, b) for a, b in sustained_rises(t, DIV, div_above)
-                 if b < t.n and _rise_out_of_noise(logs, a, b) and _sudden_or_tall(t, logs, a, b, th)]
+                 if _came_back(t, b, rise, thr) and _rise_out_of_noise(logs, a, b) and _sudden_or_tall(t, logs, a, b, th)]
     onsets = {}  # a sustained rise starts before its peak
     for a, b in sustained:
         i = a + int(np.argmax(hi[a:b]))
@@ -472,6 +472,17 @@ def _sudden_or_tall(t: Trend, logs: tuple[np.ndarray, np.ndarray, np.ndarray, fl
     steps = lhi[i0:p + 1] - lmid[i0 - 1:p]  # each report's highest value over the report before it
     steps = steps[t.c.mid[i0 - 1:p] > 0]  # not out of a printed zero: half a step is a bound, no measurement
     return bool(steps.size) and float(steps.max()) > th.noise_k * sigma
+
+
+def _came_back(t: Trend, b: int, rise: np.ndarray, thr: np.ndarray) -> bool:
+    """Whether a sustained rise of the trend that ends at trend index ``b`` came back: it ended
+    before the log did, or it reaches the end only through the trend's edge-padded tail whose
+    reports are back within the threshold (``divergence.padded_tail_came_back``, the test by which
+    divergence declines such a rise as a transient). The last ``window // 2`` trend points copy the
+    median of the last full window, so a rise in that window is carried to the end whatever the
+    reports there did (BLOOM-176B: lm loss 2.2, up to 5.1 and 2.8, then 2.216 and 2.236 at the last
+    two reports, the padded trend ending at 2.805). ``rise`` and ``thr`` are ``above_best``'s."""
+    return b < t.n or padded_tail_came_back(t, rise, thr)
 
 
 def _tall(peak: float, level: float, held_out: float, th: LossSpikeThresholds) -> bool:
