@@ -15,7 +15,7 @@ transient it is, measured from the level before it and from its onset.
 from __future__ import annotations
 
 import numpy as np
-from bench_logs import real_findings
+from bench_logs import real_findings, real_log
 from series_helpers import columns_run, findings_of
 
 import lrdoctor
@@ -67,3 +67,16 @@ def test_olmo_spike_onset_is_the_labelled_one() -> None:
 def test_a_late_rise_still_up_at_the_end_is_no_loss_spike() -> None:
     run = columns_run(loss=_FLAT_THEN_LATE_SPIKE[:-2] + [0.9, 0.95])
     assert all(f.evidence.get("sustained") is None for f in findings_of(lrdoctor.diagnose(run), "loss_spike"))
+
+
+# healthy: a batch-size-1 LoRA whose training loss swings 0.36-0.90; its trend rises to the end
+# (a sustained rise reaching the last report) and the padded tail's reports did not come back
+_PHI3_LORA_HEALTHY = "fresh775/codephi3-128k-appslora3k/training_results.md"
+
+
+def test_healthy_twin_a_rise_to_the_end_that_did_not_come_back_stays_silent() -> None:
+    t = trend(lrdoctor.read(real_log(_PHI3_LORA_HEALTHY)).series("loss"))
+    above, rise, thr = above_best(t, DIV)
+    assert any(b == t.n for _, b in sustained_rises(t, DIV, above))  # the shape the rule reads
+    assert not padded_tail_came_back(t, rise, thr)
+    assert real_findings(_PHI3_LORA_HEALTHY, "loss_spike") == []
