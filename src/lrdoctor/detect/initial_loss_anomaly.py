@@ -259,16 +259,11 @@ def classification_table_score(run: Run) -> str | None:
     averaged over the examples (a multi-label head's ``BCEWithLogitsLoss`` averaged over the labels is
     lower still), so a uniform guess over any label set in use bounds it, as a perplexity would bound a
     language model's (BiT-50 on an image folder: first training loss 5.5e9 beside its accuracy;
-    bert-large on a binary SuperGLUE task: 33.5). A CTC or detection table carries no such column;
-    a speech recogniser's table that carries one beside its error rate (:func:`~lrdoctor.detect._common.is_error_rate`:
-    WER, CER) proves nothing of the kind, since its loss may be a CTC loss, which Hugging Face's CTC heads
-    sum over each utterance (``ctc_loss_reduction="sum"``, their default) and no label set bounds (an XLS-R
-    fine-tune on Nepali: 451.5 at its first row, beside WER, CER and an accuracy)."""
-    from lrdoctor.detect._common import is_error_rate
+    bert-large on a binary SuperGLUE task: 33.5). A CTC or detection table carries no such column."""
     from lrdoctor.detect._progress.common import is_trainer_results_table
     from lrdoctor.names import tokens
 
-    if not is_trainer_results_table(run) or any(is_error_rate(n) for n in run.names):
+    if not is_trainer_results_table(run):
         return None
     return next((n for n in run.names if n.startswith("eval_") and _CLASS_SCORE_WORDS & set(tokens(n))), None)
 
@@ -313,23 +308,10 @@ def _needs(run: Run) -> str | None:
     table_first = _first_evaluation_judged(run) is not None
     if why is not None and (table_first or _evaluation_alone(run) is not None):
         why = None  # no training loss logged before it: the first evaluation loss is judged against that bound
-    table_start = (table_first or _vocabulary_bound_table(run)) and trainer_table_from_start(run)
-    if why is None and not reports_from_the_start(run) and not table_start:
+    if why is None and not reports_from_the_start(run) and not (table_first and trainer_table_from_start(run)):
         why = ("the log does not start at step 0/1 (or its steps are row numbers): "
                "its first loss may not be the initial one")
     return why
-
-
-def _vocabulary_bound_table(run: Run) -> bool:
-    """True when ``run`` is judged by the bound of ``lm_vocab_max`` alone: no K in its config, and a
-    Trainer results table whose generation or classification score (:func:`seq2seq_table_score`,
-    :func:`classification_table_score`) shows its loss to be a mean cross-entropy. That bound holds at
-    any report of a run (a mean cross-entropy above 1.5 ln 2^18 is worse than a uniform guess over any
-    vocabulary or label set, whenever it is measured), so the table's first row is judged as the start
-    once it is the run's first evaluation (:func:`~lrdoctor.detect._progress.chance.trainer_table_from_start`),
-    though its step is not the end of the first logging period (mt5-base at batch 12: 28.05 at step 200,
-    epoch 1.43, the first of rows every 200 steps, beside its ROUGE columns)."""
-    return num_classes(run) is None and (seq2seq_table_score(run) or classification_table_score(run)) is not None
 
 
 def _epoch_mean_bounds_start(run: Run, s: Series) -> bool:
