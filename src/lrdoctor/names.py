@@ -311,6 +311,38 @@ _BEST = {"min", "best", "lowest", "minimum"}
 #: the words of a running best of a higher-is-better score ("highest_mrr", "best_bleu"): no evaluation
 #: of the weights as they stand
 _RUNNING_BEST = ("best", "max", "highest", "maximum")
+#: The words that name a running best of a score in every role's column: "best" and "highest" say the
+#: figure is the maximum reached so far (nnU-Net's "Yayy! New best EMA pseudo Dice", Pointcept's
+#: "best_miou", a Keras loop's "best_val_acc"), monotone by construction: it never falls, so no fall,
+#: plateau or reversal judgment on it means anything, and the score a rule would take it for is the
+#: current one beside it. ("max" stays out: "max_accuracy" is as often the best threshold of the
+#: evaluation at hand, keras-insightface's LFW "max_accuracy", as a running best.)
+RUNNING_BEST_SCORE_WORDS = frozenset({"best", "highest"})
+
+#: the roles that hold a higher-is-better score of the current weights: a running best
+#: (:data:`RUNNING_BEST_SCORE_WORDS`) fills none of them
+SCORE_ROLES = frozenset({"eval_accuracy", "task_metric"})
+
+
+def is_running_best_score(ts: list[str]) -> bool:
+    """True for a score named as the best so far (``best_pseudo_dice``, ``best_val_acc``): see
+    :data:`RUNNING_BEST_SCORE_WORDS`."""
+    return bool(RUNNING_BEST_SCORE_WORDS & set(ts))
+
+
+#: The words of a trading environment's summary (FinRL's "begin_total_asset", "end_total_asset",
+#: "total_trades", "Sharpe"): beside them a "cost" column ("total_cost") is the transaction cost the
+#: trades paid (FinRL's env_stocktrading: ``cost += price * shares * transaction_cost_pct``), a
+#: money figure of the episode, not a loss the optimiser descends.
+TRADING_WORDS = frozenset({"trades", "asset", "portfolio", "sharpe"})
+
+
+def _trading_cost(t: list[str], trading: bool) -> bool:
+    """True for a "cost" column whose only loss word is "cost", in a log whose other columns name a
+    trading environment (``trading``: :data:`TRADING_WORDS`): a transaction cost, not a loss."""
+    return trading and "cost" in t and not _has(t, *(w for w in _LOSS_WORDS if w != "cost"))
+
+
 _RL_LOSS = {"policy", "pol", "entpen", "value", "vf", "pg", "entropy", "ent", "coef", "actor", "critic", "alpha", "kl", "q", "qf", "temperature"}
 #: The suffix of the column a text reader adds beside a per-class metric printed as a list whose
 #: entries are partly or wholly non-finite ("Pseudo dice [0.0, nan, nan, 0.0]", an HF card's
@@ -592,6 +624,8 @@ def resolve_aliases(raw_names: Iterable[str], explicit: dict[str, str] | None = 
     # blow-up unless another evaluation loss was computed (an HF card's "Validation Loss: nan"
     # on every row beside a finite training loss is the finding, not a dead auxiliary term)
     live_eval = any(raw not in dead and _has(words[raw], *_LOSS_WORDS) and _EVAL & set(words[raw]) for raw in raw_names)
+    # (a trading environment's summary names its transaction cost "total_cost": no loss)
+    trading = any(TRADING_WORDS & set(t) for t in words.values())
     loss_rules_tried = 0
     for rule in ROLE_RULES:
         if rule.role == "loss" and "loss" not in out and "eval_loss" in out and loss_rules_tried == 1:
@@ -607,7 +641,9 @@ def resolve_aliases(raw_names: Iterable[str], explicit: dict[str, str] | None = 
             continue
         cands = [raw for raw in raw_names if raw not in used and normalize(raw) not in step_norms
                  and rule.match(words[raw]) and not (rule.role != "loss" and _is_time(words[raw]))
-                 and not (rule.role == "loss" and raw in dead) and not (rule.role == "eval_loss" and raw in dead and live_eval)]
+                 and not (rule.role == "loss" and raw in dead) and not (rule.role == "eval_loss" and raw in dead and live_eval)
+                 and not (rule.role in SCORE_ROLES and is_running_best_score(words[raw]))
+                 and not (rule.role in ("loss", "eval_loss") and _trading_cost(words[raw], trading))]
         if cands:
             # fewer extra words win; for an evaluation role a "test" column (often one final
             # figure) yields to a validation one ("valid accuracy" per epoch, "test accuracy" once)
