@@ -7,12 +7,15 @@ shape whose findings must not move.
   fall, plateau and reversal judgment on it is empty (``names.is_running_best_score``);
 - a "cost" beside a trading environment's summary (FinRL's ``total_cost`` beside
   ``total_trades``, ``end_total_asset``) is a transaction cost, not a loss
-  (``names.TRADING_WORDS``)."""
+  (``names.TRADING_WORDS``);
+- torchrec's final "Test, metrics {...}" holds the test set's figures (``test_*``), not the last
+  epoch's again (``key_value._DICT_SPLIT_LEAD``)."""
 
 from pathlib import Path
 
 import lrdoctor
 from lrdoctor.io import read
+from lrdoctor.io.textlog.key_value import _python_dict
 from lrdoctor.names import is_running_best_score, resolve_aliases, tokens
 
 LOGS = Path(__file__).resolve().parents[1] / "bench" / "detection_logs"
@@ -22,6 +25,8 @@ NNUNET_NAN = LOGS / "fresh54" / "nnunet-2357-nan-epoch0"
 NNUNET_HEALTHY = LOGS / "fresh139" / "nnunet-1784-epoch29-io-crash"
 SPARK_COLLAPSE = LOGS / "fresh97" / "spark-27-resnet50-finetune-collapse" / "train.log"
 AERIAL_HEALTHY = LOGS / "fresh197" / "aerial-7cls-resnet50-featext" / "7cls.txt"
+TORCHREC = LOGS / "fresh888" / "torchrec-i1057-bert4rec-run1" / "paste.log"
+PEFT_HEALTHY = LOGS / "fresh26" / "peft-lora-mrpc-roberta" / "lora_mrpc.log"
 FINRL_REVERSAL = LOGS / "fresh91" / "finrl-1348-ddpg-reward-zero" / "train.log"
 
 
@@ -114,3 +119,29 @@ def test_healthy_twins_stay_silent():
     roles = _roles(AERIAL_HEALTHY)
     assert "best_val_acc" not in roles.values()
     assert _warned(AERIAL_HEALTHY) == {}
+
+
+# --- torchrec's "Test, metrics {...}" ----------------------------------------------------------
+
+def test_a_split_before_a_dict_names_its_figures():
+    assert _python_dict("Test, metrics {'Recall@1': 0.125, 'NDCG@5': 0.25}", {}) == {"test_Recall@1": 0.125, "test_NDCG@5": 0.25}
+    assert _python_dict("val: {'accuracy': 0.5}", {}) == {"val_accuracy": 0.5}
+    # a step before the dict keeps it the training side's record (PEFT's "epoch 0: {...}")
+    assert _python_dict("epoch 0: {'accuracy': 0.7}", {}) == {"accuracy": 0.7, "epoch": 0.0}
+
+
+def test_torchrec_files_its_test_line_apart_from_the_last_epoch():
+    """torchrec's BERT4Rec example: "Epoch 100, metrics {... 'NDCG@5': 0.3065 ...}" then "Test,
+    metrics {... 'NDCG@5': 0.2468 ...}": epoch 100 keeps its own figure."""
+    run = read(TORCHREC)
+    assert run.meta.roles["eval_accuracy"] == "NDCG@5"
+    ndcg = run.series("NDCG@5")
+    assert abs(ndcg.values[-1] - 0.30653970688581467) < 1e-9
+    assert abs(run.series("test_NDCG@5").values[-1] - 0.2467787005007267) < 1e-9
+
+
+def test_peft_epoch_dicts_stay_read_and_silent():
+    """A healthy PEFT LoRA run printing "epoch N: {'accuracy': ..., 'f1': ...}": read as before."""
+    run = read(PEFT_HEALTHY)
+    assert not any(n.startswith(("test_", "val_", "eval_")) for n in run.names if n not in ("eval_accuracy",))
+    assert _warned(PEFT_HEALTHY) == {}

@@ -777,6 +777,11 @@ def _python_dict(line: str, state: dict) -> dict | None:
     if rec and ((a > 0 and _LOSSES_LEAD.match(line)) or _spacy_losses(rec)):
         # spaCy's training loops print their per-component losses: "Losses {'ner': 9.899}"
         rec = {f"{k}_loss": v for k, v in rec.items()}
+    split = _DICT_SPLIT_LEAD.match(line) if rec and a > 0 else None
+    if split:
+        # torchrec's BERT4Rec example ends with "Test, metrics {'Recall@1': 0.125, ...}" after its
+        # "Epoch 100, metrics {...}": the test set's figures, not the last epoch's again
+        return _as_split(rec, split[1].lower())
     if rec and a > 0 and not any(_STEPLIKE.match(k) for k in rec):
         lead = _DICT_LEAD.match(line)  # PEFT's notebooks: "epoch 0: {'accuracy': 0.68, 'f1': 0.81}"
         if lead:
@@ -821,6 +826,10 @@ def _spacy_losses(rec: dict) -> bool:
 
 
 #: a step word and number before a dict: "epoch 0: {...}", "step 100 {...}"
+#: a split's name alone before a dict, with at most "metrics"/"results" after it: torchrec's
+#: "Test, metrics {'Recall@1': 0.125}" (the dict holds that split's figures; no step is printed)
+_DICT_SPLIT_LEAD = re.compile(r"^\s*(test|val|valid|validation|eval|evaluation|dev)\b\s*[,:]?\s*(?:(?:metrics|results)\s*[:=]?\s*)?\{", re.I)
+
 _DICT_LEAD = re.compile(r"^\s*(epoch|step|iter|iteration)\s*[:=]?\s*(\d+)\s*[:,]?\s*\{", re.I)
 
 
