@@ -32,7 +32,7 @@ from lrdoctor.finding import Evidence, Finding, Fix, Severity, Watch
 from lrdoctor.run import Run
 from lrdoctor.detect._progress.generation import EMPTY_GENERATION_RULE, FROZEN_GENERATION_RULE, ZERO_SCORE_RULE, _empty_generations, _frozen_generations, _score_zero_while_learned, generated_length_moved
 from lrdoctor.detect._progress.chance import PRIOR_FIRST_HALF_RULE, UNCHANGED_RULE, chance_accuracy, class_count_unmet, eval_loss_says_some_right, f_score_columns, _f_score_at_floor, _constant_predictor_f_score, _two_reports_at_chance, _accuracy_at_chance, _accuracy_around_chance, _pinned_at_one_over_k, _recall_at_one_over_k, _at_uniform, _error_rate_at_max, _negligible_correlation, _weak_correlation, _never_below_start, _pinned_error_rate, _flipping_constant_predictor, _pinned_task_metric, _pinned_after_the_first, _never_beat_constant, _prior_for_half_the_run, _stuck_at_chance, _worse_than_uniform, _at_chance_from_the_start, _few_reports_at_chance, _few_evaluations_around_chance, _held_out_at_chance
-from lrdoctor.detect._progress.common import _lr_share, fell_materially, second_half_ends
+from lrdoctor.detect._progress.common import _logged, _lr_share, fell_materially, second_half_ends
 from lrdoctor.detect._progress.frozen import _box_terms, _collapsed_to_zero, _frozen_eval, _frozen_game, _frozen_loss, _frozen_term, _no_box_matched, _recurring_loss, _zero_throughout, frozen_evaluation, learned_before, learned_by_the_first_evaluation, FROZEN_AFTER_LEARNING_RULE, FROZEN_LOSS_AFTER_LEARNING_RULE
 from lrdoctor.detect._progress.schedule import _degenerate_groups, _lr_stays_zero, _no_gain_over_finished_schedule, _return_at_floor, _return_never_rose
 
@@ -880,11 +880,7 @@ def _within_first_epoch(run: Run, f: Finding) -> bool:
 
 def _loss_logged(run: Run) -> bool:
     """True when the log holds a training or an evaluation loss with at least one finite report."""
-    for role in ("loss", "eval_loss"):
-        s = run.series(role)
-        if s is not None and s.finite().values.size:
-            return True
-    return False
+    return any(s.values.size for _, s in _logged(run, ("loss", "eval_loss")))
 
 
 def _first_epoch_without_a_loss(f: Finding) -> Finding:

@@ -129,7 +129,7 @@ def k_from_the_log(run: Run, th: ProgressThresholds) -> tuple[int, str] | None:
     from: the later half of the judged loss at ln K (:func:`_stuck_at_chance`), else the first
     evaluation loss at ln K (:func:`_held_out_at_chance`); None when neither names one. With such a K
     the chance rules judged the log, whatever they concluded, so slow_progress's coverage note
-    (``progress.chance_rules_unmet``) asks here rather than restating the inference."""
+    (:func:`class_count_unmet`) asks here rather than restating the inference."""
     judged = _judged_loss_level(run, th)
     k = k_at_ln_k(judged[2], th) if judged is not None else None
     if k is not None:
@@ -1329,10 +1329,7 @@ def _another_rate_fell(values: dict[str, np.ndarray], name: str, th: ProgressThr
     wav2vec2 CTC fine-tune: WER 0.9999, 1.0, 1.0, 0.9701 while CER went 0.9815, 0.9582, 0.9539,
     0.6014). :func:`_another_rate_learned` asks the other rate for a best below 50%; this asks for the
     fall itself, on the rate's own scale, so no scale has to be read."""
-    for other, v in values.items():
-        if other != name and fell_materially(v, th):
-            return True
-    return False
+    return any(other != name and fell_materially(v, th) for other, v in values.items())
 
 
 def _a_score_learned(run: Run, th: ProgressThresholds) -> bool:

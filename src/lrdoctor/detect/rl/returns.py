@@ -639,7 +639,7 @@ def _forgot(run: Run, th: ReturnThresholds) -> list[Finding]:
     if loss_went_nonfinite(run):
         return []
     reports = [(float(st), float(v), name) for name in _forgetting_columns(run)
-               for st, v in zip(run.series(name).finite().steps, run.series(name).finite().values)]
+               for s in (run.series(name).finite(),) for st, v in zip(s.steps, s.values)]
     if not reports:
         return []
     scale = 100.0 if max(v for _, v, _ in reports) > 1.0 else 1.0
